@@ -1,0 +1,201 @@
+# peerwatt: one Makefile for the library, the programs, the tests and the benches.
+#
+# Sources are picked up by directory, so a new module needs no edit here:
+#   common/*.c                      -> build/libpeerwatt.a
+#   agent/*.c   (but main.c)        -> build/libagent.a,    agent/main.c    -> build/peerwatt-agent
+#   exchange/*.c (but main.c audit.c) -> build/libexchange.a, exchange/main.c -> build/peerwatt-exchange,
+#                                      exchange/audit.c -> build/peerwatt-audit
+#   tests/sim/*.c                   -> build/peerwatt-sim
+#   tests/tools/NAME.c              -> build/NAME            (load generator, helpers)
+#   tests/unit/test_NAME.c          -> build/tests/test_NAME (cmocka)
+#   tests/bench/NAME.c              -> build/bench/NAME
+#   tests/fuzz/fuzz_NAME.c          -> build/fuzz/fuzz_NAME  (clang, libFuzzer)
+
+VERSION   := 0.1.0
+CC        ?= cc
+BUILD     := build
+SANITIZE  ?=
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+
+PKGS      := libmodbus libzmq sqlite3 libsodium libmicrohttpd jansson inih
+TEST_PKGS := cmocka
+# Debian packages behind PKGS/TEST_PKGS and the tools the tests drive.
+DEBS      := build-essential pkg-config libmodbus-dev libzmq3-dev libsqlite3-dev \
+             libsodium-dev libmicrohttpd-dev libjansson-dev libinih-dev libcmocka-dev \
+             sqlite3 socat clang libclang-rt-14-dev cppcheck clang-format clang-tidy
+
+WARN      := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
+             -Wmissing-prototypes -Werror
+CPPFLAGS  += -D_GNU_SOURCE -DPW_VERSION='"$(VERSION)"' -Iinclude -I.
+CFLAGS    ?= -O2 -g
+CFLAGS    += $(WARN)
+ifneq ($(SANITIZE),)
+CFLAGS    += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS   += -fsanitize=$(SANITIZE)
+endif
+
+# Recursive (=) so pkg-config runs only when a recipe needs it, after `deps`.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+COMMON_SRC   := $(sort $(wildcard common/*.c))
+AGENT_SRC    := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c)))
+EXCH_SRC     := $(filter-out exchange/main.c exchange/audit.c,$(sort $(wildcard exchange/*.c)))
+SIM_SRC      := $(sort $(wildcard tests/sim/*.c))
+TOOL_SRC     := $(sort $(wildcard tests/tools/*.c))
+UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC    := $(sort $(wildcard tests/bench/*.c))
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBPW    := $(BUILD)/libpeerwatt.a
+LIBAGENT := $(BUILD)/libagent.a
+LIBEXCH  := $(BUILD)/libexchange.a
+LIBS_ALL := $(LIBEXCH) $(LIBAGENT) $(LIBPW)
+
+PROGS := $(BUILD)/peerwatt-agent $(BUILD)/peerwatt-exchange $(BUILD)/peerwatt-audit
+ifneq ($(SIM_SRC),)
+PROGS += $(BUILD)/peerwatt-sim
+endif
+TOOLS  := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
+UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCHES:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+FUZZERS:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all deps build tests check demo bench fuzz format lint clean install help _check _bench _demo
+.DEFAULT_GOAL := all
+.SECONDARY:
+.DELETE_ON_ERROR:
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+help:
+	@echo "make            build the library and every program into $(BUILD)/"
+	@echo "make check      build and run every test (ends with 'N passed, N failed')"
+	@echo "make demo       a simulated neighbourhood on loopback (DEMO_SECONDS=N to stop)"
+	@echo "make bench      benchmarks: BENCH lines and $(BUILD)/bench.json"
+	@echo "make fuzz       libFuzzer harnesses, FUZZ_SECONDS=N each (default 60)"
+	@echo "make deps       install (as root) or name the missing Debian packages"
+	@echo "make format | lint | install [PREFIX=... DESTDIR=...] | clean"
+	@echo "SANITIZE=address,undefined builds everything with sanitizers"
+
+# deps: a package counts as present when pkg-config (or the tool) finds it.
+deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
+	for p in $(PKGS) $(TEST_PKGS); do \
+	  pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; \
+	done; \
+	for t in socat sqlite3; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: missing:$$missing; installing Debian packages"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -q && apt-get install -y -q --no-install-recommends $(DEBS) || exit 69; \
+	  else \
+	    echo "deps: missing:$$missing"; \
+	    echo "deps: run as root: apt-get update && apt-get install -y $(DEBS)"; \
+	    exit 69; \
+	  fi; \
+	fi
+
+build: $(LIBS_ALL) $(PROGS) $(TOOLS)
+
+tests: build $(UNITS) $(BENCHES)
+
+# Rebuild everything when the flags change (plain <-> SANITIZE builds).
+FLAGS_STAMP := $(BUILD)/.flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBPW): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
+$(LIBAGENT): $(call obj,$(AGENT_SRC))
+	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
+$(LIBEXCH): $(call obj,$(EXCH_SRC))
+	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
+
+$(BUILD)/peerwatt-agent: $(call obj,agent/main.c) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/peerwatt-exchange: $(call obj,exchange/main.c) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/peerwatt-audit: $(call obj,exchange/audit.c) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/peerwatt-sim: $(call obj,$(SIM_SRC)) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+check: deps
+	@$(MAKE) --no-print-directory _check
+_check: tests
+	@BUILD=$(BUILD) SANITIZE='$(SANITIZE)' tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory _bench
+_bench: tests
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory _demo
+_demo: build
+	@BUILD=$(BUILD) tests/demo.sh
+
+# --- fuzzing: every library source rebuilt with clang + libFuzzer -------------
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -std=c11 -D_GNU_SOURCE \
+                -DPW_VERSION='"$(VERSION)"' -DPW_FUZZING -Iinclude -I.
+FUZZ_LIBSRC  := $(COMMON_SRC) $(AGENT_SRC) $(EXCH_SRC)
+FUZZ_OBJ     := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(FUZZ_LIBSRC))
+$(BUILD)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -c $< -o $@
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(PKG_LIBS)
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do \
+	  n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+	  seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+	      $(BUILD)/fuzz/corpus-$$n $$seeds 2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+	  grep -E '^#[0-9]+ *DONE' $(BUILD)/fuzz/$$n.log | tail -1; \
+	done
+
+# --- style --------------------------------------------------------------------
+SRC_ALL = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^agent/web/')
+format:
+	clang-format -i $(SRC_ALL)
+lint:
+	clang-format --dry-run -Werror $(SRC_ALL)
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude -I. \
+	  $(filter %.c,$(SRC_ALL))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

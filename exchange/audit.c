@@ -1,0 +1,14 @@
+/* exchange/audit.c: peerwatt-audit entry point (placeholder until its issue lands). */
+#include <stdio.h>
+#include <string.h>
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("peerwatt-audit %s\n", PW_VERSION);
+		return 0;
+	}
+	fprintf(stderr, "peerwatt-audit: not built yet\n");
+	return 69;
+}

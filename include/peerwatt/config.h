@@ -1,0 +1,63 @@
+/*
+ * config.h: INI configuration files (inih) read through a table of typed
+ * options with defaults and ranges, used by every program.
+ *
+ * Errors read "file:line: message" (line 0 for a missing required key);
+ * unknown sections and keys are errors unless an `extra` handler accepts
+ * them (used for open-ended keys such as the exchange's zone fees);
+ * a key given twice is an error.  Loading is all-or-nothing: on error the
+ * target struct is left as it was, so SIGHUP with a bad file keeps the old
+ * configuration.  Thread-safe (no shared state).
+ */
+#ifndef PEERWATT_CONFIG_H
+#define PEERWATT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peerwatt/error.h"
+
+enum pw_cfg_type {
+	PW_CFG_INT,   /* int64_t; decimal, range [min, max] */
+	PW_CFG_BOOL,  /* int: yes/no/true/false/on/off/1/0 */
+	PW_CFG_STR,   /* char[size]; length 1..size-1 (min/max ignored) */
+	PW_CFG_MONEY, /* int64_t micro-units from decimal text ("0.25"), range [min, max] */
+	PW_CFG_KEY,   /* uint8_t[32] from 64 hex digits (a public key) */
+};
+
+struct pw_cfg_opt {
+	const char *section;  /* "" for keys before any [section] */
+	const char *name;
+	enum pw_cfg_type type;
+	size_t offset;        /* offsetof() into the target struct */
+	size_t size;          /* sizeof the member */
+	int64_t min, max;     /* for INT and MONEY */
+	const char *def;      /* default as text; NULL = required */
+	const char *help;     /* one line, for docs and --help */
+};
+
+#define PW_CFG_ERRLEN 512
+
+/*
+ * Called for a key the table does not name.  Return PW_OK to accept it,
+ * anything else to reject it with `msg` (the loader adds "file:line: ").
+ * `ctx` is the caller's, `target` is the struct being filled (a scratch copy).
+ */
+typedef pw_err (*pw_cfg_extra_fn)(void *ctx, void *target, const char *section, const char *name,
+                                  const char *value, char *msg, size_t msglen);
+
+/*
+ * Load `path` into `target` (a struct of `target_size` bytes).  Defaults
+ * are applied first, then the file.  On error `err` holds "file:line: msg"
+ * and `target` is unchanged.
+ */
+pw_err pw_config_load(const char *path, const struct pw_cfg_opt *opts, size_t nopts, void *target,
+                      size_t target_size, pw_cfg_extra_fn extra, void *ctx, char *err,
+                      size_t errlen) __attribute__((warn_unused_result));
+
+/* Strict integer parse for command lines and config: whole string, base 10,
+ * range checked.  PW_ERR_PARSE or PW_ERR_RANGE. */
+pw_err pw_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+    __attribute__((warn_unused_result));
+
+#endif

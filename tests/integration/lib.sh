@@ -1,0 +1,63 @@
+# tests/integration/lib.sh: helpers for integration tests (source it).
+#   free_port                 prints a free TCP port on 127.0.0.1
+#   wait_port PORT [SECONDS]  polls until something listens on 127.0.0.1:PORT
+#   wait_for CMD... (uses WAIT_SECONDS, default 20) polls until CMD succeeds
+#   stop_pid PID              SIGTERM, wait up to 10 s, then SIGKILL
+#   ok NAME / not_ok NAME     result lines read by tests/run.sh
+#   check NAME CMD...         runs CMD, prints ok/not ok
+# Every script runs `set -u`, cleans up in an EXIT trap and keeps its files
+# in a fresh directory under $BUILD/it/.
+BUILD=${BUILD:-build}
+PW_TMP=$(mktemp -d "${BUILD}/it.XXXXXX" 2>/dev/null || { mkdir -p "$BUILD"; mktemp -d "${BUILD}/it.XXXXXX"; })
+PW_PIDS=()
+PW_FAILS=0
+
+free_port() { "$BUILD/pw-freeport"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+	local port=$1 secs=${2:-20} i=0
+	while ! port_open "$port"; do
+		i=$((i + 1))
+		[ $i -gt $((secs * 20)) ] && return 1
+		sleep 0.05
+	done
+}
+
+wait_for() {
+	local secs=${WAIT_SECONDS:-20} i=0
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt $((secs * 20)) ] && return 1
+		sleep 0.05
+	done
+}
+
+stop_pid() {
+	local pid=$1 i=0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	while kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 200 ]; then kill -KILL "$pid" 2>/dev/null; break; fi
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+pw_cleanup() {
+	local p
+	for p in "${PW_PIDS[@]}"; do stop_pid "$p"; done
+	[ "${PW_KEEP:-0}" = 1 ] || rm -rf "$PW_TMP"
+}
+trap pw_cleanup EXIT
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; PW_FAILS=$((PW_FAILS + 1)); }
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+finish() { [ "$PW_FAILS" -eq 0 ]; }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# tests/run.sh: runs every test of `make check` and ends with "N passed, N failed".
+#
+#   unit:        build/tests/test_*      cmocka; every test case counts
+#   integration: tests/integration/*.sh  print "ok - NAME" / "not ok - NAME";
+#                                        a script that exits non-zero without a
+#                                        "not ok" line counts one failure
+#   browser:     tests/browser/run.sh    same convention, when present
+# TESTS=pattern runs only the scripts/binaries whose name matches.
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+logdir=$BUILD/test-logs
+mkdir -p "$logdir"
+passed=0 failed=0
+failures=()
+pattern=${TESTS:-}
+
+run_unit() {
+	local bin=$1 name log p f
+	name=$(basename "$bin")
+	log=$logdir/$name.log
+	CMOCKA_MESSAGE_OUTPUT=stdout timeout 600 "$bin" >"$log" 2>&1
+	local rc=$?
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	p=${p:-0} f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	passed=$((passed + p)) failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failures+=("$name (see $log)")
+		grep -E '^\[  (FAILED|ERROR) ' "$log" | head -20
+		tail -5 "$log"
+	fi
+	printf '%-40s %3d passed %3d failed\n' "$name" "$p" "$f"
+}
+
+run_script() {
+	local script=$1 name log p f
+	name=$(basename "$script" .sh)
+	log=$logdir/$name.log
+	timeout 1200 bash "$script" >"$log" 2>&1
+	local rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then p=1; fi
+	passed=$((passed + p)) failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failures+=("$name (see $log)")
+		grep '^not ok ' "$log" | head -20
+		tail -15 "$log"
+	fi
+	printf '%-40s %3d passed %3d failed\n' "$name" "$p" "$f"
+}
+
+for bin in "$BUILD"/tests/test_*; do
+	[ -x "$bin" ] || continue
+	case $bin in *.d | *.o) continue ;; esac
+	[ -n "$pattern" ] && [[ $bin != *$pattern* ]] && continue
+	run_unit "$bin"
+done
+for script in tests/integration/*.sh tests/browser/run.sh; do
+	[ -f "$script" ] || continue
+	case $script in */lib.sh) continue ;; esac
+	[ -n "$pattern" ] && [[ $script != *$pattern* ]] && continue
+	run_script "$script"
+done
+
+if [ ${#failures[@]} -ne 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

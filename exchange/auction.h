@@ -1,0 +1,49 @@
+/*
+ * auction.h: the uniform-price double auction of one delivery interval
+ * (docs/market.md states the rules this code implements).
+ *
+ * Pure computation: no I/O, no clock, no allocation beyond the result.
+ * The same orders in the same arrival order always give the same trades.
+ * Called by the exchange at gate closure and by peerwatt-audit on replay.
+ * Thread-safe (no shared state).
+ */
+#ifndef PEERWATT_AUCTION_H
+#define PEERWATT_AUCTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peerwatt/error.h"
+
+struct auction_order {
+	uint64_t arrival;        /* exchange arrival order (log index): tie-break, unique */
+	uint32_t qty_wh;         /* > 0 */
+	uint32_t price_uper_kwh; /* limit */
+	uint8_t side;            /* PW_SIDE_BUY or PW_SIDE_SELL */
+};
+
+struct auction_trade {
+	size_t buy;      /* index of the bid in the caller's order array */
+	size_t sell;     /* index of the ask */
+	uint32_t qty_wh; /* > 0 */
+};
+
+struct auction_result {
+	uint32_t price_uper_kwh; /* uniform price; 0 when nothing trades */
+	uint64_t volume_wh;
+	size_t n_trades;
+	struct auction_trade *trades; /* owned by the result */
+};
+
+/*
+ * Clear `n` orders.  On PW_OK `out` holds the price, volume and trades
+ * (caller owns them: auction_result_free()).  PW_ERR_FIELD when an order
+ * has a zero quantity or an unknown side; `out` is then empty.
+ */
+pw_err auction_clear(const struct auction_order *orders, size_t n, struct auction_result *out)
+    __attribute__((warn_unused_result));
+
+/* Frees the trades and zeroes `r`; safe on a zeroed result. */
+void auction_result_free(struct auction_result *r);
+
+#endif

@@ -73,12 +73,12 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	log_line(level, NULL, fmt, ap);
 }
 
-#define LOG_BODY(level, suffix)                  \
-	do {                                     \
-		va_list ap;                      \
-		va_start(ap, fmt);               \
-		log_line(level, suffix, fmt, ap); \
-		va_end(ap);                      \
+#define LOG_BODY(level, suffix)                                                                    \
+	do {                                                                                       \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_line(level, suffix, fmt, ap);                                                  \
+		va_end(ap);                                                                        \
 	} while (0)
 
 void

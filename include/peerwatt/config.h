@@ -26,14 +26,14 @@ enum pw_cfg_type {
 };
 
 struct pw_cfg_opt {
-	const char *section;  /* "" for keys before any [section] */
+	const char *section; /* "" for keys before any [section] */
 	const char *name;
 	enum pw_cfg_type type;
-	size_t offset;        /* offsetof() into the target struct */
-	size_t size;          /* sizeof the member */
-	int64_t min, max;     /* for INT and MONEY */
-	const char *def;      /* default as text; NULL = required */
-	const char *help;     /* one line, for docs and --help */
+	size_t offset;    /* offsetof() into the target struct */
+	size_t size;      /* sizeof the member */
+	int64_t min, max; /* for INT and MONEY */
+	const char *def;  /* default as text; NULL = required */
+	const char *help; /* one line, for docs and --help */
 };
 
 #define PW_CFG_ERRLEN 512

@@ -19,13 +19,13 @@
 
 #include "peerwatt/error.h"
 
-#define PW_PK_LEN 32
-#define PW_SK_LEN 64
-#define PW_SEED_LEN 32
-#define PW_SIG_LEN 64
-#define PW_HASH_LEN 32
-#define PW_CURVE_LEN 32
-#define PW_PK_HEX_LEN 64 /* hex digits, no NUL */
+#define PW_PK_LEN      32
+#define PW_SK_LEN      64
+#define PW_SEED_LEN    32
+#define PW_SIG_LEN     64
+#define PW_HASH_LEN    32
+#define PW_CURVE_LEN   32
+#define PW_PK_HEX_LEN  64 /* hex digits, no NUL */
 #define PW_Z85_KEY_LEN 40 /* Z85 text of a 32-byte key, no NUL */
 
 struct pw_keypair {
@@ -40,7 +40,8 @@ pw_err pw_key_generate(struct pw_keypair *kp) __attribute__((warn_unused_result)
 pw_err pw_key_from_seed(struct pw_keypair *kp, const uint8_t seed[PW_SEED_LEN])
     __attribute__((warn_unused_result));
 /* Writes a new key file; PW_ERR_EXISTS when `path` exists (never overwrites). */
-pw_err pw_key_save(const char *path, const struct pw_keypair *kp) __attribute__((warn_unused_result));
+pw_err pw_key_save(const char *path, const struct pw_keypair *kp)
+    __attribute__((warn_unused_result));
 /* PW_ERR_PERM when group/other may read it, PW_ERR_PARSE when malformed. */
 pw_err pw_key_load(const char *path, struct pw_keypair *kp) __attribute__((warn_unused_result));
 void pw_key_wipe(struct pw_keypair *kp);

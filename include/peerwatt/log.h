@@ -26,7 +26,7 @@ void log_init(const char *prog, enum log_level level);
 /* Parses "error|warning|info|debug"; returns -1 when unknown. */
 int log_level_parse(const char *name, enum log_level *out);
 
-void log_warn(const char *fmt, ...) PW_PRINTF(1, 2);  /* adds ": strerror(errno)" */
+void log_warn(const char *fmt, ...) PW_PRINTF(1, 2); /* adds ": strerror(errno)" */
 void log_warnx(const char *fmt, ...) PW_PRINTF(1, 2);
 void log_error(const char *fmt, ...) PW_PRINTF(1, 2);
 void log_info(const char *fmt, ...) PW_PRINTF(1, 2);

@@ -29,15 +29,15 @@
 #include "peerwatt/error.h"
 #include "peerwatt/keys.h"
 
-#define PW_PROTO_VERSION 1
-#define PW_WIRE_HEADER_LEN (2 + PW_PK_LEN)
-#define PW_SERIAL_LEN 32           /* meter serial, ASCII, NUL padded */
-#define PW_ORIGIN_LEN 32           /* checkpoint origin, ASCII, NUL padded */
-#define PW_RESULT_MAX_TRADES 8192  /* per RESULT part */
-#define PW_PROOF_MAX_HASHES 64
-#define PW_DEPTH_MAX_LEVELS 64
-#define PW_WIRE_MAX_LEN (1u << 20) /* no message is longer */
-#define PW_WIRE_MAX_REQUEST 256    /* no household -> exchange message is longer */
+#define PW_PROTO_VERSION     1
+#define PW_WIRE_HEADER_LEN   (2 + PW_PK_LEN)
+#define PW_SERIAL_LEN        32   /* meter serial, ASCII, NUL padded */
+#define PW_ORIGIN_LEN        32   /* checkpoint origin, ASCII, NUL padded */
+#define PW_RESULT_MAX_TRADES 8192 /* per RESULT part */
+#define PW_PROOF_MAX_HASHES  64
+#define PW_DEPTH_MAX_LEVELS  64
+#define PW_WIRE_MAX_LEN      (1u << 20) /* no message is longer */
+#define PW_WIRE_MAX_REQUEST  256        /* no household -> exchange message is longer */
 
 enum pw_msg_type {
 	/* household -> exchange */
@@ -60,32 +60,32 @@ enum pw_side { PW_SIDE_BUY = 1, PW_SIDE_SELL = 2 };
 /* Reason codes of REJECT (and 0 in ACK).  On the wire as u16. */
 enum pw_reason {
 	PW_REASON_OK = 0,
-	PW_REASON_MALFORMED = 1,       /* does not decode */
+	PW_REASON_MALFORMED = 1, /* does not decode */
 	PW_REASON_BAD_SIGNATURE = 2,
-	PW_REASON_UNKNOWN_KEY = 3,     /* author not in the registry */
-	PW_REASON_WRONG_IDENTITY = 4,  /* author is not the connection's household */
-	PW_REASON_REPLAY = 5,          /* sequence not above the last accepted */
+	PW_REASON_UNKNOWN_KEY = 3,    /* author not in the registry */
+	PW_REASON_WRONG_IDENTITY = 4, /* author is not the connection's household */
+	PW_REASON_REPLAY = 5,         /* sequence not above the last accepted */
 	PW_REASON_EXPIRED = 6,
-	PW_REASON_GATE_CLOSED = 7,     /* interval at or past gate closure */
-	PW_REASON_TOO_FAR_AHEAD = 8,   /* interval more than 24 h ahead */
-	PW_REASON_PRICE_BOUNDS = 9,    /* outside [feed-in, retail] */
-	PW_REASON_CAPACITY = 10,       /* above registered export/import for the interval */
-	PW_REASON_SELF_TRADE = 11,     /* other side already open in this interval */
+	PW_REASON_GATE_CLOSED = 7,   /* interval at or past gate closure */
+	PW_REASON_TOO_FAR_AHEAD = 8, /* interval more than 24 h ahead */
+	PW_REASON_PRICE_BOUNDS = 9,  /* outside [feed-in, retail] */
+	PW_REASON_CAPACITY = 10,     /* above registered export/import for the interval */
+	PW_REASON_SELF_TRADE = 11,   /* other side already open in this interval */
 	PW_REASON_OVERSIZE = 12,
-	PW_REASON_BAD_QUANTITY = 13,   /* zero quantity */
-	PW_REASON_UNKNOWN_ORDER = 14,  /* CANCEL of no open order */
+	PW_REASON_BAD_QUANTITY = 13,  /* zero quantity */
+	PW_REASON_UNKNOWN_ORDER = 14, /* CANCEL of no open order */
 	PW_REASON_RATE_LIMITED = 15,
-	PW_REASON_METER_SERIAL = 16,   /* serial not the registered meter */
-	PW_REASON_METER_GAP = 17,      /* reading sequence skips */
-	PW_REASON_METER_CONTINUITY = 18, /* start registers != previous end */
-	PW_REASON_METER_BACKWARDS = 19,  /* a register went back */
+	PW_REASON_METER_SERIAL = 16,      /* serial not the registered meter */
+	PW_REASON_METER_GAP = 17,         /* reading sequence skips */
+	PW_REASON_METER_CONTINUITY = 18,  /* start registers != previous end */
+	PW_REASON_METER_BACKWARDS = 19,   /* a register went back */
 	PW_REASON_METER_IMPLAUSIBLE = 20, /* delta above max power x L */
 	PW_REASON_METER_TOO_EARLY = 21,   /* interval not ended yet */
 	PW_REASON_METER_DUPLICATE = 22,   /* interval already has a reading */
 	PW_REASON_WRONG_TYPE = 23,        /* not a request type */
 	PW_REASON_UNAVAILABLE = 24,       /* exchange cannot store now (disk full ...) */
 	PW_REASON_BAD_QUERY = 25,
-	PW_REASON_REVOKED = 26,           /* household removed from the registry */
+	PW_REASON_REVOKED = 26, /* household removed from the registry */
 	PW_REASON__COUNT
 };
 
@@ -106,26 +106,26 @@ enum pw_time_status {
 enum pw_proof_kind { PW_PROOF_INCLUSION = 1, PW_PROOF_CONSISTENCY = 2 };
 
 /* Statement flags. */
-#define PW_STMT_READING_MISSING 0x1u  /* settled conservatively, no reading */
-#define PW_STMT_READING_LATE 0x2u
+#define PW_STMT_READING_MISSING 0x1u /* settled conservatively, no reading */
+#define PW_STMT_READING_LATE    0x2u
 
 struct pw_order {
-	uint64_t seq;        /* per-key, strictly increasing (shared with CANCEL) */
-	uint64_t interval;   /* delivery interval index */
-	uint64_t expiry_s;   /* Unix seconds; refused at or after */
-	uint32_t qty_wh;     /* > 0 */
+	uint64_t seq;            /* per-key, strictly increasing (shared with CANCEL) */
+	uint64_t interval;       /* delivery interval index */
+	uint64_t expiry_s;       /* Unix seconds; refused at or after */
+	uint32_t qty_wh;         /* > 0 */
 	uint32_t price_uper_kwh; /* limit */
-	uint8_t side;        /* enum pw_side */
+	uint8_t side;            /* enum pw_side */
 };
 
 struct pw_cancel {
 	uint64_t seq;
 	uint64_t interval;
-	uint64_t order_seq;  /* the ORDER being cancelled */
+	uint64_t order_seq; /* the ORDER being cancelled */
 };
 
 struct pw_meter {
-	uint64_t seq;        /* reading sequence: 1, 2, 3 ... without gaps */
+	uint64_t seq; /* reading sequence: 1, 2, 3 ... without gaps */
 	uint64_t interval;
 	char serial[PW_SERIAL_LEN]; /* NUL padded; not NUL terminated when 32 long */
 	uint64_t export_start_wh, export_end_wh;
@@ -134,19 +134,19 @@ struct pw_meter {
 };
 
 struct pw_query {
-	uint64_t nonce;      /* echoed in the answer */
-	uint8_t kind;        /* enum pw_query_kind */
+	uint64_t nonce; /* echoed in the answer */
+	uint8_t kind;   /* enum pw_query_kind */
 	uint64_t a, b;
 };
 
 /* ACK and REJECT share this body. */
 struct pw_receipt {
 	uint8_t ref_hash[PW_HASH_LEN]; /* SHA-256 of the frame answered, as received */
-	uint8_t ref_type;    /* its type byte (0 if it had none) */
-	uint64_t ref_seq;    /* its seq or nonce (0 if unknown) */
-	uint16_t reason;     /* enum pw_reason; 0 in ACK, never 0 in REJECT */
-	uint64_t log_index;  /* ACK: index of its log entry; REJECT: UINT64_MAX */
-	uint64_t time_s;     /* exchange clock */
+	uint8_t ref_type;              /* its type byte (0 if it had none) */
+	uint64_t ref_seq;              /* its seq or nonce (0 if unknown) */
+	uint16_t reason;               /* enum pw_reason; 0 in ACK, never 0 in REJECT */
+	uint64_t log_index;            /* ACK: index of its log entry; REJECT: UINT64_MAX */
+	uint64_t time_s;               /* exchange clock */
 };
 
 struct pw_trade {
@@ -175,35 +175,35 @@ struct pw_result {
 struct pw_statement {
 	uint8_t household[PW_PK_LEN];
 	uint64_t interval;
-	uint32_t flags;            /* PW_STMT_* */
-	uint32_t price_uper_kwh;   /* the interval's clearing price */
+	uint32_t flags;          /* PW_STMT_* */
+	uint32_t price_uper_kwh; /* the interval's clearing price */
 	uint64_t bought_wh, sold_wh;
-	uint64_t export_wh, import_wh;     /* metered in the interval */
-	uint64_t shortfall_wh;     /* seller: sold but not exported, bought at retail */
-	uint64_t excess_wh;        /* seller: exported beyond sold, paid at feed-in */
-	uint64_t extra_import_wh;  /* buyer: imported beyond bought, at retail */
-	uint64_t unused_wh;        /* buyer: bought but not imported, credited at feed-in */
-	int64_t peer_u;            /* + received from / - paid to peers */
-	int64_t grid_u;            /* + received from / - paid to the grid */
-	int64_t fee_u;             /* grid fees paid (>= 0) */
-	int64_t net_u;             /* peer_u + grid_u - fee_u */
-	int64_t baseline_u;        /* net money had the household used the grid only */
-	int64_t saving_u;          /* net_u - baseline_u */
+	uint64_t export_wh, import_wh; /* metered in the interval */
+	uint64_t shortfall_wh;         /* seller: sold but not exported, bought at retail */
+	uint64_t excess_wh;            /* seller: exported beyond sold, paid at feed-in */
+	uint64_t extra_import_wh;      /* buyer: imported beyond bought, at retail */
+	uint64_t unused_wh;            /* buyer: bought but not imported, credited at feed-in */
+	int64_t peer_u;                /* + received from / - paid to peers */
+	int64_t grid_u;                /* + received from / - paid to the grid */
+	int64_t fee_u;                 /* grid fees paid (>= 0) */
+	int64_t net_u;                 /* peer_u + grid_u - fee_u */
+	int64_t baseline_u;            /* net money had the household used the grid only */
+	int64_t saving_u;              /* net_u - baseline_u */
 };
 
 struct pw_checkpoint {
 	char origin[PW_ORIGIN_LEN]; /* market name, NUL padded */
-	uint64_t interval;           /* last interval settled into it */
+	uint64_t interval;          /* last interval settled into it */
 	uint64_t tree_size;
 	uint8_t root[PW_HASH_LEN];
 	uint64_t time_s;
 };
 
 struct pw_proof {
-	uint64_t nonce;       /* the QUERY's */
-	uint8_t kind;         /* enum pw_proof_kind */
-	uint64_t a, b;        /* inclusion: leaf index, tree size; consistency: old, new size */
-	uint8_t n_hashes;     /* <= PW_PROOF_MAX_HASHES */
+	uint64_t nonce;   /* the QUERY's */
+	uint8_t kind;     /* enum pw_proof_kind */
+	uint64_t a, b;    /* inclusion: leaf index, tree size; consistency: old, new size */
+	uint8_t n_hashes; /* <= PW_PROOF_MAX_HASHES */
 	uint8_t hashes[PW_PROOF_MAX_HASHES][PW_HASH_LEN];
 };
 
@@ -215,13 +215,13 @@ struct pw_depth_level {
 
 struct pw_depth {
 	uint64_t interval;
-	uint8_t n_levels;     /* <= PW_DEPTH_MAX_LEVELS */
+	uint8_t n_levels; /* <= PW_DEPTH_MAX_LEVELS */
 	struct pw_depth_level levels[PW_DEPTH_MAX_LEVELS];
 };
 
 struct pw_msg {
 	uint8_t version;
-	uint8_t type;         /* enum pw_msg_type */
+	uint8_t type; /* enum pw_msg_type */
 	uint8_t author[PW_PK_LEN];
 	union {
 		struct pw_order order;

@@ -36,9 +36,13 @@ struct auction_result {
 };
 
 /*
- * Clear `n` orders.  On PW_OK `out` holds the price, volume and trades
+ * Clear `n` orders (any input order: ranking uses only price and arrival).
+ * On PW_OK `out` holds the price, volume and trades in matching order
  * (caller owns them: auction_result_free()).  PW_ERR_FIELD when an order
- * has a zero quantity or an unknown side; `out` is then empty.
+ * has a zero quantity or an unknown side or two orders share an arrival
+ * number; PW_ERR_RANGE above UINT32_MAX orders; PW_ERR_NOMEM.  On error
+ * `out` is empty.  O(n) when the orders come sorted by arrival (the
+ * exchange's case), O(n log n) otherwise.
  */
 pw_err auction_clear(const struct auction_order *orders, size_t n, struct auction_result *out)
     __attribute__((warn_unused_result));

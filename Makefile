@@ -178,7 +178,7 @@ fuzz: deps
 	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
 	      $(BUILD)/fuzz/corpus-$$n $$seeds 2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
-	  grep -E '^#[0-9]+ *DONE' $(BUILD)/fuzz/$$n.log | tail -1; \
+	  grep -E '^Done [0-9]+ runs' $(BUILD)/fuzz/$$n.log | tail -1; \
 	done
 
 # --- style --------------------------------------------------------------------

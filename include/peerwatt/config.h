@@ -37,6 +37,10 @@ struct pw_cfg_opt {
 };
 
 #define PW_CFG_ERRLEN 512
+/* Largest configuration file accepted, in bytes. */
+#define PW_CFG_MAX_FILE (1024 * 1024)
+/* Longest line, in characters (inih's fixed line buffer, less its margin). */
+#define PW_CFG_MAX_LINE 197
 
 /*
  * Called for a key the table does not name.  Return PW_OK to accept it,
@@ -47,13 +51,30 @@ typedef pw_err (*pw_cfg_extra_fn)(void *ctx, void *target, const char *section, 
                                   const char *value, char *msg, size_t msglen);
 
 /*
- * Load `path` into `target` (a struct of `target_size` bytes).  Defaults
- * are applied first, then the file.  On error `err` holds "file:line: msg"
- * and `target` is unchanged.
+ * Load `path` into `target` (a struct of `target_size` bytes).  Fields the
+ * table does not name keep their values, then defaults are applied, then
+ * the file.  On error `err` holds "file:line: msg" (line 0: the file as a
+ * whole, e.g. cannot open or a required key is missing) and `target` is
+ * unchanged.  Returns PW_ERR_CONFIG for bad content, PW_ERR_NOTFOUND /
+ * PW_ERR_IO when the file cannot be read, PW_ERR_ARG for a bad table (a bug).
+ *
+ * Rules: values are taken whole after inih strips blanks and a " ;" inline
+ * comment; leading blanks of a line are ignored (no continuation lines);
+ * lines longer than PW_CFG_MAX_LINE, NUL and control characters are errors.
+ * STR values need 1..size-1 characters (an empty default "" means unset).
+ * The first error wins.  Anything `extra` allocates must be tracked through
+ * `ctx` so that the caller can drop it when loading fails.
  */
 pw_err pw_config_load(const char *path, const struct pw_cfg_opt *opts, size_t nopts, void *target,
                       size_t target_size, pw_cfg_extra_fn extra, void *ctx, char *err,
                       size_t errlen) __attribute__((warn_unused_result));
+
+/* The same from memory: `name` is used in messages only (fuzzing, tests,
+ * configs received from elsewhere).  `buf` need not be NUL-terminated. */
+pw_err pw_config_load_buffer(const char *name, const char *buf, size_t len,
+                             const struct pw_cfg_opt *opts, size_t nopts, void *target,
+                             size_t target_size, pw_cfg_extra_fn extra, void *ctx, char *err,
+                             size_t errlen) __attribute__((warn_unused_result));
 
 /* Strict integer parse for command lines and config: whole string, base 10,
  * range checked.  PW_ERR_PARSE or PW_ERR_RANGE. */

@@ -1,0 +1,840 @@
+/*
+ * wire.c: the peerwatt wire codec, protocol version 1 (see
+ * include/peerwatt/wire.h and docs/protocol.md, the byte-level reference).
+ *
+ * Owns the byte layout of every message, the field rules shared by encode
+ * and decode (one validator, so nothing is encodable that would not decode),
+ * and the domain-separated signing rule.  Called by the agent's exchange link,
+ * the exchange gateway, the settlement log and the auditor.
+ *
+ * Decoding is strict and allocation free: the exact length of a type is known
+ * from its fixed part (and, for RESULT, PROOF and DEPTH, its bounded count)
+ * before any field is read, so no read ever leaves the caller's buffer.
+ */
+#include "peerwatt/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* "peerwatt/1/" + longest type name ("CHECKPOINT", "STATEMENT") + NUL + u64 */
+#define SIGN_PREFIX_MAX 48
+/* Signed messages up to this size are assembled on the stack. */
+#define SIGN_STACK_LEN 512
+
+/* Fixed body lengths (without counted arrays); docs/protocol.md has the layouts. */
+#define BODY_ORDER      33
+#define BODY_CANCEL     24
+#define BODY_METER      (8 + 8 + PW_SERIAL_LEN + 4 * 8 + 1)
+#define BODY_QUERY      25
+#define BODY_RECEIPT    (PW_HASH_LEN + 1 + 8 + 2 + 8 + 8)
+#define BODY_RESULT     30
+#define BODY_STATEMENT  (PW_PK_LEN + 8 + 4 + 4 + 8 * 8 + 6 * 8)
+#define BODY_CHECKPOINT (PW_ORIGIN_LEN + 8 + 8 + PW_HASH_LEN + 8)
+#define BODY_PROOF      26
+#define BODY_DEPTH      9
+#define DEPTH_LEVEL_LEN 13
+
+#define STMT_KNOWN_FLAGS (PW_STMT_READING_MISSING | PW_STMT_READING_LATE)
+
+static const char *
+type_name(unsigned type)
+{
+	switch (type) {
+	case PW_MSG_ORDER:
+		return "ORDER";
+	case PW_MSG_CANCEL:
+		return "CANCEL";
+	case PW_MSG_METER:
+		return "METER";
+	case PW_MSG_QUERY:
+		return "QUERY";
+	case PW_MSG_ACK:
+		return "ACK";
+	case PW_MSG_REJECT:
+		return "REJECT";
+	case PW_MSG_RESULT:
+		return "RESULT";
+	case PW_MSG_STATEMENT:
+		return "STATEMENT";
+	case PW_MSG_CHECKPOINT:
+		return "CHECKPOINT";
+	case PW_MSG_PROOF:
+		return "PROOF";
+	case PW_MSG_DEPTH:
+		return "DEPTH";
+	default:
+		return NULL;
+	}
+}
+
+const char *
+pw_msg_type_name(unsigned type)
+{
+	const char *n = type_name(type);
+	return n != NULL ? n : "UNKNOWN";
+}
+
+static const char *const reason_names[PW_REASON__COUNT] = {
+	[PW_REASON_OK] = "ok",
+	[PW_REASON_MALFORMED] = "malformed",
+	[PW_REASON_BAD_SIGNATURE] = "bad_signature",
+	[PW_REASON_UNKNOWN_KEY] = "unknown_key",
+	[PW_REASON_WRONG_IDENTITY] = "wrong_identity",
+	[PW_REASON_REPLAY] = "replay",
+	[PW_REASON_EXPIRED] = "expired",
+	[PW_REASON_GATE_CLOSED] = "gate_closed",
+	[PW_REASON_TOO_FAR_AHEAD] = "too_far_ahead",
+	[PW_REASON_PRICE_BOUNDS] = "price_bounds",
+	[PW_REASON_CAPACITY] = "capacity",
+	[PW_REASON_SELF_TRADE] = "self_trade",
+	[PW_REASON_OVERSIZE] = "oversize",
+	[PW_REASON_BAD_QUANTITY] = "bad_quantity",
+	[PW_REASON_UNKNOWN_ORDER] = "unknown_order",
+	[PW_REASON_RATE_LIMITED] = "rate_limited",
+	[PW_REASON_METER_SERIAL] = "meter_serial",
+	[PW_REASON_METER_GAP] = "meter_gap",
+	[PW_REASON_METER_CONTINUITY] = "meter_continuity",
+	[PW_REASON_METER_BACKWARDS] = "meter_backwards",
+	[PW_REASON_METER_IMPLAUSIBLE] = "meter_implausible",
+	[PW_REASON_METER_TOO_EARLY] = "meter_too_early",
+	[PW_REASON_METER_DUPLICATE] = "meter_duplicate",
+	[PW_REASON_WRONG_TYPE] = "wrong_type",
+	[PW_REASON_UNAVAILABLE] = "unavailable",
+	[PW_REASON_BAD_QUERY] = "bad_query",
+	[PW_REASON_REVOKED] = "revoked",
+};
+
+const char *
+pw_reason_name(unsigned reason)
+{
+	if (reason >= PW_REASON__COUNT || reason_names[reason] == NULL)
+		return "unknown";
+	return reason_names[reason];
+}
+
+/* --- big-endian cursors ----------------------------------------------------
+ * Callers check the total length first, so these never bounds-check. */
+
+static void
+put_u8(uint8_t **p, uint8_t v)
+{
+	*(*p)++ = v;
+}
+
+static void
+put_u16(uint8_t **p, uint16_t v)
+{
+	put_u8(p, (uint8_t)(v >> 8));
+	put_u8(p, (uint8_t)v);
+}
+
+static void
+put_u32(uint8_t **p, uint32_t v)
+{
+	for (int s = 24; s >= 0; s -= 8)
+		put_u8(p, (uint8_t)(v >> s));
+}
+
+static void
+put_u64(uint8_t **p, uint64_t v)
+{
+	for (int s = 56; s >= 0; s -= 8)
+		put_u8(p, (uint8_t)(v >> s));
+}
+
+static void
+put_i64(uint8_t **p, int64_t v)
+{
+	put_u64(p, (uint64_t)v); /* two's complement */
+}
+
+static void
+put_bytes(uint8_t **p, const void *src, size_t n)
+{
+	memcpy(*p, src, n);
+	*p += n;
+}
+
+static uint8_t
+get_u8(const uint8_t **p)
+{
+	return *(*p)++;
+}
+
+static uint16_t
+get_u16(const uint8_t **p)
+{
+	uint16_t v = (uint16_t)(get_u8(p) << 8);
+	return (uint16_t)(v | get_u8(p));
+}
+
+static uint32_t
+get_u32(const uint8_t **p)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = (v << 8) | get_u8(p);
+	return v;
+}
+
+static uint64_t
+get_u64(const uint8_t **p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | get_u8(p);
+	return v;
+}
+
+static int64_t
+get_i64(const uint8_t **p)
+{
+	uint64_t u = get_u64(p);
+	/* Two's complement back to signed without implementation-defined casts. */
+	if (u <= (uint64_t)INT64_MAX)
+		return (int64_t)u;
+	return -(int64_t)(~u) - 1;
+}
+
+static void
+get_bytes(const uint8_t **p, void *dst, size_t n)
+{
+	memcpy(dst, *p, n);
+	*p += n;
+}
+
+/* --- field rules (shared by encode and decode) ---------------------------- */
+
+/*
+ * A text field (meter serial, checkpoint origin): 1 to `len` printable ASCII
+ * bytes (0x20..0x7e), then NUL bytes up to `len`.  A NUL followed by a
+ * non-NUL is refused so a field has exactly one byte representation.
+ */
+static int
+text_field_ok(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && s[n] != '\0') {
+		if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e)
+			return 0;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	for (; n < len; n++)
+		if (s[n] != '\0')
+			return 0;
+	return 1;
+}
+
+static int
+side_ok(uint8_t side)
+{
+	return side == PW_SIDE_BUY || side == PW_SIDE_SELL;
+}
+
+static pw_err
+validate(const struct pw_msg *m)
+{
+	switch (m->type) {
+	case PW_MSG_ORDER:
+		/* qty 0 decodes; the exchange answers it with bad_quantity. */
+		return side_ok(m->u.order.side) ? PW_OK : PW_ERR_FIELD;
+	case PW_MSG_CANCEL:
+		return PW_OK;
+	case PW_MSG_METER:
+		if (m->u.meter.time_status > PW_TIME_ESTIMATED)
+			return PW_ERR_FIELD;
+		return text_field_ok(m->u.meter.serial, PW_SERIAL_LEN) ? PW_OK : PW_ERR_FIELD;
+	case PW_MSG_QUERY: {
+		const struct pw_query *q = &m->u.query;
+		switch (q->kind) {
+		case PW_QUERY_STATEMENT:
+		case PW_QUERY_RESULT:
+			return q->b == 0 ? PW_OK : PW_ERR_FIELD;
+		case PW_QUERY_INCLUSION:
+		case PW_QUERY_CONSISTENCY:
+			return PW_OK;
+		case PW_QUERY_CHECKPOINT:
+			return q->a == 0 && q->b == 0 ? PW_OK : PW_ERR_FIELD;
+		default:
+			return PW_ERR_FIELD;
+		}
+	}
+	case PW_MSG_ACK:
+		if (m->u.receipt.reason != PW_REASON_OK || m->u.receipt.log_index == UINT64_MAX)
+			return PW_ERR_FIELD;
+		return PW_OK;
+	case PW_MSG_REJECT:
+		if (m->u.receipt.reason == PW_REASON_OK ||
+		    m->u.receipt.reason >= PW_REASON__COUNT || m->u.receipt.log_index != UINT64_MAX)
+			return PW_ERR_FIELD;
+		return PW_OK;
+	case PW_MSG_RESULT: {
+		const struct pw_result *r = &m->u.result;
+		if (r->parts == 0 || r->part >= r->parts || r->n_trades > PW_RESULT_MAX_TRADES ||
+		    r->n_trades > r->n_trades_total ||
+		    r->n_trades_total > (uint32_t)r->parts * PW_RESULT_MAX_TRADES)
+			return PW_ERR_FIELD;
+		return PW_OK;
+	}
+	case PW_MSG_STATEMENT:
+		if ((m->u.statement.flags & ~STMT_KNOWN_FLAGS) != 0 || m->u.statement.fee_u < 0)
+			return PW_ERR_FIELD;
+		return PW_OK;
+	case PW_MSG_CHECKPOINT:
+		return text_field_ok(m->u.checkpoint.origin, PW_ORIGIN_LEN) ? PW_OK : PW_ERR_FIELD;
+	case PW_MSG_PROOF:
+		if ((m->u.proof.kind != PW_PROOF_INCLUSION &&
+		     m->u.proof.kind != PW_PROOF_CONSISTENCY) ||
+		    m->u.proof.n_hashes > PW_PROOF_MAX_HASHES)
+			return PW_ERR_FIELD;
+		return PW_OK;
+	case PW_MSG_DEPTH:
+		if (m->u.depth.n_levels > PW_DEPTH_MAX_LEVELS)
+			return PW_ERR_FIELD;
+		for (unsigned i = 0; i < m->u.depth.n_levels; i++)
+			if (!side_ok(m->u.depth.levels[i].side))
+				return PW_ERR_FIELD;
+		return PW_OK;
+	default:
+		return PW_ERR_TYPE;
+	}
+}
+
+/* Body length for `type` given its count (ignored by fixed types); 0 if unknown. */
+static size_t
+body_len(unsigned type, size_t count)
+{
+	switch (type) {
+	case PW_MSG_ORDER:
+		return BODY_ORDER;
+	case PW_MSG_CANCEL:
+		return BODY_CANCEL;
+	case PW_MSG_METER:
+		return BODY_METER;
+	case PW_MSG_QUERY:
+		return BODY_QUERY;
+	case PW_MSG_ACK:
+	case PW_MSG_REJECT:
+		return BODY_RECEIPT;
+	case PW_MSG_RESULT:
+		return BODY_RESULT + count * PW_TRADE_WIRE_LEN;
+	case PW_MSG_STATEMENT:
+		return BODY_STATEMENT;
+	case PW_MSG_CHECKPOINT:
+		return BODY_CHECKPOINT;
+	case PW_MSG_PROOF:
+		return BODY_PROOF + count * PW_HASH_LEN;
+	case PW_MSG_DEPTH:
+		return BODY_DEPTH + count * DEPTH_LEVEL_LEN;
+	default:
+		return 0;
+	}
+}
+
+size_t
+pw_wire_size(const struct pw_msg *m)
+{
+	size_t count = 0;
+
+	if (m == NULL || type_name(m->type) == NULL)
+		return 0;
+	switch (m->type) {
+	case PW_MSG_RESULT:
+		if (m->u.result.n_trades > PW_RESULT_MAX_TRADES)
+			return 0;
+		count = m->u.result.n_trades;
+		break;
+	case PW_MSG_PROOF:
+		if (m->u.proof.n_hashes > PW_PROOF_MAX_HASHES)
+			return 0;
+		count = m->u.proof.n_hashes;
+		break;
+	case PW_MSG_DEPTH:
+		if (m->u.depth.n_levels > PW_DEPTH_MAX_LEVELS)
+			return 0;
+		count = m->u.depth.n_levels;
+		break;
+	default:
+		break;
+	}
+	return PW_WIRE_HEADER_LEN + body_len(m->type, count) + PW_SIG_LEN;
+}
+
+/* --- signing ---------------------------------------------------------------- */
+
+/* "peerwatt/1/" TYPE 0x00 || market_id (u64 BE); returns its length. */
+static size_t
+sign_prefix(unsigned type, uint64_t market_id, uint8_t out[SIGN_PREFIX_MAX])
+{
+	static const char tag[] = "peerwatt/1/";
+	const char *name = type_name(type);
+	size_t n = 0, nl = strlen(name);
+	uint8_t *p;
+
+	memcpy(out, tag, sizeof(tag) - 1);
+	n += sizeof(tag) - 1;
+	memcpy(out + n, name, nl);
+	n += nl;
+	out[n++] = 0x00;
+	p = out + n;
+	put_u64(&p, market_id);
+	return n + 8;
+}
+
+/*
+ * Assemble prefix || frame[0 .. len-64) and sign or verify it.  `sig_out`
+ * non-NULL signs with `kp`; otherwise verifies `sig` by `pk`.  Ed25519 needs
+ * the whole message in one piece, hence the copy (on the stack when small).
+ */
+static pw_err
+signed_op(unsigned type, uint64_t market_id, const uint8_t *frame, size_t body_end,
+          const struct pw_keypair *kp, uint8_t *sig_out, const uint8_t *pk, const uint8_t *sig)
+{
+	uint8_t stack[SIGN_STACK_LEN];
+	uint8_t prefix[SIGN_PREFIX_MAX];
+	size_t plen = sign_prefix(type, market_id, prefix);
+	size_t total = plen + body_end;
+	uint8_t *buf = stack;
+	pw_err rc = PW_OK;
+
+	if (total > sizeof(stack)) {
+		buf = malloc(total);
+		if (buf == NULL)
+			return PW_ERR_NOMEM;
+	}
+	memcpy(buf, prefix, plen);
+	memcpy(buf + plen, frame, body_end);
+	if (sig_out != NULL)
+		pw_sign(kp, buf, total, sig_out);
+	else
+		rc = pw_verify(pk, buf, total, sig);
+	if (buf != stack)
+		free(buf);
+	return rc;
+}
+
+/* --- encode ----------------------------------------------------------------- */
+
+static void
+put_trade(uint8_t **p, const struct pw_trade *t)
+{
+	put_bytes(p, t->buyer, PW_PK_LEN);
+	put_bytes(p, t->seller, PW_PK_LEN);
+	put_u64(p, t->buy_seq);
+	put_u64(p, t->sell_seq);
+	put_u32(p, t->qty_wh);
+}
+
+static void
+put_body(uint8_t **p, const struct pw_msg *m)
+{
+	switch (m->type) {
+	case PW_MSG_ORDER: {
+		const struct pw_order *o = &m->u.order;
+		put_u64(p, o->seq);
+		put_u64(p, o->interval);
+		put_u64(p, o->expiry_s);
+		put_u32(p, o->qty_wh);
+		put_u32(p, o->price_uper_kwh);
+		put_u8(p, o->side);
+		break;
+	}
+	case PW_MSG_CANCEL:
+		put_u64(p, m->u.cancel.seq);
+		put_u64(p, m->u.cancel.interval);
+		put_u64(p, m->u.cancel.order_seq);
+		break;
+	case PW_MSG_METER: {
+		const struct pw_meter *r = &m->u.meter;
+		put_u64(p, r->seq);
+		put_u64(p, r->interval);
+		put_bytes(p, r->serial, PW_SERIAL_LEN);
+		put_u64(p, r->export_start_wh);
+		put_u64(p, r->export_end_wh);
+		put_u64(p, r->import_start_wh);
+		put_u64(p, r->import_end_wh);
+		put_u8(p, r->time_status);
+		break;
+	}
+	case PW_MSG_QUERY:
+		put_u64(p, m->u.query.nonce);
+		put_u8(p, m->u.query.kind);
+		put_u64(p, m->u.query.a);
+		put_u64(p, m->u.query.b);
+		break;
+	case PW_MSG_ACK:
+	case PW_MSG_REJECT: {
+		const struct pw_receipt *r = &m->u.receipt;
+		put_bytes(p, r->ref_hash, PW_HASH_LEN);
+		put_u8(p, r->ref_type);
+		put_u64(p, r->ref_seq);
+		put_u16(p, r->reason);
+		put_u64(p, r->log_index);
+		put_u64(p, r->time_s);
+		break;
+	}
+	case PW_MSG_RESULT: {
+		const struct pw_result *r = &m->u.result;
+		put_u64(p, r->interval);
+		put_u32(p, r->price_uper_kwh);
+		put_u64(p, r->volume_wh);
+		put_u32(p, r->n_trades_total);
+		put_u16(p, r->part);
+		put_u16(p, r->parts);
+		put_u16(p, r->n_trades);
+		if (r->trades != NULL) {
+			for (unsigned i = 0; i < r->n_trades; i++)
+				put_trade(p, &r->trades[i]);
+		} else if (r->n_trades > 0) {
+			put_bytes(p, r->trades_wire, (size_t)r->n_trades * PW_TRADE_WIRE_LEN);
+		}
+		break;
+	}
+	case PW_MSG_STATEMENT: {
+		const struct pw_statement *s = &m->u.statement;
+		put_bytes(p, s->household, PW_PK_LEN);
+		put_u64(p, s->interval);
+		put_u32(p, s->flags);
+		put_u32(p, s->price_uper_kwh);
+		put_u64(p, s->bought_wh);
+		put_u64(p, s->sold_wh);
+		put_u64(p, s->export_wh);
+		put_u64(p, s->import_wh);
+		put_u64(p, s->shortfall_wh);
+		put_u64(p, s->excess_wh);
+		put_u64(p, s->extra_import_wh);
+		put_u64(p, s->unused_wh);
+		put_i64(p, s->peer_u);
+		put_i64(p, s->grid_u);
+		put_i64(p, s->fee_u);
+		put_i64(p, s->net_u);
+		put_i64(p, s->baseline_u);
+		put_i64(p, s->saving_u);
+		break;
+	}
+	case PW_MSG_CHECKPOINT: {
+		const struct pw_checkpoint *c = &m->u.checkpoint;
+		put_bytes(p, c->origin, PW_ORIGIN_LEN);
+		put_u64(p, c->interval);
+		put_u64(p, c->tree_size);
+		put_bytes(p, c->root, PW_HASH_LEN);
+		put_u64(p, c->time_s);
+		break;
+	}
+	case PW_MSG_PROOF: {
+		const struct pw_proof *r = &m->u.proof;
+		put_u64(p, r->nonce);
+		put_u8(p, r->kind);
+		put_u64(p, r->a);
+		put_u64(p, r->b);
+		put_u8(p, r->n_hashes);
+		for (unsigned i = 0; i < r->n_hashes; i++)
+			put_bytes(p, r->hashes[i], PW_HASH_LEN);
+		break;
+	}
+	case PW_MSG_DEPTH: {
+		const struct pw_depth *d = &m->u.depth;
+		put_u64(p, d->interval);
+		put_u8(p, d->n_levels);
+		for (unsigned i = 0; i < d->n_levels; i++) {
+			put_u8(p, d->levels[i].side);
+			put_u32(p, d->levels[i].price_uper_kwh);
+			put_u64(p, d->levels[i].qty_wh);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+pw_err
+pw_wire_encode(struct pw_msg *m, uint64_t market_id, const struct pw_keypair *kp, uint8_t *out,
+               size_t cap, size_t *len)
+{
+	size_t size;
+	uint8_t *p;
+	pw_err rc;
+
+	if (m == NULL || kp == NULL || out == NULL || len == NULL)
+		return PW_ERR_ARG;
+	if (type_name(m->type) == NULL)
+		return PW_ERR_TYPE;
+	if ((rc = validate(m)) != PW_OK)
+		return rc;
+	if (m->type == PW_MSG_RESULT && m->u.result.n_trades > 0 && m->u.result.trades == NULL &&
+	    m->u.result.trades_wire == NULL)
+		return PW_ERR_ARG;
+	size = pw_wire_size(m);
+	if (size == 0)
+		return PW_ERR_FIELD;
+	if (cap < size)
+		return PW_ERR_FULL;
+
+	m->version = PW_PROTO_VERSION;
+	memcpy(m->author, kp->pk, PW_PK_LEN);
+	p = out;
+	put_u8(&p, m->version);
+	put_u8(&p, m->type);
+	put_bytes(&p, m->author, PW_PK_LEN);
+	put_body(&p, m);
+	if ((size_t)(p - out) != size - PW_SIG_LEN)
+		return PW_ERR_INTERNAL;
+	rc = signed_op(m->type, market_id, out, size - PW_SIG_LEN, kp, out + size - PW_SIG_LEN,
+	               NULL, NULL);
+	if (rc != PW_OK)
+		return rc;
+	memcpy(m->sig, out + size - PW_SIG_LEN, PW_SIG_LEN);
+	*len = size;
+	return PW_OK;
+}
+
+/* --- decode ----------------------------------------------------------------- */
+
+/* Header checks shared by decode and verify: length floor, version, type. */
+static pw_err
+check_header(const uint8_t *buf, size_t len)
+{
+	if (buf == NULL)
+		return PW_ERR_ARG;
+	if (len < 2)
+		return PW_ERR_LENGTH;
+	if (buf[0] != PW_PROTO_VERSION)
+		return PW_ERR_VERSION;
+	if (type_name(buf[1]) == NULL)
+		return PW_ERR_TYPE;
+	if (len < PW_WIRE_HEADER_LEN + body_len(buf[1], 0) + PW_SIG_LEN || len > PW_WIRE_MAX_LEN)
+		return PW_ERR_LENGTH;
+	return PW_OK;
+}
+
+static void
+get_body(const uint8_t **p, struct pw_msg *m)
+{
+	switch (m->type) {
+	case PW_MSG_ORDER: {
+		struct pw_order *o = &m->u.order;
+		o->seq = get_u64(p);
+		o->interval = get_u64(p);
+		o->expiry_s = get_u64(p);
+		o->qty_wh = get_u32(p);
+		o->price_uper_kwh = get_u32(p);
+		o->side = get_u8(p);
+		break;
+	}
+	case PW_MSG_CANCEL:
+		m->u.cancel.seq = get_u64(p);
+		m->u.cancel.interval = get_u64(p);
+		m->u.cancel.order_seq = get_u64(p);
+		break;
+	case PW_MSG_METER: {
+		struct pw_meter *r = &m->u.meter;
+		r->seq = get_u64(p);
+		r->interval = get_u64(p);
+		get_bytes(p, r->serial, PW_SERIAL_LEN);
+		r->export_start_wh = get_u64(p);
+		r->export_end_wh = get_u64(p);
+		r->import_start_wh = get_u64(p);
+		r->import_end_wh = get_u64(p);
+		r->time_status = get_u8(p);
+		break;
+	}
+	case PW_MSG_QUERY:
+		m->u.query.nonce = get_u64(p);
+		m->u.query.kind = get_u8(p);
+		m->u.query.a = get_u64(p);
+		m->u.query.b = get_u64(p);
+		break;
+	case PW_MSG_ACK:
+	case PW_MSG_REJECT: {
+		struct pw_receipt *r = &m->u.receipt;
+		get_bytes(p, r->ref_hash, PW_HASH_LEN);
+		r->ref_type = get_u8(p);
+		r->ref_seq = get_u64(p);
+		r->reason = get_u16(p);
+		r->log_index = get_u64(p);
+		r->time_s = get_u64(p);
+		break;
+	}
+	case PW_MSG_RESULT: {
+		struct pw_result *r = &m->u.result;
+		r->interval = get_u64(p);
+		r->price_uper_kwh = get_u32(p);
+		r->volume_wh = get_u64(p);
+		r->n_trades_total = get_u32(p);
+		r->part = get_u16(p);
+		r->parts = get_u16(p);
+		r->n_trades = get_u16(p);
+		r->trades = NULL;
+		r->trades_wire = *p;
+		*p += (size_t)r->n_trades * PW_TRADE_WIRE_LEN;
+		break;
+	}
+	case PW_MSG_STATEMENT: {
+		struct pw_statement *s = &m->u.statement;
+		get_bytes(p, s->household, PW_PK_LEN);
+		s->interval = get_u64(p);
+		s->flags = get_u32(p);
+		s->price_uper_kwh = get_u32(p);
+		s->bought_wh = get_u64(p);
+		s->sold_wh = get_u64(p);
+		s->export_wh = get_u64(p);
+		s->import_wh = get_u64(p);
+		s->shortfall_wh = get_u64(p);
+		s->excess_wh = get_u64(p);
+		s->extra_import_wh = get_u64(p);
+		s->unused_wh = get_u64(p);
+		s->peer_u = get_i64(p);
+		s->grid_u = get_i64(p);
+		s->fee_u = get_i64(p);
+		s->net_u = get_i64(p);
+		s->baseline_u = get_i64(p);
+		s->saving_u = get_i64(p);
+		break;
+	}
+	case PW_MSG_CHECKPOINT: {
+		struct pw_checkpoint *c = &m->u.checkpoint;
+		get_bytes(p, c->origin, PW_ORIGIN_LEN);
+		c->interval = get_u64(p);
+		c->tree_size = get_u64(p);
+		get_bytes(p, c->root, PW_HASH_LEN);
+		c->time_s = get_u64(p);
+		break;
+	}
+	case PW_MSG_PROOF: {
+		struct pw_proof *r = &m->u.proof;
+		r->nonce = get_u64(p);
+		r->kind = get_u8(p);
+		r->a = get_u64(p);
+		r->b = get_u64(p);
+		r->n_hashes = get_u8(p);
+		for (unsigned i = 0; i < r->n_hashes; i++)
+			get_bytes(p, r->hashes[i], PW_HASH_LEN);
+		break;
+	}
+	case PW_MSG_DEPTH: {
+		struct pw_depth *d = &m->u.depth;
+		d->interval = get_u64(p);
+		d->n_levels = get_u8(p);
+		for (unsigned i = 0; i < d->n_levels; i++) {
+			d->levels[i].side = get_u8(p);
+			d->levels[i].price_uper_kwh = get_u32(p);
+			d->levels[i].qty_wh = get_u64(p);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/*
+ * The count of a counted type sits at a fixed offset of its body; reading
+ * it first gives the exact length before anything else is parsed.  A count
+ * above its bound is a field error (not a length error): the frame names an
+ * array the protocol forbids.
+ */
+static pw_err
+expected_len(const uint8_t *buf, size_t *out)
+{
+	const uint8_t *body = buf + PW_WIRE_HEADER_LEN;
+	size_t count = 0;
+
+	switch (buf[1]) {
+	case PW_MSG_RESULT:
+		count = (size_t)((body[28] << 8) | body[29]);
+		if (count > PW_RESULT_MAX_TRADES)
+			return PW_ERR_FIELD;
+		break;
+	case PW_MSG_PROOF:
+		count = body[25];
+		if (count > PW_PROOF_MAX_HASHES)
+			return PW_ERR_FIELD;
+		break;
+	case PW_MSG_DEPTH:
+		count = body[8];
+		if (count > PW_DEPTH_MAX_LEVELS)
+			return PW_ERR_FIELD;
+		break;
+	default:
+		break;
+	}
+	*out = PW_WIRE_HEADER_LEN + body_len(buf[1], count) + PW_SIG_LEN;
+	return PW_OK;
+}
+
+pw_err
+pw_wire_decode(const uint8_t *buf, size_t len, struct pw_msg *m)
+{
+	const uint8_t *p;
+	size_t want;
+	pw_err rc;
+
+	if (m == NULL)
+		return PW_ERR_ARG;
+	if ((rc = check_header(buf, len)) != PW_OK)
+		return rc;
+	if ((rc = expected_len(buf, &want)) != PW_OK)
+		return rc;
+	if (len != want)
+		return PW_ERR_LENGTH;
+
+	memset(m, 0, sizeof(*m));
+	p = buf;
+	m->version = get_u8(&p);
+	m->type = get_u8(&p);
+	get_bytes(&p, m->author, PW_PK_LEN);
+	get_body(&p, m);
+	if ((size_t)(p - buf) != len - PW_SIG_LEN)
+		return PW_ERR_INTERNAL;
+	get_bytes(&p, m->sig, PW_SIG_LEN);
+	return validate(m);
+}
+
+pw_err
+pw_wire_verify(const uint8_t *buf, size_t len, uint64_t market_id)
+{
+	pw_err rc;
+
+	if ((rc = check_header(buf, len)) != PW_OK)
+		return rc;
+	return signed_op(buf[1], market_id, buf, len - PW_SIG_LEN, NULL, NULL, buf + 2,
+	                 buf + len - PW_SIG_LEN);
+}
+
+pw_err
+pw_wire_open(const uint8_t *buf, size_t len, uint64_t market_id, struct pw_msg *m)
+{
+	pw_err rc;
+
+	if ((rc = pw_wire_decode(buf, len, m)) != PW_OK)
+		return rc;
+	return pw_wire_verify(buf, len, market_id);
+}
+
+pw_err
+pw_wire_result_trade(const struct pw_result *r, uint16_t i, struct pw_trade *out)
+{
+	const uint8_t *p;
+
+	if (r == NULL || out == NULL)
+		return PW_ERR_ARG;
+	if (i >= r->n_trades)
+		return PW_ERR_RANGE;
+	if (r->trades != NULL) {
+		*out = r->trades[i];
+		return PW_OK;
+	}
+	if (r->trades_wire == NULL)
+		return PW_ERR_ARG;
+	p = r->trades_wire + (size_t)i * PW_TRADE_WIRE_LEN;
+	get_bytes(&p, out->buyer, PW_PK_LEN);
+	get_bytes(&p, out->seller, PW_PK_LEN);
+	out->buy_seq = get_u64(&p);
+	out->sell_seq = get_u64(&p);
+	out->qty_wh = get_u32(&p);
+	return PW_OK;
+}

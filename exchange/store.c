@@ -1,0 +1,919 @@
+/*
+ * store.c: SQLite persistence of the exchange (store.h).  Called only by
+ * the exchange's request path and market clock, always from one thread.
+ * Statements are prepared once and cached: the request path runs a few of
+ * them per message, inside one transaction per batch.
+ */
+#include "exchange/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "exchange/registry.h"
+#include "peerwatt/log.h"
+
+enum {
+	Q_BEGIN,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_PARAM_PUT,
+	Q_FEE_CLEAR,
+	Q_FEE_PUT,
+	Q_HH_REVOKE_ALL,
+	Q_HH_PUT,
+	Q_HH_REVOKED,
+	Q_SEQ_GET,
+	Q_SEQ_PUT,
+	Q_ORDER_PUT,
+	Q_ORDER_GET,
+	Q_ORDER_STATUS,
+	Q_OPEN_QTY,
+	Q_OPEN_ORDERS,
+	Q_FIRST_OPEN,
+	Q_DEPTH_BUY,
+	Q_DEPTH_SELL,
+	Q_IV_CLEARED,
+	Q_IV_SETTLED,
+	Q_IV_STATE,
+	Q_IV_LAST,
+	Q_IV_UNSETTLED,
+	Q_TRADE_PUT,
+	Q_TRADES,
+	Q_RESULT_PUT,
+	Q_RESULT_GET,
+	Q_METER_STATE,
+	Q_METER_PUT,
+	Q_METER_GET,
+	Q_STMT_PUT,
+	Q_STMT_GET,
+	Q_STAT_ADD,
+	Q_STAT_GET,
+	Q__COUNT
+};
+
+static const char *const sql_text[Q__COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_PARAM_PUT] = "INSERT OR REPLACE INTO params(key, value) VALUES (?1, ?2)",
+	[Q_FEE_CLEAR] = "DELETE FROM fees",
+	[Q_FEE_PUT] =
+	    "INSERT OR REPLACE INTO fees(zone_a, zone_b, fee_uper_kwh) VALUES (?1, ?2, ?3)",
+	[Q_HH_REVOKE_ALL] = "UPDATE households SET revoked = 1",
+	[Q_HH_PUT] = "INSERT INTO households(pk, id, name, serial, zone, max_export_w, "
+	             "max_import_w, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) "
+	             "ON CONFLICT(pk) DO UPDATE SET id = ?2, name = ?3, serial = ?4, zone = ?5, "
+	             "max_export_w = ?6, max_import_w = ?7, revoked = 0",
+	[Q_HH_REVOKED] = "SELECT revoked FROM households WHERE pk = ?1",
+	[Q_SEQ_GET] = "SELECT last_seq FROM seqs WHERE pk = ?1",
+	[Q_SEQ_PUT] = "INSERT OR REPLACE INTO seqs(pk, last_seq) VALUES (?1, ?2)",
+	[Q_ORDER_PUT] = "INSERT INTO orders(log_idx, pk, seq, interval, side, qty_wh, "
+	                "price_uper_kwh, expiry_s, status, filled_wh, received_s) "
+	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[Q_ORDER_GET] = "SELECT log_idx, interval, side, qty_wh, price_uper_kwh, expiry_s, status, "
+	                "filled_wh FROM orders WHERE pk = ?1 AND seq = ?2",
+	[Q_ORDER_STATUS] = "UPDATE orders SET status = ?2, filled_wh = ?3 WHERE log_idx = ?1",
+	[Q_OPEN_QTY] = "SELECT COALESCE(SUM(qty_wh), 0) FROM orders "
+	               "WHERE pk = ?1 AND interval = ?2 AND side = ?3 AND status = 0",
+	[Q_OPEN_ORDERS] = "SELECT log_idx, pk, seq, side, qty_wh, price_uper_kwh, expiry_s "
+	                  "FROM orders WHERE interval = ?1 AND status = 0 ORDER BY log_idx",
+	[Q_FIRST_OPEN] = "SELECT MIN(interval) FROM orders WHERE status = 0",
+	[Q_DEPTH_BUY] = "SELECT price_uper_kwh, SUM(qty_wh) FROM orders WHERE interval = ?1 "
+	                "AND status = 0 AND side = 1 GROUP BY price_uper_kwh "
+	                "ORDER BY price_uper_kwh DESC LIMIT ?2",
+	[Q_DEPTH_SELL] = "SELECT price_uper_kwh, SUM(qty_wh) FROM orders WHERE interval = ?1 "
+	                 "AND status = 0 AND side = 2 GROUP BY price_uper_kwh "
+	                 "ORDER BY price_uper_kwh ASC LIMIT ?2",
+	[Q_IV_CLEARED] = "INSERT INTO intervals(interval, state, price_uper_kwh, volume_wh, parts, "
+	                 "cleared_s) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
+	[Q_IV_SETTLED] = "UPDATE intervals SET state = 2, settled_s = ?2 WHERE interval = ?1",
+	[Q_IV_STATE] = "SELECT state, price_uper_kwh, volume_wh FROM intervals WHERE interval = ?1",
+	[Q_IV_LAST] = "SELECT MAX(interval) FROM intervals",
+	[Q_IV_UNSETTLED] = "SELECT MIN(interval) FROM intervals WHERE state = 1",
+	[Q_TRADE_PUT] = "INSERT INTO trades(interval, n, buyer, seller, buy_seq, sell_seq, qty_wh, "
+	                "price_uper_kwh) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[Q_TRADES] = "SELECT n, buyer, seller, buy_seq, sell_seq, qty_wh, price_uper_kwh "
+	             "FROM trades WHERE interval = ?1 ORDER BY n",
+	[Q_RESULT_PUT] =
+	    "INSERT INTO results(interval, part, frame, log_idx) VALUES (?1, ?2, ?3, ?4)",
+	[Q_RESULT_GET] = "SELECT frame, (SELECT parts FROM intervals WHERE interval = ?1) "
+	                 "FROM results WHERE interval = ?1 AND part = ?2",
+	[Q_METER_STATE] = "SELECT seq, interval, export_end_wh, import_end_wh FROM meters "
+	                  "WHERE pk = ?1 ORDER BY seq DESC LIMIT 1",
+	[Q_METER_PUT] = "INSERT INTO meters(pk, interval, seq, export_start_wh, export_end_wh, "
+	                "import_start_wh, import_end_wh, time_status, log_idx, received_s) "
+	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[Q_METER_GET] = "SELECT seq, export_start_wh, export_end_wh, import_start_wh, "
+	                "import_end_wh, time_status, log_idx, received_s FROM meters "
+	                "WHERE pk = ?1 AND interval = ?2",
+	[Q_STMT_PUT] =
+	    "INSERT INTO statements(pk, interval, frame, log_idx) VALUES (?1, ?2, ?3, ?4)",
+	[Q_STMT_GET] = "SELECT frame FROM statements WHERE pk = ?1 AND interval = ?2",
+	[Q_STAT_ADD] = "INSERT INTO stats(reason, name, count) VALUES (?1, ?2, ?3) "
+	               "ON CONFLICT(reason) DO UPDATE SET count = count + ?3",
+	[Q_STAT_GET] = "SELECT count FROM stats WHERE reason = ?1",
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS params(key TEXT PRIMARY KEY, value NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS fees(zone_a TEXT NOT NULL, zone_b TEXT NOT NULL,"
+    " fee_uper_kwh INTEGER NOT NULL, PRIMARY KEY(zone_a, zone_b));"
+    "CREATE TABLE IF NOT EXISTS households(pk BLOB PRIMARY KEY, id TEXT NOT NULL,"
+    " name TEXT NOT NULL, serial TEXT NOT NULL, zone TEXT NOT NULL,"
+    " max_export_w INTEGER NOT NULL, max_import_w INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS seqs(pk BLOB PRIMARY KEY, last_seq INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS orders(log_idx INTEGER PRIMARY KEY, pk BLOB NOT NULL,"
+    " seq INTEGER NOT NULL, interval INTEGER NOT NULL, side INTEGER NOT NULL,"
+    " qty_wh INTEGER NOT NULL, price_uper_kwh INTEGER NOT NULL, expiry_s INTEGER NOT NULL,"
+    " status INTEGER NOT NULL, filled_wh INTEGER NOT NULL DEFAULT 0,"
+    " received_s INTEGER NOT NULL, UNIQUE(pk, seq));"
+    "CREATE INDEX IF NOT EXISTS orders_open ON orders(interval, status);"
+    "CREATE INDEX IF NOT EXISTS orders_pk ON orders(pk, interval, status);"
+    "CREATE TABLE IF NOT EXISTS intervals(interval INTEGER PRIMARY KEY,"
+    " state INTEGER NOT NULL, price_uper_kwh INTEGER NOT NULL, volume_wh INTEGER NOT NULL,"
+    " parts INTEGER NOT NULL, cleared_s INTEGER NOT NULL, settled_s INTEGER);"
+    "CREATE TABLE IF NOT EXISTS trades(interval INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " buyer BLOB NOT NULL, seller BLOB NOT NULL, buy_seq INTEGER NOT NULL,"
+    " sell_seq INTEGER NOT NULL, qty_wh INTEGER NOT NULL, price_uper_kwh INTEGER NOT NULL,"
+    " PRIMARY KEY(interval, n));"
+    "CREATE TABLE IF NOT EXISTS results(interval INTEGER NOT NULL, part INTEGER NOT NULL,"
+    " frame BLOB NOT NULL, log_idx INTEGER NOT NULL, PRIMARY KEY(interval, part));"
+    "CREATE TABLE IF NOT EXISTS meters(pk BLOB NOT NULL, interval INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, export_start_wh INTEGER NOT NULL, export_end_wh INTEGER NOT NULL,"
+    " import_start_wh INTEGER NOT NULL, import_end_wh INTEGER NOT NULL,"
+    " time_status INTEGER NOT NULL, log_idx INTEGER NOT NULL, received_s INTEGER NOT NULL,"
+    " PRIMARY KEY(pk, interval), UNIQUE(pk, seq));"
+    "CREATE TABLE IF NOT EXISTS statements(pk BLOB NOT NULL, interval INTEGER NOT NULL,"
+    " frame BLOB NOT NULL, log_idx INTEGER NOT NULL, PRIMARY KEY(pk, interval));"
+    "CREATE TABLE IF NOT EXISTS stats(reason INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " count INTEGER NOT NULL);";
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *q[Q__COUNT];
+	int in_tx;
+};
+
+static pw_err
+db_fail(struct store *s, const char *what)
+{
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
+	return PW_ERR_DB;
+}
+
+/* The cached, reset statement `id`; NULL (logged) when it cannot be prepared. */
+static sqlite3_stmt *
+q(struct store *s, int id)
+{
+	if (!s->q[id]) {
+		if (sqlite3_prepare_v3(s->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &s->q[id], NULL) != SQLITE_OK) {
+			log_warnx("store: prepare '%s': %s", sql_text[id], sqlite3_errmsg(s->db));
+			s->q[id] = NULL;
+			return NULL;
+		}
+	} else {
+		sqlite3_reset(s->q[id]);
+		sqlite3_clear_bindings(s->q[id]);
+	}
+	return s->q[id];
+}
+
+/* Run a statement that returns no rows; resets it afterwards. */
+static pw_err
+run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, what);
+	return PW_OK;
+}
+
+static void
+bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+	/* SQLite integers are signed 64-bit: values above INT64_MAX are refused
+	 * by the validators before they get here; the cast keeps the bits. */
+	sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static uint64_t
+col_u64(sqlite3_stmt *st, int i)
+{
+	return (uint64_t)sqlite3_column_int64(st, i);
+}
+
+static void
+bind_pk(sqlite3_stmt *st, int i, const uint8_t pk[PW_PK_LEN])
+{
+	sqlite3_bind_blob(st, i, pk, PW_PK_LEN, SQLITE_STATIC);
+}
+
+/* Copy a PW_PK_LEN blob column; 0 when the row holds something else. */
+static int
+col_pk(sqlite3_stmt *st, int i, uint8_t pk[PW_PK_LEN])
+{
+	if (sqlite3_column_bytes(st, i) != PW_PK_LEN)
+		return 0;
+	memcpy(pk, sqlite3_column_blob(st, i), PW_PK_LEN);
+	return 1;
+}
+
+pw_err
+store_open(const char *path, struct store **out)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	char *emsg = NULL;
+	if (!s)
+		return PW_ERR_NOMEM;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		log_warnx("store: open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
+		store_close(&s);
+		return PW_ERR_DB;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_exec(s->db,
+	                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	                 "PRAGMA foreign_keys=ON;",
+	                 NULL, NULL, &emsg) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, &emsg) != SQLITE_OK) {
+		log_warnx("store: %s: %s", path, emsg ? emsg : "schema");
+		sqlite3_free(emsg);
+		store_close(&s);
+		return PW_ERR_DB;
+	}
+	*out = s;
+	return PW_OK;
+}
+
+void
+store_close(struct store **sp)
+{
+	if (!sp || !*sp)
+		return;
+	struct store *s = *sp;
+	if (s->in_tx)
+		store_rollback(s);
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(s->q[i]);
+	sqlite3_close(s->db);
+	free(s);
+	*sp = NULL;
+}
+
+sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
+}
+
+pw_err
+store_begin(struct store *s)
+{
+	sqlite3_stmt *st = q(s, Q_BEGIN);
+	if (!st || s->in_tx)
+		return st ? PW_ERR_STATE : PW_ERR_DB;
+	pw_err rc = run(s, st, "begin");
+	if (rc == PW_OK)
+		s->in_tx = 1;
+	return rc;
+}
+
+pw_err
+store_commit(struct store *s)
+{
+	sqlite3_stmt *st = q(s, Q_COMMIT);
+	if (!st)
+		return PW_ERR_DB;
+	if (!s->in_tx)
+		return PW_ERR_STATE;
+	pw_err rc = run(s, st, "commit");
+	if (rc == PW_OK)
+		s->in_tx = 0;
+	return rc;
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (!s->in_tx)
+		return;
+	sqlite3_stmt *st = q(s, Q_ROLLBACK);
+	/* A failed COMMIT may already have rolled back: then ROLLBACK errors,
+	 * which is harmless. */
+	if (st)
+		(void)run(s, st, "rollback");
+	s->in_tx = 0;
+}
+
+static pw_err
+put_param_int(struct store *s, const char *key, int64_t v)
+{
+	sqlite3_stmt *st = q(s, Q_PARAM_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	return run(s, st, "params");
+}
+
+static pw_err
+put_param_text(struct store *s, const char *key, const char *v)
+{
+	sqlite3_stmt *st = q(s, Q_PARAM_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v, -1, SQLITE_TRANSIENT);
+	return run(s, st, "params");
+}
+
+pw_err
+store_put_params(struct store *s, const struct store_params *p)
+{
+	char hex[2 * PW_PK_LEN + 1];
+	static const char digits[] = "0123456789abcdef";
+	pw_err rc;
+	for (size_t i = 0; i < PW_PK_LEN; i++) {
+		hex[2 * i] = digits[p->exchange_pk[i] >> 4];
+		hex[2 * i + 1] = digits[p->exchange_pk[i] & 15];
+	}
+	hex[2 * PW_PK_LEN] = '\0';
+	if ((rc = put_param_int(s, "market_id", (int64_t)p->market_id)) != PW_OK ||
+	    (rc = put_param_text(s, "market_name", p->market_name)) != PW_OK ||
+	    (rc = put_param_int(s, "interval_s", p->interval_s)) != PW_OK ||
+	    (rc = put_param_int(s, "gate_s", p->gate_s)) != PW_OK ||
+	    (rc = put_param_int(s, "grace_s", p->grace_s)) != PW_OK ||
+	    (rc = put_param_int(s, "feedin_uper_kwh", p->feedin_uper_kwh)) != PW_OK ||
+	    (rc = put_param_int(s, "retail_uper_kwh", p->retail_uper_kwh)) != PW_OK ||
+	    (rc = put_param_text(s, "exchange_pk", hex)) != PW_OK)
+		return rc;
+	return PW_OK;
+}
+
+pw_err
+store_clear_fees(struct store *s)
+{
+	sqlite3_stmt *st = q(s, Q_FEE_CLEAR);
+	return st ? run(s, st, "fees") : PW_ERR_DB;
+}
+
+pw_err
+store_put_fee(struct store *s, const char *zone_a, const char *zone_b, int64_t fee_uper_kwh)
+{
+	sqlite3_stmt *st = q(s, Q_FEE_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	sqlite3_bind_text(st, 1, zone_a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, zone_b, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, fee_uper_kwh);
+	return run(s, st, "fees");
+}
+
+pw_err
+store_sync_households(struct store *s, const struct registry *r)
+{
+	sqlite3_stmt *st = q(s, Q_HH_REVOKE_ALL);
+	pw_err rc;
+	if (!st)
+		return PW_ERR_DB;
+	if ((rc = run(s, st, "households")) != PW_OK)
+		return rc;
+	for (size_t i = 0; i < registry_count(r); i++) {
+		const struct household *h = registry_at(r, i);
+		if (!(st = q(s, Q_HH_PUT)))
+			return PW_ERR_DB;
+		bind_pk(st, 1, h->pk);
+		sqlite3_bind_text(st, 2, h->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, h->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, h->serial, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, h->zone, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, h->max_export_w);
+		sqlite3_bind_int64(st, 7, h->max_import_w);
+		if ((rc = run(s, st, "households")) != PW_OK)
+			return rc;
+	}
+	return PW_OK;
+}
+
+int
+store_is_revoked(struct store *s, const uint8_t pk[PW_PK_LEN])
+{
+	sqlite3_stmt *st = q(s, Q_HH_REVOKED);
+	int revoked = 0;
+	if (!st)
+		return 0;
+	bind_pk(st, 1, pk);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		revoked = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return revoked;
+}
+
+pw_err
+store_last_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t *seq)
+{
+	sqlite3_stmt *st = q(s, Q_SEQ_GET);
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	int rc = sqlite3_step(st);
+	*seq = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, "seqs");
+	return PW_OK;
+}
+
+pw_err
+store_set_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq)
+{
+	sqlite3_stmt *st = q(s, Q_SEQ_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	bind_u64(st, 2, seq);
+	return run(s, st, "seqs");
+}
+
+pw_err
+store_order_insert(struct store *s, const struct store_order *o, uint64_t received_s)
+{
+	sqlite3_stmt *st = q(s, Q_ORDER_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, o->log_idx);
+	bind_pk(st, 2, o->pk);
+	bind_u64(st, 3, o->seq);
+	bind_u64(st, 4, o->interval);
+	sqlite3_bind_int(st, 5, o->side);
+	sqlite3_bind_int64(st, 6, o->qty_wh);
+	sqlite3_bind_int64(st, 7, o->price_uper_kwh);
+	bind_u64(st, 8, o->expiry_s);
+	sqlite3_bind_int(st, 9, o->status);
+	bind_u64(st, 10, o->filled_wh);
+	bind_u64(st, 11, received_s);
+	return run(s, st, "orders insert");
+}
+
+pw_err
+store_order_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq, struct store_order *o)
+{
+	sqlite3_stmt *st = q(s, Q_ORDER_GET);
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	bind_u64(st, 2, seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(o, 0, sizeof(*o));
+		memcpy(o->pk, pk, PW_PK_LEN);
+		o->seq = seq;
+		o->log_idx = col_u64(st, 0);
+		o->interval = col_u64(st, 1);
+		o->side = (uint8_t)sqlite3_column_int(st, 2);
+		o->qty_wh = (uint32_t)sqlite3_column_int64(st, 3);
+		o->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 4);
+		o->expiry_s = col_u64(st, 5);
+		o->status = sqlite3_column_int(st, 6);
+		o->filled_wh = col_u64(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return PW_ERR_NOTFOUND;
+	return rc == SQLITE_ROW ? PW_OK : db_fail(s, "orders get");
+}
+
+pw_err
+store_order_set_status(struct store *s, uint64_t log_idx, int status, uint64_t filled_wh)
+{
+	sqlite3_stmt *st = q(s, Q_ORDER_STATUS);
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, log_idx);
+	sqlite3_bind_int(st, 2, status);
+	bind_u64(st, 3, filled_wh);
+	return run(s, st, "orders status");
+}
+
+pw_err
+store_open_qty(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side,
+               uint64_t *qty_wh)
+{
+	sqlite3_stmt *st = q(s, Q_OPEN_QTY);
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	bind_u64(st, 2, interval);
+	sqlite3_bind_int(st, 3, side);
+	int rc = sqlite3_step(st);
+	*qty_wh = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? PW_OK : db_fail(s, "open qty");
+}
+
+pw_err
+store_open_orders(struct store *s, uint64_t interval, struct store_order **out, size_t *n)
+{
+	sqlite3_stmt *st = q(s, Q_OPEN_ORDERS);
+	struct store_order *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct store_order *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				free(v);
+				sqlite3_reset(st);
+				return PW_ERR_NOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_order *o = &v[cnt];
+		memset(o, 0, sizeof(*o));
+		o->log_idx = col_u64(st, 0);
+		if (!col_pk(st, 1, o->pk)) {
+			log_warnx("store: order %llu has a malformed key",
+			          (unsigned long long)o->log_idx);
+			free(v);
+			sqlite3_reset(st);
+			return PW_ERR_CORRUPT;
+		}
+		o->seq = col_u64(st, 2);
+		o->interval = interval;
+		o->side = (uint8_t)sqlite3_column_int(st, 3);
+		o->qty_wh = (uint32_t)sqlite3_column_int64(st, 4);
+		o->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 5);
+		o->expiry_s = col_u64(st, 6);
+		o->status = STORE_ORDER_OPEN;
+		cnt++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_fail(s, "open orders");
+	}
+	*out = v;
+	*n = cnt;
+	return PW_OK;
+}
+
+/* SELECT MIN/MAX(...) style single value; PW_ERR_NOTFOUND when NULL. */
+static pw_err
+single_u64(struct store *s, int id, uint64_t *v)
+{
+	sqlite3_stmt *st = q(s, id);
+	if (!st)
+		return PW_ERR_DB;
+	int rc = sqlite3_step(st);
+	pw_err r = PW_OK;
+	if (rc != SQLITE_ROW)
+		r = db_fail(s, sql_text[id]);
+	else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		r = PW_ERR_NOTFOUND;
+	else
+		*v = col_u64(st, 0);
+	sqlite3_reset(st);
+	return r;
+}
+
+pw_err
+store_first_open_interval(struct store *s, uint64_t *interval)
+{
+	return single_u64(s, Q_FIRST_OPEN, interval);
+}
+
+static pw_err
+depth_side(struct store *s, int id, uint8_t side, uint64_t interval, struct pw_depth *d, size_t max)
+{
+	sqlite3_stmt *st = q(s, id);
+	int rc;
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && d->n_levels < PW_DEPTH_MAX_LEVELS) {
+		struct pw_depth_level *l = &d->levels[d->n_levels++];
+		l->side = side;
+		l->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 0);
+		l->qty_wh = col_u64(st, 1);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "depth");
+}
+
+pw_err
+store_depth(struct store *s, uint64_t interval, struct pw_depth *d)
+{
+	pw_err rc;
+	memset(d, 0, sizeof(*d));
+	d->interval = interval;
+	if ((rc = depth_side(s, Q_DEPTH_BUY, PW_SIDE_BUY, interval, d, PW_DEPTH_MAX_LEVELS / 2)) !=
+	    PW_OK)
+		return rc;
+	return depth_side(s, Q_DEPTH_SELL, PW_SIDE_SELL, interval, d, PW_DEPTH_MAX_LEVELS / 2);
+}
+
+pw_err
+store_interval_cleared(struct store *s, uint64_t interval, uint32_t price_uper_kwh,
+                       uint64_t volume_wh, uint32_t parts, uint64_t now_s)
+{
+	sqlite3_stmt *st = q(s, Q_IV_CLEARED);
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	sqlite3_bind_int64(st, 2, price_uper_kwh);
+	bind_u64(st, 3, volume_wh);
+	sqlite3_bind_int64(st, 4, parts);
+	bind_u64(st, 5, now_s);
+	return run(s, st, "intervals cleared");
+}
+
+pw_err
+store_interval_settled(struct store *s, uint64_t interval, uint64_t now_s)
+{
+	sqlite3_stmt *st = q(s, Q_IV_SETTLED);
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	bind_u64(st, 2, now_s);
+	return run(s, st, "intervals settled");
+}
+
+pw_err
+store_interval_state(struct store *s, uint64_t interval, int *state, uint32_t *price,
+                     uint64_t *volume_wh)
+{
+	sqlite3_stmt *st = q(s, Q_IV_STATE);
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	int rc = sqlite3_step(st);
+	*state = 0;
+	if (rc == SQLITE_ROW) {
+		*state = sqlite3_column_int(st, 0);
+		if (price)
+			*price = (uint32_t)sqlite3_column_int64(st, 1);
+		if (volume_wh)
+			*volume_wh = col_u64(st, 2);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "intervals");
+}
+
+pw_err
+store_last_cleared(struct store *s, uint64_t *interval)
+{
+	return single_u64(s, Q_IV_LAST, interval);
+}
+
+pw_err
+store_first_unsettled(struct store *s, uint64_t *interval)
+{
+	return single_u64(s, Q_IV_UNSETTLED, interval);
+}
+
+pw_err
+store_trade_insert(struct store *s, const struct store_trade *t)
+{
+	sqlite3_stmt *st = q(s, Q_TRADE_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, t->interval);
+	sqlite3_bind_int64(st, 2, t->n);
+	bind_pk(st, 3, t->buyer);
+	bind_pk(st, 4, t->seller);
+	bind_u64(st, 5, t->buy_seq);
+	bind_u64(st, 6, t->sell_seq);
+	sqlite3_bind_int64(st, 7, t->qty_wh);
+	sqlite3_bind_int64(st, 8, t->price_uper_kwh);
+	return run(s, st, "trades");
+}
+
+pw_err
+store_trades(struct store *s, uint64_t interval, struct store_trade **out, size_t *n)
+{
+	sqlite3_stmt *st = q(s, Q_TRADES);
+	struct store_trade *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct store_trade *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				free(v);
+				sqlite3_reset(st);
+				return PW_ERR_NOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_trade *t = &v[cnt];
+		t->interval = interval;
+		t->n = (uint32_t)sqlite3_column_int64(st, 0);
+		if (!col_pk(st, 1, t->buyer) || !col_pk(st, 2, t->seller)) {
+			free(v);
+			sqlite3_reset(st);
+			return PW_ERR_CORRUPT;
+		}
+		t->buy_seq = col_u64(st, 3);
+		t->sell_seq = col_u64(st, 4);
+		t->qty_wh = (uint32_t)sqlite3_column_int64(st, 5);
+		t->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 6);
+		cnt++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_fail(s, "trades");
+	}
+	*out = v;
+	*n = cnt;
+	return PW_OK;
+}
+
+pw_err
+store_result_insert(struct store *s, uint64_t interval, uint32_t part, const uint8_t *frame,
+                    size_t len, uint64_t log_idx)
+{
+	sqlite3_stmt *st = q(s, Q_RESULT_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	sqlite3_bind_int64(st, 2, part);
+	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_STATIC);
+	bind_u64(st, 4, log_idx);
+	return run(s, st, "results");
+}
+
+/* Copy a blob column into buf; PW_ERR_FULL when it does not fit. */
+static pw_err
+col_blob(sqlite3_stmt *st, int i, uint8_t *buf, size_t cap, size_t *len)
+{
+	int n = sqlite3_column_bytes(st, i);
+	if (n < 0 || (size_t)n > cap)
+		return PW_ERR_FULL;
+	if (n)
+		memcpy(buf, sqlite3_column_blob(st, i), (size_t)n);
+	*len = (size_t)n;
+	return PW_OK;
+}
+
+pw_err
+store_result_get(struct store *s, uint64_t interval, uint32_t part, uint8_t *buf, size_t cap,
+                 size_t *len, uint32_t *parts)
+{
+	sqlite3_stmt *st = q(s, Q_RESULT_GET);
+	pw_err r;
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	sqlite3_bind_int64(st, 2, part);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r = col_blob(st, 0, buf, cap, len);
+		if (parts)
+			*parts = (uint32_t)sqlite3_column_int64(st, 1);
+	} else {
+		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "results");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+pw_err
+store_meter_state(struct store *s, const uint8_t pk[PW_PK_LEN], struct store_meter_state *m)
+{
+	sqlite3_stmt *st = q(s, Q_METER_STATE);
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	int rc = sqlite3_step(st);
+	memset(m, 0, sizeof(*m));
+	if (rc == SQLITE_ROW) {
+		m->last_seq = col_u64(st, 0);
+		m->last_interval = col_u64(st, 1);
+		m->export_end_wh = col_u64(st, 2);
+		m->import_end_wh = col_u64(st, 3);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "meters");
+}
+
+pw_err
+store_meter_insert(struct store *s, const struct store_meter *m)
+{
+	sqlite3_stmt *st = q(s, Q_METER_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, m->pk);
+	bind_u64(st, 2, m->interval);
+	bind_u64(st, 3, m->seq);
+	bind_u64(st, 4, m->export_start_wh);
+	bind_u64(st, 5, m->export_end_wh);
+	bind_u64(st, 6, m->import_start_wh);
+	bind_u64(st, 7, m->import_end_wh);
+	sqlite3_bind_int(st, 8, m->time_status);
+	bind_u64(st, 9, m->log_idx);
+	bind_u64(st, 10, m->received_s);
+	return run(s, st, "meters insert");
+}
+
+pw_err
+store_meter_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
+                struct store_meter *m)
+{
+	sqlite3_stmt *st = q(s, Q_METER_GET);
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	bind_u64(st, 2, interval);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(m, 0, sizeof(*m));
+		memcpy(m->pk, pk, PW_PK_LEN);
+		m->interval = interval;
+		m->seq = col_u64(st, 0);
+		m->export_start_wh = col_u64(st, 1);
+		m->export_end_wh = col_u64(st, 2);
+		m->import_start_wh = col_u64(st, 3);
+		m->import_end_wh = col_u64(st, 4);
+		m->time_status = (uint8_t)sqlite3_column_int(st, 5);
+		m->log_idx = col_u64(st, 6);
+		m->received_s = col_u64(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return PW_ERR_NOTFOUND;
+	return rc == SQLITE_ROW ? PW_OK : db_fail(s, "meters get");
+}
+
+pw_err
+store_statement_insert(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
+                       const uint8_t *frame, size_t len, uint64_t log_idx)
+{
+	sqlite3_stmt *st = q(s, Q_STMT_PUT);
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	bind_u64(st, 2, interval);
+	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_STATIC);
+	bind_u64(st, 4, log_idx);
+	return run(s, st, "statements");
+}
+
+pw_err
+store_statement_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t *buf,
+                    size_t cap, size_t *len)
+{
+	sqlite3_stmt *st = q(s, Q_STMT_GET);
+	pw_err r;
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	bind_u64(st, 2, interval);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = col_blob(st, 0, buf, cap, len);
+	else
+		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "statements");
+	sqlite3_reset(st);
+	return r;
+}
+
+pw_err
+store_stat_add(struct store *s, unsigned reason, const char *name, uint64_t n)
+{
+	sqlite3_stmt *st = q(s, Q_STAT_ADD);
+	if (!st)
+		return PW_ERR_DB;
+	sqlite3_bind_int(st, 1, (int)reason);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	bind_u64(st, 3, n);
+	return run(s, st, "stats");
+}
+
+pw_err
+store_stat_get(struct store *s, unsigned reason, uint64_t *n)
+{
+	sqlite3_stmt *st = q(s, Q_STAT_GET);
+	if (!st)
+		return PW_ERR_DB;
+	sqlite3_bind_int(st, 1, (int)reason);
+	int rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "stats");
+}

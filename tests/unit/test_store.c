@@ -1,0 +1,245 @@
+/* test_store.c: the exchange store: schema, orders, sequences, intervals,
+ * meters, statements, stats; persistence across close/reopen; rollback. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "exchange/store.h"
+
+static void
+pk_of(int i, uint8_t pk[PW_PK_LEN])
+{
+	memset(pk, i, PW_PK_LEN);
+}
+
+static struct store_order
+order(int who, uint64_t idx, uint64_t seq, uint64_t iv, uint8_t side, uint32_t qty, uint32_t price)
+{
+	struct store_order o = { .log_idx = idx,
+		                 .seq = seq,
+		                 .interval = iv,
+		                 .side = side,
+		                 .qty_wh = qty,
+		                 .price_uper_kwh = price,
+		                 .expiry_s = 1000 + idx };
+	pk_of(who, o.pk);
+	return o;
+}
+
+static void
+test_orders_and_seqs(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	uint8_t a[PW_PK_LEN], b[PW_PK_LEN];
+	uint64_t v = 99;
+	pk_of(1, a);
+	pk_of(2, b);
+	assert_int_equal(store_open(":memory:", &s), PW_OK);
+	assert_int_equal(store_last_seq(s, a, &v), PW_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(store_begin(s), PW_OK);
+	assert_int_equal(store_begin(s), PW_ERR_STATE);
+	struct store_order o1 = order(1, 5, 1, 100, PW_SIDE_SELL, 300, 150000);
+	struct store_order o2 = order(1, 6, 2, 100, PW_SIDE_SELL, 200, 160000);
+	struct store_order o3 = order(2, 7, 1, 100, PW_SIDE_BUY, 400, 200000);
+	struct store_order o4 = order(2, 8, 2, 101, PW_SIDE_BUY, 50, 200000);
+	assert_int_equal(store_order_insert(s, &o1, 10), PW_OK);
+	assert_int_equal(store_order_insert(s, &o2, 10), PW_OK);
+	assert_int_equal(store_order_insert(s, &o3, 10), PW_OK);
+	assert_int_equal(store_order_insert(s, &o4, 10), PW_OK);
+	/* (pk, seq) is unique */
+	struct store_order dup = order(1, 9, 2, 100, PW_SIDE_SELL, 1, 1);
+	assert_int_equal(store_order_insert(s, &dup, 10), PW_ERR_DB);
+	assert_int_equal(store_set_seq(s, a, 2), PW_OK);
+	assert_int_equal(store_set_seq(s, b, 2), PW_OK);
+	assert_int_equal(store_commit(s), PW_OK);
+	assert_int_equal(store_commit(s), PW_ERR_STATE);
+
+	assert_int_equal(store_last_seq(s, a, &v), PW_OK);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_open_qty(s, a, 100, PW_SIDE_SELL, &v), PW_OK);
+	assert_int_equal(v, 500);
+	assert_int_equal(store_open_qty(s, a, 100, PW_SIDE_BUY, &v), PW_OK);
+	assert_int_equal(v, 0);
+	struct store_order g;
+	assert_int_equal(store_order_get(s, b, 1, &g), PW_OK);
+	assert_int_equal(g.log_idx, 7);
+	assert_int_equal(g.qty_wh, 400);
+	assert_int_equal(g.price_uper_kwh, 200000);
+	assert_int_equal(g.side, PW_SIDE_BUY);
+	assert_int_equal(g.expiry_s, 1007);
+	assert_int_equal(store_order_get(s, b, 3, &g), PW_ERR_NOTFOUND);
+
+	/* depth: buys best (highest) first, then sells best (lowest) first */
+	struct pw_depth d;
+	assert_int_equal(store_depth(s, 100, &d), PW_OK);
+	assert_int_equal(d.n_levels, 3);
+	assert_int_equal(d.levels[0].side, PW_SIDE_BUY);
+	assert_int_equal(d.levels[0].qty_wh, 400);
+	assert_int_equal(d.levels[1].side, PW_SIDE_SELL);
+	assert_int_equal(d.levels[1].price_uper_kwh, 150000);
+	assert_int_equal(d.levels[2].price_uper_kwh, 160000);
+
+	/* cancel o2: no longer open, no longer in depth or open qty */
+	assert_int_equal(store_begin(s), PW_OK);
+	assert_int_equal(store_order_set_status(s, 6, STORE_ORDER_CANCELLED, 0), PW_OK);
+	assert_int_equal(store_commit(s), PW_OK);
+	assert_int_equal(store_open_qty(s, a, 100, PW_SIDE_SELL, &v), PW_OK);
+	assert_int_equal(v, 300);
+
+	struct store_order *open = NULL;
+	size_t n = 0;
+	assert_int_equal(store_open_orders(s, 100, &open, &n), PW_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(open[0].log_idx, 5); /* arrival order */
+	assert_int_equal(open[1].log_idx, 7);
+	assert_memory_equal(open[1].pk, b, PW_PK_LEN);
+	free(open);
+	assert_int_equal(store_first_open_interval(s, &v), PW_OK);
+	assert_int_equal(v, 100);
+	store_close(&s);
+	assert_null(s);
+}
+
+static void
+test_rollback_discards(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	uint8_t a[PW_PK_LEN];
+	uint64_t v;
+	pk_of(3, a);
+	assert_int_equal(store_open(":memory:", &s), PW_OK);
+	assert_int_equal(store_begin(s), PW_OK);
+	assert_int_equal(store_set_seq(s, a, 42), PW_OK);
+	store_rollback(s);
+	assert_int_equal(store_last_seq(s, a, &v), PW_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(store_first_open_interval(s, &v), PW_ERR_NOTFOUND);
+	store_close(&s);
+}
+
+static void
+test_intervals_results_meters(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_store.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct store *s = NULL;
+	uint8_t a[PW_PK_LEN], buf[512];
+	uint64_t v;
+	size_t len;
+	uint32_t parts;
+	int st;
+	pk_of(4, a);
+
+	assert_int_equal(store_open(path, &s), PW_OK);
+	assert_int_equal(store_last_cleared(s, &v), PW_ERR_NOTFOUND);
+	assert_int_equal(store_begin(s), PW_OK);
+	assert_int_equal(store_interval_cleared(s, 7, 123456, 900, 1, 50), PW_OK);
+	struct store_trade t = { .interval = 7, .n = 0, .qty_wh = 900, .price_uper_kwh = 123456 };
+	pk_of(5, t.buyer);
+	pk_of(6, t.seller);
+	t.buy_seq = 3;
+	t.sell_seq = 4;
+	assert_int_equal(store_trade_insert(s, &t), PW_OK);
+	const uint8_t frame[] = { 1, 18, 3, 4, 5 };
+	assert_int_equal(store_result_insert(s, 7, 0, frame, sizeof(frame), 11), PW_OK);
+	struct store_meter m = { .interval = 7,
+		                 .seq = 1,
+		                 .export_start_wh = 10,
+		                 .export_end_wh = 20,
+		                 .import_start_wh = 30,
+		                 .import_end_wh = 35,
+		                 .log_idx = 12,
+		                 .received_s = 60 };
+	memcpy(m.pk, a, PW_PK_LEN);
+	assert_int_equal(store_meter_insert(s, &m), PW_OK);
+	assert_int_equal(store_statement_insert(s, a, 7, frame, 3, 13), PW_OK);
+	assert_int_equal(store_stat_add(s, 2, "bad_signature", 3), PW_OK);
+	assert_int_equal(store_stat_add(s, 2, "bad_signature", 4), PW_OK);
+	assert_int_equal(store_commit(s), PW_OK);
+	store_close(&s);
+
+	/* everything committed survives a reopen */
+	assert_int_equal(store_open(path, &s), PW_OK);
+	assert_int_equal(store_last_cleared(s, &v), PW_OK);
+	assert_int_equal(v, 7);
+	assert_int_equal(store_first_unsettled(s, &v), PW_OK);
+	assert_int_equal(v, 7);
+	uint32_t price;
+	assert_int_equal(store_interval_state(s, 7, &st, &price, &v), PW_OK);
+	assert_int_equal(st, 1);
+	assert_int_equal(price, 123456);
+	assert_int_equal(v, 900);
+	assert_int_equal(store_interval_state(s, 8, &st, NULL, NULL), PW_OK);
+	assert_int_equal(st, 0);
+	struct store_trade *tr = NULL;
+	size_t n;
+	assert_int_equal(store_trades(s, 7, &tr, &n), PW_OK);
+	assert_int_equal(n, 1);
+	assert_memory_equal(&tr[0], &t, sizeof(t));
+	free(tr);
+	assert_int_equal(store_result_get(s, 7, 0, buf, sizeof(buf), &len, &parts), PW_OK);
+	assert_int_equal(len, sizeof(frame));
+	assert_memory_equal(buf, frame, len);
+	assert_int_equal(parts, 1);
+	assert_int_equal(store_result_get(s, 7, 0, buf, 2, &len, &parts), PW_ERR_FULL);
+	assert_int_equal(store_result_get(s, 7, 1, buf, sizeof(buf), &len, &parts),
+	                 PW_ERR_NOTFOUND);
+	struct store_meter_state ms;
+	assert_int_equal(store_meter_state(s, a, &ms), PW_OK);
+	assert_int_equal(ms.last_seq, 1);
+	assert_int_equal(ms.last_interval, 7);
+	assert_int_equal(ms.export_end_wh, 20);
+	assert_int_equal(ms.import_end_wh, 35);
+	struct store_meter mg;
+	assert_int_equal(store_meter_get(s, a, 7, &mg), PW_OK);
+	assert_memory_equal(&mg, &m, sizeof(m));
+	assert_int_equal(store_meter_get(s, a, 8, &mg), PW_ERR_NOTFOUND);
+	assert_int_equal(store_statement_get(s, a, 7, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(len, 3);
+	assert_int_equal(store_stat_get(s, 2, &v), PW_OK);
+	assert_int_equal(v, 7);
+	assert_int_equal(store_stat_get(s, 3, &v), PW_OK);
+	assert_int_equal(v, 0);
+
+	/* a second reading for the same interval is refused by the schema */
+	assert_int_equal(store_begin(s), PW_OK);
+	m.seq = 2;
+	assert_int_equal(store_meter_insert(s, &m), PW_ERR_DB);
+	store_rollback(s);
+	assert_int_equal(store_begin(s), PW_OK);
+	assert_int_equal(store_interval_settled(s, 7, 70), PW_OK);
+	assert_int_equal(store_commit(s), PW_OK);
+	assert_int_equal(store_first_unsettled(s, &v), PW_ERR_NOTFOUND);
+	store_close(&s);
+
+	char side[64];
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_orders_and_seqs),
+		cmocka_unit_test(test_rollback_discards),
+		cmocka_unit_test(test_intervals_results_meters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

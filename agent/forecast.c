@@ -1,0 +1,93 @@
+/*
+ * forecast.c: blended persistence / time-of-day profile forecast of the
+ * household's grid export (see forecast.h and docs/agent.md).  Called by
+ * agentd once per closed interval (observe) and before each gate (export).
+ */
+#include "agent/forecast.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Day-to-day weight of the profile: a cloudy day should move the profile
+ * but not erase a week of sunny ones. */
+#define PROFILE_ALPHA (1.0 / 3.0)
+/* Error tracking reacts within about eight intervals. */
+#define ERR_ALPHA (1.0 / 8.0)
+/* Keeps weights finite when a predictor has been exact. */
+#define ERR_FLOOR_WH 1.0
+
+pw_err
+forecast_init(struct forecast *f, uint32_t interval_s)
+{
+	if (interval_s == 0 || interval_s > 86400)
+		return PW_ERR_RANGE;
+	memset(f, 0, sizeof(*f));
+	f->interval_s = interval_s;
+	f->slot_s = interval_s > FORECAST_MIN_SLOT_S ? interval_s : FORECAST_MIN_SLOT_S;
+	f->n_slots = 86400 / f->slot_s;
+	if (f->n_slots == 0)
+		f->n_slots = 1;
+	return PW_OK;
+}
+
+static uint32_t
+slot_of(const struct forecast *f, uint32_t tod_s)
+{
+	uint32_t s = (tod_s % 86400) / f->slot_s;
+	return s < f->n_slots ? s : f->n_slots - 1;
+}
+
+void
+forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh)
+{
+	uint32_t s = slot_of(f, tod_s);
+	double x = (double)export_wh;
+
+	/* Score both predictors on this interval before learning from it. */
+	if (f->have_last) {
+		double e = fabs(f->last_wh - x);
+		f->err_persist_wh = f->have_err_persist
+		                        ? f->err_persist_wh + ERR_ALPHA * (e - f->err_persist_wh)
+		                        : e;
+		f->have_err_persist = 1;
+	}
+	if (f->seen[s]) {
+		double e = fabs(f->profile_wh[s] - x);
+		f->err_profile_wh = f->have_err_profile
+		                        ? f->err_profile_wh + ERR_ALPHA * (e - f->err_profile_wh)
+		                        : e;
+		f->have_err_profile = 1;
+		/* Many intervals fall into one slot when intervals are short;
+		 * weight per interval so a slot still moves ~1/3 per day. */
+		double per_day = (double)f->slot_s / (double)f->interval_s;
+		double a = PROFILE_ALPHA / per_day;
+		f->profile_wh[s] += a * (x - f->profile_wh[s]);
+	} else {
+		f->profile_wh[s] = x;
+		f->seen[s] = 1;
+	}
+	f->last_wh = x;
+	f->have_last = 1;
+	f->n_obs++;
+}
+
+uint64_t
+forecast_export_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon)
+{
+	uint32_t s = slot_of(f, tod_s);
+	double p, q, ep, eq, w, y;
+
+	if (!f->have_last)
+		return 0;
+	if (horizon == 0)
+		horizon = 1;
+	p = f->last_wh;
+	if (!f->seen[s] || !f->have_err_profile)
+		return (uint64_t)llround(p);
+	q = f->profile_wh[s];
+	ep = (f->err_persist_wh + ERR_FLOOR_WH) * (double)horizon;
+	eq = f->err_profile_wh + ERR_FLOOR_WH;
+	w = eq / (ep + eq); /* weight of persistence: large when the profile errs */
+	y = w * p + (1.0 - w) * q;
+	return y <= 0.0 ? 0 : (uint64_t)llround(y);
+}

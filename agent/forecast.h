@@ -1,0 +1,60 @@
+/*
+ * forecast.h: the agent's forecast of a coming interval's grid export (the
+ * energy it can sell), from the measured history of its own grid meter.
+ *
+ * Method (docs/agent.md "Forecast"): two predictors blended by their recent
+ * accuracy.
+ *   - persistence: the last measured interval's export;
+ *   - profile: per time-of-day slot, an exponentially weighted mean of the
+ *     export measured in that slot on previous days (weight 1/3 per day);
+ * each predictor's mean absolute error at horizon 1 is tracked as an
+ * exponentially weighted mean (weight 1/8 per interval); the forecast is
+ * the inverse-error weighted mean of the two (persistence only while the
+ * slot has no history).  Persistence gets worse with the horizon, so its
+ * error is multiplied by the horizon (in intervals) before weighting.
+ *
+ * Everything is in Wh per interval; the profile slot is at least 15
+ * minutes (interval lengths of a few seconds share a slot).  No allocation,
+ * no I/O: struct forecast is a plain value owned by the caller (agentd).
+ * Not thread-safe (one agent loop).
+ */
+#ifndef AGENT_FORECAST_H
+#define AGENT_FORECAST_H
+
+#include <stdint.h>
+
+#include "peerwatt/error.h"
+
+#define FORECAST_MIN_SLOT_S 900
+#define FORECAST_MAX_SLOTS  (86400 / FORECAST_MIN_SLOT_S)
+
+struct forecast {
+	uint32_t interval_s;
+	uint32_t slot_s; /* profile slot length, >= interval_s and >= 900 */
+	uint32_t n_slots;
+	double profile_wh[FORECAST_MAX_SLOTS]; /* per slot, scaled to one interval */
+	uint8_t seen[FORECAST_MAX_SLOTS];
+	double last_wh; /* persistence */
+	int have_last;
+	double err_persist_wh; /* EWMA of |error| at horizon 1 */
+	double err_profile_wh;
+	int have_err_persist, have_err_profile;
+	uint64_t n_obs;
+};
+
+/* interval_s in [1, 86400]; PW_ERR_RANGE otherwise. */
+pw_err forecast_init(struct forecast *f, uint32_t interval_s) __attribute__((warn_unused_result));
+
+/*
+ * Record the export measured during the interval that started at local
+ * time-of-day `tod_s` (seconds since local midnight, 0..86399).
+ */
+void forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh);
+
+/*
+ * Forecast export for the interval starting at `tod_s`, `horizon` intervals
+ * after the last observed one (1 = the next).  0 before any observation.
+ */
+uint64_t forecast_export_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * policy.h: the agent's trading decisions, as pure functions (no I/O, no
+ * clock): how much to offer and at what price for an interval, whether an
+ * open offer must be adjusted or cancelled because the forecast moved, and
+ * which standing bids apply.  Called by agentd before each gate closure;
+ * the rules are documented in docs/agent.md "Selling policy".
+ * Thread-safe (no state).
+ */
+#ifndef AGENT_POLICY_H
+#define AGENT_POLICY_H
+
+#include <stdint.h>
+
+#include "peerwatt/error.h"
+
+enum policy_strategy {
+	POLICY_PRICE_MIN = 0, /* offer at the minimum price */
+	POLICY_PRICE_FIXED,   /* offer at a fixed price */
+	POLICY_PRICE_FOLLOW,  /* offer at the last clearing price, never below min */
+};
+
+struct policy_params {
+	enum policy_strategy strategy;
+	uint32_t min_price_uper_kwh;
+	uint32_t fixed_price_uper_kwh;
+	uint32_t feedin_uper_kwh; /* exchange's price floor (0 = unknown) */
+	uint32_t retail_uper_kwh; /* exchange's price ceiling (0 = unknown) */
+	uint32_t safety_pct;      /* offer this share of the forecast, 0..100 */
+	uint64_t reserve_wh;      /* kept back per interval */
+	uint64_t capacity_wh;     /* registered max export x interval length */
+	uint32_t adjust_pct;      /* re-offer only when qty moves more than this */
+	uint64_t adjust_min_wh;   /* ... and more than this many Wh */
+};
+
+struct policy_offer {
+	uint32_t qty_wh; /* 0 = none */
+	uint32_t price_uper_kwh;
+};
+
+/* Offer quantity: forecast * safety - reserve, clamped to [0, capacity]
+ * and to UINT32_MAX (the wire's width). */
+uint32_t policy_offer_qty(const struct policy_params *p, uint64_t forecast_export_wh);
+
+/* Offer price for the strategy; `last_clearing` 0 = no clearing seen yet
+ * (FOLLOW then uses the minimum).  Clamped into [feed-in, retail] when known. */
+uint32_t policy_offer_price(const struct policy_params *p, uint32_t last_clearing_uper_kwh);
+
+enum policy_action {
+	POLICY_KEEP = 0, /* nothing to do */
+	POLICY_PLACE,    /* no open offer: place `want` */
+	POLICY_CANCEL,   /* open offer, want none: cancel it */
+	POLICY_REPLACE,  /* cancel the open offer, then place `want` */
+};
+
+/* Decide what to do with the open offer `open` (qty 0 = none) given the
+ * wanted offer `want` (qty 0 = none).  A change of price, or of quantity
+ * beyond both adjust thresholds, replaces; a wanted qty below the open one
+ * by any amount beyond the thresholds always replaces (never over-sell). */
+enum policy_action policy_decide(const struct policy_params *p, const struct policy_offer *open,
+                                 const struct policy_offer *want);
+
+/* A standing bid: buy up to qty_wh per interval at most max_price between
+ * from_s and to_s (seconds of the local day; from > to wraps midnight,
+ * from == to means all day). */
+struct policy_bid {
+	uint32_t qty_wh;
+	uint32_t max_price_uper_kwh;
+	uint32_t from_s, to_s;
+};
+
+/* 1 when the interval starting at local time-of-day `tod_s` is in the
+ * bid's window. */
+int policy_bid_active(const struct policy_bid *b, uint32_t tod_s);
+
+/* "min" | "fixed" | "follow"; PW_ERR_PARSE otherwise. */
+pw_err policy_strategy_parse(const char *s, enum policy_strategy *out)
+    __attribute__((warn_unused_result));
+const char *policy_strategy_name(enum policy_strategy s);
+
+/* "HH:MM" (00:00..24:00) to seconds of the day; PW_ERR_PARSE otherwise. */
+pw_err policy_parse_tod(const char *s, uint32_t *tod_s) __attribute__((warn_unused_result));
+
+#endif

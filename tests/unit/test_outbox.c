@@ -1,0 +1,259 @@
+/* test_outbox.c: numbering, durability across reopen and kill -9,
+ * settle/resend bookkeeping and proof tracking of the agent's outbox. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/outbox.h"
+
+struct fake {
+	uint8_t type;
+	uint64_t interval;
+	int fail;
+	uint64_t last_seq;
+};
+
+/* A stand-in signer: the frame spells out its number, so the test can
+ * check that stored bytes belong to the stored number. */
+static pw_err
+fake_sign(void *ctx, uint64_t seq, uint8_t *frame, size_t cap, size_t *len, uint8_t *type,
+          uint64_t *interval)
+{
+	struct fake *f = ctx;
+	int n;
+	if (f->fail)
+		return PW_ERR_CRYPTO;
+	n = snprintf((char *)frame, cap, "frame-%llu", (unsigned long long)seq);
+	if (n < 0 || (size_t)n >= cap)
+		return PW_ERR_FULL;
+	*len = (size_t)n;
+	*type = f->type;
+	*interval = f->interval;
+	f->last_seq = seq;
+	return PW_OK;
+}
+
+static char tmpdir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_outbox.XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+dbpath(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "%s/%s.db", tmpdir, name);
+}
+
+static void
+test_numbering_and_streams(void **state)
+{
+	struct outbox *ob = NULL;
+	struct fake f = { PW_MSG_ORDER, 7, 0, 0 };
+	struct outbox_item it;
+	uint64_t seq, n;
+	(void)state;
+	assert_int_equal(outbox_open(&ob, ":memory:", 1000), PW_OK);
+	assert_int_equal(outbox_add(ob, OUTBOX_ORDERS, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(seq, 1000);
+	assert_int_equal(outbox_add(ob, OUTBOX_ORDERS, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(seq, 1001);
+	f.type = PW_MSG_METER;
+	assert_int_equal(outbox_add(ob, OUTBOX_METER, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(seq, 1); /* readings count from 1 */
+	/* a signer failure rolls back: the number is not consumed */
+	f.fail = 1;
+	assert_int_equal(outbox_add(ob, OUTBOX_METER, fake_sign, &f, &seq), PW_ERR_CRYPTO);
+	f.fail = 0;
+	assert_int_equal(outbox_add(ob, OUTBOX_METER, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(seq, 2);
+
+	assert_int_equal(outbox_next(ob, OUTBOX_ORDERS, &it), PW_OK);
+	assert_int_equal(it.seq, 1000);
+	assert_int_equal(it.type, PW_MSG_ORDER);
+	assert_int_equal(it.interval, 7);
+	assert_int_equal(it.len, strlen("frame-1000"));
+	assert_memory_equal(it.frame, "frame-1000", it.len);
+	assert_int_equal(it.state, OUTBOX_PENDING);
+	assert_int_equal(it.log_index, OUTBOX_NO_INDEX);
+	assert_int_equal(outbox_count(ob, OUTBOX_PENDING, &n), PW_OK);
+	assert_int_equal(n, 4);
+	outbox_close(&ob);
+	assert_null(ob);
+	assert_int_equal(outbox_open(&ob, ":memory:", 0), PW_ERR_RANGE);
+}
+
+static void
+test_sent_settle(void **state)
+{
+	struct outbox *ob = NULL;
+	struct fake f = { PW_MSG_ORDER, 9, 0, 0 };
+	struct outbox_item it;
+	uint64_t n;
+	(void)state;
+	assert_int_equal(outbox_open(&ob, ":memory:", 1), PW_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(outbox_add(ob, OUTBOX_ORDERS, fake_sign, &f, NULL), PW_OK);
+	assert_int_equal(outbox_sent(ob, OUTBOX_ORDERS, 1, 5000), PW_OK);
+	assert_int_equal(outbox_sent(ob, OUTBOX_ORDERS, 1, 9000), PW_OK);
+	assert_int_equal(outbox_get(ob, OUTBOX_ORDERS, 1, &it), PW_OK);
+	assert_int_equal(it.attempts, 2);
+	assert_int_equal(it.next_ms, 9000);
+	assert_int_equal(outbox_settle(ob, OUTBOX_ORDERS, 1, OUTBOX_ACKED, 0, 42), PW_OK);
+	/* settled once: a second answer changes nothing */
+	assert_int_equal(outbox_settle(ob, OUTBOX_ORDERS, 1, OUTBOX_REJECTED, 5, OUTBOX_NO_INDEX),
+	                 PW_ERR_STATE);
+	assert_int_equal(outbox_sent(ob, OUTBOX_ORDERS, 1, 1), PW_ERR_STATE);
+	assert_int_equal(outbox_settle(ob, OUTBOX_ORDERS, 2, OUTBOX_REJECTED, 7, OUTBOX_NO_INDEX),
+	                 PW_OK);
+	assert_int_equal(outbox_settle(ob, OUTBOX_ORDERS, 3, OUTBOX_PENDING, 0, 0), PW_ERR_ARG);
+	assert_int_equal(outbox_settle(ob, OUTBOX_ORDERS, 99, OUTBOX_ACKED, 0, 1), PW_ERR_STATE);
+	assert_int_equal(outbox_next(ob, OUTBOX_ORDERS, &it), PW_OK);
+	assert_int_equal(it.seq, 3);
+	assert_int_equal(outbox_get(ob, OUTBOX_ORDERS, 1, &it), PW_OK);
+	assert_int_equal(it.state, OUTBOX_ACKED);
+	assert_int_equal(it.log_index, 42);
+	assert_int_equal(outbox_get(ob, OUTBOX_ORDERS, 2, &it), PW_OK);
+	assert_int_equal(it.state, OUTBOX_REJECTED);
+	assert_int_equal(it.reason, 7);
+	assert_int_equal(outbox_get(ob, OUTBOX_ORDERS, 4, &it), PW_ERR_NOTFOUND);
+	assert_int_equal(outbox_count(ob, OUTBOX_ACKED, &n), PW_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(outbox_settle(ob, OUTBOX_ORDERS, 3, OUTBOX_DROPPED, 0, OUTBOX_NO_INDEX),
+	                 PW_OK);
+	assert_int_equal(outbox_next(ob, OUTBOX_ORDERS, &it), PW_ERR_NOTFOUND);
+	outbox_close(&ob);
+}
+
+static void
+test_proofs(void **state)
+{
+	struct outbox *ob = NULL;
+	struct fake f = { PW_MSG_METER, 3, 0, 0 };
+	struct outbox_item it;
+	(void)state;
+	assert_int_equal(outbox_open(&ob, ":memory:", 1), PW_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(outbox_add(ob, OUTBOX_METER, fake_sign, &f, NULL), PW_OK);
+	assert_int_equal(outbox_settle(ob, OUTBOX_METER, 1, OUTBOX_ACKED, 0, 10), PW_OK);
+	assert_int_equal(outbox_settle(ob, OUTBOX_METER, 2, OUTBOX_ACKED, 0, 20), PW_OK);
+	assert_int_equal(outbox_settle(ob, OUTBOX_METER, 3, OUTBOX_ACKED, 0, OUTBOX_NO_INDEX),
+	                 PW_OK);
+	/* tree of 15 leaves covers index 10 only */
+	assert_int_equal(outbox_unproven(ob, 15, 0, &it), PW_OK);
+	assert_int_equal(it.log_index, 10);
+	assert_int_equal(outbox_unproven(ob, 15, 11, &it), PW_ERR_NOTFOUND);
+	assert_int_equal(outbox_unproven(ob, 21, 11, &it), PW_OK);
+	assert_int_equal(it.seq, 2);
+	assert_int_equal(outbox_set_proof(ob, OUTBOX_METER, 1, OUTBOX_PROOF_OK), PW_OK);
+	assert_int_equal(outbox_set_proof(ob, OUTBOX_METER, 2, OUTBOX_PROOF_FAILED), PW_OK);
+	assert_int_equal(outbox_unproven(ob, 1000, 0, &it), PW_ERR_NOTFOUND);
+	assert_int_equal(outbox_get(ob, OUTBOX_METER, 2, &it), PW_OK);
+	assert_int_equal(it.proof, OUTBOX_PROOF_FAILED);
+	outbox_close(&ob);
+}
+
+static void
+test_reopen_keeps_numbers(void **state)
+{
+	char path[128];
+	struct outbox *ob = NULL;
+	struct fake f = { PW_MSG_ORDER, 1, 0, 0 };
+	uint64_t seq;
+	(void)state;
+	dbpath(path, sizeof(path), "reopen");
+	assert_int_equal(outbox_open(&ob, path, 500), PW_OK);
+	assert_int_equal(outbox_add(ob, OUTBOX_ORDERS, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(outbox_add(ob, OUTBOX_ORDERS, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(seq, 501);
+	outbox_close(&ob);
+	/* first_order_seq applies to a new database only */
+	assert_int_equal(outbox_open(&ob, path, 1), PW_OK);
+	assert_int_equal(outbox_add(ob, OUTBOX_ORDERS, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(seq, 502);
+	outbox_close(&ob);
+}
+
+/* A child adds readings as fast as it can and is killed with SIGKILL; the
+ * database then holds readings 1..n without a gap, each frame matches its
+ * number, and the next number is n + 1. */
+static void
+test_kill9_no_gap_no_reuse(void **state)
+{
+	char path[128];
+	struct outbox *ob = NULL;
+	struct fake f = { PW_MSG_METER, 1, 0, 0 };
+	struct outbox_item it;
+	uint64_t seq, n = 0;
+	pid_t pid;
+	int status;
+	(void)state;
+	dbpath(path, sizeof(path), "kill9");
+	assert_int_equal(outbox_open(&ob, path, 1), PW_OK);
+	outbox_close(&ob);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct outbox *cob = NULL;
+		if (outbox_open(&cob, path, 1) != PW_OK)
+			_exit(2);
+		for (;;)
+			if (outbox_add(cob, OUTBOX_METER, fake_sign, &f, NULL) != PW_OK)
+				_exit(3);
+	}
+	usleep(300 * 1000);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+
+	assert_int_equal(outbox_open(&ob, path, 1), PW_OK);
+	assert_int_equal(outbox_count(ob, OUTBOX_PENDING, &n), PW_OK);
+	assert_true(n > 0);
+	for (uint64_t s = 1; s <= n; s++) {
+		char want[32];
+		assert_int_equal(outbox_get(ob, OUTBOX_METER, s, &it), PW_OK);
+		snprintf(want, sizeof(want), "frame-%llu", (unsigned long long)s);
+		assert_int_equal(it.len, strlen(want));
+		assert_memory_equal(it.frame, want, it.len);
+	}
+	assert_int_equal(outbox_add(ob, OUTBOX_METER, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(seq, n + 1);
+	printf("kill -9 after %llu stored readings: next is %llu\n", (unsigned long long)n,
+	       (unsigned long long)seq);
+	outbox_close(&ob);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_numbering_and_streams),
+		cmocka_unit_test(test_sent_settle),
+		cmocka_unit_test(test_proofs),
+		cmocka_unit_test(test_reopen_keeps_numbers),
+		cmocka_unit_test(test_kill9_no_gap_no_reuse),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,1293 @@
+/*
+ * dash.c: the dashboard HTTP server (see dash.h for the contract).
+ *
+ * Request flow: on_request() collects a bounded body, then route() checks
+ * Host (loopback binds only accept loopback names, against DNS rebinding),
+ * the login cookie when a token is configured, and for state-changing
+ * methods the same origin (Origin, else Referer) and the CSRF header before
+ * any dash_ops callback runs.  Every response carries the security headers.
+ *
+ * SSE streams are libmicrohttpd callback responses that suspend their
+ * connection when they have nothing to send; dash_publish() queues the event
+ * on each stream and resumes it (MHD_USE_ITC wakes the epoll fd).  A comment
+ * line every DASH_PING_S resumes idle streams so closed sockets are noticed.
+ */
+#include "agent/dash.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "peerwatt/log.h"
+
+#define DASH_PING_S       15
+#define DASH_SSE_MAX_BUF  (256 * 1024) /* queued bytes before a stream is dropped */
+#define DASH_LOGIN_WINDOW 60           /* s: failed-login budget window */
+#define DASH_LOGIN_FAILS  10           /* failed logins per window */
+#define DASH_PATH_MAX     256
+#define DASH_COOKIE       "pw_session"
+#define DASH_CSRF_HEADER  "X-CSRF-Token"
+
+#define DASH_CSP                                                                                   \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
+	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "               \
+	"frame-ancestors 'none'"
+
+struct dash_sse {
+	struct dash *d;
+	struct MHD_Connection *conn;
+	char *buf;
+	size_t len, off, cap;
+	bool suspended;
+	bool closing;
+	struct dash_sse *next;
+};
+
+struct dash_req {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+enum dash_counter {
+	DASH_C_REQUESTS,
+	DASH_C_ERRORS_4XX,
+	DASH_C_ERRORS_5XX,
+	DASH_C_CSRF_REJECTED,
+	DASH_C_LOGIN_FAILED,
+	DASH_C_EVENTS,
+	DASH_C_SSE_DROPPED,
+	DASH_C_BIDS,
+	DASH_C_CANCELS,
+	DASH_C__COUNT
+};
+
+struct dash {
+	struct MHD_Daemon *mhd;
+	struct dash_ops ops;
+	char web_root[PATH_MAX];
+	char token[DASH_TOKEN_MAX + 1];
+	bool has_token;
+	bool loopback;
+	uint16_t port;
+	unsigned max_clients;
+	char csrf[65];    /* hex of 32 random bytes */
+	char session[65]; /* cookie value after login */
+	struct dash_sse *streams;
+	unsigned nstreams;
+	bool resume_pending;
+	uint64_t event_id;
+	time_t next_ping;
+	time_t login_window_start;
+	unsigned login_fails;
+	uint64_t counters[DASH_C__COUNT];
+};
+
+static const char *const doc_names[DASH_DOC__COUNT] = {
+	"state", "market", "orders", "trades", "statements", "settings",
+};
+
+const char *
+dash_doc_name(enum dash_doc doc)
+{
+	if ((unsigned)doc >= DASH_DOC__COUNT)
+		return NULL;
+	return doc_names[doc];
+}
+
+static void
+dash__msg(char *msg, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg == NULL || cap == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, cap, fmt, ap);
+	va_end(ap);
+}
+
+static time_t
+dash__now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+dash__random_hex(char out[65])
+{
+	unsigned char raw[32];
+
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(out, 65, raw, sizeof raw);
+	sodium_memzero(raw, sizeof raw);
+}
+
+/* ---- parsing helpers -------------------------------------------------- */
+
+pw_err
+dash_listen_parse(const char *text, char *addr, size_t cap, uint16_t *port)
+{
+	const char *colon, *ps;
+	size_t hlen;
+	char *end;
+	long v;
+
+	if (text == NULL || addr == NULL || port == NULL || cap < 46)
+		return PW_ERR_ARG;
+	if (text[0] == '[') {
+		const char *rb = strchr(text, ']');
+		if (rb == NULL || rb[1] != ':')
+			return PW_ERR_PARSE;
+		hlen = (size_t)(rb - text - 1);
+		if (hlen == 0 || hlen >= cap)
+			return PW_ERR_PARSE;
+		memcpy(addr, text + 1, hlen);
+		addr[hlen] = '\0';
+		ps = rb + 2;
+	} else if ((colon = strrchr(text, ':')) != NULL) {
+		hlen = (size_t)(colon - text);
+		if (hlen == 0 || hlen >= cap || memchr(text, ':', hlen) != NULL)
+			return PW_ERR_PARSE;
+		memcpy(addr, text, hlen);
+		addr[hlen] = '\0';
+		ps = colon + 1;
+	} else {
+		snprintf(addr, cap, "%s", DASH_DEFAULT_ADDR);
+		ps = text;
+	}
+	if (*ps < '0' || *ps > '9')
+		return PW_ERR_PARSE;
+	errno = 0;
+	v = strtol(ps, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return PW_ERR_PARSE;
+	if (v < 1 || v > 65535)
+		return PW_ERR_RANGE;
+	{
+		unsigned char tmp[16];
+		if (inet_pton(AF_INET, addr, tmp) != 1 && inet_pton(AF_INET6, addr, tmp) != 1)
+			return PW_ERR_PARSE;
+	}
+	*port = (uint16_t)v;
+	return PW_OK;
+}
+
+/* Loopback: 127.0.0.0/8 or ::1 (also ::ffff:127.x). */
+static bool
+dash__is_loopback(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) == 1) {
+		if (IN6_IS_ADDR_LOOPBACK(&a6))
+			return true;
+		if (IN6_IS_ADDR_V4MAPPED(&a6))
+			return a6.s6_addr[12] == 127;
+	}
+	return false;
+}
+
+static bool
+dash__token_ok(const char *t)
+{
+	size_t n = strlen(t), i;
+
+	if (n < DASH_TOKEN_MIN || n > DASH_TOKEN_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (t[i] <= ' ' || t[i] > '~' || t[i] == ';' || t[i] == ',')
+			return false;
+	return true;
+}
+
+/* Constant-time comparison of two strings of possibly different length:
+ * both are hashed first so the time does not depend on where they differ. */
+static bool
+dash__secret_eq(const char *a, const char *b)
+{
+	unsigned char ha[32], hb[32];
+
+	crypto_generichash(ha, sizeof ha, (const unsigned char *)a, strlen(a), NULL, 0);
+	crypto_generichash(hb, sizeof hb, (const unsigned char *)b, strlen(b), NULL, 0);
+	return sodium_memcmp(ha, hb, sizeof ha) == 0;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void
+dash__headers(struct MHD_Response *r, const char *ctype, bool no_store)
+{
+	MHD_add_response_header(r, "Content-Type", ctype);
+	MHD_add_response_header(r, "Content-Security-Policy", DASH_CSP);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+	MHD_add_response_header(r, "Cache-Control", no_store ? "no-store" : "no-cache");
+}
+
+static void
+dash__count_status(struct dash *d, unsigned status)
+{
+	if (status >= 500)
+		d->counters[DASH_C_ERRORS_5XX]++;
+	else if (status >= 400)
+		d->counters[DASH_C_ERRORS_4XX]++;
+}
+
+static enum MHD_Result
+dash__reply_text(struct dash *d, struct MHD_Connection *c, unsigned status, const char *ctype,
+                 const char *body, size_t len, const char *extra_name, const char *extra_value)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	dash__headers(r, ctype, true);
+	if (extra_name != NULL)
+		MHD_add_response_header(r, extra_name, extra_value);
+	dash__count_status(d, status);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Steals `doc`. */
+static enum MHD_Result
+dash__reply_json(struct dash *d, struct MHD_Connection *c, unsigned status, json_t *doc)
+{
+	char *text;
+	enum MHD_Result ret;
+
+	if (doc == NULL)
+		return MHD_NO;
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (text == NULL)
+		return MHD_NO;
+	ret = dash__reply_text(d, c, status, "application/json", text, strlen(text), NULL, NULL);
+	free(text);
+	return ret;
+}
+
+static enum MHD_Result
+dash__reply_error(struct dash *d, struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	return dash__reply_json(d, c, status, json_pack("{s:s}", "error", msg));
+}
+
+static unsigned
+dash__status_of(pw_err rc)
+{
+	switch (rc) {
+	case PW_OK:
+		return 200;
+	case PW_ERR_ARG:
+	case PW_ERR_RANGE:
+	case PW_ERR_PARSE:
+	case PW_ERR_FIELD:
+		return 400;
+	case PW_ERR_NOTFOUND:
+		return 404;
+	case PW_ERR_STATE:
+	case PW_ERR_REJECTED:
+	case PW_ERR_EXISTS:
+		return 409;
+	case PW_ERR_FULL:
+		return 429;
+	case PW_ERR_UNAVAILABLE:
+	case PW_ERR_TIMEOUT:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+/* ---- static files --------------------------------------------------------- */
+
+static const char *
+dash__mime(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".json", "application/json" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(path, '.');
+	size_t i;
+
+	if (dot == NULL)
+		return NULL;
+	for (i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return NULL;
+}
+
+/* URL path -> file under web_root.  Only [A-Za-z0-9._/-], no segment that
+ * starts with '.', no "//", and a known extension: nothing outside the web
+ * root and no dotfiles can be named. */
+static bool
+dash__safe_path(const char *url)
+{
+	size_t i, n = strlen(url);
+
+	if (n < 2 || n >= DASH_PATH_MAX || url[0] != '/')
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = url[i];
+		bool okc = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		           (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' ||
+		           ch == '/';
+		if (!okc)
+			return false;
+		if (ch == '/' && (url[i + 1] == '.' || url[i + 1] == '/'))
+			return false;
+	}
+	return url[n - 1] != '/' && dash__mime(url) != NULL;
+}
+
+static enum MHD_Result
+dash__reply_file(struct dash *d, struct MHD_Connection *c, const char *url)
+{
+	char path[PATH_MAX];
+	struct MHD_Response *r;
+	struct stat st;
+	enum MHD_Result ret;
+	int fd, n;
+
+	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+		url = "/index.html";
+	if (!dash__safe_path(url))
+		return dash__reply_error(d, c, 404, "not found");
+	n = snprintf(path, sizeof path, "%s%s", d->web_root, url);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return dash__reply_error(d, c, 404, "not found");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return dash__reply_error(d, c, 404, "not found");
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return dash__reply_error(d, c, 404, "not found");
+	}
+	r = MHD_create_response_from_fd((uint64_t)st.st_size, fd); /* owns fd */
+	if (r == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	dash__headers(r, dash__mime(url), false);
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- SSE ------------------------------------------------------------------ */
+
+static bool
+dash__sse_append(struct dash_sse *s, const char *data, size_t len)
+{
+	if (s->closing)
+		return false;
+	if (s->off > 0 && s->off == s->len)
+		s->off = s->len = 0;
+	if (s->len - s->off + len > DASH_SSE_MAX_BUF) {
+		s->closing = true; /* too slow: drop it, the page reconnects */
+		s->d->counters[DASH_C_SSE_DROPPED]++;
+		return false;
+	}
+	if (s->len + len > s->cap) {
+		size_t ncap = s->cap ? s->cap : 1024;
+		char *nb;
+		if (s->off > 0) {
+			memmove(s->buf, s->buf + s->off, s->len - s->off);
+			s->len -= s->off;
+			s->off = 0;
+		}
+		while (ncap < s->len + len)
+			ncap *= 2;
+		if (ncap != s->cap) {
+			nb = realloc(s->buf, ncap);
+			if (nb == NULL) {
+				s->closing = true;
+				return false;
+			}
+			s->buf = nb;
+			s->cap = ncap;
+		}
+	}
+	memcpy(s->buf + s->len, data, len);
+	s->len += len;
+	return true;
+}
+
+static void
+dash__sse_wake(struct dash_sse *s)
+{
+	if (s->suspended) {
+		s->suspended = false;
+		s->d->resume_pending = true;
+		MHD_resume_connection(s->conn);
+	}
+}
+
+static ssize_t
+dash__sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct dash_sse *s = cls;
+	size_t n;
+
+	(void)pos;
+	if (s->len > s->off) {
+		n = s->len - s->off;
+		if (n > max)
+			n = max;
+		memcpy(buf, s->buf + s->off, n);
+		s->off += n;
+		return (ssize_t)n;
+	}
+	if (s->closing)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	/* Nothing to send: leave the event loop until dash_publish or a ping. */
+	s->suspended = true;
+	MHD_suspend_connection(s->conn);
+	return 0;
+}
+
+static void
+dash__sse_free(void *cls)
+{
+	struct dash_sse *s = cls;
+	struct dash_sse **pp;
+
+	for (pp = &s->d->streams; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			s->d->nstreams--;
+			break;
+		}
+	}
+	free(s->buf);
+	free(s);
+}
+
+static enum MHD_Result
+dash__open_stream(struct dash *d, struct MHD_Connection *c)
+{
+	static const char hello[] = "retry: 2000\n: peerwatt\n\n";
+	struct MHD_Response *r;
+	struct dash_sse *s;
+	enum MHD_Result ret;
+
+	if (d->nstreams >= d->max_clients)
+		return dash__reply_error(d, c, 503, "too many open event streams");
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return MHD_NO;
+	s->d = d;
+	s->conn = c;
+	if (!dash__sse_append(s, hello, sizeof hello - 1)) {
+		free(s);
+		return MHD_NO;
+	}
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, dash__sse_read, s,
+	                                      dash__sse_free);
+	if (r == NULL) {
+		free(s->buf);
+		free(s);
+		return MHD_NO;
+	}
+	s->next = d->streams;
+	d->streams = s;
+	d->nstreams++;
+	dash__headers(r, "text/event-stream", true);
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+pw_err
+dash_publish(struct dash *d, const char *event, const json_t *doc)
+{
+	char head[80], *text;
+	size_t i, n;
+	struct dash_sse *s;
+
+	if (d == NULL || event == NULL || doc == NULL)
+		return PW_ERR_ARG;
+	n = strlen(event);
+	if (n == 0 || n > 31)
+		return PW_ERR_ARG;
+	for (i = 0; i < n; i++)
+		if ((event[i] < 'a' || event[i] > 'z') && event[i] != '_')
+			return PW_ERR_ARG;
+	/* JSON_COMPACT output has no raw newline, so one data: line is enough. */
+	text = json_dumps(doc, JSON_COMPACT);
+	if (text == NULL)
+		return PW_ERR_NOMEM;
+	d->event_id++;
+	d->counters[DASH_C_EVENTS]++;
+	snprintf(head, sizeof head, "event: %s\nid: %llu\ndata: ", event,
+	         (unsigned long long)d->event_id);
+	for (s = d->streams; s != NULL; s = s->next) {
+		if (dash__sse_append(s, head, strlen(head)) &&
+		    dash__sse_append(s, text, strlen(text)))
+			dash__sse_append(s, "\n\n", 2);
+		dash__sse_wake(s);
+	}
+	free(text);
+	return PW_OK;
+}
+
+pw_err
+dash_notify(struct dash *d, enum dash_doc doc)
+{
+	json_t *j;
+	pw_err rc;
+
+	if (d == NULL || (unsigned)doc >= DASH_DOC__COUNT)
+		return PW_ERR_ARG;
+	if (d->streams == NULL)
+		return PW_OK; /* nobody listens: do not build the document */
+	j = d->ops.get(d->ops.ctx, doc);
+	if (j == NULL)
+		return PW_ERR_UNAVAILABLE;
+	rc = dash_publish(d, doc_names[doc], j);
+	json_decref(j);
+	return rc;
+}
+
+unsigned
+dash_clients(const struct dash *d)
+{
+	return d ? d->nstreams : 0;
+}
+
+/* ---- request checks ------------------------------------------------------ */
+
+static const char *
+dash__hdr(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Host header names a loopback host (against DNS rebinding on loopback). */
+static bool
+dash__host_ok(struct dash *d, const char *host)
+{
+	char name[64];
+	const char *end;
+	size_t n;
+
+	if (host == NULL)
+		return false;
+	if (!d->loopback)
+		return true; /* protected by the token cookie instead */
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (end == NULL)
+			return false;
+		n = (size_t)(end - host - 1);
+		if (n >= sizeof name)
+			return false;
+		memcpy(name, host + 1, n);
+	} else {
+		end = strchr(host, ':');
+		n = end ? (size_t)(end - host) : strlen(host);
+		if (n >= sizeof name)
+			return false;
+		memcpy(name, host, n);
+	}
+	name[n] = '\0';
+	return strcasecmp(name, "localhost") == 0 || dash__is_loopback(name);
+}
+
+/* Origin (or, without it, Referer) must be this very host. */
+static bool
+dash__same_origin(struct MHD_Connection *c)
+{
+	const char *host = dash__hdr(c, "Host");
+	const char *origin = dash__hdr(c, "Origin");
+	const char *ref = dash__hdr(c, "Referer");
+	char want[300];
+	int n;
+
+	if (host == NULL)
+		return false;
+	n = snprintf(want, sizeof want, "http://%s", host);
+	if (n < 0 || (size_t)n >= sizeof want)
+		return false;
+	if (origin != NULL)
+		return strcmp(origin, want) == 0 ||
+		       (strncmp(origin, "https://", 8) == 0 && strcmp(origin + 8, host) == 0);
+	if (ref != NULL) {
+		size_t wn = (size_t)n;
+		return strncmp(ref, want, wn) == 0 && (ref[wn] == '/' || ref[wn] == '\0');
+	}
+	return false;
+}
+
+/* Value of cookie `name` in the Cookie header into out. */
+static bool
+dash__cookie(struct MHD_Connection *c, const char *name, char *out, size_t cap)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, name);
+
+	if (v == NULL || strlen(v) >= cap)
+		return false;
+	snprintf(out, cap, "%s", v);
+	return true;
+}
+
+static bool
+dash__authorized(struct dash *d, struct MHD_Connection *c)
+{
+	char cookie[128];
+	const char *auth;
+
+	if (!d->has_token)
+		return true;
+	if (dash__cookie(c, DASH_COOKIE, cookie, sizeof cookie) &&
+	    dash__secret_eq(cookie, d->session))
+		return true;
+	auth = dash__hdr(c, "Authorization");
+	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0 && dash__secret_eq(auth + 7, d->token))
+		return true;
+	return false;
+}
+
+static bool
+dash__is_json(struct MHD_Connection *c)
+{
+	const char *ct = dash__hdr(c, "Content-Type");
+
+	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0 &&
+	       (ct[16] == '\0' || ct[16] == ';');
+}
+
+/* ---- JSON body fields ------------------------------------------------------ */
+
+/* Integer field in [lo, hi]; absent -> *present false when allowed. */
+static pw_err
+dash__field_u64(const json_t *o, const char *key, uint64_t lo, uint64_t hi, bool required,
+                uint64_t *out, bool *present, char *msg, size_t cap)
+{
+	const json_t *v = json_object_get(o, key);
+	json_int_t i;
+
+	if (present != NULL)
+		*present = false;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return PW_OK;
+		dash__msg(msg, cap, "%s is missing", key);
+		return PW_ERR_ARG;
+	}
+	if (!json_is_integer(v)) {
+		dash__msg(msg, cap, "%s must be a whole number", key);
+		return PW_ERR_ARG;
+	}
+	i = json_integer_value(v);
+	if (i < 0 || (uint64_t)i < lo || (uint64_t)i > hi) {
+		dash__msg(msg, cap, "%s must be between %llu and %llu", key, (unsigned long long)lo,
+		          (unsigned long long)hi);
+		return PW_ERR_RANGE;
+	}
+	*out = (uint64_t)i;
+	if (present != NULL)
+		*present = true;
+	return PW_OK;
+}
+
+static json_t *
+dash__parse_body(struct dash_req *r, char *msg, size_t cap)
+{
+	json_error_t err;
+	json_t *j;
+
+	if (r->body == NULL || r->len == 0) {
+		dash__msg(msg, cap, "empty request body");
+		return NULL;
+	}
+	j = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &err);
+	if (j == NULL) {
+		dash__msg(msg, cap, "malformed JSON: %s", err.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		dash__msg(msg, cap, "JSON body must be an object");
+		return NULL;
+	}
+	return j;
+}
+
+/* ---- handlers --------------------------------------------------------------- */
+
+static enum MHD_Result
+dash__get_doc(struct dash *d, struct MHD_Connection *c, enum dash_doc doc)
+{
+	json_t *j = d->ops.get(d->ops.ctx, doc);
+
+	if (j == NULL)
+		return dash__reply_error(d, c, 503, "not available right now");
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return dash__reply_error(d, c, 500, "internal error");
+	}
+	if (doc == DASH_DOC_STATE) {
+		/* The page reads its CSRF token here; same-origin policy keeps
+		 * other sites from reading it. */
+		json_object_set_new(j, "csrf", json_string(d->csrf));
+		json_object_set_new(j, "auth", json_boolean(d->has_token));
+	}
+	return dash__reply_json(d, c, 200, j);
+}
+
+static enum MHD_Result
+dash__action_result(struct dash *d, struct MHD_Connection *c, pw_err rc, const char *msg,
+                    unsigned ok_status, json_t *extra)
+{
+	json_t *j;
+
+	if (rc != PW_OK) {
+		json_decref(extra);
+		return dash__reply_error(d, c, dash__status_of(rc), msg[0] ? msg : pw_strerror(rc));
+	}
+	j = extra ? extra : json_object();
+	json_object_set_new(j, "ok", json_true());
+	json_object_set_new(j, "message", json_string(msg));
+	return dash__reply_json(d, c, ok_status, j);
+}
+
+static enum MHD_Result
+dash__post_order(struct dash *d, struct MHD_Connection *c, struct dash_req *r)
+{
+	char msg[DASH_MSG_MAX] = "";
+	struct dash_bid bid;
+	uint64_t v, seq = 0;
+	bool present;
+	json_t *j;
+	pw_err rc;
+
+	j = dash__parse_body(r, msg, sizeof msg);
+	if (j == NULL)
+		return dash__reply_error(d, c, 400, msg);
+	memset(&bid, 0, sizeof bid);
+	if ((rc = dash__field_u64(j, "qty_wh", 1, 1000000000ULL, true, &bid.qty_wh, NULL, msg,
+	                          sizeof msg)) != PW_OK)
+		goto bad;
+	if ((rc = dash__field_u64(j, "max_price_uper_kwh", 1, 100000000ULL, true, &v, NULL, msg,
+	                          sizeof msg)) != PW_OK)
+		goto bad;
+	bid.max_price_uper_kwh = (uint32_t)v;
+	if ((rc = dash__field_u64(j, "interval", 0, (uint64_t)INT64_MAX, false, &bid.interval, NULL,
+	                          msg, sizeof msg)) != PW_OK)
+		goto bad;
+	if ((rc = dash__field_u64(j, "intervals", 1, DASH_MAX_INTERVALS, false, &v, &present, msg,
+	                          sizeof msg)) != PW_OK)
+		goto bad;
+	bid.intervals = present ? (uint32_t)v : 1;
+	json_decref(j);
+	d->counters[DASH_C_BIDS]++;
+	rc = d->ops.place_bid(d->ops.ctx, &bid, &seq, msg, sizeof msg);
+	return dash__action_result(d, c, rc, msg, 201, json_pack("{s:I}", "seq", (json_int_t)seq));
+bad:
+	json_decref(j);
+	return dash__reply_error(d, c, 400, msg);
+}
+
+static enum MHD_Result
+dash__cancel(struct dash *d, struct MHD_Connection *c, const char *seqtext)
+{
+	char msg[DASH_MSG_MAX] = "";
+	unsigned long long seq;
+	char *end;
+	pw_err rc;
+
+	if (*seqtext < '0' || *seqtext > '9')
+		return dash__reply_error(d, c, 404, "no such order");
+	errno = 0;
+	seq = strtoull(seqtext, &end, 10);
+	if (errno != 0 || (*end != '\0' && strcmp(end, "/cancel") != 0) || seq > INT64_MAX)
+		return dash__reply_error(d, c, 404, "no such order");
+	d->counters[DASH_C_CANCELS]++;
+	rc = d->ops.cancel(d->ops.ctx, (uint64_t)seq, msg, sizeof msg);
+	return dash__action_result(d, c, rc, msg, 200, NULL);
+}
+
+static enum MHD_Result
+dash__put_settings(struct dash *d, struct MHD_Connection *c, struct dash_req *r)
+{
+	char msg[DASH_MSG_MAX] = "";
+	struct dash_settings s;
+	const json_t *as;
+	uint64_t v;
+	json_t *j, *cur;
+	pw_err rc;
+
+	j = dash__parse_body(r, msg, sizeof msg);
+	if (j == NULL)
+		return dash__reply_error(d, c, 400, msg);
+	memset(&s, 0, sizeof s);
+	if ((rc = dash__field_u64(j, "min_price_uper_kwh", 0, 100000000ULL, true, &v, NULL, msg,
+	                          sizeof msg)) != PW_OK)
+		goto bad;
+	s.min_price_uper_kwh = (uint32_t)v;
+	if ((rc = dash__field_u64(j, "reserve_wh", 0, 1000000000ULL, true, &s.reserve_wh, NULL, msg,
+	                          sizeof msg)) != PW_OK)
+		goto bad;
+	as = json_object_get(j, "auto_sell");
+	if (as != NULL && !json_is_boolean(as)) {
+		dash__msg(msg, sizeof msg, "auto_sell must be true or false");
+		goto bad;
+	}
+	if (as != NULL) {
+		s.auto_sell = json_is_true(as);
+	} else {
+		/* Keep the current switch when the page does not send it. */
+		cur = d->ops.get(d->ops.ctx, DASH_DOC_SETTINGS);
+		s.auto_sell = cur == NULL || json_is_true(json_object_get(cur, "auto_sell"));
+		json_decref(cur);
+	}
+	json_decref(j);
+	rc = d->ops.update_settings(d->ops.ctx, &s, msg, sizeof msg);
+	if (rc != PW_OK)
+		return dash__action_result(d, c, rc, msg, 200, NULL);
+	return dash__get_doc(d, c, DASH_DOC_SETTINGS);
+bad:
+	json_decref(j);
+	return dash__reply_error(d, c, 400, msg);
+}
+
+static enum MHD_Result
+dash__login(struct dash *d, struct MHD_Connection *c, struct dash_req *r)
+{
+	char msg[DASH_MSG_MAX] = "", cookie[160];
+	const json_t *t;
+	time_t now = dash__now();
+	json_t *j;
+	bool good;
+
+	if (!d->has_token)
+		return dash__reply_json(d, c, 200, json_pack("{s:b}", "ok", 1));
+	if (now - d->login_window_start >= DASH_LOGIN_WINDOW) {
+		d->login_window_start = now;
+		d->login_fails = 0;
+	}
+	if (d->login_fails >= DASH_LOGIN_FAILS)
+		return dash__reply_error(d, c, 429, "too many failed logins; wait a minute");
+	j = dash__parse_body(r, msg, sizeof msg);
+	if (j == NULL)
+		return dash__reply_error(d, c, 400, msg);
+	t = json_object_get(j, "token");
+	good = json_is_string(t) && dash__secret_eq(json_string_value(t), d->token);
+	json_decref(j);
+	if (!good) {
+		d->login_fails++;
+		d->counters[DASH_C_LOGIN_FAILED]++;
+		return dash__reply_error(d, c, 403, "wrong token");
+	}
+	snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict", DASH_COOKIE,
+	         d->session);
+	return dash__reply_text(d, c, 200, "application/json", "{\"ok\":true}", 11, "Set-Cookie",
+	                        cookie);
+}
+
+static enum MHD_Result
+dash__metrics(struct dash *d, struct MHD_Connection *c)
+{
+	static const char *const names[DASH_C__COUNT] = {
+		"requests", "errors_4xx",  "errors_5xx", "csrf_rejected", "login_failed",
+		"events",   "sse_dropped", "bids",       "cancels",
+	};
+	char *text = NULL;
+	size_t len = 0, i;
+	enum MHD_Result ret;
+	FILE *f;
+
+	f = open_memstream(&text, &len);
+	if (f == NULL)
+		return dash__reply_error(d, c, 500, "out of memory");
+	for (i = 0; i < DASH_C__COUNT; i++)
+		fprintf(f, "# TYPE peerwatt_dash_%s_total counter\npeerwatt_dash_%s_total %llu\n",
+		        names[i], names[i], (unsigned long long)d->counters[i]);
+	fprintf(f, "# TYPE peerwatt_dash_sse_clients gauge\npeerwatt_dash_sse_clients %u\n",
+	        d->nstreams);
+	if (d->ops.metrics != NULL)
+		d->ops.metrics(d->ops.ctx, f);
+	if (fclose(f) != 0 || text == NULL) {
+		free(text);
+		return dash__reply_error(d, c, 500, "out of memory");
+	}
+	ret = dash__reply_text(d, c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len,
+	                       NULL, NULL);
+	free(text);
+	return ret;
+}
+
+static int
+dash__doc_of(const char *name)
+{
+	int i;
+
+	for (i = 0; i < DASH_DOC__COUNT; i++)
+		if (strcmp(name, doc_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static enum MHD_Result
+dash__route(struct dash *d, struct MHD_Connection *c, const char *url, const char *method,
+            struct dash_req *r)
+{
+	bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool is_post = strcmp(method, "POST") == 0;
+	bool is_put = strcmp(method, "PUT") == 0;
+	bool is_del = strcmp(method, "DELETE") == 0;
+	const char *csrf;
+	int doc;
+
+	d->counters[DASH_C_REQUESTS]++;
+	if (!dash__host_ok(d, dash__hdr(c, "Host")))
+		return dash__reply_error(d, c, 421, "unexpected Host header");
+	if (r->too_big)
+		return dash__reply_error(d, c, 413, "request body too large");
+	if (!is_get && !is_post && !is_put && !is_del)
+		return dash__reply_error(d, c, 405, "method not allowed");
+
+	if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/metrics") != 0) {
+		if (!is_get)
+			return dash__reply_error(d, c, 405, "method not allowed");
+		return dash__reply_file(d, c, url);
+	}
+	if (!is_get) {
+		/* Every state-changing request: same origin, JSON (no simple
+		 * cross-site form can send it), and for all but login a CSRF
+		 * token only our own page can have read. */
+		if (!dash__same_origin(c)) {
+			d->counters[DASH_C_CSRF_REJECTED]++;
+			return dash__reply_error(d, c, 403, "cross-origin request refused");
+		}
+		if (r->len > 0 && !dash__is_json(c))
+			return dash__reply_error(d, c, 415,
+			                         "Content-Type must be application/json");
+		if (strcmp(url, "/api/login") == 0 && is_post)
+			return dash__login(d, c, r);
+	}
+	if (!dash__authorized(d, c))
+		return dash__reply_error(d, c, 401, "login required");
+	if (is_get) {
+		if (strcmp(url, "/metrics") == 0)
+			return dash__metrics(d, c);
+		if (strcmp(url, "/api/events") == 0)
+			return dash__open_stream(d, c);
+		doc = dash__doc_of(url + 5);
+		if (doc >= 0)
+			return dash__get_doc(d, c, (enum dash_doc)doc);
+		return dash__reply_error(d, c, 404, "no such API");
+	}
+	csrf = dash__hdr(c, DASH_CSRF_HEADER);
+	if (csrf == NULL || !dash__secret_eq(csrf, d->csrf)) {
+		d->counters[DASH_C_CSRF_REJECTED]++;
+		return dash__reply_error(d, c, 403, "missing or wrong CSRF token; reload the page");
+	}
+	if (strcmp(url, "/api/orders") == 0) {
+		if (!is_post)
+			return dash__reply_error(d, c, 405, "method not allowed");
+		return dash__post_order(d, c, r);
+	}
+	if (strncmp(url, "/api/orders/", 12) == 0) {
+		size_t n = strlen(url);
+		bool post_cancel = is_post && n > 7 && strcmp(url + n - 7, "/cancel") == 0;
+		if (!is_del && !post_cancel)
+			return dash__reply_error(d, c, 405, "method not allowed");
+		if (is_del && strchr(url + 12, '/') != NULL)
+			return dash__reply_error(d, c, 404, "no such order");
+		return dash__cancel(d, c, url + 12);
+	}
+	if (strcmp(url, "/api/settings") == 0) {
+		if (!is_post && !is_put)
+			return dash__reply_error(d, c, 405, "method not allowed");
+		return dash__put_settings(d, c, r);
+	}
+	return dash__reply_error(d, c, 404, "no such API");
+}
+
+static enum MHD_Result
+dash__on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                 const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct dash *d = cls;
+	struct dash_req *r = *con_cls;
+	const char *cl;
+
+	(void)version;
+	if (r == NULL) {
+		r = calloc(1, sizeof *r);
+		if (r == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		/* Refuse a declared oversize body before reading it. */
+		cl = dash__hdr(c, "Content-Length");
+		if (cl != NULL) {
+			char *end;
+			unsigned long long v;
+			errno = 0;
+			v = strtoull(cl, &end, 10);
+			if (errno != 0 || *end != '\0' || v > DASH_MAX_BODY)
+				r->too_big = true;
+		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!r->too_big && r->len + *upload_size <= DASH_MAX_BODY) {
+			char *nb = realloc(r->body, r->len + *upload_size + 1);
+			if (nb == NULL)
+				return MHD_NO;
+			r->body = nb;
+			memcpy(r->body + r->len, upload, *upload_size);
+			r->len += *upload_size;
+			r->body[r->len] = '\0';
+		} else {
+			r->too_big = true;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return dash__route(d, c, url, method, r);
+}
+
+static void
+dash__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                   enum MHD_RequestTerminationCode toe)
+{
+	struct dash_req *r = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (r != NULL) {
+		free(r->body);
+		free(r);
+		*con_cls = NULL;
+	}
+}
+
+static void
+dash__mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+
+	(void)cls;
+	vsnprintf(line, sizeof line, fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_debug("dash: libmicrohttpd: %s", line);
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+pw_err
+dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struct dash **out, char *msg,
+         size_t msgcap)
+{
+	const union MHD_DaemonInfo *info;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	const char *addr;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	struct stat st;
+	struct dash *d;
+	char idx[PATH_MAX];
+	int n;
+
+	if (cfg == NULL || ops == NULL || out == NULL || ops->get == NULL ||
+	    ops->place_bid == NULL || ops->cancel == NULL || ops->update_settings == NULL)
+		return PW_ERR_ARG;
+	*out = NULL;
+	if (sodium_init() < 0)
+		return PW_ERR_CRYPTO;
+	addr = cfg->bind_addr ? cfg->bind_addr : DASH_DEFAULT_ADDR;
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(cfg->port);
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(cfg->port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		dash__msg(msg, msgcap, "dashboard address '%s' is not an IP address", addr);
+		return PW_ERR_CONFIG;
+	}
+	if (cfg->web_root == NULL || stat(cfg->web_root, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    strlen(cfg->web_root) >= PATH_MAX - DASH_PATH_MAX) {
+		dash__msg(msg, msgcap, "dashboard web root '%s' is not a directory",
+		          cfg->web_root ? cfg->web_root : "(none)");
+		return PW_ERR_CONFIG;
+	}
+	n = snprintf(idx, sizeof idx, "%s/index.html", cfg->web_root);
+	if (n < 0 || (size_t)n >= sizeof idx || access(idx, R_OK) != 0) {
+		dash__msg(msg, msgcap, "dashboard web root '%s' has no index.html", cfg->web_root);
+		return PW_ERR_CONFIG;
+	}
+	if (cfg->token != NULL && !dash__token_ok(cfg->token)) {
+		dash__msg(msg, msgcap,
+		          "dashboard token must be %d to %d printable characters without "
+		          "spaces, ';' or ','",
+		          DASH_TOKEN_MIN, DASH_TOKEN_MAX);
+		return PW_ERR_CONFIG;
+	}
+	if (cfg->token == NULL && !dash__is_loopback(addr)) {
+		dash__msg(msg, msgcap, "dashboard bound to non-loopback address %s needs a token",
+		          addr);
+		return PW_ERR_CONFIG;
+	}
+	d = calloc(1, sizeof *d);
+	if (d == NULL)
+		return PW_ERR_NOMEM;
+	d->ops = *ops;
+	snprintf(d->web_root, sizeof d->web_root, "%s", cfg->web_root);
+	d->loopback = dash__is_loopback(addr);
+	d->max_clients = cfg->max_clients ? cfg->max_clients : 32;
+	if (cfg->token != NULL) {
+		d->has_token = true;
+		snprintf(d->token, sizeof d->token, "%s", cfg->token);
+	}
+	dash__random_hex(d->csrf);
+	dash__random_hex(d->session);
+	d->next_ping = dash__now() + DASH_PING_S;
+	d->login_window_start = dash__now();
+	d->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, dash__on_request, d,
+	                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	                          MHD_OPTION_NOTIFY_COMPLETED, dash__on_completed, d,
+	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)(d->max_clients + 32),
+	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	                          MHD_OPTION_EXTERNAL_LOGGER, dash__mhd_log, d, MHD_OPTION_END);
+	if (d->mhd == NULL) {
+		dash__msg(msg, msgcap, "cannot listen on %s port %u (in use?)", addr,
+		          (unsigned)cfg->port);
+		sodium_memzero(d->token, sizeof d->token);
+		free(d);
+		return PW_ERR_HTTP;
+	}
+	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	d->port = info ? info->port : cfg->port;
+	*out = d;
+	return PW_OK;
+}
+
+void
+dash_destroy(struct dash **dp)
+{
+	struct dash *d;
+	struct dash_sse *s;
+	int i;
+
+	if (dp == NULL || *dp == NULL)
+		return;
+	d = *dp;
+	/* MHD must not be stopped with suspended connections: end every
+	 * stream and let MHD run until they are gone. */
+	for (s = d->streams; s != NULL; s = s->next) {
+		s->closing = true;
+		dash__sse_wake(s);
+	}
+	for (i = 0; i < 50 && d->streams != NULL; i++)
+		MHD_run(d->mhd);
+	MHD_stop_daemon(d->mhd);
+	sodium_memzero(d->token, sizeof d->token);
+	sodium_memzero(d->session, sizeof d->session);
+	free(d);
+	*dp = NULL;
+}
+
+int
+dash_fd(const struct dash *d)
+{
+	const union MHD_DaemonInfo *info;
+
+	if (d == NULL)
+		return -1;
+	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	return info ? info->epoll_fd : -1;
+}
+
+uint16_t
+dash_port(const struct dash *d)
+{
+	return d ? d->port : 0;
+}
+
+long
+dash_timeout_ms(struct dash *d)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+	long ping_ms;
+	time_t now;
+
+	if (d == NULL)
+		return -1;
+	if (d->resume_pending)
+		return 0;
+	now = dash__now();
+	ping_ms = d->streams ? (long)((d->next_ping > now ? d->next_ping - now : 0) * 1000) : -1;
+	if (MHD_get_timeout(d->mhd, &t) == MHD_YES) {
+		long mt = t > 60000 ? 60000 : (long)t;
+		if (ping_ms < 0 || mt < ping_ms)
+			return mt;
+	}
+	return ping_ms;
+}
+
+pw_err
+dash_run(struct dash *d)
+{
+	struct dash_sse *s;
+	time_t now;
+
+	if (d == NULL)
+		return PW_ERR_ARG;
+	now = dash__now();
+	if (now >= d->next_ping) {
+		d->next_ping = now + DASH_PING_S;
+		for (s = d->streams; s != NULL; s = s->next) {
+			dash__sse_append(s, ": ping\n\n", 8);
+			dash__sse_wake(s);
+		}
+	}
+	d->resume_pending = false;
+	if (MHD_run(d->mhd) != MHD_YES)
+		return PW_ERR_HTTP;
+	return PW_OK;
+}

@@ -1,0 +1,187 @@
+/*
+ * dash.h: the neighbour's web dashboard served by peerwatt-agent.
+ *
+ * Owns the HTTP server (libmicrohttpd), the JSON API under /api/, the
+ * Server-Sent Events stream /api/events, /metrics, the static page of
+ * agent/web/ and the HTTP security rules (token login, CSRF, same origin,
+ * bounded bodies, security headers).  It owns no market state: every
+ * document and every action goes through the `struct dash_ops` callbacks the
+ * agent supplies.  Called by the agent daemon (agent/agentd.c) and by the
+ * test harness tests/tools/pw-dashdemo.c.
+ *
+ * Threading: none.  libmicrohttpd runs in external-polling mode with epoll:
+ * the agent adds dash_fd() to its zmq_poll set (ZMQ_POLLIN), and calls
+ * dash_run() when that fd is readable or when dash_timeout_ms() has passed.
+ * All callbacks therefore run in the caller's thread, inside dash_run(), so
+ * the agent needs no locking.  Callbacks must not call dash_destroy(); they
+ * may call dash_publish()/dash_notify().
+ *
+ * Documents (JSON objects returned by dash_ops.get; numbers are integers;
+ * keys not listed are passed through to the page untouched):
+ *
+ *   DASH_DOC_STATE       {"household": str, "now": unix s, "interval": i,
+ *                         "interval_s": L, "pv_w": W|null, "house_w": W|null,
+ *                         "grid_w": W|null  (> 0 import from grid, < 0 export),
+ *                         "surplus_w": W|null, "forecast_wh": Wh|null,
+ *                         "exchange": {"reachable": bool, "detail": str},
+ *                         "inverter": {"reachable": bool, "detail": str}}
+ *                        The dashboard adds "csrf" (the CSRF token).
+ *   DASH_DOC_MARKET      {"currency": "EUR", "retail_uper_kwh": p,
+ *                         "feed_in_uper_kwh": p, "next_interval": i (the
+ *                         first interval still open for orders),
+ *                         "prices": [{"interval": i, "start": s,
+ *                                     "price_uper_kwh": p, "volume_wh": q}],
+ *                         "depth": [{"interval": i, "start": s, "gate_close": s,
+ *                                    "bids": [{"price_uper_kwh": p, "qty_wh": q}],
+ *                                    "asks": [...]}]}
+ *   DASH_DOC_ORDERS      {"orders": [{"seq": n, "side": "buy"|"sell",
+ *                         "interval": i, "qty_wh": q, "price_uper_kwh": p,
+ *                         "status": "pending"|"acked"|"rejected"|"partial"|
+ *                                   "filled"|"cancelled"|"expired",
+ *                         "auto": bool (placed by the auto-sell policy),
+ *                         "reason": str, "verified": bool|null}]}
+ *   DASH_DOC_TRADES      {"trades": [{"interval": i, "side": "buy"|"sell",
+ *                         "qty_wh": q, "price_uper_kwh": p, "amount_u": m,
+ *                         "fee_u": m, "verified": bool|null}]}
+ *   DASH_DOC_STATEMENTS  {"statements": [{"interval": i, "traded_wh": q
+ *                         (> 0 bought, < 0 sold), "delivered_wh": q,
+ *                         "imbalance_wh": q, "fees_u": m, "net_u": m (> 0 earned,
+ *                         < 0 paid), "baseline_u": m (grid-only net), "saving_u": m,
+ *                         "flagged": bool, "log_index": n,
+ *                         "verified": bool|null (inclusion proof; null = not yet
+ *                         checked)}],
+ *                         "totals": {"earned_u": m, "paid_u": m, "saving_u": m}}
+ *   DASH_DOC_SETTINGS    {"min_price_uper_kwh": p, "reserve_wh": q,
+ *                         "auto_sell": bool}
+ *
+ * HTTP API (docs/dashboard.md is the reference):
+ *   GET  /api/state|market|orders|trades|statements|settings
+ *   POST /api/orders {"qty_wh", "max_price_uper_kwh", "interval"?, "intervals"?}
+ *   DELETE /api/orders/SEQ   or   POST /api/orders/SEQ/cancel
+ *   PUT|POST /api/settings {"min_price_uper_kwh", "reserve_wh", "auto_sell"?}
+ *   POST /api/login {"token"}     GET /api/events (SSE)     GET /metrics
+ */
+#ifndef AGENT_DASH_H
+#define AGENT_DASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "peerwatt/error.h"
+
+#define DASH_DEFAULT_ADDR  "127.0.0.1"
+#define DASH_DEFAULT_PORT  8080
+#define DASH_MAX_BODY      4096 /* bytes of a request body */
+#define DASH_MSG_MAX       200  /* bytes of a message for the user, with NUL */
+#define DASH_TOKEN_MIN     16   /* characters of a login token */
+#define DASH_TOKEN_MAX     128
+#define DASH_MAX_INTERVALS 96 /* intervals of one standing bid */
+
+enum dash_doc {
+	DASH_DOC_STATE,
+	DASH_DOC_MARKET,
+	DASH_DOC_ORDERS,
+	DASH_DOC_TRADES,
+	DASH_DOC_STATEMENTS,
+	DASH_DOC_SETTINGS,
+	DASH_DOC__COUNT
+};
+
+/* A bid from the Buy form, already range-checked by the dashboard:
+ * 1 <= qty_wh <= 1e9, 1 <= max_price_uper_kwh <= 100e6 (100 per kWh),
+ * interval 0 = the next open interval, 1 <= intervals <= DASH_MAX_INTERVALS
+ * (intervals > 1 is a standing bid: the same bid for that many consecutive
+ * intervals).  The agent checks it against the market (tariff bounds, gate
+ * closure, capacity) and reports problems through pw_err + message. */
+struct dash_bid {
+	uint64_t qty_wh;
+	uint32_t max_price_uper_kwh;
+	uint64_t interval;
+	uint32_t intervals;
+};
+
+/* Auto-sell settings as edited on the page (min price per kWh, energy kept
+ * back from the surplus, auto-sell on/off). */
+struct dash_settings {
+	uint32_t min_price_uper_kwh;
+	uint64_t reserve_wh;
+	bool auto_sell;
+};
+
+/*
+ * The agent's side.  Every action returns PW_OK or an error and writes a
+ * human-readable message (NUL-terminated, at most msgcap bytes) that the page
+ * shows to the user; on success the message may stay empty.  Error to HTTP:
+ * ARG/RANGE/PARSE/FIELD -> 400, NOTFOUND -> 404, STATE/REJECTED/EXISTS -> 409,
+ * FULL -> 429, UNAVAILABLE/TIMEOUT -> 503, anything else -> 500.
+ */
+struct dash_ops {
+	void *ctx;
+	/* A new reference to the document (the dashboard decrefs it); NULL when
+	 * the document cannot be produced now (-> 503). */
+	json_t *(*get)(void *ctx, enum dash_doc doc);
+	/* Places the bid(s); *seq_out: sequence number of the (first) order. */
+	pw_err (*place_bid)(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *msg,
+	                    size_t msgcap);
+	/* Cancels the own order `seq` (a buy or a sell). */
+	pw_err (*cancel)(void *ctx, uint64_t seq, char *msg, size_t msgcap);
+	/* Stores new settings (the agent persists them; config gives defaults). */
+	pw_err (*update_settings)(void *ctx, const struct dash_settings *s, char *msg,
+	                          size_t msgcap);
+	/* Optional: writes more Prometheus text lines for /metrics. */
+	void (*metrics)(void *ctx, FILE *out);
+};
+
+struct dash_config {
+	const char *bind_addr; /* IPv4 or IPv6 literal; NULL = DASH_DEFAULT_ADDR */
+	uint16_t port;         /* 0 = any free port (tests; see dash_port) */
+	const char *web_root;  /* directory holding index.html */
+	/* Login token: required when bind_addr is not a loopback address
+	 * (dash_new fails with PW_ERR_CONFIG otherwise); optional on loopback.
+	 * DASH_TOKEN_MIN..DASH_TOKEN_MAX printable characters. */
+	const char *token;
+	unsigned max_clients; /* SSE streams at once; 0 = 32 */
+};
+
+struct dash;
+
+/* Starts listening.  *out is owned by the caller (dash_destroy).  The ops are
+ * copied; ops->ctx must outlive the dash.  Errors: PW_ERR_CONFIG (bad
+ * address, missing or malformed token, web_root not a directory: msg says
+ * which), PW_ERR_HTTP (bind failed, port in use). */
+pw_err dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struct dash **out,
+                char *msg, size_t msgcap) __attribute__((warn_unused_result));
+/* Closes every stream and the listener; *dp becomes NULL.  NULL-safe. */
+void dash_destroy(struct dash **dp);
+
+/* The one fd to poll for input (an epoll fd); stable for the dash's life. */
+int dash_fd(const struct dash *d);
+/* Milliseconds until dash_run() must be called even without input; -1 none. */
+long dash_timeout_ms(struct dash *d);
+/* Handles whatever is ready; never blocks. */
+pw_err dash_run(struct dash *d);
+/* The bound TCP port (useful with port 0). */
+uint16_t dash_port(const struct dash *d);
+
+/* Sends `doc` as SSE event `event` ([a-z_]{1,31}) to every open
+ * /api/events stream.  Does not steal the reference.  A stream that falls
+ * too far behind is closed (the page reconnects and refetches). */
+pw_err dash_publish(struct dash *d, const char *event, const json_t *doc);
+/* dash_publish of ops->get(doc) under the document's name ("state",
+ * "market", "orders", "trades", "statements", "settings"). */
+pw_err dash_notify(struct dash *d, enum dash_doc doc);
+/* Number of open SSE streams. */
+unsigned dash_clients(const struct dash *d);
+
+/* "state", "market", ... for a document; NULL when out of range. */
+const char *dash_doc_name(enum dash_doc doc);
+/* Parses "HOST:PORT" / "[V6]:PORT" / "PORT" (host defaults to 127.0.0.1) into
+ * addr (cap >= 46) and *port (1..65535).  PW_ERR_PARSE / PW_ERR_RANGE. */
+pw_err dash_listen_parse(const char *text, char *addr, size_t cap, uint16_t *port)
+    __attribute__((warn_unused_result));
+
+#endif

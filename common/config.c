@@ -210,7 +210,8 @@ static int
 cfg_section_known_n(const struct cfg_run *r, const char *section, size_t len)
 {
 	for (size_t i = 0; i < r->nopts; i++)
-		if (strlen(r->opts[i].section) == len && memcmp(r->opts[i].section, section, len) == 0)
+		if (strlen(r->opts[i].section) == len &&
+		    memcmp(r->opts[i].section, section, len) == 0)
 			return 1;
 	return 0;
 }
@@ -261,8 +262,8 @@ cfg_reader(char *str, int num, void *stream)
 		if (close != NULL) {
 			size_t sl = (size_t)(close - p - 1);
 			if (!cfg_section_known_n(r, p + 1, sl))
-				cfg_fail(r, r->line, "unknown section [%.*s]", (int)(sl > 60 ? 60 : sl),
-				         p + 1);
+				cfg_fail(r, r->line, "unknown section [%.*s]",
+				         (int)(sl > 60 ? 60 : sl), p + 1);
 		}
 	}
 	memcpy(str, p, n);

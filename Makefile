@@ -84,13 +84,15 @@ help:
 	@echo "SANITIZE=address,undefined builds everything with sanitizers"
 
 # deps: a package counts as present when pkg-config (or the tool) finds it.
+# DEPS_TOOLS names more commands to require (.ci/run adds the fuzz/lint tools).
+DEPS_TOOLS ?=
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
 	for p in $(PKGS) $(TEST_PKGS); do \
 	  pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; \
 	done; \
-	for t in socat sqlite3; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	for t in socat sqlite3 $(DEPS_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: missing:$$missing; installing Debian packages"; \

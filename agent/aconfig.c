@@ -1,0 +1,284 @@
+/*
+ * aconfig.c: the agent's option table and cross-key checks (see aconfig.h).
+ * Enumerations (strategy, meter sign, log level) and the open-ended
+ * [bid.NAME] sections go through the loader's `extra` handler so that their
+ * errors carry the line number too.
+ */
+#include "agent/aconfig.h"
+
+#include "peerwatt/money.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define OPT(sec, key, type, member, min, max, def, help)                                           \
+	{                                                                                          \
+		sec, key, type, offsetof(struct aconfig, member),                                  \
+		    sizeof(((struct aconfig *)0)->member), min, max, def, help                     \
+	}
+
+static const struct pw_cfg_opt opts[] = {
+	OPT("household", "key_file", PW_CFG_STR, key_file, 0, 0, NULL,
+	    "Ed25519 key file of the household (peerwatt-agent keygen)"),
+	OPT("household", "db", PW_CFG_STR, db, 0, 0, NULL, "the agent's SQLite database"),
+	OPT("household", "serial", PW_CFG_STR, serial, 0, 0, "",
+	    "registered meter serial; default: the one the meter reports"),
+	OPT("household", "max_export_w", PW_CFG_INT, max_export_w, 0, 100000000, NULL,
+	    "registered export capacity, W"),
+	OPT("household", "max_import_w", PW_CFG_INT, max_import_w, 0, 100000000, NULL,
+	    "registered import capacity, W"),
+	OPT("device", "modbus", PW_CFG_STR, modbus, 0, 0, NULL,
+	    "tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1"),
+	OPT("device", "unit", PW_CFG_INT, unit, 0, 247, "1", "Modbus unit id"),
+	OPT("device", "rated_power_w", PW_CFG_INT, rated_power_w, 1, 100000000, NULL,
+	    "rated power, W: energy deltas above rated power x time are rejected"),
+	OPT("device", "poll_ms", PW_CFG_INT, poll_ms, 100, 60000, "1000", "poll period, ms"),
+	OPT("device", "timeout_ms", PW_CFG_INT, timeout_ms, 100, 30000, "2000",
+	    "Modbus response timeout, ms"),
+	OPT("device", "backoff_max_ms", PW_CFG_INT, backoff_max_ms, 100, 600000, "60000",
+	    "longest wait between reconnect attempts, ms"),
+	OPT("exchange", "request", PW_CFG_STR, request, 0, 0, NULL,
+	    "exchange request endpoint (ROUTER), tcp://HOST:PORT"),
+	OPT("exchange", "pub", PW_CFG_STR, pub, 0, 0, NULL,
+	    "exchange market data endpoint (PUB), tcp://HOST:PORT"),
+	OPT("exchange", "public_key", PW_CFG_KEY, public_key, 0, 0, NULL,
+	    "the exchange's Ed25519 public key, 64 hex digits (pinned)"),
+	OPT("exchange", "market_id", PW_CFG_INT, market_id, 0, INT64_MAX, NULL,
+	    "market id (part of every signature)"),
+	OPT("exchange", "interval_s", PW_CFG_INT, interval_s, 1, 86400, "900",
+	    "trading interval length, s (as the exchange's)"),
+	OPT("exchange", "gate_s", PW_CFG_INT, gate_s, 0, 86400, "60",
+	    "gate closure before interval start, s (as the exchange's)"),
+	OPT("exchange", "feedin_price", PW_CFG_MONEY, feedin_uper_kwh, 0, UINT32_MAX, "0",
+	    "the exchange's feed-in price per kWh (ask floor; 0 unknown)"),
+	OPT("exchange", "retail_price", PW_CFG_MONEY, retail_uper_kwh, 0, UINT32_MAX, "0",
+	    "the exchange's retail price per kWh (bid ceiling; 0 unknown)"),
+	OPT("exchange", "reply_timeout_ms", PW_CFG_INT, reply_timeout_ms, 100, 600000, "3000",
+	    "resend a request not answered within this time, ms"),
+	OPT("exchange", "checkpoints", PW_CFG_STR, checkpoints, 0, 0, "",
+	    "append every verified checkpoint to this file (for peerwatt-audit)"),
+	OPT("policy", "auto_sell", PW_CFG_BOOL, auto_sell, 0, 0, "yes",
+	    "offer the forecast surplus automatically"),
+	OPT("policy", "min_price", PW_CFG_MONEY, min_price_uper_kwh, 0, UINT32_MAX, "0",
+	    "lowest ask per kWh"),
+	OPT("policy", "fixed_price", PW_CFG_MONEY, fixed_price_uper_kwh, 0, UINT32_MAX, "0",
+	    "ask per kWh for strategy fixed"),
+	OPT("policy", "safety_pct", PW_CFG_INT, safety_pct, 0, 100, "80",
+	    "offer this share of the forecast, %"),
+	OPT("policy", "reserve_wh", PW_CFG_INT, reserve_wh, 0, UINT32_MAX, "0",
+	    "kept back per interval, Wh"),
+	OPT("policy", "horizon", PW_CFG_INT, horizon, 1, 96, "2",
+	    "intervals ahead to trade (1 = only the next open one)"),
+	OPT("policy", "adjust_pct", PW_CFG_INT, adjust_pct, 0, 100, "10",
+	    "re-offer when the wanted quantity moves more than this, %"),
+	OPT("policy", "adjust_min_wh", PW_CFG_INT, adjust_min_wh, 0, UINT32_MAX, "1",
+	    "... and more than this, Wh"),
+	OPT("dashboard", "enabled", PW_CFG_BOOL, dash_enabled, 0, 0, "yes", "serve the dashboard"),
+	OPT("dashboard", "listen", PW_CFG_STR, dash_listen, 0, 0, "127.0.0.1:8080",
+	    "HOST:PORT of the dashboard"),
+	OPT("dashboard", "token", PW_CFG_STR, dash_token, 0, 0, "",
+	    "login token, required for a non-loopback listen address"),
+	OPT("dashboard", "web_root", PW_CFG_STR, dash_web_root, 0, 0, "agent/web",
+	    "directory of the dashboard's static files"),
+};
+
+/* Keys that the extra handler owns: bit per key, for "given twice". */
+enum { X_STRATEGY = 1, X_SIGN = 2, X_LEVEL = 4 };
+
+struct xctx {
+	unsigned seen;
+};
+
+static pw_err
+xfail(char *msg, size_t msglen, const char *fmt, const char *a, const char *b)
+{
+	snprintf(msg, msglen, fmt, a, b);
+	return PW_ERR_CONFIG;
+}
+
+static pw_err
+bid_key(struct aconfig *c, const char *bname, const char *name, const char *value, char *msg,
+        size_t msglen)
+{
+	struct aconfig_bid *b = NULL;
+	int64_t v;
+	unsigned bit;
+
+	if (bname[0] == '\0' || strlen(bname) >= sizeof(b->name))
+		return xfail(msg, msglen, "bid name \"%s\" must have 1..31 characters%s", bname,
+		             "");
+	for (size_t i = 0; i < c->n_bids; i++)
+		if (strcmp(c->bids[i].name, bname) == 0)
+			b = &c->bids[i];
+	if (b == NULL) {
+		if (c->n_bids == ACONFIG_MAX_BIDS)
+			return xfail(msg, msglen, "[bid.%s]: more than 8 bids%s", bname, "");
+		b = &c->bids[c->n_bids++];
+		memset(b, 0, sizeof(*b));
+		memcpy(b->name, bname, strlen(bname) + 1);
+	}
+	if (strcmp(name, "qty_wh") == 0) {
+		bit = 1;
+		if (pw_parse_i64(value, 1, UINT32_MAX, &v) != PW_OK)
+			return xfail(msg, msglen,
+			             "qty_wh: \"%s\" is not an integer in 1..4294967295%s", value,
+			             "");
+		b->bid.qty_wh = (uint32_t)v;
+	} else if (strcmp(name, "max_price") == 0) {
+		bit = 2;
+		if (pw_money_parse(value, &v) != PW_OK || v <= 0 || v > UINT32_MAX)
+			return xfail(msg, msglen, "max_price: \"%s\" is not a price like 0.25%s",
+			             value, "");
+		b->bid.max_price_uper_kwh = (uint32_t)v;
+	} else if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0) {
+		bit = name[0] == 'f' ? 4 : 8;
+		if (policy_parse_tod(value, name[0] == 'f' ? &b->bid.from_s : &b->bid.to_s) !=
+		    PW_OK)
+			return xfail(msg, msglen, "%s: \"%s\" is not a time HH:MM", name, value);
+	} else {
+		return xfail(msg, msglen, "unknown key %s in [bid.%s]", name, bname);
+	}
+	if (b->set & bit)
+		return xfail(msg, msglen, "%s: given twice in [bid.%s]", name, bname);
+	b->set |= bit;
+	return PW_OK;
+}
+
+static pw_err
+extra(void *vctx, void *target, const char *section, const char *name, const char *value, char *msg,
+      size_t msglen)
+{
+	struct xctx *x = vctx;
+	struct aconfig *c = target;
+	unsigned bit = 0;
+
+	if (strncmp(section, "bid.", 4) == 0)
+		return bid_key(c, section + 4, name, value, msg, msglen);
+	if (strcmp(section, "policy") == 0 && strcmp(name, "strategy") == 0) {
+		bit = X_STRATEGY;
+		if (policy_strategy_parse(value, &c->strategy) != PW_OK)
+			return xfail(msg, msglen, "strategy: \"%s\" is not min, fixed or follow%s",
+			             value, "");
+	} else if (strcmp(section, "device") == 0 && strcmp(name, "meter_sign") == 0) {
+		bit = X_SIGN;
+		if (strcmp(value, "auto") == 0)
+			c->meter_sign = ACONFIG_SIGN_AUTO;
+		else if (strcmp(value, "import_positive") == 0)
+			c->meter_sign = ACONFIG_SIGN_IMPORT_POSITIVE;
+		else if (strcmp(value, "export_positive") == 0)
+			c->meter_sign = ACONFIG_SIGN_EXPORT_POSITIVE;
+		else
+			return xfail(msg, msglen,
+			             "meter_sign: \"%s\" is not auto, import_positive or "
+			             "export_positive%s",
+			             value, "");
+	} else if (strcmp(section, "log") == 0 && strcmp(name, "level") == 0) {
+		bit = X_LEVEL;
+		if (log_level_parse(value, &c->log_level) != 0)
+			return xfail(msg, msglen,
+			             "level: \"%s\" is not error, warning, info or debug%s", value,
+			             "");
+	} else {
+		return PW_ERR_NOTFOUND; /* the loader names the unknown key */
+	}
+	if (x->seen & bit)
+		return xfail(msg, msglen, "%s: given twice in [%s]", name, section);
+	x->seen |= bit;
+	return PW_OK;
+}
+
+static int
+endpoint_ok(const char *s)
+{
+	return strncmp(s, "tcp://", 6) == 0 || strncmp(s, "ipc://", 6) == 0;
+}
+
+static int
+listen_is_loopback(const char *s)
+{
+	return strncmp(s, "127.", 4) == 0 || strncmp(s, "localhost:", 10) == 0 ||
+	       strncmp(s, "[::1]:", 6) == 0;
+}
+
+/* Checks across keys; line 0 = the file as a whole. */
+static pw_err
+cross_check(const struct aconfig *c, char *err, size_t errlen)
+{
+	const char *p = c->path;
+
+	if (!endpoint_ok(c->request) || !endpoint_ok(c->pub)) {
+		snprintf(err, errlen,
+		         "%s:0: [exchange] request and pub must be tcp:// or ipc:// endpoints", p);
+		return PW_ERR_CONFIG;
+	}
+	if (c->gate_s >= 86400) {
+		snprintf(err, errlen, "%s:0: [exchange] gate_s must be below one day", p);
+		return PW_ERR_CONFIG;
+	}
+	if (c->retail_uper_kwh != 0 && c->feedin_uper_kwh > c->retail_uper_kwh) {
+		snprintf(err, errlen, "%s:0: [exchange] feedin_price above retail_price", p);
+		return PW_ERR_CONFIG;
+	}
+	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_price_uper_kwh == 0) {
+		snprintf(err, errlen, "%s:0: [policy] strategy fixed needs fixed_price", p);
+		return PW_ERR_CONFIG;
+	}
+	for (size_t i = 0; i < c->n_bids; i++) {
+		if ((c->bids[i].set & 3) != 3) {
+			snprintf(err, errlen, "%s:0: [bid.%s] needs qty_wh and max_price", p,
+			         c->bids[i].name);
+			return PW_ERR_CONFIG;
+		}
+	}
+	if (c->dash_enabled && !listen_is_loopback(c->dash_listen) && c->dash_token[0] == '\0') {
+		snprintf(err, errlen, "%s:0: [dashboard] listen %s is not loopback: set a token", p,
+		         c->dash_listen);
+		return PW_ERR_CONFIG;
+	}
+	return PW_OK;
+}
+
+pw_err
+aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
+{
+	struct aconfig tmp;
+	struct xctx x = { 0 };
+	pw_err rc;
+
+	if (strlen(path) >= sizeof(tmp.path)) {
+		snprintf(err, errlen, "%.64s...:0: path too long", path);
+		return PW_ERR_CONFIG;
+	}
+	/* Defaults of the keys the extra handler owns (the loader keeps them). */
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.strategy = POLICY_PRICE_MIN;
+	tmp.meter_sign = ACONFIG_SIGN_AUTO;
+	tmp.log_level = LOG_LEVEL_INFO;
+	memcpy(tmp.path, path, strlen(path) + 1);
+	rc = pw_config_load(path, opts, sizeof(opts) / sizeof(opts[0]), &tmp, sizeof(tmp), extra,
+	                    &x, err, errlen);
+	if (rc != PW_OK)
+		return rc;
+	if ((rc = cross_check(&tmp, err, errlen)) != PW_OK)
+		return rc;
+	*cfg = tmp;
+	return PW_OK;
+}
+
+void
+aconfig_policy(const struct aconfig *cfg, struct policy_params *p)
+{
+	uint64_t cap = (uint64_t)cfg->max_export_w * (uint64_t)cfg->interval_s / 3600;
+
+	memset(p, 0, sizeof(*p));
+	p->strategy = cfg->strategy;
+	p->min_price_uper_kwh = (uint32_t)cfg->min_price_uper_kwh;
+	p->fixed_price_uper_kwh = (uint32_t)cfg->fixed_price_uper_kwh;
+	p->feedin_uper_kwh = (uint32_t)cfg->feedin_uper_kwh;
+	p->retail_uper_kwh = (uint32_t)cfg->retail_uper_kwh;
+	p->safety_pct = (uint32_t)cfg->safety_pct;
+	p->reserve_wh = (uint64_t)cfg->reserve_wh;
+	p->capacity_wh = cap;
+	p->adjust_pct = (uint32_t)cfg->adjust_pct;
+	p->adjust_min_wh = (uint64_t)cfg->adjust_min_wh;
+}

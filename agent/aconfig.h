@@ -1,0 +1,99 @@
+/*
+ * aconfig.h: the agent's configuration file (INI, read by the table-driven
+ * loader of peerwatt/config.h).  Owns the option table, its defaults and
+ * ranges, and the checks that need more than one key.  Called by agentd at
+ * start and on SIGHUP (all-or-nothing: a bad file keeps the old config) and
+ * by `peerwatt-agent -c FILE --check-config`.  docs/agent.md lists every key;
+ * config/agent.conf.example shows them.  Thread-safe (no shared state).
+ */
+#ifndef AGENT_ACONFIG_H
+#define AGENT_ACONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/policy.h"
+#include "peerwatt/config.h"
+#include "peerwatt/error.h"
+#include "peerwatt/keys.h"
+#include "peerwatt/log.h"
+#include "peerwatt/wire.h"
+
+#define ACONFIG_MAX_BIDS 8
+#define ACONFIG_PATH_LEN 256
+#define ACONFIG_URL_LEN  128
+
+enum aconfig_meter_sign {
+	ACONFIG_SIGN_AUTO = 0,
+	ACONFIG_SIGN_IMPORT_POSITIVE,
+	ACONFIG_SIGN_EXPORT_POSITIVE,
+};
+
+struct aconfig_bid {
+	char name[32];
+	struct policy_bid bid;
+	unsigned set; /* bit per key given: qty, price, from, to */
+};
+
+struct aconfig {
+	/* [household] */
+	char key_file[ACONFIG_PATH_LEN];
+	char db[ACONFIG_PATH_LEN];
+	char serial[PW_SERIAL_LEN + 1]; /* registered meter serial ("" = the device's) */
+	int64_t max_export_w;           /* registered capacity */
+	int64_t max_import_w;
+	/* [device] */
+	char modbus[ACONFIG_URL_LEN];
+	int64_t unit;
+	int64_t rated_power_w; /* plausibility of energy deltas */
+	int64_t poll_ms;
+	int64_t timeout_ms;
+	int64_t backoff_max_ms;
+	enum aconfig_meter_sign meter_sign;
+	/* [exchange] */
+	char request[ACONFIG_URL_LEN]; /* ROUTER endpoint */
+	char pub[ACONFIG_URL_LEN];     /* PUB endpoint */
+	uint8_t public_key[PW_PK_LEN]; /* pinned exchange key */
+	int64_t market_id;
+	int64_t interval_s;
+	int64_t gate_s;
+	int64_t feedin_uper_kwh; /* price bounds (0 = unknown) */
+	int64_t retail_uper_kwh;
+	int64_t reply_timeout_ms;
+	char checkpoints[ACONFIG_PATH_LEN]; /* checkpoint file for peerwatt-audit */
+	/* [policy] */
+	int auto_sell;
+	enum policy_strategy strategy;
+	int64_t min_price_uper_kwh;
+	int64_t fixed_price_uper_kwh;
+	int64_t safety_pct;
+	int64_t reserve_wh;
+	int64_t horizon; /* intervals ahead to trade */
+	int64_t adjust_pct;
+	int64_t adjust_min_wh;
+	/* [bid.NAME] */
+	struct aconfig_bid bids[ACONFIG_MAX_BIDS];
+	size_t n_bids;
+	/* [dashboard] */
+	int dash_enabled;
+	char dash_listen[64];
+	char dash_token[128];
+	char dash_web_root[ACONFIG_PATH_LEN];
+	/* [log] */
+	enum log_level log_level;
+	/* where it came from, for messages */
+	char path[ACONFIG_PATH_LEN];
+};
+
+/*
+ * Load `path` into `cfg`.  On error `err` holds "file:line: message" and
+ * `cfg` is unchanged (PW_ERR_CONFIG for bad content, PW_ERR_NOTFOUND /
+ * PW_ERR_IO when unreadable).
+ */
+pw_err aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The policy parameters the config implies (capacity from max_export_w). */
+void aconfig_policy(const struct aconfig *cfg, struct policy_params *p);
+
+#endif

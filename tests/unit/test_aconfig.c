@@ -1,0 +1,190 @@
+/* test_aconfig.c: the agent's configuration: defaults, the example file,
+ * enumerations, bids and every cross-key check, with file:line errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/aconfig.h"
+
+static const char base[] = "[household]\n"
+                           "key_file = /tmp/k\n"
+                           "db = /tmp/a.db\n"
+                           "max_export_w = 3600\n"
+                           "max_import_w = 7200\n"
+                           "[device]\n"
+                           "modbus = tcp://127.0.0.1:1502\n"
+                           "rated_power_w = 8000\n"
+                           "[exchange]\n"
+                           "request = tcp://127.0.0.1:7001\n"
+                           "pub = tcp://127.0.0.1:7002\n"
+                           "public_key = "
+                           "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+                           "market_id = 7\n";
+
+static char path[64];
+
+static void
+write_cfg(const char *extra)
+{
+	FILE *f;
+	snprintf(path, sizeof(path), "/tmp/test_aconfig.%ld.conf", (long)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(base, f);
+	fputs(extra, f);
+	fclose(f);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct aconfig c;
+	struct policy_params p;
+	char err[PW_CFG_ERRLEN];
+	(void)state;
+	write_cfg("");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_string_equal(c.key_file, "/tmp/k");
+	assert_int_equal(c.unit, 1);
+	assert_int_equal(c.interval_s, 900);
+	assert_int_equal(c.gate_s, 60);
+	assert_int_equal(c.poll_ms, 1000);
+	assert_int_equal(c.market_id, 7);
+	assert_int_equal(c.public_key[0], 0x00);
+	assert_int_equal(c.public_key[31], 0xff);
+	assert_int_equal(c.strategy, POLICY_PRICE_MIN);
+	assert_int_equal(c.meter_sign, ACONFIG_SIGN_AUTO);
+	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(c.safety_pct, 80);
+	assert_int_equal(c.horizon, 2);
+	assert_true(c.auto_sell);
+	assert_true(c.dash_enabled);
+	assert_string_equal(c.dash_listen, "127.0.0.1:8080");
+	assert_int_equal(c.n_bids, 0);
+	aconfig_policy(&c, &p);
+	assert_int_equal(p.capacity_wh, 900); /* 3600 W for 900 s */
+	unlink(path);
+}
+
+static void
+test_example_file_loads(void **state)
+{
+	struct aconfig c;
+	char err[PW_CFG_ERRLEN];
+	(void)state;
+	assert_int_equal(aconfig_load("config/agent.conf.example", &c, err, sizeof(err)), PW_OK);
+	assert_int_equal(c.strategy, POLICY_PRICE_FOLLOW);
+	assert_int_equal(c.min_price_uper_kwh, 120000);
+	assert_int_equal(c.retail_uper_kwh, 300000);
+	assert_int_equal(c.n_bids, 1);
+	assert_string_equal(c.bids[0].name, "evening");
+	assert_int_equal(c.bids[0].bid.qty_wh, 300);
+	assert_int_equal(c.bids[0].bid.max_price_uper_kwh, 220000);
+	assert_int_equal(c.bids[0].bid.from_s, 18 * 3600);
+	assert_int_equal(c.bids[0].bid.to_s, 22 * 3600);
+}
+
+static void
+test_enums_and_bids(void **state)
+{
+	struct aconfig c;
+	char err[PW_CFG_ERRLEN];
+	(void)state;
+	write_cfg("[device]\nmeter_sign = export_positive\n"
+	          "[policy]\nstrategy = fixed\nfixed_price = 0.2\n"
+	          "[bid.a]\nqty_wh = 100\nmax_price = 0.25\n"
+	          "[bid.b]\nqty_wh = 200\nmax_price = 0.3\nfrom = 22:00\nto = 06:00\n"
+	          "[log]\nlevel = debug\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_int_equal(c.meter_sign, ACONFIG_SIGN_EXPORT_POSITIVE);
+	assert_int_equal(c.strategy, POLICY_PRICE_FIXED);
+	assert_int_equal(c.fixed_price_uper_kwh, 200000);
+	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(c.n_bids, 2);
+	assert_int_equal(c.bids[0].bid.from_s, c.bids[0].bid.to_s); /* all day */
+	assert_int_equal(c.bids[1].bid.from_s, 22 * 3600);
+	unlink(path);
+}
+
+static void
+test_errors(void **state)
+{
+	/* line numbers count the 13 lines of `base` */
+	static const struct {
+		const char *text;
+		const char *want; /* substring of the message after "file:" */
+	} cases[] = {
+		{ "[policy]\nstrategy = cheap\n", ":15: strategy" },
+		{ "[policy]\nstrategy = min\nstrategy = min\n", ":16: strategy: given twice" },
+		{ "[device]\nmeter_sign = sideways\n", ":15: meter_sign" },
+		{ "[log]\nlevel = loud\n", ":15: level" },
+		{ "[bid.x]\nqty_wh = 0\n", ":15: qty_wh" },
+		{ "[bid.x]\nmax_price = abc\n", ":15: max_price" },
+		{ "[bid.x]\nfrom = 25:00\n", ":15: from" },
+		{ "[bid.x]\ncolour = red\n", ":15: unknown key colour" },
+		{ "[bid.x]\nqty_wh = 5\nqty_wh = 6\n", ":16: qty_wh: given twice" },
+		{ "[bid.x]\nqty_wh = 5\n", ":0: [bid.x] needs qty_wh and max_price" },
+		{ "[policy]\nstrategy = fixed\n", ":0: [policy] strategy fixed needs fixed_price" },
+		{ "[dashboard]\nlisten = 0.0.0.0:8080\n", ":0: [dashboard] listen 0.0.0.0:8080" },
+		{ "[exchange]\nfeedin_price = 0.3\nretail_price = 0.1\n", ":0: [exchange] feedin" },
+		{ "[device]\nunit = 300\n", ":15:" },
+		{ "[policy]\nwhatever = 1\n", ":15: unknown key whatever" },
+		{ "[nosuch]\nkey = 1\n", ":15: unknown section" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct aconfig c;
+		char err[PW_CFG_ERRLEN] = "";
+		memset(&c, 0x5a, sizeof(c));
+		write_cfg(cases[i].text);
+		assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_ERR_CONFIG);
+		if (strncmp(err, path, strlen(path)) != 0 ||
+		    strstr(err + strlen(path), cases[i].want) != err + strlen(path)) {
+			printf("case %zu: got \"%s\", want \"%s%s...\"\n", i, err, path,
+			       cases[i].want);
+			fail();
+		}
+		/* all-or-nothing: the target is untouched */
+		for (size_t b = 0; b < sizeof(c); b++)
+			assert_int_equal(((unsigned char *)&c)[b], 0x5a);
+	}
+	unlink(path);
+}
+
+static void
+test_missing_required_and_file(void **state)
+{
+	struct aconfig c;
+	char err[PW_CFG_ERRLEN];
+	FILE *f;
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/test_aconfig.%ld.conf", (long)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[household]\nkey_file = /tmp/k\n", f);
+	fclose(f);
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_ERR_CONFIG);
+	assert_non_null(strstr(err, ":0:"));
+	unlink(path);
+	assert_int_not_equal(aconfig_load("/nonexistent/agent.conf", &c, err, sizeof(err)), PW_OK);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_example_file_loads),
+		cmocka_unit_test(test_enums_and_bids),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_missing_required_and_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

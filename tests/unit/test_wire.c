@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
 
 #include "peerwatt/keys.h"
 #include "peerwatt/wire.h"
@@ -488,6 +490,444 @@ test_encode_refusals(void **state)
 	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
 }
 
+/* --- tests/vectors/ -------------------------------------------------------- */
+
+#define VEC_DIR       "tests/vectors"
+#define VEC_MAX_LINES 64
+#define VEC_LINE_MAX  8192
+
+struct vec_line {
+	char key[32];
+	char *value;
+	int used;
+};
+
+struct vec {
+	char path[256];
+	struct vec_line lines[VEC_MAX_LINES];
+	int n;
+};
+
+static void
+vec_free(struct vec *v)
+{
+	for (int i = 0; i < v->n; i++)
+		free(v->lines[i].value);
+	v->n = 0;
+}
+
+static void
+vec_load(struct vec *v, const char *path)
+{
+	char line[VEC_LINE_MAX];
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		fail_msg("%s: cannot open", path);
+	memset(v, 0, sizeof(*v));
+	snprintf(v->path, sizeof(v->path), "%s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strlen(line);
+		char *colon;
+
+		if (n == 0 || line[n - 1] != '\n')
+			fail_msg("%s: line too long or unterminated", path);
+		line[--n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		colon = strstr(line, ": ");
+		if (colon == NULL || (size_t)(colon - line) >= sizeof(v->lines[0].key))
+			fail_msg("%s: bad line '%s'", path, line);
+		if (v->n >= VEC_MAX_LINES)
+			fail_msg("%s: too many lines", path);
+		memcpy(v->lines[v->n].key, line, (size_t)(colon - line));
+		v->lines[v->n].key[colon - line] = '\0';
+		v->lines[v->n].value = strdup(colon + 2);
+		assert_non_null(v->lines[v->n].value);
+		v->n++;
+	}
+	fclose(f);
+}
+
+/* The one value of `key` (a vector naming a key twice is broken). */
+static const char *
+vec_get(struct vec *v, const char *key)
+{
+	const char *found = NULL;
+	for (int i = 0; i < v->n; i++) {
+		if (strcmp(v->lines[i].key, key) != 0)
+			continue;
+		if (found != NULL)
+			fail_msg("%s: key '%s' twice", v->path, key);
+		found = v->lines[i].value;
+		v->lines[i].used = 1;
+	}
+	if (found == NULL)
+		fail_msg("%s: no key '%s'", v->path, key);
+	return found;
+}
+
+static uint64_t
+parse_u64(const char *s, uint64_t max, const char *what)
+{
+	char *end;
+	unsigned long long x;
+
+	if (s[0] < '0' || s[0] > '9')
+		fail_msg("%s: not a number: '%s'", what, s);
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || x > max)
+		fail_msg("%s: bad number '%s'", what, s);
+	return (uint64_t)x;
+}
+
+static uint64_t
+vec_u(struct vec *v, const char *key, uint64_t max)
+{
+	return parse_u64(vec_get(v, key), max, key);
+}
+
+static int64_t
+vec_i64(struct vec *v, const char *key)
+{
+	const char *s = vec_get(v, key);
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s)
+		fail_msg("%s: bad number '%s'", key, s);
+	return (int64_t)x;
+}
+
+static void
+vec_hex(struct vec *v, const char *key, uint8_t *out, size_t len)
+{
+	if (pw_hex_decode(vec_get(v, key), out, len) != PW_OK)
+		fail_msg("%s: %s is not %zu bytes of hex", v->path, key, len);
+}
+
+/* A hex value of any length; caller frees. */
+static uint8_t *
+vec_blob(struct vec *v, const char *key, size_t *len)
+{
+	const char *s = vec_get(v, key);
+	size_t n = strlen(s);
+	uint8_t *out = malloc(n / 2 + 1);
+
+	assert_non_null(out);
+	if (n % 2 != 0 || pw_hex_decode(s, out, n / 2) != PW_OK)
+		fail_msg("%s: %s is not hex", v->path, key);
+	*len = n / 2;
+	return out;
+}
+
+static void
+vec_text(struct vec *v, const char *key, char *out, size_t cap)
+{
+	const char *s = vec_get(v, key);
+	size_t n = strlen(s);
+
+	if (n > cap)
+		fail_msg("%s: %s longer than %zu", v->path, key, cap);
+	memset(out, 0, cap);
+	memcpy(out, s, n);
+}
+
+/* Space-separated token `i` of `s` into `out`. */
+static void
+token(const char *line, int i, char *out, size_t cap)
+{
+	const char *s = line;
+
+	while (i-- > 0) {
+		s = strchr(s, ' ');
+		if (s == NULL)
+			fail_msg("missing token in '%s'", line);
+		s++;
+	}
+	size_t n = strcspn(s, " ");
+	if (n == 0 || n >= cap)
+		fail_msg("bad token in '%s'", line);
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* The values of every `key` line, in order; returns the count. */
+static int
+vec_all(struct vec *v, const char *key, const char **out, int cap)
+{
+	int n = 0;
+	for (int i = 0; i < v->n; i++) {
+		if (strcmp(v->lines[i].key, key) != 0)
+			continue;
+		if (n >= cap)
+			fail_msg("%s: too many '%s'", v->path, key);
+		v->lines[i].used = 1;
+		out[n++] = v->lines[i].value;
+	}
+	return n;
+}
+
+#define VEC_MAX_ARRAY 16
+
+/* Builds the message of `v` from its fields, as docs/protocol.md names them. */
+static void
+vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
+{
+	const char *type = vec_get(v, "type");
+	const char *items[VEC_MAX_ARRAY];
+	char tok[80];
+	int n;
+
+	memset(m, 0, sizeof(*m));
+	for (unsigned t = 1; t < 256 && m->type == 0; t++)
+		if (strcmp(pw_msg_type_name(t), type) == 0)
+			m->type = (uint8_t)t;
+	if (m->type == 0)
+		fail_msg("%s: unknown type %s", v->path, type);
+
+	switch (m->type) {
+	case PW_MSG_ORDER:
+		m->u.order.seq = vec_u(v, "seq", UINT64_MAX);
+		m->u.order.interval = vec_u(v, "interval", UINT64_MAX);
+		m->u.order.expiry_s = vec_u(v, "expiry_s", UINT64_MAX);
+		m->u.order.qty_wh = (uint32_t)vec_u(v, "qty_wh", UINT32_MAX);
+		m->u.order.price_uper_kwh = (uint32_t)vec_u(v, "price", UINT32_MAX);
+		m->u.order.side = (uint8_t)vec_u(v, "side", UINT8_MAX);
+		break;
+	case PW_MSG_CANCEL:
+		m->u.cancel.seq = vec_u(v, "seq", UINT64_MAX);
+		m->u.cancel.interval = vec_u(v, "interval", UINT64_MAX);
+		m->u.cancel.order_seq = vec_u(v, "order_seq", UINT64_MAX);
+		break;
+	case PW_MSG_METER:
+		m->u.meter.seq = vec_u(v, "seq", UINT64_MAX);
+		m->u.meter.interval = vec_u(v, "interval", UINT64_MAX);
+		vec_text(v, "serial", m->u.meter.serial, PW_SERIAL_LEN);
+		m->u.meter.export_start_wh = vec_u(v, "export_start_wh", UINT64_MAX);
+		m->u.meter.export_end_wh = vec_u(v, "export_end_wh", UINT64_MAX);
+		m->u.meter.import_start_wh = vec_u(v, "import_start_wh", UINT64_MAX);
+		m->u.meter.import_end_wh = vec_u(v, "import_end_wh", UINT64_MAX);
+		m->u.meter.time_status = (uint8_t)vec_u(v, "time_status", UINT8_MAX);
+		break;
+	case PW_MSG_QUERY:
+		m->u.query.nonce = vec_u(v, "nonce", UINT64_MAX);
+		m->u.query.kind = (uint8_t)vec_u(v, "kind", UINT8_MAX);
+		m->u.query.a = vec_u(v, "a", UINT64_MAX);
+		m->u.query.b = vec_u(v, "b", UINT64_MAX);
+		break;
+	case PW_MSG_ACK:
+	case PW_MSG_REJECT:
+		vec_hex(v, "ref_hash", m->u.receipt.ref_hash, PW_HASH_LEN);
+		m->u.receipt.ref_type = (uint8_t)vec_u(v, "ref_type", UINT8_MAX);
+		m->u.receipt.ref_seq = vec_u(v, "ref_seq", UINT64_MAX);
+		m->u.receipt.reason = (uint16_t)vec_u(v, "reason", UINT16_MAX);
+		m->u.receipt.log_index = vec_u(v, "log_index", UINT64_MAX);
+		m->u.receipt.time_s = vec_u(v, "time_s", UINT64_MAX);
+		break;
+	case PW_MSG_RESULT:
+		m->u.result.interval = vec_u(v, "interval", UINT64_MAX);
+		m->u.result.price_uper_kwh = (uint32_t)vec_u(v, "price", UINT32_MAX);
+		m->u.result.volume_wh = vec_u(v, "volume_wh", UINT64_MAX);
+		m->u.result.n_trades_total = (uint32_t)vec_u(v, "n_trades_total", UINT32_MAX);
+		m->u.result.part = (uint16_t)vec_u(v, "part", UINT16_MAX);
+		m->u.result.parts = (uint16_t)vec_u(v, "parts", UINT16_MAX);
+		m->u.result.n_trades = (uint16_t)vec_u(v, "n_trades", UINT16_MAX);
+		n = vec_all(v, "trade", items, VEC_MAX_ARRAY);
+		assert_int_equal(n, m->u.result.n_trades);
+		for (int i = 0; i < n; i++) {
+			token(items[i], 0, tok, sizeof(tok));
+			assert_int_equal(pw_hex_decode(tok, trades[i].buyer, PW_PK_LEN), PW_OK);
+			token(items[i], 1, tok, sizeof(tok));
+			assert_int_equal(pw_hex_decode(tok, trades[i].seller, PW_PK_LEN), PW_OK);
+			token(items[i], 2, tok, sizeof(tok));
+			trades[i].buy_seq = parse_u64(tok, UINT64_MAX, "buy_seq");
+			token(items[i], 3, tok, sizeof(tok));
+			trades[i].sell_seq = parse_u64(tok, UINT64_MAX, "sell_seq");
+			token(items[i], 4, tok, sizeof(tok));
+			trades[i].qty_wh = (uint32_t)parse_u64(tok, UINT32_MAX, "qty_wh");
+		}
+		m->u.result.trades = trades;
+		break;
+	case PW_MSG_STATEMENT: {
+		struct pw_statement *s = &m->u.statement;
+		vec_hex(v, "household", s->household, PW_PK_LEN);
+		s->interval = vec_u(v, "interval", UINT64_MAX);
+		s->flags = (uint32_t)vec_u(v, "flags", UINT32_MAX);
+		s->price_uper_kwh = (uint32_t)vec_u(v, "price", UINT32_MAX);
+		s->bought_wh = vec_u(v, "bought_wh", UINT64_MAX);
+		s->sold_wh = vec_u(v, "sold_wh", UINT64_MAX);
+		s->export_wh = vec_u(v, "export_wh", UINT64_MAX);
+		s->import_wh = vec_u(v, "import_wh", UINT64_MAX);
+		s->shortfall_wh = vec_u(v, "shortfall_wh", UINT64_MAX);
+		s->excess_wh = vec_u(v, "excess_wh", UINT64_MAX);
+		s->extra_import_wh = vec_u(v, "extra_import_wh", UINT64_MAX);
+		s->unused_wh = vec_u(v, "unused_wh", UINT64_MAX);
+		s->peer_u = vec_i64(v, "peer_u");
+		s->grid_u = vec_i64(v, "grid_u");
+		s->fee_u = vec_i64(v, "fee_u");
+		s->net_u = vec_i64(v, "net_u");
+		s->baseline_u = vec_i64(v, "baseline_u");
+		s->saving_u = vec_i64(v, "saving_u");
+		break;
+	}
+	case PW_MSG_CHECKPOINT:
+		vec_text(v, "origin", m->u.checkpoint.origin, PW_ORIGIN_LEN);
+		m->u.checkpoint.interval = vec_u(v, "interval", UINT64_MAX);
+		m->u.checkpoint.tree_size = vec_u(v, "tree_size", UINT64_MAX);
+		vec_hex(v, "root", m->u.checkpoint.root, PW_HASH_LEN);
+		m->u.checkpoint.time_s = vec_u(v, "time_s", UINT64_MAX);
+		break;
+	case PW_MSG_PROOF:
+		m->u.proof.nonce = vec_u(v, "nonce", UINT64_MAX);
+		m->u.proof.kind = (uint8_t)vec_u(v, "kind", UINT8_MAX);
+		m->u.proof.a = vec_u(v, "a", UINT64_MAX);
+		m->u.proof.b = vec_u(v, "b", UINT64_MAX);
+		m->u.proof.n_hashes = (uint8_t)vec_u(v, "n_hashes", PW_PROOF_MAX_HASHES);
+		n = vec_all(v, "hash", items, VEC_MAX_ARRAY);
+		assert_int_equal(n, m->u.proof.n_hashes);
+		for (int i = 0; i < n; i++)
+			assert_int_equal(pw_hex_decode(items[i], m->u.proof.hashes[i], PW_HASH_LEN),
+			                 PW_OK);
+		break;
+	case PW_MSG_DEPTH:
+		m->u.depth.interval = vec_u(v, "interval", UINT64_MAX);
+		m->u.depth.n_levels = (uint8_t)vec_u(v, "n_levels", PW_DEPTH_MAX_LEVELS);
+		n = vec_all(v, "level", items, VEC_MAX_ARRAY);
+		assert_int_equal(n, m->u.depth.n_levels);
+		for (int i = 0; i < n; i++) {
+			token(items[i], 0, tok, sizeof(tok));
+			m->u.depth.levels[i].side = (uint8_t)parse_u64(tok, UINT8_MAX, "side");
+			token(items[i], 1, tok, sizeof(tok));
+			m->u.depth.levels[i].price_uper_kwh =
+			    (uint32_t)parse_u64(tok, UINT32_MAX, "price");
+			token(items[i], 2, tok, sizeof(tok));
+			m->u.depth.levels[i].qty_wh = parse_u64(tok, UINT64_MAX, "qty_wh");
+		}
+		break;
+	default:
+		fail_msg("%s: type %s has no vector mapping", v->path, type);
+	}
+}
+
+/* Every frame that differs from a vector must not open. */
+static void
+check_tamper(const uint8_t *enc, size_t len, uint64_t market, const char *path)
+{
+	uint8_t *buf = malloc(len + 128);
+	struct pw_msg d;
+
+	assert_non_null(buf);
+	memcpy(buf, enc, len);
+	for (size_t bit = 0; bit < len * 8; bit++) {
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (pw_wire_open(buf, len, market, &d) == PW_OK)
+			fail_msg("%s: flipping bit %zu still opens", path, bit);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	for (size_t n = 0; n < len; n++)
+		if (pw_wire_open(buf, n, market, &d) == PW_OK)
+			fail_msg("%s: truncation to %zu bytes still opens", path, n);
+	for (unsigned b = 0; b < 256; b++) {
+		buf[len] = (uint8_t)b;
+		if (pw_wire_open(buf, len + 1, market, &d) == PW_OK)
+			fail_msg("%s: appended byte 0x%02x still opens", path, b);
+	}
+	memset(buf + len, 0, 128);
+	for (size_t extra = 1; extra <= 128; extra++)
+		if (pw_wire_open(buf, len + extra, market, &d) == PW_OK)
+			fail_msg("%s: %zu appended bytes still open", path, extra);
+	assert_int_equal(pw_wire_open(buf, len, market, &d), PW_OK); /* buffer restored */
+	free(buf);
+}
+
+static void
+check_vector(const char *path, uint8_t *seen_types)
+{
+	struct vec v;
+	struct pw_msg m, d;
+	struct pw_trade trades[VEC_MAX_ARRAY];
+	struct pw_keypair kp;
+	uint8_t seed[PW_SEED_LEN], author[PW_PK_LEN], sig[PW_SIG_LEN];
+	uint8_t out[4096], again[4096];
+	uint8_t *enc, *input;
+	size_t enc_len, input_len, len, len2;
+	uint64_t market;
+
+	vec_load(&v, path);
+	market = vec_u(&v, "market_id", UINT64_MAX);
+	vec_hex(&v, "seed", seed, sizeof(seed));
+	vec_hex(&v, "author", author, sizeof(author));
+	vec_hex(&v, "signature", sig, sizeof(sig));
+	enc = vec_blob(&v, "encoded", &enc_len);
+	input = vec_blob(&v, "signing_input", &input_len);
+	assert_int_equal(pw_key_from_seed(&kp, seed), PW_OK);
+	assert_memory_equal(kp.pk, author, PW_PK_LEN);
+
+	/* Encode from the fields: the same bytes and signature. */
+	vec_msg(&v, &m, trades);
+	for (int i = 0; i < v.n; i++)
+		if (!v.lines[i].used)
+			fail_msg("%s: field '%s' not checked", path, v.lines[i].key);
+	seen_types[m.type] = 1;
+	assert_int_equal(pw_wire_encode(&m, market, &kp, out, sizeof(out), &len), PW_OK);
+	if (len != enc_len || memcmp(out, enc, len) != 0)
+		fail_msg("%s: encoding differs from the vector", path);
+	assert_memory_equal(m.sig, sig, PW_SIG_LEN);
+	assert_memory_equal(enc + enc_len - PW_SIG_LEN, sig, PW_SIG_LEN);
+
+	/* The signing rule: the documented input, signed as is. */
+	assert_true(input_len > enc_len - PW_SIG_LEN);
+	assert_memory_equal(input + input_len - (enc_len - PW_SIG_LEN), enc, enc_len - PW_SIG_LEN);
+	assert_int_equal(pw_verify(author, input, input_len, sig), PW_OK);
+
+	/* Decode and verify, and the decoded struct encodes back the same. */
+	assert_int_equal(pw_wire_open(enc, enc_len, market, &d), PW_OK);
+	assert_int_equal(d.type, m.type);
+	assert_int_equal(pw_wire_verify(enc, enc_len, market ^ 1), PW_ERR_BADSIG);
+	assert_int_equal(pw_wire_encode(&d, market, &kp, again, sizeof(again), &len2), PW_OK);
+	assert_int_equal(len2, enc_len);
+	assert_memory_equal(again, enc, enc_len);
+
+	check_tamper(enc, enc_len, market, path);
+	free(enc);
+	free(input);
+	vec_free(&v);
+}
+
+static void
+test_vectors(void **state)
+{
+	uint8_t seen[256] = { 0 };
+	char path[512];
+	struct dirent *e;
+	DIR *dir = opendir(VEC_DIR);
+	int n = 0;
+
+	(void)state;
+	if (dir == NULL)
+		fail_msg("%s: cannot open (tests run from the repository root)", VEC_DIR);
+	while ((e = readdir(dir)) != NULL) {
+		size_t nl = strlen(e->d_name);
+		if (nl < 5 || strcmp(e->d_name + nl - 4, ".vec") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", VEC_DIR, e->d_name);
+		check_vector(path, seen);
+		n++;
+	}
+	closedir(dir);
+	/* One vector per message type at least. */
+	for (size_t t = 0; t < N_TYPES; t++)
+		if (!seen[all_types[t]])
+			fail_msg("no vector for %s", pw_msg_type_name(all_types[t]));
+	assert_true(n >= (int)N_TYPES);
+}
+
 static void
 test_names(void **state)
 {
@@ -519,6 +959,7 @@ main(void)
 		cmocka_unit_test(test_field_refusals),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_vectors),
 	};
 	if (pw_crypto_init() != PW_OK)
 		return 1;

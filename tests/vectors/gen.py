@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""Generate the peerwatt wire test vectors (tests/vectors/*.vec).
+
+Independent of the C code on purpose: every frame is built here from the
+byte layout of docs/protocol.md, and signed with the small Ed25519 below
+(RFC 8032 section 5.1, written after the reference code of section 6).
+Python standard library only.  Run by hand from the repository root:
+
+    python3 tests/vectors/gen.py
+
+then commit the .vec files; tests/unit/test_wire.c checks that the C codec
+reproduces every vector byte for byte.
+"""
+
+import hashlib
+import os
+import struct
+import sys
+
+# --- Ed25519 (RFC 8032) -------------------------------------------------------
+
+P = 2**255 - 19
+Q = 2**252 + 27742317777372353535851937790883648493  # group order L
+
+
+def _inv(x):
+    return pow(x, P - 2, P)
+
+
+D = -121665 * _inv(121666) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def _recover_x(y, sign):
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * _inv(D * y * y + 1)
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P != 0:
+        x = x * SQRT_M1 % P
+    if (x * x - x2) % P != 0:
+        return None
+    if (x & 1) != sign:
+        x = P - x
+    return x
+
+
+_GY = 4 * _inv(5) % P
+_GX = _recover_x(_GY, 0)
+G = (_GX, _GY, 1, _GX * _GY % P)  # extended coordinates (X, Y, Z, T)
+IDENTITY = (0, 1, 1, 0)
+
+
+def _add(p1, p2):
+    a = (p1[1] - p1[0]) * (p2[1] - p2[0]) % P
+    b = (p1[1] + p1[0]) * (p2[1] + p2[0]) % P
+    c = 2 * p1[3] * p2[3] * D % P
+    d = 2 * p1[2] * p2[2] % P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % P, g * h % P, f * g % P, e * h % P)
+
+
+def _mul(s, pt):
+    acc = IDENTITY
+    while s > 0:
+        if s & 1:
+            acc = _add(acc, pt)
+        pt = _add(pt, pt)
+        s >>= 1
+    return acc
+
+
+def _equal(p1, p2):
+    return ((p1[0] * p2[2] - p2[0] * p1[2]) % P == 0 and
+            (p1[1] * p2[2] - p2[1] * p1[2]) % P == 0)
+
+
+def _compress(pt):
+    zi = _inv(pt[2])
+    x = pt[0] * zi % P
+    y = pt[1] * zi % P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def _decompress(b):
+    if len(b) != 32:
+        return None
+    y = int.from_bytes(b, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    x = _recover_x(y, sign)
+    if x is None:
+        return None
+    return (x, y, 1, x * y % P)
+
+
+def _h(data):
+    return int.from_bytes(hashlib.sha512(data).digest(), "little") % Q
+
+
+def _expand(seed):
+    h = hashlib.sha512(seed).digest()
+    a = int.from_bytes(h[:32], "little")
+    a &= (1 << 254) - 8
+    a |= 1 << 254
+    return a, h[32:]
+
+
+def public_key(seed):
+    a, _ = _expand(seed)
+    return _compress(_mul(a, G))
+
+
+def sign(seed, msg):
+    a, prefix = _expand(seed)
+    pk = _compress(_mul(a, G))
+    r = _h(prefix + msg)
+    rs = _compress(_mul(r, G))
+    s = (r + _h(rs + pk + msg) * a) % Q
+    return rs + s.to_bytes(32, "little")
+
+
+def verify(pk, msg, sig):
+    a = _decompress(pk)
+    r = _decompress(sig[:32])
+    if a is None or r is None:
+        return False
+    s = int.from_bytes(sig[32:], "little")
+    if s >= Q:
+        return False
+    h = _h(sig[:32] + pk + msg)
+    return _equal(_mul(s, G), _add(r, _mul(h, a)))
+
+
+def _self_test():
+    # RFC 8032 section 7.1, TEST 1 and TEST 2.
+    seed = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    assert public_key(seed).hex() == \
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    assert sign(seed, b"").hex() == (
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+    seed = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
+    sig = sign(seed, b"\x72")
+    assert sig.hex() == (
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+        "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00")
+    assert verify(public_key(seed), b"\x72", sig)
+    assert not verify(public_key(seed), b"\x73", sig)
+
+
+# --- the layout of docs/protocol.md ---------------------------------------------
+
+VERSION = 1
+TYPES = {
+    "ORDER": 1, "CANCEL": 2, "METER": 3, "QUERY": 4,
+    "ACK": 16, "REJECT": 17, "RESULT": 18, "STATEMENT": 19,
+    "CHECKPOINT": 20, "PROOF": 21, "DEPTH": 22,
+}
+MARKET_ID = 0x123456789ABCDEF0
+HOUSEHOLD_SEED = bytes(range(0x01, 0x21))
+EXCHANGE_SEED = bytes.fromhex("e1" * 16 + "e2" * 16)
+U64_MAX = 2**64 - 1
+
+
+def u8(v):
+    return struct.pack(">B", v)
+
+
+def u16(v):
+    return struct.pack(">H", v)
+
+
+def u32(v):
+    return struct.pack(">I", v)
+
+
+def u64(v):
+    return struct.pack(">Q", v)
+
+
+def i64(v):
+    return struct.pack(">q", v)
+
+
+def text32(s):
+    b = s.encode("ascii")
+    assert 1 <= len(b) <= 32 and all(0x20 <= c <= 0x7E for c in b)
+    return b + b"\0" * (32 - len(b))
+
+
+def signing_input(type_name, market_id, unsigned_frame):
+    return (b"peerwatt/1/" + type_name.encode("ascii") + b"\0" + u64(market_id) +
+            unsigned_frame)
+
+
+def frame(type_name, seed, body):
+    pk = public_key(seed)
+    unsigned = u8(VERSION) + u8(TYPES[type_name]) + pk + body
+    msg = signing_input(type_name, MARKET_ID, unsigned)
+    sig = sign(seed, msg)
+    assert verify(pk, msg, sig)
+    return unsigned + sig, msg, sig
+
+
+def h(label):
+    return hashlib.sha256(label.encode("ascii")).digest()
+
+
+def build():
+    """Returns [(name, type_name, seed, [(key, value)], body)]."""
+    hh_pk = public_key(HOUSEHOLD_SEED)
+    vectors = []
+
+    f = [("seq", 7), ("interval", 1900000), ("expiry_s", 1710000000),
+         ("qty_wh", 1250), ("price", 210000), ("side", 2)]
+    body = (u64(7) + u64(1900000) + u64(1710000000) + u32(1250) + u32(210000) + u8(2))
+    assert len(body) == 33
+    vectors.append(("order", "ORDER", HOUSEHOLD_SEED, f, body))
+
+    f = [("seq", 8), ("interval", 1900000), ("order_seq", 7)]
+    body = u64(8) + u64(1900000) + u64(7)
+    assert len(body) == 24
+    vectors.append(("cancel", "CANCEL", HOUSEHOLD_SEED, f, body))
+
+    f = [("seq", 3), ("interval", 1899999), ("serial", "SN-2024 000417"),
+         ("export_start_wh", 1000000), ("export_end_wh", 1000400),
+         ("import_start_wh", 20000000000), ("import_end_wh", 20000000012),
+         ("time_status", 1)]
+    body = (u64(3) + u64(1899999) + text32("SN-2024 000417") + u64(1000000) + u64(1000400) +
+            u64(20000000000) + u64(20000000012) + u8(1))
+    assert len(body) == 81
+    vectors.append(("meter", "METER", HOUSEHOLD_SEED, f, body))
+
+    f = [("nonce", 0xDEADBEEF01), ("kind", 2), ("a", 5), ("b", 9)]
+    body = u64(0xDEADBEEF01) + u8(2) + u64(5) + u64(9)
+    assert len(body) == 25
+    vectors.append(("query", "QUERY", HOUSEHOLD_SEED, f, body))
+
+    # The receipts answer the ORDER vector: ref_hash is SHA-256 of its frame.
+    order_frame, _, _ = frame("ORDER", HOUSEHOLD_SEED, vectors[0][4])
+    ref = hashlib.sha256(order_frame).digest()
+    f = [("ref_hash", ref.hex()), ("ref_type", 1), ("ref_seq", 7), ("reason", 0),
+         ("log_index", 12345), ("time_s", 1710000001)]
+    body = ref + u8(1) + u64(7) + u16(0) + u64(12345) + u64(1710000001)
+    assert len(body) == 59
+    vectors.append(("ack", "ACK", EXCHANGE_SEED, f, body))
+
+    f = [("ref_hash", ref.hex()), ("ref_type", 1), ("ref_seq", 7), ("reason", 7),
+         ("log_index", U64_MAX), ("time_s", 1710000002)]
+    body = ref + u8(1) + u64(7) + u16(7) + u64(U64_MAX) + u64(1710000002)
+    vectors.append(("reject", "REJECT", EXCHANGE_SEED, f, body))
+
+    seller = public_key(bytes([0x51] * 32))
+    buyer2 = public_key(bytes([0x52] * 32))
+    trades = [(hh_pk, seller, 11, 4, 700), (buyer2, seller, 19, 4, 550)]
+    f = [("interval", 1900000), ("price", 215000), ("volume_wh", 1250),
+         ("n_trades_total", 2), ("part", 0), ("parts", 1), ("n_trades", 2)]
+    body = (u64(1900000) + u32(215000) + u64(1250) + u32(2) + u16(0) + u16(1) + u16(2))
+    for b_pk, s_pk, bs, ss, q in trades:
+        f.append(("trade", "%s %s %d %d %d" % (b_pk.hex(), s_pk.hex(), bs, ss, q)))
+        body += b_pk + s_pk + u64(bs) + u64(ss) + u32(q)
+    assert len(body) == 30 + 84 * 2
+    vectors.append(("result", "RESULT", EXCHANGE_SEED, f, body))
+
+    st = [("household", hh_pk.hex()), ("interval", 1900000), ("flags", 2),
+          ("price", 215000), ("bought_wh", 0), ("sold_wh", 1250), ("export_wh", 1100),
+          ("import_wh", 4), ("shortfall_wh", 150), ("excess_wh", 0),
+          ("extra_import_wh", 0), ("unused_wh", 0), ("peer_u", 268750),
+          ("grid_u", -45000), ("fee_u", 1250), ("net_u", 222500),
+          ("baseline_u", 88000), ("saving_u", 134500)]
+    body = hh_pk + u64(1900000) + u32(2) + u32(215000)
+    for key in ("bought_wh", "sold_wh", "export_wh", "import_wh", "shortfall_wh",
+                "excess_wh", "extra_import_wh", "unused_wh"):
+        body += u64(dict(st)[key])
+    for key in ("peer_u", "grid_u", "fee_u", "net_u", "baseline_u", "saving_u"):
+        body += i64(dict(st)[key])
+    assert len(body) == 160
+    vectors.append(("statement", "STATEMENT", EXCHANGE_SEED, st, body))
+
+    root = h("peerwatt test vector root")
+    f = [("origin", "peerwatt.example/market-1"), ("interval", 1900000),
+         ("tree_size", 4242), ("root", root.hex()), ("time_s", 1710000900)]
+    body = (text32("peerwatt.example/market-1") + u64(1900000) + u64(4242) + root +
+            u64(1710000900))
+    assert len(body) == 88
+    vectors.append(("checkpoint", "CHECKPOINT", EXCHANGE_SEED, f, body))
+
+    hashes = [h("proof hash %d" % i) for i in range(3)]
+    f = [("nonce", 0xDEADBEEF01), ("kind", 1), ("a", 5), ("b", 9), ("n_hashes", 3)]
+    body = u64(0xDEADBEEF01) + u8(1) + u64(5) + u64(9) + u8(3)
+    for x in hashes:
+        f.append(("hash", x.hex()))
+        body += x
+    assert len(body) == 26 + 32 * 3
+    vectors.append(("proof", "PROOF", EXCHANGE_SEED, f, body))
+
+    levels = [(1, 230000, 500), (1, 220000, 4294967296), (2, 200000, 800), (2, 210000, 1200)]
+    f = [("interval", 1900001), ("n_levels", 4)]
+    body = u64(1900001) + u8(4)
+    for side, price, qty in levels:
+        f.append(("level", "%d %d %d" % (side, price, qty)))
+        body += u8(side) + u32(price) + u64(qty)
+    assert len(body) == 9 + 13 * 4
+    vectors.append(("depth", "DEPTH", EXCHANGE_SEED, f, body))
+    return vectors
+
+
+def main():
+    _self_test()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name, type_name, seed, fields, body in build():
+        enc, msg, sig = frame(type_name, seed, body)
+        lines = [
+            "# peerwatt wire test vector: %s (docs/protocol.md)" % type_name,
+            "# generated by tests/vectors/gen.py; do not edit",
+            "type: %s" % type_name,
+            "market_id: %d" % MARKET_ID,
+            "seed: %s" % seed.hex(),
+            "author: %s" % public_key(seed).hex(),
+        ]
+        lines += ["%s: %s" % (k, v) for k, v in fields]
+        lines += [
+            "signing_input: %s" % msg.hex(),
+            "encoded: %s" % enc.hex(),
+            "signature: %s" % sig.hex(),
+        ]
+        path = os.path.join(here, name + ".vec")
+        with open(path, "w", encoding="ascii") as out:
+            out.write("\n".join(lines) + "\n")
+        print("wrote %s (%d bytes frame)" % (os.path.relpath(path), len(enc)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -77,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* a small real tree: proofs are unique, so a fuzzed proof that
 	 * verifies must equal the genuine one */
-	struct leaves l;
+	struct leaves l = { 0 };
 	uint64_t tsize = (b % 64) + 1;
 	for (uint64_t i = 0; i < tsize; i++)
 		merkle_leaf_hash((const uint8_t *)&i, sizeof(i), l.h[i]);

@@ -1,0 +1,475 @@
+/*
+ * mlog.c: the settlement log in SQLite with its in-memory compact range
+ * (see exchange/mlog.h; docs/audit.md documents the tables).
+ */
+#include "exchange/mlog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "peerwatt/log.h"
+#include "peerwatt/merkle.h"
+
+static const char mlog_schema[] =
+    "CREATE TABLE IF NOT EXISTS log(idx INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
+    " frame BLOB NOT NULL, leaf BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS checkpoints(tree_size INTEGER PRIMARY KEY, interval INTEGER,"
+    " frame BLOB NOT NULL);";
+
+enum { Q_INSERT, Q_SCAN, Q_LEAVES, Q_GET, Q_CP_INSERT, Q_CP_LAST, Q__COUNT };
+
+static const char *const mlog_sql[Q__COUNT] = {
+	[Q_INSERT] = "INSERT INTO log(idx, type, frame, leaf) VALUES (?1, ?2, ?3, ?4)",
+	[Q_SCAN] = "SELECT idx, type, frame, leaf FROM log WHERE idx >= ?1 ORDER BY idx",
+	[Q_LEAVES] = "SELECT idx, leaf FROM log WHERE idx >= ?1 ORDER BY idx",
+	[Q_GET] = "SELECT type, frame FROM log WHERE idx = ?1",
+	[Q_CP_INSERT] = "INSERT OR REPLACE INTO checkpoints(tree_size, interval, frame)"
+	                " VALUES (?1, ?2, ?3)",
+	[Q_CP_LAST] = "SELECT tree_size, frame FROM checkpoints ORDER BY tree_size DESC LIMIT 1",
+};
+
+struct mlog {
+	sqlite3 *db; /* borrowed from the caller */
+	sqlite3_stmt *q[Q__COUNT];
+	struct merkle_range range; /* all entries */
+	struct merkle_range snap;  /* the entries up to the latest checkpoint */
+	int have_cp;
+	uint64_t cp_size;
+	uint8_t cp_root[PW_HASH_LEN];
+	/* the stepping cursor of the leaf accessor (proofs) */
+	int cur_active;
+	uint64_t cur_next;
+};
+
+static sqlite3_stmt *
+mlog__stmt(struct mlog *m, int which)
+{
+	sqlite3_stmt *st = m->q[which];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static pw_err
+mlog__dberr(struct mlog *m, const char *what)
+{
+	log_warnx("mlog: %s: %s", what, sqlite3_errmsg(m->db));
+	return PW_ERR_DB;
+}
+
+/* The latest checkpoint row: size and root (decoded from its frame). */
+static pw_err
+mlog__read_last_cp(struct mlog *m, int *have, uint64_t *size, uint8_t root[PW_HASH_LEN])
+{
+	sqlite3_stmt *st = mlog__stmt(m, Q_CP_LAST);
+	struct pw_msg msg;
+	int rc = sqlite3_step(st);
+
+	*have = 0;
+	if (rc == SQLITE_DONE)
+		return PW_OK;
+	if (rc != SQLITE_ROW)
+		return mlog__dberr(m, "read checkpoints");
+	sqlite3_int64 ts = sqlite3_column_int64(st, 0);
+	const void *blob = sqlite3_column_blob(st, 1);
+	int n = sqlite3_column_bytes(st, 1);
+	if (ts < 0 || blob == NULL || n <= 0 || pw_wire_decode(blob, (size_t)n, &msg) != PW_OK ||
+	    msg.type != PW_MSG_CHECKPOINT || msg.u.checkpoint.tree_size != (uint64_t)ts) {
+		sqlite3_reset(st);
+		log_warnx("mlog: checkpoint row of size %lld is malformed", (long long)ts);
+		return PW_ERR_CORRUPT;
+	}
+	sqlite3_reset(st);
+	*have = 1;
+	*size = (uint64_t)ts;
+	memcpy(root, msg.u.checkpoint.root, PW_HASH_LEN);
+	return PW_OK;
+}
+
+/*
+ * (Re)builds the range from entry `m->range.size` on (the caller set the
+ * starting range), checking indices, leaf lengths and, when `verify`, that
+ * each leaf hashes its frame.  Takes the snapshot at the checkpoint size and
+ * checks the checkpoint's root against it.
+ */
+static pw_err
+mlog__scan(struct mlog *m, int verify)
+{
+	sqlite3_stmt *st = mlog__stmt(m, Q_SCAN);
+	uint8_t root[PW_HASH_LEN], leaf[PW_HASH_LEN];
+	pw_err err = PW_OK;
+	int rc;
+
+	if (m->have_cp && m->range.size == m->cp_size) {
+		m->snap = m->range;
+		merkle_range_root(&m->range, root);
+		if (memcmp(root, m->cp_root, PW_HASH_LEN) != 0)
+			goto bad_root;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)m->range.size);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 idx = sqlite3_column_int64(st, 0);
+		sqlite3_int64 type = sqlite3_column_int64(st, 1);
+		const uint8_t *frame = sqlite3_column_blob(st, 2);
+		int flen = sqlite3_column_bytes(st, 2);
+		const void *lblob = sqlite3_column_blob(st, 3);
+		int llen = sqlite3_column_bytes(st, 3);
+
+		if (idx < 0 || (uint64_t)idx != m->range.size) {
+			log_warnx("mlog: entry %llu missing (next stored is %lld)",
+			          (unsigned long long)m->range.size, (long long)idx);
+			err = PW_ERR_CORRUPT;
+			break;
+		}
+		if (llen != PW_HASH_LEN || lblob == NULL) {
+			log_warnx("mlog: entry %lld: leaf of %d bytes", (long long)idx, llen);
+			err = PW_ERR_CORRUPT;
+			break;
+		}
+		if (verify) {
+			if (frame == NULL || flen < 2 || frame[1] != type) {
+				log_warnx("mlog: entry %lld: malformed frame", (long long)idx);
+				err = PW_ERR_CORRUPT;
+				break;
+			}
+			merkle_leaf_hash(frame, (size_t)flen, leaf);
+			if (memcmp(leaf, lblob, PW_HASH_LEN) != 0) {
+				log_warnx("mlog: entry %lld: leaf is not the hash of its frame",
+				          (long long)idx);
+				err = PW_ERR_CORRUPT;
+				break;
+			}
+		}
+		if ((err = merkle_range_append(&m->range, lblob)) != PW_OK)
+			break;
+		if (m->have_cp && m->range.size == m->cp_size) {
+			m->snap = m->range;
+			merkle_range_root(&m->range, root);
+			if (memcmp(root, m->cp_root, PW_HASH_LEN) != 0) {
+				sqlite3_reset(st);
+				goto bad_root;
+			}
+		}
+	}
+	if (err == PW_OK && rc != SQLITE_DONE)
+		err = mlog__dberr(m, "read log");
+	sqlite3_reset(st);
+	if (err == PW_OK && m->have_cp && m->cp_size > m->range.size) {
+		log_warnx("mlog: checkpoint of size %llu but only %llu entries",
+		          (unsigned long long)m->cp_size, (unsigned long long)m->range.size);
+		err = PW_ERR_CORRUPT;
+	}
+	return err;
+bad_root:
+	log_warnx("mlog: checkpoint of size %llu does not match the entries",
+	          (unsigned long long)m->cp_size);
+	return PW_ERR_CORRUPT;
+}
+
+pw_err
+mlog_open(struct mlog **out, sqlite3 *db)
+{
+	struct mlog *m;
+	char *errmsg = NULL;
+	pw_err rc;
+
+	if (out == NULL || db == NULL)
+		return PW_ERR_ARG;
+	*out = NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return PW_ERR_NOMEM;
+	m->db = db;
+	if (sqlite3_exec(db, mlog_schema, NULL, NULL, &errmsg) != SQLITE_OK) {
+		log_warnx("mlog: create tables: %s", errmsg ? errmsg : "?");
+		sqlite3_free(errmsg);
+		free(m);
+		return PW_ERR_DB;
+	}
+	for (int i = 0; i < Q__COUNT; i++) {
+		if (sqlite3_prepare_v3(db, mlog_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->q[i],
+		                       NULL) != SQLITE_OK) {
+			rc = mlog__dberr(m, "prepare");
+			mlog_close(&m);
+			return rc;
+		}
+	}
+	merkle_range_init(&m->range);
+	merkle_range_init(&m->snap);
+	if ((rc = mlog__read_last_cp(m, &m->have_cp, &m->cp_size, m->cp_root)) != PW_OK ||
+	    (rc = mlog__scan(m, 1)) != PW_OK) {
+		mlog_close(&m);
+		return rc;
+	}
+	*out = m;
+	return PW_OK;
+}
+
+void
+mlog_close(struct mlog **mp)
+{
+	if (mp == NULL || *mp == NULL)
+		return;
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize((*mp)->q[i]);
+	free(*mp);
+	*mp = NULL;
+}
+
+pw_err
+mlog_append(struct mlog *m, const uint8_t *frame, size_t len, uint64_t *index)
+{
+	uint8_t leaf[PW_HASH_LEN];
+	sqlite3_stmt *st;
+
+	if (m == NULL || frame == NULL || index == NULL || len < 2 || len > PW_WIRE_MAX_LEN)
+		return PW_ERR_ARG;
+	/* outside a transaction the entry would commit alone, apart from the
+	 * state it belongs to */
+	if (sqlite3_get_autocommit(m->db))
+		return PW_ERR_STATE;
+	if (m->range.size >= (uint64_t)INT64_MAX)
+		return PW_ERR_FULL;
+	merkle_leaf_hash(frame, len, leaf);
+	st = mlog__stmt(m, Q_INSERT);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)m->range.size);
+	sqlite3_bind_int(st, 2, frame[1]);
+	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, leaf, PW_HASH_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return mlog__dberr(m, "append");
+	*index = m->range.size;
+	return merkle_range_append(&m->range, leaf);
+}
+
+pw_err
+mlog_reload(struct mlog *m)
+{
+	uint8_t snap_root[PW_HASH_LEN];
+	pw_err rc;
+
+	if (m == NULL)
+		return PW_ERR_ARG;
+	m->cur_active = 0;
+	if ((rc = mlog__read_last_cp(m, &m->have_cp, &m->cp_size, m->cp_root)) != PW_OK)
+		return rc;
+	/* restart from the snapshot when it is the committed checkpoint's:
+	 * the rows up to it were committed with or before that checkpoint */
+	merkle_range_root(&m->snap, snap_root);
+	if (m->have_cp && m->snap.size == m->cp_size &&
+	    memcmp(snap_root, m->cp_root, PW_HASH_LEN) == 0)
+		m->range = m->snap;
+	else
+		merkle_range_init(&m->range);
+	return mlog__scan(m, 0);
+}
+
+uint64_t
+mlog_size(const struct mlog *m)
+{
+	return m->range.size;
+}
+
+void
+mlog_root(const struct mlog *m, uint8_t out[PW_HASH_LEN])
+{
+	merkle_range_root(&m->range, out);
+}
+
+pw_err
+mlog_last_checkpoint(const struct mlog *m, uint64_t *tree_size, uint8_t root[PW_HASH_LEN])
+{
+	if (!m->have_cp)
+		return PW_ERR_NOTFOUND;
+	*tree_size = m->cp_size;
+	memcpy(root, m->cp_root, PW_HASH_LEN);
+	return PW_OK;
+}
+
+/* merkle_leaf_fn over table log: steps one cursor while indices ascend by
+ * one (the usual pattern of proof generation), re-seeks otherwise. */
+static pw_err
+mlog__leaf(void *ctx, uint64_t idx, uint8_t out[PW_HASH_LEN])
+{
+	struct mlog *m = ctx;
+	sqlite3_stmt *st = m->q[Q_LEAVES];
+
+	if (!m->cur_active || idx != m->cur_next) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+		m->cur_active = 1;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		m->cur_active = 0;
+		return PW_ERR_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		m->cur_active = 0;
+		return mlog__dberr(m, "read leaf");
+	}
+	sqlite3_int64 got = sqlite3_column_int64(st, 0);
+	const void *blob = sqlite3_column_blob(st, 1);
+	if (got < 0 || (uint64_t)got != idx || blob == NULL ||
+	    sqlite3_column_bytes(st, 1) != PW_HASH_LEN) {
+		m->cur_active = 0;
+		log_warnx("mlog: entry %llu missing or malformed", (unsigned long long)idx);
+		return PW_ERR_CORRUPT;
+	}
+	memcpy(out, blob, PW_HASH_LEN);
+	m->cur_next = idx + 1;
+	return PW_OK;
+}
+
+static void
+mlog__cursor_done(struct mlog *m)
+{
+	/* an open read cursor would hold the snapshot of a WAL reader */
+	sqlite3_reset(m->q[Q_LEAVES]);
+	m->cur_active = 0;
+}
+
+pw_err
+mlog_checkpoint(struct mlog *m, const struct pw_keypair *exch, uint64_t market_id,
+                const char *origin, uint64_t interval, uint64_t time_s, uint8_t *frame, size_t cap,
+                size_t *len)
+{
+	uint8_t root[PW_HASH_LEN];
+	uint8_t proof[MERKLE_MAX_PROOF][PW_HASH_LEN];
+	struct pw_msg msg;
+	size_t olen, n = 0;
+	pw_err rc;
+
+	if (m == NULL || exch == NULL || origin == NULL || frame == NULL || len == NULL)
+		return PW_ERR_ARG;
+	olen = strnlen(origin, PW_ORIGIN_LEN + 1);
+	if (olen == 0 || olen > PW_ORIGIN_LEN)
+		return PW_ERR_ARG;
+	if (interval > (uint64_t)INT64_MAX)
+		return PW_ERR_RANGE;
+	mlog_root(m, root);
+	if (m->have_cp) {
+		if (m->cp_size > m->range.size) {
+			log_warnx("mlog: refusing checkpoint: log shrank from %llu to %llu",
+			          (unsigned long long)m->cp_size,
+			          (unsigned long long)m->range.size);
+			return PW_ERR_CORRUPT;
+		}
+		/* prove from the stored entries, not from memory: the signature
+		 * must only ever extend what the database can show */
+		rc = merkle_prove_consistency(mlog__leaf, m, m->cp_size, m->range.size, proof,
+		                              MERKLE_MAX_PROOF, &n);
+		mlog__cursor_done(m);
+		if (rc != PW_OK)
+			return rc;
+		if (merkle_verify_consistency(m->cp_size, m->range.size, m->cp_root, root,
+		                              (const uint8_t(*)[PW_HASH_LEN])proof, n) != PW_OK) {
+			log_warnx("mlog: refusing checkpoint: size %llu is not consistent with the "
+			          "checkpoint of size %llu",
+			          (unsigned long long)m->range.size,
+			          (unsigned long long)m->cp_size);
+			return PW_ERR_CORRUPT;
+		}
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.type = PW_MSG_CHECKPOINT;
+	memcpy(msg.u.checkpoint.origin, origin, olen);
+	msg.u.checkpoint.interval = interval;
+	msg.u.checkpoint.tree_size = m->range.size;
+	memcpy(msg.u.checkpoint.root, root, PW_HASH_LEN);
+	msg.u.checkpoint.time_s = time_s;
+	if ((rc = pw_wire_encode(&msg, market_id, exch, frame, cap, len)) != PW_OK)
+		return rc;
+
+	sqlite3_stmt *st = mlog__stmt(m, Q_CP_INSERT);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)m->range.size);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)interval);
+	sqlite3_bind_blob(st, 3, frame, (int)*len, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (src != SQLITE_DONE)
+		return mlog__dberr(m, "store checkpoint");
+	m->have_cp = 1;
+	m->cp_size = m->range.size;
+	memcpy(m->cp_root, root, PW_HASH_LEN);
+	m->snap = m->range;
+	return PW_OK;
+}
+
+static pw_err
+mlog__proof(struct mlog *m, int kind, uint64_t a, uint64_t b, struct pw_proof *p)
+{
+	uint8_t hashes[MERKLE_MAX_PROOF][PW_HASH_LEN];
+	size_t n = 0;
+	pw_err rc;
+
+	if (m == NULL || p == NULL)
+		return PW_ERR_ARG;
+	if (b > m->range.size || (kind == PW_PROOF_INCLUSION ? a >= b : a > b))
+		return PW_ERR_RANGE;
+	if (kind == PW_PROOF_INCLUSION)
+		rc = merkle_prove_inclusion(mlog__leaf, m, a, b, hashes, MERKLE_MAX_PROOF, &n);
+	else
+		rc = merkle_prove_consistency(mlog__leaf, m, a, b, hashes, MERKLE_MAX_PROOF, &n);
+	mlog__cursor_done(m);
+	if (rc != PW_OK)
+		return rc;
+	if (n > PW_PROOF_MAX_HASHES)
+		return PW_ERR_INTERNAL;
+	p->kind = (uint8_t)kind;
+	p->a = a;
+	p->b = b;
+	p->n_hashes = (uint8_t)n;
+	memcpy(p->hashes, hashes, n * PW_HASH_LEN);
+	return PW_OK;
+}
+
+pw_err
+mlog_prove_inclusion(struct mlog *m, uint64_t idx, uint64_t size, struct pw_proof *p)
+{
+	return mlog__proof(m, PW_PROOF_INCLUSION, idx, size, p);
+}
+
+pw_err
+mlog_prove_consistency(struct mlog *m, uint64_t old, uint64_t new_, struct pw_proof *p)
+{
+	return mlog__proof(m, PW_PROOF_CONSISTENCY, old, new_, p);
+}
+
+pw_err
+mlog_get(struct mlog *m, uint64_t idx, uint8_t *buf, size_t cap, size_t *len, uint8_t *type)
+{
+	if (m == NULL || buf == NULL || len == NULL || type == NULL)
+		return PW_ERR_ARG;
+	if (idx >= m->range.size)
+		return PW_ERR_NOTFOUND;
+	sqlite3_stmt *st = mlog__stmt(m, Q_GET);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return PW_ERR_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return mlog__dberr(m, "read entry");
+	}
+	sqlite3_int64 t = sqlite3_column_int64(st, 0);
+	const void *blob = sqlite3_column_blob(st, 1);
+	int n = sqlite3_column_bytes(st, 1);
+	pw_err err = PW_OK;
+	if (blob == NULL || n < 2 || t < 0 || t > 255)
+		err = PW_ERR_CORRUPT;
+	else if ((size_t)n > cap)
+		err = PW_ERR_FULL;
+	else {
+		memcpy(buf, blob, (size_t)n);
+		*len = (size_t)n;
+		*type = (uint8_t)t;
+	}
+	sqlite3_reset(st);
+	return err;
+}

@@ -1,0 +1,180 @@
+/*
+ * bench_verify.c: the Ed25519 verify ceiling (docs/performance.md).
+ *
+ * How many signatures libsodium verifies per second over frames of the
+ * largest request size (PW_WIRE_MAX_REQUEST bytes: header, body, signature;
+ * the signed message is the domain prefix plus the frame without its
+ * signature, as in common/wire.c).  Nothing the exchange or the auditor
+ * does per message can be faster than this, so their throughput is quoted
+ * as a fraction of it.
+ *
+ *   BENCH verify_ceiling_per_s    one thread (the exchange and the auditor
+ *                                 verify on one thread)
+ *   BENCH verify_all_cores_per_s  one thread per online CPU
+ *
+ * PW_BENCH_SECONDS (default 1) is the length of one measurement; the best
+ * of three is printed, since other processes on the machine only ever slow
+ * a run down.  Exit 0 on success, 1 if a signature fails to verify.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "peerwatt/wire.h"
+
+#define N_FRAMES 64 /* distinct keys and messages, cycled */
+#define PREFIX   "peerwatt/1/METER"
+/* prefix, NUL, market id, frame without signature */
+#define MSG_LEN (sizeof(PREFIX) + 8 + PW_WIRE_MAX_REQUEST - crypto_sign_BYTES)
+
+struct frames {
+	uint8_t pk[N_FRAMES][crypto_sign_PUBLICKEYBYTES];
+	uint8_t msg[N_FRAMES][MSG_LEN];
+	uint8_t sig[N_FRAMES][crypto_sign_BYTES];
+};
+
+struct worker {
+	const struct frames *f;
+	double seconds;
+	uint64_t done;
+	int bad;
+	pthread_t tid;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+make_frames(struct frames *f)
+{
+	for (size_t i = 0; i < N_FRAMES; i++) {
+		uint8_t sk[crypto_sign_SECRETKEYBYTES];
+		crypto_sign_keypair(f->pk[i], sk);
+		uint8_t *m = f->msg[i];
+		memcpy(m, PREFIX, sizeof(PREFIX)); /* tag and its NUL */
+		randombytes_buf(m + sizeof(PREFIX), MSG_LEN - sizeof(PREFIX));
+		/* frame header: version, type, author */
+		uint8_t *frame = m + sizeof(PREFIX) + 8;
+		frame[0] = PW_PROTO_VERSION;
+		frame[1] = PW_MSG_METER;
+		memcpy(frame + 2, f->pk[i], crypto_sign_PUBLICKEYBYTES);
+		crypto_sign_detached(f->sig[i], NULL, m, MSG_LEN, sk);
+		sodium_memzero(sk, sizeof(sk));
+	}
+}
+
+/* Verify in batches of N_FRAMES until `seconds` have passed. */
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	double end = now_s() + w->seconds;
+	do {
+		for (size_t i = 0; i < N_FRAMES; i++) {
+			if (crypto_sign_verify_detached(w->f->sig[i], w->f->msg[i], MSG_LEN,
+			                                w->f->pk[i]) != 0)
+				w->bad = 1;
+		}
+		w->done += N_FRAMES;
+	} while (now_s() < end);
+	return NULL;
+}
+
+/* Verifications per second with `threads` threads for `seconds`. */
+static double
+measure(const struct frames *f, unsigned threads, double seconds, int *bad)
+{
+	struct worker *w = calloc(threads, sizeof(*w));
+	if (w == NULL) {
+		fprintf(stderr, "bench_verify: out of memory\n");
+		exit(1);
+	}
+	double t0 = now_s();
+	for (unsigned i = 0; i < threads; i++) {
+		w[i].f = f;
+		w[i].seconds = seconds;
+		if (i > 0 && pthread_create(&w[i].tid, NULL, work, &w[i]) != 0) {
+			fprintf(stderr, "bench_verify: pthread_create failed\n");
+			exit(1);
+		}
+	}
+	work(&w[0]); /* the calling thread is worker 0 */
+	uint64_t total = w[0].done;
+	*bad |= w[0].bad;
+	for (unsigned i = 1; i < threads; i++) {
+		pthread_join(w[i].tid, NULL);
+		total += w[i].done;
+		*bad |= w[i].bad;
+	}
+	double elapsed = now_s() - t0;
+	free(w);
+	return (double)total / elapsed;
+}
+
+static double
+best_of_3(const struct frames *f, unsigned threads, double seconds, int *bad)
+{
+	double best = 0;
+	for (int i = 0; i < 3; i++) {
+		double r = measure(f, threads, seconds, bad);
+		if (r > best)
+			best = r;
+	}
+	return best;
+}
+
+int
+main(int argc, char **argv)
+{
+	double seconds = 1.0;
+	const char *env = getenv("PW_BENCH_SECONDS");
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: bench_verify   (PW_BENCH_SECONDS=N sets the run length)\n");
+		return 64;
+	}
+	if (env != NULL) {
+		char *end;
+		double v = strtod(env, &end);
+		if (end == env || *end != '\0' || !(v >= 0.05 && v <= 60)) {
+			fprintf(stderr, "bench_verify: PW_BENCH_SECONDS must be 0.05 .. 60\n");
+			return 64;
+		}
+		seconds = v;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "bench_verify: sodium_init failed\n");
+		return 1;
+	}
+	struct frames *f = malloc(sizeof(*f));
+	if (f == NULL)
+		return 1;
+	make_frames(f);
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = ncpu > 0 && ncpu < 1024 ? (unsigned)ncpu : 1;
+	int bad = 0;
+	double one = best_of_3(f, 1, seconds, &bad);
+	double all = best_of_3(f, threads, seconds, &bad);
+	free(f);
+	if (bad) {
+		fprintf(stderr, "bench_verify: a valid signature failed to verify\n");
+		return 1;
+	}
+	printf("BENCH verify_ceiling_per_s %.0f verifies/s\n", one);
+	printf("BENCH verify_all_cores_per_s %.0f verifies/s\n", all);
+	printf("# %u threads on %ld online CPUs, %zu-byte signed message, best of 3 x %.2f s\n",
+	       threads, ncpu, (size_t)MSG_LEN, seconds);
+	return 0;
+}

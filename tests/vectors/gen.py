@@ -8,7 +8,8 @@ Python standard library only.  Run by hand from the repository root:
 
     python3 tests/vectors/gen.py
 
-then commit the .vec files; tests/unit/test_wire.c checks that the C codec
+then commit the .vec files (and the raw frames it writes as the seed corpus
+of tests/fuzz/fuzz_wire.c, tests/fuzz/corpus/fuzz_wire/*.bin); tests/unit/test_wire.c checks that the C codec
 reproduces every vector byte for byte.
 """
 
@@ -311,6 +312,8 @@ def build():
 def main():
     _self_test()
     here = os.path.dirname(os.path.abspath(__file__))
+    corpus = os.path.join(here, "..", "fuzz", "corpus", "fuzz_wire")
+    os.makedirs(corpus, exist_ok=True)
     for name, type_name, seed, fields, body in build():
         enc, msg, sig = frame(type_name, seed, body)
         lines = [
@@ -331,6 +334,9 @@ def main():
         with open(path, "w", encoding="ascii") as out:
             out.write("\n".join(lines) + "\n")
         print("wrote %s (%d bytes frame)" % (os.path.relpath(path), len(enc)))
+        # The fuzz_wire seed corpus: the same frames, raw.
+        with open(os.path.join(corpus, name + ".bin"), "wb") as out:
+            out.write(enc)
     return 0
 
 

@@ -1,14 +1,53 @@
-/* agent/main.c: peerwatt-agent entry point (placeholder until its issue lands). */
+/*
+ * agent/main.c: peerwatt-agent's subcommand dispatcher, nothing else.
+ *
+ *   peerwatt-agent probe ...      agent/probe.c   (metering helper)
+ *   peerwatt-agent keygen ...     agent/keygen.c
+ *   peerwatt-agent -c FILE ...    the daemon (agent/agentd.c, not built yet)
+ */
 #include <stdio.h>
 #include <string.h>
+
+#include "agent/keygen.h"
+#include "agent/probe.h"
+#include "peerwatt/log.h"
+
+#define EX_USAGE       64
+#define EX_UNAVAILABLE 69
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: peerwatt-agent -c FILE [--check-config]   run the agent daemon\n"
+	           "       peerwatt-agent keygen --out FILE           create a household key\n"
+	           "       peerwatt-agent probe --modbus URL --unit N [--json]\n"
+	           "                                                  read a SunSpec device once\n"
+	           "       peerwatt-agent --help | --version\n");
+}
 
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
 		printf("peerwatt-agent %s\n", PW_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "peerwatt-agent: not built yet\n");
-	return 69;
+	if (strcmp(argv[1], "probe") == 0) {
+		log_init("peerwatt-agent", LOG_LEVEL_ERR);
+		return probe_main(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "keygen") == 0)
+		return keygen_main(argc - 1, argv + 1);
+	/* DISPATCH SLOT (agent helper): the daemon, `-c FILE [--check-config]`;
+	 * replace the two lines below with `return agentd_main(argc, argv);`. */
+	fprintf(stderr, "peerwatt-agent: the daemon is not built yet\n");
+	return EX_UNAVAILABLE;
 }

@@ -1,0 +1,373 @@
+/*
+ * probe.c: the probe subcommand (see probe.h).
+ *
+ *   peerwatt-agent probe --modbus URL --unit N [--json]
+ *        [--timeout MS] [--quiet-time MS] [--count N --interval MS]
+ *
+ * One read prints one JSON object (--json) or a table.  With --count N the
+ * device is polled N times, one JSON line per poll ({"error":...} when a poll
+ * fails: nothing is printed that was not read), then a summary line with the
+ * link's counters; it is how the integration tests watch the reader ride
+ * through the simulator's faults.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "agent/modbus_link.h"
+#include "agent/probe.h"
+#include "agent/sunspec.h"
+#include "peerwatt/log.h"
+
+#define EX_USAGE       64
+#define EX_UNAVAILABLE 69
+
+struct probe_opts {
+	const char *url;
+	long unit;
+	bool json;
+	long timeout_ms, quiet_ms, count, interval_ms;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(
+	    f, "usage: peerwatt-agent probe --modbus tcp://HOST:PORT|rtu:/dev/X:BAUD:8N1 --unit N\n"
+	       "                            [--json] [--timeout MS] [--quiet-time MS]\n"
+	       "                            [--count N] [--interval MS]\n");
+}
+
+static bool
+parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static json_t *
+jreal_or_null(bool has, double v)
+{
+	return has ? json_real(v) : json_null();
+}
+
+static json_t *
+jint_or_null(bool has, int64_t v)
+{
+	return has ? json_integer((json_int_t)v) : json_null();
+}
+
+static json_t *
+jstr_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *
+status_json(const struct sunspec_reading *r)
+{
+	char buf[16];
+
+	if (!r->has_status)
+		return json_null();
+	if (r->status_name != NULL)
+		return json_string(r->status_name);
+	snprintf(buf, sizeof(buf), "%u", r->status);
+	return json_string(buf);
+}
+
+static json_t *
+reading_json(const struct sunspec_dev *dev, int unit, const struct sunspec_reading *r)
+{
+	json_t *o = json_object(), *models = json_array();
+
+	json_object_set_new(o, "base", json_integer(dev->base));
+	json_object_set_new(o, "unit", json_integer(unit));
+	for (int i = 0; i < dev->nmodels; i++)
+		json_array_append_new(models, json_pack("{s:i,s:I,s:i}", "id", dev->models[i].id,
+		                                        "addr", (json_int_t)dev->models[i].addr,
+		                                        "len", dev->models[i].len));
+	json_object_set_new(o, "models", models);
+	if (r->has_common)
+		json_object_set_new(
+		    o, "common",
+		    json_pack("{s:o,s:o,s:o,s:o}", "manufacturer", jstr_or_null(r->manufacturer),
+		              "model", jstr_or_null(r->model), "version", jstr_or_null(r->version),
+		              "serial", jstr_or_null(r->serial)));
+	if (r->has_inverter)
+		json_object_set_new(
+		    o, "inverter",
+		    json_pack("{s:i,s:o,s:o,s:o}", "model", r->inverter_model, "ac_power_w",
+		              jreal_or_null(r->has_ac_power, r->ac_power_w), "ac_energy_wh",
+		              jint_or_null(r->has_ac_energy, r->ac_energy_wh), "status",
+		              status_json(r)));
+	if (r->has_meter)
+		json_object_set_new(
+		    o, "meter",
+		    json_pack("{s:i,s:o,s:o,s:o}", "model", r->meter_model, "power_w",
+		              jreal_or_null(r->has_meter_power, r->meter_power_w), "export_wh",
+		              jint_or_null(r->has_export, r->export_wh), "import_wh",
+		              jint_or_null(r->has_import, r->import_wh)));
+	return o;
+}
+
+static void
+print_json(json_t *o, bool compact)
+{
+	char *s = json_dumps(o, compact ? JSON_COMPACT : JSON_INDENT(2));
+	if (s != NULL) {
+		printf("%s\n", s);
+		free(s);
+	}
+	fflush(stdout);
+}
+
+static const char *
+fmt_real(char *buf, size_t n, bool has, double v, const char *unit)
+{
+	if (!has)
+		snprintf(buf, n, "n/a");
+	else
+		snprintf(buf, n, "%.1f %s", v, unit);
+	return buf;
+}
+
+static const char *
+fmt_int(char *buf, size_t n, bool has, int64_t v, const char *unit)
+{
+	if (!has)
+		snprintf(buf, n, "n/a");
+	else
+		snprintf(buf, n, "%lld %s", (long long)v, unit);
+	return buf;
+}
+
+static const char *
+or_na(const char *s)
+{
+	return s[0] ? s : "n/a";
+}
+
+static void
+print_table(const char *url, int unit, const struct sunspec_dev *dev,
+            const struct sunspec_reading *r)
+{
+	char a[48], b[48], c[48];
+
+	printf("device      %s unit %d, SunSpec base %u\n", url, unit, dev->base);
+	printf("models     ");
+	for (int i = 0; i < dev->nmodels; i++)
+		printf(" %u@%u(len %u)", dev->models[i].id, dev->models[i].addr,
+		       dev->models[i].len);
+	printf("\n");
+	if (r->has_common)
+		printf("common      manufacturer %s, model %s, version %s, serial %s\n",
+		       or_na(r->manufacturer), or_na(r->model), or_na(r->version),
+		       or_na(r->serial));
+	if (r->has_inverter) {
+		char st[16];
+		if (r->has_status && r->status_name == NULL)
+			snprintf(st, sizeof(st), "%u", r->status);
+		printf("inverter    model %u: AC power %s, energy %s, status %s\n",
+		       r->inverter_model,
+		       fmt_real(a, sizeof(a), r->has_ac_power, r->ac_power_w, "W"),
+		       fmt_int(b, sizeof(b), r->has_ac_energy, r->ac_energy_wh, "Wh"),
+		       !r->has_status   ? "n/a"
+		       : r->status_name ? r->status_name
+		                        : st);
+	}
+	if (r->has_meter)
+		printf("meter       model %u: power %s, export %s, import %s\n", r->meter_model,
+		       fmt_real(a, sizeof(a), r->has_meter_power, r->meter_power_w, "W"),
+		       fmt_int(b, sizeof(b), r->has_export, r->export_wh, "Wh"),
+		       fmt_int(c, sizeof(c), r->has_import, r->import_wh, "Wh"));
+	fflush(stdout);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Explain a failed discovery in words an installer can act on. */
+static void
+report_discovery(const struct probe_opts *o, pw_err rc, pw_err transport)
+{
+	const char *why = rc == PW_ERR_NOT_SUNSPEC && transport != PW_OK ? pw_strerror(transport)
+	                  : rc == PW_ERR_NOT_SUNSPEC                     ? "no \"SunS\" marker"
+	                                                                 : pw_strerror(rc);
+	fprintf(
+	    stderr,
+	    "peerwatt-agent: probe: no SunSpec device at %s unit %ld: tried bases 40000, 0, 50000: "
+	    "%s\n",
+	    o->url, o->unit, why);
+}
+
+static int
+probe_run(const struct probe_opts *o)
+{
+	struct mlink_cfg cfg;
+	struct mlink *link;
+	struct sunspec_io io;
+	struct sunspec_dev dev;
+	struct sunspec_reading r;
+	bool have_dev = false;
+	long ok = 0, errors = 0;
+	pw_err rc, transport = PW_OK;
+
+	mlink_cfg_defaults(&cfg);
+	cfg.unit = (int)o->unit;
+	cfg.timeout_ms = (uint32_t)o->timeout_ms;
+	cfg.quiet_ms = (uint32_t)o->quiet_ms;
+	/* An interactive tool: retry soon, but still back off from a dead device. */
+	cfg.backoff_base_ms = o->interval_ms < 1000 ? (uint32_t)o->interval_ms : 1000;
+	if (cfg.backoff_base_ms < 1)
+		cfg.backoff_base_ms = 1;
+	cfg.backoff_cap_ms = cfg.backoff_base_ms * 8;
+	if ((rc = mlink_new(o->url, &cfg, NULL, &link)) != PW_OK) {
+		fprintf(stderr, "peerwatt-agent: probe: %s: %s\n", o->url,
+		        rc == PW_ERR_RANGE
+		            ? "unit id out of range for this transport"
+		            : "not a Modbus URL (tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1)");
+		return EX_USAGE;
+	}
+	io.read = mlink_read_cb;
+	io.arg = link;
+	for (long i = 0; i < o->count; i++) {
+		if (i > 0)
+			sleep_ms(o->interval_ms);
+		if (!have_dev) {
+			rc = sunspec_discover(&io, &dev, &transport);
+			if (rc != PW_OK) {
+				errors++;
+				if (o->count == 1) {
+					report_discovery(o, rc, transport);
+				} else if (o->json) {
+					json_t *e = json_pack(
+					    "{s:s,s:s}", "error", "discovery", "reason",
+					    pw_strerror(rc == PW_ERR_NOT_SUNSPEC && transport
+					                    ? transport
+					                    : rc));
+					print_json(e, true);
+					json_decref(e);
+				} else {
+					report_discovery(o, rc, transport);
+				}
+				continue;
+			}
+			have_dev = true;
+		}
+		rc = sunspec_poll(&io, &dev, &r);
+		if (rc != PW_OK) {
+			errors++;
+			/* A moved model means a reconfigured device: walk the chain again. */
+			if (rc == PW_ERR_STATE || rc == PW_ERR_NOTFOUND)
+				have_dev = false;
+			if (o->json) {
+				json_t *e = json_pack("{s:s,s:s}", "error", "poll", "reason",
+				                      pw_strerror(rc));
+				print_json(e, true);
+				json_decref(e);
+			} else {
+				fprintf(stderr, "peerwatt-agent: probe: %s: read failed: %s\n",
+				        o->url, pw_strerror(rc));
+			}
+			continue;
+		}
+		ok++;
+		if (o->json) {
+			json_t *j = reading_json(&dev, (int)o->unit, &r);
+			print_json(j, o->count > 1);
+			json_decref(j);
+		} else {
+			print_table(o->url, (int)o->unit, &dev, &r);
+		}
+	}
+	if (o->count > 1) {
+		const struct mlink_stats *st = mlink_stats(link);
+		if (o->json) {
+			json_t *s = json_pack(
+			    "{s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}}", "summary", "polls",
+			    (json_int_t)o->count, "ok", (json_int_t)ok, "errors",
+			    (json_int_t)errors, "connects", (json_int_t)st->connects, "timeouts",
+			    (json_int_t)st->timeouts, "malformed", (json_int_t)st->malformed,
+			    "exceptions", (json_int_t)st->exceptions, "skipped",
+			    (json_int_t)st->skipped);
+			print_json(s, true);
+			json_decref(s);
+		} else {
+			printf("summary     %ld polls, %ld ok, %ld errors, %lu connects, %lu "
+			       "timeouts, "
+			       "%lu malformed\n",
+			       o->count, ok, errors, st->connects, st->timeouts, st->malformed);
+		}
+	}
+	mlink_destroy(&link);
+	return ok > 0 ? 0 : EX_UNAVAILABLE;
+}
+
+int
+probe_main(int argc, char **argv)
+{
+	struct probe_opts o = { NULL, -1, false, 2000, 0, 1, 1000 };
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		long *target = NULL, lo = 0, hi = 0;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(a, "--json") == 0) {
+			o.json = true;
+			continue;
+		}
+		if (strcmp(a, "--modbus") == 0 && i + 1 < argc) {
+			o.url = argv[++i];
+			continue;
+		}
+		if (strcmp(a, "--unit") == 0)
+			target = &o.unit, lo = 0, hi = 255;
+		else if (strcmp(a, "--timeout") == 0)
+			target = &o.timeout_ms, lo = 10, hi = 60000;
+		else if (strcmp(a, "--quiet-time") == 0)
+			target = &o.quiet_ms, lo = 0, hi = 60000;
+		else if (strcmp(a, "--count") == 0)
+			target = &o.count, lo = 1, hi = 1000000;
+		else if (strcmp(a, "--interval") == 0)
+			target = &o.interval_ms, lo = 0, hi = 3600000;
+		if (target == NULL || i + 1 >= argc) {
+			fprintf(stderr,
+			        "peerwatt-agent: probe: unknown option or missing value: %s\n", a);
+			usage(stderr);
+			return EX_USAGE;
+		}
+		if (!parse_long(argv[++i], lo, hi, target)) {
+			fprintf(stderr,
+			        "peerwatt-agent: probe: %s: expected an integer in %ld..%ld\n", a,
+			        lo, hi);
+			return EX_USAGE;
+		}
+	}
+	if (o.url == NULL || o.unit < 0) {
+		fprintf(stderr, "peerwatt-agent: probe: --modbus and --unit are required\n");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	return probe_run(&o);
+}

@@ -1,0 +1,665 @@
+/*
+ * peerwatt-sim: a SunSpec device on Modbus TCP for tests and the demo.
+ *
+ * Serves the common model, an inverter (103, or 113 with --models float) and a
+ * grid meter (203 or 213) at --base, answering only --unit.  The physics is a
+ * clear-sky PV day with seeded clouds, a household load profile, and a meter
+ * that sees load minus PV (positive = import, the SunSpec convention);
+ * accumulators integrate the powers.  The simulated clock starts at
+ * --start-time and runs --speed times faster than the real one.
+ *
+ * Faults (--fault): sleep (no answers while the sun is down, accumulators read
+ * 0 for 2 s after waking), drop (every 5th request closes the connection),
+ * sfchange (scale factors change every 3 requests, values stay consistent),
+ * reset (meter and inverter accumulators restart from 1 every 8 s),
+ * slow (every 6th reply comes 2.5 s late), garbage (every 4th reply is
+ * malformed).
+ *
+ * One client at a time, like a real device: a new connection replaces the
+ * old one.  Idle CPU use is a select() with a 200 ms timeout.
+ * Uses the SunSpec tables of agent/sunspec.c to lay out its registers.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <modbus.h>
+
+#include "agent/modbus_link.h"
+#include "agent/sunspec.h"
+#include "peerwatt/log.h"
+
+#define EX_USAGE       64
+#define EX_UNAVAILABLE 69
+
+enum fault { F_NONE, F_SLEEP, F_DROP, F_SFCHANGE, F_RESET, F_SLOW, F_GARBAGE };
+
+static volatile sig_atomic_t quit_flag;
+
+struct sim {
+	/* options */
+	char host[64];
+	uint16_t port;
+	int unit;
+	uint16_t base;
+	bool floats;
+	double pv_peak_w, load_w, speed;
+	enum fault fault;
+	uint32_t seed;
+	double start_s; /* simulated seconds of day at start */
+	/* layout */
+	uint32_t a_common, a_inv, a_meter, a_end;
+	uint16_t inv_id, meter_id;
+	modbus_mapping_t *map;
+	/* state */
+	double t0_real;  /* real seconds at start */
+	double last_sim; /* simulated seconds since the start at the last update */
+	double pv_w, load_w_now, grid_w;
+	double inv_wh, exp_wh, imp_wh;
+	unsigned long requests;
+	bool awake;
+	double woke_real; /* real time of the last wake-up */
+	double last_reset_real;
+	int sf_phase;
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit_flag = 1;
+}
+
+static double
+real_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- physics ------------------------------------------------------------------ */
+
+static uint32_t
+hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+static double
+unit_rand(uint32_t seed, uint32_t k)
+{
+	return (double)hash32(seed * 2654435761U ^ hash32(k)) / 4294967296.0;
+}
+
+/* Cloud attenuation at simulated time t (s since start of day 0): 10-min slots, interpolated. */
+static double
+cloud_factor(const struct sim *s, double t)
+{
+	double slot = t / 600.0;
+	uint32_t k = (uint32_t)slot;
+	double f = slot - (double)k;
+	double a = unit_rand(s->seed, k) < 0.3 ? 0.35 + 0.5 * unit_rand(s->seed + 7, k) : 1.0;
+	double b =
+	    unit_rand(s->seed, k + 1) < 0.3 ? 0.35 + 0.5 * unit_rand(s->seed + 7, k + 1) : 1.0;
+	return a + (b - a) * f;
+}
+
+static double
+pv_power(const struct sim *s, double t)
+{
+	double tod = fmod(t, 86400.0), x;
+	if (tod < 6 * 3600.0 || tod >= 20 * 3600.0)
+		return 0.0;
+	x = sin(M_PI * (tod - 6 * 3600.0) / (14 * 3600.0));
+	return floor(s->pv_peak_w * pow(x, 1.5) * cloud_factor(s, t));
+}
+
+static double
+load_power(const struct sim *s, double t)
+{
+	double h = fmod(t, 86400.0) / 3600.0;
+	double shape = 0.6;
+	shape += 0.8 * exp(-pow((h - 7.5) / 1.0, 2));
+	shape += 1.4 * exp(-pow((h - 19.5) / 1.5, 2));
+	shape += 0.3 * exp(-pow((h - 12.5) / 1.0, 2));
+	/* a little noise per simulated minute */
+	shape *= 0.9 + 0.2 * unit_rand(s->seed + 99, (uint32_t)(t / 60.0));
+	return floor(s->load_w * shape / 0.95);
+}
+
+static void
+advance(struct sim *s, double now_real)
+{
+	double target = (now_real - s->t0_real) * s->speed;
+
+	while (s->last_sim < target) {
+		double step = target - s->last_sim;
+		if (step > 60.0)
+			step = 60.0;
+		double t = s->start_s + s->last_sim;
+		double pv = pv_power(s, t), load = load_power(s, t), grid = load - pv;
+		s->inv_wh += pv * step / 3600.0;
+		if (grid > 0)
+			s->imp_wh += grid * step / 3600.0;
+		else
+			s->exp_wh += -grid * step / 3600.0;
+		s->last_sim += step;
+	}
+	double t = s->start_s + s->last_sim;
+	s->pv_w = pv_power(s, t);
+	s->load_w_now = load_power(s, t);
+	s->grid_w = s->load_w_now - s->pv_w;
+}
+
+/* --- registers ------------------------------------------------------------------- */
+
+static uint16_t *
+reg(struct sim *s, uint32_t addr)
+{
+	return &s->map->tab_registers[addr - s->base];
+}
+
+static const struct sunspec_point *
+pt(uint16_t id, const char *name)
+{
+	const struct sunspec_point *p = sunspec_point_find(sunspec_model_find(id), name, false);
+	if (p == NULL)
+		fatalx("sim: model %u has no point %s", id, name);
+	return p;
+}
+
+static void
+put(struct sim *s, uint32_t model_addr, uint16_t id, const char *name, uint64_t v)
+{
+	const struct sunspec_point *p = pt(id, name);
+	for (int i = p->size - 1; i >= 0; i--) {
+		*reg(s, model_addr + p->offset + (uint32_t)i) = (uint16_t)(v & 0xFFFF);
+		v >>= 16;
+	}
+}
+
+static void
+put_i(struct sim *s, uint32_t a, uint16_t id, const char *name, int64_t v)
+{
+	put(s, a, id, name, (uint64_t)v);
+}
+
+static void
+put_f(struct sim *s, uint32_t a, uint16_t id, const char *name, double d)
+{
+	float f = (float)d;
+	uint32_t w;
+	memcpy(&w, &f, sizeof(w));
+	put(s, a, id, name, w);
+}
+
+static void
+put_str(struct sim *s, uint32_t a, uint16_t id, const char *name, const char *str)
+{
+	const struct sunspec_point *p = pt(id, name);
+	size_t n = strlen(str);
+	for (uint16_t i = 0; i < p->size; i++) {
+		unsigned hi = 2u * i < n ? (unsigned char)str[2 * i] : 0;
+		unsigned lo = 2u * i + 1 < n ? (unsigned char)str[2 * i + 1] : 0;
+		*reg(s, a + p->offset + i) = (uint16_t)(hi << 8 | lo);
+	}
+}
+
+static uint32_t
+lay_model(struct sim *s, uint32_t addr, uint16_t id)
+{
+	const struct sunspec_model_def *def = sunspec_model_find(id);
+	*reg(s, addr) = id;
+	*reg(s, addr + 1) = def->fixed_len;
+	for (uint16_t i = 2; i < def->nfixed; i++)
+		sunspec_sentinel(def->fixed[i].type, def->fixed[i].size,
+		                 reg(s, addr + def->fixed[i].offset));
+	return addr + 2u + def->fixed_len;
+}
+
+static void
+layout(struct sim *s)
+{
+	uint32_t a, total;
+	char sn[32];
+
+	s->inv_id = s->floats ? 113 : 103;
+	s->meter_id = s->floats ? 213 : 203;
+	total = 2 + 68 + 2u + sunspec_model_find(s->inv_id)->fixed_len + 2u +
+	        sunspec_model_find(s->meter_id)->fixed_len + 2;
+	if (s->base + total > 65536u)
+		fatalx("sim: base too high");
+	s->map = modbus_mapping_new_start_address(0, 0, 0, 0, s->base, total, 0, 0);
+	if (s->map == NULL)
+		fatalx("sim: cannot allocate registers");
+	*reg(s, s->base) = 0x5375;
+	*reg(s, s->base + 1u) = 0x6e53;
+	s->a_common = s->base + 2u;
+	a = lay_model(s, s->a_common, 1);
+	s->a_inv = a;
+	a = lay_model(s, a, s->inv_id);
+	s->a_meter = a;
+	a = lay_model(s, a, s->meter_id);
+	s->a_end = a;
+	*reg(s, a) = 0xFFFF;
+	*reg(s, a + 1) = 0;
+	put_str(s, s->a_common, 1, "Mn", "peerwatt");
+	put_str(s, s->a_common, 1, "Md", s->floats ? "sim-float" : "sim-int");
+	put_str(s, s->a_common, 1, "Vr", PW_VERSION);
+	snprintf(sn, sizeof(sn), "PWSIM-%u-%d", s->seed, s->unit);
+	put_str(s, s->a_common, 1, "SN", sn);
+	put(s, s->a_common, 1, "DA", (uint64_t)s->unit);
+}
+
+/* Scale factor so that v / 10^sf fits an int16. */
+static int
+fit_sf(double v, int min_sf)
+{
+	int sf = min_sf;
+	while (fabs(v) / pow(10.0, sf) > 32000.0)
+		sf++;
+	return sf;
+}
+
+static int64_t
+scaled(double v, int sf)
+{
+	return (int64_t)llround(v / pow(10.0, sf));
+}
+
+/* acc32 raw count for Wh at sf; 0 is "not implemented", so a live counter never shows it. */
+static uint32_t
+acc32(double wh, int sf)
+{
+	uint64_t raw = (uint64_t)floor(wh / pow(10.0, sf));
+	uint32_t r = (uint32_t)(raw & 0xFFFFFFFFu);
+	return r == 0 ? 1 : r;
+}
+
+static void
+refresh(struct sim *s, double now_real)
+{
+	bool zero_acc;
+	int st;
+
+	advance(s, now_real);
+	if (s->fault == F_RESET && now_real - s->last_reset_real >= 8.0) {
+		s->last_reset_real = now_real;
+		s->inv_wh = s->exp_wh = s->imp_wh = 1.0;
+	}
+	zero_acc = s->fault == F_SLEEP && now_real - s->woke_real < 2.0;
+	st = s->pv_w > 0 ? 4 : 2; /* MPPT or SLEEPING */
+	if (s->fault == F_SFCHANGE && s->requests % 3 == 0)
+		s->sf_phase = (s->sf_phase + 1) % 3;
+	if (s->floats) {
+		uint32_t a = s->a_inv;
+		put_f(s, a, 113, "W", s->pv_w);
+		put_f(s, a, 113, "A", s->pv_w / 690.0);
+		put_f(s, a, 113, "PhVphA", 230.0);
+		put_f(s, a, 113, "Hz", 50.0);
+		if (zero_acc)
+			put(s, a, 113, "WH", 0);
+		else
+			put_f(s, a, 113, "WH", s->inv_wh);
+		put(s, a, 113, "St", (uint64_t)st);
+		a = s->a_meter;
+		put_f(s, a, 213, "W", s->grid_w);
+		put_f(s, a, 213, "WphA", s->grid_w / 3.0);
+		put_f(s, a, 213, "WphB", s->grid_w / 3.0);
+		put_f(s, a, 213, "WphC", s->grid_w / 3.0);
+		put_f(s, a, 213, "Hz", 50.0);
+		put_f(s, a, 213, "PhV", 230.0);
+		put_f(s, a, 213, "TotWhExp", zero_acc ? 0.0 : s->exp_wh);
+		put_f(s, a, 213, "TotWhImp", zero_acc ? 0.0 : s->imp_wh);
+		return;
+	}
+	/* sfchange moves every scale factor; value and SF are written together. */
+	int wsf = fit_sf(s->pv_w, s->sf_phase - 1);
+	int whsf = s->sf_phase == 2 ? 1 : 0;
+	uint32_t a = s->a_inv;
+	put_i(s, a, 103, "W", scaled(s->pv_w, wsf));
+	put_i(s, a, 103, "W_SF", wsf);
+	put_i(s, a, 103, "A", scaled(s->pv_w / 690.0, -2));
+	put_i(s, a, 103, "A_SF", -2);
+	put_i(s, a, 103, "PhVphA", 2300);
+	put_i(s, a, 103, "PhVphB", 2300);
+	put_i(s, a, 103, "PhVphC", 2300);
+	put_i(s, a, 103, "V_SF", -1);
+	put_i(s, a, 103, "Hz", 5000);
+	put_i(s, a, 103, "Hz_SF", -2);
+	put(s, a, 103, "WH", zero_acc ? 0 : acc32(s->inv_wh, whsf));
+	put_i(s, a, 103, "WH_SF", whsf);
+	put(s, a, 103, "St", (uint64_t)st);
+	a = s->a_meter;
+	wsf = fit_sf(s->grid_w, s->sf_phase - 1);
+	put_i(s, a, 203, "W", scaled(s->grid_w, wsf));
+	put_i(s, a, 203, "WphA", scaled(s->grid_w / 3.0, wsf));
+	put_i(s, a, 203, "WphB", scaled(s->grid_w / 3.0, wsf));
+	put_i(s, a, 203, "WphC", scaled(s->grid_w / 3.0, wsf));
+	put_i(s, a, 203, "W_SF", wsf);
+	put_i(s, a, 203, "Hz", 5000);
+	put_i(s, a, 203, "Hz_SF", -2);
+	put_i(s, a, 203, "PhV", 2300);
+	put_i(s, a, 203, "V_SF", -1);
+	put(s, a, 203, "TotWhExp", zero_acc ? 0 : acc32(s->exp_wh, whsf));
+	put(s, a, 203, "TotWhImp", zero_acc ? 0 : acc32(s->imp_wh, whsf));
+	put_i(s, a, 203, "TotWh_SF", whsf);
+}
+
+/* --- faults -------------------------------------------------------------------------- */
+
+/* A reply the client must refuse: wrong length, function, byte count or truncated. */
+static void
+send_garbage(struct sim *s, int fd, const uint8_t *q)
+{
+	uint8_t b[16];
+	size_t n;
+	switch (hash32(s->seed + (uint32_t)s->requests) % 4) {
+	case 0: /* byte count that disagrees with the request */
+		memcpy(b, q, 7);
+		b[4] = 0, b[5] = 5, b[7] = 0x03, b[8] = 2, b[9] = 0x12, b[10] = 0x34;
+		n = 11;
+		break;
+	case 1: /* wrong function code */
+		memcpy(b, q, 7);
+		b[4] = 0, b[5] = 5, b[7] = 0x10, b[8] = 2, b[9] = 0, b[10] = 0;
+		n = 11;
+		break;
+	case 2: /* wrong transaction id */
+		memcpy(b, q, 7);
+		b[0] ^= 0x5A;
+		b[4] = 0, b[5] = 5, b[7] = 0x03, b[8] = 2, b[9] = 0, b[10] = 1;
+		n = 11;
+		break;
+	default: /* truncated: a header that promises more than comes */
+		memcpy(b, q, 7);
+		b[4] = 0, b[5] = 200, b[7] = 0x03;
+		n = 8;
+		break;
+	}
+	if (write(fd, b, n) < 0)
+		log_debug("sim: garbage write: %s", strerror(errno));
+}
+
+/* --- server ------------------------------------------------------------------------------ */
+
+static void
+close_client(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static void
+serve_one(struct sim *s, modbus_t *ctx, int *client)
+{
+	uint8_t q[MODBUS_TCP_MAX_ADU_LENGTH];
+	int n, hl = modbus_get_header_length(ctx);
+	double now;
+
+	modbus_set_socket(ctx, *client);
+	n = modbus_receive(ctx, q);
+	if (n <= 0) {
+		if (n < 0)
+			close_client(client);
+		return;
+	}
+	s->requests++;
+	now = real_now();
+	advance(s, now);
+	if (s->fault == F_SLEEP) {
+		bool day = s->pv_w > 0;
+		if (day && !s->awake) {
+			s->woke_real = now;
+			log_info("sim: waking up");
+		}
+		s->awake = day;
+		if (!day)
+			return; /* asleep: the request goes unanswered */
+	}
+	if (q[hl - 1] != s->unit) {
+		modbus_reply_exception(ctx, q, MODBUS_EXCEPTION_GATEWAY_TARGET);
+		return;
+	}
+	if (s->fault == F_DROP && s->requests % 5 == 0) {
+		close_client(client);
+		return;
+	}
+	if (s->fault == F_GARBAGE && s->requests % 4 == 0) {
+		send_garbage(s, *client, q);
+		return;
+	}
+	if (s->fault == F_SLOW && s->requests % 6 == 0) {
+		struct timespec ts = { 2, 500000000L };
+		nanosleep(&ts, NULL);
+	}
+	refresh(s, now);
+	if (modbus_reply(ctx, q, n, s->map) < 0)
+		close_client(client);
+}
+
+static int
+run(struct sim *s)
+{
+	modbus_t *ctx = modbus_new_tcp(s->host, s->port);
+	int lfd, client = -1;
+
+	if (ctx == NULL)
+		fatalx("sim: modbus_new_tcp failed");
+	lfd = modbus_tcp_listen(ctx, 4);
+	if (lfd < 0) {
+		log_warnx("sim: cannot listen on %s:%u: %s", s->host, s->port,
+		          modbus_strerror(errno));
+		modbus_free(ctx);
+		return EX_UNAVAILABLE;
+	}
+	printf("peerwatt-sim: listening on tcp://%s:%u unit %d base %u models %s\n", s->host,
+	       s->port, s->unit, s->base, s->floats ? "float" : "int");
+	fflush(stdout);
+	while (!quit_flag) {
+		fd_set rfds;
+		struct timeval tv = { 0, 200000 };
+		int maxfd = lfd;
+		FD_ZERO(&rfds);
+		FD_SET(lfd, &rfds);
+		if (client >= 0) {
+			FD_SET(client, &rfds);
+			if (client > maxfd)
+				maxfd = client;
+		}
+		int r = select(maxfd + 1, &rfds, NULL, NULL, &tv);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("sim: select");
+			break;
+		}
+		if (FD_ISSET(lfd, &rfds)) {
+			modbus_set_socket(ctx, lfd);
+			int fd = modbus_tcp_accept(ctx, &lfd);
+			if (fd >= 0) {
+				/* One client at a time: the newest wins, like a device after a
+				 * reboot of its peer. */
+				close_client(&client);
+				client = fd;
+			}
+			continue;
+		}
+		if (client >= 0 && FD_ISSET(client, &rfds))
+			serve_one(s, ctx, &client);
+	}
+	close_client(&client);
+	close(lfd);
+	modbus_free(ctx);
+	modbus_mapping_free(s->map);
+	return 0;
+}
+
+/* --- options -------------------------------------------------------------------------------- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: peerwatt-sim --listen tcp://127.0.0.1:PORT [--unit N] [--base 40000|0|50000]\n"
+	    "                    [--models int|float] [--pv-peak W] [--load W] [--speed X]\n"
+	    "                    [--fault sleep|drop|sfchange|reset|slow|garbage] [--seed N]\n"
+	    "                    [--start-time HH:MM]\n");
+}
+
+static bool
+num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi))
+		return false;
+	*out = v;
+	return true;
+}
+
+static int
+bad(const char *opt, const char *val)
+{
+	fprintf(stderr, "peerwatt-sim: invalid value for %s: %s\n", opt, val);
+	usage(stderr);
+	return EX_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sim s;
+	struct mlink_url u;
+	const char *listen = NULL;
+	double v;
+	bool have_start = false;
+
+	memset(&s, 0, sizeof(s));
+	s.unit = 1;
+	s.base = 40000;
+	s.pv_peak_w = 5000;
+	s.load_w = 600;
+	s.speed = 1;
+	s.seed = 1;
+	log_init("peerwatt-sim", LOG_LEVEL_INFO);
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(o, "--version") == 0) {
+			printf("peerwatt-sim %s\n", PW_VERSION);
+			return 0;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "peerwatt-sim: %s needs a value\n", o);
+			usage(stderr);
+			return EX_USAGE;
+		}
+		const char *a = argv[++i];
+		if (strcmp(o, "--listen") == 0) {
+			listen = a;
+		} else if (strcmp(o, "--unit") == 0) {
+			if (!num(a, 1, 247, &v) || v != floor(v))
+				return bad(o, a);
+			s.unit = (int)v;
+		} else if (strcmp(o, "--base") == 0) {
+			if (strcmp(a, "40000") && strcmp(a, "0") && strcmp(a, "50000"))
+				return bad(o, a);
+			s.base = (uint16_t)strtoul(a, NULL, 10);
+		} else if (strcmp(o, "--models") == 0) {
+			if (strcmp(a, "int") && strcmp(a, "float"))
+				return bad(o, a);
+			s.floats = strcmp(a, "float") == 0;
+		} else if (strcmp(o, "--pv-peak") == 0) {
+			if (!num(a, 0, 100000, &s.pv_peak_w))
+				return bad(o, a);
+		} else if (strcmp(o, "--load") == 0) {
+			if (!num(a, 0, 100000, &s.load_w))
+				return bad(o, a);
+		} else if (strcmp(o, "--speed") == 0) {
+			if (!num(a, 0.001, 1e6, &s.speed))
+				return bad(o, a);
+		} else if (strcmp(o, "--seed") == 0) {
+			if (!num(a, 0, 4294967295.0, &v) || v != floor(v))
+				return bad(o, a);
+			s.seed = (uint32_t)v;
+		} else if (strcmp(o, "--fault") == 0) {
+			static const char *const names[] = { "none",  "sleep", "drop",   "sfchange",
+				                             "reset", "slow",  "garbage" };
+			int k = -1;
+			for (int j = 0; j < 7; j++)
+				if (strcmp(a, names[j]) == 0)
+					k = j;
+			if (k < 0)
+				return bad(o, a);
+			s.fault = (enum fault)k;
+		} else if (strcmp(o, "--start-time") == 0) {
+			unsigned hh, mm;
+			char tail;
+			if (strlen(a) != 5 || sscanf(a, "%2u:%2u%c", &hh, &mm, &tail) != 2 ||
+			    hh > 23 || mm > 59)
+				return bad(o, a);
+			s.start_s = hh * 3600.0 + mm * 60.0;
+			have_start = true;
+		} else {
+			fprintf(stderr, "peerwatt-sim: unknown option %s\n", o);
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (listen == NULL) {
+		fprintf(stderr, "peerwatt-sim: --listen is required\n");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (mlink_url_parse(listen, &u) != PW_OK || u.kind != MLINK_TCP ||
+	    strlen(u.host) >= sizeof(s.host))
+		return bad("--listen", listen);
+	snprintf(s.host, sizeof(s.host), "%s", u.host);
+	s.port = u.port;
+	if (!have_start) {
+		time_t now = time(NULL);
+		struct tm tm;
+		localtime_r(&now, &tm);
+		s.start_s = tm.tm_hour * 3600.0 + tm.tm_min * 60.0 + tm.tm_sec;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	/* Seeded starting counters: a device that has been running for years. */
+	s.inv_wh = 12345678.0 + 1000.0 * (s.seed % 1000);
+	s.exp_wh = 4000000.0 + 100.0 * (s.seed % 1000);
+	s.imp_wh = 2500000.0 + 100.0 * (s.seed % 1000);
+	s.t0_real = real_now();
+	s.last_reset_real = s.t0_real;
+	s.woke_real = -1e9;
+	s.awake = true;
+	layout(&s);
+	advance(&s, s.t0_real);
+	if (s.fault == F_SLEEP && s.pv_w <= 0)
+		s.awake = false;
+	refresh(&s, s.t0_real);
+	return run(&s);
+}

@@ -102,10 +102,28 @@ sync_parent_dir(const char *path)
 }
 
 /*
+ * Move the finished temporary file to `path` without ever replacing an
+ * existing file: renameat2(RENAME_NOREPLACE), or on a file system that does
+ * not support it, link(2) (which never replaces either) and unlink.
+ */
+static pw_err
+install_noreplace(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return PW_OK;
+	if (errno == EEXIST)
+		return PW_ERR_EXISTS;
+	if (errno != EINVAL && errno != ENOSYS)
+		return PW_ERR_IO;
+	if (link(tmp, path) != 0)
+		return errno == EEXIST ? PW_ERR_EXISTS : PW_ERR_IO;
+	return PW_OK;
+}
+
+/*
  * The key file is written to "PATH.tmp-XXXXXX" (mkstemp: O_EXCL, mode
- * 0600), fsynced, then hard-linked to PATH: link(2) never replaces an
- * existing file, so a key is never overwritten and PATH either does not exist
- * or holds the whole key.
+ * 0600), fsynced, then moved to PATH without replacing anything, so a key is
+ * never overwritten and PATH either does not exist or holds the whole key.
  */
 pw_err
 pw_key_save(const char *path, const struct pw_keypair *kp)
@@ -141,9 +159,9 @@ pw_key_save(const char *path, const struct pw_keypair *kp)
 	sodium_memzero(line, sizeof(line));
 	if (close(fd) != 0 && rc == PW_OK)
 		rc = PW_ERR_IO;
-	if (rc == PW_OK && link(tmp, path) != 0)
-		rc = errno == EEXIST ? PW_ERR_EXISTS : PW_ERR_IO;
-	(void)unlink(tmp);
+	if (rc == PW_OK)
+		rc = install_noreplace(tmp, path);
+	(void)unlink(tmp); /* gone after a rename; the spare name after link or an error */
 	if (rc == PW_OK)
 		sync_parent_dir(path);
 	return rc;

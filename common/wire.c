@@ -385,8 +385,8 @@ sign_prefix(unsigned type, uint64_t market_id, uint8_t out[SIGN_PREFIX_MAX])
 }
 
 /*
- * Assemble prefix || frame[0 .. len-64) and sign or verify it.  `sig_out`
- * non-NULL signs with `kp`; otherwise verifies `sig` by `pk`.  Ed25519 needs
+ * Assemble prefix || frame[0 .. len-64) and sign or verify it.  With `kp`
+ * (and `sig_out`) it signs; otherwise it verifies `sig` by `pk`.  Ed25519 needs
  * the whole message in one piece, hence the copy (on the stack when small).
  */
 static pw_err
@@ -407,7 +407,7 @@ signed_op(unsigned type, uint64_t market_id, const uint8_t *frame, size_t body_e
 	}
 	memcpy(buf, prefix, plen);
 	memcpy(buf + plen, frame, body_end);
-	if (sig_out != NULL)
+	if (kp != NULL && sig_out != NULL)
 		pw_sign(kp, buf, total, sig_out);
 	else
 		rc = pw_verify(pk, buf, total, sig);

@@ -23,7 +23,8 @@ TEST_PKGS := cmocka
 # Debian packages behind PKGS/TEST_PKGS and the tools the tests drive.
 DEBS      := build-essential pkg-config libmodbus-dev libzmq3-dev libsqlite3-dev \
              libsodium-dev libmicrohttpd-dev libjansson-dev libinih-dev libcmocka-dev \
-             sqlite3 socat clang libclang-rt-14-dev cppcheck clang-format clang-tidy
+             sqlite3 socat clang libclang-rt-14-dev cppcheck clang-format clang-tidy \
+             man-db systemd
 
 WARN      := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
              -Wmissing-prototypes -Werror
@@ -193,9 +194,29 @@ lint:
 	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude -I. \
 	  $(filter %.c,$(SRC_ALL))
 
+# install: programs, man pages, docs, example configs, the dashboard's page and
+# the systemd units (their /usr/local paths rewritten to PREFIX).  Never
+# touches /etc: docs/operations.md says what to copy there.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/peerwatt
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/peerwatt/web
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(wildcard docs/man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(wildcard docs/man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(wildcard config/*.example) $(DESTDIR)$(DOCDIR)/examples/
+	@set -e; for u in $(wildcard config/*.service); do \
+	  sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' -e 's|/usr/local/share/|$(PREFIX)/share/|g' \
+	    $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	  echo "install $$u -> $(DESTDIR)$(UNITDIR)/"; \
+	done
+	@set -e; if [ -d agent/web ]; then cd agent/web && find . -type f | while read -r f; do \
+	  install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/peerwatt/web/$$f"; done; fi
 
 clean:
 	rm -rf $(BUILD)

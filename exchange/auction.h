@@ -41,8 +41,8 @@ struct auction_result {
  * (caller owns them: auction_result_free()).  PW_ERR_FIELD when an order
  * has a zero quantity or an unknown side or two orders share an arrival
  * number; PW_ERR_RANGE above UINT32_MAX orders; PW_ERR_NOMEM.  On error
- * `out` is empty.  O(n) when the orders come sorted by arrival (the
- * exchange's case), O(n log n) otherwise.
+ * `out` is empty.  Linear time (radix sorts): one pass fewer when the
+ * orders come sorted by arrival, as the exchange passes them.
  */
 pw_err auction_clear(const struct auction_order *orders, size_t n, struct auction_result *out)
     __attribute__((warn_unused_result));

@@ -288,12 +288,15 @@ assert_same_result(const struct auction_order *o1, const struct auction_result *
 
 static size_t
 random_book(struct auction_order *o, size_t max_n, uint64_t *seed, uint32_t plo, uint32_t phi,
-            uint32_t qmax, int sparse_arrivals)
+            uint32_t qmax, int arrivals)
 {
+	/* arrivals 0: consecutive; 1: gaps up to 10^6; 2: gaps up to 2^52, so the
+	 * arrival numbers span up to 62 bits */
+	static const uint64_t gap[] = { 1, 1000000, (uint64_t)1 << 52 };
 	size_t n = rng_range(seed, 0, (uint32_t)max_n);
 	uint64_t arrival = rng_next(seed) % 1000;
 	for (size_t i = 0; i < n; i++) {
-		arrival += sparse_arrivals ? 1 + rng_next(seed) % 1000000 : 1;
+		arrival += arrivals == 0 ? 1 : 1 + rng_next(seed) % gap[arrivals];
 		o[i].arrival = arrival;
 		o[i].qty_wh = rng_range(seed, 1, qmax);
 		o[i].price_uper_kwh = rng_range(seed, plo, phi);
@@ -311,7 +314,7 @@ run_random_books(size_t books, size_t max_n, uint32_t plo, uint32_t phi, uint32_
 	assert_non_null(o);
 	assert_non_null(o2);
 	for (size_t b = 0; b < books; b++) {
-		size_t n = random_book(o, max_n, &seed, plo, phi, qmax, (int)(b & 1));
+		size_t n = random_book(o, max_n, &seed, plo, phi, qmax, (int)(b % 3));
 		struct auction_result r1, r2;
 		assert_int_equal(auction_clear(o, n, &r1), PW_OK);
 		check_properties(o, n, &r1);
@@ -334,12 +337,15 @@ test_random_small_books(void **state)
 	run_random_books(5000, 24, 10, 20, 10, 0x5eedull);
 }
 
-/* Prices spread over the 32-bit range: exercises every radix digit. */
+/* Prices spread over the 32-bit range, books small (insertion sort) and
+ * large (radix sort): exercises every digit. */
 static void
 test_random_wide_prices(void **state)
 {
 	(void)state;
 	run_random_books(1000, 40, 0, UINT32_MAX, 1000, 0xfeedull);
+	run_random_books(300, 400, 0, UINT32_MAX, 1000, 0xfade5ull);
+	run_random_books(300, 400, UINT32_MAX - 5000, UINT32_MAX, 1000, 0xface5ull);
 }
 
 /* Books above the insertion-sort threshold. */

@@ -119,7 +119,8 @@ split_by_side(const struct auction_order *orders, size_t n, struct rec *bids, st
               struct rec *scratch, struct rec *tmp, uint32_t bid_max, uint32_t ask_min)
 {
 	int sorted = 1;
-	uint64_t amin = orders[0].arrival, amax = orders[0].arrival;
+	uint64_t amin = orders[0].arrival;
+	uint64_t amax = amin;
 	for (size_t i = 1; i < n; i++) {
 		if (orders[i].arrival <= orders[i - 1].arrival)
 			sorted = 0;

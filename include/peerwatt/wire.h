@@ -14,8 +14,19 @@
  *
  * so a message never verifies in another market or as another type, and the
  * signed bytes are the stored and logged bytes: nothing is re-encoded before
- * verifying.  Decoding is strict: wrong length, unknown version or type, a
- * forbidden field value (side, kind, counts, padding) is an error.
+ * verifying.  Decoding is strict, and encoding applies the same rules:
+ *   PW_ERR_LENGTH   truncated, trailing bytes, count not matching the length
+ *   PW_ERR_VERSION  version != 1
+ *   PW_ERR_TYPE     unknown type
+ *   PW_ERR_FIELD    side/kind/time_status/proof kind outside its enum, a count
+ *                   above its bound, a serial/origin that is not 1..32
+ *                   printable ASCII bytes then NUL padding, a QUERY field its
+ *                   kind does not use != 0, ACK reason != 0 or log_index ==
+ *                   UINT64_MAX, REJECT reason 0 or unknown or log_index !=
+ *                   UINT64_MAX, RESULT part/parts/counts inconsistent,
+ *                   STATEMENT unknown flag bits or fee_u < 0
+ *   PW_ERR_BADSIG   (verify/open) signature does not verify
+ * A zero ORDER quantity decodes: the exchange answers it with bad_quantity.
  *
  * Ownership: decode never allocates; array fields of a decoded RESULT point
  * into the caller's buffer, which must outlive the struct.  Thread-safe.
@@ -113,7 +124,7 @@ struct pw_order {
 	uint64_t seq;            /* per-key, strictly increasing (shared with CANCEL) */
 	uint64_t interval;       /* delivery interval index */
 	uint64_t expiry_s;       /* Unix seconds; refused at or after */
-	uint32_t qty_wh;         /* > 0 */
+	uint32_t qty_wh;         /* > 0 (0 decodes; the exchange rejects it) */
 	uint32_t price_uper_kwh; /* limit */
 	uint8_t side;            /* enum pw_side */
 };
@@ -136,7 +147,7 @@ struct pw_meter {
 struct pw_query {
 	uint64_t nonce; /* echoed in the answer */
 	uint8_t kind;   /* enum pw_query_kind */
-	uint64_t a, b;
+	uint64_t a, b;  /* a field the kind does not use must be 0 */
 };
 
 /* ACK and REJECT share this body. */

@@ -173,6 +173,24 @@ test_save_never_overwrites(void **state)
 }
 
 static void
+test_save_errors(void **state)
+{
+	struct tmpdir *d = *state;
+	struct pw_keypair kp;
+	char path[512];
+
+	assert_int_equal(pw_key_generate(&kp), PW_OK);
+	snprintf(path, sizeof(path), "%s/no-such-dir/a.key", d->path);
+	assert_int_equal(pw_key_save(path, &kp), PW_ERR_IO);
+	assert_int_equal(pw_key_save("", &kp), PW_ERR_ARG);
+	assert_int_equal(pw_key_save(NULL, &kp), PW_ERR_ARG);
+	/* An existing directory (or anything else) at the path is never replaced. */
+	snprintf(path, sizeof(path), "%s", d->path);
+	assert_int_equal(pw_key_save(path, &kp), PW_ERR_EXISTS);
+	assert_int_equal(count_entries(d->path), 0);
+}
+
+static void
 test_file_format_is_documented_line(void **state)
 {
 	struct tmpdir *d = *state;
@@ -344,6 +362,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_save_load_round_trip, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_save_never_overwrites, setup_dir,
 		                                teardown_dir),
+		cmocka_unit_test_setup_teardown(test_save_errors, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_file_format_is_documented_line, setup_dir,
 		                                teardown_dir),
 		cmocka_unit_test_setup_teardown(test_load_refuses_shared_files, setup_dir,

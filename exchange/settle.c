@@ -21,6 +21,8 @@ settle_fee_lookup(const struct settle_fees *fees, const char *zone_a, const char
 		     strncmp(f->zone_b, zone_a, SETTLE_ZONE_MAX) == 0))
 			return f->fee_uper_kwh;
 	}
+	if (strncmp(zone_a, zone_b, SETTLE_ZONE_MAX) == 0)
+		return fees->same_zone_uper_kwh;
 	return fees->default_uper_kwh;
 }
 

@@ -36,10 +36,13 @@ struct settle_fee {
 struct settle_fees {
 	const struct settle_fee *pairs; /* caller's array; first match wins */
 	size_t n_pairs;
-	uint32_t default_uper_kwh; /* for a pair without an entry */
+	uint32_t same_zone_uper_kwh; /* both in one zone, no entry for the pair */
+	uint32_t default_uper_kwh;   /* different zones, no entry for the pair */
 };
 
-/* The fee of a trade between a household in `zone_a` and one in `zone_b`. */
+/* The fee of a trade between a household in `zone_a` and one in `zone_b`:
+ * an entry for the pair (either order) wins, else the same-zone fee when the
+ * zones are equal, else the default (the rule of xconfig_fee()). */
 uint32_t settle_fee_lookup(const struct settle_fees *fees, const char *zone_a, const char *zone_b);
 
 /* One trade of the interval as seen by the household being settled. */

@@ -26,10 +26,9 @@
 /* The tariffs and fees of every worked example in docs/market.md. */
 static const struct settle_tariffs tariffs = { 80000, 300000 };
 static const struct settle_fee fee_pairs[] = {
-	{ "north", "north", 10000 },
-	{ "south", "south", 10000 },
+	{ "north", "south", 30000 },
 };
-static const struct settle_fees fees = { fee_pairs, 2, 30000 };
+static const struct settle_fees fees = { fee_pairs, 1, 10000, 25000 };
 
 static void
 test_fee_lookup(void **state)
@@ -39,10 +38,14 @@ test_fee_lookup(void **state)
 	assert_int_equal(settle_fee_lookup(&fees, "south", "south"), 10000);
 	assert_int_equal(settle_fee_lookup(&fees, "north", "south"), 30000);
 	assert_int_equal(settle_fee_lookup(&fees, "south", "north"), 30000);
-	const struct settle_fee asym[] = { { "a", "b", 5 } };
-	const struct settle_fees f2 = { asym, 1, 7 };
+	assert_int_equal(settle_fee_lookup(&fees, "east", "east"), 10000);  /* same zone */
+	assert_int_equal(settle_fee_lookup(&fees, "east", "north"), 25000); /* default */
+	const struct settle_fee pairs[] = { { "a", "b", 5 }, { "a", "a", 3 } };
+	const struct settle_fees f2 = { pairs, 2, 9, 7 };
 	assert_int_equal(settle_fee_lookup(&f2, "b", "a"), 5); /* unordered pair */
-	assert_int_equal(settle_fee_lookup(&f2, "a", "a"), 7);
+	assert_int_equal(settle_fee_lookup(&f2, "a", "a"), 3); /* entry beats same-zone */
+	assert_int_equal(settle_fee_lookup(&f2, "b", "b"), 9);
+	assert_int_equal(settle_fee_lookup(&f2, "a", "c"), 7);
 }
 
 /* ---- docs/market.md "Settlement", worked example ------------------------ */

@@ -66,7 +66,7 @@ UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCHES:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZERS:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps build tests check demo bench fuzz format lint clean install help _check _bench _demo
+.PHONY: all deps build tests check demo bench fuzz format lint clean install help _check _bench _demo browser-deps
 .DEFAULT_GOAL := all
 .SECONDARY:
 .DELETE_ON_ERROR:
@@ -183,6 +183,18 @@ fuzz: deps
 	      $(BUILD)/fuzz/corpus-$$n $$seeds 2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
 	  grep -E '^Done [0-9]+ runs' $(BUILD)/fuzz/$$n.log | tail -1; \
 	done
+
+# --- dashboard browser tests: Debian chromium + playwright-core (no browser download)
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium nodejs npm || exit 69; \
+	  else \
+	    echo "browser-deps: run as root: apt-get update && apt-get install -y chromium nodejs npm"; exit 69; \
+	  fi; \
+	fi
+	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
 # --- style --------------------------------------------------------------------
 SRC_ALL = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^agent/web/')

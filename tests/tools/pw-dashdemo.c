@@ -1,0 +1,657 @@
+/*
+ * pw-dashdemo: the dashboard (agent/dash.c) with a fake household behind it,
+ * for the browser tests of the page and for trying the page by hand.
+ *
+ * Power values change every second; every --interval-s seconds the fake
+ * market clears the interval that just closed at a price that follows a slow
+ * wave: own bids at or above it become trades and statements, auto-sell
+ * offers sell the surplus above the reserve when the price reaches the
+ * minimum.  Orders, trades and statements live in memory only.  Prints
+ * "pw-dashdemo: listening on http://HOST:PORT/" on stdout when ready.
+ *
+ *   pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] [--token T]
+ *               [--exchange-down] [--inverter-down] [--seed N]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/dash.h"
+#include "peerwatt/log.h"
+#include "peerwatt/money.h"
+
+#define DEMO_MAX_ORDERS     512
+#define DEMO_MAX_TRADES     256
+#define DEMO_MAX_STATEMENTS 256
+#define DEMO_HISTORY        48
+#define DEMO_RETAIL         320000 /* uper_kwh */
+#define DEMO_FEED_IN        80000
+#define DEMO_FEE            10000 /* grid fee per kWh, paid by the buyer */
+#define DEMO_MAX_IMPORT_WH  20000 /* per interval */
+
+static volatile sig_atomic_t demo_stop;
+
+struct demo_order {
+	uint64_t seq, interval, qty_wh;
+	uint32_t price;
+	char side[5];
+	char status[10];
+	bool is_auto;
+	int age; /* seconds since placed: verified after one */
+};
+
+struct demo_trade {
+	uint64_t interval, qty_wh;
+	uint32_t price;
+	bool buy;
+	int64_t amount_u, fee_u;
+};
+
+struct demo_statement {
+	uint64_t interval;
+	int64_t traded_wh, fees_u, net_u, baseline_u;
+	int age;
+};
+
+struct demo {
+	struct dash *dash;
+	unsigned interval_s;
+	bool exchange_down, inverter_down;
+	uint64_t seq;
+	unsigned rng;
+	int64_t pv_w, house_w;
+	struct dash_settings settings;
+	struct demo_order orders[DEMO_MAX_ORDERS];
+	size_t norders;
+	struct demo_trade trades[DEMO_MAX_TRADES];
+	size_t ntrades;
+	struct demo_statement stmts[DEMO_MAX_STATEMENTS];
+	size_t nstmts;
+	uint64_t hist_interval[DEMO_HISTORY];
+	uint32_t hist_price[DEMO_HISTORY];
+	uint64_t hist_volume[DEMO_HISTORY];
+	size_t nhist;
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	demo_stop = 1;
+}
+
+static uint64_t
+now_interval(const struct demo *dm)
+{
+	return (uint64_t)time(NULL) / dm->interval_s;
+}
+
+static unsigned
+demo_rand(struct demo *dm, unsigned mod)
+{
+	dm->rng = dm->rng * 1103515245u + 12345u;
+	return (dm->rng >> 16) % mod;
+}
+
+/* The clearing price of interval i: a slow wave between 0.12 and 0.28. */
+static uint32_t
+demo_price(uint64_t i)
+{
+	double w = sin((double)(i % 1000) / 3.0);
+	return (uint32_t)(200000 + (int)(w * 80000.0)) / 1000 * 1000;
+}
+
+static int64_t
+amount(uint64_t qty_wh, uint32_t price)
+{
+	int64_t a = 0;
+
+	if (pw_money_amount(qty_wh, price, &a) != PW_OK)
+		return 0;
+	return a;
+}
+
+/* ---- documents ------------------------------------------------------------ */
+
+static json_t *
+doc_state(struct demo *dm)
+{
+	json_t *pv = dm->inverter_down ? json_null() : json_integer(dm->pv_w);
+	json_t *house = dm->inverter_down ? json_null() : json_integer(dm->house_w);
+	json_t *grid = dm->inverter_down ? json_null() : json_integer(dm->house_w - dm->pv_w);
+	json_t *surplus = dm->inverter_down ? json_null() : json_integer(dm->pv_w - dm->house_w);
+	int64_t fc = (dm->pv_w - dm->house_w) * (int64_t)dm->interval_s / 3600;
+
+	return json_pack("{s:s,s:I,s:I,s:i,s:o,s:o,s:o,s:o,s:I,s:{s:b,s:s},s:{s:b,s:s}}",
+	                 "household", "Demo household", "now", (json_int_t)time(NULL), "interval",
+	                 (json_int_t)now_interval(dm), "interval_s", (int)dm->interval_s, "pv_w",
+	                 pv, "house_w", house, "grid_w", grid, "surplus_w", surplus, "forecast_wh",
+	                 (json_int_t)(fc > 0 ? fc : 0), "exchange", "reachable", !dm->exchange_down,
+	                 "detail", dm->exchange_down ? "no reply for 30 s" : "", "inverter",
+	                 "reachable", !dm->inverter_down, "detail",
+	                 dm->inverter_down ? "Modbus timeout" : "");
+}
+
+static json_t *
+doc_market(struct demo *dm)
+{
+	json_t *prices = json_array(), *depth = json_array();
+	uint64_t cur = now_interval(dm), i;
+	size_t k;
+
+	for (k = 0; k < dm->nhist; k++)
+		json_array_append_new(prices,
+		                      json_pack("{s:I,s:I,s:I,s:I}", "interval",
+		                                (json_int_t)dm->hist_interval[k], "start",
+		                                (json_int_t)(dm->hist_interval[k] * dm->interval_s),
+		                                "price_uper_kwh", (json_int_t)dm->hist_price[k],
+		                                "volume_wh", (json_int_t)dm->hist_volume[k]));
+	for (i = cur + 1; i <= cur + 4; i++) {
+		json_t *bids = json_array(), *asks = json_array();
+		uint64_t own = 0;
+		for (k = 0; k < dm->norders; k++) {
+			struct demo_order *o = &dm->orders[k];
+			if (o->interval == i && strcmp(o->side, "buy") == 0 &&
+			    (strcmp(o->status, "acked") == 0 || strcmp(o->status, "pending") == 0))
+				own += o->qty_wh;
+		}
+		json_array_append_new(bids, json_pack("{s:i,s:I}", "price_uper_kwh", 240000,
+		                                      "qty_wh", (json_int_t)(1200 + own)));
+		json_array_append_new(bids, json_pack("{s:i,s:i}", "price_uper_kwh", 180000,
+		                                      "qty_wh", 800 + (int)(i % 5) * 100));
+		json_array_append_new(asks, json_pack("{s:i,s:i}", "price_uper_kwh", 150000,
+		                                      "qty_wh", 1500 + (int)(i % 3) * 250));
+		json_array_append_new(
+		    asks, json_pack("{s:i,s:i}", "price_uper_kwh", 210000, "qty_wh", 900));
+		json_array_append_new(
+		    depth, json_pack("{s:I,s:I,s:I,s:o,s:o}", "interval", (json_int_t)i, "start",
+		                     (json_int_t)(i * dm->interval_s), "gate_close",
+		                     (json_int_t)(i * dm->interval_s - dm->interval_s), "bids",
+		                     bids, "asks", asks));
+	}
+	return json_pack("{s:s,s:i,s:i,s:I,s:o,s:o}", "currency", "EUR", "retail_uper_kwh",
+	                 DEMO_RETAIL, "feed_in_uper_kwh", DEMO_FEED_IN, "next_interval",
+	                 (json_int_t)(cur + 1), "prices", prices, "depth", depth);
+}
+
+static json_t *
+doc_orders(struct demo *dm)
+{
+	json_t *a = json_array();
+	size_t k;
+
+	for (k = 0; k < dm->norders; k++) {
+		struct demo_order *o = &dm->orders[k];
+		json_array_append_new(
+		    a, json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:s,s:o}", "seq", (json_int_t)o->seq,
+		                 "side", o->side, "interval", (json_int_t)o->interval, "qty_wh",
+		                 (json_int_t)o->qty_wh, "price_uper_kwh", (json_int_t)o->price,
+		                 "status", o->status, "auto", o->is_auto, "reason", "", "verified",
+		                 o->age >= 1 && strcmp(o->status, "pending") != 0 ? json_true()
+		                                                                  : json_null()));
+	}
+	return json_pack("{s:o}", "orders", a);
+}
+
+static json_t *
+doc_trades(struct demo *dm)
+{
+	json_t *a = json_array();
+	size_t k;
+
+	for (k = 0; k < dm->ntrades; k++) {
+		struct demo_trade *t = &dm->trades[k];
+		json_array_append_new(
+		    a, json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:b}", "interval",
+		                 (json_int_t)t->interval, "side", t->buy ? "buy" : "sell", "qty_wh",
+		                 (json_int_t)t->qty_wh, "price_uper_kwh", (json_int_t)t->price,
+		                 "amount_u", (json_int_t)t->amount_u, "fee_u", (json_int_t)t->fee_u,
+		                 "verified", 1));
+	}
+	return json_pack("{s:o}", "trades", a);
+}
+
+static json_t *
+doc_statements(struct demo *dm)
+{
+	json_t *a = json_array();
+	int64_t earned = 0, paid = 0, saving = 0;
+	size_t k;
+
+	for (k = 0; k < dm->nstmts; k++) {
+		struct demo_statement *s = &dm->stmts[k];
+		int64_t sav = s->net_u - s->baseline_u;
+		if (s->net_u > 0)
+			earned += s->net_u;
+		else
+			paid -= s->net_u;
+		saving += sav;
+		json_array_append_new(
+		    a,
+		    json_pack("{s:I,s:I,s:I,s:i,s:I,s:I,s:I,s:I,s:b,s:I,s:o}", "interval",
+		              (json_int_t)s->interval, "traded_wh", (json_int_t)s->traded_wh,
+		              "delivered_wh", (json_int_t)s->traded_wh, "imbalance_wh", 0, "fees_u",
+		              (json_int_t)s->fees_u, "net_u", (json_int_t)s->net_u, "baseline_u",
+		              (json_int_t)s->baseline_u, "saving_u", (json_int_t)sav, "flagged", 0,
+		              "log_index", (json_int_t)(100 + k * 7), "verified",
+		              s->age >= 1 ? json_true() : json_null()));
+	}
+	return json_pack("{s:o,s:{s:I,s:I,s:I}}", "statements", a, "totals", "earned_u",
+	                 (json_int_t)earned, "paid_u", (json_int_t)paid, "saving_u",
+	                 (json_int_t)saving);
+}
+
+static json_t *
+demo_get(void *ctx, enum dash_doc doc)
+{
+	struct demo *dm = ctx;
+
+	switch (doc) {
+	case DASH_DOC_STATE:
+		return doc_state(dm);
+	case DASH_DOC_MARKET:
+		return doc_market(dm);
+	case DASH_DOC_ORDERS:
+		return doc_orders(dm);
+	case DASH_DOC_TRADES:
+		return doc_trades(dm);
+	case DASH_DOC_STATEMENTS:
+		return doc_statements(dm);
+	case DASH_DOC_SETTINGS:
+		return json_pack("{s:I,s:I,s:b}", "min_price_uper_kwh",
+		                 (json_int_t)dm->settings.min_price_uper_kwh, "reserve_wh",
+		                 (json_int_t)dm->settings.reserve_wh, "auto_sell",
+		                 dm->settings.auto_sell);
+	default:
+		return NULL;
+	}
+}
+
+/* ---- actions --------------------------------------------------------------- */
+
+static struct demo_order *
+add_order(struct demo *dm, const char *side, uint64_t interval, uint64_t qty, uint32_t price,
+          bool is_auto)
+{
+	struct demo_order *o;
+
+	if (dm->norders == DEMO_MAX_ORDERS) {
+		/* Forget the oldest finished order to make room. */
+		memmove(&dm->orders[0], &dm->orders[1],
+		        (DEMO_MAX_ORDERS - 1) * sizeof dm->orders[0]);
+		dm->norders--;
+	}
+	o = &dm->orders[dm->norders++];
+	memset(o, 0, sizeof *o);
+	o->seq = ++dm->seq;
+	o->interval = interval;
+	o->qty_wh = qty;
+	o->price = price;
+	o->is_auto = is_auto;
+	snprintf(o->side, sizeof o->side, "%s", side);
+	snprintf(o->status, sizeof o->status, "pending");
+	return o;
+}
+
+static pw_err
+demo_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *msg, size_t cap)
+{
+	struct demo *dm = ctx;
+	uint64_t first = bid->interval ? bid->interval : now_interval(dm) + 1;
+	uint32_t k;
+
+	if (dm->exchange_down) {
+		snprintf(msg, cap, "the exchange is unreachable; try again later");
+		return PW_ERR_UNAVAILABLE;
+	}
+	if (bid->max_price_uper_kwh < DEMO_FEED_IN || bid->max_price_uper_kwh > DEMO_RETAIL) {
+		snprintf(msg, cap, "maximum price must be between 0.08 and 0.32 EUR/kWh");
+		return PW_ERR_RANGE;
+	}
+	if (first <= now_interval(dm)) {
+		snprintf(msg, cap, "gate closed for interval %llu", (unsigned long long)first);
+		return PW_ERR_STATE;
+	}
+	if (bid->qty_wh > DEMO_MAX_IMPORT_WH) {
+		snprintf(msg, cap, "at most %d Wh per interval (registered import capacity)",
+		         DEMO_MAX_IMPORT_WH);
+		return PW_ERR_RANGE;
+	}
+	for (k = 0; k < bid->intervals; k++) {
+		struct demo_order *o =
+		    add_order(dm, "buy", first + k, bid->qty_wh, bid->max_price_uper_kwh, false);
+		if (k == 0)
+			*seq_out = o->seq;
+	}
+	snprintf(msg, cap, "sent to the exchange");
+	dash_notify(dm->dash, DASH_DOC_ORDERS);
+	dash_notify(dm->dash, DASH_DOC_MARKET);
+	return PW_OK;
+}
+
+static pw_err
+demo_cancel(void *ctx, uint64_t seq, char *msg, size_t cap)
+{
+	struct demo *dm = ctx;
+	size_t k;
+
+	for (k = 0; k < dm->norders; k++) {
+		struct demo_order *o = &dm->orders[k];
+		if (o->seq != seq)
+			continue;
+		if (strcmp(o->status, "pending") != 0 && strcmp(o->status, "acked") != 0) {
+			snprintf(msg, cap, "order %llu is %s and cannot be cancelled",
+			         (unsigned long long)seq, o->status);
+			return PW_ERR_STATE;
+		}
+		snprintf(o->status, sizeof o->status, "cancelled");
+		dash_notify(dm->dash, DASH_DOC_ORDERS);
+		return PW_OK;
+	}
+	snprintf(msg, cap, "no order %llu", (unsigned long long)seq);
+	return PW_ERR_NOTFOUND;
+}
+
+static pw_err
+demo_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
+{
+	struct demo *dm = ctx;
+
+	if (s->min_price_uper_kwh > DEMO_RETAIL) {
+		snprintf(msg, cap, "minimum price above the retail tariff would never sell");
+		return PW_ERR_RANGE;
+	}
+	dm->settings = *s;
+	dash_notify(dm->dash, DASH_DOC_SETTINGS);
+	return PW_OK;
+}
+
+static void
+demo_metrics(void *ctx, FILE *out)
+{
+	struct demo *dm = ctx;
+
+	fprintf(out, "# TYPE peerwatt_agent_orders gauge\npeerwatt_agent_orders %zu\n",
+	        dm->norders);
+}
+
+/* ---- the fake world --------------------------------------------------------- */
+
+static void
+tick_power(struct demo *dm)
+{
+	time_t t = time(NULL);
+	double wave = sin((double)(t % 600) / 600.0 * 6.283);
+
+	dm->pv_w = 2500 + (int64_t)(wave * 1500.0) + (int64_t)demo_rand(dm, 200);
+	dm->house_w = 600 + (int64_t)demo_rand(dm, 400);
+}
+
+/* Clears interval i (just closed): history, own fills, statements. */
+static void
+clear_interval(struct demo *dm, uint64_t i)
+{
+	uint32_t p = demo_price(i);
+	int64_t bought = 0, sold = 0, net = 0, fees = 0, baseline = 0;
+	size_t k;
+
+	for (k = 0; k < dm->norders; k++) {
+		struct demo_order *o = &dm->orders[k];
+		bool open = strcmp(o->status, "acked") == 0 || strcmp(o->status, "pending") == 0;
+		if (o->interval != i || !open)
+			continue;
+		bool buy = strcmp(o->side, "buy") == 0;
+		if ((buy && o->price >= p) || (!buy && o->price <= p)) {
+			struct demo_trade *t;
+			snprintf(o->status, sizeof o->status, "filled");
+			if (dm->ntrades == DEMO_MAX_TRADES) {
+				memmove(&dm->trades[0], &dm->trades[1],
+				        (DEMO_MAX_TRADES - 1) * sizeof dm->trades[0]);
+				dm->ntrades--;
+			}
+			t = &dm->trades[dm->ntrades++];
+			t->interval = i;
+			t->qty_wh = o->qty_wh;
+			t->price = p;
+			t->buy = buy;
+			t->amount_u = amount(o->qty_wh, p);
+			t->fee_u = buy ? amount(o->qty_wh, DEMO_FEE) : 0;
+			if (buy) {
+				bought += (int64_t)o->qty_wh;
+				net -= t->amount_u + t->fee_u;
+				fees += t->fee_u;
+				baseline -= amount(o->qty_wh, DEMO_RETAIL);
+			} else {
+				sold += (int64_t)o->qty_wh;
+				net += t->amount_u;
+				baseline += amount(o->qty_wh, DEMO_FEED_IN);
+			}
+		} else {
+			snprintf(o->status, sizeof o->status, "expired");
+		}
+	}
+	if (dm->nhist == DEMO_HISTORY) {
+		memmove(dm->hist_interval, dm->hist_interval + 1,
+		        (DEMO_HISTORY - 1) * sizeof dm->hist_interval[0]);
+		memmove(dm->hist_price, dm->hist_price + 1, (DEMO_HISTORY - 1) * sizeof(uint32_t));
+		memmove(dm->hist_volume, dm->hist_volume + 1,
+		        (DEMO_HISTORY - 1) * sizeof(uint64_t));
+		dm->nhist--;
+	}
+	dm->hist_interval[dm->nhist] = i;
+	dm->hist_price[dm->nhist] = p;
+	dm->hist_volume[dm->nhist] = 2000 + (uint64_t)(bought + sold);
+	dm->nhist++;
+	if (bought != 0 || sold != 0) {
+		struct demo_statement *s;
+		if (dm->nstmts == DEMO_MAX_STATEMENTS) {
+			memmove(&dm->stmts[0], &dm->stmts[1],
+			        (DEMO_MAX_STATEMENTS - 1) * sizeof dm->stmts[0]);
+			dm->nstmts--;
+		}
+		s = &dm->stmts[dm->nstmts++];
+		s->interval = i;
+		s->traded_wh = bought - sold;
+		s->fees_u = fees;
+		s->net_u = net;
+		s->baseline_u = baseline;
+		s->age = 0;
+	}
+}
+
+/* The auto-sell policy: offer the forecast surplus above the reserve for the
+ * next open interval, at the minimum price. */
+static void
+auto_sell(struct demo *dm, uint64_t next)
+{
+	int64_t surplus_wh = (dm->pv_w - dm->house_w) * (int64_t)dm->interval_s / 3600;
+	size_t k;
+
+	if (!dm->settings.auto_sell || dm->inverter_down || dm->exchange_down)
+		return;
+	surplus_wh -= (int64_t)dm->settings.reserve_wh;
+	if (surplus_wh <= 0)
+		return;
+	for (k = 0; k < dm->norders; k++)
+		if (dm->orders[k].interval == next && dm->orders[k].is_auto)
+			return;
+	add_order(dm, "sell", next, (uint64_t)surplus_wh, dm->settings.min_price_uper_kwh, true);
+}
+
+static void
+tick(struct demo *dm, uint64_t *last_interval)
+{
+	uint64_t cur = now_interval(dm);
+	bool market = false;
+	size_t k;
+
+	tick_power(dm);
+	for (k = 0; k < dm->norders; k++) {
+		struct demo_order *o = &dm->orders[k];
+		o->age++;
+		if (strcmp(o->status, "pending") == 0 && !dm->exchange_down)
+			snprintf(o->status, sizeof o->status, "acked");
+	}
+	for (k = 0; k < dm->nstmts; k++)
+		dm->stmts[k].age++;
+	while (*last_interval < cur) {
+		clear_interval(dm, *last_interval);
+		(*last_interval)++;
+		market = true;
+	}
+	auto_sell(dm, cur + 1);
+	dash_notify(dm->dash, DASH_DOC_STATE);
+	dash_notify(dm->dash, DASH_DOC_ORDERS);
+	dash_notify(dm->dash, DASH_DOC_STATEMENTS);
+	if (market) {
+		dash_notify(dm->dash, DASH_DOC_MARKET);
+		dash_notify(dm->dash, DASH_DOC_TRADES);
+	}
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] "
+	           "[--token T]\n                   [--exchange-down] [--inverter-down] "
+	           "[--seed N]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "web", required_argument, NULL, 'w' },
+		{ "interval-s", required_argument, NULL, 'i' },
+		{ "token", required_argument, NULL, 't' },
+		{ "exchange-down", no_argument, NULL, 'X' },
+		{ "inverter-down", no_argument, NULL, 'I' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct demo dm; /* large: not on the stack */
+	struct dash_config cfg = { 0 };
+	struct dash_ops ops = { 0 };
+	char addr[64] = "127.0.0.1", msg[DASH_MSG_MAX] = "";
+	uint16_t port = 0;
+	const char *web = "agent/web", *token = NULL;
+	struct sigaction sa;
+	uint64_t last_interval;
+	time_t next_tick;
+	char *end;
+	long v;
+	int c, i;
+
+	log_init("pw-dashdemo", LOG_LEVEL_INFO);
+	dm.interval_s = 10;
+	dm.rng = 42;
+	dm.settings.min_price_uper_kwh = 120000;
+	dm.settings.reserve_wh = 0;
+	dm.settings.auto_sell = true;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (dash_listen_parse(optarg, addr, sizeof addr, &port) != PW_OK) {
+				fprintf(stderr, "pw-dashdemo: bad --listen '%s'\n", optarg);
+				return 64;
+			}
+			break;
+		case 'w':
+			web = optarg;
+			break;
+		case 'i':
+		case 's':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || v < 1 || v > 3600) {
+				fprintf(stderr, "pw-dashdemo: bad number '%s'\n", optarg);
+				return 64;
+			}
+			if (c == 'i')
+				dm.interval_s = (unsigned)v;
+			else
+				dm.rng = (unsigned)v;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'X':
+			dm.exchange_down = true;
+			break;
+		case 'I':
+			dm.inverter_down = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("pw-dashdemo %s\n", PW_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 64;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* A little price history so the chart has a line from the start. */
+	last_interval = now_interval(&dm);
+	for (i = 12; i > 0; i--)
+		clear_interval(&dm, last_interval - (uint64_t)i);
+	tick_power(&dm);
+
+	ops.ctx = &dm;
+	ops.get = demo_get;
+	ops.place_bid = demo_bid;
+	ops.cancel = demo_cancel;
+	ops.update_settings = demo_settings;
+	ops.metrics = demo_metrics;
+	cfg.bind_addr = addr;
+	cfg.port = port;
+	cfg.web_root = web;
+	cfg.token = token;
+	if (dash_new(&cfg, &ops, &dm.dash, msg, sizeof msg) != PW_OK) {
+		fprintf(stderr, "pw-dashdemo: %s\n", msg);
+		return 69;
+	}
+	printf("pw-dashdemo: listening on http://%s%s%s:%u/\n", strchr(addr, ':') ? "[" : "", addr,
+	       strchr(addr, ':') ? "]" : "", (unsigned)dash_port(dm.dash));
+	fflush(stdout);
+
+	next_tick = time(NULL) + 1;
+	while (!demo_stop) {
+		struct pollfd pfd = { dash_fd(dm.dash), POLLIN, 0 };
+		long to = dash_timeout_ms(dm.dash);
+		time_t now = time(NULL);
+		long tick_ms = next_tick > now ? (long)(next_tick - now) * 1000 : 0;
+		if (to < 0 || to > tick_ms)
+			to = tick_ms;
+		if (poll(&pfd, 1, (int)to) < 0 && errno != EINTR)
+			break;
+		if (dash_run(dm.dash) != PW_OK)
+			log_warnx("dash_run failed");
+		if (time(NULL) >= next_tick) {
+			next_tick = time(NULL) + 1;
+			tick(&dm, &last_interval);
+		}
+	}
+	dash_destroy(&dm.dash);
+	return 0;
+}

@@ -66,7 +66,7 @@ UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCHES:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZERS:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps build tests check demo bench fuzz format lint clean install help _check _bench _demo browser-deps
+.PHONY: all deps build tests check demo bench fuzz format lint clean install help _check _bench _demo FORCE browser-deps
 .DEFAULT_GOAL := all
 .SECONDARY:
 .DELETE_ON_ERROR:
@@ -110,7 +110,8 @@ build: $(LIBS_ALL) $(PROGS) $(TOOLS)
 
 tests: build $(UNITS) $(BENCHES)
 
-# Rebuild everything when the flags change (plain <-> SANITIZE builds).
+# Rebuild everything when the flags change (plain <-> SANITIZE builds).  FORCE
+# must be .PHONY: .SECONDARY makes a missing plain FORCE look up to date.
 FLAGS_STAMP := $(BUILD)/.flags
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(BUILD)

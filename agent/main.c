@@ -3,11 +3,12 @@
  *
  *   peerwatt-agent probe ...      agent/probe.c   (metering helper)
  *   peerwatt-agent keygen ...     agent/keygen.c
- *   peerwatt-agent -c FILE ...    the daemon (agent/agentd.c, not built yet)
+ *   peerwatt-agent -c FILE ...    the daemon (agent/agentd.c)
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/agentd.h"
 #include "agent/keygen.h"
 #include "agent/probe.h"
 #include "peerwatt/log.h"
@@ -46,8 +47,6 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "keygen") == 0)
 		return keygen_main(argc - 1, argv + 1);
-	/* DISPATCH SLOT (agent helper): the daemon, `-c FILE [--check-config]`;
-	 * replace the two lines below with `return agentd_main(argc, argv);`. */
-	fprintf(stderr, "peerwatt-agent: the daemon is not built yet\n");
-	return EX_UNAVAILABLE;
+	/* the daemon, `-c FILE [--check-config]` (agent/agentd.c) */
+	return agentd_main(argc, argv);
 }

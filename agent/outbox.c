@@ -332,3 +332,49 @@ outbox_set_proof(struct outbox *ob, enum outbox_stream s, uint64_t seq, enum out
 	return update(ob, "UPDATE outbox SET proof = ?3 WHERE stream = ?1 AND seq = ?2 AND ?4 = ?5",
 	              s, (sqlite3_int64)seq, proof, 0, 0);
 }
+
+pw_err
+outbox_foreach(struct outbox *ob, enum outbox_stream s, uint64_t min_interval, outbox_each_fn fn,
+               void *ctx)
+{
+	sqlite3_stmt *st;
+	struct outbox_item *it;
+	pw_err rc = PW_OK;
+	int r;
+
+	if (min_interval > (uint64_t)INT64_MAX)
+		return PW_OK;
+	/* one item is 300 bytes: keep it off small stacks */
+	it = malloc(sizeof(*it));
+	if (it == NULL)
+		return PW_ERR_NOMEM;
+	if (sqlite3_prepare_v2(ob->db,
+	                       "SELECT " ITEM_COLS " FROM outbox WHERE stream = ? AND interval >= ?"
+	                       " ORDER BY seq",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		free(it);
+		return PW_ERR_DB;
+	}
+	sqlite3_bind_int(st, 1, (int)s);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)min_interval);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = read_item(st, it)) != PW_OK)
+			break;
+		if (fn(ctx, it) != 0)
+			break;
+	}
+	if (rc == PW_OK && r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = PW_ERR_DB;
+	sqlite3_finalize(st);
+	free(it);
+	return rc;
+}
+
+pw_err
+outbox_last(struct outbox *ob, enum outbox_stream s, struct outbox_item *it)
+{
+	return query_one(ob,
+	                 "SELECT " ITEM_COLS " FROM outbox WHERE stream = ? AND ?2 = ?2"
+	                 " ORDER BY seq DESC LIMIT 1",
+	                 s, 0, it);
+}

@@ -94,6 +94,16 @@ pw_err outbox_sent(struct outbox *ob, enum outbox_stream s, uint64_t seq, int64_
 pw_err outbox_settle(struct outbox *ob, enum outbox_stream s, uint64_t seq, enum outbox_state state,
                      uint16_t reason, uint64_t log_index) __attribute__((warn_unused_result));
 
+/* Calls fn for every item of stream s with interval >= min_interval, in
+ * sequence order; fn returns non-zero to stop.  The item is only valid
+ * during the call. */
+typedef int (*outbox_each_fn)(void *ctx, const struct outbox_item *it);
+pw_err outbox_foreach(struct outbox *ob, enum outbox_stream s, uint64_t min_interval,
+                      outbox_each_fn fn, void *ctx) __attribute__((warn_unused_result));
+/* The highest-numbered item of stream s; PW_ERR_NOTFOUND when none. */
+pw_err outbox_last(struct outbox *ob, enum outbox_stream s, struct outbox_item *it)
+    __attribute__((warn_unused_result));
+
 /* Items in `state` (any stream). */
 pw_err outbox_count(struct outbox *ob, enum outbox_state state, uint64_t *n)
     __attribute__((warn_unused_result));

@@ -175,6 +175,39 @@ test_proofs(void **state)
 	outbox_close(&ob);
 }
 
+static int
+collect(void *ctx, const struct outbox_item *it)
+{
+	uint64_t *seen = ctx;
+	seen[seen[0] + 1] = it->seq * 1000 + it->interval;
+	seen[0]++;
+	return seen[0] == 3; /* stop after three */
+}
+
+static void
+test_foreach_and_last(void **state)
+{
+	struct outbox *ob = NULL;
+	struct fake f = { PW_MSG_ORDER, 0, 0, 0 };
+	struct outbox_item it;
+	uint64_t seen[8] = { 0 };
+	(void)state;
+	assert_int_equal(outbox_open(&ob, ":memory:", 1), PW_OK);
+	assert_int_equal(outbox_last(ob, OUTBOX_METER, &it), PW_ERR_NOTFOUND);
+	for (uint64_t iv = 1; iv <= 6; iv++) {
+		f.interval = iv;
+		assert_int_equal(outbox_add(ob, OUTBOX_ORDERS, fake_sign, &f, NULL), PW_OK);
+	}
+	assert_int_equal(outbox_foreach(ob, OUTBOX_ORDERS, 3, collect, seen), PW_OK);
+	assert_int_equal(seen[0], 3); /* stopped by the callback */
+	assert_int_equal(seen[1], 3003);
+	assert_int_equal(seen[2], 4004);
+	assert_int_equal(seen[3], 5005);
+	assert_int_equal(outbox_last(ob, OUTBOX_ORDERS, &it), PW_OK);
+	assert_int_equal(it.seq, 6);
+	outbox_close(&ob);
+}
+
 static void
 test_reopen_keeps_numbers(void **state)
 {
@@ -252,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_numbering_and_streams),
 		cmocka_unit_test(test_sent_settle),
 		cmocka_unit_test(test_proofs),
+		cmocka_unit_test(test_foreach_and_last),
 		cmocka_unit_test(test_reopen_keeps_numbers),
 		cmocka_unit_test(test_kill9_no_gap_no_reuse),
 	};

@@ -1,0 +1,518 @@
+/*
+ * aledger.c: prices, own trades, statements and checkpoints in SQLite
+ * (see aledger.h).
+ */
+#include "agent/aledger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "peerwatt/log.h"
+#include "peerwatt/money.h"
+
+struct aledger {
+	sqlite3 *db;
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS prices(interval INTEGER PRIMARY KEY,"
+    " price INTEGER NOT NULL, volume_wh INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS trades(interval INTEGER NOT NULL, side INTEGER NOT NULL,"
+    " buy_seq INTEGER NOT NULL, sell_seq INTEGER NOT NULL, qty_wh INTEGER NOT NULL,"
+    " price INTEGER NOT NULL, PRIMARY KEY(interval, buy_seq, sell_seq));"
+    "CREATE TABLE IF NOT EXISTS statements(interval INTEGER PRIMARY KEY, frame BLOB NOT NULL,"
+    " flags INTEGER NOT NULL, bought_wh INTEGER NOT NULL, sold_wh INTEGER NOT NULL,"
+    " export_wh INTEGER NOT NULL, import_wh INTEGER NOT NULL, imbalance_wh INTEGER NOT NULL,"
+    " fee_u INTEGER NOT NULL, net_u INTEGER NOT NULL, baseline_u INTEGER NOT NULL,"
+    " saving_u INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS checkpoints(tree_size INTEGER PRIMARY KEY,"
+    " interval INTEGER NOT NULL, root BLOB NOT NULL, frame BLOB NOT NULL,"
+    " consistent INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS order_tags(seq INTEGER PRIMARY KEY, tag INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+pw_err
+aledger_open(struct aledger **out, sqlite3 *db)
+{
+	struct aledger *l;
+	char *msg = NULL;
+
+	*out = NULL;
+	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("aledger: %s", msg != NULL ? msg : "?");
+		sqlite3_free(msg);
+		return PW_ERR_DB;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return PW_ERR_NOMEM;
+	l->db = db;
+	*out = l;
+	return PW_OK;
+}
+
+void
+aledger_close(struct aledger **lp)
+{
+	if (lp == NULL || *lp == NULL)
+		return;
+	free(*lp);
+	*lp = NULL;
+}
+
+/* Runs `sql` with up to 8 integer parameters (then `blob` as parameter
+ * `blob_at` when given); PW_OK, or PW_ERR_DB.  *changes gets the row count. */
+static pw_err
+run(struct aledger *l, const char *sql, const int64_t *args, int nargs, int blob_at,
+    const void *blob, size_t blob_len, int *changes)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("aledger: %s", sqlite3_errmsg(l->db));
+		return PW_ERR_DB;
+	}
+	for (int i = 0; i < nargs; i++)
+		sqlite3_bind_int64(st, i + 1, args[i]);
+	if (blob_at > 0)
+		sqlite3_bind_blob(st, blob_at, blob, (int)blob_len, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE && r != SQLITE_ROW) {
+		if (r != SQLITE_CONSTRAINT)
+			log_warnx("aledger: %s", sqlite3_errmsg(l->db));
+		return r == SQLITE_CONSTRAINT ? PW_ERR_EXISTS : PW_ERR_DB;
+	}
+	if (changes != NULL)
+		*changes = sqlite3_changes(l->db);
+	return PW_OK;
+}
+
+pw_err
+aledger_add_result(struct aledger *l, const struct pw_result *r, const uint8_t me[PW_PK_LEN],
+                   unsigned *mine)
+{
+	pw_err rc;
+
+	*mine = 0;
+	if (r->interval > INT64_MAX)
+		return PW_ERR_RANGE;
+	{
+		int64_t a[3] = { (int64_t)r->interval, r->price_uper_kwh,
+			         r->volume_wh > INT64_MAX ? INT64_MAX : (int64_t)r->volume_wh };
+		if ((rc = run(l,
+		              "INSERT OR IGNORE INTO prices(interval, price, volume_wh)"
+		              " VALUES (?, ?, ?)",
+		              a, 3, 0, NULL, 0, NULL)) != PW_OK)
+			return rc;
+	}
+	for (uint16_t i = 0; i < r->n_trades; i++) {
+		struct pw_trade t;
+		int side;
+		if ((rc = pw_wire_result_trade(r, i, &t)) != PW_OK)
+			return rc;
+		if (memcmp(t.buyer, me, PW_PK_LEN) == 0)
+			side = PW_SIDE_BUY;
+		else if (memcmp(t.seller, me, PW_PK_LEN) == 0)
+			side = PW_SIDE_SELL;
+		else
+			continue;
+		if (t.buy_seq > INT64_MAX || t.sell_seq > INT64_MAX)
+			return PW_ERR_RANGE;
+		int64_t a[6] = { (int64_t)r->interval, side,     (int64_t)t.buy_seq,
+			         (int64_t)t.sell_seq,  t.qty_wh, r->price_uper_kwh };
+		if ((rc = run(
+		         l,
+		         "INSERT OR IGNORE INTO trades(interval, side, buy_seq, sell_seq, qty_wh,"
+		         " price) VALUES (?, ?, ?, ?, ?, ?)",
+		         a, 6, 0, NULL, 0, NULL)) != PW_OK)
+			return rc;
+		(*mine)++;
+	}
+	return PW_OK;
+}
+
+static int64_t
+query_i64(struct aledger *l, const char *sql, int64_t arg, int64_t dflt)
+{
+	sqlite3_stmt *st;
+	int64_t v = dflt;
+
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return dflt;
+	sqlite3_bind_int64(st, 1, arg);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+uint32_t
+aledger_last_price(struct aledger *l)
+{
+	int64_t p = query_i64(l,
+	                      "SELECT price FROM prices WHERE volume_wh > 0 AND ?1 = ?1"
+	                      " ORDER BY interval DESC LIMIT 1",
+	                      0, 0);
+	return p < 0 || p > UINT32_MAX ? 0 : (uint32_t)p;
+}
+
+static int64_t
+clamp64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+pw_err
+aledger_add_statement(struct aledger *l, const uint8_t *frame, size_t len,
+                      const struct pw_statement *s)
+{
+	sqlite3_stmt *st;
+	pw_err rc;
+	int same = 0, found = 0;
+
+	if (s->interval > INT64_MAX)
+		return PW_ERR_RANGE;
+	if (sqlite3_prepare_v2(l->db, "SELECT frame FROM statements WHERE interval = ?", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, (int64_t)s->interval);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		same = (size_t)sqlite3_column_bytes(st, 0) == len &&
+		       memcmp(sqlite3_column_blob(st, 0), frame, len) == 0;
+	}
+	sqlite3_finalize(st);
+	if (found)
+		return same ? PW_ERR_EXISTS : PW_ERR_CORRUPT;
+	/* imbalance as the household sees it: energy not traded as planned */
+	uint64_t imb = s->shortfall_wh + s->excess_wh + s->extra_import_wh + s->unused_wh;
+	int64_t a[12] = { (int64_t)s->interval,
+		          0,
+		          s->flags,
+		          clamp64(s->bought_wh),
+		          clamp64(s->sold_wh),
+		          clamp64(s->export_wh),
+		          clamp64(s->import_wh),
+		          clamp64(imb),
+		          s->fee_u,
+		          s->net_u,
+		          s->baseline_u,
+		          s->saving_u };
+	rc = run(l,
+	         "INSERT INTO statements(interval, frame, flags, bought_wh, sold_wh, export_wh,"
+	         " import_wh, imbalance_wh, fee_u, net_u, baseline_u, saving_u)"
+	         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	         a, 12, 2, frame, len, NULL);
+	return rc;
+}
+
+int
+aledger_has_statement(struct aledger *l, uint64_t interval)
+{
+	if (interval > INT64_MAX)
+		return 0;
+	return query_i64(l, "SELECT count(*) FROM statements WHERE interval = ?", (int64_t)interval,
+	                 0) > 0;
+}
+
+pw_err
+aledger_add_checkpoint(struct aledger *l, const uint8_t *frame, size_t len,
+                       const struct pw_checkpoint *cp)
+{
+	uint8_t root[PW_HASH_LEN];
+
+	if (cp->tree_size > INT64_MAX || cp->interval > INT64_MAX)
+		return PW_ERR_RANGE;
+	if (aledger_root(l, cp->tree_size, root) == PW_OK)
+		return memcmp(root, cp->root, PW_HASH_LEN) == 0 ? PW_ERR_EXISTS : PW_ERR_CORRUPT;
+	int64_t a[2] = { (int64_t)cp->tree_size, (int64_t)cp->interval };
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db,
+	                       "INSERT INTO checkpoints(tree_size, interval, root, frame)"
+	                       " VALUES (?, ?, ?, ?)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, a[0]);
+	sqlite3_bind_int64(st, 2, a[1]);
+	sqlite3_bind_blob(st, 3, cp->root, PW_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, frame, (int)len, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? PW_OK : PW_ERR_DB;
+}
+
+static pw_err
+checkpoint_row(struct aledger *l, const char *sql, int64_t arg, struct pw_checkpoint *cp)
+{
+	sqlite3_stmt *st;
+	pw_err rc = PW_ERR_NOTFOUND;
+
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, arg);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const void *f = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		struct pw_msg m;
+		if (f == NULL || n <= 0 || pw_wire_decode(f, (size_t)n, &m) != PW_OK ||
+		    m.type != PW_MSG_CHECKPOINT)
+			rc = PW_ERR_CORRUPT;
+		else {
+			*cp = m.u.checkpoint;
+			rc = PW_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+pw_err
+aledger_latest_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
+{
+	return checkpoint_row(l,
+	                      "SELECT frame FROM checkpoints WHERE ?1 = ?1"
+	                      " ORDER BY tree_size DESC LIMIT 1",
+	                      0, cp);
+}
+
+pw_err
+aledger_prev_checkpoint(struct aledger *l, uint64_t size, struct pw_checkpoint *cp)
+{
+	return checkpoint_row(l,
+	                      "SELECT frame FROM checkpoints WHERE tree_size < ?1"
+	                      " ORDER BY tree_size DESC LIMIT 1",
+	                      clamp64(size), cp);
+}
+
+pw_err
+aledger_unchecked_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
+{
+	/* the smallest one stays unchecked: it has no predecessor */
+	return checkpoint_row(l,
+	                      "SELECT frame FROM checkpoints WHERE consistent = 0 AND tree_size >"
+	                      " (SELECT min(tree_size) FROM checkpoints) AND ?1 = ?1"
+	                      " ORDER BY tree_size LIMIT 1",
+	                      0, cp);
+}
+
+pw_err
+aledger_root(struct aledger *l, uint64_t size, uint8_t root[PW_HASH_LEN])
+{
+	sqlite3_stmt *st;
+	pw_err rc = PW_ERR_NOTFOUND;
+
+	if (size > INT64_MAX)
+		return PW_ERR_NOTFOUND;
+	if (sqlite3_prepare_v2(l->db, "SELECT root FROM checkpoints WHERE tree_size = ?", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, (int64_t)size);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) == PW_HASH_LEN) {
+			memcpy(root, sqlite3_column_blob(st, 0), PW_HASH_LEN);
+			rc = PW_OK;
+		} else {
+			rc = PW_ERR_CORRUPT;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+pw_err
+aledger_set_consistent(struct aledger *l, uint64_t size, int state)
+{
+	int64_t a[2] = { state, clamp64(size) };
+	return run(l, "UPDATE checkpoints SET consistent = ?1 WHERE tree_size = ?2", a, 2, 0, NULL,
+	           0, NULL);
+}
+
+json_t *
+aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
+{
+	sqlite3_stmt *st;
+	json_t *arr = json_array();
+
+	(void)me;
+	if (arr == NULL)
+		return NULL;
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT interval, side, qty_wh, price FROM trades"
+	                       " ORDER BY interval DESC LIMIT 200",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t qty = sqlite3_column_int64(st, 2), price = sqlite3_column_int64(st, 3);
+		int64_t amount = 0;
+		if (pw_money_amount((uint64_t)qty, (uint64_t)price, &amount) != PW_OK)
+			amount = 0;
+		json_array_append_new(
+		    arr, json_pack("{s:I, s:s, s:I, s:I, s:I, s:n}", "interval",
+		                   (json_int_t)sqlite3_column_int64(st, 0), "side",
+		                   sqlite3_column_int(st, 1) == PW_SIDE_BUY ? "buy" : "sell",
+		                   "qty_wh", (json_int_t)qty, "price_uper_kwh", (json_int_t)price,
+		                   "amount_u", (json_int_t)amount, "verified"));
+	}
+	sqlite3_finalize(st);
+	return json_pack("{s:o}", "trades", arr);
+}
+
+json_t *
+aledger_json_statements(struct aledger *l)
+{
+	sqlite3_stmt *st;
+	json_t *arr = json_array();
+	int64_t earned = 0, paid = 0, saving = 0;
+
+	if (arr == NULL)
+		return NULL;
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT interval, flags, bought_wh, sold_wh, export_wh, import_wh,"
+	                       " imbalance_wh, fee_u, net_u, baseline_u, saving_u FROM statements"
+	                       " ORDER BY interval DESC",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	int rows = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t v[11];
+		for (int i = 0; i < 11; i++)
+			v[i] = sqlite3_column_int64(st, i);
+		if (v[8] > 0)
+			earned += v[8];
+		else
+			paid -= v[8];
+		saving += v[10];
+		if (rows++ >= 200)
+			continue; /* totals over all, rows for the latest */
+		json_array_append_new(
+		    arr,
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:n, s:n}", "interval",
+		              (json_int_t)v[0], "traded_wh", (json_int_t)(v[2] - v[3]),
+		              "delivered_wh", (json_int_t)(v[4] - v[5]), "imbalance_wh",
+		              (json_int_t)v[6], "fees_u", (json_int_t)v[7], "net_u",
+		              (json_int_t)v[8], "baseline_u", (json_int_t)v[9], "saving_u",
+		              (json_int_t)v[10], "flagged", (v[1] & PW_STMT_READING_MISSING) != 0,
+		              "log_index", "verified"));
+	}
+	sqlite3_finalize(st);
+	return json_pack("{s:o, s:{s:I, s:I, s:I}}", "statements", arr, "totals", "earned_u",
+	                 (json_int_t)earned, "paid_u", (json_int_t)paid, "saving_u",
+	                 (json_int_t)saving);
+}
+
+json_t *
+aledger_json_prices(struct aledger *l, uint32_t interval_s, unsigned max)
+{
+	sqlite3_stmt *st;
+	json_t *arr = json_array();
+
+	if (arr == NULL)
+		return NULL;
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT interval, price, volume_wh FROM"
+	                       " (SELECT * FROM prices ORDER BY interval DESC LIMIT ?)"
+	                       " ORDER BY interval",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	sqlite3_bind_int(st, 1, (int)max);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t iv = sqlite3_column_int64(st, 0);
+		json_array_append_new(
+		    arr, json_pack("{s:I, s:I, s:I, s:I}", "interval", (json_int_t)iv, "start",
+		                   (json_int_t)(iv * (int64_t)interval_s), "price_uper_kwh",
+		                   (json_int_t)sqlite3_column_int64(st, 1), "volume_wh",
+		                   (json_int_t)sqlite3_column_int64(st, 2)));
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+pw_err
+aledger_counts(struct aledger *l, uint64_t *trades, uint64_t *statements, uint64_t *checkpoints)
+{
+	*trades = (uint64_t)query_i64(l, "SELECT count(*) + 0 * ? FROM trades", 0, 0);
+	*statements = (uint64_t)query_i64(l, "SELECT count(*) + 0 * ? FROM statements", 0, 0);
+	*checkpoints = (uint64_t)query_i64(l, "SELECT count(*) + 0 * ? FROM checkpoints", 0, 0);
+	return PW_OK;
+}
+
+pw_err
+aledger_tag_order(struct aledger *l, uint64_t seq, int tag)
+{
+	int64_t a[2] = { clamp64(seq), tag };
+	return run(l, "INSERT OR REPLACE INTO order_tags(seq, tag) VALUES (?, ?)", a, 2, 0, NULL, 0,
+	           NULL);
+}
+
+int
+aledger_order_tag(struct aledger *l, uint64_t seq)
+{
+	int64_t t = query_i64(l, "SELECT tag FROM order_tags WHERE seq = ?", clamp64(seq), 0);
+	return t < 0 || t > 1000 ? 0 : (int)t;
+}
+
+pw_err
+aledger_setting_set(struct aledger *l, const char *name, int64_t v)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? PW_OK : PW_ERR_DB;
+}
+
+pw_err
+aledger_setting_get(struct aledger *l, const char *name, int64_t *v)
+{
+	sqlite3_stmt *st;
+	pw_err rc = PW_ERR_NOTFOUND;
+
+	if (sqlite3_prepare_v2(l->db, "SELECT value FROM settings WHERE name = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = PW_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+pw_err
+aledger_missing_statement(struct aledger *l, uint64_t after, uint64_t upto, uint64_t *iv)
+{
+	sqlite3_stmt *st;
+	pw_err rc = PW_ERR_NOTFOUND;
+
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT min(interval) FROM ("
+	                       " SELECT interval FROM outbox WHERE type = 3 AND state = 1"
+	                       " UNION SELECT interval FROM trades)"
+	                       " WHERE interval > ?1 AND interval <= ?2"
+	                       " AND interval NOT IN (SELECT interval FROM statements)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, clamp64(after));
+	sqlite3_bind_int64(st, 2, clamp64(upto));
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*iv = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = PW_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

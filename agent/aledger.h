@@ -1,0 +1,92 @@
+/*
+ * aledger.h: what the agent learns from the exchange, kept in the agent's
+ * SQLite database next to the outbox: clearing prices, the household's own
+ * trades, its signed statements (exact frames) and every checkpoint seen
+ * (exact frames, plus the root by tree size to verify proofs against).
+ * Everything stored here has been verified by xlink first.
+ *
+ * Also builds the JSON documents of the dashboard that come from these
+ * tables (trades, statements, price history).  Called by agentd; the
+ * database handle is borrowed from the outbox.  Not thread-safe.
+ */
+#ifndef AGENT_ALEDGER_H
+#define AGENT_ALEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "peerwatt/error.h"
+#include "peerwatt/wire.h"
+
+struct aledger;
+
+pw_err aledger_open(struct aledger **out, sqlite3 *db) __attribute__((warn_unused_result));
+void aledger_close(struct aledger **lp);
+
+/* Records the interval's price (part 0) and the trades of `me` in this
+ * part; *mine receives how many trades were the household's. */
+pw_err aledger_add_result(struct aledger *l, const struct pw_result *r, const uint8_t me[PW_PK_LEN],
+                          unsigned *mine) __attribute__((warn_unused_result));
+/* The latest clearing price with volume; 0 when none yet. */
+uint32_t aledger_last_price(struct aledger *l);
+
+/* Stores a statement (frame as received); PW_ERR_EXISTS when the interval
+ * already has the same one, PW_ERR_CORRUPT when it has a different one
+ * (the exchange signed two statements for one interval). */
+pw_err aledger_add_statement(struct aledger *l, const uint8_t *frame, size_t len,
+                             const struct pw_statement *s) __attribute__((warn_unused_result));
+int aledger_has_statement(struct aledger *l, uint64_t interval);
+
+/* Stores a checkpoint; PW_ERR_EXISTS when known, PW_ERR_CORRUPT when a
+ * different root was seen for the same size (a fork: log loudly). */
+pw_err aledger_add_checkpoint(struct aledger *l, const uint8_t *frame, size_t len,
+                              const struct pw_checkpoint *cp) __attribute__((warn_unused_result));
+/* The largest checkpoint seen: PW_ERR_NOTFOUND when none. */
+pw_err aledger_latest_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
+    __attribute__((warn_unused_result));
+/* The root of the checkpoint of `size`: PW_ERR_NOTFOUND when none. */
+pw_err aledger_root(struct aledger *l, uint64_t size, uint8_t root[PW_HASH_LEN])
+    __attribute__((warn_unused_result));
+/* Marks the consistency of checkpoint `size` with its predecessor
+ * (1 proven, -1 failed). */
+pw_err aledger_set_consistent(struct aledger *l, uint64_t size, int state)
+    __attribute__((warn_unused_result));
+/* The checkpoint below `size` with the largest size, for consistency
+ * proofs: PW_ERR_NOTFOUND when none. */
+pw_err aledger_prev_checkpoint(struct aledger *l, uint64_t size, struct pw_checkpoint *cp)
+    __attribute__((warn_unused_result));
+/* A checkpoint whose consistency with its predecessor is not yet known. */
+pw_err aledger_unchecked_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
+    __attribute__((warn_unused_result));
+
+/* Dashboard documents (new references; NULL on a database error). */
+json_t *aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN]);
+json_t *aledger_json_statements(struct aledger *l);
+json_t *aledger_json_prices(struct aledger *l, uint32_t interval_s, unsigned max);
+
+/* Order origin tags: 0 manual (dashboard), 1 auto-sell, 2 + k standing
+ * bid k.  A missing tag reads as 0. */
+pw_err aledger_tag_order(struct aledger *l, uint64_t seq, int tag)
+    __attribute__((warn_unused_result));
+int aledger_order_tag(struct aledger *l, uint64_t seq);
+
+/* Persistent settings edited on the dashboard (name -> integer). */
+pw_err aledger_setting_set(struct aledger *l, const char *name, int64_t v)
+    __attribute__((warn_unused_result));
+pw_err aledger_setting_get(struct aledger *l, const char *name, int64_t *v)
+    __attribute__((warn_unused_result));
+
+/* The first interval in (after, upto] for which the household has an
+ * acknowledged METER reading or a trade but no statement (reads the
+ * outbox table of the same database); PW_ERR_NOTFOUND when none. */
+pw_err aledger_missing_statement(struct aledger *l, uint64_t after, uint64_t upto, uint64_t *iv)
+    __attribute__((warn_unused_result));
+
+/* Counters for logs and /metrics. */
+pw_err aledger_counts(struct aledger *l, uint64_t *trades, uint64_t *statements,
+                      uint64_t *checkpoints) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * xlink.h: the agent's link to the exchange over ZeroMQ with CURVE
+ * (docs/protocol.md "Transport"): a DEALER for requests and their replies
+ * and a SUB for market data (RESULT, DEPTH, CHECKPOINT).  The CURVE client
+ * key is the household's Ed25519 key converted to X25519; the server key is
+ * the pinned exchange key converted likewise.
+ *
+ * Owns the two sockets and the checks every received frame passes before
+ * the agent looks at it: it decodes strictly, is signed by the pinned
+ * exchange key (pw_wire_open + author check), is an exchange-to-household
+ * type, and on SUB matches its topic.  Anything else is counted, logged and
+ * dropped here.  Called by agentd's loop (which polls the two sockets).
+ * Not thread-safe (one loop); the caller owns the struct (xlink_destroy).
+ */
+#ifndef AGENT_XLINK_H
+#define AGENT_XLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peerwatt/error.h"
+#include "peerwatt/keys.h"
+#include "peerwatt/wire.h"
+
+struct xlink_cfg {
+	const char *request;        /* ROUTER endpoint */
+	const char *pub;            /* PUB endpoint */
+	const uint8_t *exchange_pk; /* pinned, PW_PK_LEN */
+	uint64_t market_id;
+	const struct pw_keypair *kp; /* the household's */
+};
+
+struct xlink_stats {
+	unsigned long sent, send_blocked, received, bad; /* bad: dropped frames */
+};
+
+struct xlink;
+
+/* Creates and connects both sockets in `zctx` (the caller's context, which
+ * must outlive the link).  PW_ERR_CRYPTO for a key without a CURVE form,
+ * PW_ERR_ZMQ when a socket cannot be set up. */
+pw_err xlink_new(void *zctx, const struct xlink_cfg *cfg, struct xlink **out)
+    __attribute__((warn_unused_result));
+void xlink_destroy(struct xlink **xp);
+
+/* The sockets, for zmq_poll (borrowed). */
+void *xlink_dealer(struct xlink *x);
+void *xlink_sub(struct xlink *x);
+
+/* Sends one request frame without blocking; PW_ERR_FULL when it cannot be
+ * queued now (no connection: ZMQ_IMMEDIATE), PW_ERR_ZMQ otherwise. */
+pw_err xlink_send(struct xlink *x, const uint8_t *frame, size_t len)
+    __attribute__((warn_unused_result));
+
+/*
+ * The next verified frame from the DEALER (from_sub = 0) or the SUB.
+ * PW_OK: *frame and *len point into the link's buffer (valid until the next
+ * call) and *m is decoded (RESULT arrays point into *frame).
+ * PW_ERR_NOTFOUND: nothing more to read now.  Frames that fail a check are
+ * dropped and reading continues.
+ */
+pw_err xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len,
+                  struct pw_msg *m) __attribute__((warn_unused_result));
+
+const struct xlink_stats *xlink_stats(const struct xlink *x);
+
+#endif

@@ -928,6 +928,68 @@ test_vectors(void **state)
 	assert_true(n >= (int)N_TYPES);
 }
 
+/* tests/vectors/invalid.txt: frames that must be refused with the named error. */
+static void
+test_invalid_vectors(void **state)
+{
+	static const struct {
+		const char *name;
+		pw_err err;
+	} errs[] = {
+		{ "length", PW_ERR_LENGTH }, { "version", PW_ERR_VERSION }, { "type", PW_ERR_TYPE },
+		{ "field", PW_ERR_FIELD },   { "badsig", PW_ERR_BADSIG },
+	};
+	char line[VEC_LINE_MAX], name[80], err[16], hex[VEC_LINE_MAX];
+	uint8_t frame[VEC_LINE_MAX / 2];
+	uint64_t market = 0;
+	int have_market = 0, n = 0, seen[5] = { 0 };
+	FILE *f = fopen(VEC_DIR "/invalid.txt", "r");
+	struct pw_msg m;
+
+	(void)state;
+	if (f == NULL)
+		fail_msg("%s/invalid.txt: cannot open", VEC_DIR);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *nl = strchr(line, '\n');
+		if (nl == NULL)
+			fail_msg("invalid.txt: line too long or unterminated");
+		*nl = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (strncmp(line, "market_id ", 10) == 0) {
+			market = parse_u64(line + 10, UINT64_MAX, "market_id");
+			have_market = 1;
+			continue;
+		}
+		assert_true(have_market);
+		token(line, 0, name, sizeof(name));
+		token(line, 1, err, sizeof(err));
+		token(line, 2, hex, sizeof(hex));
+		size_t flen = 0;
+		if (strcmp(hex, "-") != 0) {
+			flen = strlen(hex) / 2;
+			if (strlen(hex) % 2 != 0 || pw_hex_decode(hex, frame, flen) != PW_OK)
+				fail_msg("invalid.txt: %s: bad hex", name);
+		}
+		size_t e = 0;
+		while (e < 5 && strcmp(errs[e].name, err) != 0)
+			e++;
+		if (e == 5)
+			fail_msg("invalid.txt: %s: unknown error '%s'", name, err);
+		pw_err rc = pw_wire_open(frame, flen, market, &m);
+		if (rc != errs[e].err)
+			fail_msg("invalid.txt: %s: got '%s', want '%s'", name, pw_strerror(rc),
+			         pw_strerror(errs[e].err));
+		seen[e] = 1;
+		n++;
+	}
+	fclose(f);
+	for (int i = 0; i < 5; i++)
+		if (!seen[i])
+			fail_msg("invalid.txt: no case of error '%s'", errs[i].name);
+	assert_true(n >= 40);
+}
+
 static void
 test_names(void **state)
 {
@@ -960,6 +1022,7 @@ main(void)
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_invalid_vectors),
 	};
 	if (pw_crypto_init() != PW_OK)
 		return 1;

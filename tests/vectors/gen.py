@@ -306,7 +306,105 @@ def build():
         body += u8(side) + u32(price) + u64(qty)
     assert len(body) == 9 + 13 * 4
     vectors.append(("depth", "DEPTH", EXCHANGE_SEED, f, body))
+    # Edge cases an implementation gets wrong easily: a serial of exactly 32
+    # characters (no NUL at all) and the second part of a split RESULT.
+    serial = "ABCDEFGHIJKLMNOPQRSTUVWXYZ 01234"
+    f = [("seq", 4), ("interval", 1900000), ("serial", serial),
+         ("export_start_wh", 1000400), ("export_end_wh", 1000400),
+         ("import_start_wh", 20000000012), ("import_end_wh", 20000000700),
+         ("time_status", 2)]
+    body = (u64(4) + u64(1900000) + text32(serial) + u64(1000400) + u64(1000400) +
+            u64(20000000012) + u64(20000000700) + u8(2))
+    assert len(body) == 81 and b"\0" not in body[16:48]
+    vectors.append(("meter_serial32", "METER", HOUSEHOLD_SEED, f, body))
+
+    f = [("interval", 1900002), ("price", 199999), ("volume_wh", 9000),
+         ("n_trades_total", 8193), ("part", 1), ("parts", 2), ("n_trades", 1)]
+    body = (u64(1900002) + u32(199999) + u64(9000) + u32(8193) + u16(1) + u16(2) + u16(1))
+    f.append(("trade", "%s %s %d %d %d" % (buyer2.hex(), hh_pk.hex(), 2**64 - 1, 1, 1)))
+    body += buyer2 + hh_pk + u64(2**64 - 1) + u64(1) + u32(1)
+    vectors.append(("result_part", "RESULT", EXCHANGE_SEED, f, body))
     return vectors
+
+
+def invalid_cases(bodies):
+    """Frames a decoder must refuse, with the error of docs/protocol.md
+    section 2.  Field cases are re-signed, so the field is the only fault."""
+    cases = []
+
+    def mutated(name, type_name, off, new, seed=None):
+        seed = seed or (HOUSEHOLD_SEED if TYPES[type_name] < 16 else EXCHANGE_SEED)
+        body = bytearray(bodies[name])
+        body[off:off + len(new)] = new
+        return frame(type_name, seed, bytes(body))[0]
+
+    order = frame("ORDER", HOUSEHOLD_SEED, bodies["order"])[0]
+    cases.append(("empty", "length", b""))
+    cases.append(("one_byte", "length", b"\x01"))
+    cases.append(("version_0", "version", b"\x00" + order[1:]))
+    cases.append(("version_2", "version", b"\x02" + order[1:]))
+    for t in (0, 5, 15, 23, 255):
+        cases.append(("type_%d" % t, "type", order[:1] + bytes([t]) + order[2:]))
+    cases.append(("order_header_only", "length", order[:34]))
+    cases.append(("order_truncated", "length", order[:-1]))
+    cases.append(("order_trailing_byte", "length", order + b"\0"))
+    cases.append(("order_as_cancel", "length", order[:1] + b"\x02" + order[2:]))
+    cases.append(("order_side_0", "field", mutated("order", "ORDER", 32, b"\0")))
+    cases.append(("order_side_3", "field", mutated("order", "ORDER", 32, b"\3")))
+    cases.append(("meter_time_status_3", "field", mutated("meter", "METER", 80, b"\3")))
+    cases.append(("meter_serial_empty", "field", mutated("meter", "METER", 16, b"\0")))
+    cases.append(("meter_serial_gap", "field", mutated("meter", "METER", 16 + 20, b"X")))
+    cases.append(("meter_serial_del", "field", mutated("meter", "METER", 16 + 1, b"\x7f")))
+    cases.append(("meter_serial_8bit", "field", mutated("meter", "METER", 16 + 1, b"\xe9")))
+    cases.append(("query_kind_0", "field", mutated("query", "QUERY", 8, b"\0")))
+    cases.append(("query_kind_6", "field", mutated("query", "QUERY", 8, b"\6")))
+    cases.append(("query_checkpoint_with_a", "field", mutated("query", "QUERY", 8, b"\4")))
+    cases.append(("query_result_with_b", "field", mutated("query", "QUERY", 8, b"\5")))
+    cases.append(("ack_with_reason", "field", mutated("ack", "ACK", 41, u16(1))))
+    cases.append(("ack_no_log_index", "field", mutated("ack", "ACK", 43, u64(U64_MAX))))
+    cases.append(("reject_reason_0", "field", mutated("reject", "REJECT", 41, u16(0))))
+    cases.append(("reject_reason_27", "field", mutated("reject", "REJECT", 41, u16(27))))
+    cases.append(("reject_with_log_index", "field", mutated("reject", "REJECT", 43, u64(5))))
+    cases.append(("result_parts_0", "field", mutated("result", "RESULT", 26, u16(0))))
+    cases.append(("result_part_eq_parts", "field", mutated("result", "RESULT", 24, u16(1))))
+    cases.append(("result_total_below_count", "field",
+                  mutated("result", "RESULT", 20, u32(1))))
+    cases.append(("result_total_above_parts", "field",
+                  mutated("result", "RESULT", 20, u32(8193))))
+    cases.append(("result_count_8193", "field", mutated("result", "RESULT", 28, u16(8193))))
+    cases.append(("result_count_short", "length", mutated("result", "RESULT", 28, u16(1))))
+    cases.append(("statement_flag_4", "field",
+                  mutated("statement", "STATEMENT", 40, u32(4))))
+    cases.append(("statement_negative_fee", "field",
+                  mutated("statement", "STATEMENT", 128, i64(-1))))
+    cases.append(("checkpoint_origin_empty", "field",
+                  mutated("checkpoint", "CHECKPOINT", 0, b"\0")))
+    cases.append(("checkpoint_origin_tab", "field",
+                  mutated("checkpoint", "CHECKPOINT", 0, b"\t")))
+    cases.append(("proof_kind_3", "field", mutated("proof", "PROOF", 8, b"\3")))
+    cases.append(("proof_65_hashes", "field", mutated("proof", "PROOF", 25, bytes([65]))))
+    cases.append(("proof_count_long", "length", mutated("proof", "PROOF", 25, b"\4")))
+    cases.append(("depth_65_levels", "field", mutated("depth", "DEPTH", 8, bytes([65]))))
+    cases.append(("depth_side_0", "field", mutated("depth", "DEPTH", 9 + 13, b"\0")))
+    cases.append(("depth_side_3", "field", mutated("depth", "DEPTH", 9, b"\3")))
+    # Signature faults: every field valid, the signature wrong.
+    sig_flip = bytearray(order)
+    sig_flip[-1] ^= 0x01
+    cases.append(("order_signature_flipped", "badsig", bytes(sig_flip)))
+    body_flip = bytearray(order)
+    body_flip[40] ^= 0x01  # seq
+    cases.append(("order_seq_changed", "badsig", bytes(body_flip)))
+    pk = public_key(HOUSEHOLD_SEED)
+    unsigned = u8(VERSION) + u8(TYPES["ORDER"]) + pk + bodies["order"]
+    for label, msg in (
+            ("order_other_market", signing_input("ORDER", MARKET_ID + 1, unsigned)),
+            ("order_signed_as_cancel", signing_input("CANCEL", MARKET_ID, unsigned)),
+            ("order_no_prefix", unsigned)):
+        cases.append((label, "badsig", unsigned + sign(HOUSEHOLD_SEED, msg)))
+    ack = frame("ACK", EXCHANGE_SEED, bodies["ack"])[0]
+    other = public_key(bytes([0x51] * 32))
+    cases.append(("ack_other_author", "badsig", ack[:2] + other + ack[34:]))
+    return cases
 
 
 def main():
@@ -314,7 +412,8 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     corpus = os.path.join(here, "..", "fuzz", "corpus", "fuzz_wire")
     os.makedirs(corpus, exist_ok=True)
-    for name, type_name, seed, fields, body in build():
+    vectors = build()
+    for name, type_name, seed, fields, body in vectors:
         enc, msg, sig = frame(type_name, seed, body)
         lines = [
             "# peerwatt wire test vector: %s (docs/protocol.md)" % type_name,
@@ -337,6 +436,17 @@ def main():
         # The fuzz_wire seed corpus: the same frames, raw.
         with open(os.path.join(corpus, name + ".bin"), "wb") as out:
             out.write(enc)
+    bodies = {v[0]: v[4] for v in vectors}
+    path = os.path.join(here, "invalid.txt")
+    with open(path, "w", encoding="ascii") as out:
+        out.write("# peerwatt wire: frames a decoder must refuse (docs/protocol.md section 8)\n")
+        out.write("# generated by tests/vectors/gen.py; do not edit\n")
+        out.write("# NAME ERROR HEX   (ERROR: length version type field badsig; - = empty)\n")
+        out.write("# the first line gives the market the frames are checked in\n")
+        out.write("market_id %d\n" % MARKET_ID)
+        for label, err, data in invalid_cases(bodies):
+            out.write("%s %s %s\n" % (label, err, data.hex() or "-"))
+    print("wrote %s" % os.path.relpath(path))
     return 0
 
 

@@ -1,0 +1,346 @@
+/*
+ * audit_export.c: CSV export of the log (see exchange/audit_export.h).
+ */
+#include "exchange/audit_export.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "peerwatt/keys.h"
+#include "peerwatt/money.h"
+#include "peerwatt/wire.h"
+
+#define EXPORT_MAX_HOUSEHOLDS 100000
+
+struct total {
+	uint8_t pk[PW_PK_LEN];
+	char *id, *name, *zone;
+	uint64_t statements, bought_wh, sold_wh, export_wh, import_wh;
+	int64_t peer_u, grid_u, fee_u, net_u, baseline_u, saving_u;
+};
+
+struct exp {
+	sqlite3 *db;
+	FILE *trades, *readings, *statements;
+	struct total *tot;
+	size_t n_tot;
+	char *err;
+	size_t cap;
+};
+
+static int
+tot_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct total *)a)->pk, ((const struct total *)b)->pk, PW_PK_LEN);
+}
+
+/* A text field, always quoted, quotes doubled (RFC 4180). */
+static void
+csv_text(FILE *fp, const char *s, size_t max)
+{
+	fputc('"', fp);
+	for (size_t i = 0; i < max && s[i] != '\0'; i++) {
+		if (s[i] == '"')
+			fputc('"', fp);
+		fputc(s[i], fp);
+	}
+	fputc('"', fp);
+}
+
+static void
+csv_money(FILE *fp, int64_t u)
+{
+	char buf[32];
+	pw_money_format(u, buf, sizeof(buf));
+	fputs(buf, fp);
+}
+
+static void
+csv_pk(FILE *fp, const uint8_t pk[PW_PK_LEN])
+{
+	char hex[2 * PW_PK_LEN + 1];
+	pw_hex_encode(pk, PW_PK_LEN, hex);
+	fputs(hex, fp);
+}
+
+static FILE *
+open_csv(struct exp *e, const char *dir, const char *name, const char *header)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		snprintf(e->err, e->cap, "%s/%s: path too long", dir, name);
+		return NULL;
+	}
+	FILE *fp = fopen(path, "w");
+	if (fp == NULL) {
+		snprintf(e->err, e->cap, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	fputs(header, fp);
+	return fp;
+}
+
+static int
+add64(uint64_t *acc, uint64_t v)
+{
+	if (*acc > UINT64_MAX - v)
+		return 0;
+	*acc += v;
+	return 1;
+}
+
+static pw_err
+on_statement(struct exp *e, uint64_t idx, const struct pw_statement *s)
+{
+	FILE *fp = e->statements;
+	fprintf(fp, "%llu,", (unsigned long long)idx);
+	csv_pk(fp, s->household);
+	fprintf(fp, ",%llu,%u,%u,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,",
+	        (unsigned long long)s->interval, s->flags, s->price_uper_kwh,
+	        (unsigned long long)s->bought_wh, (unsigned long long)s->sold_wh,
+	        (unsigned long long)s->export_wh, (unsigned long long)s->import_wh,
+	        (unsigned long long)s->shortfall_wh, (unsigned long long)s->excess_wh,
+	        (unsigned long long)s->extra_import_wh, (unsigned long long)s->unused_wh);
+	const int64_t m[] = {
+		s->peer_u, s->grid_u, s->fee_u, s->net_u, s->baseline_u, s->saving_u
+	};
+	for (size_t i = 0; i < 6; i++) {
+		csv_money(fp, m[i]);
+		fputc(i + 1 < 6 ? ',' : '\n', fp);
+	}
+	struct total key = { 0 }, *t;
+	memcpy(key.pk, s->household, PW_PK_LEN);
+	t = bsearch(&key, e->tot, e->n_tot, sizeof(*e->tot), tot_cmp);
+	if (t == NULL)
+		return PW_OK; /* not registered: listed in statements.csv only */
+	t->statements++;
+	if (!add64(&t->bought_wh, s->bought_wh) || !add64(&t->sold_wh, s->sold_wh) ||
+	    !add64(&t->export_wh, s->export_wh) || !add64(&t->import_wh, s->import_wh) ||
+	    pw_money_add(t->peer_u, s->peer_u, &t->peer_u) != PW_OK ||
+	    pw_money_add(t->grid_u, s->grid_u, &t->grid_u) != PW_OK ||
+	    pw_money_add(t->fee_u, s->fee_u, &t->fee_u) != PW_OK ||
+	    pw_money_add(t->net_u, s->net_u, &t->net_u) != PW_OK ||
+	    pw_money_add(t->baseline_u, s->baseline_u, &t->baseline_u) != PW_OK ||
+	    pw_money_add(t->saving_u, s->saving_u, &t->saving_u) != PW_OK) {
+		snprintf(e->err, e->cap, "entry %llu: totals overflow", (unsigned long long)idx);
+		return PW_ERR_OVERFLOW;
+	}
+	return PW_OK;
+}
+
+static pw_err
+on_result(struct exp *e, const struct pw_result *r)
+{
+	for (uint16_t i = 0; i < r->n_trades; i++) {
+		struct pw_trade t;
+		int64_t amount_u;
+		if (pw_wire_result_trade(r, i, &t) != PW_OK ||
+		    pw_money_amount(t.qty_wh, r->price_uper_kwh, &amount_u) != PW_OK)
+			return PW_ERR_CORRUPT;
+		fprintf(e->trades, "%llu,%u,", (unsigned long long)r->interval,
+		        (unsigned)(r->part * PW_RESULT_MAX_TRADES + i));
+		csv_pk(e->trades, t.buyer);
+		fputc(',', e->trades);
+		csv_pk(e->trades, t.seller);
+		fprintf(e->trades, ",%llu,%llu,%u,%u,", (unsigned long long)t.buy_seq,
+		        (unsigned long long)t.sell_seq, t.qty_wh, r->price_uper_kwh);
+		csv_money(e->trades, amount_u);
+		fputc('\n', e->trades);
+	}
+	return PW_OK;
+}
+
+static void
+on_meter(struct exp *e, uint64_t idx, const uint8_t author[PW_PK_LEN], const struct pw_meter *m)
+{
+	FILE *fp = e->readings;
+	fprintf(fp, "%llu,", (unsigned long long)idx);
+	csv_pk(fp, author);
+	fprintf(fp, ",%llu,%llu,", (unsigned long long)m->interval, (unsigned long long)m->seq);
+	csv_text(fp, m->serial, PW_SERIAL_LEN);
+	fprintf(fp, ",%llu,%llu,%llu,%llu,%llu,%llu,%u\n", (unsigned long long)m->export_start_wh,
+	        (unsigned long long)m->export_end_wh, (unsigned long long)m->import_start_wh,
+	        (unsigned long long)m->import_end_wh,
+	        (unsigned long long)(m->export_end_wh - m->export_start_wh),
+	        (unsigned long long)(m->import_end_wh - m->import_start_wh), m->time_status);
+}
+
+static pw_err
+load_households(struct exp *e)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+
+	if (sqlite3_prepare_v2(e->db, "SELECT pk, id, name, zone FROM households", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		snprintf(e->err, e->cap, "no table households: %s", sqlite3_errmsg(e->db));
+		return PW_ERR_CORRUPT;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const void *pk = sqlite3_column_blob(st, 0);
+		const char *txt[3];
+		for (int k = 0; k < 3; k++)
+			txt[k] = (const char *)sqlite3_column_text(st, k + 1);
+		if (pk == NULL || sqlite3_column_bytes(st, 0) != PW_PK_LEN)
+			continue;
+		if (e->n_tot == EXPORT_MAX_HOUSEHOLDS)
+			break;
+		if (e->n_tot == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct total *nt = realloc(e->tot, ncap * sizeof(*nt));
+			if (nt == NULL) {
+				sqlite3_finalize(st);
+				return PW_ERR_NOMEM;
+			}
+			e->tot = nt;
+			cap = ncap;
+		}
+		struct total *t = &e->tot[e->n_tot++];
+		memset(t, 0, sizeof(*t));
+		memcpy(t->pk, pk, PW_PK_LEN);
+		t->id = strdup(txt[0] ? txt[0] : "");
+		t->name = strdup(txt[1] ? txt[1] : "");
+		t->zone = strdup(txt[2] ? txt[2] : "");
+		if (t->id == NULL || t->name == NULL || t->zone == NULL) {
+			sqlite3_finalize(st);
+			return PW_ERR_NOMEM;
+		}
+	}
+	sqlite3_finalize(st);
+	qsort(e->tot, e->n_tot, sizeof(*e->tot), tot_cmp);
+	return PW_OK;
+}
+
+static pw_err
+write_households(struct exp *e, const char *dir)
+{
+	FILE *fp = open_csv(e, dir, "households.csv",
+	                    "household,id,name,zone,statements,bought_wh,sold_wh,export_wh,"
+	                    "import_wh,peer,grid,fee,net,baseline,saving\n");
+	if (fp == NULL)
+		return PW_ERR_IO;
+	for (size_t i = 0; i < e->n_tot; i++) {
+		const struct total *t = &e->tot[i];
+		csv_pk(fp, t->pk);
+		fputc(',', fp);
+		csv_text(fp, t->id, SIZE_MAX);
+		fputc(',', fp);
+		csv_text(fp, t->name, SIZE_MAX);
+		fputc(',', fp);
+		csv_text(fp, t->zone, SIZE_MAX);
+		fprintf(fp, ",%llu,%llu,%llu,%llu,%llu,", (unsigned long long)t->statements,
+		        (unsigned long long)t->bought_wh, (unsigned long long)t->sold_wh,
+		        (unsigned long long)t->export_wh, (unsigned long long)t->import_wh);
+		const int64_t m[] = { t->peer_u, t->grid_u,     t->fee_u,
+			              t->net_u,  t->baseline_u, t->saving_u };
+		for (size_t k = 0; k < 6; k++) {
+			csv_money(fp, m[k]);
+			fputc(k + 1 < 6 ? ',' : '\n', fp);
+		}
+	}
+	if (fclose(fp) != 0) {
+		snprintf(e->err, e->cap, "households.csv: %s", strerror(errno));
+		return PW_ERR_IO;
+	}
+	return PW_OK;
+}
+
+static pw_err
+close_csv(struct exp *e, FILE **fp, const char *name)
+{
+	if (*fp == NULL)
+		return PW_OK;
+	int bad = ferror(*fp) | fclose(*fp);
+	*fp = NULL;
+	if (bad) {
+		snprintf(e->err, e->cap, "%s: write error", name);
+		return PW_ERR_IO;
+	}
+	return PW_OK;
+}
+
+pw_err
+audit_export_csv(sqlite3 *db, const char *dir, char *err, size_t cap)
+{
+	struct exp e = { .db = db, .err = err, .cap = cap };
+	sqlite3_stmt *st = NULL;
+	pw_err rc;
+
+	if (db == NULL || dir == NULL || err == NULL || cap == 0)
+		return PW_ERR_ARG;
+	err[0] = '\0';
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, cap, "%s: %s", dir, strerror(errno));
+		return PW_ERR_IO;
+	}
+	if ((rc = load_households(&e)) != PW_OK)
+		goto out;
+	e.trades =
+	    open_csv(&e, dir, "trades.csv",
+	             "interval,n,buyer,seller,buy_seq,sell_seq,qty_wh,price_uper_kwh,amount\n");
+	e.readings = open_csv(&e, dir, "readings.csv",
+	                      "log_index,household,interval,seq,serial,export_start_wh,"
+	                      "export_end_wh,import_start_wh,import_end_wh,export_wh,import_wh,"
+	                      "time_status\n");
+	e.statements = open_csv(&e, dir, "statements.csv",
+	                        "log_index,household,interval,flags,price_uper_kwh,bought_wh,"
+	                        "sold_wh,export_wh,import_wh,shortfall_wh,excess_wh,"
+	                        "extra_import_wh,unused_wh,peer,grid,fee,net,baseline,saving\n");
+	if (e.trades == NULL || e.readings == NULL || e.statements == NULL) {
+		rc = PW_ERR_IO;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT idx, frame FROM log WHERE type IN (3, 18, 19) ORDER BY idx",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, cap, "no table log: %s", sqlite3_errmsg(db));
+		rc = PW_ERR_CORRUPT;
+		goto out;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+		const uint8_t *frame = sqlite3_column_blob(st, 1);
+		int n = sqlite3_column_bytes(st, 1);
+		struct pw_msg m;
+		if (frame == NULL || n <= 0 || pw_wire_decode(frame, (size_t)n, &m) != PW_OK) {
+			snprintf(err, cap, "entry %llu does not decode", (unsigned long long)idx);
+			rc = PW_ERR_CORRUPT;
+			goto out;
+		}
+		if (m.type == PW_MSG_METER)
+			on_meter(&e, idx, m.author, &m.u.meter);
+		else if (m.type == PW_MSG_RESULT)
+			rc = on_result(&e, &m.u.result);
+		else if (m.type == PW_MSG_STATEMENT)
+			rc = on_statement(&e, idx, &m.u.statement);
+		if (rc != PW_OK) {
+			if (err[0] == '\0')
+				snprintf(err, cap, "entry %llu: %s", (unsigned long long)idx,
+				         pw_strerror(rc));
+			goto out;
+		}
+	}
+	if ((rc = close_csv(&e, &e.trades, "trades.csv")) != PW_OK ||
+	    (rc = close_csv(&e, &e.readings, "readings.csv")) != PW_OK ||
+	    (rc = close_csv(&e, &e.statements, "statements.csv")) != PW_OK)
+		goto out;
+	rc = write_households(&e, dir);
+out:
+	sqlite3_finalize(st);
+	if (e.trades)
+		fclose(e.trades);
+	if (e.readings)
+		fclose(e.readings);
+	if (e.statements)
+		fclose(e.statements);
+	for (size_t i = 0; i < e.n_tot; i++) {
+		free(e.tot[i].id);
+		free(e.tot[i].name);
+		free(e.tot[i].zone);
+	}
+	free(e.tot);
+	return rc;
+}

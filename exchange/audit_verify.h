@@ -1,0 +1,80 @@
+/*
+ * audit_verify.h: the auditor's verification of an exchange database
+ * (docs/audit.md "What peerwatt-audit verify checks" is the specification).
+ *
+ * Owns the replay of the log: every entry's leaf, decoding and signature;
+ * the Merkle root at every checkpoint (database and agents' files); the
+ * entry rules (registration, sequences, price bounds, capacity, one side,
+ * meter continuity); every auction (exchange/auction.h) and every
+ * statement (exchange/settle.h) recomputed and compared; each settled
+ * interval's money and energy balance.
+ *
+ * Called by exchange/audit.c (peerwatt-audit verify) and the unit tests.
+ * Reads only (the caller opens the database read-only).  Not thread-safe
+ * per report; no global state.
+ */
+#ifndef EXCHANGE_AUDIT_VERIFY_H
+#define EXCHANGE_AUDIT_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "peerwatt/error.h"
+#include "peerwatt/keys.h"
+#include "peerwatt/wire.h"
+
+#define AUDIT_REASON_LEN 256
+#define AUDIT_WHERE_LEN  320
+
+/* The first failure (the audit stops checking at it). */
+struct audit_failure {
+	int failed;
+	uint64_t index;              /* log index, UINT64_MAX when not an entry */
+	char type[16];               /* message type name of the entry, "" otherwise */
+	char where[AUDIT_WHERE_LEN]; /* "entry 17", "checkpoint 40", "FILE:3", "database" */
+	char reason[AUDIT_REASON_LEN];
+};
+
+struct audit_report {
+	/* market (from table params) */
+	char market_name[PW_ORIGIN_LEN + 1];
+	uint64_t market_id;
+	uint8_t exchange_pk[PW_PK_LEN];
+	uint64_t households;
+	/* entries */
+	uint64_t entries;
+	uint64_t orders, cancels, readings, results, statements;
+	uint64_t signatures; /* verified */
+	uint8_t root[PW_HASH_LEN];
+	/* checkpoints */
+	uint64_t checkpoints_db, checkpoints_files;
+	int have_checkpoint;
+	uint64_t checkpoint_size; /* the latest database checkpoint */
+	uint8_t checkpoint_root[PW_HASH_LEN];
+	/* market */
+	uint64_t auctions; /* intervals whose RESULT was replayed */
+	uint64_t trades;
+	uint64_t traded_wh;
+	uint64_t intervals_settled; /* with statements, balanced */
+	uint64_t intervals_open;    /* orders logged, no RESULT yet */
+	/* money over all settled intervals */
+	int64_t peer_paid_u, peer_received_u;
+	int64_t fee_u;
+	int64_t grid_account_u; /* the grid's balance: fees + imbalance payments */
+	int64_t net_u;          /* sum of the households' nets */
+	struct audit_failure fail;
+};
+
+/*
+ * Verify the database `db` and the checkpoint files `files[0..n_files)`.
+ * PW_OK when the audit ran to a verdict (r->fail.failed tells which);
+ * PW_ERR_NOMEM, or PW_ERR_IO when a file cannot be read (the failure names
+ * it too).  A database that lacks the tables or holds malformed rows is a
+ * failed verification, not an error.
+ */
+pw_err audit_verify(sqlite3 *db, const char *const *files, size_t n_files, struct audit_report *r)
+    __attribute__((warn_unused_result));
+
+#endif

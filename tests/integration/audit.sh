@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# audit.sh: peerwatt-audit end to end on databases written by pw-mkdb (a fake
+# exchange run through the real store, log, auction and settlement modules):
+# an honest run verifies (text and JSON reports equal the golden files), every
+# way of cheating fails naming the entry, a forked history is caught by an
+# agent's checkpoint file, CSV export balances, exit codes follow sysexits.
+# UPDATE_GOLDEN=1 rewrites the golden files.
+set -u
+. "$(dirname "$0")/lib.sh"
+AUDIT=$BUILD/peerwatt-audit
+MKDB=$BUILD/pw-mkdb
+GOLDEN=tests/golden/audit
+T=$PW_TMP
+
+golden() { # golden NAME FILE
+	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$2" "$GOLDEN/$1"; fi
+	if diff -u "$GOLDEN/$1" "$2"; then ok "report equals golden $1"; else not_ok "report equals golden $1"; fi
+}
+
+"$MKDB" gen --out "$T/honest.db" --checkpoints "$T/agent.cp" >/dev/null
+check "pw-mkdb wrote a database" test -s "$T/honest.db"
+
+"$AUDIT" verify "$T/honest.db" --checkpoints "$T/agent.cp" >"$T/ok.txt"
+check "honest run verifies (exit 0)" test $? -eq 0
+check "honest report says OK" grep -q '^verdict       OK$' "$T/ok.txt"
+golden ok.txt "$T/ok.txt"
+"$AUDIT" verify "$T/honest.db" --json --checkpoints "$T/agent.cp" >"$T/ok.json"
+check "JSON report exit 0" test $? -eq 0
+golden ok.json "$T/ok.json"
+check "JSON report parses and says ok" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is True and d["failure"] is None
+assert d["entries"]["total"] == d["signatures"] > 0
+assert d["money_u"]["peer_paid"] == d["money_u"]["peer_received"]' "$T/ok.json"
+
+# multi-part RESULTs (3 trades per part) verify too
+"$MKDB" gen --out "$T/parts.db" --households 12 --part-trades 3 >/dev/null
+check "RESULT in many parts verifies" "$AUDIT" verify "$T/parts.db"
+
+# every way of cheating fails and names the entry pw-mkdb altered
+for kind in order-price delete reorder reading reading-resign result-price statement checkpoint; do
+	cp "$T/honest.db" "$T/$kind.db"
+	where=$("$MKDB" tamper "$T/$kind.db" "$kind")
+	"$AUDIT" verify "$T/$kind.db" >"$T/$kind.txt"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "^failure       $where[ :(]" "$T/$kind.txt"; then
+		ok "tamper $kind: exit 1, names $where"
+	else
+		not_ok "tamper $kind: exit $rc, expected to name $where"
+		cat "$T/$kind.txt"
+	fi
+done
+golden statement.txt "$T/statement.txt"
+"$AUDIT" verify "$T/statement.db" --json >"$T/statement.json"
+check "JSON failure names index and type" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); f=d["failure"]
+assert d["ok"] is False and f["type"] == "STATEMENT" and isinstance(f["index"], int)' "$T/statement.json"
+
+# a fork: the exchange rewrote the last interval and re-signed everything
+"$MKDB" gen --out "$T/fork.db" --fork >/dev/null
+check "forked database alone verifies" "$AUDIT" verify "$T/fork.db"
+"$AUDIT" verify "$T/fork.db" --checkpoints "$T/agent.cp" >"$T/fork.txt"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "^failure       $T/agent.cp:7: " "$T/fork.txt"; then
+	ok "fork caught by the agent's checkpoint file (exit 1, names agent.cp:7)"
+else
+	not_ok "fork not caught (exit $rc)"
+	cat "$T/fork.txt"
+fi
+# a checkpoint file with a forged line (not signed by the exchange)
+sed '2s/^\(.\{80\}\)./\10/' "$T/agent.cp" >"$T/forged.cp"
+if ! cmp -s "$T/agent.cp" "$T/forged.cp"; then
+	"$AUDIT" verify "$T/honest.db" --checkpoints "$T/forged.cp" >"$T/forged.txt"
+	rc=$?
+	check "forged checkpoint in a file rejected (exit $rc)" grep -q "forged.cp:2: " "$T/forged.txt"
+fi
+
+# export
+"$AUDIT" export "$T/honest.db" --csv "$T/csv"
+check "export exit 0" test $? -eq 0
+for f in trades readings statements households; do
+	check "export wrote $f.csv" test -s "$T/csv/$f.csv"
+done
+trades=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["trades"])' "$T/ok.json")
+check "trades.csv has one line per trade" test "$(($(wc -l <"$T/csv/trades.csv") - 1))" -eq "$trades"
+check "households.csv: peer money sums to zero" python3 -c '
+import csv,sys
+from decimal import Decimal
+rows=list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 8
+assert sum(Decimal(r["peer"]) for r in rows) == 0
+assert sum(int(r["bought_wh"]) for r in rows) == sum(int(r["sold_wh"]) for r in rows) > 0' "$T/csv/households.csv"
+
+# exit codes
+"$AUDIT" >/dev/null 2>&1
+check "no arguments: exit 64" test $? -eq 64
+"$AUDIT" verify "$T/honest.db" --bogus >/dev/null 2>&1
+check "unknown option: exit 64" test $? -eq 64
+"$AUDIT" verify "$T/missing.db" >/dev/null 2>&1
+check "missing database: exit 66" test $? -eq 66
+echo "not a database" >"$T/junk.db"
+"$AUDIT" verify "$T/junk.db" >/dev/null 2>&1
+check "not a database: exit 66" test $? -eq 66
+"$AUDIT" verify "$T/honest.db" --checkpoints "$T/missing.cp" >/dev/null 2>&1
+check "missing checkpoint file: exit 66" test $? -eq 66
+"$AUDIT" --version | grep -q '^peerwatt-audit '
+check "--version" test $? -eq 0
+"$AUDIT" --help | grep -q 'usage: peerwatt-audit verify'
+check "--help" test $? -eq 0
+# read-only: verify does not change the database
+sum1=$(sha256sum <"$T/honest.db")
+"$AUDIT" verify "$T/honest.db" >/dev/null
+check "verify leaves the database unchanged" test "$sum1" = "$(sha256sum <"$T/honest.db")"
+finish

@@ -75,7 +75,7 @@ static pw_err
 counter_step(struct energy *e, struct energy_counter *c, const struct energy_acc *a, int64_t dt_ms,
              const char *what, int64_t *delta)
 {
-	int64_t cur, d, lim, res;
+	int64_t cur, d, lim, res, res_prev;
 
 	*delta = 0;
 	if (!a->has)
@@ -113,6 +113,12 @@ counter_step(struct energy *e, struct energy_counter *c, const struct energy_acc
 		}
 	}
 	d = cur - c->mwh;
+	res_prev = c->sf + 3 >= 0 ? pow10i(c->sf + 3) : 1;
+	if (d < 0 && -d < (res > res_prev ? res : res_prev)) {
+		/* Less than a count of the coarser resolution back: a device that changed its
+		 * scale factor rounds differently, not a reset.  Keep the higher base. */
+		return PW_OK;
+	}
 	if (d < 0) {
 		e->resets++;
 		log_warnx("energy: %s counter went back from %lld to %lld mWh: reset, re-based",

@@ -8,7 +8,9 @@
  * device is polled N times, one JSON line per poll ({"error":...} when a poll
  * fails: nothing is printed that was not read), then a summary line with the
  * link's counters; it is how the integration tests watch the reader ride
- * through the simulator's faults.
+ * through the simulator's faults.  The summary also gives the energy the
+ * agent's accounting (energy.c) made of the accumulators over the run, with
+ * --rated-power W as its plausibility bound.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "agent/energy.h"
 #include "agent/modbus_link.h"
 #include "agent/probe.h"
 #include "agent/sunspec.h"
@@ -30,7 +33,7 @@ struct probe_opts {
 	const char *url;
 	long unit;
 	bool json;
-	long timeout_ms, quiet_ms, count, interval_ms;
+	long timeout_ms, quiet_ms, count, interval_ms, rated_power_w;
 };
 
 static void
@@ -39,7 +42,7 @@ usage(FILE *f)
 	fprintf(
 	    f, "usage: peerwatt-agent probe --modbus tcp://HOST:PORT|rtu:/dev/X:BAUD:8N1 --unit N\n"
 	       "                            [--json] [--timeout MS] [--quiet-time MS]\n"
-	       "                            [--count N] [--interval MS]\n");
+	       "                            [--count N] [--interval MS] [--rated-power W]\n");
 }
 
 static bool
@@ -195,6 +198,42 @@ print_table(const char *url, int unit, const struct sunspec_dev *dev,
 	fflush(stdout);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+account(struct energy *e, const struct sunspec_reading *r)
+{
+	struct energy_sample s;
+
+	memset(&s, 0, sizeof(s));
+	s.t_ms = mono_ms();
+	s.has_power = r->has_meter_power;
+	s.power_w = r->meter_power_w;
+	s.exp.has = r->has_export;
+	s.exp.raw = r->export_raw;
+	s.exp.sf = r->export_sf;
+	s.exp.bits = r->acc_bits;
+	s.imp.has = r->has_import;
+	s.imp.raw = r->import_raw;
+	s.imp.sf = r->import_sf;
+	s.imp.bits = r->acc_bits;
+	(void)energy_sample(e, &s); /* a rejected step is logged and counted in e */
+}
+
+static const char *
+sign_name(enum energy_sign s)
+{
+	return s == ENERGY_SIGN_IMPORT_POSITIVE   ? "import_positive"
+	       : s == ENERGY_SIGN_EXPORT_POSITIVE ? "export_positive"
+	                                          : "unknown";
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -207,9 +246,11 @@ sleep_ms(long ms)
 static void
 report_discovery(const struct probe_opts *o, pw_err rc, pw_err transport)
 {
-	const char *why = rc == PW_ERR_NOT_SUNSPEC && transport != PW_OK ? pw_strerror(transport)
-	                  : rc == PW_ERR_NOT_SUNSPEC                     ? "no \"SunS\" marker"
-	                                                                 : pw_strerror(rc);
+	const char *why = rc == PW_ERR_NOT_SUNSPEC && transport == PW_ERR_UNAVAILABLE
+	                      ? "cannot connect"
+	                  : rc == PW_ERR_NOT_SUNSPEC && transport != PW_OK ? pw_strerror(transport)
+	                  : rc == PW_ERR_NOT_SUNSPEC                       ? "no \"SunS\" marker"
+	                                                                   : pw_strerror(rc);
 	fprintf(
 	    stderr,
 	    "peerwatt-agent: probe: no SunSpec device at %s unit %ld: tried bases 40000, 0, 50000: "
@@ -225,6 +266,8 @@ probe_run(const struct probe_opts *o)
 	struct sunspec_io io;
 	struct sunspec_dev dev;
 	struct sunspec_reading r;
+	struct energy en;
+	struct energy_cfg ecfg = { ENERGY_SIGN_AUTO, o->rated_power_w, 60000 };
 	bool have_dev = false;
 	long ok = 0, errors = 0;
 	pw_err rc, transport = PW_OK;
@@ -247,6 +290,7 @@ probe_run(const struct probe_opts *o)
 	}
 	io.read = mlink_read_cb;
 	io.arg = link;
+	energy_init(&en, &ecfg);
 	for (long i = 0; i < o->count; i++) {
 		if (i > 0)
 			sleep_ms(o->interval_ms);
@@ -289,6 +333,8 @@ probe_run(const struct probe_opts *o)
 			continue;
 		}
 		ok++;
+		if (r.has_meter)
+			account(&en, &r);
 		if (o->json) {
 			json_t *j = reading_json(&dev, (int)o->unit, &r);
 			print_json(j, o->count > 1);
@@ -300,13 +346,23 @@ probe_run(const struct probe_opts *o)
 	if (o->count > 1) {
 		const struct mlink_stats *st = mlink_stats(link);
 		if (o->json) {
+			int64_t xwh, iwh;
+			energy_take(&en, &xwh, &iwh);
 			json_t *s = json_pack(
-			    "{s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}}", "summary", "polls",
+			    "{s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "summary", "polls",
 			    (json_int_t)o->count, "ok", (json_int_t)ok, "errors",
 			    (json_int_t)errors, "connects", (json_int_t)st->connects, "timeouts",
 			    (json_int_t)st->timeouts, "malformed", (json_int_t)st->malformed,
 			    "exceptions", (json_int_t)st->exceptions, "skipped",
 			    (json_int_t)st->skipped);
+			json_object_set_new(json_object_get(s, "summary"), "energy",
+			                    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "export_wh",
+			                              (json_int_t)xwh, "import_wh", (json_int_t)iwh,
+			                              "resets", (json_int_t)en.resets, "wraps",
+			                              (json_int_t)en.wraps, "rejected",
+			                              (json_int_t)en.rejected, "zero_skipped",
+			                              (json_int_t)en.zero_skipped, "sign",
+			                              sign_name(energy_sign_effective(&en))));
 			print_json(s, true);
 			json_decref(s);
 		} else {
@@ -323,7 +379,7 @@ probe_run(const struct probe_opts *o)
 int
 probe_main(int argc, char **argv)
 {
-	struct probe_opts o = { NULL, -1, false, 2000, 0, 1, 1000 };
+	struct probe_opts o = { NULL, -1, false, 2000, 0, 1, 1000, 0 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -351,6 +407,8 @@ probe_main(int argc, char **argv)
 			target = &o.count, lo = 1, hi = 1000000;
 		else if (strcmp(a, "--interval") == 0)
 			target = &o.interval_ms, lo = 0, hi = 3600000;
+		else if (strcmp(a, "--rated-power") == 0)
+			target = &o.rated_power_w, lo = 0, hi = 10000000;
 		if (target == NULL || i + 1 >= argc) {
 			fprintf(stderr,
 			        "peerwatt-agent: probe: unknown option or missing value: %s\n", a);

@@ -9,11 +9,12 @@
  * --start-time and runs --speed times faster than the real one.
  *
  * Faults (--fault): sleep (no answers while the sun is down, accumulators read
- * 0 for 2 s after waking), drop (every 5th request closes the connection),
+ * 0 for 2 s after waking), drop (every 9th request closes the connection),
  * sfchange (scale factors change every 3 requests, values stay consistent),
- * reset (meter and inverter accumulators restart from 1 every 8 s),
- * slow (every 6th reply comes 2.5 s late), garbage (every 4th reply is
- * malformed).
+ * reset (meter and inverter accumulators restart from 1 every 4 s),
+ * slow (every 10th reply comes 2.5 s late), garbage (every 7th reply is
+ * malformed).  Periods count requests over the sim's life, not per
+ * connection, so a reader that reconnects always gets through eventually.
  *
  * One client at a time, like a real device: a new connection replaces the
  * old one.  Idle CPU use is a select() with a 200 ms timeout.
@@ -295,7 +296,7 @@ refresh(struct sim *s, double now_real)
 	int st;
 
 	advance(s, now_real);
-	if (s->fault == F_RESET && now_real - s->last_reset_real >= 8.0) {
+	if (s->fault == F_RESET && now_real - s->last_reset_real >= 4.0) {
 		s->last_reset_real = now_real;
 		s->inv_wh = s->exp_wh = s->imp_wh = 1.0;
 	}
@@ -327,7 +328,9 @@ refresh(struct sim *s, double now_real)
 	}
 	/* sfchange moves every scale factor; value and SF are written together. */
 	int wsf = fit_sf(s->pv_w, s->sf_phase - 1);
-	int whsf = s->sf_phase == 2 ? 1 : 0;
+	/* Energy resolution changes too: 1, 0.1 and 10 Wh per count. */
+	static const int wh_sfs[3] = { 0, -1, 1 };
+	int whsf = wh_sfs[s->sf_phase];
 	uint32_t a = s->a_inv;
 	put_i(s, a, 103, "W", scaled(s->pv_w, wsf));
 	put_i(s, a, 103, "W_SF", wsf);
@@ -435,15 +438,15 @@ serve_one(struct sim *s, modbus_t *ctx, int *client)
 		modbus_reply_exception(ctx, q, MODBUS_EXCEPTION_GATEWAY_TARGET);
 		return;
 	}
-	if (s->fault == F_DROP && s->requests % 5 == 0) {
+	if (s->fault == F_DROP && s->requests % 9 == 0) {
 		close_client(client);
 		return;
 	}
-	if (s->fault == F_GARBAGE && s->requests % 4 == 0) {
+	if (s->fault == F_GARBAGE && s->requests % 7 == 0) {
 		send_garbage(s, *client, q);
 		return;
 	}
-	if (s->fault == F_SLOW && s->requests % 6 == 0) {
+	if (s->fault == F_SLOW && s->requests % 10 == 0) {
 		struct timespec ts = { 2, 500000000L };
 		nanosleep(&ts, NULL);
 	}

@@ -210,6 +210,17 @@ test_scale_factor_change_and_fractions(void **state)
 	assert_int_equal(energy_sample(&e, &s), PW_OK);
 	assert_int_equal(e.resets, 0);
 	take(&e, 10, 0);
+	/* A resolution change that rounds down by less than a count is not a reset. */
+	s = smp(20000, 0, 400002, 10000, 1, 32); /* 4,000,020 Wh in 10 Wh counts */
+	assert_int_equal(energy_sample(&e, &s), PW_OK);
+	s = smp(30000, 0, 40000257, 1000000, -1, 32); /* 4,000,025.7 Wh */
+	assert_int_equal(energy_sample(&e, &s), PW_OK);
+	s = smp(40000, 0, 400002, 10000, 1, 32); /* 4,000,020 again: rounding, not a reset */
+	assert_int_equal(energy_sample(&e, &s), PW_OK);
+	assert_int_equal(e.resets, 0);
+	s = smp(50000, 0, 400003, 10000, 1, 32); /* 4,000,030 */
+	assert_int_equal(energy_sample(&e, &s), PW_OK);
+	take(&e, 20, 0); /* 4,000,010 -> 4,000,030 exactly, nothing counted twice */
 	/* Fractions of a Wh carry over to the next take. */
 	init(&e, ENERGY_SIGN_AUTO, 10000);
 	s = smp(0, 0, 1000, 1000, -1, 32);

@@ -39,7 +39,8 @@ export async function launch() {
 	});
 }
 
-// Starts a process and resolves with the first match of `re` on its stdout.
+// Starts a process and resolves with the first match of `re` on its stdout
+// or its stderr (daemons log there).
 export function startProcess(cmd, args, re, { timeoutMs = 60000, cwd = TOP, env } = {}) {
 	return new Promise((resolve, reject) => {
 		const proc = spawn(cmd, args, { cwd, env: env || process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,6 +57,11 @@ export function startProcess(cmd, args, re, { timeoutMs = 60000, cwd = TOP, env 
 		});
 		proc.stderr.on('data', (d) => {
 			err += d;
+			const m = re.exec(err);
+			if (m) {
+				clearTimeout(timer);
+				resolve({ proc, match: m, output: () => out + err });
+			}
 		});
 		proc.on('exit', (code) => {
 			children.delete(proc);

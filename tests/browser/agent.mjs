@@ -1,0 +1,102 @@
+// tests/browser/agent.mjs: the dashboard served by the real peerwatt-agent,
+// reading the simulated inverter (peerwatt-sim).  No exchange runs here, so
+// the page must say the exchange is unreachable while power values come from
+// the device, and a bid through the form is stored by the agent (pending in
+// its outbox) and can be cancelled.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { launch, startProcess, stop, watchErrors, assert, test, finish, BUILD, TOP, SHOTS } from './lib.mjs';
+
+const T = 60000;
+const tmp = mkdtempSync(path.join(BUILD, 'browser-agent.'));
+const freePort = () => execFileSync(path.join(BUILD, 'pw-freeport')).toString().trim();
+const agentBin = path.join(BUILD, 'peerwatt-agent');
+
+const simPort = freePort();
+const sim = await startProcess(path.join(BUILD, 'peerwatt-sim'),
+    ['--listen', `tcp://127.0.0.1:${simPort}`, '--speed', '60', '--start-time', '11:00',
+	'--pv-peak', '5000', '--load', '600', '--seed', '7'], /listening on/);
+execFileSync(agentBin, ['keygen', '--out', path.join(tmp, 'h.key')]);
+const xpk = /public key: ([0-9a-f]{64})/.exec(execFileSync(agentBin, ['keygen', '--out', path.join(tmp, 'x.key')]).toString())[1];
+const dashPort = freePort();
+writeFileSync(path.join(tmp, 'agent.conf'), `[household]
+key_file = ${tmp}/h.key
+db = ${tmp}/agent.db
+serial = BROWSER-1
+max_export_w = 6000
+max_import_w = 6000
+[device]
+modbus = tcp://127.0.0.1:${simPort}
+rated_power_w = 1200000
+poll_ms = 250
+[exchange]
+; nothing listens here
+request = tcp://127.0.0.1:${freePort()}
+pub = tcp://127.0.0.1:${freePort()}
+public_key = ${xpk}
+market_id = 9
+interval_s = 120
+gate_s = 10
+feedin_price = 0.08
+retail_price = 0.30
+reply_timeout_ms = 1000
+[policy]
+auto_sell = no
+[dashboard]
+enabled = yes
+listen = 127.0.0.1:${dashPort}
+web_root = ${TOP}/agent/web
+[log]
+level = info
+`);
+const agent = await startProcess(agentBin, ['-c', path.join(tmp, 'agent.conf')], /dashboard on (http:\/\/\S+)/);
+const url = agent.match[1];
+const browser = await launch();
+
+await test('real agent: page loads, power from the inverter, exchange unreachable', async () => {
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+	const page = await ctx.newPage();
+	const errors = watchErrors(page);
+	await page.goto(url);
+	await page.waitForFunction(() => /Exchange unreachable/.test(document.querySelector('[data-test=status]').textContent),
+	    null, { timeout: T });
+	await page.waitForFunction(() => /\d+(\.\d+)? k?W/.test(document.querySelector('[data-test=pv-power]').textContent),
+	    null, { timeout: T });
+	assert(/\d/.test(await page.locator('[data-test=grid-power]').innerText()), 'no grid power');
+	await page.screenshot({ path: path.join(SHOTS, 'agent-no-exchange.png'), fullPage: true });
+	assert(errors.length === 0, 'console errors: ' + errors.join('; '));
+	await ctx.close();
+});
+
+await test('real agent: a bid through the form is stored and can be cancelled', async () => {
+	const ctx = await browser.newContext();
+	const page = await ctx.newPage();
+	await page.goto(url);
+	await page.waitForSelector('#app:not([hidden])', { timeout: T });
+	// The agent's own bounds come back through the market document.
+	await page.waitForFunction(() => /0\.3000 EUR\/kWh \(retail\)/.test(document.querySelector('#buy-bounds').textContent),
+	    null, { timeout: T });
+	await page.fill('[data-test=buy-qty]', '200');
+	await page.fill('[data-test=buy-price]', '0.25');
+	await page.click('[data-test=buy-submit]');
+	await page.waitForFunction(() => /Bid #\d+ placed|Not placed/.test(document.querySelector('[data-test=buy-message]').textContent),
+	    null, { timeout: T });
+	const msg = await page.locator('[data-test=buy-message]').innerText();
+	const m = /Bid #(\d+) placed/.exec(msg);
+	assert(m, 'bid not placed: ' + msg);
+	const row = page.locator(`[data-test=orders] tr[data-seq="${m[1]}"]`);
+	await row.waitFor({ timeout: T });
+	const text = await row.innerText();
+	assert(/buy/.test(text) && /200 Wh/.test(text) && /0\.2500/.test(text), 'order row: ' + text);
+	assert(/pending/.test(text), 'order is not pending while the exchange is away: ' + text);
+	await row.locator('button[data-test=cancel]').click();
+	await page.waitForSelector(`[data-test=orders] tr[data-seq="${m[1]}"][data-status=cancelled]`, { timeout: T });
+	await ctx.close();
+});
+
+await browser.close();
+await stop(agent.proc);
+await stop(sim.proc);
+rmSync(tmp, { recursive: true, force: true });
+finish();

@@ -928,21 +928,34 @@ test_vectors(void **state)
 	assert_true(n >= (int)N_TYPES);
 }
 
+/* The error names of tests/vectors/invalid.txt (docs/protocol.md section 8). */
+static const struct {
+	const char *name;
+	pw_err err;
+} invalid_errs[] = {
+	{ "length", PW_ERR_LENGTH }, { "version", PW_ERR_VERSION }, { "type", PW_ERR_TYPE },
+	{ "field", PW_ERR_FIELD },   { "badsig", PW_ERR_BADSIG },
+};
+#define N_INVALID_ERRS (sizeof(invalid_errs) / sizeof(invalid_errs[0]))
+
+static size_t
+invalid_err_index(const char *name, const char *err)
+{
+	for (size_t i = 0; i < N_INVALID_ERRS; i++)
+		if (strcmp(invalid_errs[i].name, err) == 0)
+			return i;
+	fail_msg("invalid.txt: %s: unknown error '%s'", name, err);
+	return 0;
+}
+
 /* tests/vectors/invalid.txt: frames that must be refused with the named error. */
 static void
 test_invalid_vectors(void **state)
 {
-	static const struct {
-		const char *name;
-		pw_err err;
-	} errs[] = {
-		{ "length", PW_ERR_LENGTH }, { "version", PW_ERR_VERSION }, { "type", PW_ERR_TYPE },
-		{ "field", PW_ERR_FIELD },   { "badsig", PW_ERR_BADSIG },
-	};
 	char line[VEC_LINE_MAX], name[80], err[16], hex[VEC_LINE_MAX];
 	uint8_t frame[VEC_LINE_MAX / 2];
 	uint64_t market = 0;
-	int have_market = 0, n = 0, seen[5] = { 0 };
+	int have_market = 0, n = 0, seen[N_INVALID_ERRS] = { 0 };
 	FILE *f = fopen(VEC_DIR "/invalid.txt", "r");
 	struct pw_msg m;
 
@@ -971,22 +984,18 @@ test_invalid_vectors(void **state)
 			if (strlen(hex) % 2 != 0 || pw_hex_decode(hex, frame, flen) != PW_OK)
 				fail_msg("invalid.txt: %s: bad hex", name);
 		}
-		size_t e = 0;
-		while (e < 5 && strcmp(errs[e].name, err) != 0)
-			e++;
-		if (e == 5)
-			fail_msg("invalid.txt: %s: unknown error '%s'", name, err);
+		size_t e = invalid_err_index(name, err);
 		pw_err rc = pw_wire_open(frame, flen, market, &m);
-		if (rc != errs[e].err)
+		if (rc != invalid_errs[e].err)
 			fail_msg("invalid.txt: %s: got '%s', want '%s'", name, pw_strerror(rc),
-			         pw_strerror(errs[e].err));
+			         pw_strerror(invalid_errs[e].err));
 		seen[e] = 1;
 		n++;
 	}
 	fclose(f);
-	for (int i = 0; i < 5; i++)
+	for (size_t i = 0; i < N_INVALID_ERRS; i++)
 		if (!seen[i])
-			fail_msg("invalid.txt: no case of error '%s'", errs[i].name);
+			fail_msg("invalid.txt: no case of error '%s'", invalid_errs[i].name);
 	assert_true(n >= 40);
 }
 

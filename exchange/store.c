@@ -721,6 +721,7 @@ store_trades(struct store *s, uint64_t interval, struct store_trade **out, size_
 			cap = ncap;
 		}
 		struct store_trade *t = &v[cnt];
+		memset(t, 0, sizeof(*t)); /* padding too: callers compare and hash whole structs */
 		t->interval = interval;
 		t->n = (uint32_t)sqlite3_column_int64(st, 0);
 		if (!col_pk(st, 1, t->buyer) || !col_pk(st, 2, t->seller)) {

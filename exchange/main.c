@@ -1,14 +1,349 @@
-/* exchange/main.c: peerwatt-exchange entry point (placeholder until its issue lands). */
+/*
+ * exchange/main.c: peerwatt-exchange: command line, setup and the event
+ * loop (docs/exchange.md).  Everything else lives in the modules:
+ * xconfig (configuration), registry (households), store (SQLite), mlog (the
+ * Merkle log), gateway (ZeroMQ + ZAP), engine (requests) and market (clock).
+ *
+ *   peerwatt-exchange -c FILE [--check-config] [--print-public-key]
+ *   peerwatt-exchange keygen --out FILE
+ *
+ * Signals: SIGTERM/SIGINT stop after the current batch; SIGHUP reloads the
+ * configuration and the registry (a bad file keeps the old one); SIGUSR1
+ * logs the counters.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "exchange/engine.h"
+#include "exchange/gateway.h"
+#include "exchange/mlog.h"
+#include "exchange/registry.h"
+#include "exchange/store.h"
+#include "exchange/xconfig.h"
+#include "peerwatt/config.h"
+#include "peerwatt/keys.h"
+#include "peerwatt/log.h"
+#include "peerwatt/sdnotify.h"
+
+#define EX_OK          0
+#define EX_USAGE       64
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE    70
+#define EX_CANTCREAT   73
+#define EX_CONFIG      78
+
+static volatile sig_atomic_t quit_flag, reload_flag, stats_flag;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else if (sig == SIGUSR1)
+		stats_flag = 1;
+	else
+		quit_flag = 1;
+}
+
+static void
+usage_line(void *ctx, const char *text)
+{
+	fprintf(ctx, "%s\n", text);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: peerwatt-exchange -c FILE [--check-config] [--print-public-key]\n"
+	           "       peerwatt-exchange keygen --out FILE\n"
+	           "       peerwatt-exchange --help | --version\n\n"
+	           "Runs the peerwatt market: verifies signed orders and meter readings, clears\n"
+	           "one double auction per interval, settles, keeps the Merkle log.\n"
+	           "  -c, --config FILE     configuration (see docs/exchange.md)\n"
+	           "  --check-config        load the configuration, registry and key, then exit\n"
+	           "  --print-public-key    print the exchange's public key (hex) and exit\n\n"
+	           "Configuration keys:\n");
+	xconfig_usage(usage_line, f);
+}
+
+/* systemd readiness; failures are logged and ignored (no systemd). */
+static void
+notify(const char *state)
+{
+	if (pw_sd_notify(state) != PW_OK)
+		log_warnx("sd_notify %s failed", state);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+keygen(int argc, char **argv)
+{
+	const char *out = NULL;
+	struct pw_keypair kp;
+	char hex[2 * PW_PK_LEN + 1];
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+			out = argv[++i];
+		else {
+			fprintf(stderr, "usage: peerwatt-exchange keygen --out FILE\n");
+			return EX_USAGE;
+		}
+	}
+	if (!out) {
+		fprintf(stderr, "usage: peerwatt-exchange keygen --out FILE\n");
+		return EX_USAGE;
+	}
+	if (pw_key_generate(&kp) != PW_OK)
+		return EX_SOFTWARE;
+	pw_err rc = pw_key_save(out, &kp);
+	if (rc != PW_OK) {
+		fprintf(stderr, "peerwatt-exchange: %s: %s\n", out, pw_strerror(rc));
+		pw_key_wipe(&kp);
+		return rc == PW_ERR_EXISTS ? EX_CANTCREAT : EX_UNAVAILABLE;
+	}
+	pw_hex_encode(kp.pk, PW_PK_LEN, hex);
+	printf("%s\n", hex);
+	pw_key_wipe(&kp);
+	return EX_OK;
+}
+
+/* Settings that need a restart: keep the running ones on reload. */
+static int
+reload_compatible(const struct xconfig *old, struct xconfig *nw)
+{
+	if (old->market_id != nw->market_id || old->interval_s != nw->interval_s ||
+	    strcmp(old->market_name, nw->market_name) != 0) {
+		log_warnx("reload: market id, name and interval_s cannot change while running; "
+		          "keeping the old configuration");
+		return 0;
+	}
+	if (strcmp(old->request_endpoint, nw->request_endpoint) != 0 ||
+	    strcmp(old->publish_endpoint, nw->publish_endpoint) != 0 ||
+	    strcmp(old->db_path, nw->db_path) != 0 || strcmp(old->key_path, nw->key_path) != 0 ||
+	    old->batch_max != nw->batch_max || old->max_msg_bytes != nw->max_msg_bytes)
+		log_warnx(
+		    "reload: endpoints, files, batch_max and max_msg_bytes take effect at the "
+		    "next start");
+	memcpy(nw->request_endpoint, old->request_endpoint, sizeof(nw->request_endpoint));
+	memcpy(nw->publish_endpoint, old->publish_endpoint, sizeof(nw->publish_endpoint));
+	memcpy(nw->db_path, old->db_path, sizeof(nw->db_path));
+	memcpy(nw->key_path, old->key_path, sizeof(nw->key_path));
+	nw->batch_max = old->batch_max;
+	nw->max_msg_bytes = old->max_msg_bytes;
+	return 1;
+}
+
+static void
+reload(const char *path, struct xconfig *cfg, struct registry **reg, struct engine *e)
+{
+	struct xconfig nw = *cfg;
+	struct registry *nreg = NULL;
+	char err[PW_CFG_ERRLEN];
+	enum log_level lv;
+
+	notify("RELOADING=1");
+	if (xconfig_load(path, &nw, err, sizeof(err)) != PW_OK) {
+		log_warnx("reload: %s; keeping the old configuration", err);
+		goto out;
+	}
+	if (!reload_compatible(cfg, &nw))
+		goto out;
+	if (registry_load(nw.registry_path, &nreg, err, sizeof(err)) != PW_OK) {
+		log_warnx("reload: %s; keeping the old configuration and registry", err);
+		goto out;
+	}
+	*cfg = nw;
+	if (log_level_parse(cfg->log_level, &lv) == 0)
+		log_init("peerwatt-exchange", lv);
+	engine_set_registry(e, nreg);
+	registry_free(reg);
+	*reg = nreg;
+	if (engine_sync(e) != PW_OK)
+		log_warnx("reload: cannot store the new parameters and registry");
+	log_info("reload: configuration and %zu households loaded", registry_count(*reg));
+out:
+	notify("READY=1");
+}
 
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("peerwatt-exchange %s\n", PW_VERSION);
-		return 0;
+	const char *cfg_path = NULL;
+	int check_only = 0, print_pk = 0, rc = EX_OK;
+	static struct xconfig cfg; /* large; read-only after load except on SIGHUP */
+	char err[PW_CFG_ERRLEN];
+	struct registry *reg = NULL;
+	struct store *store = NULL;
+	struct mlog *mlog = NULL;
+	struct gateway *gw = NULL;
+	struct pw_keypair kp;
+	struct engine e;
+	enum log_level lv = LOG_LEVEL_INFO;
+
+	log_init("peerwatt-exchange", LOG_LEVEL_INFO);
+	if (argc > 1 && strcmp(argv[1], "keygen") == 0) {
+		if (pw_crypto_init() != PW_OK)
+			return EX_SOFTWARE;
+		return keygen(argc, argv);
 	}
-	fprintf(stderr, "peerwatt-exchange: not built yet\n");
-	return 69;
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc)
+			cfg_path = argv[++i];
+		else if (strcmp(argv[i], "--check-config") == 0 || strcmp(argv[i], "-n") == 0)
+			check_only = 1;
+		else if (strcmp(argv[i], "--print-public-key") == 0)
+			print_pk = 1;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return EX_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("peerwatt-exchange %s\n", PW_VERSION);
+			return EX_OK;
+		} else {
+			fprintf(stderr, "peerwatt-exchange: unknown argument '%s'\n", argv[i]);
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (!cfg_path) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (pw_crypto_init() != PW_OK)
+		fatalx("libsodium cannot start");
+	memset(&cfg, 0, sizeof(cfg));
+	if (xconfig_load(cfg_path, &cfg, err, sizeof(err)) != PW_OK) {
+		fprintf(stderr, "peerwatt-exchange: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (log_level_parse(cfg.log_level, &lv) == 0)
+		log_init("peerwatt-exchange", lv);
+	pw_err krc = pw_key_load(cfg.key_path, &kp);
+	if (krc != PW_OK) {
+		fprintf(stderr, "peerwatt-exchange: %s:0: key file: %s\n", cfg.key_path,
+		        pw_strerror(krc));
+		return EX_CONFIG;
+	}
+	if (print_pk) {
+		char hex[2 * PW_PK_LEN + 1];
+		pw_hex_encode(kp.pk, PW_PK_LEN, hex);
+		printf("%s\n", hex);
+		pw_key_wipe(&kp);
+		return EX_OK;
+	}
+	if (registry_load(cfg.registry_path, &reg, err, sizeof(err)) != PW_OK) {
+		fprintf(stderr, "peerwatt-exchange: %s\n", err);
+		pw_key_wipe(&kp);
+		return EX_CONFIG;
+	}
+	if (check_only) {
+		printf("%s: configuration ok, %zu households\n", cfg_path, registry_count(reg));
+		registry_free(&reg);
+		pw_key_wipe(&kp);
+		return EX_OK;
+	}
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (store_open(cfg.db_path, &store) != PW_OK) {
+		log_error("cannot open the database %s", cfg.db_path);
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	pw_err mrc = mlog_open(&mlog, store_db(store));
+	if (mrc != PW_OK) {
+		log_error("cannot load the log from %s: %s", cfg.db_path, pw_strerror(mrc));
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	if (gateway_open(&gw, &cfg, &kp, reg) != PW_OK) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	memset(&e, 0, sizeof(e));
+	e.cfg = &cfg;
+	e.kp = &kp;
+	e.reg = reg;
+	e.store = store;
+	e.log = mlog;
+	e.gw = gw;
+	if (engine_init(&e) != PW_OK || engine_sync(&e) != PW_OK) {
+		log_error("cannot initialise the engine");
+		rc = EX_SOFTWARE;
+		goto out_engine;
+	}
+	{
+		char hex[2 * PW_PK_LEN + 1];
+		pw_hex_encode(kp.pk, PW_PK_LEN, hex);
+		log_info("market %s (id %lld) serving %zu households on %s, data on %s; exchange "
+		         "key %s; log size %llu",
+		         cfg.market_name, (long long)cfg.market_id, registry_count(reg),
+		         cfg.request_endpoint, cfg.publish_endpoint, hex,
+		         (unsigned long long)mlog_size(mlog));
+	}
+	notify("READY=1\nSTATUS=serving");
+
+	while (!quit_flag) {
+		zmq_pollitem_t items[2];
+		int64_t t = now_ms();
+		int64_t wait = market_tick(&e, t / 1000, t);
+		if (reload_flag) {
+			reload_flag = 0;
+			reload(cfg_path, &cfg, &reg, &e);
+		}
+		if (stats_flag) {
+			stats_flag = 0;
+			engine_log_stats(&e);
+		}
+		gateway_poll_items(gw, items);
+		int n = zmq_poll(items, 2, (long)wait);
+		if (n < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
+			rc = EX_SOFTWARE;
+			break;
+		}
+		if (items[1].revents & ZMQ_POLLIN)
+			gateway_zap(gw);
+		if (items[0].revents & ZMQ_POLLIN) {
+			t = now_ms();
+			engine_ingest(&e, t / 1000, t);
+		}
+	}
+	notify("STOPPING=1");
+	log_info("stopping");
+	engine_log_stats(&e);
+out_engine:
+	engine_fini(&e);
+out:
+	gateway_close(&gw);
+	mlog_close(&mlog);
+	store_close(&store);
+	registry_free(&reg);
+	pw_key_wipe(&kp);
+	return rc;
 }

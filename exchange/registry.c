@@ -308,8 +308,10 @@ registry_parse(const char *name, const char *text, struct registry **out, char *
 		rc = PW_ERR_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		r->by_pk[i] = r->by_curve[i] = i;
+		r->h[i].index = i;
+	}
 	sort_idx(r->by_pk, r->n, r->h, offsetof(struct household, pk), tmp);
 	sort_idx(r->by_curve, r->n, r->h, offsetof(struct household, curve_pk), tmp);
 	free(tmp);

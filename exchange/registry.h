@@ -39,7 +39,8 @@ struct household {
 	char zone[REGISTRY_TOKEN_MAX];
 	int64_t max_export_w;
 	int64_t max_import_w;
-	size_t line; /* line in the file, for messages */
+	size_t line;  /* line in the file, for messages */
+	size_t index; /* position in file order (registry_at) */
 };
 
 struct registry;

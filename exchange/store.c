@@ -6,6 +6,7 @@
  */
 #include "exchange/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,10 @@ enum {
 	Q_STMT_GET,
 	Q_STAT_ADD,
 	Q_STAT_GET,
+	Q_CP_LAST,
+	Q_OPEN_IVS,
+	Q_METER_PKS,
+	Q_HH_ZONE,
 	Q__COUNT
 };
 
@@ -112,6 +117,11 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_STAT_ADD] = "INSERT INTO stats(reason, name, count) VALUES (?1, ?2, ?3) "
 	               "ON CONFLICT(reason) DO UPDATE SET count = count + ?3",
 	[Q_STAT_GET] = "SELECT count FROM stats WHERE reason = ?1",
+	[Q_CP_LAST] = "SELECT frame FROM checkpoints ORDER BY tree_size DESC LIMIT 1",
+	[Q_METER_PKS] = "SELECT pk FROM meters WHERE interval = ?1 ORDER BY pk",
+	[Q_HH_ZONE] = "SELECT zone FROM households WHERE pk = ?1",
+	[Q_OPEN_IVS] = "SELECT DISTINCT interval FROM orders WHERE status = 0 AND interval >= ?1 "
+	               "ORDER BY interval LIMIT ?2",
 };
 
 static const char schema[] =
@@ -349,6 +359,8 @@ store_put_params(struct store *s, const struct store_params *p)
 	    (rc = put_param_int(s, "grace_s", p->grace_s)) != PW_OK ||
 	    (rc = put_param_int(s, "feedin_uper_kwh", p->feedin_uper_kwh)) != PW_OK ||
 	    (rc = put_param_int(s, "retail_uper_kwh", p->retail_uper_kwh)) != PW_OK ||
+	    (rc = put_param_int(s, "fee_default_uper_kwh", p->fee_default_uper_kwh)) != PW_OK ||
+	    (rc = put_param_int(s, "max_ahead_s", p->max_ahead_s)) != PW_OK ||
 	    (rc = put_param_text(s, "exchange_pk", hex)) != PW_OK)
 		return rc;
 	return PW_OK;
@@ -917,4 +929,96 @@ store_stat_get(struct store *s, unsigned reason, uint64_t *n)
 	*n = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
 	sqlite3_reset(st);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "stats");
+}
+
+pw_err
+store_last_checkpoint(struct store *s, uint8_t *buf, size_t cap, size_t *len)
+{
+	/* the table belongs to exchange/mlog and exists once mlog_open ran */
+	sqlite3_stmt *st = q(s, Q_CP_LAST);
+	pw_err r;
+	if (!st)
+		return PW_ERR_NOTFOUND;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = col_blob(st, 0, buf, cap, len);
+	else
+		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "checkpoints");
+	sqlite3_reset(st);
+	return r;
+}
+
+pw_err
+store_open_intervals(struct store *s, uint64_t from, uint64_t *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *st = q(s, Q_OPEN_IVS);
+	int rc;
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, from);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		out[(*n)++] = col_u64(st, 0);
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "open intervals");
+}
+
+pw_err
+store_meter_pks(struct store *s, uint64_t interval, uint8_t (**out)[PW_PK_LEN], size_t *n)
+{
+	sqlite3_stmt *st = q(s, Q_METER_PKS);
+	uint8_t(*v)[PW_PK_LEN] = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+	if (!st)
+		return PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			uint8_t(*nv)[PW_PK_LEN] = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				free(v);
+				sqlite3_reset(st);
+				return PW_ERR_NOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (!col_pk(st, 0, v[cnt])) {
+			free(v);
+			sqlite3_reset(st);
+			return PW_ERR_CORRUPT;
+		}
+		cnt++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_fail(s, "meter keys");
+	}
+	*out = v;
+	*n = cnt;
+	return PW_OK;
+}
+
+pw_err
+store_household_zone(struct store *s, const uint8_t pk[PW_PK_LEN], char *zone, size_t cap)
+{
+	sqlite3_stmt *st = q(s, Q_HH_ZONE);
+	pw_err r = PW_ERR_NOTFOUND;
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *z = sqlite3_column_text(st, 0);
+		snprintf(zone, cap, "%s", z ? (const char *)z : "");
+		r = PW_OK;
+	} else if (rc != SQLITE_DONE) {
+		r = db_fail(s, "households zone");
+	}
+	sqlite3_reset(st);
+	return r;
 }

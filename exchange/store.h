@@ -83,6 +83,8 @@ struct store_params {
 	const char *market_name;
 	int64_t interval_s, gate_s, grace_s;
 	int64_t feedin_uper_kwh, retail_uper_kwh;
+	int64_t fee_default_uper_kwh; /* zone pairs not in table fees */
+	int64_t max_ahead_s;
 	uint8_t exchange_pk[PW_PK_LEN];
 };
 
@@ -177,6 +179,23 @@ pw_err store_statement_insert(struct store *s, const uint8_t pk[PW_PK_LEN], uint
     __attribute__((warn_unused_result));
 pw_err store_statement_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
                            uint8_t *buf, size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
+
+/* The latest signed CHECKPOINT frame (table checkpoints of exchange/mlog);
+ * PW_ERR_NOTFOUND when none was signed yet. */
+pw_err store_last_checkpoint(struct store *s, uint8_t *buf, size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
+
+/* Up to `max` intervals >= `from` that have open orders, ascending. */
+pw_err store_open_intervals(struct store *s, uint64_t from, uint64_t *out, size_t max, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* Keys with a reading for `interval` (sorted); *out malloc'ed (caller frees). */
+pw_err store_meter_pks(struct store *s, uint64_t interval, uint8_t (**out)[PW_PK_LEN], size_t *n)
+    __attribute__((warn_unused_result));
+/* Zone of a household in the households snapshot (also revoked ones);
+ * PW_ERR_NOTFOUND when the key was never registered. */
+pw_err store_household_zone(struct store *s, const uint8_t pk[PW_PK_LEN], char *zone, size_t cap)
     __attribute__((warn_unused_result));
 
 /* Rejection counters (persisted so they survive restarts); `name` is the

@@ -1,0 +1,623 @@
+/*
+ * engine.c: the request path of the exchange (engine.h).
+ *
+ * One call of engine_ingest() is one group commit:
+ *   1. drain up to batch_max requests from the ROUTER;
+ *   2. stateless checks per request (frame count and size, strict decode,
+ *      type, signature, registered and not revoked, author = connection's
+ *      ZAP identity, rate limit);
+ *   3. one transaction: the stateful rules (exchange/validate.c) with state
+ *      read from the store, accepted frames appended to the Merkle log and
+ *      applied; pending rejection counts flushed; COMMIT (fsync);
+ *   4. only then the signed ACK / REJECT replies are sent, so no ACK ever
+ *      names an entry that a crash could lose; QUERY answers follow.
+ * A failed commit rolls everything back, reloads the log's memory state and
+ * answers every request of the batch that would have been accepted with
+ * REJECT unavailable.
+ */
+#include "exchange/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "exchange/validate.h"
+#include "peerwatt/log.h"
+
+/* Largest reply: a RESULT part with PW_RESULT_MAX_TRADES trades. */
+#define ENGINE_OUT_MAX (PW_WIRE_HEADER_LEN + 64 + PW_RESULT_MAX_TRADES * PW_TRADE_WIRE_LEN + 256)
+
+enum slot_state {
+	SLOT_REJECT,   /* answer REJECT slot->reason */
+	SLOT_APPLY,    /* state-changing request passed the stateless checks */
+	SLOT_ACCEPTED, /* applied; ACK with slot->log_idx after commit */
+	SLOT_QUERY,    /* answer after commit */
+};
+
+struct engine_slot {
+	struct gw_request req;
+	enum slot_state state;
+	enum pw_reason reason;
+	int decoded;
+	int stateful; /* went to the transaction (SLOT_APPLY) */
+	struct pw_msg msg;
+	const struct household *h;
+	uint64_t log_idx;
+};
+
+pw_err
+engine_init(struct engine *e)
+{
+	size_t n = (size_t)e->cfg->batch_max;
+	size_t cap = (size_t)e->cfg->max_msg_bytes;
+	e->slots = calloc(n, sizeof(*e->slots));
+	e->bufs = malloc(n * cap);
+	e->out = malloc(ENGINE_OUT_MAX);
+	if (!e->slots || !e->bufs || !e->out) {
+		engine_fini(e);
+		return PW_ERR_NOMEM;
+	}
+	e->n_slots = n;
+	for (size_t i = 0; i < n; i++) {
+		e->slots[i].req.buf = e->bufs + i * cap;
+		e->slots[i].req.cap = cap;
+	}
+	engine_set_registry(e, e->reg);
+	return e->rate ? PW_OK : PW_ERR_NOMEM;
+}
+
+void
+engine_fini(struct engine *e)
+{
+	free(e->slots);
+	free(e->bufs);
+	free(e->out);
+	free(e->rate);
+	e->slots = NULL;
+	e->bufs = e->out = NULL;
+	e->rate = NULL;
+	e->n_slots = e->n_rate = 0;
+}
+
+void
+engine_set_registry(struct engine *e, const struct registry *reg)
+{
+	size_t n = registry_count(reg);
+	struct engine_rate *r = calloc(n + 1, sizeof(*r));
+	if (!r)
+		fatalx("engine: out of memory for rate buckets");
+	for (size_t i = 0; i < n; i++) {
+		r[i].tokens = (double)e->cfg->rate_burst;
+		r[i].last_ms = -1;
+	}
+	free(e->rate);
+	e->rate = r;
+	e->n_rate = n;
+	e->reg = reg;
+	if (e->gw)
+		gateway_set_registry(e->gw, reg);
+}
+
+pw_err
+engine_sign(struct engine *e, struct pw_msg *m, size_t *len)
+{
+	return pw_wire_encode(m, (uint64_t)e->cfg->market_id, e->kp, e->out, ENGINE_OUT_MAX, len);
+}
+
+pw_err
+engine_flush_stats(struct engine *e)
+{
+	for (unsigned i = 1; i < PW_REASON__COUNT; i++) {
+		if (!e->rejects_unflushed[i])
+			continue;
+		pw_err rc = store_stat_add(e->store, i, pw_reason_name(i), e->rejects_unflushed[i]);
+		if (rc != PW_OK)
+			return rc;
+	}
+	/* cleared by the caller after the commit succeeded (engine_ingest,
+	 * market.c): a rolled-back flush is retried with the next one */
+	return PW_OK;
+}
+
+static void
+stats_committed(struct engine *e)
+{
+	memset(e->rejects_unflushed, 0, sizeof(e->rejects_unflushed));
+}
+
+pw_err
+engine_sync(struct engine *e)
+{
+	const struct xconfig *c = e->cfg;
+	struct store_params p = { .market_id = (uint64_t)c->market_id,
+		                  .market_name = c->market_name,
+		                  .interval_s = c->interval_s,
+		                  .gate_s = c->gate_s,
+		                  .grace_s = c->grace_s,
+		                  .feedin_uper_kwh = c->feedin_uper_kwh,
+		                  .retail_uper_kwh = c->retail_uper_kwh,
+		                  .fee_default_uper_kwh = c->fee_default_uper_kwh,
+		                  .max_ahead_s = c->max_ahead_s };
+	pw_err rc;
+	memcpy(p.exchange_pk, e->kp->pk, PW_PK_LEN);
+	if ((rc = store_begin(e->store)) != PW_OK)
+		return rc;
+	if ((rc = store_put_params(e->store, &p)) != PW_OK ||
+	    (rc = store_clear_fees(e->store)) != PW_OK)
+		goto fail;
+	/* the fee table is complete for the registered zones: explicit pairs,
+	 * then (z, z) = same_zone for every zone without one, so an auditor's
+	 * lookup "pair in table, else default" gives the exchange's figures */
+	for (size_t i = 0; i < c->n_fees; i++)
+		if ((rc = store_put_fee(e->store, c->fees[i].zone_a, c->fees[i].zone_b,
+		                        c->fees[i].fee_uper_kwh)) != PW_OK)
+			goto fail;
+	for (size_t i = 0; i < registry_count(e->reg); i++) {
+		const char *z = registry_at(e->reg, i)->zone;
+		int explicit = 0;
+		for (size_t j = 0; j < c->n_fees; j++)
+			if (strcmp(c->fees[j].zone_a, z) == 0 && strcmp(c->fees[j].zone_b, z) == 0)
+				explicit = 1;
+		if (!explicit &&
+		    (rc = store_put_fee(e->store, z, z, c->fee_same_zone_uper_kwh)) != PW_OK)
+			goto fail;
+	}
+	if ((rc = store_sync_households(e->store, e->reg)) != PW_OK)
+		goto fail;
+	return store_commit(e->store);
+fail:
+	store_rollback(e->store);
+	return rc;
+}
+
+static int
+rate_ok(struct engine *e, const struct household *h, int64_t now_ms)
+{
+	if (e->cfg->rate_per_s <= 0 || h->index >= e->n_rate)
+		return 1;
+	struct engine_rate *r = &e->rate[h->index];
+	double burst = (double)e->cfg->rate_burst;
+	if (r->last_ms >= 0 && now_ms > r->last_ms)
+		r->tokens += (double)(now_ms - r->last_ms) * (double)e->cfg->rate_per_s / 1000.0;
+	if (r->tokens > burst)
+		r->tokens = burst;
+	r->last_ms = now_ms;
+	if (r->tokens < 1.0)
+		return 0;
+	r->tokens -= 1.0;
+	return 1;
+}
+
+static uint64_t
+msg_seq(const struct pw_msg *m)
+{
+	switch (m->type) {
+	case PW_MSG_ORDER:
+		return m->u.order.seq;
+	case PW_MSG_CANCEL:
+		return m->u.cancel.seq;
+	case PW_MSG_METER:
+		return m->u.meter.seq;
+	case PW_MSG_QUERY:
+		return m->u.query.nonce;
+	default:
+		return 0;
+	}
+}
+
+/* Step 2: everything that needs no state from the store. */
+static void
+precheck(struct engine *e, struct engine_slot *s, int64_t now_ms)
+{
+	const struct gw_request *r = &s->req;
+	s->state = SLOT_REJECT;
+	s->decoded = 0;
+	s->stateful = 0;
+	s->h = NULL;
+	s->reason = validate_frame(r->n_frames, r->frame_len);
+	if (s->reason != PW_REASON_OK)
+		return;
+	if (pw_wire_decode(r->buf, r->len, &s->msg) != PW_OK) {
+		s->reason = PW_REASON_MALFORMED;
+		return;
+	}
+	s->decoded = 1;
+	if (s->msg.type != PW_MSG_ORDER && s->msg.type != PW_MSG_CANCEL &&
+	    s->msg.type != PW_MSG_METER && s->msg.type != PW_MSG_QUERY) {
+		s->reason = PW_REASON_WRONG_TYPE;
+		return;
+	}
+	if (pw_wire_verify(r->buf, r->len, (uint64_t)e->cfg->market_id) != PW_OK) {
+		s->reason = PW_REASON_BAD_SIGNATURE;
+		return;
+	}
+	s->h = registry_find_pk(e->reg, s->msg.author);
+	if (!s->h) {
+		s->reason = store_is_revoked(e->store, s->msg.author) ? PW_REASON_REVOKED
+		                                                      : PW_REASON_UNKNOWN_KEY;
+		return;
+	}
+	if (strcmp(s->h->id, r->user_id) != 0) {
+		s->reason = PW_REASON_WRONG_IDENTITY;
+		return;
+	}
+	if (!rate_ok(e, s->h, now_ms)) {
+		s->reason = PW_REASON_RATE_LIMITED;
+		return;
+	}
+	s->state = s->msg.type == PW_MSG_QUERY ? SLOT_QUERY : SLOT_APPLY;
+	s->stateful = s->state == SLOT_APPLY;
+}
+
+static void
+market_of(const struct engine *e, int64_t now_s, struct validate_market *m)
+{
+	m->now_s = now_s;
+	m->interval_s = e->cfg->interval_s;
+	m->gate_s = e->cfg->gate_s;
+	m->max_ahead_s = e->cfg->max_ahead_s;
+	m->feedin_uper_kwh = (uint32_t)e->cfg->feedin_uper_kwh;
+	m->retail_uper_kwh = (uint32_t)e->cfg->retail_uper_kwh;
+}
+
+/* Apply an accepted message: log it first (its index is the arrival
+ * order), then the state. */
+static pw_err
+apply_order(struct engine *e, struct engine_slot *s, const struct validate_market *vm)
+{
+	const struct pw_order *o = &s->msg.u.order;
+	struct validate_book b = { 0 };
+	uint8_t other = o->side == PW_SIDE_BUY ? PW_SIDE_SELL : PW_SIDE_BUY;
+	pw_err rc;
+
+	if ((rc = store_last_seq(e->store, s->msg.author, &b.last_seq)) != PW_OK)
+		return rc;
+	b.capacity_wh = registry_capacity_wh(s->h, o->side, e->cfg->interval_s);
+	if (o->side == PW_SIDE_BUY || o->side == PW_SIDE_SELL) {
+		if ((rc = store_open_qty(e->store, s->msg.author, o->interval, o->side,
+		                         &b.open_same_wh)) != PW_OK ||
+		    (rc = store_open_qty(e->store, s->msg.author, o->interval, other,
+		                         &b.open_other_wh)) != PW_OK)
+			return rc;
+	}
+	s->reason = validate_order(vm, &b, o);
+	if (s->reason != PW_REASON_OK)
+		return PW_OK;
+	struct store_order so = { .seq = o->seq,
+		                  .interval = o->interval,
+		                  .side = o->side,
+		                  .qty_wh = o->qty_wh,
+		                  .price_uper_kwh = o->price_uper_kwh,
+		                  .expiry_s = o->expiry_s,
+		                  .status = STORE_ORDER_OPEN };
+	memcpy(so.pk, s->msg.author, PW_PK_LEN);
+	if ((rc = mlog_append(e->log, s->req.buf, s->req.len, &s->log_idx)) != PW_OK)
+		return rc;
+	so.log_idx = s->log_idx;
+	if ((rc = store_order_insert(e->store, &so, (uint64_t)vm->now_s)) != PW_OK ||
+	    (rc = store_set_seq(e->store, s->msg.author, o->seq)) != PW_OK)
+		return rc;
+	s->state = SLOT_ACCEPTED;
+	return PW_OK;
+}
+
+static pw_err
+apply_cancel(struct engine *e, struct engine_slot *s, const struct validate_market *vm)
+{
+	const struct pw_cancel *c = &s->msg.u.cancel;
+	struct validate_cancel_target t = { 0 };
+	struct store_order o;
+	uint64_t last;
+	pw_err rc;
+
+	if ((rc = store_last_seq(e->store, s->msg.author, &last)) != PW_OK)
+		return rc;
+	rc = store_order_get(e->store, s->msg.author, c->order_seq, &o);
+	if (rc == PW_OK) {
+		t.found = 1;
+		t.open = o.status == STORE_ORDER_OPEN;
+		t.interval = o.interval;
+	} else if (rc != PW_ERR_NOTFOUND) {
+		return rc;
+	}
+	s->reason = validate_cancel(vm, last, &t, c);
+	if (s->reason != PW_REASON_OK)
+		return PW_OK;
+	if ((rc = mlog_append(e->log, s->req.buf, s->req.len, &s->log_idx)) != PW_OK ||
+	    (rc = store_order_set_status(e->store, o.log_idx, STORE_ORDER_CANCELLED, 0)) != PW_OK ||
+	    (rc = store_set_seq(e->store, s->msg.author, c->seq)) != PW_OK)
+		return rc;
+	s->state = SLOT_ACCEPTED;
+	return PW_OK;
+}
+
+static pw_err
+apply_meter(struct engine *e, struct engine_slot *s, const struct validate_market *vm)
+{
+	const struct pw_meter *r = &s->msg.u.meter;
+	struct store_meter_state st;
+	struct store_meter m;
+	pw_err rc;
+
+	if ((rc = store_meter_state(e->store, s->msg.author, &st)) != PW_OK)
+		return rc;
+	struct validate_meter_state vs = { .serial = s->h->serial,
+		                           .max_export_w = s->h->max_export_w,
+		                           .max_import_w = s->h->max_import_w,
+		                           .last_seq = st.last_seq,
+		                           .last_interval = st.last_interval,
+		                           .last_export_end_wh = st.export_end_wh,
+		                           .last_import_end_wh = st.import_end_wh };
+	rc = store_meter_get(e->store, s->msg.author, r->interval, &m);
+	if (rc == PW_OK)
+		vs.has_reading_for_interval = 1;
+	else if (rc != PW_ERR_NOTFOUND)
+		return rc;
+	s->reason = validate_meter(vm, &vs, r);
+	if (s->reason != PW_REASON_OK)
+		return PW_OK;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.pk, s->msg.author, PW_PK_LEN);
+	m.interval = r->interval;
+	m.seq = r->seq;
+	m.export_start_wh = r->export_start_wh;
+	m.export_end_wh = r->export_end_wh;
+	m.import_start_wh = r->import_start_wh;
+	m.import_end_wh = r->import_end_wh;
+	m.time_status = r->time_status;
+	m.received_s = (uint64_t)vm->now_s;
+	if ((rc = mlog_append(e->log, s->req.buf, s->req.len, &s->log_idx)) != PW_OK)
+		return rc;
+	m.log_idx = s->log_idx;
+	if ((rc = store_meter_insert(e->store, &m)) != PW_OK)
+		return rc;
+	s->state = SLOT_ACCEPTED;
+	return PW_OK;
+}
+
+/* Step 3.  PW_OK when committed; otherwise everything is rolled back. */
+static pw_err
+apply_batch(struct engine *e, size_t n, int64_t now_s)
+{
+	struct validate_market vm;
+	pw_err rc;
+	int any = 0;
+	market_of(e, now_s, &vm);
+	for (size_t i = 0; i < n; i++)
+		if (e->slots[i].state == SLOT_APPLY)
+			any = 1;
+	if (!any)
+		return PW_OK; /* counts are flushed with the next transaction */
+	if ((rc = store_begin(e->store)) != PW_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct engine_slot *s = &e->slots[i];
+		if (s->state != SLOT_APPLY)
+			continue;
+		s->state = SLOT_REJECT; /* unless applied below */
+		switch (s->msg.type) {
+		case PW_MSG_ORDER:
+			rc = apply_order(e, s, &vm);
+			break;
+		case PW_MSG_CANCEL:
+			rc = apply_cancel(e, s, &vm);
+			break;
+		default:
+			rc = apply_meter(e, s, &vm);
+			break;
+		}
+		if (rc != PW_OK)
+			goto fail;
+		if (s->state == SLOT_REJECT) {
+			e->rejects[s->reason]++;
+			e->rejects_unflushed[s->reason]++;
+		}
+	}
+	if ((rc = engine_flush_stats(e)) != PW_OK || (rc = store_commit(e->store)) != PW_OK)
+		goto fail;
+	stats_committed(e);
+	e->commits++;
+	return PW_OK;
+fail:
+	store_rollback(e->store);
+	if (mlog_reload(e->log) != PW_OK)
+		fatalx("engine: the log cannot be reloaded after a rollback");
+	log_warnx("engine: batch of %zu rolled back: %s", n, pw_strerror(rc));
+	return rc;
+}
+
+static void
+send_frames(struct engine *e, const struct gw_request *r, const uint8_t *const *f, const size_t *l,
+            size_t n)
+{
+	if (gateway_reply(e->gw, r, f, l, n) != PW_OK)
+		e->replies_dropped++;
+}
+
+static void
+send_receipt(struct engine *e, struct engine_slot *s, int64_t now_s)
+{
+	struct pw_msg m;
+	size_t len;
+	memset(&m, 0, sizeof(m));
+	int ack = s->state == SLOT_ACCEPTED;
+	m.type = ack ? PW_MSG_ACK : PW_MSG_REJECT;
+	pw_sha256(s->req.buf, s->req.len, m.u.receipt.ref_hash);
+	m.u.receipt.ref_type = s->req.len >= 2 ? s->req.buf[1] : 0;
+	m.u.receipt.ref_seq = s->decoded ? msg_seq(&s->msg) : 0;
+	m.u.receipt.reason = (uint16_t)(ack ? PW_REASON_OK : s->reason);
+	m.u.receipt.log_index = ack ? s->log_idx : UINT64_MAX;
+	m.u.receipt.time_s = (uint64_t)now_s;
+	if (engine_sign(e, &m, &len) != PW_OK) {
+		log_warnx("engine: cannot encode a receipt");
+		return;
+	}
+	const uint8_t *f[1] = { e->out };
+	send_frames(e, &s->req, f, &len, 1);
+}
+
+static void
+reject_query(struct engine *e, struct engine_slot *s, int64_t now_s)
+{
+	s->state = SLOT_REJECT;
+	s->reason = PW_REASON_BAD_QUERY;
+	e->rejects[PW_REASON_BAD_QUERY]++;
+	e->rejects_unflushed[PW_REASON_BAD_QUERY]++;
+	send_receipt(e, s, now_s);
+}
+
+/* RESULT of an interval: every part, one frame each, one message. */
+static void
+answer_result(struct engine *e, struct engine_slot *s, uint64_t interval, int64_t now_s)
+{
+	uint32_t parts = 0;
+	size_t len;
+	uint8_t *bufs = NULL;
+	const uint8_t **f = NULL;
+	size_t *lens = NULL;
+	pw_err rc = store_result_get(e->store, interval, 0, e->out, ENGINE_OUT_MAX, &len, &parts);
+	if (rc != PW_OK || parts == 0 || parts > 1024) {
+		reject_query(e, s, now_s);
+		return;
+	}
+	if (parts == 1) {
+		const uint8_t *one[1] = { e->out };
+		send_frames(e, &s->req, one, &len, 1);
+		return;
+	}
+	bufs = malloc((size_t)parts * ENGINE_OUT_MAX);
+	f = calloc(parts, sizeof(*f));
+	lens = calloc(parts, sizeof(*lens));
+	if (!bufs || !f || !lens)
+		goto out;
+	for (uint32_t p = 0; p < parts; p++) {
+		uint8_t *b = bufs + (size_t)p * ENGINE_OUT_MAX;
+		if (store_result_get(e->store, interval, p, b, ENGINE_OUT_MAX, &lens[p], NULL) !=
+		    PW_OK)
+			goto out;
+		f[p] = b;
+	}
+	send_frames(e, &s->req, f, lens, parts);
+	free(bufs);
+	free(f);
+	free(lens);
+	return;
+out:
+	free(bufs);
+	free(f);
+	free(lens);
+	reject_query(e, s, now_s);
+}
+
+static void
+answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
+{
+	const struct pw_query *q = &s->msg.u.query;
+	struct pw_msg m;
+	size_t len;
+	pw_err rc = PW_ERR_NOTFOUND;
+
+	e->accepted[PW_MSG_QUERY]++;
+	switch (q->kind) {
+	case PW_QUERY_STATEMENT:
+		rc = store_statement_get(e->store, s->msg.author, q->a, e->out, ENGINE_OUT_MAX,
+		                         &len);
+		break;
+	case PW_QUERY_CHECKPOINT:
+		rc = store_last_checkpoint(e->store, e->out, ENGINE_OUT_MAX, &len);
+		break;
+	case PW_QUERY_RESULT:
+		answer_result(e, s, q->a, now_s);
+		return;
+	case PW_QUERY_INCLUSION:
+	case PW_QUERY_CONSISTENCY:
+		memset(&m, 0, sizeof(m));
+		m.type = PW_MSG_PROOF;
+		if (q->kind == PW_QUERY_INCLUSION) {
+			uint64_t size = q->b;
+			uint8_t root[PW_HASH_LEN];
+			/* size 0: the latest checkpoint's, which the agent can check */
+			if (size == 0 && mlog_last_checkpoint(e->log, &size, root) != PW_OK)
+				size = 0;
+			rc = size ? mlog_prove_inclusion(e->log, q->a, size, &m.u.proof)
+			          : PW_ERR_NOTFOUND;
+		} else {
+			rc = mlog_prove_consistency(e->log, q->a, q->b, &m.u.proof);
+		}
+		m.u.proof.nonce = q->nonce;
+		if (rc == PW_OK)
+			rc = engine_sign(e, &m, &len);
+		break;
+	default:
+		break;
+	}
+	if (rc != PW_OK) {
+		reject_query(e, s, now_s);
+		return;
+	}
+	const uint8_t *f[1] = { e->out };
+	send_frames(e, &s->req, f, &len, 1);
+}
+
+size_t
+engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
+{
+	size_t n = 0;
+	while (n < e->n_slots) {
+		pw_err rc = gateway_recv(e->gw, &e->slots[n].req);
+		if (rc != PW_OK)
+			break;
+		precheck(e, &e->slots[n], now_ms);
+		if (e->slots[n].state == SLOT_REJECT) {
+			e->rejects[e->slots[n].reason]++;
+			e->rejects_unflushed[e->slots[n].reason]++;
+		}
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	e->batches++;
+	if (apply_batch(e, n, now_s) != PW_OK) {
+		for (size_t i = 0; i < n; i++) {
+			struct engine_slot *s = &e->slots[i];
+			if (s->stateful) {
+				/* nothing of the batch is durable: say so */
+				s->state = SLOT_REJECT;
+				s->reason = PW_REASON_UNAVAILABLE;
+				e->rejects[PW_REASON_UNAVAILABLE]++;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct engine_slot *s = &e->slots[i];
+		if (s->state == SLOT_QUERY)
+			answer_query(e, s, now_s);
+		else {
+			if (s->state == SLOT_ACCEPTED)
+				e->accepted[s->msg.type]++;
+			send_receipt(e, s, now_s);
+		}
+	}
+	return n;
+}
+
+void
+engine_log_stats(const struct engine *e)
+{
+	uint64_t zok = 0, zno = 0;
+	if (e->gw)
+		gateway_zap_counts(e->gw, &zok, &zno);
+	log_info(
+	    "stats: accepted orders %llu cancels %llu meters %llu queries %llu; batches %llu "
+	    "commits %llu; replies dropped %llu; ZAP admitted %llu refused %llu; log size %llu",
+	    (unsigned long long)e->accepted[PW_MSG_ORDER],
+	    (unsigned long long)e->accepted[PW_MSG_CANCEL],
+	    (unsigned long long)e->accepted[PW_MSG_METER],
+	    (unsigned long long)e->accepted[PW_MSG_QUERY], (unsigned long long)e->batches,
+	    (unsigned long long)e->commits, (unsigned long long)e->replies_dropped,
+	    (unsigned long long)zok, (unsigned long long)zno,
+	    (unsigned long long)(e->log ? mlog_size(e->log) : 0));
+	for (unsigned i = 1; i < PW_REASON__COUNT; i++)
+		if (e->rejects[i])
+			log_info("stats: rejected %s: %llu", pw_reason_name(i),
+			         (unsigned long long)e->rejects[i]);
+}

@@ -1,0 +1,94 @@
+/*
+ * engine.h: the exchange's state machine: the request path (group commit
+ * of ORDER / CANCEL / METER, answers to QUERY) in exchange/engine.c and
+ * the market clock (gate closure, clearing, settlement, DEPTH,
+ * checkpoints) in exchange/market.c.
+ *
+ * struct engine is the daemon's context: exchange/main.c builds it (config,
+ * key, registry, store, log, gateway), calls engine_ingest() when the
+ * ROUTER is readable and market_tick() on every loop iteration, and swaps
+ * the configuration and registry on SIGHUP.  The engine owns nothing it
+ * did not allocate itself: main.c closes the components.  Single-threaded.
+ */
+#ifndef EXCHANGE_ENGINE_H
+#define EXCHANGE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exchange/gateway.h"
+#include "exchange/mlog.h"
+#include "exchange/registry.h"
+#include "exchange/store.h"
+#include "exchange/xconfig.h"
+#include "peerwatt/keys.h"
+#include "peerwatt/wire.h"
+
+struct engine_rate {
+	double tokens;
+	int64_t last_ms;
+};
+
+struct engine_slot; /* one request of a batch (engine.c) */
+
+struct engine {
+	const struct xconfig *cfg;
+	const struct pw_keypair *kp; /* the exchange's signing key */
+	const struct registry *reg;
+	struct store *store;
+	struct mlog *log;
+	struct gateway *gw;
+
+	/* counters since start; rejects are also added to table stats */
+	uint64_t accepted[PW_MSG_QUERY + 1];
+	uint64_t rejects[PW_REASON__COUNT];
+	uint64_t rejects_unflushed[PW_REASON__COUNT];
+	uint64_t batches, commits, replies_dropped;
+
+	/* per-household rate limit, indexed like the registry */
+	struct engine_rate *rate;
+	size_t n_rate;
+
+	/* batch buffers (engine_init) */
+	struct engine_slot *slots;
+	uint8_t *bufs;
+	size_t n_slots;
+	uint8_t *out; /* one encoded reply */
+
+	/* market clock (market.c) */
+	int64_t next_depth_ms;
+	int have_cleared;
+	uint64_t last_cleared;
+};
+
+/* Allocate the batch buffers for cfg->batch_max requests.  The other
+ * fields are set by the caller before. */
+pw_err engine_init(struct engine *e) __attribute__((warn_unused_result));
+void engine_fini(struct engine *e);
+
+/* Write params, fees and the registry snapshot (households table) in one
+ * transaction; called at start and after each successful reload. */
+pw_err engine_sync(struct engine *e) __attribute__((warn_unused_result));
+/* Swap in a new registry (rate buckets reset; the gateway follows). */
+void engine_set_registry(struct engine *e, const struct registry *reg);
+
+/* Drain up to batch_max queued requests, apply them in one transaction,
+ * commit, then reply.  Returns the number of requests handled. */
+size_t engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms);
+
+/* Log the counters (SIGUSR1 and exit). */
+void engine_log_stats(const struct engine *e);
+
+/* Market clock (market.c): clear every interval whose gate has closed,
+ * settle every interval whose grace has passed (then checkpoint), publish
+ * DEPTH when due.  Returns the milliseconds until it wants to run again. */
+int64_t market_tick(struct engine *e, int64_t now_s, int64_t now_ms);
+
+/* Sign and encode `m` into e->out; *len its length.  Used by both halves. */
+pw_err engine_sign(struct engine *e, struct pw_msg *m, size_t *len)
+    __attribute__((warn_unused_result));
+
+/* Add pending rejection counts to table stats (inside a transaction). */
+pw_err engine_flush_stats(struct engine *e) __attribute__((warn_unused_result));
+
+#endif

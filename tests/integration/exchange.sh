@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# exchange.sh: peerwatt-exchange over real ZeroMQ + CURVE on loopback:
+# every rejection reason of issue 4 (and the METER ones of issue 5), each
+# followed by honest households still being served; a trade cleared at the
+# gate, published and queryable; meter readings settled into signed
+# statements; a checkpoint; SIGHUP revocation; counts in table stats.
+set -u
+. "$(dirname "$0")/lib.sh"
+B=$BUILD
+L=4
+T=$PW_TMP
+
+"$B/peerwatt-exchange" keygen --out "$T/ex.key" >"$T/ex.pk" || exit 1
+for h in a b c u; do "$B/pw-client" keygen "$T/$h.key" >"$T/$h.pk" || exit 1; done
+# capacity: 3600000 W x 4 s = 4000 Wh per interval
+{
+	echo "a alice $(cat "$T/a.pk") SER-A north 3600000 3600000"
+	echo "b bob $(cat "$T/b.pk") SER-B south 3600000 3600000"
+	echo "c carol $(cat "$T/c.pk") SER-C north 3600000 3600000"
+} >"$T/households"
+P1=$(free_port)
+P2=$(free_port)
+cat >"$T/x.conf" <<CONF
+[market]
+name = it-market
+id = 42
+interval_s = $L
+gate_s = 1
+grace_s = 8
+feedin = 0.08
+retail = 0.30
+[fees]
+same_zone = 0.01
+default = 0.02
+[network]
+request = tcp://127.0.0.1:$P1
+publish = tcp://127.0.0.1:$P2
+rate_per_s = 50
+rate_burst = 20
+[files]
+registry = $T/households
+db = $T/x.db
+key = $T/ex.key
+[log]
+level = debug
+CONF
+
+check "--check-config accepts the configuration" "$B/peerwatt-exchange" -c "$T/x.conf" --check-config
+printf '[market]\nname = x\nbogus = 1\n' >"$T/bad.conf"
+"$B/peerwatt-exchange" -c "$T/bad.conf" --check-config 2>"$T/bad.err"
+rc=$?
+check "a bad config exits 78 with file:line" test "$rc" = 78 -a -n "$(grep "bad.conf:3:" "$T/bad.err")"
+"$B/peerwatt-exchange" --bogus 2>/dev/null
+check "an unknown argument exits 64" test $? = 64
+check "--print-public-key prints the key" test "$("$B/peerwatt-exchange" -c "$T/x.conf" --print-public-key)" = "$(cat "$T/ex.pk")"
+
+"$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange.log" &
+XPID=$!
+PW_PIDS+=("$XPID")
+wait_port "$P1" 30 || { not_ok "exchange listens"; exit 1; }
+
+C=("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 42 -L $L -t 20000)
+# expect NAME WANT ARGS...: run the client, compare its output
+expect() {
+	local name=$1 want=$2 got
+	shift 2
+	got=$("${C[@]}" "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//')
+	if [ "$got" = "$want" ]; then ok "$name"; else not_ok "$name (got '$got', want '$want')"; fi
+}
+# an honest request right after each bad one must still be ACKed
+seq_a=0
+# poll the clock until Unix time $1
+wait_until() { WAIT_SECONDS=60 wait_for bash -c "[ \$(date +%s) -ge $1 ]"; }
+ack_like() { case $1 in ACK\ *) return 0 ;; esac; return 1; }
+expect_ack() {
+	local name=$1 got
+	shift
+	got=$("${C[@]}" "$@" 2>&1)
+	if ack_like "$got"; then ok "$name"; else not_ok "$name (got '$got')"; fi
+}
+honest() {
+	seq_a=$((seq_a + 1))
+	expect_ack "honest household served after: $1" -k "$T/a.key" order "$seq_a" +5 sell 10 100000 +600
+}
+
+# Y: a fixed interval far enough ahead for the whole rejection phase
+Y=$(($(date +%s) / L + 10))
+honest "start"
+expect "bad signature" "REJECT bad_signature" -k "$T/b.key" -x sig order 1 "$Y" buy 10 200000 +600
+honest "bad signature"
+expect "unknown key (unregistered author on a registered connection)" "REJECT unknown_key" \
+	-k "$T/b.key" -a "$T/u.key" order 1 "$Y" buy 10 200000 +600
+honest "unknown key"
+expect "another household's key on this connection" "REJECT wrong_identity" \
+	-k "$T/b.key" -a "$T/c.key" order 1 "$Y" buy 10 200000 +600
+honest "wrong identity"
+expect "unregistered transport key refused by ZAP" "TIMEOUT" -t 2000 -k "$T/u.key" \
+	order 1 "$Y" buy 10 200000 +600
+honest "ZAP refusal"
+got=$("${C[@]}" -r 2 -k "$T/b.key" order 1 "$Y" buy 1000 200000 +600 2>&1 | tr '\n' ' ')
+case $got in "ACK "*" REJECT replay ") ok "the same order twice: ACK then replay" ;;
+*) not_ok "the same order twice: ACK then replay (got '$got')" ;; esac
+expect "a reused sequence with other content is a replay" "REJECT replay" \
+	-k "$T/b.key" order 1 "$Y" buy 999 200000 +600
+honest "replay"
+expect "expired" "REJECT expired" -k "$T/b.key" order 10 "$Y" buy 10 200000 +0
+honest "expired"
+expect "gate closed (current interval)" "REJECT gate_closed" -k "$T/b.key" order 11 +0 buy 10 200000 +600
+honest "gate closed"
+expect "more than 24 h ahead" "REJECT too_far_ahead" -k "$T/b.key" order 12 +100000 buy 10 200000 +600
+expect "price below feed-in" "REJECT price_bounds" -k "$T/b.key" order 13 "$Y" buy 10 79999 +600
+expect "price above retail" "REJECT price_bounds" -k "$T/b.key" order 14 "$Y" buy 10 300001 +600
+honest "price bounds"
+expect "capacity: 4000 Wh per interval, 1000 open + 3001" "REJECT capacity" \
+	-k "$T/b.key" order 15 "$Y" buy 3001 200000 +600
+honest "capacity"
+expect "self-trade: a buyer cannot sell in the same interval" "REJECT self_trade" \
+	-k "$T/b.key" order 16 "$Y" sell 10 100000 +600
+honest "self-trade"
+got=$("${C[@]}" -k "$T/b.key" order 17 "$Y" buy 0 200000 +600 2>&1)
+case $got in "REJECT bad_quantity" | "REJECT malformed") ok "zero quantity refused ($got)" ;; *) not_ok "zero quantity refused (got '$got')" ;; esac
+expect "truncated frame" "REJECT malformed" -k "$T/b.key" -x trunc order 18 "$Y" buy 10 200000 +600
+expect "two frames in one request" "REJECT malformed" -k "$T/b.key" -x frames order 19 "$Y" buy 10 200000 +600
+expect "a signed ACK sent as a request" "REJECT wrong_type" -k "$T/b.key" -x type order 20 "$Y" buy 10 200000 +600
+honest "malformed"
+expect "oversize (300 bytes)" "REJECT oversize" -k "$T/b.key" -x big order 21 "$Y" buy 10 200000 +600
+expect "above ZMQ_MAXMSGSIZE: connection dropped" "TIMEOUT" -t 2000 -k "$T/b.key" -x huge order 22 "$Y" buy 10 200000 +600
+honest "oversize"
+expect "cancel of no open order" "REJECT unknown_order" -k "$T/b.key" cancel 23 "$Y" 999
+out=$("${C[@]}" -k "$T/c.key" -r 40 query checkpoint 0 0 2>&1)
+check "rate limit: a burst of 40 queries meets rate_limited" grep -q "REJECT rate_limited" <<<"$out"
+honest "rate limit"
+
+# The trade: interval X = current + 3; a sells 1000 @ 0.15, b bought 1000 @ 0.20 (above)
+X=$(($(date +%s) / L + 3))
+[ "$X" -gt "$Y" ] || X=$((Y + 1))
+seq_a=$((seq_a + 1))
+expect_ack "seller's order accepted" -k "$T/a.key" order "$seq_a" "$X" sell 1000 150000 +600
+expect_ack "buyer's order accepted" -k "$T/b.key" order 30 "$X" buy 1000 200000 +600
+# subscribe before the gate closes; the RESULT of X is published
+"${C[@]}" -e "tcp://127.0.0.1:$P2" -k "$T/c.key" -t 30000 sub RESULT 20 >"$T/sub.out" 2>&1 &
+SUBPID=$!
+PW_PIDS+=("$SUBPID")
+WAIT_SECONDS=40 wait_for grep -q "^RESULT $X " "$T/sub.out"
+check "RESULT of the interval published on PUB" grep -q "^RESULT $X 175000 1000 1 1$" "$T/sub.out"
+expect "RESULT answered over QUERY" "RESULT $X 175000 1000 1 1" -k "$T/b.key" query result "$X" 0
+expect "QUERY of an uncleared interval" "REJECT bad_query" -k "$T/b.key" query result $((X + 100)) 0
+expect "cancel after the gate" "REJECT gate_closed" -k "$T/a.key" cancel $((seq_a + 1)) "$X" "$seq_a"
+
+# Meter readings (issue 5): too early, then after the interval's end
+expect "reading before the interval ends" "REJECT meter_too_early" -k "$T/a.key" meter 1 $((X + 2)) SER-A 0 10 0 0
+end=$(((X + 1) * L))
+wait_until "$end"
+expect "reading with another meter's serial" "REJECT meter_serial" -k "$T/a.key" meter 1 "$X" SER-B 5000 6000 100 100
+expect "reading with a sequence gap" "REJECT meter_gap" -k "$T/a.key" meter 2 "$X" SER-A 5000 6000 100 100
+expect "reading with a register going back" "REJECT meter_backwards" -k "$T/a.key" meter 1 "$X" SER-A 6000 5000 100 100
+expect "reading above max power x L" "REJECT meter_implausible" -k "$T/a.key" meter 1 "$X" SER-A 5000 9001 100 100
+got=$("${C[@]}" -k "$T/a.key" meter 1 "$X" SER-A 5000 5800 100 100 2>&1)
+if ack_like "$got"; then ok "seller's reading accepted"; else not_ok "seller's reading accepted (got '$got')"; fi
+got=$("${C[@]}" -k "$T/b.key" meter 1 "$X" SER-B 0 0 700 1900 2>&1)
+if ack_like "$got"; then ok "buyer's reading accepted"; else not_ok "buyer's reading accepted (got '$got')"; fi
+expect "a second reading for the interval" "REJECT meter_duplicate" -k "$T/b.key" meter 2 "$X" SER-B 0 0 1900 1900
+# seller a delivered 800 of 1000: shortfall 200 at retail
+expect "seller's reading replayed" "REJECT replay" -k "$T/a.key" meter 1 "$X" SER-A 5000 5800 100 100
+# next interval must start where the last ended
+wait_until $((end + L))
+expect "discontinuous next reading" "REJECT meter_continuity" -k "$T/a.key" meter 2 $((X + 1)) SER-A 5900 5900 100 100
+
+# settlement at end + grace: statements and a checkpoint
+WAIT_SECONDS=40 wait_for bash -c "[ \"\$(sqlite3 '$T/x.db' 'SELECT state FROM intervals WHERE interval = $X')\" = 2 ]"
+st_a=$("${C[@]}" -k "$T/a.key" query statement "$X" 0 2>&1)
+st_b=$("${C[@]}" -k "$T/b.key" query statement "$X" 0 2>&1)
+# a: +175000 from b, shortfall 200 Wh at retail 0.30 = -60000: net 115000
+check "seller's statement: peer 175000 - shortfall 60000 (got '$st_a')" test "$st_a" = "STATEMENT $X 0 115000"
+case $st_b in "STATEMENT $X 0 "*) ok "buyer's statement ($st_b)" ;; *) not_ok "buyer's statement (got '$st_b')" ;; esac
+st_c=$("${C[@]}" -k "$T/c.key" query statement "$X" 0 2>&1)
+check "no statement for a household without trades or readings" test "$st_c" = "REJECT bad_query"
+cp=$("${C[@]}" -k "$T/c.key" query checkpoint 0 0 2>&1)
+case $cp in "CHECKPOINT "*) ok "checkpoint answered ($cp)" ;; *) not_ok "checkpoint answered (got '$cp')" ;; esac
+size=$(sqlite3 "$T/x.db" "SELECT tree_size FROM checkpoints ORDER BY tree_size DESC LIMIT 1")
+got=$("${C[@]}" -k "$T/c.key" query inclusion 0 "$size" 2>&1)
+case $got in "PROOF "*) ok "inclusion proof answered ($got)" ;; *) not_ok "inclusion proof (got '$got')" ;; esac
+got=$("${C[@]}" -k "$T/c.key" query consistency 1 "$size" 2>&1)
+case $got in "PROOF "*) ok "consistency proof answered ($got)" ;; *) not_ok "consistency proof (got '$got')" ;; esac
+expect "inclusion proof beyond the log" "REJECT bad_query" -k "$T/c.key" query inclusion 0 999999999
+
+# the database holds what an auditor needs
+check "log entries = accepted orders + cancels + readings + results + statements" test \
+	"$(sqlite3 "$T/x.db" 'SELECT COUNT(*) FROM log')" = \
+	"$(sqlite3 "$T/x.db" 'SELECT (SELECT COUNT(*) FROM orders) + (SELECT COUNT(*) FROM meters) + (SELECT COUNT(*) FROM results) + (SELECT COUNT(*) FROM statements) + (SELECT COUNT(*) FROM orders WHERE status = 1)')"
+check "params stored" test "$(sqlite3 "$T/x.db" "SELECT value FROM params WHERE key = 'retail_uper_kwh'")" = 300000
+check "rejections counted per reason" test "$(sqlite3 "$T/x.db" "SELECT count FROM stats WHERE name = 'bad_signature'")" -ge 1
+
+# SIGHUP: carol removed -> revoked; a broken registry keeps the old one
+grep -v '^c ' "$T/households" >"$T/h2" && mv "$T/h2" "$T/households"
+kill -HUP "$XPID"
+WAIT_SECONDS=30 wait_for bash -c "[ \"\$(sqlite3 '$T/x.db' 'SELECT revoked FROM households WHERE id = \"c\"')\" = 1 ]"
+check "SIGHUP: removed household marked revoked" test "$(sqlite3 "$T/x.db" "SELECT revoked FROM households WHERE id = 'c'")" = 1
+expect "revoked household's connection refused by ZAP" "TIMEOUT" -t 2000 -k "$T/c.key" order 50 +3 buy 10 200000 +600
+expect "revoked household's order refused" "REJECT revoked" -k "$T/a.key" -a "$T/c.key" order 51 +3 buy 10 200000 +600
+echo "garbage line" >>"$T/households"
+kill -HUP "$XPID"
+WAIT_SECONDS=30 wait_for grep -q "keeping the old" "$T/exchange.log"
+check "SIGHUP with a broken registry keeps the old one" grep -q "households:3: expected 7 fields" "$T/exchange.log"
+honest "reloads"
+
+kill -USR1 "$XPID"
+WAIT_SECONDS=20 wait_for grep -q "stats: rejected" "$T/exchange.log"
+check "SIGUSR1 logs counts per reason" grep -q "stats: rejected bad_signature: 1" "$T/exchange.log"
+stop_pid "$XPID"
+check "graceful stop on SIGTERM" grep -q "stopping" "$T/exchange.log"
+finish

@@ -134,9 +134,7 @@ engine_sync(struct engine *e)
 		                  .gate_s = c->gate_s,
 		                  .grace_s = c->grace_s,
 		                  .feedin_uper_kwh = c->feedin_uper_kwh,
-		                  .retail_uper_kwh = c->retail_uper_kwh,
-		                  .fee_default_uper_kwh = c->fee_default_uper_kwh,
-		                  .max_ahead_s = c->max_ahead_s };
+		                  .retail_uper_kwh = c->retail_uper_kwh };
 	pw_err rc;
 	memcpy(p.exchange_pk, e->kp->pk, PW_PK_LEN);
 	if ((rc = store_begin(e->store)) != PW_OK)

@@ -359,11 +359,15 @@ store_put_params(struct store *s, const struct store_params *p)
 	    (rc = put_param_int(s, "grace_s", p->grace_s)) != PW_OK ||
 	    (rc = put_param_int(s, "feedin_uper_kwh", p->feedin_uper_kwh)) != PW_OK ||
 	    (rc = put_param_int(s, "retail_uper_kwh", p->retail_uper_kwh)) != PW_OK ||
-	    (rc = put_param_int(s, "fee_default_uper_kwh", p->fee_default_uper_kwh)) != PW_OK ||
-	    (rc = put_param_int(s, "max_ahead_s", p->max_ahead_s)) != PW_OK ||
 	    (rc = put_param_text(s, "exchange_pk", hex)) != PW_OK)
 		return rc;
 	return PW_OK;
+}
+
+pw_err
+store_put_param(struct store *s, const char *key, int64_t value)
+{
+	return put_param_int(s, key, value);
 }
 
 pw_err

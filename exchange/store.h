@@ -83,8 +83,6 @@ struct store_params {
 	const char *market_name;
 	int64_t interval_s, gate_s, grace_s;
 	int64_t feedin_uper_kwh, retail_uper_kwh;
-	int64_t fee_default_uper_kwh; /* zone pairs not in table fees */
-	int64_t max_ahead_s;
 	uint8_t exchange_pk[PW_PK_LEN];
 };
 
@@ -102,6 +100,9 @@ void store_rollback(struct store *s);
 
 /* Inside a transaction (these do not begin one themselves). */
 pw_err store_put_params(struct store *s, const struct store_params *p)
+    __attribute__((warn_unused_result));
+/* One more integer parameter (fee_default_uper_kwh, max_ahead_s, ...). */
+pw_err store_put_param(struct store *s, const char *key, int64_t value)
     __attribute__((warn_unused_result));
 pw_err store_clear_fees(struct store *s) __attribute__((warn_unused_result));
 pw_err store_put_fee(struct store *s, const char *zone_a, const char *zone_b, int64_t fee_uper_kwh)

@@ -13,6 +13,7 @@
  * line every DASH_PING_S resumes idle streams so closed sockets are noticed.
  */
 #include "agent/dash.h"
+#include "agent/dash_req.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,7 +37,6 @@
 #define DASH_SSE_MAX_BUF  (256 * 1024) /* queued bytes before a stream is dropped */
 #define DASH_LOGIN_WINDOW 60           /* s: failed-login budget window */
 #define DASH_LOGIN_FAILS  10           /* failed logins per window */
-#define DASH_PATH_MAX     256
 #define DASH_COOKIE       "pw_session"
 #define DASH_CSRF_HEADER  "X-CSRF-Token"
 
@@ -55,7 +55,7 @@ struct dash_sse {
 	struct dash_sse *next;
 };
 
-struct dash_req {
+struct dash_body {
 	char *body;
 	size_t len;
 	bool too_big;
@@ -188,37 +188,6 @@ dash_listen_parse(const char *text, char *addr, size_t cap, uint16_t *port)
 	return PW_OK;
 }
 
-/* Loopback: 127.0.0.0/8 or ::1 (also ::ffff:127.x). */
-static bool
-dash__is_loopback(const char *addr)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (inet_pton(AF_INET, addr, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, addr, &a6) == 1) {
-		if (IN6_IS_ADDR_LOOPBACK(&a6))
-			return true;
-		if (IN6_IS_ADDR_V4MAPPED(&a6))
-			return a6.s6_addr[12] == 127;
-	}
-	return false;
-}
-
-static bool
-dash__token_ok(const char *t)
-{
-	size_t n = strlen(t), i;
-
-	if (n < DASH_TOKEN_MIN || n > DASH_TOKEN_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (t[i] <= ' ' || t[i] > '~' || t[i] == ';' || t[i] == ',')
-			return false;
-	return true;
-}
-
 /* Constant-time comparison of two strings of possibly different length:
  * both are hashed first so the time does not depend on where they differ. */
 static bool
@@ -325,57 +294,6 @@ dash__status_of(pw_err rc)
 	}
 }
 
-/* ---- static files --------------------------------------------------------- */
-
-static const char *
-dash__mime(const char *path)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-		{ ".html", "text/html; charset=utf-8" },
-		{ ".js", "text/javascript; charset=utf-8" },
-		{ ".css", "text/css; charset=utf-8" },
-		{ ".svg", "image/svg+xml" },
-		{ ".png", "image/png" },
-		{ ".ico", "image/x-icon" },
-		{ ".json", "application/json" },
-		{ ".txt", "text/plain; charset=utf-8" },
-	};
-	const char *dot = strrchr(path, '.');
-	size_t i;
-
-	if (dot == NULL)
-		return NULL;
-	for (i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strcmp(dot, types[i].ext) == 0)
-			return types[i].type;
-	return NULL;
-}
-
-/* URL path -> file under web_root.  Only [A-Za-z0-9._/-], no segment that
- * starts with '.', no "//", and a known extension: nothing outside the web
- * root and no dotfiles can be named. */
-static bool
-dash__safe_path(const char *url)
-{
-	size_t i, n = strlen(url);
-
-	if (n < 2 || n >= DASH_PATH_MAX || url[0] != '/')
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = url[i];
-		bool okc = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		           (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' ||
-		           ch == '/';
-		if (!okc)
-			return false;
-		if (ch == '/' && (url[i + 1] == '.' || url[i + 1] == '/'))
-			return false;
-	}
-	return url[n - 1] != '/' && dash__mime(url) != NULL;
-}
-
 static enum MHD_Result
 dash__reply_file(struct dash *d, struct MHD_Connection *c, const char *url)
 {
@@ -387,7 +305,7 @@ dash__reply_file(struct dash *d, struct MHD_Connection *c, const char *url)
 
 	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
 		url = "/index.html";
-	if (!dash__safe_path(url))
+	if (!dash_req_path_ok(url))
 		return dash__reply_error(d, c, 404, "not found");
 	n = snprintf(path, sizeof path, "%s%s", d->web_root, url);
 	if (n < 0 || (size_t)n >= sizeof path)
@@ -404,7 +322,7 @@ dash__reply_file(struct dash *d, struct MHD_Connection *c, const char *url)
 		close(fd);
 		return MHD_NO;
 	}
-	dash__headers(r, dash__mime(url), false);
+	dash__headers(r, dash_req_mime(url), false);
 	ret = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -600,60 +518,19 @@ dash__hdr(struct MHD_Connection *c, const char *name)
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-/* Host header names a loopback host (against DNS rebinding on loopback). */
+/* Host header names a loopback host (against DNS rebinding on loopback);
+ * a non-loopback bind is protected by the token cookie instead. */
 static bool
 dash__host_ok(struct dash *d, const char *host)
 {
-	char name[64];
-	const char *end;
-	size_t n;
-
-	if (host == NULL)
-		return false;
-	if (!d->loopback)
-		return true; /* protected by the token cookie instead */
-	if (host[0] == '[') {
-		end = strchr(host, ']');
-		if (end == NULL)
-			return false;
-		n = (size_t)(end - host - 1);
-		if (n >= sizeof name)
-			return false;
-		memcpy(name, host + 1, n);
-	} else {
-		end = strchr(host, ':');
-		n = end ? (size_t)(end - host) : strlen(host);
-		if (n >= sizeof name)
-			return false;
-		memcpy(name, host, n);
-	}
-	name[n] = '\0';
-	return strcasecmp(name, "localhost") == 0 || dash__is_loopback(name);
+	return host != NULL && (!d->loopback || dash_req_host_is_loopback(host));
 }
 
-/* Origin (or, without it, Referer) must be this very host. */
 static bool
 dash__same_origin(struct MHD_Connection *c)
 {
-	const char *host = dash__hdr(c, "Host");
-	const char *origin = dash__hdr(c, "Origin");
-	const char *ref = dash__hdr(c, "Referer");
-	char want[300];
-	int n;
-
-	if (host == NULL)
-		return false;
-	n = snprintf(want, sizeof want, "http://%s", host);
-	if (n < 0 || (size_t)n >= sizeof want)
-		return false;
-	if (origin != NULL)
-		return strcmp(origin, want) == 0 ||
-		       (strncmp(origin, "https://", 8) == 0 && strcmp(origin + 8, host) == 0);
-	if (ref != NULL) {
-		size_t wn = (size_t)n;
-		return strncmp(ref, want, wn) == 0 && (ref[wn] == '/' || ref[wn] == '\0');
-	}
-	return false;
+	return dash_req_same_origin(dash__hdr(c, "Host"), dash__hdr(c, "Origin"),
+	                            dash__hdr(c, "Referer"));
 }
 
 /* Value of cookie `name` in the Cookie header into out. */
@@ -692,63 +569,6 @@ dash__is_json(struct MHD_Connection *c)
 
 	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0 &&
 	       (ct[16] == '\0' || ct[16] == ';');
-}
-
-/* ---- JSON body fields ------------------------------------------------------ */
-
-/* Integer field in [lo, hi]; absent -> *present false when allowed. */
-static pw_err
-dash__field_u64(const json_t *o, const char *key, uint64_t lo, uint64_t hi, bool required,
-                uint64_t *out, bool *present, char *msg, size_t cap)
-{
-	const json_t *v = json_object_get(o, key);
-	json_int_t i;
-
-	if (present != NULL)
-		*present = false;
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return PW_OK;
-		dash__msg(msg, cap, "%s is missing", key);
-		return PW_ERR_ARG;
-	}
-	if (!json_is_integer(v)) {
-		dash__msg(msg, cap, "%s must be a whole number", key);
-		return PW_ERR_ARG;
-	}
-	i = json_integer_value(v);
-	if (i < 0 || (uint64_t)i < lo || (uint64_t)i > hi) {
-		dash__msg(msg, cap, "%s must be between %llu and %llu", key, (unsigned long long)lo,
-		          (unsigned long long)hi);
-		return PW_ERR_RANGE;
-	}
-	*out = (uint64_t)i;
-	if (present != NULL)
-		*present = true;
-	return PW_OK;
-}
-
-static json_t *
-dash__parse_body(struct dash_req *r, char *msg, size_t cap)
-{
-	json_error_t err;
-	json_t *j;
-
-	if (r->body == NULL || r->len == 0) {
-		dash__msg(msg, cap, "empty request body");
-		return NULL;
-	}
-	j = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &err);
-	if (j == NULL) {
-		dash__msg(msg, cap, "malformed JSON: %s", err.text);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		dash__msg(msg, cap, "JSON body must be an object");
-		return NULL;
-	}
-	return j;
 }
 
 /* ---- handlers --------------------------------------------------------------- */
@@ -790,113 +610,61 @@ dash__action_result(struct dash *d, struct MHD_Connection *c, pw_err rc, const c
 }
 
 static enum MHD_Result
-dash__post_order(struct dash *d, struct MHD_Connection *c, struct dash_req *r)
+dash__post_order(struct dash *d, struct MHD_Connection *c, struct dash_body *r)
 {
 	char msg[DASH_MSG_MAX] = "";
 	struct dash_bid bid;
-	uint64_t v, seq = 0;
-	bool present;
-	json_t *j;
+	uint64_t seq = 0;
 	pw_err rc;
 
-	j = dash__parse_body(r, msg, sizeof msg);
-	if (j == NULL)
+	if (dash_req_bid(r->body, r->len, &bid, msg, sizeof msg) != PW_OK)
 		return dash__reply_error(d, c, 400, msg);
-	memset(&bid, 0, sizeof bid);
-	if ((rc = dash__field_u64(j, "qty_wh", 1, 1000000000ULL, true, &bid.qty_wh, NULL, msg,
-	                          sizeof msg)) != PW_OK)
-		goto bad;
-	if ((rc = dash__field_u64(j, "max_price_uper_kwh", 1, 100000000ULL, true, &v, NULL, msg,
-	                          sizeof msg)) != PW_OK)
-		goto bad;
-	bid.max_price_uper_kwh = (uint32_t)v;
-	if ((rc = dash__field_u64(j, "interval", 0, (uint64_t)INT64_MAX, false, &bid.interval, NULL,
-	                          msg, sizeof msg)) != PW_OK)
-		goto bad;
-	if ((rc = dash__field_u64(j, "intervals", 1, DASH_MAX_INTERVALS, false, &v, &present, msg,
-	                          sizeof msg)) != PW_OK)
-		goto bad;
-	bid.intervals = present ? (uint32_t)v : 1;
-	json_decref(j);
 	d->counters[DASH_C_BIDS]++;
 	rc = d->ops.place_bid(d->ops.ctx, &bid, &seq, msg, sizeof msg);
 	return dash__action_result(d, c, rc, msg, 201, json_pack("{s:I}", "seq", (json_int_t)seq));
-bad:
-	json_decref(j);
-	return dash__reply_error(d, c, 400, msg);
 }
 
 static enum MHD_Result
-dash__cancel(struct dash *d, struct MHD_Connection *c, const char *seqtext)
+dash__cancel(struct dash *d, struct MHD_Connection *c, uint64_t seq)
 {
 	char msg[DASH_MSG_MAX] = "";
-	unsigned long long seq;
-	char *end;
 	pw_err rc;
 
-	if (*seqtext < '0' || *seqtext > '9')
-		return dash__reply_error(d, c, 404, "no such order");
-	errno = 0;
-	seq = strtoull(seqtext, &end, 10);
-	if (errno != 0 || (*end != '\0' && strcmp(end, "/cancel") != 0) || seq > INT64_MAX)
-		return dash__reply_error(d, c, 404, "no such order");
 	d->counters[DASH_C_CANCELS]++;
-	rc = d->ops.cancel(d->ops.ctx, (uint64_t)seq, msg, sizeof msg);
+	rc = d->ops.cancel(d->ops.ctx, seq, msg, sizeof msg);
 	return dash__action_result(d, c, rc, msg, 200, NULL);
 }
 
 static enum MHD_Result
-dash__put_settings(struct dash *d, struct MHD_Connection *c, struct dash_req *r)
+dash__put_settings(struct dash *d, struct MHD_Connection *c, struct dash_body *r)
 {
 	char msg[DASH_MSG_MAX] = "";
 	struct dash_settings s;
-	const json_t *as;
-	uint64_t v;
-	json_t *j, *cur;
+	bool given;
+	json_t *cur;
 	pw_err rc;
 
-	j = dash__parse_body(r, msg, sizeof msg);
-	if (j == NULL)
+	if (dash_req_settings(r->body, r->len, &s, &given, msg, sizeof msg) != PW_OK)
 		return dash__reply_error(d, c, 400, msg);
-	memset(&s, 0, sizeof s);
-	if ((rc = dash__field_u64(j, "min_price_uper_kwh", 0, 100000000ULL, true, &v, NULL, msg,
-	                          sizeof msg)) != PW_OK)
-		goto bad;
-	s.min_price_uper_kwh = (uint32_t)v;
-	if ((rc = dash__field_u64(j, "reserve_wh", 0, 1000000000ULL, true, &s.reserve_wh, NULL, msg,
-	                          sizeof msg)) != PW_OK)
-		goto bad;
-	as = json_object_get(j, "auto_sell");
-	if (as != NULL && !json_is_boolean(as)) {
-		dash__msg(msg, sizeof msg, "auto_sell must be true or false");
-		goto bad;
-	}
-	if (as != NULL) {
-		s.auto_sell = json_is_true(as);
-	} else {
-		/* Keep the current switch when the page does not send it. */
+	if (!given) {
+		/* Keep the current switch when the request does not send it. */
 		cur = d->ops.get(d->ops.ctx, DASH_DOC_SETTINGS);
 		s.auto_sell = cur == NULL || json_is_true(json_object_get(cur, "auto_sell"));
 		json_decref(cur);
 	}
-	json_decref(j);
 	rc = d->ops.update_settings(d->ops.ctx, &s, msg, sizeof msg);
 	if (rc != PW_OK)
 		return dash__action_result(d, c, rc, msg, 200, NULL);
 	return dash__get_doc(d, c, DASH_DOC_SETTINGS);
-bad:
-	json_decref(j);
-	return dash__reply_error(d, c, 400, msg);
 }
 
 static enum MHD_Result
-dash__login(struct dash *d, struct MHD_Connection *c, struct dash_req *r)
+dash__login(struct dash *d, struct MHD_Connection *c, struct dash_body *r)
 {
-	char msg[DASH_MSG_MAX] = "", cookie[160];
-	const json_t *t;
+	char msg[DASH_MSG_MAX] = "", cookie[160], token[DASH_TOKEN_MAX + 1];
 	time_t now = dash__now();
-	json_t *j;
 	bool good;
+	pw_err rc;
 
 	if (!d->has_token)
 		return dash__reply_json(d, c, 200, json_pack("{s:b}", "ok", 1));
@@ -906,12 +674,11 @@ dash__login(struct dash *d, struct MHD_Connection *c, struct dash_req *r)
 	}
 	if (d->login_fails >= DASH_LOGIN_FAILS)
 		return dash__reply_error(d, c, 429, "too many failed logins; wait a minute");
-	j = dash__parse_body(r, msg, sizeof msg);
-	if (j == NULL)
+	rc = dash_req_login(r->body, r->len, token, sizeof token, msg, sizeof msg);
+	if (rc != PW_OK && rc != PW_ERR_RANGE)
 		return dash__reply_error(d, c, 400, msg);
-	t = json_object_get(j, "token");
-	good = json_is_string(t) && dash__secret_eq(json_string_value(t), d->token);
-	json_decref(j);
+	good = rc == PW_OK && dash__secret_eq(token, d->token);
+	sodium_memzero(token, sizeof token);
 	if (!good) {
 		d->login_fails++;
 		d->counters[DASH_C_LOGIN_FAILED]++;
@@ -968,7 +735,7 @@ dash__doc_of(const char *name)
 
 static enum MHD_Result
 dash__route(struct dash *d, struct MHD_Connection *c, const char *url, const char *method,
-            struct dash_req *r)
+            struct dash_body *r)
 {
 	bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool is_post = strcmp(method, "POST") == 0;
@@ -1027,13 +794,13 @@ dash__route(struct dash *d, struct MHD_Connection *c, const char *url, const cha
 		return dash__post_order(d, c, r);
 	}
 	if (strncmp(url, "/api/orders/", 12) == 0) {
-		size_t n = strlen(url);
-		bool post_cancel = is_post && n > 7 && strcmp(url + n - 7, "/cancel") == 0;
-		if (!is_del && !post_cancel)
-			return dash__reply_error(d, c, 405, "method not allowed");
-		if (is_del && strchr(url + 12, '/') != NULL)
+		uint64_t seq;
+		bool suffix;
+		if (dash_req_seq(url + 12, &seq, &suffix) != PW_OK)
 			return dash__reply_error(d, c, 404, "no such order");
-		return dash__cancel(d, c, url + 12);
+		if ((is_del && suffix) || (is_post && !suffix) || (!is_del && !is_post))
+			return dash__reply_error(d, c, 405, "method not allowed");
+		return dash__cancel(d, c, seq);
 	}
 	if (strcmp(url, "/api/settings") == 0) {
 		if (!is_post && !is_put)
@@ -1048,7 +815,7 @@ dash__on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	struct dash *d = cls;
-	struct dash_req *r = *con_cls;
+	struct dash_body *r = *con_cls;
 	const char *cl;
 
 	(void)version;
@@ -1091,7 +858,7 @@ static void
 dash__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                    enum MHD_RequestTerminationCode toe)
 {
-	struct dash_req *r = *con_cls;
+	struct dash_body *r = *con_cls;
 
 	(void)cls;
 	(void)c;
@@ -1151,7 +918,7 @@ dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struct dash 
 		return PW_ERR_CONFIG;
 	}
 	if (cfg->web_root == NULL || stat(cfg->web_root, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    strlen(cfg->web_root) >= PATH_MAX - DASH_PATH_MAX) {
+	    strlen(cfg->web_root) >= PATH_MAX - DASH_REQ_PATH_MAX) {
 		dash__msg(msg, msgcap, "dashboard web root '%s' is not a directory",
 		          cfg->web_root ? cfg->web_root : "(none)");
 		return PW_ERR_CONFIG;
@@ -1161,14 +928,14 @@ dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struct dash 
 		dash__msg(msg, msgcap, "dashboard web root '%s' has no index.html", cfg->web_root);
 		return PW_ERR_CONFIG;
 	}
-	if (cfg->token != NULL && !dash__token_ok(cfg->token)) {
+	if (cfg->token != NULL && !dash_req_token_ok(cfg->token)) {
 		dash__msg(msg, msgcap,
 		          "dashboard token must be %d to %d printable characters without "
 		          "spaces, ';' or ','",
 		          DASH_TOKEN_MIN, DASH_TOKEN_MAX);
 		return PW_ERR_CONFIG;
 	}
-	if (cfg->token == NULL && !dash__is_loopback(addr)) {
+	if (cfg->token == NULL && !dash_req_is_loopback(addr)) {
 		dash__msg(msg, msgcap, "dashboard bound to non-loopback address %s needs a token",
 		          addr);
 		return PW_ERR_CONFIG;
@@ -1178,7 +945,7 @@ dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struct dash 
 		return PW_ERR_NOMEM;
 	d->ops = *ops;
 	snprintf(d->web_root, sizeof d->web_root, "%s", cfg->web_root);
-	d->loopback = dash__is_loopback(addr);
+	d->loopback = dash_req_is_loopback(addr);
 	d->max_clients = cfg->max_clients ? cfg->max_clients : 32;
 	if (cfg->token != NULL) {
 		d->has_token = true;

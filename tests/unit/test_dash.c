@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent/dash.h"
+#include "agent/dash_req.h"
 
 #define RESP_MAX 65536
 
@@ -743,6 +744,123 @@ test_listen_parse(void **state)
 	assert_null(dash_doc_name(DASH_DOC__COUNT));
 }
 
+static void
+test_req_tables(void **state)
+{
+	static const struct {
+		const char *url;
+		bool ok;
+	} paths[] = {
+		{ "/index.html", true },       { "/vendor/uplot/uPlot.min.css", true },
+		{ "/app.js", true },           { "/", false },
+		{ "/../x.js", false },         { "/a/../x.js", false },
+		{ "/.git/config.txt", false }, { "/a//b.js", false },
+		{ "/a/.b.js", false },         { "/a.js/", false },
+		{ "/a.exe", false },           { "/a%2e.js", false },
+		{ "/a b.js", false },          { "relative.js", false },
+		{ "/noext", false },           { "/dir.js/x", false },
+	};
+	static const struct {
+		const char *host;
+		bool ok;
+	} hosts[] = {
+		{ "127.0.0.1:8080", true },
+		{ "127.0.0.1", true },
+		{ "localhost:8080", true },
+		{ "LOCALHOST", true },
+		{ "[::1]:8080", true },
+		{ "127.9.9.9:1", true },
+		{ "evil.example:8080", false },
+		{ "127.0.0.1.evil.example", false },
+		{ "localhost.evil.example:80", false },
+		{ "127.0.0.1:80x", false },
+		{ "127.0.0.1:", false },
+		{ "[::1]x", false },
+		{ "[::1", false },
+		{ "10.0.0.1:8080", false },
+		{ "", false },
+	};
+	static const struct {
+		const char *host, *origin, *referer;
+		bool ok;
+	} origins[] = {
+		{ "127.0.0.1:80", "http://127.0.0.1:80", NULL, true },
+		{ "127.0.0.1:80", "https://127.0.0.1:80", NULL, true },
+		{ "127.0.0.1:80", "http://127.0.0.1:81", NULL, false },
+		{ "127.0.0.1:80", "http://127.0.0.1:80.evil", NULL, false },
+		{ "127.0.0.1:80", "null", "http://127.0.0.1:80/", false },
+		{ "127.0.0.1:80", NULL, "http://127.0.0.1:80/x", true },
+		{ "127.0.0.1:80", NULL, "http://127.0.0.1:80", true },
+		{ "127.0.0.1:80", NULL, "http://127.0.0.1:8080/", false },
+		{ "127.0.0.1:80", NULL, "http://127.0.0.1:80@evil/", false },
+		{ "127.0.0.1:80", NULL, NULL, false },
+		{ "evil/x", NULL, "http://evil/x/", false },
+		{ NULL, "http://127.0.0.1:80", NULL, false },
+	};
+	static const struct {
+		const char *text;
+		pw_err rc;
+		uint64_t seq;
+		bool suffix;
+	} seqs[] = {
+		{ "17", PW_OK, 17, false },
+		{ "0", PW_OK, 0, false },
+		{ "18/cancel", PW_OK, 18, true },
+		{ "9223372036854775807", PW_OK, INT64_MAX, false },
+		{ "9223372036854775808", PW_ERR_RANGE, 0, false },
+		{ "99999999999999999999999", PW_ERR_RANGE, 0, false },
+		{ "-1", PW_ERR_PARSE, 0, false },
+		{ "+1", PW_ERR_PARSE, 0, false },
+		{ " 1", PW_ERR_PARSE, 0, false },
+		{ "1x", PW_ERR_PARSE, 0, false },
+		{ "1/cancelx", PW_ERR_PARSE, 0, false },
+		{ "", PW_ERR_PARSE, 0, false },
+	};
+	char tok[200], msg[DASH_MSG_MAX];
+	uint64_t seq;
+	bool suffix;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (dash_req_path_ok(paths[i].url) != paths[i].ok)
+			fail_msg("path %s", paths[i].url);
+	for (i = 0; i < sizeof hosts / sizeof hosts[0]; i++)
+		if (dash_req_host_is_loopback(hosts[i].host) != hosts[i].ok)
+			fail_msg("host %s", hosts[i].host);
+	for (i = 0; i < sizeof origins / sizeof origins[0]; i++)
+		if (dash_req_same_origin(origins[i].host, origins[i].origin, origins[i].referer) !=
+		    origins[i].ok)
+			fail_msg("origin case %zu", i);
+	for (i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+		pw_err rc = dash_req_seq(seqs[i].text, &seq, &suffix);
+		if (rc != seqs[i].rc)
+			fail_msg("seq %s: %d", seqs[i].text, rc);
+		if (rc == PW_OK && (seq != seqs[i].seq || suffix != seqs[i].suffix))
+			fail_msg("seq %s parsed wrong", seqs[i].text);
+	}
+	assert_true(dash_req_token_ok("0123456789abcdef"));
+	assert_false(dash_req_token_ok("0123456789abcde"));
+	assert_false(dash_req_token_ok("0123456789 abcdef"));
+	assert_false(dash_req_token_ok("0123456789;abcdef"));
+	/* Login body: jansson refuses an embedded NUL; a too long token can never
+	 * match and counts as a wrong one. */
+	{
+		const char *nul = "{\"token\":\"abc\\u0000def\"}";
+		char big[400];
+		assert_int_equal(dash_req_login(nul, strlen(nul), tok, sizeof tok, msg, sizeof msg),
+		                 PW_ERR_PARSE);
+		snprintf(big, sizeof big, "{\"token\":\"%0300d\"}", 1);
+		assert_int_equal(dash_req_login(big, strlen(big), tok, sizeof tok, msg, sizeof msg),
+		                 PW_ERR_RANGE);
+	}
+	assert_int_equal(dash_req_login("{\"token\":5}", 11, tok, sizeof tok, msg, sizeof msg),
+	                 PW_ERR_ARG);
+	assert_int_equal(
+	    dash_req_login("{\"token\":\"abc\"}", 15, tok, sizeof tok, msg, sizeof msg), PW_OK);
+	assert_string_equal(tok, "abc");
+}
+
 int
 main(void)
 {
@@ -759,6 +877,7 @@ main(void)
 		cmocka_unit_test(test_token_login),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 		cmocka_unit_test(test_listen_parse),
+		cmocka_unit_test(test_req_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,7 @@ struct aorder {
 	uint64_t idx;
 	uint32_t hh;
 	uint64_t seq;
+	uint64_t expiry_s;
 	uint32_t qty_wh, price_uper_kwh;
 	uint8_t side, cancelled;
 };
@@ -87,7 +88,7 @@ struct audit {
 	sqlite3 *db;
 	struct audit_report *r;
 	/* params */
-	int64_t interval_s;
+	int64_t interval_s, gate_s;
 	uint32_t feedin_uper_kwh, retail_uper_kwh;
 	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
 	struct hh *hhs;
@@ -250,7 +251,16 @@ load_params(struct audit *a)
 {
 	sqlite3_stmt *st = NULL;
 	unsigned seen = 0;
-	enum { P_ID = 1, P_NAME = 2, P_L = 4, P_FEEDIN = 8, P_RETAIL = 16, P_PK = 32, P_ALL = 63 };
+	enum {
+		P_ID = 1,
+		P_NAME = 2,
+		P_L = 4,
+		P_FEEDIN = 8,
+		P_RETAIL = 16,
+		P_PK = 32,
+		P_GATE = 64,
+		P_ALL = 127
+	};
 
 	if (sqlite3_prepare_v2(a->db, "SELECT key, value FROM params", -1, &st, NULL) !=
 	    SQLITE_OK) {
@@ -276,6 +286,11 @@ load_params(struct audit *a)
 			if (a->interval_s <= 0 || a->interval_s > 86400 * 7)
 				FAIL_AT(a, "database", "params: interval_s out of range");
 			seen |= P_L;
+		} else if (strcmp(key, "gate_s") == 0) {
+			a->gate_s = sqlite3_column_int64(st, 1);
+			if (a->gate_s < 0 || a->gate_s > 86400 * 7)
+				FAIL_AT(a, "database", "params: gate_s out of range");
+			seen |= P_GATE;
 		} else if (strcmp(key, "feedin_uper_kwh") == 0) {
 			if (read_u32_param(a, st, key, &a->feedin_uper_kwh))
 				seen |= P_FEEDIN;
@@ -297,7 +312,7 @@ load_params(struct audit *a)
 	sqlite3_finalize(st);
 	if (!a->r->fail.failed && (seen & P_ALL) != P_ALL)
 		FAIL_AT(a, "database",
-		        "params: missing one of market_id, market_name, interval_s, "
+		        "params: missing one of market_id, market_name, interval_s, gate_s, "
 		        "feedin_uper_kwh, retail_uper_kwh, exchange_pk");
 	return PW_OK;
 }
@@ -706,6 +721,7 @@ on_order(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	v->orders[v->n_orders++] = (struct aorder){ .idx = idx,
 		                                    .hh = hi,
 		                                    .seq = o->seq,
+		                                    .expiry_s = o->expiry_s,
 		                                    .qty_wh = o->qty_wh,
 		                                    .price_uper_kwh = o->price_uper_kwh,
 		                                    .side = o->side };
@@ -836,8 +852,10 @@ replay_auction(struct audit *a, struct ivl *v, uint64_t idx)
 		FAIL_ENTRY(a, idx, PW_MSG_RESULT, "out of memory");
 		return;
 	}
+	/* orders that expire at or before gate closure close unfilled */
+	__int128 gate_time = (__int128)v->interval * a->interval_s - a->gate_s;
 	for (size_t i = 0; i < v->n_orders; i++) {
-		if (v->orders[i].cancelled)
+		if (v->orders[i].cancelled || (__int128)v->orders[i].expiry_s <= gate_time)
 			continue;
 		in[n] = (struct auction_order){ .arrival = v->orders[i].idx,
 			                        .qty_wh = v->orders[i].qty_wh,

@@ -44,6 +44,7 @@
 #define MARKET_ID   0x70776d6b6462ull
 #define MARKET_NAME "mkdb-market"
 #define L_S         60
+#define GATE_S      10
 #define FIRST_IVL   1000
 #define FEEDIN      80000
 #define RETAIL      300000
@@ -65,6 +66,7 @@ struct ord {
 	uint32_t hh;
 	uint64_t seq;
 	uint32_t qty, price;
+	uint64_t expiry_s;
 	uint8_t side, cancelled;
 };
 
@@ -156,7 +158,8 @@ run_interval(struct gen *g, uint64_t ivl, size_t orders_per_hh, size_t part_trad
 			msg.type = PW_MSG_ORDER;
 			msg.u.order.seq = ++hs->seq;
 			msg.u.order.interval = ivl;
-			msg.u.order.expiry_s = ivl * L_S;
+			/* one order in ten expires at gate closure: closed unfilled */
+			msg.u.order.expiry_s = ivl * L_S - (rnd(g) % 10 == 0 ? GATE_S : 0);
 			msg.u.order.qty_wh = (uint32_t)rnd_in(g, 1, each ? each : 1);
 			msg.u.order.price_uper_kwh = (uint32_t)rnd_in(g, FEEDIN, RETAIL);
 			msg.u.order.side = side;
@@ -169,6 +172,7 @@ run_interval(struct gen *g, uint64_t ivl, size_t orders_per_hh, size_t part_trad
 			o->qty = msg.u.order.qty_wh;
 			o->price = msg.u.order.price_uper_kwh;
 			o->side = side;
+			o->expiry_s = msg.u.order.expiry_s;
 		}
 	}
 	/* about one household in eight cancels its latest order */
@@ -196,7 +200,7 @@ run_interval(struct gen *g, uint64_t ivl, size_t orders_per_hh, size_t part_trad
 	if (in == NULL || map == NULL)
 		die("clear", PW_ERR_NOMEM);
 	for (size_t i = 0; i < n; i++) {
-		if (os[i].cancelled)
+		if (os[i].cancelled || os[i].expiry_s <= ivl * L_S - GATE_S)
 			continue;
 		in[m] = (struct auction_order){ os[i].idx, os[i].qty, os[i].price, os[i].side };
 		map[m++] = i;
@@ -402,7 +406,7 @@ cmd_gen(int argc, char **argv)
 	free(reg);
 	if ((rc = store_open(out, &g.s)) != PW_OK)
 		die(out, rc);
-	struct store_params p = { MARKET_ID, MARKET_NAME, L_S, 10, 5, FEEDIN, RETAIL, { 0 } };
+	struct store_params p = { MARKET_ID, MARKET_NAME, L_S, GATE_S, 5, FEEDIN, RETAIL, { 0 } };
 	memcpy(p.exchange_pk, g.exch.pk, PW_PK_LEN);
 	if ((rc = store_begin(g.s)) != PW_OK || (rc = store_put_params(g.s, &p)) != PW_OK ||
 	    (rc = store_put_fee(g.s, "north", "south", FEE_PAIR)) != PW_OK ||

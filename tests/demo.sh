@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# tests/demo.sh: `make demo`, a simulated neighbourhood trading on loopback.
+#
+# One exchange and six households, each a peerwatt-sim device (SunSpec over
+# Modbus TCP) read by its own peerwatt-agent; all ports are free loopback
+# ports.  Intervals of DEMO_INTERVAL seconds (default 5, gate 1 s) and
+# simulated devices DEMO_SPEED times faster than real time (default 360: a
+# simulated day in 4 minutes, half an hour of sunshine per interval).  Three
+# households have solar panels and offer their surplus automatically, three
+# buy with standing bids.  pw-demo-watch prints one line per settled interval.
+# Ctrl-C (or DEMO_SECONDS=N) stops every process by pid with SIGTERM, then
+# peerwatt-audit verifies the exchange's database and the agents' checkpoint
+# files; the exit status is the audit's (0 only when it passed).
+#
+# State: DEMO_DIR (default $BUILD/demo) is recreated on every run (only if it
+# is a previous demo's directory) and kept afterwards for inspection:
+# exchange.db (what an auditor checks), exchange.conf, households, keys, and
+# per household NAME/: agent.conf, household.key, agent.db, checkpoints.txt,
+# agent.log, sim.log.  docs/demo section of README.md tells what you see.
+#
+# Environment: BUILD, DEMO_DIR, DEMO_SECONDS (0 = until Ctrl-C),
+# DEMO_INTERVAL, DEMO_SPEED, DEMO_START (simulated time of day, HH:MM).
+# Exit: audit's status (0 passed, 1 failed), 64 bad environment value,
+# 69 a program is missing or would not start, 70 a daemon died while running.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 69
+BUILD=${BUILD:-build}
+D=${DEMO_DIR:-$BUILD/demo}
+SECONDS_TO_RUN=${DEMO_SECONDS:-0}
+L=${DEMO_INTERVAL:-5}
+SPEED=${DEMO_SPEED:-360}
+START=${DEMO_START:-07:00}
+GATE=1
+GRACE=3
+MARKET_ID=7
+
+say() { printf '%s\n' "$*"; }
+die() { # die CODE MESSAGE
+	printf 'demo: %s\n' "$2" >&2
+	exit "$1"
+}
+
+# --- checks -----------------------------------------------------------------
+[[ $SECONDS_TO_RUN =~ ^[0-9]{1,6}$ ]] || die 64 "DEMO_SECONDS must be a number of seconds (got '$SECONDS_TO_RUN')"
+[[ $L =~ ^[0-9]{1,4}$ ]] && [ "$L" -ge 3 ] && [ "$L" -le 3600 ] ||
+	die 64 "DEMO_INTERVAL must be 3..3600 seconds (got '$L')"
+[[ $SPEED =~ ^[0-9]{1,5}$ ]] && [ "$SPEED" -ge 1 ] && [ "$SPEED" -le 3600 ] ||
+	die 64 "DEMO_SPEED must be 1..3600 (got '$SPEED')"
+[[ $START =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || die 64 "DEMO_START must be HH:MM (got '$START')"
+for p in peerwatt-exchange peerwatt-agent peerwatt-sim peerwatt-audit pw-freeport pw-demo-watch; do
+	[ -x "$BUILD/$p" ] || die 69 "$BUILD/$p is missing: build first (make demo builds everything)"
+done
+
+# Fresh state each run: a previous demo's directory is replaced, anything
+# else is left alone.
+if [ -e "$D" ]; then
+	[ -f "$D/.peerwatt-demo" ] || [ -z "$(ls -A "$D" 2>/dev/null)" ] ||
+		die 69 "$D exists and is not a demo directory: remove it or set DEMO_DIR"
+	rm -rf "$D"
+fi
+mkdir -p "$D" || die 69 "cannot create $D"
+D=$(cd "$D" && pwd)
+touch "$D/.peerwatt-demo"
+
+# --- processes ---------------------------------------------------------------
+# Monitor mode puts every background process in its own process group, so a
+# Ctrl-C on the terminal reaches only this script, which then stops the
+# daemons in order (agents, devices, exchange) by pid.
+set -m
+PIDS=()
+stopping=0
+on_signal() { stopping=1; }
+trap on_signal INT TERM
+
+stop_pid() { # SIGTERM, up to 20 s, then SIGKILL; returns the exit status
+	local pid=$1 i=0
+	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return $?; }
+	while kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 400 ]; then
+			say "demo: pid $pid did not stop in 20 s, killing it" >&2
+			kill -KILL "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+}
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && stop_pid "$p"; done
+}
+trap cleanup EXIT
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# wait_until SECONDS PID CMD...: poll CMD every 0.1 s while PID lives
+wait_until() {
+	local secs=$1 pid=$2 i=0
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		[ "$stopping" = 1 ] && return 1
+		i=$((i + 1))
+		[ $i -gt $((secs * 10)) ] && return 1
+		sleep 0.1
+	done
+}
+USED_PORTS=" "
+new_port() { # a free loopback port not handed out before in this run
+	local p i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		p=$("$BUILD/pw-freeport") || break
+		case $USED_PORTS in *" $p "*) continue ;; esac
+		USED_PORTS="$USED_PORTS$p "
+		echo "$p"
+		return 0
+	done
+	die 69 "no free TCP port on 127.0.0.1"
+}
+failed_start() { # NAME LOG
+	say "demo: $1 did not start; the last lines of $2:" >&2
+	tail -n 15 "$2" >&2
+	exit 69
+}
+
+# --- the neighbourhood ---------------------------------------------------------
+# name zone pv_peak_w load_w role price
+#   seller: auto-sell with strategy:price (min price or fixed price)
+#   buyer:  a standing bid all day at most at price for ~80 % of its load
+HOUSES=(
+	"alice north 6000 500 seller min:0.10"
+	"bob north 4000 700 seller follow:0.12"
+	"carol south 5000 400 seller fixed:0.14"
+	"dave north 0 1500 buyer 0.22"
+	"erin south 1000 1200 buyer 0.20"
+	"frank south 0 1000 buyer 0.18"
+)
+
+"$BUILD/peerwatt-exchange" keygen --out "$D/exchange.key" >"$D/exchange.pk" 2>"$D/exchange.keygen.err" ||
+	{ cat "$D/exchange.keygen.err" >&2; die 69 "peerwatt-exchange keygen failed (is the exchange built?)"; }
+XPK=$(tr -d ' \n' <"$D/exchange.pk" | sed 's/^public key://')
+[[ $XPK =~ ^[0-9a-f]{64}$ ]] || die 69 "unexpected output of peerwatt-exchange keygen: $(cat "$D/exchange.pk")"
+
+XREQ=$(new_port)
+XPUB=$(new_port)
+: >"$D/households"
+k=0
+for h in "${HOUSES[@]}"; do
+	read -r name zone pv load role price <<<"$h"
+	k=$((k + 1))
+	mkdir -p "$D/$name"
+	# peerwatt-sim --speed X makes the apparent power X times the simulated
+	# one: capacities and rated power scale with it (docs/agent.md).
+	max_export_w=$(((pv + 100) * SPEED))
+	max_import_w=$((load * 4 * SPEED))
+	rated_w=$((max_export_w > max_import_w ? 2 * max_export_w : 2 * max_import_w))
+	"$BUILD/peerwatt-agent" keygen --out "$D/$name/household.key" --id "h$k" --name "$name" \
+		--serial "SIM-$name" --zone "$zone" --max-export-w "$max_export_w" \
+		--max-import-w "$max_import_w" >"$D/$name/keygen.out" 2>&1 ||
+		{ cat "$D/$name/keygen.out" >&2; die 69 "peerwatt-agent keygen failed for $name"; }
+	grep "^h$k $name [0-9a-f]\{64\} " "$D/$name/keygen.out" >>"$D/households" ||
+		die 69 "peerwatt-agent keygen printed no registry line for $name"
+	sim_port=$(new_port)
+	dash_port=$(new_port)
+	echo "$sim_port" >"$D/$name/sim.port"
+	echo "$dash_port" >"$D/$name/dash.port"
+	if [ "$role" = seller ]; then
+		strategy=${price%%:*} p=${price#*:}
+		policy="auto_sell = yes
+strategy = $strategy
+min_price = $p
+fixed_price = $p
+safety_pct = 80
+horizon = 2"
+	else
+		# ~80 % of the average load of one interval (simulated Wh)
+		bid_wh=$((load * L * SPEED * 4 / 5 / 3600))
+		policy="auto_sell = no
+
+[bid.standing]
+qty_wh = $bid_wh
+max_price = $price"
+	fi
+	cat >"$D/$name/agent.conf" <<CONF
+; peerwatt-agent for $name ($role, PV ${pv} W peak, load ${load} W, zone $zone)
+; written by tests/demo.sh; docs/agent.md lists every key
+[household]
+key_file = $D/$name/household.key
+db = $D/$name/agent.db
+serial = SIM-$name
+max_export_w = $max_export_w
+max_import_w = $max_import_w
+
+[device]
+modbus = tcp://127.0.0.1:$sim_port
+rated_power_w = $rated_w
+poll_ms = 250
+timeout_ms = 2000
+backoff_max_ms = 2000
+
+[exchange]
+request = tcp://127.0.0.1:$XREQ
+pub = tcp://127.0.0.1:$XPUB
+public_key = $XPK
+market_id = $MARKET_ID
+interval_s = $L
+gate_s = $GATE
+feedin_price = 0.08
+retail_price = 0.30
+reply_timeout_ms = 2000
+checkpoints = $D/$name/checkpoints.txt
+
+[policy]
+$policy
+
+[dashboard]
+enabled = yes
+listen = 127.0.0.1:$dash_port
+web_root = $top/agent/web
+
+[log]
+level = info
+CONF
+done
+
+cat >"$D/exchange.conf" <<CONF
+; peerwatt-exchange of the demo, written by tests/demo.sh (docs/exchange.md)
+[market]
+name = demo-street
+id = $MARKET_ID
+interval_s = $L
+gate_s = $GATE
+grace_s = $GRACE
+feedin = 0.08
+retail = 0.30
+
+[fees]
+same_zone = 0.01
+default = 0.03
+
+[network]
+request = tcp://127.0.0.1:$XREQ
+publish = tcp://127.0.0.1:$XPUB
+depth_ms = 1000
+
+[files]
+registry = $D/households
+db = $D/exchange.db
+key = $D/exchange.key
+
+[log]
+level = info
+CONF
+
+"$BUILD/peerwatt-exchange" -c "$D/exchange.conf" --check-config >/dev/null 2>"$D/exchange.log" ||
+	failed_start "peerwatt-exchange --check-config" "$D/exchange.log"
+
+# --- start -------------------------------------------------------------------
+"$BUILD/peerwatt-exchange" -c "$D/exchange.conf" >>"$D/exchange.log" 2>&1 &
+XPID=$!
+PIDS+=("$XPID")
+wait_until 60 "$XPID" port_open "$XREQ" || failed_start "peerwatt-exchange" "$D/exchange.log"
+
+SIM_EPOCH=$(date +%s)
+SIM_PIDS=()
+k=0
+for h in "${HOUSES[@]}"; do
+	read -r name zone pv load role price <<<"$h"
+	k=$((k + 1))
+	"$BUILD/peerwatt-sim" --listen "tcp://127.0.0.1:$(cat "$D/$name/sim.port")" --speed "$SPEED" \
+		--start-time "$START" --pv-peak "$pv" --load "$load" --seed "$k" \
+		>"$D/$name/sim.log" 2>&1 &
+	SIM_PIDS+=($!)
+	PIDS+=($!)
+done
+k=0
+for h in "${HOUSES[@]}"; do
+	read -r name _ <<<"$h"
+	wait_until 60 "${SIM_PIDS[$k]}" grep -q "listening on" "$D/$name/sim.log" ||
+		failed_start "peerwatt-sim of $name" "$D/$name/sim.log"
+	k=$((k + 1))
+done
+
+AGENT_PIDS=()
+for h in "${HOUSES[@]}"; do
+	read -r name _ <<<"$h"
+	"$BUILD/peerwatt-agent" -c "$D/$name/agent.conf" >"$D/$name/agent.log" 2>&1 &
+	AGENT_PIDS+=($!)
+	PIDS+=($!)
+done
+k=0
+for h in "${HOUSES[@]}"; do
+	read -r name _ <<<"$h"
+	wait_until 60 "${AGENT_PIDS[$k]}" port_open "$(cat "$D/$name/dash.port")" ||
+		failed_start "peerwatt-agent of $name" "$D/$name/agent.log"
+	k=$((k + 1))
+done
+
+# --- banner ----------------------------------------------------------------------
+say "peerwatt demo: a neighbourhood of ${#HOUSES[@]} households trading on 127.0.0.1"
+say "  exchange      market 'demo-street', intervals of $L s (gate ${GATE} s before),"
+say "                requests tcp://127.0.0.1:$XREQ, market data tcp://127.0.0.1:$XPUB"
+say "  devices       peerwatt-sim x$SPEED: a simulated day every $((86400 / SPEED)) s, from $START,"
+say "                $((L * SPEED / 60)) simulated minutes per interval"
+say "  state         $D  (exchange.db is what an auditor checks)"
+say "  dashboards    open one in a browser:"
+for h in "${HOUSES[@]}"; do
+	read -r name zone pv load role price <<<"$h"
+	if [ "$role" = seller ]; then
+		what="PV ${pv} W, sells its surplus (${price%%:*} ${price#*:}/kWh)"
+	else
+		what="${pv:+PV ${pv} W, }load ${load} W, standing bid at most ${price}/kWh"
+		[ "$pv" = 0 ] && what="no PV, load ${load} W, standing bid at most ${price}/kWh"
+	fi
+	printf '    %-6s http://127.0.0.1:%s/   %s\n' "$name" "$(cat "$D/$name/dash.port")" "$what"
+done
+if [ "$SECONDS_TO_RUN" -gt 0 ]; then
+	say "  running for $SECONDS_TO_RUN s (DEMO_SECONDS), then the audit; Ctrl-C stops earlier"
+else
+	say "  Ctrl-C stops everything and runs the audit"
+fi
+say "  one line per settled interval (settled $GRACE s after its end; the first trades"
+say "  come once the agents have measured an interval of surplus):"
+say ""
+
+"$BUILD/pw-demo-watch" --db "$D/exchange.db" --sim-epoch "$SIM_EPOCH" --sim-start "$START" \
+	--speed "$SPEED" &
+WPID=$!
+PIDS+=("$WPID")
+
+# --- run -------------------------------------------------------------------------
+died=""
+t0=$(date +%s)
+while [ "$stopping" = 0 ]; do
+	sleep 0.5
+	if [ "$SECONDS_TO_RUN" -gt 0 ] && [ $(($(date +%s) - t0)) -ge "$SECONDS_TO_RUN" ]; then
+		break
+	fi
+	for p in "$XPID" "${SIM_PIDS[@]}" "${AGENT_PIDS[@]}"; do
+		if ! kill -0 "$p" 2>/dev/null; then
+			died=$p
+			break 2
+		fi
+	done
+done
+
+# --- stop ------------------------------------------------------------------------
+say ""
+[ -n "$died" ] && say "demo: a daemon (pid $died) stopped on its own; see the logs in $D" >&2
+say "stopping: agents, devices, exchange (SIGTERM, by pid) ..."
+rc_daemons=0
+for p in "${AGENT_PIDS[@]}" "${SIM_PIDS[@]}" "$XPID"; do
+	stop_pid "$p"
+	rc=$?
+	# 0: a clean stop; 143 is a daemon killed by the signal without handling it
+	[ "$rc" = 0 ] || { say "demo: pid $p exited with status $rc" >&2; rc_daemons=70; }
+done
+stop_pid "$WPID"
+PIDS=()
+
+say ""
+say "audit: build/peerwatt-audit verify $D/exchange.db --checkpoints (the agents' files)"
+cps=()
+for h in "${HOUSES[@]}"; do
+	read -r name _ <<<"$h"
+	[ -s "$D/$name/checkpoints.txt" ] && cps+=("$D/$name/checkpoints.txt")
+done
+if [ ${#cps[@]} -gt 0 ]; then
+	"$BUILD/peerwatt-audit" verify "$D/exchange.db" --checkpoints "${cps[@]}" >"$D/audit.txt" 2>&1
+else
+	"$BUILD/peerwatt-audit" verify "$D/exchange.db" >"$D/audit.txt" 2>&1
+fi
+rc_audit=$?
+sed 's/^/  /' "$D/audit.txt"
+if [ "$rc_audit" = 0 ]; then
+	say "audit verdict: PASSED (the log, every signature, auction and statement check out)"
+else
+	say "audit verdict: FAILED (exit $rc_audit; report in $D/audit.txt)"
+fi
+say "state kept in $D"
+[ "$rc_audit" = 0 ] || exit 1
+[ "$rc_daemons" = 0 ] && [ -z "$died" ] || exit 70
+exit 0

@@ -664,7 +664,9 @@ sunspec_discover(const struct sunspec_io *io, struct sunspec_dev *dev, pw_err *l
 	for (size_t i = 0; i < sizeof(discovery_bases) / sizeof(discovery_bases[0]); i++) {
 		pw_err rc = io->read(io->arg, discovery_bases[i], 2, m);
 		if (rc != PW_OK) {
-			if (is_transport_err(rc) || last == PW_OK)
+			/* The first transport error says most: later ones are often the backoff's.
+			 */
+			if (last == PW_OK || (last == PW_ERR_MODBUS_EXC && is_transport_err(rc)))
 				last = rc;
 			continue;
 		}

@@ -16,6 +16,9 @@
  * malformed).  Periods count requests over the sim's life, not per
  * connection, so a reader that reconnects always gets through eventually.
  *
+ * --listen rtu:/dev/X:BAUD:8N1 serves Modbus RTU on a serial line instead
+ * (tests use one end of a socat pty pair); drop and garbage are TCP-only.
+ *
  * One client at a time, like a real device: a new connection replaces the
  * old one.  Idle CPU use is a select() with a 200 ms timeout.
  * Uses the SunSpec tables of agent/sunspec.c to lay out its registers.
@@ -45,6 +48,8 @@ static volatile sig_atomic_t quit_flag;
 
 struct sim {
 	/* options */
+	const char *listen;
+	struct mlink_url url;
 	char host[64];
 	uint16_t port;
 	int unit;
@@ -414,11 +419,14 @@ serve_one(struct sim *s, modbus_t *ctx, int *client)
 	int n, hl = modbus_get_header_length(ctx);
 	double now;
 
-	modbus_set_socket(ctx, *client);
+	if (client != NULL)
+		modbus_set_socket(ctx, *client);
 	n = modbus_receive(ctx, q);
 	if (n <= 0) {
-		if (n < 0)
+		if (n < 0 && client != NULL)
 			close_client(client);
+		else if (n < 0)
+			modbus_flush(ctx); /* a serial line with noise or a bad CRC: resync */
 		return;
 	}
 	s->requests++;
@@ -435,14 +443,18 @@ serve_one(struct sim *s, modbus_t *ctx, int *client)
 			return; /* asleep: the request goes unanswered */
 	}
 	if (q[hl - 1] != s->unit) {
-		modbus_reply_exception(ctx, q, MODBUS_EXCEPTION_GATEWAY_TARGET);
+		/* TCP: tell the client; on a serial bus another slave's request is not ours. */
+		if (client != NULL)
+			modbus_reply_exception(ctx, q, MODBUS_EXCEPTION_GATEWAY_TARGET);
 		return;
 	}
-	if (s->fault == F_DROP && s->requests % 9 == 0) {
+	if (client == NULL) {
+		/* serial: drop and garbage are TCP faults (refused at start-up) */
+	} else if (s->fault == F_DROP && s->requests % 9 == 0) {
 		close_client(client);
 		return;
 	}
-	if (s->fault == F_GARBAGE && s->requests % 7 == 0) {
+	if (client != NULL && s->fault == F_GARBAGE && s->requests % 7 == 0) {
 		send_garbage(s, *client, q);
 		return;
 	}
@@ -451,8 +463,44 @@ serve_one(struct sim *s, modbus_t *ctx, int *client)
 		nanosleep(&ts, NULL);
 	}
 	refresh(s, now);
-	if (modbus_reply(ctx, q, n, s->map) < 0)
+	if (modbus_reply(ctx, q, n, s->map) < 0 && client != NULL)
 		close_client(client);
+}
+
+/* Modbus RTU on a serial line (or one end of a socat pty pair). */
+static int
+run_rtu(struct sim *s)
+{
+	modbus_t *ctx = modbus_new_rtu(s->url.device, (int)s->url.baud, s->url.parity,
+	                               s->url.data_bits, s->url.stop_bits);
+
+	if (ctx == NULL || modbus_set_slave(ctx, s->unit) == -1 || modbus_connect(ctx) == -1) {
+		log_warnx("sim: cannot open %s: %s", s->url.device, modbus_strerror(errno));
+		if (ctx != NULL)
+			modbus_free(ctx);
+		return EX_UNAVAILABLE;
+	}
+	printf("peerwatt-sim: listening on %s unit %d base %u models %s\n", s->listen, s->unit,
+	       s->base, s->floats ? "float" : "int");
+	fflush(stdout);
+	while (!quit_flag) {
+		fd_set rfds;
+		struct timeval tv = { 0, 200000 };
+		int fd = modbus_get_socket(ctx);
+		FD_ZERO(&rfds);
+		FD_SET(fd, &rfds);
+		int r = select(fd + 1, &rfds, NULL, NULL, &tv);
+		if (r < 0 && errno != EINTR) {
+			log_warn("sim: select");
+			break;
+		}
+		if (r > 0)
+			serve_one(s, ctx, NULL);
+	}
+	modbus_close(ctx);
+	modbus_free(ctx);
+	modbus_mapping_free(s->map);
+	return 0;
 }
 
 static int
@@ -517,12 +565,12 @@ run(struct sim *s)
 static void
 usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: peerwatt-sim --listen tcp://127.0.0.1:PORT [--unit N] [--base 40000|0|50000]\n"
-	    "                    [--models int|float] [--pv-peak W] [--load W] [--speed X]\n"
-	    "                    [--fault sleep|drop|sfchange|reset|slow|garbage] [--seed N]\n"
-	    "                    [--start-time HH:MM]\n");
+	fprintf(f,
+	        "usage: peerwatt-sim --listen tcp://127.0.0.1:PORT|rtu:/dev/X:BAUD:8N1 [--unit N]\n"
+	        "                    [--base 40000|0|50000] [--models int|float] [--pv-peak W]\n"
+	        "                    [--load W] [--speed X]\n"
+	        "                    [--fault sleep|drop|sfchange|reset|slow|garbage] [--seed N]\n"
+	        "                    [--start-time HH:MM]\n");
 }
 
 static bool
@@ -634,9 +682,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (mlink_url_parse(listen, &u) != PW_OK || u.kind != MLINK_TCP ||
-	    strlen(u.host) >= sizeof(s.host))
+	if (mlink_url_parse(listen, &u) != PW_OK || strlen(u.host) >= sizeof(s.host))
 		return bad("--listen", listen);
+	if (u.kind == MLINK_RTU && (s.fault == F_DROP || s.fault == F_GARBAGE)) {
+		fprintf(stderr, "peerwatt-sim: --fault drop and garbage need a tcp:// --listen\n");
+		return EX_USAGE;
+	}
+	s.listen = listen;
+	s.url = u;
 	snprintf(s.host, sizeof(s.host), "%s", u.host);
 	s.port = u.port;
 	if (!have_start) {
@@ -664,5 +717,5 @@ main(int argc, char **argv)
 	if (s.fault == F_SLEEP && s.pv_w <= 0)
 		s.awake = false;
 	refresh(&s, s.t0_real);
-	return run(&s);
+	return u.kind == MLINK_RTU ? run_rtu(&s) : run(&s);
 }

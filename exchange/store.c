@@ -29,6 +29,12 @@ enum {
 	Q_ORDER_GET,
 	Q_ORDER_STATUS,
 	Q_OPEN_QTY,
+	Q_BOOK_ADD,
+	Q_BOOK_SUB,
+	Q_BOOK_DROP,
+	Q_DEPTH_ADD,
+	Q_DEPTH_SUB,
+	Q_DEPTH_DROP,
 	Q_OPEN_ORDERS,
 	Q_FIRST_OPEN,
 	Q_DEPTH_BUY,
@@ -78,17 +84,30 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_ORDER_GET] = "SELECT log_idx, interval, side, qty_wh, price_uper_kwh, expiry_s, status, "
 	                "filled_wh FROM orders WHERE pk = ?1 AND seq = ?2",
 	[Q_ORDER_STATUS] = "UPDATE orders SET status = ?2, filled_wh = ?3 WHERE log_idx = ?1",
-	[Q_OPEN_QTY] = "SELECT COALESCE(SUM(qty_wh), 0) FROM orders "
-	               "WHERE pk = ?1 AND interval = ?2 AND side = ?3 AND status = 0",
+	[Q_OPEN_QTY] = "SELECT open_wh FROM book WHERE pk = ?1 AND interval = ?2 AND side = ?3",
+	[Q_BOOK_ADD] = "INSERT INTO book(pk, interval, side, open_wh) VALUES (?1, ?2, ?3, ?4) "
+	               "ON CONFLICT(pk, interval, side) DO UPDATE SET open_wh = open_wh + ?4",
+	[Q_BOOK_SUB] =
+	    "UPDATE book SET open_wh = open_wh - o.qty_wh FROM (SELECT pk, interval, side, "
+	    "qty_wh FROM orders WHERE log_idx = ?1 AND status = 0) AS o "
+	    "WHERE book.pk = o.pk AND book.interval = o.interval AND book.side = o.side",
+	[Q_BOOK_DROP] = "DELETE FROM book WHERE interval = ?1",
 	[Q_OPEN_ORDERS] = "SELECT log_idx, pk, seq, side, qty_wh, price_uper_kwh, expiry_s "
 	                  "FROM orders WHERE interval = ?1 AND status = 0 ORDER BY log_idx",
 	[Q_FIRST_OPEN] = "SELECT MIN(interval) FROM orders WHERE status = 0",
-	[Q_DEPTH_BUY] = "SELECT price_uper_kwh, SUM(qty_wh) FROM orders WHERE interval = ?1 "
-	                "AND status = 0 AND side = 1 GROUP BY price_uper_kwh "
-	                "ORDER BY price_uper_kwh DESC LIMIT ?2",
-	[Q_DEPTH_SELL] = "SELECT price_uper_kwh, SUM(qty_wh) FROM orders WHERE interval = ?1 "
-	                 "AND status = 0 AND side = 2 GROUP BY price_uper_kwh "
-	                 "ORDER BY price_uper_kwh ASC LIMIT ?2",
+	[Q_DEPTH_BUY] = "SELECT price_uper_kwh, open_wh FROM depth WHERE interval = ?1 "
+	                "AND side = 1 AND open_wh > 0 ORDER BY price_uper_kwh DESC LIMIT ?2",
+	[Q_DEPTH_SELL] = "SELECT price_uper_kwh, open_wh FROM depth WHERE interval = ?1 "
+	                 "AND side = 2 AND open_wh > 0 ORDER BY price_uper_kwh ASC LIMIT ?2",
+	[Q_DEPTH_ADD] = "INSERT INTO depth(interval, side, price_uper_kwh, open_wh) "
+	                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(interval, side, price_uper_kwh) "
+	                "DO UPDATE SET open_wh = open_wh + ?4",
+	[Q_DEPTH_SUB] =
+	    "UPDATE depth SET open_wh = open_wh - o.qty_wh FROM (SELECT interval, side, "
+	    "price_uper_kwh, qty_wh FROM orders WHERE log_idx = ?1 AND status = 0) AS o "
+	    "WHERE depth.interval = o.interval AND depth.side = o.side "
+	    "AND depth.price_uper_kwh = o.price_uper_kwh",
+	[Q_DEPTH_DROP] = "DELETE FROM depth WHERE interval = ?1",
 	[Q_IV_CLEARED] = "INSERT INTO intervals(interval, state, price_uper_kwh, volume_wh, parts, "
 	                 "cleared_s) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
 	[Q_IV_SETTLED] = "UPDATE intervals SET state = 2, settled_s = ?2 WHERE interval = ?1",
@@ -138,8 +157,13 @@ static const char schema[] =
     " qty_wh INTEGER NOT NULL, price_uper_kwh INTEGER NOT NULL, expiry_s INTEGER NOT NULL,"
     " status INTEGER NOT NULL, filled_wh INTEGER NOT NULL DEFAULT 0,"
     " received_s INTEGER NOT NULL, UNIQUE(pk, seq));"
-    "CREATE INDEX IF NOT EXISTS orders_open ON orders(interval, status);"
-    "CREATE INDEX IF NOT EXISTS orders_pk ON orders(pk, interval, status);"
+    "CREATE INDEX IF NOT EXISTS orders_open ON orders(status, interval);"
+    "CREATE TABLE IF NOT EXISTS book(pk BLOB NOT NULL, interval INTEGER NOT NULL,"
+    " side INTEGER NOT NULL, open_wh INTEGER NOT NULL, PRIMARY KEY(pk, interval, side))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS depth(interval INTEGER NOT NULL, side INTEGER NOT NULL,"
+    " price_uper_kwh INTEGER NOT NULL, open_wh INTEGER NOT NULL,"
+    " PRIMARY KEY(interval, side, price_uper_kwh)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS intervals(interval INTEGER PRIMARY KEY,"
     " state INTEGER NOT NULL, price_uper_kwh INTEGER NOT NULL, volume_wh INTEGER NOT NULL,"
     " parts INTEGER NOT NULL, cleared_s INTEGER NOT NULL, settled_s INTEGER);"
@@ -472,7 +496,27 @@ store_order_insert(struct store *s, const struct store_order *o, uint64_t receiv
 	sqlite3_bind_int(st, 9, o->status);
 	bind_u64(st, 10, o->filled_wh);
 	bind_u64(st, 11, received_s);
-	return run(s, st, "orders insert");
+	pw_err rc = run(s, st, "orders insert");
+	if (rc != PW_OK || o->status != STORE_ORDER_OPEN)
+		return rc;
+	/* table book keeps the open quantity per (key, interval, side) so the
+	 * capacity rule costs one lookup, not a scan of the household's orders */
+	if (!(st = q(s, Q_BOOK_ADD)))
+		return PW_ERR_DB;
+	bind_pk(st, 1, o->pk);
+	bind_u64(st, 2, o->interval);
+	sqlite3_bind_int(st, 3, o->side);
+	sqlite3_bind_int64(st, 4, o->qty_wh);
+	if ((rc = run(s, st, "book add")) != PW_OK)
+		return rc;
+	/* and per (interval, side, price) for DEPTH, kept like book */
+	if (!(st = q(s, Q_DEPTH_ADD)))
+		return PW_ERR_DB;
+	bind_u64(st, 1, o->interval);
+	sqlite3_bind_int(st, 2, o->side);
+	sqlite3_bind_int64(st, 3, o->price_uper_kwh);
+	sqlite3_bind_int64(st, 4, o->qty_wh);
+	return run(s, st, "depth add");
 }
 
 pw_err
@@ -506,8 +550,22 @@ store_order_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq, stru
 pw_err
 store_order_set_status(struct store *s, uint64_t log_idx, int status, uint64_t filled_wh)
 {
-	sqlite3_stmt *st = q(s, Q_ORDER_STATUS);
-	if (!st)
+	sqlite3_stmt *st;
+	pw_err rc;
+	if (status != STORE_ORDER_OPEN) {
+		/* no-op unless the order is open now */
+		if (!(st = q(s, Q_BOOK_SUB)))
+			return PW_ERR_DB;
+		bind_u64(st, 1, log_idx);
+		if ((rc = run(s, st, "book sub")) != PW_OK)
+			return rc;
+		if (!(st = q(s, Q_DEPTH_SUB)))
+			return PW_ERR_DB;
+		bind_u64(st, 1, log_idx);
+		if ((rc = run(s, st, "depth sub")) != PW_OK)
+			return rc;
+	}
+	if (!(st = q(s, Q_ORDER_STATUS)))
 		return PW_ERR_DB;
 	bind_u64(st, 1, log_idx);
 	sqlite3_bind_int(st, 2, status);
@@ -528,7 +586,7 @@ store_open_qty(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval, 
 	int rc = sqlite3_step(st);
 	*qty_wh = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? PW_OK : db_fail(s, "open qty");
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "open qty");
 }
 
 pw_err
@@ -650,7 +708,14 @@ store_interval_cleared(struct store *s, uint64_t interval, uint32_t price_uper_k
 	bind_u64(st, 3, volume_wh);
 	sqlite3_bind_int64(st, 4, parts);
 	bind_u64(st, 5, now_s);
-	return run(s, st, "intervals cleared");
+	pw_err rc = run(s, st, "intervals cleared");
+	if (rc != PW_OK || !(st = q(s, Q_BOOK_DROP)))
+		return rc != PW_OK ? rc : PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	if ((rc = run(s, st, "book drop")) != PW_OK || !(st = q(s, Q_DEPTH_DROP)))
+		return rc != PW_OK ? rc : PW_ERR_DB;
+	bind_u64(st, 1, interval);
+	return run(s, st, "depth drop");
 }
 
 pw_err

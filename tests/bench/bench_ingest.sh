@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench_ingest.sh: order ingest of peerwatt-exchange (docs/performance.md).
+# Signed orders over CURVE from pw-loadgen (pre-signed, 32 households),
+# verified, validated, durably committed (WAL, synchronous=FULL, group
+# commit) and acknowledged with a signed ACK:
+#   ingest_orders_per_s   peak rate (no pacing, 64 unanswered per household)
+#   ingest_vs_ceiling     peak / Ed25519 verifies per second on all cores
+#                         (PW_VERIFY_ALL_CORES_PER_S from bench_verify)
+#   ingest_vs_one_core    peak / verifies per second on one core (the
+#                         exchange verifies on one thread)
+#   ack_p99_ms            99th percentile ACK latency at half the peak rate
+set -u
+BUILD=${BUILD:-build}
+B=$BUILD
+secs=${PW_BENCH_SECONDS:-5}
+T=$(mktemp -d "$B/bench-ingest.XXXXXX")
+XPID=
+cleanup() {
+	[ -n "$XPID" ] && kill "$XPID" 2>/dev/null && wait "$XPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+N=32
+"$B/peerwatt-exchange" keygen --out "$T/ex.key" >"$T/ex.pk" || exit 1
+"$B/pw-loadgen" init "$T/hh" $N >/dev/null || exit 1
+P1=$("$B/pw-freeport")
+P2=$("$B/pw-freeport")
+cat >"$T/x.conf" <<CONF
+[market]
+name = bench
+id = 8
+interval_s = 900
+feedin = 0.08
+retail = 0.30
+[network]
+request = tcp://127.0.0.1:$P1
+publish = tcp://127.0.0.1:$P2
+batch_max = ${PW_BATCH_MAX:-64}
+[files]
+registry = $T/hh/households
+db = $T/x.db
+key = $T/ex.key
+[log]
+level = warning
+CONF
+"$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange.log" &
+XPID=$!
+for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$P1") 2>/dev/null && break; sleep 0.05; done
+LG=("$B/pw-loadgen" run -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 8 -d "$T/hh" -n $N -T 120)
+
+# warm-up, then the peak
+"${LG[@]}" -c 2000 >/dev/null 2>&1
+"${LG[@]}" -c $((12000 * secs)) -w 64 >"$T/peak.out" 2>&1
+cat "$T/peak.out" >&2
+peak=$(sed -n 's/^rate \([0-9.]*\)\/s.*/\1/p' "$T/peak.out")
+[ -n "$peak" ] || exit 1
+half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
+"${LG[@]}" -c $((half * secs)) -r "$half" -w 1000 >"$T/half.out" 2>&1
+cat "$T/half.out" >&2
+p99=$(sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' "$T/half.out")
+
+all=${PW_VERIFY_ALL_CORES_PER_S:-}
+one=${PW_VERIFY_CEILING_PER_S:-}
+if [ -z "$all" ] || [ -z "$one" ]; then
+	v=$("$B/bench/bench_verify" 2>/dev/null)
+	one=$(sed -n 's/^BENCH verify_ceiling_per_s \([0-9.]*\).*/\1/p' <<<"$v")
+	all=$(sed -n 's/^BENCH verify_all_cores_per_s \([0-9.]*\).*/\1/p' <<<"$v")
+fi
+echo "BENCH ingest_orders_per_s $peak orders/s"
+awk -v p="$peak" -v c="$all" 'BEGIN { printf "BENCH ingest_vs_ceiling %.3f ratio target >=0.85\n", p / c }'
+awk -v p="$peak" -v c="$one" 'BEGIN { printf "BENCH ingest_vs_one_core %.3f ratio\n", p / c }'
+echo "BENCH ack_p99_ms $p99 ms target <=5"

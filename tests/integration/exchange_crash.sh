@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# exchange_crash.sh: kill -9 of peerwatt-exchange during load loses no
+# acknowledged order: pw-loadgen records every ACK (key, seq, log index);
+# after the crash every one of them is in the database with that log index,
+# the log has no gap, the exchange restarts on the same database, refuses the
+# old sequence numbers (replay) and accepts new ones.
+set -u
+. "$(dirname "$0")/lib.sh"
+B=$BUILD
+T=$PW_TMP
+N=8
+
+"$B/peerwatt-exchange" keygen --out "$T/ex.key" >"$T/ex.pk" || exit 1
+"$B/pw-loadgen" init "$T/hh" $N >/dev/null || exit 1
+P1=$(free_port)
+P2=$(free_port)
+cat >"$T/x.conf" <<CONF
+[market]
+name = crash
+id = 5
+interval_s = 900
+feedin = 0.08
+retail = 0.30
+[network]
+request = tcp://127.0.0.1:$P1
+publish = tcp://127.0.0.1:$P2
+[files]
+registry = $T/hh/households
+db = $T/x.db
+key = $T/ex.key
+CONF
+LG=("$B/pw-loadgen" run -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -d "$T/hh" -n $N)
+
+"$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange.log" &
+XPID=$!
+PW_PIDS+=("$XPID")
+wait_port "$P1" 30 || { not_ok "exchange listens"; exit 1; }
+
+# a steady load for up to 60 s; the exchange is killed while it runs
+"${LG[@]}" -c 200000 -r 2000 -T 60 -i 3000 -o "$T/acked" >"$T/lg1.out" 2>&1 &
+LGPID=$!
+PW_PIDS+=("$LGPID")
+WAIT_SECONDS=60 wait_for bash -c "[ \$(wc -l <'$T/acked' 2>/dev/null || echo 0) -ge 500 ]"
+kill -KILL "$XPID"
+wait "$XPID" 2>/dev/null
+wait "$LGPID"
+acked=$(wc -l <"$T/acked")
+check "load was acknowledged before the crash ($acked ACKs)" test "$acked" -ge 500
+
+# every ACK is in the database, with the log index the ACK named
+sqlite3 "$T/x.db" <<SQL >"$T/missing" 2>&1
+CREATE TEMP TABLE acked(pk TEXT, seq INTEGER, idx INTEGER);
+.separator " "
+.import $T/acked acked
+SELECT COUNT(*) FROM acked a LEFT JOIN orders o
+  ON o.pk = unhex(a.pk) AND o.seq = a.seq AND o.log_idx = a.idx
+  WHERE o.log_idx IS NULL;
+SQL
+if ! grep -q "no such function: unhex" "$T/missing"; then
+	check "no acknowledged order lost (missing: $(tail -1 "$T/missing"))" test "$(tail -1 "$T/missing")" = 0
+else
+	# sqlite3 < 3.41 has no unhex(): compare in hex
+	sqlite3 "$T/x.db" <<SQL >"$T/missing" 2>&1
+CREATE TEMP TABLE acked(pk TEXT, seq INTEGER, idx INTEGER);
+.separator " "
+.import $T/acked acked
+SELECT COUNT(*) FROM acked a LEFT JOIN orders o
+  ON lower(hex(o.pk)) = a.pk AND o.seq = a.seq AND o.log_idx = a.idx
+  WHERE o.log_idx IS NULL;
+SQL
+	check "no acknowledged order lost (missing: $(tail -1 "$T/missing"))" test "$(tail -1 "$T/missing")" = 0
+fi
+check "the log has no gap" test "$(sqlite3 "$T/x.db" 'SELECT MAX(idx) + 1 - COUNT(*) FROM log')" = 0
+check "every stored order is a log entry" test \
+	"$(sqlite3 "$T/x.db" 'SELECT COUNT(*) FROM orders o JOIN log l ON l.idx = o.log_idx AND l.type = 1')" = \
+	"$(sqlite3 "$T/x.db" 'SELECT COUNT(*) FROM orders')"
+
+# restart on the same database
+"$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange2.log" &
+XPID=$!
+PW_PIDS+=("$XPID")
+wait_port "$P1" 30 || { not_ok "exchange restarts"; exit 1; }
+check "the restarted exchange reloaded the log" grep -q "log size [1-9]" "$T/exchange2.log"
+# an acknowledged sequence is a replay now
+read -r pk seq idx < <(tail -1 "$T/acked")
+for i in $(seq 0 $((N - 1))); do
+	[ "$("$B/pw-client" pubkey "$T/hh/hh-$i.key")" = "$pk" ] && key="$T/hh/hh-$i.key"
+done
+got=$("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -k "$key" -t 20000 \
+	order "$seq" +3 sell 1 100000 +600 2>&1)
+check "an acknowledged sequence is refused after restart (got '$got')" test "$got" = "REJECT replay"
+"${LG[@]}" -c 400 -T 60 -o "$T/acked2" >"$T/lg2.out" 2>&1
+check "new orders are acknowledged after restart" grep -q "acked 400 rejected 0" "$T/lg2.out"
+first2=$(head -1 "$T/acked2" | cut -d' ' -f3)
+check "log indexes continue after the crash" test "$first2" -ge "$idx"
+stop_pid "$XPID"
+finish

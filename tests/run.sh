@@ -6,6 +6,7 @@
 #                                        a script that exits non-zero without a
 #                                        "not ok" line counts one failure
 #   browser:     tests/browser/run.sh    same convention, when present
+# Scripts run PW_TEST_JOBS at a time (default 3); their results print in order.
 # TESTS=pattern runs only the scripts/binaries whose name matches.
 set -u
 BUILD=${BUILD:-build}
@@ -37,12 +38,23 @@ run_unit() {
 	printf '%-40s %3d passed %3d failed\n' "$name" "$p" "$f"
 }
 
-run_script() {
-	local script=$1 name log p f
+# A script runs in the background; its verdict is read from its log later so
+# that scripts (mostly waiting on intervals and sockets) overlap.
+start_script() {
+	local script=$1 name
 	name=$(basename "$script" .sh)
+	[ "$name" = run ] && name=browser
+	(
+		s=$(date +%s)
+		timeout 1200 bash "$script" >"$logdir/$name.log" 2>&1
+		echo "$? $(($(date +%s) - s))" >"$logdir/$name.rc"
+	) &
+}
+
+report_script() {
+	local name=$1 log rc secs p f
 	log=$logdir/$name.log
-	timeout 1200 bash "$script" >"$log" 2>&1
-	local rc=$?
+	read -r rc secs <"$logdir/$name.rc" || { rc=1 secs=0; }
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
@@ -53,7 +65,7 @@ run_script() {
 		grep '^not ok ' "$log" | head -20
 		tail -15 "$log"
 	fi
-	printf '%-40s %3d passed %3d failed\n' "$name" "$p" "$f"
+	printf '%-40s %3d passed %3d failed %4ss\n' "$name" "$p" "$f" "$secs"
 }
 
 for bin in "$BUILD"/tests/test_*; do
@@ -62,12 +74,23 @@ for bin in "$BUILD"/tests/test_*; do
 	[ -n "$pattern" ] && [[ $bin != *$pattern* ]] && continue
 	run_unit "$bin"
 done
+# PW_TEST_JOBS scripts at a time (default 3): they spend most of their time
+# waiting for intervals, so they overlap well even on two cores.
+jobs=${PW_TEST_JOBS:-3}
+names=()
 for script in tests/integration/*.sh tests/browser/run.sh; do
 	[ -f "$script" ] || continue
 	case $script in */lib.sh) continue ;; esac
 	[ -n "$pattern" ] && [[ $script != *$pattern* ]] && continue
-	run_script "$script"
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+	name=$(basename "$script" .sh)
+	[ "$name" = run ] && name=browser
+	rm -f "$logdir/$name.rc"
+	start_script "$script"
+	names+=("$name")
 done
+wait
+for name in "${names[@]}"; do report_script "$name"; done
 
 if [ ${#failures[@]} -ne 0 ]; then
 	echo "failed:"

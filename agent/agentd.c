@@ -738,6 +738,9 @@ on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
 		CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_ACKED, 0, r->log_index));
 		log_debug("ACK %s %llu: log index %llu", pw_msg_type_name(it.type),
 		          (unsigned long long)it.seq, (unsigned long long)r->log_index);
+		/* the page shows the order as acknowledged right away */
+		if (a->dash != NULL && s == OUTBOX_ORDERS)
+			(void)dash_notify(a->dash, DASH_DOC_ORDERS);
 		return;
 	}
 	if (r->reason == PW_REASON_REPLAY && it.attempts > 0) {

@@ -188,7 +188,8 @@
 			axes: [{}, { values: (u, vals) => vals.map((v) => v.toFixed(2)), size: 50 }],
 			scales: { x: { time: true } },
 			legend: { show: true },
-		}, S.chartData || [[], []], box);
+		}, [[], []], box);
+		if (S.market) renderMarket(S.market);
 		new ResizeObserver(() => {
 			if (S.chart && box.clientWidth > 0) S.chart.setSize({ width: box.clientWidth, height: 220 });
 		}).observe(box);
@@ -204,7 +205,14 @@
 		S.chartData = [prices.map((p) => p.start !== undefined ? p.start : p.interval * intervalS()),
 			prices.map((p) => p.price_uper_kwh / 1e6)];
 		ensureChart();
-		if (S.chart) S.chart.setData(S.chartData);
+		if (S.chart) {
+			S.chart.setData(S.chartData);
+			/* one point alone would spread the time axis over years */
+			if (prices.length === 1) {
+				const t = S.chartData[0][0];
+				S.chart.setScale('x', { min: t - 8 * intervalS(), max: t + 2 * intervalS() });
+			}
+		}
 		const last = prices[prices.length - 1];
 		$('last-price').textContent = last
 		    ? 'Last clearing price: ' + fmtPrice(last.price_uper_kwh) + ' for ' + fmtInterval(last.interval) +
@@ -287,9 +295,13 @@
 		settings: renderSettings,
 	};
 
+	/* A fetch answered before an SSE event of the same document may arrive
+	 * after it: keep the newer one (the event) by counting events. */
+	const sseCount = {};
 	async function refresh(name) {
+		const before = sseCount[name] || 0;
 		const r = await api('GET', 'api/' + name);
-		if (r.ok) RENDER[name](r.body);
+		if (r.ok && (sseCount[name] || 0) === before) RENDER[name](r.body);
 		return r;
 	}
 	async function refreshAll() {
@@ -324,7 +336,10 @@
 				} catch (e) {
 					return;
 				}
+				sseCount[name] = (sseCount[name] || 0) + 1;
 				RENDER[name](doc);
+				/* A clearing changes the orders' statuses too. */
+				if (name === 'trades') refresh('orders');
 			});
 		}
 	}

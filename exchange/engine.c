@@ -139,7 +139,12 @@ engine_sync(struct engine *e)
 	memcpy(p.exchange_pk, e->kp->pk, PW_PK_LEN);
 	if ((rc = store_begin(e->store)) != PW_OK)
 		return rc;
+	/* fee_default_uper_kwh is what an auditor charges a zone pair missing
+	 * from table fees: without it peerwatt-audit recomputes 0 there */
 	if ((rc = store_put_params(e->store, &p)) != PW_OK ||
+	    (rc = store_put_param(e->store, "fee_default_uper_kwh", c->fee_default_uper_kwh)) !=
+	        PW_OK ||
+	    (rc = store_put_param(e->store, "max_ahead_s", c->max_ahead_s)) != PW_OK ||
 	    (rc = store_clear_fees(e->store)) != PW_OK)
 		goto fail;
 	/* the fee table is complete for the registered zones: explicit pairs,

@@ -324,6 +324,9 @@ say "  one line per settled interval (settled $GRACE s after its end; the first 
 say "  come once the agents have measured an interval of surplus):"
 say ""
 
+# the pids, for whoever wants to check that the demo stopped them all
+printf '%s\n' "$XPID" "${SIM_PIDS[@]}" "${AGENT_PIDS[@]}" >"$D/pids"
+
 "$BUILD/pw-demo-watch" --db "$D/exchange.db" --sim-epoch "$SIM_EPOCH" --sim-start "$START" \
 	--speed "$SPEED" &
 WPID=$!

@@ -32,6 +32,33 @@ else
 	ok "man pages # SKIP man is not installed"
 fi
 
+# --- every option a program's --help names is in its man page ---------------------
+# (the man pages describe the programs as built: a new option needs its doc)
+opts_in_page() { # page, then the command printing the usage
+	local page=$1 help missing="" o text
+	shift
+	help=$("$@" 2>&1)
+	if grep -q "not built yet" <<<"$help"; then
+		ok "options of '$*' documented # SKIP not built yet"
+		return
+	fi
+	text=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$page")
+	for o in $(grep -oE -- '--[a-z][a-z0-9-]*' <<<"$help" | sort -u); do
+		grep -qF -- "$o" <<<"$text" || missing="$missing $o"
+	done
+	if [ -z "$missing" ]; then
+		ok "options of '$*' documented in $page"
+	else
+		not_ok "options of '$*' missing from $page:$missing"
+	fi
+}
+opts_in_page docs/man/peerwatt-agent.8 "$BUILD/peerwatt-agent" --help
+opts_in_page docs/man/peerwatt-agent.8 "$BUILD/peerwatt-agent" keygen --help
+opts_in_page docs/man/peerwatt-agent.8 "$BUILD/peerwatt-agent" probe --help
+opts_in_page docs/man/peerwatt-exchange.8 "$BUILD/peerwatt-exchange" --help
+opts_in_page docs/man/peerwatt-audit.1 "$BUILD/peerwatt-audit" --help
+opts_in_page docs/man/peerwatt-sim.1 "$BUILD/peerwatt-sim" --help
+
 # --- make install into a DESTDIR -----------------------------------------------
 dest=$tmp/dest
 prefix=/opt/pw

@@ -17,7 +17,9 @@
  */
 #include "exchange/engine.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "exchange/validate.h"
@@ -25,6 +27,10 @@
 
 /* Largest reply: a RESULT part with PW_RESULT_MAX_TRADES trades. */
 #define ENGINE_OUT_MAX (PW_WIRE_HEADER_LEN + 64 + PW_RESULT_MAX_TRADES * PW_TRADE_WIRE_LEN + 256)
+
+/* A receipt is a fixed-size frame far below this. */
+#define ENGINE_RECEIPT_MAX 512
+#define ENGINE_THREADS_MAX 16
 
 enum slot_state {
 	SLOT_REJECT,   /* answer REJECT slot->reason */
@@ -42,6 +48,9 @@ struct engine_slot {
 	struct pw_msg msg;
 	const struct household *h;
 	uint64_t log_idx;
+	int sig_ok;                        /* set by the parallel verify */
+	uint8_t reply[ENGINE_RECEIPT_MAX]; /* signed receipt (parallel sign) */
+	size_t reply_len;
 };
 
 pw_err
@@ -57,6 +66,11 @@ engine_init(struct engine *e)
 		return PW_ERR_NOMEM;
 	}
 	e->n_slots = n;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	e->n_threads =
+	    e->cfg->threads > 0 ? (size_t)e->cfg->threads : (cpus > 0 ? (size_t)cpus : 1);
+	if (e->n_threads > ENGINE_THREADS_MAX)
+		e->n_threads = ENGINE_THREADS_MAX;
 	for (size_t i = 0; i < n; i++) {
 		e->slots[i].req.buf = e->bufs + i * cap;
 		e->slots[i].req.cap = cap;
@@ -207,14 +221,15 @@ msg_seq(const struct pw_msg *m)
 	}
 }
 
-/* Step 2: everything that needs no state from the store. */
+/* Step 2a: frame, decode, type.  Leaves SLOT_APPLY for the signature check. */
 static void
-precheck(struct engine *e, struct engine_slot *s, int64_t now_ms)
+precheck_frame(struct engine_slot *s)
 {
 	const struct gw_request *r = &s->req;
 	s->state = SLOT_REJECT;
 	s->decoded = 0;
 	s->stateful = 0;
+	s->sig_ok = 0;
 	s->h = NULL;
 	s->reason = validate_frame(r->n_frames, r->frame_len);
 	if (s->reason != PW_REASON_OK)
@@ -229,7 +244,19 @@ precheck(struct engine *e, struct engine_slot *s, int64_t now_ms)
 		s->reason = PW_REASON_WRONG_TYPE;
 		return;
 	}
-	if (pw_wire_verify(r->buf, r->len, (uint64_t)e->cfg->market_id) != PW_OK) {
+	s->state = SLOT_APPLY; /* pending the signature (2b) */
+}
+
+/* Step 2c: after the (parallel) signature check, the registry, identity
+ * and rate rules. */
+static void
+precheck(struct engine *e, struct engine_slot *s, int64_t now_ms)
+{
+	const struct gw_request *r = &s->req;
+	if (s->state != SLOT_APPLY)
+		return;
+	s->state = SLOT_REJECT;
+	if (!s->sig_ok) {
 		s->reason = PW_REASON_BAD_SIGNATURE;
 		return;
 	}
@@ -436,11 +463,11 @@ send_frames(struct engine *e, const struct gw_request *r, const uint8_t *const *
 		e->replies_dropped++;
 }
 
+/* Sign the slot's receipt into s->reply (thread-safe: touches only `s`). */
 static void
-send_receipt(struct engine *e, struct engine_slot *s, int64_t now_s)
+build_receipt(const struct engine *e, struct engine_slot *s, int64_t now_s)
 {
 	struct pw_msg m;
-	size_t len;
 	memset(&m, 0, sizeof(m));
 	int ack = s->state == SLOT_ACCEPTED;
 	m.type = ack ? PW_MSG_ACK : PW_MSG_REJECT;
@@ -450,12 +477,79 @@ send_receipt(struct engine *e, struct engine_slot *s, int64_t now_s)
 	m.u.receipt.reason = (uint16_t)(ack ? PW_REASON_OK : s->reason);
 	m.u.receipt.log_index = ack ? s->log_idx : UINT64_MAX;
 	m.u.receipt.time_s = (uint64_t)now_s;
-	if (engine_sign(e, &m, &len) != PW_OK) {
+	if (pw_wire_encode(&m, (uint64_t)e->cfg->market_id, e->kp, s->reply, sizeof(s->reply),
+	                   &s->reply_len) != PW_OK)
+		s->reply_len = 0;
+}
+
+static void
+send_receipt(struct engine *e, struct engine_slot *s, int64_t now_s)
+{
+	if (s->reply_len == 0)
+		build_receipt(e, s, now_s);
+	if (s->reply_len == 0) {
 		log_warnx("engine: cannot encode a receipt");
 		return;
 	}
-	const uint8_t *f[1] = { e->out };
-	send_frames(e, &s->req, f, &len, 1);
+	const uint8_t *f[1] = { s->reply };
+	send_frames(e, &s->req, f, &s->reply_len, 1);
+}
+
+/*
+ * Signature checks and receipt signatures are pure functions of one slot,
+ * and they are most of the CPU a request costs: spread them over the CPUs.
+ * Threads live only for the call (their start is small next to a batch's
+ * crypto); everything touching the store, the log or the sockets stays on
+ * the main thread.
+ */
+enum par_what { PAR_VERIFY, PAR_SIGN };
+
+struct par_job {
+	const struct engine *e;
+	size_t n, first, step;
+	enum par_what what;
+	int64_t now_s;
+};
+
+static void *
+par_run(void *arg)
+{
+	const struct par_job *j = arg;
+	for (size_t i = j->first; i < j->n; i += j->step) {
+		struct engine_slot *s = &j->e->slots[i];
+		if (j->what == PAR_VERIFY) {
+			if (s->state == SLOT_APPLY)
+				s->sig_ok = pw_wire_verify(s->req.buf, s->req.len,
+				                           (uint64_t)j->e->cfg->market_id) == PW_OK;
+		} else if (s->state != SLOT_QUERY) {
+			build_receipt(j->e, s, j->now_s);
+		}
+	}
+	return NULL;
+}
+
+static void
+par_for(struct engine *e, size_t n, enum par_what what, int64_t now_s)
+{
+	size_t t = e->n_threads;
+	struct par_job jobs[ENGINE_THREADS_MAX] = { 0 };
+	pthread_t tid[ENGINE_THREADS_MAX];
+	int started[ENGINE_THREADS_MAX] = { 0 };
+	if (t > n / 4)
+		t = n / 4; /* a few slots each at least */
+	if (t < 1)
+		t = 1;
+	for (size_t k = 0; k < t; k++)
+		jobs[k] = (struct par_job){ e, n, k, t, what, now_s };
+	for (size_t k = 1; k < t; k++)
+		started[k] = pthread_create(&tid[k], NULL, par_run, &jobs[k]) == 0;
+	par_run(&jobs[0]);
+	for (size_t k = 1; k < t; k++) {
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		else
+			par_run(&jobs[k]); /* could not start: do its share here */
+	}
 }
 
 static void
@@ -569,15 +663,20 @@ engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
 		pw_err rc = gateway_recv(e->gw, &e->slots[n].req);
 		if (rc != PW_OK)
 			break;
-		precheck(e, &e->slots[n], now_ms);
-		if (e->slots[n].state == SLOT_REJECT) {
-			e->rejects[e->slots[n].reason]++;
-			e->rejects_unflushed[e->slots[n].reason]++;
-		}
+		e->slots[n].reply_len = 0;
+		precheck_frame(&e->slots[n]);
 		n++;
 	}
 	if (n == 0)
 		return 0;
+	par_for(e, n, PAR_VERIFY, now_s);
+	for (size_t i = 0; i < n; i++) {
+		precheck(e, &e->slots[i], now_ms);
+		if (e->slots[i].state == SLOT_REJECT) {
+			e->rejects[e->slots[i].reason]++;
+			e->rejects_unflushed[e->slots[i].reason]++;
+		}
+	}
 	e->batches++;
 	if (apply_batch(e, n, now_s) != PW_OK) {
 		for (size_t i = 0; i < n; i++) {
@@ -590,6 +689,7 @@ engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
 			}
 		}
 	}
+	par_for(e, n, PAR_SIGN, now_s);
 	for (size_t i = 0; i < n; i++) {
 		struct engine_slot *s = &e->slots[i];
 		if (s->state == SLOT_QUERY)

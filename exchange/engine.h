@@ -53,7 +53,8 @@ struct engine {
 	struct engine_slot *slots;
 	uint8_t *bufs;
 	size_t n_slots;
-	uint8_t *out; /* one encoded reply */
+	size_t n_threads; /* for signature checks and receipt signatures */
+	uint8_t *out;     /* one encoded reply */
 
 	/* market clock (market.c) */
 	int64_t next_depth_ms;

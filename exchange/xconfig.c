@@ -55,6 +55,8 @@ static const struct pw_cfg_opt opts[] = {
 	    "period of DEPTH publications, milliseconds"),
 	OPT("network", "max_msg_bytes", PW_CFG_INT, max_msg_bytes, 512, 65536, "4096",
 	    "ZMQ_MAXMSGSIZE of the request socket (larger: connection dropped)"),
+	OPT("network", "threads", PW_CFG_INT, threads, 0, 16, "0",
+	    "threads checking signatures and signing receipts (0 = one per CPU)"),
 	OPT("files", "registry", PW_CFG_STR, registry_path, 0, 0, NULL, "household registry file"),
 	OPT("files", "db", PW_CFG_STR, db_path, 0, 0, NULL, "SQLite database"),
 	OPT("files", "key", PW_CFG_STR, key_path, 0, 0, NULL, "exchange Ed25519 key file"),

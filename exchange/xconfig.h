@@ -50,6 +50,7 @@ struct xconfig {
 	int64_t batch_max; /* requests per group commit */
 	int64_t depth_ms;  /* DEPTH publishing period */
 	int64_t max_msg_bytes;
+	int64_t threads; /* signature threads; 0 = one per online CPU */
 	/* [files] */
 	char registry_path[XCONFIG_PATH_MAX];
 	char db_path[XCONFIG_PATH_MAX];

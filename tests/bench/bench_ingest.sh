@@ -36,6 +36,7 @@ retail = 0.30
 request = tcp://127.0.0.1:$P1
 publish = tcp://127.0.0.1:$P2
 batch_max = ${PW_BATCH_MAX:-64}
+threads = ${PW_THREADS:-0}
 [files]
 registry = $T/hh/households
 db = $T/x.db

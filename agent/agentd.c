@@ -122,7 +122,11 @@ struct agentd {
 	struct mlink *ml;
 	struct sunspec_io io;
 	struct sunspec_dev dev;
-	int have_dev;
+	struct sunspec_dev dev_meter; /* dev with only the meter model */
+	int have_dev, have_meter;
+	char dev_serial[PW_SERIAL_LEN + 1];
+	int has_pv;
+	double pv_w;
 	struct sunspec_reading rd;
 	int have_rd;
 	int dev_ok;
@@ -443,7 +447,7 @@ add_reading(struct agentd *a, const struct ivacct_reading *r)
 {
 	struct signer s;
 	uint64_t seq;
-	const char *serial = a->cfg.serial[0] != '\0' ? a->cfg.serial : a->rd.serial;
+	const char *serial = a->cfg.serial[0] != '\0' ? a->cfg.serial : a->dev_serial;
 	pw_err rc;
 
 	memset(&s, 0, sizeof(s));
@@ -527,33 +531,60 @@ feed_sample(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
 }
 
 static void
+poll_failed(struct agentd *a, pw_err rc)
+{
+	a->poll_errors++;
+	a->dev_ok = 0;
+	a->have_rd = 0;
+	if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT)
+		a->have_dev = 0; /* layout changed: discover again */
+	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", mlink_url(a->ml),
+	         pw_strerror(rc));
+}
+
+/*
+ * Every poll reads the meter model only (one request: a device that fails
+ * one request in N still gives most samples); every 8th poll, and until the
+ * meter's serial is known, reads common, inverter and meter.
+ */
+static void
 poll_device(struct agentd *a, int64_t now)
 {
+	static const uint16_t meters[] = { 201, 202, 203, 204, 211, 212, 213, 214 };
 	pw_err rc, last = PW_OK;
+	int full;
 
 	a->polls++;
 	if (!a->have_dev) {
+		const struct sunspec_model_ref *m;
 		rc = sunspec_discover(&a->io, &a->dev, &last);
 		if (rc != PW_OK) {
-			a->poll_errors++;
-			a->dev_ok = 0;
-			snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", mlink_url(a->ml),
-			         pw_strerror(last != PW_OK ? last : rc));
+			poll_failed(a, last != PW_OK ? last : rc);
 			return;
 		}
 		a->have_dev = 1;
-		log_info("device: SunSpec at base %u, %d models", a->dev.base, a->dev.nmodels);
+		m = sunspec_dev_find(&a->dev, meters, sizeof(meters) / sizeof(meters[0]));
+		a->have_meter = m != NULL;
+		if (m != NULL) {
+			a->dev_meter = a->dev;
+			a->dev_meter.nmodels = 1;
+			a->dev_meter.models[0] = *m;
+		}
+		log_info("device: SunSpec at base %u, %d models%s", a->dev.base, a->dev.nmodels,
+		         a->have_meter ? "" : ", no meter model: no readings can be signed");
 	}
-	rc = sunspec_poll(&a->io, &a->dev, &a->rd);
+	full = !a->have_meter || a->polls % 8 == 1 ||
+	       (a->cfg.serial[0] == '\0' && a->dev_serial[0] == '\0');
+	rc = sunspec_poll(&a->io, full ? &a->dev : &a->dev_meter, &a->rd);
 	if (rc != PW_OK) {
-		a->poll_errors++;
-		a->dev_ok = 0;
-		a->have_rd = 0;
-		if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT)
-			a->have_dev = 0; /* layout changed: discover again */
-		snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", mlink_url(a->ml),
-		         pw_strerror(rc));
+		poll_failed(a, rc);
 		return;
+	}
+	if (full) {
+		a->has_pv = a->rd.has_ac_power;
+		a->pv_w = a->rd.ac_power_w;
+		if (a->rd.has_common && a->rd.serial[0] != '\0')
+			memcpy(a->dev_serial, a->rd.serial, sizeof(a->dev_serial));
 	}
 	a->have_rd = 1;
 	if (!a->dev_ok)
@@ -562,7 +593,8 @@ poll_device(struct agentd *a, int64_t now)
 	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s", mlink_url(a->ml));
 	/* only the accumulators make money; a meter asleep (not implemented
 	 * or zero at wake-up) gives no sample at all */
-	if (a->rd.has_export && a->rd.has_import && a->rd.export_wh >= 0 && a->rd.import_wh >= 0)
+	if (a->rd.has_export && a->rd.has_import && a->rd.export_wh >= 0 && a->rd.import_wh >= 0 &&
+	    (a->cfg.serial[0] != '\0' || a->dev_serial[0] != '\0'))
 		feed_sample(a, now, (uint64_t)a->rd.export_wh, (uint64_t)a->rd.import_wh);
 }
 
@@ -665,6 +697,11 @@ pump_queries(struct agentd *a, int64_t now)
 		return;
 	if (aledger_unchecked_checkpoint(a->led, &c2) == PW_OK &&
 	    aledger_prev_checkpoint(a->led, c2.tree_size, &prev) == PW_OK) {
+		if (prev.tree_size == 0) {
+			/* every tree extends the empty one */
+			CHECKED(aledger_set_consistent(a->led, c2.tree_size, 1));
+			return;
+		}
 		send_query(a, PW_QUERY_CONSISTENCY, prev.tree_size, c2.tree_size, now);
 		return;
 	}
@@ -1032,7 +1069,7 @@ doc_state(struct agentd *a)
 	uint64_t iv = (uint64_t)(now / L_ms(a));
 	int has_grid = a->have_rd && a->rd.has_meter_power;
 	double grid = has_grid ? a->rd.meter_power_w : 0;
-	int has_pv = a->have_rd && a->rd.has_ac_power;
+	int has_pv = a->dev_ok && a->has_pv;
 	uint64_t first = first_open_interval(a, now);
 
 	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
@@ -1042,8 +1079,8 @@ doc_state(struct agentd *a)
 	    " s:{s:b, s:s}}",
 	    "household", a->cfg.serial[0] ? a->cfg.serial : a->pk_hex, "now",
 	    (json_int_t)(now / 1000), "interval", (json_int_t)iv, "interval_s",
-	    (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->rd.ac_power_w), "house_w",
-	    num_or_null(has_pv && has_grid, (has_pv ? a->rd.ac_power_w : 0) + grid), "grid_w",
+	    (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w), "house_w",
+	    num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w",
 	    num_or_null(has_grid, grid), "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0),
 	    "forecast_wh",
 	    (json_int_t)forecast_export_wh(&a->fc, tod_of((int64_t)first * a->cfg.interval_s), 1),

@@ -538,8 +538,7 @@ poll_failed(struct agentd *a, pw_err rc)
 	a->have_rd = 0;
 	if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT)
 		a->have_dev = 0; /* layout changed: discover again */
-	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", mlink_url(a->ml),
-	         pw_strerror(rc));
+	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", mlink_url(a->ml), pw_strerror(rc));
 }
 
 /*
@@ -1080,9 +1079,8 @@ doc_state(struct agentd *a)
 	    "household", a->cfg.serial[0] ? a->cfg.serial : a->pk_hex, "now",
 	    (json_int_t)(now / 1000), "interval", (json_int_t)iv, "interval_s",
 	    (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w), "house_w",
-	    num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w",
-	    num_or_null(has_grid, grid), "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0),
-	    "forecast_wh",
+	    num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w", num_or_null(has_grid, grid),
+	    "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0), "forecast_wh",
 	    (json_int_t)forecast_export_wh(&a->fc, tod_of((int64_t)first * a->cfg.interval_s), 1),
 	    "exchange", "reachable", exchange_reachable(a, now), "detail", a->cfg.request,
 	    "inverter", "reachable", a->dev_ok, "detail", a->dev_detail);

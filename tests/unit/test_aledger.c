@@ -99,7 +99,8 @@ test_results_and_prices(void **state)
 	json_decref(doc);
 	doc = aledger_json_prices(f->l, 900, 10);
 	assert_int_equal(json_array_size(doc), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(doc, 0), "start")), 4500);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(doc, 0), "start")),
+	                 4500);
 	json_decref(doc);
 }
 
@@ -144,7 +145,8 @@ test_statements(void **state)
 	for (uint64_t k = 7; k <= 9; k++) {
 		uint64_t seq;
 		assert_int_equal(outbox_add(f->ob, OUTBOX_METER, fake_meter, &k, &seq), PW_OK);
-		assert_int_equal(outbox_settle(f->ob, OUTBOX_METER, seq, OUTBOX_ACKED, 0, seq), PW_OK);
+		assert_int_equal(outbox_settle(f->ob, OUTBOX_METER, seq, OUTBOX_ACKED, 0, seq),
+		                 PW_OK);
 	}
 	/* interval 5 has trades (previous test), 7..9 readings */
 	assert_int_equal(aledger_missing_statement(f->l, 0, 100, &iv), PW_OK);

@@ -717,6 +717,23 @@ pump_queries(struct agentd *a, int64_t now)
 
 /* ---- receiving ------------------------------------------------------ */
 
+/* outbox_resequence: the same reading under the number before it. */
+static pw_err
+resign_meter(void *ctx, uint64_t new_seq, const uint8_t *old, size_t old_len, uint8_t *frame,
+             size_t cap, size_t *len)
+{
+	struct agentd *a = ctx;
+	struct pw_msg m;
+	pw_err rc;
+
+	if ((rc = pw_wire_decode(old, old_len, &m)) != PW_OK)
+		return rc;
+	if (m.type != PW_MSG_METER)
+		return PW_ERR_TYPE;
+	m.u.meter.seq = new_seq;
+	return pw_wire_encode(&m, (uint64_t)a->cfg.market_id, &a->kp, frame, cap, len);
+}
+
 static int
 transient(uint16_t reason)
 {
@@ -794,10 +811,20 @@ on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
 		return;
 	}
 	CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_REJECTED, r->reason, OUTBOX_NO_INDEX));
-	if (s == OUTBOX_METER)
+	if (s == OUTBOX_METER) {
+		pw_err rrc;
 		log_error("reading %llu for interval %llu rejected: %s", (unsigned long long)it.seq,
 		          (unsigned long long)it.interval, pw_reason_name(r->reason));
-	else
+		/* the exchange wants readings numbered without gaps: the next
+		 * (never sent) readings take over this number */
+		rrc = outbox_resequence(a->ob, OUTBOX_METER, it.seq, resign_meter, a);
+		if (rrc != PW_OK)
+			log_error("cannot renumber the readings after %llu: %s",
+			          (unsigned long long)it.seq, pw_strerror(rrc));
+		else
+			log_warnx("readings after %llu renumbered from %llu",
+			          (unsigned long long)it.seq, (unsigned long long)it.seq);
+	} else
 		log_warnx("%s %llu for interval %llu rejected: %s", pw_msg_type_name(it.type),
 		          (unsigned long long)it.seq, (unsigned long long)it.interval,
 		          pw_reason_name(r->reason));

@@ -378,3 +378,87 @@ outbox_last(struct outbox *ob, enum outbox_stream s, struct outbox_item *it)
 	                 " ORDER BY seq DESC LIMIT 1",
 	                 s, 0, it);
 }
+
+pw_err
+outbox_resequence(struct outbox *ob, enum outbox_stream s, uint64_t seq, outbox_resign_fn fn,
+                  void *ctx)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	uint8_t frame[PW_WIRE_MAX_REQUEST];
+	struct outbox_item it;
+	pw_err rc;
+	int r;
+
+	if (seq > (uint64_t)INT64_MAX)
+		return PW_ERR_ARG;
+	if ((rc = exec(ob->db, "BEGIN IMMEDIATE")) != PW_OK)
+		return rc;
+	if ((rc = outbox_get(ob, s, seq, &it)) != PW_OK)
+		goto rollback;
+	if (it.state != OUTBOX_REJECTED) {
+		rc = PW_ERR_STATE;
+		goto rollback;
+	}
+	/* archived rows: stream 2 + s, seq -rowid (unique, never a number) */
+	if ((rc = update(
+	         ob,
+	         "UPDATE outbox SET stream = 2 + ?1, seq = -rowid WHERE stream = ?1 AND seq = ?2"
+	         " AND ?3 = ?4 AND ?4 = ?5",
+	         s, (sqlite3_int64)seq, 0, 0, 0)) != PW_OK)
+		goto rollback;
+	if (sqlite3_prepare_v2(ob->db,
+	                       "SELECT " ITEM_COLS " FROM outbox WHERE stream = ? AND seq > ?"
+	                       " ORDER BY seq",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ob->db,
+	                       "UPDATE outbox SET seq = ?, frame = ? WHERE stream = ? AND seq = ?",
+	                       -1, &up, NULL) != SQLITE_OK) {
+		rc = PW_ERR_DB;
+		goto rollback;
+	}
+	sqlite3_bind_int(st, 1, (int)s);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t len = 0;
+		if ((rc = read_item(st, &it)) != PW_OK)
+			goto rollback;
+		if (it.state != OUTBOX_PENDING || it.attempts != 0) {
+			rc = PW_ERR_STATE;
+			goto rollback;
+		}
+		if ((rc = fn(ctx, it.seq - 1, it.frame, it.len, frame, sizeof(frame), &len)) !=
+		    PW_OK)
+			goto rollback;
+		if (len == 0 || len > sizeof(frame)) {
+			rc = PW_ERR_INTERNAL;
+			goto rollback;
+		}
+		sqlite3_reset(up);
+		sqlite3_bind_int64(up, 1, (sqlite3_int64)(it.seq - 1));
+		sqlite3_bind_blob(up, 2, frame, (int)len, SQLITE_TRANSIENT);
+		sqlite3_bind_int(up, 3, (int)s);
+		sqlite3_bind_int64(up, 4, (sqlite3_int64)it.seq);
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			rc = PW_ERR_DB;
+			goto rollback;
+		}
+	}
+	if (r != SQLITE_DONE) {
+		rc = PW_ERR_DB;
+		goto rollback;
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	st = up = NULL;
+	if ((rc = update(ob,
+	                 "UPDATE seqs SET next = next - 1 WHERE stream = ?1 AND ?2 = ?3"
+	                 " AND ?4 = ?5",
+	                 s, 0, 0, 0, 0)) != PW_OK)
+		goto rollback;
+	return exec(ob->db, "COMMIT");
+rollback:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	(void)exec(ob->db, "ROLLBACK");
+	return rc;
+}

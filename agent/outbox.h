@@ -104,6 +104,21 @@ pw_err outbox_foreach(struct outbox *ob, enum outbox_stream s, uint64_t min_inte
 pw_err outbox_last(struct outbox *ob, enum outbox_stream s, struct outbox_item *it)
     __attribute__((warn_unused_result));
 
+/*
+ * After the exchange refused item `seq` of stream s for good, give its
+ * number to the next item: the refused row is archived (stream 2 + s, kept
+ * for the record), and every later item, all still pending and never sent
+ * (one item per stream is in flight, in order), is re-signed through
+ * `fn` with its number minus one.  This keeps METER numbering without
+ * gaps (archived rows keep stream 2 + s and seq = -rowid); no number that the exchange accepted or
+ * may have accepted is given to another frame.  PW_ERR_STATE when a later item was already sent or
+ * answered, or item `seq` is not refused (then nothing changes).
+ */
+typedef pw_err (*outbox_resign_fn)(void *ctx, uint64_t new_seq, const uint8_t *old_frame,
+                                   size_t old_len, uint8_t *frame, size_t cap, size_t *len);
+pw_err outbox_resequence(struct outbox *ob, enum outbox_stream s, uint64_t seq, outbox_resign_fn fn,
+                         void *ctx) __attribute__((warn_unused_result));
+
 /* Items in `state` (any stream). */
 pw_err outbox_count(struct outbox *ob, enum outbox_state state, uint64_t *n)
     __attribute__((warn_unused_result));

@@ -208,6 +208,62 @@ test_foreach_and_last(void **state)
 	outbox_close(&ob);
 }
 
+/* re-signer of the fake frames: "frame-N" again with the new number */
+static pw_err
+fake_resign(void *ctx, uint64_t new_seq, const uint8_t *old, size_t old_len, uint8_t *frame,
+            size_t cap, size_t *len)
+{
+	int n;
+	(void)ctx;
+	assert_true(old_len > 6 && memcmp(old, "frame-", 6) == 0);
+	n = snprintf((char *)frame, cap, "frame-%llu", (unsigned long long)new_seq);
+	*len = (size_t)n;
+	return PW_OK;
+}
+
+static void
+test_resequence_after_reject(void **state)
+{
+	struct outbox *ob = NULL;
+	struct fake f = { PW_MSG_METER, 1, 0, 0 };
+	struct outbox_item it;
+	uint64_t seq, n;
+	(void)state;
+	assert_int_equal(outbox_open(&ob, ":memory:", 1), PW_OK);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(outbox_add(ob, OUTBOX_METER, fake_sign, &f, NULL), PW_OK);
+	assert_int_equal(outbox_settle(ob, OUTBOX_METER, 1, OUTBOX_ACKED, 0, 3), PW_OK);
+	/* not refused: nothing to do */
+	assert_int_equal(outbox_resequence(ob, OUTBOX_METER, 2, fake_resign, NULL), PW_ERR_STATE);
+	assert_int_equal(outbox_sent(ob, OUTBOX_METER, 2, 0), PW_OK);
+	assert_int_equal(outbox_settle(ob, OUTBOX_METER, 2, OUTBOX_REJECTED, 19, OUTBOX_NO_INDEX),
+	                 PW_OK);
+	assert_int_equal(outbox_resequence(ob, OUTBOX_METER, 2, fake_resign, NULL), PW_OK);
+	/* 3, 4, 5 are now 2, 3, 4 with frames signed for their new numbers */
+	for (uint64_t k = 2; k <= 4; k++) {
+		char want[32];
+		assert_int_equal(outbox_get(ob, OUTBOX_METER, k, &it), PW_OK);
+		assert_int_equal(it.state, OUTBOX_PENDING);
+		snprintf(want, sizeof(want), "frame-%llu", (unsigned long long)k);
+		assert_int_equal(it.len, strlen(want));
+		assert_memory_equal(it.frame, want, it.len);
+	}
+	assert_int_equal(outbox_get(ob, OUTBOX_METER, 5, &it), PW_ERR_NOTFOUND);
+	assert_int_equal(outbox_add(ob, OUTBOX_METER, fake_sign, &f, &seq), PW_OK);
+	assert_int_equal(seq, 5);
+	/* the refused frame is kept, out of the stream */
+	assert_int_equal(outbox_count(ob, OUTBOX_REJECTED, &n), PW_OK);
+	assert_int_equal(n, 1);
+	/* a later item already sent: refused, nothing changes */
+	assert_int_equal(outbox_sent(ob, OUTBOX_METER, 3, 0), PW_OK);
+	assert_int_equal(outbox_settle(ob, OUTBOX_METER, 2, OUTBOX_REJECTED, 19, OUTBOX_NO_INDEX),
+	                 PW_OK);
+	assert_int_equal(outbox_resequence(ob, OUTBOX_METER, 2, fake_resign, NULL), PW_ERR_STATE);
+	assert_int_equal(outbox_get(ob, OUTBOX_METER, 3, &it), PW_OK);
+	assert_memory_equal(it.frame, "frame-3", 7);
+	outbox_close(&ob);
+}
+
 static void
 test_reopen_keeps_numbers(void **state)
 {
@@ -286,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_sent_settle),
 		cmocka_unit_test(test_proofs),
 		cmocka_unit_test(test_foreach_and_last),
+		cmocka_unit_test(test_resequence_after_reject),
 		cmocka_unit_test(test_reopen_keeps_numbers),
 		cmocka_unit_test(test_kill9_no_gap_no_reuse),
 	};

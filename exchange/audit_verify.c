@@ -91,6 +91,7 @@ struct audit {
 	int64_t interval_s, gate_s;
 	uint32_t feedin_uper_kwh, retail_uper_kwh;
 	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
+	int have_fee_same, have_fee_default; /* the params are present */
 	struct hh *hhs;
 	size_t n_hhs;
 	struct settle_fee *fees;
@@ -298,9 +299,9 @@ load_params(struct audit *a)
 			if (read_u32_param(a, st, key, &a->retail_uper_kwh))
 				seen |= P_RETAIL;
 		} else if (strcmp(key, "fee_same_zone_uper_kwh") == 0) {
-			(void)read_u32_param(a, st, key, &a->fee_same_uper_kwh);
+			a->have_fee_same = read_u32_param(a, st, key, &a->fee_same_uper_kwh);
 		} else if (strcmp(key, "fee_default_uper_kwh") == 0) {
-			(void)read_u32_param(a, st, key, &a->fee_default_uper_kwh);
+			a->have_fee_default = read_u32_param(a, st, key, &a->fee_default_uper_kwh);
 		} else if (strcmp(key, "exchange_pk") == 0) {
 			const char *v = (const char *)sqlite3_column_text(st, 1);
 			if (v == NULL || strlen(v) != 2 * PW_PK_LEN ||
@@ -967,6 +968,21 @@ on_result(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	replay_auction(a, v, idx);
 }
 
+/* Whether the database says what a trade between these zones pays: a pair
+ * entry, else the same-zone or default fee parameter must be present (a
+ * missing one is not silently 0). */
+static int
+fee_known(const struct audit *a, const char *za, const char *zb)
+{
+	for (size_t i = 0; i < a->n_fees; i++) {
+		const struct settle_fee *f = &a->fees[i];
+		if ((strcmp(f->zone_a, za) == 0 && strcmp(f->zone_b, zb) == 0) ||
+		    (strcmp(f->zone_a, zb) == 0 && strcmp(f->zone_b, za) == 0))
+			return 1;
+	}
+	return strcmp(za, zb) == 0 ? a->have_fee_same : a->have_fee_default;
+}
+
 #define CMP_FIELD(f, fmt, cast)                                                                    \
 	if (got->f != want.f) {                                                                    \
 		FAIL_ENTRY(a, idx, PW_MSG_STATEMENT,                                               \
@@ -1022,6 +1038,15 @@ on_statement(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		if (b == NULL || s == NULL) {
 			free(tr);
 			FAIL_ENTRY(a, idx, m->type, "a trade party is not registered");
+			return;
+		}
+		if (!fee_known(a, b->zone, s->zone)) {
+			FAIL_ENTRY(a, idx, m->type,
+			           "no fee for zones %s/%s: neither a fees row nor params %s",
+			           b->zone, s->zone,
+			           strcmp(b->zone, s->zone) == 0 ? "fee_same_zone_uper_kwh"
+			                                         : "fee_default_uper_kwh");
+			free(tr);
 			return;
 		}
 		tr[n_tr++] = (struct settle_trade){ .side = buys ? PW_SIDE_BUY : PW_SIDE_SELL,

@@ -25,7 +25,7 @@
 #define AUDIT_MAX_ITEMS  (1u << 26) /* bound of every growable array */
 #define AUDIT_MAX_FILE   (64u << 20)
 #define AUDIT_MAX_LINE   4096
-#define CHECKPOINT_FRAME (PW_WIRE_HEADER_LEN + PW_ORIGIN_LEN + 8 + 8 + PW_HASH_LEN + 8 + PW_SIG_LEN)
+#define CHECKPOINT_FRAME AUDIT_CHECKPOINT_FRAME_LEN
 
 struct hh {
 	uint8_t pk[PW_PK_LEN];
@@ -469,13 +469,78 @@ hexval(int c)
 	return -1;
 }
 
-static pw_err
-load_file(struct audit *a, const char *path)
+pw_err
+audit_checkpoint_file_parse(const char *name, const uint8_t *buf, size_t n, audit_cp_fn fn,
+                            void *ctx)
 {
 	char where[AUDIT_WHERE_LEN];
 	uint8_t frame[CHECKPOINT_FRAME + 1];
-	FILE *fp = fopen(path, "rb");
 	pw_err rc = PW_OK;
+
+	if (name == NULL || (buf == NULL && n > 0) || fn == NULL)
+		return PW_ERR_ARG;
+	if (n >= 2 && buf[0] == PW_PROTO_VERSION && buf[1] == PW_MSG_CHECKPOINT) {
+		/* binary: concatenated frames */
+		size_t k = 0;
+		for (size_t off = 0; off < n && rc == PW_OK; off += CHECKPOINT_FRAME, k++) {
+			size_t len = n - off < CHECKPOINT_FRAME ? n - off : CHECKPOINT_FRAME;
+			snprintf(where, sizeof(where), "%s#%zu", name, k + 1);
+			rc = fn(ctx, where, buf + off, len, NULL);
+		}
+		return rc;
+	}
+	size_t line = 0, pos = 0;
+	while (pos < n && rc == PW_OK) {
+		size_t end = pos;
+		while (end < n && buf[end] != '\n')
+			end++;
+		line++;
+		size_t e = end;
+		while (e > pos && (buf[e - 1] == '\r' || buf[e - 1] == ' ' || buf[e - 1] == '\t'))
+			e--;
+		size_t s = pos;
+		while (s < e && (buf[s] == ' ' || buf[s] == '\t'))
+			s++;
+		pos = end + 1;
+		if (s == e || buf[s] == '#')
+			continue;
+		snprintf(where, sizeof(where), "%s:%zu", name, line);
+		size_t digits = e - s, len = digits / 2;
+		const char *bad = NULL;
+		if (digits > AUDIT_MAX_LINE)
+			bad = "line longer than 4096 characters";
+		else if (digits % 2 != 0)
+			bad = "odd number of hex digits";
+		else if (len > sizeof(frame))
+			bad = "longer than a CHECKPOINT frame";
+		for (size_t i = 0; bad == NULL && i < len; i++) {
+			int hi = hexval(buf[s + 2 * i]), lo = hexval(buf[s + 2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				bad = "not a hex frame";
+			else
+				frame[i] = (uint8_t)(hi << 4 | lo);
+		}
+		rc = bad ? fn(ctx, where, NULL, 0, bad) : fn(ctx, where, frame, len, NULL);
+	}
+	return rc;
+}
+
+static pw_err
+load_item(void *ctx, const char *where, const uint8_t *frame, size_t len, const char *malformed)
+{
+	struct audit *a = ctx;
+	pw_err rc =
+	    cp_add(a, where, frame ? frame : (const uint8_t *)"", frame ? len : 0, UINT64_MAX);
+	if (rc == PW_OK && malformed != NULL)
+		snprintf(a->cps[a->n_cps - 1].decode_err, sizeof(a->cps[a->n_cps - 1].decode_err),
+		         "%s", malformed);
+	return rc;
+}
+
+static pw_err
+load_file(struct audit *a, const char *path)
+{
+	FILE *fp = fopen(path, "rb");
 
 	if (fp == NULL) {
 		FAIL_AT(a, path, "cannot open checkpoint file: %s", strerror(errno));
@@ -494,52 +559,7 @@ load_file(struct audit *a, const char *path)
 		free(buf);
 		return err ? PW_ERR_IO : PW_OK;
 	}
-	if (n >= 2 && buf[0] == PW_PROTO_VERSION && buf[1] == PW_MSG_CHECKPOINT) {
-		/* binary: concatenated frames */
-		size_t k = 0;
-		for (size_t off = 0; off < n && rc == PW_OK; off += CHECKPOINT_FRAME, k++) {
-			size_t len = n - off < CHECKPOINT_FRAME ? n - off : CHECKPOINT_FRAME;
-			snprintf(where, sizeof(where), "%s#%zu", path, k + 1);
-			rc = cp_add(a, where, buf + off, len, UINT64_MAX);
-		}
-		free(buf);
-		return rc;
-	}
-	size_t line = 0, pos = 0;
-	while (pos < n && rc == PW_OK) {
-		size_t end = pos;
-		while (end < n && buf[end] != '\n')
-			end++;
-		line++;
-		size_t e = end;
-		while (e > pos && (buf[e - 1] == '\r' || buf[e - 1] == ' ' || buf[e - 1] == '\t'))
-			e--;
-		size_t s = pos;
-		while (s < e && (buf[s] == ' ' || buf[s] == '\t'))
-			s++;
-		pos = end + 1;
-		if (s == e || buf[s] == '#')
-			continue;
-		snprintf(where, sizeof(where), "%s:%zu", path, line);
-		size_t digits = e - s, len = digits / 2;
-		int ok = digits % 2 == 0 && digits <= AUDIT_MAX_LINE && len <= sizeof(frame);
-		for (size_t i = 0; ok && i < len; i++) {
-			int hi = hexval(buf[s + 2 * i]), lo = hexval(buf[s + 2 * i + 1]);
-			if (hi < 0 || lo < 0)
-				ok = 0;
-			else
-				frame[i] = (uint8_t)(hi << 4 | lo);
-		}
-		if (!ok) {
-			rc = cp_add(a, where, frame, 0, UINT64_MAX);
-			if (rc == PW_OK)
-				snprintf(a->cps[a->n_cps - 1].decode_err,
-				         sizeof(a->cps[a->n_cps - 1].decode_err),
-				         "not a hex frame");
-			continue;
-		}
-		rc = cp_add(a, where, frame, len, UINT64_MAX);
-	}
+	pw_err rc = audit_checkpoint_file_parse(path, buf, n, load_item, a);
 	free(buf);
 	return rc;
 }

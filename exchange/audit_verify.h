@@ -26,7 +26,10 @@
 #include "peerwatt/wire.h"
 
 #define AUDIT_REASON_LEN 256
-#define AUDIT_WHERE_LEN  320
+/* A CHECKPOINT frame: header, origin, interval, size, root, time, signature. */
+#define AUDIT_CHECKPOINT_FRAME_LEN                                                                 \
+	(PW_WIRE_HEADER_LEN + PW_ORIGIN_LEN + 8 + 8 + PW_HASH_LEN + 8 + PW_SIG_LEN)
+#define AUDIT_WHERE_LEN 320
 
 /* The first failure (the audit stops checking at it). */
 struct audit_failure {
@@ -76,5 +79,25 @@ struct audit_report {
  */
 pw_err audit_verify(sqlite3 *db, const char *const *files, size_t n_files, struct audit_report *r)
     __attribute__((warn_unused_result));
+
+/*
+ * One item of a checkpoint file: `where` is "NAME:LINE" (hex text) or
+ * "NAME#K" (binary); either `frame`/`len` (not yet decoded or verified) or
+ * `malformed` (why the line is not a frame) is set.  Returning an error
+ * stops the parse and is passed up.
+ */
+typedef pw_err (*audit_cp_fn)(void *ctx, const char *where, const uint8_t *frame, size_t len,
+                              const char *malformed);
+
+/*
+ * Split the contents of a checkpoint file (docs/audit.md section 5) into
+ * items: binary when it starts with 0x01 0x14 (consecutive frames of
+ * AUDIT_CHECKPOINT_FRAME_LEN bytes, a shorter tail is one item), else text
+ * (one hex frame per line; blank lines and '#' comments skipped; a line of
+ * more than 4096 characters, odd length or a non-hex digit is malformed).
+ * Never hands on a frame longer than AUDIT_CHECKPOINT_FRAME_LEN + 1 bytes.
+ */
+pw_err audit_checkpoint_file_parse(const char *name, const uint8_t *buf, size_t n, audit_cp_fn fn,
+                                   void *ctx) __attribute__((warn_unused_result));
 
 #endif

@@ -74,6 +74,27 @@ if ! cmp -s "$T/agent.cp" "$T/forged.cp"; then
 	check "forged checkpoint in a file rejected (exit $rc)" grep -q "forged.cp:2: " "$T/forged.txt"
 fi
 
+# the binary form of a checkpoint file verifies too; a truncated last line does not
+python3 -c 'import sys
+sys.stdout.buffer.write(b"".join(bytes.fromhex(l) for l in open(sys.argv[1]) if not l.startswith("#")))' \
+	"$T/agent.cp" >"$T/agent.bin"
+check "binary checkpoint file accepted" "$AUDIT" verify "$T/honest.db" --checkpoints "$T/agent.bin"
+{ cat "$T/agent.cp"; tail -1 "$T/agent.cp" | cut -c1-100; } >"$T/torn.cp"
+"$AUDIT" verify "$T/honest.db" --checkpoints "$T/torn.cp" >"$T/torn.txt"
+rc=$?
+check "a torn last line is malformed, not accepted (exit $rc)" grep -q "torn.cp:8: malformed" "$T/torn.txt"
+# inputs the auditor needs: a missing parameter or fee fails, it is not guessed
+cp "$T/honest.db" "$T/noparam.db"
+sqlite3 "$T/noparam.db" "DELETE FROM params WHERE key = 'gate_s'"
+"$AUDIT" verify "$T/noparam.db" >"$T/noparam.txt"
+rc=$?
+check "missing params.gate_s fails (exit $rc)" grep -q "^failure       database: params: missing" "$T/noparam.txt"
+cp "$T/honest.db" "$T/nofee.db"
+sqlite3 "$T/nofee.db" "DELETE FROM params WHERE key = 'fee_default_uper_kwh'; DELETE FROM fees"
+"$AUDIT" verify "$T/nofee.db" >"$T/nofee.txt"
+rc=$?
+check "a fee the database does not state fails (exit $rc)" grep -q "no fee for zones" "$T/nofee.txt"
+
 # export
 "$AUDIT" export "$T/honest.db" --csv "$T/csv"
 check "export exit 0" test $? -eq 0

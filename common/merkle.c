@@ -121,18 +121,61 @@ merkle__split(uint64_t n)
 }
 
 struct merkle__out {
+	merkle_leaf_fn leaf; /* one of leaf and node is set */
+	merkle_node_fn node;
+	void *ctx;
 	uint8_t (*hashes)[MERKLE_HASH_LEN];
 	size_t cap;
 	size_t n;
 };
 
+/*
+ * MTH(D[first : first+count]) from perfect-subtree roots.  Every range the
+ * RFC 9162 recursion asks for starts at a multiple of the smallest power of
+ * two >= count, so it splits into aligned perfect subtrees, one per set bit
+ * of count from the highest; they fold from the right like a compact range.
+ */
 static pw_err
-merkle__push_subtree(merkle_leaf_fn get, void *ctx, uint64_t first, uint64_t count,
-                     struct merkle__out *o)
+merkle__nodes_root(merkle_node_fn node, void *ctx, uint64_t first, uint64_t count,
+                   uint8_t out[MERKLE_HASH_LEN])
 {
+	uint8_t piece[MERKLE_MAX_LEVELS][MERKLE_HASH_LEN];
+	unsigned n = 0;
+	uint64_t at = first;
+	pw_err rc;
+
+	for (int level = MERKLE_MAX_LEVELS - 1; level >= 0; level--) {
+		uint64_t w = (uint64_t)1 << level;
+		if (!(count & w))
+			continue;
+		if (at & (w - 1))
+			return PW_ERR_ARG; /* not aligned: not a range of the recursion */
+		if ((rc = node(ctx, (unsigned)level, at >> level, piece[n])) != PW_OK)
+			return rc;
+		n++;
+		at += w;
+	}
+	if (n == 0) {
+		merkle_empty_root(out);
+		return PW_OK;
+	}
+	memcpy(out, piece[n - 1], MERKLE_HASH_LEN);
+	for (unsigned i = n - 1; i-- > 0;)
+		merkle_node_hash(piece[i], out, out);
+	return PW_OK;
+}
+
+static pw_err
+merkle__push_subtree(uint64_t first, uint64_t count, struct merkle__out *o)
+{
+	pw_err rc;
+
 	if (o->n >= o->cap)
 		return PW_ERR_FULL;
-	pw_err rc = merkle_subtree_root(get, ctx, first, count, o->hashes[o->n]);
+	if (o->node != NULL)
+		rc = merkle__nodes_root(o->node, o->ctx, first, count, o->hashes[o->n]);
+	else
+		rc = merkle_subtree_root(o->leaf, o->ctx, first, count, o->hashes[o->n]);
 	if (rc != PW_OK)
 		return rc;
 	o->n++;
@@ -141,8 +184,7 @@ merkle__push_subtree(merkle_leaf_fn get, void *ctx, uint64_t first, uint64_t cou
 
 /* RFC 9162 2.1.3.1 PATH(m, D[lo : lo+n]). */
 static pw_err
-merkle__path(merkle_leaf_fn get, void *ctx, uint64_t m, uint64_t lo, uint64_t n,
-             struct merkle__out *o)
+merkle__path(uint64_t m, uint64_t lo, uint64_t n, struct merkle__out *o)
 {
 	pw_err rc;
 
@@ -150,71 +192,110 @@ merkle__path(merkle_leaf_fn get, void *ctx, uint64_t m, uint64_t lo, uint64_t n,
 		return PW_OK;
 	uint64_t k = merkle__split(n);
 	if (m < k) {
-		if ((rc = merkle__path(get, ctx, m, lo, k, o)) != PW_OK)
+		if ((rc = merkle__path(m, lo, k, o)) != PW_OK)
 			return rc;
-		return merkle__push_subtree(get, ctx, lo + k, n - k, o);
+		return merkle__push_subtree(lo + k, n - k, o);
 	}
-	if ((rc = merkle__path(get, ctx, m - k, lo + k, n - k, o)) != PW_OK)
+	if ((rc = merkle__path(m - k, lo + k, n - k, o)) != PW_OK)
 		return rc;
-	return merkle__push_subtree(get, ctx, lo, k, o);
+	return merkle__push_subtree(lo, k, o);
 }
 
 /* RFC 9162 2.1.4.1 SUBPROOF(m, D[lo : lo+n], b). */
 static pw_err
-merkle__subproof(merkle_leaf_fn get, void *ctx, uint64_t m, uint64_t lo, uint64_t n, int b,
-                 struct merkle__out *o)
+merkle__subproof(uint64_t m, uint64_t lo, uint64_t n, int b, struct merkle__out *o)
 {
 	pw_err rc;
 
 	if (m == n)
-		return b ? PW_OK : merkle__push_subtree(get, ctx, lo, n, o);
+		return b ? PW_OK : merkle__push_subtree(lo, n, o);
 	uint64_t k = merkle__split(n);
 	if (m <= k) {
-		if ((rc = merkle__subproof(get, ctx, m, lo, k, b, o)) != PW_OK)
+		if ((rc = merkle__subproof(m, lo, k, b, o)) != PW_OK)
 			return rc;
-		return merkle__push_subtree(get, ctx, lo + k, n - k, o);
+		return merkle__push_subtree(lo + k, n - k, o);
 	}
-	if ((rc = merkle__subproof(get, ctx, m - k, lo + k, n - k, 0, o)) != PW_OK)
+	if ((rc = merkle__subproof(m - k, lo + k, n - k, 0, o)) != PW_OK)
 		return rc;
-	return merkle__push_subtree(get, ctx, lo, k, o);
+	return merkle__push_subtree(lo, k, o);
 }
 
-pw_err
-merkle_prove_inclusion(merkle_leaf_fn get, void *ctx, uint64_t idx, uint64_t size,
-                       uint8_t (*hashes)[MERKLE_HASH_LEN], size_t cap, size_t *n)
+static pw_err
+merkle__inclusion(struct merkle__out *o, uint64_t idx, uint64_t size, size_t *n)
 {
-	struct merkle__out o = { hashes, cap, 0 };
 	pw_err rc;
 
-	if (get == NULL || hashes == NULL || n == NULL)
+	if (o->hashes == NULL || n == NULL)
 		return PW_ERR_ARG;
 	*n = 0;
 	if (idx >= size)
 		return PW_ERR_RANGE;
-	if ((rc = merkle__path(get, ctx, idx, 0, size, &o)) != PW_OK)
+	if ((rc = merkle__path(idx, 0, size, o)) != PW_OK)
 		return rc;
-	*n = o.n;
+	*n = o->n;
 	return PW_OK;
 }
 
-pw_err
-merkle_prove_consistency(merkle_leaf_fn get, void *ctx, uint64_t old_size, uint64_t new_size,
-                         uint8_t (*hashes)[MERKLE_HASH_LEN], size_t cap, size_t *n)
+static pw_err
+merkle__consistency(struct merkle__out *o, uint64_t old_size, uint64_t new_size, size_t *n)
 {
-	struct merkle__out o = { hashes, cap, 0 };
 	pw_err rc;
 
-	if (get == NULL || hashes == NULL || n == NULL)
+	if (o->hashes == NULL || n == NULL)
 		return PW_ERR_ARG;
 	*n = 0;
 	if (old_size > new_size)
 		return PW_ERR_RANGE;
 	if (old_size == 0 || old_size == new_size)
 		return PW_OK;
-	if ((rc = merkle__subproof(get, ctx, old_size, 0, new_size, 1, &o)) != PW_OK)
+	if ((rc = merkle__subproof(old_size, 0, new_size, 1, o)) != PW_OK)
 		return rc;
-	*n = o.n;
+	*n = o->n;
 	return PW_OK;
+}
+
+pw_err
+merkle_prove_inclusion(merkle_leaf_fn get, void *ctx, uint64_t idx, uint64_t size,
+                       uint8_t (*hashes)[MERKLE_HASH_LEN], size_t cap, size_t *n)
+{
+	struct merkle__out o = { get, NULL, ctx, hashes, cap, 0 };
+
+	if (get == NULL)
+		return PW_ERR_ARG;
+	return merkle__inclusion(&o, idx, size, n);
+}
+
+pw_err
+merkle_prove_consistency(merkle_leaf_fn get, void *ctx, uint64_t old_size, uint64_t new_size,
+                         uint8_t (*hashes)[MERKLE_HASH_LEN], size_t cap, size_t *n)
+{
+	struct merkle__out o = { get, NULL, ctx, hashes, cap, 0 };
+
+	if (get == NULL)
+		return PW_ERR_ARG;
+	return merkle__consistency(&o, old_size, new_size, n);
+}
+
+pw_err
+merkle_prove_inclusion_nodes(merkle_node_fn node, void *ctx, uint64_t idx, uint64_t size,
+                             uint8_t (*hashes)[MERKLE_HASH_LEN], size_t cap, size_t *n)
+{
+	struct merkle__out o = { NULL, node, ctx, hashes, cap, 0 };
+
+	if (node == NULL)
+		return PW_ERR_ARG;
+	return merkle__inclusion(&o, idx, size, n);
+}
+
+pw_err
+merkle_prove_consistency_nodes(merkle_node_fn node, void *ctx, uint64_t old_size, uint64_t new_size,
+                               uint8_t (*hashes)[MERKLE_HASH_LEN], size_t cap, size_t *n)
+{
+	struct merkle__out o = { NULL, node, ctx, hashes, cap, 0 };
+
+	if (node == NULL)
+		return PW_ERR_ARG;
+	return merkle__consistency(&o, old_size, new_size, n);
 }
 
 pw_err

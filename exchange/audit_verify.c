@@ -104,6 +104,9 @@ struct audit {
 	struct cp **by_size; /* cps sorted by tree size, for the roots */
 	size_t next_root;
 	struct merkle_range range;
+	/* every perfect subtree root, level by level, for consistency proofs */
+	uint8_t (*lv[MERKLE_MAX_LEVELS])[PW_HASH_LEN];
+	size_t lv_n[MERKLE_MAX_LEVELS], lv_cap[MERKLE_MAX_LEVELS];
 };
 
 /* --- failures --------------------------------------------------------------- */
@@ -606,6 +609,51 @@ index_checkpoints_sentinel(struct audit *a)
 	return PW_OK;
 }
 
+/* Records a new leaf and every perfect subtree it completes. */
+static pw_err
+keep_leaf(struct audit *a, const uint8_t leaf[PW_HASH_LEN])
+{
+	uint8_t h[PW_HASH_LEN];
+	unsigned level = 0;
+	pw_err rc;
+
+	memcpy(h, leaf, PW_HASH_LEN);
+	for (;;) {
+		if ((rc = grow((void **)&a->lv[level], &a->lv_cap[level], a->lv_n[level] + 1,
+		               PW_HASH_LEN)) != PW_OK)
+			return rc;
+		memcpy(a->lv[level][a->lv_n[level]++], h, PW_HASH_LEN);
+		size_t i = a->lv_n[level] - 1;
+		if ((i & 1u) == 0 || level + 1 >= MERKLE_MAX_LEVELS)
+			return PW_OK;
+		merkle_node_hash(a->lv[level][i - 1], a->lv[level][i], h);
+		level++;
+	}
+}
+
+static pw_err
+node_at(void *ctx, unsigned level, uint64_t index, uint8_t out[PW_HASH_LEN])
+{
+	const struct audit *a = ctx;
+	if (level >= MERKLE_MAX_LEVELS || index >= a->lv_n[level])
+		return PW_ERR_RANGE;
+	memcpy(out, a->lv[level][index], PW_HASH_LEN);
+	return PW_OK;
+}
+
+/* A consistency proof generated from the entries links the two signed roots. */
+static int
+linked(struct audit *a, const struct pw_checkpoint *old, const struct pw_checkpoint *new_)
+{
+	uint8_t proof[MERKLE_MAX_PROOF][PW_HASH_LEN];
+	size_t n;
+	if (merkle_prove_consistency_nodes(node_at, a, old->tree_size, new_->tree_size, proof,
+	                                   MERKLE_MAX_PROOF, &n) != PW_OK)
+		return 0;
+	return merkle_verify_consistency(old->tree_size, new_->tree_size, old->root, new_->root,
+	                                 (const uint8_t(*)[PW_HASH_LEN])proof, n) == PW_OK;
+}
+
 static void
 check_checkpoint(struct audit *a, struct cp *c, int from_db, struct cp **prev)
 {
@@ -657,8 +705,19 @@ check_checkpoint(struct audit *a, struct cp *c, int from_db, struct cp **prev)
 			    ch, (unsigned long long)k->tree_size, rh);
 		return;
 	}
-	/* consecutive database checkpoints: both roots are recomputed from the
-	 * same entries, so they are consistent; the metadata must not go back */
+	/* consecutive database checkpoints: a consistency proof generated from
+	 * the entries must link the two signed roots, and the metadata must not
+	 * go back.  A file's checkpoint is linked with the latest database one. */
+	if (*prev != NULL) {
+		const struct pw_checkpoint *p = &(*prev)->msg.u.checkpoint;
+		const struct pw_checkpoint *lo = p->tree_size <= k->tree_size ? p : k;
+		if (!linked(a, lo, lo == p ? k : p)) {
+			FAIL_AT(a, c->where,
+			        "no consistency proof links it with the checkpoint of size %llu",
+			        (unsigned long long)p->tree_size);
+			return;
+		}
+	}
 	if (from_db && *prev != NULL) {
 		const struct pw_checkpoint *p = &(*prev)->msg.u.checkpoint;
 		if (k->interval < p->interval || k->time_s < p->time_s) {
@@ -668,7 +727,8 @@ check_checkpoint(struct audit *a, struct cp *c, int from_db, struct cp **prev)
 			return;
 		}
 	}
-	*prev = c;
+	if (from_db)
+		*prev = c;
 }
 
 /* --- entries ------------------------------------------------------------------------- */
@@ -1207,7 +1267,8 @@ scan_log(struct audit *a)
 			break;
 		}
 		merkle_leaf_hash(frame, (size_t)flen, leaf);
-		if ((rc = merkle_range_append(&a->range, leaf)) != PW_OK)
+		if ((rc = merkle_range_append(&a->range, leaf)) != PW_OK ||
+		    (rc = keep_leaf(a, leaf)) != PW_OK)
 			break;
 		a->r->entries++;
 		take_roots(a);
@@ -1351,8 +1412,8 @@ audit_verify(sqlite3 *db, const char *const *files, size_t n_files, struct audit
 		memcpy(r->checkpoint_root, prev->msg.u.checkpoint.root, PW_HASH_LEN);
 	}
 	for (size_t i = a.n_db_cps; i < a.n_cps && !r->fail.failed; i++) {
-		struct cp *none = NULL;
-		check_checkpoint(&a, &a.cps[i], 0, &none);
+		struct cp *latest = prev;
+		check_checkpoint(&a, &a.cps[i], 0, &latest);
 		r->checkpoints_files++;
 	}
 out:
@@ -1363,5 +1424,7 @@ out:
 	free(a.fees);
 	free(a.cps);
 	free(a.by_size);
+	for (unsigned l = 0; l < MERKLE_MAX_LEVELS; l++)
+		free(a.lv[l]);
 	return rc;
 }

@@ -87,6 +87,21 @@ pw_err merkle_prove_consistency(merkle_leaf_fn get, void *ctx, uint64_t old_size
                                 uint8_t (*hashes)[MERKLE_HASH_LEN], size_t cap, size_t *n)
     __attribute__((warn_unused_result));
 
+/*
+ * The same proofs from perfect-subtree roots instead of leaves: `node`
+ * writes the root of the 2^level leaves starting at leaf index << level
+ * (level 0: the leaf hash).  A caller that keeps every level in memory
+ * (peerwatt-audit) gets a proof in O(log^2 n) node reads instead of O(n).
+ */
+typedef pw_err (*merkle_node_fn)(void *ctx, unsigned level, uint64_t index,
+                                 uint8_t out[MERKLE_HASH_LEN]);
+pw_err merkle_prove_inclusion_nodes(merkle_node_fn node, void *ctx, uint64_t idx, uint64_t size,
+                                    uint8_t (*hashes)[MERKLE_HASH_LEN], size_t cap, size_t *n)
+    __attribute__((warn_unused_result));
+pw_err merkle_prove_consistency_nodes(merkle_node_fn node, void *ctx, uint64_t old_size,
+                                      uint64_t new_size, uint8_t (*hashes)[MERKLE_HASH_LEN],
+                                      size_t cap, size_t *n) __attribute__((warn_unused_result));
+
 /* The root an inclusion proof implies for `leaf` at `idx` of `size`;
  * PW_ERR_PROOF when the proof has the wrong shape for idx/size. */
 pw_err merkle_root_from_inclusion(uint64_t idx, uint64_t size, const uint8_t leaf[MERKLE_HASH_LEN],

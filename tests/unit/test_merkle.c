@@ -551,6 +551,60 @@ test_consistency_all_sizes(void **state)
 	assert_int_equal(verified, 64 * 65 / 2 + 64); /* sum over size of (size + 1) */
 }
 
+/* node accessor over the fixture: perfect subtree roots by the oracle */
+static pw_err
+tree_node(void *ctx, unsigned level, uint64_t index, uint8_t out[H])
+{
+	struct tree *t = ctx;
+	if (level >= 8 || (index + 1) << level > MAXN)
+		return PW_ERR_RANGE;
+	t->reads++;
+	naive_mth(t, (size_t)(index << level), (size_t)1 << level, out);
+	return PW_OK;
+}
+
+/* Proofs from perfect-subtree roots equal the proofs from leaves, and read
+ * O(log^2 n) nodes rather than O(n) leaves. */
+static void
+test_node_accessor_proofs_equal_leaf_proofs(void **state)
+{
+	struct tree tt, *t = &tt;
+	uint8_t p[MERKLE_MAX_PROOF][H], q[MERKLE_MAX_PROOF][H];
+	size_t n, m;
+
+	(void)state;
+	tree_fill(t);
+	for (uint64_t size = 1; size <= 64; size++) {
+		for (uint64_t i = 0; i < size; i++) {
+			assert_int_equal(
+			    merkle_prove_inclusion(tree_get, t, i, size, p, MERKLE_MAX_PROOF, &n),
+			    PW_OK);
+			t->reads = 0;
+			assert_int_equal(merkle_prove_inclusion_nodes(tree_node, t, i, size, q,
+			                                              MERKLE_MAX_PROOF, &m),
+			                 PW_OK);
+			assert_int_equal(n, m);
+			assert_memory_equal(p, q, n * H);
+			assert_true(t->reads <= 6 * 7);
+		}
+		for (uint64_t old = 0; old <= size; old++) {
+			assert_int_equal(merkle_prove_consistency(tree_get, t, old, size, p,
+			                                          MERKLE_MAX_PROOF, &n),
+			                 PW_OK);
+			assert_int_equal(merkle_prove_consistency_nodes(tree_node, t, old, size, q,
+			                                                MERKLE_MAX_PROOF, &m),
+			                 PW_OK);
+			assert_int_equal(n, m);
+			assert_memory_equal(p, q, n * H);
+		}
+	}
+	assert_int_equal(merkle_prove_inclusion_nodes(NULL, t, 0, 1, q, MERKLE_MAX_PROOF, &m),
+	                 PW_ERR_ARG);
+	assert_int_equal(
+	    merkle_prove_consistency_nodes(tree_node, t, 3, 2, q, MERKLE_MAX_PROOF, &m),
+	    PW_ERR_RANGE);
+}
+
 static void
 test_generation_errors(void **state)
 {
@@ -625,6 +679,7 @@ main(void)
 		cmocka_unit_test(test_rfc6962_reference_proofs),
 		cmocka_unit_test(test_inclusion_all_sizes),
 		cmocka_unit_test(test_consistency_all_sizes),
+		cmocka_unit_test(test_node_accessor_proofs_equal_leaf_proofs),
 		cmocka_unit_test(test_generation_errors),
 		cmocka_unit_test(test_verify_rejects_oversized_and_out_of_range),
 	};

@@ -16,7 +16,8 @@
 # is a previous demo's directory) and kept afterwards for inspection:
 # exchange.db (what an auditor checks), exchange.conf, households, keys, and
 # per household NAME/: agent.conf, household.key, agent.db, checkpoints.txt,
-# agent.log, sim.log.  docs/demo section of README.md tells what you see.
+# agent.log, sim.log; DEMO_DIR.lock keeps two demos off the same state.
+# README.md ("What you see") tells what the output means.
 #
 # Environment: BUILD, DEMO_DIR, DEMO_SECONDS (0 = until Ctrl-C),
 # DEMO_INTERVAL, DEMO_SPEED, DEMO_START (simulated time of day, HH:MM).
@@ -51,6 +52,12 @@ die() { # die CODE MESSAGE
 for p in peerwatt-exchange peerwatt-agent peerwatt-sim peerwatt-audit pw-freeport pw-demo-watch; do
 	[ -x "$BUILD/$p" ] || die 69 "$BUILD/$p is missing: build first (make demo builds everything)"
 done
+
+# One demo per state directory: the lock (next to it, as the directory is
+# replaced) is held by this script only (closed in every daemon it starts).
+mkdir -p "$(dirname "$D")" || die 69 "cannot create $(dirname "$D")"
+exec 9>"${D%/}.lock" || die 69 "cannot create ${D%/}.lock"
+flock -n 9 || die 69 "another demo is running in $D (lock ${D%/}.lock)"
 
 # Fresh state each run: a previous demo's directory is replaced, anything
 # else is left alone.
@@ -257,7 +264,7 @@ CONF
 	failed_start "peerwatt-exchange --check-config" "$D/exchange.log"
 
 # --- start -------------------------------------------------------------------
-"$BUILD/peerwatt-exchange" -c "$D/exchange.conf" >>"$D/exchange.log" 2>&1 &
+"$BUILD/peerwatt-exchange" -c "$D/exchange.conf" >>"$D/exchange.log" 2>&1 9>&- &
 XPID=$!
 PIDS+=("$XPID")
 wait_until 60 "$XPID" port_open "$XREQ" || failed_start "peerwatt-exchange" "$D/exchange.log"
@@ -270,7 +277,7 @@ for h in "${HOUSES[@]}"; do
 	k=$((k + 1))
 	"$BUILD/peerwatt-sim" --listen "tcp://127.0.0.1:$(cat "$D/$name/sim.port")" --speed "$SPEED" \
 		--start-time "$START" --pv-peak "$pv" --load "$load" --seed "$k" \
-		>"$D/$name/sim.log" 2>&1 &
+		>"$D/$name/sim.log" 2>&1 9>&- &
 	SIM_PIDS+=($!)
 	PIDS+=($!)
 done
@@ -285,7 +292,7 @@ done
 AGENT_PIDS=()
 for h in "${HOUSES[@]}"; do
 	read -r name _ <<<"$h"
-	"$BUILD/peerwatt-agent" -c "$D/$name/agent.conf" >"$D/$name/agent.log" 2>&1 &
+	"$BUILD/peerwatt-agent" -c "$D/$name/agent.conf" >"$D/$name/agent.log" 2>&1 9>&- &
 	AGENT_PIDS+=($!)
 	PIDS+=($!)
 done
@@ -328,7 +335,7 @@ say ""
 printf '%s\n' "$XPID" "${SIM_PIDS[@]}" "${AGENT_PIDS[@]}" >"$D/pids"
 
 "$BUILD/pw-demo-watch" --db "$D/exchange.db" --sim-epoch "$SIM_EPOCH" --sim-start "$START" \
-	--speed "$SPEED" &
+	--speed "$SPEED" 9>&- &
 WPID=$!
 PIDS+=("$WPID")
 

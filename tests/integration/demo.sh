@@ -71,6 +71,11 @@ PW_PIDS+=("$DPID")
 WAIT_SECONDS=180 wait_for grep -qE '^ *[0-9]+ [0-9]{2}:[0-9]{2} ' "$PW_TMP/demo2.out"
 check "without DEMO_SECONDS the demo runs and prints settled intervals" \
 	grep -qE '^ *[0-9]+ [0-9]{2}:[0-9]{2} ' "$PW_TMP/demo2.out"
+DEMO_DIR=$DIR2 DEMO_SECONDS=1 tests/demo.sh >"$PW_TMP/second.out" 2>&1
+rc=$?
+check "a second demo on the same state is refused (69) while the first runs" \
+	test "$rc" = 69 -a -s "$DIR2/exchange.db"
+check "... and says why" grep -q "another demo is running" "$PW_TMP/second.out"
 kill -TERM "$DPID"
 WAIT_SECONDS=120 wait_for bash -c "! kill -0 $DPID"
 wait "$DPID"

@@ -48,6 +48,7 @@
 #include "peerwatt/log.h"
 #include "peerwatt/merkle.h"
 #include "peerwatt/money.h"
+#include "peerwatt/sdnotify.h"
 #include "peerwatt/wire.h"
 
 #define EX_USAGE       64
@@ -1382,6 +1383,14 @@ apply_policy(struct agentd *a)
 		a->auto_sell = v != 0;
 }
 
+/* systemd Type=notify (config/peerwatt-agent.service); a no-op elsewhere */
+static void
+sd_state(const char *state)
+{
+	if (pw_sd_notify(state) != PW_OK)
+		log_warnx("sd_notify %s failed", state);
+}
+
 static void
 reload(struct agentd *a, const char *path)
 {
@@ -1576,7 +1585,9 @@ loop(struct agentd *a, const char *path)
 
 		if (got_hup) {
 			got_hup = 0;
+			sd_state("RELOADING=1");
 			reload(a, path);
+			sd_state("READY=1");
 		}
 		if (now >= a->next_poll_ms) {
 			poll_device(a, now);
@@ -1697,7 +1708,9 @@ agentd_main(int argc, char **argv)
 	rc = setup(a, path);
 	if (rc == 0) {
 		log_info("ready");
+		sd_state("READY=1");
 		loop(a, path);
+		sd_state("STOPPING=1");
 		log_info("stopping");
 	}
 	teardown(a);

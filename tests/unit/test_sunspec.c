@@ -723,6 +723,119 @@ test_short_block_and_repeats(void **state)
 	free(im);
 }
 
+/* Write the value 1 (strings: "AB") into a point's registers, in its type's encoding. */
+static void
+put_one(uint16_t *r, const struct sunspec_point *p)
+{
+	memset(r, 0, p->size * sizeof(uint16_t));
+	switch (p->type) {
+	case SUNSPEC_T_STRING:
+		r[0] = 0x4142;
+		break;
+	case SUNSPEC_T_FLOAT32:
+		r[0] = 0x3F80; /* 1.0f */
+		break;
+	case SUNSPEC_T_FLOAT64:
+		r[0] = 0x3FF0; /* 1.0 */
+		break;
+	case SUNSPEC_T_SUNSSF:
+		break; /* scale factors 0: values read as written */
+	default:
+		r[p->size - 1] = 1;
+		break;
+	}
+}
+
+/* Every point of every model: "not implemented" first, then a real value. */
+static void
+test_every_model_every_point(void **state)
+{
+	size_t n;
+	const struct sunspec_model_def *defs = sunspec_model_all(&n);
+	struct sunspec_block *blk = malloc(sizeof(*blk));
+	(void)state;
+
+	assert_non_null(blk);
+	for (size_t m = 0; m < n; m++) {
+		const struct sunspec_model_def *d = &defs[m];
+		int nrep = d->rep != NULL ? 2 : 0;
+		uint16_t len = (uint16_t)(d->fixed_len + nrep * d->rep_len);
+		uint16_t regs[SUNSPEC_BLOCK_MAX];
+		struct sunspec_model_ref ref = { d->id, len, 40002 };
+
+		for (int pass = 0; pass < 2; pass++) {
+			memset(regs, 0, sizeof(regs));
+			regs[0] = d->id;
+			regs[1] = len;
+			for (int rep = -1; rep < nrep; rep++) {
+				const struct sunspec_point *pts = rep < 0 ? d->fixed : d->rep;
+				uint16_t np = rep < 0 ? d->nfixed : d->nrep;
+				uint32_t base =
+				    rep < 0 ? 0 : 2u + d->fixed_len + (uint32_t)rep * d->rep_len;
+				for (uint16_t i = rep < 0 ? 2 : 0; i < np; i++) {
+					uint16_t *r = &regs[base + pts[i].offset];
+					if (pass == 0)
+						sunspec_sentinel(pts[i].type, pts[i].size, r);
+					else
+						put_one(r, &pts[i]);
+				}
+			}
+			assert_int_equal(sunspec_block_load(blk, &ref, regs, 2u + len), PW_OK);
+			assert_int_equal(blk->nrepeats, nrep);
+			for (int rep = -1; rep < nrep; rep++) {
+				const struct sunspec_point *pts = rep < 0 ? d->fixed : d->rep;
+				uint16_t np = rep < 0 ? d->nfixed : d->nrep;
+				for (uint16_t i = rep < 0 ? 2 : 0; i < np; i++) {
+					const struct sunspec_point *p = &pts[i];
+					double v = -1;
+					char str[400];
+					pw_err rc;
+					if (p->type == SUNSPEC_T_STRING) {
+						rc = sunspec_get_string(blk, p->name, rep, str,
+						                        sizeof(str));
+						if (pass == 0)
+							assert_int_equal(rc, PW_ERR_NOT_IMPL);
+						else
+							assert_string_equal(str, "AB");
+						continue;
+					}
+					rc = sunspec_get_number(blk, p->name, rep, &v);
+					if (p->type == SUNSPEC_T_PAD) {
+						assert_int_not_equal(rc, PW_OK); /* never a value */
+						continue;
+					}
+					if (pass == 0) {
+						if (rc != PW_ERR_NOT_IMPL)
+							fail_msg("model %u %s (%s): sentinel gave "
+							         "%d (%f)",
+							         d->id, p->name,
+							         sunspec_type_name(p->type), rc, v);
+						continue;
+					}
+					if (rc != PW_OK)
+						fail_msg("model %u %s (%s): %d", d->id, p->name,
+						         sunspec_type_name(p->type), rc);
+					assert_true(v == (p->type == SUNSPEC_T_SUNSSF ? 0.0 : 1.0));
+					if (p->type == SUNSPEC_T_ENUM16 ||
+					    p->type == SUNSPEC_T_ENUM32) {
+						uint32_t e;
+						const char *sym;
+						assert_int_equal(
+						    sunspec_get_symbol(blk, p->name, rep, &e, &sym),
+						    PW_OK);
+						assert_int_equal(e, 1);
+						for (uint16_t k = 0; k < p->nsyms; k++)
+							if (p->syms[k].value == 1)
+								assert_string_equal(
+								    sym, p->syms[k].name);
+					}
+				}
+			}
+		}
+	}
+	free(blk);
+}
+
 static void
 test_scale_wh(void **state)
 {
@@ -752,6 +865,7 @@ main(void)
 		cmocka_unit_test(test_poll_int_device),
 		cmocka_unit_test(test_poll_float_device),
 		cmocka_unit_test(test_short_block_and_repeats),
+		cmocka_unit_test(test_every_model_every_point),
 		cmocka_unit_test(test_scale_wh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

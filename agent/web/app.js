@@ -201,7 +201,10 @@
 			S.currency = m.currency;
 			for (const c of document.querySelectorAll('.cur')) c.textContent = m.currency;
 		}
-		const prices = (m.prices || []).slice().sort((a, b) => a.interval - b.interval);
+		/* An interval without a trade has no clearing price: leave it out
+		 * rather than draw a price of zero. */
+		const prices = (m.prices || []).filter((p) => p.price_uper_kwh > 0 && p.volume_wh !== 0)
+		    .sort((a, b) => a.interval - b.interval);
 		S.chartData = [prices.map((p) => p.start !== undefined ? p.start : p.interval * intervalS()),
 			prices.map((p) => p.price_uper_kwh / 1e6)];
 		ensureChart();
@@ -218,7 +221,7 @@
 		    ? 'Last clearing price: ' + fmtPrice(last.price_uper_kwh) + ' for ' + fmtInterval(last.interval) +
 		      ' (' + fmtWh(last.volume_wh || 0) + ' traded)'
 		    : 'No clearing yet.';
-		const rows = (m.depth || []).map((d) => {
+		const rows = (m.depth || []).slice().sort((a, b) => a.interval - b.interval).map((d) => {
 			const bids = d.bids || [], asks = d.asks || [];
 			const sum = (xs) => xs.reduce((a, x) => a + (x.qty_wh || 0), 0);
 			const bestBid = bids.length ? Math.max(...bids.map((x) => x.price_uper_kwh)) : null;
@@ -260,7 +263,7 @@
 		const list = (t.trades || []).slice().sort((a, b) => b.interval - a.interval);
 		fillTable('trades', list.map((x) => row([fmtInterval(x.interval), x.side, fmtWh(x.qty_wh),
 			fmtPrice(x.price_uper_kwh), signed(x.side === 'buy' ? -x.amount_u : x.amount_u),
-			fmtMoney(x.fee_u || 0), badge(x.verified)])));
+			x.fee_u === undefined || x.fee_u === null ? '–' : fmtMoney(x.fee_u), badge(x.verified)])));
 	}
 
 	function renderStatements(s) {

@@ -121,7 +121,7 @@ for (let k = 1; k <= 16; k++) {
 
 const browser = await launch();
 
-await test('e2e: a bid through the form is ACKed by the exchange and becomes a trade', async () => {
+await test('e2e: a bid through the form is ACKed by the exchange, becomes a trade and a statement', async () => {
 	const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 	const page = await ctx.newPage();
 	const errors = watchErrors(page);
@@ -159,6 +159,14 @@ await test('e2e: a bid through the form is ACKed by the exchange and becomes a t
 	const price = Number(/(\d+\.\d{4}) EUR\/kWh/.exec(trade)[1]);
 	assert(price >= 0.10 && price <= 0.25, 'clearing price outside the pair: ' + trade);
 	await page.screenshot({ path: path.join(SHOTS, 'e2e-trade.png'), fullPage: true });
+	// Settled against the meter readings after the interval and its grace:
+	// the signed statement shows the 300 Wh bought and what was paid.
+	await page.waitForFunction(() => [...document.querySelectorAll('[data-test=statements] tbody tr')]
+	    .some((r) => /\b300 Wh/.test(r.innerText)), null, { timeout: T });
+	const st = (await page.locator('[data-test=statements] tbody tr').allInnerTexts()).find((r) => /\b300 Wh/.test(r));
+	assert(/-\d+\.\d+ EUR/.test(st), 'statement without a payment: ' + st);
+	assert(!/–/.test(await page.locator('[data-test=total-paid]').innerText()), 'no total paid');
+	await page.screenshot({ path: path.join(SHOTS, 'e2e-statement.png'), fullPage: true });
 	assert(errors.length === 0, 'console errors: ' + errors.join('; '));
 	await ctx.close();
 });

@@ -209,4 +209,6 @@ WAIT_SECONDS=20 wait_for grep -q "stats: rejected" "$T/exchange.log"
 check "SIGUSR1 logs counts per reason" grep -q "stats: rejected bad_signature: 1" "$T/exchange.log"
 stop_pid "$XPID"
 check "graceful stop on SIGTERM" grep -q "stopping" "$T/exchange.log"
+"$B/peerwatt-audit" verify "$T/x.db" >"$T/audit.out" 2>&1
+check "peerwatt-audit verifies the whole run ($(grep verdict "$T/audit.out"))" grep -q "verdict *OK" "$T/audit.out"
 finish

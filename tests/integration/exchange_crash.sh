@@ -94,4 +94,7 @@ check "new orders are acknowledged after restart" grep -q "acked 400 rejected 0"
 first2=$(head -1 "$T/acked2" | cut -d' ' -f3)
 check "log indexes continue after the crash" test "$first2" -ge "$idx"
 stop_pid "$XPID"
+"$B/peerwatt-audit" verify "$T/x.db" >"$T/audit.out" 2>&1
+check "peerwatt-audit verifies the database after the crash ($(grep verdict "$T/audit.out"))" \
+	grep -q "verdict *OK" "$T/audit.out"
 finish

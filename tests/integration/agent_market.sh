@@ -9,6 +9,8 @@
 #   delivered, inclusion proofs of the agents' own entries verify, no log
 #   fork is seen, no reading is lost or refused, and peerwatt-audit verify
 #   passes on the exchange database with the agents' checkpoint files.
+#   One agent is killed with SIGKILL while the exchange is down and
+#   restarted: its queued readings are still delivered, none refused.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -158,6 +160,12 @@ before=$(q h1 "select count(*) from outbox where stream = 1")
 WAIT_SECONDS=30 wait_for at_least h1 "select count(*) from outbox where stream = 1 and state = 0" 2
 check "readings queue up while the exchange is down" \
 	at_least h1 "select count(*) from outbox where stream = 1 and state = 0" 2
+# h1's agent dies hard during the outage and comes back
+kill -KILL "${APID[h1]}"
+wait "${APID[h1]}" 2>/dev/null
+start_agent h1
+WAIT_SECONDS=30 wait_for grep -q "resuming readings after interval" "$T/h1.log"
+check "h1 resumes its reading chain after kill -9" grep -q "resuming readings" "$T/h1.log"
 start_exchange || not_ok "exchange restarts"
 WAIT_SECONDS=60 wait_for all_at_least \
 	"select (select count(*) from outbox where stream = 1 and state = 0) <= 1" 1
@@ -192,6 +200,8 @@ stop_pid "$EXPID"
 # --- verdicts over the whole run -------------------------------------------------
 for n in h1 h2 h3; do
 	check "$n: no reading refused" test "$(q $n "select count(*) from outbox where stream = 1 and state = 2")" = 0
+	check "$n: readings numbered 1..N without gap or reuse" \
+		test "$(q $n "select max(seq) = count(*) and min(seq) = 1 from outbox where stream = 1")" = 1
 	check "$n: no inclusion proof failed" test "$(q $n "select count(*) from outbox where proof = 2")" = 0
 	check "$n: no log fork, no statement mismatch" \
 		sh -c "! grep -E 'LOG FORK|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/$n.log'"

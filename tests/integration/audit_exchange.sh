@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # audit_exchange.sh: peerwatt-audit on the database of a real peerwatt-exchange
 # run (ZeroMQ + CURVE on loopback, pw-client as households): orders (one
-# cancelled, one expiring at the gate), clearing, meter readings, settlement,
+# cancelled, one expiring at the gate), clearing across zones at the default
+# fee, meter readings, settlement,
 # checkpoint; a copy taken with sqlite3 .backup while the exchange runs must
 # verify, and a tampered copy must fail naming the entry.
 set -u
@@ -31,7 +32,6 @@ retail = 0.30
 [fees]
 same_zone = 0.01
 default = 0.02
-north/south = 0.02
 [network]
 request = tcp://127.0.0.1:$P1
 publish = tcp://127.0.0.1:$P2

@@ -1,0 +1,209 @@
+/*
+ * fuzz_loaders.c: one libFuzzer harness for the programs' file loaders and
+ * the Modbus device URL, dispatching on the first input byte (one harness
+ * instead of four keeps `make fuzz` of .ci/run short):
+ *   0  household registry (exchange/registry.c, registry_parse)
+ *   1  exchange configuration (exchange/xconfig.c, xconfig_load_buffer)
+ *   2  agent configuration (agent/aconfig.c, aconfig_load on a memfd file)
+ *   3  Modbus URL (agent/modbus_link.c, mlink_url_parse)
+ * The rest of the input is the file text.  Checks promises, not survival:
+ * errors read "NAME:LINE: ..." and leave the target untouched; a loaded
+ * registry has valid tokens and every entry is found by id, key and curve
+ * key; loaded configs obey their cross-key rules; a parsed URL is one of
+ * the documented forms with NUL-terminated fields.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "agent/aconfig.h"
+#include "agent/modbus_link.h"
+#include "exchange/registry.h"
+#include "exchange/xconfig.h"
+#include "peerwatt/log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+token_ok(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	if (n == 0 || n >= max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+fuzz_registry(const char *text)
+{
+	struct registry *r = NULL;
+	char err[256] = "";
+	pw_err rc = registry_parse("fuzz.reg", text, &r, err, sizeof err);
+	if (rc != PW_OK) {
+		if (r != NULL || (rc != PW_ERR_NOMEM && strncmp(err, "fuzz.reg:", 9) != 0))
+			abort();
+		return;
+	}
+	for (size_t i = 0; i < registry_count(r); i++) {
+		const struct household *h = registry_at(r, i);
+		if (h->index != i || !token_ok(h->id, sizeof h->id) ||
+		    !token_ok(h->name, sizeof h->name) || !token_ok(h->zone, sizeof h->zone) ||
+		    strnlen(h->serial, sizeof h->serial) >= sizeof h->serial ||
+		    h->max_export_w < 0 || h->max_export_w > REGISTRY_MAX_POWER_W ||
+		    h->max_import_w < 0 || h->max_import_w > REGISTRY_MAX_POWER_W)
+			abort();
+		if (registry_find_id(r, h->id) != h || registry_find_pk(r, h->pk) != h ||
+		    registry_find_curve(r, h->curve_pk) != h)
+			abort();
+		/* the largest interval the exchange accepts must not overflow */
+		(void)registry_capacity_wh(h, PW_SIDE_SELL, 86400);
+		(void)registry_capacity_wh(h, PW_SIDE_BUY, 86400);
+	}
+	registry_free(&r);
+	if (r != NULL)
+		abort();
+}
+
+static void
+fuzz_xconfig(const char *text)
+{
+	struct xconfig c, before;
+	char err[256] = "";
+	memset(&c, 0, sizeof c);
+	before = c;
+	pw_err rc = xconfig_load_buffer("fuzz.conf", text, &c, err, sizeof err);
+	if (rc != PW_OK) {
+		if (memcmp(&c, &before, sizeof c) != 0 || strncmp(err, "fuzz.conf:", 10) != 0)
+			abort();
+		return;
+	}
+	if (c.feedin_uper_kwh > c.retail_uper_kwh || c.n_fees > XCONFIG_MAX_FEES ||
+	    strnlen(c.market_name, sizeof c.market_name) >= sizeof c.market_name ||
+	    strnlen(c.db_path, sizeof c.db_path) >= sizeof c.db_path ||
+	    (strncmp(c.request_endpoint, "tcp://", 6) != 0 &&
+	     strncmp(c.request_endpoint, "ipc://", 6) != 0))
+		abort();
+	for (size_t i = 0; i < c.n_fees; i++) {
+		const struct xconfig_fee *f = &c.fees[i];
+		if (!token_ok(f->zone_a, sizeof f->zone_a) ||
+		    !token_ok(f->zone_b, sizeof f->zone_b))
+			abort();
+		/* an explicit pair wins over the defaults, in either order, unless an
+		 * earlier entry named the same pair */
+		int64_t fee = xconfig_fee(&c, f->zone_b, f->zone_a);
+		int earlier = 0;
+		for (size_t j = 0; j < i; j++)
+			if ((strcmp(c.fees[j].zone_a, f->zone_a) == 0 &&
+			     strcmp(c.fees[j].zone_b, f->zone_b) == 0) ||
+			    (strcmp(c.fees[j].zone_a, f->zone_b) == 0 &&
+			     strcmp(c.fees[j].zone_b, f->zone_a) == 0))
+				earlier = 1;
+		if (!earlier && fee != f->fee_uper_kwh)
+			abort();
+	}
+}
+
+static void
+fuzz_aconfig(const uint8_t *data, size_t size)
+{
+	struct aconfig c, before;
+	struct policy_params p;
+	char path[64], err[512] = "";
+	int fd = memfd_create("fuzz_aconfig", 0);
+	if (fd < 0)
+		return;
+	if (size && write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return;
+	}
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	memset(&c, 0x5a, sizeof c);
+	before = c;
+	pw_err rc = aconfig_load(path, &c, err, sizeof err);
+	close(fd);
+	if (rc != PW_OK) {
+		if (memcmp(&c, &before, sizeof c) != 0 || strncmp(err, path, strlen(path)) != 0 ||
+		    err[strlen(path)] != ':')
+			abort();
+		return;
+	}
+	if (c.n_bids > ACONFIG_MAX_BIDS || c.gate_s >= 86400 ||
+	    (c.retail_uper_kwh != 0 && c.feedin_uper_kwh > c.retail_uper_kwh) ||
+	    strnlen(c.dash_token, sizeof c.dash_token) >= sizeof c.dash_token ||
+	    strnlen(c.modbus, sizeof c.modbus) >= sizeof c.modbus ||
+	    strnlen(c.serial, sizeof c.serial) >= sizeof c.serial || strcmp(c.path, path) != 0)
+		abort();
+	for (size_t i = 0; i < c.n_bids; i++)
+		if ((c.bids[i].set & 3) != 3 ||
+		    strnlen(c.bids[i].name, sizeof c.bids[i].name) >= sizeof c.bids[i].name)
+			abort();
+	aconfig_policy(&c, &p);
+}
+
+static void
+fuzz_url(const char *text)
+{
+	struct mlink_url u;
+	if (mlink_url_parse(text, &u) != PW_OK)
+		return;
+	if (u.kind == MLINK_TCP) {
+		size_t n = strnlen(u.host, sizeof u.host);
+		if (n == 0 || n >= sizeof u.host || u.port == 0 || strncmp(text, "tcp://", 6) != 0)
+			abort();
+	} else if (u.kind == MLINK_RTU) {
+		size_t n = strnlen(u.device, sizeof u.device);
+		if (n < 2 || n >= sizeof u.device || u.device[0] != '/' ||
+		    (u.parity != 'N' && u.parity != 'E') || u.data_bits != 8 ||
+		    (u.stop_bits != 1 && u.stop_bits != 2) || u.baud < 1200 || u.baud > 230400)
+			abort();
+	} else {
+		abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int quiet;
+	if (!quiet) {
+		log_init("fuzz_loaders", LOG_LEVEL_ERR); /* parse errors are expected */
+		quiet = 1;
+	}
+	if (size < 1)
+		return 0;
+	unsigned which = data[0] % 4;
+	data++;
+	size--;
+	/* NUL-terminated exact-size copy: ASan sees any read past the text */
+	char *text = malloc(size + 1);
+	if (text == NULL)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	switch (which) {
+	case 0:
+		fuzz_registry(text);
+		break;
+	case 1:
+		fuzz_xconfig(text);
+		break;
+	case 2:
+		fuzz_aconfig(data, size);
+		break;
+	default:
+		fuzz_url(text);
+		break;
+	}
+	free(text);
+	return 0;
+}

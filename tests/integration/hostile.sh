@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# hostile.sh: peerwatt-exchange keeps serving honest households while hostile
+# peers attack it at once (docs/performance.md, hardening):
+#   - raw TCP connections sending garbage instead of a ZMTP greeting
+#   - many half-open handshakes (half a greeting, then silence), held open
+#   - CURVE handshakes with keys the registry does not know (ZAP refuses)
+#   - a registered household sending frames above max_msg_bytes
+#   - a registered household far above its rate (gets rate_limited)
+#   - a replay storm: one signed order sent over and over (ACKed once)
+# The honest households send the same paced load before and during the
+# attack; every honest order is ACKed both times, and their ACK p99 is
+# measured.  With PW_HOSTILE_BENCH=1 (tests/bench/bench_hostile.sh) the run is
+# longer and BENCH lines are printed.
+set -u
+. "$(dirname "$0")/lib.sh"
+B=$BUILD
+T=$PW_TMP
+BENCH_MODE=${PW_HOSTILE_BENCH:-0}
+NH=4 # honest households
+if [ "$BENCH_MODE" = 1 ]; then
+	HCOUNT=$((${PW_BENCH_SECONDS:-5} * 2 * 100))
+	HRATE=100
+else
+	HCOUNT=300
+	HRATE=60
+fi
+ATT_T=$((HCOUNT / HRATE + 30)) # attackers outlast the honest run
+
+"$B/peerwatt-exchange" keygen --out "$T/ex.key" >"$T/ex.pk" || exit 1
+SPK=$(cat "$T/ex.pk")
+"$B/pw-loadgen" init "$T/hon" $NH >/dev/null || exit 1
+"$B/pw-loadgen" init "$T/atk" 3 >/dev/null || exit 1
+# one registry: the attackers get their own ids and meter serials
+{
+	cat "$T/hon/households"
+	sed -e 's/^hh\([0-9]*\) load/atk\1 evil/' -e 's/ LG-/ ATK-/' "$T/atk/households"
+} >"$T/households"
+P1=$(free_port)
+P2=$(free_port)
+cat >"$T/x.conf" <<CONF
+[market]
+name = hostile
+id = 9
+interval_s = 900
+feedin = 0.08
+retail = 0.30
+[network]
+request = tcp://127.0.0.1:$P1
+publish = tcp://127.0.0.1:$P2
+rate_per_s = 50
+rate_burst = 100
+max_msg_bytes = 4096
+[files]
+registry = $T/households
+db = $T/x.db
+key = $T/ex.key
+CONF
+EP="tcp://127.0.0.1:$P1"
+
+"$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange.log" &
+XPID=$!
+PW_PIDS+=("$XPID")
+wait_port "$P1" 60 || { not_ok "exchange listens"; exit 1; }
+
+honest() { # honest OUT: paced load of the honest households
+	"$B/pw-loadgen" run -e "$EP" -s "$SPK" -m 9 -d "$T/hon" -n $NH -c $HCOUNT -r $HRATE \
+		-T 120 -i 20000 >"$1" 2>&1
+}
+p99() { sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' "$1"; }
+
+honest "$T/calm.out"
+check "honest orders ACKed without attack ($(head -1 "$T/calm.out"))" \
+	grep -q "acked $HCOUNT rejected 0" "$T/calm.out"
+
+# the attack: every hostile peer at once
+A=("$B/pw-attack")
+"${A[@]}" stall -e "$EP" -c 500 -T $ATT_T >"$T/stall.out" 2>&1 &
+PW_PIDS+=($!)
+STALL=$!
+WAIT_SECONDS=60 wait_for grep -q "stall connections" "$T/stall.out"
+"${A[@]}" garbage -e "$EP" -c 100000000 -T $ATT_T >"$T/garbage.out" 2>&1 &
+GARBAGE=$!
+PW_PIDS+=("$GARBAGE")
+"${A[@]}" unknown -e "$EP" -s "$SPK" -c 100000000 -T $ATT_T >"$T/unknown.out" 2>&1 &
+UNKNOWN=$!
+PW_PIDS+=("$UNKNOWN")
+"${A[@]}" oversize -e "$EP" -s "$SPK" -k "$T/atk/hh-0.key" -c 100000000 -b 65536 \
+	-T $ATT_T >"$T/oversize.out" 2>&1 &
+OVERSIZE=$!
+PW_PIDS+=("$OVERSIZE")
+"$B/pw-loadgen" run -e "$EP" -s "$SPK" -m 9 -d "$T/atk" -n 1 -c 20000 -w 256 -T $ATT_T \
+	-i 20000 >"$T/flood.out" 2>&1 &
+FLOOD=$!
+PW_PIDS+=("$FLOOD")
+"${A[@]}" replay -e "$EP" -s "$SPK" -k "$T/atk/hh-1.key" -m 9 -c 20000 -T $ATT_T \
+	>"$T/replay.out" 2>&1 &
+REPLAY=$!
+PW_PIDS+=("$REPLAY")
+
+honest "$T/attack.out"
+check "honest orders ACKed under attack ($(head -1 "$T/attack.out"))" \
+	grep -q "acked $HCOUNT rejected 0" "$T/attack.out"
+wait "$FLOOD"
+wait "$REPLAY"
+check "the flooding household is rate limited ($(grep reject "$T/flood.out" | tr '\n' ' '))" \
+	grep -q "reject rate_limited [1-9]" "$T/flood.out"
+check "the replay storm is answered, ACKed once at most ($(cat "$T/replay.out"))" \
+	grep -Eq "^replay sent ([0-9]+) answers \1 ack [01]( |$)" "$T/replay.out"
+check "the stalled handshakes did not stop the exchange" kill -0 "$XPID"
+got=$("$B/pw-client" -e "$EP" -s "$SPK" -m 9 -k "$T/hon/hh-0.key" -t 20000 \
+	order "$(date +%s%6N)" +3 sell 1 100000 +600 2>&1)
+check "a new order is ACKed while attackers still hold connections (got '$got')" \
+	grep -q "^ACK" <<<"$got"
+for p in "$UNKNOWN" "$OVERSIZE" "$GARBAGE"; do stop_pid "$p"; done
+check "garbage connections were accepted and dropped ($(cat "$T/garbage.out"))" \
+	grep -q "^garbage connections [1-9]" "$T/garbage.out"
+check "unregistered keys never got an answer ($(cat "$T/unknown.out"))" \
+	grep -q "^unknown handshakes [1-9][0-9]* answered 0$" "$T/unknown.out"
+check "oversize frames never got an answer ($(cat "$T/oversize.out"))" \
+	grep -q "^oversize sent [1-9][0-9]* answered 0$" "$T/oversize.out"
+stop_pid "$STALL"
+
+c=$(p99 "$T/calm.out")
+a=$(p99 "$T/attack.out")
+echo "# honest ack p99: unloaded $c ms, under attack $a ms"
+if [ "$BENCH_MODE" = 1 ]; then
+	echo "BENCH ack_p99_unloaded_ms $c ms"
+	echo "BENCH hostile_ack_p99_ms $a ms"
+	awk -v a="$a" -v c="$c" 'BEGIN { if (c <= 0) c = 0.001;
+		printf "BENCH hostile_ack_p99_ratio %.2f ratio target <=2\n", a / c }'
+fi
+
+stop_pid "$XPID"
+"$B/peerwatt-audit" verify "$T/x.db" >"$T/audit.out" 2>&1
+check "peerwatt-audit verifies the log after the attack ($(grep verdict "$T/audit.out"))" \
+	grep -q "verdict *OK" "$T/audit.out"
+finish

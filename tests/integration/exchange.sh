@@ -141,6 +141,19 @@ expect_ack "buyer's order accepted" -k "$T/b.key" order 30 "$X" buy 1000 200000 
 "${C[@]}" -e "tcp://127.0.0.1:$P2" -k "$T/c.key" -t 30000 sub RESULT 20 >"$T/sub.out" 2>&1 &
 SUBPID=$!
 PW_PIDS+=("$SUBPID")
+"${C[@]}" -e "tcp://127.0.0.1:$P2" -k "$T/c.key" -t 30000 sub DEPTH 1 >"$T/depth.out" 2>&1 &
+PW_PIDS+=($!)
+"${C[@]}" -e "tcp://127.0.0.1:$P2" -k "$T/c.key" -t 40000 sub CHECKPOINT 1 >"$T/cp.out" 2>&1 &
+PW_PIDS+=($!)
+"${C[@]}" -e "tcp://127.0.0.1:$P2" -k "$T/u.key" -t 3000 sub DEPTH 1 >"$T/depth-u.out" 2>&1 &
+PW_PIDS+=($!)
+WAIT_SECONDS=40 wait_for grep -q "^DEPTH " "$T/depth.out"
+check "signed DEPTH of an open interval published ($(head -1 "$T/depth.out"))" \
+	grep -Eq "^DEPTH [0-9]+ [1-9][0-9]*$" "$T/depth.out"
+WAIT_SECONDS=40 wait_for grep -q "^CHECKPOINT " "$T/cp.out"
+check "signed CHECKPOINT published ($(head -1 "$T/cp.out"))" grep -Eq "^CHECKPOINT [1-9][0-9]* [0-9]+$" "$T/cp.out"
+WAIT_SECONDS=20 wait_for grep -q "TIMEOUT" "$T/depth-u.out"
+check "an unregistered key gets no market data (ZAP on PUB)" test "$(cat "$T/depth-u.out")" = TIMEOUT
 WAIT_SECONDS=40 wait_for grep -q "^RESULT $X " "$T/sub.out"
 check "RESULT of the interval published on PUB" grep -q "^RESULT $X 175000 1000 1 1$" "$T/sub.out"
 expect "RESULT answered over QUERY" "RESULT $X 175000 1000 1 1" -k "$T/b.key" query result "$X" 0

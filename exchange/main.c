@@ -125,10 +125,18 @@ keygen(int argc, char **argv)
 static int
 reload_compatible(const struct xconfig *old, struct xconfig *nw)
 {
+	/* The market's rules are inputs of the audit (table params, fees),
+	 * which holds one set per database: they are fixed while running. */
 	if (old->market_id != nw->market_id || old->interval_s != nw->interval_s ||
-	    strcmp(old->market_name, nw->market_name) != 0) {
-		log_warnx("reload: market id, name and interval_s cannot change while running; "
-		          "keeping the old configuration");
+	    strcmp(old->market_name, nw->market_name) != 0 || old->gate_s != nw->gate_s ||
+	    old->grace_s != nw->grace_s || old->max_ahead_s != nw->max_ahead_s ||
+	    old->feedin_uper_kwh != nw->feedin_uper_kwh ||
+	    old->retail_uper_kwh != nw->retail_uper_kwh ||
+	    old->fee_same_zone_uper_kwh != nw->fee_same_zone_uper_kwh ||
+	    old->fee_default_uper_kwh != nw->fee_default_uper_kwh || old->n_fees != nw->n_fees ||
+	    memcmp(old->fees, nw->fees, sizeof(old->fees)) != 0) {
+		log_warnx("reload: the [market] and [fees] settings cannot change while running "
+		          "(the audit takes one set per database); keeping the old configuration");
 		return 0;
 	}
 	if (strcmp(old->request_endpoint, nw->request_endpoint) != 0 ||

@@ -205,6 +205,14 @@ check "params stored" test "$(sqlite3 "$T/x.db" "SELECT value FROM params WHERE 
 check "rejections counted per reason" test "$(sqlite3 "$T/x.db" "SELECT count FROM stats WHERE name = 'bad_signature'")" -ge 1
 
 # SIGHUP: carol removed -> revoked; a broken registry keeps the old one
+# market rules are fixed while running: a reload changing a tariff is refused whole
+sed -i 's/^retail = 0.30$/retail = 0.25/' "$T/x.conf"
+kill -HUP "$XPID"
+WAIT_SECONDS=30 wait_for grep -q "cannot change while running" "$T/exchange.log"
+check "SIGHUP: a changed tariff is refused" grep -q "cannot change while running" "$T/exchange.log"
+check "SIGHUP: the stored tariff stays" test "$(sqlite3 "$T/x.db" "SELECT value FROM params WHERE key = 'retail_uper_kwh'")" = 300000
+expect_ack "SIGHUP: the old price bounds still apply" -k "$T/b.key" order 40 +5 buy 10 290000 +600
+sed -i 's/^retail = 0.25$/retail = 0.30/' "$T/x.conf"
 grep -v '^c ' "$T/households" >"$T/h2" && mv "$T/h2" "$T/households"
 kill -HUP "$XPID"
 WAIT_SECONDS=30 wait_for bash -c "[ \"\$(sqlite3 '$T/x.db' 'SELECT revoked FROM households WHERE id = \"c\"')\" = 1 ]"

@@ -105,6 +105,25 @@ test_orders_and_seqs(void **state)
 	free(open);
 	assert_int_equal(store_first_open_interval(s, &v), PW_OK);
 	assert_int_equal(v, 100);
+
+	/* clearing closes the orders and drops the interval's book and depth */
+	assert_int_equal(store_begin(s), PW_OK);
+	assert_int_equal(store_order_set_status(s, 5, STORE_ORDER_CLOSED, 300), PW_OK);
+	assert_int_equal(store_order_set_status(s, 7, STORE_ORDER_CLOSED, 300), PW_OK);
+	assert_int_equal(store_interval_cleared(s, 100, 175000, 300, 1, 20), PW_OK);
+	assert_int_equal(store_commit(s), PW_OK);
+	assert_int_equal(store_open_qty(s, a, 100, PW_SIDE_SELL, &v), PW_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(store_depth(s, 100, &d), PW_OK);
+	assert_int_equal(d.n_levels, 0);
+	assert_int_equal(store_order_get(s, a, 1, &g), PW_OK);
+	assert_int_equal(g.status, STORE_ORDER_CLOSED);
+	assert_int_equal(g.filled_wh, 300);
+	/* interval 101 is untouched */
+	assert_int_equal(store_open_qty(s, b, 101, PW_SIDE_BUY, &v), PW_OK);
+	assert_int_equal(v, 50);
+	assert_int_equal(store_first_open_interval(s, &v), PW_OK);
+	assert_int_equal(v, 101);
 	store_close(&s);
 	assert_null(s);
 }

@@ -24,7 +24,7 @@ TEST_PKGS := cmocka
 DEBS      := build-essential pkg-config libmodbus-dev libzmq3-dev libsqlite3-dev \
              libsodium-dev libmicrohttpd-dev libjansson-dev libinih-dev libcmocka-dev \
              sqlite3 socat clang libclang-rt-14-dev cppcheck clang-format clang-tidy \
-             man-db systemd
+             man-db systemd python3
 
 WARN      := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
              -Wmissing-prototypes -Werror
@@ -93,7 +93,7 @@ deps:
 	for p in $(PKGS) $(TEST_PKGS); do \
 	  pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; \
 	done; \
-	for t in socat sqlite3 $(DEPS_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	for t in socat sqlite3 python3 $(DEPS_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: missing:$$missing; installing Debian packages"; \

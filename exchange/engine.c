@@ -204,6 +204,21 @@ rate_ok(struct engine *e, const struct household *h, int64_t now_ms)
 	return 1;
 }
 
+/* The per-household rate, charged to the CURVE identity of the connection
+ * before the signature check: a flooding household then costs no Ed25519
+ * verify per frame (precheck still requires author == connection). */
+static void
+rate_check(struct engine *e, struct engine_slot *s, int64_t now_ms)
+{
+	const struct household *h;
+	if (s->state != SLOT_APPLY || (h = registry_find_id(e->reg, s->req.user_id)) == NULL)
+		return;
+	if (!rate_ok(e, h, now_ms)) {
+		s->state = SLOT_REJECT;
+		s->reason = PW_REASON_RATE_LIMITED;
+	}
+}
+
 static uint64_t
 msg_seq(const struct pw_msg *m)
 {
@@ -247,10 +262,10 @@ precheck_frame(struct engine_slot *s)
 	s->state = SLOT_APPLY; /* pending the signature (2b) */
 }
 
-/* Step 2c: after the (parallel) signature check, the registry, identity
- * and rate rules. */
+/* Step 2c: after the (parallel) signature check, the registry and identity
+ * rules (the rate was charged before the check, rate_check). */
 static void
-precheck(struct engine *e, struct engine_slot *s, int64_t now_ms)
+precheck(struct engine *e, struct engine_slot *s)
 {
 	const struct gw_request *r = &s->req;
 	if (s->state != SLOT_APPLY)
@@ -268,10 +283,6 @@ precheck(struct engine *e, struct engine_slot *s, int64_t now_ms)
 	}
 	if (strcmp(s->h->id, r->user_id) != 0) {
 		s->reason = PW_REASON_WRONG_IDENTITY;
-		return;
-	}
-	if (!rate_ok(e, s->h, now_ms)) {
-		s->reason = PW_REASON_RATE_LIMITED;
 		return;
 	}
 	s->state = s->msg.type == PW_MSG_QUERY ? SLOT_QUERY : SLOT_APPLY;
@@ -665,13 +676,14 @@ engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
 			break;
 		e->slots[n].reply_len = 0;
 		precheck_frame(&e->slots[n]);
+		rate_check(e, &e->slots[n], now_ms);
 		n++;
 	}
 	if (n == 0)
 		return 0;
 	par_for(e, n, PAR_VERIFY, now_s);
 	for (size_t i = 0; i < n; i++) {
-		precheck(e, &e->slots[i], now_ms);
+		precheck(e, &e->slots[i]);
 		if (e->slots[i].state == SLOT_REJECT) {
 			e->rejects[e->slots[i].reason]++;
 			e->rejects_unflushed[e->slots[i].reason]++;

@@ -1150,6 +1150,8 @@ doc_market(struct agentd *a)
 static const char *
 order_status(const struct agentd *a, const struct oview *o, int64_t now)
 {
+	uint64_t traded_wh;
+
 	switch (o->state) {
 	case OUTBOX_PENDING:
 		return o->cancelled ? "cancelled" : "pending";
@@ -1159,6 +1161,11 @@ order_status(const struct agentd *a, const struct oview *o, int64_t now)
 		return "expired";
 	case OUTBOX_ACKED:
 	default:
+		/* trades are known once the interval's RESULT is in; they win over
+		 * a cancel that came too late */
+		traded_wh = aledger_order_traded_wh(a->led, o->side, o->seq);
+		if (traded_wh > 0)
+			return traded_wh >= o->qty_wh ? "filled" : "partial";
 		if (o->cancelled)
 			return "cancelled";
 		return gate_ms(a, o->interval) <= now ? "expired" : "acked";

@@ -134,6 +134,12 @@ aledger_add_result(struct aledger *l, const struct pw_result *r, const uint8_t m
 }
 
 static int64_t
+clamp64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static int64_t
 query_i64(struct aledger *l, const char *sql, int64_t arg, int64_t dflt)
 {
 	sqlite3_stmt *st;
@@ -148,6 +154,18 @@ query_i64(struct aledger *l, const char *sql, int64_t arg, int64_t dflt)
 	return v;
 }
 
+uint64_t
+aledger_order_traded_wh(struct aledger *l, uint8_t side, uint64_t seq)
+{
+	/* seq is per key, so a side's own seq names one of our orders */
+	int64_t v = query_i64(
+	    l,
+	    side == PW_SIDE_BUY ? "SELECT sum(qty_wh) FROM trades WHERE side = 1 AND buy_seq = ?"
+	                        : "SELECT sum(qty_wh) FROM trades WHERE side = 2 AND sell_seq = ?",
+	    clamp64(seq), 0);
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
 uint32_t
 aledger_last_price(struct aledger *l)
 {
@@ -156,12 +174,6 @@ aledger_last_price(struct aledger *l)
 	                      " ORDER BY interval DESC LIMIT 1",
 	                      0, 0);
 	return p < 0 || p > UINT32_MAX ? 0 : (uint32_t)p;
-}
-
-static int64_t
-clamp64(uint64_t v)
-{
-	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
 pw_err
@@ -329,6 +341,18 @@ aledger_set_consistent(struct aledger *l, uint64_t size, int state)
 	           0, NULL);
 }
 
+/* The share of an interval's fee `fee_u` (its statement's) for the purchase
+ * whose cumulative bought energy runs from cum_wh - qty_wh to cum_wh of
+ * bought_wh: the shares add up exactly to fee_u, and equal the exchange's
+ * per-trade fee whenever one fee rate applied to every purchase. */
+static int64_t
+fee_share(int64_t fee_u, int64_t qty_wh, int64_t cum_wh, int64_t bought_wh)
+{
+	__int128 hi = (__int128)fee_u * cum_wh / bought_wh;
+	__int128 lo = (__int128)fee_u * (cum_wh - qty_wh) / bought_wh;
+	return (int64_t)(hi - lo);
+}
+
 json_t *
 aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
 {
@@ -338,24 +362,44 @@ aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
 	(void)me;
 	if (arr == NULL)
 		return NULL;
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT interval, side, qty_wh, price FROM trades"
-	                       " ORDER BY interval DESC LIMIT 200",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	/* The agent does not know the zones that set a trade's grid fee, so it
+	 * takes the fee from the interval's statement: the buyer pays it all
+	 * (a sale carries none), split over the interval's purchases by
+	 * energy.  Unknown (null) until the statement arrives. */
+	if (sqlite3_prepare_v2(
+	        l->db,
+	        "SELECT t.interval, t.side, t.qty_wh, t.price, s.fee_u,"
+	        " (SELECT sum(b.qty_wh) FROM trades b WHERE b.interval = t.interval AND b.side = 1"
+	        "  AND (b.buy_seq, b.sell_seq) <= (t.buy_seq, t.sell_seq)),"
+	        " (SELECT sum(b.qty_wh) FROM trades b WHERE b.interval = t.interval AND b.side = 1)"
+	        " FROM trades t LEFT JOIN statements s ON s.interval = t.interval"
+	        " ORDER BY t.interval DESC, t.buy_seq, t.sell_seq LIMIT 200",
+	        -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		return NULL;
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t qty = sqlite3_column_int64(st, 2), price = sqlite3_column_int64(st, 3);
-		int64_t amount = 0;
+		int64_t amount = 0, fee_u = sqlite3_column_int64(st, 4);
+		int64_t cum_wh = sqlite3_column_int64(st, 5),
+		        bought_wh = sqlite3_column_int64(st, 6);
+		int buy = sqlite3_column_int(st, 1) == PW_SIDE_BUY;
+		json_t *fee;
 		if (pw_money_amount((uint64_t)qty, (uint64_t)price, &amount) != PW_OK)
 			amount = 0;
-		json_array_append_new(
-		    arr, json_pack("{s:I, s:s, s:I, s:I, s:I, s:n}", "interval",
-		                   (json_int_t)sqlite3_column_int64(st, 0), "side",
-		                   sqlite3_column_int(st, 1) == PW_SIDE_BUY ? "buy" : "sell",
-		                   "qty_wh", (json_int_t)qty, "price_uper_kwh", (json_int_t)price,
-		                   "amount_u", (json_int_t)amount, "verified"));
+		if (!buy)
+			fee = json_integer(0);
+		else if (sqlite3_column_type(st, 4) == SQLITE_NULL || fee_u < 0 || qty <= 0 ||
+		         cum_wh < qty || bought_wh < cum_wh)
+			fee = json_null();
+		else
+			fee = json_integer(fee_share(fee_u, qty, cum_wh, bought_wh));
+		json_array_append_new(arr,
+		                      json_pack("{s:I, s:s, s:I, s:I, s:I, s:o, s:n}", "interval",
+		                                (json_int_t)sqlite3_column_int64(st, 0), "side",
+		                                buy ? "buy" : "sell", "qty_wh", (json_int_t)qty,
+		                                "price_uper_kwh", (json_int_t)price, "amount_u",
+		                                (json_int_t)amount, "fee_u", fee, "verified"));
 	}
 	sqlite3_finalize(st);
 	return json_pack("{s:o}", "trades", arr);

@@ -30,6 +30,9 @@ void aledger_close(struct aledger **lp);
  * part; *mine receives how many trades were the household's. */
 pw_err aledger_add_result(struct aledger *l, const struct pw_result *r, const uint8_t me[PW_PK_LEN],
                           unsigned *mine) __attribute__((warn_unused_result));
+/* Energy the household's own order `seq` on `side` has traded so far (the
+ * sum of its recorded trades); 0 when none or on a database error. */
+uint64_t aledger_order_traded_wh(struct aledger *l, uint8_t side, uint64_t seq);
 /* The latest clearing price with volume; 0 when none yet. */
 uint32_t aledger_last_price(struct aledger *l);
 

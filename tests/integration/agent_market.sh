@@ -89,6 +89,7 @@ start_exchange() {
 }
 start_exchange || not_ok "exchange starts"
 
+DASH=$(free_port)
 write_agent_conf() { # name
 	local n=$1
 	cat >"$T/$n.conf" <<CONF
@@ -122,7 +123,12 @@ CONF
 	if [ "$n" = h2 ]; then
 		printf '[bid.always]\nqty_wh = 150\nmax_price = 0.25\n' >>"$T/$n.conf"
 	fi
-	printf '[dashboard]\nenabled = no\n[log]\nlevel = debug\n' >>"$T/$n.conf"
+	if [ "$n" = h2 ]; then # the bidder's dashboard: order statuses, trade fees
+		printf '[dashboard]\nlisten = 127.0.0.1:%s\n' "$DASH" >>"$T/$n.conf"
+	else
+		printf '[dashboard]\nenabled = no\n' >>"$T/$n.conf"
+	fi
+	printf '[log]\nlevel = debug\n' >>"$T/$n.conf"
 }
 
 start_agent() {
@@ -153,6 +159,51 @@ check "every agent receives statements" all_at_least "select count(*) from state
 WAIT_SECONDS=60 wait_for all_at_least "select count(*) from outbox where proof = 1" 3
 check "inclusion proofs of own entries verify" \
 	all_at_least "select count(*) from outbox where proof = 1" 3
+
+# the bidder's dashboard: an order that traded is "filled" or "partial" (never
+# "expired"), as the trades say; a purchase carries its share of the
+# statement's grid fee (same zone: 0.01 per kWh = 10 u per Wh), a sale none
+api() { curl -sf "http://127.0.0.1:$DASH/api/$1"; }
+traded_order_listed() {
+	api orders | jq -e '[.orders[] | select(.side == "buy" and
+		(.status == "filled" or .status == "partial"))] | length >= 1' >/dev/null
+}
+WAIT_SECONDS=60 wait_for traded_order_listed
+check "dashboard: a bid that traded is filled or partial" traded_order_listed
+q h2 "select buy_seq, sum(qty_wh) from trades where side = 1 group by buy_seq" >"$T/h2.traded"
+api orders >"$T/h2.orders.json"
+check "dashboard: every order's status agrees with its trades" python3 - "$T/h2.traded" \
+	"$T/h2.orders.json" <<'PY'
+import json, sys
+traded = dict(map(int, l.split("|")) for l in open(sys.argv[1]) if l.strip())
+n = 0
+for o in json.load(open(sys.argv[2]))["orders"]:
+    if o["side"] != "buy" or o["seq"] not in traded:
+        continue
+    # traded before the page was fetched: the page must say so
+    want = "filled" if traded[o["seq"]] >= o["qty_wh"] else "partial"
+    assert o["status"] in ("filled", "partial"), (o, traded[o["seq"]])
+    assert o["status"] == want or o["status"] == "filled", (o, traded[o["seq"]])
+    n += 1
+assert n >= 1, "no traded order listed"
+print(n, "traded orders listed with a matching status")
+PY
+q h2 "select interval from statements" >"$T/h2.stmts"
+api trades >"$T/h2.trades.json"
+check "dashboard: trades carry the grid fee of their statement" python3 - "$T/h2.trades.json" \
+	"$T/h2.stmts" <<'PY'
+import json, sys
+settled = {int(l) for l in open(sys.argv[2]) if l.strip()}
+n = 0
+for t in json.load(open(sys.argv[1]))["trades"]:
+    if t["side"] == "sell":
+        assert t["fee_u"] == 0, t
+    elif t["interval"] in settled:
+        assert t["fee_u"] == t["qty_wh"] * 10, t
+        n += 1
+assert n >= 1, "no settled purchase listed"
+print(n, "settled purchases with their fee")
+PY
 
 # --- phase 2: the exchange restarts mid-run ----------------------------------
 stop_pid "$EXPID"

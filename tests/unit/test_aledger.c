@@ -232,6 +232,97 @@ test_tags_and_settings(void **state)
 	assert_int_equal(v, 140);
 }
 
+/* The trades of interval 20 in the trades document, by qty_wh. */
+static json_t *
+trade_of(json_t *doc, int64_t qty_wh)
+{
+	json_t *arr = json_object_get(doc, "trades"), *t;
+	size_t i;
+	json_array_foreach(arr, i, t)
+	{
+		if (json_integer_value(json_object_get(t, "interval")) == 20 &&
+		    json_integer_value(json_object_get(t, "qty_wh")) == qty_wh)
+			return t;
+	}
+	fail_msg("no trade of %lld Wh in interval 20", (long long)qty_wh);
+	return NULL;
+}
+
+static void
+test_order_fill_and_fees(void **state)
+{
+	struct fx *f = *state;
+	struct pw_trade t[4];
+	struct pw_msg m;
+	static uint8_t buf[4096];
+	size_t len;
+	unsigned mine;
+	json_t *doc;
+
+	/* our buy order 40 matched two asks, buy 41 one, our sell 60 one bid */
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < 3; i++) {
+		memcpy(t[i].buyer, f->me.pk, PW_PK_LEN);
+		memcpy(t[i].seller, f->other.pk, PW_PK_LEN);
+	}
+	t[0].buy_seq = 40, t[0].sell_seq = 50, t[0].qty_wh = 100;
+	t[1].buy_seq = 40, t[1].sell_seq = 51, t[1].qty_wh = 60;
+	t[2].buy_seq = 41, t[2].sell_seq = 52, t[2].qty_wh = 3;
+	memcpy(t[3].buyer, f->other.pk, PW_PK_LEN);
+	memcpy(t[3].seller, f->me.pk, PW_PK_LEN);
+	t[3].buy_seq = 40, t[3].sell_seq = 60, t[3].qty_wh = 70;
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_RESULT;
+	m.u.result.interval = 20;
+	m.u.result.price_uper_kwh = 120000;
+	m.u.result.volume_wh = 233;
+	m.u.result.n_trades_total = 4;
+	m.u.result.parts = 1;
+	m.u.result.n_trades = 4;
+	m.u.result.trades = t;
+	assert_int_equal(pw_wire_encode(&m, 1, &f->x, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(pw_wire_open(buf, len, 1, &m), PW_OK);
+	assert_int_equal(aledger_add_result(f->l, &m.u.result, f->me.pk, &mine), PW_OK);
+	assert_int_equal(mine, 4);
+
+	/* how much each own order traded: a buy seq and a sell seq are
+	 * different orders even when the numbers match */
+	assert_int_equal(aledger_order_traded_wh(f->l, PW_SIDE_BUY, 40), 160);
+	assert_int_equal(aledger_order_traded_wh(f->l, PW_SIDE_BUY, 41), 3);
+	assert_int_equal(aledger_order_traded_wh(f->l, PW_SIDE_SELL, 60), 70);
+	assert_int_equal(aledger_order_traded_wh(f->l, PW_SIDE_SELL, 40), 0);
+	assert_int_equal(aledger_order_traded_wh(f->l, PW_SIDE_BUY, 60), 0);
+	assert_int_equal(aledger_order_traded_wh(f->l, PW_SIDE_BUY, 11), 0); /* not ours */
+
+	/* before the statement: a purchase's fee is unknown, a sale pays none */
+	doc = aledger_json_trades(f->l, f->me.pk);
+	assert_non_null(doc);
+	assert_true(json_is_null(json_object_get(trade_of(doc, 100), "fee_u")));
+	assert_int_equal(json_integer_value(json_object_get(trade_of(doc, 70), "fee_u")), 0);
+	json_decref(doc);
+
+	/* the statement's fee is split over the purchases by energy, exactly */
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_STATEMENT;
+	memcpy(m.u.statement.household, f->me.pk, PW_PK_LEN);
+	m.u.statement.interval = 20;
+	m.u.statement.bought_wh = 163;
+	m.u.statement.sold_wh = 70;
+	m.u.statement.fee_u = 1637;
+	assert_int_equal(pw_wire_encode(&m, 1, &f->x, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(aledger_add_statement(f->l, buf, len, &m.u.statement), PW_OK);
+	doc = aledger_json_trades(f->l, f->me.pk);
+	assert_non_null(doc);
+	int64_t f100 = json_integer_value(json_object_get(trade_of(doc, 100), "fee_u"));
+	int64_t f60 = json_integer_value(json_object_get(trade_of(doc, 60), "fee_u"));
+	int64_t f3 = json_integer_value(json_object_get(trade_of(doc, 3), "fee_u"));
+	assert_int_equal(f100, 1637 * 100 / 163);
+	assert_int_equal(f100 + f60, 1637 * 160 / 163);
+	assert_int_equal(f100 + f60 + f3, 1637);
+	assert_int_equal(json_integer_value(json_object_get(trade_of(doc, 70), "fee_u")), 0);
+	json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -240,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_statements),
 		cmocka_unit_test(test_checkpoints),
 		cmocka_unit_test(test_tags_and_settings),
+		cmocka_unit_test(test_order_fill_and_fees),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

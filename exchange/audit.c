@@ -208,6 +208,8 @@ cmd_verify(int argc, char **argv)
 		}
 	}
 	if (dbpath == NULL || (in_files && n_files == 0)) {
+		fprintf(stderr, "peerwatt-audit: verify: %s\n",
+		        dbpath == NULL ? "DB is required" : "--checkpoints needs a FILE");
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -258,6 +260,8 @@ cmd_export(int argc, char **argv)
 		}
 	}
 	if (dbpath == NULL || dir == NULL) {
+		fprintf(stderr, "peerwatt-audit: export: %s\n",
+		        dbpath == NULL ? "DB is required" : "--csv DIR is required");
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -288,7 +292,13 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc < 3) {
+	if (argc < 2 || (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "export") != 0)) {
+		/* name what was wrong: a bare usage text hides a typo */
+		if (argc < 2)
+			fprintf(stderr, "peerwatt-audit: a command is required\n");
+		else
+			fprintf(stderr, "peerwatt-audit: unknown %s '%s'\n",
+			        argv[1][0] == '-' ? "option" : "command", argv[1]);
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -300,7 +310,5 @@ main(int argc, char **argv)
 		return cmd_verify(argc, argv);
 	if (strcmp(argv[1], "export") == 0)
 		return cmd_export(argc, argv);
-	fprintf(stderr, "peerwatt-audit: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return EX_USAGE;
+	return EX_USAGE; /* not reached: checked above */
 }

@@ -570,7 +570,22 @@ usage(FILE *f)
 	        "                    [--base 40000|0|50000] [--models int|float] [--pv-peak W]\n"
 	        "                    [--load W] [--speed X]\n"
 	        "                    [--fault sleep|drop|sfchange|reset|slow|garbage] [--seed N]\n"
-	        "                    [--start-time HH:MM]\n");
+	        "                    [--start-time HH:MM]\n"
+	        "       peerwatt-sim --help | --version\n");
+}
+
+/* Every option takes a value: an unknown one is named as such, not as one
+ * missing its value. */
+static bool
+known_option(const char *o)
+{
+	static const char *const opts[] = { "--listen",  "--unit",      "--base",  "--models",
+		                            "--pv-peak", "--load",      "--speed", "--seed",
+		                            "--fault",   "--start-time" };
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (strcmp(o, opts[i]) == 0)
+			return true;
+	return false;
 }
 
 static bool
@@ -619,6 +634,11 @@ main(int argc, char **argv)
 		if (strcmp(o, "--version") == 0) {
 			printf("peerwatt-sim %s\n", PW_VERSION);
 			return 0;
+		}
+		if (!known_option(o)) {
+			fprintf(stderr, "peerwatt-sim: unknown option %s\n", o);
+			usage(stderr);
+			return EX_USAGE;
 		}
 		if (i + 1 >= argc) {
 			fprintf(stderr, "peerwatt-sim: %s needs a value\n", o);

@@ -98,7 +98,10 @@ keygen(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
 			out = argv[++i];
-		else {
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: peerwatt-exchange keygen --out FILE\n");
+			return EX_OK;
+		} else {
 			fprintf(stderr, "usage: peerwatt-exchange keygen --out FILE\n");
 			return EX_USAGE;
 		}
@@ -222,6 +225,9 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("peerwatt-exchange %s\n", PW_VERSION);
 			return EX_OK;
+		} else if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			fprintf(stderr, "peerwatt-exchange: %s needs a FILE\n", argv[i]);
+			return EX_USAGE;
 		} else {
 			fprintf(stderr, "peerwatt-exchange: unknown argument '%s'\n", argv[i]);
 			usage(stderr);
@@ -229,6 +235,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (!cfg_path) {
+		fprintf(stderr, "peerwatt-exchange: -c FILE is required\n");
 		usage(stderr);
 		return EX_USAGE;
 	}

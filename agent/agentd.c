@@ -1696,9 +1696,27 @@ agentd_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check) {
-		printf("%s: configuration ok\n", path);
+		/* what setup() would refuse with EX_CONFIG must fail the check too */
+		struct mlink_url u;
+		pw_err kr;
+		rc = 0;
+		/* the key is loaded like the daemon does it; wiped below */
+		if (pw_crypto_init() != PW_OK)
+			fatalx("libsodium cannot start");
+		if ((kr = mlink_url_parse(a->cfg.modbus, &u)) != PW_OK) {
+			fprintf(stderr, "peerwatt-agent: %s: [device] modbus %s: %s\n", path,
+			        a->cfg.modbus, pw_strerror(kr));
+			rc = EX_CONFIG;
+		} else if ((kr = pw_key_load(a->cfg.key_file, &a->kp)) != PW_OK) {
+			fprintf(stderr, "peerwatt-agent: %s: %s\n", a->cfg.key_file,
+			        pw_strerror(kr));
+			rc = EX_CONFIG;
+		} else {
+			printf("%s: configuration ok\n", path);
+		}
+		pw_key_wipe(&a->kp);
 		free(a);
-		return 0;
+		return rc;
 	}
 	log_init("peerwatt-agent", a->cfg.log_level);
 	if (pw_crypto_init() != PW_OK)

@@ -108,6 +108,23 @@ check "peerwatt-exchange --check-config accepts config/exchange.conf.example (ex
 run "$AGENT" -c "$T/a.conf" --check-config
 check "peerwatt-agent --check-config accepts config/agent.conf.example (exit 0)" test "$rc" = 0
 check "--check-config creates no database" test ! -e "$T/x.db" -a ! -e "$T/a.db"
+# what the daemons refuse at start must fail --check-config too
+sed "s|^modbus = .*|modbus = udp://127.0.0.1:$MB|" "$T/a.conf" >"$T/a-url.conf"
+run "$AGENT" -c "$T/a-url.conf" --check-config
+check "peerwatt-agent --check-config refuses a bad [device] modbus URL (78)" \
+	test "$rc" = 78 -a -n "$(grep -F "udp://" "$T/err")"
+sed "s|^key_file = .*|key_file = $T/no.key|" "$T/a.conf" >"$T/a-key.conf"
+run "$AGENT" -c "$T/a-key.conf" --check-config
+check "peerwatt-agent --check-config refuses a missing key file (78, named)" \
+	test "$rc" = 78 -a -n "$(grep -F "$T/no.key" "$T/err")"
+sed "s|^key = .*|key = $T/no.key|" "$T/x.conf" >"$T/x-key.conf"
+run "$EXCH" -c "$T/x-key.conf" --check-config
+check "peerwatt-exchange --check-config refuses a missing key file (78, named)" \
+	test "$rc" = 78 -a -n "$(grep -F "$T/no.key" "$T/err")"
+sed "s|^registry = .*|registry = $T/no.reg|" "$T/x.conf" >"$T/x-reg.conf"
+run "$EXCH" -c "$T/x-reg.conf" --check-config
+check "peerwatt-exchange --check-config refuses a missing registry (78, named)" \
+	test "$rc" = 78 -a -n "$(grep -F "$T/no.reg" "$T/err")"
 
 # --- config errors: file:line: message and 78 --------------------------------------
 # conf_err PROG NAME SECTION LINE: the bad line is line 3 of the file
@@ -147,18 +164,27 @@ hup_bad_keeps() { # NAME PID CONF LOG
 		grep -q "keeping the old configuration" "$log"
 	check "$name: the reload error names file:line" grep -q "$(basename "$conf"):2" "$log"
 	check "$name: still running after the bad reload" kill -0 "$pid"
+	# sd-daemon priorities: the refusal is a warning or an error, not info
+	check "$name: the refusal is logged with priority <3> or <4>" \
+		grep -qE "^<[34]>.*keeping the old configuration" "$log"
 	cp "$conf.good" "$conf"
 }
-term_exits_0() { # NAME PID
-	local name=$1 pid=$2 i=0 rc
-	kill -TERM "$pid"
+hup_good_reloads() { # NAME PID CONF LOG WANT
+	local name=$1 pid=$2 log=$4 want=$5
+	kill -HUP "$pid"
+	WAIT_SECONDS=30 wait_for grep -q "$want" "$log"
+	check "$name: SIGHUP with the good file again reloads it" grep -q "$want" "$log"
+}
+term_exits_0() { # NAME PID [SIGNAL]
+	local name=$1 pid=$2 sig=${3:-TERM} i=0 rc
+	kill -"$sig" "$pid"
 	while kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
 		i=$((i + 1))
 		sleep 0.05
 	done
 	wait "$pid"
 	rc=$?
-	check "$name: SIGTERM stops it with exit 0 (got $rc)" test "$rc" = 0
+	check "$name: SIG$sig stops it with exit 0 (got $rc)" test "$rc" = 0
 }
 
 "$EXCH" -c "$T/x.conf" 2>"$T/exchange.log" &
@@ -168,7 +194,19 @@ if wait_port "$XP1" 60; then
 	ok "peerwatt-exchange starts from the example configuration"
 	hup_bad_keeps peerwatt-exchange "$XPID" "$T/x.conf" "$T/exchange.log"
 	check "peerwatt-exchange: still serves after the bad reload" port_open "$XP1"
+	hup_good_reloads peerwatt-exchange "$XPID" "$T/x.conf" "$T/exchange.log" \
+		"reload: configuration and 1 households loaded"
 	term_exits_0 peerwatt-exchange "$XPID"
+	# SIGINT is a graceful stop too; the database left by the first run is reused
+	"$EXCH" -c "$T/x.conf" 2>"$T/exchange2.log" &
+	XPID=$!
+	PW_PIDS+=("$XPID")
+	if wait_port "$XP1" 60; then
+		term_exits_0 "peerwatt-exchange (restarted on its database)" "$XPID" INT
+	else
+		not_ok "peerwatt-exchange restarts on its database"
+		tail -5 "$T/exchange2.log"
+	fi
 else
 	not_ok "peerwatt-exchange starts from the example configuration"
 	tail -5 "$T/exchange.log"
@@ -183,6 +221,7 @@ if kill -0 "$APID" 2>/dev/null; then
 	ok "peerwatt-agent starts from the example configuration (no device, no exchange)"
 	# [market] is unknown to the agent too, so the same bad file serves
 	hup_bad_keeps peerwatt-agent "$APID" "$T/a.conf" "$T/agent.log"
+	hup_good_reloads peerwatt-agent "$APID" "$T/a.conf" "$T/agent.log" "configuration reloaded"
 	term_exits_0 peerwatt-agent "$APID"
 else
 	not_ok "peerwatt-agent starts from the example configuration"
@@ -197,6 +236,11 @@ if WAIT_SECONDS=60 wait_for grep -q "listening on" "$T/sim.out"; then
 	run "$SIM" --listen "tcp://127.0.0.1:$SP"
 	check "peerwatt-sim: an address in use exits 69" test "$rc" = 69
 	term_exits_0 peerwatt-sim "$SPID"
+	"$SIM" --listen "tcp://127.0.0.1:$SP" >"$T/sim2.out" 2>"$T/sim2.err" &
+	SPID=$!
+	PW_PIDS+=("$SPID")
+	WAIT_SECONDS=60 wait_for grep -q "listening on" "$T/sim2.out"
+	term_exits_0 peerwatt-sim "$SPID" INT
 else
 	not_ok "peerwatt-sim starts"
 fi

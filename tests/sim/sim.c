@@ -478,6 +478,7 @@ run_rtu(struct sim *s)
 		log_warnx("sim: cannot open %s: %s", s->url.device, modbus_strerror(errno));
 		if (ctx != NULL)
 			modbus_free(ctx);
+		modbus_mapping_free(s->map);
 		return EX_UNAVAILABLE;
 	}
 	printf("peerwatt-sim: listening on %s unit %d base %u models %s\n", s->listen, s->unit,
@@ -516,6 +517,7 @@ run(struct sim *s)
 		log_warnx("sim: cannot listen on %s:%u: %s", s->host, s->port,
 		          modbus_strerror(errno));
 		modbus_free(ctx);
+		modbus_mapping_free(s->map);
 		return EX_UNAVAILABLE;
 	}
 	printf("peerwatt-sim: listening on tcp://%s:%u unit %d base %u models %s\n", s->host,

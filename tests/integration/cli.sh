@@ -67,6 +67,12 @@ usage_err "peerwatt-sim without --listen: 64" "--listen" "$SIM"
 usage_err "peerwatt-sim --listen without a value: 64" "--listen" "$SIM" --listen
 usage_err "peerwatt-sim --unit 999 is out of range: 64" "--unit" "$SIM" --listen tcp://127.0.0.1:1 --unit 999
 
+# a device nobody answers for: probe says so and exits 69 (EX_UNAVAILABLE)
+NP=$(free_port)
+run "$AGENT" probe --modbus "tcp://127.0.0.1:$NP" --unit 1 --timeout 500
+check "peerwatt-agent probe of a dead address exits 69 naming it" \
+	test "$rc" = 69 -a -n "$(grep -F "127.0.0.1:$NP" "$T/err")"
+
 # --- missing files ----------------------------------------------------------------
 for prog in "$AGENT" "$EXCH"; do
 	name=$(basename "$prog")

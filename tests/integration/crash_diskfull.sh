@@ -3,6 +3,8 @@
 # (a 32 MiB tmpfs filled up while it runs) refuses new work with a signed
 # REJECT `unavailable`, keeps running and answering, loses no ACKed order,
 # and accepts orders again once space is free; the log then verifies.
+# Then the same disk read-only: the exchange refuses to start (exit 69,
+# "cannot open the database") and the database is unchanged.
 # Needs root for the tmpfs mount: skipped (one "ok" line saying so) otherwise.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -92,4 +94,20 @@ check "the log has no gap" test "$(sqlite3 "$D/x.db" 'SELECT MAX(idx) + 1 - COUN
 "$B/peerwatt-audit" verify "$D/x.db" >"$T/audit.out" 2>&1
 check "peerwatt-audit verifies the log after the full disk ($(grep verdict "$T/audit.out"))" \
 	grep -q "verdict *OK" "$T/audit.out"
+
+# a read-only database: the exchange refuses to start (69, a clear
+# message) and leaves it as it was
+entries=$(sqlite3 "$D/x.db" 'SELECT COUNT(*) FROM log')
+if mount -o remount,ro "$D"; then
+	timeout 60 "$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange-ro.log"
+	rc=$?
+	mount -o remount,rw "$D"
+	check "on a read-only database the exchange exits 69 (got $rc)" test "$rc" = 69
+	check "and says why ($(tail -1 "$T/exchange-ro.log"))" \
+		grep -q "cannot open the database" "$T/exchange-ro.log"
+	check "the read-only database is unchanged" \
+		test "$(sqlite3 "$D/x.db" 'SELECT COUNT(*) FROM log')" = "$entries"
+else
+	not_ok "remount the database's disk read-only"
+fi
 finish

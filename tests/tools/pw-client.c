@@ -138,6 +138,10 @@ connect_sock(void *ctx, int type, const struct opts *o, const struct pw_keypair 
 	zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, cpk, 32);
 	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, csk, 32);
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	/* A DEALER whose handshake was refused (ZAP) has no pipe left, and a
+	 * send would block for ever: bound it by the same timeout. */
+	int sndtimeo = (int)o->timeout_ms;
+	zmq_setsockopt(s, ZMQ_SNDTIMEO, &sndtimeo, sizeof(sndtimeo));
 	if (zmq_connect(s, o->endpoint) != 0) {
 		fprintf(stderr, "pw-client: connect %s: %s\n", o->endpoint,
 		        zmq_strerror(zmq_errno()));
@@ -344,9 +348,12 @@ main(int argc, char **argv)
 	void *s = connect_sock(ctx, ZMQ_DEALER, &o, &conn, server_pk);
 	int rc = 0;
 	for (int64_t k = 0; k < o.repeat && rc == 0; k++) {
-		if (two_frames)
-			zmq_send(s, frame, len, ZMQ_SNDMORE);
-		zmq_send(s, frame, len, 0);
+		if ((two_frames && zmq_send(s, frame, len, ZMQ_SNDMORE) < 0) ||
+		    zmq_send(s, frame, len, 0) < 0) {
+			printf("TIMEOUT\n"); /* not sent: nobody to answer */
+			rc = 1;
+			break;
+		}
 		rc = recv_reply(s, &o, server_pk, 0);
 	}
 	zmq_close(s);

@@ -2,7 +2,7 @@
  * sunspec.h: SunSpec discovery, model-chain walk, block reads and point decoding.
  *
  * Owns: the model point tables (generated into agent/sunspec_models.inc by
- * tools/sunspec_gen.py from the official SunSpec JSON), the discovery of the
+ * agent/sunspec_gen.py from the official SunSpec JSON), the discovery of the
  * "SunS" marker at 40000, 0 and 50000, the chain walk with its guards, the
  * read plan (at most 125 registers per request, split on point boundaries,
  * a value and its scale factor in the same request whenever the model allows)

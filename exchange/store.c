@@ -196,6 +196,23 @@ db_fail(struct store *s, const char *what)
 	return PW_ERR_DB;
 }
 
+/* Room for row `cnt` of a growing result array of `elem`-byte rows: `v` as
+ * it is, or grown (doubling from 64), or NULL when out of memory (the caller
+ * still owns and frees the old `v`). */
+static void *
+rows_reserve(void *v, size_t *cap, size_t cnt, size_t elem)
+{
+	if (cnt < *cap)
+		return v;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	if (ncap > SIZE_MAX / elem)
+		return NULL;
+	void *nv = realloc(v, ncap * elem);
+	if (nv)
+		*cap = ncap;
+	return nv;
+}
+
 /* The cached, reset statement `id`; NULL (logged) when it cannot be prepared. */
 static sqlite3_stmt *
 q(struct store *s, int id)
@@ -600,17 +617,13 @@ store_open_orders(struct store *s, uint64_t interval, struct store_order **out, 
 		return PW_ERR_DB;
 	bind_u64(st, 1, interval);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct store_order *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_reset(st);
-				return PW_ERR_NOMEM;
-			}
-			v = nv;
-			cap = ncap;
+		void *nv = rows_reserve(v, &cap, cnt, sizeof(*v));
+		if (!nv) {
+			free(v);
+			sqlite3_reset(st);
+			return PW_ERR_NOMEM;
 		}
+		v = nv;
 		struct store_order *o = &v[cnt];
 		memset(o, 0, sizeof(*o));
 		o->log_idx = col_u64(st, 0);
@@ -790,17 +803,13 @@ store_trades(struct store *s, uint64_t interval, struct store_trade **out, size_
 		return PW_ERR_DB;
 	bind_u64(st, 1, interval);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct store_trade *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_reset(st);
-				return PW_ERR_NOMEM;
-			}
-			v = nv;
-			cap = ncap;
+		void *nv = rows_reserve(v, &cap, cnt, sizeof(*v));
+		if (!nv) {
+			free(v);
+			sqlite3_reset(st);
+			return PW_ERR_NOMEM;
 		}
+		v = nv;
 		struct store_trade *t = &v[cnt];
 		memset(t, 0, sizeof(*t)); /* padding too: callers compare and hash whole structs */
 		t->interval = interval;
@@ -1044,17 +1053,13 @@ store_meter_pks(struct store *s, uint64_t interval, uint8_t (**out)[PW_PK_LEN], 
 		return PW_ERR_DB;
 	bind_u64(st, 1, interval);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			uint8_t(*nv)[PW_PK_LEN] = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_reset(st);
-				return PW_ERR_NOMEM;
-			}
-			v = nv;
-			cap = ncap;
+		void *nv = rows_reserve(v, &cap, cnt, sizeof(*v));
+		if (!nv) {
+			free(v);
+			sqlite3_reset(st);
+			return PW_ERR_NOMEM;
 		}
+		v = nv;
 		if (!col_pk(st, 0, v[cnt])) {
 			free(v);
 			sqlite3_reset(st);

@@ -5,6 +5,9 @@
 #   agent_cpu_ms_per_poll  CPU (user + system) per poll after warm-up target <= 1
 #   agent_anon_rss_kb      anonymous resident memory (heap, stacks, SQLite cache):
 #                          what the agent itself uses, without shared library pages
+#   agent_rss_floor_kb     VmRSS of build/pw-rssfloor, the smallest program that
+#                          uses each library the agent needs once, as the agent does
+#   agent_rss_over_floor_kb  agent_rss_kb - agent_rss_floor_kb: what the agent adds
 # Polls are counted by the agent itself (/metrics peerwatt_agent_polls_total).
 # PW_BENCH_SECONDS sets the measured span (default 20 s).
 set -u
@@ -99,5 +102,13 @@ echo "polls $polls over ${secs}s, poll errors $errs, cpu $(((c1 - c0) / 1000)) u
 echo "resident: $anon kB anonymous (the agent's own), $file kB mapped files (shared library pages)" >&2
 echo "BENCH agent_rss_kb $hwm kB target <=8192"
 echo "BENCH agent_anon_rss_kb $anon kB"
+floor=$("$BUILD/pw-rssfloor" "$tmp" | awk '$1 == "BENCH" {print $3}')
+if [ -n "$floor" ]; then
+	echo "BENCH agent_rss_floor_kb $floor kB"
+	echo "BENCH agent_rss_over_floor_kb $((hwm - floor)) kB"
+else
+	echo "pw-rssfloor failed" >&2
+	exit 1
+fi
 awk -v c=$((c1 - c0)) -v p="$polls" \
 	'BEGIN { printf "BENCH agent_cpu_ms_per_poll %.3f ms target <=1\n", c / 1e6 / p }'

@@ -163,9 +163,8 @@ use_small_libs(void)
 	modbus_t *mb = modbus_new_tcp("127.0.0.1", 502);
 	json_t *o = json_pack("{s:i,s:s}", "polls", 1, "state", "ok");
 	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	int ok = mb != NULL && text != NULL &&
-	         ini_parse_string("[a]\nb = 1\n", on_ini, &n) == 0 && n == 1 &&
-	         lround(exp(log(2.0))) == 2;
+	int ok = mb != NULL && text != NULL && ini_parse_string("[a]\nb = 1\n", on_ini, &n) == 0 &&
+	         n == 1 && lround(exp(log(2.0))) == 2;
 
 	free(text);
 	json_decref(o);

@@ -87,6 +87,7 @@ enum { X_STRATEGY = 1, X_SIGN = 2, X_LEVEL = 4 };
 
 struct xctx {
 	unsigned seen;
+	int strategy_line; /* line of [policy] strategy, 0 = default */
 };
 
 static pw_err
@@ -97,8 +98,8 @@ xfail(char *msg, size_t msglen, const char *fmt, const char *a, const char *b)
 }
 
 static pw_err
-bid_key(struct aconfig *c, const char *bname, const char *name, const char *value, char *msg,
-        size_t msglen)
+bid_key(struct aconfig *c, const char *bname, const char *name, const char *value, int line,
+        char *msg, size_t msglen)
 {
 	struct aconfig_bid *b = NULL;
 	int64_t v;
@@ -117,6 +118,7 @@ bid_key(struct aconfig *c, const char *bname, const char *name, const char *valu
 		memset(b, 0, sizeof(*b));
 		memcpy(b->name, bname, strlen(bname) + 1);
 	}
+	b->line = line; /* a key missing from the section is reported at its last line */
 	if (strcmp(name, "qty_wh") == 0) {
 		bit = 1;
 		if (pw_parse_i64(value, 1, UINT32_MAX, &v) != PW_OK)
@@ -145,17 +147,18 @@ bid_key(struct aconfig *c, const char *bname, const char *name, const char *valu
 }
 
 static pw_err
-extra(void *vctx, void *target, const char *section, const char *name, const char *value, char *msg,
-      size_t msglen)
+extra(void *vctx, void *target, const char *section, const char *name, const char *value, int line,
+      char *msg, size_t msglen)
 {
 	struct xctx *x = vctx;
 	struct aconfig *c = target;
 	unsigned bit = 0;
 
 	if (strncmp(section, "bid.", 4) == 0)
-		return bid_key(c, section + 4, name, value, msg, msglen);
+		return bid_key(c, section + 4, name, value, line, msg, msglen);
 	if (strcmp(section, "policy") == 0 && strcmp(name, "strategy") == 0) {
 		bit = X_STRATEGY;
+		x->strategy_line = line;
 		if (policy_strategy_parse(value, &c->strategy) != PW_OK)
 			return xfail(msg, msglen, "strategy: \"%s\" is not min, fixed or follow%s",
 			             value, "");
@@ -200,40 +203,76 @@ listen_is_loopback(const char *s)
 	       strncmp(s, "[::1]:", 6) == 0;
 }
 
-/* Checks across keys; line 0 = the file as a whole. */
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* The line of [section] name in the file just read (0: its default). */
+static int
+line_of(const int *lines, const char *section, const char *name)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].section, section) == 0 && strcmp(opts[i].name, name) == 0)
+			return lines[i];
+	return 0;
+}
+
+static int
+later(int a, int b)
+{
+	return a > b ? a : b;
+}
+
 static pw_err
-cross_check(const struct aconfig *c, char *err, size_t errlen)
+cross_fail(char *err, size_t errlen, const char *path, int line, const char *why)
+{
+	snprintf(err, errlen, "%s:%d: %s", path, line, why);
+	return PW_ERR_CONFIG;
+}
+
+/*
+ * Checks across keys, each reported at the line of the later of its keys
+ * (at least one was given: the defaults agree with each other).
+ */
+static pw_err
+cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, char *err,
+            size_t errlen)
 {
 	const char *p = c->path;
+	char why[200];
 
-	if (!endpoint_ok(c->request) || !endpoint_ok(c->pub)) {
-		snprintf(err, errlen,
-		         "%s:0: [exchange] request and pub must be tcp:// or ipc:// endpoints", p);
-		return PW_ERR_CONFIG;
-	}
-	if (c->gate_s >= 86400) {
-		snprintf(err, errlen, "%s:0: [exchange] gate_s must be below one day", p);
-		return PW_ERR_CONFIG;
-	}
-	if (c->retail_uper_kwh != 0 && c->feedin_uper_kwh > c->retail_uper_kwh) {
-		snprintf(err, errlen, "%s:0: [exchange] feedin_price above retail_price", p);
-		return PW_ERR_CONFIG;
-	}
-	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_price_uper_kwh == 0) {
-		snprintf(err, errlen, "%s:0: [policy] strategy fixed needs fixed_price", p);
-		return PW_ERR_CONFIG;
-	}
+	if (!endpoint_ok(c->request))
+		return cross_fail(err, errlen, p, line_of(lines, "exchange", "request"),
+		                  "[exchange] request must be a tcp:// or ipc:// endpoint");
+	if (!endpoint_ok(c->pub))
+		return cross_fail(err, errlen, p, line_of(lines, "exchange", "pub"),
+		                  "[exchange] pub must be a tcp:// or ipc:// endpoint");
+	if (c->gate_s >= c->interval_s)
+		return cross_fail(err, errlen, p,
+		                  later(line_of(lines, "exchange", "gate_s"),
+		                        line_of(lines, "exchange", "interval_s")),
+		                  "[exchange] gate_s must be below interval_s (as the exchange's)");
+	if (c->retail_uper_kwh != 0 && c->feedin_uper_kwh > c->retail_uper_kwh)
+		return cross_fail(err, errlen, p,
+		                  later(line_of(lines, "exchange", "feedin_price"),
+		                        line_of(lines, "exchange", "retail_price")),
+		                  "[exchange] feedin_price must not exceed retail_price");
+	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_price_uper_kwh == 0)
+		return cross_fail(err, errlen, p,
+		                  later(x->strategy_line, line_of(lines, "policy", "fixed_price")),
+		                  "[policy] strategy fixed needs fixed_price above 0");
 	for (size_t i = 0; i < c->n_bids; i++) {
 		if ((c->bids[i].set & 3) != 3) {
-			snprintf(err, errlen, "%s:0: [bid.%s] needs qty_wh and max_price", p,
+			snprintf(why, sizeof(why), "[bid.%s] needs qty_wh and max_price",
 			         c->bids[i].name);
-			return PW_ERR_CONFIG;
+			return cross_fail(err, errlen, p, c->bids[i].line, why);
 		}
 	}
 	if (c->dash_enabled && !listen_is_loopback(c->dash_listen) && c->dash_token[0] == '\0') {
-		snprintf(err, errlen, "%s:0: [dashboard] listen %s is not loopback: set a token", p,
+		snprintf(why, sizeof(why), "[dashboard] listen %s is not loopback: set a token",
 		         c->dash_listen);
-		return PW_ERR_CONFIG;
+		return cross_fail(err, errlen, p,
+		                  later(line_of(lines, "dashboard", "listen"),
+		                        line_of(lines, "dashboard", "enabled")),
+		                  why);
 	}
 	return PW_OK;
 }
@@ -243,6 +282,7 @@ aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
 {
 	struct aconfig tmp;
 	struct xctx x = { 0 };
+	int lines[NOPTS];
 	pw_err rc;
 
 	if (strlen(path) >= sizeof(tmp.path)) {
@@ -255,11 +295,10 @@ aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
 	tmp.meter_sign = ACONFIG_SIGN_AUTO;
 	tmp.log_level = LOG_LEVEL_INFO;
 	memcpy(tmp.path, path, strlen(path) + 1);
-	rc = pw_config_load(path, opts, sizeof(opts) / sizeof(opts[0]), &tmp, sizeof(tmp), extra,
-	                    &x, err, errlen);
+	rc = pw_config_load(path, opts, NOPTS, &tmp, sizeof(tmp), extra, &x, lines, err, errlen);
 	if (rc != PW_OK)
 		return rc;
-	if ((rc = cross_check(&tmp, err, errlen)) != PW_OK)
+	if ((rc = cross_check(&tmp, lines, &x, err, errlen)) != PW_OK)
 		return rc;
 	*cfg = tmp;
 	return PW_OK;

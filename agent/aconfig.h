@@ -33,6 +33,7 @@ struct aconfig_bid {
 	char name[32];
 	struct policy_bid bid;
 	unsigned set; /* bit per key given: qty, price, from, to */
+	int line;     /* line of its last key (for the check across keys) */
 };
 
 struct aconfig {

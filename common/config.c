@@ -34,8 +34,8 @@ struct cfg_run {
 	pw_err rc;
 	const struct pw_cfg_opt *opts;
 	size_t nopts;
-	unsigned char *seen; /* one flag per option: given in the file */
-	void *target;        /* the scratch copy being filled */
+	int *seen;    /* per option: the line it was given on, 0 = not given */
+	void *target; /* the scratch copy being filled */
 	pw_cfg_extra_fn extra;
 	void *ctx;
 };
@@ -288,7 +288,7 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 			cfg_fail(r, r->line, "%s: given twice in [%s]", name, section);
 			return 0;
 		}
-		r->seen[i] = 1;
+		r->seen[i] = r->line;
 		if (cfg_convert(o, value, (char *)r->target + o->offset, msg, sizeof msg) != 0) {
 			cfg_fail(r, r->line, "%s", msg);
 			return 0;
@@ -297,7 +297,8 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 	}
 	if (r->extra != NULL) {
 		msg[0] = '\0';
-		pw_err rc = r->extra(r->ctx, r->target, section, name, value, msg, sizeof msg);
+		pw_err rc =
+		    r->extra(r->ctx, r->target, section, name, value, r->line, msg, sizeof msg);
 		if (rc == PW_OK)
 			return 1;
 		if (msg[0] != '\0') {
@@ -315,7 +316,7 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 pw_err
 pw_config_load_buffer(const char *name, const char *buf, size_t len, const struct pw_cfg_opt *opts,
                       size_t nopts, void *target, size_t target_size, pw_cfg_extra_fn extra,
-                      void *ctx, char *err, size_t errlen)
+                      void *ctx, int *lines, char *err, size_t errlen)
 {
 	char dummy[1];
 	if (err == NULL || errlen == 0) {
@@ -344,7 +345,7 @@ pw_config_load_buffer(const char *name, const char *buf, size_t len, const struc
 	};
 	char msg[PW_CFG_ERRLEN];
 	pw_err rc = PW_OK;
-	r.seen = calloc(nopts + 1, 1);
+	r.seen = calloc(nopts + 1, sizeof(*r.seen));
 	r.target = malloc(target_size);
 	if (r.seen == NULL || r.target == NULL) {
 		snprintf(err, errlen, "%s: out of memory", name);
@@ -400,6 +401,9 @@ pw_config_load_buffer(const char *name, const char *buf, size_t len, const struc
 		goto out;
 	}
 	memcpy(target, r.target, target_size);
+	if (lines != NULL)
+		for (size_t i = 0; i < nopts; i++)
+			lines[i] = r.seen[i];
 out:
 	if (r.target != NULL)
 		explicit_bzero(r.target, target_size); /* may hold secrets or tokens */
@@ -410,7 +414,8 @@ out:
 
 pw_err
 pw_config_load(const char *path, const struct pw_cfg_opt *opts, size_t nopts, void *target,
-               size_t target_size, pw_cfg_extra_fn extra, void *ctx, char *err, size_t errlen)
+               size_t target_size, pw_cfg_extra_fn extra, void *ctx, int *lines, char *err,
+               size_t errlen)
 {
 	char dummy[1];
 	if (err == NULL || errlen == 0) {
@@ -469,7 +474,7 @@ pw_config_load(const char *path, const struct pw_cfg_opt *opts, size_t nopts, vo
 		return PW_ERR_IO;
 	}
 	pw_err rc = pw_config_load_buffer(path, buf, len, opts, nopts, target, target_size, extra,
-	                                  ctx, err, errlen);
+	                                  ctx, lines, err, errlen);
 	explicit_bzero(buf, len);
 	free(buf);
 	return rc;

@@ -80,10 +80,11 @@ zone_ok(const char *s, size_t n)
 /* [fees] ZONE_A/ZONE_B = amount */
 static pw_err
 fee_extra(void *ctx, void *target, const char *section, const char *name, const char *value,
-          char *msg, size_t msglen)
+          int line, char *msg, size_t msglen)
 {
 	struct xconfig *c = target;
 	(void)ctx;
+	(void)line;
 	if (strcmp(section, "fees") != 0)
 		return PW_ERR_NOTFOUND; /* the loader reports the unknown key */
 	const char *slash = strchr(name, '/');
@@ -121,26 +122,70 @@ fee_extra(void *ctx, void *target, const char *section, const char *name, const 
 	return PW_OK;
 }
 
-/* Cross-field rules the table cannot express; "file:0: ..." messages. */
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* The line of [section] name in the file just read (0: its default). */
+static int
+line_of(const int *lines, const char *section, const char *name)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].section, section) == 0 && strcmp(opts[i].name, name) == 0)
+			return lines[i];
+	return 0;
+}
+
+static int
+later(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Rules across keys, which the table cannot express.  Each is reported at
+ * the line of the later of its keys (the one that made the pair wrong
+ * when read top to bottom); at least one of them was given, since the
+ * defaults agree with each other.
+ */
 static pw_err
-check(const char *name, const struct xconfig *c, char *err, size_t errlen)
+check(const char *name, const struct xconfig *c, const int *lines, char *err, size_t errlen)
 {
 	enum log_level lv;
 	const char *why = NULL;
-	if (c->feedin_uper_kwh > c->retail_uper_kwh)
+	int line = 0;
+	int l_gate = line_of(lines, "market", "gate_s");
+	int l_len = line_of(lines, "market", "interval_s");
+	int l_ahead = line_of(lines, "market", "max_ahead_s");
+
+	if (c->feedin_uper_kwh > c->retail_uper_kwh) {
 		why = "[market] feedin must not exceed retail";
-	else if (c->gate_s >= c->max_ahead_s && c->max_ahead_s > 0)
-		why = "[market] gate_s must be below max_ahead_s";
-	else if (log_level_parse(c->log_level, &lv) != 0)
+		line =
+		    later(line_of(lines, "market", "feedin"), line_of(lines, "market", "retail"));
+	} else if (c->gate_s >= c->interval_s) {
+		/* else the gate of interval i closes before i-1 starts: the
+		 * coming interval is never open, only later ones */
+		why = "[market] gate_s must be below interval_s (gate closure falls inside the "
+		      "previous interval)";
+		line = later(l_gate, l_len);
+	} else if (c->max_ahead_s < c->gate_s + c->interval_s) {
+		/* an order needs a start in (now + G, now + max_ahead]: shorter
+		 * than L, that window holds no interval start at some times */
+		why = "[market] max_ahead_s must be at least gate_s + interval_s (else at times no "
+		      "interval is open for orders)";
+		line = later(later(l_gate, l_len), l_ahead);
+	} else if (log_level_parse(c->log_level, &lv) != 0) {
 		why = "[log] level must be error, warning, info or debug";
-	else if (strncmp(c->request_endpoint, "tcp://", 6) != 0 &&
-	         strncmp(c->request_endpoint, "ipc://", 6) != 0)
+		line = line_of(lines, "log", "level");
+	} else if (strncmp(c->request_endpoint, "tcp://", 6) != 0 &&
+	           strncmp(c->request_endpoint, "ipc://", 6) != 0) {
 		why = "[network] request must be a tcp:// or ipc:// endpoint";
-	else if (strncmp(c->publish_endpoint, "tcp://", 6) != 0 &&
-	         strncmp(c->publish_endpoint, "ipc://", 6) != 0)
+		line = line_of(lines, "network", "request");
+	} else if (strncmp(c->publish_endpoint, "tcp://", 6) != 0 &&
+	           strncmp(c->publish_endpoint, "ipc://", 6) != 0) {
 		why = "[network] publish must be a tcp:// or ipc:// endpoint";
+		line = line_of(lines, "network", "publish");
+	}
 	if (why) {
-		snprintf(err, errlen, "%s:0: %s", name, why);
+		snprintf(err, errlen, "%s:%d: %s", name, line, why);
 		return PW_ERR_CONFIG;
 	}
 	return PW_OK;
@@ -157,12 +202,13 @@ pw_err
 xconfig_load(const char *path, struct xconfig *cfg, char *err, size_t errlen)
 {
 	struct xconfig tmp = *cfg;
+	int lines[NOPTS];
 	pw_err rc;
 	reset_fees(&tmp); /* the loader keeps fields the table does not name */
-	rc = pw_config_load(path, opts, sizeof(opts) / sizeof(opts[0]), &tmp, sizeof(tmp),
-	                    fee_extra, NULL, err, errlen);
+	rc = pw_config_load(path, opts, NOPTS, &tmp, sizeof(tmp), fee_extra, NULL, lines, err,
+	                    errlen);
 	if (rc == PW_OK)
-		rc = check(path, &tmp, err, errlen);
+		rc = check(path, &tmp, lines, err, errlen);
 	if (rc == PW_OK)
 		*cfg = tmp;
 	return rc;
@@ -173,12 +219,13 @@ xconfig_load_buffer(const char *name, const char *text, struct xconfig *cfg, cha
                     size_t errlen)
 {
 	struct xconfig tmp = *cfg;
+	int lines[NOPTS];
 	pw_err rc;
 	reset_fees(&tmp);
-	rc = pw_config_load_buffer(name, text, strlen(text), opts, sizeof(opts) / sizeof(opts[0]),
-	                           &tmp, sizeof(tmp), fee_extra, NULL, err, errlen);
+	rc = pw_config_load_buffer(name, text, strlen(text), opts, NOPTS, &tmp, sizeof(tmp),
+	                           fee_extra, NULL, lines, err, errlen);
 	if (rc == PW_OK)
-		rc = check(name, &tmp, err, errlen);
+		rc = check(name, &tmp, lines, err, errlen);
 	if (rc == PW_OK)
 		*cfg = tmp;
 	return rc;
@@ -201,7 +248,7 @@ void
 xconfig_usage(void (*line)(void *ctx, const char *text), void *ctx)
 {
 	char buf[256];
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+	for (size_t i = 0; i < NOPTS; i++) {
 		const struct pw_cfg_opt *o = &opts[i];
 		snprintf(buf, sizeof(buf), "  [%s] %-14s %s%s%s%s", o->section, o->name, o->help,
 		         o->def ? " (default " : " (required)", o->def ? o->def : "",

@@ -2,7 +2,9 @@
  * config.h: INI configuration files (inih) read through a table of typed
  * options with defaults and ranges, used by every program.
  *
- * Errors read "file:line: message" (line 0 for a missing required key);
+ * Errors read "file:line: message" (line 0 for a missing required key or
+ * the file as a whole); callers that check across keys report at the line
+ * of a key involved, which the loader hands back in `lines`;
  * unknown sections and keys are errors unless an `extra` handler accepts
  * them (used for open-ended keys such as the exchange's zone fees);
  * a key given twice is an error.  Loading is all-or-nothing: on error the
@@ -45,10 +47,11 @@ struct pw_cfg_opt {
 /*
  * Called for a key the table does not name.  Return PW_OK to accept it,
  * anything else to reject it with `msg` (the loader adds "file:line: ").
- * `ctx` is the caller's, `target` is the struct being filled (a scratch copy).
+ * `ctx` is the caller's, `target` is the struct being filled (a scratch copy),
+ * `line` the key's line (for the caller's own checks across keys).
  */
 typedef pw_err (*pw_cfg_extra_fn)(void *ctx, void *target, const char *section, const char *name,
-                                  const char *value, char *msg, size_t msglen);
+                                  const char *value, int line, char *msg, size_t msglen);
 
 /*
  * Load `path` into `target` (a struct of `target_size` bytes).  Fields the
@@ -64,17 +67,19 @@ typedef pw_err (*pw_cfg_extra_fn)(void *ctx, void *target, const char *section, 
  * STR values need 1..size-1 characters (an empty default "" means unset).
  * The first error wins.  Anything `extra` allocates must be tracked through
  * `ctx` so that the caller can drop it when loading fails.
+ * `lines` (NULL or `nopts` ints, the caller's) receives on PW_OK the line
+ * each option was given on, 0 for a default.
  */
 pw_err pw_config_load(const char *path, const struct pw_cfg_opt *opts, size_t nopts, void *target,
-                      size_t target_size, pw_cfg_extra_fn extra, void *ctx, char *err,
+                      size_t target_size, pw_cfg_extra_fn extra, void *ctx, int *lines, char *err,
                       size_t errlen) __attribute__((warn_unused_result));
 
 /* The same from memory: `name` is used in messages only (fuzzing, tests,
  * configs received from elsewhere).  `buf` need not be NUL-terminated. */
 pw_err pw_config_load_buffer(const char *name, const char *buf, size_t len,
                              const struct pw_cfg_opt *opts, size_t nopts, void *target,
-                             size_t target_size, pw_cfg_extra_fn extra, void *ctx, char *err,
-                             size_t errlen) __attribute__((warn_unused_result));
+                             size_t target_size, pw_cfg_extra_fn extra, void *ctx, int *lines,
+                             char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Strict integer parse for command lines and config: whole string, base 10,
  * range checked.  PW_ERR_PARSE or PW_ERR_RANGE. */

@@ -34,9 +34,10 @@ static const struct pw_cfg_opt fopts[] = {
 
 static pw_err
 fuzz_extra(void *ctx, void *target, const char *section, const char *name, const char *value,
-           char *msg, size_t msglen)
+           int line, char *msg, size_t msglen)
 {
 	(void)ctx;
+	(void)line;
 	(void)value;
 	struct fconf *c = target;
 	if (strcmp(section, "list") != 0 || strcmp(name, "item") != 0)
@@ -67,7 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(buf, data, size);
 	pw_err rc =
 	    pw_config_load_buffer("fuzz.conf", buf, size, fopts, sizeof fopts / sizeof fopts[0], &c,
-	                          sizeof c, fuzz_extra, NULL, err, sizeof err);
+	                          sizeof c, fuzz_extra, NULL, NULL, err, sizeof err);
 	free(buf);
 	if (rc == PW_OK) {
 		if (c.n < -5 || c.n > 1000 || c.price_u < 0 || c.price_u > 5000000 ||

@@ -88,6 +88,7 @@ fuzz_xconfig(const char *text)
 		return;
 	}
 	if (c.feedin_uper_kwh > c.retail_uper_kwh || c.n_fees > XCONFIG_MAX_FEES ||
+	    c.gate_s >= c.interval_s || c.max_ahead_s < c.gate_s + c.interval_s ||
 	    strnlen(c.market_name, sizeof c.market_name) >= sizeof c.market_name ||
 	    strnlen(c.db_path, sizeof c.db_path) >= sizeof c.db_path ||
 	    (strncmp(c.request_endpoint, "tcp://", 6) != 0 &&
@@ -137,7 +138,7 @@ fuzz_aconfig(const uint8_t *data, size_t size)
 			abort();
 		return;
 	}
-	if (c.n_bids > ACONFIG_MAX_BIDS || c.gate_s >= 86400 ||
+	if (c.n_bids > ACONFIG_MAX_BIDS || c.gate_s >= c.interval_s ||
 	    (c.retail_uper_kwh != 0 && c.feedin_uper_kwh > c.retail_uper_kwh) ||
 	    strnlen(c.dash_token, sizeof c.dash_token) >= sizeof c.dash_token ||
 	    strnlen(c.modbus, sizeof c.modbus) >= sizeof c.modbus ||

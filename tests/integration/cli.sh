@@ -132,6 +132,23 @@ run "$EXCH" -c "$T/x-reg.conf" --check-config
 check "peerwatt-exchange --check-config refuses a missing registry (78, named)" \
 	test "$rc" = 78 -a -n "$(grep -F "$T/no.reg" "$T/err")"
 
+# rules across keys: reported at the line of the later key, never line 0
+sed "s|^gate_s = 60 |gate_s = 900|" "$T/x.conf" >"$T/x-gate.conf"
+XGL=$(grep -n '^gate_s' "$T/x-gate.conf" | cut -d: -f1)
+run "$EXCH" -c "$T/x-gate.conf" --check-config
+check "peerwatt-exchange: gate_s = interval_s refused at its line (78, x-gate.conf:$XGL:)" \
+	test "$rc" = 78 -a -n "$(grep -F "x-gate.conf:$XGL: [market] gate_s must be below interval_s" "$T/err")"
+sed "s|^retail = .*|retail = 0.01|" "$T/x.conf" >"$T/x-tariff.conf"
+XTL=$(grep -n '^retail' "$T/x-tariff.conf" | cut -d: -f1)
+run "$EXCH" -c "$T/x-tariff.conf" --check-config
+check "peerwatt-exchange: feedin above retail refused at the later key (78, :$XTL:)" \
+	test "$rc" = 78 -a -n "$(grep -F "x-tariff.conf:$XTL: [market] feedin must not exceed retail" "$T/err")"
+sed "s|^gate_s = .*|gate_s = 900|" "$T/a.conf" >"$T/a-gate.conf"
+AGL=$(grep -n '^gate_s' "$T/a-gate.conf" | cut -d: -f1)
+run "$AGENT" -c "$T/a-gate.conf" --check-config
+check "peerwatt-agent: gate_s = interval_s refused at its line (78, a-gate.conf:$AGL:)" \
+	test "$rc" = 78 -a -n "$(grep -F "a-gate.conf:$AGL: [exchange] gate_s must be below interval_s" "$T/err")"
+
 # --- config errors: file:line: message and 78 --------------------------------------
 # conf_err PROG NAME SECTION LINE: the bad line is line 3 of the file
 conf_err() {

@@ -60,7 +60,7 @@ static pw_err
 load(const char *text, struct conf *c, char *err)
 {
 	return pw_config_load_buffer("t.conf", text, strlen(text), opts, N(opts), c, sizeof *c,
-	                             NULL, NULL, err, PW_CFG_ERRLEN);
+	                             NULL, NULL, NULL, err, PW_CFG_ERRLEN);
 }
 
 static void
@@ -96,6 +96,32 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c.key[15], 0xff);
 	assert_int_equal(c.key[31], 0xff);
 	assert_int_equal(c.untouched, 4242);
+}
+
+/* `lines`: where each option was given (for the callers' checks across
+ * keys), 0 for a default; left alone when loading fails. */
+static void
+test_lines(void **state)
+{
+	(void)state;
+	static const char text[] = "; comment\nname = x\n\n[market]\n  gate_s = 5\n[log]\n"
+	                           "debug = on\n[market]\ninterval_s = 10\n";
+	int lines[N(opts)];
+	struct conf c = sentinel();
+	char err[PW_CFG_ERRLEN];
+	memset(lines, 0x7f, sizeof lines);
+	assert_int_equal(pw_config_load_buffer("t.conf", text, strlen(text), opts, N(opts), &c,
+	                                       sizeof c, NULL, NULL, lines, err, sizeof err),
+	                 PW_OK);
+	int want[N(opts)] = { 2, 9, 5, 0, 7, 0, 0 }; /* name interval gate retail debug db key */
+	for (size_t i = 0; i < N(opts); i++)
+		assert_int_equal(lines[i], want[i]);
+	memset(lines, 0x7f, sizeof lines);
+	static const char bad[] = "name = x\ngate_s = 1\n"; /* gate_s outside [market] */
+	assert_int_equal(pw_config_load_buffer("t.conf", bad, strlen(bad), opts, N(opts), &c,
+	                                       sizeof c, NULL, NULL, lines, err, sizeof err),
+	                 PW_ERR_CONFIG);
+	assert_int_equal(lines[0], 0x7f7f7f7f);
 }
 
 static void
@@ -212,7 +238,7 @@ test_every_error(void **state)
 	struct conf c = sentinel(), before = c;
 	char err[PW_CFG_ERRLEN];
 	assert_int_equal(pw_config_load_buffer("t.conf", nul, sizeof nul - 1, opts, N(opts), &c,
-	                                       sizeof c, NULL, NULL, err, sizeof err),
+	                                       sizeof c, NULL, NULL, NULL, err, sizeof err),
 	                 PW_ERR_CONFIG);
 	assert_string_equal(err, "t.conf:3: control character 0x00 in line");
 	assert_memory_equal(&c, &before, sizeof c);
@@ -237,12 +263,13 @@ test_no_continuation_lines(void **state)
 struct extra_ctx {
 	int calls;
 	int64_t fees[4];
+	int fee_lines[4];
 	int nfees;
 };
 
 static pw_err
 extra_fees(void *vctx, void *target, const char *section, const char *name, const char *value,
-           char *msg, size_t msglen)
+           int line, char *msg, size_t msglen)
 {
 	struct extra_ctx *x = vctx;
 	struct conf *c = target;
@@ -262,6 +289,7 @@ extra_fees(void *vctx, void *target, const char *section, const char *name, cons
 		snprintf(msg, msglen, "fee: '%s' is not in [0, 1000]", value);
 		return PW_ERR_CONFIG;
 	}
+	x->fee_lines[x->nfees] = line;
 	x->fees[x->nfees++] = v;
 	c->gate_s = 99; /* writes go to the scratch copy */
 	return PW_OK;
@@ -276,10 +304,11 @@ test_extra_handler(void **state)
 	struct conf c = sentinel();
 	char err[PW_CFG_ERRLEN];
 	assert_int_equal(pw_config_load_buffer("t.conf", good, strlen(good), opts, N(opts), &c,
-	                                       sizeof c, extra_fees, &x, err, sizeof err),
+	                                       sizeof c, extra_fees, &x, NULL, err, sizeof err),
 	                 PW_OK);
 	assert_int_equal(x.nfees, 3);
 	assert_true(x.fees[0] == 1 && x.fees[2] == 3);
+	assert_true(x.fee_lines[0] == 3 && x.fee_lines[2] == 5); /* each key's own line */
 	assert_true(c.gate_s == 99);
 	/* an empty unknown section is the handler's business when it exists */
 	static const struct {
@@ -300,7 +329,7 @@ test_extra_handler(void **state)
 		struct conf d = sentinel(), before = d;
 		pw_err rc =
 		    pw_config_load_buffer("t.conf", t[i].text, strlen(t[i].text), opts, N(opts), &d,
-		                          sizeof d, extra_fees, &y, err, sizeof err);
+		                          sizeof d, extra_fees, &y, NULL, err, sizeof err);
 		assert_int_equal(rc, PW_ERR_CONFIG);
 		if (strcmp(err, t[i].want) != 0)
 			fail_msg("case %zu: '%s' want '%s'", i, err, t[i].want);
@@ -317,21 +346,21 @@ test_bad_tables_and_arguments(void **state)
 	char err[PW_CFG_ERRLEN];
 	struct pw_cfg_opt bad[] = { OPT("", "name", PW_CFG_STR, name, 0, 0, NULL) };
 	bad[0].size = sizeof c.name + sizeof c; /* runs past the struct */
-	assert_int_equal(
-	    pw_config_load_buffer("t", "", 0, bad, 1, &c, sizeof c, NULL, NULL, err, sizeof err),
-	    PW_ERR_ARG);
+	assert_int_equal(pw_config_load_buffer("t", "", 0, bad, 1, &c, sizeof c, NULL, NULL, NULL,
+	                                       err, sizeof err),
+	                 PW_ERR_ARG);
 	struct pw_cfg_opt badint[] = { OPT("", "x", PW_CFG_INT, debug, 0, 1, "0") };
-	assert_int_equal(
-	    pw_config_load_buffer("t", "", 0, badint, 1, &c, sizeof c, NULL, NULL, err, sizeof err),
-	    PW_ERR_ARG); /* int, not int64_t */
+	assert_int_equal(pw_config_load_buffer("t", "", 0, badint, 1, &c, sizeof c, NULL, NULL,
+	                                       NULL, err, sizeof err),
+	                 PW_ERR_ARG); /* int, not int64_t */
 	struct pw_cfg_opt baddef[] = { OPT("", "x", PW_CFG_INT, gate_s, 0, 1, "7") };
-	assert_int_equal(
-	    pw_config_load_buffer("t", "", 0, baddef, 1, &c, sizeof c, NULL, NULL, err, sizeof err),
-	    PW_ERR_ARG);
+	assert_int_equal(pw_config_load_buffer("t", "", 0, baddef, 1, &c, sizeof c, NULL, NULL,
+	                                       NULL, err, sizeof err),
+	                 PW_ERR_ARG);
 	assert_string_equal(err, "config: bad default: x: '7' is out of range; allowed: integer "
 	                         "in [0, 1]");
 	assert_int_equal(pw_config_load_buffer(NULL, "", 0, opts, N(opts), &c, sizeof c, NULL, NULL,
-	                                       err, sizeof err),
+	                                       NULL, err, sizeof err),
 	                 PW_ERR_ARG);
 	struct conf before = sentinel();
 	assert_memory_equal(&c, &before, sizeof c);
@@ -340,13 +369,13 @@ test_bad_tables_and_arguments(void **state)
 	char *buf = calloc(1, big);
 	assert_non_null(buf);
 	assert_int_equal(pw_config_load_buffer("t", buf, big, opts, N(opts), &c, sizeof c, NULL,
-	                                       NULL, err, sizeof err),
+	                                       NULL, NULL, err, sizeof err),
 	                 PW_ERR_CONFIG);
 	free(buf);
 	/* a NULL error buffer is allowed */
-	assert_int_equal(
-	    pw_config_load_buffer("t", "x", 1, opts, N(opts), &c, sizeof c, NULL, NULL, NULL, 0),
-	    PW_ERR_CONFIG);
+	assert_int_equal(pw_config_load_buffer("t", "x", 1, opts, N(opts), &c, sizeof c, NULL, NULL,
+	                                       NULL, NULL, 0),
+	                 PW_ERR_CONFIG);
 }
 
 static void
@@ -360,7 +389,7 @@ test_files(void **state)
 	struct conf c = sentinel();
 
 	assert_int_equal(
-	    pw_config_load(path, opts, N(opts), &c, sizeof c, NULL, NULL, err, sizeof err),
+	    pw_config_load(path, opts, N(opts), &c, sizeof c, NULL, NULL, NULL, err, sizeof err),
 	    PW_ERR_NOTFOUND);
 	char want[256];
 	snprintf(want, sizeof want, "%s:0: cannot open: No such file or directory", path);
@@ -371,7 +400,7 @@ test_files(void **state)
 	fputs("name = file\n[market]\ninterval_s = 3\ngate_s = 4000\n", f);
 	fclose(f);
 	assert_int_equal(
-	    pw_config_load(path, opts, N(opts), &c, sizeof c, NULL, NULL, err, sizeof err),
+	    pw_config_load(path, opts, N(opts), &c, sizeof c, NULL, NULL, NULL, err, sizeof err),
 	    PW_ERR_CONFIG);
 	snprintf(want, sizeof want,
 	         "%s:4: gate_s: '4000' is out of range; allowed: integer in [0, 3600]", path);
@@ -382,13 +411,14 @@ test_files(void **state)
 	fputs("name = file\n[market]\ninterval_s = 3\n", f);
 	fclose(f);
 	assert_int_equal(
-	    pw_config_load(path, opts, N(opts), &c, sizeof c, NULL, NULL, err, sizeof err), PW_OK);
+	    pw_config_load(path, opts, N(opts), &c, sizeof c, NULL, NULL, NULL, err, sizeof err),
+	    PW_OK);
 	assert_string_equal(c.name, "file");
 	assert_true(c.interval_s == 3);
 
 	/* a directory is not a config file */
 	assert_int_equal(
-	    pw_config_load(dir, opts, N(opts), &c, sizeof c, NULL, NULL, err, sizeof err),
+	    pw_config_load(dir, opts, N(opts), &c, sizeof c, NULL, NULL, NULL, err, sizeof err),
 	    PW_ERR_IO);
 	unlink(path);
 	rmdir(dir);
@@ -444,6 +474,7 @@ main(void)
 		cmocka_unit_test(test_every_error),
 		cmocka_unit_test(test_no_continuation_lines),
 		cmocka_unit_test(test_extra_handler),
+		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_bad_tables_and_arguments),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_parse_i64),

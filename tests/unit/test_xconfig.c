@@ -14,7 +14,7 @@
 static const char good[] = "[market]\n"
                            "name = riverside\n"
                            "id = 7\n"
-                           "interval_s = 5\n"
+                           "interval_s = 300\n"
                            "feedin = 0.08\n"
                            "retail = 0.3\n"
                            "[fees]\n"
@@ -36,7 +36,7 @@ test_good(void **state)
 	assert_int_equal(xconfig_load_buffer("x.conf", good, &c, err, sizeof(err)), PW_OK);
 	assert_string_equal(c.market_name, "riverside");
 	assert_int_equal(c.market_id, 7);
-	assert_int_equal(c.interval_s, 5);
+	assert_int_equal(c.interval_s, 300);
 	assert_int_equal(c.gate_s, 60); /* default */
 	assert_int_equal(c.max_ahead_s, 86400);
 	assert_int_equal(c.feedin_uper_kwh, 80000);
@@ -70,8 +70,21 @@ test_bad_keeps_old(void **state)
 		{ "[fees]\na!/b = 1\n", "x.conf:16: unknown key a!/b" },
 		{ "[market]\n", "" }, /* repeated section is fine, keys are not */
 		{ "[network]\nbogus = 1\n", "x.conf:16: unknown key bogus in [network]" },
-		{ "[log]\nlevel = loud\n", "x.conf:0: [log] level" },
-		{ "[network]\nrequest = udp://x\n", "x.conf:0: [network] request" },
+		/* checks across keys: at the line of the later key, never line 0 */
+		{ "[log]\nlevel = loud\n", "x.conf:16: [log] level" },
+		{ "[network]\nrequest = udp://x\n", "x.conf:16: [network] request" },
+		{ "[network]\npublish = udp://x\n", "x.conf:16: [network] publish" },
+		{ "[market]\ngate_s = 300\n",
+		  "x.conf:16: [market] gate_s must be below interval_s" },
+		{ "[market]\ngate_s = 600\n",
+		  "x.conf:16: [market] gate_s must be below interval_s" },
+		{ "[market]\nmax_ahead_s = 0\n",
+		  "x.conf:16: [market] max_ahead_s must be at least" },
+		{ "[market]\nmax_ahead_s = 359\n",
+		  "x.conf:16: [market] max_ahead_s must be at least" },
+		{ "[market]\nmax_ahead_s = 360\n", "" }, /* L + G: an interval is always open */
+		{ "[market]\ngate_s = 299\nmax_ahead_s = 598\n",
+		  "x.conf:17: [market] max_ahead_s" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char text[2048], err[512] = "";
@@ -98,11 +111,19 @@ test_bad_keeps_old(void **state)
 	                        "retail = 0.3\n[files]\nregistry = r\ndb = d\nkey = k\n",
 	                        &c, err, sizeof(err)),
 	    PW_ERR_CONFIG);
-	assert_string_equal(err, "y.conf:0: [market] feedin must not exceed retail");
+	assert_string_equal(err, "y.conf:5: [market] feedin must not exceed retail");
+	assert_int_equal(
+	    xconfig_load_buffer("y.conf",
+	                        "[market]\nname = a\nid = 1\n[files]\n"
+	                        "registry = r\ndb = d\nkey = k\n[market]\nretail = 0.3\n"
+	                        "feedin = 0.4\n",
+	                        &c, err, sizeof(err)),
+	    PW_ERR_CONFIG);
+	assert_string_equal(err, "y.conf:10: [market] feedin must not exceed retail"); /* later */
 	assert_int_equal(
 	    xconfig_load_buffer("y.conf", "[market]\nname = a\n", &c, err, sizeof(err)),
 	    PW_ERR_CONFIG);
-	assert_non_null(strstr(err, "y.conf:0:"));
+	assert_non_null(strstr(err, "y.conf:0: missing required key")); /* the file as a whole */
 }
 
 /* The shipped examples load (tests run from the repository root). */

@@ -221,7 +221,7 @@ expect "revoked household's connection refused by ZAP" "TIMEOUT" -t 2000 -k "$T/
 expect "revoked household's order refused" "REJECT revoked" -k "$T/a.key" -a "$T/c.key" order 51 +3 buy 10 200000 +600
 echo "garbage line" >>"$T/households"
 kill -HUP "$XPID"
-WAIT_SECONDS=30 wait_for grep -q "keeping the old" "$T/exchange.log"
+WAIT_SECONDS=30 wait_for grep -q "households:3: expected 7 fields" "$T/exchange.log"
 check "SIGHUP with a broken registry keeps the old one" grep -q "households:3: expected 7 fields" "$T/exchange.log"
 honest "reloads"
 

@@ -51,11 +51,14 @@ merkle_range_init(struct merkle_range *r)
 }
 
 pw_err
-merkle_range_append(struct merkle_range *r, const uint8_t leaf[MERKLE_HASH_LEN])
+merkle_range_append_nodes(struct merkle_range *r, const uint8_t leaf[MERKLE_HASH_LEN],
+                          uint8_t (*done)[MERKLE_HASH_LEN], unsigned *n_done)
 {
 	uint8_t h[MERKLE_HASH_LEN];
 	unsigned level = 0;
 
+	if (n_done != NULL)
+		*n_done = 0;
 	if (r->size == UINT64_MAX)
 		return PW_ERR_FULL;
 	memcpy(h, leaf, MERKLE_HASH_LEN);
@@ -63,11 +66,21 @@ merkle_range_append(struct merkle_range *r, const uint8_t leaf[MERKLE_HASH_LEN])
 	 * the new one completes, carried upwards */
 	while ((r->size >> level) & 1u) {
 		merkle_node_hash(r->nodes[level], h, h);
+		if (done != NULL)
+			memcpy(done[level], h, MERKLE_HASH_LEN);
 		level++;
 	}
 	memcpy(r->nodes[level], h, MERKLE_HASH_LEN);
 	r->size++;
+	if (n_done != NULL)
+		*n_done = level;
 	return PW_OK;
+}
+
+pw_err
+merkle_range_append(struct merkle_range *r, const uint8_t leaf[MERKLE_HASH_LEN])
+{
+	return merkle_range_append_nodes(r, leaf, NULL, NULL);
 }
 
 void

@@ -1,11 +1,13 @@
 /*
  * mlog.c: the settlement log in SQLite with its in-memory compact range
- * (see exchange/mlog.h; docs/audit.md documents the tables).
+ * and its table of interior nodes (see exchange/mlog.h; docs/audit.md
+ * documents the tables).
  */
 #include "exchange/mlog.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "peerwatt/log.h"
 #include "peerwatt/merkle.h"
@@ -16,7 +18,24 @@ static const char mlog_schema[] =
     "CREATE TABLE IF NOT EXISTS checkpoints(tree_size INTEGER PRIMARY KEY, interval INTEGER,"
     " frame BLOB NOT NULL);";
 
-enum { Q_INSERT, Q_SCAN, Q_LEAVES, Q_GET, Q_CP_INSERT, Q_CP_LAST, Q__COUNT };
+/* Created apart: whether it existed tells mlog_open to build it. */
+static const char mlog_nodes_schema[] =
+    "CREATE TABLE log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    " hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID";
+
+enum {
+	Q_INSERT,
+	Q_SCAN,
+	Q_LEAVES,
+	Q_GET,
+	Q_CP_INSERT,
+	Q_CP_LAST,
+	Q_LEAF,
+	Q_NODE_INSERT,
+	Q_NODE_GET,
+	Q_NODE_LAST,
+	Q__COUNT
+};
 
 static const char *const mlog_sql[Q__COUNT] = {
 	[Q_INSERT] = "INSERT INTO log(idx, type, frame, leaf) VALUES (?1, ?2, ?3, ?4)",
@@ -26,6 +45,10 @@ static const char *const mlog_sql[Q__COUNT] = {
 	[Q_CP_INSERT] = "INSERT OR REPLACE INTO checkpoints(tree_size, interval, frame)"
 	                " VALUES (?1, ?2, ?3)",
 	[Q_CP_LAST] = "SELECT tree_size, frame FROM checkpoints ORDER BY tree_size DESC LIMIT 1",
+	[Q_LEAF] = "SELECT leaf FROM log WHERE idx = ?1",
+	[Q_NODE_INSERT] = "INSERT INTO log_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
+	[Q_NODE_GET] = "SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2",
+	[Q_NODE_LAST] = "SELECT max(idx) FROM log_nodes WHERE level = ?1",
 };
 
 struct mlog {
@@ -55,6 +78,71 @@ mlog__dberr(struct mlog *m, const char *what)
 {
 	log_warnx("mlog: %s: %s", what, sqlite3_errmsg(m->db));
 	return PW_ERR_DB;
+}
+
+/*
+ * Stores the interior nodes that the leaf appended at `old_size` completed:
+ * done[k] is node(k + 1, old_size >> (k + 1)).  Runs in the caller's
+ * transaction, so the nodes commit or roll back with their leaf.
+ */
+static pw_err
+mlog__put_nodes(struct mlog *m, uint64_t old_size, const uint8_t (*done)[PW_HASH_LEN],
+                unsigned n_done)
+{
+	for (unsigned k = 0; k < n_done; k++) {
+		unsigned level = k + 1;
+		sqlite3_stmt *st = mlog__stmt(m, Q_NODE_INSERT);
+		sqlite3_bind_int(st, 1, (int)level);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)(old_size >> level));
+		sqlite3_bind_blob(st, 3, done[k], PW_HASH_LEN, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			return mlog__dberr(m, "store node");
+	}
+	return PW_OK;
+}
+
+/*
+ * merkle_node_fn over the database: level 0 is a leaf of table log, higher
+ * levels are rows of log_nodes.  One indexed lookup per call and no cursor
+ * left open.  A node missing inside the tree is corruption.
+ */
+static pw_err
+mlog__node(void *ctx, unsigned level, uint64_t index, uint8_t out[PW_HASH_LEN])
+{
+	struct mlog *m = ctx;
+	sqlite3_stmt *st;
+	pw_err err = PW_OK;
+
+	if (level >= MERKLE_MAX_LEVELS || index > (uint64_t)INT64_MAX)
+		return PW_ERR_RANGE;
+	if (level == 0) {
+		st = mlog__stmt(m, Q_LEAF);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)index);
+	} else {
+		st = mlog__stmt(m, Q_NODE_GET);
+		sqlite3_bind_int(st, 1, (int)level);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *blob = sqlite3_column_blob(st, 0);
+		if (blob != NULL && sqlite3_column_bytes(st, 0) == PW_HASH_LEN)
+			memcpy(out, blob, PW_HASH_LEN);
+		else
+			err = PW_ERR_CORRUPT;
+	} else if (rc == SQLITE_DONE) {
+		err = PW_ERR_CORRUPT;
+	} else {
+		err = mlog__dberr(m, "read node");
+	}
+	sqlite3_reset(st);
+	if (err == PW_ERR_CORRUPT)
+		log_warnx("mlog: node (level %u, index %llu) missing or malformed", level,
+		          (unsigned long long)index);
+	return err;
 }
 
 /* The latest checkpoint row: size and root (decoded from its frame). */
@@ -166,11 +254,137 @@ bad_root:
 	return PW_ERR_CORRUPT;
 }
 
+/* Whether table log_nodes exists (PW_OK and *have), without creating it. */
+static pw_err
+mlog__have_nodes_table(sqlite3 *db, int *have)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*have = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND"
+	                       " name = 'log_nodes'",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("mlog: read the schema: %s", sqlite3_errmsg(db));
+		return PW_ERR_DB;
+	}
+	rc = sqlite3_step(st);
+	*have = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("mlog: read the schema: %s", sqlite3_errmsg(db));
+		return PW_ERR_DB;
+	}
+	return PW_OK;
+}
+
+/*
+ * Whether log_nodes covers exactly the tree of the entries just scanned:
+ * at every level l the highest index is (size >> l) - 1 (none when that is
+ * negative), and the nodes the compact range holds are equal to it.  One
+ * lookup per level; it catches a table left behind by another log or cut
+ * short, not an edit in its middle (the proofs that read such a node fail
+ * to verify, and mlog_checkpoint refuses to sign then).
+ */
+static pw_err
+mlog__nodes_match(struct mlog *m, int *match)
+{
+	uint64_t size = m->range.size;
+	uint8_t h[PW_HASH_LEN];
+	pw_err rc;
+
+	*match = 0;
+	for (unsigned level = 1; level < MERKLE_MAX_LEVELS; level++) {
+		uint64_t count = size >> level;
+		sqlite3_stmt *st = mlog__stmt(m, Q_NODE_LAST);
+		sqlite3_bind_int(st, 1, (int)level);
+		int src = sqlite3_step(st);
+		int none = src == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL;
+		sqlite3_int64 last = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+		sqlite3_reset(st);
+		if (src != SQLITE_ROW)
+			return mlog__dberr(m, "read nodes");
+		if (count == 0 ? !none : (none || last < 0 || (uint64_t)last != count - 1))
+			return PW_OK;
+		if (count > 0 && ((size >> level) & 1u)) {
+			if ((rc = mlog__node(m, level, count - 1, h)) == PW_ERR_CORRUPT)
+				return PW_OK;
+			if (rc != PW_OK)
+				return rc;
+			if (memcmp(h, m->range.nodes[level], PW_HASH_LEN) != 0)
+				return PW_OK;
+		}
+	}
+	*match = 1;
+	return PW_OK;
+}
+
+/*
+ * (Re)builds log_nodes from the stored leaves in one savepoint: the
+ * database of a version without the table, or a table that does not match.
+ * Costs one pass over the leaves and one insert per interior node (about
+ * one per entry).
+ */
+static pw_err
+mlog__build_nodes(struct mlog *m)
+{
+	uint8_t done[MERKLE_MAX_LEVELS][PW_HASH_LEN];
+	struct merkle_range r;
+	struct timespec t0, t1;
+	sqlite3_stmt *st;
+	pw_err err = PW_OK;
+	unsigned n_done;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (sqlite3_exec(m->db, "SAVEPOINT mlog_build; DELETE FROM log_nodes", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return mlog__dberr(m, "start building the node table");
+	merkle_range_init(&r);
+	st = mlog__stmt(m, Q_LEAVES);
+	sqlite3_bind_int64(st, 1, 0);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 idx = sqlite3_column_int64(st, 0);
+		const void *leaf = sqlite3_column_blob(st, 1);
+		if (idx < 0 || (uint64_t)idx != r.size || leaf == NULL ||
+		    sqlite3_column_bytes(st, 1) != PW_HASH_LEN) {
+			/* mlog__scan checked the same rows a moment ago */
+			err = PW_ERR_CORRUPT;
+			break;
+		}
+		uint64_t at = r.size;
+		if ((err = merkle_range_append_nodes(&r, leaf, done, &n_done)) != PW_OK ||
+		    (err = mlog__put_nodes(m, at, (const uint8_t(*)[PW_HASH_LEN])done, n_done)) !=
+		        PW_OK)
+			break;
+	}
+	if (err == PW_OK && rc != SQLITE_DONE)
+		err = mlog__dberr(m, "read log");
+	sqlite3_reset(st);
+	if (err == PW_OK && r.size != m->range.size)
+		err = PW_ERR_CORRUPT;
+	if (err != PW_OK) {
+		sqlite3_exec(m->db, "ROLLBACK TO mlog_build; RELEASE mlog_build", NULL, NULL, NULL);
+		return err;
+	}
+	if (sqlite3_exec(m->db, "RELEASE mlog_build", NULL, NULL, NULL) != SQLITE_OK) {
+		err = mlog__dberr(m, "commit the node table");
+		sqlite3_exec(m->db, "ROLLBACK TO mlog_build; RELEASE mlog_build", NULL, NULL, NULL);
+		return err;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("mlog: built the node table of %llu entries in %.2f s", (unsigned long long)r.size,
+	         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return PW_OK;
+}
+
 pw_err
 mlog_open(struct mlog **out, sqlite3 *db)
 {
 	struct mlog *m;
 	char *errmsg = NULL;
+	int had_nodes = 0, match = 0;
 	pw_err rc;
 
 	if (out == NULL || db == NULL)
@@ -179,7 +393,12 @@ mlog_open(struct mlog **out, sqlite3 *db)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return PW_ERR_NOMEM;
 	m->db = db;
-	if (sqlite3_exec(db, mlog_schema, NULL, NULL, &errmsg) != SQLITE_OK) {
+	if ((rc = mlog__have_nodes_table(db, &had_nodes)) != PW_OK) {
+		free(m);
+		return rc;
+	}
+	if (sqlite3_exec(db, mlog_schema, NULL, NULL, &errmsg) != SQLITE_OK ||
+	    (!had_nodes && sqlite3_exec(db, mlog_nodes_schema, NULL, NULL, &errmsg) != SQLITE_OK)) {
 		log_warnx("mlog: create tables: %s", errmsg ? errmsg : "?");
 		sqlite3_free(errmsg);
 		free(m);
@@ -196,9 +415,24 @@ mlog_open(struct mlog **out, sqlite3 *db)
 	merkle_range_init(&m->range);
 	merkle_range_init(&m->snap);
 	if ((rc = mlog__read_last_cp(m, &m->have_cp, &m->cp_size, m->cp_root)) != PW_OK ||
-	    (rc = mlog__scan(m, 1)) != PW_OK) {
+	    (rc = mlog__scan(m, 1)) != PW_OK ||
+	    (had_nodes && (rc = mlog__nodes_match(m, &match)) != PW_OK)) {
 		mlog_close(&m);
 		return rc;
+	}
+	if (!had_nodes && m->range.size == 0)
+		match = 1; /* a new log: the empty table is complete */
+	if (!match) {
+		/* the entries are the truth (mlog__scan just checked them against
+		 * the signed checkpoint); the nodes are derived from them */
+		if (had_nodes)
+			log_warnx("mlog: the node table does not match the %llu entries: "
+			          "rebuilding it",
+			          (unsigned long long)m->range.size);
+		if ((rc = mlog__build_nodes(m)) != PW_OK) {
+			mlog_close(&m);
+			return rc;
+		}
 	}
 	*out = m;
 	return PW_OK;
@@ -219,7 +453,11 @@ pw_err
 mlog_append(struct mlog *m, const uint8_t *frame, size_t len, uint64_t *index)
 {
 	uint8_t leaf[PW_HASH_LEN];
+	uint8_t done[MERKLE_MAX_LEVELS][PW_HASH_LEN];
+	struct merkle_range next;
+	unsigned n_done;
 	sqlite3_stmt *st;
+	pw_err err;
 
 	if (m == NULL || frame == NULL || index == NULL || len < 2 || len > PW_WIRE_MAX_LEN)
 		return PW_ERR_ARG;
@@ -230,6 +468,10 @@ mlog_append(struct mlog *m, const uint8_t *frame, size_t len, uint64_t *index)
 	if (m->range.size >= (uint64_t)INT64_MAX)
 		return PW_ERR_FULL;
 	merkle_leaf_hash(frame, len, leaf);
+	/* on a copy: the range moves only once the rows are written */
+	next = m->range;
+	if ((err = merkle_range_append_nodes(&next, leaf, done, &n_done)) != PW_OK)
+		return err;
 	st = mlog__stmt(m, Q_INSERT);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)m->range.size);
 	sqlite3_bind_int(st, 2, frame[1]);
@@ -240,8 +482,14 @@ mlog_append(struct mlog *m, const uint8_t *frame, size_t len, uint64_t *index)
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return mlog__dberr(m, "append");
+	/* a failure here leaves the leaf row without its nodes: the caller
+	 * rolls the transaction back (and calls mlog_reload) as on any error */
+	if ((err = mlog__put_nodes(m, m->range.size, (const uint8_t(*)[PW_HASH_LEN])done,
+	                           n_done)) != PW_OK)
+		return err;
 	*index = m->range.size;
-	return merkle_range_append(&m->range, leaf);
+	m->range = next;
+	return PW_OK;
 }
 
 pw_err
@@ -331,12 +579,40 @@ mlog__cursor_done(struct mlog *m)
 	m->cur_active = 0;
 }
 
+/*
+ * The root of the stored entries, folded onto the range of the latest
+ * checkpoint (m->snap) from the entries after it: O(entries since).
+ */
+static pw_err
+mlog__since_checkpoint_root(struct mlog *m, uint8_t out[PW_HASH_LEN])
+{
+	struct merkle_range r;
+	uint8_t leaf[PW_HASH_LEN];
+	pw_err rc = PW_OK;
+
+	r = m->snap;
+	if (r.size != m->cp_size)
+		merkle_range_init(&r); /* no snapshot at hand: from the start */
+	while (r.size < m->range.size) {
+		if ((rc = mlog__leaf(m, r.size, leaf)) != PW_OK)
+			break;
+		if ((rc = merkle_range_append(&r, leaf)) != PW_OK)
+			break;
+	}
+	mlog__cursor_done(m);
+	if (rc == PW_ERR_NOTFOUND)
+		rc = PW_ERR_CORRUPT; /* an entry the memory has is not stored */
+	if (rc == PW_OK)
+		merkle_range_root(&r, out);
+	return rc;
+}
+
 pw_err
 mlog_checkpoint(struct mlog *m, const struct pw_keypair *exch, uint64_t market_id,
                 const char *origin, uint64_t interval, uint64_t time_s, uint8_t *frame, size_t cap,
                 size_t *len)
 {
-	uint8_t root[PW_HASH_LEN];
+	uint8_t root[PW_HASH_LEN], since_root[PW_HASH_LEN];
 	uint8_t proof[MERKLE_MAX_PROOF][PW_HASH_LEN];
 	struct pw_msg msg;
 	size_t olen, n = 0;
@@ -357,14 +633,27 @@ mlog_checkpoint(struct mlog *m, const struct pw_keypair *exch, uint64_t market_i
 			          (unsigned long long)m->range.size);
 			return PW_ERR_CORRUPT;
 		}
-		/* prove from the stored entries, not from memory: the signature
-		 * must only ever extend what the database can show */
-		rc = merkle_prove_consistency(mlog__leaf, m, m->cp_size, m->range.size, proof,
-		                              MERKLE_MAX_PROOF, &n);
-		mlog__cursor_done(m);
-		if (rc != PW_OK)
+		/* prove from the database, not from memory: the signature must
+		 * only ever extend what the database can show.  The entries since
+		 * the checkpoint are read back and must fold onto its range to
+		 * the root about to be signed; the older ones are linked by a
+		 * consistency proof from the stored nodes (O(log n) lookups, not
+		 * a pass over the whole log at every interval) */
+		if ((rc = mlog__since_checkpoint_root(m, since_root)) != PW_OK)
 			return rc;
-		if (merkle_verify_consistency(m->cp_size, m->range.size, m->cp_root, root,
+		if (memcmp(since_root, root, PW_HASH_LEN) != 0) {
+			log_warnx("mlog: refusing checkpoint: the stored entries since size %llu "
+			          "do not give the root of size %llu",
+			          (unsigned long long)m->cp_size,
+			          (unsigned long long)m->range.size);
+			return PW_ERR_CORRUPT;
+		}
+		rc = merkle_prove_consistency_nodes(mlog__node, m, m->cp_size, m->range.size, proof,
+		                                    MERKLE_MAX_PROOF, &n);
+		if (rc != PW_OK && rc != PW_ERR_CORRUPT)
+			return rc;
+		if (rc == PW_ERR_CORRUPT ||
+		    merkle_verify_consistency(m->cp_size, m->range.size, m->cp_root, root,
 		                              (const uint8_t(*)[PW_HASH_LEN])proof, n) != PW_OK) {
 			log_warnx("mlog: refusing checkpoint: size %llu is not consistent with the "
 			          "checkpoint of size %llu",
@@ -411,10 +700,11 @@ mlog__proof(struct mlog *m, int kind, uint64_t a, uint64_t b, struct pw_proof *p
 	if (b > m->range.size || (kind == PW_PROOF_INCLUSION ? a >= b : a > b))
 		return PW_ERR_RANGE;
 	if (kind == PW_PROOF_INCLUSION)
-		rc = merkle_prove_inclusion(mlog__leaf, m, a, b, hashes, MERKLE_MAX_PROOF, &n);
+		rc =
+		    merkle_prove_inclusion_nodes(mlog__node, m, a, b, hashes, MERKLE_MAX_PROOF, &n);
 	else
-		rc = merkle_prove_consistency(mlog__leaf, m, a, b, hashes, MERKLE_MAX_PROOF, &n);
-	mlog__cursor_done(m);
+		rc = merkle_prove_consistency_nodes(mlog__node, m, a, b, hashes, MERKLE_MAX_PROOF,
+		                                    &n);
 	if (rc != PW_OK)
 		return rc;
 	if (n > PW_PROOF_MAX_HASHES)

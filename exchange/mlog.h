@@ -5,13 +5,18 @@
  * Owns the tables
  *     log(idx INTEGER PRIMARY KEY, type INTEGER NOT NULL, frame BLOB NOT NULL,
  *         leaf BLOB NOT NULL)
+ *     log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,
+ *         hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID
  *     checkpoints(tree_size INTEGER PRIMARY KEY, interval INTEGER,
  *         frame BLOB NOT NULL)
  * and the in-memory compact range of the log (so an append is O(log n) and
- * the root is always at hand).  Entries are the exact signed frames: the
- * households' ORDER, CANCEL and METER frames as received, the exchange's
- * RESULT parts and STATEMENTs.  idx counts from 0 without gaps; leaf is
- * SHA-256(0x00 || frame); type is frame[1].
+ * the root is always at hand).  log_nodes holds every interior node of the
+ * tree that is the root of a perfect subtree: (level l >= 1, idx i) is
+ * MTH(D[i*2^l : (i+1)*2^l]), inserted with the leaf that completes it (in
+ * the same transaction), so proofs cost O(log n) indexed lookups.  Entries are the exact signed
+ * frames: the households' ORDER, CANCEL and METER frames as received, the exchange's RESULT parts
+ * and STATEMENTs.  idx counts from 0 without gaps; leaf is SHA-256(0x00 || frame); type is
+ * frame[1].
  *
  * Called by the exchange (exchange/main.c and its request/interval code)
  * from inside its own store transactions: mlog_append() must run in the
@@ -40,8 +45,11 @@ struct mlog;
  * Creates the tables when missing and loads the compact range from the
  * entries (checking that indices have no gaps, that every leaf is the hash
  * of its frame and that the latest checkpoint's root matches the entries:
- * PW_ERR_CORRUPT otherwise).  On PW_OK the caller owns *out and frees it
- * with mlog_close().
+ * PW_ERR_CORRUPT otherwise).  Then checks log_nodes against the entries
+ * (the highest index per level and the nodes of the compact range) and,
+ * when it was missing (a database of an older version) or does not match,
+ * builds it from the leaves in one savepoint (logged; about one insert per
+ * entry).  On PW_OK the caller owns *out and frees it with mlog_close().
  */
 pw_err mlog_open(struct mlog **out, sqlite3 *db) __attribute__((warn_unused_result));
 /* Frees the mlog (not the database handle) and nulls *mp; safe on NULL. */
@@ -49,9 +57,10 @@ void mlog_close(struct mlog **mp);
 
 /*
  * Appends one signed frame (at least the 2-byte version/type header; at
- * most PW_WIRE_MAX_LEN) as the next entry; *index receives its index.
- * PW_ERR_STATE when no transaction is open on the handle; PW_ERR_DB when
- * the insert fails (the in-memory range is then unchanged).
+ * most PW_WIRE_MAX_LEN) as the next entry, with the log_nodes rows it
+ * completes; *index receives its index.  PW_ERR_STATE when no transaction
+ * is open on the handle; PW_ERR_DB when an insert fails (the in-memory
+ * range is then unchanged; the caller rolls back).
  */
 pw_err mlog_append(struct mlog *m, const uint8_t *frame, size_t len, uint64_t *index)
     __attribute__((warn_unused_result));
@@ -74,10 +83,13 @@ void mlog_root(const struct mlog *m, uint8_t out[PW_HASH_LEN]);
  * PW_ORIGIN_LEN printable ASCII characters), `interval` the last interval
  * settled into the log, `time_s` the exchange clock.
  *
- * Refuses (PW_ERR_CORRUPT, nothing signed) when the current tree is not an
- * extension of the latest stored checkpoint: a consistency proof is
- * generated from the stored entries and verified against both roots, so
- * the exchange never signs two checkpoints that no proof links.  A
+ * Refuses (PW_ERR_CORRUPT, nothing signed) when the database does not show
+ * the current tree as an extension of the latest stored checkpoint: the
+ * entries since that checkpoint are read back and must give the current
+ * root, and a consistency proof generated from log_nodes must verify
+ * against both roots, so the exchange never signs two checkpoints that no
+ * proof links.  Cost: the entries since the checkpoint plus O(log n)
+ * lookups (entries before it were checked by mlog_open).  A
  * checkpoint of the same size as the latest replaces it (same root, later
  * interval).  Call it inside the caller's transaction or on its own.
  */
@@ -94,7 +106,8 @@ pw_err mlog_last_checkpoint(const struct mlog *m, uint64_t *tree_size, uint8_t r
  * n_hashes and hashes of `p`; p->nonce is left to the caller.
  * Inclusion: idx < size <= mlog_size(), else PW_ERR_RANGE.
  * Consistency: old <= new_ <= mlog_size(), else PW_ERR_RANGE.
- * Cost: O(size) leaf reads (no interior nodes are stored).
+ * Cost: O(log n) indexed lookups in log and log_nodes (at most about
+ * 2 log2(n)); PW_ERR_CORRUPT when a node is missing.
  */
 pw_err mlog_prove_inclusion(struct mlog *m, uint64_t idx, uint64_t size, struct pw_proof *p)
     __attribute__((warn_unused_result));

@@ -18,6 +18,9 @@
  * storage-backed accessor can step a cursor.  A proof costs O(n) leaf reads
  * and hashes (no interior nodes are stored).
  *
+ * The *_nodes variants read perfect-subtree roots instead (O(log n) reads
+ * for the exchange's stored node table, exchange/mlog.c).
+ *
  * Callers: exchange/mlog.c (the log), exchange/audit.c (recomputing roots and
  * checking checkpoints), agent (verifying proofs it receives).
  * Thread-safe: no shared state; libsodium must be initialised (sodium_init).
@@ -56,6 +59,18 @@ struct merkle_range {
 void merkle_range_init(struct merkle_range *r);
 /* Appends one leaf hash; PW_ERR_FULL at 2^64 - 1 leaves. */
 pw_err merkle_range_append(struct merkle_range *r, const uint8_t leaf[MERKLE_HASH_LEN])
+    __attribute__((warn_unused_result));
+/*
+ * merkle_range_append that also hands out the perfect subtrees the new leaf
+ * completes (the carries of the increment): done[k] receives the root of
+ * the subtree at level k + 1, i.e. node(k + 1, old_size >> (k + 1)) of
+ * 2^(k+1) leaves; *n_done their count (the trailing one bits of the old
+ * size).  `done` needs room for MERKLE_MAX_LEVELS hashes.  Lets a store keep
+ * every interior node of the tree at O(1) amortised hashes per leaf
+ * (exchange/mlog.c).
+ */
+pw_err merkle_range_append_nodes(struct merkle_range *r, const uint8_t leaf[MERKLE_HASH_LEN],
+                                 uint8_t (*done)[MERKLE_HASH_LEN], unsigned *n_done)
     __attribute__((warn_unused_result));
 /* MTH of the leaves appended so far (the empty root for none). */
 void merkle_range_root(const struct merkle_range *r, uint8_t out[MERKLE_HASH_LEN]);

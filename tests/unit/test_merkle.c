@@ -253,6 +253,48 @@ test_compact_range_matches_naive_mth(void **state)
 	assert_memory_equal(got, want, H);
 }
 
+/* Every perfect subtree a leaf completes is handed out once, at the level
+ * and index the naive MTH gives it, and the range itself is unchanged by
+ * asking for them. */
+static void
+test_append_nodes_reports_completed_subtrees(void **state)
+{
+	struct tree tt, *t = &tt;
+	struct merkle_range r, plain;
+	uint8_t done[MERKLE_MAX_LEVELS][H], want[H], got[H], plain_root[H];
+	unsigned n_done, total = 0;
+
+	(void)state;
+	tree_fill(t);
+	merkle_range_init(&r);
+	merkle_range_init(&plain);
+	for (uint64_t i = 0; i < MAXN; i++) {
+		assert_int_equal(merkle_range_append_nodes(&r, t->leaf[i], done, &n_done), PW_OK);
+		assert_int_equal(merkle_range_append(&plain, t->leaf[i]), PW_OK);
+		/* the carries of i + 1 are the trailing one bits of i */
+		assert_int_equal(n_done, (unsigned)__builtin_ctzll(~i));
+		for (unsigned k = 0; k < n_done; k++) {
+			unsigned level = k + 1;
+			uint64_t index = i >> level;
+			naive_mth(t, (size_t)(index << level), (size_t)1 << level, want);
+			assert_memory_equal(done[k], want, H);
+		}
+		total += n_done;
+		merkle_range_root(&r, got);
+		merkle_range_root(&plain, plain_root);
+		assert_memory_equal(got, plain_root, H);
+		assert_memory_equal(got, t->root[i + 1], H);
+	}
+	/* n - popcount(n) interior perfect subtrees in a tree of n leaves */
+	assert_int_equal(total, MAXN - (unsigned)__builtin_popcount(MAXN));
+	/* NULL outputs are allowed; a full range reports nothing */
+	assert_int_equal(merkle_range_append_nodes(&r, t->leaf[0], NULL, NULL), PW_OK);
+	r.size = UINT64_MAX;
+	n_done = 7;
+	assert_int_equal(merkle_range_append_nodes(&r, t->leaf[0], done, &n_done), PW_ERR_FULL);
+	assert_int_equal(n_done, 0);
+}
+
 static void
 test_range_full(void **state)
 {
@@ -675,6 +717,7 @@ main(void)
 		cmocka_unit_test(test_hash_rules),
 		cmocka_unit_test(test_rfc6962_reference_roots),
 		cmocka_unit_test(test_compact_range_matches_naive_mth),
+		cmocka_unit_test(test_append_nodes_reports_completed_subtrees),
 		cmocka_unit_test(test_range_full),
 		cmocka_unit_test(test_rfc6962_reference_proofs),
 		cmocka_unit_test(test_inclusion_all_sizes),

@@ -3,7 +3,10 @@
  * appends inside transactions, the root against an independent
  * recomputation, reopen, rollback + reload, signed checkpoints (and the
  * refusal to sign one that does not extend the previous), proofs served from
- * the stored entries, and corrupt databases refused at open.
+ * the stored entries and from table log_nodes (equal to the O(n) reference
+ * for every pair up to 100 entries, after reopen, after building the table
+ * for a database without it, after a rollback), and corrupt databases
+ * refused at open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -294,18 +297,36 @@ test_checkpoint_refused_when_history_changed(void **state)
 	assert_int_equal(mlog_checkpoint(f->m, &f->exch, MARKET, "m", 1, 10, cp, sizeof(cp), &len),
 	                 PW_OK);
 	append_range(f, 9, 12);
-	/* someone rewrites an entry already covered by the checkpoint */
-	exec(f->db, "UPDATE log SET leaf = zeroblob(32) WHERE idx = 4");
+	/* someone rewrites an entry appended since the checkpoint */
+	exec(f->db, "SAVEPOINT t; UPDATE log SET leaf = zeroblob(32) WHERE idx = 10");
 	assert_int_equal(mlog_checkpoint(f->m, &f->exch, MARKET, "m", 2, 20, cp, sizeof(cp), &len),
 	                 PW_ERR_CORRUPT);
+	exec(f->db, "ROLLBACK TO t; RELEASE t");
+	/* or the stored node that links the checkpoint's subtree (D[0:8]) */
+	exec(f->db, "SAVEPOINT t; UPDATE log_nodes SET hash = zeroblob(32)"
+	            " WHERE level = 3 AND idx = 0");
+	assert_int_equal(mlog_checkpoint(f->m, &f->exch, MARKET, "m", 2, 20, cp, sizeof(cp), &len),
+	                 PW_ERR_CORRUPT);
+	exec(f->db, "ROLLBACK TO t; RELEASE t");
+	exec(f->db, "SAVEPOINT t; DELETE FROM log_nodes WHERE level = 3");
+	assert_int_equal(mlog_checkpoint(f->m, &f->exch, MARKET, "m", 2, 20, cp, sizeof(cp), &len),
+	                 PW_ERR_CORRUPT);
+	exec(f->db, "ROLLBACK TO t; RELEASE t");
 	/* a deleted entry is refused too */
-	exec(f->db, "DELETE FROM log WHERE idx = 10");
+	exec(f->db, "SAVEPOINT t; DELETE FROM log WHERE idx = 10");
 	assert_int_equal(mlog_checkpoint(f->m, &f->exch, MARKET, "m", 2, 20, cp, sizeof(cp), &len),
 	                 PW_ERR_CORRUPT);
+	exec(f->db, "ROLLBACK TO t; RELEASE t");
 	uint64_t sz;
 	uint8_t root[PW_HASH_LEN];
 	assert_int_equal(mlog_last_checkpoint(f->m, &sz, root), PW_OK);
 	assert_int_equal(sz, 9);
+	/* an entry the checkpoint already covers is not re-read at every
+	 * interval (that would cost the whole log): mlog_open and the auditor
+	 * catch it */
+	exec(f->db, "UPDATE log SET leaf = zeroblob(32) WHERE idx = 4");
+	mlog_close(&f->m);
+	assert_int_equal(mlog_open(&f->m, f->db), PW_ERR_CORRUPT);
 }
 
 static void
@@ -395,6 +416,198 @@ test_proofs_from_storage(void **state)
 	append_range(f, 33, 34);
 }
 
+/* Unsigned frames of random lengths: mlog logs bytes, it checks no
+ * signature, so the node-table tests can use many entries cheaply. */
+#define NSYN 100
+
+struct syn {
+	uint8_t frames[NSYN][64];
+	size_t lens[NSYN];
+	uint8_t leaves[NSYN][PW_HASH_LEN];
+};
+
+static void
+syn_fill(struct syn *y)
+{
+	uint32_t x = 12345;
+	for (size_t i = 0; i < NSYN; i++) {
+		x = x * 1103515245u + 12345u;
+		y->lens[i] = 2 + (x >> 16) % 60;
+		y->frames[i][0] = 1;
+		y->frames[i][1] = PW_MSG_ORDER;
+		for (size_t j = 2; j < y->lens[i]; j++) {
+			x = x * 1103515245u + 12345u;
+			y->frames[i][j] = (uint8_t)(x >> 24);
+		}
+		merkle_leaf_hash(y->frames[i], y->lens[i], y->leaves[i]);
+	}
+}
+
+static void
+syn_append(struct fx *f, const struct syn *y, size_t from, size_t to)
+{
+	uint64_t idx;
+	exec(f->db, "BEGIN");
+	for (size_t i = from; i < to; i++) {
+		assert_int_equal(mlog_append(f->m, y->frames[i], y->lens[i], &idx), PW_OK);
+		assert_int_equal(idx, i);
+	}
+	exec(f->db, "COMMIT");
+}
+
+/* the O(n) reference: merkle_prove_* over the leaf array (test_merkle.c
+ * checks it against the RFC 6962 vectors) */
+static pw_err
+syn_leaf(void *ctx, uint64_t idx, uint8_t out[PW_HASH_LEN])
+{
+	const struct syn *y = ctx;
+	if (idx >= NSYN)
+		return PW_ERR_NOTFOUND;
+	memcpy(out, y->leaves[idx], PW_HASH_LEN);
+	return PW_OK;
+}
+
+static int64_t
+count_rows(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Every proof of every index/size (and old/new) pair up to `size` equals the
+ * reference proof byte for byte. */
+static void
+proofs_equal_reference(struct fx *f, struct syn *y, uint64_t size)
+{
+	uint8_t ref[MERKLE_MAX_PROOF][PW_HASH_LEN];
+	struct pw_proof p;
+	size_t n;
+
+	for (uint64_t b = 1; b <= size; b++) {
+		for (uint64_t a = 0; a < b; a++) {
+			assert_int_equal(mlog_prove_inclusion(f->m, a, b, &p), PW_OK);
+			assert_int_equal(
+			    merkle_prove_inclusion(syn_leaf, y, a, b, ref, MERKLE_MAX_PROOF, &n),
+			    PW_OK);
+			assert_int_equal(p.n_hashes, n);
+			assert_memory_equal(p.hashes, ref, n * PW_HASH_LEN);
+		}
+		for (uint64_t a = 0; a <= b; a++) {
+			assert_int_equal(mlog_prove_consistency(f->m, a, b, &p), PW_OK);
+			assert_int_equal(
+			    merkle_prove_consistency(syn_leaf, y, a, b, ref, MERKLE_MAX_PROOF, &n),
+			    PW_OK);
+			assert_int_equal(p.n_hashes, n);
+			assert_memory_equal(p.hashes, ref, n * PW_HASH_LEN);
+		}
+	}
+}
+
+/* Table log_nodes holds every interior perfect subtree, written with the
+ * leaf that completes it; proofs from it equal the O(n) proofs, also after
+ * reopen, after rebuilding it for a database of the old schema, and after a
+ * rollback. */
+static void
+test_node_table_proofs_equal_reference(void **state)
+{
+	struct fx *f = *state;
+	static struct syn y;
+	uint8_t root[PW_HASH_LEN], want[PW_HASH_LEN], cp[512];
+	size_t len;
+
+	syn_fill(&y);
+	/* appended in uneven transactions, with checkpoints between */
+	size_t cuts[] = { 0, 1, 2, 7, 8, 33, 64, 65, 90, NSYN };
+	for (size_t c = 1; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+		syn_append(f, &y, cuts[c - 1], cuts[c]);
+		assert_int_equal(
+		    mlog_checkpoint(f->m, &f->exch, MARKET, "m", c, c, cp, sizeof(cp), &len),
+		    PW_OK);
+		uint64_t n = cuts[c];
+		assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes"),
+		                 (int64_t)(n - (uint64_t)__builtin_popcountll(n)));
+	}
+	/* every node equals the MTH of its leaves */
+	sqlite3_stmt *st;
+	assert_int_equal(
+	    sqlite3_prepare_v2(f->db, "SELECT level, idx, hash FROM log_nodes", -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int level = sqlite3_column_int(st, 0);
+		int64_t idx = sqlite3_column_int64(st, 1);
+		assert_true(level >= 1 && level < 7);
+		assert_true(((uint64_t)(idx + 1) << level) <= NSYN);
+		assert_int_equal(merkle_subtree_root(syn_leaf, &y, (uint64_t)idx << level,
+		                                     (uint64_t)1 << level, want),
+		                 PW_OK);
+		assert_int_equal(sqlite3_column_bytes(st, 2), PW_HASH_LEN);
+		assert_memory_equal(sqlite3_column_blob(st, 2), want, PW_HASH_LEN);
+	}
+	sqlite3_finalize(st);
+	proofs_equal_reference(f, &y, NSYN);
+
+	/* reopen: the table is kept (a matching table is not rebuilt) */
+	mlog_close(&f->m);
+	exec(f->db, "CREATE TEMP TRIGGER no_rebuild BEFORE DELETE ON log_nodes"
+	            " BEGIN SELECT RAISE(FAIL, 'rebuilt'); END");
+	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
+	exec(f->db, "DROP TRIGGER no_rebuild");
+	proofs_equal_reference(f, &y, NSYN);
+
+	/* a database of the version without the table: built once at open,
+	 * the same rows, the same tree head */
+	mlog_close(&f->m);
+	exec(f->db, "DROP TABLE log_nodes");
+	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes"),
+	                 NSYN - __builtin_popcount(NSYN));
+	mlog_root(f->m, root);
+
+	struct merkle_range r;
+	merkle_range_init(&r);
+	for (size_t i = 0; i < NSYN; i++)
+		assert_int_equal(merkle_range_append(&r, y.leaves[i]), PW_OK);
+	merkle_range_root(&r, want);
+	assert_memory_equal(root, want, PW_HASH_LEN);
+	proofs_equal_reference(f, &y, NSYN);
+
+	/* a table cut short, or one whose range nodes differ: rebuilt */
+	mlog_close(&f->m);
+	exec(f->db, "DELETE FROM log_nodes WHERE level = 1 AND idx = 49");
+	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
+	proofs_equal_reference(f, &y, NSYN);
+	mlog_close(&f->m);
+	exec(f->db, "UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 5 AND idx = 2");
+	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
+	proofs_equal_reference(f, &y, NSYN);
+	mlog_close(&f->m);
+	exec(f->db, "INSERT INTO log_nodes VALUES (1, 50, zeroblob(32))");
+	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes"),
+	                 NSYN - __builtin_popcount(NSYN));
+
+	/* a rolled-back append takes its nodes with it (kill -9 is a rollback) */
+	mlog_close(&f->m);
+	exec(f->db, "DELETE FROM log WHERE idx >= 64");
+	exec(f->db, "DELETE FROM checkpoints WHERE tree_size > 64");
+	assert_int_equal(mlog_open(&f->m, f->db), PW_OK); /* rebuilt for 64 */
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes"), 63);
+	exec(f->db, "BEGIN");
+	uint64_t idx;
+	for (size_t i = 64; i < 80; i++)
+		assert_int_equal(mlog_append(f->m, y.frames[i], y.lens[i], &idx), PW_OK);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes"), 63 + 15);
+	exec(f->db, "ROLLBACK");
+	assert_int_equal(mlog_reload(f->m), PW_OK);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes"), 63);
+	syn_append(f, &y, 64, NSYN);
+	proofs_equal_reference(f, &y, NSYN);
+}
+
 int
 main(void)
 {
@@ -408,6 +621,8 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_open_refuses_corrupt_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proofs_from_storage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_table_proofs_equal_reference, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,7 @@
 #include "agent/policy.h"
 #include "agent/sunspec.h"
 #include "agent/xlink.h"
+#include "peerwatt/cli.h"
 #include "peerwatt/keys.h"
 #include "peerwatt/log.h"
 #include "peerwatt/merkle.h"
@@ -51,7 +52,6 @@
 #include "peerwatt/sdnotify.h"
 #include "peerwatt/wire.h"
 
-#define EX_USAGE       64
 #define EX_UNAVAILABLE 69
 #define EX_SOFTWARE    70
 #define EX_CONFIG      78
@@ -1666,7 +1666,7 @@ agentd_main(int argc, char **argv)
 	struct sigaction sa;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:nh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -1678,14 +1678,14 @@ agentd_main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return EX_USAGE;
+			return pw_cli_getopt_error("peerwatt-agent", c, argv);
 		}
 	}
-	if (path == NULL || optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (optind != argc)
+		return pw_cli_usage_error("peerwatt-agent", "unexpected argument '%s'",
+		                          argv[optind]);
+	if (path == NULL)
+		return pw_cli_usage_error("peerwatt-agent", "-c FILE is required");
 	log_init("peerwatt-agent", LOG_LEVEL_INFO);
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)

@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "peerwatt/cli.h"
 #include "peerwatt/config.h"
 #include "peerwatt/keys.h"
+
+#define PROG "peerwatt-agent keygen"
 
 static void
 usage(FILE *f)
@@ -61,7 +64,7 @@ keygen_main(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -81,33 +84,27 @@ keygen_main(int argc, char **argv)
 		case 'e':
 		case 'm':
 			if (pw_parse_i64(optarg, 0, 1000000000, c == 'e' ? &exp_w : &imp_w) !=
-			    PW_OK) {
-				fprintf(stderr,
-				        "peerwatt-agent keygen: %s: not a power in W (0..1e9)\n",
-				        optarg);
-				return 64;
-			}
+			    PW_OK)
+				return pw_cli_usage_error(
+				    PROG, "%s: '%s' is not a power in W (0..1e9)",
+				    c == 'e' ? "--max-export-w" : "--max-import-w", optarg);
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 64;
+			return pw_cli_getopt_error(PROG, c, argv);
 		}
 	}
-	if (out == NULL || optind != argc) {
-		usage(stderr);
-		return 64;
-	}
+	if (optind != argc)
+		return pw_cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+	if (out == NULL)
+		return pw_cli_usage_error(PROG, "--out FILE is required");
 	if (!token_ok(id, 31) || !token_ok(name, 31) || !token_ok(zone, 31) ||
-	    !token_ok(serial, 32)) {
-		fprintf(stderr,
-		        "peerwatt-agent keygen: id, name, zone and serial must be "
-		        "letters, digits, '_', '.', '-' (id, name, zone up to 31, serial up to "
-		        "32)\n");
-		return 64;
-	}
+	    !token_ok(serial, 32))
+		return pw_cli_usage_error(PROG,
+		                          "id, name, zone and serial must be letters, digits, '_', "
+		                          "'.', '-' (id, name, zone up to 31, serial up to 32)");
 	if ((rc = pw_crypto_init()) != PW_OK || (rc = pw_key_generate(&kp)) != PW_OK) {
 		fprintf(stderr, "peerwatt-agent keygen: %s\n", pw_strerror(rc));
 		return 70;

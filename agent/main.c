@@ -11,9 +11,9 @@
 #include "agent/agentd.h"
 #include "agent/keygen.h"
 #include "agent/probe.h"
+#include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 
-#define EX_USAGE       64
 #define EX_UNAVAILABLE 69
 
 static void
@@ -29,10 +29,9 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (argc < 2)
+		return pw_cli_usage_error("peerwatt-agent",
+		                          "-c FILE or a command (keygen, probe) is required");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

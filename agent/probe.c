@@ -24,9 +24,10 @@
 #include "agent/modbus_link.h"
 #include "agent/probe.h"
 #include "agent/sunspec.h"
+#include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 
-#define EX_USAGE       64
+#define PROG           "peerwatt-agent probe"
 #define EX_UNAVAILABLE 69
 
 struct probe_opts {
@@ -253,7 +254,7 @@ report_discovery(const struct probe_opts *o, pw_err rc, pw_err transport)
 	                                                                   : pw_strerror(rc);
 	fprintf(
 	    stderr,
-	    "peerwatt-agent: probe: no SunSpec device at %s unit %ld: tried bases 40000, 0, 50000: "
+	    "peerwatt-agent probe: no SunSpec device at %s unit %ld: tried bases 40000, 0, 50000: "
 	    "%s\n",
 	    o->url, o->unit, why);
 }
@@ -281,13 +282,12 @@ probe_run(const struct probe_opts *o)
 	if (cfg.backoff_base_ms < 1)
 		cfg.backoff_base_ms = 1;
 	cfg.backoff_cap_ms = cfg.backoff_base_ms * 8;
-	if ((rc = mlink_new(o->url, &cfg, NULL, &link)) != PW_OK) {
-		fprintf(stderr, "peerwatt-agent: probe: %s: %s\n", o->url,
-		        rc == PW_ERR_RANGE
-		            ? "unit id out of range for this transport"
-		            : "not a Modbus URL (tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1)");
-		return EX_USAGE;
-	}
+	if ((rc = mlink_new(o->url, &cfg, NULL, &link)) != PW_OK)
+		return pw_cli_usage_error(
+		    PROG, "%s: %s", o->url,
+		    rc == PW_ERR_RANGE
+		        ? "unit id out of range for this transport"
+		        : "not a Modbus URL (tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1)");
 	io.read = mlink_read_cb;
 	io.arg = link;
 	energy_init(&en, &ecfg);
@@ -327,7 +327,7 @@ probe_run(const struct probe_opts *o)
 				print_json(e, true);
 				json_decref(e);
 			} else {
-				fprintf(stderr, "peerwatt-agent: probe: %s: read failed: %s\n",
+				fprintf(stderr, "peerwatt-agent probe: %s: read failed: %s\n",
 				        o->url, pw_strerror(rc));
 			}
 			continue;
@@ -409,23 +409,16 @@ probe_main(int argc, char **argv)
 			target = &o.interval_ms, lo = 0, hi = 3600000;
 		else if (strcmp(a, "--rated-power") == 0)
 			target = &o.rated_power_w, lo = 0, hi = 10000000;
-		if (target == NULL || i + 1 >= argc) {
-			fprintf(stderr,
-			        "peerwatt-agent: probe: unknown option or missing value: %s\n", a);
-			usage(stderr);
-			return EX_USAGE;
-		}
-		if (!parse_long(argv[++i], lo, hi, target)) {
-			fprintf(stderr,
-			        "peerwatt-agent: probe: %s: expected an integer in %ld..%ld\n", a,
-			        lo, hi);
-			return EX_USAGE;
-		}
+		if (target == NULL && strcmp(a, "--modbus") != 0)
+			return pw_cli_usage_error(PROG, "unknown option '%s'", a);
+		if (i + 1 >= argc)
+			return pw_cli_usage_error(PROG, "option '%s' needs a value", a);
+		if (!parse_long(argv[++i], lo, hi, target))
+			return pw_cli_usage_error(PROG, "%s: '%s' is not an integer in %ld..%ld", a,
+			                          argv[i], lo, hi);
 	}
-	if (o.url == NULL || o.unit < 0) {
-		fprintf(stderr, "peerwatt-agent: probe: --modbus and --unit are required\n");
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (o.url == NULL || o.unit < 0)
+		return pw_cli_usage_error(PROG, "%s is required",
+		                          o.url == NULL ? "--modbus URL" : "--unit N");
 	return probe_run(&o);
 }

@@ -20,6 +20,7 @@
 
 #include "exchange/audit_export.h"
 #include "exchange/audit_verify.h"
+#include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 #include "peerwatt/money.h"
 
@@ -176,6 +177,13 @@ print_json(const struct audit_report *r)
 }
 
 static int
+bad_arg(const char *prog, const char *arg)
+{
+	return pw_cli_usage_error(prog, "%s '%s'",
+	                          arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
+}
+
+static int
 cmd_verify(int argc, char **argv)
 {
 	const char *dbpath = NULL;
@@ -187,32 +195,30 @@ cmd_verify(int argc, char **argv)
 	int rc;
 
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
 			in_files = 0;
 		} else if (strcmp(argv[i], "--checkpoints") == 0) {
 			in_files = 1;
 		} else if (in_files && argv[i][0] != '-') {
-			if (n_files == MAX_CHECKPOINT_FILES) {
-				fprintf(stderr, "peerwatt-audit: at most %d checkpoint files\n",
-				        MAX_CHECKPOINT_FILES);
-				return EX_USAGE;
-			}
+			if (n_files == MAX_CHECKPOINT_FILES)
+				return pw_cli_usage_error("peerwatt-audit verify",
+				                          "at most %d checkpoint files",
+				                          MAX_CHECKPOINT_FILES);
 			files[n_files++] = argv[i];
 		} else if (argv[i][0] != '-' && dbpath == NULL) {
 			dbpath = argv[i];
 		} else {
-			fprintf(stderr, "peerwatt-audit: unexpected argument '%s'\n", argv[i]);
-			usage(stderr);
-			return EX_USAGE;
+			return bad_arg("peerwatt-audit verify", argv[i]);
 		}
 	}
-	if (dbpath == NULL || (in_files && n_files == 0)) {
-		fprintf(stderr, "peerwatt-audit: verify: %s\n",
-		        dbpath == NULL ? "DB is required" : "--checkpoints needs a FILE");
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (dbpath == NULL || (in_files && n_files == 0))
+		return pw_cli_usage_error("peerwatt-audit verify", "%s",
+		                          dbpath == NULL ? "DB is required"
+		                                         : "--checkpoints needs a FILE");
 	if ((rc = open_db(dbpath, &db)) != 0)
 		return rc;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -249,22 +255,24 @@ cmd_export(int argc, char **argv)
 	int rc;
 
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc && dir == NULL) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc && dir == NULL) {
 			dir = argv[++i];
 		} else if (argv[i][0] != '-' && dbpath == NULL) {
 			dbpath = argv[i];
+		} else if (strcmp(argv[i], "--csv") == 0 && dir == NULL) {
+			return pw_cli_usage_error("peerwatt-audit export",
+			                          "option '--csv' needs a value");
 		} else {
-			fprintf(stderr, "peerwatt-audit: unexpected argument '%s'\n", argv[i]);
-			usage(stderr);
-			return EX_USAGE;
+			return bad_arg("peerwatt-audit export", argv[i]);
 		}
 	}
-	if (dbpath == NULL || dir == NULL) {
-		fprintf(stderr, "peerwatt-audit: export: %s\n",
-		        dbpath == NULL ? "DB is required" : "--csv DIR is required");
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (dbpath == NULL || dir == NULL)
+		return pw_cli_usage_error("peerwatt-audit export", "%s",
+		                          dbpath == NULL ? "DB is required"
+		                                         : "--csv DIR is required");
 	if ((rc = open_db(dbpath, &db)) != 0)
 		return rc;
 	char errbuf[256] = "";
@@ -292,16 +300,13 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc < 2 || (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "export") != 0)) {
-		/* name what was wrong: a bare usage text hides a typo */
-		if (argc < 2)
-			fprintf(stderr, "peerwatt-audit: a command is required\n");
-		else
-			fprintf(stderr, "peerwatt-audit: unknown %s '%s'\n",
-			        argv[1][0] == '-' ? "option" : "command", argv[1]);
-		usage(stderr);
-		return EX_USAGE;
-	}
+	/* name what was wrong: a bare usage text hides a typo */
+	if (argc < 2)
+		return pw_cli_usage_error("peerwatt-audit",
+		                          "a command (verify, export) is required");
+	if (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "export") != 0)
+		return pw_cli_usage_error("peerwatt-audit", "unknown %s '%s'",
+		                          argv[1][0] == '-' ? "option" : "command", argv[1]);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "peerwatt-audit: libsodium cannot start\n");
 		return EX_SOFTWARE;

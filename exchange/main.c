@@ -27,13 +27,14 @@
 #include "exchange/registry.h"
 #include "exchange/store.h"
 #include "exchange/xconfig.h"
+#include "peerwatt/cli.h"
 #include "peerwatt/config.h"
 #include "peerwatt/keys.h"
 #include "peerwatt/log.h"
 #include "peerwatt/sdnotify.h"
 
 #define EX_OK          0
-#define EX_USAGE       64
+#define PROG           "peerwatt-exchange"
 #define EX_UNAVAILABLE 69
 #define EX_SOFTWARE    70
 #define EX_CANTCREAT   73
@@ -95,21 +96,25 @@ keygen(int argc, char **argv)
 	const char *out = NULL;
 	struct pw_keypair kp;
 	char hex[2 * PW_PK_LEN + 1];
+	static const char prog[] = "peerwatt-exchange keygen";
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
 			out = argv[++i];
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: peerwatt-exchange keygen --out FILE\n");
+			printf("usage: peerwatt-exchange keygen --out FILE\n"
+			       "Creates the exchange's key file (mode 0600; refuses to overwrite) "
+			       "and prints\nits public key.\n");
 			return EX_OK;
+		} else if (strcmp(argv[i], "--out") == 0) {
+			return pw_cli_usage_error(prog, "option '--out' needs a value");
 		} else {
-			fprintf(stderr, "usage: peerwatt-exchange keygen --out FILE\n");
-			return EX_USAGE;
+			return pw_cli_usage_error(
+			    prog, "%s '%s'",
+			    argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
 		}
 	}
-	if (!out) {
-		fprintf(stderr, "usage: peerwatt-exchange keygen --out FILE\n");
-		return EX_USAGE;
-	}
+	if (!out)
+		return pw_cli_usage_error(prog, "--out FILE is required");
 	if (pw_key_generate(&kp) != PW_OK)
 		return EX_SOFTWARE;
 	pw_err rc = pw_key_save(out, &kp);
@@ -226,19 +231,15 @@ main(int argc, char **argv)
 			printf("peerwatt-exchange %s\n", PW_VERSION);
 			return EX_OK;
 		} else if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
-			fprintf(stderr, "peerwatt-exchange: %s needs a FILE\n", argv[i]);
-			return EX_USAGE;
+			return pw_cli_usage_error(PROG, "option '%s' needs a value", argv[i]);
 		} else {
-			fprintf(stderr, "peerwatt-exchange: unknown argument '%s'\n", argv[i]);
-			usage(stderr);
-			return EX_USAGE;
+			return pw_cli_usage_error(
+			    PROG, "%s '%s'",
+			    argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
 		}
 	}
-	if (!cfg_path) {
-		fprintf(stderr, "peerwatt-exchange: -c FILE is required\n");
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (!cfg_path)
+		return pw_cli_usage_error(PROG, "-c FILE is required");
 	if (pw_crypto_init() != PW_OK)
 		fatalx("libsodium cannot start");
 	memset(&cfg, 0, sizeof(cfg));

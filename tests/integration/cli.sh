@@ -36,12 +36,44 @@ for prog in "$AGENT" "$EXCH" "$AUDIT" "$SIM"; do
 		test "$rc" = 64 -a ! -s "$T/out" -a -n "$(grep -iE -- "(unknown|unrecognized) .*--no-such-option" "$T/err")"
 done
 
-for sub in "$AGENT keygen" "$AGENT probe" "$EXCH keygen"; do
+for sub in "$AGENT keygen" "$AGENT probe" "$EXCH keygen" "$AUDIT verify" "$AUDIT export"; do
 	# shellcheck disable=SC2086 # program and subcommand
 	run $sub --help
 	check "$(basename "$sub") --help: usage on stdout, exit 0" \
 		test "$rc" = 0 -a -n "$(grep -i '^usage:' "$T/out")" -a ! -s "$T/err"
 done
+
+# usage errors read alike everywhere: "NAME: what" then "Try 'NAME --help'." (the
+# program's name with its subcommand, never argv[0], which here is a path: build/...)
+try_help() { # NAME WHAT CMD...: exit 64, those two lines exactly
+	local name=$1 what=$2
+	shift 2
+	run "$@"
+	if [ "$rc" = 64 ] && [ ! -s "$T/out" ] && [ "$(wc -l <"$T/err")" = 2 ] &&
+		[ "$(head -1 "$T/err")" = "$name: $what" ] &&
+		[ "$(tail -1 "$T/err")" = "Try '$name --help'." ]; then
+		ok "$name: '$what' + Try line, exit 64"
+	else
+		not_ok "$name: '$what' + Try line (rc $rc, stderr: $(tr '\n' '|' <"$T/err"))"
+	fi
+}
+try_help peerwatt-agent "unknown option '--bogus'" "$AGENT" --bogus
+try_help peerwatt-agent "unknown option '-x'" "$AGENT" -x
+try_help peerwatt-agent "option '--config' needs a value" "$AGENT" --config
+try_help peerwatt-agent "option '--check-config' takes no value" "$AGENT" -c x --check-config=1
+try_help peerwatt-agent "unexpected argument 'extra'" "$AGENT" -c x extra
+try_help "peerwatt-agent keygen" "unknown option '--bogus'" "$AGENT" keygen --bogus
+try_help "peerwatt-agent keygen" "option '--out' needs a value" "$AGENT" keygen --out
+try_help "peerwatt-agent probe" "unknown option '--bogus'" "$AGENT" probe --bogus
+try_help "peerwatt-agent probe" "option '--unit' needs a value" "$AGENT" probe --unit
+try_help peerwatt-exchange "unknown option '--bogus'" "$EXCH" --bogus
+try_help peerwatt-exchange "unexpected argument 'extra'" "$EXCH" extra
+try_help "peerwatt-exchange keygen" "unknown option '--bogus'" "$EXCH" keygen --bogus
+try_help peerwatt-audit "unknown command 'check'" "$AUDIT" check x.db
+try_help "peerwatt-audit verify" "unknown option '--bogus'" "$AUDIT" verify x.db --bogus
+try_help "peerwatt-audit export" "option '--csv' needs a value" "$AUDIT" export x.db --csv
+try_help peerwatt-sim "unknown option '--bogus'" "$SIM" --bogus
+try_help peerwatt-sim "option '--unit' needs a value" "$SIM" --unit
 
 # usage errors that are missing arguments: exit 64 and a message naming what
 usage_err() { # NAME WORD CMD...: exit 64, WORD in stderr, nothing on stdout
@@ -56,8 +88,8 @@ usage_err() { # NAME WORD CMD...: exit 64, WORD in stderr, nothing on stdout
 }
 usage_err "peerwatt-agent -c without FILE: 64" "-c" "$AGENT" -c
 usage_err "peerwatt-exchange -c without FILE: 64" "-c" "$EXCH" -c
-usage_err "peerwatt-agent without arguments: 64" "usage" "$AGENT"
-usage_err "peerwatt-exchange without arguments: 64" "usage" "$EXCH"
+usage_err "peerwatt-agent without arguments: 64" "-c FILE" "$AGENT"
+usage_err "peerwatt-exchange without arguments: 64" "-c FILE" "$EXCH"
 usage_err "peerwatt-agent keygen --out without FILE: 64" "--out" "$AGENT" keygen --out
 usage_err "peerwatt-agent probe without --modbus: 64" "--modbus" "$AGENT" probe
 usage_err "peerwatt-audit verify without DB: 64" "DB" "$AUDIT" verify

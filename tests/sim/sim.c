@@ -37,9 +37,9 @@
 
 #include "agent/modbus_link.h"
 #include "agent/sunspec.h"
+#include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 
-#define EX_USAGE       64
 #define EX_UNAVAILABLE 69
 
 enum fault { F_NONE, F_SLEEP, F_DROP, F_SFCHANGE, F_RESET, F_SLOW, F_GARBAGE };
@@ -605,9 +605,7 @@ num(const char *s, double lo, double hi, double *out)
 static int
 bad(const char *opt, const char *val)
 {
-	fprintf(stderr, "peerwatt-sim: invalid value for %s: %s\n", opt, val);
-	usage(stderr);
-	return EX_USAGE;
+	return pw_cli_usage_error("peerwatt-sim", "%s: '%s' is not a valid value", opt, val);
 }
 
 int
@@ -637,16 +635,12 @@ main(int argc, char **argv)
 			printf("peerwatt-sim %s\n", PW_VERSION);
 			return 0;
 		}
-		if (!known_option(o)) {
-			fprintf(stderr, "peerwatt-sim: unknown option %s\n", o);
-			usage(stderr);
-			return EX_USAGE;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "peerwatt-sim: %s needs a value\n", o);
-			usage(stderr);
-			return EX_USAGE;
-		}
+		if (!known_option(o))
+			return pw_cli_usage_error(
+			    "peerwatt-sim", "%s '%s'",
+			    o[0] == '-' ? "unknown option" : "unexpected argument", o);
+		if (i + 1 >= argc)
+			return pw_cli_usage_error("peerwatt-sim", "option '%s' needs a value", o);
 		const char *a = argv[++i];
 		if (strcmp(o, "--listen") == 0) {
 			listen = a;
@@ -694,22 +688,16 @@ main(int argc, char **argv)
 			s.start_s = hh * 3600.0 + mm * 60.0;
 			have_start = true;
 		} else {
-			fprintf(stderr, "peerwatt-sim: unknown option %s\n", o);
-			usage(stderr);
-			return EX_USAGE;
+			return pw_cli_usage_error("peerwatt-sim", "unknown option '%s'", o);
 		}
 	}
-	if (listen == NULL) {
-		fprintf(stderr, "peerwatt-sim: --listen is required\n");
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (listen == NULL)
+		return pw_cli_usage_error("peerwatt-sim", "--listen URL is required");
 	if (mlink_url_parse(listen, &u) != PW_OK || strlen(u.host) >= sizeof(s.host))
 		return bad("--listen", listen);
-	if (u.kind == MLINK_RTU && (s.fault == F_DROP || s.fault == F_GARBAGE)) {
-		fprintf(stderr, "peerwatt-sim: --fault drop and garbage need a tcp:// --listen\n");
-		return EX_USAGE;
-	}
+	if (u.kind == MLINK_RTU && (s.fault == F_DROP || s.fault == F_GARBAGE))
+		return pw_cli_usage_error("peerwatt-sim",
+		                          "--fault drop and garbage need a tcp:// --listen");
 	s.listen = listen;
 	s.url = u;
 	snprintf(s.host, sizeof(s.host), "%s", u.host);

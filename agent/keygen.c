@@ -5,7 +5,9 @@
  */
 #include "agent/keygen.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -111,9 +113,11 @@ keygen_main(int argc, char **argv)
 	}
 	rc = pw_key_save(out, &kp);
 	if (rc != PW_OK) {
+		char why[PATH_MAX + 128];
+		pw_key_save_message(out, rc, errno, why, sizeof(why));
 		pw_key_wipe(&kp);
-		fprintf(stderr, "peerwatt-agent keygen: %s: %s\n", out, pw_strerror(rc));
-		return 73;
+		fprintf(stderr, "%s: %s\n", PROG, why);
+		return 73; /* EX_CANTCREAT */
 	}
 	pw_hex_encode(kp.pk, PW_PK_LEN, hex);
 	pw_key_wipe(&kp);

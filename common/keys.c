@@ -149,22 +149,62 @@ pw_key_save(const char *path, const struct pw_keypair *kp)
 
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
+		int e = errno;
 		sodium_memzero(line, sizeof(line));
-		return PW_ERR_IO;
+		errno = e;
+		if (e == ENOENT || e == ENOTDIR)
+			return PW_ERR_NOTFOUND;
+		return e == EACCES || e == EPERM || e == EROFS ? PW_ERR_PERM : PW_ERR_IO;
 	}
 	/* mkstemp creates 0600 already; fchmod guards against odd umask-less libcs. */
+	int e = 0;
 	if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_all(fd, line, KEYFILE_LEN) != 0 ||
-	    fsync(fd) != 0)
+	    fsync(fd) != 0) {
 		rc = PW_ERR_IO;
+		e = errno;
+	}
 	sodium_memzero(line, sizeof(line));
-	if (close(fd) != 0 && rc == PW_OK)
+	if (close(fd) != 0 && rc == PW_OK) {
 		rc = PW_ERR_IO;
-	if (rc == PW_OK)
-		rc = install_noreplace(tmp, path);
+		e = errno;
+	}
+	if (rc == PW_OK && (rc = install_noreplace(tmp, path)) != PW_OK)
+		e = errno;
 	(void)unlink(tmp); /* gone after a rename; the spare name after link or an error */
 	if (rc == PW_OK)
 		sync_parent_dir(path);
+	errno = e; /* the cause, for pw_key_save_message */
 	return rc;
+}
+
+void
+pw_key_save_message(const char *path, pw_err rc, int errnum, char *buf, size_t len)
+{
+	/* the directory part of `path`, where mkstemp failed */
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+	struct stat st;
+
+	if (dlen == 0 || dlen >= sizeof(dir))
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)dlen, path);
+	if (rc == PW_ERR_EXISTS) {
+		snprintf(buf, len, "%s already exists (a key file is never overwritten)", path);
+	} else if (rc == PW_ERR_NOTFOUND && stat(dir, &st) != 0 && errno == ENOENT) {
+		/* checked again, for the message only: ENOENT can mean other things */
+		snprintf(buf, len, "cannot create %s: directory %s does not exist", path, dir);
+	} else if (rc == PW_ERR_NOTFOUND && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		snprintf(buf, len, "cannot create %s: %s is not a directory", path, dir);
+	} else if (rc == PW_ERR_PERM) {
+		snprintf(buf, len, "cannot create %s: directory %s: %s", path, dir,
+		         strerror(errnum));
+	} else if ((rc == PW_ERR_IO || rc == PW_ERR_NOTFOUND) && errnum != 0) {
+		snprintf(buf, len, "cannot create %s: %s", path, strerror(errnum));
+	} else {
+		snprintf(buf, len, "cannot create %s: %s", path, pw_strerror(rc));
+	}
 }
 
 pw_err

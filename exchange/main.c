@@ -12,6 +12,7 @@
  * logs the counters.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,9 +120,11 @@ keygen(int argc, char **argv)
 		return EX_SOFTWARE;
 	pw_err rc = pw_key_save(out, &kp);
 	if (rc != PW_OK) {
-		fprintf(stderr, "peerwatt-exchange: %s: %s\n", out, pw_strerror(rc));
+		char why[PATH_MAX + 128];
+		pw_key_save_message(out, rc, errno, why, sizeof(why));
+		fprintf(stderr, "%s: %s\n", prog, why);
 		pw_key_wipe(&kp);
-		return rc == PW_ERR_EXISTS ? EX_CANTCREAT : EX_UNAVAILABLE;
+		return EX_CANTCREAT;
 	}
 	pw_hex_encode(kp.pk, PW_PK_LEN, hex);
 	printf("%s\n", hex);

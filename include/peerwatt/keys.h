@@ -39,9 +39,20 @@ pw_err pw_crypto_init(void) __attribute__((warn_unused_result));
 pw_err pw_key_generate(struct pw_keypair *kp) __attribute__((warn_unused_result));
 pw_err pw_key_from_seed(struct pw_keypair *kp, const uint8_t seed[PW_SEED_LEN])
     __attribute__((warn_unused_result));
-/* Writes a new key file; PW_ERR_EXISTS when `path` exists (never overwrites). */
+/*
+ * Writes a new key file; PW_ERR_EXISTS when `path` exists (never
+ * overwrites), PW_ERR_NOTFOUND when its directory does not exist,
+ * PW_ERR_PERM when the directory may not be written, PW_ERR_IO otherwise;
+ * on those three errno holds the cause.
+ */
 pw_err pw_key_save(const char *path, const struct pw_keypair *kp)
     __attribute__((warn_unused_result));
+/*
+ * What went wrong in a pw_key_save that returned `rc` with errno `errnum`,
+ * naming `path` (and its directory when that is the cause), for keygen's
+ * message: "cannot create k/a.key: directory k does not exist".
+ */
+void pw_key_save_message(const char *path, pw_err rc, int errnum, char *buf, size_t len);
 /* PW_ERR_PERM when group/other may read it, PW_ERR_PARSE when malformed. */
 pw_err pw_key_load(const char *path, struct pw_keypair *kp) __attribute__((warn_unused_result));
 void pw_key_wipe(struct pw_keypair *kp);

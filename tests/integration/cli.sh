@@ -99,6 +99,21 @@ usage_err "peerwatt-sim without --listen: 64" "--listen" "$SIM"
 usage_err "peerwatt-sim --listen without a value: 64" "--listen" "$SIM" --listen
 usage_err "peerwatt-sim --unit 999 is out of range: 64" "--unit" "$SIM" --listen tcp://127.0.0.1:1 --unit 999
 
+# keygen where it cannot create the file: the path and why, 73 (EX_CANTCREAT)
+for kg in "$AGENT keygen" "$EXCH keygen"; do
+	name=$(basename "${kg% *}")" keygen"
+	# shellcheck disable=SC2086 # program and subcommand
+	run $kg --out "$T/no-such-dir/h.key"
+	check "$name into a missing directory: exit 73, names the directory" \
+		test "$rc" = 73 -a "$(cat "$T/err")" = "$name: cannot create $T/no-such-dir/h.key: directory $T/no-such-dir does not exist"
+	: >"$T/kg-exists.key"
+	# shellcheck disable=SC2086
+	run $kg --out "$T/kg-exists.key"
+	check "$name onto an existing file: exit 73, says it exists" \
+		test "$rc" = 73 -a -n "$(grep -F "$T/kg-exists.key already exists" "$T/err")"
+	rm -f "$T/kg-exists.key"
+done
+
 # a device nobody answers for: probe says so and exits 69 (EX_UNAVAILABLE)
 NP=$(free_port)
 run "$AGENT" probe --modbus "tcp://127.0.0.1:$NP" --unit 1 --timeout 500

@@ -1,4 +1,5 @@
 /* test_keys.c: key files, signing, CURVE conversion, SHA-256 and hex. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,7 +182,32 @@ test_save_errors(void **state)
 
 	assert_int_equal(pw_key_generate(&kp), PW_OK);
 	snprintf(path, sizeof(path), "%s/no-such-dir/a.key", d->path);
-	assert_int_equal(pw_key_save(path, &kp), PW_ERR_IO);
+	assert_int_equal(pw_key_save(path, &kp), PW_ERR_NOTFOUND);
+	/* keygen's message names the file and the directory that is missing */
+	char msg[1024], want[1024];
+	pw_key_save_message(path, PW_ERR_NOTFOUND, errno, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "cannot create %s: directory %s/no-such-dir does not exist",
+	         path, d->path);
+	assert_string_equal(msg, want);
+	pw_key_save_message("/a.key", PW_ERR_PERM, EACCES, msg, sizeof(msg));
+	assert_string_equal(msg, "cannot create /a.key: directory /: Permission denied");
+	/* ENOENT from a directory that exists: no claim that it is missing */
+	pw_key_save_message("/proc/a.key", PW_ERR_NOTFOUND, ENOENT, msg, sizeof(msg));
+	assert_string_equal(msg, "cannot create /proc/a.key: No such file or directory");
+	/* a file where a directory should be */
+	snprintf(path, sizeof(path), "%s/plain", d->path);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/plain/a.key", d->path);
+	assert_int_equal(pw_key_save(path, &kp), PW_ERR_NOTFOUND);
+	assert_int_equal(errno, ENOTDIR);
+	pw_key_save_message(path, PW_ERR_NOTFOUND, ENOTDIR, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "cannot create %s: %s/plain is not a directory", path,
+	         d->path);
+	assert_string_equal(msg, want);
+	snprintf(path, sizeof(path), "%s/plain", d->path);
+	assert_int_equal(unlink(path), 0);
 	assert_int_equal(pw_key_save("", &kp), PW_ERR_ARG);
 	assert_int_equal(pw_key_save(NULL, &kp), PW_ERR_ARG);
 	/* An existing directory (or anything else) at the path is never replaced. */

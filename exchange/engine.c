@@ -1,7 +1,7 @@
 /*
  * engine.c: the request path of the exchange (engine.h).
  *
- * One call of engine_ingest() is one group commit:
+ * Each batch is one group commit:
  *   1. drain up to batch_max requests from the ROUTER;
  *   2. stateless checks per request (frame count and size, strict decode,
  *      type, signature, registered and not revoked, author = connection's
@@ -13,14 +13,16 @@
  *      names an entry that a crash could lose; QUERY answers follow.
  * A failed commit rolls everything back, reloads the log's memory state and
  * answers every request of the batch that would have been accepted with
- * REJECT unavailable.
+ * REJECT unavailable.  Batches are pipelined (engine_ingest): the next one
+ * is received and verified by the crypto pool while this one commits.
  */
 #include "exchange/engine.h"
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "exchange/validate.h"
 #include "peerwatt/log.h"
@@ -53,13 +55,17 @@ struct engine_slot {
 	size_t reply_len;
 };
 
+static struct engine_pool *pool_new(struct engine *e, size_t threads);
+static void pool_free(struct engine_pool **pp);
+
 pw_err
 engine_init(struct engine *e)
 {
 	size_t n = (size_t)e->cfg->batch_max;
 	size_t cap = (size_t)e->cfg->max_msg_bytes;
-	e->slots = calloc(n, sizeof(*e->slots));
-	e->bufs = malloc(n * cap);
+	/* two batches: the pipeline receives one while it commits the other */
+	e->slots = calloc(2 * n, sizeof(*e->slots));
+	e->bufs = malloc(2 * n * cap);
 	e->out = malloc(ENGINE_OUT_MAX);
 	if (!e->slots || !e->bufs || !e->out) {
 		engine_fini(e);
@@ -71,9 +77,13 @@ engine_init(struct engine *e)
 	    e->cfg->threads > 0 ? (size_t)e->cfg->threads : (cpus > 0 ? (size_t)cpus : 1);
 	if (e->n_threads > ENGINE_THREADS_MAX)
 		e->n_threads = ENGINE_THREADS_MAX;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < 2 * n; i++) {
 		e->slots[i].req.buf = e->bufs + i * cap;
 		e->slots[i].req.cap = cap;
+	}
+	if (!(e->pool = pool_new(e, e->n_threads))) {
+		engine_fini(e);
+		return PW_ERR_NOMEM;
 	}
 	engine_set_registry(e, e->reg);
 	return e->rate ? PW_OK : PW_ERR_NOMEM;
@@ -82,6 +92,7 @@ engine_init(struct engine *e)
 void
 engine_fini(struct engine *e)
 {
+	pool_free(&e->pool);
 	free(e->slots);
 	free(e->bufs);
 	free(e->out);
@@ -415,23 +426,27 @@ apply_meter(struct engine *e, struct engine_slot *s, const struct validate_marke
 	return PW_OK;
 }
 
-/* Step 3.  PW_OK when committed; otherwise everything is rolled back. */
+/* Step 3a: BEGIN, the stateful rules, log appends and store statements,
+ * pending rejection counts.  *open is set when a transaction was begun
+ * (apply_commit then ends it).  On error everything is rolled back. */
 static pw_err
-apply_batch(struct engine *e, size_t n, int64_t now_s)
+apply_batch(struct engine *e, struct engine_slot *slots, size_t n, int64_t now_s, int *open)
 {
 	struct validate_market vm;
 	pw_err rc;
 	int any = 0;
+	*open = 0;
 	market_of(e, now_s, &vm);
 	for (size_t i = 0; i < n; i++)
-		if (e->slots[i].state == SLOT_APPLY)
+		if (slots[i].state == SLOT_APPLY)
 			any = 1;
 	if (!any)
 		return PW_OK; /* counts are flushed with the next transaction */
 	if ((rc = store_begin(e->store)) != PW_OK)
 		return rc;
+	*open = 1;
 	for (size_t i = 0; i < n; i++) {
-		struct engine_slot *s = &e->slots[i];
+		struct engine_slot *s = &slots[i];
 		if (s->state != SLOT_APPLY)
 			continue;
 		s->state = SLOT_REJECT; /* unless applied below */
@@ -453,12 +468,28 @@ apply_batch(struct engine *e, size_t n, int64_t now_s)
 			e->rejects_unflushed[s->reason]++;
 		}
 	}
-	if ((rc = engine_flush_stats(e)) != PW_OK || (rc = store_commit(e->store)) != PW_OK)
+	if ((rc = engine_flush_stats(e)) != PW_OK)
 		goto fail;
-	stats_committed(e);
-	e->commits++;
 	return PW_OK;
 fail:
+	*open = 0;
+	store_rollback(e->store);
+	if (mlog_reload(e->log) != PW_OK)
+		fatalx("engine: the log cannot be reloaded after a rollback");
+	log_warnx("engine: batch of %zu rolled back: %s", n, pw_strerror(rc));
+	return rc;
+}
+
+/* Step 3b: COMMIT (the fsync).  PW_OK when durable; otherwise rolled back. */
+static pw_err
+apply_commit(struct engine *e, size_t n)
+{
+	pw_err rc = store_commit(e->store);
+	if (rc == PW_OK) {
+		stats_committed(e);
+		e->commits++;
+		return PW_OK;
+	}
 	store_rollback(e->store);
 	if (mlog_reload(e->log) != PW_OK)
 		fatalx("engine: the log cannot be reloaded after a rollback");
@@ -508,59 +539,248 @@ send_receipt(struct engine *e, struct engine_slot *s, int64_t now_s)
 
 /*
  * Signature checks and receipt signatures are pure functions of one slot,
- * and they are most of the CPU a request costs: spread them over the CPUs.
- * Threads live only for the call (their start is small next to a batch's
- * crypto); everything touching the store, the log or the sockets stays on
- * the main thread.
+ * and they are most of the CPU a request costs: a pool of worker threads
+ * (started once, [network] threads of them) does them while the main
+ * thread does everything touching the store, the log or the sockets.  The
+ * two overlap (docs/performance.md): the next batch's signatures are
+ * checked while this batch is applied and committed, and this batch's
+ * receipts are signed while its COMMIT waits for the fsync.  A thread
+ * waiting for a job takes slots of it itself instead of sleeping.
  */
 enum par_what { PAR_VERIFY, PAR_SIGN };
 
-struct par_job {
-	const struct engine *e;
-	size_t n, first, step;
+#define ENGINE_JOBS_MAX  4 /* verify of the next batch, sign of this one */
+#define ENGINE_JOB_CHUNK 2 /* slots taken at once: a verify is ~50 us */
+
+struct engine_job {
+	struct engine_slot *slots;
+	size_t n, next, done; /* next and done under pool.mu */
 	enum par_what what;
 	int64_t now_s;
 };
 
-static void *
-par_run(void *arg)
+/* One batch of the pipeline: its slots and its two crypto jobs. */
+struct engine_batch {
+	struct engine_slot *slots;
+	size_t n;
+	int64_t t_start_us;
+	struct engine_job verify, sign;
+};
+
+struct engine_pool {
+	const struct engine *e; /* read-only for the workers: cfg, kp */
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* a job was queued, or stop */
+	pthread_cond_t done; /* a job finished */
+	struct engine_job *q[ENGINE_JOBS_MAX];
+	size_t nq;
+	int stop;
+	pthread_t tid[ENGINE_THREADS_MAX];
+	size_t n_tid;
+	struct engine_batch batch[2]; /* the pipeline's two batches */
+};
+
+static int64_t
+mono_us(void)
 {
-	const struct par_job *j = arg;
-	for (size_t i = j->first; i < j->n; i += j->step) {
-		struct engine_slot *s = &j->e->slots[i];
-		if (j->what == PAR_VERIFY) {
-			if (s->state == SLOT_APPLY)
-				s->sig_ok = pw_wire_verify(s->req.buf, s->req.len,
-				                           (uint64_t)j->e->cfg->market_id) == PW_OK;
-		} else if (s->state != SLOT_QUERY) {
-			build_receipt(j->e, s, j->now_s);
-		}
-	}
-	return NULL;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
-par_for(struct engine *e, size_t n, enum par_what what, int64_t now_s)
+hist_add(struct engine_hist *h, uint64_t v)
 {
-	size_t t = e->n_threads;
-	struct par_job jobs[ENGINE_THREADS_MAX] = { 0 };
-	pthread_t tid[ENGINE_THREADS_MAX];
-	int started[ENGINE_THREADS_MAX] = { 0 };
-	if (t > n / 4)
-		t = n / 4; /* a few slots each at least */
-	if (t < 1)
-		t = 1;
-	for (size_t k = 0; k < t; k++)
-		jobs[k] = (struct par_job){ e, n, k, t, what, now_s };
-	for (size_t k = 1; k < t; k++)
-		started[k] = pthread_create(&tid[k], NULL, par_run, &jobs[k]) == 0;
-	par_run(&jobs[0]);
-	for (size_t k = 1; k < t; k++) {
-		if (started[k])
-			pthread_join(tid[k], NULL);
-		else
-			par_run(&jobs[k]); /* could not start: do its share here */
+	unsigned b = 0;
+	while (b + 1 < ENGINE_HIST_BUCKETS && (v >> b) != 0)
+		b++;
+	h->n++;
+	h->sum += v;
+	if (v > h->max)
+		h->max = v;
+	h->bucket[b]++;
+}
+
+static void
+stage_add(struct engine *e, enum engine_stage st, int64_t t0_us, int64_t t1_us)
+{
+	hist_add(&e->stage_us[st], t1_us > t0_us ? (uint64_t)(t1_us - t0_us) : 0);
+}
+
+/* Run slots [a, b) of job j (thread-safe: touches only those slots). */
+static void
+job_run(const struct engine *e, struct engine_job *j, size_t a, size_t b)
+{
+	for (size_t i = a; i < b; i++) {
+		struct engine_slot *s = &j->slots[i];
+		if (j->what == PAR_VERIFY) {
+			if (s->state == SLOT_APPLY)
+				s->sig_ok = pw_wire_verify(s->req.buf, s->req.len,
+				                           (uint64_t)e->cfg->market_id) == PW_OK;
+		} else if (s->state != SLOT_QUERY) {
+			build_receipt(e, s, j->now_s);
+		}
 	}
+}
+
+/* Under p->mu: account for [a, b) of j done; dequeue j when complete. */
+static void
+job_done_locked(struct engine_pool *p, struct engine_job *j, size_t count)
+{
+	j->done += count;
+	if (j->done < j->n)
+		return;
+	for (size_t i = 0; i < p->nq; i++) {
+		if (p->q[i] == j) {
+			memmove(&p->q[i], &p->q[i + 1], (p->nq - i - 1) * sizeof(p->q[0]));
+			p->nq--;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&p->done);
+}
+
+/* Under p->mu: the first queued job with slots left, or NULL. */
+static struct engine_job *
+job_pick_locked(struct engine_pool *p)
+{
+	for (size_t i = 0; i < p->nq; i++)
+		if (p->q[i]->next < p->q[i]->n)
+			return p->q[i];
+	return NULL;
+}
+
+/* Under p->mu: take a chunk of j, run it unlocked, account for it. */
+static void
+job_take_locked(struct engine_pool *p, struct engine_job *j)
+{
+	size_t a = j->next;
+	size_t b = a + ENGINE_JOB_CHUNK < j->n ? a + ENGINE_JOB_CHUNK : j->n;
+	j->next = b;
+	pthread_mutex_unlock(&p->mu);
+	job_run(p->e, j, a, b);
+	pthread_mutex_lock(&p->mu);
+	job_done_locked(p, j, b - a);
+}
+
+static void *
+pool_worker(void *arg)
+{
+	struct engine_pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct engine_job *j;
+		while (!p->stop && (j = job_pick_locked(p)) == NULL)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		job_take_locked(p, j);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Queue job j over slots[0, n) (main thread).  Nothing to do for n = 0. */
+static void
+pool_submit(struct engine_pool *p, struct engine_job *j, struct engine_slot *slots, size_t n,
+            enum par_what what, int64_t now_s)
+{
+	j->slots = slots;
+	j->n = n;
+	j->next = j->done = 0;
+	j->what = what;
+	j->now_s = now_s;
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (p->nq == ENGINE_JOBS_MAX)
+		fatalx("engine: crypto job queue full"); /* the pipeline queues at most 2 */
+	p->q[p->nq++] = j;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wait until job j is complete, running its remaining slots here. */
+static void
+pool_wait(struct engine_pool *p, struct engine_job *j)
+{
+	if (j->n == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	while (j->done < j->n) {
+		if (j->next < j->n)
+			job_take_locked(p, j);
+		else
+			pthread_cond_wait(&p->done, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+pool_stop(struct engine_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < p->n_tid; i++)
+		pthread_join(p->tid[i], NULL);
+	p->n_tid = 0;
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+}
+
+/* Start n workers; fewer (even none: then the main thread does the
+ * crypto in pool_wait) when threads cannot be created. */
+static pw_err
+pool_start(struct engine_pool *p, const struct engine *e, size_t n)
+{
+	p->e = e;
+	if (pthread_mutex_init(&p->mu, NULL) != 0)
+		return PW_ERR_NOMEM;
+	if (pthread_cond_init(&p->work, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		return PW_ERR_NOMEM;
+	}
+	if (pthread_cond_init(&p->done, NULL) != 0) {
+		pthread_cond_destroy(&p->work);
+		pthread_mutex_destroy(&p->mu);
+		return PW_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n && i < ENGINE_THREADS_MAX; i++) {
+		if (pthread_create(&p->tid[p->n_tid], NULL, pool_worker, p) != 0) {
+			log_warnx("engine: started %zu of %zu crypto threads", p->n_tid, n);
+			break;
+		}
+		p->n_tid++;
+	}
+	return PW_OK;
+}
+
+static struct engine_pool *
+pool_new(struct engine *e, size_t threads)
+{
+	struct engine_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	for (size_t b = 0; b < 2; b++)
+		p->batch[b].slots = e->slots + b * e->n_slots;
+	if (pool_start(p, e, threads) != PW_OK) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+pool_free(struct engine_pool **pp)
+{
+	if (!*pp)
+		return;
+	pool_stop(*pp);
+	free(*pp);
+	*pp = NULL;
 }
 
 static void
@@ -666,44 +886,80 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 	send_frames(e, &s->req, f, &len, 1);
 }
 
-size_t
-engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
+/* Step 1-2a: drain up to batch_max requests into b, frame checks, rate;
+ * then queue their signature checks. */
+static void
+batch_recv(struct engine *e, struct engine_batch *b, int64_t now_s, int64_t now_ms)
 {
-	size_t n = 0;
-	while (n < e->n_slots) {
-		pw_err rc = gateway_recv(e->gw, &e->slots[n].req);
-		if (rc != PW_OK)
+	b->n = 0;
+	b->t_start_us = mono_us();
+	while (b->n < e->n_slots) {
+		struct engine_slot *s = &b->slots[b->n];
+		if (gateway_recv(e->gw, &s->req) != PW_OK)
 			break;
-		e->slots[n].reply_len = 0;
-		precheck_frame(&e->slots[n]);
-		rate_check(e, &e->slots[n], now_ms);
-		n++;
+		s->reply_len = 0;
+		precheck_frame(s);
+		rate_check(e, s, now_ms);
+		b->n++;
 	}
-	if (n == 0)
-		return 0;
-	par_for(e, n, PAR_VERIFY, now_s);
+	if (b->n == 0)
+		return;
+	stage_add(e, ENGINE_ST_RECV, b->t_start_us, mono_us());
+	pool_submit(e->pool, &b->verify, b->slots, b->n, PAR_VERIFY, now_s);
+}
+
+/* Steps 2b-4 for a received batch: wait for its signature checks, the
+ * identity rules, apply, sign the receipts while COMMIT runs, and only
+ * once COMMIT returned send them. */
+static void
+batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
+{
+	size_t n = b->n;
+	struct engine_slot *slots = b->slots;
+	int open = 0;
+	int64_t t = mono_us(), t1;
+
+	pool_wait(e->pool, &b->verify);
+	t1 = mono_us();
+	stage_add(e, ENGINE_ST_VERIFY, t, t1);
 	for (size_t i = 0; i < n; i++) {
-		precheck(e, &e->slots[i]);
-		if (e->slots[i].state == SLOT_REJECT) {
-			e->rejects[e->slots[i].reason]++;
-			e->rejects_unflushed[e->slots[i].reason]++;
+		precheck(e, &slots[i]);
+		if (slots[i].state == SLOT_REJECT) {
+			e->rejects[slots[i].reason]++;
+			e->rejects_unflushed[slots[i].reason]++;
 		}
 	}
 	e->batches++;
-	if (apply_batch(e, n, now_s) != PW_OK) {
+	hist_add(&e->batch_size, n);
+	pw_err rc = apply_batch(e, slots, n, now_s, &open);
+	t = mono_us();
+	stage_add(e, ENGINE_ST_APPLY, t1, t);
+	/* receipts name log indexes fixed by now: sign them during the fsync
+	 * (none is sent before the COMMIT returned) */
+	pool_submit(e->pool, &b->sign, slots, n, PAR_SIGN, now_s);
+	if (rc == PW_OK && open)
+		rc = apply_commit(e, n);
+	t1 = mono_us();
+	if (open)
+		stage_add(e, ENGINE_ST_COMMIT, t, t1);
+	pool_wait(e->pool, &b->sign);
+	t = mono_us();
+	stage_add(e, ENGINE_ST_SIGN, t1, t);
+	if (rc != PW_OK) {
 		for (size_t i = 0; i < n; i++) {
-			struct engine_slot *s = &e->slots[i];
+			struct engine_slot *s = &slots[i];
 			if (s->stateful) {
-				/* nothing of the batch is durable: say so */
+				/* nothing of the batch is durable: say so (the
+				 * receipt signed during the commit is dropped) */
 				s->state = SLOT_REJECT;
 				s->reason = PW_REASON_UNAVAILABLE;
+				s->reply_len = 0;
 				e->rejects[PW_REASON_UNAVAILABLE]++;
 			}
 		}
 	}
-	par_for(e, n, PAR_SIGN, now_s);
 	for (size_t i = 0; i < n; i++) {
-		struct engine_slot *s = &e->slots[i];
+		struct engine_slot *s = &slots[i];
 		if (s->state == SLOT_QUERY)
 			answer_query(e, s, now_s);
 		else {
@@ -712,7 +968,83 @@ engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
 			send_receipt(e, s, now_s);
 		}
 	}
-	return n;
+	t1 = mono_us();
+	stage_add(e, ENGINE_ST_SEND, t, t1);
+	stage_add(e, ENGINE_ST_BATCH, b->t_start_us, t1);
+}
+
+static void
+wall_now(int64_t *now_s, int64_t *now_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	*now_s = *now_ms / 1000;
+}
+
+/*
+ * Two batches in flight: the next one is received and its signatures are
+ * checked by the pool while the current one is applied and committed.
+ * Runs while requests keep coming, up to ENGINE_TURN_MS, so the market
+ * clock gets its turn; returns with no batch in flight.
+ */
+#define ENGINE_TURN_MS 50
+
+size_t
+engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
+{
+	struct engine_pool *p = e->pool;
+	struct engine_batch *cur = NULL;
+	int64_t end_ms = now_ms + ENGINE_TURN_MS;
+	size_t total = 0, k = 0;
+	int64_t cur_s = now_s;
+
+	for (;;) {
+		struct engine_batch *nb = &p->batch[k];
+		k ^= 1;
+		batch_recv(e, nb, now_s, now_ms);
+		if (cur)
+			batch_finish(e, cur, cur_s);
+		if (nb->n == 0)
+			break;
+		total += nb->n;
+		cur = nb;
+		cur_s = now_s;
+		wall_now(&now_s, &now_ms);
+		if (now_ms >= end_ms) {
+			batch_finish(e, cur, cur_s);
+			break;
+		}
+	}
+	return total;
+}
+
+static const char *const stage_name[ENGINE_ST__COUNT] = {
+	"recv", "verify-wait", "apply", "commit", "sign-wait", "send", "batch",
+};
+
+/* Upper bound of the bucket holding the q-th quantile (0 < q < 1). */
+static uint64_t
+hist_quantile(const struct engine_hist *h, double q)
+{
+	uint64_t want = (uint64_t)((double)h->n * q), seen = 0;
+	for (unsigned b = 0; b < ENGINE_HIST_BUCKETS; b++) {
+		seen += h->bucket[b];
+		if (seen > want)
+			return b == 0 ? 0 : (uint64_t)1 << b;
+	}
+	return h->max;
+}
+
+static void
+hist_log(const char *what, const char *unit, const struct engine_hist *h)
+{
+	if (h->n == 0)
+		return;
+	log_info("stats: %s: n %llu mean %.1f p50 <%llu p99 <%llu max %llu %s", what,
+	         (unsigned long long)h->n, (double)h->sum / (double)h->n,
+	         (unsigned long long)hist_quantile(h, 0.50),
+	         (unsigned long long)hist_quantile(h, 0.99), (unsigned long long)h->max, unit);
 }
 
 void
@@ -735,4 +1067,7 @@ engine_log_stats(const struct engine *e)
 		if (e->rejects[i])
 			log_info("stats: rejected %s: %llu", pw_reason_name(i),
 			         (unsigned long long)e->rejects[i]);
+	hist_log("batch size", "requests", &e->batch_size);
+	for (unsigned i = 0; i < ENGINE_ST__COUNT; i++)
+		hist_log(stage_name[i], "us", &e->stage_us[i]);
 }

@@ -8,7 +8,9 @@
  * key, registry, store, log, gateway), calls engine_ingest() when the
  * ROUTER is readable and market_tick() on every loop iteration, and swaps
  * the configuration and registry on SIGHUP.  The engine owns nothing it
- * did not allocate itself: main.c closes the components.  Single-threaded.
+ * did not allocate itself: main.c closes the components.  Called from one
+ * thread; engine_init starts the crypto pool (signature checks and receipt
+ * signatures), which only ever touches the requests of a batch.
  */
 #ifndef EXCHANGE_ENGINE_H
 #define EXCHANGE_ENGINE_H
@@ -30,6 +32,28 @@ struct engine_rate {
 };
 
 struct engine_slot; /* one request of a batch (engine.c) */
+struct engine_pool; /* crypto threads and the batch pipeline (engine.c) */
+
+/* Where a batch's time goes (docs/performance.md): per stage, a count, a
+ * sum, a maximum and a log2 histogram of durations in microseconds
+ * (bucket i holds [2^(i-1), 2^i) us, bucket 0 holds 0 us).  Logged with
+ * the other counters on SIGUSR1 and at exit. */
+enum engine_stage {
+	ENGINE_ST_RECV,   /* drain the ROUTER, frame checks */
+	ENGINE_ST_VERIFY, /* waiting for the signature checks */
+	ENGINE_ST_APPLY,  /* stateful rules, log and store statements */
+	ENGINE_ST_COMMIT, /* COMMIT: WAL write and fsync */
+	ENGINE_ST_SIGN,   /* waiting for the receipt signatures */
+	ENGINE_ST_SEND,   /* replies handed to ZeroMQ */
+	ENGINE_ST_BATCH,  /* first receive to last reply of a batch */
+	ENGINE_ST__COUNT
+};
+#define ENGINE_HIST_BUCKETS 26
+
+struct engine_hist {
+	uint64_t n, sum, max;
+	uint64_t bucket[ENGINE_HIST_BUCKETS];
+};
 
 struct engine {
 	const struct xconfig *cfg;
@@ -44,6 +68,8 @@ struct engine {
 	uint64_t rejects[PW_REASON__COUNT];
 	uint64_t rejects_unflushed[PW_REASON__COUNT];
 	uint64_t batches, commits, replies_dropped;
+	struct engine_hist stage_us[ENGINE_ST__COUNT];
+	struct engine_hist batch_size; /* requests per batch */
 
 	/* per-household rate limit, indexed like the registry */
 	struct engine_rate *rate;
@@ -54,7 +80,8 @@ struct engine {
 	uint8_t *bufs;
 	size_t n_slots;
 	size_t n_threads; /* for signature checks and receipt signatures */
-	uint8_t *out;     /* one encoded reply */
+	struct engine_pool *pool;
+	uint8_t *out; /* one encoded reply */
 
 	/* market clock (market.c) */
 	int64_t next_depth_ms;

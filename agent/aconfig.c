@@ -205,21 +205,9 @@ listen_is_loopback(const char *s)
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
-/* The line of [section] name in the file just read (0: its default). */
-static int
-line_of(const int *lines, const char *section, const char *name)
-{
-	for (size_t i = 0; i < NOPTS; i++)
-		if (strcmp(opts[i].section, section) == 0 && strcmp(opts[i].name, name) == 0)
-			return lines[i];
-	return 0;
-}
-
-static int
-later(int a, int b)
-{
-	return a > b ? a : b;
-}
+/* The line of [sec] key in the file just read (0: its default); the later of two. */
+#define LINE(sec, key) pw_config_line(opts, NOPTS, lines, sec, key)
+#define LATER(a, b)    ((a) > (b) ? (a) : (b))
 
 static pw_err
 cross_fail(char *err, size_t errlen, const char *path, int line, const char *why)
@@ -240,24 +228,23 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 	char why[200];
 
 	if (!endpoint_ok(c->request))
-		return cross_fail(err, errlen, p, line_of(lines, "exchange", "request"),
+		return cross_fail(err, errlen, p, LINE("exchange", "request"),
 		                  "[exchange] request must be a tcp:// or ipc:// endpoint");
 	if (!endpoint_ok(c->pub))
-		return cross_fail(err, errlen, p, line_of(lines, "exchange", "pub"),
+		return cross_fail(err, errlen, p, LINE("exchange", "pub"),
 		                  "[exchange] pub must be a tcp:// or ipc:// endpoint");
 	if (c->gate_s >= c->interval_s)
 		return cross_fail(err, errlen, p,
-		                  later(line_of(lines, "exchange", "gate_s"),
-		                        line_of(lines, "exchange", "interval_s")),
+		                  LATER(LINE("exchange", "gate_s"), LINE("exchange", "interval_s")),
 		                  "[exchange] gate_s must be below interval_s (as the exchange's)");
 	if (c->retail_uper_kwh != 0 && c->feedin_uper_kwh > c->retail_uper_kwh)
-		return cross_fail(err, errlen, p,
-		                  later(line_of(lines, "exchange", "feedin_price"),
-		                        line_of(lines, "exchange", "retail_price")),
-		                  "[exchange] feedin_price must not exceed retail_price");
+		return cross_fail(
+		    err, errlen, p,
+		    LATER(LINE("exchange", "feedin_price"), LINE("exchange", "retail_price")),
+		    "[exchange] feedin_price must not exceed retail_price");
 	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_price_uper_kwh == 0)
 		return cross_fail(err, errlen, p,
-		                  later(x->strategy_line, line_of(lines, "policy", "fixed_price")),
+		                  LATER(x->strategy_line, LINE("policy", "fixed_price")),
 		                  "[policy] strategy fixed needs fixed_price above 0");
 	for (size_t i = 0; i < c->n_bids; i++) {
 		if ((c->bids[i].set & 3) != 3) {
@@ -270,8 +257,7 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 		snprintf(why, sizeof(why), "[dashboard] listen %s is not loopback: set a token",
 		         c->dash_listen);
 		return cross_fail(err, errlen, p,
-		                  later(line_of(lines, "dashboard", "listen"),
-		                        line_of(lines, "dashboard", "enabled")),
+		                  LATER(LINE("dashboard", "listen"), LINE("dashboard", "enabled")),
 		                  why);
 	}
 	return PW_OK;

@@ -412,6 +412,16 @@ out:
 	return rc;
 }
 
+int
+pw_config_line(const struct pw_cfg_opt *opts, size_t nopts, const int *lines, const char *section,
+               const char *name)
+{
+	for (size_t i = 0; i < nopts; i++)
+		if (strcmp(opts[i].section, section) == 0 && strcmp(opts[i].name, name) == 0)
+			return lines[i];
+	return 0;
+}
+
 pw_err
 pw_config_load(const char *path, const struct pw_cfg_opt *opts, size_t nopts, void *target,
                size_t target_size, pw_cfg_extra_fn extra, void *ctx, int *lines, char *err,

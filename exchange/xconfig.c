@@ -124,21 +124,9 @@ fee_extra(void *ctx, void *target, const char *section, const char *name, const 
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
-/* The line of [section] name in the file just read (0: its default). */
-static int
-line_of(const int *lines, const char *section, const char *name)
-{
-	for (size_t i = 0; i < NOPTS; i++)
-		if (strcmp(opts[i].section, section) == 0 && strcmp(opts[i].name, name) == 0)
-			return lines[i];
-	return 0;
-}
-
-static int
-later(int a, int b)
-{
-	return a > b ? a : b;
-}
+/* The line of [sec] key in the file just read (0: its default); the later of two. */
+#define LINE(sec, key) pw_config_line(opts, NOPTS, lines, sec, key)
+#define LATER(a, b)    ((a) > (b) ? (a) : (b))
 
 /*
  * Rules across keys, which the table cannot express.  Each is reported at
@@ -152,37 +140,36 @@ check(const char *name, const struct xconfig *c, const int *lines, char *err, si
 	enum log_level lv;
 	const char *why = NULL;
 	int line = 0;
-	int l_gate = line_of(lines, "market", "gate_s");
-	int l_len = line_of(lines, "market", "interval_s");
-	int l_ahead = line_of(lines, "market", "max_ahead_s");
+	int l_gate = LINE("market", "gate_s");
+	int l_len = LINE("market", "interval_s");
+	int l_ahead = LINE("market", "max_ahead_s");
 
 	if (c->feedin_uper_kwh > c->retail_uper_kwh) {
 		why = "[market] feedin must not exceed retail";
-		line =
-		    later(line_of(lines, "market", "feedin"), line_of(lines, "market", "retail"));
+		line = LATER(LINE("market", "feedin"), LINE("market", "retail"));
 	} else if (c->gate_s >= c->interval_s) {
 		/* else the gate of interval i closes before i-1 starts: the
 		 * coming interval is never open, only later ones */
 		why = "[market] gate_s must be below interval_s (gate closure falls inside the "
 		      "previous interval)";
-		line = later(l_gate, l_len);
+		line = LATER(l_gate, l_len);
 	} else if (c->max_ahead_s < c->gate_s + c->interval_s) {
 		/* an order needs a start in (now + G, now + max_ahead]: shorter
 		 * than L, that window holds no interval start at some times */
 		why = "[market] max_ahead_s must be at least gate_s + interval_s (else at times no "
 		      "interval is open for orders)";
-		line = later(later(l_gate, l_len), l_ahead);
+		line = LATER(LATER(l_gate, l_len), l_ahead);
 	} else if (log_level_parse(c->log_level, &lv) != 0) {
 		why = "[log] level must be error, warning, info or debug";
-		line = line_of(lines, "log", "level");
+		line = LINE("log", "level");
 	} else if (strncmp(c->request_endpoint, "tcp://", 6) != 0 &&
 	           strncmp(c->request_endpoint, "ipc://", 6) != 0) {
 		why = "[network] request must be a tcp:// or ipc:// endpoint";
-		line = line_of(lines, "network", "request");
+		line = LINE("network", "request");
 	} else if (strncmp(c->publish_endpoint, "tcp://", 6) != 0 &&
 	           strncmp(c->publish_endpoint, "ipc://", 6) != 0) {
 		why = "[network] publish must be a tcp:// or ipc:// endpoint";
-		line = line_of(lines, "network", "publish");
+		line = LINE("network", "publish");
 	}
 	if (why) {
 		snprintf(err, errlen, "%s:%d: %s", name, line, why);

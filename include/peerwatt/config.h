@@ -81,6 +81,11 @@ pw_err pw_config_load_buffer(const char *name, const char *buf, size_t len,
                              size_t target_size, pw_cfg_extra_fn extra, void *ctx, int *lines,
                              char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* The line of [section] name in `lines` as pw_config_load filled it for
+ * `opts` (0: its default, or no such option). */
+int pw_config_line(const struct pw_cfg_opt *opts, size_t nopts, const int *lines,
+                   const char *section, const char *name);
+
 /* Strict integer parse for command lines and config: whole string, base 10,
  * range checked.  PW_ERR_PARSE or PW_ERR_RANGE. */
 pw_err pw_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)

@@ -116,6 +116,9 @@ test_lines(void **state)
 	int want[N(opts)] = { 2, 9, 5, 0, 7, 0, 0 }; /* name interval gate retail debug db key */
 	for (size_t i = 0; i < N(opts); i++)
 		assert_int_equal(lines[i], want[i]);
+	assert_int_equal(pw_config_line(opts, N(opts), lines, "market", "interval_s"), 9);
+	assert_int_equal(pw_config_line(opts, N(opts), lines, "market", "retail"), 0);
+	assert_int_equal(pw_config_line(opts, N(opts), lines, "log", "interval_s"), 0);
 	memset(lines, 0x7f, sizeof lines);
 	static const char bad[] = "name = x\ngate_s = 1\n"; /* gate_s outside [market] */
 	assert_int_equal(pw_config_load_buffer("t.conf", bad, strlen(bad), opts, N(opts), &c,

@@ -196,23 +196,6 @@ db_fail(struct store *s, const char *what)
 	return PW_ERR_DB;
 }
 
-/* Room for row `cnt` of a growing result array of `elem`-byte rows: `v` as
- * it is, or grown (doubling from 64), or NULL when out of memory (the caller
- * still owns and frees the old `v`). */
-static void *
-rows_reserve(void *v, size_t *cap, size_t cnt, size_t elem)
-{
-	if (cnt < *cap)
-		return v;
-	size_t ncap = *cap ? *cap * 2 : 64;
-	if (ncap > SIZE_MAX / elem)
-		return NULL;
-	void *nv = realloc(v, ncap * elem);
-	if (nv)
-		*cap = ncap;
-	return nv;
-}
-
 /* The cached, reset statement `id`; NULL (logged) when it cannot be prepared. */
 static sqlite3_stmt *
 q(struct store *s, int id)
@@ -270,6 +253,56 @@ col_pk(sqlite3_stmt *st, int i, uint8_t pk[PW_PK_LEN])
 		return 0;
 	memcpy(pk, sqlite3_column_blob(st, i), PW_PK_LEN);
 	return 1;
+}
+
+/* Fills one result row from the current row of `st`; 0 when it is malformed. */
+typedef int (*row_fill_fn)(sqlite3_stmt *st, void *row, const void *ctx);
+
+/*
+ * Steps through `st` (bound by the caller) and returns its rows as a growing
+ * array (doubling from 64) of `elem`-byte rows, each zeroed, then filled by
+ * `fill`.  PW_ERR_CORRUPT for a malformed row, PW_ERR_NOMEM, PW_ERR_DB
+ * (logged as `what`).  On PW_OK the caller owns *out (NULL when there are
+ * no rows); on error nothing is returned.
+ */
+static pw_err
+collect_rows(struct store *s, sqlite3_stmt *st, size_t elem, row_fill_fn fill, const void *ctx,
+             const char *what, void **out, size_t *n)
+{
+	unsigned char *v = NULL;
+	size_t cnt = 0, cap = 0;
+	pw_err r = PW_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *nv = ncap > SIZE_MAX / elem ? NULL : realloc(v, ncap * elem);
+			if (!nv) {
+				r = PW_ERR_NOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		/* padding too: callers compare and hash whole structs */
+		memset(v + cnt * elem, 0, elem);
+		if (!fill(st, v + cnt * elem, ctx)) {
+			r = PW_ERR_CORRUPT;
+			break;
+		}
+		cnt++;
+	}
+	sqlite3_reset(st);
+	if (r == PW_OK && rc != SQLITE_DONE)
+		r = db_fail(s, what);
+	if (r != PW_OK) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return PW_OK;
 }
 
 pw_err
@@ -606,51 +639,38 @@ store_open_qty(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval, 
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "open qty");
 }
 
+static int
+open_order_row(sqlite3_stmt *st, void *row, const void *ctx)
+{
+	struct store_order *o = row;
+	o->log_idx = col_u64(st, 0);
+	if (!col_pk(st, 1, o->pk)) {
+		log_warnx("store: order %llu has a malformed key", (unsigned long long)o->log_idx);
+		return 0;
+	}
+	o->seq = col_u64(st, 2);
+	o->interval = *(const uint64_t *)ctx;
+	o->side = (uint8_t)sqlite3_column_int(st, 3);
+	o->qty_wh = (uint32_t)sqlite3_column_int64(st, 4);
+	o->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 5);
+	o->expiry_s = col_u64(st, 6);
+	o->status = STORE_ORDER_OPEN;
+	return 1;
+}
+
 pw_err
 store_open_orders(struct store *s, uint64_t interval, struct store_order **out, size_t *n)
 {
 	sqlite3_stmt *st = q(s, Q_OPEN_ORDERS);
-	struct store_order *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
 	if (!st)
 		return PW_ERR_DB;
 	bind_u64(st, 1, interval);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		void *nv = rows_reserve(v, &cap, cnt, sizeof(*v));
-		if (!nv) {
-			free(v);
-			sqlite3_reset(st);
-			return PW_ERR_NOMEM;
-		}
-		v = nv;
-		struct store_order *o = &v[cnt];
-		memset(o, 0, sizeof(*o));
-		o->log_idx = col_u64(st, 0);
-		if (!col_pk(st, 1, o->pk)) {
-			log_warnx("store: order %llu has a malformed key",
-			          (unsigned long long)o->log_idx);
-			free(v);
-			sqlite3_reset(st);
-			return PW_ERR_CORRUPT;
-		}
-		o->seq = col_u64(st, 2);
-		o->interval = interval;
-		o->side = (uint8_t)sqlite3_column_int(st, 3);
-		o->qty_wh = (uint32_t)sqlite3_column_int64(st, 4);
-		o->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 5);
-		o->expiry_s = col_u64(st, 6);
-		o->status = STORE_ORDER_OPEN;
-		cnt++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_fail(s, "open orders");
-	}
-	*out = v;
-	*n = cnt;
-	return PW_OK;
+	void *rows = NULL;
+	pw_err rc =
+	    collect_rows(s, st, sizeof(**out), open_order_row, &interval, "open orders", &rows, n);
+	if (rc == PW_OK)
+		*out = rows;
+	return rc;
 }
 
 /* SELECT MIN/MAX(...) style single value; PW_ERR_NOTFOUND when NULL. */
@@ -792,47 +812,33 @@ store_trade_insert(struct store *s, const struct store_trade *t)
 	return run(s, st, "trades");
 }
 
+static int
+trade_row(sqlite3_stmt *st, void *row, const void *ctx)
+{
+	struct store_trade *t = row;
+	t->interval = *(const uint64_t *)ctx;
+	t->n = (uint32_t)sqlite3_column_int64(st, 0);
+	if (!col_pk(st, 1, t->buyer) || !col_pk(st, 2, t->seller))
+		return 0;
+	t->buy_seq = col_u64(st, 3);
+	t->sell_seq = col_u64(st, 4);
+	t->qty_wh = (uint32_t)sqlite3_column_int64(st, 5);
+	t->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 6);
+	return 1;
+}
+
 pw_err
 store_trades(struct store *s, uint64_t interval, struct store_trade **out, size_t *n)
 {
 	sqlite3_stmt *st = q(s, Q_TRADES);
-	struct store_trade *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
 	if (!st)
 		return PW_ERR_DB;
 	bind_u64(st, 1, interval);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		void *nv = rows_reserve(v, &cap, cnt, sizeof(*v));
-		if (!nv) {
-			free(v);
-			sqlite3_reset(st);
-			return PW_ERR_NOMEM;
-		}
-		v = nv;
-		struct store_trade *t = &v[cnt];
-		memset(t, 0, sizeof(*t)); /* padding too: callers compare and hash whole structs */
-		t->interval = interval;
-		t->n = (uint32_t)sqlite3_column_int64(st, 0);
-		if (!col_pk(st, 1, t->buyer) || !col_pk(st, 2, t->seller)) {
-			free(v);
-			sqlite3_reset(st);
-			return PW_ERR_CORRUPT;
-		}
-		t->buy_seq = col_u64(st, 3);
-		t->sell_seq = col_u64(st, 4);
-		t->qty_wh = (uint32_t)sqlite3_column_int64(st, 5);
-		t->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 6);
-		cnt++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_fail(s, "trades");
-	}
-	*out = v;
-	*n = cnt;
-	return PW_OK;
+	void *rows = NULL;
+	pw_err rc = collect_rows(s, st, sizeof(**out), trade_row, &interval, "trades", &rows, n);
+	if (rc == PW_OK)
+		*out = rows;
+	return rc;
 }
 
 pw_err
@@ -1042,39 +1048,25 @@ store_open_intervals(struct store *s, uint64_t from, uint64_t *out, size_t max, 
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "open intervals");
 }
 
+static int
+pk_row(sqlite3_stmt *st, void *row, const void *ctx)
+{
+	(void)ctx;
+	return col_pk(st, 0, row);
+}
+
 pw_err
 store_meter_pks(struct store *s, uint64_t interval, uint8_t (**out)[PW_PK_LEN], size_t *n)
 {
 	sqlite3_stmt *st = q(s, Q_METER_PKS);
-	uint8_t(*v)[PW_PK_LEN] = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
 	if (!st)
 		return PW_ERR_DB;
 	bind_u64(st, 1, interval);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		void *nv = rows_reserve(v, &cap, cnt, sizeof(*v));
-		if (!nv) {
-			free(v);
-			sqlite3_reset(st);
-			return PW_ERR_NOMEM;
-		}
-		v = nv;
-		if (!col_pk(st, 0, v[cnt])) {
-			free(v);
-			sqlite3_reset(st);
-			return PW_ERR_CORRUPT;
-		}
-		cnt++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_fail(s, "meter keys");
-	}
-	*out = v;
-	*n = cnt;
-	return PW_OK;
+	void *rows = NULL;
+	pw_err rc = collect_rows(s, st, PW_PK_LEN, pk_row, NULL, "meter keys", &rows, n);
+	if (rc == PW_OK)
+		*out = rows;
+	return rc;
 }
 
 pw_err

@@ -255,6 +255,7 @@ validate(const struct pw_msg *m)
 			return q->b == 0 ? PW_OK : PW_ERR_FIELD;
 		case PW_QUERY_INCLUSION:
 		case PW_QUERY_CONSISTENCY:
+		case PW_QUERY_STATEMENT_PROOF:
 			return PW_OK;
 		case PW_QUERY_CHECKPOINT:
 			return q->a == 0 && q->b == 0 ? PW_OK : PW_ERR_FIELD;

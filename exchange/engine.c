@@ -858,16 +858,21 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 		return;
 	case PW_QUERY_INCLUSION:
 	case PW_QUERY_CONSISTENCY:
+	case PW_QUERY_STATEMENT_PROOF:
 		memset(&m, 0, sizeof(m));
 		m.type = PW_MSG_PROOF;
-		if (q->kind == PW_QUERY_INCLUSION) {
-			uint64_t size = q->b;
+		if (q->kind != PW_QUERY_CONSISTENCY) {
+			uint64_t size = q->b, idx = q->a;
 			uint8_t root[PW_HASH_LEN];
 			/* size 0: the latest checkpoint's, which the agent can check */
 			if (size == 0 && mlog_last_checkpoint(e->log, &size, root) != PW_OK)
 				size = 0;
-			rc = size ? mlog_prove_inclusion(e->log, q->a, size, &m.u.proof)
-			          : PW_ERR_NOTFOUND;
+			rc = size ? PW_OK : PW_ERR_NOTFOUND;
+			/* the author's own statement only: its index answers `a` */
+			if (rc == PW_OK && q->kind == PW_QUERY_STATEMENT_PROOF)
+				rc = store_statement_index(e->store, s->msg.author, q->a, &idx);
+			if (rc == PW_OK)
+				rc = mlog_prove_inclusion(e->log, idx, size, &m.u.proof);
 		} else {
 			rc = mlog_prove_consistency(e->log, q->a, q->b, &m.u.proof);
 		}

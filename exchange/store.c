@@ -53,6 +53,7 @@ enum {
 	Q_METER_GET,
 	Q_STMT_PUT,
 	Q_STMT_GET,
+	Q_STMT_IDX,
 	Q_STAT_ADD,
 	Q_STAT_GET,
 	Q_CP_LAST,
@@ -133,6 +134,7 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_STMT_PUT] =
 	    "INSERT INTO statements(pk, interval, frame, log_idx) VALUES (?1, ?2, ?3, ?4)",
 	[Q_STMT_GET] = "SELECT frame FROM statements WHERE pk = ?1 AND interval = ?2",
+	[Q_STMT_IDX] = "SELECT log_idx FROM statements WHERE pk = ?1 AND interval = ?2",
 	[Q_STAT_ADD] = "INSERT INTO stats(reason, name, count) VALUES (?1, ?2, ?3) "
 	               "ON CONFLICT(reason) DO UPDATE SET count = count + ?3",
 	[Q_STAT_GET] = "SELECT count FROM stats WHERE reason = ?1",
@@ -986,6 +988,29 @@ store_statement_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t inter
 		r = col_blob(st, 0, buf, cap, len);
 	else
 		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "statements");
+	sqlite3_reset(st);
+	return r;
+}
+
+pw_err
+store_statement_index(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
+                      uint64_t *log_idx)
+{
+	sqlite3_stmt *st = q(s, Q_STMT_IDX);
+	pw_err r = PW_OK;
+	if (!st)
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	bind_u64(st, 2, interval);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || sqlite3_column_int64(st, 0) < 0)
+			r = PW_ERR_CORRUPT;
+		else
+			*log_idx = col_u64(st, 0);
+	} else {
+		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "statements");
+	}
 	sqlite3_reset(st);
 	return r;
 }

@@ -181,6 +181,10 @@ pw_err store_statement_insert(struct store *s, const uint8_t pk[PW_PK_LEN], uint
 pw_err store_statement_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
                            uint8_t *buf, size_t cap, size_t *len)
     __attribute__((warn_unused_result));
+/* The log index of the statement of `pk` for `interval` (QUERY
+ * STATEMENT_PROOF); PW_ERR_NOTFOUND when none. */
+pw_err store_statement_index(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
+                             uint64_t *log_idx) __attribute__((warn_unused_result));
 
 /* The latest signed CHECKPOINT frame (table checkpoints of exchange/mlog);
  * PW_ERR_NOTFOUND when none was signed yet. */

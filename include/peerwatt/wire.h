@@ -106,6 +106,10 @@ enum pw_query_kind {
 	PW_QUERY_CONSISTENCY = 3, /* a = old size, b = new size */
 	PW_QUERY_CHECKPOINT = 4,  /* latest checkpoint */
 	PW_QUERY_RESULT = 5,      /* a = interval */
+	/* a = interval, b = tree size (0: the latest checkpoint's); answered
+	 * by a PROOF of kind inclusion whose a is the leaf index of the
+	 * author's STATEMENT of that interval */
+	PW_QUERY_STATEMENT_PROOF = 6,
 };
 
 enum pw_time_status {

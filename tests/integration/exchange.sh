@@ -197,6 +197,56 @@ got=$("${C[@]}" -k "$T/c.key" query consistency 1 "$size" 2>&1)
 case $got in "PROOF "*) ok "consistency proof answered ($got)" ;; *) not_ok "consistency proof (got '$got')" ;; esac
 expect "inclusion proof beyond the log" "REJECT bad_query" -k "$T/c.key" query inclusion 0 999999999
 
+# QUERY STATEMENT_PROOF (kind 6): the answer names the leaf index of a's
+# statement; checked here independently (RFC 9162 2.1.3.2 in Python): the
+# leaf hash of the statement frame the database holds, at that index, folds
+# to the root of the stored checkpoint of that size
+got=$("${C[@]}" -k "$T/a.key" query statement_proof "$X" "$size" 2>&1)
+apk=$("$B/pw-client" pubkey "$T/a.key")
+sidx=$(sqlite3 "$T/x.db" "SELECT log_idx FROM statements WHERE pk = x'$apk' AND interval = $X")
+check "statement proof names the statement's log index ($sidx; got '${got:0:40}...')" \
+	test "$(echo "$got" | cut -d' ' -f1,3,4)" = "PROOF $sidx $size"
+sframe=$(sqlite3 "$T/x.db" "SELECT hex(frame) FROM statements WHERE pk = x'$apk' AND interval = $X")
+cpframe=$(sqlite3 "$T/x.db" "SELECT hex(frame) FROM checkpoints WHERE tree_size = $size")
+verify_inclusion() { # PROOF-LINE FRAME-HEX CHECKPOINT-HEX
+	python3 - "$@" <<'PY'
+import hashlib, sys
+f = sys.argv[1].split()
+n, idx, size, path = int(f[1]), int(f[2]), int(f[3]), [bytes.fromhex(h) for h in f[4:]]
+assert f[0] == "PROOF" and len(path) == n
+leaf = hashlib.sha256(b"\0" + bytes.fromhex(sys.argv[2])).digest()
+root = bytes.fromhex(sys.argv[3])[34 + 48:34 + 80]
+node = lambda l, r: hashlib.sha256(b"\1" + l + r).digest()
+fn, sn, r = idx, size - 1, leaf
+for p in path:
+    if sn == 0:
+        sys.exit(1)
+    if fn & 1 or fn == sn:
+        r = node(p, r)
+        while not fn & 1 and fn != 0:
+            fn >>= 1
+            sn >>= 1
+    else:
+        r = node(r, p)
+    fn >>= 1
+    sn >>= 1
+sys.exit(0 if sn == 0 and r == root else 1)
+PY
+}
+check "statement proof verifies against the checkpoint" verify_inclusion "$got" "$sframe" "$cpframe"
+bflip=$(python3 -c 'import sys; b = bytearray.fromhex(sys.argv[1]); b[50] ^= 1; print(b.hex())' "$sframe")
+if verify_inclusion "$got" "$bflip" "$cpframe"; then
+	not_ok "the proof verifies a statement with one bit changed"
+else
+	ok "the proof does not verify a statement with one bit changed"
+fi
+got0=$("${C[@]}" -k "$T/a.key" query statement_proof "$X" 0 2>&1)
+check "statement proof with size 0: the latest checkpoint's" test "$(echo "$got0" | cut -d' ' -f1,3)" = "PROOF $sidx"
+expect "statement proof of an interval without a statement" "REJECT bad_query" -k "$T/a.key" query statement_proof $((X + 100)) "$size"
+expect "statement proof of a household without a statement" "REJECT bad_query" -k "$T/c.key" query statement_proof "$X" "$size"
+expect "statement proof beyond the tree" "REJECT bad_query" -k "$T/a.key" query statement_proof "$X" 999999999
+expect "statement proof in a tree before the statement" "REJECT bad_query" -k "$T/a.key" query statement_proof "$X" "$sidx"
+
 # the database holds what an auditor needs
 check "log entries = accepted orders + cancels + readings + results + statements" test \
 	"$(sqlite3 "$T/x.db" 'SELECT COUNT(*) FROM log')" = \

@@ -9,7 +9,8 @@
  *   pw-client [opts] order SEQ IV buy|sell QTY PRICE EXPIRY
  *   pw-client [opts] cancel SEQ IV ORDER_SEQ
  *   pw-client [opts] meter SEQ IV SERIAL EXP_START EXP_END IMP_START IMP_END [TIME_STATUS]
- *   pw-client [opts] query statement|inclusion|consistency|checkpoint|result A B
+ *   pw-client [opts] query statement|inclusion|consistency|checkpoint|result|
+ *                          statement_proof A B
  *   pw-client [opts] sub TOPIC COUNT            prints COUNT messages of TOPIC
  * opts: -e ENDPOINT (requests or PUB) -s SERVER_PK_HEX -k KEYFILE (connection)
  *       -a KEYFILE (author, default -k) -m MARKET_ID -L INTERVAL_S -t TIMEOUT_MS
@@ -17,7 +18,7 @@
  * IV may be "+N" (current interval + N, with -L); EXPIRY may be "+N" (now + N s).
  * Prints one line per reply frame: "ACK <log_index>", "REJECT <reason>",
  * "RESULT iv price volume trades parts", "STATEMENT iv flags net_u",
- * "PROOF n", "CHECKPOINT size iv", "DEPTH iv levels"; "BADSIG" when the
+ * "PROOF n a b HASH...", "CHECKPOINT size iv", "DEPTH iv levels"; "BADSIG" when the
  * exchange's signature does not verify.  Exit 0 when every reply came,
  * 1 on timeout, 64 on usage errors.
  */
@@ -106,7 +107,14 @@ print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t se
 		       m.u.statement.flags, (long long)m.u.statement.net_u);
 		break;
 	case PW_MSG_PROOF:
-		printf("PROOF %u\n", m.u.proof.n_hashes);
+		printf("PROOF %u %llu %llu", m.u.proof.n_hashes, (unsigned long long)m.u.proof.a,
+		       (unsigned long long)m.u.proof.b);
+		for (unsigned i = 0; i < m.u.proof.n_hashes; i++) {
+			putchar(' ');
+			for (unsigned j = 0; j < PW_HASH_LEN; j++)
+				printf("%02x", m.u.proof.hashes[i][j]);
+		}
+		putchar('\n');
 		break;
 	case PW_MSG_CHECKPOINT:
 		printf("CHECKPOINT %llu %llu\n", (unsigned long long)m.u.checkpoint.tree_size,
@@ -297,12 +305,13 @@ main(int argc, char **argv)
 		m.u.meter.import_end_wh = (uint64_t)num(a[6], 0, INT64_MAX);
 		m.u.meter.time_status = nargs == 8 ? (uint8_t)num(a[7], 0, 2) : 0;
 	} else if (strcmp(kind, "query") == 0 && nargs == 3) {
-		static const char *const kinds[] = { "",           "statement",
-			                             "inclusion",  "consistency",
-			                             "checkpoint", "result" };
+		static const char *const kinds[] = {
+			"",           "statement", "inclusion",      "consistency",
+			"checkpoint", "result",    "statement_proof"
+		};
 		m.type = PW_MSG_QUERY;
 		m.u.query.nonce = (uint64_t)now;
-		for (uint8_t k = 1; k <= 5; k++)
+		for (uint8_t k = 1; k <= PW_QUERY_STATEMENT_PROOF; k++)
 			if (strcmp(a[0], kinds[k]) == 0)
 				m.u.query.kind = k;
 		if (!m.u.query.kind)

@@ -383,7 +383,9 @@ static const struct mutation mutations[] = {
 	{ PW_MSG_METER, 16 + 2, { 0x01 }, 1, PW_ERR_FIELD, "control char in serial" },
 	{ PW_MSG_METER, 16 + 2, { 0x80 }, 1, PW_ERR_FIELD, "non-ASCII in serial" },
 	{ PW_MSG_QUERY, 8, { 0 }, 1, PW_ERR_FIELD, "query kind 0" },
-	{ PW_MSG_QUERY, 8, { 6 }, 1, PW_ERR_FIELD, "query kind 6" },
+	{ PW_MSG_QUERY, 8, { PW_QUERY_STATEMENT_PROOF }, 1, PW_OK, "query kind statement proof" },
+	{ PW_MSG_QUERY, 8, { 7 }, 1, PW_ERR_FIELD, "query kind 7" },
+	{ PW_MSG_QUERY, 8, { 0xff }, 1, PW_ERR_FIELD, "query kind 255" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_CHECKPOINT }, 1, PW_ERR_FIELD, "checkpoint query with a" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_STATEMENT }, 1, PW_ERR_FIELD, "statement query with b" },
 	{ PW_MSG_ACK, 41, { 0, 7 }, 2, PW_ERR_FIELD, "ACK with a reason" },
@@ -488,6 +490,20 @@ test_encode_refusals(void **state)
 	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
 	m.u.query.a = m.u.query.b = 0;
 	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	/* STATEMENT_PROOF: any interval, any tree size (0: the latest checkpoint) */
+	m.u.query.kind = PW_QUERY_STATEMENT_PROOF;
+	m.u.query.a = 1900000;
+	m.u.query.b = 0;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	m.u.query.b = 123456;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	struct pw_msg back;
+	assert_int_equal(pw_wire_open(buf, len, MARKET, &back), PW_OK);
+	assert_int_equal(back.u.query.kind, PW_QUERY_STATEMENT_PROOF);
+	assert_int_equal(back.u.query.a, 1900000);
+	assert_int_equal(back.u.query.b, 123456);
+	m.u.query.kind = PW_QUERY_STATEMENT_PROOF + 1;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
 }
 
 /* --- tests/vectors/ -------------------------------------------------------- */

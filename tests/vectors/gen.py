@@ -240,6 +240,12 @@ def build():
     assert len(body) == 25
     vectors.append(("query", "QUERY", HOUSEHOLD_SEED, f, body))
 
+    # STATEMENT_PROOF: the statement of interval 1900000 in the tree of 1000.
+    f = [("nonce", 0xDEADBEEF02), ("kind", 6), ("a", 1900000), ("b", 1000)]
+    body = u64(0xDEADBEEF02) + u8(6) + u64(1900000) + u64(1000)
+    assert len(body) == 25
+    vectors.append(("query_statement_proof", "QUERY", HOUSEHOLD_SEED, f, body))
+
     # The receipts answer the ORDER vector: ref_hash is SHA-256 of its frame.
     order_frame, _, _ = frame("ORDER", HOUSEHOLD_SEED, vectors[0][4])
     ref = hashlib.sha256(order_frame).digest()
@@ -357,7 +363,7 @@ def invalid_cases(bodies):
     cases.append(("meter_serial_del", "field", mutated("meter", "METER", 16 + 1, b"\x7f")))
     cases.append(("meter_serial_8bit", "field", mutated("meter", "METER", 16 + 1, b"\xe9")))
     cases.append(("query_kind_0", "field", mutated("query", "QUERY", 8, b"\0")))
-    cases.append(("query_kind_6", "field", mutated("query", "QUERY", 8, b"\6")))
+    cases.append(("query_kind_7", "field", mutated("query", "QUERY", 8, b"\7")))
     cases.append(("query_checkpoint_with_a", "field", mutated("query", "QUERY", 8, b"\4")))
     cases.append(("query_result_with_b", "field", mutated("query", "QUERY", 8, b"\5")))
     cases.append(("ack_with_reason", "field", mutated("ack", "ACK", 41, u16(1))))

@@ -149,6 +149,7 @@ struct agentd {
 	int want_checkpoint;
 	uint64_t stmt_after;
 	uint64_t proof_after;
+	uint64_t stmt_proof_after; /* statement proofs asked for intervals above */
 	int64_t last_rx_ms;
 	int64_t next_poll_ms, next_trade_ms, next_pump_ms, next_state_ms;
 	struct pw_depth depth[DEPTH_KEEP];
@@ -713,7 +714,13 @@ pump_queries(struct agentd *a, int64_t now)
 		send_query(a, PW_QUERY_INCLUSION, it.log_index, cp.tree_size, now);
 		a->q.stream = it.stream;
 		a->q.seq = it.seq;
+		return;
 	}
+	/* a statement of an interval the checkpoint has settled is in its
+	 * tree: the exchange appends the statements, then signs the
+	 * checkpoint, in one transaction */
+	if (aledger_unproven_statement(a->led, a->stmt_proof_after, cp.interval, &iv) == PW_OK)
+		send_query(a, PW_QUERY_STATEMENT_PROOF, iv, cp.tree_size, now);
 }
 
 /* ---- receiving ------------------------------------------------------ */
@@ -756,10 +763,14 @@ on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
 			return;
 		a->q.active = 0;
 		log_warnx("query %s %llu refused: %s",
-		          a->q.kind == PW_QUERY_STATEMENT ? "statement" : "proof",
+		          a->q.kind == PW_QUERY_STATEMENT         ? "statement"
+		          : a->q.kind == PW_QUERY_STATEMENT_PROOF ? "statement proof"
+		                                                  : "proof",
 		          (unsigned long long)a->q.a, pw_reason_name(r->reason));
 		if (a->q.kind == PW_QUERY_STATEMENT)
 			a->stmt_after = a->q.a;
+		else if (a->q.kind == PW_QUERY_STATEMENT_PROOF)
+			a->stmt_proof_after = a->q.a;
 		else if (a->q.kind == PW_QUERY_INCLUSION)
 			a->proof_after = a->q.a + 1;
 		else if (a->q.kind == PW_QUERY_CONSISTENCY)
@@ -962,10 +973,39 @@ on_proof(struct agentd *a, const struct pw_msg *m)
 	struct outbox_item it;
 	pw_err rc;
 
-	if (!a->q.active || p->nonce != a->q.nonce || p->a != a->q.a || p->b != a->q.b)
+	/* a STATEMENT_PROOF answer names the leaf index in `a`; the others echo it */
+	if (!a->q.active || p->nonce != a->q.nonce || p->b != a->q.b ||
+	    (a->q.kind != PW_QUERY_STATEMENT_PROOF && p->a != a->q.a))
 		return;
 	a->q.active = 0;
-	if (a->q.kind == PW_QUERY_INCLUSION && p->kind == PW_PROOF_INCLUSION) {
+	if (a->q.kind == PW_QUERY_STATEMENT_PROOF && p->kind == PW_PROOF_INCLUSION) {
+		uint8_t sframe[1024]; /* a STATEMENT frame is 258 bytes */
+		size_t slen;
+		/* the exact bytes we hold, not the exchange's word for them */
+		if (aledger_root(a->led, p->b, root) != PW_OK ||
+		    aledger_statement_frame(a->led, a->q.a, sframe, sizeof(sframe), &slen) != PW_OK)
+			return;
+		merkle_leaf_hash(sframe, slen, leaf);
+		rc = merkle_verify_inclusion(p->a, p->b, leaf,
+		                             (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes,
+		                             p->n_hashes, root);
+		if (rc == PW_OK) {
+			a->proofs_ok++;
+			CHECKED(aledger_set_statement_proof(a->led, a->q.a, p->a, 1));
+			log_debug("inclusion of the statement for interval %llu at %llu verified",
+			          (unsigned long long)a->q.a, (unsigned long long)p->a);
+		} else {
+			a->proofs_failed++;
+			CHECKED(aledger_set_statement_proof(a->led, a->q.a, p->a, 2));
+			log_error(
+			    "INCLUSION PROOF FAILED: statement for interval %llu at log index "
+			    "%llu is not in the checkpointed tree of size %llu",
+			    (unsigned long long)a->q.a, (unsigned long long)p->a,
+			    (unsigned long long)p->b);
+		}
+		if (a->dash != NULL)
+			(void)dash_notify(a->dash, DASH_DOC_STATEMENTS);
+	} else if (a->q.kind == PW_QUERY_INCLUSION && p->kind == PW_PROOF_INCLUSION) {
 		if (aledger_root(a->led, p->b, root) != PW_OK ||
 		    outbox_get(a->ob, a->q.stream, a->q.seq, &it) != PW_OK)
 			return;

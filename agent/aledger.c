@@ -24,12 +24,30 @@ static const char schema[] =
     " flags INTEGER NOT NULL, bought_wh INTEGER NOT NULL, sold_wh INTEGER NOT NULL,"
     " export_wh INTEGER NOT NULL, import_wh INTEGER NOT NULL, imbalance_wh INTEGER NOT NULL,"
     " fee_u INTEGER NOT NULL, net_u INTEGER NOT NULL, baseline_u INTEGER NOT NULL,"
-    " saving_u INTEGER NOT NULL);"
+    " saving_u INTEGER NOT NULL, log_index INTEGER, proof INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS checkpoints(tree_size INTEGER PRIMARY KEY,"
     " interval INTEGER NOT NULL, root BLOB NOT NULL, frame BLOB NOT NULL,"
     " consistent INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS order_tags(seq INTEGER PRIMARY KEY, tag INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+/* Whether table statements has column `proof` (a database of a version
+ * before statement proofs lacks log_index and proof). */
+static int
+has_proof_column(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT count(*) FROM pragma_table_info('statements')"
+	                       " WHERE name = 'proof'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		found = sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	return found;
+}
 
 pw_err
 aledger_open(struct aledger **out, sqlite3 *db)
@@ -38,7 +56,12 @@ aledger_open(struct aledger **out, sqlite3 *db)
 	char *msg = NULL;
 
 	*out = NULL;
-	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+	    (!has_proof_column(db) &&
+	     sqlite3_exec(db,
+	                  "ALTER TABLE statements ADD COLUMN log_index INTEGER;"
+	                  "ALTER TABLE statements ADD COLUMN proof INTEGER NOT NULL DEFAULT 0",
+	                  NULL, NULL, &msg) != SQLITE_OK)) {
 		log_warnx("aledger: %s", msg != NULL ? msg : "?");
 		sqlite3_free(msg);
 		return PW_ERR_DB;
@@ -218,6 +241,66 @@ aledger_add_statement(struct aledger *l, const uint8_t *frame, size_t len,
 	         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	         a, 12, 2, frame, len, NULL);
 	return rc;
+}
+
+pw_err
+aledger_statement_frame(struct aledger *l, uint64_t interval, uint8_t *buf, size_t cap, size_t *len)
+{
+	sqlite3_stmt *st;
+	pw_err rc = PW_ERR_NOTFOUND;
+
+	if (interval > INT64_MAX)
+		return PW_ERR_NOTFOUND;
+	if (sqlite3_prepare_v2(l->db, "SELECT frame FROM statements WHERE interval = ?", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, (int64_t)interval);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		if (b == NULL || n <= 0)
+			rc = PW_ERR_CORRUPT;
+		else if ((size_t)n > cap)
+			rc = PW_ERR_FULL;
+		else {
+			memcpy(buf, b, (size_t)n);
+			*len = (size_t)n;
+			rc = PW_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+pw_err
+aledger_unproven_statement(struct aledger *l, uint64_t after, uint64_t upto, uint64_t *iv)
+{
+	sqlite3_stmt *st;
+	pw_err rc = PW_ERR_NOTFOUND;
+
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT min(interval) FROM statements WHERE proof = 0"
+	                       " AND interval > ?1 AND interval <= ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, clamp64(after));
+	sqlite3_bind_int64(st, 2, clamp64(upto));
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*iv = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = PW_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+pw_err
+aledger_set_statement_proof(struct aledger *l, uint64_t interval, uint64_t log_index, int state)
+{
+	if (interval > INT64_MAX || log_index > INT64_MAX || state < 0 || state > 2)
+		return PW_ERR_RANGE;
+	int64_t a[3] = { (int64_t)interval, (int64_t)log_index, state };
+	return run(l, "UPDATE statements SET log_index = ?2, proof = ?3 WHERE interval = ?1", a, 3,
+	           0, NULL, 0, NULL);
 }
 
 int
@@ -416,7 +499,8 @@ aledger_json_statements(struct aledger *l)
 		return NULL;
 	if (sqlite3_prepare_v2(l->db,
 	                       "SELECT interval, flags, bought_wh, sold_wh, export_wh, import_wh,"
-	                       " imbalance_wh, fee_u, net_u, baseline_u, saving_u FROM statements"
+	                       " imbalance_wh, fee_u, net_u, baseline_u, saving_u, log_index, proof"
+	                       " FROM statements"
 	                       " ORDER BY interval DESC",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
@@ -434,15 +518,22 @@ aledger_json_statements(struct aledger *l)
 		saving += v[10];
 		if (rows++ >= 200)
 			continue; /* totals over all, rows for the latest */
+		/* log_index and verified stay null until a statement proof
+		 * was checked (0 not asked yet, 1 verified, 2 failed) */
+		int proof = sqlite3_column_int(st, 12);
+		json_t *idx = proof != 0 && sqlite3_column_type(st, 11) == SQLITE_INTEGER
+		                  ? json_integer((json_int_t)sqlite3_column_int64(st, 11))
+		                  : json_null();
+		json_t *ver = proof == 0 ? json_null() : json_boolean(proof == 1);
 		json_array_append_new(
 		    arr,
-		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:n, s:n}", "interval",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o, s:o}", "interval",
 		              (json_int_t)v[0], "traded_wh", (json_int_t)(v[2] - v[3]),
 		              "delivered_wh", (json_int_t)(v[4] - v[5]), "imbalance_wh",
 		              (json_int_t)v[6], "fees_u", (json_int_t)v[7], "net_u",
 		              (json_int_t)v[8], "baseline_u", (json_int_t)v[9], "saving_u",
 		              (json_int_t)v[10], "flagged", (v[1] & PW_STMT_READING_MISSING) != 0,
-		              "log_index", "verified"));
+		              "log_index", idx, "verified", ver));
 	}
 	sqlite3_finalize(st);
 	return json_pack("{s:o, s:{s:I, s:I, s:I}}", "statements", arr, "totals", "earned_u",

@@ -1,7 +1,8 @@
 /*
  * aledger.h: what the agent learns from the exchange, kept in the agent's
  * SQLite database next to the outbox: clearing prices, the household's own
- * trades, its signed statements (exact frames) and every checkpoint seen
+ * trades, its signed statements (exact frames, with the log index and
+ * state of their inclusion proof) and every checkpoint seen
  * (exact frames, plus the root by tree size to verify proofs against).
  * Everything stored here has been verified by xlink first.
  *
@@ -42,6 +43,19 @@ uint32_t aledger_last_price(struct aledger *l);
 pw_err aledger_add_statement(struct aledger *l, const uint8_t *frame, size_t len,
                              const struct pw_statement *s) __attribute__((warn_unused_result));
 int aledger_has_statement(struct aledger *l, uint64_t interval);
+/* The stored statement frame of `interval` (the exact bytes received, as
+ * the leaf of a statement proof); PW_ERR_NOTFOUND, PW_ERR_FULL when cap is
+ * too small. */
+pw_err aledger_statement_frame(struct aledger *l, uint64_t interval, uint8_t *buf, size_t cap,
+                               size_t *len) __attribute__((warn_unused_result));
+/* The first interval in (after, upto] whose statement has no inclusion
+ * proof checked yet; PW_ERR_NOTFOUND when none. */
+pw_err aledger_unproven_statement(struct aledger *l, uint64_t after, uint64_t upto, uint64_t *iv)
+    __attribute__((warn_unused_result));
+/* Records the checked proof of the statement of `interval`: its log index
+ * and state 1 (verified) or 2 (failed), the codes of the outbox's proofs. */
+pw_err aledger_set_statement_proof(struct aledger *l, uint64_t interval, uint64_t log_index,
+                                   int state) __attribute__((warn_unused_result));
 
 /* Stores a checkpoint; PW_ERR_EXISTS when known, PW_ERR_CORRUPT when a
  * different root was seen for the same size (a fork: log loudly). */

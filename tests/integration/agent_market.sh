@@ -6,8 +6,8 @@
 # exchange restarted mid-run, a device with faults):
 #   offers are made and acknowledged, trades happen, every statement
 #   settles exactly what the household's signed reading says its meter
-#   delivered, inclusion proofs of the agents' own entries verify, no log
-#   fork is seen, no reading is lost or refused, and peerwatt-audit verify
+#   delivered, inclusion proofs of the agents' own entries and statements
+#   verify, no log fork is seen, no reading is lost or refused, and peerwatt-audit verify
 #   passes on the exchange database with the agents' checkpoint files.
 #   One agent is killed with SIGKILL while the exchange is down and
 #   restarted: its queued readings are still delivered, none refused.
@@ -159,6 +159,11 @@ check "every agent receives statements" all_at_least "select count(*) from state
 WAIT_SECONDS=60 wait_for all_at_least "select count(*) from outbox where proof = 1" 3
 check "inclusion proofs of own entries verify" \
 	all_at_least "select count(*) from outbox where proof = 1" 3
+# QUERY STATEMENT_PROOF: each agent checks its stored statement bytes at the
+# index the exchange names against its own checkpoint
+WAIT_SECONDS=60 wait_for all_at_least "select count(*) from statements where proof = 1" 2
+check "inclusion proofs of own statements verify" \
+	all_at_least "select count(*) from statements where proof = 1" 2
 
 # the bidder's dashboard: an order that traded is "filled" or "partial" (never
 # "expired"), as the trades say; a purchase carries its share of the
@@ -169,6 +174,11 @@ traded_order_listed() {
 		(.status == "filled" or .status == "partial"))] | length >= 1' >/dev/null
 }
 WAIT_SECONDS=60 wait_for traded_order_listed
+statement_badge() {
+	api statements | jq -e '[.statements[] | select(.verified == true and
+		(.log_index | type) == "number")] | length >= 1' >/dev/null
+}
+check "dashboard: statements carry their verified log index" statement_badge
 check "dashboard: a bid that traded is filled or partial" traded_order_listed
 q h2 "select buy_seq, sum(qty_wh) from trades where side = 1 group by buy_seq" >"$T/h2.traded"
 api orders >"$T/h2.orders.json"
@@ -265,6 +275,12 @@ for n in h1 h2 h3; do
 	check "$n: readings numbered 1..N without gap or reuse" \
 		test "$(q $n "select max(seq) = count(*) and min(seq) = 1 from outbox where stream = 1")" = 1
 	check "$n: no inclusion proof failed" test "$(q $n "select count(*) from outbox where proof = 2")" = 0
+	check "$n: no statement inclusion proof failed" \
+		test "$(q $n "select count(*) from statements where proof = 2")" = 0
+	check "$n: every verified statement is the exchange's, at the log index it names" test \
+		"$(sqlite3 "$T/$n.db" "attach '$T/exchange.db' as x; select count(*) from statements s
+			where s.proof = 1 and not exists (select 1 from x.statements e
+			where e.frame = s.frame and e.log_idx = s.log_index)")" = 0
 	check "$n: no log fork, no statement mismatch" \
 		sh -c "! grep -E 'LOG FORK|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/$n.log'"
 	sqlite3 "$T/$n.db" "select s.interval, hex(s.frame), hex(o.frame) from statements s

@@ -1,7 +1,8 @@
 /* test_aledger.c: what the agent keeps from the exchange: prices and own
  * trades from RESULT, statements (a second different one is a fork),
- * checkpoints (same size, other root is a fork), missing statements, tags,
- * settings and the dashboard documents. */
+ * checkpoints (same size, other root is a fork), missing statements,
+ * statement proofs (frame, unproven ones, verdict, the columns added to an
+ * older database), tags, settings and the dashboard documents. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,7 +168,79 @@ test_statements(void **state)
 	assert_int_equal(json_array_size(json_object_get(doc, "statements")), 1);
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(doc, "totals"), "earned_u")), 1000);
+	/* no proof checked yet: index and badge unknown */
+	json_t *row = json_array_get(json_object_get(doc, "statements"), 0);
+	assert_true(json_is_null(json_object_get(row, "log_index")));
+	assert_true(json_is_null(json_object_get(row, "verified")));
 	json_decref(doc);
+
+	/* statement proofs: the exact frame back, the unproven ones in order
+	 * up to the checkpoint's interval, the verdict stored */
+	uint8_t back[512];
+	size_t blen;
+	assert_int_equal(aledger_statement_frame(f->l, 7, back, sizeof(back), &blen), PW_OK);
+	assert_int_equal(blen, len);
+	assert_memory_equal(back, buf, len);
+	assert_int_equal(aledger_statement_frame(f->l, 7, back, len - 1, &blen), PW_ERR_FULL);
+	assert_int_equal(aledger_statement_frame(f->l, 8, back, sizeof(back), &blen),
+	                 PW_ERR_NOTFOUND);
+	len2 = statement(f, 9, -50, buf2, sizeof(buf2), &m2);
+	assert_int_equal(aledger_add_statement(f->l, buf2, len2, &m2.u.statement), PW_OK);
+	assert_int_equal(aledger_unproven_statement(f->l, 0, 6, &iv), PW_ERR_NOTFOUND);
+	assert_int_equal(aledger_unproven_statement(f->l, 0, 100, &iv), PW_OK);
+	assert_int_equal(iv, 7);
+	assert_int_equal(aledger_set_statement_proof(f->l, 7, 41, 1), PW_OK);
+	assert_int_equal(aledger_unproven_statement(f->l, 0, 100, &iv), PW_OK);
+	assert_int_equal(iv, 9);
+	assert_int_equal(aledger_unproven_statement(f->l, 9, 100, &iv), PW_ERR_NOTFOUND);
+	assert_int_equal(aledger_set_statement_proof(f->l, 9, 57, 2), PW_OK);
+	assert_int_equal(aledger_unproven_statement(f->l, 0, 100, &iv), PW_ERR_NOTFOUND);
+	assert_int_equal(aledger_set_statement_proof(f->l, 9, 57, 3), PW_ERR_RANGE);
+	doc = aledger_json_statements(f->l);
+	json_t *rows = json_object_get(doc, "statements");
+	assert_int_equal(json_array_size(rows), 2);
+	/* latest first: 9 failed, 7 verified */
+	row = json_array_get(rows, 0);
+	assert_int_equal(json_integer_value(json_object_get(row, "interval")), 9);
+	assert_int_equal(json_integer_value(json_object_get(row, "log_index")), 57);
+	assert_true(json_is_false(json_object_get(row, "verified")));
+	row = json_array_get(rows, 1);
+	assert_int_equal(json_integer_value(json_object_get(row, "log_index")), 41);
+	assert_true(json_is_true(json_object_get(row, "verified")));
+	json_decref(doc);
+}
+
+/* A database of the version before statement proofs gets the two columns
+ * at open; its statements are then unproven. */
+static void
+test_statement_proof_columns_added(void **state)
+{
+	(void)state;
+	sqlite3 *db;
+	struct aledger *l;
+	uint64_t iv;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+	        db,
+	        "CREATE TABLE statements(interval INTEGER PRIMARY KEY, frame BLOB NOT NULL,"
+	        " flags INTEGER NOT NULL, bought_wh INTEGER NOT NULL, sold_wh INTEGER NOT "
+	        "NULL, export_wh INTEGER NOT NULL, import_wh INTEGER NOT NULL, imbalance_wh "
+	        "INTEGER NOT NULL, fee_u INTEGER NOT NULL, net_u INTEGER NOT NULL,"
+	        " baseline_u INTEGER NOT NULL, saving_u INTEGER NOT NULL);"
+	        "INSERT INTO statements VALUES (12, x'0113', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(aledger_open(&l, db), PW_OK);
+	assert_int_equal(aledger_unproven_statement(l, 0, 100, &iv), PW_OK);
+	assert_int_equal(iv, 12);
+	assert_int_equal(aledger_set_statement_proof(l, 12, 3, 1), PW_OK);
+	aledger_close(&l);
+	/* and a second open leaves them be */
+	assert_int_equal(aledger_open(&l, db), PW_OK);
+	assert_int_equal(aledger_unproven_statement(l, 0, 100, &iv), PW_ERR_NOTFOUND);
+	aledger_close(&l);
+	sqlite3_close(db);
 }
 
 static size_t
@@ -329,6 +402,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_results_and_prices),
 		cmocka_unit_test(test_statements),
+		cmocka_unit_test(test_statement_proof_columns_added),
 		cmocka_unit_test(test_checkpoints),
 		cmocka_unit_test(test_tags_and_settings),
 		cmocka_unit_test(test_order_fill_and_fees),

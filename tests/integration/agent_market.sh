@@ -56,29 +56,16 @@ done
 
 REQ=$(free_port)
 PUB=$(free_port)
-cat >"$T/exchange.conf" <<CONF
+exchange_conf "$T/exchange.conf" itest 42 "$REQ" "$PUB" "$T/households" "$T/exchange.db" \
+	"$T/exchange.key"
+cat >>"$T/exchange.conf" <<CONF
 [market]
-name = itest
-id = 42
 interval_s = $L
 gate_s = 1
 grace_s = 2
-feedin = 0.08
-retail = 0.30
 [fees]
 same_zone = 0.01
 default = 0.03
-[network]
-request = tcp://127.0.0.1:$REQ
-publish = tcp://127.0.0.1:$PUB
-rate_per_s = 0
-depth_ms = 1000
-[files]
-registry = $T/households
-db = $T/exchange.db
-key = $T/exchange.key
-[log]
-level = info
 CONF
 
 start_exchange() {

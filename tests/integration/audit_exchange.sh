@@ -20,25 +20,15 @@ for h in a b c; do "$B/pw-client" keygen "$T/$h.key" >"$T/$h.pk" || exit 1; done
 } >"$T/households"
 P1=$(free_port)
 P2=$(free_port)
-cat >"$T/x.conf" <<CONF
+exchange_conf "$T/x.conf" audit-e2e 7 "$P1" "$P2" "$T/households" "$T/x.db" "$T/ex.key"
+cat >>"$T/x.conf" <<CONF
 [market]
-name = audit-e2e
-id = 7
 interval_s = $L
 gate_s = 1
 grace_s = 2
-feedin = 0.08
-retail = 0.30
 [fees]
 same_zone = 0.01
 default = 0.02
-[network]
-request = tcp://127.0.0.1:$P1
-publish = tcp://127.0.0.1:$P2
-[files]
-registry = $T/households
-db = $T/x.db
-key = $T/ex.key
 CONF
 "$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange.log" &
 XPID=$!

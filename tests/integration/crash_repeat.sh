@@ -19,21 +19,7 @@ SPK=$(cat "$T/ex.pk")
 "$B/pw-loadgen" init "$T/hh" $N >/dev/null || exit 1
 P1=$(free_port)
 P2=$(free_port)
-cat >"$T/x.conf" <<CONF
-[market]
-name = crashrep
-id = 6
-interval_s = 900
-feedin = 0.08
-retail = 0.30
-[network]
-request = tcp://127.0.0.1:$P1
-publish = tcp://127.0.0.1:$P2
-[files]
-registry = $T/hh/households
-db = $T/x.db
-key = $T/ex.key
-CONF
+exchange_conf "$T/x.conf" crashrep 6 "$P1" "$P2" "$T/hh/households" "$T/x.db" "$T/ex.key"
 EP="tcp://127.0.0.1:$P1"
 LG=("$B/pw-loadgen" run -e "$EP" -s "$SPK" -m 6 -d "$T/hh" -n $N)
 : >"$T/acked"

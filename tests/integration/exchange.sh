@@ -20,27 +20,18 @@ for h in a b c u; do "$B/pw-client" keygen "$T/$h.key" >"$T/$h.pk" || exit 1; do
 } >"$T/households"
 P1=$(free_port)
 P2=$(free_port)
-cat >"$T/x.conf" <<CONF
+exchange_conf "$T/x.conf" it-market 42 "$P1" "$P2" "$T/households" "$T/x.db" "$T/ex.key"
+cat >>"$T/x.conf" <<CONF
 [market]
-name = it-market
-id = 42
 interval_s = $L
 gate_s = 1
 grace_s = 8
-feedin = 0.08
-retail = 0.30
 [fees]
 same_zone = 0.01
 default = 0.02
 [network]
-request = tcp://127.0.0.1:$P1
-publish = tcp://127.0.0.1:$P2
 rate_per_s = 50
 rate_burst = 20
-[files]
-registry = $T/households
-db = $T/x.db
-key = $T/ex.key
 [log]
 level = debug
 CONF

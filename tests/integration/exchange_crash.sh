@@ -14,21 +14,7 @@ N=8
 "$B/pw-loadgen" init "$T/hh" $N >/dev/null || exit 1
 P1=$(free_port)
 P2=$(free_port)
-cat >"$T/x.conf" <<CONF
-[market]
-name = crash
-id = 5
-interval_s = 900
-feedin = 0.08
-retail = 0.30
-[network]
-request = tcp://127.0.0.1:$P1
-publish = tcp://127.0.0.1:$P2
-[files]
-registry = $T/hh/households
-db = $T/x.db
-key = $T/ex.key
-CONF
+exchange_conf "$T/x.conf" crash 5 "$P1" "$P2" "$T/hh/households" "$T/x.db" "$T/ex.key"
 LG=("$B/pw-loadgen" run -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -d "$T/hh" -n $N)
 
 "$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange.log" &

@@ -5,6 +5,11 @@
 #   stop_pid PID              SIGTERM, wait up to 10 s, then SIGKILL
 #   ok NAME / not_ok NAME     result lines read by tests/run.sh
 #   check NAME CMD...         runs CMD, prints ok/not ok
+#   exchange_conf FILE NAME ID REQ_PORT PUB_PORT REGISTRY DB KEY
+#                             writes an exchange configuration: [market] NAME, ID,
+#                             tariffs 0.08/0.30; ROUTER and PUB on 127.0.0.1; [files];
+#                             the rest default (interval 900 s...): append more
+#                             sections to FILE (a section may appear again)
 # Every script runs `set -u`, cleans up in an EXIT trap and keeps its files
 # in a fresh directory under $BUILD/it/.
 BUILD=${BUILD:-build}
@@ -61,3 +66,20 @@ check() {
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 finish() { [ "$PW_FAILS" -eq 0 ]; }
+
+exchange_conf() {
+	cat >"$1" <<CONF
+[market]
+name = $2
+id = $3
+feedin = 0.08
+retail = 0.30
+[network]
+request = tcp://127.0.0.1:$4
+publish = tcp://127.0.0.1:$5
+[files]
+registry = $6
+db = $7
+key = $8
+CONF
+}

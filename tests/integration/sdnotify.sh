@@ -64,22 +64,9 @@ AG=$BUILD/peerwatt-agent
 hpk=$("$AG" keygen --out "$tmp/h.key" --id h1 --name home --serial SIM-1 --zone z1 \
 	--max-export-w 5000 --max-import-w 5000 | sed -n 's/^public key: //p')
 printf 'h1 home %s SIM-1 z1 5000 5000\n' "$hpk" >"$tmp/households"
-cat >"$tmp/exchange.conf" <<CONF
-[market]
-name = notifytest
-id = 77
-interval_s = 5
-gate_s = 1
-feedin = 0.08
-retail = 0.30
-[network]
-request = tcp://127.0.0.1:$(free_port)
-publish = tcp://127.0.0.1:$(free_port)
-[files]
-registry = $tmp/households
-db = $tmp/exchange.db
-key = $tmp/ex.key
-CONF
+exchange_conf "$tmp/exchange.conf" notifytest 77 "$(free_port)" "$(free_port)" \
+	"$tmp/households" "$tmp/exchange.db" "$tmp/ex.key"
+printf '[market]\ninterval_s = 5\ngate_s = 1\n' >>"$tmp/exchange.conf"
 notify_cycle exchange "$EX" -c "$tmp/exchange.conf"
 
 # --- agent (no device, no exchange: it still serves and keeps trying) -------------

@@ -4,8 +4,10 @@
  * Each batch is one group commit:
  *   1. drain up to batch_max requests from the ROUTER;
  *   2. stateless checks per request (frame count and size, strict decode,
- *      type, signature, registered and not revoked, author = connection's
- *      ZAP identity, rate limit);
+ *      type, the rate limit of the connection's ZAP household, signature,
+ *      registered and not revoked, author = connection's ZAP identity);
+ *      a frame over the rate gets one REJECT rate_limited per household and
+ *      second, the others are dropped unanswered before any crypto;
  *   3. one transaction: the stateful rules (exchange/validate.c) with state
  *      read from the store, accepted frames appended to the Merkle log and
  *      applied; pending rejection counts flushed; COMMIT (fsync);
@@ -33,12 +35,16 @@
 /* A receipt is a fixed-size frame far below this. */
 #define ENGINE_RECEIPT_MAX 512
 #define ENGINE_THREADS_MAX 16
+/* Frames read per engine_ingest() call at most, in batches: dropped frames
+ * take no slot, so a flood could otherwise keep one call reading. */
+#define ENGINE_DRAIN_FACTOR 4
 
 enum slot_state {
 	SLOT_REJECT,   /* answer REJECT slot->reason */
 	SLOT_APPLY,    /* state-changing request passed the stateless checks */
 	SLOT_ACCEPTED, /* applied; ACK with slot->log_idx after commit */
 	SLOT_QUERY,    /* answer after commit */
+	SLOT_DROP,     /* over the rate, already told this second: no reply */
 };
 
 struct engine_slot {
@@ -113,6 +119,7 @@ engine_set_registry(struct engine *e, const struct registry *reg)
 	for (size_t i = 0; i < n; i++) {
 		r[i].tokens = (double)e->cfg->rate_burst;
 		r[i].last_ms = -1;
+		r[i].limited_s = -1;
 	}
 	free(e->rate);
 	e->rate = r;
@@ -215,19 +222,32 @@ rate_ok(struct engine *e, const struct household *h, int64_t now_ms)
 	return 1;
 }
 
-/* The per-household rate, charged to the CURVE identity of the connection
- * before the signature check: a flooding household then costs no Ed25519
- * verify per frame (precheck still requires author == connection). */
+/*
+ * The per-household rate, charged to the ZAP identity of the connection
+ * (authenticated by CURVE) for every frame it sends, before the signature
+ * check: a flooding household costs no Ed25519 verify per frame.  Over the
+ * rate, the first frame of each second gets a signed REJECT rate_limited
+ * (the sender learns why); the rest of that second are dropped unanswered
+ * and counted (rate_dropped), so a flood costs no signature either.  An
+ * agent resends an unanswered frame after its reply timeout with backoff
+ * (docs/agent.md "Outbox"), so a dropped frame is never lost for it.
+ */
 static void
-rate_check(struct engine *e, struct engine_slot *s, int64_t now_ms)
+rate_check(struct engine *e, struct engine_slot *s, int64_t now_s, int64_t now_ms)
 {
 	const struct household *h;
-	if (s->state != SLOT_APPLY || (h = registry_find_id(e->reg, s->req.user_id)) == NULL)
+	if (s->req.user_id[0] == '\0' || (h = registry_find_id(e->reg, s->req.user_id)) == NULL ||
+	    rate_ok(e, h, now_ms))
 		return;
-	if (!rate_ok(e, h, now_ms)) {
-		s->state = SLOT_REJECT;
-		s->reason = PW_REASON_RATE_LIMITED;
+	struct engine_rate *r = &e->rate[h->index];
+	if (r->limited_s == now_s) {
+		s->state = SLOT_DROP;
+		e->rate_dropped++;
+		return;
 	}
+	r->limited_s = now_s;
+	s->state = SLOT_REJECT;
+	s->reason = PW_REASON_RATE_LIMITED;
 }
 
 static uint64_t
@@ -617,7 +637,7 @@ job_run(const struct engine *e, struct engine_job *j, size_t a, size_t b)
 			if (s->state == SLOT_APPLY)
 				s->sig_ok = pw_wire_verify(s->req.buf, s->req.len,
 				                           (uint64_t)e->cfg->market_id) == PW_OK;
-		} else if (s->state != SLOT_QUERY) {
+		} else if (s->state != SLOT_QUERY && s->state != SLOT_DROP) {
 			build_receipt(e, s, j->now_s);
 		}
 	}
@@ -896,16 +916,19 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 static void
 batch_recv(struct engine *e, struct engine_batch *b, int64_t now_s, int64_t now_ms)
 {
+	size_t drained = 0;
 	b->n = 0;
 	b->t_start_us = mono_us();
-	while (b->n < e->n_slots) {
+	while (b->n < e->n_slots && drained < e->n_slots * ENGINE_DRAIN_FACTOR) {
 		struct engine_slot *s = &b->slots[b->n];
 		if (gateway_recv(e->gw, &s->req) != PW_OK)
 			break;
+		drained++;
 		s->reply_len = 0;
 		precheck_frame(s);
-		rate_check(e, s, now_ms);
-		b->n++;
+		rate_check(e, s, now_s, now_ms);
+		if (s->state != SLOT_DROP)
+			b->n++; /* a dropped frame's slot takes the next one */
 	}
 	if (b->n == 0)
 		return;
@@ -967,7 +990,7 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 		struct engine_slot *s = &slots[i];
 		if (s->state == SLOT_QUERY)
 			answer_query(e, s, now_s);
-		else {
+		else if (s->state != SLOT_DROP) {
 			if (s->state == SLOT_ACCEPTED)
 				e->accepted[s->msg.type]++;
 			send_receipt(e, s, now_s);
@@ -1058,16 +1081,16 @@ engine_log_stats(const struct engine *e)
 	uint64_t zok = 0, zno = 0;
 	if (e->gw)
 		gateway_zap_counts(e->gw, &zok, &zno);
-	log_info(
-	    "stats: accepted orders %llu cancels %llu meters %llu queries %llu; batches %llu "
-	    "commits %llu; replies dropped %llu; ZAP admitted %llu refused %llu; log size %llu",
-	    (unsigned long long)e->accepted[PW_MSG_ORDER],
-	    (unsigned long long)e->accepted[PW_MSG_CANCEL],
-	    (unsigned long long)e->accepted[PW_MSG_METER],
-	    (unsigned long long)e->accepted[PW_MSG_QUERY], (unsigned long long)e->batches,
-	    (unsigned long long)e->commits, (unsigned long long)e->replies_dropped,
-	    (unsigned long long)zok, (unsigned long long)zno,
-	    (unsigned long long)(e->log ? mlog_size(e->log) : 0));
+	log_info("stats: accepted orders %llu cancels %llu meters %llu queries %llu; batches %llu "
+	         "commits %llu; replies dropped %llu; rate_limited dropped %llu; ZAP admitted %llu "
+	         "refused %llu; log size %llu",
+	         (unsigned long long)e->accepted[PW_MSG_ORDER],
+	         (unsigned long long)e->accepted[PW_MSG_CANCEL],
+	         (unsigned long long)e->accepted[PW_MSG_METER],
+	         (unsigned long long)e->accepted[PW_MSG_QUERY], (unsigned long long)e->batches,
+	         (unsigned long long)e->commits, (unsigned long long)e->replies_dropped,
+	         (unsigned long long)e->rate_dropped, (unsigned long long)zok,
+	         (unsigned long long)zno, (unsigned long long)(e->log ? mlog_size(e->log) : 0));
 	for (unsigned i = 1; i < PW_REASON__COUNT; i++)
 		if (e->rejects[i])
 			log_info("stats: rejected %s: %llu", pw_reason_name(i),

@@ -29,6 +29,7 @@
 struct engine_rate {
 	double tokens;
 	int64_t last_ms;
+	int64_t limited_s; /* second of the last REJECT rate_limited, -1 none */
 };
 
 struct engine_slot; /* one request of a batch (engine.c) */
@@ -70,6 +71,9 @@ struct engine {
 	uint64_t batches, commits, replies_dropped;
 	struct engine_hist stage_us[ENGINE_ST__COUNT];
 	struct engine_hist batch_size; /* requests per batch */
+	/* frames over the rate dropped unanswered (one REJECT rate_limited
+	 * per household and second is sent, the rest cost no signature) */
+	uint64_t rate_dropped;
 
 	/* per-household rate limit, indexed like the registry */
 	struct engine_rate *rate;
@@ -101,7 +105,10 @@ pw_err engine_sync(struct engine *e) __attribute__((warn_unused_result));
 void engine_set_registry(struct engine *e, const struct registry *reg);
 
 /* Drain up to batch_max queued requests, apply them in one transaction,
- * commit, then reply.  Returns the number of requests handled. */
+ * commit, then reply.  Frames dropped by the rate limit take no batch slot;
+ * a batch reads at most a few times batch_max frames, so its requests never
+ * wait behind a flood.  Returns the number of requests handled (dropped
+ * frames not counted). */
 size_t engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms);
 
 /* Log the counters (SIGUSR1 and exit). */

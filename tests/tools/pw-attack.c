@@ -16,9 +16,16 @@
  *       a registered household sending N frames of BYTES (default 65536,
  *       above max_msg_bytes): the exchange drops the connection each time;
  *       the socket reconnects and sends again.
- *   pw-attack replay   -e EP -s SERVER_PK -k KEYFILE -m MARKET [-c N] [-T S]
- *       one signed order sent N times; prints "answers A ack K reject
- *       REASON=COUNT..." (an honest exchange ACKs it once at most).
+ *   pw-attack flood    -e EP -s SERVER_PK -k KEYFILE -m MARKET [-c N] [-r RATE] [-T S]
+ *       a registered household sending N fresh signed orders (increasing
+ *       sequence numbers) at RATE frames/s (0, the default: as fast as it
+ *       can), never waiting for answers (a flood far above its fair rate).
+ *   pw-attack replay   -e EP -s SERVER_PK -k KEYFILE -m MARKET [-c N] [-r RATE] [-T S]
+ *       one signed order sent N times, the same way (a replay storm; an
+ *       honest exchange ACKs it once at most).
+ *   flood and replay print "MODE sent N answers A ack K REASON=COUNT..."
+ *   after their last send and up to 2 s of late answers; over the rate the
+ *   exchange answers one frame per second and drops the others.
  * Connections are loopback test traffic: nothing here is useful against a
  * real deployment that the daemon's own limits do not already bound.
  */
@@ -54,7 +61,7 @@ on_signal(int sig)
 
 struct opts {
 	const char *mode, *ep, *server_hex, *key;
-	int64_t count, bytes, tmax, market;
+	int64_t count, bytes, tmax, market, rate;
 	uint8_t server_curve[32];
 };
 
@@ -80,8 +87,9 @@ num(const char *s, int64_t lo, int64_t hi)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pw-attack garbage|stall|unknown|oversize|replay -e ENDPOINT "
-	                "[-s SERVER_PK] [-k KEYFILE] [-m MARKET] [-c N] [-b BYTES] [-T S]\n");
+	fprintf(stderr,
+	        "usage: pw-attack garbage|stall|unknown|oversize|flood|replay -e ENDPOINT "
+	        "[-s SERVER_PK] [-k KEYFILE] [-m MARKET] [-c N] [-b BYTES] [-r RATE] [-T S]\n");
 	exit(64);
 }
 
@@ -247,62 +255,110 @@ run_oversize(const struct opts *o, void *ctx)
 	return 0;
 }
 
+/* An order of the attacking household, signed; seq makes it fresh. */
 static int
-run_replay(const struct opts *o, void *ctx)
+sign_order(const struct opts *o, const struct pw_keypair *kp, uint64_t seq, uint8_t *frame,
+           size_t cap, size_t *len)
 {
-	struct pw_keypair kp;
 	struct pw_msg m;
-	uint8_t frame[PW_WIRE_MAX_REQUEST];
-	size_t len;
-	uint64_t reasons[PW_REASON__COUNT] = { 0 };
-	int64_t end = now_ms() + o->tmax * 1000, sent = 0, answers = 0, acks = 0;
 	struct timespec rt;
-	if (!o->key || pw_key_load(o->key, &kp) != PW_OK)
-		usage();
 	clock_gettime(CLOCK_REALTIME, &rt);
 	memset(&m, 0, sizeof(m));
 	m.type = PW_MSG_ORDER;
-	m.u.order.seq = (uint64_t)rt.tv_sec * 1000000u + (uint64_t)rt.tv_nsec / 1000u;
+	m.u.order.seq = seq;
 	m.u.order.interval = (uint64_t)rt.tv_sec / 900 + 2;
 	m.u.order.side = PW_SIDE_SELL;
 	m.u.order.qty_wh = 1;
 	m.u.order.price_uper_kwh = 100000;
 	m.u.order.expiry_s = (uint64_t)rt.tv_sec + 86400;
-	if (pw_wire_encode(&m, (uint64_t)o->market, &kp, frame, sizeof(frame), &len) != PW_OK)
-		return 1;
-	void *s = curve_socket(ctx, o, &kp);
-	pw_key_wipe(&kp);
-	if (!s)
-		return 1;
-	int64_t last = now_ms();
-	while (now_ms() < end && !stop && (sent < o->count || answers < sent) &&
-	       now_ms() - last < 5000) {
-		if (sent < o->count && sent - answers < 64 &&
-		    zmq_send(s, frame, len, ZMQ_DONTWAIT) >= 0)
-			sent++;
-		zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
-		if (zmq_poll(&it, 1, sent < o->count ? 0 : 10) <= 0)
+	return pw_wire_encode(&m, (uint64_t)o->market, kp, frame, cap, len) == PW_OK ? 0 : -1;
+}
+
+struct tally {
+	int64_t answers, acks;
+	uint64_t reasons[PW_REASON__COUNT];
+};
+
+static void
+drain_answers(void *s, struct tally *t)
+{
+	uint8_t buf[1024];
+	int r;
+	while ((r = zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT)) >= 0) {
+		struct pw_msg a;
+		t->answers++;
+		if ((size_t)r > sizeof(buf) || pw_wire_decode(buf, (size_t)r, &a) != PW_OK)
 			continue;
-		uint8_t buf[1024];
-		int r;
-		while ((r = zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT)) >= 0) {
-			struct pw_msg a;
-			answers++;
-			last = now_ms();
-			if ((size_t)r > sizeof(buf) || pw_wire_decode(buf, (size_t)r, &a) != PW_OK)
-				continue;
-			if (a.type == PW_MSG_ACK)
-				acks++;
-			else if (a.u.receipt.reason < PW_REASON__COUNT)
-				reasons[a.u.receipt.reason]++;
+		if (a.type == PW_MSG_ACK)
+			t->acks++;
+		else if (a.u.receipt.reason < PW_REASON__COUNT)
+			t->reasons[a.u.receipt.reason]++;
+	}
+}
+
+/* flood (fresh orders) or replay (one order again and again): send as
+ * fast as the socket takes them, read whatever comes back. */
+static int
+run_flood(const struct opts *o, void *ctx, int replay)
+{
+	struct pw_keypair kp;
+	uint8_t frame[PW_WIRE_MAX_REQUEST];
+	size_t len = 0;
+	struct tally t;
+	int64_t end = now_ms() + o->tmax * 1000, sent = 0;
+	struct timespec rt;
+	int hwm = 100000;
+	if (!o->key || pw_key_load(o->key, &kp) != PW_OK)
+		usage();
+	memset(&t, 0, sizeof(t));
+	clock_gettime(CLOCK_REALTIME, &rt);
+	uint64_t seq0 = (uint64_t)rt.tv_sec * 1000000u + (uint64_t)rt.tv_nsec / 1000u;
+	void *s = curve_socket(ctx, o, &kp);
+	if (!s || sign_order(o, &kp, seq0, frame, sizeof(frame), &len) != 0) {
+		pw_key_wipe(&kp);
+		return 1;
+	}
+	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	int64_t start = now_ms();
+	while (sent < o->count && now_ms() < end && !stop) {
+		if (o->rate > 0 && sent >= (now_ms() - start) * o->rate / 1000 + 1) {
+			/* paced: ahead of the rate, wait a little (reading answers) */
+			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+			if (zmq_poll(&it, 1, 1) > 0)
+				drain_answers(s, &t);
+			continue;
 		}
+		if (zmq_send(s, frame, len, ZMQ_DONTWAIT) >= 0) {
+			sent++;
+			if (!replay && sign_order(o, &kp, seq0 + (uint64_t)sent, frame,
+			                          sizeof(frame), &len) != 0)
+				break;
+		} else {
+			/* queue full (or not connected yet): wait for room */
+			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN | ZMQ_POLLOUT, 0 };
+			(void)zmq_poll(&it, 1, 1);
+		}
+		if ((sent & 63) == 0)
+			drain_answers(s, &t);
+	}
+	pw_key_wipe(&kp);
+	/* late answers: up to 2 s after the last one */
+	int64_t last = now_ms();
+	while (now_ms() - last < 2000 && t.answers < sent) {
+		int64_t before = t.answers;
+		zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+		if (zmq_poll(&it, 1, 100) > 0)
+			drain_answers(s, &t);
+		if (t.answers != before)
+			last = now_ms();
 	}
 	zmq_close(s);
-	printf("replay sent %lld answers %lld ack %lld", (long long)sent, (long long)answers,
-	       (long long)acks);
+	printf("%s sent %lld answers %lld ack %lld", replay ? "replay" : "flood", (long long)sent,
+	       (long long)t.answers, (long long)t.acks);
 	for (unsigned r = 1; r < PW_REASON__COUNT; r++)
-		if (reasons[r])
-			printf(" %s=%llu", pw_reason_name(r), (unsigned long long)reasons[r]);
+		if (t.reasons[r])
+			printf(" %s=%llu", pw_reason_name(r), (unsigned long long)t.reasons[r]);
 	printf("\n");
 	return 0;
 }
@@ -348,6 +404,9 @@ main(int argc, char **argv)
 		case 'T':
 			o.tmax = num(v, 1, 86400);
 			break;
+		case 'r':
+			o.rate = num(v, 0, 100000000);
+			break;
 		default:
 			usage();
 		}
@@ -370,8 +429,10 @@ main(int argc, char **argv)
 		rc = run_unknown(&o, ctx);
 	else if (strcmp(o.mode, "oversize") == 0)
 		rc = run_oversize(&o, ctx);
+	else if (strcmp(o.mode, "flood") == 0)
+		rc = run_flood(&o, ctx, 0);
 	else if (strcmp(o.mode, "replay") == 0)
-		rc = run_replay(&o, ctx);
+		rc = run_flood(&o, ctx, 1);
 	else
 		usage();
 	zmq_ctx_term(ctx);

@@ -20,10 +20,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: peerwatt-agent -c FILE [--check-config]   run the agent daemon\n"
-	           "       peerwatt-agent keygen --out FILE           create a household key\n"
-	           "       peerwatt-agent probe --modbus URL --unit N [--json]\n"
+	           "       peerwatt-agent keygen --out FILE ...       create a household key\n"
+	           "       peerwatt-agent probe --modbus URL --unit N [--json] ...\n"
 	           "                                                  read a SunSpec device once\n"
-	           "       peerwatt-agent --help | --version\n");
+	           "       peerwatt-agent --help | --version\n\n"
+	           "  -c, --config FILE   configuration (peerwatt.conf(5), docs/agent.md)\n"
+	           "  --check-config      load and check the configuration, the device URL and\n"
+	           "                      the key file, print any error as file:line, then exit\n"
+	           "'peerwatt-agent keygen --help' and 'peerwatt-agent probe --help' list the\n"
+	           "options of those commands.\n");
 }
 
 int

@@ -28,11 +28,11 @@ static const struct pw_cfg_opt opts[] = {
 	OPT("market", "interval_s", PW_CFG_INT, interval_s, 1, 86400, "900",
 	    "length L of a delivery interval, seconds"),
 	OPT("market", "gate_s", PW_CFG_INT, gate_s, 0, 86400, "60",
-	    "gate closure G: orders for interval i close at i*L - G"),
+	    "gate closure G: orders for interval i close at i*L - G (G < L)"),
 	OPT("market", "grace_s", PW_CFG_INT, grace_s, 0, 86400, "60",
 	    "meter readings awaited until interval end + grace, then settlement"),
 	OPT("market", "max_ahead_s", PW_CFG_INT, max_ahead_s, 0, 7 * 86400, "86400",
-	    "orders accepted for intervals starting at most this far ahead"),
+	    "orders accepted for intervals starting at most this far ahead (>= G + L)"),
 	OPT("market", "feedin", PW_CFG_MONEY, feedin_uper_kwh, 0, PRICE_MAX, NULL,
 	    "feed-in tariff per kWh (lowest allowed price)"),
 	OPT("market", "retail", PW_CFG_MONEY, retail_uper_kwh, 0, PRICE_MAX, NULL,
@@ -234,13 +234,17 @@ xconfig_fee(const struct xconfig *cfg, const char *zone_a, const char *zone_b)
 void
 xconfig_usage(void (*line)(void *ctx, const char *text), void *ctx)
 {
-	char buf[256];
+	char buf[256], key[64];
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct pw_cfg_opt *o = &opts[i];
-		snprintf(buf, sizeof(buf), "  [%s] %-14s %s%s%s%s", o->section, o->name, o->help,
+		/* one column for "[section] name", whatever the section's length */
+		snprintf(key, sizeof(key), "[%s] %s", o->section, o->name);
+		snprintf(buf, sizeof(buf), "  %-24s %s%s%s%s", key, o->help,
 		         o->def ? " (default " : " (required)", o->def ? o->def : "",
 		         o->def ? ")" : "");
 		line(ctx, buf);
 	}
-	line(ctx, "  [fees] ZONE/ZONE   grid fee per kWh for that pair of zones (either order)");
+	snprintf(buf, sizeof(buf), "  %-24s %s", "[fees] ZONE/ZONE",
+	         "grid fee per kWh for that pair of zones (either order)");
+	line(ctx, buf);
 }

@@ -351,5 +351,19 @@ syn_opts_in_help docs/man/peerwatt-agent.8 bash -c "'$AGENT' --help; '$AGENT' ke
 syn_opts_in_help docs/man/peerwatt-exchange.8 "$EXCH" --help
 syn_opts_in_help docs/man/peerwatt-audit.1 "$AUDIT" --help
 syn_opts_in_help docs/man/peerwatt-sim.1 "$SIM" --help
+# and the other way: every option --help names is documented in the page
+help_opts_in_man() { # PAGE CMD...
+	local page=$1 o missing="" man
+	shift
+	man=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$page")
+	for o in $("$@" 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+		grep -qF -- "$o" <<<"$man" || missing="$missing $o"
+	done
+	if [ -z "$missing" ]; then ok "$page: every --help option is documented"; else not_ok "$page: --help options missing from the page:$missing"; fi
+}
+help_opts_in_man docs/man/peerwatt-agent.8 bash -c "'$AGENT' --help; '$AGENT' keygen --help; '$AGENT' probe --help"
+help_opts_in_man docs/man/peerwatt-exchange.8 bash -c "'$EXCH' --help; '$EXCH' keygen --help"
+help_opts_in_man docs/man/peerwatt-audit.1 "$AUDIT" --help
+help_opts_in_man docs/man/peerwatt-sim.1 "$SIM" --help
 check "peerwatt-sim.1 documents rtu: for --listen as --help does" grep -q 'rtu:' docs/man/peerwatt-sim.1
 finish

@@ -10,7 +10,8 @@
 #   verify, no log fork is seen, no reading is lost or refused, and peerwatt-audit verify
 #   passes on the exchange database with the agents' checkpoint files.
 #   One agent is killed with SIGKILL while the exchange is down and
-#   restarted: its queued readings are still delivered, none refused.
+#   restarted: its queued readings are still delivered, none refused; a
+#   statement altered in its database meanwhile fails its inclusion proof.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -224,12 +225,25 @@ queued_delivered() { # every reading queued during the outage is acknowledged
 # h1's agent dies hard during the outage and comes back
 kill -KILL "${APID[h1]}"
 wait "${APID[h1]}" 2>/dev/null
+# while it is down, one of its verified statements is altered on disk (last
+# signature byte) and marked unchecked: the proof it asks for at restart
+# must fail, loudly (the exchange's log holds the real bytes)
+TAMPER_IV=$(q h1 "select coalesce(min(interval), -1) from statements where proof = 1")
+sqlite3 "$T/h1.db" "update statements set proof = 0, log_index = null,
+	frame = substr(frame, 1, length(frame) - 1) ||
+		case when substr(frame, -1) = x'00' then x'01' else x'00' end
+	where interval = $TAMPER_IV"
 start_agent h1
 WAIT_SECONDS=30 wait_for grep -q "resuming readings after interval" "$T/h1.log"
 check "h1 resumes its reading chain after kill -9" grep -q "resuming readings" "$T/h1.log"
 start_exchange || not_ok "exchange restarts"
 WAIT_SECONDS=60 wait_for queued_delivered
 check "queued readings are delivered after the restart" queued_delivered
+WAIT_SECONDS=60 wait_for at_least h1 "select count(*) from statements where proof = 2" 1
+check "h1: the statement altered on disk fails its inclusion proof (interval $TAMPER_IV)" \
+	test "$(q h1 "select group_concat(interval) from statements where proof = 2")" = "$TAMPER_IV"
+check "h1: ... and says so loudly" \
+	grep -q "INCLUSION PROOF FAILED: statement for interval $TAMPER_IV " "$T/h1.log"
 s2=$(q h2 "select count(*) from trades")
 WAIT_SECONDS=60 wait_for at_least h2 "select count(*) from trades" $((s2 + 1))
 check "trading continues after the restart" at_least h2 "select count(*) from trades" $((s2 + 1))
@@ -262,14 +276,18 @@ for n in h1 h2 h3; do
 	check "$n: readings numbered 1..N without gap or reuse" \
 		test "$(q $n "select max(seq) = count(*) and min(seq) = 1 from outbox where stream = 1")" = 1
 	check "$n: no inclusion proof failed" test "$(q $n "select count(*) from outbox where proof = 2")" = 0
-	check "$n: no statement inclusion proof failed" \
-		test "$(q $n "select count(*) from statements where proof = 2")" = 0
+	# h1's altered statement (phase 2) is the only failure expected
+	want_failed=0
+	[ $n = h1 ] && want_failed=1
+	check "$n: no statement inclusion proof failed but the altered one" \
+		test "$(q $n "select count(*) from statements where proof = 2")" = $want_failed
 	check "$n: every verified statement is the exchange's, at the log index it names" test \
 		"$(sqlite3 "$T/$n.db" "attach '$T/exchange.db' as x; select count(*) from statements s
 			where s.proof = 1 and not exists (select 1 from x.statements e
 			where e.frame = s.frame and e.log_idx = s.log_index)")" = 0
 	check "$n: no log fork, no statement mismatch" \
-		sh -c "! grep -E 'LOG FORK|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/$n.log'"
+		sh -c "! grep -E 'LOG FORK|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/$n.log' |
+			grep -v 'INCLUSION PROOF FAILED: statement for interval $TAMPER_IV '"
 	sqlite3 "$T/$n.db" "select s.interval, hex(s.frame), hex(o.frame) from statements s
 		join outbox o on o.stream = 1 and o.state = 1 and o.interval = s.interval" >"$T/$n.pairs"
 	check "$n: statements settle exactly the metered energy" python3 - "$T/$n.pairs" <<'PY'

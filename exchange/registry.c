@@ -98,10 +98,9 @@ parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
-static int
-token_ok(const char *s)
+int
+registry_token_ok(const char *s, size_t n)
 {
-	size_t n = strlen(s);
 	if (n == 0 || n >= REGISTRY_TOKEN_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
@@ -160,11 +159,11 @@ parse_line(const char *name, size_t lineno, char *line, struct household *h, cha
 		            n > 7 ? "more" : (n == 0 ? "none" : "fewer"));
 	memset(h, 0, sizeof(*h));
 	h->line = lineno;
-	if (!token_ok(f[0]))
+	if (!registry_token_ok(f[0], strlen(f[0])))
 		return fail(err, errlen, name, lineno, "bad household id '%.40s'", f[0]);
-	if (!token_ok(f[1]))
+	if (!registry_token_ok(f[1], strlen(f[1])))
 		return fail(err, errlen, name, lineno, "bad name '%.40s'", f[1]);
-	if (!token_ok(f[4]))
+	if (!registry_token_ok(f[4], strlen(f[4])))
 		return fail(err, errlen, name, lineno, "bad zone '%.40s'", f[4]);
 	if (!serial_ok(f[3]))
 		return fail(err, errlen, name, lineno, "bad meter serial (1..32 printable chars)");

@@ -50,6 +50,10 @@ struct registry;
  * registry_free()); otherwise `err` holds "file:line: message" and *out is
  * untouched.  PW_ERR_CONFIG for content errors, PW_ERR_IO when unreadable.
  */
+/* 1 when the `n` characters at `s` make an id, name or zone: 1..31 of
+ * [A-Za-z0-9_.-] (also the zones of the exchange's [fees] ZONE/ZONE keys). */
+int registry_token_ok(const char *s, size_t n);
+
 pw_err registry_load(const char *path, struct registry **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 

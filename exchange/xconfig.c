@@ -63,20 +63,6 @@ static const struct pw_cfg_opt opts[] = {
 	OPT("log", "level", PW_CFG_STR, log_level, 0, 0, "info", "error|warning|info|debug"),
 };
 
-static int
-zone_ok(const char *s, size_t n)
-{
-	if (n == 0 || n >= REGISTRY_TOKEN_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 /* [fees] ZONE_A/ZONE_B = amount */
 static pw_err
 fee_extra(void *ctx, void *target, const char *section, const char *name, const char *value,
@@ -88,8 +74,8 @@ fee_extra(void *ctx, void *target, const char *section, const char *name, const 
 	if (strcmp(section, "fees") != 0)
 		return PW_ERR_NOTFOUND; /* the loader reports the unknown key */
 	const char *slash = strchr(name, '/');
-	if (!slash || !zone_ok(name, (size_t)(slash - name)) ||
-	    !zone_ok(slash + 1, strlen(slash + 1))) {
+	if (!slash || !registry_token_ok(name, (size_t)(slash - name)) ||
+	    !registry_token_ok(slash + 1, strlen(slash + 1))) {
 		snprintf(msg, msglen, "unknown key %.60s in [fees] (zone pairs read ZONE/ZONE)",
 		         name);
 		return PW_ERR_CONFIG;

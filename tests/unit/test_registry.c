@@ -152,6 +152,31 @@ test_bad_lines(void **state)
 	assert_string_equal(err, "dup:4: public key registered twice");
 }
 
+/* ids, names and zones (and the exchange's fee zones): 1..31 of [A-Za-z0-9_.-] */
+static void
+test_token(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int ok;
+	} t[] = {
+		{ "north", 1 },
+		{ "a.b-c_D9", 1 },
+		{ "", 0 },
+		{ "a b", 0 },
+		{ "a/b", 0 },
+		{ "zone!", 0 },
+		{ "\xc3\xa9", 0 },
+		{ "0123456789012345678901234567890", 1 },
+		{ "01234567890123456789012345678901", 0 },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (registry_token_ok(t[i].s, strlen(t[i].s)) != t[i].ok)
+			fail_msg("'%s': want %d", t[i].s, t[i].ok);
+	assert_int_equal(registry_token_ok("north/south", 5), 1); /* a prefix, not NUL-ended */
+}
+
 static void
 test_load_file(void **state)
 {
@@ -181,10 +206,9 @@ main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_ok),
-		cmocka_unit_test(test_many_lookups),
-		cmocka_unit_test(test_bad_lines),
-		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_parse_ok),  cmocka_unit_test(test_many_lookups),
+		cmocka_unit_test(test_bad_lines), cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_token),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #   stop_pid PID              SIGTERM, wait up to 10 s, then SIGKILL
 #   ok NAME / not_ok NAME     result lines read by tests/run.sh
 #   check NAME CMD...         runs CMD, prints ok/not ok
+#   start_sim ARGS...         starts peerwatt-sim ARGS on a free loopback port, sets
+#                             SIM_PORT and SIM_PID (in PW_PIDS), waits for readiness
 #   exchange_conf FILE NAME ID REQ_PORT PUB_PORT REGISTRY DB KEY
 #                             writes an exchange configuration: [market] NAME, ID,
 #                             tariffs 0.08/0.30; ROUTER and PUB on 127.0.0.1; [files];
@@ -66,6 +68,16 @@ check() {
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 finish() { [ "$PW_FAILS" -eq 0 ]; }
+
+start_sim() {
+	SIM_PORT=$(free_port)
+	local out=$PW_TMP/sim.$SIM_PORT.out
+	"$BUILD/peerwatt-sim" --listen "tcp://127.0.0.1:$SIM_PORT" "$@" >"$out" \
+		2>"$PW_TMP/sim.$SIM_PORT.err" &
+	SIM_PID=$!
+	PW_PIDS+=("$SIM_PID")
+	WAIT_SECONDS=60 wait_for grep -q "peerwatt-sim: listening on tcp://127.0.0.1:$SIM_PORT" "$out"
+}
 
 exchange_conf() {
 	cat >"$1" <<CONF

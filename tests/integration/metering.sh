@@ -9,16 +9,6 @@ cd "$(dirname "$0")/../.." || exit 1
 SIM=$BUILD/peerwatt-sim
 AGENT=$BUILD/peerwatt-agent
 
-# start_sim ARGS...: starts the simulator on a free port, sets SIM_PORT, waits for its readiness line.
-start_sim() {
-	SIM_PORT=$(free_port)
-	local out=$PW_TMP/sim.$SIM_PORT.out
-	"$SIM" --listen "tcp://127.0.0.1:$SIM_PORT" "$@" >"$out" 2>"$PW_TMP/sim.$SIM_PORT.err" &
-	SIM_PID=$!
-	PW_PIDS+=("$SIM_PID")
-	WAIT_SECONDS=60 wait_for grep -q "peerwatt-sim: listening on tcp://127.0.0.1:$SIM_PORT" "$out"
-}
-
 # check_json FILE BASE UNIT INV METER MODELNAME: the probe's JSON says what the sim serves.
 check_json() {
 	python3 - "$@" <<'PY'

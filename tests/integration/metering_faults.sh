@@ -8,17 +8,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
-SIM=$BUILD/peerwatt-sim
 AGENT=$BUILD/peerwatt-agent
-
-start_sim() {
-	SIM_PORT=$(free_port)
-	local out=$PW_TMP/sim.$SIM_PORT.out
-	"$SIM" --listen "tcp://127.0.0.1:$SIM_PORT" "$@" >"$out" 2>"$PW_TMP/sim.$SIM_PORT.err" &
-	SIM_PID=$!
-	PW_PIDS+=("$SIM_PID")
-	WAIT_SECONDS=60 wait_for grep -q "peerwatt-sim: listening on tcp://127.0.0.1:$SIM_PORT" "$out"
-}
 
 # check_run FILE FAULT COUNT: every line of a probe --count --json run, judged.
 check_run() {

@@ -246,11 +246,36 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 		return cross_fail(err, errlen, p,
 		                  LATER(x->strategy_line, LINE("policy", "fixed_price")),
 		                  "[policy] strategy fixed needs fixed_price above 0");
+	/* policy_offer_price clamps an ask into [feedin, retail]: above retail
+	 * that would sell below the household's own minimum, so refuse */
+	int l_retail = LINE("exchange", "retail_price"),
+	    l_feedin = LINE("exchange", "feedin_price");
+	if (c->retail_uper_kwh != 0 && c->min_price_uper_kwh > c->retail_uper_kwh)
+		return cross_fail(err, errlen, p, LATER(LINE("policy", "min_price"), l_retail),
+		                  "[policy] min_price must not exceed [exchange] retail_price (no "
+		                  "ask above retail is accepted)");
+	if (c->retail_uper_kwh != 0 && c->strategy == POLICY_PRICE_FIXED &&
+	    c->fixed_price_uper_kwh > c->retail_uper_kwh)
+		return cross_fail(
+		    err, errlen, p, LATER(LINE("policy", "fixed_price"), l_retail),
+		    "[policy] fixed_price must not exceed [exchange] retail_price (no "
+		    "ask above retail is accepted)");
 	for (size_t i = 0; i < c->n_bids; i++) {
-		if ((c->bids[i].set & 3) != 3) {
-			snprintf(why, sizeof(why), "[bid.%s] needs qty_wh and max_price",
-			         c->bids[i].name);
-			return cross_fail(err, errlen, p, c->bids[i].line, why);
+		const struct aconfig_bid *b = &c->bids[i];
+		if ((b->set & 3) != 3) {
+			snprintf(why, sizeof(why), "[bid.%s] needs qty_wh and max_price", b->name);
+			return cross_fail(err, errlen, p, b->line, why);
+		}
+		/* standing bids go out at max_price: outside the tariffs every one
+		 * would be refused (price_bounds) */
+		if ((c->retail_uper_kwh != 0 && b->bid.max_price_uper_kwh > c->retail_uper_kwh) ||
+		    b->bid.max_price_uper_kwh < c->feedin_uper_kwh) {
+			snprintf(why, sizeof(why),
+			         "[bid.%s] max_price must be within [exchange] feedin_price and "
+			         "retail_price (the exchange refuses other bids)",
+			         b->name);
+			return cross_fail(err, errlen, p, LATER(b->line, LATER(l_retail, l_feedin)),
+			                  why);
 		}
 	}
 	if (c->dash_enabled && !listen_is_loopback(c->dash_listen) && c->dash_token[0] == '\0') {

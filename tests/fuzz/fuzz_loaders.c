@@ -140,6 +140,7 @@ fuzz_aconfig(const uint8_t *data, size_t size)
 	}
 	if (c.n_bids > ACONFIG_MAX_BIDS || c.gate_s >= c.interval_s ||
 	    (c.retail_uper_kwh != 0 && c.feedin_uper_kwh > c.retail_uper_kwh) ||
+	    (c.retail_uper_kwh != 0 && c.min_price_uper_kwh > c.retail_uper_kwh) ||
 	    strnlen(c.dash_token, sizeof c.dash_token) >= sizeof c.dash_token ||
 	    strnlen(c.modbus, sizeof c.modbus) >= sizeof c.modbus ||
 	    strnlen(c.serial, sizeof c.serial) >= sizeof c.serial || strcmp(c.path, path) != 0)

@@ -147,6 +147,18 @@ test_errors(void **state)
 		{ "[exchange]\ninterval_s = 5\ngate_s = 5\n",
 		  ":16: [exchange] gate_s must be below" },
 		{ "[exchange]\ngate_s = 900\n", ":15: [exchange] gate_s must be below interval_s" },
+		/* prices the exchange would refuse, or the clamp would undercut */
+		{ "[exchange]\nretail_price = 0.30\n[policy]\nmin_price = 0.31\n",
+		  ":17: [policy] min_price must not exceed" },
+		{ "[policy]\nmin_price = 0.31\n[exchange]\nretail_price = 0.30\n",
+		  ":17: [policy] min_price must not exceed" },
+		{ "[exchange]\nretail_price = 0.30\n[policy]\nstrategy = fixed\nfixed_price = "
+		  "0.5\n",
+		  ":18: [policy] fixed_price must not exceed" },
+		{ "[exchange]\nretail_price = 0.30\n[bid.x]\nqty_wh = 5\nmax_price = 0.31\n",
+		  ":18: [bid.x] max_price must be within" },
+		{ "[exchange]\nfeedin_price = 0.08\n[bid.x]\nqty_wh = 5\nmax_price = 0.05\n",
+		  ":18: [bid.x] max_price must be within" },
 		{ "[device]\nunit = 300\n", ":15:" },
 		{ "[policy]\nwhatever = 1\n", ":15: unknown key whatever" },
 		{ "[nosuch]\nkey = 1\n", ":15: unknown section" },

@@ -9,6 +9,8 @@
 #   ingest_vs_one_core    peak / verifies per second on one core (the
 #                         exchange verifies on one thread)
 #   ack_p99_ms            99th percentile ACK latency at half the peak rate
+# The exchange's per-stage histograms (SIGUSR1, cumulative: after the peak,
+# then after the half-rate run) go to stderr, i.e. build/bench-logs/.
 set -u
 BUILD=${BUILD:-build}
 B=$BUILD
@@ -42,7 +44,7 @@ registry = $T/hh/households
 db = $T/x.db
 key = $T/ex.key
 [log]
-level = warning
+level = info
 CONF
 "$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange.log" &
 XPID=$!
@@ -53,11 +55,22 @@ LG=("$B/pw-loadgen" run -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 8 -d 
 "${LG[@]}" -c 2000 >/dev/null 2>&1
 "${LG[@]}" -c $((12000 * secs)) -w 64 >"$T/peak.out" 2>&1
 cat "$T/peak.out" >&2
+stats() { # print the exchange's stage histograms logged since line $1
+	kill -USR1 "$XPID"
+	for _ in $(seq 1 100); do
+		[ "$(tail -n +"$1" "$T/exchange.log" | grep -c 'stats: batch:')" -gt 0 ] && break
+		sleep 0.05
+	done
+	tail -n +"$1" "$T/exchange.log" | grep 'stats: ' | sed 's/.*stats: /  exchange /' >&2
+}
+stats 1
+mark=$(($(wc -l <"$T/exchange.log") + 1))
 peak=$(sed -n 's/^rate \([0-9.]*\)\/s.*/\1/p' "$T/peak.out")
 [ -n "$peak" ] || exit 1
 half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
 "${LG[@]}" -c $((half * secs)) -r "$half" -w 1000 >"$T/half.out" 2>&1
 cat "$T/half.out" >&2
+stats "$mark"
 p99=$(sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' "$T/half.out")
 
 all=${PW_VERIFY_ALL_CORES_PER_S:-}

@@ -569,7 +569,7 @@ send_receipt(struct engine *e, struct engine_slot *s, int64_t now_s)
  */
 enum par_what { PAR_VERIFY, PAR_SIGN };
 
-#define ENGINE_JOBS_MAX  4 /* verify of the next batch, sign of this one */
+#define ENGINE_JOBS_MAX  4 /* verify (2) of the next batch, sign of this one */
 #define ENGINE_JOB_CHUNK 2 /* slots taken at once: a verify is ~50 us */
 
 struct engine_job {
@@ -584,7 +584,7 @@ struct engine_batch {
 	struct engine_slot *slots;
 	size_t n;
 	int64_t t_start_us;
-	struct engine_job verify, sign;
+	struct engine_job verify, verify_more, sign;
 };
 
 struct engine_pool {
@@ -912,13 +912,20 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 }
 
 /* Step 1-2a: drain up to batch_max requests into b, frame checks, rate;
- * then queue their signature checks. */
+ * then queue their signature checks.  A fresh batch starts empty; a top-up
+ * (`more`) appends what arrived while the previous batch committed, so
+ * that those requests need not wait for one more batch (the ACK latency
+ * tail), with a second signature job for the appended slots. */
 static void
-batch_recv(struct engine *e, struct engine_batch *b, int64_t now_s, int64_t now_ms)
+batch_fill(struct engine *e, struct engine_batch *b, int more, int64_t now_s, int64_t now_ms)
 {
-	size_t drained = 0;
-	b->n = 0;
-	b->t_start_us = mono_us();
+	size_t drained = 0, n0;
+	int64_t t = mono_us();
+	if (!more) {
+		b->n = 0;
+		b->verify_more.n = 0;
+	}
+	n0 = b->n;
 	while (b->n < e->n_slots && drained < e->n_slots * ENGINE_DRAIN_FACTOR) {
 		struct engine_slot *s = &b->slots[b->n];
 		if (gateway_recv(e->gw, &s->req) != PW_OK)
@@ -930,10 +937,13 @@ batch_recv(struct engine *e, struct engine_batch *b, int64_t now_s, int64_t now_
 		if (s->state != SLOT_DROP)
 			b->n++; /* a dropped frame's slot takes the next one */
 	}
-	if (b->n == 0)
+	if (b->n == n0)
 		return;
-	stage_add(e, ENGINE_ST_RECV, b->t_start_us, mono_us());
-	pool_submit(e->pool, &b->verify, b->slots, b->n, PAR_VERIFY, now_s);
+	if (n0 == 0)
+		b->t_start_us = t;
+	stage_add(e, ENGINE_ST_RECV, t, mono_us());
+	pool_submit(e->pool, more ? &b->verify_more : &b->verify, b->slots + n0, b->n - n0,
+	            PAR_VERIFY, now_s);
 }
 
 /* Steps 2b-4 for a received batch: wait for its signature checks, the
@@ -948,6 +958,7 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 	int64_t t = mono_us(), t1;
 
 	pool_wait(e->pool, &b->verify);
+	pool_wait(e->pool, &b->verify_more);
 	t1 = mono_us();
 	stage_add(e, ENGINE_ST_VERIFY, t, t1);
 	for (size_t i = 0; i < n; i++) {
@@ -1012,7 +1023,8 @@ wall_now(int64_t *now_s, int64_t *now_ms)
 
 /*
  * Two batches in flight: the next one is received and its signatures are
- * checked by the pool while the current one is applied and committed.
+ * checked by the pool while the current one is applied and committed;
+ * once that commit is done the next batch takes what arrived meanwhile.
  * Runs while requests keep coming, up to ENGINE_TURN_MS, so the market
  * clock gets its turn; returns with no batch in flight.
  */
@@ -1030,9 +1042,11 @@ engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
 	for (;;) {
 		struct engine_batch *nb = &p->batch[k];
 		k ^= 1;
-		batch_recv(e, nb, now_s, now_ms);
-		if (cur)
+		batch_fill(e, nb, 0, now_s, now_ms);
+		if (cur) {
 			batch_finish(e, cur, cur_s);
+			batch_fill(e, nb, 1, now_s, now_ms);
+		}
 		if (nb->n == 0)
 			break;
 		total += nb->n;

@@ -254,7 +254,7 @@ main(int argc, char **argv)
 		log_init("peerwatt-exchange", lv);
 	pw_err krc = pw_key_load(cfg.key_path, &kp);
 	if (krc != PW_OK) {
-		fprintf(stderr, "peerwatt-exchange: %s:0: key file: %s\n", cfg.key_path,
+		fprintf(stderr, "peerwatt-exchange: key file %s: %s\n", cfg.key_path,
 		        pw_strerror(krc));
 		return EX_CONFIG;
 	}

@@ -173,7 +173,9 @@ check "peerwatt-agent --check-config refuses a missing key file (78, named)" \
 sed "s|^key = .*|key = $T/no.key|" "$T/x.conf" >"$T/x-key.conf"
 run "$EXCH" -c "$T/x-key.conf" --check-config
 check "peerwatt-exchange --check-config refuses a missing key file (78, named)" \
-	test "$rc" = 78 -a -n "$(grep -F "$T/no.key" "$T/err")"
+	test "$rc" = 78 -a -n "$(grep -F "key file $T/no.key: " "$T/err")"
+check "peerwatt-exchange: a key file error is not dressed as a config line (no ':0:')" \
+	test -z "$(grep -F "no.key:0:" "$T/err")"
 sed "s|^registry = .*|registry = $T/no.reg|" "$T/x.conf" >"$T/x-reg.conf"
 run "$EXCH" -c "$T/x-reg.conf" --check-config
 check "peerwatt-exchange --check-config refuses a missing registry (78, named)" \

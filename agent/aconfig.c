@@ -5,6 +5,7 @@
  * errors carry the line number too.
  */
 #include "agent/aconfig.h"
+#include "agent/modbus_link.h"
 
 #include "peerwatt/money.h"
 
@@ -29,7 +30,8 @@ static const struct pw_cfg_opt opts[] = {
 	    "registered import capacity, W"),
 	OPT("device", "modbus", PW_CFG_STR, modbus, 0, 0, NULL,
 	    "tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1"),
-	OPT("device", "unit", PW_CFG_INT, unit, 0, 247, "1", "Modbus unit id"),
+	OPT("device", "unit", PW_CFG_INT, unit, 0, 255, "1",
+	    "Modbus unit id (0..255 over TCP, 1..247 on a serial line)"),
 	OPT("device", "rated_power_w", PW_CFG_INT, rated_power_w, 1, 100000000, NULL,
 	    "rated power, W: energy deltas above rated power x time are rejected"),
 	OPT("device", "poll_ms", PW_CFG_INT, poll_ms, 100, 60000, "1000", "poll period, ms"),
@@ -233,6 +235,14 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 	if (!endpoint_ok(c->pub))
 		return cross_fail(err, errlen, p, LINE("exchange", "pub"),
 		                  "[exchange] pub must be a tcp:// or ipc:// endpoint");
+	/* over TCP any unit id reaches the device (255 is usual for a device
+	 * addressed directly); on a serial bus only 1..247 are stations */
+	struct mlink_url mu;
+	if (c->modbus[0] != '\0' && mlink_url_parse(c->modbus, &mu) == PW_OK &&
+	    mu.kind == MLINK_RTU && (c->unit < 1 || c->unit > 247))
+		return cross_fail(err, errlen, p,
+		                  LATER(LINE("device", "unit"), LINE("device", "modbus")),
+		                  "[device] unit must be 1..247 on a serial (rtu:) link");
 	if (c->gate_s >= c->interval_s)
 		return cross_fail(err, errlen, p,
 		                  LATER(LINE("exchange", "gate_s"), LINE("exchange", "interval_s")),

@@ -201,6 +201,54 @@ test_missing_required_and_file(void **state)
 	assert_int_not_equal(aconfig_load("/nonexistent/agent.conf", &c, err, sizeof(err)), PW_OK);
 }
 
+/* The unit id: 0..255 over TCP (255 addresses a TCP device directly),
+ * 1..247 on a serial line, reported at the later of unit and modbus. */
+static void
+test_unit_by_transport(void **state)
+{
+	static const struct {
+		const char *url;
+		int unit;
+		const char *want; /* NULL: loads */
+	} cases[] = {
+		{ "tcp://127.0.0.1:1502", 255, NULL },
+		{ "tcp://127.0.0.1:1502", 0, NULL },
+		{ "rtu:/dev/ttyUSB0:9600:8N1", 1, NULL },
+		{ "rtu:/dev/ttyUSB0:9600:8N1", 247, NULL },
+		{ "rtu:/dev/ttyUSB0:9600:8E1", 0, ":15: [device] unit must be 1..247 on a serial" },
+		{ "rtu:/dev/ttyUSB0:9600:8N2", 248,
+		  ":15: [device] unit must be 1..247 on a serial" },
+		{ "tcp://127.0.0.1:1502", 256, ":15:" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct aconfig c;
+		char err[PW_CFG_ERRLEN] = "", cfg[1024], extra[64];
+		const char *at = strstr(base, "tcp://127.0.0.1:1502");
+		FILE *f;
+		assert_non_null(at);
+		snprintf(extra, sizeof(extra), "[device]\nunit = %d\n", cases[i].unit);
+		snprintf(cfg, sizeof(cfg), "%.*s%s%s%s", (int)(at - base), base, cases[i].url,
+		         at + strlen("tcp://127.0.0.1:1502"), extra);
+		snprintf(path, sizeof(path), "/tmp/test_aconfig.%ld.conf", (long)getpid());
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(cfg, f);
+		fclose(f);
+		pw_err rc = aconfig_load(path, &c, err, sizeof(err));
+		if (cases[i].want == NULL) {
+			if (rc != PW_OK)
+				fail_msg("case %zu: %s", i, err);
+			assert_int_equal(c.unit, cases[i].unit);
+		} else {
+			assert_int_equal(rc, PW_ERR_CONFIG);
+			if (strstr(err, cases[i].want) == NULL)
+				fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].want);
+		}
+		unlink(path);
+	}
+}
+
 int
 main(void)
 {
@@ -210,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_enums_and_bids),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_required_and_file),
+		cmocka_unit_test(test_unit_by_transport),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

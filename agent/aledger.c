@@ -272,16 +272,15 @@ aledger_statement_frame(struct aledger *l, uint64_t interval, uint8_t *buf, size
 	return rc;
 }
 
-pw_err
-aledger_unproven_statement(struct aledger *l, uint64_t after, uint64_t upto, uint64_t *iv)
+/* The first interval that `sql` (min(interval) with the range bound as ?1
+ * < interval <= ?2) finds: PW_OK and *iv, PW_ERR_NOTFOUND, or PW_ERR_DB. */
+static pw_err
+first_interval(struct aledger *l, const char *sql, uint64_t after, uint64_t upto, uint64_t *iv)
 {
 	sqlite3_stmt *st;
 	pw_err rc = PW_ERR_NOTFOUND;
 
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT min(interval) FROM statements WHERE proof = 0"
-	                       " AND interval > ?1 AND interval <= ?2",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return PW_ERR_DB;
 	sqlite3_bind_int64(st, 1, clamp64(after));
 	sqlite3_bind_int64(st, 2, clamp64(upto));
@@ -291,6 +290,15 @@ aledger_unproven_statement(struct aledger *l, uint64_t after, uint64_t upto, uin
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+pw_err
+aledger_unproven_statement(struct aledger *l, uint64_t after, uint64_t upto, uint64_t *iv)
+{
+	return first_interval(l,
+	                      "SELECT min(interval) FROM statements WHERE proof = 0"
+	                      " AND interval > ?1 AND interval <= ?2",
+	                      after, upto, iv);
 }
 
 pw_err
@@ -631,23 +639,11 @@ aledger_setting_get(struct aledger *l, const char *name, int64_t *v)
 pw_err
 aledger_missing_statement(struct aledger *l, uint64_t after, uint64_t upto, uint64_t *iv)
 {
-	sqlite3_stmt *st;
-	pw_err rc = PW_ERR_NOTFOUND;
-
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT min(interval) FROM ("
-	                       " SELECT interval FROM outbox WHERE type = 3 AND state = 1"
-	                       " UNION SELECT interval FROM trades)"
-	                       " WHERE interval > ?1 AND interval <= ?2"
-	                       " AND interval NOT IN (SELECT interval FROM statements)",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return PW_ERR_DB;
-	sqlite3_bind_int64(st, 1, clamp64(after));
-	sqlite3_bind_int64(st, 2, clamp64(upto));
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*iv = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = PW_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return first_interval(l,
+	                      "SELECT min(interval) FROM ("
+	                      " SELECT interval FROM outbox WHERE type = 3 AND state = 1"
+	                      " UNION SELECT interval FROM trades)"
+	                      " WHERE interval > ?1 AND interval <= ?2"
+	                      " AND interval NOT IN (SELECT interval FROM statements)",
+	                      after, upto, iv);
 }

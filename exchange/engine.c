@@ -446,6 +446,18 @@ apply_meter(struct engine *e, struct engine_slot *s, const struct validate_marke
 	return PW_OK;
 }
 
+/* Undoes a batch's transaction after `rc`: the store rolls back and the
+ * log's memory state is reloaded to match.  Returns rc. */
+static pw_err
+batch_rollback(struct engine *e, size_t n, pw_err rc)
+{
+	store_rollback(e->store);
+	if (mlog_reload(e->log) != PW_OK)
+		fatalx("engine: the log cannot be reloaded after a rollback");
+	log_warnx("engine: batch of %zu rolled back: %s", n, pw_strerror(rc));
+	return rc;
+}
+
 /* Step 3a: BEGIN, the stateful rules, log appends and store statements,
  * pending rejection counts.  *open is set when a transaction was begun
  * (apply_commit then ends it).  On error everything is rolled back. */
@@ -493,11 +505,7 @@ apply_batch(struct engine *e, struct engine_slot *slots, size_t n, int64_t now_s
 	return PW_OK;
 fail:
 	*open = 0;
-	store_rollback(e->store);
-	if (mlog_reload(e->log) != PW_OK)
-		fatalx("engine: the log cannot be reloaded after a rollback");
-	log_warnx("engine: batch of %zu rolled back: %s", n, pw_strerror(rc));
-	return rc;
+	return batch_rollback(e, n, rc);
 }
 
 /* Step 3b: COMMIT (the fsync).  PW_OK when durable; otherwise rolled back. */
@@ -510,11 +518,7 @@ apply_commit(struct engine *e, size_t n)
 		e->commits++;
 		return PW_OK;
 	}
-	store_rollback(e->store);
-	if (mlog_reload(e->log) != PW_OK)
-		fatalx("engine: the log cannot be reloaded after a rollback");
-	log_warnx("engine: batch of %zu rolled back: %s", n, pw_strerror(rc));
-	return rc;
+	return batch_rollback(e, n, rc);
 }
 
 static void

@@ -9,14 +9,17 @@
 
 #include "peerwatt/log.h"
 
-/* How long either connection waits for the other's lock: the writer up to
- * 5 s (as before), the checkpointer's RESTART up to 1 s (then it is tried
- * again after the next 1000 pages).  Polling every 100 us instead of
- * SQLite's default sleeps (1, 2, 5, 10 ... ms) keeps the writer's wait
- * near the few hundred microseconds a RESTART holds it off. */
+/* How long each connection waits for a lock the other holds, polling every
+ * 100 us instead of SQLite's default sleeps (1, 2, 5, 10 ... ms), so that
+ * the writer's wait stays near the time a RESTART really holds it off:
+ *   - the writer up to 5 s (as before);
+ *   - the thread's RESTART up to 20 ms.  A RESTART holds the writer off
+ *     while it waits, and a reader (an operator's online backup) can make
+ *     it wait: 20 ms bounds that stall; when it gives up, the next RESTART
+ *     is tried only after WALCK_RESTART_PAGES more pages. */
 #define WALCK_POLL_NS       100000L
 #define WALCK_WRITER_POLLS  50000 /* 5 s */
-#define WALCK_RESTART_POLLS 10000 /* 1 s */
+#define WALCK_RESTART_POLLS 200   /* 20 ms */
 
 struct walck {
 	sqlite3 *writer; /* the store's; only its wal hook is ours */
@@ -29,6 +32,8 @@ struct walck {
 	int woken_at; /* pages in the WAL when the thread was last woken */
 	int pending;  /* woken, not yet run */
 	struct walck_stats st;
+	int restart_at; /* thread only: WAL pages for its next RESTART */
+	int writer_at;  /* writer only: WAL pages for its own next RESTART */
 	/* busy-handler limits (read-only once started) */
 	int writer_polls, restart_polls;
 };
@@ -49,18 +54,25 @@ static int
 on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct walck *w = arg;
-	if (pages >= WALCK_WRITER_PAGES) {
+	if (pages < w->writer_at - WALCK_RESTART_PAGES)
+		w->writer_at = WALCK_WRITER_PAGES; /* the WAL started over */
+	if (pages >= w->writer_at) {
 		/* the thread's RESTART keeps losing the lock to this writer:
 		 * start the WAL over here, between two transactions (a stall
-		 * like SQLite's own checkpoint in COMMIT, but rare) */
+		 * like SQLite's own checkpoint in COMMIT, but rare).  Without
+		 * waiting: a reader that holds it off (a backup) must not stall
+		 * the writer; then it is tried again 4000 pages later. */
+		w->writer_at = pages + WALCK_RESTART_PAGES;
+		sqlite3_busy_handler(db, NULL, NULL);
 		int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		sqlite3_busy_handler(db, busy_poll, &w->writer_polls);
 		pthread_mutex_lock(&w->mu);
 		if (rc == SQLITE_OK)
 			w->st.writer_restart++;
-		else
+		else if (rc != SQLITE_BUSY)
 			w->st.failed++;
 		pthread_mutex_unlock(&w->mu);
-		if (rc != SQLITE_OK)
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("store: WAL checkpoint: %s", sqlite3_errmsg(db));
 		return SQLITE_OK;
 	}
@@ -80,24 +92,28 @@ on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 static void
 checkpoint(struct walck *w)
 {
-	int log_pages = 0, done = 0;
+	int log_pages = 0, done = 0, rrc = SQLITE_DONE; /* DONE: no RESTART */
 	int rc =
 	    sqlite3_wal_checkpoint_v2(w->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
-	int restart = rc == SQLITE_OK && log_pages >= WALCK_RESTART_PAGES;
-	if (restart)
-		rc = sqlite3_wal_checkpoint_v2(w->db, "main", SQLITE_CHECKPOINT_RESTART, &log_pages,
-		                               &done);
-	pthread_mutex_lock(&w->mu);
-	if (rc == SQLITE_OK) {
-		w->st.passive++;
-		w->st.restart += restart ? 1u : 0u;
-	} else if (rc != SQLITE_BUSY) {
-		/* BUSY: the writer held its lock for 1 s; the next round retries */
-		w->st.failed++;
+	if (log_pages < w->restart_at - WALCK_RESTART_PAGES)
+		w->restart_at = WALCK_RESTART_PAGES; /* the WAL started over */
+	if (rc == SQLITE_OK && log_pages >= w->restart_at) {
+		rrc =
+		    sqlite3_wal_checkpoint_v2(w->db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		/* done: the next COMMIT starts the WAL over; BUSY (the writer
+		 * or a reader held on for 20 ms): again 4000 pages later */
+		w->restart_at =
+		    rrc == SQLITE_OK ? WALCK_RESTART_PAGES : log_pages + WALCK_RESTART_PAGES;
 	}
+	pthread_mutex_lock(&w->mu);
+	w->st.passive += rc == SQLITE_OK ? 1u : 0u;
+	w->st.restart += rrc == SQLITE_OK ? 1u : 0u;
+	w->st.failed += (rc != SQLITE_OK && rc != SQLITE_BUSY) ? 1u : 0u;
+	w->st.failed += (rrc != SQLITE_OK && rrc != SQLITE_BUSY && rrc != SQLITE_DONE) ? 1u : 0u;
 	pthread_mutex_unlock(&w->mu);
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-		log_warnx("store: WAL checkpoint: %s (retried after the next %d pages)",
+	if ((rc != SQLITE_OK && rc != SQLITE_BUSY) ||
+	    (rrc != SQLITE_OK && rrc != SQLITE_BUSY && rrc != SQLITE_DONE))
+		log_warnx("store: WAL checkpoint: %s (tried again after the next %d pages)",
 		          sqlite3_errmsg(w->db), WALCK_PASSIVE_PAGES);
 }
 
@@ -130,6 +146,8 @@ walck_start(sqlite3 *writer, const char *path, struct walck **out)
 	w->writer = writer;
 	w->writer_polls = WALCK_WRITER_POLLS;
 	w->restart_polls = WALCK_RESTART_POLLS;
+	w->restart_at = WALCK_RESTART_PAGES;
+	w->writer_at = WALCK_WRITER_PAGES;
 	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		log_warnx("store: WAL checkpointer: open %s: %s; SQLite checkpoints in COMMIT",
 		          path, w->db ? sqlite3_errmsg(w->db) : "no memory");

@@ -17,10 +17,14 @@
  *     without bound: once it holds WALCK_RESTART_PAGES pages the thread
  *     runs a RESTART checkpoint, which holds the writer off only for the
  *     pages written since the last PASSIVE one and the database fsync, and
- *     the next COMMIT starts the WAL over;
+ *     the next COMMIT starts the WAL over.  It waits at most 20 ms for the
+ *     writer or a reader (an online backup); then it is tried again once
+ *     WALCK_RESTART_PAGES more pages are in the WAL;
  *   - SQLite's locks are not fair: should the writer keep the thread's
  *     RESTART out until the WAL holds WALCK_WRITER_PAGES pages, the writer
- *     runs the RESTART itself after its COMMIT, so the WAL stays bounded.
+ *     runs the RESTART itself after its COMMIT, without waiting for anyone
+ *     (tried again every WALCK_RESTART_PAGES pages while a reader holds
+ *     it off), so the WAL stays bounded except while a reader pins it.
  * Durability does not depend on any of this: a COMMIT is durable once its
  * pages are in the WAL (synchronous=FULL); a checkpoint that fails (disk
  * full) is logged and tried again later, and nothing is lost on a crash

@@ -100,6 +100,15 @@ struct qflight {
 	uint64_t seq;
 };
 
+/* The last query the exchange refused for a transient reason: its resends
+ * are logged at debug level only, so a long catch-up under the exchange's
+ * rate limit says so once per item rather than once per try. */
+struct qdeferred {
+	int set;
+	uint8_t kind;
+	uint64_t a, b;
+};
+
 /* One own order as the outbox shows it. */
 struct oview {
 	uint64_t seq;
@@ -145,6 +154,7 @@ struct agentd {
 	int auto_sell;
 	struct inflight fl[2];
 	struct qflight q;
+	struct qdeferred qdefer;
 	uint64_t nonce;
 	int want_checkpoint;
 	uint64_t stmt_after;
@@ -749,6 +759,69 @@ transient(uint16_t reason)
 	       reason == PW_REASON_METER_TOO_EARLY;
 }
 
+static const char *
+query_name(uint8_t kind)
+{
+	switch (kind) {
+	case PW_QUERY_STATEMENT:
+		return "statement";
+	case PW_QUERY_STATEMENT_PROOF:
+		return "statement proof";
+	case PW_QUERY_INCLUSION:
+		return "inclusion proof";
+	case PW_QUERY_CONSISTENCY:
+		return "consistency proof";
+	case PW_QUERY_CHECKPOINT:
+		return "checkpoint";
+	case PW_QUERY_RESULT:
+		return "result";
+	default:
+		return "query";
+	}
+}
+
+/*
+ * A REJECT of the query in flight.  A transient one (the exchange's rate
+ * limit, its store failing) says nothing about the item: the query stays
+ * outstanding, so pump_queries() asks again after reply_timeout_ms exactly
+ * as for a lost answer (no tight loop of re-asks), and no cursor moves.
+ * Any other refusal is final until the agent restarts.
+ */
+static void
+on_query_refused(struct agentd *a, uint16_t reason)
+{
+	struct qdeferred *d = &a->qdefer;
+
+	if (transient(reason)) {
+		if (d->set && d->kind == a->q.kind && d->a == a->q.a && d->b == a->q.b) {
+			log_debug("query %s %llu refused again: %s, asking again later",
+			          query_name(a->q.kind), (unsigned long long)a->q.a,
+			          pw_reason_name(reason));
+			return;
+		}
+		d->set = 1;
+		d->kind = a->q.kind;
+		d->a = a->q.a;
+		d->b = a->q.b;
+		log_info("query %s %llu refused: %s, asking again later", query_name(a->q.kind),
+		         (unsigned long long)a->q.a, pw_reason_name(reason));
+		return;
+	}
+	a->q.active = 0;
+	log_warnx("query %s %llu refused: %s", query_name(a->q.kind), (unsigned long long)a->q.a,
+	          pw_reason_name(reason));
+	if (a->q.kind == PW_QUERY_STATEMENT)
+		a->stmt_after = a->q.a;
+	else if (a->q.kind == PW_QUERY_STATEMENT_PROOF)
+		a->stmt_proof_after = a->q.a;
+	else if (a->q.kind == PW_QUERY_INCLUSION)
+		a->proof_after = a->q.a + 1;
+	else if (a->q.kind == PW_QUERY_CONSISTENCY)
+		CHECKED(aledger_set_consistent(a->led, a->q.b, 2));
+	else if (a->q.kind == PW_QUERY_CHECKPOINT)
+		a->want_checkpoint = 0; /* none yet: the PUB brings one */
+}
+
 static void
 on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
 {
@@ -761,22 +834,7 @@ on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
 	if (r->ref_type == PW_MSG_QUERY) {
 		if (!a->q.active || r->ref_seq != a->q.nonce)
 			return;
-		a->q.active = 0;
-		log_warnx("query %s %llu refused: %s",
-		          a->q.kind == PW_QUERY_STATEMENT         ? "statement"
-		          : a->q.kind == PW_QUERY_STATEMENT_PROOF ? "statement proof"
-		                                                  : "proof",
-		          (unsigned long long)a->q.a, pw_reason_name(r->reason));
-		if (a->q.kind == PW_QUERY_STATEMENT)
-			a->stmt_after = a->q.a;
-		else if (a->q.kind == PW_QUERY_STATEMENT_PROOF)
-			a->stmt_proof_after = a->q.a;
-		else if (a->q.kind == PW_QUERY_INCLUSION)
-			a->proof_after = a->q.a + 1;
-		else if (a->q.kind == PW_QUERY_CONSISTENCY)
-			CHECKED(aledger_set_consistent(a->led, a->q.b, 2));
-		else if (a->q.kind == PW_QUERY_CHECKPOINT)
-			a->want_checkpoint = 0; /* none yet: the PUB brings one */
+		on_query_refused(a, r->reason);
 		return;
 	}
 	if (r->ref_type == PW_MSG_ORDER || r->ref_type == PW_MSG_CANCEL)

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# agent_queries.sh: an agent whose queries the exchange refuses for a
+# transient reason (its per-household rate limit) still gets every proof.
+# One peerwatt-exchange (3 s intervals) with `[network] rate_per_s = 4`,
+# `rate_burst = 2`, one peerwatt-sim at 60x speed, one agent sending only its
+# readings (no offers, no bids).  After each checkpoint the agent asks its
+# queries back to back, 100 ms apart (consistency, inclusion, statement
+# proof), faster than 4/s with a burst of 2 allow, so some are answered
+# REJECT rate_limited (docs/agent.md "The daemon").  Checks: such refusals
+# happen and are logged once at info level; each refused item is asked
+# again and verified later; in the end every acknowledged reading's
+# inclusion proof and every statement's proof verify, every checkpoint but
+# the first is proven consistent (none recorded failed), the agent holds
+# every statement the exchange signed for it, and the dashboard shows every
+# statement verified.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+SIM=$BUILD/peerwatt-sim
+AGENT=$BUILD/peerwatt-agent
+EXCH=${PW_EXCHANGE:-$BUILD/peerwatt-exchange}
+L=3
+T=$PW_TMP
+
+XPK=$("$AGENT" keygen --out "$T/x2.key" | sed -n 's/^public key: //p')
+mv "$T/x2.key" "$T/exchange.key"
+PK=$("$AGENT" keygen --out "$T/h1.key" | sed -n 's/^public key: //p')
+# capacities scaled by the simulator's speed (docs/agent.md)
+echo "h1 h1 $PK PWSIM-1-1 z1 1200000 1200000" >"$T/households"
+
+SIMPORT=$(free_port)
+"$SIM" --listen "tcp://127.0.0.1:$SIMPORT" --speed 60 --start-time 11:00 --pv-peak 6000 \
+	--load 700 --seed 1 >"$T/sim.out" 2>"$T/sim.err" &
+SIMPID=$!
+PW_PIDS+=("$SIMPID")
+WAIT_SECONDS=60 wait_for grep -q "listening on" "$T/sim.out" || not_ok "simulator starts"
+
+REQ=$(free_port)
+PUB=$(free_port)
+exchange_conf "$T/exchange.conf" qtest 43 "$REQ" "$PUB" "$T/households" "$T/exchange.db" \
+	"$T/exchange.key"
+cat >>"$T/exchange.conf" <<CONF
+[market]
+interval_s = $L
+gate_s = 1
+grace_s = 2
+[network]
+rate_per_s = 4
+rate_burst = 2
+CONF
+"$EXCH" -c "$T/exchange.conf" >"$T/exchange.log" 2>&1 &
+EXPID=$!
+PW_PIDS+=("$EXPID")
+wait_port "$REQ" 60 || not_ok "exchange starts"
+
+DASH=$(free_port)
+cat >"$T/h1.conf" <<CONF
+[household]
+key_file = $T/h1.key
+db = $T/h1.db
+max_export_w = 1200000
+max_import_w = 1200000
+[device]
+modbus = tcp://127.0.0.1:$SIMPORT
+rated_power_w = 1500000
+poll_ms = 250
+timeout_ms = 1000
+backoff_max_ms = 2000
+[exchange]
+request = tcp://127.0.0.1:$REQ
+pub = tcp://127.0.0.1:$PUB
+public_key = $XPK
+market_id = 43
+interval_s = $L
+gate_s = 1
+feedin_price = 0.08
+retail_price = 0.30
+reply_timeout_ms = 500
+[policy]
+auto_sell = no
+[dashboard]
+listen = 127.0.0.1:$DASH
+[log]
+level = info
+CONF
+"$AGENT" -c "$T/h1.conf" >"$T/h1.log" 2>&1 &
+APID=$!
+PW_PIDS+=("$APID")
+
+q() { sqlite3 "$T/h1.db" "$1" 2>/dev/null || echo 0; }
+at_least() { [ "$(q "$1")" -ge "$2" ]; }
+REFUSED='refused: rate_limited, asking again later'
+
+# --- running: readings, statements, and queries over the rate ----------------
+WAIT_SECONDS=90 wait_for at_least "select count(*) from statements" 5
+check "the agent receives statements" at_least "select count(*) from statements" 5
+WAIT_SECONDS=60 wait_for grep -q "$REFUSED" "$T/h1.log"
+check "the exchange refuses some of the agent's queries as rate_limited (logged at info)" \
+	grep -q "^<6>peerwatt-agent: query .* $REFUSED" "$T/h1.log"
+check "... and counted by the exchange" test "$(sqlite3 "$T/exchange.db" \
+	"select coalesce(sum(count), 0) from stats where name = 'rate_limited'" 2>/dev/null || echo 0)" -ge 1
+check "a transient refusal is not logged as a warning" \
+	sh -c "! grep -qE '^<[0-4]>.*query .* refused: (rate_limited|unavailable)' '$T/h1.log'"
+
+# --- quiet: the device stops, so no more readings (nor statements) ----------
+stop_pid "$SIMPID"
+# everything the agent can prove is proven: every acknowledged item with a
+# log index, every statement, every checkpoint but the first (it has no
+# predecessor), and the agent holds every statement the exchange signed for
+# it (a reading that reached the exchange after its interval was settled has
+# none: docs/market.md)
+missing_statements() {
+	sqlite3 "$T/h1.db" "attach '$T/exchange.db' as x; select count(*) from x.statements e
+		where e.pk = x'$PK' and not exists (select 1 from statements s
+		where s.frame = e.frame and s.log_index = e.log_idx)" 2>/dev/null || echo 1
+}
+all_proven() {
+	[ "$(missing_statements)" = 0 ] || return 1
+	[ "$(q "select
+		(select count(*) from outbox where state = 1 and log_index is not null and proof != 1)
+		+ (select count(*) from statements where proof != 1)
+		+ (select count(*) from checkpoints where consistent != 1) - 1")" = 0 ]
+}
+WAIT_SECONDS=60 wait_for all_proven
+check "every acknowledged reading's inclusion proof verifies" \
+	test "$(q "select count(*) from outbox where state = 1 and log_index is not null
+		and proof != 1")" = 0
+check "every statement's inclusion proof verifies" \
+	test "$(q "select count(*) from statements where proof != 1")" = 0
+check "every checkpoint but the first is proven consistent, none recorded failed" \
+	test "$(q "select count(*) from checkpoints where consistent != 1")" = 1
+check "the agent holds every statement the exchange signed for it, at its log index" \
+	test "$(missing_statements)" = 0
+check "proofs were checked: at least 4 readings and 4 statements verified" sh -c \
+	"[ \"\$(sqlite3 '$T/h1.db' 'select count(*) from outbox where proof = 1')\" -ge 4 ] &&
+	 [ \"\$(sqlite3 '$T/h1.db' 'select count(*) from statements where proof = 1')\" -ge 4 ]"
+
+# each item whose query was refused was asked again and verified: the
+# log names the query's `a` (leaf index, statement interval, old tree size)
+refused_items_verified() {
+	local kind a n=0
+	while read -r kind a; do
+		case $kind in
+		inclusion) [ "$(q "select proof from outbox where log_index = $a")" = 1 ] || return 1 ;;
+		statement-proof) [ "$(q "select proof from statements where interval = $a")" = 1 ] || return 1 ;;
+		consistency) [ "$(q "select consistent from checkpoints where tree_size > $a
+			order by tree_size limit 1")" = 1 ] || return 1 ;;
+		*) continue ;;
+		esac
+		n=$((n + 1))
+	done < <(sed -n "s/.*query \(inclusion\|statement\|consistency\) proof \([0-9]*\) $REFUSED.*/\1 \2/p" \
+		"$T/h1.log" | sed 's/^statement /statement-proof /')
+	echo "$n refused proof queries verified later"
+	[ "$n" -ge 1 ]
+}
+check "every proof query refused as rate_limited was asked again and verified" \
+	refused_items_verified
+check "no proof failed, no fork" \
+	sh -c "! grep -E 'LOG FORK|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/h1.log'"
+
+statements_verified() {
+	curl -sf "http://127.0.0.1:$DASH/api/statements" | jq -e '(.statements | length) >= 4 and
+		all(.statements[]; .verified == true and (.log_index | type) == "number")' >/dev/null
+}
+check "dashboard: every statement carries its verified badge" statements_verified
+
+stop_pid "$APID"
+stop_pid "$EXPID"
+grep -c "$REFUSED" "$T/h1.log" | sed 's/^/# transient query refusals logged: /'
+finish

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "exchange/validate.h"
-#include "exchange/walck.h"
 #include "peerwatt/log.h"
 
 /* Largest reply: a RESULT part with PW_RESULT_MAX_TRADES trades. */
@@ -1117,9 +1116,4 @@ engine_log_stats(const struct engine *e)
 	hist_log("batch size", "requests", &e->batch_size);
 	for (unsigned i = 0; i < ENGINE_ST__COUNT; i++)
 		hist_log(stage_name[i], "us", &e->stage_us[i]);
-	struct walck_stats ws;
-	if (e->store && store_wal_stats(e->store, &ws))
-		log_info("stats: WAL checkpoints: passive %llu restart %llu writer restart %llu "
-		         "failed %llu",
-		         ws.passive, ws.restart, ws.writer_restart, ws.failed);
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "exchange/registry.h"
-#include "exchange/walck.h"
 #include "peerwatt/log.h"
 
 enum {
@@ -190,7 +189,6 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q__COUNT];
 	int in_tx;
-	struct walck *walck; /* NULL: SQLite checkpoints inside COMMIT */
 };
 
 static pw_err
@@ -333,11 +331,6 @@ store_open(const char *path, struct store **out)
 		store_close(&s);
 		return PW_ERR_DB;
 	}
-	/* WAL checkpoints off the COMMIT path (walck.h); a database without a
-	 * file (":memory:") has no WAL */
-	const char *file = sqlite3_db_filename(s->db, "main");
-	if (file && *file)
-		(void)walck_start(s->db, file, &s->walck);
 	*out = s;
 	return PW_OK;
 }
@@ -350,7 +343,6 @@ store_close(struct store **sp)
 	struct store *s = *sp;
 	if (s->in_tx)
 		store_rollback(s);
-	walck_stop(&s->walck);
 	for (int i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(s->q[i]);
 	sqlite3_close(s->db);
@@ -362,15 +354,6 @@ sqlite3 *
 store_db(struct store *s)
 {
 	return s->db;
-}
-
-int
-store_wal_stats(struct store *s, struct walck_stats *st)
-{
-	if (!s->walck)
-		return 0;
-	walck_stats(s->walck, st);
-	return 1;
 }
 
 pw_err

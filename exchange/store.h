@@ -92,10 +92,6 @@ pw_err store_open(const char *path, struct store **out) __attribute__((warn_unus
 void store_close(struct store **sp);
 /* The handle, for exchange/mlog (same transactions).  Owned by the store. */
 sqlite3 *store_db(struct store *s);
-struct walck_stats;
-/* The WAL checkpointer's counts (walck.h); 0 when SQLite checkpoints
- * inside COMMIT instead (no file, or the thread could not start). */
-int store_wal_stats(struct store *s, struct walck_stats *st);
 
 pw_err store_begin(struct store *s) __attribute__((warn_unused_result));
 /* PW_OK once durable (fsync'ed WAL). */

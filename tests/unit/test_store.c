@@ -11,12 +11,7 @@
 
 #include <cmocka.h>
 
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <time.h>
-
 #include "exchange/store.h"
-#include "exchange/walck.h"
 
 static void
 pk_of(int i, uint8_t pk[PW_PK_LEN])
@@ -257,123 +252,6 @@ test_intervals_results_meters(void **state)
 	unlink(side);
 }
 
-static off_t
-file_size(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 ? st.st_size : 0;
-}
-
-static int64_t
-count_rows(sqlite3 *db)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL),
-	                 SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
-/* WAL checkpoints run on the store's own thread (walck.h): under a writer
- * that never pauses the WAL stays bounded and nothing written is lost. */
-static void
-test_wal_checkpoints(void **state)
-{
-	(void)state;
-	struct store *s = NULL;
-	struct walck_stats ws;
-	char path[] = "/tmp/test_store_wal.XXXXXX", wal[64], shm[64];
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	snprintf(shm, sizeof(shm), "%s-shm", path);
-
-	/* no file, no WAL: SQLite's own checkpoints */
-	assert_int_equal(store_open(":memory:", &s), PW_OK);
-	assert_int_equal(store_wal_stats(s, &ws), 0);
-	store_close(&s);
-
-	assert_int_equal(store_open(path, &s), PW_OK);
-	sqlite3 *db = store_db(s);
-	/* the bound is the point here, not the fsyncs: keep the test quick */
-	assert_int_equal(
-	    sqlite3_exec(db, "PRAGMA synchronous=OFF; CREATE TABLE t(x BLOB)", NULL, NULL, NULL),
-	    SQLITE_OK);
-	const int n = 12000; /* ~2 pages each: more than WALCK_WRITER_PAGES */
-	off_t max_wal = 0;
-	for (int i = 0; i < n; i++) {
-		assert_int_equal(store_begin(s), PW_OK);
-		assert_int_equal(
-		    sqlite3_exec(db, "INSERT INTO t VALUES(randomblob(3000))", NULL, NULL, NULL),
-		    SQLITE_OK);
-		assert_int_equal(store_commit(s), PW_OK);
-		off_t w = file_size(wal);
-		if (w > max_wal)
-			max_wal = w;
-	}
-	assert_int_equal(store_wal_stats(s, &ws), 1);
-	assert_true(ws.passive >= 1); /* the thread did checkpoint */
-	assert_int_equal(ws.failed, 0);
-	/* frames are a 24-byte header and a 4 KiB page; a RESTART lets the
-	 * next COMMIT start the WAL over, the writer's own one at the latest */
-	assert_true(max_wal <= (off_t)(WALCK_WRITER_PAGES + 2 * WALCK_PASSIVE_PAGES) * (4096 + 24));
-	assert_int_equal(count_rows(db), n);
-	store_close(&s);
-
-	/* a reader holding old pages (an online backup) keeps every RESTART
-	 * from finishing: the writer goes on without waiting for it (with a
-	 * wait the loop below would stall for seconds at every COMMIT past
-	 * WALCK_WRITER_PAGES pages) and the WAL starts over once it is gone */
-	assert_int_equal(store_open(path, &s), PW_OK);
-	db = store_db(s);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3 *reader = NULL;
-	assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(count_rows(reader), n); /* the read transaction starts here */
-	double worst_s = 0;
-	for (int i = 0; i < n; i++) {
-		struct timespec a, b;
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		assert_int_equal(store_begin(s), PW_OK);
-		assert_int_equal(
-		    sqlite3_exec(db, "INSERT INTO t VALUES(randomblob(3000))", NULL, NULL, NULL),
-		    SQLITE_OK);
-		assert_int_equal(store_commit(s), PW_OK);
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		double d = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-		if (d > worst_s)
-			worst_s = d;
-	}
-	/* a hang detector, not a speed target: waiting for the reader would
-	 * take the writer's whole 5 s busy timeout */
-	assert_true(worst_s < 2.5);
-	assert_int_equal(count_rows(reader), n); /* its snapshot is intact */
-	assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(reader);
-	assert_int_equal(store_wal_stats(s, &ws), 1);
-	assert_int_equal(ws.failed, 0);
-	assert_int_equal(count_rows(db), 2 * n);
-	store_close(&s);
-
-	assert_int_equal(store_open(path, &s), PW_OK);
-	assert_int_equal(count_rows(store_db(s)), 2 * n);
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(store_db(s), "PRAGMA integrity_check", -1, &st, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-	sqlite3_finalize(st);
-	store_close(&s);
-	unlink(path);
-	unlink(wal);
-	unlink(shm);
-}
-
 int
 main(void)
 {
@@ -381,7 +259,6 @@ main(void)
 		cmocka_unit_test(test_orders_and_seqs),
 		cmocka_unit_test(test_rollback_discards),
 		cmocka_unit_test(test_intervals_results_meters),
-		cmocka_unit_test(test_wal_checkpoints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

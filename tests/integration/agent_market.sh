@@ -16,7 +16,6 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
-SIM=$BUILD/peerwatt-sim
 AGENT=$BUILD/peerwatt-agent
 EXCH=${PW_EXCHANGE:-$BUILD/peerwatt-exchange}
 AUDIT=${PW_AUDIT:-$BUILD/peerwatt-audit}
@@ -28,28 +27,23 @@ T=$PW_TMP
 XPK=$("$AGENT" keygen --out "$T/x2.key" | sed -n 's/^public key: //p')
 mv "$T/x2.key" "$T/exchange.key"
 
-declare -A SIMPORT SIMPID APID
+declare -A SIMPORT APID
 # name:pv-peak:load:fault; h3's device drops the connection every 9th
 # request for the whole run (a simulator restarted mid-run would be a new
 # meter whose registers start over, which the exchange rightly refuses as
 # going backwards)
 HOUSES="h1:6000:700:none h2:0:1500:none h3:4000:600:drop"
-start_sim() { # name pv load [fault]
-	local n=$1 port
-	port=$(free_port)
-	SIMPORT[$n]=$port
-	"$SIM" --listen "tcp://127.0.0.1:$port" --speed $SPEED --start-time 11:00 --pv-peak "$2" \
-		--load "$3" --seed "${n#h}" $([ "$4" != none ] && echo "--fault $4") \
-		>"$T/sim.$n.out" 2>"$T/sim.$n.err" &
-	SIMPID[$n]=$!
-	PW_PIDS+=($!)
-	WAIT_SECONDS=60 wait_for grep -q "listening on" "$T/sim.$n.out"
+house_sim() { # name pv load [fault]
+	local n=$1
+	start_sim --speed $SPEED --start-time 11:00 --pv-peak "$2" --load "$3" --seed "${n#h}" \
+		$([ "$4" != none ] && echo "--fault $4") || return 1
+	SIMPORT[$n]=$SIM_PORT
 }
 
 : >"$T/households"
 for spec in $HOUSES; do
 	IFS=: read -r n pv load fault <<<"$spec"
-	start_sim "$n" "$pv" "$load" "$fault" || not_ok "simulator $n starts"
+	house_sim "$n" "$pv" "$load" "$fault" || not_ok "simulator $n starts"
 	pk=$("$AGENT" keygen --out "$T/$n.key" | sed -n 's/^public key: //p')
 	# capacities scaled by the simulator's speed (docs/agent.md)
 	echo "$n $n $pk PWSIM-${n#h}-1 z1 1200000 1200000" >>"$T/households"
@@ -80,27 +74,9 @@ start_exchange || not_ok "exchange starts"
 DASH=$(free_port)
 write_agent_conf() { # name
 	local n=$1
-	cat >"$T/$n.conf" <<CONF
-[household]
-key_file = $T/$n.key
-db = $T/$n.db
-max_export_w = 1200000
-max_import_w = 1200000
-[device]
-modbus = tcp://127.0.0.1:${SIMPORT[$n]}
-rated_power_w = 1500000
-poll_ms = 250
-timeout_ms = 1000
-backoff_max_ms = 2000
+	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "${SIMPORT[$n]}" "$REQ" "$PUB" "$XPK" 42 $L
+	cat >>"$T/$n.conf" <<CONF
 [exchange]
-request = tcp://127.0.0.1:$REQ
-pub = tcp://127.0.0.1:$PUB
-public_key = $XPK
-market_id = 42
-interval_s = $L
-gate_s = 1
-feedin_price = 0.08
-retail_price = 0.30
 reply_timeout_ms = 1500
 checkpoints = $T/$n.checkpoints
 [policy]

@@ -17,7 +17,6 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
-SIM=$BUILD/peerwatt-sim
 AGENT=$BUILD/peerwatt-agent
 EXCH=${PW_EXCHANGE:-$BUILD/peerwatt-exchange}
 L=3
@@ -29,12 +28,8 @@ PK=$("$AGENT" keygen --out "$T/h1.key" | sed -n 's/^public key: //p')
 # capacities scaled by the simulator's speed (docs/agent.md)
 echo "h1 h1 $PK PWSIM-1-1 z1 1200000 1200000" >"$T/households"
 
-SIMPORT=$(free_port)
-"$SIM" --listen "tcp://127.0.0.1:$SIMPORT" --speed 60 --start-time 11:00 --pv-peak 6000 \
-	--load 700 --seed 1 >"$T/sim.out" 2>"$T/sim.err" &
-SIMPID=$!
-PW_PIDS+=("$SIMPID")
-WAIT_SECONDS=60 wait_for grep -q "listening on" "$T/sim.out" || not_ok "simulator starts"
+start_sim --speed 60 --start-time 11:00 --pv-peak 6000 --load 700 --seed 1 ||
+	not_ok "simulator starts"
 
 REQ=$(free_port)
 PUB=$(free_port)
@@ -55,27 +50,9 @@ PW_PIDS+=("$EXPID")
 wait_port "$REQ" 60 || not_ok "exchange starts"
 
 DASH=$(free_port)
-cat >"$T/h1.conf" <<CONF
-[household]
-key_file = $T/h1.key
-db = $T/h1.db
-max_export_w = 1200000
-max_import_w = 1200000
-[device]
-modbus = tcp://127.0.0.1:$SIMPORT
-rated_power_w = 1500000
-poll_ms = 250
-timeout_ms = 1000
-backoff_max_ms = 2000
+agent_conf "$T/h1.conf" "$T/h1.key" "$T/h1.db" "$SIM_PORT" "$REQ" "$PUB" "$XPK" 43 $L
+cat >>"$T/h1.conf" <<CONF
 [exchange]
-request = tcp://127.0.0.1:$REQ
-pub = tcp://127.0.0.1:$PUB
-public_key = $XPK
-market_id = 43
-interval_s = $L
-gate_s = 1
-feedin_price = 0.08
-retail_price = 0.30
 reply_timeout_ms = 500
 [policy]
 auto_sell = no
@@ -104,7 +81,7 @@ check "a transient refusal is not logged as a warning" \
 	sh -c "! grep -qE '^<[0-4]>.*query .* refused: (rate_limited|unavailable)' '$T/h1.log'"
 
 # --- quiet: the device stops, so no more readings (nor statements) ----------
-stop_pid "$SIMPID"
+stop_pid "$SIM_PID"
 # everything the agent can prove is proven: every acknowledged item with a
 # log index, every statement, every checkpoint but the first (it has no
 # predecessor), and the agent holds every statement the exchange signed for

@@ -93,11 +93,8 @@ acked() { # acked NAME: every block of NAME had all its orders ACKed
 summary() { for b in $(seq 1 $NB); do head -1 "$T/$1.$b"; done | paste -sd ';'; }
 # the phase's ACK p99: the median of its blocks' p99 (a single stall of the
 # virtual disk or of the host decides one block's p99 on its own)
-p99() {
-	for b in $(seq 1 $NB); do sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' "$T/$1.$b"; done |
-		sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
 blocks() { for b in $(seq 1 $NB); do sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' "$T/$1.$b"; done | paste -sd ' '; }
+p99() { blocks "$1" | tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 if [ "$BENCH_MODE" = 1 ]; then
 	# warm-up (connections, ZAP, the database's first pages), not measured

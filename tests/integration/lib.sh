@@ -12,6 +12,12 @@
 #                             tariffs 0.08/0.30; ROUTER and PUB on 127.0.0.1; [files];
 #                             the rest default (interval 900 s...): append more
 #                             sections to FILE (a section may appear again)
+#   agent_conf FILE KEY DB SIM_PORT REQ_PORT PUB_PORT EXCHANGE_PK MARKET_ID INTERVAL_S
+#                             writes an agent configuration: [household] KEY, DB,
+#                             capacities of 1.2 MW (a simulator at 60x); [device] the
+#                             simulator, polled every 250 ms; [exchange] the ports,
+#                             key, market, gate 1 s, tariffs 0.08/0.30: append more
+#                             sections to FILE ([exchange] reply_timeout_ms, [policy]...)
 # Every script runs `set -u`, cleans up in an EXIT trap and keeps its files
 # in a fresh directory under $BUILD/it/.
 BUILD=${BUILD:-build}
@@ -93,5 +99,30 @@ publish = tcp://127.0.0.1:$5
 registry = $6
 db = $7
 key = $8
+CONF
+}
+
+agent_conf() {
+	cat >"$1" <<CONF
+[household]
+key_file = $2
+db = $3
+max_export_w = 1200000
+max_import_w = 1200000
+[device]
+modbus = tcp://127.0.0.1:$4
+rated_power_w = 1500000
+poll_ms = 250
+timeout_ms = 1000
+backoff_max_ms = 2000
+[exchange]
+request = tcp://127.0.0.1:$5
+pub = tcp://127.0.0.1:$6
+public_key = $7
+market_id = $8
+interval_s = $9
+gate_s = 1
+feedin_price = 0.08
+retail_price = 0.30
 CONF
 }

@@ -187,12 +187,16 @@ fuzz: deps
 
 # --- dashboard browser tests: Debian chromium + playwright-core (no browser download)
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then \
+	@need=""; \
+	[ -x /usr/bin/chromium ] || need="chromium"; \
+	command -v node >/dev/null 2>&1 || need="$$need nodejs"; \
+	command -v npm >/dev/null 2>&1 || need="$$need npm"; \
+	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium nodejs npm || exit 69; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$(echo $$need) || exit 69; \
 	  else \
-	    echo "browser-deps: run as root: apt-get update && apt-get install -y chromium nodejs npm"; exit 69; \
+	    echo "browser-deps: run as root: apt-get update && apt-get install -y $$(echo $$need)"; exit 69; \
 	  fi; \
 	fi
 	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund

@@ -2,9 +2,12 @@
 #
 # Sources are picked up by directory, so a new module needs no edit here:
 #   common/*.c                      -> build/libpeerwatt.a
-#   agent/*.c   (but main.c)        -> build/libagent.a,    agent/main.c    -> build/peerwatt-agent
-#   exchange/*.c (but main.c audit.c) -> build/libexchange.a, exchange/main.c -> build/peerwatt-exchange,
-#                                      exchange/audit.c -> build/peerwatt-audit
+#   rules/*.c                       -> build/librules.a  (the market rules: validation, auction,
+#                                      settlement; linked by the exchange and the audit)
+#   agent/*.c    (but main.c)       -> build/libagent.a,    agent/main.c    -> build/peerwatt-agent
+#   exchange/*.c (but main.c)       -> build/libexchange.a, exchange/main.c -> build/peerwatt-exchange
+#   audit/*.c    (but main.c)       -> build/libaudit.a,    audit/main.c    -> build/peerwatt-audit
+#                                      (rules and common only: nothing of the exchange's daemon)
 #   tests/sim/*.c                   -> build/peerwatt-sim
 #   tests/tools/NAME.c              -> build/NAME            (load generator, helpers)
 #   tests/unit/test_NAME.c          -> build/tests/test_NAME (cmocka)
@@ -42,8 +45,10 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 COMMON_SRC   := $(sort $(wildcard common/*.c))
+RULES_SRC    := $(sort $(wildcard rules/*.c))
 AGENT_SRC    := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c)))
-EXCH_SRC     := $(filter-out exchange/main.c exchange/audit.c,$(sort $(wildcard exchange/*.c)))
+EXCH_SRC     := $(filter-out exchange/main.c,$(sort $(wildcard exchange/*.c)))
+AUDIT_SRC    := $(filter-out audit/main.c,$(sort $(wildcard audit/*.c)))
 SIM_SRC      := $(sort $(wildcard tests/sim/*.c))
 TOOL_SRC     := $(sort $(wildcard tests/tools/*.c))
 UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
@@ -53,9 +58,11 @@ FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBPW    := $(BUILD)/libpeerwatt.a
+LIBRULES := $(BUILD)/librules.a
 LIBAGENT := $(BUILD)/libagent.a
 LIBEXCH  := $(BUILD)/libexchange.a
-LIBS_ALL := $(LIBEXCH) $(LIBAGENT) $(LIBPW)
+LIBAUDIT := $(BUILD)/libaudit.a
+LIBS_ALL := $(LIBAUDIT) $(LIBEXCH) $(LIBAGENT) $(LIBRULES) $(LIBPW)
 
 PROGS := $(BUILD)/peerwatt-agent $(BUILD)/peerwatt-exchange $(BUILD)/peerwatt-audit
 ifneq ($(SIM_SRC),)
@@ -124,16 +131,20 @@ $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 
 $(LIBPW): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
+$(LIBRULES): $(call obj,$(RULES_SRC))
+	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
 $(LIBAGENT): $(call obj,$(AGENT_SRC))
 	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
 $(LIBEXCH): $(call obj,$(EXCH_SRC))
 	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
+$(LIBAUDIT): $(call obj,$(AUDIT_SRC))
+	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
 
-$(BUILD)/peerwatt-agent: $(call obj,agent/main.c) $(LIBS_ALL)
+$(BUILD)/peerwatt-agent: $(call obj,agent/main.c) $(LIBAGENT) $(LIBPW)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/peerwatt-exchange: $(call obj,exchange/main.c) $(LIBS_ALL)
+$(BUILD)/peerwatt-exchange: $(call obj,exchange/main.c) $(LIBEXCH) $(LIBRULES) $(LIBPW)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/peerwatt-audit: $(call obj,exchange/audit.c) $(LIBS_ALL)
+$(BUILD)/peerwatt-audit: $(call obj,audit/main.c) $(LIBAUDIT) $(LIBRULES) $(LIBPW)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/peerwatt-sim: $(call obj,$(SIM_SRC)) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -166,7 +177,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -std=c11 -D_GNU_SOURCE \
                 -DPW_VERSION='"$(VERSION)"' -DPW_FUZZING -Iinclude -I.
-FUZZ_LIBSRC  := $(COMMON_SRC) $(AGENT_SRC) $(EXCH_SRC)
+FUZZ_LIBSRC  := $(COMMON_SRC) $(RULES_SRC) $(AGENT_SRC) $(EXCH_SRC) $(AUDIT_SRC)
 FUZZ_OBJ     := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(FUZZ_LIBSRC))
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -8,7 +8,7 @@
  *      registered and not revoked, author = connection's ZAP identity);
  *      a frame over the rate gets one REJECT rate_limited per household and
  *      second, the others are dropped unanswered before any crypto;
- *   3. one transaction: the stateful rules (exchange/validate.c) with state
+ *   3. one transaction: the stateful rules (rules/validate.c) with state
  *      read from the store, accepted frames appended to the Merkle log and
  *      applied; pending rejection counts flushed; COMMIT (fsync);
  *   4. only then the signed ACK / REJECT replies are sent, so no ACK ever
@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exchange/validate.h"
+#include "rules/validate.h"
 #include "peerwatt/log.h"
 
 /* Largest reply: a RESULT part with PW_RESULT_MAX_TRADES trades. */

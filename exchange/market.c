@@ -7,7 +7,7 @@
  *     sign the RESULT (in parts of at most PW_RESULT_MAX_TRADES trades),
  *     log every part, commit, publish on PUB topic "RESULT";
  *   interval end + grace (now >= (i+1)*L + grace_s): settle it with
- *     exchange/settle.h, one signed STATEMENT per household that traded or
+ *     rules/settle.h, one signed STATEMENT per household that traded or
  *     sent a reading (missing readings settled conservatively and flagged),
  *     logged, then a signed CHECKPOINT of the log, published as
  *     "CHECKPOINT";
@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange/auction.h"
+#include "rules/auction.h"
 #include "exchange/engine.h"
-#include "exchange/settle.h"
+#include "rules/settle.h"
 #include "peerwatt/log.h"
 
 #define MARKET_DEPTH_INTERVALS 4

@@ -21,7 +21,7 @@
  * The *_nodes variants read perfect-subtree roots instead (O(log n) reads
  * for the exchange's stored node table, exchange/mlog.c).
  *
- * Callers: exchange/mlog.c (the log), exchange/audit.c (recomputing roots and
+ * Callers: exchange/mlog.c (the log), audit/audit_verify.c (recomputing roots and
  * checking checkpoints), agent (verifying proofs it receives).
  * Thread-safe: no shared state; libsodium must be initialised (sodium_init).
  */

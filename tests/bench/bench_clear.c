@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "exchange/auction.h"
+#include "rules/auction.h"
 #include "peerwatt/wire.h"
 
 static uint64_t

@@ -1,6 +1,6 @@
 /*
  * fuzz_auction.c: libFuzzer property harness for the auction and the
- * settlement arithmetic (exchange/auction.c, exchange/settle.c).
+ * settlement arithmetic (rules/auction.c, rules/settle.c).
  *
  * The input is read as up to 96 orders of 8 bytes (arrival gap, quantity,
  * price, side, reading) so that the fuzzer controls ties, crossings and
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange/auction.h"
-#include "exchange/settle.h"
+#include "rules/auction.h"
+#include "rules/settle.h"
 #include "peerwatt/wire.h"
 
 #define MAX_ORDERS 96

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "exchange/audit_verify.h"
+#include "audit/audit_verify.h"
 #include "peerwatt/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

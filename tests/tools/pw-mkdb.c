@@ -6,8 +6,8 @@
  *   pw-mkdb tamper DB KIND [--seed N]
  *
  * gen writes an exchange database through the real modules (exchange/store.c
- * for params and households, exchange/mlog.c for the log, exchange/auction.c
- * and exchange/settle.c for clearing and settlement, common/wire.c for
+ * for params and households, exchange/mlog.c for the log, rules/auction.c
+ * and rules/settle.c for clearing and settlement, common/wire.c for
  * signed frames): per interval every household places orders (some cancel
  * one), the interval clears into RESULT parts, households send METER
  * readings (one skips some), every household with a trade or a reading gets
@@ -32,10 +32,10 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "exchange/auction.h"
+#include "rules/auction.h"
 #include "exchange/mlog.h"
 #include "exchange/registry.h"
-#include "exchange/settle.h"
+#include "rules/settle.h"
 #include "exchange/store.h"
 #include "peerwatt/keys.h"
 #include "peerwatt/merkle.h"

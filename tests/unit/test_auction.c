@@ -1,5 +1,5 @@
 /*
- * test_auction.c: the double auction (exchange/auction.c) against the
+ * test_auction.c: the double auction (rules/auction.c) against the
  * worked examples of docs/market.md and, on thousands of random books from
  * a seeded PRNG, against its properties: no trade outside a limit, volume
  * maximal (brute force over every price), one price from the marginal pair,
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "exchange/auction.h"
+#include "rules/auction.h"
 #include "peerwatt/wire.h"
 
 #define B PW_SIDE_BUY

@@ -1,5 +1,5 @@
 /*
- * test_settle.c: settlement arithmetic (exchange/settle.c).  The worked
+ * test_settle.c: settlement arithmetic (rules/settle.c).  The worked
  * examples of docs/market.md "Settlement", number for number; fee lookup;
  * bad input; and random intervals (orders cleared by auction_clear, random
  * or missing readings) whose statements must balance exactly, with a
@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "exchange/auction.h"
-#include "exchange/settle.h"
+#include "rules/auction.h"
+#include "rules/settle.h"
 #include "peerwatt/money.h"
 #include "peerwatt/wire.h"
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "exchange/validate.h"
+#include "rules/validate.h"
 
 /* L = 900, G = 60; now = interval 1000's start - 61 s: 1000 is still open */
 static const struct validate_market M = { .now_s = 1000 * 900 - 61,

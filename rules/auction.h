@@ -7,8 +7,8 @@
  * Called by the exchange at gate closure and by peerwatt-audit on replay.
  * Thread-safe (no shared state).
  */
-#ifndef PEERWATT_AUCTION_H
-#define PEERWATT_AUCTION_H
+#ifndef RULES_AUCTION_H
+#define RULES_AUCTION_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
 /*
- * validate.c: entry rules (validate.h).  Called by exchange/ingest.c for
+ * validate.c: entry rules (validate.h).  Called by exchange/engine.c for
  * every request, inside the batch transaction, with state read from the
  * store.  Arithmetic on untrusted u64 fields is overflow-checked.
  */
-#include "exchange/validate.h"
+#include "rules/validate.h"
 
 #include <string.h>
 

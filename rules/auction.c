@@ -1,6 +1,6 @@
 /*
  * auction.c: the uniform-price double auction of one delivery interval
- * (rules: docs/market.md "Clearing"; interface: exchange/auction.h).
+ * (rules: docs/market.md "Clearing"; interface: rules/auction.h).
  *
  * Owns nothing beyond one call.  It lays the orders out in arrival order
  * (one check when they come that way, a radix sort otherwise), splits them
@@ -14,7 +14,7 @@
  *
  * Called by the exchange at gate closure and by peerwatt-audit on replay.
  */
-#include "exchange/auction.h"
+#include "rules/auction.h"
 
 #include <stdlib.h>
 #include <string.h>

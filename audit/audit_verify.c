@@ -1,6 +1,6 @@
 /*
  * audit_verify.c: peerwatt-audit's replay of an exchange database
- * (interface: exchange/audit_verify.h; rules: docs/audit.md).
+ * (interface: audit/audit_verify.h; rules: docs/audit.md).
  *
  * One pass over table log in index order does everything that depends on
  * the order of entries (leaf and root, signatures, entry rules, auction and
@@ -9,7 +9,7 @@
  * the audit and is reported with the entry (or checkpoint, or file line)
  * it concerns.
  */
-#include "exchange/audit_verify.h"
+#include "audit/audit_verify.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange/auction.h"
-#include "exchange/settle.h"
+#include "rules/auction.h"
+#include "rules/settle.h"
 #include "peerwatt/merkle.h"
 #include "peerwatt/money.h"
 

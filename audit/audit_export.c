@@ -1,7 +1,7 @@
 /*
- * audit_export.c: CSV export of the log (see exchange/audit_export.h).
+ * audit_export.c: CSV export of the log (see audit/audit_export.h).
  */
-#include "exchange/audit_export.h"
+#include "audit/audit_export.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,10 +6,10 @@
  * directory (created when missing), from the logged frames (RESULT, METER,
  * STATEMENT) and the households table.  It does not verify: run verify for
  * that.  Money columns are decimal currency units with six decimals (exact
- * micro-units); energy in Wh.  Called by exchange/audit.c.  Reads only.
+ * micro-units); energy in Wh.  Called by audit/main.c.  Reads only.
  */
-#ifndef EXCHANGE_AUDIT_EXPORT_H
-#define EXCHANGE_AUDIT_EXPORT_H
+#ifndef AUDIT_EXPORT_H
+#define AUDIT_EXPORT_H
 
 #include <stddef.h>
 

@@ -10,8 +10,8 @@
  * imbalance quantity, so a trade's amount is the same number on both
  * sides.  Thread-safe (no shared state).
  */
-#ifndef PEERWATT_SETTLE_H
-#define PEERWATT_SETTLE_H
+#ifndef RULES_SETTLE_H
+#define RULES_SETTLE_H
 
 #include <stddef.h>
 #include <stdint.h>

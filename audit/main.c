@@ -4,8 +4,8 @@
  *     peerwatt-audit verify DB [--json] [--checkpoints FILE...]
  *     peerwatt-audit export DB --csv DIR
  *
- * Setup and output only: the checks live in exchange/audit_verify.c, the
- * CSV export in exchange/audit_export.c.  The database is opened
+ * Setup and output only: the checks live in audit/audit_verify.c, the
+ * CSV export in audit/audit_export.c.  The database is opened
  * read-only.  Exit status (sysexits): 0 verified / exported, 1 verification
  * failed, 64 usage, 66 database or checkpoint file cannot be opened,
  * 70 internal error, 73 cannot create the export.
@@ -18,8 +18,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "exchange/audit_export.h"
-#include "exchange/audit_verify.h"
+#include "audit/audit_export.h"
+#include "audit/audit_verify.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 #include "peerwatt/money.h"

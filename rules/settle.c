@@ -1,10 +1,10 @@
 /*
  * settle.c: settlement of one household and interval, and the interval's
  * balance check (rules: docs/market.md "Settlement"; interface:
- * exchange/settle.h).  Called by the exchange after interval end + grace and
+ * rules/settle.h).  Called by the exchange after interval end + grace and
  * by peerwatt-audit on replay.  Owns no state.
  */
-#include "exchange/settle.h"
+#include "rules/settle.h"
 
 #include <string.h>
 

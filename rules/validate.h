@@ -2,15 +2,15 @@
  * validate.h: the market's entry rules for ORDER, CANCEL and METER
  * (DESIGN.md section 6-7, docs/market.md), as pure functions.
  *
- * The caller (exchange/ingest.c) gathers the state a rule needs (clock,
+ * The caller (exchange/engine.c) gathers the state a rule needs (clock,
  * market parameters, the household's last sequence, its open quantities,
  * its meter history) into the structs below and gets back PW_REASON_OK or
  * the reason code of the REJECT.  The order of the checks is part of the
  * contract (docs/exchange.md): a replayed message is REPLAY even when it
  * has expired since.  No I/O, no clock: thread-safe and unit-testable.
  */
-#ifndef EXCHANGE_VALIDATE_H
-#define EXCHANGE_VALIDATE_H
+#ifndef RULES_VALIDATE_H
+#define RULES_VALIDATE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,16 +5,16 @@
  * Owns the replay of the log: every entry's leaf, decoding and signature;
  * the Merkle root at every checkpoint (database and agents' files); the
  * entry rules (registration, sequences, price bounds, capacity, one side,
- * meter continuity); every auction (exchange/auction.h) and every
- * statement (exchange/settle.h) recomputed and compared; each settled
+ * meter continuity); every auction (rules/auction.h) and every
+ * statement (rules/settle.h) recomputed and compared; each settled
  * interval's money and energy balance.
  *
- * Called by exchange/audit.c (peerwatt-audit verify) and the unit tests.
+ * Called by audit/main.c (peerwatt-audit verify) and the unit tests.
  * Reads only (the caller opens the database read-only).  Not thread-safe
  * per report; no global state.
  */
-#ifndef EXCHANGE_AUDIT_VERIFY_H
-#define EXCHANGE_AUDIT_VERIFY_H
+#ifndef AUDIT_VERIFY_H
+#define AUDIT_VERIFY_H
 
 #include <stddef.h>
 #include <stdint.h>

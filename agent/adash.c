@@ -1,0 +1,303 @@
+/*
+ * adash.c: the agent's dashboard documents and actions (see agentd_int.h,
+ * dash.h for the documents' shapes, docs/dashboard.md).  Owns building
+ * the state, market and orders documents from the daemon's context, the
+ * order status words the page shows, and the callbacks for placing bids,
+ * cancelling, settings and /metrics.  dash.c owns the HTTP side.  Called by
+ * agentd.c (adash_start) and, through struct dash_ops, by dash_run().
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agentd_int.h"
+
+static json_t *
+num_or_null(int has, double v)
+{
+	return has ? json_integer((json_int_t)(v >= 0 ? v + 0.5 : v - 0.5)) : json_null();
+}
+
+static json_t *
+doc_state(struct agentd *a)
+{
+	int64_t now = agentd_now_ms();
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
+	int has_grid = a->have_rd && a->rd.has_meter_power;
+	double grid = has_grid ? a->rd.meter_power_w : 0;
+	int has_pv = a->dev_ok && a->has_pv;
+	uint64_t first = agentd_first_open(a, now);
+
+	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
+		grid = -grid;
+	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:{s:b, s:s},"
+	                 " s:{s:b, s:s}}",
+	                 "household", a->cfg.serial[0] ? a->cfg.serial : a->pk_hex, "now",
+	                 (json_int_t)(now / 1000), "interval", (json_int_t)iv, "interval_s",
+	                 (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w),
+	                 "house_w", num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w",
+	                 num_or_null(has_grid, grid), "surplus_w",
+	                 num_or_null(has_grid, grid < 0 ? -grid : 0), "forecast_wh",
+	                 (json_int_t)forecast_export_wh(
+	                     &a->fc, agentd_tod((int64_t)first * a->cfg.interval_s), 1),
+	                 "exchange", "reachable", aexch_reachable(a, now), "detail", a->cfg.request,
+	                 "inverter", "reachable", a->dev_ok, "detail", a->dev_detail);
+}
+
+static json_t *
+doc_market(struct agentd *a)
+{
+	int64_t now = agentd_now_ms();
+	json_t *depth = json_array();
+	for (int i = 0; i < DEPTH_KEEP; i++) {
+		const struct pw_depth *d = &a->depth[i];
+		json_t *bids = json_array(), *asks = json_array();
+		if (d->interval == 0 || agentd_gate_ms(a, d->interval) <= now) {
+			json_decref(bids);
+			json_decref(asks);
+			continue;
+		}
+		for (unsigned k = 0; k < d->n_levels; k++)
+			json_array_append_new(d->levels[k].side == PW_SIDE_BUY ? bids : asks,
+			                      json_pack("{s:I, s:I}", "price_uper_kwh",
+			                                (json_int_t)d->levels[k].price_uper_kwh,
+			                                "qty_wh", (json_int_t)d->levels[k].qty_wh));
+		json_array_append_new(
+		    depth,
+		    json_pack("{s:I, s:I, s:I, s:o, s:o}", "interval", (json_int_t)d->interval,
+		              "start", (json_int_t)(d->interval * (uint64_t)a->cfg.interval_s),
+		              "gate_close", (json_int_t)(agentd_gate_ms(a, d->interval) / 1000),
+		              "bids", bids, "asks", asks));
+	}
+	json_t *prices = aledger_json_prices(a->led, (uint32_t)a->cfg.interval_s, 96);
+	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "currency", "EUR", "retail_uper_kwh",
+	                 (json_int_t)a->cfg.retail_uper_kwh, "feed_in_uper_kwh",
+	                 (json_int_t)a->cfg.feedin_uper_kwh, "next_interval",
+	                 (json_int_t)agentd_first_open(a, now), "prices",
+	                 prices != NULL ? prices : json_array(), "depth", depth);
+}
+
+static const char *
+order_status(const struct agentd *a, const struct oview *o, int64_t now)
+{
+	uint64_t traded_wh;
+
+	switch (o->state) {
+	case OUTBOX_PENDING:
+		return o->cancelled ? "cancelled" : "pending";
+	case OUTBOX_REJECTED:
+		return "rejected";
+	case OUTBOX_DROPPED:
+		return "expired";
+	case OUTBOX_ACKED:
+	default:
+		/* trades are known once the interval's RESULT is in; they win over
+		 * a cancel that came too late */
+		traded_wh = aledger_order_traded_wh(a->led, o->side, o->seq);
+		if (traded_wh > 0)
+			return traded_wh >= o->qty_wh ? "filled" : "partial";
+		if (o->cancelled)
+			return "cancelled";
+		return agentd_gate_ms(a, o->interval) <= now ? "expired" : "acked";
+	}
+}
+
+static json_t *
+doc_orders(struct agentd *a)
+{
+	static struct oview v[MAX_VIEWS];
+	int64_t now = agentd_now_ms();
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
+	size_t n = atrade_collect_orders(a, iv > 8 ? iv - 8 : 0, UINT64_MAX, v, MAX_VIEWS);
+	json_t *arr = json_array();
+
+	for (size_t i = n; i-- > 0;) {
+		const struct oview *o = &v[i];
+		int tag = aledger_order_tag(a->led, o->seq);
+		json_array_append_new(
+		    arr,
+		    json_pack(
+		        "{s:I, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:o}", "seq", (json_int_t)o->seq,
+		        "side", o->side == PW_SIDE_BUY ? "buy" : "sell", "interval",
+		        (json_int_t)o->interval, "qty_wh", (json_int_t)o->qty_wh, "price_uper_kwh",
+		        (json_int_t)o->price_uper_kwh, "status", order_status(a, o, now), "auto",
+		        tag != TAG_MANUAL, "reason",
+		        o->state == OUTBOX_REJECTED ? pw_reason_name(o->reason) : "", "verified",
+		        o->proof == OUTBOX_PROOF_NONE ? json_null()
+		                                      : json_boolean(o->proof == OUTBOX_PROOF_OK)));
+	}
+	return json_pack("{s:o}", "orders", arr);
+}
+
+static json_t *
+adash_get(void *ctx, enum dash_doc doc)
+{
+	struct agentd *a = ctx;
+	switch (doc) {
+	case DASH_DOC_STATE:
+		return doc_state(a);
+	case DASH_DOC_MARKET:
+		return doc_market(a);
+	case DASH_DOC_ORDERS:
+		return doc_orders(a);
+	case DASH_DOC_TRADES:
+		return aledger_json_trades(a->led, a->kp.pk);
+	case DASH_DOC_STATEMENTS:
+		return aledger_json_statements(a->led);
+	case DASH_DOC_SETTINGS:
+		return json_pack("{s:I, s:I, s:b}", "min_price_uper_kwh",
+		                 (json_int_t)a->pol.min_price_uper_kwh, "reserve_wh",
+		                 (json_int_t)a->pol.reserve_wh, "auto_sell", a->auto_sell);
+	case DASH_DOC__COUNT:
+	default:
+		return NULL;
+	}
+}
+
+static pw_err
+adash_place_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *msg, size_t cap)
+{
+	static struct oview v[MAX_VIEWS];
+	struct agentd *a = ctx;
+	int64_t now = agentd_now_ms();
+	uint64_t first = agentd_first_open(a, now), iv = bid->interval ? bid->interval : first;
+	uint64_t cap_wh = (uint64_t)a->cfg.max_import_w * (uint64_t)a->cfg.interval_s / 3600;
+	size_t n;
+
+	if (iv < first) {
+		snprintf(msg, cap, "interval %llu is closed; the next open one is %llu",
+		         (unsigned long long)iv, (unsigned long long)first);
+		return PW_ERR_STATE;
+	}
+	if (bid->qty_wh > cap_wh) {
+		snprintf(msg, cap, "at most %llu Wh per interval (registered import capacity)",
+		         (unsigned long long)cap_wh);
+		return PW_ERR_RANGE;
+	}
+	if ((a->cfg.retail_uper_kwh != 0 && bid->max_price_uper_kwh > a->cfg.retail_uper_kwh) ||
+	    bid->max_price_uper_kwh < a->cfg.feedin_uper_kwh) {
+		snprintf(msg, cap, "the price must be between the feed-in and the retail tariff");
+		return PW_ERR_RANGE;
+	}
+	n = atrade_collect_orders(a, iv, iv + bid->intervals - 1, v, MAX_VIEWS);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].side == PW_SIDE_SELL && atrade_is_open(&v[i])) {
+			snprintf(msg, cap, "an offer to sell is open in interval %llu",
+			         (unsigned long long)v[i].interval);
+			return PW_ERR_STATE;
+		}
+	for (uint32_t k = 0; k < bid->intervals; k++) {
+		uint64_t seq;
+		pw_err rc = atrade_place_order(a, PW_SIDE_BUY, iv + k, (uint32_t)bid->qty_wh,
+		                               bid->max_price_uper_kwh, TAG_MANUAL, &seq);
+		if (rc != PW_OK) {
+			snprintf(msg, cap, "cannot store the order: %s", pw_strerror(rc));
+			return rc;
+		}
+		if (k == 0)
+			*seq_out = seq;
+	}
+	snprintf(msg, cap, "bid stored; it is sent to the exchange now");
+	(void)dash_notify(a->dash, DASH_DOC_ORDERS);
+	return PW_OK;
+}
+
+static pw_err
+adash_cancel(void *ctx, uint64_t seq, char *msg, size_t cap)
+{
+	struct agentd *a = ctx;
+	struct outbox_item it;
+	struct pw_msg m;
+	int64_t now = agentd_now_ms();
+
+	if (outbox_get(a->ob, OUTBOX_ORDERS, seq, &it) != PW_OK || it.type != PW_MSG_ORDER ||
+	    pw_wire_decode(it.frame, it.len, &m) != PW_OK) {
+		snprintf(msg, cap, "no order %llu", (unsigned long long)seq);
+		return PW_ERR_NOTFOUND;
+	}
+	if (it.state == OUTBOX_REJECTED || it.state == OUTBOX_DROPPED ||
+	    agentd_gate_ms(a, it.interval) - agentd_margin_ms(a) <= now) {
+		snprintf(msg, cap, "order %llu is no longer open", (unsigned long long)seq);
+		return PW_ERR_STATE;
+	}
+	if (aledger_order_tag(a->led, seq) == TAG_AUTOSELL)
+		a->autosell_failed_iv_set = 0;
+	pw_err rc = atrade_place_cancel(a, it.interval, seq);
+	if (rc != PW_OK) {
+		snprintf(msg, cap, "cannot store the cancel: %s", pw_strerror(rc));
+		return rc;
+	}
+	(void)dash_notify(a->dash, DASH_DOC_ORDERS);
+	return PW_OK;
+}
+
+static pw_err
+adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
+{
+	struct agentd *a = ctx;
+
+	if (a->cfg.retail_uper_kwh != 0 && s->min_price_uper_kwh > a->cfg.retail_uper_kwh) {
+		snprintf(msg, cap, "the minimum price is above the retail tariff");
+		return PW_ERR_RANGE;
+	}
+	if (aledger_setting_set(a->led, "min_price_uper_kwh", s->min_price_uper_kwh) != PW_OK ||
+	    aledger_setting_set(a->led, "reserve_wh",
+	                        s->reserve_wh > INT64_MAX ? INT64_MAX : (int64_t)s->reserve_wh) !=
+	        PW_OK ||
+	    aledger_setting_set(a->led, "auto_sell", s->auto_sell) != PW_OK) {
+		snprintf(msg, cap, "cannot store the settings");
+		return PW_ERR_DB;
+	}
+	a->pol.min_price_uper_kwh = s->min_price_uper_kwh;
+	a->pol.reserve_wh = s->reserve_wh;
+	a->auto_sell = s->auto_sell;
+	log_info("settings: min price %u uper_kwh, reserve %llu Wh, auto-sell %s",
+	         s->min_price_uper_kwh, (unsigned long long)s->reserve_wh,
+	         s->auto_sell ? "on" : "off");
+	a->next_trade_ms = 0;
+	return PW_OK;
+}
+
+static void
+adash_metrics(void *ctx, FILE *out)
+{
+	struct agentd *a = ctx;
+	uint64_t pending = 0;
+	CHECKED(outbox_count(a->ob, OUTBOX_PENDING, &pending));
+	fprintf(out,
+	        "# TYPE peerwatt_agent_outbox_pending gauge\npeerwatt_agent_outbox_pending %llu\n"
+	        "peerwatt_agent_polls_total %lu\npeerwatt_agent_poll_errors_total %lu\n"
+	        "peerwatt_agent_readings_total %lu\npeerwatt_agent_orders_total %lu\n"
+	        "peerwatt_agent_proofs_verified_total %lu\npeerwatt_agent_proofs_failed_total %lu\n"
+	        "peerwatt_agent_forks_total %lu\npeerwatt_agent_statement_mismatches_total %lu\n",
+	        (unsigned long long)pending, a->polls, a->poll_errors, a->readings, a->orders,
+	        a->proofs_ok, a->proofs_failed, a->forks, a->mismatches);
+}
+
+void
+adash_start(struct agentd *a)
+{
+	struct dash_ops ops = {
+		a, adash_get, adash_place_bid, adash_cancel, adash_settings, adash_metrics
+	};
+	struct dash_config dc;
+	char addr[64], msg[256];
+	uint16_t port;
+
+	if (!a->cfg.dash_enabled)
+		return;
+	if (dash_listen_parse(a->cfg.dash_listen, addr, sizeof(addr), &port) != PW_OK) {
+		log_error("dashboard: bad listen address %s", a->cfg.dash_listen);
+		return;
+	}
+	memset(&dc, 0, sizeof(dc));
+	dc.bind_addr = addr;
+	dc.port = port;
+	dc.web_root = a->cfg.dash_web_root;
+	dc.token = a->cfg.dash_token[0] ? a->cfg.dash_token : NULL;
+	if (dash_new(&dc, &ops, &a->dash, msg, sizeof(msg)) != PW_OK) {
+		log_error("dashboard not started: %s", msg);
+		a->dash = NULL;
+		return;
+	}
+	log_info("dashboard on http://%s:%u/", addr, dash_port(a->dash));
+}

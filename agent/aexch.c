@@ -1,0 +1,589 @@
+/*
+ * aexch.c: the agent's side of the exchange link (see agentd_int.h,
+ * docs/agent.md "Outbox" and "Verification").  Owns sending: the oldest
+ * pending outbox item of each stream (one in flight per stream, resent on
+ * timeout with backoff, orders dropped past their gate) and one query at a
+ * time (latest checkpoint, consistency, missing statements, inclusion
+ * proofs); and receiving: ACK/REJECT, statements, checkpoints, proofs,
+ * results and depth, each verified by xlink first.  Called by the loop in
+ * agentd.c; aexch_reachable also by the dashboard's state (adash.c).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/agentd_int.h"
+#include "peerwatt/merkle.h"
+#include "peerwatt/money.h"
+
+static int64_t
+backoff_ms(const struct agentd *a, uint32_t attempts)
+{
+	int64_t d = a->cfg.reply_timeout_ms;
+	for (uint32_t i = 1; i < attempts && d < 60000; i++)
+		d *= 2;
+	return d > 60000 ? 60000 : d;
+}
+
+void
+aexch_pump_stream(struct agentd *a, enum outbox_stream s, int64_t now)
+{
+	struct outbox_item it;
+	struct inflight *f = &a->fl[s];
+	pw_err rc;
+
+	if (f->active && now - f->sent_ms < a->cfg.reply_timeout_ms)
+		return;
+	f->active = 0;
+	for (;;) {
+		if (outbox_next(a->ob, s, &it) != PW_OK)
+			return;
+		if (it.type != PW_MSG_METER && agentd_gate_ms(a, it.interval) <= now) {
+			/* the exchange would refuse it; later numbers stay higher */
+			if (outbox_settle(a->ob, s, it.seq, OUTBOX_DROPPED, PW_REASON_GATE_CLOSED,
+			                  OUTBOX_NO_INDEX) != PW_OK)
+				return;
+			log_warnx("%s %llu for interval %llu dropped: gate closed before delivery",
+			          pw_msg_type_name(it.type), (unsigned long long)it.seq,
+			          (unsigned long long)it.interval);
+			continue;
+		}
+		break;
+	}
+	if (it.next_ms > now)
+		return;
+	rc = xlink_send(a->xl, it.frame, it.len);
+	if (rc == PW_ERR_FULL)
+		return; /* not connected: try again on the next turn */
+	if (rc != PW_OK)
+		return;
+	f->active = 1;
+	f->seq = it.seq;
+	f->sent_ms = now;
+	if (outbox_sent(a->ob, s, it.seq, now + backoff_ms(a, it.attempts + 1)) != PW_OK)
+		log_warnx("outbox: cannot count a send");
+	if (it.attempts > 0)
+		log_info("resent %s %llu (attempt %u)", pw_msg_type_name(it.type),
+		         (unsigned long long)it.seq, it.attempts + 1);
+}
+
+static void
+send_query(struct agentd *a, uint8_t kind, uint64_t qa, uint64_t qb, int64_t now)
+{
+	struct pw_msg m;
+	uint8_t frame[PW_WIRE_MAX_REQUEST];
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_QUERY;
+	m.u.query.nonce = ++a->nonce;
+	m.u.query.kind = kind;
+	m.u.query.a = qa;
+	m.u.query.b = qb;
+	if (pw_wire_encode(&m, (uint64_t)a->cfg.market_id, &a->kp, frame, sizeof(frame), &len) !=
+	    PW_OK)
+		return;
+	if (xlink_send(a->xl, frame, len) != PW_OK)
+		return;
+	a->q.active = 1;
+	a->q.nonce = m.u.query.nonce;
+	a->q.kind = kind;
+	a->q.a = qa;
+	a->q.b = qb;
+	a->q.sent_ms = now;
+}
+
+void
+aexch_pump_queries(struct agentd *a, int64_t now)
+{
+	struct pw_checkpoint cp, c2, prev;
+	struct outbox_item it;
+	uint64_t iv;
+
+	if (a->q.active) {
+		if (now - a->q.sent_ms < a->cfg.reply_timeout_ms)
+			return;
+		a->q.active = 0; /* lost: ask again below */
+	}
+	if (a->want_checkpoint) {
+		send_query(a, PW_QUERY_CHECKPOINT, 0, 0, now);
+		return;
+	}
+	if (aledger_latest_checkpoint(a->led, &cp) != PW_OK)
+		return;
+	if (aledger_unchecked_checkpoint(a->led, &c2) == PW_OK &&
+	    aledger_prev_checkpoint(a->led, c2.tree_size, &prev) == PW_OK) {
+		if (prev.tree_size == 0) {
+			/* every tree extends the empty one */
+			CHECKED(aledger_set_consistent(a->led, c2.tree_size, 1));
+			return;
+		}
+		send_query(a, PW_QUERY_CONSISTENCY, prev.tree_size, c2.tree_size, now);
+		return;
+	}
+	if (aledger_missing_statement(a->led, a->stmt_after, cp.interval, &iv) == PW_OK) {
+		send_query(a, PW_QUERY_STATEMENT, iv, 0, now);
+		return;
+	}
+	if (outbox_unproven(a->ob, cp.tree_size, a->proof_after, &it) == PW_OK) {
+		send_query(a, PW_QUERY_INCLUSION, it.log_index, cp.tree_size, now);
+		a->q.stream = it.stream;
+		a->q.seq = it.seq;
+		return;
+	}
+	/* a statement of an interval the checkpoint has settled is in its
+	 * tree: the exchange appends the statements, then signs the
+	 * checkpoint, in one transaction */
+	if (aledger_unproven_statement(a->led, a->stmt_proof_after, cp.interval, &iv) == PW_OK)
+		send_query(a, PW_QUERY_STATEMENT_PROOF, iv, cp.tree_size, now);
+}
+
+/* ---- receiving ------------------------------------------------------ */
+
+/* outbox_resequence: the same reading under the number before it. */
+static pw_err
+resign_meter(void *ctx, uint64_t new_seq, const uint8_t *old, size_t old_len, uint8_t *frame,
+             size_t cap, size_t *len)
+{
+	struct agentd *a = ctx;
+	struct pw_msg m;
+	pw_err rc;
+
+	if ((rc = pw_wire_decode(old, old_len, &m)) != PW_OK)
+		return rc;
+	if (m.type != PW_MSG_METER)
+		return PW_ERR_TYPE;
+	m.u.meter.seq = new_seq;
+	return pw_wire_encode(&m, (uint64_t)a->cfg.market_id, &a->kp, frame, cap, len);
+}
+
+static int
+transient(uint16_t reason)
+{
+	return reason == PW_REASON_RATE_LIMITED || reason == PW_REASON_UNAVAILABLE ||
+	       reason == PW_REASON_METER_TOO_EARLY;
+}
+
+static const char *
+query_name(uint8_t kind)
+{
+	switch (kind) {
+	case PW_QUERY_STATEMENT:
+		return "statement";
+	case PW_QUERY_STATEMENT_PROOF:
+		return "statement proof";
+	case PW_QUERY_INCLUSION:
+		return "inclusion proof";
+	case PW_QUERY_CONSISTENCY:
+		return "consistency proof";
+	case PW_QUERY_CHECKPOINT:
+		return "checkpoint";
+	case PW_QUERY_RESULT:
+		return "result";
+	default:
+		return "query";
+	}
+}
+
+/*
+ * A REJECT of the query in flight.  A transient one (the exchange's rate
+ * limit, its store failing) says nothing about the item: the query stays
+ * outstanding, so aexch_pump_queries() asks again after reply_timeout_ms exactly
+ * as for a lost answer (no tight loop of re-asks), and no cursor moves.
+ * Any other refusal is final until the agent restarts.
+ */
+static void
+on_query_refused(struct agentd *a, uint16_t reason)
+{
+	struct qdeferred *d = &a->qdefer;
+
+	if (transient(reason)) {
+		if (d->set && d->kind == a->q.kind && d->a == a->q.a && d->b == a->q.b) {
+			log_debug("query %s %llu refused again: %s, asking again later",
+			          query_name(a->q.kind), (unsigned long long)a->q.a,
+			          pw_reason_name(reason));
+			return;
+		}
+		d->set = 1;
+		d->kind = a->q.kind;
+		d->a = a->q.a;
+		d->b = a->q.b;
+		log_info("query %s %llu refused: %s, asking again later", query_name(a->q.kind),
+		         (unsigned long long)a->q.a, pw_reason_name(reason));
+		return;
+	}
+	a->q.active = 0;
+	log_warnx("query %s %llu refused: %s", query_name(a->q.kind), (unsigned long long)a->q.a,
+	          pw_reason_name(reason));
+	if (a->q.kind == PW_QUERY_STATEMENT)
+		a->stmt_after = a->q.a;
+	else if (a->q.kind == PW_QUERY_STATEMENT_PROOF)
+		a->stmt_proof_after = a->q.a;
+	else if (a->q.kind == PW_QUERY_INCLUSION)
+		a->proof_after = a->q.a + 1;
+	else if (a->q.kind == PW_QUERY_CONSISTENCY)
+		CHECKED(aledger_set_consistent(a->led, a->q.b, 2));
+	else if (a->q.kind == PW_QUERY_CHECKPOINT)
+		a->want_checkpoint = 0; /* none yet: the PUB brings one */
+}
+
+static void
+on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
+{
+	const struct pw_receipt *r = &m->u.receipt;
+	enum outbox_stream s;
+	struct outbox_item it;
+	uint8_t h[PW_HASH_LEN];
+	int ack = m->type == PW_MSG_ACK;
+
+	if (r->ref_type == PW_MSG_QUERY) {
+		if (!a->q.active || r->ref_seq != a->q.nonce)
+			return;
+		on_query_refused(a, r->reason);
+		return;
+	}
+	if (r->ref_type == PW_MSG_ORDER || r->ref_type == PW_MSG_CANCEL)
+		s = OUTBOX_ORDERS;
+	else if (r->ref_type == PW_MSG_METER)
+		s = OUTBOX_METER;
+	else
+		return;
+	if (outbox_get(a->ob, s, r->ref_seq, &it) != PW_OK)
+		return;
+	pw_sha256(it.frame, it.len, h);
+	if (memcmp(h, r->ref_hash, PW_HASH_LEN) != 0) {
+		log_error("%s for %s %llu does not answer the frame we stored: ignored",
+		          ack ? "ACK" : "REJECT", pw_msg_type_name(r->ref_type),
+		          (unsigned long long)r->ref_seq);
+		return;
+	}
+	if (a->fl[s].active && a->fl[s].seq == it.seq)
+		a->fl[s].active = 0;
+	a->next_pump_ms = 0;
+	if (it.state != OUTBOX_PENDING)
+		return; /* a late duplicate answer */
+	if (ack) {
+		CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_ACKED, 0, r->log_index));
+		log_debug("ACK %s %llu: log index %llu", pw_msg_type_name(it.type),
+		          (unsigned long long)it.seq, (unsigned long long)r->log_index);
+		/* the page shows the order as acknowledged right away */
+		if (a->dash != NULL && s == OUTBOX_ORDERS)
+			(void)dash_notify(a->dash, DASH_DOC_ORDERS);
+		return;
+	}
+	if (r->reason == PW_REASON_REPLAY && it.attempts > 0) {
+		/* Sent before, one in flight, in order: the exchange can only
+		 * know this number from this frame (docs/agent.md "Outbox"). */
+		CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_ACKED, 0, OUTBOX_NO_INDEX));
+		log_info("%s %llu: replay of a frame already accepted; delivered",
+		         pw_msg_type_name(it.type), (unsigned long long)it.seq);
+		return;
+	}
+	if (transient(r->reason)) {
+		CHECKED(outbox_sent(a->ob, s, it.seq, now + backoff_ms(a, it.attempts + 1)));
+		log_info("%s %llu: %s, retrying", pw_msg_type_name(it.type),
+		         (unsigned long long)it.seq, pw_reason_name(r->reason));
+		return;
+	}
+	CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_REJECTED, r->reason, OUTBOX_NO_INDEX));
+	if (s == OUTBOX_METER) {
+		pw_err rrc;
+		log_error("reading %llu for interval %llu rejected: %s", (unsigned long long)it.seq,
+		          (unsigned long long)it.interval, pw_reason_name(r->reason));
+		/* the exchange wants readings numbered without gaps: the next
+		 * (never sent) readings take over this number */
+		rrc = outbox_resequence(a->ob, OUTBOX_METER, it.seq, resign_meter, a);
+		if (rrc != PW_OK)
+			log_error("cannot renumber the readings after %llu: %s",
+			          (unsigned long long)it.seq, pw_strerror(rrc));
+		else
+			log_warnx("readings after %llu renumbered from %llu",
+			          (unsigned long long)it.seq, (unsigned long long)it.seq);
+	} else
+		log_warnx("%s %llu for interval %llu rejected: %s", pw_msg_type_name(it.type),
+		          (unsigned long long)it.seq, (unsigned long long)it.interval,
+		          pw_reason_name(r->reason));
+	if (a->dash != NULL)
+		(void)dash_notify(a->dash, DASH_DOC_ORDERS);
+}
+
+struct find_meter {
+	uint64_t interval;
+	int found;
+	struct pw_meter m;
+};
+
+static int
+find_meter_cb(void *ctx, const struct outbox_item *it)
+{
+	struct find_meter *f = ctx;
+	struct pw_msg m;
+	if (it->interval != f->interval || it->state != OUTBOX_ACKED)
+		return 0;
+	if (pw_wire_decode(it->frame, it->len, &m) != PW_OK)
+		return 0;
+	f->m = m.u.meter;
+	f->found = 1;
+	return 1;
+}
+
+static void
+on_statement(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m)
+{
+	const struct pw_statement *st = &m->u.statement;
+	struct find_meter f;
+	char net[32];
+	pw_err rc;
+
+	if (a->q.active && a->q.kind == PW_QUERY_STATEMENT && a->q.a == st->interval)
+		a->q.active = 0;
+	if (memcmp(st->household, a->kp.pk, PW_PK_LEN) != 0) {
+		log_warnx("statement for another household ignored");
+		return;
+	}
+	rc = aledger_add_statement(a->led, frame, len, st);
+	if (rc == PW_ERR_EXISTS)
+		return;
+	if (rc == PW_ERR_CORRUPT) {
+		a->forks++;
+		log_error("EXCHANGE SIGNED TWO DIFFERENT STATEMENTS for interval %llu",
+		          (unsigned long long)st->interval);
+		return;
+	}
+	if (rc != PW_OK)
+		return;
+	a->statements++;
+	pw_money_format(st->net_u, net, sizeof(net));
+	log_info("statement for interval %llu: bought %llu Wh, sold %llu Wh, exported %llu Wh,"
+	         " imported %llu Wh, net %s%s",
+	         (unsigned long long)st->interval, (unsigned long long)st->bought_wh,
+	         (unsigned long long)st->sold_wh, (unsigned long long)st->export_wh,
+	         (unsigned long long)st->import_wh, net,
+	         (st->flags & PW_STMT_READING_MISSING) ? " (reading missing)" : "");
+	/* the statement must settle exactly what this household signed */
+	memset(&f, 0, sizeof(f));
+	f.interval = st->interval;
+	if (outbox_foreach(a->ob, OUTBOX_METER, st->interval, find_meter_cb, &f) == PW_OK &&
+	    f.found && !(st->flags & PW_STMT_READING_MISSING)) {
+		if (st->export_wh != f.m.export_end_wh - f.m.export_start_wh ||
+		    st->import_wh != f.m.import_end_wh - f.m.import_start_wh) {
+			a->mismatches++;
+			log_error(
+			    "STATEMENT MISMATCH for interval %llu: statement export %llu import "
+			    "%llu Wh, signed reading export %llu import %llu Wh",
+			    (unsigned long long)st->interval, (unsigned long long)st->export_wh,
+			    (unsigned long long)st->import_wh,
+			    (unsigned long long)(f.m.export_end_wh - f.m.export_start_wh),
+			    (unsigned long long)(f.m.import_end_wh - f.m.import_start_wh));
+		}
+	}
+	if (a->dash != NULL)
+		(void)dash_notify(a->dash, DASH_DOC_STATEMENTS);
+}
+
+static void
+append_checkpoint_file(struct agentd *a, const uint8_t *frame, size_t len)
+{
+	char line[2 * 512 + 2];
+	int fd;
+
+	if (a->cfg.checkpoints[0] == '\0' || len > 512)
+		return;
+	pw_hex_encode(frame, len, line);
+	line[2 * len] = '\n';
+	/* docs/audit.md: O_APPEND, one write per line */
+	fd = open(a->cfg.checkpoints, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_warn("%s", a->cfg.checkpoints);
+		return;
+	}
+	if (write(fd, line, 2 * len + 1) != (ssize_t)(2 * len + 1))
+		log_warn("%s: write", a->cfg.checkpoints);
+	close(fd);
+}
+
+static void
+on_checkpoint(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m)
+{
+	const struct pw_checkpoint *cp = &m->u.checkpoint;
+	pw_err rc;
+
+	if (a->q.active && a->q.kind == PW_QUERY_CHECKPOINT)
+		a->q.active = 0;
+	a->want_checkpoint = 0;
+	rc = aledger_add_checkpoint(a->led, frame, len, cp);
+	if (rc == PW_ERR_EXISTS)
+		return;
+	if (rc == PW_ERR_CORRUPT) {
+		a->forks++;
+		log_error("LOG FORK: two checkpoints of tree size %llu with different roots",
+		          (unsigned long long)cp->tree_size);
+		append_checkpoint_file(a, frame, len); /* evidence for the auditor */
+		return;
+	}
+	if (rc != PW_OK)
+		return;
+	append_checkpoint_file(a, frame, len);
+	log_debug("checkpoint: interval %llu, tree size %llu", (unsigned long long)cp->interval,
+	          (unsigned long long)cp->tree_size);
+}
+
+static void
+on_proof(struct agentd *a, const struct pw_msg *m)
+{
+	const struct pw_proof *p = &m->u.proof;
+	uint8_t root[PW_HASH_LEN], root2[PW_HASH_LEN], leaf[PW_HASH_LEN];
+	struct outbox_item it;
+	pw_err rc;
+
+	/* a STATEMENT_PROOF answer names the leaf index in `a`; the others echo it */
+	if (!a->q.active || p->nonce != a->q.nonce || p->b != a->q.b ||
+	    (a->q.kind != PW_QUERY_STATEMENT_PROOF && p->a != a->q.a))
+		return;
+	a->q.active = 0;
+	if (a->q.kind == PW_QUERY_STATEMENT_PROOF && p->kind == PW_PROOF_INCLUSION) {
+		uint8_t sframe[1024]; /* a STATEMENT frame is 258 bytes */
+		size_t slen;
+		/* the exact bytes we hold, not the exchange's word for them */
+		if (aledger_root(a->led, p->b, root) != PW_OK ||
+		    aledger_statement_frame(a->led, a->q.a, sframe, sizeof(sframe), &slen) != PW_OK)
+			return;
+		merkle_leaf_hash(sframe, slen, leaf);
+		rc = merkle_verify_inclusion(p->a, p->b, leaf,
+		                             (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes,
+		                             p->n_hashes, root);
+		if (rc == PW_OK) {
+			a->proofs_ok++;
+			CHECKED(aledger_set_statement_proof(a->led, a->q.a, p->a, 1));
+			log_debug("inclusion of the statement for interval %llu at %llu verified",
+			          (unsigned long long)a->q.a, (unsigned long long)p->a);
+		} else {
+			a->proofs_failed++;
+			CHECKED(aledger_set_statement_proof(a->led, a->q.a, p->a, 2));
+			log_error(
+			    "INCLUSION PROOF FAILED: statement for interval %llu at log index "
+			    "%llu is not in the checkpointed tree of size %llu",
+			    (unsigned long long)a->q.a, (unsigned long long)p->a,
+			    (unsigned long long)p->b);
+		}
+		if (a->dash != NULL)
+			(void)dash_notify(a->dash, DASH_DOC_STATEMENTS);
+	} else if (a->q.kind == PW_QUERY_INCLUSION && p->kind == PW_PROOF_INCLUSION) {
+		if (aledger_root(a->led, p->b, root) != PW_OK ||
+		    outbox_get(a->ob, a->q.stream, a->q.seq, &it) != PW_OK)
+			return;
+		merkle_leaf_hash(it.frame, it.len, leaf);
+		rc = merkle_verify_inclusion(p->a, p->b, leaf,
+		                             (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes,
+		                             p->n_hashes, root);
+		if (rc == PW_OK) {
+			a->proofs_ok++;
+			CHECKED(outbox_set_proof(a->ob, it.stream, it.seq, OUTBOX_PROOF_OK));
+			log_debug("inclusion of %s %llu at %llu verified",
+			          pw_msg_type_name(it.type), (unsigned long long)it.seq,
+			          (unsigned long long)p->a);
+		} else {
+			a->proofs_failed++;
+			CHECKED(outbox_set_proof(a->ob, it.stream, it.seq, OUTBOX_PROOF_FAILED));
+			log_error("INCLUSION PROOF FAILED: %s %llu at log index %llu is not in the "
+			          "checkpointed tree of size %llu",
+			          pw_msg_type_name(it.type), (unsigned long long)it.seq,
+			          (unsigned long long)p->a, (unsigned long long)p->b);
+		}
+	} else if (a->q.kind == PW_QUERY_CONSISTENCY && p->kind == PW_PROOF_CONSISTENCY) {
+		if (aledger_root(a->led, p->a, root) != PW_OK ||
+		    aledger_root(a->led, p->b, root2) != PW_OK)
+			return;
+		rc = merkle_verify_consistency(p->a, p->b, root, root2,
+		                               (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes,
+		                               p->n_hashes);
+		CHECKED(aledger_set_consistent(a->led, p->b, rc == PW_OK ? 1 : -1));
+		if (rc != PW_OK) {
+			a->forks++;
+			log_error(
+			    "LOG FORK: checkpoint of size %llu is not an extension of size %llu",
+			    (unsigned long long)p->b, (unsigned long long)p->a);
+		}
+	}
+}
+
+static void
+on_depth(struct agentd *a, const struct pw_msg *m)
+{
+	int slot = 0;
+	for (int i = 0; i < DEPTH_KEEP; i++) {
+		if (a->depth[i].interval == m->u.depth.interval) {
+			slot = i;
+			break;
+		}
+		if (a->depth[i].interval < a->depth[slot].interval)
+			slot = i;
+	}
+	a->depth[slot] = m->u.depth;
+}
+
+void
+aexch_receive(struct agentd *a, int from_sub, int64_t now)
+{
+	const uint8_t *frame;
+	size_t len;
+	struct pw_msg *m = malloc(sizeof(*m));
+	unsigned mine;
+
+	if (m == NULL)
+		return;
+	while (xlink_recv(a->xl, from_sub, &frame, &len, m) == PW_OK) {
+		a->last_rx_ms = now;
+		switch (m->type) {
+		case PW_MSG_ACK:
+		case PW_MSG_REJECT:
+			on_receipt(a, m, now);
+			break;
+		case PW_MSG_STATEMENT:
+			on_statement(a, frame, len, m);
+			break;
+		case PW_MSG_CHECKPOINT:
+			on_checkpoint(a, frame, len, m);
+			break;
+		case PW_MSG_PROOF:
+			on_proof(a, m);
+			break;
+		case PW_MSG_RESULT:
+			if (aledger_add_result(a->led, &m->u.result, a->kp.pk, &mine) == PW_OK &&
+			    mine > 0)
+				log_info(
+				    "interval %llu cleared at %u uper_kwh: %u trade(s) of ours",
+				    (unsigned long long)m->u.result.interval,
+				    m->u.result.price_uper_kwh, mine);
+			if (a->q.active && a->q.kind == PW_QUERY_RESULT)
+				a->q.active = 0;
+			if (a->dash != NULL) {
+				(void)dash_notify(a->dash, DASH_DOC_MARKET);
+				(void)dash_notify(a->dash, DASH_DOC_TRADES);
+			}
+			break;
+		case PW_MSG_DEPTH:
+			on_depth(a, m);
+			break;
+		default:
+			break;
+		}
+	}
+	free(m);
+}
+
+/* ---- dashboard ------------------------------------------------------ */
+
+int
+aexch_reachable(const struct agentd *a, int64_t now)
+{
+	/* something verified from the exchange lately, or nothing waiting */
+	if (a->last_rx_ms != 0 &&
+	    now - a->last_rx_ms < 2 * agentd_interval_ms(a) + a->cfg.reply_timeout_ms)
+		return 1;
+	for (int s = 0; s < 2; s++)
+		if (a->fl[s].active && now - a->fl[s].sent_ms >= a->cfg.reply_timeout_ms)
+			return 0;
+	return a->last_rx_ms != 0;
+}

@@ -1,0 +1,219 @@
+/*
+ * agentd_int.h: what the agent daemon's files share, and nothing else sees:
+ * struct agentd (the one context every part works on), the small time
+ * helpers and the functions each role exports to the others.
+ *
+ *   agent/agentd.c  setup, reload, restart state, the zmq_poll loop;
+ *                   signing into the outbox (agentd_sign_cb)
+ *   agent/atrade.c  placing orders and cancels, the outbox seen as orders,
+ *                   the auto-sell and standing-bid decisions
+ *   agent/ameter.c  polling the device, plausibility, interval readings
+ *   agent/aexch.c   the exchange link: sending the outbox and queries,
+ *                   handling receipts, statements, checkpoints, proofs, depth
+ *   agent/adash.c   the dashboard's documents and actions
+ *
+ * Private to agent/a*.c and agent/agentd.c; agent/agentd.h is the public
+ * entry point.  Single-threaded like the daemon.
+ */
+#ifndef AGENT_AGENTD_INT_H
+#define AGENT_AGENTD_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "agent/aconfig.h"
+#include "agent/aledger.h"
+#include "agent/dash.h"
+#include "agent/forecast.h"
+#include "agent/ivacct.h"
+#include "agent/modbus_link.h"
+#include "agent/outbox.h"
+#include "agent/policy.h"
+#include "agent/sunspec.h"
+#include "agent/xlink.h"
+#include "peerwatt/error.h"
+#include "peerwatt/keys.h"
+#include "peerwatt/log.h"
+#include "peerwatt/wire.h"
+
+#define TAG_MANUAL   0
+#define TAG_AUTOSELL 1
+#define TAG_BID0     2
+
+#define MAX_VIEWS  256 /* orders looked at per decision */
+#define DEPTH_KEEP 4
+
+/* For results that only deserve a log line: the loop carries on. */
+/* For results that only deserve a log line: the loop carries on. */
+#define CHECKED(expr)                                                                              \
+	do {                                                                                       \
+		pw_err checked_rc_ = (expr);                                                       \
+		if (checked_rc_ != PW_OK)                                                          \
+			log_warnx("%s:%d: %s", __FILE__, __LINE__, pw_strerror(checked_rc_));      \
+	} while (0)
+
+struct inflight {
+	int active;
+	uint64_t seq;
+	int64_t sent_ms;
+};
+
+struct qflight {
+	int active;
+	uint64_t nonce;
+	uint8_t kind;
+	uint64_t a, b;
+	int64_t sent_ms;
+	enum outbox_stream stream; /* inclusion: the item proven */
+	uint64_t seq;
+};
+
+/* The last query the exchange refused for a transient reason: its resends
+ * are logged at debug level only, so a long catch-up under the exchange's
+ * rate limit says so once per item rather than once per try. */
+struct qdeferred {
+	int set;
+	uint8_t kind;
+	uint64_t a, b;
+};
+
+/* One own order as the outbox shows it. */
+struct oview {
+	uint64_t seq;
+	uint64_t interval;
+	uint8_t side;
+	uint32_t qty_wh, price_uper_kwh;
+	enum outbox_state state;
+	uint16_t reason;
+	int cancelled; /* a CANCEL for it is pending or acknowledged */
+	enum outbox_proof proof;
+};
+
+struct agentd {
+	struct aconfig cfg;
+	struct pw_keypair kp;
+	char pk_hex[2 * PW_PK_LEN + 1];
+	struct outbox *ob;
+	struct aledger *led;
+	void *zctx;
+	struct xlink *xl;
+	struct mlink *ml;
+	struct sunspec_io io;
+	struct sunspec_dev dev;
+	struct sunspec_dev dev_meter; /* dev with only the meter model */
+	int have_dev, have_meter;
+	char dev_serial[PW_SERIAL_LEN + 1];
+	int has_pv;
+	double pv_w;
+	struct sunspec_reading rd;
+	int have_rd;
+	int dev_ok;
+	char dev_detail[128];
+	struct dash *dash;
+	struct forecast fc;
+	int have_fc_iv;
+	uint64_t fc_last_iv;
+	struct ivacct acct;
+	int have_prev_sample;
+	int64_t prev_ms;
+	uint64_t prev_exp_wh, prev_imp_wh;
+	unsigned implausible;
+	struct policy_params pol;
+	int auto_sell;
+	struct inflight fl[2];
+	struct qflight q;
+	struct qdeferred qdefer;
+	uint64_t nonce;
+	int want_checkpoint;
+	uint64_t stmt_after;
+	uint64_t proof_after;
+	uint64_t stmt_proof_after; /* statement proofs asked for intervals above */
+	int64_t last_rx_ms;
+	int64_t next_poll_ms, next_trade_ms, next_pump_ms, next_state_ms;
+	struct pw_depth depth[DEPTH_KEEP];
+	int autosell_failed_iv_set;
+	uint64_t autosell_failed_iv;
+	/* counters (/metrics, logs) */
+	unsigned long polls, poll_errors, readings, orders, cancels, proofs_ok, proofs_failed,
+	    forks, mismatches, statements;
+};
+
+/* ---- agentd.c --------------------------------------------------------- */
+
+/* Unix milliseconds of the wall clock. */
+int64_t agentd_now_ms(void);
+/* Local time of day in seconds of a Unix time. */
+uint32_t agentd_tod(int64_t unix_s);
+
+/* For outbox_add(): numbers and signs the message in `m` (ORDER, CANCEL or
+ * METER) under the sequence number the outbox hands out. */
+struct agentd_signer {
+	struct agentd *a;
+	struct pw_msg m;
+};
+pw_err agentd_sign_cb(void *ctx, uint64_t seq, uint8_t *frame, size_t cap, size_t *len,
+                      uint8_t *type, uint64_t *interval);
+
+static inline int64_t
+agentd_interval_ms(const struct agentd *a)
+{
+	return a->cfg.interval_s * 1000;
+}
+
+static inline int64_t
+agentd_gate_ms(const struct agentd *a, uint64_t iv)
+{
+	return (int64_t)iv * agentd_interval_ms(a) - a->cfg.gate_s * 1000;
+}
+
+/* Time an order needs to reach the exchange before its gate. */
+static inline int64_t
+agentd_margin_ms(const struct agentd *a)
+{
+	int64_t m = agentd_interval_ms(a) / 4;
+	return m > 1000 ? 1000 : m;
+}
+
+/* The first interval whose gate is still ahead by the margin. */
+static inline uint64_t
+agentd_first_open(const struct agentd *a, int64_t now)
+{
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a)) + 1;
+	while (agentd_gate_ms(a, iv) - agentd_margin_ms(a) <= now)
+		iv++;
+	return iv;
+}
+
+/* ---- atrade.c --------------------------------------------------------- */
+
+/* Signs and stores an order (a CANCEL) in the outbox; the loop sends it. */
+pw_err atrade_place_order(struct agentd *a, uint8_t side, uint64_t iv, uint32_t qty_wh,
+                          uint32_t price, int tag, uint64_t *seq_out);
+pw_err atrade_place_cancel(struct agentd *a, uint64_t iv, uint64_t order_seq);
+/* The own orders of intervals min_iv..max_iv, oldest first, at most cap. */
+size_t atrade_collect_orders(struct agentd *a, uint64_t min_iv, uint64_t max_iv, struct oview *v,
+                             size_t cap);
+int atrade_is_open(const struct oview *o);
+/* One trading turn over the next open intervals. */
+void atrade_run(struct agentd *a, int64_t now);
+
+/* ---- ameter.c --------------------------------------------------------- */
+
+/* One poll of the device; closed intervals become signed readings. */
+void ameter_poll(struct agentd *a, int64_t now);
+
+/* ---- aexch.c ---------------------------------------------------------- */
+
+void aexch_pump_stream(struct agentd *a, enum outbox_stream s, int64_t now);
+void aexch_pump_queries(struct agentd *a, int64_t now);
+/* Handles every verified frame waiting on the DEALER (from_sub 0) or SUB. */
+void aexch_receive(struct agentd *a, int from_sub, int64_t now);
+int aexch_reachable(const struct agentd *a, int64_t now);
+
+/* ---- adash.c ---------------------------------------------------------- */
+
+/* Starts the dashboard if configured; a->dash stays NULL otherwise. */
+void adash_start(struct agentd *a);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * ameter.c: the agent's metering (see agentd_int.h, docs/metering.md).
+ * Owns polling the device (SunSpec discovery, then the meter model each
+ * poll and the full device every 8th), the plausibility check of register
+ * steps, and turning the grid meter's registers into one signed METER
+ * reading per closed interval (via ivacct) and one forecast observation.
+ * Called by the loop in agentd.c (ameter_poll).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/timex.h>
+
+#include "agent/agentd_int.h"
+
+#define READINGS_STEP 16
+
+static uint8_t
+time_status(void)
+{
+	struct timex tx;
+	memset(&tx, 0, sizeof(tx));
+	/* adjtimex with modes 0 only reads; STA_UNSYNC: not synchronised */
+	if (adjtimex(&tx) < 0 || (tx.status & STA_UNSYNC) != 0)
+		return PW_TIME_UNSYNCED;
+	return PW_TIME_SYNCED;
+}
+
+static void
+add_reading(struct agentd *a, const struct ivacct_reading *r)
+{
+	struct agentd_signer s;
+	uint64_t seq;
+	const char *serial = a->cfg.serial[0] != '\0' ? a->cfg.serial : a->dev_serial;
+	pw_err rc;
+
+	memset(&s, 0, sizeof(s));
+	s.a = a;
+	s.m.type = PW_MSG_METER;
+	s.m.u.meter.interval = r->interval;
+	memcpy(s.m.u.meter.serial, serial, strnlen(serial, PW_SERIAL_LEN));
+	s.m.u.meter.export_start_wh = r->export_start_wh;
+	s.m.u.meter.export_end_wh = r->export_end_wh;
+	s.m.u.meter.import_start_wh = r->import_start_wh;
+	s.m.u.meter.import_end_wh = r->import_end_wh;
+	s.m.u.meter.time_status = r->estimated ? PW_TIME_ESTIMATED : time_status();
+	if ((rc = outbox_add(a->ob, OUTBOX_METER, agentd_sign_cb, &s, &seq)) != PW_OK) {
+		log_error("cannot store the reading of interval %llu: %s",
+		          (unsigned long long)r->interval, pw_strerror(rc));
+		return;
+	}
+	a->readings++;
+	a->next_pump_ms = 0;
+	log_info("reading %llu for interval %llu: export %llu Wh, import %llu Wh%s",
+	         (unsigned long long)seq, (unsigned long long)r->interval,
+	         (unsigned long long)(r->export_end_wh - r->export_start_wh),
+	         (unsigned long long)(r->import_end_wh - r->import_start_wh),
+	         r->estimated ? " (estimated)" : "");
+	forecast_observe(&a->fc, agentd_tod((int64_t)r->interval * a->cfg.interval_s),
+	                 r->export_end_wh - r->export_start_wh);
+	a->have_fc_iv = 1;
+	a->fc_last_iv = r->interval;
+}
+
+/* A register step above rated power x time (with 10 % and 1 Wh slack) is
+ * a glitch, not energy; three in a row mean the meter really jumped. */
+static int
+plausible(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
+{
+	if (!a->have_prev_sample || t <= a->prev_ms || e < a->prev_exp_wh || i < a->prev_imp_wh)
+		return 1; /* backwards steps are ivacct's business */
+	unsigned __int128 max = (unsigned __int128)(uint64_t)a->cfg.rated_power_w *
+	                            (uint64_t)(t - a->prev_ms) * 11 / 36000000 +
+	                        1;
+	if ((e - a->prev_exp_wh) <= max && (i - a->prev_imp_wh) <= max)
+		return 1;
+	return 0;
+}
+
+static void
+feed_sample(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
+{
+	struct ivacct_reading r[READINGS_STEP];
+	size_t n;
+
+	if (!plausible(a, t, e, i)) {
+		if (++a->implausible < 3) {
+			log_warnx(
+			    "meter: implausible step (export +%llu, import +%llu Wh in %lld ms);"
+			    " sample skipped",
+			    (unsigned long long)(e - a->prev_exp_wh),
+			    (unsigned long long)(i - a->prev_imp_wh), (long long)(t - a->prev_ms));
+			return;
+		}
+		log_error(
+		    "meter: registers jumped; the reading chain restarts at the next boundary");
+		ivacct_init(&a->acct, (uint32_t)a->cfg.interval_s,
+		            (uint32_t)(a->cfg.poll_ms * 5 / 2));
+	}
+	a->implausible = 0;
+	uint64_t resets = a->acct.resets;
+	do {
+		n = ivacct_sample(&a->acct, t, e, i, r, READINGS_STEP);
+		for (size_t k = 0; k < n; k++)
+			add_reading(a, &r[k]);
+	} while (n == READINGS_STEP);
+	if (a->acct.resets != resets)
+		log_error(
+		    "meter: a register went backwards (reset or wrap); readings restart at the"
+		    " next boundary");
+	a->have_prev_sample = 1;
+	a->prev_ms = t;
+	a->prev_exp_wh = e;
+	a->prev_imp_wh = i;
+}
+
+static void
+poll_failed(struct agentd *a, pw_err rc)
+{
+	a->poll_errors++;
+	a->dev_ok = 0;
+	a->have_rd = 0;
+	if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT)
+		a->have_dev = 0; /* layout changed: discover again */
+	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", mlink_url(a->ml), pw_strerror(rc));
+}
+
+/*
+ * Every poll reads the meter model only (one request: a device that fails
+ * one request in N still gives most samples); every 8th poll, and until the
+ * meter's serial is known, reads common, inverter and meter.
+ */
+void
+ameter_poll(struct agentd *a, int64_t now)
+{
+	static const uint16_t meters[] = { 201, 202, 203, 204, 211, 212, 213, 214 };
+	pw_err rc, last = PW_OK;
+	int full;
+
+	a->polls++;
+	if (!a->have_dev) {
+		const struct sunspec_model_ref *m;
+		rc = sunspec_discover(&a->io, &a->dev, &last);
+		if (rc != PW_OK) {
+			poll_failed(a, last != PW_OK ? last : rc);
+			return;
+		}
+		a->have_dev = 1;
+		m = sunspec_dev_find(&a->dev, meters, sizeof(meters) / sizeof(meters[0]));
+		a->have_meter = m != NULL;
+		if (m != NULL) {
+			a->dev_meter = a->dev;
+			a->dev_meter.nmodels = 1;
+			a->dev_meter.models[0] = *m;
+		}
+		log_info("device: SunSpec at base %u, %d models%s", a->dev.base, a->dev.nmodels,
+		         a->have_meter ? "" : ", no meter model: no readings can be signed");
+	}
+	full = !a->have_meter || a->polls % 8 == 1 ||
+	       (a->cfg.serial[0] == '\0' && a->dev_serial[0] == '\0');
+	rc = sunspec_poll(&a->io, full ? &a->dev : &a->dev_meter, &a->rd);
+	if (rc != PW_OK) {
+		poll_failed(a, rc);
+		return;
+	}
+	if (full) {
+		a->has_pv = a->rd.has_ac_power;
+		a->pv_w = a->rd.ac_power_w;
+		if (a->rd.has_common && a->rd.serial[0] != '\0')
+			memcpy(a->dev_serial, a->rd.serial, sizeof(a->dev_serial));
+	}
+	a->have_rd = 1;
+	if (!a->dev_ok)
+		log_info("device: reading");
+	a->dev_ok = 1;
+	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s", mlink_url(a->ml));
+	/* only the accumulators make money; a meter asleep (not implemented
+	 * or zero at wake-up) gives no sample at all */
+	if (a->rd.has_export && a->rd.has_import && a->rd.export_wh >= 0 && a->rd.import_wh >= 0 &&
+	    (a->cfg.serial[0] != '\0' || a->dev_serial[0] != '\0'))
+		feed_sample(a, now, (uint64_t)a->rd.export_wh, (uint64_t)a->rd.import_wh);
+}

@@ -1,0 +1,203 @@
+/*
+ * atrade.c: the agent's trading (see agentd_int.h, docs/agent.md
+ * "Trading").  Owns placing orders and cancels (signed into the outbox), the
+ * outbox seen as a list of own orders, and the per-interval decision: the
+ * auto-sell offer (forecast + policy: place, keep, cancel, replace) and the
+ * standing bids.  Called by the loop in agentd.c (atrade_run) and by the
+ * dashboard's actions in adash.c.
+ */
+#include <string.h>
+
+#include "agent/agentd_int.h"
+
+pw_err
+atrade_place_order(struct agentd *a, uint8_t side, uint64_t iv, uint32_t qty_wh, uint32_t price,
+                   int tag, uint64_t *seq_out)
+{
+	struct agentd_signer s;
+	uint64_t seq;
+	pw_err rc;
+
+	memset(&s, 0, sizeof(s));
+	s.a = a;
+	s.m.type = PW_MSG_ORDER;
+	s.m.u.order.interval = iv;
+	/* valid until the interval ends: the auction runs at the gate */
+	s.m.u.order.expiry_s = (iv + 1) * (uint64_t)a->cfg.interval_s;
+	s.m.u.order.qty_wh = qty_wh;
+	s.m.u.order.price_uper_kwh = price;
+	s.m.u.order.side = side;
+	if ((rc = outbox_add(a->ob, OUTBOX_ORDERS, agentd_sign_cb, &s, &seq)) != PW_OK) {
+		log_warnx("cannot store an order: %s", pw_strerror(rc));
+		return rc;
+	}
+	if (aledger_tag_order(a->led, seq, tag) != PW_OK)
+		log_warnx("cannot tag order %llu", (unsigned long long)seq);
+	a->orders++;
+	a->next_pump_ms = 0;
+	log_info("order %llu: %s %u Wh at %u uper_kwh for interval %llu%s", (unsigned long long)seq,
+	         side == PW_SIDE_SELL ? "sell" : "buy", qty_wh, price, (unsigned long long)iv,
+	         tag == TAG_AUTOSELL ? " (auto)" : "");
+	if (seq_out != NULL)
+		*seq_out = seq;
+	return PW_OK;
+}
+
+pw_err
+atrade_place_cancel(struct agentd *a, uint64_t iv, uint64_t order_seq)
+{
+	struct agentd_signer s;
+	uint64_t seq;
+	pw_err rc;
+
+	memset(&s, 0, sizeof(s));
+	s.a = a;
+	s.m.type = PW_MSG_CANCEL;
+	s.m.u.cancel.interval = iv;
+	s.m.u.cancel.order_seq = order_seq;
+	if ((rc = outbox_add(a->ob, OUTBOX_ORDERS, agentd_sign_cb, &s, &seq)) != PW_OK) {
+		log_warnx("cannot store a cancel: %s", pw_strerror(rc));
+		return rc;
+	}
+	a->cancels++;
+	a->next_pump_ms = 0;
+	log_info("cancel %llu of order %llu (interval %llu)", (unsigned long long)seq,
+	         (unsigned long long)order_seq, (unsigned long long)iv);
+	return PW_OK;
+}
+
+/* ---- the outbox as a list of orders --------------------------------- */
+
+struct collect {
+	struct oview *v;
+	size_t n, cap;
+	uint64_t max_iv;
+};
+
+static int
+collect_cb(void *ctx, const struct outbox_item *it)
+{
+	struct collect *c = ctx;
+	struct pw_msg m;
+
+	if (it->interval > c->max_iv)
+		return 0;
+	if (pw_wire_decode(it->frame, it->len, &m) != PW_OK)
+		return 0;
+	if (m.type == PW_MSG_ORDER && c->n < c->cap) {
+		struct oview *o = &c->v[c->n++];
+		memset(o, 0, sizeof(*o));
+		o->seq = it->seq;
+		o->interval = it->interval;
+		o->side = m.u.order.side;
+		o->qty_wh = m.u.order.qty_wh;
+		o->price_uper_kwh = m.u.order.price_uper_kwh;
+		o->state = it->state;
+		o->reason = it->reason;
+		o->proof = it->proof;
+	} else if (m.type == PW_MSG_CANCEL &&
+	           (it->state == OUTBOX_PENDING || it->state == OUTBOX_ACKED)) {
+		for (size_t i = 0; i < c->n; i++)
+			if (c->v[i].seq == m.u.cancel.order_seq)
+				c->v[i].cancelled = 1;
+	}
+	return 0;
+}
+
+size_t
+atrade_collect_orders(struct agentd *a, uint64_t min_iv, uint64_t max_iv, struct oview *v,
+                      size_t cap)
+{
+	struct collect c = { v, 0, cap, max_iv };
+	if (outbox_foreach(a->ob, OUTBOX_ORDERS, min_iv, collect_cb, &c) != PW_OK)
+		log_warnx("cannot read the outbox");
+	return c.n;
+}
+
+int
+atrade_is_open(const struct oview *o)
+{
+	return !o->cancelled && (o->state == OUTBOX_PENDING || o->state == OUTBOX_ACKED);
+}
+
+/* ---- trading -------------------------------------------------------- */
+
+static void
+trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v, size_t n)
+{
+	const struct oview *sell = NULL;
+	int buy_open = 0, auto_rejected = 0;
+	uint32_t tod = agentd_tod((int64_t)iv * a->cfg.interval_s);
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].interval != iv)
+			continue;
+		int tag = aledger_order_tag(a->led, v[i].seq);
+		if (v[i].side == PW_SIDE_SELL && atrade_is_open(&v[i]))
+			sell = &v[i];
+		if (v[i].side == PW_SIDE_BUY && atrade_is_open(&v[i]))
+			buy_open = 1;
+		if (v[i].side == PW_SIDE_SELL && tag == TAG_AUTOSELL &&
+		    v[i].state == OUTBOX_REJECTED)
+			auto_rejected = 1;
+	}
+	if (a->auto_sell && !buy_open && !auto_rejected) {
+		uint64_t f = forecast_export_wh(&a->fc, tod, (uint32_t)horizon);
+		struct policy_offer want = { policy_offer_qty(&a->pol, f), 0 };
+		struct policy_offer open = { 0, 0 };
+		if (want.qty_wh > 0)
+			want.price_uper_kwh =
+			    policy_offer_price(&a->pol, aledger_last_price(a->led));
+		if (sell != NULL) {
+			open.qty_wh = sell->qty_wh;
+			open.price_uper_kwh = sell->price_uper_kwh;
+		}
+		switch (policy_decide(&a->pol, &open, &want)) {
+		case POLICY_PLACE:
+			(void)atrade_place_order(a, PW_SIDE_SELL, iv, want.qty_wh,
+			                         want.price_uper_kwh, TAG_AUTOSELL, NULL);
+			return;
+		case POLICY_CANCEL:
+			(void)atrade_place_cancel(a, iv, sell->seq);
+			return;
+		case POLICY_REPLACE:
+			if (atrade_place_cancel(a, iv, sell->seq) == PW_OK)
+				(void)atrade_place_order(a, PW_SIDE_SELL, iv, want.qty_wh,
+				                         want.price_uper_kwh, TAG_AUTOSELL, NULL);
+			return;
+		case POLICY_KEEP:
+		default:
+			if (sell != NULL || want.qty_wh > 0)
+				return;
+		}
+	}
+	if (sell != NULL)
+		return; /* one side per household per interval */
+	for (size_t k = 0; k < a->cfg.n_bids; k++) {
+		const struct policy_bid *b = &a->cfg.bids[k].bid;
+		int placed = 0;
+		if (!policy_bid_active(b, tod))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].interval == iv && v[i].side == PW_SIDE_BUY &&
+			    aledger_order_tag(a->led, v[i].seq) == TAG_BID0 + (int)k)
+				placed = 1;
+		if (!placed)
+			(void)atrade_place_order(a, PW_SIDE_BUY, iv, b->qty_wh,
+			                         b->max_price_uper_kwh, TAG_BID0 + (int)k, NULL);
+	}
+}
+
+void
+atrade_run(struct agentd *a, int64_t now)
+{
+	static struct oview v[MAX_VIEWS];
+	uint64_t first = agentd_first_open(a, now);
+	uint64_t last = first + (uint64_t)a->cfg.horizon - 1;
+	size_t n = atrade_collect_orders(a, first, last, v, MAX_VIEWS);
+
+	for (uint64_t iv = first; iv <= last; iv++) {
+		uint64_t h = a->have_fc_iv && iv > a->fc_last_iv ? iv - a->fc_last_iv : 1;
+		trade_interval(a, iv, h, v, n);
+	}
+}

@@ -189,6 +189,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q__COUNT];
 	int in_tx;
+	int opened; /* store_open succeeded: store_close checkpoints the WAL */
 };
 
 static pw_err
@@ -331,6 +332,7 @@ store_open(const char *path, struct store **out)
 		store_close(&s);
 		return PW_ERR_DB;
 	}
+	s->opened = 1;
 	*out = s;
 	return PW_OK;
 }
@@ -345,6 +347,25 @@ store_close(struct store **sp)
 		store_rollback(s);
 	for (int i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(s->q[i]);
+	/* Move the whole WAL into the database file and empty it, so that the
+	 * file alone is complete once the exchange has stopped (a copy of
+	 * exchange.db without its -wal would otherwise miss the last
+	 * transactions and still verify as a shorter log).  A reader that
+	 * holds a snapshot for longer than the busy timeout makes it fail:
+	 * nothing is lost, SQLite replays the -wal at the next open. */
+	if (s->opened) {
+		int wal_frames = 0, moved = 0; /* both 0 after a TRUNCATE; -1 without WAL */
+		if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &wal_frames,
+		                              &moved) == SQLITE_OK) {
+			if (wal_frames >= 0)
+				log_info(
+				    "store: WAL checkpointed into the database file, -wal emptied");
+		} else {
+			log_warnx("store: final WAL checkpoint: %s (the -wal file holds the rest; "
+			          "copy the database with sqlite3 DB \".backup COPY\")",
+			          sqlite3_errmsg(s->db));
+		}
+	}
 	sqlite3_close(s->db);
 	free(s);
 	*sp = NULL;

@@ -1,5 +1,6 @@
 /* test_store.c: the exchange store: schema, orders, sequences, intervals,
- * meters, statements, stats; persistence across close/reopen; rollback. */
+ * meters, statements, stats; persistence across close/reopen; rollback;
+ * store_close leaves the database file complete (WAL checkpointed, emptied). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "exchange/store.h"
 
@@ -252,6 +255,76 @@ test_intervals_results_meters(void **state)
 	unlink(side);
 }
 
+/* copy the file at from to to, byte for byte (the ".db alone" an auditor
+ * might be handed) */
+static void
+copy_file(const char *from, const char *to)
+{
+	char buf[8192];
+	size_t n;
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void
+test_close_checkpoints_wal(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_store_wal.XXXXXX", wal[64], shm[64], copy[64];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	snprintf(copy, sizeof(copy), "%s.copy", path);
+	struct store *s = NULL;
+	sqlite3 *reader = NULL, *c = NULL;
+	sqlite3_stmt *st;
+	struct stat sb;
+
+	assert_int_equal(store_open(path, &s), PW_OK);
+	/* a reader that stays connected, like the demo's ticker */
+	assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (uint64_t i = 1; i <= 50; i++) {
+		assert_int_equal(store_begin(s), PW_OK);
+		assert_int_equal(store_interval_cleared(s, i, 123456, 900, 1, 50), PW_OK);
+		assert_int_equal(store_commit(s), PW_OK);
+	}
+	/* the reader has read (it holds the WAL open, no transaction) */
+	assert_int_equal(
+	    sqlite3_prepare_v2(reader, "SELECT count(*) FROM intervals", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 50);
+	sqlite3_finalize(st);
+	/* the commits are in the WAL, not yet all in the file */
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 0);
+	store_close(&s);
+	assert_null(s);
+	/* the WAL is gone or empty although a reader is still connected */
+	assert_true(stat(wal, &sb) != 0 || sb.st_size == 0);
+	sqlite3_close(reader);
+
+	/* the database file alone holds every committed row */
+	copy_file(path, copy);
+	assert_int_equal(sqlite3_open_v2(copy, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(c, "SELECT count(*) FROM intervals", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 50);
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	unlink(copy);
+	unlink(path);
+	unlink(wal);
+	unlink(shm);
+}
+
 int
 main(void)
 {
@@ -259,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_orders_and_seqs),
 		cmocka_unit_test(test_rollback_discards),
 		cmocka_unit_test(test_intervals_results_meters),
+		cmocka_unit_test(test_close_checkpoints_wal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,9 +167,17 @@ bench: deps
 _bench: tests
 	@BUILD=$(BUILD) tests/bench/run.sh
 
+# The demo's build is quiet: one line, the compiler's output in a log (its
+# last lines shown when the build fails).
 demo: deps
 	@$(MAKE) --no-print-directory _demo
-_demo: build
+_demo:
+	@mkdir -p $(BUILD); log=$(BUILD)/demo-build.log; \
+	if $(MAKE) --no-print-directory build >$$log 2>&1; then \
+	  echo "demo: programs built in $(BUILD)/ (C files compiled now: $$(grep -c -- ' -c ' $$log); compiler output in $$log)"; \
+	else \
+	  tail -n 30 $$log; echo "demo: the build failed; its whole output is in $$log"; exit 1; \
+	fi
 	@BUILD=$(BUILD) tests/demo.sh
 
 # --- fuzzing: every library source rebuilt with clang + libFuzzer -------------

@@ -7,10 +7,14 @@
 # simulated devices DEMO_SPEED times faster than real time (default 360: a
 # simulated day in 4 minutes, half an hour of sunshine per interval).  Three
 # households have solar panels and offer their surplus automatically, three
-# buy with standing bids.  pw-demo-watch prints one line per settled interval.
-# Ctrl-C (or DEMO_SECONDS=N) stops every process by pid with SIGTERM, then
-# peerwatt-audit verifies the exchange's database and the agents' checkpoint
-# files; the exit status is the audit's (0 only when it passed).
+# buy with standing bids.  pw-demo-watch prints one line per settled interval,
+# the interval shown as the devices' simulated time of day, at most 100
+# columns.  Ctrl-C (or DEMO_SECONDS=N) stops every process by pid with
+# SIGTERM, then pw-demo-watch prints its summary (counted as the audit counts)
+# and peerwatt-audit verifies the exchange's database and the agents'
+# checkpoint files; the exit status is the audit's (0 only when it passed).
+# Under a pipe (`make demo | tee log`) a Ctrl-C reaches tee too: once the pipe
+# is broken, the rest (summary, audit) goes to standard error.
 #
 # State: DEMO_DIR (default $BUILD/demo) is recreated on every run (only if it
 # is a previous demo's directory) and kept afterwards for inspection:
@@ -36,7 +40,19 @@ GATE=1
 GRACE=3
 MARKET_ID=7
 
-say() { printf '%s\n' "$*"; }
+# Standard output, or standard error once standard output is a broken pipe
+# (tee killed by the same Ctrl-C): the summary and the audit are never lost.
+OUT_FD=1
+say() {
+	if [ "$OUT_FD" = 1 ]; then
+		printf '%s\n' "$*" 2>/dev/null && return 0
+		OUT_FD=2
+	fi
+	printf '%s\n' "$*" >&2
+}
+# A handler (not SIG_IGN, which every daemon started here would inherit)
+# keeps a write to a broken pipe from killing the script: the write fails.
+trap ':' PIPE
 die() { # die CODE MESSAGE
 	printf 'demo: %s\n' "$2" >&2
 	exit "$1"
@@ -320,15 +336,16 @@ for h in "${HOUSES[@]}"; do
 		what="${pv:+PV ${pv} W, }load ${load} W, standing bid at most ${price}/kWh"
 		[ "$pv" = 0 ] && what="no PV, load ${load} W, standing bid at most ${price}/kWh"
 	fi
-	printf '    %-6s http://127.0.0.1:%s/   %s\n' "$name" "$(cat "$D/$name/dash.port")" "$what"
+	say "$(printf '    %-6s http://127.0.0.1:%s/   %s' "$name" "$(cat "$D/$name/dash.port")" "$what")"
 done
 if [ "$SECONDS_TO_RUN" -gt 0 ]; then
 	say "  running for $SECONDS_TO_RUN s (DEMO_SECONDS), then the audit; Ctrl-C stops earlier"
 else
 	say "  Ctrl-C stops everything and runs the audit"
 fi
-say "  one line per settled interval (settled $GRACE s after its end; the first trades"
-say "  come once the agents have measured an interval of surplus):"
+say "  one line per settled interval (settled $GRACE s after its end), the interval as the"
+say "  devices' simulated time of day; the first trades come once the agents have"
+say "  measured an interval of surplus:"
 say ""
 
 # the pids, for whoever wants to check that the demo stopped them all
@@ -366,29 +383,55 @@ for p in "${AGENT_PIDS[@]}" "${SIM_PIDS[@]}" "$XPID"; do
 	# 0: a clean stop; 143 is a daemon killed by the signal without handling it
 	[ "$rc" = 0 ] || { say "demo: pid $p exited with status $rc" >&2; rc_daemons=70; }
 done
+# the ticker reads what was settled meanwhile and prints its summary
 stop_pid "$WPID"
 PIDS=()
 
+# run_bg CMD...: CMD in a process group of its own (set -m), waited for even
+# when a second Ctrl-C interrupts the wait, so that it cannot kill CMD.
+run_bg() {
+	local p rc
+	"$@" 9>&- &
+	p=$!
+	while :; do
+		wait "$p"
+		rc=$?
+		kill -0 "$p" 2>/dev/null || return "$rc"
+	done
+}
 say ""
-say "audit: build/peerwatt-audit verify $D/exchange.db --checkpoints (the agents' files)"
+say "audit: peerwatt-audit verify exchange.db --checkpoints (the agents' files), in the state dir"
 cps=()
 for h in "${HOUSES[@]}"; do
 	read -r name _ <<<"$h"
 	[ -s "$D/$name/checkpoints.txt" ] && cps+=("$D/$name/checkpoints.txt")
 done
 if [ ${#cps[@]} -gt 0 ]; then
-	"$BUILD/peerwatt-audit" verify "$D/exchange.db" --checkpoints "${cps[@]}" >"$D/audit.txt" 2>&1
+	run_bg "$BUILD/peerwatt-audit" verify "$D/exchange.db" --checkpoints "${cps[@]}" >"$D/audit.txt" 2>&1
 else
-	"$BUILD/peerwatt-audit" verify "$D/exchange.db" >"$D/audit.txt" 2>&1
+	run_bg "$BUILD/peerwatt-audit" verify "$D/exchange.db" >"$D/audit.txt" 2>&1
 fi
 rc_audit=$?
-sed 's/^/  /' "$D/audit.txt"
+# Within 100 columns: 64-digit hashes and keys cut to 16 digits, longer
+# lines broken after a comma (the whole report stays in audit.txt).
+while IFS= read -r line; do
+	[[ $line =~ ^(.*[^0-9a-f])?([0-9a-f]{16})[0-9a-f]{48}(.*)$ ]] &&
+		line="${BASH_REMATCH[1]}${BASH_REMATCH[2]}...${BASH_REMATCH[3]}"
+	while [ ${#line} -gt 96 ]; do
+		cut=${line:0:96}
+		cut=${cut%, *}
+		[ ${#cut} -lt 96 ] && [ ${#cut} -gt 14 ] || break
+		say "  $cut,"
+		line="              ${line:$((${#cut} + 2))}"
+	done
+	say "  $line"
+done <"$D/audit.txt"
 if [ "$rc_audit" = 0 ]; then
 	say "audit verdict: PASSED (the log, every signature, auction and statement check out)"
 else
 	say "audit verdict: FAILED (exit $rc_audit; report in $D/audit.txt)"
 fi
-say "state kept in $D"
+say "state kept in $D (the audit's whole report: audit.txt)"
 [ "$rc_audit" = 0 ] || exit 1
 [ "$rc_daemons" = 0 ] && [ -z "$died" ] || exit 70
 exit 0

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # demo.sh: `make demo` for DEMO_SECONDS=60 in a state directory of its own:
-# the demo starts everything, prints six dashboard URLs and one line per
-# settled interval, households traded (trades and volume in the exchange's
-# database, statements for buyers and sellers), every daemon stopped by the
-# demo, and the audit passed (exit 0, verdict OK, agents' checkpoint
-# files checked).  A second run with a tampered database shows the exit
-# status is the audit's verdict.
+# the build is one line, the demo starts everything, prints six dashboard
+# URLs and one line per settled interval (its simulated times, each interval
+# ending where the next begins), no line wider than 100 columns, households
+# traded (trades and volume in the exchange's database, statements for buyers
+# and sellers), the summary counts what the audit counts, every daemon
+# stopped by the demo, the audit passed (exit 0, verdict OK, agents'
+# checkpoint files checked), and the exchange's -wal is empty or gone so the
+# .db alone verifies with every entry.  A tampered database shows the exit
+# status is the audit's verdict.  A second demo runs under a pipe
+# (`demo | tee`) until SIGINT reaches the whole process group, tee included:
+# the summary and the audit still come out (on standard error).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -14,7 +19,22 @@ DIR=$PW_TMP/demo
 OUT=$PW_TMP/demo.out
 SECS=${DEMO_TEST_SECONDS:-60}
 
-DEMO_DIR=$DIR DEMO_SECONDS=$SECS timeout 600 tests/demo.sh >"$OUT" 2>&1
+# Through `make _demo` (the target behind `make demo`, without deps) when
+# the build in $BUILD has the flags that make would use now: it compiles
+# nothing then, while other tests run its programs.  Otherwise the script.
+flags_match() {
+	if [ -n "${SANITIZE:-}" ]; then grep -q -- "-fsanitize=$SANITIZE " "$BUILD/.flags"; else
+		! grep -q -- -fsanitize "$BUILD/.flags"; fi
+}
+echo "# the demo runs for $SECS s"
+if [ -z "${CFLAGS:-}" ] && [ -f "$BUILD/.flags" ] && flags_match; then
+	via_make=1
+	DEMO_DIR=$DIR DEMO_SECONDS=$SECS timeout 600 make --no-print-directory _demo \
+		BUILD="$BUILD" SANITIZE="${SANITIZE:-}" >"$OUT" 2>&1
+else
+	via_make=0
+	DEMO_DIR=$DIR DEMO_SECONDS=$SECS timeout 600 tests/demo.sh >"$OUT" 2>&1
+fi
 rc=$?
 check "the demo exits 0 after DEMO_SECONDS=$SECS (audit passed) (exit $rc)" test "$rc" = 0
 if [ "$rc" != 0 ]; then
@@ -25,19 +45,51 @@ if [ "$rc" != 0 ]; then
 fi
 
 q() { sqlite3 "file:$DIR/exchange.db?mode=ro" "$1" 2>/dev/null; }
+TICK='^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9] '
 
+if [ "$via_make" = 1 ]; then
+	check "make demo: the build is one line before the demo's banner" \
+		test "$(sed -n '1,/^peerwatt demo:/p' "$OUT" | grep -cv '^peerwatt demo:')" = 1 -a \
+		"$(grep -c '^demo: programs built in ' "$OUT")" = 1
+else
+	ok "make demo: the build is one line # skip: $BUILD was built with other flags"
+fi
+widest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$OUT")
+check "no line of the demo is wider than 100 columns (widest $widest)" test "$widest" -le 100
 check "six dashboard URLs printed" \
 	test "$(grep -c '^    [a-z]* *http://127\.0\.0\.1:[0-9]*/' "$OUT")" = 6
 check "one ticker line per settled interval" \
-	test "$(grep -cE '^ *[0-9]+ [0-9]{2}:[0-9]{2} ' "$OUT")" = "$(q 'SELECT count(*) FROM intervals WHERE state = 2')"
+	test "$(grep -cE "$TICK" "$OUT")" = "$(q 'SELECT count(*) FROM intervals WHERE state = 2')"
+# 5 s intervals at x360: 30 simulated minutes each, one after the other
+contiguous() {
+	grep -E "$TICK" "$OUT" | awk '{ split($1, t, "-"); if (NR > 1 && t[1] != prev) bad = 1; prev = t[2] }
+		END { exit !(NR >= 2 && !bad) }'
+}
+check "the ticker shows intervals as simulated times, each ending where the next begins" contiguous
 trades=$(q 'SELECT count(*) FROM trades')
 check "households traded (trades in the database: ${trades:-none})" test "${trades:-0}" -gt 0
 check "a settled interval with volume has a clearing price" \
 	test "$(q 'SELECT count(*) FROM intervals WHERE state = 2 AND volume_wh > 0 AND price_uper_kwh > 0')" -gt 0
 check "sellers and buyers got statements" test "$(q "SELECT count(DISTINCT s.pk) FROM statements s
 	JOIN trades t ON t.interval = s.interval AND (t.buyer = s.pk OR t.seller = s.pk)")" -ge 2
-check "the ticker's summary counts the database's trades" \
-	grep -q "^summary: [0-9]* intervals settled, $(q 'SELECT count(*) FROM trades t JOIN intervals i USING (interval) WHERE i.state = 2') trades" "$OUT"
+# the summary and the audit count the same things
+aud_auctions=$(sed -n 's/^  auctions  *\([0-9]*\) replayed, \([0-9]*\) trades, \([0-9]*\) Wh$/\1 \2 \3/p' "$OUT")
+sum_auctions=$(sed -n 's/^  auctions  *\([0-9]*\) cleared, \([0-9]*\) trades, \([0-9]*\) Wh between neighbours$/\1 \2 \3/p' "$OUT")
+check "the summary's auctions, trades and Wh are the audit's ($sum_auctions / $aud_auctions)" \
+	test -n "$aud_auctions" -a "$sum_auctions" = "$aud_auctions"
+check "... and the database's trades" test "${sum_auctions#* }" = "$(q 'SELECT count(*) || " " || sum(qty_wh) FROM trades')"
+aud_settled=$(sed -n 's/^  settlement  *\([0-9]*\) intervals recomputed and balanced, \([0-9]*\) not cleared yet$/\1 \2/p' "$OUT")
+sum_settled=$(sed -n 's/^  settlement  *\([0-9]*\) intervals with statements.*/\1/p' "$OUT")
+sum_open=$(sed -n 's/^  *\([0-9]*\) with orders, not cleared yet.*/\1/p' "$OUT")
+check "the summary's settled intervals and those not cleared yet are the audit's ($sum_settled ${sum_open:-0} / $aud_settled)" \
+	test -n "$aud_settled" -a "$sum_settled ${sum_open:-0}" = "$aud_settled"
+unsettled=$(q 'SELECT count(*) FROM intervals WHERE state = 1')
+if [ "${unsettled:-0}" -gt 0 ]; then
+	check "the summary says why cleared intervals are missing from the ticker ($unsettled)" \
+		grep -q "^  *$unsettled cleared, not settled yet: an interval settles" "$OUT"
+else
+	check "no cleared interval unsettled, none explained" bash -c "! grep -q 'cleared, not settled yet' '$OUT'"
+fi
 check "the audit's verdict is OK" grep -q '^  verdict  *OK$' "$OUT"
 check "the demo says the audit passed" grep -q '^audit verdict: PASSED' "$OUT"
 check "the audit checked the agents' checkpoint files" \
@@ -51,6 +103,15 @@ none_alive() {
 check "every daemon was stopped ($(wc -l <"$DIR/pids" 2>/dev/null) pids)" none_alive
 check "the state directory holds the exchange's database and every agent's" \
 	test -s "$DIR/exchange.db" -a "$(ls "$DIR"/*/agent.db | wc -l)" = 6
+check "the stopped exchange left no WAL behind (exchange.db-wal gone or empty)" \
+	test ! -s "$DIR/exchange.db-wal"
+# the .db alone, as someone handed only that file would audit it
+mkdir -p "$PW_TMP/alone" && cp "$DIR/exchange.db" "$PW_TMP/alone/exchange.db"
+"$BUILD/peerwatt-audit" verify "$PW_TMP/alone/exchange.db" >"$PW_TMP/alone.out" 2>&1
+rc=$?
+check "the .db alone verifies (exit $rc)" test "$rc" = 0
+check "... with every entry the demo's audit saw" \
+	test -n "$(grep '^  entries ' "$OUT")" -a "$(grep '^entries ' "$PW_TMP/alone.out")" = "$(sed -n 's/^  entries /entries /p' "$OUT")"
 
 # The exit status is the audit's verdict: a demo state whose database was
 # tampered with must fail it (the same command the demo runs).
@@ -61,30 +122,41 @@ if [ -s "$DIR/exchange.db" ]; then
 	check "a tampered copy fails the same audit" test $? = 1
 fi
 
-# Without DEMO_SECONDS the demo runs until a signal (Ctrl-C on a terminal
-# reaches only the script: its daemons run in their own process groups; a
-# background script ignores SIGINT, so SIGTERM stands in for it here).
+# Without DEMO_SECONDS the demo runs until a signal.  `demo | tee`, then
+# Ctrl-C: SIGINT reaches the whole foreground process group, tee included,
+# so the demo's standard output breaks.  The test script runs in the
+# background, where SIGINT is ignored (and no trap can undo that): python3
+# restores it and makes the pipeline a process group of its own.
 DIR2=$PW_TMP/demo2
-DEMO_DIR=$DIR2 tests/demo.sh >"$PW_TMP/demo2.out" 2>&1 &
+echo "# the second demo runs until SIGINT"
+python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setpgid(0, 0)
+os.execvp("bash", ["bash", "-c", sys.argv[1]])' \
+	"{ DEMO_DIR=$DIR2 tests/demo.sh 2>$PW_TMP/demo2.err; echo \$? >$PW_TMP/demo2.rc; } | tee $PW_TMP/demo2.out >/dev/null" &
 DPID=$!
 PW_PIDS+=("$DPID")
-WAIT_SECONDS=180 wait_for grep -qE '^ *[0-9]+ [0-9]{2}:[0-9]{2} ' "$PW_TMP/demo2.out"
+WAIT_SECONDS=180 wait_for grep -qE "$TICK" "$PW_TMP/demo2.out"
 check "without DEMO_SECONDS the demo runs and prints settled intervals" \
-	grep -qE '^ *[0-9]+ [0-9]{2}:[0-9]{2} ' "$PW_TMP/demo2.out"
+	grep -qE "$TICK" "$PW_TMP/demo2.out"
 DEMO_DIR=$DIR2 DEMO_SECONDS=1 tests/demo.sh >"$PW_TMP/second.out" 2>&1
 rc=$?
 check "a second demo on the same state is refused (69) while the first runs" \
 	test "$rc" = 69 -a -s "$DIR2/exchange.db"
 check "... and says why" grep -q "another demo is running" "$PW_TMP/second.out"
-kill -TERM "$DPID"
+kill -INT -- "-$DPID"
 WAIT_SECONDS=120 wait_for bash -c "! kill -0 $DPID"
 wait "$DPID"
-rc=$?
-check "SIGTERM: the demo stops everything, audits and exits 0 (exit $rc)" test "$rc" = 0
-check "SIGTERM: the audit passed" grep -q '^audit verdict: PASSED' "$PW_TMP/demo2.out"
+rc=$(cat "$PW_TMP/demo2.rc" 2>/dev/null)
+check "SIGINT to demo | tee: the demo stops everything, audits and exits 0 (exit ${rc:-none})" \
+	test "$rc" = 0
+check "SIGINT to demo | tee: the summary still comes out (standard error)" \
+	grep -q '^  auctions  *[0-9]* cleared, ' "$PW_TMP/demo2.err"
+audit_shown() { grep -q '^  verdict  *OK$' "$1" && grep -q '^audit verdict: PASSED' "$1"; }
+check "SIGINT to demo | tee: the audit's report and verdict too" audit_shown "$PW_TMP/demo2.err"
 DIR_SAVED=$DIR
 DIR=$DIR2
-check "SIGTERM: every daemon was stopped" none_alive
+check "SIGINT to demo | tee: every daemon was stopped" none_alive
 DIR=$DIR_SAVED
 
 # a non-demo directory is never deleted

@@ -4,14 +4,22 @@
  *   pw-demo-watch --db FILE [--sim-epoch UNIX --sim-start HH:MM --speed X]
  *
  * Reads the exchange's database read-only (SQLite WAL readers never block
- * the exchange) and prints one line per settled interval: the clearing
- * price, volume and trades of the interval and the net money of every
- * household from its signed STATEMENT (signature checked against the market
- * id stored in params; a statement that does not verify is shown as "BAD").
- * With the sim clock options the line also shows the simulated time of day
- * at which the interval starts (peerwatt-sim --start-time / --speed).
- * On SIGTERM or SIGINT it reads what was settled meanwhile, prints the
- * totals per household and exits 0.  Every row is bounded before use.
+ * the exchange) and prints one line per settled interval: the interval as
+ * times of day, its clearing price, volume and trades and the net money of
+ * every household from its signed STATEMENT (signature checked against the
+ * market id stored in params; one that does not verify is left out and
+ * counted in the summary).  With the sim clock options the times are the simulated time of
+ * day of the devices (peerwatt-sim --start-time / --speed), the one time base
+ * of the demo; without them local wall-clock time.  A line is at most 100
+ * columns: households beyond what fits are summed in an "others" column.
+ * On SIGTERM or SIGINT it reads what was settled meanwhile and prints a
+ * summary that counts what peerwatt-audit counts (auctions cleared, trades,
+ * Wh; intervals with statements; intervals cleared but not settled yet and
+ * intervals with orders not cleared yet, which the summary explains) and the
+ * totals per household, then exits 0.
+ * When standard output is a pipe that breaks (`make demo | tee log`, Ctrl-C
+ * kills tee too) the rest goes to standard error: the summary is never lost.
+ * Every row is bounded before use.
  * Exit: 0, 64 usage, 66 the database cannot be read (after 30 s of tries).
  *
  * Called only by tests/demo.sh; no other program depends on its output
@@ -20,11 +28,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -33,15 +43,17 @@
 
 #define EX_USAGE   64
 #define EX_NOINPUT 66
-#define MAX_HH     32 /* columns on one line; more households are summed as "others" */
-#define NAME_MAX_  10
+#define MAX_HH     32 /* households read; more are summed as "others" */
+#define NAME_MAX_  7  /* a name is cut to the width of its column */
+#define LINE_COLS  100
+#define LEFT_COLS  37 /* "07:00-07:30  ct/kWh  Wh trades |" */
+#define CELL_COLS  (NAME_MAX_ + 1)
 
 static volatile sig_atomic_t stop_flag;
 
 struct hh {
 	uint8_t pk[PW_PK_LEN];
 	char name[NAME_MAX_ + 1];
-	int width;
 	int64_t net_u, saving_u;
 	uint64_t bought_wh, sold_wh;
 	unsigned statements;
@@ -53,15 +65,17 @@ struct watch {
 	int64_t interval_s;
 	struct hh hh[MAX_HH];
 	size_t n_hh;
+	size_t n_cols; /* households with a column of their own; the rest in "others" */
+	bool others_col;
 	int64_t others_net_u;
+	int64_t grace_s;
 	int64_t last_ivl; /* last interval printed */
 	/* simulated clock (optional) */
 	bool sim;
 	int64_t sim_epoch, sim_start_s;
 	double speed;
 	/* totals */
-	unsigned intervals, trades;
-	uint64_t volume_wh;
+	unsigned intervals, with_statements;
 	unsigned bad;
 };
 
@@ -70,6 +84,28 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+}
+
+/*
+ * One line of output.  When standard output is a pipe whose reader died
+ * (tee killed by the same Ctrl-C as the demo), the line and all that follow
+ * go to standard error instead (SIGPIPE is ignored in main).
+ */
+static void __attribute__((format(printf, 1, 2))) out(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (fputs(line, stdout) < 0 || fflush(stdout) != 0) {
+		clearerr(stdout);
+		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			return;
+		fputs(line, stdout);
+		fflush(stdout);
+	}
 }
 
 static void
@@ -168,6 +204,8 @@ load_market(struct watch *w)
 	    !read_param(w, "interval_s", &w->interval_s) || w->interval_s < 1 ||
 	    w->interval_s > 86400)
 		return false;
+	if (!read_param(w, "grace_s", &w->grace_s) || w->grace_s < 0 || w->grace_s > 86400)
+		w->grace_s = 0;
 	w->market_id = (uint64_t)id;
 	if (sqlite3_prepare_v2(w->db, "SELECT pk, name FROM households ORDER BY id", -1, &st,
 	                       NULL) != SQLITE_OK)
@@ -185,23 +223,50 @@ load_market(struct watch *w)
 		len = strnlen((const char *)name, NAME_MAX_);
 		memcpy(h->name, name, len);
 		h->name[len] = '\0';
-		h->width = len < 6 ? 7 : (int)len + 1;
 		w->n_hh++;
 	}
 	sqlite3_finalize(st);
+	/* as many columns as fit in LINE_COLS; if not all, one is "others" */
+	w->n_cols = (LINE_COLS - LEFT_COLS) / CELL_COLS;
+	w->others_col = w->n_hh > w->n_cols;
+	if (w->others_col)
+		w->n_cols--;
+	else
+		w->n_cols = w->n_hh;
 	return w->n_hh > 0;
 }
 
 static void
 print_header(const struct watch *w)
 {
-	size_t i;
+	char line[LINE_COLS + 1];
+	size_t i, n;
 
-	printf("%10s %s %13s %9s %6s |", "interval", w->sim ? " sim " : "", "price ct/kWh",
-	       "volume Wh", "trades");
-	for (i = 0; i < w->n_hh; i++)
-		printf(" %*s", w->hh[i].width, w->hh[i].name);
-	printf("   (net ct per household)\n");
+	out("%-11s %6s %9s %6s |  net money of each household in this interval, ct\n", "interval",
+	    "price", "traded", "");
+	n = (size_t)snprintf(line, sizeof(line), "%-11s %6s %9s %6s |",
+	                     w->sim ? "(sim. time)" : "(time)", "ct/kWh", "Wh", "trades");
+	for (i = 0; i < w->n_cols && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, w->hh[i].name);
+	if (w->others_col && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, "others");
+	out("%s\n", line);
+}
+
+/* "HH:MM" of time t (simulated time of day or local wall-clock time) */
+static void
+fmt_tod(const struct watch *w, int64_t t, char *buf, size_t cap)
+{
+	if (w->sim) {
+		int64_t tod = w->sim_start_s + (int64_t)((double)(t - w->sim_epoch) * w->speed);
+		tod = ((tod % 86400) + 86400) % 86400;
+		snprintf(buf, cap, "%02d:%02d", (int)(tod / 3600), (int)(tod % 3600 / 60));
+	} else {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		if (localtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%H:%M:%S", &tm) == 0)
+			snprintf(buf, cap, "?");
+	}
 }
 
 static struct hh *
@@ -219,12 +284,14 @@ find_hh(struct watch *w, const uint8_t *pk)
 static void
 print_interval(struct watch *w, int64_t ivl, uint64_t price, uint64_t volume_wh)
 {
-	char cell[MAX_HH][32], buf[32];
+	char cell[MAX_HH + 1][32], buf[32], from[16], to[16], when[40], line[LINE_COLS + 64];
 	sqlite3_stmt *st;
-	int64_t n_trades = 0;
-	size_t i;
+	int64_t n_trades = 0, others_u = 0;
+	bool others_any = false;
+	unsigned n_stmts = 0;
+	size_t i, n;
 
-	for (i = 0; i < w->n_hh; i++)
+	for (i = 0; i <= MAX_HH; i++)
 		snprintf(cell[i], sizeof(cell[i]), ".");
 	if (sqlite3_prepare_v2(w->db, "SELECT count(*) FROM trades WHERE interval = ?", -1, &st,
 	                       NULL) == SQLITE_OK) {
@@ -238,20 +305,24 @@ print_interval(struct watch *w, int64_t ivl, uint64_t price, uint64_t volume_wh)
 		sqlite3_bind_int64(st, 1, ivl);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			const uint8_t *f = sqlite3_column_blob(st, 0);
-			int n = sqlite3_column_bytes(st, 0);
+			int nb = sqlite3_column_bytes(st, 0);
 			struct pw_msg m;
 			const struct pw_statement *s = &m.u.statement;
 			struct hh *h;
+			size_t col;
 
-			if (f == NULL || n <= 0 || (size_t)n > PW_WIRE_MAX_LEN ||
-			    pw_wire_open(f, (size_t)n, w->market_id, &m) != PW_OK ||
+			if (f == NULL || nb <= 0 || (size_t)nb > PW_WIRE_MAX_LEN ||
+			    pw_wire_open(f, (size_t)nb, w->market_id, &m) != PW_OK ||
 			    m.type != PW_MSG_STATEMENT || s->interval != (uint64_t)ivl) {
-				w->bad++;
+				w->bad++; /* the summary says how many */
 				continue;
 			}
+			n_stmts++;
 			h = find_hh(w, s->household);
 			if (h == NULL) {
 				w->others_net_u += s->net_u;
+				others_u += s->net_u;
+				others_any = true;
 				continue;
 			}
 			h->net_u += s->net_u;
@@ -259,29 +330,40 @@ print_interval(struct watch *w, int64_t ivl, uint64_t price, uint64_t volume_wh)
 			h->bought_wh += s->bought_wh;
 			h->sold_wh += s->sold_wh;
 			h->statements++;
-			fmt_ct(s->net_u, cell[h - w->hh], sizeof(cell[0]));
+			col = (size_t)(h - w->hh);
+			if (col < w->n_cols) {
+				fmt_ct(s->net_u, cell[col], sizeof(cell[0]));
+			} else {
+				others_u += s->net_u;
+				others_any = true;
+			}
 		}
 		sqlite3_finalize(st);
 	}
 	w->intervals++;
-	w->trades += (unsigned)n_trades;
-	w->volume_wh += volume_wh;
+	if (n_stmts > 0)
+		w->with_statements++;
+	if (others_any)
+		fmt_ct(others_u, cell[MAX_HH], sizeof(cell[0]));
 
-	printf("%10" PRId64 " ", ivl);
+	fmt_tod(w, ivl * w->interval_s, from, sizeof(from));
 	if (w->sim) {
-		int64_t tod = w->sim_start_s +
-		              (int64_t)((double)(ivl * w->interval_s - w->sim_epoch) * w->speed);
-		tod = ((tod % 86400) + 86400) % 86400;
-		printf("%02d:%02d ", (int)(tod / 3600), (int)(tod % 3600 / 60));
+		fmt_tod(w, (ivl + 1) * w->interval_s, to, sizeof(to));
+		snprintf(when, sizeof(when), "%s-%s", from, to);
+	} else {
+		snprintf(when, sizeof(when), "%s", from);
 	}
 	if (volume_wh > 0)
 		fmt_price(price, buf, sizeof(buf));
 	else
 		snprintf(buf, sizeof(buf), "-");
-	printf("%13s %9" PRIu64 " %6" PRId64 " |", buf, volume_wh, n_trades);
-	for (i = 0; i < w->n_hh; i++)
-		printf(" %*s", w->hh[i].width, cell[i]);
-	printf("\n");
+	n = (size_t)snprintf(line, sizeof(line), "%-11s %6s %9" PRIu64 " %6" PRId64 " |", when, buf,
+	                     volume_wh, n_trades);
+	for (i = 0; i < w->n_cols && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, cell[i]);
+	if (w->others_col && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, cell[MAX_HH]);
+	out("%s\n", line);
 }
 
 /* Print every interval settled since the last call. */
@@ -309,26 +391,79 @@ poll_db(struct watch *w)
 	sqlite3_finalize(st);
 }
 
+/* Two integers of the first row of sql (missing or NULL: 0). */
+static void
+query2(const struct watch *w, const char *sql, int64_t *a, int64_t *b)
+{
+	sqlite3_stmt *st;
+
+	*a = *b = 0;
+	if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*a = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_count(st) > 1)
+			*b = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * The closing summary.  Its first lines count what peerwatt-audit counts
+ * from the same database ("auctions N replayed, T trades, V Wh";
+ * "settlement N intervals recomputed and balanced, M not cleared yet") and
+ * say why the ticker shows fewer: the last auctions were cleared but not
+ * yet settled when the demo stopped.
+ */
 static void
 print_summary(const struct watch *w)
 {
 	char net[32], sav[32];
+	int64_t auctions, unused, trades, wh, stmt_ivls, unsettled, open;
 	size_t i;
 
-	printf("\nsummary: %u intervals settled, %u trades, %" PRIu64 " Wh traded between "
-	       "neighbours\n",
-	       w->intervals, w->trades, w->volume_wh);
+	query2(w, "SELECT count(*), 0 FROM intervals WHERE state >= 1", &auctions, &unused);
+	query2(w, "SELECT count(*), coalesce(sum(qty_wh), 0) FROM trades", &trades, &wh);
+	query2(w, "SELECT count(DISTINCT interval), 0 FROM statements", &stmt_ivls, &unused);
+	query2(w, "SELECT count(*), 0 FROM intervals WHERE state = 1", &unsettled, &unused);
+	query2(w,
+	       "SELECT count(DISTINCT interval), 0 FROM orders"
+	       " WHERE interval NOT IN (SELECT interval FROM intervals)",
+	       &open, &unused);
+	out("\nsummary (counted as the audit below counts them, from the same database)\n");
+	out("  auctions      %" PRId64 " cleared, %" PRId64 " trades, %" PRId64
+	    " Wh between neighbours\n",
+	    auctions, trades, wh);
+	out("  settlement    %" PRId64 " intervals with statements (%u settled intervals above)\n",
+	    stmt_ivls, w->intervals);
+	if (unsettled > 0)
+		out("                %" PRId64
+		    " cleared, not settled yet: an interval settles %" PRId64 " s after its end,\n"
+		    "                with its meter readings, and the demo stopped first (their\n"
+		    "                trades are in the auctions line, not in the ticker)\n",
+		    unsettled, w->grace_s);
+	if (open > 0)
+		out("                %" PRId64 " with orders, not cleared yet (the audit's \"not "
+		    "cleared yet\")\n",
+		    open);
+	out("  households    over the %u settled intervals; saving = against buying and selling\n"
+	    "                everything at the grid's tariffs (from the signed statements)\n",
+	    w->intervals);
 	for (i = 0; i < w->n_hh; i++) {
 		const struct hh *h = &w->hh[i];
 
 		fmt_ct(h->net_u, net, sizeof(net));
 		fmt_ct(h->saving_u, sav, sizeof(sav));
-		printf("  %-10s %3u statements  sold %7" PRIu64 " Wh  bought %7" PRIu64
-		       " Wh  net %9s ct  saving vs grid only %9s ct\n",
-		       h->name, h->statements, h->sold_wh, h->bought_wh, net, sav);
+		out("    %-7s %3u statements  sold %6" PRIu64 " Wh  bought %6" PRIu64
+		    " Wh  net %8s ct  saving %8s ct\n",
+		    h->name, h->statements, h->sold_wh, h->bought_wh, net, sav);
+	}
+	if (w->others_net_u != 0) {
+		fmt_ct(w->others_net_u, net, sizeof(net));
+		out("    others (not in the registry when the demo started): net %s ct\n", net);
 	}
 	if (w->bad)
-		printf("  %u statements did not verify\n", w->bad);
+		out("  %u statements did not verify (left out above)\n", w->bad);
 }
 
 int
@@ -377,6 +512,7 @@ main(int argc, char **argv)
 		usage();
 	w.sim = have_epoch;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN); /* a broken stdout: out() moves to stderr */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -13,6 +13,8 @@
  * line every DASH_PING_S resumes idle streams so closed sockets are noticed.
  */
 #include "agent/dash.h"
+#include "agent/dash_auth.h"
+#include "agent/dash_conn.h"
 #include "agent/dash_req.h"
 
 #include <arpa/inet.h>
@@ -33,12 +35,10 @@
 
 #include "peerwatt/log.h"
 
-#define DASH_PING_S       15
-#define DASH_SSE_MAX_BUF  (256 * 1024) /* queued bytes before a stream is dropped */
-#define DASH_LOGIN_WINDOW 60           /* s: failed-login budget window */
-#define DASH_LOGIN_FAILS  10           /* failed logins per window */
-#define DASH_COOKIE       "pw_session"
-#define DASH_CSRF_HEADER  "X-CSRF-Token"
+#define DASH_PING_S      15
+#define DASH_SSE_MAX_BUF (256 * 1024) /* queued bytes before a stream is dropped */
+#define DASH_COOKIE      "pw_session"
+#define DASH_CSRF_HEADER "X-CSRF-Token"
 
 #define DASH_CSP                                                                                   \
 	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
@@ -59,6 +59,7 @@ struct dash_body {
 	char *body;
 	size_t len;
 	bool too_big;
+	bool held_429; /* held back for a wrong credential: answer 429 on resume */
 };
 
 enum dash_counter {
@@ -77,21 +78,19 @@ enum dash_counter {
 struct dash {
 	struct MHD_Daemon *mhd;
 	struct dash_ops ops;
-	char web_root[PATH_MAX];
-	char token[DASH_TOKEN_MAX + 1];
-	bool has_token;
+	char web_root[PATH_MAX]; /* resolved: no symlink, no ".." */
+	struct dash_auth *auth;
+	struct dash_conns conns;
+	uint64_t auth_lockouts_logged;
 	bool loopback;
 	uint16_t port;
 	unsigned max_clients;
-	char csrf[65];    /* hex of 32 random bytes */
-	char session[65]; /* cookie value after login */
+	char csrf[65]; /* hex of 32 random bytes */
 	struct dash_sse *streams;
 	unsigned nstreams;
 	bool resume_pending;
 	uint64_t event_id;
 	time_t next_ping;
-	time_t login_window_start;
-	unsigned login_fails;
 	uint64_t counters[DASH_C__COUNT];
 };
 
@@ -294,13 +293,17 @@ dash__status_of(pw_err rc)
 	}
 }
 
+/* A static file: its every path component resolved (realpath), and the
+ * result must still lie inside the resolved web root, so that no symlink
+ * in the tree, a directory one included, leads out of it. */
 static enum MHD_Result
 dash__reply_file(struct dash *d, struct MHD_Connection *c, const char *url)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], real[PATH_MAX];
 	struct MHD_Response *r;
 	struct stat st;
 	enum MHD_Result ret;
+	size_t rootlen = strlen(d->web_root);
 	int fd, n;
 
 	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
@@ -310,7 +313,10 @@ dash__reply_file(struct dash *d, struct MHD_Connection *c, const char *url)
 	n = snprintf(path, sizeof path, "%s%s", d->web_root, url);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return dash__reply_error(d, c, 404, "not found");
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (realpath(path, real) == NULL || strncmp(real, d->web_root, rootlen) != 0 ||
+	    (real[rootlen] != '/' && strcmp(d->web_root, "/") != 0))
+		return dash__reply_error(d, c, 404, "not found");
+	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return dash__reply_error(d, c, 404, "not found");
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -423,6 +429,7 @@ dash__open_stream(struct dash *d, struct MHD_Connection *c)
 	static const char hello[] = "retry: 2000\n: peerwatt\n\n";
 	struct MHD_Response *r;
 	struct dash_sse *s;
+	struct dash_conn *dc;
 	enum MHD_Result ret;
 
 	if (d->nstreams >= d->max_clients)
@@ -446,6 +453,9 @@ dash__open_stream(struct dash *d, struct MHD_Connection *c)
 	s->next = d->streams;
 	d->streams = s;
 	d->nstreams++;
+	dc = dash_conn_of(c);
+	if (dc != NULL)
+		dc->stream = true; /* no request deadline: it lives on */
 	dash__headers(r, "text/event-stream", true);
 	MHD_add_response_header(r, "X-Accel-Buffering", "no");
 	ret = MHD_queue_response(c, 200, r);
@@ -533,33 +543,57 @@ dash__same_origin(struct MHD_Connection *c)
 	                            dash__hdr(c, "Referer"));
 }
 
-/* Value of cookie `name` in the Cookie header into out. */
-static bool
-dash__cookie(struct MHD_Connection *c, const char *name, char *out, size_t cap)
+/* The source (client address) of a request, for the failure budget. */
+static void
+dash__src(struct MHD_Connection *c, struct dash_src *src)
 {
-	const char *v = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, name);
+	const struct dash_conn *dc = dash_conn_of(c);
+	const union MHD_ConnectionInfo *info;
 
-	if (v == NULL || strlen(v) >= cap)
-		return false;
-	snprintf(out, cap, "%s", v);
-	return true;
+	if (dc != NULL) {
+		*src = dc->src;
+		return;
+	}
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	dash_auth_src(info ? info->client_addr : NULL, src);
 }
 
-static bool
-dash__authorized(struct dash *d, struct MHD_Connection *c)
+/* Logs a source that just spent its failure budget (once per lockout). */
+static void
+dash__log_lockout(struct dash *d, const struct dash_src *src)
 {
-	char cookie[128];
-	const char *auth;
+	char text[DASH_AUTH_SRC_TEXT];
 
-	if (!d->has_token)
-		return true;
-	if (dash__cookie(c, DASH_COOKIE, cookie, sizeof cookie) &&
-	    dash__secret_eq(cookie, d->session))
-		return true;
-	auth = dash__hdr(c, "Authorization");
-	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0 && dash__secret_eq(auth + 7, d->token))
-		return true;
-	return false;
+	if (dash_auth_lockouts(d->auth) == d->auth_lockouts_logged)
+		return;
+	d->auth_lockouts_logged = dash_auth_lockouts(d->auth);
+	dash_auth_src_text(src, text);
+	log_warnx("dashboard: more than %d wrong credentials from %s within %d s; its wrong "
+	          "ones now wait %d s for a 429 (lockouts so far: %llu)",
+	          DASH_AUTH_FAILS, text, DASH_AUTH_WINDOW_MS / 1000, DASH_AUTH_DELAY_MS / 1000,
+	          (unsigned long long)d->auth_lockouts_logged);
+}
+
+/* Counts a wrong credential's answer: a source within its budget gets
+ * `status` now; one past it gets 429 after DASH_AUTH_DELAY_MS (the
+ * connection is held, dash__on_request answers when it resumes). */
+static enum MHD_Result
+dash__auth_refuse(struct dash *d, struct MHD_Connection *c, struct dash_body *r,
+                  enum dash_auth_result ar, const struct dash_src *src, unsigned status,
+                  const char *msg)
+{
+	struct dash_conn *dc;
+
+	d->counters[DASH_C_LOGIN_FAILED]++;
+	if (ar != DASH_AUTH_LOCKED)
+		return dash__reply_error(d, c, status, msg);
+	dash__log_lockout(d, src);
+	dc = dash_conn_of(c);
+	if (dc == NULL)
+		return dash__reply_error(d, c, 429, "too many wrong credentials; wait a minute");
+	r->held_429 = true;
+	dash_conn_hold(&d->conns, dc, DASH_AUTH_DELAY_MS);
+	return MHD_YES;
 }
 
 static bool
@@ -588,7 +622,7 @@ dash__get_doc(struct dash *d, struct MHD_Connection *c, enum dash_doc doc)
 		/* The page reads its CSRF token here; same-origin policy keeps
 		 * other sites from reading it. */
 		json_object_set_new(j, "csrf", json_string(d->csrf));
-		json_object_set_new(j, "auth", json_boolean(d->has_token));
+		json_object_set_new(j, "auth", json_boolean(dash_auth_has_token(d->auth)));
 	}
 	return dash__reply_json(d, c, 200, j);
 }
@@ -658,36 +692,36 @@ dash__put_settings(struct dash *d, struct MHD_Connection *c, struct dash_body *r
 	return dash__get_doc(d, c, DASH_DOC_SETTINGS);
 }
 
+/* A login counts against the source's failure budget like any credential;
+ * the right token always gets a fresh random session. */
 static enum MHD_Result
 dash__login(struct dash *d, struct MHD_Connection *c, struct dash_body *r)
 {
 	char msg[DASH_MSG_MAX] = "", cookie[160], token[DASH_TOKEN_MAX + 1];
-	time_t now = dash__now();
-	bool good;
+	char session[DASH_AUTH_SESSION_LEN + 1];
+	enum dash_auth_result ar;
+	enum MHD_Result ret;
+	struct dash_src src;
 	pw_err rc;
 
-	if (!d->has_token)
+	if (!dash_auth_has_token(d->auth))
 		return dash__reply_json(d, c, 200, json_pack("{s:b}", "ok", 1));
-	if (now - d->login_window_start >= DASH_LOGIN_WINDOW) {
-		d->login_window_start = now;
-		d->login_fails = 0;
-	}
-	if (d->login_fails >= DASH_LOGIN_FAILS)
-		return dash__reply_error(d, c, 429, "too many failed logins; wait a minute");
 	rc = dash_req_login(r->body, r->len, token, sizeof token, msg, sizeof msg);
 	if (rc != PW_OK && rc != PW_ERR_RANGE)
 		return dash__reply_error(d, c, 400, msg);
-	good = rc == PW_OK && dash__secret_eq(token, d->token);
+	dash__src(c, &src);
+	ar =
+	    dash_auth_login(d->auth, &src, dash_conn_now_ms(), rc == PW_OK ? token : NULL, session);
 	sodium_memzero(token, sizeof token);
-	if (!good) {
-		d->login_fails++;
-		d->counters[DASH_C_LOGIN_FAILED]++;
-		return dash__reply_error(d, c, 403, "wrong token");
-	}
+	if (ar != DASH_AUTH_OK)
+		return dash__auth_refuse(d, c, r, ar, &src, 403, "wrong token");
 	snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict", DASH_COOKIE,
-	         d->session);
-	return dash__reply_text(d, c, 200, "application/json", "{\"ok\":true}", 11, "Set-Cookie",
-	                        cookie);
+	         session);
+	ret = dash__reply_text(d, c, 200, "application/json", "{\"ok\":true}", 11, "Set-Cookie",
+	                       cookie);
+	sodium_memzero(session, sizeof session);
+	sodium_memzero(cookie, sizeof cookie);
+	return ret;
 }
 
 static enum MHD_Result
@@ -696,6 +730,14 @@ dash__metrics(struct dash *d, struct MHD_Connection *c)
 	static const char *const names[DASH_C__COUNT] = {
 		"requests", "errors_4xx",  "errors_5xx", "csrf_rejected", "login_failed",
 		"events",   "sse_dropped", "bids",       "cancels",
+	};
+	const struct {
+		const char *name;
+		uint64_t v;
+	} more[] = {
+		{ "auth_lockouts", dash_auth_lockouts(d->auth) },
+		{ "conn_timeouts", d->conns.timed_out },
+		{ "conn_gone", d->conns.gone },
 	};
 	char *text = NULL;
 	size_t len = 0, i;
@@ -708,8 +750,15 @@ dash__metrics(struct dash *d, struct MHD_Connection *c)
 	for (i = 0; i < DASH_C__COUNT; i++)
 		fprintf(f, "# TYPE peerwatt_dash_%s_total counter\npeerwatt_dash_%s_total %llu\n",
 		        names[i], names[i], (unsigned long long)d->counters[i]);
+	for (i = 0; i < sizeof more / sizeof more[0]; i++)
+		fprintf(f, "# TYPE peerwatt_dash_%s_total counter\npeerwatt_dash_%s_total %llu\n",
+		        more[i].name, more[i].name, (unsigned long long)more[i].v);
 	fprintf(f, "# TYPE peerwatt_dash_sse_clients gauge\npeerwatt_dash_sse_clients %u\n",
 	        d->nstreams);
+	fprintf(f, "# TYPE peerwatt_dash_connections gauge\npeerwatt_dash_connections %u\n",
+	        d->conns.count);
+	fprintf(f, "# TYPE peerwatt_dash_sessions gauge\npeerwatt_dash_sessions %u\n",
+	        dash_auth_sessions(d->auth, dash_conn_now_ms()));
 	if (d->ops.metrics != NULL)
 		d->ops.metrics(d->ops.ctx, f);
 	if (fclose(f) != 0 || text == NULL) {
@@ -741,6 +790,8 @@ dash__route(struct dash *d, struct MHD_Connection *c, const char *url, const cha
 	bool is_post = strcmp(method, "POST") == 0;
 	bool is_put = strcmp(method, "PUT") == 0;
 	bool is_del = strcmp(method, "DELETE") == 0;
+	enum dash_auth_result ar;
+	struct dash_src src;
 	const char *csrf;
 	int doc;
 
@@ -771,8 +822,14 @@ dash__route(struct dash *d, struct MHD_Connection *c, const char *url, const cha
 		if (strcmp(url, "/api/login") == 0 && is_post)
 			return dash__login(d, c, r);
 	}
-	if (!dash__authorized(d, c))
+	dash__src(c, &src);
+	ar = dash_auth_check(d->auth, &src, dash_conn_now_ms(),
+	                     MHD_lookup_connection_value(c, MHD_COOKIE_KIND, DASH_COOKIE),
+	                     dash__hdr(c, "Authorization"));
+	if (ar == DASH_AUTH_MISSING)
 		return dash__reply_error(d, c, 401, "login required");
+	if (ar != DASH_AUTH_OK)
+		return dash__auth_refuse(d, c, r, ar, &src, 401, "login required");
 	if (is_get) {
 		if (strcmp(url, "/metrics") == 0)
 			return dash__metrics(d, c);
@@ -824,6 +881,7 @@ dash__on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 		if (r == NULL)
 			return MHD_NO;
 		*con_cls = r;
+		dash_conn_request(dash_conn_of(c));
 		/* Refuse a declared oversize body before reading it. */
 		cl = dash__hdr(c, "Content-Length");
 		if (cl != NULL) {
@@ -835,6 +893,11 @@ dash__on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 				r->too_big = true;
 		}
 		return MHD_YES;
+	}
+	if (r->held_429) {
+		/* resumed after DASH_AUTH_DELAY_MS */
+		r->held_429 = false;
+		return dash__reply_error(d, c, 429, "too many wrong credentials; wait a minute");
 	}
 	if (*upload_size > 0) {
 		if (!r->too_big && r->len + *upload_size <= DASH_MAX_BODY) {
@@ -861,8 +924,8 @@ dash__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct dash_body *r = *con_cls;
 
 	(void)cls;
-	(void)c;
 	(void)toe;
+	dash_conn_completed(dash_conn_of(c));
 	if (r != NULL) {
 		free(r->body);
 		free(r);
@@ -895,7 +958,8 @@ dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struct dash 
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	struct stat st;
 	struct dash *d;
-	char idx[PATH_MAX];
+	char idx[PATH_MAX], real[PATH_MAX];
+	unsigned request_s, per_source;
 	int n;
 
 	if (cfg == NULL || ops == NULL || out == NULL || ops->get == NULL ||
@@ -918,12 +982,12 @@ dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struct dash 
 		return PW_ERR_CONFIG;
 	}
 	if (cfg->web_root == NULL || stat(cfg->web_root, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    strlen(cfg->web_root) >= PATH_MAX - DASH_REQ_PATH_MAX) {
+	    realpath(cfg->web_root, real) == NULL || strlen(real) >= PATH_MAX - DASH_REQ_PATH_MAX) {
 		dash__msg(msg, msgcap, "dashboard web root '%s' is not a directory",
 		          cfg->web_root ? cfg->web_root : "(none)");
 		return PW_ERR_CONFIG;
 	}
-	n = snprintf(idx, sizeof idx, "%s/index.html", cfg->web_root);
+	n = snprintf(idx, sizeof idx, "%s/index.html", real);
 	if (n < 0 || (size_t)n >= sizeof idx || access(idx, R_OK) != 0) {
 		dash__msg(msg, msgcap, "dashboard web root '%s' has no index.html", cfg->web_root);
 		return PW_ERR_CONFIG;
@@ -944,27 +1008,34 @@ dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struct dash 
 	if (d == NULL)
 		return PW_ERR_NOMEM;
 	d->ops = *ops;
-	snprintf(d->web_root, sizeof d->web_root, "%s", cfg->web_root);
+	snprintf(d->web_root, sizeof d->web_root, "%s", real);
 	d->loopback = dash_req_is_loopback(addr);
 	d->max_clients = cfg->max_clients ? cfg->max_clients : 32;
-	if (cfg->token != NULL) {
-		d->has_token = true;
-		snprintf(d->token, sizeof d->token, "%s", cfg->token);
+	d->auth = dash_auth_new();
+	if (d->auth == NULL) {
+		free(d);
+		return PW_ERR_NOMEM;
 	}
+	(void)dash_auth_set_token(d->auth, cfg->token);
+	request_s = cfg->request_s ? cfg->request_s : DASH_REQUEST_S;
+	per_source = cfg->per_source ? cfg->per_source : DASH_PER_SOURCE;
+	dash_conns_init(&d->conns, request_s);
 	dash__random_hex(d->csrf);
-	dash__random_hex(d->session);
 	d->next_ping = dash__now() + DASH_PING_S;
-	d->login_window_start = dash__now();
-	d->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, dash__on_request, d,
-	                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	                          MHD_OPTION_NOTIFY_COMPLETED, dash__on_completed, d,
-	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)(d->max_clients + 32),
-	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	                          MHD_OPTION_EXTERNAL_LOGGER, dash__mhd_log, d, MHD_OPTION_END);
+	/* MHD's inactivity timeout backs up the deadline of dash_conn.c (which
+	 * also ends trickling and gone peers); per-source and total limits keep
+	 * one source from taking every connection. */
+	d->mhd = MHD_start_daemon(
+	    flags, cfg->port, NULL, NULL, dash__on_request, d, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, dash__on_completed, d,
+	    MHD_OPTION_NOTIFY_CONNECTION, dash_conns_notify, &d->conns, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)(d->max_clients + DASH_CONN_MAX), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    per_source, MHD_OPTION_CONNECTION_TIMEOUT, request_s, MHD_OPTION_EXTERNAL_LOGGER,
+	    dash__mhd_log, d, MHD_OPTION_END);
 	if (d->mhd == NULL) {
 		dash__msg(msg, msgcap, "cannot listen on %s port %u (in use?)", addr,
 		          (unsigned)cfg->port);
-		sodium_memzero(d->token, sizeof d->token);
+		dash_auth_destroy(&d->auth);
 		free(d);
 		return PW_ERR_HTTP;
 	}
@@ -990,11 +1061,11 @@ dash_destroy(struct dash **dp)
 		s->closing = true;
 		dash__sse_wake(s);
 	}
-	for (i = 0; i < 50 && d->streams != NULL; i++)
+	(void)dash_conns_sweep(&d->conns, true); /* resumes held answers */
+	for (i = 0; i < 50 && (d->streams != NULL || dash_conns_held(&d->conns) > 0); i++)
 		MHD_run(d->mhd);
 	MHD_stop_daemon(d->mhd);
-	sodium_memzero(d->token, sizeof d->token);
-	sodium_memzero(d->session, sizeof d->session);
+	dash_auth_destroy(&d->auth);
 	free(d);
 	*dp = NULL;
 }
@@ -1020,7 +1091,7 @@ long
 dash_timeout_ms(struct dash *d)
 {
 	MHD_UNSIGNED_LONG_LONG t;
-	long ping_ms;
+	long ping_ms, conn_ms;
 	time_t now;
 
 	if (d == NULL)
@@ -1029,6 +1100,9 @@ dash_timeout_ms(struct dash *d)
 		return 0;
 	now = dash__now();
 	ping_ms = d->streams ? (long)((d->next_ping > now ? d->next_ping - now : 0) * 1000) : -1;
+	conn_ms = dash_conns_timeout_ms(&d->conns);
+	if (conn_ms >= 0 && (ping_ms < 0 || conn_ms < ping_ms))
+		ping_ms = conn_ms;
 	if (MHD_get_timeout(d->mhd, &t) == MHD_YES) {
 		long mt = t > 60000 ? 60000 : (long)t;
 		if (ping_ms < 0 || mt < ping_ms)
@@ -1056,5 +1130,32 @@ dash_run(struct dash *d)
 	d->resume_pending = false;
 	if (MHD_run(d->mhd) != MHD_YES)
 		return PW_ERR_HTTP;
+	if (dash_conns_sweep(&d->conns, false))
+		d->resume_pending = true;
+	return PW_OK;
+}
+
+pw_err
+dash_set_token(struct dash *d, const char *token, char *msg, size_t msgcap)
+{
+	if (d == NULL)
+		return PW_ERR_ARG;
+	if (token != NULL && token[0] == '\0')
+		token = NULL;
+	if (token != NULL && !dash_req_token_ok(token)) {
+		dash__msg(msg, msgcap,
+		          "dashboard token must be %d to %d printable characters without "
+		          "spaces, ';' or ','",
+		          DASH_TOKEN_MIN, DASH_TOKEN_MAX);
+		return PW_ERR_CONFIG;
+	}
+	if (token == NULL && !d->loopback) {
+		dash__msg(msg, msgcap, "a dashboard on a non-loopback address needs a token");
+		return PW_ERR_CONFIG;
+	}
+	if (dash_auth_set_token(d->auth, token)) {
+		log_info("dashboard: token %s; every session ended", token ? "changed" : "removed");
+		dash__msg(msg, msgcap, "token changed");
+	}
 	return PW_OK;
 }

@@ -79,7 +79,10 @@
 #define DASH_MSG_MAX       200  /* bytes of a message for the user, with NUL */
 #define DASH_TOKEN_MIN     16   /* characters of a login token */
 #define DASH_TOKEN_MAX     128
-#define DASH_MAX_INTERVALS 96 /* intervals of one standing bid */
+#define DASH_MAX_INTERVALS 96  /* intervals of one standing bid */
+#define DASH_REQUEST_S     10  /* s for a request to arrive and be answered */
+#define DASH_PER_SOURCE    16  /* connections from one address at once */
+#define DASH_CONN_MAX      128 /* connections at once besides the event streams */
 
 enum dash_doc {
 	DASH_DOC_STATE,
@@ -145,6 +148,8 @@ struct dash_config {
 	 * DASH_TOKEN_MIN..DASH_TOKEN_MAX printable characters. */
 	const char *token;
 	unsigned max_clients; /* SSE streams at once; 0 = 32 */
+	unsigned request_s;   /* 0 = DASH_REQUEST_S (tests shorten it) */
+	unsigned per_source;  /* 0 = DASH_PER_SOURCE */
 };
 
 struct dash;
@@ -157,6 +162,12 @@ pw_err dash_new(const struct dash_config *cfg, const struct dash_ops *ops, struc
                 char *msg, size_t msgcap) __attribute__((warn_unused_result));
 /* Closes every stream and the listener; *dp becomes NULL.  NULL-safe. */
 void dash_destroy(struct dash **dp);
+
+/* Sets a new login token (NULL or "" = none, refused on a non-loopback
+ * address: PW_ERR_CONFIG, as is a malformed token).  A token that differs
+ * from the current one ends every session (SIGHUP with a changed token). */
+pw_err dash_set_token(struct dash *d, const char *token, char *msg, size_t msgcap)
+    __attribute__((warn_unused_result));
 
 /* The one fd to poll for input (an epoll fd); stable for the dash's life. */
 int dash_fd(const struct dash *d);

@@ -243,20 +243,83 @@ sleep_ms(long ms)
 		;
 }
 
+/*
+ * The next step after a failed discovery, by cause: where the installer
+ * should look (address and port, unit id, the device's settings).
+ */
+static const char *
+discovery_hint(const struct probe_opts *o, pw_err cause)
+{
+	bool rtu = strncmp(o->url, "rtu:", 4) == 0;
+
+	switch (cause) {
+	case PW_ERR_UNAVAILABLE:
+		return rtu ? "cannot open the serial port: check the device path, that no other "
+		             "program holds it and that this user is in group dialout"
+		           : "nothing accepts connections there: check the device's address and "
+		             "its Modbus TCP port (502 on most devices, some use 1502 or 6607) and "
+		             "that Modbus TCP is enabled in its settings";
+	case PW_ERR_TIMEOUT:
+		return rtu ? "no answer: check the wiring (A/B), the baud rate and framing "
+		             "(BAUD:8N1), and the unit id (--unit, 1..247, as set on the device)"
+		           : "connected, but no answer in time: check the unit id (--unit: 1 on "
+		             "most devices, 126 on SMA, 255 addresses a TCP device directly), or "
+		             "give the device more time with --timeout MS";
+	case PW_ERR_MODBUS_EXC:
+		return "the device refused the request (a Modbus exception): most often a wrong "
+		       "unit id; try --unit 1, 126 or 255, or the id set in the device's Modbus "
+		       "settings";
+	case PW_ERR_NOT_SUNSPEC:
+		return "the device answers but has no SunSpec map at this unit id: try another "
+		       "--unit (a meter behind an inverter often has its own id) or enable "
+		       "SunSpec in the device's settings";
+	default:
+		return "check the address, the port and the unit id against the device's Modbus "
+		       "settings (docs/metering.md)";
+	}
+}
+
 /* Explain a failed discovery in words an installer can act on. */
 static void
 report_discovery(const struct probe_opts *o, pw_err rc, pw_err transport)
 {
-	const char *why = rc == PW_ERR_NOT_SUNSPEC && transport == PW_ERR_UNAVAILABLE
-	                      ? "cannot connect"
-	                  : rc == PW_ERR_NOT_SUNSPEC && transport != PW_OK ? pw_strerror(transport)
-	                  : rc == PW_ERR_NOT_SUNSPEC                       ? "no \"SunS\" marker"
-	                                                                   : pw_strerror(rc);
+	pw_err cause = rc == PW_ERR_NOT_SUNSPEC && transport != PW_OK ? transport : rc;
+	const char *why = cause == PW_ERR_UNAVAILABLE   ? "cannot connect"
+	                  : cause == PW_ERR_NOT_SUNSPEC ? "no \"SunS\" marker"
+	                                                : pw_strerror(cause);
 	fprintf(
 	    stderr,
 	    "peerwatt-agent probe: no SunSpec device at %s unit %ld: tried bases 40000, 0, 50000: "
-	    "%s\n",
-	    o->url, o->unit, why);
+	    "%s\nnext step: %s\n",
+	    o->url, o->unit, why, discovery_hint(o, cause));
+}
+
+/* The URL error, with the fix when it is only the port that is missing. */
+static int
+url_error(const char *url, pw_err rc)
+{
+	const char *host = url + 6;
+	size_t n, hl;
+	bool no_port;
+
+	if (rc == PW_ERR_RANGE)
+		return pw_cli_usage_error(PROG, "%s: unit id out of range for this transport", url);
+	if (strncmp(url, "tcp://", 6) == 0 && (n = strnlen(host, 256)) > 0 && n < 256 &&
+	    strchr(host, '/') == NULL) {
+		hl = n;
+		no_port = strchr(host, ':') == NULL || host[n - 1] == ']';
+		if (host[n - 1] == ':') {
+			no_port = true;
+			hl = n - 1;
+		}
+		if (no_port)
+			return pw_cli_usage_error(PROG,
+			                          "%s: no port: Modbus TCP needs one, e.g. "
+			                          "tcp://%.*s:502 (502 on most devices)",
+			                          url, (int)hl, host);
+	}
+	return pw_cli_usage_error(
+	    PROG, "%s: not a Modbus URL (tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1)", url);
 }
 
 static int
@@ -283,11 +346,7 @@ probe_run(const struct probe_opts *o)
 		cfg.backoff_base_ms = 1;
 	cfg.backoff_cap_ms = cfg.backoff_base_ms * 8;
 	if ((rc = mlink_new(o->url, &cfg, NULL, &link)) != PW_OK)
-		return pw_cli_usage_error(
-		    PROG, "%s: %s", o->url,
-		    rc == PW_ERR_RANGE
-		        ? "unit id out of range for this transport"
-		        : "not a Modbus URL (tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1)");
+		return url_error(o->url, rc);
 	io.read = mlink_read_cb;
 	io.arg = link;
 	energy_init(&en, &ecfg);

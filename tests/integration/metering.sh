@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # metering.sh: `peerwatt-agent probe` reads peerwatt-sim in every variant
 # (base 40000/0/50000, int/float models, unit ids) and exits 69 with a clear
-# message when there is no device or the unit is wrong.
+# message when there is no device or the unit is wrong, followed by the next
+# step to take (the port, the unit id); a URL without a port is a usage error
+# that shows the URL with one.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -69,6 +71,8 @@ for variant in "40000 int 1" "0 float 3" "50000 int 247" "50000 float 1" "0 int 
 	"$AGENT" probe --modbus "tcp://127.0.0.1:$SIM_PORT" --unit "$wrong" --json >"$out.wrong" 2>"$out.wrong.err"
 	rc=$?
 	check "probe of unit $wrong on a unit-$unit device exits 69" test "$rc" -eq 69
+	check "... and suggests another unit id as the next step" \
+		grep -q "^next step: .*wrong unit id; try --unit 1, 126 or 255" "$out.wrong.err"
 	stop_pid "$SIM_PID"
 done
 
@@ -79,6 +83,12 @@ rc=$?
 check "probe without a device exits 69" test "$rc" -eq 69
 check "the message names the URL and the bases tried" grep -q "tcp://127.0.0.1:$port unit 1: tried bases 40000, 0, 50000" "$PW_TMP/none.err"
 check "nothing on stdout when nothing was read" test ! -s "$PW_TMP/none.out"
+check "the next step is the address and the port" \
+	grep -q "^next step: nothing accepts connections there: check the device's address and its Modbus TCP port (502" "$PW_TMP/none.err"
+"$AGENT" probe --modbus "tcp://127.0.0.1" --unit 1 >/dev/null 2>"$PW_TMP/noport.err"
+rc=$?
+check "a URL without a port is a usage error (exit $rc) showing it with one" \
+	test "$rc" -eq 64 -a -n "$(grep -F 'tcp://127.0.0.1: no port: Modbus TCP needs one, e.g. tcp://127.0.0.1:502' "$PW_TMP/noport.err")"
 
 # Usage errors are 64.
 "$AGENT" probe --modbus "udp://127.0.0.1:1" --unit 1 >/dev/null 2>&1

@@ -231,7 +231,8 @@ lint:
 	  $(filter %.c,$(SRC_ALL))
 
 # install: programs, man pages, docs, example configs, the dashboard's page and
-# the systemd units (their /usr/local paths rewritten to PREFIX).  Never
+# the systemd units (the /usr/local paths of examples and units, web_root
+# included, rewritten to PREFIX).  Never
 # touches /etc: docs/operations.md says what to copy there.
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR  ?= $(PREFIX)/share/doc/peerwatt
@@ -244,7 +245,12 @@ install: all
 	install -m 0644 $(wildcard docs/man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 $(wildcard docs/man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
-	install -m 0644 $(wildcard config/*.example) $(DESTDIR)$(DOCDIR)/examples/
+	@set -e; for u in $(wildcard config/*.example); do \
+	  sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' -e 's|/usr/local/share/|$(PREFIX)/share/|g' \
+	    $$u > $(DESTDIR)$(DOCDIR)/examples/$$(basename $$u); \
+	  chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$(basename $$u); \
+	  echo "install $$u -> $(DESTDIR)$(DOCDIR)/examples/"; \
+	done
 	@set -e; for u in $(wildcard config/*.service); do \
 	  sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' -e 's|/usr/local/share/|$(PREFIX)/share/|g' \
 	    $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define OPT(sec, key, type, member, min, max, def, help)                                           \
 	{                                                                                          \
@@ -235,6 +236,14 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 	if (!endpoint_ok(c->pub))
 		return cross_fail(err, errlen, p, LINE("exchange", "pub"),
 		                  "[exchange] pub must be a tcp:// or ipc:// endpoint");
+	/* the example's placeholder: no exchange has it, every handshake would fail */
+	static const uint8_t zero_key[sizeof(c->public_key)];
+	if (memcmp(c->public_key, zero_key, sizeof(zero_key)) == 0)
+		return cross_fail(
+		    err, errlen, p, LINE("exchange", "public_key"),
+		    "[exchange] public_key is the all-zero placeholder: set the "
+		    "exchange's key (its operator prints it with peerwatt-exchange -c "
+		    "FILE --print-public-key)");
 	/* over TCP any unit id reaches the device (255 is usual for a device
 	 * addressed directly); on a serial bus only 1..247 are stations */
 	struct mlink_url mu;
@@ -286,6 +295,23 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 			         b->name);
 			return cross_fail(err, errlen, p, LATER(b->line, LATER(l_retail, l_feedin)),
 			                  why);
+		}
+	}
+	/* without its page the dashboard would serve nothing: say so now */
+	if (c->dash_enabled) {
+		struct stat st;
+		char idx[sizeof(c->dash_web_root) + 16];
+		snprintf(idx, sizeof(idx), "%s/index.html", c->dash_web_root);
+		if (stat(c->dash_web_root, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    stat(idx, &st) != 0 || !S_ISREG(st.st_mode)) {
+			snprintf(why, sizeof(why),
+			         "[dashboard] web_root %.80s is not a directory with index.html "
+			         "(make install puts the page in PREFIX/share/peerwatt/web)",
+			         c->dash_web_root);
+			return cross_fail(
+			    err, errlen, p,
+			    LATER(LINE("dashboard", "web_root"), LINE("dashboard", "enabled")),
+			    why);
 		}
 	}
 	if (c->dash_enabled && !listen_is_loopback(c->dash_listen) && c->dash_token[0] == '\0') {

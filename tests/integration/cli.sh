@@ -144,7 +144,7 @@ grep '^h1 ' "$T/h.out" >"$T/households"
 XP1=$(free_port)
 XP2=$(free_port)
 sed -e "s|/etc/peerwatt/households|$T/households|" -e "s|/var/lib/peerwatt/exchange.db|$T/x.db|" \
-	-e "s|/etc/peerwatt/exchange.key|$T/ex.key|" \
+	-e "s|/var/lib/peerwatt/exchange.key|$T/ex.key|" \
 	-e "s|tcp://127.0.0.1:7700|tcp://127.0.0.1:$XP1|" -e "s|tcp://127.0.0.1:7701|tcp://127.0.0.1:$XP2|" \
 	config/exchange.conf.example >"$T/x.conf"
 MB=$(free_port) # nothing listens: the agent keeps retrying the device
@@ -166,6 +166,17 @@ sed "s|^modbus = .*|modbus = udp://127.0.0.1:$MB|" "$T/a.conf" >"$T/a-url.conf"
 run "$AGENT" -c "$T/a-url.conf" --check-config
 check "peerwatt-agent --check-config refuses a bad [device] modbus URL (78)" \
 	test "$rc" = 78 -a -n "$(grep -F "udp://" "$T/err")"
+sed "s|^public_key = .*|public_key = $(printf '0%.0s' {1..64})|" "$T/a.conf" >"$T/a-zero.conf"
+run "$AGENT" -c "$T/a-zero.conf" --check-config
+check "peerwatt-agent --check-config refuses the example's all-zero exchange key (78, why)" \
+	test "$rc" = 78 -a -n "$(grep -F "public_key is the all-zero placeholder" "$T/err")"
+sed -e "s|^enabled = no|enabled = yes|" -e "s|^web_root = .*|web_root = $T/no-web|" "$T/a.conf" >"$T/a-web.conf"
+run "$AGENT" -c "$T/a-web.conf" --check-config
+check "peerwatt-agent --check-config refuses a web_root that does not exist (78, named)" \
+	test "$rc" = 78 -a -n "$(grep -F "web_root $T/no-web is not a directory" "$T/err")"
+sed -e "s|^enabled = no|enabled = yes|" "$T/a.conf" >"$T/a-web-ok.conf"
+run "$AGENT" -c "$T/a-web-ok.conf" --check-config
+check "... and accepts this tree's agent/web (exit 0)" test "$rc" = 0
 sed "s|^key_file = .*|key_file = $T/no.key|" "$T/a.conf" >"$T/a-key.conf"
 run "$AGENT" -c "$T/a-key.conf" --check-config
 check "peerwatt-agent --check-config refuses a missing key file (78, named)" \

@@ -3,6 +3,10 @@
 # `make install` with PREFIX and DESTDIR puts programs, man pages, docs,
 # examples and units where they belong (units rewritten to PREFIX), and the
 # installed systemd units pass `systemd-analyze verify` with no output.
+# `make install PREFIX=/usr DESTDIR=...` writes /usr into the installed
+# examples (web_root included), and the installed programs accept the
+# installed examples with --check-config once they point at loopback and
+# this test's directory (never run against another network).
 set -u
 . tests/integration/lib.sh
 top=$(pwd)
@@ -122,6 +126,64 @@ for u in exchange agent; do
 		         grep -q '^RuntimeDirectory=' '$f' && grep -q '^NoNewPrivileges=yes$' '$f' &&
 		         grep -q '^ProtectSystem=strict$' '$f' && grep -q '^ExecReload=' '$f'"
 done
+
+# --- make install PREFIX=/usr: the installed examples work as installed -------------
+dest2=$tmp/dest-usr
+if make --no-print-directory -s install DESTDIR="$dest2" PREFIX=/usr \
+	SANITIZE="${SANITIZE:-}" >"$tmp/install-usr.log" 2>&1; then
+	ok "make install PREFIX=/usr DESTDIR"
+else
+	not_ok "make install PREFIX=/usr DESTDIR"
+	tail -20 "$tmp/install-usr.log"
+fi
+ex=$dest2/usr/share/doc/peerwatt/examples
+check "installed agent example: web_root is PREFIX's page (/usr/share/peerwatt/web)" \
+	grep -q '^web_root = /usr/share/peerwatt/web *\(;.*\)\?$' "$ex/agent.conf.example"
+check "... which make install put there (index.html)" test -f "$dest2/usr/share/peerwatt/web/index.html"
+check "no /usr/local path left in the installed examples and units (comments aside)" \
+	bash -c "! grep -h /usr/local/ '$ex'/*.example '$dest2'/usr/lib/systemd/system/*.service | grep -v '^[#;]'"
+# the examples, modified only where they name this machine's state, the
+# network and the placeholder key: paths under $tmp, loopback endpoints
+st=$tmp/state
+mkdir -p "$st"
+"$dest2/usr/bin/peerwatt-exchange" keygen --out "$st/exchange.key" >"$st/exchange.pk" 2>&1
+"$dest2/usr/bin/peerwatt-agent" keygen --out "$st/household.key" --id h1 --name alice \
+	--serial SN-0001 --zone north --max-export-w 5000 --max-import-w 8000 >"$st/keygen.out" 2>&1
+grep '^h1 alice ' "$st/keygen.out" >"$st/households"
+xpk=$(tr -d ' \n' <"$st/exchange.pk" | sed 's/^public key://')
+XP1=$(free_port)
+XP2=$(free_port)
+MB=$(free_port)
+sed -e "s|/var/lib/peerwatt/|$st/|g" -e "s|/etc/peerwatt/households|$st/households|" \
+	-e "s|tcp://127.0.0.1:7700|tcp://127.0.0.1:$XP1|" -e "s|tcp://127.0.0.1:7701|tcp://127.0.0.1:$XP2|" \
+	"$ex/exchange.conf.example" >"$st/exchange.conf"
+sed -e "s|/var/lib/peerwatt/|$st/|g" -e "s|tcp://exchange.example.net:7700|tcp://127.0.0.1:$XP1|" \
+	-e "s|tcp://exchange.example.net:7701|tcp://127.0.0.1:$XP2|" \
+	-e "s|tcp://192.168.1.50:502|tcp://127.0.0.1:$MB|" -e "s|^public_key = [0-9a-f]*|public_key = $xpk|" \
+	-e "s|/usr/share/peerwatt/web|$dest2/usr/share/peerwatt/web|" \
+	"$ex/agent.conf.example" >"$st/agent.conf"
+check "the installed examples, pointed at loopback and $PW_TMP, name no other host" \
+	bash -c "! grep -hE '^[a-z_]+ *= *tcp://' '$st/exchange.conf' '$st/agent.conf' | grep -v 'tcp://127\.0\.0\.1:'"
+"$dest2/usr/bin/peerwatt-exchange" -c "$st/exchange.conf" --check-config >"$tmp/cc.out" 2>&1
+rc=$?
+check "installed peerwatt-exchange --check-config accepts the installed example (exit $rc)" test "$rc" = 0
+[ "$rc" = 0 ] || cat "$tmp/cc.out"
+"$dest2/usr/bin/peerwatt-agent" -c "$st/agent.conf" --check-config >"$tmp/cc.out" 2>&1
+rc=$?
+check "installed peerwatt-agent --check-config accepts the installed example, dashboard on (exit $rc)" \
+	test "$rc" = 0 -a -n "$(grep -c '^enabled = yes' "$st/agent.conf")"
+[ "$rc" = 0 ] || cat "$tmp/cc.out"
+check "the example's household is the registry example's alice (serial, capacities)" \
+	bash -c "grep -q '^h1 alice [0-9a-f]* SN-0001 north 5000 8000\$' '$ex/households.example' &&
+	         grep -q '^serial = SN-0001 ' '$ex/agent.conf.example' &&
+	         grep -q '^max_export_w = 5000 ' '$ex/agent.conf.example' &&
+	         grep -q '^max_import_w = 8000\$' '$ex/agent.conf.example'"
+check "the agent example's market is the exchange example's (id, interval, gate, tariffs)" \
+	bash -c "for k in 'id|market_id' 'interval_s|interval_s' 'gate_s|gate_s' 'feedin|feedin_price' 'retail|retail_price'; do
+	           a=\$(sed -nE \"s/^\${k%|*} *= *([0-9.]+).*/\\1/p\" '$ex/exchange.conf.example')
+	           b=\$(sed -nE \"s/^\${k#*|} *= *([0-9.]+).*/\\1/p\" '$ex/agent.conf.example')
+	           [ -n \"\$a\" ] && [ \"\$a\" = \"\$b\" ] || { echo \"\$k: \$a != \$b\"; exit 1; }
+	         done"
 
 # --- systemd-analyze verify ------------------------------------------------------
 if command -v systemd-analyze >/dev/null 2>&1; then

@@ -78,8 +78,33 @@ test_example_file_loads(void **state)
 {
 	struct aconfig c;
 	char err[PW_CFG_ERRLEN];
+	char text[8192], *at;
+	size_t n;
+	FILE *f;
 	(void)state;
-	assert_int_equal(aconfig_load("config/agent.conf.example", &c, err, sizeof(err)), PW_OK);
+	/* as shipped: the placeholder exchange key is refused */
+	assert_int_equal(aconfig_load("config/agent.conf.example", &c, err, sizeof(err)),
+	                 PW_ERR_CONFIG);
+	assert_non_null(strstr(err, "public_key is the all-zero placeholder"));
+	/* with the exchange's key and the page of this tree, it loads */
+	f = fopen("config/agent.conf.example", "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	at = strstr(text, "public_key = 0000");
+	assert_non_null(at);
+	memset(at + 13, 'a', 64);
+	at = strstr(text, "web_root = /usr/local/share/peerwatt/web");
+	assert_non_null(at);
+	memcpy(at, "web_root = agent/web                    ", 40);
+	snprintf(path, sizeof(path), "/tmp/test_aconfig.%ld.conf", (long)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	unlink(path);
 	assert_int_equal(c.strategy, POLICY_PRICE_FOLLOW);
 	assert_int_equal(c.min_price_uper_kwh, 120000);
 	assert_int_equal(c.retail_uper_kwh, 300000);
@@ -160,6 +185,11 @@ test_errors(void **state)
 		{ "[exchange]\nfeedin_price = 0.08\n[bid.x]\nqty_wh = 5\nmax_price = 0.05\n",
 		  ":18: [bid.x] max_price must be within" },
 		{ "[device]\nunit = 300\n", ":15:" },
+		/* a dashboard without its page */
+		{ "[dashboard]\nweb_root = /nonexistent/peerwatt-web\n",
+		  ":15: [dashboard] web_root /nonexistent/peerwatt-web is not a directory with "
+		  "index.html" },
+		{ "[dashboard]\nweb_root = /\n", ":15: [dashboard] web_root / is not a directory" },
 		{ "[policy]\nwhatever = 1\n", ":15: unknown key whatever" },
 		{ "[nosuch]\nkey = 1\n", ":15: unknown section" },
 	};
@@ -180,6 +210,34 @@ test_errors(void **state)
 		for (size_t b = 0; b < sizeof(c); b++)
 			assert_int_equal(((unsigned char *)&c)[b], 0x5a);
 	}
+	unlink(path);
+}
+
+/* The example's all-zero exchange key is a placeholder, refused at its line;
+ * a web_root that does not exist is fine while the dashboard is off. */
+static void
+test_placeholder_key_and_web_root_off(void **state)
+{
+	struct aconfig c;
+	char err[PW_CFG_ERRLEN] = "";
+	char text[sizeof(base) + 64];
+	FILE *f;
+	(void)state;
+	snprintf(text, sizeof(text), "%s", base);
+	char *k = strstr(text, "public_key = ");
+	assert_non_null(k);
+	memset(k + 13, '0', 64);
+	snprintf(path, sizeof(path), "/tmp/test_aconfig.%ld.conf", (long)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_ERR_CONFIG);
+	assert_non_null(strstr(err, ":12: [exchange] public_key is the all-zero placeholder"));
+
+	write_cfg("[dashboard]\nenabled = no\nweb_root = /nonexistent/peerwatt-web\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_false(c.dash_enabled);
 	unlink(path);
 }
 
@@ -257,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_enums_and_bids),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_placeholder_key_and_web_root_off),
 		cmocka_unit_test(test_missing_required_and_file),
 		cmocka_unit_test(test_unit_by_transport),
 	};

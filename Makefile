@@ -31,7 +31,7 @@ DEBS      := build-essential pkg-config libmodbus-dev libzmq3-dev libsqlite3-dev
 
 WARN      := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
              -Wmissing-prototypes -Werror
-CPPFLAGS  += -D_GNU_SOURCE -DPW_VERSION='"$(VERSION)"' -Iinclude -I.
+CPPFLAGS  += -D_GNU_SOURCE -DPW_VERSION='"$(VERSION)"' -DPW_DATADIR='"$(PREFIX)/share/peerwatt"' -Iinclude -I.
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(WARN)
 ifneq ($(SANITIZE),)
@@ -230,16 +230,17 @@ lint:
 	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude -I. \
 	  $(filter %.c,$(SRC_ALL))
 
-# install: programs, man pages, docs, example configs, the dashboard's page and
-# the systemd units (the /usr/local paths of examples and units, web_root
-# included, rewritten to PREFIX).  Never
+# install: programs, man pages, docs, example configs, the register-map
+# templates, the dashboard's page and the systemd units (the /usr/local paths
+# of examples and units, web_root included, rewritten to PREFIX).  Never
 # touches /etc: docs/operations.md says what to copy there.
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR  ?= $(PREFIX)/share/doc/peerwatt
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/peerwatt/web
+	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/peerwatt/web \
+	  $(DESTDIR)$(PREFIX)/share/peerwatt/templates
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(wildcard docs/man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
@@ -251,6 +252,7 @@ install: all
 	  chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$(basename $$u); \
 	  echo "install $$u -> $(DESTDIR)$(DOCDIR)/examples/"; \
 	done
+	install -m 0644 $(wildcard templates/*.ini) $(DESTDIR)$(PREFIX)/share/peerwatt/templates/
 	@set -e; for u in $(wildcard config/*.service); do \
 	  sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' -e 's|/usr/local/share/|$(PREFIX)/share/|g' \
 	    $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \

@@ -320,10 +320,18 @@ link_connect(struct mlink *l)
 pw_err
 mlink_read(struct mlink *l, uint16_t addr, uint16_t count, uint16_t *regs)
 {
+	return mlink_read_ex(l, 3, -1, addr, count, regs);
+}
+
+pw_err
+mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count, uint16_t *regs)
+{
 	int n, err;
 	pw_err rc;
 
-	if (count < 1 || count > MODBUS_MAX_READ_REGISTERS || (uint32_t)addr + count > 65536u)
+	if (count < 1 || count > MODBUS_MAX_READ_REGISTERS || (uint32_t)addr + count > 65536u ||
+	    (fc != 3 && fc != 4) || unit < -1 || unit > 255 ||
+	    (l->url.kind == MLINK_RTU && unit >= 0 && (unit < 1 || unit > 247)))
 		return PW_ERR_ARG;
 	if (!l->connected) {
 		if (l->clock.now_ms(l->clock.arg) < l->next_try_ms) {
@@ -333,7 +341,13 @@ mlink_read(struct mlink *l, uint16_t addr, uint16_t count, uint16_t *regs)
 		if ((rc = link_connect(l)) != PW_OK)
 			return rc;
 	}
-	n = modbus_read_registers(l->ctx, addr, count, regs);
+	/* a gateway (a Victron GX, an RS485 bridge) reaches several unit ids */
+	if (modbus_set_slave(l->ctx, unit >= 0 ? unit : l->cfg.unit) == -1)
+		return PW_ERR_ARG;
+	if (fc == 4)
+		n = modbus_read_input_registers(l->ctx, addr, count, regs);
+	else
+		n = modbus_read_registers(l->ctx, addr, count, regs);
 	if (n == count) {
 		l->fails = 0;
 		l->st.reads_ok++;
@@ -372,4 +386,10 @@ pw_err
 mlink_read_cb(void *arg, uint16_t addr, uint16_t count, uint16_t *regs)
 {
 	return mlink_read(arg, addr, count, regs);
+}
+
+pw_err
+mlink_read_ex_cb(void *arg, int fc, int unit, uint16_t addr, uint16_t count, uint16_t *regs)
+{
+	return mlink_read_ex(arg, fc, unit, addr, count, regs);
 }

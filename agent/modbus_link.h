@@ -90,6 +90,16 @@ pw_err mlink_read(struct mlink *l, uint16_t addr, uint16_t count, uint16_t *regs
 /* The same with the sunspec_io signature: arg is the struct mlink. */
 pw_err mlink_read_cb(void *arg, uint16_t addr, uint16_t count, uint16_t *regs);
 
+/*
+ * mlink_read with a function code (3 holding, 4 input registers) and a unit
+ * id for this request only (-1: the link's; a gateway such as a Victron GX
+ * serves several).  Errors as mlink_read; PW_ERR_ARG for another fc or unit.
+ */
+pw_err mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count,
+                     uint16_t *regs) __attribute__((warn_unused_result));
+/* The same with the tmpl_io signature: arg is the struct mlink. */
+pw_err mlink_read_ex_cb(void *arg, int fc, int unit, uint16_t addr, uint16_t count, uint16_t *regs);
+
 /* Drop the connection now (the next read reconnects without waiting). */
 void mlink_close(struct mlink *l);
 bool mlink_connected(const struct mlink *l);

@@ -1,16 +1,22 @@
 /*
  * probe.c: the probe subcommand (see probe.h).
  *
- *   peerwatt-agent probe --modbus URL --unit N [--json]
- *        [--timeout MS] [--quiet-time MS] [--count N --interval MS]
+ *   peerwatt-agent probe [--json] [--template NAME] [--template-dir PATH]
+ *        [--unit N] [--timeout MS] [--quiet-time MS]
+ *        [--count N --interval MS] [--rated-power W] URL | --modbus URL
+ *   peerwatt-agent probe --scan [--json] [--unit N] URL
  *
- * One read prints one JSON object (--json) or a table.  With --count N the
- * device is polled N times, one JSON line per poll ({"error":...} when a poll
- * fails: nothing is printed that was not read), then a summary line with the
- * link's counters; it is how the integration tests watch the reader ride
- * through the simulator's faults.  The summary also gives the energy the
- * agent's accounting (energy.c) made of the accumulators over the run, with
- * --rated-power W as its plausibility bound.
+ * One read prints one JSON object (--json) or a table: what the agent would
+ * see through the same device module (agent/device.c), with "template"
+ * naming the source ("sunspec", a template, or another backend's name).
+ * With --count N the device is polled N times, one JSON line per poll
+ * ({"error":...} when a poll fails: nothing is printed that was not read),
+ * then a summary line with the link's counters; it is how the integration
+ * tests watch the reader ride through the simulator's faults.  The summary
+ * also gives the energy the agent's accounting (energy.c) made of the
+ * registers over the run, with --rated-power W as its plausibility bound.
+ * --scan tries SunSpec discovery, then each template's identification
+ * register, and says which matched.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,10 +26,9 @@
 
 #include <jansson.h>
 
+#include "agent/device.h"
 #include "agent/energy.h"
-#include "agent/modbus_link.h"
 #include "agent/probe.h"
-#include "agent/sunspec.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 
@@ -32,18 +37,23 @@
 
 struct probe_opts {
 	const char *url;
+	const char *tmpl;
+	const char *tmpl_dir;
 	long unit;
-	bool json;
+	bool json, scan;
 	long timeout_ms, quiet_ms, count, interval_ms, rated_power_w;
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(
-	    f, "usage: peerwatt-agent probe --modbus tcp://HOST:PORT|rtu:/dev/X:BAUD:8N1 --unit N\n"
-	       "                            [--json] [--timeout MS] [--quiet-time MS]\n"
-	       "                            [--count N] [--interval MS] [--rated-power W]\n");
+	fprintf(f, "usage: peerwatt-agent probe [--json] [--template NAME] [--template-dir PATH]\n"
+	           "                            [--unit N] [--timeout MS] [--quiet-time MS]\n"
+	           "                            [--count N] [--interval MS] [--rated-power W]\n"
+	           "                            URL | --modbus URL\n"
+	           "       peerwatt-agent probe --scan [--json] [--unit N] [--template-dir PATH] "
+	           "URL\n"
+	           "URL: tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1\n");
 }
 
 static bool
@@ -79,7 +89,7 @@ jstr_or_null(const char *s)
 }
 
 static json_t *
-status_json(const struct sunspec_reading *r)
+status_json(const struct dev_reading *r)
 {
 	char buf[16];
 
@@ -92,17 +102,30 @@ status_json(const struct sunspec_reading *r)
 }
 
 static json_t *
-reading_json(const struct sunspec_dev *dev, int unit, const struct sunspec_reading *r)
+jmodel(uint16_t id)
 {
-	json_t *o = json_object(), *models = json_array();
+	return id != 0 ? json_integer(id) : json_null();
+}
 
-	json_object_set_new(o, "base", json_integer(dev->base));
-	json_object_set_new(o, "unit", json_integer(unit));
-	for (int i = 0; i < dev->nmodels; i++)
-		json_array_append_new(models, json_pack("{s:i,s:I,s:i}", "id", dev->models[i].id,
-		                                        "addr", (json_int_t)dev->models[i].addr,
-		                                        "len", dev->models[i].len));
-	json_object_set_new(o, "models", models);
+static json_t *
+reading_json(const struct dev *d, const struct dev_reading *r)
+{
+	const struct sunspec_dev *sd = dev_sunspec(d);
+	json_t *o = json_object();
+
+	json_object_set_new(o, "template", json_string(r->source));
+	if (sd != NULL) {
+		json_t *models = json_array();
+		json_object_set_new(o, "base", json_integer(sd->base));
+		for (int i = 0; i < sd->nmodels; i++)
+			json_array_append_new(models,
+			                      json_pack("{s:i,s:I,s:i}", "id", sd->models[i].id,
+			                                "addr", (json_int_t)sd->models[i].addr,
+			                                "len", sd->models[i].len));
+		json_object_set_new(o, "models", models);
+	}
+	if (dev_link_stats(d) != NULL)
+		json_object_set_new(o, "unit", json_integer(dev_unit(d)));
 	if (r->has_common)
 		json_object_set_new(
 		    o, "common",
@@ -112,17 +135,24 @@ reading_json(const struct sunspec_dev *dev, int unit, const struct sunspec_readi
 	if (r->has_inverter)
 		json_object_set_new(
 		    o, "inverter",
-		    json_pack("{s:i,s:o,s:o,s:o}", "model", r->inverter_model, "ac_power_w",
+		    json_pack("{s:o,s:o,s:o,s:o}", "model", jmodel(r->inverter_model), "ac_power_w",
 		              jreal_or_null(r->has_ac_power, r->ac_power_w), "ac_energy_wh",
 		              jint_or_null(r->has_ac_energy, r->ac_energy_wh), "status",
 		              status_json(r)));
 	if (r->has_meter)
 		json_object_set_new(
 		    o, "meter",
-		    json_pack("{s:i,s:o,s:o,s:o}", "model", r->meter_model, "power_w",
+		    json_pack("{s:o,s:o,s:o,s:o,s:o}", "model", jmodel(r->meter_model), "power_w",
 		              jreal_or_null(r->has_meter_power, r->meter_power_w), "export_wh",
 		              jint_or_null(r->has_export, r->export_wh), "import_wh",
-		              jint_or_null(r->has_import, r->import_wh)));
+		              jint_or_null(r->has_import, r->import_wh), "serial",
+		              jstr_or_null(r->meter_serial)));
+	if (r->has_battery_soc || r->has_battery_power)
+		json_object_set_new(
+		    o, "battery",
+		    json_pack("{s:o,s:o}", "soc_pct",
+		              jreal_or_null(r->has_battery_soc, r->battery_soc_pct), "power_w",
+		              jreal_or_null(r->has_battery_power, r->battery_power_w)));
 	return o;
 }
 
@@ -164,17 +194,22 @@ or_na(const char *s)
 }
 
 static void
-print_table(const char *url, int unit, const struct sunspec_dev *dev,
-            const struct sunspec_reading *r)
+print_table(const struct dev *d, const struct dev_reading *r)
 {
+	const struct sunspec_dev *sd = dev_sunspec(d);
 	char a[48], b[48], c[48];
 
-	printf("device      %s unit %d, SunSpec base %u\n", url, unit, dev->base);
-	printf("models     ");
-	for (int i = 0; i < dev->nmodels; i++)
-		printf(" %u@%u(len %u)", dev->models[i].id, dev->models[i].addr,
-		       dev->models[i].len);
-	printf("\n");
+	if (sd != NULL) {
+		printf("device      %s unit %d, SunSpec base %u\n", dev_url(d), dev_unit(d),
+		       sd->base);
+		printf("models     ");
+		for (int i = 0; i < sd->nmodels; i++)
+			printf(" %u@%u(len %u)", sd->models[i].id, sd->models[i].addr,
+			       sd->models[i].len);
+		printf("\n");
+	} else {
+		printf("device      %s unit %d, template %s\n", dev_url(d), dev_unit(d), r->source);
+	}
 	if (r->has_common)
 		printf("common      manufacturer %s, model %s, version %s, serial %s\n",
 		       or_na(r->manufacturer), or_na(r->model), or_na(r->version),
@@ -183,19 +218,29 @@ print_table(const char *url, int unit, const struct sunspec_dev *dev,
 		char st[16];
 		if (r->has_status && r->status_name == NULL)
 			snprintf(st, sizeof(st), "%u", r->status);
-		printf("inverter    model %u: AC power %s, energy %s, status %s\n",
-		       r->inverter_model,
+		snprintf(c, sizeof(c), "model %u", r->inverter_model);
+		printf("inverter    %s: AC power %s, energy %s, status %s\n",
+		       r->inverter_model != 0 ? c : r->source,
 		       fmt_real(a, sizeof(a), r->has_ac_power, r->ac_power_w, "W"),
 		       fmt_int(b, sizeof(b), r->has_ac_energy, r->ac_energy_wh, "Wh"),
 		       !r->has_status   ? "n/a"
 		       : r->status_name ? r->status_name
 		                        : st);
 	}
-	if (r->has_meter)
-		printf("meter       model %u: power %s, export %s, import %s\n", r->meter_model,
+	if (r->has_meter) {
+		char m[48];
+		snprintf(m, sizeof(m), "model %u", r->meter_model);
+		printf("meter       %s: power %s, export %s, import %s, serial %s\n",
+		       r->meter_model != 0 ? m : r->source,
 		       fmt_real(a, sizeof(a), r->has_meter_power, r->meter_power_w, "W"),
 		       fmt_int(b, sizeof(b), r->has_export, r->export_wh, "Wh"),
-		       fmt_int(c, sizeof(c), r->has_import, r->import_wh, "Wh"));
+		       fmt_int(c, sizeof(c), r->has_import, r->import_wh, "Wh"),
+		       or_na(r->meter_serial));
+	}
+	if (r->has_battery_soc || r->has_battery_power)
+		printf("battery     state of charge %s, power %s\n",
+		       fmt_real(a, sizeof(a), r->has_battery_soc, r->battery_soc_pct, "%"),
+		       fmt_real(b, sizeof(b), r->has_battery_power, r->battery_power_w, "W"));
 	fflush(stdout);
 }
 
@@ -208,7 +253,7 @@ mono_ms(void)
 }
 
 static void
-account(struct energy *e, const struct sunspec_reading *r)
+account(struct energy *e, const struct dev_reading *r)
 {
 	struct energy_sample s;
 
@@ -219,11 +264,11 @@ account(struct energy *e, const struct sunspec_reading *r)
 	s.exp.has = r->has_export;
 	s.exp.raw = r->export_raw;
 	s.exp.sf = r->export_sf;
-	s.exp.bits = r->acc_bits;
+	s.exp.bits = r->export_bits;
 	s.imp.has = r->has_import;
 	s.imp.raw = r->import_raw;
 	s.imp.sf = r->import_sf;
-	s.imp.bits = r->acc_bits;
+	s.imp.bits = r->import_bits;
 	(void)energy_sample(e, &s); /* a rejected step is logged and counted in e */
 }
 
@@ -279,19 +324,31 @@ discovery_hint(const struct probe_opts *o, pw_err cause)
 	}
 }
 
-/* Explain a failed discovery in words an installer can act on. */
+/* Explain a failed read in words an installer can act on. */
 static void
-report_discovery(const struct probe_opts *o, pw_err rc, pw_err transport)
+report_failure(const struct probe_opts *o, const struct dev *d, pw_err rc)
 {
-	pw_err cause = rc == PW_ERR_NOT_SUNSPEC && transport != PW_OK ? transport : rc;
-	const char *why = cause == PW_ERR_UNAVAILABLE   ? "cannot connect"
-	                  : cause == PW_ERR_NOT_SUNSPEC ? "no \"SunS\" marker"
-	                                                : pw_strerror(cause);
-	fprintf(
-	    stderr,
-	    "peerwatt-agent probe: no SunSpec device at %s unit %ld: tried bases 40000, 0, 50000: "
-	    "%s\nnext step: %s\n",
-	    o->url, o->unit, why, discovery_hint(o, cause));
+	if (strcmp(dev_source(d), "sunspec") == 0) {
+		const char *why = rc == PW_ERR_UNAVAILABLE   ? "cannot connect"
+		                  : rc == PW_ERR_NOT_SUNSPEC ? "no \"SunS\" marker"
+		                                             : pw_strerror(rc);
+		fprintf(stderr,
+		        "peerwatt-agent probe: no SunSpec device at %s unit %d: tried bases 40000, "
+		        "0, 50000: %s\nnext step: %s\n",
+		        o->url, dev_unit(d), why, discovery_hint(o, rc));
+	} else if (rc == PW_ERR_NOTFOUND) {
+		fprintf(stderr,
+		        "peerwatt-agent probe: no %s device at %s unit %d: it answers none of the "
+		        "template's registers\nnext step: check the unit id (--unit) and the "
+		        "template (probe --scan %s tries them all)\n",
+		        dev_source(d), o->url, dev_unit(d), o->url);
+	} else {
+		fprintf(stderr,
+		        "peerwatt-agent probe: no %s device at %s unit %d: %s\nnext step: %s\n",
+		        dev_source(d), o->url, dev_unit(d),
+		        rc == PW_ERR_UNAVAILABLE ? "cannot connect" : pw_strerror(rc),
+		        discovery_hint(o, rc));
+	}
 }
 
 /* The URL error, with the fix when it is only the port that is missing. */
@@ -322,72 +379,91 @@ url_error(const char *url, pw_err rc)
 	    PROG, "%s: not a Modbus URL (tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1)", url);
 }
 
+static void
+print_summary(const struct probe_opts *o, const struct dev *d, struct energy *en, long ok,
+              long errors)
+{
+	static const struct mlink_stats none;
+	const struct mlink_stats *st = dev_link_stats(d) != NULL ? dev_link_stats(d) : &none;
+
+	if (o->json) {
+		int64_t xwh, iwh;
+		energy_take(en, &xwh, &iwh);
+		json_t *s = json_pack(
+		    "{s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "summary", "polls",
+		    (json_int_t)o->count, "ok", (json_int_t)ok, "errors", (json_int_t)errors,
+		    "connects", (json_int_t)st->connects, "timeouts", (json_int_t)st->timeouts,
+		    "malformed", (json_int_t)st->malformed, "exceptions",
+		    (json_int_t)st->exceptions, "skipped", (json_int_t)st->skipped);
+		json_object_set_new(
+		    json_object_get(s, "summary"), "energy",
+		    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "export_wh", (json_int_t)xwh,
+		              "import_wh", (json_int_t)iwh, "resets", (json_int_t)en->resets,
+		              "wraps", (json_int_t)en->wraps, "rejected", (json_int_t)en->rejected,
+		              "zero_skipped", (json_int_t)en->zero_skipped, "sign",
+		              sign_name(energy_sign_effective(en))));
+		print_json(s, true);
+		json_decref(s);
+	} else {
+		printf("summary     %ld polls, %ld ok, %ld errors, %lu connects, %lu timeouts, "
+		       "%lu malformed\n",
+		       o->count, ok, errors, st->connects, st->timeouts, st->malformed);
+	}
+}
+
 static int
 probe_run(const struct probe_opts *o)
 {
-	struct mlink_cfg cfg;
-	struct mlink *link;
-	struct sunspec_io io;
-	struct sunspec_dev dev;
-	struct sunspec_reading r;
+	struct dev_cfg cfg;
+	struct dev *d;
+	struct dev_reading r;
 	struct energy en;
 	struct energy_cfg ecfg = { ENERGY_SIGN_AUTO, o->rated_power_w, 60000 };
-	bool have_dev = false;
+	char err[512];
 	long ok = 0, errors = 0;
-	pw_err rc, transport = PW_OK;
+	pw_err rc;
 
-	mlink_cfg_defaults(&cfg);
+	dev_cfg_defaults(&cfg);
+	cfg.url = o->url;
+	cfg.template_name = o->tmpl;
+	cfg.template_path = o->tmpl_dir;
 	cfg.unit = (int)o->unit;
-	cfg.timeout_ms = (uint32_t)o->timeout_ms;
-	cfg.quiet_ms = (uint32_t)o->quiet_ms;
+	cfg.timeout_ms = o->timeout_ms >= 0 ? (uint32_t)o->timeout_ms : 0;
+	cfg.quiet_ms = (int32_t)o->quiet_ms;
 	/* An interactive tool: retry soon, but still back off from a dead device. */
 	cfg.backoff_base_ms = o->interval_ms < 1000 ? (uint32_t)o->interval_ms : 1000;
 	if (cfg.backoff_base_ms < 1)
 		cfg.backoff_base_ms = 1;
 	cfg.backoff_cap_ms = cfg.backoff_base_ms * 8;
-	if ((rc = mlink_new(o->url, &cfg, NULL, &link)) != PW_OK)
-		return url_error(o->url, rc);
-	io.read = mlink_read_cb;
-	io.arg = link;
+	if ((rc = dev_open(&cfg, &d, err, sizeof(err))) != PW_OK) {
+		if (rc == PW_ERR_NOTFOUND || rc == PW_ERR_CONFIG) {
+			fprintf(stderr, "peerwatt-agent probe: %s\n", err);
+			return rc == PW_ERR_CONFIG ? 78 : 64;
+		}
+		if (rc == PW_ERR_PARSE || rc == PW_ERR_RANGE)
+			return url_error(o->url, rc);
+		return pw_cli_usage_error(PROG, "%s", err);
+	}
 	energy_init(&en, &ecfg);
 	for (long i = 0; i < o->count; i++) {
 		if (i > 0)
 			sleep_ms(o->interval_ms);
-		if (!have_dev) {
-			rc = sunspec_discover(&io, &dev, &transport);
-			if (rc != PW_OK) {
-				errors++;
-				if (o->count == 1) {
-					report_discovery(o, rc, transport);
-				} else if (o->json) {
-					json_t *e = json_pack(
-					    "{s:s,s:s}", "error", "discovery", "reason",
-					    pw_strerror(rc == PW_ERR_NOT_SUNSPEC && transport
-					                    ? transport
-					                    : rc));
-					print_json(e, true);
-					json_decref(e);
-				} else {
-					report_discovery(o, rc, transport);
-				}
-				continue;
-			}
-			have_dev = true;
-		}
-		rc = sunspec_poll(&io, &dev, &r);
+		rc = dev_poll(d, DEV_WANT_ALL, &r);
 		if (rc != PW_OK) {
 			errors++;
-			/* A moved model means a reconfigured device: walk the chain again. */
-			if (rc == PW_ERR_STATE || rc == PW_ERR_NOTFOUND)
-				have_dev = false;
-			if (o->json) {
-				json_t *e = json_pack("{s:s,s:s}", "error", "poll", "reason",
-				                      pw_strerror(rc));
+			if (o->json && o->count > 1) {
+				bool disc =
+				    strcmp(dev_source(d), "sunspec") == 0 && dev_sunspec(d) == NULL;
+				json_t *e =
+				    json_pack("{s:s,s:s}", "error", disc ? "discovery" : "poll",
+				              "reason", pw_strerror(rc));
 				print_json(e, true);
 				json_decref(e);
-			} else {
+			} else if (dev_sunspec(d) != NULL) {
 				fprintf(stderr, "peerwatt-agent probe: %s: read failed: %s\n",
 				        o->url, pw_strerror(rc));
+			} else {
+				report_failure(o, d, rc);
 			}
 			continue;
 		}
@@ -395,50 +471,76 @@ probe_run(const struct probe_opts *o)
 		if (r.has_meter)
 			account(&en, &r);
 		if (o->json) {
-			json_t *j = reading_json(&dev, (int)o->unit, &r);
+			json_t *j = reading_json(d, &r);
 			print_json(j, o->count > 1);
 			json_decref(j);
 		} else {
-			print_table(o->url, (int)o->unit, &dev, &r);
+			print_table(d, &r);
 		}
 	}
-	if (o->count > 1) {
-		const struct mlink_stats *st = mlink_stats(link);
-		if (o->json) {
-			int64_t xwh, iwh;
-			energy_take(&en, &xwh, &iwh);
-			json_t *s = json_pack(
-			    "{s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "summary", "polls",
-			    (json_int_t)o->count, "ok", (json_int_t)ok, "errors",
-			    (json_int_t)errors, "connects", (json_int_t)st->connects, "timeouts",
-			    (json_int_t)st->timeouts, "malformed", (json_int_t)st->malformed,
-			    "exceptions", (json_int_t)st->exceptions, "skipped",
-			    (json_int_t)st->skipped);
-			json_object_set_new(json_object_get(s, "summary"), "energy",
-			                    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "export_wh",
-			                              (json_int_t)xwh, "import_wh", (json_int_t)iwh,
-			                              "resets", (json_int_t)en.resets, "wraps",
-			                              (json_int_t)en.wraps, "rejected",
-			                              (json_int_t)en.rejected, "zero_skipped",
-			                              (json_int_t)en.zero_skipped, "sign",
-			                              sign_name(energy_sign_effective(&en))));
-			print_json(s, true);
-			json_decref(s);
-		} else {
-			printf("summary     %ld polls, %ld ok, %ld errors, %lu connects, %lu "
-			       "timeouts, "
-			       "%lu malformed\n",
-			       o->count, ok, errors, st->connects, st->timeouts, st->malformed);
-		}
-	}
-	mlink_destroy(&link);
+	if (o->count > 1)
+		print_summary(o, d, &en, ok, errors);
+	dev_destroy(&d);
 	return ok > 0 ? 0 : EX_UNAVAILABLE;
+}
+
+static const char *
+scan_reason(pw_err rc)
+{
+	return rc == PW_ERR_NOTFOUND ? "no match" : pw_strerror(rc);
+}
+
+static int
+scan_run(const struct probe_opts *o)
+{
+	struct dev_scan_hit hits[DEV_SCAN_MAX];
+	const char *path = o->tmpl_dir != NULL ? o->tmpl_dir : tmpl_default_path();
+	int n = dev_scan(o->url, path, (int)o->unit,
+	                 o->timeout_ms >= 0 ? (uint32_t)o->timeout_ms : 0, hits, DEV_SCAN_MAX);
+	int matched = 0;
+	json_t *arr, *found;
+
+	if (n < 0)
+		return url_error(o->url, PW_ERR_PARSE);
+	arr = json_array();
+	found = json_array();
+	for (int i = 0; i < n; i++) {
+		bool m = hits[i].rc == PW_OK;
+		matched += m;
+		if (m)
+			json_array_append_new(found, json_string(hits[i].name));
+		json_array_append_new(arr, json_pack("{s:s,s:i,s:b,s:b,s:s}", "template",
+		                                     hits[i].name, "unit", hits[i].unit, "match", m,
+		                                     "strong", hits[i].strong, "reason",
+		                                     m ? "matched" : scan_reason(hits[i].rc)));
+		if (!o->json)
+			printf("%-16s unit %-3d %s\n", hits[i].name, hits[i].unit,
+			       !m ? scan_reason(hits[i].rc)
+			       : hits[i].strong
+			           ? "MATCH"
+			           : "match (the register reads; no model code to check)");
+	}
+	if (o->json) {
+		json_t *j =
+		    json_pack("{s:s,s:o,s:o}", "url", o->url, "matched", found, "candidates", arr);
+		print_json(j, false);
+		json_decref(j);
+	} else {
+		json_decref(arr);
+		json_decref(found);
+		if (matched == 0)
+			fprintf(stderr,
+			        "peerwatt-agent probe: %s: neither SunSpec nor any template's "
+			        "identification matched\n",
+			        o->url);
+	}
+	return matched > 0 ? 0 : EX_UNAVAILABLE;
 }
 
 int
 probe_main(int argc, char **argv)
 {
-	struct probe_opts o = { NULL, -1, false, 2000, 0, 1, 1000, 0 };
+	struct probe_opts o = { NULL, NULL, NULL, -1, false, false, -1, -1, 1, 1000, 0 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -448,12 +550,26 @@ probe_main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		if (strcmp(a, "--json") == 0) {
-			o.json = true;
+		if (strcmp(a, "--json") == 0 || strcmp(a, "--scan") == 0) {
+			*(a[2] == 'j' ? &o.json : &o.scan) = true;
 			continue;
 		}
-		if (strcmp(a, "--modbus") == 0 && i + 1 < argc) {
-			o.url = argv[++i];
+		if (strcmp(a, "--modbus") == 0 || strcmp(a, "--template") == 0 ||
+		    strcmp(a, "--template-dir") == 0) {
+			if (i + 1 >= argc)
+				return pw_cli_usage_error(PROG, "option '%s' needs a value", a);
+			const char **t = a[2] == 'm'                    ? &o.url
+			                 : strcmp(a, "--template") == 0 ? &o.tmpl
+			                                                : &o.tmpl_dir;
+			if (*t != NULL)
+				return pw_cli_usage_error(PROG, "%s given twice", a);
+			*t = argv[++i];
+			continue;
+		}
+		if (a[0] != '-') {
+			if (o.url != NULL)
+				return pw_cli_usage_error(PROG, "unexpected argument '%s'", a);
+			o.url = a;
 			continue;
 		}
 		if (strcmp(a, "--unit") == 0)
@@ -468,7 +584,7 @@ probe_main(int argc, char **argv)
 			target = &o.interval_ms, lo = 0, hi = 3600000;
 		else if (strcmp(a, "--rated-power") == 0)
 			target = &o.rated_power_w, lo = 0, hi = 10000000;
-		if (target == NULL && strcmp(a, "--modbus") != 0)
+		if (target == NULL)
 			return pw_cli_usage_error(PROG, "unknown option '%s'", a);
 		if (i + 1 >= argc)
 			return pw_cli_usage_error(PROG, "option '%s' needs a value", a);
@@ -476,8 +592,10 @@ probe_main(int argc, char **argv)
 			return pw_cli_usage_error(PROG, "%s: '%s' is not an integer in %ld..%ld", a,
 			                          argv[i], lo, hi);
 	}
-	if (o.url == NULL || o.unit < 0)
-		return pw_cli_usage_error(PROG, "%s is required",
-		                          o.url == NULL ? "--modbus URL" : "--unit N");
-	return probe_run(&o);
+	if (o.url == NULL)
+		return pw_cli_usage_error(PROG, "a device URL (or --modbus URL) is required");
+	if (o.scan && (o.tmpl != NULL || o.count != 1))
+		return pw_cli_usage_error(PROG, "--scan tries every template: no --template or "
+		                                "--count");
+	return o.scan ? scan_run(&o) : probe_run(&o);
 }

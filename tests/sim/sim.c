@@ -19,6 +19,11 @@
  * --listen rtu:/dev/X:BAUD:8N1 serves Modbus RTU on a serial line instead
  * (tests use one end of a socat pty pair); drop and garbage are TCP-only.
  *
+ * --template NAME serves that register-map template (agent/tmpl.c, found in
+ * --template-dir or the default search path) instead of SunSpec: the same
+ * household written with the template's types, scales and signs, at the
+ * template's unit ids (tests/sim/sim_tmpl.c).
+ *
  * One client at a time, like a real device: a new connection replaces the
  * old one.  Idle CPU use is a select() with a 200 ms timeout.
  * Uses the SunSpec tables of agent/sunspec.c to lay out its registers.
@@ -37,8 +42,10 @@
 
 #include "agent/modbus_link.h"
 #include "agent/sunspec.h"
+#include "agent/tmpl.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/log.h"
+#include "tests/sim/sim_tmpl.h"
 
 #define EX_UNAVAILABLE 69
 
@@ -58,7 +65,9 @@ struct sim {
 	double pv_peak_w, load_w, speed;
 	enum fault fault;
 	uint32_t seed;
-	double start_s; /* simulated seconds of day at start */
+	double start_s;       /* simulated seconds of day at start */
+	const struct tmpl *t; /* --template: serve its map instead of SunSpec */
+	bool unit_given;
 	/* layout */
 	uint32_t a_common, a_inv, a_meter, a_end;
 	uint16_t inv_id, meter_id;
@@ -306,6 +315,15 @@ refresh(struct sim *s, double now_real)
 		s->inv_wh = s->exp_wh = s->imp_wh = 1.0;
 	}
 	zero_acc = s->fault == F_SLEEP && now_real - s->woke_real < 2.0;
+	if (s->t != NULL) {
+		char sn[32];
+		struct simtmpl_values v = { s->pv_w,  s->grid_w, s->inv_wh, s->exp_wh, s->imp_wh,
+			                    zero_acc, 55.0,      -1200.0,   sn,        0 };
+		snprintf(sn, sizeof(sn), "PWSIM-%u-%d", s->seed, s->unit);
+		v.serial_num = 10000000ul + s->seed;
+		simtmpl_refresh(s->t, s->map, &v);
+		return;
+	}
 	st = s->pv_w > 0 ? 4 : 2; /* MPPT or SLEEPING */
 	if (s->fault == F_SFCHANGE && s->requests % 3 == 0)
 		s->sf_phase = (s->sf_phase + 1) % 3;
@@ -442,7 +460,7 @@ serve_one(struct sim *s, modbus_t *ctx, int *client)
 		if (!day)
 			return; /* asleep: the request goes unanswered */
 	}
-	if (q[hl - 1] != s->unit) {
+	if (s->t != NULL ? !simtmpl_unit_ok(s->t, q[hl - 1]) : q[hl - 1] != s->unit) {
 		/* TCP: tell the client; on a serial bus another slave's request is not ours. */
 		if (client != NULL)
 			modbus_reply_exception(ctx, q, MODBUS_EXCEPTION_GATEWAY_TARGET);
@@ -520,8 +538,12 @@ run(struct sim *s)
 		modbus_mapping_free(s->map);
 		return EX_UNAVAILABLE;
 	}
-	printf("peerwatt-sim: listening on tcp://%s:%u unit %d base %u models %s\n", s->host,
-	       s->port, s->unit, s->base, s->floats ? "float" : "int");
+	if (s->t != NULL)
+		printf("peerwatt-sim: listening on tcp://%s:%u unit %d template %s\n", s->host,
+		       s->port, s->unit, s->t->name);
+	else
+		printf("peerwatt-sim: listening on tcp://%s:%u unit %d base %u models %s\n",
+		       s->host, s->port, s->unit, s->base, s->floats ? "float" : "int");
 	fflush(stdout);
 	while (!quit_flag) {
 		fd_set rfds;
@@ -572,7 +594,7 @@ usage(FILE *f)
 	        "                    [--base 40000|0|50000] [--models int|float] [--pv-peak W]\n"
 	        "                    [--load W] [--speed X]\n"
 	        "                    [--fault sleep|drop|sfchange|reset|slow|garbage] [--seed N]\n"
-	        "                    [--start-time HH:MM]\n"
+	        "                    [--start-time HH:MM] [--template NAME] [--template-dir PATH]\n"
 	        "       peerwatt-sim --help | --version\n");
 }
 
@@ -581,9 +603,10 @@ usage(FILE *f)
 static bool
 known_option(const char *o)
 {
-	static const char *const opts[] = { "--listen",  "--unit",      "--base",  "--models",
-		                            "--pv-peak", "--load",      "--speed", "--seed",
-		                            "--fault",   "--start-time" };
+	static const char *const opts[] = { "--listen",     "--unit",     "--base",
+		                            "--models",     "--pv-peak",  "--load",
+		                            "--speed",      "--seed",     "--fault",
+		                            "--start-time", "--template", "--template-dir" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (strcmp(o, opts[i]) == 0)
 			return true;
@@ -616,6 +639,8 @@ main(int argc, char **argv)
 	const char *listen = NULL;
 	double v;
 	bool have_start = false;
+	const char *tname = NULL, *tdir = NULL;
+	struct tmpl tpl;
 
 	memset(&s, 0, sizeof(s));
 	s.unit = 1;
@@ -648,6 +673,11 @@ main(int argc, char **argv)
 			if (!num(a, 1, 247, &v) || v != floor(v))
 				return bad(o, a);
 			s.unit = (int)v;
+			s.unit_given = true;
+		} else if (strcmp(o, "--template") == 0) {
+			tname = a;
+		} else if (strcmp(o, "--template-dir") == 0) {
+			tdir = a;
 		} else if (strcmp(o, "--base") == 0) {
 			if (strcmp(a, "40000") && strcmp(a, "0") && strcmp(a, "50000"))
 				return bad(o, a);
@@ -722,7 +752,23 @@ main(int argc, char **argv)
 	s.last_reset_real = s.t0_real;
 	s.woke_real = -1e9;
 	s.awake = true;
-	layout(&s);
+	if (tname != NULL) {
+		char err[512];
+		if (u.kind == MLINK_RTU)
+			return pw_cli_usage_error("peerwatt-sim",
+			                          "--template needs a tcp:// --listen");
+		if (tmpl_load(tdir != NULL ? tdir : tmpl_default_path(), tname, &tpl, err,
+		              sizeof(err)) != PW_OK)
+			return pw_cli_usage_error("peerwatt-sim", "--template %s: %s", tname, err);
+		if (s.unit_given)
+			tpl.unit_id = s.unit;
+		s.unit = tpl.unit_id;
+		s.t = &tpl;
+		if ((s.map = simtmpl_layout(&tpl)) == NULL)
+			return EX_UNAVAILABLE;
+	} else {
+		layout(&s);
+	}
 	advance(&s, s.t0_real);
 	if (s.fault == F_SLEEP && s.pv_w <= 0)
 		s.awake = false;

@@ -83,6 +83,8 @@ static const struct pw_cfg_opt opts[] = {
 	    "login token, required for a non-loopback listen address"),
 	OPT("dashboard", "web_root", PW_CFG_STR, dash_web_root, 0, 0, "agent/web",
 	    "directory of the dashboard's static files"),
+	OPT("test", "clock_offset_s", PW_CFG_INT, clock_offset_s, -86400, 86400, "0",
+	    "tests only: seconds added to the wall clock (to provoke clock skew)"),
 };
 
 /* Keys that the extra handler owns: bit per key, for "given twice". */

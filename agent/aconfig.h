@@ -82,6 +82,8 @@ struct aconfig {
 	char dash_web_root[ACONFIG_PATH_LEN];
 	/* [log] */
 	enum log_level log_level;
+	/* [test] */
+	int64_t clock_offset_s; /* added to the wall clock; tests only */
 	/* where it came from, for messages */
 	char path[ACONFIG_PATH_LEN];
 };

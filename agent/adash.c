@@ -20,7 +20,7 @@ num_or_null(int has, double v)
 static json_t *
 doc_state(struct agentd *a)
 {
-	int64_t now = agentd_now_ms();
+	int64_t now = agentd_now_ms(a);
 	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
 	int has_grid = a->have_rd && a->rd.has_meter_power;
 	double grid = has_grid ? a->rd.meter_power_w : 0;
@@ -29,24 +29,24 @@ doc_state(struct agentd *a)
 
 	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
 		grid = -grid;
-	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:{s:b, s:s},"
-	                 " s:{s:b, s:s}}",
-	                 "household", a->cfg.serial[0] ? a->cfg.serial : a->pk_hex, "now",
-	                 (json_int_t)(now / 1000), "interval", (json_int_t)iv, "interval_s",
-	                 (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w),
-	                 "house_w", num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w",
-	                 num_or_null(has_grid, grid), "surplus_w",
-	                 num_or_null(has_grid, grid < 0 ? -grid : 0), "forecast_wh",
-	                 (json_int_t)forecast_export_wh(
-	                     &a->fc, agentd_tod((int64_t)first * a->cfg.interval_s), 1),
-	                 "exchange", "reachable", aexch_reachable(a, now), "detail", a->cfg.request,
-	                 "inverter", "reachable", a->dev_ok, "detail", a->dev_detail);
+	return json_pack(
+	    "{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:{s:b, s:s},"
+	    " s:{s:b, s:s}, s:o}",
+	    "household", a->cfg.serial[0] ? a->cfg.serial : a->pk_hex, "now",
+	    (json_int_t)(now / 1000), "interval", (json_int_t)iv, "interval_s",
+	    (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w), "house_w",
+	    num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w", num_or_null(has_grid, grid),
+	    "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0), "forecast_wh",
+	    (json_int_t)forecast_export_wh(&a->fc, agentd_tod((int64_t)first * a->cfg.interval_s),
+	                                   1),
+	    "exchange", "reachable", aexch_reachable(a, now), "detail", a->cfg.request, "inverter",
+	    "reachable", a->dev_ok, "detail", a->dev_detail, "problems", astatus_json(a));
 }
 
 static json_t *
 doc_market(struct agentd *a)
 {
-	int64_t now = agentd_now_ms();
+	int64_t now = agentd_now_ms(a);
 	json_t *depth = json_array();
 	for (int i = 0; i < DEPTH_KEEP; i++) {
 		const struct pw_depth *d = &a->depth[i];
@@ -76,18 +76,31 @@ doc_market(struct agentd *a)
 	                 prices != NULL ? prices : json_array(), "depth", depth);
 }
 
+/* The status word of an order, and in *note what the page adds after it.
+ * An order the exchange has not acknowledged is never called sent: while the
+ * exchange is unreachable it is "queued, not yet at the exchange", and one
+ * whose gate passed before it got there is "missed". */
 static const char *
-order_status(const struct agentd *a, const struct oview *o, int64_t now)
+order_status(const struct agentd *a, const struct oview *o, int64_t now, const char **note)
 {
 	uint64_t traded_wh;
 
+	*note = "";
 	switch (o->state) {
 	case OUTBOX_PENDING:
-		return o->cancelled ? "cancelled" : "pending";
+		if (o->cancelled)
+			return "cancelled";
+		if (!aexch_reachable(a, now)) {
+			*note = "not yet at the exchange";
+			return "queued";
+		}
+		return "pending";
 	case OUTBOX_REJECTED:
+		*note = pw_reason_name(o->reason);
 		return "rejected";
 	case OUTBOX_DROPPED:
-		return "expired";
+		*note = "exchange unreachable";
+		return "missed";
 	case OUTBOX_ACKED:
 	default:
 		/* trades are known once the interval's RESULT is in; they win over
@@ -105,7 +118,7 @@ static json_t *
 doc_orders(struct agentd *a)
 {
 	static struct oview v[MAX_VIEWS];
-	int64_t now = agentd_now_ms();
+	int64_t now = agentd_now_ms(a);
 	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
 	size_t n = atrade_collect_orders(a, iv > 8 ? iv - 8 : 0, UINT64_MAX, v, MAX_VIEWS);
 	json_t *arr = json_array();
@@ -113,17 +126,18 @@ doc_orders(struct agentd *a)
 	for (size_t i = n; i-- > 0;) {
 		const struct oview *o = &v[i];
 		int tag = aledger_order_tag(a->led, o->seq);
+		const char *note;
+		const char *status = order_status(a, o, now, &note);
 		json_array_append_new(
 		    arr,
-		    json_pack(
-		        "{s:I, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:o}", "seq", (json_int_t)o->seq,
-		        "side", o->side == PW_SIDE_BUY ? "buy" : "sell", "interval",
-		        (json_int_t)o->interval, "qty_wh", (json_int_t)o->qty_wh, "price_uper_kwh",
-		        (json_int_t)o->price_uper_kwh, "status", order_status(a, o, now), "auto",
-		        tag != TAG_MANUAL, "reason",
-		        o->state == OUTBOX_REJECTED ? pw_reason_name(o->reason) : "", "verified",
-		        o->proof == OUTBOX_PROOF_NONE ? json_null()
-		                                      : json_boolean(o->proof == OUTBOX_PROOF_OK)));
+		    json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:o}", "seq",
+		              (json_int_t)o->seq, "side", o->side == PW_SIDE_BUY ? "buy" : "sell",
+		              "interval", (json_int_t)o->interval, "qty_wh", (json_int_t)o->qty_wh,
+		              "price_uper_kwh", (json_int_t)o->price_uper_kwh, "status", status,
+		              "auto", tag != TAG_MANUAL, "reason", note, "verified",
+		              o->proof == OUTBOX_PROOF_NONE
+		                  ? json_null()
+		                  : json_boolean(o->proof == OUTBOX_PROOF_OK)));
 	}
 	return json_pack("{s:o}", "orders", arr);
 }
@@ -158,11 +172,17 @@ adash_place_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *
 {
 	static struct oview v[MAX_VIEWS];
 	struct agentd *a = ctx;
-	int64_t now = agentd_now_ms();
+	int64_t now = agentd_now_ms(a);
 	uint64_t first = agentd_first_open(a, now), iv = bid->interval ? bid->interval : first;
 	uint64_t cap_wh = (uint64_t)a->cfg.max_import_w * (uint64_t)a->cfg.interval_s / 3600;
 	size_t n;
 
+	if (a->market_mismatch) {
+		snprintf(msg, cap,
+		         "not placed: this agent's market settings differ from the exchange's"
+		         " (see the status at the top)");
+		return PW_ERR_STATE;
+	}
 	if (iv < first) {
 		snprintf(msg, cap, "interval %llu is closed; the next open one is %llu",
 		         (unsigned long long)iv, (unsigned long long)first);
@@ -196,7 +216,13 @@ adash_place_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *
 		if (k == 0)
 			*seq_out = seq;
 	}
-	snprintf(msg, cap, "bid stored; it is sent to the exchange now");
+	if (aexch_reachable(a, now))
+		snprintf(msg, cap, "bid stored; it is sent to the exchange now");
+	else
+		snprintf(msg, cap,
+		         "bid queued, not yet at the exchange: the exchange is unreachable. It is"
+		         " sent when the exchange is back, or marked missed if its gate passes"
+		         " first");
 	(void)dash_notify(a->dash, DASH_DOC_ORDERS);
 	return PW_OK;
 }
@@ -207,7 +233,7 @@ adash_cancel(void *ctx, uint64_t seq, char *msg, size_t cap)
 	struct agentd *a = ctx;
 	struct outbox_item it;
 	struct pw_msg m;
-	int64_t now = agentd_now_ms();
+	int64_t now = agentd_now_ms(a);
 
 	if (outbox_get(a->ob, OUTBOX_ORDERS, seq, &it) != PW_OK || it.type != PW_MSG_ORDER ||
 	    pw_wire_decode(it.frame, it.len, &m) != PW_OK) {

@@ -265,6 +265,8 @@ on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
 		return; /* a late duplicate answer */
 	if (ack) {
 		CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_ACKED, 0, r->log_index));
+		if (s == OUTBOX_METER)
+			a->serial_refused = 0;
 		log_debug("ACK %s %llu: log index %llu", pw_msg_type_name(it.type),
 		          (unsigned long long)it.seq, (unsigned long long)r->log_index);
 		/* the page shows the order as acknowledged right away */
@@ -289,8 +291,16 @@ on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
 	CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_REJECTED, r->reason, OUTBOX_NO_INDEX));
 	if (s == OUTBOX_METER) {
 		pw_err rrc;
+		struct pw_msg sent;
 		log_error("reading %llu for interval %llu rejected: %s", (unsigned long long)it.seq,
 		          (unsigned long long)it.interval, pw_reason_name(r->reason));
+		if (r->reason == PW_REASON_METER_SERIAL &&
+		    pw_wire_decode(it.frame, it.len, &sent) == PW_OK && sent.type == PW_MSG_METER) {
+			a->serial_refused = 1;
+			a->serial_iv = it.interval;
+			memset(a->serial_sent, 0, sizeof(a->serial_sent));
+			memcpy(a->serial_sent, sent.u.meter.serial, PW_SERIAL_LEN);
+		}
 		/* the exchange wants readings numbered without gaps: the next
 		 * (never sent) readings take over this number */
 		rrc = outbox_resequence(a->ob, OUTBOX_METER, it.seq, resign_meter, a);
@@ -566,6 +576,9 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 		case PW_MSG_DEPTH:
 			on_depth(a, m);
 			break;
+		case PW_MSG_HEARTBEAT:
+			astatus_heartbeat(a, &m->u.heartbeat, now);
+			break;
 		default:
 			break;
 		}
@@ -578,12 +591,7 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 int
 aexch_reachable(const struct agentd *a, int64_t now)
 {
-	/* something verified from the exchange lately, or nothing waiting */
-	if (a->last_rx_ms != 0 &&
-	    now - a->last_rx_ms < 2 * agentd_interval_ms(a) + a->cfg.reply_timeout_ms)
-		return 1;
-	for (int s = 0; s < 2; s++)
-		if (a->fl[s].active && now - a->fl[s].sent_ms >= a->cfg.reply_timeout_ms)
-			return 0;
-	return a->last_rx_ms != 0;
+	/* the exchange publishes a HEARTBEAT every few seconds: silence is a
+	 * stopped, hung or cut-off exchange, whatever the interval length */
+	return a->last_rx_ms != 0 && now - a->last_rx_ms < AGENTD_EXCHANGE_TIMEOUT_MS;
 }

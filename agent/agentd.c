@@ -56,11 +56,11 @@ on_signal(int sig)
 }
 
 int64_t
-agentd_now_ms(void)
+agentd_now_ms(const struct agentd *a)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + a->cfg.clock_offset_s * 1000;
 }
 
 uint32_t
@@ -233,7 +233,7 @@ setup(struct agentd *a, const char *path)
 	struct mlink_cfg mc;
 	struct xlink_cfg xc;
 	pw_err rc;
-	int64_t now = agentd_now_ms();
+	int64_t now = agentd_now_ms(a);
 
 	if ((rc = pw_key_load(a->cfg.key_file, &a->kp)) != PW_OK) {
 		log_error("%s: %s", a->cfg.key_file, pw_strerror(rc));
@@ -282,6 +282,7 @@ setup(struct agentd *a, const char *path)
 		return rc == PW_ERR_CRYPTO ? EX_CONFIG : EX_UNAVAILABLE;
 	}
 	a->want_checkpoint = 1;
+	a->started_ms = now;
 	adash_start(a);
 	log_info("household %s, market %lld, intervals of %lld s, gate %lld s; device %s; "
 	         "exchange %s",
@@ -313,7 +314,7 @@ static void
 loop(struct agentd *a, const char *path)
 {
 	while (!got_term) {
-		int64_t now = agentd_now_ms();
+		int64_t now = agentd_now_ms(a);
 		zmq_pollitem_t items[3];
 		int n = 2;
 		long timeout;
@@ -337,6 +338,10 @@ loop(struct agentd *a, const char *path)
 			aexch_pump_stream(a, OUTBOX_METER, now);
 			aexch_pump_queries(a, now);
 			a->next_pump_ms = now + 100;
+		}
+		if (now >= a->next_status_ms) {
+			astatus_update(a, now);
+			a->next_status_ms = now + 500;
 		}
 		if (a->dash != NULL && now >= a->next_state_ms) {
 			(void)dash_notify(a->dash, DASH_DOC_STATE);
@@ -368,7 +373,7 @@ loop(struct agentd *a, const char *path)
 			log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
 		}
-		now = agentd_now_ms();
+		now = agentd_now_ms(a);
 		if (items[0].revents & ZMQ_POLLIN)
 			aexch_receive(a, 0, now);
 		if (items[1].revents & ZMQ_POLLIN)

@@ -11,6 +11,7 @@
  *   agent/aexch.c   the exchange link: sending the outbox and queries,
  *                   handling receipts, statements, checkpoints, proofs, depth
  *   agent/adash.c   the dashboard's documents and actions
+ *   agent/astatus.c what is wrong right now: the problems list, its log
  *
  * Private to agent/a*.c and agent/agentd.c; agent/agentd.h is the public
  * entry point.  Single-threaded like the daemon.
@@ -43,6 +44,31 @@
 
 #define MAX_VIEWS  256 /* orders looked at per decision */
 #define DEPTH_KEEP 4
+
+/* No verified frame from the exchange for this long: unreachable (it sends
+ * a HEARTBEAT every 0.5..5 s).  docs/agent.md "Status". */
+#define AGENTD_EXCHANGE_TIMEOUT_MS 15000
+/* The agent's clock and the exchange's HEARTBEAT time further apart than
+ * this (twice in a row): clock skew. */
+#define AGENTD_SKEW_MAX_MS 5000
+/* No good device poll for this long: the device is unreachable. */
+#define AGENTD_DEVICE_TIMEOUT_MS 10000
+
+/* The states astatus.c reports, in the order the banner shows them. */
+enum astatus_code {
+	ASTATUS_EXCHANGE_REFUSED,
+	ASTATUS_EXCHANGE_UNREACHABLE,
+	ASTATUS_MARKET_MISMATCH,
+	ASTATUS_CLOCK_SKEW,
+	ASTATUS_METER_SERIAL,
+	ASTATUS_NO_SUNSPEC,
+	ASTATUS_DEVICE_UNREACHABLE,
+	ASTATUS_NO_METER,
+	ASTATUS__COUNT
+};
+
+/* How the last device poll failed (ameter.c). */
+enum ameter_fault { AMETER_OK = 0, AMETER_UNREACHABLE, AMETER_NOT_SUNSPEC };
 
 /* For results that only deserve a log line: the loop carries on. */
 /* For results that only deserve a log line: the loop carries on. */
@@ -134,6 +160,23 @@ struct agentd {
 	struct pw_depth depth[DEPTH_KEEP];
 	int autosell_failed_iv_set;
 	uint64_t autosell_failed_iv;
+	/* status inputs (astatus.c) */
+	int64_t started_ms;
+	int have_hb;
+	struct pw_heartbeat hb;
+	int64_t hb_rx_ms;
+	int64_t skew_ms;     /* our clock minus the exchange's at the last HEARTBEAT */
+	unsigned skew_over;  /* HEARTBEATs in a row beyond AGENTD_SKEW_MAX_MS */
+	int market_mismatch; /* config differs from the last HEARTBEAT: no trading */
+	int serial_refused;  /* a reading was refused meter_serial, none ACKed since */
+	char serial_sent[PW_SERIAL_LEN + 1];
+	uint64_t serial_iv;
+	enum ameter_fault dev_fault;
+	int64_t dev_ok_ms;  /* last good poll */
+	unsigned st_active; /* bit per enum astatus_code */
+	char st_msg[ASTATUS__COUNT][768];
+	char st_action[ASTATUS__COUNT][768];
+	int64_t next_status_ms;
 	/* counters (/metrics, logs) */
 	unsigned long polls, poll_errors, readings, orders, cancels, proofs_ok, proofs_failed,
 	    forks, mismatches, statements;
@@ -141,8 +184,8 @@ struct agentd {
 
 /* ---- agentd.c --------------------------------------------------------- */
 
-/* Unix milliseconds of the wall clock. */
-int64_t agentd_now_ms(void);
+/* Unix milliseconds of the wall clock (plus [test] clock_offset_s). */
+int64_t agentd_now_ms(const struct agentd *a);
 /* Local time of day in seconds of a Unix time. */
 uint32_t agentd_tod(int64_t unix_s);
 
@@ -215,5 +258,20 @@ int aexch_reachable(const struct agentd *a, int64_t now);
 
 /* Starts the dashboard if configured; a->dash stays NULL otherwise. */
 void adash_start(struct agentd *a);
+
+/* ---- astatus.c -------------------------------------------------------- */
+
+/* Recomputes the problems from the status inputs; logs each one once when
+ * it appears and once when it clears. */
+void astatus_update(struct agentd *a, int64_t now);
+/* A HEARTBEAT arrived: clock skew and the market's parameters. */
+void astatus_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now);
+/* The "problems" array of /api/state (caller owns it). */
+json_t *astatus_json(const struct agentd *a);
+static inline int
+astatus_has(const struct agentd *a, enum astatus_code c)
+{
+	return (a->st_active & (1u << c)) != 0;
+}
 
 #endif

@@ -113,10 +113,19 @@ feed_sample(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
 	a->prev_imp_wh = i;
 }
 
+/* discovering: the device answered discovery with exceptions or without
+ * the SunSpec marker, which says "no SunSpec device at this unit", not
+ * "unreachable". */
 static void
-poll_failed(struct agentd *a, pw_err rc)
+poll_failed(struct agentd *a, pw_err rc, int discovering)
 {
 	a->poll_errors++;
+	/* "not SunSpec" stays until a poll succeeds: the device may drop the
+	 * connection after its exception replies, which is not news */
+	if (discovering && (rc == PW_ERR_NOT_SUNSPEC || rc == PW_ERR_MODBUS_EXC))
+		a->dev_fault = AMETER_NOT_SUNSPEC;
+	else if (a->dev_fault != AMETER_NOT_SUNSPEC)
+		a->dev_fault = AMETER_UNREACHABLE;
 	a->dev_ok = 0;
 	a->have_rd = 0;
 	if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT)
@@ -141,7 +150,7 @@ ameter_poll(struct agentd *a, int64_t now)
 		const struct sunspec_model_ref *m;
 		rc = sunspec_discover(&a->io, &a->dev, &last);
 		if (rc != PW_OK) {
-			poll_failed(a, last != PW_OK ? last : rc);
+			poll_failed(a, last != PW_OK ? last : rc, 1);
 			return;
 		}
 		a->have_dev = 1;
@@ -159,7 +168,7 @@ ameter_poll(struct agentd *a, int64_t now)
 	       (a->cfg.serial[0] == '\0' && a->dev_serial[0] == '\0');
 	rc = sunspec_poll(&a->io, full ? &a->dev : &a->dev_meter, &a->rd);
 	if (rc != PW_OK) {
-		poll_failed(a, rc);
+		poll_failed(a, rc, 0);
 		return;
 	}
 	if (full) {
@@ -172,6 +181,8 @@ ameter_poll(struct agentd *a, int64_t now)
 	if (!a->dev_ok)
 		log_info("device: reading");
 	a->dev_ok = 1;
+	a->dev_fault = AMETER_OK;
+	a->dev_ok_ms = now;
 	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s", mlink_url(a->ml));
 	/* only the accumulators make money; a meter asleep (not implemented
 	 * or zero at wake-up) gives no sample at all */

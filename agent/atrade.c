@@ -194,7 +194,11 @@ atrade_run(struct agentd *a, int64_t now)
 	static struct oview v[MAX_VIEWS];
 	uint64_t first = agentd_first_open(a, now);
 	uint64_t last = first + (uint64_t)a->cfg.horizon - 1;
-	size_t n = atrade_collect_orders(a, first, last, v, MAX_VIEWS);
+	size_t n;
+
+	if (a->market_mismatch)
+		return; /* astatus says so; the exchange would refuse or misplace them */
+	n = atrade_collect_orders(a, first, last, v, MAX_VIEWS);
 
 	for (uint64_t iv = first; iv <= last; iv++) {
 		uint64_t h = a->have_fc_iv && iv > a->fc_last_iv ? iv - a->fc_last_iv : 1;

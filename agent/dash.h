@@ -24,7 +24,10 @@
  *                         "grid_w": W|null  (> 0 import from grid, < 0 export),
  *                         "surplus_w": W|null, "forecast_wh": Wh|null,
  *                         "exchange": {"reachable": bool, "detail": str},
- *                         "inverter": {"reachable": bool, "detail": str}}
+ *                         "inverter": {"reachable": bool, "detail": str},
+ *                         "problems": [{"code": str, "message": str,
+ *                                       "action": str}] (docs/agent.md
+ *                         "Status"; [] when nothing is wrong)}
  *                        The dashboard adds "csrf" (the CSRF token).
  *   DASH_DOC_MARKET      {"currency": "EUR", "retail_uper_kwh": p,
  *                         "feed_in_uper_kwh": p, "next_interval": i (the
@@ -36,10 +39,13 @@
  *                                    "asks": [...]}]}
  *   DASH_DOC_ORDERS      {"orders": [{"seq": n, "side": "buy"|"sell",
  *                         "interval": i, "qty_wh": q, "price_uper_kwh": p,
- *                         "status": "pending"|"acked"|"rejected"|"partial"|
- *                                   "filled"|"cancelled"|"expired",
+ *                         "status": "queued"|"pending"|"acked"|"rejected"|
+ *                                   "partial"|"filled"|"cancelled"|"expired"|
+ *                                   "missed",
  *                         "auto": bool (placed by the auto-sell policy),
- *                         "reason": str, "verified": bool|null}]}
+ *                         "reason": str (REJECT reason; "not yet at the
+ *                         exchange" when queued; "exchange unreachable" when
+ *                         missed), "verified": bool|null}]}
  *   DASH_DOC_TRADES      {"trades": [{"interval": i, "side": "buy"|"sell",
  *                         "qty_wh": q, "price_uper_kwh": p, "amount_u": m,
  *                         "fee_u": m, "verified": bool|null}]}

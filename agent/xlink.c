@@ -5,6 +5,7 @@
 #include "agent/xlink.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,9 @@
 
 struct xlink {
 	void *dealer, *sub;
+	void *mon[2]; /* PAIR sockets reading the DEALER's and SUB's monitor */
+	enum xlink_handshake hs[2];
+	unsigned hs_code[2];
 	uint8_t exchange_pk[PW_PK_LEN];
 	uint64_t market_id;
 	zmq_msg_t cur; /* the frame last returned */
@@ -50,10 +54,47 @@ setup_socket(void *s, const uint8_t server[32], const uint8_t cpk[32], const uin
 	return PW_OK;
 }
 
+#define HS_EVENTS                                                                                  \
+	(ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                    \
+	 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+/* A PAIR socket receiving socket s's handshake events (slot i). */
+static pw_err
+monitor(void *zctx, struct xlink *x, int i, void *s)
+{
+	char ep[64];
+	int zero = 0;
+
+	snprintf(ep, sizeof(ep), "inproc://pw-xlink-%p-%d", (void *)x, i);
+	if (zmq_socket_monitor(s, ep, HS_EVENTS) != 0)
+		return PW_ERR_ZMQ;
+	x->mon[i] = zmq_socket(zctx, ZMQ_PAIR);
+	if (x->mon[i] == NULL || zmq_setsockopt(x->mon[i], ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
+	    zmq_connect(x->mon[i], ep) != 0)
+		return PW_ERR_ZMQ;
+	return PW_OK;
+}
+
+static void
+close_all(struct xlink *x)
+{
+	if (x->dealer != NULL)
+		(void)zmq_socket_monitor(x->dealer, NULL, 0);
+	if (x->sub != NULL)
+		(void)zmq_socket_monitor(x->sub, NULL, 0);
+	for (int i = 0; i < 2; i++)
+		if (x->mon[i] != NULL)
+			zmq_close(x->mon[i]);
+	if (x->dealer != NULL)
+		zmq_close(x->dealer);
+	if (x->sub != NULL)
+		zmq_close(x->sub);
+}
+
 pw_err
 xlink_new(void *zctx, const struct xlink_cfg *cfg, struct xlink **out)
 {
-	static const char *const topics[] = { "RESULT", "DEPTH", "CHECKPOINT" };
+	static const char *const topics[] = { "RESULT", "DEPTH", "CHECKPOINT", "HEARTBEAT" };
 	struct xlink *x;
 	uint8_t server[PW_CURVE_LEN], cpk[PW_CURVE_LEN], csk[PW_CURVE_LEN];
 	int one = 1;
@@ -84,6 +125,8 @@ xlink_new(void *zctx, const struct xlink_cfg *cfg, struct xlink **out)
 	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
 		if (zmq_setsockopt(x->sub, ZMQ_SUBSCRIBE, topics[i], strlen(topics[i])) != 0)
 			goto fail;
+	if (monitor(zctx, x, 0, x->dealer) != PW_OK || monitor(zctx, x, 1, x->sub) != PW_OK)
+		goto fail;
 	if ((rc = setup_socket(x->dealer, server, cpk, csk, cfg->request)) != PW_OK ||
 	    (rc = setup_socket(x->sub, server, cpk, csk, cfg->pub)) != PW_OK)
 		goto fail;
@@ -92,10 +135,7 @@ xlink_new(void *zctx, const struct xlink_cfg *cfg, struct xlink **out)
 	return PW_OK;
 fail:
 	sodium_memzero(csk, sizeof(csk));
-	if (x->dealer != NULL)
-		zmq_close(x->dealer);
-	if (x->sub != NULL)
-		zmq_close(x->sub);
+	close_all(x);
 	free(x);
 	return rc;
 }
@@ -110,8 +150,7 @@ xlink_destroy(struct xlink **xp)
 	x = *xp;
 	if (x->have_cur)
 		zmq_msg_close(&x->cur);
-	zmq_close(x->dealer);
-	zmq_close(x->sub);
+	close_all(x);
 	free(x);
 	*xp = NULL;
 }
@@ -148,7 +187,7 @@ xlink_send(struct xlink *x, const uint8_t *frame, size_t len)
 static int
 is_exchange_type(uint8_t t)
 {
-	return t >= PW_MSG_ACK && t <= PW_MSG_DEPTH;
+	return t >= PW_MSG_ACK && t <= PW_MSG_HEARTBEAT;
 }
 
 /* Receives one frame into x->cur; 1 = got one, 0 = none. */
@@ -240,4 +279,65 @@ const struct xlink_stats *
 xlink_stats(const struct xlink *x)
 {
 	return &x->stats;
+}
+
+/* A monitor event is two frames: u16 event and u32 value (host order), then
+ * the endpoint; anything else is skipped. */
+static void
+read_events(struct xlink *x, int i)
+{
+	for (;;) {
+		zmq_msg_t ev;
+		uint16_t id;
+		uint32_t value;
+		int more;
+
+		zmq_msg_init(&ev);
+		if (zmq_msg_recv(&ev, x->mon[i], ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&ev);
+			return;
+		}
+		more = zmq_msg_more(&ev);
+		if (zmq_msg_size(&ev) == 6) {
+			memcpy(&id, zmq_msg_data(&ev), 2);
+			memcpy(&value, (const uint8_t *)zmq_msg_data(&ev) + 2, 4);
+			if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+				x->hs[i] = XLINK_HS_OK;
+			} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+				x->hs[i] = XLINK_HS_REFUSED;
+				x->hs_code[i] = value;
+			} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+			           id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+				x->hs[i] = XLINK_HS_FAILED;
+			}
+		}
+		zmq_msg_close(&ev);
+		while (more) {
+			zmq_msg_init(&ev);
+			if (zmq_msg_recv(&ev, x->mon[i], ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&ev);
+				return;
+			}
+			more = zmq_msg_more(&ev);
+			zmq_msg_close(&ev);
+		}
+	}
+}
+
+enum xlink_handshake
+xlink_handshake(struct xlink *x, unsigned *code)
+{
+	enum xlink_handshake worst = XLINK_HS_NONE;
+	for (int i = 0; i < 2; i++) {
+		read_events(x, i);
+		/* a refusal says the most, then a failure, then success */
+		if (x->hs[i] == XLINK_HS_REFUSED ||
+		    (x->hs[i] == XLINK_HS_FAILED && worst != XLINK_HS_REFUSED) ||
+		    (x->hs[i] == XLINK_HS_OK && worst == XLINK_HS_NONE)) {
+			worst = x->hs[i];
+			if (code != NULL)
+				*code = x->hs_code[i];
+		}
+	}
+	return worst;
 }

@@ -1,7 +1,7 @@
 /*
  * xlink.h: the agent's link to the exchange over ZeroMQ with CURVE
  * (docs/protocol.md "Transport"): a DEALER for requests and their replies
- * and a SUB for market data (RESULT, DEPTH, CHECKPOINT).  The CURVE client
+ * and a SUB for market data (RESULT, DEPTH, CHECKPOINT, HEARTBEAT).  The CURVE client
  * key is the household's Ed25519 key converted to X25519; the server key is
  * the pinned exchange key converted likewise.
  *
@@ -9,7 +9,9 @@
  * the agent looks at it: it decodes strictly, is signed by the pinned
  * exchange key (pw_wire_open + author check), is an exchange-to-household
  * type, and on SUB matches its topic.  Anything else is counted, logged and
- * dropped here.  Called by agentd's loop (which polls the two sockets).
+ * dropped here.  It also watches both sockets' CURVE handshakes (a socket
+ * monitor each), so the agent can say that the exchange refused it rather
+ * than only that nothing arrives.  Called by agentd's loop (which polls the two sockets).
  * Not thread-safe (one loop); the caller owns the struct (xlink_destroy).
  */
 #ifndef AGENT_XLINK_H
@@ -63,5 +65,17 @@ pw_err xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *
                   struct pw_msg *m) __attribute__((warn_unused_result));
 
 const struct xlink_stats *xlink_stats(const struct xlink *x);
+
+/* How the last CURVE handshake of the sockets ended (the worse of the two). */
+enum xlink_handshake {
+	XLINK_HS_NONE = 0, /* none finished yet (connecting, or the exchange is away) */
+	XLINK_HS_OK,       /* succeeded, and none failed since */
+	XLINK_HS_REFUSED,  /* the exchange's ZAP handler refused our key (status in *code) */
+	XLINK_HS_FAILED,   /* broke off (wrong server key, or the exchange dropped it) */
+};
+
+/* Reads the sockets' monitor events (non-blocking) and returns the state;
+ * *code (may be NULL) receives the ZAP status code of XLINK_HS_REFUSED. */
+enum xlink_handshake xlink_handshake(struct xlink *x, unsigned *code);
 
 #endif

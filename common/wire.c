@@ -33,6 +33,7 @@
 #define BODY_PROOF      26
 #define BODY_DEPTH      9
 #define DEPTH_LEVEL_LEN 13
+#define BODY_HEARTBEAT  (8 + 5 * 4)
 
 #define STMT_KNOWN_FLAGS (PW_STMT_READING_MISSING | PW_STMT_READING_LATE)
 
@@ -62,6 +63,8 @@ type_name(unsigned type)
 		return "PROOF";
 	case PW_MSG_DEPTH:
 		return "DEPTH";
+	case PW_MSG_HEARTBEAT:
+		return "HEARTBEAT";
 	default:
 		return NULL;
 	}
@@ -299,6 +302,10 @@ validate(const struct pw_msg *m)
 			if (!side_ok(m->u.depth.levels[i].side))
 				return PW_ERR_FIELD;
 		return PW_OK;
+	case PW_MSG_HEARTBEAT:
+		if (m->u.heartbeat.period_ms == 0 || m->u.heartbeat.interval_s == 0)
+			return PW_ERR_FIELD;
+		return PW_OK;
 	default:
 		return PW_ERR_TYPE;
 	}
@@ -330,6 +337,8 @@ body_len(unsigned type, size_t count)
 		return BODY_PROOF + count * PW_HASH_LEN;
 	case PW_MSG_DEPTH:
 		return BODY_DEPTH + count * DEPTH_LEVEL_LEN;
+	case PW_MSG_HEARTBEAT:
+		return BODY_HEARTBEAT;
 	default:
 		return 0;
 	}
@@ -547,6 +556,16 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		}
 		break;
 	}
+	case PW_MSG_HEARTBEAT: {
+		const struct pw_heartbeat *h = &m->u.heartbeat;
+		put_u64(p, h->time_ms);
+		put_u32(p, h->period_ms);
+		put_u32(p, h->interval_s);
+		put_u32(p, h->gate_s);
+		put_u32(p, h->feedin_uper_kwh);
+		put_u32(p, h->retail_uper_kwh);
+		break;
+	}
 	default:
 		break;
 	}
@@ -725,6 +744,16 @@ get_body(const uint8_t **p, struct pw_msg *m)
 			d->levels[i].price_uper_kwh = get_u32(p);
 			d->levels[i].qty_wh = get_u64(p);
 		}
+		break;
+	}
+	case PW_MSG_HEARTBEAT: {
+		struct pw_heartbeat *h = &m->u.heartbeat;
+		h->time_ms = get_u64(p);
+		h->period_ms = get_u32(p);
+		h->interval_s = get_u32(p);
+		h->gate_s = get_u32(p);
+		h->feedin_uper_kwh = get_u32(p);
+		h->retail_uper_kwh = get_u32(p);
 		break;
 	}
 	default:

@@ -38,6 +38,8 @@
 /* Frames read per engine_ingest() call at most, in batches: dropped frames
  * take no slot, so a flood could otherwise keep one call reading. */
 #define ENGINE_DRAIN_FACTOR 4
+/* REJECT log lines per second at most (log_reject) */
+#define ENGINE_REJECT_LOG_PER_S 20
 
 enum slot_state {
 	SLOT_REJECT,   /* answer REJECT slot->reason */
@@ -807,6 +809,75 @@ pool_free(struct engine_pool **pp)
 	*pp = NULL;
 }
 
+static uint64_t
+msg_interval(const struct pw_msg *m)
+{
+	switch (m->type) {
+	case PW_MSG_ORDER:
+		return m->u.order.interval;
+	case PW_MSG_CANCEL:
+		return m->u.cancel.interval;
+	case PW_MSG_METER:
+		return m->u.meter.interval;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * One info line per REJECT (docs/exchange.md "Logging"): who, what, why and
+ * for which interval; a meter_serial refusal names both serials.  At most
+ * ENGINE_REJECT_LOG_PER_S lines a second: a flood of bad requests must not
+ * flood the log, so the rest are counted and summed up once the second is
+ * over.
+ */
+static void
+log_reject(struct engine *e, const struct engine_slot *s, int64_t now_s)
+{
+	char who[80], serial[PW_SERIAL_LEN + 1], extra[128] = "";
+
+	if (now_s != e->rejlog_s) {
+		if (e->rejlog_skipped > 0)
+			log_info("engine: %llu more REJECTs in the last second not logged",
+			         (unsigned long long)e->rejlog_skipped);
+		e->rejlog_s = now_s;
+		e->rejlog_n = 0;
+		e->rejlog_skipped = 0;
+	}
+	if (e->rejlog_n >= ENGINE_REJECT_LOG_PER_S) {
+		e->rejlog_skipped++;
+		return;
+	}
+	e->rejlog_n++;
+	if (s->h != NULL) {
+		snprintf(who, sizeof(who), "household %s", s->h->id);
+	} else if (s->decoded) {
+		char hex[2 * PW_PK_LEN + 1];
+		pw_hex_encode(s->msg.author, PW_PK_LEN, hex);
+		snprintf(who, sizeof(who), "key %.16s...", hex);
+	} else {
+		snprintf(who, sizeof(who), "connection of %s",
+		         s->req.user_id[0] != '\0' ? s->req.user_id : "an unknown household");
+	}
+	if (s->decoded && s->msg.type == PW_MSG_METER && s->reason == PW_REASON_METER_SERIAL &&
+	    s->h != NULL) {
+		memcpy(serial, s->msg.u.meter.serial, PW_SERIAL_LEN);
+		serial[PW_SERIAL_LEN] = '\0';
+		snprintf(extra, sizeof(extra), ": reading serial \"%s\", registered \"%s\"", serial,
+		         s->h->serial);
+	}
+	if (s->decoded && s->msg.type == PW_MSG_QUERY)
+		log_info("engine: REJECT QUERY nonce %llu of %s: %s",
+		         (unsigned long long)s->msg.u.query.nonce, who, pw_reason_name(s->reason));
+	else if (s->decoded)
+		log_info("engine: REJECT %s seq %llu of %s for interval %llu: %s%s",
+		         pw_msg_type_name(s->msg.type), (unsigned long long)msg_seq(&s->msg), who,
+		         (unsigned long long)msg_interval(&s->msg), pw_reason_name(s->reason),
+		         extra);
+	else
+		log_info("engine: REJECT a frame of %s: %s", who, pw_reason_name(s->reason));
+}
+
 static void
 reject_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 {
@@ -814,6 +885,7 @@ reject_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 	s->reason = PW_REASON_BAD_QUERY;
 	e->rejects[PW_REASON_BAD_QUERY]++;
 	e->rejects_unflushed[PW_REASON_BAD_QUERY]++;
+	log_reject(e, s, now_s);
 	send_receipt(e, s, now_s);
 }
 
@@ -1008,6 +1080,8 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 		else if (s->state != SLOT_DROP) {
 			if (s->state == SLOT_ACCEPTED)
 				e->accepted[s->msg.type]++;
+			else
+				log_reject(e, s, now_s);
 			send_receipt(e, s, now_s);
 		}
 	}

@@ -74,6 +74,11 @@ struct engine {
 	/* frames over the rate dropped unanswered (one REJECT rate_limited
 	 * per household and second is sent, the rest cost no signature) */
 	uint64_t rate_dropped;
+	/* REJECT log lines: at most ENGINE_REJECT_LOG_PER_S a second, the
+	 * rest counted and summed up in one line */
+	int64_t rejlog_s;
+	unsigned rejlog_n;
+	uint64_t rejlog_skipped;
 
 	/* per-household rate limit, indexed like the registry */
 	struct engine_rate *rate;
@@ -89,6 +94,7 @@ struct engine {
 
 	/* market clock (market.c) */
 	int64_t next_depth_ms;
+	int64_t next_heartbeat_ms;
 	int have_cleared;
 	uint64_t last_cleared;
 };

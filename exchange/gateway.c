@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -18,9 +19,10 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-#define GW_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define GW_ZAP_DOMAIN   "peerwatt"
-#define GW_HWM          10000
+#define GW_ZAP_ENDPOINT  "inproc://zeromq.zap.01"
+#define GW_ZAP_DOMAIN    "peerwatt"
+#define GW_HWM           10000
+#define GW_ZAP_LOG_PER_S 10
 
 struct gateway {
 	void *ctx;
@@ -29,6 +31,8 @@ struct gateway {
 	void *pub;
 	const struct registry *reg;
 	uint64_t zap_ok, zap_refused;
+	int64_t zaplog_s; /* refusals logged in this second (at most GW_ZAP_LOG_PER_S) */
+	unsigned zaplog_n;
 };
 
 static pw_err
@@ -177,6 +181,37 @@ recv_parts(void *s, zmq_msg_t *parts, int max)
 	return n;
 }
 
+/* A refused handshake, with the CURVE key it offered (the household key
+ * converted, docs/protocol.md "Transport") and the peer's address; at most
+ * GW_ZAP_LOG_PER_S lines a second so a flood of attempts cannot flood the
+ * log (the count is in the stats line either way). */
+static void
+log_refusal(struct gateway *gw, zmq_msg_t *key, zmq_msg_t *addr)
+{
+	char hex[2 * PW_CURVE_LEN + 1] = "(none)", peer[64] = "?";
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec != gw->zaplog_s) {
+		gw->zaplog_s = ts.tv_sec;
+		gw->zaplog_n = 0;
+	}
+	if (gw->zaplog_n++ >= GW_ZAP_LOG_PER_S)
+		return;
+	if (key != NULL && zmq_msg_size(key) == PW_CURVE_LEN)
+		pw_hex_encode(zmq_msg_data(key), PW_CURVE_LEN, hex);
+	if (addr != NULL && zmq_msg_size(addr) < sizeof(peer)) {
+		memcpy(peer, zmq_msg_data(addr), zmq_msg_size(addr));
+		peer[zmq_msg_size(addr)] = '\0';
+		for (char *c = peer; *c != '\0'; c++)
+			if (*c < 0x20 || *c > 0x7e)
+				*c = '?';
+	}
+	log_info("gateway: ZAP refuses a connection from %s: CURVE key %s is not a registered "
+	         "household's (unknown or revoked)",
+	         peer, hex);
+}
+
 static void
 zap_send(void *s, const void *data, size_t len, int more)
 {
@@ -215,7 +250,7 @@ zap_one(struct gateway *gw)
 	if (h)
 		log_debug("gateway: ZAP admits household %s", h->id);
 	else
-		log_info("gateway: ZAP refuses a connection (unknown or revoked key)");
+		log_refusal(gw, n >= 7 ? &p[6] : NULL, n >= 4 ? &p[3] : NULL);
 	/* a reply needs the request id; a request too short to have one is
 	 * answered with an empty id (libzmq then drops the connection) */
 	zap_send(gw->zap, "1.0", 3, 1);

@@ -11,7 +11,10 @@
  *     sent a reading (missing readings settled conservatively and flagged),
  *     logged, then a signed CHECKPOINT of the log, published as
  *     "CHECKPOINT";
- *   every depth_ms: a signed DEPTH per open interval with orders ("DEPTH").
+ *   every depth_ms: a signed DEPTH per open interval with orders ("DEPTH");
+ *   every heartbeat_ms: a signed HEARTBEAT, the clock and the market's
+ *     parameters ("HEARTBEAT"), so agents can tell a quiet market from a
+ *     dead link.
  * Each interval's clearing and settlement is one transaction with its log
  * entries.  Called by exchange/main.c once per loop iteration.
  */
@@ -345,6 +348,24 @@ publish_depth(struct engine *e, int64_t now_s)
 	}
 }
 
+static void
+publish_heartbeat(struct engine *e, int64_t now_ms)
+{
+	struct pw_msg m;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_HEARTBEAT;
+	m.u.heartbeat.time_ms = (uint64_t)now_ms;
+	m.u.heartbeat.period_ms = (uint32_t)e->cfg->heartbeat_ms;
+	m.u.heartbeat.interval_s = (uint32_t)e->cfg->interval_s;
+	m.u.heartbeat.gate_s = (uint32_t)e->cfg->gate_s;
+	m.u.heartbeat.feedin_uper_kwh = (uint32_t)e->cfg->feedin_uper_kwh;
+	m.u.heartbeat.retail_uper_kwh = (uint32_t)e->cfg->retail_uper_kwh;
+	if (engine_sign(e, &m, &len) == PW_OK)
+		publish(e, "HEARTBEAT", e->out, len);
+}
+
 int64_t
 market_tick(struct engine *e, int64_t now_s, int64_t now_ms)
 {
@@ -397,8 +418,14 @@ market_tick(struct engine *e, int64_t now_s, int64_t now_ms)
 		publish_depth(e, now_s);
 		e->next_depth_ms = now_ms + e->cfg->depth_ms;
 	}
+	if (now_ms >= e->next_heartbeat_ms) {
+		publish_heartbeat(e, now_ms);
+		e->next_heartbeat_ms = now_ms + e->cfg->heartbeat_ms;
+	}
 	int64_t wait = 1000 - now_ms % 1000 + 1; /* gates and deadlines are whole seconds */
 	if (e->next_depth_ms - now_ms < wait)
 		wait = e->next_depth_ms - now_ms;
+	if (e->next_heartbeat_ms - now_ms < wait)
+		wait = e->next_heartbeat_ms - now_ms;
 	return wait < 1 ? 1 : wait;
 }

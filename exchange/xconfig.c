@@ -53,6 +53,8 @@ static const struct pw_cfg_opt opts[] = {
 	    "requests applied per group commit"),
 	OPT("network", "depth_ms", PW_CFG_INT, depth_ms, 100, 3600000, "1000",
 	    "period of DEPTH publications, milliseconds"),
+	OPT("network", "heartbeat_ms", PW_CFG_INT, heartbeat_ms, 500, 5000, "2000",
+	    "period of HEARTBEAT publications, milliseconds"),
 	OPT("network", "max_msg_bytes", PW_CFG_INT, max_msg_bytes, 512, 65536, "4096",
 	    "ZMQ_MAXMSGSIZE of the request socket (larger: connection dropped)"),
 	OPT("network", "threads", PW_CFG_INT, threads, 0, 16, "0",

@@ -47,8 +47,9 @@ struct xconfig {
 	char publish_endpoint[XCONFIG_PATH_MAX];
 	int64_t rate_per_s; /* per household; 0 = unlimited */
 	int64_t rate_burst;
-	int64_t batch_max; /* requests per group commit */
-	int64_t depth_ms;  /* DEPTH publishing period */
+	int64_t batch_max;    /* requests per group commit */
+	int64_t depth_ms;     /* DEPTH publishing period */
+	int64_t heartbeat_ms; /* HEARTBEAT publishing period */
 	int64_t max_msg_bytes;
 	int64_t threads; /* signature threads; 0 = one per online CPU */
 	/* [files] */

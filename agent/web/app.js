@@ -12,7 +12,7 @@
 'use strict';
 (function () {
 	const DOCS = ['state', 'market', 'orders', 'trades', 'statements', 'settings'];
-	const OPEN_STATUSES = ['pending', 'acked', 'partial'];
+	const OPEN_STATUSES = ['queued', 'pending', 'acked', 'partial'];
 	const S = {
 		csrf: '',
 		state: null,
@@ -143,15 +143,15 @@
 		const s = S.state;
 		const problems = [];
 		if (!S.live) problems.push('Connection to your agent lost — retrying…');
-		if (s && s.exchange && s.exchange.reachable === false)
-			problems.push('Exchange unreachable' + (s.exchange.detail ? ' (' + s.exchange.detail + ')' : '') +
-			    ': no bids or offers reach the market until it is back.');
-		if (s && s.inverter && s.inverter.reachable === false)
-			problems.push('Inverter unreachable' + (s.inverter.detail ? ' (' + s.inverter.detail + ')' : '') +
-			    ': power values are not current and no surplus is offered.');
+		/* the agent names each problem, its cause and what to do (docs/dashboard.md) */
+		if (s && Array.isArray(s.problems))
+			s.problems.forEach((p) => problems.push(p.message + ' ' + p.action));
 		if (problems.length) {
 			st.textContent = problems.join(' ');
 			st.className = 'status status-bad';
+		} else if (s && ((s.exchange && !s.exchange.reachable) || (s.inverter && !s.inverter.reachable))) {
+			st.textContent = 'Connecting to ' + (s.exchange && !s.exchange.reachable ? 'the exchange' : 'the inverter') + '…';
+			st.className = 'status status-wait';
 		} else if (s) {
 			st.textContent = 'Live · exchange and inverter connected' +
 			    (s.interval !== undefined ? ' · interval ' + fmtInterval(s.interval) : '');

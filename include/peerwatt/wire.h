@@ -24,7 +24,8 @@
  *                   kind does not use != 0, ACK reason != 0 or log_index ==
  *                   UINT64_MAX, REJECT reason 0 or unknown or log_index !=
  *                   UINT64_MAX, RESULT part/parts/counts inconsistent,
- *                   STATEMENT unknown flag bits or fee_u < 0
+ *                   STATEMENT unknown flag bits or fee_u < 0, HEARTBEAT
+ *                   period_ms or interval_s 0
  *   PW_ERR_BADSIG   (verify/open) signature does not verify
  * A zero ORDER quantity decodes: the exchange answers it with bad_quantity.
  *
@@ -64,6 +65,7 @@ enum pw_msg_type {
 	PW_MSG_CHECKPOINT = 20,
 	PW_MSG_PROOF = 21,
 	PW_MSG_DEPTH = 22,
+	PW_MSG_HEARTBEAT = 23,
 };
 
 enum pw_side { PW_SIDE_BUY = 1, PW_SIDE_SELL = 2 };
@@ -234,6 +236,19 @@ struct pw_depth {
 	struct pw_depth_level levels[PW_DEPTH_MAX_LEVELS];
 };
 
+/* Published every period_ms on PUB (topic "HEARTBEAT"): the exchange is
+ * alive, its clock, and the market's parameters, so that an agent notices a
+ * stopped, hung or cut-off exchange, a skewed clock and a config that
+ * disagrees with the market's (docs/protocol.md "HEARTBEAT"). */
+struct pw_heartbeat {
+	uint64_t time_ms;         /* exchange clock, Unix ms, when signed */
+	uint32_t period_ms;       /* the next one follows within this, > 0 */
+	uint32_t interval_s;      /* L, > 0 */
+	uint32_t gate_s;          /* G */
+	uint32_t feedin_uper_kwh; /* price floor */
+	uint32_t retail_uper_kwh; /* price ceiling */
+};
+
 struct pw_msg {
 	uint8_t version;
 	uint8_t type; /* enum pw_msg_type */
@@ -249,6 +264,7 @@ struct pw_msg {
 		struct pw_checkpoint checkpoint;
 		struct pw_proof proof;
 		struct pw_depth depth;
+		struct pw_heartbeat heartbeat;
 	} u;
 	uint8_t sig[PW_SIG_LEN];
 };

@@ -1,8 +1,10 @@
 // tests/browser/agent.mjs: the dashboard served by the real peerwatt-agent,
 // reading the simulated inverter (peerwatt-sim).  No exchange runs here, so
 // the page must say the exchange is unreachable while power values come from
-// the device, and a bid through the form is stored by the agent (pending in
-// its outbox) and can be cancelled.
+// the device, and a bid through the form is stored by the agent (queued in
+// its outbox, "not yet at the exchange") and can be cancelled.  A second
+// agent talks to a real exchange with the wrong exchange key: its banner
+// says the exchange refused it and names both causes (docs/agent.md "Status").
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -89,10 +91,71 @@ await test('real agent: a bid through the form is stored and can be cancelled', 
 	await row.waitFor({ timeout: T });
 	const text = await row.innerText();
 	assert(/buy/.test(text) && /200 Wh/.test(text) && /0\.2500/.test(text), 'order row: ' + text);
-	assert(/pending/.test(text), 'order is not pending while the exchange is away: ' + text);
+	assert(/queued: not yet at the exchange/.test(text), 'order is not queued while the exchange is away: ' + text);
 	await row.locator('button[data-test=cancel]').click();
 	await page.waitForSelector(`[data-test=orders] tr[data-seq="${m[1]}"][data-status=cancelled]`, { timeout: T });
 	await ctx.close();
+});
+
+await test('real agent: wrong [exchange] public_key, the banner says the exchange refused it', async () => {
+	const reqPort = freePort(), pubPort = freePort(), dash2 = freePort();
+	const hpk = /public key: ([0-9a-f]{64})/.exec(execFileSync(agentBin, ['keygen', '--out', path.join(tmp, 'h2.key')]).toString())[1];
+	const wrong = /public key: ([0-9a-f]{64})/.exec(execFileSync(agentBin, ['keygen', '--out', path.join(tmp, 'y.key')]).toString())[1];
+	writeFileSync(path.join(tmp, 'households'), `h2 h2 ${hpk} BROWSER-2 z1 6000 6000\n`);
+	writeFileSync(path.join(tmp, 'x.conf'), `[market]
+name = browser-status
+id = 9
+interval_s = 120
+gate_s = 10
+feedin = 0.08
+retail = 0.30
+[network]
+request = tcp://127.0.0.1:${reqPort}
+publish = tcp://127.0.0.1:${pubPort}
+[files]
+registry = ${tmp}/households
+db = ${tmp}/x.db
+key = ${tmp}/x.key
+`);
+	const exchange = await startProcess(path.join(BUILD, 'peerwatt-exchange'), ['-c', path.join(tmp, 'x.conf')], /serving/);
+	writeFileSync(path.join(tmp, 'agent2.conf'), `[household]
+key_file = ${tmp}/h2.key
+db = ${tmp}/agent2.db
+serial = BROWSER-2
+max_export_w = 6000
+max_import_w = 6000
+[device]
+modbus = tcp://127.0.0.1:${simPort}
+rated_power_w = 1200000
+poll_ms = 250
+[exchange]
+request = tcp://127.0.0.1:${reqPort}
+pub = tcp://127.0.0.1:${pubPort}
+public_key = ${wrong}
+market_id = 9
+interval_s = 120
+gate_s = 10
+[policy]
+auto_sell = no
+[dashboard]
+enabled = yes
+listen = 127.0.0.1:${dash2}
+web_root = ${TOP}/agent/web
+`);
+	const agent2 = await startProcess(agentBin, ['-c', path.join(tmp, 'agent2.conf')], /dashboard on (http:\/\/\S+)/);
+	const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+	const page = await ctx.newPage();
+	await page.goto(agent2.match[1]);
+	await page.waitForFunction(() => /refused/.test(document.querySelector('[data-test=status]').textContent),
+	    null, { timeout: T });
+	const banner = await page.locator('[data-test=status]').innerText();
+	assert(/public_key/.test(banner) && /not registered/.test(banner) && /revoked/.test(banner),
+	    'the banner does not name both causes: ' + banner);
+	assert(await page.locator('[data-test=status].status-bad').count() === 1, 'the banner is not red');
+	await page.screenshot({ path: path.join(SHOTS, 'agent-wrong-key.png'), fullPage: true });
+	await ctx.close();
+	await stop(agent2.proc);
+	await stop(exchange.proc);
 });
 
 await browser.close();

@@ -127,15 +127,38 @@ doc_state(struct demo *dm)
 	json_t *grid = dm->inverter_down ? json_null() : json_integer(dm->house_w - dm->pv_w);
 	json_t *surplus = dm->inverter_down ? json_null() : json_integer(dm->pv_w - dm->house_w);
 	int64_t fc = (dm->pv_w - dm->house_w) * (int64_t)dm->interval_s / 3600;
+	json_t *problems = json_array();
 
-	return json_pack("{s:s,s:I,s:I,s:i,s:o,s:o,s:o,s:o,s:I,s:{s:b,s:s},s:{s:b,s:s}}",
+	/* the agent's codes and sentences (agent/astatus.c) */
+	if (dm->exchange_down)
+		json_array_append_new(
+		    problems,
+		    json_pack(
+		        "{s:s,s:s,s:s}", "code", "exchange_unreachable", "message",
+		        "Exchange unreachable: nothing from tcp://127.0.0.1:7700 for 30 s (it is"
+		        " stopped, hung or the network to it is cut).",
+		        "action",
+		        "New bids and offers wait here, queued, and are sent when it is back"
+		        " (those whose gate passes first are missed). Check the network, or"
+		        " ask the exchange's operator."));
+	if (dm->inverter_down)
+		json_array_append_new(
+		    problems,
+		    json_pack("{s:s,s:s,s:s}", "code", "device_unreachable", "message",
+		              "Inverter unreachable: tcp://127.0.0.1:1502: no answer in time"
+		              " (the inverter or its meter does not answer).",
+		              "action",
+		              "Power values are not current and no readings are signed:"
+		              " check that the device is on and reachable at [device]"
+		              " modbus = tcp://127.0.0.1:1502."));
+	return json_pack("{s:s,s:I,s:I,s:i,s:o,s:o,s:o,s:o,s:I,s:{s:b,s:s},s:{s:b,s:s},s:o}",
 	                 "household", "Demo household", "now", (json_int_t)time(NULL), "interval",
 	                 (json_int_t)now_interval(dm), "interval_s", (int)dm->interval_s, "pv_w",
 	                 pv, "house_w", house, "grid_w", grid, "surplus_w", surplus, "forecast_wh",
 	                 (json_int_t)(fc > 0 ? fc : 0), "exchange", "reachable", !dm->exchange_down,
 	                 "detail", dm->exchange_down ? "no reply for 30 s" : "", "inverter",
 	                 "reachable", !dm->inverter_down, "detail",
-	                 dm->inverter_down ? "Modbus timeout" : "");
+	                 dm->inverter_down ? "Modbus timeout" : "", "problems", problems);
 }
 
 static json_t *

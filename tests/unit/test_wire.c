@@ -23,7 +23,7 @@
 static const uint8_t all_types[] = {
 	PW_MSG_ORDER,      PW_MSG_CANCEL, PW_MSG_METER,  PW_MSG_QUERY,
 	PW_MSG_ACK,        PW_MSG_REJECT, PW_MSG_RESULT, PW_MSG_STATEMENT,
-	PW_MSG_CHECKPOINT, PW_MSG_PROOF,  PW_MSG_DEPTH,
+	PW_MSG_CHECKPOINT, PW_MSG_PROOF,  PW_MSG_DEPTH,  PW_MSG_HEARTBEAT,
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -141,6 +141,14 @@ fill(struct pw_msg *m, uint8_t type)
 		m->u.depth.levels[0] = (struct pw_depth_level){ PW_SIDE_BUY, 230000, 500 };
 		m->u.depth.levels[1] = (struct pw_depth_level){ PW_SIDE_SELL, 200000, 800 };
 		m->u.depth.levels[2] = (struct pw_depth_level){ PW_SIDE_SELL, 210000, 1200 };
+		break;
+	case PW_MSG_HEARTBEAT:
+		m->u.heartbeat.time_ms = 1710000900123;
+		m->u.heartbeat.period_ms = 2000;
+		m->u.heartbeat.interval_s = 900;
+		m->u.heartbeat.gate_s = 60;
+		m->u.heartbeat.feedin_uper_kwh = 80000;
+		m->u.heartbeat.retail_uper_kwh = 300000;
 		break;
 	default:
 		fail();
@@ -321,7 +329,7 @@ test_header_refusals(void **state)
 	buf[0] = 0;
 	assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_VERSION);
 	buf[0] = 1;
-	const uint8_t bad_types[] = { 0, 5, 15, 23, 255 };
+	const uint8_t bad_types[] = { 0, 5, 15, 24, 255 };
 	for (size_t i = 0; i < sizeof(bad_types); i++) {
 		buf[1] = bad_types[i];
 		assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_TYPE);
@@ -414,6 +422,9 @@ static const struct mutation mutations[] = {
 	{ PW_MSG_DEPTH, 8, { 2 }, 1, PW_ERR_LENGTH, "depth count 2 with 3 levels" },
 	{ PW_MSG_DEPTH, 9 + 13, { 0 }, 1, PW_ERR_FIELD, "depth level side 0" },
 	{ PW_MSG_DEPTH, 9 + 26, { 7 }, 1, PW_ERR_FIELD, "depth level side 7" },
+	{ PW_MSG_HEARTBEAT, 8, { 0, 0, 0, 0 }, 4, PW_ERR_FIELD, "heartbeat period 0" },
+	{ PW_MSG_HEARTBEAT, 12, { 0, 0, 0, 0 }, 4, PW_ERR_FIELD, "heartbeat interval 0" },
+	{ PW_MSG_HEARTBEAT, 16, { 0, 0, 0, 0 }, 4, PW_OK, "heartbeat gate 0" },
 };
 
 static void
@@ -826,6 +837,14 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 			m->u.depth.levels[i].qty_wh = parse_u64(tok, UINT64_MAX, "qty_wh");
 		}
 		break;
+	case PW_MSG_HEARTBEAT:
+		m->u.heartbeat.time_ms = vec_u(v, "time_ms", UINT64_MAX);
+		m->u.heartbeat.period_ms = (uint32_t)vec_u(v, "period_ms", UINT32_MAX);
+		m->u.heartbeat.interval_s = (uint32_t)vec_u(v, "interval_s", UINT32_MAX);
+		m->u.heartbeat.gate_s = (uint32_t)vec_u(v, "gate_s", UINT32_MAX);
+		m->u.heartbeat.feedin_uper_kwh = (uint32_t)vec_u(v, "feedin_uper_kwh", UINT32_MAX);
+		m->u.heartbeat.retail_uper_kwh = (uint32_t)vec_u(v, "retail_uper_kwh", UINT32_MAX);
+		break;
 	default:
 		fail_msg("%s: type %s has no vector mapping", v->path, type);
 	}
@@ -1023,7 +1042,8 @@ test_names(void **state)
 	assert_string_equal(pw_msg_type_name(PW_MSG_CHECKPOINT), "CHECKPOINT");
 	assert_string_equal(pw_msg_type_name(PW_MSG_DEPTH), "DEPTH");
 	assert_string_equal(pw_msg_type_name(0), "UNKNOWN");
-	assert_string_equal(pw_msg_type_name(23), "UNKNOWN");
+	assert_string_equal(pw_msg_type_name(PW_MSG_HEARTBEAT), "HEARTBEAT");
+	assert_string_equal(pw_msg_type_name(24), "UNKNOWN");
 	assert_string_equal(pw_reason_name(PW_REASON_GATE_CLOSED), "gate_closed");
 	assert_string_equal(pw_reason_name(PW_REASON__COUNT), "unknown");
 	for (unsigned i = 0; i < PW_REASON__COUNT; i++) {

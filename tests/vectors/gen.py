@@ -158,7 +158,7 @@ VERSION = 1
 TYPES = {
     "ORDER": 1, "CANCEL": 2, "METER": 3, "QUERY": 4,
     "ACK": 16, "REJECT": 17, "RESULT": 18, "STATEMENT": 19,
-    "CHECKPOINT": 20, "PROOF": 21, "DEPTH": 22,
+    "CHECKPOINT": 20, "PROOF": 21, "DEPTH": 22, "HEARTBEAT": 23,
 }
 MARKET_ID = 0x123456789ABCDEF0
 HOUSEHOLD_SEED = bytes(range(0x01, 0x21))
@@ -312,6 +312,12 @@ def build():
         body += u8(side) + u32(price) + u64(qty)
     assert len(body) == 9 + 13 * 4
     vectors.append(("depth", "DEPTH", EXCHANGE_SEED, f, body))
+
+    f = [("time_ms", 1710000900123), ("period_ms", 2000), ("interval_s", 900),
+         ("gate_s", 60), ("feedin_uper_kwh", 80000), ("retail_uper_kwh", 300000)]
+    body = u64(1710000900123) + u32(2000) + u32(900) + u32(60) + u32(80000) + u32(300000)
+    assert len(body) == 28
+    vectors.append(("heartbeat", "HEARTBEAT", EXCHANGE_SEED, f, body))
     # Edge cases an implementation gets wrong easily: a serial of exactly 32
     # characters (no NUL at all) and the second part of a split RESULT.
     serial = "ABCDEFGHIJKLMNOPQRSTUVWXYZ 01234"
@@ -349,7 +355,7 @@ def invalid_cases(bodies):
     cases.append(("one_byte", "length", b"\x01"))
     cases.append(("version_0", "version", b"\x00" + order[1:]))
     cases.append(("version_2", "version", b"\x02" + order[1:]))
-    for t in (0, 5, 15, 23, 255):
+    for t in (0, 5, 15, 24, 255):
         cases.append(("type_%d" % t, "type", order[:1] + bytes([t]) + order[2:]))
     cases.append(("order_header_only", "length", order[:34]))
     cases.append(("order_truncated", "length", order[:-1]))
@@ -393,6 +399,10 @@ def invalid_cases(bodies):
     cases.append(("depth_65_levels", "field", mutated("depth", "DEPTH", 8, bytes([65]))))
     cases.append(("depth_side_0", "field", mutated("depth", "DEPTH", 9 + 13, b"\0")))
     cases.append(("depth_side_3", "field", mutated("depth", "DEPTH", 9, b"\3")))
+    cases.append(("heartbeat_period_0", "field",
+                  mutated("heartbeat", "HEARTBEAT", 8, bytes(4))))
+    cases.append(("heartbeat_interval_0", "field",
+                  mutated("heartbeat", "HEARTBEAT", 12, bytes(4))))
     # Signature faults: every field valid, the signature wrong.
     sig_flip = bytearray(order)
     sig_flip[-1] ^= 0x01

@@ -29,6 +29,8 @@
 #include "agent/device.h"
 #include "agent/energy.h"
 #include "agent/probe.h"
+#include "agent/smeter.h"
+#include "agent/smprobe.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 
@@ -47,13 +49,16 @@ struct probe_opts {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: peerwatt-agent probe [--json] [--template NAME] [--template-dir PATH]\n"
-	           "                            [--unit N] [--timeout MS] [--quiet-time MS]\n"
-	           "                            [--count N] [--interval MS] [--rated-power W]\n"
-	           "                            URL | --modbus URL\n"
-	           "       peerwatt-agent probe --scan [--json] [--unit N] [--template-dir PATH] "
-	           "URL\n"
-	           "URL: tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1\n");
+	fprintf(f,
+	        "usage: peerwatt-agent probe [--json] [--template NAME] [--template-dir PATH]\n"
+	        "                            [--unit N] [--timeout MS] [--quiet-time MS]\n"
+	        "                            [--count N] [--interval MS] [--rated-power W]\n"
+	        "                            URL | --modbus URL\n"
+	        "       peerwatt-agent probe --scan [--json] [--unit N] [--template-dir PATH] "
+	        "URL\n"
+	        "       peerwatt-agent probe [--json] [--template sml|p1] [--count N] [--wait MS]\n"
+	        "                            [--stall MS] sml:/dev/X[:BAUD] | p1:/dev/X[:BAUD]\n"
+	        "URL: tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1\n");
 }
 
 static bool
@@ -542,6 +547,10 @@ probe_main(int argc, char **argv)
 {
 	struct probe_opts o = { NULL, NULL, NULL, -1, false, false, -1, -1, 1, 1000, 0 };
 
+	/* a utility smart meter (sml:, p1:) has a reader of its own */
+	for (int i = 1; i < argc; i++)
+		if (smeter_url_is(argv[i]))
+			return smprobe_main(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		long *target = NULL, lo = 0, hi = 0;

@@ -30,6 +30,7 @@ static const char *const messages[PW_ERR__COUNT] = {
 	[PW_ERR_NOT_SUNSPEC] = "no SunSpec device",
 	[PW_ERR_NOT_IMPL] = "point not implemented by the device",
 	[PW_ERR_IMPLAUSIBLE] = "implausible reading",
+	[PW_ERR_CRC] = "checksum mismatch",
 	[PW_ERR_DB] = "database error",
 	[PW_ERR_CORRUPT] = "stored data is corrupt",
 	[PW_ERR_ZMQ] = "messaging error",

@@ -43,6 +43,7 @@ typedef enum pw_err {
 	PW_ERR_NOT_SUNSPEC, /* no SunSpec marker found */
 	PW_ERR_NOT_IMPL,    /* the device does not implement this point */
 	PW_ERR_IMPLAUSIBLE, /* a reading fails a plausibility check */
+	PW_ERR_CRC,         /* a meter telegram's checksum does not match */
 	/* storage and messaging */
 	PW_ERR_DB,       /* SQLite failed */
 	PW_ERR_CORRUPT,  /* stored data is inconsistent */

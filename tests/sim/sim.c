@@ -18,6 +18,8 @@
  *
  * --listen rtu:/dev/X:BAUD:8N1 serves Modbus RTU on a serial line instead
  * (tests use one end of a socat pty pair); drop and garbage are TCP-only.
+ * --listen sml:/dev/X or p1:/dev/X makes it a utility smart meter writing
+ * telegrams instead (smeter_sim.c).
  *
  * --template NAME serves that register-map template (agent/tmpl.c, found in
  * --template-dir or the default search path) instead of SunSpec: the same
@@ -41,11 +43,13 @@
 #include <modbus.h>
 
 #include "agent/modbus_link.h"
+#include "agent/smeter.h"
 #include "agent/sunspec.h"
 #include "agent/tmpl.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 #include "tests/sim/sim_tmpl.h"
+#include "tests/sim/smeter_sim.h"
 
 #define EX_UNAVAILABLE 69
 
@@ -595,6 +599,9 @@ usage(FILE *f)
 	        "                    [--load W] [--speed X]\n"
 	        "                    [--fault sleep|drop|sfchange|reset|slow|garbage] [--seed N]\n"
 	        "                    [--start-time HH:MM] [--template NAME] [--template-dir PATH]\n"
+	        "       peerwatt-sim --listen sml:/dev/X[:BAUD]|p1:/dev/X[:BAUD] [--power W]\n"
+	        "                    [--interval MS] [--speed X] [--seed N]\n"
+	        "                    [--fault crc|truncate|garble|stall]\n"
 	        "       peerwatt-sim --help | --version\n");
 }
 
@@ -642,6 +649,10 @@ main(int argc, char **argv)
 	const char *tname = NULL, *tdir = NULL;
 	struct tmpl tpl;
 
+	/* a utility smart meter (sml:, p1:) writing telegrams: smeter_sim.c */
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--listen") == 0 && smeter_url_is(argv[i + 1]))
+			return smsim_main(argc, argv);
 	memset(&s, 0, sizeof(s));
 	s.unit = 1;
 	s.base = 40000;

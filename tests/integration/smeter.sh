@@ -132,4 +132,7 @@ done
 "$AGENT" probe --template sml "p1:$dir/one.agent" >/dev/null 2>&1
 rc=$?
 check "--template sml with a p1: URL is a usage error (exit $rc)" test "$rc" -eq 64
+# under SANITIZE the readers' and sims' stderr would carry any report
+check "no sanitizer report from the probes or the simulated meters" \
+	test -z "$(grep -l 'Sanitizer\|runtime error' "$dir"/*.err "$dir"/*/*.err 2>/dev/null)"
 finish

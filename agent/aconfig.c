@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define OPT(sec, key, type, member, min, max, def, help)                                           \
 	{                                                                                          \
@@ -287,6 +288,19 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 			snprintf(why, sizeof(why), "[bid.%s] needs qty_wh and max_price", b->name);
 			return cross_fail(err, errlen, p, b->line, why);
 		}
+		/* a standing bid above the registered import capacity would be
+		 * refused by the exchange every interval (capacity) */
+		uint64_t cap_wh = (uint64_t)c->max_import_w * (uint64_t)c->interval_s / 3600;
+		if (b->bid.qty_wh > cap_wh) {
+			snprintf(why, sizeof(why),
+			         "[bid.%s] qty_wh %u is above the registered import capacity "
+			         "([household] max_import_w x interval_s: %llu Wh per interval)",
+			         b->name, b->bid.qty_wh, (unsigned long long)cap_wh);
+			return cross_fail(err, errlen, p,
+			                  LATER(b->line, LATER(LINE("household", "max_import_w"),
+			                                       LINE("exchange", "interval_s"))),
+			                  why);
+		}
 		/* standing bids go out at max_price: outside the tariffs every one
 		 * would be refused (price_bounds) */
 		if ((c->retail_uper_kwh != 0 && b->bid.max_price_uper_kwh > c->retail_uper_kwh) ||
@@ -326,6 +340,22 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 	return PW_OK;
 }
 
+/* The dashboard token is a password: warn when the file holding it can be
+ * read by others than the agent (world-readable, or group-readable by a
+ * group the agent does not run as). */
+static void
+warn_readable_token(const struct aconfig *c)
+{
+	struct stat st;
+
+	if (c->dash_token[0] == '\0' || stat(c->path, &st) != 0)
+		return;
+	if ((st.st_mode & S_IROTH) != 0 || ((st.st_mode & S_IRGRP) != 0 && st.st_gid != getegid()))
+		log_warnx("%s: the [dashboard] token sits in a file others can read (mode %03o): "
+		          "chmod 600 it, or 640 with the agent's group",
+		          c->path, (unsigned)(st.st_mode & 0777));
+}
+
 pw_err
 aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
 {
@@ -349,6 +379,7 @@ aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
 		return rc;
 	if ((rc = cross_check(&tmp, lines, &x, err, errlen)) != PW_OK)
 		return rc;
+	warn_readable_token(&tmp);
 	*cfg = tmp;
 	return PW_OK;
 }

@@ -37,8 +37,7 @@ doc_state(struct agentd *a)
 	    (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w), "house_w",
 	    num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w", num_or_null(has_grid, grid),
 	    "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0), "forecast_wh",
-	    (json_int_t)forecast_export_wh(&a->fc, agentd_tod((int64_t)first * a->cfg.interval_s),
-	                                   1),
+	    (json_int_t)forecast_export_wh(&a->fc, agentd_tod(agentd_iv_start_s(a, first)), 1),
 	    "exchange", "reachable", aexch_reachable(a, now), "detail", a->cfg.request, "inverter",
 	    "reachable", a->dev_ok, "detail", a->dev_detail, "problems", astatus_json(a));
 }
@@ -51,7 +50,8 @@ doc_market(struct agentd *a)
 	for (int i = 0; i < DEPTH_KEEP; i++) {
 		const struct pw_depth *d = &a->depth[i];
 		json_t *bids = json_array(), *asks = json_array();
-		if (d->interval == 0 || agentd_gate_ms(a, d->interval) <= now) {
+		if (d->interval == 0 || !agentd_iv_ok(a, d->interval) ||
+		    agentd_gate_ms(a, d->interval) <= now) {
 			json_decref(bids);
 			json_decref(asks);
 			continue;
@@ -64,9 +64,9 @@ doc_market(struct agentd *a)
 		json_array_append_new(
 		    depth,
 		    json_pack("{s:I, s:I, s:I, s:o, s:o}", "interval", (json_int_t)d->interval,
-		              "start", (json_int_t)(d->interval * (uint64_t)a->cfg.interval_s),
-		              "gate_close", (json_int_t)(agentd_gate_ms(a, d->interval) / 1000),
-		              "bids", bids, "asks", asks));
+		              "start", (json_int_t)agentd_iv_start_s(a, d->interval), "gate_close",
+		              (json_int_t)(agentd_gate_ms(a, d->interval) / 1000), "bids", bids,
+		              "asks", asks));
 	}
 	json_t *prices = aledger_json_prices(a->led, (uint32_t)a->cfg.interval_s, 96);
 	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "currency", "EUR", "retail_uper_kwh",
@@ -175,8 +175,19 @@ adash_place_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *
 	int64_t now = agentd_now_ms(a);
 	uint64_t first = agentd_first_open(a, now), iv = bid->interval ? bid->interval : first;
 	uint64_t cap_wh = (uint64_t)a->cfg.max_import_w * (uint64_t)a->cfg.interval_s / 3600;
+	uint64_t ahead = agentd_ahead_ivs(a);
 	size_t n;
 
+	/* the range first, before any arithmetic on the interval */
+	if (iv > first + ahead || bid->intervals > ahead ||
+	    iv + bid->intervals - 1 > first + ahead) {
+		snprintf(msg, cap,
+		         "interval %llu is more than 24 h ahead (the exchange takes orders up to "
+		         "interval %llu)",
+		         (unsigned long long)(iv > first + ahead ? iv : iv + bid->intervals - 1),
+		         (unsigned long long)(first + ahead));
+		return PW_ERR_RANGE;
+	}
 	if (a->market_mismatch) {
 		snprintf(msg, cap,
 		         "not placed: this agent's market settings differ from the exchange's"
@@ -297,6 +308,11 @@ adash_metrics(void *ctx, FILE *out)
 	        "peerwatt_agent_forks_total %lu\npeerwatt_agent_statement_mismatches_total %lu\n",
 	        (unsigned long long)pending, a->polls, a->poll_errors, a->readings, a->orders,
 	        a->proofs_ok, a->proofs_failed, a->forks, a->mismatches);
+	fprintf(
+	    out,
+	    "# TYPE peerwatt_agent_readings_unstored gauge\npeerwatt_agent_readings_unstored %zu\n"
+	    "peerwatt_agent_readings_lost_total %lu\n",
+	    a->n_pending, a->readings_dropped);
 }
 
 void

@@ -8,6 +8,7 @@
  * results and depth, each verified by xlink first.  Called by the loop in
  * agentd.c; aexch_reachable also by the dashboard's state (adash.c).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,10 +403,13 @@ append_checkpoint_file(struct agentd *a, const uint8_t *frame, size_t len)
 		return;
 	pw_hex_encode(frame, len, line);
 	line[2 * len] = '\n';
-	/* docs/audit.md: O_APPEND, one write per line */
-	fd = open(a->cfg.checkpoints, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	/* docs/audit.md: O_APPEND, one write per line; never through a symlink
+	 * (a planted link would make the agent append to a file of its choice) */
+	fd = open(a->cfg.checkpoints, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
-		log_warn("%s", a->cfg.checkpoints);
+		log_rated(&a->rate_ckpt, LOG_LEVEL_ERR, "checkpoints file %s: %s%s",
+		          a->cfg.checkpoints, strerror(errno),
+		          errno == ELOOP ? " (a symlink: refused)" : "");
 		return;
 	}
 	if (write(fd, line, 2 * len + 1) != (ssize_t)(2 * len + 1))
@@ -533,6 +537,42 @@ on_depth(struct agentd *a, const struct pw_msg *m)
 	a->depth[slot] = m->u.depth;
 }
 
+/* The interval a frame of the exchange names, checked before anything
+ * computes with it or stores it: sane (agentd_iv_ok), and market data no
+ * further ahead than orders are taken.  A frame that fails is dropped and
+ * logged at most once per LOG_RATE_MS (even signed: the key may leak). */
+static int
+wire_iv_ok(struct agentd *a, const struct pw_msg *m, int64_t now)
+{
+	uint64_t iv, ahead = (uint64_t)(now / agentd_interval_ms(a)) + agentd_ahead_ivs(a) + 1;
+
+	switch (m->type) {
+	case PW_MSG_RESULT:
+		iv = m->u.result.interval;
+		break;
+	case PW_MSG_DEPTH:
+		iv = m->u.depth.interval;
+		if (iv > ahead)
+			goto bad;
+		break;
+	case PW_MSG_STATEMENT:
+		iv = m->u.statement.interval;
+		break;
+	case PW_MSG_CHECKPOINT:
+		iv = m->u.checkpoint.interval;
+		break;
+	default:
+		return 1;
+	}
+	if (agentd_iv_ok(a, iv))
+		return 1;
+bad:
+	log_rated(&a->rate_wire, LOG_LEVEL_ERR,
+	          "dropped a %s of the exchange for interval %llu: out of range",
+	          pw_msg_type_name(m->type), (unsigned long long)iv);
+	return 0;
+}
+
 void
 aexch_receive(struct agentd *a, int from_sub, int64_t now)
 {
@@ -545,6 +585,8 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 		return;
 	while (xlink_recv(a->xl, from_sub, &frame, &len, m) == PW_OK) {
 		a->last_rx_ms = now;
+		if (!wire_iv_ok(a, m, now))
+			continue;
 		switch (m->type) {
 		case PW_MSG_ACK:
 		case PW_MSG_REJECT:

@@ -141,9 +141,21 @@ reload(struct agentd *a, const char *path)
 	    strcmp(n.pub, a->cfg.pub) != 0 || n.interval_s != a->cfg.interval_s ||
 	    n.market_id != a->cfg.market_id ||
 	    memcmp(n.public_key, a->cfg.public_key, PW_PK_LEN) != 0 ||
-	    strcmp(n.dash_listen, a->cfg.dash_listen) != 0)
-		log_warnx("reload: key, database, device, exchange, interval and dashboard changes "
-		          "take effect after a restart");
+	    strcmp(n.dash_listen, a->cfg.dash_listen) != 0 ||
+	    strcmp(n.dash_web_root, a->cfg.dash_web_root) != 0 ||
+	    n.dash_enabled != a->cfg.dash_enabled)
+		log_warnx("reload: key, database, device, exchange, interval and dashboard address "
+		          "changes take effect after a restart");
+	/* a changed dashboard token ends every session at once */
+	if (a->dash != NULL) {
+		char msg[DASH_MSG_MAX] = "";
+		if (dash_set_token(a->dash, n.dash_token, msg, sizeof(msg)) != PW_OK)
+			log_error("reload: %s (keeping the old dashboard token)", msg);
+		else
+			memcpy(a->cfg.dash_token, n.dash_token, sizeof(n.dash_token));
+	} else {
+		memcpy(a->cfg.dash_token, n.dash_token, sizeof(n.dash_token));
+	}
 	/* take over what is safe to change while running */
 	memcpy(a->cfg.serial, n.serial, sizeof(n.serial));
 	a->cfg.max_export_w = n.max_export_w;
@@ -182,9 +194,12 @@ static int
 replay_fc_cb(void *ctx, const struct outbox_item *it)
 {
 	struct replay_fc *r = ctx;
-	if (pw_wire_decode(it->frame, it->len, &r->m) != PW_OK || r->m.type != PW_MSG_METER)
+	/* a stored row is input too: a bad one is skipped, never computed with */
+	if (pw_wire_decode(it->frame, it->len, &r->m) != PW_OK || r->m.type != PW_MSG_METER ||
+	    !agentd_iv_ok(r->a, it->interval) || r->m.u.meter.interval != it->interval ||
+	    r->m.u.meter.export_end_wh < r->m.u.meter.export_start_wh)
 		return 0;
-	forecast_observe(&r->a->fc, agentd_tod((int64_t)it->interval * r->a->cfg.interval_s),
+	forecast_observe(&r->a->fc, agentd_tod(agentd_iv_start_s(r->a, it->interval)),
 	                 r->m.u.meter.export_end_wh - r->m.u.meter.export_start_wh);
 	r->a->have_fc_iv = 1;
 	r->a->fc_last_iv = it->interval;
@@ -203,7 +218,13 @@ resume_state(struct agentd *a, int64_t now)
 	uint64_t iv_now = (uint64_t)(now / agentd_interval_ms(a));
 
 	if (outbox_last(a->ob, OUTBOX_METER, &it) == PW_OK &&
-	    pw_wire_decode(it.frame, it.len, &m) == PW_OK && m.type == PW_MSG_METER) {
+	    pw_wire_decode(it.frame, it.len, &m) == PW_OK && m.type == PW_MSG_METER &&
+	    !agentd_iv_ok(a, m.u.meter.interval)) {
+		log_error("the last stored reading (%llu) names interval %llu, out of range: "
+		          "readings start afresh",
+		          (unsigned long long)it.seq, (unsigned long long)m.u.meter.interval);
+	} else if (outbox_last(a->ob, OUTBOX_METER, &it) == PW_OK &&
+	           pw_wire_decode(it.frame, it.len, &m) == PW_OK && m.type == PW_MSG_METER) {
 		ivacct_resume(&a->acct, m.u.meter.interval, m.u.meter.export_end_wh,
 		              m.u.meter.import_end_wh);
 		log_info("resuming readings after interval %llu (reading %llu)",
@@ -267,6 +288,7 @@ setup(struct agentd *a, const char *path)
 	}
 	a->io.read = mlink_read_cb;
 	a->io.arg = a->ml;
+	a->io.rate = &a->rate_chain;
 
 	a->zctx = zmq_ctx_new();
 	if (a->zctx == NULL)

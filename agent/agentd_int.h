@@ -116,6 +116,12 @@ struct oview {
 	enum outbox_proof proof;
 };
 
+/* Readings kept in memory while the database refuses them (a store is
+ * tried again every AGENTD_PENDING_RETRY_MS; 256 intervals is over two days
+ * at 15 min). */
+#define AGENTD_PENDING_MAX      256
+#define AGENTD_PENDING_RETRY_MS 1000
+
 struct agentd {
 	struct aconfig cfg;
 	struct pw_keypair kp;
@@ -126,6 +132,17 @@ struct agentd {
 	struct xlink *xl;
 	struct mlink *ml;
 	struct sunspec_io io;
+	struct log_rate rate_chain; /* discovery warnings, once per LOG_RATE_MS */
+	struct log_rate rate_wire;  /* exchange frames with out-of-range fields */
+	struct log_rate rate_store; /* readings that wait for the database */
+	struct log_rate rate_ckpt;  /* the checkpoints file cannot be written */
+	struct log_rate rate_clock; /* the clock's sync status cannot be read */
+	/* readings computed but not stored yet (the database was locked or
+	 * failed): kept in order and stored before any newer one */
+	struct ivacct_reading pending[AGENTD_PENDING_MAX];
+	size_t n_pending;
+	int64_t pending_retry_ms;
+	unsigned long readings_dropped;
 	struct sunspec_dev dev;
 	struct sunspec_dev dev_meter; /* dev with only the meter model */
 	int have_dev, have_meter;
@@ -204,10 +221,37 @@ agentd_interval_ms(const struct agentd *a)
 	return a->cfg.interval_s * 1000;
 }
 
+/* Sane intervals start before AGENTD_TIME_MAX_S (2^33 s, the year 2242):
+ * every product of one with interval_s (even in ms) fits an int64.  An
+ * interval from the dashboard, the wire or a stored row is checked with
+ * agentd_iv_ok() before any arithmetic; the helpers below saturate anyway. */
+#define AGENTD_TIME_MAX_S (INT64_C(1) << 33)
+
+static inline bool
+agentd_iv_ok(const struct agentd *a, uint64_t iv)
+{
+	return iv < (uint64_t)(AGENTD_TIME_MAX_S / a->cfg.interval_s);
+}
+
+/* Start of interval iv in Unix seconds (AGENTD_TIME_MAX_S when not sane). */
+static inline int64_t
+agentd_iv_start_s(const struct agentd *a, uint64_t iv)
+{
+	return agentd_iv_ok(a, iv) ? (int64_t)iv * a->cfg.interval_s : AGENTD_TIME_MAX_S;
+}
+
+/* Intervals the exchange takes orders for ahead of now (24 h, one more for
+ * the interval under way). */
+static inline uint64_t
+agentd_ahead_ivs(const struct agentd *a)
+{
+	return (uint64_t)(86400 / a->cfg.interval_s) + 1;
+}
+
 static inline int64_t
 agentd_gate_ms(const struct agentd *a, uint64_t iv)
 {
-	return (int64_t)iv * agentd_interval_ms(a) - a->cfg.gate_s * 1000;
+	return agentd_iv_start_s(a, iv) * 1000 - a->cfg.gate_s * 1000;
 }
 
 /* Time an order needs to reach the exchange before its gate. */

@@ -568,6 +568,9 @@ aledger_json_prices(struct aledger *l, uint32_t interval_s, unsigned max)
 	sqlite3_bind_int(st, 1, (int)max);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t iv = sqlite3_column_int64(st, 0);
+		/* a stored row is input too: one whose start does not fit is skipped */
+		if (iv < 0 || interval_s == 0 || iv > INT64_MAX / (int64_t)interval_s)
+			continue;
 		json_array_append_new(
 		    arr, json_pack("{s:I, s:I, s:I, s:I}", "interval", (json_int_t)iv, "start",
 		                   (json_int_t)(iv * (int64_t)interval_s), "price_uper_kwh",

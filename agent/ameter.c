@@ -6,6 +6,7 @@
  * reading per closed interval (via ivacct) and one forecast observation.
  * Called by the loop in agentd.c (ameter_poll).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timex.h>
@@ -15,18 +16,30 @@
 #define READINGS_STEP 16
 
 static uint8_t
-time_status(void)
+time_status(struct agentd *a)
 {
 	struct timex tx;
 	memset(&tx, 0, sizeof(tx));
-	/* adjtimex with modes 0 only reads; STA_UNSYNC: not synchronised */
-	if (adjtimex(&tx) < 0 || (tx.status & STA_UNSYNC) != 0)
+	/* adjtimex with modes 0 only reads (glibc: clock_adjtime(CLOCK_REALTIME));
+	 * STA_UNSYNC: not synchronised.  A seccomp filter may deny the call
+	 * (systemd's ProtectClock=yes and @system-service do; the shipped unit
+	 * allows it, docs/operations.md): say so instead of silently marking
+	 * every reading unsynced. */
+	if (adjtimex(&tx) < 0) {
+		log_rated(&a->rate_clock, LOG_LEVEL_WARN,
+		          "cannot read the clock's synchronisation (adjtimex: %s): readings are "
+		          "marked unsynced",
+		          strerror(errno));
+		return PW_TIME_UNSYNCED;
+	}
+	if ((tx.status & STA_UNSYNC) != 0)
 		return PW_TIME_UNSYNCED;
 	return PW_TIME_SYNCED;
 }
 
-static void
-add_reading(struct agentd *a, const struct ivacct_reading *r)
+/* Signs and stores one reading; PW_OK or the store's error. */
+static pw_err
+store_reading(struct agentd *a, const struct ivacct_reading *r)
 {
 	struct agentd_signer s;
 	uint64_t seq;
@@ -42,12 +55,9 @@ add_reading(struct agentd *a, const struct ivacct_reading *r)
 	s.m.u.meter.export_end_wh = r->export_end_wh;
 	s.m.u.meter.import_start_wh = r->import_start_wh;
 	s.m.u.meter.import_end_wh = r->import_end_wh;
-	s.m.u.meter.time_status = r->estimated ? PW_TIME_ESTIMATED : time_status();
-	if ((rc = outbox_add(a->ob, OUTBOX_METER, agentd_sign_cb, &s, &seq)) != PW_OK) {
-		log_error("cannot store the reading of interval %llu: %s",
-		          (unsigned long long)r->interval, pw_strerror(rc));
-		return;
-	}
+	s.m.u.meter.time_status = r->estimated ? PW_TIME_ESTIMATED : time_status(a);
+	if ((rc = outbox_add(a->ob, OUTBOX_METER, agentd_sign_cb, &s, &seq)) != PW_OK)
+		return rc;
 	a->readings++;
 	a->next_pump_ms = 0;
 	log_info("reading %llu for interval %llu: export %llu Wh, import %llu Wh%s",
@@ -55,10 +65,61 @@ add_reading(struct agentd *a, const struct ivacct_reading *r)
 	         (unsigned long long)(r->export_end_wh - r->export_start_wh),
 	         (unsigned long long)(r->import_end_wh - r->import_start_wh),
 	         r->estimated ? " (estimated)" : "");
-	forecast_observe(&a->fc, agentd_tod((int64_t)r->interval * a->cfg.interval_s),
+	forecast_observe(&a->fc, agentd_tod(agentd_iv_start_s(a, r->interval)),
 	                 r->export_end_wh - r->export_start_wh);
 	a->have_fc_iv = 1;
 	a->fc_last_iv = r->interval;
+	return PW_OK;
+}
+
+/* Stores the readings kept in memory, oldest first, until one fails. */
+static void
+flush_pending(struct agentd *a, int64_t now)
+{
+	size_t done = 0;
+	pw_err rc = PW_OK;
+
+	if (a->n_pending == 0 || now < a->pending_retry_ms)
+		return;
+	while (done < a->n_pending && (rc = store_reading(a, &a->pending[done])) == PW_OK)
+		done++;
+	if (done > 0) {
+		memmove(a->pending, a->pending + done,
+		        (a->n_pending - done) * sizeof(a->pending[0]));
+		a->n_pending -= done;
+		if (a->pending_retry_ms != 0)
+			log_info("stored %zu reading(s) kept while the database refused them; %zu "
+			         "still waiting",
+			         done, a->n_pending);
+	}
+	if (a->n_pending == 0) {
+		a->pending_retry_ms = 0;
+	} else {
+		a->pending_retry_ms = now + AGENTD_PENDING_RETRY_MS;
+		log_rated(&a->rate_store, LOG_LEVEL_ERR,
+		          "cannot store the reading of interval %llu yet: %s (%zu kept in memory, "
+		          "retrying every %d ms)",
+		          (unsigned long long)a->pending[0].interval, pw_strerror(rc), a->n_pending,
+		          AGENTD_PENDING_RETRY_MS);
+	}
+}
+
+/* A reading is computed once: stored now, or kept in memory (in order)
+ * until the database takes it. */
+static void
+add_reading(struct agentd *a, const struct ivacct_reading *r, int64_t now)
+{
+	if (a->n_pending == AGENTD_PENDING_MAX) {
+		a->readings_dropped++;
+		log_error(
+		    "reading of interval %llu lost: %d readings already wait for the database",
+		    (unsigned long long)a->pending[0].interval, AGENTD_PENDING_MAX);
+		memmove(a->pending, a->pending + 1, (a->n_pending - 1) * sizeof(a->pending[0]));
+		a->n_pending--;
+	}
+	a->pending[a->n_pending++] = *r;
+	if (a->n_pending == 1)
+		flush_pending(a, now); /* else the queue waits for its retry time */
 }
 
 /* A register step above rated power x time (with 10 % and 1 Wh slack) is
@@ -101,7 +162,7 @@ feed_sample(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
 	do {
 		n = ivacct_sample(&a->acct, t, e, i, r, READINGS_STEP);
 		for (size_t k = 0; k < n; k++)
-			add_reading(a, &r[k]);
+			add_reading(a, &r[k], t);
 	} while (n == READINGS_STEP);
 	if (a->acct.resets != resets)
 		log_error(
@@ -144,6 +205,8 @@ ameter_poll(struct agentd *a, int64_t now)
 	static const uint16_t meters[] = { 201, 202, 203, 204, 211, 212, 213, 214 };
 	pw_err rc, last = PW_OK;
 	int full;
+
+	flush_pending(a, now);
 
 	a->polls++;
 	if (!a->have_dev) {

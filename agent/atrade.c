@@ -127,7 +127,7 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 {
 	const struct oview *sell = NULL;
 	int buy_open = 0, auto_rejected = 0;
-	uint32_t tod = agentd_tod((int64_t)iv * a->cfg.interval_s);
+	uint32_t tod = agentd_tod(agentd_iv_start_s(a, iv));
 
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].interval != iv)

@@ -28,6 +28,7 @@ struct dev {
 	/* Modbus */
 	struct mlink *ml;
 	struct sunspec_io sio;
+	struct log_rate rate_chain; /* a bad model chain: one line per LOG_RATE_MS */
 	struct tmpl_io tio;
 	bool is_tmpl;
 	struct tmpl t;
@@ -145,6 +146,7 @@ dev_open(const struct dev_cfg *cfg, struct dev **out, char *err, size_t errlen)
 	}
 	d->sio.read = mlink_read_cb;
 	d->sio.arg = d->ml;
+	d->sio.rate = &d->rate_chain;
 	d->tio.read = mlink_read_ex_cb;
 	d->tio.arg = d->ml;
 	*out = d;
@@ -385,6 +387,7 @@ dev_scan(const char *url, const char *path, int unit, uint32_t timeout_ms,
 		return -1;
 	sio.read = mlink_read_cb;
 	sio.arg = ml;
+	sio.rate = NULL; /* a scan: every warning */
 	tio.read = mlink_read_ex_cb;
 	tio.arg = ml;
 	if (max == 0) {

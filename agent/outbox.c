@@ -4,9 +4,12 @@
  */
 #include "agent/outbox.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "peerwatt/log.h"
 
@@ -38,6 +41,29 @@ exec(sqlite3 *db, const char *sql)
 	return PW_OK;
 }
 
+/* The database holds the household's signed history: created 0600 before
+ * SQLite opens it (its -wal and -shm take the same mode), and an existing
+ * one readable by others is narrowed to 0600. */
+static pw_err
+private_file(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0) {
+		log_warn("outbox: %s", path);
+		return PW_ERR_DB;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+		log_warnx("outbox: %s was readable by others (mode %03o): now 0600", path,
+		          (unsigned)(st.st_mode & 0777));
+		if (fchmod(fd, 0600) != 0)
+			log_warn("outbox: chmod %s", path);
+	}
+	close(fd);
+	return PW_OK;
+}
+
 pw_err
 outbox_open(struct outbox **out, const char *path, uint64_t first_order_seq)
 {
@@ -48,6 +74,8 @@ outbox_open(struct outbox **out, const char *path, uint64_t first_order_seq)
 	*out = NULL;
 	if (first_order_seq == 0 || first_order_seq > (uint64_t)INT64_MAX / 2)
 		return PW_ERR_RANGE;
+	if (strcmp(path, ":memory:") != 0 && private_file(path) != PW_OK)
+		return PW_ERR_DB;
 	ob = calloc(1, sizeof(*ob));
 	if (ob == NULL)
 		return PW_ERR_NOMEM;
@@ -58,7 +86,10 @@ outbox_open(struct outbox **out, const char *path, uint64_t first_order_seq)
 		free(ob);
 		return PW_ERR_DB;
 	}
-	sqlite3_busy_timeout(ob->db, 5000);
+	/* Short: another process holding the database (a backup, an operator's
+	 * sqlite3) must not stall the agent's loop; a reading that cannot be
+	 * stored now is kept in memory and stored later (ameter.c). */
+	sqlite3_busy_timeout(ob->db, OUTBOX_BUSY_MS);
 	/* synchronous=FULL: an item is on disk before it can be sent. */
 	if ((rc = exec(ob->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")) != PW_OK ||
 	    (rc = exec(ob->db, schema)) != PW_OK)

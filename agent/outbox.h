@@ -45,6 +45,7 @@ enum outbox_state {
 enum outbox_proof { OUTBOX_PROOF_NONE = 0, OUTBOX_PROOF_OK = 1, OUTBOX_PROOF_FAILED = 2 };
 
 #define OUTBOX_NO_INDEX UINT64_MAX
+#define OUTBOX_BUSY_MS  250 /* SQLite busy timeout: a locked database fails fast */
 
 struct outbox_item {
 	enum outbox_stream stream;

@@ -7,6 +7,8 @@
  * PW_ERR_NOT_IMPL, never as a number.
  */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent/sunspec.h"
@@ -599,6 +601,23 @@ sunspec_read_block(const struct sunspec_io *io, const struct sunspec_model_ref *
 
 /* --- discovery ----------------------------------------------------------------- */
 
+static void walk_warn(const struct sunspec_io *io, const char *fmt, ...) PW_PRINTF(2, 3);
+
+static void
+walk_warn(const struct sunspec_io *io, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (io->rate != NULL)
+		log_rated(io->rate, LOG_LEVEL_WARN, "%s", msg);
+	else
+		log_warnx("%s", msg);
+}
+
 static bool
 is_transport_err(pw_err rc)
 {
@@ -616,7 +635,7 @@ sunspec_walk(const struct sunspec_io *io, uint16_t base, struct sunspec_dev *dev
 	dev->base = base;
 	for (;;) {
 		if (addr + 2 > 65536u) {
-			log_warnx("sunspec: model chain runs past register 65535");
+			walk_warn(io, "sunspec: model chain runs past register 65535");
 			return PW_ERR_CORRUPT;
 		}
 		rc = io->read(io->arg, (uint16_t)addr, 2, hdr);
@@ -630,15 +649,16 @@ sunspec_walk(const struct sunspec_io *io, uint16_t base, struct sunspec_dev *dev
 		if (hdr[0] == 0xFFFF)
 			break;
 		if (hdr[0] == 0) {
-			log_warnx("sunspec: model id 0 at register %u", addr);
+			walk_warn(io, "sunspec: model id 0 at register %u", addr);
 			return PW_ERR_CORRUPT;
 		}
 		if (dev->nmodels == SUNSPEC_MAX_MODELS) {
-			log_warnx("sunspec: more than %d models in the chain", SUNSPEC_MAX_MODELS);
+			walk_warn(io, "sunspec: more than %d models in the chain",
+			          SUNSPEC_MAX_MODELS);
 			return PW_ERR_CORRUPT;
 		}
 		if (hdr[0] == 1 && hdr[1] != 65 && hdr[1] != 66) {
-			log_warnx("sunspec: common model with length %u (65 or 66 expected)",
+			walk_warn(io, "sunspec: common model with length %u (65 or 66 expected)",
 			          hdr[1]);
 			return PW_ERR_CORRUPT;
 		}
@@ -649,7 +669,7 @@ sunspec_walk(const struct sunspec_io *io, uint16_t base, struct sunspec_dev *dev
 		addr += 2u + hdr[1];
 	}
 	if (dev->nmodels == 0) {
-		log_warnx("sunspec: empty model chain at base %u", base);
+		walk_warn(io, "sunspec: empty model chain at base %u", base);
 		return PW_ERR_CORRUPT;
 	}
 	return PW_OK;

@@ -91,9 +91,14 @@ struct sunspec_model_def {
  * unspecified.  count is 1..125.  modbus_link provides one over libmodbus; the
  * tests provide register images.
  */
+struct log_rate;
+
 struct sunspec_io {
 	pw_err (*read)(void *arg, uint16_t addr, uint16_t count, uint16_t *regs);
 	void *arg;
+	/* optional: discovery's warnings about a bad model chain go through it
+	 * (a daemon retrying every poll logs one line per LOG_RATE_MS) */
+	struct log_rate *rate;
 };
 
 struct sunspec_model_ref {

@@ -28,6 +28,9 @@ struct xlink {
 	int have_cur;
 	int sub_topic_pending; /* SUB: next frame is a topic */
 	struct xlink_stats stats;
+	/* a flood of bad frames logs one line per LOG_RATE_MS and kind, with
+	 * counts (stats.bad counts every one) */
+	struct log_rate rate_bad, rate_key, rate_type;
 };
 
 static pw_err
@@ -254,20 +257,23 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		pw_err rc = pw_wire_open(*frame, *len, x->market_id, m);
 		if (rc != PW_OK) {
 			x->stats.bad++;
-			log_error("xlink: dropped a %zu-byte frame from the exchange: %s", *len,
+			log_rated(&x->rate_bad, LOG_LEVEL_ERR,
+			          "xlink: dropped a %zu-byte frame from the exchange: %s", *len,
 			          pw_strerror(rc));
 			continue;
 		}
 		if (memcmp(m->author, x->exchange_pk, PW_PK_LEN) != 0) {
 			x->stats.bad++;
-			log_error("xlink: dropped a %s not signed by the pinned exchange key",
+			log_rated(&x->rate_key, LOG_LEVEL_ERR,
+			          "xlink: dropped a %s not signed by the pinned exchange key",
 			          pw_msg_type_name(m->type));
 			continue;
 		}
 		if (!is_exchange_type(m->type) ||
 		    (from_sub && strcmp(topic, pw_msg_type_name(m->type)) != 0)) {
 			x->stats.bad++;
-			log_warnx("xlink: dropped an unexpected %s (topic \"%s\")",
+			log_rated(&x->rate_type, LOG_LEVEL_WARN,
+			          "xlink: dropped an unexpected %s (topic \"%s\")",
 			          pw_msg_type_name(m->type), topic);
 			continue;
 		}

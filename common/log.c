@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Written once by log_init() before threads start, read-only afterwards. */
@@ -110,6 +111,29 @@ void
 log_debug(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LEVEL_DEBUG, NULL);
+}
+
+void
+log_rated(struct log_rate *r, enum log_level level, const char *fmt, ...)
+{
+	struct timespec ts;
+	long long now;
+	char more[96];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now < r->next_ms) {
+		if (r->held++ == 0)
+			r->since_ms = now;
+		return;
+	}
+	more[0] = '\0';
+	if (r->held > 0)
+		snprintf(more, sizeof(more), "(%llu more like it in the last %lld s)", r->held,
+		         (now - r->since_ms) / 1000 + 1);
+	r->held = 0;
+	r->next_ms = now + LOG_RATE_MS;
+	LOG_BODY(level, more[0] ? more : NULL);
 }
 
 void

@@ -32,6 +32,21 @@ void log_error(const char *fmt, ...) PW_PRINTF(1, 2);
 void log_info(const char *fmt, ...) PW_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) PW_PRINTF(1, 2);
 void log_vmsg(enum log_level level, const char *fmt, va_list ap) PW_PRINTF(2, 0);
+/*
+ * A fault that can repeat (a flood of bad frames, a device failing every
+ * poll) logs through its own struct log_rate, kept in the caller's context
+ * (zeroed to start): at most one line per LOG_RATE_MS, and the line after a
+ * quiet spell says how many like it were not logged ("(N more like it in the
+ * last S s)").  Not thread-safe per struct (each belongs to one thread).
+ */
+#define LOG_RATE_MS 10000
+struct log_rate {
+	long long next_ms;       /* monotonic ms before which lines are counted only */
+	unsigned long long held; /* lines counted since the last one logged */
+	long long since_ms;      /* when the first of them came */
+};
+void log_rated(struct log_rate *r, enum log_level level, const char *fmt, ...) PW_PRINTF(3, 4);
+
 /* Log at error level and exit(70) (EX_SOFTWARE); fatal adds strerror(errno). */
 _Noreturn void fatal(const char *fmt, ...) PW_PRINTF(1, 2);
 _Noreturn void fatalx(const char *fmt, ...) PW_PRINTF(1, 2);

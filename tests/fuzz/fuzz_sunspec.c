@@ -79,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint16_t bases[] = { 40000, 0, 50000 };
 	static uint16_t regs[65536];
 	struct fimg im;
-	struct sunspec_io io = { fimg_read, &im };
+	struct sunspec_io io = { fimg_read, &im, NULL };
 	struct sunspec_dev dev;
 	struct sunspec_reading r;
 	struct sunspec_block *blk;

@@ -180,6 +180,9 @@ test_errors(void **state)
 		{ "[exchange]\nretail_price = 0.30\n[policy]\nstrategy = fixed\nfixed_price = "
 		  "0.5\n",
 		  ":18: [policy] fixed_price must not exceed" },
+		/* 7200 W for 900 s: 1800 Wh per interval at most */
+		{ "[bid.x]\nqty_wh = 1801\nmax_price = 0.25\n",
+		  ":16: [bid.x] qty_wh 1801 is above the registered import capacity" },
 		{ "[exchange]\nretail_price = 0.30\n[bid.x]\nqty_wh = 5\nmax_price = 0.31\n",
 		  ":18: [bid.x] max_price must be within" },
 		{ "[exchange]\nfeedin_price = 0.08\n[bid.x]\nqty_wh = 5\nmax_price = 0.05\n",

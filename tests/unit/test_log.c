@@ -1,4 +1,5 @@
-/* test_log.c: priority prefixes, level filtering, errno suffix, long lines. */
+/* test_log.c: priority prefixes, level filtering, errno suffix, long lines,
+ * rate-limited lines with their counts. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,6 +131,33 @@ test_level_parse(void **state)
 	assert_int_equal(l, LOG_LEVEL_INFO);
 }
 
+static void
+emit_flood(void)
+{
+	struct log_rate r = { 0 };
+	int i;
+
+	log_init("t", LOG_LEVEL_INFO);
+	for (i = 0; i < 1000; i++)
+		log_rated(&r, LOG_LEVEL_ERR, "bad frame %d", i);
+	/* the window has passed: the next line carries the count */
+	r.next_ms = 0;
+	log_rated(&r, LOG_LEVEL_ERR, "bad frame %d", 1000);
+	log_rated(&r, LOG_LEVEL_ERR, "bad frame %d", 1001);
+	/* below the level nothing is written, but it still counts */
+	log_rated(&r, LOG_LEVEL_DEBUG, "quiet");
+}
+
+static void
+test_rated_lines_carry_counts(void **state)
+{
+	(void)state;
+	char *out = capture(emit_flood);
+	assert_string_equal(out, "<3>t: bad frame 0\n"
+	                         "<3>t: bad frame 1000: (999 more like it in the last 1 s)\n");
+	free(out);
+}
+
 int
 main(void)
 {
@@ -138,6 +166,7 @@ main(void)
 		cmocka_unit_test(test_warn_adds_strerror),
 		cmocka_unit_test(test_long_line_is_cut_not_merged),
 		cmocka_unit_test(test_level_parse),
+		cmocka_unit_test(test_rated_lines_carry_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,7 +133,7 @@ set_str(struct image *im, uint32_t model_addr, uint16_t id, const char *name, co
 static struct sunspec_io
 io_of(struct image *im)
 {
-	struct sunspec_io io = { image_read, im };
+	struct sunspec_io io = { image_read, im, NULL };
 	return io;
 }
 

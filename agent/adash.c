@@ -313,6 +313,12 @@ adash_metrics(void *ctx, FILE *out)
 	    "# TYPE peerwatt_agent_readings_unstored gauge\npeerwatt_agent_readings_unstored %zu\n"
 	    "peerwatt_agent_readings_lost_total %lu\n",
 	    a->n_pending, a->readings_dropped);
+	/* one gauge per status code, so an alert can name the cause */
+	fprintf(out, "# TYPE peerwatt_agent_problem gauge\n");
+	for (int c = 0; c < ASTATUS__COUNT; c++)
+		fprintf(out, "peerwatt_agent_problem{code=\"%s\"} %d\n",
+		        astatus_code_name((enum astatus_code)c),
+		        astatus_has(a, (enum astatus_code)c));
 }
 
 void

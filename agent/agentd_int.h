@@ -310,6 +310,8 @@ void adash_start(struct agentd *a);
 void astatus_update(struct agentd *a, int64_t now);
 /* A HEARTBEAT arrived: clock skew and the market's parameters. */
 void astatus_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now);
+/* "exchange_unreachable", ... (the stable codes of docs/agent.md "Status"). */
+const char *astatus_code_name(enum astatus_code c);
 /* The "problems" array of /api/state (caller owns it). */
 json_t *astatus_json(const struct agentd *a);
 static inline int

@@ -229,6 +229,12 @@ astatus_update(struct agentd *a, int64_t now)
 	}
 }
 
+const char *
+astatus_code_name(enum astatus_code c)
+{
+	return (unsigned)c < ASTATUS__COUNT ? codes[c] : "unknown";
+}
+
 json_t *
 astatus_json(const struct agentd *a)
 {

@@ -164,6 +164,9 @@ secs=$(($(date +%s) - killed))
 check "exchange killed: exchange_unreachable in /api/state within 30 s (took ${secs} s)" \
 	test "$secs" -le 30
 check "exchange killed: reachable false" jqs good '.exchange.reachable == false'
+check "exchange killed: /metrics has peerwatt_agent_problem{code=\"exchange_unreachable\"} 1" \
+	grep -qx 'peerwatt_agent_problem{code="exchange_unreachable"} 1' \
+	<(curl -sf "http://127.0.0.1:${DASH[good]}/metrics")
 check "exchange killed: the message says so" says good exchange_unreachable 'stopped, hung.*queued'
 check "exchange killed: logged once more" \
 	test "$(grep -c "status: exchange_unreachable: " "$T/good.log")" = 2

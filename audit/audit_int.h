@@ -1,0 +1,132 @@
+/*
+ * audit_int.h: what the files of peerwatt-audit's verification share
+ * (audit_verify.c: tables, intervals, entry point; audit_cp.c: checkpoints
+ * and checkpoint files; audit_log.c: the pass over the log;
+ * audit_evidence.c: served tables and households' evidence).  Internal to
+ * audit/: nothing outside includes it.
+ */
+#ifndef AUDIT_INT_H
+#define AUDIT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "audit/audit_verify.h"
+#include "peerwatt/merkle.h"
+#include "peerwatt/wire.h"
+#include "rules/settle.h"
+
+#define AUDIT_MAX_ITEMS  (1u << 26) /* bound of every growable array */
+#define AUDIT_MAX_FILE   (64u << 20)
+#define AUDIT_MAX_LINE   4096
+#define CHECKPOINT_FRAME AUDIT_CHECKPOINT_FRAME_LEN
+
+struct hh {
+	uint8_t pk[PW_PK_LEN];
+	char zone[SETTLE_ZONE_MAX];
+	char serial[PW_SERIAL_LEN]; /* NUL padded like the wire field */
+	int64_t max_export_w, max_import_w;
+	uint64_t last_seq; /* ORDER/CANCEL */
+	uint64_t meter_seq, meter_interval, export_end_wh, import_end_wh;
+};
+
+struct aorder {
+	uint64_t idx;
+	uint32_t hh;
+	uint64_t seq;
+	uint64_t expiry_s;
+	uint32_t qty_wh, price_uper_kwh;
+	uint8_t side, cancelled;
+};
+
+struct areading {
+	uint32_t hh;
+	uint64_t export_wh, import_wh;
+};
+
+struct astmt {
+	uint64_t idx;
+	uint32_t hh;
+	struct pw_statement st;
+};
+
+struct ivl {
+	uint64_t interval;
+	struct aorder *orders;
+	size_t n_orders, cap_orders;
+	uint16_t parts, next_part; /* RESULT parts seen */
+	int cleared;
+	uint32_t price_uper_kwh, n_total;
+	uint64_t volume_wh, result_idx;
+	struct pw_trade *trades;
+	size_t n_trades, cap_trades;
+	struct areading *readings;
+	size_t n_readings, cap_readings;
+	struct astmt *stmts;
+	size_t n_stmts, cap_stmts;
+};
+
+struct cp {
+	char where[AUDIT_WHERE_LEN];
+	int decoded;
+	char decode_err[64];
+	uint64_t row_size; /* database rows: the tree_size column */
+	uint8_t frame[CHECKPOINT_FRAME];
+	size_t len;
+	struct pw_msg msg;
+	uint8_t recomputed[PW_HASH_LEN];
+	int have_root;
+};
+
+struct audit {
+	sqlite3 *db;
+	struct audit_report *r;
+	/* params */
+	int64_t interval_s, gate_s;
+	uint32_t feedin_uper_kwh, retail_uper_kwh;
+	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
+	int have_fee_same, have_fee_default; /* the params are present */
+	struct hh *hhs;
+	size_t n_hhs;
+	struct settle_fee *fees;
+	size_t n_fees;
+	struct settle_fees feetab;
+	struct ivl **ivls; /* sorted by interval */
+	size_t n_ivls, cap_ivls;
+	struct cp *cps; /* database checkpoints, then file checkpoints */
+	size_t n_cps, n_db_cps, cap_cps;
+	struct cp **by_size; /* cps sorted by tree size, for the roots */
+	size_t next_root;
+	struct merkle_range range;
+	/* every perfect subtree root, level by level, for consistency proofs */
+	uint8_t (*lv[MERKLE_MAX_LEVELS])[PW_HASH_LEN];
+	size_t lv_n[MERKLE_MAX_LEVELS], lv_cap[MERKLE_MAX_LEVELS];
+};
+
+void audit_fail(struct audit *a, uint64_t idx, const char *type, const char *where, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
+#define FAIL_ENTRY(a, idx, type, ...)                                                              \
+	audit_fail((a), (idx), pw_msg_type_name(type), NULL, __VA_ARGS__)
+#define FAIL_AT(a, where, ...) audit_fail((a), UINT64_MAX, "", (where), __VA_ARGS__)
+
+pw_err audit_grow(void **p, size_t *cap, size_t need, size_t elsz);
+void audit_hex8(const uint8_t *pk, char out[17]);
+struct hh *audit_hh_find(struct audit *a, const uint8_t pk[PW_PK_LEN]);
+uint64_t audit_energy_cap_wh(int64_t power_w, int64_t interval_s);
+struct ivl *audit_ivl_find(struct audit *a, uint64_t interval, size_t *pos);
+pw_err audit_ivl_get(struct audit *a, uint64_t interval, struct ivl **out);
+
+/* audit_cp.c */
+pw_err audit_cp_load_db(struct audit *a);
+pw_err audit_cp_load_file(struct audit *a, const char *path);
+pw_err audit_cp_index(struct audit *a);
+void audit_cp_take_roots(struct audit *a);
+pw_err audit_cp_keep_leaf(struct audit *a, const uint8_t leaf[PW_HASH_LEN]);
+void audit_cp_check(struct audit *a, struct cp *c, int from_db, struct cp **prev);
+
+/* audit_log.c */
+pw_err audit_log_scan(struct audit *a);
+
+#endif

@@ -230,7 +230,7 @@ on_query_refused(struct agentd *a, uint16_t reason)
 }
 
 static void
-on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
+on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_t len, int64_t now)
 {
 	const struct pw_receipt *r = &m->u.receipt;
 	enum outbox_stream s;
@@ -264,6 +264,9 @@ on_receipt(struct agentd *a, const struct pw_msg *m, int64_t now)
 	a->next_pump_ms = 0;
 	if (it.state != OUTBOX_PENDING)
 		return; /* a late duplicate answer */
+	/* the signed answer is the household's evidence (docs/audit.md) */
+	if (!transient(r->reason))
+		CHECKED(outbox_keep_receipt(a->ob, s, it.seq, frame, len));
 	if (ack) {
 		CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_ACKED, 0, r->log_index));
 		if (s == OUTBOX_METER)
@@ -590,7 +593,7 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 		switch (m->type) {
 		case PW_MSG_ACK:
 		case PW_MSG_REJECT:
-			on_receipt(a, m, now);
+			on_receipt(a, m, frame, len, now);
 			break;
 		case PW_MSG_STATEMENT:
 			on_statement(a, frame, len, m);

@@ -27,6 +27,10 @@ static const char schema[] =
     " next_ms INTEGER NOT NULL DEFAULT 0, reason INTEGER NOT NULL DEFAULT 0,"
     " log_index INTEGER, proof INTEGER NOT NULL DEFAULT 0, created_s INTEGER NOT NULL,"
     " PRIMARY KEY(stream, seq));"
+    /* the exchange's signed ACK or final REJECT of an item: the household's
+     * evidence for an audit (docs/audit.md "Households' evidence") */
+    "CREATE TABLE IF NOT EXISTS receipts(stream INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " frame BLOB NOT NULL, PRIMARY KEY(stream, seq));"
     "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, stream, seq);";
 
 static pw_err
@@ -321,6 +325,28 @@ outbox_settle(struct outbox *ob, enum outbox_stream s, uint64_t seq, enum outbox
 	              " WHERE stream = ?1 AND seq = ?2 AND state = 0",
 	              s, (sqlite3_int64)seq, state, reason,
 	              log_index > (uint64_t)INT64_MAX ? -1 : (sqlite3_int64)log_index);
+}
+
+pw_err
+outbox_keep_receipt(struct outbox *ob, enum outbox_stream s, uint64_t seq, const uint8_t *frame,
+                    size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	pw_err rc = PW_OK;
+
+	if (seq > (uint64_t)INT64_MAX || frame == NULL || len == 0 || len > PW_WIRE_MAX_REQUEST)
+		return PW_ERR_ARG;
+	if (sqlite3_prepare_v2(
+	        ob->db, "INSERT OR IGNORE INTO receipts(stream, seq, frame) VALUES (?1, ?2, ?3)",
+	        -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int(st, 1, (int)s);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = PW_ERR_DB;
+	sqlite3_finalize(st);
+	return rc;
 }
 
 pw_err

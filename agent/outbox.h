@@ -121,6 +121,15 @@ pw_err outbox_resequence(struct outbox *ob, enum outbox_stream s, uint64_t seq, 
                          void *ctx) __attribute__((warn_unused_result));
 
 /* Items in `state` (any stream). */
+/*
+ * Keep the exchange's signed ACK or final REJECT `frame` of item (s, seq)
+ * (table receipts; the first one kept wins).  Never deleted: it is the
+ * household's evidence for an audit (docs/audit.md, "Households'
+ * evidence"), read by `peerwatt-audit verify --agent`.
+ */
+pw_err outbox_keep_receipt(struct outbox *ob, enum outbox_stream s, uint64_t seq,
+                           const uint8_t *frame, size_t len) __attribute__((warn_unused_result));
+
 pw_err outbox_count(struct outbox *ob, enum outbox_state state, uint64_t *n)
     __attribute__((warn_unused_result));
 

@@ -14,8 +14,9 @@
 /* --- checkpoints: collected before the pass (their sizes say where to
  * take roots), checked after it ------------------------------------------------- */
 
-static pw_err
-cp_add(struct audit *a, const char *where, const uint8_t *frame, size_t len, uint64_t row_size)
+pw_err
+audit_cp_add(struct audit *a, const char *where, const uint8_t *frame, size_t len,
+             uint64_t row_size)
 {
 	pw_err rc = audit_grow((void **)&a->cps, &a->cap_cps, a->n_cps + 1, sizeof(*a->cps));
 	if (rc != PW_OK)
@@ -59,8 +60,8 @@ audit_cp_load_db(struct audit *a)
 		const void *blob = sqlite3_column_blob(st, 1);
 		int n = sqlite3_column_bytes(st, 1);
 		snprintf(where, sizeof(where), "checkpoint %lld", (long long)ts);
-		rc = cp_add(a, where, blob ? blob : (const void *)"", blob ? (size_t)n : 0,
-		            ts < 0 ? UINT64_MAX : (uint64_t)ts);
+		rc = audit_cp_add(a, where, blob ? blob : (const void *)"", blob ? (size_t)n : 0,
+		                  ts < 0 ? UINT64_MAX : (uint64_t)ts);
 	}
 	sqlite3_finalize(st);
 	a->n_db_cps = a->n_cps;
@@ -139,8 +140,8 @@ static pw_err
 load_item(void *ctx, const char *where, const uint8_t *frame, size_t len, const char *malformed)
 {
 	struct audit *a = ctx;
-	pw_err rc =
-	    cp_add(a, where, frame ? frame : (const uint8_t *)"", frame ? len : 0, UINT64_MAX);
+	pw_err rc = audit_cp_add(a, where, frame ? frame : (const uint8_t *)"", frame ? len : 0,
+	                         UINT64_MAX);
 	if (rc == PW_OK && malformed != NULL)
 		snprintf(a->cps[a->n_cps - 1].decode_err, sizeof(a->cps[a->n_cps - 1].decode_err),
 		         "%s", malformed);

@@ -23,8 +23,11 @@
 #define AUDIT_MAX_LINE   4096
 #define CHECKPOINT_FRAME AUDIT_CHECKPOINT_FRAME_LEN
 
+#define AUDIT_LABEL_LEN 80 /* "name (id)" of a household */
+
 struct hh {
 	uint8_t pk[PW_PK_LEN];
+	char label[AUDIT_LABEL_LEN]; /* "name (id)" from table households */
 	char zone[SETTLE_ZONE_MAX];
 	char serial[PW_SERIAL_LEN]; /* NUL padded like the wire field */
 	int64_t max_export_w, max_import_w;
@@ -42,6 +45,7 @@ struct aorder {
 };
 
 struct areading {
+	uint64_t idx;
 	uint32_t hh;
 	uint64_t export_wh, import_wh;
 };
@@ -60,6 +64,9 @@ struct ivl {
 	int cleared;
 	uint32_t price_uper_kwh, n_total;
 	uint64_t volume_wh, result_idx;
+	uint64_t first_order_idx;  /* UINT64_MAX: no order */
+	uint64_t result_first_idx; /* part 0; UINT64_MAX: no RESULT */
+	uint64_t first_stmt_idx;   /* UINT64_MAX: no statement */
 	struct pw_trade *trades;
 	size_t n_trades, cap_trades;
 	struct areading *readings;
@@ -80,11 +87,19 @@ struct cp {
 	int have_root;
 };
 
+/* What the pass keeps of every entry, for the checks that look back at
+ * it afterwards (evidence, times): its type and interval. */
+struct ament {
+	uint8_t type;
+	uint64_t interval;
+};
+
 struct audit {
 	sqlite3 *db;
 	struct audit_report *r;
+	const struct audit_options *opt;
 	/* params */
-	int64_t interval_s, gate_s;
+	int64_t interval_s, gate_s, grace_s, max_ahead_s;
 	uint32_t feedin_uper_kwh, retail_uper_kwh;
 	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
 	int have_fee_same, have_fee_default; /* the params are present */
@@ -93,6 +108,10 @@ struct audit {
 	struct settle_fee *fees;
 	size_t n_fees;
 	struct settle_fees feetab;
+	struct ament *ents; /* one per log entry, by index */
+	size_t cap_ents;
+	uint64_t last_result_interval; /* of the latest RESULT part 0 */
+	int have_result;
 	struct ivl **ivls; /* sorted by interval */
 	size_t n_ivls, cap_ivls;
 	struct cp *cps; /* database checkpoints, then file checkpoints */
@@ -113,12 +132,24 @@ void audit_fail(struct audit *a, uint64_t idx, const char *type, const char *whe
 
 pw_err audit_grow(void **p, size_t *cap, size_t need, size_t elsz);
 void audit_hex8(const uint8_t *pk, char out[17]);
+/* "name (id)" of a registered key, else its first 16 hex digits. */
+const char *audit_who(struct audit *a, const uint8_t pk[PW_PK_LEN], char out[AUDIT_LABEL_LEN]);
+/* Set the plain-words explanation of the failure just recorded. */
+void audit_plain(struct audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Start of interval i, its gate closure and its settlement deadline, in
+ * Unix seconds (wide: i is a u64 from a frame). */
+__int128 audit_start(const struct audit *a, uint64_t interval);
+__int128 audit_gate(const struct audit *a, uint64_t interval);
+__int128 audit_deadline(const struct audit *a, uint64_t interval);
+/* The logged frame at `idx` (malloc'd copy, caller frees); NULL if none. */
+uint8_t *audit_log_frame(struct audit *a, uint64_t idx, size_t *len);
 struct hh *audit_hh_find(struct audit *a, const uint8_t pk[PW_PK_LEN]);
-uint64_t audit_energy_cap_wh(int64_t power_w, int64_t interval_s);
 struct ivl *audit_ivl_find(struct audit *a, uint64_t interval, size_t *pos);
 pw_err audit_ivl_get(struct audit *a, uint64_t interval, struct ivl **out);
 
 /* audit_cp.c */
+pw_err audit_cp_add(struct audit *a, const char *where, const uint8_t *frame, size_t len,
+                    uint64_t row_size);
 pw_err audit_cp_load_db(struct audit *a);
 pw_err audit_cp_load_file(struct audit *a, const char *path);
 pw_err audit_cp_index(struct audit *a);
@@ -128,5 +159,14 @@ void audit_cp_check(struct audit *a, struct cp *c, int from_db, struct cp **prev
 
 /* audit_log.c */
 pw_err audit_log_scan(struct audit *a);
+
+/* audit_time.c: completeness and time against the signed checkpoints */
+void audit_time_check(struct audit *a);
+
+/* audit_evidence.c */
+void audit_served_check(struct audit *a);
+/* agents' checkpoints join the file checkpoints (before the pass) */
+pw_err audit_evidence_load_checkpoints(struct audit *a);
+pw_err audit_evidence_check(struct audit *a);
 
 #endif

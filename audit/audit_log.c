@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rules/auction.h"
+#include "rules/validate.h"
 #include "peerwatt/money.h"
 
 /* --- entries ------------------------------------------------------------------------- */
@@ -22,14 +23,14 @@ on_order(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	const struct pw_order *o = &m->u.order;
 	struct hh *h = audit_hh_find(a, m->author);
 	struct ivl *v;
-	char id[17];
+	const char *id;
 
 	a->r->orders++;
 	if (h == NULL) {
 		FAIL_ENTRY(a, idx, m->type, "author is not a registered household");
 		return;
 	}
-	audit_hex8(h->pk, id);
+	id = h->label;
 	if (o->seq <= h->last_seq) {
 		FAIL_ENTRY(a, idx, m->type, "sequence %llu of %s is not above %llu",
 		           (unsigned long long)o->seq, id, (unsigned long long)h->last_seq);
@@ -69,7 +70,7 @@ on_order(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		}
 		same += p->qty_wh;
 	}
-	uint64_t cap = audit_energy_cap_wh(
+	uint64_t cap = validate_capacity_wh(
 	    o->side == PW_SIDE_SELL ? h->max_export_w : h->max_import_w, a->interval_s);
 	if (same + o->qty_wh > cap) {
 		FAIL_ENTRY(a, idx, m->type,
@@ -82,6 +83,8 @@ on_order(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		FAIL_ENTRY(a, idx, m->type, "too many orders");
 		return;
 	}
+	if (v->first_order_idx == UINT64_MAX)
+		v->first_order_idx = idx;
 	v->orders[v->n_orders++] = (struct aorder){ .idx = idx,
 		                                    .hh = hi,
 		                                    .seq = o->seq,
@@ -96,14 +99,14 @@ on_cancel(struct audit *a, uint64_t idx, const struct pw_msg *m)
 {
 	const struct pw_cancel *c = &m->u.cancel;
 	struct hh *h = audit_hh_find(a, m->author);
-	char id[17];
+	const char *id;
 
 	a->r->cancels++;
 	if (h == NULL) {
 		FAIL_ENTRY(a, idx, m->type, "author is not a registered household");
 		return;
 	}
-	audit_hex8(h->pk, id);
+	id = h->label;
 	if (c->seq <= h->last_seq) {
 		FAIL_ENTRY(a, idx, m->type, "sequence %llu of %s is not above %llu",
 		           (unsigned long long)c->seq, id, (unsigned long long)h->last_seq);
@@ -135,14 +138,14 @@ on_meter(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	const struct pw_meter *r = &m->u.meter;
 	struct hh *h = audit_hh_find(a, m->author);
 	struct ivl *v;
-	char id[17];
+	const char *id;
 
 	a->r->readings++;
 	if (h == NULL) {
 		FAIL_ENTRY(a, idx, m->type, "author is not a registered household");
 		return;
 	}
-	audit_hex8(h->pk, id);
+	id = h->label;
 	if (memcmp(r->serial, h->serial, PW_SERIAL_LEN) != 0) {
 		FAIL_ENTRY(a, idx, m->type, "meter serial is not the one registered for %s", id);
 		return;
@@ -173,8 +176,8 @@ on_meter(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	}
 	uint64_t dexp = r->export_end_wh - r->export_start_wh;
 	uint64_t dimp = r->import_end_wh - r->import_start_wh;
-	if (dexp > audit_energy_cap_wh(h->max_export_w, a->interval_s) ||
-	    dimp > audit_energy_cap_wh(h->max_import_w, a->interval_s)) {
+	if (dexp > validate_meter_max_wh(h->max_export_w, a->interval_s) ||
+	    dimp > validate_meter_max_wh(h->max_import_w, a->interval_s)) {
 		FAIL_ENTRY(a, idx, m->type, "reading of %s above max power x interval", id);
 		return;
 	}
@@ -194,7 +197,7 @@ on_meter(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		FAIL_ENTRY(a, idx, m->type, "too many readings");
 		return;
 	}
-	v->readings[v->n_readings++] = (struct areading){ hi, dexp, dimp };
+	v->readings[v->n_readings++] = (struct areading){ idx, hi, dexp, dimp };
 	h->meter_seq = r->seq;
 	h->meter_interval = r->interval;
 	h->export_end_wh = r->export_end_wh;
@@ -293,12 +296,27 @@ on_result(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		           (unsigned long long)r->interval);
 		return;
 	}
+	if (r->part == 0 && a->have_result && r->interval < a->last_result_interval) {
+		FAIL_ENTRY(a, idx, m->type,
+		           "RESULT of interval %llu logged after the RESULT of interval %llu",
+		           (unsigned long long)r->interval,
+		           (unsigned long long)a->last_result_interval);
+		audit_plain(a,
+		            "Interval %llu was cleared after a later interval: the exchange clears "
+		            "intervals in order at their gates, so this result was made or moved "
+		            "afterwards.",
+		            (unsigned long long)r->interval);
+		return;
+	}
 	if (r->part != v->next_part) {
 		FAIL_ENTRY(a, idx, m->type, "RESULT part %u of interval %llu, expected part %u",
 		           r->part, (unsigned long long)r->interval, v->next_part);
 		return;
 	}
 	if (r->part == 0) {
+		a->have_result = 1;
+		a->last_result_interval = r->interval;
+		v->result_first_idx = idx;
 		v->parts = r->parts;
 		v->price_uper_kwh = r->price_uper_kwh;
 		v->volume_wh = r->volume_wh;
@@ -362,24 +380,32 @@ on_statement(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	struct settle_trade *tr = NULL;
 	size_t n_tr = 0;
 	struct ivl *v;
-	char id[17];
+	const char *id;
 
 	a->r->statements++;
 	if (h == NULL) {
 		FAIL_ENTRY(a, idx, m->type, "statement for an unregistered household");
 		return;
 	}
-	audit_hex8(h->pk, id);
+	id = h->label;
 	if (audit_ivl_get(a, got->interval, &v) != PW_OK) {
 		FAIL_ENTRY(a, idx, m->type, "out of memory");
 		return;
 	}
-	if (v->next_part > 0 && !v->cleared) {
-		FAIL_ENTRY(a, idx, m->type,
-		           "statement before the RESULT of interval %llu is complete",
-		           (unsigned long long)got->interval);
+	if (!v->cleared) {
+		FAIL_ENTRY(a, idx, m->type, "statement of %s for interval %llu logged %s", id,
+		           (unsigned long long)got->interval,
+		           v->next_part > 0 ? "before its RESULT is complete" : "without a RESULT");
+		audit_plain(
+		    a,
+		    "The exchange settled interval %llu without having cleared it: every "
+		    "interval is cleared at its gate, and a settlement without the clearing "
+		    "result hides whatever would have traded.",
+		    (unsigned long long)got->interval);
 		return;
 	}
+	if (v->first_stmt_idx == UINT64_MAX)
+		v->first_stmt_idx = idx;
 	uint32_t hi = (uint32_t)(h - a->hhs);
 	for (size_t i = 0; i < v->n_stmts; i++)
 		if (v->stmts[i].hh == hi) {
@@ -489,6 +515,21 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 		FAIL_ENTRY(a, idx, m.type, "bad signature");
 		return;
 	}
+	uint64_t iv = m.type == PW_MSG_ORDER    ? m.u.order.interval
+	              : m.type == PW_MSG_CANCEL ? m.u.cancel.interval
+	              : m.type == PW_MSG_METER  ? m.u.meter.interval
+	              : m.type == PW_MSG_RESULT ? m.u.result.interval
+	                                        : m.u.statement.interval;
+	if (audit_grow((void **)&a->ents, &a->cap_ents, idx + 1, sizeof(*a->ents)) != PW_OK) {
+		FAIL_ENTRY(a, idx, m.type, "too many entries");
+		return;
+	}
+	a->ents[idx] = (struct ament){ .type = m.type, .interval = iv };
+	if (!a->r->have_period || iv < a->r->first_interval)
+		a->r->first_interval = iv;
+	if (!a->r->have_period || iv > a->r->last_interval)
+		a->r->last_interval = iv;
+	a->r->have_period = 1;
 	a->r->signatures++;
 	int by_exchange = memcmp(m.author, a->r->exchange_pk, PW_PK_LEN) == 0;
 	if ((m.type == PW_MSG_RESULT || m.type == PW_MSG_STATEMENT) != by_exchange) {

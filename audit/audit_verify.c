@@ -84,13 +84,74 @@ audit_hh_find(struct audit *a, const uint8_t pk[PW_PK_LEN])
 	return bsearch(&key, a->hhs, a->n_hhs, sizeof(*a->hhs), hh_cmp);
 }
 
-/* max power x L in Wh, rounded up (the lenient reading of docs/market.md). */
-uint64_t
-audit_energy_cap_wh(int64_t power_w, int64_t interval_s)
+const char *
+audit_who(struct audit *a, const uint8_t pk[PW_PK_LEN], char out[AUDIT_LABEL_LEN])
 {
-	if (power_w <= 0 || interval_s <= 0)
-		return 0;
-	return ((uint64_t)power_w * (uint64_t)interval_s + 3599u) / 3600u;
+	const struct hh *h = audit_hh_find(a, pk);
+	if (h != NULL) {
+		snprintf(out, AUDIT_LABEL_LEN, "%s", h->label);
+	} else {
+		char hex[17];
+		audit_hex8(pk, hex);
+		snprintf(out, AUDIT_LABEL_LEN, "unregistered key %s...", hex);
+	}
+	return out;
+}
+
+void
+audit_plain(struct audit *a, const char *fmt, ...)
+{
+	struct audit_failure *f = &a->r->fail;
+	va_list ap;
+
+	if (!f->failed || f->plain[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->plain, sizeof(f->plain), fmt, ap);
+	va_end(ap);
+}
+
+__int128
+audit_start(const struct audit *a, uint64_t interval)
+{
+	return (__int128)interval * a->interval_s;
+}
+
+__int128
+audit_gate(const struct audit *a, uint64_t interval)
+{
+	return audit_start(a, interval) - a->gate_s;
+}
+
+__int128
+audit_deadline(const struct audit *a, uint64_t interval)
+{
+	return audit_start(a, interval) + a->interval_s + a->grace_s;
+}
+
+uint8_t *
+audit_log_frame(struct audit *a, uint64_t idx, size_t *len)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *out = NULL;
+
+	*len = 0;
+	if (idx > (uint64_t)INT64_MAX ||
+	    sqlite3_prepare_v2(a->db, "SELECT frame FROM log WHERE idx = ?1", -1, &st, NULL) !=
+	        SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		const void *b = sqlite3_column_blob(st, 0);
+		if (b != NULL && n > 0 && (size_t)n <= PW_WIRE_MAX_LEN &&
+		    (out = malloc((size_t)n)) != NULL) {
+			memcpy(out, b, (size_t)n);
+			*len = (size_t)n;
+		}
+	}
+	sqlite3_finalize(st);
+	return out;
 }
 
 struct ivl *
@@ -124,6 +185,7 @@ audit_ivl_get(struct audit *a, uint64_t interval, struct ivl **out)
 	if (v == NULL)
 		return PW_ERR_NOMEM;
 	v->interval = interval;
+	v->first_order_idx = v->result_first_idx = v->first_stmt_idx = UINT64_MAX;
 	memmove(a->ivls + pos + 1, a->ivls + pos, (a->n_ivls - pos) * sizeof(*a->ivls));
 	a->ivls[pos] = v;
 	a->n_ivls++;
@@ -140,88 +202,176 @@ ivl_free(struct ivl *v)
 	free(v->stmts);
 	free(v);
 }
+
 /* --- database tables ------------------------------------------------------------- */
 
+#define PRICE_MAX  4000000000LL /* the exchange's bound on tariffs and fees */
+#define POWER_MAX  1000000000LL /* the registry's bound on max_export_w, max_import_w */
+#define LEN_MAX    86400        /* interval_s, gate_s, grace_s */
+#define AHEAD_MAX  (7 * 86400)  /* max_ahead_s */
+#define NAME_MAX_C 31           /* market_name: the exchange's config allows 1..31 */
+
+/* An integer param in [lo, hi], else a failure naming it. */
 static int
-read_u32_param(struct audit *a, sqlite3_stmt *st, const char *key, uint32_t *out)
+int_param(struct audit *a, sqlite3_stmt *st, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
 	sqlite3_int64 v = sqlite3_column_int64(st, 1);
-	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER || v < 0 || v > UINT32_MAX) {
-		FAIL_AT(a, "database", "params: %s is not an integer in 0..%u", key, UINT32_MAX);
+	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER || v < lo || v > hi) {
+		FAIL_AT(a, "database", "params: %s is not an integer in %lld..%lld", key,
+		        (long long)lo, (long long)hi);
+		audit_plain(a,
+		            "The market parameter %s stored with the database is missing or out of "
+		            "the range the exchange accepts, so the market's rules are unknown.",
+		            key);
 		return 0;
 	}
-	*out = (uint32_t)v;
+	*out = v;
+	return 1;
+}
+
+static int
+printable(const char *s, size_t lo, size_t hi)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n < lo || n > hi)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return 0;
 	return 1;
 }
 
 static pw_err
 load_params(struct audit *a)
 {
+	static const char *const keys[] = { "market_id",
+		                            "market_name",
+		                            "interval_s",
+		                            "gate_s",
+		                            "grace_s",
+		                            "feedin_uper_kwh",
+		                            "retail_uper_kwh",
+		                            "exchange_pk",
+		                            "max_ahead_s",
+		                            "fee_same_zone_uper_kwh",
+		                            "fee_default_uper_kwh" };
+	enum { N_REQUIRED = 8, N_KEYS = sizeof(keys) / sizeof(keys[0]) };
+	struct audit_report *r = a->r;
 	sqlite3_stmt *st = NULL;
-	unsigned seen = 0;
-	enum {
-		P_ID = 1,
-		P_NAME = 2,
-		P_L = 4,
-		P_FEEDIN = 8,
-		P_RETAIL = 16,
-		P_PK = 32,
-		P_GATE = 64,
-		P_ALL = 127
-	};
+	int seen[N_KEYS] = { 0 };
+	int64_t v = 0;
 
-	if (sqlite3_prepare_v2(a->db, "SELECT key, value FROM params", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(a->db, "SELECT key, value FROM params ORDER BY rowid", -1, &st,
+	                       NULL) != SQLITE_OK) {
 		FAIL_AT(a, "database", "no table params: %s", sqlite3_errmsg(a->db));
 		return PW_OK;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW && !a->r->fail.failed) {
+	r->max_ahead_s = -1;
+	while (sqlite3_step(st) == SQLITE_ROW && !r->fail.failed) {
 		const char *key = (const char *)sqlite3_column_text(st, 0);
-		if (key == NULL)
-			continue;
-		if (strcmp(key, "market_id") == 0 && sqlite3_column_type(st, 1) == SQLITE_INTEGER) {
-			a->r->market_id = (uint64_t)sqlite3_column_int64(st, 1);
-			seen |= P_ID;
-		} else if (strcmp(key, "market_name") == 0) {
-			const char *v = (const char *)sqlite3_column_text(st, 1);
-			if (v == NULL || strlen(v) == 0 || strlen(v) > PW_ORIGIN_LEN)
-				FAIL_AT(a, "database", "params: market_name missing or too long");
+		size_t k = 0;
+		while (key != NULL && k < N_KEYS && strcmp(key, keys[k]) != 0)
+			k++;
+		if (key == NULL || k == N_KEYS)
+			continue; /* a parameter this audit does not use */
+		if (seen[k]++) {
+			FAIL_AT(a, "database", "params: %s is stored twice", key);
+			audit_plain(a,
+			            "The market parameter %s is stored twice with different rows: "
+			            "which one the exchange used cannot be known.",
+			            key);
+			break;
+		}
+		switch (k) {
+		case 0:
+			if (int_param(a, st, key, 1, INT64_MAX, &v))
+				r->market_id = (uint64_t)v;
+			break;
+		case 1: {
+			const char *t = (const char *)sqlite3_column_text(st, 1);
+			if (!printable(t, 1, NAME_MAX_C))
+				FAIL_AT(a, "database",
+				        "params: market_name is not 1..%d printable characters",
+				        NAME_MAX_C);
 			else
-				snprintf(a->r->market_name, sizeof(a->r->market_name), "%s", v);
-			seen |= P_NAME;
-		} else if (strcmp(key, "interval_s") == 0) {
-			a->interval_s = sqlite3_column_int64(st, 1);
-			if (a->interval_s <= 0 || a->interval_s > 86400 * 7)
-				FAIL_AT(a, "database", "params: interval_s out of range");
-			seen |= P_L;
-		} else if (strcmp(key, "gate_s") == 0) {
-			a->gate_s = sqlite3_column_int64(st, 1);
-			if (a->gate_s < 0 || a->gate_s > 86400 * 7)
-				FAIL_AT(a, "database", "params: gate_s out of range");
-			seen |= P_GATE;
-		} else if (strcmp(key, "feedin_uper_kwh") == 0) {
-			if (read_u32_param(a, st, key, &a->feedin_uper_kwh))
-				seen |= P_FEEDIN;
-		} else if (strcmp(key, "retail_uper_kwh") == 0) {
-			if (read_u32_param(a, st, key, &a->retail_uper_kwh))
-				seen |= P_RETAIL;
-		} else if (strcmp(key, "fee_same_zone_uper_kwh") == 0) {
-			a->have_fee_same = read_u32_param(a, st, key, &a->fee_same_uper_kwh);
-		} else if (strcmp(key, "fee_default_uper_kwh") == 0) {
-			a->have_fee_default = read_u32_param(a, st, key, &a->fee_default_uper_kwh);
-		} else if (strcmp(key, "exchange_pk") == 0) {
-			const char *v = (const char *)sqlite3_column_text(st, 1);
-			if (v == NULL || strlen(v) != 2 * PW_PK_LEN ||
-			    pw_hex_decode(v, a->r->exchange_pk, PW_PK_LEN) != PW_OK)
+				snprintf(r->market_name, sizeof(r->market_name), "%s", t);
+			break;
+		}
+		case 2:
+			if (int_param(a, st, key, 1, LEN_MAX, &v))
+				a->interval_s = v;
+			break;
+		case 3:
+			if (int_param(a, st, key, 0, LEN_MAX, &v))
+				a->gate_s = v;
+			break;
+		case 4:
+			if (int_param(a, st, key, 0, LEN_MAX, &v))
+				a->grace_s = v;
+			break;
+		case 5:
+			if (int_param(a, st, key, 0, PRICE_MAX, &v))
+				a->feedin_uper_kwh = (uint32_t)v;
+			break;
+		case 6:
+			if (int_param(a, st, key, 0, PRICE_MAX, &v))
+				a->retail_uper_kwh = (uint32_t)v;
+			break;
+		case 7: {
+			const char *t = (const char *)sqlite3_column_text(st, 1);
+			if (t == NULL || strlen(t) != 2 * PW_PK_LEN ||
+			    pw_hex_decode(t, r->exchange_pk, PW_PK_LEN) != PW_OK)
 				FAIL_AT(a, "database", "params: exchange_pk is not 64 hex digits");
-			seen |= P_PK;
+			break;
+		}
+		case 8:
+			if (int_param(a, st, key, 0, AHEAD_MAX, &v))
+				a->max_ahead_s = r->max_ahead_s = v;
+			break;
+		case 9:
+			if ((a->have_fee_same = int_param(a, st, key, 0, PRICE_MAX, &v)))
+				a->fee_same_uper_kwh = (uint32_t)v;
+			break;
+		default:
+			if ((a->have_fee_default = int_param(a, st, key, 0, PRICE_MAX, &v)))
+				a->fee_default_uper_kwh = (uint32_t)v;
+			break;
 		}
 	}
 	sqlite3_finalize(st);
-	if (!a->r->fail.failed && (seen & P_ALL) != P_ALL)
-		FAIL_AT(a, "database",
-		        "params: missing one of market_id, market_name, interval_s, gate_s, "
-		        "feedin_uper_kwh, retail_uper_kwh, exchange_pk");
+	if (r->fail.failed)
+		return PW_OK;
+	for (size_t k = 0; k < N_REQUIRED; k++)
+		if (!seen[k]) {
+			FAIL_AT(a, "database", "params: %s is missing", keys[k]);
+			audit_plain(a,
+			            "The database does not state the market parameter %s, so the "
+			            "market's rules are unknown.",
+			            keys[k]);
+			return PW_OK;
+		}
+	/* the exchange's own cross-key rules (exchange/xconfig.c) */
+	if (a->gate_s >= a->interval_s)
+		FAIL_AT(a, "database", "params: gate_s %lld is not below interval_s %lld",
+		        (long long)a->gate_s, (long long)a->interval_s);
+	else if (a->feedin_uper_kwh > a->retail_uper_kwh)
+		FAIL_AT(a, "database", "params: feedin_uper_kwh %u is above retail_uper_kwh %u",
+		        a->feedin_uper_kwh, a->retail_uper_kwh);
+	else if (r->max_ahead_s >= 0 && r->max_ahead_s < a->gate_s + a->interval_s)
+		FAIL_AT(a, "database", "params: max_ahead_s %lld is below gate_s + interval_s",
+		        (long long)r->max_ahead_s);
+	audit_plain(a, "The market parameters stored with the database break the exchange's own "
+	               "rules, so the market could not have run on them.");
+	r->have_params = 1;
+	r->interval_s = a->interval_s;
+	r->gate_s = a->gate_s;
+	r->grace_s = a->grace_s;
+	r->feedin_uper_kwh = a->feedin_uper_kwh;
+	r->retail_uper_kwh = a->retail_uper_kwh;
+	r->have_fee_same = a->have_fee_same;
+	r->fee_same_uper_kwh = a->fee_same_uper_kwh;
+	r->have_fee_default = a->have_fee_default;
+	r->fee_default_uper_kwh = a->fee_default_uper_kwh;
 	return PW_OK;
 }
 
@@ -232,20 +382,31 @@ load_households(struct audit *a)
 	size_t cap = 0;
 	pw_err rc = PW_OK;
 
-	if (sqlite3_prepare_v2(
-	        a->db, "SELECT pk, zone, serial, max_export_w, max_import_w FROM households", -1,
-	        &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(a->db,
+	                       "SELECT pk, id, name, zone, serial, max_export_w, max_import_w "
+	                       "FROM households ORDER BY rowid",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		FAIL_AT(a, "database", "no table households: %s", sqlite3_errmsg(a->db));
 		return PW_OK;
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const void *pk = sqlite3_column_blob(st, 0);
-		const char *zone = (const char *)sqlite3_column_text(st, 1);
-		const char *serial = (const char *)sqlite3_column_text(st, 2);
-		if (pk == NULL || sqlite3_column_bytes(st, 0) != PW_PK_LEN || zone == NULL ||
-		    strlen(zone) >= SETTLE_ZONE_MAX || serial == NULL ||
-		    strlen(serial) > PW_SERIAL_LEN) {
+		const char *id = (const char *)sqlite3_column_text(st, 1);
+		const char *name = (const char *)sqlite3_column_text(st, 2);
+		const char *zone = (const char *)sqlite3_column_text(st, 3);
+		const char *serial = (const char *)sqlite3_column_text(st, 4);
+		sqlite3_int64 ex = sqlite3_column_int64(st, 5), im = sqlite3_column_int64(st, 6);
+		if (pk == NULL || sqlite3_column_bytes(st, 0) != PW_PK_LEN ||
+		    !printable(id, 1, 32) || name == NULL || strlen(name) > 64 ||
+		    !printable(zone, 1, SETTLE_ZONE_MAX - 1) ||
+		    !printable(serial, 1, PW_SERIAL_LEN) ||
+		    sqlite3_column_type(st, 5) != SQLITE_INTEGER ||
+		    sqlite3_column_type(st, 6) != SQLITE_INTEGER || ex < 0 || ex > POWER_MAX ||
+		    im < 0 || im > POWER_MAX) {
 			FAIL_AT(a, "database", "households: malformed row %zu", a->n_hhs + 1);
+			audit_plain(a,
+			            "A household in the registry stored with the database is "
+			            "malformed (key, id, zone, serial or capacity out of range).");
 			break;
 		}
 		if ((rc = audit_grow((void **)&a->hhs, &cap, a->n_hhs + 1, sizeof(*a->hhs))) !=
@@ -254,27 +415,40 @@ load_households(struct audit *a)
 		struct hh *h = &a->hhs[a->n_hhs++];
 		memset(h, 0, sizeof(*h));
 		memcpy(h->pk, pk, PW_PK_LEN);
+		if (name[0] == '\0' || strcmp(name, id) == 0)
+			snprintf(h->label, sizeof(h->label), "%s", id);
+		else
+			snprintf(h->label, sizeof(h->label), "%.48s (%.28s)", name, id);
 		memcpy(h->zone, zone, strlen(zone));
 		memcpy(h->serial, serial, strlen(serial));
-		h->max_export_w = sqlite3_column_int64(st, 3);
-		h->max_import_w = sqlite3_column_int64(st, 4);
+		h->max_export_w = ex;
+		h->max_import_w = im;
 	}
 	sqlite3_finalize(st);
-	if (rc != PW_OK)
+	if (rc != PW_OK || a->r->fail.failed)
 		return rc;
 	qsort(a->hhs, a->n_hhs, sizeof(*a->hhs), hh_cmp);
 	for (size_t i = 1; i < a->n_hhs && !a->r->fail.failed; i++)
-		if (memcmp(a->hhs[i - 1].pk, a->hhs[i].pk, PW_PK_LEN) == 0)
-			FAIL_AT(a, "database", "households: a key is listed twice");
+		if (memcmp(a->hhs[i - 1].pk, a->hhs[i].pk, PW_PK_LEN) == 0) {
+			FAIL_AT(a, "database", "households: the key of %s is listed twice",
+			        a->hhs[i].label);
+			audit_plain(
+			    a,
+			    "The registry lists one household key twice: which zone, serial "
+			    "and capacities the exchange used for %s cannot be known.",
+			    a->hhs[i].label);
+		}
 	a->r->households = a->n_hhs;
 	return PW_OK;
 }
 
-/* Fee table: the exchange's pair entries (first match wins), else the
- * same-zone fee, else the default (settle_fee_lookup()). */
+/* Fee table: a pair row (either order) wins, else the same-zone fee for
+ * equal zones, else the default (settle_fee_lookup()).  Two rows for one
+ * unordered pair are refused whatever their fees: no row order decides. */
 static pw_err
 load_fees(struct audit *a)
 {
+	struct audit_report *r = a->r;
 	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
 	pw_err rc = PW_OK;
@@ -286,11 +460,30 @@ load_fees(struct audit *a)
 			const char *za = (const char *)sqlite3_column_text(st, 0);
 			const char *zb = (const char *)sqlite3_column_text(st, 1);
 			sqlite3_int64 fee = sqlite3_column_int64(st, 2);
-			if (za == NULL || zb == NULL || strlen(za) >= SETTLE_ZONE_MAX ||
-			    strlen(zb) >= SETTLE_ZONE_MAX || fee < 0 || fee > UINT32_MAX) {
-				FAIL_AT(a, "database", "fees: malformed row");
+			if (!printable(za, 1, SETTLE_ZONE_MAX - 1) ||
+			    !printable(zb, 1, SETTLE_ZONE_MAX - 1) ||
+			    sqlite3_column_type(st, 2) != SQLITE_INTEGER || fee < 0 ||
+			    fee > PRICE_MAX) {
+				FAIL_AT(a, "database", "fees: malformed row %zu", a->n_fees + 1);
 				break;
 			}
+			for (size_t i = 0; i < a->n_fees; i++) {
+				const struct settle_fee *f = &a->fees[i];
+				if ((strcmp(f->zone_a, za) == 0 && strcmp(f->zone_b, zb) == 0) ||
+				    (strcmp(f->zone_a, zb) == 0 && strcmp(f->zone_b, za) == 0)) {
+					FAIL_AT(a, "database",
+					        "fees: zones %s/%s listed twice (rows %zu and %zu)",
+					        za, zb, i + 1, a->n_fees + 1);
+					audit_plain(
+					    a,
+					    "The fee table lists the zone pair %s/%s twice: "
+					    "which fee the exchange charged cannot be known.",
+					    za, zb);
+					break;
+				}
+			}
+			if (r->fail.failed)
+				break;
 			if ((rc = audit_grow((void **)&a->fees, &cap, a->n_fees + 1,
 			                     sizeof(*a->fees))) != PW_OK)
 				break;
@@ -299,6 +492,12 @@ load_fees(struct audit *a)
 			memcpy(f->zone_a, za, strlen(za));
 			memcpy(f->zone_b, zb, strlen(zb));
 			f->fee_uper_kwh = (uint32_t)fee;
+			if (r->n_fee_rows < AUDIT_MAX_FEE_ROWS) {
+				snprintf(r->fee_rows[r->n_fee_rows].zone_a, 32, "%s", za);
+				snprintf(r->fee_rows[r->n_fee_rows].zone_b, 32, "%s", zb);
+				r->fee_rows[r->n_fee_rows].fee_uper_kwh = (uint32_t)fee;
+			}
+			r->n_fee_rows++;
 		}
 	}
 	sqlite3_finalize(st); /* no fee table: only same-zone and default fees */
@@ -309,41 +508,96 @@ load_fees(struct audit *a)
 	return rc;
 }
 
+/* Whether `name` is a table of the database. */
+static int
+has_table(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* An exchange database has its log, params and households; say plainly
+ * what else it is when it is not one. */
+static int
+is_exchange_db(struct audit *a)
+{
+	if (has_table(a->db, "log") && has_table(a->db, "params") && has_table(a->db, "households"))
+		return 1;
+	if (has_table(a->db, "outbox") || has_table(a->db, "prices")) {
+		FAIL_AT(a, "database", "no table log: an agent's database (tables outbox, prices)");
+		audit_plain(a, "This is not an exchange database: it is a household agent's "
+		               "database. Give the exchange's database first; an agent's "
+		               "database is evidence, given after --agent.");
+	} else {
+		FAIL_AT(a, "database", "no table log, params or households");
+		audit_plain(a, "This is not an exchange database: it has no log, market "
+		               "parameters or household registry.");
+	}
+	return 0;
+}
+
 /* --- after the pass: completeness and balance of every interval ------------------- */
 
 static void
 check_interval(struct audit *a, struct ivl *v)
 {
 	struct audit_report *r = a->r;
-	char where[64];
+	char where[64], who[AUDIT_LABEL_LEN];
 
 	snprintf(where, sizeof(where), "interval %llu", (unsigned long long)v->interval);
 	if (v->next_part > 0 && !v->cleared) {
 		audit_fail(a, v->result_idx, "RESULT", NULL,
 		           "interval %llu: only %u of %u RESULT parts logged",
 		           (unsigned long long)v->interval, v->next_part, v->parts);
+		audit_plain(a, "The clearing result of interval %llu is incomplete in the log.",
+		            (unsigned long long)v->interval);
 		return;
 	}
 	if (v->n_orders > 0 && v->next_part == 0)
 		r->intervals_open++;
 	if (v->n_stmts == 0)
 		return;
-	uint64_t last = v->stmts[v->n_stmts - 1].idx;
-	/* every party of a trade has its statement */
-	for (size_t i = 0; i < v->n_trades; i++) {
-		const uint8_t *pks[2] = { v->trades[i].buyer, v->trades[i].seller };
-		for (int k = 0; k < 2; k++) {
+	uint64_t first = v->first_stmt_idx;
+	/* every party of a trade and every household whose reading was logged
+	 * before the settlement has its statement */
+	for (size_t i = 0; i < v->n_trades + v->n_readings; i++) {
+		const uint8_t *pks[2];
+		int n = 0;
+		if (i < v->n_trades) {
+			pks[n++] = v->trades[i].buyer;
+			pks[n++] = v->trades[i].seller;
+		} else {
+			const struct areading *rd = &v->readings[i - v->n_trades];
+			if (rd->idx > first)
+				continue; /* arrived after settlement: not settled, by rule */
+			pks[n++] = a->hhs[rd->hh].pk;
+		}
+		for (int k = 0; k < n; k++) {
 			int found = 0;
 			for (size_t j = 0; j < v->n_stmts && !found; j++)
 				found = memcmp(a->hhs[v->stmts[j].hh].pk, pks[k], PW_PK_LEN) == 0;
-			if (!found) {
-				char id[17];
-				audit_hex8(pks[k], id);
-				audit_fail(a, last, "STATEMENT", NULL,
-				           "interval %llu: %s traded but has no statement",
-				           (unsigned long long)v->interval, id);
-				return;
-			}
+			if (found)
+				continue;
+			audit_who(a, pks[k], who);
+			audit_fail(a, first, "STATEMENT", NULL,
+			           "interval %llu: %s %s but has no statement",
+			           (unsigned long long)v->interval, who,
+			           i < v->n_trades ? "traded"
+			                           : "sent a reading before the settlement");
+			audit_plain(
+			    a,
+			    "The exchange settled interval %llu without a statement for %s, "
+			    "who %s: a household's settlement was left out.",
+			    (unsigned long long)v->interval, who,
+			    i < v->n_trades ? "traded in it" : "sent a meter reading for it");
+			return;
 		}
 	}
 	struct pw_statement *sts = calloc(v->n_stmts, sizeof(*sts));
@@ -356,6 +610,7 @@ check_interval(struct audit *a, struct ivl *v)
 		sts[j] = v->stmts[j].st;
 	pw_err rc = settle_totals(sts, v->n_stmts, &t);
 	free(sts);
+	uint64_t last = v->stmts[v->n_stmts - 1].idx;
 	if (rc != PW_OK) {
 		audit_fail(
 		    a, last, "STATEMENT", NULL,
@@ -363,6 +618,10 @@ check_interval(struct audit *a, struct ivl *v)
 		    "%lld",
 		    (unsigned long long)v->interval, pw_strerror(rc), (long long)t.peer_paid_u,
 		    (long long)t.peer_received_u);
+		audit_plain(a,
+		            "The statements of interval %llu do not add up: money paid and "
+		            "received between neighbours differ.",
+		            (unsigned long long)v->interval);
 		return;
 	}
 	if (t.sold_wh != v->volume_wh || t.bought_wh != v->volume_wh) {
@@ -371,6 +630,10 @@ check_interval(struct audit *a, struct ivl *v)
 		    "interval %llu: statements sell %llu Wh and buy %llu Wh, the RESULT %llu Wh",
 		    (unsigned long long)v->interval, (unsigned long long)t.sold_wh,
 		    (unsigned long long)t.bought_wh, (unsigned long long)v->volume_wh);
+		audit_plain(a,
+		            "The statements of interval %llu settle another amount of energy "
+		            "than the auction traded.",
+		            (unsigned long long)v->interval);
 		return;
 	}
 	if (pw_money_add(r->peer_paid_u, t.peer_paid_u, &r->peer_paid_u) != PW_OK ||
@@ -387,30 +650,56 @@ check_interval(struct audit *a, struct ivl *v)
 /* --- entry point ---------------------------------------------------------------------- */
 
 pw_err
-audit_verify(sqlite3 *db, const char *const *files, size_t n_files, struct audit_report *r)
+audit_verify(sqlite3 *db, const struct audit_options *opt, struct audit_report *r)
 {
+	static const struct audit_options none = { 0 };
 	struct audit a;
 	pw_err rc = PW_OK;
 
-	if (db == NULL || r == NULL || (n_files > 0 && files == NULL))
+	if (opt == NULL)
+		opt = &none;
+	if (db == NULL || r == NULL || (opt->n_files > 0 && opt->files == NULL) ||
+	    (opt->n_agents > 0 && opt->agents == NULL))
 		return PW_ERR_ARG;
 	memset(r, 0, sizeof(*r));
 	memset(&a, 0, sizeof(a));
 	a.db = db;
 	a.r = r;
+	a.opt = opt;
 	merkle_range_init(&a.range);
 
+	if (opt->wal_beside)
+		r->warnings |= AUDIT_WARN_WAL;
+	if (opt->n_files == 0)
+		r->warnings |= AUDIT_WARN_NO_FILES;
+	if (opt->n_agents == 0)
+		r->warnings |= AUDIT_WARN_NO_EVIDENCE;
+	if (!is_exchange_db(&a))
+		goto out;
 	if ((rc = load_params(&a)) != PW_OK || r->fail.failed)
 		goto out;
+	if (opt->pinned_pk != NULL) {
+		if (memcmp(opt->pinned_pk, r->exchange_pk, PW_PK_LEN) != 0) {
+			FAIL_AT(&a, "database", "params: exchange_pk is not the pinned key");
+			audit_plain(&a,
+			            "The database names another exchange key than the one given "
+			            "with --exchange-key: its history may have been re-signed "
+			            "under a new key.");
+			goto out;
+		}
+		r->key_source = AUDIT_KEY_PINNED;
+	}
 	if ((rc = load_households(&a)) != PW_OK || r->fail.failed)
 		goto out;
 	if ((rc = load_fees(&a)) != PW_OK || r->fail.failed)
 		goto out;
 	if ((rc = audit_cp_load_db(&a)) != PW_OK || r->fail.failed)
 		goto out;
-	for (size_t i = 0; i < n_files; i++)
-		if ((rc = audit_cp_load_file(&a, files[i])) != PW_OK || r->fail.failed)
+	for (size_t i = 0; i < opt->n_files; i++)
+		if ((rc = audit_cp_load_file(&a, opt->files[i])) != PW_OK || r->fail.failed)
 			goto out;
+	if ((rc = audit_evidence_load_checkpoints(&a)) != PW_OK || r->fail.failed)
+		goto out;
 	if ((rc = audit_cp_index(&a)) != PW_OK)
 		goto out;
 	if ((rc = audit_log_scan(&a)) != PW_OK || r->fail.failed)
@@ -434,10 +723,34 @@ audit_verify(sqlite3 *db, const char *const *files, size_t n_files, struct audit
 		audit_cp_check(&a, &a.cps[i], 0, &latest);
 		r->checkpoints_files++;
 	}
+	if (r->fail.failed)
+		goto out;
+	audit_time_check(&a);
+	if (r->fail.failed)
+		goto out;
+	audit_served_check(&a);
+	if (r->fail.failed)
+		goto out;
+	if ((rc = audit_evidence_check(&a)) != PW_OK)
+		goto out;
 out:
+	if (r->key_source == AUDIT_KEY_FROM_DB && !r->fail.failed &&
+	    (r->checkpoints_files > 0 ||
+	     r->ev_acks + r->ev_rejects + r->ev_statements + r->ev_checkpoints > 0))
+		r->key_source = AUDIT_KEY_WITNESSED;
+	if (r->key_source == AUDIT_KEY_FROM_DB)
+		r->warnings |= AUDIT_WARN_UNPINNED;
+	if (!r->have_checkpoint)
+		r->warnings |= AUDIT_WARN_NO_CHECKPOINT;
+	r->after_checkpoint = r->entries > r->checkpoint_size
+	                          ? r->entries - (r->have_checkpoint ? r->checkpoint_size : 0)
+	                          : 0;
+	if (r->after_checkpoint > 0)
+		r->warnings |= AUDIT_WARN_AFTER_CP;
 	for (size_t i = 0; i < a.n_ivls; i++)
 		ivl_free(a.ivls[i]);
 	free(a.ivls);
+	free(a.ents);
 	free(a.hhs);
 	free(a.fees);
 	free(a.cps);

@@ -34,10 +34,38 @@
 /* The first failure (the audit stops checking at it). */
 struct audit_failure {
 	int failed;
-	uint64_t index;              /* log index, UINT64_MAX when not an entry */
-	char type[16];               /* message type name of the entry, "" otherwise */
-	char where[AUDIT_WHERE_LEN]; /* "entry 17", "checkpoint 40", "FILE:3", "database" */
-	char reason[AUDIT_REASON_LEN];
+	uint64_t index;                /* log index, UINT64_MAX when not an entry */
+	char type[16];                 /* message type name of the entry, "" otherwise */
+	char where[AUDIT_WHERE_LEN];   /* "entry 17", "checkpoint 40", "FILE:3", "database" */
+	char reason[AUDIT_REASON_LEN]; /* technical detail */
+	char plain[AUDIT_REASON_LEN];  /* the same in plain words ("" : none set) */
+};
+
+/* Where the exchange key the audit checks against comes from. */
+enum audit_key_source {
+	AUDIT_KEY_FROM_DB = 0,   /* table params only: nothing outside pins it */
+	AUDIT_KEY_PINNED = 1,    /* --exchange-key, equal to the database's */
+	AUDIT_KEY_WITNESSED = 2, /* the database's, and households' evidence signed by it */
+};
+
+/* Warnings: the audit passed or failed, but covered less than it could. */
+#define AUDIT_WARN_NO_FILES      0x01u /* no checkpoint files given */
+#define AUDIT_WARN_NO_EVIDENCE   0x02u /* no agent database given */
+#define AUDIT_WARN_UNPINNED      0x04u /* exchange key taken from the database */
+#define AUDIT_WARN_AFTER_CP      0x08u /* entries after the latest checkpoint */
+#define AUDIT_WARN_WAL           0x10u /* a -wal file beside the database */
+#define AUDIT_WARN_NO_CHECKPOINT 0x20u /* the database holds no checkpoint */
+#define AUDIT_WARN_OLD_EVIDENCE  0x40u /* an agent database without signed receipts */
+
+#define AUDIT_MAX_FEE_ROWS 64 /* fee rows shown in the report header */
+
+struct audit_options {
+	const char *const *files; /* checkpoint files */
+	size_t n_files;
+	const char *const *agents; /* agents' databases (read-only) */
+	size_t n_agents;
+	const uint8_t *pinned_pk; /* --exchange-key, NULL: none */
+	int wal_beside;           /* the caller saw DB-wal (warning only) */
 };
 
 struct audit_report {
@@ -46,6 +74,21 @@ struct audit_report {
 	uint64_t market_id;
 	uint8_t exchange_pk[PW_PK_LEN];
 	uint64_t households;
+	enum audit_key_source key_source;
+	/* the market's rules as the database states them */
+	int have_params;
+	int64_t interval_s, gate_s, grace_s, max_ahead_s; /* max_ahead_s -1: not stated */
+	uint32_t feedin_uper_kwh, retail_uper_kwh;
+	int have_fee_same, have_fee_default;
+	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
+	size_t n_fee_rows; /* all rows of table fees; the first AUDIT_MAX_FEE_ROWS kept */
+	struct {
+		char zone_a[32], zone_b[32];
+		uint32_t fee_uper_kwh;
+	} fee_rows[AUDIT_MAX_FEE_ROWS];
+	/* period: the first and last interval named by any entry */
+	int have_period;
+	uint64_t first_interval, last_interval;
 	/* entries */
 	uint64_t entries;
 	uint64_t orders, cancels, readings, results, statements;
@@ -62,6 +105,19 @@ struct audit_report {
 	uint64_t traded_wh;
 	uint64_t intervals_settled; /* with statements, balanced */
 	uint64_t intervals_open;    /* orders logged, no RESULT yet */
+	uint64_t intervals_pending; /* cleared, no statement yet */
+	uint64_t intervals_empty;   /* cleared, settled with no statement (nobody active) */
+	/* completeness and time (against the signed checkpoint times) */
+	uint64_t time_checks;      /* intervals checked against a checkpoint's time */
+	uint64_t after_checkpoint; /* entries after the latest database checkpoint */
+	/* served tables equal the logged frames */
+	uint64_t served_statements, served_results;
+	/* households' evidence */
+	uint64_t agents;              /* agent databases read */
+	uint64_t ev_acks, ev_rejects; /* signed receipts checked */
+	uint64_t ev_records;          /* ACKed items without a signed receipt, checked */
+	uint64_t ev_statements, ev_checkpoints;
+	unsigned warnings; /* AUDIT_WARN_* */
 	/* money over all settled intervals */
 	int64_t peer_paid_u, peer_received_u;
 	int64_t fee_u;
@@ -71,13 +127,14 @@ struct audit_report {
 };
 
 /*
- * Verify the database `db` and the checkpoint files `files[0..n_files)`.
- * PW_OK when the audit ran to a verdict (r->fail.failed tells which);
- * PW_ERR_NOMEM, or PW_ERR_IO when a file cannot be read (the failure names
- * it too).  A database that lacks the tables or holds malformed rows is a
- * failed verification, not an error.
+ * Verify the database `db` with the checkpoint files, agents' databases and
+ * pinned key of `opt` (may be NULL: the database alone).  PW_OK when the
+ * audit ran to a verdict (r->fail.failed tells which); PW_ERR_NOMEM, or
+ * PW_ERR_IO when a file cannot be read (the failure names it too).  A
+ * database that lacks the tables or holds malformed rows is a failed
+ * verification, not an error.
  */
-pw_err audit_verify(sqlite3 *db, const char *const *files, size_t n_files, struct audit_report *r)
+pw_err audit_verify(sqlite3 *db, const struct audit_options *opt, struct audit_report *r)
     __attribute__((warn_unused_result));
 
 /*

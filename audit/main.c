@@ -1,7 +1,8 @@
 /*
- * audit.c: peerwatt-audit, the auditor's program (docs/audit.md).
+ * main.c: peerwatt-audit, the auditor's program (docs/audit.md).
  *
- *     peerwatt-audit verify DB [--json] [--checkpoints FILE...]
+ *     peerwatt-audit verify DB [--json] [--exchange-key HEX|FILE]
+ *                              [--checkpoints FILE...] [--agent AGENT_DB...]
  *     peerwatt-audit export DB --csv DIR
  *
  * Setup and output only: the checks live in audit/audit_verify.c, the
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -30,17 +33,23 @@
 #define EX_SOFTWARE          70
 #define EX_CANTCREAT         73
 #define MAX_CHECKPOINT_FILES 1024
+#define MAX_AGENT_DBS        1024
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: peerwatt-audit verify DB [--json] [--checkpoints FILE...]\n"
+	fprintf(fp, "usage: peerwatt-audit verify DB [--json] [--exchange-key HEX|FILE]\n"
+	            "                             [--checkpoints FILE...] [--agent AGENT_DB...]\n"
 	            "       peerwatt-audit export DB --csv DIR\n"
 	            "       peerwatt-audit --help | --version\n"
 	            "\n"
 	            "verify  recompute the exchange's log from its entries: signatures, Merkle\n"
-	            "        roots and checkpoints, every auction and statement, balances;\n"
-	            "        FILEs are checkpoint files kept by agents (fork detection).\n"
+	            "        roots and checkpoints, every auction and statement, balances,\n"
+	            "        completeness and times; --exchange-key pins the exchange's public\n"
+	            "        key (64 hex digits, or a file holding them); --checkpoints FILEs\n"
+	            "        are checkpoint files kept by agents (fork detection); --agent\n"
+	            "        AGENT_DBs are households' agent databases (their signed receipts,\n"
+	            "        statements and checkpoints, read-only).\n"
 	            "export  write trades.csv, readings.csv, statements.csv, households.csv.\n"
 	            "Exit: 0 verified, 1 verification failed, 64 usage, 66 cannot open.\n");
 }
@@ -67,6 +76,13 @@ open_db(const char *path, sqlite3 **db)
 	return 0;
 }
 
+/* --- the text report ------------------------------------------------------------------ */
+
+struct out {
+	const char *db;
+	char cur[8]; /* currency code */
+};
+
 static void
 money(int64_t u, char out[32])
 {
@@ -74,53 +90,241 @@ money(int64_t u, char out[32])
 }
 
 static void
-print_text(const struct audit_report *r)
+utc(int64_t t, char out[32])
 {
-	char hex[2 * PW_HASH_LEN + 1], a[32], b[32], c[32], d[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, 32, "%lld s", (long long)t);
+}
 
+static void
+iso(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+static const char *
+key_source_text(enum audit_key_source k)
+{
+	switch (k) {
+	case AUDIT_KEY_PINNED:
+		return "pinned: equal to the key given with --exchange-key";
+	case AUDIT_KEY_WITNESSED:
+		return "taken from the database, and the key households' evidence is signed with";
+	default:
+		return "taken from the database itself (not pinned)";
+	}
+}
+
+/* A plain sentence for a failure that has none of its own. */
+static void
+plain_failure(const struct audit_failure *f, char *out, size_t cap)
+{
+	if (f->plain[0] != '\0') {
+		snprintf(out, cap, "%s", f->plain);
+	} else if (f->index != UINT64_MAX && f->type[0] == '\0') {
+		snprintf(out, cap,
+		         "Log entry %llu is missing or damaged: the log has a gap or a changed "
+		         "entry there.",
+		         (unsigned long long)f->index);
+	} else if (f->index != UINT64_MAX && (strcmp(f->type, "RESULT") == 0)) {
+		snprintf(
+		    out, cap,
+		    "Log entry %llu, a clearing result, is not what the auction gives from the "
+		    "logged orders, or it was altered.",
+		    (unsigned long long)f->index);
+	} else if (f->index != UINT64_MAX && (strcmp(f->type, "STATEMENT") == 0)) {
+		snprintf(out, cap,
+		         "Log entry %llu, a household's settlement statement, is not what the "
+		         "settlement rules give, or it was altered.",
+		         (unsigned long long)f->index);
+	} else if (f->index != UINT64_MAX) {
+		snprintf(out, cap,
+		         "Log entry %llu, a household's %s, breaks a market rule or was altered "
+		         "after it was logged.",
+		         (unsigned long long)f->index, f->type);
+	} else if (strncmp(f->where, "checkpoint ", 11) == 0) {
+		snprintf(out, cap,
+		         "A checkpoint the exchange signed does not match the log: entries were "
+		         "changed, removed or reordered after it was signed.");
+	} else if (strcmp(f->where, "database") == 0) {
+		snprintf(out, cap, "The database is incomplete or malformed.");
+	} else {
+		snprintf(out, cap,
+		         "A checkpoint a household holds does not match the log: the exchange "
+		         "showed that household another history (a fork), or the log was cut "
+		         "short.");
+	}
+}
+
+static const char *
+mark(const struct audit_report *r, int covered)
+{
+	if (!covered)
+		return "[--]";
+	return r->fail.failed ? "[??]" : "[ok]";
+}
+
+static void
+print_text(const struct out *o, const struct audit_report *r)
+{
+	char hex[2 * PW_HASH_LEN + 1], a[32], b[32], c[32], d[32], t1[32], t2[32];
+	char plain[AUDIT_REASON_LEN];
+	const char *cur = o->cur;
+
+	const char *base = strrchr(o->db, '/');
+	printf("peerwatt-audit report on %s\n\n", base ? base + 1 : o->db);
 	printf("market        %s (id %llu)\n", r->market_name, (unsigned long long)r->market_id);
+	if (r->have_period && r->interval_s > 0) {
+		utc((int64_t)r->first_interval * r->interval_s, t1);
+		utc(((int64_t)r->last_interval + 1) * r->interval_s, t2);
+		printf("period        intervals %llu to %llu: %s to %s\n",
+		       (unsigned long long)r->first_interval, (unsigned long long)r->last_interval,
+		       t1, t2);
+	}
+	if (r->have_params) {
+		printf("intervals     %lld s each; orders close %lld s before an interval starts "
+		       "(gate); readings are awaited %lld s after it ends (grace)\n",
+		       (long long)r->interval_s, (long long)r->gate_s, (long long)r->grace_s);
+		money(r->feedin_uper_kwh, a);
+		money(r->retail_uper_kwh, b);
+		printf("tariffs       feed-in %s %s/kWh (the lowest price), retail %s %s/kWh (the "
+		       "highest)\n",
+		       a, cur, b, cur);
+		printf("fees          per kWh, paid by the buyer:");
+		for (size_t i = 0; i < r->n_fee_rows && i < AUDIT_MAX_FEE_ROWS; i++) {
+			money(r->fee_rows[i].fee_uper_kwh, a);
+			printf(" %s/%s %s;", r->fee_rows[i].zone_a, r->fee_rows[i].zone_b, a);
+		}
+		if (r->n_fee_rows > AUDIT_MAX_FEE_ROWS)
+			printf(" (%zu more rows);", r->n_fee_rows - AUDIT_MAX_FEE_ROWS);
+		money(r->fee_same_uper_kwh, a);
+		money(r->fee_default_uper_kwh, b);
+		printf(" otherwise same zone %s, other zones %s (%s)\n",
+		       r->have_fee_same ? a : "not stated", r->have_fee_default ? b : "not stated",
+		       cur);
+	}
 	pw_hex_encode(r->exchange_pk, PW_PK_LEN, hex);
 	printf("exchange key  %s\n", hex);
-	printf("households    %llu\n", (unsigned long long)r->households);
-	printf("entries       %llu (%llu orders, %llu cancels, %llu readings, %llu results, "
-	       "%llu statements)\n",
-	       (unsigned long long)r->entries, (unsigned long long)r->orders,
-	       (unsigned long long)r->cancels, (unsigned long long)r->readings,
-	       (unsigned long long)r->results, (unsigned long long)r->statements);
-	printf("signatures    %llu verified\n", (unsigned long long)r->signatures);
-	pw_hex_encode(r->root, PW_HASH_LEN, hex);
-	printf("log root      %s (size %llu)\n", hex, (unsigned long long)r->entries);
-	if (r->have_checkpoint) {
-		pw_hex_encode(r->checkpoint_root, PW_HASH_LEN, hex);
-		printf("checkpoints   %llu in the database, latest size %llu root %s\n",
-		       (unsigned long long)r->checkpoints_db,
-		       (unsigned long long)r->checkpoint_size, hex);
-	} else {
-		printf("checkpoints   %llu in the database\n",
-		       (unsigned long long)r->checkpoints_db);
-	}
-	printf("agent files   %llu checkpoints checked\n",
-	       (unsigned long long)r->checkpoints_files);
-	printf("auctions      %llu replayed, %llu trades, %llu Wh\n",
-	       (unsigned long long)r->auctions, (unsigned long long)r->trades,
-	       (unsigned long long)r->traded_wh);
-	printf("settlement    %llu intervals recomputed and balanced, %llu not cleared yet\n",
-	       (unsigned long long)r->intervals_settled, (unsigned long long)r->intervals_open);
-	money(r->peer_paid_u, a);
-	money(r->peer_received_u, b);
-	money(r->fee_u, c);
-	money(r->grid_account_u, d);
-	printf("money         peers paid %s, peers received %s, grid fees %s, grid account %s\n", a,
-	       b, c, d);
+	printf("              %s\n", key_source_text(r->key_source));
+	printf("households    %llu registered\n", (unsigned long long)r->households);
+	printf("\n");
 	if (r->fail.failed) {
+		plain_failure(&r->fail, plain, sizeof(plain));
 		printf("verdict       FAILED\n");
+		printf("problem       %s\n", plain);
 		if (r->fail.type[0])
 			printf("failure       %s (%s): %s\n", r->fail.where, r->fail.type,
 			       r->fail.reason);
 		else
 			printf("failure       %s: %s\n", r->fail.where, r->fail.reason);
+		printf("              (the audit stops at the first failure: the checks and counts "
+		       "below cover what came before it)\n");
 	} else {
 		printf("verdict       OK\n");
+	}
+	printf("\nchecks\n");
+	printf("%s log          %llu entries, numbered without a gap and each hashed into the "
+	       "Merkle tree; root %.16s...\n",
+	       mark(r, 1), (unsigned long long)r->entries,
+	       (pw_hex_encode(r->root, PW_HASH_LEN, hex), hex));
+	printf("%s signatures   %llu entries carry a valid signature of their author (households "
+	       "for orders, cancels and readings; the exchange for results and statements)\n",
+	       mark(r, 1), (unsigned long long)r->signatures);
+	printf("%s entry rules  every order, cancel and reading obeys the market's entry rules "
+	       "(registered household, sequence, prices within the tariffs, capacity, one side, "
+	       "meter continuity)\n",
+	       mark(r, 1));
+	printf("%s auctions     %llu replayed from the logged orders: same price and same %llu "
+	       "trades (%llu Wh)\n",
+	       mark(r, 1), (unsigned long long)r->auctions, (unsigned long long)r->trades,
+	       (unsigned long long)r->traded_wh);
+	printf("%s settlement   %llu statements recomputed from trades, readings, tariffs and "
+	       "fees; %llu intervals balance to the micro-unit\n",
+	       mark(r, 1), (unsigned long long)r->statements,
+	       (unsigned long long)r->intervals_settled);
+	printf("%s completeness every interval cleared in order and settled after its result; "
+	       "everyone who traded or sent a reading has a statement; %llu intervals checked "
+	       "against the exchange's signed checkpoint times\n",
+	       mark(r, r->have_checkpoint), (unsigned long long)r->time_checks);
+	if (r->have_checkpoint) {
+		pw_hex_encode(r->checkpoint_root, PW_HASH_LEN, hex);
+		printf("%s checkpoints  %llu signed by the exchange in the database, each matching "
+		       "the log and linked to the previous one; latest covers %llu entries\n",
+		       mark(r, 1), (unsigned long long)r->checkpoints_db,
+		       (unsigned long long)r->checkpoint_size);
+	} else {
+		printf("[--] checkpoints  none in the database\n");
+	}
+	printf("%s served       %llu statements and %llu results the exchange serves to "
+	       "households equal the logged ones\n",
+	       mark(r, 1), (unsigned long long)r->served_statements,
+	       (unsigned long long)r->served_results);
+	printf("%s agent files  %llu checkpoints households kept match the log (no fork)\n",
+	       mark(r, r->checkpoints_files > 0), (unsigned long long)r->checkpoints_files);
+	printf("%s evidence     %llu agent databases: %llu signed receipts (ACK) and %llu "
+	       "refusals (REJECT), %llu statements, %llu checkpoints held by households agree "
+	       "with the log\n",
+	       mark(r, r->agents > 0), (unsigned long long)r->agents,
+	       (unsigned long long)r->ev_acks, (unsigned long long)r->ev_rejects,
+	       (unsigned long long)r->ev_statements, (unsigned long long)r->ev_checkpoints);
+	printf("\ncounts\n");
+	printf("entries       %llu = %llu orders + %llu cancels + %llu readings + %llu results + "
+	       "%llu statements\n",
+	       (unsigned long long)r->entries, (unsigned long long)r->orders,
+	       (unsigned long long)r->cancels, (unsigned long long)r->readings,
+	       (unsigned long long)r->results, (unsigned long long)r->statements);
+	printf("intervals     %llu cleared = %llu settled with statements + %llu settled with "
+	       "nobody active + %llu not settled yet; %llu with orders not cleared yet\n",
+	       (unsigned long long)r->auctions, (unsigned long long)r->intervals_settled,
+	       (unsigned long long)r->intervals_empty,
+	       (unsigned long long)(r->auctions >= r->intervals_settled + r->intervals_empty
+	                                ? r->auctions - r->intervals_settled - r->intervals_empty
+	                                : 0),
+	       (unsigned long long)r->intervals_open);
+	money(r->peer_paid_u, a);
+	money(r->peer_received_u, b);
+	money(r->fee_u, c);
+	money(r->grid_account_u, d);
+	printf("money         between neighbours: paid %s %s = received %s %s\n", a, cur, b, cur);
+	printf("              grid fees %s %s; grid account %s %s\n", c, cur, d, cur);
+	printf("              (the grid account is what households paid the grid operator: "
+	       "fees, and retail for energy the market did not supply, less feed-in for "
+	       "energy the market did not take; with the households' nets it sums to zero)\n");
+	if (r->warnings) {
+		printf("\nwarnings\n");
+		if (r->warnings & AUDIT_WARN_UNPINNED)
+			printf("- the exchange key was taken from the database itself: an operator "
+			       "could have re-signed a whole history under a new key; pin it with "
+			       "--exchange-key (the key households configured)\n");
+		if (r->warnings & AUDIT_WARN_NO_FILES)
+			printf(
+			    "- no checkpoint files given (--checkpoints): a history rewritten and "
+			    "re-signed by the operator is not detected without them\n");
+		if (r->warnings & AUDIT_WARN_NO_EVIDENCE)
+			printf(
+			    "- no households' agent databases given (--agent): removed or rolled "
+			    "back entries, and statements told differently, are not detected "
+			    "without them\n");
+		if (r->warnings & AUDIT_WARN_OLD_EVIDENCE)
+			printf(
+			    "- an agent database keeps no signed receipts (an older agent): its "
+			    "records of log indices were checked as the household's word only\n");
+		if (r->warnings & AUDIT_WARN_NO_CHECKPOINT)
+			printf("- the database holds no signed checkpoint: nothing the exchange "
+			       "signed fixes its log, and times were not checked\n");
+		if (r->warnings & AUDIT_WARN_AFTER_CP)
+			printf(
+			    "- %llu entries after the latest checkpoint are not yet covered by "
+			    "any signature of the whole log (the exchange may still change them)\n",
+			    (unsigned long long)r->after_checkpoint);
+		if (r->warnings & AUDIT_WARN_WAL)
+			printf("- a -wal file lies beside the database: the copy may be partial; "
+			       "copy a live database with sqlite3 DB \".backup COPY\"\n");
 	}
 }
 
@@ -138,33 +342,98 @@ ju64(uint64_t v)
 	return json_integer((json_int_t)(v > (uint64_t)INT64_MAX ? INT64_MAX : v));
 }
 
-static int
-print_json(const struct audit_report *r)
+static json_t *
+jwarnings(const struct audit_report *r)
 {
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} w[] = { { AUDIT_WARN_UNPINNED, "unpinned_key" },
+		  { AUDIT_WARN_NO_FILES, "no_checkpoint_files" },
+		  { AUDIT_WARN_NO_EVIDENCE, "no_household_evidence" },
+		  { AUDIT_WARN_OLD_EVIDENCE, "evidence_without_receipts" },
+		  { AUDIT_WARN_NO_CHECKPOINT, "no_checkpoint" },
+		  { AUDIT_WARN_AFTER_CP, "entries_after_checkpoint" },
+		  { AUDIT_WARN_WAL, "wal_beside_database" } };
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < sizeof(w) / sizeof(w[0]); i++)
+		if (r->warnings & w[i].bit)
+			json_array_append_new(a, json_string(w[i].name));
+	return a;
+}
+
+static int
+print_json(const struct out *o, const struct audit_report *r)
+{
+	char plain[AUDIT_REASON_LEN], t1[32], t2[32];
 	json_t *fail = json_null();
-	if (r->fail.failed)
-		fail = json_pack("{s:s, s:o, s:s, s:s}", "where", r->fail.where, "index",
+	if (r->fail.failed) {
+		plain_failure(&r->fail, plain, sizeof(plain));
+		fail = json_pack("{s:s, s:o, s:s, s:s, s:s}", "where", r->fail.where, "index",
 		                 r->fail.index == UINT64_MAX ? json_null() : ju64(r->fail.index),
-		                 "type", r->fail.type, "reason", r->fail.reason);
+		                 "type", r->fail.type, "reason", r->fail.reason, "plain", plain);
+	}
 	json_t *cp =
 	    json_pack("{s:o, s:o, s:o, s:o}", "database", ju64(r->checkpoints_db), "files",
 	              ju64(r->checkpoints_files), "latest_size",
 	              r->have_checkpoint ? ju64(r->checkpoint_size) : json_null(), "latest_root",
 	              r->have_checkpoint ? jhex(r->checkpoint_root, PW_HASH_LEN) : json_null());
+	json_t *fees = json_array();
+	for (size_t i = 0; i < r->n_fee_rows && i < AUDIT_MAX_FEE_ROWS; i++)
+		json_array_append_new(fees,
+		                      json_pack("{s:s, s:s, s:I}", "zone_a", r->fee_rows[i].zone_a,
+		                                "zone_b", r->fee_rows[i].zone_b, "fee_uper_kwh",
+		                                (json_int_t)r->fee_rows[i].fee_uper_kwh));
+	json_t *rules =
+	    json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o, s:o, s:s}", "interval_s",
+	              (json_int_t)r->interval_s, "gate_s", (json_int_t)r->gate_s, "grace_s",
+	              (json_int_t)r->grace_s, "max_ahead_s",
+	              r->max_ahead_s >= 0 ? json_integer(r->max_ahead_s) : json_null(),
+	              "feedin_uper_kwh", (json_int_t)r->feedin_uper_kwh, "retail_uper_kwh",
+	              (json_int_t)r->retail_uper_kwh, "fee_same_zone_uper_kwh",
+	              r->have_fee_same ? json_integer(r->fee_same_uper_kwh) : json_null(),
+	              "fee_default_uper_kwh",
+	              r->have_fee_default ? json_integer(r->fee_default_uper_kwh) : json_null(),
+	              "fees", fees, "currency", o->cur);
+	json_t *period = json_null();
+	if (r->have_period && r->interval_s > 0) {
+		iso((int64_t)r->first_interval * r->interval_s, t1);
+		iso(((int64_t)r->last_interval + 1) * r->interval_s, t2);
+		period =
+		    json_pack("{s:o, s:o, s:s, s:s}", "first_interval", ju64(r->first_interval),
+		              "last_interval", ju64(r->last_interval), "start", t1, "end", t2);
+	}
+	json_t *ev = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "agents", ju64(r->agents), "acks",
+	                       ju64(r->ev_acks), "rejects", ju64(r->ev_rejects),
+	                       "records_without_receipt", ju64(r->ev_records), "statements",
+	                       ju64(r->ev_statements), "checkpoints", ju64(r->ev_checkpoints));
+	json_t *iv =
+	    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "cleared", ju64(r->auctions), "settled",
+	              ju64(r->intervals_settled), "settled_empty", ju64(r->intervals_empty),
+	              "pending", ju64(r->intervals_pending), "not_cleared", ju64(r->intervals_open),
+	              "time_checked", ju64(r->time_checks));
 	json_t *doc = json_pack(
-	    "{s:b, s:{s:s, s:o, s:o}, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "{s:b, s:{s:s, s:o, s:o, s:s}, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:o, "
+	    "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o, "
+	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
 	    "ok", !r->fail.failed, "market", "name", r->market_name, "id", ju64(r->market_id),
-	    "exchange_key", jhex(r->exchange_pk, PW_PK_LEN), "households", ju64(r->households),
-	    "entries", "total", ju64(r->entries), "orders", ju64(r->orders), "cancels",
-	    ju64(r->cancels), "readings", ju64(r->readings), "results", ju64(r->results),
-	    "statements", ju64(r->statements), "signatures", ju64(r->signatures), "root",
-	    jhex(r->root, PW_HASH_LEN), "checkpoints", cp, "auctions", ju64(r->auctions), "trades",
-	    ju64(r->trades), "traded_wh", ju64(r->traded_wh), "intervals_settled",
-	    ju64(r->intervals_settled), "intervals_open", ju64(r->intervals_open), "money_u",
-	    "peer_paid", (json_int_t)r->peer_paid_u, "peer_received",
+	    "exchange_key", jhex(r->exchange_pk, PW_PK_LEN), "exchange_key_source",
+	    r->key_source == AUDIT_KEY_PINNED      ? "pinned"
+	    : r->key_source == AUDIT_KEY_WITNESSED ? "database, witnessed by households"
+	                                           : "database",
+	    "rules", rules, "period", period, "households", ju64(r->households), "entries", "total",
+	    ju64(r->entries), "orders", ju64(r->orders), "cancels", ju64(r->cancels), "readings",
+	    ju64(r->readings), "results", ju64(r->results), "statements", ju64(r->statements),
+	    "signatures", ju64(r->signatures), "root", jhex(r->root, PW_HASH_LEN), "checkpoints",
+	    cp, "auctions", ju64(r->auctions), "trades", ju64(r->trades), "traded_wh",
+	    ju64(r->traded_wh), "intervals_settled", ju64(r->intervals_settled), "intervals_open",
+	    ju64(r->intervals_open), "intervals", iv, "served", "statements",
+	    ju64(r->served_statements), "results", ju64(r->served_results), "evidence", ev,
+	    "entries_after_checkpoint", ju64(r->after_checkpoint), "warnings", jwarnings(r),
+	    "money_u", "peer_paid", (json_int_t)r->peer_paid_u, "peer_received",
 	    (json_int_t)r->peer_received_u, "fees", (json_int_t)r->fee_u, "grid_account",
-	    (json_int_t)r->grid_account_u, "households_net", (json_int_t)r->net_u, "failure", fail);
+	    (json_int_t)r->grid_account_u, "households_net", (json_int_t)r->net_u, "currency",
+	    json_string(o->cur), "failure", fail);
 	if (doc == NULL)
 		return EX_SOFTWARE;
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -183,13 +452,60 @@ bad_arg(const char *prog, const char *arg)
 	                          arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
 }
 
+/* --exchange-key: 64 hex digits, or a file whose first word is them. */
+static int
+parse_key(const char *arg, uint8_t pk[PW_PK_LEN])
+{
+	char buf[160];
+	const char *hex = arg;
+	if (strlen(arg) != 2 * PW_PK_LEN || pw_hex_decode(arg, pk, PW_PK_LEN) != PW_OK) {
+		FILE *fp = fopen(arg, "r");
+		size_t n;
+		if (fp == NULL)
+			return pw_cli_usage_error(
+			    "peerwatt-audit verify",
+			    "--exchange-key '%s' is neither 64 hex digits nor a "
+			    "readable file",
+			    arg);
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+		buf[n] = '\0';
+		size_t s = strspn(buf, " \t\r\n"), e = s + strcspn(buf + s, " \t\r\n");
+		buf[e] = '\0';
+		hex = buf + s;
+		if (strlen(hex) != 2 * PW_PK_LEN || pw_hex_decode(hex, pk, PW_PK_LEN) != PW_OK)
+			return pw_cli_usage_error("peerwatt-audit verify",
+			                          "--exchange-key file '%s' does not start with 64 "
+			                          "hex digits",
+			                          arg);
+	}
+	return 0;
+}
+
+/* The currency: table params `currency` when the database names one. */
+static void
+currency(sqlite3 *db, char out[8])
+{
+	sqlite3_stmt *st = NULL;
+	snprintf(out, 8, "EUR");
+	if (sqlite3_prepare_v2(db, "SELECT value FROM params WHERE key = 'currency'", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(st, 0);
+		if (c != NULL && strlen(c) == 3 && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3)
+			snprintf(out, 8, "%s", c);
+	}
+	sqlite3_finalize(st);
+}
+
 static int
 cmd_verify(int argc, char **argv)
 {
 	const char *dbpath = NULL;
-	const char *files[MAX_CHECKPOINT_FILES];
-	size_t n_files = 0;
-	int json = 0, in_files = 0;
+	const char *files[MAX_CHECKPOINT_FILES], *agents[MAX_AGENT_DBS];
+	struct audit_options opt = { .files = files, .agents = agents };
+	uint8_t pin[PW_PK_LEN];
+	int json = 0, in_list = 0; /* 1: --checkpoints, 2: --agent */
 	struct audit_report *r;
 	sqlite3 *db = NULL;
 	int rc;
@@ -200,30 +516,55 @@ cmd_verify(int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
-			in_files = 0;
+			in_list = 0;
 		} else if (strcmp(argv[i], "--checkpoints") == 0) {
-			in_files = 1;
-		} else if (in_files && argv[i][0] != '-') {
-			if (n_files == MAX_CHECKPOINT_FILES)
+			in_list = 1;
+		} else if (strcmp(argv[i], "--agent") == 0) {
+			in_list = 2;
+		} else if (strcmp(argv[i], "--exchange-key") == 0) {
+			if (i + 1 >= argc)
+				return pw_cli_usage_error("peerwatt-audit verify",
+				                          "option '--exchange-key' needs a value");
+			if ((rc = parse_key(argv[++i], pin)) != 0)
+				return rc;
+			opt.pinned_pk = pin;
+			in_list = 0;
+		} else if (in_list == 1 && argv[i][0] != '-') {
+			if (opt.n_files == MAX_CHECKPOINT_FILES)
 				return pw_cli_usage_error("peerwatt-audit verify",
 				                          "at most %d checkpoint files",
 				                          MAX_CHECKPOINT_FILES);
-			files[n_files++] = argv[i];
+			files[opt.n_files++] = argv[i];
+		} else if (in_list == 2 && argv[i][0] != '-') {
+			if (opt.n_agents == MAX_AGENT_DBS)
+				return pw_cli_usage_error("peerwatt-audit verify",
+				                          "at most %d agent databases",
+				                          MAX_AGENT_DBS);
+			agents[opt.n_agents++] = argv[i];
 		} else if (argv[i][0] != '-' && dbpath == NULL) {
 			dbpath = argv[i];
 		} else {
 			return bad_arg("peerwatt-audit verify", argv[i]);
 		}
 	}
-	if (dbpath == NULL || (in_files && n_files == 0))
+	if (dbpath == NULL || (in_list == 1 && opt.n_files == 0) ||
+	    (in_list == 2 && opt.n_agents == 0))
 		return pw_cli_usage_error("peerwatt-audit verify", "%s",
 		                          dbpath == NULL ? "DB is required"
-		                                         : "--checkpoints needs a FILE");
+		                          : in_list == 1 ? "--checkpoints needs a FILE"
+		                                         : "--agent needs an AGENT_DB");
 	if ((rc = open_db(dbpath, &db)) != 0)
 		return rc;
+	char wal[4096];
+	struct stat sb;
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", dbpath) < sizeof(wal) &&
+	    stat(wal, &sb) == 0 && sb.st_size > 0)
+		opt.wal_beside = 1;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatalx("out of memory");
-	pw_err err = audit_verify(db, files, n_files, r);
+	struct out o = { .db = dbpath };
+	currency(db, o.cur);
+	pw_err err = audit_verify(db, &opt, r);
 	sqlite3_close(db);
 	if (err == PW_ERR_IO) {
 		fprintf(stderr, "peerwatt-audit: %s: %s\n", r->fail.where, r->fail.reason);
@@ -236,9 +577,9 @@ cmd_verify(int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 	if (json)
-		rc = print_json(r);
+		rc = print_json(&o, r);
 	else
-		print_text(r);
+		print_text(&o, r);
 	if (rc == 0 && r->fail.failed)
 		rc = EX_FAILED;
 	free(r);

@@ -178,6 +178,8 @@ engine_sync(struct engine *e)
 	if ((rc = store_put_params(e->store, &p)) != PW_OK ||
 	    (rc = store_put_param(e->store, "fee_default_uper_kwh", c->fee_default_uper_kwh)) !=
 	        PW_OK ||
+	    (rc = store_put_param(e->store, "fee_same_zone_uper_kwh", c->fee_same_zone_uper_kwh)) !=
+	        PW_OK ||
 	    (rc = store_put_param(e->store, "max_ahead_s", c->max_ahead_s)) != PW_OK ||
 	    (rc = store_clear_fees(e->store)) != PW_OK)
 		goto fail;

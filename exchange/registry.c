@@ -4,6 +4,7 @@
  * (lookups by Ed25519 key, by Curve25519 key from ZAP, by id).
  */
 #include "exchange/registry.h"
+#include "rules/validate.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -425,9 +426,7 @@ registry_find_id(const struct registry *r, const char *id)
 uint64_t
 registry_capacity_wh(const struct household *h, uint8_t side, int64_t interval_s)
 {
-	int64_t w = side == PW_SIDE_SELL ? h->max_export_w : h->max_import_w;
-	if (w <= 0 || interval_s <= 0)
-		return 0;
-	/* w <= 1e9 and interval_s <= 86400 in config: no overflow */
-	return (uint64_t)w * (uint64_t)interval_s / 3600u;
+	/* the one capacity rule, shared with the audit */
+	return validate_capacity_wh(side == PW_SIDE_SELL ? h->max_export_w : h->max_import_w,
+	                            interval_s);
 }

@@ -84,14 +84,22 @@ validate_cancel(const struct validate_market *m, uint64_t last_seq,
 	return PW_REASON_OK;
 }
 
-/* max power x L in Wh, rounded up so a meter at exactly full power for
- * the whole interval is never refused for a rounding unit. */
-static uint64_t
-max_energy_wh(int64_t power_w, int64_t interval_s)
+uint64_t
+validate_capacity_wh(int64_t power_w, int64_t interval_s)
 {
 	if (power_w <= 0 || interval_s <= 0)
 		return 0;
-	return ((uint64_t)power_w * (uint64_t)interval_s + 3599u) / 3600u;
+	unsigned __int128 e = (unsigned __int128)power_w * (uint64_t)interval_s / 3600u;
+	return e > UINT64_MAX ? UINT64_MAX : (uint64_t)e;
+}
+
+uint64_t
+validate_meter_max_wh(int64_t power_w, int64_t interval_s)
+{
+	if (power_w <= 0 || interval_s <= 0)
+		return 0;
+	unsigned __int128 e = ((unsigned __int128)power_w * (uint64_t)interval_s + 3599u) / 3600u;
+	return e > UINT64_MAX ? UINT64_MAX : (uint64_t)e;
 }
 
 enum pw_reason
@@ -130,8 +138,10 @@ validate_meter(const struct validate_market *m, const struct validate_meter_stat
 		     r->import_start_wh != s->last_import_end_wh))
 			return PW_REASON_METER_CONTINUITY;
 	}
-	if (r->export_end_wh - r->export_start_wh > max_energy_wh(s->max_export_w, m->interval_s) ||
-	    r->import_end_wh - r->import_start_wh > max_energy_wh(s->max_import_w, m->interval_s))
+	if (r->export_end_wh - r->export_start_wh >
+	        validate_meter_max_wh(s->max_export_w, m->interval_s) ||
+	    r->import_end_wh - r->import_start_wh >
+	        validate_meter_max_wh(s->max_import_w, m->interval_s))
 		return PW_REASON_METER_IMPLAUSIBLE;
 	return PW_REASON_OK;
 }

@@ -34,6 +34,17 @@ struct validate_book {
 	uint64_t open_other_wh; /* open quantity on the other side in its interval */
 };
 
+/*
+ * The capacity rule (docs/market.md "Entry rules"): the open quantity of
+ * one side of a household in an interval is at most its registered power
+ * for that side x L, in Wh, rounded down.  The meter's plausibility bound is
+ * the same product rounded up (a meter at exactly full power for the whole
+ * interval is never refused for a rounding unit).  0 for power_w <= 0 or
+ * interval_s <= 0.  The exchange and peerwatt-audit both use these.
+ */
+uint64_t validate_capacity_wh(int64_t power_w, int64_t interval_s);
+uint64_t validate_meter_max_wh(int64_t power_w, int64_t interval_s);
+
 /* Frame-level checks before decoding: one frame, at most
  * PW_WIRE_MAX_REQUEST bytes.  Returns OK, MALFORMED or OVERSIZE. */
 enum pw_reason validate_frame(size_t n_frames, size_t len);

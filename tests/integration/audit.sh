@@ -88,7 +88,7 @@ cp "$T/honest.db" "$T/noparam.db"
 sqlite3 "$T/noparam.db" "DELETE FROM params WHERE key = 'gate_s'"
 "$AUDIT" verify "$T/noparam.db" >"$T/noparam.txt"
 rc=$?
-check "missing params.gate_s fails (exit $rc)" grep -q "^failure       database: params: missing" "$T/noparam.txt"
+check "missing params.gate_s fails (exit $rc)" grep -q "^failure       database: params: gate_s is missing" "$T/noparam.txt"
 cp "$T/honest.db" "$T/nofee.db"
 sqlite3 "$T/nofee.db" "DELETE FROM params WHERE key = 'fee_default_uper_kwh'; DELETE FROM fees"
 "$AUDIT" verify "$T/nofee.db" >"$T/nofee.txt"

@@ -128,6 +128,16 @@ append(struct gen *g, struct pw_msg *msg, const struct pw_keypair *kp, uint64_t 
 		die("encode", rc);
 	if ((rc = mlog_append(g->m, frame, len, idx ? idx : &dummy)) != PW_OK)
 		die("append", rc);
+	/* the tables the exchange serves households from, as market.c fills them */
+	uint64_t at = mlog_size(g->m) - 1;
+	if (msg->type == PW_MSG_RESULT)
+		rc = store_result_insert(g->s, msg->u.result.interval, msg->u.result.part, frame,
+		                         len, at);
+	else if (msg->type == PW_MSG_STATEMENT)
+		rc = store_statement_insert(g->s, msg->u.statement.household,
+		                            msg->u.statement.interval, frame, len, at);
+	if (rc != PW_OK)
+		die("served tables", rc);
 }
 
 static uint64_t

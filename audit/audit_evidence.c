@@ -204,27 +204,29 @@ pw_err
 audit_evidence_load_checkpoints(struct audit *a)
 {
 	for (size_t i = 0; i < a->opt->n_agents && !a->r->fail.failed; i++) {
-		const char *path = a->opt->agents[i];
-		sqlite3 *db = NULL;
+		struct ev e = { .a = a, .path = a->opt->agents[i] };
 		sqlite3_stmt *st = NULL;
 		char where[AUDIT_WHERE_LEN];
-		pw_err rc = open_agent(a, path, &db);
-		if (rc != PW_OK || db == NULL)
+		uint8_t pk[PW_PK_LEN];
+		int have;
+		pw_err rc = open_agent(a, e.path, &e.db);
+		if (rc != PW_OK || e.db == NULL)
 			return rc;
+		agent_household(&e, pk, &have);
 		if (sqlite3_prepare_v2(
-		        db, "SELECT tree_size, frame FROM checkpoints ORDER BY tree_size", -1, &st,
-		        NULL) == SQLITE_OK)
+		        e.db, "SELECT tree_size, frame FROM checkpoints ORDER BY tree_size", -1,
+		        &st, NULL) == SQLITE_OK)
 			while (rc == PW_OK && sqlite3_step(st) == SQLITE_ROW) {
 				const void *f = sqlite3_column_blob(st, 1);
 				int n = sqlite3_column_bytes(st, 1);
-				snprintf(where, sizeof(where), "%s checkpoint %lld", path,
-				         (long long)sqlite3_column_int64(st, 0));
+				snprintf(where, sizeof(where), "%s: %s, checkpoint %lld", e.path,
+				         e.who, (long long)sqlite3_column_int64(st, 0));
 				rc = audit_cp_add(a, where, f ? f : (const void *)"",
 				                  f ? (size_t)n : 0, UINT64_MAX);
 				a->r->ev_checkpoints++;
 			}
 		sqlite3_finalize(st);
-		sqlite3_close(db);
+		sqlite3_close(e.db);
 		if (rc != PW_OK)
 			return rc;
 	}

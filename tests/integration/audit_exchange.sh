@@ -2,9 +2,14 @@
 # audit_exchange.sh: peerwatt-audit on the database of a real peerwatt-exchange
 # run (ZeroMQ + CURVE on loopback, pw-client as households): orders (one
 # cancelled, one expiring at the gate), clearing across zones at the default
-# fee, meter readings, settlement,
+# fee, meter readings (dave only reads, never trades), settlement,
 # checkpoint; a copy taken with sqlite3 .backup while the exchange runs must
-# verify, and a tampered copy must fail naming the entry.
+# verify, and a tampered copy must fail naming the entry.  Then the
+# operator's attacks of issue 15, each made with the exchange's own key on a
+# copy (tests/tools/pw-forge.c rebuilds the log and re-signs every
+# checkpoint, so the database alone is self-consistent), each caught with the
+# household and entry named; households' evidence is an agent database per
+# household in the agent's schema (signed ACKs, statements, checkpoints).
 set -u
 . "$(dirname "$0")/lib.sh"
 B=$BUILD
@@ -12,11 +17,12 @@ L=3
 T=$PW_TMP
 
 "$B/peerwatt-exchange" keygen --out "$T/ex.key" >"$T/ex.pk" || exit 1
-for h in a b c; do "$B/pw-client" keygen "$T/$h.key" >"$T/$h.pk" || exit 1; done
+for h in a b c d; do "$B/pw-client" keygen "$T/$h.key" >"$T/$h.pk" || exit 1; done
 {
 	echo "a alice $(cat "$T/a.pk") SER-A north 3600000 3600000"
 	echo "b bob $(cat "$T/b.pk") SER-B south 3600000 3600000"
 	echo "c carol $(cat "$T/c.pk") SER-C north 3600000 3600000"
+	echo "d dave $(cat "$T/d.pk") SER-D south 3600000 3600000"
 } >"$T/households"
 P1=$(free_port)
 P2=$(free_port)
@@ -56,6 +62,8 @@ acked "b buys 1200" -k "$T/b.key" order 1 "$X" buy 1200 200000 +600
 wait_until $(((X + 1) * L))
 acked "a's reading" -k "$T/a.key" meter 1 "$X" SER-A 5000 5800 100 100
 acked "b's reading" -k "$T/b.key" meter 1 "$X" SER-B 0 0 700 1900
+acked "d's reading (no trade)" -k "$T/d.key" meter 1 "$X" SER-D 10 10 20 120
+acked "d bids for a far interval" -k "$T/d.key" order 1 "$((X + 20))" buy 100 200000 +600
 # c sends none: settled conservatively
 WAIT_SECONDS=60 wait_for bash -c \
 	"[ \"\$(sqlite3 '$T/x.db' 'SELECT count(*) FROM checkpoints WHERE interval >= $X')\" -ge 1 ]"
@@ -70,10 +78,13 @@ cat "$T/report.txt"
 check "the auction was replayed" grep -qE '^\[ok\] auctions +[1-9][0-9]* replayed .* same [1-9][0-9]* trades' "$T/report.txt"
 check "statements recomputed and balanced" grep -qE '^\[ok\] settlement +[1-9][0-9]* statements recomputed .*; [1-9][0-9]* intervals balance' "$T/report.txt"
 "$B/peerwatt-audit" verify "$T/copy.db" --json >"$T/report.json"
-check "JSON: 5 orders, 1 cancel, 2 readings, 3 statements, 1200 Wh" python3 -c '
+check "JSON: 6 orders, 1 cancel, 3 readings, 4 statements, 1200 Wh" python3 -c '
 import json,sys; d=json.load(open(sys.argv[1])); e=d["entries"]
-assert d["ok"] and e["orders"] == 5 and e["cancels"] == 1 and e["readings"] == 2, e
-assert e["statements"] >= 3 and d["traded_wh"] == 1200, d' "$T/report.json"
+assert d["ok"] and e["orders"] == 6 and e["cancels"] == 1 and e["readings"] == 3, e
+assert e["statements"] >= 4 and d["traded_wh"] == 1200, d
+assert d["rules"]["grace_s"] == 2 and d["rules"]["gate_s"] == 1, d["rules"]
+assert d["served"]["statements"] == e["statements"] and d["served"]["results"] == e["results"]
+assert "unpinned_key" in d["warnings"] and d["market"]["exchange_key_source"] == "database"' "$T/report.json"
 
 cp "$T/copy.db" "$T/tampered.db"
 where=$("$B/pw-mkdb" tamper "$T/tampered.db" delete)
@@ -85,4 +96,110 @@ check "a deleted entry in the exchange's database is named ($where, exit $rc)" \
 check "export of the real run: one trade line per trade" test \
 	"$(($(wc -l <"$T/csv/trades.csv") - 1))" -eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["trades"])' "$T/report.json")"
 stop_pid "$XPID"
+
+# --- the operator's attacks (issue 15), each on a fresh copy -------------------------
+F=$B/pw-forge
+caught() { # caught NAME WHERE DB [AUDIT ARGS...]: exit 1, the failure names WHERE
+	local name=$1 where=$2 db=$3
+	shift 3
+	"$B/peerwatt-audit" verify "$db" "$@" >"$T/$name.txt" 2>&1
+	local rc=$?
+	if [ $rc -eq 1 ] && grep -qF -- "failure       $where" "$T/$name.txt"; then
+		ok "attack $name caught: names $where"
+	else
+		not_ok "attack $name: exit $rc, expected the failure to name '$where'"
+		cat "$T/$name.txt"
+	fi
+}
+fresh() { cp "$T/copy.db" "$T/$1.db"; }
+DPK=$(cat "$T/d.pk")
+
+# never clearing an interval, settling everyone as if nothing traded
+fresh noclear
+where=$("$F" "$T/noclear.db" "$T/ex.key" no-clear)
+caught noclear "$where (STATEMENT)" "$T/noclear.db"
+check "no-clear: said in plain words" grep -q "^problem .*without having cleared it" "$T/noclear.txt"
+# omitting the statement of a household that read its meter but did not trade
+fresh omit
+where=$("$F" "$T/omit.db" "$T/ex.key" omit-statement "$DPK")
+caught omit "$where (STATEMENT)" "$T/omit.db"
+check "omitted statement: dave is named" grep -q "^failure .*dave .*has no statement" "$T/omit.txt"
+# settlement signed before the readings were due (end + grace)
+fresh early
+where=$("$F" "$T/early.db" "$T/ex.key" settle-early)
+caught settle-early "$where" "$T/early.db"
+# the statements table serves another statement than the log
+fresh served
+"$F" "$T/served.db" "$T/ex.key" served-statement >/dev/null
+caught served "statements row" "$T/served.db"
+# the whole history re-signed under a new key written into params
+fresh rekey
+"$B/peerwatt-exchange" keygen --out "$T/new.key" >/dev/null
+"$F" "$T/rekey.db" "$T/ex.key" rekey "$T/new.key" >/dev/null
+"$B/peerwatt-audit" verify "$T/rekey.db" >"$T/rekey-alone.txt"
+check "re-keyed history alone verifies, but says the key is not pinned" \
+	grep -q "taken from the database itself (not pinned)" "$T/rekey-alone.txt"
+caught rekey-pinned "database: params: exchange_pk is not the pinned key" "$T/rekey.db" \
+	--exchange-key "$(cat "$T/ex.pk")"
+cp "$T/ex.pk" "$T/ex.pub"
+check "--exchange-key FILE: the untouched copy verifies, key pinned" bash -c \
+	"'$B/peerwatt-audit' verify '$T/copy.db' --exchange-key '$T/ex.pub' | grep -q '^              pinned'"
+# params, fees and households the market could not have run on
+fresh dupparam
+sqlite3 "$T/dupparam.db" "CREATE TABLE p2 AS SELECT * FROM params; DROP TABLE params;
+	ALTER TABLE p2 RENAME TO params; INSERT INTO params VALUES ('gate_s', 0);"
+caught dup-param "database: params: gate_s is stored twice" "$T/dupparam.db"
+fresh gate
+sqlite3 "$T/gate.db" "UPDATE params SET value = $L WHERE key = 'gate_s'"
+caught gate-eq-interval "database: params: gate_s $L is not below interval_s" "$T/gate.db"
+fresh fees
+sqlite3 "$T/fees.db" "INSERT INTO fees VALUES ('north', 'south', 10000), ('south', 'north', 30000)"
+caught fee-conflict "database: fees: zones south/north listed twice" "$T/fees.db"
+fresh hh
+sqlite3 "$T/hh.db" "CREATE TABLE h2 AS SELECT * FROM households; DROP TABLE households;
+	ALTER TABLE h2 RENAME TO households; INSERT INTO households SELECT * FROM households WHERE id = 'b';"
+caught dup-household "database: households: the key of bob (b) is listed twice" "$T/hh.db"
+
+# households' evidence: one agent database per household
+for h in a b c d; do
+	"$F" "$T/copy.db" "$T/ex.key" agentdb "$T/agent-$h.db" "$T/$h.key" || not_ok "agentdb $h"
+done
+AG=(--agent "$T/agent-a.db" "$T/agent-b.db" "$T/agent-c.db" "$T/agent-d.db")
+"$B/peerwatt-audit" verify "$T/copy.db" --exchange-key "$(cat "$T/ex.pk")" "${AG[@]}" >"$T/ev.txt"
+check "untouched copy with the households' evidence verifies" grep -q '^verdict       OK$' "$T/ev.txt"
+check "evidence counted: the four households' receipts" grep -qE '^\[ok\] evidence +4 agent databases: [1-9][0-9]* signed receipts' "$T/ev.txt"
+check "no warning about evidence or the key" bash -c "! grep -qE 'not pinned|--agent\)' '$T/ev.txt'"
+"$B/peerwatt-audit" verify "$T/copy.db" --json "${AG[@]}" >"$T/ev.json"
+check "JSON: one signed receipt checked per household entry" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); e=d["entries"]
+assert d["evidence"]["acks"] == e["orders"] + e["cancels"] + e["readings"], d["evidence"]
+assert d["evidence"]["statements"] == e["statements"] and d["evidence"]["agents"] == 4' "$T/ev.json"
+# a rollback of dave's ACKed bid, every checkpoint re-signed over the shorter log
+fresh rollback
+where=$("$F" "$T/rollback.db" "$T/ex.key" rollback "$T/d.key")
+"$B/peerwatt-audit" verify "$T/rollback.db" >"$T/rollback-alone.txt"
+check "rolled-back copy alone verifies (the attack is unseen without evidence)" \
+	grep -q '^verdict       OK$' "$T/rollback-alone.txt"
+caught rollback-checkpoint "$T/agent-d.db: dave (d), checkpoint" "$T/rollback.db" --agent "$T/agent-d.db"
+# the same household's receipts alone (its checkpoints not kept) name the entry
+cp "$T/agent-d.db" "$T/agent-d-nocp.db"
+sqlite3 "$T/agent-d-nocp.db" "DELETE FROM checkpoints"
+caught rollback "$where (ORDER)" "$T/rollback.db" --agent "$T/agent-d-nocp.db"
+check "rollback: the household is named" grep -q "^failure .*dave" "$T/rollback.txt"
+# the exchange told a household another statement than it logged
+cp "$T/agent-a.db" "$T/agent-stmt.db"
+where=$("$F" "$T/copy.db" "$T/ex.key" statement-differs "$T/agent-stmt.db")
+caught statement-differs "$where (STATEMENT)" "$T/copy.db" --agent "$T/agent-stmt.db"
+# an order ACKed at its gate (accepted late)
+cp "$T/agent-b.db" "$T/agent-late.db"
+where=$("$F" "$T/copy.db" "$T/ex.key" late-ack "$T/agent-late.db")
+caught late-ack "$where (ORDER)" "$T/copy.db" --agent "$T/agent-late.db"
+# a REJECT gate_closed signed before the gate
+cp "$T/agent-c.db" "$T/agent-rej.db"
+"$F" "$T/copy.db" "$T/ex.key" reject-early "$T/agent-rej.db" "$T/c.key" >/dev/null
+caught reject-early "$T/agent-rej.db: carol (c), ORDER 999999999" "$T/copy.db" --agent "$T/agent-rej.db"
+# an agent's database given as the exchange's
+"$B/peerwatt-audit" verify "$T/agent-a.db" >"$T/notex.txt"
+check "an agent database given as DB: not an exchange database (exit 1)" \
+	grep -q "^problem       This is not an exchange database: it is a household agent's" "$T/notex.txt"
 finish

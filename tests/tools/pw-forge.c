@@ -1,0 +1,733 @@
+/*
+ * pw-forge.c: the operator's attacks on a copy of a real exchange database,
+ * made with the exchange's own key, for tests of peerwatt-audit.
+ *
+ *   pw-forge DB EXKEY no-clear              never clear the last interval with
+ *                                           trades: its RESULT removed, its
+ *                                           statements re-signed as if nothing
+ *                                           traded
+ *   pw-forge DB EXKEY omit-statement PKHEX  the household's statement removed
+ *   pw-forge DB EXKEY settle-early          the latest checkpoint re-signed one
+ *                                           second before its interval's deadline
+ *   pw-forge DB EXKEY served-statement      the statements table serves a
+ *                                           re-signed statement the log lacks
+ *   pw-forge DB EXKEY rekey NEWKEY          the whole history re-signed under
+ *                                           NEWKEY, written into params
+ *   pw-forge DB EXKEY rollback HHKEY        the household's last entry removed
+ *   pw-forge DB EXKEY agentdb OUT HHKEY     OUT: the agent database household
+ *                                           HHKEY would hold (agent/outbox.c and
+ *                                           agent/aledger.c schema): its frames
+ *                                           with the exchange's signed ACKs
+ *                                           (times from the exchange's tables),
+ *                                           its statements, the checkpoints
+ *   pw-forge DB EXKEY statement-differs AGENTDB   the agent holds another
+ *                                           signed statement than the log
+ *   pw-forge DB EXKEY late-ack AGENTDB      an ACK the agent holds re-signed
+ *                                           at its order's gate
+ *   pw-forge DB EXKEY reject-early AGENTDB HHKEY  the agent holds a REJECT
+ *                                           gate_closed signed before the gate
+ *
+ * Removing entries rebuilds the log as a cheating operator would: leaves,
+ * the served tables (statements, results) and every checkpoint re-signed
+ * over the new log, so the database alone is consistent.  Each attack
+ * prints where peerwatt-audit must name it ("entry N", "checkpoint N", ...).
+ * Exit: 0, 64 usage, 70 on an internal failure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "agent/aledger.h"
+#include "agent/outbox.h"
+#include "peerwatt/keys.h"
+#include "peerwatt/merkle.h"
+#include "peerwatt/wire.h"
+#include "rules/settle.h"
+
+#define MAX_ENTRIES (1u << 20)
+
+struct ent {
+	uint8_t *frame;
+	size_t len;
+	struct pw_msg msg;
+	int drop;
+};
+
+struct forge {
+	sqlite3 *db;
+	struct pw_keypair ex;
+	uint64_t market_id;
+	int64_t interval_s, gate_s, grace_s;
+	uint32_t feedin, retail;
+	struct ent *e;
+	size_t n;
+	const char *path;
+};
+
+static _Noreturn void
+die(const char *what)
+{
+	fprintf(stderr, "pw-forge: %s\n", what);
+	exit(70);
+}
+
+static void
+sql(sqlite3 *db, const char *q)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, q, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "pw-forge: %s: %s\n", q, msg ? msg : "?");
+		exit(70);
+	}
+}
+
+static int64_t
+param(struct forge *f, const char *key)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+	if (sqlite3_prepare_v2(f->db, "SELECT value FROM params WHERE key = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		die("params");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void
+load(struct forge *f, const char *path, const char *key)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_open(path, &f->db) != SQLITE_OK)
+		die(path);
+	if (pw_key_load(key, &f->ex) != PW_OK)
+		die(key);
+	f->market_id = (uint64_t)param(f, "market_id");
+	f->interval_s = param(f, "interval_s");
+	f->gate_s = param(f, "gate_s");
+	f->grace_s = param(f, "grace_s");
+	f->feedin = (uint32_t)param(f, "feedin_uper_kwh");
+	f->retail = (uint32_t)param(f, "retail_uper_kwh");
+	f->e = calloc(MAX_ENTRIES, sizeof(*f->e));
+	if (f->e == NULL || sqlite3_prepare_v2(f->db, "SELECT frame FROM log ORDER BY idx", -1, &st,
+	                                       NULL) != SQLITE_OK)
+		die("log");
+	while (sqlite3_step(st) == SQLITE_ROW && f->n < MAX_ENTRIES) {
+		struct ent *e = &f->e[f->n++];
+		e->len = (size_t)sqlite3_column_bytes(st, 0);
+		e->frame = malloc(e->len);
+		if (e->frame == NULL)
+			die("memory");
+		memcpy(e->frame, sqlite3_column_blob(st, 0), e->len);
+		if (pw_wire_decode(e->frame, e->len, &e->msg) != PW_OK)
+			die("decode");
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+resign(struct forge *f, struct ent *e, const struct pw_keypair *kp)
+{
+	uint8_t buf[PW_WIRE_MAX_LEN];
+	size_t len;
+	/* a RESULT's trades point into the old frame: re-encode from them */
+	struct pw_trade *tr = NULL;
+	if (e->msg.type == PW_MSG_RESULT && e->msg.u.result.n_trades > 0) {
+		tr = calloc(e->msg.u.result.n_trades, sizeof(*tr));
+		for (uint16_t i = 0; tr != NULL && i < e->msg.u.result.n_trades; i++)
+			if (pw_wire_result_trade(&e->msg.u.result, i, &tr[i]) != PW_OK)
+				die("trade");
+		e->msg.u.result.trades = tr;
+	}
+	if (pw_wire_encode(&e->msg, f->market_id, kp, buf, sizeof(buf), &len) != PW_OK)
+		die("re-sign");
+	free(tr);
+	free(e->frame);
+	e->frame = malloc(len);
+	if (e->frame == NULL)
+		die("memory");
+	memcpy(e->frame, buf, len);
+	e->len = len;
+	if (pw_wire_decode(e->frame, e->len, &e->msg) != PW_OK)
+		die("decode");
+}
+
+/* The new index of old entry i (entries before it that are kept). */
+static uint64_t
+new_index(const struct forge *f, size_t i)
+{
+	uint64_t k = 0;
+	for (size_t j = 0; j < i && j < f->n; j++)
+		k += !f->e[j].drop;
+	return k;
+}
+
+/* Write the log back, rebuild the served tables, re-sign every checkpoint
+ * over the new log (`time_of` may move the latest one). */
+static void
+rewrite(struct forge *f, const struct pw_keypair *kp, int64_t latest_time)
+{
+	sqlite3_stmt *ins, *cps;
+	uint8_t leaf[PW_HASH_LEN];
+	uint64_t k = 0;
+
+	sql(f->db, "BEGIN; DELETE FROM log; DELETE FROM log_nodes; DELETE FROM statements;"
+	           " DELETE FROM results;");
+	if (sqlite3_prepare_v2(f->db, "INSERT INTO log(idx, type, frame, leaf) VALUES (?, ?, ?, ?)",
+	                       -1, &ins, NULL) != SQLITE_OK)
+		die("insert");
+	for (size_t i = 0; i < f->n; i++) {
+		struct ent *e = &f->e[i];
+		if (e->drop)
+			continue;
+		merkle_leaf_hash(e->frame, e->len, leaf);
+		sqlite3_bind_int64(ins, 1, (sqlite3_int64)k);
+		sqlite3_bind_int(ins, 2, e->msg.type);
+		sqlite3_bind_blob(ins, 3, e->frame, (int)e->len, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(ins, 4, leaf, PW_HASH_LEN, SQLITE_TRANSIENT);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			die("insert");
+		sqlite3_reset(ins);
+		char q[256];
+		sqlite3_stmt *s2;
+		if (e->msg.type == PW_MSG_STATEMENT || e->msg.type == PW_MSG_RESULT) {
+			snprintf(
+			    q, sizeof(q), "%s",
+			    e->msg.type == PW_MSG_STATEMENT
+			        ? "INSERT INTO statements(pk, interval, frame, log_idx) VALUES "
+			          "(?1, ?2, ?3, ?4)"
+			        : "INSERT INTO results(part, interval, frame, log_idx) VALUES "
+			          "(?1, ?2, ?3, ?4)");
+			if (sqlite3_prepare_v2(f->db, q, -1, &s2, NULL) != SQLITE_OK)
+				die("served");
+			if (e->msg.type == PW_MSG_STATEMENT) {
+				sqlite3_bind_blob(s2, 1, e->msg.u.statement.household, PW_PK_LEN,
+				                  SQLITE_STATIC);
+				sqlite3_bind_int64(s2, 2,
+				                   (sqlite3_int64)e->msg.u.statement.interval);
+			} else {
+				sqlite3_bind_int(s2, 1, e->msg.u.result.part);
+				sqlite3_bind_int64(s2, 2, (sqlite3_int64)e->msg.u.result.interval);
+			}
+			sqlite3_bind_blob(s2, 3, e->frame, (int)e->len, SQLITE_STATIC);
+			sqlite3_bind_int64(s2, 4, (sqlite3_int64)k);
+			if (sqlite3_step(s2) != SQLITE_DONE)
+				die("served");
+			sqlite3_finalize(s2);
+		}
+		k++;
+	}
+	sqlite3_finalize(ins);
+	/* checkpoints: new size, new root, re-signed */
+	struct {
+		uint64_t size;
+		struct pw_msg m;
+	} *cp = calloc(4096, sizeof(*cp));
+	size_t n_cp = 0;
+	if (cp == NULL || sqlite3_prepare_v2(f->db,
+	                                     "SELECT tree_size, frame FROM checkpoints ORDER "
+	                                     "BY tree_size",
+	                                     -1, &cps, NULL) != SQLITE_OK)
+		die("checkpoints");
+	while (sqlite3_step(cps) == SQLITE_ROW && n_cp < 4096) {
+		if (pw_wire_decode(sqlite3_column_blob(cps, 1),
+		                   (size_t)sqlite3_column_bytes(cps, 1), &cp[n_cp].m) != PW_OK)
+			die("checkpoint");
+		cp[n_cp].size = new_index(f, (size_t)sqlite3_column_int64(cps, 0));
+		n_cp++;
+	}
+	sqlite3_finalize(cps);
+	sql(f->db, "DELETE FROM checkpoints");
+	for (size_t c = 0; c < n_cp; c++) {
+		struct merkle_range r;
+		merkle_range_init(&r);
+		uint64_t j = 0;
+		for (size_t i = 0; i < f->n && j < cp[c].size; i++)
+			if (!f->e[i].drop) {
+				merkle_leaf_hash(f->e[i].frame, f->e[i].len, leaf);
+				if (merkle_range_append(&r, leaf) != PW_OK)
+					die("range");
+				j++;
+			}
+		cp[c].m.u.checkpoint.tree_size = cp[c].size;
+		merkle_range_root(&r, cp[c].m.u.checkpoint.root);
+		if (c + 1 == n_cp && latest_time >= 0)
+			cp[c].m.u.checkpoint.time_s = (uint64_t)latest_time;
+		uint8_t buf[512];
+		size_t len;
+		if (pw_wire_encode(&cp[c].m, f->market_id, kp, buf, sizeof(buf), &len) != PW_OK ||
+		    sqlite3_prepare_v2(
+		        f->db,
+		        "INSERT OR REPLACE INTO checkpoints(tree_size, interval, frame) "
+		        "VALUES (?1, ?2, ?3)",
+		        -1, &cps, NULL) != SQLITE_OK)
+			die("checkpoint");
+		sqlite3_bind_int64(cps, 1, (sqlite3_int64)cp[c].size);
+		sqlite3_bind_int64(cps, 2, (sqlite3_int64)cp[c].m.u.checkpoint.interval);
+		sqlite3_bind_blob(cps, 3, buf, (int)len, SQLITE_TRANSIENT);
+		if (sqlite3_step(cps) != SQLITE_DONE)
+			die("checkpoint");
+		sqlite3_finalize(cps);
+	}
+	free(cp);
+	sql(f->db, "COMMIT");
+}
+
+/* The last interval with trades and statements. */
+static uint64_t
+traded_interval(struct forge *f)
+{
+	uint64_t iv = UINT64_MAX;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].msg.type == PW_MSG_RESULT && f->e[i].msg.u.result.n_trades_total > 0)
+			for (size_t j = i; j < f->n; j++)
+				if (f->e[j].msg.type == PW_MSG_STATEMENT &&
+				    f->e[j].msg.u.statement.interval ==
+				        f->e[i].msg.u.result.interval)
+					iv = f->e[i].msg.u.result.interval;
+	if (iv == UINT64_MAX)
+		die("no interval with trades and statements");
+	return iv;
+}
+
+static int
+no_clear(struct forge *f)
+{
+	uint64_t iv = traded_interval(f);
+	size_t first = SIZE_MAX;
+	struct settle_tariffs t = { f->feedin, f->retail };
+	for (size_t i = 0; i < f->n; i++) {
+		struct pw_msg *m = &f->e[i].msg;
+		if (m->type == PW_MSG_RESULT && m->u.result.interval == iv)
+			f->e[i].drop = 1;
+		if (m->type != PW_MSG_STATEMENT || m->u.statement.interval != iv)
+			continue;
+		/* settled as if nothing traded, from its reading */
+		struct settle_reading rd = { .missing = 1 };
+		for (size_t j = 0; j < i; j++) {
+			const struct pw_msg *r = &f->e[j].msg;
+			if (r->type == PW_MSG_METER && r->u.meter.interval == iv &&
+			    memcmp(r->author, m->u.statement.household, PW_PK_LEN) == 0) {
+				rd.missing = 0;
+				rd.export_wh =
+				    r->u.meter.export_end_wh - r->u.meter.export_start_wh;
+				rd.import_wh =
+				    r->u.meter.import_end_wh - r->u.meter.import_start_wh;
+				rd.late = (m->u.statement.flags & PW_STMT_READING_LATE) != 0;
+			}
+		}
+		struct pw_statement st;
+		memset(&st, 0, sizeof(st));
+		memcpy(st.household, m->u.statement.household, PW_PK_LEN);
+		st.interval = iv;
+		if (settle_household(&t, 0, NULL, 0, &rd, &st) != PW_OK)
+			die("settle");
+		m->u.statement = st;
+		resign(f, &f->e[i], &f->ex);
+		if (first == SIZE_MAX)
+			first = i;
+	}
+	rewrite(f, &f->ex, -1);
+	printf("entry %llu\n", (unsigned long long)new_index(f, first));
+	return 0;
+}
+
+static int
+omit_statement(struct forge *f, const char *pkhex)
+{
+	uint8_t pk[PW_PK_LEN];
+	size_t victim = SIZE_MAX, first = SIZE_MAX;
+	if (pw_hex_decode(pkhex, pk, PW_PK_LEN) != PW_OK)
+		die("PKHEX");
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].msg.type == PW_MSG_STATEMENT &&
+		    memcmp(f->e[i].msg.u.statement.household, pk, PW_PK_LEN) == 0)
+			victim = i;
+	if (victim == SIZE_MAX)
+		die("the household has no statement");
+	f->e[victim].drop = 1;
+	for (size_t i = 0; i < f->n; i++)
+		if (!f->e[i].drop && f->e[i].msg.type == PW_MSG_STATEMENT &&
+		    f->e[i].msg.u.statement.interval == f->e[victim].msg.u.statement.interval &&
+		    first == SIZE_MAX)
+			first = i;
+	rewrite(f, &f->ex, -1);
+	if (first == SIZE_MAX) /* it was the interval's only statement */
+		printf("interval %llu\n",
+		       (unsigned long long)f->e[victim].msg.u.statement.interval);
+	else
+		printf("entry %llu\n", (unsigned long long)new_index(f, first));
+	return 0;
+}
+
+static int
+settle_early(struct forge *f)
+{
+	sqlite3_stmt *st;
+	struct pw_msg m;
+	if (sqlite3_prepare_v2(f->db,
+	                       "SELECT frame FROM checkpoints ORDER BY tree_size DESC LIMIT 1", -1,
+	                       &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW ||
+	    pw_wire_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &m) !=
+	        PW_OK)
+		die("no checkpoint");
+	sqlite3_finalize(st);
+	int64_t due = ((int64_t)m.u.checkpoint.interval + 1) * f->interval_s + f->grace_s;
+	rewrite(f, &f->ex, due - 1);
+	printf("checkpoint %llu\n", (unsigned long long)m.u.checkpoint.tree_size);
+	return 0;
+}
+
+static int
+served_statement(struct forge *f)
+{
+	for (size_t i = f->n; i-- > 0;) {
+		struct ent e = f->e[i];
+		if (e.msg.type != PW_MSG_STATEMENT)
+			continue;
+		e.frame = malloc(e.len);
+		memcpy(e.frame, f->e[i].frame, e.len);
+		e.msg.u.statement.net_u -= 1000000;
+		e.msg.u.statement.grid_u -= 1000000;
+		e.msg.u.statement.saving_u -= 1000000;
+		resign(f, &e, &f->ex);
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(f->db, "UPDATE statements SET frame = ?1 WHERE log_idx = ?2",
+		                       -1, &st, NULL) != SQLITE_OK)
+			die("update");
+		sqlite3_bind_blob(st, 1, e.frame, (int)e.len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(f->db) != 1)
+			die("update");
+		sqlite3_finalize(st);
+		free(e.frame);
+		printf("statements row\n");
+		return 0;
+	}
+	die("no statement");
+}
+
+static int
+rekey(struct forge *f, const char *newkey)
+{
+	struct pw_keypair nk;
+	char hex[2 * PW_PK_LEN + 1], q[256];
+	if (pw_key_load(newkey, &nk) != PW_OK)
+		die(newkey);
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].msg.type == PW_MSG_RESULT || f->e[i].msg.type == PW_MSG_STATEMENT)
+			resign(f, &f->e[i], &nk);
+	rewrite(f, &nk, -1);
+	pw_hex_encode(nk.pk, PW_PK_LEN, hex);
+	snprintf(q, sizeof(q), "UPDATE params SET value = '%s' WHERE key = 'exchange_pk'", hex);
+	sql(f->db, q);
+	printf("database\n");
+	return 0;
+}
+
+static int
+rollback(struct forge *f, const char *hhkey)
+{
+	struct pw_keypair hh;
+	size_t last = SIZE_MAX;
+	if (pw_key_load(hhkey, &hh) != PW_OK)
+		die(hhkey);
+	for (size_t i = 0; i < f->n; i++)
+		if (memcmp(f->e[i].msg.author, hh.pk, PW_PK_LEN) == 0)
+			last = i;
+	if (last == SIZE_MAX)
+		die("the household has no entry");
+	f->e[last].drop = 1;
+	rewrite(f, &f->ex, -1);
+	printf("entry %llu\n", (unsigned long long)last);
+	return 0;
+}
+
+/* The exchange's receive time of entry idx (orders, meters), else -1. */
+static int64_t
+received(struct forge *f, uint64_t idx)
+{
+	sqlite3_stmt *st;
+	int64_t t = -1;
+	if (sqlite3_prepare_v2(f->db,
+	                       "SELECT received_s FROM orders WHERE log_idx = ?1 UNION ALL "
+	                       "SELECT received_s FROM meters WHERE log_idx = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		die("received");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
+static void
+receipt(struct forge *f, const uint8_t *frame, size_t len, const struct pw_msg *req,
+        uint16_t reason, uint64_t idx, uint64_t time_s, uint8_t *out, size_t *out_len)
+{
+	struct pw_msg m;
+	memset(&m, 0, sizeof(m));
+	m.type = reason == 0 ? PW_MSG_ACK : PW_MSG_REJECT;
+	pw_sha256(frame, len, m.u.receipt.ref_hash);
+	m.u.receipt.ref_type = req->type;
+	m.u.receipt.ref_seq = req->type == PW_MSG_ORDER    ? req->u.order.seq
+	                      : req->type == PW_MSG_CANCEL ? req->u.cancel.seq
+	                                                   : req->u.meter.seq;
+	m.u.receipt.reason = reason;
+	m.u.receipt.log_index = reason == 0 ? idx : UINT64_MAX;
+	m.u.receipt.time_s = time_s;
+	if (pw_wire_encode(&m, f->market_id, &f->ex, out, 512, out_len) != PW_OK)
+		die("receipt");
+}
+
+static void
+agent_row(sqlite3 *db, const struct pw_msg *req, const uint8_t *frame, size_t len, int state,
+          uint16_t reason, int64_t idx, const uint8_t *rc, size_t rlen)
+{
+	sqlite3_stmt *st;
+	int stream = req->type == PW_MSG_METER;
+	uint64_t seq = req->type == PW_MSG_ORDER    ? req->u.order.seq
+	               : req->type == PW_MSG_CANCEL ? req->u.cancel.seq
+	                                            : req->u.meter.seq;
+	uint64_t iv = req->type == PW_MSG_ORDER    ? req->u.order.interval
+	              : req->type == PW_MSG_CANCEL ? req->u.cancel.interval
+	                                           : req->u.meter.interval;
+	if (sqlite3_prepare_v2(
+	        db,
+	        "INSERT INTO outbox(stream, seq, type, interval, frame, state, reason,"
+	        " log_index, created_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
+	        -1, &st, NULL) != SQLITE_OK)
+		die("outbox");
+	sqlite3_bind_int(st, 1, stream);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	sqlite3_bind_int(st, 3, req->type);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)iv);
+	sqlite3_bind_blob(st, 5, frame, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, state);
+	sqlite3_bind_int(st, 7, reason);
+	if (idx >= 0)
+		sqlite3_bind_int64(st, 8, idx);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		die("outbox row");
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db, "INSERT INTO receipts(stream, seq, frame) VALUES (?1, ?2, ?3)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		die("receipts");
+	sqlite3_bind_int(st, 1, stream);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	sqlite3_bind_blob(st, 3, rc, (int)rlen, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		die("receipt row");
+	sqlite3_finalize(st);
+}
+
+static int
+agentdb(struct forge *f, const char *out, const char *hhkey)
+{
+	struct pw_keypair hh;
+	struct outbox *ob = NULL;
+	struct aledger *led = NULL;
+	int64_t last_t = 0;
+	if (pw_key_load(hhkey, &hh) != PW_OK)
+		die(hhkey);
+	if (outbox_open(&ob, out, 1) != PW_OK || aledger_open(&led, outbox_db(ob)) != PW_OK)
+		die(out);
+	sqlite3 *db = outbox_db(ob);
+	sql(db, "BEGIN");
+	for (size_t i = 0; i < f->n; i++) {
+		const struct ent *e = &f->e[i];
+		int64_t t = received(f, i);
+		if (t >= 0)
+			last_t = t;
+		if (memcmp(e->msg.author, hh.pk, PW_PK_LEN) == 0 && e->msg.type <= PW_MSG_METER) {
+			uint8_t rc[512];
+			size_t rlen;
+			receipt(f, e->frame, e->len, &e->msg, 0, i, (uint64_t)(t >= 0 ? t : last_t),
+			        rc, &rlen);
+			agent_row(db, &e->msg, e->frame, e->len, 1, 0, (int64_t)i, rc, rlen);
+		}
+		if (e->msg.type == PW_MSG_STATEMENT &&
+		    memcmp(e->msg.u.statement.household, hh.pk, PW_PK_LEN) == 0) {
+			sqlite3_stmt *st;
+			if (sqlite3_prepare_v2(
+			        db,
+			        "INSERT INTO statements(interval, frame, flags, bought_wh,"
+			        " sold_wh, export_wh, import_wh, imbalance_wh, fee_u, net_u,"
+			        " baseline_u, saving_u, log_index) VALUES (?1, ?2, 0, 0, 0,"
+			        " 0, 0, 0, 0, 0, 0, 0, ?3)",
+			        -1, &st, NULL) != SQLITE_OK)
+				die("statements");
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)e->msg.u.statement.interval);
+			sqlite3_bind_blob(st, 2, e->frame, (int)e->len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, (sqlite3_int64)i);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				die("statement row");
+			sqlite3_finalize(st);
+		}
+	}
+	char q[4200];
+	snprintf(q, sizeof(q), "ATTACH '%s' AS x", f->path);
+	sql(db, q);
+	sql(db, "INSERT INTO checkpoints(tree_size, interval, root, frame) SELECT c.tree_size, "
+	        "c.interval, x'00', c.frame FROM x.checkpoints c");
+	sql(db, "COMMIT");
+	sql(db, "DETACH x");
+	aledger_close(&led);
+	outbox_close(&ob);
+	return 0;
+}
+
+static int
+statement_differs(struct forge *f, const char *agent)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	struct ent e = { 0 };
+	if (sqlite3_open(agent, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT frame, log_index FROM statements ORDER BY interval DESC",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		die("agent statements");
+	e.len = (size_t)sqlite3_column_bytes(st, 0);
+	e.frame = malloc(e.len);
+	memcpy(e.frame, sqlite3_column_blob(st, 0), e.len);
+	int64_t idx = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (pw_wire_decode(e.frame, e.len, &e.msg) != PW_OK)
+		die("decode");
+	e.msg.u.statement.net_u += 500000;
+	e.msg.u.statement.peer_u += 500000;
+	e.msg.u.statement.saving_u += 500000;
+	resign(f, &e, &f->ex);
+	if (sqlite3_prepare_v2(db, "UPDATE statements SET frame = ?1 WHERE interval = ?2", -1, &st,
+	                       NULL) != SQLITE_OK)
+		die("update");
+	sqlite3_bind_blob(st, 1, e.frame, (int)e.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e.msg.u.statement.interval);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		die("update");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(e.frame);
+	printf("entry %lld\n", (long long)idx);
+	return 0;
+}
+
+static int
+late_ack(struct forge *f, const char *agent)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	struct pw_msg req;
+	if (sqlite3_open(agent, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "SELECT frame, log_index, stream, seq FROM outbox WHERE type = 1 "
+	                       "ORDER BY seq LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		die("agent outbox");
+	size_t len = (size_t)sqlite3_column_bytes(st, 0);
+	uint8_t frame[PW_WIRE_MAX_REQUEST];
+	if (len > sizeof(frame))
+		die("frame");
+	memcpy(frame, sqlite3_column_blob(st, 0), len);
+	int64_t idx = sqlite3_column_int64(st, 1);
+	int64_t seq = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	if (pw_wire_decode(frame, len, &req) != PW_OK)
+		die("decode");
+	uint8_t rc[512];
+	size_t rlen;
+	int64_t gate = (int64_t)req.u.order.interval * f->interval_s - f->gate_s;
+	receipt(f, frame, len, &req, 0, (uint64_t)idx, (uint64_t)gate, rc, &rlen);
+	if (sqlite3_prepare_v2(db, "UPDATE receipts SET frame = ?1 WHERE stream = 0 AND seq = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		die("update");
+	sqlite3_bind_blob(st, 1, rc, (int)rlen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		die("update");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	printf("entry %lld\n", (long long)idx);
+	return 0;
+}
+
+static int
+reject_early(struct forge *f, const char *agent, const char *hhkey)
+{
+	struct pw_keypair hh;
+	struct pw_msg m;
+	uint8_t frame[512], rc[512];
+	size_t len, rlen;
+	sqlite3 *db;
+	if (pw_key_load(hhkey, &hh) != PW_OK || sqlite3_open(agent, &db) != SQLITE_OK)
+		die("reject-early");
+	/* an order for the last interval of the log, refused gate_closed
+	 * one minute before that interval's gate */
+	uint64_t iv = 0;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].msg.type == PW_MSG_RESULT && f->e[i].msg.u.result.interval > iv)
+			iv = f->e[i].msg.u.result.interval;
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_ORDER;
+	m.u.order.seq = 999999999;
+	m.u.order.interval = iv;
+	m.u.order.expiry_s = UINT64_MAX / 2;
+	m.u.order.qty_wh = 1;
+	m.u.order.price_uper_kwh = f->retail;
+	m.u.order.side = PW_SIDE_BUY;
+	if (pw_wire_encode(&m, f->market_id, &hh, frame, sizeof(frame), &len) != PW_OK)
+		die("encode");
+	int64_t gate = (int64_t)iv * f->interval_s - f->gate_s;
+	receipt(f, frame, len, &m, PW_REASON_GATE_CLOSED, 0, (uint64_t)(gate - 60), rc, &rlen);
+	agent_row(db, &m, frame, len, 2, PW_REASON_GATE_CLOSED, -1, rc, rlen);
+	sqlite3_close(db);
+	printf("ORDER 999999999\n");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct forge f = { 0 };
+	if (argc < 4) {
+		fprintf(stderr, "usage: pw-forge DB EXKEY ATTACK [ARGS] (see the source)\n");
+		return 64;
+	}
+	if (sodium_init() < 0)
+		die("sodium");
+	f.path = argv[1];
+	load(&f, argv[1], argv[2]);
+	const char *k = argv[3];
+	if (strcmp(k, "no-clear") == 0)
+		return no_clear(&f);
+	if (strcmp(k, "omit-statement") == 0 && argc == 5)
+		return omit_statement(&f, argv[4]);
+	if (strcmp(k, "settle-early") == 0)
+		return settle_early(&f);
+	if (strcmp(k, "served-statement") == 0)
+		return served_statement(&f);
+	if (strcmp(k, "rekey") == 0 && argc == 5)
+		return rekey(&f, argv[4]);
+	if (strcmp(k, "rollback") == 0 && argc == 5)
+		return rollback(&f, argv[4]);
+	if (strcmp(k, "agentdb") == 0 && argc == 6) {
+		int rc = agentdb(&f, argv[4], argv[5]);
+		return rc;
+	}
+	if (strcmp(k, "statement-differs") == 0 && argc == 5)
+		return statement_differs(&f, argv[4]);
+	if (strcmp(k, "late-ack") == 0 && argc == 5)
+		return late_ack(&f, argv[4]);
+	if (strcmp(k, "reject-early") == 0 && argc == 6)
+		return reject_early(&f, argv[4], argv[5]);
+	fprintf(stderr, "pw-forge: unknown attack or arguments\n");
+	return 64;
+}

@@ -180,7 +180,11 @@ where=$("$F" "$T/rollback.db" "$T/ex.key" rollback "$T/d.key")
 "$B/peerwatt-audit" verify "$T/rollback.db" >"$T/rollback-alone.txt"
 check "rolled-back copy alone verifies (the attack is unseen without evidence)" \
 	grep -q '^verdict       OK$' "$T/rollback-alone.txt"
-caught rollback-checkpoint "$T/agent-d.db: dave (d), checkpoint" "$T/rollback.db" --agent "$T/agent-d.db"
+# dave's database: a checkpoint it holds, or its receipt, names dave (which
+# comes first depends on whether a checkpoint covered the bid before the copy)
+"$B/peerwatt-audit" verify "$T/rollback.db" --agent "$T/agent-d.db" >"$T/rollback-d.txt"
+check "rollback caught by dave's database, dave named (exit $?)" \
+	grep -qE "^failure .*agent-d.db: dave \(d\), (checkpoint|ORDER)" "$T/rollback-d.txt"
 # the same household's receipts alone (its checkpoints not kept) name the entry
 cp "$T/agent-d.db" "$T/agent-d-nocp.db"
 sqlite3 "$T/agent-d-nocp.db" "DELETE FROM checkpoints"

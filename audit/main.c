@@ -278,8 +278,9 @@ print_text(const struct out *o, const struct audit_report *r)
 	       (unsigned long long)r->entries, (unsigned long long)r->orders,
 	       (unsigned long long)r->cancels, (unsigned long long)r->readings,
 	       (unsigned long long)r->results, (unsigned long long)r->statements);
-	printf("auctions      %llu replayed, %llu trades, %llu Wh\n", (unsigned long long)r->auctions,
-	       (unsigned long long)r->trades, (unsigned long long)r->traded_wh);
+	printf("auctions      %llu replayed, %llu trades, %llu Wh\n",
+	       (unsigned long long)r->auctions, (unsigned long long)r->trades,
+	       (unsigned long long)r->traded_wh);
 	printf("settlement    %llu intervals recomputed and balanced, %llu not cleared yet\n",
 	       (unsigned long long)r->intervals_settled, (unsigned long long)r->intervals_open);
 	printf("intervals     %llu cleared = %llu settled with statements + %llu settled with "
@@ -290,7 +291,8 @@ print_text(const struct out *o, const struct audit_report *r)
 	                                ? r->auctions - r->intervals_settled - r->intervals_empty
 	                                : 0),
 	       (unsigned long long)r->intervals_open);
-	printf("agent files   %llu checkpoints checked\n", (unsigned long long)r->checkpoints_files);
+	printf("agent files   %llu checkpoints checked\n",
+	       (unsigned long long)r->checkpoints_files);
 	money(r->peer_paid_u, a);
 	money(r->peer_received_u, b);
 	money(r->fee_u, c);

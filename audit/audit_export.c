@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "peerwatt/keys.h"
 #include "peerwatt/money.h"
@@ -24,6 +25,8 @@ struct total {
 
 struct exp {
 	sqlite3 *db;
+	int64_t interval_s; /* 0: unknown (no interval times) */
+	char cur[8];
 	FILE *trades, *readings, *statements;
 	struct total *tot;
 	size_t n_tot;
@@ -64,6 +67,62 @@ csv_pk(FILE *fp, const uint8_t pk[PW_PK_LEN])
 	char hex[2 * PW_PK_LEN + 1];
 	pw_hex_encode(pk, PW_PK_LEN, hex);
 	fputs(hex, fp);
+}
+
+static const struct total *
+tot_find(const struct exp *e, const uint8_t pk[PW_PK_LEN])
+{
+	struct total key = { 0 };
+	memcpy(key.pk, pk, PW_PK_LEN);
+	return bsearch(&key, e->tot, e->n_tot, sizeof(*e->tot), tot_cmp);
+}
+
+/* ,"name" of a household ("" when not registered) */
+static void
+csv_name(const struct exp *e, FILE *fp, const uint8_t pk[PW_PK_LEN])
+{
+	const struct total *t = tot_find(e, pk);
+	fputc(',', fp);
+	csv_text(fp, t ? (t->name[0] ? t->name : t->id) : "", SIZE_MAX);
+}
+
+/* ,START,END of an interval in ISO 8601 UTC (empty when unknown) */
+static void
+csv_times(const struct exp *e, FILE *fp, uint64_t interval)
+{
+	char a[32] = "", b[32] = "";
+	if (e->interval_s > 0 && interval < (uint64_t)(INT64_MAX / e->interval_s) - 1) {
+		time_t t0 = (time_t)((int64_t)interval * e->interval_s), t1 = t0 + e->interval_s;
+		struct tm tm;
+		if (gmtime_r(&t0, &tm) == NULL ||
+		    strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			a[0] = '\0';
+		if (gmtime_r(&t1, &tm) == NULL ||
+		    strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			b[0] = '\0';
+	}
+	fprintf(fp, ",%s,%s", a, b);
+}
+
+static void
+params(struct exp *e)
+{
+	sqlite3_stmt *st = NULL;
+	snprintf(e->cur, sizeof(e->cur), "EUR");
+	if (sqlite3_prepare_v2(e->db, "SELECT key, value FROM params", -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+		if (k != NULL && strcmp(k, "interval_s") == 0) {
+			sqlite3_int64 l = sqlite3_column_int64(st, 1);
+			e->interval_s = l > 0 && l <= 86400 ? l : 0;
+		} else if (k != NULL && v != NULL && strcmp(k, "currency") == 0 && strlen(v) == 3 &&
+		           strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3) {
+			snprintf(e->cur, sizeof(e->cur), "%s", v);
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 static FILE *
@@ -109,8 +168,17 @@ on_statement(struct exp *e, uint64_t idx, const struct pw_statement *s)
 	};
 	for (size_t i = 0; i < 6; i++) {
 		csv_money(fp, m[i]);
-		fputc(i + 1 < 6 ? ',' : '\n', fp);
+		fputc(',', fp);
 	}
+	fputs(e->cur, fp);
+	csv_name(e, fp, s->household);
+	csv_times(e, fp, s->interval);
+	fputc(',', fp);
+	csv_money(fp, s->price_uper_kwh);
+	fprintf(fp, ",%s\n",
+	        (s->flags & PW_STMT_READING_MISSING) ? "reading missing"
+	        : (s->flags & PW_STMT_READING_LATE)  ? "reading late"
+	                                             : "");
 	struct total key = { 0 }, *t;
 	memcpy(key.pk, s->household, PW_PK_LEN);
 	t = bsearch(&key, e->tot, e->n_tot, sizeof(*e->tot), tot_cmp);
@@ -148,6 +216,12 @@ on_result(struct exp *e, const struct pw_result *r)
 		fprintf(e->trades, ",%llu,%llu,%u,%u,", (unsigned long long)t.buy_seq,
 		        (unsigned long long)t.sell_seq, t.qty_wh, r->price_uper_kwh);
 		csv_money(e->trades, amount_u);
+		fprintf(e->trades, ",%s", e->cur);
+		csv_name(e, e->trades, t.buyer);
+		csv_name(e, e->trades, t.seller);
+		csv_times(e, e->trades, r->interval);
+		fputc(',', e->trades);
+		csv_money(e->trades, r->price_uper_kwh);
 		fputc('\n', e->trades);
 	}
 	return PW_OK;
@@ -161,11 +235,17 @@ on_meter(struct exp *e, uint64_t idx, const uint8_t author[PW_PK_LEN], const str
 	csv_pk(fp, author);
 	fprintf(fp, ",%llu,%llu,", (unsigned long long)m->interval, (unsigned long long)m->seq);
 	csv_text(fp, m->serial, PW_SERIAL_LEN);
-	fprintf(fp, ",%llu,%llu,%llu,%llu,%llu,%llu,%u\n", (unsigned long long)m->export_start_wh,
+	fprintf(fp, ",%llu,%llu,%llu,%llu,%llu,%llu,%u", (unsigned long long)m->export_start_wh,
 	        (unsigned long long)m->export_end_wh, (unsigned long long)m->import_start_wh,
 	        (unsigned long long)m->import_end_wh,
 	        (unsigned long long)(m->export_end_wh - m->export_start_wh),
 	        (unsigned long long)(m->import_end_wh - m->import_start_wh), m->time_status);
+	csv_name(e, fp, author);
+	csv_times(e, fp, m->interval);
+	fprintf(fp, ",%s\n",
+	        m->time_status == PW_TIME_SYNCED     ? "clock synchronised"
+	        : m->time_status == PW_TIME_UNSYNCED ? "clock not synchronised"
+	                                             : "registers estimated");
 }
 
 static pw_err
@@ -219,7 +299,7 @@ write_households(struct exp *e, const char *dir)
 {
 	FILE *fp = open_csv(e, dir, "households.csv",
 	                    "household,id,name,zone,statements,bought_wh,sold_wh,export_wh,"
-	                    "import_wh,peer,grid,fee,net,baseline,saving\n");
+	                    "import_wh,peer,grid,fee,net,baseline,saving,currency\n");
 	if (fp == NULL)
 		return PW_ERR_IO;
 	for (size_t i = 0; i < e->n_tot; i++) {
@@ -238,8 +318,9 @@ write_households(struct exp *e, const char *dir)
 			              t->net_u,  t->baseline_u, t->saving_u };
 		for (size_t k = 0; k < 6; k++) {
 			csv_money(fp, m[k]);
-			fputc(k + 1 < 6 ? ',' : '\n', fp);
+			fputc(',', fp);
 		}
+		fprintf(fp, "%s\n", e->cur);
 	}
 	if (fclose(fp) != 0) {
 		snprintf(e->err, e->cap, "households.csv: %s", strerror(errno));
@@ -278,17 +359,22 @@ audit_export_csv(sqlite3 *db, const char *dir, char *err, size_t cap)
 	}
 	if ((rc = load_households(&e)) != PW_OK)
 		goto out;
-	e.trades =
-	    open_csv(&e, dir, "trades.csv",
-	             "interval,n,buyer,seller,buy_seq,sell_seq,qty_wh,price_uper_kwh,amount\n");
+	params(&e);
+	e.trades = open_csv(&e, dir, "trades.csv",
+	                    "interval,n,buyer,seller,buy_seq,sell_seq,qty_wh,price_uper_kwh,amount,"
+	                    "currency,buyer_name,seller_name,interval_start,interval_end,"
+	                    "price_per_kwh\n");
 	e.readings = open_csv(&e, dir, "readings.csv",
 	                      "log_index,household,interval,seq,serial,export_start_wh,"
 	                      "export_end_wh,import_start_wh,import_end_wh,export_wh,import_wh,"
-	                      "time_status\n");
+	                      "time_status,household_name,interval_start,interval_end,"
+	                      "time_status_text\n");
 	e.statements = open_csv(&e, dir, "statements.csv",
 	                        "log_index,household,interval,flags,price_uper_kwh,bought_wh,"
 	                        "sold_wh,export_wh,import_wh,shortfall_wh,excess_wh,"
-	                        "extra_import_wh,unused_wh,peer,grid,fee,net,baseline,saving\n");
+	                        "extra_import_wh,unused_wh,peer,grid,fee,net,baseline,saving,"
+	                        "currency,household_name,interval_start,interval_end,"
+	                        "price_per_kwh,flags_text\n");
 	if (e.trades == NULL || e.readings == NULL || e.statements == NULL) {
 		rc = PW_ERR_IO;
 		goto out;

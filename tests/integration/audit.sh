@@ -103,6 +103,18 @@ for f in trades readings statements households; do
 done
 trades=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["trades"])' "$T/ok.json")
 check "trades.csv has one line per trade" test "$(($(wc -l <"$T/csv/trades.csv") - 1))" -eq "$trades"
+check "CSV: household names, ISO 8601 interval times, prices per kWh, decoded flags" python3 -c '
+import csv,sys,re
+d=sys.argv[1]; iso=re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+t=list(csv.DictReader(open(d+"/trades.csv")))
+assert t and all(r["buyer_name"].startswith("House") and r["seller_name"].startswith("House") for r in t)
+assert all(iso.match(r["interval_start"]) and iso.match(r["interval_end"]) for r in t)
+assert all(int(round(float(r["price_per_kwh"])*1e6)) == int(r["price_uper_kwh"]) and r["currency"] == "EUR" for r in t)
+s=list(csv.DictReader(open(d+"/statements.csv")))
+assert all((r["flags_text"] == "reading missing") == (int(r["flags"]) & 1 == 1) for r in s)
+assert any(r["flags_text"] == "reading missing" for r in s)
+m=list(csv.DictReader(open(d+"/readings.csv")))
+assert all(r["time_status_text"] == "clock synchronised" for r in m if r["time_status"] == "0")' "$T/csv"
 check "households.csv: peer money sums to zero" python3 -c '
 import csv,sys
 from decimal import Decimal

@@ -166,7 +166,8 @@ for h in a b c d; do
 done
 AG=(--agent "$T/agent-a.db" "$T/agent-b.db" "$T/agent-c.db" "$T/agent-d.db")
 "$B/peerwatt-audit" verify "$T/copy.db" --exchange-key "$(cat "$T/ex.pk")" "${AG[@]}" >"$T/ev.txt"
-check "untouched copy with the households' evidence verifies" grep -q '^verdict       OK$' "$T/ev.txt"
+check "untouched copy with the households' evidence verifies" grep -q '^verdict       OK$' "$T/ev.txt" ||
+	cat "$T/ev.txt"
 check "evidence counted: the four households' receipts" grep -qE '^\[ok\] evidence +4 agent databases: [1-9][0-9]* signed receipts' "$T/ev.txt"
 check "no warning about evidence or the key" bash -c "! grep -qE 'not pinned|--agent\)' '$T/ev.txt'"
 "$B/peerwatt-audit" verify "$T/copy.db" --json "${AG[@]}" >"$T/ev.json"

@@ -542,9 +542,20 @@ agentdb(struct forge *f, const char *out, const char *hhkey)
 	sql(db, "BEGIN");
 	for (size_t i = 0; i < f->n; i++) {
 		const struct ent *e = &f->e[i];
+		/* the exchange's time when it logged entry i: its own receive time
+		 * for orders and readings, else at least the gate of every RESULT
+		 * and the deadline of every statement logged before (a cancel) */
 		int64_t t = received(f, i);
-		if (t >= 0)
+		if (t > last_t)
 			last_t = t;
+		if (e->msg.type == PW_MSG_RESULT &&
+		    (int64_t)e->msg.u.result.interval * f->interval_s - f->gate_s > last_t)
+			last_t = (int64_t)e->msg.u.result.interval * f->interval_s - f->gate_s;
+		if (e->msg.type == PW_MSG_STATEMENT &&
+		    ((int64_t)e->msg.u.statement.interval + 1) * f->interval_s + f->grace_s >
+		        last_t)
+			last_t =
+			    ((int64_t)e->msg.u.statement.interval + 1) * f->interval_s + f->grace_s;
 		if (memcmp(e->msg.author, hh.pk, PW_PK_LEN) == 0 && e->msg.type <= PW_MSG_METER) {
 			uint8_t rc[512];
 			size_t rlen;

@@ -397,7 +397,7 @@ load_households(struct audit *a)
 		const char *serial = (const char *)sqlite3_column_text(st, 4);
 		sqlite3_int64 ex = sqlite3_column_int64(st, 5), im = sqlite3_column_int64(st, 6);
 		if (pk == NULL || sqlite3_column_bytes(st, 0) != PW_PK_LEN ||
-		    !printable(id, 1, 32) || name == NULL || strlen(name) > 64 ||
+		    !printable(id, 1, 31) || name == NULL || strlen(name) > 64 ||
 		    !printable(zone, 1, SETTLE_ZONE_MAX - 1) ||
 		    !printable(serial, 1, PW_SERIAL_LEN) ||
 		    sqlite3_column_type(st, 5) != SQLITE_INTEGER ||

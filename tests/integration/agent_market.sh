@@ -291,4 +291,13 @@ done
 rc=$?
 cat "$T/audit.out"
 check "peerwatt-audit verify passes with the agents' checkpoints" test "$rc" = 0
+# the agents' own databases as evidence: their signed receipts, statements
+# and checkpoints agree with the exchange's log, under the pinned key
+"$AUDIT" verify "$T/exchange.db" --exchange-key "$XPK" --json \
+	--agent "$T/h1.db" "$T/h2.db" "$T/h3.db" >"$T/audit-ev.json" 2>&1
+check "peerwatt-audit verify passes with the agents' databases as evidence (exit $?)" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); ev=d["evidence"]
+assert d["ok"], d["failure"]
+assert ev["agents"] == 3 and ev["acks"] > 0 and ev["statements"] > 0 and ev["checkpoints"] > 0, ev
+assert d["market"]["exchange_key_source"] == "pinned"' "$T/audit-ev.json" || cat "$T/audit-ev.json"
 finish

@@ -457,23 +457,55 @@ ack_cmp(const void *x, const void *y)
  * an entry logged after an ACK dated T happened at or after T, and one
  * logged before an ACK dated T happened at or before T.
  */
+/* The first ACK (sorted by index) at an index above `idx`. */
+static size_t
+first_after(const struct ev *e, uint64_t idx)
+{
+	size_t lo = 0, hi = e->n_acks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->acks[mid].idx <= idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void
 check_ack_times(struct ev *e)
 {
 	struct audit *a = e->a;
-	if (e->n_acks == 0)
+	size_t n = e->n_acks;
+	if (n == 0)
 		return;
-	qsort(e->acks, e->n_acks, sizeof(*e->acks), ack_cmp);
+	qsort(e->acks, n, sizeof(*e->acks), ack_cmp);
+	/* latest ACK up to each position, earliest from each position on */
+	size_t *pmax = calloc(n, sizeof(*pmax)), *smin = calloc(n, sizeof(*smin));
+	if (pmax == NULL || smin == NULL) {
+		free(pmax);
+		free(smin);
+		FAIL_AT(a, "evidence", "out of memory");
+		return;
+	}
+	for (size_t j = 0; j < n; j++)
+		pmax[j] =
+		    j > 0 && e->acks[pmax[j - 1]].time_s >= e->acks[j].time_s ? pmax[j - 1] : j;
+	for (size_t j = n; j-- > 0;)
+		smin[j] =
+		    j + 1 < n && e->acks[smin[j + 1]].time_s <= e->acks[j].time_s ? smin[j + 1] : j;
 	for (size_t i = 0; i < a->n_ivls && !a->r->fail.failed; i++) {
 		const struct ivl *v = a->ivls[i];
 		__int128 gate = audit_gate(a, v->interval), due = audit_deadline(a, v->interval);
 		/* an order logged after an entry ACKed at or after its gate */
 		for (size_t k = 0; k < v->n_orders && !a->r->fail.failed; k++) {
-			const struct ackt *before = NULL;
-			for (size_t j = 0; j < e->n_acks && e->acks[j].idx < v->orders[k].idx; j++)
-				if (before == NULL || e->acks[j].time_s > before->time_s)
-					before = &e->acks[j];
-			if (before != NULL && (__int128)before->time_s >= gate) {
+			/* ACKs at indices below the order's: positions [0, cnt) */
+			uint64_t x = v->orders[k].idx;
+			size_t cnt = x == 0 ? 0 : first_after(e, x - 1);
+			if (cnt == 0)
+				continue;
+			const struct ackt *before = &e->acks[pmax[cnt - 1]];
+			if ((__int128)before->time_s >= gate) {
 				FAIL_ENTRY(
 				    a, v->orders[k].idx, PW_MSG_ORDER,
 				    "order for interval %llu logged after entry %llu, which the "
@@ -488,39 +520,41 @@ check_ack_times(struct ev *e)
 				    (unsigned long long)v->interval);
 			}
 		}
-		/* a RESULT or statement logged before an entry ACKed before its gate
-		 * or deadline */
-		for (size_t j = 0; j < e->n_acks && !a->r->fail.failed; j++) {
-			const struct ackt *k = &e->acks[j];
-			if (v->result_first_idx != UINT64_MAX && k->idx > v->result_first_idx &&
-			    (__int128)k->time_s < gate) {
-				audit_fail(
-				    a, v->result_first_idx, "RESULT", NULL,
-				    "interval %llu cleared before entry %llu, which the exchange "
-				    "ACKed at %llu, before the gate (%s)",
-				    (unsigned long long)v->interval, (unsigned long long)k->idx,
-				    (unsigned long long)k->time_s, k->where);
-				audit_plain(a,
-				            "Interval %llu was cleared before its gate closed, as "
-				            "a receipt "
-				            "held by a household shows.",
-				            (unsigned long long)v->interval);
-			} else if (v->first_stmt_idx != UINT64_MAX && k->idx > v->first_stmt_idx &&
-			           (__int128)k->time_s < due) {
-				audit_fail(
-				    a, v->first_stmt_idx, "STATEMENT", NULL,
-				    "interval %llu settled before entry %llu, which the exchange "
-				    "ACKed at %llu, before the deadline (%s)",
-				    (unsigned long long)v->interval, (unsigned long long)k->idx,
-				    (unsigned long long)k->time_s, k->where);
-				audit_plain(
-				    a,
-				    "Interval %llu was settled before its deadline, as a receipt "
-				    "held by a household shows.",
-				    (unsigned long long)v->interval);
-			}
+		/* a RESULT or statement logged before an entry ACKed before its
+		 * gate or deadline */
+		size_t j;
+		if (!a->r->fail.failed && v->result_first_idx != UINT64_MAX &&
+		    (j = first_after(e, v->result_first_idx)) < n &&
+		    (__int128)e->acks[smin[j]].time_s < gate) {
+			const struct ackt *k = &e->acks[smin[j]];
+			audit_fail(a, v->result_first_idx, "RESULT", NULL,
+			           "interval %llu cleared before entry %llu, which the exchange "
+			           "ACKed at %llu, before the gate (%s)",
+			           (unsigned long long)v->interval, (unsigned long long)k->idx,
+			           (unsigned long long)k->time_s, k->where);
+			audit_plain(
+			    a,
+			    "Interval %llu was cleared before its gate closed, as a receipt "
+			    "held by a household shows.",
+			    (unsigned long long)v->interval);
+		}
+		if (!a->r->fail.failed && v->first_stmt_idx != UINT64_MAX &&
+		    (j = first_after(e, v->first_stmt_idx)) < n &&
+		    (__int128)e->acks[smin[j]].time_s < due) {
+			const struct ackt *k = &e->acks[smin[j]];
+			audit_fail(a, v->first_stmt_idx, "STATEMENT", NULL,
+			           "interval %llu settled before entry %llu, which the exchange "
+			           "ACKed at %llu, before the deadline (%s)",
+			           (unsigned long long)v->interval, (unsigned long long)k->idx,
+			           (unsigned long long)k->time_s, k->where);
+			audit_plain(a,
+			            "Interval %llu was settled before its deadline, as a receipt "
+			            "held by a household shows.",
+			            (unsigned long long)v->interval);
 		}
 	}
+	free(pmax);
+	free(smin);
 }
 
 pw_err

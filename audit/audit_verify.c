@@ -740,6 +740,8 @@ out:
 		r->key_source = AUDIT_KEY_WITNESSED;
 	if (r->key_source == AUDIT_KEY_FROM_DB)
 		r->warnings |= AUDIT_WARN_UNPINNED;
+	if (r->ev_checkpoints > 0) /* agents' databases hold their checkpoints */
+		r->warnings &= ~AUDIT_WARN_NO_FILES;
 	if (!r->have_checkpoint)
 		r->warnings |= AUDIT_WARN_NO_CHECKPOINT;
 	r->after_checkpoint = r->entries > r->checkpoint_size

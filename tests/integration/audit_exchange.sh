@@ -50,7 +50,7 @@ acked() { # acked NAME ARGS...
 }
 wait_until() { WAIT_SECONDS=60 wait_for bash -c "[ \$(date +%s) -ge $1 ]"; }
 
-X=$(($(date +%s) / L + 4))
+X=$(($(date +%s) / L + 8)) # room for slow (sanitizer) clients before the gate
 gate=$((X * L - 1))
 acked "a sells 1000" -k "$T/a.key" order 1 "$X" sell 1000 150000 +600
 acked "a sells 200 expiring at the gate" -k "$T/a.key" order 2 "$X" sell 200 90000 "$gate"

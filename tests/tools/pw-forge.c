@@ -704,6 +704,8 @@ reject_early(struct forge *f, const char *agent, const char *hhkey)
 	return 0;
 }
 
+static int attack(struct forge *f, int argc, char **argv);
+
 int
 main(int argc, char **argv)
 {
@@ -716,29 +718,40 @@ main(int argc, char **argv)
 		die("sodium");
 	f.path = argv[1];
 	load(&f, argv[1], argv[2]);
+	int rc = attack(&f, argc, argv);
+	for (size_t i = 0; i < f.n; i++)
+		free(f.e[i].frame);
+	free(f.e);
+	sqlite3_close(f.db);
+	return rc;
+}
+
+static int
+attack(struct forge *fp, int argc, char **argv)
+{
 	const char *k = argv[3];
 	if (strcmp(k, "no-clear") == 0)
-		return no_clear(&f);
+		return no_clear(fp);
 	if (strcmp(k, "omit-statement") == 0 && argc == 5)
-		return omit_statement(&f, argv[4]);
+		return omit_statement(fp, argv[4]);
 	if (strcmp(k, "settle-early") == 0)
-		return settle_early(&f);
+		return settle_early(fp);
 	if (strcmp(k, "served-statement") == 0)
-		return served_statement(&f);
+		return served_statement(fp);
 	if (strcmp(k, "rekey") == 0 && argc == 5)
-		return rekey(&f, argv[4]);
+		return rekey(fp, argv[4]);
 	if (strcmp(k, "rollback") == 0 && argc == 5)
-		return rollback(&f, argv[4]);
+		return rollback(fp, argv[4]);
 	if (strcmp(k, "agentdb") == 0 && argc == 6) {
-		int rc = agentdb(&f, argv[4], argv[5]);
+		int rc = agentdb(fp, argv[4], argv[5]);
 		return rc;
 	}
 	if (strcmp(k, "statement-differs") == 0 && argc == 5)
-		return statement_differs(&f, argv[4]);
+		return statement_differs(fp, argv[4]);
 	if (strcmp(k, "late-ack") == 0 && argc == 5)
-		return late_ack(&f, argv[4]);
+		return late_ack(fp, argv[4]);
 	if (strcmp(k, "reject-early") == 0 && argc == 6)
-		return reject_early(&f, argv[4], argv[5]);
+		return reject_early(fp, argv[4], argv[5]);
 	fprintf(stderr, "pw-forge: unknown attack or arguments\n");
 	return 64;
 }

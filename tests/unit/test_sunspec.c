@@ -8,11 +8,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <math.h>
 
 #include <cmocka.h>
 
 #include "agent/sunspec.h"
+#include "peerwatt/log.h"
 
 /* --- fake device ------------------------------------------------------------- */
 
@@ -318,6 +320,46 @@ test_discover_no_marker(void **state)
 	im->nreads = 1;
 	assert_int_equal(sunspec_discover(&io, &dev, &last), PW_ERR_NOT_SUNSPEC);
 	assert_int_equal(last, PW_ERR_TIMEOUT);
+	free(im);
+}
+
+/* A bad chain found again at every poll: with io.rate set, one warning per
+ * LOG_RATE_MS, not one per walk (stderr captured). */
+static void
+test_chain_warning_rated(void **state)
+{
+	struct log_rate rate = { 0 };
+	struct image *im = image_new();
+	struct sunspec_io io = io_of(im);
+	struct sunspec_dev dev;
+	char path[] = "/tmp/pw_sunspec_logXXXXXX", buf[4096];
+	int fd = mkstemp(path), saved, lines = 0;
+	ssize_t n;
+	uint32_t a;
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	image_marker(im, 40000);
+	a = image_model(im, 40002, 1, 66);
+	image_put(im, a, 0); /* model id 0: a bad chain */
+	image_put(im, a + 1, 10);
+	io.rate = &rate;
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0 && dup2(fd, STDERR_FILENO) >= 0);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(sunspec_walk(&io, 40000, &dev), PW_ERR_CORRUPT);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	for (char *p = buf; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(buf, "model id 0 at register"));
+	assert_int_equal(rate.held, 49);
 	free(im);
 }
 
@@ -861,6 +903,7 @@ main(void)
 		cmocka_unit_test(test_discover_each_base),
 		cmocka_unit_test(test_discover_no_marker),
 		cmocka_unit_test(test_chain_guards),
+		cmocka_unit_test(test_chain_warning_rated),
 		cmocka_unit_test(test_plan_every_model),
 		cmocka_unit_test(test_poll_int_device),
 		cmocka_unit_test(test_poll_float_device),

@@ -12,11 +12,14 @@
 #include <string.h>
 
 #include "agent/device.h"
+#include "agent/smdev.h"
 #include "peerwatt/log.h"
 
 /* URL-scheme backends beyond Modbus (see device.h, "Adding a backend"). */
 static const struct dev_backend *const extra_backends[] = {
-	NULL, /* keeps the table non-empty */
+	&smdev_p1_backend,  /* p1:/dev/X[:BAUD], DSMR 4/5 (agent/smdev.c) */
+	&smdev_sml_backend, /* sml:/dev/X[:BAUD], SML 1.04 */
+	NULL,               /* keeps the table non-empty */
 };
 
 #define NEXTRA (sizeof(extra_backends) / sizeof(extra_backends[0]))

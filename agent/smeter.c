@@ -180,6 +180,7 @@ void
 smeter_cfg_defaults(struct smeter_cfg *cfg)
 {
 	cfg->stall_ms = 30000;
+	cfg->defer_open = false;
 }
 
 static uint64_t
@@ -270,7 +271,7 @@ smeter_open(const char *url, const struct smeter_cfg *cfg, struct smeter **out)
 		p1_asm_init(&s->as.p1);
 	else
 		smlm_asm_init(&s->as.sml);
-	if ((rc = open_line(s)) != PW_OK) {
+	if ((rc = open_line(s)) != PW_OK && !cfg->defer_open) {
 		int e = errno;
 		free(s);
 		errno = e;

@@ -84,6 +84,7 @@ pw_err smeter_reading_finish(struct smeter_reading *r);
 
 struct smeter_cfg {
 	uint32_t stall_ms; /* no good frame for this long: stalled.  Default 30000 */
+	bool defer_open;   /* a device that cannot be opened yet is tried again by reads */
 };
 
 struct smeter_stats {
@@ -95,10 +96,10 @@ struct smeter;
 void smeter_cfg_defaults(struct smeter_cfg *cfg);
 
 /*
- * Parse url, open the device (O_RDWR|O_NOCTTY|O_NONBLOCK, raw 8N1 at the
+ * Parse url, open the device (O_RDONLY|O_NOCTTY|O_NONBLOCK, raw 8N1 at the
  * baud) and create the reader.  Caller owns *out (smeter_destroy).
- * PW_ERR_PARSE (url), PW_ERR_RANGE (cfg), PW_ERR_IO (open/termios; errno kept),
- * PW_ERR_NOMEM.
+ * PW_ERR_PARSE (url), PW_ERR_RANGE (cfg), PW_ERR_IO (open/termios; errno kept;
+ * not with defer_open: then the first read opens it), PW_ERR_NOMEM.
  */
 pw_err smeter_open(const char *url, const struct smeter_cfg *cfg, struct smeter **out)
     __attribute__((warn_unused_result));

@@ -96,6 +96,7 @@ struct ament {
 
 struct audit {
 	sqlite3 *db;
+	sqlite3_stmt *frame_q; /* SELECT frame FROM log WHERE idx = ?1, prepared once */
 	struct audit_report *r;
 	const struct audit_options *opt;
 	/* params */

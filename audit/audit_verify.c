@@ -132,14 +132,17 @@ audit_deadline(const struct audit *a, uint64_t interval)
 uint8_t *
 audit_log_frame(struct audit *a, uint64_t idx, size_t *len)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	uint8_t *out = NULL;
 
 	*len = 0;
-	if (idx > (uint64_t)INT64_MAX ||
-	    sqlite3_prepare_v2(a->db, "SELECT frame FROM log WHERE idx = ?1", -1, &st, NULL) !=
-	        SQLITE_OK)
+	if (idx > (uint64_t)INT64_MAX)
 		return NULL;
+	if (a->frame_q == NULL && sqlite3_prepare_v2(a->db, "SELECT frame FROM log WHERE idx = ?1",
+	                                             -1, &a->frame_q, NULL) != SQLITE_OK)
+		return NULL;
+	st = a->frame_q;
+	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		int n = sqlite3_column_bytes(st, 0);
@@ -150,7 +153,7 @@ audit_log_frame(struct audit *a, uint64_t idx, size_t *len)
 			*len = (size_t)n;
 		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return out;
 }
 
@@ -749,6 +752,7 @@ out:
 	                          : 0;
 	if (r->after_checkpoint > 0)
 		r->warnings |= AUDIT_WARN_AFTER_CP;
+	sqlite3_finalize(a.frame_q);
 	for (size_t i = 0; i < a.n_ivls; i++)
 		ivl_free(a.ivls[i]);
 	free(a.ivls);

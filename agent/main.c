@@ -3,12 +3,14 @@
  *
  *   peerwatt-agent probe ...      agent/probe.c   (metering helper)
  *   peerwatt-agent keygen ...     agent/keygen.c
+ *   peerwatt-agent evidence ...   agent/evidence.c (the household's evidence for an audit)
  *   peerwatt-agent -c FILE ...    the daemon (agent/agentd.c)
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "agent/agentd.h"
+#include "agent/evidence.h"
 #include "agent/keygen.h"
 #include "agent/probe.h"
 #include "peerwatt/cli.h"
@@ -23,6 +25,9 @@ usage(FILE *f)
 	           "       peerwatt-agent keygen --out FILE ...       create a household key\n"
 	           "       peerwatt-agent probe --modbus URL --unit N [--json] ...\n"
 	           "                                                  read a SunSpec device once\n"
+	           "       peerwatt-agent evidence --db AGENT_DB --out FILE\n"
+	           "                                                  the household's evidence for "
+	           "an audit\n"
 	           "       peerwatt-agent --help | --version\n\n"
 	           "  -c, --config FILE   configuration (peerwatt.conf(5), docs/agent.md)\n"
 	           "  --check-config      load and check the configuration, the device URL and\n"
@@ -51,6 +56,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "keygen") == 0)
 		return keygen_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "evidence") == 0)
+		return evidence_main(argc - 1, argv + 1);
 	/* the daemon, `-c FILE [--check-config]` (agent/agentd.c) */
 	return agentd_main(argc, argv);
 }

@@ -175,6 +175,17 @@ check "JSON: one signed receipt checked per household entry" python3 -c '
 import json,sys; d=json.load(open(sys.argv[1])); e=d["entries"]
 assert d["evidence"]["acks"] == e["orders"] + e["cancels"] + e["readings"], d["evidence"]
 assert d["evidence"]["statements"] == e["statements"] and d["evidence"]["agents"] == 4' "$T/ev.json"
+# the household's export of its evidence (peerwatt-agent evidence) is evidence too
+"$B/peerwatt-agent" evidence --db "$T/agent-a.db" --out "$T/ev-a.db" >/dev/null
+check "peerwatt-agent evidence writes a 0600 file" test "$(stat -c %a "$T/ev-a.db")" = 600
+"$B/peerwatt-agent" evidence --db "$T/agent-a.db" --out "$T/ev-a.db" 2>/dev/null
+check "peerwatt-agent evidence never overwrites (exit $?)" test $? -eq 73
+"$B/peerwatt-audit" verify "$T/copy.db" --json --agent "$T/ev-a.db" >"$T/ev-a.json"
+"$B/peerwatt-audit" verify "$T/copy.db" --json --agent "$T/agent-a.db" >"$T/agent-a.json"
+check "the exported evidence verifies and counts as the whole database does" python3 -c '
+import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+assert a["ok"] and b["ok"] and a["evidence"] == b["evidence"] and a["evidence"]["acks"] > 0, (a["evidence"], b["evidence"])' \
+	"$T/ev-a.json" "$T/agent-a.json"
 # a rollback of dave's ACKed bid, every checkpoint re-signed over the shorter log
 fresh rollback
 where=$("$F" "$T/rollback.db" "$T/ex.key" rollback "$T/d.key")

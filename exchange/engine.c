@@ -1172,19 +1172,22 @@ hist_log(const char *what, const char *unit, const struct engine_hist *h)
 void
 engine_log_stats(const struct engine *e)
 {
-	uint64_t zok = 0, zno = 0;
-	if (e->gw)
+	uint64_t zok = 0, zno = 0, hsf = 0;
+	if (e->gw) {
 		gateway_zap_counts(e->gw, &zok, &zno);
+		hsf = gateway_handshakes_failed(e->gw);
+	}
 	log_info("stats: accepted orders %llu cancels %llu meters %llu queries %llu; batches %llu "
 	         "commits %llu; replies dropped %llu; rate_limited dropped %llu; ZAP admitted %llu "
-	         "refused %llu; log size %llu",
+	         "refused %llu; handshakes failed %llu; log size %llu",
 	         (unsigned long long)e->accepted[PW_MSG_ORDER],
 	         (unsigned long long)e->accepted[PW_MSG_CANCEL],
 	         (unsigned long long)e->accepted[PW_MSG_METER],
 	         (unsigned long long)e->accepted[PW_MSG_QUERY], (unsigned long long)e->batches,
 	         (unsigned long long)e->commits, (unsigned long long)e->replies_dropped,
 	         (unsigned long long)e->rate_dropped, (unsigned long long)zok,
-	         (unsigned long long)zno, (unsigned long long)(e->log ? mlog_size(e->log) : 0));
+	         (unsigned long long)zno, (unsigned long long)hsf,
+	         (unsigned long long)(e->log ? mlog_size(e->log) : 0));
 	for (unsigned i = 1; i < PW_REASON__COUNT; i++)
 		if (e->rejects[i])
 			log_info("stats: rejected %s: %llu", pw_reason_name(i),

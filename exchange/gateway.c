@@ -29,11 +29,15 @@ struct gateway {
 	void *zap;
 	void *router;
 	void *pub;
+	void *mon[2]; /* PAIR: handshake failures of the ROUTER and the PUB */
 	const struct registry *reg;
 	uint64_t zap_ok, zap_refused;
 	int64_t zaplog_s; /* refusals logged in this second (at most GW_ZAP_LOG_PER_S) */
 	unsigned zaplog_n;
+	uint64_t hs_failed;
 };
+
+static int log_budget(struct gateway *gw);
 
 static pw_err
 zfail(const char *what)
@@ -62,6 +66,27 @@ server_opts(void *s, const uint8_t curve_sk[32], int64_t max_msg)
 	    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_msg, sizeof(max_msg)) != 0)
 		return zfail("socket options");
+	return PW_OK;
+}
+
+/* A PAIR socket receiving socket s's failed handshakes (slot i); ZAP
+ * refusals are logged by zap_one() with the key, these have none. */
+static pw_err
+monitor(struct gateway *gw, int i, void *s)
+{
+	char ep[64];
+	int zero = 0;
+
+	snprintf(ep, sizeof(ep), "inproc://pw-gateway-%p-%d", (void *)gw, i);
+	if (zmq_socket_monitor(s, ep,
+	                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+		return PW_ERR_ZMQ;
+	gw->mon[i] = zmq_socket(gw->ctx, ZMQ_PAIR);
+	if (gw->mon[i] == NULL ||
+	    zmq_setsockopt(gw->mon[i], ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
+	    zmq_connect(gw->mon[i], ep) != 0)
+		return PW_ERR_ZMQ;
 	return PW_OK;
 }
 
@@ -103,6 +128,10 @@ gateway_open(struct gateway **out, const struct xconfig *cfg, const struct pw_ke
 	if (!(gw->pub = zmq_socket(gw->ctx, ZMQ_PUB)) ||
 	    (rc = server_opts(gw->pub, curve_sk, 1024)) != PW_OK)
 		goto fail;
+	if (monitor(gw, 0, gw->router) != PW_OK || monitor(gw, 1, gw->pub) != PW_OK) {
+		rc = zfail("socket monitor");
+		goto fail;
+	}
 	if (zmq_bind(gw->router, cfg->request_endpoint) != 0) {
 		log_warnx("gateway: bind %s: %s", cfg->request_endpoint, zmq_strerror(zmq_errno()));
 		rc = PW_ERR_ZMQ;
@@ -128,6 +157,13 @@ gateway_close(struct gateway **gwp)
 	if (!gwp || !*gwp)
 		return;
 	struct gateway *gw = *gwp;
+	if (gw->router)
+		(void)zmq_socket_monitor(gw->router, NULL, 0);
+	if (gw->pub)
+		(void)zmq_socket_monitor(gw->pub, NULL, 0);
+	for (int i = 0; i < 2; i++)
+		if (gw->mon[i])
+			zmq_close(gw->mon[i]);
 	if (gw->router)
 		zmq_close(gw->router);
 	if (gw->pub)
@@ -189,14 +225,8 @@ static void
 log_refusal(struct gateway *gw, zmq_msg_t *key, zmq_msg_t *addr)
 {
 	char hex[2 * PW_CURVE_LEN + 1] = "(none)", peer[64] = "?";
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (ts.tv_sec != gw->zaplog_s) {
-		gw->zaplog_s = ts.tv_sec;
-		gw->zaplog_n = 0;
-	}
-	if (gw->zaplog_n++ >= GW_ZAP_LOG_PER_S)
+	if (!log_budget(gw))
 		return;
 	if (key != NULL && zmq_msg_size(key) == PW_CURVE_LEN)
 		pw_hex_encode(zmq_msg_data(key), PW_CURVE_LEN, hex);
@@ -285,6 +315,12 @@ gateway_zap_counts(const struct gateway *gw, uint64_t *admitted, uint64_t *refus
 	*refused = gw->zap_refused;
 }
 
+uint64_t
+gateway_handshakes_failed(const struct gateway *gw)
+{
+	return gw->hs_failed;
+}
+
 pw_err
 gateway_recv(struct gateway *gw, struct gw_request *r)
 {
@@ -354,4 +390,74 @@ gateway_publish(struct gateway *gw, const char *topic, const uint8_t *frame, siz
 	    zmq_send(gw->pub, frame, len, ZMQ_DONTWAIT) < 0)
 		return zfail("publish");
 	return PW_OK;
+}
+
+/* At most GW_ZAP_LOG_PER_S refusal lines a second, ZAP's and these together. */
+static int
+log_budget(struct gateway *gw)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec != gw->zaplog_s) {
+		gw->zaplog_s = ts.tv_sec;
+		gw->zaplog_n = 0;
+	}
+	return gw->zaplog_n++ < GW_ZAP_LOG_PER_S;
+}
+
+void
+gateway_handshakes(struct gateway *gw)
+{
+	static const char *const what[2] = { "request", "market data" };
+
+	for (int i = 0; i < 2; i++) {
+		for (int k = 0; k < 1000; k++) {
+			zmq_msg_t ev;
+			uint16_t id = 0;
+			uint32_t value = 0;
+			int more, valid;
+
+			zmq_msg_init(&ev);
+			if (zmq_msg_recv(&ev, gw->mon[i], ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&ev);
+				break;
+			}
+			more = zmq_msg_more(&ev);
+			valid = zmq_msg_size(&ev) == 6;
+			if (valid) {
+				memcpy(&id, zmq_msg_data(&ev), 2);
+				memcpy(&value, (const uint8_t *)zmq_msg_data(&ev) + 2, 4);
+			}
+			zmq_msg_close(&ev);
+			while (more) { /* the endpoint frame: the bound one, not the peer */
+				zmq_msg_init(&ev);
+				if (zmq_msg_recv(&ev, gw->mon[i], ZMQ_DONTWAIT) < 0)
+					more = 0;
+				else
+					more = zmq_msg_more(&ev);
+				zmq_msg_close(&ev);
+			}
+			if (!valid)
+				continue;
+			gw->hs_failed++;
+			if (!log_budget(gw))
+				continue;
+			if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+			    value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+				log_info(
+				    "gateway: a CURVE handshake on the %s socket failed: the"
+				    " client's [exchange] public_key is not this exchange's key"
+				    " (its own key cannot be known before that)",
+				    what[i]);
+			else
+				log_info(
+				    "gateway: a CURVE handshake on the %s socket failed (%s 0x%x):"
+				    " a client with another exchange key or protocol, or a"
+				    " connection dropped halfway",
+				    what[i],
+				    id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error"
+				                                              : "no detail",
+				    value);
+		}
+	}
 }

@@ -59,6 +59,9 @@ void gateway_set_registry(struct gateway *gw, const struct registry *reg);
 void gateway_poll_items(struct gateway *gw, zmq_pollitem_t items[2]);
 /* Answer every pending ZAP request. */
 void gateway_zap(struct gateway *gw);
+/* Log the CURVE handshakes that failed since the last call (a client with
+ * another exchange key fails before ZAP sees it); call once per loop turn. */
+void gateway_handshakes(struct gateway *gw);
 
 /* Next request without waiting: PW_OK, PW_ERR_NOTFOUND when none is
  * queued, PW_ERR_ZMQ on a socket error. */
@@ -72,5 +75,7 @@ pw_err gateway_publish(struct gateway *gw, const char *topic, const uint8_t *fra
 
 /* ZAP statistics since start. */
 void gateway_zap_counts(const struct gateway *gw, uint64_t *admitted, uint64_t *refused);
+/* CURVE handshakes that failed before ZAP (gateway_handshakes) since start. */
+uint64_t gateway_handshakes_failed(const struct gateway *gw);
 
 #endif

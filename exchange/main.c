@@ -337,6 +337,7 @@ main(int argc, char **argv)
 			stats_flag = 0;
 			engine_log_stats(&e);
 		}
+		gateway_handshakes(gw);
 		gateway_poll_items(gw, items);
 		int n = zmq_poll(items, 2, (long)wait);
 		if (n < 0) {

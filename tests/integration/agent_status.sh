@@ -114,6 +114,9 @@ check "good agent: the exchange reachable, no problems" reachable_clean
 
 # --- each state, provoked --------------------------------------------------
 expect wrongkey exchange_refused 'public_key.*not registered' "wrong exchange key"
+check "exchange: the failed handshake of a client with another exchange key is logged" \
+	grep -q "gateway: a CURVE handshake on the request socket failed: the client's \[exchange\] public_key is not this exchange's key" \
+	"$T/exchange.log"
 expect unreg exchange_refused 'public_key.*not registered.*revoked' "unregistered household"
 check "unregistered household: the ZAP refusal is recorded (status 400)" \
 	says unreg exchange_refused 'status 400'

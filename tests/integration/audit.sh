@@ -32,6 +32,25 @@ import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is True and d["f
 assert d["entries"]["total"] == d["signatures"] > 0
 assert d["money_u"]["peer_paid"] == d["money_u"]["peer_received"]' "$T/ok.json"
 
+# a -wal file beside the database: the copy may be partial, the report says so
+python3 -c '
+import sqlite3,shutil,sys
+src,dst=sys.argv[1],sys.argv[2]
+shutil.copy(src, dst+".tmp")
+c=sqlite3.connect(dst+".tmp"); c.execute("PRAGMA journal_mode=WAL"); c.execute("CREATE TABLE scratch(x)")
+c.execute("INSERT INTO scratch VALUES (1)"); c.commit()
+shutil.copy(dst+".tmp", dst); shutil.copy(dst+".tmp-wal", dst+"-wal"); c.close()' "$T/honest.db" "$T/wal.db"
+"$AUDIT" verify "$T/wal.db" >"$T/wal.txt"
+check "a -wal beside the database is a warning" grep -q '^- a -wal file lies beside the database' "$T/wal.txt"
+check "no -wal beside the honest database: no such warning" bash -c "! grep -q -- '-wal file lies' '$T/ok.txt'"
+# entries after the latest checkpoint are counted and flagged
+cp "$T/honest.db" "$T/lastcp.db"
+sqlite3 "$T/lastcp.db" "DELETE FROM checkpoints WHERE tree_size = (SELECT max(tree_size) FROM checkpoints)"
+"$AUDIT" verify "$T/lastcp.db" --json >"$T/lastcp.json"
+check "entries after the latest checkpoint: counted and warned" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d["ok"] and d["entries_after_checkpoint"] > 0 and "entries_after_checkpoint" in d["warnings"], d["warnings"]' "$T/lastcp.json"
+
 # multi-part RESULTs (3 trades per part) verify too
 "$MKDB" gen --out "$T/parts.db" --households 12 --part-trades 3 >/dev/null
 check "RESULT in many parts verifies" "$AUDIT" verify "$T/parts.db"

@@ -19,6 +19,32 @@ static const struct validate_market M = { .now_s = 1000 * 900 - 61,
 	                                  .feedin_uper_kwh = 80000,
 	                                  .retail_uper_kwh = 300000 };
 
+/* The one capacity rule (docs/market.md): orders round down, the meter's
+ * plausibility bound rounds up; the exchange (registry_capacity_wh) and
+ * peerwatt-audit both call these. */
+static void
+test_capacity(void **state)
+{
+	static const struct {
+		int64_t w, l;
+		uint64_t cap, meter;
+	} t[] = {
+		{ 3600, 900, 900, 900 },     /* exact */
+		{ 1000, 900, 250, 250 },     /* exact */
+		{ 1001, 900, 250, 251 },     /* 250.25 Wh: down for orders, up for meters */
+		{ 7, 60, 0, 1 },             /* 0.1167 Wh */
+		{ 0, 900, 0, 0 },            /* no capacity */
+		{ -5, 900, 0, 0 },           /* nonsense power */
+		{ 1000000000, 86400, 24000000000ull, 24000000000ull },
+		{ INT64_MAX, 86400, UINT64_MAX, UINT64_MAX }, /* saturates, no overflow */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(validate_capacity_wh(t[i].w, t[i].l), t[i].cap);
+		assert_int_equal(validate_meter_max_wh(t[i].w, t[i].l), t[i].meter);
+	}
+}
+
 static void
 test_frame(void **state)
 {
@@ -182,6 +208,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_frame),
 		cmocka_unit_test(test_orders),
 		cmocka_unit_test(test_cancel),

@@ -132,6 +132,7 @@ enum reg {
 	R_POWER_IMP,
 	R_POWER_EXP,
 	R_ID,
+	R_ID_LDN, /* 0-0:42.0.0, the logical device name: the id of meters without 96.1.1 */
 };
 
 struct obis {
@@ -187,6 +188,8 @@ classify(const struct obis *o, int *tariff)
 	*tariff = 0;
 	if (v[0] == 0 && v[1] == 0 && v[2] == 96 && v[3] == 1 && v[4] == 1)
 		return R_ID;
+	if (v[0] == 0 && v[1] == 0 && v[2] == 42 && v[3] == 0 && v[4] == 0)
+		return R_ID_LDN;
 	if (v[0] != 1 || v[1] != 0)
 		return R_NONE;
 	if ((v[2] == 1 || v[2] == 2) && v[3] == 8) {
@@ -316,6 +319,7 @@ struct p1_work {
 	struct smeter_acc imp_total, exp_total, imp_sum, exp_sum;
 	bool has_net, has_pimp, has_pexp;
 	int64_t net_w, pimp_w, pexp_w;
+	char ldn[SMETER_SERIAL_MAX + 1];
 };
 
 static pw_err
@@ -366,6 +370,10 @@ parse_line(const char *s, size_t n, struct p1_work *w, struct smeter_reading *r,
 	}
 	if (reg == R_ID) {
 		set_serial(v, vlen, r->serial, sizeof(r->serial));
+		return PW_OK;
+	}
+	if (reg == R_ID_LDN) {
+		set_serial(v, vlen, w->ldn, sizeof(w->ldn));
 		return PW_OK;
 	}
 	rc = parse_value(v, vlen, reg <= R_EXP_TARIFF, reg == R_POWER_NET, &neg, &raw, &sf, why,
@@ -479,6 +487,8 @@ p1_parse(const char *t, size_t len, struct smeter_reading *r, char *why, size_t 
 		snprintf(why, whysz, "'!' not at the start of a line");
 		return PW_ERR_PARSE;
 	}
+	if (r->serial[0] == '\0')
+		memcpy(r->serial, w.ldn, sizeof(r->serial));
 	r->imp = w.imp_total.has ? w.imp_total : w.imp_sum;
 	r->exp = w.exp_total.has ? w.exp_total : w.exp_sum;
 	if (w.has_net) {

@@ -8,7 +8,8 @@
  *   1-0:1.8.0 import, else the sum of the tariffs 1-0:1.8.1 .. 1-0:1.8.9
  *   1-0:2.8.0 export, else the sum of 1-0:2.8.1 .. 1-0:2.8.9
  *   1-0:16.7.0 net power (import positive), else 1-0:1.7.0 - 1-0:2.7.0
- *   0-0:96.1.1 the equipment id (hex-coded ASCII; decoded when printable)
+ *   0-0:96.1.1 the equipment id (hex-coded ASCII; decoded when printable),
+ *              else 0-0:42.0.0 (Luxembourg's Smarty sends its id there)
  * A telegram failing its CRC, without a CRC (DSMR 2.2/3), longer than
  * P1_TELEGRAM_MAX or with a line longer than P1_LINE_MAX, with a non-ASCII
  * byte, a duplicated register or a malformed value never yields a value.

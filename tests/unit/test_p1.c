@@ -2,7 +2,9 @@
  * test_p1.c: DSMR P1 telegrams.  Real telegrams with the CRCs their meters
  * sent (transcribed from the public test data of the dsmr_parser project,
  * ndokter/dsmr_parser test/example_telegrams.py: a DSMR 5.0 Iskra AM550, a
- * DSMR 4.2 Kaifa and a Sagemcom T210-D), CRC errors, every refusal, the
+ * DSMR 4.2 Kaifa and a Sagemcom T210-D; a Fluvius eMUCS 1.7.1 and a
+ * Luxembourg Smarty from the meterlogger project's tests), CRC errors, every
+ * refusal, the
  * assembler on a stream with garbage, truncation and overflow.
  */
 #include <setjmp.h>
@@ -121,6 +123,47 @@ static const char tg_t210[] = "/EST5\\253710000_A\r\n"
                               "1-0:4.7.0(000000166*var)\r\n"
                               "!7EF9\r\n";
 
+/* Fluvius eMUCS-P1 1.7.1 (Belgium), CRC 3AD7; from the e-MUCS P1 specification's example */
+static const char tg_fluvius[] =
+    "/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n"
+    "0-0:96.1.1(3153414733313031303231363035)\r\n0-0:1.0.0(200512135409S)\r\n"
+    "1-0:1.8.1(000000.034*kWh)\r\n1-0:1.8.2(000015.758*kWh)\r\n"
+    "1-0:2.8.1(000000.000*kWh)\r\n1-0:2.8.2(000000.011*kWh)\r\n1-0:1.4.0(02.351*kW)\r\n"
+    "1-0:1.6.0(200509134558S)(02.589*kW)\r\n"
+    "0-0:98.1.0(3)(1-0:1.6.0)(1-0:1.6.0)(200501000000S)(200423192538S)(03.695*kW)"
+    "(200401000000S)(200305122139S)(05.980*kW)(200301000000S)(200210035421W)(04.318*kW)\r\n"
+    "0-0:96.14.0(0001)\r\n1-0:1.7.0(00.000*kW)\r\n1-0:2.7.0(00.000*kW)\r\n"
+    "1-0:21.7.0(00.000*kW)\r\n1-0:41.7.0(00.000*kW)\r\n1-0:61.7.0(00.000*kW)\r\n"
+    "1-0:22.7.0(00.000*kW)\r\n1-0:42.7.0(00.000*kW)\r\n1-0:62.7.0(00.000*kW)\r\n"
+    "1-0:32.7.0(234.7*V)\r\n1-0:52.7.0(234.7*V)\r\n1-0:72.7.0(234.7*V)\r\n"
+    "1-0:31.7.0(000.00*A)\r\n1-0:51.7.0(000.00*A)\r\n1-0:71.7.0(000.00*A)\r\n"
+    "0-0:96.3.10(1)\r\n0-0:17.0.0(999.9*kW)\r\n1-0:31.4.0(999*A)\r\n0-0:96.13.0()\r\n"
+    "0-1:24.1.0(003)\r\n0-1:96.1.1(37464C4F32313139303333373333)\r\n0-1:24.4.0(1)\r\n"
+    "0-1:24.2.3(200512134558S)(00112.384*m3)\r\n0-2:24.1.0(007)\r\n"
+    "0-2:96.1.1(3853414731323334353637383930)\r\n0-2:24.2.1(200512134558S)(00872.234*m3)\r\n"
+    "!3AD7\r\n";
+
+/* Luxembourg Smarty: totals only, the id on 0-0:42.0.0, CRC 80F6 */
+static const char tg_lux[] =
+    "/Lux5\\253663629_D\r\n\r\n1-3:0.2.8(42)\r\n0-0:1.0.0(260403175431S)\r\n"
+    "0-0:42.0.0(53414731303330373030303132373031)\r\n1-0:1.8.0(000273.764*kWh)\r\n"
+    "1-0:2.8.0(112743.030*kWh)\r\n1-0:3.8.0(000462.590*kvarh)\r\n"
+    "1-0:4.8.0(007109.230*kvarh)\r\n1-0:1.7.0(00.000*kW)\r\n1-0:2.7.0(00.897*kW)\r\n"
+    "1-0:3.7.0(00.000*kvar)\r\n1-0:4.7.0(00.154*kvar)\r\n0-0:17.0.0(027.6*kVA)\r\n"
+    "1-0:9.7.0(00.000*kVA)\r\n1-0:10.7.0(00.913*kVA)\r\n1-1:31.4.0(040*A)(-040*A)\r\n"
+    "0-0:96.3.10(1)\r\n0-1:96.3.10(0)\r\n0-2:96.3.10(0)\r\n0-0:96.7.21(01067)\r\n"
+    "1-0:32.32.0(00014)\r\n1-0:52.32.0(00015)\r\n1-0:72.32.0(00012)\r\n"
+    "1-0:32.36.0(00000)\r\n1-0:52.36.0(00000)\r\n1-0:72.36.0(00000)\r\n0-0:96.13.0()\r\n"
+    "0-0:96.13.2()\r\n0-0:96.13.3()\r\n0-0:96.13.4()\r\n0-0:96.13.5()\r\n"
+    "1-0:32.7.0(231.0*V)\r\n1-0:52.7.0(229.0*V)\r\n1-0:72.7.0(230.0*V)\r\n"
+    "1-0:31.7.0(001*A)\r\n1-0:51.7.0(001*A)\r\n1-0:71.7.0(001*A)\r\n"
+    "1-0:21.7.0(00.000*kW)\r\n1-0:41.7.0(00.000*kW)\r\n1-0:61.7.0(00.000*kW)\r\n"
+    "1-0:22.7.0(00.319*kW)\r\n1-0:42.7.0(00.300*kW)\r\n1-0:62.7.0(00.277*kW)\r\n"
+    "1-0:23.7.0(00.000*kvar)\r\n1-0:43.7.0(00.000*kvar)\r\n1-0:63.7.0(00.000*kvar)\r\n"
+    "1-0:24.7.0(00.046*kvar)\r\n1-0:44.7.0(00.065*kvar)\r\n1-0:64.7.0(00.041*kvar)\r\n"
+    "0-1:24.1.0(003)\r\n0-1:96.1.0(464C4F313832333730313230333530)\r\n"
+    "0-1:24.2.1(260403174542S)(14239.771*m3)\r\n0-1:24.4.0(1)\r\n!80F6\r\n";
+
 /* DSMR 2.2: no CRC at all */
 static const char tg_v22[] = "/ISk5\\2MT382-1004\r\n"
                              "\r\n"
@@ -163,6 +206,19 @@ test_real_telegrams(void **state)
 	assert_int_equal(r.export_wh, 58);
 	assert_int_equal(r.power_w, 286);
 	assert_string_equal(r.serial, "");
+	/* Belgium: tariffs, M-Bus ids on 0-1/0-2 (not the meter's) */
+	assert_int_equal(parse(tg_fluvius, strlen(tg_fluvius), &r, why), PW_OK);
+	assert_int_equal(r.import_wh, 34 + 15758);
+	assert_int_equal(r.export_wh, 0 + 11);
+	assert_true(r.has_power);
+	assert_int_equal(r.power_w, 0);
+	assert_string_equal(r.serial, "1SAG3101021605");
+	/* Luxembourg: totals, exporting, the id on 0-0:42.0.0 */
+	assert_int_equal(parse(tg_lux, strlen(tg_lux), &r, why), PW_OK);
+	assert_int_equal(r.import_wh, 273764);
+	assert_int_equal(r.export_wh, 112743030);
+	assert_int_equal(r.power_w, -897);
+	assert_string_equal(r.serial, "SAG1030700012701");
 	/* without CR LF after the CRC too */
 	assert_int_equal(parse(tg_v5, strlen(tg_v5) - 2, &r, why), PW_OK);
 }
@@ -170,16 +226,16 @@ test_real_telegrams(void **state)
 static void
 test_crc(void **state)
 {
-	const char *all[] = { tg_v5, tg_v42, tg_t210 };
+	const char *all[] = { tg_v5, tg_v42, tg_t210, tg_fluvius, tg_lux };
 	struct smeter_reading r;
 	char why[SMETER_WHY_MAX];
 	char t[4096];
 
 	(void)state;
 	assert_int_equal(p1_crc16("123456789", 9), 0xBB3D); /* CRC-16/ARC check value */
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
 		size_t n = strlen(all[k]);
-		memcpy(t, all[k], n);
+		memcpy(t, all[k], n + 1);
 		/* flip one bit in every position of the body: always refused */
 		for (size_t i = 0; i + 7 < n; i += 13) {
 			t[i] ^= 0x01;
@@ -187,7 +243,9 @@ test_crc(void **state)
 			t[i] ^= 0x01;
 		}
 		/* a digit of a value changed: a well-formed telegram with a wrong CRC */
-		char *d = strstr(t, "8.1(") + 6;
+		char *d = strstr(t, "1-0:1.8.");
+		assert_non_null(d);
+		d += 12; /* a digit of the first import register */
 		*d = *d == '9' ? '8' : (char)(*d + 1);
 		assert_int_equal(parse(t, n, &r, why), PW_ERR_CRC);
 		assert_non_null(strstr(why, "CRC mismatch"));

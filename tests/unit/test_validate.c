@@ -29,12 +29,12 @@ test_capacity(void **state)
 		int64_t w, l;
 		uint64_t cap, meter;
 	} t[] = {
-		{ 3600, 900, 900, 900 },     /* exact */
-		{ 1000, 900, 250, 250 },     /* exact */
-		{ 1001, 900, 250, 251 },     /* 250.25 Wh: down for orders, up for meters */
-		{ 7, 60, 0, 1 },             /* 0.1167 Wh */
-		{ 0, 900, 0, 0 },            /* no capacity */
-		{ -5, 900, 0, 0 },           /* nonsense power */
+		{ 3600, 900, 900, 900 }, /* exact */
+		{ 1000, 900, 250, 250 }, /* exact */
+		{ 1001, 900, 250, 251 }, /* 250.25 Wh: down for orders, up for meters */
+		{ 7, 60, 0, 1 },         /* 0.1167 Wh */
+		{ 0, 900, 0, 0 },        /* no capacity */
+		{ -5, 900, 0, 0 },       /* nonsense power */
 		{ 1000000000, 86400, 24000000000ull, 24000000000ull },
 		{ INT64_MAX, 86400, UINT64_MAX, UINT64_MAX }, /* saturates, no overflow */
 	};
@@ -208,10 +208,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_capacity),
-		cmocka_unit_test(test_frame),
-		cmocka_unit_test(test_orders),
-		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_capacity), cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_orders),   cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_meter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,9 @@ static const char schema[] =
     " interval INTEGER NOT NULL, root BLOB NOT NULL, frame BLOB NOT NULL,"
     " consistent INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS order_tags(seq INTEGER PRIMARY KEY, tag INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS energy(interval INTEGER PRIMARY KEY, pv_wh INTEGER,"
+    " import_wh INTEGER NOT NULL, export_wh INTEGER NOT NULL);";
 
 /* Whether table statements has column `proof` (a database of a version
  * before statement proofs lacks log_index and proof). */
@@ -444,19 +446,46 @@ fee_share(int64_t fee_u, int64_t qty_wh, int64_t cum_wh, int64_t bought_wh)
 	return (int64_t)(hi - lo);
 }
 
+/* The cursor of a page: rows below `before`, or all for 0. */
+static int64_t
+page_bound(uint64_t before)
+{
+	return before == 0 ? INT64_MAX : clamp64(before);
+}
+
+/* Adds "more" (rows exist below `oldest`) and "before" to a page. */
+static json_t *
+page_done(struct aledger *l, json_t *doc, const char *table, int have, int64_t oldest)
+{
+	int64_t more = 0;
+	if (doc == NULL)
+		return NULL;
+	if (have)
+		more = query_i64(l,
+		                 strcmp(table, "trades") == 0
+		                     ? "SELECT EXISTS(SELECT 1 FROM trades WHERE interval < ?)"
+		                     : "SELECT EXISTS(SELECT 1 FROM statements WHERE interval < ?)",
+		                 oldest, 0);
+	json_object_set_new(doc, "more", json_boolean(more != 0));
+	json_object_set_new(doc, "before", have ? json_integer((json_int_t)oldest) : json_null());
+	return doc;
+}
+
 json_t *
-aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
+aledger_json_trades_page(struct aledger *l, uint64_t before)
 {
 	sqlite3_stmt *st;
 	json_t *arr = json_array();
+	int64_t oldest = 0;
+	int have = 0;
 
-	(void)me;
 	if (arr == NULL)
 		return NULL;
 	/* The agent does not know the zones that set a trade's grid fee, so it
 	 * takes the fee from the interval's statement: the buyer pays it all
 	 * (a sale carries none), split over the interval's purchases by
-	 * energy.  Unknown (null) until the statement arrives. */
+	 * energy.  Unknown (null) until the statement arrives.  A page ends at
+	 * an interval boundary, so that the next page's cursor loses nothing. */
 	if (sqlite3_prepare_v2(
 	        l->db,
 	        "SELECT t.interval, t.side, t.qty_wh, t.price, s.fee_u,"
@@ -464,11 +493,16 @@ aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
 	        "  AND (b.buy_seq, b.sell_seq) <= (t.buy_seq, t.sell_seq)),"
 	        " (SELECT sum(b.qty_wh) FROM trades b WHERE b.interval = t.interval AND b.side = 1)"
 	        " FROM trades t LEFT JOIN statements s ON s.interval = t.interval"
+	        " WHERE t.interval < ?1 AND t.interval >= (SELECT min(interval) FROM"
+	        "  (SELECT interval FROM trades WHERE interval < ?1 ORDER BY interval DESC"
+	        "   LIMIT ?2))"
 	        " ORDER BY t.interval DESC, t.buy_seq, t.sell_seq LIMIT 200",
 	        -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		return NULL;
 	}
+	sqlite3_bind_int64(st, 1, page_bound(before));
+	sqlite3_bind_int(st, 2, ALEDGER_PAGE);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t qty = sqlite3_column_int64(st, 2), price = sqlite3_column_int64(st, 3);
 		int64_t amount = 0, fee_u = sqlite3_column_int64(st, 4);
@@ -476,6 +510,8 @@ aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
 		        bought_wh = sqlite3_column_int64(st, 6);
 		int buy = sqlite3_column_int(st, 1) == PW_SIDE_BUY;
 		json_t *fee;
+		oldest = sqlite3_column_int64(st, 0);
+		have = 1;
 		if (pw_money_amount((uint64_t)qty, (uint64_t)price, &amount) != PW_OK)
 			amount = 0;
 		if (!buy)
@@ -485,47 +521,80 @@ aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
 			fee = json_null();
 		else
 			fee = json_integer(fee_share(fee_u, qty, cum_wh, bought_wh));
-		json_array_append_new(arr,
-		                      json_pack("{s:I, s:s, s:I, s:I, s:I, s:o, s:n}", "interval",
-		                                (json_int_t)sqlite3_column_int64(st, 0), "side",
-		                                buy ? "buy" : "sell", "qty_wh", (json_int_t)qty,
-		                                "price_uper_kwh", (json_int_t)price, "amount_u",
-		                                (json_int_t)amount, "fee_u", fee, "verified"));
+		json_array_append_new(
+		    arr, json_pack("{s:I, s:s, s:I, s:I, s:I, s:o}", "interval", (json_int_t)oldest,
+		                   "side", buy ? "buy" : "sell", "qty_wh", (json_int_t)qty,
+		                   "price_uper_kwh", (json_int_t)price, "amount_u",
+		                   (json_int_t)amount, "fee_u", fee));
 	}
 	sqlite3_finalize(st);
-	return json_pack("{s:o}", "trades", arr);
+	return page_done(l, json_pack("{s:o}", "trades", arr), "trades", have, oldest);
 }
 
 json_t *
-aledger_json_statements(struct aledger *l)
+aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
+{
+	(void)me;
+	return aledger_json_trades_page(l, 0);
+}
+
+/* Statement sums over intervals [lo, hi): sold, bought, earned, paid, net,
+ * saving, count (paid as a positive number). */
+static pw_err
+statement_sums(struct aledger *l, int64_t lo, int64_t hi, int64_t v[7])
+{
+	sqlite3_stmt *st;
+	pw_err rc = PW_ERR_DB;
+
+	memset(v, 0, 7 * sizeof(v[0]));
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT total(sold_wh), total(bought_wh),"
+	                       " total(CASE WHEN net_u > 0 THEN net_u ELSE 0 END),"
+	                       " total(CASE WHEN net_u < 0 THEN -net_u ELSE 0 END),"
+	                       " total(net_u), total(saving_u), count(*)"
+	                       " FROM statements WHERE interval >= ? AND interval < ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		/* total() is a double: exact below 2^53 micro-units (9e9 money) */
+		for (int i = 0; i < 7; i++)
+			v[i] = (int64_t)sqlite3_column_double(st, i);
+		rc = PW_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+json_t *
+aledger_json_statements_page(struct aledger *l, uint64_t before)
 {
 	sqlite3_stmt *st;
 	json_t *arr = json_array();
-	int64_t earned = 0, paid = 0, saving = 0;
+	int64_t tot[7], oldest = 0;
+	int have = 0;
 
 	if (arr == NULL)
 		return NULL;
-	if (sqlite3_prepare_v2(l->db,
+	if (statement_sums(l, 0, INT64_MAX, tot) != PW_OK ||
+	    sqlite3_prepare_v2(l->db,
 	                       "SELECT interval, flags, bought_wh, sold_wh, export_wh, import_wh,"
 	                       " imbalance_wh, fee_u, net_u, baseline_u, saving_u, log_index, proof"
-	                       " FROM statements"
-	                       " ORDER BY interval DESC",
+	                       " FROM statements WHERE interval < ?"
+	                       " ORDER BY interval DESC LIMIT ?",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		return NULL;
 	}
-	int rows = 0;
+	sqlite3_bind_int64(st, 1, page_bound(before));
+	sqlite3_bind_int(st, 2, ALEDGER_PAGE);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t v[11];
 		for (int i = 0; i < 11; i++)
 			v[i] = sqlite3_column_int64(st, i);
-		if (v[8] > 0)
-			earned += v[8];
-		else
-			paid -= v[8];
-		saving += v[10];
-		if (rows++ >= 200)
-			continue; /* totals over all, rows for the latest */
+		oldest = v[0];
+		have = 1;
 		/* log_index and verified stay null until a statement proof
 		 * was checked (0 not asked yet, 1 verified, 2 failed) */
 		int proof = sqlite3_column_int(st, 12);
@@ -544,9 +613,138 @@ aledger_json_statements(struct aledger *l)
 		              "log_index", idx, "verified", ver));
 	}
 	sqlite3_finalize(st);
-	return json_pack("{s:o, s:{s:I, s:I, s:I}}", "statements", arr, "totals", "earned_u",
-	                 (json_int_t)earned, "paid_u", (json_int_t)paid, "saving_u",
-	                 (json_int_t)saving);
+	return page_done(l,
+	                 json_pack("{s:o, s:{s:I, s:I, s:I}}", "statements", arr, "totals",
+	                           "earned_u", (json_int_t)tot[2], "paid_u", (json_int_t)tot[3],
+	                           "saving_u", (json_int_t)tot[5]),
+	                 "statements", have, oldest);
+}
+
+json_t *
+aledger_json_statements(struct aledger *l)
+{
+	return aledger_json_statements_page(l, 0);
+}
+
+static json_t *
+sums_json(const int64_t v[7])
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sold_wh", (json_int_t)v[0],
+	                 "bought_wh", (json_int_t)v[1], "earned_u", (json_int_t)v[2], "paid_u",
+	                 (json_int_t)v[3], "net_u", (json_int_t)v[4], "saving_u", (json_int_t)v[5],
+	                 "settled", (json_int_t)v[6]);
+}
+
+pw_err
+aledger_add_energy(struct aledger *l, uint64_t interval, int64_t pv_wh, uint64_t import_wh,
+                   uint64_t export_wh)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (interval > INT64_MAX || import_wh > INT64_MAX || export_wh > INT64_MAX)
+		return PW_ERR_RANGE;
+	if (sqlite3_prepare_v2(
+	        l->db,
+	        "INSERT OR REPLACE INTO energy(interval, pv_wh, import_wh, export_wh)"
+	        " VALUES (?, ?, ?, ?)",
+	        -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, (int64_t)interval);
+	if (pv_wh >= 0)
+		sqlite3_bind_int64(st, 2, pv_wh);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, (int64_t)import_wh);
+	sqlite3_bind_int64(st, 4, (int64_t)export_wh);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? PW_OK : PW_ERR_DB;
+}
+
+static json_t *
+int_or_null(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL
+	           ? json_null()
+	           : json_integer((json_int_t)sqlite3_column_int64(st, col));
+}
+
+json_t *
+aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint32_t interval_s)
+{
+	sqlite3_stmt *st;
+	int64_t day[7], all[7], lo = clamp64(from_iv), hi = clamp64(to_iv);
+	int64_t un_sold = 0, un_bought = 0;
+	json_t *arr, *doc;
+
+	if (statement_sums(l, lo, hi, day) != PW_OK ||
+	    statement_sums(l, 0, INT64_MAX, all) != PW_OK)
+		return NULL;
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT side, sum(qty_wh) FROM trades WHERE interval >= ? AND"
+	                       " interval < ? AND interval NOT IN (SELECT interval FROM statements)"
+	                       " GROUP BY side",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_int(st, 0) == PW_SIDE_SELL)
+			un_sold = sqlite3_column_int64(st, 1);
+		else
+			un_bought = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	/* one row per interval with a reading or a trade: the latest 288 */
+	if (sqlite3_prepare_v2(
+	        l->db,
+	        "SELECT x.iv, e.pv_wh, e.import_wh, e.export_wh,"
+	        " (SELECT total(qty_wh) FROM trades WHERE interval = x.iv AND side = 2),"
+	        " (SELECT total(qty_wh) FROM trades WHERE interval = x.iv AND side = 1)"
+	        " FROM (SELECT iv FROM (SELECT interval AS iv FROM energy WHERE interval >= ?1"
+	        "  AND interval < ?2 UNION SELECT interval FROM trades WHERE interval >= ?1"
+	        "  AND interval < ?2) ORDER BY iv DESC LIMIT 288) x"
+	        " LEFT JOIN energy e ON e.interval = x.iv ORDER BY x.iv",
+	        -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	arr = json_array();
+	while (arr != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t iv = sqlite3_column_int64(st, 0);
+		json_t *house = json_null();
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
+		    sqlite3_column_type(st, 2) != SQLITE_NULL) {
+			/* what the house used: own PV plus import minus export */
+			int64_t h = sqlite3_column_int64(st, 1) + sqlite3_column_int64(st, 2) -
+			            sqlite3_column_int64(st, 3);
+			house = json_integer(h > 0 ? h : 0);
+		}
+		json_array_append_new(
+		    arr, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I}", "interval",
+		                   (json_int_t)iv, "start", (json_int_t)(iv * (int64_t)interval_s),
+		                   "pv_wh", int_or_null(st, 1), "house_wh", house, "import_wh",
+		                   int_or_null(st, 2), "export_wh", int_or_null(st, 3), "sold_wh",
+		                   (json_int_t)sqlite3_column_double(st, 4), "bought_wh",
+		                   (json_int_t)sqlite3_column_double(st, 5)));
+	}
+	sqlite3_finalize(st);
+	if (arr == NULL)
+		return NULL;
+	doc = sums_json(day);
+	if (doc == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	json_object_set_new(doc, "from_interval", json_integer((json_int_t)lo));
+	json_object_set_new(doc, "to_interval", json_integer((json_int_t)hi));
+	json_object_set_new(doc, "start", json_integer((json_int_t)(lo * (int64_t)interval_s)));
+	json_object_set_new(doc, "unsettled_sold_wh", json_integer((json_int_t)un_sold));
+	json_object_set_new(doc, "unsettled_bought_wh", json_integer((json_int_t)un_bought));
+	json_object_set_new(doc, "intervals", arr);
+	json_object_set_new(doc, "all_time", sums_json(all));
+	return doc;
 }
 
 json_t *

@@ -79,10 +79,49 @@ pw_err aledger_prev_checkpoint(struct aledger *l, uint64_t size, struct pw_check
 pw_err aledger_unchecked_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
     __attribute__((warn_unused_result));
 
-/* Dashboard documents (new references; NULL on a database error). */
+/* Dashboard documents (new references; NULL on a database error).
+ *
+ * Trades and statements come in pages, newest first: the latest page for
+ * before = 0, else the rows of intervals below `before`.  A page holds at
+ * most ALEDGER_PAGE statements, or the trades of whole intervals until it
+ * has ALEDGER_PAGE rows (more only when one interval has more trades than
+ * that, at most 200); "more" says whether older rows exist and "before" is
+ * the cursor for them (the page's oldest interval; null on an empty page).
+ * The statements' "totals" are all-time sums, on every page. */
+#define ALEDGER_PAGE 20
+json_t *aledger_json_trades_page(struct aledger *l, uint64_t before);
+json_t *aledger_json_statements_page(struct aledger *l, uint64_t before);
+/* The latest pages (before = 0); `me` is not used. */
 json_t *aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN]);
 json_t *aledger_json_statements(struct aledger *l);
 json_t *aledger_json_prices(struct aledger *l, uint32_t interval_s, unsigned max);
+
+/* The household's energy of one closed interval for the dashboard's chart:
+ * grid import and export from the signed reading, PV from the inverter's
+ * lifetime energy register (pv_wh < 0: unknown).  Replaces an earlier row
+ * of the same interval. */
+pw_err aledger_add_energy(struct aledger *l, uint64_t interval, int64_t pv_wh, uint64_t import_wh,
+                          uint64_t export_wh) __attribute__((warn_unused_result));
+
+/*
+ * The Today document for intervals [from_iv, to_iv) (the caller's day in
+ * its own time of day):
+ *   {"from_interval", "to_interval", "start": from_iv * interval_s,
+ *    "sold_wh", "bought_wh", "earned_u", "paid_u", "net_u", "saving_u",
+ *    "settled": statements counted,
+ *    "unsettled_sold_wh", "unsettled_bought_wh": traded, statement not yet in,
+ *    "intervals": [{"interval", "start", "pv_wh"|null, "house_wh"|null,
+ *                   "import_wh"|null, "export_wh"|null, "sold_wh",
+ *                   "bought_wh"}] (oldest first, the latest 288 with data),
+ *    "all_time": {"sold_wh", "bought_wh", "earned_u", "paid_u", "net_u",
+ *                 "saving_u", "settled"}}
+ * Energy and money sums come from the signed statements: earned is the sum
+ * of the intervals whose net was positive, paid that of the negative ones
+ * (as a positive number), net = earned - paid; positive is money or energy
+ * to the household.
+ */
+json_t *aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv,
+                           uint32_t interval_s);
 
 /* Order origin tags: 0 manual (dashboard), 1 auto-sell, 2 + k standing
  * bid k.  A missing tag reads as 0. */

@@ -2,7 +2,8 @@
  * trades from RESULT, statements (a second different one is a fork),
  * checkpoints (same size, other root is a fork), missing statements,
  * statement proofs (frame, unproven ones, verdict, the columns added to an
- * older database), tags, settings and the dashboard documents. */
+ * older database), tags, settings and the dashboard documents (pages of
+ * trades and statements, the Today document). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -396,6 +397,230 @@ test_order_fill_and_fees(void **state)
 	json_decref(doc);
 }
 
+/* A RESULT of interval iv in which `me` bought n times (qty 100, 101, ...). */
+static void
+buy_result(struct fx *f, uint64_t iv, int n, uint32_t price)
+{
+	struct pw_trade t[4];
+	struct pw_msg m;
+	static uint8_t buf[4096];
+	size_t len;
+	unsigned mine;
+
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < n; i++) {
+		memcpy(t[i].buyer, f->me.pk, PW_PK_LEN);
+		memcpy(t[i].seller, f->other.pk, PW_PK_LEN);
+		t[i].buy_seq = 1000 + iv;
+		t[i].sell_seq = 2000 + (uint64_t)i;
+		t[i].qty_wh = 100 + (uint32_t)i;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_RESULT;
+	m.u.result.interval = iv;
+	m.u.result.price_uper_kwh = price;
+	m.u.result.volume_wh = 100;
+	m.u.result.n_trades_total = (uint16_t)n;
+	m.u.result.parts = 1;
+	m.u.result.n_trades = (uint16_t)n;
+	m.u.result.trades = t;
+	assert_int_equal(pw_wire_encode(&m, 1, &f->x, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(pw_wire_open(buf, len, 1, &m), PW_OK);
+	assert_int_equal(aledger_add_result(f->l, &m.u.result, f->me.pk, &mine), PW_OK);
+	assert_int_equal(mine, (unsigned)n);
+}
+
+static void
+add_stmt(struct fx *f, uint64_t iv, uint64_t bought, uint64_t sold, int64_t net, int64_t saving)
+{
+	uint8_t buf[512];
+	struct pw_msg m;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_STATEMENT;
+	memcpy(m.u.statement.household, f->me.pk, PW_PK_LEN);
+	m.u.statement.interval = iv;
+	m.u.statement.bought_wh = bought;
+	m.u.statement.sold_wh = sold;
+	m.u.statement.net_u = net;
+	m.u.statement.saving_u = saving;
+	assert_int_equal(pw_wire_encode(&m, 1, &f->x, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(aledger_add_statement(f->l, buf, len, &m.u.statement), PW_OK);
+}
+
+static int64_t
+ival(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+/* Trades and statements in pages of 20 rows, newest first; "before" walks
+ * them to the end with nothing lost or repeated; a page of trades ends at
+ * an interval boundary. */
+static void
+test_pages(void **state)
+{
+	(void)state;
+	struct fx g;
+	memset(&g, 0, sizeof(g));
+	g.x = ((struct fx *)*state)->x, g.me = ((struct fx *)*state)->me;
+	g.other = ((struct fx *)*state)->other;
+	assert_int_equal(outbox_open(&g.ob, ":memory:", 1), PW_OK);
+	assert_int_equal(aledger_open(&g.l, outbox_db(g.ob)), PW_OK);
+
+	/* empty: no rows, nothing more, no cursor */
+	json_t *doc = aledger_json_trades_page(g.l, 0);
+	assert_int_equal(json_array_size(json_object_get(doc, "trades")), 0);
+	assert_true(json_is_false(json_object_get(doc, "more")));
+	assert_true(json_is_null(json_object_get(doc, "before")));
+	json_decref(doc);
+
+	/* intervals 101..150: one trade each, but 130 has three */
+	for (uint64_t iv = 101; iv <= 150; iv++)
+		buy_result(&g, iv, iv == 130 ? 3 : 1, 150000);
+	for (uint64_t iv = 101; iv <= 145; iv++)
+		add_stmt(&g, iv, 100, 0, -(int64_t)iv, 7);
+
+	size_t seen = 0, pages = 0;
+	uint64_t before = 0, last_iv = UINT64_MAX;
+	for (;;) {
+		doc = aledger_json_trades_page(g.l, before);
+		json_t *rows = json_object_get(doc, "trades");
+		size_t n = json_array_size(rows);
+		pages++;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t iv = (uint64_t)ival(json_array_get(rows, i), "interval");
+			assert_true(iv <= last_iv);
+			if (before != 0)
+				assert_true(iv < before);
+			last_iv = iv;
+		}
+		seen += n;
+		if (pages == 1) {
+			/* 150..131 are the latest 20 rows */
+			assert_int_equal(n, 20);
+			assert_int_equal(ival(json_array_get(rows, 0), "interval"), 150);
+		} else if (pages == 2) {
+			/* 130..113: 18 intervals, 20 rows with 130's three */
+			assert_int_equal(n, 20);
+			assert_int_equal(ival(json_array_get(rows, n - 1), "interval"), 113);
+		}
+		if (!json_is_true(json_object_get(doc, "more"))) {
+			json_decref(doc);
+			break;
+		}
+		before = (uint64_t)ival(doc, "before");
+		json_decref(doc);
+		assert_true(pages < 10);
+	}
+	assert_int_equal(seen, 52);
+	assert_int_equal(pages, 3);
+
+	/* statements: 20, 20, 5 rows; totals all-time on every page */
+	doc = aledger_json_statements_page(g.l, 0);
+	assert_int_equal(json_array_size(json_object_get(doc, "statements")), 20);
+	assert_true(json_is_true(json_object_get(doc, "more")));
+	assert_int_equal(ival(doc, "before"), 126);
+	json_t *tot = json_object_get(doc, "totals");
+	assert_int_equal(ival(tot, "paid_u"), (101 + 145) * 45 / 2);
+	assert_int_equal(ival(tot, "earned_u"), 0);
+	assert_int_equal(ival(tot, "saving_u"), 7 * 45);
+	json_decref(doc);
+	doc = aledger_json_statements_page(g.l, 106);
+	json_t *rows = json_object_get(doc, "statements");
+	assert_int_equal(json_array_size(rows), 5);
+	assert_int_equal(ival(json_array_get(rows, 0), "interval"), 105);
+	assert_true(json_is_false(json_object_get(doc, "more")));
+	json_decref(doc);
+	/* the old names are the latest pages */
+	doc = aledger_json_statements(g.l);
+	assert_int_equal(ival(json_array_get(json_object_get(doc, "statements"), 0), "interval"),
+	                 145);
+	json_decref(doc);
+
+	aledger_close(&g.l);
+	outbox_close(&g.ob);
+}
+
+/* The Today document: sums of the day's statements only (all-time apart),
+ * trades not yet settled, and one chart row per interval with PV, house,
+ * grid and traded energy. */
+static void
+test_today(void **state)
+{
+	(void)state;
+	struct fx g;
+	memset(&g, 0, sizeof(g));
+	g.x = ((struct fx *)*state)->x, g.me = ((struct fx *)*state)->me;
+	g.other = ((struct fx *)*state)->other;
+	assert_int_equal(outbox_open(&g.ob, ":memory:", 1), PW_OK);
+	assert_int_equal(aledger_open(&g.l, outbox_db(g.ob)), PW_OK);
+
+	/* yesterday (interval 95): earned 500; today (96..191): 96 paid 200,
+	 * 97 earned 300, 98 traded, not settled yet */
+	add_stmt(&g, 95, 0, 400, 500, 50);
+	buy_result(&g, 96, 2, 200000); /* bought 100 + 101 Wh */
+	add_stmt(&g, 96, 201, 0, -200, 20);
+	add_stmt(&g, 97, 0, 150, 300, 30);
+	buy_result(&g, 98, 1, 200000);
+	assert_int_equal(aledger_add_energy(g.l, 96, 50, 400, 0), PW_OK);
+	assert_int_equal(aledger_add_energy(g.l, 97, 900, 0, 600), PW_OK);
+	assert_int_equal(aledger_add_energy(g.l, 97, 800, 0, 600), PW_OK); /* replaces */
+	assert_int_equal(aledger_add_energy(g.l, 99, -1, 10, 0), PW_OK);   /* PV unknown */
+	assert_int_equal(aledger_add_energy(g.l, 300, 1, 1, 1), PW_OK);    /* tomorrow */
+	assert_int_equal(aledger_add_energy(g.l, (uint64_t)INT64_MAX + 1, 1, 1, 1), PW_ERR_RANGE);
+
+	json_t *doc = aledger_json_today(g.l, 96, 192, 900);
+	assert_non_null(doc);
+	assert_int_equal(ival(doc, "start"), 96 * 900);
+	assert_int_equal(ival(doc, "sold_wh"), 150);
+	assert_int_equal(ival(doc, "bought_wh"), 201);
+	assert_int_equal(ival(doc, "earned_u"), 300);
+	assert_int_equal(ival(doc, "paid_u"), 200);
+	assert_int_equal(ival(doc, "net_u"), 100);
+	assert_int_equal(ival(doc, "saving_u"), 50);
+	assert_int_equal(ival(doc, "settled"), 2);
+	assert_int_equal(ival(doc, "unsettled_bought_wh"), 100);
+	assert_int_equal(ival(doc, "unsettled_sold_wh"), 0);
+	json_t *all = json_object_get(doc, "all_time");
+	assert_int_equal(ival(all, "earned_u"), 800);
+	assert_int_equal(ival(all, "net_u"), 600);
+	assert_int_equal(ival(all, "settled"), 3);
+	json_t *rows = json_object_get(doc, "intervals");
+	assert_int_equal(json_array_size(rows), 4); /* 96, 97, 98, 99 */
+	json_t *r = json_array_get(rows, 0);
+	assert_int_equal(ival(r, "interval"), 96);
+	assert_int_equal(ival(r, "pv_wh"), 50);
+	assert_int_equal(ival(r, "house_wh"), 450);
+	assert_int_equal(ival(r, "bought_wh"), 201);
+	r = json_array_get(rows, 1);
+	assert_int_equal(ival(r, "pv_wh"), 800);
+	assert_int_equal(ival(r, "house_wh"), 200);
+	assert_int_equal(ival(r, "export_wh"), 600);
+	r = json_array_get(rows, 2); /* a trade, no reading yet */
+	assert_int_equal(ival(r, "bought_wh"), 100);
+	assert_true(json_is_null(json_object_get(r, "pv_wh")));
+	assert_true(json_is_null(json_object_get(r, "import_wh")));
+	r = json_array_get(rows, 3);
+	assert_true(json_is_null(json_object_get(r, "pv_wh")));
+	assert_true(json_is_null(json_object_get(r, "house_wh")));
+	assert_int_equal(ival(r, "import_wh"), 10);
+	json_decref(doc);
+
+	/* an empty day */
+	doc = aledger_json_today(g.l, 1000, 1096, 900);
+	assert_int_equal(ival(doc, "settled"), 0);
+	assert_int_equal(ival(doc, "net_u"), 0);
+	assert_int_equal(json_array_size(json_object_get(doc, "intervals")), 0);
+	json_decref(doc);
+
+	aledger_close(&g.l);
+	outbox_close(&g.ob);
+}
+
 int
 main(void)
 {
@@ -406,6 +631,8 @@ main(void)
 		cmocka_unit_test(test_checkpoints),
 		cmocka_unit_test(test_tags_and_settings),
 		cmocka_unit_test(test_order_fill_and_fees),
+		cmocka_unit_test(test_pages),
+		cmocka_unit_test(test_today),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #define OPT(sec, key, type, member, min, max, def, help)                                           \
 	{                                                                                          \
 		sec, key, type, offsetof(struct aconfig, member),                                  \
@@ -21,6 +23,8 @@
 	}
 
 static const struct pw_cfg_opt opts[] = {
+	OPT("household", "name", PW_CFG_STR, name, 0, 0, "",
+	    "the household's name on the dashboard; default: the meter serial"),
 	OPT("household", "key_file", PW_CFG_STR, key_file, 0, 0, NULL,
 	    "Ed25519 key file of the household (peerwatt-agent keygen)"),
 	OPT("household", "db", PW_CFG_STR, db, 0, 0, NULL, "the agent's SQLite database"),
@@ -196,6 +200,20 @@ extra(void *vctx, void *target, const char *section, const char *name, const cha
 	return PW_OK;
 }
 
+/* Text for people: UTF-8 without control characters (the dashboard sends
+ * it as JSON, which must be UTF-8). */
+static int
+name_ok(const char *s)
+{
+	json_t *j;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	j = json_string(s);
+	json_decref(j);
+	return j != NULL;
+}
+
 static int
 endpoint_ok(const char *s)
 {
@@ -233,6 +251,9 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 	const char *p = c->path;
 	char why[200];
 
+	if (!name_ok(c->name))
+		return cross_fail(err, errlen, p, LINE("household", "name"),
+		                  "[household] name must be UTF-8 text without control characters");
 	if (!endpoint_ok(c->request))
 		return cross_fail(err, errlen, p, LINE("exchange", "request"),
 		                  "[exchange] request must be a tcp:// or ipc:// endpoint");

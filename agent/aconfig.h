@@ -22,6 +22,7 @@
 #define ACONFIG_MAX_BIDS 8
 #define ACONFIG_PATH_LEN 256
 #define ACONFIG_URL_LEN  128
+#define ACONFIG_NAME_LEN 49 /* [household] name: up to 48 bytes of UTF-8 */
 
 enum aconfig_meter_sign {
 	ACONFIG_SIGN_AUTO = 0,
@@ -38,6 +39,7 @@ struct aconfig_bid {
 
 struct aconfig {
 	/* [household] */
+	char name[ACONFIG_NAME_LEN];    /* shown on the dashboard ("" = the serial) */
 	char key_file[ACONFIG_PATH_LEN];
 	char db[ACONFIG_PATH_LEN];
 	char serial[PW_SERIAL_LEN + 1]; /* registered meter serial ("" = the device's) */

@@ -29,17 +29,23 @@ doc_state(struct agentd *a)
 
 	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
 		grid = -grid;
+	/* the household's name; never the 64-hex key, which nobody reads */
+	const char *name = a->cfg.name[0]     ? a->cfg.name
+	                   : a->cfg.serial[0] ? a->cfg.serial
+	                   : a->dev_serial[0] ? a->dev_serial
+	                                      : "Your household";
 	return json_pack(
 	    "{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:{s:b, s:s},"
-	    " s:{s:b, s:s}, s:o}",
-	    "household", a->cfg.serial[0] ? a->cfg.serial : a->pk_hex, "now",
-	    (json_int_t)(now / 1000), "interval", (json_int_t)iv, "interval_s",
-	    (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w), "house_w",
-	    num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w", num_or_null(has_grid, grid),
-	    "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0), "forecast_wh",
+	    " s:{s:b, s:s}, s:b, s:o}",
+	    "household", name, "now", (json_int_t)(now / 1000), "interval", (json_int_t)iv,
+	    "interval_s", (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w),
+	    "house_w", num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w",
+	    num_or_null(has_grid, grid), "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0),
+	    "forecast_wh",
 	    (json_int_t)forecast_export_wh(&a->fc, agentd_tod(agentd_iv_start_s(a, first)), 1),
 	    "exchange", "reachable", aexch_reachable(a, now), "detail", a->cfg.request, "inverter",
-	    "reachable", a->dev_ok, "detail", a->dev_detail, "problems", astatus_json(a));
+	    "reachable", a->dev_ok, "detail", a->dev_detail, "has_pv", a->has_pv, "problems",
+	    astatus_json(a));
 }
 
 static json_t *
@@ -115,31 +121,126 @@ order_status(const struct agentd *a, const struct oview *o, int64_t now, const c
 }
 
 static json_t *
-doc_orders(struct agentd *a)
+order_json(struct agentd *a, const struct oview *o, const char *status, const char *note)
+{
+	int tag = aledger_order_tag(a->led, o->seq);
+	return json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:o}", "seq", (json_int_t)o->seq,
+	                 "side", o->side == PW_SIDE_BUY ? "buy" : "sell", "interval",
+	                 (json_int_t)o->interval, "qty_wh", (json_int_t)o->qty_wh, "price_uper_kwh",
+	                 (json_int_t)o->price_uper_kwh, "status", status, "auto", tag != TAG_MANUAL,
+	                 "reason", note, "verified",
+	                 o->proof == OUTBOX_PROOF_NONE ? json_null()
+	                                               : json_boolean(o->proof == OUTBOX_PROOF_OK));
+}
+
+static int
+status_open(const char *st)
+{
+	return strcmp(st, "pending") == 0 || strcmp(st, "queued") == 0 || strcmp(st, "acked") == 0;
+}
+
+/*
+ * One page of the order history (orders no longer open) into arr: the
+ * orders of intervals below `before`, newest interval first, whole
+ * intervals until ALEDGER_PAGE rows.  Returns the page's oldest interval
+ * (0: empty page) and sets *more when older orders exist.
+ */
+static uint64_t
+history_page(struct agentd *a, uint64_t before, json_t *arr, int *more)
 {
 	static struct oview v[MAX_VIEWS];
 	int64_t now = agentd_now_ms(a);
-	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
-	size_t n = atrade_collect_orders(a, iv > 8 ? iv - 8 : 0, UINT64_MAX, v, MAX_VIEWS);
-	json_t *arr = json_array();
+	uint64_t hi = before, oldest = 0, top, x;
+	size_t rows = 0;
 
-	for (size_t i = n; i-- > 0;) {
-		const struct oview *o = &v[i];
-		int tag = aledger_order_tag(a->led, o->seq);
-		const char *note;
-		const char *status = order_status(a, o, now, &note);
-		json_array_append_new(
-		    arr,
-		    json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:o}", "seq",
-		              (json_int_t)o->seq, "side", o->side == PW_SIDE_BUY ? "buy" : "sell",
-		              "interval", (json_int_t)o->interval, "qty_wh", (json_int_t)o->qty_wh,
-		              "price_uper_kwh", (json_int_t)o->price_uper_kwh, "status", status,
-		              "auto", tag != TAG_MANUAL, "reason", note, "verified",
-		              o->proof == OUTBOX_PROOF_NONE
-		                  ? json_null()
-		                  : json_boolean(o->proof == OUTBOX_PROOF_OK)));
+	while (rows < ALEDGER_PAGE && aledger_order_interval_below(a->led, hi, &top) == PW_OK) {
+		/* a window of 16 intervals ending at the latest with an order */
+		uint64_t lo = top > 15 ? top - 15 : 0;
+		size_t n = atrade_collect_orders(a, lo, top, v, MAX_VIEWS);
+		for (uint64_t iv = top + 1; iv-- > lo && rows < ALEDGER_PAGE;) {
+			size_t had = rows;
+			for (size_t i = n; i-- > 0;) {
+				const char *st, *note;
+				if (v[i].interval != iv)
+					continue;
+				st = order_status(a, &v[i], now, &note);
+				if (status_open(st))
+					continue;
+				json_array_append_new(arr, order_json(a, &v[i], st, note));
+				rows++;
+			}
+			if (rows > had)
+				oldest = iv;
+		}
+		hi = lo;
+		if (lo == 0)
+			break;
 	}
-	return json_pack("{s:o}", "orders", arr);
+	*more = oldest != 0 && aledger_order_interval_below(a->led, oldest, &x) == PW_OK;
+	return oldest;
+}
+
+/* Every open order (from 8 intervals back, at most MAX_VIEWS) and the
+ * latest page of the history: {"orders", "more", "before"}. */
+static json_t *
+doc_orders(struct agentd *a, uint64_t before)
+{
+	static struct oview v[MAX_VIEWS];
+	int64_t now = agentd_now_ms(a);
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a)), oldest;
+	json_t *arr = json_array();
+	int more = 0;
+
+	if (before == 0) {
+		size_t n = atrade_collect_orders(a, iv > 8 ? iv - 8 : 0, UINT64_MAX, v, MAX_VIEWS);
+		for (size_t i = 0; i < n; i++) {
+			const char *note;
+			const char *st = order_status(a, &v[i], now, &note);
+			if (status_open(st))
+				json_array_append_new(arr, order_json(a, &v[i], st, note));
+		}
+	}
+	oldest = history_page(a, before == 0 ? UINT64_MAX : before, arr, &more);
+	return json_pack("{s:o, s:b, s:o}", "orders", arr, "more", more, "before",
+	                 oldest != 0 ? json_integer((json_int_t)oldest) : json_null());
+}
+
+/* The intervals of the agent's current day: [*from, *to). */
+static void
+day_intervals(struct agentd *a, uint64_t *from, uint64_t *to)
+{
+	int64_t now_s = agentd_now_ms(a) / 1000;
+	int64_t start = now_s - (int64_t)agentd_tod(now_s);
+	int64_t L = a->cfg.interval_s;
+
+	if (start < 0)
+		start = 0;
+	*from = (uint64_t)((start + L - 1) / L);
+	*to = *from + (uint64_t)((86400 + L - 1) / L);
+}
+
+static json_t *
+doc_today(struct agentd *a)
+{
+	uint64_t from, to;
+	day_intervals(a, &from, &to);
+	return aledger_json_today(a->led, from, to, (uint32_t)a->cfg.interval_s);
+}
+
+static json_t *
+adash_older(void *ctx, enum dash_doc doc, uint64_t before)
+{
+	struct agentd *a = ctx;
+	switch (doc) {
+	case DASH_DOC_ORDERS:
+		return doc_orders(a, before);
+	case DASH_DOC_TRADES:
+		return aledger_json_trades_page(a->led, before);
+	case DASH_DOC_STATEMENTS:
+		return aledger_json_statements_page(a->led, before);
+	default:
+		return NULL;
+	}
 }
 
 static json_t *
@@ -152,7 +253,7 @@ adash_get(void *ctx, enum dash_doc doc)
 	case DASH_DOC_MARKET:
 		return doc_market(a);
 	case DASH_DOC_ORDERS:
-		return doc_orders(a);
+		return doc_orders(a, 0);
 	case DASH_DOC_TRADES:
 		return aledger_json_trades(a->led, a->kp.pk);
 	case DASH_DOC_STATEMENTS:
@@ -161,6 +262,8 @@ adash_get(void *ctx, enum dash_doc doc)
 		return json_pack("{s:I, s:I, s:b}", "min_price_uper_kwh",
 		                 (json_int_t)a->pol.min_price_uper_kwh, "reserve_wh",
 		                 (json_int_t)a->pol.reserve_wh, "auto_sell", a->auto_sell);
+	case DASH_DOC_TODAY:
+		return doc_today(a);
 	case DASH_DOC__COUNT:
 	default:
 		return NULL;
@@ -273,7 +376,21 @@ adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 	struct agentd *a = ctx;
 
 	if (a->cfg.retail_uper_kwh != 0 && s->min_price_uper_kwh > a->cfg.retail_uper_kwh) {
-		snprintf(msg, cap, "the minimum price is above the retail tariff");
+		snprintf(msg, cap,
+		         "the minimum price is above the retail tariff (%lld.%02lld ct/kWh):"
+		         " no neighbour pays more than the grid charges",
+		         (long long)(a->cfg.retail_uper_kwh / 10000),
+		         (long long)(a->cfg.retail_uper_kwh % 10000 / 100));
+		return PW_ERR_RANGE;
+	}
+	/* the policy would offer at the feed-in tariff anyway (the exchange's
+	 * ask floor): saying so beats storing a value that is silently raised */
+	if (s->min_price_uper_kwh < a->cfg.feedin_uper_kwh) {
+		snprintf(msg, cap,
+		         "the minimum price is below the feed-in tariff (%lld.%02lld ct/kWh):"
+		         " the grid pays that for your surplus anyway",
+		         (long long)(a->cfg.feedin_uper_kwh / 10000),
+		         (long long)(a->cfg.feedin_uper_kwh % 10000 / 100));
 		return PW_ERR_RANGE;
 	}
 	if (aledger_setting_set(a->led, "min_price_uper_kwh", s->min_price_uper_kwh) != PW_OK ||
@@ -325,7 +442,8 @@ void
 adash_start(struct agentd *a)
 {
 	struct dash_ops ops = {
-		a, adash_get, adash_place_bid, adash_cancel, adash_settings, adash_metrics
+		a,          adash_get, adash_place_bid, adash_cancel, adash_settings, adash_metrics,
+		adash_older
 	};
 	struct dash_config dc;
 	char addr[64], msg[256];

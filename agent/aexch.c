@@ -392,8 +392,10 @@ on_statement(struct agentd *a, const uint8_t *frame, size_t len, const struct pw
 			    (unsigned long long)(f.m.import_end_wh - f.m.import_start_wh));
 		}
 	}
-	if (a->dash != NULL)
+	if (a->dash != NULL) {
 		(void)dash_notify(a->dash, DASH_DOC_STATEMENTS);
+		(void)dash_notify(a->dash, DASH_DOC_TODAY);
+	}
 }
 
 static void
@@ -616,6 +618,7 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 			if (a->dash != NULL) {
 				(void)dash_notify(a->dash, DASH_DOC_MARKET);
 				(void)dash_notify(a->dash, DASH_DOC_TRADES);
+				(void)dash_notify(a->dash, DASH_DOC_TODAY);
 			}
 			break;
 		case PW_MSG_DEPTH:

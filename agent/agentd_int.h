@@ -149,6 +149,11 @@ struct agentd {
 	char dev_serial[PW_SERIAL_LEN + 1];
 	int has_pv;
 	double pv_w;
+	/* PV energy of the dashboard's chart: pv_w integrated over the polls
+	 * of interval pv_iv; pv_prev_wh is that of the interval before */
+	uint64_t pv_iv, pv_prev_iv;
+	double pv_acc_wh, pv_prev_wh;
+	int64_t pv_last_ms;
 	struct sunspec_reading rd;
 	int have_rd;
 	int dev_ok;

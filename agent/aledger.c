@@ -848,3 +848,13 @@ aledger_missing_statement(struct aledger *l, uint64_t after, uint64_t upto, uint
 	                      " AND interval NOT IN (SELECT interval FROM statements)",
 	                      after, upto, iv);
 }
+
+pw_err
+aledger_order_interval_below(struct aledger *l, uint64_t before, uint64_t *iv)
+{
+	/* stream 0 holds orders (type 1) and cancels */
+	return first_interval(l,
+	                      "SELECT max(interval) FROM outbox WHERE stream = 0 AND type = 1"
+	                      " AND interval > ?1 AND interval < ?2",
+	                      0, before, iv);
+}

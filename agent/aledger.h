@@ -141,6 +141,12 @@ pw_err aledger_setting_get(struct aledger *l, const char *name, int64_t *v)
 pw_err aledger_missing_statement(struct aledger *l, uint64_t after, uint64_t upto, uint64_t *iv)
     __attribute__((warn_unused_result));
 
+/* The greatest interval below `before` with an own order in the outbox
+ * (reads the outbox table); PW_ERR_NOTFOUND when none.  Pages the
+ * dashboard's order history. */
+pw_err aledger_order_interval_below(struct aledger *l, uint64_t before, uint64_t *iv)
+    __attribute__((warn_unused_result));
+
 /* Counters for logs and /metrics. */
 pw_err aledger_counts(struct aledger *l, uint64_t *trades, uint64_t *statements,
                       uint64_t *checkpoints) __attribute__((warn_unused_result));

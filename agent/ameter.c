@@ -69,6 +69,14 @@ store_reading(struct agentd *a, const struct ivacct_reading *r)
 	                 r->export_end_wh - r->export_start_wh);
 	a->have_fc_iv = 1;
 	a->fc_last_iv = r->interval;
+	/* the dashboard's energy chart: PV unknown (-1) unless integrated over
+	 * this very interval; 0 where there is no inverter */
+	int64_t pv_wh = !a->has_pv                     ? 0
+	                : a->pv_prev_iv == r->interval ? (int64_t)(a->pv_prev_wh + 0.5)
+	                                               : -1;
+	if (aledger_add_energy(a->led, r->interval, pv_wh, r->import_end_wh - r->import_start_wh,
+	                       r->export_end_wh - r->export_start_wh) == PW_OK)
+		(void)dash_notify(a->dash, DASH_DOC_TODAY);
 	return PW_OK;
 }
 
@@ -120,6 +128,26 @@ add_reading(struct agentd *a, const struct ivacct_reading *r, int64_t now)
 	a->pending[a->n_pending++] = *r;
 	if (a->n_pending == 1)
 		flush_pending(a, now); /* else the queue waits for its retry time */
+}
+
+/* Integrates PV power over the polls, per interval (for the chart only:
+ * the money comes from the meter's registers). */
+static void
+pv_energy(struct agentd *a, int64_t now)
+{
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
+
+	if (iv != a->pv_iv) {
+		a->pv_prev_iv = a->pv_iv;
+		a->pv_prev_wh = a->pv_acc_wh;
+		a->pv_iv = iv;
+		a->pv_acc_wh = 0;
+	}
+	/* a gap (device away, agent stopped) adds nothing rather than a guess */
+	if (a->has_pv && a->pv_last_ms != 0 && now > a->pv_last_ms &&
+	    now - a->pv_last_ms <= 5 * a->cfg.poll_ms && a->pv_w > 0)
+		a->pv_acc_wh += a->pv_w * (double)(now - a->pv_last_ms) / 3600000.0;
+	a->pv_last_ms = now;
 }
 
 /* A register step above rated power x time (with 10 % and 1 Wh slack) is
@@ -241,6 +269,7 @@ ameter_poll(struct agentd *a, int64_t now)
 			memcpy(a->dev_serial, a->rd.serial, sizeof(a->dev_serial));
 	}
 	a->have_rd = 1;
+	pv_energy(a, now);
 	if (!a->dev_ok)
 		log_info("device: reading");
 	a->dev_ok = 1;

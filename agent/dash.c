@@ -95,7 +95,7 @@ struct dash {
 };
 
 static const char *const doc_names[DASH_DOC__COUNT] = {
-	"state", "market", "orders", "trades", "statements", "settings",
+	"state", "market", "orders", "trades", "statements", "settings", "today",
 };
 
 const char *
@@ -610,7 +610,25 @@ dash__is_json(struct MHD_Connection *c)
 static enum MHD_Result
 dash__get_doc(struct dash *d, struct MHD_Connection *c, enum dash_doc doc)
 {
-	json_t *j = d->ops.get(d->ops.ctx, doc);
+	const char *before = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "before");
+	json_t *j;
+
+	if (before != NULL) {
+		/* an older page of a paged document (orders, trades, statements) */
+		uint64_t cursor;
+		bool suffix;
+		if (dash_req_seq(before, &cursor, &suffix) != PW_OK || suffix)
+			return dash__reply_error(d, c, 400, "before must be a whole number");
+		j = d->ops.get_older != NULL ? d->ops.get_older(d->ops.ctx, doc, cursor) : NULL;
+		if (j == NULL)
+			return dash__reply_error(d, c, 404, "this document has no older pages");
+		if (!json_is_object(j)) {
+			json_decref(j);
+			return dash__reply_error(d, c, 500, "internal error");
+		}
+		return dash__reply_json(d, c, 200, j);
+	}
+	j = d->ops.get(d->ops.ctx, doc);
 
 	if (j == NULL)
 		return dash__reply_error(d, c, 503, "not available right now");

@@ -97,6 +97,7 @@ enum dash_doc {
 	DASH_DOC_TRADES,
 	DASH_DOC_STATEMENTS,
 	DASH_DOC_SETTINGS,
+	DASH_DOC_TODAY,
 	DASH_DOC__COUNT
 };
 
@@ -143,6 +144,11 @@ struct dash_ops {
 	                          size_t msgcap);
 	/* Optional: writes more Prometheus text lines for /metrics. */
 	void (*metrics)(void *ctx, FILE *out);
+	/* Optional: an older page of a paged document (orders, trades,
+	 * statements) for GET /api/DOC?before=N: the rows below cursor
+	 * `before` (the document's "before" field of the page above).  NULL
+	 * (or a NULL answer) -> 404 for that query. */
+	json_t *(*get_older)(void *ctx, enum dash_doc doc, uint64_t before);
 };
 
 struct dash_config {

@@ -7,12 +7,17 @@
  * cancels and settings with the CSRF token from api/state.  All text goes
  * into the DOM through textContent: nothing from the network becomes HTML.
  * Units on the wire are integers (W, Wh, micro-units per kWh, micro-units);
- * this file only converts them for display and parses the form into them.
+ * this file only converts them for display (prices in ct/kWh, money with two
+ * decimals) and parses the forms (ct/kWh) into them.  Orders, trades and
+ * statements come in pages of 20 rows; "more" fetches older pages with
+ * ?before=CURSOR.
  */
 'use strict';
 (function () {
-	const DOCS = ['state', 'market', 'orders', 'trades', 'statements', 'settings'];
-	const OPEN_STATUSES = ['queued', 'pending', 'acked', 'partial'];
+	const DOCS = ['state', 'market', 'orders', 'trades', 'statements', 'settings', 'today'];
+	const SHOW_OPEN = 10; /* open orders shown before "Show all" */
+	const SHOW_ROWS = 10; /* history rows shown at first; "more" adds as many */
+	const OPEN_STATUSES = ['queued', 'pending', 'acked'];
 	const S = {
 		csrf: '',
 		state: null,
@@ -23,6 +28,13 @@
 		chartData: null,
 		currency: 'EUR',
 		retryTimer: null,
+		today: null,
+		showAllOpen: false,
+		/* older pages of the paged documents, loaded by "more" */
+		older: { orders: [], trades: [], statements: [] },
+		cursor: { orders: null, trades: null, statements: null },
+		latest: { orders: null, trades: null, statements: null },
+		shown: { orders: SHOW_ROWS, trades: SHOW_ROWS, statements: SHOW_ROWS },
 	};
 	const $ = (id) => document.getElementById(id);
 
@@ -39,15 +51,29 @@
 		if (a >= 10000) return (wh / 1000).toFixed(1) + ' kWh';
 		return wh + ' Wh';
 	}
+	/* Prices as people read them: ct/kWh (1 EUR/kWh = 1 000 000 micro-units). */
+	function ctPerKwh(p) {
+		const c = p / 1e4;
+		return c.toFixed(Math.round(p) % 1000 === 0 ? 1 : 2);
+	}
 	function fmtPrice(p) {
 		if (p === null || p === undefined) return '–';
-		return (p / 1e6).toFixed(4) + ' ' + S.currency + '/kWh';
+		return ctPerKwh(p) + ' ct/kWh';
 	}
+	/* Money always with two decimals. */
 	function fmtMoney(u) {
 		if (u === null || u === undefined) return '–';
-		const v = u / 1e6;
-		const digits = Math.abs(v) < 1 && v !== 0 ? 4 : 2;
-		return v.toFixed(digits) + ' ' + S.currency;
+		return (u / 1e6).toFixed(2) + ' ' + S.currency;
+	}
+	function fmtSignedMoney(u) {
+		if (u === null || u === undefined) return '–';
+		const t = fmtMoney(Math.abs(u));
+		return u > 0 ? '+' + t : u < 0 ? '−' + t : t;
+	}
+	function fmtSignedWh(wh) {
+		if (wh === null || wh === undefined) return '–';
+		const t = fmtWh(Math.abs(wh));
+		return wh > 0 ? '+' + t : wh < 0 ? '−' + t : t;
 	}
 	function intervalS() {
 		return (S.state && S.state.interval_s) || 900;
@@ -68,12 +94,13 @@
 		if (!/^\d{1,12}$/.test(t)) return null;
 		return Number(t);
 	}
-	/* "0.25" or "0,25" -> 250000 micro-units; null when malformed. */
+	/* Cents per kWh: "25", "25.5" or "25,5" -> 255000 micro-units; null when
+	 * malformed (at most 4 decimals: 1 micro-unit is 0.0001 ct). */
 	function parsePrice(text) {
-		const m = /^\s*(\d{1,4})(?:[.,](\d{1,6}))?\s*$/.exec(String(text));
+		const m = /^\s*(\d{1,5})(?:[.,](\d{1,4}))?\s*$/.exec(String(text));
 		if (!m) return null;
-		const frac = (m[2] || '').padEnd(6, '0');
-		return Number(m[1]) * 1e6 + Number(frac);
+		const frac = (m[2] || '').padEnd(4, '0');
+		return Number(m[1]) * 1e4 + Number(frac);
 	}
 
 	/* ---- DOM helpers ------------------------------------------------------- */
@@ -83,10 +110,13 @@
 		if (cls) e.className = cls;
 		return e;
 	}
-	function row(cells) {
+	/* A table row; each cell carries its column's name (data-label) for the
+	 * stacked layout of narrow screens. */
+	function row(cells, labels) {
 		const tr = document.createElement('tr');
-		for (const c of cells) {
+		for (const [i, c] of cells.entries()) {
 			const td = document.createElement('td');
+			if (labels && labels[i]) td.dataset.label = labels[i];
 			if (c instanceof Node) td.appendChild(c);
 			else td.textContent = c;
 			tr.appendChild(td);
@@ -99,7 +129,10 @@
 		return el('span', '… pending', 'badge');
 	}
 	function signed(u) {
-		return el('span', fmtMoney(u), u > 0 ? 'pos' : u < 0 ? 'neg' : '');
+		return el('span', fmtSignedMoney(u), u > 0 ? 'pos' : u < 0 ? 'neg' : '');
+	}
+	function labelsOf(id) {
+		return [...$(id).querySelectorAll('thead th')].map((th) => th.textContent);
 	}
 	function setMessage(id, text, ok) {
 		const m = $(id);
@@ -109,8 +142,43 @@
 	function fillTable(id, rows) {
 		const tbody = $(id).querySelector('tbody');
 		tbody.replaceChildren(...rows);
+		$(id).hidden = rows.length === 0;
 		const empty = $(id + '-empty');
 		if (empty) empty.hidden = rows.length > 0;
+	}
+	/* The latest page of a paged document plus the older pages loaded by
+	 * "more" (only the rows below the latest page's cursor, so nothing
+	 * shows twice), and the "more" button. */
+	function pagedRows(name, key, doc) {
+		S.latest[name] = doc;
+		if (S.cursor[name] === null) S.cursor[name] = { before: doc.before, more: !!doc.more };
+		const bound = doc.before;
+		const older = bound === null || bound === undefined ? [] : S.older[name].filter((x) => x[key] < bound);
+		S.older[name] = older;
+		if (!older.length) S.cursor[name] = { before: doc.before, more: !!doc.more };
+		return older;
+	}
+	/* Shows the first S.shown[name] of the rows, and "more" while there are
+	 * more loaded or older pages at the agent. */
+	function showRows(name, id, rows) {
+		const shown = rows.slice(0, S.shown[name]);
+		fillTable(id, shown);
+		$(id + '-more').hidden = !(rows.length > shown.length || (S.cursor[name] && S.cursor[name].more));
+	}
+	async function showMore(name) {
+		S.shown[name] += SHOW_ROWS;
+		let have = ((S.latest[name] || {})[name] || []).length + S.older[name].length;
+		if (name === 'orders') /* open orders are not part of the history */
+			have -= ((S.latest.orders || {}).orders || []).filter((x) => OPEN_STATUSES.includes(x.status)).length;
+		const c = S.cursor[name];
+		if (have < S.shown[name] && c && c.more && c.before !== null && c.before !== undefined) {
+			const r = await api('GET', 'api/' + name + '?before=' + encodeURIComponent(c.before));
+			if (r.ok) {
+				S.older[name] = S.older[name].concat(r.body[name] || []);
+				S.cursor[name] = { before: r.body.before, more: !!r.body.more };
+			}
+		}
+		RENDER[name](S.latest[name]);
 	}
 
 	/* ---- API ----------------------------------------------------------- */
@@ -162,7 +230,13 @@
 	function renderState(s) {
 		if (s.csrf) S.csrf = s.csrf;
 		S.state = s;
-		if (s.household) $('household').textContent = '· ' + s.household;
+		if (s.household) {
+			$('household').textContent = s.household;
+			document.title = s.household + ' · peerwatt';
+		}
+		/* auto-sell only where there is PV to sell */
+		const hasPv = s.has_pv !== undefined ? !!s.has_pv : s.pv_w !== null && s.pv_w !== undefined;
+		$('settings').hidden = !hasPv;
 		$('pv-power').textContent = fmtW(s.pv_w);
 		$('house-power').textContent = fmtW(s.house_w);
 		const g = s.grid_w;
@@ -174,53 +248,132 @@
 		renderStatus();
 	}
 
+	/* Energy of today per interval (uPlot): solar, house, grid import and
+	 * export as lines, energy traded as bars (+ bought, − sold). */
+	const SERIES = [
+		{ key: 'pv_wh', label: 'Solar', stroke: '#e6a700' },
+		{ key: 'house_wh', label: 'House', stroke: '#3b6fd8' },
+		{ key: 'import_wh', label: 'Grid import', stroke: '#6b7785' },
+		{ key: 'export_wh', label: 'Grid export', stroke: '#1f8a4c', dash: [6, 4] },
+		{ key: 'traded', label: 'Traded (+ bought, − sold)', stroke: '#8e44ad', fill: 'rgba(142,68,173,0.35)', bars: true },
+	];
+	function chartHeight(box) {
+		return box.clientWidth < 500 ? 220 : 260;
+	}
 	function ensureChart() {
-		const box = $('price-chart');
+		const box = $('energy-chart');
 		if (S.chart || typeof uPlot === 'undefined' || box.clientWidth === 0) return;
+		const fmtV = (u, v) => (v === null || v === undefined ? '–' : fmtWh(v));
+		box.dataset.yUnit = 'Wh per interval';
+		const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined;
 		S.chart = new uPlot({
 			width: box.clientWidth,
-			height: 220,
-			series: [
-				{},
-				{ label: 'Clearing price', stroke: '#2364c4', width: 2, fill: 'rgba(35,100,196,0.08)',
-				  value: (u, v) => (v === null || v === undefined ? '–' : v.toFixed(4) + ' ' + S.currency + '/kWh') },
+			height: chartHeight(box),
+			series: [{ value: (u, v) => (v === null ? '–' : fmtTime(v)) }].concat(SERIES.map((x) => ({
+				label: x.label, stroke: x.stroke, width: 2, dash: x.dash, fill: x.fill, value: fmtV,
+				paths: x.bars ? bars : undefined, points: { show: false }, spanGaps: false,
+			}))),
+			axes: [
+				{ label: 'Time of day', labelSize: 20, space: intervalS() < 60 ? 100 : 70,
+				  values: (u, vals) => vals.map((v) => fmtTime(v)) },
+				{ label: 'Wh per interval', labelSize: 20, size: 56, space: 30,
+				  values: (u, vals) => vals.map((v) => String(Math.round(v))) },
 			],
-			axes: [{}, { values: (u, vals) => vals.map((v) => v.toFixed(2)), size: 50 }],
 			scales: { x: { time: true } },
-			legend: { show: true },
+			legend: { show: true, live: false },
+			cursor: { points: { show: false } },
+		}, [[]].concat(SERIES.map(() => [])), box);
+		if (S.today) renderToday(S.today);
+		new ResizeObserver(() => {
+			if (S.chart && box.clientWidth > 0) S.chart.setSize({ width: box.clientWidth, height: chartHeight(box) });
+		}).observe(box);
+	}
+
+	/* Clearing price history (uPlot, ct/kWh); intervals without a trade
+	 * have no price and are left out. */
+	function ensurePriceChart() {
+		const box = $('price-chart');
+		if (S.pchart || typeof uPlot === 'undefined' || box.clientWidth === 0) return;
+		box.dataset.yUnit = 'ct/kWh';
+		S.pchart = new uPlot({
+			width: box.clientWidth,
+			height: 160,
+			series: [{ value: (u, v) => (v === null ? '–' : fmtTime(v)) },
+				{ label: 'Clearing price', stroke: '#2364c4', width: 2, fill: 'rgba(35,100,196,0.08)',
+				  value: (u, v) => (v === null || v === undefined ? '–' : v.toFixed(2) + ' ct/kWh') }],
+			axes: [
+				{ space: intervalS() < 60 ? 100 : 70, values: (u, vals) => vals.map((v) => fmtTime(v)) },
+				{ label: 'ct/kWh', labelSize: 20, size: 44, space: 24, values: (u, vals) => vals.map((v) => v.toFixed(0)) },
+			],
+			scales: { x: { time: true } },
+			legend: { show: false },
 		}, [[], []], box);
 		if (S.market) renderMarket(S.market);
 		new ResizeObserver(() => {
-			if (S.chart && box.clientWidth > 0) S.chart.setSize({ width: box.clientWidth, height: 220 });
+			if (S.pchart && box.clientWidth > 0) S.pchart.setSize({ width: box.clientWidth, height: 160 });
 		}).observe(box);
+	}
+
+	function renderToday(t) {
+		S.today = t;
+		$('today-sold').textContent = fmtWh(t.sold_wh || 0);
+		$('today-bought').textContent = fmtWh(t.bought_wh || 0);
+		$('today-earned').textContent = 'earned ' + fmtMoney(t.earned_u || 0);
+		$('today-paid').textContent = 'paid ' + fmtMoney(t.paid_u || 0);
+		const net = $('today-net');
+		net.textContent = fmtSignedMoney(t.net_u || 0);
+		net.className = 'value ' + (t.net_u > 0 ? 'pos' : t.net_u < 0 ? 'neg' : '');
+		$('today-saving').textContent = fmtSignedMoney(t.saving_u || 0);
+		if (t.start !== undefined)
+			$('today-date').textContent = new Date(t.start * 1000).toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long' });
+		const waiting = (t.unsettled_sold_wh || 0) + (t.unsettled_bought_wh || 0);
+		$('today-note').textContent = 'From ' + (t.settled || 0) + ' settled interval' + (t.settled === 1 ? '' : 's') +
+		    ' (signed statements)' + (waiting ? '; ' + fmtWh(waiting) + ' traded is waiting for its statement.' : '.') +
+		    ' Earned and paid add up each interval\'s net money: neighbours, grid and fees together.';
+		const a = t.all_time;
+		$('alltime').textContent = a ? 'All time: sold ' + fmtWh(a.sold_wh) + ', bought ' + fmtWh(a.bought_wh) +
+		    ', earned ' + fmtMoney(a.earned_u) + ', paid ' + fmtMoney(a.paid_u) + ', net ' + fmtSignedMoney(a.net_u) +
+		    ', saved ' + fmtSignedMoney(a.saving_u) + '.' : '';
+		const rows = t.intervals || [];
+		$('energy-empty').hidden = rows.length > 0;
+		S.chartData = [rows.map((r) => r.start !== undefined ? r.start : r.interval * intervalS())].concat(SERIES.map((x) =>
+			rows.map((r) => x.key === 'traded' ? (r.bought_wh || 0) - (r.sold_wh || 0) : (r[x.key] === undefined ? null : r[x.key]))));
+		ensureChart();
+		if (S.chart) {
+			S.chart.setData(S.chartData);
+			if (rows.length === 1) {
+				const x = S.chartData[0][0];
+				S.chart.setScale('x', { min: x - 4 * intervalS(), max: x + intervalS() });
+			}
+		}
 	}
 
 	function renderMarket(m) {
 		S.market = m;
-		if (m.currency) {
-			S.currency = m.currency;
-			for (const c of document.querySelectorAll('.cur')) c.textContent = m.currency;
-		}
-		/* An interval without a trade has no clearing price: leave it out
-		 * rather than draw a price of zero. */
+		if (m.currency) S.currency = m.currency;
+		/* An interval without a trade has no clearing price. */
 		const prices = (m.prices || []).filter((p) => p.price_uper_kwh > 0 && p.volume_wh !== 0)
 		    .sort((a, b) => a.interval - b.interval);
-		S.chartData = [prices.map((p) => p.start !== undefined ? p.start : p.interval * intervalS()),
-			prices.map((p) => p.price_uper_kwh / 1e6)];
-		ensureChart();
-		if (S.chart) {
-			S.chart.setData(S.chartData);
-			/* one point alone would spread the time axis over years */
+		S.priceData = [prices.map((p) => p.start !== undefined ? p.start : p.interval * intervalS()),
+			prices.map((p) => p.price_uper_kwh / 1e4)];
+		ensurePriceChart();
+		if (S.pchart) {
+			S.pchart.setData(S.priceData);
 			if (prices.length === 1) {
-				const t = S.chartData[0][0];
-				S.chart.setScale('x', { min: t - 8 * intervalS(), max: t + 2 * intervalS() });
+				const x = S.priceData[0][0];
+				S.pchart.setScale('x', { min: x - 8 * intervalS(), max: x + 2 * intervalS() });
 			}
 		}
 		const last = prices[prices.length - 1];
 		$('last-price').textContent = last
-		    ? 'Last clearing price: ' + fmtPrice(last.price_uper_kwh) + ' for ' + fmtInterval(last.interval) +
+		    ? 'Last clearing price ' + fmtPrice(last.price_uper_kwh) + ' at ' + fmtInterval(last.interval) +
 		      ' (' + fmtWh(last.volume_wh || 0) + ' traded)'
-		    : 'No clearing yet.';
+		    : 'No clearing price yet.';
+		const known = m.feed_in_uper_kwh !== undefined && m.retail_uper_kwh !== undefined;
+		$('tariffs').textContent = known ? 'A price always lies between the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
+		    ' (what the grid pays for your surplus) and the retail tariff ' + fmtPrice(m.retail_uper_kwh) +
+		    ' (what the grid charges).' : '';
+		const labels = labelsOf('depth');
 		const rows = (m.depth || []).slice().sort((a, b) => a.interval - b.interval).map((d) => {
 			const bids = d.bids || [], asks = d.asks || [];
 			const sum = (xs) => xs.reduce((a, x) => a + (x.qty_wh || 0), 0);
@@ -229,63 +382,86 @@
 			return row([fmtTime(d.start !== undefined ? d.start : d.interval * intervalS()),
 				d.gate_close !== undefined ? fmtTime(d.gate_close) : '–', fmtWh(sum(bids)),
 				bestBid === null ? '–' : fmtPrice(bestBid), fmtWh(sum(asks)),
-				bestAsk === null ? '–' : fmtPrice(bestAsk)]);
+				bestAsk === null ? '–' : fmtPrice(bestAsk)], labels);
 		});
 		fillTable('depth', rows);
-		if (m.feed_in_uper_kwh !== undefined && m.retail_uper_kwh !== undefined)
+		if (known) {
 			$('buy-bounds').textContent = 'Allowed: ' + fmtPrice(m.feed_in_uper_kwh) + ' (feed-in) to ' +
 			    fmtPrice(m.retail_uper_kwh) + ' (retail).';
+			$('set-bounds').textContent = 'At least the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
+			    ': the grid pays that for your surplus anyway.';
+		}
+	}
+
+	function sideText(x) {
+		return (x.side === 'buy' ? 'Buy' : 'Sell') + (x.auto ? ' (auto)' : '');
+	}
+	function statusBadge(x) {
+		const cls = x.status === 'rejected' ? 'bad' : x.status === 'filled' ? 'ok' :
+		    OPEN_STATUSES.includes(x.status) ? 'warn' : '';
+		return el('span', x.status + (x.reason ? ': ' + x.reason : ''), 'badge ' + cls);
+	}
+	function orderRow(x, labels, open) {
+		let action = '';
+		if (open) {
+			const b = el('button', 'Cancel');
+			b.type = 'button';
+			b.dataset.cancel = String(x.seq);
+			b.dataset.test = 'cancel';
+			b.setAttribute('aria-label', 'Cancel ' + x.side + ' of ' + fmtWh(x.qty_wh) + ' for ' + fmtInterval(x.interval));
+			action = b;
+		}
+		const tr = row([sideText(x), fmtInterval(x.interval), fmtWh(x.qty_wh), fmtPrice(x.price_uper_kwh),
+			statusBadge(x), open ? action : badge(x.verified)], labels);
+		tr.dataset.seq = String(x.seq);
+		tr.dataset.status = x.status;
+		return tr;
 	}
 
 	function renderOrders(o) {
-		const list = (o.orders || []).slice().sort((a, b) => b.seq - a.seq);
-		fillTable('orders', list.map((x) => {
-			let action = '';
-			if (OPEN_STATUSES.includes(x.status)) {
-				const b = el('button', 'Cancel');
-				b.type = 'button';
-				b.dataset.cancel = String(x.seq);
-				b.dataset.test = 'cancel';
-				b.setAttribute('aria-label', 'Cancel order ' + x.seq);
-				action = b;
-			}
-			const st = el('span', x.status + (x.reason ? ': ' + x.reason : ''),
-			    'badge ' + (x.status === 'rejected' ? 'bad' : x.status === 'filled' ? 'ok' : OPEN_STATUSES.includes(x.status) ? 'warn' : ''));
-			const tr = row([String(x.seq), (x.auto ? 'auto ' : '') + x.side, fmtInterval(x.interval), fmtWh(x.qty_wh),
-				fmtPrice(x.price_uper_kwh), st, badge(x.verified), action]);
-			tr.dataset.seq = String(x.seq);
-			tr.dataset.status = x.status;
-			return tr;
-		}));
+		const all = o.orders || [];
+		const open = all.filter((x) => OPEN_STATUSES.includes(x.status)).sort((a, b) => a.interval - b.interval || a.seq - b.seq);
+		const closed = all.filter((x) => !OPEN_STATUSES.includes(x.status)).sort((a, b) => b.seq - a.seq);
+		const older = pagedRows('orders', 'seq', o);
+		const lo = labelsOf('orders'), lh = labelsOf('history');
+		const shown = S.showAllOpen ? open : open.slice(0, SHOW_OPEN);
+		fillTable('orders', shown.map((x) => orderRow(x, lo, true)));
+		const more = $('orders-more');
+		more.hidden = open.length <= SHOW_OPEN;
+		more.textContent = S.showAllOpen ? 'Show fewer' : 'Show all ' + open.length + ' open orders';
+		showRows('orders', 'history', closed.concat(older).map((x) => orderRow(x, lh, false)));
 	}
 
 	function renderTrades(t) {
-		const list = (t.trades || []).slice().sort((a, b) => b.interval - a.interval);
-		fillTable('trades', list.map((x) => row([fmtInterval(x.interval), x.side, fmtWh(x.qty_wh),
-			fmtPrice(x.price_uper_kwh), signed(x.side === 'buy' ? -x.amount_u : x.amount_u),
-			x.fee_u === undefined || x.fee_u === null ? '–' : fmtMoney(x.fee_u), badge(x.verified)])));
+		const list = (t.trades || []).concat(pagedRows('trades', 'interval', t));
+		const labels = labelsOf('trades');
+		showRows('trades', 'trades', list.map((x) => row([fmtInterval(x.interval), x.side === 'buy' ? 'Bought' : 'Sold',
+			fmtWh(x.qty_wh), fmtPrice(x.price_uper_kwh), signed(x.side === 'buy' ? -x.amount_u : x.amount_u),
+			x.fee_u === undefined || x.fee_u === null ? 'not known yet' : fmtMoney(x.fee_u)], labels)));
 	}
 
 	function renderStatements(s) {
-		const list = (s.statements || []).slice().sort((a, b) => b.interval - a.interval);
-		fillTable('statements', list.map((x) => {
-			const tr = row([fmtInterval(x.interval), fmtWh(x.traded_wh), fmtWh(x.delivered_wh),
+		const list = (s.statements || []).concat(pagedRows('statements', 'interval', s));
+		const labels = labelsOf('statements');
+		showRows('statements', 'statements', list.map((x) => {
+			/* positive = energy or money to you: bought and imported are + */
+			const tr = row([fmtInterval(x.interval), fmtSignedWh(x.traded_wh), fmtSignedWh(-x.delivered_wh),
 				fmtWh(x.imbalance_wh), fmtMoney(x.fees_u), signed(x.net_u), signed(x.baseline_u),
-				signed(x.saving_u), badge(x.verified)]);
+				signed(x.saving_u), badge(x.verified)], labels);
 			if (x.flagged) tr.title = 'Settled without a meter reading (conservative rule)';
 			return tr;
 		}));
 		const t = s.totals || {};
 		$('tot-earned').textContent = fmtMoney(t.earned_u || 0);
 		$('tot-paid').textContent = fmtMoney(t.paid_u || 0);
-		$('tot-saving').textContent = fmtMoney(t.saving_u || 0);
+		$('tot-saving').textContent = fmtSignedMoney(t.saving_u || 0);
 	}
 
 	function renderSettings(s) {
 		const form = $('settings-form');
 		if (form.contains(document.activeElement)) return; /* do not overwrite what the user types */
 		$('set-auto').checked = !!s.auto_sell;
-		$('set-min').value = (s.min_price_uper_kwh / 1e6).toFixed(4);
+		$('set-min').value = ctPerKwh(s.min_price_uper_kwh);
 		$('set-reserve').value = String(s.reserve_wh);
 	}
 
@@ -296,6 +472,7 @@
 		trades: renderTrades,
 		statements: renderStatements,
 		settings: renderSettings,
+		today: renderToday,
 	};
 
 	/* A fetch answered before an SSE event of the same document may arrive
@@ -343,6 +520,7 @@
 				RENDER[name](doc);
 				/* A clearing changes the orders' statuses too. */
 				if (name === 'trades') refresh('orders');
+				if (name === 'trades' || name === 'statements') refresh('today');
 			});
 		}
 	}
@@ -368,13 +546,14 @@
 		if (pt === '') return invalid(priceIn, 'buy-message', 'Enter the maximum price you will pay per kWh.');
 		const price = parsePrice(pt);
 		if (price === null || price < 1)
-			return invalid(priceIn, 'buy-message', 'Maximum price must be a number like 0.25 (' + S.currency + ' per kWh, at most 6 decimals).');
+			return invalid(priceIn, 'buy-message', 'Maximum price must be a number of cents per kWh like 25 or 25.5.');
 		const m = S.market;
 		if (m && m.feed_in_uper_kwh !== undefined && m.retail_uper_kwh !== undefined &&
 		    (price < m.feed_in_uper_kwh || price > m.retail_uper_kwh))
 			return invalid(priceIn, 'buy-message', 'Maximum price must be between ' + fmtPrice(m.feed_in_uper_kwh) +
 			    ' and ' + fmtPrice(m.retail_uper_kwh) + ' (the feed-in and retail tariffs).');
 		if (price > 100e6) return invalid(priceIn, 'buy-message', 'Maximum price is too high.');
+		if (price < 1) return invalid(priceIn, 'buy-message', 'Maximum price must be above 0.');
 		const bid = { qty_wh: qty, max_price_uper_kwh: price };
 		if ($('buy-when').value === 'standing') {
 			const n = parseWhole(countIn.value);
@@ -395,9 +574,10 @@
 		const r = await api('POST', 'api/orders', bid);
 		btn.disabled = false;
 		if (r.ok) {
-			setMessage('buy-message', 'Bid #' + r.body.seq + ' placed: ' + fmtWh(bid.qty_wh) + ' at up to ' +
+			setMessage('buy-message', 'Bid placed: ' + fmtWh(bid.qty_wh) + ' at up to ' +
 			    fmtPrice(bid.max_price_uper_kwh) + (bid.intervals > 1 ? ' for ' + bid.intervals + ' intervals' : '') +
 			    '.' + (r.body.message ? ' ' + r.body.message : ''), true);
+			$('buy-message').dataset.seq = String(r.body.seq); /* for tests, not shown */
 			$('buy-qty').value = '';
 			refresh('orders');
 		} else {
@@ -410,11 +590,12 @@
 		if (!b) return;
 		b.disabled = true;
 		const seq = b.dataset.cancel;
+		const what = b.getAttribute('aria-label').replace(/^Cancel /, '');
 		const r = await api('DELETE', 'api/orders/' + encodeURIComponent(seq));
-		if (r.ok) setMessage('orders-message', 'Order #' + seq + ' cancelled.', true);
+		if (r.ok) setMessage('orders-message', 'Cancelled: ' + what + '.', true);
 		else {
 			b.disabled = false;
-			setMessage('orders-message', 'Order #' + seq + ' not cancelled: ' + (r.body.error || 'error ' + r.status), false);
+			setMessage('orders-message', 'Not cancelled (' + what + '): ' + (r.body.error || 'error ' + r.status), false);
 		}
 		refresh('orders');
 	}
@@ -425,7 +606,14 @@
 		minIn.removeAttribute('aria-invalid');
 		resIn.removeAttribute('aria-invalid');
 		const min = parsePrice(minIn.value);
-		if (min === null) return invalid(minIn, 'set-message', 'Minimum price must be a number like 0.12 (' + S.currency + ' per kWh).');
+		if (min === null) return invalid(minIn, 'set-message', 'Minimum price must be a number of cents per kWh like 12 or 12.5.');
+		const m = S.market;
+		if (m && m.feed_in_uper_kwh !== undefined && min < m.feed_in_uper_kwh)
+			return invalid(minIn, 'set-message', 'Minimum price must be at least the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
+			    ': below it you would sell to a neighbour for less than the grid pays you for the same energy.');
+		if (m && m.retail_uper_kwh && min > m.retail_uper_kwh)
+			return invalid(minIn, 'set-message', 'Minimum price must be at most the retail tariff ' + fmtPrice(m.retail_uper_kwh) +
+			    ': no neighbour pays more than the grid charges.');
 		const res = parseWhole(resIn.value);
 		if (res === null) return invalid(resIn, 'set-message', 'Reserve must be a whole number of Wh (0 or more).');
 		const r = await api('PUT', 'api/settings', { min_price_uper_kwh: min, reserve_wh: res, auto_sell: $('set-auto').checked });
@@ -475,6 +663,7 @@
 		$('login').hidden = true;
 		$('app').hidden = false;
 		ensureChart();
+		ensurePriceChart();
 		await Promise.all(DOCS.filter((d) => d !== 'state').map(refresh));
 		connectEvents();
 	}
@@ -485,6 +674,12 @@
 			$('buy-count-row').hidden = $('buy-when').value !== 'standing';
 		});
 		$('orders').addEventListener('click', onCancel);
+		$('orders-more').addEventListener('click', () => {
+			S.showAllOpen = !S.showAllOpen;
+			if (S.latest.orders) renderOrders(S.latest.orders);
+		});
+		for (const name of ['trades', 'statements']) $(name + '-more').addEventListener('click', () => showMore(name));
+		$('history-more').addEventListener('click', () => showMore('orders'));
 		$('settings-form').addEventListener('submit', onSettings);
 		$('login-form').addEventListener('submit', onLogin);
 		start();

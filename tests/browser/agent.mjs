@@ -77,20 +77,20 @@ await test('real agent: a bid through the form is stored and can be cancelled', 
 	await page.goto(url);
 	await page.waitForSelector('#app:not([hidden])', { timeout: T });
 	// The agent's own bounds come back through the market document.
-	await page.waitForFunction(() => /0\.3000 EUR\/kWh \(retail\)/.test(document.querySelector('#buy-bounds').textContent),
+	await page.waitForFunction(() => /30\.0 ct\/kWh \(retail\)/.test(document.querySelector('#buy-bounds').textContent),
 	    null, { timeout: T });
 	await page.fill('[data-test=buy-qty]', '200');
-	await page.fill('[data-test=buy-price]', '0.25');
+	await page.fill('[data-test=buy-price]', '25');
 	await page.click('[data-test=buy-submit]');
-	await page.waitForFunction(() => /Bid #\d+ placed|Not placed/.test(document.querySelector('[data-test=buy-message]').textContent),
+	await page.waitForFunction(() => /Bid placed|Not placed/.test(document.querySelector('[data-test=buy-message]').textContent),
 	    null, { timeout: T });
 	const msg = await page.locator('[data-test=buy-message]').innerText();
-	const m = /Bid #(\d+) placed/.exec(msg);
-	assert(m, 'bid not placed: ' + msg);
+	assert(/Bid placed/.test(msg), 'bid not placed: ' + msg);
+	const m = [null, await page.getAttribute('[data-test=buy-message]', 'data-seq')];
 	const row = page.locator(`[data-test=orders] tr[data-seq="${m[1]}"]`);
 	await row.waitFor({ timeout: T });
 	const text = await row.innerText();
-	assert(/buy/.test(text) && /200 Wh/.test(text) && /0\.2500/.test(text), 'order row: ' + text);
+	assert(/Buy/.test(text) && /200 Wh/.test(text) && /25\.0 ct\/kWh/.test(text), 'order row: ' + text);
 	assert(/queued: not yet at the exchange/.test(text), 'order is not queued while the exchange is away: ' + text);
 	await row.locator('button[data-test=cancel]').click();
 	await page.waitForSelector(`[data-test=orders] tr[data-seq="${m[1]}"][data-status=cancelled]`, { timeout: T });

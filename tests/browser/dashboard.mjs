@@ -25,11 +25,18 @@ const text = (page, sel) => page.locator(sel).first().innerText();
 await test('page loads with every element and no console error', async () => {
 	const { ctx, page, errors } = await openPage(slow.url);
 	for (const t of ['pv-power', 'house-power', 'grid-power', 'price-chart', 'buy-form', 'buy-qty',
-		'buy-price', 'buy-submit', 'orders', 'trades', 'statements', 'status'])
+		'buy-price', 'buy-submit', 'orders', 'trades', 'statements', 'status', 'today-sold', 'today-bought',
+		'today-net', 'energy-chart', 'household'])
 		assert(await page.locator(`[data-test=${t}]`).count() === 1, `data-test=${t} missing`);
 	assert(/\d+(\.\d+)? k?W/.test(await text(page, '[data-test=pv-power]')), 'pv-power has no value');
 	// uPlot drew the price history.
 	await page.waitForSelector('[data-test=price-chart] canvas', { timeout: T });
+	await page.waitForSelector('[data-test=energy-chart] canvas', { timeout: T });
+	assert(await text(page, '[data-test=household]') === 'Demo household', 'no household name in the header');
+	// units on the chart axes (drawn on the canvas; the page names them)
+	assert(/Wh per interval/.test(await page.getAttribute('[data-test=energy-chart]', 'data-y-unit')), 'energy axis without a unit');
+	assert(/ct\/kWh/.test(await page.getAttribute('[data-test=price-chart]', 'data-y-unit')), 'price axis without a unit');
+	assert(/All time/.test(await text(page, '[data-test=all-time]')), 'all-time totals not labelled');
 	const pts = await page.evaluate(() => document.querySelectorAll('#depth tbody tr').length);
 	assert(pts === 4, `expected 4 depth rows, got ${pts}`);
 	assert(/Live/.test(await text(page, '[data-test=status]')), 'status is not live');
@@ -60,9 +67,9 @@ await test('bad input in the buy form gets a clear message and sends nothing', a
 		['abc', '0.25', 'next', /whole number of Wh/],
 		['0', '0.25', 'next', /whole number of Wh, at least 1/],
 		['500', '', 'next', /Enter the maximum price/],
-		['500', '0.2.5', 'next', /number like 0\.25/],
-		['500', '1.50', 'next', /between 0\.0800 EUR\/kWh and 0\.3200 EUR\/kWh/],
-		['500', '0.01', 'next', /feed-in and retail/],
+		['500', '0.2.5', 'next', /number of cents per kWh like 25/],
+		['500', '150', 'next', /between 8\.0 ct\/kWh and 32\.0 ct\/kWh/],
+		['500', '1', 'next', /feed-in and retail/],
 	];
 	for (const [qty, price, when, re] of cases) {
 		await page.fill('[data-test=buy-qty]', qty);
@@ -75,7 +82,7 @@ await test('bad input in the buy form gets a clear message and sends nothing', a
 	}
 	await page.selectOption('[data-test=buy-when]', 'standing');
 	await page.fill('[data-test=buy-qty]', '500');
-	await page.fill('[data-test=buy-price]', '0.25');
+	await page.fill('[data-test=buy-price]', '25');
 	await page.fill('[data-test=buy-count]', '200');
 	await page.click('[data-test=buy-submit]');
 	assert(/1 to 96/.test(await text(page, '[data-test=buy-message]')), 'standing count not checked');
@@ -87,7 +94,7 @@ await test('bad input in the buy form gets a clear message and sends nothing', a
 await test('the agent refusing a bid shows its reason', async () => {
 	const { ctx, page } = await openPage(slow.url);
 	await page.fill('[data-test=buy-qty]', '30000');
-	await page.fill('[data-test=buy-price]', '0.25');
+	await page.fill('[data-test=buy-price]', '25');
 	await page.click('[data-test=buy-submit]');
 	await page.waitForFunction(() => /Not placed/.test(document.querySelector('[data-test=buy-message]').textContent),
 	    null, { timeout: T });
@@ -95,45 +102,57 @@ await test('the agent refusing a bid shows its reason', async () => {
 	await ctx.close();
 });
 
+async function placeBid(page, qty, price, count) {
+	await page.fill('[data-test=buy-qty]', String(qty));
+	await page.fill('[data-test=buy-price]', String(price));
+	await page.selectOption('[data-test=buy-when]', count ? 'standing' : 'next');
+	if (count) await page.fill('[data-test=buy-count]', String(count));
+	await page.click('[data-test=buy-submit]');
+	await page.waitForFunction(() => /Bid placed/.test(document.querySelector('[data-test=buy-message]').textContent),
+	    null, { timeout: T });
+	return page.getAttribute('[data-test=buy-message]', 'data-seq');
+}
+
 await test('place a bid through the form, then cancel it', async () => {
 	const { ctx, page, errors } = await openPage(slow.url);
-	await page.fill('[data-test=buy-qty]', '750');
-	await page.fill('[data-test=buy-price]', '0,30');
-	await page.click('[data-test=buy-submit]');
-	await page.waitForFunction(() => /Bid #\d+ placed/.test(document.querySelector('[data-test=buy-message]').textContent),
-	    null, { timeout: T });
-	const seq = /Bid #(\d+)/.exec(await text(page, '[data-test=buy-message]'))[1];
+	const seq = await placeBid(page, 750, '30');
 	const row = page.locator(`[data-test=orders] tr[data-seq="${seq}"]`);
 	await row.waitFor({ timeout: T });
-	assert(/750 Wh/.test(await row.innerText()), 'qty not shown');
-	assert(/0\.3000 EUR\/kWh/.test(await row.innerText()), 'price not shown');
+	const rt = await row.innerText();
+	assert(/750 Wh/.test(rt), 'qty not shown');
+	assert(/30\.0 ct\/kWh/.test(rt), 'price not shown: ' + rt);
+	assert(!new RegExp('\\b' + seq + '\\b').test(rt), 'the order number is shown as a label: ' + rt);
 	await page.waitForSelector(`[data-test=orders] tr[data-seq="${seq}"][data-status=acked]`, { timeout: T });
 	await page.screenshot({ path: path.join(SHOTS, 'bid-placed.png'), fullPage: true });
 	await row.locator('button[data-test=cancel]').click();
-	await page.waitForSelector(`[data-test=orders] tr[data-seq="${seq}"][data-status=cancelled]`, { timeout: T });
-	assert(new RegExp(`Order #${seq} cancelled`).test(await text(page, '[data-test=orders-message]')), 'no cancel message');
-	assert(await row.locator('button').count() === 0, 'cancelled order still has a cancel button');
+	// a cancelled order is no longer open: it moves to the history
+	await page.waitForSelector(`[data-test=history] tr[data-seq="${seq}"][data-status=cancelled]`, { state: 'attached', timeout: T });
+	assert(await page.locator(`[data-test=orders] tr[data-seq="${seq}"]`).count() === 0, 'cancelled order still listed as open');
+	assert(/Cancelled: buy of 750 Wh/.test(await text(page, '[data-test=orders-message]')), 'no cancel message');
+	assert(await page.locator(`[data-test=history] tr[data-seq="${seq}"] button`).count() === 0, 'cancelled order has a button');
 	assert(errors.length === 0, 'console errors: ' + errors.join('; '));
 	await ctx.close();
 });
 
-await test('a bid becomes a trade and a verified statement after clearing', async () => {
+await test('a bid becomes a trade, a verified statement and today\'s figures after clearing', async () => {
 	const { ctx, page } = await openPage(fast.url);
-	await page.fill('[data-test=buy-qty]', '400');
-	await page.fill('[data-test=buy-price]', '0.32');
-	await page.click('[data-test=buy-submit]');
-	await page.waitForFunction(() => /Bid #\d+ placed/.test(document.querySelector('[data-test=buy-message]').textContent),
-	    null, { timeout: T });
-	const seq = /Bid #(\d+)/.exec(await text(page, '[data-test=buy-message]'))[1];
-	await page.waitForSelector(`[data-test=orders] tr[data-seq="${seq}"][data-status=filled]`, { timeout: T });
+	const before = await text(page, '[data-test=today-bought]');
+	const seq = await placeBid(page, 400, '32');
+	await page.waitForSelector(`[data-test=history] tr[data-seq="${seq}"][data-status=filled]`, { state: 'attached', timeout: T });
 	await page.waitForFunction(() => [...document.querySelectorAll('[data-test=trades] tbody tr')]
-	    .some((r) => /\bbuy\b/.test(r.innerText) && /\b400 Wh/.test(r.innerText)), null, { timeout: T });
+	    .some((r) => /\bBought\b/.test(r.innerText) && /\b400 Wh/.test(r.innerText)), null, { timeout: T });
 	const rows = await page.locator('[data-test=trades] tbody tr').allInnerTexts();
-	assert(rows.some((r) => /\bbuy\b/.test(r) && /\b400 Wh/.test(r) && /EUR\/kWh/.test(r)),
-	    'no buy trade of 400 Wh: ' + rows.join(' | '));
+	assert(rows.some((r) => /\bBought\b/.test(r) && /\b400 Wh/.test(r) && /ct\/kWh/.test(r) && /−0\.\d\d EUR/.test(r)),
+	    'no buy trade of 400 Wh paid with two decimals: ' + rows.join(' | '));
+	assert(!rows.some((r) => /pending/.test(r)), 'a trade shows a badge that never resolves');
 	await page.waitForFunction(() => /verified/.test(document.querySelector('[data-test=statements] tbody tr')?.textContent || ''),
 	    null, { timeout: T });
+	const st = await page.locator('[data-test=statements] tbody tr').first().innerText();
+	assert(/^\S+ \S+\s+\+\d+ Wh\s+\+\d+ Wh/.test(st), 'a purchase is not + energy to the household: ' + st);
 	assert(!/–/.test(await text(page, '[data-test=total-paid]')), 'totals not shown');
+	// the Today card follows
+	await page.waitForFunction((b) => document.querySelector('[data-test=today-bought]').textContent !== b, before, { timeout: T });
+	assert(/[−+]?\d+\.\d\d EUR/.test(await text(page, '[data-test=today-net]')), 'net today: ' + await text(page, '[data-test=today-net]'));
 	await page.screenshot({ path: path.join(SHOTS, 'trade.png'), fullPage: true });
 	await ctx.close();
 });
@@ -143,7 +162,20 @@ await test('auto-sell settings are saved and validated', async () => {
 	await page.fill('[data-test=set-min]', 'cheap');
 	await page.click('[data-test=set-submit]');
 	assert(/Minimum price must be a number/.test(await text(page, '[data-test=set-message]')), 'bad min price accepted');
-	await page.fill('[data-test=set-min]', '0.15');
+	// below the feed-in tariff: refused with the reason, nothing sent
+	await page.fill('[data-test=set-min]', '5');
+	await page.click('[data-test=set-submit]');
+	assert(/at least the feed-in tariff 8\.0 ct\/kWh/.test(await text(page, '[data-test=set-message]')),
+	    'min price below feed-in: ' + await text(page, '[data-test=set-message]'));
+	// and the agent's side says why too
+	const r = await page.evaluate(async () => {
+		const s = await (await fetch('api/state')).json();
+		const res = await fetch('api/settings', { method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf },
+			body: JSON.stringify({ min_price_uper_kwh: 50000, reserve_wh: 0 }) });
+		return { status: res.status, body: await res.json() };
+	});
+	assert(r.status === 400 && /feed-in tariff/.test(r.body.error), 'agent stored a min price below feed-in: ' + JSON.stringify(r));
+	await page.fill('[data-test=set-min]', '15');
 	await page.fill('[data-test=set-reserve]', '250');
 	await page.click('[data-test=set-submit]');
 	await page.waitForFunction(() => /Settings saved/.test(document.querySelector('[data-test=set-message]').textContent),
@@ -153,12 +185,84 @@ await test('auto-sell settings are saved and validated', async () => {
 	await ctx.close();
 });
 
-await test('readable on a phone (no horizontal scrolling)', async () => {
-	const { ctx, page } = await openPage(slow.url, { width: 390, height: 844 });
-	const w = await page.evaluate(() => document.documentElement.scrollWidth);
-	assert(w <= 391, `page is ${w} px wide on a 390 px screen`);
-	await page.screenshot({ path: path.join(SHOTS, 'phone.png'), fullPage: true });
+// Nothing wider than the screen: the page, every table and every cell.
+async function overflow(page) {
+	return page.evaluate(() => {
+		const w = document.documentElement.clientWidth;
+		const bad = [];
+		if (document.documentElement.scrollWidth > w) bad.push('page ' + document.documentElement.scrollWidth);
+		for (const t of document.querySelectorAll('table')) {
+			if (t.offsetParent === null) continue; /* hidden */
+			const r = t.getBoundingClientRect();
+			if (t.scrollWidth > t.clientWidth + 1 || r.right > w + 0.5) bad.push(t.id + ' ' + t.scrollWidth + '/' + t.clientWidth);
+			for (const td of t.querySelectorAll('td'))
+				if (td.getBoundingClientRect().right > w + 0.5) {
+					bad.push(t.id + ' cell "' + td.innerText + '"');
+					break;
+				}
+		}
+		return bad;
+	});
+}
+
+for (const width of [390, 1280]) {
+	await test(`readable at ${width} px: no table cut off, nothing scrolls sideways, Today and the energy chart update`, async () => {
+		const { ctx, page, errors } = await openPage(fast.url, { width, height: 844 });
+		await placeBid(page, 300, '32', 20);
+		await page.waitForSelector('[data-test=energy-chart] canvas', { timeout: T });
+		const n0 = await page.evaluate(() => document.querySelectorAll('[data-test=history] tbody tr').length);
+		const t0 = await text(page, '[data-test=today-bought]');
+		// two more intervals clear: the card and the chart follow by themselves
+		await page.waitForFunction((b) => document.querySelector('[data-test=today-bought]').textContent !== b, t0, { timeout: T });
+		await page.click('#history-box summary');
+		await page.click('#statements-card details summary');
+		const bad = await overflow(page);
+		assert(bad.length === 0, 'wider than the screen: ' + bad.join('; '));
+		assert(await page.locator('[data-test=today]').isVisible(), 'no Today card');
+		assert(await page.locator('[data-test=energy-chart] canvas').isVisible(), 'no energy chart');
+		void n0;
+		await page.screenshot({ path: path.join(SHOTS, `dashboard-${width}.png`), fullPage: true });
+		assert(errors.length === 0, 'console errors: ' + errors.join('; '));
+		await ctx.close();
+	});
+}
+
+await test('page height stays bounded while a standing bid runs for many intervals (390 px)', async () => {
+	const { ctx, page } = await openPage(fast.url, { width: 390, height: 844 });
+	await placeBid(page, 200, '32', 90);
+	await page.click('#history-box summary'); /* the history open too */
+	const height = () => page.evaluate(() => document.documentElement.scrollHeight);
+	const clearings = async (k) => {
+		for (let i = 0; i < k; i++) {
+			const b = await text(page, '[data-test=today-bought]');
+			await page.waitForFunction((x) => document.querySelector('[data-test=today-bought]').textContent !== x, b, { timeout: T });
+		}
+	};
+	await clearings(3);
+	const h1 = await height();
+	await clearings(12);
+	const h2 = await height();
+	const rows = await page.evaluate(() => ['orders', 'history', 'trades', 'statements']
+		.map((t) => document.querySelectorAll(`[data-test=${t}] tbody tr`).length));
+	assert(rows.every((n) => n <= 20), 'a table shows more than 20 rows: ' + rows.join(','));
+	assert(h2 <= h1 + 200, `page grew from ${h1} to ${h2} px over 12 intervals`);
+	assert(h2 < 9000, `page is ${h2} px tall`);
+	// "more" loads older rows
+	await page.click('[data-test=trades-more]');
+	await page.waitForFunction(() => document.querySelectorAll('[data-test=trades] tbody tr').length > 10, null, { timeout: T });
 	await ctx.close();
+});
+
+await test('no auto-sell card for a household without PV', async () => {
+	const demo = await startDemo(['--interval-s', '60', '--no-pv']);
+	const { ctx, page } = await openPage(demo.url);
+	await page.waitForFunction(() => document.querySelector('[data-test=pv-power]').textContent !== '–', null, { timeout: T });
+	assert(await page.locator('[data-test=settings]').isHidden(), 'auto-sell card shown without PV');
+	await ctx.close();
+	await stop(demo.proc);
+	const { ctx: c2, page: p2 } = await openPage(slow.url);
+	await p2.waitForSelector('[data-test=settings]:not([hidden])', { timeout: T });
+	await c2.close();
 });
 
 await test('clear message when the exchange or the inverter is unreachable', async () => {

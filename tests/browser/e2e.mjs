@@ -141,30 +141,30 @@ await test('e2e: a bid through the form is ACKed by the exchange, becomes a trad
 		}).observe(document.querySelector('[data-test=orders] tbody'), { childList: true, subtree: true });
 	});
 	await page.fill('[data-test=buy-qty]', '300');
-	await page.fill('[data-test=buy-price]', '0.25');
+	await page.fill('[data-test=buy-price]', '25');
 	await page.click('[data-test=buy-submit]');
-	await page.waitForFunction(() => /Bid #\d+ placed|Not placed/.test(document.querySelector('[data-test=buy-message]').textContent),
+	await page.waitForFunction(() => /Bid placed|Not placed/.test(document.querySelector('[data-test=buy-message]').textContent),
 	    null, { timeout: T });
 	const msg = await page.locator('[data-test=buy-message]').innerText();
-	const m = /Bid #(\d+) placed/.exec(msg);
-	assert(m, 'bid not placed: ' + msg);
+	assert(/Bid placed/.test(msg), 'bid not placed: ' + msg);
+	const m = [null, await page.getAttribute('[data-test=buy-message]', 'data-seq')];
 	// ACKed by the exchange (signed ACK verified by the agent).
 	await page.waitForFunction((seq) => window.seenStatus.includes(seq + ':acked'), m[1], { timeout: T });
 	// Cleared at gate closure: the trade arrives by SSE.
 	await page.waitForFunction(() => [...document.querySelectorAll('[data-test=trades] tbody tr')]
-	    .some((r) => /\bbuy\b/.test(r.innerText) && /\b300 Wh/.test(r.innerText)), null, { timeout: T });
+	    .some((r) => /\bBought\b/.test(r.innerText) && /\b300 Wh/.test(r.innerText)), null, { timeout: T });
 	const rows = await page.locator('[data-test=trades] tbody tr').allInnerTexts();
-	const trade = rows.find((r) => /\bbuy\b/.test(r) && /\b300 Wh/.test(r));
-	// Uniform price between the offer (0.10) and the bid (0.25).
-	const price = Number(/(\d+\.\d{4}) EUR\/kWh/.exec(trade)[1]);
-	assert(price >= 0.10 && price <= 0.25, 'clearing price outside the pair: ' + trade);
+	const trade = rows.find((r) => /\bBought\b/.test(r) && /\b300 Wh/.test(r));
+	// Uniform price between the offer (10 ct) and the bid (25 ct).
+	const price = Number(/(\d+\.\d{1,2}) ct\/kWh/.exec(trade)[1]);
+	assert(price >= 10 && price <= 25, 'clearing price outside the pair: ' + trade);
 	await page.screenshot({ path: path.join(SHOTS, 'e2e-trade.png'), fullPage: true });
 	// Settled against the meter readings after the interval and its grace:
 	// the signed statement shows the 300 Wh bought and what was paid.
 	await page.waitForFunction(() => [...document.querySelectorAll('[data-test=statements] tbody tr')]
 	    .some((r) => /\b300 Wh/.test(r.innerText)), null, { timeout: T });
 	const st = (await page.locator('[data-test=statements] tbody tr').allInnerTexts()).find((r) => /\b300 Wh/.test(r));
-	assert(/-\d+\.\d+ EUR/.test(st), 'statement without a payment: ' + st);
+	assert(/[−-]\d+\.\d{2} EUR/.test(st), 'statement without a payment: ' + st);
 	assert(!/–/.test(await page.locator('[data-test=total-paid]').innerText()), 'no total paid');
 	await page.screenshot({ path: path.join(SHOTS, 'e2e-statement.png'), fullPage: true });
 	assert(errors.length === 0, 'console errors: ' + errors.join('; '));

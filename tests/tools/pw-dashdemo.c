@@ -9,8 +9,12 @@
  * minimum.  Orders, trades and statements live in memory only.  Prints
  * "pw-dashdemo: listening on http://HOST:PORT/" on stdout when ready.
  *
+ * Orders, trades and statements come in pages of 20 rows like the agent's
+ * (GET /api/DOC?before=N for older ones); "today" sums the statements of
+ * the local day and charts the cleared intervals' energy.
+ *
  *   pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] [--token T]
- *               [--exchange-down] [--inverter-down] [--seed N]
+ *               [--exchange-down] [--inverter-down] [--no-pv] [--seed N]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +38,8 @@
 #define DEMO_FEED_IN        80000
 #define DEMO_FEE            10000 /* grid fee per kWh, paid by the buyer */
 #define DEMO_MAX_IMPORT_WH  20000 /* per interval */
+#define DEMO_PAGE           20    /* rows of a page, as the agent's */
+#define DEMO_ENERGY         96    /* intervals of the energy chart */
 
 static volatile sig_atomic_t demo_stop;
 
@@ -59,10 +65,16 @@ struct demo_statement {
 	int age;
 };
 
+/* Energy of one cleared interval, for the Today chart. */
+struct demo_energy {
+	uint64_t interval;
+	int64_t pv_wh, house_wh, bought_wh, sold_wh;
+};
+
 struct demo {
 	struct dash *dash;
 	unsigned interval_s;
-	bool exchange_down, inverter_down;
+	bool exchange_down, inverter_down, no_pv;
 	uint64_t seq;
 	unsigned rng;
 	int64_t pv_w, house_w;
@@ -77,6 +89,8 @@ struct demo {
 	uint32_t hist_price[DEMO_HISTORY];
 	uint64_t hist_volume[DEMO_HISTORY];
 	size_t nhist;
+	struct demo_energy energy[DEMO_ENERGY];
+	size_t nenergy;
 };
 
 static void
@@ -129,6 +143,16 @@ doc_state(struct demo *dm)
 	int64_t fc = (dm->pv_w - dm->house_w) * (int64_t)dm->interval_s / 3600;
 	json_t *problems = json_array();
 
+	if (dm->no_pv) {
+		json_decref(pv);
+		pv = dm->inverter_down ? json_null() : json_integer(0);
+		json_decref(grid);
+		grid = dm->inverter_down ? json_null() : json_integer(dm->house_w);
+		json_decref(surplus);
+		surplus = dm->inverter_down ? json_null() : json_integer(0);
+		fc = 0;
+	}
+
 	/* the agent's codes and sentences (agent/astatus.c) */
 	if (dm->exchange_down)
 		json_array_append_new(
@@ -151,14 +175,15 @@ doc_state(struct demo *dm)
 		              "Power values are not current and no readings are signed:"
 		              " check that the device is on and reachable at [device]"
 		              " modbus = tcp://127.0.0.1:1502."));
-	return json_pack("{s:s,s:I,s:I,s:i,s:o,s:o,s:o,s:o,s:I,s:{s:b,s:s},s:{s:b,s:s},s:o}",
+	return json_pack("{s:s,s:I,s:I,s:i,s:o,s:o,s:o,s:o,s:I,s:{s:b,s:s},s:{s:b,s:s},s:b,s:o}",
 	                 "household", "Demo household", "now", (json_int_t)time(NULL), "interval",
 	                 (json_int_t)now_interval(dm), "interval_s", (int)dm->interval_s, "pv_w",
 	                 pv, "house_w", house, "grid_w", grid, "surplus_w", surplus, "forecast_wh",
 	                 (json_int_t)(fc > 0 ? fc : 0), "exchange", "reachable", !dm->exchange_down,
 	                 "detail", dm->exchange_down ? "no reply for 30 s" : "", "inverter",
 	                 "reachable", !dm->inverter_down, "detail",
-	                 dm->inverter_down ? "Modbus timeout" : "", "problems", problems);
+	                 dm->inverter_down ? "Modbus timeout" : "", "has_pv", !dm->no_pv,
+	                 "problems", problems);
 }
 
 static json_t *
@@ -203,51 +228,99 @@ doc_market(struct demo *dm)
 	                 (json_int_t)(cur + 1), "prices", prices, "depth", depth);
 }
 
+static bool
+order_open(const struct demo_order *o)
+{
+	return strcmp(o->status, "pending") == 0 || strcmp(o->status, "acked") == 0;
+}
+
 static json_t *
-doc_orders(struct demo *dm)
+order_json(const struct demo_order *o)
+{
+	return json_pack(
+	    "{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:s,s:o}", "seq", (json_int_t)o->seq, "side", o->side,
+	    "interval", (json_int_t)o->interval, "qty_wh", (json_int_t)o->qty_wh, "price_uper_kwh",
+	    (json_int_t)o->price, "status", o->status, "auto", o->is_auto, "reason", "", "verified",
+	    o->age >= 1 && strcmp(o->status, "pending") != 0 ? json_true() : json_null());
+}
+
+/* Adds "more" and "before" to a page. */
+static json_t *
+paged(json_t *doc, bool more, bool have, uint64_t oldest)
+{
+	json_object_set_new(doc, "more", json_boolean(more));
+	json_object_set_new(doc, "before", have ? json_integer((json_int_t)oldest) : json_null());
+	return doc;
+}
+
+/* Every open order and the latest page of finished ones (seq < before;
+ * before 0: the latest), like the agent. */
+static json_t *
+doc_orders(struct demo *dm, uint64_t before)
 {
 	json_t *a = json_array();
-	size_t k;
+	size_t k, n = 0;
+	uint64_t oldest = 0;
+	bool more = false;
 
-	for (k = 0; k < dm->norders; k++) {
+	for (k = dm->norders; k-- > 0;) {
 		struct demo_order *o = &dm->orders[k];
-		json_array_append_new(
-		    a, json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:s,s:o}", "seq", (json_int_t)o->seq,
-		                 "side", o->side, "interval", (json_int_t)o->interval, "qty_wh",
-		                 (json_int_t)o->qty_wh, "price_uper_kwh", (json_int_t)o->price,
-		                 "status", o->status, "auto", o->is_auto, "reason", "", "verified",
-		                 o->age >= 1 && strcmp(o->status, "pending") != 0 ? json_true()
-		                                                                  : json_null()));
+		if (order_open(o)) {
+			if (before == 0)
+				json_array_append_new(a, order_json(o));
+			continue;
+		}
+		if (before != 0 && o->seq >= before)
+			continue;
+		if (n == DEMO_PAGE) {
+			more = true;
+			continue;
+		}
+		json_array_append_new(a, order_json(o));
+		oldest = o->seq;
+		n++;
 	}
-	return json_pack("{s:o}", "orders", a);
+	return paged(json_pack("{s:o}", "orders", a), more, n > 0, oldest);
 }
 
+/* Trades of intervals below `before`, newest first, whole intervals. */
 static json_t *
-doc_trades(struct demo *dm)
+doc_trades(struct demo *dm, uint64_t before)
 {
 	json_t *a = json_array();
-	size_t k;
+	size_t k, n = 0;
+	uint64_t oldest = 0;
+	bool more = false;
 
-	for (k = 0; k < dm->ntrades; k++) {
+	for (k = dm->ntrades; k-- > 0;) {
 		struct demo_trade *t = &dm->trades[k];
+		if (before != 0 && t->interval >= before)
+			continue;
+		if (n >= DEMO_PAGE && t->interval != oldest) {
+			more = true;
+			break;
+		}
 		json_array_append_new(
-		    a, json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:b}", "interval",
-		                 (json_int_t)t->interval, "side", t->buy ? "buy" : "sell", "qty_wh",
-		                 (json_int_t)t->qty_wh, "price_uper_kwh", (json_int_t)t->price,
-		                 "amount_u", (json_int_t)t->amount_u, "fee_u", (json_int_t)t->fee_u,
-		                 "verified", 1));
+		    a, json_pack("{s:I,s:s,s:I,s:I,s:I,s:I}", "interval", (json_int_t)t->interval,
+		                 "side", t->buy ? "buy" : "sell", "qty_wh", (json_int_t)t->qty_wh,
+		                 "price_uper_kwh", (json_int_t)t->price, "amount_u",
+		                 (json_int_t)t->amount_u, "fee_u", (json_int_t)t->fee_u));
+		oldest = t->interval;
+		n++;
 	}
-	return json_pack("{s:o}", "trades", a);
+	return paged(json_pack("{s:o}", "trades", a), more, n > 0, oldest);
 }
 
 static json_t *
-doc_statements(struct demo *dm)
+doc_statements(struct demo *dm, uint64_t before)
 {
 	json_t *a = json_array();
 	int64_t earned = 0, paid = 0, saving = 0;
-	size_t k;
+	size_t k, n = 0;
+	uint64_t oldest = 0;
+	bool more = false;
 
-	for (k = 0; k < dm->nstmts; k++) {
+	for (k = dm->nstmts; k-- > 0;) {
 		struct demo_statement *s = &dm->stmts[k];
 		int64_t sav = s->net_u - s->baseline_u;
 		if (s->net_u > 0)
@@ -255,19 +328,121 @@ doc_statements(struct demo *dm)
 		else
 			paid -= s->net_u;
 		saving += sav;
+		if (before != 0 && s->interval >= before)
+			continue;
+		if (n == DEMO_PAGE) {
+			more = true;
+			continue;
+		}
+		/* a buyer imports what it bought: metered = -delivered */
 		json_array_append_new(
 		    a,
 		    json_pack("{s:I,s:I,s:I,s:i,s:I,s:I,s:I,s:I,s:b,s:I,s:o}", "interval",
 		              (json_int_t)s->interval, "traded_wh", (json_int_t)s->traded_wh,
-		              "delivered_wh", (json_int_t)s->traded_wh, "imbalance_wh", 0, "fees_u",
-		              (json_int_t)s->fees_u, "net_u", (json_int_t)s->net_u, "baseline_u",
-		              (json_int_t)s->baseline_u, "saving_u", (json_int_t)sav, "flagged", 0,
-		              "log_index", (json_int_t)(100 + k * 7), "verified",
+		              "delivered_wh", (json_int_t)-s->traded_wh, "imbalance_wh", 0,
+		              "fees_u", (json_int_t)s->fees_u, "net_u", (json_int_t)s->net_u,
+		              "baseline_u", (json_int_t)s->baseline_u, "saving_u", (json_int_t)sav,
+		              "flagged", 0, "log_index", (json_int_t)(100 + k * 7), "verified",
 		              s->age >= 1 ? json_true() : json_null()));
+		oldest = s->interval;
+		n++;
 	}
-	return json_pack("{s:o,s:{s:I,s:I,s:I}}", "statements", a, "totals", "earned_u",
-	                 (json_int_t)earned, "paid_u", (json_int_t)paid, "saving_u",
-	                 (json_int_t)saving);
+	return paged(json_pack("{s:o,s:{s:I,s:I,s:I}}", "statements", a, "totals", "earned_u",
+	                       (json_int_t)earned, "paid_u", (json_int_t)paid, "saving_u",
+	                       (json_int_t)saving),
+	             more, n > 0, oldest);
+}
+
+/* The first interval of the local day. */
+static uint64_t
+day_first_interval(const struct demo *dm)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	return t <= 0 ? 0 : ((uint64_t)t + dm->interval_s - 1) / dm->interval_s;
+}
+
+static json_t *
+sums(int64_t v[7])
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sold_wh", (json_int_t)v[0], "bought_wh",
+	                 (json_int_t)v[1], "earned_u", (json_int_t)v[2], "paid_u", (json_int_t)v[3],
+	                 "net_u", (json_int_t)v[4], "saving_u", (json_int_t)v[5], "settled",
+	                 (json_int_t)v[6]);
+}
+
+/* The Today document of the agent (aledger_json_today) from the demo's
+ * statements and cleared intervals. */
+static json_t *
+doc_today(struct demo *dm)
+{
+	uint64_t from = day_first_interval(dm);
+	int64_t day[7] = { 0 }, all[7] = { 0 };
+	json_t *arr = json_array(), *doc;
+	size_t k;
+
+	for (k = 0; k < dm->nstmts; k++) {
+		struct demo_statement *s = &dm->stmts[k];
+		int64_t *v[2] = { all, s->interval >= from ? day : NULL };
+		for (int j = 0; j < 2; j++) {
+			if (v[j] == NULL)
+				continue;
+			v[j][0] += s->traded_wh < 0 ? -s->traded_wh : 0;
+			v[j][1] += s->traded_wh > 0 ? s->traded_wh : 0;
+			v[j][2] += s->net_u > 0 ? s->net_u : 0;
+			v[j][3] += s->net_u < 0 ? -s->net_u : 0;
+			v[j][4] += s->net_u;
+			v[j][5] += s->net_u - s->baseline_u;
+			v[j][6]++;
+		}
+	}
+	for (k = 0; k < dm->nenergy; k++) {
+		struct demo_energy *e = &dm->energy[k];
+		int64_t grid = e->house_wh - e->pv_wh;
+		if (e->interval < from)
+			continue;
+		json_array_append_new(
+		    arr, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "interval",
+		                   (json_int_t)e->interval, "start",
+		                   (json_int_t)(e->interval * dm->interval_s), "pv_wh",
+		                   (json_int_t)e->pv_wh, "house_wh", (json_int_t)e->house_wh,
+		                   "import_wh", (json_int_t)(grid > 0 ? grid : 0), "export_wh",
+		                   (json_int_t)(grid < 0 ? -grid : 0), "sold_wh",
+		                   (json_int_t)e->sold_wh, "bought_wh", (json_int_t)e->bought_wh));
+	}
+	doc = sums(day);
+	json_object_set_new(doc, "from_interval", json_integer((json_int_t)from));
+	json_object_set_new(doc, "to_interval",
+	                    json_integer((json_int_t)(from + 86400 / dm->interval_s)));
+	json_object_set_new(doc, "start", json_integer((json_int_t)(from * dm->interval_s)));
+	json_object_set_new(doc, "unsettled_sold_wh", json_integer(0));
+	json_object_set_new(doc, "unsettled_bought_wh", json_integer(0));
+	json_object_set_new(doc, "intervals", arr);
+	json_object_set_new(doc, "all_time", sums(all));
+	return doc;
+}
+
+static json_t *
+demo_older(void *ctx, enum dash_doc doc, uint64_t before)
+{
+	struct demo *dm = ctx;
+
+	switch (doc) {
+	case DASH_DOC_ORDERS:
+		return doc_orders(dm, before);
+	case DASH_DOC_TRADES:
+		return doc_trades(dm, before);
+	case DASH_DOC_STATEMENTS:
+		return doc_statements(dm, before);
+	default:
+		return NULL;
+	}
 }
 
 static json_t *
@@ -281,11 +456,13 @@ demo_get(void *ctx, enum dash_doc doc)
 	case DASH_DOC_MARKET:
 		return doc_market(dm);
 	case DASH_DOC_ORDERS:
-		return doc_orders(dm);
+		return doc_orders(dm, 0);
 	case DASH_DOC_TRADES:
-		return doc_trades(dm);
+		return doc_trades(dm, 0);
 	case DASH_DOC_STATEMENTS:
-		return doc_statements(dm);
+		return doc_statements(dm, 0);
+	case DASH_DOC_TODAY:
+		return doc_today(dm);
 	case DASH_DOC_SETTINGS:
 		return json_pack("{s:I,s:I,s:b}", "min_price_uper_kwh",
 		                 (json_int_t)dm->settings.min_price_uper_kwh, "reserve_wh",
@@ -390,6 +567,12 @@ demo_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 		snprintf(msg, cap, "minimum price above the retail tariff would never sell");
 		return PW_ERR_RANGE;
 	}
+	if (s->min_price_uper_kwh < DEMO_FEED_IN) {
+		snprintf(msg, cap,
+		         "the minimum price must be at least the feed-in tariff (8.0 ct/kWh):"
+		         " below it you would sell for less than the grid pays");
+		return PW_ERR_RANGE;
+	}
 	dm->settings = *s;
 	dash_notify(dm->dash, DASH_DOC_SETTINGS);
 	return PW_OK;
@@ -471,6 +654,20 @@ clear_interval(struct demo *dm, uint64_t i)
 	dm->hist_price[dm->nhist] = p;
 	dm->hist_volume[dm->nhist] = 2000 + (uint64_t)(bought + sold);
 	dm->nhist++;
+	if (dm->nenergy == DEMO_ENERGY) {
+		memmove(&dm->energy[0], &dm->energy[1], (DEMO_ENERGY - 1) * sizeof dm->energy[0]);
+		dm->nenergy--;
+	}
+	{
+		struct demo_energy *e = &dm->energy[dm->nenergy++];
+		e->interval = i;
+		/* as if each interval lasted 15 minutes, so that a fast demo's
+		 * chart shows energies of the size the bids have */
+		e->pv_wh = dm->no_pv ? 0 : dm->pv_w * 900 / 3600;
+		e->house_wh = dm->house_w * 900 / 3600;
+		e->bought_wh = bought;
+		e->sold_wh = sold;
+	}
 	if (bought != 0 || sold != 0) {
 		struct demo_statement *s;
 		if (dm->nstmts == DEMO_MAX_STATEMENTS) {
@@ -496,7 +693,7 @@ auto_sell(struct demo *dm, uint64_t next)
 	int64_t surplus_wh = (dm->pv_w - dm->house_w) * (int64_t)dm->interval_s / 3600;
 	size_t k;
 
-	if (!dm->settings.auto_sell || dm->inverter_down || dm->exchange_down)
+	if (!dm->settings.auto_sell || dm->inverter_down || dm->exchange_down || dm->no_pv)
 		return;
 	surplus_wh -= (int64_t)dm->settings.reserve_wh;
 	if (surplus_wh <= 0)
@@ -535,6 +732,7 @@ tick(struct demo *dm, uint64_t *last_interval)
 	if (market) {
 		dash_notify(dm->dash, DASH_DOC_MARKET);
 		dash_notify(dm->dash, DASH_DOC_TRADES);
+		dash_notify(dm->dash, DASH_DOC_TODAY);
 	}
 }
 
@@ -543,7 +741,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] "
 	           "[--token T]\n                   [--exchange-down] [--inverter-down] "
-	           "[--seed N]\n");
+	           "[--no-pv] [--seed N]\n");
 }
 
 int
@@ -556,6 +754,7 @@ main(int argc, char **argv)
 		{ "token", required_argument, NULL, 't' },
 		{ "exchange-down", no_argument, NULL, 'X' },
 		{ "inverter-down", no_argument, NULL, 'I' },
+		{ "no-pv", no_argument, NULL, 'P' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -613,6 +812,9 @@ main(int argc, char **argv)
 		case 'I':
 			dm.inverter_down = true;
 			break;
+		case 'P':
+			dm.no_pv = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -636,9 +838,9 @@ main(int argc, char **argv)
 
 	/* A little price history so the chart has a line from the start. */
 	last_interval = now_interval(&dm);
+	tick_power(&dm);
 	for (i = 12; i > 0; i--)
 		clear_interval(&dm, last_interval - (uint64_t)i);
-	tick_power(&dm);
 
 	ops.ctx = &dm;
 	ops.get = demo_get;
@@ -646,6 +848,7 @@ main(int argc, char **argv)
 	ops.cancel = demo_cancel;
 	ops.update_settings = demo_settings;
 	ops.metrics = demo_metrics;
+	ops.get_older = demo_older;
 	cfg.bind_addr = addr;
 	cfg.port = port;
 	cfg.web_root = web;

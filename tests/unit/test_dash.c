@@ -34,6 +34,7 @@
 
 struct fake {
 	int bids, cancels, settings_updates;
+	uint64_t last_before; /* cursor of the last older page asked for */
 	struct dash_bid last_bid;
 	uint64_t last_cancel;
 	struct dash_settings settings;
@@ -99,6 +100,18 @@ fake_cancel(void *ctx, uint64_t seq, char *msg, size_t cap)
 	return PW_OK;
 }
 
+/* Older pages of orders only: {"orders":[],"before":CURSOR}. */
+static json_t *
+fake_older(void *ctx, enum dash_doc doc, uint64_t before)
+{
+	struct fake *f = ctx;
+
+	if (doc != DASH_DOC_ORDERS)
+		return NULL;
+	f->last_before = before;
+	return json_pack("{s:[],s:I}", "orders", "before", (json_int_t)before);
+}
+
 static pw_err
 fake_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 {
@@ -151,6 +164,7 @@ env_start(struct env *e, const char *token)
 	ops.cancel = fake_cancel;
 	ops.update_settings = fake_settings;
 	ops.metrics = fake_metrics;
+	ops.get_older = fake_older;
 	cfg.bind_addr = "127.0.0.1";
 	cfg.port = 0;
 	cfg.web_root = e->root;
@@ -366,6 +380,25 @@ test_get_documents(void **state)
 	assert_non_null(strstr(resp, "\"error\":"));
 	assert_int_equal(http(e, "GET", "/api/nothing", NULL, NULL, resp, sizeof resp), 404);
 	assert_int_equal(http(e, "PATCH", "/api/orders", NULL, NULL, resp, sizeof resp), 405);
+	/* the Today document is one more name */
+	assert_int_equal(http(e, "GET", "/api/today", NULL, NULL, resp, sizeof resp), 200);
+	assert_string_equal(dash_doc_name(DASH_DOC_TODAY), "today");
+
+	/* older pages: the cursor reaches the agent checked, once */
+	assert_int_equal(http(e, "GET", "/api/orders?before=1234", NULL, NULL, resp, sizeof resp),
+	                 200);
+	assert_string_equal(resp, "{\"orders\":[],\"before\":1234}");
+	assert_int_equal(e->fake.last_before, 1234);
+	static const char *const bad[] = { "/api/orders?before=", "/api/orders?before=-1",
+		                           "/api/orders?before=12x", "/api/orders?before=1/cancel",
+		                           "/api/orders?before=99999999999999999999" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(http(e, "GET", bad[i], NULL, NULL, resp, sizeof resp), 400);
+		assert_non_null(strstr(resp, "before must be a whole number"));
+	}
+	assert_int_equal(e->fake.last_before, 1234);
+	/* a document without pages */
+	assert_int_equal(http(e, "GET", "/api/trades?before=5", NULL, NULL, resp, sizeof resp), 404);
 }
 
 static void

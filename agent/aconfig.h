@@ -39,7 +39,7 @@ struct aconfig_bid {
 
 struct aconfig {
 	/* [household] */
-	char name[ACONFIG_NAME_LEN];    /* shown on the dashboard ("" = the serial) */
+	char name[ACONFIG_NAME_LEN]; /* shown on the dashboard ("" = the serial) */
 	char key_file[ACONFIG_PATH_LEN];
 	char db[ACONFIG_PATH_LEN];
 	char serial[PW_SERIAL_LEN + 1]; /* registered meter serial ("" = the device's) */

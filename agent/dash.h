@@ -19,7 +19,7 @@
  * Documents (JSON objects returned by dash_ops.get; numbers are integers;
  * keys not listed are passed through to the page untouched):
  *
- *   DASH_DOC_STATE       {"household": str, "now": unix s, "interval": i,
+ *   DASH_DOC_STATE       {"household": str (the name), "now": unix s, "interval": i,
  *                         "interval_s": L, "pv_w": W|null, "house_w": W|null,
  *                         "grid_w": W|null  (> 0 import from grid, < 0 export),
  *                         "surplus_w": W|null, "forecast_wh": Wh|null,
@@ -27,7 +27,8 @@
  *                         "inverter": {"reachable": bool, "detail": str},
  *                         "problems": [{"code": str, "message": str,
  *                                       "action": str}] (docs/agent.md
- *                         "Status"; [] when nothing is wrong)}
+ *                         "Status"; [] when nothing is wrong),
+ *                         "has_pv": bool (an inverter: the auto-sell card)}
  *                        The dashboard adds "csrf" (the CSRF token).
  *   DASH_DOC_MARKET      {"currency": "EUR", "retail_uper_kwh": p,
  *                         "feed_in_uper_kwh": p, "next_interval": i (the
@@ -45,10 +46,12 @@
  *                         "auto": bool (placed by the auto-sell policy),
  *                         "reason": str (REJECT reason; "not yet at the
  *                         exchange" when queued; "exchange unreachable" when
- *                         missed), "verified": bool|null}]}
+ *                         missed), "verified": bool|null}],
+ *                         "more": bool, "before": i|null}  (every open order,
+ *                         then the latest page of finished ones)
  *   DASH_DOC_TRADES      {"trades": [{"interval": i, "side": "buy"|"sell",
  *                         "qty_wh": q, "price_uper_kwh": p, "amount_u": m,
- *                         "fee_u": m, "verified": bool|null}]}
+ *                         "fee_u": m|null}], "more": bool, "before": i|null}
  *   DASH_DOC_STATEMENTS  {"statements": [{"interval": i, "traded_wh": q
  *                         (> 0 bought, < 0 sold), "delivered_wh": q,
  *                         "imbalance_wh": q, "fees_u": m, "net_u": m (> 0 earned,
@@ -56,12 +59,19 @@
  *                         "flagged": bool, "log_index": n,
  *                         "verified": bool|null (inclusion proof; null = not yet
  *                         checked)}],
- *                         "totals": {"earned_u": m, "paid_u": m, "saving_u": m}}
+ *                         "totals": {"earned_u": m, "paid_u": m, "saving_u": m},
+ *                         "more": bool, "before": i|null}
  *   DASH_DOC_SETTINGS    {"min_price_uper_kwh": p, "reserve_wh": q,
  *                         "auto_sell": bool}
+ *   DASH_DOC_TODAY       the agent's day: sums of its statements, energy per
+ *                        interval and all-time sums (aledger_json_today)
+ *
+ * Paged documents (orders, trades, statements): "more" says whether older
+ * rows exist, GET /api/DOC?before=N (N = "before") asks ops.get_older.
  *
  * HTTP API (docs/dashboard.md is the reference):
- *   GET  /api/state|market|orders|trades|statements|settings
+ *   GET  /api/state|market|orders|trades|statements|settings|today
+ *   GET  /api/orders|trades|statements?before=N   (older pages)
  *   POST /api/orders {"qty_wh", "max_price_uper_kwh", "interval"?, "intervals"?}
  *   DELETE /api/orders/SEQ   or   POST /api/orders/SEQ/cancel
  *   PUT|POST /api/settings {"min_price_uper_kwh", "reserve_wh", "auto_sell"?}

@@ -23,6 +23,7 @@ execFileSync(agentBin, ['keygen', '--out', path.join(tmp, 'h.key')]);
 const xpk = /public key: ([0-9a-f]{64})/.exec(execFileSync(agentBin, ['keygen', '--out', path.join(tmp, 'x.key')]).toString())[1];
 const dashPort = freePort();
 writeFileSync(path.join(tmp, 'agent.conf'), `[household]
+name = Lindenweg 4
 key_file = ${tmp}/h.key
 db = ${tmp}/agent.db
 serial = BROWSER-1
@@ -66,6 +67,8 @@ await test('real agent: page loads, power from the inverter, exchange unreachabl
 	await page.waitForFunction(() => /\d+(\.\d+)? k?W/.test(document.querySelector('[data-test=pv-power]').textContent),
 	    null, { timeout: T });
 	assert(/\d/.test(await page.locator('[data-test=grid-power]').innerText()), 'no grid power');
+	assert(await page.locator('[data-test=household]').innerText() === 'Lindenweg 4', 'header without the name');
+	await page.waitForSelector('[data-test=settings]:not([hidden])', { timeout: T }); /* the sim has PV */
 	await page.screenshot({ path: path.join(SHOTS, 'agent-no-exchange.png'), fullPage: true });
 	assert(errors.length === 0, 'console errors: ' + errors.join('; '));
 	await ctx.close();
@@ -93,7 +96,40 @@ await test('real agent: a bid through the form is stored and can be cancelled', 
 	assert(/Buy/.test(text) && /200 Wh/.test(text) && /25\.0 ct\/kWh/.test(text), 'order row: ' + text);
 	assert(/queued: not yet at the exchange/.test(text), 'order is not queued while the exchange is away: ' + text);
 	await row.locator('button[data-test=cancel]').click();
-	await page.waitForSelector(`[data-test=orders] tr[data-seq="${m[1]}"][data-status=cancelled]`, { timeout: T });
+	await page.waitForSelector(`[data-test=history] tr[data-seq="${m[1]}"][data-status=cancelled]`, { state: 'attached', timeout: T });
+	await ctx.close();
+});
+
+await test('real agent API: today, paged orders, a minimum price below feed-in refused with the reason', async () => {
+	const ctx = await browser.newContext();
+	const page = await ctx.newPage();
+	await page.goto(url);
+	await page.waitForSelector('#app:not([hidden])', { timeout: T });
+	const r = await page.evaluate(async () => {
+		const get = async (p) => { const x = await fetch(p); return { status: x.status, body: await x.json() }; };
+		const state = (await get('api/state')).body;
+		const out = { state, today: await get('api/today'), orders: await get('api/orders') };
+		out.older = await get('api/orders?before=' + (out.orders.body.before || 1));
+		out.bad = await get('api/trades?before=x');
+		const put = await fetch('api/settings', { method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': state.csrf },
+			body: JSON.stringify({ min_price_uper_kwh: 50000, reserve_wh: 0 }) });
+		out.put = { status: put.status, body: await put.json() };
+		out.settings = (await get('api/settings')).body;
+		return out;
+	});
+	assert(r.state.household === 'Lindenweg 4' && r.state.has_pv === true, 'state: ' + JSON.stringify(r.state));
+	const t = r.today.body;
+	assert(r.today.status === 200 && Array.isArray(t.intervals) && t.all_time && 'net_u' in t && 'sold_wh' in t,
+	    'today: ' + JSON.stringify(r.today));
+	const now = r.state.now;
+	assert(t.start <= now && now < t.start + 86400 + r.state.interval_s, 'today does not contain now: ' + t.start + ' ' + now);
+	assert(r.orders.status === 200 && typeof r.orders.body.more === 'boolean', 'orders: ' + JSON.stringify(r.orders));
+	assert(r.orders.body.orders.every((o) => !['cancelled', 'expired', 'filled'].includes(o.status)) ||
+	    r.orders.body.before !== null, 'orders page: ' + JSON.stringify(r.orders.body));
+	assert(r.older.status === 200 && Array.isArray(r.older.body.orders), 'older orders: ' + JSON.stringify(r.older));
+	assert(r.bad.status === 400, 'bad cursor: ' + JSON.stringify(r.bad));
+	assert(r.put.status === 400 && /below the feed-in tariff \(8\.00 ct\/kWh\)/.test(r.put.body.error), 'settings: ' + JSON.stringify(r.put));
+	assert(r.settings.min_price_uper_kwh !== 50000, 'refused minimum price stored');
 	await ctx.close();
 });
 

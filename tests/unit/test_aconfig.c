@@ -52,6 +52,7 @@ test_defaults(void **state)
 	write_cfg("");
 	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
 	assert_string_equal(c.key_file, "/tmp/k");
+	assert_string_equal(c.name, ""); /* the dashboard shows the serial */
 	assert_int_equal(c.unit, 1);
 	assert_int_equal(c.interval_s, 900);
 	assert_int_equal(c.gate_s, 60);
@@ -139,6 +140,18 @@ test_enums_and_bids(void **state)
 }
 
 static void
+test_name(void **state)
+{
+	struct aconfig c;
+	char err[PW_CFG_ERRLEN];
+	(void)state;
+	write_cfg("[household]\nname = M\xc3\xbcller family, Lindenweg 4\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_string_equal(c.name, "M\xc3\xbcller family, Lindenweg 4");
+	unlink(path);
+}
+
+static void
 test_errors(void **state)
 {
 	/* line numbers count the 13 lines of `base` */
@@ -193,6 +206,11 @@ test_errors(void **state)
 		  ":15: [dashboard] web_root /nonexistent/peerwatt-web is not a directory with "
 		  "index.html" },
 		{ "[dashboard]\nweb_root = /\n", ":15: [dashboard] web_root / is not a directory" },
+		/* the dashboard's name: JSON needs UTF-8, the header no controls */
+		{ "[household]\nname = caf\xe9\n", ":15: [household] name must be UTF-8" },
+		{ "[household]\nname = a\x1b[31mred\n", ":15: control character" },
+		{ "[household]\nname = 0123456789012345678901234567890123456789012345678\n",
+		  ":15:" },
 		{ "[policy]\nwhatever = 1\n", ":15: unknown key whatever" },
 		{ "[nosuch]\nkey = 1\n", ":15: unknown section" },
 	};
@@ -317,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_enums_and_bids),
+		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_placeholder_key_and_web_root_off),
 		cmocka_unit_test(test_missing_required_and_file),

@@ -398,7 +398,8 @@ test_get_documents(void **state)
 	}
 	assert_int_equal(e->fake.last_before, 1234);
 	/* a document without pages */
-	assert_int_equal(http(e, "GET", "/api/trades?before=5", NULL, NULL, resp, sizeof resp), 404);
+	assert_int_equal(http(e, "GET", "/api/trades?before=5", NULL, NULL, resp, sizeof resp),
+	                 404);
 }
 
 static void

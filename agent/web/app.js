@@ -150,13 +150,27 @@
 	 * "more" (only the rows below the latest page's cursor, so nothing
 	 * shows twice), and the "more" button. */
 	function pagedRows(name, key, doc) {
+		const prev = S.latest[name];
 		S.latest[name] = doc;
 		if (S.cursor[name] === null) S.cursor[name] = { before: doc.before, more: !!doc.more };
+		if (!S.older[name].length) {
+			S.cursor[name] = { before: doc.before, more: !!doc.more };
+			return [];
+		}
+		/* older pages are loaded: the rows that left the latest page join
+		 * them, so that nothing falls between the two */
 		const bound = doc.before;
-		const older = bound === null || bound === undefined ? [] : S.older[name].filter((x) => x[key] < bound);
-		S.older[name] = older;
-		if (!older.length) S.cursor[name] = { before: doc.before, more: !!doc.more };
-		return older;
+		const rows = ((prev && prev[name]) || []).filter((x) => name !== 'orders' || !OPEN_STATUSES.includes(x.status))
+		    .concat(S.older[name]);
+		const seen = new Set();
+		S.older[name] = bound === null || bound === undefined ? [] : rows.filter((x) => {
+			const id = name === 'orders' ? x.seq : name === 'statements' ? x.interval :
+			    [x.interval, x.side, x.qty_wh, x.price_uper_kwh].join('/');
+			if (x[key] >= bound || seen.has(id)) return false;
+			seen.add(id);
+			return true;
+		});
+		return S.older[name];
 	}
 	/* Shows the first S.shown[name] of the rows, and "more" while there are
 	 * more loaded or older pages at the agent. */
@@ -421,8 +435,8 @@
 	function renderOrders(o) {
 		const all = o.orders || [];
 		const open = all.filter((x) => OPEN_STATUSES.includes(x.status)).sort((a, b) => a.interval - b.interval || a.seq - b.seq);
-		const closed = all.filter((x) => !OPEN_STATUSES.includes(x.status)).sort((a, b) => b.seq - a.seq);
-		const older = pagedRows('orders', 'seq', o);
+		const closed = all.filter((x) => !OPEN_STATUSES.includes(x.status)).sort((a, b) => b.interval - a.interval || b.seq - a.seq);
+		const older = pagedRows('orders', 'interval', o);
 		const lo = labelsOf('orders'), lh = labelsOf('history');
 		const shown = S.showAllOpen ? open : open.slice(0, SHOW_OPEN);
 		fillTable('orders', shown.map((x) => orderRow(x, lo, true)));

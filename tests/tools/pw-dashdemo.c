@@ -140,7 +140,7 @@ doc_state(struct demo *dm)
 	json_t *house = dm->inverter_down ? json_null() : json_integer(dm->house_w);
 	json_t *grid = dm->inverter_down ? json_null() : json_integer(dm->house_w - dm->pv_w);
 	json_t *surplus = dm->inverter_down ? json_null() : json_integer(dm->pv_w - dm->house_w);
-	int64_t fc = (dm->pv_w - dm->house_w) * (int64_t)dm->interval_s / 3600;
+	int64_t fc = (dm->pv_w - dm->house_w) * 900 / 3600 /* a 15-minute interval, as the chart */;
 	json_t *problems = json_array();
 
 	if (dm->no_pv) {
@@ -253,34 +253,47 @@ paged(json_t *doc, bool more, bool have, uint64_t oldest)
 	return doc;
 }
 
-/* Every open order and the latest page of finished ones (seq < before;
- * before 0: the latest), like the agent. */
+static int
+by_interval_desc(const void *x, const void *y)
+{
+	const struct demo_order *a = *(const struct demo_order *const *)x;
+	const struct demo_order *b = *(const struct demo_order *const *)y;
+	if (a->interval != b->interval)
+		return a->interval < b->interval ? 1 : -1;
+	return a->seq < b->seq ? 1 : a->seq > b->seq ? -1 : 0;
+}
+
+/* Every open order and the latest page of finished ones (intervals below
+ * `before`, before 0: the latest; whole intervals), like the agent. */
 static json_t *
 doc_orders(struct demo *dm, uint64_t before)
 {
+	static const struct demo_order *done[DEMO_MAX_ORDERS];
 	json_t *a = json_array();
-	size_t k, n = 0;
+	size_t k, n = 0, rows = 0;
 	uint64_t oldest = 0;
 	bool more = false;
 
-	for (k = dm->norders; k-- > 0;) {
+	for (k = 0; k < dm->norders; k++) {
 		struct demo_order *o = &dm->orders[k];
 		if (order_open(o)) {
 			if (before == 0)
 				json_array_append_new(a, order_json(o));
-			continue;
+		} else if (before == 0 || o->interval < before) {
+			done[n++] = o;
 		}
-		if (before != 0 && o->seq >= before)
-			continue;
-		if (n == DEMO_PAGE) {
-			more = true;
-			continue;
-		}
-		json_array_append_new(a, order_json(o));
-		oldest = o->seq;
-		n++;
 	}
-	return paged(json_pack("{s:o}", "orders", a), more, n > 0, oldest);
+	qsort(done, n, sizeof done[0], by_interval_desc);
+	for (k = 0; k < n; k++) {
+		if (rows >= DEMO_PAGE && done[k]->interval != oldest) {
+			more = true;
+			break;
+		}
+		json_array_append_new(a, order_json(done[k]));
+		oldest = done[k]->interval;
+		rows++;
+	}
+	return paged(json_pack("{s:o}", "orders", a), more, rows > 0, oldest);
 }
 
 /* Trades of intervals below `before`, newest first, whole intervals. */
@@ -690,7 +703,7 @@ clear_interval(struct demo *dm, uint64_t i)
 static void
 auto_sell(struct demo *dm, uint64_t next)
 {
-	int64_t surplus_wh = (dm->pv_w - dm->house_w) * (int64_t)dm->interval_s / 3600;
+	int64_t surplus_wh = (dm->pv_w - dm->house_w) * 900 / 3600 /* as if 15 minutes */;
 	size_t k;
 
 	if (!dm->settings.auto_sell || dm->inverter_down || dm->exchange_down || dm->no_pv)

@@ -536,6 +536,14 @@ demo_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *msg, si
 		         DEMO_MAX_IMPORT_WH);
 		return PW_ERR_RANGE;
 	}
+	/* one side per interval: the bid replaces an auto-sell offer there
+	 * (the agent would refuse the bid instead; the demo keeps it simple) */
+	for (size_t j = 0; j < dm->norders; j++) {
+		struct demo_order *o = &dm->orders[j];
+		if (o->is_auto && order_open(o) && o->interval >= first &&
+		    o->interval < first + bid->intervals)
+			snprintf(o->status, sizeof o->status, "cancelled");
+	}
 	for (k = 0; k < bid->intervals; k++) {
 		struct demo_order *o =
 		    add_order(dm, "buy", first + k, bid->qty_wh, bid->max_price_uper_kwh, false);
@@ -711,8 +719,11 @@ auto_sell(struct demo *dm, uint64_t next)
 	surplus_wh -= (int64_t)dm->settings.reserve_wh;
 	if (surplus_wh <= 0)
 		return;
+	/* one side per interval, as the agent: no offer where a bid is open */
 	for (k = 0; k < dm->norders; k++)
-		if (dm->orders[k].interval == next && dm->orders[k].is_auto)
+		if (dm->orders[k].interval == next &&
+		    (dm->orders[k].is_auto ||
+		     (strcmp(dm->orders[k].side, "buy") == 0 && order_open(&dm->orders[k]))))
 			return;
 	add_order(dm, "sell", next, (uint64_t)surplus_wh, dm->settings.min_price_uper_kwh, true);
 }

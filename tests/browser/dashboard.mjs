@@ -4,7 +4,7 @@
 import { launch, startDemo, stop, watchErrors, assert, test, finish, SHOTS } from './lib.mjs';
 import path from 'node:path';
 
-const T = 30000; // generous: 2 shared cores, maybe sanitizers
+const T = 60000; // generous: 2 shared cores, many helpers, maybe sanitizers
 const browser = await launch();
 const slow = await startDemo(['--interval-s', '60']);
 const fast = await startDemo(['--interval-s', '2']);
@@ -145,9 +145,11 @@ await test('a bid becomes a trade, a verified statement and today\'s figures aft
 	assert(rows.some((r) => /\bBought\b/.test(r) && /\b400 Wh/.test(r) && /ct\/kWh/.test(r) && /−0\.\d\d EUR/.test(r)),
 	    'no buy trade of 400 Wh paid with two decimals: ' + rows.join(' | '));
 	assert(!rows.some((r) => /pending/.test(r)), 'a trade shows a badge that never resolves');
-	await page.waitForFunction(() => /verified/.test(document.querySelector('[data-test=statements] tbody tr')?.textContent || ''),
-	    null, { timeout: T });
-	const st = await page.locator('[data-test=statements] tbody tr').first().innerText();
+	// the statement of the trade's interval: + energy to the household
+	const when = rows.find((r) => /\bBought\b/.test(r) && /\b400 Wh/.test(r)).split('\t')[0].trim();
+	await page.waitForFunction((w) => [...document.querySelectorAll('[data-test=statements] tbody tr')]
+	    .some((r) => r.cells[0].textContent === w && /verified/.test(r.textContent)), when, { timeout: T });
+	const st = (await page.locator('[data-test=statements] tbody tr').allInnerTexts()).find((r) => r.startsWith(when));
 	assert(/^\S+ \S+\s+\+\d+ Wh\s+\+\d+ Wh/.test(st), 'a purchase is not + energy to the household: ' + st);
 	assert(!/–/.test(await text(page, '[data-test=total-paid]')), 'totals not shown');
 	// the Today card follows

@@ -91,6 +91,10 @@ struct demo {
 	size_t nhist;
 	struct demo_energy energy[DEMO_ENERGY];
 	size_t nenergy;
+	/* running sums of every statement and of the day's (sold, bought,
+	 * earned, paid, net, saving, count): the rings above forget */
+	int64_t all_sums[7], day_sums[7];
+	uint64_t sums_day; /* first interval of the day of day_sums */
 };
 
 static void
@@ -400,21 +404,9 @@ doc_today(struct demo *dm)
 	json_t *arr = json_array(), *doc;
 	size_t k;
 
-	for (k = 0; k < dm->nstmts; k++) {
-		struct demo_statement *s = &dm->stmts[k];
-		int64_t *v[2] = { all, s->interval >= from ? day : NULL };
-		for (int j = 0; j < 2; j++) {
-			if (v[j] == NULL)
-				continue;
-			v[j][0] += s->traded_wh < 0 ? -s->traded_wh : 0;
-			v[j][1] += s->traded_wh > 0 ? s->traded_wh : 0;
-			v[j][2] += s->net_u > 0 ? s->net_u : 0;
-			v[j][3] += s->net_u < 0 ? -s->net_u : 0;
-			v[j][4] += s->net_u;
-			v[j][5] += s->net_u - s->baseline_u;
-			v[j][6]++;
-		}
-	}
+	if (dm->sums_day == from) /* else nothing settled yet today */
+		memcpy(day, dm->day_sums, sizeof day);
+	memcpy(all, dm->all_sums, sizeof all);
 	for (k = 0; k < dm->nenergy; k++) {
 		struct demo_energy *e = &dm->energy[k];
 		int64_t grid = e->house_wh - e->pv_wh;
@@ -620,6 +612,30 @@ tick_power(struct demo *dm)
 	dm->house_w = 600 + (int64_t)demo_rand(dm, 400);
 }
 
+/* Adds a statement to the running sums of Today and all time. */
+static void
+add_sums(struct demo *dm, const struct demo_statement *s)
+{
+	uint64_t from = day_first_interval(dm);
+	int64_t *v[2] = { dm->all_sums, s->interval >= from ? dm->day_sums : NULL };
+
+	if (dm->sums_day != from) {
+		memset(dm->day_sums, 0, sizeof dm->day_sums);
+		dm->sums_day = from;
+	}
+	for (int j = 0; j < 2; j++) {
+		if (v[j] == NULL)
+			continue;
+		v[j][0] += s->traded_wh < 0 ? -s->traded_wh : 0;
+		v[j][1] += s->traded_wh > 0 ? s->traded_wh : 0;
+		v[j][2] += s->net_u > 0 ? s->net_u : 0;
+		v[j][3] += s->net_u < 0 ? -s->net_u : 0;
+		v[j][4] += s->net_u;
+		v[j][5] += s->net_u - s->baseline_u;
+		v[j][6]++;
+	}
+}
+
 /* Clears interval i (just closed): history, own fills, statements. */
 static void
 clear_interval(struct demo *dm, uint64_t i)
@@ -703,6 +719,7 @@ clear_interval(struct demo *dm, uint64_t i)
 		s->net_u = net;
 		s->baseline_u = baseline;
 		s->age = 0;
+		add_sums(dm, s);
 	}
 }
 

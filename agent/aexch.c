@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/agentd_int.h"
+#include "peerwatt/fmt.h"
 #include "peerwatt/merkle.h"
 #include "peerwatt/money.h"
 
@@ -45,9 +46,10 @@ aexch_pump_stream(struct agentd *a, enum outbox_stream s, int64_t now)
 			if (outbox_settle(a->ob, s, it.seq, OUTBOX_DROPPED, PW_REASON_GATE_CLOSED,
 			                  OUTBOX_NO_INDEX) != PW_OK)
 				return;
-			log_warnx("%s %llu for interval %llu dropped: gate closed before delivery",
-			          pw_msg_type_name(it.type), (unsigned long long)it.seq,
-			          (unsigned long long)it.interval);
+			char ivs[PW_FMT_LEN];
+			pw_fmt_interval(it.interval, a->cfg.interval_s, ivs, sizeof(ivs));
+			log_warnx("%s %llu for interval %s dropped: gate closed before delivery",
+			          pw_msg_type_name(it.type), (unsigned long long)it.seq, ivs);
 			continue;
 		}
 		break;
@@ -293,11 +295,13 @@ on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_
 		return;
 	}
 	CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_REJECTED, r->reason, OUTBOX_NO_INDEX));
+	char ivs[PW_FMT_LEN];
+	pw_fmt_interval(it.interval, a->cfg.interval_s, ivs, sizeof(ivs));
 	if (s == OUTBOX_METER) {
 		pw_err rrc;
 		struct pw_msg sent;
-		log_error("reading %llu for interval %llu rejected: %s", (unsigned long long)it.seq,
-		          (unsigned long long)it.interval, pw_reason_name(r->reason));
+		log_error("reading %llu for interval %s rejected: %s", (unsigned long long)it.seq,
+		          ivs, pw_reason_name(r->reason));
 		if (r->reason == PW_REASON_METER_SERIAL &&
 		    pw_wire_decode(it.frame, it.len, &sent) == PW_OK && sent.type == PW_MSG_METER) {
 			a->serial_refused = 1;
@@ -315,9 +319,8 @@ on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_
 			log_warnx("readings after %llu renumbered from %llu",
 			          (unsigned long long)it.seq, (unsigned long long)it.seq);
 	} else
-		log_warnx("%s %llu for interval %llu rejected: %s", pw_msg_type_name(it.type),
-		          (unsigned long long)it.seq, (unsigned long long)it.interval,
-		          pw_reason_name(r->reason));
+		log_warnx("%s %llu for interval %s rejected: %s", pw_msg_type_name(it.type),
+		          (unsigned long long)it.seq, ivs, pw_reason_name(r->reason));
 	if (a->dash != NULL)
 		(void)dash_notify(a->dash, DASH_DOC_ORDERS);
 }
@@ -369,11 +372,12 @@ on_statement(struct agentd *a, const uint8_t *frame, size_t len, const struct pw
 		return;
 	a->statements++;
 	pw_money_format(st->net_u, net, sizeof(net));
-	log_info("statement for interval %llu: bought %llu Wh, sold %llu Wh, exported %llu Wh,"
+	char ivs[PW_FMT_LEN];
+	pw_fmt_interval(st->interval, a->cfg.interval_s, ivs, sizeof(ivs));
+	log_info("statement for interval %s: bought %llu Wh, sold %llu Wh, exported %llu Wh,"
 	         " imported %llu Wh, net %s%s",
-	         (unsigned long long)st->interval, (unsigned long long)st->bought_wh,
-	         (unsigned long long)st->sold_wh, (unsigned long long)st->export_wh,
-	         (unsigned long long)st->import_wh, net,
+	         ivs, (unsigned long long)st->bought_wh, (unsigned long long)st->sold_wh,
+	         (unsigned long long)st->export_wh, (unsigned long long)st->import_wh, net,
 	         (st->flags & PW_STMT_READING_MISSING) ? " (reading missing)" : "");
 	/* the statement must settle exactly what this household signed */
 	memset(&f, 0, sizeof(f));
@@ -608,11 +612,14 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 			break;
 		case PW_MSG_RESULT:
 			if (aledger_add_result(a->led, &m->u.result, a->kp.pk, &mine) == PW_OK &&
-			    mine > 0)
-				log_info(
-				    "interval %llu cleared at %u uper_kwh: %u trade(s) of ours",
-				    (unsigned long long)m->u.result.interval,
-				    m->u.result.price_uper_kwh, mine);
+			    mine > 0) {
+				char ivs[PW_FMT_LEN], ps[PW_FMT_LEN];
+				pw_fmt_interval(m->u.result.interval, a->cfg.interval_s, ivs,
+				                sizeof(ivs));
+				pw_fmt_price(m->u.result.price_uper_kwh, ps, sizeof(ps));
+				log_info("interval %s cleared at %s: %u trade(s) of ours", ivs, ps,
+				         mine);
+			}
 			if (a->q.active && a->q.kind == PW_QUERY_RESULT)
 				a->q.active = 0;
 			if (a->dash != NULL) {

@@ -12,6 +12,7 @@
 #include <sys/timex.h>
 
 #include "agent/agentd_int.h"
+#include "peerwatt/fmt.h"
 
 #define READINGS_STEP 16
 
@@ -60,8 +61,10 @@ store_reading(struct agentd *a, const struct ivacct_reading *r)
 		return rc;
 	a->readings++;
 	a->next_pump_ms = 0;
-	log_info("reading %llu for interval %llu: export %llu Wh, import %llu Wh%s",
-	         (unsigned long long)seq, (unsigned long long)r->interval,
+	char ivs[PW_FMT_LEN];
+	pw_fmt_interval(r->interval, a->cfg.interval_s, ivs, sizeof(ivs));
+	log_info("reading %llu for interval %s: export %llu Wh, import %llu Wh%s",
+	         (unsigned long long)seq, ivs,
 	         (unsigned long long)(r->export_end_wh - r->export_start_wh),
 	         (unsigned long long)(r->import_end_wh - r->import_start_wh),
 	         r->estimated ? " (estimated)" : "");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/agentd_int.h"
+#include "peerwatt/fmt.h"
 
 pw_err
 atrade_place_order(struct agentd *a, uint8_t side, uint64_t iv, uint32_t qty_wh, uint32_t price,
@@ -35,9 +36,14 @@ atrade_place_order(struct agentd *a, uint8_t side, uint64_t iv, uint32_t qty_wh,
 		log_warnx("cannot tag order %llu", (unsigned long long)seq);
 	a->orders++;
 	a->next_pump_ms = 0;
-	log_info("order %llu: %s %u Wh at %u uper_kwh for interval %llu%s", (unsigned long long)seq,
-	         side == PW_SIDE_SELL ? "sell" : "buy", qty_wh, price, (unsigned long long)iv,
-	         tag == TAG_AUTOSELL ? " (auto)" : "");
+	{
+		char ivs[PW_FMT_LEN], ps[PW_FMT_LEN];
+		pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
+		pw_fmt_price(price, ps, sizeof(ps));
+		log_info("order %llu: %s %u Wh at %s for interval %s%s", (unsigned long long)seq,
+		         side == PW_SIDE_SELL ? "sell" : "buy", qty_wh, ps, ivs,
+		         tag == TAG_AUTOSELL ? " (auto)" : "");
+	}
 	if (seq_out != NULL)
 		*seq_out = seq;
 	return PW_OK;
@@ -61,8 +67,12 @@ atrade_place_cancel(struct agentd *a, uint64_t iv, uint64_t order_seq)
 	}
 	a->cancels++;
 	a->next_pump_ms = 0;
-	log_info("cancel %llu of order %llu (interval %llu)", (unsigned long long)seq,
-	         (unsigned long long)order_seq, (unsigned long long)iv);
+	{
+		char ivs[PW_FMT_LEN];
+		pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
+		log_info("cancel %llu of order %llu (interval %s)", (unsigned long long)seq,
+		         (unsigned long long)order_seq, ivs);
+	}
 	return PW_OK;
 }
 

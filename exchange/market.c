@@ -24,6 +24,7 @@
 #include "rules/auction.h"
 #include "exchange/engine.h"
 #include "rules/settle.h"
+#include "peerwatt/fmt.h"
 #include "peerwatt/log.h"
 
 #define MARKET_DEPTH_INTERVALS 4
@@ -157,9 +158,13 @@ clear_interval(struct engine *e, uint64_t iv, int64_t now_s)
 	    (rc = engine_flush_stats(e)) != PW_OK || (rc = store_commit(e->store)) != PW_OK)
 		goto fail;
 	memset(e->rejects_unflushed, 0, sizeof(e->rejects_unflushed));
-	log_info("market: interval %llu cleared: %zu orders, %zu trades, %llu Wh at %u u/kWh",
-	         (unsigned long long)iv, n, res.n_trades, (unsigned long long)res.volume_wh,
-	         res.price_uper_kwh);
+	{
+		char ivs[PW_FMT_LEN], ps[PW_FMT_LEN];
+		pw_fmt_interval(iv, e->cfg->interval_s, ivs, sizeof(ivs));
+		pw_fmt_price(res.price_uper_kwh, ps, sizeof(ps));
+		log_info("market: interval %s cleared: %zu orders, %zu trades, %llu Wh at %s", ivs,
+		         n, res.n_trades, (unsigned long long)res.volume_wh, ps);
+	}
 	for (uint32_t p = 0; p < parts; p++)
 		publish(e, "RESULT", frames[p], lens[p]);
 	goto out;
@@ -310,8 +315,12 @@ settle_interval(struct engine *e, uint64_t iv, int64_t now_s)
 	    (rc = engine_flush_stats(e)) != PW_OK || (rc = store_commit(e->store)) != PW_OK)
 		goto fail;
 	memset(e->rejects_unflushed, 0, sizeof(e->rejects_unflushed));
-	log_info("market: interval %llu settled: %zu statements; log size %llu",
-	         (unsigned long long)iv, n_pk, (unsigned long long)mlog_size(e->log));
+	{
+		char ivs[PW_FMT_LEN];
+		pw_fmt_interval(iv, e->cfg->interval_s, ivs, sizeof(ivs));
+		log_info("market: interval %s settled: %zu statements; log size %llu", ivs, n_pk,
+		         (unsigned long long)mlog_size(e->log));
+	}
 	publish(e, "CHECKPOINT", cp, cp_len);
 	goto out;
 fail:

@@ -106,6 +106,16 @@ none_alive() {
 check "every daemon was stopped ($(wc -l <"$DIR/pids" 2>/dev/null) pids)" none_alive
 check "the state directory holds the exchange's database and every agent's" \
 	test -s "$DIR/exchange.db" -a "$(ls "$DIR"/*/agent.db | wc -l)" = 6
+# log lines people read: prices in ct/kWh, intervals with their UTC start
+ISO='[0-9]+ \([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\)'
+check "the exchange logs a clearing with the interval's UTC start and the price in ct/kWh" \
+	grep -qE "market: interval $ISO cleared: .* Wh at [0-9]+\.[0-9]{2,4} ct/kWh" "$DIR/exchange.log"
+check "the agents log orders likewise" \
+	grep -qE "order [0-9]+: (sell|buy) [0-9]+ Wh at [0-9]+\.[0-9]{2,4} ct/kWh for interval $ISO" "$DIR"/alice/agent.log
+check "... and readings and statements with the interval's UTC start" \
+	bash -c "grep -qE 'reading [0-9]+ for interval $ISO: ' '$DIR/alice/agent.log' &&
+	         grep -qE 'statement for interval $ISO: ' '$DIR/alice/agent.log'"
+check "no price in micro-units in any log" bash -c "! grep -lE 'u/kWh|uper_kwh' '$DIR'/exchange.log '$DIR'/*/agent.log"
 check "the stopped exchange left no WAL behind (exchange.db-wal gone or empty)" \
 	test ! -s "$DIR/exchange.db-wal"
 # the .db alone, as someone handed only that file would audit it

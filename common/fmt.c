@@ -1,0 +1,46 @@
+/*
+ * fmt.c: prices and intervals for log lines (see fmt.h).  Called by the
+ * exchange's market clock and the agent's trading, metering and exchange
+ * link when they log.
+ */
+#include "peerwatt/fmt.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void
+pw_fmt_price(uint64_t price_uper_kwh, char *out, size_t cap)
+{
+	/* 1 ct = 10000 micro-units: four decimals of a cent are exact */
+	char frac[8];
+	size_t n;
+
+	snprintf(frac, sizeof(frac), "%04" PRIu64, price_uper_kwh % 10000);
+	n = strlen(frac);
+	while (n > 2 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	snprintf(out, cap, "%" PRIu64 ".%s ct/kWh", price_uper_kwh / 10000, frac);
+}
+
+void
+pw_fmt_interval(uint64_t interval, int64_t interval_s, char *out, size_t cap)
+{
+	struct tm tm;
+	char when[32];
+	time_t t;
+
+	/* beyond year 9999 or a nonsense length: the number alone */
+	if (interval_s <= 0 || interval > (uint64_t)253402300799 / (uint64_t)interval_s) {
+		snprintf(out, cap, "%" PRIu64, interval);
+		return;
+	}
+	t = (time_t)(interval * (uint64_t)interval_s);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		snprintf(out, cap, "%" PRIu64, interval);
+		return;
+	}
+	snprintf(out, cap, "%" PRIu64 " (%s)", interval, when);
+}

@@ -1,0 +1,26 @@
+/*
+ * fmt.h: prices and intervals as people read them in the logs.
+ *
+ *   pw_fmt_price   250000 u/kWh        -> "25.00 ct/kWh" (exact: "17.875 ct/kWh")
+ *   pw_fmt_interval 359315281 with 5 s -> "359315281 (2026-12-06T17:00:05Z)"
+ *
+ * The interval number stays next to its start time (UTC, ISO 8601) so that a
+ * log line can be matched with the database and the protocol, which count
+ * intervals, and read by people, who count hours.  Caller-allocated buffers
+ * of at least PW_FMT_LEN bytes; the output is always terminated.  Pure
+ * functions: thread-safe.
+ */
+#ifndef PEERWATT_FMT_H
+#define PEERWATT_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PW_FMT_LEN 48
+
+/* A price in micro-units per kWh as cents per kWh, at least two decimals. */
+void pw_fmt_price(uint64_t price_uper_kwh, char *out, size_t cap);
+/* Interval number and the UTC start of [interval * interval_s, ...). */
+void pw_fmt_interval(uint64_t interval, int64_t interval_s, char *out, size_t cap);
+
+#endif

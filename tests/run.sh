@@ -6,7 +6,8 @@
 #                                        a script that exits non-zero without a
 #                                        "not ok" line counts one failure
 #   browser:     tests/browser/run.sh    same convention, when present
-# Scripts run PW_TEST_JOBS at a time (default 3); their results print in order.
+# Scripts run PW_TEST_JOBS at a time (default 3); their results print in order,
+# and while they run a progress line every 30 s names those still running.
 # TESTS=pattern runs only the scripts/binaries whose name matches.
 set -u
 BUILD=${BUILD:-build}
@@ -44,11 +45,36 @@ start_script() {
 	local script=$1 name
 	name=$(basename "$script" .sh)
 	[ "$name" = run ] && name=browser
+	date +%s >"$logdir/$name.start"
 	(
 		s=$(date +%s)
 		timeout 1200 bash "$script" >"$logdir/$name.log" 2>&1
 		echo "$? $(($(date +%s) - s))" >"$logdir/$name.rc"
 	) &
+}
+
+# wait_scripts N: until fewer than N scripts run (0: none), printing every
+# 30 s which scripts still run and for how long, so that a long `make check`
+# never looks hung.
+t_scripts=$(date +%s)
+next_progress=$((t_scripts + 30))
+wait_scripts() {
+	local now n r
+	while [ "$(jobs -rp | wc -l)" -ge "$1" ] && [ "$(jobs -rp | wc -l)" -gt 0 ]; do
+		sleep 1
+		now=$(date +%s)
+		[ "$now" -ge "$next_progress" ] || continue
+		next_progress=$((now + 30))
+		r="" n=0
+		for name in "${names[@]}"; do
+			if [ -f "$logdir/$name.rc" ]; then
+				n=$((n + 1))
+			else
+				r="$r $name ($((now - $(cat "$logdir/$name.start" 2>/dev/null || echo "$now"))) s)"
+			fi
+		done
+		echo "... $((now - t_scripts)) s: $n of ${#names[@]} scripts done, running:$r"
+	done
 }
 
 report_script() {
@@ -82,13 +108,14 @@ for script in tests/integration/*.sh tests/browser/run.sh; do
 	[ -f "$script" ] || continue
 	case $script in */lib.sh) continue ;; esac
 	[ -n "$pattern" ] && [[ $script != *$pattern* ]] && continue
-	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+	wait_scripts "$jobs"
 	name=$(basename "$script" .sh)
 	[ "$name" = run ] && name=browser
 	rm -f "$logdir/$name.rc"
 	start_script "$script"
 	names+=("$name")
 done
+wait_scripts 1
 wait
 for name in "${names[@]}"; do report_script "$name"; done
 

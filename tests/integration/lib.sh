@@ -19,7 +19,9 @@
 #                             key, market, gate 1 s, tariffs 0.08/0.30: append more
 #                             sections to FILE ([exchange] reply_timeout_ms, [policy]...)
 # Every script runs `set -u`, cleans up in an EXIT trap and keeps its files
-# in a fresh directory under $BUILD/it/.
+# in a fresh directory under $BUILD/it/.  While it runs, a line
+# "# NAME: still running, N s" every 20 s (tests/run.sh ignores '#' lines)
+# shows that a long script has not hung.
 BUILD=${BUILD:-build}
 PW_TMP=$(mktemp -d "${BUILD}/it.XXXXXX" 2>/dev/null || { mkdir -p "$BUILD"; mktemp -d "${BUILD}/it.XXXXXX"; })
 PW_PIDS=()
@@ -59,8 +61,21 @@ stop_pid() {
 	return 0
 }
 
+# the progress line: a subshell that ends with the script (checked each second)
+pw_progress() {
+	local parent=$1 name=$2 n=0
+	while kill -0 "$parent" 2>/dev/null; do
+		sleep 1
+		n=$((n + 1))
+		[ $((n % 20)) = 0 ] && kill -0 "$parent" 2>/dev/null && echo "# $name: still running, $n s"
+	done
+}
+pw_progress $$ "$(basename "$0" .sh)" &
+PW_PROGRESS_PID=$!
+
 pw_cleanup() {
 	local p
+	kill "$PW_PROGRESS_PID" 2>/dev/null
 	for p in "${PW_PIDS[@]}"; do stop_pid "$p"; done
 	[ "${PW_KEEP:-0}" = 1 ] || rm -rf "$PW_TMP"
 }

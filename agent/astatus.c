@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent/agentd_int.h"
+#include "peerwatt/fmt.h"
 
 static const char *const codes[ASTATUS__COUNT] = {
 	[ASTATUS_EXCHANGE_REFUSED] = "exchange_refused",
@@ -63,13 +64,15 @@ astatus_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now)
 	/* tariffs the config leaves at 0 (unknown) are learned */
 	if (a->cfg.feedin_uper_kwh == 0 && hb->feedin_uper_kwh != 0) {
 		a->cfg.feedin_uper_kwh = hb->feedin_uper_kwh;
-		log_info("market: feed-in tariff %u uper_kwh learned from the exchange",
-		         hb->feedin_uper_kwh);
+		char ps[PW_FMT_LEN];
+		pw_fmt_price(hb->feedin_uper_kwh, ps, sizeof(ps));
+		log_info("market: feed-in tariff %s learned from the exchange", ps);
 	}
 	if (a->cfg.retail_uper_kwh == 0 && hb->retail_uper_kwh != 0) {
 		a->cfg.retail_uper_kwh = hb->retail_uper_kwh;
-		log_info("market: retail tariff %u uper_kwh learned from the exchange",
-		         hb->retail_uper_kwh);
+		char ps[PW_FMT_LEN];
+		pw_fmt_price(hb->retail_uper_kwh, ps, sizeof(ps));
+		log_info("market: retail tariff %s learned from the exchange", ps);
 	}
 	a->market_mismatch = a->cfg.interval_s != (int64_t)hb->interval_s ||
 	                     a->cfg.gate_s != (int64_t)hb->gate_s ||

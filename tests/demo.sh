@@ -413,18 +413,34 @@ else
 fi
 rc_audit=$?
 # Within 100 columns: 64-digit hashes and keys cut to 16 digits, longer
-# lines broken after a comma (the whole report stays in audit.txt).
+# lines wrapped at a space, continued under the value column of the line
+# (after its label); the whole report stays in audit.txt.
+say_wrapped() {
+	local line=$1 ind=4 pad cut
+	if [[ $line =~ ^(\ +) ]]; then
+		ind=${#BASH_REMATCH[1]}
+	elif [[ $line =~ ^\[..\]\  ]]; then
+		ind=18 # "[ok] " and a label of 12
+	elif [[ $line =~ ^-\  ]]; then
+		ind=2
+	elif [[ $line =~ ^([a-z]+(\ [a-z]+)?\ \ +) ]]; then
+		ind=${#BASH_REMATCH[1]}
+	fi
+	[ "$ind" -le 40 ] || ind=4
+	printf -v pad '%*s' "$ind" ''
+	while [ ${#line} -gt 98 ]; do
+		cut=${line:0:98}
+		cut=${cut% *}
+		[ ${#cut} -gt "$ind" ] && [ ${#cut} -lt 98 ] || break
+		say "  $cut"
+		line="$pad${line:$((${#cut} + 1))}"
+	done
+	say "  $line"
+}
 while IFS= read -r line; do
 	[[ $line =~ ^(.*[^0-9a-f])?([0-9a-f]{16})[0-9a-f]{48}(.*)$ ]] &&
 		line="${BASH_REMATCH[1]}${BASH_REMATCH[2]}...${BASH_REMATCH[3]}"
-	while [ ${#line} -gt 96 ]; do
-		cut=${line:0:96}
-		cut=${cut%, *}
-		[ ${#cut} -lt 96 ] && [ ${#cut} -gt 14 ] || break
-		say "  $cut,"
-		line="              ${line:$((${#cut} + 2))}"
-	done
-	say "  $line"
+	say_wrapped "$line"
 done <"$D/audit.txt"
 if [ "$rc_audit" = 0 ]; then
 	say "audit verdict: PASSED (the log, every signature, auction and statement check out)"

@@ -86,6 +86,16 @@ sum_settled=$(sed -n 's/^  settlement  *\([0-9]*\) intervals with statements.*/\
 sum_open=$(sed -n 's/^  *\([0-9]*\) with orders, not cleared yet.*/\1/p' "$OUT")
 check "the summary's settled intervals and those not cleared yet are the audit's ($sum_settled ${sum_open:-0} / $aud_settled)" \
 	test -n "$aud_settled" -a "$sum_settled ${sum_open:-0}" = "$aud_settled"
+# the audit's own breakdown of the intervals (audit.txt: the report unwrapped)
+aud_iv=$(sed -n 's/^intervals  *\([0-9]*\) cleared = \([0-9]*\) settled with statements + \([0-9]*\) settled with nobody active + \([0-9]*\) not settled yet.*/\1 \2 \3 \4/p' "$DIR/audit.txt")
+sum_nobody=$(sed -n 's/^  settlement  *[0-9]* intervals with statements, \([0-9]*\) settled with nobody active.*/\1/p' "$OUT")
+sum_unsettled=$(sed -n 's/^  *\([0-9]*\) cleared, not settled yet:.*/\1/p' "$OUT")
+if [ -n "$aud_iv" ]; then
+	check "the summary's intervals are the audit's: cleared, with statements, with nobody, not settled ($aud_iv)" \
+		test "${sum_auctions%% *} $sum_settled $sum_nobody ${sum_unsettled:-0}" = "$aud_iv"
+else
+	ok "the summary's intervals are the audit's # skip: this audit prints no intervals line"
+fi
 unsettled=$(q 'SELECT count(*) FROM intervals WHERE state = 1')
 if [ "${unsettled:-0}" -gt 0 ]; then
 	check "the summary says why cleared intervals are missing from the ticker ($unsettled)" \

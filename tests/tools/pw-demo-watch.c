@@ -419,7 +419,7 @@ static void
 print_summary(const struct watch *w)
 {
 	char net[32], sav[32];
-	int64_t auctions, unused, trades, wh, stmt_ivls, unsettled, open;
+	int64_t auctions, unused, trades, wh, stmt_ivls, settled, unsettled, open;
 	size_t i;
 
 	query2(w, "SELECT count(*), 0 FROM intervals WHERE state >= 1", &auctions, &unused);
@@ -434,8 +434,10 @@ print_summary(const struct watch *w)
 	out("  auctions      %" PRId64 " cleared, %" PRId64 " trades, %" PRId64
 	    " Wh between neighbours\n",
 	    auctions, trades, wh);
-	out("  settlement    %" PRId64 " intervals with statements (%u settled intervals above)\n",
-	    stmt_ivls, w->intervals);
+	query2(w, "SELECT count(*), 0 FROM intervals WHERE state = 2", &settled, &unused);
+	out("  settlement    %" PRId64 " intervals with statements, %" PRId64
+	    " settled with nobody active (%" PRId64 " in the ticker)\n",
+	    stmt_ivls, settled > stmt_ivls ? settled - stmt_ivls : 0, settled);
 	if (unsettled > 0)
 		out("                %" PRId64
 		    " cleared, not settled yet: an interval settles %" PRId64 " s after its end,\n"

@@ -81,6 +81,10 @@ static const struct pw_cfg_opt opts[] = {
 	    "re-offer when the wanted quantity moves more than this, %"),
 	OPT("policy", "adjust_min_wh", PW_CFG_INT, adjust_min_wh, 0, UINT32_MAX, "1",
 	    "... and more than this, Wh"),
+	OPT("sim", "epoch", PW_CFG_INT, sim_epoch_s, 0, DEVCLOCK_MAX_EPOCH, "0",
+	    "tests and demo: Unix time at which the devices' simulated clock read [sim] start"),
+	OPT("sim", "speed", PW_CFG_INT, sim_speed, 1, DEVCLOCK_MAX_SPEED, "1",
+	    "tests and demo: simulated seconds per real second (peerwatt-sim --speed)"),
 	OPT("dashboard", "enabled", PW_CFG_BOOL, dash_enabled, 0, 0, "yes", "serve the dashboard"),
 	OPT("dashboard", "listen", PW_CFG_STR, dash_listen, 0, 0, "127.0.0.1:8080",
 	    "HOST:PORT of the dashboard"),
@@ -93,11 +97,12 @@ static const struct pw_cfg_opt opts[] = {
 };
 
 /* Keys that the extra handler owns: bit per key, for "given twice". */
-enum { X_STRATEGY = 1, X_SIGN = 2, X_LEVEL = 4 };
+enum { X_STRATEGY = 1, X_SIGN = 2, X_LEVEL = 4, X_SIM_START = 8 };
 
 struct xctx {
 	unsigned seen;
-	int strategy_line; /* line of [policy] strategy, 0 = default */
+	int strategy_line;  /* line of [policy] strategy, 0 = default */
+	int sim_start_line; /* line of [sim] start, 0 = default */
 };
 
 static pw_err
@@ -185,6 +190,13 @@ extra(void *vctx, void *target, const char *section, const char *name, const cha
 			             "meter_sign: \"%s\" is not auto, import_positive or "
 			             "export_positive%s",
 			             value, "");
+	} else if (strcmp(section, "sim") == 0 && strcmp(name, "start") == 0) {
+		bit = X_SIM_START;
+		x->sim_start_line = line;
+		if (policy_parse_tod(value, &c->sim_start_s) != PW_OK || c->sim_start_s >= 86400)
+			return xfail(msg, msglen,
+			             "start: \"%s\" is not a time HH:MM (00:00..23:59)%s", value,
+			             "");
 	} else if (strcmp(section, "log") == 0 && strcmp(name, "level") == 0) {
 		bit = X_LEVEL;
 		if (log_level_parse(value, &c->log_level) != 0)
@@ -334,6 +346,18 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 			                  why);
 		}
 	}
+	/* [sim]: all or nothing, and a day of simulated time holds at least
+	 * one interval (the forecast's profile is per time of day) */
+	int l_epoch = LINE("sim", "epoch"), l_speed = LINE("sim", "speed");
+	if (c->sim_epoch_s == 0 && (l_speed != 0 || x->sim_start_line != 0))
+		return cross_fail(err, errlen, p, LATER(l_speed, x->sim_start_line),
+		                  "[sim] start and speed need [sim] epoch (the Unix time at which "
+		                  "the simulated clock read start)");
+	if (c->sim_epoch_s != 0 && (uint64_t)c->interval_s * (uint64_t)c->sim_speed > 86400)
+		return cross_fail(err, errlen, p,
+		                  LATER(LATER(l_epoch, l_speed), LINE("exchange", "interval_s")),
+		                  "[sim] speed x [exchange] interval_s must not exceed a day "
+		                  "(86400 simulated seconds)");
 	/* without its page the dashboard would serve nothing: say so now */
 	if (c->dash_enabled) {
 		struct stat st;
@@ -403,6 +427,16 @@ aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
 	warn_readable_token(&tmp);
 	*cfg = tmp;
 	return PW_OK;
+}
+
+void
+aconfig_devclock(const struct aconfig *cfg, struct devclock *c)
+{
+	devclock_local(c);
+	/* the ranges were checked when the file was loaded */
+	if (cfg->sim_epoch_s != 0 &&
+	    devclock_sim(c, cfg->sim_epoch_s, cfg->sim_start_s, (uint32_t)cfg->sim_speed) != PW_OK)
+		devclock_local(c);
 }
 
 void

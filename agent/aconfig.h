@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/devclock.h"
 #include "agent/policy.h"
 #include "peerwatt/config.h"
 #include "peerwatt/error.h"
@@ -77,6 +78,10 @@ struct aconfig {
 	/* [bid.NAME] */
 	struct aconfig_bid bids[ACONFIG_MAX_BIDS];
 	size_t n_bids;
+	/* [sim] (tests and demo): the devices' simulated clock */
+	int64_t sim_epoch_s; /* 0: the local wall clock */
+	uint32_t sim_start_s;
+	int64_t sim_speed;
 	/* [dashboard] */
 	int dash_enabled;
 	char dash_listen[64];
@@ -97,6 +102,9 @@ struct aconfig {
  */
 pw_err aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* The devices' clock the config implies ([sim], else the local clock). */
+void aconfig_devclock(const struct aconfig *cfg, struct devclock *c);
 
 /* The policy parameters the config implies (capacity from max_export_w). */
 void aconfig_policy(const struct aconfig *cfg, struct policy_params *p);

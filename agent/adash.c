@@ -27,6 +27,10 @@ doc_state(struct agentd *a)
 	int has_pv = a->dev_ok && a->has_pv;
 	uint64_t first = agentd_first_open(a, now);
 
+	uint32_t first_tod = agentd_iv_tod(a, first);
+	json_t *doc, *clock;
+	char hhmm[8];
+
 	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
 		grid = -grid;
 	/* the household's name; never the 64-hex key, which nobody reads */
@@ -34,18 +38,33 @@ doc_state(struct agentd *a)
 	                   : a->cfg.serial[0] ? a->cfg.serial
 	                   : a->dev_serial[0] ? a->dev_serial
 	                                      : "Your household";
-	return json_pack(
+	doc = json_pack(
 	    "{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:{s:b, s:s},"
 	    " s:{s:b, s:s}, s:b, s:o}",
 	    "household", name, "now", (json_int_t)(now / 1000), "interval", (json_int_t)iv,
 	    "interval_s", (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w),
 	    "house_w", num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w",
 	    num_or_null(has_grid, grid), "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0),
-	    "forecast_wh",
-	    (json_int_t)forecast_export_wh(&a->fc, agentd_tod(agentd_iv_start_s(a, first)), 1),
-	    "exchange", "reachable", aexch_reachable(a, now), "detail", a->cfg.request, "inverter",
-	    "reachable", a->dev_ok, "detail", a->dev_detail, "has_pv", a->has_pv, "problems",
-	    astatus_json(a));
+	    "forecast_wh", (json_int_t)forecast_export_wh(&a->fc, first_tod, 1), "exchange",
+	    "reachable", aexch_reachable(a, now), "detail", a->cfg.request, "inverter", "reachable",
+	    a->dev_ok, "detail", a->dev_detail, "has_pv", a->has_pv, "problems", astatus_json(a));
+	if (doc == NULL)
+		return NULL;
+	/* the devices' time of day ([sim] in tests and the demo): the one time
+	 * base of forecasts, standing bids and the page's clock */
+	clock = json_pack("{s:s, s:I, s:b, s:I, s:I, s:I}", "time_of_day",
+	                  devclock_hhmm(&a->clock, now, hhmm, sizeof(hhmm)), "tod_s",
+	                  (json_int_t)devclock_tod(&a->clock, now), "simulated", a->clock.simulated,
+	                  "epoch", (json_int_t)a->clock.epoch_s, "start_s",
+	                  (json_int_t)a->clock.start_s, "speed", (json_int_t)a->clock.speed);
+	json_object_set_new(doc, "clock", clock != NULL ? clock : json_null());
+	json_object_set_new(doc, "forecast_firm_wh",
+	                    json_integer((json_int_t)forecast_firm_wh(&a->fc, first_tod, 1)));
+	json_object_set_new(doc, "sell_paused",
+	                    a->sell_block_set && a->sell_block != POLICY_SELL_OK
+	                        ? json_string(policy_block_name(a->sell_block))
+	                        : json_null());
+	return doc;
 }
 
 static json_t *
@@ -205,18 +224,19 @@ doc_orders(struct agentd *a, uint64_t before)
 	                 oldest != 0 ? json_integer((json_int_t)oldest) : json_null());
 }
 
-/* The intervals of the agent's current day: [*from, *to). */
+/* The intervals of the agent's current day, the devices' day ([sim] in
+ * tests and the demo, docs/agent.md "Time of day"): [*from, *to). */
 static void
 day_intervals(struct agentd *a, uint64_t *from, uint64_t *to)
 {
-	int64_t now_s = agentd_now_ms(a) / 1000;
-	int64_t start = now_s - (int64_t)agentd_tod(now_s);
-	int64_t L = a->cfg.interval_s;
+	int64_t start_ms = devclock_day_start_ms(&a->clock, agentd_now_ms(a));
+	int64_t L_ms = agentd_interval_ms(a);
+	uint64_t day_s = devclock_day_wall_s(&a->clock);
 
-	if (start < 0)
-		start = 0;
-	*from = (uint64_t)((start + L - 1) / L);
-	*to = *from + (uint64_t)((86400 + L - 1) / L);
+	if (start_ms < 0)
+		start_ms = 0;
+	*from = (uint64_t)((start_ms + L_ms - 1) / L_ms);
+	*to = *from + (day_s + (uint64_t)a->cfg.interval_s - 1) / (uint64_t)a->cfg.interval_s;
 }
 
 static json_t *

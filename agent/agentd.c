@@ -64,13 +64,9 @@ agentd_now_ms(const struct agentd *a)
 }
 
 uint32_t
-agentd_tod(int64_t unix_s)
+agentd_iv_tod(const struct agentd *a, uint64_t iv)
 {
-	struct tm tm;
-	time_t t = (time_t)unix_s;
-	if (localtime_r(&t, &tm) == NULL)
-		return (uint32_t)(unix_s % 86400);
-	return (uint32_t)(tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+	return devclock_tod(&a->clock, agentd_iv_start_s(a, iv) * 1000);
 }
 
 /* ---- signing into the outbox ------------------------------------------ */
@@ -139,13 +135,14 @@ reload(struct agentd *a, const char *path)
 	if (strcmp(n.key_file, a->cfg.key_file) != 0 || strcmp(n.db, a->cfg.db) != 0 ||
 	    strcmp(n.modbus, a->cfg.modbus) != 0 || strcmp(n.request, a->cfg.request) != 0 ||
 	    strcmp(n.pub, a->cfg.pub) != 0 || n.interval_s != a->cfg.interval_s ||
-	    n.market_id != a->cfg.market_id ||
+	    n.market_id != a->cfg.market_id || n.sim_epoch_s != a->cfg.sim_epoch_s ||
+	    n.sim_start_s != a->cfg.sim_start_s || n.sim_speed != a->cfg.sim_speed ||
 	    memcmp(n.public_key, a->cfg.public_key, PW_PK_LEN) != 0 ||
 	    strcmp(n.dash_listen, a->cfg.dash_listen) != 0 ||
 	    strcmp(n.dash_web_root, a->cfg.dash_web_root) != 0 ||
 	    n.dash_enabled != a->cfg.dash_enabled)
-		log_warnx("reload: key, database, device, exchange, interval and dashboard address "
-		          "changes take effect after a restart");
+		log_warnx("reload: key, database, device, exchange, interval, [sim] and dashboard "
+		          "address changes take effect after a restart");
 	/* a changed dashboard token ends every session at once */
 	if (a->dash != NULL) {
 		char msg[DASH_MSG_MAX] = "";
@@ -199,7 +196,7 @@ replay_fc_cb(void *ctx, const struct outbox_item *it)
 	    !agentd_iv_ok(r->a, it->interval) || r->m.u.meter.interval != it->interval ||
 	    r->m.u.meter.export_end_wh < r->m.u.meter.export_start_wh)
 		return 0;
-	forecast_observe(&r->a->fc, agentd_tod(agentd_iv_start_s(r->a, it->interval)),
+	forecast_observe(&r->a->fc, agentd_iv_tod(r->a, it->interval),
 	                 r->m.u.meter.export_end_wh - r->m.u.meter.export_start_wh);
 	r->a->have_fc_iv = 1;
 	r->a->fc_last_iv = it->interval;
@@ -270,7 +267,11 @@ setup(struct agentd *a, const char *path)
 		log_error("%s: %s", a->cfg.db, pw_strerror(rc));
 		return EX_UNAVAILABLE;
 	}
-	if ((rc = forecast_init(&a->fc, (uint32_t)a->cfg.interval_s)) != PW_OK)
+	/* the forecast's day is the devices' day: with [sim] an interval is
+	 * speed x interval_s of it (aconfig keeps that within a day) */
+	aconfig_devclock(&a->cfg, &a->clock);
+	if ((rc = forecast_init(&a->fc, (uint32_t)devclock_span_s(
+	                                    &a->clock, (uint64_t)a->cfg.interval_s))) != PW_OK)
 		return EX_SOFTWARE;
 	ivacct_init(&a->acct, (uint32_t)a->cfg.interval_s, (uint32_t)(a->cfg.poll_ms * 5 / 2));
 	apply_policy(a);
@@ -310,6 +311,14 @@ setup(struct agentd *a, const char *path)
 	         "exchange %s",
 	         a->pk_hex, (long long)a->cfg.market_id, (long long)a->cfg.interval_s,
 	         (long long)a->cfg.gate_s, a->cfg.modbus, a->cfg.request);
+	if (a->clock.simulated) {
+		char hhmm[8];
+		log_info("time of day: the simulated devices' clock ([sim]: %02u:%02u at %lld, "
+		         "%ux): now %s",
+		         a->clock.start_s / 3600, a->clock.start_s % 3600 / 60,
+		         (long long)a->clock.epoch_s, a->clock.speed,
+		         devclock_hhmm(&a->clock, now, hhmm, sizeof(hhmm)));
+	}
 	return 0;
 }
 

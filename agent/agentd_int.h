@@ -26,6 +26,7 @@
 #include "agent/aconfig.h"
 #include "agent/aledger.h"
 #include "agent/dash.h"
+#include "agent/devclock.h"
 #include "agent/forecast.h"
 #include "agent/ivacct.h"
 #include "agent/modbus_link.h"
@@ -44,6 +45,7 @@
 
 #define MAX_VIEWS  256 /* orders looked at per decision */
 #define DEPTH_KEEP 4
+#define FC_NOTES   128 /* forecasts remembered per interval; > the largest horizon */
 
 /* No verified frame from the exchange for this long: unreachable (it sends
  * a HEARTBEAT every 0.5..5 s).  docs/agent.md "Status". */
@@ -104,6 +106,15 @@ struct qdeferred {
 	uint64_t a, b;
 };
 
+/* The last forecast made for an interval before its gate, logged next to
+ * the export measured in it (forecast error, docs/agent.md "Forecast"). */
+struct fc_note {
+	int set;
+	uint64_t interval;
+	uint64_t forecast_wh, firm_wh;
+	uint32_t horizon;
+};
+
 /* One own order as the outbox shows it. */
 struct oview {
 	uint64_t seq;
@@ -159,9 +170,13 @@ struct agentd {
 	int dev_ok;
 	char dev_detail[128];
 	struct dash *dash;
+	struct devclock clock; /* the devices' time of day ([sim] or local) */
 	struct forecast fc;
 	int have_fc_iv;
 	uint64_t fc_last_iv;
+	struct fc_note fc_notes[FC_NOTES];
+	enum policy_block sell_block; /* why auto-sell offers nothing, logged on change */
+	int sell_block_set;
 	struct ivacct acct;
 	int have_prev_sample;
 	int64_t prev_ms;
@@ -208,8 +223,9 @@ struct agentd {
 
 /* Unix milliseconds of the wall clock (plus [test] clock_offset_s). */
 int64_t agentd_now_ms(const struct agentd *a);
-/* Local time of day in seconds of a Unix time. */
-uint32_t agentd_tod(int64_t unix_s);
+/* The devices' time of day (agent/devclock.h) at the start of interval iv:
+ * what the forecast's profile, the standing bids and "night" follow. */
+uint32_t agentd_iv_tod(const struct agentd *a, uint64_t iv);
 
 /* For outbox_add(): numbers and signs the message in `m` (ORDER, CANCEL or
  * METER) under the sequence number the outbox hands out. */
@@ -294,6 +310,9 @@ void atrade_run(struct agentd *a, int64_t now);
 
 /* One poll of the device; closed intervals become signed readings. */
 void ameter_poll(struct agentd *a, int64_t now);
+/* 1 while the device answers: a successful poll within the last
+ * 2 x poll_ms + timeout_ms (one failed request in N does not count). */
+int ameter_reachable(const struct agentd *a, int64_t now);
 
 /* ---- aexch.c ---------------------------------------------------------- */
 

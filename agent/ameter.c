@@ -68,7 +68,19 @@ store_reading(struct agentd *a, const struct ivacct_reading *r)
 	         (unsigned long long)(r->export_end_wh - r->export_start_wh),
 	         (unsigned long long)(r->import_end_wh - r->import_start_wh),
 	         r->estimated ? " (estimated)" : "");
-	forecast_observe(&a->fc, agentd_tod(agentd_iv_start_s(a, r->interval)),
+	const struct fc_note *fn = &a->fc_notes[r->interval % FC_NOTES];
+	if (fn->set && fn->interval == r->interval) {
+		char hhmm[8];
+		log_info("interval %llu (%s): exported %llu Wh; forecast %llu Wh, firm %llu Wh at "
+		         "the gate (horizon %u)",
+		         (unsigned long long)r->interval,
+		         devclock_hhmm(&a->clock, agentd_iv_start_s(a, r->interval) * 1000, hhmm,
+		                       sizeof(hhmm)),
+		         (unsigned long long)(r->export_end_wh - r->export_start_wh),
+		         (unsigned long long)fn->forecast_wh, (unsigned long long)fn->firm_wh,
+		         fn->horizon);
+	}
+	forecast_observe(&a->fc, agentd_iv_tod(a, r->interval),
 	                 r->export_end_wh - r->export_start_wh);
 	a->have_fc_iv = 1;
 	a->fc_last_iv = r->interval;
@@ -284,4 +296,10 @@ ameter_poll(struct agentd *a, int64_t now)
 	if (a->rd.has_export && a->rd.has_import && a->rd.export_wh >= 0 && a->rd.import_wh >= 0 &&
 	    (a->cfg.serial[0] != '\0' || a->dev_serial[0] != '\0'))
 		feed_sample(a, now, (uint64_t)a->rd.export_wh, (uint64_t)a->rd.import_wh);
+}
+
+int
+ameter_reachable(const struct agentd *a, int64_t now)
+{
+	return a->dev_ok_ms != 0 && now - a->dev_ok_ms <= 2 * a->cfg.poll_ms + a->cfg.timeout_ms;
 }

@@ -137,7 +137,17 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 {
 	const struct oview *sell = NULL;
 	int buy_open = 0, auto_rejected = 0;
-	uint32_t tod = agentd_tod(agentd_iv_start_s(a, iv));
+	uint32_t tod = agentd_iv_tod(a, iv);
+	uint64_t f = forecast_export_wh(&a->fc, tod, (uint32_t)horizon);
+	uint64_t firm = forecast_firm_wh(&a->fc, tod, (uint32_t)horizon);
+	struct fc_note *fn = &a->fc_notes[iv % FC_NOTES];
+
+	/* the last one before the gate stays: logged with the measured export */
+	fn->set = 1;
+	fn->interval = iv;
+	fn->forecast_wh = f;
+	fn->firm_wh = firm;
+	fn->horizon = (uint32_t)horizon;
 
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].interval != iv)
@@ -152,8 +162,11 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 			auto_rejected = 1;
 	}
 	if (a->auto_sell && !buy_open && !auto_rejected) {
-		uint64_t f = forecast_export_wh(&a->fc, tod, (uint32_t)horizon);
-		struct policy_offer want = { policy_offer_qty(&a->pol, f), 0 };
+		/* only the firm part of the forecast, and nothing at all while the
+		 * household cannot deliver: an open offer is then cancelled */
+		struct policy_offer want = {
+			a->sell_block == POLICY_SELL_OK ? policy_offer_qty(&a->pol, firm) : 0, 0
+		};
 		struct policy_offer open = { 0, 0 };
 		if (want.qty_wh > 0)
 			want.price_uper_kwh =
@@ -198,6 +211,47 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 	}
 }
 
+/* Whether the household can deliver at all (policy_sell_block), logged
+ * once per change. */
+static void
+sell_block_update(struct agentd *a, int64_t now)
+{
+	struct policy_supply sup;
+	enum policy_block b;
+
+	memset(&sup, 0, sizeof(sup));
+	/* no meter model: no reading can be signed, nothing is delivered */
+	sup.device_ok = ameter_reachable(a, now) && a->have_meter;
+	sup.has_pv = a->has_pv;
+	sup.pv_w = (int64_t)a->pv_w;
+	sup.have_last = a->fc.have_last;
+	sup.last_export_wh = a->fc.last_wh > 0 ? (uint64_t)a->fc.last_wh : 0;
+	b = policy_sell_block(&sup);
+	if (a->sell_block_set && b == a->sell_block)
+		return;
+	if (a->auto_sell) {
+		switch (b) {
+		case POLICY_SELL_DEVICE_DOWN:
+			log_warnx("auto-sell paused: device unreachable (%s); open offers are "
+			          "withdrawn until it answers",
+			          a->dev_detail[0] != '\0' ? a->dev_detail : a->cfg.modbus);
+			break;
+		case POLICY_SELL_NO_SUPPLY:
+			log_info("auto-sell paused: no production (PV %.0f W, the last interval "
+			         "exported nothing)",
+			         a->pv_w);
+			break;
+		case POLICY_SELL_OK:
+		default:
+			if (a->sell_block_set)
+				log_info("auto-sell resumed");
+			break;
+		}
+	}
+	a->sell_block = b;
+	a->sell_block_set = 1;
+}
+
 void
 atrade_run(struct agentd *a, int64_t now)
 {
@@ -210,6 +264,7 @@ atrade_run(struct agentd *a, int64_t now)
 		return; /* astatus says so; the exchange would refuse or misplace them */
 	n = atrade_collect_orders(a, first, last, v, MAX_VIEWS);
 
+	sell_block_update(a, now);
 	for (uint64_t iv = first; iv <= last; iv++) {
 		uint64_t h = a->have_fc_iv && iv > a->fc_last_iv ? iv - a->fc_last_iv : 1;
 		trade_interval(a, iv, h, v, n);

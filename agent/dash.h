@@ -28,7 +28,15 @@
  *                         "problems": [{"code": str, "message": str,
  *                                       "action": str}] (docs/agent.md
  *                         "Status"; [] when nothing is wrong),
- *                         "has_pv": bool (an inverter: the auto-sell card)}
+ *                         "has_pv": bool (an inverter: the auto-sell card),
+ *                         "forecast_firm_wh": Wh (what auto-sell would offer
+ *                         from, before safety_pct and reserve),
+ *                         "sell_paused": null|"device_unreachable"|
+ *                                        "no_production",
+ *                         "clock": {"time_of_day": "HH:MM", "tod_s": s,
+ *                                   "simulated": bool, "epoch": unix s,
+ *                                   "start_s": s, "speed": x}}
+ *                        ("clock" is the devices' time of day, [sim]).
  *                        The dashboard adds "csrf" (the CSRF token).
  *   DASH_DOC_MARKET      {"currency": "EUR", "retail_uper_kwh": p,
  *                         "feed_in_uper_kwh": p, "next_interval": i (the

@@ -71,23 +71,67 @@ forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh)
 	f->n_obs++;
 }
 
-uint64_t
-forecast_export_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon)
+/*
+ * The blend for the interval starting at `tod_s`, `horizon` intervals after
+ * the last observation: the point forecast `*y` and its expected absolute
+ * error `*m` (the predictors' tracked errors at that horizon, weighted as
+ * the forecast weights them).  0 when nothing was observed.
+ */
+static void
+blend(const struct forecast *f, uint32_t tod_s, uint32_t horizon, double *y, double *m)
 {
 	uint32_t s = slot_of(f, tod_s);
-	double p, q, ep, eq, w, y;
+	double p, q, ep, eq, w;
 
+	*y = *m = 0.0;
 	if (!f->have_last)
-		return 0;
+		return;
 	if (horizon == 0)
 		horizon = 1;
 	p = f->last_wh;
-	if (!f->seen[s] || !f->have_err_profile)
-		return (uint64_t)llround(p);
+	/* persistence errs more the further ahead it looks */
+	ep = f->err_persist_wh * (double)horizon;
+	if (!f->seen[s] || !f->have_err_profile) {
+		*y = p;
+		/* one observation: how much it varies is unknown, so none of
+		 * it is firm */
+		*m = f->have_err_persist ? ep : p;
+		return;
+	}
 	q = f->profile_wh[s];
-	ep = (f->err_persist_wh + ERR_FLOOR_WH) * (double)horizon;
-	eq = f->err_profile_wh + ERR_FLOOR_WH;
-	w = eq / (ep + eq); /* weight of persistence: large when the profile errs */
-	y = w * p + (1.0 - w) * q;
-	return y <= 0.0 ? 0 : (uint64_t)llround(y);
+	eq = f->err_profile_wh;
+	w = (eq + ERR_FLOOR_WH) / ((ep + ERR_FLOOR_WH * (double)horizon) +
+	                           (eq + ERR_FLOOR_WH)); /* weight of persistence */
+	*y = w * p + (1.0 - w) * q;
+	*m = w * ep + (1.0 - w) * eq;
+}
+
+static uint64_t
+to_wh(double x)
+{
+	return x <= 0.0 ? 0 : (uint64_t)llround(x);
+}
+
+uint64_t
+forecast_export_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon)
+{
+	double y, m;
+	blend(f, tod_s, horizon, &y, &m);
+	return to_wh(y);
+}
+
+uint64_t
+forecast_margin_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon)
+{
+	double y, m;
+	blend(f, tod_s, horizon, &y, &m);
+	return to_wh(m);
+}
+
+uint64_t
+forecast_firm_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon)
+{
+	double y, m;
+	blend(f, tod_s, horizon, &y, &m);
+	return to_wh(y - m);
 }

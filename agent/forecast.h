@@ -12,11 +12,16 @@
  * the inverse-error weighted mean of the two (persistence only while the
  * slot has no history).  Persistence gets worse with the horizon, so its
  * error is multiplied by the horizon (in intervals) before weighting.
+ * The same weights applied to the predictors' errors give the forecast's
+ * margin (its expected absolute error); forecast - margin is the firm
+ * part, what the agent offers (docs/agent.md "Selling policy").
  *
- * Everything is in Wh per interval; the profile slot is at least 15
- * minutes (interval lengths of a few seconds share a slot).  No allocation,
- * no I/O: struct forecast is a plain value owned by the caller (agentd).
- * Not thread-safe (one agent loop).
+ * Times are of the devices' day (agent/devclock.h: the local clock, or the
+ * simulated clock of peerwatt-sim) and `interval_s` is the interval's
+ * length on that clock.  Everything is in Wh per interval; the profile
+ * slot is at least 15 minutes (interval lengths of a few seconds share a
+ * slot).  No allocation, no I/O: struct forecast is a plain value owned by
+ * the caller (agentd).  Not thread-safe (one agent loop).
  */
 #ifndef AGENT_FORECAST_H
 #define AGENT_FORECAST_H
@@ -42,7 +47,7 @@ struct forecast {
 	uint64_t n_obs;
 };
 
-/* interval_s in [1, 86400]; PW_ERR_RANGE otherwise. */
+/* interval_s (on the devices' clock) in [1, 86400]; PW_ERR_RANGE otherwise. */
 pw_err forecast_init(struct forecast *f, uint32_t interval_s) __attribute__((warn_unused_result));
 
 /*
@@ -56,5 +61,16 @@ void forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh);
  * after the last observed one (1 = the next).  0 before any observation.
  */
 uint64_t forecast_export_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon);
+
+/*
+ * The expected absolute error of that forecast: each predictor's tracked
+ * error at horizon 1 (persistence's times the horizon), weighted as the
+ * forecast weights the predictors.  With a single observation the error
+ * is unknown and the margin is the whole forecast.
+ */
+uint64_t forecast_margin_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon);
+
+/* forecast - margin, at least 0: the export the household can count on. */
+uint64_t forecast_firm_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon);
 
 #endif

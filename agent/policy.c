@@ -26,6 +26,32 @@ policy_offer_qty(const struct policy_params *p, uint64_t forecast_export_wh)
 	return (uint32_t)q;
 }
 
+enum policy_block
+policy_sell_block(const struct policy_supply *s)
+{
+	if (!s->device_ok)
+		return POLICY_SELL_DEVICE_DOWN;
+	/* Unknown PV (a meter without an inverter model) proves nothing:
+	 * the forecast alone decides there. */
+	if (s->has_pv && s->pv_w <= 0 && (!s->have_last || s->last_export_wh == 0))
+		return POLICY_SELL_NO_SUPPLY;
+	return POLICY_SELL_OK;
+}
+
+const char *
+policy_block_name(enum policy_block b)
+{
+	switch (b) {
+	case POLICY_SELL_OK:
+		return "ok";
+	case POLICY_SELL_DEVICE_DOWN:
+		return "device_unreachable";
+	case POLICY_SELL_NO_SUPPLY:
+		return "no_production";
+	}
+	return "unknown";
+}
+
 uint32_t
 policy_offer_price(const struct policy_params *p, uint32_t last_clearing_uper_kwh)
 {

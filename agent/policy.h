@@ -37,9 +37,38 @@ struct policy_offer {
 	uint32_t price_uper_kwh;
 };
 
-/* Offer quantity: forecast * safety - reserve, clamped to [0, capacity]
- * and to UINT32_MAX (the wire's width). */
+/* Offer quantity: firm forecast (forecast_firm_wh: the forecast less its
+ * expected error) * safety - reserve, clamped to [0, capacity] and to
+ * UINT32_MAX (the wire's width). */
 uint32_t policy_offer_qty(const struct policy_params *p, uint64_t forecast_export_wh);
+
+/* What the agent knows, now, about its ability to deliver. */
+struct policy_supply {
+	int device_ok;           /* the meter was read recently (not unreachable) */
+	int has_pv;              /* the inverter reports its AC power ... */
+	int64_t pv_w;            /* ... and this is it */
+	int have_last;           /* an interval's export has been measured ... */
+	uint64_t last_export_wh; /* ... and this is the latest */
+};
+
+enum policy_block {
+	POLICY_SELL_OK = 0,
+	POLICY_SELL_DEVICE_DOWN, /* meter or inverter unreachable */
+	POLICY_SELL_NO_SUPPLY,   /* PV produces nothing and nothing was exported */
+};
+
+/*
+ * Whether the household may offer energy at all (docs/agent.md "Selling
+ * policy"): not while its device is unreachable (no reading can be signed,
+ * and the exchange settles a missing reading as nothing delivered), and not
+ * while its PV produces nothing and the last measured interval exported
+ * nothing (night; a battery that exports still shows export).  A blocked
+ * household's open automatic offers are cancelled.
+ */
+enum policy_block policy_sell_block(const struct policy_supply *s);
+
+/* "ok" | "device_unreachable" | "no_production" (stable, for the API). */
+const char *policy_block_name(enum policy_block b);
 
 /* Offer price for the strategy; `last_clearing` 0 = no clearing seen yet
  * (FOLLOW then uses the minimum).  Clamped into [feed-in, retail] when known. */

@@ -98,6 +98,10 @@ usage_err "peerwatt-audit export --csv without DIR: 64" "--csv" "$AUDIT" export 
 usage_err "peerwatt-sim without --listen: 64" "--listen" "$SIM"
 usage_err "peerwatt-sim --listen without a value: 64" "--listen" "$SIM" --listen
 usage_err "peerwatt-sim --unit 999 is out of range: 64" "--unit" "$SIM" --listen tcp://127.0.0.1:1 --unit 999
+usage_err "peerwatt-sim --epoch needs --start-time: 64" "--epoch needs --start-time" "$SIM" \
+	--listen tcp://127.0.0.1:1 --epoch "$(date +%s)"
+usage_err "peerwatt-sim --epoch a year ago: 64" "--epoch" "$SIM" --listen tcp://127.0.0.1:1 \
+	--start-time 07:00 --epoch $(($(date +%s) - 365 * 86400))
 
 # keygen where it cannot create the file: the path and why, 73 (EX_CANTCREAT)
 for kg in "$AGENT keygen" "$EXCH keygen"; do

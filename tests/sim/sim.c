@@ -6,7 +6,10 @@
  * clear-sky PV day with seeded clouds, a household load profile, and a meter
  * that sees load minus PV (positive = import, the SunSpec convention);
  * accumulators integrate the powers.  The simulated clock starts at
- * --start-time and runs --speed times faster than the real one.
+ * --start-time and runs --speed times faster than the real one; with
+ * --epoch UNIX it read --start-time at that Unix time (within a day of now),
+ * so that every process given the same three values (the agents' [sim]
+ * section, pw-demo-watch) agrees on the simulated time of day.
  *
  * Faults (--fault): sleep (no answers while the sun is down, accumulators read
  * 0 for 2 s after waking), drop (every 9th request closes the connection),
@@ -598,7 +601,8 @@ usage(FILE *f)
 	        "                    [--base 40000|0|50000] [--models int|float] [--pv-peak W]\n"
 	        "                    [--load W] [--speed X]\n"
 	        "                    [--fault sleep|drop|sfchange|reset|slow|garbage] [--seed N]\n"
-	        "                    [--start-time HH:MM] [--template NAME] [--template-dir PATH]\n"
+	        "                    [--start-time HH:MM [--epoch UNIX]] [--template NAME]\n"
+	        "                    [--template-dir PATH]\n"
 	        "       peerwatt-sim --listen sml:/dev/X[:BAUD]|p1:/dev/X[:BAUD] [--power W]\n"
 	        "                    [--interval MS] [--speed X] [--seed N]\n"
 	        "                    [--fault crc|truncate|garble|stall]\n"
@@ -610,10 +614,11 @@ usage(FILE *f)
 static bool
 known_option(const char *o)
 {
-	static const char *const opts[] = { "--listen",     "--unit",     "--base",
-		                            "--models",     "--pv-peak",  "--load",
-		                            "--speed",      "--seed",     "--fault",
-		                            "--start-time", "--template", "--template-dir" };
+	static const char *const opts[] = { "--listen",      "--unit",    "--base",
+		                            "--models",      "--pv-peak", "--load",
+		                            "--speed",       "--seed",    "--fault",
+		                            "--start-time",  "--epoch",   "--template",
+		                            "--template-dir" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (strcmp(o, opts[i]) == 0)
 			return true;
@@ -644,7 +649,7 @@ main(int argc, char **argv)
 	struct sim s;
 	struct mlink_url u;
 	const char *listen = NULL;
-	double v;
+	double v, epoch = -1;
 	bool have_start = false;
 	const char *tname = NULL, *tdir = NULL;
 	struct tmpl tpl;
@@ -728,12 +733,19 @@ main(int argc, char **argv)
 				return bad(o, a);
 			s.start_s = hh * 3600.0 + mm * 60.0;
 			have_start = true;
+		} else if (strcmp(o, "--epoch") == 0) {
+			/* within a day of now: the clock is integrated from it */
+			double now = (double)time(NULL);
+			if (!num(a, now - 86400, now + 86400, &epoch) || epoch != floor(epoch))
+				return bad(o, a);
 		} else {
 			return pw_cli_usage_error("peerwatt-sim", "unknown option '%s'", o);
 		}
 	}
 	if (listen == NULL)
 		return pw_cli_usage_error("peerwatt-sim", "--listen URL is required");
+	if (epoch >= 0 && !have_start)
+		return pw_cli_usage_error("peerwatt-sim", "--epoch needs --start-time");
 	if (mlink_url_parse(listen, &u) != PW_OK || strlen(u.host) >= sizeof(s.host))
 		return bad("--listen", listen);
 	if (u.kind == MLINK_RTU && (s.fault == F_DROP || s.fault == F_GARBAGE))
@@ -759,8 +771,15 @@ main(int argc, char **argv)
 	s.inv_wh = 12345678.0 + 1000.0 * (s.seed % 1000);
 	s.exp_wh = 4000000.0 + 100.0 * (s.seed % 1000);
 	s.imp_wh = 2500000.0 + 100.0 * (s.seed % 1000);
-	s.t0_real = real_now();
-	s.last_reset_real = s.t0_real;
+	double now0 = real_now();
+	s.t0_real = now0;
+	if (epoch >= 0) {
+		/* the monotonic time at which the wall clock read the epoch */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s.t0_real -= (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - epoch;
+	}
+	s.last_reset_real = now0;
 	s.woke_real = -1e9;
 	s.awake = true;
 	if (tname != NULL) {
@@ -780,9 +799,9 @@ main(int argc, char **argv)
 	} else {
 		layout(&s);
 	}
-	advance(&s, s.t0_real);
+	advance(&s, now0);
 	if (s.fault == F_SLEEP && s.pv_w <= 0)
 		s.awake = false;
-	refresh(&s, s.t0_real);
+	refresh(&s, now0);
 	return u.kind == MLINK_RTU ? run_rtu(&s) : run(&s);
 }

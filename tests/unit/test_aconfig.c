@@ -211,6 +211,18 @@ test_errors(void **state)
 		{ "[household]\nname = a\x1b[31mred\n", ":15: control character" },
 		{ "[household]\nname = 0123456789012345678901234567890123456789012345678\n",
 		  ":15:" },
+		/* [sim]: the devices' simulated clock, all or nothing */
+		{ "[sim]\nstart = 7:00\n", ":15: start" },
+		{ "[sim]\nstart = 24:00\n", ":15: start" },
+		{ "[sim]\nepoch = 1\nstart = 07:00\nstart = 08:00\n", ":17: start: given twice" },
+		{ "[sim]\nspeed = 0\n", ":15:" },
+		{ "[sim]\nspeed = 360\n", ":15: [sim] start and speed need [sim] epoch" },
+		{ "[sim]\nstart = 07:00\n[log]\nlevel = info\n",
+		  ":15: [sim] start and speed need" },
+		{ "[sim]\nepoch = 1800000000\nspeed = 100\n",
+		  ":16: [sim] speed x [exchange] interval_s" },
+		{ "[sim]\nepoch = 1800000000\nspeed = 96\n[exchange]\ninterval_s = 901\n",
+		  ":18: [sim] speed x [exchange] interval_s" },
 		{ "[policy]\nwhatever = 1\n", ":15: unknown key whatever" },
 		{ "[nosuch]\nkey = 1\n", ":15: unknown section" },
 	};
@@ -259,6 +271,37 @@ test_placeholder_key_and_web_root_off(void **state)
 	write_cfg("[dashboard]\nenabled = no\nweb_root = /nonexistent/peerwatt-web\n");
 	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
 	assert_false(c.dash_enabled);
+	unlink(path);
+}
+
+static void
+test_sim_clock(void **state)
+{
+	struct aconfig c;
+	struct devclock dc;
+	char err[PW_CFG_ERRLEN];
+	(void)state;
+	/* no [sim]: the local clock */
+	write_cfg("");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	aconfig_devclock(&c, &dc);
+	assert_false(dc.simulated);
+	/* the demo's: 5 s intervals at 360x, from 07:00 at the epoch */
+	write_cfg("[exchange]\ninterval_s = 5\ngate_s = 1\n"
+	          "[sim]\nepoch = 1800000000\nstart = 07:00\nspeed = 360\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	aconfig_devclock(&c, &dc);
+	assert_true(dc.simulated);
+	assert_int_equal(dc.speed, 360);
+	assert_int_equal(devclock_tod(&dc, 1800000000000LL), 7 * 3600);
+	assert_int_equal(devclock_tod(&dc, 1800000005000LL), 7 * 3600 + 1800);
+	assert_int_equal(devclock_span_s(&dc, 5), 1800);
+	/* epoch alone: midnight at the epoch, real speed */
+	write_cfg("[sim]\nepoch = 1800000000\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	aconfig_devclock(&c, &dc);
+	assert_true(dc.simulated);
+	assert_int_equal(devclock_tod(&dc, 1800000000000LL + 3600 * 1000), 3600);
 	unlink(path);
 }
 
@@ -338,6 +381,7 @@ main(void)
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_placeholder_key_and_web_root_off),
+		cmocka_unit_test(test_sim_clock),
 		cmocka_unit_test(test_missing_required_and_file),
 		cmocka_unit_test(test_unit_by_transport),
 	};

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "agent/devclock.h"
 #include "agent/forecast.h"
 
 static void
@@ -43,6 +44,29 @@ test_no_history_is_zero_then_persistence(void **state)
 }
 
 static void
+test_margin_and_firm(void **state)
+{
+	struct forecast f;
+	(void)state;
+	assert_int_equal(forecast_init(&f, 900), PW_OK);
+	assert_int_equal(forecast_margin_wh(&f, 0, 1), 0);
+	assert_int_equal(forecast_firm_wh(&f, 0, 1), 0);
+	/* one observation: how much export varies is unknown, nothing is firm */
+	forecast_observe(&f, 12 * 3600, 420);
+	assert_int_equal(forecast_export_wh(&f, 12 * 3600 + 900, 2), 420);
+	assert_int_equal(forecast_margin_wh(&f, 12 * 3600 + 900, 2), 420);
+	assert_int_equal(forecast_firm_wh(&f, 12 * 3600 + 900, 2), 0);
+	/* persistence erred by 40 Wh: the margin is 40 Wh per interval ahead */
+	forecast_observe(&f, 12 * 3600 + 900, 380);
+	assert_int_equal(forecast_margin_wh(&f, 12 * 3600 + 1800, 1), 40);
+	assert_int_equal(forecast_firm_wh(&f, 12 * 3600 + 1800, 1), 340);
+	assert_int_equal(forecast_firm_wh(&f, 12 * 3600 + 2700, 2), 300);
+	assert_int_equal(forecast_firm_wh(&f, 12 * 3600 + 2700, 10), 0);
+	/* horizon 0 counts as 1 */
+	assert_int_equal(forecast_firm_wh(&f, 12 * 3600 + 1800, 0), 340);
+}
+
+static void
 test_constant_series_is_exact(void **state)
 {
 	struct forecast f;
@@ -50,8 +74,64 @@ test_constant_series_is_exact(void **state)
 	assert_int_equal(forecast_init(&f, 900), PW_OK);
 	for (uint32_t i = 0; i < 96 * 3; i++)
 		forecast_observe(&f, (i * 900) % 86400, 250);
-	for (uint32_t h = 1; h <= 4; h++)
+	for (uint32_t h = 1; h <= 4; h++) {
 		assert_int_equal(forecast_export_wh(&f, 43200, h), 250);
+		assert_int_equal(forecast_margin_wh(&f, 43200, h), 0);
+		assert_int_equal(forecast_firm_wh(&f, 43200, h), 250);
+	}
+}
+
+/* A bell of export from 08:00 to 18:00 of the devices' day, nothing else. */
+static uint64_t
+bell_wh(uint32_t tod_s)
+{
+	double h = (double)tod_s / 3600.0;
+	return h >= 8.0 && h < 18.0 ? (uint64_t)llround(900.0 * sin(M_PI * (h - 8.0) / 10.0)) : 0;
+}
+
+/*
+ * The demo's phantom sales: 5 s intervals, devices at 360x (half an hour
+ * of simulated time per interval), three simulated days from 07:00.  A
+ * profile kept by wall-clock time of day puts the whole simulated day into
+ * one or two 15-minute slots, so every slot holds the day's mean and the
+ * forecast at simulated night is that mean's share; kept by the devices'
+ * time of day, the night slots hold the night's nothing.
+ */
+static void
+test_time_base_of_the_profile(void **state)
+{
+	struct forecast wall, dev;
+	struct devclock dc;
+	const int64_t epoch_s = 1800000000LL, L = 5;
+	uint64_t n = 3 * 48 - 16; /* to the third day's 23:00 (device time) */
+	uint64_t wall_night = 0, dev_night = 0, dev_firm_night = 0;
+	(void)state;
+	assert_int_equal(devclock_sim(&dc, epoch_s, 7 * 3600, 360), PW_OK);
+	assert_int_equal(forecast_init(&wall, (uint32_t)L), PW_OK);
+	assert_int_equal(forecast_init(&dev, (uint32_t)devclock_span_s(&dc, (uint64_t)L)), PW_OK);
+	assert_int_equal(dev.slot_s, 1800);
+	for (uint64_t i = 0; i < n; i++) {
+		int64_t start_ms = (epoch_s + (int64_t)i * L) * 1000;
+		uint32_t tod = devclock_tod(&dc, start_ms);
+		uint64_t x = bell_wh(tod);
+		forecast_observe(&wall, (uint32_t)(((epoch_s + (int64_t)i * L) % 86400)), x);
+		forecast_observe(&dev, tod, x);
+	}
+	/* the next two intervals: 23:00 and 23:30 of the devices' day */
+	for (uint64_t h = 1; h <= 2; h++) {
+		int64_t s = epoch_s + (int64_t)(n + h - 1) * L;
+		uint32_t tod = devclock_tod(&dc, s * 1000);
+		assert_true(tod >= 23 * 3600);
+		wall_night += forecast_export_wh(&wall, (uint32_t)(s % 86400), (uint32_t)h);
+		dev_night += forecast_export_wh(&dev, tod, (uint32_t)h);
+		dev_firm_night += forecast_firm_wh(&dev, tod, (uint32_t)h);
+	}
+	printf("night forecast after three simulated days: %llu Wh by wall-clock slots, %llu Wh "
+	       "by the devices' time of day\n",
+	       (unsigned long long)wall_night, (unsigned long long)dev_night);
+	assert_true(wall_night > 0);
+	assert_int_equal(dev_night, 0);
+	assert_int_equal(dev_firm_night, 0);
 }
 
 static void
@@ -115,10 +195,11 @@ simulate_day(uint64_t *rng, double export_wh[96])
 static void
 test_simulated_days_error(void **state)
 {
-	static double x[SIM_N], pred1[SIM_N], pred4[SIM_N];
+	static double x[SIM_N], pred1[SIM_N], pred4[SIM_N], firm2[SIM_N], point2[SIM_N];
 	struct forecast f;
 	uint64_t rng = 0x5eed2026ull;
 	double mean = 0, b1 = 0, p1 = 0, b4 = 0, p4 = 0;
+	double sold_firm = 0, short_firm = 0, sold_point = 0, short_point = 0, night = 0;
 	int n = 0;
 	(void)state;
 	assert_int_equal(forecast_init(&f, 900), PW_OK);
@@ -136,6 +217,12 @@ test_simulated_days_error(void **state)
 		if (t + 4 < SIM_N)
 			pred4[t + 4] =
 			    (double)forecast_export_wh(&f, (uint32_t)((t + 4) % 96) * 900, 4);
+		/* what the agent offers two intervals ahead (safety 80 %) */
+		if (t + 2 < SIM_N) {
+			uint32_t tod = (uint32_t)((t + 2) % 96) * 900;
+			firm2[t + 2] = floor(0.8 * (double)forecast_firm_wh(&f, tod, 2));
+			point2[t + 2] = floor(0.8 * (double)forecast_export_wh(&f, tod, 2));
+		}
 	}
 	/* score the last three weeks: the profile has a week of history */
 	for (int t = 7 * 96; t < SIM_N; t++) {
@@ -144,6 +231,12 @@ test_simulated_days_error(void **state)
 		p1 += fabs(x[t - 1] - x[t]);
 		b4 += fabs(pred4[t] - x[t]);
 		p4 += fabs(x[t - 4] - x[t]);
+		sold_firm += firm2[t];
+		short_firm += firm2[t] > x[t] ? firm2[t] - x[t] : 0;
+		sold_point += point2[t];
+		short_point += point2[t] > x[t] ? point2[t] - x[t] : 0;
+		if (t % 96 >= 84 || t % 96 < 20) /* 21:00 to 05:00 */
+			night += firm2[t];
 		n++;
 	}
 	mean /= n;
@@ -157,6 +250,13 @@ test_simulated_days_error(void **state)
 	    "  one hour ahead: MAE blend %.1f Wh (%.0f%% of mean), persistence %.1f Wh (%.0f%%)\n",
 	    SIM_DAYS - 7, mean, b1, 100 * b1 / mean, p1, 100 * p1 / mean, b4, 100 * b4 / mean, p4,
 	    100 * p4 / mean);
+	printf("  offers half an hour ahead (80 %% of the firm forecast): shortfall %.1f %% of "
+	       "%.0f Wh sold (80 %% of the point forecast: %.1f %% of %.0f Wh)\n",
+	       100 * short_firm / sold_firm, sold_firm, 100 * short_point / sold_point, sold_point);
+	/* selling the firm part keeps the shortfall small, at night nothing */
+	assert_true(short_firm <= 0.05 * sold_firm);
+	assert_true(short_firm / sold_firm < short_point / sold_point);
+	assert_true(night == 0);
 	/* the blend must beat its naive input where the profile matters
 	 * (one hour ahead) and not lose much at the next interval. */
 	assert_true(b4 < p4);
@@ -170,7 +270,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_range),
 		cmocka_unit_test(test_no_history_is_zero_then_persistence),
+		cmocka_unit_test(test_margin_and_firm),
 		cmocka_unit_test(test_constant_series_is_exact),
+		cmocka_unit_test(test_time_base_of_the_profile),
 		cmocka_unit_test(test_repeating_days_follow_the_profile),
 		cmocka_unit_test(test_simulated_days_error),
 	};

@@ -101,6 +101,39 @@ test_decide(void **state)
 }
 
 static void
+test_sell_block(void **state)
+{
+	static const struct {
+		struct policy_supply s;
+		enum policy_block want;
+		const char *name;
+	} cases[] = {
+		/* device_ok, has_pv, pv_w, have_last, last_export_wh */
+		{ { 1, 1, 2500, 1, 400 }, POLICY_SELL_OK, "ok" },
+		{ { 0, 1, 2500, 1, 400 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
+		{ { 0, 0, 0, 0, 0 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
+		/* night: no PV and the last interval exported nothing */
+		{ { 1, 1, 0, 1, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
+		{ { 1, 1, 0, 0, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
+		{ { 1, 1, -3, 1, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
+		/* dusk: PV at 0 but the last interval still exported (a battery
+		 * discharging shows the same): the forecast decides */
+		{ { 1, 1, 0, 1, 120 }, POLICY_SELL_OK, "ok" },
+		/* dawn: PV producing, nothing exported yet: the forecast decides */
+		{ { 1, 1, 40, 1, 0 }, POLICY_SELL_OK, "ok" },
+		/* no inverter model: PV unknown, the forecast decides */
+		{ { 1, 0, 0, 1, 0 }, POLICY_SELL_OK, "ok" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum policy_block b = policy_sell_block(&cases[i].s);
+		assert_int_equal(b, cases[i].want);
+		assert_string_equal(policy_block_name(b), cases[i].name);
+	}
+	assert_string_equal(policy_block_name((enum policy_block)99), "unknown");
+}
+
+static void
 test_bid_window(void **state)
 {
 	struct policy_bid day = { 500, 200000, 7 * 3600, 9 * 3600 };
@@ -150,9 +183,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_offer_qty), cmocka_unit_test(test_offer_price),
-		cmocka_unit_test(test_decide),    cmocka_unit_test(test_bid_window),
-		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_offer_qty),  cmocka_unit_test(test_offer_price),
+		cmocka_unit_test(test_decide),     cmocka_unit_test(test_sell_block),
+		cmocka_unit_test(test_bid_window), cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,8 @@ die() { # die CODE MESSAGE
 [[ $SPEED =~ ^[0-9]{1,5}$ ]] && [ "$SPEED" -ge 1 ] && [ "$SPEED" -le 3600 ] ||
 	die 64 "DEMO_SPEED must be 1..3600 (got '$SPEED')"
 [[ $START =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || die 64 "DEMO_START must be HH:MM (got '$START')"
+[ $((L * SPEED)) -le 86400 ] ||
+	die 64 "DEMO_INTERVAL x DEMO_SPEED must not exceed a simulated day (got $L x $SPEED)"
 for p in peerwatt-exchange peerwatt-agent peerwatt-sim peerwatt-audit pw-freeport pw-demo-watch; do
 	[ -x "$BUILD/$p" ] || die 69 "$BUILD/$p is missing: build first (make demo builds everything)"
 done
@@ -286,13 +288,21 @@ PIDS+=("$XPID")
 wait_until 60 "$XPID" port_open "$XREQ" || failed_start "peerwatt-exchange" "$D/exchange.log"
 
 SIM_EPOCH=$(date +%s)
+# One time base: the agents' forecasts, standing bids and dashboards follow
+# the simulators' clock, given the same epoch, start and speed as each
+# peerwatt-sim and pw-demo-watch (docs/agent.md "Time of day").
+for h in "${HOUSES[@]}"; do
+	read -r name _ <<<"$h"
+	printf '\n[sim]\nepoch = %s\nstart = %s\nspeed = %s\n' "$SIM_EPOCH" "$START" "$SPEED" \
+		>>"$D/$name/agent.conf"
+done
 SIM_PIDS=()
 k=0
 for h in "${HOUSES[@]}"; do
 	read -r name zone pv load role price <<<"$h"
 	k=$((k + 1))
 	"$BUILD/peerwatt-sim" --listen "tcp://127.0.0.1:$(cat "$D/$name/sim.port")" --speed "$SPEED" \
-		--start-time "$START" --pv-peak "$pv" --load "$load" --seed "$k" \
+		--start-time "$START" --epoch "$SIM_EPOCH" --pv-peak "$pv" --load "$load" --seed "$k" \
 		>"$D/$name/sim.log" 2>&1 9>&- &
 	SIM_PIDS+=($!)
 	PIDS+=($!)

@@ -546,6 +546,8 @@ on_depth(struct agentd *a, const struct pw_msg *m)
 	a->depth[slot] = m->u.depth;
 }
 
+#define AEXCH_RX_BURST 64
+
 /* The interval a frame of the exchange names, checked before anything
  * computes with it or stores it: sane (agentd_iv_ok), and market data no
  * further ahead than orders are taken.  A frame that fails is dropped and
@@ -592,7 +594,12 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 
 	if (m == NULL)
 		return;
-	while (xlink_recv(a->xl, from_sub, &frame, &len, m) == PW_OK) {
+	/* At most AEXCH_RX_BURST frames per turn: a flood (every one costs a
+	 * signature check) must not starve the dashboard and the device; the
+	 * loop's zmq_poll comes straight back while frames wait. */
+	for (int burst = 0;
+	     burst < AEXCH_RX_BURST && xlink_recv(a->xl, from_sub, &frame, &len, m) == PW_OK;
+	     burst++) {
 		a->last_rx_ms = now;
 		if (!wire_iv_ok(a, m, now))
 			continue;

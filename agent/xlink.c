@@ -17,6 +17,8 @@
 /* Largest message the exchange sends (a RESULT part); more is an attack. */
 #define XLINK_MAXMSG ((int64_t)PW_WIRE_MAX_LEN)
 
+#define XLINK_BAD_BURST 64
+
 struct xlink {
 	void *dealer, *sub;
 	void *mon[2]; /* PAIR sockets reading the DEALER's and SUB's monitor */
@@ -225,7 +227,10 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 	char topic[16];
 	int more = 0;
 
-	for (;;) {
+	/* Bad frames are dropped here; at most XLINK_BAD_BURST per call, so a
+	 * flood of them cannot keep the caller's loop (and the dashboard) from
+	 * running: PW_ERR_NOTFOUND then, and the socket stays readable. */
+	for (unsigned bad = 0; bad < XLINK_BAD_BURST; bad++) {
 		topic[0] = '\0';
 		if (from_sub) {
 			/* PUB messages are [topic][frame]; resynchronise on any
@@ -279,6 +284,7 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		}
 		return PW_OK;
 	}
+	return PW_ERR_NOTFOUND;
 }
 
 const struct xlink_stats *

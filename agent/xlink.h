@@ -58,8 +58,10 @@ pw_err xlink_send(struct xlink *x, const uint8_t *frame, size_t len)
  * The next verified frame from the DEALER (from_sub = 0) or the SUB.
  * PW_OK: *frame and *len point into the link's buffer (valid until the next
  * call) and *m is decoded (RESULT arrays point into *frame).
- * PW_ERR_NOTFOUND: nothing more to read now.  Frames that fail a check are
- * dropped and reading continues.
+ * PW_ERR_NOTFOUND: nothing more to read now, or 64 frames in a row failed a
+ * check (dropped, logged once per 10 s with a count): the caller's loop runs
+ * before reading on, so a flood cannot starve it.  Frames that fail a check
+ * are dropped and reading continues.
  */
 pw_err xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len,
                   struct pw_msg *m) __attribute__((warn_unused_result));

@@ -89,6 +89,13 @@ start_agent
 WAIT_SECONDS=60 wait_for at_least "select count(*) from outbox where stream = 1" 3
 check "readings are signed and stored while the exchange is away" \
 	at_least "select count(*) from outbox where stream = 1" 3
+# the dashboard's energy chart: one row per reading, PV integrated from the
+# inverter's power (the simulated noon sun), grid from the reading
+check "each reading's energy is kept for the chart" \
+	at_least "select count(*) from energy" 3
+WAIT_SECONDS=30 wait_for at_least "select count(*) from energy where pv_wh > 0" 1
+check "the chart's PV energy is measured (above 0 at noon, never above rated power)" \
+	sh -c "[ \"\$(sqlite3 '$PW_TMP/agent.db' 'select count(*) from energy where pv_wh > 0 and pv_wh <= 1200000 * 2 / 3600 + 1')\" -ge 1 ]"
 WAIT_SECONDS=30 wait_for at_least "select count(*) from outbox where stream = 0 and type = 1" 1
 check "offers are made from the forecast" \
 	at_least "select count(*) from outbox where stream = 0 and type = 1" 1

@@ -31,7 +31,7 @@ DEBS      := build-essential pkg-config libmodbus-dev libzmq3-dev libsqlite3-dev
 
 WARN      := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
              -Wmissing-prototypes -Werror
-CPPFLAGS  += -D_GNU_SOURCE -DPW_VERSION='"$(VERSION)"' -DPW_DATADIR='"$(PREFIX)/share/peerwatt"' -Iinclude -I.
+CPPFLAGS  += -D_GNU_SOURCE -DPW_VERSION='"$(VERSION)"' -Iinclude -I.
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(WARN)
 ifneq ($(SANITIZE),)

@@ -110,9 +110,10 @@ dev_open(const struct dev_cfg *cfg, struct dev **out, char *err, size_t errlen)
 	}
 	mlink_cfg_defaults(&mc);
 	if (!is_sunspec(cfg->template_name)) {
+		char defpath[TMPL_PATH_MAX];
 		const char *path = cfg->template_path != NULL && cfg->template_path[0] != '\0'
 		                       ? cfg->template_path
-		                       : tmpl_default_path();
+		                       : tmpl_default_path(defpath, sizeof(defpath));
 		if ((rc = tmpl_load(path, cfg->template_name, &d->t, err, errlen)) != PW_OK) {
 			free(d);
 			return rc;

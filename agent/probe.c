@@ -499,7 +499,9 @@ static int
 scan_run(const struct probe_opts *o)
 {
 	struct dev_scan_hit hits[DEV_SCAN_MAX];
-	const char *path = o->tmpl_dir != NULL ? o->tmpl_dir : tmpl_default_path();
+	char defpath[TMPL_PATH_MAX];
+	const char *path =
+	    o->tmpl_dir != NULL ? o->tmpl_dir : tmpl_default_path(defpath, sizeof(defpath));
 	int n = dev_scan(o->url, path, (int)o->unit,
 	                 o->timeout_ms >= 0 ? (uint32_t)o->timeout_ms : 0, hits, DEV_SCAN_MAX);
 	int matched = 0;

@@ -21,10 +21,6 @@
 #include "agent/tmpl.h"
 #include "peerwatt/config.h"
 
-#ifndef PW_DATADIR
-#define PW_DATADIR "/usr/local/share/peerwatt"
-#endif
-
 #define MAX_READ 125
 
 static const char *const val_names[TMPL_V__COUNT] = {
@@ -674,9 +670,25 @@ tmpl_parse(const char *name, const char *buf, size_t len, const char *expect_nam
 /* --- search -------------------------------------------------------------------------- */
 
 const char *
-tmpl_default_path(void)
+tmpl_default_path(char *buf, size_t cap)
 {
-	return PW_DATADIR "/templates:templates";
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+	int w;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			w = snprintf(buf, cap, "%s/../share/peerwatt/templates:templates", exe);
+			if (w > 0 && (size_t)w < cap)
+				return buf;
+		}
+	}
+	snprintf(buf, cap, "%s", "/usr/local/share/peerwatt/templates:templates");
+	return buf;
 }
 
 /* Split path into at most TMPL_DIRS_MAX folders. */

@@ -141,8 +141,14 @@ pw_err tmpl_load(const char *path, const char *name, struct tmpl *t, char *err, 
  */
 size_t tmpl_list(const char *path, char names[][TMPL_NAME_MAX + 1], size_t max);
 
-/* The default search path: the installed share folder, then ./templates. */
-const char *tmpl_default_path(void);
+/* The default search path, written into buf (TMPL_PATH_MAX bytes) and
+ * returned: the share folder of the installation the running program
+ * belongs to, <bindir>/../share/peerwatt/templates found from
+ * /proc/self/exe (so `make install PREFIX=...` compiles nothing in and a
+ * build never depends on PREFIX), then ./templates (the repository's, for
+ * tests).  Without /proc: /usr/local/share/peerwatt/templates. */
+#define TMPL_PATH_MAX 4400
+const char *tmpl_default_path(char *buf, size_t cap);
 
 /* Register source: fc 3 or 4, unit -1 for the link's own; as struct sunspec_io. */
 struct tmpl_io {

@@ -787,8 +787,9 @@ main(int argc, char **argv)
 		if (u.kind == MLINK_RTU)
 			return pw_cli_usage_error("peerwatt-sim",
 			                          "--template needs a tcp:// --listen");
-		if (tmpl_load(tdir != NULL ? tdir : tmpl_default_path(), tname, &tpl, err,
-		              sizeof(err)) != PW_OK)
+		char defpath[TMPL_PATH_MAX];
+		if (tmpl_load(tdir != NULL ? tdir : tmpl_default_path(defpath, sizeof(defpath)),
+		              tname, &tpl, err, sizeof(err)) != PW_OK)
 			return pw_cli_usage_error("peerwatt-sim", "--template %s: %s", tname, err);
 		if (s.unit_given)
 			tpl.unit_id = s.unit;

@@ -4,7 +4,7 @@
 # pw-fakepub, the exchange's own key) floods the agent's SUB socket with
 # badly signed DEPTH frames for 8 s and, every 100 ms, publishes a correctly
 # signed DEPTH for interval 2^62.  The agent drops both kinds, logs each kind
-# about once per 10 s with a count instead of one line per frame, keeps its
+# once per 10 s with a count instead of one line per frame, keeps its
 # dashboard answering and never computes with the interval (run it with
 # BUILD=build-san for the sanitizers).
 set -u
@@ -49,16 +49,26 @@ done
 wait "$FPID"
 echo "# $(cat "$T/fakepub.out" | tail -1)"
 check "the dashboard answers during the flood ($answers of 6)" test "$answers" = 6
-bad=$(grep -c "xlink: dropped a .*-byte frame from the exchange" "$T/h1.log")
-echo "# $bad log line(s) for bad frames; $(grep -m1 "more like it" "$T/h1.log")"
-check "badly signed frames are dropped and logged" test "$bad" -ge 1
-check "... about once per 10 s, not once per frame ($bad lines)" test "$bad" -le 3
-check "... with a count of the ones not logged" \
-	grep -q "xlink: dropped a .*-byte frame.*more like it in the last" "$T/h1.log"
-check "a signed DEPTH for interval 2^62 is dropped as out of range" \
-	grep -q "dropped a DEPTH of the exchange for interval 4611686018427387904: out of range" "$T/h1.log"
-check "... and logged about once per 10 s ($(grep -c 'interval 4611686018427387904' "$T/h1.log") lines)" \
-	test "$(grep -c 'interval 4611686018427387904' "$T/h1.log")" -le 3
+# lines PATTERN / dropped PATTERN: log lines of a kind, and the frames they
+# stand for (each line one, plus the count it carries of the ones not logged)
+lines() { grep -c "$1" "$T/h1.log"; }
+dropped() {
+	grep "$1" "$T/h1.log" | sed -n 's/.*(\([0-9]*\) more like it.*/\1/p' |
+		awk -v n="$(lines "$1")" '{ s += $1 } END { print s + n }'
+}
+BAD="xlink: dropped a .*-byte frame from the exchange"
+FAR="dropped a DEPTH of the exchange for interval 4611686018427387904: out of range"
+echo "# bad frames: $(lines "$BAD") line(s) for $(dropped "$BAD") frames;" \
+	"far DEPTH: $(lines "$FAR") line(s) for $(dropped "$FAR")"
+check "badly signed frames are dropped and logged" test "$(lines "$BAD")" -ge 1
+# a line per 10 s (the flood's queues drain for longer on a loaded machine),
+# while thousands of frames arrive per second
+check "... one line for at least 1000 of them, with their count" \
+	test "$(($(lines "$BAD") * 1000))" -le "$(dropped "$BAD")"
+check "a signed DEPTH for interval 2^62 is dropped as out of range" test "$(lines "$FAR")" -ge 1
+sent_far=$(sed -n 's/.* bad \([0-9]*\) depth$/\1/p' "$T/fakepub.out")
+check "... logged once per 10 s, not once per frame ($(lines "$FAR") line(s), $sent_far sent)" \
+	test "$(($(lines "$FAR") * 10))" -le "${sent_far:-0}"
 check "the market document leaves it out" \
 	bash -c "curl -s -m 10 http://127.0.0.1:$DASH/api/market | jq -e '[.depth[] | select(.interval > 1000000000000)] | length == 0' >/dev/null"
 check "the agent is still running" kill -0 "$APID"

@@ -54,7 +54,7 @@ main(int argc, char **argv)
 	long long end, next_good = 0;
 	const char *topic;
 	void *ctx, *pub;
-	int one = 1, hwm = 100000;
+	int one = 1, zero = 0, hwm = 100000;
 	uint64_t market, iv;
 
 	if (argc != 6) {
@@ -100,6 +100,7 @@ main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	printf("fakepub sent %llu bad %llu depth\n", nbad, ngood);
+	(void)zmq_setsockopt(pub, ZMQ_LINGER, &zero, sizeof(zero)); /* stop sending now */
 	zmq_close(pub);
 	zmq_ctx_term(ctx);
 	pw_key_wipe(&kp);

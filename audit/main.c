@@ -170,169 +170,243 @@ mark(const struct audit_report *r, int covered)
 }
 
 static void
-print_text(const struct out *o, const struct audit_report *r)
+print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 {
 	char hex[2 * PW_HASH_LEN + 1], a[32], b[32], c[32], d[32], t1[32], t2[32];
 	char plain[AUDIT_REASON_LEN];
 	const char *cur = o->cur;
 
 	const char *base = strrchr(o->db, '/');
-	printf("peerwatt-audit report on %s\n\n", base ? base + 1 : o->db);
-	printf("market        %s (id %llu)\n", r->market_name, (unsigned long long)r->market_id);
+	fprintf(fp, "peerwatt-audit report on %s\n\n", base ? base + 1 : o->db);
+	fprintf(fp, "market        %s (id %llu)\n", r->market_name,
+	        (unsigned long long)r->market_id);
 	if (r->have_period && r->interval_s > 0) {
 		utc((int64_t)r->first_interval * r->interval_s, t1);
 		utc(((int64_t)r->last_interval + 1) * r->interval_s, t2);
-		printf("period        intervals %llu to %llu: %s to %s\n",
-		       (unsigned long long)r->first_interval, (unsigned long long)r->last_interval,
-		       t1, t2);
+		fprintf(fp, "period        intervals %llu to %llu: %s to %s\n",
+		        (unsigned long long)r->first_interval, (unsigned long long)r->last_interval,
+		        t1, t2);
 	}
 	if (r->have_params) {
-		printf("intervals     %lld s each; orders close %lld s before an interval starts "
-		       "(gate); readings are awaited %lld s after it ends (grace)\n",
-		       (long long)r->interval_s, (long long)r->gate_s, (long long)r->grace_s);
+		fprintf(fp,
+		        "intervals     %lld s each; orders close %lld s before an interval starts "
+		        "(gate); readings are awaited %lld s after it ends (grace)\n",
+		        (long long)r->interval_s, (long long)r->gate_s, (long long)r->grace_s);
 		money(r->feedin_uper_kwh, a);
 		money(r->retail_uper_kwh, b);
-		printf("tariffs       feed-in %s %s/kWh (the lowest price), retail %s %s/kWh (the "
-		       "highest)\n",
-		       a, cur, b, cur);
-		printf("fees          per kWh, paid by the buyer:");
+		fprintf(fp,
+		        "tariffs       feed-in %s %s/kWh (the lowest price), retail %s %s/kWh (the "
+		        "highest)\n",
+		        a, cur, b, cur);
+		fprintf(fp, "fees          per kWh, paid by the buyer:");
 		for (size_t i = 0; i < r->n_fee_rows && i < AUDIT_MAX_FEE_ROWS; i++) {
 			money(r->fee_rows[i].fee_uper_kwh, a);
-			printf(" %s/%s %s;", r->fee_rows[i].zone_a, r->fee_rows[i].zone_b, a);
+			fprintf(fp, " %s/%s %s;", r->fee_rows[i].zone_a, r->fee_rows[i].zone_b, a);
 		}
 		if (r->n_fee_rows > AUDIT_MAX_FEE_ROWS)
-			printf(" (%zu more rows);", r->n_fee_rows - AUDIT_MAX_FEE_ROWS);
+			fprintf(fp, " (%zu more rows);", r->n_fee_rows - AUDIT_MAX_FEE_ROWS);
 		money(r->fee_same_uper_kwh, a);
 		money(r->fee_default_uper_kwh, b);
-		printf(" otherwise same zone %s, other zones %s (%s)\n",
-		       r->have_fee_same ? a : "not stated", r->have_fee_default ? b : "not stated",
-		       cur);
+		fprintf(fp, " otherwise same zone %s, other zones %s (%s)\n",
+		        r->have_fee_same ? a : "not stated", r->have_fee_default ? b : "not stated",
+		        cur);
 	}
 	pw_hex_encode(r->exchange_pk, PW_PK_LEN, hex);
-	printf("exchange key  %s\n", hex);
-	printf("              %s\n", key_source_text(r->key_source));
-	printf("households    %llu registered\n", (unsigned long long)r->households);
-	printf("\n");
+	fprintf(fp, "exchange key  %s\n", hex);
+	fprintf(fp, "              %s\n", key_source_text(r->key_source));
+	fprintf(fp, "households    %llu registered\n", (unsigned long long)r->households);
+	fputc('\n', fp);
 	if (r->fail.failed) {
 		plain_failure(&r->fail, plain, sizeof(plain));
-		printf("verdict       FAILED\n");
-		printf("problem       %s\n", plain);
+		fprintf(fp, "verdict       FAILED\n");
+		fprintf(fp, "problem       %s\n", plain);
 		if (r->fail.type[0])
-			printf("failure       %s (%s): %s\n", r->fail.where, r->fail.type,
-			       r->fail.reason);
+			fprintf(fp, "failure       %s (%s): %s\n", r->fail.where, r->fail.type,
+			        r->fail.reason);
 		else
-			printf("failure       %s: %s\n", r->fail.where, r->fail.reason);
-		printf("              (the audit stops at the first failure: the checks and counts "
-		       "below cover what came before it)\n");
+			fprintf(fp, "failure       %s: %s\n", r->fail.where, r->fail.reason);
+		fprintf(
+		    fp,
+		    "              (the audit stops at the first failure: the checks and counts "
+		    "below cover what came before it)\n");
 	} else {
-		printf("verdict       OK\n");
+		fprintf(fp, "verdict       OK\n");
 	}
-	printf("\nchecks\n");
-	printf("%s log          %llu entries, numbered without a gap and each hashed into the "
-	       "Merkle tree; root %.16s...\n",
-	       mark(r, 1), (unsigned long long)r->entries,
-	       (pw_hex_encode(r->root, PW_HASH_LEN, hex), hex));
-	printf("%s signatures   %llu entries carry a valid signature of their author (households "
-	       "for orders, cancels and readings; the exchange for results and statements)\n",
-	       mark(r, 1), (unsigned long long)r->signatures);
-	printf("%s entry rules  every order, cancel and reading obeys the market's entry rules "
-	       "(registered household, sequence, prices within the tariffs, capacity, one side, "
-	       "meter continuity)\n",
-	       mark(r, 1));
-	printf("%s auctions     %llu replayed from the logged orders: same price and same %llu "
-	       "trades (%llu Wh)\n",
-	       mark(r, 1), (unsigned long long)r->auctions, (unsigned long long)r->trades,
-	       (unsigned long long)r->traded_wh);
-	printf("%s settlement   %llu statements recomputed from trades, readings, tariffs and "
-	       "fees; %llu intervals balance to the micro-unit\n",
-	       mark(r, 1), (unsigned long long)r->statements,
-	       (unsigned long long)r->intervals_settled);
-	printf("%s completeness every interval cleared in order and settled after its result; "
-	       "everyone who traded or sent a reading has a statement; %llu intervals checked "
-	       "against the exchange's signed checkpoint times\n",
-	       mark(r, r->have_checkpoint), (unsigned long long)r->time_checks);
+	fprintf(fp, "\nchecks\n");
+	fprintf(fp,
+	        "%s log          %llu entries, numbered without a gap and each hashed into the "
+	        "Merkle tree; root %.16s...\n",
+	        mark(r, 1), (unsigned long long)r->entries,
+	        (pw_hex_encode(r->root, PW_HASH_LEN, hex), hex));
+	fprintf(fp,
+	        "%s signatures   %llu entries carry a valid signature of their author (households "
+	        "for orders, cancels and readings; the exchange for results and statements)\n",
+	        mark(r, 1), (unsigned long long)r->signatures);
+	fprintf(fp,
+	        "%s entry rules  every order, cancel and reading obeys the market's entry rules "
+	        "(registered household, sequence, prices within the tariffs, capacity, one side, "
+	        "meter continuity)\n",
+	        mark(r, 1));
+	fprintf(fp,
+	        "%s auctions     %llu replayed from the logged orders: same price and same %llu "
+	        "trades (%llu Wh)\n",
+	        mark(r, 1), (unsigned long long)r->auctions, (unsigned long long)r->trades,
+	        (unsigned long long)r->traded_wh);
+	fprintf(fp,
+	        "%s settlement   %llu statements recomputed from trades, readings, tariffs and "
+	        "fees; %llu intervals balance to the micro-unit\n",
+	        mark(r, 1), (unsigned long long)r->statements,
+	        (unsigned long long)r->intervals_settled);
+	fprintf(fp,
+	        "%s completeness every interval cleared in order and settled after its result; "
+	        "everyone who traded or sent a reading has a statement; %llu intervals checked "
+	        "against the exchange's signed checkpoint times\n",
+	        mark(r, r->have_checkpoint), (unsigned long long)r->time_checks);
 	if (r->have_checkpoint) {
 		pw_hex_encode(r->checkpoint_root, PW_HASH_LEN, hex);
-		printf("%s checkpoints  %llu signed by the exchange in the database, each matching "
-		       "the log and linked to the previous one; latest covers %llu entries\n",
-		       mark(r, 1), (unsigned long long)r->checkpoints_db,
-		       (unsigned long long)r->checkpoint_size);
+		fprintf(
+		    fp,
+		    "%s checkpoints  %llu signed by the exchange in the database, each matching "
+		    "the log and linked to the previous one; latest covers %llu entries\n",
+		    mark(r, 1), (unsigned long long)r->checkpoints_db,
+		    (unsigned long long)r->checkpoint_size);
 	} else {
-		printf("[--] checkpoints  none in the database\n");
+		fprintf(fp, "[--] checkpoints  none in the database\n");
 	}
-	printf("%s served       %llu statements and %llu results the exchange serves to "
-	       "households equal the logged ones\n",
-	       mark(r, 1), (unsigned long long)r->served_statements,
-	       (unsigned long long)r->served_results);
-	printf("%s agent files  %llu checkpoints households kept match the log (no fork)\n",
-	       mark(r, r->checkpoints_files > 0), (unsigned long long)r->checkpoints_files);
-	printf("%s evidence     %llu agent databases: %llu signed receipts (ACK) and %llu "
-	       "refusals (REJECT), %llu statements, %llu checkpoints held by households agree "
-	       "with the log\n",
-	       mark(r, r->agents > 0), (unsigned long long)r->agents,
-	       (unsigned long long)r->ev_acks, (unsigned long long)r->ev_rejects,
-	       (unsigned long long)r->ev_statements, (unsigned long long)r->ev_checkpoints);
-	printf("\ncounts\n");
-	printf("entries       %llu = %llu orders + %llu cancels + %llu readings + %llu results + "
-	       "%llu statements\n",
-	       (unsigned long long)r->entries, (unsigned long long)r->orders,
-	       (unsigned long long)r->cancels, (unsigned long long)r->readings,
-	       (unsigned long long)r->results, (unsigned long long)r->statements);
-	printf("auctions      %llu replayed, %llu trades, %llu Wh\n",
-	       (unsigned long long)r->auctions, (unsigned long long)r->trades,
-	       (unsigned long long)r->traded_wh);
-	printf("settlement    %llu intervals recomputed and balanced, %llu not cleared yet\n",
-	       (unsigned long long)r->intervals_settled, (unsigned long long)r->intervals_open);
-	printf("intervals     %llu cleared = %llu settled with statements + %llu settled with "
-	       "nobody active + %llu not settled yet; %llu with orders not cleared yet\n",
-	       (unsigned long long)r->auctions, (unsigned long long)r->intervals_settled,
-	       (unsigned long long)r->intervals_empty,
-	       (unsigned long long)(r->auctions >= r->intervals_settled + r->intervals_empty
-	                                ? r->auctions - r->intervals_settled - r->intervals_empty
-	                                : 0),
-	       (unsigned long long)r->intervals_open);
-	printf("agent files   %llu checkpoints checked\n",
-	       (unsigned long long)r->checkpoints_files);
+	fprintf(fp,
+	        "%s served       %llu statements and %llu results the exchange serves to "
+	        "households equal the logged ones\n",
+	        mark(r, 1), (unsigned long long)r->served_statements,
+	        (unsigned long long)r->served_results);
+	fprintf(fp, "%s agent files  %llu checkpoints households kept match the log (no fork)\n",
+	        mark(r, r->checkpoints_files > 0), (unsigned long long)r->checkpoints_files);
+	fprintf(fp,
+	        "%s evidence     %llu agent databases: %llu signed receipts (ACK) and %llu "
+	        "refusals (REJECT), %llu statements, %llu checkpoints held by households agree "
+	        "with the log\n",
+	        mark(r, r->agents > 0), (unsigned long long)r->agents,
+	        (unsigned long long)r->ev_acks, (unsigned long long)r->ev_rejects,
+	        (unsigned long long)r->ev_statements, (unsigned long long)r->ev_checkpoints);
+	fprintf(fp, "\ncounts\n");
+	fprintf(fp,
+	        "entries       %llu = %llu orders + %llu cancels + %llu readings + %llu results + "
+	        "%llu statements\n",
+	        (unsigned long long)r->entries, (unsigned long long)r->orders,
+	        (unsigned long long)r->cancels, (unsigned long long)r->readings,
+	        (unsigned long long)r->results, (unsigned long long)r->statements);
+	pw_hex_encode(r->root, PW_HASH_LEN, hex);
+	fprintf(fp, "log root      %s (size %llu)\n", hex, (unsigned long long)r->entries);
+	fprintf(fp, "auctions      %llu replayed, %llu trades, %llu Wh\n",
+	        (unsigned long long)r->auctions, (unsigned long long)r->trades,
+	        (unsigned long long)r->traded_wh);
+	fprintf(fp, "settlement    %llu intervals recomputed and balanced, %llu not cleared yet\n",
+	        (unsigned long long)r->intervals_settled, (unsigned long long)r->intervals_open);
+	fprintf(fp,
+	        "intervals     %llu cleared = %llu settled with statements + %llu settled with "
+	        "nobody active + %llu not settled yet; %llu with orders not cleared yet\n",
+	        (unsigned long long)r->auctions, (unsigned long long)r->intervals_settled,
+	        (unsigned long long)r->intervals_empty,
+	        (unsigned long long)(r->auctions >= r->intervals_settled + r->intervals_empty
+	                                 ? r->auctions - r->intervals_settled - r->intervals_empty
+	                                 : 0),
+	        (unsigned long long)r->intervals_open);
+	fprintf(fp, "agent files   %llu checkpoints checked\n",
+	        (unsigned long long)r->checkpoints_files);
 	money(r->peer_paid_u, a);
 	money(r->peer_received_u, b);
 	money(r->fee_u, c);
 	money(r->grid_account_u, d);
-	printf("money         between neighbours: paid %s %s = received %s %s\n", a, cur, b, cur);
-	printf("              grid fees %s %s; grid account %s %s\n", c, cur, d, cur);
-	printf("              (the grid account is what households paid the grid operator: "
-	       "fees, and retail for energy the market did not supply, less feed-in for "
-	       "energy the market did not take; with the households' nets it sums to zero)\n");
+	fprintf(fp, "money         between neighbours: paid %s %s = received %s %s\n", a, cur, b,
+	        cur);
+	fprintf(fp, "              grid fees %s %s; grid account %s %s\n", c, cur, d, cur);
+	fprintf(fp, "              (the grid account is what households paid the grid operator: "
+	            "fees, and retail for energy the market did not supply, less feed-in for "
+	            "energy the market did not take; with the households' nets it sums to zero)\n");
 	if (r->warnings) {
-		printf("\nwarnings\n");
+		fprintf(fp, "\nwarnings\n");
 		if (r->warnings & AUDIT_WARN_UNPINNED)
-			printf("- the exchange key was taken from the database itself: an operator "
-			       "could have re-signed a whole history under a new key; pin it with "
-			       "--exchange-key (the key households configured)\n");
+			fprintf(
+			    fp,
+			    "- the exchange key was taken from the database itself: an operator "
+			    "could have re-signed a whole history under a new key; pin it with "
+			    "--exchange-key (the key households configured)\n");
 		if (r->warnings & AUDIT_WARN_NO_FILES)
-			printf(
+			fprintf(
+			    fp,
 			    "- no checkpoint files given (--checkpoints): a history rewritten and "
 			    "re-signed by the operator is not detected without them\n");
 		if (r->warnings & AUDIT_WARN_NO_EVIDENCE)
-			printf(
+			fprintf(
+			    fp,
 			    "- no households' agent databases given (--agent): removed or rolled "
 			    "back entries, and statements told differently, are not detected "
 			    "without them\n");
 		if (r->warnings & AUDIT_WARN_OLD_EVIDENCE)
-			printf(
+			fprintf(
+			    fp,
 			    "- an agent database keeps no signed receipts (an older agent): its "
 			    "records of log indices were checked as the household's word only\n");
 		if (r->warnings & AUDIT_WARN_NO_CHECKPOINT)
-			printf("- the database holds no signed checkpoint: nothing the exchange "
-			       "signed fixes its log, and times were not checked\n");
+			fprintf(fp,
+			        "- the database holds no signed checkpoint: nothing the exchange "
+			        "signed fixes its log, and times were not checked\n");
 		if (r->warnings & AUDIT_WARN_AFTER_CP)
-			printf(
+			fprintf(
+			    fp,
 			    "- %llu entries after the latest checkpoint are not yet covered by "
 			    "any signature of the whole log (the exchange may still change them)\n",
 			    (unsigned long long)r->after_checkpoint);
 		if (r->warnings & AUDIT_WARN_WAL)
-			printf("- a -wal file lies beside the database: the copy may be partial; "
-			       "copy a live database with sqlite3 DB \".backup COPY\"\n");
+			fprintf(fp,
+			        "- a -wal file lies beside the database: the copy may be partial; "
+			        "copy a live database with sqlite3 DB \".backup COPY\"\n");
 	}
+}
+
+/* Lines of at most REPORT_WIDTH columns: a longer line breaks at its last
+ * blank before the limit and goes on under its text column (14 for
+ * "label  text", 18 for "[ok] check  text", 2 for "- warning").  The
+ * failure line stays whole: it is the one to grep. */
+#define REPORT_WIDTH 96
+static void
+print_wrapped(const char *text)
+{
+	const char *line = text;
+	while (*line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		size_t indent = line[0] == '[' ? 18 : line[0] == '-' ? 2 : 14;
+		int whole = strncmp(line, "failure ", 8) == 0;
+		size_t col = 0, pos = 0;
+		while (!whole && len - pos + col > REPORT_WIDTH) {
+			size_t room = REPORT_WIDTH - col, cut = 0;
+			for (size_t k = pos + 1; k < pos + room && k < len; k++)
+				if (line[k] == ' ')
+					cut = k;
+			if (cut == 0)
+				break;
+			printf("%*s%.*s\n", (int)col, "", (int)(cut - pos), line + pos);
+			pos = cut + 1;
+			col = indent;
+		}
+		printf("%*s%.*s\n", (int)col, "", (int)(len - pos), line + pos);
+		line += len + (end != NULL);
+	}
+}
+
+static void
+print_text(const struct out *o, const struct audit_report *r)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&buf, &n);
+	if (fp == NULL)
+		fatalx("out of memory");
+	print_text_raw(fp, o, r);
+	if (fclose(fp) != 0 || buf == NULL)
+		fatalx("out of memory");
+	print_wrapped(buf);
+	free(buf);
 }
 
 static json_t *

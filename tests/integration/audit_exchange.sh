@@ -76,7 +76,8 @@ rc=$?
 check "peerwatt-audit verifies the live exchange's database (exit $rc)" test $rc -eq 0
 cat "$T/report.txt"
 check "the auction was replayed" grep -qE '^\[ok\] auctions +[1-9][0-9]* replayed .* same [1-9][0-9]* trades' "$T/report.txt"
-check "statements recomputed and balanced" grep -qE '^\[ok\] settlement +[1-9][0-9]* statements recomputed .*; [1-9][0-9]* intervals balance' "$T/report.txt"
+check "statements recomputed and balanced" grep -qE '^settlement +[1-9][0-9]* intervals recomputed and balanced' "$T/report.txt"
+check "no report line wider than 96 columns" awk 'length($0) > 96 && !/^failure/ { bad = 1 } END { exit bad }' "$T/report.txt"
 "$B/peerwatt-audit" verify "$T/copy.db" --json >"$T/report.json"
 check "JSON: 6 orders, 1 cancel, 3 readings, 4 statements, 1200 Wh" python3 -c '
 import json,sys; d=json.load(open(sys.argv[1])); e=d["entries"]

@@ -124,14 +124,17 @@ out=$("${C[@]}" -k "$T/c.key" -t 1000 -r 40 query checkpoint 0 0 2>&1)
 check "rate limit: a burst of 40 queries meets rate_limited" grep -q "REJECT rate_limited" <<<"$out"
 honest "rate limit"
 
-# The trade: interval X = current + 3; a sells 1000 @ 0.15, b bought 1000 @ 0.20 (above)
-X=$(($(date +%s) / L + 3))
+# The trade: interval X = current + 6; a sells 1000 @ 0.15, b bought 1000 @ 0.20 (above).
+# X is beyond every interval an honest order went to (current + 5 when it was
+# placed): on a loaded machine current + 3 could be one of them, and its 10 Wh
+# made a second trade.
+X=$(($(date +%s) / L + 6))
 [ "$X" -gt "$Y" ] || X=$((Y + 1))
 seq_a=$((seq_a + 1))
 expect_ack "seller's order accepted" -k "$T/a.key" order "$seq_a" "$X" sell 1000 150000 +600
 expect_ack "buyer's order accepted" -k "$T/b.key" order 30 "$X" buy 1000 200000 +600
 # subscribe before the gate closes; the RESULT of X is published
-"${C[@]}" -e "tcp://127.0.0.1:$P2" -k "$T/c.key" -t 30000 sub RESULT 20 >"$T/sub.out" 2>&1 &
+"${C[@]}" -e "tcp://127.0.0.1:$P2" -k "$T/c.key" -t 60000 sub RESULT 20 >"$T/sub.out" 2>&1 &
 SUBPID=$!
 PW_PIDS+=("$SUBPID")
 "${C[@]}" -e "tcp://127.0.0.1:$P2" -k "$T/c.key" -t 30000 sub DEPTH 1 >"$T/depth.out" 2>&1 &
@@ -147,7 +150,7 @@ WAIT_SECONDS=40 wait_for grep -q "^CHECKPOINT " "$T/cp.out"
 check "signed CHECKPOINT published ($(head -1 "$T/cp.out"))" grep -Eq "^CHECKPOINT [1-9][0-9]* [0-9]+$" "$T/cp.out"
 WAIT_SECONDS=20 wait_for grep -q "TIMEOUT" "$T/depth-u.out"
 check "an unregistered key gets no market data (ZAP on PUB)" test "$(cat "$T/depth-u.out")" = TIMEOUT
-WAIT_SECONDS=40 wait_for grep -q "^RESULT $X " "$T/sub.out"
+WAIT_SECONDS=70 wait_for grep -q "^RESULT $X " "$T/sub.out"
 check "RESULT of the interval published on PUB" grep -q "^RESULT $X 175000 1000 1 1$" "$T/sub.out"
 expect "RESULT answered over QUERY" "RESULT $X 175000 1000 1 1" -k "$T/b.key" query result "$X" 0
 expect "QUERY of an uncleared interval" "REJECT bad_query" -k "$T/b.key" query result $((X + 100)) 0

@@ -5,7 +5,9 @@
  * errors carry the line number too.
  */
 #include "agent/aconfig.h"
+#include "agent/device.h"
 #include "agent/modbus_link.h"
+#include "agent/tmpl.h"
 
 #include "peerwatt/money.h"
 
@@ -45,6 +47,20 @@ static const struct pw_cfg_opt opts[] = {
 	    "Modbus response timeout, ms"),
 	OPT("device", "backoff_max_ms", PW_CFG_INT, backoff_max_ms, 100, 600000, "60000",
 	    "longest wait between reconnect attempts, ms"),
+	OPT("device", "template", PW_CFG_STR, device_template, 0, 0, "sunspec",
+	    "sunspec (discovery) or the name of a register-map template"),
+	OPT("device", "template_dir", PW_CFG_STR, template_dir, 0, 0, "",
+	    "folders of the templates, colon-separated; default: the installed ones, then "
+	    "./templates"),
+	OPT("meter", "url", PW_CFG_STR, meter_url, 0, 0, "",
+	    "the grid meter when it is not the device: tcp://, rtu: (or another reader's "
+	    "URL)"),
+	OPT("meter", "template", PW_CFG_STR, meter_template, 0, 0, "sunspec",
+	    "sunspec or the meter's register-map template"),
+	OPT("meter", "unit", PW_CFG_INT, meter_unit, -1, 255, "-1",
+	    "the meter's Modbus unit id; -1: the template's (else 1)"),
+	OPT("meter", "timeout_ms", PW_CFG_INT, meter_timeout_ms, 0, 30000, "0",
+	    "the meter's response timeout, ms; 0: the template's (else 2000)"),
 	OPT("exchange", "request", PW_CFG_STR, request, 0, 0, NULL,
 	    "exchange request endpoint (ROUTER), tcp://HOST:PORT"),
 	OPT("exchange", "pub", PW_CFG_STR, pub, 0, 0, NULL,
@@ -288,6 +304,41 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 		return cross_fail(err, errlen, p,
 		                  LATER(LINE("device", "unit"), LINE("device", "modbus")),
 		                  "[device] unit must be 1..247 on a serial (rtu:) link");
+	if (strcmp(c->device_template, "sunspec") != 0 && !tmpl_name_ok(c->device_template))
+		return cross_fail(err, errlen, p, LINE("device", "template"),
+		                  "[device] template must be sunspec or a template name (a-z, "
+		                  "0-9, '-')");
+	if (strcmp(c->meter_template, "sunspec") != 0 && !tmpl_name_ok(c->meter_template))
+		return cross_fail(err, errlen, p, LINE("meter", "template"),
+		                  "[meter] template must be sunspec or a template name (a-z, "
+		                  "0-9, '-')");
+	if (c->meter_url[0] == '\0' &&
+	    (LINE("meter", "template") || LINE("meter", "unit") || LINE("meter", "timeout_ms")))
+		return cross_fail(err, errlen, p,
+		                  LATER(LINE("meter", "template"),
+		                        LATER(LINE("meter", "unit"), LINE("meter", "timeout_ms"))),
+		                  "[meter] needs url (without it the device is the meter)");
+	if (c->meter_url[0] != '\0') {
+		struct mlink_url mm;
+		bool modbus = mlink_url_parse(c->meter_url, &mm) == PW_OK;
+		if (!dev_url_ok(c->meter_url))
+			return cross_fail(
+			    err, errlen, p, LINE("meter", "url"),
+			    "[meter] url is not a meter this agent can read (tcp://HOST:PORT, "
+			    "rtu:/dev/X:BAUD:8N1)");
+		if (!modbus && strcmp(c->meter_template, "sunspec") != 0)
+			return cross_fail(
+			    err, errlen, p, LATER(LINE("meter", "template"), LINE("meter", "url")),
+			    "[meter] template applies to Modbus (tcp://, rtu:) meters only");
+		if (modbus && mm.kind == MLINK_RTU && c->meter_unit == 0)
+			return cross_fail(err, errlen, p,
+			                  LATER(LINE("meter", "unit"), LINE("meter", "url")),
+			                  "[meter] unit must be 1..247 on a serial (rtu:) link");
+		if (modbus && mm.kind == MLINK_RTU && c->meter_unit > 247)
+			return cross_fail(err, errlen, p,
+			                  LATER(LINE("meter", "unit"), LINE("meter", "url")),
+			                  "[meter] unit must be 1..247 on a serial (rtu:) link");
+	}
 	if (c->gate_s >= c->interval_s)
 		return cross_fail(err, errlen, p,
 		                  LATER(LINE("exchange", "gate_s"), LINE("exchange", "interval_s")),
@@ -425,6 +476,7 @@ aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
 	if ((rc = cross_check(&tmp, lines, &x, err, errlen)) != PW_OK)
 		return rc;
 	warn_readable_token(&tmp);
+	tmp.unit_given = LINE("device", "unit") != 0;
 	*cfg = tmp;
 	return PW_OK;
 }

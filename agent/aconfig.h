@@ -54,6 +54,14 @@ struct aconfig {
 	int64_t timeout_ms;
 	int64_t backoff_max_ms;
 	enum aconfig_meter_sign meter_sign;
+	char device_template[33];            /* "sunspec" (discovery) or a template */
+	char template_dir[ACONFIG_PATH_LEN]; /* "" = the default search path */
+	int unit_given;                      /* [device] unit set (else the template's) */
+	/* [meter]: a grid meter apart from the device ("" = the device's own) */
+	char meter_url[ACONFIG_URL_LEN];
+	char meter_template[33];
+	int64_t meter_unit;       /* -1: the template's, else 1 */
+	int64_t meter_timeout_ms; /* 0: the template's, else 2000 */
 	/* [exchange] */
 	char request[ACONFIG_URL_LEN]; /* ROUTER endpoint */
 	char pub[ACONFIG_URL_LEN];     /* PUB endpoint */

@@ -134,6 +134,9 @@ reload(struct agentd *a, const char *path)
 	}
 	if (strcmp(n.key_file, a->cfg.key_file) != 0 || strcmp(n.db, a->cfg.db) != 0 ||
 	    strcmp(n.modbus, a->cfg.modbus) != 0 || strcmp(n.request, a->cfg.request) != 0 ||
+	    strcmp(n.device_template, a->cfg.device_template) != 0 ||
+	    strcmp(n.meter_url, a->cfg.meter_url) != 0 ||
+	    strcmp(n.meter_template, a->cfg.meter_template) != 0 ||
 	    strcmp(n.pub, a->cfg.pub) != 0 || n.interval_s != a->cfg.interval_s ||
 	    n.market_id != a->cfg.market_id || n.sim_epoch_s != a->cfg.sim_epoch_s ||
 	    n.sim_start_s != a->cfg.sim_start_s || n.sim_speed != a->cfg.sim_speed ||
@@ -246,9 +249,8 @@ usage(FILE *f)
 }
 
 static int
-setup(struct agentd *a, const char *path)
+setup(struct agentd *a)
 {
-	struct mlink_cfg mc;
 	struct xlink_cfg xc;
 	pw_err rc;
 	int64_t now = agentd_now_ms(a);
@@ -277,19 +279,13 @@ setup(struct agentd *a, const char *path)
 	apply_policy(a);
 	resume_state(a, now);
 
-	mlink_cfg_defaults(&mc);
-	mc.unit = (int)a->cfg.unit;
-	mc.timeout_ms = (uint32_t)a->cfg.timeout_ms;
-	mc.backoff_cap_ms = (uint32_t)a->cfg.backoff_max_ms;
-	if (mc.backoff_base_ms > mc.backoff_cap_ms)
-		mc.backoff_base_ms = mc.backoff_cap_ms;
-	if ((rc = mlink_new(a->cfg.modbus, &mc, NULL, &a->ml)) != PW_OK) {
-		log_error("%s: [device] modbus %s: %s", path, a->cfg.modbus, pw_strerror(rc));
-		return EX_CONFIG;
+	{
+		char e[512];
+		if ((rc = ameter_open(a, e, sizeof(e))) != PW_OK) {
+			log_error("%s", e);
+			return EX_CONFIG;
+		}
 	}
-	a->io.read = mlink_read_cb;
-	a->io.arg = a->ml;
-	a->io.rate = &a->rate_chain;
 
 	a->zctx = zmq_ctx_new();
 	if (a->zctx == NULL)
@@ -329,7 +325,7 @@ teardown(struct agentd *a)
 	xlink_destroy(&a->xl);
 	if (a->zctx != NULL)
 		zmq_ctx_term(a->zctx);
-	mlink_destroy(&a->ml);
+	ameter_close(a);
 	aledger_close(&a->led);
 	outbox_close(&a->ob);
 	pw_key_wipe(&a->kp);
@@ -461,15 +457,15 @@ agentd_main(int argc, char **argv)
 	}
 	if (check) {
 		/* what setup() would refuse with EX_CONFIG must fail the check too */
-		struct mlink_url u;
+		char derr[512];
 		pw_err kr;
 		rc = 0;
 		/* the key is loaded like the daemon does it; wiped below */
 		if (pw_crypto_init() != PW_OK)
 			fatalx("libsodium cannot start");
-		if ((kr = mlink_url_parse(a->cfg.modbus, &u)) != PW_OK) {
-			fprintf(stderr, "peerwatt-agent: %s: [device] modbus %s: %s\n", path,
-			        a->cfg.modbus, pw_strerror(kr));
+		/* the device URLs and templates as setup() opens them */
+		if (ameter_check(&a->cfg, derr, sizeof(derr)) != PW_OK) {
+			fprintf(stderr, "peerwatt-agent: %s\n", derr);
 			rc = EX_CONFIG;
 		} else if ((kr = pw_key_load(a->cfg.key_file, &a->kp)) != PW_OK) {
 			fprintf(stderr, "peerwatt-agent: %s: %s\n", a->cfg.key_file,
@@ -494,7 +490,7 @@ agentd_main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = setup(a, path);
+	rc = setup(a);
 	if (rc == 0) {
 		log_info("ready");
 		sd_state("READY=1");

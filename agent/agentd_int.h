@@ -32,6 +32,7 @@
 #include "agent/modbus_link.h"
 #include "agent/outbox.h"
 #include "agent/policy.h"
+#include "agent/device.h"
 #include "agent/sunspec.h"
 #include "agent/xlink.h"
 #include "peerwatt/error.h"
@@ -141,9 +142,6 @@ struct agentd {
 	struct aledger *led;
 	void *zctx;
 	struct xlink *xl;
-	struct mlink *ml;
-	struct sunspec_io io;
-	struct log_rate rate_chain; /* discovery warnings, once per LOG_RATE_MS */
 	struct log_rate rate_wire;  /* exchange frames with out-of-range fields */
 	struct log_rate rate_store; /* readings that wait for the database */
 	struct log_rate rate_ckpt;  /* the checkpoints file cannot be written */
@@ -154,10 +152,9 @@ struct agentd {
 	size_t n_pending;
 	int64_t pending_retry_ms;
 	unsigned long readings_dropped;
-	struct sunspec_dev dev;
-	struct sunspec_dev dev_meter; /* dev with only the meter model */
-	int have_dev, have_meter;
-	char dev_serial[PW_SERIAL_LEN + 1];
+	struct dev *inv;   /* [device]: the inverter (and the meter when no [meter]) */
+	struct dev *meter; /* [meter]: the grid meter, NULL when the device is the meter */
+	char dev_serial[PW_SERIAL_LEN + 1]; /* the serial of the meter read */
 	int has_pv;
 	double pv_w;
 	/* PV energy of the dashboard's chart: pv_w integrated over the polls
@@ -165,7 +162,7 @@ struct agentd {
 	uint64_t pv_iv, pv_prev_iv;
 	double pv_acc_wh, pv_prev_wh;
 	int64_t pv_last_ms;
-	struct sunspec_reading rd;
+	struct dev_reading rd; /* the meter's last reading */
 	int have_rd;
 	int dev_ok;
 	char dev_detail[128];
@@ -313,6 +310,19 @@ void ameter_poll(struct agentd *a, int64_t now);
 /* 1 while the device answers: a successful poll within the last
  * 2 x poll_ms + timeout_ms (one failed request in N does not count). */
 int ameter_reachable(const struct agentd *a, int64_t now);
+/* 1 when the source of the readings has a grid meter (a SunSpec device
+ * once discovered with a meter model, a template with role meter, a smart
+ * meter reader). */
+int ameter_has_meter(const struct agentd *a);
+/*
+ * Open the sources a->cfg names ([device], and [meter] when set); nothing is
+ * read yet.  On error err says which and why.  ameter_close frees them.
+ * ameter_check does the same for --check-config and closes them again.
+ */
+pw_err ameter_open(struct agentd *a, char *err, size_t errlen) __attribute__((warn_unused_result));
+void ameter_close(struct agentd *a);
+pw_err ameter_check(const struct aconfig *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* ---- aexch.c ---------------------------------------------------------- */
 

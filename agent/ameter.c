@@ -1,10 +1,13 @@
 /*
  * ameter.c: the agent's metering (see agentd_int.h, docs/metering.md).
- * Owns polling the device (SunSpec discovery, then the meter model each
- * poll and the full device every 8th), the plausibility check of register
- * steps, and turning the grid meter's registers into one signed METER
- * reading per closed interval (via ivacct) and one forecast observation.
- * Called by the loop in agentd.c (ameter_poll).
+ * Owns opening the device sources ([device], and [meter] when the grid
+ * meter is apart: agent/device.c), polling them (the meter's values each
+ * poll and everything every 8th; a separate inverter every 4th poll for the
+ * PV power), the plausibility check of register steps, and turning the
+ * grid meter's registers into one signed METER reading per closed interval
+ * (via ivacct), naming the meter actually read, and one forecast
+ * observation.  Called by agentd.c (ameter_open, ameter_poll, ameter_close,
+ * ameter_check for --check-config).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -221,7 +224,7 @@ feed_sample(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
  * the SunSpec marker, which says "no SunSpec device at this unit", not
  * "unreachable". */
 static void
-poll_failed(struct agentd *a, pw_err rc, int discovering)
+poll_failed(struct agentd *a, const struct dev *d, pw_err rc, int discovering)
 {
 	a->poll_errors++;
 	/* "not SunSpec" stays until a poll succeeds: the device may drop the
@@ -232,56 +235,142 @@ poll_failed(struct agentd *a, pw_err rc, int discovering)
 		a->dev_fault = AMETER_UNREACHABLE;
 	a->dev_ok = 0;
 	a->have_rd = 0;
-	if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT)
-		a->have_dev = 0; /* layout changed: discover again */
-	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", mlink_url(a->ml), pw_strerror(rc));
+	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", dev_url(d), pw_strerror(rc));
+}
+
+static void
+cfg_of(const struct aconfig *c, bool meter, struct dev_cfg *dc)
+{
+	dev_cfg_defaults(dc);
+	dc->template_path = c->template_dir[0] != '\0' ? c->template_dir : NULL;
+	dc->backoff_cap_ms = (uint32_t)c->backoff_max_ms;
+	if (meter) {
+		dc->url = c->meter_url;
+		dc->template_name = c->meter_template;
+		dc->unit = (int)c->meter_unit;
+		dc->timeout_ms = (uint32_t)c->meter_timeout_ms;
+	} else {
+		dc->url = c->modbus;
+		dc->template_name = c->device_template;
+		dc->unit = c->unit_given ? (int)c->unit : -1;
+		/* the [device] timeout is the template's unless it was changed from 2000 */
+		dc->timeout_ms = (uint32_t)c->timeout_ms;
+		if (strcmp(c->device_template, "sunspec") != 0 && c->timeout_ms == 2000)
+			dc->timeout_ms = 0;
+	}
+}
+
+static pw_err
+open_both(const struct aconfig *c, struct dev **inv, struct dev **meter, char *err, size_t errlen)
+{
+	struct dev_cfg dc;
+	char e[400];
+	pw_err rc;
+
+	*inv = *meter = NULL;
+	cfg_of(c, false, &dc);
+	if ((rc = dev_open(&dc, inv, e, sizeof(e))) != PW_OK) {
+		snprintf(err, errlen, "%s: [device] %s", c->path, e);
+		return rc;
+	}
+	if (c->meter_url[0] == '\0')
+		return PW_OK;
+	cfg_of(c, true, &dc);
+	if ((rc = dev_open(&dc, meter, e, sizeof(e))) != PW_OK) {
+		snprintf(err, errlen, "%s: [meter] %s", c->path, e);
+		dev_destroy(inv);
+		return rc;
+	}
+	return PW_OK;
+}
+
+pw_err
+ameter_open(struct agentd *a, char *err, size_t errlen)
+{
+	pw_err rc = open_both(&a->cfg, &a->inv, &a->meter, err, errlen);
+	if (rc == PW_OK)
+		log_info("device %s (%s)%s%s%s", dev_url(a->inv), dev_source(a->inv),
+		         a->meter != NULL ? "; grid meter " : "",
+		         a->meter != NULL ? dev_url(a->meter) : "",
+		         a->meter != NULL
+		             ? (strcmp(dev_source(a->meter), "sunspec") == 0 ? " (sunspec)"
+		                                                             : " (template)")
+		             : "");
+	return rc;
+}
+
+void
+ameter_close(struct agentd *a)
+{
+	dev_destroy(&a->inv);
+	dev_destroy(&a->meter);
+}
+
+pw_err
+ameter_check(const struct aconfig *cfg, char *err, size_t errlen)
+{
+	struct dev *inv, *meter;
+	pw_err rc = open_both(cfg, &inv, &meter, err, errlen);
+	dev_destroy(&inv);
+	dev_destroy(&meter);
+	return rc;
+}
+
+/* The PV power from a separate inverter: its failure stops no metering. */
+static void
+poll_inverter(struct agentd *a)
+{
+	struct dev_reading r;
+	pw_err rc = dev_poll(a->inv, DEV_WANT_ALL, &r);
+
+	if (rc != PW_OK) {
+		if (a->has_pv)
+			log_warnx("inverter %s: %s", dev_url(a->inv), pw_strerror(rc));
+		a->has_pv = 0;
+		return;
+	}
+	a->has_pv = r.has_ac_power;
+	a->pv_w = r.ac_power_w;
 }
 
 /*
- * Every poll reads the meter model only (one request: a device that fails
- * one request in N still gives most samples); every 8th poll, and until the
- * meter's serial is known, reads common, inverter and meter.
+ * The meter's values every poll (one request for a SunSpec meter model: a
+ * device that fails one request in N still gives most samples); every 8th
+ * poll, and until the meter's serial is known, everything it has.
  */
 void
 ameter_poll(struct agentd *a, int64_t now)
 {
-	static const uint16_t meters[] = { 201, 202, 203, 204, 211, 212, 213, 214 };
-	pw_err rc, last = PW_OK;
-	int full;
+	struct dev *m = a->meter != NULL ? a->meter : a->inv;
+	bool full, discovering;
+	pw_err rc;
 
 	flush_pending(a, now);
 
 	a->polls++;
-	if (!a->have_dev) {
-		const struct sunspec_model_ref *m;
-		rc = sunspec_discover(&a->io, &a->dev, &last);
-		if (rc != PW_OK) {
-			poll_failed(a, last != PW_OK ? last : rc, 1);
-			return;
-		}
-		a->have_dev = 1;
-		m = sunspec_dev_find(&a->dev, meters, sizeof(meters) / sizeof(meters[0]));
-		a->have_meter = m != NULL;
-		if (m != NULL) {
-			a->dev_meter = a->dev;
-			a->dev_meter.nmodels = 1;
-			a->dev_meter.models[0] = *m;
-		}
-		log_info("device: SunSpec at base %u, %d models%s", a->dev.base, a->dev.nmodels,
-		         a->have_meter ? "" : ", no meter model: no readings can be signed");
-	}
-	full = !a->have_meter || a->polls % 8 == 1 ||
-	       (a->cfg.serial[0] == '\0' && a->dev_serial[0] == '\0');
-	rc = sunspec_poll(&a->io, full ? &a->dev : &a->dev_meter, &a->rd);
+	if (a->meter != NULL && a->polls % 4 == 1)
+		poll_inverter(a);
+	full = a->polls % 8 == 1 || a->dev_serial[0] == '\0';
+	/* a SunSpec source without its layout yet discovers in this poll */
+	discovering = strcmp(dev_source(m), "sunspec") == 0 && dev_sunspec(m) == NULL;
+	rc = dev_poll(m, full ? DEV_WANT_ALL : DEV_WANT_METER, &a->rd);
 	if (rc != PW_OK) {
-		poll_failed(a, rc, 0);
+		poll_failed(a, m, rc, discovering);
 		return;
 	}
-	if (full) {
+	if (full && a->meter == NULL) {
 		a->has_pv = a->rd.has_ac_power;
 		a->pv_w = a->rd.ac_power_w;
-		if (a->rd.has_common && a->rd.serial[0] != '\0')
-			memcpy(a->dev_serial, a->rd.serial, sizeof(a->dev_serial));
+	}
+	if (a->rd.meter_serial[0] != '\0' &&
+	    strncmp(a->dev_serial, a->rd.meter_serial, sizeof(a->dev_serial)) != 0) {
+		snprintf(a->dev_serial, sizeof(a->dev_serial), "%s", a->rd.meter_serial);
+		if (a->cfg.serial[0] != '\0' && strcmp(a->cfg.serial, a->dev_serial) != 0)
+			log_warnx("meter %s reports serial %s; readings are signed with the "
+			          "registered [household] serial %s",
+			          dev_url(m), a->dev_serial, a->cfg.serial);
+		else
+			log_info("meter %s: serial %s", dev_url(m), a->dev_serial);
 	}
 	a->have_rd = 1;
 	pv_energy(a, now);
@@ -290,16 +379,36 @@ ameter_poll(struct agentd *a, int64_t now)
 	a->dev_ok = 1;
 	a->dev_fault = AMETER_OK;
 	a->dev_ok_ms = now;
-	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s", mlink_url(a->ml));
-	/* only the accumulators make money; a meter asleep (not implemented
-	 * or zero at wake-up) gives no sample at all */
-	if (a->rd.has_export && a->rd.has_import && a->rd.export_wh >= 0 && a->rd.import_wh >= 0 &&
-	    (a->cfg.serial[0] != '\0' || a->dev_serial[0] != '\0'))
-		feed_sample(a, now, (uint64_t)a->rd.export_wh, (uint64_t)a->rd.import_wh);
+	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s", dev_url(m));
+	/* only the registers make money; a meter asleep (not implemented, or a
+	 * register back at zero while waking up: the last good value stays the
+	 * base) gives no sample at all, nor one without its name */
+	if (!a->rd.has_meter || !a->rd.has_export || !a->rd.has_import || a->rd.export_wh < 0 ||
+	    a->rd.import_wh < 0 || (a->cfg.serial[0] == '\0' && a->dev_serial[0] == '\0'))
+		return;
+	if (a->have_prev_sample && ((a->rd.export_wh == 0 && a->prev_exp_wh > 0) ||
+	                            (a->rd.import_wh == 0 && a->prev_imp_wh > 0)))
+		return;
+	feed_sample(a, now, (uint64_t)a->rd.export_wh, (uint64_t)a->rd.import_wh);
 }
 
 int
 ameter_reachable(const struct agentd *a, int64_t now)
 {
 	return a->dev_ok_ms != 0 && now - a->dev_ok_ms <= 2 * a->cfg.poll_ms + a->cfg.timeout_ms;
+}
+
+int
+ameter_has_meter(const struct agentd *a)
+{
+	const struct dev *m = a->meter != NULL ? a->meter : a->inv;
+	const struct tmpl *t;
+
+	if (m == NULL)
+		return 0;
+	if ((t = dev_template(m)) != NULL)
+		return (t->roles & TMPL_ROLE_METER) != 0;
+	if (strcmp(dev_source(m), "sunspec") == 0)
+		return dev_sunspec(m) != NULL && !dev_lacks_meter(m);
+	return 1; /* another backend is a meter reader */
 }

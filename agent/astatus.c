@@ -160,7 +160,8 @@ exchange_problems(struct agentd *a, int64_t now, unsigned *active)
 static void
 device_problems(struct agentd *a, int64_t now, unsigned *active)
 {
-	const char *url = a->cfg.modbus;
+	/* the device whose readings are signed: [meter] when set */
+	const char *url = a->meter != NULL ? a->cfg.meter_url : a->cfg.modbus;
 
 	if (a->dev_fault == AMETER_NOT_SUNSPEC) {
 		*active |= 1u << ASTATUS_NO_SUNSPEC;
@@ -183,7 +184,7 @@ device_problems(struct agentd *a, int64_t now, unsigned *active)
 		         " device is on and reachable at [device] modbus = %s.",
 		         url);
 	}
-	if (a->have_dev && !a->have_meter) {
+	if (dev_lacks_meter(a->meter != NULL ? a->meter : a->inv)) {
 		*active |= 1u << ASTATUS_NO_METER;
 		snprintf(a->st_msg[ASTATUS_NO_METER], sizeof(a->st_msg[0]),
 		         "The SunSpec device at %s has no meter model (201-204, 211-214): no"

@@ -221,7 +221,7 @@ sell_block_update(struct agentd *a, int64_t now)
 
 	memset(&sup, 0, sizeof(sup));
 	/* no meter model: no reading can be signed, nothing is delivered */
-	sup.device_ok = ameter_reachable(a, now) && a->have_meter;
+	sup.device_ok = ameter_reachable(a, now) && ameter_has_meter(a);
 	sup.has_pv = a->has_pv;
 	sup.pv_w = (int64_t)a->pv_w;
 	sup.have_last = a->fc.have_last;

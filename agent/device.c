@@ -199,6 +199,12 @@ dev_sunspec(const struct dev *d)
 	return d->ml != NULL && !d->is_tmpl && d->have_layout ? &d->sd : NULL;
 }
 
+bool
+dev_lacks_meter(const struct dev *d)
+{
+	return d != NULL && d->ml != NULL && !d->is_tmpl && d->have_layout && !d->have_meter;
+}
+
 const struct tmpl *
 dev_template(const struct dev *d)
 {

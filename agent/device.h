@@ -138,6 +138,9 @@ int dev_unit(const struct dev *d);
 const struct mlink_stats *dev_link_stats(const struct dev *d);
 /* The discovered SunSpec layout, NULL before discovery or for other sources. */
 const struct sunspec_dev *dev_sunspec(const struct dev *d);
+/* True when the source is known to have no grid meter: a SunSpec device
+ * discovered without a meter model (201-204, 211-214).  NULL-safe. */
+bool dev_lacks_meter(const struct dev *d);
 /* The template in use, NULL for SunSpec and other backends. */
 const struct tmpl *dev_template(const struct dev *d);
 /* Whether `url` names a source this build can open (any backend's scheme). */

@@ -371,6 +371,62 @@ test_unit_by_transport(void **state)
 	}
 }
 
+/* [device] template and the separate [meter]: defaults, accepted forms, refusals at their lines. */
+static void
+test_device_template_and_meter(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want; /* NULL: loads */
+	} cases[] = {
+		{ "[device]\ntemplate = sdm630\n", NULL },
+		{ "[meter]\nurl = rtu:/dev/ttyUSB0:9600:8N1\ntemplate = sdm72\nunit = 3\n", NULL },
+		{ "[meter]\nurl = tcp://127.0.0.1:1503\n", NULL },
+		{ "[device]\ntemplate = Bad/Name\n", ":15: [device] template must be sunspec" },
+		{ "[meter]\nurl = tcp://127.0.0.1:1503\ntemplate = ../x\n",
+		  ":16: [meter] template must be sunspec" },
+		{ "[meter]\ntemplate = sdm630\n", ":15: [meter] needs url" },
+		{ "[meter]\nurl = udp://127.0.0.1:1\n", ":15: [meter] url is not a meter" },
+		{ "[meter]\nurl = rtu:/dev/ttyUSB0:9600:8N1\nunit = 0\n",
+		  ":16: [meter] unit must be 1..247" },
+		{ "[meter]\nurl = rtu:/dev/ttyUSB0:9600:8N1\nunit = 250\n",
+		  ":16: [meter] unit must be 1..247" },
+		{ "[meter]\nurl = tcp://127.0.0.1:1503\nunit = -2\n", ":16: unit" },
+		{ "[meter]\nurl = tcp://127.0.0.1:1503\ncolour = red\n", ":16: unknown key" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct aconfig c;
+		char err[PW_CFG_ERRLEN] = "";
+		write_cfg(cases[i].text);
+		pw_err rc = aconfig_load(path, &c, err, sizeof(err));
+		if (cases[i].want == NULL) {
+			if (rc != PW_OK)
+				fail_msg("case %zu: %s", i, err);
+		} else {
+			assert_int_equal(rc, PW_ERR_CONFIG);
+			if (strstr(err, cases[i].want) == NULL)
+				fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].want);
+		}
+	}
+	/* the defaults: SunSpec, no separate meter, the unit not given */
+	struct aconfig c;
+	char err[PW_CFG_ERRLEN];
+	write_cfg("");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_string_equal(c.device_template, "sunspec");
+	assert_string_equal(c.meter_template, "sunspec");
+	assert_string_equal(c.meter_url, "");
+	assert_int_equal(c.meter_unit, -1);
+	assert_false(c.unit_given);
+	write_cfg("[device]\nunit = 1\n[meter]\nurl = tcp://127.0.0.1:1503\ntemplate = sdm630\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_true(c.unit_given);
+	assert_string_equal(c.meter_url, "tcp://127.0.0.1:1503");
+	assert_string_equal(c.meter_template, "sdm630");
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -384,6 +440,7 @@ main(void)
 		cmocka_unit_test(test_sim_clock),
 		cmocka_unit_test(test_missing_required_and_file),
 		cmocka_unit_test(test_unit_by_transport),
+		cmocka_unit_test(test_device_template_and_meter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

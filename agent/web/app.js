@@ -350,6 +350,7 @@
 		    ', saved ' + fmtSignedMoney(a.saving_u) + '.' : '';
 		const rows = t.intervals || [];
 		$('energy-empty').hidden = rows.length > 0;
+		$('energy-chart').hidden = rows.length === 0; /* no empty axes */
 		S.chartData = [rows.map((r) => r.start !== undefined ? r.start : r.interval * intervalS())].concat(SERIES.map((x) =>
 			rows.map((r) => x.key === 'traded' ? (r.bought_wh || 0) - (r.sold_wh || 0) : (r[x.key] === undefined ? null : r[x.key]))));
 		ensureChart();
@@ -370,6 +371,7 @@
 		    .sort((a, b) => a.interval - b.interval);
 		S.priceData = [prices.map((p) => p.start !== undefined ? p.start : p.interval * intervalS()),
 			prices.map((p) => p.price_uper_kwh / 1e4)];
+		$('price-chart').hidden = prices.length === 0;
 		ensurePriceChart();
 		if (S.pchart) {
 			S.pchart.setData(S.priceData);
@@ -404,6 +406,7 @@
 			    fmtPrice(m.retail_uper_kwh) + ' (retail).';
 			$('set-bounds').textContent = 'At least the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
 			    ': the grid pays that for your surplus anyway.';
+			if (S.settings) renderSettings(S.settings);
 		}
 	}
 
@@ -472,10 +475,14 @@
 	}
 
 	function renderSettings(s) {
+		S.settings = s;
 		const form = $('settings-form');
 		if (form.contains(document.activeElement)) return; /* do not overwrite what the user types */
 		$('set-auto').checked = !!s.auto_sell;
-		$('set-min').value = ctPerKwh(s.min_price_uper_kwh);
+		/* a minimum below feed-in (0: not set) sells at feed-in: show that */
+		const m = S.market;
+		const floor = m && m.feed_in_uper_kwh !== undefined ? m.feed_in_uper_kwh : 0;
+		$('set-min').value = ctPerKwh(Math.max(s.min_price_uper_kwh, floor));
 		$('set-reserve').value = String(s.reserve_wh);
 	}
 

@@ -174,7 +174,7 @@ demo: deps
 _demo:
 	@mkdir -p $(BUILD); log=$(BUILD)/demo-build.log; \
 	if $(MAKE) --no-print-directory build >$$log 2>&1; then \
-	  echo "demo: programs built in $(BUILD)/ (C files compiled now: $$(grep -c -- ' -c ' $$log); compiler output in $$log)"; \
+	  echo "demo: programs built in $(BUILD)/ ($$(grep -c -- ' -c ' $$log) C files compiled now; output in $$log)"; \
 	else \
 	  tail -n 30 $$log; echo "demo: the build failed; its whole output is in $$log"; exit 1; \
 	fi

@@ -325,7 +325,7 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 			return cross_fail(
 			    err, errlen, p, LINE("meter", "url"),
 			    "[meter] url is not a meter this agent can read (tcp://HOST:PORT, "
-			    "rtu:/dev/X:BAUD:8N1)");
+			    "rtu:/dev/X:BAUD:8N1, p1:/dev/X[:BAUD], sml:/dev/X[:BAUD])");
 		if (!modbus && strcmp(c->meter_template, "sunspec") != 0)
 			return cross_fail(
 			    err, errlen, p, LATER(LINE("meter", "template"), LINE("meter", "url")),

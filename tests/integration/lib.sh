@@ -40,11 +40,18 @@ wait_port() {
 	done
 }
 
+# Polls up to WAIT_SECONDS (20) times 20 tries; each try's own time comes
+# on top, which gives slow checks slack, but never for longer than three
+# times WAIT_SECONDS of wall-clock time: under a heavy load a condition that
+# never comes true (sqlite3 queries taking a second each) must not stretch a
+# 60 s wait into the script's whole timeout.
 wait_for() {
-	local secs=${WAIT_SECONDS:-20} i=0
+	local secs=${WAIT_SECONDS:-20} i=0 end
+	end=$((SECONDS + 3 * secs))
 	while ! "$@" >/dev/null 2>&1; do
 		i=$((i + 1))
 		[ $i -gt $((secs * 20)) ] && return 1
+		[ "$SECONDS" -ge "$end" ] && return 1
 		sleep 0.05
 	done
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/agentd_int.h"
+#include "peerwatt/fmt.h"
 
 static json_t *
 num_or_null(int has, double v)
@@ -394,6 +395,7 @@ static pw_err
 adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 {
 	struct agentd *a = ctx;
+	char price[PW_FMT_LEN];
 
 	if (a->cfg.retail_uper_kwh != 0 && s->min_price_uper_kwh > a->cfg.retail_uper_kwh) {
 		snprintf(msg, cap,
@@ -424,9 +426,9 @@ adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 	a->pol.min_price_uper_kwh = s->min_price_uper_kwh;
 	a->pol.reserve_wh = s->reserve_wh;
 	a->auto_sell = s->auto_sell;
-	log_info("settings: min price %u uper_kwh, reserve %llu Wh, auto-sell %s",
-	         s->min_price_uper_kwh, (unsigned long long)s->reserve_wh,
-	         s->auto_sell ? "on" : "off");
+	pw_fmt_price(s->min_price_uper_kwh, price, sizeof(price));
+	log_info("settings: min price %s, reserve %llu Wh, auto-sell %s", price,
+	         (unsigned long long)s->reserve_wh, s->auto_sell ? "on" : "off");
 	a->next_trade_ms = 0;
 	return PW_OK;
 }

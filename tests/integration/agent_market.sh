@@ -162,10 +162,13 @@ for o in json.load(open(sys.argv[2]))["orders"]:
 assert n >= 1, "no traded order listed"
 print(n, "traded orders listed with a matching status")
 PY
-q h2 "select interval from statements" >"$T/h2.stmts"
-api trades >"$T/h2.trades.json"
-check "dashboard: trades carry the grid fee of their statement" python3 - "$T/h2.trades.json" \
-	"$T/h2.stmts" <<'PY'
+# A purchase settles an interval or two after it trades (interval end plus
+# grace), and the sellers' first firm offers may come late: wait until one
+# purchase the dashboard lists is settled, then check every listed fee.
+purchase_fees() {
+	q h2 "select interval from statements" >"$T/h2.stmts"
+	api trades >"$T/h2.trades.json" || return 1
+	python3 - "$T/h2.trades.json" "$T/h2.stmts" <<'PY'
 import json, sys
 settled = {int(l) for l in open(sys.argv[2]) if l.strip()}
 n = 0
@@ -178,6 +181,9 @@ for t in json.load(open(sys.argv[1]))["trades"]:
 assert n >= 1, "no settled purchase listed"
 print(n, "settled purchases with their fee")
 PY
+}
+WAIT_SECONDS=30 wait_for purchase_fees
+check "dashboard: trades carry the grid fee of their statement" purchase_fees
 
 # --- phase 2: the exchange restarts mid-run ----------------------------------
 stop_pid "$EXPID"

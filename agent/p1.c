@@ -123,15 +123,15 @@ hexval(char c)
 
 /* The registers we read, by OBIS "A-B:C.D.E". */
 enum reg {
-	R_NONE = 0,
-	R_IMP_TOTAL,
-	R_IMP_TARIFF, /* + tariff 1..9 */
-	R_EXP_TOTAL,
-	R_EXP_TARIFF,
-	R_POWER_NET,
-	R_POWER_IMP,
-	R_POWER_EXP,
-	R_ID,
+	R_NONE = SMETER_OBIS_NONE,
+	R_IMP_TOTAL = SMETER_OBIS_IMP,
+	R_IMP_TARIFF = SMETER_OBIS_IMP_T, /* + tariff 1..9 */
+	R_EXP_TOTAL = SMETER_OBIS_EXP,
+	R_EXP_TARIFF = SMETER_OBIS_EXP_T,
+	R_POWER_NET = SMETER_OBIS_PNET,
+	R_POWER_IMP = SMETER_OBIS_PIMP,
+	R_POWER_EXP = SMETER_OBIS_PEXP,
+	R_ID = SMETER_OBIS__N,
 	R_ID_LDN, /* 0-0:42.0.0, the logical device name: the id of meters without 96.1.1 */
 };
 
@@ -192,24 +192,7 @@ classify(const struct obis *o, int *tariff)
 		return R_ID_LDN;
 	if (v[0] != 1 || v[1] != 0)
 		return R_NONE;
-	if ((v[2] == 1 || v[2] == 2) && v[3] == 8) {
-		if (v[4] == 0)
-			return v[2] == 1 ? R_IMP_TOTAL : R_EXP_TOTAL;
-		if (v[4] >= 1 && v[4] <= 9) {
-			*tariff = (int)v[4];
-			return v[2] == 1 ? R_IMP_TARIFF : R_EXP_TARIFF;
-		}
-		return R_NONE;
-	}
-	if (v[3] == 7 && v[4] == 0) {
-		if (v[2] == 16)
-			return R_POWER_NET;
-		if (v[2] == 1)
-			return R_POWER_IMP;
-		if (v[2] == 2)
-			return R_POWER_EXP;
-	}
-	return R_NONE;
+	return (enum reg)smeter_obis_cde(v[2], v[3], v[4], tariff);
 }
 
 /*

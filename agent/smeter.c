@@ -457,3 +457,27 @@ smeter_url(const struct smeter *s)
 {
 	return &s->url;
 }
+
+enum smeter_obis
+smeter_obis_cde(unsigned c, unsigned d, unsigned e, int *tariff)
+{
+	*tariff = 0;
+	if ((c == 1 || c == 2) && d == 8) {
+		if (e == 0)
+			return c == 1 ? SMETER_OBIS_IMP : SMETER_OBIS_EXP;
+		if (e >= 1 && e <= 9) {
+			*tariff = (int)e;
+			return c == 1 ? SMETER_OBIS_IMP_T : SMETER_OBIS_EXP_T;
+		}
+		return SMETER_OBIS_NONE;
+	}
+	if (d == 7 && e == 0) {
+		if (c == 16)
+			return SMETER_OBIS_PNET;
+		if (c == 1)
+			return SMETER_OBIS_PIMP;
+		if (c == 2)
+			return SMETER_OBIS_PEXP;
+	}
+	return SMETER_OBIS_NONE;
+}

@@ -80,6 +80,26 @@ pw_err smeter_acc_add(struct smeter_acc *a, const struct smeter_acc *b);
 /* Fill import_wh/export_wh/has_* from imp/exp; PW_ERR_OVERFLOW as above. */
 pw_err smeter_reading_finish(struct smeter_reading *r);
 
+/*
+ * The grid registers both readers (P1 and SML) take, by the C.D.E of an
+ * electricity OBIS code (A-B = 1-0, which the caller checks): totals x.8.0,
+ * tariffs x.8.1..x.8.9 (*tariff set to 1..9, else 0) and power 16.7.0 (net),
+ * 1.7.0 (import), 2.7.0 (export).  The energy kinds come first: a kind is an
+ * energy when it is <= SMETER_OBIS_EXP_T.
+ */
+enum smeter_obis {
+	SMETER_OBIS_NONE = 0,
+	SMETER_OBIS_IMP,
+	SMETER_OBIS_IMP_T,
+	SMETER_OBIS_EXP,
+	SMETER_OBIS_EXP_T,
+	SMETER_OBIS_PNET,
+	SMETER_OBIS_PIMP,
+	SMETER_OBIS_PEXP,
+	SMETER_OBIS__N
+};
+enum smeter_obis smeter_obis_cde(unsigned c, unsigned d, unsigned e, int *tariff);
+
 /* --- the serial reader ------------------------------------------------------- */
 
 struct smeter_cfg {

@@ -435,7 +435,17 @@ smlm_check(const uint8_t *tx, size_t n, struct smlm_frame *f, char *why, size_t 
 
 /* --- registers ------------------------------------------------------------------ */
 
-enum reg { R_NONE = 0, R_IMP, R_IMP_T, R_EXP, R_EXP_T, R_PNET, R_PIMP, R_PEXP, R__N };
+enum reg {
+	R_NONE = SMETER_OBIS_NONE,
+	R_IMP = SMETER_OBIS_IMP,
+	R_IMP_T = SMETER_OBIS_IMP_T,
+	R_EXP = SMETER_OBIS_EXP,
+	R_EXP_T = SMETER_OBIS_EXP_T,
+	R_PNET = SMETER_OBIS_PNET,
+	R_PIMP = SMETER_OBIS_PIMP,
+	R_PEXP = SMETER_OBIS_PEXP,
+	R__N = SMETER_OBIS__N
+};
 
 struct work {
 	bool seen[R__N];
@@ -457,24 +467,7 @@ classify(const octet_string *o, int *tariff)
 	v = o->str;
 	if (v[0] != 1 || v[1] != 0 || v[5] != 0xff)
 		return R_NONE;
-	if ((v[2] == 1 || v[2] == 2) && v[3] == 8) {
-		if (v[4] == 0)
-			return v[2] == 1 ? R_IMP : R_EXP;
-		if (v[4] >= 1 && v[4] <= 9) {
-			*tariff = v[4];
-			return v[2] == 1 ? R_IMP_T : R_EXP_T;
-		}
-		return R_NONE;
-	}
-	if (v[3] == 7 && v[4] == 0) {
-		if (v[2] == 16)
-			return R_PNET;
-		if (v[2] == 1)
-			return R_PIMP;
-		if (v[2] == 2)
-			return R_PEXP;
-	}
-	return R_NONE;
+	return (enum reg)smeter_obis_cde(v[2], v[3], v[4], tariff);
 }
 
 /* An integer sml_value as int64; false for other types and uint64 above INT64_MAX. */

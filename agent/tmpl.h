@@ -35,8 +35,9 @@
 #define TMPL_STR_REGS   16  /* longest string value, registers (32 characters) */
 #define TMPL_EQUALS_MAX 8   /* accepted identification values */
 #define TMPL_FILE_MAX   16384
-#define TMPL_DIRS_MAX   8  /* folders in a search path */
-#define TMPL_LIST_MAX   64 /* templates listed from the search path */
+#define TMPL_DIRS_MAX   8   /* folders in a search path */
+#define TMPL_LIST_MAX   64  /* templates listed from the search path */
+#define TMPL_MAX_READ   125 /* registers in one read (Modbus limit) */
 
 enum tmpl_type { TMPL_U16, TMPL_S16, TMPL_U32, TMPL_S32, TMPL_U64, TMPL_F32, TMPL_STRING };
 enum tmpl_unit {
@@ -114,6 +115,11 @@ const char *tmpl_val_name(enum tmpl_val v);
 const char *tmpl_type_name(enum tmpl_type t);
 /* Registers a type takes (strings: 0, see length). */
 uint16_t tmpl_type_regs(enum tmpl_type t);
+/* Registers a value spans (a string: its length). */
+uint16_t tmpl_value_regs(const struct tmpl_value *v);
+/* The value (enum tmpl_val) is a power (W) or an energy counter (Wh). */
+bool tmpl_is_power(int v);
+bool tmpl_is_energy(int v);
 
 /*
  * Parse a template from memory.  `name` is used in messages ("NAME:LINE:

@@ -3,7 +3,8 @@
 # Sources are picked up by directory, so a new module needs no edit here:
 #   common/*.c                      -> build/libpeerwatt.a
 #   rules/*.c                       -> build/librules.a  (the market rules: validation, auction,
-#                                      settlement; linked by the exchange and the audit)
+#                                      settlement; linked by the exchange, the audit and the agent,
+#                                      which recomputes its statements with them)
 #   agent/*.c    (but main.c)       -> build/libagent.a,    agent/main.c    -> build/peerwatt-agent
 #   exchange/*.c (but main.c)       -> build/libexchange.a, exchange/main.c -> build/peerwatt-exchange
 #   audit/*.c    (but main.c)       -> build/libaudit.a,    audit/main.c    -> build/peerwatt-audit
@@ -140,7 +141,7 @@ $(LIBEXCH): $(call obj,$(EXCH_SRC))
 $(LIBAUDIT): $(call obj,$(AUDIT_SRC))
 	@mkdir -p $(BUILD); rm -f $@; printf '!<arch>\n' > $@; $(if $^,ar rcs $@ $^)
 
-$(BUILD)/peerwatt-agent: $(call obj,agent/main.c) $(LIBAGENT) $(LIBPW)
+$(BUILD)/peerwatt-agent: $(call obj,agent/main.c) $(LIBAGENT) $(LIBRULES) $(LIBPW)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/peerwatt-exchange: $(call obj,exchange/main.c) $(LIBEXCH) $(LIBRULES) $(LIBPW)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

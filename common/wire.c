@@ -8,7 +8,7 @@
  * the exchange gateway, the settlement log and the auditor.
  *
  * Decoding is strict and allocation free: the exact length of a type is known
- * from its fixed part (and, for RESULT, PROOF and DEPTH, its bounded count)
+ * from its fixed part (and, for RESULT, PROOF, DEPTH and MARKET, its bounded count)
  * before any field is read, so no read ever leaves the caller's buffer.
  */
 #include "peerwatt/wire.h"
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "peerwatt/1/" + longest type name ("CHECKPOINT", "STATEMENT") + NUL + u64 */
+/* "peerwatt/1/" + longest type name ("CHECKPOINT") + NUL + u64 */
 #define SIGN_PREFIX_MAX 48
 /* Signed messages up to this size are assembled on the stack. */
 #define SIGN_STACK_LEN 512
@@ -34,6 +34,9 @@
 #define BODY_DEPTH      9
 #define DEPTH_LEVEL_LEN 13
 #define BODY_HEARTBEAT  (8 + 5 * 4)
+#define BODY_MARKET     (8 + 8 + PW_TOKEN_LEN + PW_CURRENCY_LEN + 8 * 4 + 2)
+#define BODY_REGISTRY   (8 + PW_PK_LEN + 3 * PW_TOKEN_LEN + PW_SERIAL_LEN + 4 + 4 + 1)
+#define MARKET_COUNT_AT (BODY_MARKET - 2)
 
 #define STMT_KNOWN_FLAGS (PW_STMT_READING_MISSING | PW_STMT_READING_LATE)
 
@@ -65,6 +68,10 @@ type_name(unsigned type)
 		return "DEPTH";
 	case PW_MSG_HEARTBEAT:
 		return "HEARTBEAT";
+	case PW_MSG_MARKET:
+		return "MARKET";
+	case PW_MSG_REGISTRY:
+		return "REGISTRY";
 	default:
 		return NULL;
 	}
@@ -231,6 +238,76 @@ text_field_ok(const char *s, size_t len)
 	return 1;
 }
 
+/*
+ * A registry token (household id, name, zone): 1..31 bytes of
+ * [A-Za-z0-9_.-], then NUL bytes up to PW_TOKEN_LEN (so always one NUL).
+ */
+static int
+token_field_ok(const char *s)
+{
+	size_t n = 0;
+
+	while (n < PW_TOKEN_LEN && s[n] != '\0') {
+		char c = s[n];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return 0;
+		n++;
+	}
+	if (n == 0 || n == PW_TOKEN_LEN)
+		return 0;
+	for (; n < PW_TOKEN_LEN; n++)
+		if (s[n] != '\0')
+			return 0;
+	return 1;
+}
+
+/* Two NUL-padded token fields compared as strings (both hold a NUL). */
+static int
+token_cmp(const char *a, const char *b)
+{
+	return strncmp(a, b, PW_TOKEN_LEN);
+}
+
+/*
+ * MARKET: the table rules of docs/protocol.md.  The fee table is canonical
+ * (each pair once, zone_a <= zone_b, pairs strictly ascending by zone_a then
+ * zone_b), so a pair can never be given twice with two fees.
+ */
+static int
+market_ok(const struct pw_market *mk)
+{
+	/* the name is a checkpoint origin of at most 31 characters */
+	if (!text_field_ok(mk->name, PW_TOKEN_LEN) || mk->name[PW_TOKEN_LEN - 1] != '\0')
+		return 0;
+	for (size_t i = 0; i < PW_CURRENCY_LEN; i++)
+		if (mk->currency[i] < 'A' || mk->currency[i] > 'Z')
+			return 0;
+	if (mk->interval_s == 0 || mk->gate_s >= mk->interval_s ||
+	    mk->retail_uper_kwh < mk->feedin_uper_kwh || mk->n_fees > PW_MARKET_MAX_FEES)
+		return 0;
+	for (unsigned i = 0; i < mk->n_fees; i++) {
+		const struct pw_market_fee *f = &mk->fees[i];
+		if (!token_field_ok(f->zone_a) || !token_field_ok(f->zone_b) ||
+		    token_cmp(f->zone_a, f->zone_b) > 0)
+			return 0;
+		if (i > 0) {
+			const struct pw_market_fee *p = &mk->fees[i - 1];
+			int c = token_cmp(p->zone_a, f->zone_a);
+			if (c > 0 || (c == 0 && token_cmp(p->zone_b, f->zone_b) >= 0))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+registry_ok(const struct pw_registry *r)
+{
+	return token_field_ok(r->id) && token_field_ok(r->name) && token_field_ok(r->zone) &&
+	       text_field_ok(r->serial, PW_SERIAL_LEN) && r->revoked <= 1;
+}
+
 static int
 side_ok(uint8_t side)
 {
@@ -262,6 +339,9 @@ validate(const struct pw_msg *m)
 			return PW_OK;
 		case PW_QUERY_CHECKPOINT:
 			return q->a == 0 && q->b == 0 ? PW_OK : PW_ERR_FIELD;
+		case PW_QUERY_REGISTRY:
+		case PW_QUERY_REGISTRY_PROOF:
+			return q->a == 0 ? PW_OK : PW_ERR_FIELD;
 		default:
 			return PW_ERR_FIELD;
 		}
@@ -306,6 +386,10 @@ validate(const struct pw_msg *m)
 		if (m->u.heartbeat.period_ms == 0 || m->u.heartbeat.interval_s == 0)
 			return PW_ERR_FIELD;
 		return PW_OK;
+	case PW_MSG_MARKET:
+		return market_ok(&m->u.market) ? PW_OK : PW_ERR_FIELD;
+	case PW_MSG_REGISTRY:
+		return registry_ok(&m->u.registry) ? PW_OK : PW_ERR_FIELD;
 	default:
 		return PW_ERR_TYPE;
 	}
@@ -339,6 +423,10 @@ body_len(unsigned type, size_t count)
 		return BODY_DEPTH + count * DEPTH_LEVEL_LEN;
 	case PW_MSG_HEARTBEAT:
 		return BODY_HEARTBEAT;
+	case PW_MSG_MARKET:
+		return BODY_MARKET + count * PW_MARKET_FEE_WIRE_LEN;
+	case PW_MSG_REGISTRY:
+		return BODY_REGISTRY;
 	default:
 		return 0;
 	}
@@ -366,6 +454,11 @@ pw_wire_size(const struct pw_msg *m)
 		if (m->u.depth.n_levels > PW_DEPTH_MAX_LEVELS)
 			return 0;
 		count = m->u.depth.n_levels;
+		break;
+	case PW_MSG_MARKET:
+		if (m->u.market.n_fees > PW_MARKET_MAX_FEES)
+			return 0;
+		count = m->u.market.n_fees;
 		break;
 	default:
 		break;
@@ -566,6 +659,41 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_u32(p, h->retail_uper_kwh);
 		break;
 	}
+	case PW_MSG_MARKET: {
+		const struct pw_market *mk = &m->u.market;
+		put_u64(p, mk->time_s);
+		put_u64(p, mk->effective_interval);
+		put_bytes(p, mk->name, PW_TOKEN_LEN);
+		put_bytes(p, mk->currency, PW_CURRENCY_LEN);
+		put_u32(p, mk->interval_s);
+		put_u32(p, mk->gate_s);
+		put_u32(p, mk->grace_s);
+		put_u32(p, mk->max_ahead_s);
+		put_u32(p, mk->feedin_uper_kwh);
+		put_u32(p, mk->retail_uper_kwh);
+		put_u32(p, mk->fee_same_zone_uper_kwh);
+		put_u32(p, mk->fee_default_uper_kwh);
+		put_u16(p, mk->n_fees);
+		for (unsigned i = 0; i < mk->n_fees; i++) {
+			put_bytes(p, mk->fees[i].zone_a, PW_TOKEN_LEN);
+			put_bytes(p, mk->fees[i].zone_b, PW_TOKEN_LEN);
+			put_u32(p, mk->fees[i].fee_uper_kwh);
+		}
+		break;
+	}
+	case PW_MSG_REGISTRY: {
+		const struct pw_registry *r = &m->u.registry;
+		put_u64(p, r->time_s);
+		put_bytes(p, r->household, PW_PK_LEN);
+		put_bytes(p, r->id, PW_TOKEN_LEN);
+		put_bytes(p, r->name, PW_TOKEN_LEN);
+		put_bytes(p, r->serial, PW_SERIAL_LEN);
+		put_bytes(p, r->zone, PW_TOKEN_LEN);
+		put_u32(p, r->max_export_w);
+		put_u32(p, r->max_import_w);
+		put_u8(p, r->revoked);
+		break;
+	}
 	default:
 		break;
 	}
@@ -756,6 +884,41 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		h->retail_uper_kwh = get_u32(p);
 		break;
 	}
+	case PW_MSG_MARKET: {
+		struct pw_market *mk = &m->u.market;
+		mk->time_s = get_u64(p);
+		mk->effective_interval = get_u64(p);
+		get_bytes(p, mk->name, PW_TOKEN_LEN);
+		get_bytes(p, mk->currency, PW_CURRENCY_LEN);
+		mk->interval_s = get_u32(p);
+		mk->gate_s = get_u32(p);
+		mk->grace_s = get_u32(p);
+		mk->max_ahead_s = get_u32(p);
+		mk->feedin_uper_kwh = get_u32(p);
+		mk->retail_uper_kwh = get_u32(p);
+		mk->fee_same_zone_uper_kwh = get_u32(p);
+		mk->fee_default_uper_kwh = get_u32(p);
+		mk->n_fees = get_u16(p);
+		for (unsigned i = 0; i < mk->n_fees; i++) {
+			get_bytes(p, mk->fees[i].zone_a, PW_TOKEN_LEN);
+			get_bytes(p, mk->fees[i].zone_b, PW_TOKEN_LEN);
+			mk->fees[i].fee_uper_kwh = get_u32(p);
+		}
+		break;
+	}
+	case PW_MSG_REGISTRY: {
+		struct pw_registry *r = &m->u.registry;
+		r->time_s = get_u64(p);
+		get_bytes(p, r->household, PW_PK_LEN);
+		get_bytes(p, r->id, PW_TOKEN_LEN);
+		get_bytes(p, r->name, PW_TOKEN_LEN);
+		get_bytes(p, r->serial, PW_SERIAL_LEN);
+		get_bytes(p, r->zone, PW_TOKEN_LEN);
+		r->max_export_w = get_u32(p);
+		r->max_import_w = get_u32(p);
+		r->revoked = get_u8(p);
+		break;
+	}
 	default:
 		break;
 	}
@@ -787,6 +950,11 @@ expected_len(const uint8_t *buf, size_t *out)
 	case PW_MSG_DEPTH:
 		count = body[8];
 		if (count > PW_DEPTH_MAX_LEVELS)
+			return PW_ERR_FIELD;
+		break;
+	case PW_MSG_MARKET:
+		count = (size_t)((body[MARKET_COUNT_AT] << 8) | body[MARKET_COUNT_AT + 1]);
+		if (count > PW_MARKET_MAX_FEES)
 			return PW_ERR_FIELD;
 		break;
 	default:

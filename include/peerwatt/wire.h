@@ -7,7 +7,8 @@
  *     u8  version (=1) | u8 type | author public key [32] | body | signature [64]
  *
  * Integers are big-endian, fixed width; every type has a fixed body layout
- * (RESULT, PROOF and DEPTH end in a counted array, the count bounded).  The
+ * (RESULT, PROOF, DEPTH and MARKET end in a counted array, the count
+ * bounded).  The
  * signature is Ed25519 by `author` over
  *
  *     "peerwatt/1/" TYPE_NAME 0x00 || market_id (u64 BE) || frame[0 .. len-64)
@@ -21,7 +22,12 @@
  *   PW_ERR_FIELD    side/kind/time_status/proof kind outside its enum, a count
  *                   above its bound, a serial/origin that is not 1..32
  *                   printable ASCII bytes then NUL padding, a QUERY field its
- *                   kind does not use != 0, ACK reason != 0 or log_index ==
+ *                   kind does not use != 0, MARKET name not 1..31 such bytes,
+ *                   currency not 3 of A-Z, interval_s 0, gate_s >= interval_s,
+ *                   retail below feed-in, n_fees > 64, fees not in canonical order (zone_a
+ *                   <= zone_b, pairs strictly ascending), a registry token
+ *                   (id, name, zone) not 1..31 of [A-Za-z0-9_.-] then NUL
+ *                   padding, REGISTRY revoked > 1, ACK reason != 0 or log_index ==
  *                   UINT64_MAX, REJECT reason 0 or unknown or log_index !=
  *                   UINT64_MAX, RESULT part/parts/counts inconsistent,
  *                   STATEMENT unknown flag bits or fee_u < 0, HEARTBEAT
@@ -48,6 +54,9 @@
 #define PW_RESULT_MAX_TRADES 8192 /* per RESULT part */
 #define PW_PROOF_MAX_HASHES  64
 #define PW_DEPTH_MAX_LEVELS  64
+#define PW_TOKEN_LEN         32 /* registry token (id, name, zone): 1..31 chars, NUL padded */
+#define PW_CURRENCY_LEN      3  /* ISO 4217 code, 3 uppercase letters, no NUL */
+#define PW_MARKET_MAX_FEES   64
 #define PW_WIRE_MAX_LEN      (1u << 20) /* no message is longer */
 #define PW_WIRE_MAX_REQUEST  256        /* no household -> exchange message is longer */
 
@@ -66,6 +75,9 @@ enum pw_msg_type {
 	PW_MSG_PROOF = 21,
 	PW_MSG_DEPTH = 22,
 	PW_MSG_HEARTBEAT = 23,
+	/* exchange-authored log entries (also served to households) */
+	PW_MSG_MARKET = 24,   /* the market's rules from an interval on */
+	PW_MSG_REGISTRY = 25, /* one household's registry entry */
 };
 
 enum pw_side { PW_SIDE_BUY = 1, PW_SIDE_SELL = 2 };
@@ -112,6 +124,13 @@ enum pw_query_kind {
 	 * by a PROOF of kind inclusion whose a is the leaf index of the
 	 * author's STATEMENT of that interval */
 	PW_QUERY_STATEMENT_PROOF = 6,
+	/* a = 0, b = tree size (0: the latest checkpoint's); answered by the
+	 * author's latest REGISTRY entry among the first b log entries, the
+	 * exact logged frame */
+	PW_QUERY_REGISTRY = 7,
+	/* a = 0, b as for REGISTRY; answered by a PROOF of kind inclusion of
+	 * that same entry (a = its leaf index, b = the tree size) */
+	PW_QUERY_REGISTRY_PROOF = 8,
 };
 
 enum pw_time_status {
@@ -249,6 +268,48 @@ struct pw_heartbeat {
 	uint32_t retail_uper_kwh; /* price ceiling */
 };
 
+/* One grid fee of a MARKET entry: the fee between two zones (either
+ * direction).  Canonical: zone_a <= zone_b (strcmp); entries sorted. */
+struct pw_market_fee {
+	char zone_a[PW_TOKEN_LEN]; /* token, NUL padded */
+	char zone_b[PW_TOKEN_LEN];
+	uint32_t fee_uper_kwh;
+};
+#define PW_MARKET_FEE_WIRE_LEN (2 * PW_TOKEN_LEN + 4)
+
+/* MARKET (log entry, exchange-signed): the rules governing intervals >=
+ * effective_interval (docs/protocol.md "MARKET"). */
+struct pw_market {
+	uint64_t time_s;                /* exchange clock when signed */
+	uint64_t effective_interval;    /* first interval governed (genesis: 0) */
+	char name[PW_TOKEN_LEN];        /* market name = checkpoint origin, 1..31 chars */
+	char currency[PW_CURRENCY_LEN]; /* "EUR"; not NUL terminated */
+	uint32_t interval_s;            /* L, > 0 */
+	uint32_t gate_s;                /* G < L */
+	uint32_t grace_s;
+	uint32_t max_ahead_s;
+	uint32_t feedin_uper_kwh; /* price floor */
+	uint32_t retail_uper_kwh; /* price ceiling, >= floor */
+	uint32_t fee_same_zone_uper_kwh;
+	uint32_t fee_default_uper_kwh;
+	uint16_t n_fees; /* <= PW_MARKET_MAX_FEES */
+	struct pw_market_fee fees[PW_MARKET_MAX_FEES];
+};
+
+/* REGISTRY (log entry, exchange-signed): one household's registry entry,
+ * in force from its log position on (docs/protocol.md "REGISTRY"). */
+struct pw_registry {
+	uint64_t time_s;              /* exchange clock when signed */
+	uint8_t household[PW_PK_LEN]; /* its Ed25519 key */
+	char id[PW_TOKEN_LEN];        /* token, NUL padded */
+	char name[PW_TOKEN_LEN];      /* token */
+	char serial[PW_SERIAL_LEN];   /* as in METER */
+	char zone[PW_TOKEN_LEN];      /* token */
+	uint32_t max_export_w;
+	uint32_t max_import_w;
+	uint8_t revoked; /* 0 or 1 */
+};
+
 struct pw_msg {
 	uint8_t version;
 	uint8_t type; /* enum pw_msg_type */
@@ -265,6 +326,8 @@ struct pw_msg {
 		struct pw_proof proof;
 		struct pw_depth depth;
 		struct pw_heartbeat heartbeat;
+		struct pw_market market;
+		struct pw_registry registry;
 	} u;
 	uint8_t sig[PW_SIG_LEN];
 };

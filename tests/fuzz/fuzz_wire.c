@@ -7,8 +7,10 @@
  * the same length whose version, type and body bytes equal the input's (only
  * the author and signature differ, being another key's); a decoded RESULT's
  * trades are all readable and the one past the end is refused; a frame that
- * opens also decodes.  Seeds: tests/fuzz/corpus/fuzz_wire/ (the vectors of
- * tests/vectors/ as binary frames, written by tests/vectors/gen.py).
+ * opens also decodes.  Every type is covered, MARKET and REGISTRY included
+ * (their fee table and tokens go through the same round trip).  Seeds:
+ * tests/fuzz/corpus/fuzz_wire/ (the vectors of tests/vectors/ as binary
+ * frames, written by tests/vectors/gen.py).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -21,9 +21,9 @@
 #define MARKET 0x0102030405060708ull
 
 static const uint8_t all_types[] = {
-	PW_MSG_ORDER,      PW_MSG_CANCEL, PW_MSG_METER,  PW_MSG_QUERY,
-	PW_MSG_ACK,        PW_MSG_REJECT, PW_MSG_RESULT, PW_MSG_STATEMENT,
-	PW_MSG_CHECKPOINT, PW_MSG_PROOF,  PW_MSG_DEPTH,  PW_MSG_HEARTBEAT,
+	PW_MSG_ORDER,  PW_MSG_CANCEL,    PW_MSG_METER,     PW_MSG_QUERY,      PW_MSG_ACK,
+	PW_MSG_REJECT, PW_MSG_RESULT,    PW_MSG_STATEMENT, PW_MSG_CHECKPOINT, PW_MSG_PROOF,
+	PW_MSG_DEPTH,  PW_MSG_HEARTBEAT, PW_MSG_MARKET,    PW_MSG_REGISTRY,
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -150,6 +150,45 @@ fill(struct pw_msg *m, uint8_t type)
 		m->u.heartbeat.feedin_uper_kwh = 80000;
 		m->u.heartbeat.retail_uper_kwh = 300000;
 		break;
+	case PW_MSG_MARKET: {
+		struct pw_market *mk = &m->u.market;
+		mk->time_s = 1710000950;
+		mk->effective_interval = 1900004;
+		memcpy(mk->name, "peerwatt.example/market-1", 25);
+		memcpy(mk->currency, "EUR", 3);
+		mk->interval_s = 900;
+		mk->gate_s = 60;
+		mk->grace_s = 120;
+		mk->max_ahead_s = 86400;
+		mk->feedin_uper_kwh = 80000;
+		mk->retail_uper_kwh = 300000;
+		mk->fee_same_zone_uper_kwh = 10000;
+		mk->fee_default_uper_kwh = 50000;
+		mk->n_fees = 3;
+		memcpy(mk->fees[0].zone_a, "east", 4);
+		memcpy(mk->fees[0].zone_b, "east", 4); /* a zone with itself: allowed */
+		mk->fees[0].fee_uper_kwh = 5000;
+		memcpy(mk->fees[1].zone_a, "north", 5);
+		memcpy(mk->fees[1].zone_b, "south", 5);
+		mk->fees[1].fee_uper_kwh = 20000;
+		memcpy(mk->fees[2].zone_a, "north", 5);
+		memcpy(mk->fees[2].zone_b, "west", 4);
+		mk->fees[2].fee_uper_kwh = 35000;
+		break;
+	}
+	case PW_MSG_REGISTRY: {
+		struct pw_registry *r = &m->u.registry;
+		r->time_s = 1710000951;
+		memset(r->household, 0x44, PW_PK_LEN);
+		memcpy(r->id, "h-0017", 6);
+		memcpy(r->name, "Jansen.Family_2", 15);
+		memcpy(r->serial, "SN-0042", 7);
+		memcpy(r->zone, "north", 5);
+		r->max_export_w = 4600;
+		r->max_import_w = 17250;
+		r->revoked = 1;
+		break;
+	}
 	default:
 		fail();
 	}
@@ -329,7 +368,7 @@ test_header_refusals(void **state)
 	buf[0] = 0;
 	assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_VERSION);
 	buf[0] = 1;
-	const uint8_t bad_types[] = { 0, 5, 15, 24, 255 };
+	const uint8_t bad_types[] = { 0, 5, 15, 26, 255 };
 	for (size_t i = 0; i < sizeof(bad_types); i++) {
 		buf[1] = bad_types[i];
 		assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_TYPE);
@@ -375,7 +414,7 @@ test_type_is_signed(void **state)
 struct mutation {
 	uint8_t type;
 	size_t off;
-	uint8_t bytes[4];
+	uint8_t bytes[8];
 	size_t n;
 	pw_err want;
 	const char *what;
@@ -392,7 +431,14 @@ static const struct mutation mutations[] = {
 	{ PW_MSG_METER, 16 + 2, { 0x80 }, 1, PW_ERR_FIELD, "non-ASCII in serial" },
 	{ PW_MSG_QUERY, 8, { 0 }, 1, PW_ERR_FIELD, "query kind 0" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_STATEMENT_PROOF }, 1, PW_OK, "query kind statement proof" },
-	{ PW_MSG_QUERY, 8, { 7 }, 1, PW_ERR_FIELD, "query kind 7" },
+	{ PW_MSG_QUERY, 8, { PW_QUERY_REGISTRY }, 1, PW_ERR_FIELD, "registry query with a" },
+	{ PW_MSG_QUERY,
+	  8,
+	  { PW_QUERY_REGISTRY_PROOF },
+	  1,
+	  PW_ERR_FIELD,
+	  "registry proof query with a" },
+	{ PW_MSG_QUERY, 8, { 9 }, 1, PW_ERR_FIELD, "query kind 9" },
 	{ PW_MSG_QUERY, 8, { 0xff }, 1, PW_ERR_FIELD, "query kind 255" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_CHECKPOINT }, 1, PW_ERR_FIELD, "checkpoint query with a" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_STATEMENT }, 1, PW_ERR_FIELD, "statement query with b" },
@@ -425,6 +471,57 @@ static const struct mutation mutations[] = {
 	{ PW_MSG_HEARTBEAT, 8, { 0, 0, 0, 0 }, 4, PW_ERR_FIELD, "heartbeat period 0" },
 	{ PW_MSG_HEARTBEAT, 12, { 0, 0, 0, 0 }, 4, PW_ERR_FIELD, "heartbeat interval 0" },
 	{ PW_MSG_HEARTBEAT, 16, { 0, 0, 0, 0 }, 4, PW_OK, "heartbeat gate 0" },
+	/* MARKET: fee i at body offset 85 + 68 i (east/east, north/south, north/west) */
+	{ PW_MSG_MARKET, 16, { 0 }, 1, PW_ERR_FIELD, "market name empty" },
+	{ PW_MSG_MARKET, 16 + 31, { 'x' }, 1, PW_ERR_FIELD, "market name of 32" },
+	{ PW_MSG_MARKET, 16 + 30, { 'x' }, 1, PW_ERR_FIELD, "market name byte after NUL" },
+	{ PW_MSG_MARKET, 16 + 3, { '\t' }, 1, PW_ERR_FIELD, "market name tab" },
+	{ PW_MSG_MARKET, 48, { 'e' }, 1, PW_ERR_FIELD, "currency lower case" },
+	{ PW_MSG_MARKET, 50, { 0 }, 1, PW_ERR_FIELD, "currency of 2" },
+	{ PW_MSG_MARKET, 48, { 'C', 'H', 'F' }, 3, PW_OK, "currency CHF" },
+	{ PW_MSG_MARKET, 51, { 0, 0, 0, 0 }, 4, PW_ERR_FIELD, "interval_s 0" },
+	{ PW_MSG_MARKET, 55, { 0, 0, 0x03, 0x84 }, 4, PW_ERR_FIELD, "gate_s = interval_s" },
+	{ PW_MSG_MARKET, 55, { 0, 0, 0x03, 0x83 }, 4, PW_OK, "gate_s = interval_s - 1" },
+	{ PW_MSG_MARKET, 71, { 0, 0x01, 0x38, 0x7f }, 4, PW_ERR_FIELD, "retail below feed-in" },
+	{ PW_MSG_MARKET, 71, { 0, 0x01, 0x38, 0x80 }, 4, PW_OK, "retail = feed-in" },
+	{ PW_MSG_MARKET, 83, { 0, 65 }, 2, PW_ERR_FIELD, "65 fees" },
+	{ PW_MSG_MARKET, 83, { 0, 2 }, 2, PW_ERR_LENGTH, "fee count 2 with 3 fees" },
+	{ PW_MSG_MARKET, 83, { 0, 4 }, 2, PW_ERR_LENGTH, "fee count 4 with 3 fees" },
+	{ PW_MSG_MARKET, 85 + 1, { '/' }, 1, PW_ERR_FIELD, "fee zone with a slash" },
+	{ PW_MSG_MARKET, 85, { 0 }, 1, PW_ERR_FIELD, "fee zone empty" },
+	{ PW_MSG_MARKET, 85 + 31, { 'a' }, 1, PW_ERR_FIELD, "fee zone of 32" },
+	{ PW_MSG_MARKET, 85 + 68, { 's' }, 1, PW_ERR_FIELD, "fee pair reversed" },
+	{ PW_MSG_MARKET,
+	  85 + 2 * 68 + 32,
+	  { 's', 'o', 'u', 't', 'h' },
+	  5,
+	  PW_ERR_FIELD,
+	  "fee pair twice" },
+	{ PW_MSG_MARKET,
+	  85 + 2 * 68 + 32,
+	  { 's', 'o', 'u', 't' },
+	  4,
+	  PW_ERR_FIELD,
+	  "fee pairs out of order" },
+	{ PW_MSG_MARKET, 85 + 2 * 68 + 32, { 's', 'p' }, 2, PW_OK, "fee pair north/spst" },
+	{ PW_MSG_MARKET, 85 + 68, { 'e', 'a', 's', 't', 0 }, 5, PW_OK, "fee pair east/south" },
+	{ PW_MSG_MARKET,
+	  85 + 68 + 32,
+	  { 'e', 'a', 's', 't', 0 },
+	  5,
+	  PW_ERR_FIELD,
+	  "fee pair reversed (north/east)" },
+	/* REGISTRY */
+	{ PW_MSG_REGISTRY, 176, { 2 }, 1, PW_ERR_FIELD, "revoked 2" },
+	{ PW_MSG_REGISTRY, 176, { 0 }, 1, PW_OK, "revoked 0" },
+	{ PW_MSG_REGISTRY, 40, { 0 }, 1, PW_ERR_FIELD, "id empty" },
+	{ PW_MSG_REGISTRY, 40 + 2, { ' ' }, 1, PW_ERR_FIELD, "id with a blank" },
+	{ PW_MSG_REGISTRY, 72 + 31, { 'N' }, 1, PW_ERR_FIELD, "name of 32" },
+	{ PW_MSG_REGISTRY, 72 + 20, { 'N' }, 1, PW_ERR_FIELD, "name byte after NUL" },
+	{ PW_MSG_REGISTRY, 104, { 0 }, 1, PW_ERR_FIELD, "serial empty" },
+	{ PW_MSG_REGISTRY, 104 + 2, { 0x7f }, 1, PW_ERR_FIELD, "serial DEL" },
+	{ PW_MSG_REGISTRY, 136 + 1, { 0xc3 }, 1, PW_ERR_FIELD, "zone non-ASCII" },
+	{ PW_MSG_REGISTRY, 168, { 0xff, 0xff, 0xff, 0xff }, 4, PW_OK, "max export 2^32-1" },
 };
 
 static void
@@ -513,8 +610,74 @@ test_encode_refusals(void **state)
 	assert_int_equal(back.u.query.kind, PW_QUERY_STATEMENT_PROOF);
 	assert_int_equal(back.u.query.a, 1900000);
 	assert_int_equal(back.u.query.b, 123456);
-	m.u.query.kind = PW_QUERY_STATEMENT_PROOF + 1;
+	/* REGISTRY and REGISTRY_PROOF: a must be 0, any tree size */
+	m.u.query.kind = PW_QUERY_REGISTRY;
 	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+	m.u.query.a = 0;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	m.u.query.kind = PW_QUERY_REGISTRY_PROOF;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(pw_wire_open(buf, len, MARKET, &back), PW_OK);
+	assert_int_equal(back.u.query.kind, PW_QUERY_REGISTRY_PROOF);
+	assert_int_equal(back.u.query.b, 123456);
+	m.u.query.kind = PW_QUERY_REGISTRY_PROOF + 1;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+
+	/* MARKET: the fee table is canonical and bounded */
+	fill(&m, PW_MSG_MARKET);
+	m.u.market.n_fees = PW_MARKET_MAX_FEES + 1;
+	assert_int_equal(pw_wire_size(&m), 0);
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+	fill(&m, PW_MSG_MARKET);
+	memcpy(m.u.market.fees[1].zone_a, "south", 5); /* south/south after north/... */
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+	fill(&m, PW_MSG_MARKET);
+	memcpy(m.u.market.currency, "EU\0", 3);
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+	fill(&m, PW_MSG_MARKET);
+	m.u.market.n_fees = 0; /* no explicit pair: valid */
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(len, 2 + 32 + 85 + 64);
+	fill(&m, PW_MSG_REGISTRY);
+	m.u.registry.revoked = 2;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+	fill(&m, PW_MSG_REGISTRY);
+	memset(m.u.registry.zone, 'z', PW_TOKEN_LEN); /* 32 long: a token is at most 31 */
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+	m.u.registry.zone[31] = '\0';
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(len, 2 + 32 + 177 + 64);
+}
+
+/* The largest MARKET: 64 fee pairs, one byte over the stack signing buffer. */
+static void
+test_largest_market(void **state)
+{
+	struct pw_keypair kp;
+	struct pw_msg m, d;
+	uint8_t buf[8192];
+	size_t len;
+
+	(void)state;
+	fill_key(&kp, 8);
+	fill(&m, PW_MSG_MARKET);
+	m.u.market.n_fees = PW_MARKET_MAX_FEES;
+	for (unsigned i = 0; i < PW_MARKET_MAX_FEES; i++) {
+		struct pw_market_fee *f = &m.u.market.fees[i];
+		memset(f, 0, sizeof(*f));
+		snprintf(f->zone_a, sizeof(f->zone_a), "z%02u", i / 8);
+		snprintf(f->zone_b, sizeof(f->zone_b), "z%02u", 8 + i % 8);
+		f->fee_uper_kwh = 1000 * i;
+	}
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(len, 2 + 32 + 85 + 68 * 64 + 64);
+	assert_int_equal(pw_wire_open(buf, len, MARKET, &d), PW_OK);
+	assert_int_equal(d.u.market.n_fees, 64);
+	assert_string_equal(d.u.market.fees[63].zone_a, "z07");
+	assert_string_equal(d.u.market.fees[63].zone_b, "z15");
+	assert_int_equal(d.u.market.fees[63].fee_uper_kwh, 63000);
+	assert_int_equal(d.u.market.retail_uper_kwh, 300000);
+	assert_memory_equal(d.u.market.currency, "EUR", 3);
 }
 
 /* --- tests/vectors/ -------------------------------------------------------- */
@@ -845,6 +1008,49 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 		m->u.heartbeat.feedin_uper_kwh = (uint32_t)vec_u(v, "feedin_uper_kwh", UINT32_MAX);
 		m->u.heartbeat.retail_uper_kwh = (uint32_t)vec_u(v, "retail_uper_kwh", UINT32_MAX);
 		break;
+	case PW_MSG_MARKET: {
+		struct pw_market *mk = &m->u.market;
+		mk->time_s = vec_u(v, "time_s", UINT64_MAX);
+		mk->effective_interval = vec_u(v, "effective_interval", UINT64_MAX);
+		vec_text(v, "name", mk->name, PW_TOKEN_LEN);
+		vec_text(v, "currency", mk->currency, PW_CURRENCY_LEN);
+		mk->interval_s = (uint32_t)vec_u(v, "interval_s", UINT32_MAX);
+		mk->gate_s = (uint32_t)vec_u(v, "gate_s", UINT32_MAX);
+		mk->grace_s = (uint32_t)vec_u(v, "grace_s", UINT32_MAX);
+		mk->max_ahead_s = (uint32_t)vec_u(v, "max_ahead_s", UINT32_MAX);
+		mk->feedin_uper_kwh = (uint32_t)vec_u(v, "feedin_uper_kwh", UINT32_MAX);
+		mk->retail_uper_kwh = (uint32_t)vec_u(v, "retail_uper_kwh", UINT32_MAX);
+		mk->fee_same_zone_uper_kwh =
+		    (uint32_t)vec_u(v, "fee_same_zone_uper_kwh", UINT32_MAX);
+		mk->fee_default_uper_kwh = (uint32_t)vec_u(v, "fee_default_uper_kwh", UINT32_MAX);
+		mk->n_fees = (uint16_t)vec_u(v, "n_fees", PW_MARKET_MAX_FEES);
+		n = vec_all(v, "fee", items, VEC_MAX_ARRAY);
+		assert_int_equal(n, mk->n_fees);
+		for (int i = 0; i < n; i++) {
+			token(items[i], 0, tok, sizeof(tok));
+			assert_true(strlen(tok) < PW_TOKEN_LEN);
+			memcpy(mk->fees[i].zone_a, tok, strlen(tok));
+			token(items[i], 1, tok, sizeof(tok));
+			assert_true(strlen(tok) < PW_TOKEN_LEN);
+			memcpy(mk->fees[i].zone_b, tok, strlen(tok));
+			token(items[i], 2, tok, sizeof(tok));
+			mk->fees[i].fee_uper_kwh = (uint32_t)parse_u64(tok, UINT32_MAX, "fee");
+		}
+		break;
+	}
+	case PW_MSG_REGISTRY: {
+		struct pw_registry *r = &m->u.registry;
+		r->time_s = vec_u(v, "time_s", UINT64_MAX);
+		vec_hex(v, "household", r->household, PW_PK_LEN);
+		vec_text(v, "id", r->id, PW_TOKEN_LEN);
+		vec_text(v, "name", r->name, PW_TOKEN_LEN);
+		vec_text(v, "serial", r->serial, PW_SERIAL_LEN);
+		vec_text(v, "zone", r->zone, PW_TOKEN_LEN);
+		r->max_export_w = (uint32_t)vec_u(v, "max_export_w", UINT32_MAX);
+		r->max_import_w = (uint32_t)vec_u(v, "max_import_w", UINT32_MAX);
+		r->revoked = (uint8_t)vec_u(v, "revoked", UINT8_MAX);
+		break;
+	}
 	default:
 		fail_msg("%s: type %s has no vector mapping", v->path, type);
 	}
@@ -1043,7 +1249,9 @@ test_names(void **state)
 	assert_string_equal(pw_msg_type_name(PW_MSG_DEPTH), "DEPTH");
 	assert_string_equal(pw_msg_type_name(0), "UNKNOWN");
 	assert_string_equal(pw_msg_type_name(PW_MSG_HEARTBEAT), "HEARTBEAT");
-	assert_string_equal(pw_msg_type_name(24), "UNKNOWN");
+	assert_string_equal(pw_msg_type_name(PW_MSG_MARKET), "MARKET");
+	assert_string_equal(pw_msg_type_name(PW_MSG_REGISTRY), "REGISTRY");
+	assert_string_equal(pw_msg_type_name(26), "UNKNOWN");
 	assert_string_equal(pw_reason_name(PW_REASON_GATE_CLOSED), "gate_closed");
 	assert_string_equal(pw_reason_name(PW_REASON__COUNT), "unknown");
 	for (unsigned i = 0; i < PW_REASON__COUNT; i++) {
@@ -1065,6 +1273,7 @@ main(void)
 		cmocka_unit_test(test_type_is_signed),
 		cmocka_unit_test(test_field_refusals),
 		cmocka_unit_test(test_encode_refusals),
+		cmocka_unit_test(test_largest_market),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_invalid_vectors),

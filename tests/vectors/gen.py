@@ -159,6 +159,7 @@ TYPES = {
     "ORDER": 1, "CANCEL": 2, "METER": 3, "QUERY": 4,
     "ACK": 16, "REJECT": 17, "RESULT": 18, "STATEMENT": 19,
     "CHECKPOINT": 20, "PROOF": 21, "DEPTH": 22, "HEARTBEAT": 23,
+    "MARKET": 24, "REGISTRY": 25,
 }
 MARKET_ID = 0x123456789ABCDEF0
 HOUSEHOLD_SEED = bytes(range(0x01, 0x21))
@@ -189,6 +190,16 @@ def i64(v):
 def text32(s):
     b = s.encode("ascii")
     assert 1 <= len(b) <= 32 and all(0x20 <= c <= 0x7E for c in b)
+    return b + b"\0" * (32 - len(b))
+
+
+TOKEN_CHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def token32(s):
+    """A registry token: 1..31 of [A-Za-z0-9_.-], NUL padded to 32."""
+    b = s.encode("ascii")
+    assert 1 <= len(b) <= 31 and all(c in TOKEN_CHARS for c in b)
     return b + b"\0" * (32 - len(b))
 
 
@@ -318,6 +329,41 @@ def build():
     body = u64(1710000900123) + u32(2000) + u32(900) + u32(60) + u32(80000) + u32(300000)
     assert len(body) == 28
     vectors.append(("heartbeat", "HEARTBEAT", EXCHANGE_SEED, f, body))
+    # REGISTRY and REGISTRY_PROOF queries: a = 0, b = tree size (0: latest).
+    f = [("nonce", 0xDEADBEEF03), ("kind", 7), ("a", 0), ("b", 0)]
+    body = u64(0xDEADBEEF03) + u8(7) + u64(0) + u64(0)
+    vectors.append(("query_registry", "QUERY", HOUSEHOLD_SEED, f, body))
+    f = [("nonce", 0xDEADBEEF04), ("kind", 8), ("a", 0), ("b", 1000)]
+    body = u64(0xDEADBEEF04) + u8(8) + u64(0) + u64(1000)
+    vectors.append(("query_registry_proof", "QUERY", HOUSEHOLD_SEED, f, body))
+
+    # MARKET: rules from interval 1900004 on, two explicit fee pairs
+    # (canonical: zone_a <= zone_b, pairs ascending).
+    fees = [("north", "south", 20000), ("south", "west", 35000)]
+    f = [("time_s", 1710000950), ("effective_interval", 1900004),
+         ("name", "peerwatt.example/market-1"), ("currency", "EUR"),
+         ("interval_s", 900), ("gate_s", 60), ("grace_s", 120), ("max_ahead_s", 86400),
+         ("feedin_uper_kwh", 80000), ("retail_uper_kwh", 300000),
+         ("fee_same_zone_uper_kwh", 10000), ("fee_default_uper_kwh", 50000),
+         ("n_fees", len(fees))]
+    body = (u64(1710000950) + u64(1900004) + text32("peerwatt.example/market-1") + b"EUR" +
+            u32(900) + u32(60) + u32(120) + u32(86400) + u32(80000) + u32(300000) +
+            u32(10000) + u32(50000) + u16(len(fees)))
+    assert len(body) == 85
+    for za, zb, fee in fees:
+        f.append(("fee", "%s %s %d" % (za, zb, fee)))
+        body += token32(za) + token32(zb) + u32(fee)
+    assert len(body) == 85 + 68 * len(fees)
+    vectors.append(("market", "MARKET", EXCHANGE_SEED, f, body))
+
+    f = [("time_s", 1710000951), ("household", hh_pk.hex()), ("id", "h-0017"),
+         ("name", "Jansen.Family_2"), ("serial", "SN-2024 000417"), ("zone", "north"),
+         ("max_export_w", 4600), ("max_import_w", 17250), ("revoked", 0)]
+    body = (u64(1710000951) + hh_pk + token32("h-0017") + token32("Jansen.Family_2") +
+            text32("SN-2024 000417") + token32("north") + u32(4600) + u32(17250) + u8(0))
+    assert len(body) == 177
+    vectors.append(("registry", "REGISTRY", EXCHANGE_SEED, f, body))
+
     # Edge cases an implementation gets wrong easily: a serial of exactly 32
     # characters (no NUL at all) and the second part of a split RESULT.
     serial = "ABCDEFGHIJKLMNOPQRSTUVWXYZ 01234"
@@ -355,7 +401,7 @@ def invalid_cases(bodies):
     cases.append(("one_byte", "length", b"\x01"))
     cases.append(("version_0", "version", b"\x00" + order[1:]))
     cases.append(("version_2", "version", b"\x02" + order[1:]))
-    for t in (0, 5, 15, 24, 255):
+    for t in (0, 5, 15, 26, 255):
         cases.append(("type_%d" % t, "type", order[:1] + bytes([t]) + order[2:]))
     cases.append(("order_header_only", "length", order[:34]))
     cases.append(("order_truncated", "length", order[:-1]))
@@ -369,7 +415,10 @@ def invalid_cases(bodies):
     cases.append(("meter_serial_del", "field", mutated("meter", "METER", 16 + 1, b"\x7f")))
     cases.append(("meter_serial_8bit", "field", mutated("meter", "METER", 16 + 1, b"\xe9")))
     cases.append(("query_kind_0", "field", mutated("query", "QUERY", 8, b"\0")))
-    cases.append(("query_kind_7", "field", mutated("query", "QUERY", 8, b"\7")))
+    cases.append(("query_kind_9", "field", mutated("query", "QUERY", 8, b"\x09")))
+    cases.append(("query_registry_with_a", "field", mutated("query", "QUERY", 8, b"\7")))
+    cases.append(("query_registry_proof_with_a", "field",
+                  mutated("query", "QUERY", 8, b"\x08")))
     cases.append(("query_checkpoint_with_a", "field", mutated("query", "QUERY", 8, b"\4")))
     cases.append(("query_result_with_b", "field", mutated("query", "QUERY", 8, b"\5")))
     cases.append(("ack_with_reason", "field", mutated("ack", "ACK", 41, u16(1))))
@@ -403,6 +452,42 @@ def invalid_cases(bodies):
                   mutated("heartbeat", "HEARTBEAT", 8, bytes(4))))
     cases.append(("heartbeat_interval_0", "field",
                   mutated("heartbeat", "HEARTBEAT", 12, bytes(4))))
+    # MARKET: body offsets of docs/protocol.md; fee i starts at 85 + 68 * i.
+    cases.append(("market_65_fees", "field", mutated("market", "MARKET", 83, u16(65))))
+    cases.append(("market_count_short", "length", mutated("market", "MARKET", 83, u16(1))))
+    cases.append(("market_name_empty", "field", mutated("market", "MARKET", 16, b"\0")))
+    cases.append(("market_name_32", "field", mutated("market", "MARKET", 16, b"x" * 32)))
+    cases.append(("market_currency_lower", "field", mutated("market", "MARKET", 48, b"eur")))
+    cases.append(("market_currency_nul", "field", mutated("market", "MARKET", 50, b"\0")))
+    cases.append(("market_interval_0", "field", mutated("market", "MARKET", 51, u32(0))))
+    cases.append(("market_gate_eq_interval", "field",
+                  mutated("market", "MARKET", 55, u32(900))))
+    cases.append(("market_retail_below_feedin", "field",
+                  mutated("market", "MARKET", 71, u32(79999))))
+    cases.append(("market_fee_zone_blank", "field",
+                  mutated("market", "MARKET", 85 + 2, b" ")))
+    cases.append(("market_fee_zone_empty", "field",
+                  mutated("market", "MARKET", 85 + 32, b"\0")))
+    cases.append(("market_fee_zone_32", "field",
+                  mutated("market", "MARKET", 85 + 32, b"s" * 32)))
+    cases.append(("market_fee_pair_reversed", "field",
+                  mutated("market", "MARKET", 85, token32("zz") + token32("north"))))
+    cases.append(("market_fee_pair_twice", "field",
+                  mutated("market", "MARKET", 85 + 68, token32("north") + token32("south"))))
+    cases.append(("market_fees_unsorted", "field",
+                  mutated("market", "MARKET", 85 + 68, token32("east") + token32("west"))))
+    # REGISTRY
+    cases.append(("registry_revoked_2", "field", mutated("registry", "REGISTRY", 176, b"\2")))
+    cases.append(("registry_id_empty", "field", mutated("registry", "REGISTRY", 40, b"\0")))
+    cases.append(("registry_id_slash", "field", mutated("registry", "REGISTRY", 41, b"/")))
+    cases.append(("registry_name_32", "field",
+                  mutated("registry", "REGISTRY", 72, b"N" * 32)))
+    cases.append(("registry_serial_empty", "field",
+                  mutated("registry", "REGISTRY", 104, b"\0")))
+    cases.append(("registry_zone_gap", "field",
+                  mutated("registry", "REGISTRY", 136 + 10, b"x")))
+    cases.append(("registry_truncated", "length",
+                  frame("REGISTRY", EXCHANGE_SEED, bodies["registry"])[0][:-1]))
     # Signature faults: every field valid, the signature wrong.
     sig_flip = bytearray(order)
     sig_flip[-1] ^= 0x01

@@ -452,6 +452,8 @@ adash_metrics(void *ctx, FILE *out)
 	    "# TYPE peerwatt_agent_readings_unstored gauge\npeerwatt_agent_readings_unstored %zu\n"
 	    "peerwatt_agent_readings_lost_total %lu\n",
 	    a->n_pending, a->readings_dropped);
+	/* both exchange sockets re-created after a dead link (xlink_tick) */
+	fprintf(out, "peerwatt_agent_exchange_reconnects_total %lu\n", xlink_stats(a->xl)->relinks);
 	/* one gauge per status code, so an alert can name the cause */
 	fprintf(out, "# TYPE peerwatt_agent_problem gauge\n");
 	for (int c = 0; c < ASTATUS__COUNT; c++)

@@ -296,6 +296,7 @@ setup(struct agentd *a)
 	xc.exchange_pk = a->cfg.public_key;
 	xc.market_id = (uint64_t)a->cfg.market_id;
 	xc.kp = &a->kp;
+	xc.reply_timeout_ms = a->cfg.reply_timeout_ms;
 	if ((rc = xlink_new(a->zctx, &xc, &a->xl)) != PW_OK) {
 		log_error("exchange link: %s", pw_strerror(rc));
 		return rc == PW_ERR_CRYPTO ? EX_CONFIG : EX_UNAVAILABLE;
@@ -337,6 +338,20 @@ until(int64_t t, int64_t now)
 	return t <= now ? 0 : (long)(t - now);
 }
 
+/* xlink re-created its sockets: what was in flight went down with the old
+ * ones.  The pending items are sent again now, oldest first, one per
+ * stream as always (docs/agent.md "Link to the exchange"); the query is
+ * asked again. */
+static void
+relinked(struct agentd *a, int64_t now)
+{
+	a->fl[OUTBOX_ORDERS].active = 0;
+	a->fl[OUTBOX_METER].active = 0;
+	a->q.active = 0;
+	if (outbox_resend_now(a->ob, now) != PW_OK)
+		log_warnx("outbox: cannot schedule the resends after re-connecting");
+}
+
 static void
 loop(struct agentd *a, const char *path)
 {
@@ -361,6 +376,8 @@ loop(struct agentd *a, const char *path)
 			a->next_trade_ms = now + (a->cfg.poll_ms < 1000 ? a->cfg.poll_ms : 1000);
 		}
 		if (now >= a->next_pump_ms) {
+			if (xlink_tick(a->xl))
+				relinked(a, now);
 			aexch_pump_stream(a, OUTBOX_ORDERS, now);
 			aexch_pump_stream(a, OUTBOX_METER, now);
 			aexch_pump_queries(a, now);
@@ -375,9 +392,12 @@ loop(struct agentd *a, const char *path)
 			a->next_state_ms = now + 1000;
 		}
 		memset(items, 0, sizeof(items));
+		/* a socket between two generations is NULL: fd -1, ignored */
 		items[0].socket = xlink_dealer(a->xl);
+		items[0].fd = -1;
 		items[0].events = ZMQ_POLLIN;
 		items[1].socket = xlink_sub(a->xl);
+		items[1].fd = -1;
 		items[1].events = ZMQ_POLLIN;
 		if (a->dash != NULL) {
 			items[2].fd = dash_fd(a->dash);

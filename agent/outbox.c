@@ -313,6 +313,16 @@ outbox_sent(struct outbox *ob, enum outbox_stream s, uint64_t seq, int64_t next_
 }
 
 pw_err
+outbox_resend_now(struct outbox *ob, int64_t now_ms)
+{
+	pw_err rc = update(ob,
+	                   "UPDATE outbox SET next_ms = ?1"
+	                   " WHERE state = 0 AND stream IN (0, 1) AND next_ms > ?1 AND ?2 = ?3",
+	                   now_ms, 0, 0, 0, 0);
+	return rc == PW_ERR_STATE ? PW_OK : rc; /* nothing was waiting */
+}
+
+pw_err
 outbox_settle(struct outbox *ob, enum outbox_stream s, uint64_t seq, enum outbox_state state,
               uint16_t reason, uint64_t log_index)
 {

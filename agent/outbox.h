@@ -90,6 +90,9 @@ pw_err outbox_get(struct outbox *ob, enum outbox_stream s, uint64_t seq, struct 
 /* Count a send: attempts + 1, next send not before next_ms. */
 pw_err outbox_sent(struct outbox *ob, enum outbox_stream s, uint64_t seq, int64_t next_ms)
     __attribute__((warn_unused_result));
+/* Every pending item may be sent again from `now_ms` on (its backoff
+ * ends): after the link to the exchange was re-created. */
+pw_err outbox_resend_now(struct outbox *ob, int64_t now_ms) __attribute__((warn_unused_result));
 /* Final answer: ACKED (log_index or OUTBOX_NO_INDEX), REJECTED (reason) or
  * DROPPED.  PW_ERR_STATE when the item is not pending. */
 pw_err outbox_settle(struct outbox *ob, enum outbox_stream s, uint64_t seq, enum outbox_state state,

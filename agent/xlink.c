@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <zmq.h>
@@ -19,39 +20,77 @@
 
 #define XLINK_BAD_BURST 64
 
+/* Re-creating the sockets (docs/agent.md "Link to the exchange"): the
+ * delay between two re-creations doubles from MIN to MAX and falls back
+ * to MIN once a verified frame arrives.  The SUB is dead after SUB_PERIODS
+ * heartbeat periods without a verified frame (not less than SUB_MIN_MS);
+ * the DEALER after REPLY_TIMEOUTS reply timeouts (not less than
+ * REPLY_MIN_MS) with a request sent and no verified reply since. */
+#define XLINK_BACKOFF_MIN_MS   500
+#define XLINK_BACKOFF_MAX_MS   30000
+#define XLINK_SUB_PERIODS      4
+#define XLINK_SUB_MIN_MS       5000
+#define XLINK_HB_DEFAULT_MS    2000
+#define XLINK_HB_MAX_MS        60000
+#define XLINK_REPLY_TIMEOUTS   3
+#define XLINK_REPLY_MIN_MS     10000
+#define XLINK_REPLY_DEFAULT_MS 3000
+
+enum { XL_DEALER = 0, XL_SUB = 1 };
+
 struct xlink {
-	void *dealer, *sub;
-	void *mon[2]; /* PAIR sockets reading the DEALER's and SUB's monitor */
+	void *zctx;    /* borrowed */
+	char *ep[2];   /* endpoints: ROUTER, PUB */
+	void *sock[2]; /* DEALER, SUB */
+	void *mon[2];  /* PAIR sockets reading the DEALER's and SUB's monitor */
+	unsigned gen;  /* socket generation: names the monitors' endpoints */
+	uint8_t server[PW_CURVE_LEN], cpk[PW_CURVE_LEN], csk[PW_CURVE_LEN]; /* csk wiped */
 	enum xlink_handshake hs[2];
 	unsigned hs_code[2];
 	uint8_t exchange_pk[PW_PK_LEN];
 	uint64_t market_id;
+	/* liveness, monotonic ms */
+	int64_t linked_ms;     /* when the sockets were (re)created */
+	int64_t rx_ms[2];      /* last verified frame on each socket (0: none yet) */
+	int64_t waiting_ms;    /* oldest request with no verified reply since (0: none) */
+	int64_t hb_period_ms;  /* from the last verified HEARTBEAT */
+	int64_t reply_dead_ms; /* a request unanswered this long: the DEALER is dead */
+	int dropped[2];        /* the monitor saw the connection close since linked_ms */
+	int64_t backoff_ms, next_link_ms;
+	int healed;    /* a verified frame arrived since the last re-creation */
 	zmq_msg_t cur; /* the frame last returned */
 	int have_cur;
 	int sub_topic_pending; /* SUB: next frame is a topic */
 	struct xlink_stats stats;
 	/* a flood of bad frames logs one line per LOG_RATE_MS and kind, with
 	 * counts (stats.bad counts every one) */
-	struct log_rate rate_bad, rate_key, rate_type;
+	struct log_rate rate_bad, rate_key, rate_type, rate_relink;
 };
 
-static pw_err
-setup_socket(void *s, const uint8_t server[32], const uint8_t cpk[32], const uint8_t csk[32],
-             const char *ep)
+static int64_t
+mono_ms(void)
 {
-	int zero = 0, one = 1, hwm = 1000, ivl_ms = 250, ivl_max_ms = 5000;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static pw_err
+setup_socket(struct xlink *x, void *s, const char *ep)
+{
+	int zero = 0, hwm = 1000, ivl_ms = 250, ivl_max_ms = 5000;
 	int64_t max = XLINK_MAXMSG;
 
-	if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server, 32) != 0 ||
-	    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, cpk, 32) != 0 ||
-	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, csk, 32) != 0 ||
+	if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, x->server, PW_CURVE_LEN) != 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, x->cpk, PW_CURVE_LEN) != 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, x->csk, PW_CURVE_LEN) != 0 ||
 	    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl_ms, sizeof(ivl_ms)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max_ms, sizeof(ivl_max_ms)) != 0)
 		return PW_ERR_ZMQ;
-	(void)one;
 	if (zmq_connect(s, ep) != 0) {
 		log_warnx("xlink: connect %s: %s", ep, zmq_strerror(zmq_errno()));
 		return PW_ERR_ZMQ;
@@ -59,117 +98,156 @@ setup_socket(void *s, const uint8_t server[32], const uint8_t cpk[32], const uin
 	return PW_OK;
 }
 
+/* DISCONNECTED comes for every end of a connection, including the one
+ * libzmq never recovers from: a message over ZMQ_MAXMSGSIZE or a malformed
+ * one is a protocol error, after which a connecting socket does not
+ * reconnect (xlink_tick re-creates the socket instead). */
 #define HS_EVENTS                                                                                  \
 	(ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                    \
-	 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+	 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                   \
+	 ZMQ_EVENT_DISCONNECTED)
 
-/* A PAIR socket receiving socket s's handshake events (slot i). */
+/* A PAIR socket receiving socket s's events (slot i). */
 static pw_err
-monitor(void *zctx, struct xlink *x, int i, void *s)
+monitor(struct xlink *x, int i, void *s)
 {
-	char ep[64];
+	char ep[80];
 	int zero = 0;
 
-	snprintf(ep, sizeof(ep), "inproc://pw-xlink-%p-%d", (void *)x, i);
+	snprintf(ep, sizeof(ep), "inproc://pw-xlink-%p-%d-%u", (void *)x, i, x->gen);
 	if (zmq_socket_monitor(s, ep, HS_EVENTS) != 0)
 		return PW_ERR_ZMQ;
-	x->mon[i] = zmq_socket(zctx, ZMQ_PAIR);
+	x->mon[i] = zmq_socket(x->zctx, ZMQ_PAIR);
 	if (x->mon[i] == NULL || zmq_setsockopt(x->mon[i], ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
 	    zmq_connect(x->mon[i], ep) != 0)
 		return PW_ERR_ZMQ;
 	return PW_OK;
 }
 
+/* Closes both sockets and their monitors (what they still held is lost:
+ * the outbox keeps every request until it is answered). */
 static void
-close_all(struct xlink *x)
+link_close(struct xlink *x)
 {
-	if (x->dealer != NULL)
-		(void)zmq_socket_monitor(x->dealer, NULL, 0);
-	if (x->sub != NULL)
-		(void)zmq_socket_monitor(x->sub, NULL, 0);
 	for (int i = 0; i < 2; i++)
+		if (x->sock[i] != NULL)
+			(void)zmq_socket_monitor(x->sock[i], NULL, 0);
+	for (int i = 0; i < 2; i++) {
 		if (x->mon[i] != NULL)
 			zmq_close(x->mon[i]);
-	if (x->dealer != NULL)
-		zmq_close(x->dealer);
-	if (x->sub != NULL)
-		zmq_close(x->sub);
+		if (x->sock[i] != NULL)
+			zmq_close(x->sock[i]);
+		x->mon[i] = x->sock[i] = NULL;
+	}
+	if (x->have_cur) {
+		zmq_msg_close(&x->cur);
+		x->have_cur = 0;
+	}
+}
+
+/* Creates, watches and connects both sockets (a new generation). */
+static pw_err
+link_open(struct xlink *x)
+{
+	static const char *const topics[] = { "RESULT", "DEPTH", "CHECKPOINT", "HEARTBEAT" };
+	int one = 1;
+	pw_err rc;
+
+	x->gen++;
+	x->sub_topic_pending = 1;
+	x->sock[XL_DEALER] = zmq_socket(x->zctx, ZMQ_DEALER);
+	x->sock[XL_SUB] = zmq_socket(x->zctx, ZMQ_SUB);
+	if (x->sock[XL_DEALER] == NULL || x->sock[XL_SUB] == NULL)
+		return PW_ERR_ZMQ;
+	/* IMMEDIATE: a request is only queued on a completed connection, so
+	 * while the exchange is away sends fail fast and stay in the outbox. */
+	if (zmq_setsockopt(x->sock[XL_DEALER], ZMQ_IMMEDIATE, &one, sizeof(one)) != 0)
+		return PW_ERR_ZMQ;
+	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (zmq_setsockopt(x->sock[XL_SUB], ZMQ_SUBSCRIBE, topics[i], strlen(topics[i])) !=
+		    0)
+			return PW_ERR_ZMQ;
+	for (int i = 0; i < 2; i++)
+		if ((rc = monitor(x, i, x->sock[i])) != PW_OK)
+			return rc;
+	for (int i = 0; i < 2; i++)
+		if ((rc = setup_socket(x, x->sock[i], x->ep[i])) != PW_OK)
+			return rc;
+	x->linked_ms = mono_ms();
+	x->waiting_ms = 0;
+	x->dropped[0] = x->dropped[1] = 0;
+	return PW_OK;
+}
+
+static void
+free_link(struct xlink *x)
+{
+	link_close(x);
+	sodium_memzero(x->csk, sizeof(x->csk));
+	free(x->ep[0]);
+	free(x->ep[1]);
+	free(x);
 }
 
 pw_err
 xlink_new(void *zctx, const struct xlink_cfg *cfg, struct xlink **out)
 {
-	static const char *const topics[] = { "RESULT", "DEPTH", "CHECKPOINT", "HEARTBEAT" };
 	struct xlink *x;
-	uint8_t server[PW_CURVE_LEN], cpk[PW_CURVE_LEN], csk[PW_CURVE_LEN];
-	int one = 1;
 	pw_err rc;
 
 	*out = NULL;
-	if ((rc = pw_key_curve_public(cfg->exchange_pk, server)) != PW_OK ||
-	    (rc = pw_key_curve_public(cfg->kp->pk, cpk)) != PW_OK ||
-	    (rc = pw_key_curve_secret(cfg->kp, csk)) != PW_OK)
-		return rc;
 	x = calloc(1, sizeof(*x));
-	if (x == NULL) {
-		sodium_memzero(csk, sizeof(csk));
+	if (x == NULL)
 		return PW_ERR_NOMEM;
+	if ((rc = pw_key_curve_public(cfg->exchange_pk, x->server)) != PW_OK ||
+	    (rc = pw_key_curve_public(cfg->kp->pk, x->cpk)) != PW_OK ||
+	    (rc = pw_key_curve_secret(cfg->kp, x->csk)) != PW_OK) {
+		free_link(x);
+		return rc;
 	}
+	x->zctx = zctx;
 	memcpy(x->exchange_pk, cfg->exchange_pk, PW_PK_LEN);
 	x->market_id = cfg->market_id;
-	x->sub_topic_pending = 1;
-	x->dealer = zmq_socket(zctx, ZMQ_DEALER);
-	x->sub = zmq_socket(zctx, ZMQ_SUB);
-	rc = PW_ERR_ZMQ;
-	if (x->dealer == NULL || x->sub == NULL)
-		goto fail;
-	/* IMMEDIATE: a request is only queued on a completed connection, so
-	 * while the exchange is away sends fail fast and stay in the outbox. */
-	if (zmq_setsockopt(x->dealer, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0)
-		goto fail;
-	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
-		if (zmq_setsockopt(x->sub, ZMQ_SUBSCRIBE, topics[i], strlen(topics[i])) != 0)
-			goto fail;
-	if (monitor(zctx, x, 0, x->dealer) != PW_OK || monitor(zctx, x, 1, x->sub) != PW_OK)
-		goto fail;
-	if ((rc = setup_socket(x->dealer, server, cpk, csk, cfg->request)) != PW_OK ||
-	    (rc = setup_socket(x->sub, server, cpk, csk, cfg->pub)) != PW_OK)
-		goto fail;
-	sodium_memzero(csk, sizeof(csk));
+	x->ep[XL_DEALER] = strdup(cfg->request);
+	x->ep[XL_SUB] = strdup(cfg->pub);
+	if (x->ep[0] == NULL || x->ep[1] == NULL) {
+		free_link(x);
+		return PW_ERR_NOMEM;
+	}
+	x->hb_period_ms = XLINK_HB_DEFAULT_MS;
+	x->reply_dead_ms =
+	    (cfg->reply_timeout_ms > 0 ? cfg->reply_timeout_ms : XLINK_REPLY_DEFAULT_MS) *
+	    XLINK_REPLY_TIMEOUTS;
+	if (x->reply_dead_ms < XLINK_REPLY_MIN_MS)
+		x->reply_dead_ms = XLINK_REPLY_MIN_MS;
+	x->backoff_ms = XLINK_BACKOFF_MIN_MS;
+	if ((rc = link_open(x)) != PW_OK) {
+		free_link(x);
+		return rc;
+	}
 	*out = x;
 	return PW_OK;
-fail:
-	sodium_memzero(csk, sizeof(csk));
-	close_all(x);
-	free(x);
-	return rc;
 }
 
 void
 xlink_destroy(struct xlink **xp)
 {
-	struct xlink *x;
-
 	if (xp == NULL || *xp == NULL)
 		return;
-	x = *xp;
-	if (x->have_cur)
-		zmq_msg_close(&x->cur);
-	close_all(x);
-	free(x);
+	free_link(*xp);
 	*xp = NULL;
 }
 
 void *
 xlink_dealer(struct xlink *x)
 {
-	return x->dealer;
+	return x->sock[XL_DEALER];
 }
 
 void *
 xlink_sub(struct xlink *x)
 {
-	return x->sub;
+	return x->sock[XL_SUB];
 }
 
 pw_err
@@ -177,7 +255,9 @@ xlink_send(struct xlink *x, const uint8_t *frame, size_t len)
 {
 	if (len == 0 || len > PW_WIRE_MAX_REQUEST)
 		return PW_ERR_ARG;
-	if (zmq_send(x->dealer, frame, len, ZMQ_DONTWAIT) < 0) {
+	if (x->sock[XL_DEALER] == NULL)
+		return PW_ERR_FULL; /* between two generations: stays in the outbox */
+	if (zmq_send(x->sock[XL_DEALER], frame, len, ZMQ_DONTWAIT) < 0) {
 		if (zmq_errno() == EAGAIN) {
 			x->stats.send_blocked++;
 			return PW_ERR_FULL;
@@ -186,6 +266,8 @@ xlink_send(struct xlink *x, const uint8_t *frame, size_t len)
 		return PW_ERR_ZMQ;
 	}
 	x->stats.sent++;
+	if (x->waiting_ms == 0)
+		x->waiting_ms = mono_ms();
 	return PW_OK;
 }
 
@@ -220,12 +302,38 @@ recv_frame(struct xlink *x, void *s, int *more)
 	return 1;
 }
 
+/* A verified frame on socket i: that socket's link works. */
+static void
+alive(struct xlink *x, int i, const struct pw_msg *m)
+{
+	int64_t now = mono_ms();
+
+	x->rx_ms[i] = now;
+	if (i == XL_DEALER)
+		x->waiting_ms = 0;
+	if (m->type == PW_MSG_HEARTBEAT)
+		x->hb_period_ms = m->u.heartbeat.period_ms < XLINK_HB_MAX_MS
+		                      ? (int64_t)m->u.heartbeat.period_ms
+		                      : XLINK_HB_MAX_MS;
+	if (!x->healed && x->stats.relinks > 0) {
+		log_info("xlink: the link to the exchange works again: a verified %s %lld ms after"
+		         " re-connecting",
+		         pw_msg_type_name(m->type), (long long)(now - x->linked_ms));
+		x->backoff_ms = XLINK_BACKOFF_MIN_MS;
+		x->next_link_ms = now + XLINK_BACKOFF_MIN_MS;
+	}
+	x->healed = 1;
+}
+
 pw_err
 xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, struct pw_msg *m)
 {
-	void *s = from_sub ? x->sub : x->dealer;
+	void *s = x->sock[from_sub ? XL_SUB : XL_DEALER];
 	char topic[16];
 	int more = 0;
+
+	if (s == NULL)
+		return PW_ERR_NOTFOUND;
 
 	/* Bad frames are dropped here; at most XLINK_BAD_BURST per call, so a
 	 * flood of them cannot keep the caller's loop (and the dashboard) from
@@ -282,6 +390,7 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 			          pw_msg_type_name(m->type), topic);
 			continue;
 		}
+		alive(x, from_sub, m);
 		return PW_OK;
 	}
 	return PW_ERR_NOTFOUND;
@@ -298,6 +407,8 @@ xlink_stats(const struct xlink *x)
 static void
 read_events(struct xlink *x, int i)
 {
+	if (x->mon[i] == NULL)
+		return;
 	for (;;) {
 		zmq_msg_t ev;
 		uint16_t id;
@@ -321,6 +432,8 @@ read_events(struct xlink *x, int i)
 			} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
 			           id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
 				x->hs[i] = XLINK_HS_FAILED;
+			} else if (id == ZMQ_EVENT_DISCONNECTED) {
+				x->dropped[i] = 1;
 			}
 		}
 		zmq_msg_close(&ev);
@@ -334,6 +447,69 @@ read_events(struct xlink *x, int i)
 			zmq_msg_close(&ev);
 		}
 	}
+}
+
+/* Why the link is dead now, or NULL.  `what` receives the cause. */
+static const char *
+dead_cause(struct xlink *x, int64_t now, char *what, size_t cap)
+{
+	int64_t sub_dead = x->hb_period_ms * XLINK_SUB_PERIODS, last_sub;
+
+	if (x->sock[XL_DEALER] == NULL || x->sock[XL_SUB] == NULL)
+		return "the sockets could not be created";
+	for (int i = 0; i < 2; i++)
+		if (x->dropped[i]) {
+			snprintf(
+			    what, cap,
+			    "the connection of the %s socket ended (the exchange closed it, or it"
+			    " sent an oversize or malformed message, after which ZeroMQ never"
+			    " reconnects)",
+			    i == XL_DEALER ? "request" : "market-data");
+			return what;
+		}
+	if (sub_dead < XLINK_SUB_MIN_MS)
+		sub_dead = XLINK_SUB_MIN_MS;
+	last_sub = x->rx_ms[XL_SUB] > x->linked_ms ? x->rx_ms[XL_SUB] : x->linked_ms;
+	if (now - last_sub >= sub_dead) {
+		snprintf(what, cap, "no verified market data (HEARTBEAT) for %lld ms",
+		         (long long)(now - last_sub));
+		return what;
+	}
+	if (x->waiting_ms != 0 && now - x->waiting_ms >= x->reply_dead_ms) {
+		snprintf(what, cap, "no verified reply to a request for %lld ms",
+		         (long long)(now - x->waiting_ms));
+		return what;
+	}
+	return NULL;
+}
+
+int
+xlink_tick(struct xlink *x)
+{
+	int64_t now = mono_ms();
+	char what[256];
+	const char *cause;
+	pw_err rc;
+
+	read_events(x, XL_DEALER);
+	read_events(x, XL_SUB);
+	cause = dead_cause(x, now, what, sizeof(what));
+	if (cause == NULL || now < x->next_link_ms)
+		return 0;
+	link_close(x);
+	rc = link_open(x);
+	x->stats.relinks++;
+	x->healed = 0;
+	log_rated(&x->rate_relink, LOG_LEVEL_WARN,
+	          "xlink: re-connecting both sockets to the exchange (re-connection %lu): %s%s",
+	          x->stats.relinks, cause,
+	          rc != PW_OK ? "; the new sockets could not be set up, trying again later" : "");
+	if (rc != PW_OK)
+		link_close(x); /* a half-made generation is not polled */
+	x->next_link_ms = now + x->backoff_ms;
+	x->backoff_ms =
+	    x->backoff_ms * 2 > XLINK_BACKOFF_MAX_MS ? XLINK_BACKOFF_MAX_MS : x->backoff_ms * 2;
+	return 1;
 }
 
 enum xlink_handshake

@@ -11,7 +11,17 @@
  * type, and on SUB matches its topic.  Anything else is counted, logged and
  * dropped here.  It also watches both sockets' CURVE handshakes (a socket
  * monitor each), so the agent can say that the exchange refused it rather
- * than only that nothing arrives.  Called by agentd's loop (which polls the two sockets).
+ * than only that nothing arrives.
+ *
+ * The link heals itself (xlink_tick, docs/agent.md "Link to the exchange"):
+ * a connection that ended (the monitor's DISCONNECTED: libzmq never
+ * reconnects after an oversize or malformed message), a SUB without a
+ * verified frame for several HEARTBEAT periods, or a request without a
+ * verified reply for several reply timeouts makes it close both sockets and
+ * create and connect new ones, with a backoff doubling from 0.5 s to 30 s
+ * (back to 0.5 s once a verified frame arrives).  Requests the old DEALER
+ * held are lost with it; the outbox still has them (the caller resends).
+ * Called by agentd's loop (which polls the two sockets).
  * Not thread-safe (one loop); the caller owns the struct (xlink_destroy).
  */
 #ifndef AGENT_XLINK_H
@@ -30,10 +40,12 @@ struct xlink_cfg {
 	const uint8_t *exchange_pk; /* pinned, PW_PK_LEN */
 	uint64_t market_id;
 	const struct pw_keypair *kp; /* the household's */
+	int64_t reply_timeout_ms;    /* the agent's resend timeout (0: 3000) */
 };
 
 struct xlink_stats {
 	unsigned long sent, send_blocked, received, bad; /* bad: dropped frames */
+	unsigned long relinks;                           /* times both sockets were re-created */
 };
 
 struct xlink;
@@ -45,7 +57,8 @@ pw_err xlink_new(void *zctx, const struct xlink_cfg *cfg, struct xlink **out)
     __attribute__((warn_unused_result));
 void xlink_destroy(struct xlink **xp);
 
-/* The sockets, for zmq_poll (borrowed). */
+/* The sockets, for zmq_poll (borrowed; NULL while a re-creation failed:
+ * poll them again after every xlink_tick). */
 void *xlink_dealer(struct xlink *x);
 void *xlink_sub(struct xlink *x);
 
@@ -67,6 +80,17 @@ pw_err xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *
                   struct pw_msg *m) __attribute__((warn_unused_result));
 
 const struct xlink_stats *xlink_stats(const struct xlink *x);
+
+/*
+ * Checks the link (the sockets' monitor events, the time since the last
+ * verified frame on the SUB and since the oldest unanswered request) and,
+ * when it is dead and the backoff allows, closes both sockets and creates
+ * and connects new ones (logged with the cause, rate-limited; counted in
+ * stats.relinks).  Returns 1 after such a re-creation: every request in
+ * flight is lost and must be sent again (in order); 0 otherwise.  Call it a
+ * few times a second.
+ */
+int xlink_tick(struct xlink *x) __attribute__((warn_unused_result));
 
 /* How the last CURVE handshake of the sockets ended (the worse of the two). */
 enum xlink_handshake {

@@ -494,7 +494,10 @@ aconfig_devclock(const struct aconfig *cfg, struct devclock *c)
 void
 aconfig_policy(const struct aconfig *cfg, struct policy_params *p)
 {
-	uint64_t cap = (uint64_t)cfg->max_export_w * (uint64_t)cfg->interval_s / 3600;
+	/* the registered capacity, and never more than the rated power
+	 * delivers in an interval */
+	int64_t w = cfg->max_export_w < cfg->rated_power_w ? cfg->max_export_w : cfg->rated_power_w;
+	uint64_t cap = (uint64_t)w * (uint64_t)cfg->interval_s / 3600;
 
 	memset(p, 0, sizeof(*p));
 	p->strategy = cfg->strategy;

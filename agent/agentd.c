@@ -5,11 +5,13 @@
  * polls the device and signs readings, aexch.c talks to the exchange,
  * adash.c answers the dashboard.
  *
- * One thread, one zmq_poll loop over the exchange DEALER and SUB, the
- * dashboard's epoll fd and timers.  Each turn it may:
- *   - poll the device (mlink + sunspec) and feed the grid meter's registers
- *     to ivacct, which yields one METER reading per closed interval
- *     (signed and stored in the outbox) and one forecast observation;
+ * Two threads.  The device thread (agent/devpoll.c) owns the device
+ * sources and does all device I/O; this file's loop is one zmq_poll over the
+ * exchange DEALER and SUB, the device thread's eventfd, the dashboard's
+ * epoll fd and timers, and never waits for a device.  Each turn it may:
+ *   - take the device thread's samples and feed the grid meter's registers,
+ *     checked (mcheck), to ivacct, which yields one METER reading per closed
+ *     interval (signed and stored in the outbox) and one forecast observation;
  *   - trade: for the next open intervals, compare the wanted offer (forecast
  *     + policy) with the open one and place, cancel or replace; place
  *     standing bids;
@@ -36,6 +38,7 @@
 #include <zmq.h>
 
 #include "agent/agentd_int.h"
+#include "agent/devpoll.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/sdnotify.h"
 
@@ -161,7 +164,12 @@ reload(struct agentd *a, const char *path)
 	a->cfg.max_export_w = n.max_export_w;
 	a->cfg.max_import_w = n.max_import_w;
 	a->cfg.rated_power_w = n.rated_power_w;
-	a->cfg.poll_ms = n.poll_ms;
+	a->mc.rated_power_w = (uint32_t)n.rated_power_w;
+	forecast_set_max(&a->fc, agentd_rated_iv_wh(a));
+	if (n.poll_ms != a->cfg.poll_ms) {
+		a->cfg.poll_ms = n.poll_ms;
+		ameter_set_period(a);
+	}
 	a->cfg.meter_sign = n.meter_sign;
 	a->cfg.gate_s = n.gate_s;
 	a->cfg.feedin_uper_kwh = n.feedin_uper_kwh;
@@ -199,10 +207,15 @@ replay_fc_cb(void *ctx, const struct outbox_item *it)
 	    !agentd_iv_ok(r->a, it->interval) || r->m.u.meter.interval != it->interval ||
 	    r->m.u.meter.export_end_wh < r->m.u.meter.export_start_wh)
 		return 0;
-	forecast_observe(&r->a->fc, agentd_iv_tod(r->a, it->interval),
-	                 r->m.u.meter.export_end_wh - r->m.u.meter.export_start_wh);
-	r->a->have_fc_iv = 1;
-	r->a->fc_last_iv = it->interval;
+	/* bounded and filtered as when they were measured (a reading stored
+	 * before the bound existed is refused now) */
+	enum forecast_obs o =
+	    forecast_observe(&r->a->fc, agentd_iv_tod(r->a, it->interval),
+	                     r->m.u.meter.export_end_wh - r->m.u.meter.export_start_wh);
+	if (o == FORECAST_LEARNED || o == FORECAST_DROPPED) {
+		r->a->have_fc_iv = 1;
+		r->a->fc_last_iv = it->interval;
+	}
 	return 0;
 }
 
@@ -227,6 +240,10 @@ resume_state(struct agentd *a, int64_t now)
 	           pw_wire_decode(it.frame, it.len, &m) == PW_OK && m.type == PW_MSG_METER) {
 		ivacct_resume(&a->acct, m.u.meter.interval, m.u.meter.export_end_wh,
 		              m.u.meter.import_end_wh);
+		/* the first sample is checked against these registers, at the
+		 * reading's end boundary, like every other sample */
+		mcheck_resume(&a->mc, agentd_iv_start_s(a, m.u.meter.interval + 1) * 1000,
+		              m.u.meter.export_end_wh, m.u.meter.import_end_wh);
 		log_info("resuming readings after interval %llu (reading %llu)",
 		         (unsigned long long)m.u.meter.interval, (unsigned long long)it.seq);
 	}
@@ -275,7 +292,11 @@ setup(struct agentd *a)
 	if ((rc = forecast_init(&a->fc, (uint32_t)devclock_span_s(
 	                                    &a->clock, (uint64_t)a->cfg.interval_s))) != PW_OK)
 		return EX_SOFTWARE;
+	/* nothing the household exports can exceed what its rated power
+	 * delivers in an interval: the forecast's bound */
+	forecast_set_max(&a->fc, agentd_rated_iv_wh(a));
 	ivacct_init(&a->acct, (uint32_t)a->cfg.interval_s, (uint32_t)(a->cfg.poll_ms * 5 / 2));
+	mcheck_init(&a->mc, (uint32_t)a->cfg.rated_power_w, MCHECK_CONFIRM);
 	apply_policy(a);
 	resume_state(a, now);
 
@@ -357,8 +378,8 @@ loop(struct agentd *a, const char *path)
 {
 	while (!got_term) {
 		int64_t now = agentd_now_ms(a);
-		zmq_pollitem_t items[3];
-		int n = 2;
+		zmq_pollitem_t items[4];
+		int n = 3;
 		long timeout;
 
 		if (got_hup) {
@@ -368,7 +389,7 @@ loop(struct agentd *a, const char *path)
 			sd_state("READY=1");
 		}
 		if (now >= a->next_poll_ms) {
-			ameter_poll(a, now);
+			ameter_tick(a, now);
 			a->next_poll_ms = now + a->cfg.poll_ms;
 		}
 		if (now >= a->next_trade_ms) {
@@ -399,10 +420,13 @@ loop(struct agentd *a, const char *path)
 		items[1].socket = xlink_sub(a->xl);
 		items[1].fd = -1;
 		items[1].events = ZMQ_POLLIN;
+		/* the device thread's samples (agent/devpoll.c) */
+		items[2].fd = devpoll_fd(a->dp);
+		items[2].events = ZMQ_POLLIN;
 		if (a->dash != NULL) {
-			items[2].fd = dash_fd(a->dash);
-			items[2].events = ZMQ_POLLIN;
-			n = 3;
+			items[n].fd = dash_fd(a->dash);
+			items[n].events = ZMQ_POLLIN;
+			n++;
 		}
 		timeout = until(a->next_poll_ms, now);
 		if (until(a->next_trade_ms, now) < timeout)
@@ -425,6 +449,8 @@ loop(struct agentd *a, const char *path)
 			aexch_receive(a, 0, now);
 		if (items[1].revents & ZMQ_POLLIN)
 			aexch_receive(a, 1, now);
+		if (items[2].revents & ZMQ_POLLIN)
+			ameter_receive(a, now);
 		if (a->dash != NULL)
 			(void)dash_run(a->dash);
 	}

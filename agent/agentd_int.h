@@ -7,14 +7,16 @@
  *                   signing into the outbox (agentd_sign_cb)
  *   agent/atrade.c  placing orders and cancels, the outbox seen as orders,
  *                   the auto-sell and standing-bid decisions
- *   agent/ameter.c  polling the device, plausibility, interval readings
+ *   agent/ameter.c  the device's samples (polled by the device thread,
+ *                   agent/devpoll.c), plausibility, interval readings
  *   agent/aexch.c   the exchange link: sending the outbox and queries,
  *                   handling receipts, statements, checkpoints, proofs, depth
  *   agent/adash.c   the dashboard's documents and actions
  *   agent/astatus.c what is wrong right now: the problems list, its log
  *
  * Private to agent/a*.c and agent/agentd.c; agent/agentd.h is the public
- * entry point.  Single-threaded like the daemon.
+ * entry point.  Everything here belongs to the loop's thread; the device
+ * thread (agent/devpoll.c) shares nothing with it but its mailbox.
  */
 #ifndef AGENT_AGENTD_INT_H
 #define AGENT_AGENTD_INT_H
@@ -29,6 +31,7 @@
 #include "agent/devclock.h"
 #include "agent/forecast.h"
 #include "agent/ivacct.h"
+#include "agent/mcheck.h"
 #include "agent/modbus_link.h"
 #include "agent/outbox.h"
 #include "agent/policy.h"
@@ -67,6 +70,7 @@ enum astatus_code {
 	ASTATUS_NO_SUNSPEC,
 	ASTATUS_DEVICE_UNREACHABLE,
 	ASTATUS_NO_METER,
+	ASTATUS_METER_IMPLAUSIBLE,
 	ASTATUS__COUNT
 };
 
@@ -146,14 +150,18 @@ struct agentd {
 	struct log_rate rate_store; /* readings that wait for the database */
 	struct log_rate rate_ckpt;  /* the checkpoints file cannot be written */
 	struct log_rate rate_clock; /* the clock's sync status cannot be read */
+	struct log_rate rate_fc;    /* forecast observations held or refused */
 	/* readings computed but not stored yet (the database was locked or
 	 * failed): kept in order and stored before any newer one */
 	struct ivacct_reading pending[AGENTD_PENDING_MAX];
 	size_t n_pending;
 	int64_t pending_retry_ms;
 	unsigned long readings_dropped;
-	struct dev *inv;   /* [device]: the inverter (and the meter when no [meter]) */
-	struct dev *meter; /* [meter]: the grid meter, NULL when the device is the meter */
+	/* the device thread (agent/devpoll.c): it owns the [device] and
+	 * [meter] sources and hands samples over; the loop sees only those */
+	struct devpoll *dp;
+	int dev_has_meter;                  /* the meter source has a grid meter (last sample) */
+	int dev_lacks_meter;                /* a SunSpec device discovered without a meter model */
 	char dev_serial[PW_SERIAL_LEN + 1]; /* the serial of the meter read */
 	int has_pv;
 	double pv_w;
@@ -175,10 +183,15 @@ struct agentd {
 	enum policy_block sell_block; /* why auto-sell offers nothing, logged on change */
 	int sell_block_set;
 	struct ivacct acct;
-	int have_prev_sample;
-	int64_t prev_ms;
-	uint64_t prev_exp_wh, prev_imp_wh;
-	unsigned implausible;
+	/* every meter sample passes mcheck first (ameter.c): refused ones
+	 * count for nothing; meter_suspect while the last one was refused,
+	 * meter_rebased_ms when a jump was last taken as the new base (shown
+	 * until the next reading is signed) */
+	struct mcheck mc;
+	int meter_suspect;
+	int64_t meter_rebased_ms;
+	int64_t meter_jump_exp_wh, meter_jump_imp_wh; /* the jump taken */
+	struct log_rate rate_meter;
 	struct policy_params pol;
 	int auto_sell;
 	struct inflight fl[2];
@@ -272,6 +285,14 @@ agentd_gate_ms(const struct agentd *a, uint64_t iv)
 	return agentd_iv_start_s(a, iv) * 1000 - a->cfg.gate_s * 1000;
 }
 
+/* The most the rated power delivers in one interval, Wh: the bound of the
+ * forecast and of every offer (rated_power_w <= 10^8, interval <= a day). */
+static inline uint64_t
+agentd_rated_iv_wh(const struct agentd *a)
+{
+	return (uint64_t)a->cfg.rated_power_w * (uint64_t)a->cfg.interval_s / 3600;
+}
+
 /* Time an order needs to reach the exchange before its gate. */
 static inline int64_t
 agentd_margin_ms(const struct agentd *a)
@@ -305,8 +326,13 @@ void atrade_run(struct agentd *a, int64_t now);
 
 /* ---- ameter.c --------------------------------------------------------- */
 
-/* One poll of the device; closed intervals become signed readings. */
-void ameter_poll(struct agentd *a, int64_t now);
+/* The samples the device thread delivered (its fd was readable): closed
+ * intervals become signed readings. */
+void ameter_receive(struct agentd *a, int64_t now);
+/* Every poll period: readings kept while the database refused them. */
+void ameter_tick(struct agentd *a, int64_t now);
+/* [device] poll_ms changed (a reload). */
+void ameter_set_period(struct agentd *a);
 /* 1 while the device answers: a successful poll within the last
  * 2 x poll_ms + timeout_ms (one failed request in N does not count). */
 int ameter_reachable(const struct agentd *a, int64_t now);

@@ -1,13 +1,15 @@
 /*
  * ameter.c: the agent's metering (see agentd_int.h, docs/metering.md).
  * Owns opening the device sources ([device], and [meter] when the grid
- * meter is apart: agent/device.c), polling them (the meter's values each
- * poll and everything every 8th; a separate inverter every 4th poll for the
- * PV power), the plausibility check of register steps, and turning the
+ * meter is apart: agent/device.c) and handing them to the device thread
+ * (agent/devpoll.c, which polls them: the meter's values each poll and
+ * everything every 8th; a separate inverter every 4th poll for the PV
+ * power), then, on the loop's thread, the samples it delivers: the
+ * plausibility check of register steps (agent/mcheck.c), and turning the
  * grid meter's registers into one signed METER reading per closed interval
  * (via ivacct), naming the meter actually read, and one forecast
- * observation.  Called by agentd.c (ameter_open, ameter_poll, ameter_close,
- * ameter_check for --check-config).
+ * observation.  Called by agentd.c (ameter_open, ameter_receive,
+ * ameter_tick, ameter_close, ameter_check for --check-config).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <sys/timex.h>
 
 #include "agent/agentd_int.h"
+#include "agent/devpoll.h"
 #include "peerwatt/fmt.h"
 
 #define READINGS_STEP 16
@@ -83,10 +86,34 @@ store_reading(struct agentd *a, const struct ivacct_reading *r)
 		         (unsigned long long)fn->forecast_wh, (unsigned long long)fn->firm_wh,
 		         fn->horizon);
 	}
-	forecast_observe(&a->fc, agentd_iv_tod(a, r->interval),
-	                 r->export_end_wh - r->export_start_wh);
-	a->have_fc_iv = 1;
-	a->fc_last_iv = r->interval;
+	switch (forecast_observe(&a->fc, agentd_iv_tod(a, r->interval),
+	                         r->export_end_wh - r->export_start_wh)) {
+	case FORECAST_IMPOSSIBLE:
+		log_rated(&a->rate_fc, LOG_LEVEL_WARN,
+		          "forecast: interval %llu's export of %llu Wh is more than rated_power_w "
+		          "allows in an interval (%llu Wh): not learned",
+		          (unsigned long long)r->interval,
+		          (unsigned long long)(r->export_end_wh - r->export_start_wh),
+		          (unsigned long long)a->fc.max_wh);
+		break;
+	case FORECAST_HELD:
+		log_info("forecast: interval %llu's export of %llu Wh is far above the forecast; "
+		         "learned only if the next interval confirms it",
+		         (unsigned long long)r->interval,
+		         (unsigned long long)(r->export_end_wh - r->export_start_wh));
+		break;
+	case FORECAST_DROPPED:
+		log_info("forecast: the export held before interval %llu was not confirmed: "
+		         "dropped as an outlier",
+		         (unsigned long long)r->interval);
+		/* fall through */
+	case FORECAST_LEARNED:
+	default:
+		a->have_fc_iv = 1;
+		a->fc_last_iv = r->interval;
+		break;
+	}
+	a->meter_rebased_ms = 0; /* the chain runs again after a jump */
 	/* the dashboard's energy chart: PV unknown (-1) unless integrated over
 	 * this very interval; 0 where there is no inverter */
 	int64_t pv_wh = !a->has_pv                     ? 0
@@ -168,63 +195,77 @@ pv_energy(struct agentd *a, int64_t now)
 	a->pv_last_ms = now;
 }
 
-/* A register step above rated power x time (with 10 % and 1 Wh slack) is
- * a glitch, not energy; three in a row mean the meter really jumped. */
-static int
-plausible(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
+/* One count of the coarser register, whole Wh (at least 1). */
+static uint64_t
+resolution_wh(const struct dev_reading *r)
 {
-	if (!a->have_prev_sample || t <= a->prev_ms || e < a->prev_exp_wh || i < a->prev_imp_wh)
-		return 1; /* backwards steps are ivacct's business */
-	unsigned __int128 max = (unsigned __int128)(uint64_t)a->cfg.rated_power_w *
-	                            (uint64_t)(t - a->prev_ms) * 11 / 36000000 +
-	                        1;
-	if ((e - a->prev_exp_wh) <= max && (i - a->prev_imp_wh) <= max)
-		return 1;
-	return 0;
+	int sf = r->export_sf > r->import_sf ? r->export_sf : r->import_sf;
+	uint64_t res = 1;
+	for (int k = 0; k < sf && k < 18; k++)
+		res *= 10;
+	return res;
 }
 
 static void
-feed_sample(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
+feed_ivacct(struct agentd *a, int64_t t, uint64_t e, uint64_t i)
 {
 	struct ivacct_reading r[READINGS_STEP];
 	size_t n;
 
-	if (!plausible(a, t, e, i)) {
-		if (++a->implausible < 3) {
-			log_warnx(
-			    "meter: implausible step (export +%llu, import +%llu Wh in %lld ms);"
-			    " sample skipped",
-			    (unsigned long long)(e - a->prev_exp_wh),
-			    (unsigned long long)(i - a->prev_imp_wh), (long long)(t - a->prev_ms));
-			return;
-		}
-		log_error(
-		    "meter: registers jumped; the reading chain restarts at the next boundary");
-		ivacct_init(&a->acct, (uint32_t)a->cfg.interval_s,
-		            (uint32_t)(a->cfg.poll_ms * 5 / 2));
-	}
-	a->implausible = 0;
-	uint64_t resets = a->acct.resets;
 	do {
 		n = ivacct_sample(&a->acct, t, e, i, r, READINGS_STEP);
 		for (size_t k = 0; k < n; k++)
 			add_reading(a, &r[k], t);
 	} while (n == READINGS_STEP);
-	if (a->acct.resets != resets)
+}
+
+/*
+ * Every sample passes mcheck (agent/mcheck.h) before it counts: a step the
+ * rated power could not make, from the last accepted sample or (after a
+ * start) from the last signed reading, is refused: no reading, no
+ * forecast, no offer comes from it.  MCHECK_CONFIRM samples that agree with
+ * each other after a jump are the new base, and the reading chain restarts
+ * at the next boundary, so no signed reading spans the jump.
+ */
+static void
+feed_sample(struct agentd *a, int64_t t, uint64_t e, uint64_t i, uint64_t res_wh)
+{
+	switch (mcheck_sample(&a->mc, t, e, i, res_wh)) {
+	case MCHECK_REJECT:
+		a->meter_suspect = 1;
+		log_rated(&a->rate_meter, LOG_LEVEL_WARN,
+		          "meter: implausible sample refused (export %+lld Wh, import %+lld Wh in "
+		          "%lld ms; rated_power_w %u allows %llu Wh): it counts for nothing",
+		          (long long)a->mc.last_dexp_wh, (long long)a->mc.last_dimp_wh,
+		          (long long)a->mc.last_dt_ms, a->mc.rated_power_w,
+		          (unsigned long long)a->mc.last_max_wh);
+		return;
+	case MCHECK_REBASE:
+		a->meter_suspect = 0;
+		a->meter_rebased_ms = t;
+		a->meter_jump_exp_wh = a->mc.last_dexp_wh;
+		a->meter_jump_imp_wh = a->mc.last_dimp_wh;
 		log_error(
-		    "meter: a register went backwards (reset or wrap); readings restart at the"
-		    " next boundary");
-	a->have_prev_sample = 1;
-	a->prev_ms = t;
-	a->prev_exp_wh = e;
-	a->prev_imp_wh = i;
+		    "meter: registers jumped (export %+lld Wh, import %+lld Wh) and %u samples "
+		    "agree since: taken as the new base; the reading chain restarts at the "
+		    "next boundary (no reading spans the jump)",
+		    (long long)a->mc.last_dexp_wh, (long long)a->mc.last_dimp_wh, a->mc.confirm);
+		ivacct_init(&a->acct, (uint32_t)a->cfg.interval_s,
+		            (uint32_t)(a->cfg.poll_ms * 5 / 2));
+		break;
+	case MCHECK_ACCEPT:
+	default:
+		a->meter_suspect = 0;
+		break;
+	}
+	feed_ivacct(a, t, e, i);
 }
 
 /* discovering: the device answered discovery with exceptions or without
  * the SunSpec marker, which says "no SunSpec device at this unit", not
  * "unreachable". */
 static void
-poll_failed(struct agentd *a, const struct dev *d, pw_err rc, int discovering)
+poll_failed(struct agentd *a, pw_err rc, int discovering)
 {
 	a->poll_errors++;
 	/* "not SunSpec" stays until a poll succeeds: the device may drop the
@@ -235,7 +276,8 @@ poll_failed(struct agentd *a, const struct dev *d, pw_err rc, int discovering)
 		a->dev_fault = AMETER_UNREACHABLE;
 	a->dev_ok = 0;
 	a->have_rd = 0;
-	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", dev_url(d), pw_strerror(rc));
+	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s: %s", devpoll_meter_url(a->dp),
+	         pw_strerror(rc));
 }
 
 static void
@@ -287,23 +329,36 @@ open_both(const struct aconfig *c, struct dev **inv, struct dev **meter, char *e
 pw_err
 ameter_open(struct agentd *a, char *err, size_t errlen)
 {
-	pw_err rc = open_both(&a->cfg, &a->inv, &a->meter, err, errlen);
-	if (rc == PW_OK)
-		log_info("device %s (%s)%s%s%s", dev_url(a->inv), dev_source(a->inv),
-		         a->meter != NULL ? "; grid meter " : "",
-		         a->meter != NULL ? dev_url(a->meter) : "",
-		         a->meter != NULL
-		             ? (strcmp(dev_source(a->meter), "sunspec") == 0 ? " (sunspec)"
-		                                                             : " (template)")
-		             : "");
+	struct dev *inv, *meter;
+	pw_err rc = open_both(&a->cfg, &inv, &meter, err, errlen);
+	const struct dev *m;
+	const struct tmpl *t;
+
+	if (rc != PW_OK)
+		return rc;
+	log_info("device %s (%s)%s%s%s", dev_url(inv), dev_source(inv),
+	         meter != NULL ? "; grid meter " : "", meter != NULL ? dev_url(meter) : "",
+	         meter != NULL
+	             ? (strcmp(dev_source(meter), "sunspec") == 0 ? " (sunspec)" : " (template)")
+	             : "");
+	/* what is known before the first poll (SunSpec: nothing yet) */
+	m = meter != NULL ? meter : inv;
+	t = dev_template(m);
+	a->dev_has_meter =
+	    t != NULL ? (t->roles & TMPL_ROLE_METER) != 0 : strcmp(dev_source(m), "sunspec") != 0;
+	a->dev_lacks_meter = 0;
+	/* from here on the device thread owns the sources */
+	rc = devpoll_start(&inv, &meter, (uint32_t)a->cfg.poll_ms, a->cfg.clock_offset_s * 1000,
+	                   &a->dp);
+	if (rc != PW_OK)
+		snprintf(err, errlen, "cannot start the device thread: %s", pw_strerror(rc));
 	return rc;
 }
 
 void
 ameter_close(struct agentd *a)
 {
-	dev_destroy(&a->inv);
-	dev_destroy(&a->meter);
+	devpoll_stop(&a->dp);
 }
 
 pw_err
@@ -316,80 +371,88 @@ ameter_check(const struct aconfig *cfg, char *err, size_t errlen)
 	return rc;
 }
 
-/* The PV power from a separate inverter: its failure stops no metering. */
-static void
-poll_inverter(struct agentd *a)
+void
+ameter_set_period(struct agentd *a)
 {
-	struct dev_reading r;
-	pw_err rc = dev_poll(a->inv, DEV_WANT_ALL, &r);
-
-	if (rc != PW_OK) {
-		if (a->has_pv)
-			log_warnx("inverter %s: %s", dev_url(a->inv), pw_strerror(rc));
-		a->has_pv = 0;
-		return;
-	}
-	a->has_pv = r.has_ac_power;
-	a->pv_w = r.ac_power_w;
+	if (a->dp != NULL)
+		devpoll_set_period(a->dp, (uint32_t)a->cfg.poll_ms);
 }
 
 /*
- * The meter's values every poll (one request for a SunSpec meter model: a
- * device that fails one request in N still gives most samples); every 8th
- * poll, and until the meter's serial is known, everything it has.
+ * One round of the device thread: the meter's values (every round), the
+ * whole device (every 8th and until the serial is known), a separate
+ * inverter's PV power (every 4th; its failure stops no metering).
  */
-void
-ameter_poll(struct agentd *a, int64_t now)
+static void
+take_sample(struct agentd *a, const struct devpoll_sample *s, int64_t now)
 {
-	struct dev *m = a->meter != NULL ? a->meter : a->inv;
-	bool full, discovering;
-	pw_err rc;
-
-	flush_pending(a, now);
-
 	a->polls++;
-	if (a->meter != NULL && a->polls % 4 == 1)
-		poll_inverter(a);
-	full = a->polls % 8 == 1 || a->dev_serial[0] == '\0';
-	/* a SunSpec source without its layout yet discovers in this poll */
-	discovering = strcmp(dev_source(m), "sunspec") == 0 && dev_sunspec(m) == NULL;
-	rc = dev_poll(m, full ? DEV_WANT_ALL : DEV_WANT_METER, &a->rd);
-	if (rc != PW_OK) {
-		poll_failed(a, m, rc, discovering);
+	a->dev_has_meter = s->has_meter;
+	a->dev_lacks_meter = s->lacks_meter;
+	if (s->inv_polled) {
+		if (s->inv_rc != PW_OK && a->has_pv)
+			log_warnx("inverter %s: %s", devpoll_inv_url(a->dp),
+			          pw_strerror(s->inv_rc));
+		a->has_pv = s->inv_has_pv;
+		a->pv_w = s->inv_pv_w;
+	}
+	if (s->rc != PW_OK) {
+		poll_failed(a, s->rc, s->discovering);
 		return;
 	}
-	if (full && a->meter == NULL) {
-		a->has_pv = a->rd.has_ac_power;
-		a->pv_w = a->rd.ac_power_w;
+	if (s->full && a->cfg.meter_url[0] == '\0') {
+		a->has_pv = s->rd.has_ac_power;
+		a->pv_w = s->rd.ac_power_w;
 	}
+	a->rd = s->rd;
 	if (a->rd.meter_serial[0] != '\0' &&
 	    strncmp(a->dev_serial, a->rd.meter_serial, sizeof(a->dev_serial)) != 0) {
 		snprintf(a->dev_serial, sizeof(a->dev_serial), "%s", a->rd.meter_serial);
 		if (a->cfg.serial[0] != '\0' && strcmp(a->cfg.serial, a->dev_serial) != 0)
 			log_warnx("meter %s reports serial %s; readings are signed with the "
 			          "registered [household] serial %s",
-			          dev_url(m), a->dev_serial, a->cfg.serial);
+			          devpoll_meter_url(a->dp), a->dev_serial, a->cfg.serial);
 		else
-			log_info("meter %s: serial %s", dev_url(m), a->dev_serial);
+			log_info("meter %s: serial %s", devpoll_meter_url(a->dp), a->dev_serial);
 	}
 	a->have_rd = 1;
-	pv_energy(a, now);
+	pv_energy(a, s->t_ms);
 	if (!a->dev_ok)
 		log_info("device: reading");
 	a->dev_ok = 1;
 	a->dev_fault = AMETER_OK;
-	a->dev_ok_ms = now;
-	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s", dev_url(m));
+	a->dev_ok_ms = now; /* it answered just now */
+	snprintf(a->dev_detail, sizeof(a->dev_detail), "%s", devpoll_meter_url(a->dp));
 	/* only the registers make money; a meter asleep (not implemented, or a
 	 * register back at zero while waking up: the last good value stays the
 	 * base) gives no sample at all, nor one without its name */
 	if (!a->rd.has_meter || !a->rd.has_export || !a->rd.has_import || a->rd.export_wh < 0 ||
 	    a->rd.import_wh < 0 || (a->cfg.serial[0] == '\0' && a->dev_serial[0] == '\0'))
 		return;
-	if (a->have_prev_sample && ((a->rd.export_wh == 0 && a->prev_exp_wh > 0) ||
-	                            (a->rd.import_wh == 0 && a->prev_imp_wh > 0)))
+	if (a->mc.have_base && ((a->rd.export_wh == 0 && a->mc.base_exp_wh > 0) ||
+	                        (a->rd.import_wh == 0 && a->mc.base_imp_wh > 0)))
 		return;
-	feed_sample(a, now, (uint64_t)a->rd.export_wh, (uint64_t)a->rd.import_wh);
+	feed_sample(a, s->t_ms, (uint64_t)a->rd.export_wh, (uint64_t)a->rd.import_wh,
+	            resolution_wh(&a->rd));
+}
+
+void
+ameter_receive(struct agentd *a, int64_t now)
+{
+	struct devpoll_sample s[4];
+	size_t n;
+
+	if (a->dp == NULL)
+		return;
+	while ((n = devpoll_take(a->dp, s, sizeof(s) / sizeof(s[0]))) > 0)
+		for (size_t k = 0; k < n; k++)
+			take_sample(a, &s[k], now);
+}
+
+void
+ameter_tick(struct agentd *a, int64_t now)
+{
+	flush_pending(a, now);
 }
 
 int
@@ -401,14 +464,5 @@ ameter_reachable(const struct agentd *a, int64_t now)
 int
 ameter_has_meter(const struct agentd *a)
 {
-	const struct dev *m = a->meter != NULL ? a->meter : a->inv;
-	const struct tmpl *t;
-
-	if (m == NULL)
-		return 0;
-	if ((t = dev_template(m)) != NULL)
-		return (t->roles & TMPL_ROLE_METER) != 0;
-	if (strcmp(dev_source(m), "sunspec") == 0)
-		return dev_sunspec(m) != NULL && !dev_lacks_meter(m);
-	return 1; /* another backend is a meter reader */
+	return a->dev_has_meter;
 }

@@ -24,6 +24,7 @@ static const char *const codes[ASTATUS__COUNT] = {
 	[ASTATUS_NO_SUNSPEC] = "no_sunspec_device",
 	[ASTATUS_DEVICE_UNREACHABLE] = "device_unreachable",
 	[ASTATUS_NO_METER] = "no_meter_model",
+	[ASTATUS_METER_IMPLAUSIBLE] = "meter_implausible",
 };
 
 static long long
@@ -161,7 +162,7 @@ static void
 device_problems(struct agentd *a, int64_t now, unsigned *active)
 {
 	/* the device whose readings are signed: [meter] when set */
-	const char *url = a->meter != NULL ? a->cfg.meter_url : a->cfg.modbus;
+	const char *url = a->cfg.meter_url[0] != '\0' ? a->cfg.meter_url : a->cfg.modbus;
 
 	if (a->dev_fault == AMETER_NOT_SUNSPEC) {
 		*active |= 1u << ASTATUS_NO_SUNSPEC;
@@ -184,7 +185,7 @@ device_problems(struct agentd *a, int64_t now, unsigned *active)
 		         " device is on and reachable at [device] modbus = %s.",
 		         url);
 	}
-	if (dev_lacks_meter(a->meter != NULL ? a->meter : a->inv)) {
+	if (a->dev_lacks_meter) {
 		*active |= 1u << ASTATUS_NO_METER;
 		snprintf(a->st_msg[ASTATUS_NO_METER], sizeof(a->st_msg[0]),
 		         "The SunSpec device at %s has no meter model (201-204, 211-214): no"
@@ -193,6 +194,37 @@ device_problems(struct agentd *a, int64_t now, unsigned *active)
 		snprintf(a->st_action[ASTATUS_NO_METER], sizeof(a->st_action[0]),
 		         "Point [device] modbus and unit at the grid meter (peerwatt-agent probe"
 		         " lists the models).");
+	}
+	if (a->meter_suspect) {
+		*active |= 1u << ASTATUS_METER_IMPLAUSIBLE;
+		snprintf(a->st_msg[ASTATUS_METER_IMPLAUSIBLE], sizeof(a->st_msg[0]),
+		         "The grid meter's registers moved by export %+lld Wh, import %+lld Wh in"
+		         " %lld s, more than rated_power_w = %u W can deliver (%llu Wh): its"
+		         " samples are refused, no reading is signed from them and nothing is"
+		         " offered.",
+		         (long long)a->mc.last_dexp_wh, (long long)a->mc.last_dimp_wh,
+		         secs(a->mc.last_dt_ms), a->mc.rated_power_w,
+		         (unsigned long long)a->mc.last_max_wh);
+		snprintf(a->st_action[ASTATUS_METER_IMPLAUSIBLE], sizeof(a->st_action[0]),
+		         "A glitch passes by itself. A meter replaced or reset is taken as the new"
+		         " base once %u samples in a row agree (the intervals across the jump get"
+		         " no reading). If it stays, check the meter and [device] rated_power_w"
+		         " in %s.",
+		         a->mc.confirm, a->cfg.path);
+	} else if (a->meter_rebased_ms != 0) {
+		*active |= 1u << ASTATUS_METER_IMPLAUSIBLE;
+		snprintf(
+		    a->st_msg[ASTATUS_METER_IMPLAUSIBLE], sizeof(a->st_msg[0]),
+		    "The grid meter's registers jumped (export %+lld Wh, import %+lld Wh) %lld s"
+		    " ago and the samples since agree: the new values are the base and the"
+		    " reading chain restarts at the next boundary; the intervals across the"
+		    " jump get no reading.",
+		    (long long)a->meter_jump_exp_wh, (long long)a->meter_jump_imp_wh,
+		    secs(now - a->meter_rebased_ms));
+		snprintf(a->st_action[ASTATUS_METER_IMPLAUSIBLE], sizeof(a->st_action[0]),
+		         "Nothing, if the meter was replaced or reset; the exchange settles the"
+		         " intervals without a reading as \"reading missing\". This clears with"
+		         " the next signed reading.");
 	}
 	if (a->serial_refused) {
 		const char *dev = a->dev_serial;

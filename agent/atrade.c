@@ -226,6 +226,7 @@ sell_block_update(struct agentd *a, int64_t now)
 	sup.pv_w = (int64_t)a->pv_w;
 	sup.have_last = a->fc.have_last;
 	sup.last_export_wh = a->fc.last_wh > 0 ? (uint64_t)a->fc.last_wh : 0;
+	sup.meter_suspect = a->meter_suspect;
 	b = policy_sell_block(&sup);
 	if (a->sell_block_set && b == a->sell_block)
 		return;
@@ -235,6 +236,11 @@ sell_block_update(struct agentd *a, int64_t now)
 			log_warnx("auto-sell paused: device unreachable (%s); open offers are "
 			          "withdrawn until it answers",
 			          a->dev_detail[0] != '\0' ? a->dev_detail : a->cfg.modbus);
+			break;
+		case POLICY_SELL_METER_FAULT:
+			log_warnx(
+			    "auto-sell paused: the meter's samples are refused as implausible; "
+			    "open offers are withdrawn until they agree again");
 			break;
 		case POLICY_SELL_NO_SUPPLY:
 			log_info("auto-sell paused: no production (PV %.0f W, the last interval "

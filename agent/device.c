@@ -169,6 +169,14 @@ dev_destroy(struct dev **dp)
 	*dp = NULL;
 }
 
+void
+dev_interrupt(struct dev *d)
+{
+	/* other backends never block: their polls drain what came */
+	if (d != NULL && d->ml != NULL)
+		mlink_interrupt(d->ml);
+}
+
 const char *
 dev_source(const struct dev *d)
 {

@@ -32,7 +32,8 @@
  * PW_ERR_PARSE and a message in err.
  *
  * Called by agent/probe.c, the agent daemon's meter polling and the tests.
- * Thread-safety: a struct dev is used by one thread at a time.
+ * Thread-safety: a struct dev is used by one thread at a time (in the
+ * agent daemon its device thread, agent/devpoll.c), but for dev_interrupt.
  */
 #ifndef AGENT_DEVICE_H
 #define AGENT_DEVICE_H
@@ -130,6 +131,13 @@ void dev_destroy(struct dev **dp);
  */
 pw_err dev_poll(struct dev *d, unsigned want, struct dev_reading *r)
     __attribute__((warn_unused_result));
+
+/*
+ * The only call allowed from another thread than the one polling: ends a
+ * Modbus transaction under way at once and makes every later poll fail
+ * (mlink_interrupt), for a graceful stop.  NULL-safe.
+ */
+void dev_interrupt(struct dev *d);
 
 const char *dev_source(const struct dev *d);
 const char *dev_url(const struct dev *d);

@@ -38,10 +38,17 @@ slot_of(const struct forecast *f, uint32_t tod_s)
 }
 
 void
-forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh)
+forecast_set_max(struct forecast *f, uint64_t max_wh)
+{
+	f->max_wh = max_wh;
+}
+
+static void blend(const struct forecast *f, uint32_t tod_s, uint32_t horizon, double *y, double *m);
+
+static void
+learn(struct forecast *f, uint32_t tod_s, double x)
 {
 	uint32_t s = slot_of(f, tod_s);
-	double x = (double)export_wh;
 
 	/* Score both predictors on this interval before learning from it. */
 	if (f->have_last) {
@@ -69,6 +76,44 @@ forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh)
 	f->last_wh = x;
 	f->have_last = 1;
 	f->n_obs++;
+}
+
+enum forecast_obs
+forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh)
+{
+	double x = (double)export_wh, y, m, jump;
+
+	if (f->max_wh > 0 && export_wh > f->max_wh) {
+		f->n_rejected++;
+		return FORECAST_IMPOSSIBLE;
+	}
+	if (f->have_held) {
+		f->have_held = 0;
+		/* confirmed when this one is at least half as far up */
+		if (x >= f->held_expect_wh + (f->held_wh - f->held_expect_wh) / 2.0) {
+			learn(f, f->held_tod_s, f->held_wh);
+			learn(f, tod_s, x);
+			return FORECAST_LEARNED;
+		}
+		f->n_outliers++;
+		learn(f, tod_s, x);
+		return FORECAST_DROPPED;
+	}
+	if (f->max_wh > 0 && f->have_last) {
+		blend(f, tod_s, 1, &y, &m);
+		jump = 3.0 * (m + ERR_FLOOR_WH);
+		if (jump < (double)f->max_wh / 10.0)
+			jump = (double)f->max_wh / 10.0;
+		if (x > y + m + jump) {
+			f->have_held = 1;
+			f->held_tod_s = tod_s;
+			f->held_wh = x;
+			f->held_expect_wh = y;
+			return FORECAST_HELD;
+		}
+	}
+	learn(f, tod_s, x);
+	return FORECAST_LEARNED;
 }
 
 /*
@@ -112,12 +157,19 @@ to_wh(double x)
 	return x <= 0.0 ? 0 : (uint64_t)llround(x);
 }
 
+/* never more than the household could export */
+static uint64_t
+bounded(const struct forecast *f, uint64_t wh)
+{
+	return f->max_wh > 0 && wh > f->max_wh ? f->max_wh : wh;
+}
+
 uint64_t
 forecast_export_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon)
 {
 	double y, m;
 	blend(f, tod_s, horizon, &y, &m);
-	return to_wh(y);
+	return bounded(f, to_wh(y));
 }
 
 uint64_t
@@ -133,5 +185,5 @@ forecast_firm_wh(const struct forecast *f, uint32_t tod_s, uint32_t horizon)
 {
 	double y, m;
 	blend(f, tod_s, horizon, &y, &m);
-	return to_wh(y - m);
+	return bounded(f, to_wh(y - m));
 }

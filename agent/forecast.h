@@ -16,6 +16,16 @@
  * margin (its expected absolute error); forecast - margin is the firm
  * part, what the agent offers (docs/agent.md "Selling policy").
  *
+ * Bounds and outliers: forecast_set_max() gives the most the household can
+ * export in one interval (its rated power x the interval).  An observation
+ * above it is impossible and never learned; every forecast is clamped to
+ * it.  An observation far above what the forecast expected (more than the
+ * expectation + margin + max(3 x (margin + 1 Wh), max / 10)) is held: it is
+ * learned only when the next observation confirms it (at least half as far
+ * above that expectation), else dropped as an outlier.  One bad interval
+ * therefore never drives the offers; a real rise (clouds clearing) is
+ * followed one interval later.  Without a maximum neither applies.
+ *
  * Times are of the devices' day (agent/devclock.h: the local clock, or the
  * simulated clock of peerwatt-sim) and `interval_s` is the interval's
  * length on that clock.  Everything is in Wh per interval; the profile
@@ -45,16 +55,34 @@ struct forecast {
 	double err_profile_wh;
 	int have_err_persist, have_err_profile;
 	uint64_t n_obs;
+	uint64_t max_wh; /* 0: unbounded (forecast_set_max) */
+	int have_held;   /* an observation waits for confirmation */
+	uint32_t held_tod_s;
+	double held_wh, held_expect_wh;
+	uint64_t n_rejected, n_outliers; /* above max_wh; held and dropped */
+};
+
+/* What forecast_observe() did with an observation. */
+enum forecast_obs {
+	FORECAST_LEARNED = 0, /* learned (with the held one it confirmed, if any) */
+	FORECAST_HELD,        /* far above the expectation: waits for the next */
+	FORECAST_DROPPED,     /* learned; the held one before it was an outlier, dropped */
+	FORECAST_IMPOSSIBLE,  /* above max_wh: never learned */
 };
 
 /* interval_s (on the devices' clock) in [1, 86400]; PW_ERR_RANGE otherwise. */
 pw_err forecast_init(struct forecast *f, uint32_t interval_s) __attribute__((warn_unused_result));
 
+/* The most the household can export in one interval (rated power x the
+ * interval, Wh); 0 leaves the forecast unbounded.  See the top. */
+void forecast_set_max(struct forecast *f, uint64_t max_wh);
+
 /*
  * Record the export measured during the interval that started at local
- * time-of-day `tod_s` (seconds since local midnight, 0..86399).
+ * time-of-day `tod_s` (seconds since local midnight, 0..86399).  Bounds and
+ * outliers as at the top.
  */
-void forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh);
+enum forecast_obs forecast_observe(struct forecast *f, uint32_t tod_s, uint64_t export_wh);
 
 /*
  * Forecast export for the interval starting at `tod_s`, `horizon` intervals

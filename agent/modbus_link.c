@@ -2,10 +2,14 @@
  * modbus_link.c: one libmodbus connection with timeouts and backoff (see modbus_link.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <modbus.h>
 
@@ -22,6 +26,19 @@ struct mlink {
 	unsigned fails;       /* consecutive failures: sets the backoff */
 	uint64_t next_try_ms; /* no connection attempt before this */
 	struct mlink_stats st;
+	/* The transaction deadline: a watchdog thread (started at the first
+	 * read) ends a transaction that outlives tx_limit_ms by shutting its
+	 * socket down (TCP) or putting /dev/null in place of its line (RTU).
+	 * wd_mu guards everything below; the fd is only touched while in_tx,
+	 * and the reading thread closes it only after clearing in_tx. */
+	pthread_mutex_t wd_mu;
+	pthread_cond_t wd_cv;
+	pthread_t wd_thread;
+	bool wd_started, wd_quit;
+	bool in_tx, tx_expired, interrupted;
+	int tx_fd;
+	uint64_t tx_deadline_ms; /* CLOCK_MONOTONIC, real even under a test clock */
+	uint32_t tx_limit_ms;
 };
 
 /* --- URL ------------------------------------------------------------------------ */
@@ -174,6 +191,22 @@ mlink_cfg_defaults(struct mlink_cfg *cfg)
 	cfg->quiet_ms = 0;
 	cfg->backoff_base_ms = 1000;
 	cfg->backoff_cap_ms = 60000;
+	cfg->deadline_ms = 0;
+}
+
+uint32_t
+mlink_deadline_ms(const struct mlink_url *u, const struct mlink_cfg *cfg)
+{
+	uint64_t ms;
+
+	if (cfg->deadline_ms != 0)
+		return cfg->deadline_ms;
+	ms = (uint64_t)cfg->timeout_ms + MLINK_DEADLINE_SLACK_MS;
+	/* a serial line also needs the time the longest frame (256 bytes of
+	 * 11 bits) takes at its speed */
+	if (u->kind == MLINK_RTU && u->baud > 0)
+		ms += 256u * 11u * 1000u / u->baud + 1;
+	return (uint32_t)ms;
 }
 
 pw_err
@@ -192,10 +225,29 @@ mlink_new(const char *url, const struct mlink_cfg *cfg, const struct mlink_clock
 		return PW_ERR_RANGE;
 	if (cfg->timeout_ms < 10 || cfg->timeout_ms > 60000 || cfg->quiet_ms > 60000 ||
 	    cfg->backoff_base_ms < 1 || cfg->backoff_cap_ms < cfg->backoff_base_ms ||
-	    cfg->backoff_cap_ms > 3600000)
+	    cfg->backoff_cap_ms > 3600000 ||
+	    (cfg->deadline_ms != 0 &&
+	     (cfg->deadline_ms < cfg->timeout_ms || cfg->deadline_ms > 120000)))
 		return PW_ERR_RANGE;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return PW_ERR_NOMEM;
+	{
+		pthread_condattr_t ca;
+		if (pthread_condattr_init(&ca) != 0 ||
+		    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+		    pthread_cond_init(&l->wd_cv, &ca) != 0) {
+			free(l);
+			return PW_ERR_NOMEM;
+		}
+		pthread_condattr_destroy(&ca);
+		if (pthread_mutex_init(&l->wd_mu, NULL) != 0) {
+			pthread_cond_destroy(&l->wd_cv);
+			free(l);
+			return PW_ERR_NOMEM;
+		}
+	}
+	l->tx_fd = -1;
+	l->tx_limit_ms = mlink_deadline_ms(&u, cfg);
 	snprintf(l->url_text, sizeof(l->url_text), "%s", url);
 	l->url = u;
 	l->cfg = *cfg;
@@ -223,11 +275,137 @@ mlink_close(struct mlink *l)
 void
 mlink_destroy(struct mlink **lp)
 {
+	struct mlink *l;
+
 	if (lp == NULL || *lp == NULL)
 		return;
-	mlink_close(*lp);
-	free(*lp);
+	l = *lp;
+	pthread_mutex_lock(&l->wd_mu);
+	l->wd_quit = true;
+	pthread_cond_signal(&l->wd_cv);
+	pthread_mutex_unlock(&l->wd_mu);
+	if (l->wd_started)
+		pthread_join(l->wd_thread, NULL);
+	mlink_close(l);
+	pthread_cond_destroy(&l->wd_cv);
+	pthread_mutex_destroy(&l->wd_mu);
+	free(l);
 	*lp = NULL;
+}
+
+/* --- the transaction deadline ---------------------------------------------------- */
+
+static uint64_t
+mono_ms(void)
+{
+	return real_now_ms(NULL);
+}
+
+/* Ends the transaction under way at once (wd_mu held, in_tx): the pending
+ * select() or recv() of libmodbus returns, and the read fails. */
+static void
+tx_kill(struct mlink *l)
+{
+	if (l->tx_fd < 0)
+		return;
+	if (l->url.kind == MLINK_TCP) {
+		(void)shutdown(l->tx_fd, SHUT_RDWR); /* wakes the select at once */
+	} else {
+		/* a serial line cannot be shut down: /dev/null takes its place,
+		 * whose end-of-file the next read (at the next byte or the byte
+		 * timeout) sees; mlink_close() then closes it */
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0) {
+			(void)dup2(nul, l->tx_fd);
+			close(nul);
+		}
+	}
+}
+
+static void *
+wd_main(void *arg)
+{
+	struct mlink *l = arg;
+
+	pthread_mutex_lock(&l->wd_mu);
+	while (!l->wd_quit) {
+		if (!l->in_tx || l->tx_expired) {
+			pthread_cond_wait(&l->wd_cv, &l->wd_mu);
+			continue;
+		}
+		if (mono_ms() >= l->tx_deadline_ms) {
+			tx_kill(l);
+			l->tx_expired = true;
+			continue;
+		}
+		struct timespec ts = { (time_t)(l->tx_deadline_ms / 1000),
+			               (long)(l->tx_deadline_ms % 1000) * 1000000L };
+		pthread_cond_timedwait(&l->wd_cv, &l->wd_mu, &ts);
+	}
+	pthread_mutex_unlock(&l->wd_mu);
+	return NULL;
+}
+
+/* Before a transaction: false when the link was interrupted. */
+static bool
+tx_begin(struct mlink *l)
+{
+	bool ok;
+
+	pthread_mutex_lock(&l->wd_mu);
+	ok = !l->interrupted;
+	if (ok && !l->wd_started) {
+		if (pthread_create(&l->wd_thread, NULL, wd_main, l) == 0)
+			l->wd_started = true;
+		else
+			log_warnx("modbus %s: cannot start the deadline watchdog", l->url_text);
+	}
+	if (ok) {
+		l->in_tx = true;
+		l->tx_expired = false;
+		l->tx_fd = modbus_get_socket(l->ctx);
+		l->tx_deadline_ms = mono_ms() + l->tx_limit_ms;
+		pthread_cond_signal(&l->wd_cv);
+	}
+	pthread_mutex_unlock(&l->wd_mu);
+	return ok;
+}
+
+/* After it: true when the deadline (or mlink_interrupt) ended it. */
+static bool
+tx_end(struct mlink *l)
+{
+	bool expired;
+
+	pthread_mutex_lock(&l->wd_mu);
+	l->in_tx = false;
+	l->tx_fd = -1;
+	expired = l->tx_expired;
+	l->tx_expired = false;
+	pthread_mutex_unlock(&l->wd_mu);
+	return expired;
+}
+
+void
+mlink_interrupt(struct mlink *l)
+{
+	pthread_mutex_lock(&l->wd_mu);
+	l->interrupted = true;
+	if (l->in_tx && !l->tx_expired) {
+		tx_kill(l);
+		l->tx_expired = true;
+	}
+	pthread_mutex_unlock(&l->wd_mu);
+}
+
+static bool
+is_interrupted(struct mlink *l)
+{
+	bool v;
+	pthread_mutex_lock(&l->wd_mu);
+	v = l->interrupted;
+	pthread_mutex_unlock(&l->wd_mu);
+	return v;
 }
 
 bool
@@ -333,6 +511,10 @@ mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count, 
 	    (fc != 3 && fc != 4) || unit < -1 || unit > 255 ||
 	    (l->url.kind == MLINK_RTU && unit >= 0 && (unit < 1 || unit > 247)))
 		return PW_ERR_ARG;
+	if (is_interrupted(l)) {
+		l->st.skipped++;
+		return PW_ERR_UNAVAILABLE;
+	}
 	if (!l->connected) {
 		if (l->clock.now_ms(l->clock.arg) < l->next_try_ms) {
 			l->st.skipped++;
@@ -344,16 +526,36 @@ mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count, 
 	/* a gateway (a Victron GX, an RS485 bridge) reaches several unit ids */
 	if (modbus_set_slave(l->ctx, unit >= 0 ? unit : l->cfg.unit) == -1)
 		return PW_ERR_ARG;
+	if (!tx_begin(l)) {
+		l->st.skipped++;
+		return PW_ERR_UNAVAILABLE;
+	}
 	if (fc == 4)
 		n = modbus_read_input_registers(l->ctx, addr, count, regs);
 	else
 		n = modbus_read_registers(l->ctx, addr, count, regs);
+	err = errno;
+	if (tx_end(l)) {
+		if (is_interrupted(l)) { /* a stop, not a fault of the device */
+			mlink_close(l);
+			return PW_ERR_TIMEOUT;
+		}
+		/* a device dribbling its reply (libmodbus's byte timeout restarts
+		 * at every byte) is a fault, not a stall; whatever came is dropped */
+		char msg[160];
+		l->st.timeouts++;
+		l->st.deadlines++;
+		snprintf(msg, sizeof(msg),
+		         "no whole reply within the transaction's deadline of %u ms",
+		         l->tx_limit_ms);
+		link_failed(l, msg);
+		return PW_ERR_TIMEOUT;
+	}
 	if (n == count) {
 		l->fails = 0;
 		l->st.reads_ok++;
 		return PW_OK;
 	}
-	err = errno;
 	if (n >= 0) {
 		l->st.malformed++;
 		link_failed(l, "short reply");

@@ -7,12 +7,18 @@
  * attempts are spaced by an exponential backoff (base doubling up to a cap);
  * reads in between fail at once with PW_ERR_UNAVAILABLE instead of blocking.
  * A read either fills every register asked for or returns an error: a
- * timeout, an exception or a malformed reply never yields a value.
+ * timeout, an exception or a malformed reply never yields a value.  A whole
+ * transaction has a hard deadline (mlink_deadline_ms), enforced by a
+ * watchdog thread of the link whatever libmodbus's per-byte timeout does.
  *
  * Prefix mlink_.  Called by agent/probe.c and the agent daemon's poller;
  * mlink_read_cb() plugs a link into struct sunspec_io.
  * Thread-safety: one struct mlink serialises one connection and is used by
- * one thread at a time (real devices accept one client and one request).
+ * one thread at a time (real devices accept one client and one request);
+ * only mlink_interrupt() may be called from another thread.  The link's
+ * own watchdog thread (started at the first read, joined by
+ * mlink_destroy) shares nothing with the reader but the transaction state
+ * under its mutex.
  */
 #ifndef AGENT_MODBUS_LINK_H
 #define AGENT_MODBUS_LINK_H
@@ -53,17 +59,32 @@ struct mlink_cfg {
 	uint32_t quiet_ms;        /* pause after connecting, default 0 */
 	uint32_t backoff_base_ms; /* first retry delay, default 1000 */
 	uint32_t backoff_cap_ms;  /* longest retry delay, default 60000 */
+	uint32_t deadline_ms;     /* a whole transaction, 0: mlink_deadline_ms() */
 };
+
+/* Added to the response timeout for a whole transaction's deadline. */
+#define MLINK_DEADLINE_SLACK_MS 1000
 
 struct mlink_stats {
 	unsigned long connect_attempts, connects, reads_ok, timeouts, exceptions, malformed,
-	    skipped; /* skipped: reads refused during a backoff */
+	    skipped,   /* skipped: reads refused during a backoff */
+	    deadlines; /* transactions ended at their deadline (counted in timeouts too) */
 };
 
 struct mlink;
 
 /* Defaults above, unit 1. */
 void mlink_cfg_defaults(struct mlink_cfg *cfg);
+
+/*
+ * The hard deadline of one transaction (request and whole reply): the
+ * configured deadline_ms, else timeout_ms + MLINK_DEADLINE_SLACK_MS, plus on
+ * a serial line the time 256 bytes of 11 bits take at its speed.  libmodbus
+ * only bounds the wait for the first byte (the response timeout) and the
+ * gap between bytes (its byte timeout, restarted at every byte): a device
+ * that dribbles its reply would hold a read for minutes.
+ */
+uint32_t mlink_deadline_ms(const struct mlink_url *u, const struct mlink_cfg *cfg);
 
 /*
  * Parse url, check cfg and create a link (not yet connected: the first read
@@ -99,6 +120,13 @@ pw_err mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t 
                      uint16_t *regs) __attribute__((warn_unused_result));
 /* The same with the tmpl_io signature: arg is the struct mlink. */
 pw_err mlink_read_ex_cb(void *arg, int fc, int unit, uint16_t addr, uint16_t count, uint16_t *regs);
+
+/*
+ * From any thread: end the transaction under way at once (its read fails
+ * with PW_ERR_TIMEOUT) and make every later read fail at once with
+ * PW_ERR_UNAVAILABLE.  For a graceful stop of the thread that reads.
+ */
+void mlink_interrupt(struct mlink *l);
 
 /* Drop the connection now (the next read reconnects without waiting). */
 void mlink_close(struct mlink *l);

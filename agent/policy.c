@@ -31,6 +31,9 @@ policy_sell_block(const struct policy_supply *s)
 {
 	if (!s->device_ok)
 		return POLICY_SELL_DEVICE_DOWN;
+	/* a reading cannot be signed across a jump the agent has not confirmed */
+	if (s->meter_suspect)
+		return POLICY_SELL_METER_FAULT;
 	/* Unknown PV (a meter without an inverter model) proves nothing:
 	 * the forecast alone decides there. */
 	if (s->has_pv && s->pv_w <= 0 && (!s->have_last || s->last_export_wh == 0))
@@ -48,6 +51,8 @@ policy_block_name(enum policy_block b)
 		return "device_unreachable";
 	case POLICY_SELL_NO_SUPPLY:
 		return "no_production";
+	case POLICY_SELL_METER_FAULT:
+		return "meter_implausible";
 	}
 	return "unknown";
 }

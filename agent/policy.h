@@ -49,12 +49,14 @@ struct policy_supply {
 	int64_t pv_w;            /* ... and this is it */
 	int have_last;           /* an interval's export has been measured ... */
 	uint64_t last_export_wh; /* ... and this is the latest */
+	int meter_suspect;       /* the meter's last sample was refused (agent/mcheck.h) */
 };
 
 enum policy_block {
 	POLICY_SELL_OK = 0,
 	POLICY_SELL_DEVICE_DOWN, /* meter or inverter unreachable */
 	POLICY_SELL_NO_SUPPLY,   /* PV produces nothing and nothing was exported */
+	POLICY_SELL_METER_FAULT, /* the meter's registers jumped: samples are refused */
 };
 
 /*
@@ -62,12 +64,14 @@ enum policy_block {
  * policy"): not while its device is unreachable (no reading can be signed,
  * and the exchange settles a missing reading as nothing delivered), and not
  * while its PV produces nothing and the last measured interval exported
- * nothing (night; a battery that exports still shows export).  A blocked
+ * nothing (night; a battery that exports still shows export), and not
+ * while the meter's samples are refused as implausible.  A blocked
  * household's open automatic offers are cancelled.
  */
 enum policy_block policy_sell_block(const struct policy_supply *s);
 
-/* "ok" | "device_unreachable" | "no_production" (stable, for the API). */
+/* "ok" | "device_unreachable" | "no_production" | "meter_implausible"
+ * (stable, for the API). */
 const char *policy_block_name(enum policy_block b);
 
 /* Offer price for the strategy; `last_clearing` 0 = no clearing seen yet

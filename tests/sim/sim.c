@@ -16,8 +16,11 @@
  * sfchange (scale factors change every 3 requests, values stay consistent),
  * reset (meter and inverter accumulators restart from 1 every 4 s),
  * slow (every 10th reply comes 2.5 s late), garbage (every 7th reply is
- * malformed).  Periods count requests over the sim's life, not per
- * connection, so a reader that reconnects always gets through eventually.
+ * malformed), trickle (every 10th reply dribbles one byte every
+ * --trickle-ms, default 450 ms, until the client leaves).  --reply-delay MS
+ * delays every reply.  SIGUSR1 makes the meter's export register jump by
+ * 10^9 Wh (a meter glitch, e.g. while the agent is stopped).  Periods count requests over the sim's
+ * life, not per connection, so a reader that reconnects always gets through eventually.
  *
  * --listen rtu:/dev/X:BAUD:8N1 serves Modbus RTU on a serial line instead
  * (tests use one end of a socat pty pair); drop and garbage are TCP-only.
@@ -40,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,9 +60,13 @@
 
 #define EX_UNAVAILABLE 69
 
-enum fault { F_NONE, F_SLEEP, F_DROP, F_SFCHANGE, F_RESET, F_SLOW, F_GARBAGE };
+enum fault { F_NONE, F_SLEEP, F_DROP, F_SFCHANGE, F_RESET, F_SLOW, F_GARBAGE, F_TRICKLE };
+
+/* SIGUSR1: the meter's export register jumps by SIM_JUMP_WH at the next request */
+#define SIM_JUMP_WH 1000000000.0
 
 static volatile sig_atomic_t quit_flag;
+static volatile sig_atomic_t jump_flag;
 
 struct sim {
 	/* options */
@@ -89,13 +97,17 @@ struct sim {
 	double woke_real; /* real time of the last wake-up */
 	double last_reset_real;
 	int sf_phase;
+	uint32_t reply_delay_ms; /* --reply-delay: every reply this late */
+	uint32_t trickle_ms;     /* --trickle-ms: the trickle fault's pace */
 };
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	quit_flag = 1;
+	if (sig == SIGUSR1)
+		jump_flag = 1;
+	else
+		quit_flag = 1;
 }
 
 static double
@@ -437,6 +449,38 @@ close_client(int *fd)
 	}
 }
 
+/* The trickle fault: the reply, built by libmodbus into a socket pair,
+ * goes to the client one byte every trickle_ms (libmodbus's byte timeout
+ * restarts at every byte); stops when the client is gone. */
+static void
+trickle_reply(struct sim *s, modbus_t *ctx, const uint8_t *q, int n, int *client)
+{
+	uint8_t r[MODBUS_TCP_MAX_ADU_LENGTH];
+	int sp[2];
+	ssize_t len;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1) {
+		log_warn("sim: socketpair");
+		return;
+	}
+	modbus_set_socket(ctx, sp[0]);
+	len = modbus_reply(ctx, q, n, s->map) < 0 ? -1 : read(sp[1], r, sizeof(r));
+	modbus_set_socket(ctx, *client);
+	close(sp[0]);
+	close(sp[1]);
+	log_info("sim: trickling a %zd-byte reply, one byte every %u ms", len, s->trickle_ms);
+	for (ssize_t i = 0; i < len && !quit_flag; i++) {
+		struct timespec ts = { (time_t)(s->trickle_ms / 1000),
+			               (long)(s->trickle_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		if (send(*client, r + i, 1, MSG_NOSIGNAL) != 1) {
+			log_info("sim: the client left after %zd bytes", i);
+			close_client(client);
+			return;
+		}
+	}
+}
+
 static void
 serve_one(struct sim *s, modbus_t *ctx, int *client)
 {
@@ -487,7 +531,21 @@ serve_one(struct sim *s, modbus_t *ctx, int *client)
 		struct timespec ts = { 2, 500000000L };
 		nanosleep(&ts, NULL);
 	}
+	if (s->reply_delay_ms > 0) {
+		struct timespec ts = { (time_t)(s->reply_delay_ms / 1000),
+			               (long)(s->reply_delay_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (jump_flag) {
+		jump_flag = 0;
+		s->exp_wh += SIM_JUMP_WH;
+		log_info("sim: the export register jumps by %.0f Wh", SIM_JUMP_WH);
+	}
 	refresh(s, now);
+	if (client != NULL && s->fault == F_TRICKLE && s->requests % 10 == 0) {
+		trickle_reply(s, ctx, q, n, client);
+		return;
+	}
 	if (modbus_reply(ctx, q, n, s->map) < 0 && client != NULL)
 		close_client(client);
 }
@@ -600,7 +658,8 @@ usage(FILE *f)
 	        "usage: peerwatt-sim --listen tcp://127.0.0.1:PORT|rtu:/dev/X:BAUD:8N1 [--unit N]\n"
 	        "                    [--base 40000|0|50000] [--models int|float] [--pv-peak W]\n"
 	        "                    [--load W] [--speed X]\n"
-	        "                    [--fault sleep|drop|sfchange|reset|slow|garbage] [--seed N]\n"
+	        "                    [--fault sleep|drop|sfchange|reset|slow|garbage|trickle]\n"
+	        "                    [--trickle-ms MS] [--reply-delay MS] [--seed N]\n"
 	        "                    [--start-time HH:MM [--epoch UNIX]] [--template NAME]\n"
 	        "                    [--template-dir PATH]\n"
 	        "       peerwatt-sim --listen sml:/dev/X[:BAUD]|p1:/dev/X[:BAUD] [--power W]\n"
@@ -614,11 +673,11 @@ usage(FILE *f)
 static bool
 known_option(const char *o)
 {
-	static const char *const opts[] = { "--listen",      "--unit",    "--base",
-		                            "--models",      "--pv-peak", "--load",
-		                            "--speed",       "--seed",    "--fault",
-		                            "--start-time",  "--epoch",   "--template",
-		                            "--template-dir" };
+	static const char *const opts[] = { "--listen",       "--unit",       "--base",
+		                            "--models",       "--pv-peak",    "--load",
+		                            "--speed",        "--seed",       "--fault",
+		                            "--start-time",   "--epoch",      "--template",
+		                            "--template-dir", "--trickle-ms", "--reply-delay" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (strcmp(o, opts[i]) == 0)
 			return true;
@@ -665,6 +724,7 @@ main(int argc, char **argv)
 	s.load_w = 600;
 	s.speed = 1;
 	s.seed = 1;
+	s.trickle_ms = 450;
 	log_init("peerwatt-sim", LOG_LEVEL_INFO);
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -716,15 +776,24 @@ main(int argc, char **argv)
 				return bad(o, a);
 			s.seed = (uint32_t)v;
 		} else if (strcmp(o, "--fault") == 0) {
-			static const char *const names[] = { "none",  "sleep", "drop",   "sfchange",
-				                             "reset", "slow",  "garbage" };
+			static const char *const names[] = { "none",     "sleep",  "drop",
+				                             "sfchange", "reset",  "slow",
+				                             "garbage",  "trickle" };
 			int k = -1;
-			for (int j = 0; j < 7; j++)
+			for (int j = 0; j < 8; j++)
 				if (strcmp(a, names[j]) == 0)
 					k = j;
 			if (k < 0)
 				return bad(o, a);
 			s.fault = (enum fault)k;
+		} else if (strcmp(o, "--trickle-ms") == 0) {
+			if (!num(a, 1, 10000, &v) || v != floor(v))
+				return bad(o, a);
+			s.trickle_ms = (uint32_t)v;
+		} else if (strcmp(o, "--reply-delay") == 0) {
+			if (!num(a, 0, 60000, &v) || v != floor(v))
+				return bad(o, a);
+			s.reply_delay_ms = (uint32_t)v;
 		} else if (strcmp(o, "--start-time") == 0) {
 			unsigned hh, mm;
 			char tail;
@@ -748,9 +817,10 @@ main(int argc, char **argv)
 		return pw_cli_usage_error("peerwatt-sim", "--epoch needs --start-time");
 	if (mlink_url_parse(listen, &u) != PW_OK || strlen(u.host) >= sizeof(s.host))
 		return bad("--listen", listen);
-	if (u.kind == MLINK_RTU && (s.fault == F_DROP || s.fault == F_GARBAGE))
-		return pw_cli_usage_error("peerwatt-sim",
-		                          "--fault drop and garbage need a tcp:// --listen");
+	if (u.kind == MLINK_RTU &&
+	    (s.fault == F_DROP || s.fault == F_GARBAGE || s.fault == F_TRICKLE))
+		return pw_cli_usage_error(
+		    "peerwatt-sim", "--fault drop, garbage and trickle need a tcp:// --listen");
 	s.listen = listen;
 	s.url = u;
 	snprintf(s.host, sizeof(s.host), "%s", u.host);
@@ -767,6 +837,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	/* Seeded starting counters: a device that has been running for years. */
 	s.inv_wh = 12345678.0 + 1000.0 * (s.seed % 1000);
 	s.exp_wh = 4000000.0 + 100.0 * (s.seed % 1000);

@@ -71,6 +71,10 @@ test_defaults(void **state)
 	assert_int_equal(c.n_bids, 0);
 	aconfig_policy(&c, &p);
 	assert_int_equal(p.capacity_wh, 900); /* 3600 W for 900 s */
+	/* never above what the rated power delivers in an interval */
+	c.rated_power_w = 2000;
+	aconfig_policy(&c, &p);
+	assert_int_equal(p.capacity_wh, 500);
 	unlink(path);
 }
 

@@ -152,6 +152,71 @@ test_repeating_days_follow_the_profile(void **state)
 	assert_true(y > 900 && y <= 1000);
 }
 
+/* The agent's meter glitch (issue 16): a reading of 783 MWh while the
+ * rated power allows 1250 Wh per interval is never learned, and no
+ * forecast exceeds the bound whatever the history. */
+static void
+test_bounded_by_rated_power(void **state)
+{
+	struct forecast f;
+	(void)state;
+	assert_int_equal(forecast_init(&f, 900), PW_OK);
+	forecast_set_max(&f, 1250);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(forecast_observe(&f, 43200, 10), FORECAST_LEARNED);
+	assert_int_equal(forecast_observe(&f, 43200, 783000000ull), FORECAST_IMPOSSIBLE);
+	assert_int_equal(forecast_observe(&f, 43200, 1251), FORECAST_IMPOSSIBLE);
+	assert_int_equal(f.n_rejected, 2);
+	assert_int_equal(forecast_export_wh(&f, 43200, 1), 10);
+	assert_int_equal(forecast_firm_wh(&f, 43200, 1), 10);
+	/* at the bound exactly: possible, and then confirmed */
+	assert_int_equal(forecast_observe(&f, 43200, 1250), FORECAST_HELD);
+	assert_int_equal(forecast_observe(&f, 43200, 1250), FORECAST_LEARNED);
+	for (uint32_t h = 1; h < 20; h++) {
+		assert_true(forecast_export_wh(&f, 43200, h) <= 1250);
+		assert_true(forecast_firm_wh(&f, 43200, h) <= 1250);
+	}
+	/* an unbounded forecast would follow the garbage */
+	assert_int_equal(forecast_init(&f, 900), PW_OK);
+	forecast_observe(&f, 43200, 10);
+	forecast_observe(&f, 43200, 783000000ull);
+	assert_true(forecast_export_wh(&f, 43200, 1) > 1000000ull);
+}
+
+/* One bad interval never drives the offers; a real rise is followed one
+ * interval later. */
+static void
+test_outlier_held_then_dropped_or_confirmed(void **state)
+{
+	struct forecast f;
+	(void)state;
+	assert_int_equal(forecast_init(&f, 900), PW_OK);
+	forecast_set_max(&f, 1250);
+	for (int i = 0; i < 10; i++)
+		forecast_observe(&f, 43200, (uint64_t)(100 + (i % 2) * 10));
+	uint64_t firm = forecast_firm_wh(&f, 43200, 1);
+	assert_true(firm > 80 && firm <= 110);
+	/* one spike: held, the forecast does not move */
+	assert_int_equal(forecast_observe(&f, 43200, 1200), FORECAST_HELD);
+	assert_int_equal(forecast_firm_wh(&f, 43200, 1), firm);
+	assert_true(forecast_export_wh(&f, 43200, 1) <= 110);
+	/* the next interval is back to normal: the spike was an outlier */
+	assert_int_equal(forecast_observe(&f, 43200, 100), FORECAST_DROPPED);
+	assert_int_equal(f.n_outliers, 1);
+	assert_true(forecast_export_wh(&f, 43200, 1) <= 110);
+	assert_true(forecast_firm_wh(&f, 43200, 1) <= 110);
+	/* a small rise is learned at once */
+	assert_int_equal(forecast_observe(&f, 43200, 180), FORECAST_LEARNED);
+	/* a big rise confirmed by the next interval is learned, both of them */
+	assert_int_equal(forecast_observe(&f, 43200, 900), FORECAST_HELD);
+	assert_int_equal(forecast_observe(&f, 43200, 850), FORECAST_LEARNED);
+	assert_true(forecast_export_wh(&f, 43200, 1) > 600);
+	assert_int_equal(f.n_outliers, 1);
+	/* drops are followed at once (never over-sell) */
+	assert_int_equal(forecast_observe(&f, 43200, 0), FORECAST_LEARNED);
+	assert_true(forecast_firm_wh(&f, 43200, 1) == 0);
+}
+
 /* xorshift64*: deterministic, independent of libc rand(). */
 static uint64_t
 rng_next(uint64_t *s)
@@ -192,8 +257,9 @@ simulate_day(uint64_t *rng, double export_wh[96])
 #define SIM_DAYS 28
 #define SIM_N    (SIM_DAYS * 96)
 
+/* max_wh: the bound of the agent (5 kW x 15 min), or 0 (none) */
 static void
-test_simulated_days_error(void **state)
+simulated_days(uint64_t max_wh)
 {
 	static double x[SIM_N], pred1[SIM_N], pred4[SIM_N], firm2[SIM_N], point2[SIM_N];
 	struct forecast f;
@@ -201,8 +267,8 @@ test_simulated_days_error(void **state)
 	double mean = 0, b1 = 0, p1 = 0, b4 = 0, p4 = 0;
 	double sold_firm = 0, short_firm = 0, sold_point = 0, short_point = 0, night = 0;
 	int n = 0;
-	(void)state;
 	assert_int_equal(forecast_init(&f, 900), PW_OK);
+	forecast_set_max(&f, max_wh);
 	for (int d = 0; d < SIM_DAYS; d++) {
 		double day[96];
 		simulate_day(&rng, day);
@@ -245,11 +311,12 @@ test_simulated_days_error(void **state)
 	b4 /= n;
 	p4 /= n;
 	printf(
-	    "forecast of 15-min export over %d simulated days (seed 0x5eed2026), mean %.1f Wh:\n"
+	    "forecast of 15-min export over %d simulated days (seed 0x5eed2026), %s, mean %.1f "
+	    "Wh:\n"
 	    "  next interval: MAE blend %.1f Wh (%.0f%% of mean), persistence %.1f Wh (%.0f%%)\n"
 	    "  one hour ahead: MAE blend %.1f Wh (%.0f%% of mean), persistence %.1f Wh (%.0f%%)\n",
-	    SIM_DAYS - 7, mean, b1, 100 * b1 / mean, p1, 100 * p1 / mean, b4, 100 * b4 / mean, p4,
-	    100 * p4 / mean);
+	    SIM_DAYS - 7, max_wh > 0 ? "bounded, outliers held" : "unbounded", mean, b1,
+	    100 * b1 / mean, p1, 100 * p1 / mean, b4, 100 * b4 / mean, p4, 100 * p4 / mean);
 	printf("  offers half an hour ahead (80 %% of the firm forecast): shortfall %.1f %% of "
 	       "%.0f Wh sold (80 %% of the point forecast: %.1f %% of %.0f Wh)\n",
 	       100 * short_firm / sold_firm, sold_firm, 100 * short_point / sold_point, sold_point);
@@ -262,6 +329,16 @@ test_simulated_days_error(void **state)
 	assert_true(b4 < p4);
 	assert_true(b1 <= 1.1 * p1);
 	assert_true(b1 < 0.6 * mean);
+	printf("  observations held and dropped as outliers: %llu\n",
+	       (unsigned long long)f.n_outliers);
+}
+
+static void
+test_simulated_days_error(void **state)
+{
+	(void)state;
+	simulated_days(0);
+	simulated_days(1250);
 }
 
 int
@@ -275,6 +352,8 @@ main(void)
 		cmocka_unit_test(test_time_base_of_the_profile),
 		cmocka_unit_test(test_repeating_days_follow_the_profile),
 		cmocka_unit_test(test_simulated_days_error),
+		cmocka_unit_test(test_bounded_by_rated_power),
+		cmocka_unit_test(test_outlier_held_then_dropped_or_confirmed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,6 +137,27 @@ test_cfg_bounds(void **state)
 	assert_int_equal(mlink_new("tcp://127.0.0.1:1", &cfg, NULL, &l), PW_ERR_RANGE);
 	assert_int_equal(mlink_new("nonsense", &cfg, NULL, &l), PW_ERR_PARSE);
 	assert_null(l);
+	/* the transaction deadline: at least the response timeout, at most 2 min */
+	mlink_cfg_defaults(&cfg);
+	assert_int_equal(cfg.deadline_ms, 0);
+	cfg.deadline_ms = 1999;
+	assert_int_equal(mlink_new("tcp://127.0.0.1:1", &cfg, NULL, &l), PW_ERR_RANGE);
+	cfg.deadline_ms = 120001;
+	assert_int_equal(mlink_new("tcp://127.0.0.1:1", &cfg, NULL, &l), PW_ERR_RANGE);
+	cfg.deadline_ms = 2000;
+	assert_int_equal(mlink_new("tcp://127.0.0.1:1", &cfg, NULL, &l), PW_OK);
+	mlink_destroy(&l);
+	{
+		struct mlink_url u;
+		mlink_cfg_defaults(&cfg);
+		assert_int_equal(mlink_url_parse("tcp://127.0.0.1:1", &u), PW_OK);
+		assert_int_equal(mlink_deadline_ms(&u, &cfg), 3000);
+		/* 256 x 11 bits at 9600 baud: 293 ms more */
+		assert_int_equal(mlink_url_parse("rtu:/dev/ttyS0:9600:8N1", &u), PW_OK);
+		assert_int_equal(mlink_deadline_ms(&u, &cfg), 3294);
+		cfg.deadline_ms = 5000;
+		assert_int_equal(mlink_deadline_ms(&u, &cfg), 5000);
+	}
 }
 
 /* --- fake clock --------------------------------------------------------------- */
@@ -217,7 +238,7 @@ test_backoff_schedule(void **state)
 
 /* --- a live server -------------------------------------------------------------- */
 
-enum srv_mode { SRV_NORMAL, SRV_SILENT, SRV_CLOSE_NEXT };
+enum srv_mode { SRV_NORMAL, SRV_SILENT, SRV_CLOSE_NEXT, SRV_TRICKLE };
 
 struct server {
 	modbus_t *ctx;
@@ -276,6 +297,27 @@ server_main(void *arg)
 			client = -1;
 			atomic_store(&s->mode, SRV_NORMAL);
 			break;
+		case SRV_TRICKLE: {
+			/* the reply, one byte every 200 ms, until the client leaves */
+			uint8_t r[MODBUS_TCP_MAX_ADU_LENGTH];
+			int sp[2];
+			ssize_t len = -1;
+			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) != 0)
+				break;
+			modbus_set_socket(s->ctx, sp[0]);
+			if (modbus_reply(s->ctx, q, n, s->map) > 0)
+				len = read(sp[1], r, sizeof(r));
+			close(sp[0]);
+			close(sp[1]);
+			for (ssize_t i = 0; i < len && !atomic_load(&s->stop); i++) {
+				struct timespec ts = { 0, 200000000L };
+				nanosleep(&ts, NULL);
+				if (send(client, r + i, 1, MSG_NOSIGNAL) != 1)
+					break;
+			}
+			atomic_fetch_add(&s->served, 1);
+			break;
+		}
 		default:
 			modbus_reply(s->ctx, q, n, s->map);
 			atomic_fetch_add(&s->served, 1);
@@ -387,6 +429,109 @@ test_live_reads_and_recovery(void **state)
 	server_stop(&srv);
 }
 
+static double
+wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A device dribbling its reply (29 bytes, one every 200 ms: 5.8 s, and
+ * libmodbus's byte timeout of 500 ms never fires): the transaction ends at
+ * its deadline (timeout 300 ms + 1 s), as a timeout, and the link recovers. */
+static void
+test_deadline_ends_a_dribble(void **state)
+{
+	struct server srv;
+	struct fclock fc = { 5000, 0 };
+	struct mlink_clock clk = { f_now, f_sleep, &fc };
+	struct mlink_cfg cfg;
+	struct mlink_url u;
+	struct mlink *l;
+	uint16_t r[10];
+	char url[64];
+	(void)state;
+
+	server_start(&srv);
+	mlink_cfg_defaults(&cfg);
+	cfg.timeout_ms = 300;
+	cfg.backoff_base_ms = 100;
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", srv.port);
+	assert_int_equal(mlink_url_parse(url, &u), PW_OK);
+	assert_int_equal(mlink_deadline_ms(&u, &cfg), 1300);
+	assert_int_equal(mlink_new(url, &cfg, &clk, &l), PW_OK);
+	assert_int_equal(mlink_read(l, 100, 10, r), PW_OK);
+	atomic_store(&srv.mode, SRV_TRICKLE);
+	double t0 = wall_s();
+	assert_int_equal(mlink_read(l, 100, 10, r), PW_ERR_TIMEOUT);
+	double took = wall_s() - t0;
+	printf("a dribbled reply of 29 bytes at 200 ms each ended after %.2f s (deadline 1.3 s)\n",
+	       took);
+	/* far less than the 5.8 s the dribble lasts */
+	assert_true(took < 4.5);
+	assert_int_equal(mlink_stats(l)->deadlines, 1);
+	assert_int_equal(mlink_stats(l)->timeouts, 1);
+	assert_false(mlink_connected(l));
+	/* the device behaves again: reconnect after the backoff and read (the
+	 * server may still be busy noticing that the old client left) */
+	atomic_store(&srv.mode, SRV_NORMAL);
+	pw_err rc = PW_ERR_TIMEOUT;
+	for (int i = 0; i < 10 && rc != PW_OK; i++) {
+		fc.now += mlink_retry_in_ms(l);
+		rc = mlink_read(l, 100, 10, r);
+	}
+	assert_int_equal(rc, PW_OK);
+	assert_int_equal(r[9], 0x1009);
+	mlink_destroy(&l);
+	server_stop(&srv);
+}
+
+struct interrupter {
+	struct mlink *l;
+	pthread_t th;
+};
+
+static void *
+interrupt_main(void *arg)
+{
+	struct interrupter *it = arg;
+	struct timespec ts = { 0, 200000000L };
+	nanosleep(&ts, NULL);
+	mlink_interrupt(it->l);
+	return NULL;
+}
+
+/* From another thread, mlink_interrupt ends a read under way (a silent
+ * device, timeout 10 s) and every later read fails at once. */
+static void
+test_interrupt_from_another_thread(void **state)
+{
+	struct server srv;
+	struct mlink_cfg cfg;
+	struct interrupter it;
+	uint16_t r[2];
+	char url[64];
+	(void)state;
+
+	server_start(&srv);
+	mlink_cfg_defaults(&cfg);
+	cfg.timeout_ms = 10000;
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", srv.port);
+	assert_int_equal(mlink_new(url, &cfg, NULL, &it.l), PW_OK);
+	assert_int_equal(mlink_read(it.l, 100, 2, r), PW_OK);
+	atomic_store(&srv.mode, SRV_SILENT);
+	assert_int_equal(pthread_create(&it.th, NULL, interrupt_main, &it), 0);
+	double t0 = wall_s();
+	assert_int_equal(mlink_read(it.l, 100, 2, r), PW_ERR_TIMEOUT);
+	assert_true(wall_s() - t0 < 8.0);
+	pthread_join(it.th, NULL);
+	atomic_store(&srv.mode, SRV_NORMAL);
+	assert_int_equal(mlink_read(it.l, 100, 2, r), PW_ERR_UNAVAILABLE);
+	mlink_destroy(&it.l);
+	server_stop(&srv);
+}
+
 int
 main(void)
 {
@@ -395,6 +540,8 @@ main(void)
 		cmocka_unit_test(test_cfg_bounds),
 		cmocka_unit_test(test_backoff_schedule),
 		cmocka_unit_test(test_live_reads_and_recovery),
+		cmocka_unit_test(test_deadline_ends_a_dribble),
+		cmocka_unit_test(test_interrupt_from_another_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

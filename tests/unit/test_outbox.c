@@ -147,6 +147,45 @@ test_sent_settle(void **state)
 	outbox_close(&ob);
 }
 
+/* After the link was re-created (agentd relinked): every pending item is
+ * due at once, its attempts kept (a later REJECT replay of it is then a
+ * delivery), answered items untouched, order unchanged. */
+static void
+test_resend_now(void **state)
+{
+	struct outbox *ob = NULL;
+	struct fake f = { PW_MSG_ORDER, 9, 0, 0 };
+	struct outbox_item it;
+	(void)state;
+	assert_int_equal(outbox_open(&ob, ":memory:", 1), PW_OK);
+	/* nothing pending: nothing to do, no error */
+	assert_int_equal(outbox_resend_now(ob, 1000), PW_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(outbox_add(ob, OUTBOX_ORDERS, fake_sign, &f, NULL), PW_OK);
+	f.type = PW_MSG_METER;
+	assert_int_equal(outbox_add(ob, OUTBOX_METER, fake_sign, &f, NULL), PW_OK);
+	assert_int_equal(outbox_sent(ob, OUTBOX_ORDERS, 1, 60000), PW_OK);
+	assert_int_equal(outbox_settle(ob, OUTBOX_ORDERS, 1, OUTBOX_ACKED, 0, 3), PW_OK);
+	assert_int_equal(outbox_sent(ob, OUTBOX_ORDERS, 2, 60000), PW_OK);
+	assert_int_equal(outbox_sent(ob, OUTBOX_ORDERS, 2, 90000), PW_OK);
+	assert_int_equal(outbox_sent(ob, OUTBOX_METER, 1, 70000), PW_OK);
+	assert_int_equal(outbox_resend_now(ob, 1000), PW_OK);
+	assert_int_equal(outbox_next(ob, OUTBOX_ORDERS, &it), PW_OK);
+	assert_int_equal(it.seq, 2);
+	assert_int_equal(it.next_ms, 1000);
+	assert_int_equal(it.attempts, 2);
+	assert_int_equal(outbox_get(ob, OUTBOX_ORDERS, 3, &it), PW_OK);
+	assert_int_equal(it.next_ms, 0); /* never sent: not pushed later */
+	assert_int_equal(it.attempts, 0);
+	assert_int_equal(outbox_next(ob, OUTBOX_METER, &it), PW_OK);
+	assert_int_equal(it.next_ms, 1000);
+	assert_int_equal(it.attempts, 1);
+	assert_int_equal(outbox_get(ob, OUTBOX_ORDERS, 1, &it), PW_OK);
+	assert_int_equal(it.state, OUTBOX_ACKED);
+	assert_int_equal(it.next_ms, 60000);
+	outbox_close(&ob);
+}
+
 static void
 test_proofs(void **state)
 {
@@ -340,6 +379,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbering_and_streams),
 		cmocka_unit_test(test_sent_settle),
+		cmocka_unit_test(test_resend_now),
 		cmocka_unit_test(test_proofs),
 		cmocka_unit_test(test_foreach_and_last),
 		cmocka_unit_test(test_resequence_after_reject),

@@ -6,7 +6,9 @@
 #      1 MiB (over ZMQ_MAXMSGSIZE with CURVE's overhead) on the request
 #      socket and on the market-data socket.  libzmq ends such a connection
 #      and never reconnects it: the agent must re-create its sockets after
-#      each one (the fake sees four new connections).
+#      each one (the fake sees four new connections).  Then the fake publishes
+#      signed HEARTBEATs but answers no request: the agent must give up on
+#      that request socket (3 reply timeouts, at least 10 s) and re-create it.
 #   2. The real exchange then starts on the same endpoints: the agent trades
 #      normally (orders ACKed, a purchase settled in a statement), the
 #      readings it queued meanwhile (fake or no exchange) arrive, in
@@ -91,20 +93,28 @@ at_least() { [ "$(q "$1" "$2")" -ge "$3" ]; }
 metric() { curl -sf "http://127.0.0.1:$DASH/metrics" | sed -n "s/^$1 //p"; }
 
 # --- 1. oversize messages on both sockets ------------------------------------
-"$OVER" "$T/exchange.key" "tcp://127.0.0.1:$REQ" "tcp://127.0.0.1:$PUB" 180 >"$T/over.out" \
+"$OVER" "$T/exchange.key" "tcp://127.0.0.1:$REQ" "tcp://127.0.0.1:$PUB" 46 240 >"$T/over.out" \
 	2>&1 &
 OVPID=$!
 PW_PIDS+=($OVPID)
 WAIT_SECONDS=60 wait_for grep -q '^listening' "$T/over.out" || not_ok "pw-oversize starts"
 start_agent h2
 over_done() { ! kill -0 "$OVPID" 2>/dev/null; }
-WAIT_SECONDS=200 wait_for over_done
+WAIT_SECONDS=260 wait_for over_done
 wait "$OVPID"
 over_rc=$?
 new_conn() { grep -c "^$1: new connection" "$T/over.out"; }
-figures=$(sed -n 's/^\(.*\): new connection \([0-9]*\) ms.*/\1 \2 ms/p' "$T/over.out" | paste -sd, -)
+figures=$(sed -n 's/^\(.*\): new connection \([0-9]*\) ms after the oversize.*/\1 \2 ms/p' \
+	"$T/over.out" | paste -sd, -)
 check "the agent re-connects after each oversize message, 2 per socket ($figures)" \
-	test "$over_rc" = 0 -a "$(new_conn router)" = 2 -a "$(new_conn pub)" = 2
+	test "$over_rc" = 0 -a "$(new_conn router)" = 3 -a "$(new_conn pub)" = 2
+mute=$(sed -n 's/^router: new connection \([0-9]*\) ms after the first unanswered.*/\1/p' \
+	"$T/over.out")
+check "requests unanswered while HEARTBEATs flow: the request socket is re-created (${mute:-never} ms)" \
+	test -n "$mute"
+check "... and logged with that cause" \
+	grep -q "re-connecting both sockets to the exchange (re-connection [0-9]*): no verified reply to a request for [0-9]* ms" \
+	"$T/h2.log"
 check "the fake exchange sent 2 MiB and exactly 1 MiB on each socket" \
 	test "$(grep -c '^router: sent \(2097152\|1048576\) bytes' "$T/over.out")" = 2 \
 	-a "$(grep -c '^pub: sent \(2097152\|1048576\) bytes' "$T/over.out")" = 2

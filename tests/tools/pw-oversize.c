@@ -7,12 +7,17 @@
  * then sends it one message its ZMQ_MAXMSGSIZE (1 MiB) refuses: first
  * 2 MiB, then exactly 1 MiB (over the limit with CURVE's 33 bytes).  It
  * then waits for a third connection on each socket, which proves the agent
- * re-connected after each fault, and exits 0.  One line per event:
+ * re-connected after each fault.  Then it goes mute on the ROUTER while it
+ * publishes a correctly signed HEARTBEAT (market MARKET_ID, period 1 s)
+ * every 200 ms, until a request comes from yet another DEALER identity:
+ * the agent gave up on a socket whose requests get no reply although its
+ * market data flows.  Exits 0 then.  One line per event:
  *   "router: sent 2097152 bytes", "router: new connection 512 ms after
- *   the oversize message", ... and "done".
+ *   the oversize message", ..., "router: new connection 10130 ms after
+ *   the first unanswered request", and "done".
  * Exits 1 when SECONDS pass first.  Loopback test traffic only.
  *
- *   pw-oversize EXKEY REQ_EP PUB_EP SECONDS
+ *   pw-oversize EXKEY REQ_EP PUB_EP MARKET_ID SECONDS
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,7 @@
 #include <zmq.h>
 
 #include "peerwatt/keys.h"
+#include "peerwatt/wire.h"
 
 #define ROUNDS 2 /* oversize messages per socket */
 #define TOPICS 4 /* subscriptions of one agent SUB (agent/xlink.c) */
@@ -76,6 +82,10 @@ next(struct side *sd, void *s, const unsigned char *id, size_t id_len)
 		       now_ms() - sd->t_big);
 	if (sd->round == ROUNDS) {
 		sd->done = 1;
+		if (id != NULL) { /* the mute phase starts from this identity */
+			memcpy(sd->id, id, id_len);
+			sd->id_len = id_len;
+		}
 		return 0;
 	}
 	n = sizes[sd->round];
@@ -98,6 +108,32 @@ next(struct side *sd, void *s, const unsigned char *id, size_t id_len)
 	return 0;
 }
 
+/* Publishes one signed HEARTBEAT (topic, frame); 0 or -1. */
+static int
+heartbeat(void *xpub, const struct pw_keypair *kp, uint64_t market)
+{
+	struct pw_msg m;
+	struct timespec ts;
+	uint8_t frame[256];
+	size_t len;
+	const char *topic = pw_msg_type_name(PW_MSG_HEARTBEAT);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_HEARTBEAT;
+	m.u.heartbeat.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	m.u.heartbeat.period_ms = 1000;
+	m.u.heartbeat.interval_s = 3;
+	m.u.heartbeat.gate_s = 1;
+	m.u.heartbeat.feedin_uper_kwh = 80000;
+	m.u.heartbeat.retail_uper_kwh = 300000;
+	if (pw_wire_encode(&m, market, kp, frame, sizeof(frame), &len) != PW_OK ||
+	    zmq_send(xpub, topic, strlen(topic), ZMQ_SNDMORE) < 0 ||
+	    zmq_send(xpub, frame, len, 0) < 0)
+		return -1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -105,15 +141,22 @@ main(int argc, char **argv)
 	uint8_t sk[PW_CURVE_LEN];
 	struct side rs = { .name = "router" }, ps = { .name = "pub" };
 	void *ctx, *router, *xpub;
-	long long end;
+	long long end, next_hb = 0, t_mute = 0;
+	unsigned long long market;
+	int mute_done = 0;
 	char *e;
 	long secs;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: pw-oversize EXKEY REQ_EP PUB_EP SECONDS\n");
+	if (argc != 6) {
+		fprintf(stderr, "usage: pw-oversize EXKEY REQ_EP PUB_EP MARKET_ID SECONDS\n");
 		return 64;
 	}
-	secs = strtol(argv[4], &e, 10);
+	market = strtoull(argv[4], &e, 10);
+	if (*e != '\0' || *argv[4] == '\0') {
+		fprintf(stderr, "pw-oversize: bad MARKET_ID\n");
+		return 64;
+	}
+	secs = strtol(argv[5], &e, 10);
 	if (*e != '\0' || secs < 1 || secs > 3600) {
 		fprintf(stderr, "pw-oversize: bad SECONDS\n");
 		return 64;
@@ -131,7 +174,8 @@ main(int argc, char **argv)
 	printf("listening\n");
 	fflush(stdout);
 	end = now_ms() + secs * 1000;
-	while (!(rs.done && ps.done) && now_ms() < end) {
+	while (!mute_done && now_ms() < end) {
+		int mute = rs.done && ps.done;
 		zmq_pollitem_t it[2] = { { router, 0, ZMQ_POLLIN, 0 }, { xpub, 0, ZMQ_POLLIN, 0 } };
 		unsigned char id[256], body[512];
 		int n, more;
@@ -149,10 +193,17 @@ main(int argc, char **argv)
 				(void)zmq_recv(router, body, sizeof(body), 0);
 				(void)zmq_getsockopt(router, ZMQ_RCVMORE, &more, &ml);
 			}
-			if (n > 0 && (size_t)n <= sizeof(id) && !rs.done &&
-			    (rs.round == 0 || (size_t)n != rs.id_len ||
-			     memcmp(id, rs.id, (size_t)n) != 0) &&
-			    next(&rs, router, id, (size_t)n) != 0)
+			int fresh = n > 0 && (size_t)n <= sizeof(id) &&
+			            (rs.round == 0 || (size_t)n != rs.id_len ||
+			             memcmp(id, rs.id, (size_t)n) != 0);
+			if (mute && t_mute == 0)
+				t_mute = now_ms(); /* the first request left unanswered */
+			if (mute && fresh) {
+				printf("router: new connection %lld ms after the first unanswered"
+				       " request\n",
+				       now_ms() - t_mute);
+				mute_done = 1;
+			} else if (fresh && !rs.done && next(&rs, router, id, (size_t)n) != 0)
 				break;
 		}
 		if (it[1].revents & ZMQ_POLLIN) {
@@ -163,10 +214,16 @@ main(int argc, char **argv)
 			    next(&ps, xpub, NULL, 0) != 0)
 				break;
 		}
+		if (mute && now_ms() >= next_hb) {
+			if (heartbeat(xpub, &kp, market) != 0)
+				break;
+			next_hb = now_ms() + 200;
+		}
 	}
-	printf("%s\n", rs.done && ps.done ? "done" : "timed out");
+	printf("%s\n", mute_done ? "done" : "timed out");
 	zmq_close(router);
 	zmq_close(xpub);
 	zmq_ctx_term(ctx);
-	return rs.done && ps.done ? 0 : 1;
+	pw_key_wipe(&kp);
+	return mute_done ? 0 : 1;
 }

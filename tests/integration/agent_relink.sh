@@ -236,6 +236,8 @@ check "readings still in order, without a gap, after the restart" in_order meter
 check "orders still in the agent's order" in_order orders
 stop_pid "$APID_h2"
 check "every acknowledged reading is the exchange's meters row, after the restart" readings_match
+check "no sanitizer report (BUILD=build-san)" \
+	bash -c "! grep -q 'runtime error\|AddressSanitizer' '$T/h2.log' '$T/h1.log' '$T/exchange.log'"
 check "no reading refused, no gap, no order refused as a replay, after the restart ($(grep -c 'replay of a frame already accepted' "$T/h2.log") replay(s) of resent items taken as delivered)" \
 	none_refused
 finish

@@ -505,6 +505,8 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 	case PW_MSG_METER:
 	case PW_MSG_RESULT:
 	case PW_MSG_STATEMENT:
+	case PW_MSG_MARKET:
+	case PW_MSG_REGISTRY:
 		break;
 	default:
 		FAIL_ENTRY(a, idx, m.type, "a %s frame has no place in the log",
@@ -513,6 +515,22 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 	}
 	if (pw_wire_verify(frame, len, a->r->market_id) != PW_OK) {
 		FAIL_ENTRY(a, idx, m.type, "bad signature");
+		return;
+	}
+	if (m.type == PW_MSG_MARKET || m.type == PW_MSG_REGISTRY) {
+		/* issue 15: the rules and registry as logged; until the audit reads
+		 * them, only their signature by the exchange is checked here */
+		if (memcmp(m.author, a->r->exchange_pk, PW_PK_LEN) != 0) {
+			FAIL_ENTRY(a, idx, m.type, "not signed by the exchange key");
+			return;
+		}
+		if (audit_grow((void **)&a->ents, &a->cap_ents, idx + 1, sizeof(*a->ents)) !=
+		    PW_OK) {
+			FAIL_ENTRY(a, idx, m.type, "too many entries");
+			return;
+		}
+		a->ents[idx] = (struct ament){ .type = m.type };
+		a->r->signatures++;
 		return;
 	}
 	uint64_t iv = m.type == PW_MSG_ORDER    ? m.u.order.interval

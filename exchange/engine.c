@@ -19,6 +19,7 @@
  * is received and verified by the crypto pool while this one commits.
  */
 #include "exchange/engine.h"
+#include "exchange/xrules.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -156,56 +157,6 @@ static void
 stats_committed(struct engine *e)
 {
 	memset(e->rejects_unflushed, 0, sizeof(e->rejects_unflushed));
-}
-
-pw_err
-engine_sync(struct engine *e)
-{
-	const struct xconfig *c = e->cfg;
-	struct store_params p = { .market_id = (uint64_t)c->market_id,
-		                  .market_name = c->market_name,
-		                  .interval_s = c->interval_s,
-		                  .gate_s = c->gate_s,
-		                  .grace_s = c->grace_s,
-		                  .feedin_uper_kwh = c->feedin_uper_kwh,
-		                  .retail_uper_kwh = c->retail_uper_kwh };
-	pw_err rc;
-	memcpy(p.exchange_pk, e->kp->pk, PW_PK_LEN);
-	if ((rc = store_begin(e->store)) != PW_OK)
-		return rc;
-	/* fee_default_uper_kwh is what an auditor charges a zone pair missing
-	 * from table fees: without it peerwatt-audit recomputes 0 there */
-	if ((rc = store_put_params(e->store, &p)) != PW_OK ||
-	    (rc = store_put_param(e->store, "fee_default_uper_kwh", c->fee_default_uper_kwh)) !=
-	        PW_OK ||
-	    (rc = store_put_param(e->store, "fee_same_zone_uper_kwh", c->fee_same_zone_uper_kwh)) !=
-	        PW_OK ||
-	    (rc = store_put_param(e->store, "max_ahead_s", c->max_ahead_s)) != PW_OK ||
-	    (rc = store_clear_fees(e->store)) != PW_OK)
-		goto fail;
-	/* the fee table is complete for the registered zones: explicit pairs,
-	 * then (z, z) = same_zone for every zone without one, so an auditor's
-	 * lookup "pair in table, else default" gives the exchange's figures */
-	for (size_t i = 0; i < c->n_fees; i++)
-		if ((rc = store_put_fee(e->store, c->fees[i].zone_a, c->fees[i].zone_b,
-		                        c->fees[i].fee_uper_kwh)) != PW_OK)
-			goto fail;
-	for (size_t i = 0; i < registry_count(e->reg); i++) {
-		const char *z = registry_at(e->reg, i)->zone;
-		int explicit = 0;
-		for (size_t j = 0; j < c->n_fees; j++)
-			if (strcmp(c->fees[j].zone_a, z) == 0 && strcmp(c->fees[j].zone_b, z) == 0)
-				explicit = 1;
-		if (!explicit &&
-		    (rc = store_put_fee(e->store, z, z, c->fee_same_zone_uper_kwh)) != PW_OK)
-			goto fail;
-	}
-	if ((rc = store_sync_households(e->store, e->reg)) != PW_OK)
-		goto fail;
-	return store_commit(e->store);
-fail:
-	store_rollback(e->store);
-	return rc;
 }
 
 static int
@@ -954,9 +905,11 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 	case PW_QUERY_RESULT:
 		answer_result(e, s, q->a, now_s);
 		return;
+	case PW_QUERY_REGISTRY:
 	case PW_QUERY_INCLUSION:
 	case PW_QUERY_CONSISTENCY:
 	case PW_QUERY_STATEMENT_PROOF:
+	case PW_QUERY_REGISTRY_PROOF:
 		memset(&m, 0, sizeof(m));
 		m.type = PW_MSG_PROOF;
 		if (q->kind != PW_QUERY_CONSISTENCY) {
@@ -965,10 +918,17 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 			/* size 0: the latest checkpoint's, which the agent can check */
 			if (size == 0 && mlog_last_checkpoint(e->log, &size, root) != PW_OK)
 				size = 0;
-			rc = size ? PW_OK : PW_ERR_NOTFOUND;
+			rc = size && size <= mlog_size(e->log) ? PW_OK : PW_ERR_NOTFOUND;
 			/* the author's own statement only: its index answers `a` */
 			if (rc == PW_OK && q->kind == PW_QUERY_STATEMENT_PROOF)
 				rc = store_statement_index(e->store, s->msg.author, q->a, &idx);
+			/* the author's latest REGISTRY entry among the first `size` */
+			if (rc == PW_OK &&
+			    (q->kind == PW_QUERY_REGISTRY || q->kind == PW_QUERY_REGISTRY_PROOF))
+				rc = xrules_find_entry(store_db(e->store), s->msg.author, size,
+				                       &idx, e->out, ENGINE_OUT_MAX, &len);
+			if (rc == PW_OK && q->kind == PW_QUERY_REGISTRY)
+				break; /* the logged frame itself, as it is in e->out */
 			if (rc == PW_OK)
 				rc = mlog_prove_inclusion(e->log, idx, size, &m.u.proof);
 		} else {

@@ -104,9 +104,6 @@ struct engine {
 pw_err engine_init(struct engine *e) __attribute__((warn_unused_result));
 void engine_fini(struct engine *e);
 
-/* Write params, fees and the registry snapshot (households table) in one
- * transaction; called at start and after each successful reload. */
-pw_err engine_sync(struct engine *e) __attribute__((warn_unused_result));
 /* Swap in a new registry (rate buckets reset; the gateway follows). */
 void engine_set_registry(struct engine *e, const struct registry *reg);
 

@@ -7,6 +7,11 @@
  *   peerwatt-exchange -c FILE [--check-config] [--print-public-key]
  *   peerwatt-exchange keygen --out FILE
  *
+ * The market's rules and registry are what the log's MARKET and REGISTRY
+ * entries say (exchange/xrules.h): at start and on reload the registry file
+ * only appends REGISTRY entries, and a configuration whose market rules
+ * differ from the log's is refused.
+ *
  * Signals: SIGTERM/SIGINT stop after the current batch; SIGHUP reloads the
  * configuration and the registry (a bad file keeps the old one); SIGUSR1
  * logs the counters.
@@ -28,6 +33,7 @@
 #include "exchange/registry.h"
 #include "exchange/store.h"
 #include "exchange/xconfig.h"
+#include "exchange/xrules.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/config.h"
 #include "peerwatt/keys.h"
@@ -134,20 +140,18 @@ keygen(int argc, char **argv)
 
 /* Settings that need a restart: keep the running ones on reload. */
 static int
-reload_compatible(const struct xconfig *old, struct xconfig *nw)
+reload_compatible(const struct xrules *rules, const struct xconfig *old, struct xconfig *nw)
 {
-	/* The market's rules are inputs of the audit (table params, fees),
-	 * which holds one set per database: they are fixed while running. */
-	if (old->market_id != nw->market_id || old->interval_s != nw->interval_s ||
-	    strcmp(old->market_name, nw->market_name) != 0 || old->gate_s != nw->gate_s ||
-	    old->grace_s != nw->grace_s || old->max_ahead_s != nw->max_ahead_s ||
-	    old->feedin_uper_kwh != nw->feedin_uper_kwh ||
-	    old->retail_uper_kwh != nw->retail_uper_kwh ||
-	    old->fee_same_zone_uper_kwh != nw->fee_same_zone_uper_kwh ||
-	    old->fee_default_uper_kwh != nw->fee_default_uper_kwh || old->n_fees != nw->n_fees ||
-	    memcmp(old->fees, nw->fees, sizeof(old->fees)) != 0) {
-		log_warnx("reload: the [market] and [fees] settings cannot change while running "
-		          "(the audit takes one set per database); keeping the old configuration");
+	char why[PW_CFG_ERRLEN];
+
+	/* The market's rules are the log's MARKET entry: the market id is in
+	 * every signature, the rest must state what the log states. */
+	if (old->market_id != nw->market_id) {
+		log_warnx("reload: [market] id cannot change; keeping the old configuration");
+		return 0;
+	}
+	if (xrules_check_config(rules, nw, why, sizeof(why)) != PW_OK) {
+		log_warnx("reload: %s; keeping the old configuration", why);
 		return 0;
 	}
 	if (strcmp(old->request_endpoint, nw->request_endpoint) != 0 ||
@@ -166,34 +170,67 @@ reload_compatible(const struct xconfig *old, struct xconfig *nw)
 	return 1;
 }
 
+/*
+ * Bring the log up to the registry `file`: one REGISTRY entry per new,
+ * changed or revoked household; then the registry the exchange runs on is
+ * the log's (into *out) and the cache tables follow the log.
+ */
+static pw_err
+registry_from_log(struct xrules *rules, struct store *store, struct mlog *mlog,
+                  const struct pw_keypair *kp, const struct registry *file, struct registry **out,
+                  size_t *appended)
+{
+	pw_err rc;
+	if ((rc = xrules_sync_registry(rules, store, mlog, kp, file, (uint64_t)time(NULL),
+	                               appended)) != PW_OK)
+		return rc;
+	if ((rc = xrules_registry(rules, out)) != PW_OK)
+		return rc;
+	if (xrules_caches(rules, store, 0, NULL) != PW_OK)
+		log_warnx("cannot bring tables params, fees and households up to the log");
+	return PW_OK;
+}
+
 static void
-reload(const char *path, struct xconfig *cfg, struct registry **reg, struct engine *e)
+reload(const char *path, struct xconfig *cfg, struct registry **reg, struct engine *e,
+       struct xrules *rules)
 {
 	struct xconfig nw = *cfg;
-	struct registry *nreg = NULL;
+	struct registry *file = NULL, *nreg = NULL;
 	char err[PW_CFG_ERRLEN];
 	enum log_level lv;
+	size_t appended = 0;
 
 	notify("RELOADING=1");
 	if (xconfig_load(path, &nw, err, sizeof(err)) != PW_OK) {
 		log_warnx("reload: %s; keeping the old configuration", err);
 		goto out;
 	}
-	if (!reload_compatible(cfg, &nw))
+	if (!reload_compatible(rules, cfg, &nw))
 		goto out;
-	if (registry_load(nw.registry_path, &nreg, err, sizeof(err)) != PW_OK) {
+	if (registry_load(nw.registry_path, &file, err, sizeof(err)) != PW_OK) {
 		log_warnx("reload: %s; keeping the old configuration and registry", err);
 		goto out;
 	}
+	/* tables edited while running are rebuilt (and said so) first */
+	if (xrules_caches(rules, e->store, 1, NULL) != PW_OK)
+		log_warnx("reload: cannot compare tables params, fees and households with the log");
+	if (registry_from_log(rules, e->store, e->log, e->kp, file, &nreg, &appended) != PW_OK) {
+		log_warnx(
+		    "reload: cannot append the registry's changes to the log; keeping the old "
+		    "configuration and registry");
+		registry_free(&file);
+		goto out;
+	}
+	registry_free(&file);
 	*cfg = nw;
 	if (log_level_parse(cfg->log_level, &lv) == 0)
 		log_init("peerwatt-exchange", lv);
 	engine_set_registry(e, nreg);
 	registry_free(reg);
 	*reg = nreg;
-	if (engine_sync(e) != PW_OK)
-		log_warnx("reload: cannot store the new parameters and registry");
-	log_info("reload: configuration and %zu households loaded", registry_count(*reg));
+	log_info("reload: configuration and %zu households loaded, %zu REGISTRY entries appended",
+	         registry_count(*reg), appended);
 out:
 	notify("READY=1");
 }
@@ -205,7 +242,8 @@ main(int argc, char **argv)
 	int check_only = 0, print_pk = 0, rc = EX_OK;
 	static struct xconfig cfg; /* large; read-only after load except on SIGHUP */
 	char err[PW_CFG_ERRLEN];
-	struct registry *reg = NULL;
+	struct registry *reg = NULL, *file = NULL;
+	struct xrules rules;
 	struct store *store = NULL;
 	struct mlog *mlog = NULL;
 	struct gateway *gw = NULL;
@@ -246,6 +284,7 @@ main(int argc, char **argv)
 	if (pw_crypto_init() != PW_OK)
 		fatalx("libsodium cannot start");
 	memset(&cfg, 0, sizeof(cfg));
+	memset(&rules, 0, sizeof(rules));
 	if (xconfig_load(cfg_path, &cfg, err, sizeof(err)) != PW_OK) {
 		fprintf(stderr, "peerwatt-exchange: %s\n", err);
 		return EX_CONFIG;
@@ -265,14 +304,14 @@ main(int argc, char **argv)
 		pw_key_wipe(&kp);
 		return EX_OK;
 	}
-	if (registry_load(cfg.registry_path, &reg, err, sizeof(err)) != PW_OK) {
+	if (registry_load(cfg.registry_path, &file, err, sizeof(err)) != PW_OK) {
 		fprintf(stderr, "peerwatt-exchange: %s\n", err);
 		pw_key_wipe(&kp);
 		return EX_CONFIG;
 	}
 	if (check_only) {
-		printf("%s: configuration ok, %zu households\n", cfg_path, registry_count(reg));
-		registry_free(&reg);
+		printf("%s: configuration ok, %zu households\n", cfg_path, registry_count(file));
+		registry_free(&file);
 		pw_key_wipe(&kp);
 		return EX_OK;
 	}
@@ -298,6 +337,36 @@ main(int argc, char **argv)
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
+	/* the rules and registry the log states (genesis of a new database,
+	 * migration of an old one); tables edited behind the log are rebuilt */
+	mrc = xrules_open(&rules, store, mlog, &kp, &cfg, file, (uint64_t)time(NULL), err,
+	                  sizeof(err));
+	if (mrc == PW_OK && xrules_caches(&rules, store, rules.created == 0, NULL) != PW_OK)
+		snprintf(err, sizeof(err), "cannot rewrite its tables from the log");
+	if (mrc != PW_OK) {
+		log_error("%s: %s", cfg.db_path, err);
+		rc = mrc == PW_ERR_CONFIG ? EX_CONFIG : EX_UNAVAILABLE;
+		goto out;
+	}
+	if (xrules_check_config(&rules, &cfg, err, sizeof(err)) != PW_OK) {
+		log_error("%s: %s (the log's rules govern the database %s)", cfg_path, err,
+		          cfg.db_path);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	{
+		size_t appended = 0;
+		if (registry_from_log(&rules, store, mlog, &kp, file, &reg, &appended) != PW_OK) {
+			log_error("cannot append the registry's changes to the log of %s",
+			          cfg.db_path);
+			rc = EX_UNAVAILABLE;
+			goto out;
+		}
+		registry_free(&file);
+		if (appended > 0)
+			log_info("registry %s: %zu REGISTRY entries appended", cfg.registry_path,
+			         appended);
+	}
 	if (gateway_open(&gw, &cfg, &kp, reg) != PW_OK) {
 		rc = EX_UNAVAILABLE;
 		goto out;
@@ -309,7 +378,7 @@ main(int argc, char **argv)
 	e.store = store;
 	e.log = mlog;
 	e.gw = gw;
-	if (engine_init(&e) != PW_OK || engine_sync(&e) != PW_OK) {
+	if (engine_init(&e) != PW_OK) {
 		log_error("cannot initialise the engine");
 		rc = EX_SOFTWARE;
 		goto out_engine;
@@ -331,7 +400,7 @@ main(int argc, char **argv)
 		int64_t wait = market_tick(&e, t / 1000, t);
 		if (reload_flag) {
 			reload_flag = 0;
-			reload(cfg_path, &cfg, &reg, &e);
+			reload(cfg_path, &cfg, &reg, &e, &rules);
 		}
 		if (stats_flag) {
 			stats_flag = 0;
@@ -362,8 +431,10 @@ out_engine:
 out:
 	gateway_close(&gw);
 	mlog_close(&mlog);
+	xrules_free(&rules);
 	store_close(&store);
 	registry_free(&reg);
+	registry_free(&file);
 	pw_key_wipe(&kp);
 	return rc;
 }

@@ -23,6 +23,8 @@
 static const struct pw_cfg_opt opts[] = {
 	OPT("market", "name", PW_CFG_STR, market_name, 0, 0, NULL,
 	    "market name, also the checkpoint origin (1..31 chars)"),
+	OPT("market", "currency", PW_CFG_STR, currency, 0, 0, "EUR",
+	    "ISO 4217 code of every price and amount (3 capital letters)"),
 	OPT("market", "id", PW_CFG_INT, market_id, 1, INT64_MAX, NULL,
 	    "market id bound into every signature"),
 	OPT("market", "interval_s", PW_CFG_INT, interval_s, 1, 86400, "900",
@@ -132,7 +134,10 @@ check(const char *name, const struct xconfig *c, const int *lines, char *err, si
 	int l_len = LINE("market", "interval_s");
 	int l_ahead = LINE("market", "max_ahead_s");
 
-	if (c->feedin_uper_kwh > c->retail_uper_kwh) {
+	if (strlen(c->currency) != 3 || strspn(c->currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3) {
+		why = "[market] currency must be an ISO 4217 code of 3 capital letters (EUR)";
+		line = LINE("market", "currency");
+	} else if (c->feedin_uper_kwh > c->retail_uper_kwh) {
 		why = "[market] feedin must not exceed retail";
 		line = LATER(LINE("market", "feedin"), LINE("market", "retail"));
 	} else if (c->gate_s >= c->interval_s) {

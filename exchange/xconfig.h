@@ -30,6 +30,7 @@ struct xconfig_fee {
 struct xconfig {
 	/* [market] */
 	char market_name[32]; /* also the checkpoint origin */
+	char currency[4];     /* ISO 4217 code of prices and amounts, "EUR" */
 	int64_t market_id;
 	int64_t interval_s; /* L */
 	int64_t gate_s;     /* G: orders for interval i close at i*L - G */

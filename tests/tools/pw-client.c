@@ -10,7 +10,7 @@
  *   pw-client [opts] cancel SEQ IV ORDER_SEQ
  *   pw-client [opts] meter SEQ IV SERIAL EXP_START EXP_END IMP_START IMP_END [TIME_STATUS]
  *   pw-client [opts] query statement|inclusion|consistency|checkpoint|result|
- *                          statement_proof A B
+ *                          statement_proof|registry|registry_proof A B
  *   pw-client [opts] sub TOPIC COUNT            prints COUNT messages of TOPIC
  * opts: -e ENDPOINT (requests or PUB) -s SERVER_PK_HEX -k KEYFILE (connection)
  *       -a KEYFILE (author, default -k) -m MARKET_ID -L INTERVAL_S -t TIMEOUT_MS
@@ -18,7 +18,8 @@
  * IV may be "+N" (current interval + N, with -L); EXPIRY may be "+N" (now + N s).
  * Prints one line per reply frame: "ACK <log_index>", "REJECT <reason>",
  * "RESULT iv price volume trades parts", "STATEMENT iv flags net_u",
- * "PROOF n a b HASH...", "CHECKPOINT size iv", "DEPTH iv levels"; "BADSIG" when the
+ * "PROOF n a b HASH...", "CHECKPOINT size iv", "DEPTH iv levels",
+ * "REGISTRY id zone serial max_export_w max_import_w revoked LEAF_HEX"; "BADSIG" when the
  * exchange's signature does not verify.  Exit 0 when every reply came,
  * 1 on timeout, 64 on usage errors.
  */
@@ -31,6 +32,7 @@
 
 #include "peerwatt/config.h"
 #include "peerwatt/keys.h"
+#include "peerwatt/merkle.h"
 #include "peerwatt/wire.h"
 
 struct opts {
@@ -124,6 +126,17 @@ print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t se
 		printf("DEPTH %llu %u\n", (unsigned long long)m.u.depth.interval,
 		       m.u.depth.n_levels);
 		break;
+	case PW_MSG_REGISTRY: {
+		uint8_t leaf[MERKLE_HASH_LEN];
+		merkle_leaf_hash(buf, len, leaf);
+		printf("REGISTRY %.31s %.31s %.32s %u %u %u ", m.u.registry.id, m.u.registry.zone,
+		       m.u.registry.serial, m.u.registry.max_export_w, m.u.registry.max_import_w,
+		       m.u.registry.revoked);
+		for (unsigned j = 0; j < MERKLE_HASH_LEN; j++)
+			printf("%02x", leaf[j]);
+		putchar('\n');
+		break;
+	}
 	default:
 		printf("%s\n", pw_msg_type_name(m.type));
 	}
@@ -306,12 +319,12 @@ main(int argc, char **argv)
 		m.u.meter.time_status = nargs == 8 ? (uint8_t)num(a[7], 0, 2) : 0;
 	} else if (strcmp(kind, "query") == 0 && nargs == 3) {
 		static const char *const kinds[] = {
-			"",           "statement", "inclusion",      "consistency",
-			"checkpoint", "result",    "statement_proof"
+			"",       "statement",       "inclusion", "consistency",   "checkpoint",
+			"result", "statement_proof", "registry",  "registry_proof"
 		};
 		m.type = PW_MSG_QUERY;
 		m.u.query.nonce = (uint64_t)now;
-		for (uint8_t k = 1; k <= PW_QUERY_STATEMENT_PROOF; k++)
+		for (uint8_t k = 1; k <= PW_QUERY_REGISTRY_PROOF; k++)
 			if (strcmp(a[0], kinds[k]) == 0)
 				m.u.query.kind = k;
 		if (!m.u.query.kind)

@@ -35,6 +35,7 @@ test_good(void **state)
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(xconfig_load_buffer("x.conf", good, &c, err, sizeof(err)), PW_OK);
 	assert_string_equal(c.market_name, "riverside");
+	assert_string_equal(c.currency, "EUR"); /* default */
 	assert_int_equal(c.market_id, 7);
 	assert_int_equal(c.interval_s, 300);
 	assert_int_equal(c.gate_s, 60); /* default */
@@ -83,6 +84,12 @@ test_bad_keeps_old(void **state)
 		{ "[market]\nmax_ahead_s = 359\n",
 		  "x.conf:16: [market] max_ahead_s must be at least" },
 		{ "[market]\nmax_ahead_s = 360\n", "" }, /* L + G: an interval is always open */
+		{ "[market]\ncurrency = CHF\n", "" },
+		{ "[market]\ncurrency = eur\n",
+		  "x.conf:16: [market] currency must be an ISO 4217" },
+		{ "[market]\ncurrency = EURO\n", "x.conf:16: currency: value too long" },
+		{ "[market]\ncurrency = E1R\n",
+		  "x.conf:16: [market] currency must be an ISO 4217" },
 		{ "[market]\ngate_s = 299\nmax_ahead_s = 598\n",
 		  "x.conf:17: [market] max_ahead_s" },
 	};

@@ -1,0 +1,137 @@
+/*
+ * xrules.h: the market's rules and household registry as the log states
+ * them (issue 15; docs/exchange.md "Rules and registry in the log").
+ *
+ * The exchange runs on exactly what its log says.  Log entry 0 of a new
+ * database is the genesis MARKET entry, followed by one REGISTRY entry per
+ * registered household, before any household's entry.  A database of the
+ * old format (no MARKET entry) gets them at its first open, built from its
+ * tables params, fees and households and appended at the end of the log in
+ * one transaction (a loud warning names the index).  After that the
+ * configuration and the registry file only ever change the rules by
+ * appending entries: xrules_sync_registry() appends one REGISTRY entry per
+ * new, changed or revoked household; a configuration whose market rules
+ * differ from the log's is refused (xrules_check_config()).
+ *
+ * Tables params, fees and households are caches of the log, kept for the
+ * request path and for readers of the database: xrules_caches() compares
+ * them with the log at every start and reload and rebuilds them from the
+ * log (with a warning when they were edited behind it), never the other
+ * way round.
+ *
+ * Owned by exchange/main.c (one struct xrules per daemon); the engine
+ * answers QUERY REGISTRY / REGISTRY_PROOF with xrules_find_entry().  Every
+ * function that appends runs its own store transaction (none may be open).
+ * Not thread-safe.
+ */
+#ifndef EXCHANGE_XRULES_H
+#define EXCHANGE_XRULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "exchange/mlog.h"
+#include "exchange/registry.h"
+#include "exchange/store.h"
+#include "exchange/xconfig.h"
+#include "peerwatt/error.h"
+#include "peerwatt/keys.h"
+#include "peerwatt/wire.h"
+
+/* The latest REGISTRY entry of one household key. */
+struct xrules_hh {
+	struct pw_registry r;
+	uint64_t idx; /* its log index */
+};
+
+struct xrules {
+	uint64_t market_id;
+	uint8_t exchange_pk[PW_PK_LEN];
+	struct pw_market market; /* the latest MARKET entry */
+	uint64_t market_idx;     /* its log index */
+	size_t n_markets;        /* MARKET entries in the log */
+	struct xrules_hh *hh;    /* sorted by key; owned */
+	size_t n_hh, cap_hh;
+	/* what xrules_open() did: 1 genesis, 2 migration of an old database */
+	int created;
+	uint64_t created_idx; /* index of the MARKET entry it appended */
+};
+
+/*
+ * Bring the log's rules up at start: a new (empty) log gets the genesis
+ * MARKET entry built from `c` (effective_interval 0) and one REGISTRY entry
+ * per household of `file`; a log without a MARKET entry (the old format)
+ * gets one built from tables params and fees and one REGISTRY entry per
+ * households row, appended in one transaction; then every MARKET and
+ * REGISTRY entry is read into `x` (each must decode, be signed by `kp` for
+ * c->market_id, MARKET entries in increasing effective_interval).
+ * PW_ERR_CORRUPT or PW_ERR_CONFIG with `err` saying why (nothing appended).
+ * The caller frees `x` with xrules_free().
+ */
+pw_err xrules_open(struct xrules *x, struct store *s, struct mlog *log, const struct pw_keypair *kp,
+                   const struct xconfig *c, const struct registry *file, uint64_t now_s, char *err,
+                   size_t errlen) __attribute__((warn_unused_result));
+void xrules_free(struct xrules *x);
+
+/* Re-read every MARKET and REGISTRY entry of the log into `x`
+ * (market_id and exchange_pk set by the caller). */
+pw_err xrules_read(struct xrules *x, sqlite3 *db, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The MARKET entry the configuration `c` states (canonical fee table: pairs
+ * ordered, a zone's own pair at the same-zone fee left out). */
+pw_err xrules_market_of(const struct xconfig *c, uint64_t time_s, uint64_t effective_interval,
+                        struct pw_market *out) __attribute__((warn_unused_result));
+/* The REGISTRY entry of household `h`. */
+void xrules_entry_of(const struct household *h, uint64_t time_s, uint8_t revoked,
+                     struct pw_registry *out);
+
+/*
+ * PW_OK when `c` states the rules the log's latest MARKET entry states;
+ * else PW_ERR_CONFIG and `why` names the first setting that differs
+ * (market name, currency, interval_s, gate_s, grace_s and max_ahead_s can
+ * never change; tariffs and fees cannot change on a running market yet).
+ */
+pw_err xrules_check_config(const struct xrules *x, const struct xconfig *c, char *why, size_t len)
+    __attribute__((warn_unused_result));
+
+/*
+ * Append one REGISTRY entry for each household of `file` that the log
+ * does not hold as registered with the same fields (new, changed, or
+ * revoked before), and one with revoked = 1 for each household the log
+ * holds as registered that `file` lacks; all in one transaction, each
+ * logged.  *appended their number (0: nothing changed, nothing written).
+ * On an error nothing is appended and `x` is unchanged.
+ */
+pw_err xrules_sync_registry(struct xrules *x, struct store *s, struct mlog *log,
+                            const struct pw_keypair *kp, const struct registry *file,
+                            uint64_t now_s, size_t *appended) __attribute__((warn_unused_result));
+
+/* The registry the exchange runs on: the households the log holds as
+ * registered (not revoked).  Caller frees *out with registry_free(). */
+pw_err xrules_registry(const struct xrules *x, struct registry **out)
+    __attribute__((warn_unused_result));
+
+/* The latest REGISTRY entry of `pk` in the log, NULL when none. */
+const struct xrules_hh *xrules_find(const struct xrules *x, const uint8_t pk[PW_PK_LEN]);
+
+/*
+ * Compare tables params, fees and households with the log's rules and
+ * registry; when they differ, rewrite them from the log (one transaction)
+ * and, when `warn`, log a warning naming the tables.  *rebuilt (may be
+ * NULL) gets a bit per rewritten table: 1 params, 2 fees, 4 households.
+ */
+pw_err xrules_caches(const struct xrules *x, struct store *s, int warn, int *rebuilt)
+    __attribute__((warn_unused_result));
+
+/*
+ * QUERY REGISTRY: the latest REGISTRY entry whose household is `pk` among
+ * the log's first `size` entries; its index and frame (room for `cap`
+ * bytes).  PW_ERR_NOTFOUND when there is none.
+ */
+pw_err xrules_find_entry(sqlite3 *db, const uint8_t pk[PW_PK_LEN], uint64_t size, uint64_t *idx,
+                         uint8_t *buf, size_t cap, size_t *len) __attribute__((warn_unused_result));
+
+#endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/agentd_int.h"
+#include "agent/devpoll.h"
 #include "peerwatt/fmt.h"
 
 static json_t *
@@ -454,6 +455,17 @@ adash_metrics(void *ctx, FILE *out)
 	    a->n_pending, a->readings_dropped);
 	/* both exchange sockets re-created after a dead link (xlink_tick) */
 	fprintf(out, "peerwatt_agent_exchange_reconnects_total %lu\n", xlink_stats(a->xl)->relinks);
+	/* the device input checks (docs/agent.md "Meter samples that cannot
+	 * poison", "Threads") */
+	fprintf(out,
+	        "peerwatt_agent_meter_samples_refused_total %llu\n"
+	        "peerwatt_agent_meter_rebased_total %llu\n"
+	        "peerwatt_agent_forecast_refused_total %llu\n"
+	        "peerwatt_agent_forecast_outliers_total %llu\n"
+	        "peerwatt_agent_device_samples_dropped_total %lu\n",
+	        (unsigned long long)a->mc.rejected, (unsigned long long)a->mc.rebased,
+	        (unsigned long long)a->fc.n_rejected, (unsigned long long)a->fc.n_outliers,
+	        a->dp != NULL ? devpoll_dropped(a->dp) : 0ul);
 	/* one gauge per status code, so an alert can name the cause */
 	fprintf(out, "# TYPE peerwatt_agent_problem gauge\n");
 	for (int c = 0; c < ASTATUS__COUNT; c++)

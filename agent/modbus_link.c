@@ -282,7 +282,7 @@ mlink_destroy(struct mlink **lp)
 	l = *lp;
 	pthread_mutex_lock(&l->wd_mu);
 	l->wd_quit = true;
-	pthread_cond_signal(&l->wd_cv);
+	pthread_cond_broadcast(&l->wd_cv);
 	pthread_mutex_unlock(&l->wd_mu);
 	if (l->wd_started)
 		pthread_join(l->wd_thread, NULL);
@@ -365,7 +365,7 @@ tx_begin(struct mlink *l)
 		l->tx_expired = false;
 		l->tx_fd = modbus_get_socket(l->ctx);
 		l->tx_deadline_ms = mono_ms() + l->tx_limit_ms;
-		pthread_cond_signal(&l->wd_cv);
+		pthread_cond_broadcast(&l->wd_cv);
 	}
 	pthread_mutex_unlock(&l->wd_mu);
 	return ok;
@@ -394,6 +394,22 @@ mlink_interrupt(struct mlink *l)
 	if (l->in_tx && !l->tx_expired) {
 		tx_kill(l);
 		l->tx_expired = true;
+	}
+	pthread_cond_broadcast(&l->wd_cv); /* a quiet time waiting ends too */
+	pthread_mutex_unlock(&l->wd_mu);
+}
+
+/* The quiet time after connecting, on the real clock; mlink_interrupt
+ * ends it. */
+static void
+quiet_wait(struct mlink *l, uint32_t ms)
+{
+	uint64_t end = mono_ms() + ms;
+
+	pthread_mutex_lock(&l->wd_mu);
+	while (!l->interrupted && !l->wd_quit && mono_ms() < end) {
+		struct timespec ts = { (time_t)(end / 1000), (long)(end % 1000) * 1000000L };
+		pthread_cond_timedwait(&l->wd_cv, &l->wd_mu, &ts);
 	}
 	pthread_mutex_unlock(&l->wd_mu);
 }
@@ -487,8 +503,16 @@ link_connect(struct mlink *l)
 	if (l->url.kind == MLINK_RTU)
 		modbus_flush(l->ctx);
 	/* Many inverters drop requests sent right after the connection opens. */
-	if (l->cfg.quiet_ms > 0)
-		l->clock.sleep_ms(l->clock.arg, l->cfg.quiet_ms);
+	if (l->cfg.quiet_ms > 0) {
+		if (l->clock.sleep_ms == real_sleep_ms)
+			quiet_wait(l, l->cfg.quiet_ms); /* a stop ends it */
+		else
+			l->clock.sleep_ms(l->clock.arg, l->cfg.quiet_ms);
+	}
+	if (is_interrupted(l)) {
+		mlink_close(l);
+		return PW_ERR_UNAVAILABLE;
+	}
 	l->connected = true;
 	l->st.connects++;
 	log_info("modbus %s: connected (unit %d)", l->url_text, l->cfg.unit);

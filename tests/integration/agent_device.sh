@@ -134,6 +134,13 @@ check "h1: offers after the jump follow the meter, not the garbage (largest $aft
 	test "$after_offer" -le $((before_offer * 3 / 2 + 50)) -a "$after_offer" -lt $MAX_OFFER_WH
 check "h1: status meter_implausible clears with the next reading" \
 	grep -q "status: meter_implausible cleared" "$T/h1.log"
+metric() { # name metric
+	curl -s -m 5 "http://127.0.0.1:${DASH[$1]}/metrics" | sed -n "s/^$2 //p"
+}
+refused=$(metric h1 peerwatt_agent_meter_samples_refused_total)
+rebased=$(metric h1 peerwatt_agent_meter_rebased_total)
+check "h1: /metrics counts the refused samples ($refused) and one rebase ($rebased)" \
+	test "${refused:-0}" -ge 5 -a "${rebased:-0}" = 1
 
 # --- h2 (a dribbling device) and h3 (replies just under the timeout) --------
 for n in h2 h3; do

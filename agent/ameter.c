@@ -240,6 +240,8 @@ feed_sample(struct agentd *a, int64_t t, uint64_t e, uint64_t i, uint64_t res_wh
 		          (long long)a->mc.last_dt_ms, a->mc.rated_power_w,
 		          (unsigned long long)a->mc.last_max_wh);
 		return;
+	case MCHECK_SKIP:
+		return; /* rounding below the base: nothing new */
 	case MCHECK_REBASE:
 		a->meter_suspect = 0;
 		a->meter_rebased_ms = t;

@@ -70,6 +70,21 @@ mcheck_sample(struct mcheck *m, int64_t t_ms, uint64_t export_wh, uint64_t impor
 		              import_wh);
 		return MCHECK_ACCEPT;
 	}
+	/* rounding after a change of resolution: below the base by less
+	 * than one count, otherwise plausible */
+	{
+		uint64_t res = resolution_wh < 1 ? 1 : resolution_wh;
+		uint64_t e = export_wh < m->base_exp_wh && m->base_exp_wh - export_wh < res
+		                 ? m->base_exp_wh
+		                 : export_wh;
+		uint64_t i = import_wh < m->base_imp_wh && m->base_imp_wh - import_wh < res
+		                 ? m->base_imp_wh
+		                 : import_wh;
+		if ((e != export_wh || i != import_wh) &&
+		    plausible(m, m->base_ms, m->base_exp_wh, m->base_imp_wh, t_ms, e, i,
+		              resolution_wh))
+			return MCHECK_SKIP;
+	}
 	m->rejected++;
 	m->last_dt_ms = t_ms - m->base_ms;
 	m->last_dexp_wh = signed_step(m->base_exp_wh, export_wh);

@@ -12,7 +12,9 @@
  * or a reconnection is checked like every other: the base stays, however
  * long the gap.
  *
- * A refused sample counts for nothing (no reading, no forecast, no policy).
+ * A register less than one count of its resolution below the base (a
+ * meter that changed its resolution rounds down) is MCHECK_SKIP: not a
+ * fault, the base stays.  A refused sample counts for nothing (no reading, no forecast, no policy).
  * A glitch that passes leaves the base where it was, and the next good
  * sample continues from it.  A real jump (a meter replaced, reset or
  * wrapped) gives samples that agree with each other but not with the base:
@@ -37,6 +39,8 @@ enum mcheck_verdict {
 	MCHECK_ACCEPT = 0, /* a plausible step from the base: it counts */
 	MCHECK_REJECT,     /* implausible: it counts for nothing */
 	MCHECK_REBASE,     /* `confirm` agreeing samples after a jump: the new base */
+	MCHECK_SKIP,       /* less than one count below the base: rounding (a
+	                    * resolution change), not news; counts for nothing */
 };
 
 struct mcheck {

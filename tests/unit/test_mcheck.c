@@ -136,6 +136,26 @@ test_import_jump_and_resolution(void **state)
 	assert_int_equal(mcheck_sample(&m, 1500, 130, 100, 10), MCHECK_REJECT);
 }
 
+/* A meter that changes its resolution (0.1 Wh, 1 Wh, 10 Wh per count)
+ * rounds down: less than one count below the base is no fault, and never
+ * moves the base back (which would break the reading chain). */
+static void
+test_rounding_after_a_resolution_change(void **state)
+{
+	struct mcheck m;
+	(void)state;
+	mcheck_init(&m, RATED, 5);
+	mcheck_resume(&m, 0, 4000105, 2500007);
+	assert_int_equal(mcheck_sample(&m, 1000, 4000100, 2500000, 10), MCHECK_SKIP);
+	assert_int_equal(m.base_exp_wh, 4000105);
+	assert_int_equal(m.rejected, 0);
+	assert_int_equal(mcheck_sample(&m, 2000, 4000106, 2500008, 1), MCHECK_ACCEPT);
+	/* a whole count below is a real step back */
+	assert_int_equal(mcheck_sample(&m, 3000, 4000096, 2500008, 10), MCHECK_REJECT);
+	/* and one count down on one register with a jump on the other is no rounding */
+	assert_int_equal(mcheck_sample(&m, 4000, 4000100, 2600000, 10), MCHECK_REJECT);
+}
+
 int
 main(void)
 {
@@ -146,6 +166,7 @@ main(void)
 		cmocka_unit_test(test_jump_confirmed_rebases),
 		cmocka_unit_test(test_disagreeing_garbage_never_rebases),
 		cmocka_unit_test(test_import_jump_and_resolution),
+		cmocka_unit_test(test_rounding_after_a_resolution_change),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

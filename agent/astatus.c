@@ -126,6 +126,21 @@ exchange_problems(struct agentd *a, int64_t now, unsigned *active)
 		         " (those whose gate passes first are missed). Check the network, or ask"
 		         " the exchange's operator.");
 	}
+	/* market data flows but requests get no answer: the request socket is
+	 * dead (xlink re-creates it with backoff), and orders and readings
+	 * wait; say so rather than "reachable" */
+	int64_t unanswered = xlink_unanswered_ms(a->xl);
+	if (reachable && unanswered >= AGENTD_EXCHANGE_TIMEOUT_MS) {
+		*active |= 1u << ASTATUS_EXCHANGE_UNREACHABLE;
+		snprintf(a->st_msg[ASTATUS_EXCHANGE_UNREACHABLE], sizeof(a->st_msg[0]),
+		         "Exchange unreachable for requests: its market data arrives, but %s has"
+		         " answered no request for %lld s.",
+		         a->cfg.request, secs(unanswered));
+		snprintf(a->st_action[ASTATUS_EXCHANGE_UNREACHABLE], sizeof(a->st_action[0]),
+		         "Bids, offers and readings wait here, queued, and are sent again when it"
+		         " answers (the agent re-connects by itself). If it lasts, ask the"
+		         " exchange's operator.");
+	}
 	if (!a->have_hb || !reachable)
 		return;
 	if (a->market_mismatch) {

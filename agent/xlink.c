@@ -53,6 +53,7 @@ struct xlink {
 	int64_t linked_ms;     /* when the sockets were (re)created */
 	int64_t rx_ms[2];      /* last verified frame on each socket (0: none yet) */
 	int64_t waiting_ms;    /* oldest request with no verified reply since (0: none) */
+	int64_t unanswered_ms; /* the same across re-creations (for the status) */
 	int64_t hb_period_ms;  /* from the last verified HEARTBEAT */
 	int64_t reply_dead_ms; /* a request unanswered this long: the DEALER is dead */
 	int dropped[2];        /* the monitor saw the connection close since linked_ms */
@@ -268,7 +269,15 @@ xlink_send(struct xlink *x, const uint8_t *frame, size_t len)
 	x->stats.sent++;
 	if (x->waiting_ms == 0)
 		x->waiting_ms = mono_ms();
+	if (x->unanswered_ms == 0)
+		x->unanswered_ms = x->waiting_ms;
 	return PW_OK;
+}
+
+int64_t
+xlink_unanswered_ms(const struct xlink *x)
+{
+	return x->unanswered_ms == 0 ? 0 : mono_ms() - x->unanswered_ms;
 }
 
 static int
@@ -310,7 +319,7 @@ alive(struct xlink *x, int i, const struct pw_msg *m)
 
 	x->rx_ms[i] = now;
 	if (i == XL_DEALER)
-		x->waiting_ms = 0;
+		x->waiting_ms = x->unanswered_ms = 0;
 	if (m->type == PW_MSG_HEARTBEAT)
 		x->hb_period_ms = m->u.heartbeat.period_ms < XLINK_HB_MAX_MS
 		                      ? (int64_t)m->u.heartbeat.period_ms

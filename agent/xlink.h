@@ -81,6 +81,10 @@ pw_err xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *
 
 const struct xlink_stats *xlink_stats(const struct xlink *x);
 
+/* How long (ms) the oldest request sent since the last verified reply has
+ * waited, across socket re-creations; 0 when every request was answered. */
+int64_t xlink_unanswered_ms(const struct xlink *x);
+
 /*
  * Checks the link (the sockets' monitor events, the time since the last
  * verified frame on the SUB and since the oldest unanswered request) and,

@@ -9,12 +9,13 @@
  * then waits for a third connection on each socket, which proves the agent
  * re-connected after each fault.  Then it goes mute on the ROUTER while it
  * publishes a correctly signed HEARTBEAT (market MARKET_ID, period 1 s)
- * every 200 ms, until a request comes from yet another DEALER identity:
- * the agent gave up on a socket whose requests get no reply although its
- * market data flows.  Exits 0 then.  One line per event:
+ * every 200 ms, until requests came from two more DEALER identities: the
+ * agent gave up, twice, on a socket whose requests get no reply although
+ * its market data flows (in between, its status says so).  Exits 0 then.
+ * One line per event:
  *   "router: sent 2097152 bytes", "router: new connection 512 ms after
  *   the oversize message", ..., "router: new connection 10130 ms after
- *   the first unanswered request", and "done".
+ *   the first unanswered request" (twice), and "done".
  * Exits 1 when SECONDS pass first.  Loopback test traffic only.
  *
  *   pw-oversize EXKEY REQ_EP PUB_EP MARKET_ID SECONDS
@@ -143,7 +144,7 @@ main(int argc, char **argv)
 	void *ctx, *router, *xpub;
 	long long end, next_hb = 0, t_mute = 0;
 	unsigned long long market;
-	int mute_done = 0;
+	int mute_done = 0, mute_conns = 0;
 	char *e;
 	long secs;
 
@@ -202,7 +203,10 @@ main(int argc, char **argv)
 				printf("router: new connection %lld ms after the first unanswered"
 				       " request\n",
 				       now_ms() - t_mute);
-				mute_done = 1;
+				fflush(stdout);
+				memcpy(rs.id, id, (size_t)n);
+				rs.id_len = (size_t)n;
+				mute_done = ++mute_conns == 2;
 			} else if (fresh && !rs.done && next(&rs, router, id, (size_t)n) != 0)
 				break;
 		}

@@ -282,8 +282,9 @@ market_of(const struct engine *e, int64_t now_s, struct validate_market *m)
 	m->interval_s = e->cfg->interval_s;
 	m->gate_s = e->cfg->gate_s;
 	m->max_ahead_s = e->cfg->max_ahead_s;
-	m->feedin_uper_kwh = (uint32_t)e->cfg->feedin_uper_kwh;
-	m->retail_uper_kwh = (uint32_t)e->cfg->retail_uper_kwh;
+	/* prices: per order, from the log's rules for its interval (apply_order) */
+	m->feedin_uper_kwh = 0;
+	m->retail_uper_kwh = 0;
 }
 
 /* Apply an accepted message: log it first (its index is the arrival
@@ -306,7 +307,12 @@ apply_order(struct engine *e, struct engine_slot *s, const struct validate_marke
 		                         &b.open_other_wh)) != PW_OK)
 			return rc;
 	}
-	s->reason = validate_order(vm, &b, o);
+	/* the price bounds of the MARKET entry governing the order's interval */
+	struct validate_market v = *vm;
+	const struct pw_market *mk = xrules_market_at(e->rules, o->interval);
+	v.feedin_uper_kwh = mk->feedin_uper_kwh;
+	v.retail_uper_kwh = mk->retail_uper_kwh;
+	s->reason = validate_order(&v, &b, o);
 	if (s->reason != PW_REASON_OK)
 		return PW_OK;
 	struct store_order so = { .seq = o->seq,

@@ -23,6 +23,7 @@
 #include "exchange/registry.h"
 #include "exchange/store.h"
 #include "exchange/xconfig.h"
+#include "exchange/xrules.h"
 #include "peerwatt/keys.h"
 #include "peerwatt/wire.h"
 
@@ -60,6 +61,8 @@ struct engine {
 	const struct xconfig *cfg;
 	const struct pw_keypair *kp; /* the exchange's signing key */
 	const struct registry *reg;
+	/* the log's rules: tariffs and fees per interval (xrules_market_at) */
+	const struct xrules *rules;
 	struct store *store;
 	struct mlog *log;
 	struct gateway *gw;

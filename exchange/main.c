@@ -215,6 +215,17 @@ reload(const char *path, struct xconfig *cfg, struct registry **reg, struct engi
 	/* tables edited while running are rebuilt (and said so) first */
 	if (xrules_caches(rules, e->store, 1, NULL) != PW_OK)
 		log_warnx("reload: cannot compare tables params, fees and households with the log");
+	/* new tariffs or fees: a MARKET entry from the first interval no
+	 * accepted order can target yet */
+	if (xrules_tariffs_differ(rules, &nw) &&
+	    xrules_append_market(rules, e->store, e->log, e->kp, &nw, (uint64_t)time(NULL), NULL) !=
+	        PW_OK) {
+		log_warnx(
+		    "reload: cannot append the new tariffs and fees to the log; keeping the old "
+		    "configuration and registry");
+		registry_free(&file);
+		goto out;
+	}
 	if (registry_from_log(rules, e->store, e->log, e->kp, file, &nreg, &appended) != PW_OK) {
 		log_warnx(
 		    "reload: cannot append the registry's changes to the log; keeping the old "
@@ -354,6 +365,14 @@ main(int argc, char **argv)
 		rc = EX_CONFIG;
 		goto out;
 	}
+	if (xrules_tariffs_differ(&rules, &cfg) &&
+	    xrules_append_market(&rules, store, mlog, &kp, &cfg, (uint64_t)time(NULL), NULL) !=
+	        PW_OK) {
+		log_error("cannot append the configuration's new tariffs and fees to the log of %s",
+		          cfg.db_path);
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 	{
 		size_t appended = 0;
 		if (registry_from_log(&rules, store, mlog, &kp, file, &reg, &appended) != PW_OK) {
@@ -375,6 +394,7 @@ main(int argc, char **argv)
 	e.cfg = &cfg;
 	e.kp = &kp;
 	e.reg = reg;
+	e.rules = &rules;
 	e.store = store;
 	e.log = mlog;
 	e.gw = gw;

@@ -200,8 +200,10 @@ static pw_err
 settle_one(struct engine *e, uint64_t iv, uint32_t price, const uint8_t pk[PW_PK_LEN],
            const struct store_trade *tr, size_t n_tr, struct pw_statement *out)
 {
-	struct settle_tariffs tariffs = { .feedin_uper_kwh = (uint32_t)e->cfg->feedin_uper_kwh,
-		                          .retail_uper_kwh = (uint32_t)e->cfg->retail_uper_kwh };
+	/* the tariffs and fees of the MARKET entry governing the interval */
+	const struct pw_market *mk = xrules_market_at(e->rules, iv);
+	struct settle_tariffs tariffs = { .feedin_uper_kwh = mk->feedin_uper_kwh,
+		                          .retail_uper_kwh = mk->retail_uper_kwh };
 	struct settle_trade *st = calloc(n_tr + 1, sizeof(*st));
 	struct settle_reading rd = { 0 };
 	struct store_meter m;
@@ -221,7 +223,7 @@ settle_one(struct engine *e, uint64_t iv, uint32_t price, const uint8_t pk[PW_PK
 			free(st);
 			return PW_ERR_CORRUPT;
 		}
-		int64_t fee = xconfig_fee(e->cfg, zs, zb);
+		int64_t fee = xrules_fee(mk, zs, zb);
 		st[k].side = buyer ? PW_SIDE_BUY : PW_SIDE_SELL;
 		st[k].qty_wh = tr[t].qty_wh;
 		st[k].fee_uper_kwh = (uint32_t)fee;
@@ -369,8 +371,11 @@ publish_heartbeat(struct engine *e, int64_t now_ms)
 	m.u.heartbeat.period_ms = (uint32_t)e->cfg->heartbeat_ms;
 	m.u.heartbeat.interval_s = (uint32_t)e->cfg->interval_s;
 	m.u.heartbeat.gate_s = (uint32_t)e->cfg->gate_s;
-	m.u.heartbeat.feedin_uper_kwh = (uint32_t)e->cfg->feedin_uper_kwh;
-	m.u.heartbeat.retail_uper_kwh = (uint32_t)e->cfg->retail_uper_kwh;
+	/* the tariffs in force for the current interval */
+	const struct pw_market *mk =
+	    xrules_market_at(e->rules, (uint64_t)(now_ms / 1000) / (uint64_t)e->cfg->interval_s);
+	m.u.heartbeat.feedin_uper_kwh = mk->feedin_uper_kwh;
+	m.u.heartbeat.retail_uper_kwh = mk->retail_uper_kwh;
 	if (engine_sign(e, &m, &len) == PW_OK)
 		publish(e, "HEARTBEAT", e->out, len);
 }

@@ -164,6 +164,49 @@ xrules_free(struct xrules *x)
 	free(x->hh);
 	x->hh = NULL;
 	x->n_hh = x->cap_hh = 0;
+	free(x->markets);
+	x->markets = NULL;
+	x->n_markets = x->cap_markets = 0;
+}
+
+static pw_err
+market_push(struct xrules *x, const struct pw_market *mk, uint64_t idx)
+{
+	if (x->n_markets == x->cap_markets) {
+		size_t ncap = x->cap_markets ? x->cap_markets * 2 : 4;
+		struct pw_market *n = realloc(x->markets, ncap * sizeof(*n));
+		if (n == NULL)
+			return PW_ERR_NOMEM;
+		x->markets = n;
+		x->cap_markets = ncap;
+	}
+	x->markets[x->n_markets++] = *mk;
+	x->market = *mk;
+	x->market_idx = idx;
+	return PW_OK;
+}
+
+const struct pw_market *
+xrules_market_at(const struct xrules *x, uint64_t interval)
+{
+	for (size_t i = x->n_markets; i > 0; i--)
+		if (x->markets[i - 1].effective_interval <= interval)
+			return &x->markets[i - 1];
+	return &x->market; /* the first entry is effective from 0: not reached */
+}
+
+uint32_t
+xrules_fee(const struct pw_market *mk, const char *zone_a, const char *zone_b)
+{
+	const char *a = zone_a, *b = zone_b;
+	if (strcmp(a, b) > 0) {
+		a = zone_b;
+		b = zone_a;
+	}
+	for (unsigned i = 0; i < mk->n_fees; i++)
+		if (token_cmp(mk->fees[i].zone_a, a) == 0 && token_cmp(mk->fees[i].zone_b, b) == 0)
+			return mk->fees[i].fee_uper_kwh;
+	return strcmp(a, b) == 0 ? mk->fee_same_zone_uper_kwh : mk->fee_default_uper_kwh;
 }
 
 /* Position of `pk` in x->hh, or where it would go (*found 0). */
@@ -269,9 +312,8 @@ xrules_read(struct xrules *x, sqlite3 *db, char *err, size_t errlen)
 				    (unsigned long long)idx);
 				break;
 			}
-			x->market = m.u.market;
-			x->market_idx = idx;
-			x->n_markets++;
+			if ((rc = market_push(x, &m.u.market, idx)) != PW_OK)
+				break;
 		} else {
 			if (x->n_markets == 0) {
 				rc =
@@ -628,14 +670,68 @@ xrules_check_config(const struct xrules *x, const struct xconfig *c, char *why, 
 	IMMUTABLE(grace_s, "grace_s")
 	IMMUTABLE(max_ahead_s, "max_ahead_s")
 #undef IMMUTABLE
-	if (l->feedin_uper_kwh != w.feedin_uper_kwh || l->retail_uper_kwh != w.retail_uper_kwh ||
-	    l->fee_same_zone_uper_kwh != w.fee_same_zone_uper_kwh ||
-	    l->fee_default_uper_kwh != w.fee_default_uper_kwh || l->n_fees != w.n_fees ||
-	    memcmp(l->fees, w.fees, (size_t)w.n_fees * sizeof(w.fees[0])) != 0)
-		return fail(why, len, PW_ERR_CONFIG,
-		            "the tariffs ([market] feedin, retail) or the [fees] differ from the "
-		            "log's MARKET entry %llu: they cannot change on a running market",
-		            (unsigned long long)x->market_idx);
+	return PW_OK;
+}
+
+int
+xrules_tariffs_differ(const struct xrules *x, const struct xconfig *c)
+{
+	const struct pw_market *l = &x->market;
+	struct pw_market w;
+	if (xrules_market_of(c, 0, 0, &w) != PW_OK)
+		return 1;
+	return l->feedin_uper_kwh != w.feedin_uper_kwh || l->retail_uper_kwh != w.retail_uper_kwh ||
+	       l->fee_same_zone_uper_kwh != w.fee_same_zone_uper_kwh ||
+	       l->fee_default_uper_kwh != w.fee_default_uper_kwh || l->n_fees != w.n_fees ||
+	       memcmp(l->fees, w.fees, (size_t)w.n_fees * sizeof(w.fees[0])) != 0;
+}
+
+pw_err
+xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
+                     const struct pw_keypair *kp, const struct xconfig *c, uint64_t now_s,
+                     uint64_t *effective)
+{
+	const struct pw_market *l = &x->market;
+	struct pw_msg m;
+	uint64_t idx = 0, prev_idx = x->market_idx;
+	pw_err rc;
+
+	/* an order is accepted for interval i only while i*L <= now + max_ahead
+	 * (rules/validate.c): E is the first interval beyond that */
+	uint64_t e = (now_s + l->max_ahead_s) / l->interval_s + 1;
+	if (e < l->effective_interval)
+		e = l->effective_interval;
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_MARKET;
+	if (xrules_market_of(c, now_s, e, &m.u.market) != PW_OK)
+		return PW_ERR_CONFIG;
+	/* only tariffs and fees change: the rest stays the log's */
+	memcpy(m.u.market.name, l->name, PW_TOKEN_LEN);
+	memcpy(m.u.market.currency, l->currency, PW_CURRENCY_LEN);
+	m.u.market.interval_s = l->interval_s;
+	m.u.market.gate_s = l->gate_s;
+	m.u.market.grace_s = l->grace_s;
+	m.u.market.max_ahead_s = l->max_ahead_s;
+	if ((rc = store_begin(s)) != PW_OK)
+		return rc;
+	rc = append(log, kp, x->market_id, &m, &idx);
+	if (rc == PW_OK)
+		rc = store_commit(s);
+	if (rc != PW_OK) {
+		rollback(s, log);
+		log_warnx("market: cannot append the MARKET entry: %s", pw_strerror(rc));
+		return rc;
+	}
+	if (market_push(x, &m.u.market, idx) != PW_OK)
+		fatalx("market: out of memory");
+	log_warnx(
+	    "market: tariffs or fees changed: MARKET entry at log index %llu, effective from "
+	    "interval %llu (starting %llu s after now); intervals before it keep the rules of "
+	    "entry %llu",
+	    (unsigned long long)idx, (unsigned long long)e,
+	    (unsigned long long)(e * x->market.interval_s - now_s), (unsigned long long)prev_idx);
+	if (effective != NULL)
+		*effective = e;
 	return PW_OK;
 }
 

@@ -10,8 +10,13 @@
  * one transaction (a loud warning names the index).  After that the
  * configuration and the registry file only ever change the rules by
  * appending entries: xrules_sync_registry() appends one REGISTRY entry per
- * new, changed or revoked household; a configuration whose market rules
- * differ from the log's is refused (xrules_check_config()).
+ * new, changed or revoked household; a configuration with other tariffs or
+ * fees appends a MARKET entry effective from the first interval no
+ * accepted order can yet target (xrules_append_market()); one that changes
+ * anything else of the market (name, currency, interval, gate, grace,
+ * max_ahead) is refused (xrules_check_config()).  Validation, settlement
+ * and HEARTBEAT take the rules in force for their interval
+ * (xrules_market_at()).
  *
  * Tables params, fees and households are caches of the log, kept for the
  * request path and for readers of the database: xrules_caches() compares
@@ -49,10 +54,11 @@ struct xrules_hh {
 struct xrules {
 	uint64_t market_id;
 	uint8_t exchange_pk[PW_PK_LEN];
-	struct pw_market market; /* the latest MARKET entry */
-	uint64_t market_idx;     /* its log index */
-	size_t n_markets;        /* MARKET entries in the log */
-	struct xrules_hh *hh;    /* sorted by key; owned */
+	struct pw_market market;   /* the latest MARKET entry */
+	uint64_t market_idx;       /* its log index */
+	struct pw_market *markets; /* every MARKET entry in log order; owned */
+	size_t n_markets, cap_markets;
+	struct xrules_hh *hh; /* sorted by key; owned */
 	size_t n_hh, cap_hh;
 	/* what xrules_open() did: 1 genesis, 2 migration of an old database */
 	int created;
@@ -89,13 +95,37 @@ void xrules_entry_of(const struct household *h, uint64_t time_s, uint8_t revoked
                      struct pw_registry *out);
 
 /*
- * PW_OK when `c` states the rules the log's latest MARKET entry states;
- * else PW_ERR_CONFIG and `why` names the first setting that differs
- * (market name, currency, interval_s, gate_s, grace_s and max_ahead_s can
- * never change; tariffs and fees cannot change on a running market yet).
+ * PW_OK when `c` states the market the log states: name, currency,
+ * interval_s, gate_s, grace_s and max_ahead_s can never change (else
+ * PW_ERR_CONFIG and `why` names the setting); tariffs and fees may differ
+ * (xrules_tariffs_differ()).  PW_ERR_CONFIG too when the fee table does
+ * not fit a MARKET entry.
  */
 pw_err xrules_check_config(const struct xrules *x, const struct xconfig *c, char *why, size_t len)
     __attribute__((warn_unused_result));
+
+/* 1 when `c`'s tariffs or fees differ from the log's latest MARKET entry. */
+int xrules_tariffs_differ(const struct xrules *x, const struct xconfig *c);
+
+/*
+ * Append a MARKET entry with `c`'s tariffs and fees (the rest as the log
+ * states it), effective from E = the first interval no accepted order can
+ * yet target: floor((now_s + max_ahead_s) / interval_s) + 1, so no entry
+ * logged before it concerns an interval >= E (never below the latest
+ * MARKET entry's).  One transaction; logged; *effective (may be NULL) gets
+ * E.  On an error nothing is appended and `x` is unchanged.
+ */
+pw_err xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
+                            const struct pw_keypair *kp, const struct xconfig *c, uint64_t now_s,
+                            uint64_t *effective) __attribute__((warn_unused_result));
+
+/* The MARKET entry governing `interval`: the latest whose
+ * effective_interval <= interval.  Never NULL after xrules_open(). */
+const struct pw_market *xrules_market_at(const struct xrules *x, uint64_t interval);
+
+/* Grid fee per kWh between zones a and b under `mk`: the explicit pair
+ * (either order), else the same-zone fee when a == b, else the default. */
+uint32_t xrules_fee(const struct pw_market *mk, const char *zone_a, const char *zone_b);
 
 /*
  * Append one REGISTRY entry for each household of `file` that the log

@@ -251,13 +251,17 @@ check "params stored" test "$(sqlite3 "$T/x.db" "SELECT value FROM params WHERE 
 check "rejections counted per reason" test "$(sqlite3 "$T/x.db" "SELECT count FROM stats WHERE name = 'bad_signature'")" -ge 1
 
 # SIGHUP: carol removed -> revoked; a broken registry keeps the old one
-# market rules are fixed while running: a reload changing a tariff is refused whole
+# a reload changing a tariff appends a MARKET entry effective from E, the
+# first interval no order can target yet (now + max_ahead_s = 1 day ahead):
+# every interval an order can target now keeps the old bounds
 sed -i 's/^retail = 0.30$/retail = 0.25/' "$T/x.conf"
 kill -HUP "$XPID"
-WAIT_SECONDS=30 wait_for grep -q "cannot change on a running market" "$T/exchange.log"
-check "SIGHUP: a changed tariff is refused" grep -q "cannot change on a running market" "$T/exchange.log"
-check "SIGHUP: the stored tariff stays" test "$(sqlite3 "$T/x.db" "SELECT value FROM params WHERE key = 'retail_uper_kwh'")" = 300000
-expect_ack "SIGHUP: the old price bounds still apply" -k "$T/b.key" order 40 +5 buy 10 290000 +600
+WAIT_SECONDS=30 wait_for grep -q "tariffs or fees changed: MARKET entry at log index" "$T/exchange.log"
+check "SIGHUP: a changed tariff appends a MARKET entry" test "$(sqlite3 "$T/x.db" 'SELECT count(*) FROM log WHERE type = 24')" -eq 2
+eff=$((16#$(sqlite3 "$T/x.db" 'SELECT hex(substr(frame, 43, 8)) FROM log WHERE type = 24 ORDER BY idx DESC LIMIT 1')))
+check "SIGHUP: effective from an interval beyond now + max_ahead_s ($eff)" test $((eff * L)) -gt $(($(date +%s) + 86400))
+check "SIGHUP: the tables show the log's latest tariff" test "$(sqlite3 "$T/x.db" "SELECT value FROM params WHERE key = 'retail_uper_kwh'")" = 250000
+expect_ack "SIGHUP: the intervals before it keep the old price bounds" -k "$T/b.key" order 40 +5 buy 10 290000 +600
 sed -i 's/^retail = 0.25$/retail = 0.30/' "$T/x.conf"
 grep -v '^c ' "$T/households" >"$T/h2" && mv "$T/h2" "$T/households"
 kill -HUP "$XPID"

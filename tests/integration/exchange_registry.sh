@@ -7,7 +7,9 @@
 # new, changed or revoked household (none when nothing changed) and the
 # exchange then runs on the log's registry; tables edited behind the log
 # are rebuilt from it; a configuration whose rules differ from the log's is
-# refused at start; and a database of the old format (tests/fixtures/
+# refused at start, one changing the tariffs appends a MARKET entry from the
+# first interval no order can target yet (orders and settlement before it
+# keep the old tariffs); and a database of the old format (tests/fixtures/
 # exchange-v1, made by tests/fixtures/mk-exchange-v1.sh at commit 68f7f98)
 # gets its MARKET and REGISTRY entries at its first open and then runs.
 set -u
@@ -113,12 +115,12 @@ got=$("${C[@]}" -k "$T/b.key" query registry 0 4)
 check "QUERY REGISTRY at an older tree size: bob's genesis entry (south)" test "$(echo "$got" | cut -d' ' -f1-3)" = "REGISTRY b south"
 got=$("${C[@]}" -k "$T/d.key" order 1 "$X" buy 300 200000 +600)
 case $got in "ACK "*) ok "dave, new in the log's registry, trades ($got)" ;; *) not_ok "dave trades (got '$got')" ;; esac
-sed -i 's/^retail = 0.30$/retail = 0.25/' "$T/x.conf"
+sed -i 's/^grace_s = 2$/grace_s = 5/' "$T/x.conf"
 before=$(q 'SELECT count(*) FROM log')
 kill -HUP "$XPID"
-WAIT_SECONDS=30 wait_for grep -q "cannot change on a running market" "$T/exchange.log"
-check "SIGHUP changing a tariff: refused, nothing appended" test "$(q 'SELECT count(*) FROM log')" -eq "$before"
-sed -i 's/^retail = 0.25$/retail = 0.30/' "$T/x.conf"
+WAIT_SECONDS=30 wait_for grep -q "grace_s is 2 in the log (entry 0) and 5 in the configuration: it can never change" "$T/exchange.log"
+check "SIGHUP changing grace_s: refused, naming it, nothing appended" test "$(q 'SELECT count(*) FROM log')" -eq "$before"
+sed -i 's/^grace_s = 5$/grace_s = 2/' "$T/x.conf"
 stop_pid "$XPID"
 
 # --- tables edited behind the log -------------------------------------------------------
@@ -148,11 +150,7 @@ timeout 30 "$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/refused.log"
 rc=$?
 check "interval_s differing from the log: refused at start (exit $rc)" test "$rc" -eq 78
 check "  saying it can never change" grep -q "interval_s is 3 in the log (entry 0) and 4 in the configuration: it can never change" "$T/refused.log"
-sed -i 's/^interval_s = 4$/interval_s = 3/; s/^retail = 0.30$/retail = 0.31/' "$T/x.conf"
-timeout 30 "$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/refused.log"
-rc=$?
-check "a tariff differing from the log: refused at start (exit $rc)" test "$rc" -eq 78
-sed -i 's/^retail = 0.31$/retail = 0.30/' "$T/x.conf"
+sed -i 's/^interval_s = 4$/interval_s = 3/' "$T/x.conf"
 "$B/peerwatt-audit" verify "$T/x.db" >"$T/audit.txt" 2>&1
 check "peerwatt-audit verifies the database with its MARKET and REGISTRY entries" grep -q '^verdict       OK$' "$T/audit.txt" ||
 	cat "$T/audit.txt"
@@ -196,4 +194,68 @@ check "migration happens once: no new entries, no warning at the next start" tes
 	"$(sqlite3 "$V/x.db" "SELECT count(*) FROM log WHERE type IN (24, 25)")$(grep -c 'old-format' "$V/exchange2.log")" = 50
 "$B/peerwatt-audit" verify "$V/x.db" >"$V/audit.txt" 2>&1
 check "peerwatt-audit verifies the migrated database" grep -q '^verdict       OK$' "$V/audit.txt" || cat "$V/audit.txt"
+
+# --- tariffs changed by a reload: a MARKET entry effective from E -------------------------------
+P5=$(free_port)
+P6=$(free_port)
+{
+	hh a alice north
+	hh b bob south
+} >"$T/households-y"
+exchange_conf "$T/y.conf" tariff-market 12 "$P5" "$P6" "$T/households-y" "$T/y.db" "$T/ex.key"
+cat >>"$T/y.conf" <<CONF
+[market]
+interval_s = $L
+gate_s = 1
+grace_s = 2
+max_ahead_s = 9
+CONF
+"$B/peerwatt-exchange" -c "$T/y.conf" 2>"$T/y.log" &
+YPID=$!
+PW_PIDS+=("$YPID")
+wait_port "$P5" 30 || not_ok "the second exchange listens"
+CY=("$B/pw-client" -e "tcp://127.0.0.1:$P5" -s "$(cat "$T/ex.pk")" -m 12 -L $L -t 20000)
+sed -i 's/^retail = 0.30$/retail = 0.25/' "$T/y.conf"
+kill -HUP "$YPID"
+WAIT_SECONDS=30 wait_for grep -q "tariffs or fees changed: MARKET entry at log index" "$T/y.log"
+t0=$(date +%s)
+eff=$((16#$(sqlite3 "$T/y.db" 'SELECT hex(substr(frame, 43, 8)) FROM log WHERE type = 24 ORDER BY idx DESC LIMIT 1')))
+check "new tariff: a second MARKET entry, effective from the first interval beyond now + max_ahead_s ($eff)" \
+	test "$(sqlite3 "$T/y.db" 'SELECT count(*) FROM log WHERE type = 24')" -eq 2 -a $((eff * L)) -gt $((t0 + 9 - L)) \
+	-a $(((eff - 1) * L)) -le $((t0 + 9))
+check "  no entry before it concerns interval $eff or later" test \
+	"$(sqlite3 "$T/y.db" "SELECT count(*) FROM orders WHERE interval >= $eff")" -eq 0
+got=$("${CY[@]}" -k "$T/a.key" order 1 "$((eff - 1))" sell 100 280000 +600)
+case $got in "ACK "*) ok "interval $((eff - 1)) keeps the old ceiling: an offer at 0.28 ($got)" ;;
+*) not_ok "old ceiling before E (got '$got')" ;; esac
+wait_until() { WAIT_SECONDS=60 wait_for bash -c "[ \$(date +%s) -ge $1 ]"; }
+wait_until $((eff * L - 9))
+got=$("${CY[@]}" -k "$T/a.key" order 2 "$eff" sell 100 280000 +600)
+check "interval $eff has the new ceiling: an offer at 0.28 refused (got '$got')" test "$got" = "REJECT price_bounds"
+got=$("${CY[@]}" -k "$T/a.key" order 3 "$eff" sell 100 250000 +600)
+case $got in "ACK "*) ok "interval $eff: an offer at 0.25 accepted ($got)" ;; *) not_ok "new ceiling (got '$got')" ;; esac
+# bob imports 1000 Wh in each interval without buying: extra import at the
+# retail tariff of that interval
+wait_until $((eff * L))
+got=$("${CY[@]}" -k "$T/b.key" meter 1 "$((eff - 1))" SER-b 0 0 0 1000)
+case $got in "ACK "*) ok "bob's reading for $((eff - 1))" ;; *) not_ok "bob's reading (got '$got')" ;; esac
+wait_until $(((eff + 1) * L))
+got=$("${CY[@]}" -k "$T/b.key" meter 2 "$eff" SER-b 0 0 1000 2000)
+case $got in "ACK "*) ok "bob's reading for $eff" ;; *) not_ok "bob's reading (got '$got')" ;; esac
+WAIT_SECONDS=60 wait_for bash -c \
+	"[ \"\$(sqlite3 '$T/y.db' 'SELECT count(*) FROM statements WHERE interval >= $((eff - 1))')\" -ge 2 ]"
+got=$("${CY[@]}" -k "$T/b.key" query statement "$((eff - 1))" 0)
+check "settlement of $((eff - 1)) at the old retail tariff: 1 kWh = -0.30 (got '$got')" test "$got" = "STATEMENT $((eff - 1)) 0 -300000"
+got=$("${CY[@]}" -k "$T/b.key" query statement "$eff" 0)
+check "settlement of $eff at the new retail tariff: 1 kWh = -0.25 (got '$got')" test "$got" = "STATEMENT $eff 0 -250000"
+stop_pid "$YPID"
+# a tariff differing from the log at start: appended as a reload would
+sed -i 's/^retail = 0.25$/retail = 0.20/' "$T/y.conf"
+"$B/peerwatt-exchange" -c "$T/y.conf" 2>"$T/y2.log" &
+YPID=$!
+PW_PIDS+=("$YPID")
+wait_port "$P5" 30 || not_ok "the second exchange restarts"
+stop_pid "$YPID"
+check "a tariff changed while stopped: a third MARKET entry appended at start" test \
+	"$(sqlite3 "$T/y.db" 'SELECT count(*) FROM log WHERE type = 24')$(grep -c 'tariffs or fees changed: MARKET entry' "$T/y2.log")" = 31
 finish

@@ -219,18 +219,23 @@ test_config_refusals(void **state)
 	c = e.c;
 	snprintf(c.market_name, sizeof(c.market_name), "elsewhere");
 	assert_int_equal(xrules_check_config(&e.x, &c, e.err, sizeof(e.err)), PW_ERR_CONFIG);
+	/* tariffs and fees may differ (a MARKET entry is appended for them) */
 	c = e.c;
 	c.retail_uper_kwh = 310000;
-	assert_int_equal(xrules_check_config(&e.x, &c, e.err, sizeof(e.err)), PW_ERR_CONFIG);
-	assert_non_null(strstr(e.err, "cannot change on a running market"));
+	assert_int_equal(xrules_check_config(&e.x, &c, e.err, sizeof(e.err)), PW_OK);
+	assert_int_equal(xrules_tariffs_differ(&e.x, &c), 1);
 	c = e.c;
 	c.fees[0].fee_uper_kwh = 20001;
-	assert_int_equal(xrules_check_config(&e.x, &c, e.err, sizeof(e.err)), PW_ERR_CONFIG);
+	assert_int_equal(xrules_tariffs_differ(&e.x, &c), 1);
+	c = e.c;
+	c.fee_default_uper_kwh = 1;
+	assert_int_equal(xrules_tariffs_differ(&e.x, &c), 1);
 	/* the same pair written the other way round states the same rules */
 	c = e.c;
 	snprintf(c.fees[0].zone_a, sizeof(c.fees[0].zone_a), "north");
 	snprintf(c.fees[0].zone_b, sizeof(c.fees[0].zone_b), "south");
 	assert_int_equal(xrules_check_config(&e.x, &c, e.err, sizeof(e.err)), PW_OK);
+	assert_int_equal(xrules_tariffs_differ(&e.x, &c), 0);
 	registry_free(&r);
 	env_close(&e);
 }
@@ -400,6 +405,80 @@ test_caches(void **state)
 	env_close(&e);
 }
 
+static void
+test_tariff_change(void **state)
+{
+	struct env e;
+	struct pw_msg m;
+	const char *zones[] = { "north", "south" };
+	struct xconfig c;
+	uint64_t eff = 0;
+	int rebuilt = 0;
+	(void)state;
+	env_open(&e);
+	struct registry *r = reg_of(&e, zones, 2);
+	assert_int_equal(xrules_open(&e.x, e.s, e.log, &e.kp, &e.c, r, NOW, e.err, sizeof(e.err)),
+	                 PW_OK);
+	assert_int_equal(xrules_caches(&e.x, e.s, 0, NULL), PW_OK);
+	assert_int_equal(xrules_tariffs_differ(&e.x, &e.c), 0);
+	c = e.c;
+	c.retail_uper_kwh = 250000;
+	c.fees[0].fee_uper_kwh = 25000; /* south/north */
+	assert_int_equal(xrules_check_config(&e.x, &c, e.err, sizeof(e.err)), PW_OK);
+	assert_int_equal(xrules_tariffs_differ(&e.x, &c), 1);
+	uint64_t before = mlog_size(e.log);
+	assert_int_equal(xrules_append_market(&e.x, e.s, e.log, &e.kp, &c, NOW + 10, &eff), PW_OK);
+	/* the first interval beyond now + max_ahead: no order can target it yet */
+	assert_int_equal(eff, (NOW + 10 + 86400) / 300 + 1);
+	assert_int_equal(mlog_size(e.log), before + 1);
+	assert_int_equal(entry_type(&e, before, &m), PW_MSG_MARKET);
+	assert_int_equal(m.u.market.effective_interval, eff);
+	assert_int_equal(m.u.market.time_s, NOW + 10);
+	assert_int_equal(m.u.market.interval_s, 300);
+	assert_int_equal(m.u.market.retail_uper_kwh, 250000);
+	assert_string_equal(m.u.market.name, "riverside");
+	assert_int_equal(e.x.n_markets, 2);
+	assert_int_equal(e.x.market_idx, before);
+	/* the rules per interval */
+	assert_int_equal(xrules_market_at(&e.x, 0)->retail_uper_kwh, 300000);
+	assert_int_equal(xrules_market_at(&e.x, eff - 1)->retail_uper_kwh, 300000);
+	assert_int_equal(xrules_market_at(&e.x, eff)->retail_uper_kwh, 250000);
+	assert_int_equal(xrules_market_at(&e.x, UINT64_MAX)->retail_uper_kwh, 250000);
+	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff - 1), "south", "north"), 20000);
+	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "south", "north"), 25000);
+	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "north", "south"), 25000);
+	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "east", "east"), 10000);
+	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "east", "west"), 30000);
+	/* the configuration now states the log's latest rules */
+	assert_int_equal(xrules_tariffs_differ(&e.x, &c), 0);
+	assert_int_equal(xrules_tariffs_differ(&e.x, &e.c), 1);
+	/* the caches follow the latest entry */
+	assert_int_equal(xrules_caches(&e.x, e.s, 0, &rebuilt), PW_OK);
+	assert_int_equal(rebuilt, 3);
+	assert_int_equal(sql_int(&e, "SELECT value FROM params WHERE key = 'retail_uper_kwh'"),
+	                 250000);
+	/* a new read finds both entries */
+	xrules_free(&e.x);
+	assert_int_equal(xrules_open(&e.x, e.s, e.log, &e.kp, &c, r, NOW, e.err, sizeof(e.err)),
+	                 PW_OK);
+	assert_int_equal(e.x.n_markets, 2);
+	assert_int_equal(xrules_market_at(&e.x, eff - 1)->retail_uper_kwh, 300000);
+	assert_int_equal(xrules_market_at(&e.x, eff)->retail_uper_kwh, 250000);
+	/* back again with the clock behind: never effective before the latest */
+	uint64_t eff2 = 0;
+	assert_int_equal(xrules_append_market(&e.x, e.s, e.log, &e.kp, &e.c, NOW - 900, &eff2),
+	                 PW_OK);
+	assert_int_equal(eff2, eff);
+	assert_int_equal(xrules_market_at(&e.x, eff)->retail_uper_kwh, 300000);
+	assert_int_equal(xrules_market_at(&e.x, eff - 1)->retail_uper_kwh, 300000);
+	assert_int_equal(e.x.n_markets, 3);
+	/* a change of the interval is still refused */
+	c.interval_s = 600;
+	assert_int_equal(xrules_check_config(&e.x, &c, e.err, sizeof(e.err)), PW_ERR_CONFIG);
+	registry_free(&r);
+	env_close(&e);
+}
+
 /* An old-format database: tables as the exchange before issue 15 wrote
  * them, and a log without MARKET entry. */
 static void
@@ -524,9 +603,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_genesis),          cmocka_unit_test(test_config_refusals),
-		cmocka_unit_test(test_registry_changes), cmocka_unit_test(test_caches),
-		cmocka_unit_test(test_migration),        cmocka_unit_test(test_migration_refusals),
+		cmocka_unit_test(test_genesis),
+		cmocka_unit_test(test_config_refusals),
+		cmocka_unit_test(test_registry_changes),
+		cmocka_unit_test(test_caches),
+		cmocka_unit_test(test_tariff_change),
+		cmocka_unit_test(test_migration),
+		cmocka_unit_test(test_migration_refusals),
 	};
 	if (pw_crypto_init() != PW_OK)
 		return 1;

@@ -15,7 +15,10 @@
 
 #include "peerwatt/log.h"
 
-/* Largest message the exchange sends (a RESULT part); more is an attack. */
+/* Largest message the exchange sends (a RESULT part); more is an attack.
+ * libzmq applies it to the CURVE-encrypted frame, 33 bytes longer: the
+ * largest message that passes is 1048543 bytes, and the exchange's are far
+ * smaller (docs/protocol.md "Transport"). */
 #define XLINK_MAXMSG ((int64_t)PW_WIRE_MAX_LEN)
 
 #define XLINK_BAD_BURST 64

@@ -77,6 +77,10 @@ static const struct pw_cfg_opt opts[] = {
 	    "the exchange's feed-in price per kWh (ask floor; 0 unknown)"),
 	OPT("exchange", "retail_price", PW_CFG_MONEY, retail_uper_kwh, 0, UINT32_MAX, "0",
 	    "the exchange's retail price per kWh (bid ceiling; 0 unknown)"),
+	OPT("exchange", "fee_min", PW_CFG_MONEY, fee_min_uper_kwh, 0, UINT32_MAX, "0",
+	    "the market's smallest grid fee per kWh (statements are checked against it)"),
+	OPT("exchange", "fee_max", PW_CFG_MONEY, fee_max_uper_kwh, 0, UINT32_MAX, "0",
+	    "the market's largest grid fee per kWh (0: the retail price)"),
 	OPT("exchange", "reply_timeout_ms", PW_CFG_INT, reply_timeout_ms, 100, 600000, "3000",
 	    "resend a request not answered within this time, ms"),
 	OPT("exchange", "checkpoints", PW_CFG_STR, checkpoints, 0, 0, "",
@@ -348,6 +352,10 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 		    err, errlen, p,
 		    LATER(LINE("exchange", "feedin_price"), LINE("exchange", "retail_price")),
 		    "[exchange] feedin_price must not exceed retail_price");
+	if (c->fee_max_uper_kwh != 0 && c->fee_min_uper_kwh > c->fee_max_uper_kwh)
+		return cross_fail(err, errlen, p,
+		                  LATER(LINE("exchange", "fee_min"), LINE("exchange", "fee_max")),
+		                  "[exchange] fee_min must not exceed fee_max");
 	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_price_uper_kwh == 0)
 		return cross_fail(err, errlen, p,
 		                  LATER(x->strategy_line, LINE("policy", "fixed_price")),

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/adispute.h"
 #include "agent/agentd_int.h"
 #include "peerwatt/fmt.h"
 #include "peerwatt/merkle.h"
@@ -100,14 +101,17 @@ send_query(struct agentd *a, uint8_t kind, uint64_t qa, uint64_t qb, int64_t now
 void
 aexch_pump_queries(struct agentd *a, int64_t now)
 {
-	struct pw_checkpoint cp, c2, prev;
+	struct pw_checkpoint cp;
 	struct outbox_item it;
-	uint64_t iv;
+	uint64_t iv, qa, qb;
+	uint8_t kind;
+	int r;
 
 	if (a->q.active) {
 		if (now - a->q.sent_ms < a->cfg.reply_timeout_ms)
 			return;
 		a->q.active = 0; /* lost: ask again below */
+		adispute_query_lost(a, now);
 	}
 	if (a->want_checkpoint) {
 		send_query(a, PW_QUERY_CHECKPOINT, 0, 0, now);
@@ -115,14 +119,11 @@ aexch_pump_queries(struct agentd *a, int64_t now)
 	}
 	if (aledger_latest_checkpoint(a->led, &cp) != PW_OK)
 		return;
-	if (aledger_unchecked_checkpoint(a->led, &c2) == PW_OK &&
-	    aledger_prev_checkpoint(a->led, c2.tree_size, &prev) == PW_OK) {
-		if (prev.tree_size == 0) {
-			/* every tree extends the empty one */
-			CHECKED(aledger_set_consistent(a->led, c2.tree_size, 1));
-			return;
-		}
-		send_query(a, PW_QUERY_CONSISTENCY, prev.tree_size, c2.tree_size, now);
+	/* what the household's checks need first: consistency proofs of new
+	 * checkpoints, the RESULT of a statement due (agent/adispute.c) */
+	if ((r = adispute_next_query(a, &cp, now, &kind, &qa, &qb)) != 0) {
+		if (r > 0)
+			send_query(a, kind, qa, qb, now);
 		return;
 	}
 	if (aledger_missing_statement(a->led, a->stmt_after, cp.interval, &iv) == PW_OK) {
@@ -225,8 +226,8 @@ on_query_refused(struct agentd *a, uint16_t reason)
 		a->stmt_proof_after = a->q.a;
 	else if (a->q.kind == PW_QUERY_INCLUSION)
 		a->proof_after = a->q.a + 1;
-	else if (a->q.kind == PW_QUERY_CONSISTENCY)
-		CHECKED(aledger_set_consistent(a->led, a->q.b, 2));
+	else if (a->q.kind == PW_QUERY_CONSISTENCY || a->q.kind == PW_QUERY_RESULT)
+		adispute_query_refused(a, reason, agentd_now_ms(a));
 	else if (a->q.kind == PW_QUERY_CHECKPOINT)
 		a->want_checkpoint = 0; /* none yet: the PUB brings one */
 }
@@ -325,31 +326,10 @@ on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_
 		(void)dash_notify(a->dash, DASH_DOC_ORDERS);
 }
 
-struct find_meter {
-	uint64_t interval;
-	int found;
-	struct pw_meter m;
-};
-
-static int
-find_meter_cb(void *ctx, const struct outbox_item *it)
-{
-	struct find_meter *f = ctx;
-	struct pw_msg m;
-	if (it->interval != f->interval || it->state != OUTBOX_ACKED)
-		return 0;
-	if (pw_wire_decode(it->frame, it->len, &m) != PW_OK)
-		return 0;
-	f->m = m.u.meter;
-	f->found = 1;
-	return 1;
-}
-
 static void
 on_statement(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m)
 {
 	const struct pw_statement *st = &m->u.statement;
-	struct find_meter f;
 	char net[32];
 	pw_err rc;
 
@@ -359,6 +339,9 @@ on_statement(struct agentd *a, const uint8_t *frame, size_t len, const struct pw
 		log_warnx("statement for another household ignored");
 		return;
 	}
+	/* recomputed from the household's own trades and reading first */
+	if (adispute_statement(a, frame, len, st, agentd_now_ms(a)) != ADISPUTE_ACCEPT)
+		return;
 	rc = aledger_add_statement(a->led, frame, len, st);
 	if (rc == PW_ERR_EXISTS)
 		return;
@@ -379,23 +362,6 @@ on_statement(struct agentd *a, const uint8_t *frame, size_t len, const struct pw
 	         ivs, (unsigned long long)st->bought_wh, (unsigned long long)st->sold_wh,
 	         (unsigned long long)st->export_wh, (unsigned long long)st->import_wh, net,
 	         (st->flags & PW_STMT_READING_MISSING) ? " (reading missing)" : "");
-	/* the statement must settle exactly what this household signed */
-	memset(&f, 0, sizeof(f));
-	f.interval = st->interval;
-	if (outbox_foreach(a->ob, OUTBOX_METER, st->interval, find_meter_cb, &f) == PW_OK &&
-	    f.found && !(st->flags & PW_STMT_READING_MISSING)) {
-		if (st->export_wh != f.m.export_end_wh - f.m.export_start_wh ||
-		    st->import_wh != f.m.import_end_wh - f.m.import_start_wh) {
-			a->mismatches++;
-			log_error(
-			    "STATEMENT MISMATCH for interval %llu: statement export %llu import "
-			    "%llu Wh, signed reading export %llu import %llu Wh",
-			    (unsigned long long)st->interval, (unsigned long long)st->export_wh,
-			    (unsigned long long)st->import_wh,
-			    (unsigned long long)(f.m.export_end_wh - f.m.export_start_wh),
-			    (unsigned long long)(f.m.import_end_wh - f.m.import_start_wh));
-		}
-	}
 	if (a->dash != NULL) {
 		(void)dash_notify(a->dash, DASH_DOC_STATEMENTS);
 		(void)dash_notify(a->dash, DASH_DOC_TODAY);
@@ -439,9 +405,9 @@ on_checkpoint(struct agentd *a, const uint8_t *frame, size_t len, const struct p
 	if (rc == PW_ERR_EXISTS)
 		return;
 	if (rc == PW_ERR_CORRUPT) {
-		a->forks++;
 		log_error("LOG FORK: two checkpoints of tree size %llu with different roots",
 		          (unsigned long long)cp->tree_size);
+		adispute_checkpoint_fork(a, frame, len, cp, agentd_now_ms(a));
 		append_checkpoint_file(a, frame, len); /* evidence for the auditor */
 		return;
 	}
@@ -456,7 +422,7 @@ static void
 on_proof(struct agentd *a, const struct pw_msg *m)
 {
 	const struct pw_proof *p = &m->u.proof;
-	uint8_t root[PW_HASH_LEN], root2[PW_HASH_LEN], leaf[PW_HASH_LEN];
+	uint8_t root[PW_HASH_LEN], leaf[PW_HASH_LEN];
 	struct outbox_item it;
 	pw_err rc;
 
@@ -515,19 +481,7 @@ on_proof(struct agentd *a, const struct pw_msg *m)
 			          (unsigned long long)p->a, (unsigned long long)p->b);
 		}
 	} else if (a->q.kind == PW_QUERY_CONSISTENCY && p->kind == PW_PROOF_CONSISTENCY) {
-		if (aledger_root(a->led, p->a, root) != PW_OK ||
-		    aledger_root(a->led, p->b, root2) != PW_OK)
-			return;
-		rc = merkle_verify_consistency(p->a, p->b, root, root2,
-		                               (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes,
-		                               p->n_hashes);
-		CHECKED(aledger_set_consistent(a->led, p->b, rc == PW_OK ? 1 : -1));
-		if (rc != PW_OK) {
-			a->forks++;
-			log_error(
-			    "LOG FORK: checkpoint of size %llu is not an extension of size %llu",
-			    (unsigned long long)p->b, (unsigned long long)p->a);
-		}
+		adispute_consistency(a, p, agentd_now_ms(a));
 	}
 }
 
@@ -618,7 +572,9 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 			on_proof(a, m);
 			break;
 		case PW_MSG_RESULT:
-			if (aledger_add_result(a->led, &m->u.result, a->kp.pk, &mine) == PW_OK &&
+			/* checked against the household's own orders first */
+			if (adispute_result(a, frame, len, m, now) == ADISPUTE_ACCEPT &&
+			    aledger_add_result(a->led, &m->u.result, a->kp.pk, &mine) == PW_OK &&
 			    mine > 0) {
 				char ivs[PW_FMT_LEN], ps[PW_FMT_LEN];
 				pw_fmt_interval(m->u.result.interval, a->cfg.interval_s, ivs,

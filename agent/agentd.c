@@ -37,6 +37,7 @@
 
 #include <zmq.h>
 
+#include "agent/adispute.h"
 #include "agent/agentd_int.h"
 #include "agent/devpoll.h"
 #include "peerwatt/cli.h"
@@ -282,7 +283,8 @@ setup(struct agentd *a)
 		return EX_UNAVAILABLE;
 	}
 	(void)sqlite3_exec(outbox_db(a->ob), "PRAGMA cache_size=-512", NULL, NULL, NULL);
-	if ((rc = aledger_open(&a->led, outbox_db(a->ob))) != PW_OK) {
+	if ((rc = aledger_open(&a->led, outbox_db(a->ob))) != PW_OK ||
+	    (rc = adispute_open(a)) != PW_OK) {
 		log_error("%s: %s", a->cfg.db, pw_strerror(rc));
 		return EX_UNAVAILABLE;
 	}
@@ -348,6 +350,7 @@ teardown(struct agentd *a)
 	if (a->zctx != NULL)
 		zmq_ctx_term(a->zctx);
 	ameter_close(a);
+	adispute_close(a);
 	aledger_close(&a->led);
 	outbox_close(&a->ob);
 	pw_key_wipe(&a->kp);

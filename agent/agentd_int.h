@@ -71,6 +71,10 @@ enum astatus_code {
 	ASTATUS_DEVICE_UNREACHABLE,
 	ASTATUS_NO_METER,
 	ASTATUS_METER_IMPLAUSIBLE,
+	ASTATUS_EXCHANGE_LIED,      /* adispute.c: a RESULT refused */
+	ASTATUS_STATEMENT_MISMATCH, /* ... a STATEMENT refused */
+	ASTATUS_LOG_FORK,           /* ... a checkpoint proven inconsistent */
+	ASTATUS_LOG_UNPROVEN,       /* ... a checkpoint's proof refused or not given */
 	ASTATUS__COUNT
 };
 
@@ -138,12 +142,15 @@ struct oview {
 #define AGENTD_PENDING_MAX      256
 #define AGENTD_PENDING_RETRY_MS 1000
 
+struct adispute; /* agent/adispute.c: what the household refused */
+
 struct agentd {
 	struct aconfig cfg;
 	struct pw_keypair kp;
 	char pk_hex[2 * PW_PK_LEN + 1];
 	struct outbox *ob;
 	struct aledger *led;
+	struct adispute *disp;
 	void *zctx;
 	struct xlink *xl;
 	struct log_rate rate_wire;  /* exchange frames with out-of-range fields */

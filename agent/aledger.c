@@ -31,7 +31,23 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS order_tags(seq INTEGER PRIMARY KEY, tag INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS energy(interval INTEGER PRIMARY KEY, pv_wh INTEGER,"
-    " import_wh INTEGER NOT NULL, export_wh INTEGER NOT NULL);";
+    " import_wh INTEGER NOT NULL, export_wh INTEGER NOT NULL);"
+    /* agent/adispute.c: every RESULT part seen (the frame when it concerns
+     * the household), and what the household refused as truth */
+    "CREATE TABLE IF NOT EXISTS results(interval INTEGER NOT NULL, part INTEGER NOT NULL,"
+    " parts INTEGER NOT NULL, price INTEGER NOT NULL, volume_wh INTEGER NOT NULL,"
+    " n_total INTEGER NOT NULL, hash BLOB NOT NULL, frame BLOB,"
+    " PRIMARY KEY(interval, part));"
+    "CREATE TABLE IF NOT EXISTS disputes(id INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
+    " interval INTEGER NOT NULL, code TEXT NOT NULL, detail TEXT NOT NULL,"
+    " frame BLOB NOT NULL UNIQUE, time_ms INTEGER NOT NULL);"
+    /* a checkpoint's consistency: 0 not proven yet, 1 trusted (the first one
+     * seen, or proven consistent with the trusted ones around it), -1
+     * proven inconsistent; 2 (refused, older versions) is asked again */
+    "UPDATE checkpoints SET consistent = 0 WHERE consistent = 2;"
+    "UPDATE checkpoints SET consistent = 1 WHERE NOT EXISTS (SELECT 1 FROM checkpoints"
+    " WHERE consistent = 1) AND tree_size = (SELECT min(tree_size) FROM checkpoints"
+    " WHERE consistent = 0);";
 
 /* Whether table statements has column `proof` (a database of a version
  * before statement proofs lacks log_index and proof). */
@@ -51,6 +67,24 @@ has_proof_column(sqlite3 *db)
 	return found;
 }
 
+/* Whether table checkpoints has column `arrival` (the order in which the
+ * agent received them; older versions lack it). */
+static int
+has_arrival_column(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT count(*) FROM pragma_table_info('checkpoints')"
+	                       " WHERE name = 'arrival'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		found = sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	return found;
+}
+
 pw_err
 aledger_open(struct aledger **out, sqlite3 *db)
 {
@@ -59,6 +93,9 @@ aledger_open(struct aledger **out, sqlite3 *db)
 
 	*out = NULL;
 	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+	    (!has_arrival_column(db) &&
+	     sqlite3_exec(db, "ALTER TABLE checkpoints ADD COLUMN arrival INTEGER", NULL, NULL,
+	                  &msg) != SQLITE_OK) ||
 	    (!has_proof_column(db) &&
 	     sqlite3_exec(db,
 	                  "ALTER TABLE statements ADD COLUMN log_index INTEGER;"
@@ -334,10 +371,14 @@ aledger_add_checkpoint(struct aledger *l, const uint8_t *frame, size_t len,
 		return memcmp(root, cp->root, PW_HASH_LEN) == 0 ? PW_ERR_EXISTS : PW_ERR_CORRUPT;
 	int64_t a[2] = { (int64_t)cp->tree_size, (int64_t)cp->interval };
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db,
-	                       "INSERT INTO checkpoints(tree_size, interval, root, frame)"
-	                       " VALUES (?, ?, ?, ?)",
-	                       -1, &st, NULL) != SQLITE_OK)
+	/* the first checkpoint ever seen is trusted as it is (there is nothing
+	 * to prove it against); every later one must be proven */
+	if (sqlite3_prepare_v2(
+	        l->db,
+	        "INSERT INTO checkpoints(tree_size, interval, root, frame, consistent,"
+	        " arrival) VALUES (?, ?, ?, ?, NOT EXISTS (SELECT 1 FROM checkpoints),"
+	        " (SELECT coalesce(max(arrival), 0) + 1 FROM checkpoints))",
+	        -1, &st, NULL) != SQLITE_OK)
 		return PW_ERR_DB;
 	sqlite3_bind_int64(st, 1, a[0]);
 	sqlite3_bind_int64(st, 2, a[1]);
@@ -377,7 +418,7 @@ pw_err
 aledger_latest_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
 {
 	return checkpoint_row(l,
-	                      "SELECT frame FROM checkpoints WHERE ?1 = ?1"
+	                      "SELECT frame FROM checkpoints WHERE consistent = 1 AND ?1 = ?1"
 	                      " ORDER BY tree_size DESC LIMIT 1",
 	                      0, cp);
 }
@@ -385,20 +426,29 @@ aledger_latest_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
 pw_err
 aledger_prev_checkpoint(struct aledger *l, uint64_t size, struct pw_checkpoint *cp)
 {
-	return checkpoint_row(l,
-	                      "SELECT frame FROM checkpoints WHERE tree_size < ?1"
-	                      " ORDER BY tree_size DESC LIMIT 1",
-	                      clamp64(size), cp);
+	return checkpoint_row(
+	    l,
+	    "SELECT frame FROM checkpoints WHERE tree_size < ?1 AND consistent = 1"
+	    " ORDER BY tree_size DESC LIMIT 1",
+	    clamp64(size), cp);
+}
+
+pw_err
+aledger_next_checkpoint(struct aledger *l, uint64_t size, struct pw_checkpoint *cp)
+{
+	return checkpoint_row(
+	    l,
+	    "SELECT frame FROM checkpoints WHERE tree_size > ?1 AND consistent = 1"
+	    " ORDER BY tree_size LIMIT 1",
+	    clamp64(size), cp);
 }
 
 pw_err
 aledger_unchecked_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
 {
-	/* the smallest one stays unchecked: it has no predecessor */
 	return checkpoint_row(l,
-	                      "SELECT frame FROM checkpoints WHERE consistent = 0 AND tree_size >"
-	                      " (SELECT min(tree_size) FROM checkpoints) AND ?1 = ?1"
-	                      " ORDER BY tree_size LIMIT 1",
+	                      "SELECT frame FROM checkpoints WHERE consistent = 0 AND ?1 = ?1"
+	                      " ORDER BY arrival, tree_size LIMIT 1",
 	                      0, cp);
 }
 
@@ -845,7 +895,9 @@ aledger_missing_statement(struct aledger *l, uint64_t after, uint64_t upto, uint
 	                      " SELECT interval FROM outbox WHERE type = 3 AND state = 1"
 	                      " UNION SELECT interval FROM trades)"
 	                      " WHERE interval > ?1 AND interval <= ?2"
-	                      " AND interval NOT IN (SELECT interval FROM statements)",
+	                      " AND interval NOT IN (SELECT interval FROM statements)"
+	                      " AND interval NOT IN (SELECT interval FROM disputes"
+	                      "  WHERE type = 19)",
 	                      after, upto, iv);
 }
 

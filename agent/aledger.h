@@ -61,21 +61,25 @@ pw_err aledger_set_statement_proof(struct aledger *l, uint64_t interval, uint64_
  * different root was seen for the same size (a fork: log loudly). */
 pw_err aledger_add_checkpoint(struct aledger *l, const uint8_t *frame, size_t len,
                               const struct pw_checkpoint *cp) __attribute__((warn_unused_result));
-/* The largest checkpoint seen: PW_ERR_NOTFOUND when none. */
+/* The latest trusted checkpoint (the largest with consistent = 1: the
+ * first one seen, or one proven consistent with the trusted ones around
+ * it): PW_ERR_NOTFOUND when none.  An unproven one never is. */
 pw_err aledger_latest_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
     __attribute__((warn_unused_result));
 /* The root of the checkpoint of `size`: PW_ERR_NOTFOUND when none. */
 pw_err aledger_root(struct aledger *l, uint64_t size, uint8_t root[PW_HASH_LEN])
     __attribute__((warn_unused_result));
-/* Marks the consistency of checkpoint `size` with its predecessor
- * (1 proven, -1 failed). */
+/* Marks checkpoint `size` trusted (1) or proven inconsistent (-1). */
 pw_err aledger_set_consistent(struct aledger *l, uint64_t size, int state)
     __attribute__((warn_unused_result));
-/* The checkpoint below `size` with the largest size, for consistency
- * proofs: PW_ERR_NOTFOUND when none. */
+/* The trusted checkpoint just below (prev) or above (next) `size`, for
+ * consistency proofs (a checkpoint between two trusted sizes is checked
+ * against both): PW_ERR_NOTFOUND when none. */
 pw_err aledger_prev_checkpoint(struct aledger *l, uint64_t size, struct pw_checkpoint *cp)
     __attribute__((warn_unused_result));
-/* A checkpoint whose consistency with its predecessor is not yet known. */
+pw_err aledger_next_checkpoint(struct aledger *l, uint64_t size, struct pw_checkpoint *cp)
+    __attribute__((warn_unused_result));
+/* The first checkpoint received that is not proven yet (consistent = 0). */
 pw_err aledger_unchecked_checkpoint(struct aledger *l, struct pw_checkpoint *cp)
     __attribute__((warn_unused_result));
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/adispute.h"
 #include "agent/agentd_int.h"
 #include "peerwatt/fmt.h"
 
@@ -25,6 +26,10 @@ static const char *const codes[ASTATUS__COUNT] = {
 	[ASTATUS_DEVICE_UNREACHABLE] = "device_unreachable",
 	[ASTATUS_NO_METER] = "no_meter_model",
 	[ASTATUS_METER_IMPLAUSIBLE] = "meter_implausible",
+	[ASTATUS_EXCHANGE_LIED] = "exchange_lied",
+	[ASTATUS_STATEMENT_MISMATCH] = "statement_mismatch",
+	[ASTATUS_LOG_FORK] = "log_fork",
+	[ASTATUS_LOG_UNPROVEN] = "log_unproven",
 };
 
 static long long
@@ -270,6 +275,7 @@ astatus_update(struct agentd *a, int64_t now)
 
 	exchange_problems(a, now, &active);
 	device_problems(a, now, &active);
+	adispute_problems(a, now, &active);
 	a->st_active = active;
 	for (int c = 0; c < ASTATUS__COUNT; c++) {
 		unsigned bit = 1u << c;

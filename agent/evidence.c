@@ -7,7 +7,9 @@
  * `peerwatt-audit verify --agent` reads: every answered ORDER, CANCEL and
  * METER the household signed with the exchange's signed ACK or REJECT
  * (tables outbox and receipts), and the statements and checkpoints it
- * verified; nothing else (no settings, no prices, no dashboard state).  FILE
+ * verified, the RESULT parts it kept and what it refused as false (tables
+ * results and disputes); nothing else (no settings, no prices, no dashboard
+ * state).  FILE
  * is a new SQLite database (refused when it exists), created 0600.
  * Called by agent/main.c.  Exit: 0, 64 usage, 66 AGENT_DB cannot be read,
  * 73 FILE cannot be created.
@@ -35,6 +37,7 @@ usage(FILE *fp)
 	        "  --db AGENT_DB   the agent's database ([agent] db), read only\n"
 	        "  --out FILE      new SQLite file: the household's signed requests with the\n"
 	        "                  exchange's signed ACK/REJECT, its statements and checkpoints,\n"
+	        "                  the clearing results it kept and what it refused as false,\n"
 	        "                  for peerwatt-audit verify ... --agent FILE\n");
 }
 
@@ -46,6 +49,33 @@ static const char copy_sql[] =
     " ORDER BY interval;"
     "CREATE TABLE checkpoints AS SELECT tree_size, interval, frame FROM src.checkpoints"
     " ORDER BY tree_size;";
+
+/* What the household refused as false, and the RESULT parts it kept whole
+ * (agent/adispute.c); empty tables for a database of an older agent. */
+static const char copy_disputes_sql[] =
+    "CREATE TABLE results AS SELECT interval, part, frame FROM src.results"
+    " WHERE frame IS NOT NULL ORDER BY interval, part;"
+    "CREATE TABLE disputes AS SELECT id, type, interval, code, detail, frame, time_ms"
+    " FROM src.disputes ORDER BY id;";
+static const char empty_disputes_sql[] =
+    "CREATE TABLE results(interval INTEGER, part INTEGER, frame BLOB);"
+    "CREATE TABLE disputes(id INTEGER, type INTEGER, interval INTEGER, code TEXT,"
+    " detail TEXT, frame BLOB, time_ms INTEGER);";
+
+static int
+src_has_disputes(sqlite3 *dst)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+	if (sqlite3_prepare_v2(dst,
+	                       "SELECT count(*) FROM src.sqlite_master WHERE type = 'table'"
+	                       " AND name IN ('results', 'disputes')",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n == 2;
+}
 
 int
 evidence_main(int argc, char **argv)
@@ -99,6 +129,8 @@ evidence_main(int argc, char **argv)
 	sqlite3_finalize(st);
 	if (arc != SQLITE_DONE || sqlite3_exec(dst, "BEGIN", NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(dst, copy_sql, NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(dst, src_has_disputes(dst) ? copy_disputes_sql : empty_disputes_sql, NULL,
+	                 NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(dst, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
 		fprintf(stderr,
 		        "peerwatt-agent evidence: %s: not an agent database with receipts (%s)\n",

@@ -175,6 +175,23 @@ open_agent(struct audit *a, const char *path, sqlite3 **db)
 	return PW_OK;
 }
 
+/* Whether the agent's database has `table` (older agents lack some). */
+static int
+has_table(sqlite3 *db, const char *table)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = sqlite3_prepare_v2(db,
+	                            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	                            " AND name = ?",
+	                            -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
 /* The household of an agent's database: the author of its frames. */
 static void
 agent_household(struct ev *e, uint8_t pk[PW_PK_LEN], int *have)
@@ -213,14 +230,25 @@ audit_evidence_load_checkpoints(struct audit *a)
 		if (rc != PW_OK || e.db == NULL)
 			return rc;
 		agent_household(&e, pk, &have);
+		/* with the checkpoints it refused (a second root for a size it
+		 * held, one proven inconsistent): evidence of a fork too */
 		if (sqlite3_prepare_v2(
-		        e.db, "SELECT tree_size, frame FROM checkpoints ORDER BY tree_size", -1,
-		        &st, NULL) == SQLITE_OK)
+		        e.db,
+		        has_table(e.db, "disputes")
+		            ? "SELECT tree_size, frame FROM checkpoints UNION ALL SELECT -1, frame"
+		              " FROM disputes WHERE type = 20 ORDER BY 1"
+		            : "SELECT tree_size, frame FROM checkpoints ORDER BY tree_size",
+		        -1, &st, NULL) == SQLITE_OK)
 			while (rc == PW_OK && sqlite3_step(st) == SQLITE_ROW) {
 				const void *f = sqlite3_column_blob(st, 1);
 				int n = sqlite3_column_bytes(st, 1);
-				snprintf(where, sizeof(where), "%s: %s, checkpoint %lld", e.path,
-				         e.who, (long long)sqlite3_column_int64(st, 0));
+				if (sqlite3_column_int64(st, 0) < 0)
+					snprintf(where, sizeof(where), "%s: %s, refused checkpoint",
+					         e.path, e.who);
+				else
+					snprintf(where, sizeof(where), "%s: %s, checkpoint %lld",
+					         e.path, e.who,
+					         (long long)sqlite3_column_int64(st, 0));
 				rc = audit_cp_add(a, where, f ? f : (const void *)"",
 				                  f ? (size_t)n : 0, UINT64_MAX);
 				a->r->ev_checkpoints++;
@@ -393,54 +421,118 @@ check_outbox(struct ev *e)
 	return rc;
 }
 
-/* Statements the household verified and kept: each must be the logged one. */
+/* One statement frame the household holds (kept as its truth, or refused
+ * as false and kept as evidence): signed by the exchange, it must be the
+ * logged one. */
+static void
+check_statement_frame(struct ev *e, const void *f, int n, const char *kind, sqlite3_int64 iv)
+{
+	struct audit *a = e->a;
+	char where[AUDIT_WHERE_LEN];
+	struct pw_msg m;
+
+	snprintf(where, sizeof(where), "%s: %s, %s of interval %lld", e->path, e->who, kind,
+	         (long long)iv);
+	if (!by_exchange(e, f, n, PW_MSG_STATEMENT, &m))
+		return; /* not signed by this exchange key: not evidence */
+	a->r->ev_statements++;
+	const struct ivl *v = audit_ivl_find(a, m.u.statement.interval, NULL);
+	const struct hh *h = audit_hh_find(a, m.u.statement.household);
+	uint64_t idx = UINT64_MAX;
+	for (size_t j = 0; v != NULL && h != NULL && j < v->n_stmts; j++)
+		if (v->stmts[j].hh == (uint32_t)(h - a->hhs))
+			idx = v->stmts[j].idx;
+	if (idx == UINT64_MAX) {
+		FAIL_AT(a, where, "a statement signed by the exchange that the log does not hold");
+		audit_plain(a,
+		            "%s holds a statement for interval %lld signed by the exchange, but "
+		            "the log has no statement of that household for that interval: it "
+		            "was removed.",
+		            e->who, (long long)iv);
+	} else if (!same_logged(a, idx, f, n)) {
+		FAIL_ENTRY(a, idx, PW_MSG_STATEMENT, "%s: differs from the statement held", where);
+		audit_plain(a,
+		            "%s holds a statement for interval %lld signed by the exchange that "
+		            "differs from the one in the log (entry %llu): the exchange told the "
+		            "household one settlement and logged another.",
+		            e->who, (long long)iv, (unsigned long long)idx);
+	}
+}
+
+/* One RESULT part the household holds: signed by the exchange, it must be
+ * a logged part of that interval's RESULT. */
+static void
+check_result_frame(struct ev *e, const void *f, int n, const char *kind)
+{
+	struct audit *a = e->a;
+	char where[AUDIT_WHERE_LEN];
+	struct pw_msg m;
+
+	if (!by_exchange(e, f, n, PW_MSG_RESULT, &m))
+		return;
+	/* a copy of the log taken before the interval was cleared cannot
+	 * hold it yet: only intervals up to its latest RESULT are compared */
+	if (!a->have_result || m.u.result.interval > a->last_result_interval)
+		return;
+	a->r->ev_results++;
+	const struct ivl *v = audit_ivl_find(a, m.u.result.interval, NULL);
+	snprintf(where, sizeof(where), "%s: %s, %s of interval %llu part %u", e->path, e->who, kind,
+	         (unsigned long long)m.u.result.interval, m.u.result.part);
+	if (v != NULL && v->result_first_idx != UINT64_MAX)
+		for (uint64_t i = v->result_first_idx; i <= v->result_idx && i < a->r->entries; i++)
+			if (a->ents[i].type == PW_MSG_RESULT &&
+			    a->ents[i].interval == m.u.result.interval && same_logged(a, i, f, n))
+				return;
+	FAIL_AT(a, where, "a RESULT signed by the exchange that the log does not hold");
+	audit_plain(a,
+	            "%s holds a clearing result for interval %llu signed by the exchange that "
+	            "is not the one in the log: the exchange told the household another "
+	            "clearing than it logged (or two different ones).",
+	            e->who, (unsigned long long)m.u.result.interval);
+}
+
+/* Statements the household verified and kept, the RESULT parts it kept,
+ * and the statements and RESULTs it refused (table disputes): each must be
+ * the logged one. */
 static void
 check_statements(struct ev *e, const uint8_t pk[PW_PK_LEN])
 {
 	struct audit *a = e->a;
 	sqlite3_stmt *st = NULL;
-	char where[AUDIT_WHERE_LEN];
-	struct pw_msg m;
 
+	(void)pk;
 	if (sqlite3_prepare_v2(e->db, "SELECT interval, frame FROM statements ORDER BY interval",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return;
-	while (!a->r->fail.failed && sqlite3_step(st) == SQLITE_ROW) {
-		sqlite3_int64 iv = sqlite3_column_int64(st, 0);
-		const void *f = sqlite3_column_blob(st, 1);
-		int n = sqlite3_column_bytes(st, 1);
-		snprintf(where, sizeof(where), "%s: %s, statement of interval %lld", e->path,
-		         e->who, (long long)iv);
-		if (!by_exchange(e, f, n, PW_MSG_STATEMENT, &m))
-			continue; /* not signed by this exchange key: not evidence */
-		a->r->ev_statements++;
-		const struct ivl *v = audit_ivl_find(a, m.u.statement.interval, NULL);
-		const struct hh *h = audit_hh_find(a, m.u.statement.household);
-		uint64_t idx = UINT64_MAX;
-		for (size_t j = 0; v != NULL && h != NULL && j < v->n_stmts; j++)
-			if (v->stmts[j].hh == (uint32_t)(h - a->hhs))
-				idx = v->stmts[j].idx;
-		if (idx == UINT64_MAX) {
-			FAIL_AT(a, where,
-			        "a statement signed by the exchange that the log does not hold");
-			audit_plain(
-			    a,
-			    "%s holds a statement for interval %lld signed by the exchange, but "
-			    "the log has no statement of that household for that interval: it "
-			    "was removed.",
-			    e->who, (long long)iv);
-		} else if (!same_logged(a, idx, f, n)) {
-			FAIL_ENTRY(a, idx, PW_MSG_STATEMENT, "%s: differs from the statement held",
-			           where);
-			audit_plain(
-			    a,
-			    "%s holds a statement for interval %lld signed by the exchange that "
-			    "differs from the one in the log (entry %llu): the exchange told the "
-			    "household one settlement and logged another.",
-			    e->who, (long long)iv, (unsigned long long)idx);
+	                       -1, &st, NULL) == SQLITE_OK)
+		while (!a->r->fail.failed && sqlite3_step(st) == SQLITE_ROW)
+			check_statement_frame(e, sqlite3_column_blob(st, 1),
+			                      sqlite3_column_bytes(st, 1), "statement",
+			                      sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (has_table(e->db, "results") &&
+	    sqlite3_prepare_v2(e->db,
+	                       "SELECT frame FROM results WHERE frame IS NOT NULL"
+	                       " ORDER BY interval, part",
+	                       -1, &st, NULL) == SQLITE_OK)
+		while (!a->r->fail.failed && sqlite3_step(st) == SQLITE_ROW)
+			check_result_frame(e, sqlite3_column_blob(st, 0),
+			                   sqlite3_column_bytes(st, 0), "RESULT");
+	sqlite3_finalize(st);
+	st = NULL;
+	if (has_table(e->db, "disputes") &&
+	    sqlite3_prepare_v2(e->db,
+	                       "SELECT type, interval, frame FROM disputes WHERE type IN (18, 19)"
+	                       " ORDER BY id",
+	                       -1, &st, NULL) == SQLITE_OK)
+		while (!a->r->fail.failed && sqlite3_step(st) == SQLITE_ROW) {
+			const void *f = sqlite3_column_blob(st, 2);
+			int n = sqlite3_column_bytes(st, 2);
+			if (sqlite3_column_int(st, 0) == PW_MSG_STATEMENT)
+				check_statement_frame(e, f, n, "refused statement",
+				                      sqlite3_column_int64(st, 1));
+			else
+				check_result_frame(e, f, n, "refused RESULT");
 		}
-		(void)pk;
-	}
 	sqlite3_finalize(st);
 }
 

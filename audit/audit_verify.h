@@ -117,7 +117,8 @@ struct audit_report {
 	uint64_t ev_acks, ev_rejects; /* signed receipts checked */
 	uint64_t ev_records;          /* ACKed items without a signed receipt, checked */
 	uint64_t ev_statements, ev_checkpoints;
-	unsigned warnings; /* AUDIT_WARN_* */
+	uint64_t ev_results; /* RESULT parts households hold (kept or refused) */
+	unsigned warnings;   /* AUDIT_WARN_* */
 	/* money over all settled intervals */
 	int64_t peer_paid_u, peer_received_u;
 	int64_t fee_u;

@@ -124,7 +124,9 @@
 		return tr;
 	}
 	function badge(verified) {
-		if (verified === true) return el('span', '✓ verified', 'badge ok');
+		/* the proof shows the entry is in the exchange's log, not that it is
+		 * right: what is refused as wrong never gets a row (docs/agent.md) */
+		if (verified === true) return el('span', '✓ in the log', 'badge ok');
 		if (verified === false) return el('span', '✗ proof failed', 'badge bad');
 		return el('span', '… pending', 'badge');
 	}

@@ -148,7 +148,7 @@ await test('a bid becomes a trade, a verified statement and today\'s figures aft
 	// the statement of the trade's interval: + energy to the household
 	const when = rows.find((r) => /\bBought\b/.test(r) && /\b400 Wh/.test(r)).split('\t')[0].trim();
 	await page.waitForFunction((w) => [...document.querySelectorAll('[data-test=statements] tbody tr')]
-	    .some((r) => r.cells[0].textContent === w && /verified/.test(r.textContent)), when, { timeout: T });
+	    .some((r) => r.cells[0].textContent === w && /in the log/.test(r.textContent)), when, { timeout: T });
 	const st = (await page.locator('[data-test=statements] tbody tr').allInnerTexts()).find((r) => r.startsWith(when));
 	assert(/^\S+ \S+\s+\+\d+ Wh\s+\+\d+ Wh/.test(st), 'a purchase is not + energy to the household: ' + st);
 	assert(!/–/.test(await text(page, '[data-test=total-paid]')), 'totals not shown');

@@ -7,7 +7,9 @@
 #   offers are made and acknowledged, trades happen, every statement
 #   settles exactly what the household's signed reading says its meter
 #   delivered, inclusion proofs of the agents' own entries and statements
-#   verify, no log fork is seen, no reading is lost or refused, and peerwatt-audit verify
+#   verify, no log fork is seen, nothing the exchange signs is refused as
+#   false by the agents' checks (fees bounded by fee_min/fee_max as the
+#   exchange's [fees]), no reading is lost or refused, and peerwatt-audit verify
 #   passes on the exchange database with the agents' checkpoint files.
 #   One agent is killed with SIGKILL while the exchange is down and
 #   restarted: its queued readings are still delivered, none refused; a
@@ -79,6 +81,8 @@ write_agent_conf() { # name
 [exchange]
 reply_timeout_ms = 1500
 checkpoints = $T/$n.checkpoints
+fee_min = 0.01
+fee_max = 0.03
 [policy]
 min_price = 0.10
 safety_pct = 90
@@ -267,8 +271,12 @@ for n in h1 h2 h3; do
 		"$(sqlite3 "$T/$n.db" "attach '$T/exchange.db' as x; select count(*) from statements s
 			where s.proof = 1 and not exists (select 1 from x.statements e
 			where e.frame = s.frame and e.log_idx = s.log_index)")" = 0
+	check "$n: nothing refused as false in an honest run (table disputes empty)" \
+		test "$(q $n "select count(*) from disputes")" = 0
+	check "$n: no checkpoint proven inconsistent" \
+		test "$(q $n "select count(*) from checkpoints where consistent = -1")" = 0
 	check "$n: no log fork, no statement mismatch" \
-		sh -c "! grep -E 'LOG FORK|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/$n.log' |
+		sh -c "! grep -E 'LOG FORK|EXCHANGE LIED|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/$n.log' |
 			grep -v 'INCLUSION PROOF FAILED: statement for interval $TAMPER_IV '"
 	sqlite3 "$T/$n.db" "select s.interval, hex(s.frame), hex(o.frame) from statements s
 		join outbox o on o.stream = 1 and o.state = 1 and o.interval = s.interval" >"$T/$n.pairs"

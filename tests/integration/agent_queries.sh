@@ -9,8 +9,8 @@
 # REJECT rate_limited (docs/agent.md "The daemon").  Checks: such refusals
 # happen and are logged once at info level; each refused item is asked
 # again and verified later; in the end every acknowledged reading's
-# inclusion proof and every statement's proof verify, every checkpoint but
-# the first is proven consistent (none recorded failed), the agent holds
+# inclusion proof and every statement's proof verify, every checkpoint is
+# trusted (the first as seen, the others proven), none failed, the agent holds
 # every statement the exchange signed for it, and the dashboard shows every
 # statement verified.
 set -u
@@ -97,7 +97,7 @@ all_proven() {
 	[ "$(q "select
 		(select count(*) from outbox where state = 1 and log_index is not null and proof != 1)
 		+ (select count(*) from statements where proof != 1)
-		+ (select count(*) from checkpoints where consistent != 1) - 1")" = 0 ]
+		+ (select count(*) from checkpoints where consistent != 1)")" = 0 ]
 }
 WAIT_SECONDS=60 wait_for all_proven
 check "every acknowledged reading's inclusion proof verifies" \
@@ -105,8 +105,8 @@ check "every acknowledged reading's inclusion proof verifies" \
 		and proof != 1")" = 0
 check "every statement's inclusion proof verifies" \
 	test "$(q "select count(*) from statements where proof != 1")" = 0
-check "every checkpoint but the first is proven consistent, none recorded failed" \
-	test "$(q "select count(*) from checkpoints where consistent != 1")" = 1
+check "every checkpoint is trusted (the first as seen, the others proven), none failed" \
+	test "$(q "select count(*) from checkpoints where consistent != 1")" = 0
 check "the agent holds every statement the exchange signed for it, at its log index" \
 	test "$(missing_statements)" = 0
 check "proofs were checked: at least 4 readings and 4 statements verified" sh -c \
@@ -134,7 +134,7 @@ refused_items_verified() {
 check "every proof query refused as rate_limited was asked again and verified" \
 	refused_items_verified
 check "no proof failed, no fork" \
-	sh -c "! grep -E 'LOG FORK|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/h1.log'"
+	sh -c "! grep -E 'LOG FORK|EXCHANGE LIED|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/h1.log'"
 
 statements_verified() {
 	curl -sf "http://127.0.0.1:$DASH/api/statements" | jq -e '(.statements | length) >= 4 and

@@ -272,14 +272,15 @@ test_checkpoints(void **state)
 	len = checkpoint(f, 10, 0x11, buf, sizeof(buf), &m);
 	assert_int_equal(aledger_add_checkpoint(f->l, buf, len, &m.u.checkpoint), PW_OK);
 	assert_int_equal(aledger_add_checkpoint(f->l, buf, len, &m.u.checkpoint), PW_ERR_EXISTS);
-	/* the only checkpoint has no predecessor: nothing to check */
+	/* the first checkpoint is trusted as it is: nothing to check */
 	assert_int_equal(aledger_unchecked_checkpoint(f->l, &cp), PW_ERR_NOTFOUND);
 	len = checkpoint(f, 20, 0x22, buf, sizeof(buf), &m);
 	assert_int_equal(aledger_add_checkpoint(f->l, buf, len, &m.u.checkpoint), PW_OK);
 	len = checkpoint(f, 20, 0x23, buf, sizeof(buf), &m);
 	assert_int_equal(aledger_add_checkpoint(f->l, buf, len, &m.u.checkpoint), PW_ERR_CORRUPT);
+	/* an unproven checkpoint is never the latest trusted one */
 	assert_int_equal(aledger_latest_checkpoint(f->l, &cp), PW_OK);
-	assert_int_equal(cp.tree_size, 20);
+	assert_int_equal(cp.tree_size, 10);
 	assert_int_equal(aledger_root(f->l, 20, root), PW_OK);
 	assert_int_equal(root[0], 0x22);
 	assert_int_equal(aledger_root(f->l, 15, root), PW_ERR_NOTFOUND);
@@ -287,8 +288,30 @@ test_checkpoints(void **state)
 	assert_int_equal(cp.tree_size, 20);
 	assert_int_equal(aledger_prev_checkpoint(f->l, 20, &cp), PW_OK);
 	assert_int_equal(cp.tree_size, 10);
+	assert_int_equal(aledger_next_checkpoint(f->l, 10, &cp), PW_ERR_NOTFOUND); /* unproven */
 	assert_int_equal(aledger_set_consistent(f->l, 20, 1), PW_OK);
 	assert_int_equal(aledger_unchecked_checkpoint(f->l, &cp), PW_ERR_NOTFOUND);
+	assert_int_equal(aledger_latest_checkpoint(f->l, &cp), PW_OK);
+	assert_int_equal(cp.tree_size, 20);
+	/* one between two trusted sizes has both as neighbours; unproven ones
+	 * come in the order received */
+	len = checkpoint(f, 30, 0x30, buf, sizeof(buf), &m);
+	assert_int_equal(aledger_add_checkpoint(f->l, buf, len, &m.u.checkpoint), PW_OK);
+	len = checkpoint(f, 15, 0x15, buf, sizeof(buf), &m);
+	assert_int_equal(aledger_add_checkpoint(f->l, buf, len, &m.u.checkpoint), PW_OK);
+	assert_int_equal(aledger_unchecked_checkpoint(f->l, &cp), PW_OK);
+	assert_int_equal(cp.tree_size, 30);
+	assert_int_equal(aledger_set_consistent(f->l, 30, 1), PW_OK);
+	assert_int_equal(aledger_unchecked_checkpoint(f->l, &cp), PW_OK);
+	assert_int_equal(cp.tree_size, 15);
+	assert_int_equal(aledger_prev_checkpoint(f->l, 15, &cp), PW_OK);
+	assert_int_equal(cp.tree_size, 10);
+	assert_int_equal(aledger_next_checkpoint(f->l, 15, &cp), PW_OK);
+	assert_int_equal(cp.tree_size, 20);
+	assert_int_equal(aledger_set_consistent(f->l, 15, -1), PW_OK);
+	assert_int_equal(aledger_unchecked_checkpoint(f->l, &cp), PW_ERR_NOTFOUND);
+	assert_int_equal(aledger_latest_checkpoint(f->l, &cp), PW_OK);
+	assert_int_equal(cp.tree_size, 30);
 }
 
 static void

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# agent_liar.sh: the household checks what is signed to it (docs/agent.md
+# "What the agent checks").  A fake exchange (tests/tools/pw-fakexch, the
+# REAL exchange key, written from docs/protocol.md) answers the agent like an
+# exchange and, per scenario, signs one lie: a RESULT giving the household 50
+# times its bid at 3 times its limit; a trade for an order number it never
+# placed; two different RESULTs for one interval; statements with invented
+# money (net not peer + grid - fee; energy bought without a trade); "reading
+# missing" for an ACKed reading; a forked checkpoint whose consistency proof
+# it refuses; a checkpoint between two held sizes that does not fit the
+# larger.  For each: the alarm (problem code in /api/state, a loud log line),
+# the lie not in the agent's trades, statements or balance (its database),
+# the lie kept as evidence (table disputes, `peerwatt-agent evidence`), and
+# the honest frames before and after it still accepted.  An honest run of
+# the same fake raises no alarm.  The agent has a standing bid of 100 Wh at
+# 0.25 every interval; the fake fills it in even intervals.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+AGENT=$BUILD/peerwatt-agent
+T=$PW_TMP
+IV=3
+XPK=$("$AGENT" keygen --out "$T/ex.key" | sed -n 's/^public key: //p')
+
+start_sim --speed 60 --start-time 11:00 --pv-peak 6000 --load 700 --seed 7 ||
+	not_ok "simulator starts"
+
+# LIAR_ONLY=NAME runs one scenario (debugging)
+want() { [ -z "${LIAR_ONLY:-}" ] || [ "$LIAR_ONLY" = "$1" ]; }
+
+# scenario NAME: starts the fake exchange and an agent; sets FX_PID, A_PID,
+# DASH, DB, LOG, FOUT
+scenario() {
+	local n=$1 req pub
+	req=$(free_port) pub=$(free_port)
+	FOUT=$T/$n.fake DB=$T/$n.db LOG=$T/$n.log DASH=$(free_port)
+	"$BUILD/pw-fakexch" "$T/ex.key" "$req" "$pub" 45 "$IV" "$n" >"$FOUT" 2>&1 &
+	FX_PID=$!
+	PW_PIDS+=("$FX_PID")
+	WAIT_SECONDS=30 wait_for grep -q listening "$FOUT" || not_ok "$n: the fake exchange starts"
+	"$AGENT" keygen --out "$T/$n.key" >/dev/null
+	agent_conf "$T/$n.conf" "$T/$n.key" "$DB" "$SIM_PORT" "$req" "$pub" "$XPK" 45 "$IV"
+	cat >>"$T/$n.conf" <<CONF
+reply_timeout_ms = 1000
+fee_min = 0.01
+fee_max = 0.03
+[policy]
+auto_sell = no
+[bid.all]
+qty_wh = 100
+max_price = 0.25
+[dashboard]
+listen = 127.0.0.1:$DASH
+[log]
+level = info
+CONF
+	"$AGENT" -c "$T/$n.conf" >"$LOG" 2>&1 &
+	A_PID=$!
+	PW_PIDS+=("$A_PID")
+	wait_port "$DASH" 60 || not_ok "$n: the agent starts"
+}
+done_scenario() {
+	stop_pid "$A_PID"
+	stop_pid "$FX_PID"
+	check "$1: no sanitizer report" bash -c "! grep -q 'runtime error\|AddressSanitizer' '$LOG'"
+}
+q() { sqlite3 "$DB" "$1" 2>/dev/null; }
+state() { curl -sf -m 10 "http://127.0.0.1:$DASH/api/state"; }
+has_problem() { state | jq -e --arg c "$1" 'any(.problems[]; .code == $c)' >/dev/null; }
+says() { state | jq -e --arg c "$1" --arg re "$2" \
+	'any(.problems[]; .code == $c and (.message | test($re)))' >/dev/null; }
+lie() { sed -n "s/^lie $1 \([0-9]*\)$/\1/p" "$FOUT" | head -1; }
+# the statement of an interval after N: the honest frames still count
+accepted_after() { [ "$(q "select count(*) from statements where interval > $1")" -ge 1 ]; }
+evidence_has() {
+	rm -f "$T/ev.db"
+	"$AGENT" evidence --db "$DB" --out "$T/ev.db" >/dev/null &&
+		[ "$(sqlite3 "$T/ev.db" "select count(*) from disputes where $1")" -ge 1 ]
+}
+
+# ---- honest: nothing to refuse ------------------------------------------
+if want honest; then
+scenario honest
+proven3() { [ "$(q "select count(*) from statements where proof = 1")" -ge 3 ]; }
+WAIT_SECONDS=60 wait_for proven3 || not_ok "honest: three statements proven"
+check "honest: statements accepted and proven in the log" \
+	test "$(q "select count(*) from statements where proof = 1")" -ge 3
+check "honest: trades of the even intervals accepted" test "$(q "select count(*) from trades")" -ge 1
+check "honest: every checkpoint trusted" test "$(q "select count(*) from checkpoints
+	where consistent != 1 and tree_size < (select max(tree_size) from checkpoints)")" = 0
+check "honest: no problem in /api/state" bash -c "curl -sf -m 10 http://127.0.0.1:$DASH/api/state |
+	jq -e '.problems | length == 0' >/dev/null"
+check "honest: nothing refused" test "$(q "select count(*) from disputes")" = 0
+check "honest: no alarm in the log" bash -c "! grep -E 'EXCHANGE|LOG FORK|MISMATCH' '$LOG'"
+done_scenario honest
+fi
+
+# ---- a RESULT: 50 x the bid at 3 x its limit ----------------------------
+if want overfill; then
+scenario overfill
+WAIT_SECONDS=60 wait_for has_problem exchange_lied || not_ok "overfill: no alarm"
+N=$(lie overfill)
+echo "# overfill: lie in interval ${N:-?}"
+check "overfill: exchange_lied in /api/state, the figures side by side" \
+	says exchange_lied "5000 Wh.*100 Wh"
+check "overfill: a loud log line" grep -q "EXCHANGE LIED: RESULT for interval ${N:-x} .*result_overfill" "$LOG"
+check "overfill: the trade is not the household's" \
+	test "$(q "select count(*) from trades where interval = ${N:-0} or qty_wh = 5000")" = 0
+check "overfill: its price is not in the price history" \
+	test "$(q "select count(*) from prices where interval = ${N:-0}")" = 0
+WAIT_SECONDS=60 wait_for accepted_after "${N:-0}" || not_ok "overfill: a later statement"
+check "overfill: the statement that settles the lie is refused too" \
+	test "$(q "select count(*) from disputes where type = 19 and interval = ${N:-0}")" = 1
+check "overfill: ... and not in the balance" \
+	test "$(q "select count(*) from statements where interval = ${N:-0} or bought_wh >= 5000")" = 0
+check "overfill: the honest statements before and after are accepted" accepted_after "${N:-0}"
+check "overfill: the RESULT is kept as evidence (peerwatt-agent evidence)" \
+	evidence_has "type = 18 and interval = ${N:-0}"
+done_scenario overfill
+fi
+
+# ---- a trade for an order never placed ----------------------------------
+if want unknown; then
+scenario unknown
+WAIT_SECONDS=60 wait_for has_problem exchange_lied || not_ok "unknown: no alarm"
+N=$(lie unknown)
+check "unknown: exchange_lied names the order number" says exchange_lied "424242"
+check "unknown: logged" grep -q "EXCHANGE LIED: RESULT for interval ${N:-x} .*result_unknown_order" "$LOG"
+check "unknown: no trade of that interval is the household's" \
+	test "$(q "select count(*) from trades where interval = ${N:-0} or buy_seq = 424242")" = 0
+check "unknown: kept as evidence" evidence_has "type = 18 and code = 'result_unknown_order'"
+WAIT_SECONDS=60 wait_for accepted_after "${N:-0}" || not_ok "unknown: a later statement"
+check "unknown: honest statements after it accepted" accepted_after "${N:-0}"
+done_scenario unknown
+fi
+
+# ---- two different RESULTs for one interval ------------------------------
+if want equivocate; then
+scenario equivocate
+WAIT_SECONDS=60 wait_for has_problem exchange_lied || not_ok "equivocate: no alarm"
+N=$(lie equivocate)
+check "equivocate: exchange_lied says a second RESULT" says exchange_lied "second, different RESULT"
+check "equivocate: both RESULTs kept as evidence" \
+	test "$(q "select count(*) from disputes where type = 18 and interval = ${N:-0}")" = 2
+check "equivocate: neither is the household's truth" \
+	test "$(q "select count(*) from trades where interval = ${N:-0}")" = 0
+check "equivocate: logged" grep -q "EXCHANGE LIED: RESULT for interval ${N:-x} .*result_equivocation" "$LOG"
+WAIT_SECONDS=60 wait_for accepted_after "${N:-0}" || not_ok "equivocate: a later statement"
+check "equivocate: honest statements after it accepted" accepted_after "${N:-0}"
+done_scenario equivocate
+fi
+
+# ---- invented money ------------------------------------------------------
+if want money; then
+scenario money
+WAIT_SECONDS=90 wait_for bash -c "[ \"\$(sqlite3 '$DB' 'select count(*) from disputes where type = 19')\" -ge 2 ]" ||
+	not_ok "money: both statements refused"
+NB=$(lie money_bought) NN=$(lie money_net)
+echo "# money: bought without trade in ${NB:-?}, net invented in ${NN:-?}"
+check "money: statement_mismatch in /api/state" has_problem statement_mismatch
+check "money: net not peer + grid - fee refused, figures side by side" \
+	grep -q "EXCHANGE LIED: STATEMENT for interval ${NN:-x} .*net_u signed -[0-9]*, computed" "$LOG"
+check "money: 5000 Wh bought without a trade refused" \
+	grep -q "EXCHANGE LIED: STATEMENT for interval ${NB:-x} .*bought_wh signed 5000, computed 0" "$LOG"
+check "money: neither statement is in the balance" \
+	test "$(q "select count(*) from statements where interval in (${NB:-0}, ${NN:-0})
+		or net_u < -90000000 or bought_wh = 5000")" = 0
+check "money: the today totals hold no invented money" bash -c \
+	"curl -sf -m 10 http://127.0.0.1:$DASH/api/today | jq -e '.all_time.paid_u < 1000000' >/dev/null"
+check "money: both kept as evidence" evidence_has "type = 19 and interval in (${NB:-0}, ${NN:-0})"
+check "money: other statements accepted" \
+	test "$(q "select count(*) from statements")" -ge 1
+done_scenario money
+fi
+
+# ---- "reading missing" for an ACKed reading --------------------------------
+if want missing; then
+scenario missing
+WAIT_SECONDS=60 wait_for has_problem statement_mismatch || not_ok "missing: no alarm"
+N=$(lie missing)
+check "missing: statement_mismatch says the reading was acknowledged" \
+	says statement_mismatch "reading missing.*acknowledged"
+check "missing: logged" grep -q "EXCHANGE LIED: STATEMENT for interval ${N:-x} .*statement_reading_missing" "$LOG"
+check "missing: not in the household's statements" \
+	test "$(q "select count(*) from statements where interval = ${N:-0}")" = 0
+WAIT_SECONDS=60 wait_for accepted_after "${N:-0}" || not_ok "missing: a later statement"
+check "missing: honest statements after it accepted" accepted_after "${N:-0}"
+done_scenario missing
+fi
+
+# ---- a forked checkpoint whose proof the exchange refuses ------------------
+if want fork_refuse; then
+scenario fork_refuse
+WAIT_SECONDS=60 wait_for has_problem log_unproven || not_ok "fork_refuse: no alarm"
+F=$(lie fork_refuse)
+check "fork_refuse: log_unproven in /api/state names the size" says log_unproven "tree size ${F:-x}"
+check "fork_refuse: logged as a suspected fork" grep -q "LOG FORK SUSPECTED: the exchange refused" "$LOG"
+check "fork_refuse: the forked checkpoint is not trusted" \
+	test "$(q "select consistent from checkpoints where tree_size = ${F:-0}")" = 0
+WAIT_SECONDS=60 wait_for grep -q "still refuses the consistency proof of checkpoint ${F:-x}" "$LOG" ||
+	not_ok "fork_refuse: asked again"
+check "fork_refuse: asked again with backoff" \
+	grep -q "still refuses the consistency proof of checkpoint ${F:-x}" "$LOG"
+later_trusted() { [ "$(q "select count(*) from checkpoints where consistent = 1
+	and tree_size > ${F:-0}")" -ge 1 ]; }
+WAIT_SECONDS=60 wait_for later_trusted || not_ok "fork_refuse: a later checkpoint"
+check "fork_refuse: later honest checkpoints are proven and trusted" \
+	test "$(q "select count(*) from checkpoints where consistent = 1 and tree_size > ${F:-0}")" -ge 1
+check "fork_refuse: still not trusted, still the alarm" has_problem log_unproven
+done_scenario fork_refuse
+fi
+
+# ---- a checkpoint between two held sizes, inconsistent with the larger -----
+if want fork_between; then
+scenario fork_between
+WAIT_SECONDS=60 wait_for has_problem log_fork || not_ok "fork_between: no alarm"
+F=$(lie fork_between)
+check "fork_between: log_fork in /api/state" says log_fork "not consistent"
+check "fork_between: logged" grep -q "LOG FORK" "$LOG"
+check "fork_between: the checkpoint is recorded inconsistent, never trusted" \
+	test "$(q "select consistent from checkpoints where tree_size = ${F:-0}")" = -1
+check "fork_between: the checkpoints around it stay trusted" \
+	test "$(q "select count(*) from checkpoints where consistent = -1")" = 1
+check "fork_between: kept as evidence" evidence_has "type = 20"
+done_scenario fork_between
+fi
+finish

@@ -12,7 +12,8 @@
 # the lie not in the agent's trades, statements or balance (its database),
 # the lie kept as evidence (table disputes, `peerwatt-agent evidence`), and
 # the honest frames before and after it still accepted.  An honest run of
-# the same fake raises no alarm.  The agent has a standing bid of 100 Wh at
+# the same fake (every RESULT delivered twice, byte for byte) raises no
+# alarm.  The agent has a standing bid of 100 Wh at
 # 0.25 every interval; the fake fills it in even intervals.
 set -u
 cd "$(dirname "$0")/../.." || exit 1

@@ -6,7 +6,8 @@
  * keeps an RFC 6962 tree of what it logs (so that its proofs verify),
  * publishes a HEARTBEAT every second, clears every interval at its gate
  * (in even intervals each of a household's orders filled by a fake
- * counterparty at the order's limit; odd ones trade nothing), settles each
+ * counterparty at the order's limit; odd ones trade nothing; each RESULT
+ * published twice, the same bytes), settles each
  * interval at its end + 2 s with
  * settle_household, signs a CHECKPOINT after each settlement and answers
  * QUERY (checkpoint, consistency, inclusion, statement, statement proof,
@@ -466,6 +467,8 @@ clear(struct fx *f, uint64_t iv)
 	}
 	result_frame(f, r, r->price, r->frame, sizeof(r->frame), &r->len);
 	(void)append(f, r->frame, r->len);
+	/* every RESULT twice: a re-delivery of the same frame is no lie */
+	publish(f, r->frame, r->len, PW_MSG_RESULT);
 	publish(f, r->frame, r->len, PW_MSG_RESULT);
 	if (mine && f->ivs_with_orders == 2 && is(f, "equivocate")) {
 		uint8_t other[2048];

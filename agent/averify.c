@@ -75,7 +75,7 @@ averify_result(const struct pw_result *r, const uint8_t me[PW_PK_LEN], struct av
 	*n_out = 0;
 	memset(f, 0, sizeof(*f));
 	if (r->parts == 0 || r->part >= r->parts || r->n_trades > r->n_trades_total ||
-	    (r->volume_wh == 0) != (r->price_uper_kwh == 0) ||
+	    (r->volume_wh == 0 && r->price_uper_kwh != 0) ||
 	    (r->n_trades_total == 0) != (r->volume_wh == 0))
 		return say(f, AVERIFY_RESULT_SHAPE,
 		           "RESULT part %u of %u: price %u with volume %llu Wh and %u trade(s)"

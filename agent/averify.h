@@ -78,7 +78,8 @@ struct averify_finding {
  * Checks one RESULT part `r` (already signature-checked and decoded) for
  * the household `me` against its own orders of that interval (`orders`,
  * n_orders; their filled_wh says what earlier parts of the same RESULT
- * filled).  Rules: the header is consistent (no volume <=> price 0, a trade
+ * filled).  Rules: the header is consistent (no volume: price 0 and no
+ * trade; a price of 0 with volume is possible when the feed-in tariff is 0), a trade
  * has Wh, a single part carries all the trades and its volume is their sum,
  * part < parts); every trade naming the household is on one side only,
  * names one of its own orders of that side that was not cancelled, fills

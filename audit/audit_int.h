@@ -25,12 +25,18 @@
 
 #define AUDIT_LABEL_LEN 80 /* "name (id)" of a household */
 
+/* A household as the REGISTRY entries of the log state it: its latest
+ * entry so far in the pass (append-only array: an index into it is stable). */
 struct hh {
 	uint8_t pk[PW_PK_LEN];
-	char label[AUDIT_LABEL_LEN]; /* "name (id)" from table households */
+	char label[AUDIT_LABEL_LEN]; /* "name (id)" of its latest REGISTRY entry */
+	char id[PW_TOKEN_LEN + 1], name[PW_TOKEN_LEN + 1];
 	char zone[SETTLE_ZONE_MAX];
 	char serial[PW_SERIAL_LEN]; /* NUL padded like the wire field */
 	int64_t max_export_w, max_import_w;
+	uint64_t reg_idx;   /* log index of the entry in force (UINT64_MAX: none yet) */
+	uint64_t first_idx; /* log index of its first REGISTRY entry */
+	int revoked;
 	uint64_t last_seq; /* ORDER/CANCEL */
 	uint64_t meter_seq, meter_interval, export_end_wh, import_end_wh;
 };
@@ -94,21 +100,37 @@ struct ament {
 	uint64_t interval;
 };
 
+/* The rules of one MARKET entry (what may change between them: tariffs
+ * and fees; interval, gate, grace, max_ahead, name and currency never). */
+struct arules {
+	uint64_t idx; /* its log index */
+	uint64_t effective_interval;
+	uint64_t time_s;
+	uint32_t feedin_uper_kwh, retail_uper_kwh;
+	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
+	struct settle_fee fees[PW_MARKET_MAX_FEES];
+	size_t n_fees;
+};
+
 struct audit {
 	sqlite3 *db;
 	sqlite3_stmt *frame_q; /* SELECT frame FROM log WHERE idx = ?1, prepared once */
 	struct audit_report *r;
 	const struct audit_options *opt;
-	/* params */
-	int64_t interval_s, gate_s, grace_s, max_ahead_s;
-	uint32_t feedin_uper_kwh, retail_uper_kwh;
-	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
-	int have_fee_same, have_fee_default; /* the params are present */
-	struct hh *hhs;
-	size_t n_hhs;
-	struct settle_fee *fees;
-	size_t n_fees;
-	struct settle_fees feetab;
+	uint64_t market_id; /* table params, confirmed by the signature of the first MARKET */
+	/* the market's rules: the MARKET entries (audit_rules.c) */
+	int64_t interval_s, gate_s, grace_s, max_ahead_s; /* never change */
+	struct pw_market genesis;                         /* the first MARKET entry */
+	uint64_t first_market_idx; /* its index: 0, or where the migration wrote it */
+	struct arules *rules;      /* by log order; effective intervals never go down */
+	size_t n_rules, cap_rules;
+	uint64_t max_iv,
+	    max_iv_idx; /* the highest interval an entry so far names, and that entry */
+	int have_max_iv;
+	/* the registry: the REGISTRY entries */
+	struct hh *hhs;     /* append-only */
+	uint32_t *hh_by_pk; /* indices into hhs, sorted by key */
+	size_t n_hhs, cap_hhs, cap_by_pk;
 	struct ament *ents; /* one per log entry, by index */
 	size_t cap_ents;
 	uint64_t last_result_interval; /* of the latest RESULT part 0 */
@@ -145,6 +167,8 @@ __int128 audit_deadline(const struct audit *a, uint64_t interval);
 /* The logged frame at `idx` (malloc'd copy, caller frees); NULL if none. */
 uint8_t *audit_log_frame(struct audit *a, uint64_t idx, size_t *len);
 struct hh *audit_hh_find(struct audit *a, const uint8_t pk[PW_PK_LEN]);
+/* The household's entry, created when missing (NULL: out of memory). */
+struct hh *audit_hh_add(struct audit *a, const uint8_t pk[PW_PK_LEN]);
 struct ivl *audit_ivl_find(struct audit *a, uint64_t interval, size_t *pos);
 pw_err audit_ivl_get(struct audit *a, uint64_t interval, struct ivl **out);
 
@@ -157,6 +181,26 @@ pw_err audit_cp_index(struct audit *a);
 void audit_cp_take_roots(struct audit *a);
 pw_err audit_cp_keep_leaf(struct audit *a, const uint8_t leaf[PW_HASH_LEN]);
 void audit_cp_check(struct audit *a, struct cp *c, int from_db, struct cp **prev);
+
+/* audit_rules.c: the MARKET and REGISTRY entries, the cache tables */
+/* Before the pass: the first MARKET entry (the exchange key, the rules,
+ * the migration block); fails when there is none. */
+pw_err audit_rules_load(struct audit *a);
+/* In the pass, a MARKET or REGISTRY entry (decoded, signature verified,
+ * signed by the exchange). */
+void audit_rules_market(struct audit *a, uint64_t idx, const struct pw_msg *m);
+pw_err audit_rules_registry(struct audit *a, uint64_t idx, const struct pw_msg *m);
+/* Before each entry that names an interval: the highest one so far. */
+void audit_rules_note_interval(struct audit *a, uint64_t idx, uint64_t interval);
+/* The rules in force for `interval` (never NULL once loaded). */
+const struct arules *audit_rules_for(const struct audit *a, uint64_t interval);
+struct settle_fees audit_rules_fees(const struct arules *r);
+/* The author of an ORDER, CANCEL or METER at `idx`: registered and not
+ * revoked by the entries before it, else a failure naming it (NULL). */
+struct hh *audit_rules_household(struct audit *a, uint64_t idx, const struct pw_msg *m);
+/* After the pass: tables params, fees and households equal the log. */
+void audit_rules_check_tables(struct audit *a);
+void audit_rules_free(struct audit *a);
 
 /* audit_log.c */
 pw_err audit_log_scan(struct audit *a);

@@ -21,15 +21,13 @@ static void
 on_order(struct audit *a, uint64_t idx, const struct pw_msg *m)
 {
 	const struct pw_order *o = &m->u.order;
-	struct hh *h = audit_hh_find(a, m->author);
+	struct hh *h;
 	struct ivl *v;
 	const char *id;
 
 	a->r->orders++;
-	if (h == NULL) {
-		FAIL_ENTRY(a, idx, m->type, "author is not a registered household");
+	if ((h = audit_rules_household(a, idx, m)) == NULL)
 		return;
-	}
 	id = h->label;
 	if (o->seq <= h->last_seq) {
 		FAIL_ENTRY(a, idx, m->type, "sequence %llu of %s is not above %llu",
@@ -50,9 +48,13 @@ on_order(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		FAIL_ENTRY(a, idx, m->type, "zero quantity");
 		return;
 	}
-	if (o->price_uper_kwh < a->feedin_uper_kwh || o->price_uper_kwh > a->retail_uper_kwh) {
-		FAIL_ENTRY(a, idx, m->type, "price %u outside [%u, %u]", o->price_uper_kwh,
-		           a->feedin_uper_kwh, a->retail_uper_kwh);
+	const struct arules *rules = audit_rules_for(a, o->interval);
+	if (o->price_uper_kwh < rules->feedin_uper_kwh ||
+	    o->price_uper_kwh > rules->retail_uper_kwh) {
+		FAIL_ENTRY(a, idx, m->type,
+		           "price %u outside [%u, %u], the tariffs of MARKET entry %llu",
+		           o->price_uper_kwh, rules->feedin_uper_kwh, rules->retail_uper_kwh,
+		           (unsigned long long)rules->idx);
 		return;
 	}
 	uint32_t hi = (uint32_t)(h - a->hhs);
@@ -74,8 +76,10 @@ on_order(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	    o->side == PW_SIDE_SELL ? h->max_export_w : h->max_import_w, a->interval_s);
 	if (same + o->qty_wh > cap) {
 		FAIL_ENTRY(a, idx, m->type,
-		           "open quantity %llu Wh above the capacity %llu Wh of %s",
-		           (unsigned long long)(same + o->qty_wh), (unsigned long long)cap, id);
+		           "open quantity %llu Wh above the capacity %llu Wh of %s (REGISTRY "
+		           "entry %llu)",
+		           (unsigned long long)(same + o->qty_wh), (unsigned long long)cap, id,
+		           (unsigned long long)h->reg_idx);
 		return;
 	}
 	if (audit_grow((void **)&v->orders, &v->cap_orders, v->n_orders + 1, sizeof(*v->orders)) !=
@@ -98,14 +102,12 @@ static void
 on_cancel(struct audit *a, uint64_t idx, const struct pw_msg *m)
 {
 	const struct pw_cancel *c = &m->u.cancel;
-	struct hh *h = audit_hh_find(a, m->author);
+	struct hh *h;
 	const char *id;
 
 	a->r->cancels++;
-	if (h == NULL) {
-		FAIL_ENTRY(a, idx, m->type, "author is not a registered household");
+	if ((h = audit_rules_household(a, idx, m)) == NULL)
 		return;
-	}
 	id = h->label;
 	if (c->seq <= h->last_seq) {
 		FAIL_ENTRY(a, idx, m->type, "sequence %llu of %s is not above %llu",
@@ -136,18 +138,26 @@ static void
 on_meter(struct audit *a, uint64_t idx, const struct pw_msg *m)
 {
 	const struct pw_meter *r = &m->u.meter;
-	struct hh *h = audit_hh_find(a, m->author);
+	struct hh *h;
 	struct ivl *v;
 	const char *id;
 
 	a->r->readings++;
-	if (h == NULL) {
-		FAIL_ENTRY(a, idx, m->type, "author is not a registered household");
+	if ((h = audit_rules_household(a, idx, m)) == NULL)
 		return;
-	}
 	id = h->label;
 	if (memcmp(r->serial, h->serial, PW_SERIAL_LEN) != 0) {
-		FAIL_ENTRY(a, idx, m->type, "meter serial is not the one registered for %s", id);
+		char got[PW_SERIAL_LEN + 1], want[PW_SERIAL_LEN + 1];
+		memcpy(got, r->serial, PW_SERIAL_LEN);
+		memcpy(want, h->serial, PW_SERIAL_LEN);
+		got[PW_SERIAL_LEN] = want[PW_SERIAL_LEN] = '\0';
+		FAIL_ENTRY(a, idx, m->type,
+		           "meter serial %s of %s is not %s, the one of REGISTRY entry %llu", got,
+		           id, want, (unsigned long long)h->reg_idx);
+		audit_plain(a,
+		            "Log entry %llu is a meter reading of %s from meter %s, but the "
+		            "registry in the log (entry %llu) names meter %s for that household.",
+		            (unsigned long long)idx, id, got, (unsigned long long)h->reg_idx, want);
 		return;
 	}
 	if (r->seq != h->meter_seq + 1) {
@@ -178,7 +188,9 @@ on_meter(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	uint64_t dimp = r->import_end_wh - r->import_start_wh;
 	if (dexp > validate_meter_max_wh(h->max_export_w, a->interval_s) ||
 	    dimp > validate_meter_max_wh(h->max_import_w, a->interval_s)) {
-		FAIL_ENTRY(a, idx, m->type, "reading of %s above max power x interval", id);
+		FAIL_ENTRY(a, idx, m->type,
+		           "reading of %s above max power x interval (REGISTRY entry %llu)", id,
+		           (unsigned long long)h->reg_idx);
 		return;
 	}
 	if (audit_ivl_get(a, r->interval, &v) != PW_OK) {
@@ -349,21 +361,6 @@ on_result(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	replay_auction(a, v, idx);
 }
 
-/* Whether the database says what a trade between these zones pays: a pair
- * entry, else the same-zone or default fee parameter must be present (a
- * missing one is not silently 0). */
-static int
-fee_known(const struct audit *a, const char *za, const char *zb)
-{
-	for (size_t i = 0; i < a->n_fees; i++) {
-		const struct settle_fee *f = &a->fees[i];
-		if ((strcmp(f->zone_a, za) == 0 && strcmp(f->zone_b, zb) == 0) ||
-		    (strcmp(f->zone_a, zb) == 0 && strcmp(f->zone_b, za) == 0))
-			return 1;
-	}
-	return strcmp(za, zb) == 0 ? a->have_fee_same : a->have_fee_default;
-}
-
 #define CMP_FIELD(f, fmt, cast)                                                                    \
 	if (got->f != want.f) {                                                                    \
 		FAIL_ENTRY(a, idx, PW_MSG_STATEMENT,                                               \
@@ -383,8 +380,11 @@ on_statement(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	const char *id;
 
 	a->r->statements++;
-	if (h == NULL) {
-		FAIL_ENTRY(a, idx, m->type, "statement for an unregistered household");
+	if (h == NULL || (idx > a->first_market_idx && h->first_idx > idx)) {
+		char who[AUDIT_LABEL_LEN];
+		FAIL_ENTRY(a, idx, m->type,
+		           "statement for %s, which no REGISTRY entry before it registers",
+		           audit_who(a, got->household, who));
 		return;
 	}
 	id = h->label;
@@ -413,6 +413,9 @@ on_statement(struct audit *a, uint64_t idx, const struct pw_msg *m)
 			           (unsigned long long)got->interval);
 			return;
 		}
+	/* the rules of the interval; the zones of the entries in force now */
+	const struct arules *rules = audit_rules_for(a, got->interval);
+	struct settle_fees fees = audit_rules_fees(rules);
 	if (v->n_trades > 0 && (tr = calloc(v->n_trades, sizeof(*tr))) == NULL) {
 		FAIL_ENTRY(a, idx, m->type, "out of memory");
 		return;
@@ -429,19 +432,10 @@ on_statement(struct audit *a, uint64_t idx, const struct pw_msg *m)
 			FAIL_ENTRY(a, idx, m->type, "a trade party is not registered");
 			return;
 		}
-		if (!fee_known(a, b->zone, s->zone)) {
-			FAIL_ENTRY(a, idx, m->type,
-			           "no fee for zones %s/%s: neither a fees row nor params %s",
-			           b->zone, s->zone,
-			           strcmp(b->zone, s->zone) == 0 ? "fee_same_zone_uper_kwh"
-			                                         : "fee_default_uper_kwh");
-			free(tr);
-			return;
-		}
 		tr[n_tr++] = (struct settle_trade){ .side = buys ? PW_SIDE_BUY : PW_SIDE_SELL,
 			                            .qty_wh = t->qty_wh,
 			                            .fee_uper_kwh = settle_fee_lookup(
-			                                &a->feetab, b->zone, s->zone) };
+			                                &fees, b->zone, s->zone) };
 	}
 	struct settle_reading rd = { .missing = 1 };
 	for (size_t i = 0; i < v->n_readings; i++)
@@ -453,7 +447,7 @@ on_statement(struct audit *a, uint64_t idx, const struct pw_msg *m)
 			 * taken from the statement, only where a reading exists */
 			rd.late = (got->flags & PW_STMT_READING_LATE) != 0;
 		}
-	struct settle_tariffs tariffs = { a->feedin_uper_kwh, a->retail_uper_kwh };
+	struct settle_tariffs tariffs = { rules->feedin_uper_kwh, rules->retail_uper_kwh };
 	struct pw_statement want;
 	memset(&want, 0, sizeof(want));
 	memcpy(want.household, got->household, PW_PK_LEN);
@@ -513,50 +507,47 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 		           pw_msg_type_name(m.type));
 		return;
 	}
-	if (pw_wire_verify(frame, len, a->r->market_id) != PW_OK) {
+	if (pw_wire_verify(frame, len, a->market_id) != PW_OK) {
 		FAIL_ENTRY(a, idx, m.type, "bad signature");
 		return;
 	}
-	if (m.type == PW_MSG_MARKET || m.type == PW_MSG_REGISTRY) {
-		/* issue 15: the rules and registry as logged; until the audit reads
-		 * them, only their signature by the exchange is checked here */
-		if (memcmp(m.author, a->r->exchange_pk, PW_PK_LEN) != 0) {
-			FAIL_ENTRY(a, idx, m.type, "not signed by the exchange key");
-			return;
-		}
-		if (audit_grow((void **)&a->ents, &a->cap_ents, idx + 1, sizeof(*a->ents)) !=
-		    PW_OK) {
-			FAIL_ENTRY(a, idx, m.type, "too many entries");
-			return;
-		}
-		a->ents[idx] = (struct ament){ .type = m.type };
-		a->r->signatures++;
-		return;
-	}
+	int rules = m.type == PW_MSG_MARKET || m.type == PW_MSG_REGISTRY;
 	uint64_t iv = m.type == PW_MSG_ORDER    ? m.u.order.interval
 	              : m.type == PW_MSG_CANCEL ? m.u.cancel.interval
 	              : m.type == PW_MSG_METER  ? m.u.meter.interval
 	              : m.type == PW_MSG_RESULT ? m.u.result.interval
+	              : rules                   ? 0
 	                                        : m.u.statement.interval;
 	if (audit_grow((void **)&a->ents, &a->cap_ents, idx + 1, sizeof(*a->ents)) != PW_OK) {
 		FAIL_ENTRY(a, idx, m.type, "too many entries");
 		return;
 	}
 	a->ents[idx] = (struct ament){ .type = m.type, .interval = iv };
-	if (!a->r->have_period || iv < a->r->first_interval)
-		a->r->first_interval = iv;
-	if (!a->r->have_period || iv > a->r->last_interval)
-		a->r->last_interval = iv;
-	a->r->have_period = 1;
+	if (!rules) {
+		if (!a->r->have_period || iv < a->r->first_interval)
+			a->r->first_interval = iv;
+		if (!a->r->have_period || iv > a->r->last_interval)
+			a->r->last_interval = iv;
+		a->r->have_period = 1;
+	}
 	a->r->signatures++;
 	int by_exchange = memcmp(m.author, a->r->exchange_pk, PW_PK_LEN) == 0;
-	if ((m.type == PW_MSG_RESULT || m.type == PW_MSG_STATEMENT) != by_exchange) {
+	if ((m.type >= PW_MSG_RESULT) != by_exchange) {
 		FAIL_ENTRY(a, idx, m.type, "%s",
 		           by_exchange ? "a household frame signed by the exchange"
 		                       : "not signed by the exchange key");
 		return;
 	}
+	if (!rules)
+		audit_rules_note_interval(a, idx, iv);
 	switch (m.type) {
+	case PW_MSG_MARKET:
+		audit_rules_market(a, idx, &m);
+		break;
+	case PW_MSG_REGISTRY:
+		if (audit_rules_registry(a, idx, &m) != PW_OK)
+			FAIL_ENTRY(a, idx, m.type, "out of memory");
+		break;
 	case PW_MSG_ORDER:
 		on_order(a, idx, &m);
 		break;

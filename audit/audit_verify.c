@@ -3,10 +3,11 @@
  * (interface: audit/audit_verify.h; rules: docs/audit.md).
  *
  * The entry point and what frames the pass over the log: the market's
- * tables (params, households, fees) read and checked, then the pass
- * (audit_log.c: everything that depends on the order of entries), then
- * the per-interval completeness and balance, the checkpoints
- * (audit_cp.c) and the evidence (audit_evidence.c).  The first failure
+ * first MARKET entry (audit_rules.c), then the pass (audit_log.c:
+ * everything that depends on the order of entries), then the
+ * per-interval completeness and balance, the checkpoints (audit_cp.c),
+ * the exchange's caches of rules and registry (audit_rules.c) and the
+ * served tables and evidence (audit_evidence.c).  The first failure
  * stops the audit and is reported with the entry (or checkpoint, or file
  * line) it concerns.
  */
@@ -68,20 +69,6 @@ void
 audit_hex8(const uint8_t *pk, char out[17])
 {
 	pw_hex_encode(pk, 8, out);
-}
-
-static int
-hh_cmp(const void *a, const void *b)
-{
-	return memcmp(((const struct hh *)a)->pk, ((const struct hh *)b)->pk, PW_PK_LEN);
-}
-
-struct hh *
-audit_hh_find(struct audit *a, const uint8_t pk[PW_PK_LEN])
-{
-	struct hh key = { 0 };
-	memcpy(key.pk, pk, PW_PK_LEN);
-	return bsearch(&key, a->hhs, a->n_hhs, sizeof(*a->hhs), hh_cmp);
 }
 
 const char *
@@ -207,309 +194,6 @@ ivl_free(struct ivl *v)
 }
 
 /* --- database tables ------------------------------------------------------------- */
-
-#define PRICE_MAX  4000000000LL /* the exchange's bound on tariffs and fees */
-#define POWER_MAX  1000000000LL /* the registry's bound on max_export_w, max_import_w */
-#define LEN_MAX    86400        /* interval_s, gate_s, grace_s */
-#define AHEAD_MAX  (7 * 86400)  /* max_ahead_s */
-#define NAME_MAX_C 31           /* market_name: the exchange's config allows 1..31 */
-
-/* An integer param in [lo, hi], else a failure naming it. */
-static int
-int_param(struct audit *a, sqlite3_stmt *st, const char *key, int64_t lo, int64_t hi, int64_t *out)
-{
-	sqlite3_int64 v = sqlite3_column_int64(st, 1);
-	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER || v < lo || v > hi) {
-		FAIL_AT(a, "database", "params: %s is not an integer in %lld..%lld", key,
-		        (long long)lo, (long long)hi);
-		audit_plain(a,
-		            "The market parameter %s stored with the database is missing or out of "
-		            "the range the exchange accepts, so the market's rules are unknown.",
-		            key);
-		return 0;
-	}
-	*out = v;
-	return 1;
-}
-
-static int
-printable(const char *s, size_t lo, size_t hi)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < lo || n > hi)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
-static pw_err
-load_params(struct audit *a)
-{
-	static const char *const keys[] = { "market_id",
-		                            "market_name",
-		                            "interval_s",
-		                            "gate_s",
-		                            "grace_s",
-		                            "feedin_uper_kwh",
-		                            "retail_uper_kwh",
-		                            "exchange_pk",
-		                            "max_ahead_s",
-		                            "fee_same_zone_uper_kwh",
-		                            "fee_default_uper_kwh" };
-	enum { N_REQUIRED = 8, N_KEYS = sizeof(keys) / sizeof(keys[0]) };
-	struct audit_report *r = a->r;
-	sqlite3_stmt *st = NULL;
-	int seen[N_KEYS] = { 0 };
-	int64_t v = 0;
-
-	if (sqlite3_prepare_v2(a->db, "SELECT key, value FROM params ORDER BY rowid", -1, &st,
-	                       NULL) != SQLITE_OK) {
-		FAIL_AT(a, "database", "no table params: %s", sqlite3_errmsg(a->db));
-		return PW_OK;
-	}
-	r->max_ahead_s = -1;
-	while (sqlite3_step(st) == SQLITE_ROW && !r->fail.failed) {
-		const char *key = (const char *)sqlite3_column_text(st, 0);
-		size_t k = 0;
-		while (key != NULL && k < N_KEYS && strcmp(key, keys[k]) != 0)
-			k++;
-		if (key == NULL || k == N_KEYS)
-			continue; /* a parameter this audit does not use */
-		if (seen[k]++) {
-			FAIL_AT(a, "database", "params: %s is stored twice", key);
-			audit_plain(a,
-			            "The market parameter %s is stored twice with different rows: "
-			            "which one the exchange used cannot be known.",
-			            key);
-			break;
-		}
-		switch (k) {
-		case 0:
-			if (int_param(a, st, key, 1, INT64_MAX, &v))
-				r->market_id = (uint64_t)v;
-			break;
-		case 1: {
-			const char *t = (const char *)sqlite3_column_text(st, 1);
-			if (!printable(t, 1, NAME_MAX_C))
-				FAIL_AT(a, "database",
-				        "params: market_name is not 1..%d printable characters",
-				        NAME_MAX_C);
-			else
-				snprintf(r->market_name, sizeof(r->market_name), "%s", t);
-			break;
-		}
-		case 2:
-			if (int_param(a, st, key, 1, LEN_MAX, &v))
-				a->interval_s = v;
-			break;
-		case 3:
-			if (int_param(a, st, key, 0, LEN_MAX, &v))
-				a->gate_s = v;
-			break;
-		case 4:
-			if (int_param(a, st, key, 0, LEN_MAX, &v))
-				a->grace_s = v;
-			break;
-		case 5:
-			if (int_param(a, st, key, 0, PRICE_MAX, &v))
-				a->feedin_uper_kwh = (uint32_t)v;
-			break;
-		case 6:
-			if (int_param(a, st, key, 0, PRICE_MAX, &v))
-				a->retail_uper_kwh = (uint32_t)v;
-			break;
-		case 7: {
-			const char *t = (const char *)sqlite3_column_text(st, 1);
-			if (t == NULL || strlen(t) != 2 * PW_PK_LEN ||
-			    pw_hex_decode(t, r->exchange_pk, PW_PK_LEN) != PW_OK)
-				FAIL_AT(a, "database", "params: exchange_pk is not 64 hex digits");
-			break;
-		}
-		case 8:
-			if (int_param(a, st, key, 0, AHEAD_MAX, &v))
-				a->max_ahead_s = r->max_ahead_s = v;
-			break;
-		case 9:
-			if ((a->have_fee_same = int_param(a, st, key, 0, PRICE_MAX, &v)))
-				a->fee_same_uper_kwh = (uint32_t)v;
-			break;
-		default:
-			if ((a->have_fee_default = int_param(a, st, key, 0, PRICE_MAX, &v)))
-				a->fee_default_uper_kwh = (uint32_t)v;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	if (r->fail.failed)
-		return PW_OK;
-	for (size_t k = 0; k < N_REQUIRED; k++)
-		if (!seen[k]) {
-			FAIL_AT(a, "database", "params: %s is missing", keys[k]);
-			audit_plain(a,
-			            "The database does not state the market parameter %s, so the "
-			            "market's rules are unknown.",
-			            keys[k]);
-			return PW_OK;
-		}
-	/* the exchange's own cross-key rules (exchange/xconfig.c) */
-	if (a->gate_s >= a->interval_s)
-		FAIL_AT(a, "database", "params: gate_s %lld is not below interval_s %lld",
-		        (long long)a->gate_s, (long long)a->interval_s);
-	else if (a->feedin_uper_kwh > a->retail_uper_kwh)
-		FAIL_AT(a, "database", "params: feedin_uper_kwh %u is above retail_uper_kwh %u",
-		        a->feedin_uper_kwh, a->retail_uper_kwh);
-	else if (r->max_ahead_s >= 0 && r->max_ahead_s < a->gate_s + a->interval_s)
-		FAIL_AT(a, "database", "params: max_ahead_s %lld is below gate_s + interval_s",
-		        (long long)r->max_ahead_s);
-	audit_plain(a, "The market parameters stored with the database break the exchange's own "
-	               "rules, so the market could not have run on them.");
-	r->have_params = 1;
-	r->interval_s = a->interval_s;
-	r->gate_s = a->gate_s;
-	r->grace_s = a->grace_s;
-	r->feedin_uper_kwh = a->feedin_uper_kwh;
-	r->retail_uper_kwh = a->retail_uper_kwh;
-	r->have_fee_same = a->have_fee_same;
-	r->fee_same_uper_kwh = a->fee_same_uper_kwh;
-	r->have_fee_default = a->have_fee_default;
-	r->fee_default_uper_kwh = a->fee_default_uper_kwh;
-	return PW_OK;
-}
-
-static pw_err
-load_households(struct audit *a)
-{
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	pw_err rc = PW_OK;
-
-	if (sqlite3_prepare_v2(a->db,
-	                       "SELECT pk, id, name, zone, serial, max_export_w, max_import_w "
-	                       "FROM households ORDER BY rowid",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		FAIL_AT(a, "database", "no table households: %s", sqlite3_errmsg(a->db));
-		return PW_OK;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const void *pk = sqlite3_column_blob(st, 0);
-		const char *id = (const char *)sqlite3_column_text(st, 1);
-		const char *name = (const char *)sqlite3_column_text(st, 2);
-		const char *zone = (const char *)sqlite3_column_text(st, 3);
-		const char *serial = (const char *)sqlite3_column_text(st, 4);
-		sqlite3_int64 ex = sqlite3_column_int64(st, 5), im = sqlite3_column_int64(st, 6);
-		if (pk == NULL || sqlite3_column_bytes(st, 0) != PW_PK_LEN ||
-		    !printable(id, 1, 31) || name == NULL || strlen(name) > 64 ||
-		    !printable(zone, 1, SETTLE_ZONE_MAX - 1) ||
-		    !printable(serial, 1, PW_SERIAL_LEN) ||
-		    sqlite3_column_type(st, 5) != SQLITE_INTEGER ||
-		    sqlite3_column_type(st, 6) != SQLITE_INTEGER || ex < 0 || ex > POWER_MAX ||
-		    im < 0 || im > POWER_MAX) {
-			FAIL_AT(a, "database", "households: malformed row %zu", a->n_hhs + 1);
-			audit_plain(a,
-			            "A household in the registry stored with the database is "
-			            "malformed (key, id, zone, serial or capacity out of range).");
-			break;
-		}
-		if ((rc = audit_grow((void **)&a->hhs, &cap, a->n_hhs + 1, sizeof(*a->hhs))) !=
-		    PW_OK)
-			break;
-		struct hh *h = &a->hhs[a->n_hhs++];
-		memset(h, 0, sizeof(*h));
-		memcpy(h->pk, pk, PW_PK_LEN);
-		if (name[0] == '\0' || strcmp(name, id) == 0)
-			snprintf(h->label, sizeof(h->label), "%s", id);
-		else
-			snprintf(h->label, sizeof(h->label), "%.48s (%.28s)", name, id);
-		memcpy(h->zone, zone, strlen(zone));
-		memcpy(h->serial, serial, strlen(serial));
-		h->max_export_w = ex;
-		h->max_import_w = im;
-	}
-	sqlite3_finalize(st);
-	if (rc != PW_OK || a->r->fail.failed)
-		return rc;
-	qsort(a->hhs, a->n_hhs, sizeof(*a->hhs), hh_cmp);
-	for (size_t i = 1; i < a->n_hhs && !a->r->fail.failed; i++)
-		if (memcmp(a->hhs[i - 1].pk, a->hhs[i].pk, PW_PK_LEN) == 0) {
-			FAIL_AT(a, "database", "households: the key of %s is listed twice",
-			        a->hhs[i].label);
-			audit_plain(
-			    a,
-			    "The registry lists one household key twice: which zone, serial "
-			    "and capacities the exchange used for %s cannot be known.",
-			    a->hhs[i].label);
-		}
-	a->r->households = a->n_hhs;
-	return PW_OK;
-}
-
-/* Fee table: a pair row (either order) wins, else the same-zone fee for
- * equal zones, else the default (settle_fee_lookup()).  Two rows for one
- * unordered pair are refused whatever their fees: no row order decides. */
-static pw_err
-load_fees(struct audit *a)
-{
-	struct audit_report *r = a->r;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	pw_err rc = PW_OK;
-
-	if (sqlite3_prepare_v2(a->db,
-	                       "SELECT zone_a, zone_b, fee_uper_kwh FROM fees ORDER BY rowid", -1,
-	                       &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *za = (const char *)sqlite3_column_text(st, 0);
-			const char *zb = (const char *)sqlite3_column_text(st, 1);
-			sqlite3_int64 fee = sqlite3_column_int64(st, 2);
-			if (!printable(za, 1, SETTLE_ZONE_MAX - 1) ||
-			    !printable(zb, 1, SETTLE_ZONE_MAX - 1) ||
-			    sqlite3_column_type(st, 2) != SQLITE_INTEGER || fee < 0 ||
-			    fee > PRICE_MAX) {
-				FAIL_AT(a, "database", "fees: malformed row %zu", a->n_fees + 1);
-				break;
-			}
-			for (size_t i = 0; i < a->n_fees; i++) {
-				const struct settle_fee *f = &a->fees[i];
-				if ((strcmp(f->zone_a, za) == 0 && strcmp(f->zone_b, zb) == 0) ||
-				    (strcmp(f->zone_a, zb) == 0 && strcmp(f->zone_b, za) == 0)) {
-					FAIL_AT(a, "database",
-					        "fees: zones %s/%s listed twice (rows %zu and %zu)",
-					        za, zb, i + 1, a->n_fees + 1);
-					audit_plain(
-					    a,
-					    "The fee table lists the zone pair %s/%s twice: "
-					    "which fee the exchange charged cannot be known.",
-					    za, zb);
-					break;
-				}
-			}
-			if (r->fail.failed)
-				break;
-			if ((rc = audit_grow((void **)&a->fees, &cap, a->n_fees + 1,
-			                     sizeof(*a->fees))) != PW_OK)
-				break;
-			struct settle_fee *f = &a->fees[a->n_fees++];
-			memset(f, 0, sizeof(*f));
-			memcpy(f->zone_a, za, strlen(za));
-			memcpy(f->zone_b, zb, strlen(zb));
-			f->fee_uper_kwh = (uint32_t)fee;
-			if (r->n_fee_rows < AUDIT_MAX_FEE_ROWS) {
-				snprintf(r->fee_rows[r->n_fee_rows].zone_a, 32, "%s", za);
-				snprintf(r->fee_rows[r->n_fee_rows].zone_b, 32, "%s", zb);
-				r->fee_rows[r->n_fee_rows].fee_uper_kwh = (uint32_t)fee;
-			}
-			r->n_fee_rows++;
-		}
-	}
-	sqlite3_finalize(st); /* no fee table: only same-zone and default fees */
-	a->feetab.pairs = a->fees;
-	a->feetab.n_pairs = a->n_fees;
-	a->feetab.same_zone_uper_kwh = a->fee_same_uper_kwh;
-	a->feetab.default_uper_kwh = a->fee_default_uper_kwh;
-	return rc;
-}
 
 /* Whether `name` is a table of the database. */
 static int
@@ -679,22 +363,7 @@ audit_verify(sqlite3 *db, const struct audit_options *opt, struct audit_report *
 		r->warnings |= AUDIT_WARN_NO_EVIDENCE;
 	if (!is_exchange_db(&a))
 		goto out;
-	if ((rc = load_params(&a)) != PW_OK || r->fail.failed)
-		goto out;
-	if (opt->pinned_pk != NULL) {
-		if (memcmp(opt->pinned_pk, r->exchange_pk, PW_PK_LEN) != 0) {
-			FAIL_AT(&a, "database", "params: exchange_pk is not the pinned key");
-			audit_plain(&a,
-			            "The database names another exchange key than the one given "
-			            "with --exchange-key: its history may have been re-signed "
-			            "under a new key.");
-			goto out;
-		}
-		r->key_source = AUDIT_KEY_PINNED;
-	}
-	if ((rc = load_households(&a)) != PW_OK || r->fail.failed)
-		goto out;
-	if ((rc = load_fees(&a)) != PW_OK || r->fail.failed)
+	if ((rc = audit_rules_load(&a)) != PW_OK || r->fail.failed)
 		goto out;
 	if ((rc = audit_cp_load_db(&a)) != PW_OK || r->fail.failed)
 		goto out;
@@ -731,12 +400,19 @@ audit_verify(sqlite3 *db, const struct audit_options *opt, struct audit_report *
 	audit_time_check(&a);
 	if (r->fail.failed)
 		goto out;
+	audit_rules_check_tables(&a);
+	if (r->fail.failed)
+		goto out;
 	audit_served_check(&a);
 	if (r->fail.failed)
 		goto out;
 	if ((rc = audit_evidence_check(&a)) != PW_OK)
 		goto out;
 out:
+	for (size_t i = 0; i < a.n_hhs; i++) {
+		r->households++;
+		r->households_revoked += a.hhs[i].revoked != 0;
+	}
 	if (r->key_source == AUDIT_KEY_FROM_DB && !r->fail.failed &&
 	    (r->checkpoints_files > 0 ||
 	     r->ev_acks + r->ev_rejects + r->ev_statements + r->ev_checkpoints > 0))
@@ -757,8 +433,7 @@ out:
 		ivl_free(a.ivls[i]);
 	free(a.ivls);
 	free(a.ents);
-	free(a.hhs);
-	free(a.fees);
+	audit_rules_free(&a);
 	free(a.cps);
 	free(a.by_size);
 	for (unsigned l = 0; l < MERKLE_MAX_LEVELS; l++)

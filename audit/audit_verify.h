@@ -56,8 +56,24 @@ enum audit_key_source {
 #define AUDIT_WARN_WAL           0x10u /* a -wal file beside the database */
 #define AUDIT_WARN_NO_CHECKPOINT 0x20u /* the database holds no checkpoint */
 #define AUDIT_WARN_OLD_EVIDENCE  0x40u /* an agent database without signed receipts */
+#define AUDIT_WARN_MIGRATED      0x80u /* rules and registry written at migration */
 
-#define AUDIT_MAX_FEE_ROWS 64 /* fee rows shown in the report header */
+#define AUDIT_MAX_FEE_ROWS  PW_MARKET_MAX_FEES /* fee rows of one MARKET entry */
+#define AUDIT_MAX_RULE_SETS 32                 /* MARKET entries shown in the report */
+
+/* The tariffs and fees of one MARKET entry, from its first interval on. */
+struct audit_rule_set {
+	uint64_t first_interval; /* its effective_interval */
+	uint64_t index;          /* its log index */
+	uint64_t time_s;         /* when the exchange signed it */
+	uint32_t feedin_uper_kwh, retail_uper_kwh;
+	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
+	size_t n_fee_rows;
+	struct {
+		char zone_a[PW_TOKEN_LEN + 1], zone_b[PW_TOKEN_LEN + 1];
+		uint32_t fee_uper_kwh;
+	} fee_rows[AUDIT_MAX_FEE_ROWS];
+};
 
 struct audit_options {
 	const char *const *files; /* checkpoint files */
@@ -69,23 +85,27 @@ struct audit_options {
 };
 
 struct audit_report {
-	/* market (from table params) */
+	/* market: the first MARKET entry of the log (the id from table params,
+	 * confirmed by that entry's signature; the key is its author) */
 	char market_name[PW_ORIGIN_LEN + 1];
+	char currency[4];
 	uint64_t market_id;
 	uint8_t exchange_pk[PW_PK_LEN];
-	uint64_t households;
+	uint64_t households;         /* keys with a REGISTRY entry */
+	uint64_t households_revoked; /* of them, revoked by their latest entry */
+	uint64_t registry_entries, market_entries;
 	enum audit_key_source key_source;
-	/* the market's rules as the database states them */
-	int have_params;
-	int64_t interval_s, gate_s, grace_s, max_ahead_s; /* max_ahead_s -1: not stated */
-	uint32_t feedin_uper_kwh, retail_uper_kwh;
-	int have_fee_same, have_fee_default;
-	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
-	size_t n_fee_rows; /* all rows of table fees; the first AUDIT_MAX_FEE_ROWS kept */
-	struct {
-		char zone_a[32], zone_b[32];
-		uint32_t fee_uper_kwh;
-	} fee_rows[AUDIT_MAX_FEE_ROWS];
+	/* the market's rules as the MARKET entries state them */
+	int have_rules;
+	int64_t interval_s, gate_s, grace_s, max_ahead_s;
+	size_t n_rule_sets; /* MARKET entries; the first AUDIT_MAX_RULE_SETS kept */
+	struct audit_rule_set rule_sets[AUDIT_MAX_RULE_SETS];
+	/* a database migrated from the old format: its first MARKET entry and
+	 * the REGISTRY entries after it were written at migration, and govern
+	 * the entries before them */
+	int migrated;
+	uint64_t migration_index;  /* the first MARKET entry's index = entries before it */
+	uint64_t migration_time_s; /* its time */
 	/* period: the first and last interval named by any entry */
 	int have_period;
 	uint64_t first_interval, last_interval;

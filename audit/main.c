@@ -169,6 +169,40 @@ mark(const struct audit_report *r, int covered)
 	return r->fail.failed ? "[??]" : "[ok]";
 }
 
+/* The tariffs and fees of one MARKET entry. */
+static void
+print_rule_set(FILE *fp, const struct audit_report *r, const struct audit_rule_set *k, size_t nth,
+               const char *cur)
+{
+	char a[32], b[32], t[32];
+
+	if (r->n_rule_sets > 1) {
+		if (nth == 0) {
+			fprintf(fp, "from          the start (MARKET entry %llu)\n",
+			        (unsigned long long)k->index);
+		} else {
+			utc((int64_t)k->first_interval * r->interval_s, t);
+			fprintf(fp, "from          interval %llu (%s), MARKET entry %llu\n",
+			        (unsigned long long)k->first_interval, t,
+			        (unsigned long long)k->index);
+		}
+	}
+	money(k->feedin_uper_kwh, a);
+	money(k->retail_uper_kwh, b);
+	fprintf(fp,
+	        "tariffs       feed-in %s %s/kWh (the lowest price), retail %s %s/kWh (the "
+	        "highest)\n",
+	        a, cur, b, cur);
+	fprintf(fp, "fees          per kWh, paid by the buyer:");
+	for (size_t i = 0; i < k->n_fee_rows && i < AUDIT_MAX_FEE_ROWS; i++) {
+		money(k->fee_rows[i].fee_uper_kwh, a);
+		fprintf(fp, " %s/%s %s;", k->fee_rows[i].zone_a, k->fee_rows[i].zone_b, a);
+	}
+	money(k->fee_same_uper_kwh, a);
+	money(k->fee_default_uper_kwh, b);
+	fprintf(fp, " otherwise same zone %s, other zones %s (%s)\n", a, b, cur);
+}
+
 static void
 print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 {
@@ -187,34 +221,32 @@ print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 		        (unsigned long long)r->first_interval, (unsigned long long)r->last_interval,
 		        t1, t2);
 	}
-	if (r->have_params) {
+	if (r->have_rules) {
 		fprintf(fp,
 		        "intervals     %lld s each; orders close %lld s before an interval starts "
 		        "(gate); readings are awaited %lld s after it ends (grace)\n",
 		        (long long)r->interval_s, (long long)r->gate_s, (long long)r->grace_s);
-		money(r->feedin_uper_kwh, a);
-		money(r->retail_uper_kwh, b);
-		fprintf(fp,
-		        "tariffs       feed-in %s %s/kWh (the lowest price), retail %s %s/kWh (the "
-		        "highest)\n",
-		        a, cur, b, cur);
-		fprintf(fp, "fees          per kWh, paid by the buyer:");
-		for (size_t i = 0; i < r->n_fee_rows && i < AUDIT_MAX_FEE_ROWS; i++) {
-			money(r->fee_rows[i].fee_uper_kwh, a);
-			fprintf(fp, " %s/%s %s;", r->fee_rows[i].zone_a, r->fee_rows[i].zone_b, a);
-		}
-		if (r->n_fee_rows > AUDIT_MAX_FEE_ROWS)
-			fprintf(fp, " (%zu more rows);", r->n_fee_rows - AUDIT_MAX_FEE_ROWS);
-		money(r->fee_same_uper_kwh, a);
-		money(r->fee_default_uper_kwh, b);
-		fprintf(fp, " otherwise same zone %s, other zones %s (%s)\n",
-		        r->have_fee_same ? a : "not stated", r->have_fee_default ? b : "not stated",
-		        cur);
+		if (r->n_rule_sets > 1)
+			fprintf(fp,
+			        "rules         %zu sets in the log, each in force from its first "
+			        "interval on:\n",
+			        r->n_rule_sets);
+		for (size_t k = 0; k < r->n_rule_sets && k < AUDIT_MAX_RULE_SETS; k++)
+			print_rule_set(fp, r, &r->rule_sets[k], k, cur);
+		if (r->n_rule_sets > AUDIT_MAX_RULE_SETS)
+			fprintf(fp, "              (%zu more sets, in the JSON report)\n",
+			        r->n_rule_sets - AUDIT_MAX_RULE_SETS);
 	}
 	pw_hex_encode(r->exchange_pk, PW_PK_LEN, hex);
 	fprintf(fp, "exchange key  %s\n", hex);
 	fprintf(fp, "              %s\n", key_source_text(r->key_source));
-	fprintf(fp, "households    %llu registered\n", (unsigned long long)r->households);
+	if (r->households_revoked > 0)
+		fprintf(fp, "households    %llu registered in the log, %llu of them revoked\n",
+		        (unsigned long long)r->households,
+		        (unsigned long long)r->households_revoked);
+	else
+		fprintf(fp, "households    %llu registered in the log\n",
+		        (unsigned long long)r->households);
 	fputc('\n', fp);
 	if (r->fail.failed) {
 		plain_failure(&r->fail, plain, sizeof(plain));
@@ -243,9 +275,16 @@ print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 	        "for orders, cancels and readings; the exchange for results and statements)\n",
 	        mark(r, 1), (unsigned long long)r->signatures);
 	fprintf(fp,
+	        "%s rules        %llu MARKET and %llu REGISTRY entries signed by the exchange "
+	        "state the market's rules and registry; never changed for an interval already "
+	        "traded; the exchange's tables params, fees and households equal them\n",
+	        mark(r, 1), (unsigned long long)r->market_entries,
+	        (unsigned long long)r->registry_entries);
+	fprintf(fp,
 	        "%s entry rules  every order, cancel and reading obeys the market's entry rules "
-	        "(registered household, sequence, prices within the tariffs, capacity, one side, "
-	        "meter continuity)\n",
+	        "under the rules and registry entries in force (registered and not revoked, "
+	        "sequence, prices within the tariffs, capacity, one side, meter serial and "
+	        "continuity)\n",
 	        mark(r, 1));
 	fprintf(fp,
 	        "%s auctions     %llu replayed from the logged orders: same price and same %llu "
@@ -289,9 +328,10 @@ print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 	        (unsigned long long)r->ev_statements, (unsigned long long)r->ev_checkpoints);
 	fprintf(fp, "\ncounts\n");
 	fprintf(fp,
-	        "entries       %llu = %llu orders + %llu cancels + %llu readings + %llu results + "
-	        "%llu statements\n",
-	        (unsigned long long)r->entries, (unsigned long long)r->orders,
+	        "entries       %llu = %llu market rules + %llu registry + %llu orders + %llu "
+	        "cancels + %llu readings + %llu results + %llu statements\n",
+	        (unsigned long long)r->entries, (unsigned long long)r->market_entries,
+	        (unsigned long long)r->registry_entries, (unsigned long long)r->orders,
 	        (unsigned long long)r->cancels, (unsigned long long)r->readings,
 	        (unsigned long long)r->results, (unsigned long long)r->statements);
 	pw_hex_encode(r->root, PW_HASH_LEN, hex);
@@ -324,6 +364,15 @@ print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 	            "energy the market did not take; with the households' nets it sums to zero)\n");
 	if (r->warnings) {
 		fprintf(fp, "\nwarnings\n");
+		if (r->warnings & AUDIT_WARN_MIGRATED) {
+			utc((int64_t)r->migration_time_s, t1);
+			fprintf(
+			    fp,
+			    "- the rules and registry of the first %llu entries were written into "
+			    "the log at migration, on %s, by the operator, not when they were "
+			    "in force: for those entries they are the operator's word\n",
+			    (unsigned long long)r->migration_index, t1);
+		}
 		if (r->warnings & AUDIT_WARN_UNPINNED)
 			fprintf(
 			    fp,
@@ -439,7 +488,8 @@ jwarnings(const struct audit_report *r)
 		  { AUDIT_WARN_OLD_EVIDENCE, "evidence_without_receipts" },
 		  { AUDIT_WARN_NO_CHECKPOINT, "no_checkpoint" },
 		  { AUDIT_WARN_AFTER_CP, "entries_after_checkpoint" },
-		  { AUDIT_WARN_WAL, "wal_beside_database" } };
+		  { AUDIT_WARN_WAL, "wal_beside_database" },
+		  { AUDIT_WARN_MIGRATED, "rules_written_at_migration" } };
 	json_t *a = json_array();
 	for (size_t i = 0; a != NULL && i < sizeof(w) / sizeof(w[0]); i++)
 		if (r->warnings & w[i].bit)
@@ -463,23 +513,43 @@ print_json(const struct out *o, const struct audit_report *r)
 	              ju64(r->checkpoints_files), "latest_size",
 	              r->have_checkpoint ? ju64(r->checkpoint_size) : json_null(), "latest_root",
 	              r->have_checkpoint ? jhex(r->checkpoint_root, PW_HASH_LEN) : json_null());
-	json_t *fees = json_array();
-	for (size_t i = 0; i < r->n_fee_rows && i < AUDIT_MAX_FEE_ROWS; i++)
-		json_array_append_new(fees,
-		                      json_pack("{s:s, s:s, s:I}", "zone_a", r->fee_rows[i].zone_a,
-		                                "zone_b", r->fee_rows[i].zone_b, "fee_uper_kwh",
-		                                (json_int_t)r->fee_rows[i].fee_uper_kwh));
-	json_t *rules =
-	    json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o, s:o, s:s}", "interval_s",
-	              (json_int_t)r->interval_s, "gate_s", (json_int_t)r->gate_s, "grace_s",
-	              (json_int_t)r->grace_s, "max_ahead_s",
-	              r->max_ahead_s >= 0 ? json_integer(r->max_ahead_s) : json_null(),
-	              "feedin_uper_kwh", (json_int_t)r->feedin_uper_kwh, "retail_uper_kwh",
-	              (json_int_t)r->retail_uper_kwh, "fee_same_zone_uper_kwh",
-	              r->have_fee_same ? json_integer(r->fee_same_uper_kwh) : json_null(),
-	              "fee_default_uper_kwh",
-	              r->have_fee_default ? json_integer(r->fee_default_uper_kwh) : json_null(),
-	              "fees", fees, "currency", o->cur);
+	json_t *sets = json_array();
+	for (size_t k = 0; k < r->n_rule_sets && k < AUDIT_MAX_RULE_SETS; k++) {
+		const struct audit_rule_set *q = &r->rule_sets[k];
+		json_t *fees = json_array();
+		for (size_t i = 0; i < q->n_fee_rows && i < AUDIT_MAX_FEE_ROWS; i++)
+			json_array_append_new(
+			    fees, json_pack("{s:s, s:s, s:I}", "zone_a", q->fee_rows[i].zone_a,
+			                    "zone_b", q->fee_rows[i].zone_b, "fee_uper_kwh",
+			                    (json_int_t)q->fee_rows[i].fee_uper_kwh));
+		json_array_append_new(
+		    sets, json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "first_interval",
+		                    ju64(q->first_interval), "log_index", ju64(q->index), "time_s",
+		                    ju64(q->time_s), "feedin_uper_kwh",
+		                    (json_int_t)q->feedin_uper_kwh, "retail_uper_kwh",
+		                    (json_int_t)q->retail_uper_kwh, "fee_same_zone_uper_kwh",
+		                    (json_int_t)q->fee_same_uper_kwh, "fee_default_uper_kwh",
+		                    (json_int_t)q->fee_default_uper_kwh, "fees", fees));
+	}
+	/* "rules": the first set's tariffs and fees (as before), "sets": all */
+	json_t *first = r->n_rule_sets > 0 ? json_array_get(sets, 0) : NULL;
+	json_t *rules = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:O, s:O, s:s, s:o}", "interval_s",
+	    (json_int_t)r->interval_s, "gate_s", (json_int_t)r->gate_s, "grace_s",
+	    (json_int_t)r->grace_s, "max_ahead_s", (json_int_t)r->max_ahead_s, "feedin_uper_kwh",
+	    first ? json_object_get(first, "feedin_uper_kwh") : json_null(), "retail_uper_kwh",
+	    first ? json_object_get(first, "retail_uper_kwh") : json_null(),
+	    "fee_same_zone_uper_kwh",
+	    first ? json_object_get(first, "fee_same_zone_uper_kwh") : json_null(),
+	    "fee_default_uper_kwh",
+	    first ? json_object_get(first, "fee_default_uper_kwh") : json_null(), "fees",
+	    first ? json_object_get(first, "fees") : json_null(), "currency", o->cur, "sets", sets);
+	json_t *migration = json_null();
+	if (r->migrated) {
+		iso((int64_t)r->migration_time_s, t1);
+		migration = json_pack("{s:o, s:o, s:s}", "log_index", ju64(r->migration_index),
+		                      "entries_before", ju64(r->migration_index), "time", t1);
+	}
 	json_t *period = json_null();
 	if (r->have_period && r->interval_s > 0) {
 		iso((int64_t)r->first_interval * r->interval_s, t1);
@@ -498,7 +568,8 @@ print_json(const struct out *o, const struct audit_report *r)
 	              "pending", ju64(r->intervals_pending), "not_cleared", ju64(r->intervals_open),
 	              "time_checked", ju64(r->time_checks));
 	json_t *doc = json_pack(
-	    "{s:b, s:{s:s, s:o, s:o, s:s}, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:o, "
+	    "{s:b, s:{s:s, s:o, s:o, s:s}, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o, "
+	    "s:o, s:o}, s:o, "
 	    "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o, "
 	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
 	    "ok", !r->fail.failed, "market", "name", r->market_name, "id", ju64(r->market_id),
@@ -506,16 +577,17 @@ print_json(const struct out *o, const struct audit_report *r)
 	    r->key_source == AUDIT_KEY_PINNED      ? "pinned"
 	    : r->key_source == AUDIT_KEY_WITNESSED ? "database, witnessed by households"
 	                                           : "database",
-	    "rules", rules, "period", period, "households", ju64(r->households), "entries", "total",
-	    ju64(r->entries), "orders", ju64(r->orders), "cancels", ju64(r->cancels), "readings",
-	    ju64(r->readings), "results", ju64(r->results), "statements", ju64(r->statements),
-	    "signatures", ju64(r->signatures), "root", jhex(r->root, PW_HASH_LEN), "checkpoints",
-	    cp, "auctions", ju64(r->auctions), "trades", ju64(r->trades), "traded_wh",
-	    ju64(r->traded_wh), "intervals_settled", ju64(r->intervals_settled), "intervals_open",
-	    ju64(r->intervals_open), "intervals", iv, "served", "statements",
-	    ju64(r->served_statements), "results", ju64(r->served_results), "evidence", ev,
-	    "entries_after_checkpoint", ju64(r->after_checkpoint), "warnings", jwarnings(r),
-	    "money_u", "peer_paid", (json_int_t)r->peer_paid_u, "peer_received",
+	    "rules", rules, "migration", migration, "period", period, "households",
+	    ju64(r->households), "entries", "total", ju64(r->entries), "market",
+	    ju64(r->market_entries), "registry", ju64(r->registry_entries), "orders",
+	    ju64(r->orders), "cancels", ju64(r->cancels), "readings", ju64(r->readings), "results",
+	    ju64(r->results), "statements", ju64(r->statements), "signatures", ju64(r->signatures),
+	    "root", jhex(r->root, PW_HASH_LEN), "checkpoints", cp, "auctions", ju64(r->auctions),
+	    "trades", ju64(r->trades), "traded_wh", ju64(r->traded_wh), "intervals_settled",
+	    ju64(r->intervals_settled), "intervals_open", ju64(r->intervals_open), "intervals", iv,
+	    "served", "statements", ju64(r->served_statements), "results", ju64(r->served_results),
+	    "evidence", ev, "entries_after_checkpoint", ju64(r->after_checkpoint), "warnings",
+	    jwarnings(r), "money_u", "peer_paid", (json_int_t)r->peer_paid_u, "peer_received",
 	    (json_int_t)r->peer_received_u, "fees", (json_int_t)r->fee_u, "grid_account",
 	    (json_int_t)r->grid_account_u, "households_net", (json_int_t)r->net_u, "currency",
 	    json_string(o->cur), "failure", fail);
@@ -565,22 +637,6 @@ parse_key(const char *arg, uint8_t pk[PW_PK_LEN])
 			                          arg);
 	}
 	return 0;
-}
-
-/* The currency: table params `currency` when the database names one. */
-static void
-currency(sqlite3 *db, char out[8])
-{
-	sqlite3_stmt *st = NULL;
-	snprintf(out, 8, "EUR");
-	if (sqlite3_prepare_v2(db, "SELECT value FROM params WHERE key = 'currency'", -1, &st,
-	                       NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		const char *c = (const char *)sqlite3_column_text(st, 0);
-		if (c != NULL && strlen(c) == 3 && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3)
-			snprintf(out, 8, "%s", c);
-	}
-	sqlite3_finalize(st);
 }
 
 static int
@@ -648,8 +704,8 @@ cmd_verify(int argc, char **argv)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatalx("out of memory");
 	struct out o = { .db = dbpath };
-	currency(db, o.cur);
 	pw_err err = audit_verify(db, &opt, r);
+	snprintf(o.cur, sizeof(o.cur), "%s", r->currency[0] ? r->currency : "EUR");
 	sqlite3_close(db);
 	if (err == PW_ERR_IO) {
 		fprintf(stderr, "peerwatt-audit: %s: %s\n", r->fail.where, r->fail.reason);

@@ -109,10 +109,104 @@ sqlite3 "$T/noparam.db" "DELETE FROM params WHERE key = 'gate_s'"
 rc=$?
 check "missing params.gate_s fails (exit $rc)" grep -q "^failure       database: params: gate_s is missing" "$T/noparam.txt"
 cp "$T/honest.db" "$T/nofee.db"
-sqlite3 "$T/nofee.db" "DELETE FROM params WHERE key = 'fee_default_uper_kwh'; DELETE FROM fees"
+sqlite3 "$T/nofee.db" "DELETE FROM fees"
 "$AUDIT" verify "$T/nofee.db" >"$T/nofee.txt"
 rc=$?
-check "a fee the database does not state fails (exit $rc)" grep -q "no fee for zones" "$T/nofee.txt"
+check "a fee row missing from the exchange's table fails (exit $rc)" \
+	grep -q "^failure       database: fees: no row for zones north/south of MARKET entry 0" "$T/nofee.txt"
+
+# --- the market's rules and registry come from the log (issue 15 point 1) ------------
+# a database of an exchange before MARKET/REGISTRY entries: not audited, said plainly
+"$MKDB" gen --out "$T/old.db" --old-format >/dev/null
+"$AUDIT" verify "$T/old.db" >"$T/old.txt"
+rc=$?
+check "an old-format database fails (exit $rc) and says to migrate it" \
+	grep -q "^problem       This database has not been opened by peerwatt-exchange" "$T/old.txt"
+check "old format: the failure names the missing MARKET entry" \
+	grep -q "^failure       database: the log holds no MARKET entry (old format)" "$T/old.txt"
+# migrated: the rules and registry written at the end of the log govern what came before
+"$MKDB" gen --out "$T/mig.db" --migrated >/dev/null
+"$AUDIT" verify "$T/mig.db" >"$T/mig.txt"
+check "a migrated database verifies (exit $?)" grep -q '^verdict       OK$' "$T/mig.txt"
+check "migrated: the report says the rules were written at migration" \
+	grep -qE "^- the rules and registry of the first [1-9][0-9]* entries were written into" "$T/mig.txt"
+"$AUDIT" verify "$T/mig.db" --json >"$T/mig.json"
+check "migrated: JSON warning and migration index" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d["ok"] and "rules_written_at_migration" in d["warnings"], d["warnings"]
+assert d["migration"]["log_index"] == d["migration"]["entries_before"] > 0, d["migration"]' "$T/mig.json"
+check "a new database has no migration warning" bash -c "! grep -q 'written into the log at migration' '$T/ok.txt'"
+# a reload that raised the tariffs for later intervals: both sets listed, each applied
+"$MKDB" gen --out "$T/chg.db" --tariff-change >/dev/null
+"$AUDIT" verify "$T/chg.db" >"$T/chg.txt"
+check "tariffs changed for later intervals: verifies (exit $?)" grep -q '^verdict       OK$' "$T/chg.txt"
+golden changed.txt "$T/chg.txt"
+"$AUDIT" verify "$T/chg.db" --json >"$T/chg.json"
+check "JSON: two rule sets, each with its first interval" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); s=d["rules"]["sets"]
+assert len(s) == 2 and s[0]["first_interval"] == 0 and s[1]["first_interval"] == 1003, s
+assert s[1]["retail_uper_kwh"] == s[0]["retail_uper_kwh"] + 20000' "$T/chg.json"
+
+# the operator's attacks on the rules and registry, with the exchange's key
+"$MKDB" gen --out "$T/reg.db" --exchange-key-out "$T/ex.key" >/dev/null
+PK1=$(sqlite3 "$T/reg.db" "SELECT lower(hex(pk)) FROM households WHERE id = 'h1'")
+forged() { # forged NAME EXPECT ATTACK...: pw-forge on a copy, the audit names EXPECT
+	local name=$1 expect=$2 where rc
+	shift 2
+	cp "$T/reg.db" "$T/$name.db"
+	where=$("$BUILD/pw-forge" "$T/$name.db" "$T/ex.key" "$@")
+	"$AUDIT" verify "$T/$name.db" >"$T/$name.txt"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -qF -- "failure       $where $expect" "$T/$name.txt"; then
+		ok "attack $name caught (exit 1): $where $expect"
+	else
+		not_ok "attack $name: exit $rc, expected '$where $expect'"
+		cat "$T/$name.txt"
+	fi
+}
+forged registry-rewrite "(METER): meter serial MTR-0001 of House1 (h1) is not FORGED-1" \
+	registry-rewrite "$PK1"
+forged register-late "(ORDER): ORDER by House1 (h1), registered only by REGISTRY entry" \
+	register-late "$PK1"
+forged revoked "(CANCEL): CANCEL by House1 (h1), revoked by REGISTRY entry" revoke "$PK1"
+forged retro-tariff "(MARKET): MARKET entry effective from interval 1005, but entry" retro-tariff
+check "retro-tariff: said in plain words" grep -q "^problem .*changed the market's tariffs or fees" "$T/retro-tariff.txt"
+# the exchange's tables (its caches) changed, the log untouched
+table() { # table NAME EXPECT SQL
+	cp "$T/reg.db" "$T/$1.db"
+	sqlite3 "$T/$1.db" "$3"
+	"$AUDIT" verify "$T/$1.db" >"$T/$1.txt"
+	local rc=$?
+	if [ $rc -eq 1 ] && grep -qF -- "failure       $2" "$T/$1.txt"; then
+		ok "table $1 changed: caught (exit 1), names $2"
+	else
+		not_ok "table $1 changed: exit $rc, expected '$2'"
+		cat "$T/$1.txt"
+	fi
+}
+table capacity "households row 2 (House1 (h1)): households: max_export_w is 9000, REGISTRY entry 2 says 6000" \
+	"UPDATE households SET max_export_w = 9000 WHERE id = 'h1'"
+table zone "households row 3 (House2 (h2)): households: zone is 'north', REGISTRY entry 3 says 'south'" \
+	"UPDATE households SET zone = 'north' WHERE id = 'h2'"
+table serial "households row 2 (House1 (h1)): households: serial is 'OTHER', REGISTRY entry 2 says 'MTR-0001'" \
+	"UPDATE households SET serial = 'OTHER' WHERE id = 'h1'"
+table extra-household "households row 9 (" \
+	"INSERT INTO households VALUES (zeroblob(32), 'x', 'x', 'S-X', 'north', 1, 1, 0)"
+table tariff "params row retail_uper_kwh: params: retail_uper_kwh is 310000, the log says 300000" \
+	"UPDATE params SET value = 310000 WHERE key = 'retail_uper_kwh'"
+table fee "fees row 1 (north/south): fees: fee 1, the log (MARKET entry 0) says 20000" \
+	"UPDATE fees SET fee_uper_kwh = 1"
+check "table attacks are said in plain words" grep -q "^problem       The exchange's own table households" "$T/capacity.txt"
+# the whole history, its rules and registry included, re-signed under a new key
+cp "$T/reg.db" "$T/rekey.db"
+"$BUILD/peerwatt-exchange" keygen --out "$T/new.key" >/dev/null
+"$BUILD/pw-forge" "$T/rekey.db" "$T/ex.key" rekey "$T/new.key" >/dev/null
+check "re-keyed history alone verifies (not pinned)" "$AUDIT" verify "$T/rekey.db"
+XPK=$(sqlite3 "$T/reg.db" "SELECT value FROM params WHERE key = 'exchange_pk'")
+"$AUDIT" verify "$T/rekey.db" --exchange-key "$XPK" >"$T/rekey.txt"
+check "re-signed genesis caught with --exchange-key (exit $?)" \
+	grep -q "^failure       entry 0 (MARKET): the first MARKET entry is signed by .*, not by the key pinned" "$T/rekey.txt"
+check "the untouched database verifies with its key pinned" "$AUDIT" verify "$T/reg.db" --exchange-key "$XPK"
 
 # export
 "$AUDIT" export "$T/honest.db" --csv "$T/csv"

@@ -11,8 +11,9 @@
  *                                           second before its interval's deadline
  *   pw-forge DB EXKEY served-statement      the statements table serves a
  *                                           re-signed statement the log lacks
- *   pw-forge DB EXKEY rekey NEWKEY          the whole history re-signed under
- *                                           NEWKEY, written into params
+ *   pw-forge DB EXKEY rekey NEWKEY          the whole history (MARKET and
+ *                                           REGISTRY entries included) re-signed
+ *                                           under NEWKEY, written into params
  *   pw-forge DB EXKEY rollback HHKEY        the household's last entry removed
  *   pw-forge DB EXKEY agentdb OUT HHKEY     OUT: the agent database household
  *                                           HHKEY would hold (agent/outbox.c and
@@ -26,6 +27,16 @@
  *                                           at its order's gate
  *   pw-forge DB EXKEY reject-early AGENTDB HHKEY  the agent holds a REJECT
  *                                           gate_closed signed before the gate
+ *   pw-forge DB EXKEY registry-rewrite PKHEX  the household's REGISTRY entry
+ *                                           re-signed with another meter serial
+ *                                           (table households too)
+ *   pw-forge DB EXKEY register-late PKHEX   its REGISTRY entry moved after its
+ *                                           first order
+ *   pw-forge DB EXKEY revoke PKHEX          a REGISTRY entry revoking it logged
+ *                                           before its last entry
+ *   pw-forge DB EXKEY retro-tariff          a MARKET entry raising the retail
+ *                                           tariff from the last traded interval
+ *                                           on, appended (table params too)
  *
  * Removing entries rebuilds the log as a cheating operator would: leaves,
  * the served tables (statements, results) and every checkpoint re-signed
@@ -54,6 +65,7 @@ struct ent {
 	size_t len;
 	struct pw_msg msg;
 	int drop;
+	size_t orig; /* its index in the database; SIZE_MAX: inserted by the attack */
 };
 
 struct forge {
@@ -118,7 +130,8 @@ load(struct forge *f, const char *path, const char *key)
 	                                       NULL) != SQLITE_OK)
 		die("log");
 	while (sqlite3_step(st) == SQLITE_ROW && f->n < MAX_ENTRIES) {
-		struct ent *e = &f->e[f->n++];
+		struct ent *e = &f->e[f->n];
+		e->orig = f->n++;
 		e->len = (size_t)sqlite3_column_bytes(st, 0);
 		e->frame = malloc(e->len);
 		if (e->frame == NULL)
@@ -157,14 +170,39 @@ resign(struct forge *f, struct ent *e, const struct pw_keypair *kp)
 		die("decode");
 }
 
-/* The new index of old entry i (entries before it that are kept). */
+/* The new index of old entry i (entries kept or inserted before it). */
 static uint64_t
 new_index(const struct forge *f, size_t i)
 {
 	uint64_t k = 0;
-	for (size_t j = 0; j < i && j < f->n; j++)
+	for (size_t j = 0; j < f->n && (f->e[j].orig == SIZE_MAX || f->e[j].orig < i); j++)
 		k += !f->e[j].drop;
 	return k;
+}
+
+/* The new index of the entry at position pos of f->e. */
+static uint64_t
+pos_index(const struct forge *f, size_t pos)
+{
+	uint64_t k = 0;
+	for (size_t j = 0; j < pos && j < f->n; j++)
+		k += !f->e[j].drop;
+	return k;
+}
+
+/* A new entry at position pos: a re-signed copy of `from` with `msg`. */
+static void
+insert_at(struct forge *f, size_t pos, const struct pw_msg *msg)
+{
+	if (f->n >= MAX_ENTRIES || pos > f->n)
+		die("insert");
+	memmove(&f->e[pos + 1], &f->e[pos], (f->n - pos) * sizeof(*f->e));
+	f->n++;
+	struct ent *e = &f->e[pos];
+	memset(e, 0, sizeof(*e));
+	e->orig = SIZE_MAX;
+	e->msg = *msg;
+	resign(f, e, &f->ex);
 }
 
 /* Write the log back, rebuild the served tables, re-sign every checkpoint
@@ -420,8 +458,8 @@ rekey(struct forge *f, const char *newkey)
 	char hex[2 * PW_PK_LEN + 1], q[256];
 	if (pw_key_load(newkey, &nk) != PW_OK)
 		die(newkey);
-	for (size_t i = 0; i < f->n; i++)
-		if (f->e[i].msg.type == PW_MSG_RESULT || f->e[i].msg.type == PW_MSG_STATEMENT)
+	for (size_t i = 0; i < f->n; i++) /* everything the exchange signed */
+		if (memcmp(f->e[i].msg.author, f->ex.pk, PW_PK_LEN) == 0)
 			resign(f, &f->e[i], &nk);
 	rewrite(f, &nk, -1);
 	pw_hex_encode(nk.pk, PW_PK_LEN, hex);
@@ -704,6 +742,123 @@ reject_early(struct forge *f, const char *agent, const char *hhkey)
 	return 0;
 }
 
+/* The position of the household's first REGISTRY entry. */
+static size_t
+registry_of(struct forge *f, const uint8_t pk[PW_PK_LEN])
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].msg.type == PW_MSG_REGISTRY &&
+		    memcmp(f->e[i].msg.u.registry.household, pk, PW_PK_LEN) == 0)
+			return i;
+	die("the household has no REGISTRY entry");
+}
+
+static void
+hexkey(const char *pkhex, uint8_t pk[PW_PK_LEN])
+{
+	if (pw_hex_decode(pkhex, pk, PW_PK_LEN) != PW_OK)
+		die("PKHEX");
+}
+
+/* The position of the household's first (or last) ORDER, CANCEL or METER. */
+static size_t
+household_entry(struct forge *f, const uint8_t pk[PW_PK_LEN], uint8_t type, int last)
+{
+	size_t at = SIZE_MAX;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].msg.type <= PW_MSG_METER && (type == 0 || f->e[i].msg.type == type) &&
+		    memcmp(f->e[i].msg.author, pk, PW_PK_LEN) == 0 && (last || at == SIZE_MAX))
+			at = i;
+	if (at == SIZE_MAX)
+		die("the household has no such entry");
+	return at;
+}
+
+/* The household's REGISTRY entry rewritten with another meter serial (the
+ * table households too): its readings no longer match its registry. */
+static int
+registry_rewrite(struct forge *f, const char *pkhex)
+{
+	uint8_t pk[PW_PK_LEN];
+	char q[256];
+	hexkey(pkhex, pk);
+	size_t r = registry_of(f, pk);
+	memset(f->e[r].msg.u.registry.serial, 0, PW_SERIAL_LEN);
+	memcpy(f->e[r].msg.u.registry.serial, "FORGED-1", 8);
+	resign(f, &f->e[r], &f->ex);
+	size_t m = household_entry(f, pk, PW_MSG_METER, 0);
+	rewrite(f, &f->ex, -1);
+	snprintf(q, sizeof(q),
+	         "UPDATE households SET serial = 'FORGED-1' WHERE hex(pk) = upper('%s')", pkhex);
+	sql(f->db, q);
+	printf("entry %llu\n", (unsigned long long)pos_index(f, m));
+	return 0;
+}
+
+/* The household's REGISTRY entry moved after its first order: it traded
+ * before it was registered. */
+static int
+register_late(struct forge *f, const char *pkhex)
+{
+	uint8_t pk[PW_PK_LEN];
+	hexkey(pkhex, pk);
+	size_t r = registry_of(f, pk);
+	size_t o = household_entry(f, pk, PW_MSG_ORDER, 0);
+	struct pw_msg m = f->e[r].msg;
+	f->e[r].drop = 1;
+	insert_at(f, o + 1, &m);
+	rewrite(f, &f->ex, -1);
+	printf("entry %llu\n", (unsigned long long)pos_index(f, o));
+	return 0;
+}
+
+/* A REGISTRY entry revoking the household logged before its last order,
+ * cancel or reading (the table households says revoked too). */
+static int
+revoke(struct forge *f, const char *pkhex)
+{
+	uint8_t pk[PW_PK_LEN];
+	char q[256];
+	hexkey(pkhex, pk);
+	size_t r = registry_of(f, pk);
+	size_t last = household_entry(f, pk, 0, 1);
+	struct pw_msg m = f->e[r].msg;
+	m.u.registry.revoked = 1;
+	insert_at(f, last, &m);
+	rewrite(f, &f->ex, -1);
+	snprintf(q, sizeof(q), "UPDATE households SET revoked = 1 WHERE hex(pk) = upper('%s')",
+	         pkhex);
+	sql(f->db, q);
+	printf("entry %llu\n", (unsigned long long)pos_index(f, last + 1));
+	return 0;
+}
+
+/* A MARKET entry with a higher retail tariff, effective from the last
+ * interval that traded, appended (table params too). */
+static int
+retro_tariff(struct forge *f)
+{
+	uint64_t iv = traded_interval(f);
+	size_t g = SIZE_MAX;
+	char q[256];
+	for (size_t i = 0; i < f->n && g == SIZE_MAX; i++)
+		if (f->e[i].msg.type == PW_MSG_MARKET)
+			g = i;
+	if (g == SIZE_MAX)
+		die("no MARKET entry");
+	struct pw_msg m = f->e[g].msg;
+	m.u.market.effective_interval = iv;
+	m.u.market.retail_uper_kwh += 10000;
+	m.u.market.time_s = ((uint64_t)iv + 2) * (uint64_t)f->interval_s;
+	insert_at(f, f->n, &m);
+	rewrite(f, &f->ex, -1);
+	snprintf(q, sizeof(q), "UPDATE params SET value = %u WHERE key = 'retail_uper_kwh'",
+	         m.u.market.retail_uper_kwh);
+	sql(f->db, q);
+	printf("entry %llu\n", (unsigned long long)pos_index(f, f->n - 1));
+	return 0;
+}
+
 static int attack(struct forge *f, int argc, char **argv);
 
 int
@@ -752,6 +907,14 @@ attack(struct forge *fp, int argc, char **argv)
 		return late_ack(fp, argv[4]);
 	if (strcmp(k, "reject-early") == 0 && argc == 6)
 		return reject_early(fp, argv[4], argv[5]);
+	if (strcmp(k, "registry-rewrite") == 0 && argc == 5)
+		return registry_rewrite(fp, argv[4]);
+	if (strcmp(k, "register-late") == 0 && argc == 5)
+		return register_late(fp, argv[4]);
+	if (strcmp(k, "revoke") == 0 && argc == 5)
+		return revoke(fp, argv[4]);
+	if (strcmp(k, "retro-tariff") == 0)
+		return retro_tariff(fp);
 	fprintf(stderr, "pw-forge: unknown attack or arguments\n");
 	return 64;
 }

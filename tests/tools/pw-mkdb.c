@@ -3,6 +3,8 @@
  *
  *   pw-mkdb gen --out DB [--households N] [--intervals N] [--orders N]
  *               [--part-trades N] [--seed N] [--checkpoints FILE] [--fork]
+ *               [--old-format | --migrated] [--tariff-change]
+ *               [--exchange-key-out FILE]
  *   pw-mkdb tamper DB KIND [--seed N]
  *
  * gen writes an exchange database through the real modules (exchange/store.c
@@ -14,8 +16,15 @@
  * a STATEMENT, and a CHECKPOINT is signed; the checkpoints are appended to
  * FILE as an agent would keep them.  --fork drops the first order of the
  * last interval: the same history up to there, then another one, all signed.
- * Keys derive from --seed, so a second run with the same seed reproduces
- * the same keys (tamper re-signs with them).
+ * The log starts with the market's rules (a MARKET entry) and one REGISTRY
+ * entry per household, as a new exchange database does; --old-format
+ * writes neither (a database of an exchange before them), --migrated
+ * writes them at the end of the log, as the exchange's migration of such a
+ * database does; --tariff-change logs a MARKET entry with higher retail
+ * tariff and pair fee, effective from the middle interval on, before it
+ * (a reload the audit must accept).  Keys derive from --seed, so a second run with the same
+ * seed reproduces the same keys (tamper re-signs with them);
+ * --exchange-key-out saves the exchange's key as a key file (pw-forge).
  *
  * tamper alters DB the way a cheating exchange (or a broken disk) would, and
  * prints where peerwatt-audit must report the failure ("entry N" or
@@ -52,6 +61,8 @@
 #define FEE_SAME    5000
 #define FEE_DEFAULT 30000
 #define MAX_W       6000
+#define GRACE_S     5
+#define MAX_AHEAD_S 86400
 #define MAX_HH      4096
 
 struct house {
@@ -78,7 +89,8 @@ struct gen {
 	struct store *s;
 	struct mlog *m;
 	FILE *cpf;
-	uint8_t *buf; /* PW_WIRE_MAX_LEN: one frame being encoded */
+	uint8_t *buf;              /* PW_WIRE_MAX_LEN: one frame being encoded */
+	uint32_t retail, fee_pair; /* in force (--tariff-change raises them) */
 };
 
 static _Noreturn void
@@ -140,6 +152,84 @@ append(struct gen *g, struct pw_msg *msg, const struct pw_keypair *kp, uint64_t 
 		die("served tables", rc);
 }
 
+/* Log entry 0, the market's rules, then one REGISTRY entry per household
+ * (docs/audit.md "What is logged"), as the exchange writes a new database. */
+static void
+market_entry(struct gen *g, struct pw_msg *msg, uint64_t time_s, uint64_t effective)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->type = PW_MSG_MARKET;
+	msg->u.market.time_s = time_s;
+	msg->u.market.effective_interval = effective;
+	snprintf(msg->u.market.name, sizeof(msg->u.market.name), "%s", MARKET_NAME);
+	memcpy(msg->u.market.currency, "EUR", 3);
+	msg->u.market.interval_s = L_S;
+	msg->u.market.gate_s = GATE_S;
+	msg->u.market.grace_s = GRACE_S;
+	msg->u.market.max_ahead_s = MAX_AHEAD_S;
+	msg->u.market.feedin_uper_kwh = FEEDIN;
+	msg->u.market.retail_uper_kwh = g->retail;
+	msg->u.market.fee_same_zone_uper_kwh = FEE_SAME;
+	msg->u.market.fee_default_uper_kwh = FEE_DEFAULT;
+	msg->u.market.n_fees = 1;
+	snprintf(msg->u.market.fees[0].zone_a, PW_TOKEN_LEN, "north");
+	snprintf(msg->u.market.fees[0].zone_b, PW_TOKEN_LEN, "south");
+	msg->u.market.fees[0].fee_uper_kwh = g->fee_pair;
+}
+
+/* A reload with higher tariffs and fees, effective from interval `from`
+ * (no entry names it yet), and the tables params and fees with them. */
+static void
+tariff_change(struct gen *g, uint64_t from)
+{
+	struct pw_msg msg;
+	char sql[256];
+	pw_err rc;
+
+	g->retail += 20000;
+	g->fee_pair += 5000;
+	if ((rc = store_begin(g->s)) != PW_OK)
+		die("begin", rc);
+	market_entry(g, &msg, (from - 1) * L_S, from);
+	append(g, &msg, &g->exch, NULL);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE params SET value = %u WHERE key = 'retail_uper_kwh';"
+	         " UPDATE fees SET fee_uper_kwh = %u",
+	         g->retail, g->fee_pair);
+	if (sqlite3_exec(store_db(g->s), sql, NULL, NULL, NULL) != SQLITE_OK)
+		die("params", PW_ERR_DB);
+	if ((rc = store_commit(g->s)) != PW_OK)
+		die("commit", rc);
+}
+
+static void
+genesis(struct gen *g, uint64_t time_s)
+{
+	struct pw_msg msg;
+	pw_err rc;
+
+	if ((rc = store_begin(g->s)) != PW_OK)
+		die("begin", rc);
+	market_entry(g, &msg, time_s, 0);
+	append(g, &msg, &g->exch, NULL);
+	for (size_t h = 0; h < g->n_hh; h++) {
+		struct pw_registry *r = &msg.u.registry;
+		memset(&msg, 0, sizeof(msg));
+		msg.type = PW_MSG_REGISTRY;
+		r->time_s = time_s;
+		memcpy(r->household, g->hh[h].kp.pk, PW_PK_LEN);
+		snprintf(r->id, sizeof(r->id), "h%zu", h);
+		snprintf(r->name, sizeof(r->name), "House%zu", h);
+		memcpy(r->serial, g->hh[h].serial, strlen(g->hh[h].serial));
+		snprintf(r->zone, sizeof(r->zone), "%s", g->hh[h].zone);
+		r->max_export_w = MAX_W;
+		r->max_import_w = MAX_W;
+		append(g, &msg, &g->exch, NULL);
+	}
+	if ((rc = store_commit(g->s)) != PW_OK)
+		die("commit", rc);
+}
+
 static uint64_t
 cap_wh(void)
 {
@@ -171,7 +261,7 @@ run_interval(struct gen *g, uint64_t ivl, size_t orders_per_hh, size_t part_trad
 			/* one order in ten expires at gate closure: closed unfilled */
 			msg.u.order.expiry_s = ivl * L_S - (rnd(g) % 10 == 0 ? GATE_S : 0);
 			msg.u.order.qty_wh = (uint32_t)rnd_in(g, 1, each ? each : 1);
-			msg.u.order.price_uper_kwh = (uint32_t)rnd_in(g, FEEDIN, RETAIL);
+			msg.u.order.price_uper_kwh = (uint32_t)rnd_in(g, FEEDIN, g->retail);
 			msg.u.order.side = side;
 			if (drop && h == 0 && k == 0)
 				continue; /* the fork: this order vanishes from history */
@@ -273,9 +363,9 @@ run_interval(struct gen *g, uint64_t ivl, size_t orders_per_hh, size_t part_trad
 		has_reading[h] = 1;
 	}
 	/* statements */
-	struct settle_fee pair = { "north", "south", FEE_PAIR };
+	struct settle_fee pair = { "north", "south", g->fee_pair };
 	struct settle_fees fees = { &pair, 1, FEE_SAME, FEE_DEFAULT };
-	struct settle_tariffs tariffs = { FEEDIN, RETAIL };
+	struct settle_tariffs tariffs = { FEEDIN, g->retail };
 	struct settle_trade *st = calloc(res.n_trades + 1, sizeof(*st));
 	if (st == NULL)
 		die("statements", PW_ERR_NOMEM);
@@ -345,15 +435,23 @@ cmd_gen(int argc, char **argv)
 {
 	const char *out = NULL, *cpfile = NULL;
 	uint64_t n_hh = 8, n_ivl = 6, orders = 2, part_trades = PW_RESULT_MAX_TRADES, seed = 1;
-	int fork = 0;
+	int fork = 0, old_format = 0, migrated = 0, change = 0;
+	const char *keyout = NULL;
 	struct gen g;
 	pw_err rc;
 
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int bad = 0;
-		if (strcmp(a, "--fork") == 0) {
-			fork = 1;
+		if (strcmp(a, "--tariff-change") == 0) {
+			change = 1;
+			continue;
+		}
+		if (strcmp(a, "--fork") == 0 || strcmp(a, "--old-format") == 0 ||
+		    strcmp(a, "--migrated") == 0) {
+			fork |= strcmp(a, "--fork") == 0;
+			old_format |= strcmp(a, "--old-format") == 0;
+			migrated |= strcmp(a, "--migrated") == 0;
 			continue;
 		}
 		if (v == NULL)
@@ -362,6 +460,8 @@ cmd_gen(int argc, char **argv)
 			out = v;
 		else if (strcmp(a, "--checkpoints") == 0)
 			cpfile = v;
+		else if (strcmp(a, "--exchange-key-out") == 0)
+			keyout = v;
 		else if (strcmp(a, "--households") == 0)
 			bad = parse_u64(v, MAX_HH, &n_hh) || n_hh < 2;
 		else if (strcmp(a, "--intervals") == 0)
@@ -387,10 +487,14 @@ cmd_gen(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	g.rng = seed;
 	g.n_hh = n_hh;
+	g.retail = RETAIL;
+	g.fee_pair = FEE_PAIR;
 	if ((g.hh = calloc(n_hh, sizeof(*g.hh))) == NULL ||
 	    (g.buf = malloc(PW_WIRE_MAX_LEN)) == NULL)
 		die("households", PW_ERR_NOMEM);
 	derive_key(seed, "exchange", 0, &g.exch);
+	if (keyout != NULL && (rc = pw_key_save(keyout, &g.exch)) != PW_OK)
+		die(keyout, rc);
 	/* registry text for the real parser, then the store's snapshot */
 	size_t cap = n_hh * 200 + 1;
 	char *reg = malloc(cap), err[256];
@@ -416,7 +520,8 @@ cmd_gen(int argc, char **argv)
 	free(reg);
 	if ((rc = store_open(out, &g.s)) != PW_OK)
 		die(out, rc);
-	struct store_params p = { MARKET_ID, MARKET_NAME, L_S, GATE_S, 5, FEEDIN, RETAIL, { 0 } };
+	struct store_params p = { MARKET_ID, MARKET_NAME, L_S,    GATE_S,
+		                  GRACE_S,   FEEDIN,      RETAIL, { 0 } };
 	memcpy(p.exchange_pk, g.exch.pk, PW_PK_LEN);
 	if ((rc = store_begin(g.s)) != PW_OK || (rc = store_put_params(g.s, &p)) != PW_OK ||
 	    (rc = store_put_fee(g.s, "north", "south", FEE_PAIR)) != PW_OK ||
@@ -426,8 +531,8 @@ cmd_gen(int argc, char **argv)
 	char sql[256];
 	snprintf(sql, sizeof(sql),
 	         "INSERT OR REPLACE INTO params(key, value) VALUES ('fee_same_zone_uper_kwh', %d),"
-	         " ('fee_default_uper_kwh', %d)",
-	         FEE_SAME, FEE_DEFAULT);
+	         " ('fee_default_uper_kwh', %d), ('max_ahead_s', %d)",
+	         FEE_SAME, FEE_DEFAULT, MAX_AHEAD_S);
 	if (sqlite3_exec(store_db(g.s), sql, NULL, NULL, NULL) != SQLITE_OK)
 		die("params", PW_ERR_DB);
 	if ((rc = store_commit(g.s)) != PW_OK)
@@ -435,15 +540,22 @@ cmd_gen(int argc, char **argv)
 	registry_free(&r);
 	if ((rc = mlog_open(&g.m, store_db(g.s))) != PW_OK)
 		die("mlog", rc);
+	if (!old_format && !migrated)
+		genesis(&g, FIRST_IVL * L_S - 3600);
 	if (cpfile && (g.cpf = fopen(cpfile, "w")) == NULL) {
 		fprintf(stderr, "pw-mkdb: %s: %s\n", cpfile, strerror(errno));
 		return 70;
 	}
 	if (g.cpf)
 		fprintf(g.cpf, "# checkpoints of %s as an agent keeps them\n", MARKET_NAME);
-	for (uint64_t i = 0; i < n_ivl; i++)
+	for (uint64_t i = 0; i < n_ivl; i++) {
+		if (change && i == n_ivl / 2 && i > 0)
+			tariff_change(&g, FIRST_IVL + i);
 		run_interval(&g, FIRST_IVL + i, (size_t)orders, (size_t)part_trades,
 		             fork && i + 1 == n_ivl);
+	}
+	if (migrated) /* as the exchange migrates an old database: at the end */
+		genesis(&g, (FIRST_IVL + n_ivl + 10) * L_S);
 	printf("%llu entries\n", (unsigned long long)mlog_size(g.m));
 	mlog_close(&g.m);
 	store_close(&g.s);
@@ -665,6 +777,8 @@ main(int argc, char **argv)
 	        "usage: pw-mkdb gen --out DB [--households N] [--intervals N] [--orders N]\n"
 	        "                   [--part-trades N] [--seed N] [--checkpoints FILE] "
 	        "[--fork]\n"
+	        "                   [--old-format | --migrated] [--tariff-change]\n"
+	        "                   [--exchange-key-out FILE]\n"
 	        "       pw-mkdb tamper DB KIND [--seed N]\n");
 	return 64;
 }

@@ -18,6 +18,7 @@
 
 struct total {
 	uint8_t pk[PW_PK_LEN];
+	uint64_t idx; /* log index of its REGISTRY entry (0: from table households) */
 	char *id, *name, *zone;
 	uint64_t statements, bought_wh, sold_wh, export_wh, import_wh;
 	int64_t peer_u, grid_u, fee_u, net_u, baseline_u, saving_u;
@@ -294,6 +295,94 @@ load_households(struct exp *e)
 	return PW_OK;
 }
 
+static int
+tot_idx_cmp(const void *a, const void *b)
+{
+	const struct total *x = a, *y = b;
+	int c = memcmp(x->pk, y->pk, PW_PK_LEN);
+	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static char *
+dup_text(const char *field, size_t len)
+{
+	size_t n = 0;
+	while (n < len && field[n] != '\0')
+		n++;
+	return strndup(field, n);
+}
+
+/* The names and zones of the REGISTRY entries (the latest of each key) and
+ * the interval and currency of the first MARKET entry; 0 when the log holds
+ * no MARKET entry (an old-format database: the tables are all there is). */
+static pw_err
+from_log(struct exp *e, int *found)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	pw_err rc = PW_OK;
+
+	*found = 0;
+	if (sqlite3_prepare_v2(e->db,
+	                       "SELECT idx, frame FROM log WHERE type IN (24, 25) ORDER BY idx", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return PW_OK;
+	while (rc == PW_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const uint8_t *f = sqlite3_column_blob(st, 1);
+		int n = sqlite3_column_bytes(st, 1);
+		struct pw_msg m;
+		if (f == NULL || n <= 0 || pw_wire_decode(f, (size_t)n, &m) != PW_OK)
+			continue;
+		if (m.type == PW_MSG_MARKET) {
+			if (!*found) {
+				e->interval_s = m.u.market.interval_s;
+				memcpy(e->cur, m.u.market.currency, PW_CURRENCY_LEN);
+				e->cur[PW_CURRENCY_LEN] = '\0';
+			}
+			*found = 1;
+			continue;
+		}
+		if (m.type != PW_MSG_REGISTRY || e->n_tot == EXPORT_MAX_HOUSEHOLDS)
+			continue;
+		if (e->n_tot == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct total *nt = realloc(e->tot, ncap * sizeof(*nt));
+			if (nt == NULL) {
+				rc = PW_ERR_NOMEM;
+				break;
+			}
+			e->tot = nt;
+			cap = ncap;
+		}
+		struct total *t = &e->tot[e->n_tot++];
+		memset(t, 0, sizeof(*t));
+		memcpy(t->pk, m.u.registry.household, PW_PK_LEN);
+		t->idx = (uint64_t)sqlite3_column_int64(st, 0);
+		t->id = dup_text(m.u.registry.id, PW_TOKEN_LEN);
+		t->name = dup_text(m.u.registry.name, PW_TOKEN_LEN);
+		t->zone = dup_text(m.u.registry.zone, PW_TOKEN_LEN);
+		if (t->id == NULL || t->name == NULL || t->zone == NULL)
+			rc = PW_ERR_NOMEM;
+	}
+	sqlite3_finalize(st);
+	if (rc != PW_OK)
+		return rc;
+	/* the latest entry of each key */
+	qsort(e->tot, e->n_tot, sizeof(*e->tot), tot_idx_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < e->n_tot; i++) {
+		if (i + 1 < e->n_tot && memcmp(e->tot[i].pk, e->tot[i + 1].pk, PW_PK_LEN) == 0) {
+			free(e->tot[i].id);
+			free(e->tot[i].name);
+			free(e->tot[i].zone);
+			continue;
+		}
+		e->tot[k++] = e->tot[i];
+	}
+	e->n_tot = k;
+	return PW_OK;
+}
+
 static pw_err
 write_households(struct exp *e, const char *dir)
 {
@@ -357,9 +446,15 @@ audit_export_csv(sqlite3 *db, const char *dir, char *err, size_t cap)
 		snprintf(err, cap, "%s: %s", dir, strerror(errno));
 		return PW_ERR_IO;
 	}
-	if ((rc = load_households(&e)) != PW_OK)
+	int logged = 0;
+	snprintf(e.cur, sizeof(e.cur), "EUR");
+	if ((rc = from_log(&e, &logged)) != PW_OK)
 		goto out;
-	params(&e);
+	if (!logged) { /* an old-format database: its tables */
+		if ((rc = load_households(&e)) != PW_OK)
+			goto out;
+		params(&e);
+	}
 	e.trades = open_csv(&e, dir, "trades.csv",
 	                    "interval,n,buyer,seller,buy_seq,sell_seq,qty_wh,price_uper_kwh,amount,"
 	                    "currency,buyer_name,seller_name,interval_start,interval_end,"

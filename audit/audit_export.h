@@ -4,7 +4,9 @@
  *
  * Writes trades.csv, readings.csv, statements.csv and households.csv into a
  * directory (created when missing), from the logged frames (RESULT, METER,
- * STATEMENT) and the households table.  It does not verify: run verify for
+ * STATEMENT; names, zones, interval and currency from the REGISTRY and
+ * MARKET entries, or the tables households and params of an old-format
+ * database without them).  It does not verify: run verify for
  * that.  Money columns are decimal currency units with six decimals (exact
  * micro-units); energy in Wh.  Called by audit/main.c.  Reads only.
  */

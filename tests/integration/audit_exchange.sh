@@ -113,6 +113,17 @@ caught() { # caught NAME WHERE DB [AUDIT ARGS...]: exit 1, the failure names WHE
 	fi
 }
 fresh() { cp "$T/copy.db" "$T/$1.db"; }
+caught_row() { # caught_row NAME TEXT DB: exit 1, the failure line holds TEXT (row numbers vary)
+	local name=$1 text=$2 db=$3
+	"$B/peerwatt-audit" verify "$db" >"$T/$name.txt" 2>&1
+	local rc=$?
+	if [ $rc -eq 1 ] && grep "^failure       " "$T/$name.txt" | grep -qF -- "$text"; then
+		ok "attack $name caught: names $text"
+	else
+		not_ok "attack $name: exit $rc, expected the failure to name '$text'"
+		cat "$T/$name.txt"
+	fi
+}
 DPK=$(cat "$T/d.pk")
 
 # never clearing an interval, settling everyone as if nothing traded
@@ -140,26 +151,57 @@ fresh rekey
 "$B/peerwatt-audit" verify "$T/rekey.db" >"$T/rekey-alone.txt"
 check "re-keyed history alone verifies, but says the key is not pinned" \
 	grep -q "taken from the database itself (not pinned)" "$T/rekey-alone.txt"
-caught rekey-pinned "database: params: exchange_pk is not the pinned key" "$T/rekey.db" \
+caught rekey-pinned "entry 0 (MARKET): the first MARKET entry is signed by" "$T/rekey.db" \
 	--exchange-key "$(cat "$T/ex.pk")"
 cp "$T/ex.pk" "$T/ex.pub"
 check "--exchange-key FILE: the untouched copy verifies, key pinned" bash -c \
 	"'$B/peerwatt-audit' verify '$T/copy.db' --exchange-key '$T/ex.pub' | grep -q '^              pinned'"
-# params, fees and households the market could not have run on
+# the exchange's tables (caches of the log's rules and registry) changed
+# behind the log: each fails naming the table and row
 fresh dupparam
 sqlite3 "$T/dupparam.db" "CREATE TABLE p2 AS SELECT * FROM params; DROP TABLE params;
 	ALTER TABLE p2 RENAME TO params; INSERT INTO params VALUES ('gate_s', 0);"
-caught dup-param "database: params: gate_s is stored twice" "$T/dupparam.db"
+caught dup-param "params row gate_s: params: gate_s is stored twice" "$T/dupparam.db"
 fresh gate
 sqlite3 "$T/gate.db" "UPDATE params SET value = $L WHERE key = 'gate_s'"
-caught gate-eq-interval "database: params: gate_s $L is not below interval_s" "$T/gate.db"
+caught gate-eq-interval "params row gate_s: params: gate_s is $L, the log says 1" "$T/gate.db"
 fresh fees
 sqlite3 "$T/fees.db" "INSERT INTO fees VALUES ('north', 'south', 10000), ('south', 'north', 30000)"
-caught fee-conflict "database: fees: zones south/north listed twice" "$T/fees.db"
+caught_row fee-added "(north/south): fees: a zone pair the log's rules" "$T/fees.db"
 fresh hh
 sqlite3 "$T/hh.db" "CREATE TABLE h2 AS SELECT * FROM households; DROP TABLE households;
 	ALTER TABLE h2 RENAME TO households; INSERT INTO households SELECT * FROM households WHERE id = 'b';"
-caught dup-household "database: households: the key of bob (b) is listed twice" "$T/hh.db"
+caught_row dup-household "(bob (b)): households: the key of bob (b) is listed twice" "$T/hh.db"
+fresh capacity
+sqlite3 "$T/capacity.db" "UPDATE households SET max_export_w = 7200000 WHERE id = 'a'"
+caught_row table-capacity "(alice (a)): households: max_export_w is 7200000, REGISTRY entry" \
+	"$T/capacity.db"
+fresh zone
+sqlite3 "$T/zone.db" "UPDATE households SET zone = 'north' WHERE id = 'b'"
+caught_row table-zone "(bob (b)): households: zone is 'north', REGISTRY entry" "$T/zone.db"
+fresh serial
+sqlite3 "$T/serial.db" "UPDATE households SET serial = 'SER-X' WHERE id = 'd'"
+caught_row table-serial "(dave (d)): households: serial is 'SER-X', REGISTRY entry" \
+	"$T/serial.db"
+# the log's rules and registry rewritten with the exchange's key (log,
+# served tables, caches and every checkpoint rebuilt and re-signed)
+BPK=$(cat "$T/b.pk")
+fresh regrewrite
+where=$("$F" "$T/regrewrite.db" "$T/ex.key" registry-rewrite "$BPK")
+caught registry-rewrite "$where (METER): meter serial SER-B of bob (b) is not FORGED-1" "$T/regrewrite.db"
+fresh late
+where=$("$F" "$T/late.db" "$T/ex.key" register-late "$BPK")
+caught register-late "$where (ORDER): ORDER by bob (b), registered only by REGISTRY entry" "$T/late.db"
+fresh revoked
+where=$("$F" "$T/revoked.db" "$T/ex.key" revoke "$DPK")
+caught revoked "$where (ORDER): ORDER by dave (d), revoked by REGISTRY entry" "$T/revoked.db"
+fresh retro
+where=$("$F" "$T/retro.db" "$T/ex.key" retro-tariff)
+caught retro-tariff "$where (MARKET): MARKET entry effective from interval $X, but entry" "$T/retro.db"
+check "the untouched copy still verifies, key pinned" "$B/peerwatt-audit" verify "$T/copy.db" \
+	--exchange-key "$(cat "$T/ex.pk")"
+check "the log starts with the genesis MARKET entry and one REGISTRY entry per household" \
+	test "$(sqlite3 "$T/copy.db" "SELECT group_concat(type) FROM (SELECT type FROM log ORDER BY idx LIMIT 5)")" = "24,25,25,25,25"
 
 # households' evidence: one agent database per household
 for h in a b c d; do
@@ -215,6 +257,30 @@ caught late-ack "$where (ORDER)" "$T/copy.db" --agent "$T/agent-late.db"
 cp "$T/agent-c.db" "$T/agent-rej.db"
 "$F" "$T/copy.db" "$T/ex.key" reject-early "$T/agent-rej.db" "$T/c.key" >/dev/null
 caught reject-early "$T/agent-rej.db: carol (c), ORDER 999999999" "$T/copy.db" --agent "$T/agent-rej.db"
+# an old-format database (tests/fixtures/exchange-v1, written by an exchange
+# before issue 15) is migrated by one start of this exchange and verifies
+FX=$(dirname "$0")/../fixtures/exchange-v1
+mkdir -p "$T/v1"
+cp "$FX/x.db" "$FX/households" "$FX/ex.key" "$FX/ex.pk" "$T/v1/"
+chmod 600 "$T/v1/ex.key"
+P3=$(free_port)
+P4=$(free_port)
+sed -e "s|@DIR@|$T/v1|g" -e "s|@P1@|$P3|" -e "s|@P2@|$P4|" "$FX/x.conf.in" >"$T/v1/x.conf"
+"$B/peerwatt-audit" verify "$T/v1/x.db" >"$T/v1-old.txt"
+check "the old-format database fails before its migration (exit $?)" \
+	grep -q "^failure       database: the log holds no MARKET entry (old format)" "$T/v1-old.txt"
+"$B/peerwatt-exchange" -c "$T/v1/x.conf" 2>"$T/v1-exchange.log" &
+V1PID=$!
+PW_PIDS+=("$V1PID")
+wait_port "$P3" 30 || not_ok "the exchange opens the old database"
+stop_pid "$V1PID"
+"$B/peerwatt-audit" verify "$T/v1/x.db" --exchange-key "$(cat "$T/v1/ex.pk")" >"$T/v1.txt"
+check "the migrated database verifies (exit $?)" grep -q '^verdict       OK$' "$T/v1.txt" ||
+	cat "$T/v1.txt" "$T/v1-exchange.log"
+check "migrated: the report says the rules of the first entries were written at migration" \
+	grep -qE "^- the rules and registry of the first [1-9][0-9]* entries were written into" "$T/v1.txt"
+check "migrated: the fixture's trade was replayed" grep -qE '^\[ok\] auctions +[1-9][0-9]* replayed .* same [1-9]' "$T/v1.txt"
+
 # an agent's database given as the exchange's
 "$B/peerwatt-audit" verify "$T/agent-a.db" >"$T/notex.txt"
 check "an agent database given as DB: not an exchange database (exit 1)" \

@@ -701,8 +701,11 @@ cmd_verify(int argc, char **argv)
 	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", dbpath) < sizeof(wal) &&
 	    stat(wal, &sb) == 0 && sb.st_size > 0)
 		opt.wal_beside = 1;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		fatalx("out of memory");
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		sqlite3_close(db);
+		fprintf(stderr, "peerwatt-audit: out of memory\n");
+		return EX_SOFTWARE;
+	}
 	struct out o = { .db = dbpath };
 	pw_err err = audit_verify(db, &opt, r);
 	snprintf(o.cur, sizeof(o.cur), "%s", r->currency[0] ? r->currency : "EUR");

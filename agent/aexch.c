@@ -126,6 +126,12 @@ aexch_pump_queries(struct agentd *a, int64_t now)
 			send_query(a, kind, qa, qb, now);
 		return;
 	}
+	uint8_t rk;
+	uint64_t ra, rb;
+	if (aregistry_next_query(a, &cp, &rk, &ra, &rb)) { /* our registry entry */
+		send_query(a, rk, ra, rb, now);
+		return;
+	}
 	if (aledger_missing_statement(a->led, a->stmt_after, cp.interval, &iv) == PW_OK) {
 		send_query(a, PW_QUERY_STATEMENT, iv, 0, now);
 		return;
@@ -185,6 +191,10 @@ query_name(uint8_t kind)
 		return "checkpoint";
 	case PW_QUERY_RESULT:
 		return "result";
+	case PW_QUERY_REGISTRY:
+		return "registry entry";
+	case PW_QUERY_REGISTRY_PROOF:
+		return "registry proof";
 	default:
 		return "query";
 	}
@@ -230,6 +240,8 @@ on_query_refused(struct agentd *a, uint16_t reason)
 		adispute_query_refused(a, reason, agentd_now_ms(a));
 	else if (a->q.kind == PW_QUERY_CHECKPOINT)
 		a->want_checkpoint = 0; /* none yet: the PUB brings one */
+	else if (a->q.kind == PW_QUERY_REGISTRY || a->q.kind == PW_QUERY_REGISTRY_PROOF)
+		aregistry_refused(a, a->q.kind, a->q.b, reason);
 }
 
 static void
@@ -426,11 +438,17 @@ on_proof(struct agentd *a, const struct pw_msg *m)
 	struct outbox_item it;
 	pw_err rc;
 
-	/* a STATEMENT_PROOF answer names the leaf index in `a`; the others echo it */
+	/* a STATEMENT_PROOF or REGISTRY_PROOF answer names the leaf index in
+	 * `a`; the others echo it */
 	if (!a->q.active || p->nonce != a->q.nonce || p->b != a->q.b ||
-	    (a->q.kind != PW_QUERY_STATEMENT_PROOF && p->a != a->q.a))
+	    (a->q.kind != PW_QUERY_STATEMENT_PROOF && a->q.kind != PW_QUERY_REGISTRY_PROOF &&
+	     p->a != a->q.a))
 		return;
 	a->q.active = 0;
+	if (a->q.kind == PW_QUERY_REGISTRY_PROOF) {
+		aregistry_on_proof(a, p);
+		return;
+	}
 	if (a->q.kind == PW_QUERY_STATEMENT_PROOF && p->kind == PW_PROOF_INCLUSION) {
 		uint8_t sframe[1024]; /* a STATEMENT frame is 258 bytes */
 		size_t slen;
@@ -570,6 +588,9 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 			break;
 		case PW_MSG_PROOF:
 			on_proof(a, m);
+			break;
+		case PW_MSG_REGISTRY:
+			aregistry_on_entry(a, frame, len, m);
 			break;
 		case PW_MSG_RESULT:
 			/* checked against the household's own orders first */

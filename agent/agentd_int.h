@@ -75,6 +75,7 @@ enum astatus_code {
 	ASTATUS_STATEMENT_MISMATCH, /* ... a STATEMENT refused */
 	ASTATUS_LOG_FORK,           /* ... a checkpoint proven inconsistent */
 	ASTATUS_LOG_UNPROVEN,       /* ... a checkpoint's proof refused or not given */
+	ASTATUS_REGISTRY_MISMATCH,
 	ASTATUS__COUNT
 };
 
@@ -94,6 +95,23 @@ struct inflight {
 	int active;
 	uint64_t seq;
 	int64_t sent_ms;
+};
+
+/* The household's own REGISTRY entry as the exchange's log holds it
+ * (aregistry.c, docs/agent.md "Registry entry"). */
+#define AREGISTRY_FRAME_MAX 512
+struct aregistry {
+	int have;                           /* an entry for this key received and verified */
+	struct pw_registry e;               /* it */
+	uint8_t frame[AREGISTRY_FRAME_MAX]; /* its exact signed frame (the leaf) */
+	size_t len;
+	uint64_t asked_size;  /* tree size of the last REGISTRY query answered (0: none) */
+	int want_proof;       /* the entry held is not proven yet */
+	uint64_t index;       /* its log index (from the proof) */
+	uint64_t proven_size; /* the checkpoint it was proven against; 0: not proven */
+	int proof_failed;
+	int unregistered;   /* the exchange has no entry for this key (REJECT bad_query) */
+	char mismatch[512]; /* what differs from this agent's configuration ("" none) */
 };
 
 struct qflight {
@@ -219,10 +237,11 @@ struct agentd {
 	int have_hb;
 	struct pw_heartbeat hb;
 	int64_t hb_rx_ms;
-	int64_t skew_ms;     /* our clock minus the exchange's at the last HEARTBEAT */
-	unsigned skew_over;  /* HEARTBEATs in a row beyond AGENTD_SKEW_MAX_MS */
-	int market_mismatch; /* config differs from the last HEARTBEAT: no trading */
-	int serial_refused;  /* a reading was refused meter_serial, none ACKed since */
+	int64_t skew_ms;      /* our clock minus the exchange's at the last HEARTBEAT */
+	unsigned skew_over;   /* HEARTBEATs in a row beyond AGENTD_SKEW_MAX_MS */
+	int market_mismatch;  /* config differs from the last HEARTBEAT: no trading */
+	struct aregistry reg; /* our own registry entry (aregistry.c) */
+	int serial_refused;   /* a reading was refused meter_serial, none ACKed since */
 	char serial_sent[PW_SERIAL_LEN + 1];
 	uint64_t serial_iv;
 	enum ameter_fault dev_fault;
@@ -364,6 +383,24 @@ void aexch_pump_queries(struct agentd *a, int64_t now);
 /* Handles every verified frame waiting on the DEALER (from_sub 0) or SUB. */
 void aexch_receive(struct agentd *a, int from_sub, int64_t now);
 int aexch_reachable(const struct agentd *a, int64_t now);
+
+/* ---- aregistry.c ------------------------------------------------------ */
+
+/* The next registry query to send against checkpoint `cp` (REGISTRY after
+ * each new checkpoint, then REGISTRY_PROOF of a changed entry): 1 and the
+ * query's kind, a and b, or 0. */
+int aregistry_next_query(struct agentd *a, const struct pw_checkpoint *cp, uint8_t *kind,
+                         uint64_t *qa, uint64_t *qb);
+/* A REGISTRY frame answering the query in flight. */
+void aregistry_on_entry(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m);
+/* A PROOF answering the REGISTRY_PROOF query in flight. */
+void aregistry_on_proof(struct agentd *a, const struct pw_proof *p);
+/* A final REJECT of the registry query in flight. */
+void aregistry_refused(struct agentd *a, uint8_t kind, uint64_t b, uint16_t reason);
+/* Sets ASTATUS_REGISTRY_MISMATCH in *active with its sentences. */
+void aregistry_problems(struct agentd *a, unsigned *active);
+/* The "registry" object of /api/state (caller owns it; null when none). */
+json_t *aregistry_json(const struct agentd *a);
 
 /* ---- adash.c ---------------------------------------------------------- */
 

@@ -30,6 +30,7 @@ static const char *const codes[ASTATUS__COUNT] = {
 	[ASTATUS_STATEMENT_MISMATCH] = "statement_mismatch",
 	[ASTATUS_LOG_FORK] = "log_fork",
 	[ASTATUS_LOG_UNPROVEN] = "log_unproven",
+	[ASTATUS_REGISTRY_MISMATCH] = "registry_mismatch",
 };
 
 static long long
@@ -276,6 +277,7 @@ astatus_update(struct agentd *a, int64_t now)
 	exchange_problems(a, now, &active);
 	device_problems(a, now, &active);
 	adispute_problems(a, now, &active);
+	aregistry_problems(a, &active);
 	a->st_active = active;
 	for (int c = 0; c < ASTATUS__COUNT; c++) {
 		unsigned bit = 1u << c;

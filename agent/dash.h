@@ -28,6 +28,11 @@
  *                         "problems": [{"code": str, "message": str,
  *                                       "action": str}] (docs/agent.md
  *                         "Status"; [] when nothing is wrong),
+ *                         "registry": null|{"id", "name", "zone", "serial",
+ *                                   "max_export_w", "max_import_w", "revoked",
+ *                                   "log_index", "proven", "tree_size",
+ *                                   "mismatch", "text"} (docs/agent.md
+ *                         "Registry entry"),
  *                         "has_pv": bool (an inverter: the auto-sell card),
  *                         "forecast_firm_wh": Wh (what auto-sell would offer
  *                         from, before safety_pct and reserve),

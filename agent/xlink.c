@@ -286,7 +286,7 @@ xlink_unanswered_ms(const struct xlink *x)
 static int
 is_exchange_type(uint8_t t)
 {
-	return t >= PW_MSG_ACK && t <= PW_MSG_HEARTBEAT;
+	return t >= PW_MSG_ACK && t <= PW_MSG_REGISTRY;
 }
 
 /* Receives one frame into x->cur; 1 = got one, 0 = none. */

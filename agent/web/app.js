@@ -250,6 +250,15 @@
 			$('household').textContent = s.household;
 			document.title = s.household + ' · peerwatt';
 		}
+		/* our own registry entry as the exchange's log holds it (docs/dashboard.md) */
+		const reg = $('registry');
+		if (s.registry && s.registry.text) {
+			reg.textContent = s.registry.text;
+			reg.className = 'registry' + (s.registry.proven && !s.registry.mismatch && !s.registry.revoked ? ' registry-ok' : '');
+			reg.hidden = false;
+		} else {
+			reg.hidden = true;
+		}
 		/* auto-sell only where there is PV to sell */
 		const hasPv = s.has_pv !== undefined ? !!s.has_pv : s.pv_w !== null && s.pv_w !== undefined;
 		$('settings').hidden = !hasPv;

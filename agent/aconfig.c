@@ -32,6 +32,8 @@ static const struct pw_cfg_opt opts[] = {
 	OPT("household", "db", PW_CFG_STR, db, 0, 0, NULL, "the agent's SQLite database"),
 	OPT("household", "serial", PW_CFG_STR, serial, 0, 0, "",
 	    "registered meter serial; default: the one the meter reports"),
+	OPT("household", "zone", PW_CFG_STR, zone, 0, 0, "",
+	    "registered zone, checked against the exchange's log; default: not checked"),
 	OPT("household", "max_export_w", PW_CFG_INT, max_export_w, 0, 100000000, NULL,
 	    "registered export capacity, W"),
 	OPT("household", "max_import_w", PW_CFG_INT, max_import_w, 0, 100000000, NULL,

@@ -44,6 +44,7 @@ struct aconfig {
 	char key_file[ACONFIG_PATH_LEN];
 	char db[ACONFIG_PATH_LEN];
 	char serial[PW_SERIAL_LEN + 1]; /* registered meter serial ("" = the device's) */
+	char zone[PW_TOKEN_LEN];        /* registered zone ("" = not checked) */
 	int64_t max_export_w;           /* registered capacity */
 	int64_t max_import_w;
 	/* [device] */

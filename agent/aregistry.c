@@ -69,6 +69,12 @@ compare(struct agentd *a)
 		    r->mismatch + n, sizeof(r->mismatch) - n,
 		    "meter serial \"%s\" in the log, \"%s\" here (%s)", serial, mine,
 		    a->cfg.serial[0] != '\0' ? "[household] serial" : "read from the meter");
+	char zone[PW_TOKEN_LEN + 1];
+	text(zone, sizeof(zone), r->e.zone, PW_TOKEN_LEN);
+	if (a->cfg.zone[0] != '\0' && strcmp(a->cfg.zone, zone) != 0 && n < sizeof(r->mismatch))
+		n += (size_t)snprintf(r->mismatch + n, sizeof(r->mismatch) - n,
+		                      "%szone %s in the log, %s here ([household] zone)",
+		                      n ? "; " : "", zone, a->cfg.zone);
 	if (a->cfg.max_export_w > 0 && (int64_t)r->e.max_export_w != a->cfg.max_export_w &&
 	    n < sizeof(r->mismatch))
 		n += (size_t)snprintf(r->mismatch + n, sizeof(r->mismatch) - n,

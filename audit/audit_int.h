@@ -198,6 +198,10 @@ struct settle_fees audit_rules_fees(const struct arules *r);
 /* The author of an ORDER, CANCEL or METER at `idx`: registered and not
  * revoked by the entries before it, else a failure naming it (NULL). */
 struct hh *audit_rules_household(struct audit *a, uint64_t idx, const struct pw_msg *m);
+/* The first REGISTRY entry of `pk` after log index `idx` (its label in
+ * `label`), UINT64_MAX when none (decoded only: the pass checks it). */
+uint64_t audit_rules_registered_later(struct audit *a, uint64_t idx, const uint8_t pk[PW_PK_LEN],
+                                      char *label, size_t cap);
 /* After the pass: tables params, fees and households equal the log. */
 void audit_rules_check_tables(struct audit *a);
 void audit_rules_free(struct audit *a);

@@ -512,10 +512,11 @@ audit_rules_registry(struct audit *a, uint64_t idx, const struct pw_msg *m)
 }
 
 /* The first REGISTRY entry of `pk` after `idx`, to name a household that
- * acted before it was registered; UINT64_MAX when none. */
-static uint64_t
-registered_later(struct audit *a, uint64_t idx, const uint8_t pk[PW_PK_LEN], char *label,
-                 size_t cap)
+ * acted before it was registered (or one named before the pass reached its
+ * entry); UINT64_MAX when none. */
+uint64_t
+audit_rules_registered_later(struct audit *a, uint64_t idx, const uint8_t pk[PW_PK_LEN],
+                             char *label, size_t cap)
 {
 	sqlite3_stmt *st = NULL;
 	uint64_t at = UINT64_MAX;
@@ -566,8 +567,9 @@ audit_rules_household(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		            (unsigned long long)h->reg_idx);
 		return NULL;
 	}
-	uint64_t later =
-	    h != NULL ? h->first_idx : registered_later(a, idx, m->author, who, sizeof(who));
+	uint64_t later = h != NULL
+	                     ? h->first_idx
+	                     : audit_rules_registered_later(a, idx, m->author, who, sizeof(who));
 	if (h != NULL)
 		snprintf(who, sizeof(who), "%s", h->label);
 	if (later == UINT64_MAX) {
@@ -715,6 +717,10 @@ check_fees(struct audit *a)
 		         (strcmp(last->fees[k].zone_a, zb) == 0 &&
 		          strcmp(last->fees[k].zone_b, za) == 0)))
 			k++;
+		if (k == last->n_fees && za != NULL && zb != NULL && strcmp(za, zb) == 0 &&
+		    sqlite3_column_type(st, 2) == SQLITE_INTEGER && fee == last->fee_same_uper_kwh)
+			continue; /* a zone's own pair at the same-zone fee: what the fallback gives
+			           */
 		if (k == last->n_fees)
 			FAIL_AT(a, where,
 			        "fees: a zone pair the log's rules (MARKET entry %llu) do not list",

@@ -77,6 +77,9 @@ audit_who(struct audit *a, const uint8_t pk[PW_PK_LEN], char out[AUDIT_LABEL_LEN
 	const struct hh *h = audit_hh_find(a, pk);
 	if (h != NULL) {
 		snprintf(out, AUDIT_LABEL_LEN, "%s", h->label);
+	} else if (a->n_rules > 0 &&
+	           audit_rules_registered_later(a, 0, pk, out, AUDIT_LABEL_LEN) != UINT64_MAX) {
+		/* registered by an entry the pass has not reached (yet) */
 	} else {
 		char hex[17];
 		audit_hex8(pk, hex);

@@ -258,4 +258,12 @@ wait_port "$P5" 30 || not_ok "the second exchange restarts"
 stop_pid "$YPID"
 check "a tariff changed while stopped: a third MARKET entry appended at start" test \
 	"$(sqlite3 "$T/y.db" 'SELECT count(*) FROM log WHERE type = 24')$(grep -c 'tariffs or fees changed: MARKET entry' "$T/y2.log")" = 31
+# the audit judges each interval by the MARKET entry governing it
+"$B/peerwatt-audit" verify "$T/y.db" >"$T/y-audit.txt" 2>&1
+check "peerwatt-audit verifies the market whose tariffs changed, each interval by its own rules" \
+	grep -q '^verdict       OK$' "$T/y-audit.txt" || cat "$T/y-audit.txt"
+check "the audit's report lists the three rule sets, each from its first interval" \
+	grep -q "^rules         3 sets in the log, each in force from its first interval on" "$T/y-audit.txt"
+check "the report: the second set from interval $eff, retail 0.25" bash -c \
+	"grep -A1 '^from          interval $eff (' '$T/y-audit.txt' | grep -q 'retail 0.250000 EUR/kWh'"
 finish

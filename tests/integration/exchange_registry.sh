@@ -248,6 +248,15 @@ got=$("${CY[@]}" -k "$T/b.key" query statement "$((eff - 1))" 0)
 check "settlement of $((eff - 1)) at the old retail tariff: 1 kWh = -0.30 (got '$got')" test "$got" = "STATEMENT $((eff - 1)) 0 -300000"
 got=$("${CY[@]}" -k "$T/b.key" query statement "$eff" 0)
 check "settlement of $eff at the new retail tariff: 1 kWh = -0.25 (got '$got')" test "$got" = "STATEMENT $eff 0 -250000"
+# tree size 0: the latest checkpoint's (signed at the settlement above)
+cps=$(sqlite3 "$T/y.db" 'SELECT max(tree_size) FROM checkpoints')
+bidx=$(sqlite3 "$T/y.db" "SELECT max(idx) FROM log WHERE type = 25 AND idx < $cps AND hex(substr(frame, 75, 1)) = '62'")
+got=$("${CY[@]}" -k "$T/b.key" query registry 0 0)
+check "QUERY REGISTRY with tree size 0: bob's entry in the latest checkpoint's tree" test \
+	"$(echo "$got" | cut -d' ' -f1-3,8)" = "REGISTRY b south $(sqlite3 "$T/y.db" "SELECT lower(hex(leaf)) FROM log WHERE idx = $bidx")"
+got=$("${CY[@]}" -k "$T/b.key" query registry_proof 0 0)
+check "QUERY REGISTRY_PROOF with tree size 0: entry $bidx in the tree of $cps" test \
+	"$(echo "$got" | cut -d' ' -f1,3,4)" = "PROOF $bidx $cps"
 stop_pid "$YPID"
 # a tariff differing from the log at start: appended as a reload would
 sed -i 's/^retail = 0.25$/retail = 0.20/' "$T/y.conf"

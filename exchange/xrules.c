@@ -735,13 +735,19 @@ xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
 	return PW_OK;
 }
 
-/* 1 when entry `r` states household `h` as registered, field for field. */
+/* 1 when entry `r` states household `h` as registered, field for field
+ * (not memcmp: the struct has padding). */
 static int
 same_entry(const struct pw_registry *r, const struct household *h)
 {
 	struct pw_registry w;
 	xrules_entry_of(h, r->time_s, 0, &w);
-	return r->revoked == 0 && memcmp(r, &w, sizeof(w)) == 0;
+	return r->revoked == 0 && memcmp(r->household, w.household, PW_PK_LEN) == 0 &&
+	       memcmp(r->id, w.id, PW_TOKEN_LEN) == 0 &&
+	       memcmp(r->name, w.name, PW_TOKEN_LEN) == 0 &&
+	       memcmp(r->serial, w.serial, PW_SERIAL_LEN) == 0 &&
+	       memcmp(r->zone, w.zone, PW_TOKEN_LEN) == 0 && r->max_export_w == w.max_export_w &&
+	       r->max_import_w == w.max_import_w;
 }
 
 pw_err

@@ -249,6 +249,14 @@ check "rollback: the household is named" grep -q "^failure .*dave" "$T/rollback.
 cp "$T/agent-a.db" "$T/agent-stmt.db"
 where=$("$F" "$T/copy.db" "$T/ex.key" statement-differs "$T/agent-stmt.db")
 caught statement-differs "$where (STATEMENT)" "$T/copy.db" --agent "$T/agent-stmt.db"
+# a RESULT the agent refused and kept (table disputes) that the log lacks:
+# the exchange showed it another clearing than it logged
+cp "$T/agent-a.db" "$T/agent-res.db"
+riv=$("$F" "$T/copy.db" "$T/ex.key" result-differs "$T/agent-res.db")
+"$B/peerwatt-audit" verify "$T/copy.db" --agent "$T/agent-res.db" >"$T/result-differs.txt" 2>&1
+rrc=$?
+check "attack result-differs caught (exit $rrc): names the refused RESULT of interval $riv" \
+	sh -c "[ $rrc = 1 ] && grep -q '^failure .*agent-res.db: .*refused RESULT of interval $riv part 0' '$T/result-differs.txt'"
 # an order ACKed at its gate (accepted late)
 cp "$T/agent-b.db" "$T/agent-late.db"
 where=$("$F" "$T/copy.db" "$T/ex.key" late-ack "$T/agent-late.db")

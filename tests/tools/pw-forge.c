@@ -23,6 +23,8 @@
  *                                           its statements, the checkpoints
  *   pw-forge DB EXKEY statement-differs AGENTDB   the agent holds another
  *                                           signed statement than the log
+ *   pw-forge DB EXKEY result-differs AGENTDB  the agent holds, as refused, a
+ *                                           signed RESULT the log lacks
  *   pw-forge DB EXKEY late-ack AGENTDB      an ACK the agent holds re-signed
  *                                           at its order's gate
  *   pw-forge DB EXKEY reject-early AGENTDB HHKEY  the agent holds a REJECT
@@ -668,6 +670,47 @@ statement_differs(struct forge *f, const char *agent)
 	return 0;
 }
 
+/* The agent holds, among the frames it refused as false (table disputes,
+ * agent/adispute.c), a RESULT signed by the exchange that the log lacks:
+ * the latest logged one with its price moved.  Prints its interval. */
+static int
+result_differs(struct forge *f, const char *agent)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	struct ent e = { 0 };
+	if (sqlite3_prepare_v2(f->db,
+	                       "SELECT frame FROM results WHERE part = 0 ORDER BY interval DESC",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		die("results");
+	e.len = (size_t)sqlite3_column_bytes(st, 0);
+	e.frame = malloc(e.len);
+	if (e.frame == NULL)
+		die("memory");
+	memcpy(e.frame, sqlite3_column_blob(st, 0), e.len);
+	sqlite3_finalize(st);
+	if (pw_wire_decode(e.frame, e.len, &e.msg) != PW_OK || e.msg.type != PW_MSG_RESULT)
+		die("decode");
+	e.msg.u.result.price_uper_kwh += 1;
+	resign(f, &e, &f->ex);
+	if (sqlite3_open(agent, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "INSERT INTO disputes(type, interval, code, detail, frame, time_ms)"
+	                       " VALUES (18, ?1, 'result_equivocation', 'pw-forge', ?2, 0)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		die("agent disputes");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)e.msg.u.result.interval);
+	sqlite3_bind_blob(st, 2, e.frame, (int)e.len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		die("insert");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	printf("%llu\n", (unsigned long long)e.msg.u.result.interval);
+	free(e.frame);
+	return 0;
+}
+
 static int
 late_ack(struct forge *f, const char *agent)
 {
@@ -903,6 +946,8 @@ attack(struct forge *fp, int argc, char **argv)
 	}
 	if (strcmp(k, "statement-differs") == 0 && argc == 5)
 		return statement_differs(fp, argv[4]);
+	if (strcmp(k, "result-differs") == 0 && argc == 5)
+		return result_differs(fp, argv[4]);
 	if (strcmp(k, "late-ack") == 0 && argc == 5)
 		return late_ack(fp, argv[4]);
 	if (strcmp(k, "reject-early") == 0 && argc == 6)

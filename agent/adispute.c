@@ -22,7 +22,8 @@ enum { CL_RESULT, CL_STATEMENT, CL_FORK, CL__N };
 
 /* A checkpoint whose proof the exchange refused or did not give: asked
  * again with backoff, the others are proven meanwhile. */
-#define ADISPUTE_REFS 8
+#define ADISPUTE_REFS    8
+#define ADISPUTE_TARIFFS 16
 struct cpref {
 	uint64_t size; /* 0: free slot (the empty tree needs no proof) */
 	unsigned tries;
@@ -51,6 +52,14 @@ struct adispute {
 	 * until ADISPUTE_LOG_BURST a minute, then at most one per 10 s */
 	int64_t burst_start_ms;
 	unsigned burst;
+	/* the tariffs each HEARTBEAT said govern the interval under way, from
+	 * the interval they were first seen in (a MARKET entry of the log can
+	 * change them from a later interval on, docs/protocol.md) */
+	struct {
+		uint64_t from_iv;
+		uint32_t feedin, retail;
+	} tar[ADISPUTE_TARIFFS];
+	size_t n_tar;
 };
 
 #define ADISPUTE_LOG_BURST 10
@@ -404,6 +413,43 @@ out:
 
 /* ---- STATEMENT ------------------------------------------------------- */
 
+void
+adispute_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now)
+{
+	struct adispute *d = a->disp;
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
+
+	if (d == NULL || hb->feedin_uper_kwh == 0 || hb->retail_uper_kwh == 0)
+		return;
+	if (d->n_tar > 0 && d->tar[d->n_tar - 1].feedin == hb->feedin_uper_kwh &&
+	    d->tar[d->n_tar - 1].retail == hb->retail_uper_kwh)
+		return;
+	if (d->n_tar == ADISPUTE_TARIFFS) {
+		memmove(&d->tar[0], &d->tar[1], (ADISPUTE_TARIFFS - 1) * sizeof(d->tar[0]));
+		d->n_tar--;
+	}
+	d->tar[d->n_tar].from_iv = iv;
+	d->tar[d->n_tar].feedin = hb->feedin_uper_kwh;
+	d->tar[d->n_tar].retail = hb->retail_uper_kwh;
+	d->n_tar++;
+}
+
+/* The tariffs of interval iv: those the HEARTBEATs showed while it was
+ * under way (or later, before any change), else the configured ones (an
+ * interval before this run's first HEARTBEAT). */
+static void
+tariffs_of(struct agentd *a, uint64_t iv, uint32_t *feedin, uint32_t *retail)
+{
+	struct adispute *d = a->disp;
+	*feedin = (uint32_t)a->cfg.feedin_uper_kwh;
+	*retail = (uint32_t)a->cfg.retail_uper_kwh;
+	for (size_t i = 0; i < d->n_tar; i++)
+		if (d->tar[i].from_iv <= iv || (i == 0 && *feedin == 0)) {
+			*feedin = d->tar[i].feedin;
+			*retail = d->tar[i].retail;
+		}
+}
+
 struct reading {
 	uint64_t interval;
 	int found;
@@ -580,11 +626,10 @@ adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
 	uint64_t settled_s;
 	in.reading_before_settlement =
 	    rd.found && rd.have_time && settled_after(a, iv, &settled_s) && rd.time_s < settled_s;
-	in.feedin_uper_kwh = (uint32_t)a->cfg.feedin_uper_kwh;
-	in.retail_uper_kwh = (uint32_t)a->cfg.retail_uper_kwh;
+	tariffs_of(a, iv, &in.feedin_uper_kwh, &in.retail_uper_kwh);
 	in.fee_min_uper_kwh = (uint32_t)a->cfg.fee_min_uper_kwh;
-	in.fee_max_uper_kwh = a->cfg.fee_max_uper_kwh != 0 ? (uint32_t)a->cfg.fee_max_uper_kwh
-	                                                   : (uint32_t)a->cfg.retail_uper_kwh;
+	in.fee_max_uper_kwh =
+	    a->cfg.fee_max_uper_kwh != 0 ? (uint32_t)a->cfg.fee_max_uper_kwh : in.retail_uper_kwh;
 	enum averify_code c = averify_statement(&in, a->kp.pk, st, &out, &f);
 	free(tr);
 	if (c == AVERIFY_OK)

@@ -44,6 +44,9 @@ enum adispute_verdict adispute_result(struct agentd *a, const uint8_t *frame, si
 /* A verified STATEMENT of this household. */
 enum adispute_verdict adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
                                          const struct pw_statement *st, int64_t now);
+/* A HEARTBEAT: the tariffs governing the interval under way, which the
+ * statements of that interval are checked with. */
+void adispute_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now);
 /* A second checkpoint of a size held with another root (a fork). */
 void adispute_checkpoint_fork(struct agentd *a, const uint8_t *frame, size_t len,
                               const struct pw_checkpoint *cp, int64_t now);

@@ -13,7 +13,7 @@
 # the lie kept as evidence (table disputes, `peerwatt-agent evidence`), and
 # the honest frames before and after it still accepted.  An honest run of
 # the same fake (every RESULT delivered twice, byte for byte) raises no
-# alarm.  The agent has a standing bid of 100 Wh at
+# alarm, nor does one whose retail tariff changes from an interval on.  The agent has a standing bid of 100 Wh at
 # 0.25 every interval; the fake fills it in even intervals.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -225,5 +225,25 @@ check "fork_between: the checkpoints around it stay trusted" \
 	test "$(q "select count(*) from checkpoints where consistent = -1")" = 1
 check "fork_between: kept as evidence" evidence_has "type = 20"
 done_scenario fork_between
+fi
+# ---- honest again: the tariffs change (as a MARKET entry sets them) -------
+if want retariff; then
+scenario retariff
+after_change() {
+	local c
+	c=$(sed -n 's/^retariff \([0-9]*\)$/\1/p' "$FOUT")
+	[ -n "$c" ] && [ "$(q "select count(*) from statements where interval >= $c")" -ge 2 ]
+}
+WAIT_SECONDS=90 wait_for after_change || not_ok "retariff: statements after the change"
+C=$(sed -n 's/^retariff \([0-9]*\)$/\1/p' "$FOUT")
+check "retariff: statements settled at the new tariff are accepted (from interval ${C:-?})" after_change
+check "retariff: ... and those before it" \
+	test "$(q "select count(*) from statements where interval < ${C:-0}")" -ge 1
+check "retariff: nothing refused" test "$(q "select count(*) from disputes")" = 0
+check "retariff: the changed tariff is named (market_mismatch), no lie alarm" bash -c \
+	"curl -sf -m 10 http://127.0.0.1:$DASH/api/state | jq -e '[.problems[].code] |
+	 (index(\"market_mismatch\") != null) and (map(select(. == \"exchange_lied\" or
+	 . == \"statement_mismatch\")) | length == 0)' >/dev/null"
+done_scenario retariff
 fi
 finish

@@ -26,6 +26,8 @@
  *                whose consistency proofs it refuses (REJECT bad_query)
  *   fork_between after the 3rd checkpoint one of a forked tree between the 2nd
  *                and 3rd sizes: consistent with the 2nd, not with the 3rd
+ *   retariff     no lie: from 3 intervals after the 2nd checkpoint on, the retail
+ *                tariff is 0.35 (HEARTBEATs and statements; prints "retariff N")
  *
  *   pw-fakexch EXKEY REQ_PORT PUB_PORT MARKET_ID INTERVAL_S SCENARIO
  *
@@ -45,12 +47,13 @@
 #include "peerwatt/wire.h"
 #include "rules/settle.h"
 
-#define FEEDIN 80000
-#define RETAIL 300000
-#define FEE    10000
-#define GATE_S 1
-#define GRACE  2
-#define MAXN   4096
+#define FEEDIN  80000
+#define RETAIL  300000
+#define RETAIL2 350000 /* retariff: the retail tariff from the change on */
+#define FEE     10000
+#define GATE_S  1
+#define GRACE   2
+#define MAXN    4096
 
 static volatile sig_atomic_t stop;
 
@@ -118,6 +121,7 @@ struct fx {
 	size_t n_cp;
 	uint64_t fork_size;
 	unsigned ivs_with_orders, ivs_traded, ivs_untraded, ivs_read, n_honest_cp;
+	uint64_t retail_from; /* retariff: the interval from which RETAIL2 governs (0: never) */
 	uint8_t bob[PW_PK_LEN];
 };
 
@@ -503,12 +507,18 @@ checkpoint(struct fx *f, uint64_t iv, uint64_t size, int fork)
 	publish(f, c->frame, c->len, PW_MSG_CHECKPOINT);
 }
 
+static uint32_t
+retail_of(const struct fx *f, uint64_t iv)
+{
+	return f->retail_from != 0 && iv >= f->retail_from ? RETAIL2 : RETAIL;
+}
+
 static void
 settle(struct fx *f, uint64_t iv, uint64_t now_s)
 {
 	const uint8_t *pk = NULL;
 	const struct ivres *r = NULL;
-	struct settle_tariffs tar = { FEEDIN, RETAIL };
+	struct settle_tariffs tar = { FEEDIN, retail_of(f, iv) };
 
 	for (size_t i = 0; i < f->n_res; i++)
 		if (f->res[i].iv == iv)
@@ -585,6 +595,13 @@ settle(struct fx *f, uint64_t iv, uint64_t now_s)
 	}
 	checkpoint(f, iv, f->n_leaves, 0);
 	f->n_honest_cp++;
+	if (is(f, "retariff") && f->n_honest_cp == 2) {
+		/* honest: new tariffs from a later interval on, as a MARKET entry
+		 * of the log would set them */
+		f->retail_from = iv + 3;
+		printf("retariff %llu\n", (unsigned long long)f->retail_from);
+		fflush(stdout);
+	}
 	if (is(f, "fork_refuse") && f->n_honest_cp == 2) {
 		/* a history one entry longer that shares nothing after the
 		 * previous checkpoint */
@@ -625,7 +642,7 @@ heartbeat(struct fx *f)
 	m.u.heartbeat.interval_s = (uint32_t)f->L;
 	m.u.heartbeat.gate_s = GATE_S;
 	m.u.heartbeat.feedin_uper_kwh = FEEDIN;
-	m.u.heartbeat.retail_uper_kwh = RETAIL;
+	m.u.heartbeat.retail_uper_kwh = retail_of(f, (uint64_t)(now_ms() / 1000 / f->L));
 	len = sign(f, &m, out, sizeof(out));
 	publish(f, out, len, PW_MSG_HEARTBEAT);
 }
@@ -655,8 +672,8 @@ int
 main(int argc, char **argv)
 {
 	static struct fx f;
-	const char *scen[] = { "honest", "overfill", "unknown",     "equivocate",
-		               "money",  "missing",  "fork_refuse", "fork_between" };
+	const char *scen[] = { "honest",  "overfill",    "unknown",      "equivocate", "money",
+		               "missing", "fork_refuse", "fork_between", "retariff" };
 	int known = 0;
 
 	if (argc != 7) {

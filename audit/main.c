@@ -568,7 +568,8 @@ print_json(const struct out *o, const struct audit_report *r)
 	              "pending", ju64(r->intervals_pending), "not_cleared", ju64(r->intervals_open),
 	              "time_checked", ju64(r->time_checks));
 	json_t *doc = json_pack(
-	    "{s:b, s:{s:s, s:o, s:o, s:s}, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o, "
+	    "{s:b, s:{s:s, s:o, s:o, s:s}, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o, "
+	    "s:o, "
 	    "s:o, s:o}, s:o, "
 	    "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o, "
 	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
@@ -578,12 +579,13 @@ print_json(const struct out *o, const struct audit_report *r)
 	    : r->key_source == AUDIT_KEY_WITNESSED ? "database, witnessed by households"
 	                                           : "database",
 	    "rules", rules, "migration", migration, "period", period, "households",
-	    ju64(r->households), "entries", "total", ju64(r->entries), "market",
-	    ju64(r->market_entries), "registry", ju64(r->registry_entries), "orders",
-	    ju64(r->orders), "cancels", ju64(r->cancels), "readings", ju64(r->readings), "results",
-	    ju64(r->results), "statements", ju64(r->statements), "signatures", ju64(r->signatures),
-	    "root", jhex(r->root, PW_HASH_LEN), "checkpoints", cp, "auctions", ju64(r->auctions),
-	    "trades", ju64(r->trades), "traded_wh", ju64(r->traded_wh), "intervals_settled",
+	    ju64(r->households), "households_revoked", ju64(r->households_revoked), "entries",
+	    "total", ju64(r->entries), "market", ju64(r->market_entries), "registry",
+	    ju64(r->registry_entries), "orders", ju64(r->orders), "cancels", ju64(r->cancels),
+	    "readings", ju64(r->readings), "results", ju64(r->results), "statements",
+	    ju64(r->statements), "signatures", ju64(r->signatures), "root",
+	    jhex(r->root, PW_HASH_LEN), "checkpoints", cp, "auctions", ju64(r->auctions), "trades",
+	    ju64(r->trades), "traded_wh", ju64(r->traded_wh), "intervals_settled",
 	    ju64(r->intervals_settled), "intervals_open", ju64(r->intervals_open), "intervals", iv,
 	    "served", "statements", ju64(r->served_statements), "results", ju64(r->served_results),
 	    "evidence", ev, "entries_after_checkpoint", ju64(r->after_checkpoint), "warnings",

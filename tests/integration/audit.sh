@@ -169,6 +169,8 @@ forged registry-rewrite "(METER): meter serial MTR-0001 of House1 (h1) is not FO
 forged register-late "(ORDER): ORDER by House1 (h1), registered only by REGISTRY entry" \
 	register-late "$PK1"
 forged revoked "(CANCEL): CANCEL by House1 (h1), revoked by REGISTRY entry" revoke "$PK1"
+check "revoked: the report counts the revoked household" \
+	grep -q "^households    8 registered in the log, 1 of them revoked" "$T/revoked.txt"
 forged retro-tariff "(MARKET): MARKET entry effective from interval 1005, but entry" retro-tariff
 check "retro-tariff: said in plain words" grep -q "^problem .*changed the market's tariffs or fees" "$T/retro-tariff.txt"
 # the exchange's tables (its caches) changed, the log untouched

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "agent/agentd_int.h"
+#include "peerwatt/fmt.h"
 #include "peerwatt/merkle.h"
 
 /* A NUL-padded wire text field as a C string. */
@@ -225,7 +226,7 @@ aregistry_json(const struct agentd *a)
 {
 	const struct aregistry *r = &a->reg;
 	char id[PW_TOKEN_LEN + 1], name[PW_TOKEN_LEN + 1], zone[PW_TOKEN_LEN + 1];
-	char serial[PW_SERIAL_LEN + 1], line[512];
+	char serial[PW_SERIAL_LEN + 1], line[512], exp_w[PW_FMT_LEN], imp_w[PW_FMT_LEN];
 
 	if (!r->have)
 		return json_null();
@@ -233,21 +234,23 @@ aregistry_json(const struct agentd *a)
 	text(name, sizeof(name), r->e.name, PW_TOKEN_LEN);
 	text(zone, sizeof(zone), r->e.zone, PW_TOKEN_LEN);
 	text(serial, sizeof(serial), r->e.serial, PW_SERIAL_LEN);
+	pw_fmt_power(r->e.max_export_w, exp_w, sizeof(exp_w));
+	pw_fmt_power(r->e.max_import_w, imp_w, sizeof(imp_w));
 	if (r->proven_size > 0)
-		snprintf(
-		    line, sizeof(line),
-		    "Registered as %s (%s) in zone %s, meter %s, export %u W, import %u W%s; in"
-		    " the log at index %llu, proven",
-		    name, id, zone, serial, r->e.max_export_w, r->e.max_import_w,
-		    r->e.revoked ? ", REVOKED" : "", (unsigned long long)r->index);
+		snprintf(line, sizeof(line),
+		         "Registered as %s (%s) in zone %s, meter %s, export up to %s, import up "
+		         "to %s%s;"
+		         " in the log at index %llu, proven",
+		         name, id, zone, serial, exp_w, imp_w, r->e.revoked ? ", REVOKED" : "",
+		         (unsigned long long)r->index);
 	else
-		snprintf(
-		    line, sizeof(line),
-		    "Registered as %s (%s) in zone %s, meter %s, export %u W, import %u W%s; %s",
-		    name, id, zone, serial, r->e.max_export_w, r->e.max_import_w,
-		    r->e.revoked ? ", REVOKED" : "",
-		    r->proof_failed ? "its inclusion in the log could NOT be proven"
-		                    : "inclusion in the log not proven yet");
+		snprintf(line, sizeof(line),
+		         "Registered as %s (%s) in zone %s, meter %s, export up to %s, import up "
+		         "to %s%s;"
+		         " %s",
+		         name, id, zone, serial, exp_w, imp_w, r->e.revoked ? ", REVOKED" : "",
+		         r->proof_failed ? "its inclusion in the log could NOT be proven"
+		                         : "inclusion in the log not proven yet");
 	return json_pack(
 	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:o, s:b, s:o, s:o, s:s}", "id", id, "name", name,
 	    "zone", zone, "serial", serial, "max_export_w", (json_int_t)r->e.max_export_w,

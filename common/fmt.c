@@ -1,7 +1,7 @@
 /*
- * fmt.c: prices and intervals for log lines (see fmt.h).  Called by the
- * exchange's market clock and the agent's trading, metering and exchange
- * link when they log.
+ * fmt.c: prices, intervals and powers for log lines and the dashboard (see
+ * fmt.h).  Called by the exchange's market clock and the agent's trading,
+ * metering, exchange link and registry check.
  */
 #include "peerwatt/fmt.h"
 
@@ -43,4 +43,23 @@ pw_fmt_interval(uint64_t interval, int64_t interval_s, char *out, size_t cap)
 		return;
 	}
 	snprintf(out, cap, "%" PRIu64 " (%s)", interval, when);
+}
+
+void
+pw_fmt_power(uint64_t w, char *out, size_t cap)
+{
+	uint64_t div = w >= 1000000 ? 1000000 : 1000;
+	const char *unit = w >= 1000000 ? "MW" : "kW";
+	char frac[8];
+	size_t n;
+
+	if (w < 1000) {
+		snprintf(out, cap, "%" PRIu64 " W", w);
+		return;
+	}
+	snprintf(frac, sizeof(frac), div == 1000 ? "%03" PRIu64 : "%06" PRIu64, w % div);
+	n = strlen(frac);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	snprintf(out, cap, "%" PRIu64 "%s%s %s", w / div, n > 0 ? "." : "", frac, unit);
 }

@@ -80,7 +80,7 @@ WAIT_SECONDS=60 wait_for proven alice
 check "good: its registry entry is in /api/state, proven" proven alice
 idx=$(logged_at "$PKG")
 check "good: the sentence names name, id, zone, meter, capacities and the log index ($idx)" \
-	jqs good --arg t "Registered as alice (good) in zone z1, meter PWSIM-1-1, export 1200000 W, import 1200000 W; in the log at index $idx, proven" \
+	jqs good --arg t "Registered as alice (good) in zone z1, meter PWSIM-1-1, export up to 1.2 MW, import up to 1.2 MW; in the log at index $idx, proven" \
 	'.registry.text == $t'
 check "good: log_index is the entry's index in the exchange's log" \
 	jqs good --argjson i "${idx:-null}" '.registry.log_index == $i and .registry.revoked == false'

@@ -55,12 +55,41 @@ test_interval(void **state)
 	assert_string_equal(buf, "18446744073709551615");
 }
 
+static void
+test_power(void **state)
+{
+	static const struct {
+		uint64_t w;
+		const char *want;
+	} cases[] = {
+		{ 0, "0 W" },
+		{ 800, "800 W" },
+		{ 999, "999 W" },
+		{ 1000, "1 kW" },
+		{ 3680, "3.68 kW" },
+		{ 5001, "5.001 kW" },
+		{ 999999, "999.999 kW" },
+		{ 1000000, "1 MW" },
+		{ 3600000, "3.6 MW" },
+		{ 4294967295u, "4294.967295 MW" },
+	};
+	char buf[PW_FMT_LEN];
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pw_fmt_power(cases[i].w, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+	}
+	pw_fmt_power(UINT64_MAX, buf, sizeof(buf));
+	assert_string_equal(buf, "18446744073709.551615 MW");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_price),
 		cmocka_unit_test(test_interval),
+		cmocka_unit_test(test_power),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

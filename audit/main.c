@@ -114,7 +114,8 @@ key_source_text(enum audit_key_source k)
 	case AUDIT_KEY_PINNED:
 		return "pinned: equal to the key given with --exchange-key";
 	case AUDIT_KEY_WITNESSED:
-		return "taken from the database, and the key households' evidence is signed with";
+		return "taken from the database; the checkpoints and receipts households kept are "
+		       "signed with it too";
 	default:
 		return "taken from the database itself (not pinned)";
 	}

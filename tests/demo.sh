@@ -12,7 +12,7 @@
 # columns.  Ctrl-C (or DEMO_SECONDS=N) stops every process by pid with
 # SIGTERM, then pw-demo-watch prints its summary (counted as the audit counts)
 # and peerwatt-audit verifies the exchange's database and the agents'
-# checkpoint files; the exit status is the audit's (0 only when it passed).
+# checkpoint files and databases (their evidence); the exit status is the audit's (0 only when it passed).
 # Under a pipe (`make demo | tee log`) a Ctrl-C reaches tee too: once the pipe
 # is broken, the rest (summary, audit) goes to standard error.
 #
@@ -410,17 +410,16 @@ run_bg() {
 	done
 }
 say ""
-say "audit: peerwatt-audit verify exchange.db --checkpoints (the agents' files), in the state dir"
+say "audit: peerwatt-audit verify exchange.db --checkpoints (the agents' files) --agent (their"
+say "       databases: the receipts, statements and checkpoints each household holds), in the state dir"
 cps=()
+ags=()
 for h in "${HOUSES[@]}"; do
 	read -r name _ <<<"$h"
-	[ -s "$D/$name/checkpoints.txt" ] && cps+=("$D/$name/checkpoints.txt")
+	[ -s "$D/$name/checkpoints.txt" ] && cps+=(--checkpoints "$D/$name/checkpoints.txt")
+	[ -s "$D/$name/agent.db" ] && ags+=(--agent "$D/$name/agent.db")
 done
-if [ ${#cps[@]} -gt 0 ]; then
-	run_bg "$BUILD/peerwatt-audit" verify "$D/exchange.db" --checkpoints "${cps[@]}" >"$D/audit.txt" 2>&1
-else
-	run_bg "$BUILD/peerwatt-audit" verify "$D/exchange.db" >"$D/audit.txt" 2>&1
-fi
+run_bg "$BUILD/peerwatt-audit" verify "$D/exchange.db" "${cps[@]}" "${ags[@]}" >"$D/audit.txt" 2>&1
 rc_audit=$?
 # Within 100 columns: 64-digit hashes and keys cut to 16 digits, longer
 # lines wrapped at a space, continued under the value column of the line

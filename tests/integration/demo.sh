@@ -107,6 +107,8 @@ check "the audit's verdict is OK" grep -q '^  verdict  *OK$' "$OUT"
 check "the demo says the audit passed" grep -q '^audit verdict: PASSED' "$OUT"
 check "the audit checked the agents' checkpoint files" \
 	grep -qE '^  agent files  *[1-9][0-9]* checkpoints' "$OUT"
+check "the audit checked the households' evidence (their agent databases)" \
+	grep -qE '^  \[ok\] evidence  *[1-9][0-9]* agent databases: [1-9][0-9]* signed receipts' "$OUT"
 none_alive() {
 	local p
 	[ -s "$DIR/pids" ] || return 1

@@ -12,7 +12,8 @@
 # columns.  Ctrl-C (or DEMO_SECONDS=N) stops every process by pid with
 # SIGTERM, then pw-demo-watch prints its summary (counted as the audit counts)
 # and peerwatt-audit verifies the exchange's database and the agents'
-# checkpoint files and databases (their evidence); the exit status is the audit's (0 only when it passed).
+# checkpoint files and databases (their evidence); the exit status is the
+# audit's (0 only when it passed).
 # Under a pipe (`make demo | tee log`) a Ctrl-C reaches tee too: once the pipe
 # is broken, the rest (summary, audit) goes to standard error.
 #

@@ -200,6 +200,26 @@ caught revoked "$where (ORDER): ORDER by dave (d), revoked by REGISTRY entry" "$
 fresh retro
 where=$("$F" "$T/retro.db" "$T/ex.key" retro-tariff)
 caught retro-tariff "$where (MARKET): MARKET entry effective from interval $X, but entry" "$T/retro.db"
+# the last traded interval cleared before its gate: its RESULT moved right
+# after its orders, under a checkpoint signed before the gate
+fresh clearearly
+where=$("$F" "$T/clearearly.db" "$T/ex.key" clear-early)
+frc=$?
+check "clear-early forged (exit $frc): prints '$where'" bash -c "[ $frc = 0 ] && [[ '$where' =~ ^entry\ [0-9]+$ ]]"
+caught clear-early "$where (RESULT): interval $X cleared before its gate $gate" "$T/clearearly.db"
+"$B/peerwatt-audit" verify "$T/clearearly.db" --json >"$T/clearearly.json"
+check "clear-early: JSON failure names the RESULT at $where" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); f=d["failure"]
+assert d["ok"] is False and f["type"] == "RESULT" and "entry %d" % f["index"] == sys.argv[2], f
+assert "cleared before its gate" in json.dumps(d), d' "$T/clearearly.json" "$where"
+# without a checkpoint signed before the gate the tool refuses and changes nothing
+fresh nocp
+sqlite3 "$T/nocp.db" "DELETE FROM checkpoints WHERE interval < $X - 3"
+sum=$(sha256sum <"$T/nocp.db")
+"$F" "$T/nocp.db" "$T/ex.key" clear-early >"$T/nocp.out" 2>"$T/nocp.err"
+rc=$?
+check "clear-early without a checkpoint before the gate: exit 70 (got $rc), nothing forged" \
+	bash -c "[ $rc = 70 ] && [ ! -s '$T/nocp.out' ] && grep -q 'no checkpoint signed before the gate' '$T/nocp.err' && [ \"\$(sha256sum <'$T/nocp.db')\" = '$sum' ]"
 check "the untouched copy still verifies, key pinned" "$B/peerwatt-audit" verify "$T/copy.db" \
 	--exchange-key "$(cat "$T/ex.pk")"
 check "the log starts with the genesis MARKET entry and one REGISTRY entry per household" \

@@ -39,6 +39,12 @@
  *   pw-forge DB EXKEY retro-tariff          a MARKET entry raising the retail
  *                                           tariff from the last traded interval
  *                                           on, appended (table params too)
+ *   pw-forge DB EXKEY clear-early           the RESULT of the last traded
+ *                                           interval moved right after its last
+ *                                           order, where a checkpoint signed
+ *                                           before its gate holds it (the empty
+ *                                           RESULTs in between left out; no such
+ *                                           checkpoint: exit 70)
  *
  * Removing entries rebuilds the log as a cheating operator would: leaves,
  * the served tables (statements, results) and every checkpoint re-signed
@@ -79,6 +85,7 @@ struct forge {
 	struct ent *e;
 	size_t n;
 	const char *path;
+	int keep_first_cp; /* checkpoints that come to the same size: keep the first */
 };
 
 static _Noreturn void
@@ -303,8 +310,11 @@ rewrite(struct forge *f, const struct pw_keypair *kp, int64_t latest_time)
 		if (pw_wire_encode(&cp[c].m, f->market_id, kp, buf, sizeof(buf), &len) != PW_OK ||
 		    sqlite3_prepare_v2(
 		        f->db,
-		        "INSERT OR REPLACE INTO checkpoints(tree_size, interval, frame) "
-		        "VALUES (?1, ?2, ?3)",
+		        f->keep_first_cp
+		            ? "INSERT OR IGNORE INTO checkpoints(tree_size, interval, "
+		              "frame) VALUES (?1, ?2, ?3)"
+		            : "INSERT OR REPLACE INTO checkpoints(tree_size, interval, "
+		              "frame) VALUES (?1, ?2, ?3)",
 		        -1, &cps, NULL) != SQLITE_OK)
 			die("checkpoint");
 		sqlite3_bind_int64(cps, 1, (sqlite3_int64)cp[c].size);
@@ -902,6 +912,93 @@ retro_tariff(struct forge *f)
 	return 0;
 }
 
+/* Whether any ORDER, CANCEL, METER or STATEMENT of the log is for `iv`. */
+static int
+interval_used(const struct forge *f, uint64_t iv)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct pw_msg *m = &f->e[i].msg;
+		if ((m->type == PW_MSG_ORDER && m->u.order.interval == iv) ||
+		    (m->type == PW_MSG_CANCEL && m->u.cancel.interval == iv) ||
+		    (m->type == PW_MSG_METER && m->u.meter.interval == iv) ||
+		    (m->type == PW_MSG_STATEMENT && m->u.statement.interval == iv))
+			return 1;
+	}
+	return 0;
+}
+
+/* The RESULT (all parts) of the last traded interval X moved earlier, to
+ * right after the last ORDER or CANCEL for X (and after the RESULT of any
+ * earlier interval that had entries), when a checkpoint signed before X's
+ * gate holds that position: X cleared before its gate.  The empty RESULTs
+ * of earlier intervals without any entry logged between that position and
+ * X's RESULT are left out (the exchange clears intervals in order: kept,
+ * they would be named first, as cleared after a later interval), and of
+ * the checkpoints that then hold the same entries the first is kept. */
+static int
+clear_early(struct forge *f)
+{
+	uint64_t iv = traded_interval(f);
+	int64_t gate = (int64_t)iv * f->interval_s - f->gate_s;
+	size_t r0 = SIZE_MAX, pos = 0, n_parts = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct pw_msg *m = &f->e[i].msg;
+		if (m->type == PW_MSG_RESULT && m->u.result.interval == iv) {
+			if (r0 == SIZE_MAX)
+				r0 = i;
+			n_parts++;
+		} else if (r0 == SIZE_MAX &&
+		           ((m->type == PW_MSG_ORDER && m->u.order.interval == iv) ||
+		            (m->type == PW_MSG_CANCEL && m->u.cancel.interval == iv) ||
+		            (m->type == PW_MSG_RESULT && m->u.result.interval < iv &&
+		             interval_used(f, m->u.result.interval))))
+			pos = i + 1;
+	}
+	/* the first checkpoint holding position pos: signed before the gate? */
+	sqlite3_stmt *st;
+	struct pw_msg cp;
+	int found = 0;
+	if (sqlite3_prepare_v2(f->db,
+	                       "SELECT frame FROM checkpoints WHERE tree_size > ?1 ORDER BY "
+	                       "tree_size LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		die("checkpoints");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)pos);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (pw_wire_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+		                   &cp) != PW_OK)
+			die("checkpoint");
+		found = (int64_t)cp.u.checkpoint.time_s < gate;
+	}
+	sqlite3_finalize(st);
+	if (!found || pos >= r0) {
+		fprintf(stderr,
+		        "pw-forge: clear-early: no checkpoint signed before the gate %lld of "
+		        "interval %llu holds a place after its orders\n",
+		        (long long)gate, (unsigned long long)iv);
+		exit(70);
+	}
+	/* the empty clearings in between; the checkpoints over them then hold
+	 * the same entries: the first signed of them is kept */
+	f->keep_first_cp = 1;
+	for (size_t i = pos; i < r0; i++)
+		if (f->e[i].msg.type == PW_MSG_RESULT && f->e[i].msg.u.result.interval < iv)
+			f->e[i].drop = 1;
+	for (size_t k = 0; k < n_parts; k++) /* part k: the first not yet moved */
+		for (size_t j = pos + k; j < f->n; j++)
+			if (!f->e[j].drop && f->e[j].orig != SIZE_MAX &&
+			    f->e[j].msg.type == PW_MSG_RESULT &&
+			    f->e[j].msg.u.result.interval == iv) {
+				struct pw_msg m = f->e[j].msg;
+				f->e[j].drop = 1;
+				insert_at(f, pos + k, &m);
+				break;
+			}
+	rewrite(f, &f->ex, -1);
+	printf("entry %llu\n", (unsigned long long)pos_index(f, pos));
+	return 0;
+}
+
 static int attack(struct forge *f, int argc, char **argv);
 
 int
@@ -960,6 +1057,8 @@ attack(struct forge *fp, int argc, char **argv)
 		return revoke(fp, argv[4]);
 	if (strcmp(k, "retro-tariff") == 0)
 		return retro_tariff(fp);
+	if (strcmp(k, "clear-early") == 0)
+		return clear_early(fp);
 	fprintf(stderr, "pw-forge: unknown attack or arguments\n");
 	return 64;
 }

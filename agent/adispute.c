@@ -639,8 +639,8 @@ adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
 	pw_money_format(st->net_u, sn, sizeof(sn));
 	pw_money_format(out.mine.net_u, mn, sizeof(mn));
 	snprintf(detail, sizeof(detail),
-	         "signed net %s, bought %llu Wh, sold %llu Wh; computed net %s, bought %llu Wh,"
-	         " sold %llu Wh: %s%s",
+	         "signed net %s EUR, bought %llu Wh, sold %llu Wh; computed net %s EUR, bought"
+	         " %llu Wh, sold %llu Wh (check failed: %s)%s",
 	         sn, (unsigned long long)st->bought_wh, (unsigned long long)st->sold_wh, mn,
 	         (unsigned long long)out.mine.bought_wh, (unsigned long long)out.mine.sold_wh,
 	         f.text, disputed ? " (the interval's RESULT was refused)" : "");
@@ -914,8 +914,10 @@ adispute_problems(struct agentd *a, int64_t now, unsigned *active)
 		*active |= 1u << code[c];
 		snprintf(a->st_msg[code[c]], sizeof(a->st_msg[0]),
 		         "The exchange signed %lu %s that this household's own records contradict;"
-		         " refused, not counted in its balance. Latest: %.560s",
-		         d->count[c], what[c], d->last[c]);
+		         " refused, not counted in its balance. Latest: %.560s%s",
+		         d->count[c], what[c], d->last[c],
+		         d->last[c][0] != '\0' && d->last[c][strlen(d->last[c]) - 1] == '.' ? ""
+		                                                                            : ".");
 		snprintf(a->st_action[code[c]], sizeof(a->st_action[0]),
 		         "The signed frames are kept as evidence: export them with `peerwatt-agent"
 		         " evidence --db %s --out FILE` and give the file to the market's auditor"

@@ -49,36 +49,20 @@ static const char schema[] =
     " WHERE consistent = 1) AND tree_size = (SELECT min(tree_size) FROM checkpoints"
     " WHERE consistent = 0);";
 
-/* Whether table statements has column `proof` (a database of a version
- * before statement proofs lacks log_index and proof). */
+/* Whether `table` has column `col` (a database of an older version lacks
+ * statements.proof, added with statement proofs, and checkpoints.arrival,
+ * the order in which the agent received them).  Both names are constants
+ * of this file. */
 static int
-has_proof_column(sqlite3 *db)
+has_column(sqlite3 *db, const char *table, const char *col)
 {
 	sqlite3_stmt *st;
 	int found = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT count(*) FROM pragma_table_info('statements')"
-	                       " WHERE name = 'proof'",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", -1,
+	                       &st, NULL) != SQLITE_OK)
 		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		found = sqlite3_column_int(st, 0) > 0;
-	sqlite3_finalize(st);
-	return found;
-}
-
-/* Whether table checkpoints has column `arrival` (the order in which the
- * agent received them; older versions lack it). */
-static int
-has_arrival_column(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	int found = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT count(*) FROM pragma_table_info('checkpoints')"
-	                       " WHERE name = 'arrival'",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		found = sqlite3_column_int(st, 0) > 0;
 	sqlite3_finalize(st);
@@ -93,10 +77,10 @@ aledger_open(struct aledger **out, sqlite3 *db)
 
 	*out = NULL;
 	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-	    (!has_arrival_column(db) &&
+	    (!has_column(db, "checkpoints", "arrival") &&
 	     sqlite3_exec(db, "ALTER TABLE checkpoints ADD COLUMN arrival INTEGER", NULL, NULL,
 	                  &msg) != SQLITE_OK) ||
-	    (!has_proof_column(db) &&
+	    (!has_column(db, "statements", "proof") &&
 	     sqlite3_exec(db,
 	                  "ALTER TABLE statements ADD COLUMN log_index INTEGER;"
 	                  "ALTER TABLE statements ADD COLUMN proof INTEGER NOT NULL DEFAULT 0",

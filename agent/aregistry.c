@@ -22,17 +22,6 @@
 #include "peerwatt/fmt.h"
 #include "peerwatt/merkle.h"
 
-/* A NUL-padded wire text field as a C string. */
-static void
-text(char *out, size_t cap, const char *field, size_t len)
-{
-	size_t n = 0;
-	while (n < len && n + 1 < cap && field[n] != '\0')
-		n++;
-	memcpy(out, field, n);
-	out[n] = '\0';
-}
-
 int
 aregistry_next_query(struct agentd *a, const struct pw_checkpoint *cp, uint8_t *kind, uint64_t *qa,
                      uint64_t *qb)
@@ -64,14 +53,14 @@ compare(struct agentd *a)
 	size_t n = 0;
 
 	r->mismatch[0] = '\0';
-	text(serial, sizeof(serial), r->e.serial, PW_SERIAL_LEN);
+	pw_wire_text(serial, sizeof(serial), r->e.serial, PW_SERIAL_LEN);
 	if (mine[0] != '\0' && strcmp(mine, serial) != 0)
 		n += (size_t)snprintf(
 		    r->mismatch + n, sizeof(r->mismatch) - n,
 		    "meter serial \"%s\" in the log, \"%s\" here (%s)", serial, mine,
 		    a->cfg.serial[0] != '\0' ? "[household] serial" : "read from the meter");
 	char zone[PW_TOKEN_LEN + 1];
-	text(zone, sizeof(zone), r->e.zone, PW_TOKEN_LEN);
+	pw_wire_text(zone, sizeof(zone), r->e.zone, PW_TOKEN_LEN);
 	if (a->cfg.zone[0] != '\0' && strcmp(a->cfg.zone, zone) != 0 && n < sizeof(r->mismatch))
 		n += (size_t)snprintf(r->mismatch + n, sizeof(r->mismatch) - n,
 		                      "%szone %s in the log, %s here ([household] zone)",
@@ -119,9 +108,9 @@ aregistry_on_entry(struct agentd *a, const uint8_t *frame, size_t len, const str
 	r->proven_size = 0;
 	r->proof_failed = 0;
 	compare(a);
-	text(id, sizeof(id), r->e.id, PW_TOKEN_LEN);
-	text(name, sizeof(name), r->e.name, PW_TOKEN_LEN);
-	text(zone, sizeof(zone), r->e.zone, PW_TOKEN_LEN);
+	pw_wire_text(id, sizeof(id), r->e.id, PW_TOKEN_LEN);
+	pw_wire_text(name, sizeof(name), r->e.name, PW_TOKEN_LEN);
+	pw_wire_text(zone, sizeof(zone), r->e.zone, PW_TOKEN_LEN);
 	if (r->e.revoked)
 		log_error("REGISTRY: this household (%s (%s)) is REVOKED in the exchange's log: the"
 		          " exchange refuses its orders and readings",
@@ -230,10 +219,10 @@ aregistry_json(const struct agentd *a)
 
 	if (!r->have)
 		return json_null();
-	text(id, sizeof(id), r->e.id, PW_TOKEN_LEN);
-	text(name, sizeof(name), r->e.name, PW_TOKEN_LEN);
-	text(zone, sizeof(zone), r->e.zone, PW_TOKEN_LEN);
-	text(serial, sizeof(serial), r->e.serial, PW_SERIAL_LEN);
+	pw_wire_text(id, sizeof(id), r->e.id, PW_TOKEN_LEN);
+	pw_wire_text(name, sizeof(name), r->e.name, PW_TOKEN_LEN);
+	pw_wire_text(zone, sizeof(zone), r->e.zone, PW_TOKEN_LEN);
+	pw_wire_text(serial, sizeof(serial), r->e.serial, PW_SERIAL_LEN);
 	pw_fmt_power(r->e.max_export_w, exp_w, sizeof(exp_w));
 	pw_fmt_power(r->e.max_import_w, imp_w, sizeof(imp_w));
 	if (r->proven_size > 0)

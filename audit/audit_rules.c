@@ -78,28 +78,17 @@ audit_hh_add(struct audit *a, const uint8_t pk[PW_PK_LEN])
 	return h;
 }
 
-/* A NUL-padded wire text field as a C string. */
-static void
-text(char *out, size_t cap, const char *field, size_t len)
-{
-	size_t n = 0;
-	while (n < len && n + 1 < cap && field[n] != '\0')
-		n++;
-	memcpy(out, field, n);
-	out[n] = '\0';
-}
-
 static void
 apply_registry(struct audit *a, struct hh *h, uint64_t idx, const struct pw_registry *g)
 {
-	text(h->id, sizeof(h->id), g->id, PW_TOKEN_LEN);
-	text(h->name, sizeof(h->name), g->name, PW_TOKEN_LEN);
+	pw_wire_text(h->id, sizeof(h->id), g->id, PW_TOKEN_LEN);
+	pw_wire_text(h->name, sizeof(h->name), g->name, PW_TOKEN_LEN);
 	if (h->name[0] == '\0' || strcmp(h->name, h->id) == 0)
 		snprintf(h->label, sizeof(h->label), "%s", h->id);
 	else
 		snprintf(h->label, sizeof(h->label), "%s (%s)", h->name, h->id);
 	memset(h->zone, 0, sizeof(h->zone));
-	text(h->zone, sizeof(h->zone), g->zone, PW_TOKEN_LEN);
+	pw_wire_text(h->zone, sizeof(h->zone), g->zone, PW_TOKEN_LEN);
 	memcpy(h->serial, g->serial, PW_SERIAL_LEN);
 	h->max_export_w = g->max_export_w;
 	h->max_import_w = g->max_import_w;
@@ -144,8 +133,8 @@ market_sane(struct audit *a, uint64_t idx, const struct pw_market *m)
 			    (strncmp(f->zone_a, g->zone_b, PW_TOKEN_LEN) == 0 &&
 			     strncmp(f->zone_b, g->zone_a, PW_TOKEN_LEN) == 0)) {
 				char za[PW_TOKEN_LEN + 1], zb[PW_TOKEN_LEN + 1];
-				text(za, sizeof(za), f->zone_a, PW_TOKEN_LEN);
-				text(zb, sizeof(zb), f->zone_b, PW_TOKEN_LEN);
+				pw_wire_text(za, sizeof(za), f->zone_a, PW_TOKEN_LEN);
+				pw_wire_text(zb, sizeof(zb), f->zone_b, PW_TOKEN_LEN);
 				snprintf(why, sizeof(why), "the fee of zones %s/%s is listed twice",
 				         za, zb);
 				bad = why;
@@ -179,8 +168,10 @@ add_rules(struct audit *a, uint64_t idx, const struct pw_market *m)
 	r->fee_same_uper_kwh = m->fee_same_zone_uper_kwh;
 	r->fee_default_uper_kwh = m->fee_default_uper_kwh;
 	for (uint16_t i = 0; i < m->n_fees && i < PW_MARKET_MAX_FEES; i++) {
-		text(r->fees[i].zone_a, sizeof(r->fees[i].zone_a), m->fees[i].zone_a, PW_TOKEN_LEN);
-		text(r->fees[i].zone_b, sizeof(r->fees[i].zone_b), m->fees[i].zone_b, PW_TOKEN_LEN);
+		pw_wire_text(r->fees[i].zone_a, sizeof(r->fees[i].zone_a), m->fees[i].zone_a,
+		             PW_TOKEN_LEN);
+		pw_wire_text(r->fees[i].zone_b, sizeof(r->fees[i].zone_b), m->fees[i].zone_b,
+		             PW_TOKEN_LEN);
 		r->fees[i].fee_uper_kwh = m->fees[i].fee_uper_kwh;
 		r->n_fees++;
 	}
@@ -374,8 +365,8 @@ audit_rules_load(struct audit *a)
 	a->gate_s = g->gate_s;
 	a->grace_s = g->grace_s;
 	a->max_ahead_s = g->max_ahead_s;
-	text(r->market_name, sizeof(r->market_name), g->name, PW_TOKEN_LEN);
-	text(r->currency, sizeof(r->currency), g->currency, 3);
+	pw_wire_text(r->market_name, sizeof(r->market_name), g->name, PW_TOKEN_LEN);
+	pw_wire_text(r->currency, sizeof(r->currency), g->currency, 3);
 	r->have_rules = 1;
 	r->interval_s = g->interval_s;
 	r->gate_s = g->gate_s;
@@ -636,7 +627,7 @@ check_params(struct audit *a)
 	char where[AUDIT_WHERE_LEN];
 	sqlite3_stmt *st = NULL;
 
-	text(name, sizeof(name), g->name, PW_TOKEN_LEN);
+	pw_wire_text(name, sizeof(name), g->name, PW_TOKEN_LEN);
 	pw_hex_encode(a->r->exchange_pk, PW_PK_LEN, hex);
 	if (sqlite3_prepare_v2(a->db, "SELECT key, value FROM params ORDER BY rowid", -1, &st,
 	                       NULL) != SQLITE_OK) {
@@ -794,7 +785,7 @@ check_households(struct audit *a)
 			break;
 		}
 		char serial[PW_SERIAL_LEN + 1];
-		text(serial, sizeof(serial), h->serial, PW_SERIAL_LEN);
+		pw_wire_text(serial, sizeof(serial), h->serial, PW_SERIAL_LEN);
 		const struct {
 			const char *col, *want;
 		} t[] = { { "id", h->id },

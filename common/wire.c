@@ -1036,3 +1036,16 @@ pw_wire_result_trade(const struct pw_result *r, uint16_t i, struct pw_trade *out
 	out->qty_wh = get_u32(&p);
 	return PW_OK;
 }
+
+void
+pw_wire_text(char *out, size_t cap, const char *field, size_t len)
+{
+	size_t n = 0;
+
+	if (cap == 0)
+		return;
+	while (n < len && n + 1 < cap && field[n] != '\0')
+		n++;
+	memcpy(out, field, n);
+	out[n] = '\0';
+}

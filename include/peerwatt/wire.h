@@ -348,6 +348,10 @@ pw_err pw_wire_encode(struct pw_msg *m, uint64_t market_id, const struct pw_keyp
 pw_err pw_wire_decode(const uint8_t *buf, size_t len, struct pw_msg *m)
     __attribute__((warn_unused_result));
 
+/* A NUL-padded text field of `len` bytes (a serial, a token, an origin) as a
+ * C string in out[cap] (cap >= 1): up to the first NUL, cut to cap - 1. */
+void pw_wire_text(char *out, size_t cap, const char *field, size_t len);
+
 /* Check the signature of a frame by the author named in it (decodes only
  * the header): PW_OK, PW_ERR_BADSIG, or a decode error. */
 pw_err pw_wire_verify(const uint8_t *buf, size_t len, uint64_t market_id)

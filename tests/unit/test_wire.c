@@ -1261,6 +1261,26 @@ test_names(void **state)
 	}
 }
 
+static void
+test_text(void **state)
+{
+	const char full[4] = { 'a', 'b', 'c', 'd' }; /* no NUL: a field used whole */
+	const char padded[8] = { 'x', 'y', '\0', 'z' };
+	char out[8];
+	(void)state;
+	pw_wire_text(out, sizeof(out), full, sizeof(full));
+	assert_string_equal(out, "abcd");
+	pw_wire_text(out, sizeof(out), padded, sizeof(padded));
+	assert_string_equal(out, "xy");
+	pw_wire_text(out, 3, full, sizeof(full)); /* cut to cap - 1 */
+	assert_string_equal(out, "ab");
+	pw_wire_text(out, 1, full, sizeof(full));
+	assert_string_equal(out, "");
+	out[0] = 'q';
+	pw_wire_text(out, 0, full, sizeof(full)); /* nothing written */
+	assert_int_equal(out[0], 'q');
+}
+
 int
 main(void)
 {
@@ -1277,6 +1297,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_invalid_vectors),
+		cmocka_unit_test(test_text),
 	};
 	if (pw_crypto_init() != PW_OK)
 		return 1;

@@ -216,6 +216,12 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_u64(p, m->u.query.a);
 		put_u64(p, m->u.query.b);
 		break;
+	case PW_MSG_COSIGN:
+		put_bytes(p, m->u.cosign.origin, PW_ORIGIN_LEN);
+		put_u64(p, m->u.cosign.tree_size);
+		put_bytes(p, m->u.cosign.root, PW_HASH_LEN);
+		put_u64(p, m->u.cosign.time_s);
+		break;
 	case PW_MSG_ACK:
 	case PW_MSG_REJECT: {
 		const struct pw_receipt *r = &m->u.receipt;
@@ -444,6 +450,12 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		m->u.query.kind = get_u8(p);
 		m->u.query.a = get_u64(p);
 		m->u.query.b = get_u64(p);
+		break;
+	case PW_MSG_COSIGN:
+		get_bytes(p, m->u.cosign.origin, PW_ORIGIN_LEN);
+		m->u.cosign.tree_size = get_u64(p);
+		get_bytes(p, m->u.cosign.root, PW_HASH_LEN);
+		m->u.cosign.time_s = get_u64(p);
 		break;
 	case PW_MSG_ACK:
 	case PW_MSG_REJECT: {

@@ -21,6 +21,8 @@ wire_type_name(unsigned type)
 		return "METER";
 	case PW_MSG_QUERY:
 		return "QUERY";
+	case PW_MSG_COSIGN:
+		return "COSIGN";
 	case PW_MSG_ACK:
 		return "ACK";
 	case PW_MSG_REJECT:
@@ -81,6 +83,7 @@ static const char *const reason_names[PW_REASON__COUNT] = {
 	[PW_REASON_UNAVAILABLE] = "unavailable",
 	[PW_REASON_BAD_QUERY] = "bad_query",
 	[PW_REASON_REVOKED] = "revoked",
+	[PW_REASON_UNKNOWN_HEAD] = "unknown_head",
 };
 
 const char *
@@ -220,17 +223,25 @@ wire_validate(const struct pw_msg *m)
 		case PW_QUERY_REGISTRY:
 		case PW_QUERY_REGISTRY_PROOF:
 			return q->a == 0 ? PW_OK : PW_ERR_FIELD;
+		case PW_QUERY_COSIGNED:
+			return q->b == 0 ? PW_OK : PW_ERR_FIELD;
 		default:
 			return PW_ERR_FIELD;
 		}
 	}
+	case PW_MSG_COSIGN:
+		if (m->u.cosign.tree_size == 0)
+			return PW_ERR_FIELD;
+		return text_field_ok(m->u.cosign.origin, PW_ORIGIN_LEN) ? PW_OK : PW_ERR_FIELD;
 	case PW_MSG_ACK:
 		if (m->u.receipt.reason != PW_REASON_OK || m->u.receipt.log_index == UINT64_MAX)
 			return PW_ERR_FIELD;
 		return PW_OK;
 	case PW_MSG_REJECT:
 		if (m->u.receipt.reason == PW_REASON_OK ||
-		    m->u.receipt.reason >= PW_REASON__COUNT || m->u.receipt.log_index != UINT64_MAX)
+		    m->u.receipt.reason >= PW_REASON__COUNT ||
+		    reason_names[m->u.receipt.reason] == NULL ||
+		    m->u.receipt.log_index != UINT64_MAX)
 			return PW_ERR_FIELD;
 		return PW_OK;
 	case PW_MSG_RESULT: {
@@ -286,6 +297,8 @@ wire_body_len(unsigned type, size_t count)
 		return BODY_METER;
 	case PW_MSG_QUERY:
 		return BODY_QUERY;
+	case PW_MSG_COSIGN:
+		return BODY_COSIGN;
 	case PW_MSG_ACK:
 	case PW_MSG_REJECT:
 		return BODY_RECEIPT;

@@ -22,7 +22,7 @@
  *   PW_ERR_FIELD    side/kind/time_status/proof kind outside its enum, a count
  *                   above its bound, a serial/origin that is not 1..32
  *                   printable ASCII bytes then NUL padding, a QUERY field its
- *                   kind does not use != 0, MARKET name not 1..31 such bytes,
+ *                   kind does not use != 0, COSIGN tree_size 0, MARKET name not 1..31 such bytes,
  *                   currency not 3 of A-Z, interval_s 0, gate_s >= interval_s,
  *                   retail below feed-in, n_fees > 64, fees not in canonical order (zone_a
  *                   <= zone_b, pairs strictly ascending), a registry token
@@ -66,6 +66,7 @@ enum pw_msg_type {
 	PW_MSG_CANCEL = 2,
 	PW_MSG_METER = 3,
 	PW_MSG_QUERY = 4,
+	PW_MSG_COSIGN = 5, /* a household witnesses a CHECKPOINT (cosignature) */
 	/* exchange -> household / market data */
 	PW_MSG_ACK = 16,
 	PW_MSG_REJECT = 17,
@@ -111,6 +112,8 @@ enum pw_reason {
 	PW_REASON_UNAVAILABLE = 24,       /* exchange cannot store now (disk full ...) */
 	PW_REASON_BAD_QUERY = 25,
 	PW_REASON_REVOKED = 26, /* household removed from the registry */
+	/* 27 is bad_version (protocol 2, Part W) */
+	PW_REASON_UNKNOWN_HEAD = 28, /* COSIGN of a checkpoint the exchange never issued */
 	PW_REASON__COUNT
 };
 
@@ -131,7 +134,12 @@ enum pw_query_kind {
 	/* a = 0, b as for REGISTRY; answered by a PROOF of kind inclusion of
 	 * that same entry (a = its leaf index, b = the tree size) */
 	PW_QUERY_REGISTRY_PROOF = 8,
+	/* a = tree size (0: the largest size with a cosignature), b = 0;
+	 * answered by one message: the CHECKPOINT of that size, then every
+	 * logged COSIGN frame for it (at most PW_COSIGNED_MAX) */
+	PW_QUERY_COSIGNED = 11,
 };
+#define PW_COSIGNED_MAX 1024
 
 enum pw_time_status {
 	PW_TIME_SYNCED = 0,   /* clock synchronised (NTP) */
@@ -173,6 +181,16 @@ struct pw_query {
 	uint64_t nonce; /* echoed in the answer */
 	uint8_t kind;   /* enum pw_query_kind */
 	uint64_t a, b;  /* a field the kind does not use must be 0 */
+};
+
+/* COSIGN (household -> exchange, logged): the author has checked that the
+ * exchange's CHECKPOINT (origin, tree_size, root) extends every checkpoint
+ * it cosigned before (docs/protocol.md "COSIGN"). */
+struct pw_cosign {
+	char origin[PW_ORIGIN_LEN]; /* the checkpoint's origin, NUL padded */
+	uint64_t tree_size;         /* >= 1 */
+	uint8_t root[PW_HASH_LEN];
+	uint64_t time_s; /* the cosigned CHECKPOINT's time_s */
 };
 
 /* ACK and REJECT share this body. */
@@ -319,6 +337,7 @@ struct pw_msg {
 		struct pw_cancel cancel;
 		struct pw_meter meter;
 		struct pw_query query;
+		struct pw_cosign cosign;
 		struct pw_receipt receipt; /* ACK, REJECT */
 		struct pw_result result;
 		struct pw_statement statement;

@@ -23,7 +23,7 @@
 static const uint8_t all_types[] = {
 	PW_MSG_ORDER,  PW_MSG_CANCEL,    PW_MSG_METER,     PW_MSG_QUERY,      PW_MSG_ACK,
 	PW_MSG_REJECT, PW_MSG_RESULT,    PW_MSG_STATEMENT, PW_MSG_CHECKPOINT, PW_MSG_PROOF,
-	PW_MSG_DEPTH,  PW_MSG_HEARTBEAT, PW_MSG_MARKET,    PW_MSG_REGISTRY,
+	PW_MSG_DEPTH,  PW_MSG_HEARTBEAT, PW_MSG_MARKET,    PW_MSG_REGISTRY,   PW_MSG_COSIGN,
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -69,6 +69,12 @@ fill(struct pw_msg *m, uint8_t type)
 	case PW_MSG_QUERY:
 		m->u.query =
 		    (struct pw_query){ .nonce = 99, .kind = PW_QUERY_INCLUSION, .a = 5, .b = 9 };
+		break;
+	case PW_MSG_COSIGN:
+		memcpy(m->u.cosign.origin, "peerwatt.example/market-1", 25);
+		m->u.cosign.tree_size = 4242;
+		memset(m->u.cosign.root, 0x5a, PW_HASH_LEN);
+		m->u.cosign.time_s = 1710000900;
 		break;
 	case PW_MSG_ACK:
 	case PW_MSG_REJECT:
@@ -292,7 +298,8 @@ test_decoded_fields(void **state)
 static void
 test_requests_fit_bound(void **state)
 {
-	const uint8_t req[] = { PW_MSG_ORDER, PW_MSG_CANCEL, PW_MSG_METER, PW_MSG_QUERY };
+	const uint8_t req[] = { PW_MSG_ORDER, PW_MSG_CANCEL, PW_MSG_METER, PW_MSG_QUERY,
+		                PW_MSG_COSIGN };
 	struct pw_msg m;
 
 	(void)state;
@@ -368,7 +375,7 @@ test_header_refusals(void **state)
 	buf[0] = 0;
 	assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_VERSION);
 	buf[0] = 1;
-	const uint8_t bad_types[] = { 0, 5, 15, 26, 255 };
+	const uint8_t bad_types[] = { 0, 6, 15, 26, 255 };
 	for (size_t i = 0; i < sizeof(bad_types); i++) {
 		buf[1] = bad_types[i];
 		assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_TYPE);
@@ -440,6 +447,14 @@ static const struct mutation mutations[] = {
 	  "registry proof query with a" },
 	{ PW_MSG_QUERY, 8, { 9 }, 1, PW_ERR_FIELD, "query kind 9" },
 	{ PW_MSG_QUERY, 8, { 0xff }, 1, PW_ERR_FIELD, "query kind 255" },
+	{ PW_MSG_QUERY, 8, { PW_QUERY_COSIGNED }, 1, PW_ERR_FIELD, "cosigned query with b" },
+	{ PW_MSG_QUERY, 8, { 12 }, 1, PW_ERR_FIELD, "query kind 12" },
+	{ PW_MSG_COSIGN, 0, { 0 }, 1, PW_ERR_FIELD, "COSIGN empty origin" },
+	{ PW_MSG_COSIGN, 30, { 0x7f }, 1, PW_ERR_FIELD, "COSIGN origin DEL" },
+	{ PW_MSG_COSIGN, 32, { 0, 0, 0, 0, 0, 0, 0x10, 0x92 }, 8, PW_OK, "COSIGN tree_size 4242" },
+	{ PW_MSG_COSIGN, 32, { 0, 0, 0, 0, 0, 0, 0, 0 }, 8, PW_ERR_FIELD, "COSIGN tree_size 0" },
+	{ PW_MSG_REJECT, 41, { 0, 27 }, 2, PW_ERR_FIELD, "REJECT reason 27 (not yet named)" },
+	{ PW_MSG_REJECT, 41, { 0, PW_REASON_UNKNOWN_HEAD }, 2, PW_OK, "REJECT unknown_head" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_CHECKPOINT }, 1, PW_ERR_FIELD, "checkpoint query with a" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_STATEMENT }, 1, PW_ERR_FIELD, "statement query with b" },
 	{ PW_MSG_ACK, 41, { 0, 7 }, 2, PW_ERR_FIELD, "ACK with a reason" },
@@ -911,6 +926,12 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 		m->u.query.a = vec_u(v, "a", UINT64_MAX);
 		m->u.query.b = vec_u(v, "b", UINT64_MAX);
 		break;
+	case PW_MSG_COSIGN:
+		vec_text(v, "origin", m->u.cosign.origin, PW_ORIGIN_LEN);
+		m->u.cosign.tree_size = vec_u(v, "tree_size", UINT64_MAX);
+		vec_hex(v, "root", m->u.cosign.root, PW_HASH_LEN);
+		m->u.cosign.time_s = vec_u(v, "time_s", UINT64_MAX);
+		break;
 	case PW_MSG_ACK:
 	case PW_MSG_REJECT:
 		vec_hex(v, "ref_hash", m->u.receipt.ref_hash, PW_HASH_LEN);
@@ -1252,9 +1273,14 @@ test_names(void **state)
 	assert_string_equal(pw_msg_type_name(PW_MSG_MARKET), "MARKET");
 	assert_string_equal(pw_msg_type_name(PW_MSG_REGISTRY), "REGISTRY");
 	assert_string_equal(pw_msg_type_name(26), "UNKNOWN");
+	assert_string_equal(pw_msg_type_name(PW_MSG_COSIGN), "COSIGN");
+	assert_string_equal(pw_msg_type_name(6), "UNKNOWN");
+	assert_string_equal(pw_reason_name(PW_REASON_UNKNOWN_HEAD), "unknown_head");
 	assert_string_equal(pw_reason_name(PW_REASON_GATE_CLOSED), "gate_closed");
 	assert_string_equal(pw_reason_name(PW_REASON__COUNT), "unknown");
 	for (unsigned i = 0; i < PW_REASON__COUNT; i++) {
+		if (i == 27) /* bad_version: protocol 2 Part W, not yet named */
+			continue;
 		assert_string_not_equal(pw_reason_name(i), "unknown");
 		for (unsigned j = 0; j < i; j++)
 			assert_string_not_equal(pw_reason_name(i), pw_reason_name(j));

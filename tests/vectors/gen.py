@@ -156,7 +156,7 @@ def _self_test():
 
 VERSION = 1
 TYPES = {
-    "ORDER": 1, "CANCEL": 2, "METER": 3, "QUERY": 4,
+    "ORDER": 1, "CANCEL": 2, "METER": 3, "QUERY": 4, "COSIGN": 5,
     "ACK": 16, "REJECT": 17, "RESULT": 18, "STATEMENT": 19,
     "CHECKPOINT": 20, "PROOF": 21, "DEPTH": 22, "HEARTBEAT": 23,
     "MARKET": 24, "REGISTRY": 25,
@@ -364,6 +364,18 @@ def build():
     assert len(body) == 177
     vectors.append(("registry", "REGISTRY", EXCHANGE_SEED, f, body))
 
+    # COSIGN: the household witnesses the checkpoint vector above (same
+    # origin, tree_size, root and time_s).
+    f = [("origin", "peerwatt.example/market-1"), ("tree_size", 4242), ("root", root.hex()),
+         ("time_s", 1710000900)]
+    body = text32("peerwatt.example/market-1") + u64(4242) + root + u64(1710000900)
+    assert len(body) == 80
+    vectors.append(("cosign", "COSIGN", HOUSEHOLD_SEED, f, body))
+    # COSIGNED query: the checkpoint of size 4242 and its cosignatures.
+    f = [("nonce", 0xDEADBEEF0B), ("kind", 11), ("a", 4242), ("b", 0)]
+    body = u64(0xDEADBEEF0B) + u8(11) + u64(4242) + u64(0)
+    vectors.append(("query_cosigned", "QUERY", HOUSEHOLD_SEED, f, body))
+
     # Edge cases an implementation gets wrong easily: a serial of exactly 32
     # characters (no NUL at all) and the second part of a split RESULT.
     serial = "ABCDEFGHIJKLMNOPQRSTUVWXYZ 01234"
@@ -401,7 +413,7 @@ def invalid_cases(bodies):
     cases.append(("one_byte", "length", b"\x01"))
     cases.append(("version_0", "version", b"\x00" + order[1:]))
     cases.append(("version_2", "version", b"\x02" + order[1:]))
-    for t in (0, 5, 15, 26, 255):
+    for t in (0, 6, 15, 26, 255):
         cases.append(("type_%d" % t, "type", order[:1] + bytes([t]) + order[2:]))
     cases.append(("order_header_only", "length", order[:34]))
     cases.append(("order_truncated", "length", order[:-1]))
@@ -421,6 +433,16 @@ def invalid_cases(bodies):
                   mutated("query", "QUERY", 8, b"\x08")))
     cases.append(("query_checkpoint_with_a", "field", mutated("query", "QUERY", 8, b"\4")))
     cases.append(("query_result_with_b", "field", mutated("query", "QUERY", 8, b"\5")))
+    cases.append(("query_cosigned_with_b", "field", mutated("query", "QUERY", 8, b"\x0b")))
+    cases.append(("query_kind_12", "field", mutated("query", "QUERY", 8, b"\x0c")))
+    cases.append(("cosign_origin_empty", "field", mutated("cosign", "COSIGN", 0, b"\0")))
+    cases.append(("cosign_origin_gap", "field", mutated("cosign", "COSIGN", 28, b"x")))
+    cases.append(("cosign_tree_size_0", "field", mutated("cosign", "COSIGN", 32, u64(0))))
+    cases.append(("cosign_truncated", "length",
+                  frame("COSIGN", HOUSEHOLD_SEED, bodies["cosign"])[0][:-1]))
+    cases.append(("cosign_as_query", "length",
+                  frame("COSIGN", HOUSEHOLD_SEED, bodies["cosign"])[0][:1] + b"\x04" +
+                  frame("COSIGN", HOUSEHOLD_SEED, bodies["cosign"])[0][2:]))
     cases.append(("ack_with_reason", "field", mutated("ack", "ACK", 41, u16(1))))
     cases.append(("ack_no_log_index", "field", mutated("ack", "ACK", 43, u64(U64_MAX))))
     cases.append(("reject_reason_0", "field", mutated("reject", "REJECT", 41, u16(0))))

@@ -1,0 +1,449 @@
+/*
+ * schedule.c: parse and check the tariff schedule file (schedule.h).
+ * Called by the exchange's configuration loading and reload.  Strict: a
+ * schedule is a market input every household is bound by, so nothing is
+ * guessed (no default zone, no rounding of prices, no reordering).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "schedule.h"
+
+#define CT_UPER_KWH 10000 /* 1 ct/kWh = 0.01/kWh = 10000 micro-units per kWh */
+
+static pw_err fail(char *msg, size_t cap, pw_err rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static pw_err
+fail(char *msg, size_t cap, pw_err rc, const char *fmt, ...)
+{
+	if (msg != NULL && cap > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, cap, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int
+digits(const char *p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil), for y >= 1970. */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	const int64_t era = y / 400;
+	const int64_t yoe = y - era * 400;
+	const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dm[m - 1];
+}
+
+pw_err
+schedule_parse_time(const char *text, uint64_t *t_s)
+{
+	int y, mo, d, h, mi, s, oh = 0, om = 0, sign = 0;
+	if (text == NULL || t_s == NULL)
+		return PW_ERR_ARG;
+	size_t n = strlen(text);
+	/* YYYY-MM-DDTHH:MM:SS is 19 characters, then Z or +HH:MM */
+	if (n != 20 && n != 25)
+		return PW_ERR_PARSE;
+	if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+	    text[16] != ':')
+		return PW_ERR_PARSE;
+	if (digits(text, 4, &y) || digits(text + 5, 2, &mo) || digits(text + 8, 2, &d) ||
+	    digits(text + 11, 2, &h) || digits(text + 14, 2, &mi) || digits(text + 17, 2, &s))
+		return PW_ERR_PARSE;
+	if (n == 20) {
+		if (text[19] != 'Z')
+			return PW_ERR_PARSE;
+	} else {
+		if (text[19] == '+')
+			sign = 1;
+		else if (text[19] == '-')
+			sign = -1;
+		else
+			return PW_ERR_PARSE;
+		if (text[22] != ':' || digits(text + 20, 2, &oh) || digits(text + 23, 2, &om))
+			return PW_ERR_PARSE;
+		if (oh > 23 || om > 59)
+			return PW_ERR_PARSE;
+	}
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || s > 59)
+		return PW_ERR_PARSE;
+	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+	t -= sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return PW_ERR_PARSE;
+	*t_s = (uint64_t)t;
+	return PW_OK;
+}
+
+pw_err
+schedule_parse_ct(const char *text, int32_t *uper_kwh)
+{
+	if (text == NULL || uper_kwh == NULL)
+		return PW_ERR_ARG;
+	const char *p = text;
+	int neg = 0;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	int64_t whole = 0, frac = 0;
+	int nw = 0, nf = 0;
+	while (*p >= '0' && *p <= '9') {
+		whole = whole * 10 + (*p++ - '0');
+		if (++nw > 9)
+			return PW_ERR_RANGE;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (++nf > 4)
+				return PW_ERR_PARSE;
+			frac = frac * 10 + (*p++ - '0');
+		}
+		if (nf == 0)
+			return PW_ERR_PARSE;
+	}
+	if (*p != '\0' || nw == 0)
+		return PW_ERR_PARSE;
+	for (int i = nf; i < 4; i++)
+		frac *= 10;
+	int64_t v = whole * CT_UPER_KWH + frac;
+	if (neg)
+		v = -v;
+	if (v < INT32_MIN || v > INT32_MAX)
+		return PW_ERR_RANGE;
+	*uper_kwh = (int32_t)v;
+	return PW_OK;
+}
+
+/* Split `line` (NUL-terminated, modified) at commas into at most `max`
+ * fields; returns the count, or max + 1 when there are more. */
+static size_t
+split(char *line, char **f, size_t max)
+{
+	size_t n = 0;
+	char *p = line;
+	for (;;) {
+		if (n == max)
+			return max + 1;
+		f[n++] = p;
+		char *c = strchr(p, ',');
+		if (c == NULL)
+			return n;
+		*c = '\0';
+		p = c + 1;
+	}
+}
+
+static void
+fmt_ct(int32_t uper_kwh, char *out, size_t cap)
+{
+	int64_t v = uper_kwh;
+	uint64_t mag = v < 0 ? (uint64_t)-v : (uint64_t)v;
+	snprintf(out, cap, "%s%llu.%04llu", v < 0 ? "-" : "",
+	         (unsigned long long)(mag / CT_UPER_KWH), (unsigned long long)(mag % CT_UPER_KWH));
+}
+
+pw_err
+schedule_parse(const char *text, size_t len, uint32_t interval_s, struct schedule *out, char *msg,
+               size_t msgcap)
+{
+	if (text == NULL || out == NULL || interval_s == 0)
+		return PW_ERR_ARG;
+	if (len > SCHEDULE_MAX_BYTES)
+		return fail(msg, msgcap, PW_ERR_FULL, "file longer than %u bytes",
+		            (unsigned)SCHEDULE_MAX_BYTES);
+	struct schedule s = { 0 };
+	size_t cap_rows = 0, lineno = 0, pos = 0, prev_line = 0;
+	int seen_header = 0;
+	pw_err rc = PW_OK;
+	while (pos < len) {
+		char line[SCHEDULE_MAX_LINE + 2];
+		size_t e = pos;
+		while (e < len && text[e] != '\n')
+			e++;
+		size_t ll = e - pos;
+		lineno++;
+		if (ll > SCHEDULE_MAX_LINE) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: longer than %d characters",
+			          lineno, SCHEDULE_MAX_LINE);
+			goto out;
+		}
+		memcpy(line, text + pos, ll);
+		line[ll] = '\0';
+		pos = e < len ? e + 1 : e;
+		if (ll > 0 && line[ll - 1] == '\r')
+			line[--ll] = '\0';
+		if (memchr(line, '\0', ll) != NULL) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: holds a NUL byte", lineno);
+			goto out;
+		}
+		if (ll == 0 || line[0] == '#')
+			continue;
+		if (!seen_header) {
+			if (strcmp(line, SCHEDULE_HEADER) != 0) {
+				rc = fail(msg, msgcap, PW_ERR_PARSE,
+				          "line %zu: the first line must be the header '%s'",
+				          lineno, SCHEDULE_HEADER);
+				goto out;
+			}
+			seen_header = 1;
+			continue;
+		}
+		char *f[3];
+		size_t nf = split(line, f, 3);
+		if (nf != 3) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE,
+			          "line %zu: expected 3 fields (from,retail_ct_kwh,feedin_ct_kwh), "
+			          "found %s",
+			          lineno, nf > 3 ? "more" : "fewer");
+			goto out;
+		}
+		struct schedule_row r;
+		if (schedule_parse_time(f[0], &r.from_s) != PW_OK) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE,
+			          "line %zu: from '%s' is not an ISO 8601 time with a zone, like "
+			          "2026-12-07T00:00:00Z",
+			          lineno, f[0]);
+			goto out;
+		}
+		if (r.from_s % interval_s != 0) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE,
+			          "line %zu: from %s is not on an interval boundary (the interval "
+			          "is %u s)",
+			          lineno, f[0], interval_s);
+			goto out;
+		}
+		pw_err prc;
+		if ((prc = schedule_parse_ct(f[1], &r.retail_uper_kwh)) != PW_OK) {
+			rc = fail(
+			    msg, msgcap, prc,
+			    "line %zu: retail_ct_kwh '%s' is not a price in ct/kWh with at most 4 "
+			    "decimals",
+			    lineno, f[1]);
+			goto out;
+		}
+		if ((prc = schedule_parse_ct(f[2], &r.feedin_uper_kwh)) != PW_OK) {
+			rc = fail(
+			    msg, msgcap, prc,
+			    "line %zu: feedin_ct_kwh '%s' is not a price in ct/kWh with at most 4 "
+			    "decimals",
+			    lineno, f[2]);
+			goto out;
+		}
+		if (r.retail_uper_kwh < r.feedin_uper_kwh) {
+			char a[32], b[32];
+			fmt_ct(r.retail_uper_kwh, a, sizeof a);
+			fmt_ct(r.feedin_uper_kwh, b, sizeof b);
+			rc = fail(msg, msgcap, PW_ERR_RANGE,
+			          "line %zu: retail %s ct/kWh is below feed-in %s ct/kWh", lineno,
+			          a, b);
+			goto out;
+		}
+		if (s.n_rows > 0) {
+			const struct schedule_row *p = &s.rows[s.n_rows - 1];
+			if (r.from_s == p->from_s) {
+				rc = fail(msg, msgcap, PW_ERR_PARSE,
+				          "line %zu: overlaps line %zu (both start at %s)", lineno,
+				          prev_line, f[0]);
+				goto out;
+			}
+			if (r.from_s < p->from_s) {
+				rc = fail(
+				    msg, msgcap, PW_ERR_PARSE,
+				    "line %zu: not in time order (%s is before line %zu's start)",
+				    lineno, f[0], prev_line);
+				goto out;
+			}
+		}
+		if (s.n_rows == SCHEDULE_MAX_ROWS) {
+			rc = fail(msg, msgcap, PW_ERR_FULL, "line %zu: more than %d rows", lineno,
+			          SCHEDULE_MAX_ROWS);
+			goto out;
+		}
+		if (s.n_rows == cap_rows) {
+			size_t nc = cap_rows ? cap_rows * 2 : 128;
+			struct schedule_row *nr = realloc(s.rows, nc * sizeof *nr);
+			if (nr == NULL) {
+				rc = PW_ERR_NOMEM;
+				goto out;
+			}
+			s.rows = nr;
+			cap_rows = nc;
+		}
+		s.rows[s.n_rows++] = r;
+		prev_line = lineno;
+	}
+	if (!seen_header) {
+		rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: no header '%s'", lineno + 1,
+		          SCHEDULE_HEADER);
+		goto out;
+	}
+	if (s.n_rows == 0) {
+		rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: no rows after the header",
+		          lineno + 1);
+		goto out;
+	}
+	*out = s;
+	return PW_OK;
+out:
+	free(s.rows);
+	return rc;
+}
+
+pw_err
+schedule_load(const char *path, uint32_t interval_s, struct schedule *out, char *msg, size_t msgcap)
+{
+	if (path == NULL)
+		return PW_ERR_ARG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return fail(msg, msgcap, errno == ENOENT ? PW_ERR_NOTFOUND : PW_ERR_IO, "%s: %s",
+		            path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(msg, msgcap, PW_ERR_IO, "%s: not a regular file", path);
+	}
+	if (st.st_size > (off_t)SCHEDULE_MAX_BYTES) {
+		close(fd);
+		return fail(msg, msgcap, PW_ERR_FULL, "%s: longer than %u bytes", path,
+		            (unsigned)SCHEDULE_MAX_BYTES);
+	}
+	size_t n = (size_t)st.st_size, got = 0;
+	char *buf = malloc(n + 1);
+	if (buf == NULL) {
+		close(fd);
+		return PW_ERR_NOMEM;
+	}
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (got != n) {
+		free(buf);
+		return fail(msg, msgcap, PW_ERR_IO, "%s: short read", path);
+	}
+	char inner[256] = "";
+	pw_err rc = schedule_parse(buf, n, interval_s, out, inner, sizeof inner);
+	free(buf);
+	if (rc != PW_OK)
+		return fail(msg, msgcap, rc, "%s: %s", path, inner);
+	return PW_OK;
+}
+
+const struct schedule_row *
+schedule_at(const struct schedule *s, uint64_t t_s)
+{
+	if (s == NULL || s->n_rows == 0 || t_s < s->rows[0].from_s)
+		return NULL;
+	size_t lo = 0, hi = s->n_rows; /* rows[lo].from_s <= t_s < rows[hi].from_s */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->rows[mid].from_s <= t_s)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &s->rows[lo];
+}
+
+static void
+fmt_time(uint64_t t_s, char *out, size_t cap)
+{
+	time_t t = (time_t)t_s;
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, cap, "%llu", (unsigned long long)t_s);
+}
+
+static int
+same_row(const struct schedule_row *a, const struct schedule_row *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return a->retail_uper_kwh == b->retail_uper_kwh && a->feedin_uper_kwh == b->feedin_uper_kwh;
+}
+
+pw_err
+schedule_check_append(const struct schedule *cur, const struct schedule *next, uint64_t frozen_s,
+                      char *msg, size_t msgcap)
+{
+	if (cur == NULL || next == NULL)
+		return PW_ERR_ARG;
+	/* The governing row can only change at a row boundary of either
+	 * schedule, so comparing at every boundary before frozen_s (and at the
+	 * start of time) covers every instant. */
+	const struct schedule *both[2] = { cur, next };
+	uint64_t first_change = UINT64_MAX;
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < both[k]->n_rows; i++) {
+			uint64_t t = both[k]->rows[i].from_s;
+			if (t >= frozen_s)
+				break;
+			if (!same_row(schedule_at(cur, t), schedule_at(next, t)) &&
+			    t < first_change)
+				first_change = t;
+		}
+	}
+	if (first_change == UINT64_MAX)
+		return PW_OK;
+	char a[32], b[32];
+	fmt_time(first_change, a, sizeof a);
+	fmt_time(frozen_s, b, sizeof b);
+	return fail(msg, msgcap, PW_ERR_STATE,
+	            "the new schedule changes the tariffs from %s, before %s: an interval whose "
+	            "gate has passed or that may already hold orders keeps its tariffs; only rows "
+	            "from %s on may be added or changed",
+	            a, b, b);
+}
+
+void
+schedule_free(struct schedule *s)
+{
+	if (s == NULL)
+		return;
+	free(s->rows);
+	s->rows = NULL;
+	s->n_rows = 0;
+}

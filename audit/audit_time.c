@@ -18,49 +18,52 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The first database checkpoint whose tree holds entry `idx`, or NULL. */
+/* What a checkpoint is searched by; each does not decrease along a->cps. */
+enum cp_key { CP_TREE_SIZE, CP_INTERVAL, CP_TIME };
+
+static __int128
+cp_key(const struct cp *c, enum cp_key k)
+{
+	const struct pw_checkpoint *h = &c->msg.u.checkpoint;
+	return k == CP_TREE_SIZE  ? (__int128)h->tree_size
+	       : k == CP_INTERVAL ? (__int128)h->interval
+	                          : (__int128)h->time_s;
+}
+
+/* The first database checkpoint whose `k` is at least `v`, or NULL. */
 static const struct cp *
-first_holding(const struct audit *a, uint64_t idx)
+first_cp(const struct audit *a, enum cp_key k, __int128 v)
 {
 	size_t lo = 0, hi = a->n_db_cps;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (a->cps[mid].msg.u.checkpoint.tree_size <= idx)
+		if (cp_key(&a->cps[mid], k) < v)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo < a->n_db_cps ? &a->cps[lo] : NULL;
+}
+
+/* The first database checkpoint whose tree holds entry `idx`. */
+static const struct cp *
+first_holding(const struct audit *a, uint64_t idx)
+{
+	return first_cp(a, CP_TREE_SIZE, (__int128)idx + 1);
 }
 
 /* The first database checkpoint that claims interval `iv` settled. */
 static const struct cp *
 first_settling(const struct audit *a, uint64_t iv)
 {
-	size_t lo = 0, hi = a->n_db_cps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (a->cps[mid].msg.u.checkpoint.interval < iv)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < a->n_db_cps ? &a->cps[lo] : NULL;
+	return first_cp(a, CP_INTERVAL, iv);
 }
 
 /* The first checkpoint signed at or after `t`. */
 static const struct cp *
 first_at(const struct audit *a, __int128 t)
 {
-	size_t lo = 0, hi = a->n_db_cps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if ((__int128)a->cps[mid].msg.u.checkpoint.time_s < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < a->n_db_cps ? &a->cps[lo] : NULL;
+	return first_cp(a, CP_TIME, t);
 }
 
 static long long

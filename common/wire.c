@@ -215,6 +215,7 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_u8(p, m->u.query.kind);
 		put_u64(p, m->u.query.a);
 		put_u64(p, m->u.query.b);
+		put_bytes(p, m->u.query.key, PW_PK_LEN);
 		break;
 	case PW_MSG_COSIGN:
 		put_bytes(p, m->u.cosign.origin, PW_ORIGIN_LEN);
@@ -450,6 +451,7 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		m->u.query.kind = get_u8(p);
 		m->u.query.a = get_u64(p);
 		m->u.query.b = get_u64(p);
+		get_bytes(p, m->u.query.key, PW_PK_LEN);
 		break;
 	case PW_MSG_COSIGN:
 		get_bytes(p, m->u.cosign.origin, PW_ORIGIN_LEN);

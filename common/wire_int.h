@@ -15,7 +15,7 @@
 #define BODY_ORDER      33
 #define BODY_CANCEL     24
 #define BODY_METER      (8 + 8 + PW_SERIAL_LEN + 4 * 8 + 1)
-#define BODY_QUERY      25
+#define BODY_QUERY      (8 + 1 + 8 + 8 + PW_PK_LEN)
 #define BODY_COSIGN     (PW_ORIGIN_LEN + 8 + PW_HASH_LEN + 8)
 #define BODY_RECEIPT    (PW_HASH_LEN + 1 + 8 + 2 + 8 + 8)
 #define BODY_RESULT     30

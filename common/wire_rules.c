@@ -195,6 +195,21 @@ side_ok(uint8_t side)
 	return side == PW_SIDE_BUY || side == PW_SIDE_SELL;
 }
 
+int
+pw_query_uses_key(unsigned kind)
+{
+	return kind == PW_QUERY_REGISTRY || kind == PW_QUERY_REGISTRY_PROOF;
+}
+
+static int
+zero_bytes(const uint8_t *b, size_t n)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= b[i];
+	return acc == 0;
+}
+
 pw_err
 wire_validate(const struct pw_msg *m)
 {
@@ -210,6 +225,10 @@ wire_validate(const struct pw_msg *m)
 		return text_field_ok(m->u.meter.serial, PW_SERIAL_LEN) ? PW_OK : PW_ERR_FIELD;
 	case PW_MSG_QUERY: {
 		const struct pw_query *q = &m->u.query;
+		/* a key with a kind that does not use it is refused: one
+		 * question has one encoding */
+		if (!pw_query_uses_key(q->kind) && !zero_bytes(q->key, PW_PK_LEN))
+			return PW_ERR_FIELD;
 		switch (q->kind) {
 		case PW_QUERY_STATEMENT:
 		case PW_QUERY_RESULT:
@@ -217,6 +236,8 @@ wire_validate(const struct pw_msg *m)
 		case PW_QUERY_INCLUSION:
 		case PW_QUERY_CONSISTENCY:
 		case PW_QUERY_STATEMENT_PROOF:
+		case PW_QUERY_MARKET:
+		case PW_QUERY_MARKET_PROOF:
 			return PW_OK;
 		case PW_QUERY_CHECKPOINT:
 			return q->a == 0 && q->b == 0 ? PW_OK : PW_ERR_FIELD;

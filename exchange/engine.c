@@ -916,6 +916,8 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 	case PW_QUERY_CONSISTENCY:
 	case PW_QUERY_STATEMENT_PROOF:
 	case PW_QUERY_REGISTRY_PROOF:
+	case PW_QUERY_MARKET:
+	case PW_QUERY_MARKET_PROOF:
 		memset(&m, 0, sizeof(m));
 		m.type = PW_MSG_PROOF;
 		if (q->kind != PW_QUERY_CONSISTENCY) {
@@ -928,12 +930,23 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 			/* the author's own statement only: its index answers `a` */
 			if (rc == PW_OK && q->kind == PW_QUERY_STATEMENT_PROOF)
 				rc = store_statement_index(e->store, s->msg.author, q->a, &idx);
-			/* the author's latest REGISTRY entry among the first `size` */
+			/* the latest REGISTRY entry of the key asked about (all
+			 * zero: the author) among the first `size` */
 			if (rc == PW_OK &&
-			    (q->kind == PW_QUERY_REGISTRY || q->kind == PW_QUERY_REGISTRY_PROOF))
-				rc = xrules_find_entry(store_db(e->store), s->msg.author, size,
-				                       &idx, e->out, ENGINE_OUT_MAX, &len);
-			if (rc == PW_OK && q->kind == PW_QUERY_REGISTRY)
+			    (q->kind == PW_QUERY_REGISTRY || q->kind == PW_QUERY_REGISTRY_PROOF)) {
+				static const uint8_t zero[PW_PK_LEN];
+				const uint8_t *who =
+				    memcmp(q->key, zero, PW_PK_LEN) != 0 ? q->key : s->msg.author;
+				rc = xrules_find_entry(store_db(e->store), who, size, &idx, e->out,
+				                       ENGINE_OUT_MAX, &len);
+			}
+			/* the MARKET entry governing interval a among the first `size` */
+			if (rc == PW_OK &&
+			    (q->kind == PW_QUERY_MARKET || q->kind == PW_QUERY_MARKET_PROOF))
+				rc = xrules_find_market(store_db(e->store), q->a, size, &idx,
+				                        e->out, ENGINE_OUT_MAX, &len);
+			if (rc == PW_OK &&
+			    (q->kind == PW_QUERY_REGISTRY || q->kind == PW_QUERY_MARKET))
 				break; /* the logged frame itself, as it is in e->out */
 			if (rc == PW_OK)
 				rc = mlog_prove_inclusion(e->log, idx, size, &m.u.proof);

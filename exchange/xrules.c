@@ -848,24 +848,11 @@ xrules_registry(const struct xrules *x, struct registry **out)
 	return rc;
 }
 
-pw_err
-xrules_find_entry(sqlite3 *db, const uint8_t pk[PW_PK_LEN], uint64_t size, uint64_t *idx,
-                  uint8_t *buf, size_t cap, size_t *len)
+/* The frame and index of the one row `st` selects (its columns idx, frame). */
+static pw_err
+find_row(sqlite3_stmt *st, uint64_t *idx, uint8_t *buf, size_t cap, size_t *len)
 {
-	sqlite3_stmt *st = NULL;
 	pw_err rc = PW_ERR_NOTFOUND;
-
-	if (size == 0 || size > INT64_MAX)
-		return PW_ERR_NOTFOUND;
-	/* the household key sits at frame offset 2 + 32 + 8 (SQL counts from 1) */
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT idx, frame FROM log WHERE " RULES_TYPES
-	                       " AND type = 25 AND idx < ?1 AND substr(frame, 43, 32) = ?2 "
-	                       "ORDER BY idx DESC LIMIT 1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return PW_ERR_DB;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
-	sqlite3_bind_blob(st, 2, pk, PW_PK_LEN, SQLITE_STATIC);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
 		size_t n = (size_t)sqlite3_column_bytes(st, 1);
@@ -882,4 +869,49 @@ xrules_find_entry(sqlite3 *db, const uint8_t pk[PW_PK_LEN], uint64_t size, uint6
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+pw_err
+xrules_find_entry(sqlite3 *db, const uint8_t pk[PW_PK_LEN], uint64_t size, uint64_t *idx,
+                  uint8_t *buf, size_t cap, size_t *len)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (size == 0 || size > INT64_MAX)
+		return PW_ERR_NOTFOUND;
+	/* the household key sits at frame offset 2 + 32 + 8 (SQL counts from 1) */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT idx, frame FROM log WHERE " RULES_TYPES
+	                       " AND type = 25 AND idx < ?1 AND substr(frame, 43, 32) = ?2 "
+	                       "ORDER BY idx DESC LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	sqlite3_bind_blob(st, 2, pk, PW_PK_LEN, SQLITE_STATIC);
+	return find_row(st, idx, buf, cap, len);
+}
+
+pw_err
+xrules_find_market(sqlite3 *db, uint64_t interval, uint64_t size, uint64_t *idx, uint8_t *buf,
+                   size_t cap, size_t *len)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t be[8];
+
+	if (size == 0 || size > INT64_MAX)
+		return PW_ERR_NOTFOUND;
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)(interval >> (56 - 8 * i));
+	/* effective_interval sits at frame offset 2 + 32 + 8, big-endian, so
+	 * that SQLite's byte-wise BLOB order is the number's order; the latest
+	 * entry effective by `interval` governs it, as xrules_market_at() */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT idx, frame FROM log WHERE " RULES_TYPES
+	                       " AND type = 24 AND idx < ?1 AND substr(frame, 43, 8) <= ?2 "
+	                       "ORDER BY idx DESC LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	sqlite3_bind_blob(st, 2, be, sizeof(be), SQLITE_STATIC);
+	return find_row(st, idx, buf, cap, len);
 }

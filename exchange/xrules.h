@@ -25,7 +25,8 @@
  * way round.
  *
  * Owned by exchange/main.c (one struct xrules per daemon); the engine
- * answers QUERY REGISTRY / REGISTRY_PROOF with xrules_find_entry().  Every
+ * answers QUERY REGISTRY / REGISTRY_PROOF with xrules_find_entry() and MARKET /
+ * MARKET_PROOF with xrules_find_market().  Every
  * function that appends runs its own store transaction (none may be open).
  * Not thread-safe.
  */
@@ -163,5 +164,15 @@ pw_err xrules_caches(const struct xrules *x, struct store *s, int warn, int *reb
  */
 pw_err xrules_find_entry(sqlite3 *db, const uint8_t pk[PW_PK_LEN], uint64_t size, uint64_t *idx,
                          uint8_t *buf, size_t cap, size_t *len) __attribute__((warn_unused_result));
+
+/*
+ * QUERY MARKET: the MARKET entry governing `interval` among the log's first
+ * `size` entries (the latest one whose effective_interval <= interval, the
+ * rule of xrules_market_at()); its index and frame.  PW_ERR_NOTFOUND when
+ * there is none.
+ */
+pw_err xrules_find_market(sqlite3 *db, uint64_t interval, uint64_t size, uint64_t *idx,
+                          uint8_t *buf, size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
 
 #endif

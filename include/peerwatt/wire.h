@@ -127,19 +127,30 @@ enum pw_query_kind {
 	 * by a PROOF of kind inclusion whose a is the leaf index of the
 	 * author's STATEMENT of that interval */
 	PW_QUERY_STATEMENT_PROOF = 6,
-	/* a = 0, b = tree size (0: the latest checkpoint's); answered by the
-	 * author's latest REGISTRY entry among the first b log entries, the
+	/* a = 0, b = tree size (0: the latest checkpoint's), key = the
+	 * household asked about (all zero: the author); answered by that
+	 * household's latest REGISTRY entry among the first b log entries, the
 	 * exact logged frame */
 	PW_QUERY_REGISTRY = 7,
-	/* a = 0, b as for REGISTRY; answered by a PROOF of kind inclusion of
-	 * that same entry (a = its leaf index, b = the tree size) */
+	/* a = 0, b and key as for REGISTRY; answered by a PROOF of kind
+	 * inclusion of that same entry (a = its leaf index, b = the tree size) */
 	PW_QUERY_REGISTRY_PROOF = 8,
+	/* a = interval, b = tree size (0: the latest checkpoint's); answered by
+	 * the MARKET entry governing interval a among the first b log entries,
+	 * the exact logged frame */
+	PW_QUERY_MARKET = 9,
+	/* a, b as for MARKET; answered by a PROOF of kind inclusion of that
+	 * same entry (a = its leaf index, b = the tree size) */
+	PW_QUERY_MARKET_PROOF = 10,
 	/* a = tree size (0: the largest size with a cosignature), b = 0;
 	 * answered by one message: the CHECKPOINT of that size, then every
 	 * logged COSIGN frame for it (at most PW_COSIGNED_MAX) */
 	PW_QUERY_COSIGNED = 11,
 };
 #define PW_COSIGNED_MAX 1024
+
+/* 1 when a QUERY of `kind` uses its key field (REGISTRY, REGISTRY_PROOF). */
+int pw_query_uses_key(unsigned kind);
 
 enum pw_time_status {
 	PW_TIME_SYNCED = 0,   /* clock synchronised (NTP) */
@@ -181,6 +192,9 @@ struct pw_query {
 	uint64_t nonce; /* echoed in the answer */
 	uint8_t kind;   /* enum pw_query_kind */
 	uint64_t a, b;  /* a field the kind does not use must be 0 */
+	/* the household asked about (REGISTRY, REGISTRY_PROOF; all zero: the
+	 * author); all zero for every other kind */
+	uint8_t key[PW_PK_LEN];
 };
 
 /* COSIGN (household -> exchange, logged): the author has checked that the

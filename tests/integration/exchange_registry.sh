@@ -3,7 +3,9 @@
 # (issue 15 point 1, docs/exchange.md "Rules and registry in the log").
 # A new database starts with the genesis MARKET entry at index 0 and one
 # REGISTRY entry per household; QUERY REGISTRY / REGISTRY_PROOF answer a
-# household with its logged entry; a reload appends one REGISTRY entry per
+# household with its logged entry (or, with the key field, any household's:
+# a counterparty's zone), QUERY MARKET / MARKET_PROOF with the MARKET entry
+# governing an interval; a reload appends one REGISTRY entry per
 # new, changed or revoked household (none when nothing changed) and the
 # exchange then runs on the log's registry; tables edited behind the log
 # are rebuilt from it; a configuration whose rules differ from the log's is
@@ -87,6 +89,24 @@ got=$("${C[@]}" -k "$T/a.key" query registry 0 1)
 check "QUERY REGISTRY in a tree holding only the MARKET entry: bad_query (got '$got')" test "$got" = "REJECT bad_query"
 got=$("${C[@]}" -k "$T/a.key" query registry_proof 0 999999)
 check "QUERY REGISTRY_PROOF beyond the log: bad_query (got '$got')" test "$got" = "REJECT bad_query"
+# the key field: any household's entry (a counterparty's zone sets the fee)
+got=$("${C[@]}" -k "$T/a.key" query registry 0 "$size" "$(cat "$T/b.pk")")
+check "QUERY REGISTRY with bob's key, asked by alice: bob's entry (got '${got:0:20}')" test \
+	"$(echo "$got" | cut -d' ' -f1-3)" = "REGISTRY b south"
+got=$("${C[@]}" -k "$T/a.key" query registry_proof 0 "$size" "$(cat "$T/c.pk")")
+check "QUERY REGISTRY_PROOF with carol's key: entry 3 in the tree of $size" \
+	test "$(echo "$got" | cut -d' ' -f1,3,4)" = "PROOF 3 $size"
+got=$("${C[@]}" -k "$T/a.key" query registry 0 "$size" "$(cat "$T/e.pk")")
+check "QUERY REGISTRY with a key no entry names: bad_query (got '$got')" test "$got" = "REJECT bad_query"
+leaf0=$(q 'SELECT lower(hex(leaf)) FROM log WHERE idx = 0')
+got=$("${C[@]}" -k "$T/a.key" query market 123 "$size")
+check "QUERY MARKET: the genesis entry governs (got '${got:0:40}')" test \
+	"$(echo "$got" | cut -d' ' -f1,2,7,8)" = "MARKET 0 1 $leaf0"
+got=$("${C[@]}" -k "$T/a.key" query market_proof 123 "$size")
+check "QUERY MARKET_PROOF: entry 0 in the tree of $size" \
+	test "$(echo "$got" | cut -d' ' -f1,3,4)" = "PROOF 0 $size"
+got=$("${C[@]}" -k "$T/a.key" query market 123 999999)
+check "QUERY MARKET beyond the log: bad_query (got '$got')" test "$got" = "REJECT bad_query"
 
 # --- reloads ----------------------------------------------------------------------------
 before=$(q 'SELECT count(*) FROM log')
@@ -257,6 +277,23 @@ check "QUERY REGISTRY with tree size 0: bob's entry in the latest checkpoint's t
 got=$("${CY[@]}" -k "$T/b.key" query registry_proof 0 0)
 check "QUERY REGISTRY_PROOF with tree size 0: entry $bidx in the tree of $cps" test \
 	"$(echo "$got" | cut -d' ' -f1,3,4)" = "PROOF $bidx $cps"
+# QUERY MARKET: each interval's own rules, as the log's first b entries say
+m2=$(sqlite3 "$T/y.db" 'SELECT max(idx) FROM log WHERE type = 24')
+got=$("${CY[@]}" -k "$T/b.key" query market "$((eff - 1))" 0)
+check "QUERY MARKET for $((eff - 1)): the genesis entry, retail 0.30 (got '${got:0:40}')" test \
+	"$(echo "$got" | cut -d' ' -f1-2,4)" = "MARKET 0 300000"
+got=$("${CY[@]}" -k "$T/b.key" query market "$eff" 0)
+check "QUERY MARKET for $eff: the entry effective from $eff, retail 0.25 (got '${got:0:40}')" test \
+	"$(echo "$got" | cut -d' ' -f1-2,4)" = "MARKET $eff 250000"
+got=$("${CY[@]}" -k "$T/b.key" query market_proof "$eff" 0)
+check "QUERY MARKET_PROOF for $eff: entry $m2 in the tree of $cps" test \
+	"$(echo "$got" | cut -d' ' -f1,3,4)" = "PROOF $m2 $cps"
+got=$("${CY[@]}" -k "$T/b.key" query market "$eff" "$m2")
+check "QUERY MARKET for $eff among the entries before the second MARKET entry: the genesis" test \
+	"$(echo "$got" | cut -d' ' -f1-2)" = "MARKET 0"
+got=$("${CY[@]}" -k "$T/b.key" query registry 0 0 "$(cat "$T/a.pk")")
+check "QUERY REGISTRY with alice's key at tree size 0, asked by bob: alice in north" test \
+	"$(echo "$got" | cut -d' ' -f1-3)" = "REGISTRY a north"
 stop_pid "$YPID"
 # a tariff differing from the log at start: appended as a reload would
 sed -i 's/^retail = 0.25$/retail = 0.20/' "$T/y.conf"

@@ -10,7 +10,8 @@
  *   pw-client [opts] cancel SEQ IV ORDER_SEQ
  *   pw-client [opts] meter SEQ IV SERIAL EXP_START EXP_END IMP_START IMP_END [TIME_STATUS]
  *   pw-client [opts] query statement|inclusion|consistency|checkpoint|result|
- *                          statement_proof|registry|registry_proof A B
+ *                          statement_proof|registry|registry_proof|market|
+ *                          market_proof A B [KEY_HEX]
  *   pw-client [opts] sub TOPIC COUNT            prints COUNT messages of TOPIC
  * opts: -e ENDPOINT (requests or PUB) -s SERVER_PK_HEX -k KEYFILE (connection)
  *       -a KEYFILE (author, default -k) -m MARKET_ID -L INTERVAL_S -t TIMEOUT_MS
@@ -19,7 +20,8 @@
  * Prints one line per reply frame: "ACK <log_index>", "REJECT <reason>",
  * "RESULT iv price volume trades parts", "STATEMENT iv flags net_u",
  * "PROOF n a b HASH...", "CHECKPOINT size iv", "DEPTH iv levels",
- * "REGISTRY id zone serial max_export_w max_import_w revoked LEAF_HEX"; "BADSIG" when the
+ * "REGISTRY id zone serial max_export_w max_import_w revoked LEAF_HEX",
+ * "MARKET effective_interval feedin retail fee_same fee_default n_fees LEAF_HEX"; "BADSIG" when the
  * exchange's signature does not verify.  Exit 0 when every reply came,
  * 1 on timeout, 64 on usage errors.
  */
@@ -132,6 +134,18 @@ print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t se
 		printf("REGISTRY %.31s %.31s %.32s %u %u %u ", m.u.registry.id, m.u.registry.zone,
 		       m.u.registry.serial, m.u.registry.max_export_w, m.u.registry.max_import_w,
 		       m.u.registry.revoked);
+		for (unsigned j = 0; j < MERKLE_HASH_LEN; j++)
+			printf("%02x", leaf[j]);
+		putchar('\n');
+		break;
+	}
+	case PW_MSG_MARKET: {
+		uint8_t leaf[MERKLE_HASH_LEN];
+		const struct pw_market *k = &m.u.market;
+		merkle_leaf_hash(buf, len, leaf);
+		printf("MARKET %llu %lld %lld %u %u %u ", (unsigned long long)k->effective_interval,
+		       (long long)k->feedin_uper_kwh, (long long)k->retail_uper_kwh,
+		       k->fee_same_zone_uper_kwh, k->fee_default_uper_kwh, k->n_fees);
 		for (unsigned j = 0; j < MERKLE_HASH_LEN; j++)
 			printf("%02x", leaf[j]);
 		putchar('\n');
@@ -317,14 +331,24 @@ main(int argc, char **argv)
 		m.u.meter.import_start_wh = (uint64_t)num(a[5], 0, INT64_MAX);
 		m.u.meter.import_end_wh = (uint64_t)num(a[6], 0, INT64_MAX);
 		m.u.meter.time_status = nargs == 8 ? (uint8_t)num(a[7], 0, 2) : 0;
-	} else if (strcmp(kind, "query") == 0 && nargs == 3) {
-		static const char *const kinds[] = {
-			"",       "statement",       "inclusion", "consistency",   "checkpoint",
-			"result", "statement_proof", "registry",  "registry_proof"
-		};
+	} else if (strcmp(kind, "query") == 0 && (nargs == 3 || nargs == 4)) {
+		static const char *const kinds[] = { "",
+			                             "statement",
+			                             "inclusion",
+			                             "consistency",
+			                             "checkpoint",
+			                             "result",
+			                             "statement_proof",
+			                             "registry",
+			                             "registry_proof",
+			                             "market",
+			                             "market_proof" };
 		m.type = PW_MSG_QUERY;
 		m.u.query.nonce = (uint64_t)now;
-		for (uint8_t k = 1; k <= PW_QUERY_REGISTRY_PROOF; k++)
+		/* the key field as given (a kind that does not use it: refused) */
+		if (nargs == 4 && pw_hex_decode(a[3], m.u.query.key, PW_PK_LEN) != PW_OK)
+			usage();
+		for (uint8_t k = 1; k <= PW_QUERY_MARKET_PROOF; k++)
 			if (strcmp(a[0], kinds[k]) == 0)
 				m.u.query.kind = k;
 		if (!m.u.query.kind)

@@ -445,7 +445,10 @@ static const struct mutation mutations[] = {
 	  1,
 	  PW_ERR_FIELD,
 	  "registry proof query with a" },
-	{ PW_MSG_QUERY, 8, { 9 }, 1, PW_ERR_FIELD, "query kind 9" },
+	{ PW_MSG_QUERY, 8, { PW_QUERY_MARKET }, 1, PW_OK, "query kind market" },
+	{ PW_MSG_QUERY, 8, { PW_QUERY_MARKET_PROOF }, 1, PW_OK, "query kind market proof" },
+	{ PW_MSG_QUERY, 25, { 1 }, 1, PW_ERR_FIELD, "inclusion query with a key" },
+	{ PW_MSG_QUERY, 56, { 1 }, 1, PW_ERR_FIELD, "inclusion query with a key's last byte" },
 	{ PW_MSG_QUERY, 8, { 0xff }, 1, PW_ERR_FIELD, "query kind 255" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_COSIGNED }, 1, PW_ERR_FIELD, "cosigned query with b" },
 	{ PW_MSG_QUERY, 8, { 12 }, 1, PW_ERR_FIELD, "query kind 12" },
@@ -635,7 +638,28 @@ test_encode_refusals(void **state)
 	assert_int_equal(pw_wire_open(buf, len, MARKET, &back), PW_OK);
 	assert_int_equal(back.u.query.kind, PW_QUERY_REGISTRY_PROOF);
 	assert_int_equal(back.u.query.b, 123456);
-	m.u.query.kind = PW_QUERY_REGISTRY_PROOF + 1;
+	/* REGISTRY with the key of the household asked about */
+	memset(m.u.query.key, 0x51, PW_PK_LEN);
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(len, 155);
+	assert_int_equal(pw_wire_open(buf, len, MARKET, &back), PW_OK);
+	assert_memory_equal(back.u.query.key, m.u.query.key, PW_PK_LEN);
+	assert_int_equal(pw_query_uses_key(PW_QUERY_REGISTRY), 1);
+	assert_int_equal(pw_query_uses_key(PW_QUERY_MARKET), 0);
+	/* MARKET and MARKET_PROOF: any interval and tree size, never a key */
+	m.u.query.kind = PW_QUERY_MARKET;
+	m.u.query.a = 1900000;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+	memset(m.u.query.key, 0, PW_PK_LEN);
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	m.u.query.kind = PW_QUERY_MARKET_PROOF;
+	m.u.query.b = 0;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(pw_wire_open(buf, len, MARKET, &back), PW_OK);
+	assert_int_equal(back.u.query.kind, PW_QUERY_MARKET_PROOF);
+	assert_int_equal(back.u.query.a, 1900000);
+	m.u.query.a = 0;
+	m.u.query.kind = PW_QUERY_COSIGNED + 1;
 	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
 
 	/* MARKET: the fee table is canonical and bounded */
@@ -925,6 +949,7 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 		m->u.query.kind = (uint8_t)vec_u(v, "kind", UINT8_MAX);
 		m->u.query.a = vec_u(v, "a", UINT64_MAX);
 		m->u.query.b = vec_u(v, "b", UINT64_MAX);
+		vec_hex(v, "key", m->u.query.key, PW_PK_LEN);
 		break;
 	case PW_MSG_COSIGN:
 		vec_text(v, "origin", m->u.cosign.origin, PW_ORIGIN_LEN);

@@ -187,6 +187,14 @@ def i64(v):
     return struct.pack(">q", v)
 
 
+def query(nonce, kind, a, b, key=bytes(32)):
+    """A QUERY's (fields, body): 57 bytes, the key all zero unless given."""
+    f = [("nonce", nonce), ("kind", kind), ("a", a), ("b", b), ("key", key.hex())]
+    body = u64(nonce) + u8(kind) + u64(a) + u64(b) + key
+    assert len(body) == 57
+    return (f, body)
+
+
 def text32(s):
     b = s.encode("ascii")
     assert 1 <= len(b) <= 32 and all(0x20 <= c <= 0x7E for c in b)
@@ -246,16 +254,11 @@ def build():
     assert len(body) == 81
     vectors.append(("meter", "METER", HOUSEHOLD_SEED, f, body))
 
-    f = [("nonce", 0xDEADBEEF01), ("kind", 2), ("a", 5), ("b", 9)]
-    body = u64(0xDEADBEEF01) + u8(2) + u64(5) + u64(9)
-    assert len(body) == 25
-    vectors.append(("query", "QUERY", HOUSEHOLD_SEED, f, body))
+    vectors.append(("query", "QUERY", HOUSEHOLD_SEED) + query(0xDEADBEEF01, 2, 5, 9))
 
     # STATEMENT_PROOF: the statement of interval 1900000 in the tree of 1000.
-    f = [("nonce", 0xDEADBEEF02), ("kind", 6), ("a", 1900000), ("b", 1000)]
-    body = u64(0xDEADBEEF02) + u8(6) + u64(1900000) + u64(1000)
-    assert len(body) == 25
-    vectors.append(("query_statement_proof", "QUERY", HOUSEHOLD_SEED, f, body))
+    vectors.append(("query_statement_proof", "QUERY", HOUSEHOLD_SEED) +
+                   query(0xDEADBEEF02, 6, 1900000, 1000))
 
     # The receipts answer the ORDER vector: ref_hash is SHA-256 of its frame.
     order_frame, _, _ = frame("ORDER", HOUSEHOLD_SEED, vectors[0][4])
@@ -330,12 +333,18 @@ def build():
     assert len(body) == 28
     vectors.append(("heartbeat", "HEARTBEAT", EXCHANGE_SEED, f, body))
     # REGISTRY and REGISTRY_PROOF queries: a = 0, b = tree size (0: latest).
-    f = [("nonce", 0xDEADBEEF03), ("kind", 7), ("a", 0), ("b", 0)]
-    body = u64(0xDEADBEEF03) + u8(7) + u64(0) + u64(0)
-    vectors.append(("query_registry", "QUERY", HOUSEHOLD_SEED, f, body))
-    f = [("nonce", 0xDEADBEEF04), ("kind", 8), ("a", 0), ("b", 1000)]
-    body = u64(0xDEADBEEF04) + u8(8) + u64(0) + u64(1000)
-    vectors.append(("query_registry_proof", "QUERY", HOUSEHOLD_SEED, f, body))
+    # key: the household asked about (all zero: the author).
+    vectors.append(("query_registry", "QUERY", HOUSEHOLD_SEED) +
+                   query(0xDEADBEEF03, 7, 0, 0))
+    vectors.append(("query_registry_proof", "QUERY", HOUSEHOLD_SEED) +
+                   query(0xDEADBEEF04, 8, 0, 1000))
+    vectors.append(("query_registry_key", "QUERY", HOUSEHOLD_SEED) +
+                   query(0xDEADBEEF05, 7, 0, 1000, public_key(bytes([0x51] * 32))))
+    # MARKET and MARKET_PROOF: a = interval, b = tree size (0: latest).
+    vectors.append(("query_market", "QUERY", HOUSEHOLD_SEED) +
+                   query(0xDEADBEEF06, 9, 1900000, 1000))
+    vectors.append(("query_market_proof", "QUERY", HOUSEHOLD_SEED) +
+                   query(0xDEADBEEF07, 10, 1900000, 0))
 
     # MARKET: rules from interval 1900004 on, two explicit fee pairs
     # (canonical: zone_a <= zone_b, pairs ascending).
@@ -372,9 +381,8 @@ def build():
     assert len(body) == 80
     vectors.append(("cosign", "COSIGN", HOUSEHOLD_SEED, f, body))
     # COSIGNED query: the checkpoint of size 4242 and its cosignatures.
-    f = [("nonce", 0xDEADBEEF0B), ("kind", 11), ("a", 4242), ("b", 0)]
-    body = u64(0xDEADBEEF0B) + u8(11) + u64(4242) + u64(0)
-    vectors.append(("query_cosigned", "QUERY", HOUSEHOLD_SEED, f, body))
+    vectors.append(("query_cosigned", "QUERY", HOUSEHOLD_SEED) +
+                   query(0xDEADBEEF0B, 11, 4242, 0))
 
     # Edge cases an implementation gets wrong easily: a serial of exactly 32
     # characters (no NUL at all) and the second part of a split RESULT.
@@ -427,7 +435,13 @@ def invalid_cases(bodies):
     cases.append(("meter_serial_del", "field", mutated("meter", "METER", 16 + 1, b"\x7f")))
     cases.append(("meter_serial_8bit", "field", mutated("meter", "METER", 16 + 1, b"\xe9")))
     cases.append(("query_kind_0", "field", mutated("query", "QUERY", 8, b"\0")))
-    cases.append(("query_kind_9", "field", mutated("query", "QUERY", 8, b"\x09")))
+    # a key with a kind that does not use it (every kind but 7 and 8)
+    for kind in (1, 2, 3, 4, 5, 6, 9, 10, 11):
+        q = query(1, kind, 0, 0, b"\x01" + bytes(31))[1]
+        cases.append(("query_kind_%d_with_key" % kind, "field",
+                      frame("QUERY", HOUSEHOLD_SEED, q)[0]))
+    cases.append(("query_registry_short", "length",
+                  frame("QUERY", HOUSEHOLD_SEED, bodies["query_registry"][:25])[0]))
     cases.append(("query_registry_with_a", "field", mutated("query", "QUERY", 8, b"\7")))
     cases.append(("query_registry_proof_with_a", "field",
                   mutated("query", "QUERY", 8, b"\x08")))

@@ -19,6 +19,7 @@
  * is received and verified by the crypto pool while this one commits.
  */
 #include "exchange/engine.h"
+#include "exchange/cosign.h"
 #include "exchange/xrules.h"
 
 #include <pthread.h>
@@ -95,6 +96,10 @@ engine_init(struct engine *e)
 		return PW_ERR_NOMEM;
 	}
 	engine_set_registry(e, e->reg);
+	if (e->store != NULL && cosign_init(store_db(e->store)) != PW_OK) {
+		engine_fini(e);
+		return PW_ERR_DB;
+	}
 	return e->rate ? PW_OK : PW_ERR_NOMEM;
 }
 
@@ -217,6 +222,8 @@ msg_seq(const struct pw_msg *m)
 		return m->u.meter.seq;
 	case PW_MSG_QUERY:
 		return m->u.query.nonce;
+	case PW_MSG_COSIGN:
+		return m->u.cosign.tree_size;
 	default:
 		return 0;
 	}
@@ -241,7 +248,8 @@ precheck_frame(struct engine_slot *s)
 	}
 	s->decoded = 1;
 	if (s->msg.type != PW_MSG_ORDER && s->msg.type != PW_MSG_CANCEL &&
-	    s->msg.type != PW_MSG_METER && s->msg.type != PW_MSG_QUERY) {
+	    s->msg.type != PW_MSG_METER && s->msg.type != PW_MSG_QUERY &&
+	    s->msg.type != PW_MSG_COSIGN) {
 		s->reason = PW_REASON_WRONG_TYPE;
 		return;
 	}
@@ -407,6 +415,22 @@ apply_meter(struct engine *e, struct engine_slot *s, const struct validate_marke
 	return PW_OK;
 }
 
+/* COSIGN of a checkpoint this exchange issued, once per household and
+ * size (exchange/cosign.h); logged like a request, served from cosigns. */
+static pw_err
+apply_cosign(struct engine *e, struct engine_slot *s)
+{
+	pw_err rc = cosign_check(store_db(e->store), &s->msg, &s->reason);
+	if (rc != PW_OK || s->reason != PW_REASON_OK)
+		return rc;
+	if ((rc = mlog_append(e->log, s->req.buf, s->req.len, &s->log_idx)) != PW_OK ||
+	    (rc = cosign_insert(store_db(e->store), &s->msg, s->log_idx, s->req.buf, s->req.len)) !=
+	        PW_OK)
+		return rc;
+	s->state = SLOT_ACCEPTED;
+	return PW_OK;
+}
+
 /* Undoes a batch's transaction after `rc`: the store rolls back and the
  * log's memory state is reloaded to match.  Returns rc. */
 static pw_err
@@ -449,6 +473,9 @@ apply_batch(struct engine *e, struct engine_slot *slots, size_t n, int64_t now_s
 			break;
 		case PW_MSG_CANCEL:
 			rc = apply_cancel(e, s, &vm);
+			break;
+		case PW_MSG_COSIGN:
+			rc = apply_cosign(e, s);
 			break;
 		default:
 			rc = apply_meter(e, s, &vm);
@@ -891,6 +918,47 @@ out:
 	reject_query(e, s, now_s);
 }
 
+/* QUERY COSIGNED: the CHECKPOINT then its COSIGN frames, one message. */
+static void
+answer_cosigned(struct engine *e, struct engine_slot *s, uint64_t size, int64_t now_s)
+{
+	struct cosign_set set;
+	if (cosign_collect(store_db(e->store), size, &set) != PW_OK) {
+		reject_query(e, s, now_s);
+		return;
+	}
+	send_frames(e, &s->req, (const uint8_t *const *)set.frames, set.lens, set.n);
+	cosign_set_free(&set);
+}
+
+/* PUB COSIGNED after the COMMIT that logged new cosignatures: one message
+ * per checkpoint that got one in this batch. */
+static void
+publish_cosigned(struct engine *e, const struct engine_slot *slots, size_t n)
+{
+	uint64_t done[8];
+	size_t n_done = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct engine_slot *s = &slots[i];
+		int seen = 0;
+		if (s->state != SLOT_ACCEPTED || s->msg.type != PW_MSG_COSIGN)
+			continue;
+		for (size_t k = 0; k < n_done; k++)
+			seen |= done[k] == s->msg.u.cosign.tree_size;
+		if (seen)
+			continue;
+		if (n_done < sizeof(done) / sizeof(done[0]))
+			done[n_done++] = s->msg.u.cosign.tree_size;
+		struct cosign_set set;
+		if (cosign_collect(store_db(e->store), s->msg.u.cosign.tree_size, &set) != PW_OK)
+			continue;
+		if (gateway_publish_frames(e->gw, "COSIGNED", (const uint8_t *const *)set.frames,
+		                           set.lens, set.n) != PW_OK)
+			log_warnx("engine: cannot publish COSIGNED");
+		cosign_set_free(&set);
+	}
+}
+
 static void
 answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 {
@@ -910,6 +978,9 @@ answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 		break;
 	case PW_QUERY_RESULT:
 		answer_result(e, s, q->a, now_s);
+		return;
+	case PW_QUERY_COSIGNED:
+		answer_cosigned(e, s, q->a, now_s);
 		return;
 	case PW_QUERY_REGISTRY:
 	case PW_QUERY_INCLUSION:
@@ -1066,6 +1137,8 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 			send_receipt(e, s, now_s);
 		}
 	}
+	if (rc == PW_OK)
+		publish_cosigned(e, slots, n);
 	t1 = mono_us();
 	stage_add(e, ENGINE_ST_SEND, t, t1);
 	stage_add(e, ENGINE_ST_BATCH, b->t_start_us, t1);
@@ -1156,13 +1229,15 @@ engine_log_stats(const struct engine *e)
 		gateway_zap_counts(e->gw, &zok, &zno);
 		hsf = gateway_handshakes_failed(e->gw);
 	}
-	log_info("stats: accepted orders %llu cancels %llu meters %llu queries %llu; batches %llu "
+	log_info("stats: accepted orders %llu cancels %llu meters %llu queries %llu cosigns %llu; "
+	         "batches %llu "
 	         "commits %llu; replies dropped %llu; rate_limited dropped %llu; ZAP admitted %llu "
 	         "refused %llu; handshakes failed %llu; log size %llu",
 	         (unsigned long long)e->accepted[PW_MSG_ORDER],
 	         (unsigned long long)e->accepted[PW_MSG_CANCEL],
 	         (unsigned long long)e->accepted[PW_MSG_METER],
-	         (unsigned long long)e->accepted[PW_MSG_QUERY], (unsigned long long)e->batches,
+	         (unsigned long long)e->accepted[PW_MSG_QUERY],
+	         (unsigned long long)e->accepted[PW_MSG_COSIGN], (unsigned long long)e->batches,
 	         (unsigned long long)e->commits, (unsigned long long)e->replies_dropped,
 	         (unsigned long long)e->rate_dropped, (unsigned long long)zok,
 	         (unsigned long long)zno, (unsigned long long)hsf,

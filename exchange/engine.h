@@ -68,7 +68,7 @@ struct engine {
 	struct gateway *gw;
 
 	/* counters since start; rejects are also added to table stats */
-	uint64_t accepted[PW_MSG_QUERY + 1];
+	uint64_t accepted[PW_MSG_COSIGN + 1];
 	uint64_t rejects[PW_REASON__COUNT];
 	uint64_t rejects_unflushed[PW_REASON__COUNT];
 	uint64_t batches, commits, replies_dropped;

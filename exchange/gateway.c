@@ -392,6 +392,19 @@ gateway_publish(struct gateway *gw, const char *topic, const uint8_t *frame, siz
 	return PW_OK;
 }
 
+pw_err
+gateway_publish_frames(struct gateway *gw, const char *topic, const uint8_t *const *frames,
+                       const size_t *lens, size_t n)
+{
+	if (n == 0 || zmq_send(gw->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return zfail("publish");
+	for (size_t i = 0; i < n; i++)
+		if (zmq_send(gw->pub, frames[i], lens[i],
+		             i + 1 < n ? ZMQ_SNDMORE | ZMQ_DONTWAIT : ZMQ_DONTWAIT) < 0)
+			return zfail("publish");
+	return PW_OK;
+}
+
 /* At most GW_ZAP_LOG_PER_S refusal lines a second, ZAP's and these together. */
 static int
 log_budget(struct gateway *gw)

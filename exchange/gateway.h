@@ -73,6 +73,10 @@ pw_err gateway_reply(struct gateway *gw, const struct gw_request *r, const uint8
 /* Two-frame PUB message [topic][frame]. */
 pw_err gateway_publish(struct gateway *gw, const char *topic, const uint8_t *frame, size_t len);
 
+/* PUB message [topic][frames[0]] ... [frames[n-1]] (n >= 1). */
+pw_err gateway_publish_frames(struct gateway *gw, const char *topic, const uint8_t *const *frames,
+                              const size_t *lens, size_t n);
+
 /* ZAP statistics since start. */
 void gateway_zap_counts(const struct gateway *gw, uint64_t *admitted, uint64_t *refused);
 /* CURVE handshakes that failed before ZAP (gateway_handshakes) since start. */

@@ -11,7 +11,12 @@
  *   pw-client [opts] meter SEQ IV SERIAL EXP_START EXP_END IMP_START IMP_END [TIME_STATUS]
  *   pw-client [opts] query statement|inclusion|consistency|checkpoint|result|
  *                          statement_proof|registry|registry_proof|market|
- *                          market_proof A B [KEY_HEX]
+ *                          market_proof|cosigned A B [KEY_HEX]
+ *   pw-client [opts] cosign latest|badroot|badsize|SIZE   COSIGN the latest
+ *                          CHECKPOINT (asked first on a connection of its own;
+ *                          badroot/badsize: a root or size the exchange never
+ *                          signed), or the one of SIZE (asked by QUERY COSIGNED:
+ *                          one somebody cosigned already)
  *   pw-client [opts] sub TOPIC COUNT            prints COUNT messages of TOPIC
  * opts: -e ENDPOINT (requests or PUB) -s SERVER_PK_HEX -k KEYFILE (connection)
  *       -a KEYFILE (author, default -k) -m MARKET_ID -L INTERVAL_S -t TIMEOUT_MS
@@ -21,7 +26,9 @@
  * "RESULT iv price volume trades parts", "STATEMENT iv flags net_u",
  * "PROOF n a b HASH...", "CHECKPOINT size iv", "DEPTH iv levels",
  * "REGISTRY id zone serial max_export_w max_import_w revoked LEAF_HEX",
- * "MARKET effective_interval feedin retail fee_same fee_default n_fees LEAF_HEX"; "BADSIG" when the
+ * "MARKET effective_interval feedin retail fee_same fee_default n_fees LEAF_HEX",
+ * "COSIGN size author_hex" (a household's frame; "BADSIG" when its own
+ * signature fails); "BADSIG" when the
  * exchange's signature does not verify.  Exit 0 when every reply came,
  * 1 on timeout, 64 on usage errors.
  */
@@ -88,6 +95,15 @@ print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t se
 	struct pw_msg m;
 	if (pw_wire_decode(buf, len, &m) != PW_OK) {
 		printf("UNDECODABLE %zu\n", len);
+		return;
+	}
+	if (m.type == PW_MSG_COSIGN) {
+		char hex[65];
+		pw_hex_encode(m.author, 32, hex);
+		if (pw_wire_verify(buf, len, market_id) != PW_OK)
+			printf("BADSIG\n");
+		else
+			printf("COSIGN %llu %s\n", (unsigned long long)m.u.cosign.tree_size, hex);
 		return;
 	}
 	if (memcmp(m.author, server_pk, 32) != 0 || pw_wire_verify(buf, len, market_id) != PW_OK) {
@@ -210,6 +226,65 @@ recv_reply(void *s, const struct opts *o, const uint8_t server_pk[32], int skip_
 		zmq_msg_close(&m);
 	}
 	fflush(stdout);
+	return 0;
+}
+
+/* m = a COSIGN of the exchange's latest CHECKPOINT (QUERY CHECKPOINT on a
+ * connection of its own), tampered as `how` says.  0 on success. */
+static int
+cosign_latest(void *ctx, const struct opts *o, const struct pw_keypair *conn,
+              const struct pw_keypair *author, const uint8_t server_pk[32], const char *how,
+              struct pw_msg *m)
+{
+	struct pw_msg q, cp;
+	uint8_t frame[512];
+	size_t len;
+	int rc = 1;
+	memset(&q, 0, sizeof(q));
+	q.type = PW_MSG_QUERY;
+	q.u.query.nonce = 1;
+	q.u.query.kind = PW_QUERY_CHECKPOINT;
+	if (how[0] >= '1' && how[0] <= '9') {
+		q.u.query.kind = PW_QUERY_COSIGNED;
+		q.u.query.a = (uint64_t)num(how, 1, INT64_MAX);
+	}
+	if (pw_wire_encode(&q, (uint64_t)o->market_id, author, frame, sizeof(frame), &len) != PW_OK)
+		return 1;
+	void *s = connect_sock(ctx, ZMQ_DEALER, o, conn, server_pk);
+	zmq_pollitem_t it = { .socket = s, .events = ZMQ_POLLIN };
+	if (zmq_send(s, frame, len, 0) >= 0 && zmq_poll(&it, 1, (long)o->timeout_ms) > 0) {
+		uint8_t buf[1024];
+		int more = 0;
+		size_t ml = sizeof(more);
+		int n = zmq_recv(s, buf, sizeof(buf), 0);
+		/* the rest of a COSIGNED answer (its cosignatures) is dropped */
+		while (zmq_getsockopt(s, ZMQ_RCVMORE, &more, &ml) == 0 && more) {
+			uint8_t skip[512];
+			if (zmq_recv(s, skip, sizeof(skip), 0) < 0)
+				break;
+		}
+		if (n > 0 && (size_t)n <= sizeof(buf) &&
+		    pw_wire_open(buf, (size_t)n, (uint64_t)o->market_id, &cp) == PW_OK &&
+		    cp.type == PW_MSG_CHECKPOINT && memcmp(cp.author, server_pk, 32) == 0)
+			rc = 0;
+	}
+	zmq_close(s);
+	if (rc != 0) {
+		printf("NOCHECKPOINT\n");
+		return 1;
+	}
+	memset(m, 0, sizeof(*m));
+	m->type = PW_MSG_COSIGN;
+	memcpy(m->u.cosign.origin, cp.u.checkpoint.origin, PW_ORIGIN_LEN);
+	m->u.cosign.tree_size = cp.u.checkpoint.tree_size;
+	memcpy(m->u.cosign.root, cp.u.checkpoint.root, PW_HASH_LEN);
+	m->u.cosign.time_s = cp.u.checkpoint.time_s;
+	if (strcmp(how, "badroot") == 0)
+		m->u.cosign.root[0] ^= 0x01;
+	else if (strcmp(how, "badsize") == 0)
+		m->u.cosign.tree_size++;
+	else if (strcmp(how, "latest") != 0 && q.u.query.kind != PW_QUERY_COSIGNED)
+		usage();
 	return 0;
 }
 
@@ -342,19 +417,23 @@ main(int argc, char **argv)
 			                             "registry",
 			                             "registry_proof",
 			                             "market",
-			                             "market_proof" };
+			                             "market_proof",
+			                             "cosigned" };
 		m.type = PW_MSG_QUERY;
 		m.u.query.nonce = (uint64_t)now;
 		/* the key field as given (a kind that does not use it: refused) */
 		if (nargs == 4 && pw_hex_decode(a[3], m.u.query.key, PW_PK_LEN) != PW_OK)
 			usage();
-		for (uint8_t k = 1; k <= PW_QUERY_MARKET_PROOF; k++)
+		for (uint8_t k = 1; k <= PW_QUERY_COSIGNED; k++)
 			if (strcmp(a[0], kinds[k]) == 0)
 				m.u.query.kind = k;
 		if (!m.u.query.kind)
 			usage();
 		m.u.query.a = rel(a[1], cur_iv);
 		m.u.query.b = (uint64_t)num(a[2], 0, INT64_MAX);
+	} else if (strcmp(kind, "cosign") == 0 && nargs == 1) {
+		if (cosign_latest(ctx, &o, &conn, &author, server_pk, a[0], &m) != 0)
+			return 1;
 	} else {
 		usage();
 	}

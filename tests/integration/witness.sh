@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# witness.sh: neighbours witness the log (issue 17 point 2; protocol 2 Part
+# C, docs/protocol.md "COSIGN", docs/exchange.md "Cosignatures").
+# The exchange accepts a COSIGN of a CHECKPOINT it issued from a registered
+# household, logs the frame as a log entry and ACKs it, refuses a root or a
+# size it never signed (unknown_head) and a second cosignature of one size
+# (replay), serves the checkpoint and its cosignatures over QUERY COSIGNED
+# and publishes them on PUB topic COSIGNED.
+set -u
+. "$(dirname "$0")/lib.sh"
+B=$BUILD
+L=3
+T=$PW_TMP
+
+q() { sqlite3 "$T/x.db" "$1"; }
+
+"$B/peerwatt-exchange" keygen --out "$T/ex.key" >"$T/ex.pk" || exit 1
+for h in a b c; do "$B/pw-client" keygen "$T/$h.key" >"$T/$h.pk" || exit 1; done
+hh() { echo "$1 $2 $(cat "$T/$1.pk") SER-$1 north 3600000 3600000"; }
+{
+	hh a alice
+	hh b bob
+	hh c carol
+} >"$T/households"
+P1=$(free_port)
+P2=$(free_port)
+exchange_conf "$T/x.conf" wit-market 17 "$P1" "$P2" "$T/households" "$T/x.db" "$T/ex.key"
+cat >>"$T/x.conf" <<CONF
+[market]
+interval_s = $L
+gate_s = 1
+grace_s = 1
+CONF
+"$B/peerwatt-exchange" -c "$T/x.conf" 2>>"$T/exchange.log" &
+XPID=$!
+PW_PIDS+=("$XPID")
+wait_port "$P1" 30 || { not_ok "exchange listens"; exit 1; }
+C=("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 17 -L $L -t 20000)
+S=("$B/pw-client" -e "tcp://127.0.0.1:$P2" -s "$(cat "$T/ex.pk")" -m 17 -L $L -t 30000)
+
+has_cp() { test "$(q 'SELECT count(*) FROM checkpoints')" -ge 1; }
+WAIT_SECONDS=30 wait_for has_cp || not_ok "a checkpoint is signed"
+# the PUB subscriber first, so that it sees the COSIGNED message
+"${S[@]}" -k "$T/c.key" sub COSIGNED 1 >"$T/sub.out" 2>&1 &
+SUBPID=$!
+PW_PIDS+=("$SUBPID")
+got=$("${C[@]}" -k "$T/a.key" cosign latest)
+size=$(q "SELECT max(tree_size) FROM cosigns")
+check "alice's COSIGN of the latest checkpoint is ACKed (got '$got')" test "${got%% *}" = ACK
+idx=${got#ACK }
+check "it is logged as entry $idx, type 5 (COSIGN), the exact frame" test \
+	"$(q "SELECT l.type || '/' || (l.frame = c.frame) FROM log l JOIN cosigns c ON c.log_idx = l.idx WHERE l.idx = $idx")" = "5/1"
+check "the cosignature names a checkpoint the exchange signed (size $size)" test \
+	"$(q "SELECT count(*) FROM checkpoints WHERE tree_size = $size")" = 1
+got=$("${C[@]}" -k "$T/a.key" cosign latest)
+check "a second COSIGN of the same checkpoint: REJECT replay (got '$got')" test "$got" = "REJECT replay"
+got=$("${C[@]}" -k "$T/b.key" cosign badroot)
+check "a COSIGN of a root the exchange never signed: REJECT unknown_head (got '$got')" test "$got" = "REJECT unknown_head"
+got=$("${C[@]}" -k "$T/b.key" cosign badsize)
+check "a COSIGN of a size the exchange never signed: REJECT unknown_head (got '$got')" test "$got" = "REJECT unknown_head"
+check "the refused ones are not logged" test "$(q 'SELECT count(*) FROM log WHERE type = 5')" = 1
+got=$("${C[@]}" -k "$T/b.key" cosign "$size")
+check "bob cosigns the same checkpoint (got '$got')" test "${got%% *}" = ACK
+apk=$(cat "$T/a.pk")
+bpk=$(cat "$T/b.pk")
+got=$("${C[@]}" -k "$T/c.key" query cosigned 0 0 | tr '\n' ';')
+check "QUERY COSIGNED 0: the checkpoint then alice's and bob's cosignatures (got '$got')" \
+	test "$got" = "CHECKPOINT $size $(q "SELECT interval FROM checkpoints WHERE tree_size = $size");COSIGN $size $apk;COSIGN $size $bpk;"
+got=$("${C[@]}" -k "$T/c.key" query cosigned "$size" 0 | head -1)
+check "QUERY COSIGNED of that size answers it too" test "${got%% *}" = CHECKPOINT
+got=$("${C[@]}" -k "$T/c.key" query cosigned 999999 0)
+check "QUERY COSIGNED of a size never signed: REJECT bad_query (got '$got')" test "$got" = "REJECT bad_query"
+wait_for grep -q "^COSIGN $size $apk" "$T/sub.out"
+check "PUB COSIGNED: the checkpoint and its cosignatures ($(tr '\n' ';' <"$T/sub.out"))" \
+	grep -q "^COSIGN $size $apk" "$T/sub.out"
+check "the REJECTs are logged naming the reason" grep -q "REJECT COSIGN .*unknown_head" "$T/exchange.log"
+finish

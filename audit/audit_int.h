@@ -39,6 +39,15 @@ struct hh {
 	int revoked;
 	uint64_t last_seq; /* ORDER/CANCEL */
 	uint64_t meter_seq, meter_interval, export_end_wh, import_end_wh;
+	uint64_t cosign_size; /* its latest COSIGN's tree size (0: none) */
+};
+
+/* One logged COSIGN (audit_witness.c): a household's cosignature of the
+ * checkpoint of `size`, checked against the log's root at that size. */
+struct acosig {
+	uint64_t size;
+	uint64_t idx; /* its log index */
+	uint32_t hh;  /* index into hhs */
 };
 
 struct aorder {
@@ -137,6 +146,8 @@ struct audit {
 	int have_result;
 	struct ivl **ivls; /* sorted by interval */
 	size_t n_ivls, cap_ivls;
+	struct acosig *cosigs; /* the COSIGN entries, in log order */
+	size_t n_cosigs, cap_cosigs;
 	struct cp *cps; /* database checkpoints, then file checkpoints */
 	size_t n_cps, n_db_cps, cap_cps;
 	struct cp **by_size; /* cps sorted by tree size, for the roots */
@@ -208,6 +219,13 @@ void audit_rules_free(struct audit *a);
 
 /* audit_log.c */
 pw_err audit_log_scan(struct audit *a);
+
+/* audit_witness.c: cosignatures (docs/audit.md "Witnesses") */
+/* In the pass, a COSIGN entry (decoded, signature verified, not by the
+ * exchange): registered household, its root the log's at its size. */
+void audit_witness_entry(struct audit *a, uint64_t idx, const struct pw_msg *m);
+/* After the pass: the figures and the --witnesses K verdict. */
+void audit_witness_check(struct audit *a);
 
 /* audit_time.c: completeness and time against the signed checkpoints */
 void audit_time_check(struct audit *a);

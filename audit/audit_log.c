@@ -501,6 +501,7 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 	case PW_MSG_STATEMENT:
 	case PW_MSG_MARKET:
 	case PW_MSG_REGISTRY:
+	case PW_MSG_COSIGN:
 		break;
 	default:
 		FAIL_ENTRY(a, idx, m.type, "a %s frame has no place in the log",
@@ -511,7 +512,8 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 		FAIL_ENTRY(a, idx, m.type, "bad signature");
 		return;
 	}
-	int rules = m.type == PW_MSG_MARKET || m.type == PW_MSG_REGISTRY;
+	/* entries that name no interval */
+	int rules = m.type == PW_MSG_MARKET || m.type == PW_MSG_REGISTRY || m.type == PW_MSG_COSIGN;
 	uint64_t iv = m.type == PW_MSG_ORDER    ? m.u.order.interval
 	              : m.type == PW_MSG_CANCEL ? m.u.cancel.interval
 	              : m.type == PW_MSG_METER  ? m.u.meter.interval
@@ -547,6 +549,9 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 	case PW_MSG_REGISTRY:
 		if (audit_rules_registry(a, idx, &m) != PW_OK)
 			FAIL_ENTRY(a, idx, m.type, "out of memory");
+		break;
+	case PW_MSG_COSIGN:
+		audit_witness_entry(a, idx, &m);
 		break;
 	case PW_MSG_ORDER:
 		on_order(a, idx, &m);

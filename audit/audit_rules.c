@@ -541,6 +541,7 @@ audit_rules_household(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	struct hh *h = audit_hh_find(a, m->author);
 	const char *what = m->type == PW_MSG_ORDER    ? "an order"
 	                   : m->type == PW_MSG_CANCEL ? "a cancel"
+	                   : m->type == PW_MSG_COSIGN ? "a cosignature"
 	                                              : "a meter reading";
 	int before_migration = idx < a->first_market_idx;
 	char who[AUDIT_LABEL_LEN];

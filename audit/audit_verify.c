@@ -409,6 +409,9 @@ audit_verify(sqlite3 *db, const struct audit_options *opt, struct audit_report *
 	audit_served_check(&a);
 	if (r->fail.failed)
 		goto out;
+	audit_witness_check(&a);
+	if (r->fail.failed)
+		goto out;
 	if ((rc = audit_evidence_check(&a)) != PW_OK)
 		goto out;
 out:
@@ -436,6 +439,7 @@ out:
 		ivl_free(a.ivls[i]);
 	free(a.ivls);
 	free(a.ents);
+	free(a.cosigs);
 	audit_rules_free(&a);
 	free(a.cps);
 	free(a.by_size);

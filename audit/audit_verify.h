@@ -82,6 +82,9 @@ struct audit_options {
 	size_t n_agents;
 	const uint8_t *pinned_pk; /* --exchange-key, NULL: none */
 	int wal_beside;           /* the caller saw DB-wal (warning only) */
+	/* --witnesses K: at least K registered households cosigned one
+	 * checkpoint (0: not required; the figures are reported anyway) */
+	unsigned witnesses;
 };
 
 struct audit_report {
@@ -138,7 +141,19 @@ struct audit_report {
 	uint64_t ev_records;          /* ACKed items without a signed receipt, checked */
 	uint64_t ev_statements, ev_checkpoints;
 	uint64_t ev_results; /* RESULT parts households hold (kept or refused) */
-	unsigned warnings;   /* AUDIT_WARN_* */
+	/* witnesses: the COSIGN entries (households' cosignatures) */
+	uint64_t cosigns;              /* COSIGN entries checked */
+	uint64_t cosigned_checkpoints; /* distinct tree sizes cosigned */
+	unsigned witnesses_required;   /* --witnesses K (0: none) */
+	int have_cosigned;
+	uint64_t latest_cosigned_size; /* the largest cosigned checkpoint */
+	uint64_t latest_cosigned_by;   /* distinct households that cosigned it */
+	int have_witnessed;
+	uint64_t witnessed_size; /* the checkpoint the verdict relies on: the
+	                          * largest one cosigned by >= K households
+	                          * (K = 0: the largest cosigned) */
+	uint64_t witnessed_by;   /* distinct households that cosigned it */
+	unsigned warnings;       /* AUDIT_WARN_* */
 	/* money over all settled intervals */
 	int64_t peer_paid_u, peer_received_u;
 	int64_t fee_u;

@@ -3,6 +3,7 @@
  *
  *     peerwatt-audit verify DB [--json] [--exchange-key HEX|FILE]
  *                              [--checkpoints FILE...] [--agent AGENT_DB...]
+ *                              [--witnesses K]
  *     peerwatt-audit export DB --csv DIR
  *
  * Setup and output only: the checks live in audit/audit_verify.c, the
@@ -24,6 +25,7 @@
 #include "audit/audit_export.h"
 #include "audit/audit_verify.h"
 #include "peerwatt/cli.h"
+#include "peerwatt/config.h"
 #include "peerwatt/log.h"
 #include "peerwatt/money.h"
 
@@ -40,6 +42,7 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: peerwatt-audit verify DB [--json] [--exchange-key HEX|FILE]\n"
 	            "                             [--checkpoints FILE...] [--agent AGENT_DB...]\n"
+	            "                             [--witnesses K]\n"
 	            "       peerwatt-audit export DB --csv DIR\n"
 	            "       peerwatt-audit --help | --version\n"
 	            "\n"
@@ -49,7 +52,8 @@ usage(FILE *fp)
 	            "        key (64 hex digits, or a file holding them); --checkpoints FILEs\n"
 	            "        are checkpoint files kept by agents (fork detection); --agent\n"
 	            "        AGENT_DBs are households' agent databases (their signed receipts,\n"
-	            "        statements and checkpoints, read-only).\n"
+	            "        statements and checkpoints, read-only); --witnesses K requires a\n"
+	            "        checkpoint cosigned by at least K registered households.\n"
 	            "export  write trades.csv, readings.csv, statements.csv, households.csv.\n"
 	            "Exit: 0 verified, 1 verification failed, 64 usage, 66 cannot open.\n");
 }
@@ -204,6 +208,39 @@ print_rule_set(FILE *fp, const struct audit_report *r, const struct audit_rule_s
 	fprintf(fp, " otherwise same zone %s, other zones %s (%s)\n", a, b, cur);
 }
 
+/* The witnesses line: up to which entry neighbours witnessed the log. */
+static void
+print_witnesses(FILE *fp, const struct audit_report *r)
+{
+	if (!r->have_cosigned) {
+		fprintf(fp,
+		        "%s witnesses    no household cosigned a checkpoint: the log is not "
+		        "witnessed by any neighbour%s\n",
+		        r->witnesses_required > 0 ? "[!!]" : "[--]",
+		        r->witnesses_required > 0 ? " (--witnesses requires it)" : "");
+		return;
+	}
+	fprintf(fp,
+	        "%s witnesses    %llu cosignatures by households, each over the log's own root "
+	        "at its size (one consistent chain); latest cosigned checkpoint: %llu entries, "
+	        "witnessed by %llu neighbours\n",
+	        mark(r, 1), (unsigned long long)r->cosigns,
+	        (unsigned long long)r->latest_cosigned_size,
+	        (unsigned long long)r->latest_cosigned_by);
+	if (r->have_witnessed && r->witnesses_required > 0)
+		fprintf(fp,
+		        "%s witnessed    entries 0..%llu witnessed by %llu neighbours (at least %u "
+		        "required); the %llu entries after them are not yet witnessed\n",
+		        mark(r, 1), (unsigned long long)(r->witnessed_size - 1),
+		        (unsigned long long)r->witnessed_by, r->witnesses_required,
+		        (unsigned long long)(r->entries > r->witnessed_size
+		                                 ? r->entries - r->witnessed_size
+		                                 : 0));
+	else if (r->witnesses_required > 0)
+		fprintf(fp, "[!!] witnessed    no checkpoint cosigned by %u neighbours\n",
+		        r->witnesses_required);
+}
+
 static void
 print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 {
@@ -327,14 +364,18 @@ print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 	        mark(r, r->agents > 0), (unsigned long long)r->agents,
 	        (unsigned long long)r->ev_acks, (unsigned long long)r->ev_rejects,
 	        (unsigned long long)r->ev_statements, (unsigned long long)r->ev_checkpoints);
+	print_witnesses(fp, r);
 	fprintf(fp, "\ncounts\n");
 	fprintf(fp,
 	        "entries       %llu = %llu market rules + %llu registry + %llu orders + %llu "
-	        "cancels + %llu readings + %llu results + %llu statements\n",
+	        "cancels + %llu readings + %llu results + %llu statements",
 	        (unsigned long long)r->entries, (unsigned long long)r->market_entries,
 	        (unsigned long long)r->registry_entries, (unsigned long long)r->orders,
 	        (unsigned long long)r->cancels, (unsigned long long)r->readings,
 	        (unsigned long long)r->results, (unsigned long long)r->statements);
+	if (r->cosigns > 0)
+		fprintf(fp, " + %llu cosignatures", (unsigned long long)r->cosigns);
+	fprintf(fp, "\n");
 	pw_hex_encode(r->root, PW_HASH_LEN, hex);
 	fprintf(fp, "log root      %s (size %llu)\n", hex, (unsigned long long)r->entries);
 	fprintf(fp, "auctions      %llu replayed, %llu trades, %llu Wh\n",
@@ -353,6 +394,8 @@ print_text_raw(FILE *fp, const struct out *o, const struct audit_report *r)
 	        (unsigned long long)r->intervals_open);
 	fprintf(fp, "agent files   %llu checkpoints checked\n",
 	        (unsigned long long)r->checkpoints_files);
+	fprintf(fp, "witnesses     %llu cosignatures of %llu checkpoints checked\n",
+	        (unsigned long long)r->cosigns, (unsigned long long)r->cosigned_checkpoints);
 	money(r->peer_paid_u, a);
 	money(r->peer_received_u, b);
 	money(r->fee_u, c);
@@ -563,6 +606,17 @@ print_json(const struct out *o, const struct audit_report *r)
 	                       ju64(r->ev_acks), "rejects", ju64(r->ev_rejects),
 	                       "records_without_receipt", ju64(r->ev_records), "statements",
 	                       ju64(r->ev_statements), "checkpoints", ju64(r->ev_checkpoints));
+	json_t *wit = json_pack(
+	    "{s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "cosignatures", ju64(r->cosigns),
+	    "cosigned_checkpoints", ju64(r->cosigned_checkpoints), "required",
+	    (json_int_t)r->witnesses_required, "latest_cosigned_size",
+	    r->have_cosigned ? ju64(r->latest_cosigned_size) : json_null(), "latest_cosigned_by",
+	    ju64(r->have_cosigned ? r->latest_cosigned_by : 0), "witnessed_size",
+	    r->have_witnessed ? ju64(r->witnessed_size) : json_null(), "witnessed_by",
+	    ju64(r->have_witnessed ? r->witnessed_by : 0), "not_yet_witnessed",
+	    ju64(r->entries > (r->have_witnessed ? r->witnessed_size : 0)
+	             ? r->entries - (r->have_witnessed ? r->witnessed_size : 0)
+	             : 0));
 	json_t *iv =
 	    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "cleared", ju64(r->auctions), "settled",
 	              ju64(r->intervals_settled), "settled_empty", ju64(r->intervals_empty),
@@ -594,7 +648,7 @@ print_json(const struct out *o, const struct audit_report *r)
 	    (json_int_t)r->peer_received_u, "fees", (json_int_t)r->fee_u, "grid_account",
 	    (json_int_t)r->grid_account_u, "households_net", (json_int_t)r->net_u, "currency",
 	    json_string(o->cur), "failure", fail);
-	if (doc == NULL)
+	if (doc == NULL || json_object_set_new(doc, "witnesses", wit) != 0)
 		return EX_SOFTWARE;
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
@@ -665,6 +719,15 @@ cmd_verify(int argc, char **argv)
 			in_list = 1;
 		} else if (strcmp(argv[i], "--agent") == 0) {
 			in_list = 2;
+		} else if (strcmp(argv[i], "--witnesses") == 0) {
+			int64_t k;
+			if (i + 1 >= argc || pw_parse_i64(argv[i + 1], 0, 100000, &k) != PW_OK)
+				return pw_cli_usage_error(
+				    "peerwatt-audit verify",
+				    "option '--witnesses' needs a count 0..100000");
+			opt.witnesses = (unsigned)k;
+			i++;
+			in_list = 0;
 		} else if (strcmp(argv[i], "--exchange-key") == 0) {
 			if (i + 1 >= argc)
 				return pw_cli_usage_error("peerwatt-audit verify",

@@ -74,4 +74,38 @@ wait_for grep -q "^COSIGN $size $apk" "$T/sub.out"
 check "PUB COSIGNED: the checkpoint and its cosignatures ($(tr '\n' ';' <"$T/sub.out"))" \
 	grep -q "^COSIGN $size $apk" "$T/sub.out"
 check "the REJECTs are logged naming the reason" grep -q "REJECT COSIGN .*unknown_head" "$T/exchange.log"
+
+# --- peerwatt-audit verify --witnesses K ----------------------------------------------
+A=$B/peerwatt-audit
+sqlite3 "$T/x.db" ".backup '$T/copy.db'"
+"$A" verify "$T/copy.db" --witnesses 2 >"$T/a2.txt"
+check "--witnesses 2 with alice's and bob's cosignatures: verified (exit $?)" \
+	grep -q '^verdict       OK$' "$T/a2.txt"
+check "the report says up to which entry the log is witnessed, by 2 neighbours" \
+	grep -q "^\[ok\] witnessed    entries 0..$((size - 1)) witnessed by 2 neighbours" "$T/a2.txt"
+check "and that the entries after it are not yet witnessed" \
+	grep -q "not yet witnessed" "$T/a2.txt"
+check "the witnesses line names the latest cosigned checkpoint" \
+	grep -q "latest cosigned checkpoint: $size entries, witnessed by 2 neighbours" \
+	<(tr '\n' ' ' <"$T/a2.txt" | tr -s ' ')
+"$A" verify "$T/copy.db" --witnesses 2 --json >"$T/a2.json"
+check "JSON: witnesses.witnessed_size $size, witnessed_by 2, 2 cosignatures" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); w=d["witnesses"]
+assert d["ok"] and w["witnessed_size"] == int(sys.argv[2]) and w["witnessed_by"] == 2, w
+assert w["cosignatures"] == 2 and w["required"] == 2 and w["not_yet_witnessed"] == d["entries"]["total"] - int(sys.argv[2]), w' "$T/a2.json" "$size"
+"$A" verify "$T/copy.db" --witnesses 3 >"$T/a3.txt"
+rc=$?
+check "--witnesses 3 with two cosigners: FAIL (exit $rc)" test $rc -eq 1
+check "naming the most cosigned checkpoint" grep -q "no checkpoint cosigned by 3 households; at most 2 (the checkpoint of size $size)" "$T/a3.txt"
+
+# a split view: carol was shown another history (same size, another root)
+# and her cosignature of it is in the log: the audit fails naming her entry
+cp "$T/copy.db" "$T/fork.db"
+where=$("$B/pw-forge" "$T/fork.db" "$T/ex.key" cosign-fork "$T/c.key")
+"$A" verify "$T/fork.db" --witnesses 2 >"$T/fork.txt"
+rc=$?
+check "a cosignature over a root the log does not have: FAIL (exit $rc)" test $rc -eq 1
+check "naming the entry ($where) and carol" grep -q "^failure .*$where.*fork: carol (c) cosigned root" "$T/fork.txt"
+check "in plain words: a neighbour witnessed a different history" \
+	grep -q "a neighbour witnessed a different history" <(tr '\n' ' ' <"$T/fork.txt" | tr -s ' ')
 finish

@@ -45,6 +45,10 @@
  *                                           before its gate holds it (the empty
  *                                           RESULTs in between left out; no such
  *                                           checkpoint: exit 70)
+ *   pw-forge DB EXKEY cosign-fork HHKEY     a split view: household HHKEY's
+ *                                           COSIGN of the latest checkpoint's
+ *                                           size with another root (the one it
+ *                                           was shown) appended
  *
  * Removing entries rebuilds the log as a cheating operator would: leaves,
  * the served tables (statements, results) and every checkpoint re-signed
@@ -999,6 +1003,43 @@ clear_early(struct forge *f)
 	return 0;
 }
 
+/* A COSIGN by the household of key file `hhkey` over the latest
+ * checkpoint's size and another root, appended to the log. */
+static int
+cosign_fork(struct forge *f, const char *hhkey)
+{
+	struct pw_keypair hh;
+	sqlite3_stmt *st;
+	struct pw_msg cp, m;
+	if (pw_key_load(hhkey, &hh) != PW_OK)
+		die(hhkey);
+	if (sqlite3_prepare_v2(f->db, "SELECT frame FROM checkpoints ORDER BY tree_size DESC", -1,
+	                       &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW ||
+	    pw_wire_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &cp) !=
+	        PW_OK)
+		die("no checkpoint");
+	sqlite3_finalize(st);
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_COSIGN;
+	memcpy(m.u.cosign.origin, cp.u.checkpoint.origin, PW_ORIGIN_LEN);
+	m.u.cosign.tree_size = cp.u.checkpoint.tree_size;
+	memcpy(m.u.cosign.root, cp.u.checkpoint.root, PW_HASH_LEN);
+	m.u.cosign.root[0] ^= 0x5a; /* the other history's root */
+	m.u.cosign.time_s = cp.u.checkpoint.time_s;
+	if (f->n >= MAX_ENTRIES)
+		die("insert");
+	struct ent *e = &f->e[f->n++];
+	memset(e, 0, sizeof(*e));
+	e->orig = SIZE_MAX;
+	e->msg = m;
+	resign(f, e, &hh);
+	pw_key_wipe(&hh);
+	rewrite(f, &f->ex, -1);
+	printf("entry %llu\n", (unsigned long long)pos_index(f, f->n - 1));
+	return 0;
+}
+
 static int attack(struct forge *f, int argc, char **argv);
 
 int
@@ -1059,6 +1100,8 @@ attack(struct forge *fp, int argc, char **argv)
 		return retro_tariff(fp);
 	if (strcmp(k, "clear-early") == 0)
 		return clear_early(fp);
+	if (strcmp(k, "cosign-fork") == 0 && argc == 5)
+		return cosign_fork(fp, argv[4]);
 	fprintf(stderr, "pw-forge: unknown attack or arguments\n");
 	return 64;
 }

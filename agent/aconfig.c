@@ -79,10 +79,6 @@ static const struct pw_cfg_opt opts[] = {
 	    "the exchange's feed-in price per kWh (ask floor; 0 unknown)"),
 	OPT("exchange", "retail_price", PW_CFG_MONEY, retail_uper_kwh, 0, UINT32_MAX, "0",
 	    "the exchange's retail price per kWh (bid ceiling; 0 unknown)"),
-	OPT("exchange", "fee_min", PW_CFG_MONEY, fee_min_uper_kwh, 0, UINT32_MAX, "0",
-	    "the market's smallest grid fee per kWh (statements are checked against it)"),
-	OPT("exchange", "fee_max", PW_CFG_MONEY, fee_max_uper_kwh, 0, UINT32_MAX, "0",
-	    "the market's largest grid fee per kWh (0: the retail price)"),
 	OPT("exchange", "reply_timeout_ms", PW_CFG_INT, reply_timeout_ms, 100, 600000, "3000",
 	    "resend a request not answered within this time, ms"),
 	OPT("exchange", "checkpoints", PW_CFG_STR, checkpoints, 0, 0, "",
@@ -219,6 +215,14 @@ extra(void *vctx, void *target, const char *section, const char *name, const cha
 			return xfail(msg, msglen,
 			             "start: \"%s\" is not a time HH:MM (00:00..23:59)%s", value,
 			             "");
+	} else if (strcmp(section, "exchange") == 0 &&
+	           (strcmp(name, "fee_min") == 0 || strcmp(name, "fee_max") == 0)) {
+		/* obsolete: the agent checks each statement's fee exactly with
+		 * the fees and zones of the log (agent/afee.c); an old
+		 * configuration still loads, with a warning */
+		if (c->obsolete_fee_line == 0)
+			c->obsolete_fee_line = line;
+		return PW_OK;
 	} else if (strcmp(section, "log") == 0 && strcmp(name, "level") == 0) {
 		bit = X_LEVEL;
 		if (log_level_parse(value, &c->log_level) != 0)
@@ -354,10 +358,6 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 		    err, errlen, p,
 		    LATER(LINE("exchange", "feedin_price"), LINE("exchange", "retail_price")),
 		    "[exchange] feedin_price must not exceed retail_price");
-	if (c->fee_max_uper_kwh != 0 && c->fee_min_uper_kwh > c->fee_max_uper_kwh)
-		return cross_fail(err, errlen, p,
-		                  LATER(LINE("exchange", "fee_min"), LINE("exchange", "fee_max")),
-		                  "[exchange] fee_min must not exceed fee_max");
 	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_price_uper_kwh == 0)
 		return cross_fail(err, errlen, p,
 		                  LATER(x->strategy_line, LINE("policy", "fixed_price")),
@@ -486,6 +486,11 @@ aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
 	if ((rc = cross_check(&tmp, lines, &x, err, errlen)) != PW_OK)
 		return rc;
 	warn_readable_token(&tmp);
+	if (tmp.obsolete_fee_line != 0)
+		log_warnx("%s:%d: [exchange] fee_min and fee_max are obsolete and ignored: the"
+		          " agent checks each statement's grid fee exactly, with the fees and zones"
+		          " the exchange's log states",
+		          path, tmp.obsolete_fee_line);
 	tmp.unit_given = LINE("device", "unit") != 0;
 	*cfg = tmp;
 	return PW_OK;

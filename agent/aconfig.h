@@ -72,8 +72,8 @@ struct aconfig {
 	int64_t gate_s;
 	int64_t feedin_uper_kwh; /* price bounds (0 = unknown) */
 	int64_t retail_uper_kwh;
-	int64_t fee_min_uper_kwh; /* the market's grid fees, for checking statements */
-	int64_t fee_max_uper_kwh; /* 0: up to the retail tariff */
+	int obsolete_fee_line; /* line of an obsolete [exchange] fee_min/fee_max (ignored), 0 none
+	                        */
 	int64_t reply_timeout_ms;
 	char checkpoints[ACONFIG_PATH_LEN]; /* checkpoint file for peerwatt-audit */
 	/* [policy] */

@@ -22,8 +22,7 @@ enum { CL_RESULT, CL_STATEMENT, CL_FORK, CL__N };
 
 /* A checkpoint whose proof the exchange refused or did not give: asked
  * again with backoff, the others are proven meanwhile. */
-#define ADISPUTE_REFS    8
-#define ADISPUTE_TARIFFS 16
+#define ADISPUTE_REFS 8
 struct cpref {
 	uint64_t size; /* 0: free slot (the empty tree needs no proof) */
 	unsigned tries;
@@ -52,14 +51,6 @@ struct adispute {
 	 * until ADISPUTE_LOG_BURST a minute, then at most one per 10 s */
 	int64_t burst_start_ms;
 	unsigned burst;
-	/* the tariffs each HEARTBEAT said govern the interval under way, from
-	 * the interval they were first seen in (a MARKET entry of the log can
-	 * change them from a later interval on, docs/protocol.md) */
-	struct {
-		uint64_t from_iv;
-		uint32_t feedin, retail;
-	} tar[ADISPUTE_TARIFFS];
-	size_t n_tar;
 };
 
 #define ADISPUTE_LOG_BURST 10
@@ -93,6 +84,8 @@ adispute_open(struct agentd *a)
 	if (d == NULL)
 		return PW_ERR_NOMEM;
 	a->disp = d;
+	if (afee_open(a) != PW_OK)
+		return PW_ERR_DB;
 	/* the latest dispute of each class and how many there are */
 	if (sqlite3_prepare_v2(db(a),
 	                       "SELECT type, detail, time_ms, (SELECT count(*) FROM disputes x"
@@ -413,43 +406,6 @@ out:
 
 /* ---- STATEMENT ------------------------------------------------------- */
 
-void
-adispute_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now)
-{
-	struct adispute *d = a->disp;
-	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
-
-	if (d == NULL || hb->feedin_uper_kwh == 0 || hb->retail_uper_kwh == 0)
-		return;
-	if (d->n_tar > 0 && d->tar[d->n_tar - 1].feedin == hb->feedin_uper_kwh &&
-	    d->tar[d->n_tar - 1].retail == hb->retail_uper_kwh)
-		return;
-	if (d->n_tar == ADISPUTE_TARIFFS) {
-		memmove(&d->tar[0], &d->tar[1], (ADISPUTE_TARIFFS - 1) * sizeof(d->tar[0]));
-		d->n_tar--;
-	}
-	d->tar[d->n_tar].from_iv = iv;
-	d->tar[d->n_tar].feedin = hb->feedin_uper_kwh;
-	d->tar[d->n_tar].retail = hb->retail_uper_kwh;
-	d->n_tar++;
-}
-
-/* The tariffs of interval iv: those the HEARTBEATs showed while it was
- * under way (or later, before any change), else the configured ones (an
- * interval before this run's first HEARTBEAT). */
-static void
-tariffs_of(struct agentd *a, uint64_t iv, uint32_t *feedin, uint32_t *retail)
-{
-	struct adispute *d = a->disp;
-	*feedin = (uint32_t)a->cfg.feedin_uper_kwh;
-	*retail = (uint32_t)a->cfg.retail_uper_kwh;
-	for (size_t i = 0; i < d->n_tar; i++)
-		if (d->tar[i].from_iv <= iv || (i == 0 && *feedin == 0)) {
-			*feedin = d->tar[i].feedin;
-			*retail = d->tar[i].retail;
-		}
-}
-
 struct reading {
 	uint64_t interval;
 	int found;
@@ -526,39 +482,6 @@ settled_after(struct agentd *a, uint64_t iv, uint64_t *time_s)
 	return ok;
 }
 
-/* The household's accepted trades of the interval (caller frees *out). */
-static size_t
-own_trades(struct agentd *a, uint64_t iv, struct averify_trade **out)
-{
-	sqlite3_stmt *st;
-	size_t n = 0, cap = 0;
-
-	*out = NULL;
-	if (sqlite3_prepare_v2(
-	        db(a),
-	        "SELECT side, qty_wh, CASE side WHEN 1 THEN buy_seq ELSE sell_seq END"
-	        " FROM trades WHERE interval = ?",
-	        -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, i64(iv));
-	while (sqlite3_step(st) == SQLITE_ROW && n < AVERIFY_MAX_TRADES) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct averify_trade *p = realloc(*out, nc * sizeof(**out));
-			if (p == NULL)
-				break;
-			*out = p;
-			cap = nc;
-		}
-		(*out)[n].side = (uint8_t)sqlite3_column_int(st, 0);
-		(*out)[n].qty_wh = (uint32_t)sqlite3_column_int64(st, 1);
-		(*out)[n].seq = (uint64_t)sqlite3_column_int64(st, 2);
-		n++;
-	}
-	sqlite3_finalize(st);
-	return n;
-}
-
 static int
 orders_in(struct agentd *a, uint64_t iv)
 {
@@ -582,7 +505,7 @@ adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
 	struct averify_stmt_out out;
 	struct averify_finding f;
 	struct averify_trade *tr = NULL;
-	char detail[AVERIFY_TEXT_LEN + 256];
+	char detail[AVERIFY_TEXT_LEN + 256], why[256];
 
 	if (aledger_statement_frame(a->led, iv, held, sizeof(held), &hlen) == PW_OK) {
 		if (hlen == len && memcmp(held, frame, len) == 0)
@@ -605,8 +528,6 @@ adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
 			(void)dash_notify(a->dash, DASH_DOC_STATEMENTS);
 		return ADISPUTE_REFUSED;
 	}
-	if (a->cfg.feedin_uper_kwh == 0 || a->cfg.retail_uper_kwh == 0)
-		return ADISPUTE_DEFER; /* the tariffs come with the next HEARTBEAT */
 	held_result(a, iv, -1, &res);
 	free(res.frame);
 	int disputed = interval_disputed(a, iv);
@@ -617,8 +538,21 @@ adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
 	in.interval = iv;
 	in.have_result = res.found && !disputed;
 	in.price_uper_kwh = res.hdr.price_uper_kwh;
-	in.n_trades = in.have_result ? own_trades(a, iv, &tr) : 0;
-	in.trades = tr;
+	/* the tariffs and each trade's grid fee from the log's MARKET and
+	 * REGISTRY entries, proven against a checkpoint (agent/afee.c) */
+	int fr = afee_inputs(a, iv, in.have_result, &in, &tr, why, sizeof(why));
+	if (fr == AFEE_WAIT)
+		return ADISPUTE_DEFER; /* not yet checked: its entries are asked first */
+	if (fr == AFEE_FAIL) {
+		a->mismatches++;
+		snprintf(detail, sizeof(detail),
+		         "the statement cannot be checked: %s; its fee and tariffs are the"
+		         " exchange's word only",
+		         why);
+		(void)keep(a, PW_MSG_STATEMENT, iv, "statement_rules_unproven", detail, frame, len,
+		           now);
+		return ADISPUTE_REFUSED;
+	}
 	acked_reading(a, iv, &rd);
 	in.have_reading = rd.found;
 	in.export_wh = rd.export_wh;
@@ -626,10 +560,6 @@ adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
 	uint64_t settled_s;
 	in.reading_before_settlement =
 	    rd.found && rd.have_time && settled_after(a, iv, &settled_s) && rd.time_s < settled_s;
-	tariffs_of(a, iv, &in.feedin_uper_kwh, &in.retail_uper_kwh);
-	in.fee_min_uper_kwh = (uint32_t)a->cfg.fee_min_uper_kwh;
-	in.fee_max_uper_kwh =
-	    a->cfg.fee_max_uper_kwh != 0 ? (uint32_t)a->cfg.fee_max_uper_kwh : in.retail_uper_kwh;
 	enum averify_code c = averify_statement(&in, a->kp.pk, st, &out, &f);
 	free(tr);
 	if (c == AVERIFY_OK)
@@ -777,8 +707,6 @@ adispute_next_query(struct agentd *a, const struct pw_checkpoint *latest, int64_
 	struct held_part res;
 	if (aledger_missing_statement(a->led, a->stmt_after, latest->interval, &iv) != PW_OK)
 		return 0;
-	if (a->cfg.feedin_uper_kwh == 0 || a->cfg.retail_uper_kwh == 0)
-		return -1; /* the statement cannot be checked before the tariffs are known */
 	held_result(a, iv, -1, &res);
 	free(res.frame);
 	if (res.found || (d->result_refused_set && d->result_refused_iv == iv) ||

@@ -2,7 +2,8 @@
  * adispute.h: the daemon's side of the household's checks (docs/agent.md
  * "What the agent checks").  Gathers what agent/averify.c needs from the
  * agent's database (own orders and cancels, accepted trades, the ACKed
- * reading and its receipt, tariffs and fees), refuses as truth whatever the
+ * reading and its receipt; tariffs and fees from the log's entries through
+ * agent/afee.c), refuses as truth whatever the
  * checks refuse, keeps it as evidence (tables results and disputes, which
  * `peerwatt-agent evidence` exports and `peerwatt-audit verify --agent`
  * reads), logs it loudly and feeds the status (exchange_lied,
@@ -44,9 +45,6 @@ enum adispute_verdict adispute_result(struct agentd *a, const uint8_t *frame, si
 /* A verified STATEMENT of this household. */
 enum adispute_verdict adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
                                          const struct pw_statement *st, int64_t now);
-/* A HEARTBEAT: the tariffs governing the interval under way, which the
- * statements of that interval are checked with. */
-void adispute_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now);
 /* A second checkpoint of a size held with another root (a fork). */
 void adispute_checkpoint_fork(struct agentd *a, const uint8_t *frame, size_t len,
                               const struct pw_checkpoint *cp, int64_t now);

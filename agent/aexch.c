@@ -72,8 +72,10 @@ aexch_pump_stream(struct agentd *a, enum outbox_stream s, int64_t now)
 		         (unsigned long long)it.seq, it.attempts + 1);
 }
 
+/* A query; `key` (NULL: all zero) for the kinds that use it. */
 static void
-send_query(struct agentd *a, uint8_t kind, uint64_t qa, uint64_t qb, int64_t now)
+send_query_key(struct agentd *a, uint8_t kind, uint64_t qa, uint64_t qb,
+               const uint8_t key[PW_PK_LEN], int fee, int64_t now)
 {
 	struct pw_msg m;
 	uint8_t frame[PW_WIRE_MAX_REQUEST];
@@ -85,6 +87,8 @@ send_query(struct agentd *a, uint8_t kind, uint64_t qa, uint64_t qb, int64_t now
 	m.u.query.kind = kind;
 	m.u.query.a = qa;
 	m.u.query.b = qb;
+	if (key != NULL)
+		memcpy(m.u.query.key, key, PW_PK_LEN);
 	if (pw_wire_encode(&m, (uint64_t)a->cfg.market_id, &a->kp, frame, sizeof(frame), &len) !=
 	    PW_OK)
 		return;
@@ -95,7 +99,15 @@ send_query(struct agentd *a, uint8_t kind, uint64_t qa, uint64_t qb, int64_t now
 	a->q.kind = kind;
 	a->q.a = qa;
 	a->q.b = qb;
+	memcpy(a->q.key, m.u.query.key, PW_PK_LEN);
+	a->q.fee = fee;
 	a->q.sent_ms = now;
+}
+
+static void
+send_query(struct agentd *a, uint8_t kind, uint64_t qa, uint64_t qb, int64_t now)
+{
+	send_query_key(a, kind, qa, qb, NULL, 0, now);
 }
 
 void
@@ -124,6 +136,12 @@ aexch_pump_queries(struct agentd *a, int64_t now)
 	if ((r = adispute_next_query(a, &cp, now, &kind, &qa, &qb)) != 0) {
 		if (r > 0)
 			send_query(a, kind, qa, qb, now);
+		return;
+	}
+	/* the rules and zones the statement due is checked with (agent/afee.c) */
+	struct afee_query fq;
+	if (afee_next_query(a, &cp, &fq)) {
+		send_query_key(a, fq.kind, fq.a, fq.b, fq.key, 1, now);
 		return;
 	}
 	uint8_t rk;
@@ -195,6 +213,10 @@ query_name(uint8_t kind)
 		return "registry entry";
 	case PW_QUERY_REGISTRY_PROOF:
 		return "registry proof";
+	case PW_QUERY_MARKET:
+		return "market entry";
+	case PW_QUERY_MARKET_PROOF:
+		return "market proof";
 	default:
 		return "query";
 	}
@@ -240,6 +262,8 @@ on_query_refused(struct agentd *a, uint16_t reason)
 		adispute_query_refused(a, reason, agentd_now_ms(a));
 	else if (a->q.kind == PW_QUERY_CHECKPOINT)
 		a->want_checkpoint = 0; /* none yet: the PUB brings one */
+	else if (a->q.fee)
+		afee_refused(a, reason);
 	else if (a->q.kind == PW_QUERY_REGISTRY || a->q.kind == PW_QUERY_REGISTRY_PROOF)
 		aregistry_refused(a, a->q.kind, a->q.b, reason);
 }
@@ -442,9 +466,13 @@ on_proof(struct agentd *a, const struct pw_msg *m)
 	 * `a`; the others echo it */
 	if (!a->q.active || p->nonce != a->q.nonce || p->b != a->q.b ||
 	    (a->q.kind != PW_QUERY_STATEMENT_PROOF && a->q.kind != PW_QUERY_REGISTRY_PROOF &&
-	     p->a != a->q.a))
+	     a->q.kind != PW_QUERY_MARKET_PROOF && p->a != a->q.a))
 		return;
 	a->q.active = 0;
+	if (a->q.fee) {
+		afee_on_proof(a, p);
+		return;
+	}
 	if (a->q.kind == PW_QUERY_REGISTRY_PROOF) {
 		aregistry_on_proof(a, p);
 		return;
@@ -590,7 +618,11 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 			on_proof(a, m);
 			break;
 		case PW_MSG_REGISTRY:
-			aregistry_on_entry(a, frame, len, m);
+		case PW_MSG_MARKET:
+			if (!from_sub && a->q.active && a->q.fee)
+				afee_on_entry(a, frame, len, m);
+			else if (m->type == PW_MSG_REGISTRY)
+				aregistry_on_entry(a, frame, len, m);
 			break;
 		case PW_MSG_RESULT:
 			/* checked against the household's own orders first */

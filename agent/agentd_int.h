@@ -119,6 +119,8 @@ struct qflight {
 	uint64_t nonce;
 	uint8_t kind;
 	uint64_t a, b;
+	uint8_t key[PW_PK_LEN]; /* REGISTRY, REGISTRY_PROOF: the household asked about */
+	int fee;                /* asked by afee.c (a statement's rules and zones) */
 	int64_t sent_ms;
 	enum outbox_stream stream; /* inclusion: the item proven */
 	uint64_t seq;
@@ -401,6 +403,57 @@ void aregistry_refused(struct agentd *a, uint8_t kind, uint64_t b, uint16_t reas
 void aregistry_problems(struct agentd *a, unsigned *active);
 /* The "registry" object of /api/state (caller owns it; null when none). */
 json_t *aregistry_json(const struct agentd *a);
+
+/* ---- afee.c ----------------------------------------------------------- */
+
+/* Bounds: distinct parties (the household and its counterparties) of one
+ * interval whose zones are fetched; cached answers (rows of table
+ * rule_entries); the largest answer kept (a MARKET frame with 64 fees is
+ * 4535 bytes). */
+#define AFEE_MAX_PARTIES 257
+#define AFEE_CACHE_MAX   4096
+#define AFEE_FRAME_MAX   4608
+
+/* One trade of the household with its counterparty. */
+struct afee_trade {
+	uint64_t seq; /* the household's order */
+	uint8_t side; /* the household's side */
+	uint32_t qty_wh;
+	uint8_t other[PW_PK_LEN];
+};
+
+/* A query afee.c needs sent. */
+struct afee_query {
+	uint8_t kind; /* MARKET, MARKET_PROOF, REGISTRY, REGISTRY_PROOF */
+	uint64_t a, b;
+	uint8_t key[PW_PK_LEN];
+};
+
+enum { AFEE_READY = 0, AFEE_WAIT = 1, AFEE_FAIL = -1 };
+
+struct averify_stmt_in;
+struct averify_trade;
+
+/* Creates its table (called by adispute_open). */
+pw_err afee_open(struct agentd *a) __attribute__((warn_unused_result));
+/* The next MARKET or REGISTRY query (or its proof) the statement due
+ * needs, against the trusted checkpoints held (`latest` the latest): 1 and
+ * *q, or 0. */
+int afee_next_query(struct agentd *a, const struct pw_checkpoint *latest, struct afee_query *q);
+/* A MARKET or REGISTRY frame answering afee's query in flight. */
+void afee_on_entry(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m);
+/* A PROOF answering afee's MARKET_PROOF or REGISTRY_PROOF in flight. */
+void afee_on_proof(struct agentd *a, const struct pw_proof *p);
+/* A final REJECT of afee's query in flight. */
+void afee_refused(struct agentd *a, uint16_t reason);
+/* The inputs of interval iv's statement check that come from the log: the
+ * tariffs (in->feedin/retail) and the household's trades with each one's
+ * fee (in->trades, n_trades; *tr is the caller's to free).  AFEE_READY;
+ * AFEE_WAIT (not fetched or proven yet: "not yet checked"); AFEE_FAIL
+ * (why: an entry failed its proof, was refused, or answers another
+ * question). */
+int afee_inputs(struct agentd *a, uint64_t iv, int have_result, struct averify_stmt_in *in,
+                struct averify_trade **tr, char *why, size_t cap);
 
 /* ---- adash.c ---------------------------------------------------------- */
 

@@ -58,7 +58,6 @@ astatus_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now)
 
 	a->hb = *hb;
 	a->have_hb = 1;
-	adispute_heartbeat(a, hb, now); /* the tariffs statements are checked with */
 	a->hb_rx_ms = now;
 	a->skew_ms = skew;
 	/* delivery delay only adds to the difference: two in a row beyond

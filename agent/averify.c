@@ -195,6 +195,27 @@ diff_i(struct diff *d, const char *name, int64_t theirs, int64_t mine)
 	d->n++;
 }
 
+/* A zone token of a wire field: at most PW_TOKEN_LEN bytes, NUL padded. */
+static int
+zone_cmp(const char *a, const char *b)
+{
+	return strncmp(a, b, PW_TOKEN_LEN);
+}
+
+uint32_t
+averify_market_fee(const struct pw_market *mk, const char *zone_a, const char *zone_b)
+{
+	const char *a = zone_a, *b = zone_b;
+	if (zone_cmp(a, b) > 0) {
+		a = zone_b;
+		b = zone_a;
+	}
+	for (unsigned i = 0; i < mk->n_fees && i < PW_MARKET_MAX_FEES; i++)
+		if (zone_cmp(mk->fees[i].zone_a, a) == 0 && zone_cmp(mk->fees[i].zone_b, b) == 0)
+			return mk->fees[i].fee_uper_kwh;
+	return zone_cmp(a, b) == 0 ? mk->fee_same_zone_uper_kwh : mk->fee_default_uper_kwh;
+}
+
 enum averify_code
 averify_statement(const struct averify_stmt_in *in, const uint8_t me[PW_PK_LEN],
                   const struct pw_statement *st, struct averify_stmt_out *out,
@@ -203,7 +224,6 @@ averify_statement(const struct averify_stmt_in *in, const uint8_t me[PW_PK_LEN],
 	struct settle_tariffs tar = { in->feedin_uper_kwh, in->retail_uper_kwh };
 	struct settle_trade *tr = NULL;
 	struct settle_reading rd;
-	struct pw_statement lo, hi;
 	uint32_t price;
 	int missing = (st->flags & PW_STMT_READING_MISSING) != 0;
 	char d_text[AVERIFY_TEXT_LEN - 64];
@@ -230,7 +250,7 @@ averify_statement(const struct averify_stmt_in *in, const uint8_t me[PW_PK_LEN],
 	for (size_t i = 0; i < in->n_trades; i++) {
 		tr[i].side = in->trades[i].side;
 		tr[i].qty_wh = in->trades[i].qty_wh;
-		tr[i].fee_uper_kwh = in->fee_min_uper_kwh;
+		tr[i].fee_uper_kwh = in->trades[i].fee_uper_kwh;
 	}
 	memset(&rd, 0, sizeof(rd));
 	rd.missing = missing;
@@ -241,32 +261,12 @@ averify_statement(const struct averify_stmt_in *in, const uint8_t me[PW_PK_LEN],
 	rd.import_wh = in->have_reading ? in->import_wh : st->import_wh;
 	/* without trades the price moves no money: the statement's stands */
 	price = in->have_result ? in->price_uper_kwh : st->price_uper_kwh;
-	lo = *st;
-	hi = *st;
-	if ((rc = settle_household(&tar, price, tr, in->n_trades, &rd, &lo)) != PW_OK) {
-		free(tr);
-		return say(f, AVERIFY_STMT_FIGURES, "cannot recompute the statement: %s",
-		           pw_strerror(rc));
-	}
-	for (size_t i = 0; i < in->n_trades; i++)
-		tr[i].fee_uper_kwh = in->fee_max_uper_kwh;
-	rc = settle_household(&tar, price, tr, in->n_trades, &rd, &hi);
+	out->mine = *st;
+	rc = settle_household(&tar, price, tr, in->n_trades, &rd, &out->mine);
 	free(tr);
 	if (rc != PW_OK)
 		return say(f, AVERIFY_STMT_FIGURES, "cannot recompute the statement: %s",
 		           pw_strerror(rc));
-	out->mine = lo;
-	out->fee_lo_u = lo.fee_u;
-	out->fee_hi_u = hi.fee_u;
-	/* the fee the exchange signed, checked against what the market can
-	 * charge, and what follows from it: net and saving are then exact */
-	int fee_ok = st->fee_u >= lo.fee_u && st->fee_u <= hi.fee_u;
-	int64_t fee = st->fee_u;
-	out->mine.fee_u = fee;
-	if (pw_money_add(lo.peer_u, lo.grid_u, &out->mine.net_u) != PW_OK ||
-	    pw_money_sub(out->mine.net_u, fee, &out->mine.net_u) != PW_OK ||
-	    pw_money_sub(out->mine.net_u, lo.baseline_u, &out->mine.saving_u) != PW_OK)
-		return say(f, AVERIFY_STMT_FIGURES, "cannot recompute the statement: overflow");
 	const struct pw_statement *m = &out->mine;
 	diff_u(&d, "flags", st->flags, m->flags);
 	diff_u(&d, "price", st->price_uper_kwh, m->price_uper_kwh);
@@ -280,17 +280,25 @@ averify_statement(const struct averify_stmt_in *in, const uint8_t me[PW_PK_LEN],
 	diff_u(&d, "unused_wh", st->unused_wh, m->unused_wh);
 	diff_i(&d, "peer_u", st->peer_u, m->peer_u);
 	diff_i(&d, "grid_u", st->grid_u, m->grid_u);
-	diff_i(&d, "net_u", st->net_u, m->net_u);
 	diff_i(&d, "baseline_u", st->baseline_u, m->baseline_u);
+	int fee_ok = st->fee_u == m->fee_u;
+	/* a fee alone off (net and saving following from the signed fee): the
+	 * fee's own code; the figures side by side either way */
+	int64_t net, saving;
+	enum averify_code c =
+	    d.n == 0 && !fee_ok && pw_money_add(st->peer_u, st->grid_u, &net) == PW_OK &&
+	            pw_money_sub(net, st->fee_u, &net) == PW_OK && net == st->net_u &&
+	            pw_money_sub(net, st->baseline_u, &saving) == PW_OK && saving == st->saving_u
+	        ? AVERIFY_STMT_FEE
+	        : AVERIFY_STMT_FIGURES;
+	diff_i(&d, "fee_u", st->fee_u, m->fee_u);
+	diff_i(&d, "net_u", st->net_u, m->net_u);
 	diff_i(&d, "saving_u", st->saving_u, m->saving_u);
-	if (d.n > 0)
-		return say(f, AVERIFY_STMT_FIGURES, "%s%s", d_text,
-		           fee_ok ? "" : "; and fee_u is out of range");
-	if (!fee_ok)
-		return say(
-		    f, AVERIFY_STMT_FEE,
-		    "fee_u signed %lld, the market's fees give %lld..%lld for %llu Wh bought",
-		    (long long)st->fee_u, (long long)lo.fee_u, (long long)hi.fee_u,
-		    (unsigned long long)m->bought_wh);
+	if (d.n > 0) {
+		return say(f, c, "%s%s", d_text,
+		           fee_ok ? ""
+		                  : " (the grid fee of each purchase by the zone pair of its trade,"
+		                    " from the MARKET and REGISTRY entries of the log)");
+	}
 	return AVERIFY_OK;
 }

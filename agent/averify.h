@@ -4,8 +4,10 @@
  * RESULT against the household's own orders, and a STATEMENT recomputed
  * from the household's own trades, its own acknowledged reading and the
  * market's tariffs with the settlement rules the exchange and the audit use
- * (rules/settle.c), to the micro-unit.  What the household cannot know
- * exactly (the grid fee of a counterparty's zone) is bounded.
+ * (rules/settle.c), to the micro-unit, with the tariffs and the grid fees
+ * of the MARKET entry governing the interval and the zones of the REGISTRY
+ * entries of the household and its counterparties (agent/afee.c fetches
+ * and proves them).
  *
  * The caller (agent/adispute.c) gathers the inputs from its database,
  * refuses what these functions refuse and keeps it as evidence.
@@ -43,6 +45,9 @@ struct averify_trade {
 	uint64_t seq; /* the household's own order */
 	uint8_t side; /* the household's side */
 	uint32_t qty_wh;
+	/* the grid fee of the trade's zone pair, averify_market_fee() of the
+	 * buyer's and the seller's zones (the buyer pays it) */
+	uint32_t fee_uper_kwh;
 };
 
 /* Why a frame is refused; AVERIFY_OK when it is not. */
@@ -59,7 +64,7 @@ enum averify_code {
 	AVERIFY_STMT_OTHER,        /* not this household's, or another interval */
 	AVERIFY_STMT_MISSING_FLAG, /* "reading missing" for an acknowledged reading */
 	AVERIFY_STMT_FIGURES,      /* a figure differs from the agent's */
-	AVERIFY_STMT_FEE,          /* the fee is outside what the market can charge */
+	AVERIFY_STMT_FEE,          /* the fee is not what the market's fees give */
 	AVERIFY_STMT_EQUIVOCAL,    /* a second, different STATEMENT for the interval */
 };
 
@@ -116,18 +121,24 @@ struct averify_stmt_in {
 	 * earlier interval, hence before the interval was settled: a
 	 * "reading missing" statement contradicts it */
 	int reading_before_settlement;
-	/* the market's tariffs and the range of its grid fees, per kWh */
+	/* the tariffs of the MARKET entry governing the interval, per kWh (the
+	 * trades carry their fees) */
 	uint32_t feedin_uper_kwh, retail_uper_kwh;
-	uint32_t fee_min_uper_kwh, fee_max_uper_kwh;
 };
 
-/* What the household computed: the statement as the rules give it, with
- * the fee the exchange signed (fee_u; what the market can charge is
- * [fee_lo_u, fee_hi_u]) and net_u and saving_u following from it. */
+/* What the household computed: the statement as the rules give it. */
 struct averify_stmt_out {
 	struct pw_statement mine;
-	int64_t fee_lo_u, fee_hi_u;
 };
+
+/*
+ * The grid fee per kWh of a trade between zones `zone_a` and `zone_b`
+ * (tokens of at most PW_TOKEN_LEN bytes, NUL padded) under the MARKET entry
+ * `mk`: its explicit fee for the unordered pair, else the same-zone fee when
+ * the zones are equal, else the default fee (docs/market.md "Grid fees",
+ * the rule of the exchange's xrules_fee()).
+ */
+uint32_t averify_market_fee(const struct pw_market *mk, const char *zone_a, const char *zone_b);
 
 /*
  * Recomputes the statement `st` of household `me` with settle_household()
@@ -135,9 +146,8 @@ struct averify_stmt_out {
  * export and import (from the acknowledged reading; without one, the
  * statement's own figures are taken and only the arithmetic is checked),
  * the four imbalances, peer_u, grid_u, baseline_u, the flags but "late",
- * the price (when a RESULT is held).  Bounded: fee_u between the fee
- * amounts of every purchase at fee_min and at fee_max.  Then exact again:
- * net_u = peer_u + grid_u - fee_u and saving_u = net_u - baseline_u.
+ * the price (when a RESULT is held), fee_u (each purchase at its trade's
+ * fee), net_u and saving_u.
  * AVERIFY_OK or the first reason, with every differing figure in `f`.
  */
 enum averify_code averify_statement(const struct averify_stmt_in *in, const uint8_t me[PW_PK_LEN],

@@ -13,7 +13,12 @@
 # the lie kept as evidence (table disputes, `peerwatt-agent evidence`), and
 # the honest frames before and after it still accepted.  An honest run of
 # the same fake (every RESULT delivered twice, byte for byte) raises no
-# alarm, nor does one whose retail tariff changes from an interval on.  The agent has a standing bid of 100 Wh at
+# alarm, nor does one whose retail tariff changes from an interval on (a
+# MARKET entry).  Every statement's grid fee is recomputed to the micro-unit
+# from the fake's MARKET entry and the REGISTRY entries of the household
+# (north) and its counterparty (south, a zone-pair fee of 0.02): one fee 1
+# micro-unit off is refused; a MARKET entry whose inclusion proof does not
+# verify is an alarm, and no statement passes unchecked.  The agent has a standing bid of 100 Wh at
 # 0.25 every interval; the fake fills it in even intervals.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -44,8 +49,7 @@ scenario() {
 	agent_conf "$T/$n.conf" "$T/$n.key" "$DB" "$SIM_PORT" "$req" "$pub" "$XPK" 45 "$IV"
 	cat >>"$T/$n.conf" <<CONF
 reply_timeout_ms = 1000
-fee_min = 0.01
-fee_max = 0.03
+${OBSOLETE:-}
 [policy]
 auto_sell = no
 [bid.all]
@@ -82,7 +86,8 @@ evidence_has() {
 
 # ---- honest: nothing to refuse ------------------------------------------
 if want honest; then
-scenario honest
+# an old configuration: the fee bounds are obsolete, loaded with a warning
+OBSOLETE=$'fee_min = 0.01\nfee_max = 0.03' scenario honest
 proven3() { [ "$(q "select count(*) from statements where proof = 1")" -ge 3 ]; }
 WAIT_SECONDS=60 wait_for proven3 || not_ok "honest: three statements proven"
 check "honest: statements accepted and proven in the log" \
@@ -94,6 +99,16 @@ check "honest: no problem in /api/state" bash -c "curl -sf -m 10 http://127.0.0.
 	jq -e '.problems | length == 0' >/dev/null"
 check "honest: nothing refused" test "$(q "select count(*) from disputes")" = 0
 check "honest: no alarm in the log" bash -c "! grep -E 'EXCHANGE|LOG FORK|MISMATCH' '$LOG'"
+check "honest: fee_min/fee_max loaded with a warning that they are obsolete" \
+	grep -q "fee_min and fee_max are obsolete and ignored" "$LOG"
+bought() { [ "$(q "select count(*) from statements where bought_wh > 0")" -ge 1 ]; }
+WAIT_SECONDS=60 wait_for bought || not_ok "honest: a statement with a purchase"
+check "honest: cross-zone purchases accepted at the north/south fee (0.02/kWh, exact)" \
+	test "$(q "select count(*) from statements where bought_wh > 0 and fee_u = bought_wh * 20")" -ge 1
+check "honest: ... every statement's fee exactly that" \
+	test "$(q "select count(*) from statements where fee_u != bought_wh * 20")" = 0
+check "honest: the MARKET and both REGISTRY entries fetched and proven" \
+	test "$(q "select count(distinct kind || hex(key)) from rule_entries where state = 1")" -ge 3
 done_scenario honest
 fi
 
@@ -226,6 +241,38 @@ check "fork_between: the checkpoints around it stay trusted" \
 check "fork_between: kept as evidence" evidence_has "type = 20"
 done_scenario fork_between
 fi
+# ---- a fee 1 micro-unit off ---------------------------------------------------
+if want fee; then
+scenario fee
+WAIT_SECONDS=90 wait_for has_problem statement_mismatch || not_ok "fee: no alarm"
+N=$(lie fee)
+echo "# fee: 1 micro-unit more fee in ${N:-?}"
+check "fee: statement_mismatch, the fee figures side by side" \
+	says statement_mismatch "fee_u signed [0-9]+, computed [0-9]+"
+check "fee: logged loudly as statement_fee" \
+	grep -q "EXCHANGE LIED: STATEMENT for interval ${N:-x} .*statement_fee.*fee_u signed" "$LOG"
+check "fee: not in the household's statements" \
+	test "$(q "select count(*) from statements where interval = ${N:-0}")" = 0
+check "fee: kept as evidence" evidence_has "type = 19 and code = 'statement_fee'"
+WAIT_SECONDS=60 wait_for accepted_after "${N:-0}" || not_ok "fee: a later statement"
+check "fee: honest statements after it accepted" accepted_after "${N:-0}"
+done_scenario fee
+fi
+
+# ---- a MARKET entry whose inclusion proof fails ----------------------------
+if want badmarket; then
+scenario badmarket
+WAIT_SECONDS=90 wait_for has_problem statement_mismatch || not_ok "badmarket: no alarm"
+check "badmarket: the failed proof is logged" \
+	grep -q "INCLUSION PROOF FAILED: the MARKET entry" "$LOG"
+check "badmarket: statement_mismatch says the MARKET entry cannot be trusted" \
+	says statement_mismatch "MARKET entry.*inclusion proof"
+check "badmarket: no statement passes unchecked" test "$(q "select count(*) from statements")" = 0
+check "badmarket: the refused statements kept as evidence" \
+	evidence_has "type = 19 and code = 'statement_rules_unproven'"
+done_scenario badmarket
+fi
+
 # ---- honest again: the tariffs change (as a MARKET entry sets them) -------
 if want retariff; then
 scenario retariff

@@ -8,8 +8,10 @@
 #   settles exactly what the household's signed reading says its meter
 #   delivered, inclusion proofs of the agents' own entries and statements
 #   verify, no log fork is seen, nothing the exchange signs is refused as
-#   false by the agents' checks (fees bounded by fee_min/fee_max as the
-#   exchange's [fees]), no reading is lost or refused, and peerwatt-audit verify
+#   false by the agents' checks (the bidder h2 in zone z2 buys from h1 and
+#   h3 in z1: every statement's fee recomputed exactly with the z1/z2 pair
+#   fee of the log's MARKET entry and the zones of the REGISTRY entries),
+#   no reading is lost or refused, and peerwatt-audit verify
 #   passes on the exchange database with the agents' checkpoint files.
 #   One agent is killed with SIGKILL while the exchange is down and
 #   restarted: its queued readings are still delivered, none refused; a
@@ -48,7 +50,9 @@ for spec in $HOUSES; do
 	house_sim "$n" "$pv" "$load" "$fault" || not_ok "simulator $n starts"
 	pk=$("$AGENT" keygen --out "$T/$n.key" | sed -n 's/^public key: //p')
 	# capacities scaled by the simulator's speed (docs/agent.md)
-	echo "$n $n $pk PWSIM-${n#h}-1 z1 1200000 1200000" >>"$T/households"
+	zone=z1
+	[ "$n" = h2 ] && zone=z2
+	echo "$n $n $pk PWSIM-${n#h}-1 $zone 1200000 1200000" >>"$T/households"
 done
 
 REQ=$(free_port)
@@ -62,7 +66,8 @@ gate_s = 1
 grace_s = 2
 [fees]
 same_zone = 0.01
-default = 0.03
+default = 0.05
+z1/z2 = 0.03
 CONF
 
 start_exchange() {
@@ -81,8 +86,6 @@ write_agent_conf() { # name
 [exchange]
 reply_timeout_ms = 1500
 checkpoints = $T/$n.checkpoints
-fee_min = 0.01
-fee_max = 0.03
 [policy]
 min_price = 0.10
 safety_pct = 90
@@ -135,7 +138,8 @@ check "inclusion proofs of own statements verify" \
 
 # the bidder's dashboard: an order that traded is "filled" or "partial" (never
 # "expired"), as the trades say; a purchase carries its share of the
-# statement's grid fee (same zone: 0.01 per kWh = 10 u per Wh), a sale none
+# statement's grid fee (z2 buying from z1: the pair's 0.03 per kWh = 30 u per
+# Wh), a sale none
 api() { curl -sf "http://127.0.0.1:$DASH/api/$1"; }
 traded_order_listed() {
 	api orders | jq -e '[.orders[] | select(.side == "buy" and
@@ -180,7 +184,7 @@ for t in json.load(open(sys.argv[1]))["trades"]:
     if t["side"] == "sell":
         assert t["fee_u"] == 0, t
     elif t["interval"] in settled:
-        assert t["fee_u"] == t["qty_wh"] * 10, t
+        assert t["fee_u"] == t["qty_wh"] * 30, t
         n += 1
 assert n >= 1, "no settled purchase listed"
 print(n, "settled purchases with their fee")
@@ -188,6 +192,11 @@ PY
 }
 WAIT_SECONDS=30 wait_for purchase_fees
 check "dashboard: trades carry the grid fee of their statement" purchase_fees
+check "h2: cross-zone purchases accepted, each statement's fee exact (z1/z2: 30 u per Wh)" \
+	test "$(q h2 "select count(*) from statements where bought_wh > 0 and fee_u = bought_wh * 30")" -ge 1 -a \
+	"$(q h2 "select count(*) from statements where fee_u != bought_wh * 30")" = 0
+check "h2: the MARKET entry and the zones of h2, h1 and h3 fetched and proven" \
+	test "$(q h2 "select count(distinct kind || hex(key)) from rule_entries where state = 1")" -ge 3
 
 # --- phase 2: the exchange restarts mid-run ----------------------------------
 stop_pid "$EXPID"

@@ -11,8 +11,15 @@
  * interval at its end + 2 s with
  * settle_household, signs a CHECKPOINT after each settlement and answers
  * QUERY (checkpoint, consistency, inclusion, statement, statement proof,
- * result).  Per SCENARIO it signs one lie, and prints "lie KIND N" (N: the
- * interval, or the tree size of a checkpoint) when it does:
+ * result, market, market proof, registry and registry proof by key).  Its
+ * log starts with a MARKET entry (fees: 0.01 same zone, 0.05 default, 0.02
+ * between north and south) and the REGISTRY entry of the counterparty "bob"
+ * (zone south); a household's REGISTRY entry (zone north) is logged before
+ * its first request, so every trade crosses zones.  A REGISTRY query with
+ * the key all zero (the agent's check of its own entry, which would compare
+ * the meter serial) is refused as bad_query.  Per SCENARIO it signs one
+ * lie, and prints "lie KIND N" (N: the interval, or the tree size of a
+ * checkpoint) when it does:
  *
  *   honest       none
  *   overfill     the 2nd interval with an order: 50 x its quantity at 3 x its limit
@@ -27,11 +34,15 @@
  *   fork_between after the 3rd checkpoint one of a forked tree between the 2nd
  *                and 3rd sizes: consistent with the 2nd, not with the 3rd
  *   retariff     no lie: from 3 intervals after the 2nd checkpoint on, the retail
- *                tariff is 0.35 (HEARTBEATs and statements; prints "retariff N")
+ *                tariff is 0.35 (a MARKET entry, HEARTBEATs and statements; prints
+ *                "retariff N")
+ *   fee          the 2nd traded interval's statement: fee_u 1 micro-unit more (net
+ *                and saving following from it)
+ *   badmarket    every MARKET_PROOF answer: a path that does not verify
  *
  *   pw-fakexch EXKEY REQ_PORT PUB_PORT MARKET_ID INTERVAL_S SCENARIO
  *
- * Runs until SIGTERM.  Tariffs 0.08 / 0.30, gate 1 s, grid fee 0.01/kWh.
+ * Runs until SIGTERM.  Tariffs 0.08 / 0.30, gate 1 s.
  * Loopback test traffic only.
  */
 #include <signal.h>
@@ -47,13 +58,16 @@
 #include "peerwatt/wire.h"
 #include "rules/settle.h"
 
-#define FEEDIN  80000
-#define RETAIL  300000
-#define RETAIL2 350000 /* retariff: the retail tariff from the change on */
-#define FEE     10000
-#define GATE_S  1
-#define GRACE   2
-#define MAXN    4096
+#define FEEDIN      80000
+#define RETAIL      300000
+#define RETAIL2     350000 /* retariff: the retail tariff from the change on */
+#define FEE_SAME    10000  /* same zone */
+#define FEE_DEFAULT 50000  /* other zones */
+#define FEE_NS      20000  /* north <-> south */
+#define MAXR        64
+#define GATE_S      1
+#define GRACE       2
+#define MAXN        4096
 
 static volatile sig_atomic_t stop;
 
@@ -100,6 +114,16 @@ struct cpt {
 	int fork;
 };
 
+/* A MARKET or REGISTRY entry of the log. */
+struct rule {
+	uint8_t type;
+	uint64_t idx, eff;       /* MARKET: effective_interval */
+	uint8_t key[PW_PK_LEN];  /* REGISTRY: the household */
+	char zone[PW_TOKEN_LEN]; /* REGISTRY */
+	uint8_t frame[512];
+	size_t len;
+};
+
 struct fx {
 	struct pw_keypair kp;
 	uint64_t market;
@@ -123,6 +147,9 @@ struct fx {
 	unsigned ivs_with_orders, ivs_traded, ivs_untraded, ivs_read, n_honest_cp;
 	uint64_t retail_from; /* retariff: the interval from which RETAIL2 governs (0: never) */
 	uint8_t bob[PW_PK_LEN];
+	struct rule rules[MAXR];
+	size_t n_rules;
+	int said_badmarket;
 };
 
 static int64_t
@@ -201,6 +228,103 @@ say(const char *kind, unsigned long long n)
 {
 	printf("lie %s %llu\n", kind, n);
 	fflush(stdout);
+}
+
+/* ---- rules and registry in the log ------------------------------------ */
+
+static void
+log_market(struct fx *f, uint64_t eff, uint32_t retail)
+{
+	struct pw_msg m;
+	struct rule *r;
+
+	if (f->n_rules == MAXR)
+		return;
+	r = &f->rules[f->n_rules++];
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_MARKET;
+	m.u.market.time_s = (uint64_t)(now_ms() / 1000);
+	m.u.market.effective_interval = eff;
+	snprintf(m.u.market.name, sizeof(m.u.market.name), "fake");
+	memcpy(m.u.market.currency, "EUR", PW_CURRENCY_LEN);
+	m.u.market.interval_s = (uint32_t)f->L;
+	m.u.market.gate_s = GATE_S;
+	m.u.market.grace_s = GRACE;
+	m.u.market.max_ahead_s = 86400;
+	m.u.market.feedin_uper_kwh = FEEDIN;
+	m.u.market.retail_uper_kwh = retail;
+	m.u.market.fee_same_zone_uper_kwh = FEE_SAME;
+	m.u.market.fee_default_uper_kwh = FEE_DEFAULT;
+	m.u.market.n_fees = 1;
+	snprintf(m.u.market.fees[0].zone_a, PW_TOKEN_LEN, "north");
+	snprintf(m.u.market.fees[0].zone_b, PW_TOKEN_LEN, "south");
+	m.u.market.fees[0].fee_uper_kwh = FEE_NS;
+	r->type = PW_MSG_MARKET;
+	r->eff = eff;
+	r->len = sign(f, &m, r->frame, sizeof(r->frame));
+	r->idx = append(f, r->frame, r->len);
+}
+
+static void
+log_registry(struct fx *f, const uint8_t pk[PW_PK_LEN], const char *id, const char *zone)
+{
+	struct pw_msg m;
+	struct rule *r;
+
+	if (f->n_rules == MAXR)
+		return;
+	r = &f->rules[f->n_rules++];
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_REGISTRY;
+	m.u.registry.time_s = (uint64_t)(now_ms() / 1000);
+	memcpy(m.u.registry.household, pk, PW_PK_LEN);
+	snprintf(m.u.registry.id, PW_TOKEN_LEN, "%s", id);
+	snprintf(m.u.registry.name, PW_TOKEN_LEN, "%s", id);
+	snprintf(m.u.registry.serial, PW_SERIAL_LEN, "SER-%s", id);
+	snprintf(m.u.registry.zone, PW_TOKEN_LEN, "%s", zone);
+	m.u.registry.max_export_w = 1200000;
+	m.u.registry.max_import_w = 1200000;
+	r->type = PW_MSG_REGISTRY;
+	memcpy(r->key, pk, PW_PK_LEN);
+	snprintf(r->zone, sizeof(r->zone), "%s", zone);
+	r->len = sign(f, &m, r->frame, sizeof(r->frame));
+	r->idx = append(f, r->frame, r->len);
+}
+
+/* The entry a MARKET (key NULL: interval iv) or REGISTRY (key) query
+ * names among the first `size` entries. */
+static const struct rule *
+find_rule(const struct fx *f, const uint8_t *key, uint64_t iv, uint64_t size)
+{
+	for (size_t i = f->n_rules; i-- > 0;) {
+		const struct rule *r = &f->rules[i];
+		if (r->idx >= size)
+			continue;
+		if (key == NULL ? r->type == PW_MSG_MARKET && r->eff <= iv
+		                : r->type == PW_MSG_REGISTRY && memcmp(r->key, key, PW_PK_LEN) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* The zone of a household (north for any but bob). */
+static const char *
+zone_of(const struct fx *f, const uint8_t pk[PW_PK_LEN])
+{
+	const struct rule *r = find_rule(f, pk, 0, f->n_leaves);
+	return r != NULL ? r->zone : "north";
+}
+
+static uint32_t
+fee_of(const struct fx *f, const uint8_t a[PW_PK_LEN], const uint8_t b[PW_PK_LEN])
+{
+	const char *za = zone_of(f, a), *zb = zone_of(f, b);
+	if (strcmp(za, zb) == 0)
+		return FEE_SAME;
+	if ((strcmp(za, "north") == 0 && strcmp(zb, "south") == 0) ||
+	    (strcmp(za, "south") == 0 && strcmp(zb, "north") == 0))
+		return FEE_NS;
+	return FEE_DEFAULT;
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -303,6 +427,41 @@ query(struct fx *f, zmq_msg_t *id, const uint8_t *req, size_t rlen, const struct
 		nf = 1;
 		break;
 	}
+	case PW_QUERY_MARKET:
+	case PW_QUERY_MARKET_PROOF:
+	case PW_QUERY_REGISTRY:
+	case PW_QUERY_REGISTRY_PROOF: {
+		static const uint8_t zero[PW_PK_LEN];
+		uint64_t size = q->b ? q->b : latest_size(f);
+		int market = q->kind == PW_QUERY_MARKET || q->kind == PW_QUERY_MARKET_PROOF;
+		if (!market && memcmp(q->key, zero, PW_PK_LEN) == 0)
+			break; /* not the agent's own-entry check (see the top) */
+		const struct rule *r = find_rule(f, market ? NULL : q->key, q->a, size);
+		if (r == NULL || size > f->n_leaves)
+			break;
+		if (q->kind == PW_QUERY_MARKET || q->kind == PW_QUERY_REGISTRY) {
+			memcpy(out[0], r->frame, r->len);
+			lens[0] = r->len;
+			nf = 1;
+			break;
+		}
+		if (merkle_prove_inclusion(honest_leaf, f, r->idx, size, m.u.proof.hashes,
+		                           PW_PROOF_MAX_HASHES, &n) != PW_OK ||
+		    n == 0)
+			break;
+		if (market && is(f, "badmarket")) {
+			m.u.proof.hashes[0][0] ^= 0x01; /* a path that does not verify */
+			if (!f->said_badmarket++)
+				say("badmarket", (unsigned long long)q->a);
+		}
+		m.u.proof.kind = PW_PROOF_INCLUSION;
+		m.u.proof.a = r->idx;
+		m.u.proof.b = size;
+		m.u.proof.n_hashes = (uint8_t)n;
+		lens[0] = sign(f, &m, out[0], sizeof(out[0]));
+		nf = 1;
+		break;
+	}
 	case PW_QUERY_CONSISTENCY: {
 		int forked = f->fork_size != 0 && (q->a == f->fork_size || q->b == f->fork_size);
 		if (forked && is(f, "fork_refuse"))
@@ -354,6 +513,10 @@ request(struct fx *f)
 	size_t rlen = zmq_msg_size(&body);
 	if (pw_wire_open(req, rlen, f->market, &m) != PW_OK)
 		goto out;
+	/* a new household: its REGISTRY entry (zone north) before its first
+	 * entry in the log */
+	if (m.type != PW_MSG_QUERY && find_rule(f, m.author, 0, f->n_leaves) == NULL)
+		log_registry(f, m.author, "household", "north");
 	if (m.type == PW_MSG_ORDER) {
 		if (f->n_ord < MAXN) {
 			struct ord *o = &f->ord[f->n_ord++];
@@ -539,7 +702,7 @@ settle(struct fx *f, uint64_t iv, uint64_t now_s)
 				continue;
 			tr[n].side = buy ? PW_SIDE_BUY : PW_SIDE_SELL;
 			tr[n].qty_wh = r->t[i].qty_wh;
-			tr[n].fee_uper_kwh = FEE;
+			tr[n].fee_uper_kwh = fee_of(f, r->t[i].buyer, r->t[i].seller);
 			n++;
 		}
 		for (size_t i = 0; i < f->n_rdg; i++)
@@ -565,7 +728,7 @@ settle(struct fx *f, uint64_t iv, uint64_t now_s)
 				/* bought energy without any trade, at 3.00/kWh */
 				tr[0].side = PW_SIDE_BUY;
 				tr[0].qty_wh = 5000;
-				tr[0].fee_uper_kwh = FEE;
+				tr[0].fee_uper_kwh = FEE_SAME;
 				n = 1;
 				price = 3000000;
 				say("money_bought", (unsigned long long)iv);
@@ -576,6 +739,14 @@ settle(struct fx *f, uint64_t iv, uint64_t now_s)
 			    is(f, "money")) {
 				m.u.statement.net_u -= 99000000; /* not peer + grid - fee */
 				say("money_net", (unsigned long long)iv);
+			}
+			if (n > 0 && r != NULL && r->n > 0 && f->ivs_traded == 2 && is(f, "fee") &&
+			    m.u.statement.fee_u > 0) {
+				/* one micro-unit more fee, the figures consistent with it */
+				m.u.statement.fee_u += 1;
+				m.u.statement.net_u -= 1;
+				m.u.statement.saving_u -= 1;
+				say("fee", (unsigned long long)iv);
 			}
 			memcpy(m.u.statement.household, pk, PW_PK_LEN);
 			m.u.statement.interval = iv;
@@ -599,6 +770,7 @@ settle(struct fx *f, uint64_t iv, uint64_t now_s)
 		/* honest: new tariffs from a later interval on, as a MARKET entry
 		 * of the log would set them */
 		f->retail_from = iv + 3;
+		log_market(f, f->retail_from, RETAIL2);
 		printf("retariff %llu\n", (unsigned long long)f->retail_from);
 		fflush(stdout);
 	}
@@ -672,8 +844,9 @@ int
 main(int argc, char **argv)
 {
 	static struct fx f;
-	const char *scen[] = { "honest",  "overfill",    "unknown",      "equivocate", "money",
-		               "missing", "fork_refuse", "fork_between", "retariff" };
+	const char *scen[] = { "honest",   "overfill", "unknown",     "equivocate",
+		               "money",    "missing",  "fork_refuse", "fork_between",
+		               "retariff", "fee",      "badmarket" };
 	int known = 0;
 
 	if (argc != 7) {
@@ -706,8 +879,11 @@ main(int argc, char **argv)
 
 	int64_t t = now_ms(), next_hb = 0;
 	uint64_t next_clear = (uint64_t)(t / 1000 / f.L) + 1, next_settle = next_clear;
-	/* a first checkpoint of the empty log, so the agent has one at once */
-	checkpoint(&f, next_clear - 1, 0, 0);
+	/* the genesis: the market's rules, then bob's registry entry; a
+	 * first checkpoint of them, so the agent has one at once */
+	log_market(&f, 0, RETAIL);
+	log_registry(&f, f.bob, "bob", "south");
+	checkpoint(&f, next_clear - 1, f.n_leaves, 0);
 	while (!stop) {
 		zmq_pollitem_t it = { f.router, 0, ZMQ_POLLIN, 0 };
 		if (zmq_poll(&it, 1, 50) > 0)

@@ -230,7 +230,8 @@ test_result_parts(void **state)
 
 /* ---- statements: docs/market.md "Settlement", worked example ---------- */
 
-/* Tariffs 80000 / 300000; fees 10000 (same zone) .. 30000 u/kWh. */
+/* Tariffs 80000 / 300000; each trade carries its fee (10000 same zone,
+ * 30000 across zones, as the worked example). */
 static struct averify_stmt_in
 input(uint64_t iv, const struct averify_trade *t, size_t n, int have_reading, uint64_t exp,
       uint64_t imp)
@@ -248,8 +249,6 @@ input(uint64_t iv, const struct averify_trade *t, size_t n, int have_reading, ui
 	in.reading_before_settlement = have_reading;
 	in.feedin_uper_kwh = 80000;
 	in.retail_uper_kwh = 300000;
-	in.fee_min_uper_kwh = 10000;
-	in.fee_max_uper_kwh = 30000;
 	return in;
 }
 
@@ -288,31 +287,29 @@ test_statement_honest(void **state)
 	struct averify_stmt_out out;
 	struct averify_finding f;
 	/* A1: sold 200 + 200, exported 350, imported 10 */
-	const struct averify_trade a1[2] = { { 10, S, 200 }, { 10, S, 200 } };
+	const struct averify_trade a1[2] = { { 10, S, 200, 0 }, { 10, S, 200, 0 } };
 	struct averify_stmt_in in = input(100, a1, 2, 1, 350, 10);
 	struct pw_statement s =
 	    stmt(100, 0, 0, 400, 350, 10, 50, 0, 10, 0, 82000, -18000, 0, 64000, 25000, 39000);
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_OK);
 	assert_int_equal(out.mine.net_u, 64000);
-	assert_int_equal(out.fee_lo_u, 0);
-	assert_int_equal(out.fee_hi_u, 0);
+	assert_int_equal(out.mine.fee_u, 0);
 
 	/* B3: bought 300 (fee 30000) + 200 (fee 10000), reading missing:
-	 * fee 11000, anywhere in 5000..15000 for the agent */
-	const struct averify_trade b3[2] = { { 3, B, 300 }, { 3, B, 200 } };
+	 * fee 9000 + 2000 = 11000, exactly */
+	const struct averify_trade b3[2] = { { 3, B, 300, 30000 }, { 3, B, 200, 10000 } };
 	in = input(100, b3, 2, 0, 0, 0);
 	s = stmt(100, PW_STMT_READING_MISSING, 500, 0, 0, 500, 0, 0, 0, 0, -102500, 0, 11000,
 	         -113500, -150000, 36500);
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_OK);
-	assert_int_equal(out.fee_lo_u, 5000);
-	assert_int_equal(out.fee_hi_u, 15000);
+	assert_int_equal(out.mine.fee_u, 11000);
 	/* a reading ACKed after the exchange settled: "missing" is right */
 	in = input(100, b3, 2, 1, 0, 480);
 	in.reading_before_settlement = 0;
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_OK);
 
 	/* B4: bought 200 (fee 30000), imported 150, late */
-	const struct averify_trade b4[1] = { { 4, B, 200 } };
+	const struct averify_trade b4[1] = { { 4, B, 200, 30000 } };
 	in = input(100, b4, 1, 1, 0, 150);
 	s = stmt(100, PW_STMT_READING_LATE, 200, 0, 0, 150, 0, 0, 0, 50, -41000, 4000, 6000, -43000,
 	         -45000, 2000);
@@ -340,7 +337,7 @@ test_statement_lies(void **state)
 	(void)state;
 	struct averify_stmt_out out;
 	struct averify_finding f;
-	const struct averify_trade a1[2] = { { 10, S, 200 }, { 10, S, 200 } };
+	const struct averify_trade a1[2] = { { 10, S, 200, 0 }, { 10, S, 200, 0 } };
 	struct averify_stmt_in in = input(100, a1, 2, 1, 350, 10);
 	const struct pw_statement good =
 	    stmt(100, 0, 0, 400, 350, 10, 50, 0, 10, 0, 82000, -18000, 0, 64000, 25000, 39000);
@@ -386,25 +383,39 @@ test_statement_lies(void **state)
 	         -38000, 0, -38000);
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_MISSING_FLAG);
 	assert_non_null(strstr(f.text, "export 350 Wh"));
-	/* a fee outside what the market can charge, consistent otherwise */
-	const struct averify_trade b3[2] = { { 3, B, 300 }, { 3, B, 200 } };
+	/* a fee 1 micro-unit off, consistent otherwise (net and saving follow
+	 * from it): refused, the figures side by side */
+	const struct averify_trade b3[2] = { { 3, B, 300, 30000 }, { 3, B, 200, 10000 } };
 	in = input(100, b3, 2, 0, 0, 0);
-	s = stmt(100, PW_STMT_READING_MISSING, 500, 0, 0, 500, 0, 0, 0, 0, -102500, 0, 15001,
-	         -117501, -150000, 32499);
+	s = stmt(100, PW_STMT_READING_MISSING, 500, 0, 0, 500, 0, 0, 0, 0, -102500, 0, 11001,
+	         -113501, -150000, 36499);
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_FEE);
-	assert_non_null(strstr(f.text, "5000..15000"));
-	s.fee_u = 4999;
-	s.net_u = -107499;
-	s.saving_u = 42501;
+	assert_non_null(strstr(f.text, "fee_u signed 11001, computed 11000"));
+	s.fee_u = 10999;
+	s.net_u = -113499;
+	s.saving_u = 36501;
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_FEE);
-	s.fee_u = 15000; /* the largest the market can charge */
-	s.net_u = -117500;
-	s.saving_u = 32500;
+	assert_non_null(strstr(f.text, "fee_u signed 10999, computed 11000"));
+	/* what the old bounds allowed (every purchase at the same-zone fee)
+	 * is no longer accepted: the 300 Wh came across zones */
+	s.fee_u = 5000;
+	s.net_u = -107500;
+	s.saving_u = 42500;
+	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_FEE);
+	s.fee_u = 11000;
+	s.net_u = -113500;
+	s.saving_u = 36500;
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_OK);
-	/* fee in range but net computed with another one */
+	/* the right fee but net computed with another one */
 	s.net_u -= 1;
 	s.saving_u -= 1;
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_FIGURES);
+	/* a wrong fee with other figures wrong too: every figure listed */
+	s = stmt(100, PW_STMT_READING_MISSING, 500, 0, 0, 500, 0, 0, 0, 0, -102501, 0, 11001,
+	         -113502, -150000, 36498);
+	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_FIGURES);
+	assert_non_null(strstr(f.text, "peer_u signed -102501, computed -102500"));
+	assert_non_null(strstr(f.text, "fee_u signed 11001, computed 11000"));
 	/* a seller pays no fee */
 	in = input(100, a1, 2, 1, 350, 10);
 	s = good;
@@ -427,13 +438,74 @@ test_statement_lies(void **state)
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_OTHER);
 }
 
+/* docs/market.md "Grid fees": the explicit pair (either order), else the
+ * same-zone fee for equal zones, else the default. */
+static void
+test_market_fee(void **state)
+{
+	(void)state;
+	struct pw_market mk;
+	char north[PW_TOKEN_LEN] = "north", south[PW_TOKEN_LEN] = "south",
+	     west[PW_TOKEN_LEN] = "west", east[PW_TOKEN_LEN] = "east";
+	memset(&mk, 0, sizeof(mk));
+	mk.fee_same_zone_uper_kwh = 10000;
+	mk.fee_default_uper_kwh = 50000;
+	mk.n_fees = 3;
+	memcpy(mk.fees[0].zone_a, east, PW_TOKEN_LEN);
+	memcpy(mk.fees[0].zone_b, east, PW_TOKEN_LEN);
+	mk.fees[0].fee_uper_kwh = 1;
+	memcpy(mk.fees[1].zone_a, north, PW_TOKEN_LEN);
+	memcpy(mk.fees[1].zone_b, south, PW_TOKEN_LEN);
+	mk.fees[1].fee_uper_kwh = 20000;
+	memcpy(mk.fees[2].zone_a, south, PW_TOKEN_LEN);
+	memcpy(mk.fees[2].zone_b, west, PW_TOKEN_LEN);
+	mk.fees[2].fee_uper_kwh = 35000;
+	assert_int_equal(averify_market_fee(&mk, north, south), 20000);
+	assert_int_equal(averify_market_fee(&mk, south, north), 20000);
+	assert_int_equal(averify_market_fee(&mk, west, south), 35000);
+	assert_int_equal(averify_market_fee(&mk, north, north), 10000);
+	assert_int_equal(averify_market_fee(&mk, east, east), 1); /* a zone paired with itself */
+	assert_int_equal(averify_market_fee(&mk, north, west), 50000);
+	assert_int_equal(averify_market_fee(&mk, west, east), 50000);
+	/* a full 32-byte zone (no NUL) compares on its 32 bytes only */
+	char z32a[PW_TOKEN_LEN], z32b[PW_TOKEN_LEN];
+	memset(z32a, 'z', sizeof(z32a));
+	memset(z32b, 'z', sizeof(z32b));
+	assert_int_equal(averify_market_fee(&mk, z32a, z32b), 10000);
+	z32b[31] = 'y';
+	assert_int_equal(averify_market_fee(&mk, z32a, z32b), 50000);
+
+	/* the fee of a statement, trade by trade with each trade's pair: a
+	 * household in north buys 300 Wh from south and 200 Wh from north */
+	struct averify_stmt_out out;
+	struct averify_finding f;
+	const struct averify_trade t[2] = {
+		{ 3, B, 300, averify_market_fee(&mk, north, south) },
+		{ 3, B, 200, averify_market_fee(&mk, north, north) },
+	};
+	struct averify_stmt_in in = input(100, t, 2, 0, 0, 0);
+	/* 300 x 20000 / 1000 = 6000, 200 x 10000 / 1000 = 2000 */
+	struct pw_statement s = stmt(100, PW_STMT_READING_MISSING, 500, 0, 0, 500, 0, 0, 0, 0,
+	                             -102500, 0, 8000, -110500, -150000, 39500);
+	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_OK);
+	s.fee_u = 8001;
+	s.net_u = -110501;
+	s.saving_u = 39499;
+	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_FEE);
+	/* rounding: 1 Wh at 500 u/kWh is 0.5 -> 1 u (pw_money_amount) */
+	const struct averify_trade one[1] = { { 3, B, 1, 500 } };
+	in = input(100, one, 1, 1, 0, 1);
+	s = stmt(100, 0, 1, 0, 0, 1, 0, 0, 0, 0, -205, 0, 1, -206, -300, 94);
+	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_OK);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_result_honest),  cmocka_unit_test(test_result_lies),
 		cmocka_unit_test(test_result_parts),   cmocka_unit_test(test_statement_honest),
-		cmocka_unit_test(test_statement_lies),
+		cmocka_unit_test(test_statement_lies), cmocka_unit_test(test_market_fee),
 	};
 	if (pw_crypto_init() != PW_OK)
 		return 1;

@@ -66,6 +66,7 @@ struct engine_slot {
 };
 
 static struct engine_pool *pool_new(struct engine *e, size_t threads);
+static void hist_add(struct engine_hist *h, uint64_t v);
 static void pool_free(struct engine_pool **pp);
 
 pw_err
@@ -323,6 +324,12 @@ apply_order(struct engine *e, struct engine_slot *s, const struct validate_marke
 	s->reason = validate_order(&v, &b, o);
 	if (s->reason != PW_REASON_OK)
 		return PW_OK;
+	if (!store_book_room(e->store)) {
+		/* the in-memory book is at its bound (book.h): refused until an
+		 * interval is cleared, without rolling back the batch */
+		s->reason = PW_REASON_UNAVAILABLE;
+		return PW_OK;
+	}
 	struct store_order so = { .seq = o->seq,
 		                  .interval = o->interval,
 		                  .side = o->side,
@@ -334,8 +341,8 @@ apply_order(struct engine *e, struct engine_slot *s, const struct validate_marke
 	if ((rc = mlog_append(e->log, s->req.buf, s->req.len, &s->log_idx)) != PW_OK)
 		return rc;
 	so.log_idx = s->log_idx;
-	if ((rc = store_order_insert(e->store, &so, (uint64_t)vm->now_s)) != PW_OK ||
-	    (rc = store_set_seq(e->store, s->msg.author, o->seq)) != PW_OK)
+	/* the orders row records the seq too: no seqs row for an ORDER */
+	if ((rc = store_order_insert(e->store, &so, (uint64_t)vm->now_s)) != PW_OK)
 		return rc;
 	s->state = SLOT_ACCEPTED;
 	return PW_OK;
@@ -504,6 +511,7 @@ apply_commit(struct engine *e, size_t n)
 	if (rc == PW_OK) {
 		stats_committed(e);
 		e->commits++;
+		hist_add(&e->commit_pages, store_commit_pages(e->store));
 		return PW_OK;
 	}
 	return batch_rollback(e, n, rc);
@@ -1222,6 +1230,20 @@ hist_log(const char *what, const char *unit, const struct engine_hist *h)
 }
 
 void
+engine_log_book(struct store *st)
+{
+	struct book_summary b;
+	char hex[2 * sizeof(b.digest) + 1];
+	if (!st || store_book_summary(st, &b) != PW_OK)
+		return;
+	pw_hex_encode(b.digest, sizeof(b.digest), hex);
+	log_info("stats: book: %llu household entries %llu Wh, %llu price levels %llu Wh, "
+	         "digest %s",
+	         (unsigned long long)b.households, (unsigned long long)b.hh_wh,
+	         (unsigned long long)b.levels, (unsigned long long)b.level_wh, hex);
+}
+
+void
 engine_log_stats(const struct engine *e)
 {
 	uint64_t zok = 0, zno = 0, hsf = 0;
@@ -1246,7 +1268,9 @@ engine_log_stats(const struct engine *e)
 		if (e->rejects[i])
 			log_info("stats: rejected %s: %llu", pw_reason_name(i),
 			         (unsigned long long)e->rejects[i]);
+	engine_log_book(e->store);
 	hist_log("batch size", "requests", &e->batch_size);
+	hist_log("commit pages", "WAL pages", &e->commit_pages);
 	for (unsigned i = 0; i < ENGINE_ST__COUNT; i++)
 		hist_log(stage_name[i], "us", &e->stage_us[i]);
 }

@@ -73,7 +73,8 @@ struct engine {
 	uint64_t rejects_unflushed[PW_REASON__COUNT];
 	uint64_t batches, commits, replies_dropped;
 	struct engine_hist stage_us[ENGINE_ST__COUNT];
-	struct engine_hist batch_size; /* requests per batch */
+	struct engine_hist batch_size;   /* requests per batch */
+	struct engine_hist commit_pages; /* WAL pages per batch COMMIT */
 	/* frames over the rate dropped unanswered (one REJECT rate_limited
 	 * per household and second is sent, the rest cost no signature) */
 	uint64_t rate_dropped;
@@ -119,6 +120,9 @@ size_t engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms);
 
 /* Log the counters (SIGUSR1 and exit). */
 void engine_log_stats(const struct engine *e);
+/* Log what the in-memory book holds (at start, SIGUSR1 and exit): counts,
+ * sums and a digest that a restart must reproduce. */
+void engine_log_book(struct store *st);
 
 /* Market clock (market.c): clear every interval whose gate has closed,
  * settle every interval whose grace has passed (then checkpoint), publish

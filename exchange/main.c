@@ -412,6 +412,7 @@ main(int argc, char **argv)
 		         cfg.request_endpoint, cfg.publish_endpoint, hex,
 		         (unsigned long long)mlog_size(mlog));
 	}
+	engine_log_book(store); /* rebuilt from the open orders: same as before a stop */
 	notify("READY=1\nSTATUS=serving");
 
 	while (!quit_flag) {

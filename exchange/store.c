@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exchange/book.h"
 #include "exchange/registry.h"
 #include "peerwatt/log.h"
 
@@ -28,17 +29,8 @@ enum {
 	Q_ORDER_PUT,
 	Q_ORDER_GET,
 	Q_ORDER_STATUS,
-	Q_OPEN_QTY,
-	Q_BOOK_ADD,
-	Q_BOOK_SUB,
-	Q_BOOK_DROP,
-	Q_DEPTH_ADD,
-	Q_DEPTH_SUB,
-	Q_DEPTH_DROP,
 	Q_OPEN_ORDERS,
 	Q_FIRST_OPEN,
-	Q_DEPTH_BUY,
-	Q_DEPTH_SELL,
 	Q_IV_CLEARED,
 	Q_IV_SETTLED,
 	Q_IV_STATE,
@@ -59,6 +51,9 @@ enum {
 	Q_CP_LAST,
 	Q_OPEN_IVS,
 	Q_METER_PKS,
+	Q_ORDER_MAX_SEQ,
+	Q_ORDER_OPEN_ROW,
+	Q_BOOK_LOAD,
 	Q_HH_ZONE,
 	Q__COUNT
 };
@@ -85,30 +80,9 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_ORDER_GET] = "SELECT log_idx, interval, side, qty_wh, price_uper_kwh, expiry_s, status, "
 	                "filled_wh FROM orders WHERE pk = ?1 AND seq = ?2",
 	[Q_ORDER_STATUS] = "UPDATE orders SET status = ?2, filled_wh = ?3 WHERE log_idx = ?1",
-	[Q_OPEN_QTY] = "SELECT open_wh FROM book WHERE pk = ?1 AND interval = ?2 AND side = ?3",
-	[Q_BOOK_ADD] = "INSERT INTO book(pk, interval, side, open_wh) VALUES (?1, ?2, ?3, ?4) "
-	               "ON CONFLICT(pk, interval, side) DO UPDATE SET open_wh = open_wh + ?4",
-	[Q_BOOK_SUB] =
-	    "UPDATE book SET open_wh = open_wh - o.qty_wh FROM (SELECT pk, interval, side, "
-	    "qty_wh FROM orders WHERE log_idx = ?1 AND status = 0) AS o "
-	    "WHERE book.pk = o.pk AND book.interval = o.interval AND book.side = o.side",
-	[Q_BOOK_DROP] = "DELETE FROM book WHERE interval = ?1",
 	[Q_OPEN_ORDERS] = "SELECT log_idx, pk, seq, side, qty_wh, price_uper_kwh, expiry_s "
 	                  "FROM orders WHERE interval = ?1 AND status = 0 ORDER BY log_idx",
 	[Q_FIRST_OPEN] = "SELECT MIN(interval) FROM orders WHERE status = 0",
-	[Q_DEPTH_BUY] = "SELECT price_uper_kwh, open_wh FROM depth WHERE interval = ?1 "
-	                "AND side = 1 AND open_wh > 0 ORDER BY price_uper_kwh DESC LIMIT ?2",
-	[Q_DEPTH_SELL] = "SELECT price_uper_kwh, open_wh FROM depth WHERE interval = ?1 "
-	                 "AND side = 2 AND open_wh > 0 ORDER BY price_uper_kwh ASC LIMIT ?2",
-	[Q_DEPTH_ADD] = "INSERT INTO depth(interval, side, price_uper_kwh, open_wh) "
-	                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(interval, side, price_uper_kwh) "
-	                "DO UPDATE SET open_wh = open_wh + ?4",
-	[Q_DEPTH_SUB] =
-	    "UPDATE depth SET open_wh = open_wh - o.qty_wh FROM (SELECT interval, side, "
-	    "price_uper_kwh, qty_wh FROM orders WHERE log_idx = ?1 AND status = 0) AS o "
-	    "WHERE depth.interval = o.interval AND depth.side = o.side "
-	    "AND depth.price_uper_kwh = o.price_uper_kwh",
-	[Q_DEPTH_DROP] = "DELETE FROM depth WHERE interval = ?1",
 	[Q_IV_CLEARED] = "INSERT INTO intervals(interval, state, price_uper_kwh, volume_wh, parts, "
 	                 "cleared_s) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
 	[Q_IV_SETTLED] = "UPDATE intervals SET state = 2, settled_s = ?2 WHERE interval = ?1",
@@ -141,6 +115,14 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_CP_LAST] = "SELECT frame FROM checkpoints ORDER BY tree_size DESC LIMIT 1",
 	[Q_METER_PKS] = "SELECT pk FROM meters WHERE interval = ?1 ORDER BY pk",
 	[Q_HH_ZONE] = "SELECT zone FROM households WHERE pk = ?1",
+	/* seqs above INT64_MAX read negative: the largest of those first */
+	[Q_ORDER_MAX_SEQ] =
+	    "SELECT COALESCE((SELECT MAX(seq) FROM orders WHERE pk = ?1 AND seq < 0), "
+	    "(SELECT MAX(seq) FROM orders WHERE pk = ?1))",
+	[Q_ORDER_OPEN_ROW] = "SELECT pk, interval, side, price_uper_kwh, qty_wh FROM orders "
+	                     "WHERE log_idx = ?1 AND status = 0",
+	[Q_BOOK_LOAD] = "SELECT pk, interval, side, price_uper_kwh, qty_wh FROM orders "
+	                "WHERE status = 0",
 	[Q_OPEN_IVS] = "SELECT DISTINCT interval FROM orders WHERE status = 0 AND interval >= ?1 "
 	               "ORDER BY interval LIMIT ?2",
 };
@@ -160,12 +142,10 @@ static const char schema[] =
     " status INTEGER NOT NULL, filled_wh INTEGER NOT NULL DEFAULT 0,"
     " received_s INTEGER NOT NULL, UNIQUE(pk, seq));"
     "CREATE INDEX IF NOT EXISTS orders_open ON orders(status, interval);"
-    "CREATE TABLE IF NOT EXISTS book(pk BLOB NOT NULL, interval INTEGER NOT NULL,"
-    " side INTEGER NOT NULL, open_wh INTEGER NOT NULL, PRIMARY KEY(pk, interval, side))"
-    " WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS depth(interval INTEGER NOT NULL, side INTEGER NOT NULL,"
-    " price_uper_kwh INTEGER NOT NULL, open_wh INTEGER NOT NULL,"
-    " PRIMARY KEY(interval, side, price_uper_kwh)) WITHOUT ROWID;"
+    /* book and depth (open quantity per household and per price level) were
+     * tables up to 2026-12; they live in memory now (exchange/book.h) */
+    "DROP TABLE IF EXISTS book;"
+    "DROP TABLE IF EXISTS depth;"
     "CREATE TABLE IF NOT EXISTS intervals(interval INTEGER PRIMARY KEY,"
     " state INTEGER NOT NULL, price_uper_kwh INTEGER NOT NULL, volume_wh INTEGER NOT NULL,"
     " parts INTEGER NOT NULL, cleared_s INTEGER NOT NULL, settled_s INTEGER);"
@@ -190,6 +170,12 @@ struct store {
 	sqlite3_stmt *q[Q__COUNT];
 	int in_tx;
 	int opened; /* store_open succeeded: store_close checkpoints the WAL */
+	/* the open orders' sums and the sequence cache (book.h): changed in
+	 * the open transaction when book_dirty, rebuilt after a rollback */
+	struct book *book;
+	int book_dirty;
+	/* WAL pages the last COMMIT wrote (wal_hook) */
+	uint64_t wal_frames, commit_pages;
 };
 
 static pw_err
@@ -308,6 +294,61 @@ collect_rows(struct store *s, sqlite3_stmt *st, size_t elem, row_fill_fn fill, c
 	return PW_OK;
 }
 
+/* SQLite's own automatic checkpoint runs at this many WAL pages; the hook
+ * below replaces it (sqlite3_wal_hook() and the auto-checkpoint share one
+ * slot) and does the same, after counting the pages of the COMMIT. */
+#define STORE_WAL_AUTOCHECKPOINT 1000
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int n_frames)
+{
+	struct store *s = arg;
+	uint64_t n = n_frames > 0 ? (uint64_t)n_frames : 0;
+	/* fewer frames than before: the WAL restarted from its beginning */
+	s->commit_pages = n >= s->wal_frames ? n - s->wal_frames : n;
+	s->wal_frames = n;
+	if (n_frames >= STORE_WAL_AUTOCHECKPOINT)
+		(void)sqlite3_wal_checkpoint(db, name);
+	return SQLITE_OK;
+}
+
+/* Rebuild the book from the open orders of table orders. */
+static pw_err
+book_load(struct store *s)
+{
+	sqlite3_stmt *st = q(s, Q_BOOK_LOAD);
+	uint8_t pk[PW_PK_LEN];
+	pw_err r = PW_OK;
+	int rc;
+	if (!st)
+		return PW_ERR_DB;
+	book_clear(s->book);
+	book_seq_clear(s->book);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!col_pk(st, 0, pk)) {
+			r = PW_ERR_CORRUPT;
+			break;
+		}
+		sqlite3_int64 qty = sqlite3_column_int64(st, 4);
+		if (qty < 0 || qty > UINT32_MAX) {
+			r = PW_ERR_CORRUPT;
+			break;
+		}
+		r = book_add(s->book, pk, col_u64(st, 1), (uint8_t)sqlite3_column_int(st, 2),
+		             sqlite3_column_int64(st, 3), qty);
+		if (r != PW_OK)
+			break;
+	}
+	sqlite3_reset(st);
+	if (r == PW_OK && rc != SQLITE_DONE)
+		r = db_fail(s, "open orders");
+	else if (r != PW_OK)
+		log_warnx("store: the open orders do not fit in memory: %s", pw_strerror(r));
+	if (r == PW_OK)
+		s->book_dirty = 0;
+	return r;
+}
+
 pw_err
 store_open(const char *path, struct store **out)
 {
@@ -331,6 +372,14 @@ store_open(const char *path, struct store **out)
 		sqlite3_free(emsg);
 		store_close(&s);
 		return PW_ERR_DB;
+	}
+	sqlite3_wal_hook(s->db, wal_hook, s);
+	pw_err rc = book_new(BOOK_MAX_ENTRIES, &s->book);
+	if (rc == PW_OK)
+		rc = book_load(s);
+	if (rc != PW_OK) {
+		store_close(&s);
+		return rc;
 	}
 	s->opened = 1;
 	*out = s;
@@ -367,6 +416,7 @@ store_close(struct store **sp)
 		}
 	}
 	sqlite3_close(s->db);
+	book_free(&s->book);
 	free(s);
 	*sp = NULL;
 }
@@ -398,8 +448,10 @@ store_commit(struct store *s)
 	if (!s->in_tx)
 		return PW_ERR_STATE;
 	pw_err rc = run(s, st, "commit");
-	if (rc == PW_OK)
+	if (rc == PW_OK) {
 		s->in_tx = 0;
+		s->book_dirty = 0;
+	}
 	return rc;
 }
 
@@ -414,6 +466,9 @@ store_rollback(struct store *s)
 	if (st)
 		(void)run(s, st, "rollback");
 	s->in_tx = 0;
+	/* the book followed the rolled-back statements: back to the orders */
+	if (s->book_dirty && s->opened && book_load(s) != PW_OK)
+		fatalx("store: the open orders cannot be reloaded after a rollback");
 }
 
 static pw_err
@@ -526,18 +581,50 @@ store_is_revoked(struct store *s, const uint8_t pk[PW_PK_LEN])
 	return revoked;
 }
 
+/* The cached sequence changed or was filled inside a transaction: a
+ * rollback must forget it (store_rollback). */
+static void
+seq_cache(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq)
+{
+	if (book_seq_put(s->book, pk, seq) != PW_OK)
+		return; /* not cached: the next look-up reads the database */
+	if (s->in_tx)
+		s->book_dirty = 1;
+}
+
+/*
+ * The last ORDER/CANCEL sequence of `pk`: the largest of its orders' seqs
+ * (the orders row is the durable record of an ORDER's seq) and of its
+ * seqs row (written by CANCEL only, and by versions before 2026-12 for
+ * every ORDER too).  Cached after the first look-up.
+ */
 pw_err
 store_last_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t *seq)
 {
+	uint64_t from_seqs = 0, from_orders = 0;
+	if (book_seq_get(s->book, pk, seq))
+		return PW_OK;
 	sqlite3_stmt *st = q(s, Q_SEQ_GET);
 	if (!st)
 		return PW_ERR_DB;
 	bind_pk(st, 1, pk);
 	int rc = sqlite3_step(st);
-	*seq = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
+	if (rc == SQLITE_ROW)
+		from_seqs = col_u64(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(s, "seqs");
+	if (!(st = q(s, Q_ORDER_MAX_SEQ)))
+		return PW_ERR_DB;
+	bind_pk(st, 1, pk);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		from_orders = col_u64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "orders seq");
+	*seq = from_seqs > from_orders ? from_seqs : from_orders;
+	seq_cache(s, pk, *seq);
 	return PW_OK;
 }
 
@@ -549,13 +636,23 @@ store_set_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq)
 		return PW_ERR_DB;
 	bind_pk(st, 1, pk);
 	bind_u64(st, 2, seq);
-	return run(s, st, "seqs");
+	pw_err rc = run(s, st, "seqs");
+	if (rc == PW_OK)
+		seq_cache(s, pk, seq);
+	return rc;
+}
+
+int
+store_book_room(const struct store *s)
+{
+	return book_room(s->book);
 }
 
 pw_err
 store_order_insert(struct store *s, const struct store_order *o, uint64_t received_s)
 {
 	sqlite3_stmt *st = q(s, Q_ORDER_PUT);
+	uint64_t last;
 	if (!st)
 		return PW_ERR_DB;
 	bind_u64(st, 1, o->log_idx);
@@ -570,26 +667,18 @@ store_order_insert(struct store *s, const struct store_order *o, uint64_t receiv
 	bind_u64(st, 10, o->filled_wh);
 	bind_u64(st, 11, received_s);
 	pw_err rc = run(s, st, "orders insert");
-	if (rc != PW_OK || o->status != STORE_ORDER_OPEN)
+	if (rc != PW_OK)
 		return rc;
-	/* table book keeps the open quantity per (key, interval, side) so the
-	 * capacity rule costs one lookup, not a scan of the household's orders */
-	if (!(st = q(s, Q_BOOK_ADD)))
-		return PW_ERR_DB;
-	bind_pk(st, 1, o->pk);
-	bind_u64(st, 2, o->interval);
-	sqlite3_bind_int(st, 3, o->side);
-	sqlite3_bind_int64(st, 4, o->qty_wh);
-	if ((rc = run(s, st, "book add")) != PW_OK)
-		return rc;
-	/* and per (interval, side, price) for DEPTH, kept like book */
-	if (!(st = q(s, Q_DEPTH_ADD)))
-		return PW_ERR_DB;
-	bind_u64(st, 1, o->interval);
-	sqlite3_bind_int(st, 2, o->side);
-	sqlite3_bind_int64(st, 3, o->price_uper_kwh);
-	sqlite3_bind_int64(st, 4, o->qty_wh);
-	return run(s, st, "depth add");
+	/* the row holds the seq: the cache follows (an uncached key is read
+	 * from the database, this row included, when it is next needed) */
+	if (book_seq_get(s->book, o->pk, &last) && o->seq > last)
+		seq_cache(s, o->pk, o->seq);
+	if (o->status != STORE_ORDER_OPEN)
+		return PW_OK;
+	/* the open sums live in memory (book.h): the capacity rule costs one
+	 * look-up and the COMMIT writes no page for them */
+	s->book_dirty = 1;
+	return book_add(s->book, o->pk, o->interval, o->side, o->price_uper_kwh, o->qty_wh);
 }
 
 pw_err
@@ -626,16 +715,23 @@ store_order_set_status(struct store *s, uint64_t log_idx, int status, uint64_t f
 	sqlite3_stmt *st;
 	pw_err rc;
 	if (status != STORE_ORDER_OPEN) {
-		/* no-op unless the order is open now */
-		if (!(st = q(s, Q_BOOK_SUB)))
+		/* an open order leaves the book (nothing when it is not open) */
+		uint8_t pk[PW_PK_LEN];
+		if (!(st = q(s, Q_ORDER_OPEN_ROW)))
 			return PW_ERR_DB;
 		bind_u64(st, 1, log_idx);
-		if ((rc = run(s, st, "book sub")) != PW_OK)
-			return rc;
-		if (!(st = q(s, Q_DEPTH_SUB)))
-			return PW_ERR_DB;
-		bind_u64(st, 1, log_idx);
-		if ((rc = run(s, st, "depth sub")) != PW_OK)
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW && col_pk(st, 0, pk)) {
+			s->book_dirty = 1;
+			rc = book_add(s->book, pk, col_u64(st, 1),
+			              (uint8_t)sqlite3_column_int(st, 2),
+			              sqlite3_column_int64(st, 3), -sqlite3_column_int64(st, 4));
+		} else {
+			rc =
+			    r == SQLITE_ROW || r == SQLITE_DONE ? PW_OK : db_fail(s, "orders open");
+		}
+		sqlite3_reset(st);
+		if (rc != PW_OK)
 			return rc;
 	}
 	if (!(st = q(s, Q_ORDER_STATUS)))
@@ -650,16 +746,8 @@ pw_err
 store_open_qty(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side,
                uint64_t *qty_wh)
 {
-	sqlite3_stmt *st = q(s, Q_OPEN_QTY);
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	bind_u64(st, 2, interval);
-	sqlite3_bind_int(st, 3, side);
-	int rc = sqlite3_step(st);
-	*qty_wh = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "open qty");
+	*qty_wh = book_open_qty(s->book, pk, interval, side);
+	return PW_OK;
 }
 
 static int
@@ -721,35 +809,23 @@ store_first_open_interval(struct store *s, uint64_t *interval)
 	return single_u64(s, Q_FIRST_OPEN, interval);
 }
 
-static pw_err
-depth_side(struct store *s, int id, uint8_t side, uint64_t interval, struct pw_depth *d, size_t max)
-{
-	sqlite3_stmt *st = q(s, id);
-	int rc;
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && d->n_levels < PW_DEPTH_MAX_LEVELS) {
-		struct pw_depth_level *l = &d->levels[d->n_levels++];
-		l->side = side;
-		l->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 0);
-		l->qty_wh = col_u64(st, 1);
-	}
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "depth");
-}
-
 pw_err
 store_depth(struct store *s, uint64_t interval, struct pw_depth *d)
 {
-	pw_err rc;
-	memset(d, 0, sizeof(*d));
-	d->interval = interval;
-	if ((rc = depth_side(s, Q_DEPTH_BUY, PW_SIDE_BUY, interval, d, PW_DEPTH_MAX_LEVELS / 2)) !=
-	    PW_OK)
-		return rc;
-	return depth_side(s, Q_DEPTH_SELL, PW_SIDE_SELL, interval, d, PW_DEPTH_MAX_LEVELS / 2);
+	book_depth(s->book, interval, d);
+	return PW_OK;
+}
+
+pw_err
+store_book_summary(struct store *s, struct book_summary *out)
+{
+	return book_summary(s->book, out);
+}
+
+uint64_t
+store_commit_pages(const struct store *s)
+{
+	return s->commit_pages;
 }
 
 pw_err
@@ -765,13 +841,11 @@ store_interval_cleared(struct store *s, uint64_t interval, uint32_t price_uper_k
 	sqlite3_bind_int64(st, 4, parts);
 	bind_u64(st, 5, now_s);
 	pw_err rc = run(s, st, "intervals cleared");
-	if (rc != PW_OK || !(st = q(s, Q_BOOK_DROP)))
-		return rc != PW_OK ? rc : PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	if ((rc = run(s, st, "book drop")) != PW_OK || !(st = q(s, Q_DEPTH_DROP)))
-		return rc != PW_OK ? rc : PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	return run(s, st, "depth drop");
+	if (rc == PW_OK) {
+		s->book_dirty = 1;
+		book_drop_interval(s->book, interval);
+	}
+	return rc;
 }
 
 pw_err

@@ -9,8 +9,13 @@
  * that is the group commit of the request path.
  *
  * Tables: params, fees, households (registry snapshot for auditors),
- * seqs (last ORDER/CANCEL sequence per key), orders, intervals, trades,
- * results, meters, statements, stats (rejections per reason).
+ * seqs (last CANCEL sequence per key), orders, intervals, trades,
+ * results, meters, statements, stats (rejections per reason).  What is
+ * derived from the open orders (the open quantity per household and per
+ * price level, the last ORDER/CANCEL sequence per key) is kept in memory
+ * (exchange/book.h), rebuilt from table orders at open and after a
+ * rollback, so that a batch's COMMIT writes only the log, log_nodes and
+ * orders pages (and seqs for a CANCEL).
  *
  * Not thread-safe: one store per thread (the exchange is single-threaded).
  * Every function returns PW_ERR_DB on an SQLite failure (message logged).
@@ -23,6 +28,7 @@
 
 #include <sqlite3.h>
 
+#include "exchange/book.h"
 #include "peerwatt/error.h"
 #include "peerwatt/keys.h"
 #include "peerwatt/wire.h"
@@ -116,9 +122,21 @@ int store_is_revoked(struct store *s, const uint8_t pk[PW_PK_LEN]);
 /* Last ORDER/CANCEL sequence accepted from `pk` (0 when none). */
 pw_err store_last_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t *seq)
     __attribute__((warn_unused_result));
+/* A CANCEL's sequence (an ORDER's is recorded by store_order_insert). */
 pw_err store_set_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq)
     __attribute__((warn_unused_result));
+/* 1 when the in-memory book has room for one more open order (book.h
+ * BOOK_MAX_ENTRIES); the request path refuses the order otherwise. */
+int store_book_room(const struct store *s);
+/* What the in-memory book holds (a restart must rebuild the same). */
+pw_err store_book_summary(struct store *s, struct book_summary *out)
+    __attribute__((warn_unused_result));
+/* WAL pages written by the last COMMIT (0 without WAL, e.g. ":memory:"). */
+uint64_t store_commit_pages(const struct store *s);
 
+/* Also records o->seq as the key's last sequence.  PW_ERR_FULL or
+ * PW_ERR_NOMEM when the open order does not fit in the in-memory book:
+ * the caller rolls back. */
 pw_err store_order_insert(struct store *s, const struct store_order *o, uint64_t received_s)
     __attribute__((warn_unused_result));
 /* PW_ERR_NOTFOUND when `pk` has no order with that seq. */

@@ -90,6 +90,23 @@ PW_PIDS+=("$XPID")
 wait_port "$P1" 30 || { not_ok "exchange restarts"; exit 1; }
 check "the restarted exchange reloaded the log" grep -q "log size [1-9]" "$T/exchange2.log"
 check "... and kept its node table (no rebuild)" sh -c "! grep -q 'node table' '$T/exchange2.log'"
+# the open quantity per household and per price level lives in memory and is
+# rebuilt from the open orders at start: it matches the orders table
+book_sql() { # the line "stats: book:" would show for the database, from SQL
+	sqlite3 "$T/x.db" "SELECT (SELECT count(*) FROM (SELECT 1 FROM orders WHERE status = 0
+		GROUP BY pk, interval, side)) || ' household entries ' ||
+		(SELECT coalesce(sum(qty_wh), 0) FROM orders WHERE status = 0) || ' Wh, ' ||
+		(SELECT count(*) FROM (SELECT 1 FROM orders WHERE status = 0
+		GROUP BY interval, side, price_uper_kwh)) || ' price levels ' ||
+		(SELECT coalesce(sum(qty_wh), 0) FROM orders WHERE status = 0) || ' Wh'"
+}
+book_line() { # the N-th "stats: book:" line of log $1, without its digest
+	grep "stats: book:" "$1" | sed -n "$2{s/.*stats: book: //;s/, digest .*//;p}"
+}
+wait_for grep -q "stats: book:" "$T/exchange2.log"
+rebuilt=$(book_line "$T/exchange2.log" 1)
+check "the book rebuilt after kill -9 is the open orders' ($rebuilt)" \
+	test -n "$rebuilt" -a "$rebuilt" = "$(book_sql)"
 # an acknowledged sequence is a replay now
 read -r pk seq idx < <(tail -1 "$T/acked")
 for i in $(seq 0 $((N - 1))); do
@@ -102,6 +119,33 @@ check "an acknowledged sequence is refused after restart (got '$got')" test "$go
 check "new orders are acknowledged after restart" grep -q "acked 400 rejected 0" "$T/lg2.out"
 first2=$(head -1 "$T/acked2" | cut -d' ' -f3)
 check "log indexes continue after the crash" test "$first2" -ge "$idx"
+
+# an order and its cancel leave an empty entry in the running book that a
+# rebuild does not have: the summary counts open quantity only (pw-loadgen's
+# sequences are the time in microseconds: these are later)
+s1=$(($(date +%s) * 1000000 + 10000000000))
+got=$("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -k "$key" -t 20000 \
+	order $s1 +3 sell 7 123457 +600 2>&1)
+check "an order of another interval is acknowledged (got '$got')" grep -q "^ACK" <<<"$got"
+got=$("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -k "$key" -t 20000 \
+	cancel $((s1 + 1)) +3 $s1 2>&1)
+check "... and its cancel (got '$got')" grep -q "^ACK" <<<"$got"
+# the running book (SIGUSR1) against the one a restart after kill -9 rebuilds
+kill -USR1 "$XPID"
+WAIT_SECONDS=20 wait_for bash -c "[ \$(grep -c 'stats: book:' '$T/exchange2.log') -ge 2 ]"
+running=$(grep "stats: book:" "$T/exchange2.log" | sed -n '2s/.*stats: book: //p')
+kill -KILL "$XPID"
+wait "$XPID" 2>/dev/null
+"$B/peerwatt-exchange" -c "$T/x.conf" 2>"$T/exchange3.log" &
+XPID=$!
+PW_PIDS+=("$XPID")
+wait_port "$P1" 30 || { not_ok "exchange restarts a second time"; exit 1; }
+wait_for grep -q "stats: book:" "$T/exchange3.log"
+again=$(grep "stats: book:" "$T/exchange3.log" | sed -n '1s/.*stats: book: //p')
+check "kill -9 and a restart rebuild the running book exactly (${running%%, digest*})" \
+	test -n "$running" -a "$running" = "$again"
+check "... which is the open orders' (the cancelled one not counted)" \
+	test "$(book_line "$T/exchange3.log" 1)" = "$(book_sql)"
 stop_pid "$XPID"
 "$B/peerwatt-audit" verify "$T/x.db" >"$T/audit.out" 2>&1
 check "peerwatt-audit verifies the database after the crash ($(grep verdict "$T/audit.out"))" \

@@ -149,6 +149,121 @@ test_rollback_discards(void **state)
 	store_close(&s);
 }
 
+/* The open sums live in memory (exchange/book.h): a reopen rebuilds the
+ * same book from table orders, a rollback undoes what the transaction
+ * did to it, the last sequence is the largest of the orders' and the
+ * seqs table's, COMMITs write WAL pages only for the rows, and a
+ * database with the tables book and depth of earlier versions opens
+ * (they are dropped). */
+static void
+test_book_rebuilt(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_store_book.XXXXXX", wal[64], shm[64];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	struct store *s = NULL;
+	struct book_summary before, after;
+	struct pw_depth d1, d2;
+	uint8_t a[PW_PK_LEN], b[PW_PK_LEN];
+	uint64_t v;
+	sqlite3 *db = NULL;
+	pk_of(1, a);
+	pk_of(2, b);
+
+	/* a database of an earlier version, with its book and depth tables */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "CREATE TABLE book(pk BLOB NOT NULL, interval INTEGER NOT "
+	                              "NULL, side INTEGER NOT NULL, open_wh INTEGER NOT NULL, "
+	                              "PRIMARY KEY(pk, interval, side)) WITHOUT ROWID;"
+	                              "CREATE TABLE depth(interval INTEGER NOT NULL, side INTEGER "
+	                              "NOT NULL, price_uper_kwh INTEGER NOT NULL, open_wh INTEGER "
+	                              "NOT NULL, PRIMARY KEY(interval, side, price_uper_kwh)) "
+	                              "WITHOUT ROWID;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(path, &s), PW_OK);
+	assert_int_equal(store_begin(s), PW_OK);
+	for (uint64_t i = 0; i < 200; i++) {
+		struct store_order o =
+		    order((int)(1 + i % 2), 10 + i, 1 + i / 2, 100 + i % 3,
+		          i % 2 ? PW_SIDE_BUY : PW_SIDE_SELL, (uint32_t)(1 + i % 7),
+		          (uint32_t)(100000 + (i * 37) % 50 * 100));
+		assert_int_equal(store_order_insert(s, &o, 10), PW_OK);
+	}
+	/* a cancel (its seq in table seqs) and an order closed by clearing */
+	assert_int_equal(store_order_set_status(s, 10, STORE_ORDER_CANCELLED, 0), PW_OK);
+	assert_int_equal(store_set_seq(s, a, 1000), PW_OK);
+	assert_int_equal(store_order_set_status(s, 11, STORE_ORDER_CLOSED, 0), PW_OK);
+	assert_int_equal(store_commit(s), PW_OK);
+	assert_true(store_commit_pages(s) > 0);
+	assert_int_equal(store_last_seq(s, a, &v), PW_OK);
+	assert_int_equal(v, 1000);
+	assert_int_equal(store_last_seq(s, b, &v), PW_OK);
+	assert_int_equal(v, 100);
+	assert_int_equal(store_book_summary(s, &before), PW_OK);
+	assert_int_equal(store_depth(s, 101, &d1), PW_OK);
+	assert_true(d1.n_levels > 0);
+
+	/* a rolled back transaction leaves the book and the sequences as they were */
+	assert_int_equal(store_begin(s), PW_OK);
+	struct store_order extra = order(2, 500, 5000, 101, PW_SIDE_BUY, 77, 299000);
+	assert_int_equal(store_order_insert(s, &extra, 10), PW_OK);
+	assert_int_equal(store_order_set_status(s, 12, STORE_ORDER_CANCELLED, 0), PW_OK);
+	assert_int_equal(store_last_seq(s, b, &v), PW_OK);
+	assert_int_equal(v, 5000);
+	store_rollback(s);
+	assert_int_equal(store_last_seq(s, b, &v), PW_OK);
+	assert_int_equal(v, 100);
+	assert_int_equal(store_book_summary(s, &after), PW_OK);
+	assert_memory_equal(&before, &after, sizeof(before));
+
+	/* a reopen rebuilds the same book from the open orders */
+	store_close(&s);
+	assert_int_equal(store_open(path, &s), PW_OK);
+	assert_int_equal(store_book_summary(s, &after), PW_OK);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(store_depth(s, 101, &d2), PW_OK);
+	assert_memory_equal(&d1, &d2, sizeof(d1));
+	assert_int_equal(store_last_seq(s, a, &v), PW_OK);
+	assert_int_equal(v, 1000);
+	assert_int_equal(store_last_seq(s, b, &v), PW_OK);
+	assert_int_equal(v, 100);
+	/* what an order adds is the orders row only: no seqs row */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT (SELECT count(*) FROM seqs), (SELECT count(*) "
+	                                    "FROM sqlite_master WHERE name IN ('book', 'depth'))",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1); /* the cancel's */
+	assert_int_equal(sqlite3_column_int(st, 1), 0); /* dropped */
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	/* a seq above INT64_MAX (stored negative) is still the largest */
+	assert_int_equal(store_begin(s), PW_OK);
+	struct store_order big = order(2, 600, UINT64_MAX - 1, 102, PW_SIDE_BUY, 1, 100000);
+	assert_int_equal(store_order_insert(s, &big, 10), PW_OK);
+	assert_int_equal(store_commit(s), PW_OK);
+	store_close(&s);
+	assert_int_equal(store_open(path, &s), PW_OK);
+	assert_int_equal(store_last_seq(s, b, &v), PW_OK);
+	assert_true(v == UINT64_MAX - 1);
+	store_close(&s);
+	unlink(path);
+	unlink(wal);
+	unlink(shm);
+}
+
 static void
 test_intervals_results_meters(void **state)
 {
@@ -331,6 +446,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_orders_and_seqs),
 		cmocka_unit_test(test_rollback_discards),
+		cmocka_unit_test(test_book_rebuilt),
 		cmocka_unit_test(test_intervals_results_meters),
 		cmocka_unit_test(test_close_checkpoints_wal),
 	};

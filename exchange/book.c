@@ -1,0 +1,457 @@
+/*
+ * book.c: the open order book's sums in memory (book.h).  Three open
+ * addressing hash tables (linear probing, at most half full, doubling
+ * from 64 slots) of fixed-size records whose last 8 bytes are the value
+ * and whose other bytes are the key.  Entries are never removed one by
+ * one: a quantity that drops to 0 stays until its interval is cleared
+ * (book_drop_interval), so the tables hold at most one entry per
+ * (household, interval, side) and (interval, side, price) that had an open
+ * order since the last clearing.  Called only by exchange/store.c.
+ */
+#include "exchange/book.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "peerwatt/log.h"
+
+struct hh_rec {
+	uint8_t pk[PW_PK_LEN];
+	uint64_t interval;
+	uint64_t side;
+	uint64_t open_wh;
+};
+
+struct lvl_rec {
+	uint64_t interval;
+	uint64_t side;
+	int64_t price_uper_kwh;
+	uint64_t open_wh;
+};
+
+struct seq_rec {
+	uint8_t pk[PW_PK_LEN];
+	uint64_t seq;
+};
+
+/* No padding: the key bytes are compared and hashed as they are. */
+_Static_assert(sizeof(struct hh_rec) == PW_PK_LEN + 24, "hh_rec padded");
+_Static_assert(sizeof(struct lvl_rec) == 32, "lvl_rec padded");
+_Static_assert(sizeof(struct seq_rec) == PW_PK_LEN + 8, "seq_rec padded");
+
+struct tab {
+	unsigned char *rec; /* cap records of rsize bytes */
+	unsigned char *used;
+	size_t cap, n, rsize, max;
+};
+
+struct book {
+	struct tab hh, lvl, seq;
+};
+
+static uint64_t
+hash_key(const unsigned char *k, size_t len)
+{
+	uint64_t h = 0x243f6a8885a308d3u;
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15u;
+		h ^= h >> 32;
+	}
+	/* splitmix64 finaliser: prices and intervals are small, close numbers */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9u;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebu;
+	return h ^ (h >> 31);
+}
+
+static void
+tab_free(struct tab *t)
+{
+	free(t->rec);
+	free(t->used);
+	t->rec = t->used = NULL;
+	t->cap = t->n = 0;
+}
+
+/* Slot of `key`: *found says whether it holds it (else it is free). */
+static size_t
+tab_slot(const struct tab *t, const unsigned char *key, int *found)
+{
+	size_t ksize = t->rsize - 8, mask = t->cap - 1;
+	size_t i = (size_t)hash_key(key, ksize) & mask;
+	while (t->used[i]) {
+		if (memcmp(t->rec + i * t->rsize, key, ksize) == 0) {
+			*found = 1;
+			return i;
+		}
+		i = (i + 1) & mask;
+	}
+	*found = 0;
+	return i;
+}
+
+static unsigned char *
+tab_find(const struct tab *t, const unsigned char *key)
+{
+	int found;
+	if (t->n == 0)
+		return NULL;
+	size_t i = tab_slot(t, key, &found);
+	return found ? t->rec + i * t->rsize : NULL;
+}
+
+/* Move every record of t for which keep() says so into a table of `cap`
+ * slots.  PW_ERR_NOMEM leaves t as it was. */
+static pw_err
+tab_rehash(struct tab *t, size_t cap, int (*keep)(const unsigned char *rec, uint64_t arg),
+           uint64_t arg)
+{
+	struct tab nt = { .cap = cap, .rsize = t->rsize, .max = t->max };
+	nt.rec = malloc(cap * t->rsize);
+	nt.used = calloc(cap, 1);
+	if (!nt.rec || !nt.used) {
+		tab_free(&nt);
+		return PW_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
+		const unsigned char *r = t->rec + i * t->rsize;
+		int found;
+		if (!t->used[i] || (keep && !keep(r, arg)))
+			continue;
+		size_t j = tab_slot(&nt, r, &found);
+		memcpy(nt.rec + j * nt.rsize, r, nt.rsize);
+		nt.used[j] = 1;
+		nt.n++;
+	}
+	tab_free(t);
+	*t = nt;
+	return PW_OK;
+}
+
+/* Room for one more record: PW_ERR_FULL at t->max, PW_ERR_NOMEM. */
+static pw_err
+tab_reserve(struct tab *t)
+{
+	if (t->n >= t->max)
+		return PW_ERR_FULL;
+	if ((t->n + 1) * 2 <= t->cap)
+		return PW_OK;
+	return tab_rehash(t, t->cap ? t->cap * 2 : 64, NULL, 0);
+}
+
+/* The record of `key`, inserted with value 0 when missing (after
+ * tab_reserve: cannot fail). */
+static unsigned char *
+tab_upsert(struct tab *t, const unsigned char *key)
+{
+	int found;
+	size_t i = tab_slot(t, key, &found);
+	unsigned char *r = t->rec + i * t->rsize;
+	if (!found) {
+		memset(r, 0, t->rsize);
+		memcpy(r, key, t->rsize - 8);
+		t->used[i] = 1;
+		t->n++;
+	}
+	return r;
+}
+
+static void
+tab_clear(struct tab *t)
+{
+	if (t->used)
+		memset(t->used, 0, t->cap);
+	t->n = 0;
+}
+
+pw_err
+book_new(size_t max_entries, struct book **out)
+{
+	if (max_entries == 0 || max_entries > BOOK_MAX_ENTRIES)
+		return PW_ERR_ARG;
+	struct book *b = calloc(1, sizeof(*b));
+	if (!b)
+		return PW_ERR_NOMEM;
+	b->hh.max = b->lvl.max = b->seq.max = max_entries;
+	b->hh.rsize = sizeof(struct hh_rec);
+	b->lvl.rsize = sizeof(struct lvl_rec);
+	b->seq.rsize = sizeof(struct seq_rec);
+	*out = b;
+	return PW_OK;
+}
+
+void
+book_free(struct book **bp)
+{
+	if (!bp || !*bp)
+		return;
+	tab_free(&(*bp)->hh);
+	tab_free(&(*bp)->lvl);
+	tab_free(&(*bp)->seq);
+	free(*bp);
+	*bp = NULL;
+}
+
+void
+book_clear(struct book *b)
+{
+	tab_clear(&b->hh);
+	tab_clear(&b->lvl);
+}
+
+int
+book_room(const struct book *b)
+{
+	return b->hh.n < b->hh.max && b->lvl.n < b->lvl.max;
+}
+
+static void
+hh_key(struct hh_rec *k, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->pk, pk, PW_PK_LEN);
+	k->interval = interval;
+	k->side = side;
+}
+
+static void
+lvl_key(struct lvl_rec *k, uint64_t interval, uint8_t side, int64_t price)
+{
+	memset(k, 0, sizeof(*k));
+	k->interval = interval;
+	k->side = side;
+	k->price_uper_kwh = price;
+}
+
+/* v + delta, never below 0 (a close larger than what is open would be a
+ * bug of the caller: logged). */
+static uint64_t
+add_wh(uint64_t v, int64_t delta, const char *what)
+{
+	if (delta >= 0)
+		return v + (uint64_t)delta;
+	uint64_t d = (uint64_t)(-(delta + 1)) + 1;
+	if (d > v) {
+		log_warnx("book: %s: closing %llu Wh of %llu open", what, (unsigned long long)d,
+		          (unsigned long long)v);
+		return 0;
+	}
+	return v - d;
+}
+
+pw_err
+book_add(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side,
+         int64_t price_uper_kwh, int64_t delta_wh)
+{
+	struct hh_rec hk;
+	struct lvl_rec lk;
+	pw_err rc;
+	hh_key(&hk, pk, interval, side);
+	lvl_key(&lk, interval, side, price_uper_kwh);
+	if (delta_wh < 0) {
+		struct hh_rec *h = (struct hh_rec *)(void *)tab_find(&b->hh, (unsigned char *)&hk);
+		struct lvl_rec *l =
+		    (struct lvl_rec *)(void *)tab_find(&b->lvl, (unsigned char *)&lk);
+		if (h)
+			h->open_wh = add_wh(h->open_wh, delta_wh, "household");
+		if (l)
+			l->open_wh = add_wh(l->open_wh, delta_wh, "price level");
+		if (!h || !l)
+			log_warnx("book: closing an order that is not in the book");
+		return PW_OK;
+	}
+	/* room for what is new reserved first: a failure changes nothing */
+	if (!tab_find(&b->hh, (unsigned char *)&hk) && (rc = tab_reserve(&b->hh)) != PW_OK)
+		return rc;
+	if (!tab_find(&b->lvl, (unsigned char *)&lk) && (rc = tab_reserve(&b->lvl)) != PW_OK)
+		return rc;
+	struct hh_rec *h = (struct hh_rec *)(void *)tab_upsert(&b->hh, (unsigned char *)&hk);
+	struct lvl_rec *l = (struct lvl_rec *)(void *)tab_upsert(&b->lvl, (unsigned char *)&lk);
+	h->open_wh = add_wh(h->open_wh, delta_wh, "household");
+	l->open_wh = add_wh(l->open_wh, delta_wh, "price level");
+	return PW_OK;
+}
+
+uint64_t
+book_open_qty(const struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side)
+{
+	struct hh_rec k;
+	hh_key(&k, pk, interval, side);
+	const struct hh_rec *h =
+	    (const struct hh_rec *)(const void *)tab_find(&b->hh, (const unsigned char *)&k);
+	return h ? h->open_wh : 0;
+}
+
+/* Insert `l` into best[0..*n) (at most max, best first) if it ranks. */
+static void
+best_insert(struct lvl_rec *best, size_t *n, size_t max, const struct lvl_rec *l, int higher)
+{
+	size_t i = *n;
+	while (i > 0 && (higher ? l->price_uper_kwh > best[i - 1].price_uper_kwh
+	                        : l->price_uper_kwh < best[i - 1].price_uper_kwh))
+		i--;
+	if (i >= max)
+		return;
+	size_t last = *n < max ? *n : max - 1;
+	memmove(&best[i + 1], &best[i], (last - i) * sizeof(*best));
+	best[i] = *l;
+	if (*n < max)
+		(*n)++;
+}
+
+void
+book_depth(const struct book *b, uint64_t interval, struct pw_depth *d)
+{
+	enum { HALF = PW_DEPTH_MAX_LEVELS / 2 };
+	struct lvl_rec buy[HALF], sell[HALF];
+	size_t nb = 0, ns = 0;
+	memset(d, 0, sizeof(*d));
+	d->interval = interval;
+	for (size_t i = 0; i < b->lvl.cap; i++) {
+		const struct lvl_rec *l =
+		    (const struct lvl_rec *)(const void *)(b->lvl.rec + i * b->lvl.rsize);
+		if (!b->lvl.used[i] || l->interval != interval || l->open_wh == 0)
+			continue;
+		if (l->side == PW_SIDE_BUY)
+			best_insert(buy, &nb, HALF, l, 1);
+		else if (l->side == PW_SIDE_SELL)
+			best_insert(sell, &ns, HALF, l, 0);
+	}
+	for (size_t i = 0; i < nb + ns; i++) {
+		const struct lvl_rec *l = i < nb ? &buy[i] : &sell[i - nb];
+		struct pw_depth_level *o = &d->levels[d->n_levels++];
+		o->side = (uint8_t)l->side;
+		o->price_uper_kwh = (uint32_t)l->price_uper_kwh;
+		o->qty_wh = l->open_wh;
+	}
+}
+
+static int
+hh_other_interval(const unsigned char *rec, uint64_t interval)
+{
+	return ((const struct hh_rec *)(const void *)rec)->interval != interval;
+}
+
+static int
+lvl_other_interval(const unsigned char *rec, uint64_t interval)
+{
+	return ((const struct lvl_rec *)(const void *)rec)->interval != interval;
+}
+
+void
+book_drop_interval(struct book *b, uint64_t interval)
+{
+	/* same size: cannot run out of the memory it frees; on failure the
+	 * entries stay (with open quantity 0 once the orders are closed) */
+	if (b->hh.cap && tab_rehash(&b->hh, b->hh.cap, hh_other_interval, interval) != PW_OK)
+		log_warnx("book: no memory to drop interval %llu", (unsigned long long)interval);
+	if (b->lvl.cap && tab_rehash(&b->lvl, b->lvl.cap, lvl_other_interval, interval) != PW_OK)
+		log_warnx("book: no memory to drop interval %llu", (unsigned long long)interval);
+}
+
+int
+book_seq_get(const struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t *seq)
+{
+	const struct seq_rec *r = (const struct seq_rec *)(const void *)tab_find(&b->seq, pk);
+	if (!r)
+		return 0;
+	*seq = r->seq;
+	return 1;
+}
+
+pw_err
+book_seq_put(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t seq)
+{
+	pw_err rc = tab_find(&b->seq, pk) ? PW_OK : tab_reserve(&b->seq);
+	if (rc != PW_OK)
+		return rc;
+	((struct seq_rec *)(void *)tab_upsert(&b->seq, pk))->seq = seq;
+	return PW_OK;
+}
+
+void
+book_seq_clear(struct book *b)
+{
+	tab_clear(&b->seq);
+}
+
+static int
+cmp_hh(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct hh_rec) - 8);
+}
+
+static int
+cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int
+cmp_lvl(const void *pa, const void *pb)
+{
+	const struct lvl_rec *a = pa, *b = pb;
+	int c = cmp_u64(a->interval, b->interval);
+	if (!c)
+		c = cmp_u64(a->side, b->side);
+	if (!c)
+		c = a->price_uper_kwh < b->price_uper_kwh ? -1
+		                                          : a->price_uper_kwh > b->price_uper_kwh;
+	return c;
+}
+
+/* The records of t with a non-zero value, sorted by cmp; *n of them. */
+static unsigned char *
+tab_sorted(const struct tab *t, int (*cmp)(const void *, const void *), size_t *n)
+{
+	unsigned char *v = malloc((t->n ? t->n : 1) * t->rsize);
+	uint64_t val;
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < t->cap; i++) {
+		const unsigned char *r = t->rec + i * t->rsize;
+		memcpy(&val, r + t->rsize - 8, 8);
+		if (t->used[i] && val != 0)
+			memcpy(v + (*n)++ * t->rsize, r, t->rsize);
+	}
+	qsort(v, *n, t->rsize, cmp);
+	return v;
+}
+
+pw_err
+book_summary(const struct book *b, struct book_summary *out)
+{
+	size_t nh, nl;
+	unsigned char *h = tab_sorted(&b->hh, cmp_hh, &nh);
+	unsigned char *l = tab_sorted(&b->lvl, cmp_lvl, &nl);
+	unsigned char *all = NULL;
+	size_t hbytes = nh * b->hh.rsize, lbytes = nl * b->lvl.rsize;
+	if (h && l)
+		all = malloc(hbytes + lbytes + 1);
+	if (!all) {
+		free(h);
+		free(l);
+		return PW_ERR_NOMEM;
+	}
+	memset(out, 0, sizeof(*out));
+	out->households = nh;
+	out->levels = nl;
+	for (size_t i = 0; i < nh; i++)
+		out->hh_wh += ((const struct hh_rec *)(const void *)(h + i * b->hh.rsize))->open_wh;
+	for (size_t i = 0; i < nl; i++)
+		out->level_wh +=
+		    ((const struct lvl_rec *)(const void *)(l + i * b->lvl.rsize))->open_wh;
+	if (hbytes)
+		memcpy(all, h, hbytes);
+	if (lbytes)
+		memcpy(all + hbytes, l, lbytes);
+	pw_sha256(all, hbytes + lbytes, out->digest);
+	free(all);
+	free(h);
+	free(l);
+	return PW_OK;
+}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/agentd_int.h"
+#include "agent/awitness.h"
 #include "agent/devpoll.h"
 #include "peerwatt/fmt.h"
 
@@ -59,6 +60,7 @@ doc_state(struct agentd *a)
 	    "registry", aregistry_json(a));
 	if (doc == NULL)
 		return NULL;
+	json_object_set_new(doc, "witnesses", awitness_json(a));
 	/* the devices' time of day ([sim] in tests and the demo): the one time
 	 * base of forecasts, standing bids and the page's clock */
 	clock = json_pack("{s:s, s:I, s:b, s:I, s:I, s:I}", "time_of_day",

@@ -593,6 +593,24 @@ adispute_checkpoint_fork(struct agentd *a, const uint8_t *frame, size_t len,
 	(void)keep(a, PW_MSG_CHECKPOINT, cp->interval, "checkpoint_fork", detail, frame, len, now);
 }
 
+void
+adispute_cosign_fork(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_cosign *c,
+                     int64_t now)
+{
+	char detail[200], who[17];
+	struct pw_checkpoint held;
+	uint64_t iv = 0;
+	pw_hex_encode(frame + 2, 8, who);
+	if (aledger_prev_checkpoint(a->led, c->tree_size + 1, &held) == PW_OK &&
+	    held.tree_size == c->tree_size)
+		iv = held.interval;
+	snprintf(detail, sizeof(detail),
+	         "neighbour %s... cosigned the checkpoint of tree size %llu with another root"
+	         " than this household holds: the exchange showed two histories",
+	         who, (unsigned long long)c->tree_size);
+	(void)keep(a, PW_MSG_COSIGN, iv, "cosign_fork", detail, frame, len, now);
+}
+
 /* A checkpoint proven inconsistent: never trusted, kept as evidence. */
 static void
 cp_fork(struct agentd *a, uint64_t from, uint64_t to, int64_t now)

@@ -45,6 +45,10 @@ enum adispute_verdict adispute_result(struct agentd *a, const uint8_t *frame, si
 /* A verified STATEMENT of this household. */
 enum adispute_verdict adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
                                          const struct pw_statement *st, int64_t now);
+/* A neighbour's COSIGN (from COSIGNED) of a size held with another root:
+ * the exchange showed that neighbour another history (a fork). */
+void adispute_cosign_fork(struct agentd *a, const uint8_t *frame, size_t len,
+                          const struct pw_cosign *c, int64_t now);
 /* A second checkpoint of a size held with another root (a fork). */
 void adispute_checkpoint_fork(struct agentd *a, const uint8_t *frame, size_t len,
                               const struct pw_checkpoint *cp, int64_t now);

@@ -16,6 +16,7 @@
 
 #include "agent/adispute.h"
 #include "agent/agentd_int.h"
+#include "agent/awitness.h"
 #include "peerwatt/fmt.h"
 #include "peerwatt/merkle.h"
 #include "peerwatt/money.h"
@@ -42,7 +43,8 @@ aexch_pump_stream(struct agentd *a, enum outbox_stream s, int64_t now)
 	for (;;) {
 		if (outbox_next(a->ob, s, &it) != PW_OK)
 			return;
-		if (it.type != PW_MSG_METER && agentd_gate_ms(a, it.interval) <= now) {
+		if (it.type != PW_MSG_METER && it.type != PW_MSG_COSIGN &&
+		    agentd_gate_ms(a, it.interval) <= now) {
 			/* the exchange would refuse it; later numbers stay higher */
 			if (outbox_settle(a->ob, s, it.seq, OUTBOX_DROPPED, PW_REASON_GATE_CLOSED,
 			                  OUTBOX_NO_INDEX) != PW_OK)
@@ -287,6 +289,8 @@ on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_
 		s = OUTBOX_ORDERS;
 	else if (r->ref_type == PW_MSG_METER)
 		s = OUTBOX_METER;
+	else if (r->ref_type == PW_MSG_COSIGN)
+		s = OUTBOX_COSIGN;
 	else
 		return;
 	if (outbox_get(a->ob, s, r->ref_seq, &it) != PW_OK)
@@ -332,6 +336,14 @@ on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_
 		return;
 	}
 	CHECKED(outbox_settle(a->ob, s, it.seq, OUTBOX_REJECTED, r->reason, OUTBOX_NO_INDEX));
+	if (s == OUTBOX_COSIGN) {
+		/* unknown_head: the exchange denies a checkpoint it signed */
+		log_error(
+		    "the exchange refused our cosignature of its checkpoint of tree size %llu:"
+		    " %s",
+		    (unsigned long long)it.seq, pw_reason_name(r->reason));
+		return;
+	}
 	char ivs[PW_FMT_LEN];
 	pw_fmt_interval(it.interval, a->cfg.interval_s, ivs, sizeof(ivs));
 	if (s == OUTBOX_METER) {
@@ -623,6 +635,9 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 				afee_on_entry(a, frame, len, m);
 			else if (m->type == PW_MSG_REGISTRY)
 				aregistry_on_entry(a, frame, len, m);
+			break;
+		case PW_MSG_COSIGN:
+			awitness_on_cosign(a, frame, len, m, now);
 			break;
 		case PW_MSG_RESULT:
 			/* checked against the household's own orders first */

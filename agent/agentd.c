@@ -39,6 +39,7 @@
 
 #include "agent/adispute.h"
 #include "agent/agentd_int.h"
+#include "agent/awitness.h"
 #include "agent/devpoll.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/sdnotify.h"
@@ -284,7 +285,7 @@ setup(struct agentd *a)
 	}
 	(void)sqlite3_exec(outbox_db(a->ob), "PRAGMA cache_size=-512", NULL, NULL, NULL);
 	if ((rc = aledger_open(&a->led, outbox_db(a->ob))) != PW_OK ||
-	    (rc = adispute_open(a)) != PW_OK) {
+	    (rc = adispute_open(a)) != PW_OK || (rc = awitness_open(a)) != PW_OK) {
 		log_error("%s: %s", a->cfg.db, pw_strerror(rc));
 		return EX_UNAVAILABLE;
 	}
@@ -351,6 +352,7 @@ teardown(struct agentd *a)
 		zmq_ctx_term(a->zctx);
 	ameter_close(a);
 	adispute_close(a);
+	awitness_close(a);
 	aledger_close(&a->led);
 	outbox_close(&a->ob);
 	pw_key_wipe(&a->kp);
@@ -371,6 +373,7 @@ relinked(struct agentd *a, int64_t now)
 {
 	a->fl[OUTBOX_ORDERS].active = 0;
 	a->fl[OUTBOX_METER].active = 0;
+	a->fl[OUTBOX_COSIGN].active = 0;
 	a->q.active = 0;
 	if (outbox_resend_now(a->ob, now) != PW_OK)
 		log_warnx("outbox: cannot schedule the resends after re-connecting");
@@ -404,6 +407,8 @@ loop(struct agentd *a, const char *path)
 				relinked(a, now);
 			aexch_pump_stream(a, OUTBOX_ORDERS, now);
 			aexch_pump_stream(a, OUTBOX_METER, now);
+			awitness_tick(a, now);
+			aexch_pump_stream(a, OUTBOX_COSIGN, now);
 			aexch_pump_queries(a, now);
 			a->next_pump_ms = now + 100;
 		}

@@ -163,6 +163,7 @@ struct oview {
 #define AGENTD_PENDING_RETRY_MS 1000
 
 struct adispute; /* agent/adispute.c: what the household refused */
+struct awitness; /* agent/awitness.c: cosignatures, the neighbours' */
 
 struct agentd {
 	struct aconfig cfg;
@@ -221,7 +222,9 @@ struct agentd {
 	struct log_rate rate_meter;
 	struct policy_params pol;
 	int auto_sell;
-	struct inflight fl[2];
+	struct inflight fl[OUTBOX_COSIGN + 1]; /* by stream (2, 3 unused) */
+	/* witnessing the log (agent/awitness.c) */
+	struct awitness *wit;
 	struct qflight q;
 	struct qdeferred qdefer;
 	uint64_t nonce;

@@ -204,6 +204,35 @@ rollback:
 	return rc;
 }
 
+pw_err
+outbox_put(struct outbox *ob, enum outbox_stream s, uint64_t seq, uint8_t type, uint64_t interval,
+           const uint8_t *frame, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	pw_err rc = PW_OK;
+
+	if (seq == 0 || seq > (uint64_t)INT64_MAX || interval > (uint64_t)INT64_MAX || len == 0 ||
+	    len > PW_WIRE_MAX_REQUEST)
+		return PW_ERR_RANGE;
+	if (sqlite3_prepare_v2(ob->db,
+	                       "INSERT OR IGNORE INTO outbox(stream, seq, type, interval, frame,"
+	                       " created_s) VALUES (?, ?, ?, ?, ?, ?)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int(st, 1, (int)s);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	sqlite3_bind_int(st, 3, type);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)interval);
+	sqlite3_bind_blob(st, 5, frame, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = PW_ERR_DB;
+	else if (sqlite3_changes(ob->db) == 0)
+		rc = PW_ERR_EXISTS;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 #define ITEM_COLS                                                                                  \
 	"stream, seq, type, interval, frame, state, attempts, next_ms, reason,"                    \
 	" ifnull(log_index, -1), proof"
@@ -222,8 +251,9 @@ read_item(sqlite3_stmt *st, struct outbox_item *it)
 	/* Rows are ours, but a damaged file must not overflow a buffer. */
 	if (blob == NULL || len <= 0 || (size_t)len > sizeof(it->frame) || state < 0 ||
 	    state > OUTBOX_DROPPED || proof < 0 || proof > OUTBOX_PROOF_FAILED ||
-	    (stream != OUTBOX_ORDERS && stream != OUTBOX_METER) || seq <= 0 || interval < 0 ||
-	    attempts < 0 || attempts > UINT32_MAX || reason < 0 || reason > UINT16_MAX)
+	    (stream != OUTBOX_ORDERS && stream != OUTBOX_METER && stream != OUTBOX_COSIGN) ||
+	    seq <= 0 || interval < 0 || attempts < 0 || attempts > UINT32_MAX || reason < 0 ||
+	    reason > UINT16_MAX)
 		return PW_ERR_CORRUPT;
 	it->stream = (enum outbox_stream)stream;
 	it->seq = (uint64_t)seq;
@@ -317,7 +347,7 @@ outbox_resend_now(struct outbox *ob, int64_t now_ms)
 {
 	pw_err rc = update(ob,
 	                   "UPDATE outbox SET next_ms = ?1"
-	                   " WHERE state = 0 AND stream IN (0, 1) AND next_ms > ?1 AND ?2 = ?3",
+	                   " WHERE state = 0 AND stream IN (0, 1, 4) AND next_ms > ?1 AND ?2 = ?3",
 	                   now_ms, 0, 0, 0, 0);
 	return rc == PW_ERR_STATE ? PW_OK : rc; /* nothing was waiting */
 }

@@ -33,7 +33,10 @@
 
 struct outbox;
 
-enum outbox_stream { OUTBOX_ORDERS = 0, OUTBOX_METER = 1 };
+/* Streams 2 and 3 hold the archived rows of 0 and 1 (outbox_resequence).
+ * OUTBOX_COSIGN: the household's cosignatures (COSIGN), numbered by the
+ * tree size they cosign (outbox_put), never renumbered. */
+enum outbox_stream { OUTBOX_ORDERS = 0, OUTBOX_METER = 1, OUTBOX_COSIGN = 4 };
 
 enum outbox_state {
 	OUTBOX_PENDING = 0,  /* stored, not yet answered */
@@ -80,6 +83,14 @@ sqlite3 *outbox_db(struct outbox *ob);
 /* Reserve, sign (through fn), store; *seq_out gets the number. */
 pw_err outbox_add(struct outbox *ob, enum outbox_stream s, outbox_sign_fn fn, void *ctx,
                   uint64_t *seq_out) __attribute__((warn_unused_result));
+
+/* Store the signed `frame` as item `seq` of a stream numbered by its
+ * content (OUTBOX_COSIGN: seq = the cosigned tree size), pending.
+ * PW_ERR_EXISTS when that item is stored already; PW_ERR_RANGE for seq 0
+ * or above 2^63 - 1. */
+pw_err outbox_put(struct outbox *ob, enum outbox_stream s, uint64_t seq, uint8_t type,
+                  uint64_t interval, const uint8_t *frame, size_t len)
+    __attribute__((warn_unused_result));
 
 /* The lowest-numbered pending item of stream s; PW_ERR_NOTFOUND when none. */
 pw_err outbox_next(struct outbox *ob, enum outbox_stream s, struct outbox_item *it)

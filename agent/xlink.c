@@ -65,6 +65,10 @@ struct xlink {
 	zmq_msg_t cur; /* the frame last returned */
 	int have_cur;
 	int sub_topic_pending; /* SUB: next frame is a topic */
+	/* SUB: inside a COSIGNED message ([topic][CHECKPOINT][COSIGN]...):
+	 * the next frame has no topic; frames of it read so far */
+	int sub_cosigned;
+	unsigned sub_cosigned_n;
 	struct xlink_stats stats;
 	/* a flood of bad frames logs one line per LOG_RATE_MS and kind, with
 	 * counts (stats.bad counts every one) */
@@ -153,12 +157,14 @@ link_close(struct xlink *x)
 static pw_err
 link_open(struct xlink *x)
 {
-	static const char *const topics[] = { "RESULT", "DEPTH", "CHECKPOINT", "HEARTBEAT" };
+	static const char *const topics[] = { "RESULT", "DEPTH", "CHECKPOINT", "HEARTBEAT",
+		                              "COSIGNED" };
 	int one = 1;
 	pw_err rc;
 
 	x->gen++;
 	x->sub_topic_pending = 1;
+	x->sub_cosigned = 0;
 	x->sock[XL_DEALER] = zmq_socket(x->zctx, ZMQ_DEALER);
 	x->sock[XL_SUB] = zmq_socket(x->zctx, ZMQ_SUB);
 	if (x->sock[XL_DEALER] == NULL || x->sock[XL_SUB] == NULL)
@@ -352,7 +358,10 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 	 * running: PW_ERR_NOTFOUND then, and the socket stays readable. */
 	for (unsigned bad = 0; bad < XLINK_BAD_BURST; bad++) {
 		topic[0] = '\0';
-		if (from_sub) {
+		if (from_sub && x->sub_cosigned) {
+			/* the rest of a COSIGNED message */
+			snprintf(topic, sizeof(topic), "COSIGNED");
+		} else if (from_sub) {
 			/* PUB messages are [topic][frame]; resynchronise on any
 			 * other shape. */
 			size_t tl;
@@ -368,9 +377,22 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 			memcpy(topic, zmq_msg_data(&x->cur), tl);
 			topic[tl] = '\0';
 		}
-		if (!recv_frame(x, s, &more))
+		if (!recv_frame(x, s, &more)) {
+			x->sub_cosigned = 0;
 			return PW_ERR_NOTFOUND;
-		if (from_sub && more) {
+		}
+		if (from_sub && strcmp(topic, "COSIGNED") == 0) {
+			/* [topic][CHECKPOINT][COSIGN]... at most 1 + PW_COSIGNED_MAX */
+			x->sub_cosigned_n = x->sub_cosigned ? x->sub_cosigned_n + 1 : 1;
+			x->sub_cosigned = more;
+			if (more && x->sub_cosigned_n > PW_COSIGNED_MAX) {
+				x->stats.bad++;
+				x->sub_cosigned = 0;
+				while (more && recv_frame(x, s, &more))
+					;
+				continue;
+			}
+		} else if (from_sub && more) {
 			x->stats.bad++;
 			while (more && recv_frame(x, s, &more))
 				;
@@ -387,15 +409,28 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 			          pw_strerror(rc));
 			continue;
 		}
-		if (memcmp(m->author, x->exchange_pk, PW_PK_LEN) != 0) {
+		/* a COSIGNED message: its CHECKPOINT first, then households'
+		 * COSIGN frames, each verified by its own author's signature */
+		int cosign = from_sub && strcmp(topic, "COSIGNED") == 0 &&
+		             m->type == PW_MSG_COSIGN && x->sub_cosigned_n > 1;
+		if (from_sub && strcmp(topic, "COSIGNED") == 0 &&
+		    (x->sub_cosigned_n == 1) != (m->type == PW_MSG_CHECKPOINT)) {
+			x->stats.bad++;
+			log_rated(&x->rate_type, LOG_LEVEL_WARN,
+			          "xlink: dropped a %s out of place in a COSIGNED message",
+			          pw_msg_type_name(m->type));
+			continue;
+		}
+		if (!cosign && memcmp(m->author, x->exchange_pk, PW_PK_LEN) != 0) {
 			x->stats.bad++;
 			log_rated(&x->rate_key, LOG_LEVEL_ERR,
 			          "xlink: dropped a %s not signed by the pinned exchange key",
 			          pw_msg_type_name(m->type));
 			continue;
 		}
-		if (!is_exchange_type(m->type) ||
-		    (from_sub && strcmp(topic, pw_msg_type_name(m->type)) != 0)) {
+		if ((!cosign && !is_exchange_type(m->type)) ||
+		    (from_sub && strcmp(topic, "COSIGNED") != 0 &&
+		     strcmp(topic, pw_msg_type_name(m->type)) != 0)) {
 			x->stats.bad++;
 			log_rated(&x->rate_type, LOG_LEVEL_WARN,
 			          "xlink: dropped an unexpected %s (topic \"%s\")",

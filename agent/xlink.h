@@ -1,7 +1,7 @@
 /*
  * xlink.h: the agent's link to the exchange over ZeroMQ with CURVE
  * (docs/protocol.md "Transport"): a DEALER for requests and their replies
- * and a SUB for market data (RESULT, DEPTH, CHECKPOINT, HEARTBEAT).  The CURVE client
+ * and a SUB for market data (RESULT, DEPTH, CHECKPOINT, HEARTBEAT, COSIGNED).  The CURVE client
  * key is the household's Ed25519 key converted to X25519; the server key is
  * the pinned exchange key converted likewise.
  *

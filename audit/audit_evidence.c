@@ -289,7 +289,8 @@ check_item(struct ev *e, sqlite3_stmt *st)
 	         pw_msg_type_name(req.type), (long long)seq);
 	uint64_t iv = req.type == PW_MSG_ORDER    ? req.u.order.interval
 	              : req.type == PW_MSG_CANCEL ? req.u.cancel.interval
-	                                          : req.u.meter.interval;
+	              : req.type == PW_MSG_METER  ? req.u.meter.interval
+	                                          : 0; /* COSIGN: no interval */
 	if (rcpt == NULL) {
 		/* an agent without signed receipts: its own record of the index */
 		if (state != 1 || sqlite3_column_type(st, 4) != SQLITE_INTEGER)

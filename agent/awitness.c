@@ -1,0 +1,177 @@
+/*
+ * awitness.c: cosignatures of the exchange's checkpoints, this household's
+ * and its neighbours' (see awitness.h).
+ */
+#include "agent/awitness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/adispute.h"
+
+struct awitness {
+	uint64_t cosigned; /* the largest tree size this household cosigned (0: none) */
+	int loaded;
+	/* witnesses of checkpoint `size`: distinct keys, sorted */
+	uint64_t size;
+	uint8_t (*keys)[PW_PK_LEN];
+	unsigned n;
+};
+
+pw_err
+awitness_open(struct agentd *a)
+{
+	struct awitness *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return PW_ERR_NOMEM;
+	w->keys = calloc(AWITNESS_MAX, sizeof(*w->keys));
+	if (w->keys == NULL) {
+		free(w);
+		return PW_ERR_NOMEM;
+	}
+	a->wit = w;
+	return PW_OK;
+}
+
+void
+awitness_close(struct agentd *a)
+{
+	if (a->wit == NULL)
+		return;
+	free(a->wit->keys);
+	free(a->wit);
+	a->wit = NULL;
+}
+
+/* The largest size this household ever stored a COSIGN for (whatever the
+ * exchange answered): never cosign that size or a smaller one again. */
+static void
+load_cosigned(struct agentd *a)
+{
+	struct outbox_item it;
+	if (a->wit->loaded)
+		return;
+	if (outbox_last(a->ob, OUTBOX_COSIGN, &it) == PW_OK)
+		a->wit->cosigned = it.seq;
+	a->wit->loaded = 1;
+}
+
+void
+awitness_tick(struct agentd *a, int64_t now)
+{
+	struct awitness *w = a->wit;
+	struct pw_checkpoint cp;
+	struct pw_msg m;
+	uint8_t frame[PW_WIRE_MAX_REQUEST];
+	size_t len;
+	pw_err rc;
+
+	(void)now;
+	if (w == NULL)
+		return;
+	load_cosigned(a);
+	/* trusted: proven consistent with the trusted checkpoints around it,
+	 * among them every one this household cosigned */
+	if (aledger_latest_checkpoint(a->led, &cp) != PW_OK || cp.tree_size == 0 ||
+	    cp.tree_size <= w->cosigned || cp.tree_size > (uint64_t)INT64_MAX)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_COSIGN;
+	memcpy(m.u.cosign.origin, cp.origin, PW_ORIGIN_LEN);
+	m.u.cosign.tree_size = cp.tree_size;
+	memcpy(m.u.cosign.root, cp.root, PW_HASH_LEN);
+	m.u.cosign.time_s = cp.time_s;
+	if (pw_wire_encode(&m, (uint64_t)a->cfg.market_id, &a->kp, frame, sizeof(frame), &len) !=
+	    PW_OK)
+		return;
+	rc = outbox_put(a->ob, OUTBOX_COSIGN, cp.tree_size, PW_MSG_COSIGN, 0, frame, len);
+	if (rc != PW_OK && rc != PW_ERR_EXISTS) {
+		log_warnx("witness: cannot store the cosignature of checkpoint %llu: %s",
+		          (unsigned long long)cp.tree_size, pw_strerror(rc));
+		return;
+	}
+	w->cosigned = cp.tree_size;
+	log_info("witness: cosigning the checkpoint of tree size %llu (interval %llu)",
+	         (unsigned long long)cp.tree_size, (unsigned long long)cp.interval);
+}
+
+static int
+key_cmp(const void *x, const void *y)
+{
+	return memcmp(x, y, PW_PK_LEN);
+}
+
+void
+awitness_on_cosign(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m,
+                   int64_t now)
+{
+	struct awitness *w = a->wit;
+	const struct pw_cosign *c = &m->u.cosign;
+	uint8_t root[PW_HASH_LEN];
+	struct pw_checkpoint trusted;
+	char who[17];
+
+	if (w == NULL || c->tree_size > (uint64_t)INT64_MAX)
+		return;
+	pw_hex_encode(m->author, 8, who);
+	/* the checkpoint of its size as this household holds it (the
+	 * COSIGNED message's CHECKPOINT came first and is held by now,
+	 * unless it was refused as a fork: then the held one differs) */
+	if (aledger_root(a->led, c->tree_size, root) != PW_OK)
+		return; /* not held: its CHECKPOINT is proven first, then counted */
+	if (memcmp(root, c->root, PW_HASH_LEN) != 0) {
+		a->forks++;
+		log_error("LOG FORK: neighbour %s... cosigned the checkpoint of tree size %llu with"
+		          " another root than the one this household holds: the exchange showed"
+		          " two histories",
+		          who, (unsigned long long)c->tree_size);
+		adispute_cosign_fork(a, frame, len, c, now);
+		return;
+	}
+	/* counted once the checkpoint is trusted: the largest trusted one
+	 * with a cosignature is the one shown */
+	if (aledger_latest_checkpoint(a->led, &trusted) != PW_OK ||
+	    trusted.tree_size < c->tree_size)
+		return;
+	if (aledger_prev_checkpoint(a->led, c->tree_size + 1, &trusted) != PW_OK ||
+	    trusted.tree_size != c->tree_size)
+		return; /* held but not trusted (yet) */
+	if (c->tree_size < w->size)
+		return;
+	if (c->tree_size > w->size) {
+		w->size = c->tree_size;
+		w->n = 0;
+	}
+	if (w->n >= AWITNESS_MAX ||
+	    bsearch(m->author, w->keys, w->n, sizeof(*w->keys), key_cmp) != NULL)
+		return;
+	memcpy(w->keys[w->n++], m->author, PW_PK_LEN);
+	qsort(w->keys, w->n, sizeof(*w->keys), key_cmp);
+	if (a->dash != NULL)
+		(void)dash_notify(a->dash, DASH_DOC_STATE);
+}
+
+void
+awitness_counts(const struct agentd *a, uint64_t *tree_size, unsigned *count)
+{
+	*tree_size = a->wit != NULL ? a->wit->size : 0;
+	*count = a->wit != NULL ? a->wit->n : 0;
+}
+
+json_t *
+awitness_json(const struct agentd *a)
+{
+	uint64_t size;
+	unsigned n;
+	char text[128];
+
+	awitness_counts(a, &size, &n);
+	if (n == 0)
+		snprintf(text, sizeof(text), "log not witnessed by any neighbour yet");
+	else
+		snprintf(text, sizeof(text), "log witnessed by %u neighbour%s (up to entry %llu)",
+		         n, n == 1 ? "" : "s", (unsigned long long)(size - 1));
+	return json_pack("{s:I, s:I, s:I, s:s}", "count", (json_int_t)n, "tree_size",
+	                 (json_int_t)size, "cosigned",
+	                 (json_int_t)(a->wit != NULL ? a->wit->cosigned : 0), "text", text);
+}

@@ -250,6 +250,12 @@
 			$('household').textContent = s.household;
 			document.title = s.household + ' · peerwatt';
 		}
+		/* neighbours who cosigned the log (docs/dashboard.md) */
+		const wit = $('witnesses');
+		if (s.witnesses && s.witnesses.text) {
+			wit.textContent = s.witnesses.text;
+			wit.hidden = false;
+		}
 		/* our own registry entry as the exchange's log holds it (docs/dashboard.md) */
 		const reg = $('registry');
 		if (s.registry && s.registry.text) {

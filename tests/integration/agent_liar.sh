@@ -8,7 +8,8 @@
 # money (net not peer + grid - fee; energy bought without a trade); "reading
 # missing" for an ACKed reading; a forked checkpoint whose consistency proof
 # it refuses; a checkpoint between two held sizes that does not fit the
-# larger.  For each: the alarm (problem code in /api/state, a loud log line),
+# larger; a split view (a neighbour's cosignature over another history, then
+# that history's checkpoint: the agent refuses to cosign it).  For each: the alarm (problem code in /api/state, a loud log line),
 # the lie not in the agent's trades, statements or balance (its database),
 # the lie kept as evidence (table disputes, `peerwatt-agent evidence`), and
 # the honest frames before and after it still accepted.  An honest run of
@@ -273,6 +274,32 @@ check "badmarket: the refused statements kept as evidence" \
 done_scenario badmarket
 fi
 
+
+# ---- a split view: a neighbour shown another history, then that history ----
+if want split; then
+scenario split
+WAIT_SECONDS=60 wait_for has_problem log_fork || not_ok "split: no alarm"
+WAIT_SECONDS=30 wait_for grep -q "^lie split" "$FOUT"
+F=$(lie split)
+S=$(sed -n 's/^cosign \([0-9]*\)$/\1/p' "$FOUT" | head -1)
+check "split: the agent cosigned the true checkpoint first (size ${S:-?})" test -n "$S"
+check "split: a neighbour's cosignature of size $S over another root: LOG FORK logged" \
+	grep -q "LOG FORK: neighbour .* cosigned the checkpoint of tree size $S with another root" "$LOG"
+check "split: ... kept as evidence (cosign_fork, the COSIGN frame)" \
+	evidence_has "type = 5 and code = 'cosign_fork' and length(frame) = 178"
+split_refused() { [ "$(q "select consistent from checkpoints where tree_size = ${F:-0}")" = -1 ]; }
+WAIT_SECONDS=30 wait_for split_refused
+check "split: the other history's checkpoint (size ${F:-?}) is proven inconsistent, never trusted" split_refused
+check "split: the agent refuses to cosign it: no COSIGN of size ${F:-?} sent or stored" \
+	bash -c "! grep -q '^cosign ${F:-0}\$' '$FOUT' && test \"\$(sqlite3 '$DB' 'select count(*) from outbox where stream = 4 and seq = ${F:-0}')\" = 0"
+check "split: log_fork in /api/state" has_problem log_fork
+later_cosigned() { sed -n 's/^cosign \([0-9]*\)$/\1/p' "$FOUT" | awk -v f="${F:-0}" '$1 > f { ok = 1 } END { exit !ok }'; }
+WAIT_SECONDS=60 wait_for later_cosigned
+check "split: later true checkpoints, proven consistent, are cosigned again" later_cosigned
+check "split: every size it cosigned is a true one, growing" bash -c \
+	"sed -n 's/^cosign \([0-9]*\)\$/\1/p' '$FOUT' | awk -v f=${F:-0} 'NR > 1 && \$1 <= p { exit 1 } \$1 == f { exit 1 } { p = \$1 }'"
+done_scenario split
+fi
 # ---- honest again: the tariffs change (as a MARKET entry sets them) -------
 if want retariff; then
 scenario retariff

@@ -39,6 +39,14 @@
  *   fee          the 2nd traded interval's statement: fee_u 1 micro-unit more (net
  *                and saving following from it)
  *   badmarket    every MARKET_PROOF answer: a path that does not verify
+ *   split        a split view: once the agent cosigned a checkpoint of size S,
+ *                COSIGNED shows it a neighbour's cosignature of size S over
+ *                another history's root (with that history's CHECKPOINT of
+ *                size S), then a CHECKPOINT of that other history, larger,
+ *                whose consistency proofs come from it (they fail against
+ *                the agent's root of S); prints "lie split N" (N: its size)
+ *
+ * Every COSIGN is ACKed and logged; it prints "cosign N" (N: its tree size).
  *
  *   pw-fakexch EXKEY REQ_PORT PUB_PORT MARKET_ID INTERVAL_S SCENARIO
  *
@@ -146,6 +154,7 @@ struct fx {
 	uint64_t fork_size;
 	unsigned ivs_with_orders, ivs_traded, ivs_untraded, ivs_read, n_honest_cp;
 	uint64_t retail_from; /* retariff: the interval from which RETAIL2 governs (0: never) */
+	int split_done;
 	uint8_t bob[PW_PK_LEN];
 	struct rule rules[MAXR];
 	size_t n_rules;
@@ -325,6 +334,52 @@ fee_of(const struct fx *f, const uint8_t a[PW_PK_LEN], const uint8_t b[PW_PK_LEN
 	    (strcmp(za, "south") == 0 && strcmp(zb, "north") == 0))
 		return FEE_NS;
 	return FEE_DEFAULT;
+}
+
+static void checkpoint(struct fx *f, uint64_t iv, uint64_t size, int fork);
+
+/* split: the agent cosigned size s of the true history; the other
+ * history leaves it at entry s - 1 (docs/agent.md "Witnessing the log"). */
+static void
+split_view(struct fx *f, uint64_t s)
+{
+	struct pw_keypair nb;
+	uint8_t seed[PW_SEED_LEN], cpf[256], csf[256];
+	struct pw_msg m, c;
+	size_t cpl, csl;
+	const char *topic = "COSIGNED";
+
+	f->split_done = 1;
+	f->fork_at = s - 1;
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_CHECKPOINT;
+	snprintf(m.u.checkpoint.origin, sizeof(m.u.checkpoint.origin), "fake");
+	m.u.checkpoint.interval = (uint64_t)(now_ms() / 1000 / f->L);
+	m.u.checkpoint.tree_size = s;
+	if (merkle_subtree_root(fork_leaf, f, 0, s, m.u.checkpoint.root) != PW_OK)
+		exit(70);
+	m.u.checkpoint.time_s = (uint64_t)(now_ms() / 1000);
+	cpl = sign(f, &m, cpf, sizeof(cpf));
+	/* a neighbour who was shown the other history cosigned it */
+	memset(seed, 0x77, sizeof(seed));
+	if (pw_key_from_seed(&nb, seed) != PW_OK)
+		exit(70);
+	memset(&c, 0, sizeof(c));
+	c.type = PW_MSG_COSIGN;
+	memcpy(c.u.cosign.origin, m.u.checkpoint.origin, PW_ORIGIN_LEN);
+	c.u.cosign.tree_size = s;
+	memcpy(c.u.cosign.root, m.u.checkpoint.root, PW_HASH_LEN);
+	c.u.cosign.time_s = m.u.checkpoint.time_s;
+	if (pw_wire_encode(&c, f->market, &nb, csf, sizeof(csf), &csl) != PW_OK)
+		exit(70);
+	pw_key_wipe(&nb);
+	(void)zmq_send(f->pub, topic, strlen(topic), ZMQ_SNDMORE);
+	(void)zmq_send(f->pub, cpf, cpl, ZMQ_SNDMORE);
+	(void)zmq_send(f->pub, csf, csl, 0);
+	/* and that history's next checkpoint, larger than anything true */
+	f->fork_size = f->n_leaves + 1;
+	checkpoint(f, m.u.checkpoint.interval, f->fork_size, 1);
+	say("split", (unsigned long long)f->fork_size);
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -552,6 +607,12 @@ request(struct fx *f)
 		receipt(f, &id, req, rlen, &m, r->seq, 0, append(f, req, rlen));
 	} else if (m.type == PW_MSG_QUERY) {
 		query(f, &id, req, rlen, &m);
+	} else if (m.type == PW_MSG_COSIGN) {
+		printf("cosign %llu\n", (unsigned long long)m.u.cosign.tree_size);
+		fflush(stdout);
+		receipt(f, &id, req, rlen, &m, m.u.cosign.tree_size, 0, append(f, req, rlen));
+		if (is(f, "split") && !f->split_done && m.u.cosign.tree_size >= 2)
+			split_view(f, m.u.cosign.tree_size);
 	}
 out:
 	zmq_msg_close(&id);
@@ -846,7 +907,7 @@ main(int argc, char **argv)
 	static struct fx f;
 	const char *scen[] = { "honest",   "overfill", "unknown",     "equivocate",
 		               "money",    "missing",  "fork_refuse", "fork_between",
-		               "retariff", "fee",      "badmarket" };
+		               "retariff", "fee",      "badmarket",   "split" };
 	int known = 0;
 
 	if (argc != 7) {

@@ -105,6 +105,47 @@ test_numbering_and_streams(void **state)
 	assert_int_equal(outbox_open(&ob, ":memory:", 0), PW_ERR_RANGE);
 }
 
+/* COSIGN items: numbered by the tree size they cosign, one per size, sent
+ * and answered like the others, and kept apart from the other streams. */
+static void
+test_cosign_stream(void **state)
+{
+	struct outbox *ob = NULL;
+	struct outbox_item it;
+	(void)state;
+	assert_int_equal(outbox_open(&ob, ":memory:", 1000), PW_OK);
+	assert_int_equal(outbox_next(ob, OUTBOX_COSIGN, &it), PW_ERR_NOTFOUND);
+	assert_int_equal(
+	    outbox_put(ob, OUTBOX_COSIGN, 42, PW_MSG_COSIGN, 0, (const uint8_t *)"cosign-42", 9),
+	    PW_OK);
+	assert_int_equal(
+	    outbox_put(ob, OUTBOX_COSIGN, 42, PW_MSG_COSIGN, 0, (const uint8_t *)"other", 5),
+	    PW_ERR_EXISTS);
+	assert_int_equal(
+	    outbox_put(ob, OUTBOX_COSIGN, 0, PW_MSG_COSIGN, 0, (const uint8_t *)"zero", 4),
+	    PW_ERR_RANGE);
+	assert_int_equal(
+	    outbox_put(ob, OUTBOX_COSIGN, 7, PW_MSG_COSIGN, 0, (const uint8_t *)"cosign-7", 8),
+	    PW_OK);
+	assert_int_equal(outbox_next(ob, OUTBOX_COSIGN, &it), PW_OK);
+	assert_int_equal(it.seq, 7);
+	assert_int_equal(it.stream, OUTBOX_COSIGN);
+	assert_int_equal(it.type, PW_MSG_COSIGN);
+	assert_int_equal(outbox_next(ob, OUTBOX_ORDERS, &it), PW_ERR_NOTFOUND);
+	assert_int_equal(outbox_last(ob, OUTBOX_COSIGN, &it), PW_OK);
+	assert_int_equal(it.seq, 42);
+	assert_memory_equal(it.frame, "cosign-42", 9);
+	/* sent with a backoff; a re-connection sends it again at once */
+	assert_int_equal(outbox_sent(ob, OUTBOX_COSIGN, 7, 5000), PW_OK);
+	assert_int_equal(outbox_resend_now(ob, 100), PW_OK);
+	assert_int_equal(outbox_get(ob, OUTBOX_COSIGN, 7, &it), PW_OK);
+	assert_int_equal(it.next_ms, 100);
+	assert_int_equal(outbox_settle(ob, OUTBOX_COSIGN, 7, OUTBOX_ACKED, 0, 99), PW_OK);
+	assert_int_equal(outbox_next(ob, OUTBOX_COSIGN, &it), PW_OK);
+	assert_int_equal(it.seq, 42);
+	outbox_close(&ob);
+}
+
 static void
 test_sent_settle(void **state)
 {
@@ -378,6 +419,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbering_and_streams),
+		cmocka_unit_test(test_cosign_stream),
 		cmocka_unit_test(test_sent_settle),
 		cmocka_unit_test(test_resend_now),
 		cmocka_unit_test(test_proofs),

@@ -121,7 +121,8 @@ audit_witness_check(struct audit *a)
 	uint64_t best_size = 0, best_by = 0; /* the most cosigned, for the failure */
 
 	r->witnesses_required = k;
-	qsort(a->cosigs, a->n_cosigs, sizeof(*a->cosigs), cosig_cmp);
+	if (a->n_cosigs > 0)
+		qsort(a->cosigs, a->n_cosigs, sizeof(*a->cosigs), cosig_cmp);
 	for (size_t i = 0; i < a->n_cosigs;) {
 		size_t j = i;
 		uint64_t by = 0;

@@ -1,15 +1,17 @@
 /*
- * book.c: the open order book's sums in memory (book.h).  Three open
- * addressing hash tables (linear probing, at most half full, doubling
- * from 64 slots) of fixed-size records whose last 8 bytes are the value
- * and whose other bytes are the key.  Entries are never removed one by
- * one: a quantity that drops to 0 stays until its interval is cleared
- * (book_drop_interval), so the tables hold at most one entry per
- * (household, interval, side) and (interval, side, price) that had an open
- * order since the last clearing.  Called only by exchange/store.c.
+ * book.c: the open order book in memory (book.h).  Four open addressing
+ * hash tables (linear probing, at most half full, doubling from 64 slots)
+ * of fixed-size records whose first bytes are the key.  Sums are never
+ * removed one by one: a quantity that drops to 0 stays until its interval
+ * is cleared (book_drop_interval), so those tables hold at most one entry
+ * per (household, interval, side) and (interval, side, price) that had an
+ * open order since the last clearing.  An open order leaves its table
+ * when it closes (book_order_del), so that table holds the open orders
+ * only.  Called only by exchange/store.c.
  */
 #include "exchange/book.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,24 +31,37 @@ struct lvl_rec {
 	uint64_t open_wh;
 };
 
+/* key pk; `seq` the largest ORDER/CANCEL sequence noted since the last
+ * load, `complete` once the database's part (seqs row, orders no longer
+ * open) was folded in */
 struct seq_rec {
 	uint8_t pk[PW_PK_LEN];
 	uint64_t seq;
+	uint64_t complete;
+};
+
+/* an open order: key (pk, seq) */
+struct ord_rec {
+	uint8_t pk[PW_PK_LEN];
+	uint64_t seq;
+	uint64_t log_idx;
+	uint64_t interval;
 };
 
 /* No padding: the key bytes are compared and hashed as they are. */
 _Static_assert(sizeof(struct hh_rec) == PW_PK_LEN + 24, "hh_rec padded");
 _Static_assert(sizeof(struct lvl_rec) == 32, "lvl_rec padded");
-_Static_assert(sizeof(struct seq_rec) == PW_PK_LEN + 8, "seq_rec padded");
+_Static_assert(sizeof(struct seq_rec) == PW_PK_LEN + 16, "seq_rec padded");
+_Static_assert(sizeof(struct ord_rec) == PW_PK_LEN + 24, "ord_rec padded");
 
 struct tab {
-	unsigned char *rec; /* cap records of rsize bytes */
+	unsigned char *rec; /* cap records of rsize bytes, the first ksize the key */
 	unsigned char *used;
-	size_t cap, n, rsize, max;
+	size_t cap, n, rsize, ksize, max;
 };
 
 struct book {
-	struct tab hh, lvl, seq;
+	struct tab hh, lvl, seq, ord;
 };
 
 static uint64_t
@@ -80,7 +95,7 @@ tab_free(struct tab *t)
 static size_t
 tab_slot(const struct tab *t, const unsigned char *key, int *found)
 {
-	size_t ksize = t->rsize - 8, mask = t->cap - 1;
+	size_t ksize = t->ksize, mask = t->cap - 1;
 	size_t i = (size_t)hash_key(key, ksize) & mask;
 	while (t->used[i]) {
 		if (memcmp(t->rec + i * t->rsize, key, ksize) == 0) {
@@ -109,7 +124,7 @@ static pw_err
 tab_rehash(struct tab *t, size_t cap, int (*keep)(const unsigned char *rec, uint64_t arg),
            uint64_t arg)
 {
-	struct tab nt = { .cap = cap, .rsize = t->rsize, .max = t->max };
+	struct tab nt = { .cap = cap, .rsize = t->rsize, .ksize = t->ksize, .max = t->max };
 	nt.rec = malloc(cap * t->rsize);
 	nt.used = calloc(cap, 1);
 	if (!nt.rec || !nt.used) {
@@ -152,11 +167,38 @@ tab_upsert(struct tab *t, const unsigned char *key)
 	unsigned char *r = t->rec + i * t->rsize;
 	if (!found) {
 		memset(r, 0, t->rsize);
-		memcpy(r, key, t->rsize - 8);
+		memcpy(r, key, t->ksize);
 		t->used[i] = 1;
 		t->n++;
 	}
 	return r;
+}
+
+/* Remove the record of `key` if present (backward-shift deletion: the
+ * records after it in its probe run move up, no tombstones). */
+static void
+tab_del(struct tab *t, const unsigned char *key)
+{
+	int found;
+	if (t->n == 0)
+		return;
+	size_t mask = t->cap - 1, i = tab_slot(t, key, &found), j = i;
+	if (!found)
+		return;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!t->used[j])
+			break;
+		size_t home = (size_t)hash_key(t->rec + j * t->rsize, t->ksize) & mask;
+		/* j stays when its home lies cyclically in (i, j] */
+		int stays = i < j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stays) {
+			memcpy(t->rec + i * t->rsize, t->rec + j * t->rsize, t->rsize);
+			i = j;
+		}
+	}
+	t->used[i] = 0;
+	t->n--;
 }
 
 static void
@@ -177,8 +219,14 @@ book_new(size_t max_entries, struct book **out)
 		return PW_ERR_NOMEM;
 	b->hh.max = b->lvl.max = b->seq.max = max_entries;
 	b->hh.rsize = sizeof(struct hh_rec);
+	b->hh.ksize = offsetof(struct hh_rec, open_wh);
 	b->lvl.rsize = sizeof(struct lvl_rec);
+	b->lvl.ksize = offsetof(struct lvl_rec, open_wh);
 	b->seq.rsize = sizeof(struct seq_rec);
+	b->seq.ksize = PW_PK_LEN;
+	b->ord.rsize = sizeof(struct ord_rec);
+	b->ord.ksize = offsetof(struct ord_rec, log_idx);
+	b->ord.max = max_entries;
 	*out = b;
 	return PW_OK;
 }
@@ -191,6 +239,7 @@ book_free(struct book **bp)
 	tab_free(&(*bp)->hh);
 	tab_free(&(*bp)->lvl);
 	tab_free(&(*bp)->seq);
+	tab_free(&(*bp)->ord);
 	free(*bp);
 	*bp = NULL;
 }
@@ -200,12 +249,14 @@ book_clear(struct book *b)
 {
 	tab_clear(&b->hh);
 	tab_clear(&b->lvl);
+	tab_clear(&b->seq);
+	tab_clear(&b->ord);
 }
 
 int
 book_room(const struct book *b)
 {
-	return b->hh.n < b->hh.max && b->lvl.n < b->lvl.max;
+	return b->hh.n < b->hh.max && b->lvl.n < b->lvl.max && b->ord.n < b->ord.max;
 }
 
 static void
@@ -341,6 +392,12 @@ lvl_other_interval(const unsigned char *rec, uint64_t interval)
 	return ((const struct lvl_rec *)(const void *)rec)->interval != interval;
 }
 
+static int
+ord_other_interval(const unsigned char *rec, uint64_t interval)
+{
+	return ((const struct ord_rec *)(const void *)rec)->interval != interval;
+}
+
 void
 book_drop_interval(struct book *b, uint64_t interval)
 {
@@ -350,38 +407,107 @@ book_drop_interval(struct book *b, uint64_t interval)
 		log_warnx("book: no memory to drop interval %llu", (unsigned long long)interval);
 	if (b->lvl.cap && tab_rehash(&b->lvl, b->lvl.cap, lvl_other_interval, interval) != PW_OK)
 		log_warnx("book: no memory to drop interval %llu", (unsigned long long)interval);
+	if (b->ord.cap && tab_rehash(&b->ord, b->ord.cap, ord_other_interval, interval) != PW_OK)
+		log_warnx("book: no memory to drop interval %llu", (unsigned long long)interval);
+}
+
+static struct seq_rec *
+seq_find(const struct book *b, const uint8_t pk[PW_PK_LEN])
+{
+	return (struct seq_rec *)(void *)tab_find(&b->seq, pk);
 }
 
 int
 book_seq_get(const struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t *seq)
 {
-	const struct seq_rec *r = (const struct seq_rec *)(const void *)tab_find(&b->seq, pk);
-	if (!r)
+	const struct seq_rec *r = seq_find(b, pk);
+	if (!r || !r->complete)
 		return 0;
 	*seq = r->seq;
 	return 1;
 }
 
 pw_err
-book_seq_put(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t seq)
+book_seq_note(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t seq)
 {
-	pw_err rc = tab_find(&b->seq, pk) ? PW_OK : tab_reserve(&b->seq);
-	if (rc != PW_OK)
-		return rc;
-	((struct seq_rec *)(void *)tab_upsert(&b->seq, pk))->seq = seq;
+	struct seq_rec *r = seq_find(b, pk);
+	pw_err rc;
+	if (!r) {
+		if ((rc = tab_reserve(&b->seq)) != PW_OK)
+			return rc;
+		r = (struct seq_rec *)(void *)tab_upsert(&b->seq, pk);
+	}
+	if (seq > r->seq)
+		r->seq = seq;
 	return PW_OK;
 }
 
-void
-book_seq_clear(struct book *b)
+uint64_t
+book_seq_complete(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t db_seq)
 {
-	tab_clear(&b->seq);
+	struct seq_rec *r = seq_find(b, pk);
+	if (!r) {
+		/* nothing noted: no open order; cached when there is room */
+		if (tab_reserve(&b->seq) != PW_OK)
+			return db_seq;
+		r = (struct seq_rec *)(void *)tab_upsert(&b->seq, pk);
+	}
+	if (db_seq > r->seq)
+		r->seq = db_seq;
+	r->complete = 1;
+	return r->seq;
+}
+
+static void
+ord_key(struct ord_rec *k, const uint8_t pk[PW_PK_LEN], uint64_t seq)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->pk, pk, PW_PK_LEN);
+	k->seq = seq;
+}
+
+pw_err
+book_order_put(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t seq, uint64_t log_idx,
+               uint64_t interval)
+{
+	struct ord_rec k;
+	pw_err rc;
+	ord_key(&k, pk, seq);
+	if (tab_find(&b->ord, (unsigned char *)&k))
+		return PW_ERR_EXISTS;
+	if ((rc = tab_reserve(&b->ord)) != PW_OK)
+		return rc;
+	struct ord_rec *r = (struct ord_rec *)(void *)tab_upsert(&b->ord, (unsigned char *)&k);
+	r->log_idx = log_idx;
+	r->interval = interval;
+	return PW_OK;
+}
+
+int
+book_order_find(const struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t seq, uint64_t *log_idx)
+{
+	struct ord_rec k;
+	ord_key(&k, pk, seq);
+	const struct ord_rec *r =
+	    (const struct ord_rec *)(const void *)tab_find(&b->ord, (unsigned char *)&k);
+	if (!r)
+		return 0;
+	*log_idx = r->log_idx;
+	return 1;
+}
+
+void
+book_order_del(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t seq)
+{
+	struct ord_rec k;
+	ord_key(&k, pk, seq);
+	tab_del(&b->ord, (unsigned char *)&k);
 }
 
 static int
 cmp_hh(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(struct hh_rec) - 8);
+	return memcmp(a, b, offsetof(struct hh_rec, open_wh));
 }
 
 static int

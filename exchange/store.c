@@ -28,6 +28,7 @@ enum {
 	Q_SEQ_PUT,
 	Q_ORDER_PUT,
 	Q_ORDER_GET,
+	Q_ORDER_BY_IDX,
 	Q_ORDER_STATUS,
 	Q_OPEN_ORDERS,
 	Q_FIRST_OPEN,
@@ -78,7 +79,9 @@ static const char *const sql_text[Q__COUNT] = {
 	                "price_uper_kwh, expiry_s, status, filled_wh, received_s) "
 	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[Q_ORDER_GET] = "SELECT log_idx, interval, side, qty_wh, price_uper_kwh, expiry_s, status, "
-	                "filled_wh FROM orders WHERE pk = ?1 AND seq = ?2",
+	                "filled_wh FROM orders WHERE pk = ?1 AND seq = ?2 AND status != 0",
+	[Q_ORDER_BY_IDX] = "SELECT log_idx, interval, side, qty_wh, price_uper_kwh, expiry_s, "
+	                   "status, filled_wh, pk, seq FROM orders WHERE log_idx = ?1",
 	[Q_ORDER_STATUS] = "UPDATE orders SET status = ?2, filled_wh = ?3 WHERE log_idx = ?1",
 	[Q_OPEN_ORDERS] = "SELECT log_idx, pk, seq, side, qty_wh, price_uper_kwh, expiry_s "
 	                  "FROM orders WHERE interval = ?1 AND status = 0 ORDER BY log_idx",
@@ -116,13 +119,13 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_METER_PKS] = "SELECT pk FROM meters WHERE interval = ?1 ORDER BY pk",
 	[Q_HH_ZONE] = "SELECT zone FROM households WHERE pk = ?1",
 	/* seqs above INT64_MAX read negative: the largest of those first */
-	[Q_ORDER_MAX_SEQ] =
-	    "SELECT COALESCE((SELECT MAX(seq) FROM orders WHERE pk = ?1 AND seq < 0), "
-	    "(SELECT MAX(seq) FROM orders WHERE pk = ?1))",
-	[Q_ORDER_OPEN_ROW] = "SELECT pk, interval, side, price_uper_kwh, qty_wh FROM orders "
+	[Q_ORDER_MAX_SEQ] = "SELECT COALESCE((SELECT MAX(seq) FROM orders WHERE pk = ?1 AND "
+	                    "status != 0 AND seq < 0), (SELECT MAX(seq) FROM orders WHERE "
+	                    "pk = ?1 AND status != 0))",
+	[Q_ORDER_OPEN_ROW] = "SELECT pk, interval, side, price_uper_kwh, qty_wh, seq FROM orders "
 	                     "WHERE log_idx = ?1 AND status = 0",
-	[Q_BOOK_LOAD] = "SELECT pk, interval, side, price_uper_kwh, qty_wh FROM orders "
-	                "WHERE status = 0",
+	[Q_BOOK_LOAD] = "SELECT pk, interval, side, price_uper_kwh, qty_wh, seq, log_idx "
+	                "FROM orders WHERE status = 0",
 	[Q_OPEN_IVS] = "SELECT DISTINCT interval FROM orders WHERE status = 0 AND interval >= ?1 "
 	               "ORDER BY interval LIMIT ?2",
 };
@@ -140,8 +143,11 @@ static const char schema[] =
     " seq INTEGER NOT NULL, interval INTEGER NOT NULL, side INTEGER NOT NULL,"
     " qty_wh INTEGER NOT NULL, price_uper_kwh INTEGER NOT NULL, expiry_s INTEGER NOT NULL,"
     " status INTEGER NOT NULL, filled_wh INTEGER NOT NULL DEFAULT 0,"
-    " received_s INTEGER NOT NULL, UNIQUE(pk, seq));"
+    " received_s INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS orders_open ON orders(status, interval);"
+    /* (pk, seq) of the orders no longer open; the open ones are in memory
+     * (book.h), so an ORDER writes no page of this index */
+    "CREATE UNIQUE INDEX IF NOT EXISTS orders_done ON orders(pk, seq) WHERE status != 0;"
     /* book and depth (open quantity per household and per price level) were
      * tables up to 2026-12; they live in memory now (exchange/book.h) */
     "DROP TABLE IF EXISTS book;"
@@ -164,6 +170,22 @@ static const char schema[] =
     " frame BLOB NOT NULL, log_idx INTEGER NOT NULL, PRIMARY KEY(pk, interval));"
     "CREATE TABLE IF NOT EXISTS stats(reason INTEGER PRIMARY KEY, name TEXT NOT NULL,"
     " count INTEGER NOT NULL);";
+
+/* Databases of versions before 2026-12 declared UNIQUE(pk, seq) on orders:
+ * an index every ORDER wrote a page of.  Rebuilt once without it. */
+static const char migrate_orders[] =
+    "CREATE TABLE orders_new(log_idx INTEGER PRIMARY KEY, pk BLOB NOT NULL,"
+    " seq INTEGER NOT NULL, interval INTEGER NOT NULL, side INTEGER NOT NULL,"
+    " qty_wh INTEGER NOT NULL, price_uper_kwh INTEGER NOT NULL, expiry_s INTEGER NOT NULL,"
+    " status INTEGER NOT NULL, filled_wh INTEGER NOT NULL DEFAULT 0,"
+    " received_s INTEGER NOT NULL);"
+    "INSERT INTO orders_new(log_idx, pk, seq, interval, side, qty_wh, price_uper_kwh,"
+    " expiry_s, status, filled_wh, received_s) SELECT log_idx, pk, seq, interval, side,"
+    " qty_wh, price_uper_kwh, expiry_s, status, filled_wh, received_s FROM orders;"
+    "DROP TABLE orders;"
+    "ALTER TABLE orders_new RENAME TO orders;"
+    "CREATE INDEX orders_open ON orders(status, interval);"
+    "CREATE UNIQUE INDEX orders_done ON orders(pk, seq) WHERE status != 0;";
 
 struct store {
 	sqlite3 *db;
@@ -323,7 +345,6 @@ book_load(struct store *s)
 	if (!st)
 		return PW_ERR_DB;
 	book_clear(s->book);
-	book_seq_clear(s->book);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!col_pk(st, 0, pk)) {
 			r = PW_ERR_CORRUPT;
@@ -334,9 +355,12 @@ book_load(struct store *s)
 			r = PW_ERR_CORRUPT;
 			break;
 		}
-		r = book_add(s->book, pk, col_u64(st, 1), (uint8_t)sqlite3_column_int(st, 2),
-		             sqlite3_column_int64(st, 3), qty);
-		if (r != PW_OK)
+		uint64_t seq = col_u64(st, 5);
+		if ((r = book_add(s->book, pk, col_u64(st, 1), (uint8_t)sqlite3_column_int(st, 2),
+		                  sqlite3_column_int64(st, 3), qty)) != PW_OK ||
+		    (r = book_order_put(s->book, pk, seq, col_u64(st, 6), col_u64(st, 1))) !=
+		        PW_OK ||
+		    (r = book_seq_note(s->book, pk, seq)) != PW_OK)
 			break;
 	}
 	sqlite3_reset(st);
@@ -347,6 +371,36 @@ book_load(struct store *s)
 	if (r == PW_OK)
 		s->book_dirty = 0;
 	return r;
+}
+
+/* Rebuild table orders without UNIQUE(pk, seq) when it has it (once). */
+static pw_err
+migrate(struct store *s)
+{
+	sqlite3_stmt *st;
+	char *emsg = NULL;
+	int old = 0;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
+	                       "name = 'sqlite_autoindex_orders_1'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, "schema");
+	old = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!old)
+		return PW_OK;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &emsg) != SQLITE_OK ||
+	    sqlite3_exec(s->db, migrate_orders, NULL, NULL, &emsg) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &emsg) != SQLITE_OK) {
+		log_warnx("store: rebuilding table orders without its (pk, seq) index: %s",
+		          emsg ? emsg : sqlite3_errmsg(s->db));
+		sqlite3_free(emsg);
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return PW_ERR_DB;
+	}
+	log_info("store: table orders rebuilt without its (pk, seq) index (once, for a "
+	         "database of an earlier version)");
+	return PW_OK;
 }
 
 pw_err
@@ -370,6 +424,10 @@ store_open(const char *path, struct store **out)
 	    sqlite3_exec(s->db, schema, NULL, NULL, &emsg) != SQLITE_OK) {
 		log_warnx("store: %s: %s", path, emsg ? emsg : "schema");
 		sqlite3_free(emsg);
+		store_close(&s);
+		return PW_ERR_DB;
+	}
+	if (migrate(s) != PW_OK) {
 		store_close(&s);
 		return PW_ERR_DB;
 	}
@@ -581,22 +639,12 @@ store_is_revoked(struct store *s, const uint8_t pk[PW_PK_LEN])
 	return revoked;
 }
 
-/* The cached sequence changed or was filled inside a transaction: a
- * rollback must forget it (store_rollback). */
-static void
-seq_cache(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq)
-{
-	if (book_seq_put(s->book, pk, seq) != PW_OK)
-		return; /* not cached: the next look-up reads the database */
-	if (s->in_tx)
-		s->book_dirty = 1;
-}
-
 /*
- * The last ORDER/CANCEL sequence of `pk`: the largest of its orders' seqs
- * (the orders row is the durable record of an ORDER's seq) and of its
- * seqs row (written by CANCEL only, and by versions before 2026-12 for
- * every ORDER too).  Cached after the first look-up.
+ * The last ORDER/CANCEL sequence of `pk`: the largest of its open orders'
+ * seqs (noted in memory as they are loaded and accepted), of its orders no
+ * longer open (index orders_done) and of its seqs row (written by CANCEL
+ * only, and by versions before 2026-12 for every ORDER too).  Complete in
+ * memory after the first look-up.
  */
 pw_err
 store_last_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t *seq)
@@ -623,8 +671,10 @@ store_last_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t *seq)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return db_fail(s, "orders seq");
-	*seq = from_seqs > from_orders ? from_seqs : from_orders;
-	seq_cache(s, pk, *seq);
+	/* read inside a transaction: a rollback must forget it */
+	if (s->in_tx)
+		s->book_dirty = 1;
+	*seq = book_seq_complete(s->book, pk, from_seqs > from_orders ? from_seqs : from_orders);
 	return PW_OK;
 }
 
@@ -637,9 +687,10 @@ store_set_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq)
 	bind_pk(st, 1, pk);
 	bind_u64(st, 2, seq);
 	pw_err rc = run(s, st, "seqs");
-	if (rc == PW_OK)
-		seq_cache(s, pk, seq);
-	return rc;
+	if (rc != PW_OK)
+		return rc;
+	s->book_dirty = 1;
+	return book_seq_note(s->book, pk, seq);
 }
 
 int
@@ -652,7 +703,7 @@ pw_err
 store_order_insert(struct store *s, const struct store_order *o, uint64_t received_s)
 {
 	sqlite3_stmt *st = q(s, Q_ORDER_PUT);
-	uint64_t last;
+	uint64_t idx;
 	if (!st)
 		return PW_ERR_DB;
 	bind_u64(st, 1, o->log_idx);
@@ -666,43 +717,75 @@ store_order_insert(struct store *s, const struct store_order *o, uint64_t receiv
 	sqlite3_bind_int(st, 9, o->status);
 	bind_u64(st, 10, o->filled_wh);
 	bind_u64(st, 11, received_s);
+	/* an open (pk, seq) is unique in memory, a closed one by orders_done;
+	 * the replay rule keeps both from happening */
+	if (o->status == STORE_ORDER_OPEN && book_order_find(s->book, o->pk, o->seq, &idx))
+		return PW_ERR_EXISTS;
 	pw_err rc = run(s, st, "orders insert");
 	if (rc != PW_OK)
 		return rc;
-	/* the row holds the seq: the cache follows (an uncached key is read
-	 * from the database, this row included, when it is next needed) */
-	if (book_seq_get(s->book, o->pk, &last) && o->seq > last)
-		seq_cache(s, o->pk, o->seq);
-	if (o->status != STORE_ORDER_OPEN)
-		return PW_OK;
-	/* the open sums live in memory (book.h): the capacity rule costs one
-	 * look-up and the COMMIT writes no page for them */
+	/* the open order, its sums and its seq live in memory (book.h): the
+	 * capacity rule and a CANCEL cost look-ups, the COMMIT writes the
+	 * orders row only */
 	s->book_dirty = 1;
+	if ((rc = book_seq_note(s->book, o->pk, o->seq)) != PW_OK ||
+	    o->status != STORE_ORDER_OPEN ||
+	    (rc = book_order_put(s->book, o->pk, o->seq, o->log_idx, o->interval)) != PW_OK)
+		return rc;
 	return book_add(s->book, o->pk, o->interval, o->side, o->price_uper_kwh, o->qty_wh);
+}
+
+/* The order of the current row of `st` (columns as in Q_ORDER_GET). */
+static void
+order_row(sqlite3_stmt *st, const uint8_t pk[PW_PK_LEN], uint64_t seq, struct store_order *o)
+{
+	memset(o, 0, sizeof(*o));
+	memcpy(o->pk, pk, PW_PK_LEN);
+	o->seq = seq;
+	o->log_idx = col_u64(st, 0);
+	o->interval = col_u64(st, 1);
+	o->side = (uint8_t)sqlite3_column_int(st, 2);
+	o->qty_wh = (uint32_t)sqlite3_column_int64(st, 3);
+	o->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 4);
+	o->expiry_s = col_u64(st, 5);
+	o->status = sqlite3_column_int(st, 6);
+	o->filled_wh = col_u64(st, 7);
 }
 
 pw_err
 store_order_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq, struct store_order *o)
 {
-	sqlite3_stmt *st = q(s, Q_ORDER_GET);
-	if (!st)
+	uint64_t idx;
+	uint8_t row_pk[PW_PK_LEN];
+	sqlite3_stmt *st;
+	int rc;
+	/* an open order: found in memory, read by its log index */
+	if (book_order_find(s->book, pk, seq, &idx)) {
+		if (!(st = q(s, Q_ORDER_BY_IDX)))
+			return PW_ERR_DB;
+		bind_u64(st, 1, idx);
+		rc = sqlite3_step(st);
+		pw_err r = PW_OK;
+		if (rc == SQLITE_ROW && col_pk(st, 8, row_pk) &&
+		    memcmp(row_pk, pk, PW_PK_LEN) == 0 && col_u64(st, 9) == seq)
+			order_row(st, pk, seq, o);
+		else
+			r = rc == SQLITE_ROW || rc == SQLITE_DONE ? PW_ERR_CORRUPT
+			                                          : db_fail(s, "orders get");
+		sqlite3_reset(st);
+		if (r == PW_ERR_CORRUPT)
+			log_warnx("store: open order %llu is not the row of its key and seq",
+			          (unsigned long long)idx);
+		return r;
+	}
+	/* one no longer open: index orders_done */
+	if (!(st = q(s, Q_ORDER_GET)))
 		return PW_ERR_DB;
 	bind_pk(st, 1, pk);
 	bind_u64(st, 2, seq);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(o, 0, sizeof(*o));
-		memcpy(o->pk, pk, PW_PK_LEN);
-		o->seq = seq;
-		o->log_idx = col_u64(st, 0);
-		o->interval = col_u64(st, 1);
-		o->side = (uint8_t)sqlite3_column_int(st, 2);
-		o->qty_wh = (uint32_t)sqlite3_column_int64(st, 3);
-		o->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 4);
-		o->expiry_s = col_u64(st, 5);
-		o->status = sqlite3_column_int(st, 6);
-		o->filled_wh = col_u64(st, 7);
-	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		order_row(st, pk, seq, o);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return PW_ERR_NOTFOUND;
@@ -723,6 +806,7 @@ store_order_set_status(struct store *s, uint64_t log_idx, int status, uint64_t f
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW && col_pk(st, 0, pk)) {
 			s->book_dirty = 1;
+			book_order_del(s->book, pk, col_u64(st, 5));
 			rc = book_add(s->book, pk, col_u64(st, 1),
 			              (uint8_t)sqlite3_column_int(st, 2),
 			              sqlite3_column_int64(st, 3), -sqlite3_column_int64(st, 4));

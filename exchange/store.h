@@ -12,10 +12,10 @@
  * seqs (last CANCEL sequence per key), orders, intervals, trades,
  * results, meters, statements, stats (rejections per reason).  What is
  * derived from the open orders (the open quantity per household and per
- * price level, the last ORDER/CANCEL sequence per key) is kept in memory
- * (exchange/book.h), rebuilt from table orders at open and after a
- * rollback, so that a batch's COMMIT writes only the log, log_nodes and
- * orders pages (and seqs for a CANCEL).
+ * price level, the open orders by key and seq, the last ORDER/CANCEL
+ * sequence per key) is kept in memory (exchange/book.h), rebuilt from table
+ * orders at open and after a rollback, so that a batch's COMMIT writes only
+ * the log, log_nodes and orders pages (and seqs for a CANCEL).
  *
  * Not thread-safe: one store per thread (the exchange is single-threaded).
  * Every function returns PW_ERR_DB on an SQLite failure (message logged).

@@ -130,6 +130,9 @@ check "an order of another interval is acknowledged (got '$got')" grep -q "^ACK"
 got=$("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -k "$key" -t 20000 \
 	cancel $((s1 + 1)) +3 $s1 2>&1)
 check "... and its cancel (got '$got')" grep -q "^ACK" <<<"$got"
+got=$("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -k "$key" -t 20000 \
+	order $((s1 + 2)) +3 sell 9 123458 +600 2>&1)
+check "... and one more order, left open (got '$got')" grep -q "^ACK" <<<"$got"
 # the running book (SIGUSR1) against the one a restart after kill -9 rebuilds
 kill -USR1 "$XPID"
 WAIT_SECONDS=20 wait_for bash -c "[ \$(grep -c 'stats: book:' '$T/exchange2.log') -ge 2 ]"
@@ -146,6 +149,18 @@ check "kill -9 and a restart rebuild the running book exactly (${running%%, dige
 	test -n "$running" -a "$running" = "$again"
 check "... which is the open orders' (the cancelled one not counted)" \
 	test "$(book_line "$T/exchange3.log" 1)" = "$(book_sql)"
+# the open orders by (key, seq) are rebuilt too: a CANCEL finds its target
+got=$("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -k "$key" -t 20000 \
+	cancel $((s1 + 3)) +3 $((s1 + 2)) 2>&1)
+check "an order left open before kill -9 is cancelled after the restart (got '$got')" \
+	grep -q "^ACK" <<<"$got"
+got=$("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -k "$key" -t 20000 \
+	cancel $((s1 + 4)) +3 $s1 2>&1)
+check "... and the one cancelled before is unknown (got '$got')" test "$got" = "REJECT unknown_order"
+got=$("$B/pw-client" -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 5 -k "$key" -t 20000 \
+	order $((s1 + 3)) +3 sell 1 123459 +600 2>&1)
+check "... and the sequence of a CANCEL is a replay after the restart (got '$got')" \
+	test "$got" = "REJECT replay"
 stop_pid "$XPID"
 "$B/peerwatt-audit" verify "$T/x.db" >"$T/audit.out" 2>&1
 check "peerwatt-audit verifies the database after the crash ($(grep verdict "$T/audit.out"))" \

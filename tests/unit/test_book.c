@@ -121,18 +121,26 @@ test_bound(void **state)
 	assert_int_equal(book_open_qty(b, a, 5, PW_SIDE_SELL), 40);
 	book_drop_interval(b, 5);
 	assert_true(book_room(b));
-	/* the sequence cache has the same bound */
+	/* the sequences and the open orders have the same bound */
 	for (int i = 0; i < 3; i++) {
 		pk_of(10 + i, a);
-		assert_int_equal(book_seq_put(b, a, 5), PW_OK);
+		assert_int_equal(book_seq_note(b, a, 5), PW_OK);
+		assert_int_equal(book_order_put(b, a, 5, 100 + (uint64_t)i, 6), PW_OK);
 	}
 	pk_of(20, a);
-	assert_int_equal(book_seq_put(b, a, 5), PW_ERR_FULL);
+	assert_int_equal(book_seq_note(b, a, 5), PW_ERR_FULL);
+	assert_int_equal(book_seq_complete(b, a, 9), 9); /* answered, not kept */
+	assert_false(book_seq_get(b, a, &(uint64_t){ 0 }));
+	assert_int_equal(book_order_put(b, a, 5, 200, 6), PW_ERR_FULL);
+	assert_false(book_room(b));
+	pk_of(10, a);
+	book_order_del(b, a, 5);
+	assert_true(book_room(b));
 	book_free(&b);
 }
 
 static void
-test_seq_cache(void **state)
+test_seqs(void **state)
 {
 	(void)state;
 	struct book *b = NULL;
@@ -142,19 +150,63 @@ test_seq_cache(void **state)
 	pk_of(2, c);
 	assert_int_equal(book_new(100, &b), PW_OK);
 	assert_false(book_seq_get(b, a, &v));
-	assert_int_equal(book_seq_put(b, a, 7), PW_OK);
-	assert_int_equal(book_seq_put(b, c, UINT64_MAX), PW_OK);
-	assert_int_equal(book_seq_put(b, a, 9), PW_OK);
+	/* noted open orders' seqs are not the whole answer ... */
+	assert_int_equal(book_seq_note(b, a, 7), PW_OK);
+	assert_int_equal(book_seq_note(b, a, 5), PW_OK);
+	assert_false(book_seq_get(b, a, &v));
+	/* ... until the database's part is folded in: the larger wins */
+	assert_int_equal(book_seq_complete(b, a, 6), 7);
+	assert_true(book_seq_get(b, a, &v));
+	assert_int_equal(v, 7);
+	assert_int_equal(book_seq_note(b, a, 9), PW_OK);
 	assert_true(book_seq_get(b, a, &v));
 	assert_int_equal(v, 9);
+	/* a key with no open order: the database's answer, then cached */
+	assert_true(book_seq_complete(b, c, UINT64_MAX - 1) == UINT64_MAX - 1);
 	assert_true(book_seq_get(b, c, &v));
-	assert_true(v == UINT64_MAX);
-	/* clearing the book keeps the sequences; clearing them forgets them */
+	assert_true(v == UINT64_MAX - 1);
+	/* clearing the book forgets the sequences too (a rebuild notes them) */
 	book_clear(b);
-	assert_true(book_seq_get(b, a, &v));
-	book_seq_clear(b);
 	assert_false(book_seq_get(b, a, &v));
 	assert_false(book_seq_get(b, c, &v));
+	book_free(&b);
+}
+
+static void
+test_open_orders(void **state)
+{
+	(void)state;
+	struct book *b = NULL;
+	uint8_t a[PW_PK_LEN];
+	uint64_t idx;
+	assert_int_equal(book_new(100000, &b), PW_OK);
+	/* many, so that probe runs form; then every third one closed */
+	for (uint64_t i = 0; i < 5000; i++) {
+		pk_of((int)(i % 7), a);
+		assert_int_equal(book_order_put(b, a, i, 1000 + i, 20 + i % 2), PW_OK);
+	}
+	pk_of(0, a);
+	assert_int_equal(book_order_put(b, a, 0, 1, 20), PW_ERR_EXISTS);
+	for (uint64_t i = 0; i < 5000; i += 3) {
+		pk_of((int)(i % 7), a);
+		book_order_del(b, a, i);
+		book_order_del(b, a, i); /* twice: nothing */
+	}
+	for (uint64_t i = 0; i < 5000; i++) {
+		pk_of((int)(i % 7), a);
+		int open = book_order_find(b, a, i, &idx);
+		assert_int_equal(open, i % 3 != 0);
+		if (open)
+			assert_int_equal(idx, 1000 + i);
+		pk_of((int)(i % 7) + 1, a); /* another key, same seq */
+		assert_false(book_order_find(b, a, i, &idx));
+	}
+	/* clearing interval 20 forgets its open orders, 21 keeps them */
+	book_drop_interval(b, 20);
+	for (uint64_t i = 0; i < 5000; i++) {
+		pk_of((int)(i % 7), a);
+		assert_int_equal(book_order_find(b, a, i, &idx), i % 3 != 0 && i % 2 == 1);
+	}
 	book_free(&b);
 }
 
@@ -209,9 +261,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open_close), cmocka_unit_test(test_depth_best_first),
-		cmocka_unit_test(test_bound),      cmocka_unit_test(test_seq_cache),
-		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_open_close),  cmocka_unit_test(test_depth_best_first),
+		cmocka_unit_test(test_bound),       cmocka_unit_test(test_seqs),
+		cmocka_unit_test(test_open_orders), cmocka_unit_test(test_summary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,9 +58,9 @@ test_orders_and_seqs(void **state)
 	assert_int_equal(store_order_insert(s, &o2, 10), PW_OK);
 	assert_int_equal(store_order_insert(s, &o3, 10), PW_OK);
 	assert_int_equal(store_order_insert(s, &o4, 10), PW_OK);
-	/* (pk, seq) is unique */
+	/* (pk, seq) is unique: among the open orders (in memory) ... */
 	struct store_order dup = order(1, 9, 2, 100, PW_SIDE_SELL, 1, 1);
-	assert_int_equal(store_order_insert(s, &dup, 10), PW_ERR_DB);
+	assert_int_equal(store_order_insert(s, &dup, 10), PW_ERR_EXISTS);
 	assert_int_equal(store_set_seq(s, a, 2), PW_OK);
 	assert_int_equal(store_set_seq(s, b, 2), PW_OK);
 	assert_int_equal(store_commit(s), PW_OK);
@@ -122,6 +122,15 @@ test_orders_and_seqs(void **state)
 	assert_int_equal(store_order_get(s, a, 1, &g), PW_OK);
 	assert_int_equal(g.status, STORE_ORDER_CLOSED);
 	assert_int_equal(g.filled_wh, 300);
+	assert_int_equal(store_order_get(s, a, 2, &g), PW_OK); /* the cancelled one */
+	assert_int_equal(g.status, STORE_ORDER_CANCELLED);
+	assert_int_equal(g.log_idx, 6);
+	/* ... and among the others (index orders_done) */
+	assert_int_equal(store_begin(s), PW_OK);
+	dup = order(1, 9, 1, 100, PW_SIDE_SELL, 1, 1);
+	dup.status = STORE_ORDER_CLOSED;
+	assert_int_equal(store_order_insert(s, &dup, 10), PW_ERR_DB);
+	store_rollback(s);
 	/* interval 101 is untouched */
 	assert_int_equal(store_open_qty(s, b, 101, PW_SIDE_BUY, &v), PW_OK);
 	assert_int_equal(v, 50);
@@ -183,10 +192,34 @@ test_book_rebuilt(void **state)
 	                              "CREATE TABLE depth(interval INTEGER NOT NULL, side INTEGER "
 	                              "NOT NULL, price_uper_kwh INTEGER NOT NULL, open_wh INTEGER "
 	                              "NOT NULL, PRIMARY KEY(interval, side, price_uper_kwh)) "
-	                              "WITHOUT ROWID;",
+	                              "WITHOUT ROWID;"
+	                              "CREATE TABLE orders(log_idx INTEGER PRIMARY KEY, pk BLOB "
+	                              "NOT NULL, seq INTEGER NOT NULL, interval INTEGER NOT NULL, "
+	                              "side INTEGER NOT NULL, qty_wh INTEGER NOT NULL, "
+	                              "price_uper_kwh INTEGER NOT NULL, expiry_s INTEGER NOT NULL,"
+	                              " status INTEGER NOT NULL, filled_wh INTEGER NOT NULL "
+	                              "DEFAULT 0, received_s INTEGER NOT NULL, UNIQUE(pk, seq));"
+	                              "INSERT INTO orders VALUES (1, zeroblob(32), 4, 101, 1, 33, "
+	                              "150000, 9999, 0, 0, 1), (2, zeroblob(32), 6, 101, 1, 44, "
+	                              "150000, 9999, 1, 0, 1);",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);
+	/* opened: table orders rebuilt without UNIQUE(pk, seq), its rows kept */
+	uint8_t z[PW_PK_LEN] = { 0 };
+	struct store_order g;
+	assert_int_equal(store_open(path, &s), PW_OK);
+	assert_int_equal(store_open_qty(s, z, 101, PW_SIDE_BUY, &v), PW_OK);
+	assert_int_equal(v, 33);
+	assert_int_equal(store_order_get(s, z, 4, &g), PW_OK);
+	assert_int_equal(g.log_idx, 1);
+	assert_int_equal(g.status, STORE_ORDER_OPEN);
+	assert_int_equal(store_order_get(s, z, 6, &g), PW_OK);
+	assert_int_equal(g.status, STORE_ORDER_CANCELLED);
+	assert_int_equal(store_order_get(s, z, 5, &g), PW_ERR_NOTFOUND);
+	assert_int_equal(store_last_seq(s, z, &v), PW_OK);
+	assert_int_equal(v, 6);
+	store_close(&s);
 
 	assert_int_equal(store_open(path, &s), PW_OK);
 	assert_int_equal(store_begin(s), PW_OK);
@@ -240,12 +273,13 @@ test_book_rebuilt(void **state)
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(db,
 	                                    "SELECT (SELECT count(*) FROM seqs), (SELECT count(*) "
-	                                    "FROM sqlite_master WHERE name IN ('book', 'depth'))",
+	                                    "FROM sqlite_master WHERE name IN ('book', 'depth', "
+	                                    "'sqlite_autoindex_orders_1'))",
 	                                    -1, &st, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 1); /* the cancel's */
-	assert_int_equal(sqlite3_column_int(st, 1), 0); /* dropped */
+	assert_int_equal(sqlite3_column_int(st, 1), 0); /* dropped, the (pk, seq) index too */
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 

@@ -285,7 +285,7 @@ check "QUERY MARKET for $((eff - 1)): the genesis entry, retail 0.30 (got '${got
 got=$("${CY[@]}" -k "$T/b.key" query market "$eff" 0)
 check "QUERY MARKET for $eff: the entry effective from $eff, retail 0.25 (got '${got:0:40}')" test \
 	"$(echo "$got" | cut -d' ' -f1-2,4)" = "MARKET $eff 250000"
-got=$("${CY[@]}" -k "$T/b.key" query market_proof "$eff" 0)
+got=$("${CY[@]}" -k "$T/b.key" query market_proof "$eff" "$cps")
 check "QUERY MARKET_PROOF for $eff: entry $m2 in the tree of $cps" test \
 	"$(echo "$got" | cut -d' ' -f1,3,4)" = "PROOF $m2 $cps"
 got=$("${CY[@]}" -k "$T/b.key" query market "$eff" "$m2")

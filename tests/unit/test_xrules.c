@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "agent/averify.h"
 #include "exchange/mlog.h"
 #include "exchange/registry.h"
 #include "exchange/store.h"
@@ -449,6 +450,46 @@ test_tariff_change(void **state)
 	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "north", "south"), 25000);
 	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "east", "east"), 10000);
 	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "east", "west"), 30000);
+	/* QUERY MARKET: the entry governing an interval among the first `size`
+	 * log entries, the exact logged frame */
+	{
+		static uint8_t buf[8192];
+		size_t len = 0;
+		uint64_t idx = 99;
+		sqlite3 *db = store_db(e.s);
+		struct pw_msg *k = malloc(sizeof(*k));
+		assert_non_null(k);
+		assert_int_equal(
+		    xrules_find_market(db, eff - 1, before + 1, &idx, buf, sizeof(buf), &len),
+		    PW_OK);
+		assert_int_equal(idx, 0);
+		assert_int_equal(
+		    xrules_find_market(db, eff, before + 1, &idx, buf, sizeof(buf), &len), PW_OK);
+		assert_int_equal(idx, before);
+		assert_int_equal(pw_wire_open(buf, len, 7, k), PW_OK);
+		assert_int_equal(k->type, PW_MSG_MARKET);
+		assert_int_equal(k->u.market.retail_uper_kwh, 250000);
+		/* the agent's fee rule (agent/averify.c) is the exchange's */
+		const char *z[] = { "north", "south", "east", "west" };
+		for (int i = 0; i < 4; i++)
+			for (int j = 0; j < 4; j++)
+				assert_int_equal(
+				    averify_market_fee(&k->u.market, z[i], z[j]),
+				    xrules_fee(xrules_market_at(&e.x, eff), z[i], z[j]));
+		assert_int_equal(
+		    xrules_find_market(db, UINT64_MAX, before + 1, &idx, buf, sizeof(buf), &len),
+		    PW_OK);
+		assert_int_equal(idx, before);
+		/* among the entries before it: the genesis governs every interval */
+		assert_int_equal(xrules_find_market(db, eff, before, &idx, buf, sizeof(buf), &len),
+		                 PW_OK);
+		assert_int_equal(idx, 0);
+		assert_int_equal(xrules_find_market(db, eff, 0, &idx, buf, sizeof(buf), &len),
+		                 PW_ERR_NOTFOUND);
+		assert_int_equal(xrules_find_market(db, eff, before + 1, &idx, buf, 10, &len),
+		                 PW_ERR_FULL);
+		free(k);
+	}
 	/* the configuration now states the log's latest rules */
 	assert_int_equal(xrules_tariffs_differ(&e.x, &c), 0);
 	assert_int_equal(xrules_tariffs_differ(&e.x, &e.c), 1);

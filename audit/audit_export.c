@@ -28,7 +28,7 @@ struct exp {
 	sqlite3 *db;
 	int64_t interval_s; /* 0: unknown (no interval times) */
 	char cur[8];
-	FILE *trades, *readings, *statements;
+	FILE *trades, *readings, *statements, *cosigns;
 	struct total *tot;
 	size_t n_tot;
 	char *err;
@@ -247,6 +247,26 @@ on_meter(struct exp *e, uint64_t idx, const uint8_t author[PW_PK_LEN], const str
 	        m->time_status == PW_TIME_SYNCED     ? "clock synchronised"
 	        : m->time_status == PW_TIME_UNSYNCED ? "clock not synchronised"
 	                                             : "registers estimated");
+}
+
+/* One COSIGN entry: who witnessed which checkpoint (docs/audit.md). */
+static void
+on_cosign(struct exp *e, uint64_t idx, const uint8_t author[PW_PK_LEN], const struct pw_cosign *c)
+{
+	FILE *fp = e->cosigns;
+	char root[2 * PW_HASH_LEN + 1], t[32] = "";
+	time_t ts = c->time_s > (uint64_t)INT32_MAX * 4 ? 0 : (time_t)c->time_s;
+	struct tm tm;
+	pw_hex_encode(c->root, PW_HASH_LEN, root);
+	if (ts == 0 || gmtime_r(&ts, &tm) == NULL ||
+	    strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		t[0] = '\0';
+	fprintf(fp, "%llu,", (unsigned long long)idx);
+	csv_pk(fp, author);
+	fprintf(fp, ",%llu,%s,%llu", (unsigned long long)c->tree_size, root,
+	        (unsigned long long)c->time_s);
+	csv_name(e, fp, author);
+	fprintf(fp, ",%s\n", t);
 }
 
 static pw_err
@@ -470,13 +490,16 @@ audit_export_csv(sqlite3 *db, const char *dir, char *err, size_t cap)
 	                        "extra_import_wh,unused_wh,peer,grid,fee,net,baseline,saving,"
 	                        "currency,household_name,interval_start,interval_end,"
 	                        "price_per_kwh,flags_text\n");
-	if (e.trades == NULL || e.readings == NULL || e.statements == NULL) {
+	e.cosigns = open_csv(&e, dir, "cosignatures.csv",
+	                     "log_index,household,tree_size,root,time_s,household_name,"
+	                     "checkpoint_time\n");
+	if (e.trades == NULL || e.readings == NULL || e.statements == NULL || e.cosigns == NULL) {
 		rc = PW_ERR_IO;
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT idx, frame FROM log WHERE type IN (3, 18, 19) ORDER BY idx",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        db, "SELECT idx, frame FROM log WHERE type IN (3, 5, 18, 19) ORDER BY idx", -1, &st,
+	        NULL) != SQLITE_OK) {
 		snprintf(err, cap, "no table log: %s", sqlite3_errmsg(db));
 		rc = PW_ERR_CORRUPT;
 		goto out;
@@ -497,6 +520,8 @@ audit_export_csv(sqlite3 *db, const char *dir, char *err, size_t cap)
 			rc = on_result(&e, &m.u.result);
 		else if (m.type == PW_MSG_STATEMENT)
 			rc = on_statement(&e, idx, &m.u.statement);
+		else if (m.type == PW_MSG_COSIGN)
+			on_cosign(&e, idx, m.author, &m.u.cosign);
 		if (rc != PW_OK) {
 			if (err[0] == '\0')
 				snprintf(err, cap, "entry %llu: %s", (unsigned long long)idx,
@@ -506,7 +531,8 @@ audit_export_csv(sqlite3 *db, const char *dir, char *err, size_t cap)
 	}
 	if ((rc = close_csv(&e, &e.trades, "trades.csv")) != PW_OK ||
 	    (rc = close_csv(&e, &e.readings, "readings.csv")) != PW_OK ||
-	    (rc = close_csv(&e, &e.statements, "statements.csv")) != PW_OK)
+	    (rc = close_csv(&e, &e.statements, "statements.csv")) != PW_OK ||
+	    (rc = close_csv(&e, &e.cosigns, "cosignatures.csv")) != PW_OK)
 		goto out;
 	rc = write_households(&e, dir);
 out:
@@ -517,6 +543,8 @@ out:
 		fclose(e.readings);
 	if (e.statements)
 		fclose(e.statements);
+	if (e.cosigns)
+		fclose(e.cosigns);
 	for (size_t i = 0; i < e.n_tot; i++) {
 		free(e.tot[i].id);
 		free(e.tot[i].name);

@@ -54,7 +54,8 @@ usage(FILE *fp)
 	            "        AGENT_DBs are households' agent databases (their signed receipts,\n"
 	            "        statements and checkpoints, read-only); --witnesses K requires a\n"
 	            "        checkpoint cosigned by at least K registered households.\n"
-	            "export  write trades.csv, readings.csv, statements.csv, households.csv.\n"
+	            "export  write trades.csv, readings.csv, statements.csv, cosignatures.csv,\n"
+	            "        households.csv.\n"
 	            "Exit: 0 verified, 1 verification failed, 64 usage, 66 cannot open.\n");
 }
 

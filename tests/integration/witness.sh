@@ -98,6 +98,10 @@ rc=$?
 check "--witnesses 3 with two cosigners: FAIL (exit $rc)" test $rc -eq 1
 check "naming the most cosigned checkpoint" grep -q "no checkpoint cosigned by 3 households; at most 2 (the checkpoint of size $size)" "$T/a3.txt"
 
+"$A" export "$T/copy.db" --csv "$T/csv" >/dev/null
+check "export: cosignatures.csv lists alice's and bob's cosignatures of size $size" test \
+	"$(awk -F, 'NR > 1 { print $3 "/" $6 }' "$T/csv/cosignatures.csv" | tr '\n' ' ')" = "$size/\"alice\" $size/\"bob\" "
+
 # a split view: carol was shown another history (same size, another root)
 # and her cosignature of it is in the log: the audit fails naming her entry
 cp "$T/copy.db" "$T/fork.db"

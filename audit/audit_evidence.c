@@ -535,6 +535,19 @@ check_statements(struct ev *e, const uint8_t pk[PW_PK_LEN])
 				check_result_frame(e, f, n, "refused RESULT");
 		}
 	sqlite3_finalize(st);
+	st = NULL;
+	/* neighbours' cosignatures the household refused: another history */
+	if (!a->r->fail.failed && has_table(e->db, "disputes") &&
+	    sqlite3_prepare_v2(e->db, "SELECT frame FROM disputes WHERE type = 5 ORDER BY id", -1,
+	                       &st, NULL) == SQLITE_OK)
+		while (!a->r->fail.failed && sqlite3_step(st) == SQLITE_ROW) {
+			char where[AUDIT_WHERE_LEN];
+			snprintf(where, sizeof(where), "%s: %s, refused cosignature", e->path,
+			         e->who);
+			audit_witness_refused(a, where, sqlite3_column_blob(st, 0),
+			                      sqlite3_column_bytes(st, 0));
+		}
+	sqlite3_finalize(st);
 }
 
 static int

@@ -224,6 +224,10 @@ pw_err audit_log_scan(struct audit *a);
 /* In the pass, a COSIGN entry (decoded, signature verified, not by the
  * exchange): registered household, its root the log's at its size. */
 void audit_witness_entry(struct audit *a, uint64_t idx, const struct pw_msg *m);
+/* A COSIGN an agent refused (its disputes, code cosign_fork): when its
+ * author is a registered household and its signature verifies, its root
+ * must be the log's at its size, else the audit fails at `where`. */
+void audit_witness_refused(struct audit *a, const char *where, const void *frame, int len);
 /* After the pass: the figures and the --witnesses K verdict. */
 void audit_witness_check(struct audit *a);
 

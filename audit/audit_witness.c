@@ -104,6 +104,37 @@ audit_witness_entry(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	    (struct acosig){ .size = c->tree_size, .idx = idx, .hh = (uint32_t)(h - a->hhs) };
 }
 
+void
+audit_witness_refused(struct audit *a, const char *where, const void *frame, int len)
+{
+	struct pw_msg m;
+	uint8_t root[PW_HASH_LEN];
+	char got[2 * PW_HASH_LEN + 1], want[2 * PW_HASH_LEN + 1];
+	const struct hh *h;
+
+	/* a frame its household's key did not sign is no one's word */
+	if (frame == NULL || len <= 0 || (size_t)len > PW_WIRE_MAX_REQUEST ||
+	    pw_wire_open(frame, (size_t)len, a->r->market_id, &m) != PW_OK ||
+	    m.type != PW_MSG_COSIGN || (h = audit_hh_find(a, m.author)) == NULL)
+		return;
+	if (m.u.cosign.tree_size > a->r->entries)
+		return; /* a log the exchange has not written (yet): not this one's prefix */
+	if (root_at(a, m.u.cosign.tree_size, root) &&
+	    memcmp(root, m.u.cosign.root, PW_HASH_LEN) == 0)
+		return; /* the agent held another root: its own checkpoints are checked */
+	pw_hex_encode(m.u.cosign.root, PW_HASH_LEN, got);
+	pw_hex_encode(root, PW_HASH_LEN, want);
+	FAIL_AT(a, where,
+	        "fork: %s cosigned root %.16s... for size %llu, the log's root at that size is "
+	        "%.16s...",
+	        h->label, got, (unsigned long long)m.u.cosign.tree_size, want);
+	audit_plain(a,
+	            "A household's agent holds a cosignature by %s of a checkpoint of %llu "
+	            "entries whose root is not this log's: that neighbour was shown a different "
+	            "history (the exchange showed households two versions of the log).",
+	            h->label, (unsigned long long)m.u.cosign.tree_size);
+}
+
 static int
 cosig_cmp(const void *x, const void *y)
 {

@@ -84,8 +84,9 @@ check "... in words ($txt)" grep -q "^log witnessed by 2 neighbours (up to entry
 check "no log fork is seen by either agent" test \
 	"$(q "$T/h1.db" "SELECT count(*) FROM disputes")$(q "$T/h2.db" "SELECT count(*) FROM disputes")" = 00
 
-sqlite3 "$T/exchange.db" ".backup '$T/copy.db'"
+# the agents' databases first: what they hold the exchange had logged
 for n in h1 h2; do sqlite3 "$T/$n.db" ".backup '$T/$n-copy.db'"; done
+sqlite3 "$T/exchange.db" ".backup '$T/copy.db'"
 "$AUDIT" verify "$T/copy.db" --witnesses 2 --agent "$T/h1-copy.db" "$T/h2-copy.db" >"$T/audit.txt"
 rc=$?
 check "peerwatt-audit verify --witnesses 2 with both agents' evidence: OK (exit $rc)" test $rc -eq 0
@@ -93,4 +94,14 @@ grep -q '^verdict       OK$' "$T/audit.txt" || cat "$T/audit.txt"
 check "the report says how far the log is witnessed" grep -q "^\[ok\] witnessed    entries 0\.\." "$T/audit.txt"
 "$AUDIT" verify "$T/copy.db" --witnesses 3 >"$T/audit3.txt"
 check "--witnesses 3 with two households: FAIL (exit $?)" grep -q "^verdict       FAILED$" "$T/audit3.txt"
+
+# h1's agent refused a cosignature by h2 over another history's root (kept
+# in its disputes as cosign_fork): with h1's database as evidence, FAIL
+cp "$T/h1-copy.db" "$T/h1-fork.db"
+sz=$("$BUILD/pw-forge" "$T/copy.db" "$T/exchange.key" cosign-fork "$T/h2.key" "$T/h1-fork.db")
+"$AUDIT" verify "$T/copy.db" --agent "$T/h1-fork.db" >"$T/audit-fork.txt"
+rc=$?
+check "a refused neighbour's cosignature over another root in an agent's evidence: FAIL (exit $rc)" test $rc -eq 1
+check "... naming the agent database and h2 (${sz:-?})" \
+	grep -q "^failure .*h1-fork.db: .*refused cosignature: fork: h2 cosigned root" "$T/audit-fork.txt"
 finish

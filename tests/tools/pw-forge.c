@@ -45,10 +45,13 @@
  *                                           before its gate holds it (the empty
  *                                           RESULTs in between left out; no such
  *                                           checkpoint: exit 70)
- *   pw-forge DB EXKEY cosign-fork HHKEY     a split view: household HHKEY's
- *                                           COSIGN of the latest checkpoint's
- *                                           size with another root (the one it
- *                                           was shown) appended
+ *   pw-forge DB EXKEY cosign-fork HHKEY [AGENTDB]  a split view: household
+ *                                           HHKEY's COSIGN of the latest
+ *                                           checkpoint's size with another root
+ *                                           (the one it was shown) appended; with
+ *                                           AGENTDB, kept there instead as a
+ *                                           neighbour's cosignature that agent
+ *                                           refused (disputes, cosign_fork)
  *
  * Removing entries rebuilds the log as a cheating operator would: leaves,
  * the served tables (statements, results) and every checkpoint re-signed
@@ -1006,7 +1009,7 @@ clear_early(struct forge *f)
 /* A COSIGN by the household of key file `hhkey` over the latest
  * checkpoint's size and another root, appended to the log. */
 static int
-cosign_fork(struct forge *f, const char *hhkey)
+cosign_fork(struct forge *f, const char *hhkey, const char *agent)
 {
 	struct pw_keypair hh;
 	sqlite3_stmt *st;
@@ -1035,6 +1038,22 @@ cosign_fork(struct forge *f, const char *hhkey)
 	e->msg = m;
 	resign(f, e, &hh);
 	pw_key_wipe(&hh);
+	if (agent != NULL) {
+		sqlite3 *db;
+		if (sqlite3_open(agent, &db) != SQLITE_OK ||
+		    sqlite3_prepare_v2(db,
+		                       "INSERT INTO disputes(type, interval, code, detail, frame,"
+		                       " time_ms) VALUES (5, 0, 'cosign_fork', 'pw-forge', ?1, 0)",
+		                       -1, &st, NULL) != SQLITE_OK)
+			die("agent disputes");
+		sqlite3_bind_blob(st, 1, e->frame, (int)e->len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("insert");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+		printf("size %llu\n", (unsigned long long)m.u.cosign.tree_size);
+		return 0;
+	}
 	rewrite(f, &f->ex, -1);
 	printf("entry %llu\n", (unsigned long long)pos_index(f, f->n - 1));
 	return 0;
@@ -1100,8 +1119,8 @@ attack(struct forge *fp, int argc, char **argv)
 		return retro_tariff(fp);
 	if (strcmp(k, "clear-early") == 0)
 		return clear_early(fp);
-	if (strcmp(k, "cosign-fork") == 0 && argc == 5)
-		return cosign_fork(fp, argv[4]);
+	if (strcmp(k, "cosign-fork") == 0 && (argc == 5 || argc == 6))
+		return cosign_fork(fp, argv[4], argc == 6 ? argv[5] : NULL);
 	fprintf(stderr, "pw-forge: unknown attack or arguments\n");
 	return 64;
 }

@@ -19,7 +19,8 @@
 # from the fake's MARKET entry and the REGISTRY entries of the household
 # (north) and its counterparty (south, a zone-pair fee of 0.02): one fee 1
 # micro-unit off is refused; a MARKET entry whose inclusion proof does not
-# verify is an alarm, and no statement passes unchecked.  The agent has a standing bid of 100 Wh at
+# verify, or another household's REGISTRY entry given for the household's
+# key, is an alarm, and no statement passes unchecked.  The agent has a standing bid of 100 Wh at
 # 0.25 every interval; the fake fills it in even intervals.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -300,6 +301,20 @@ check "split: every size it cosigned is a true one, growing" bash -c \
 	"sed -n 's/^cosign \([0-9]*\)\$/\1/p' '$FOUT' | awk -v f=${F:-0} 'NR > 1 && \$1 <= p { exit 1 } \$1 == f { exit 1 } { p = \$1 }'"
 done_scenario split
 fi
+# ---- another household's REGISTRY entry for the household's key -----------
+if want wrongentry; then
+scenario wrongentry
+WAIT_SECONDS=90 wait_for has_problem statement_mismatch || not_ok "wrongentry: no alarm"
+check "wrongentry: logged as an answer that does not answer the query" \
+	grep -q "EXCHANGE: the answer to QUERY REGISTRY .* does not answer it" "$LOG"
+check "wrongentry: statement_mismatch says the REGISTRY entry cannot be trusted" \
+	says statement_mismatch "REGISTRY entry of household.*another entry"
+check "wrongentry: no statement with a trade passes unchecked" \
+	test "$(q "select count(*) from statements where bought_wh > 0 or sold_wh > 0")" = 0
+check "wrongentry: kept as evidence" evidence_has "type = 19 and code = 'statement_rules_unproven'"
+done_scenario wrongentry
+fi
+
 # ---- honest again: the tariffs change (as a MARKET entry sets them) -------
 if want retariff; then
 scenario retariff

@@ -39,6 +39,8 @@
  *   fee          the 2nd traded interval's statement: fee_u 1 micro-unit more (net
  *                and saving following from it)
  *   badmarket    every MARKET_PROOF answer: a path that does not verify
+ *   wrongentry   a REGISTRY query about the household's own key: answered with
+ *                bob's entry (another household's zone)
  *   split        a split view: once the agent cosigned a checkpoint of size S,
  *                COSIGNED shows it a neighbour's cosignature of size S over
  *                another history's root (with that history's CHECKPOINT of
@@ -158,7 +160,7 @@ struct fx {
 	uint8_t bob[PW_PK_LEN];
 	struct rule rules[MAXR];
 	size_t n_rules;
-	int said_badmarket;
+	int said_badmarket, said_wrongentry;
 };
 
 static int64_t
@@ -494,6 +496,14 @@ query(struct fx *f, zmq_msg_t *id, const uint8_t *req, size_t rlen, const struct
 		const struct rule *r = find_rule(f, market ? NULL : q->key, q->a, size);
 		if (r == NULL || size > f->n_leaves)
 			break;
+		if (!market && is(f, "wrongentry") && memcmp(q->key, f->bob, PW_PK_LEN) != 0) {
+			const struct rule *b = find_rule(f, f->bob, 0, size);
+			if (b != NULL) {
+				r = b;
+				if (!f->said_wrongentry++)
+					say("wrongentry", (unsigned long long)size);
+			}
+		}
 		if (q->kind == PW_QUERY_MARKET || q->kind == PW_QUERY_REGISTRY) {
 			memcpy(out[0], r->frame, r->len);
 			lens[0] = r->len;
@@ -905,9 +915,9 @@ int
 main(int argc, char **argv)
 {
 	static struct fx f;
-	const char *scen[] = { "honest",   "overfill", "unknown",     "equivocate",
-		               "money",    "missing",  "fork_refuse", "fork_between",
-		               "retariff", "fee",      "badmarket",   "split" };
+	const char *scen[] = { "honest",    "overfill",    "unknown",      "equivocate", "money",
+		               "missing",   "fork_refuse", "fork_between", "retariff",   "fee",
+		               "badmarket", "split",       "wrongentry" };
 	int known = 0;
 
 	if (argc != 7) {

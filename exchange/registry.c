@@ -24,10 +24,21 @@ struct registry {
 	size_t n;
 	size_t *by_pk;    /* indexes sorted by pk */
 	size_t *by_curve; /* indexes sorted by curve_pk */
+	size_t *by_id;    /* indexes sorted by id (strcmp): every request looks it up */
 };
 
+/* The key at `off`: 32 bytes, or a NUL-terminated string when off is the
+ * id's offset. */
+static int
+key_cmp(const uint8_t *a, const uint8_t *b, size_t off)
+{
+	if (off == offsetof(struct household, id))
+		return strcmp((const char *)a, (const char *)b);
+	return memcmp(a, b, PW_PK_LEN);
+}
+
 /* qsort has no context argument and globals are banned: a small merge sort
- * of index arrays keyed by the 32 bytes at `off` in each household. */
+ * of index arrays keyed by the key at `off` in each household. */
 static void
 sort_idx(size_t *idx, size_t n, const struct household *h, size_t off, size_t *tmp)
 {
@@ -40,7 +51,7 @@ sort_idx(size_t *idx, size_t n, const struct household *h, size_t off, size_t *t
 	while (i < mid && j < n) {
 		const uint8_t *a = (const uint8_t *)&h[idx[i]] + off;
 		const uint8_t *b = (const uint8_t *)&h[idx[j]] + off;
-		if (memcmp(a, b, PW_PK_LEN) <= 0)
+		if (key_cmp(a, b, off) <= 0)
 			tmp[k++] = idx[i++];
 		else
 			tmp[k++] = idx[j++];
@@ -59,7 +70,7 @@ find_sorted(const struct registry *r, const size_t *idx, size_t off, const uint8
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const uint8_t *k = (const uint8_t *)&r->h[idx[mid]] + off;
-		int c = memcmp(k, key, PW_PK_LEN);
+		int c = key_cmp(k, key, off);
 		if (c == 0)
 			return &r->h[idx[mid]];
 		if (c < 0)
@@ -196,6 +207,7 @@ registry_free(struct registry **rp)
 	free((*rp)->h);
 	free((*rp)->by_pk);
 	free((*rp)->by_curve);
+	free((*rp)->by_id);
 	free(*rp);
 	*rp = NULL;
 }
@@ -302,18 +314,20 @@ registry_parse(const char *name, const char *text, struct registry **out, char *
 	}
 	r->by_pk = calloc(r->n + 1, sizeof(size_t));
 	r->by_curve = calloc(r->n + 1, sizeof(size_t));
+	r->by_id = calloc(r->n + 1, sizeof(size_t));
 	size_t *tmp = calloc(r->n + 1, sizeof(size_t));
-	if (!r->by_pk || !r->by_curve || !tmp) {
+	if (!r->by_pk || !r->by_curve || !r->by_id || !tmp) {
 		free(tmp);
 		rc = PW_ERR_NOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < r->n; i++) {
-		r->by_pk[i] = r->by_curve[i] = i;
+		r->by_pk[i] = r->by_curve[i] = r->by_id[i] = i;
 		r->h[i].index = i;
 	}
 	sort_idx(r->by_pk, r->n, r->h, offsetof(struct household, pk), tmp);
 	sort_idx(r->by_curve, r->n, r->h, offsetof(struct household, curve_pk), tmp);
+	sort_idx(r->by_id, r->n, r->h, offsetof(struct household, id), tmp);
 	free(tmp);
 	if ((rc = check_dups(name, r, err, errlen)) != PW_OK)
 		goto out;
@@ -415,12 +429,10 @@ registry_find_curve(const struct registry *r, const uint8_t curve_pk[PW_CURVE_LE
 const struct household *
 registry_find_id(const struct registry *r, const char *id)
 {
-	if (!r)
+	/* a binary search: the request path looks up every frame's ZAP id */
+	if (!r || r->n == 0)
 		return NULL;
-	for (size_t i = 0; i < r->n; i++)
-		if (strcmp(r->h[i].id, id) == 0)
-			return &r->h[i];
-	return NULL;
+	return find_sorted(r, r->by_id, offsetof(struct household, id), (const uint8_t *)id);
 }
 
 uint64_t

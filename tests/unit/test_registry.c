@@ -92,7 +92,15 @@ test_many_lookups(void **state)
 		snprintf(id, sizeof(id), "id%d", i);
 		assert_string_equal(h->id, id);
 		assert_ptr_equal(registry_find_curve(r, h->curve_pk), h);
+		/* by id too (a binary search over the ids sorted by strcmp: id10
+		 * sorts before id2) */
+		assert_ptr_equal(registry_find_id(r, id), h);
 	}
+	assert_null(registry_find_id(r, "id"));     /* a prefix of every id */
+	assert_null(registry_find_id(r, "id1990")); /* longer than any */
+	assert_null(registry_find_id(r, "id200"));
+	assert_null(registry_find_id(r, ""));
+	assert_null(registry_find_id(r, "zz"));
 	registry_free(&r);
 }
 

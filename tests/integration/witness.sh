@@ -75,6 +75,18 @@ check "PUB COSIGNED: the checkpoint and its cosignatures ($(tr '\n' ';' <"$T/sub
 	grep -q "^COSIGN $size $apk" "$T/sub.out"
 check "the REJECTs are logged naming the reason" grep -q "REJECT COSIGN .*unknown_head" "$T/exchange.log"
 
+# a restart reads a log holding COSIGN entries and still serves them
+stop_pid "$XPID"
+"$B/peerwatt-exchange" -c "$T/x.conf" 2>>"$T/exchange.log" &
+XPID=$!
+PW_PIDS+=("$XPID")
+wait_port "$P1" 30 || not_ok "exchange restarts"
+got=$("${C[@]}" -k "$T/c.key" query cosigned "$size" 0 | tr '\n' ';')
+check "after a restart: QUERY COSIGNED $size still answers both cosignatures (got '$got')" \
+	test "$(grep -o COSIGN <<<"$got" | wc -l)" = 2
+got=$("${C[@]}" -k "$T/a.key" cosign "$size")
+check "after a restart: alice's second COSIGN of size $size is still a replay (got '$got')" test "$got" = "REJECT replay"
+
 # --- peerwatt-audit verify --witnesses K ----------------------------------------------
 A=$B/peerwatt-audit
 sqlite3 "$T/x.db" ".backup '$T/copy.db'"

@@ -398,17 +398,31 @@ ord_other_interval(const unsigned char *rec, uint64_t interval)
 	return ((const struct ord_rec *)(const void *)rec)->interval != interval;
 }
 
+/* Drop the records keep() refuses, into a table sized for what is left
+ * (so the memory of a large cleared interval is given back).  On
+ * PW_ERR_NOMEM nothing changes: the entries stay, with quantity 0 once
+ * their orders are closed, which no rule reads. */
+static void
+tab_drop(struct tab *t, int (*keep)(const unsigned char *rec, uint64_t arg), uint64_t arg)
+{
+	size_t kept = 0, cap = 64;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->used[i] && keep(t->rec + i * t->rsize, arg))
+			kept++;
+	if (kept == t->n)
+		return;
+	while (cap < 2 * (kept + 1))
+		cap *= 2;
+	if (tab_rehash(t, cap, keep, arg) != PW_OK)
+		log_warnx("book: no memory to drop interval %llu", (unsigned long long)arg);
+}
+
 void
 book_drop_interval(struct book *b, uint64_t interval)
 {
-	/* same size: cannot run out of the memory it frees; on failure the
-	 * entries stay (with open quantity 0 once the orders are closed) */
-	if (b->hh.cap && tab_rehash(&b->hh, b->hh.cap, hh_other_interval, interval) != PW_OK)
-		log_warnx("book: no memory to drop interval %llu", (unsigned long long)interval);
-	if (b->lvl.cap && tab_rehash(&b->lvl, b->lvl.cap, lvl_other_interval, interval) != PW_OK)
-		log_warnx("book: no memory to drop interval %llu", (unsigned long long)interval);
-	if (b->ord.cap && tab_rehash(&b->ord, b->ord.cap, ord_other_interval, interval) != PW_OK)
-		log_warnx("book: no memory to drop interval %llu", (unsigned long long)interval);
+	tab_drop(&b->hh, hh_other_interval, interval);
+	tab_drop(&b->lvl, lvl_other_interval, interval);
+	tab_drop(&b->ord, ord_other_interval, interval);
 }
 
 static struct seq_rec *

@@ -75,9 +75,9 @@ static const struct pw_cfg_opt opts[] = {
 	    "trading interval length, s (as the exchange's)"),
 	OPT("exchange", "gate_s", PW_CFG_INT, gate_s, 0, 86400, "60",
 	    "gate closure before interval start, s (as the exchange's)"),
-	OPT("exchange", "feedin_price", PW_CFG_MONEY, feedin_uper_kwh, 0, UINT32_MAX, "0",
-	    "the exchange's feed-in price per kWh (ask floor; 0 unknown)"),
-	OPT("exchange", "retail_price", PW_CFG_MONEY, retail_uper_kwh, 0, UINT32_MAX, "0",
+	OPT("exchange", "feedin_price", PW_CFG_MONEY, feedin_uper_kwh, INT32_MIN, INT32_MAX, "0",
+	    "the exchange's feed-in price per kWh (ask floor, may be negative; 0 unknown)"),
+	OPT("exchange", "retail_price", PW_CFG_MONEY, retail_uper_kwh, INT32_MIN, INT32_MAX, "0",
 	    "the exchange's retail price per kWh (bid ceiling; 0 unknown)"),
 	OPT("exchange", "reply_timeout_ms", PW_CFG_INT, reply_timeout_ms, 100, 600000, "3000",
 	    "resend a request not answered within this time, ms"),
@@ -85,9 +85,9 @@ static const struct pw_cfg_opt opts[] = {
 	    "append every verified checkpoint to this file (for peerwatt-audit)"),
 	OPT("policy", "auto_sell", PW_CFG_BOOL, auto_sell, 0, 0, "yes",
 	    "offer the forecast surplus automatically"),
-	OPT("policy", "min_price", PW_CFG_MONEY, min_price_uper_kwh, 0, UINT32_MAX, "0",
-	    "lowest ask per kWh"),
-	OPT("policy", "fixed_price", PW_CFG_MONEY, fixed_price_uper_kwh, 0, UINT32_MAX, "0",
+	OPT("policy", "min_price", PW_CFG_MONEY, min_price_uper_kwh, INT32_MIN, INT32_MAX, "0",
+	    "lowest ask per kWh (negative: pay up to that to export)"),
+	OPT("policy", "fixed_price", PW_CFG_MONEY, fixed_price_uper_kwh, INT32_MIN, INT32_MAX, "0",
 	    "ask per kWh for strategy fixed"),
 	OPT("policy", "safety_pct", PW_CFG_INT, safety_pct, 0, 100, "80",
 	    "offer this share of the forecast, %"),
@@ -161,10 +161,10 @@ bid_key(struct aconfig *c, const char *bname, const char *name, const char *valu
 		b->bid.qty_wh = (uint32_t)v;
 	} else if (strcmp(name, "max_price") == 0) {
 		bit = 2;
-		if (pw_money_parse(value, &v) != PW_OK || v <= 0 || v > UINT32_MAX)
+		if (pw_money_parse(value, &v) != PW_OK || v < INT32_MIN || v > INT32_MAX)
 			return xfail(msg, msglen, "max_price: \"%s\" is not a price like 0.25%s",
 			             value, "");
-		b->bid.max_price_uper_kwh = (uint32_t)v;
+		b->bid.max_price_uper_kwh = (int32_t)v;
 	} else if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0) {
 		bit = name[0] == 'f' ? 4 : 8;
 		if (policy_parse_tod(value, name[0] == 'f' ? &b->bid.from_s : &b->bid.to_s) !=
@@ -398,7 +398,7 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 		/* standing bids go out at max_price: outside the tariffs every one
 		 * would be refused (price_bounds) */
 		if ((c->retail_uper_kwh != 0 && b->bid.max_price_uper_kwh > c->retail_uper_kwh) ||
-		    b->bid.max_price_uper_kwh < c->feedin_uper_kwh) {
+		    (c->feedin_uper_kwh != 0 && b->bid.max_price_uper_kwh < c->feedin_uper_kwh)) {
 			snprintf(why, sizeof(why),
 			         "[bid.%s] max_price must be within [exchange] feedin_price and "
 			         "retail_price (the exchange refuses other bids)",
@@ -516,10 +516,11 @@ aconfig_policy(const struct aconfig *cfg, struct policy_params *p)
 
 	memset(p, 0, sizeof(*p));
 	p->strategy = cfg->strategy;
-	p->min_price_uper_kwh = (uint32_t)cfg->min_price_uper_kwh;
-	p->fixed_price_uper_kwh = (uint32_t)cfg->fixed_price_uper_kwh;
-	p->feedin_uper_kwh = (uint32_t)cfg->feedin_uper_kwh;
-	p->retail_uper_kwh = (uint32_t)cfg->retail_uper_kwh;
+	/* each within int32 (the option ranges above) */
+	p->min_price_uper_kwh = (int32_t)cfg->min_price_uper_kwh;
+	p->fixed_price_uper_kwh = (int32_t)cfg->fixed_price_uper_kwh;
+	p->feedin_uper_kwh = (int32_t)cfg->feedin_uper_kwh;
+	p->retail_uper_kwh = (int32_t)cfg->retail_uper_kwh;
 	p->safety_pct = (uint32_t)cfg->safety_pct;
 	p->reserve_wh = (uint64_t)cfg->reserve_wh;
 	p->capacity_wh = cap;

@@ -338,8 +338,9 @@ adash_place_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *
 		         (unsigned long long)cap_wh);
 		return PW_ERR_RANGE;
 	}
+	/* a tariff of 0 is unknown (aconfig.h) */
 	if ((a->cfg.retail_uper_kwh != 0 && bid->max_price_uper_kwh > a->cfg.retail_uper_kwh) ||
-	    bid->max_price_uper_kwh < a->cfg.feedin_uper_kwh) {
+	    (a->cfg.feedin_uper_kwh != 0 && bid->max_price_uper_kwh < a->cfg.feedin_uper_kwh)) {
 		snprintf(msg, cap, "the price must be between the feed-in and the retail tariff");
 		return PW_ERR_RANGE;
 	}
@@ -405,24 +406,25 @@ static pw_err
 adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 {
 	struct agentd *a = ctx;
-	char price[PW_FMT_LEN];
+	char price[PW_FMT_LEN], tariff[PW_FMT_LEN];
 
 	if (a->cfg.retail_uper_kwh != 0 && s->min_price_uper_kwh > a->cfg.retail_uper_kwh) {
+		pw_fmt_price(a->cfg.retail_uper_kwh, tariff, sizeof(tariff));
 		snprintf(msg, cap,
-		         "the minimum price is above the retail tariff (%lld.%02lld ct/kWh):"
+		         "the minimum price is above the retail tariff (%s):"
 		         " no neighbour pays more than the grid charges",
-		         (long long)(a->cfg.retail_uper_kwh / 10000),
-		         (long long)(a->cfg.retail_uper_kwh % 10000 / 100));
+		         tariff);
 		return PW_ERR_RANGE;
 	}
 	/* the policy would offer at the feed-in tariff anyway (the exchange's
-	 * ask floor): saying so beats storing a value that is silently raised */
-	if (s->min_price_uper_kwh < a->cfg.feedin_uper_kwh) {
+	 * ask floor): saying so beats storing a value that is silently raised.
+	 * A feed-in tariff of 0 is unknown (aconfig.h); it may be negative. */
+	if (a->cfg.feedin_uper_kwh != 0 && s->min_price_uper_kwh < a->cfg.feedin_uper_kwh) {
+		pw_fmt_price(a->cfg.feedin_uper_kwh, tariff, sizeof(tariff));
 		snprintf(msg, cap,
-		         "the minimum price is below the feed-in tariff (%lld.%02lld ct/kWh):"
+		         "the minimum price is below the feed-in tariff (%s):"
 		         " the grid pays that for your surplus anyway",
-		         (long long)(a->cfg.feedin_uper_kwh / 10000),
-		         (long long)(a->cfg.feedin_uper_kwh % 10000 / 100));
+		         tariff);
 		return PW_ERR_RANGE;
 	}
 	if (aledger_setting_set(a->led, "min_price_uper_kwh", s->min_price_uper_kwh) != PW_OK ||

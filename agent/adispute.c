@@ -299,7 +299,7 @@ held_result(struct agentd *a, uint64_t iv, int part, struct held_part *h)
 		}
 		h->hdr.interval = iv;
 		h->hdr.parts = (uint16_t)sqlite3_column_int(st, 2);
-		h->hdr.price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 3);
+		h->hdr.price_uper_kwh = (int32_t)sqlite3_column_int64(st, 3);
 		h->hdr.volume_wh = (uint64_t)sqlite3_column_int64(st, 4);
 		h->hdr.n_trades_total = (uint32_t)sqlite3_column_int64(st, 5);
 		h->hdr.part = (uint16_t)sqlite3_column_int(st, 6);
@@ -356,8 +356,8 @@ adispute_result(struct agentd *a, const uint8_t *frame, size_t len, const struct
 		 * evidence, neither is the household's truth */
 		const struct held_part *h = same.found ? &same : &any;
 		snprintf(detail, sizeof(detail),
-		         "a second, different RESULT for the interval: price %u u/kWh, volume %llu"
-		         " Wh in %u trade(s), where the exchange had signed price %u u/kWh, volume"
+		         "a second, different RESULT for the interval: price %d u/kWh, volume %llu"
+		         " Wh in %u trade(s), where the exchange had signed price %d u/kWh, volume"
 		         " %llu Wh in %u trade(s)%s",
 		         r->price_uper_kwh, (unsigned long long)r->volume_wh, r->n_trades_total,
 		         h->hdr.price_uper_kwh, (unsigned long long)h->hdr.volume_wh,

@@ -110,9 +110,9 @@ apply_policy(struct agentd *a)
 	aconfig_policy(&a->cfg, &a->pol);
 	a->auto_sell = a->cfg.auto_sell;
 	/* dashboard edits win over the file until changed again there */
-	if (aledger_setting_get(a->led, "min_price_uper_kwh", &v) == PW_OK && v >= 0 &&
-	    v <= UINT32_MAX)
-		a->pol.min_price_uper_kwh = (uint32_t)v;
+	if (aledger_setting_get(a->led, "min_price_uper_kwh", &v) == PW_OK && v >= INT32_MIN &&
+	    v <= INT32_MAX)
+		a->pol.min_price_uper_kwh = (int32_t)v;
 	if (aledger_setting_get(a->led, "reserve_wh", &v) == PW_OK && v >= 0)
 		a->pol.reserve_wh = (uint64_t)v;
 	if (aledger_setting_get(a->led, "auto_sell", &v) == PW_OK)

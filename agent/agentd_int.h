@@ -149,7 +149,8 @@ struct oview {
 	uint64_t seq;
 	uint64_t interval;
 	uint8_t side;
-	uint32_t qty_wh, price_uper_kwh;
+	uint32_t qty_wh;
+	int32_t price_uper_kwh;
 	enum outbox_state state;
 	uint16_t reason;
 	int cancelled; /* a CANCEL for it is pending or acknowledged */
@@ -346,7 +347,7 @@ agentd_first_open(const struct agentd *a, int64_t now)
 
 /* Signs and stores an order (a CANCEL) in the outbox; the loop sends it. */
 pw_err atrade_place_order(struct agentd *a, uint8_t side, uint64_t iv, uint32_t qty_wh,
-                          uint32_t price, int tag, uint64_t *seq_out);
+                          int32_t price, int tag, uint64_t *seq_out);
 pw_err atrade_place_cancel(struct agentd *a, uint64_t iv, uint64_t order_seq);
 /* The own orders of intervals min_iv..max_iv, oldest first, at most cap. */
 size_t atrade_collect_orders(struct agentd *a, uint64_t min_iv, uint64_t max_iv, struct oview *v,

@@ -212,14 +212,19 @@ aledger_order_traded_wh(struct aledger *l, uint8_t side, uint64_t seq)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
-uint32_t
-aledger_last_price(struct aledger *l)
+int
+aledger_last_price(struct aledger *l, int32_t *price)
 {
+	/* INT64_MIN: no row (a stored price is an i32) */
 	int64_t p = query_i64(l,
 	                      "SELECT price FROM prices WHERE volume_wh > 0 AND ?1 = ?1"
 	                      " ORDER BY interval DESC LIMIT 1",
-	                      0, 0);
-	return p < 0 || p > UINT32_MAX ? 0 : (uint32_t)p;
+	                      0, INT64_MIN);
+	*price = 0;
+	if (p < INT32_MIN || p > INT32_MAX)
+		return 0;
+	*price = (int32_t)p;
+	return 1;
 }
 
 pw_err
@@ -546,7 +551,7 @@ aledger_json_trades_page(struct aledger *l, uint64_t before)
 		json_t *fee;
 		oldest = sqlite3_column_int64(st, 0);
 		have = 1;
-		if (pw_money_amount((uint64_t)qty, (uint64_t)price, &amount) != PW_OK)
+		if (pw_money_amount((uint64_t)qty, price, &amount) != PW_OK)
 			amount = 0;
 		if (!buy)
 			fee = json_integer(0);

@@ -34,8 +34,9 @@ pw_err aledger_add_result(struct aledger *l, const struct pw_result *r, const ui
 /* Energy the household's own order `seq` on `side` has traded so far (the
  * sum of its recorded trades); 0 when none or on a database error. */
 uint64_t aledger_order_traded_wh(struct aledger *l, uint8_t side, uint64_t seq);
-/* The latest clearing price with volume; 0 when none yet. */
-uint32_t aledger_last_price(struct aledger *l);
+/* The latest clearing price with volume in *price (any sign): 1, or 0
+ * when there is none yet (*price then 0). */
+int aledger_last_price(struct aledger *l, int32_t *price);
 
 /* Stores a statement (frame as received); PW_ERR_EXISTS when the interval
  * already has the same one, PW_ERR_CORRUPT when it has a different one

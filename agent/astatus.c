@@ -41,13 +41,13 @@ secs(int64_t ms)
 
 /* Appends ", NAME X here, Y at the exchange" for a differing parameter. */
 static void
-differ(char *buf, size_t cap, const char *name, int64_t mine, uint32_t theirs, int *n)
+differ(char *buf, size_t cap, const char *name, int64_t mine, int64_t theirs, int *n)
 {
 	size_t len = strlen(buf);
-	if (mine == (int64_t)theirs || len >= cap)
+	if (mine == theirs || len >= cap)
 		return;
-	snprintf(buf + len, cap - len, "%s%s %lld here, %u at the exchange", *n ? "; " : "", name,
-	         (long long)mine, theirs);
+	snprintf(buf + len, cap - len, "%s%s %lld here, %lld at the exchange", *n ? "; " : "", name,
+	         (long long)mine, (long long)theirs);
 	(*n)++;
 }
 

@@ -12,7 +12,7 @@
 #include "peerwatt/fmt.h"
 
 pw_err
-atrade_place_order(struct agentd *a, uint8_t side, uint64_t iv, uint32_t qty_wh, uint32_t price,
+atrade_place_order(struct agentd *a, uint8_t side, uint64_t iv, uint32_t qty_wh, int32_t price,
                    int tag, uint64_t *seq_out)
 {
 	struct agentd_signer s;
@@ -168,9 +168,11 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 			a->sell_block == POLICY_SELL_OK ? policy_offer_qty(&a->pol, firm) : 0, 0
 		};
 		struct policy_offer open = { 0, 0 };
-		if (want.qty_wh > 0)
-			want.price_uper_kwh =
-			    policy_offer_price(&a->pol, aledger_last_price(a->led));
+		if (want.qty_wh > 0) {
+			int32_t last;
+			int have_last = aledger_last_price(a->led, &last);
+			want.price_uper_kwh = policy_offer_price(&a->pol, have_last, last);
+		}
 		if (sell != NULL) {
 			open.qty_wh = sell->qty_wh;
 			open.price_uper_kwh = sell->price_uper_kwh;

@@ -78,7 +78,7 @@ averify_result(const struct pw_result *r, const uint8_t me[PW_PK_LEN], struct av
 	    (r->volume_wh == 0 && r->price_uper_kwh != 0) ||
 	    (r->n_trades_total == 0) != (r->volume_wh == 0))
 		return say(f, AVERIFY_RESULT_SHAPE,
-		           "RESULT part %u of %u: price %u with volume %llu Wh and %u trade(s)"
+		           "RESULT part %u of %u: price %d with volume %llu Wh and %u trade(s)"
 		           " in all do not fit together",
 		           r->part, r->parts, r->price_uper_kwh, (unsigned long long)r->volume_wh,
 		           r->n_trades_total);
@@ -142,7 +142,7 @@ averify_result(const struct pw_result *r, const uint8_t me[PW_PK_LEN], struct av
 		        : o->price_uper_kwh > r->price_uper_kwh)
 			return say(
 			    f, AVERIFY_RESULT_LIMIT,
-			    "%s %llu with limit %u u/kWh filled at the clearing price %u u/kWh"
+			    "%s %llu with limit %d u/kWh filled at the clearing price %d u/kWh"
 			    " (a %s trades only at or %s its limit)",
 			    side_name(side), (unsigned long long)seq, o->price_uper_kwh,
 			    r->price_uper_kwh, side_name(side), buy ? "below" : "above");
@@ -224,7 +224,7 @@ averify_statement(const struct averify_stmt_in *in, const uint8_t me[PW_PK_LEN],
 	struct settle_tariffs tar = { in->feedin_uper_kwh, in->retail_uper_kwh };
 	struct settle_trade *tr = NULL;
 	struct settle_reading rd;
-	uint32_t price;
+	int32_t price;
 	int missing = (st->flags & PW_STMT_READING_MISSING) != 0;
 	char d_text[AVERIFY_TEXT_LEN - 64];
 	struct diff d = { d_text, sizeof(d_text), 0, 0 };
@@ -269,7 +269,7 @@ averify_statement(const struct averify_stmt_in *in, const uint8_t me[PW_PK_LEN],
 		           pw_strerror(rc));
 	const struct pw_statement *m = &out->mine;
 	diff_u(&d, "flags", st->flags, m->flags);
-	diff_u(&d, "price", st->price_uper_kwh, m->price_uper_kwh);
+	diff_i(&d, "price", st->price_uper_kwh, m->price_uper_kwh);
 	diff_u(&d, "bought_wh", st->bought_wh, m->bought_wh);
 	diff_u(&d, "sold_wh", st->sold_wh, m->sold_wh);
 	diff_u(&d, "export_wh", st->export_wh, m->export_wh);

@@ -35,9 +35,9 @@ struct averify_order {
 	uint64_t seq;
 	uint8_t side; /* PW_SIDE_BUY, PW_SIDE_SELL */
 	uint32_t qty_wh;
-	uint32_t price_uper_kwh; /* its limit */
-	int cancelled;           /* the exchange ACKed a CANCEL of it: it cannot trade */
-	uint64_t filled_wh;      /* already filled by earlier parts of this RESULT */
+	int32_t price_uper_kwh; /* its limit; may be negative */
+	int cancelled;          /* the exchange ACKed a CANCEL of it: it cannot trade */
+	uint64_t filled_wh;     /* already filled by earlier parts of this RESULT */
 };
 
 /* One trade of the household taken from a RESULT. */
@@ -111,7 +111,7 @@ struct averify_stmt_in {
 	/* the interval's accepted RESULT: its price and the household's trades
 	 * (none when it had no order; have_result 0 when none is held) */
 	int have_result;
-	uint32_t price_uper_kwh;
+	int32_t price_uper_kwh;
 	const struct averify_trade *trades;
 	size_t n_trades;
 	/* its own reading of the interval that the exchange ACKed */
@@ -123,7 +123,7 @@ struct averify_stmt_in {
 	int reading_before_settlement;
 	/* the tariffs of the MARKET entry governing the interval, per kWh (the
 	 * trades carry their fees) */
-	uint32_t feedin_uper_kwh, retail_uper_kwh;
+	int32_t feedin_uper_kwh, retail_uper_kwh; /* may be negative */
 };
 
 /* What the household computed: the statement as the rules give it. */

@@ -124,15 +124,19 @@ enum dash_doc {
 	DASH_DOC__COUNT
 };
 
+/* Bound of a price typed on the page, u/kWh: 100 per kWh either way. */
+#define DASH_PRICE_MAX 100000000LL
+
 /* A bid from the Buy form, already range-checked by the dashboard:
- * 1 <= qty_wh <= 1e9, 1 <= max_price_uper_kwh <= 100e6 (100 per kWh),
+ * 1 <= qty_wh <= 1e9, -100e6 <= max_price_uper_kwh <= 100e6 (100 per kWh either
+ * way: a negative price is paid to the buyer),
  * interval 0 = the next open interval, 1 <= intervals <= DASH_MAX_INTERVALS
  * (intervals > 1 is a standing bid: the same bid for that many consecutive
  * intervals).  The agent checks it against the market (tariff bounds, gate
  * closure, capacity) and reports problems through pw_err + message. */
 struct dash_bid {
 	uint64_t qty_wh;
-	uint32_t max_price_uper_kwh;
+	int32_t max_price_uper_kwh;
 	uint64_t interval;
 	uint32_t intervals;
 };
@@ -140,7 +144,7 @@ struct dash_bid {
 /* Auto-sell settings as edited on the page (min price per kWh, energy kept
  * back from the surplus, auto-sell on/off). */
 struct dash_settings {
-	uint32_t min_price_uper_kwh;
+	int32_t min_price_uper_kwh; /* -DASH_PRICE_MAX .. DASH_PRICE_MAX */
 	uint64_t reserve_wh;
 	bool auto_sell;
 };

@@ -201,6 +201,32 @@ dash_req__u64(const json_t *o, const char *key, uint64_t lo, uint64_t hi, bool r
 	return PW_OK;
 }
 
+/* Signed integer field in [lo, hi] (a price may be negative); required. */
+static pw_err
+dash_req__i64(const json_t *o, const char *key, int64_t lo, int64_t hi, int64_t *out, char *msg,
+              size_t cap)
+{
+	const json_t *v = json_object_get(o, key);
+	json_int_t i;
+
+	if (v == NULL || json_is_null(v)) {
+		dash_req__msg(msg, cap, "%s is missing", key);
+		return PW_ERR_ARG;
+	}
+	if (!json_is_integer(v)) {
+		dash_req__msg(msg, cap, "%s must be a whole number", key);
+		return PW_ERR_ARG;
+	}
+	i = json_integer_value(v);
+	if (i < lo || i > hi) {
+		dash_req__msg(msg, cap, "%s must be between %lld and %lld", key, (long long)lo,
+		              (long long)hi);
+		return PW_ERR_RANGE;
+	}
+	*out = (int64_t)i;
+	return PW_OK;
+}
+
 /* A JSON object from the body, or NULL with the reason in msg. */
 static json_t *
 dash_req__object(const char *body, size_t len, char *msg, size_t cap)
@@ -234,6 +260,7 @@ dash_req_bid(const char *body, size_t len, struct dash_bid *out, char *msg, size
 {
 	struct dash_bid bid;
 	uint64_t v;
+	int64_t p;
 	bool present;
 	json_t *j;
 	pw_err rc;
@@ -245,10 +272,10 @@ dash_req_bid(const char *body, size_t len, struct dash_bid *out, char *msg, size
 	if ((rc = dash_req__u64(j, "qty_wh", 1, 1000000000ULL, true, &bid.qty_wh, NULL, msg,
 	                        cap)) != PW_OK)
 		goto out;
-	if ((rc = dash_req__u64(j, "max_price_uper_kwh", 1, 100000000ULL, true, &v, NULL, msg,
+	if ((rc = dash_req__i64(j, "max_price_uper_kwh", -DASH_PRICE_MAX, DASH_PRICE_MAX, &p, msg,
 	                        cap)) != PW_OK)
 		goto out;
-	bid.max_price_uper_kwh = (uint32_t)v;
+	bid.max_price_uper_kwh = (int32_t)p;
 	if ((rc = dash_req__u64(j, "interval", 0, (uint64_t)INT64_MAX, false, &bid.interval, NULL,
 	                        msg, cap)) != PW_OK)
 		goto out;
@@ -268,7 +295,7 @@ dash_req_settings(const char *body, size_t len, struct dash_settings *out, bool 
 {
 	struct dash_settings s;
 	const json_t *as;
-	uint64_t v;
+	int64_t p;
 	json_t *j;
 	pw_err rc;
 
@@ -276,10 +303,10 @@ dash_req_settings(const char *body, size_t len, struct dash_settings *out, bool 
 	if (j == NULL)
 		return PW_ERR_PARSE;
 	memset(&s, 0, sizeof s);
-	if ((rc = dash_req__u64(j, "min_price_uper_kwh", 0, 100000000ULL, true, &v, NULL, msg,
+	if ((rc = dash_req__i64(j, "min_price_uper_kwh", -DASH_PRICE_MAX, DASH_PRICE_MAX, &p, msg,
 	                        cap)) != PW_OK)
 		goto out;
-	s.min_price_uper_kwh = (uint32_t)v;
+	s.min_price_uper_kwh = (int32_t)p;
 	if ((rc = dash_req__u64(j, "reserve_wh", 0, 1000000000ULL, true, &s.reserve_wh, NULL, msg,
 	                        cap)) != PW_OK)
 		goto out;

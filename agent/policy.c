@@ -57,18 +57,19 @@ policy_block_name(enum policy_block b)
 	return "unknown";
 }
 
-uint32_t
-policy_offer_price(const struct policy_params *p, uint32_t last_clearing_uper_kwh)
+int32_t
+policy_offer_price(const struct policy_params *p, int have_last, int32_t last_clearing_uper_kwh)
 {
-	uint32_t price;
+	int32_t price;
 
 	switch (p->strategy) {
 	case POLICY_PRICE_FIXED:
 		price = p->fixed_price_uper_kwh;
 		break;
 	case POLICY_PRICE_FOLLOW:
-		price = last_clearing_uper_kwh > p->min_price_uper_kwh ? last_clearing_uper_kwh
-		                                                       : p->min_price_uper_kwh;
+		price = have_last && last_clearing_uper_kwh > p->min_price_uper_kwh
+		            ? last_clearing_uper_kwh
+		            : p->min_price_uper_kwh;
 		break;
 	case POLICY_PRICE_MIN:
 	default:

@@ -21,20 +21,21 @@ enum policy_strategy {
 
 struct policy_params {
 	enum policy_strategy strategy;
-	uint32_t min_price_uper_kwh;
-	uint32_t fixed_price_uper_kwh;
-	uint32_t feedin_uper_kwh; /* exchange's price floor (0 = unknown) */
-	uint32_t retail_uper_kwh; /* exchange's price ceiling (0 = unknown) */
-	uint32_t safety_pct;      /* offer this share of the forecast, 0..100 */
-	uint64_t reserve_wh;      /* kept back per interval */
-	uint64_t capacity_wh;     /* registered max export x interval length */
-	uint32_t adjust_pct;      /* re-offer only when qty moves more than this */
-	uint64_t adjust_min_wh;   /* ... and more than this many Wh */
+	/* prices may be negative (a seller paying to export, docs/market.md) */
+	int32_t min_price_uper_kwh;
+	int32_t fixed_price_uper_kwh;
+	int32_t feedin_uper_kwh; /* exchange's price floor (0 = unknown) */
+	int32_t retail_uper_kwh; /* exchange's price ceiling (0 = unknown) */
+	uint32_t safety_pct;     /* offer this share of the forecast, 0..100 */
+	uint64_t reserve_wh;     /* kept back per interval */
+	uint64_t capacity_wh;    /* registered max export x interval length */
+	uint32_t adjust_pct;     /* re-offer only when qty moves more than this */
+	uint64_t adjust_min_wh;  /* ... and more than this many Wh */
 };
 
 struct policy_offer {
 	uint32_t qty_wh; /* 0 = none */
-	uint32_t price_uper_kwh;
+	int32_t price_uper_kwh;
 };
 
 /* Offer quantity: firm forecast (forecast_firm_wh: the forecast less its
@@ -74,9 +75,12 @@ enum policy_block policy_sell_block(const struct policy_supply *s);
  * (stable, for the API). */
 const char *policy_block_name(enum policy_block b);
 
-/* Offer price for the strategy; `last_clearing` 0 = no clearing seen yet
- * (FOLLOW then uses the minimum).  Clamped into [feed-in, retail] when known. */
-uint32_t policy_offer_price(const struct policy_params *p, uint32_t last_clearing_uper_kwh);
+/* Offer price for the strategy; `have_last` 0 = no clearing seen yet
+ * (FOLLOW then uses the minimum), else `last_clearing_uper_kwh` is the
+ * latest clearing price with volume (any sign).  Clamped into [feed-in,
+ * retail] when known. */
+int32_t policy_offer_price(const struct policy_params *p, int have_last,
+                           int32_t last_clearing_uper_kwh);
 
 enum policy_action {
 	POLICY_KEEP = 0, /* nothing to do */
@@ -97,7 +101,7 @@ enum policy_action policy_decide(const struct policy_params *p, const struct pol
  * from == to means all day). */
 struct policy_bid {
 	uint32_t qty_wh;
-	uint32_t max_price_uper_kwh;
+	int32_t max_price_uper_kwh;
 	uint32_t from_s, to_s;
 };
 

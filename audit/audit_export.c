@@ -158,7 +158,7 @@ on_statement(struct exp *e, uint64_t idx, const struct pw_statement *s)
 	FILE *fp = e->statements;
 	fprintf(fp, "%llu,", (unsigned long long)idx);
 	csv_pk(fp, s->household);
-	fprintf(fp, ",%llu,%u,%u,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,",
+	fprintf(fp, ",%llu,%u,%d,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,",
 	        (unsigned long long)s->interval, s->flags, s->price_uper_kwh,
 	        (unsigned long long)s->bought_wh, (unsigned long long)s->sold_wh,
 	        (unsigned long long)s->export_wh, (unsigned long long)s->import_wh,
@@ -214,7 +214,7 @@ on_result(struct exp *e, const struct pw_result *r)
 		csv_pk(e->trades, t.buyer);
 		fputc(',', e->trades);
 		csv_pk(e->trades, t.seller);
-		fprintf(e->trades, ",%llu,%llu,%u,%u,", (unsigned long long)t.buy_seq,
+		fprintf(e->trades, ",%llu,%llu,%u,%d,", (unsigned long long)t.buy_seq,
 		        (unsigned long long)t.sell_seq, t.qty_wh, r->price_uper_kwh);
 		csv_money(e->trades, amount_u);
 		fprintf(e->trades, ",%s", e->cur);

@@ -55,7 +55,8 @@ struct aorder {
 	uint32_t hh;
 	uint64_t seq;
 	uint64_t expiry_s;
-	uint32_t qty_wh, price_uper_kwh;
+	uint32_t qty_wh;
+	int32_t price_uper_kwh;
 	uint8_t side, cancelled;
 };
 
@@ -77,7 +78,8 @@ struct ivl {
 	size_t n_orders, cap_orders;
 	uint16_t parts, next_part; /* RESULT parts seen */
 	int cleared;
-	uint32_t price_uper_kwh, n_total;
+	int32_t price_uper_kwh;
+	uint32_t n_total;
 	uint64_t volume_wh, result_idx;
 	uint64_t first_order_idx;  /* UINT64_MAX: no order */
 	uint64_t result_first_idx; /* part 0; UINT64_MAX: no RESULT */
@@ -115,7 +117,7 @@ struct arules {
 	uint64_t idx; /* its log index */
 	uint64_t effective_interval;
 	uint64_t time_s;
-	uint32_t feedin_uper_kwh, retail_uper_kwh;
+	int32_t feedin_uper_kwh, retail_uper_kwh; /* may be negative */
 	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
 	struct settle_fee fees[PW_MARKET_MAX_FEES];
 	size_t n_fees;

@@ -52,7 +52,7 @@ on_order(struct audit *a, uint64_t idx, const struct pw_msg *m)
 	if (o->price_uper_kwh < rules->feedin_uper_kwh ||
 	    o->price_uper_kwh > rules->retail_uper_kwh) {
 		FAIL_ENTRY(a, idx, m->type,
-		           "price %u outside [%u, %u], the tariffs of MARKET entry %llu",
+		           "price %d outside [%d, %d], the tariffs of MARKET entry %llu",
 		           o->price_uper_kwh, rules->feedin_uper_kwh, rules->retail_uper_kwh,
 		           (unsigned long long)rules->idx);
 		return;
@@ -250,7 +250,7 @@ replay_auction(struct audit *a, struct ivl *v, uint64_t idx)
 	if (res.price_uper_kwh != v->price_uper_kwh || res.volume_wh != v->volume_wh) {
 		FAIL_ENTRY(
 		    a, idx, PW_MSG_RESULT,
-		    "interval %llu: price %u and volume %llu Wh, the replay gives %u and %llu Wh",
+		    "interval %llu: price %d and volume %llu Wh, the replay gives %d and %llu Wh",
 		    (unsigned long long)v->interval, v->price_uper_kwh,
 		    (unsigned long long)v->volume_wh, res.price_uper_kwh,
 		    (unsigned long long)res.volume_wh);
@@ -460,7 +460,7 @@ on_statement(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		return;
 	}
 	CMP_FIELD(flags, "%u", unsigned)
-	CMP_FIELD(price_uper_kwh, "%u", unsigned)
+	CMP_FIELD(price_uper_kwh, "%d", int)
 	CMP_FIELD(sold_wh, "%llu", unsigned long long)
 	CMP_FIELD(bought_wh, "%llu", unsigned long long)
 	CMP_FIELD(export_wh, "%llu", unsigned long long)

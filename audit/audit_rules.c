@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PRICE_MAX 4000000000LL /* the exchange's bound on tariffs and fees */
+#define FEE_MAX   4000000000LL /* the exchange's bound on fees (tariffs: any i32) */
 #define POWER_MAX 1000000000LL /* the registry's bound on max_export_w, max_import_w */
 #define LEN_MAX   86400        /* interval_s, gate_s, grace_s */
 #define AHEAD_MAX (7 * 86400)  /* max_ahead_s */
@@ -119,12 +119,11 @@ market_sane(struct audit *a, uint64_t idx, const struct pw_market *m)
 		bad = "max_ahead_s is not gate_s + interval_s .. 604800";
 	else if (m->feedin_uper_kwh > m->retail_uper_kwh)
 		bad = "the feed-in tariff is above the retail tariff";
-	else if (m->retail_uper_kwh > PRICE_MAX || m->fee_same_zone_uper_kwh > PRICE_MAX ||
-	         m->fee_default_uper_kwh > PRICE_MAX)
-		bad = "a tariff or fee is above 4000000000";
+	else if (m->fee_same_zone_uper_kwh > FEE_MAX || m->fee_default_uper_kwh > FEE_MAX)
+		bad = "a fee is above 4000000000";
 	for (uint16_t i = 0; bad == NULL && i < m->n_fees; i++) {
 		const struct pw_market_fee *f = &m->fees[i];
-		if (f->fee_uper_kwh > PRICE_MAX)
+		if (f->fee_uper_kwh > FEE_MAX)
 			bad = "a fee is above 4000000000";
 		for (uint16_t j = 0; bad == NULL && j < i; j++) {
 			const struct pw_market_fee *g = &m->fees[j];

@@ -63,10 +63,10 @@ enum audit_key_source {
 
 /* The tariffs and fees of one MARKET entry, from its first interval on. */
 struct audit_rule_set {
-	uint64_t first_interval; /* its effective_interval */
-	uint64_t index;          /* its log index */
-	uint64_t time_s;         /* when the exchange signed it */
-	uint32_t feedin_uper_kwh, retail_uper_kwh;
+	uint64_t first_interval;                  /* its effective_interval */
+	uint64_t index;                           /* its log index */
+	uint64_t time_s;                          /* when the exchange signed it */
+	int32_t feedin_uper_kwh, retail_uper_kwh; /* may be negative */
 	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
 	size_t n_fee_rows;
 	struct {

@@ -11,17 +11,23 @@
 #include <time.h>
 
 void
-pw_fmt_price(uint64_t price_uper_kwh, char *out, size_t cap)
+pw_fmt_price(int64_t price_uper_kwh, char *out, size_t cap)
 {
-	/* 1 ct = 10000 micro-units: four decimals of a cent are exact */
+	/* 1 ct = 10000 micro-units: four decimals of a cent are exact.  A
+	 * negative price keeps its sign in front of the magnitude ("-3.50"),
+	 * also between 0 and -1 ct ("-0.0001"); INT64_MIN has no positive
+	 * int64 counterpart, hence the unsigned magnitude. */
+	uint64_t mag =
+	    price_uper_kwh < 0 ? (uint64_t)0 - (uint64_t)price_uper_kwh : (uint64_t)price_uper_kwh;
 	char frac[8];
 	size_t n;
 
-	snprintf(frac, sizeof(frac), "%04" PRIu64, price_uper_kwh % 10000);
+	snprintf(frac, sizeof(frac), "%04" PRIu64, mag % 10000);
 	n = strlen(frac);
 	while (n > 2 && frac[n - 1] == '0')
 		frac[--n] = '\0';
-	snprintf(out, cap, "%" PRIu64 ".%s ct/kWh", price_uper_kwh / 10000, frac);
+	snprintf(out, cap, "%s%" PRIu64 ".%s ct/kWh", price_uper_kwh < 0 ? "-" : "", mag / 10000,
+	         frac);
 }
 
 void

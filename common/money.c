@@ -14,20 +14,26 @@
 #define MONEY_SCALE       1000000
 
 /*
- * amount_u = floor((qty_wh * price + 500) / 1000).  The product is taken in
- * 128 bits so that every (qty, price) pair whose rounded result fits in
+ * amount_u = floor((qty_wh * price + 500) / 1000) with floor the true floor
+ * (toward minus infinity) also when the price is negative: the exact
+ * product rounded half up, so -0.5 gives 0 and -0.501 gives -1.  C division
+ * truncates toward zero, hence the explicit floor.  The product is taken
+ * in 128 bits so that every (qty, price) pair whose rounded result fits in
  * int64 is computed exactly rather than rejected early.
  */
 pw_err
-pw_money_amount(uint64_t qty_wh, uint64_t price_uper_kwh, int64_t *amount_u)
+pw_money_amount(uint64_t qty_wh, int64_t price_uper_kwh, int64_t *amount_u)
 {
 	if (amount_u == NULL)
 		return PW_ERR_ARG;
-	unsigned __int128 p = (unsigned __int128)qty_wh * price_uper_kwh;
-	p = (p + 500) / 1000; /* cannot wrap: p < 2^128 - 2^64 */
-	if (p > (unsigned __int128)INT64_MAX)
+	/* |qty * price| < 2^64 * 2^63 = 2^127: fits a signed 128-bit product */
+	__int128 p = (__int128)qty_wh * price_uper_kwh + 500;
+	__int128 q = p / 1000;
+	if (p % 1000 < 0)
+		q -= 1; /* truncated toward zero: one less is the floor */
+	if (q > (__int128)INT64_MAX || q < (__int128)INT64_MIN)
 		return PW_ERR_OVERFLOW;
-	*amount_u = (int64_t)p;
+	*amount_u = (int64_t)q;
 	return PW_OK;
 }
 

@@ -60,6 +60,12 @@ put_i64(uint8_t **p, int64_t v)
 }
 
 static void
+put_i32(uint8_t **p, int32_t v)
+{
+	put_u32(p, (uint32_t)v); /* two's complement */
+}
+
+static void
 put_bytes(uint8_t **p, const void *src, size_t n)
 {
 	memcpy(*p, src, n);
@@ -86,6 +92,17 @@ get_u32(const uint8_t **p)
 	for (int i = 0; i < 4; i++)
 		v = (v << 8) | get_u8(p);
 	return v;
+}
+
+/* Every price is an i32 (docs/protocol.md section 1). */
+static int32_t
+get_i32(const uint8_t **p)
+{
+	uint32_t u = get_u32(p);
+	/* Two's complement back to signed without implementation-defined casts. */
+	if (u <= (uint32_t)INT32_MAX)
+		return (int32_t)u;
+	return -(int32_t)(~u) - 1;
 }
 
 static uint64_t
@@ -189,7 +206,7 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_u64(p, o->interval);
 		put_u64(p, o->expiry_s);
 		put_u32(p, o->qty_wh);
-		put_u32(p, o->price_uper_kwh);
+		put_i32(p, o->price_uper_kwh);
 		put_u8(p, o->side);
 		break;
 	}
@@ -237,7 +254,7 @@ put_body(uint8_t **p, const struct pw_msg *m)
 	case PW_MSG_RESULT: {
 		const struct pw_result *r = &m->u.result;
 		put_u64(p, r->interval);
-		put_u32(p, r->price_uper_kwh);
+		put_i32(p, r->price_uper_kwh);
 		put_u64(p, r->volume_wh);
 		put_u32(p, r->n_trades_total);
 		put_u16(p, r->part);
@@ -256,7 +273,7 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_bytes(p, s->household, PW_PK_LEN);
 		put_u64(p, s->interval);
 		put_u32(p, s->flags);
-		put_u32(p, s->price_uper_kwh);
+		put_i32(p, s->price_uper_kwh);
 		put_u64(p, s->bought_wh);
 		put_u64(p, s->sold_wh);
 		put_u64(p, s->export_wh);
@@ -299,7 +316,7 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_u8(p, d->n_levels);
 		for (unsigned i = 0; i < d->n_levels; i++) {
 			put_u8(p, d->levels[i].side);
-			put_u32(p, d->levels[i].price_uper_kwh);
+			put_i32(p, d->levels[i].price_uper_kwh);
 			put_u64(p, d->levels[i].qty_wh);
 		}
 		break;
@@ -310,8 +327,8 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_u32(p, h->period_ms);
 		put_u32(p, h->interval_s);
 		put_u32(p, h->gate_s);
-		put_u32(p, h->feedin_uper_kwh);
-		put_u32(p, h->retail_uper_kwh);
+		put_i32(p, h->feedin_uper_kwh);
+		put_i32(p, h->retail_uper_kwh);
 		break;
 	}
 	case PW_MSG_MARKET: {
@@ -324,8 +341,8 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_u32(p, mk->gate_s);
 		put_u32(p, mk->grace_s);
 		put_u32(p, mk->max_ahead_s);
-		put_u32(p, mk->feedin_uper_kwh);
-		put_u32(p, mk->retail_uper_kwh);
+		put_i32(p, mk->feedin_uper_kwh);
+		put_i32(p, mk->retail_uper_kwh);
 		put_u32(p, mk->fee_same_zone_uper_kwh);
 		put_u32(p, mk->fee_default_uper_kwh);
 		put_u16(p, mk->n_fees);
@@ -425,7 +442,7 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		o->interval = get_u64(p);
 		o->expiry_s = get_u64(p);
 		o->qty_wh = get_u32(p);
-		o->price_uper_kwh = get_u32(p);
+		o->price_uper_kwh = get_i32(p);
 		o->side = get_u8(p);
 		break;
 	}
@@ -473,7 +490,7 @@ get_body(const uint8_t **p, struct pw_msg *m)
 	case PW_MSG_RESULT: {
 		struct pw_result *r = &m->u.result;
 		r->interval = get_u64(p);
-		r->price_uper_kwh = get_u32(p);
+		r->price_uper_kwh = get_i32(p);
 		r->volume_wh = get_u64(p);
 		r->n_trades_total = get_u32(p);
 		r->part = get_u16(p);
@@ -489,7 +506,7 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		get_bytes(p, s->household, PW_PK_LEN);
 		s->interval = get_u64(p);
 		s->flags = get_u32(p);
-		s->price_uper_kwh = get_u32(p);
+		s->price_uper_kwh = get_i32(p);
 		s->bought_wh = get_u64(p);
 		s->sold_wh = get_u64(p);
 		s->export_wh = get_u64(p);
@@ -532,7 +549,7 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		d->n_levels = get_u8(p);
 		for (unsigned i = 0; i < d->n_levels; i++) {
 			d->levels[i].side = get_u8(p);
-			d->levels[i].price_uper_kwh = get_u32(p);
+			d->levels[i].price_uper_kwh = get_i32(p);
 			d->levels[i].qty_wh = get_u64(p);
 		}
 		break;
@@ -543,8 +560,8 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		h->period_ms = get_u32(p);
 		h->interval_s = get_u32(p);
 		h->gate_s = get_u32(p);
-		h->feedin_uper_kwh = get_u32(p);
-		h->retail_uper_kwh = get_u32(p);
+		h->feedin_uper_kwh = get_i32(p);
+		h->retail_uper_kwh = get_i32(p);
 		break;
 	}
 	case PW_MSG_MARKET: {
@@ -557,8 +574,8 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		mk->gate_s = get_u32(p);
 		mk->grace_s = get_u32(p);
 		mk->max_ahead_s = get_u32(p);
-		mk->feedin_uper_kwh = get_u32(p);
-		mk->retail_uper_kwh = get_u32(p);
+		mk->feedin_uper_kwh = get_i32(p);
+		mk->retail_uper_kwh = get_i32(p);
 		mk->fee_same_zone_uper_kwh = get_u32(p);
 		mk->fee_default_uper_kwh = get_u32(p);
 		mk->n_fees = get_u16(p);

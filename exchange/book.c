@@ -375,7 +375,7 @@ book_depth(const struct book *b, uint64_t interval, struct pw_depth *d)
 		const struct lvl_rec *l = i < nb ? &buy[i] : &sell[i - nb];
 		struct pw_depth_level *o = &d->levels[d->n_levels++];
 		o->side = (uint8_t)l->side;
-		o->price_uper_kwh = (uint32_t)l->price_uper_kwh;
+		o->price_uper_kwh = (int32_t)l->price_uper_kwh;
 		o->qty_wh = l->open_wh;
 	}
 }

@@ -197,7 +197,7 @@ cmp_pk(const void *a, const void *b)
 }
 
 static pw_err
-settle_one(struct engine *e, uint64_t iv, uint32_t price, const uint8_t pk[PW_PK_LEN],
+settle_one(struct engine *e, uint64_t iv, int32_t price, const uint8_t pk[PW_PK_LEN],
            const struct store_trade *tr, size_t n_tr, struct pw_statement *out)
 {
 	/* the tariffs and fees of the MARKET entry governing the interval */
@@ -256,7 +256,7 @@ settle_interval(struct engine *e, uint64_t iv, int64_t now_s)
 	uint8_t(*pks)[PW_PK_LEN] = NULL;
 	struct pw_statement *sts = NULL;
 	size_t n_tr = 0, n_rd = 0, n_pk = 0;
-	uint32_t price = 0;
+	int32_t price = 0;
 	uint64_t volume = 0;
 	int state = 0;
 	uint8_t cp[512];

@@ -746,7 +746,7 @@ order_row(sqlite3_stmt *st, const uint8_t pk[PW_PK_LEN], uint64_t seq, struct st
 	o->interval = col_u64(st, 1);
 	o->side = (uint8_t)sqlite3_column_int(st, 2);
 	o->qty_wh = (uint32_t)sqlite3_column_int64(st, 3);
-	o->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 4);
+	o->price_uper_kwh = (int32_t)sqlite3_column_int64(st, 4);
 	o->expiry_s = col_u64(st, 5);
 	o->status = sqlite3_column_int(st, 6);
 	o->filled_wh = col_u64(st, 7);
@@ -847,7 +847,7 @@ open_order_row(sqlite3_stmt *st, void *row, const void *ctx)
 	o->interval = *(const uint64_t *)ctx;
 	o->side = (uint8_t)sqlite3_column_int(st, 3);
 	o->qty_wh = (uint32_t)sqlite3_column_int64(st, 4);
-	o->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 5);
+	o->price_uper_kwh = (int32_t)sqlite3_column_int64(st, 5);
 	o->expiry_s = col_u64(st, 6);
 	o->status = STORE_ORDER_OPEN;
 	return 1;
@@ -913,7 +913,7 @@ store_commit_pages(const struct store *s)
 }
 
 pw_err
-store_interval_cleared(struct store *s, uint64_t interval, uint32_t price_uper_kwh,
+store_interval_cleared(struct store *s, uint64_t interval, int32_t price_uper_kwh,
                        uint64_t volume_wh, uint32_t parts, uint64_t now_s)
 {
 	sqlite3_stmt *st = q(s, Q_IV_CLEARED);
@@ -944,7 +944,7 @@ store_interval_settled(struct store *s, uint64_t interval, uint64_t now_s)
 }
 
 pw_err
-store_interval_state(struct store *s, uint64_t interval, int *state, uint32_t *price,
+store_interval_state(struct store *s, uint64_t interval, int *state, int32_t *price,
                      uint64_t *volume_wh)
 {
 	sqlite3_stmt *st = q(s, Q_IV_STATE);
@@ -956,7 +956,7 @@ store_interval_state(struct store *s, uint64_t interval, int *state, uint32_t *p
 	if (rc == SQLITE_ROW) {
 		*state = sqlite3_column_int(st, 0);
 		if (price)
-			*price = (uint32_t)sqlite3_column_int64(st, 1);
+			*price = (int32_t)sqlite3_column_int64(st, 1);
 		if (volume_wh)
 			*volume_wh = col_u64(st, 2);
 	}
@@ -1004,7 +1004,7 @@ trade_row(sqlite3_stmt *st, void *row, const void *ctx)
 	t->buy_seq = col_u64(st, 3);
 	t->sell_seq = col_u64(st, 4);
 	t->qty_wh = (uint32_t)sqlite3_column_int64(st, 5);
-	t->price_uper_kwh = (uint32_t)sqlite3_column_int64(st, 6);
+	t->price_uper_kwh = (int32_t)sqlite3_column_int64(st, 6);
 	return 1;
 }
 

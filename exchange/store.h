@@ -49,7 +49,7 @@ struct store_order {
 	uint64_t interval;
 	uint8_t side;
 	uint32_t qty_wh;
-	uint32_t price_uper_kwh;
+	int32_t price_uper_kwh; /* may be negative */
 	uint64_t expiry_s;
 	int status;         /* enum store_order_status */
 	uint64_t filled_wh; /* after clearing */
@@ -80,7 +80,7 @@ struct store_trade {
 	uint8_t seller[PW_PK_LEN];
 	uint64_t buy_seq, sell_seq;
 	uint32_t qty_wh;
-	uint32_t price_uper_kwh;
+	int32_t price_uper_kwh; /* may be negative */
 };
 
 /* Market parameters snapshot written at start and on reload (auditors). */
@@ -159,13 +159,13 @@ pw_err store_depth(struct store *s, uint64_t interval, struct pw_depth *d)
     __attribute__((warn_unused_result));
 
 /* Interval bookkeeping: state 1 = cleared, 2 = settled. */
-pw_err store_interval_cleared(struct store *s, uint64_t interval, uint32_t price_uper_kwh,
+pw_err store_interval_cleared(struct store *s, uint64_t interval, int32_t price_uper_kwh,
                               uint64_t volume_wh, uint32_t parts, uint64_t now_s)
     __attribute__((warn_unused_result));
 pw_err store_interval_settled(struct store *s, uint64_t interval, uint64_t now_s)
     __attribute__((warn_unused_result));
 /* state of an interval: 0 when not cleared yet. */
-pw_err store_interval_state(struct store *s, uint64_t interval, int *state, uint32_t *price,
+pw_err store_interval_state(struct store *s, uint64_t interval, int *state, int32_t *price,
                             uint64_t *volume_wh) __attribute__((warn_unused_result));
 /* Largest cleared interval, PW_ERR_NOTFOUND when none. */
 pw_err store_last_cleared(struct store *s, uint64_t *interval) __attribute__((warn_unused_result));

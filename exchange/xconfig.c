@@ -12,7 +12,10 @@
 #include "peerwatt/log.h"
 #include "peerwatt/money.h"
 
-#define PRICE_MAX 4000000000LL /* prices are u32 on the wire */
+/* Prices are i32 on the wire, fees u32 (docs/protocol.md). */
+#define PRICE_MIN ((int64_t)INT32_MIN)
+#define PRICE_MAX ((int64_t)INT32_MAX)
+#define FEE_MAX   4000000000LL
 
 #define OPT(sec, nm, ty, field, lo, hi, dflt, hlp)                                                 \
 	{                                                                                          \
@@ -35,13 +38,13 @@ static const struct pw_cfg_opt opts[] = {
 	    "meter readings awaited until interval end + grace, then settlement"),
 	OPT("market", "max_ahead_s", PW_CFG_INT, max_ahead_s, 0, 7 * 86400, "86400",
 	    "orders accepted for intervals starting at most this far ahead (>= G + L)"),
-	OPT("market", "feedin", PW_CFG_MONEY, feedin_uper_kwh, 0, PRICE_MAX, NULL,
-	    "feed-in tariff per kWh (lowest allowed price)"),
-	OPT("market", "retail", PW_CFG_MONEY, retail_uper_kwh, 0, PRICE_MAX, NULL,
+	OPT("market", "feedin", PW_CFG_MONEY, feedin_uper_kwh, PRICE_MIN, PRICE_MAX, NULL,
+	    "feed-in tariff per kWh (lowest allowed price; negative: export is charged)"),
+	OPT("market", "retail", PW_CFG_MONEY, retail_uper_kwh, PRICE_MIN, PRICE_MAX, NULL,
 	    "retail tariff per kWh (highest allowed price)"),
-	OPT("fees", "same_zone", PW_CFG_MONEY, fee_same_zone_uper_kwh, 0, PRICE_MAX, "0",
+	OPT("fees", "same_zone", PW_CFG_MONEY, fee_same_zone_uper_kwh, 0, FEE_MAX, "0",
 	    "grid fee per kWh, buyer and seller in the same zone"),
-	OPT("fees", "default", PW_CFG_MONEY, fee_default_uper_kwh, 0, PRICE_MAX, "0",
+	OPT("fees", "default", PW_CFG_MONEY, fee_default_uper_kwh, 0, FEE_MAX, "0",
 	    "grid fee per kWh between zones without an explicit ZONE/ZONE entry"),
 	OPT("network", "request", PW_CFG_STR, request_endpoint, 0, 0, "tcp://127.0.0.1:7700",
 	    "ROUTER endpoint for requests"),
@@ -85,7 +88,7 @@ fee_extra(void *ctx, void *target, const char *section, const char *name, const 
 		return PW_ERR_CONFIG;
 	}
 	int64_t fee;
-	if (pw_money_parse(value, &fee) != PW_OK || fee < 0 || fee > PRICE_MAX) {
+	if (pw_money_parse(value, &fee) != PW_OK || fee < 0 || fee > FEE_MAX) {
 		snprintf(msg, msglen, "%.60s: '%.40s' is not a fee per kWh (decimal amount >= 0)",
 		         name, value);
 		return PW_ERR_CONFIG;

@@ -105,8 +105,8 @@ xrules_market_of(const struct xconfig *c, uint64_t time_s, uint64_t effective_in
 	out->gate_s = (uint32_t)c->gate_s;
 	out->grace_s = (uint32_t)c->grace_s;
 	out->max_ahead_s = (uint32_t)c->max_ahead_s;
-	out->feedin_uper_kwh = (uint32_t)c->feedin_uper_kwh;
-	out->retail_uper_kwh = (uint32_t)c->retail_uper_kwh;
+	out->feedin_uper_kwh = (int32_t)c->feedin_uper_kwh; /* i32 (xconfig.c) */
+	out->retail_uper_kwh = (int32_t)c->retail_uper_kwh;
 	out->fee_same_zone_uper_kwh = (uint32_t)c->fee_same_zone_uper_kwh;
 	out->fee_default_uper_kwh = (uint32_t)c->fee_default_uper_kwh;
 	for (size_t i = 0; i < c->n_fees; i++)
@@ -420,15 +420,16 @@ market_of_tables(sqlite3 *db, const struct xconfig *c, uint64_t now_s, struct pw
 	static const struct {
 		const char *key;
 		int required;
+		int is_price; /* i32 rather than u32 */
 	} ints[] = {
-		{ "interval_s", 1 },
-		{ "gate_s", 1 },
-		{ "grace_s", 1 },
-		{ "max_ahead_s", 0 },
-		{ "feedin_uper_kwh", 1 },
-		{ "retail_uper_kwh", 1 },
-		{ "fee_same_zone_uper_kwh", 0 },
-		{ "fee_default_uper_kwh", 0 },
+		{ "interval_s", 1, 0 },
+		{ "gate_s", 1, 0 },
+		{ "grace_s", 1, 0 },
+		{ "max_ahead_s", 0, 0 },
+		{ "feedin_uper_kwh", 1, 1 },
+		{ "retail_uper_kwh", 1, 1 },
+		{ "fee_same_zone_uper_kwh", 0, 0 },
+		{ "fee_default_uper_kwh", 0, 0 },
 	};
 	const int64_t cfg_v[] = { c->interval_s,
 		                  c->gate_s,
@@ -438,7 +439,7 @@ market_of_tables(sqlite3 *db, const struct xconfig *c, uint64_t now_s, struct pw
 		                  c->retail_uper_kwh,
 		                  c->fee_same_zone_uper_kwh,
 		                  c->fee_default_uper_kwh };
-	uint32_t v[sizeof(ints) / sizeof(ints[0])];
+	int64_t v[sizeof(ints) / sizeof(ints[0])];
 	char name[64];
 	long long id = 0;
 	int bad = 0;
@@ -457,7 +458,9 @@ market_of_tables(sqlite3 *db, const struct xconfig *c, uint64_t now_s, struct pw
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 		long long x = 0;
 		bad = 0;
-		if (!param_int(db, ints[i].key, 0, U32_MAX_LL, &x, &bad)) {
+		long long lo = ints[i].is_price ? INT32_MIN : 0;
+		long long hi = ints[i].is_price ? INT32_MAX : U32_MAX_LL;
+		if (!param_int(db, ints[i].key, lo, hi, &x, &bad)) {
 			if (ints[i].required)
 				return fail(err, errlen, PW_ERR_CORRUPT, "table params has no %s",
 				            ints[i].key);
@@ -467,23 +470,24 @@ market_of_tables(sqlite3 *db, const struct xconfig *c, uint64_t now_s, struct pw
 		} else if (bad) {
 			return fail(
 			    err, errlen, PW_ERR_CORRUPT,
-			    "table params: %s is stored twice or is not an integer 0..2^32-1",
-			    ints[i].key);
+			    "table params: %s is stored twice or is not an integer %lld..%lld",
+			    ints[i].key, lo, hi);
 		}
-		v[i] = (uint32_t)x;
+		v[i] = x;
 	}
 	mk->time_s = now_s;
 	mk->effective_interval = 0;
 	put_text(mk->name, PW_TOKEN_LEN, name);
 	memcpy(mk->currency, c->currency, PW_CURRENCY_LEN);
-	mk->interval_s = v[0];
-	mk->gate_s = v[1];
-	mk->grace_s = v[2];
-	mk->max_ahead_s = v[3];
-	mk->feedin_uper_kwh = v[4];
-	mk->retail_uper_kwh = v[5];
-	mk->fee_same_zone_uper_kwh = v[6];
-	mk->fee_default_uper_kwh = v[7];
+	/* each within its range (param_int above) */
+	mk->interval_s = (uint32_t)v[0];
+	mk->gate_s = (uint32_t)v[1];
+	mk->grace_s = (uint32_t)v[2];
+	mk->max_ahead_s = (uint32_t)v[3];
+	mk->feedin_uper_kwh = (int32_t)v[4];
+	mk->retail_uper_kwh = (int32_t)v[5];
+	mk->fee_same_zone_uper_kwh = (uint32_t)v[6];
+	mk->fee_default_uper_kwh = (uint32_t)v[7];
 	if (sqlite3_prepare_v2(db, "SELECT zone_a, zone_b, fee_uper_kwh FROM fees ORDER BY rowid",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return fail(err, errlen, PW_ERR_CORRUPT, "no table fees: %s", sqlite3_errmsg(db));

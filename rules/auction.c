@@ -30,7 +30,8 @@
 /*
  * One order on its way through the sorts.  `key` low 32 bits: the sort key
  * (arrival offset, or the price distance from the side's best price); high
- * 32 bits: the limit price, so the greedy walk never goes back to the
+ * 32 bits: the limit price offset by 2^31 (PRICE_BIAS, so that a signed
+ * price is an unsigned field), so the greedy walk never goes back to the
  * caller's array.  Sixteen bytes keep the walk sequential in memory.
  */
 struct rec {
@@ -39,7 +40,9 @@ struct rec {
 	uint32_t idx; /* the caller's index */
 };
 
-#define REC_PRICE(r) ((uint32_t)((r)->key >> 32))
+#define PRICE_BIAS       ((int64_t)1 << 31)
+#define REC_PRICE(r)     ((int32_t)((int64_t)((r)->key >> 32) - PRICE_BIAS))
+#define REC_PRICE_KEY(p) ((uint64_t)((int64_t)(p) + PRICE_BIAS) << 32)
 
 /* Number of bits needed for values 0 .. max. */
 static unsigned
@@ -116,7 +119,7 @@ radix_sort(struct rec *a, struct rec *tmp, size_t n, unsigned bits)
  */
 static pw_err
 split_by_side(const struct auction_order *orders, size_t n, struct rec *bids, struct rec *asks,
-              struct rec *scratch, struct rec *tmp, uint32_t bid_max, uint32_t ask_min)
+              struct rec *scratch, struct rec *tmp, int32_t bid_max, int32_t ask_min)
 {
 	int sorted = 1;
 	uint64_t amin = orders[0].arrival;
@@ -143,13 +146,14 @@ split_by_side(const struct auction_order *orders, size_t n, struct rec *bids, st
 	for (size_t r = 0; r < n; r++) {
 		uint32_t i = sorted ? (uint32_t)r : scratch[r].idx;
 		const struct auction_order *o = &orders[i];
-		uint64_t price = (uint64_t)o->price_uper_kwh << 32;
+		uint64_t price = REC_PRICE_KEY(o->price_uper_kwh);
+		/* distances in 64 bits: they span up to 2^32 - 1 across zero */
 		if (o->side == PW_SIDE_BUY) { /* highest price first */
-			bids[jb].key = price | (uint32_t)(bid_max - o->price_uper_kwh);
+			bids[jb].key = price | (uint32_t)((int64_t)bid_max - o->price_uper_kwh);
 			bids[jb].qty_wh = o->qty_wh;
 			bids[jb++].idx = i;
 		} else {
-			asks[ja].key = price | (uint32_t)(o->price_uper_kwh - ask_min);
+			asks[ja].key = price | (uint32_t)((int64_t)o->price_uper_kwh - ask_min);
 			asks[ja].qty_wh = o->qty_wh;
 			asks[ja++].idx = i;
 		}
@@ -190,11 +194,11 @@ match(struct rec *bids, size_t nb, struct rec *asks, size_t na, struct auction_r
 	size_t ib = 0, ia = 0, cap = 0;
 	/* Each step exhausts a bid or an ask, so there are fewer than nb + na. */
 	size_t max_trades = nb + na;
-	uint32_t last_bid = 0, last_ask = 0;
+	int32_t last_bid = 0, last_ask = 0;
 
 	while (ib < nb && ia < na) {
 		struct rec *b = &bids[ib], *a = &asks[ia];
-		uint32_t bp = REC_PRICE(b), ap = REC_PRICE(a);
+		int32_t bp = REC_PRICE(b), ap = REC_PRICE(a);
 		if (bp < ap)
 			break;
 		uint32_t q = b->qty_wh < a->qty_wh ? b->qty_wh : a->qty_wh;
@@ -212,8 +216,13 @@ match(struct rec *bids, size_t nb, struct rec *asks, size_t na, struct auction_r
 			ia++;
 	}
 	if (out->n_trades > 0) {
-		/* The marginal pair's midpoint, rounded down; in u64 so it cannot wrap. */
-		out->price_uper_kwh = (uint32_t)(((uint64_t)last_bid + last_ask) / 2);
+		/* The marginal pair's midpoint rounded down (toward minus
+		 * infinity, also below zero: C division would truncate toward
+		 * zero); in 64 bits so the sum cannot wrap.  It lies between
+		 * the two limits, so it fits an int32. */
+		int64_t sum = (int64_t)last_bid + last_ask;
+		int64_t mid = sum / 2 - (sum % 2 < 0 ? 1 : 0);
+		out->price_uper_kwh = (int32_t)mid;
 	}
 	return PW_OK;
 }
@@ -230,7 +239,7 @@ auction_clear(const struct auction_order *orders, size_t n, struct auction_resul
 	if (n > UINT32_MAX)
 		return PW_ERR_RANGE;
 	size_t nb = 0, na = 0;
-	uint32_t bid_min = UINT32_MAX, bid_max = 0, ask_min = UINT32_MAX, ask_max = 0;
+	int32_t bid_min = INT32_MAX, bid_max = INT32_MIN, ask_min = INT32_MAX, ask_max = INT32_MIN;
 	for (size_t i = 0; i < n; i++) {
 		const struct auction_order *o = &orders[i];
 		if (o->qty_wh == 0)
@@ -263,9 +272,9 @@ auction_clear(const struct auction_order *orders, size_t n, struct auction_resul
 	/* Records are in arrival order, so a stable sort on the price distance
 	 * alone gives price-then-arrival order. */
 	if (nb > 0)
-		radix_sort(bids, tmp, nb, bits_for((uint64_t)bid_max - bid_min));
+		radix_sort(bids, tmp, nb, bits_for((uint64_t)((int64_t)bid_max - bid_min)));
 	if (na > 0)
-		radix_sort(asks, tmp, na, bits_for((uint64_t)ask_max - ask_min));
+		radix_sort(asks, tmp, na, bits_for((uint64_t)((int64_t)ask_max - ask_min)));
 	rc = match(bids, nb, asks, na, out);
 done:
 	free(recs);

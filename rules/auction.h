@@ -16,10 +16,10 @@
 #include "peerwatt/error.h"
 
 struct auction_order {
-	uint64_t arrival;        /* exchange arrival order (log index): tie-break, unique */
-	uint32_t qty_wh;         /* > 0 */
-	uint32_t price_uper_kwh; /* limit */
-	uint8_t side;            /* PW_SIDE_BUY or PW_SIDE_SELL */
+	uint64_t arrival;       /* exchange arrival order (log index): tie-break, unique */
+	uint32_t qty_wh;        /* > 0 */
+	int32_t price_uper_kwh; /* limit; may be negative */
+	uint8_t side;           /* PW_SIDE_BUY or PW_SIDE_SELL */
 };
 
 struct auction_trade {
@@ -29,7 +29,7 @@ struct auction_trade {
 };
 
 struct auction_result {
-	uint32_t price_uper_kwh; /* uniform price; 0 when nothing trades */
+	int32_t price_uper_kwh; /* uniform price, may be negative; 0 when nothing trades */
 	uint64_t volume_wh;
 	size_t n_trades;
 	struct auction_trade *trades; /* owned by the result */

@@ -28,7 +28,7 @@ settle_fee_lookup(const struct settle_fees *fees, const char *zone_a, const char
 
 /* acc += sign * amount(qty, price), overflow-checked. */
 static pw_err
-add_amount(int64_t *acc, int sign, uint64_t qty_wh, uint32_t price_uper_kwh)
+add_amount(int64_t *acc, int sign, uint64_t qty_wh, int64_t price_uper_kwh)
 {
 	int64_t a;
 	pw_err rc = pw_money_amount(qty_wh, price_uper_kwh, &a);
@@ -38,7 +38,7 @@ add_amount(int64_t *acc, int sign, uint64_t qty_wh, uint32_t price_uper_kwh)
 }
 
 pw_err
-settle_household(const struct settle_tariffs *tariffs, uint32_t price_uper_kwh,
+settle_household(const struct settle_tariffs *tariffs, int32_t price_uper_kwh,
                  const struct settle_trade *trades, size_t n_trades,
                  const struct settle_reading *reading, struct pw_statement *st)
 {

@@ -22,8 +22,8 @@
 #define SETTLE_ZONE_MAX 32 /* zone names are shorter than this */
 
 struct settle_tariffs {
-	uint32_t feedin_uper_kwh; /* paid for export the market did not take */
-	uint32_t retail_uper_kwh; /* charged for import the market did not supply */
+	int32_t feedin_uper_kwh; /* paid for export the market did not take (< 0: charged) */
+	int32_t retail_uper_kwh; /* charged for import the market did not supply */
 };
 
 /* Grid fee of one unordered zone pair (a,b) = (b,a), in u/kWh. */
@@ -63,12 +63,13 @@ struct settle_reading {
 /*
  * Fill `st` for one household: every field except `household` and
  * `interval`, which the caller sets (they are left as they are).
- * `price_uper_kwh` is the interval's clearing price, `trades` the
+ * `price_uper_kwh` is the interval's clearing price (negative: sellers pay
+ * buyers, the same rounding rule), `trades` the
  * household's trades in it (n_trades may be 0).  PW_ERR_ARG on NULL,
  * PW_ERR_FIELD on a trade with a bad side or zero quantity,
  * PW_ERR_OVERFLOW when a figure does not fit; `st` is then unspecified.
  */
-pw_err settle_household(const struct settle_tariffs *tariffs, uint32_t price_uper_kwh,
+pw_err settle_household(const struct settle_tariffs *tariffs, int32_t price_uper_kwh,
                         const struct settle_trade *trades, size_t n_trades,
                         const struct settle_reading *reading, struct pw_statement *st)
     __attribute__((warn_unused_result));

@@ -22,8 +22,8 @@ struct validate_market {
 	int64_t interval_s;
 	int64_t gate_s;
 	int64_t max_ahead_s;
-	uint32_t feedin_uper_kwh;
-	uint32_t retail_uper_kwh;
+	int32_t feedin_uper_kwh; /* may be negative */
+	int32_t retail_uper_kwh;
 };
 
 /* The household's state relevant to an ORDER. */

@@ -2,7 +2,8 @@
  * fmt.h: prices, intervals and powers as people read them in the logs and
  * on the dashboard.
  *
- *   pw_fmt_price   250000 u/kWh        -> "25.00 ct/kWh" (exact: "17.875 ct/kWh")
+ *   pw_fmt_price   250000 u/kWh        -> "25.00 ct/kWh" (exact: "17.875 ct/kWh";
+ *                  negative: -35000 -> "-3.50 ct/kWh")
  *   pw_fmt_interval 359315281 with 5 s -> "359315281 (2026-12-06T17:00:05Z)"
  *   pw_fmt_power   3680 W              -> "3.68 kW" (800 -> "800 W", 3600000 -> "3.6 MW")
  *
@@ -21,7 +22,7 @@
 #define PW_FMT_LEN 48
 
 /* A price in micro-units per kWh as cents per kWh, at least two decimals. */
-void pw_fmt_price(uint64_t price_uper_kwh, char *out, size_t cap);
+void pw_fmt_price(int64_t price_uper_kwh, char *out, size_t cap);
 /* Interval number and the UTC start of [interval * interval_s, ...). */
 void pw_fmt_interval(uint64_t interval, int64_t interval_s, char *out, size_t cap);
 /* A power in W: W below 1 kW, else kW below 1 MW, else MW; exact (trailing

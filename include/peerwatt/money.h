@@ -3,12 +3,14 @@
  *
  *   energy  Wh                      (uint64_t / int64_t, names end in _wh)
  *   power   W                       (int64_t, names end in _w)
- *   price   micro-units per kWh     (uint32_t, names end in _uper_kwh;
- *                                    25.00 ct/kWh = 0.25/kWh = 250000)
+ *   price   micro-units per kWh     (int32_t, names end in _uper_kwh;
+ *                                    25.00 ct/kWh = 0.25/kWh = 250000;
+ *                                    negative: the seller pays)
  *   money   micro-units             (int64_t, names end in _u)
  *
  * The one rounding rule (docs/market.md): amount_u = qty_wh * price / 1000,
- * rounded half up (floor((qty_wh * price + 500) / 1000)).  It is computed
+ * rounded half up (floor((qty_wh * price + 500) / 1000), floor toward minus
+ * infinity for negative prices too: -0.5 -> 0, -0.501 -> -1).  It is computed
  * once per trade and the same figure is debited and credited, so money
  * balances exactly.  Every operation checks for overflow.  Thread-safe.
  */
@@ -20,8 +22,9 @@
 
 #include "peerwatt/error.h"
 
-/* The trade-amount rule; PW_ERR_OVERFLOW when the result exceeds INT64_MAX. */
-pw_err pw_money_amount(uint64_t qty_wh, uint64_t price_uper_kwh, int64_t *amount_u)
+/* The trade-amount rule; PW_ERR_OVERFLOW when the result is outside int64.
+ * A negative price gives a negative amount (the rounding is still half up). */
+pw_err pw_money_amount(uint64_t qty_wh, int64_t price_uper_kwh, int64_t *amount_u)
     __attribute__((warn_unused_result));
 pw_err pw_money_add(int64_t a, int64_t b, int64_t *out) __attribute__((warn_unused_result));
 pw_err pw_money_sub(int64_t a, int64_t b, int64_t *out) __attribute__((warn_unused_result));

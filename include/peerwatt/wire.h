@@ -6,7 +6,8 @@
  *
  *     u8  version (=1) | u8 type | author public key [32] | body | signature [64]
  *
- * Integers are big-endian, fixed width; every type has a fixed body layout
+ * Integers are big-endian, fixed width (signed ones two's complement: every
+ * price is i32, fees u32); every type has a fixed body layout
  * (RESULT, PROOF, DEPTH and MARKET end in a counted array, the count
  * bounded).  The
  * signature is Ed25519 by `author` over
@@ -165,12 +166,12 @@ enum pw_proof_kind { PW_PROOF_INCLUSION = 1, PW_PROOF_CONSISTENCY = 2 };
 #define PW_STMT_READING_LATE    0x2u
 
 struct pw_order {
-	uint64_t seq;            /* per-key, strictly increasing (shared with CANCEL) */
-	uint64_t interval;       /* delivery interval index */
-	uint64_t expiry_s;       /* Unix seconds; refused at or after */
-	uint32_t qty_wh;         /* > 0 (0 decodes; the exchange rejects it) */
-	uint32_t price_uper_kwh; /* limit */
-	uint8_t side;            /* enum pw_side */
+	uint64_t seq;           /* per-key, strictly increasing (shared with CANCEL) */
+	uint64_t interval;      /* delivery interval index */
+	uint64_t expiry_s;      /* Unix seconds; refused at or after */
+	uint32_t qty_wh;        /* > 0 (0 decodes; the exchange rejects it) */
+	int32_t price_uper_kwh; /* limit; i32, may be negative */
+	uint8_t side;           /* enum pw_side */
 };
 
 struct pw_cancel {
@@ -228,7 +229,7 @@ struct pw_trade {
 
 struct pw_result {
 	uint64_t interval;
-	uint32_t price_uper_kwh; /* uniform clearing price; 0 when no volume */
+	int32_t price_uper_kwh; /* uniform clearing price, i32; 0 when no volume */
 	uint64_t volume_wh;
 	uint32_t n_trades_total; /* over all parts */
 	uint16_t part;           /* 0 .. parts-1 */
@@ -243,8 +244,8 @@ struct pw_result {
 struct pw_statement {
 	uint8_t household[PW_PK_LEN];
 	uint64_t interval;
-	uint32_t flags;          /* PW_STMT_* */
-	uint32_t price_uper_kwh; /* the interval's clearing price */
+	uint32_t flags;         /* PW_STMT_* */
+	int32_t price_uper_kwh; /* the interval's clearing price, i32 */
 	uint64_t bought_wh, sold_wh;
 	uint64_t export_wh, import_wh; /* metered in the interval */
 	uint64_t shortfall_wh;         /* seller: sold but not exported, bought at retail */
@@ -277,7 +278,7 @@ struct pw_proof {
 
 struct pw_depth_level {
 	uint8_t side;
-	uint32_t price_uper_kwh;
+	int32_t price_uper_kwh; /* i32 */
 	uint64_t qty_wh;
 };
 
@@ -292,12 +293,12 @@ struct pw_depth {
  * stopped, hung or cut-off exchange, a skewed clock and a config that
  * disagrees with the market's (docs/protocol.md "HEARTBEAT"). */
 struct pw_heartbeat {
-	uint64_t time_ms;         /* exchange clock, Unix ms, when signed */
-	uint32_t period_ms;       /* the next one follows within this, > 0 */
-	uint32_t interval_s;      /* L, > 0 */
-	uint32_t gate_s;          /* G */
-	uint32_t feedin_uper_kwh; /* price floor */
-	uint32_t retail_uper_kwh; /* price ceiling */
+	uint64_t time_ms;        /* exchange clock, Unix ms, when signed */
+	uint32_t period_ms;      /* the next one follows within this, > 0 */
+	uint32_t interval_s;     /* L, > 0 */
+	uint32_t gate_s;         /* G */
+	int32_t feedin_uper_kwh; /* price floor, i32 (may be negative) */
+	int32_t retail_uper_kwh; /* price ceiling, i32 */
 };
 
 /* One grid fee of a MARKET entry: the fee between two zones (either
@@ -320,8 +321,8 @@ struct pw_market {
 	uint32_t gate_s;                /* G < L */
 	uint32_t grace_s;
 	uint32_t max_ahead_s;
-	uint32_t feedin_uper_kwh; /* price floor */
-	uint32_t retail_uper_kwh; /* price ceiling, >= floor */
+	int32_t feedin_uper_kwh; /* price floor, i32 (may be negative) */
+	int32_t retail_uper_kwh; /* price ceiling, i32, >= floor */
 	uint32_t fee_same_zone_uper_kwh;
 	uint32_t fee_default_uper_kwh;
 	uint16_t n_fees; /* <= PW_MARKET_MAX_FEES */

@@ -47,7 +47,7 @@ make_book(struct auction_order *o, size_t n, uint64_t seed)
 	for (size_t i = 0; i < n; i++) {
 		o[i].arrival = 1000 + i;
 		o[i].qty_wh = 1 + (uint32_t)(rng_next(&seed) % 5000);
-		o[i].price_uper_kwh = 80000 + (uint32_t)(rng_next(&seed) % 220001);
+		o[i].price_uper_kwh = 80000 + (int32_t)(rng_next(&seed) % 220001);
 		o[i].side = (rng_next(&seed) & 1) ? PW_SIDE_BUY : PW_SIDE_SELL;
 	}
 }
@@ -115,7 +115,7 @@ main(int argc, char **argv)
 		       sizes[s].n == 1000000 ? " target <=100" : "");
 		if (sizes[s].n == 100000)
 			printf("BENCH clear_100k_ms %.3f ms\n", ms);
-		printf("# %zu orders: %zu trades, %llu Wh at %u u/kWh\n", sizes[s].n, res.n_trades,
+		printf("# %zu orders: %zu trades, %llu Wh at %d u/kWh\n", sizes[s].n, res.n_trades,
 		       (unsigned long long)res.volume_wh, res.price_uper_kwh);
 		auction_result_free(&res);
 	}

@@ -52,7 +52,8 @@ static void
 check_settlement(const struct auction_order *o, const uint8_t *rd, size_t n,
                  const struct auction_result *r)
 {
-	static const struct settle_tariffs tariffs = { 80000, 300000 };
+	/* a negative feed-in tariff: limits and prices of both signs */
+	static const struct settle_tariffs tariffs = { -128000, 300000 };
 	struct pw_statement st[MAX_ORDERS];
 	for (size_t h = 0; h < n; h++) {
 		struct settle_trade t[MAX_ORDERS];
@@ -93,10 +94,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		arrival += p[0];
 		o[i].arrival = arrival;
 		o[i].qty_wh = (uint32_t)p[1] << 8 | p[2];
-		/* few distinct prices so that books cross and tie often; the top
-		 * bit of p[3] moves a price to the top of the 32-bit range */
-		o[i].price_uper_kwh =
-		    (p[3] & 0x80) ? UINT32_MAX - (p[4] & 0x0f) : (uint32_t)p[4] * 1000u;
+		/* few distinct prices of both signs so that books cross and tie
+		 * often (p[4] - 128 thousand: -128000 .. 127000, odd negative
+		 * midpoints); the top bits of p[3] move a price to either end of
+		 * the i32 range */
+		o[i].price_uper_kwh = (p[3] & 0x80)   ? INT32_MAX - (p[4] & 0x0f)
+		                      : (p[3] & 0x40) ? INT32_MIN + (p[4] & 0x0f)
+		                                      : ((int32_t)p[4] - 128) * 1000 + (p[3] & 1);
 		o[i].side = p[5] % 3 == 0 ? PW_SIDE_BUY : p[5] % 3 == 1 ? PW_SIDE_SELL : p[5];
 		reading[i] = p[6];
 		if (o[i].qty_wh == 0 || (o[i].side != PW_SIDE_BUY && o[i].side != PW_SIDE_SELL) ||
@@ -128,8 +132,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(vol == r.volume_wh && vol == max_uniform_volume(o, n));
 	if (r.n_trades > 0) {
 		const struct auction_trade *m = &r.trades[r.n_trades - 1];
-		CHECK(r.price_uper_kwh ==
-		      ((uint64_t)o[m->buy].price_uper_kwh + o[m->sell].price_uper_kwh) / 2);
+		/* the floor of the midpoint, also below zero */
+		int64_t sum = (int64_t)o[m->buy].price_uper_kwh + o[m->sell].price_uper_kwh;
+		CHECK(r.price_uper_kwh == (sum - (sum & 1)) / 2);
 	} else {
 		CHECK(r.price_uper_kwh == 0);
 	}
@@ -149,7 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* settlement balances whatever the readings; only sane prices here,
 	 * the tariffs bound them in the market */
-	if (r.price_uper_kwh <= 300000)
+	if (r.price_uper_kwh >= -128000 && r.price_uper_kwh <= 300000)
 		check_settlement(o, reading, n, &r);
 	auction_result_free(&r);
 	return 0;

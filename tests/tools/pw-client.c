@@ -118,7 +118,7 @@ print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t se
 		printf("REJECT %s\n", pw_reason_name(m.u.receipt.reason));
 		break;
 	case PW_MSG_RESULT:
-		printf("RESULT %llu %u %llu %u %u\n", (unsigned long long)m.u.result.interval,
+		printf("RESULT %llu %d %llu %u %u\n", (unsigned long long)m.u.result.interval,
 		       m.u.result.price_uper_kwh, (unsigned long long)m.u.result.volume_wh,
 		       m.u.result.n_trades_total, m.u.result.parts);
 		break;
@@ -388,7 +388,7 @@ main(int argc, char **argv)
 		m.u.order.interval = rel(a[1], cur_iv);
 		m.u.order.side = strcmp(a[2], "buy") == 0 ? PW_SIDE_BUY : PW_SIDE_SELL;
 		m.u.order.qty_wh = (uint32_t)num(a[3], 0, UINT32_MAX);
-		m.u.order.price_uper_kwh = (uint32_t)num(a[4], 0, UINT32_MAX);
+		m.u.order.price_uper_kwh = (int32_t)num(a[4], INT32_MIN, INT32_MAX);
 		m.u.order.expiry_s = rel(a[5], now);
 	} else if (strcmp(kind, "cancel") == 0 && nargs == 3) {
 		m.type = PW_MSG_CANCEL;

@@ -15,6 +15,10 @@
  *
  *   pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] [--token T]
  *               [--exchange-down] [--inverter-down] [--no-pv] [--seed N]
+ *               [--negative]
+ *
+ * --negative: a market with a negative feed-in tariff (-5.0 ct/kWh) whose
+ * clearing prices lie between -3.0 and -1.0 ct/kWh (sellers pay).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,16 +40,17 @@
 #define DEMO_HISTORY        48
 #define DEMO_RETAIL         320000 /* uper_kwh */
 #define DEMO_FEED_IN        80000
-#define DEMO_FEE            10000 /* grid fee per kWh, paid by the buyer */
-#define DEMO_MAX_IMPORT_WH  20000 /* per interval */
-#define DEMO_PAGE           20    /* rows of a page, as the agent's */
-#define DEMO_ENERGY         96    /* intervals of the energy chart */
+#define DEMO_FEED_IN_NEG    (-50000) /* --negative */
+#define DEMO_FEE            10000    /* grid fee per kWh, paid by the buyer */
+#define DEMO_MAX_IMPORT_WH  20000    /* per interval */
+#define DEMO_PAGE           20       /* rows of a page, as the agent's */
+#define DEMO_ENERGY         96       /* intervals of the energy chart */
 
 static volatile sig_atomic_t demo_stop;
 
 struct demo_order {
 	uint64_t seq, interval, qty_wh;
-	uint32_t price;
+	int32_t price;
 	char side[5];
 	char status[10];
 	bool is_auto;
@@ -54,7 +59,7 @@ struct demo_order {
 
 struct demo_trade {
 	uint64_t interval, qty_wh;
-	uint32_t price;
+	int32_t price;
 	bool buy;
 	int64_t amount_u, fee_u;
 };
@@ -75,6 +80,7 @@ struct demo {
 	struct dash *dash;
 	unsigned interval_s;
 	bool exchange_down, inverter_down, no_pv;
+	bool negative; /* --negative: feed-in and clearing prices below zero */
 	uint64_t seq;
 	unsigned rng;
 	int64_t pv_w, house_w;
@@ -86,7 +92,7 @@ struct demo {
 	struct demo_statement stmts[DEMO_MAX_STATEMENTS];
 	size_t nstmts;
 	uint64_t hist_interval[DEMO_HISTORY];
-	uint32_t hist_price[DEMO_HISTORY];
+	int32_t hist_price[DEMO_HISTORY];
 	uint64_t hist_volume[DEMO_HISTORY];
 	size_t nhist;
 	struct demo_energy energy[DEMO_ENERGY];
@@ -117,16 +123,25 @@ demo_rand(struct demo *dm, unsigned mod)
 	return (dm->rng >> 16) % mod;
 }
 
-/* The clearing price of interval i: a slow wave between 0.12 and 0.28. */
-static uint32_t
-demo_price(uint64_t i)
+static int32_t
+demo_feed_in(const struct demo *dm)
+{
+	return dm->negative ? DEMO_FEED_IN_NEG : DEMO_FEED_IN;
+}
+
+/* The clearing price of interval i: a slow wave between 0.12 and 0.28
+ * (--negative: between -0.03 and -0.01). */
+static int32_t
+demo_price(const struct demo *dm, uint64_t i)
 {
 	double w = sin((double)(i % 1000) / 3.0);
-	return (uint32_t)(200000 + (int)(w * 80000.0)) / 1000 * 1000;
+	if (dm->negative)
+		return (int32_t)(-20000 + (int)(w * 10000.0)) / 1000 * 1000;
+	return (int32_t)(200000 + (int)(w * 80000.0)) / 1000 * 1000;
 }
 
 static int64_t
-amount(uint64_t qty_wh, uint32_t price)
+amount(uint64_t qty_wh, int32_t price)
 {
 	int64_t a = 0;
 
@@ -228,7 +243,7 @@ doc_market(struct demo *dm)
 		                     bids, "asks", asks));
 	}
 	return json_pack("{s:s,s:i,s:i,s:I,s:o,s:o}", "currency", "EUR", "retail_uper_kwh",
-	                 DEMO_RETAIL, "feed_in_uper_kwh", DEMO_FEED_IN, "next_interval",
+	                 DEMO_RETAIL, "feed_in_uper_kwh", demo_feed_in(dm), "next_interval",
 	                 (json_int_t)(cur + 1), "prices", prices, "depth", depth);
 }
 
@@ -481,7 +496,7 @@ demo_get(void *ctx, enum dash_doc doc)
 /* ---- actions --------------------------------------------------------------- */
 
 static struct demo_order *
-add_order(struct demo *dm, const char *side, uint64_t interval, uint64_t qty, uint32_t price,
+add_order(struct demo *dm, const char *side, uint64_t interval, uint64_t qty, int32_t price,
           bool is_auto)
 {
 	struct demo_order *o;
@@ -515,8 +530,9 @@ demo_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *msg, si
 		snprintf(msg, cap, "the exchange is unreachable; try again later");
 		return PW_ERR_UNAVAILABLE;
 	}
-	if (bid->max_price_uper_kwh < DEMO_FEED_IN || bid->max_price_uper_kwh > DEMO_RETAIL) {
-		snprintf(msg, cap, "maximum price must be between 0.08 and 0.32 EUR/kWh");
+	if (bid->max_price_uper_kwh < demo_feed_in(dm) || bid->max_price_uper_kwh > DEMO_RETAIL) {
+		snprintf(msg, cap, "maximum price must be between %s and 0.32 EUR/kWh",
+		         dm->negative ? "-0.05" : "0.08");
 		return PW_ERR_RANGE;
 	}
 	if (first <= now_interval(dm)) {
@@ -580,10 +596,11 @@ demo_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 		snprintf(msg, cap, "minimum price above the retail tariff would never sell");
 		return PW_ERR_RANGE;
 	}
-	if (s->min_price_uper_kwh < DEMO_FEED_IN) {
+	if (s->min_price_uper_kwh < demo_feed_in(dm)) {
 		snprintf(msg, cap,
-		         "the minimum price must be at least the feed-in tariff (8.0 ct/kWh):"
-		         " below it you would sell for less than the grid pays");
+		         "the minimum price must be at least the feed-in tariff (%s ct/kWh):"
+		         " below it you would sell for less than the grid pays",
+		         dm->negative ? "-5.0" : "8.0");
 		return PW_ERR_RANGE;
 	}
 	dm->settings = *s;
@@ -640,7 +657,7 @@ add_sums(struct demo *dm, const struct demo_statement *s)
 static void
 clear_interval(struct demo *dm, uint64_t i)
 {
-	uint32_t p = demo_price(i);
+	int32_t p = demo_price(dm, i);
 	int64_t bought = 0, sold = 0, net = 0, fees = 0, baseline = 0;
 	size_t k;
 
@@ -673,7 +690,7 @@ clear_interval(struct demo *dm, uint64_t i)
 			} else {
 				sold += (int64_t)o->qty_wh;
 				net += t->amount_u;
-				baseline += amount(o->qty_wh, DEMO_FEED_IN);
+				baseline += amount(o->qty_wh, demo_feed_in(dm));
 			}
 		} else {
 			snprintf(o->status, sizeof o->status, "expired");
@@ -682,7 +699,7 @@ clear_interval(struct demo *dm, uint64_t i)
 	if (dm->nhist == DEMO_HISTORY) {
 		memmove(dm->hist_interval, dm->hist_interval + 1,
 		        (DEMO_HISTORY - 1) * sizeof dm->hist_interval[0]);
-		memmove(dm->hist_price, dm->hist_price + 1, (DEMO_HISTORY - 1) * sizeof(uint32_t));
+		memmove(dm->hist_price, dm->hist_price + 1, (DEMO_HISTORY - 1) * sizeof(int32_t));
 		memmove(dm->hist_volume, dm->hist_volume + 1,
 		        (DEMO_HISTORY - 1) * sizeof(uint64_t));
 		dm->nhist--;
@@ -782,7 +799,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] "
 	           "[--token T]\n                   [--exchange-down] [--inverter-down] "
-	           "[--no-pv] [--seed N]\n");
+	           "[--no-pv] [--seed N] [--negative]\n");
 }
 
 int
@@ -797,6 +814,7 @@ main(int argc, char **argv)
 		{ "inverter-down", no_argument, NULL, 'I' },
 		{ "no-pv", no_argument, NULL, 'P' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "negative", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -855,6 +873,10 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			dm.no_pv = true;
+			break;
+		case 'N':
+			dm.negative = true;
+			dm.settings.min_price_uper_kwh = -40000;
 			break;
 		case 'h':
 			usage(stdout);

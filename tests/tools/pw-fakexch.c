@@ -92,7 +92,8 @@ struct ord {
 	uint8_t pk[PW_PK_LEN];
 	uint64_t seq, iv;
 	uint8_t side;
-	uint32_t qty, price;
+	uint32_t qty;
+	int32_t price;
 	int cancelled;
 };
 
@@ -103,7 +104,7 @@ struct rdg {
 
 struct ivres {
 	uint64_t iv;
-	uint32_t price;
+	int32_t price;
 	struct pw_trade t[16];
 	uint16_t n;
 	uint8_t frame[2048];
@@ -244,7 +245,7 @@ say(const char *kind, unsigned long long n)
 /* ---- rules and registry in the log ------------------------------------ */
 
 static void
-log_market(struct fx *f, uint64_t eff, uint32_t retail)
+log_market(struct fx *f, uint64_t eff, int32_t retail)
 {
 	struct pw_msg m;
 	struct rule *r;
@@ -632,7 +633,7 @@ out:
 /* ---- the market clock --------------------------------------------------- */
 
 static void
-result_frame(struct fx *f, struct ivres *r, uint32_t price, uint8_t *out, size_t cap, size_t *len)
+result_frame(struct fx *f, struct ivres *r, int32_t price, uint8_t *out, size_t cap, size_t *len)
 {
 	struct pw_msg m;
 	uint64_t vol = 0;
@@ -741,7 +742,7 @@ checkpoint(struct fx *f, uint64_t iv, uint64_t size, int fork)
 	publish(f, c->frame, c->len, PW_MSG_CHECKPOINT);
 }
 
-static uint32_t
+static int32_t
 retail_of(const struct fx *f, uint64_t iv)
 {
 	return f->retail_from != 0 && iv >= f->retail_from ? RETAIL2 : RETAIL;
@@ -786,7 +787,7 @@ settle(struct fx *f, uint64_t iv, uint64_t now_s)
 			}
 		if (n > 0 || !rd.missing) {
 			struct pw_msg m;
-			uint32_t price = r != NULL ? r->price : 0;
+			int32_t price = r != NULL ? r->price : 0;
 			memset(&m, 0, sizeof(m));
 			m.type = PW_MSG_STATEMENT;
 			/* a reading ACKed in an earlier second than this settlement

@@ -88,7 +88,7 @@ struct forge {
 	struct pw_keypair ex;
 	uint64_t market_id;
 	int64_t interval_s, gate_s, grace_s;
-	uint32_t feedin, retail;
+	int32_t feedin, retail;
 	struct ent *e;
 	size_t n;
 	const char *path;
@@ -139,8 +139,8 @@ load(struct forge *f, const char *path, const char *key)
 	f->interval_s = param(f, "interval_s");
 	f->gate_s = param(f, "gate_s");
 	f->grace_s = param(f, "grace_s");
-	f->feedin = (uint32_t)param(f, "feedin_uper_kwh");
-	f->retail = (uint32_t)param(f, "retail_uper_kwh");
+	f->feedin = (int32_t)param(f, "feedin_uper_kwh");
+	f->retail = (int32_t)param(f, "retail_uper_kwh");
 	f->e = calloc(MAX_ENTRIES, sizeof(*f->e));
 	if (f->e == NULL || sqlite3_prepare_v2(f->db, "SELECT frame FROM log ORDER BY idx", -1, &st,
 	                                       NULL) != SQLITE_OK)
@@ -912,7 +912,7 @@ retro_tariff(struct forge *f)
 	m.u.market.time_s = ((uint64_t)iv + 2) * (uint64_t)f->interval_s;
 	insert_at(f, f->n, &m);
 	rewrite(f, &f->ex, -1);
-	snprintf(q, sizeof(q), "UPDATE params SET value = %u WHERE key = 'retail_uper_kwh'",
+	snprintf(q, sizeof(q), "UPDATE params SET value = %d WHERE key = 'retail_uper_kwh'",
 	         m.u.market.retail_uper_kwh);
 	sql(f->db, q);
 	printf("entry %llu\n", (unsigned long long)pos_index(f, f->n - 1));

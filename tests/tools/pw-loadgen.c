@@ -184,8 +184,8 @@ main(int argc, char **argv)
 				return 64;
 			memcpy(lo, v, (size_t)(colon - v));
 			lo[colon - v] = '\0';
-			plo = num(lo, 0, UINT32_MAX);
-			phi = num(colon + 1, plo, UINT32_MAX);
+			plo = num(lo, INT32_MIN, INT32_MAX); /* prices are i32 */
+			phi = num(colon + 1, plo, INT32_MAX);
 			break;
 		}
 		default:
@@ -242,7 +242,8 @@ main(int argc, char **argv)
 			m.u.order.qty_wh = 1 + (rnd >> 16) % 10;
 			rnd = rnd * 1103515245u + 12345u;
 			m.u.order.price_uper_kwh =
-			    (uint32_t)(plo + (int64_t)((rnd >> 8) % (uint32_t)(phi - plo + 1)));
+			    (int32_t)(plo +
+			              (int64_t)((uint64_t)(rnd >> 8) % (uint64_t)(phi - plo + 1)));
 			m.u.order.expiry_s = (uint64_t)(t0 + 86400);
 			h[i].seqs[k] = m.u.order.seq;
 			if (pw_wire_encode(&m, (uint64_t)market, &h[i].kp, h[i].frames[k],

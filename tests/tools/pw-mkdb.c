@@ -76,7 +76,8 @@ struct ord {
 	uint64_t idx;
 	uint32_t hh;
 	uint64_t seq;
-	uint32_t qty, price;
+	uint32_t qty;
+	int32_t price;
 	uint64_t expiry_s;
 	uint8_t side, cancelled;
 };
@@ -89,8 +90,9 @@ struct gen {
 	struct store *s;
 	struct mlog *m;
 	FILE *cpf;
-	uint8_t *buf;              /* PW_WIRE_MAX_LEN: one frame being encoded */
-	uint32_t retail, fee_pair; /* in force (--tariff-change raises them) */
+	uint8_t *buf;   /* PW_WIRE_MAX_LEN: one frame being encoded */
+	int32_t retail; /* in force (--tariff-change raises it and fee_pair) */
+	uint32_t fee_pair;
 };
 
 static _Noreturn void
@@ -193,7 +195,7 @@ tariff_change(struct gen *g, uint64_t from)
 	market_entry(g, &msg, (from - 1) * L_S, from);
 	append(g, &msg, &g->exch, NULL);
 	snprintf(sql, sizeof(sql),
-	         "UPDATE params SET value = %u WHERE key = 'retail_uper_kwh';"
+	         "UPDATE params SET value = %d WHERE key = 'retail_uper_kwh';"
 	         " UPDATE fees SET fee_uper_kwh = %u",
 	         g->retail, g->fee_pair);
 	if (sqlite3_exec(store_db(g->s), sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -261,7 +263,8 @@ run_interval(struct gen *g, uint64_t ivl, size_t orders_per_hh, size_t part_trad
 			/* one order in ten expires at gate closure: closed unfilled */
 			msg.u.order.expiry_s = ivl * L_S - (rnd(g) % 10 == 0 ? GATE_S : 0);
 			msg.u.order.qty_wh = (uint32_t)rnd_in(g, 1, each ? each : 1);
-			msg.u.order.price_uper_kwh = (uint32_t)rnd_in(g, FEEDIN, g->retail);
+			msg.u.order.price_uper_kwh =
+			    (int32_t)rnd_in(g, FEEDIN, (uint64_t)g->retail);
 			msg.u.order.side = side;
 			if (drop && h == 0 && k == 0)
 				continue; /* the fork: this order vanishes from history */

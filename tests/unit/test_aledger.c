@@ -65,7 +65,9 @@ test_results_and_prices(void **state)
 	unsigned mine;
 	json_t *doc;
 
-	assert_int_equal(aledger_last_price(f->l), 0);
+	int32_t last = 7;
+	assert_int_equal(aledger_last_price(f->l, &last), 0); /* none yet */
+	assert_int_equal(last, 0);
 	memset(t, 0, sizeof(t));
 	memcpy(t[0].buyer, f->me.pk, PW_PK_LEN); /* we buy */
 	memcpy(t[0].seller, f->other.pk, PW_PK_LEN);
@@ -91,7 +93,8 @@ test_results_and_prices(void **state)
 	assert_int_equal(mine, 2);
 	/* the same RESULT again (PUB and QUERY) adds nothing */
 	assert_int_equal(aledger_add_result(f->l, &m.u.result, f->me.pk, &mine), PW_OK);
-	assert_int_equal(aledger_last_price(f->l), 150000);
+	assert_int_equal(aledger_last_price(f->l, &last), 1);
+	assert_int_equal(last, 150000);
 	doc = aledger_json_trades(f->l, f->me.pk);
 	assert_non_null(doc);
 	assert_int_equal(json_array_size(json_object_get(doc, "trades")), 2);
@@ -422,7 +425,7 @@ test_order_fill_and_fees(void **state)
 
 /* A RESULT of interval iv in which `me` bought n times (qty 100, 101, ...). */
 static void
-buy_result(struct fx *f, uint64_t iv, int n, uint32_t price)
+buy_result(struct fx *f, uint64_t iv, int n, int32_t price)
 {
 	struct pw_trade t[4];
 	struct pw_msg m;

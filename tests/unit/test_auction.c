@@ -48,7 +48,7 @@ struct example {
 	const char *name;
 	size_t n;
 	struct auction_order orders[8];
-	uint32_t price;
+	int32_t price;
 	uint64_t volume;
 	size_t n_trades;
 	struct want_trade trades[8];
@@ -107,11 +107,49 @@ static const struct example examples[] = {
 	  { { 1, 2, 10 } } },
 	{ "extreme prices do not wrap",
 	  2,
-	  { { 1, 1, UINT32_MAX, B }, { 2, 1, UINT32_MAX - 1, S } },
-	  UINT32_MAX - 1,
+	  { { 1, 1, INT32_MAX, B }, { 2, 1, INT32_MAX - 1, S } },
+	  INT32_MAX - 1,
 	  1,
 	  1,
 	  { { 1, 2, 1 } } },
+	{ "lowest prices do not wrap: floor((2 * INT32_MIN + 1) / 2) = INT32_MIN",
+	  2,
+	  { { 1, 1, INT32_MIN + 1, B }, { 2, 1, INT32_MIN, S } },
+	  INT32_MIN,
+	  1,
+	  1,
+	  { { 1, 2, 1 } } },
+	{ "the whole i32 range: floor((INT32_MAX + INT32_MIN) / 2) = floor(-1/2) = -1",
+	  2,
+	  { { 1, 1, INT32_MAX, B }, { 2, 1, INT32_MIN, S } },
+	  -1,
+	  1,
+	  1,
+	  { { 1, 2, 1 } } },
+	{ "market.md example 5: negative limits, negative price",
+	  4,
+	  { { 1, 300, -50000, S },
+	    { 2, 200, -20000, S },
+	    { 3, 400, -10000, B },
+	    { 4, 300, -40000, B } },
+	  -15000,
+	  400,
+	  2,
+	  { { 3, 1, 300 }, { 3, 2, 100 } } },
+	{ "market.md example 6: mixed signs, odd sum rounds toward minus infinity",
+	  2,
+	  { { 1, 100, -30001, S }, { 2, 100, 0, B } },
+	  -15001, /* floor(-15000.5); C division would give -15000 */
+	  100,
+	  1,
+	  { { 2, 1, 100 } } },
+	{ "negative asks rank before positive ones, bids above zero before negative",
+	  4,
+	  { { 1, 10, 5, S }, { 2, 10, -5, S }, { 3, 10, -3, B }, { 4, 10, 7, B } },
+	  1, /* 4 <- 2, then bid 3 (-3) < ask 1 (5) stops; floor((7 + -5) / 2) = 1 */
+	  10,
+	  1,
+	  { { 4, 2, 10 } } },
 	{ "price zero ask and bid",
 	  2,
 	  { { 1, 5, 0, B }, { 2, 5, 0, S } },
@@ -181,7 +219,7 @@ brute_force_volume(const struct auction_order *o, size_t n)
 {
 	uint64_t best = 0;
 	for (size_t c = 0; c < n; c++) {
-		uint32_t p = o[c].price_uper_kwh;
+		int32_t p = o[c].price_uper_kwh;
 		uint64_t d = 0, s = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (o[i].side == B && o[i].price_uper_kwh >= p)
@@ -244,9 +282,12 @@ check_properties(const struct auction_order *o, size_t n, const struct auction_r
 		assert_int_equal(r->price_uper_kwh, 0);
 	} else {
 		const struct auction_trade *m = &r->trades[r->n_trades - 1];
-		uint64_t mb = o[m->buy].price_uper_kwh, ma = o[m->sell].price_uper_kwh;
+		int64_t mb = o[m->buy].price_uper_kwh, ma = o[m->sell].price_uper_kwh;
 		assert_true(mb >= ma);
-		assert_int_equal(r->price_uper_kwh, (mb + ma) / 2);
+		/* floor of the midpoint, also below zero: subtract the odd bit
+		 * (1 for odd negatives too in two's complement), then halve exactly */
+		int64_t sum = mb + ma;
+		assert_true(r->price_uper_kwh == (sum - (sum & 1)) / 2);
 	}
 	/* price-time priority: nothing trades while a better order on its side
 	 * is left (partly) unfilled */
@@ -287,7 +328,7 @@ assert_same_result(const struct auction_order *o1, const struct auction_result *
 }
 
 static size_t
-random_book(struct auction_order *o, size_t max_n, uint64_t *seed, uint32_t plo, uint32_t phi,
+random_book(struct auction_order *o, size_t max_n, uint64_t *seed, int64_t plo, int64_t phi,
             uint32_t qmax, int arrivals)
 {
 	/* arrivals 0: consecutive; 1: gaps up to 10^6; 2: gaps up to 2^52, so the
@@ -299,15 +340,15 @@ random_book(struct auction_order *o, size_t max_n, uint64_t *seed, uint32_t plo,
 		arrival += arrivals == 0 ? 1 : 1 + rng_next(seed) % gap[arrivals];
 		o[i].arrival = arrival;
 		o[i].qty_wh = rng_range(seed, 1, qmax);
-		o[i].price_uper_kwh = rng_range(seed, plo, phi);
+		o[i].price_uper_kwh =
+		    (int32_t)(plo + (int64_t)(rng_next(seed) % (uint64_t)(phi - plo + 1)));
 		o[i].side = (rng_next(seed) & 1) ? B : S;
 	}
 	return n;
 }
 
 static void
-run_random_books(size_t books, size_t max_n, uint32_t plo, uint32_t phi, uint32_t qmax,
-                 uint64_t seed)
+run_random_books(size_t books, size_t max_n, int64_t plo, int64_t phi, uint32_t qmax, uint64_t seed)
 {
 	struct auction_order *o = malloc(max_n * sizeof(*o));
 	struct auction_order *o2 = malloc(max_n * sizeof(*o2));
@@ -337,15 +378,27 @@ test_random_small_books(void **state)
 	run_random_books(5000, 24, 10, 20, 10, 0x5eedull);
 }
 
-/* Prices spread over the 32-bit range, books small (insertion sort) and
- * large (radix sort): exercises every digit. */
+/* Prices spread over the whole i32 range, books small (insertion sort) and
+ * large (radix sort): exercises every digit and both signs. */
 static void
 test_random_wide_prices(void **state)
 {
 	(void)state;
-	run_random_books(1000, 40, 0, UINT32_MAX, 1000, 0xfeedull);
-	run_random_books(300, 400, 0, UINT32_MAX, 1000, 0xfade5ull);
-	run_random_books(300, 400, UINT32_MAX - 5000, UINT32_MAX, 1000, 0xface5ull);
+	run_random_books(1000, 40, INT32_MIN, INT32_MAX, 1000, 0xfeedull);
+	run_random_books(300, 400, INT32_MIN, INT32_MAX, 1000, 0xfade5ull);
+	run_random_books(300, 400, INT32_MAX - 5000, INT32_MAX, 1000, 0xface5ull);
+	run_random_books(300, 400, INT32_MIN, INT32_MIN + 5000, 1000, 0xfacadeull);
+}
+
+/* Negative and mixed-sign limits around zero (a negative feed-in tariff):
+ * few levels, many ties, odd negative midpoints. */
+static void
+test_random_negative_prices(void **state)
+{
+	(void)state;
+	run_random_books(5000, 24, -20, 20, 10, 0x7e6ull);
+	run_random_books(3000, 24, -21, -1, 10, 0x7e7ull);
+	run_random_books(60, 1500, -150000, 300000, 5000, 0x7e8ull);
 }
 
 /* Books above the insertion-sort threshold. */
@@ -387,6 +440,7 @@ main(void)
 		cmocka_unit_test(test_bad_input_leaves_result_empty),
 		cmocka_unit_test(test_random_small_books),
 		cmocka_unit_test(test_random_wide_prices),
+		cmocka_unit_test(test_random_negative_prices),
 		cmocka_unit_test(test_random_large_books),
 		cmocka_unit_test(test_repeatable),
 	};

@@ -35,8 +35,8 @@ struct rbuf {
 /* Signs and decodes a RESULT part, so the trades are read from wire bytes
  * exactly as the agent gets them. */
 static const struct pw_result *
-mkresult(struct rbuf *b, uint64_t iv, uint32_t price, uint64_t volume, uint32_t total,
-         uint16_t part, uint16_t parts, const struct pw_trade *t, uint16_t n)
+mkresult(struct rbuf *b, uint64_t iv, int32_t price, uint64_t volume, uint32_t total, uint16_t part,
+         uint16_t parts, const struct pw_trade *t, uint16_t n)
 {
 	struct pw_keypair kp;
 	uint8_t seed[PW_SEED_LEN] = { 7 };

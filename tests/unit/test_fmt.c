@@ -15,7 +15,7 @@ static void
 test_price(void **state)
 {
 	static const struct {
-		uint64_t uper;
+		int64_t uper;
 		const char *want;
 	} cases[] = {
 		{ 250000, "25.00 ct/kWh" },
@@ -24,7 +24,13 @@ test_price(void **state)
 		{ 0, "0.00 ct/kWh" },
 		{ 1, "0.0001 ct/kWh" },
 		{ 175000, "17.50 ct/kWh" },
-		{ 4294967295u, "429496.7295 ct/kWh" },
+		{ 4294967295, "429496.7295 ct/kWh" },
+		{ -35000, "-3.50 ct/kWh" },
+		{ -1, "-0.0001 ct/kWh" },
+		{ -9999, "-0.9999 ct/kWh" },
+		{ -178750, "-17.875 ct/kWh" },
+		{ INT32_MIN, "-214748.3648 ct/kWh" },
+		{ INT64_MIN, "-922337203685477.5808 ct/kWh" },
 	};
 	char buf[PW_FMT_LEN];
 	(void)state;

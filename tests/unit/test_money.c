@@ -17,7 +17,8 @@ test_amount_rounds_half_up(void **state)
 {
 	(void)state;
 	static const struct {
-		uint64_t qty_wh, price;
+		uint64_t qty_wh;
+		int64_t price;
 		int64_t want_u;
 	} t[] = {
 		{ 0, 250000, 0 },
@@ -57,7 +58,14 @@ test_amount_overflow_at_int64_limit(void **state)
 	/* (INT64_MAX*1000 + 500) / 1000 rounds up past the limit */
 	assert_int_equal(pw_money_amount((uint64_t)INT64_MAX * 2u + 1u, 500, &got),
 	                 PW_ERR_OVERFLOW);
-	assert_int_equal(pw_money_amount(UINT64_MAX, UINT64_MAX, &got), PW_ERR_OVERFLOW);
+	assert_int_equal(pw_money_amount(UINT64_MAX, INT64_MAX, &got), PW_ERR_OVERFLOW);
+	/* the negative side: INT64_MIN itself fits, one micro-unit below does not */
+	assert_int_equal(pw_money_amount((uint64_t)INT64_MAX + 1u, -1000, &got), PW_OK);
+	assert_true(got == INT64_MIN);
+	got = 7;
+	assert_int_equal(pw_money_amount((uint64_t)INT64_MAX + 2u, -1000, &got), PW_ERR_OVERFLOW);
+	assert_true(got == 7);
+	assert_int_equal(pw_money_amount(UINT64_MAX, INT64_MIN, &got), PW_ERR_OVERFLOW);
 	assert_int_equal(pw_money_amount(UINT64_MAX, 0, &got), PW_OK);
 	assert_true(got == 0);
 	assert_int_equal(pw_money_amount(1, 1, NULL), PW_ERR_ARG);
@@ -71,16 +79,66 @@ test_amount_is_monotonic_and_symmetric(void **state)
 	for (uint64_t q = 0; q < 200; q += 7)
 		for (uint64_t p = 0; p < 5000; p += 37) {
 			int64_t a, b;
-			assert_int_equal(pw_money_amount(q, p, &a), PW_OK);
-			assert_int_equal(pw_money_amount(p, q, &b), PW_OK);
+			assert_int_equal(pw_money_amount(q, (int64_t)p, &a), PW_OK);
+			assert_int_equal(pw_money_amount(p, (int64_t)q, &b), PW_OK);
 			assert_true(a == b);
 			int64_t c;
-			assert_int_equal(pw_money_amount(q + 1, p, &c), PW_OK);
+			assert_int_equal(pw_money_amount(q + 1, (int64_t)p, &c), PW_OK);
 			assert_true(c >= a);
 			/* within half a micro-unit of the exact value */
 			int64_t exact_x1000 = (int64_t)(q * p);
 			assert_true(a * 1000 - exact_x1000 <= 500);
 			assert_true(exact_x1000 - a * 1000 < 500);
+		}
+}
+
+/*
+ * Negative prices: the same formula floor((qty * price + 500) / 1000) with a
+ * true floor, so half a micro-unit still rounds up (toward plus infinity):
+ * -0.5 -> 0, -1.5 -> -1, -0.501 -> -1.  C division alone would truncate
+ * toward zero and give -0.501 -> 0.
+ */
+static void
+test_amount_negative_price_rounds_half_up(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t qty_wh;
+		int64_t price;
+		int64_t want_u;
+	} t[] = {
+		{ 0, -250000, 0 },
+		{ 1000, -250000, -250000 }, /* 1 kWh at -0.25 */
+		{ 1, -250000, -250 },       /* exact */
+		{ 1, -1, 0 },               /* -0.001 -> 0 */
+		{ 1, -499, 0 },             /* -0.499 -> 0 */
+		{ 1, -500, 0 },             /* -0.5 -> 0 (half up, not away from 0) */
+		{ 1, -501, -1 },            /* -0.501 -> -1 (truncation would say 0) */
+		{ 1, -999, -1 },            /* -0.999 -> -1 */
+		{ 1, -1000, -1 },           /* exact */
+		{ 1, -1500, -1 },           /* -1.5 -> -1 */
+		{ 1, -1501, -2 },           /* -1.501 -> -2 */
+		{ 3, -1500, -4 },           /* -4.5 -> -4 */
+		{ 333, -205001, -68265 },   /* -68265.333 -> -68265 */
+		{ 333, -205003, -68266 },   /* -68265.999 -> -68266 */
+		{ 2500, -1, -2 },           /* -2.5 -> -2 */
+		{ 7, -214286, -1500 },      /* -1500.002 -> -1500 */
+		{ UINT32_MAX, INT32_MIN, -9223372034707292 }, /* -9223372034707292.16 */
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		int64_t got = 99;
+		assert_int_equal(pw_money_amount(t[i].qty_wh, t[i].price, &got), PW_OK);
+		assert_true(got == t[i].want_u);
+	}
+	/* against the exact rational value, for every sign: amount is the unique
+	 * integer with amount - 1/2 <= exact < amount + 1/2 */
+	for (int64_t p = -5000; p <= 5000; p += 13)
+		for (uint64_t q = 0; q < 120; q += 7) {
+			int64_t a;
+			assert_int_equal(pw_money_amount(q, p, &a), PW_OK);
+			int64_t exact_x1000 = (int64_t)q * p;
+			assert_true(a * 1000 - 500 <= exact_x1000);
+			assert_true(exact_x1000 < a * 1000 + 500);
 		}
 }
 
@@ -229,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_amount_rounds_half_up),
 		cmocka_unit_test(test_amount_overflow_at_int64_limit),
 		cmocka_unit_test(test_amount_is_monotonic_and_symmetric),
+		cmocka_unit_test(test_amount_negative_price_rounds_half_up),
 		cmocka_unit_test(test_arithmetic_overflow),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_parse),

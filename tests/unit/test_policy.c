@@ -56,28 +56,54 @@ test_offer_price(void **state)
 {
 	struct policy_params p = params();
 	(void)state;
-	assert_int_equal(policy_offer_price(&p, 250000), 120000);
+	assert_int_equal(policy_offer_price(&p, 1, 250000), 120000);
 	p.strategy = POLICY_PRICE_FIXED;
-	assert_int_equal(policy_offer_price(&p, 250000), 180000);
+	assert_int_equal(policy_offer_price(&p, 1, 250000), 180000);
 	p.strategy = POLICY_PRICE_FOLLOW;
-	assert_int_equal(policy_offer_price(&p, 0), 120000);      /* no clearing yet */
-	assert_int_equal(policy_offer_price(&p, 100000), 120000); /* never below min */
-	assert_int_equal(policy_offer_price(&p, 200000), 200000);
+	assert_int_equal(policy_offer_price(&p, 0, 0), 120000);      /* no clearing yet */
+	assert_int_equal(policy_offer_price(&p, 1, 100000), 120000); /* never below min */
+	assert_int_equal(policy_offer_price(&p, 1, 200000), 200000);
 	p.strategy = POLICY_PRICE_MIN;
 	p.min_price_uper_kwh = 10000;
-	assert_int_equal(policy_offer_price(&p, 0), 80000); /* clamped to feed-in */
+	assert_int_equal(policy_offer_price(&p, 0, 0), 80000); /* clamped to feed-in */
 	p.strategy = POLICY_PRICE_FIXED;
 	p.fixed_price_uper_kwh = 400000;
-	assert_int_equal(policy_offer_price(&p, 0), 300000); /* clamped to retail */
+	assert_int_equal(policy_offer_price(&p, 0, 0), 300000); /* clamped to retail */
 	p.retail_uper_kwh = 0;
-	assert_int_equal(policy_offer_price(&p, 0), 400000); /* bounds unknown */
+	assert_int_equal(policy_offer_price(&p, 0, 0), 400000); /* bounds unknown */
+}
+
+/* A negative feed-in tariff: asks may go below zero, down to it. */
+static void
+test_offer_price_negative(void **state)
+{
+	struct policy_params p = params();
+	(void)state;
+	p.feedin_uper_kwh = -50000;
+	p.min_price_uper_kwh = -20000;
+	assert_int_equal(policy_offer_price(&p, 0, 0), -20000);
+	p.min_price_uper_kwh = -90000;
+	assert_int_equal(policy_offer_price(&p, 0, 0), -50000); /* clamped to feed-in */
+	p.strategy = POLICY_PRICE_FOLLOW;
+	p.min_price_uper_kwh = -30000;
+	/* a last clearing price of 0 is a price, not "none" */
+	assert_int_equal(policy_offer_price(&p, 1, 0), 0);
+	assert_int_equal(policy_offer_price(&p, 0, 0), -30000);
+	assert_int_equal(policy_offer_price(&p, 1, -10000), -10000);
+	assert_int_equal(policy_offer_price(&p, 1, -40000), -30000); /* never below min */
+	p.strategy = POLICY_PRICE_FIXED;
+	p.fixed_price_uper_kwh = -45000;
+	assert_int_equal(policy_offer_price(&p, 0, 0), -45000);
 }
 
 static void
 test_decide(void **state)
 {
 	static const struct {
-		uint32_t oq, op, wq, wp;
+		uint32_t oq;
+		int32_t op;
+		uint32_t wq;
+		int32_t wp;
 		enum policy_action want;
 	} cases[] = {
 		{ 0, 0, 0, 0, POLICY_KEEP },
@@ -186,9 +212,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_offer_qty),  cmocka_unit_test(test_offer_price),
-		cmocka_unit_test(test_decide),     cmocka_unit_test(test_sell_block),
-		cmocka_unit_test(test_bid_window), cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_offer_qty),
+		cmocka_unit_test(test_offer_price),
+		cmocka_unit_test(test_offer_price_negative),
+		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_sell_block),
+		cmocka_unit_test(test_bid_window),
+		cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

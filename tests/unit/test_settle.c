@@ -176,7 +176,7 @@ static const struct want example[] = {
 #define N_EXAMPLE (sizeof(example) / sizeof(example[0]))
 
 static void
-settle_want(const struct want *w, uint32_t price, struct pw_statement *st)
+settle_want(const struct want *w, int32_t price, struct pw_statement *st)
 {
 	struct settle_trade t[3];
 	for (size_t i = 0; i < w->n_trades; i++) {
@@ -259,6 +259,76 @@ test_rounding_per_trade(void **state)
 	assert_int_equal(t.peer_received_u, 4);
 }
 
+/* market.md "A negative price": feed-in -50000, clearing price -15001.  The
+ * seller pays: amount(800, -15001) = floor(-12000.8 + 0.5) = -12001 (the
+ * true floor; truncation toward zero would give -12000). */
+static void
+test_negative_price_example(void **state)
+{
+	(void)state;
+	const struct settle_tariffs tf = { -50000, 300000 };
+	const struct settle_trade sell[] = { { S, 800, 0 } };
+	const struct settle_trade buy[] = { { B, 800, 10000 } };
+	const struct settle_reading r_seller = { 0, 0, 1000, 0 };
+	const struct settle_reading r_buyer = { 0, 0, 0, 900 };
+	struct pw_statement st[2];
+	memset(st, 0, sizeof(st));
+	assert_int_equal(settle_household(&tf, -15001, sell, 1, &r_seller, &st[0]), PW_OK);
+	assert_int_equal(st[0].price_uper_kwh, -15001);
+	assert_int_equal(st[0].peer_u, -12001);
+	assert_int_equal(st[0].excess_wh, 200);
+	assert_int_equal(st[0].grid_u, -10000); /* excess export charged at feed-in */
+	assert_int_equal(st[0].fee_u, 0);
+	assert_int_equal(st[0].net_u, -22001);
+	assert_int_equal(st[0].baseline_u, -50000);
+	assert_int_equal(st[0].saving_u, 27999);
+	assert_int_equal(settle_household(&tf, -15001, buy, 1, &r_buyer, &st[1]), PW_OK);
+	assert_int_equal(st[1].peer_u, 12001); /* the buyer is paid */
+	assert_int_equal(st[1].fee_u, 8000);
+	assert_int_equal(st[1].extra_import_wh, 100);
+	assert_int_equal(st[1].grid_u, -30000);
+	assert_int_equal(st[1].net_u, 12001 - 30000 - 8000);
+	assert_int_equal(st[1].baseline_u, -270000);
+	struct settle_totals t;
+	assert_int_equal(settle_totals(st, 2, &t), PW_OK);
+	assert_int_equal(t.peer_paid_u, 12001);
+	assert_int_equal(t.peer_received_u, 12001);
+	assert_int_equal(t.net_u + t.grid_account_u, 0);
+	/* a statement claiming the truncated figure is caught */
+	st[0].peer_u = -12000;
+	st[0].net_u = -22000;
+	st[0].saving_u = 28000;
+	assert_int_equal(settle_totals(st, 2, &t), PW_ERR_CORRUPT);
+}
+
+/* Rounding per trade below zero: 1 Wh at -1500 is floor(-1.5 + 0.5) = -1 u
+ * per trade, so a seller of two 1 Wh trades pays 2 u (amount(2, -1500) = -3
+ * would be 3 u) and each buyer receives exactly 1 u. */
+static void
+test_negative_rounding_per_trade(void **state)
+{
+	(void)state;
+	const struct settle_tariffs tf = { -1000, 3000 };
+	const struct settle_trade sell[] = { { S, 1, 0 }, { S, 1, 0 } };
+	const struct settle_trade buy[] = { { B, 1, 500 } };
+	const struct settle_reading r_seller = { 0, 0, 2, 0 };
+	const struct settle_reading r_buyer = { 0, 0, 0, 1 };
+	struct pw_statement st[3];
+	memset(st, 0, sizeof(st));
+	assert_int_equal(settle_household(&tf, -1500, sell, 2, &r_seller, &st[0]), PW_OK);
+	assert_int_equal(settle_household(&tf, -1500, buy, 1, &r_buyer, &st[1]), PW_OK);
+	assert_int_equal(settle_household(&tf, -1500, buy, 1, &r_buyer, &st[2]), PW_OK);
+	assert_int_equal(st[0].peer_u, -2);
+	assert_int_equal(st[0].baseline_u, -2); /* amount(2, -1000) */
+	assert_int_equal(st[1].peer_u, 1);
+	assert_int_equal(st[1].fee_u, 1);
+	assert_int_equal(st[1].net_u, 0);
+	struct settle_totals t;
+	assert_int_equal(settle_totals(st, 3, &t), PW_OK);
+	assert_int_equal(t.peer_paid_u, 2);
+	assert_int_equal(t.peer_received_u, 2);
+}
+
 static void
 test_bad_input(void **state)
 {
@@ -276,8 +346,9 @@ test_bad_input(void **state)
 	assert_int_equal(settle_household(&tariffs, 1, NULL, 0, NULL, &st), PW_ERR_ARG);
 	/* 2^64 Wh at feed-in does not fit in int64 micro-units */
 	assert_int_equal(settle_household(&tariffs, 1, NULL, 0, &rhuge, &st), PW_ERR_OVERFLOW);
-	/* the largest trade at the largest price still fits */
-	assert_int_equal(settle_household(&tariffs, UINT32_MAX, huge, 1, &r, &st), PW_OK);
+	/* the largest trade at the largest and lowest prices still fits */
+	assert_int_equal(settle_household(&tariffs, INT32_MAX, huge, 1, &r, &st), PW_OK);
+	assert_int_equal(settle_household(&tariffs, INT32_MIN, huge, 1, &r, &st), PW_OK);
 	struct settle_totals t;
 	assert_int_equal(settle_totals(NULL, 1, &t), PW_ERR_ARG);
 	assert_int_equal(settle_totals(NULL, 0, &t), PW_OK);
@@ -300,7 +371,8 @@ static const char *const zones[] = { "north", "south", "east" };
 
 /* One random interval: households with one order each, cleared, settled. */
 static size_t
-random_interval(uint64_t *seed, struct pw_statement *st, uint64_t *volume)
+random_interval(uint64_t *seed, const struct settle_tariffs *tf, int64_t plo, int64_t phi,
+                struct pw_statement *st, uint64_t *volume)
 {
 	size_t n = 1 + (size_t)(rng_next(seed) % MAX_HH);
 	struct auction_order o[MAX_HH];
@@ -309,7 +381,8 @@ random_interval(uint64_t *seed, struct pw_statement *st, uint64_t *volume)
 		o[i].arrival = i + 1;
 		o[i].qty_wh = 1 + (uint32_t)(rng_next(seed) % 2000);
 		/* prices that make half-up rounding matter */
-		o[i].price_uper_kwh = 80000 + (uint32_t)(rng_next(seed) % 220001);
+		o[i].price_uper_kwh =
+		    (int32_t)(plo + (int64_t)(rng_next(seed) % (uint64_t)(phi - plo + 1)));
 		o[i].side = (rng_next(seed) & 1) ? B : S;
 		zone[i] = zones[rng_next(seed) % 3];
 	}
@@ -333,23 +406,20 @@ random_interval(uint64_t *seed, struct pw_statement *st, uint64_t *volume)
 		rd.missing = (rng_next(seed) % 5) == 0;
 		rd.export_wh = rng_next(seed) % 3000;
 		rd.import_wh = rng_next(seed) % 3000;
-		assert_int_equal(settle_household(&tariffs, r.price_uper_kwh, t, nt, &rd, &st[h]),
-		                 PW_OK);
+		assert_int_equal(settle_household(tf, r.price_uper_kwh, t, nt, &rd, &st[h]), PW_OK);
 	}
 	auction_result_free(&r);
 	return n;
 }
 
 static void
-test_random_intervals_balance(void **state)
+run_random_intervals(const struct settle_tariffs *tf, int64_t plo, int64_t phi, uint64_t seed)
 {
-	(void)state;
-	uint64_t seed = 0x5e771e;
 	size_t traded = 0;
 	for (int it = 0; it < 3000; it++) {
 		struct pw_statement st[MAX_HH];
 		uint64_t volume;
-		size_t n = random_interval(&seed, st, &volume);
+		size_t n = random_interval(&seed, tf, plo, phi, st, &volume);
 		struct settle_totals t;
 		assert_int_equal(settle_totals(st, n, &t), PW_OK);
 		assert_int_equal(t.bought_wh, volume);
@@ -390,6 +460,26 @@ test_random_intervals_balance(void **state)
 	assert_true(traded > 1000); /* the property was exercised */
 }
 
+static void
+test_random_intervals_balance(void **state)
+{
+	(void)state;
+	/* prices that make half-up rounding matter */
+	run_random_intervals(&tariffs, 80000, 300000, 0x5e771e);
+}
+
+/* A negative feed-in tariff: limits and clearing prices of both signs, odd
+ * negative products; statements still balance to the micro-unit. */
+static void
+test_random_intervals_negative_balance(void **state)
+{
+	(void)state;
+	const struct settle_tariffs tf = { -50000, 300000 };
+	run_random_intervals(&tf, -50000, 300000, 0x5e771f);
+	const struct settle_tariffs all_neg = { -300001, -1 };
+	run_random_intervals(&all_neg, -300001, -1, 0x5e7720);
+}
+
 int
 main(void)
 {
@@ -397,8 +487,11 @@ main(void)
 		cmocka_unit_test(test_fee_lookup),
 		cmocka_unit_test(test_worked_example),
 		cmocka_unit_test(test_rounding_per_trade),
+		cmocka_unit_test(test_negative_price_example),
+		cmocka_unit_test(test_negative_rounding_per_trade),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_random_intervals_balance),
+		cmocka_unit_test(test_random_intervals_negative_balance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@ pk_of(int i, uint8_t pk[PW_PK_LEN])
 }
 
 static struct store_order
-order(int who, uint64_t idx, uint64_t seq, uint64_t iv, uint8_t side, uint32_t qty, uint32_t price)
+order(int who, uint64_t idx, uint64_t seq, uint64_t iv, uint8_t side, uint32_t qty, int32_t price)
 {
 	struct store_order o = { .log_idx = idx,
 		                 .seq = seq,
@@ -227,7 +227,7 @@ test_book_rebuilt(void **state)
 		struct store_order o =
 		    order((int)(1 + i % 2), 10 + i, 1 + i / 2, 100 + i % 3,
 		          i % 2 ? PW_SIDE_BUY : PW_SIDE_SELL, (uint32_t)(1 + i % 7),
-		          (uint32_t)(100000 + (i * 37) % 50 * 100));
+		          (int32_t)(100000 + (i * 37) % 50 * 100));
 		assert_int_equal(store_order_insert(s, &o, 10), PW_OK);
 	}
 	/* a cancel (its seq in table seqs) and an order closed by clearing */
@@ -348,7 +348,7 @@ test_intervals_results_meters(void **state)
 	assert_int_equal(v, 7);
 	assert_int_equal(store_first_unsettled(s, &v), PW_OK);
 	assert_int_equal(v, 7);
-	uint32_t price;
+	int32_t price;
 	assert_int_equal(store_interval_state(s, 7, &st, &price, &v), PW_OK);
 	assert_int_equal(st, 1);
 	assert_int_equal(price, 123456);

@@ -502,6 +502,15 @@ static const struct mutation mutations[] = {
 	{ PW_MSG_MARKET, 55, { 0, 0, 0x03, 0x83 }, 4, PW_OK, "gate_s = interval_s - 1" },
 	{ PW_MSG_MARKET, 71, { 0, 0x01, 0x38, 0x7f }, 4, PW_ERR_FIELD, "retail below feed-in" },
 	{ PW_MSG_MARKET, 71, { 0, 0x01, 0x38, 0x80 }, 4, PW_OK, "retail = feed-in" },
+	/* prices are i32: ff ff ff ff is -1, below the feed-in 80000, not 2^32 - 1 */
+	{ PW_MSG_MARKET,
+	  71,
+	  { 0xff, 0xff, 0xff, 0xff },
+	  4,
+	  PW_ERR_FIELD,
+	  "retail -1 below feed-in" },
+	{ PW_MSG_MARKET, 67, { 0xff, 0xff, 0x3c, 0xb0 }, 4, PW_OK, "feed-in -50000" },
+	{ PW_MSG_MARKET, 67, { 0x80, 0, 0, 0 }, 4, PW_OK, "feed-in INT32_MIN" },
 	{ PW_MSG_MARKET, 83, { 0, 65 }, 2, PW_ERR_FIELD, "65 fees" },
 	{ PW_MSG_MARKET, 83, { 0, 2 }, 2, PW_ERR_LENGTH, "fee count 2 with 3 fees" },
 	{ PW_MSG_MARKET, 83, { 0, 4 }, 2, PW_ERR_LENGTH, "fee count 4 with 3 fees" },
@@ -840,6 +849,26 @@ vec_hex(struct vec *v, const char *key, uint8_t *out, size_t len)
 		fail_msg("%s: %s is not %zu bytes of hex", v->path, key, len);
 }
 
+/* A price: an i32 in decimal, sign allowed (docs/protocol.md section 1). */
+static int32_t
+parse_i32(const char *s, const char *what)
+{
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || x < INT32_MIN || x > INT32_MAX)
+		fail_msg("%s: bad i32 '%s'", what, s);
+	return (int32_t)x;
+}
+
+static int32_t
+vec_i32(struct vec *v, const char *key)
+{
+	return parse_i32(vec_get(v, key), key);
+}
+
 /* A hex value of any length; caller frees. */
 static uint8_t *
 vec_blob(struct vec *v, const char *key, size_t *len)
@@ -926,7 +955,7 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 		m->u.order.interval = vec_u(v, "interval", UINT64_MAX);
 		m->u.order.expiry_s = vec_u(v, "expiry_s", UINT64_MAX);
 		m->u.order.qty_wh = (uint32_t)vec_u(v, "qty_wh", UINT32_MAX);
-		m->u.order.price_uper_kwh = (uint32_t)vec_u(v, "price", UINT32_MAX);
+		m->u.order.price_uper_kwh = vec_i32(v, "price");
 		m->u.order.side = (uint8_t)vec_u(v, "side", UINT8_MAX);
 		break;
 	case PW_MSG_CANCEL:
@@ -968,7 +997,7 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 		break;
 	case PW_MSG_RESULT:
 		m->u.result.interval = vec_u(v, "interval", UINT64_MAX);
-		m->u.result.price_uper_kwh = (uint32_t)vec_u(v, "price", UINT32_MAX);
+		m->u.result.price_uper_kwh = vec_i32(v, "price");
 		m->u.result.volume_wh = vec_u(v, "volume_wh", UINT64_MAX);
 		m->u.result.n_trades_total = (uint32_t)vec_u(v, "n_trades_total", UINT32_MAX);
 		m->u.result.part = (uint16_t)vec_u(v, "part", UINT16_MAX);
@@ -995,7 +1024,7 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 		vec_hex(v, "household", s->household, PW_PK_LEN);
 		s->interval = vec_u(v, "interval", UINT64_MAX);
 		s->flags = (uint32_t)vec_u(v, "flags", UINT32_MAX);
-		s->price_uper_kwh = (uint32_t)vec_u(v, "price", UINT32_MAX);
+		s->price_uper_kwh = vec_i32(v, "price");
 		s->bought_wh = vec_u(v, "bought_wh", UINT64_MAX);
 		s->sold_wh = vec_u(v, "sold_wh", UINT64_MAX);
 		s->export_wh = vec_u(v, "export_wh", UINT64_MAX);
@@ -1040,8 +1069,7 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 			token(items[i], 0, tok, sizeof(tok));
 			m->u.depth.levels[i].side = (uint8_t)parse_u64(tok, UINT8_MAX, "side");
 			token(items[i], 1, tok, sizeof(tok));
-			m->u.depth.levels[i].price_uper_kwh =
-			    (uint32_t)parse_u64(tok, UINT32_MAX, "price");
+			m->u.depth.levels[i].price_uper_kwh = parse_i32(tok, "price");
 			token(items[i], 2, tok, sizeof(tok));
 			m->u.depth.levels[i].qty_wh = parse_u64(tok, UINT64_MAX, "qty_wh");
 		}
@@ -1051,8 +1079,8 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 		m->u.heartbeat.period_ms = (uint32_t)vec_u(v, "period_ms", UINT32_MAX);
 		m->u.heartbeat.interval_s = (uint32_t)vec_u(v, "interval_s", UINT32_MAX);
 		m->u.heartbeat.gate_s = (uint32_t)vec_u(v, "gate_s", UINT32_MAX);
-		m->u.heartbeat.feedin_uper_kwh = (uint32_t)vec_u(v, "feedin_uper_kwh", UINT32_MAX);
-		m->u.heartbeat.retail_uper_kwh = (uint32_t)vec_u(v, "retail_uper_kwh", UINT32_MAX);
+		m->u.heartbeat.feedin_uper_kwh = vec_i32(v, "feedin_uper_kwh");
+		m->u.heartbeat.retail_uper_kwh = vec_i32(v, "retail_uper_kwh");
 		break;
 	case PW_MSG_MARKET: {
 		struct pw_market *mk = &m->u.market;
@@ -1064,8 +1092,8 @@ vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
 		mk->gate_s = (uint32_t)vec_u(v, "gate_s", UINT32_MAX);
 		mk->grace_s = (uint32_t)vec_u(v, "grace_s", UINT32_MAX);
 		mk->max_ahead_s = (uint32_t)vec_u(v, "max_ahead_s", UINT32_MAX);
-		mk->feedin_uper_kwh = (uint32_t)vec_u(v, "feedin_uper_kwh", UINT32_MAX);
-		mk->retail_uper_kwh = (uint32_t)vec_u(v, "retail_uper_kwh", UINT32_MAX);
+		mk->feedin_uper_kwh = vec_i32(v, "feedin_uper_kwh");
+		mk->retail_uper_kwh = vec_i32(v, "retail_uper_kwh");
 		mk->fee_same_zone_uper_kwh =
 		    (uint32_t)vec_u(v, "fee_same_zone_uper_kwh", UINT32_MAX);
 		mk->fee_default_uper_kwh = (uint32_t)vec_u(v, "fee_default_uper_kwh", UINT32_MAX);

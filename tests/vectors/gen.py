@@ -179,6 +179,11 @@ def u32(v):
     return struct.pack(">I", v)
 
 
+def i32(v):
+    """Every price: signed 32 bits, two's complement (docs/protocol.md section 1)."""
+    return struct.pack(">i", v)
+
+
 def u64(v):
     return struct.pack(">Q", v)
 
@@ -236,9 +241,17 @@ def build():
 
     f = [("seq", 7), ("interval", 1900000), ("expiry_s", 1710000000),
          ("qty_wh", 1250), ("price", 210000), ("side", 2)]
-    body = (u64(7) + u64(1900000) + u64(1710000000) + u32(1250) + u32(210000) + u8(2))
+    body = (u64(7) + u64(1900000) + u64(1710000000) + u32(1250) + i32(210000) + u8(2))
     assert len(body) == 33
     vectors.append(("order", "ORDER", HOUSEHOLD_SEED, f, body))
+
+    # A sell order with a negative limit: the seller pays up to 0.035 per kWh
+    # to have its export taken (a market with a negative feed-in tariff).
+    f = [("seq", 9), ("interval", 1900000), ("expiry_s", 1710000000),
+         ("qty_wh", 800), ("price", -35000), ("side", 2)]
+    body = (u64(9) + u64(1900000) + u64(1710000000) + u32(800) + i32(-35000) + u8(2))
+    assert body[28:32] == bytes.fromhex("ffff7748")
+    vectors.append(("order_negative", "ORDER", HOUSEHOLD_SEED, f, body))
 
     f = [("seq", 8), ("interval", 1900000), ("order_seq", 7)]
     body = u64(8) + u64(1900000) + u64(7)
@@ -279,7 +292,7 @@ def build():
     trades = [(hh_pk, seller, 11, 4, 700), (buyer2, seller, 19, 4, 550)]
     f = [("interval", 1900000), ("price", 215000), ("volume_wh", 1250),
          ("n_trades_total", 2), ("part", 0), ("parts", 1), ("n_trades", 2)]
-    body = (u64(1900000) + u32(215000) + u64(1250) + u32(2) + u16(0) + u16(1) + u16(2))
+    body = (u64(1900000) + i32(215000) + u64(1250) + u32(2) + u16(0) + u16(1) + u16(2))
     for b_pk, s_pk, bs, ss, q in trades:
         f.append(("trade", "%s %s %d %d %d" % (b_pk.hex(), s_pk.hex(), bs, ss, q)))
         body += b_pk + s_pk + u64(bs) + u64(ss) + u32(q)
@@ -292,7 +305,7 @@ def build():
           ("extra_import_wh", 0), ("unused_wh", 0), ("peer_u", 268750),
           ("grid_u", -45000), ("fee_u", 1250), ("net_u", 222500),
           ("baseline_u", 88000), ("saving_u", 134500)]
-    body = hh_pk + u64(1900000) + u32(2) + u32(215000)
+    body = hh_pk + u64(1900000) + u32(2) + i32(215000)
     for key in ("bought_wh", "sold_wh", "export_wh", "import_wh", "shortfall_wh",
                 "excess_wh", "extra_import_wh", "unused_wh"):
         body += u64(dict(st)[key])
@@ -300,6 +313,28 @@ def build():
         body += i64(dict(st)[key])
     assert len(body) == 160
     vectors.append(("statement", "STATEMENT", EXCHANGE_SEED, st, body))
+
+    # The seller of a negative clearing price (-15001 u/kWh, feed-in -50000,
+    # retail 300000): it sold 800 Wh and exported 1000; docs/market.md
+    # "Settlement" with amount(q, p) = floor((q * p + 500) / 1000):
+    # peer = amount(800, -15001) = floor(-12000300 / 1000) = -12001 (truncation
+    # would give -12000), grid = amount(200, -50000) = -10000, baseline =
+    # amount(1000, -50000) = -50000.
+    st = [("household", hh_pk.hex()), ("interval", 1900003), ("flags", 0),
+          ("price", -15001), ("bought_wh", 0), ("sold_wh", 800), ("export_wh", 1000),
+          ("import_wh", 0), ("shortfall_wh", 0), ("excess_wh", 200),
+          ("extra_import_wh", 0), ("unused_wh", 0), ("peer_u", -12001),
+          ("grid_u", -10000), ("fee_u", 0), ("net_u", -22001),
+          ("baseline_u", -50000), ("saving_u", 27999)]
+    assert (800 * -15001 + 500) // 1000 == -12001
+    body = hh_pk + u64(1900003) + u32(0) + i32(-15001)
+    for key in ("bought_wh", "sold_wh", "export_wh", "import_wh", "shortfall_wh",
+                "excess_wh", "extra_import_wh", "unused_wh"):
+        body += u64(dict(st)[key])
+    for key in ("peer_u", "grid_u", "fee_u", "net_u", "baseline_u", "saving_u"):
+        body += i64(dict(st)[key])
+    assert len(body) == 160
+    vectors.append(("statement_negative", "STATEMENT", EXCHANGE_SEED, st, body))
 
     root = h("peerwatt test vector root")
     f = [("origin", "peerwatt.example/market-1"), ("interval", 1900000),
@@ -323,15 +358,20 @@ def build():
     body = u64(1900001) + u8(4)
     for side, price, qty in levels:
         f.append(("level", "%d %d %d" % (side, price, qty)))
-        body += u8(side) + u32(price) + u64(qty)
+        body += u8(side) + i32(price) + u64(qty)
     assert len(body) == 9 + 13 * 4
     vectors.append(("depth", "DEPTH", EXCHANGE_SEED, f, body))
 
     f = [("time_ms", 1710000900123), ("period_ms", 2000), ("interval_s", 900),
          ("gate_s", 60), ("feedin_uper_kwh", 80000), ("retail_uper_kwh", 300000)]
-    body = u64(1710000900123) + u32(2000) + u32(900) + u32(60) + u32(80000) + u32(300000)
+    body = u64(1710000900123) + u32(2000) + u32(900) + u32(60) + i32(80000) + i32(300000)
     assert len(body) == 28
     vectors.append(("heartbeat", "HEARTBEAT", EXCHANGE_SEED, f, body))
+    # a negative feed-in tariff: export is charged 0.05 per kWh
+    f = [("time_ms", 1710000900124), ("period_ms", 2000), ("interval_s", 900),
+         ("gate_s", 60), ("feedin_uper_kwh", -50000), ("retail_uper_kwh", 300000)]
+    body = u64(1710000900124) + u32(2000) + u32(900) + u32(60) + i32(-50000) + i32(300000)
+    vectors.append(("heartbeat_negative", "HEARTBEAT", EXCHANGE_SEED, f, body))
     # REGISTRY and REGISTRY_PROOF queries: a = 0, b = tree size (0: latest).
     # key: the household asked about (all zero: the author).
     vectors.append(("query_registry", "QUERY", HOUSEHOLD_SEED) +
@@ -356,7 +396,7 @@ def build():
          ("fee_same_zone_uper_kwh", 10000), ("fee_default_uper_kwh", 50000),
          ("n_fees", len(fees))]
     body = (u64(1710000950) + u64(1900004) + text32("peerwatt.example/market-1") + b"EUR" +
-            u32(900) + u32(60) + u32(120) + u32(86400) + u32(80000) + u32(300000) +
+            u32(900) + u32(60) + u32(120) + u32(86400) + i32(80000) + i32(300000) +
             u32(10000) + u32(50000) + u16(len(fees)))
     assert len(body) == 85
     for za, zb, fee in fees:
@@ -364,6 +404,20 @@ def build():
         body += token32(za) + token32(zb) + u32(fee)
     assert len(body) == 85 + 68 * len(fees)
     vectors.append(("market", "MARKET", EXCHANGE_SEED, f, body))
+
+    # MARKET with a negative feed-in tariff and no fee pairs; retail >= feed-in
+    # is compared as signed numbers.
+    f = [("time_s", 1710000960), ("effective_interval", 1900008),
+         ("name", "peerwatt.example/market-1"), ("currency", "EUR"),
+         ("interval_s", 900), ("gate_s", 60), ("grace_s", 120), ("max_ahead_s", 86400),
+         ("feedin_uper_kwh", -50000), ("retail_uper_kwh", 300000),
+         ("fee_same_zone_uper_kwh", 10000), ("fee_default_uper_kwh", 50000),
+         ("n_fees", 0)]
+    body = (u64(1710000960) + u64(1900008) + text32("peerwatt.example/market-1") + b"EUR" +
+            u32(900) + u32(60) + u32(120) + u32(86400) + i32(-50000) + i32(300000) +
+            u32(10000) + u32(50000) + u16(0))
+    assert len(body) == 85
+    vectors.append(("market_negative", "MARKET", EXCHANGE_SEED, f, body))
 
     f = [("time_s", 1710000951), ("household", hh_pk.hex()), ("id", "h-0017"),
          ("name", "Jansen.Family_2"), ("serial", "SN-2024 000417"), ("zone", "north"),
@@ -398,7 +452,7 @@ def build():
 
     f = [("interval", 1900002), ("price", 199999), ("volume_wh", 9000),
          ("n_trades_total", 8193), ("part", 1), ("parts", 2), ("n_trades", 1)]
-    body = (u64(1900002) + u32(199999) + u64(9000) + u32(8193) + u16(1) + u16(2) + u16(1))
+    body = (u64(1900002) + i32(199999) + u64(9000) + u32(8193) + u16(1) + u16(2) + u16(1))
     f.append(("trade", "%s %s %d %d %d" % (buyer2.hex(), hh_pk.hex(), 2**64 - 1, 1, 1)))
     body += buyer2 + hh_pk + u64(2**64 - 1) + u64(1) + u32(1)
     vectors.append(("result_part", "RESULT", EXCHANGE_SEED, f, body))
@@ -499,7 +553,12 @@ def invalid_cases(bodies):
     cases.append(("market_gate_eq_interval", "field",
                   mutated("market", "MARKET", 55, u32(900))))
     cases.append(("market_retail_below_feedin", "field",
-                  mutated("market", "MARKET", 71, u32(79999))))
+                  mutated("market", "MARKET", 71, i32(79999))))
+    # i32, not u32: ff ff ff ff is a retail tariff of -1, below the feed-in
+    cases.append(("market_retail_minus_1", "field",
+                  mutated("market", "MARKET", 71, i32(-1))))
+    cases.append(("market_negative_retail_below_feedin", "field",
+                  mutated("market_negative", "MARKET", 71, i32(-50001))))
     cases.append(("market_fee_zone_blank", "field",
                   mutated("market", "MARKET", 85 + 2, b" ")))
     cases.append(("market_fee_zone_empty", "field",

@@ -51,14 +51,18 @@
 		if (a >= 10000) return (wh / 1000).toFixed(1) + ' kWh';
 		return wh + ' Wh';
 	}
-	/* Prices as people read them: ct/kWh (1 EUR/kWh = 1 000 000 micro-units). */
+	/* Prices as people read them: ct/kWh (1 EUR/kWh = 1 000 000 micro-units).
+	 * Prices may be negative (a negative feed-in tariff; sellers paying):
+	 * ctPerKwh gives "-3.5" (the form's text, which parsePrice reads back),
+	 * fmtPrice "−3.5 ct/kWh" with the minus sign money uses. */
 	function ctPerKwh(p) {
-		const c = p / 1e4;
-		return c.toFixed(Math.round(p) % 1000 === 0 ? 1 : 2);
+		const a = Math.abs(p);
+		const t = (a / 1e4).toFixed(Math.round(a) % 1000 === 0 ? 1 : 2);
+		return p < 0 && Number(t) !== 0 ? '-' + t : t;
 	}
 	function fmtPrice(p) {
 		if (p === null || p === undefined) return '–';
-		return ctPerKwh(p) + ' ct/kWh';
+		return ctPerKwh(p).replace(/^-/, '−') + ' ct/kWh';
 	}
 	/* Money always with two decimals. */
 	function fmtMoney(u) {
@@ -94,13 +98,15 @@
 		if (!/^\d{1,12}$/.test(t)) return null;
 		return Number(t);
 	}
-	/* Cents per kWh: "25", "25.5" or "25,5" -> 255000 micro-units; null when
-	 * malformed (at most 4 decimals: 1 micro-unit is 0.0001 ct). */
+	/* Cents per kWh: "25", "25.5" or "25,5" -> 255000 micro-units, "-3.5" (or
+	 * with the sign "−") -> -35000; null when malformed (at most 4 decimals:
+	 * 1 micro-unit is 0.0001 ct). */
 	function parsePrice(text) {
-		const m = /^\s*(\d{1,5})(?:[.,](\d{1,4}))?\s*$/.exec(String(text));
+		const m = /^\s*([-−]?)(\d{1,5})(?:[.,](\d{1,4}))?\s*$/.exec(String(text));
 		if (!m) return null;
-		const frac = (m[2] || '').padEnd(4, '0');
-		return Number(m[1]) * 1e4 + Number(frac);
+		const frac = (m[3] || '').padEnd(4, '0');
+		const v = Number(m[2]) * 1e4 + Number(frac);
+		return m[1] && v !== 0 ? -v : v;
 	}
 
 	/* ---- DOM helpers ------------------------------------------------------- */
@@ -383,8 +389,9 @@
 	function renderMarket(m) {
 		S.market = m;
 		if (m.currency) S.currency = m.currency;
-		/* An interval without a trade has no clearing price. */
-		const prices = (m.prices || []).filter((p) => p.price_uper_kwh > 0 && p.volume_wh !== 0)
+		/* An interval without a trade has no clearing price (a price of 0 or
+		 * below with volume is one). */
+		const prices = (m.prices || []).filter((p) => p.volume_wh > 0)
 		    .sort((a, b) => a.interval - b.interval);
 		S.priceData = [prices.map((p) => p.start !== undefined ? p.start : p.interval * intervalS()),
 			prices.map((p) => p.price_uper_kwh / 1e4)];
@@ -403,8 +410,10 @@
 		      ' (' + fmtWh(last.volume_wh || 0) + ' traded)'
 		    : 'No clearing price yet.';
 		const known = m.feed_in_uper_kwh !== undefined && m.retail_uper_kwh !== undefined;
+		const surplus = known && m.feed_in_uper_kwh < 0 ? 'what the grid charges to take your surplus'
+		    : 'what the grid pays for your surplus';
 		$('tariffs').textContent = known ? 'A price always lies between the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
-		    ' (what the grid pays for your surplus) and the retail tariff ' + fmtPrice(m.retail_uper_kwh) +
+		    ' (' + surplus + ') and the retail tariff ' + fmtPrice(m.retail_uper_kwh) +
 		    ' (what the grid charges).' : '';
 		const labels = labelsOf('depth');
 		const rows = (m.depth || []).slice().sort((a, b) => a.interval - b.interval).map((d) => {
@@ -422,7 +431,8 @@
 			$('buy-bounds').textContent = 'Allowed: ' + fmtPrice(m.feed_in_uper_kwh) + ' (feed-in) to ' +
 			    fmtPrice(m.retail_uper_kwh) + ' (retail).';
 			$('set-bounds').textContent = 'At least the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
-			    ': the grid pays that for your surplus anyway.';
+			    (m.feed_in_uper_kwh < 0 ? ': the grid charges that for your surplus; a negative minimum pays a neighbour to take it.'
+			        : ': the grid pays that for your surplus anyway.');
 			if (S.settings) renderSettings(S.settings);
 		}
 	}
@@ -583,7 +593,7 @@
 		const pt = priceIn.value.trim();
 		if (pt === '') return invalid(priceIn, 'buy-message', 'Enter the maximum price you will pay per kWh.');
 		const price = parsePrice(pt);
-		if (price === null || price < 1)
+		if (price === null)
 			return invalid(priceIn, 'buy-message', 'Maximum price must be a number of cents per kWh like 25 or 25.5.');
 		const m = S.market;
 		if (m && m.feed_in_uper_kwh !== undefined && m.retail_uper_kwh !== undefined &&
@@ -591,7 +601,7 @@
 			return invalid(priceIn, 'buy-message', 'Maximum price must be between ' + fmtPrice(m.feed_in_uper_kwh) +
 			    ' and ' + fmtPrice(m.retail_uper_kwh) + ' (the feed-in and retail tariffs).');
 		if (price > 100e6) return invalid(priceIn, 'buy-message', 'Maximum price is too high.');
-		if (price < 1) return invalid(priceIn, 'buy-message', 'Maximum price must be above 0.');
+		if (price < -100e6) return invalid(priceIn, 'buy-message', 'Maximum price is too low.');
 		const bid = { qty_wh: qty, max_price_uper_kwh: price };
 		if ($('buy-when').value === 'standing') {
 			const n = parseWhole(countIn.value);

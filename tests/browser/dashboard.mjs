@@ -304,6 +304,37 @@ await test('token login when reachable from the network', async () => {
 	await stop(demo.proc);
 });
 
+await test('a market below zero: negative tariff, clearing price and bid shown with a minus sign', async () => {
+	const neg = await startDemo(['--interval-s', '60', '--negative']);
+	const { ctx, page, errors } = await openPage(neg.url);
+	await page.waitForFunction(() => /Last clearing price/.test(document.querySelector('#last-price').textContent),
+	    null, { timeout: T });
+	const tariffs = await text(page, '#tariffs');
+	assert(/feed-in tariff −5\.0 ct\/kWh \(what the grid charges to take your surplus\)/.test(tariffs),
+	    'negative feed-in tariff: ' + tariffs);
+	const last = await text(page, '#last-price');
+	assert(/^Last clearing price −[123]\.\d+ ct\/kWh/.test(last), 'negative clearing price: ' + last);
+	assert(/Allowed: −5\.0 ct\/kWh \(feed-in\) to 32\.0 ct\/kWh/.test(await text(page, '#buy-bounds')),
+	    'bounds: ' + await text(page, '#buy-bounds'));
+	// a bid below zero (paid to take energy) is accepted and listed with its sign
+	const seq = await placeBid(page, 300, '-2.5');
+	const row = page.locator(`[data-test=orders] tr[data-seq="${seq}"]`);
+	await row.waitFor({ timeout: T });
+	const rt = await row.innerText();
+	assert(/−2\.5 ct\/kWh/.test(rt), 'negative bid price not shown: ' + rt);
+	// below the negative feed-in: refused in the page, nothing sent
+	await page.fill('[data-test=buy-qty]', '300');
+	await page.fill('[data-test=buy-price]', '-6');
+	await page.selectOption('[data-test=buy-when]', 'next');
+	await page.click('[data-test=buy-submit]');
+	const msg = await text(page, '[data-test=buy-message]');
+	assert(/between −5\.0 ct\/kWh and 32\.0 ct\/kWh/.test(msg), 'bid below a negative feed-in: ' + msg);
+	await page.screenshot({ path: path.join(SHOTS, 'negative.png'), fullPage: true });
+	assert(errors.length === 0, 'console errors: ' + errors.join('; '));
+	await ctx.close();
+	await stop(neg.proc);
+});
+
 await browser.close();
 await stop(slow.proc);
 await stop(fast.proc);

@@ -39,6 +39,11 @@
  *   pw-forge DB EXKEY retro-tariff          a MARKET entry raising the retail
  *                                           tariff from the last traded interval
  *                                           on, appended (table params too)
+ *   pw-forge DB EXKEY result-price DELTA    the last traded interval's RESULT
+ *                                           re-signed with its clearing price
+ *                                           moved by DELTA u/kWh (signed: a
+ *                                           more negative price makes sellers
+ *                                           pay more); statements left alone
  *   pw-forge DB EXKEY clear-early           the RESULT of the last traded
  *                                           interval moved right after its last
  *                                           order, where a checkpoint signed
@@ -1059,6 +1064,35 @@ cosign_fork(struct forge *f, const char *hhkey, const char *agent)
 	return 0;
 }
 
+/* The last traded interval's RESULT parts re-signed at another clearing
+ * price: the auction replay must catch the first part. */
+static int
+result_price(struct forge *f, const char *delta_text)
+{
+	char *end;
+	long long delta = strtoll(delta_text, &end, 10);
+	if (*end != '\0' || end == delta_text || delta == 0 || delta < INT32_MIN ||
+	    delta > INT32_MAX)
+		die("DELTA: a non-zero i32");
+	uint64_t iv = traded_interval(f);
+	size_t first = SIZE_MAX;
+	for (size_t i = 0; i < f->n; i++) {
+		struct pw_msg *m = &f->e[i].msg;
+		if (m->type != PW_MSG_RESULT || m->u.result.interval != iv)
+			continue;
+		long long p = (long long)m->u.result.price_uper_kwh + delta;
+		if (p < INT32_MIN || p > INT32_MAX)
+			die("DELTA moves the price outside i32");
+		m->u.result.price_uper_kwh = (int32_t)p;
+		resign(f, &f->e[i], &f->ex);
+		if (first == SIZE_MAX)
+			first = i;
+	}
+	rewrite(f, &f->ex, -1);
+	printf("entry %llu\n", (unsigned long long)pos_index(f, first));
+	return 0;
+}
+
 static int attack(struct forge *f, int argc, char **argv);
 
 int
@@ -1121,6 +1155,8 @@ attack(struct forge *fp, int argc, char **argv)
 		return clear_early(fp);
 	if (strcmp(k, "cosign-fork") == 0 && (argc == 5 || argc == 6))
 		return cosign_fork(fp, argv[4], argc == 6 ? argv[5] : NULL);
+	if (strcmp(k, "result-price") == 0 && argc == 5)
+		return result_price(fp, argv[4]);
 	fprintf(stderr, "pw-forge: unknown attack or arguments\n");
 	return 64;
 }

@@ -167,6 +167,33 @@ test_enums_and_bids(void **state)
 	unlink(path);
 }
 
+/* A market with a negative feed-in tariff: the tariffs, asks and bids may be
+ * below zero (down to the feed-in price), and the policy gets them signed. */
+static void
+test_negative_prices(void **state)
+{
+	struct aconfig c;
+	struct policy_params p;
+	char err[PW_CFG_ERRLEN];
+	(void)state;
+	write_cfg("[exchange]\nfeedin_price = -0.05\nretail_price = 0.30\n"
+	          "[policy]\nstrategy = fixed\nfixed_price = -0.02\nmin_price = -0.03\n"
+	          "[bid.n]\nqty_wh = 100\nmax_price = -0.01\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_true(c.feedin_uper_kwh == -50000);
+	assert_true(c.fixed_price_uper_kwh == -20000);
+	assert_true(c.min_price_uper_kwh == -30000);
+	assert_true(c.bids[0].bid.max_price_uper_kwh == -10000);
+	aconfig_policy(&c, &p);
+	assert_true(p.feedin_uper_kwh == -50000 && p.min_price_uper_kwh == -30000);
+	assert_true(policy_offer_price(&p, 0, 0) == -20000);
+	/* a bid below the negative feed-in: the exchange would refuse it */
+	write_cfg("[exchange]\nfeedin_price = -0.05\n[bid.n]\nqty_wh = 100\nmax_price = -0.06\n");
+	assert_int_not_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_non_null(strstr(err, ":18: [bid.n] max_price must be within"));
+	unlink(path);
+}
+
 static void
 test_name(void **state)
 {
@@ -463,6 +490,7 @@ main(void)
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_enums_and_bids),
 		cmocka_unit_test(test_obsolete_fee_bounds),
+		cmocka_unit_test(test_negative_prices),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_placeholder_key_and_web_root_off),

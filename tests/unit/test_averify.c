@@ -331,6 +331,39 @@ test_statement_honest(void **state)
 	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_STMT_FIGURES);
 }
 
+/* A negative clearing price and feed-in tariff (docs/market.md "A negative
+ * price"): the seller of 800 Wh at -15001 pays floor(-12000.8 + 0.5) =
+ * -12001 u; a statement with the truncated -12000 is refused. */
+static void
+test_statement_negative(void **state)
+{
+	(void)state;
+	struct averify_stmt_out out;
+	struct averify_finding f;
+	const struct averify_trade a[1] = { { 10, S, 800, 0 } };
+	struct averify_stmt_in in = input(100, a, 1, 1, 1000, 0);
+	in.price_uper_kwh = -15001;
+	in.feedin_uper_kwh = -50000;
+	struct pw_statement s =
+	    stmt(100, 0, 0, 800, 1000, 0, 0, 200, 0, 0, -12001, -10000, 0, -22001, -50000, 27999);
+	s.price_uper_kwh = -15001;
+	assert_int_equal(averify_statement(&in, ME, &s, &out, &f), AVERIFY_OK);
+	assert_int_equal(out.mine.peer_u, -12001);
+	assert_int_equal(out.mine.grid_u, -10000);
+	/* rounded toward zero instead of half up: one micro-unit, refused */
+	struct pw_statement t = s;
+	t.peer_u = -12000;
+	t.net_u = -22000;
+	t.saving_u = 28000;
+	assert_int_equal(averify_statement(&in, ME, &t, &out, &f), AVERIFY_STMT_FIGURES);
+	assert_non_null(strstr(f.text, "peer_u signed -12000, computed -12001"));
+	/* another (negative) clearing price than the RESULT's */
+	t = s;
+	t.price_uper_kwh = -15000;
+	assert_int_equal(averify_statement(&in, ME, &t, &out, &f), AVERIFY_STMT_FIGURES);
+	assert_non_null(strstr(f.text, "price signed -15000, computed -15001"));
+}
+
 static void
 test_statement_lies(void **state)
 {
@@ -505,7 +538,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_result_honest),  cmocka_unit_test(test_result_lies),
 		cmocka_unit_test(test_result_parts),   cmocka_unit_test(test_statement_honest),
-		cmocka_unit_test(test_statement_lies), cmocka_unit_test(test_market_fee),
+		cmocka_unit_test(test_statement_lies), cmocka_unit_test(test_statement_negative),
+		cmocka_unit_test(test_market_fee),
 	};
 	if (pw_crypto_init() != PW_OK)
 		return 1;

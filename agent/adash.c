@@ -382,7 +382,7 @@ adash_cancel(void *ctx, uint64_t seq, char *msg, size_t cap)
 	int64_t now = agentd_now_ms(a);
 
 	if (outbox_get(a->ob, OUTBOX_ORDERS, seq, &it) != PW_OK || it.type != PW_MSG_ORDER ||
-	    pw_wire_decode(it.frame, it.len, &m) != PW_OK) {
+	    pw_wire_decode_stored(it.frame, it.len, &m) != PW_OK) {
 		snprintf(msg, cap, "no order %llu", (unsigned long long)seq);
 		return PW_ERR_NOTFOUND;
 	}

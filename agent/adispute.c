@@ -180,7 +180,7 @@ own_cb(void *ctx, const struct outbox_item *it)
 	struct own *w = ctx;
 	struct pw_msg m;
 
-	if (it->interval != w->interval || pw_wire_decode(it->frame, it->len, &m) != PW_OK)
+	if (it->interval != w->interval || pw_wire_decode_stored(it->frame, it->len, &m) != PW_OK)
 		return 0;
 	if (m.type == PW_MSG_CANCEL && it->state == OUTBOX_ACKED &&
 	    w->n_cancels < AVERIFY_MAX_ORDERS)
@@ -412,6 +412,11 @@ struct reading {
 	uint64_t export_wh, import_wh;
 	int have_time;
 	uint64_t time_s; /* the receipt's: the reading was accepted at or before it */
+	/* a version-2 ACK names the last interval settled when it was signed
+	 * (its head's): the reading was logged before iv was settled exactly
+	 * when that interval is below iv */
+	int have_head;
+	uint64_t head_interval;
 };
 
 static void
@@ -432,7 +437,7 @@ acked_reading(struct agentd *a, uint64_t iv, struct reading *rd)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const void *f = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
-		if (f != NULL && n > 0 && pw_wire_decode(f, (size_t)n, &m) == PW_OK &&
+		if (f != NULL && n > 0 && pw_wire_decode_stored(f, (size_t)n, &m) == PW_OK &&
 		    m.type == PW_MSG_METER &&
 		    m.u.meter.export_end_wh >= m.u.meter.export_start_wh &&
 		    m.u.meter.import_end_wh >= m.u.meter.import_start_wh) {
@@ -444,10 +449,15 @@ acked_reading(struct agentd *a, uint64_t iv, struct reading *rd)
 		 * before (both signed with the exchange's time) */
 		f = sqlite3_column_blob(st, 1);
 		n = sqlite3_column_bytes(st, 1);
-		if (rd->found && f != NULL && n > 0 && pw_wire_decode(f, (size_t)n, &m) == PW_OK &&
+		if (rd->found && f != NULL && n > 0 &&
+		    pw_wire_decode_stored(f, (size_t)n, &m) == PW_OK &&
 		    (m.type == PW_MSG_ACK || m.type == PW_MSG_REJECT)) {
 			rd->have_time = 1;
 			rd->time_s = m.u.receipt.time_s;
+			if (m.type == PW_MSG_ACK && m.version == PW_PROTO_VERSION) {
+				rd->have_head = 1;
+				rd->head_interval = m.u.receipt.head.interval;
+			}
 		}
 	}
 	sqlite3_finalize(st);
@@ -472,7 +482,7 @@ settled_after(struct agentd *a, uint64_t iv, uint64_t *time_s)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const void *f = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
-		if (f != NULL && n > 0 && pw_wire_decode(f, (size_t)n, &m) == PW_OK &&
+		if (f != NULL && n > 0 && pw_wire_decode_stored(f, (size_t)n, &m) == PW_OK &&
 		    m.type == PW_MSG_CHECKPOINT) {
 			*time_s = m.u.checkpoint.time_s;
 			ok = 1;
@@ -558,8 +568,14 @@ adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
 	in.export_wh = rd.export_wh;
 	in.import_wh = rd.import_wh;
 	uint64_t settled_s;
-	in.reading_before_settlement =
-	    rd.found && rd.have_time && settled_after(a, iv, &settled_s) && rd.time_s < settled_s;
+	/* the ACK's head says it (signed); a version-1 ACK only has its time,
+	 * compared with the checkpoint that settled iv */
+	if (rd.have_head)
+		in.reading_before_settlement = rd.found && rd.head_interval < iv;
+	else
+		in.reading_before_settlement = rd.found && rd.have_time &&
+		                               settled_after(a, iv, &settled_s) &&
+		                               rd.time_s < settled_s;
 	enum averify_code c = averify_statement(&in, a->kp.pk, st, &out, &f);
 	free(tr);
 	if (c == AVERIFY_OK)
@@ -684,7 +700,7 @@ adispute_next_query(struct agentd *a, const struct pw_checkpoint *latest, int64_
 		const void *fr = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
 		struct pw_msg m;
-		if (fr == NULL || n <= 0 || pw_wire_decode(fr, (size_t)n, &m) != PW_OK ||
+		if (fr == NULL || n <= 0 || pw_wire_decode_stored(fr, (size_t)n, &m) != PW_OK ||
 		    m.type != PW_MSG_CHECKPOINT)
 			continue;
 		const struct cpref *r = ref_find(d, m.u.checkpoint.tree_size, 0);

@@ -180,7 +180,7 @@ resign_meter(void *ctx, uint64_t new_seq, const uint8_t *old, size_t old_len, ui
 	struct pw_msg m;
 	pw_err rc;
 
-	if ((rc = pw_wire_decode(old, old_len, &m)) != PW_OK)
+	if ((rc = pw_wire_decode_stored(old, old_len, &m)) != PW_OK)
 		return rc;
 	if (m.type != PW_MSG_METER)
 		return PW_ERR_TYPE;
@@ -270,6 +270,44 @@ on_query_refused(struct agentd *a, uint16_t reason)
 		aregistry_refused(a, a->q.kind, a->q.b, reason);
 }
 
+/*
+ * An ACK counts only when its receipt proves the request: the leaf of the
+ * frame we sent, with the ACK's path at its log index, gives the root of
+ * the head the exchange signed (docs/protocol.md "Checking a receipt").
+ * Anything else is logged loudly, shown as receipt_unproven and treated as
+ * no reply.  A proven ACK's head is kept (aledger heads) as evidence.
+ */
+static void take_checkpoint(struct agentd *a, const uint8_t *frame, size_t len,
+                            const struct pw_checkpoint *cp, const char *what);
+
+static int
+ack_proves(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_t len,
+           const struct outbox_item *it, int64_t now)
+{
+	const struct pw_receipt *r = &m->u.receipt;
+	pw_err rc = pw_wire_ack_check(m, it->frame, it->len);
+
+	if (rc != PW_OK) {
+		a->receipts_bad++;
+		a->receipt_bad_ms = now;
+		snprintf(a->receipt_bad, sizeof(a->receipt_bad),
+		         "%s %llu (log index %llu, head of"
+		         " %llu entries)",
+		         pw_msg_type_name(it->type), (unsigned long long)it->seq,
+		         (unsigned long long)r->log_index, (unsigned long long)r->head.tree_size);
+		log_error("ACK of %s does not prove it in the exchange's signed head: %s; not"
+		          " taken, the request is sent again",
+		          a->receipt_bad, pw_strerror(rc));
+		return 0;
+	}
+	a->receipt_ok_ms = now;
+	/* the head is a CHECKPOINT frame like any other: kept, and proven
+	 * consistent with the checkpoints held around it (adispute.c) */
+	take_checkpoint(a, frame + len - PW_CHECKPOINT_FRAME_LEN, PW_CHECKPOINT_FRAME_LEN, &r->head,
+	                "receipt head");
+	return 1;
+}
+
 static void
 on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_t len, int64_t now)
 {
@@ -302,6 +340,8 @@ on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_
 		          (unsigned long long)r->ref_seq);
 		return;
 	}
+	if (ack && !ack_proves(a, m, frame, len, &it, now))
+		return; /* as if unanswered: sent again after its timeout */
 	if (a->fl[s].active && a->fl[s].seq == it.seq)
 		a->fl[s].active = 0;
 	a->next_pump_ms = 0;
@@ -352,7 +392,8 @@ on_receipt(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_
 		log_error("reading %llu for interval %s rejected: %s", (unsigned long long)it.seq,
 		          ivs, pw_reason_name(r->reason));
 		if (r->reason == PW_REASON_METER_SERIAL &&
-		    pw_wire_decode(it.frame, it.len, &sent) == PW_OK && sent.type == PW_MSG_METER) {
+		    pw_wire_decode_stored(it.frame, it.len, &sent) == PW_OK &&
+		    sent.type == PW_MSG_METER) {
 			a->serial_refused = 1;
 			a->serial_iv = it.interval;
 			memset(a->serial_sent, 0, sizeof(a->serial_sent));
@@ -440,21 +481,23 @@ append_checkpoint_file(struct agentd *a, const uint8_t *frame, size_t len)
 	close(fd);
 }
 
+/*
+ * A signed tree head: a CHECKPOINT (published or answered) or the head of
+ * an ACK.  Stored with the others and, like them, proven consistent with
+ * the trusted ones around it before it is trusted; one of a size held with
+ * another root is a fork.
+ */
 static void
-on_checkpoint(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m)
+take_checkpoint(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_checkpoint *cp,
+                const char *what)
 {
-	const struct pw_checkpoint *cp = &m->u.checkpoint;
-	pw_err rc;
-
-	if (a->q.active && a->q.kind == PW_QUERY_CHECKPOINT)
-		a->q.active = 0;
-	a->want_checkpoint = 0;
-	rc = aledger_add_checkpoint(a->led, frame, len, cp);
+	pw_err rc = aledger_add_checkpoint(a->led, frame, len, cp);
 	if (rc == PW_ERR_EXISTS)
 		return;
 	if (rc == PW_ERR_CORRUPT) {
-		log_error("LOG FORK: two checkpoints of tree size %llu with different roots",
-		          (unsigned long long)cp->tree_size);
+		log_error("LOG FORK: two signed heads of tree size %llu with different roots"
+		          " (the second a %s)",
+		          (unsigned long long)cp->tree_size, what);
 		adispute_checkpoint_fork(a, frame, len, cp, agentd_now_ms(a));
 		append_checkpoint_file(a, frame, len); /* evidence for the auditor */
 		return;
@@ -462,8 +505,17 @@ on_checkpoint(struct agentd *a, const uint8_t *frame, size_t len, const struct p
 	if (rc != PW_OK)
 		return;
 	append_checkpoint_file(a, frame, len);
-	log_debug("checkpoint: interval %llu, tree size %llu", (unsigned long long)cp->interval,
+	log_debug("%s: interval %llu, tree size %llu", what, (unsigned long long)cp->interval,
 	          (unsigned long long)cp->tree_size);
+}
+
+static void
+on_checkpoint(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m)
+{
+	if (a->q.active && a->q.kind == PW_QUERY_CHECKPOINT)
+		a->q.active = 0;
+	a->want_checkpoint = 0;
+	take_checkpoint(a, frame, len, &m->u.checkpoint, "checkpoint");
 }
 
 static void

@@ -205,8 +205,9 @@ replay_fc_cb(void *ctx, const struct outbox_item *it)
 {
 	struct replay_fc *r = ctx;
 	/* a stored row is input too: a bad one is skipped, never computed with */
-	if (pw_wire_decode(it->frame, it->len, &r->m) != PW_OK || r->m.type != PW_MSG_METER ||
-	    !agentd_iv_ok(r->a, it->interval) || r->m.u.meter.interval != it->interval ||
+	if (pw_wire_decode_stored(it->frame, it->len, &r->m) != PW_OK ||
+	    r->m.type != PW_MSG_METER || !agentd_iv_ok(r->a, it->interval) ||
+	    r->m.u.meter.interval != it->interval ||
 	    r->m.u.meter.export_end_wh < r->m.u.meter.export_start_wh)
 		return 0;
 	/* bounded and filtered as when they were measured (a reading stored
@@ -233,13 +234,13 @@ resume_state(struct agentd *a, int64_t now)
 	uint64_t iv_now = (uint64_t)(now / agentd_interval_ms(a));
 
 	if (outbox_last(a->ob, OUTBOX_METER, &it) == PW_OK &&
-	    pw_wire_decode(it.frame, it.len, &m) == PW_OK && m.type == PW_MSG_METER &&
+	    pw_wire_decode_stored(it.frame, it.len, &m) == PW_OK && m.type == PW_MSG_METER &&
 	    !agentd_iv_ok(a, m.u.meter.interval)) {
 		log_error("the last stored reading (%llu) names interval %llu, out of range: "
 		          "readings start afresh",
 		          (unsigned long long)it.seq, (unsigned long long)m.u.meter.interval);
 	} else if (outbox_last(a->ob, OUTBOX_METER, &it) == PW_OK &&
-	           pw_wire_decode(it.frame, it.len, &m) == PW_OK && m.type == PW_MSG_METER) {
+	           pw_wire_decode_stored(it.frame, it.len, &m) == PW_OK && m.type == PW_MSG_METER) {
 		ivacct_resume(&a->acct, m.u.meter.interval, m.u.meter.export_end_wh,
 		              m.u.meter.import_end_wh);
 		/* the first sample is checked against these registers, at the

@@ -76,6 +76,8 @@ enum astatus_code {
 	ASTATUS_LOG_FORK,           /* ... a checkpoint proven inconsistent */
 	ASTATUS_LOG_UNPROVEN,       /* ... a checkpoint's proof refused or not given */
 	ASTATUS_REGISTRY_MISMATCH,
+	ASTATUS_PROTOCOL_VERSION, /* the exchange speaks another protocol version */
+	ASTATUS_RECEIPT_UNPROVEN, /* an ACK whose path does not prove the request */
 	ASTATUS__COUNT
 };
 
@@ -250,6 +252,10 @@ struct agentd {
 	int serial_refused;   /* a reading was refused meter_serial, none ACKed since */
 	char serial_sent[PW_SERIAL_LEN + 1];
 	uint64_t serial_iv;
+	/* ACKs refused because their receipt does not prove the request
+	 * (aexch.c): the last one and the last good one (wall ms) */
+	int64_t receipt_bad_ms, receipt_ok_ms;
+	char receipt_bad[160];
 	enum ameter_fault dev_fault;
 	int64_t dev_ok_ms;  /* last good poll */
 	unsigned st_active; /* bit per enum astatus_code */
@@ -258,7 +264,7 @@ struct agentd {
 	int64_t next_status_ms;
 	/* counters (/metrics, logs) */
 	unsigned long polls, poll_errors, readings, orders, cancels, proofs_ok, proofs_failed,
-	    forks, mismatches, statements;
+	    forks, mismatches, statements, receipts_bad;
 };
 
 /* ---- agentd.c --------------------------------------------------------- */

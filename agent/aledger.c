@@ -391,7 +391,7 @@ checkpoint_row(struct aledger *l, const char *sql, int64_t arg, struct pw_checkp
 		const void *f = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
 		struct pw_msg m;
-		if (f == NULL || n <= 0 || pw_wire_decode(f, (size_t)n, &m) != PW_OK ||
+		if (f == NULL || n <= 0 || pw_wire_decode_stored(f, (size_t)n, &m) != PW_OK ||
 		    m.type != PW_MSG_CHECKPOINT)
 			rc = PW_ERR_CORRUPT;
 		else {

@@ -31,6 +31,8 @@ static const char *const codes[ASTATUS__COUNT] = {
 	[ASTATUS_LOG_FORK] = "log_fork",
 	[ASTATUS_LOG_UNPROVEN] = "log_unproven",
 	[ASTATUS_REGISTRY_MISMATCH] = "registry_mismatch",
+	[ASTATUS_PROTOCOL_VERSION] = "protocol_version",
+	[ASTATUS_RECEIPT_UNPROVEN] = "receipt_unproven",
 };
 
 static long long
@@ -93,6 +95,30 @@ exchange_problems(struct agentd *a, int64_t now, unsigned *active)
 	unsigned code = 0;
 	enum xlink_handshake hs = xlink_handshake(a->xl, &code);
 	int reachable = aexch_reachable(a, now);
+	unsigned peer_version = xlink_stats(a->xl)->peer_version;
+
+	if (peer_version != 0) {
+		*active |= 1u << ASTATUS_PROTOCOL_VERSION;
+		snprintf(a->st_msg[ASTATUS_PROTOCOL_VERSION], sizeof(a->st_msg[0]),
+		         "The exchange at %s speaks protocol version %u; this agent speaks version"
+		         " %d: nothing it sends is understood here, nothing this agent sends is"
+		         " accepted there.",
+		         a->cfg.request, peer_version, PW_PROTO_VERSION);
+		snprintf(a->st_action[ASTATUS_PROTOCOL_VERSION], sizeof(a->st_action[0]),
+		         "Run the same peerwatt release as the exchange: ask the operator which"
+		         " one it runs. Bids, offers and readings wait here, queued.");
+	}
+	if (a->receipt_bad_ms != 0 && a->receipt_bad_ms >= a->receipt_ok_ms) {
+		*active |= 1u << ASTATUS_RECEIPT_UNPROVEN;
+		snprintf(a->st_msg[ASTATUS_RECEIPT_UNPROVEN], sizeof(a->st_msg[0]),
+		         "The exchange acknowledged %s with a receipt that does not prove it is in"
+		         " the log (%lu such receipts): the acknowledgement was not taken.",
+		         a->receipt_bad, a->receipts_bad);
+		snprintf(
+		    a->st_action[ASTATUS_RECEIPT_UNPROVEN], sizeof(a->st_action[0]),
+		    "The request is sent again. The exchange signed a receipt that does not"
+		    " hold: keep this agent's database for the auditor and tell the operator.");
+	}
 
 	if (!reachable && (hs == XLINK_HS_REFUSED || hs == XLINK_HS_FAILED)) {
 		*active |= 1u << ASTATUS_EXCHANGE_REFUSED;

@@ -92,7 +92,7 @@ collect_cb(void *ctx, const struct outbox_item *it)
 
 	if (it->interval > c->max_iv)
 		return 0;
-	if (pw_wire_decode(it->frame, it->len, &m) != PW_OK)
+	if (pw_wire_decode_stored(it->frame, it->len, &m) != PW_OK)
 		return 0;
 	if (m.type == PW_MSG_ORDER && c->n < c->cap) {
 		struct oview *o = &c->v[c->n++];

@@ -374,7 +374,7 @@ outbox_keep_receipt(struct outbox *ob, enum outbox_stream s, uint64_t seq, const
 	sqlite3_stmt *st = NULL;
 	pw_err rc = PW_OK;
 
-	if (seq > (uint64_t)INT64_MAX || frame == NULL || len == 0 || len > PW_WIRE_MAX_REQUEST)
+	if (seq > (uint64_t)INT64_MAX || frame == NULL || len == 0 || len > PW_RECEIPT_MAX_LEN)
 		return PW_ERR_ARG;
 	if (sqlite3_prepare_v2(
 	        ob->db, "INSERT OR IGNORE INTO receipts(stream, seq, frame) VALUES (?1, ?2, ?3)",

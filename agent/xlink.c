@@ -402,6 +402,17 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		*frame = zmq_msg_data(&x->cur);
 		*len = zmq_msg_size(&x->cur);
 		pw_err rc = pw_wire_open(*frame, *len, x->market_id, m);
+		if (rc == PW_ERR_VERSION && *len >= 1) {
+			/* never a misparse: another version is named as such */
+			x->stats.bad++;
+			x->stats.peer_version = (*frame)[0];
+			log_rated(
+			    &x->rate_bad, LOG_LEVEL_ERR,
+			    "xlink: the exchange speaks protocol version %u; this agent speaks "
+			    "version %d (a %zu-byte frame dropped)",
+			    (unsigned)(*frame)[0], PW_PROTO_VERSION, *len);
+			continue;
+		}
 		if (rc != PW_OK) {
 			x->stats.bad++;
 			log_rated(&x->rate_bad, LOG_LEVEL_ERR,
@@ -437,6 +448,7 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 			          pw_msg_type_name(m->type), topic);
 			continue;
 		}
+		x->stats.peer_version = 0;
 		alive(x, from_sub, m);
 		return PW_OK;
 	}

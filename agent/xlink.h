@@ -46,6 +46,9 @@ struct xlink_cfg {
 struct xlink_stats {
 	unsigned long sent, send_blocked, received, bad; /* bad: dropped frames */
 	unsigned long relinks;                           /* times both sockets were re-created */
+	/* the version byte of the last frame dropped for its protocol version
+	 * (the exchange speaks another one); 0 once a frame verifies again */
+	unsigned peer_version;
 };
 
 struct xlink;

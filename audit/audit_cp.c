@@ -32,7 +32,7 @@ audit_cp_add(struct audit *a, const char *where, const uint8_t *frame, size_t le
 	}
 	memcpy(c->frame, frame, len);
 	c->len = len;
-	pw_err drc = pw_wire_decode(c->frame, len, &c->msg);
+	pw_err drc = pw_wire_decode_stored(c->frame, len, &c->msg);
 	if (drc != PW_OK)
 		snprintf(c->decode_err, sizeof(c->decode_err), "%s", pw_strerror(drc));
 	else if (c->msg.type != PW_MSG_CHECKPOINT)
@@ -273,7 +273,7 @@ audit_cp_check(struct audit *a, struct cp *c, int from_db, struct cp **prev)
 		FAIL_AT(a, c->where, "malformed checkpoint: %s", c->decode_err);
 		return;
 	}
-	if (pw_wire_verify(c->frame, c->len, r->market_id) != PW_OK) {
+	if (pw_wire_verify_stored(c->frame, c->len, r->market_id) != PW_OK) {
 		FAIL_AT(a, c->where, "bad signature on the checkpoint");
 		return;
 	}

@@ -78,7 +78,7 @@ served_table(struct audit *a, int statements)
 		}
 		int ok = frame != NULL && n > 0 && idx >= 0 && (uint64_t)idx < a->r->entries &&
 		         a->ents[idx].type == want && same_logged(a, (uint64_t)idx, frame, n) &&
-		         pw_wire_decode(frame, (size_t)n, &m) == PW_OK;
+		         pw_wire_decode_stored(frame, (size_t)n, &m) == PW_OK;
 		if (ok && statements)
 			ok = m.u.statement.interval == (uint64_t)iv &&
 			     memcmp(m.u.statement.household, sqlite3_column_blob(st, 0),
@@ -205,7 +205,7 @@ agent_household(struct ev *e, uint8_t pk[PW_PK_LEN], int *have)
 	    sqlite3_step(st) == SQLITE_ROW) {
 		const void *f = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
-		if (f != NULL && n > 0 && pw_wire_decode(f, (size_t)n, &m) == PW_OK) {
+		if (f != NULL && n > 0 && pw_wire_decode_stored(f, (size_t)n, &m) == PW_OK) {
 			memcpy(pk, m.author, PW_PK_LEN);
 			*have = 1;
 		}
@@ -264,8 +264,9 @@ audit_evidence_load_checkpoints(struct audit *a)
 static int
 by_exchange(struct ev *e, const void *frame, int n, uint8_t type, struct pw_msg *m)
 {
-	return frame != NULL && n > 0 && pw_wire_decode(frame, (size_t)n, m) == PW_OK &&
-	       m->type == type && pw_wire_verify(frame, (size_t)n, e->a->r->market_id) == PW_OK &&
+	return frame != NULL && n > 0 && pw_wire_decode_stored(frame, (size_t)n, m) == PW_OK &&
+	       m->type == type &&
+	       pw_wire_verify_stored(frame, (size_t)n, e->a->r->market_id) == PW_OK &&
 	       memcmp(m->author, e->a->r->exchange_pk, PW_PK_LEN) == 0;
 }
 
@@ -283,7 +284,7 @@ check_item(struct ev *e, sqlite3_stmt *st)
 	struct pw_msg req, ans;
 	uint8_t h[PW_HASH_LEN];
 
-	if (frame == NULL || n <= 0 || pw_wire_decode(frame, (size_t)n, &req) != PW_OK)
+	if (frame == NULL || n <= 0 || pw_wire_decode_stored(frame, (size_t)n, &req) != PW_OK)
 		return PW_OK; /* not a frame the household signed: no evidence */
 	snprintf(where, sizeof(where), "%s: %s, %s %lld", e->path, e->who,
 	         pw_msg_type_name(req.type), (long long)seq);

@@ -351,7 +351,7 @@ from_log(struct exp *e, int *found)
 		const uint8_t *f = sqlite3_column_blob(st, 1);
 		int n = sqlite3_column_bytes(st, 1);
 		struct pw_msg m;
-		if (f == NULL || n <= 0 || pw_wire_decode(f, (size_t)n, &m) != PW_OK)
+		if (f == NULL || n <= 0 || pw_wire_decode_stored(f, (size_t)n, &m) != PW_OK)
 			continue;
 		if (m.type == PW_MSG_MARKET) {
 			if (!*found) {
@@ -509,7 +509,8 @@ audit_export_csv(sqlite3 *db, const char *dir, char *err, size_t cap)
 		const uint8_t *frame = sqlite3_column_blob(st, 1);
 		int n = sqlite3_column_bytes(st, 1);
 		struct pw_msg m;
-		if (frame == NULL || n <= 0 || pw_wire_decode(frame, (size_t)n, &m) != PW_OK) {
+		if (frame == NULL || n <= 0 ||
+		    pw_wire_decode_stored(frame, (size_t)n, &m) != PW_OK) {
 			snprintf(err, cap, "entry %llu does not decode", (unsigned long long)idx);
 			rc = PW_ERR_CORRUPT;
 			goto out;

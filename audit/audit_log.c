@@ -489,7 +489,7 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 	struct pw_msg m;
 	pw_err rc;
 
-	if ((rc = pw_wire_decode(frame, len, &m)) != PW_OK) {
+	if ((rc = pw_wire_decode_stored(frame, len, &m)) != PW_OK) {
 		FAIL_ENTRY(a, idx, frame[1], "frame does not decode: %s", pw_strerror(rc));
 		return;
 	}
@@ -508,7 +508,7 @@ on_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len)
 		           pw_msg_type_name(m.type));
 		return;
 	}
-	if (pw_wire_verify(frame, len, a->market_id) != PW_OK) {
+	if (pw_wire_verify_stored(frame, len, a->market_id) != PW_OK) {
 		FAIL_ENTRY(a, idx, m.type, "bad signature");
 		return;
 	}

@@ -229,7 +229,7 @@ static int
 exchange_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len, uint8_t type,
                struct pw_msg *m)
 {
-	pw_err rc = pw_wire_decode(frame, len, m);
+	pw_err rc = pw_wire_decode_stored(frame, len, m);
 	if (rc != PW_OK) {
 		FAIL_ENTRY(a, idx, type, "frame does not decode: %s", pw_strerror(rc));
 		return 0;
@@ -239,7 +239,7 @@ exchange_entry(struct audit *a, uint64_t idx, const uint8_t *frame, size_t len, 
 		           m->type);
 		return 0;
 	}
-	if (pw_wire_verify(frame, len, a->market_id) != PW_OK) {
+	if (pw_wire_verify_stored(frame, len, a->market_id) != PW_OK) {
 		FAIL_ENTRY(a, idx, type, "bad signature (under market id %llu of table params)",
 		           (unsigned long long)a->market_id);
 		return 0;
@@ -306,7 +306,7 @@ audit_rules_load(struct audit *a)
 		a->first_market_idx = idx < 0 ? 0 : (uint64_t)idx;
 		if (f == NULL || n < 2 || (size_t)n > PW_WIRE_MAX_LEN) {
 			FAIL_ENTRY(a, a->first_market_idx, PW_MSG_MARKET, "frame of %d bytes", n);
-		} else if ((rc = pw_wire_decode(f, (size_t)n, &m)) != PW_OK ||
+		} else if ((rc = pw_wire_decode_stored(f, (size_t)n, &m)) != PW_OK ||
 		           m.type != PW_MSG_MARKET) {
 			FAIL_ENTRY(a, a->first_market_idx, PW_MSG_MARKET,
 			           "frame does not decode as a MARKET entry: %s",
@@ -324,7 +324,7 @@ audit_rules_load(struct audit *a)
 			            "The market's first entry (its rules) is signed by another key "
 			            "than the exchange key given with --exchange-key: the whole "
 			            "history may have been re-signed under a new key.");
-		} else if (pw_wire_verify(f, (size_t)n, a->market_id) != PW_OK) {
+		} else if (pw_wire_verify_stored(f, (size_t)n, a->market_id) != PW_OK) {
 			FAIL_ENTRY(a, a->first_market_idx, PW_MSG_MARKET,
 			           "bad signature (under market id %llu of table params)",
 			           (unsigned long long)a->market_id);
@@ -521,7 +521,7 @@ audit_rules_registered_later(struct audit *a, uint64_t idx, const uint8_t pk[PW_
 		int n = sqlite3_column_bytes(st, 1);
 		struct pw_msg m;
 		struct hh tmp;
-		if (f == NULL || n <= 0 || pw_wire_decode(f, (size_t)n, &m) != PW_OK ||
+		if (f == NULL || n <= 0 || pw_wire_decode_stored(f, (size_t)n, &m) != PW_OK ||
 		    m.type != PW_MSG_REGISTRY || memcmp(m.u.registry.household, pk, PW_PK_LEN) != 0)
 			continue;
 		memset(&tmp, 0, sizeof(tmp));

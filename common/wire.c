@@ -1,6 +1,7 @@
 /*
- * wire.c: the peerwatt wire codec, protocol version 1 (see
- * include/peerwatt/wire.h and docs/protocol.md, the byte-level reference).
+ * wire.c: the peerwatt wire codec, protocol version 2 (see
+ * include/peerwatt/wire.h and docs/protocol.md, the byte-level reference;
+ * version-1 stored frames are read by wire_v1.c).
  *
  * Owns the byte layout of every message and the domain-separated signing
  * rule; the field rules shared by encode and decode (one validator, so
@@ -18,131 +19,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "peerwatt/1/" + longest type name ("CHECKPOINT") + NUL + u64 */
+#include "peerwatt/merkle.h"
+
+/* "peerwatt/N/" + longest type name ("CHECKPOINT") + NUL + u64 */
 #define SIGN_PREFIX_MAX 48
 /* Signed messages up to this size are assembled on the stack. */
 #define SIGN_STACK_LEN 512
 
-/* --- big-endian cursors ----------------------------------------------------
- * Callers check the total length first, so these never bounds-check. */
-
-static void
-put_u8(uint8_t **p, uint8_t v)
-{
-	*(*p)++ = v;
-}
-
-static void
-put_u16(uint8_t **p, uint16_t v)
-{
-	put_u8(p, (uint8_t)(v >> 8));
-	put_u8(p, (uint8_t)v);
-}
-
-static void
-put_u32(uint8_t **p, uint32_t v)
-{
-	for (int s = 24; s >= 0; s -= 8)
-		put_u8(p, (uint8_t)(v >> s));
-}
-
-static void
-put_u64(uint8_t **p, uint64_t v)
-{
-	for (int s = 56; s >= 0; s -= 8)
-		put_u8(p, (uint8_t)(v >> s));
-}
-
-static void
-put_i64(uint8_t **p, int64_t v)
-{
-	put_u64(p, (uint64_t)v); /* two's complement */
-}
-
-static void
-put_i32(uint8_t **p, int32_t v)
-{
-	put_u32(p, (uint32_t)v); /* two's complement */
-}
-
-static void
-put_bytes(uint8_t **p, const void *src, size_t n)
-{
-	memcpy(*p, src, n);
-	*p += n;
-}
-
-static uint8_t
-get_u8(const uint8_t **p)
-{
-	return *(*p)++;
-}
-
-static uint16_t
-get_u16(const uint8_t **p)
-{
-	uint16_t v = (uint16_t)(get_u8(p) << 8);
-	return (uint16_t)(v | get_u8(p));
-}
-
-static uint32_t
-get_u32(const uint8_t **p)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++)
-		v = (v << 8) | get_u8(p);
-	return v;
-}
-
-/* Every price is an i32 (docs/protocol.md section 1). */
-static int32_t
-get_i32(const uint8_t **p)
-{
-	uint32_t u = get_u32(p);
-	/* Two's complement back to signed without implementation-defined casts. */
-	if (u <= (uint32_t)INT32_MAX)
-		return (int32_t)u;
-	return -(int32_t)(~u) - 1;
-}
-
-static uint64_t
-get_u64(const uint8_t **p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | get_u8(p);
-	return v;
-}
-
-static int64_t
-get_i64(const uint8_t **p)
-{
-	uint64_t u = get_u64(p);
-	/* Two's complement back to signed without implementation-defined casts. */
-	if (u <= (uint64_t)INT64_MAX)
-		return (int64_t)u;
-	return -(int64_t)(~u) - 1;
-}
-
-static void
-get_bytes(const uint8_t **p, void *dst, size_t n)
-{
-	memcpy(dst, *p, n);
-	*p += n;
-}
-
 /* --- signing ---------------------------------------------------------------- */
 
-/* "peerwatt/1/" TYPE 0x00 || market_id (u64 BE); returns its length. */
+/* "peerwatt/V/" TYPE 0x00 || market_id (u64 BE); returns its length. */
 static size_t
-sign_prefix(unsigned type, uint64_t market_id, uint8_t out[SIGN_PREFIX_MAX])
+sign_prefix(unsigned version, unsigned type, uint64_t market_id, uint8_t out[SIGN_PREFIX_MAX])
 {
-	static const char tag[] = "peerwatt/1/";
+	static const char tag[] = "peerwatt/0/";
 	const char *name = wire_type_name(type);
 	size_t n = 0, nl = strlen(name);
 	uint8_t *p;
 
 	memcpy(out, tag, sizeof(tag) - 1);
+	out[9] = (uint8_t)('0' + version); /* versions 1 and 2 */
 	n += sizeof(tag) - 1;
 	memcpy(out + n, name, nl);
 	n += nl;
@@ -158,12 +54,13 @@ sign_prefix(unsigned type, uint64_t market_id, uint8_t out[SIGN_PREFIX_MAX])
  * the whole message in one piece, hence the copy (on the stack when small).
  */
 static pw_err
-signed_op(unsigned type, uint64_t market_id, const uint8_t *frame, size_t body_end,
-          const struct pw_keypair *kp, uint8_t *sig_out, const uint8_t *pk, const uint8_t *sig)
+signed_op(unsigned version, unsigned type, uint64_t market_id, const uint8_t *frame,
+          size_t body_end, const struct pw_keypair *kp, uint8_t *sig_out, const uint8_t *pk,
+          const uint8_t *sig)
 {
 	uint8_t stack[SIGN_STACK_LEN];
 	uint8_t prefix[SIGN_PREFIX_MAX];
-	size_t plen = sign_prefix(type, market_id, prefix);
+	size_t plen = sign_prefix(version, type, market_id, prefix);
 	size_t total = plen + body_end;
 	uint8_t *buf = stack;
 	pw_err rc = PW_OK;
@@ -194,6 +91,19 @@ put_trade(uint8_t **p, const struct pw_trade *t)
 	put_u64(p, t->buy_seq);
 	put_u64(p, t->sell_seq);
 	put_u32(p, t->qty_wh);
+}
+
+/* ACK fields before the head: ref_hash .. path. */
+static void
+put_ack_fields(uint8_t **p, const struct pw_receipt *r)
+{
+	put_bytes(p, r->ref_hash, PW_HASH_LEN);
+	put_u8(p, r->ref_type);
+	put_u64(p, r->ref_seq);
+	put_u64(p, r->log_index);
+	put_u8(p, r->n_hashes);
+	for (unsigned i = 0; i < r->n_hashes; i++)
+		put_bytes(p, r->path[i], PW_HASH_LEN);
 }
 
 static void
@@ -240,7 +150,9 @@ put_body(uint8_t **p, const struct pw_msg *m)
 		put_bytes(p, m->u.cosign.root, PW_HASH_LEN);
 		put_u64(p, m->u.cosign.time_s);
 		break;
-	case PW_MSG_ACK:
+	case PW_MSG_ACK: /* fields up to the head; the head is copied in whole */
+		put_ack_fields(p, &m->u.receipt);
+		break;
 	case PW_MSG_REJECT: {
 		const struct pw_receipt *r = &m->u.receipt;
 		put_bytes(p, r->ref_hash, PW_HASH_LEN);
@@ -371,6 +283,93 @@ put_body(uint8_t **p, const struct pw_msg *m)
 	}
 }
 
+/* Decode the head of a version-2 ACK at `h` (PW_CHECKPOINT_FRAME_LEN bytes)
+ * into r->head and r->head_sig; PW_ERR_FIELD unless it is a version-2
+ * CHECKPOINT by `author`. */
+static pw_err
+get_ack_head(const uint8_t *h, const uint8_t author[PW_PK_LEN], struct pw_receipt *r)
+{
+	const uint8_t *p = h + PW_WIRE_HEADER_LEN;
+	struct pw_checkpoint *c = &r->head;
+
+	if (h[0] != PW_PROTO_VERSION || h[1] != PW_MSG_CHECKPOINT ||
+	    memcmp(h + 2, author, PW_PK_LEN) != 0)
+		return PW_ERR_FIELD;
+	get_bytes(&p, c->origin, PW_ORIGIN_LEN);
+	c->interval = get_u64(&p);
+	c->tree_size = get_u64(&p);
+	get_bytes(&p, c->root, PW_HASH_LEN);
+	c->time_s = get_u64(&p);
+	get_bytes(&p, r->head_sig, PW_SIG_LEN);
+	r->time_s = c->time_s;
+	return PW_OK;
+}
+
+pw_err
+pw_wire_encode_ack(const struct pw_receipt *r, const uint8_t *head, size_t head_len, uint8_t *out,
+                   size_t cap, size_t *len)
+{
+	struct pw_msg m;
+	size_t size;
+	uint8_t *p;
+	pw_err rc;
+
+	if (r == NULL || head == NULL || out == NULL || len == NULL)
+		return PW_ERR_ARG;
+	if (head_len != PW_CHECKPOINT_FRAME_LEN)
+		return PW_ERR_FIELD;
+	memset(&m, 0, sizeof(m));
+	m.version = PW_PROTO_VERSION;
+	m.type = PW_MSG_ACK;
+	memcpy(m.author, head + 2, PW_PK_LEN);
+	m.u.receipt = *r;
+	m.u.receipt.reason = PW_REASON_OK;
+	if ((rc = get_ack_head(head, m.author, &m.u.receipt)) != PW_OK)
+		return rc;
+	if ((rc = wire_validate(&m)) != PW_OK)
+		return rc;
+	size = pw_wire_size(&m);
+	if (size == 0)
+		return PW_ERR_FIELD;
+	if (cap < size)
+		return PW_ERR_FULL;
+	p = out;
+	put_u8(&p, m.version);
+	put_u8(&p, m.type);
+	put_bytes(&p, m.author, PW_PK_LEN);
+	put_ack_fields(&p, &m.u.receipt);
+	put_bytes(&p, head, PW_CHECKPOINT_FRAME_LEN);
+	if ((size_t)(p - out) != size)
+		return PW_ERR_INTERNAL;
+	*len = size;
+	return PW_OK;
+}
+
+/* pw_wire_encode() of an ACK: sign its head, then embed it. */
+static pw_err
+encode_ack_signed(struct pw_msg *m, uint64_t market_id, const struct pw_keypair *kp, uint8_t *out,
+                  size_t cap, size_t *len)
+{
+	struct pw_msg h;
+	uint8_t head[PW_CHECKPOINT_FRAME_LEN];
+	size_t hlen;
+	pw_err rc;
+
+	memset(&h, 0, sizeof(h));
+	h.type = PW_MSG_CHECKPOINT;
+	h.u.checkpoint = m->u.receipt.head;
+	if ((rc = pw_wire_encode(&h, market_id, kp, head, sizeof(head), &hlen)) != PW_OK)
+		return rc;
+	if ((rc = pw_wire_encode_ack(&m->u.receipt, head, hlen, out, cap, len)) != PW_OK)
+		return rc;
+	memcpy(m->author, kp->pk, PW_PK_LEN);
+	m->u.receipt.reason = PW_REASON_OK;
+	m->u.receipt.time_s = m->u.receipt.head.time_s;
+	memcpy(m->u.receipt.head_sig, h.sig, PW_SIG_LEN);
+	memcpy(m->sig, h.sig, PW_SIG_LEN);
+	return PW_OK;
+}
+
 pw_err
 pw_wire_encode(struct pw_msg *m, uint64_t market_id, const struct pw_keypair *kp, uint8_t *out,
                size_t cap, size_t *len)
@@ -383,6 +382,9 @@ pw_wire_encode(struct pw_msg *m, uint64_t market_id, const struct pw_keypair *kp
 		return PW_ERR_ARG;
 	if (wire_type_name(m->type) == NULL)
 		return PW_ERR_TYPE;
+	m->version = PW_PROTO_VERSION;
+	if (m->type == PW_MSG_ACK)
+		return encode_ack_signed(m, market_id, kp, out, cap, len);
 	if ((rc = wire_validate(m)) != PW_OK)
 		return rc;
 	if (m->type == PW_MSG_RESULT && m->u.result.n_trades > 0 && m->u.result.trades == NULL &&
@@ -403,8 +405,8 @@ pw_wire_encode(struct pw_msg *m, uint64_t market_id, const struct pw_keypair *kp
 	put_body(&p, m);
 	if ((size_t)(p - out) != size - PW_SIG_LEN)
 		return PW_ERR_INTERNAL;
-	rc = signed_op(m->type, market_id, out, size - PW_SIG_LEN, kp, out + size - PW_SIG_LEN,
-	               NULL, NULL);
+	rc = signed_op(PW_PROTO_VERSION, m->type, market_id, out, size - PW_SIG_LEN, kp,
+	               out + size - PW_SIG_LEN, NULL, NULL);
 	if (rc != PW_OK)
 		return rc;
 	memcpy(m->sig, out + size - PW_SIG_LEN, PW_SIG_LEN);
@@ -476,7 +478,19 @@ get_body(const uint8_t **p, struct pw_msg *m)
 		get_bytes(p, m->u.cosign.root, PW_HASH_LEN);
 		m->u.cosign.time_s = get_u64(p);
 		break;
-	case PW_MSG_ACK:
+	case PW_MSG_ACK: {
+		struct pw_receipt *r = &m->u.receipt;
+		get_bytes(p, r->ref_hash, PW_HASH_LEN);
+		r->ref_type = get_u8(p);
+		r->ref_seq = get_u64(p);
+		r->log_index = get_u64(p);
+		r->n_hashes = get_u8(p);
+		for (unsigned i = 0; i < r->n_hashes; i++)
+			get_bytes(p, r->path[i], PW_HASH_LEN);
+		/* the head up to its signature; decode reads it with get_ack_head */
+		*p += PW_CHECKPOINT_FRAME_LEN - PW_SIG_LEN;
+		break;
+	}
 	case PW_MSG_REJECT: {
 		struct pw_receipt *r = &m->u.receipt;
 		get_bytes(p, r->ref_hash, PW_HASH_LEN);
@@ -637,6 +651,11 @@ expected_len(const uint8_t *buf, size_t *out)
 		if (count > PW_MARKET_MAX_FEES)
 			return PW_ERR_FIELD;
 		break;
+	case PW_MSG_ACK:
+		count = body[ACK_COUNT_AT];
+		if (count > PW_PROOF_MAX_HASHES)
+			return PW_ERR_FIELD;
+		break;
 	default:
 		break;
 	}
@@ -669,18 +688,113 @@ pw_wire_decode(const uint8_t *buf, size_t len, struct pw_msg *m)
 	if ((size_t)(p - buf) != len - PW_SIG_LEN)
 		return PW_ERR_INTERNAL;
 	get_bytes(&p, m->sig, PW_SIG_LEN);
+	if (m->type == PW_MSG_ACK && (rc = get_ack_head(buf + len - PW_CHECKPOINT_FRAME_LEN,
+	                                                m->author, &m->u.receipt)) != PW_OK)
+		return rc;
 	return wire_validate(m);
+}
+
+pw_err
+pw_wire_decode_stored(const uint8_t *buf, size_t len, struct pw_msg *m)
+{
+	if (buf != NULL && len >= 1 && buf[0] == PW_PROTO_VERSION_V1)
+		return wire_v1_decode(buf, len, m);
+	return pw_wire_decode(buf, len, m);
 }
 
 pw_err
 pw_wire_verify(const uint8_t *buf, size_t len, uint64_t market_id)
 {
+	const uint8_t *h;
+	size_t want;
 	pw_err rc;
 
 	if ((rc = check_header(buf, len)) != PW_OK)
 		return rc;
-	return signed_op(buf[1], market_id, buf, len - PW_SIG_LEN, NULL, NULL, buf + 2,
-	                 buf + len - PW_SIG_LEN);
+	if (buf[1] != PW_MSG_ACK)
+		return signed_op(PW_PROTO_VERSION, buf[1], market_id, buf, len - PW_SIG_LEN, NULL,
+		                 NULL, buf + 2, buf + len - PW_SIG_LEN);
+	/* an ACK's signature is its head's, a CHECKPOINT by the same author */
+	if ((rc = expected_len(buf, &want)) != PW_OK)
+		return rc;
+	if (len != want)
+		return PW_ERR_LENGTH;
+	h = buf + len - PW_CHECKPOINT_FRAME_LEN;
+	if (h[0] != PW_PROTO_VERSION || h[1] != PW_MSG_CHECKPOINT)
+		return PW_ERR_FIELD;
+	if (memcmp(h + 2, buf + 2, PW_PK_LEN) != 0)
+		return PW_ERR_BADSIG; /* not signed by the author it names */
+	return signed_op(PW_PROTO_VERSION, PW_MSG_CHECKPOINT, market_id, h,
+	                 PW_CHECKPOINT_FRAME_LEN - PW_SIG_LEN, NULL, NULL, h + 2,
+	                 h + PW_CHECKPOINT_FRAME_LEN - PW_SIG_LEN);
+}
+
+pw_err
+pw_wire_verify_stored(const uint8_t *buf, size_t len, uint64_t market_id)
+{
+	struct pw_msg m;
+	pw_err rc;
+
+	if (buf == NULL || len < 1 || buf[0] != PW_PROTO_VERSION_V1)
+		return pw_wire_verify(buf, len, market_id);
+	/* version 1: every type signed on its own under "peerwatt/1/" */
+	if ((rc = wire_v1_decode(buf, len, &m)) != PW_OK)
+		return rc;
+	return signed_op(PW_PROTO_VERSION_V1, buf[1], market_id, buf, len - PW_SIG_LEN, NULL, NULL,
+	                 buf + 2, buf + len - PW_SIG_LEN);
+}
+
+pw_err
+pw_wire_open_stored(const uint8_t *buf, size_t len, uint64_t market_id, struct pw_msg *m)
+{
+	pw_err rc;
+
+	if ((rc = pw_wire_decode_stored(buf, len, m)) != PW_OK)
+		return rc;
+	return pw_wire_verify_stored(buf, len, market_id);
+}
+
+/* The seq an ACK of `m` names: a request's own sequence number, else 0. */
+static uint64_t
+request_seq(const struct pw_msg *m)
+{
+	switch (m->type) {
+	case PW_MSG_ORDER:
+		return m->u.order.seq;
+	case PW_MSG_CANCEL:
+		return m->u.cancel.seq;
+	case PW_MSG_METER:
+		return m->u.meter.seq;
+	case PW_MSG_COSIGN:
+		return m->u.cosign.tree_size;
+	default:
+		return 0;
+	}
+}
+
+pw_err
+pw_wire_ack_check(const struct pw_msg *ack, const uint8_t *req, size_t req_len)
+{
+	const struct pw_receipt *r;
+	struct pw_msg q;
+	uint8_t h[PW_HASH_LEN];
+
+	if (ack == NULL || req == NULL)
+		return PW_ERR_ARG;
+	r = &ack->u.receipt;
+	if (ack->type != PW_MSG_ACK || ack->version != PW_PROTO_VERSION || req_len < 2)
+		return PW_ERR_FIELD;
+	/* only the head is signed: every other field of the ACK is bound by
+	 * this check (ref_hash, ref_type and ref_seq name the request, the
+	 * path and log_index lead from it to the signed root) */
+	pw_sha256(req, req_len, h);
+	if (memcmp(h, r->ref_hash, PW_HASH_LEN) != 0 || req[1] != r->ref_type ||
+	    pw_wire_decode(req, req_len, &q) != PW_OK || r->ref_seq != request_seq(&q))
+		return PW_ERR_FIELD;
+	merkle_leaf_hash(req, req_len, h);
+	return merkle_verify_inclusion(r->log_index, r->head.tree_size, h,
+	                               (const uint8_t(*)[PW_HASH_LEN])r->path, r->n_hashes,
+	                               r->head.root);
 }
 
 pw_err

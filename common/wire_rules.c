@@ -83,6 +83,7 @@ static const char *const reason_names[PW_REASON__COUNT] = {
 	[PW_REASON_UNAVAILABLE] = "unavailable",
 	[PW_REASON_BAD_QUERY] = "bad_query",
 	[PW_REASON_REVOKED] = "revoked",
+	[PW_REASON_BAD_VERSION] = "bad_version",
 	[PW_REASON_UNKNOWN_HEAD] = "unknown_head",
 };
 
@@ -189,6 +190,43 @@ registry_ok(const struct pw_registry *r)
 	       text_field_ok(r->serial, PW_SERIAL_LEN) && r->revoked <= 1;
 }
 
+unsigned
+wire_path_len(uint64_t idx, uint64_t size)
+{
+	unsigned n = 0;
+
+	/* RFC 9162 PATH: one hash per split on the way down to the leaf */
+	while (size > 1) {
+		uint64_t k = 1;
+		while (k < size - k) /* 2k < size, without overflow */
+			k <<= 1;
+		if (idx < k) {
+			size = k;
+		} else {
+			idx -= k;
+			size -= k;
+		}
+		n++;
+	}
+	return n;
+}
+
+/*
+ * ACK (version 2): the head is a CHECKPOINT of this version by the ACK's
+ * author with a valid origin, the leaf lies inside the head's tree and the
+ * path has exactly the length RFC 6962 gives for (log_index, tree_size).
+ */
+static int
+ack_ok(const struct pw_msg *m)
+{
+	const struct pw_receipt *r = &m->u.receipt;
+
+	return r->reason == PW_REASON_OK && r->log_index < r->head.tree_size &&
+	       r->n_hashes <= PW_PROOF_MAX_HASHES &&
+	       r->n_hashes == wire_path_len(r->log_index, r->head.tree_size) &&
+	       text_field_ok(r->head.origin, PW_ORIGIN_LEN) && r->time_s == r->head.time_s;
+}
+
 static int
 side_ok(uint8_t side)
 {
@@ -255,9 +293,12 @@ wire_validate(const struct pw_msg *m)
 			return PW_ERR_FIELD;
 		return text_field_ok(m->u.cosign.origin, PW_ORIGIN_LEN) ? PW_OK : PW_ERR_FIELD;
 	case PW_MSG_ACK:
-		if (m->u.receipt.reason != PW_REASON_OK || m->u.receipt.log_index == UINT64_MAX)
-			return PW_ERR_FIELD;
-		return PW_OK;
+		if (m->version == PW_PROTO_VERSION_V1)
+			return m->u.receipt.reason == PW_REASON_OK &&
+			               m->u.receipt.log_index != UINT64_MAX
+			           ? PW_OK
+			           : PW_ERR_FIELD;
+		return ack_ok(m) ? PW_OK : PW_ERR_FIELD;
 	case PW_MSG_REJECT:
 		if (m->u.receipt.reason == PW_REASON_OK ||
 		    m->u.receipt.reason >= PW_REASON__COUNT ||
@@ -321,6 +362,7 @@ wire_body_len(unsigned type, size_t count)
 	case PW_MSG_COSIGN:
 		return BODY_COSIGN;
 	case PW_MSG_ACK:
+		return BODY_ACK + count * PW_HASH_LEN;
 	case PW_MSG_REJECT:
 		return BODY_RECEIPT;
 	case PW_MSG_RESULT:
@@ -361,6 +403,11 @@ pw_wire_size(const struct pw_msg *m)
 		if (m->u.proof.n_hashes > PW_PROOF_MAX_HASHES)
 			return 0;
 		count = m->u.proof.n_hashes;
+		break;
+	case PW_MSG_ACK:
+		if (m->u.receipt.n_hashes > PW_PROOF_MAX_HASHES)
+			return 0;
+		count = m->u.receipt.n_hashes;
 		break;
 	case PW_MSG_DEPTH:
 		if (m->u.depth.n_levels > PW_DEPTH_MAX_LEVELS)

@@ -11,8 +11,11 @@
  *   3. one transaction: the stateful rules (rules/validate.c) with state
  *      read from the store, accepted frames appended to the Merkle log and
  *      applied; pending rejection counts flushed; COMMIT (fsync);
- *   4. only then the signed ACK / REJECT replies are sent, so no ACK ever
- *      names an entry that a crash could lose; QUERY answers follow.
+ *   4. only then the ACK / signed REJECT replies are sent, so no ACK ever
+ *      names an entry that a crash could lose; QUERY answers follow.  The
+ *      ACKs of a batch share ONE signed tree head over the log after the
+ *      batch (signed while the COMMIT runs, sent only after it), each with
+ *      its entry's inclusion path (exchange/receipt.h).
  * A failed commit rolls everything back, reloads the log's memory state and
  * answers every request of the batch that would have been accepted with
  * REJECT unavailable.  Batches are pipelined (engine_ingest): the next one
@@ -34,8 +37,8 @@
 /* Largest reply: a RESULT part with PW_RESULT_MAX_TRADES trades. */
 #define ENGINE_OUT_MAX (PW_WIRE_HEADER_LEN + 64 + PW_RESULT_MAX_TRADES * PW_TRADE_WIRE_LEN + 256)
 
-/* A receipt is a fixed-size frame far below this. */
-#define ENGINE_RECEIPT_MAX 512
+/* The longest receipt: an ACK with a 64-hash path (a REJECT is 157 bytes). */
+#define ENGINE_RECEIPT_MAX PW_RECEIPT_MAX_LEN
 #define ENGINE_THREADS_MAX 16
 /* Frames read per engine_ingest() call at most, in batches: dropped frames
  * take no slot, so a flood could otherwise keep one call reading. */
@@ -78,7 +81,7 @@ engine_init(struct engine *e)
 	e->slots = calloc(2 * n, sizeof(*e->slots));
 	e->bufs = malloc(2 * n * cap);
 	e->out = malloc(ENGINE_OUT_MAX);
-	if (!e->slots || !e->bufs || !e->out) {
+	if (!e->slots || !e->bufs || !e->out || receipt_init(&e->receipts, n) != PW_OK) {
 		engine_fini(e);
 		return PW_ERR_NOMEM;
 	}
@@ -108,6 +111,7 @@ void
 engine_fini(struct engine *e)
 {
 	pool_free(&e->pool);
+	receipt_fini(&e->receipts);
 	free(e->slots);
 	free(e->bufs);
 	free(e->out);
@@ -243,8 +247,10 @@ precheck_frame(struct engine_slot *s)
 	s->reason = validate_frame(r->n_frames, r->frame_len);
 	if (s->reason != PW_REASON_OK)
 		return;
-	if (pw_wire_decode(r->buf, r->len, &s->msg) != PW_OK) {
-		s->reason = PW_REASON_MALFORMED;
+	pw_err drc = pw_wire_decode(r->buf, r->len, &s->msg);
+	if (drc != PW_OK) {
+		/* a version-1 request: refused by name, never misparsed */
+		s->reason = drc == PW_ERR_VERSION ? PW_REASON_BAD_VERSION : PW_REASON_MALFORMED;
 		return;
 	}
 	s->decoded = 1;
@@ -525,19 +531,83 @@ send_frames(struct engine *e, const struct gw_request *r, const uint8_t *const *
 		e->replies_dropped++;
 }
 
-/* Sign the slot's receipt into s->reply (thread-safe: touches only `s`). */
+/* An ACK into s->reply: the batch's head and the entry's path (no signing;
+ * thread-safe: reads e->receipts and e->head, writes only `s`). */
+static void
+build_ack(const struct engine *e, struct engine_slot *s)
+{
+	struct pw_receipt r;
+	size_t n = 0;
+
+	s->reply_len = 0;
+	if (e->head_len == 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	pw_sha256(s->req.buf, s->req.len, r.ref_hash);
+	r.ref_type = s->req.buf[1];
+	r.ref_seq = msg_seq(&s->msg);
+	r.log_index = s->log_idx;
+	if (receipt_path(&e->receipts, s->log_idx, r.path, PW_PROOF_MAX_HASHES, &n) != PW_OK)
+		return;
+	r.n_hashes = (uint8_t)n;
+	if (pw_wire_encode_ack(&r, e->head, e->head_len, s->reply, sizeof(s->reply),
+	                       &s->reply_len) != PW_OK)
+		s->reply_len = 0;
+}
+
+/*
+ * The one head of a batch (after apply_batch, before the COMMIT): the
+ * inclusion paths sealed, a CHECKPOINT of the log after the batch signed
+ * into e->head.  Not stored (not a log entry); sent only inside the ACKs,
+ * after the COMMIT returned.  On failure e->head_len stays 0 and the
+ * batch's ACKs cannot be built (logged).
+ */
+static void
+sign_head(struct engine *e, int64_t now_s)
+{
+	struct pw_msg m;
+	size_t olen = strnlen(e->cfg->market_name, PW_ORIGIN_LEN);
+	pw_err rc;
+
+	e->head_len = 0;
+	if ((rc = receipt_seal(&e->receipts)) != PW_OK || e->receipts.size != mlog_size(e->log)) {
+		log_warnx("engine: the batch's inclusion paths cannot be built: %s",
+		          pw_strerror(rc != PW_OK ? rc : PW_ERR_INTERNAL));
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_CHECKPOINT;
+	memcpy(m.u.checkpoint.origin, e->cfg->market_name, olen);
+	m.u.checkpoint.interval = mlog_last_interval(e->log);
+	m.u.checkpoint.tree_size = mlog_size(e->log);
+	mlog_root(e->log, m.u.checkpoint.root);
+	m.u.checkpoint.time_s = (uint64_t)now_s;
+	rc = pw_wire_encode(&m, (uint64_t)e->cfg->market_id, e->kp, e->head, sizeof(e->head),
+	                    &e->head_len);
+	if (rc != PW_OK) {
+		e->head_len = 0;
+		log_warnx("engine: cannot sign the batch's head: %s", pw_strerror(rc));
+	}
+}
+
+/* Build the slot's receipt into s->reply: an ACK from the batch's head,
+ * a REJECT signed on its own (thread-safe: touches only `s`). */
 static void
 build_receipt(const struct engine *e, struct engine_slot *s, int64_t now_s)
 {
 	struct pw_msg m;
-	memset(&m, 0, sizeof(m));
 	int ack = s->state == SLOT_ACCEPTED;
-	m.type = ack ? PW_MSG_ACK : PW_MSG_REJECT;
+	if (ack) {
+		build_ack(e, s);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = PW_MSG_REJECT;
 	pw_sha256(s->req.buf, s->req.len, m.u.receipt.ref_hash);
 	m.u.receipt.ref_type = s->req.len >= 2 ? s->req.buf[1] : 0;
 	m.u.receipt.ref_seq = s->decoded ? msg_seq(&s->msg) : 0;
-	m.u.receipt.reason = (uint16_t)(ack ? PW_REASON_OK : s->reason);
-	m.u.receipt.log_index = ack ? s->log_idx : UINT64_MAX;
+	m.u.receipt.reason = (uint16_t)s->reason;
+	m.u.receipt.log_index = UINT64_MAX;
 	m.u.receipt.time_s = (uint64_t)now_s;
 	if (pw_wire_encode(&m, (uint64_t)e->cfg->market_id, e->kp, s->reply, sizeof(s->reply),
 	                   &s->reply_len) != PW_OK)
@@ -868,7 +938,13 @@ log_reject(struct engine *e, const struct engine_slot *s, int64_t now_s)
 		         pw_msg_type_name(s->msg.type), (unsigned long long)msg_seq(&s->msg), who,
 		         (unsigned long long)msg_interval(&s->msg), pw_reason_name(s->reason),
 		         extra);
-	else
+	else if (s->reason == PW_REASON_BAD_VERSION && s->req.len >= PW_WIRE_HEADER_LEN) {
+		char hex[2 * PW_PK_LEN + 1];
+		pw_hex_encode(s->req.buf + 2, PW_PK_LEN, hex);
+		log_info("engine: REJECT bad_version: a request in protocol version %u from key "
+		         "%.16s... (%s): this exchange speaks version %d",
+		         (unsigned)s->req.buf[0], hex, who, PW_PROTO_VERSION);
+	} else
 		log_info("engine: REJECT a frame of %s: %s", who, pw_reason_name(s->reason));
 }
 
@@ -1106,7 +1182,12 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 	}
 	e->batches++;
 	hist_add(&e->batch_size, n);
+	e->head_len = 0;
+	mlog_record(e->log, &e->receipts);
 	pw_err rc = apply_batch(e, slots, n, now_s, &open);
+	mlog_record(e->log, NULL);
+	if (rc == PW_OK && open)
+		sign_head(e, now_s);
 	t = mono_us();
 	stage_add(e, ENGINE_ST_APPLY, t1, t);
 	/* receipts name log indexes fixed by now: sign them during the fsync

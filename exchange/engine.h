@@ -95,6 +95,11 @@ struct engine {
 	size_t n_threads; /* for signature checks and receipt signatures */
 	struct engine_pool *pool;
 	uint8_t *out; /* one encoded reply */
+	/* the receipts of the batch being finished (exchange/receipt.h): the
+	 * inclusion paths and the one head signed for all its ACKs */
+	struct receipt_batch receipts;
+	uint8_t head[PW_CHECKPOINT_FRAME_LEN];
+	size_t head_len; /* 0: no head (nothing appended, or it failed) */
 
 	/* market clock (market.c) */
 	int64_t next_depth_ms;

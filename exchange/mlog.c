@@ -58,7 +58,9 @@ struct mlog {
 	struct merkle_range snap;  /* the entries up to the latest checkpoint */
 	int have_cp;
 	uint64_t cp_size;
+	uint64_t cp_interval;
 	uint8_t cp_root[PW_HASH_LEN];
+	struct receipt_batch *rec; /* mlog_record(): leaves appended go here too */
 	/* the stepping cursor of the leaf accessor (proofs) */
 	int cur_active;
 	uint64_t cur_next;
@@ -161,7 +163,8 @@ mlog__read_last_cp(struct mlog *m, int *have, uint64_t *size, uint8_t root[PW_HA
 	sqlite3_int64 ts = sqlite3_column_int64(st, 0);
 	const void *blob = sqlite3_column_blob(st, 1);
 	int n = sqlite3_column_bytes(st, 1);
-	if (ts < 0 || blob == NULL || n <= 0 || pw_wire_decode(blob, (size_t)n, &msg) != PW_OK ||
+	if (ts < 0 || blob == NULL || n <= 0 ||
+	    pw_wire_decode_stored(blob, (size_t)n, &msg) != PW_OK ||
 	    msg.type != PW_MSG_CHECKPOINT || msg.u.checkpoint.tree_size != (uint64_t)ts) {
 		sqlite3_reset(st);
 		log_warnx("mlog: checkpoint row of size %lld is malformed", (long long)ts);
@@ -170,6 +173,7 @@ mlog__read_last_cp(struct mlog *m, int *have, uint64_t *size, uint8_t root[PW_HA
 	sqlite3_reset(st);
 	*have = 1;
 	*size = (uint64_t)ts;
+	m->cp_interval = msg.u.checkpoint.interval;
 	memcpy(root, msg.u.checkpoint.root, PW_HASH_LEN);
 	return PW_OK;
 }
@@ -489,7 +493,23 @@ mlog_append(struct mlog *m, const uint8_t *frame, size_t len, uint64_t *index)
 		return err;
 	*index = m->range.size;
 	m->range = next;
+	if (m->rec != NULL)
+		receipt_add(m->rec, leaf);
 	return PW_OK;
+}
+
+void
+mlog_record(struct mlog *m, struct receipt_batch *rec)
+{
+	m->rec = rec;
+	if (rec != NULL)
+		receipt_begin(rec, &m->range);
+}
+
+uint64_t
+mlog_last_interval(const struct mlog *m)
+{
+	return m->have_cp ? m->cp_interval : 0;
 }
 
 pw_err
@@ -683,6 +703,7 @@ mlog_checkpoint(struct mlog *m, const struct pw_keypair *exch, uint64_t market_i
 		return mlog__dberr(m, "store checkpoint");
 	m->have_cp = 1;
 	m->cp_size = m->range.size;
+	m->cp_interval = interval;
 	memcpy(m->cp_root, root, PW_HASH_LEN);
 	m->snap = m->range;
 	return PW_OK;

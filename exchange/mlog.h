@@ -38,6 +38,7 @@
 #include "peerwatt/error.h"
 #include "peerwatt/keys.h"
 #include "peerwatt/wire.h"
+#include "exchange/receipt.h"
 
 struct mlog;
 
@@ -96,6 +97,17 @@ void mlog_root(const struct mlog *m, uint8_t out[PW_HASH_LEN]);
 pw_err mlog_checkpoint(struct mlog *m, const struct pw_keypair *exch, uint64_t market_id,
                        const char *origin, uint64_t interval, uint64_t time_s, uint8_t *frame,
                        size_t cap, size_t *len) __attribute__((warn_unused_result));
+
+/*
+ * Receipts of a batch: from now on every appended leaf also goes to `rec`
+ * (receipt_begin() with the current tree first), until mlog_record(m,
+ * NULL).  The exchange signs one head per batch over mlog_size/mlog_root
+ * after it and gives each ACK its path from `rec` (exchange/receipt.h).
+ */
+void mlog_record(struct mlog *m, struct receipt_batch *rec);
+/* The interval of the latest stored checkpoint (0 when none): the last
+ * interval settled into the log, as a batch head names it. */
+uint64_t mlog_last_interval(const struct mlog *m);
 
 /* The latest stored checkpoint's size and root; PW_ERR_NOTFOUND when none. */
 pw_err mlog_last_checkpoint(const struct mlog *m, uint64_t *tree_size, uint8_t root[PW_HASH_LEN])

@@ -277,7 +277,7 @@ xrules_read(struct xrules *x, sqlite3 *db, char *err, size_t errlen)
 		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
 		const uint8_t *f = sqlite3_column_blob(st, 1);
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		pw_err vr = f ? pw_wire_open(f, len, x->market_id, &m) : PW_ERR_LENGTH;
+		pw_err vr = f ? pw_wire_open_stored(f, len, x->market_id, &m) : PW_ERR_LENGTH;
 		if (vr != PW_OK) {
 			rc = fail(err, errlen, PW_ERR_CORRUPT,
 			          "log entry %llu (%s) does not open in market %llu: %s (the "

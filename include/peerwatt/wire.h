@@ -1,10 +1,10 @@
 /*
- * wire.h: the peerwatt wire protocol, version 1 (docs/protocol.md is the
+ * wire.h: the peerwatt wire protocol, version 2 (docs/protocol.md is the
  * byte-by-byte reference; tests/vectors/ holds test vectors).
  *
  * Every message is one ZeroMQ frame:
  *
- *     u8  version (=1) | u8 type | author public key [32] | body | signature [64]
+ *     u8  version (=2) | u8 type | author public key [32] | body | signature [64]
  *
  * Integers are big-endian, fixed width (signed ones two's complement: every
  * price is i32, fees u32); every type has a fixed body layout
@@ -12,13 +12,13 @@
  * bounded).  The
  * signature is Ed25519 by `author` over
  *
- *     "peerwatt/1/" TYPE_NAME 0x00 || market_id (u64 BE) || frame[0 .. len-64)
+ *     "peerwatt/2/" TYPE_NAME 0x00 || market_id (u64 BE) || frame[0 .. len-64)
  *
  * so a message never verifies in another market or as another type, and the
  * signed bytes are the stored and logged bytes: nothing is re-encoded before
  * verifying.  Decoding is strict, and encoding applies the same rules:
  *   PW_ERR_LENGTH   truncated, trailing bytes, count not matching the length
- *   PW_ERR_VERSION  version != 1
+ *   PW_ERR_VERSION  version != 2 (the *_stored variants also take 1)
  *   PW_ERR_TYPE     unknown type
  *   PW_ERR_FIELD    side/kind/time_status/proof kind outside its enum, a count
  *                   above its bound, a serial/origin that is not 1..32
@@ -28,13 +28,22 @@
  *                   retail below feed-in, n_fees > 64, fees not in canonical order (zone_a
  *                   <= zone_b, pairs strictly ascending), a registry token
  *                   (id, name, zone) not 1..31 of [A-Za-z0-9_.-] then NUL
- *                   padding, REGISTRY revoked > 1, ACK reason != 0 or log_index ==
- *                   UINT64_MAX, REJECT reason 0 or unknown or log_index !=
+ *                   padding, REGISTRY revoked > 1, ACK n_hashes not the
+ *                   inclusion path length of (log_index, tree_size), its
+ *                   head not a version-2 CHECKPOINT by the ACK's author,
+ *                   REJECT reason 0 or unknown or log_index !=
  *                   UINT64_MAX, RESULT part/parts/counts inconsistent,
  *                   STATEMENT unknown flag bits or fee_u < 0, HEARTBEAT
  *                   period_ms or interval_s 0
  *   PW_ERR_BADSIG   (verify/open) signature does not verify
  * A zero ORDER quantity decodes: the exchange answers it with bad_quantity.
+ *
+ * Version 1 (tag "peerwatt/1/", the version-1 ACK layout) exists only in
+ * stored logs and databases: pw_wire_decode_stored()/pw_wire_open_stored()
+ * read both versions (m->version tells which), the network functions only 2.
+ * An ACK (version 2) carries no signature of its own: it embeds the batch's
+ * signed CHECKPOINT (its last 64 bytes are the head's signature), and
+ * pw_wire_ack_check() ties it to the request it answers.
  *
  * Ownership: decode never allocates; array fields of a decoded RESULT point
  * into the caller's buffer, which must outlive the struct.  Thread-safe.
@@ -48,7 +57,8 @@
 #include "peerwatt/error.h"
 #include "peerwatt/keys.h"
 
-#define PW_PROTO_VERSION     1
+#define PW_PROTO_VERSION     2
+#define PW_PROTO_VERSION_V1  1 /* stored frames only */
 #define PW_WIRE_HEADER_LEN   (2 + PW_PK_LEN)
 #define PW_SERIAL_LEN        32   /* meter serial, ASCII, NUL padded */
 #define PW_ORIGIN_LEN        32   /* checkpoint origin, ASCII, NUL padded */
@@ -112,8 +122,8 @@ enum pw_reason {
 	PW_REASON_WRONG_TYPE = 23,        /* not a request type */
 	PW_REASON_UNAVAILABLE = 24,       /* exchange cannot store now (disk full ...) */
 	PW_REASON_BAD_QUERY = 25,
-	PW_REASON_REVOKED = 26, /* household removed from the registry */
-	/* 27 is bad_version (protocol 2, Part W) */
+	PW_REASON_REVOKED = 26,      /* household removed from the registry */
+	PW_REASON_BAD_VERSION = 27,  /* the request's protocol version is not 2 */
 	PW_REASON_UNKNOWN_HEAD = 28, /* COSIGN of a checkpoint the exchange never issued */
 	PW_REASON__COUNT
 };
@@ -208,14 +218,40 @@ struct pw_cosign {
 	uint64_t time_s; /* the cosigned CHECKPOINT's time_s */
 };
 
-/* ACK and REJECT share this body. */
+struct pw_checkpoint {
+	char origin[PW_ORIGIN_LEN]; /* market name, NUL padded */
+	uint64_t interval;          /* last interval settled into it */
+	uint64_t tree_size;
+	uint8_t root[PW_HASH_LEN];
+	uint64_t time_s;
+};
+
+/* Length of a CHECKPOINT frame (the head an ACK embeds). */
+#define PW_CHECKPOINT_FRAME_LEN                                                                    \
+	(PW_WIRE_HEADER_LEN + PW_ORIGIN_LEN + 8 + 8 + PW_HASH_LEN + 8 + PW_SIG_LEN)
+/* Length of an ACK with n path hashes, and the longest receipt. */
+#define PW_ACK_LEN(n)      (270 + 32 * (size_t)(n))
+#define PW_RECEIPT_MAX_LEN PW_ACK_LEN(PW_PROOF_MAX_HASHES)
+
+/*
+ * ACK and REJECT share this struct.  REJECT (and a version-1 ACK) carry
+ * ref_hash, ref_type, ref_seq, reason, log_index and time_s.  A version-2
+ * ACK carries ref_*, log_index, the inclusion path and the head (a signed
+ * CHECKPOINT by the same author); decode sets reason 0 and time_s =
+ * head.time_s, and head_sig (= the frame's last 64 bytes) and m->sig.
+ */
 struct pw_receipt {
 	uint8_t ref_hash[PW_HASH_LEN]; /* SHA-256 of the frame answered, as received */
 	uint8_t ref_type;              /* its type byte (0 if it had none) */
 	uint64_t ref_seq;              /* its seq or nonce (0 if unknown) */
 	uint16_t reason;               /* enum pw_reason; 0 in ACK, never 0 in REJECT */
 	uint64_t log_index;            /* ACK: index of its log entry; REJECT: UINT64_MAX */
-	uint64_t time_s;               /* exchange clock */
+	uint64_t time_s;               /* exchange clock (ACK v2: the head's) */
+	/* ACK version 2 only */
+	uint8_t n_hashes; /* the RFC 6962 path length for (log_index, head.tree_size) */
+	uint8_t path[PW_PROOF_MAX_HASHES][PW_HASH_LEN];
+	struct pw_checkpoint head;    /* the batch's tree head */
+	uint8_t head_sig[PW_SIG_LEN]; /* its signature */
 };
 
 struct pw_trade {
@@ -258,14 +294,6 @@ struct pw_statement {
 	int64_t net_u;                 /* peer_u + grid_u - fee_u */
 	int64_t baseline_u;            /* net money had the household used the grid only */
 	int64_t saving_u;              /* net_u - baseline_u */
-};
-
-struct pw_checkpoint {
-	char origin[PW_ORIGIN_LEN]; /* market name, NUL padded */
-	uint64_t interval;          /* last interval settled into it */
-	uint64_t tree_size;
-	uint8_t root[PW_HASH_LEN];
-	uint64_t time_s;
 };
 
 struct pw_proof {
@@ -367,19 +395,37 @@ struct pw_msg {
 };
 
 /* Encoded length of `m` (signature included); 0 when m->type is unknown or a
- * count is over its bound. */
+ * count is over its bound.  Version 2 layouts. */
 size_t pw_wire_size(const struct pw_msg *m);
 
 /*
- * Encode and sign `m`: sets m->version, m->author (= kp->pk) and m->sig, and
- * writes the frame to `out`.  PW_ERR_FULL when `cap` is too small,
- * PW_ERR_FIELD when a field is not encodable (side, kind, count, ...).
+ * Encode and sign `m` (version 2): sets m->version, m->author (= kp->pk)
+ * and m->sig, and writes the frame to `out`.  PW_ERR_FULL when `cap` is too
+ * small, PW_ERR_FIELD when a field is not encodable (side, kind, count,
+ * ...).  An ACK signs its head (m->u.receipt.head, time_s from it) here;
+ * pw_wire_encode_ack() embeds a head signed once for many ACKs instead.
  */
 pw_err pw_wire_encode(struct pw_msg *m, uint64_t market_id, const struct pw_keypair *kp,
                       uint8_t *out, size_t cap, size_t *len) __attribute__((warn_unused_result));
 
-/* Strict decode without checking the signature. */
+/*
+ * A version-2 ACK around a head signed already: `r` gives ref_*, log_index,
+ * n_hashes and path; `head` is a CHECKPOINT frame (PW_CHECKPOINT_FRAME_LEN
+ * bytes, version 2, signed by the ACK's author) copied as is.  No signing:
+ * cheap enough for every ACK of a batch.  PW_ERR_FIELD when the head does
+ * not decode or the path length does not fit (log_index, tree_size).
+ */
+pw_err pw_wire_encode_ack(const struct pw_receipt *r, const uint8_t *head, size_t head_len,
+                          uint8_t *out, size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
+
+/* Strict decode (version 2 only) without checking the signature. */
 pw_err pw_wire_decode(const uint8_t *buf, size_t len, struct pw_msg *m)
+    __attribute__((warn_unused_result));
+
+/* Strict decode of a stored frame: version 2, or version 1 with its own
+ * layout (m->version = 1; a u32 price above INT32_MAX is a field error). */
+pw_err pw_wire_decode_stored(const uint8_t *buf, size_t len, struct pw_msg *m)
     __attribute__((warn_unused_result));
 
 /* A NUL-padded text field of `len` bytes (a serial, a token, an origin) as a
@@ -387,12 +433,30 @@ pw_err pw_wire_decode(const uint8_t *buf, size_t len, struct pw_msg *m)
 void pw_wire_text(char *out, size_t cap, const char *field, size_t len);
 
 /* Check the signature of a frame by the author named in it (decodes only
- * the header): PW_OK, PW_ERR_BADSIG, or a decode error. */
+ * the header; an ACK: its embedded head's): PW_OK, PW_ERR_BADSIG, or a
+ * decode error.  Version 2 only. */
 pw_err pw_wire_verify(const uint8_t *buf, size_t len, uint64_t market_id)
     __attribute__((warn_unused_result));
 
 /* pw_wire_decode() then pw_wire_verify(). */
 pw_err pw_wire_open(const uint8_t *buf, size_t len, uint64_t market_id, struct pw_msg *m)
+    __attribute__((warn_unused_result));
+
+/* The same for stored frames: version 1 verifies under "peerwatt/1/". */
+pw_err pw_wire_verify_stored(const uint8_t *buf, size_t len, uint64_t market_id)
+    __attribute__((warn_unused_result));
+pw_err pw_wire_open_stored(const uint8_t *buf, size_t len, uint64_t market_id, struct pw_msg *m)
+    __attribute__((warn_unused_result));
+
+/*
+ * A decoded version-2 ACK `ack` against the request frame it answers (as
+ * sent): SHA-256(req) == ref_hash, the request's type byte == ref_type, and
+ * the leaf hash SHA-256(0x00 || req) with the path at log_index gives the
+ * head's root.  PW_OK, PW_ERR_FIELD (not an ACK v2, or another request),
+ * PW_ERR_PROOF (the path does not lead to the head's root).  The head's
+ * signature is pw_wire_verify()'s job.
+ */
+pw_err pw_wire_ack_check(const struct pw_msg *ack, const uint8_t *req, size_t req_len)
     __attribute__((warn_unused_result));
 
 /* Trade i of a decoded (or encoded) RESULT. */

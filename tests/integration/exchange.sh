@@ -112,7 +112,12 @@ got=$("${C[@]}" -k "$T/b.key" order 17 "$Y" buy 0 200000 +600 2>&1)
 case $got in "REJECT bad_quantity" | "REJECT malformed") ok "zero quantity refused ($got)" ;; *) not_ok "zero quantity refused (got '$got')" ;; esac
 expect "truncated frame" "REJECT malformed" -k "$T/b.key" -x trunc order 18 "$Y" buy 10 200000 +600
 expect "two frames in one request" "REJECT malformed" -k "$T/b.key" -x frames order 19 "$Y" buy 10 200000 +600
-expect "a signed ACK sent as a request" "REJECT wrong_type" -k "$T/b.key" -x type order 20 "$Y" buy 10 200000 +600
+expect "a signed REJECT sent as a request" "REJECT wrong_type" -k "$T/b.key" -x type order 20 "$Y" buy 10 200000 +600
+expect "a version-1 request: REJECT bad_version, never misparsed" "REJECT bad_version" \
+	-k "$T/b.key" -x v1 order 20 "$Y" buy 10 200000 +600
+check "the exchange logs a version-1 request naming both versions" grep -q \
+	"a request in protocol version 1 from key [0-9a-f]*\.\.\. (.*): this exchange speaks version 2" \
+	"$T/exchange.log"
 honest "malformed"
 expect "oversize (300 bytes)" "REJECT oversize" -k "$T/b.key" -x big order 21 "$Y" buy 10 200000 +600
 expect "above ZMQ_MAXMSGSIZE: connection dropped" "TIMEOUT" -t 2000 -k "$T/b.key" -x huge order 22 "$Y" buy 10 200000 +600

@@ -244,7 +244,7 @@ run_oversize(const struct opts *o, void *ctx)
 			sent++;
 		zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
 		if (zmq_poll(&it, 1, 2) > 0 && (it.revents & ZMQ_POLLIN)) {
-			uint8_t buf[1024];
+			uint8_t buf[4096];
 			while (zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT) >= 0)
 				answered++;
 		}
@@ -282,7 +282,7 @@ struct tally {
 static void
 drain_answers(void *s, struct tally *t)
 {
-	uint8_t buf[1024];
+	uint8_t buf[4096];
 	int r;
 	while ((r = zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT)) >= 0) {
 		struct pw_msg a;

@@ -20,7 +20,8 @@
  *   pw-client [opts] sub TOPIC COUNT            prints COUNT messages of TOPIC
  * opts: -e ENDPOINT (requests or PUB) -s SERVER_PK_HEX -k KEYFILE (connection)
  *       -a KEYFILE (author, default -k) -m MARKET_ID -L INTERVAL_S -t TIMEOUT_MS
- *       -r N (send the same frame N times) -x sig|trunc|big|frames|type|huge
+ *       -r N (send the same frame N times) -x sig|trunc|big|frames|type|huge|v1
+ *       (v1: the version byte set to 1, as a protocol-1 client sends it)
  * IV may be "+N" (current interval + N, with -L); EXPIRY may be "+N" (now + N s).
  * Prints one line per reply frame: "ACK <log_index>", "REJECT <reason>",
  * "RESULT iv price volume trades parts", "STATEMENT iv flags net_u",
@@ -55,7 +56,7 @@ usage(void)
 	fprintf(stderr,
 	        "usage: pw-client keygen FILE | pubkey FILE\n"
 	        "       pw-client -e EP -s SERVER_PK -k KEY -m MARKET [-a KEY] [-L S] [-t MS]\n"
-	        "                 [-r N] [-x sig|trunc|big|frames|type|huge] KIND ARGS...\n");
+	        "                 [-r N] [-x sig|trunc|big|frames|type|huge|v1] KIND ARGS...\n");
 	exit(64);
 }
 
@@ -90,7 +91,8 @@ load_key(const char *path, struct pw_keypair *kp)
 }
 
 static void
-print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t server_pk[32])
+print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t server_pk[32],
+            const uint8_t *req, size_t req_len)
 {
 	struct pw_msg m;
 	if (pw_wire_decode(buf, len, &m) != PW_OK) {
@@ -112,7 +114,11 @@ print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t se
 	}
 	switch (m.type) {
 	case PW_MSG_ACK:
-		printf("ACK %llu\n", (unsigned long long)m.u.receipt.log_index);
+		/* a receipt counts only when it proves the request in its head */
+		if (req != NULL && pw_wire_ack_check(&m, req, req_len) != PW_OK)
+			printf("BADRECEIPT %llu\n", (unsigned long long)m.u.receipt.log_index);
+		else
+			printf("ACK %llu\n", (unsigned long long)m.u.receipt.log_index);
 		break;
 	case PW_MSG_REJECT:
 		printf("REJECT %s\n", pw_reason_name(m.u.receipt.reason));
@@ -203,7 +209,8 @@ connect_sock(void *ctx, int type, const struct opts *o, const struct pw_keypair 
 
 /* Receive one message; print each frame.  0 on success, 1 on timeout. */
 static int
-recv_reply(void *s, const struct opts *o, const uint8_t server_pk[32], int skip_topic)
+recv_reply(void *s, const struct opts *o, const uint8_t server_pk[32], int skip_topic,
+           const uint8_t *req, size_t req_len)
 {
 	zmq_pollitem_t it = { .socket = s, .events = ZMQ_POLLIN };
 	if (zmq_poll(&it, 1, (long)o->timeout_ms) <= 0) {
@@ -221,7 +228,7 @@ recv_reply(void *s, const struct opts *o, const uint8_t server_pk[32], int skip_
 		more = zmq_msg_more(&m);
 		if (!(skip_topic && first))
 			print_reply(zmq_msg_data(&m), zmq_msg_size(&m), (uint64_t)o->market_id,
-			            server_pk);
+			            server_pk, req, req_len);
 		first = 0;
 		zmq_msg_close(&m);
 	}
@@ -372,7 +379,7 @@ main(int argc, char **argv)
 		int64_t count = num(argv[i + 1], 1, 1000000);
 		int rc = 0;
 		for (int64_t k = 0; k < count && rc == 0; k++)
-			rc = recv_reply(s, &o, server_pk, 1);
+			rc = recv_reply(s, &o, server_pk, 1, NULL, 0);
 		zmq_close(s);
 		zmq_ctx_term(ctx);
 		return rc;
@@ -449,6 +456,8 @@ main(int argc, char **argv)
 	if (o.corrupt) {
 		if (strcmp(o.corrupt, "sig") == 0)
 			frame[len - 1] ^= 0x01;
+		else if (strcmp(o.corrupt, "v1") == 0)
+			frame[0] = PW_PROTO_VERSION_V1;
 		else if (strcmp(o.corrupt, "trunc") == 0)
 			len--;
 		else if (strcmp(o.corrupt, "big") == 0) {
@@ -460,10 +469,13 @@ main(int argc, char **argv)
 		} else if (strcmp(o.corrupt, "frames") == 0)
 			two_frames = 1;
 		else if (strcmp(o.corrupt, "type") == 0) {
-			/* a well-formed, correctly signed ACK sent as a request */
+			/* a well-formed, correctly signed REJECT sent as a request
+			 * (an ACK of protocol 2 is longer than any request) */
 			struct pw_msg ack;
 			memset(&ack, 0, sizeof(ack));
-			ack.type = PW_MSG_ACK;
+			ack.type = PW_MSG_REJECT;
+			ack.u.receipt.reason = PW_REASON_MALFORMED;
+			ack.u.receipt.log_index = UINT64_MAX;
 			if (pw_wire_encode(&ack, (uint64_t)o.market_id, &author, frame,
 			                   sizeof(frame), &len) != PW_OK)
 				return 1;
@@ -479,7 +491,7 @@ main(int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		rc = recv_reply(s, &o, server_pk, 0);
+		rc = recv_reply(s, &o, server_pk, 0, frame, len);
 	}
 	zmq_close(s);
 	zmq_ctx_term(ctx);

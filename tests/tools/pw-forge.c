@@ -88,6 +88,8 @@ struct ent {
 	size_t orig; /* its index in the database; SIZE_MAX: inserted by the attack */
 };
 
+#define RECEIPT_MAX PW_RECEIPT_MAX_LEN
+
 struct forge {
 	sqlite3 *db;
 	struct pw_keypair ex;
@@ -158,7 +160,7 @@ load(struct forge *f, const char *path, const char *key)
 		if (e->frame == NULL)
 			die("memory");
 		memcpy(e->frame, sqlite3_column_blob(st, 0), e->len);
-		if (pw_wire_decode(e->frame, e->len, &e->msg) != PW_OK)
+		if (pw_wire_decode_stored(e->frame, e->len, &e->msg) != PW_OK)
 			die("decode");
 	}
 	sqlite3_finalize(st);
@@ -187,7 +189,7 @@ resign(struct forge *f, struct ent *e, const struct pw_keypair *kp)
 		die("memory");
 	memcpy(e->frame, buf, len);
 	e->len = len;
-	if (pw_wire_decode(e->frame, e->len, &e->msg) != PW_OK)
+	if (pw_wire_decode_stored(e->frame, e->len, &e->msg) != PW_OK)
 		die("decode");
 }
 
@@ -294,8 +296,9 @@ rewrite(struct forge *f, const struct pw_keypair *kp, int64_t latest_time)
 	                                     -1, &cps, NULL) != SQLITE_OK)
 		die("checkpoints");
 	while (sqlite3_step(cps) == SQLITE_ROW && n_cp < 4096) {
-		if (pw_wire_decode(sqlite3_column_blob(cps, 1),
-		                   (size_t)sqlite3_column_bytes(cps, 1), &cp[n_cp].m) != PW_OK)
+		if (pw_wire_decode_stored(sqlite3_column_blob(cps, 1),
+		                          (size_t)sqlite3_column_bytes(cps, 1),
+		                          &cp[n_cp].m) != PW_OK)
 			die("checkpoint");
 		cp[n_cp].size = new_index(f, (size_t)sqlite3_column_int64(cps, 0));
 		n_cp++;
@@ -436,8 +439,8 @@ settle_early(struct forge *f)
 	                       "SELECT frame FROM checkpoints ORDER BY tree_size DESC LIMIT 1", -1,
 	                       &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW ||
-	    pw_wire_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &m) !=
-	        PW_OK)
+	    pw_wire_decode_stored(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+	                          &m) != PW_OK)
 		die("no checkpoint");
 	sqlite3_finalize(st);
 	int64_t due = ((int64_t)m.u.checkpoint.interval + 1) * f->interval_s + f->grace_s;
@@ -529,12 +532,47 @@ received(struct forge *f, uint64_t idx)
 	return t;
 }
 
+/* Leaf i of the log as loaded (f->e), for the heads of receipts. */
+static pw_err
+forge_leaf(void *ctx, uint64_t i, uint8_t out[MERKLE_HASH_LEN])
+{
+	const struct forge *f = ctx;
+	if (i >= f->n)
+		return PW_ERR_RANGE;
+	merkle_leaf_hash(f->e[i].frame, f->e[i].len, out);
+	return PW_OK;
+}
+
+/*
+ * The exchange's receipt of `frame`: a REJECT signed on its own, or an ACK
+ * (protocol 2) whose head is the log of the first idx + 1 entries (a batch
+ * of one), signed with the exchange key, with the entry's inclusion path.
+ */
 static void
 receipt(struct forge *f, const uint8_t *frame, size_t len, const struct pw_msg *req,
         uint16_t reason, uint64_t idx, uint64_t time_s, uint8_t *out, size_t *out_len)
 {
 	struct pw_msg m;
 	memset(&m, 0, sizeof(m));
+	if (reason == 0) {
+		struct pw_checkpoint *h = &m.u.receipt.head;
+		sqlite3_stmt *st;
+		size_t n = 0;
+		if (sqlite3_prepare_v2(f->db, "SELECT value FROM params WHERE key = 'market_name'",
+		                       -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_ROW)
+			die("market_name");
+		snprintf(h->origin, sizeof(h->origin), "%s",
+		         (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		h->tree_size = idx + 1;
+		h->time_s = time_s;
+		if (merkle_subtree_root(forge_leaf, f, 0, idx + 1, h->root) != PW_OK ||
+		    merkle_prove_inclusion(forge_leaf, f, idx, idx + 1, m.u.receipt.path,
+		                           PW_PROOF_MAX_HASHES, &n) != PW_OK)
+			die("receipt head");
+		m.u.receipt.n_hashes = (uint8_t)n;
+	}
 	m.type = reason == 0 ? PW_MSG_ACK : PW_MSG_REJECT;
 	pw_sha256(frame, len, m.u.receipt.ref_hash);
 	m.u.receipt.ref_type = req->type;
@@ -544,7 +582,7 @@ receipt(struct forge *f, const uint8_t *frame, size_t len, const struct pw_msg *
 	m.u.receipt.reason = reason;
 	m.u.receipt.log_index = reason == 0 ? idx : UINT64_MAX;
 	m.u.receipt.time_s = time_s;
-	if (pw_wire_encode(&m, f->market_id, &f->ex, out, 512, out_len) != PW_OK)
+	if (pw_wire_encode(&m, f->market_id, &f->ex, out, RECEIPT_MAX, out_len) != PW_OK)
 		die("receipt");
 }
 
@@ -619,7 +657,7 @@ agentdb(struct forge *f, const char *out, const char *hhkey)
 			last_t =
 			    ((int64_t)e->msg.u.statement.interval + 1) * f->interval_s + f->grace_s;
 		if (memcmp(e->msg.author, hh.pk, PW_PK_LEN) == 0 && e->msg.type <= PW_MSG_METER) {
-			uint8_t rc[512];
+			uint8_t rc[RECEIPT_MAX];
 			size_t rlen;
 			receipt(f, e->frame, e->len, &e->msg, 0, i, (uint64_t)(t >= 0 ? t : last_t),
 			        rc, &rlen);
@@ -672,7 +710,7 @@ statement_differs(struct forge *f, const char *agent)
 	memcpy(e.frame, sqlite3_column_blob(st, 0), e.len);
 	int64_t idx = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
-	if (pw_wire_decode(e.frame, e.len, &e.msg) != PW_OK)
+	if (pw_wire_decode_stored(e.frame, e.len, &e.msg) != PW_OK)
 		die("decode");
 	e.msg.u.statement.net_u += 500000;
 	e.msg.u.statement.peer_u += 500000;
@@ -712,7 +750,7 @@ result_differs(struct forge *f, const char *agent)
 		die("memory");
 	memcpy(e.frame, sqlite3_column_blob(st, 0), e.len);
 	sqlite3_finalize(st);
-	if (pw_wire_decode(e.frame, e.len, &e.msg) != PW_OK || e.msg.type != PW_MSG_RESULT)
+	if (pw_wire_decode_stored(e.frame, e.len, &e.msg) != PW_OK || e.msg.type != PW_MSG_RESULT)
 		die("decode");
 	e.msg.u.result.price_uper_kwh += 1;
 	resign(f, &e, &f->ex);
@@ -754,9 +792,9 @@ late_ack(struct forge *f, const char *agent)
 	int64_t idx = sqlite3_column_int64(st, 1);
 	int64_t seq = sqlite3_column_int64(st, 3);
 	sqlite3_finalize(st);
-	if (pw_wire_decode(frame, len, &req) != PW_OK)
+	if (pw_wire_decode_stored(frame, len, &req) != PW_OK)
 		die("decode");
-	uint8_t rc[512];
+	uint8_t rc[RECEIPT_MAX];
 	size_t rlen;
 	int64_t gate = (int64_t)req.u.order.interval * f->interval_s - f->gate_s;
 	receipt(f, frame, len, &req, 0, (uint64_t)idx, (uint64_t)gate, rc, &rlen);
@@ -778,7 +816,7 @@ reject_early(struct forge *f, const char *agent, const char *hhkey)
 {
 	struct pw_keypair hh;
 	struct pw_msg m;
-	uint8_t frame[512], rc[512];
+	uint8_t frame[512], rc[RECEIPT_MAX];
 	size_t len, rlen;
 	sqlite3 *db;
 	if (pw_key_load(hhkey, &hh) != PW_OK || sqlite3_open(agent, &db) != SQLITE_OK)
@@ -977,8 +1015,8 @@ clear_early(struct forge *f)
 		die("checkpoints");
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)pos);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		if (pw_wire_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-		                   &cp) != PW_OK)
+		if (pw_wire_decode_stored(sqlite3_column_blob(st, 0),
+		                          (size_t)sqlite3_column_bytes(st, 0), &cp) != PW_OK)
 			die("checkpoint");
 		found = (int64_t)cp.u.checkpoint.time_s < gate;
 	}

@@ -304,7 +304,7 @@ main(int argc, char **argv)
 			if (!(items[i].revents & ZMQ_POLLIN))
 				continue;
 			for (;;) {
-				uint8_t buf[1024];
+				uint8_t buf[4096];
 				int len = zmq_recv(h[i].sock, buf, sizeof(buf), ZMQ_DONTWAIT);
 				if (len < 0)
 					break;

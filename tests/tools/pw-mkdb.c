@@ -597,7 +597,7 @@ find_entry(sqlite3 *db, uint8_t type, size_t nth, struct entry *e)
 		if (e->len > sizeof(e->frame))
 			break;
 		memcpy(e->frame, sqlite3_column_blob(st, 1), e->len);
-		found = pw_wire_decode(e->frame, e->len, &e->msg) == PW_OK;
+		found = pw_wire_decode_stored(e->frame, e->len, &e->msg) == PW_OK;
 	}
 	sqlite3_finalize(st);
 	return found;
@@ -743,7 +743,7 @@ cmd_tamper(int argc, char **argv)
 		e->len = (size_t)sqlite3_column_bytes(st, 1);
 		memcpy(e->frame, sqlite3_column_blob(st, 1), e->len);
 		sqlite3_finalize(st);
-		if (pw_wire_decode(e->frame, e->len, &e->msg) != PW_OK)
+		if (pw_wire_decode_stored(e->frame, e->len, &e->msg) != PW_OK)
 			die("checkpoint", PW_ERR_CORRUPT);
 		e->msg.u.checkpoint.root[0] ^= 0x80;
 		resign(e, &exch);

@@ -83,8 +83,21 @@ fill(struct pw_msg *m, uint8_t type)
 		m->u.receipt.ref_type = PW_MSG_ORDER;
 		m->u.receipt.ref_seq = 7;
 		m->u.receipt.reason = type == PW_MSG_ACK ? PW_REASON_OK : PW_REASON_GATE_CLOSED;
-		m->u.receipt.log_index = type == PW_MSG_ACK ? 12345 : UINT64_MAX;
+		m->u.receipt.log_index = type == PW_MSG_ACK ? 5 : UINT64_MAX;
 		m->u.receipt.time_s = 1710000001;
+		if (type == PW_MSG_ACK) {
+			/* leaf 5 of 11: a path of 4 hashes (8 | 4 | 2 | 1), then
+			 * the head at body offset 50 + 4 x 32 = 178 */
+			struct pw_checkpoint *h = &m->u.receipt.head;
+			m->u.receipt.n_hashes = 4;
+			for (int k = 0; k < 4; k++)
+				memset(m->u.receipt.path[k], 0x50 + k, PW_HASH_LEN);
+			memcpy(h->origin, "market-7", 8);
+			h->interval = 1899999;
+			h->tree_size = 11;
+			memset(h->root, 0x77, PW_HASH_LEN);
+			h->time_s = 1710000001;
+		}
 		break;
 	case PW_MSG_RESULT:
 		for (int i = 0; i < 3; i++) {
@@ -369,12 +382,16 @@ test_header_refusals(void **state)
 	assert_int_equal(pw_wire_decode(buf, len - 1, &d), PW_ERR_LENGTH);
 	assert_int_equal(pw_wire_decode(buf, len + 1, &d), PW_ERR_LENGTH);
 	assert_int_equal(pw_wire_verify(buf, 40, MARKET), PW_ERR_LENGTH);
-	buf[0] = 2;
+	buf[0] = 1; /* version 1: only the stored-frame functions take it */
 	assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_VERSION);
 	assert_int_equal(pw_wire_verify(buf, len, MARKET), PW_ERR_VERSION);
+	assert_int_equal(pw_wire_open(buf, len, MARKET, &d), PW_ERR_VERSION);
+	buf[0] = 3;
+	assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_VERSION);
+	assert_int_equal(pw_wire_decode_stored(buf, len, &d), PW_ERR_VERSION);
 	buf[0] = 0;
 	assert_int_equal(pw_wire_decode(buf, len, &d), PW_ERR_VERSION);
-	buf[0] = 1;
+	buf[0] = PW_PROTO_VERSION;
 	const uint8_t bad_types[] = { 0, 6, 15, 26, 255 };
 	for (size_t i = 0; i < sizeof(bad_types); i++) {
 		buf[1] = bad_types[i];
@@ -408,10 +425,15 @@ test_type_is_signed(void **state)
 	assert_int_equal(pw_wire_verify(buf, len, MARKET), PW_OK);
 	buf[1] = PW_MSG_REJECT;
 	assert_int_equal(pw_wire_verify(buf, len, MARKET), PW_ERR_BADSIG);
-	/* And another author cannot claim it. */
+	/* And another author cannot claim it (its head names the signer). */
 	buf[1] = PW_MSG_ACK;
 	buf[2] ^= 1;
 	assert_int_equal(pw_wire_verify(buf, len, MARKET), PW_ERR_BADSIG);
+	/* Nor a REJECT be relabelled ACK (too short for one). */
+	fill(&m, PW_MSG_REJECT);
+	len = encode(&m, &kp, buf, sizeof(buf));
+	buf[1] = PW_MSG_ACK;
+	assert_int_equal(pw_wire_verify(buf, len, MARKET), PW_ERR_LENGTH);
 }
 
 /*
@@ -456,12 +478,33 @@ static const struct mutation mutations[] = {
 	{ PW_MSG_COSIGN, 30, { 0x7f }, 1, PW_ERR_FIELD, "COSIGN origin DEL" },
 	{ PW_MSG_COSIGN, 32, { 0, 0, 0, 0, 0, 0, 0x10, 0x92 }, 8, PW_OK, "COSIGN tree_size 4242" },
 	{ PW_MSG_COSIGN, 32, { 0, 0, 0, 0, 0, 0, 0, 0 }, 8, PW_ERR_FIELD, "COSIGN tree_size 0" },
-	{ PW_MSG_REJECT, 41, { 0, 27 }, 2, PW_ERR_FIELD, "REJECT reason 27 (not yet named)" },
+	{ PW_MSG_REJECT, 41, { 0, PW_REASON_BAD_VERSION }, 2, PW_OK, "REJECT bad_version" },
 	{ PW_MSG_REJECT, 41, { 0, PW_REASON_UNKNOWN_HEAD }, 2, PW_OK, "REJECT unknown_head" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_CHECKPOINT }, 1, PW_ERR_FIELD, "checkpoint query with a" },
 	{ PW_MSG_QUERY, 8, { PW_QUERY_STATEMENT }, 1, PW_ERR_FIELD, "statement query with b" },
-	{ PW_MSG_ACK, 41, { 0, 7 }, 2, PW_ERR_FIELD, "ACK with a reason" },
-	{ PW_MSG_ACK, 43, { 0xff, 0xff, 0xff, 0xff }, 4, PW_OK, "ACK log index high bytes" },
+	/* ACK: leaf 5 of 11, 4 hashes, the head at 178 (origin 212, size 252) */
+	{ PW_MSG_ACK, 48, { 4 }, 1, PW_OK, "ACK leaf 4 (same path length)" },
+	{ PW_MSG_ACK, 48, { 10 }, 1, PW_ERR_FIELD, "ACK leaf 10 (path of 2)" },
+	{ PW_MSG_ACK, 48, { 8 }, 1, PW_ERR_FIELD, "ACK leaf 8 (path of 3)" },
+	{ PW_MSG_ACK, 48, { 11 }, 1, PW_ERR_FIELD, "ACK leaf = tree size" },
+	{ PW_MSG_ACK, 41, { 0xff }, 1, PW_ERR_FIELD, "ACK leaf far beyond the head" },
+	{ PW_MSG_ACK, 49, { 3 }, 1, PW_ERR_LENGTH, "ACK count 3 with 4 hashes" },
+	{ PW_MSG_ACK, 49, { 65 }, 1, PW_ERR_FIELD, "ACK 65 hashes" },
+	{ PW_MSG_ACK, 178, { 1 }, 1, PW_ERR_FIELD, "ACK head of version 1" },
+	{ PW_MSG_ACK, 179, { PW_MSG_PROOF }, 1, PW_ERR_FIELD, "ACK head not a CHECKPOINT" },
+	{ PW_MSG_ACK, 180, { 0x00 }, 1, PW_ERR_FIELD, "ACK head by another key" },
+	{ PW_MSG_ACK, 212, { 0 }, 1, PW_ERR_FIELD, "ACK head origin empty" },
+	{ PW_MSG_ACK, 259, { 12 }, 1, PW_OK, "ACK head of 12 (path of 4)" },
+	{ PW_MSG_ACK, 259, { 7 }, 1, PW_ERR_FIELD, "ACK head of 7 (path of 3)" },
+	{ PW_MSG_ACK, 259, { 17 }, 1, PW_ERR_FIELD, "ACK head of 17 (path of 5)" },
+	{ PW_MSG_ACK, 259, { 5 }, 1, PW_ERR_FIELD, "ACK head of 5: leaf 5 outside" },
+	{ PW_MSG_ACK, 252, { 0xff }, 1, PW_ERR_FIELD, "ACK head of nearly 2^64 (path of 57)" },
+	{ PW_MSG_ACK,
+	  252,
+	  { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+	  8,
+	  PW_ERR_FIELD,
+	  "ACK head of 2^64 - 1" },
 	{ PW_MSG_REJECT, 41, { 0, 0 }, 2, PW_ERR_FIELD, "REJECT reason 0" },
 	{ PW_MSG_REJECT, 41, { 0, PW_REASON__COUNT }, 2, PW_ERR_FIELD, "REJECT unknown reason" },
 	{ PW_MSG_REJECT, 41, { 0, PW_REASON__COUNT - 1 }, 2, PW_OK, "REJECT last reason" },
@@ -728,592 +771,6 @@ test_largest_market(void **state)
 	assert_memory_equal(d.u.market.currency, "EUR", 3);
 }
 
-/* --- tests/vectors/ -------------------------------------------------------- */
-
-#define VEC_DIR       "tests/vectors"
-#define VEC_MAX_LINES 64
-#define VEC_LINE_MAX  8192
-
-struct vec_line {
-	char key[32];
-	char *value;
-	int used;
-};
-
-struct vec {
-	char path[256];
-	struct vec_line lines[VEC_MAX_LINES];
-	int n;
-};
-
-static void
-vec_free(struct vec *v)
-{
-	for (int i = 0; i < v->n; i++)
-		free(v->lines[i].value);
-	v->n = 0;
-}
-
-static void
-vec_load(struct vec *v, const char *path)
-{
-	char line[VEC_LINE_MAX];
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		fail_msg("%s: cannot open", path);
-	memset(v, 0, sizeof(*v));
-	snprintf(v->path, sizeof(v->path), "%s", path);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t n = strlen(line);
-		char *colon;
-
-		if (n == 0 || line[n - 1] != '\n')
-			fail_msg("%s: line too long or unterminated", path);
-		line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		if (n == 0 || line[0] == '#')
-			continue;
-		colon = strstr(line, ": ");
-		if (colon == NULL || (size_t)(colon - line) >= sizeof(v->lines[0].key))
-			fail_msg("%s: bad line '%s'", path, line);
-		if (v->n >= VEC_MAX_LINES)
-			fail_msg("%s: too many lines", path);
-		memcpy(v->lines[v->n].key, line, (size_t)(colon - line));
-		v->lines[v->n].key[colon - line] = '\0';
-		v->lines[v->n].value = strdup(colon + 2);
-		assert_non_null(v->lines[v->n].value);
-		v->n++;
-	}
-	fclose(f);
-}
-
-/* The one value of `key` (a vector naming a key twice is broken). */
-static const char *
-vec_get(struct vec *v, const char *key)
-{
-	const char *found = NULL;
-	for (int i = 0; i < v->n; i++) {
-		if (strcmp(v->lines[i].key, key) != 0)
-			continue;
-		if (found != NULL)
-			fail_msg("%s: key '%s' twice", v->path, key);
-		found = v->lines[i].value;
-		v->lines[i].used = 1;
-	}
-	if (found == NULL)
-		fail_msg("%s: no key '%s'", v->path, key);
-	return found;
-}
-
-static uint64_t
-parse_u64(const char *s, uint64_t max, const char *what)
-{
-	char *end;
-	unsigned long long x;
-
-	if (s[0] < '0' || s[0] > '9')
-		fail_msg("%s: not a number: '%s'", what, s);
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || x > max)
-		fail_msg("%s: bad number '%s'", what, s);
-	return (uint64_t)x;
-}
-
-static uint64_t
-vec_u(struct vec *v, const char *key, uint64_t max)
-{
-	return parse_u64(vec_get(v, key), max, key);
-}
-
-static int64_t
-vec_i64(struct vec *v, const char *key)
-{
-	const char *s = vec_get(v, key);
-	char *end;
-	long long x;
-
-	errno = 0;
-	x = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s)
-		fail_msg("%s: bad number '%s'", key, s);
-	return (int64_t)x;
-}
-
-static void
-vec_hex(struct vec *v, const char *key, uint8_t *out, size_t len)
-{
-	if (pw_hex_decode(vec_get(v, key), out, len) != PW_OK)
-		fail_msg("%s: %s is not %zu bytes of hex", v->path, key, len);
-}
-
-/* A price: an i32 in decimal, sign allowed (docs/protocol.md section 1). */
-static int32_t
-parse_i32(const char *s, const char *what)
-{
-	char *end;
-	long long x;
-
-	errno = 0;
-	x = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || x < INT32_MIN || x > INT32_MAX)
-		fail_msg("%s: bad i32 '%s'", what, s);
-	return (int32_t)x;
-}
-
-static int32_t
-vec_i32(struct vec *v, const char *key)
-{
-	return parse_i32(vec_get(v, key), key);
-}
-
-/* A hex value of any length; caller frees. */
-static uint8_t *
-vec_blob(struct vec *v, const char *key, size_t *len)
-{
-	const char *s = vec_get(v, key);
-	size_t n = strlen(s);
-	uint8_t *out = malloc(n / 2 + 1);
-
-	assert_non_null(out);
-	if (n % 2 != 0 || pw_hex_decode(s, out, n / 2) != PW_OK)
-		fail_msg("%s: %s is not hex", v->path, key);
-	*len = n / 2;
-	return out;
-}
-
-static void
-vec_text(struct vec *v, const char *key, char *out, size_t cap)
-{
-	const char *s = vec_get(v, key);
-	size_t n = strlen(s);
-
-	if (n > cap)
-		fail_msg("%s: %s longer than %zu", v->path, key, cap);
-	memset(out, 0, cap);
-	memcpy(out, s, n);
-}
-
-/* Space-separated token `i` of `s` into `out`. */
-static void
-token(const char *line, int i, char *out, size_t cap)
-{
-	const char *s = line;
-
-	while (i-- > 0) {
-		s = strchr(s, ' ');
-		if (s == NULL)
-			fail_msg("missing token in '%s'", line);
-		s++;
-	}
-	size_t n = strcspn(s, " ");
-	if (n == 0 || n >= cap)
-		fail_msg("bad token in '%s'", line);
-	memcpy(out, s, n);
-	out[n] = '\0';
-}
-
-/* The values of every `key` line, in order; returns the count. */
-static int
-vec_all(struct vec *v, const char *key, const char **out, int cap)
-{
-	int n = 0;
-	for (int i = 0; i < v->n; i++) {
-		if (strcmp(v->lines[i].key, key) != 0)
-			continue;
-		if (n >= cap)
-			fail_msg("%s: too many '%s'", v->path, key);
-		v->lines[i].used = 1;
-		out[n++] = v->lines[i].value;
-	}
-	return n;
-}
-
-#define VEC_MAX_ARRAY 16
-
-/* Builds the message of `v` from its fields, as docs/protocol.md names them. */
-static void
-vec_msg(struct vec *v, struct pw_msg *m, struct pw_trade *trades)
-{
-	const char *type = vec_get(v, "type");
-	const char *items[VEC_MAX_ARRAY];
-	char tok[80];
-	int n;
-
-	memset(m, 0, sizeof(*m));
-	for (unsigned t = 1; t < 256 && m->type == 0; t++)
-		if (strcmp(pw_msg_type_name(t), type) == 0)
-			m->type = (uint8_t)t;
-	if (m->type == 0)
-		fail_msg("%s: unknown type %s", v->path, type);
-
-	switch (m->type) {
-	case PW_MSG_ORDER:
-		m->u.order.seq = vec_u(v, "seq", UINT64_MAX);
-		m->u.order.interval = vec_u(v, "interval", UINT64_MAX);
-		m->u.order.expiry_s = vec_u(v, "expiry_s", UINT64_MAX);
-		m->u.order.qty_wh = (uint32_t)vec_u(v, "qty_wh", UINT32_MAX);
-		m->u.order.price_uper_kwh = vec_i32(v, "price");
-		m->u.order.side = (uint8_t)vec_u(v, "side", UINT8_MAX);
-		break;
-	case PW_MSG_CANCEL:
-		m->u.cancel.seq = vec_u(v, "seq", UINT64_MAX);
-		m->u.cancel.interval = vec_u(v, "interval", UINT64_MAX);
-		m->u.cancel.order_seq = vec_u(v, "order_seq", UINT64_MAX);
-		break;
-	case PW_MSG_METER:
-		m->u.meter.seq = vec_u(v, "seq", UINT64_MAX);
-		m->u.meter.interval = vec_u(v, "interval", UINT64_MAX);
-		vec_text(v, "serial", m->u.meter.serial, PW_SERIAL_LEN);
-		m->u.meter.export_start_wh = vec_u(v, "export_start_wh", UINT64_MAX);
-		m->u.meter.export_end_wh = vec_u(v, "export_end_wh", UINT64_MAX);
-		m->u.meter.import_start_wh = vec_u(v, "import_start_wh", UINT64_MAX);
-		m->u.meter.import_end_wh = vec_u(v, "import_end_wh", UINT64_MAX);
-		m->u.meter.time_status = (uint8_t)vec_u(v, "time_status", UINT8_MAX);
-		break;
-	case PW_MSG_QUERY:
-		m->u.query.nonce = vec_u(v, "nonce", UINT64_MAX);
-		m->u.query.kind = (uint8_t)vec_u(v, "kind", UINT8_MAX);
-		m->u.query.a = vec_u(v, "a", UINT64_MAX);
-		m->u.query.b = vec_u(v, "b", UINT64_MAX);
-		vec_hex(v, "key", m->u.query.key, PW_PK_LEN);
-		break;
-	case PW_MSG_COSIGN:
-		vec_text(v, "origin", m->u.cosign.origin, PW_ORIGIN_LEN);
-		m->u.cosign.tree_size = vec_u(v, "tree_size", UINT64_MAX);
-		vec_hex(v, "root", m->u.cosign.root, PW_HASH_LEN);
-		m->u.cosign.time_s = vec_u(v, "time_s", UINT64_MAX);
-		break;
-	case PW_MSG_ACK:
-	case PW_MSG_REJECT:
-		vec_hex(v, "ref_hash", m->u.receipt.ref_hash, PW_HASH_LEN);
-		m->u.receipt.ref_type = (uint8_t)vec_u(v, "ref_type", UINT8_MAX);
-		m->u.receipt.ref_seq = vec_u(v, "ref_seq", UINT64_MAX);
-		m->u.receipt.reason = (uint16_t)vec_u(v, "reason", UINT16_MAX);
-		m->u.receipt.log_index = vec_u(v, "log_index", UINT64_MAX);
-		m->u.receipt.time_s = vec_u(v, "time_s", UINT64_MAX);
-		break;
-	case PW_MSG_RESULT:
-		m->u.result.interval = vec_u(v, "interval", UINT64_MAX);
-		m->u.result.price_uper_kwh = vec_i32(v, "price");
-		m->u.result.volume_wh = vec_u(v, "volume_wh", UINT64_MAX);
-		m->u.result.n_trades_total = (uint32_t)vec_u(v, "n_trades_total", UINT32_MAX);
-		m->u.result.part = (uint16_t)vec_u(v, "part", UINT16_MAX);
-		m->u.result.parts = (uint16_t)vec_u(v, "parts", UINT16_MAX);
-		m->u.result.n_trades = (uint16_t)vec_u(v, "n_trades", UINT16_MAX);
-		n = vec_all(v, "trade", items, VEC_MAX_ARRAY);
-		assert_int_equal(n, m->u.result.n_trades);
-		for (int i = 0; i < n; i++) {
-			token(items[i], 0, tok, sizeof(tok));
-			assert_int_equal(pw_hex_decode(tok, trades[i].buyer, PW_PK_LEN), PW_OK);
-			token(items[i], 1, tok, sizeof(tok));
-			assert_int_equal(pw_hex_decode(tok, trades[i].seller, PW_PK_LEN), PW_OK);
-			token(items[i], 2, tok, sizeof(tok));
-			trades[i].buy_seq = parse_u64(tok, UINT64_MAX, "buy_seq");
-			token(items[i], 3, tok, sizeof(tok));
-			trades[i].sell_seq = parse_u64(tok, UINT64_MAX, "sell_seq");
-			token(items[i], 4, tok, sizeof(tok));
-			trades[i].qty_wh = (uint32_t)parse_u64(tok, UINT32_MAX, "qty_wh");
-		}
-		m->u.result.trades = trades;
-		break;
-	case PW_MSG_STATEMENT: {
-		struct pw_statement *s = &m->u.statement;
-		vec_hex(v, "household", s->household, PW_PK_LEN);
-		s->interval = vec_u(v, "interval", UINT64_MAX);
-		s->flags = (uint32_t)vec_u(v, "flags", UINT32_MAX);
-		s->price_uper_kwh = vec_i32(v, "price");
-		s->bought_wh = vec_u(v, "bought_wh", UINT64_MAX);
-		s->sold_wh = vec_u(v, "sold_wh", UINT64_MAX);
-		s->export_wh = vec_u(v, "export_wh", UINT64_MAX);
-		s->import_wh = vec_u(v, "import_wh", UINT64_MAX);
-		s->shortfall_wh = vec_u(v, "shortfall_wh", UINT64_MAX);
-		s->excess_wh = vec_u(v, "excess_wh", UINT64_MAX);
-		s->extra_import_wh = vec_u(v, "extra_import_wh", UINT64_MAX);
-		s->unused_wh = vec_u(v, "unused_wh", UINT64_MAX);
-		s->peer_u = vec_i64(v, "peer_u");
-		s->grid_u = vec_i64(v, "grid_u");
-		s->fee_u = vec_i64(v, "fee_u");
-		s->net_u = vec_i64(v, "net_u");
-		s->baseline_u = vec_i64(v, "baseline_u");
-		s->saving_u = vec_i64(v, "saving_u");
-		break;
-	}
-	case PW_MSG_CHECKPOINT:
-		vec_text(v, "origin", m->u.checkpoint.origin, PW_ORIGIN_LEN);
-		m->u.checkpoint.interval = vec_u(v, "interval", UINT64_MAX);
-		m->u.checkpoint.tree_size = vec_u(v, "tree_size", UINT64_MAX);
-		vec_hex(v, "root", m->u.checkpoint.root, PW_HASH_LEN);
-		m->u.checkpoint.time_s = vec_u(v, "time_s", UINT64_MAX);
-		break;
-	case PW_MSG_PROOF:
-		m->u.proof.nonce = vec_u(v, "nonce", UINT64_MAX);
-		m->u.proof.kind = (uint8_t)vec_u(v, "kind", UINT8_MAX);
-		m->u.proof.a = vec_u(v, "a", UINT64_MAX);
-		m->u.proof.b = vec_u(v, "b", UINT64_MAX);
-		m->u.proof.n_hashes = (uint8_t)vec_u(v, "n_hashes", PW_PROOF_MAX_HASHES);
-		n = vec_all(v, "hash", items, VEC_MAX_ARRAY);
-		assert_int_equal(n, m->u.proof.n_hashes);
-		for (int i = 0; i < n; i++)
-			assert_int_equal(pw_hex_decode(items[i], m->u.proof.hashes[i], PW_HASH_LEN),
-			                 PW_OK);
-		break;
-	case PW_MSG_DEPTH:
-		m->u.depth.interval = vec_u(v, "interval", UINT64_MAX);
-		m->u.depth.n_levels = (uint8_t)vec_u(v, "n_levels", PW_DEPTH_MAX_LEVELS);
-		n = vec_all(v, "level", items, VEC_MAX_ARRAY);
-		assert_int_equal(n, m->u.depth.n_levels);
-		for (int i = 0; i < n; i++) {
-			token(items[i], 0, tok, sizeof(tok));
-			m->u.depth.levels[i].side = (uint8_t)parse_u64(tok, UINT8_MAX, "side");
-			token(items[i], 1, tok, sizeof(tok));
-			m->u.depth.levels[i].price_uper_kwh = parse_i32(tok, "price");
-			token(items[i], 2, tok, sizeof(tok));
-			m->u.depth.levels[i].qty_wh = parse_u64(tok, UINT64_MAX, "qty_wh");
-		}
-		break;
-	case PW_MSG_HEARTBEAT:
-		m->u.heartbeat.time_ms = vec_u(v, "time_ms", UINT64_MAX);
-		m->u.heartbeat.period_ms = (uint32_t)vec_u(v, "period_ms", UINT32_MAX);
-		m->u.heartbeat.interval_s = (uint32_t)vec_u(v, "interval_s", UINT32_MAX);
-		m->u.heartbeat.gate_s = (uint32_t)vec_u(v, "gate_s", UINT32_MAX);
-		m->u.heartbeat.feedin_uper_kwh = vec_i32(v, "feedin_uper_kwh");
-		m->u.heartbeat.retail_uper_kwh = vec_i32(v, "retail_uper_kwh");
-		break;
-	case PW_MSG_MARKET: {
-		struct pw_market *mk = &m->u.market;
-		mk->time_s = vec_u(v, "time_s", UINT64_MAX);
-		mk->effective_interval = vec_u(v, "effective_interval", UINT64_MAX);
-		vec_text(v, "name", mk->name, PW_TOKEN_LEN);
-		vec_text(v, "currency", mk->currency, PW_CURRENCY_LEN);
-		mk->interval_s = (uint32_t)vec_u(v, "interval_s", UINT32_MAX);
-		mk->gate_s = (uint32_t)vec_u(v, "gate_s", UINT32_MAX);
-		mk->grace_s = (uint32_t)vec_u(v, "grace_s", UINT32_MAX);
-		mk->max_ahead_s = (uint32_t)vec_u(v, "max_ahead_s", UINT32_MAX);
-		mk->feedin_uper_kwh = vec_i32(v, "feedin_uper_kwh");
-		mk->retail_uper_kwh = vec_i32(v, "retail_uper_kwh");
-		mk->fee_same_zone_uper_kwh =
-		    (uint32_t)vec_u(v, "fee_same_zone_uper_kwh", UINT32_MAX);
-		mk->fee_default_uper_kwh = (uint32_t)vec_u(v, "fee_default_uper_kwh", UINT32_MAX);
-		mk->n_fees = (uint16_t)vec_u(v, "n_fees", PW_MARKET_MAX_FEES);
-		n = vec_all(v, "fee", items, VEC_MAX_ARRAY);
-		assert_int_equal(n, mk->n_fees);
-		for (int i = 0; i < n; i++) {
-			token(items[i], 0, tok, sizeof(tok));
-			assert_true(strlen(tok) < PW_TOKEN_LEN);
-			memcpy(mk->fees[i].zone_a, tok, strlen(tok));
-			token(items[i], 1, tok, sizeof(tok));
-			assert_true(strlen(tok) < PW_TOKEN_LEN);
-			memcpy(mk->fees[i].zone_b, tok, strlen(tok));
-			token(items[i], 2, tok, sizeof(tok));
-			mk->fees[i].fee_uper_kwh = (uint32_t)parse_u64(tok, UINT32_MAX, "fee");
-		}
-		break;
-	}
-	case PW_MSG_REGISTRY: {
-		struct pw_registry *r = &m->u.registry;
-		r->time_s = vec_u(v, "time_s", UINT64_MAX);
-		vec_hex(v, "household", r->household, PW_PK_LEN);
-		vec_text(v, "id", r->id, PW_TOKEN_LEN);
-		vec_text(v, "name", r->name, PW_TOKEN_LEN);
-		vec_text(v, "serial", r->serial, PW_SERIAL_LEN);
-		vec_text(v, "zone", r->zone, PW_TOKEN_LEN);
-		r->max_export_w = (uint32_t)vec_u(v, "max_export_w", UINT32_MAX);
-		r->max_import_w = (uint32_t)vec_u(v, "max_import_w", UINT32_MAX);
-		r->revoked = (uint8_t)vec_u(v, "revoked", UINT8_MAX);
-		break;
-	}
-	default:
-		fail_msg("%s: type %s has no vector mapping", v->path, type);
-	}
-}
-
-/* Every frame that differs from a vector must not open. */
-static void
-check_tamper(const uint8_t *enc, size_t len, uint64_t market, const char *path)
-{
-	uint8_t *buf = malloc(len + 128);
-	struct pw_msg d;
-
-	assert_non_null(buf);
-	memcpy(buf, enc, len);
-	for (size_t bit = 0; bit < len * 8; bit++) {
-		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		if (pw_wire_open(buf, len, market, &d) == PW_OK)
-			fail_msg("%s: flipping bit %zu still opens", path, bit);
-		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-	}
-	for (size_t n = 0; n < len; n++)
-		if (pw_wire_open(buf, n, market, &d) == PW_OK)
-			fail_msg("%s: truncation to %zu bytes still opens", path, n);
-	for (unsigned b = 0; b < 256; b++) {
-		buf[len] = (uint8_t)b;
-		if (pw_wire_open(buf, len + 1, market, &d) == PW_OK)
-			fail_msg("%s: appended byte 0x%02x still opens", path, b);
-	}
-	memset(buf + len, 0, 128);
-	for (size_t extra = 1; extra <= 128; extra++)
-		if (pw_wire_open(buf, len + extra, market, &d) == PW_OK)
-			fail_msg("%s: %zu appended bytes still open", path, extra);
-	assert_int_equal(pw_wire_open(buf, len, market, &d), PW_OK); /* buffer restored */
-	free(buf);
-}
-
-static void
-check_vector(const char *path, uint8_t *seen_types)
-{
-	struct vec v;
-	struct pw_msg m, d;
-	struct pw_trade trades[VEC_MAX_ARRAY];
-	struct pw_keypair kp;
-	uint8_t seed[PW_SEED_LEN], author[PW_PK_LEN], sig[PW_SIG_LEN];
-	uint8_t out[4096], again[4096];
-	uint8_t *enc, *input;
-	size_t enc_len, input_len, len, len2;
-	uint64_t market;
-
-	vec_load(&v, path);
-	market = vec_u(&v, "market_id", UINT64_MAX);
-	vec_hex(&v, "seed", seed, sizeof(seed));
-	vec_hex(&v, "author", author, sizeof(author));
-	vec_hex(&v, "signature", sig, sizeof(sig));
-	enc = vec_blob(&v, "encoded", &enc_len);
-	input = vec_blob(&v, "signing_input", &input_len);
-	assert_int_equal(pw_key_from_seed(&kp, seed), PW_OK);
-	assert_memory_equal(kp.pk, author, PW_PK_LEN);
-
-	/* Encode from the fields: the same bytes and signature. */
-	vec_msg(&v, &m, trades);
-	for (int i = 0; i < v.n; i++)
-		if (!v.lines[i].used)
-			fail_msg("%s: field '%s' not checked", path, v.lines[i].key);
-	seen_types[m.type] = 1;
-	assert_int_equal(pw_wire_encode(&m, market, &kp, out, sizeof(out), &len), PW_OK);
-	if (len != enc_len || memcmp(out, enc, len) != 0)
-		fail_msg("%s: encoding differs from the vector", path);
-	assert_memory_equal(m.sig, sig, PW_SIG_LEN);
-	assert_memory_equal(enc + enc_len - PW_SIG_LEN, sig, PW_SIG_LEN);
-
-	/* The signing rule: the documented input, signed as is. */
-	assert_true(input_len > enc_len - PW_SIG_LEN);
-	assert_memory_equal(input + input_len - (enc_len - PW_SIG_LEN), enc, enc_len - PW_SIG_LEN);
-	assert_int_equal(pw_verify(author, input, input_len, sig), PW_OK);
-
-	/* Decode and verify, and the decoded struct encodes back the same. */
-	assert_int_equal(pw_wire_open(enc, enc_len, market, &d), PW_OK);
-	assert_int_equal(d.type, m.type);
-	assert_int_equal(pw_wire_verify(enc, enc_len, market ^ 1), PW_ERR_BADSIG);
-	assert_int_equal(pw_wire_encode(&d, market, &kp, again, sizeof(again), &len2), PW_OK);
-	assert_int_equal(len2, enc_len);
-	assert_memory_equal(again, enc, enc_len);
-
-	check_tamper(enc, enc_len, market, path);
-	free(enc);
-	free(input);
-	vec_free(&v);
-}
-
-static void
-test_vectors(void **state)
-{
-	uint8_t seen[256] = { 0 };
-	char path[512];
-	struct dirent *e;
-	DIR *dir = opendir(VEC_DIR);
-	int n = 0;
-
-	(void)state;
-	if (dir == NULL)
-		fail_msg("%s: cannot open (tests run from the repository root)", VEC_DIR);
-	while ((e = readdir(dir)) != NULL) {
-		size_t nl = strlen(e->d_name);
-		if (nl < 5 || strcmp(e->d_name + nl - 4, ".vec") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", VEC_DIR, e->d_name);
-		check_vector(path, seen);
-		n++;
-	}
-	closedir(dir);
-	/* One vector per message type at least. */
-	for (size_t t = 0; t < N_TYPES; t++)
-		if (!seen[all_types[t]])
-			fail_msg("no vector for %s", pw_msg_type_name(all_types[t]));
-	assert_true(n >= (int)N_TYPES);
-}
-
-/* The error names of tests/vectors/invalid.txt (docs/protocol.md section 8). */
-static const struct {
-	const char *name;
-	pw_err err;
-} invalid_errs[] = {
-	{ "length", PW_ERR_LENGTH }, { "version", PW_ERR_VERSION }, { "type", PW_ERR_TYPE },
-	{ "field", PW_ERR_FIELD },   { "badsig", PW_ERR_BADSIG },
-};
-#define N_INVALID_ERRS (sizeof(invalid_errs) / sizeof(invalid_errs[0]))
-
-static size_t
-invalid_err_index(const char *name, const char *err)
-{
-	for (size_t i = 0; i < N_INVALID_ERRS; i++)
-		if (strcmp(invalid_errs[i].name, err) == 0)
-			return i;
-	fail_msg("invalid.txt: %s: unknown error '%s'", name, err);
-	return 0;
-}
-
-/* tests/vectors/invalid.txt: frames that must be refused with the named error. */
-static void
-test_invalid_vectors(void **state)
-{
-	char line[VEC_LINE_MAX], name[80], err[16], hex[VEC_LINE_MAX];
-	uint8_t frame[VEC_LINE_MAX / 2];
-	uint64_t market = 0;
-	int have_market = 0, n = 0, seen[N_INVALID_ERRS] = { 0 };
-	FILE *f = fopen(VEC_DIR "/invalid.txt", "r");
-	struct pw_msg m;
-
-	(void)state;
-	if (f == NULL)
-		fail_msg("%s/invalid.txt: cannot open", VEC_DIR);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *nl = strchr(line, '\n');
-		if (nl == NULL)
-			fail_msg("invalid.txt: line too long or unterminated");
-		*nl = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if (strncmp(line, "market_id ", 10) == 0) {
-			market = parse_u64(line + 10, UINT64_MAX, "market_id");
-			have_market = 1;
-			continue;
-		}
-		assert_true(have_market);
-		token(line, 0, name, sizeof(name));
-		token(line, 1, err, sizeof(err));
-		token(line, 2, hex, sizeof(hex));
-		size_t flen = 0;
-		if (strcmp(hex, "-") != 0) {
-			flen = strlen(hex) / 2;
-			if (strlen(hex) % 2 != 0 || pw_hex_decode(hex, frame, flen) != PW_OK)
-				fail_msg("invalid.txt: %s: bad hex", name);
-		}
-		size_t e = invalid_err_index(name, err);
-		pw_err rc = pw_wire_open(frame, flen, market, &m);
-		if (rc != invalid_errs[e].err)
-			fail_msg("invalid.txt: %s: got '%s', want '%s'", name, pw_strerror(rc),
-			         pw_strerror(invalid_errs[e].err));
-		seen[e] = 1;
-		n++;
-	}
-	fclose(f);
-	for (size_t i = 0; i < N_INVALID_ERRS; i++)
-		if (!seen[i])
-			fail_msg("invalid.txt: no case of error '%s'", invalid_errs[i].name);
-	assert_true(n >= 40);
-}
-
 static void
 test_names(void **state)
 {
@@ -1332,8 +789,6 @@ test_names(void **state)
 	assert_string_equal(pw_reason_name(PW_REASON_GATE_CLOSED), "gate_closed");
 	assert_string_equal(pw_reason_name(PW_REASON__COUNT), "unknown");
 	for (unsigned i = 0; i < PW_REASON__COUNT; i++) {
-		if (i == 27) /* bad_version: protocol 2 Part W, not yet named */
-			continue;
 		assert_string_not_equal(pw_reason_name(i), "unknown");
 		for (unsigned j = 0; j < i; j++)
 			assert_string_not_equal(pw_reason_name(i), pw_reason_name(j));
@@ -1374,8 +829,6 @@ main(void)
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_largest_market),
 		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_vectors),
-		cmocka_unit_test(test_invalid_vectors),
 		cmocka_unit_test(test_text),
 	};
 	if (pw_crypto_init() != PW_OK)

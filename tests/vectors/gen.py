@@ -9,8 +9,15 @@ Python standard library only.  Run by hand from the repository root:
     python3 tests/vectors/gen.py
 
 then commit the .vec files (and the raw frames it writes as the seed corpus
-of tests/fuzz/fuzz_wire.c, tests/fuzz/corpus/fuzz_wire/*.bin); tests/unit/test_wire.c checks that the C codec
-reproduces every vector byte for byte.
+of tests/fuzz/fuzz_wire.c, tests/fuzz/corpus/fuzz_wire/*.bin);
+tests/unit/test_wire_vectors.c checks that the C codec reproduces every
+vector byte for byte.
+
+Protocol version 2.  The ACK embeds a signed CHECKPOINT (the batch's head)
+and the RFC 6962 inclusion path of the request's entry; ack.vec uses a real
+tree of 7 entries computed here (section "RFC 6962" below).  A few
+version-1 vectors (*_v1.vec: the "peerwatt/1/" tag, the version-1 receipt)
+are kept for the stored-frame decoder, which alone accepts them.
 """
 
 import hashlib
@@ -152,9 +159,60 @@ def _self_test():
     assert not verify(public_key(seed), b"\x73", sig)
 
 
+# --- RFC 6962 (section 2.1) ------------------------------------------------------
+
+
+def leaf_hash(entry):
+    return hashlib.sha256(b"\0" + entry).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\1" + left + right).digest()
+
+
+def _split(n):
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def mth(entries):
+    """MTH(D[n]) of a list of entries."""
+    if not entries:
+        return hashlib.sha256(b"").digest()
+    if len(entries) == 1:
+        return leaf_hash(entries[0])
+    k = _split(len(entries))
+    return node_hash(mth(entries[:k]), mth(entries[k:]))
+
+
+def inclusion_path(m, entries):
+    """PATH(m, D[n]): the audit path of leaf m, from the leaf upwards."""
+    if len(entries) <= 1:
+        return []
+    k = _split(len(entries))
+    if m < k:
+        return inclusion_path(m, entries[:k]) + [mth(entries[k:])]
+    return inclusion_path(m - k, entries[k:]) + [mth(entries[:k])]
+
+
+def root_from_path(m, n, leaf, path):
+    """The root the path gives for leaf m of n (the receiver's check)."""
+    def walk(m, n, path):
+        if n == 1:
+            assert not path
+            return leaf
+        k = _split(n)
+        if m < k:
+            return node_hash(walk(m, k, path[:-1]), path[-1])
+        return node_hash(path[-1], walk(m - k, n - k, path[:-1]))
+    return walk(m, n, path)
+
+
 # --- the layout of docs/protocol.md ---------------------------------------------
 
-VERSION = 1
+VERSION = 2
 TYPES = {
     "ORDER": 1, "CANCEL": 2, "METER": 3, "QUERY": 4, "COSIGN": 5,
     "ACK": 16, "REJECT": 17, "RESULT": 18, "STATEMENT": 19,
@@ -216,26 +274,58 @@ def token32(s):
     return b + b"\0" * (32 - len(b))
 
 
-def signing_input(type_name, market_id, unsigned_frame):
-    return (b"peerwatt/1/" + type_name.encode("ascii") + b"\0" + u64(market_id) +
+def signing_input(type_name, market_id, unsigned_frame, version=VERSION):
+    return (b"peerwatt/%d/" % version + type_name.encode("ascii") + b"\0" + u64(market_id) +
             unsigned_frame)
 
 
-def frame(type_name, seed, body):
+def frame(type_name, seed, body, version=VERSION):
     pk = public_key(seed)
-    unsigned = u8(VERSION) + u8(TYPES[type_name]) + pk + body
-    msg = signing_input(type_name, MARKET_ID, unsigned)
+    unsigned = u8(version) + u8(TYPES[type_name]) + pk + body
+    msg = signing_input(type_name, MARKET_ID, unsigned, version)
     sig = sign(seed, msg)
     assert verify(pk, msg, sig)
     return unsigned + sig, msg, sig
+
+
+def checkpoint_body(origin, interval, tree_size, root, time_s):
+    body = text32(origin) + u64(interval) + u64(tree_size) + root + u64(time_s)
+    assert len(body) == 88
+    return body
+
+
+def ack_frame(ref, ref_type, ref_seq, log_index, path, head, seed=None, author=None,
+              count=None):
+    """An ACK of protocol 2: ref_hash, ref_type, ref_seq, log_index,
+    n_hashes, the path, then the head, a complete CHECKPOINT frame (186
+    bytes) whose signature ends the ACK.  Returns (frame, the head's signing
+    input, the head's signature).  `author` (default: the head's) and
+    `count` (default: len(path)) only for refusal cases."""
+    seed = seed or EXCHANGE_SEED
+    head_frame, head_msg, head_sig = head
+    author = author or head_frame[2:34]
+    n = len(path) if count is None else count
+    body = ref + u8(ref_type) + u64(ref_seq) + u64(log_index) + u8(n) + b"".join(path)
+    enc = u8(VERSION) + u8(TYPES["ACK"]) + author + body + head_frame
+    assert len(enc) == 270 + 32 * len(path)
+    return enc, head_msg, head_sig
 
 
 def h(label):
     return hashlib.sha256(label.encode("ascii")).digest()
 
 
+def ack_log(order_frame):
+    """The log of the ACK vector: 7 entries, the ORDER vector's frame at 5."""
+    log = [b"peerwatt test entry %d" % i for i in range(7)]
+    log[5] = order_frame
+    return log, 5
+
+
 def build():
-    """Returns [(name, type_name, seed, [(key, value)], body)]."""
+    """Returns [(name, type_name, seed, [(key, value)], body[, prebuilt])]:
+    prebuilt = (frame, signing input, signature) of an ACK, whose
+    signature is its head's."""
     hh_pk = public_key(HOUSEHOLD_SEED)
     vectors = []
 
@@ -276,11 +366,23 @@ def build():
     # The receipts answer the ORDER vector: ref_hash is SHA-256 of its frame.
     order_frame, _, _ = frame("ORDER", HOUSEHOLD_SEED, vectors[0][4])
     ref = hashlib.sha256(order_frame).digest()
-    f = [("ref_hash", ref.hex()), ("ref_type", 1), ("ref_seq", 7), ("reason", 0),
-         ("log_index", 12345), ("time_s", 1710000001)]
-    body = ref + u8(1) + u64(7) + u16(0) + u64(12345) + u64(1710000001)
-    assert len(body) == 59
-    vectors.append(("ack", "ACK", EXCHANGE_SEED, f, body))
+    # ACK: the ORDER is entry 5 of a log of 7; the head is that log's
+    # CHECKPOINT and the path RFC 6962's for leaf 5 of 7 (3 hashes).
+    log, idx = ack_log(order_frame)
+    path = inclusion_path(idx, log)
+    root = mth(log)
+    assert len(path) == 3
+    assert root_from_path(idx, len(log), leaf_hash(order_frame), path) == root
+    head_f = [("head_origin", "peerwatt.example/market-1"), ("head_interval", 1899999),
+              ("head_tree_size", len(log)), ("head_root", root.hex()),
+              ("head_time_s", 1710000001)]
+    head = frame("CHECKPOINT", EXCHANGE_SEED,
+                 checkpoint_body("peerwatt.example/market-1", 1899999, len(log), root,
+                                 1710000001))
+    f = [("ref_hash", ref.hex()), ("ref_type", 1), ("ref_seq", 7), ("log_index", idx),
+         ("n_hashes", len(path))] + [("hash", x.hex()) for x in path] + head_f
+    vectors.append(("ack", "ACK", EXCHANGE_SEED, f, None,
+                    ack_frame(ref, 1, 7, idx, path, head)))
 
     f = [("ref_hash", ref.hex()), ("ref_type", 1), ("ref_seq", 7), ("reason", 7),
          ("log_index", U64_MAX), ("time_s", 1710000002)]
@@ -459,6 +561,26 @@ def build():
     return vectors
 
 
+def build_v1(v2):
+    """Version-1 vectors for the stored-frame decoder: ORDER and MARKET
+    (same layouts as version 2 so far, the "peerwatt/1/" tag) and the
+    version-1 ACK (59-byte receipt body, its own signature).  Returns
+    [(name, type_name, seed, fields, body, (frame, input, sig))]."""
+    bodies = {v[0]: v for v in v2}
+    out = []
+    for name in ("order", "market"):
+        _, type_name, seed, f, body = bodies[name][:5]
+        out.append((name + "_v1", type_name, seed, f, body, frame(type_name, seed, body, 1)))
+    order_frame, _, _ = frame("ORDER", HOUSEHOLD_SEED, bodies["order"][4], 1)
+    ref = hashlib.sha256(order_frame).digest()
+    f = [("ref_hash", ref.hex()), ("ref_type", 1), ("ref_seq", 7), ("reason", 0),
+         ("log_index", 12345), ("time_s", 1710000001)]
+    body = ref + u8(1) + u64(7) + u16(0) + u64(12345) + u64(1710000001)
+    assert len(body) == 59
+    out.append(("ack_v1", "ACK", EXCHANGE_SEED, f, body, frame("ACK", EXCHANGE_SEED, body, 1)))
+    return out
+
+
 def invalid_cases(bodies):
     """Frames a decoder must refuse, with the error of docs/protocol.md
     section 2.  Field cases are re-signed, so the field is the only fault."""
@@ -474,7 +596,11 @@ def invalid_cases(bodies):
     cases.append(("empty", "length", b""))
     cases.append(("one_byte", "length", b"\x01"))
     cases.append(("version_0", "version", b"\x00" + order[1:]))
-    cases.append(("version_2", "version", b"\x02" + order[1:]))
+    cases.append(("version_3", "version", b"\x03" + order[1:]))
+    # a version-1 frame, properly signed under "peerwatt/1/": refused by
+    # name on the network (only stored frames may be version 1)
+    cases.append(("order_v1", "version", frame("ORDER", HOUSEHOLD_SEED, bodies["order"], 1)[0]))
+    cases.append(("ack_v1", "version", frame("ACK", EXCHANGE_SEED, bodies["ack_v1"], 1)[0]))
     for t in (0, 6, 15, 26, 255):
         cases.append(("type_%d" % t, "type", order[:1] + bytes([t]) + order[2:]))
     cases.append(("order_header_only", "length", order[:34]))
@@ -511,10 +637,9 @@ def invalid_cases(bodies):
     cases.append(("cosign_as_query", "length",
                   frame("COSIGN", HOUSEHOLD_SEED, bodies["cosign"])[0][:1] + b"\x04" +
                   frame("COSIGN", HOUSEHOLD_SEED, bodies["cosign"])[0][2:]))
-    cases.append(("ack_with_reason", "field", mutated("ack", "ACK", 41, u16(1))))
-    cases.append(("ack_no_log_index", "field", mutated("ack", "ACK", 43, u64(U64_MAX))))
+    cases += ack_cases()
     cases.append(("reject_reason_0", "field", mutated("reject", "REJECT", 41, u16(0))))
-    cases.append(("reject_reason_27", "field", mutated("reject", "REJECT", 41, u16(27))))
+    cases.append(("reject_reason_29", "field", mutated("reject", "REJECT", 41, u16(29))))
     cases.append(("reject_with_log_index", "field", mutated("reject", "REJECT", 43, u64(5))))
     cases.append(("result_parts_0", "field", mutated("result", "RESULT", 26, u16(0))))
     cases.append(("result_part_eq_parts", "field", mutated("result", "RESULT", 24, u16(1))))
@@ -597,9 +722,61 @@ def invalid_cases(bodies):
             ("order_signed_as_cancel", signing_input("CANCEL", MARKET_ID, unsigned)),
             ("order_no_prefix", unsigned)):
         cases.append((label, "badsig", unsigned + sign(HOUSEHOLD_SEED, msg)))
-    ack = frame("ACK", EXCHANGE_SEED, bodies["ack"])[0]
-    other = public_key(bytes([0x51] * 32))
-    cases.append(("ack_other_author", "badsig", ack[:2] + other + ack[34:]))
+    return cases
+
+
+def ack_cases():
+    """ACKs a receiver must refuse, each built whole (its head signed), so
+    that the named fault is the only one."""
+    order_frame, _, _ = frame("ORDER", HOUSEHOLD_SEED, build()[0][4])
+    ref = hashlib.sha256(order_frame).digest()
+    log, idx = ack_log(order_frame)
+    path = inclusion_path(idx, log)
+    other_seed = bytes([0x51] * 32)
+
+    def head(size=7, version=VERSION, type_name="CHECKPOINT", seed=EXCHANGE_SEED,
+             origin="peerwatt.example/market-1"):
+        body = text32(origin) if origin else bytes(32)
+        body += u64(1899999) + u64(size) + mth(log[:size]) + u64(1710000001)
+        return frame(type_name, seed, body, version)
+
+    def ack(log_index=idx, p=None, h=None, **kw):
+        return ack_frame(ref, 1, 7, log_index, path if p is None else p, h or head(), **kw)[0]
+
+    good = ack()
+    cases = []
+    # n_hashes must be the RFC 6962 path length for (log_index, tree_size)
+    cases.append(("ack_path_too_long", "field", ack(p=path + [path[0]])))
+    cases.append(("ack_path_too_short", "field", ack(p=path[:-1])))
+    cases.append(("ack_path_of_another_size", "field", ack(h=head(size=6))))
+    cases.append(("ack_count_65", "field", ack(count=65)))
+    cases.append(("ack_count_short", "length", ack(count=2)))
+    cases.append(("ack_count_long", "length", ack(count=4)))
+    cases.append(("ack_index_at_size", "field", ack(log_index=7)))
+    cases.append(("ack_index_max", "field", ack(log_index=U64_MAX)))
+    # the head: a version-2 CHECKPOINT by the ACK's author
+    cases.append(("ack_head_version_1", "field", ack(h=head(version=1))))
+    cases.append(("ack_head_not_checkpoint", "field",
+                  ack(h=head(type_name="HEARTBEAT"))))
+    cases.append(("ack_head_origin_empty", "field", ack(h=head(origin=None))))
+    cases.append(("ack_head_by_another_key", "field",
+                  ack(h=head(seed=other_seed), author=public_key(EXCHANGE_SEED))))
+    cases.append(("ack_other_author", "field", ack(author=public_key(other_seed))))
+    cases.append(("ack_truncated", "length", good[:-1]))
+    cases.append(("ack_trailing_byte", "length", good + b"\0"))
+    # the head's signature is the ACK's
+    flip = bytearray(good)
+    flip[-1] ^= 0x01
+    cases.append(("ack_head_signature_flipped", "badsig", bytes(flip)))
+    flip = bytearray(good)
+    flip[-186 + 34 + 48 + 5] ^= 0x01  # a byte of the head's root
+    cases.append(("ack_head_root_changed", "badsig", bytes(flip)))
+    # signed in another market
+    hb = text32("peerwatt.example/market-1") + u64(1899999) + u64(7) + mth(log) + \
+        u64(1710000001)
+    unsigned = u8(VERSION) + u8(TYPES["CHECKPOINT"]) + public_key(EXCHANGE_SEED) + hb
+    wrong = unsigned + sign(EXCHANGE_SEED, signing_input("CHECKPOINT", MARKET_ID + 1, unsigned))
+    cases.append(("ack_head_other_market", "badsig", ack(h=(wrong, None, None))))
     return cases
 
 
@@ -609,12 +786,17 @@ def main():
     corpus = os.path.join(here, "..", "fuzz", "corpus", "fuzz_wire")
     os.makedirs(corpus, exist_ok=True)
     vectors = build()
-    for name, type_name, seed, fields, body in vectors:
-        enc, msg, sig = frame(type_name, seed, body)
+    vectors += build_v1(vectors)
+    for v in vectors:
+        name, type_name, seed, fields, body = v[:5]
+        enc, msg, sig = v[5] if len(v) > 5 else frame(type_name, seed, body)
+        version = enc[0]
         lines = [
-            "# peerwatt wire test vector: %s (docs/protocol.md)" % type_name,
+            "# peerwatt wire test vector: %s version %d (docs/protocol.md)" % (type_name,
+                                                                             version),
             "# generated by tests/vectors/gen.py; do not edit",
             "type: %s" % type_name,
+            "version: %d" % version,
             "market_id: %d" % MARKET_ID,
             "seed: %s" % seed.hex(),
             "author: %s" % public_key(seed).hex(),

@@ -249,6 +249,34 @@ node_at(void *ctx, unsigned level, uint64_t index, uint8_t out[PW_HASH_LEN])
 	return PW_OK;
 }
 
+int
+audit_prefix_root(const struct audit *a, uint64_t n, uint8_t out[PW_HASH_LEN])
+{
+	uint8_t piece[MERKLE_MAX_LEVELS][PW_HASH_LEN];
+	unsigned k = 0;
+	uint64_t at = 0;
+
+	if (n == 0) {
+		merkle_empty_root(out);
+		return 1;
+	}
+	/* one perfect subtree per set bit of n, from the highest, folded from
+	 * the right (as a compact range) */
+	for (int level = MERKLE_MAX_LEVELS - 1; level >= 0; level--) {
+		uint64_t w = (uint64_t)1 << level;
+		if (!(n & w))
+			continue;
+		if (node_at((void *)(uintptr_t)a, (unsigned)level, at >> level, piece[k]) != PW_OK)
+			return 0;
+		k++;
+		at += w;
+	}
+	memcpy(out, piece[k - 1], PW_HASH_LEN);
+	for (unsigned i = k - 1; i-- > 0;)
+		merkle_node_hash(piece[i], out, out);
+	return 1;
+}
+
 /* A consistency proof generated from the entries links the two signed roots. */
 static int
 linked(struct audit *a, const struct pw_checkpoint *old, const struct pw_checkpoint *new_)

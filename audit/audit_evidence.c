@@ -270,6 +270,44 @@ by_exchange(struct ev *e, const void *frame, int n, uint8_t type, struct pw_msg 
 	       memcmp(m->author, e->a->r->exchange_pk, PW_PK_LEN) == 0;
 }
 
+/*
+ * The head of a protocol-2 ACK (the CHECKPOINT the exchange signed for the
+ * batch) against the log: the root of its first tree_size entries.  One
+ * receipt thus proves any entry before it dropped or rewritten.  0 after a
+ * failure (reported).
+ */
+static int
+head_matches(struct audit *a, const struct pw_receipt *rc, const char *where, const char *who)
+{
+	uint8_t root[PW_HASH_LEN];
+	char sh[2 * PW_HASH_LEN + 1], lh[2 * PW_HASH_LEN + 1];
+
+	if (rc->head.tree_size > a->r->entries) {
+		FAIL_AT(a, where,
+		        "its ACK's head covers %llu entries but the log holds %llu (entries "
+		        "were removed)",
+		        (unsigned long long)rc->head.tree_size, (unsigned long long)a->r->entries);
+		return 0;
+	}
+	if (!audit_prefix_root(a, rc->head.tree_size, root) ||
+	    memcmp(root, rc->head.root, PW_HASH_LEN) == 0)
+		return 1;
+	pw_hex_encode(rc->head.root, PW_HASH_LEN, sh);
+	pw_hex_encode(root, PW_HASH_LEN, lh);
+	FAIL_AT(a, where,
+	        "its ACK's head signs root %.16s... for the first %llu entries, the log gives "
+	        "%.16s... (an entry before %llu was rewritten, dropped or reordered)",
+	        sh, (unsigned long long)rc->head.tree_size, lh,
+	        (unsigned long long)rc->head.tree_size);
+	audit_plain(a,
+	            "The exchange signed, in the receipt it gave %s, a log of %llu entries that "
+	            "is not the log's first %llu entries now: the log was changed after it "
+	            "acknowledged.",
+	            who, (unsigned long long)rc->head.tree_size,
+	            (unsigned long long)rc->head.tree_size);
+	return 0;
+}
+
 /* One request of the outbox with its signed answer (or without one). */
 static pw_err
 check_item(struct ev *e, sqlite3_stmt *st)
@@ -330,6 +368,11 @@ check_item(struct ev *e, sqlite3_stmt *st)
 	pw_sha256(frame, (size_t)n, h);
 	if (memcmp(h, rc->ref_hash, PW_HASH_LEN) != 0)
 		return PW_OK; /* answers another frame: not evidence about this one */
+	/* protocol 2: only the head is signed; the index and path count only
+	 * when they prove this frame in it (anyone can write a path) */
+	if (ans.type == PW_MSG_ACK && ans.version == PW_PROTO_VERSION &&
+	    pw_wire_ack_check(&ans, frame, (size_t)n) != PW_OK)
+		return PW_OK;
 	__int128 t = rc->time_s, gate = audit_gate(a, iv);
 	if (ans.type == PW_MSG_ACK) {
 		a->r->ev_acks++;
@@ -346,6 +389,8 @@ check_item(struct ev *e, sqlite3_stmt *st)
 			    e->who, pw_msg_type_name(req.type), (unsigned long long)rc->log_index);
 			return PW_OK;
 		}
+		if (ans.version == PW_PROTO_VERSION && !head_matches(a, rc, where, e->who))
+			return PW_OK;
 		const char *late = NULL;
 		if ((req.type == PW_MSG_ORDER || req.type == PW_MSG_CANCEL) && t >= gate)
 			late = "at or after the gate of its interval";

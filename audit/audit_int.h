@@ -194,6 +194,9 @@ pw_err audit_cp_index(struct audit *a);
 void audit_cp_take_roots(struct audit *a);
 pw_err audit_cp_keep_leaf(struct audit *a, const uint8_t leaf[PW_HASH_LEN]);
 void audit_cp_check(struct audit *a, struct cp *c, int from_db, struct cp **prev);
+/* The root of the log's first n entries (after the pass; n <= entries):
+ * 1, or 0 when the tree levels kept do not cover it. */
+int audit_prefix_root(const struct audit *a, uint64_t n, uint8_t out[PW_HASH_LEN]);
 
 /* audit_rules.c: the MARKET and REGISTRY entries, the cache tables */
 /* Before the pass: the first MARKET entry (the exchange key, the rules,

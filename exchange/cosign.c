@@ -49,8 +49,8 @@ checkpoint_of(sqlite3 *db, uint64_t size, struct pw_msg *cp, uint8_t **buf, size
 		int n = sqlite3_column_bytes(st, 0);
 		rc = PW_ERR_CORRUPT;
 		if (f != NULL && n > 0 && (size_t)n <= PW_WIRE_MAX_LEN &&
-		    pw_wire_decode(f, (size_t)n, cp) == PW_OK && cp->type == PW_MSG_CHECKPOINT &&
-		    cp->u.checkpoint.tree_size == size) {
+		    pw_wire_decode_stored(f, (size_t)n, cp) == PW_OK &&
+		    cp->type == PW_MSG_CHECKPOINT && cp->u.checkpoint.tree_size == size) {
 			rc = PW_OK;
 			if (buf != NULL) {
 				*buf = malloc((size_t)n);

@@ -323,4 +323,27 @@ import json,sys; d=json.load(open(sys.argv[1])); ev=d["evidence"]
 assert d["ok"], d["failure"]
 assert ev["agents"] == 3 and ev["acks"] > 0 and ev["statements"] > 0 and ev["checkpoints"] > 0, ev
 assert d["market"]["exchange_key_source"] == "pinned"' "$T/audit-ev.json" || cat "$T/audit-ev.json"
+# every receipt checked again from docs/protocol.md alone (Python, not the C
+# codec): each ACK's head signed by the exchange, its path leading from the
+# request sent to the head's root, the head's root the log's own
+for n in h1 h2 h3; do
+	out=$(python3 tests/vectors/verify_ack.py "$T/$n.db" 42 "$XPK" "$T/exchange.db" 2>&1)
+	check "$n: every ACK proves its request in the log, checked in Python ($out)" \
+		grep -qE "^ok [1-9][0-9]* receipts$" <<<"$out"
+done
+# ... and the checker fails a receipt whose path was altered
+cp "$T/h1.db" "$T/h1-bad.db"
+python3 - "$T/h1-bad.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for rowid, f in db.execute("SELECT rowid, frame FROM receipts"):
+    f = bytearray(f)
+    if f[0] == 2 and f[1] == 16 and f[83] > 0:
+        f[84] ^= 1
+        db.execute("UPDATE receipts SET frame = ? WHERE rowid = ?", (bytes(f), rowid))
+        db.commit()
+        break
+PY
+out=$(python3 tests/vectors/verify_ack.py "$T/h1-bad.db" 42 "$XPK" 2>&1)
+check "an altered path fails the Python check ($out)" grep -q "path does not lead" <<<"$out"
 finish

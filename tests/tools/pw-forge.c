@@ -1062,8 +1062,8 @@ cosign_fork(struct forge *f, const char *hhkey, const char *agent)
 	if (sqlite3_prepare_v2(f->db, "SELECT frame FROM checkpoints ORDER BY tree_size DESC", -1,
 	                       &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW ||
-	    pw_wire_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &cp) !=
-	        PW_OK)
+	    pw_wire_decode_stored(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+	                          &cp) != PW_OK)
 		die("no checkpoint");
 	sqlite3_finalize(st);
 	memset(&m, 0, sizeof(m));

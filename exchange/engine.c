@@ -22,6 +22,7 @@
  * is received and verified by the crypto pool while this one commits.
  */
 #include "exchange/engine.h"
+#include "exchange/engine_int.h"
 #include "exchange/cosign.h"
 #include "exchange/xrules.h"
 
@@ -33,44 +34,6 @@
 
 #include "rules/validate.h"
 #include "peerwatt/log.h"
-
-/* Largest reply: a RESULT part with PW_RESULT_MAX_TRADES trades. */
-#define ENGINE_OUT_MAX (PW_WIRE_HEADER_LEN + 64 + PW_RESULT_MAX_TRADES * PW_TRADE_WIRE_LEN + 256)
-
-/* The longest receipt: an ACK with a 64-hash path (a REJECT is 157 bytes). */
-#define ENGINE_RECEIPT_MAX PW_RECEIPT_MAX_LEN
-#define ENGINE_THREADS_MAX 16
-/* Frames read per engine_ingest() call at most, in batches: dropped frames
- * take no slot, so a flood could otherwise keep one call reading. */
-#define ENGINE_DRAIN_FACTOR 4
-/* REJECT log lines per second at most (log_reject) */
-#define ENGINE_REJECT_LOG_PER_S 20
-
-enum slot_state {
-	SLOT_REJECT,   /* answer REJECT slot->reason */
-	SLOT_APPLY,    /* state-changing request passed the stateless checks */
-	SLOT_ACCEPTED, /* applied; ACK with slot->log_idx after commit */
-	SLOT_QUERY,    /* answer after commit */
-	SLOT_DROP,     /* over the rate, already told this second: no reply */
-};
-
-struct engine_slot {
-	struct gw_request req;
-	enum slot_state state;
-	enum pw_reason reason;
-	int decoded;
-	int stateful; /* went to the transaction (SLOT_APPLY) */
-	struct pw_msg msg;
-	const struct household *h;
-	uint64_t log_idx;
-	int sig_ok;                        /* set by the parallel verify */
-	uint8_t reply[ENGINE_RECEIPT_MAX]; /* signed receipt (parallel sign) */
-	size_t reply_len;
-};
-
-static struct engine_pool *pool_new(struct engine *e, size_t threads);
-static void hist_add(struct engine_hist *h, uint64_t v);
-static void pool_free(struct engine_pool **pp);
 
 pw_err
 engine_init(struct engine *e)
@@ -95,7 +58,7 @@ engine_init(struct engine *e)
 		e->slots[i].req.buf = e->bufs + i * cap;
 		e->slots[i].req.cap = cap;
 	}
-	if (!(e->pool = pool_new(e, e->n_threads))) {
+	if (!(e->pool = engine_pool_new(e, e->n_threads))) {
 		engine_fini(e);
 		return PW_ERR_NOMEM;
 	}
@@ -110,7 +73,7 @@ engine_init(struct engine *e)
 void
 engine_fini(struct engine *e)
 {
-	pool_free(&e->pool);
+	engine_pool_free(&e->pool);
 	receipt_fini(&e->receipts);
 	free(e->slots);
 	free(e->bufs);
@@ -215,8 +178,8 @@ rate_check(struct engine *e, struct engine_slot *s, int64_t now_s, int64_t now_m
 	s->reason = PW_REASON_RATE_LIMITED;
 }
 
-static uint64_t
-msg_seq(const struct pw_msg *m)
+uint64_t
+engine_msg_seq(const struct pw_msg *m)
 {
 	switch (m->type) {
 	case PW_MSG_ORDER:
@@ -517,15 +480,15 @@ apply_commit(struct engine *e, size_t n)
 	if (rc == PW_OK) {
 		stats_committed(e);
 		e->commits++;
-		hist_add(&e->commit_pages, store_commit_pages(e->store));
+		engine_hist_add(&e->commit_pages, store_commit_pages(e->store));
 		return PW_OK;
 	}
 	return batch_rollback(e, n, rc);
 }
 
-static void
-send_frames(struct engine *e, const struct gw_request *r, const uint8_t *const *f, const size_t *l,
-            size_t n)
+void
+engine_send_frames(struct engine *e, const struct gw_request *r, const uint8_t *const *f,
+                   const size_t *l, size_t n)
 {
 	if (gateway_reply(e->gw, r, f, l, n) != PW_OK)
 		e->replies_dropped++;
@@ -545,7 +508,7 @@ build_ack(const struct engine *e, struct engine_slot *s)
 	memset(&r, 0, sizeof(r));
 	pw_sha256(s->req.buf, s->req.len, r.ref_hash);
 	r.ref_type = s->req.buf[1];
-	r.ref_seq = msg_seq(&s->msg);
+	r.ref_seq = engine_msg_seq(&s->msg);
 	r.log_index = s->log_idx;
 	if (receipt_path(&e->receipts, s->log_idx, r.path, PW_PROOF_MAX_HASHES, &n) != PW_OK)
 		return;
@@ -592,8 +555,8 @@ sign_head(struct engine *e, int64_t now_s)
 
 /* Build the slot's receipt into s->reply: an ACK from the batch's head,
  * a REJECT signed on its own (thread-safe: touches only `s`). */
-static void
-build_receipt(const struct engine *e, struct engine_slot *s, int64_t now_s)
+void
+engine_build_receipt(const struct engine *e, struct engine_slot *s, int64_t now_s)
 {
 	struct pw_msg m;
 	int ack = s->state == SLOT_ACCEPTED;
@@ -605,7 +568,7 @@ build_receipt(const struct engine *e, struct engine_slot *s, int64_t now_s)
 	m.type = PW_MSG_REJECT;
 	pw_sha256(s->req.buf, s->req.len, m.u.receipt.ref_hash);
 	m.u.receipt.ref_type = s->req.len >= 2 ? s->req.buf[1] : 0;
-	m.u.receipt.ref_seq = s->decoded ? msg_seq(&s->msg) : 0;
+	m.u.receipt.ref_seq = s->decoded ? engine_msg_seq(&s->msg) : 0;
 	m.u.receipt.reason = (uint16_t)s->reason;
 	m.u.receipt.log_index = UINT64_MAX;
 	m.u.receipt.time_s = (uint64_t)now_s;
@@ -614,525 +577,24 @@ build_receipt(const struct engine *e, struct engine_slot *s, int64_t now_s)
 		s->reply_len = 0;
 }
 
-static void
-send_receipt(struct engine *e, struct engine_slot *s, int64_t now_s)
+void
+engine_send_receipt(struct engine *e, struct engine_slot *s, int64_t now_s)
 {
 	if (s->reply_len == 0)
-		build_receipt(e, s, now_s);
+		engine_build_receipt(e, s, now_s);
 	if (s->reply_len == 0) {
 		log_warnx("engine: cannot encode a receipt");
 		return;
 	}
 	const uint8_t *f[1] = { s->reply };
-	send_frames(e, &s->req, f, &s->reply_len, 1);
+	engine_send_frames(e, &s->req, f, &s->reply_len, 1);
 }
 
-/*
- * Signature checks and receipt signatures are pure functions of one slot,
- * and they are most of the CPU a request costs: a pool of worker threads
- * (started once, [network] threads of them) does them while the main
- * thread does everything touching the store, the log or the sockets.  The
- * two overlap (docs/performance.md): the next batch's signatures are
- * checked while this batch is applied and committed, and this batch's
- * receipts are signed while its COMMIT waits for the fsync.  A thread
- * waiting for a job takes slots of it itself instead of sleeping.
- */
-enum par_what { PAR_VERIFY, PAR_SIGN };
-
-#define ENGINE_JOBS_MAX  4 /* verify (2) of the next batch, sign of this one */
-#define ENGINE_JOB_CHUNK 2 /* slots taken at once: a verify is ~50 us */
-
-struct engine_job {
-	struct engine_slot *slots;
-	size_t n, next, done; /* next and done under pool.mu */
-	enum par_what what;
-	int64_t now_s;
-};
-
-/* One batch of the pipeline: its slots and its two crypto jobs. */
-struct engine_batch {
-	struct engine_slot *slots;
-	size_t n;
-	int64_t t_start_us;
-	struct engine_job verify, verify_more, sign;
-};
-
-struct engine_pool {
-	const struct engine *e; /* read-only for the workers: cfg, kp */
-	pthread_mutex_t mu;
-	pthread_cond_t work; /* a job was queued, or stop */
-	pthread_cond_t done; /* a job finished */
-	struct engine_job *q[ENGINE_JOBS_MAX];
-	size_t nq;
-	int stop;
-	pthread_t tid[ENGINE_THREADS_MAX];
-	size_t n_tid;
-	struct engine_batch batch[2]; /* the pipeline's two batches */
-};
-
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
-hist_add(struct engine_hist *h, uint64_t v)
-{
-	unsigned b = 0;
-	while (b + 1 < ENGINE_HIST_BUCKETS && (v >> b) != 0)
-		b++;
-	h->n++;
-	h->sum += v;
-	if (v > h->max)
-		h->max = v;
-	h->bucket[b]++;
-}
-
-static void
-stage_add(struct engine *e, enum engine_stage st, int64_t t0_us, int64_t t1_us)
-{
-	hist_add(&e->stage_us[st], t1_us > t0_us ? (uint64_t)(t1_us - t0_us) : 0);
-}
-
-/* Run slots [a, b) of job j (thread-safe: touches only those slots). */
-static void
-job_run(const struct engine *e, struct engine_job *j, size_t a, size_t b)
-{
-	for (size_t i = a; i < b; i++) {
-		struct engine_slot *s = &j->slots[i];
-		if (j->what == PAR_VERIFY) {
-			if (s->state == SLOT_APPLY)
-				s->sig_ok = pw_wire_verify(s->req.buf, s->req.len,
-				                           (uint64_t)e->cfg->market_id) == PW_OK;
-		} else if (s->state != SLOT_QUERY && s->state != SLOT_DROP) {
-			build_receipt(e, s, j->now_s);
-		}
-	}
-}
-
-/* Under p->mu: account for [a, b) of j done; dequeue j when complete. */
-static void
-job_done_locked(struct engine_pool *p, struct engine_job *j, size_t count)
-{
-	j->done += count;
-	if (j->done < j->n)
-		return;
-	for (size_t i = 0; i < p->nq; i++) {
-		if (p->q[i] == j) {
-			memmove(&p->q[i], &p->q[i + 1], (p->nq - i - 1) * sizeof(p->q[0]));
-			p->nq--;
-			break;
-		}
-	}
-	pthread_cond_broadcast(&p->done);
-}
-
-/* Under p->mu: the first queued job with slots left, or NULL. */
-static struct engine_job *
-job_pick_locked(struct engine_pool *p)
-{
-	for (size_t i = 0; i < p->nq; i++)
-		if (p->q[i]->next < p->q[i]->n)
-			return p->q[i];
-	return NULL;
-}
-
-/* Under p->mu: take a chunk of j, run it unlocked, account for it. */
-static void
-job_take_locked(struct engine_pool *p, struct engine_job *j)
-{
-	size_t a = j->next;
-	size_t b = a + ENGINE_JOB_CHUNK < j->n ? a + ENGINE_JOB_CHUNK : j->n;
-	j->next = b;
-	pthread_mutex_unlock(&p->mu);
-	job_run(p->e, j, a, b);
-	pthread_mutex_lock(&p->mu);
-	job_done_locked(p, j, b - a);
-}
-
-static void *
-pool_worker(void *arg)
-{
-	struct engine_pool *p = arg;
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		struct engine_job *j;
-		while (!p->stop && (j = job_pick_locked(p)) == NULL)
-			pthread_cond_wait(&p->work, &p->mu);
-		if (p->stop)
-			break;
-		job_take_locked(p, j);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-/* Queue job j over slots[0, n) (main thread).  Nothing to do for n = 0. */
-static void
-pool_submit(struct engine_pool *p, struct engine_job *j, struct engine_slot *slots, size_t n,
-            enum par_what what, int64_t now_s)
-{
-	j->slots = slots;
-	j->n = n;
-	j->next = j->done = 0;
-	j->what = what;
-	j->now_s = now_s;
-	if (n == 0)
-		return;
-	pthread_mutex_lock(&p->mu);
-	if (p->nq == ENGINE_JOBS_MAX)
-		fatalx("engine: crypto job queue full"); /* the pipeline queues at most 2 */
-	p->q[p->nq++] = j;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* Wait until job j is complete, running its remaining slots here. */
-static void
-pool_wait(struct engine_pool *p, struct engine_job *j)
-{
-	if (j->n == 0)
-		return;
-	pthread_mutex_lock(&p->mu);
-	while (j->done < j->n) {
-		if (j->next < j->n)
-			job_take_locked(p, j);
-		else
-			pthread_cond_wait(&p->done, &p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void
-pool_stop(struct engine_pool *p)
-{
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (size_t i = 0; i < p->n_tid; i++)
-		pthread_join(p->tid[i], NULL);
-	p->n_tid = 0;
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->done);
-}
-
-/* Start n workers; fewer (even none: then the main thread does the
- * crypto in pool_wait) when threads cannot be created. */
-static pw_err
-pool_start(struct engine_pool *p, const struct engine *e, size_t n)
-{
-	p->e = e;
-	if (pthread_mutex_init(&p->mu, NULL) != 0)
-		return PW_ERR_NOMEM;
-	if (pthread_cond_init(&p->work, NULL) != 0) {
-		pthread_mutex_destroy(&p->mu);
-		return PW_ERR_NOMEM;
-	}
-	if (pthread_cond_init(&p->done, NULL) != 0) {
-		pthread_cond_destroy(&p->work);
-		pthread_mutex_destroy(&p->mu);
-		return PW_ERR_NOMEM;
-	}
-	for (size_t i = 0; i < n && i < ENGINE_THREADS_MAX; i++) {
-		if (pthread_create(&p->tid[p->n_tid], NULL, pool_worker, p) != 0) {
-			log_warnx("engine: started %zu of %zu crypto threads", p->n_tid, n);
-			break;
-		}
-		p->n_tid++;
-	}
-	return PW_OK;
-}
-
-static struct engine_pool *
-pool_new(struct engine *e, size_t threads)
-{
-	struct engine_pool *p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	for (size_t b = 0; b < 2; b++)
-		p->batch[b].slots = e->slots + b * e->n_slots;
-	if (pool_start(p, e, threads) != PW_OK) {
-		free(p);
-		return NULL;
-	}
-	return p;
-}
-
-static void
-pool_free(struct engine_pool **pp)
-{
-	if (!*pp)
-		return;
-	pool_stop(*pp);
-	free(*pp);
-	*pp = NULL;
-}
-
-static uint64_t
-msg_interval(const struct pw_msg *m)
-{
-	switch (m->type) {
-	case PW_MSG_ORDER:
-		return m->u.order.interval;
-	case PW_MSG_CANCEL:
-		return m->u.cancel.interval;
-	case PW_MSG_METER:
-		return m->u.meter.interval;
-	default:
-		return 0;
-	}
-}
-
-/*
- * One info line per REJECT (docs/exchange.md "Logging"): who, what, why and
- * for which interval; a meter_serial refusal names both serials.  At most
- * ENGINE_REJECT_LOG_PER_S lines a second: a flood of bad requests must not
- * flood the log, so the rest are counted and summed up once the second is
- * over.
- */
-static void
-log_reject(struct engine *e, const struct engine_slot *s, int64_t now_s)
-{
-	char who[80], serial[PW_SERIAL_LEN + 1], extra[128] = "";
-
-	if (now_s != e->rejlog_s) {
-		if (e->rejlog_skipped > 0)
-			log_info("engine: %llu more REJECTs in the last second not logged",
-			         (unsigned long long)e->rejlog_skipped);
-		e->rejlog_s = now_s;
-		e->rejlog_n = 0;
-		e->rejlog_skipped = 0;
-	}
-	if (e->rejlog_n >= ENGINE_REJECT_LOG_PER_S) {
-		e->rejlog_skipped++;
-		return;
-	}
-	e->rejlog_n++;
-	if (s->h != NULL) {
-		snprintf(who, sizeof(who), "household %s", s->h->id);
-	} else if (s->decoded) {
-		char hex[2 * PW_PK_LEN + 1];
-		pw_hex_encode(s->msg.author, PW_PK_LEN, hex);
-		snprintf(who, sizeof(who), "key %.16s...", hex);
-	} else {
-		snprintf(who, sizeof(who), "connection of %s",
-		         s->req.user_id[0] != '\0' ? s->req.user_id : "an unknown household");
-	}
-	if (s->decoded && s->msg.type == PW_MSG_METER && s->reason == PW_REASON_METER_SERIAL &&
-	    s->h != NULL) {
-		memcpy(serial, s->msg.u.meter.serial, PW_SERIAL_LEN);
-		serial[PW_SERIAL_LEN] = '\0';
-		snprintf(extra, sizeof(extra), ": reading serial \"%s\", registered \"%s\"", serial,
-		         s->h->serial);
-	}
-	if (s->decoded && s->msg.type == PW_MSG_QUERY)
-		log_info("engine: REJECT QUERY nonce %llu of %s: %s",
-		         (unsigned long long)s->msg.u.query.nonce, who, pw_reason_name(s->reason));
-	else if (s->decoded)
-		log_info("engine: REJECT %s seq %llu of %s for interval %llu: %s%s",
-		         pw_msg_type_name(s->msg.type), (unsigned long long)msg_seq(&s->msg), who,
-		         (unsigned long long)msg_interval(&s->msg), pw_reason_name(s->reason),
-		         extra);
-	else if (s->reason == PW_REASON_BAD_VERSION && s->req.len >= PW_WIRE_HEADER_LEN) {
-		char hex[2 * PW_PK_LEN + 1];
-		pw_hex_encode(s->req.buf + 2, PW_PK_LEN, hex);
-		log_info("engine: REJECT bad_version: a request in protocol version %u from key "
-		         "%.16s... (%s): this exchange speaks version %d",
-		         (unsigned)s->req.buf[0], hex, who, PW_PROTO_VERSION);
-	} else
-		log_info("engine: REJECT a frame of %s: %s", who, pw_reason_name(s->reason));
-}
-
-static void
-reject_query(struct engine *e, struct engine_slot *s, int64_t now_s)
-{
-	s->state = SLOT_REJECT;
-	s->reason = PW_REASON_BAD_QUERY;
-	e->rejects[PW_REASON_BAD_QUERY]++;
-	e->rejects_unflushed[PW_REASON_BAD_QUERY]++;
-	log_reject(e, s, now_s);
-	send_receipt(e, s, now_s);
-}
-
-/* RESULT of an interval: every part, one frame each, one message. */
-static void
-answer_result(struct engine *e, struct engine_slot *s, uint64_t interval, int64_t now_s)
-{
-	uint32_t parts = 0;
-	size_t len;
-	uint8_t *bufs = NULL;
-	const uint8_t **f = NULL;
-	size_t *lens = NULL;
-	pw_err rc = store_result_get(e->store, interval, 0, e->out, ENGINE_OUT_MAX, &len, &parts);
-	if (rc != PW_OK || parts == 0 || parts > 1024) {
-		reject_query(e, s, now_s);
-		return;
-	}
-	if (parts == 1) {
-		const uint8_t *one[1] = { e->out };
-		send_frames(e, &s->req, one, &len, 1);
-		return;
-	}
-	bufs = malloc((size_t)parts * ENGINE_OUT_MAX);
-	f = calloc(parts, sizeof(*f));
-	lens = calloc(parts, sizeof(*lens));
-	if (!bufs || !f || !lens)
-		goto out;
-	for (uint32_t p = 0; p < parts; p++) {
-		uint8_t *b = bufs + (size_t)p * ENGINE_OUT_MAX;
-		if (store_result_get(e->store, interval, p, b, ENGINE_OUT_MAX, &lens[p], NULL) !=
-		    PW_OK)
-			goto out;
-		f[p] = b;
-	}
-	send_frames(e, &s->req, f, lens, parts);
-	free(bufs);
-	free(f);
-	free(lens);
-	return;
-out:
-	free(bufs);
-	free(f);
-	free(lens);
-	reject_query(e, s, now_s);
-}
-
-/* QUERY COSIGNED: the CHECKPOINT then its COSIGN frames, one message. */
-static void
-answer_cosigned(struct engine *e, struct engine_slot *s, uint64_t size, int64_t now_s)
-{
-	struct cosign_set set;
-	if (cosign_collect(store_db(e->store), size, &set) != PW_OK) {
-		reject_query(e, s, now_s);
-		return;
-	}
-	send_frames(e, &s->req, (const uint8_t *const *)set.frames, set.lens, set.n);
-	cosign_set_free(&set);
-}
-
-/* PUB COSIGNED after the COMMIT that logged new cosignatures: one message
- * per checkpoint that got one in this batch. */
-static void
-publish_cosigned(struct engine *e, const struct engine_slot *slots, size_t n)
-{
-	uint64_t done[8];
-	size_t n_done = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct engine_slot *s = &slots[i];
-		int seen = 0;
-		if (s->state != SLOT_ACCEPTED || s->msg.type != PW_MSG_COSIGN)
-			continue;
-		for (size_t k = 0; k < n_done; k++)
-			seen |= done[k] == s->msg.u.cosign.tree_size;
-		if (seen)
-			continue;
-		if (n_done < sizeof(done) / sizeof(done[0]))
-			done[n_done++] = s->msg.u.cosign.tree_size;
-		struct cosign_set set;
-		if (cosign_collect(store_db(e->store), s->msg.u.cosign.tree_size, &set) != PW_OK)
-			continue;
-		if (gateway_publish_frames(e->gw, "COSIGNED", (const uint8_t *const *)set.frames,
-		                           set.lens, set.n) != PW_OK)
-			log_warnx("engine: cannot publish COSIGNED");
-		cosign_set_free(&set);
-	}
-}
-
-static void
-answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
-{
-	const struct pw_query *q = &s->msg.u.query;
-	struct pw_msg m;
-	size_t len;
-	pw_err rc = PW_ERR_NOTFOUND;
-
-	e->accepted[PW_MSG_QUERY]++;
-	switch (q->kind) {
-	case PW_QUERY_STATEMENT:
-		rc = store_statement_get(e->store, s->msg.author, q->a, e->out, ENGINE_OUT_MAX,
-		                         &len);
-		break;
-	case PW_QUERY_CHECKPOINT:
-		rc = store_last_checkpoint(e->store, e->out, ENGINE_OUT_MAX, &len);
-		break;
-	case PW_QUERY_RESULT:
-		answer_result(e, s, q->a, now_s);
-		return;
-	case PW_QUERY_COSIGNED:
-		answer_cosigned(e, s, q->a, now_s);
-		return;
-	case PW_QUERY_REGISTRY:
-	case PW_QUERY_INCLUSION:
-	case PW_QUERY_CONSISTENCY:
-	case PW_QUERY_STATEMENT_PROOF:
-	case PW_QUERY_REGISTRY_PROOF:
-	case PW_QUERY_MARKET:
-	case PW_QUERY_MARKET_PROOF:
-		memset(&m, 0, sizeof(m));
-		m.type = PW_MSG_PROOF;
-		if (q->kind != PW_QUERY_CONSISTENCY) {
-			uint64_t size = q->b, idx = q->a;
-			uint8_t root[PW_HASH_LEN];
-			/* size 0: the latest checkpoint's, which the agent can check */
-			if (size == 0 && mlog_last_checkpoint(e->log, &size, root) != PW_OK)
-				size = 0;
-			rc = size && size <= mlog_size(e->log) ? PW_OK : PW_ERR_NOTFOUND;
-			/* the author's own statement only: its index answers `a` */
-			if (rc == PW_OK && q->kind == PW_QUERY_STATEMENT_PROOF)
-				rc = store_statement_index(e->store, s->msg.author, q->a, &idx);
-			/* the latest REGISTRY entry of the key asked about (all
-			 * zero: the author) among the first `size` */
-			if (rc == PW_OK &&
-			    (q->kind == PW_QUERY_REGISTRY || q->kind == PW_QUERY_REGISTRY_PROOF)) {
-				static const uint8_t zero[PW_PK_LEN];
-				const uint8_t *who =
-				    memcmp(q->key, zero, PW_PK_LEN) != 0 ? q->key : s->msg.author;
-				rc = xrules_find_entry(store_db(e->store), who, size, &idx, e->out,
-				                       ENGINE_OUT_MAX, &len);
-			}
-			/* the MARKET entry governing interval a among the first `size` */
-			if (rc == PW_OK &&
-			    (q->kind == PW_QUERY_MARKET || q->kind == PW_QUERY_MARKET_PROOF))
-				rc = xrules_find_market(store_db(e->store), q->a, size, &idx,
-				                        e->out, ENGINE_OUT_MAX, &len);
-			if (rc == PW_OK &&
-			    (q->kind == PW_QUERY_REGISTRY || q->kind == PW_QUERY_MARKET))
-				break; /* the logged frame itself, as it is in e->out */
-			if (rc == PW_OK)
-				rc = mlog_prove_inclusion(e->log, idx, size, &m.u.proof);
-		} else {
-			rc = mlog_prove_consistency(e->log, q->a, q->b, &m.u.proof);
-		}
-		m.u.proof.nonce = q->nonce;
-		if (rc == PW_OK)
-			rc = engine_sign(e, &m, &len);
-		break;
-	default:
-		break;
-	}
-	if (rc != PW_OK) {
-		reject_query(e, s, now_s);
-		return;
-	}
-	const uint8_t *f[1] = { e->out };
-	send_frames(e, &s->req, f, &len, 1);
-}
-
-/* Step 1-2a: drain up to batch_max requests into b, frame checks, rate;
- * then queue their signature checks.  A fresh batch starts empty; a top-up
- * (`more`) appends what arrived while the previous batch committed, so
- * that those requests need not wait for one more batch (the ACK latency
- * tail), with a second signature job for the appended slots. */
 static void
 batch_fill(struct engine *e, struct engine_batch *b, int more, int64_t now_s, int64_t now_ms)
 {
 	size_t drained = 0, n0;
-	int64_t t = mono_us();
+	int64_t t = engine_mono_us();
 	if (!more) {
 		b->n = 0;
 		b->verify_more.n = 0;
@@ -1153,9 +615,9 @@ batch_fill(struct engine *e, struct engine_batch *b, int more, int64_t now_s, in
 		return;
 	if (n0 == 0)
 		b->t_start_us = t;
-	stage_add(e, ENGINE_ST_RECV, t, mono_us());
-	pool_submit(e->pool, more ? &b->verify_more : &b->verify, b->slots + n0, b->n - n0,
-	            PAR_VERIFY, now_s);
+	engine_stage_add(e, ENGINE_ST_RECV, t, engine_mono_us());
+	engine_pool_submit(e->pool, more ? &b->verify_more : &b->verify, b->slots + n0, b->n - n0,
+	                   PAR_VERIFY, now_s);
 }
 
 /* Steps 2b-4 for a received batch: wait for its signature checks, the
@@ -1167,12 +629,12 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 	size_t n = b->n;
 	struct engine_slot *slots = b->slots;
 	int open = 0;
-	int64_t t = mono_us(), t1;
+	int64_t t = engine_mono_us(), t1;
 
-	pool_wait(e->pool, &b->verify);
-	pool_wait(e->pool, &b->verify_more);
-	t1 = mono_us();
-	stage_add(e, ENGINE_ST_VERIFY, t, t1);
+	engine_pool_wait(e->pool, &b->verify);
+	engine_pool_wait(e->pool, &b->verify_more);
+	t1 = engine_mono_us();
+	engine_stage_add(e, ENGINE_ST_VERIFY, t, t1);
 	for (size_t i = 0; i < n; i++) {
 		precheck(e, &slots[i]);
 		if (slots[i].state == SLOT_REJECT) {
@@ -1181,26 +643,26 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 		}
 	}
 	e->batches++;
-	hist_add(&e->batch_size, n);
+	engine_hist_add(&e->batch_size, n);
 	e->head_len = 0;
 	mlog_record(e->log, &e->receipts);
 	pw_err rc = apply_batch(e, slots, n, now_s, &open);
 	mlog_record(e->log, NULL);
 	if (rc == PW_OK && open)
 		sign_head(e, now_s);
-	t = mono_us();
-	stage_add(e, ENGINE_ST_APPLY, t1, t);
+	t = engine_mono_us();
+	engine_stage_add(e, ENGINE_ST_APPLY, t1, t);
 	/* receipts name log indexes fixed by now: sign them during the fsync
 	 * (none is sent before the COMMIT returned) */
-	pool_submit(e->pool, &b->sign, slots, n, PAR_SIGN, now_s);
+	engine_pool_submit(e->pool, &b->sign, slots, n, PAR_SIGN, now_s);
 	if (rc == PW_OK && open)
 		rc = apply_commit(e, n);
-	t1 = mono_us();
+	t1 = engine_mono_us();
 	if (open)
-		stage_add(e, ENGINE_ST_COMMIT, t, t1);
-	pool_wait(e->pool, &b->sign);
-	t = mono_us();
-	stage_add(e, ENGINE_ST_SIGN, t1, t);
+		engine_stage_add(e, ENGINE_ST_COMMIT, t, t1);
+	engine_pool_wait(e->pool, &b->sign);
+	t = engine_mono_us();
+	engine_stage_add(e, ENGINE_ST_SIGN, t1, t);
 	if (rc != PW_OK) {
 		for (size_t i = 0; i < n; i++) {
 			struct engine_slot *s = &slots[i];
@@ -1217,20 +679,20 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 	for (size_t i = 0; i < n; i++) {
 		struct engine_slot *s = &slots[i];
 		if (s->state == SLOT_QUERY)
-			answer_query(e, s, now_s);
+			engine_answer_query(e, s, now_s);
 		else if (s->state != SLOT_DROP) {
 			if (s->state == SLOT_ACCEPTED)
 				e->accepted[s->msg.type]++;
 			else
-				log_reject(e, s, now_s);
-			send_receipt(e, s, now_s);
+				engine_log_reject(e, s, now_s);
+			engine_send_receipt(e, s, now_s);
 		}
 	}
 	if (rc == PW_OK)
-		publish_cosigned(e, slots, n);
-	t1 = mono_us();
-	stage_add(e, ENGINE_ST_SEND, t, t1);
-	stage_add(e, ENGINE_ST_BATCH, b->t_start_us, t1);
+		engine_publish_cosigned(e, slots, n);
+	t1 = engine_mono_us();
+	engine_stage_add(e, ENGINE_ST_SEND, t, t1);
+	engine_stage_add(e, ENGINE_ST_BATCH, b->t_start_us, t1);
 }
 
 static void
@@ -1280,78 +742,4 @@ engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
 		}
 	}
 	return total;
-}
-
-static const char *const stage_name[ENGINE_ST__COUNT] = {
-	"recv", "verify-wait", "apply", "commit", "sign-wait", "send", "batch",
-};
-
-/* Upper bound of the bucket holding the q-th quantile (0 < q < 1). */
-static uint64_t
-hist_quantile(const struct engine_hist *h, double q)
-{
-	uint64_t want = (uint64_t)((double)h->n * q), seen = 0;
-	for (unsigned b = 0; b < ENGINE_HIST_BUCKETS; b++) {
-		seen += h->bucket[b];
-		if (seen > want)
-			return b == 0 ? 0 : (uint64_t)1 << b;
-	}
-	return h->max;
-}
-
-static void
-hist_log(const char *what, const char *unit, const struct engine_hist *h)
-{
-	if (h->n == 0)
-		return;
-	log_info("stats: %s: n %llu mean %.1f p50 <%llu p99 <%llu max %llu %s", what,
-	         (unsigned long long)h->n, (double)h->sum / (double)h->n,
-	         (unsigned long long)hist_quantile(h, 0.50),
-	         (unsigned long long)hist_quantile(h, 0.99), (unsigned long long)h->max, unit);
-}
-
-void
-engine_log_book(struct store *st)
-{
-	struct book_summary b;
-	char hex[2 * sizeof(b.digest) + 1];
-	if (!st || store_book_summary(st, &b) != PW_OK)
-		return;
-	pw_hex_encode(b.digest, sizeof(b.digest), hex);
-	log_info("stats: book: %llu household entries %llu Wh, %llu price levels %llu Wh, "
-	         "digest %s",
-	         (unsigned long long)b.households, (unsigned long long)b.hh_wh,
-	         (unsigned long long)b.levels, (unsigned long long)b.level_wh, hex);
-}
-
-void
-engine_log_stats(const struct engine *e)
-{
-	uint64_t zok = 0, zno = 0, hsf = 0;
-	if (e->gw) {
-		gateway_zap_counts(e->gw, &zok, &zno);
-		hsf = gateway_handshakes_failed(e->gw);
-	}
-	log_info("stats: accepted orders %llu cancels %llu meters %llu queries %llu cosigns %llu; "
-	         "batches %llu "
-	         "commits %llu; replies dropped %llu; rate_limited dropped %llu; ZAP admitted %llu "
-	         "refused %llu; handshakes failed %llu; log size %llu",
-	         (unsigned long long)e->accepted[PW_MSG_ORDER],
-	         (unsigned long long)e->accepted[PW_MSG_CANCEL],
-	         (unsigned long long)e->accepted[PW_MSG_METER],
-	         (unsigned long long)e->accepted[PW_MSG_QUERY],
-	         (unsigned long long)e->accepted[PW_MSG_COSIGN], (unsigned long long)e->batches,
-	         (unsigned long long)e->commits, (unsigned long long)e->replies_dropped,
-	         (unsigned long long)e->rate_dropped, (unsigned long long)zok,
-	         (unsigned long long)zno, (unsigned long long)hsf,
-	         (unsigned long long)(e->log ? mlog_size(e->log) : 0));
-	for (unsigned i = 1; i < PW_REASON__COUNT; i++)
-		if (e->rejects[i])
-			log_info("stats: rejected %s: %llu", pw_reason_name(i),
-			         (unsigned long long)e->rejects[i]);
-	engine_log_book(e->store);
-	hist_log("batch size", "requests", &e->batch_size);
-	hist_log("commit pages", "WAL pages", &e->commit_pages);
-	for (unsigned i = 0; i < ENGINE_ST__COUNT; i++)
-		hist_log(stage_name[i], "us", &e->stage_us[i]);
 }

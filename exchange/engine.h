@@ -33,8 +33,8 @@ struct engine_rate {
 	int64_t limited_s; /* second of the last REJECT rate_limited, -1 none */
 };
 
-struct engine_slot; /* one request of a batch (engine.c) */
-struct engine_pool; /* crypto threads and the batch pipeline (engine.c) */
+struct engine_slot; /* one request of a batch (engine_int.h) */
+struct engine_pool; /* crypto threads and the batch pipeline (engine_int.h, engine_pool.c) */
 
 /* Where a batch's time goes (docs/performance.md): per stage, a count, a
  * sum, a maximum and a log2 histogram of durations in microseconds

@@ -5,6 +5,7 @@
  * them per message, inside one transaction per batch.
  */
 #include "exchange/store.h"
+#include "exchange/store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,51 +14,6 @@
 #include "exchange/book.h"
 #include "exchange/registry.h"
 #include "peerwatt/log.h"
-
-enum {
-	Q_BEGIN,
-	Q_COMMIT,
-	Q_ROLLBACK,
-	Q_PARAM_PUT,
-	Q_FEE_CLEAR,
-	Q_FEE_PUT,
-	Q_HH_REVOKE_ALL,
-	Q_HH_PUT,
-	Q_HH_REVOKED,
-	Q_SEQ_GET,
-	Q_SEQ_PUT,
-	Q_ORDER_PUT,
-	Q_ORDER_GET,
-	Q_ORDER_BY_IDX,
-	Q_ORDER_STATUS,
-	Q_OPEN_ORDERS,
-	Q_FIRST_OPEN,
-	Q_IV_CLEARED,
-	Q_IV_SETTLED,
-	Q_IV_STATE,
-	Q_IV_LAST,
-	Q_IV_UNSETTLED,
-	Q_TRADE_PUT,
-	Q_TRADES,
-	Q_RESULT_PUT,
-	Q_RESULT_GET,
-	Q_METER_STATE,
-	Q_METER_PUT,
-	Q_METER_GET,
-	Q_STMT_PUT,
-	Q_STMT_GET,
-	Q_STMT_IDX,
-	Q_STAT_ADD,
-	Q_STAT_GET,
-	Q_CP_LAST,
-	Q_OPEN_IVS,
-	Q_METER_PKS,
-	Q_ORDER_MAX_SEQ,
-	Q_ORDER_OPEN_ROW,
-	Q_BOOK_LOAD,
-	Q_HH_ZONE,
-	Q__COUNT
-};
 
 static const char *const sql_text[Q__COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -187,29 +143,16 @@ static const char migrate_orders[] =
     "CREATE INDEX orders_open ON orders(status, interval);"
     "CREATE UNIQUE INDEX orders_done ON orders(pk, seq) WHERE status != 0;";
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *q[Q__COUNT];
-	int in_tx;
-	int opened; /* store_open succeeded: store_close checkpoints the WAL */
-	/* the open orders' sums and the sequence cache (book.h): changed in
-	 * the open transaction when book_dirty, rebuilt after a rollback */
-	struct book *book;
-	int book_dirty;
-	/* WAL pages the last COMMIT wrote (wal_hook) */
-	uint64_t wal_frames, commit_pages;
-};
-
-static pw_err
-db_fail(struct store *s, const char *what)
+pw_err
+store_db_fail(struct store *s, const char *what)
 {
 	log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
 	return PW_ERR_DB;
 }
 
 /* The cached, reset statement `id`; NULL (logged) when it cannot be prepared. */
-static sqlite3_stmt *
-q(struct store *s, int id)
+sqlite3_stmt *
+store_q(struct store *s, int id)
 {
 	if (!s->q[id]) {
 		if (sqlite3_prepare_v3(s->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -226,48 +169,45 @@ q(struct store *s, int id)
 }
 
 /* Run a statement that returns no rows; resets it afterwards. */
-static pw_err
-run(struct store *s, sqlite3_stmt *st, const char *what)
+pw_err
+store_run(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return db_fail(s, what);
+		return store_db_fail(s, what);
 	return PW_OK;
 }
 
-static void
-bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+void
+store_bind_u64(sqlite3_stmt *st, int i, uint64_t v)
 {
 	/* SQLite integers are signed 64-bit: values above INT64_MAX are refused
 	 * by the validators before they get here; the cast keeps the bits. */
 	sqlite3_bind_int64(st, i, (sqlite3_int64)v);
 }
 
-static uint64_t
-col_u64(sqlite3_stmt *st, int i)
+uint64_t
+store_col_u64(sqlite3_stmt *st, int i)
 {
 	return (uint64_t)sqlite3_column_int64(st, i);
 }
 
-static void
-bind_pk(sqlite3_stmt *st, int i, const uint8_t pk[PW_PK_LEN])
+void
+store_bind_pk(sqlite3_stmt *st, int i, const uint8_t pk[PW_PK_LEN])
 {
 	sqlite3_bind_blob(st, i, pk, PW_PK_LEN, SQLITE_STATIC);
 }
 
 /* Copy a PW_PK_LEN blob column; 0 when the row holds something else. */
-static int
-col_pk(sqlite3_stmt *st, int i, uint8_t pk[PW_PK_LEN])
+int
+store_col_pk(sqlite3_stmt *st, int i, uint8_t pk[PW_PK_LEN])
 {
 	if (sqlite3_column_bytes(st, i) != PW_PK_LEN)
 		return 0;
 	memcpy(pk, sqlite3_column_blob(st, i), PW_PK_LEN);
 	return 1;
 }
-
-/* Fills one result row from the current row of `st`; 0 when it is malformed. */
-typedef int (*row_fill_fn)(sqlite3_stmt *st, void *row, const void *ctx);
 
 /*
  * Steps through `st` (bound by the caller) and returns its rows as a growing
@@ -276,9 +216,9 @@ typedef int (*row_fill_fn)(sqlite3_stmt *st, void *row, const void *ctx);
  * (logged as `what`).  On PW_OK the caller owns *out (NULL when there are
  * no rows); on error nothing is returned.
  */
-static pw_err
-collect_rows(struct store *s, sqlite3_stmt *st, size_t elem, row_fill_fn fill, const void *ctx,
-             const char *what, void **out, size_t *n)
+pw_err
+store_collect_rows(struct store *s, sqlite3_stmt *st, size_t elem, row_fill_fn fill,
+                   const void *ctx, const char *what, void **out, size_t *n)
 {
 	unsigned char *v = NULL;
 	size_t cnt = 0, cap = 0;
@@ -306,7 +246,7 @@ collect_rows(struct store *s, sqlite3_stmt *st, size_t elem, row_fill_fn fill, c
 	}
 	sqlite3_reset(st);
 	if (r == PW_OK && rc != SQLITE_DONE)
-		r = db_fail(s, what);
+		r = store_db_fail(s, what);
 	if (r != PW_OK) {
 		free(v);
 		return r;
@@ -338,7 +278,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int n_frames)
 static pw_err
 book_load(struct store *s)
 {
-	sqlite3_stmt *st = q(s, Q_BOOK_LOAD);
+	sqlite3_stmt *st = store_q(s, Q_BOOK_LOAD);
 	uint8_t pk[PW_PK_LEN];
 	pw_err r = PW_OK;
 	int rc;
@@ -346,7 +286,7 @@ book_load(struct store *s)
 		return PW_ERR_DB;
 	book_clear(s->book);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!col_pk(st, 0, pk)) {
+		if (!store_col_pk(st, 0, pk)) {
 			r = PW_ERR_CORRUPT;
 			break;
 		}
@@ -355,17 +295,18 @@ book_load(struct store *s)
 			r = PW_ERR_CORRUPT;
 			break;
 		}
-		uint64_t seq = col_u64(st, 5);
-		if ((r = book_add(s->book, pk, col_u64(st, 1), (uint8_t)sqlite3_column_int(st, 2),
-		                  sqlite3_column_int64(st, 3), qty)) != PW_OK ||
-		    (r = book_order_put(s->book, pk, seq, col_u64(st, 6), col_u64(st, 1))) !=
-		        PW_OK ||
+		uint64_t seq = store_col_u64(st, 5);
+		if ((r = book_add(s->book, pk, store_col_u64(st, 1),
+		                  (uint8_t)sqlite3_column_int(st, 2), sqlite3_column_int64(st, 3),
+		                  qty)) != PW_OK ||
+		    (r = book_order_put(s->book, pk, seq, store_col_u64(st, 6),
+		                        store_col_u64(st, 1))) != PW_OK ||
 		    (r = book_seq_note(s->book, pk, seq)) != PW_OK)
 			break;
 	}
 	sqlite3_reset(st);
 	if (r == PW_OK && rc != SQLITE_DONE)
-		r = db_fail(s, "open orders");
+		r = store_db_fail(s, "open orders");
 	else if (r != PW_OK)
 		log_warnx("store: the open orders do not fit in memory: %s", pw_strerror(r));
 	if (r == PW_OK)
@@ -384,7 +325,7 @@ migrate(struct store *s)
 	                       "SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
 	                       "name = 'sqlite_autoindex_orders_1'",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(s, "schema");
+		return store_db_fail(s, "schema");
 	old = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	if (!old)
@@ -488,10 +429,10 @@ store_db(struct store *s)
 pw_err
 store_begin(struct store *s)
 {
-	sqlite3_stmt *st = q(s, Q_BEGIN);
+	sqlite3_stmt *st = store_q(s, Q_BEGIN);
 	if (!st || s->in_tx)
 		return st ? PW_ERR_STATE : PW_ERR_DB;
-	pw_err rc = run(s, st, "begin");
+	pw_err rc = store_run(s, st, "begin");
 	if (rc == PW_OK)
 		s->in_tx = 1;
 	return rc;
@@ -500,12 +441,12 @@ store_begin(struct store *s)
 pw_err
 store_commit(struct store *s)
 {
-	sqlite3_stmt *st = q(s, Q_COMMIT);
+	sqlite3_stmt *st = store_q(s, Q_COMMIT);
 	if (!st)
 		return PW_ERR_DB;
 	if (!s->in_tx)
 		return PW_ERR_STATE;
-	pw_err rc = run(s, st, "commit");
+	pw_err rc = store_run(s, st, "commit");
 	if (rc == PW_OK) {
 		s->in_tx = 0;
 		s->book_dirty = 0;
@@ -518,11 +459,11 @@ store_rollback(struct store *s)
 {
 	if (!s->in_tx)
 		return;
-	sqlite3_stmt *st = q(s, Q_ROLLBACK);
+	sqlite3_stmt *st = store_q(s, Q_ROLLBACK);
 	/* A failed COMMIT may already have rolled back: then ROLLBACK errors,
 	 * which is harmless. */
 	if (st)
-		(void)run(s, st, "rollback");
+		(void)store_run(s, st, "rollback");
 	s->in_tx = 0;
 	/* the book followed the rolled-back statements: back to the orders */
 	if (s->book_dirty && s->opened && book_load(s) != PW_OK)
@@ -532,23 +473,23 @@ store_rollback(struct store *s)
 static pw_err
 put_param_int(struct store *s, const char *key, int64_t v)
 {
-	sqlite3_stmt *st = q(s, Q_PARAM_PUT);
+	sqlite3_stmt *st = store_q(s, Q_PARAM_PUT);
 	if (!st)
 		return PW_ERR_DB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, v);
-	return run(s, st, "params");
+	return store_run(s, st, "params");
 }
 
 static pw_err
 put_param_text(struct store *s, const char *key, const char *v)
 {
-	sqlite3_stmt *st = q(s, Q_PARAM_PUT);
+	sqlite3_stmt *st = store_q(s, Q_PARAM_PUT);
 	if (!st)
 		return PW_ERR_DB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, v, -1, SQLITE_TRANSIENT);
-	return run(s, st, "params");
+	return store_run(s, st, "params");
 }
 
 pw_err
@@ -583,43 +524,43 @@ store_put_param(struct store *s, const char *key, int64_t value)
 pw_err
 store_clear_fees(struct store *s)
 {
-	sqlite3_stmt *st = q(s, Q_FEE_CLEAR);
-	return st ? run(s, st, "fees") : PW_ERR_DB;
+	sqlite3_stmt *st = store_q(s, Q_FEE_CLEAR);
+	return st ? store_run(s, st, "fees") : PW_ERR_DB;
 }
 
 pw_err
 store_put_fee(struct store *s, const char *zone_a, const char *zone_b, int64_t fee_uper_kwh)
 {
-	sqlite3_stmt *st = q(s, Q_FEE_PUT);
+	sqlite3_stmt *st = store_q(s, Q_FEE_PUT);
 	if (!st)
 		return PW_ERR_DB;
 	sqlite3_bind_text(st, 1, zone_a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, zone_b, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, fee_uper_kwh);
-	return run(s, st, "fees");
+	return store_run(s, st, "fees");
 }
 
 pw_err
 store_sync_households(struct store *s, const struct registry *r)
 {
-	sqlite3_stmt *st = q(s, Q_HH_REVOKE_ALL);
+	sqlite3_stmt *st = store_q(s, Q_HH_REVOKE_ALL);
 	pw_err rc;
 	if (!st)
 		return PW_ERR_DB;
-	if ((rc = run(s, st, "households")) != PW_OK)
+	if ((rc = store_run(s, st, "households")) != PW_OK)
 		return rc;
 	for (size_t i = 0; i < registry_count(r); i++) {
 		const struct household *h = registry_at(r, i);
-		if (!(st = q(s, Q_HH_PUT)))
+		if (!(st = store_q(s, Q_HH_PUT)))
 			return PW_ERR_DB;
-		bind_pk(st, 1, h->pk);
+		store_bind_pk(st, 1, h->pk);
 		sqlite3_bind_text(st, 2, h->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, h->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, h->serial, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, h->zone, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 6, h->max_export_w);
 		sqlite3_bind_int64(st, 7, h->max_import_w);
-		if ((rc = run(s, st, "households")) != PW_OK)
+		if ((rc = store_run(s, st, "households")) != PW_OK)
 			return rc;
 	}
 	return PW_OK;
@@ -628,667 +569,13 @@ store_sync_households(struct store *s, const struct registry *r)
 int
 store_is_revoked(struct store *s, const uint8_t pk[PW_PK_LEN])
 {
-	sqlite3_stmt *st = q(s, Q_HH_REVOKED);
+	sqlite3_stmt *st = store_q(s, Q_HH_REVOKED);
 	int revoked = 0;
 	if (!st)
 		return 0;
-	bind_pk(st, 1, pk);
+	store_bind_pk(st, 1, pk);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		revoked = sqlite3_column_int(st, 0) != 0;
 	sqlite3_reset(st);
 	return revoked;
-}
-
-/*
- * The last ORDER/CANCEL sequence of `pk`: the largest of its open orders'
- * seqs (noted in memory as they are loaded and accepted), of its orders no
- * longer open (index orders_done) and of its seqs row (written by CANCEL
- * only, and by versions before 2026-12 for every ORDER too).  Complete in
- * memory after the first look-up.
- */
-pw_err
-store_last_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t *seq)
-{
-	uint64_t from_seqs = 0, from_orders = 0;
-	if (book_seq_get(s->book, pk, seq))
-		return PW_OK;
-	sqlite3_stmt *st = q(s, Q_SEQ_GET);
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		from_seqs = col_u64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(s, "seqs");
-	if (!(st = q(s, Q_ORDER_MAX_SEQ)))
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		from_orders = col_u64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return db_fail(s, "orders seq");
-	/* read inside a transaction: a rollback must forget it */
-	if (s->in_tx)
-		s->book_dirty = 1;
-	*seq = book_seq_complete(s->book, pk, from_seqs > from_orders ? from_seqs : from_orders);
-	return PW_OK;
-}
-
-pw_err
-store_set_seq(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq)
-{
-	sqlite3_stmt *st = q(s, Q_SEQ_PUT);
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	bind_u64(st, 2, seq);
-	pw_err rc = run(s, st, "seqs");
-	if (rc != PW_OK)
-		return rc;
-	s->book_dirty = 1;
-	return book_seq_note(s->book, pk, seq);
-}
-
-int
-store_book_room(const struct store *s)
-{
-	return book_room(s->book);
-}
-
-pw_err
-store_order_insert(struct store *s, const struct store_order *o, uint64_t received_s)
-{
-	sqlite3_stmt *st = q(s, Q_ORDER_PUT);
-	uint64_t idx;
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, o->log_idx);
-	bind_pk(st, 2, o->pk);
-	bind_u64(st, 3, o->seq);
-	bind_u64(st, 4, o->interval);
-	sqlite3_bind_int(st, 5, o->side);
-	sqlite3_bind_int64(st, 6, o->qty_wh);
-	sqlite3_bind_int64(st, 7, o->price_uper_kwh);
-	bind_u64(st, 8, o->expiry_s);
-	sqlite3_bind_int(st, 9, o->status);
-	bind_u64(st, 10, o->filled_wh);
-	bind_u64(st, 11, received_s);
-	/* an open (pk, seq) is unique in memory, a closed one by orders_done;
-	 * the replay rule keeps both from happening */
-	if (o->status == STORE_ORDER_OPEN && book_order_find(s->book, o->pk, o->seq, &idx))
-		return PW_ERR_EXISTS;
-	pw_err rc = run(s, st, "orders insert");
-	if (rc != PW_OK)
-		return rc;
-	/* the open order, its sums and its seq live in memory (book.h): the
-	 * capacity rule and a CANCEL cost look-ups, the COMMIT writes the
-	 * orders row only */
-	s->book_dirty = 1;
-	if ((rc = book_seq_note(s->book, o->pk, o->seq)) != PW_OK ||
-	    o->status != STORE_ORDER_OPEN ||
-	    (rc = book_order_put(s->book, o->pk, o->seq, o->log_idx, o->interval)) != PW_OK)
-		return rc;
-	return book_add(s->book, o->pk, o->interval, o->side, o->price_uper_kwh, o->qty_wh);
-}
-
-/* The order of the current row of `st` (columns as in Q_ORDER_GET). */
-static void
-order_row(sqlite3_stmt *st, const uint8_t pk[PW_PK_LEN], uint64_t seq, struct store_order *o)
-{
-	memset(o, 0, sizeof(*o));
-	memcpy(o->pk, pk, PW_PK_LEN);
-	o->seq = seq;
-	o->log_idx = col_u64(st, 0);
-	o->interval = col_u64(st, 1);
-	o->side = (uint8_t)sqlite3_column_int(st, 2);
-	o->qty_wh = (uint32_t)sqlite3_column_int64(st, 3);
-	o->price_uper_kwh = (int32_t)sqlite3_column_int64(st, 4);
-	o->expiry_s = col_u64(st, 5);
-	o->status = sqlite3_column_int(st, 6);
-	o->filled_wh = col_u64(st, 7);
-}
-
-pw_err
-store_order_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t seq, struct store_order *o)
-{
-	uint64_t idx;
-	uint8_t row_pk[PW_PK_LEN];
-	sqlite3_stmt *st;
-	int rc;
-	/* an open order: found in memory, read by its log index */
-	if (book_order_find(s->book, pk, seq, &idx)) {
-		if (!(st = q(s, Q_ORDER_BY_IDX)))
-			return PW_ERR_DB;
-		bind_u64(st, 1, idx);
-		rc = sqlite3_step(st);
-		pw_err r = PW_OK;
-		if (rc == SQLITE_ROW && col_pk(st, 8, row_pk) &&
-		    memcmp(row_pk, pk, PW_PK_LEN) == 0 && col_u64(st, 9) == seq)
-			order_row(st, pk, seq, o);
-		else
-			r = rc == SQLITE_ROW || rc == SQLITE_DONE ? PW_ERR_CORRUPT
-			                                          : db_fail(s, "orders get");
-		sqlite3_reset(st);
-		if (r == PW_ERR_CORRUPT)
-			log_warnx("store: open order %llu is not the row of its key and seq",
-			          (unsigned long long)idx);
-		return r;
-	}
-	/* one no longer open: index orders_done */
-	if (!(st = q(s, Q_ORDER_GET)))
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	bind_u64(st, 2, seq);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		order_row(st, pk, seq, o);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return PW_ERR_NOTFOUND;
-	return rc == SQLITE_ROW ? PW_OK : db_fail(s, "orders get");
-}
-
-pw_err
-store_order_set_status(struct store *s, uint64_t log_idx, int status, uint64_t filled_wh)
-{
-	sqlite3_stmt *st;
-	pw_err rc;
-	if (status != STORE_ORDER_OPEN) {
-		/* an open order leaves the book (nothing when it is not open) */
-		uint8_t pk[PW_PK_LEN];
-		if (!(st = q(s, Q_ORDER_OPEN_ROW)))
-			return PW_ERR_DB;
-		bind_u64(st, 1, log_idx);
-		int r = sqlite3_step(st);
-		if (r == SQLITE_ROW && col_pk(st, 0, pk)) {
-			s->book_dirty = 1;
-			book_order_del(s->book, pk, col_u64(st, 5));
-			rc = book_add(s->book, pk, col_u64(st, 1),
-			              (uint8_t)sqlite3_column_int(st, 2),
-			              sqlite3_column_int64(st, 3), -sqlite3_column_int64(st, 4));
-		} else {
-			rc =
-			    r == SQLITE_ROW || r == SQLITE_DONE ? PW_OK : db_fail(s, "orders open");
-		}
-		sqlite3_reset(st);
-		if (rc != PW_OK)
-			return rc;
-	}
-	if (!(st = q(s, Q_ORDER_STATUS)))
-		return PW_ERR_DB;
-	bind_u64(st, 1, log_idx);
-	sqlite3_bind_int(st, 2, status);
-	bind_u64(st, 3, filled_wh);
-	return run(s, st, "orders status");
-}
-
-pw_err
-store_open_qty(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side,
-               uint64_t *qty_wh)
-{
-	*qty_wh = book_open_qty(s->book, pk, interval, side);
-	return PW_OK;
-}
-
-static int
-open_order_row(sqlite3_stmt *st, void *row, const void *ctx)
-{
-	struct store_order *o = row;
-	o->log_idx = col_u64(st, 0);
-	if (!col_pk(st, 1, o->pk)) {
-		log_warnx("store: order %llu has a malformed key", (unsigned long long)o->log_idx);
-		return 0;
-	}
-	o->seq = col_u64(st, 2);
-	o->interval = *(const uint64_t *)ctx;
-	o->side = (uint8_t)sqlite3_column_int(st, 3);
-	o->qty_wh = (uint32_t)sqlite3_column_int64(st, 4);
-	o->price_uper_kwh = (int32_t)sqlite3_column_int64(st, 5);
-	o->expiry_s = col_u64(st, 6);
-	o->status = STORE_ORDER_OPEN;
-	return 1;
-}
-
-pw_err
-store_open_orders(struct store *s, uint64_t interval, struct store_order **out, size_t *n)
-{
-	sqlite3_stmt *st = q(s, Q_OPEN_ORDERS);
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	void *rows = NULL;
-	pw_err rc =
-	    collect_rows(s, st, sizeof(**out), open_order_row, &interval, "open orders", &rows, n);
-	if (rc == PW_OK)
-		*out = rows;
-	return rc;
-}
-
-/* SELECT MIN/MAX(...) style single value; PW_ERR_NOTFOUND when NULL. */
-static pw_err
-single_u64(struct store *s, int id, uint64_t *v)
-{
-	sqlite3_stmt *st = q(s, id);
-	if (!st)
-		return PW_ERR_DB;
-	int rc = sqlite3_step(st);
-	pw_err r = PW_OK;
-	if (rc != SQLITE_ROW)
-		r = db_fail(s, sql_text[id]);
-	else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-		r = PW_ERR_NOTFOUND;
-	else
-		*v = col_u64(st, 0);
-	sqlite3_reset(st);
-	return r;
-}
-
-pw_err
-store_first_open_interval(struct store *s, uint64_t *interval)
-{
-	return single_u64(s, Q_FIRST_OPEN, interval);
-}
-
-pw_err
-store_depth(struct store *s, uint64_t interval, struct pw_depth *d)
-{
-	book_depth(s->book, interval, d);
-	return PW_OK;
-}
-
-pw_err
-store_book_summary(struct store *s, struct book_summary *out)
-{
-	return book_summary(s->book, out);
-}
-
-uint64_t
-store_commit_pages(const struct store *s)
-{
-	return s->commit_pages;
-}
-
-pw_err
-store_interval_cleared(struct store *s, uint64_t interval, int32_t price_uper_kwh,
-                       uint64_t volume_wh, uint32_t parts, uint64_t now_s)
-{
-	sqlite3_stmt *st = q(s, Q_IV_CLEARED);
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	sqlite3_bind_int64(st, 2, price_uper_kwh);
-	bind_u64(st, 3, volume_wh);
-	sqlite3_bind_int64(st, 4, parts);
-	bind_u64(st, 5, now_s);
-	pw_err rc = run(s, st, "intervals cleared");
-	if (rc == PW_OK) {
-		s->book_dirty = 1;
-		book_drop_interval(s->book, interval);
-	}
-	return rc;
-}
-
-pw_err
-store_interval_settled(struct store *s, uint64_t interval, uint64_t now_s)
-{
-	sqlite3_stmt *st = q(s, Q_IV_SETTLED);
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	bind_u64(st, 2, now_s);
-	return run(s, st, "intervals settled");
-}
-
-pw_err
-store_interval_state(struct store *s, uint64_t interval, int *state, int32_t *price,
-                     uint64_t *volume_wh)
-{
-	sqlite3_stmt *st = q(s, Q_IV_STATE);
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	int rc = sqlite3_step(st);
-	*state = 0;
-	if (rc == SQLITE_ROW) {
-		*state = sqlite3_column_int(st, 0);
-		if (price)
-			*price = (int32_t)sqlite3_column_int64(st, 1);
-		if (volume_wh)
-			*volume_wh = col_u64(st, 2);
-	}
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "intervals");
-}
-
-pw_err
-store_last_cleared(struct store *s, uint64_t *interval)
-{
-	return single_u64(s, Q_IV_LAST, interval);
-}
-
-pw_err
-store_first_unsettled(struct store *s, uint64_t *interval)
-{
-	return single_u64(s, Q_IV_UNSETTLED, interval);
-}
-
-pw_err
-store_trade_insert(struct store *s, const struct store_trade *t)
-{
-	sqlite3_stmt *st = q(s, Q_TRADE_PUT);
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, t->interval);
-	sqlite3_bind_int64(st, 2, t->n);
-	bind_pk(st, 3, t->buyer);
-	bind_pk(st, 4, t->seller);
-	bind_u64(st, 5, t->buy_seq);
-	bind_u64(st, 6, t->sell_seq);
-	sqlite3_bind_int64(st, 7, t->qty_wh);
-	sqlite3_bind_int64(st, 8, t->price_uper_kwh);
-	return run(s, st, "trades");
-}
-
-static int
-trade_row(sqlite3_stmt *st, void *row, const void *ctx)
-{
-	struct store_trade *t = row;
-	t->interval = *(const uint64_t *)ctx;
-	t->n = (uint32_t)sqlite3_column_int64(st, 0);
-	if (!col_pk(st, 1, t->buyer) || !col_pk(st, 2, t->seller))
-		return 0;
-	t->buy_seq = col_u64(st, 3);
-	t->sell_seq = col_u64(st, 4);
-	t->qty_wh = (uint32_t)sqlite3_column_int64(st, 5);
-	t->price_uper_kwh = (int32_t)sqlite3_column_int64(st, 6);
-	return 1;
-}
-
-pw_err
-store_trades(struct store *s, uint64_t interval, struct store_trade **out, size_t *n)
-{
-	sqlite3_stmt *st = q(s, Q_TRADES);
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	void *rows = NULL;
-	pw_err rc = collect_rows(s, st, sizeof(**out), trade_row, &interval, "trades", &rows, n);
-	if (rc == PW_OK)
-		*out = rows;
-	return rc;
-}
-
-pw_err
-store_result_insert(struct store *s, uint64_t interval, uint32_t part, const uint8_t *frame,
-                    size_t len, uint64_t log_idx)
-{
-	sqlite3_stmt *st = q(s, Q_RESULT_PUT);
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	sqlite3_bind_int64(st, 2, part);
-	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_STATIC);
-	bind_u64(st, 4, log_idx);
-	return run(s, st, "results");
-}
-
-/* Copy a blob column into buf; PW_ERR_FULL when it does not fit. */
-static pw_err
-col_blob(sqlite3_stmt *st, int i, uint8_t *buf, size_t cap, size_t *len)
-{
-	int n = sqlite3_column_bytes(st, i);
-	if (n < 0 || (size_t)n > cap)
-		return PW_ERR_FULL;
-	if (n)
-		memcpy(buf, sqlite3_column_blob(st, i), (size_t)n);
-	*len = (size_t)n;
-	return PW_OK;
-}
-
-pw_err
-store_result_get(struct store *s, uint64_t interval, uint32_t part, uint8_t *buf, size_t cap,
-                 size_t *len, uint32_t *parts)
-{
-	sqlite3_stmt *st = q(s, Q_RESULT_GET);
-	pw_err r;
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	sqlite3_bind_int64(st, 2, part);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		r = col_blob(st, 0, buf, cap, len);
-		if (parts)
-			*parts = (uint32_t)sqlite3_column_int64(st, 1);
-	} else {
-		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "results");
-	}
-	sqlite3_reset(st);
-	return r;
-}
-
-pw_err
-store_meter_state(struct store *s, const uint8_t pk[PW_PK_LEN], struct store_meter_state *m)
-{
-	sqlite3_stmt *st = q(s, Q_METER_STATE);
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	int rc = sqlite3_step(st);
-	memset(m, 0, sizeof(*m));
-	if (rc == SQLITE_ROW) {
-		m->last_seq = col_u64(st, 0);
-		m->last_interval = col_u64(st, 1);
-		m->export_end_wh = col_u64(st, 2);
-		m->import_end_wh = col_u64(st, 3);
-	}
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "meters");
-}
-
-pw_err
-store_meter_insert(struct store *s, const struct store_meter *m)
-{
-	sqlite3_stmt *st = q(s, Q_METER_PUT);
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, m->pk);
-	bind_u64(st, 2, m->interval);
-	bind_u64(st, 3, m->seq);
-	bind_u64(st, 4, m->export_start_wh);
-	bind_u64(st, 5, m->export_end_wh);
-	bind_u64(st, 6, m->import_start_wh);
-	bind_u64(st, 7, m->import_end_wh);
-	sqlite3_bind_int(st, 8, m->time_status);
-	bind_u64(st, 9, m->log_idx);
-	bind_u64(st, 10, m->received_s);
-	return run(s, st, "meters insert");
-}
-
-pw_err
-store_meter_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
-                struct store_meter *m)
-{
-	sqlite3_stmt *st = q(s, Q_METER_GET);
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	bind_u64(st, 2, interval);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(m, 0, sizeof(*m));
-		memcpy(m->pk, pk, PW_PK_LEN);
-		m->interval = interval;
-		m->seq = col_u64(st, 0);
-		m->export_start_wh = col_u64(st, 1);
-		m->export_end_wh = col_u64(st, 2);
-		m->import_start_wh = col_u64(st, 3);
-		m->import_end_wh = col_u64(st, 4);
-		m->time_status = (uint8_t)sqlite3_column_int(st, 5);
-		m->log_idx = col_u64(st, 6);
-		m->received_s = col_u64(st, 7);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return PW_ERR_NOTFOUND;
-	return rc == SQLITE_ROW ? PW_OK : db_fail(s, "meters get");
-}
-
-pw_err
-store_statement_insert(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
-                       const uint8_t *frame, size_t len, uint64_t log_idx)
-{
-	sqlite3_stmt *st = q(s, Q_STMT_PUT);
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	bind_u64(st, 2, interval);
-	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_STATIC);
-	bind_u64(st, 4, log_idx);
-	return run(s, st, "statements");
-}
-
-pw_err
-store_statement_get(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t *buf,
-                    size_t cap, size_t *len)
-{
-	sqlite3_stmt *st = q(s, Q_STMT_GET);
-	pw_err r;
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	bind_u64(st, 2, interval);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = col_blob(st, 0, buf, cap, len);
-	else
-		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "statements");
-	sqlite3_reset(st);
-	return r;
-}
-
-pw_err
-store_statement_index(struct store *s, const uint8_t pk[PW_PK_LEN], uint64_t interval,
-                      uint64_t *log_idx)
-{
-	sqlite3_stmt *st = q(s, Q_STMT_IDX);
-	pw_err r = PW_OK;
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	bind_u64(st, 2, interval);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || sqlite3_column_int64(st, 0) < 0)
-			r = PW_ERR_CORRUPT;
-		else
-			*log_idx = col_u64(st, 0);
-	} else {
-		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "statements");
-	}
-	sqlite3_reset(st);
-	return r;
-}
-
-pw_err
-store_stat_add(struct store *s, unsigned reason, const char *name, uint64_t n)
-{
-	sqlite3_stmt *st = q(s, Q_STAT_ADD);
-	if (!st)
-		return PW_ERR_DB;
-	sqlite3_bind_int(st, 1, (int)reason);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	bind_u64(st, 3, n);
-	return run(s, st, "stats");
-}
-
-pw_err
-store_stat_get(struct store *s, unsigned reason, uint64_t *n)
-{
-	sqlite3_stmt *st = q(s, Q_STAT_GET);
-	if (!st)
-		return PW_ERR_DB;
-	sqlite3_bind_int(st, 1, (int)reason);
-	int rc = sqlite3_step(st);
-	*n = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "stats");
-}
-
-pw_err
-store_last_checkpoint(struct store *s, uint8_t *buf, size_t cap, size_t *len)
-{
-	/* the table belongs to exchange/mlog and exists once mlog_open ran */
-	sqlite3_stmt *st = q(s, Q_CP_LAST);
-	pw_err r;
-	if (!st)
-		return PW_ERR_NOTFOUND;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = col_blob(st, 0, buf, cap, len);
-	else
-		r = rc == SQLITE_DONE ? PW_ERR_NOTFOUND : db_fail(s, "checkpoints");
-	sqlite3_reset(st);
-	return r;
-}
-
-pw_err
-store_open_intervals(struct store *s, uint64_t from, uint64_t *out, size_t max, size_t *n)
-{
-	sqlite3_stmt *st = q(s, Q_OPEN_IVS);
-	int rc;
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, from);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		out[(*n)++] = col_u64(st, 0);
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : db_fail(s, "open intervals");
-}
-
-static int
-pk_row(sqlite3_stmt *st, void *row, const void *ctx)
-{
-	(void)ctx;
-	return col_pk(st, 0, row);
-}
-
-pw_err
-store_meter_pks(struct store *s, uint64_t interval, uint8_t (**out)[PW_PK_LEN], size_t *n)
-{
-	sqlite3_stmt *st = q(s, Q_METER_PKS);
-	if (!st)
-		return PW_ERR_DB;
-	bind_u64(st, 1, interval);
-	void *rows = NULL;
-	pw_err rc = collect_rows(s, st, PW_PK_LEN, pk_row, NULL, "meter keys", &rows, n);
-	if (rc == PW_OK)
-		*out = rows;
-	return rc;
-}
-
-pw_err
-store_household_zone(struct store *s, const uint8_t pk[PW_PK_LEN], char *zone, size_t cap)
-{
-	sqlite3_stmt *st = q(s, Q_HH_ZONE);
-	pw_err r = PW_ERR_NOTFOUND;
-	if (!st)
-		return PW_ERR_DB;
-	bind_pk(st, 1, pk);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *z = sqlite3_column_text(st, 0);
-		snprintf(zone, cap, "%s", z ? (const char *)z : "");
-		r = PW_OK;
-	} else if (rc != SQLITE_DONE) {
-		r = db_fail(s, "households zone");
-	}
-	sqlite3_reset(st);
-	return r;
 }

@@ -268,6 +268,25 @@ usage(FILE *f)
 	        "Runs the household agent: reads the meter, trades the surplus, signs readings.\n");
 }
 
+/* A queued request of protocol version 1 (stored before an upgrade) signed
+ * again in version 2, same fields, same number (outbox_upgrade). */
+static pw_err
+resign_v1(void *ctx, uint64_t seq, const uint8_t *old, size_t old_len, uint8_t *frame, size_t cap,
+          size_t *len)
+{
+	struct agentd *a = ctx;
+	struct pw_msg m;
+	pw_err rc;
+
+	if ((rc = pw_wire_decode_stored(old, old_len, &m)) != PW_OK)
+		return rc;
+	if ((m.type == PW_MSG_ORDER && m.u.order.seq != seq) ||
+	    (m.type == PW_MSG_CANCEL && m.u.cancel.seq != seq) ||
+	    (m.type == PW_MSG_METER && m.u.meter.seq != seq))
+		return PW_ERR_CORRUPT;
+	return pw_wire_encode(&m, (uint64_t)a->cfg.market_id, &a->kp, frame, cap, len);
+}
+
 static int
 setup(struct agentd *a)
 {
@@ -290,6 +309,15 @@ setup(struct agentd *a)
 		log_error("%s: %s", a->cfg.db, pw_strerror(rc));
 		return EX_UNAVAILABLE;
 	}
+	unsigned upgraded = 0;
+	if ((rc = outbox_upgrade(a->ob, resign_v1, a, &upgraded)) != PW_OK) {
+		log_error("%s: the queued version-1 requests cannot be re-signed: %s", a->cfg.db,
+		          pw_strerror(rc));
+		return EX_UNAVAILABLE;
+	}
+	if (upgraded > 0)
+		log_info("%u queued requests signed in protocol version 1 re-signed in version %d",
+		         upgraded, PW_PROTO_VERSION);
 	/* the forecast's day is the devices' day: with [sim] an interval is
 	 * speed x interval_s of it (aconfig keeps that within a day) */
 	aconfig_devclock(&a->cfg, &a->clock);

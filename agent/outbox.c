@@ -559,3 +559,58 @@ rollback:
 	(void)exec(ob->db, "ROLLBACK");
 	return rc;
 }
+
+pw_err
+outbox_upgrade(struct outbox *ob, outbox_resign_fn fn, void *ctx, unsigned *n)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	uint8_t frame[PW_WIRE_MAX_REQUEST];
+	struct outbox_item it;
+	pw_err rc;
+	int r;
+
+	*n = 0;
+	if ((rc = exec(ob->db, "BEGIN IMMEDIATE")) != PW_OK)
+		return rc;
+	if (sqlite3_prepare_v2(ob->db,
+	                       "SELECT " ITEM_COLS " FROM outbox WHERE state = 0 AND stream < 2"
+	                       " AND substr(frame, 1, 1) = x'01' ORDER BY stream, seq",
+	                       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ob->db, "UPDATE outbox SET frame = ? WHERE stream = ? AND seq = ?",
+	                       -1, &up, NULL) != SQLITE_OK) {
+		rc = PW_ERR_DB;
+		goto rollback;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t len = 0;
+		if ((rc = read_item(st, &it)) != PW_OK ||
+		    (rc = fn(ctx, it.seq, it.frame, it.len, frame, sizeof(frame), &len)) != PW_OK)
+			goto rollback;
+		if (len == 0 || len > sizeof(frame)) {
+			rc = PW_ERR_INTERNAL;
+			goto rollback;
+		}
+		sqlite3_reset(up);
+		sqlite3_bind_blob(up, 1, frame, (int)len, SQLITE_TRANSIENT);
+		sqlite3_bind_int(up, 2, (int)it.stream);
+		sqlite3_bind_int64(up, 3, (sqlite3_int64)it.seq);
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			rc = PW_ERR_DB;
+			goto rollback;
+		}
+		(*n)++;
+	}
+	if (r != SQLITE_DONE) {
+		rc = PW_ERR_DB;
+		goto rollback;
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return exec(ob->db, "COMMIT");
+rollback:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	(void)exec(ob->db, "ROLLBACK");
+	*n = 0;
+	return rc;
+}

@@ -134,6 +134,16 @@ typedef pw_err (*outbox_resign_fn)(void *ctx, uint64_t new_seq, const uint8_t *o
 pw_err outbox_resequence(struct outbox *ob, enum outbox_stream s, uint64_t seq, outbox_resign_fn fn,
                          void *ctx) __attribute__((warn_unused_result));
 
+/*
+ * Protocol 2: every pending item still signed in version 1 (an agent
+ * upgraded with requests queued) re-signed through `fn` under its own
+ * number, so that it is not refused bad_version; *n the count.  Items
+ * sent before keep their number: an exchange that logged the version-1
+ * frame answers the new one `replay`, which settles it as delivered.
+ */
+pw_err outbox_upgrade(struct outbox *ob, outbox_resign_fn fn, void *ctx, unsigned *n)
+    __attribute__((warn_unused_result));
+
 /* Items in `state` (any stream). */
 /*
  * Keep the exchange's signed ACK or final REJECT `frame` of item (s, seq)

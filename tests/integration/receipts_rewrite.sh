@@ -9,7 +9,7 @@
 # acknowledged entry rewritten, the leaf recomputed, every stored checkpoint
 # re-signed over the new roots (tests/vectors/forge_log.py), so that the
 # exchange starts on it and serves a history consistent with itself.  The
-# agent, proving the next checkpoint consistent with the heads it holds,
+# agent, meeting a re-signed checkpoint that contradicts what it trusts,
 # raises log_fork; peerwatt-audit verify --agent with its database fails,
 # naming the household.
 set -u
@@ -81,7 +81,7 @@ wait_port "$REQ" 60 || not_ok "the exchange starts on the rewritten log"
 
 forked() { curl -sf "http://127.0.0.1:$DASH/api/state" | jq -e 'any(.problems[]; .code == "log_fork")' >/dev/null; }
 WAIT_SECONDS=90 wait_for forked
-check "the agent raises log_fork: a later checkpoint is not consistent with what it holds" forked
+check "the agent raises log_fork: a checkpoint contradicts what it holds" forked
 check "... and logs LOG FORK" grep -q "LOG FORK" "$T/h1.log"
 
 sqlite3 "$T/h1.db" ".backup '$T/h1-copy.db'"

@@ -107,6 +107,59 @@ test_numbering_and_streams(void **state)
 
 /* COSIGN items: numbered by the tree size they cosign, one per size, sent
  * and answered like the others, and kept apart from the other streams. */
+/* The upgrade's re-signer stand-in: "v2:" + the old frame after its first byte. */
+static pw_err
+upgrade_resign(void *ctx, uint64_t seq, const uint8_t *old, size_t old_len, uint8_t *frame,
+               size_t cap, size_t *len)
+{
+	unsigned *calls = ctx;
+	(void)seq;
+	if (old_len + 2 > cap)
+		return PW_ERR_FULL;
+	frame[0] = 2;
+	memcpy(frame + 1, "v2", 2);
+	memcpy(frame + 3, old + 1, old_len - 1);
+	*len = old_len + 2;
+	(*calls)++;
+	return PW_OK;
+}
+
+/* Protocol 2: the pending version-1 frames (first byte 1) re-signed under
+ * their numbers, nothing else touched, once. */
+static void
+test_upgrade_v1_pending(void **state)
+{
+	struct outbox *ob = NULL;
+	struct outbox_item it;
+	unsigned n = 0, calls = 0;
+	(void)state;
+	assert_int_equal(outbox_open(&ob, ":memory:", 1000), PW_OK);
+	assert_int_equal(outbox_put(ob, OUTBOX_METER, 1, 3, 7, (const uint8_t *)"\x01old-1", 6),
+	                 PW_OK);
+	assert_int_equal(outbox_put(ob, OUTBOX_METER, 2, 3, 8, (const uint8_t *)"\x01old-2", 6),
+	                 PW_OK);
+	assert_int_equal(outbox_put(ob, OUTBOX_METER, 3, 3, 9, (const uint8_t *)"\x02new-3", 6),
+	                 PW_OK);
+	/* item 1 was answered before the upgrade: its frame is the record */
+	assert_int_equal(outbox_settle(ob, OUTBOX_METER, 1, OUTBOX_ACKED, 0, 5), PW_OK);
+	assert_int_equal(outbox_upgrade(ob, upgrade_resign, &calls, &n), PW_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(calls, 1);
+	assert_int_equal(outbox_get(ob, OUTBOX_METER, 2, &it), PW_OK);
+	assert_int_equal(it.len, 8);
+	assert_memory_equal(it.frame, "\x02v2old-2", 8);
+	assert_int_equal(it.state, OUTBOX_PENDING);
+	assert_int_equal(outbox_get(ob, OUTBOX_METER, 1, &it), PW_OK);
+	assert_memory_equal(it.frame, "\x01old-1", 6);
+	assert_int_equal(outbox_get(ob, OUTBOX_METER, 3, &it), PW_OK);
+	assert_memory_equal(it.frame, "\x02new-3", 6);
+	/* a second start finds nothing left to upgrade */
+	assert_int_equal(outbox_upgrade(ob, upgrade_resign, &calls, &n), PW_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(calls, 1);
+	outbox_close(&ob);
+}
+
 static void
 test_cosign_stream(void **state)
 {
@@ -425,6 +478,7 @@ main(void)
 		cmocka_unit_test(test_proofs),
 		cmocka_unit_test(test_foreach_and_last),
 		cmocka_unit_test(test_resequence_after_reject),
+		cmocka_unit_test(test_upgrade_v1_pending),
 		cmocka_unit_test(test_reopen_keeps_numbers),
 		cmocka_unit_test(test_kill9_no_gap_no_reuse),
 	};

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 pw_err
 store_meter_state(struct store *s, const uint8_t pk[PW_PK_LEN], struct store_meter_state *m)
 {

@@ -84,7 +84,7 @@ adispute_open(struct agentd *a)
 	if (d == NULL)
 		return PW_ERR_NOMEM;
 	a->disp = d;
-	if (afee_open(a) != PW_OK)
+	if (afee_open(a) != PW_OK || aheads_open(a) != PW_OK)
 		return PW_ERR_DB;
 	/* the latest dispute of each class and how many there are */
 	if (sqlite3_prepare_v2(db(a),
@@ -607,6 +607,14 @@ adispute_checkpoint_fork(struct agentd *a, const uint8_t *frame, size_t len,
 	         " two histories",
 	         (unsigned long long)cp->tree_size);
 	(void)keep(a, PW_MSG_CHECKPOINT, cp->interval, "checkpoint_fork", detail, frame, len, now);
+}
+
+void
+adispute_head_fork(struct agentd *a, const uint8_t *frame, size_t len,
+                   const struct pw_checkpoint *h, const char *detail, int64_t now)
+{
+	a->forks++;
+	(void)keep(a, PW_MSG_CHECKPOINT, h->interval, "head_inconsistent", detail, frame, len, now);
 }
 
 void

@@ -49,6 +49,10 @@ enum adispute_verdict adispute_statement(struct agentd *a, const uint8_t *frame,
  * the exchange showed that neighbour another history (a fork). */
 void adispute_cosign_fork(struct agentd *a, const uint8_t *frame, size_t len,
                           const struct pw_cosign *c, int64_t now);
+/* An ACK's head (CHECKPOINT frame) not part of the history the exchange
+ * publishes (agent/aheads.c): kept as evidence, LOG FORK; `detail` says why. */
+void adispute_head_fork(struct agentd *a, const uint8_t *frame, size_t len,
+                        const struct pw_checkpoint *h, const char *detail, int64_t now);
 /* A second checkpoint of a size held with another root (a fork). */
 void adispute_checkpoint_fork(struct agentd *a, const uint8_t *frame, size_t len,
                               const struct pw_checkpoint *cp, int64_t now);

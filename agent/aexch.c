@@ -103,6 +103,7 @@ send_query_key(struct agentd *a, uint8_t kind, uint64_t qa, uint64_t qb,
 	a->q.b = qb;
 	memcpy(a->q.key, m.u.query.key, PW_PK_LEN);
 	a->q.fee = fee;
+	a->q.head = 0;
 	a->q.sent_ms = now;
 }
 
@@ -125,7 +126,10 @@ aexch_pump_queries(struct agentd *a, int64_t now)
 		if (now - a->q.sent_ms < a->cfg.reply_timeout_ms)
 			return;
 		a->q.active = 0; /* lost: ask again below */
-		adispute_query_lost(a, now);
+		if (a->q.head)
+			aheads_lost(a, now);
+		else
+			adispute_query_lost(a, now);
 	}
 	if (a->want_checkpoint) {
 		send_query(a, PW_QUERY_CHECKPOINT, 0, 0, now);
@@ -165,8 +169,16 @@ aexch_pump_queries(struct agentd *a, int64_t now)
 	/* a statement of an interval the checkpoint has settled is in its
 	 * tree: the exchange appends the statements, then signs the
 	 * checkpoint, in one transaction */
-	if (aledger_unproven_statement(a->led, a->stmt_proof_after, cp.interval, &iv) == PW_OK)
+	if (aledger_unproven_statement(a->led, a->stmt_proof_after, cp.interval, &iv) == PW_OK) {
 		send_query(a, PW_QUERY_STATEMENT_PROOF, iv, cp.tree_size, now);
+		return;
+	}
+	/* last, when nothing else is due: the heads of the ACKs held, each
+	 * proven a prefix of the latest trusted checkpoint (agent/aheads.c) */
+	if (aheads_next_query(a, &cp, now, &qa, &qb) > 0) {
+		send_query(a, PW_QUERY_CONSISTENCY, qa, qb, now);
+		a->q.head = a->q.active;
+	}
 }
 
 /* ---- receiving ------------------------------------------------------ */
@@ -254,7 +266,9 @@ on_query_refused(struct agentd *a, uint16_t reason)
 	a->q.active = 0;
 	log_warnx("query %s %llu refused: %s", query_name(a->q.kind), (unsigned long long)a->q.a,
 	          pw_reason_name(reason));
-	if (a->q.kind == PW_QUERY_STATEMENT)
+	if (a->q.head)
+		aheads_refused(a, agentd_now_ms(a));
+	else if (a->q.kind == PW_QUERY_STATEMENT)
 		a->stmt_after = a->q.a;
 	else if (a->q.kind == PW_QUERY_STATEMENT_PROOF)
 		a->stmt_proof_after = a->q.a;
@@ -302,9 +316,11 @@ ack_proves(struct agentd *a, const struct pw_msg *m, const uint8_t *frame, size_
 	}
 	a->receipt_ok_ms = now;
 	/* the head is kept with the ACK (table receipts) and in the checkpoints
-	 * file, both checked against the log by peerwatt-audit; proving every
-	 * head consistent over QUERY (a query per ACK) is not done (yet) */
+	 * file, both checked against the log by peerwatt-audit, and proven a
+	 * prefix of the history the exchange publishes (agent/aheads.c) */
 	append_checkpoint_file(a, frame + len - PW_CHECKPOINT_FRAME_LEN, PW_CHECKPOINT_FRAME_LEN);
+	aheads_add(a, frame + len - PW_CHECKPOINT_FRAME_LEN, PW_CHECKPOINT_FRAME_LEN, &r->head,
+	           now);
 	return 1;
 }
 
@@ -590,6 +606,8 @@ on_proof(struct agentd *a, const struct pw_msg *m)
 			          pw_msg_type_name(it.type), (unsigned long long)it.seq,
 			          (unsigned long long)p->a, (unsigned long long)p->b);
 		}
+	} else if (a->q.head) {
+		aheads_on_proof(a, p, agentd_now_ms(a));
 	} else if (a->q.kind == PW_QUERY_CONSISTENCY && p->kind == PW_PROOF_CONSISTENCY) {
 		adispute_consistency(a, p, agentd_now_ms(a));
 	}

@@ -123,6 +123,7 @@ struct qflight {
 	uint64_t a, b;
 	uint8_t key[PW_PK_LEN]; /* REGISTRY, REGISTRY_PROOF: the household asked about */
 	int fee;                /* asked by afee.c (a statement's rules and zones) */
+	int head;               /* asked by aheads.c (an ACK's head proven) */
 	int64_t sent_ms;
 	enum outbox_stream stream; /* inclusion: the item proven */
 	uint64_t seq;
@@ -464,6 +465,25 @@ void afee_refused(struct agentd *a, uint16_t reason);
  * question). */
 int afee_inputs(struct agentd *a, uint64_t iv, int have_result, struct averify_stmt_in *in,
                 struct averify_trade **tr, char *why, size_t cap);
+
+/* ---- aheads.c --------------------------------------------------------- */
+
+/* Creates its table (called by adispute_open). */
+pw_err aheads_open(struct agentd *a) __attribute__((warn_unused_result));
+/* The head (a CHECKPOINT frame) of an ACK whose receipt was proven: kept
+ * until proven consistent with a trusted checkpoint; a fork when a head or
+ * checkpoint of its size has another root. */
+void aheads_add(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_checkpoint *h,
+                int64_t now);
+/* The next head to prove, against `trusted` (the latest trusted
+ * checkpoint): 1 and CONSISTENCY(*qa, *qb), or 0 (none due). */
+int aheads_next_query(struct agentd *a, const struct pw_checkpoint *trusted, int64_t now,
+                      uint64_t *qa, uint64_t *qb);
+/* A PROOF answering the head query in flight. */
+void aheads_on_proof(struct agentd *a, const struct pw_proof *p, int64_t now);
+/* The head query in flight refused (a fork suspected) or lost. */
+void aheads_refused(struct agentd *a, int64_t now);
+void aheads_lost(struct agentd *a, int64_t now);
 
 /* ---- adash.c ---------------------------------------------------------- */
 

@@ -9,7 +9,9 @@
 # missing" for an ACKed reading; a forked checkpoint whose consistency proof
 # it refuses; a checkpoint between two held sizes that does not fit the
 # larger; a split view (a neighbour's cosignature over another history, then
-# that history's checkpoint: the agent refuses to cosign it).  For each: the alarm (problem code in /api/state, a loud log line),
+# that history's checkpoint: the agent refuses to cosign it); an ACK whose
+# head is a tree with a phantom entry after the order (its inclusion path
+# true, the head never extended by a published checkpoint).  For each: the alarm (problem code in /api/state, a loud log line),
 # the lie not in the agent's trades, statements or balance (its database),
 # the lie kept as evidence (table disputes, `peerwatt-agent evidence`), and
 # the honest frames before and after it still accepted.  An honest run of
@@ -242,6 +244,27 @@ check "fork_between: the checkpoints around it stay trusted" \
 	test "$(q "select count(*) from checkpoints where consistent = -1")" = 1
 check "fork_between: kept as evidence" evidence_has "type = 20"
 done_scenario fork_between
+fi
+
+# ---- an ACK whose head is a history the exchange never publishes --------
+if want forkhead; then
+scenario forkhead
+WAIT_SECONDS=90 wait_for has_problem log_fork || not_ok "forkhead: no alarm"
+F=$(lie forkhead)
+check "forkhead: the fake ACKed an order with a head of size ${F:-?} over a phantom entry" \
+	test -n "$F"
+check "forkhead: the ACK itself counted (its inclusion path is true)" \
+	test "$(q "select count(*) from outbox where type = 1 and state = 1")" -ge 1
+check "forkhead: log_fork in /api/state, naming the ACK's head" says log_fork "signed into an ACK"
+check "forkhead: LOG FORK logged" grep -q "LOG FORK.*head_inconsistent" "$LOG"
+check "forkhead: the head is kept as evidence (head_inconsistent, the CHECKPOINT frame)" \
+	evidence_has "code = 'head_inconsistent' and type = 20"
+check "forkhead: the head is marked a fork, never proven" \
+	test "$(q "select state from heads where tree_size = ${F:-0}")" = -1
+check "forkhead: the other heads are proven (none left that a trusted checkpoint covers)" \
+	test "$(q "select count(*) from heads h where state = 0 and tree_size < \
+		(select max(tree_size) from checkpoints where consistent = 1) - 20")" = 0
+done_scenario forkhead
 fi
 # ---- a fee 1 micro-unit off ---------------------------------------------------
 if want fee; then

@@ -165,6 +165,7 @@ struct fx {
 	struct rule rules[MAXR];
 	size_t n_rules;
 	int said_badmarket, said_wrongentry;
+	uint64_t phantom_at; /* forkhead: the head's tree has a phantom entry here (0: none yet) */
 };
 
 static int64_t
@@ -201,6 +202,21 @@ fork_leaf(void *ctx, uint64_t idx, uint8_t out[MERKLE_HASH_LEN])
 		return PW_OK;
 	}
 	uint8_t e[16] = "fork";
+	memcpy(e + 8, &idx, sizeof(idx));
+	merkle_leaf_hash(e, sizeof(e), out);
+	return PW_OK;
+}
+
+/* forkhead: the honest entries before phantom_at, then one the honest
+ * tree never gets (so the head holds the household's entry, but no
+ * published checkpoint extends it). */
+static pw_err
+phantom_leaf(void *ctx, uint64_t idx, uint8_t out[MERKLE_HASH_LEN])
+{
+	struct fx *f = ctx;
+	if (idx < f->phantom_at)
+		return honest_leaf(ctx, idx, out);
+	uint8_t e[16] = "phantom";
 	memcpy(e + 8, &idx, sizeof(idx));
 	merkle_leaf_hash(e, sizeof(e), out);
 	return PW_OK;
@@ -433,8 +449,19 @@ receipt(struct fx *f, zmq_msg_t *id, const uint8_t *req, size_t rlen, const stru
 		snprintf(h->origin, sizeof(h->origin), "fake");
 		h->tree_size = f->n_leaves;
 		h->time_s = m.u.receipt.time_s;
-		if (merkle_subtree_root(honest_leaf, f, 0, f->n_leaves, h->root) != PW_OK ||
-		    merkle_prove_inclusion(honest_leaf, f, idx, f->n_leaves, m.u.receipt.path,
+		merkle_leaf_fn leaf = honest_leaf;
+		/* forkhead: one ORDER, once the agent trusts checkpoints, is
+		 * ACKed with a head of a tree that has one more (phantom) entry
+		 * after it: the inclusion path is true, the head is a fork */
+		if (is(f, "forkhead") && f->phantom_at == 0 && rm->type == PW_MSG_ORDER &&
+		    f->n_honest_cp >= 2) {
+			f->phantom_at = f->n_leaves;
+			h->tree_size = f->n_leaves + 1;
+			leaf = phantom_leaf;
+			say("forkhead", (unsigned long long)h->tree_size);
+		}
+		if (merkle_subtree_root(leaf, f, 0, h->tree_size, h->root) != PW_OK ||
+		    merkle_prove_inclusion(leaf, f, idx, h->tree_size, m.u.receipt.path,
 		                           PW_PROOF_MAX_HASHES, &n) != PW_OK)
 			exit(70);
 		m.u.receipt.n_hashes = (uint8_t)n;
@@ -955,7 +982,7 @@ main(int argc, char **argv)
 	static struct fx f;
 	const char *scen[] = { "honest",    "overfill",    "unknown",      "equivocate", "money",
 		               "missing",   "fork_refuse", "fork_between", "retariff",   "fee",
-		               "badmarket", "split",       "wrongentry" };
+		               "badmarket", "split",       "wrongentry",   "forkhead" };
 	int known = 0;
 
 	if (argc != 7) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # agent_queries.sh: an agent whose queries the exchange refuses for a
 # transient reason (its per-household rate limit) still gets every proof.
-# One peerwatt-exchange (3 s intervals) with `[network] rate_per_s = 4`,
+# One peerwatt-exchange (3 s intervals) with `[network] rate_per_s = 6`,
 # `rate_burst = 2`, one peerwatt-sim at 60x speed, one agent sending only its
 # readings (no offers, no bids).  After each checkpoint the agent asks its
 # queries back to back, 100 ms apart (consistency, inclusion, statement
-# proof), faster than 4/s with a burst of 2 allow, so some are answered
+# proof, heads), faster than 6/s with a burst of 2 allow, so some are answered
 # REJECT rate_limited (docs/agent.md "The daemon").  Checks: such refusals
 # happen and are logged once at info level; each refused item is asked
 # again and verified later; in the end every acknowledged reading's
@@ -41,7 +41,7 @@ interval_s = $L
 gate_s = 1
 grace_s = 2
 [network]
-rate_per_s = 4
+rate_per_s = 6
 rate_burst = 2
 CONF
 "$EXCH" -c "$T/exchange.conf" >"$T/exchange.log" 2>&1 &
@@ -97,13 +97,17 @@ missing_statements() {
 # the exchange only signs when there is something to settle, and once the
 # device stops there is none
 PROVABLE="(select max(tree_size) from checkpoints where consistent = 1)"
+# the log is never quite quiet: each checkpoint the agent cosigns puts its
+# COSIGN in the log, which a later checkpoint holds, so the newest one may
+# have arrived a moment ago and still be waiting for its proof
+NOT_NEWEST="arrival < (select max(arrival) from checkpoints)"
 all_proven() {
 	[ "$(missing_statements)" = 0 ] || return 1
 	[ "$(q "select
 		(select count(*) from outbox where state = 1 and log_index is not null and proof != 1
 			and log_index < $PROVABLE)
 		+ (select count(*) from statements where proof != 1)
-		+ (select count(*) from checkpoints where consistent != 1)")" = 0 ]
+		+ (select count(*) from checkpoints where consistent != 1 and $NOT_NEWEST))")" = 0 ]
 }
 WAIT_SECONDS=60 wait_for all_proven
 check "every acknowledged reading's inclusion proof verifies" \
@@ -111,8 +115,9 @@ check "every acknowledged reading's inclusion proof verifies" \
 		and proof != 1 and log_index < $PROVABLE")" = 0
 check "every statement's inclusion proof verifies" \
 	test "$(q "select count(*) from statements where proof != 1")" = 0
-check "every checkpoint is trusted (the first as seen, the others proven), none failed" \
-	test "$(q "select count(*) from checkpoints where consistent != 1")" = 0
+check "every checkpoint is trusted (the first as seen, the others proven; the newest may still wait), none failed" \
+	test "$(q "select count(*) from checkpoints where consistent = -1 or
+		(consistent != 1 and $NOT_NEWEST)")" = 0
 check "the agent holds every statement the exchange signed for it, at its log index" \
 	test "$(missing_statements)" = 0
 check "proofs were checked: at least 4 readings and 4 statements verified" sh -c \
@@ -148,6 +153,9 @@ refused_items_verified() {
 	echo "$n refused queries (proofs, statements) answered and verified later"
 	[ "$n" -ge 1 ]
 }
+# (polled: a checkpoint signed after the quiet began is proven within a
+# few queries, and a refused query about it may be the last one logged)
+WAIT_SECONDS=30 wait_for refused_items_verified >/dev/null
 check "every proof or statement query refused as rate_limited was asked again and verified" \
 	refused_items_verified
 check "no proof failed, no fork" \

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent/dash.h"
 #include "agent/dash_req.h"
 
 #define FUZZ_MAX 8192
@@ -88,7 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		if (dash_req_bid(buf, n, &bid, msg, sizeof msg) == PW_OK) {
 			check(bid.qty_wh >= 1 && bid.qty_wh <= 1000000000ULL, "qty range");
-			check(bid.max_price_uper_kwh >= 1 && bid.max_price_uper_kwh <= 100000000U,
+			check(bid.max_price_uper_kwh >= -DASH_PRICE_MAX &&
+			          bid.max_price_uper_kwh <= DASH_PRICE_MAX,
 			      "price range");
 			check(bid.intervals >= 1 && bid.intervals <= DASH_MAX_INTERVALS,
 			      "intervals range");
@@ -99,7 +101,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		if (dash_req_settings(buf, n, &st, &given, msg, sizeof msg) == PW_OK) {
-			check(st.min_price_uper_kwh <= 100000000U, "min price range");
+			check(st.min_price_uper_kwh >= -DASH_PRICE_MAX &&
+			          st.min_price_uper_kwh <= DASH_PRICE_MAX,
+			      "min price range");
 			check(st.reserve_wh <= 1000000000ULL, "reserve range");
 			check(given || !st.auto_sell, "auto_sell only when given");
 		}

@@ -56,19 +56,6 @@ i64(uint64_t v)
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-/* A log entry or a RESULT kept from before an upgrade may be a version-1
- * frame (protocol 2 Part W): decoded with the stored-frame decoder once the
- * codec has one. */
-static pw_err
-decode_stored(const uint8_t *f, size_t len, struct pw_msg *m)
-{
-#ifdef PW_PROTO_VERSION_V1
-	return pw_wire_decode_stored(f, len, m);
-#else
-	return pw_wire_decode(f, len, m);
-#endif
-}
-
 pw_err
 afee_open(struct agentd *a)
 {
@@ -230,7 +217,7 @@ trades_of(struct agentd *a, uint64_t iv, struct afee_trade **out, size_t *n)
 	while (rc == PW_OK && sqlite3_step(st) == SQLITE_ROW) {
 		const void *f = sqlite3_column_blob(st, 0);
 		int len = sqlite3_column_bytes(st, 0);
-		if (f == NULL || len <= 0 || decode_stored(f, (size_t)len, m) != PW_OK ||
+		if (f == NULL || len <= 0 || pw_wire_decode_stored(f, (size_t)len, m) != PW_OK ||
 		    m->type != PW_MSG_RESULT)
 			continue;
 		for (uint16_t i = 0; rc == PW_OK && i < m->u.result.n_trades; i++) {
@@ -459,7 +446,7 @@ entry(struct agentd *a, uint8_t kind, const uint8_t key[PW_PK_LEN], uint64_t qa,
 	if (!r->found || r->state == ROW_HELD)
 		v = 0;
 	else if (r->state == ROW_PROVEN && r->len > 0 &&
-	         decode_stored(r->frame, r->len, m) == PW_OK)
+	         pw_wire_decode_stored(r->frame, r->len, m) == PW_OK)
 		v = 1;
 	else {
 		v = -1;

@@ -283,6 +283,7 @@ wire_validate(const struct pw_msg *m)
 		case PW_QUERY_REGISTRY_PROOF:
 			return q->a == 0 ? PW_OK : PW_ERR_FIELD;
 		case PW_QUERY_COSIGNED:
+		case PW_QUERY_SCHEDULE:
 			return q->b == 0 ? PW_OK : PW_ERR_FIELD;
 		default:
 			return PW_ERR_FIELD;

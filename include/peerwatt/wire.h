@@ -157,8 +157,16 @@ enum pw_query_kind {
 	 * answered by one message: the CHECKPOINT of that size, then every
 	 * logged COSIGN frame for it (at most PW_COSIGNED_MAX) */
 	PW_QUERY_COSIGNED = 11,
+	/* a = first interval, b = 0; answered by one message: the MARKET
+	 * entries (exact logged frames) that govern the intervals from a on,
+	 * as the log stands now, one per change of rules, in ascending
+	 * effective_interval, the first governing a; at most PW_SCHEDULE_MAX
+	 * frames covering at least PW_SCHEDULE_SPAN_S seconds where known */
+	PW_QUERY_SCHEDULE = 12,
 };
-#define PW_COSIGNED_MAX 1024
+#define PW_COSIGNED_MAX    1024
+#define PW_SCHEDULE_MAX    512
+#define PW_SCHEDULE_SPAN_S (48u * 3600u)
 
 /* 1 when a QUERY of `kind` uses its key field (REGISTRY, REGISTRY_PROOF). */
 int pw_query_uses_key(unsigned kind);

@@ -710,8 +710,18 @@ test_encode_refusals(void **state)
 	assert_int_equal(pw_wire_open(buf, len, MARKET, &back), PW_OK);
 	assert_int_equal(back.u.query.kind, PW_QUERY_MARKET_PROOF);
 	assert_int_equal(back.u.query.a, 1900000);
+	/* SCHEDULE: any first interval, b and key zero */
+	m.u.query.kind = PW_QUERY_SCHEDULE;
+	m.u.query.a = 1900000;
+	m.u.query.b = 1;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
+	m.u.query.b = 0;
+	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_OK);
+	assert_int_equal(pw_wire_open(buf, len, MARKET, &back), PW_OK);
+	assert_int_equal(back.u.query.kind, PW_QUERY_SCHEDULE);
+	assert_int_equal(back.u.query.a, 1900000);
 	m.u.query.a = 0;
-	m.u.query.kind = PW_QUERY_COSIGNED + 1;
+	m.u.query.kind = PW_QUERY_SCHEDULE + 1;
 	assert_int_equal(pw_wire_encode(&m, MARKET, &kp, buf, sizeof(buf), &len), PW_ERR_FIELD);
 
 	/* MARKET: the fee table is canonical and bounded */

@@ -539,6 +539,9 @@ def build():
     # COSIGNED query: the checkpoint of size 4242 and its cosignatures.
     vectors.append(("query_cosigned", "QUERY", HOUSEHOLD_SEED) +
                    query(0xDEADBEEF0B, 11, 4242, 0))
+    # SCHEDULE query: the rules governing interval 1900000 and after.
+    vectors.append(("query_schedule", "QUERY", HOUSEHOLD_SEED) +
+                   query(0xDEADBEEF0C, 12, 1900000, 0))
 
     # Edge cases an implementation gets wrong easily: a serial of exactly 32
     # characters (no NUL at all) and the second part of a split RESULT.
@@ -616,7 +619,7 @@ def invalid_cases(bodies):
     cases.append(("meter_serial_8bit", "field", mutated("meter", "METER", 16 + 1, b"\xe9")))
     cases.append(("query_kind_0", "field", mutated("query", "QUERY", 8, b"\0")))
     # a key with a kind that does not use it (every kind but 7 and 8)
-    for kind in (1, 2, 3, 4, 5, 6, 9, 10, 11):
+    for kind in (1, 2, 3, 4, 5, 6, 9, 10, 11, 12):
         q = query(1, kind, 0, 0, b"\x01" + bytes(31))[1]
         cases.append(("query_kind_%d_with_key" % kind, "field",
                       frame("QUERY", HOUSEHOLD_SEED, q)[0]))
@@ -628,7 +631,8 @@ def invalid_cases(bodies):
     cases.append(("query_checkpoint_with_a", "field", mutated("query", "QUERY", 8, b"\4")))
     cases.append(("query_result_with_b", "field", mutated("query", "QUERY", 8, b"\5")))
     cases.append(("query_cosigned_with_b", "field", mutated("query", "QUERY", 8, b"\x0b")))
-    cases.append(("query_kind_12", "field", mutated("query", "QUERY", 8, b"\x0c")))
+    cases.append(("query_schedule_with_b", "field", mutated("query", "QUERY", 8, b"\x0c")))
+    cases.append(("query_kind_13", "field", mutated("query", "QUERY", 8, b"\x0d")))
     cases.append(("cosign_origin_empty", "field", mutated("cosign", "COSIGN", 0, b"\0")))
     cases.append(("cosign_origin_gap", "field", mutated("cosign", "COSIGN", 28, b"x")))
     cases.append(("cosign_tree_size_0", "field", mutated("cosign", "COSIGN", 32, u64(0))))

@@ -55,18 +55,6 @@ struct adispute {
 
 #define ADISPUTE_LOG_BURST 10
 
-static sqlite3 *
-db(struct agentd *a)
-{
-	return outbox_db(a->ob);
-}
-
-static int64_t
-i64(uint64_t v)
-{
-	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 static int
 class_of(uint8_t type)
 {
@@ -87,7 +75,7 @@ adispute_open(struct agentd *a)
 	if (afee_open(a) != PW_OK || aheads_open(a) != PW_OK)
 		return PW_ERR_DB;
 	/* the latest dispute of each class and how many there are */
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "SELECT type, detail, time_ms, (SELECT count(*) FROM disputes x"
 	                       " WHERE x.type = d.type) FROM disputes d WHERE id IN"
 	                       " (SELECT max(id) FROM disputes GROUP BY type)",
@@ -124,13 +112,13 @@ keep(struct agentd *a, uint8_t type, uint64_t iv, const char *code, const char *
 	sqlite3_stmt *st;
 	int r, c = class_of(type);
 
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "INSERT OR IGNORE INTO disputes(type, interval, code, detail, frame,"
 	                       " time_ms) VALUES (?, ?, ?, ?, ?, ?)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_int(st, 1, type);
-	sqlite3_bind_int64(st, 2, i64(iv));
+	sqlite3_bind_int64(st, 2, agentd_i64(iv));
 	sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 5, frame, (int)len, SQLITE_STATIC);
@@ -138,10 +126,10 @@ keep(struct agentd *a, uint8_t type, uint64_t iv, const char *code, const char *
 	r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE) {
-		log_warnx("disputes: %s", sqlite3_errmsg(db(a)));
+		log_warnx("disputes: %s", sqlite3_errmsg(agentd_db(a)));
 		return 0;
 	}
-	if (sqlite3_changes(db(a)) == 0)
+	if (sqlite3_changes(agentd_db(a)) == 0)
 		return 0;
 	char ivs[PW_FMT_LEN];
 	pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
@@ -226,9 +214,9 @@ count_sql(struct agentd *a, const char *sql, uint64_t iv)
 {
 	sqlite3_stmt *st;
 	int64_t v = 0;
-	if (sqlite3_prepare_v2(db(a), sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(agentd_db(a), sql, -1, &st, NULL) != SQLITE_OK)
 		return 0;
-	sqlite3_bind_int64(st, 1, i64(iv));
+	sqlite3_bind_int64(st, 1, agentd_i64(iv));
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -250,9 +238,9 @@ drop_interval(struct agentd *a, uint64_t iv)
 	const char *sql[2] = { "DELETE FROM trades WHERE interval = ?",
 		               "DELETE FROM prices WHERE interval = ?" };
 	for (int i = 0; i < 2; i++) {
-		if (sqlite3_prepare_v2(db(a), sql[i], -1, &st, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(agentd_db(a), sql[i], -1, &st, NULL) != SQLITE_OK)
 			continue;
-		sqlite3_bind_int64(st, 1, i64(iv));
+		sqlite3_bind_int64(st, 1, agentd_i64(iv));
 		(void)sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
@@ -279,7 +267,7 @@ held_result(struct agentd *a, uint64_t iv, int part, struct held_part *h)
 	sqlite3_stmt *st;
 
 	memset(h, 0, sizeof(*h));
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       part >= 0
 	                           ? "SELECT hash, frame, parts, price, volume_wh, n_total, part"
 	                             " FROM results WHERE interval = ?1 AND part = ?2"
@@ -287,7 +275,7 @@ held_result(struct agentd *a, uint64_t iv, int part, struct held_part *h)
 	                             " FROM results WHERE interval = ?1 AND ?2 = ?2 LIMIT 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return;
-	sqlite3_bind_int64(st, 1, i64(iv));
+	sqlite3_bind_int64(st, 1, agentd_i64(iv));
 	sqlite3_bind_int(st, 2, part);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PW_HASH_LEN) {
 		h->found = 1;
@@ -312,16 +300,16 @@ store_part(struct agentd *a, const struct pw_result *r, const uint8_t hash[PW_HA
            const uint8_t *frame, size_t len, int whole)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "INSERT OR IGNORE INTO results(interval, part, parts, price,"
 	                       " volume_wh, n_total, hash, frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return;
-	sqlite3_bind_int64(st, 1, i64(r->interval));
+	sqlite3_bind_int64(st, 1, agentd_i64(r->interval));
 	sqlite3_bind_int(st, 2, r->part);
 	sqlite3_bind_int(st, 3, r->parts);
 	sqlite3_bind_int64(st, 4, r->price_uper_kwh);
-	sqlite3_bind_int64(st, 5, i64(r->volume_wh));
+	sqlite3_bind_int64(st, 5, agentd_i64(r->volume_wh));
 	sqlite3_bind_int64(st, 6, r->n_trades_total);
 	sqlite3_bind_blob(st, 7, hash, PW_HASH_LEN, SQLITE_STATIC);
 	if (whole)
@@ -329,7 +317,7 @@ store_part(struct agentd *a, const struct pw_result *r, const uint8_t hash[PW_HA
 	else
 		sqlite3_bind_null(st, 8);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("results: %s", sqlite3_errmsg(db(a)));
+		log_warnx("results: %s", sqlite3_errmsg(agentd_db(a)));
 	sqlite3_finalize(st);
 }
 
@@ -426,14 +414,14 @@ acked_reading(struct agentd *a, uint64_t iv, struct reading *rd)
 	struct pw_msg m;
 
 	memset(rd, 0, sizeof(*rd));
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "SELECT o.frame, r.frame FROM outbox o LEFT JOIN receipts r"
 	                       " ON r.stream = o.stream AND r.seq = o.seq WHERE o.stream = 1"
 	                       " AND o.type = 3 AND o.state = 1 AND o.interval = ?"
 	                       " ORDER BY o.seq DESC LIMIT 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return;
-	sqlite3_bind_int64(st, 1, i64(iv));
+	sqlite3_bind_int64(st, 1, agentd_i64(iv));
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const void *f = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
@@ -473,12 +461,12 @@ settled_after(struct agentd *a, uint64_t iv, uint64_t *time_s)
 	struct pw_msg m;
 	int ok = 0;
 
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "SELECT frame FROM checkpoints WHERE interval <= ?"
 	                       " ORDER BY tree_size DESC LIMIT 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return 0;
-	sqlite3_bind_int64(st, 1, i64(iv));
+	sqlite3_bind_int64(st, 1, agentd_i64(iv));
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const void *f = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
@@ -528,9 +516,9 @@ adispute_statement(struct agentd *a, const uint8_t *frame, size_t len,
 		(void)keep(a, PW_MSG_STATEMENT, iv, "statement_equivocation",
 		           "a second, different statement for the interval", frame, len, now);
 		sqlite3_stmt *q;
-		if (sqlite3_prepare_v2(db(a), "DELETE FROM statements WHERE interval = ?", -1, &q,
-		                       NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(q, 1, i64(iv));
+		if (sqlite3_prepare_v2(agentd_db(a), "DELETE FROM statements WHERE interval = ?",
+		                       -1, &q, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(q, 1, agentd_i64(iv));
 			(void)sqlite3_step(q);
 			sqlite3_finalize(q);
 		}
@@ -651,9 +639,10 @@ cp_fork(struct agentd *a, uint64_t from, uint64_t to, int64_t now)
 	         " (the consistency proof %llu -> %llu fails): the exchange showed two histories",
 	         (unsigned long long)bad, (unsigned long long)(from == bad ? to : from),
 	         (unsigned long long)from, (unsigned long long)to);
-	if (sqlite3_prepare_v2(db(a), "SELECT frame, interval FROM checkpoints WHERE tree_size = ?",
-	                       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, i64(bad));
+	if (sqlite3_prepare_v2(agentd_db(a),
+	                       "SELECT frame, interval FROM checkpoints WHERE tree_size = ?", -1,
+	                       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, agentd_i64(bad));
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0)
 			(void)keep(a, PW_MSG_CHECKPOINT, (uint64_t)sqlite3_column_int64(st, 1),
 			           "checkpoint_inconsistent", detail, sqlite3_column_blob(st, 0),
@@ -699,7 +688,7 @@ adispute_next_query(struct agentd *a, const struct pw_checkpoint *latest, int64_
 	/* the first unproven checkpoint received that is not waiting for its
 	 * backoff: in the order they came, so that one slipped between two
 	 * sizes held is checked against both, once the larger is trusted */
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "SELECT frame FROM checkpoints WHERE consistent = 0"
 	                       " ORDER BY arrival, tree_size LIMIT 16",
 	                       -1, &st, NULL) != SQLITE_OK)

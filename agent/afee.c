@@ -44,24 +44,12 @@ enum {
 
 static const uint8_t zero_key[PW_PK_LEN];
 
-static sqlite3 *
-db(struct agentd *a)
-{
-	return outbox_db(a->ob);
-}
-
-static int64_t
-i64(uint64_t v)
-{
-	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 pw_err
 afee_open(struct agentd *a)
 {
 	/* kind: PW_QUERY_MARKET (a = interval, key zero) or PW_QUERY_REGISTRY
 	 * (a = 0, key = the household); b: the tree size asked at */
-	if (sqlite3_exec(db(a),
+	if (sqlite3_exec(agentd_db(a),
 	                 "CREATE TABLE IF NOT EXISTS rule_entries(kind INTEGER NOT NULL,"
 	                 " key BLOB NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL, frame BLOB,"
 	                 " log_index INTEGER, state INTEGER NOT NULL,"
@@ -87,15 +75,15 @@ row_get(struct agentd *a, uint8_t kind, const uint8_t key[PW_PK_LEN], uint64_t q
 	sqlite3_stmt *st;
 
 	r->found = 0;
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "SELECT state, frame, log_index FROM rule_entries WHERE kind = ?"
 	                       " AND key = ? AND a = ? AND b = ?",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int(st, 1, kind);
 	sqlite3_bind_blob(st, 2, key, PW_PK_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, i64(qa));
-	sqlite3_bind_int64(st, 4, i64(b));
+	sqlite3_bind_int64(st, 3, agentd_i64(qa));
+	sqlite3_bind_int64(st, 4, agentd_i64(b));
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		int n = sqlite3_column_bytes(st, 1);
 		r->found = 1;
@@ -116,29 +104,29 @@ row_put(struct agentd *a, uint8_t kind, const uint8_t key[PW_PK_LEN], uint64_t q
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "INSERT OR REPLACE INTO rule_entries(kind, key, a, b, frame,"
 	                       " log_index, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int(st, 1, kind);
 	sqlite3_bind_blob(st, 2, key, PW_PK_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, i64(qa));
-	sqlite3_bind_int64(st, 4, i64(b));
+	sqlite3_bind_int64(st, 3, agentd_i64(qa));
+	sqlite3_bind_int64(st, 4, agentd_i64(b));
 	if (frame != NULL && len > 0)
 		sqlite3_bind_blob(st, 5, frame, (int)len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 5);
 	if (have_index)
-		sqlite3_bind_int64(st, 6, i64(log_index));
+		sqlite3_bind_int64(st, 6, agentd_i64(log_index));
 	else
 		sqlite3_bind_null(st, 6);
 	sqlite3_bind_int(st, 7, state);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("rule_entries: %s", sqlite3_errmsg(db(a)));
+		log_warnx("rule_entries: %s", sqlite3_errmsg(agentd_db(a)));
 	sqlite3_finalize(st);
 	/* bounded: the entries of the oldest tree sizes go first */
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "DELETE FROM rule_entries WHERE rowid IN (SELECT rowid FROM"
 	                       " rule_entries ORDER BY b LIMIT max(0, (SELECT count(*) FROM"
 	                       " rule_entries) - ?))",
@@ -156,7 +144,7 @@ proven_before(struct agentd *a, const uint8_t *frame, size_t len, uint64_t *idx)
 	sqlite3_stmt *st;
 	int found = 0;
 
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "SELECT log_index FROM rule_entries WHERE state = 1 AND frame = ?"
 	                       " AND log_index IS NOT NULL LIMIT 1",
 	                       -1, &st, NULL) != SQLITE_OK)
@@ -178,12 +166,12 @@ cover_size(struct agentd *a, uint64_t iv)
 	sqlite3_stmt *st;
 	uint64_t b = 0;
 
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "SELECT min(tree_size) FROM checkpoints WHERE interval >= ?"
 	                       " AND consistent = 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return 0;
-	sqlite3_bind_int64(st, 1, i64(iv));
+	sqlite3_bind_int64(st, 1, agentd_i64(iv));
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		b = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -205,7 +193,7 @@ trades_of(struct agentd *a, uint64_t iv, struct afee_trade **out, size_t *n)
 	*n = 0;
 	if (m == NULL)
 		return PW_ERR_NOMEM;
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       "SELECT frame FROM results WHERE interval = ?1 AND frame IS NOT NULL"
 	                       " AND NOT EXISTS (SELECT 1 FROM disputes WHERE type = 18"
 	                       " AND interval = ?1) ORDER BY part",
@@ -213,7 +201,7 @@ trades_of(struct agentd *a, uint64_t iv, struct afee_trade **out, size_t *n)
 		free(m);
 		return PW_ERR_DB;
 	}
-	sqlite3_bind_int64(st, 1, i64(iv));
+	sqlite3_bind_int64(st, 1, agentd_i64(iv));
 	while (rc == PW_OK && sqlite3_step(st) == SQLITE_ROW) {
 		const void *f = sqlite3_column_blob(st, 0);
 		int len = sqlite3_column_bytes(st, 0);

@@ -285,6 +285,20 @@ struct agentd_signer {
 pw_err agentd_sign_cb(void *ctx, uint64_t seq, uint8_t *frame, size_t cap, size_t *len,
                       uint8_t *type, uint64_t *interval);
 
+/* The agent's database (the outbox's connection). */
+static inline sqlite3 *
+agentd_db(struct agentd *a)
+{
+	return outbox_db(a->ob);
+}
+
+/* A u64 from the wire or a row as an SQLite integer, saturating. */
+static inline int64_t
+agentd_i64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
 static inline int64_t
 agentd_interval_ms(const struct agentd *a)
 {

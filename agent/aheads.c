@@ -32,23 +32,11 @@
 
 enum head_state { HEAD_UNPROVEN = 0, HEAD_REFUSED = 2, HEAD_FORK = -1 };
 
-static sqlite3 *
-db(struct agentd *a)
-{
-	return outbox_db(a->ob);
-}
-
-static int64_t
-i64(uint64_t v)
-{
-	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 pw_err
 aheads_open(struct agentd *a)
 {
 	char *err = NULL;
-	if (sqlite3_exec(db(a),
+	if (sqlite3_exec(agentd_db(a),
 	                 "CREATE TABLE IF NOT EXISTS heads(tree_size INTEGER PRIMARY KEY,"
 	                 " root BLOB NOT NULL, frame BLOB NOT NULL, state INTEGER NOT NULL"
 	                 " DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL"
@@ -65,20 +53,20 @@ static void
 set_state(struct agentd *a, uint64_t size, int state, unsigned tries, int64_t next_ms)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db(a),
+	if (sqlite3_prepare_v2(agentd_db(a),
 	                       state == 1 ? "DELETE FROM heads WHERE tree_size = ?1"
 	                                  : "UPDATE heads SET state = ?2, tries = ?3, next_ms = ?4"
 	                                    " WHERE tree_size = ?1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return;
-	sqlite3_bind_int64(st, 1, i64(size));
+	sqlite3_bind_int64(st, 1, agentd_i64(size));
 	if (state != 1) {
 		sqlite3_bind_int(st, 2, state);
 		sqlite3_bind_int64(st, 3, tries);
 		sqlite3_bind_int64(st, 4, next_ms);
 	}
 	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("heads: %s", sqlite3_errmsg(db(a)));
+		log_warnx("heads: %s", sqlite3_errmsg(agentd_db(a)));
 	sqlite3_finalize(st);
 }
 
@@ -89,10 +77,10 @@ held(struct agentd *a, uint64_t size, struct pw_checkpoint *h, uint8_t *frame, s
 {
 	sqlite3_stmt *st;
 	int found = 0;
-	if (sqlite3_prepare_v2(db(a), "SELECT frame, tries FROM heads WHERE tree_size = ?", -1, &st,
-	                       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(agentd_db(a), "SELECT frame, tries FROM heads WHERE tree_size = ?",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return 0;
-	sqlite3_bind_int64(st, 1, i64(size));
+	sqlite3_bind_int64(st, 1, agentd_i64(size));
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const void *f = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
@@ -154,18 +142,18 @@ aheads_add(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_c
 		return; /* equal: proven */
 	}
 	if (sqlite3_prepare_v2(
-	        db(a),
+	        agentd_db(a),
 	        "INSERT OR IGNORE INTO heads(tree_size, root, frame) SELECT ?1, ?2, ?3"
 	        " WHERE (SELECT count(*) FROM heads) < ?4",
 	        -1, &st, NULL) != SQLITE_OK)
 		return;
-	sqlite3_bind_int64(st, 1, i64(h->tree_size));
+	sqlite3_bind_int64(st, 1, agentd_i64(h->tree_size));
 	sqlite3_bind_blob(st, 2, h->root, PW_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, AHEADS_MAX);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("heads: %s", sqlite3_errmsg(db(a)));
-	else if (sqlite3_changes(db(a)) == 0)
+		log_warnx("heads: %s", sqlite3_errmsg(agentd_db(a)));
+	else if (sqlite3_changes(agentd_db(a)) == 0)
 		log_warnx("heads: %d heads wait for a checkpoint to be proven against; the head of"
 		          " tree size %llu is not kept",
 		          AHEADS_MAX, (unsigned long long)h->tree_size);
@@ -180,13 +168,13 @@ aheads_next_query(struct agentd *a, const struct pw_checkpoint *trusted, int64_t
 		sqlite3_stmt *st;
 		uint64_t size = 0;
 		if (sqlite3_prepare_v2(
-		        db(a),
+		        agentd_db(a),
 		        "SELECT tree_size FROM heads WHERE state IN (0, 2) AND"
 		        " next_ms <= ?1 AND tree_size <= ?2 ORDER BY tree_size LIMIT 1",
 		        -1, &st, NULL) != SQLITE_OK)
 			return 0;
 		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, i64(trusted->tree_size));
+		sqlite3_bind_int64(st, 2, agentd_i64(trusted->tree_size));
 		if (sqlite3_step(st) == SQLITE_ROW)
 			size = (uint64_t)sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);

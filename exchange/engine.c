@@ -287,7 +287,7 @@ apply_order(struct engine *e, struct engine_slot *s, const struct validate_marke
 	}
 	/* the price bounds of the MARKET entry governing the order's interval */
 	struct validate_market v = *vm;
-	const struct pw_market *mk = xrules_market_at(e->rules, o->interval);
+	const struct xrules_rule *mk = xrules_market_at(e->rules, o->interval);
 	v.feedin_uper_kwh = mk->feedin_uper_kwh;
 	v.retail_uper_kwh = mk->retail_uper_kwh;
 	s->reason = validate_order(&v, &b, o);

@@ -106,6 +106,9 @@ struct engine {
 	int64_t next_heartbeat_ms;
 	int have_cleared;
 	uint64_t last_cleared;
+	/* PUB MARKET once per interval: the last interval it was published */
+	int have_outlook;
+	uint64_t outlook_iv;
 };
 
 /* Allocate the batch buffers for cfg->batch_max requests.  The other
@@ -137,6 +140,11 @@ int64_t market_tick(struct engine *e, int64_t now_s, int64_t now_ms);
 /* Sign and encode `m` into e->out; *len its length.  Used by both halves. */
 pw_err engine_sign(struct engine *e, struct pw_msg *m, size_t *len)
     __attribute__((warn_unused_result));
+
+/* PUB topic MARKET: the price outlook from `interval` on, as QUERY
+ * SCHEDULE answers it (after a MARKET entry was logged; market_tick()
+ * publishes it at the start of every interval). */
+void engine_publish_schedule(struct engine *e, uint64_t interval);
 
 /* Add pending rejection counts to table stats (inside a transaction). */
 pw_err engine_flush_stats(struct engine *e) __attribute__((warn_unused_result));

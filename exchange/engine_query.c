@@ -1,8 +1,8 @@
 /*
  * engine_query.c: the exchange's answers to QUERY (statements, proofs,
- * RESULT parts, registry and market entries, cosignatures), the COSIGNED
- * publication and the rate-limited log line of each REJECT.  Called by
- * engine.c after a batch's COMMIT.
+ * RESULT parts, registry and market entries, cosignatures, the price
+ * outlook), the COSIGNED and MARKET publications and the rate-limited log line of each REJECT.
+ * Called by engine.c after a batch's COMMIT.
  */
 #include "exchange/engine_int.h"
 #include "exchange/cosign.h"
@@ -184,6 +184,83 @@ engine_publish_cosigned(struct engine *e, const struct engine_slot *slots, size_
 	}
 }
 
+/* The price outlook from `interval` on (xrules_schedule()): the exact
+ * logged MARKET frames, one after the other in *buf (caller frees), their
+ * lengths in lens[] (room for PW_SCHEDULE_MAX). */
+static pw_err
+schedule_frames(struct engine *e, uint64_t interval, uint8_t **buf, size_t *lens, size_t *n)
+{
+	uint64_t idx[PW_SCHEDULE_MAX];
+	size_t k = xrules_schedule(e->rules, interval, idx, PW_SCHEDULE_MAX), used = 0, cap = 0;
+	uint8_t *b = NULL;
+
+	*buf = NULL;
+	*n = 0;
+	if (k == 0)
+		return PW_ERR_NOTFOUND;
+	for (size_t i = 0; i < k; i++) {
+		uint8_t type = 0;
+		size_t len = 0;
+		pw_err rc = mlog_get(e->log, idx[i], e->out, ENGINE_OUT_MAX, &len, &type);
+		if (rc == PW_OK && type != PW_MSG_MARKET)
+			rc = PW_ERR_CORRUPT;
+		if (rc != PW_OK) {
+			free(b);
+			return rc;
+		}
+		if (used + len > cap) {
+			size_t ncap = cap ? 2 * cap : 16384;
+			while (ncap < used + len)
+				ncap *= 2;
+			uint8_t *nb = realloc(b, ncap);
+			if (nb == NULL) {
+				free(b);
+				return PW_ERR_NOMEM;
+			}
+			b = nb;
+			cap = ncap;
+		}
+		memcpy(b + used, e->out, len);
+		used += len;
+		lens[i] = len;
+	}
+	*buf = b;
+	*n = k;
+	return PW_OK;
+}
+
+/* Send (slot `s`) or publish (s NULL: PUB topic MARKET) the outlook. */
+static pw_err
+schedule_send(struct engine *e, struct engine_slot *s, uint64_t interval)
+{
+	size_t lens[PW_SCHEDULE_MAX], n = 0, off = 0;
+	const uint8_t *f[PW_SCHEDULE_MAX];
+	uint8_t *buf = NULL;
+	pw_err rc = schedule_frames(e, interval, &buf, lens, &n);
+
+	if (rc != PW_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		f[i] = buf + off;
+		off += lens[i];
+	}
+	if (s != NULL)
+		engine_send_frames(e, &s->req, f, lens, n);
+	else
+		rc = gateway_publish_frames(e->gw, "MARKET", f, lens, n);
+	free(buf);
+	return rc;
+}
+
+void
+engine_publish_schedule(struct engine *e, uint64_t interval)
+{
+	pw_err rc = schedule_send(e, NULL, interval);
+	if (rc != PW_OK)
+		log_warnx("engine: cannot publish MARKET for interval %llu: %s",
+		          (unsigned long long)interval, pw_strerror(rc));
+}
+
 void
 engine_answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 {
@@ -206,6 +283,10 @@ engine_answer_query(struct engine *e, struct engine_slot *s, int64_t now_s)
 		return;
 	case PW_QUERY_COSIGNED:
 		answer_cosigned(e, s, q->a, now_s);
+		return;
+	case PW_QUERY_SCHEDULE:
+		if (schedule_send(e, s, q->a) != PW_OK)
+			reject_query(e, s, now_s);
 		return;
 	case PW_QUERY_REGISTRY:
 	case PW_QUERY_INCLUSION:

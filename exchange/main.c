@@ -199,7 +199,7 @@ reload(const char *path, struct xconfig *cfg, struct registry **reg, struct engi
 	struct registry *file = NULL, *nreg = NULL;
 	char err[PW_CFG_ERRLEN];
 	enum log_level lv;
-	size_t appended = 0;
+	size_t appended = 0, n_markets = rules->n_markets;
 
 	notify("RELOADING=1");
 	if (xconfig_load(path, &nw, err, sizeof(err)) != PW_OK) {
@@ -243,6 +243,9 @@ reload(const char *path, struct xconfig *cfg, struct registry **reg, struct engi
 	log_info("reload: configuration and %zu households loaded, %zu REGISTRY entries appended",
 	         registry_count(*reg), appended);
 out:
+	/* a MARKET entry was logged: subscribers get the new outlook now */
+	if (rules->n_markets != n_markets)
+		engine_publish_schedule(e, (uint64_t)time(NULL) / (uint64_t)cfg->interval_s);
 	notify("READY=1");
 }
 

@@ -201,7 +201,7 @@ settle_one(struct engine *e, uint64_t iv, int32_t price, const uint8_t pk[PW_PK_
            const struct store_trade *tr, size_t n_tr, struct pw_statement *out)
 {
 	/* the tariffs and fees of the MARKET entry governing the interval */
-	const struct pw_market *mk = xrules_market_at(e->rules, iv);
+	const struct xrules_rule *mk = xrules_market_at(e->rules, iv);
 	struct settle_tariffs tariffs = { .feedin_uper_kwh = mk->feedin_uper_kwh,
 		                          .retail_uper_kwh = mk->retail_uper_kwh };
 	struct settle_trade *st = calloc(n_tr + 1, sizeof(*st));
@@ -223,7 +223,7 @@ settle_one(struct engine *e, uint64_t iv, int32_t price, const uint8_t pk[PW_PK_
 			free(st);
 			return PW_ERR_CORRUPT;
 		}
-		int64_t fee = xrules_fee(mk, zs, zb);
+		int64_t fee = xrules_fee(e->rules, mk, zs, zb);
 		st[k].side = buyer ? PW_SIDE_BUY : PW_SIDE_SELL;
 		st[k].qty_wh = tr[t].qty_wh;
 		st[k].fee_uper_kwh = (uint32_t)fee;
@@ -372,7 +372,7 @@ publish_heartbeat(struct engine *e, int64_t now_ms)
 	m.u.heartbeat.interval_s = (uint32_t)e->cfg->interval_s;
 	m.u.heartbeat.gate_s = (uint32_t)e->cfg->gate_s;
 	/* the tariffs in force for the current interval */
-	const struct pw_market *mk =
+	const struct xrules_rule *mk =
 	    xrules_market_at(e->rules, (uint64_t)(now_ms / 1000) / (uint64_t)e->cfg->interval_s);
 	m.u.heartbeat.feedin_uper_kwh = mk->feedin_uper_kwh;
 	m.u.heartbeat.retail_uper_kwh = mk->retail_uper_kwh;
@@ -435,6 +435,13 @@ market_tick(struct engine *e, int64_t now_s, int64_t now_ms)
 	if (now_ms >= e->next_heartbeat_ms) {
 		publish_heartbeat(e, now_ms);
 		e->next_heartbeat_ms = now_ms + e->cfg->heartbeat_ms;
+	}
+	/* the price outlook at the start of every interval (and at start) */
+	uint64_t cur = (uint64_t)now_s / (uint64_t)e->cfg->interval_s;
+	if (!e->have_outlook || e->outlook_iv != cur) {
+		engine_publish_schedule(e, cur);
+		e->have_outlook = 1;
+		e->outlook_iv = cur;
 	}
 	int64_t wait = 1000 - now_ms % 1000 + 1; /* gates and deadlines are whole seconds */
 	if (e->next_depth_ms - now_ms < wait)

@@ -52,13 +52,43 @@ struct xrules_hh {
 	uint64_t idx; /* its log index */
 };
 
+/*
+ * One MARKET entry as validation, settlement, HEARTBEAT and the price
+ * outlook need it: ~40 bytes instead of the 4.4 KB of a struct pw_market,
+ * so that a year of quarter-hour tariffs (35,040 entries) costs ~1.4 MB.
+ * Its fee table is interned: entries with equal tables share one
+ * (x->tables[table]).
+ */
+struct xrules_rule {
+	uint64_t effective_interval;
+	uint64_t idx; /* its log index */
+	int32_t feedin_uper_kwh;
+	int32_t retail_uper_kwh;
+	uint32_t fee_same_zone_uper_kwh;
+	uint32_t fee_default_uper_kwh;
+	uint32_t table;
+};
+
+/* One distinct fee table (canonical, as a MARKET entry states it). */
+struct xrules_fees {
+	uint64_t hash;
+	uint16_t n_fees;
+	struct pw_market_fee *fees; /* owned; NULL when n_fees is 0 */
+};
+
 struct xrules {
 	uint64_t market_id;
 	uint8_t exchange_pk[PW_PK_LEN];
-	struct pw_market market;   /* the latest MARKET entry */
-	uint64_t market_idx;       /* its log index */
-	struct pw_market *markets; /* every MARKET entry in log order; owned */
+	struct pw_market market; /* the latest MARKET entry */
+	uint64_t market_idx;     /* its log index */
+	/* every MARKET entry in log order (effective_interval never
+	 * decreases: xrules_read() refuses a log where it does); owned */
+	struct xrules_rule *markets;
 	size_t n_markets, cap_markets;
+	struct xrules_fees *tables; /* the distinct fee tables; owned */
+	size_t n_tables, cap_tables;
+	uint32_t *table_slot; /* open addressing by hash: table index + 1, 0 free */
+	size_t cap_slots;     /* a power of two, > 2 x n_tables */
 	struct xrules_hh *hh; /* sorted by key; owned */
 	size_t n_hh, cap_hh;
 	/* what xrules_open() did: 1 genesis, 2 migration of an old database */
@@ -121,12 +151,25 @@ pw_err xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
                             uint64_t *effective) __attribute__((warn_unused_result));
 
 /* The MARKET entry governing `interval`: the latest whose
- * effective_interval <= interval.  Never NULL after xrules_open(). */
-const struct pw_market *xrules_market_at(const struct xrules *x, uint64_t interval);
+ * effective_interval <= interval (a binary search).  Never NULL after
+ * xrules_open(). */
+const struct xrules_rule *xrules_market_at(const struct xrules *x, uint64_t interval);
 
-/* Grid fee per kWh between zones a and b under `mk`: the explicit pair
- * (either order), else the same-zone fee when a == b, else the default. */
-uint32_t xrules_fee(const struct pw_market *mk, const char *zone_a, const char *zone_b);
+/* Grid fee per kWh between zones a and b under rule `r` of `x`: the
+ * explicit pair (either order), else the same-zone fee when a == b, else
+ * the default. */
+uint32_t xrules_fee(const struct xrules *x, const struct xrules_rule *r, const char *zone_a,
+                    const char *zone_b);
+
+/*
+ * QUERY SCHEDULE and PUB MARKET (docs/protocol.md): the log indices of the
+ * MARKET entries governing the intervals from `interval` on, one per change
+ * of rules: first the entry governing `interval`, then each later entry in
+ * ascending effective_interval, an entry superseded by a later one with the
+ * same effective_interval left out.  At most `cap` (PW_SCHEDULE_MAX) into
+ * idx[]; returns their number (>= 1 after xrules_open()).
+ */
+size_t xrules_schedule(const struct xrules *x, uint64_t interval, uint64_t *idx, size_t cap);
 
 /*
  * Append one REGISTRY entry for each household of `file` that the log

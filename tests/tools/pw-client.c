@@ -11,7 +11,7 @@
  *   pw-client [opts] meter SEQ IV SERIAL EXP_START EXP_END IMP_START IMP_END [TIME_STATUS]
  *   pw-client [opts] query statement|inclusion|consistency|checkpoint|result|
  *                          statement_proof|registry|registry_proof|market|
- *                          market_proof|cosigned A B [KEY_HEX]
+ *                          market_proof|cosigned|schedule A B [KEY_HEX]
  *   pw-client [opts] cosign latest|badroot|badsize|SIZE   COSIGN the latest
  *                          CHECKPOINT (asked first on a connection of its own;
  *                          badroot/badsize: a root or size the exchange never
@@ -425,13 +425,14 @@ main(int argc, char **argv)
 			                             "registry_proof",
 			                             "market",
 			                             "market_proof",
-			                             "cosigned" };
+			                             "cosigned",
+			                             "schedule" };
 		m.type = PW_MSG_QUERY;
 		m.u.query.nonce = (uint64_t)now;
 		/* the key field as given (a kind that does not use it: refused) */
 		if (nargs == 4 && pw_hex_decode(a[3], m.u.query.key, PW_PK_LEN) != PW_OK)
 			usage();
-		for (uint8_t k = 1; k <= PW_QUERY_COSIGNED; k++)
+		for (uint8_t k = 1; k <= PW_QUERY_SCHEDULE; k++)
 			if (strcmp(a[0], kinds[k]) == 0)
 				m.u.query.kind = k;
 		if (!m.u.query.kind)

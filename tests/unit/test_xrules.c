@@ -445,11 +445,12 @@ test_tariff_change(void **state)
 	assert_int_equal(xrules_market_at(&e.x, eff - 1)->retail_uper_kwh, 300000);
 	assert_int_equal(xrules_market_at(&e.x, eff)->retail_uper_kwh, 250000);
 	assert_int_equal(xrules_market_at(&e.x, UINT64_MAX)->retail_uper_kwh, 250000);
-	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff - 1), "south", "north"), 20000);
-	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "south", "north"), 25000);
-	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "north", "south"), 25000);
-	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "east", "east"), 10000);
-	assert_int_equal(xrules_fee(xrules_market_at(&e.x, eff), "east", "west"), 30000);
+	assert_int_equal(xrules_fee(&e.x, xrules_market_at(&e.x, eff - 1), "south", "north"),
+	                 20000);
+	assert_int_equal(xrules_fee(&e.x, xrules_market_at(&e.x, eff), "south", "north"), 25000);
+	assert_int_equal(xrules_fee(&e.x, xrules_market_at(&e.x, eff), "north", "south"), 25000);
+	assert_int_equal(xrules_fee(&e.x, xrules_market_at(&e.x, eff), "east", "east"), 10000);
+	assert_int_equal(xrules_fee(&e.x, xrules_market_at(&e.x, eff), "east", "west"), 30000);
 	/* QUERY MARKET: the entry governing an interval among the first `size`
 	 * log entries, the exact logged frame */
 	{
@@ -475,7 +476,7 @@ test_tariff_change(void **state)
 			for (int j = 0; j < 4; j++)
 				assert_int_equal(
 				    averify_market_fee(&k->u.market, z[i], z[j]),
-				    xrules_fee(xrules_market_at(&e.x, eff), z[i], z[j]));
+				    xrules_fee(&e.x, xrules_market_at(&e.x, eff), z[i], z[j]));
 		assert_int_equal(
 		    xrules_find_market(db, UINT64_MAX, before + 1, &idx, buf, sizeof(buf), &len),
 		    PW_OK);

@@ -18,10 +18,15 @@ static const char mlog_schema[] =
     "CREATE TABLE IF NOT EXISTS checkpoints(tree_size INTEGER PRIMARY KEY, interval INTEGER,"
     " frame BLOB NOT NULL);";
 
-/* Created apart: whether it existed tells mlog_open to build it. */
+/*
+ * Created apart: whether it existed tells mlog_open to build it.  Keyed by
+ * the leaf that completes the node, so the rows of one batch are appended
+ * at the end of the index (one or two pages per COMMIT) instead of one
+ * page per tree level as with the former key (level, idx).
+ */
 static const char mlog_nodes_schema[] =
-    "CREATE TABLE log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
-    " hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID";
+    "CREATE TABLE log_nodes(leaf INTEGER NOT NULL, level INTEGER NOT NULL,"
+    " hash BLOB NOT NULL, PRIMARY KEY(leaf, level)) WITHOUT ROWID";
 
 enum {
 	Q_INSERT,
@@ -34,6 +39,7 @@ enum {
 	Q_NODE_INSERT,
 	Q_NODE_GET,
 	Q_NODE_LAST,
+	Q_NODE_LEVELS,
 	Q__COUNT
 };
 
@@ -46,9 +52,10 @@ static const char *const mlog_sql[Q__COUNT] = {
 	                " VALUES (?1, ?2, ?3)",
 	[Q_CP_LAST] = "SELECT tree_size, frame FROM checkpoints ORDER BY tree_size DESC LIMIT 1",
 	[Q_LEAF] = "SELECT leaf FROM log WHERE idx = ?1",
-	[Q_NODE_INSERT] = "INSERT INTO log_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
-	[Q_NODE_GET] = "SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2",
-	[Q_NODE_LAST] = "SELECT max(idx) FROM log_nodes WHERE level = ?1",
+	[Q_NODE_INSERT] = "INSERT INTO log_nodes(leaf, level, hash) VALUES (?1, ?2, ?3)",
+	[Q_NODE_GET] = "SELECT hash FROM log_nodes WHERE leaf = ?1 AND level = ?2",
+	[Q_NODE_LAST] = "SELECT max(leaf) FROM log_nodes",
+	[Q_NODE_LEVELS] = "SELECT count(*), min(level), max(level) FROM log_nodes WHERE leaf = ?1",
 };
 
 struct mlog {
@@ -84,8 +91,9 @@ mlog__dberr(struct mlog *m, const char *what)
 
 /*
  * Stores the interior nodes that the leaf appended at `old_size` completed:
- * done[k] is node(k + 1, old_size >> (k + 1)).  Runs in the caller's
- * transaction, so the nodes commit or roll back with their leaf.
+ * done[k] is node(k + 1, old_size >> (k + 1)), stored under (leaf
+ * old_size, level k + 1).  Runs in the caller's transaction, so the nodes
+ * commit or roll back with their leaf.
  */
 static pw_err
 mlog__put_nodes(struct mlog *m, uint64_t old_size, const uint8_t (*done)[PW_HASH_LEN],
@@ -94,8 +102,8 @@ mlog__put_nodes(struct mlog *m, uint64_t old_size, const uint8_t (*done)[PW_HASH
 	for (unsigned k = 0; k < n_done; k++) {
 		unsigned level = k + 1;
 		sqlite3_stmt *st = mlog__stmt(m, Q_NODE_INSERT);
-		sqlite3_bind_int(st, 1, (int)level);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)(old_size >> level));
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)old_size);
+		sqlite3_bind_int(st, 2, (int)level);
 		sqlite3_bind_blob(st, 3, done[k], PW_HASH_LEN, SQLITE_STATIC);
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
@@ -108,8 +116,9 @@ mlog__put_nodes(struct mlog *m, uint64_t old_size, const uint8_t (*done)[PW_HASH
 
 /*
  * merkle_node_fn over the database: level 0 is a leaf of table log, higher
- * levels are rows of log_nodes.  One indexed lookup per call and no cursor
- * left open.  A node missing inside the tree is corruption.
+ * levels are rows of log_nodes, node (level, index) under the leaf that
+ * completes it, ((index + 1) << level) - 1.  One indexed lookup per call and
+ * no cursor left open.  A node missing inside the tree is corruption.
  */
 static pw_err
 mlog__node(void *ctx, unsigned level, uint64_t index, uint8_t out[PW_HASH_LEN])
@@ -118,15 +127,15 @@ mlog__node(void *ctx, unsigned level, uint64_t index, uint8_t out[PW_HASH_LEN])
 	sqlite3_stmt *st;
 	pw_err err = PW_OK;
 
-	if (level >= MERKLE_MAX_LEVELS || index > (uint64_t)INT64_MAX)
+	if (level >= MERKLE_MAX_LEVELS || index >= ((uint64_t)INT64_MAX >> level))
 		return PW_ERR_RANGE;
 	if (level == 0) {
 		st = mlog__stmt(m, Q_LEAF);
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)index);
 	} else {
 		st = mlog__stmt(m, Q_NODE_GET);
-		sqlite3_bind_int(st, 1, (int)level);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)(((index + 1) << level) - 1));
+		sqlite3_bind_int(st, 2, (int)level);
 	}
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -258,60 +267,99 @@ bad_root:
 	return PW_ERR_CORRUPT;
 }
 
-/* Whether table log_nodes exists (PW_OK and *have), without creating it. */
+/*
+ * Whether table log_nodes exists (*have), without creating it, and whether
+ * it has the former key (level, idx) (*old: a database of an earlier
+ * version, whose table mlog_open replaces).
+ */
 static pw_err
-mlog__have_nodes_table(sqlite3 *db, int *have)
+mlog__have_nodes_table(sqlite3 *db, int *have, int *old)
 {
-	sqlite3_stmt *st;
-	int rc;
+	static const char *const q[2] = {
+		"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_nodes'",
+		"SELECT 1 FROM pragma_table_info('log_nodes') WHERE name = 'idx'",
+	};
+	int *out[2] = { have, old };
 
-	*have = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND"
-	                       " name = 'log_nodes'",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("mlog: read the schema: %s", sqlite3_errmsg(db));
-		return PW_ERR_DB;
-	}
-	rc = sqlite3_step(st);
-	*have = rc == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_warnx("mlog: read the schema: %s", sqlite3_errmsg(db));
-		return PW_ERR_DB;
+	*have = *old = 0;
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK) {
+			log_warnx("mlog: read the schema: %s", sqlite3_errmsg(db));
+			return PW_ERR_DB;
+		}
+		int rc = sqlite3_step(st);
+		*out[i] = rc == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			log_warnx("mlog: read the schema: %s", sqlite3_errmsg(db));
+			return PW_ERR_DB;
+		}
 	}
 	return PW_OK;
 }
 
+/* Number of levels whose node leaf `leaf` completes: trailing ones. */
+static unsigned
+mlog__levels_of(uint64_t leaf)
+{
+	unsigned n = 0;
+	while (n < MERKLE_MAX_LEVELS && ((leaf >> n) & 1u))
+		n++;
+	return n;
+}
+
 /*
  * Whether log_nodes covers exactly the tree of the entries just scanned:
- * at every level l the highest index is (size >> l) - 1 (none when that is
- * negative), and the nodes the compact range holds are equal to it.  One
- * lookup per level; it catches a table left behind by another log or cut
- * short, not an edit in its middle (the proofs that read such a node fail
- * to verify, and mlog_checkpoint refuses to sign then).
+ * its last row belongs to the last leaf that completes a node (the highest
+ * odd index below the size; no row when the size is under 2), that leaf
+ * has exactly the levels it completes, and the nodes the compact range
+ * holds are equal to the stored ones.  A few lookups; it catches a table
+ * left behind by another log or cut short, not an edit in its middle (the
+ * proofs that read such a node fail to verify, and mlog_checkpoint refuses
+ * to sign then).
  */
 static pw_err
 mlog__nodes_match(struct mlog *m, int *match)
 {
 	uint64_t size = m->range.size;
 	uint8_t h[PW_HASH_LEN];
+	sqlite3_stmt *st;
 	pw_err rc;
 
 	*match = 0;
-	for (unsigned level = 1; level < MERKLE_MAX_LEVELS; level++) {
-		uint64_t count = size >> level;
-		sqlite3_stmt *st = mlog__stmt(m, Q_NODE_LAST);
-		sqlite3_bind_int(st, 1, (int)level);
-		int src = sqlite3_step(st);
-		int none = src == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL;
-		sqlite3_int64 last = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	st = mlog__stmt(m, Q_NODE_LAST);
+	int src = sqlite3_step(st);
+	int none = src == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL;
+	sqlite3_int64 last = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (src != SQLITE_ROW)
+		return mlog__dberr(m, "read nodes");
+	if (size < 2) {
+		if (!none)
+			return PW_OK;
+	} else {
+		uint64_t want = (size - 1) | 1u;
+		if (want >= size)
+			want -= 2;
+		if (none || last < 0 || (uint64_t)last != want)
+			return PW_OK;
+		st = mlog__stmt(m, Q_NODE_LEVELS);
+		sqlite3_bind_int64(st, 1, last);
+		src = sqlite3_step(st);
+		sqlite3_int64 cnt = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+		sqlite3_int64 lo = src == SQLITE_ROW ? sqlite3_column_int64(st, 1) : -1;
+		sqlite3_int64 hi = src == SQLITE_ROW ? sqlite3_column_int64(st, 2) : -1;
 		sqlite3_reset(st);
 		if (src != SQLITE_ROW)
 			return mlog__dberr(m, "read nodes");
-		if (count == 0 ? !none : (none || last < 0 || (uint64_t)last != count - 1))
+		unsigned n = mlog__levels_of(want);
+		if (cnt != (sqlite3_int64)n || lo != 1 || hi != (sqlite3_int64)n)
 			return PW_OK;
-		if (count > 0 && ((size >> level) & 1u)) {
+	}
+	for (unsigned level = 1; level < MERKLE_MAX_LEVELS; level++) {
+		uint64_t count = size >> level;
+		if (count > 0 && (count & 1u)) {
 			if ((rc = mlog__node(m, level, count - 1, h)) == PW_ERR_CORRUPT)
 				return PW_OK;
 			if (rc != PW_OK)
@@ -383,24 +431,18 @@ mlog__build_nodes(struct mlog *m)
 	return PW_OK;
 }
 
-pw_err
-mlog_open(struct mlog **out, sqlite3 *db)
+/* mlog_open() once the node table is known to be current or absent. */
+static pw_err
+mlog__open(struct mlog **out, sqlite3 *db, int had_nodes)
 {
 	struct mlog *m;
 	char *errmsg = NULL;
-	int had_nodes = 0, match = 0;
+	int match = 0;
 	pw_err rc;
 
-	if (out == NULL || db == NULL)
-		return PW_ERR_ARG;
-	*out = NULL;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return PW_ERR_NOMEM;
 	m->db = db;
-	if ((rc = mlog__have_nodes_table(db, &had_nodes)) != PW_OK) {
-		free(m);
-		return rc;
-	}
 	if (sqlite3_exec(db, mlog_schema, NULL, NULL, &errmsg) != SQLITE_OK ||
 	    (!had_nodes && sqlite3_exec(db, mlog_nodes_schema, NULL, NULL, &errmsg) != SQLITE_OK)) {
 		log_warnx("mlog: create tables: %s", errmsg ? errmsg : "?");
@@ -440,6 +482,52 @@ mlog_open(struct mlog **out, sqlite3 *db)
 	}
 	*out = m;
 	return PW_OK;
+}
+
+pw_err
+mlog_open(struct mlog **out, sqlite3 *db)
+{
+	char *errmsg = NULL;
+	int had_nodes = 0, old_nodes = 0;
+	pw_err rc;
+
+	if (out == NULL || db == NULL)
+		return PW_ERR_ARG;
+	*out = NULL;
+	if ((rc = mlog__have_nodes_table(db, &had_nodes, &old_nodes)) != PW_OK)
+		return rc;
+	if (old_nodes) {
+		/* the table of an earlier version, keyed (level, idx): replaced
+		 * by one keyed by completing leaf, built from the entries; the
+		 * drop, the new table and its rows commit together (or none) */
+		if (sqlite3_exec(db, "SAVEPOINT mlog_upgrade; DROP TABLE log_nodes", NULL, NULL,
+		                 &errmsg) != SQLITE_OK) {
+			log_warnx("mlog: replace the node table: %s", errmsg ? errmsg : "?");
+			sqlite3_free(errmsg);
+			(void)sqlite3_exec(db, "ROLLBACK TO mlog_upgrade; RELEASE mlog_upgrade",
+			                   NULL, NULL, NULL);
+			return PW_ERR_DB;
+		}
+		had_nodes = 0;
+	}
+	rc = mlog__open(out, db, had_nodes);
+	if (old_nodes) {
+		if (rc == PW_OK &&
+		    sqlite3_exec(db, "RELEASE mlog_upgrade", NULL, NULL, &errmsg) != SQLITE_OK) {
+			log_warnx("mlog: replace the node table: %s", errmsg ? errmsg : "?");
+			sqlite3_free(errmsg);
+			mlog_close(out);
+			rc = PW_ERR_DB;
+		}
+		if (rc != PW_OK) {
+			(void)sqlite3_exec(db, "ROLLBACK TO mlog_upgrade; RELEASE mlog_upgrade",
+			                   NULL, NULL, NULL);
+			return rc;
+		}
+		log_info("mlog: node table of an earlier version replaced by one keyed by "
+		         "completing leaf (once)");
+	}
+	return rc;
 }
 
 void

@@ -5,17 +5,18 @@
  * Owns the tables
  *     log(idx INTEGER PRIMARY KEY, type INTEGER NOT NULL, frame BLOB NOT NULL,
  *         leaf BLOB NOT NULL)
- *     log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,
- *         hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID
+ *     log_nodes(leaf INTEGER NOT NULL, level INTEGER NOT NULL,
+ *         hash BLOB NOT NULL, PRIMARY KEY(leaf, level)) WITHOUT ROWID
  *     checkpoints(tree_size INTEGER PRIMARY KEY, interval INTEGER,
  *         frame BLOB NOT NULL)
  * and the in-memory compact range of the log (so an append is O(log n) and
  * the root is always at hand).  log_nodes holds every interior node of the
  * tree that is the root of a perfect subtree: (level l >= 1, idx i) is
  * MTH(D[i*2^l : (i+1)*2^l]), inserted with the leaf that completes it (in
- * the same transaction), so proofs cost O(log n) indexed lookups.  Entries are the exact signed
- * frames: the households' ORDER, CANCEL and METER frames as received, the exchange's RESULT parts
- * and STATEMENTs.  idx counts from 0 without gaps; leaf is SHA-256(0x00 || frame); type is
+ * the same transaction) and keyed by it (leaf (i+1)*2^l - 1: appended, not
+ * spread over one page per level), so proofs cost O(log n) indexed lookups.  Entries are the exact
+ * signed frames: the households' ORDER, CANCEL and METER frames as received, the exchange's RESULT
+ * parts and STATEMENTs.  idx counts from 0 without gaps; leaf is SHA-256(0x00 || frame); type is
  * frame[1].
  *
  * Called by the exchange (exchange/main.c and its request/interval code)
@@ -47,10 +48,12 @@ struct mlog;
  * entries (checking that indices have no gaps, that every leaf is the hash
  * of its frame and that the latest checkpoint's root matches the entries:
  * PW_ERR_CORRUPT otherwise).  Then checks log_nodes against the entries
- * (the highest index per level and the nodes of the compact range) and,
- * when it was missing (a database of an older version) or does not match,
- * builds it from the leaves in one savepoint (logged; about one insert per
- * entry).  On PW_OK the caller owns *out and frees it with mlog_close().
+ * (its last row and the nodes of the compact range) and, when it was
+ * missing or had the former key (level, idx) (a database of an older
+ * version) or does not match, builds it from the leaves in one savepoint
+ * (logged; about one insert per entry; an old table is dropped in the same
+ * transaction, and kept when the open fails).  On PW_OK the caller owns *out and frees it with
+ * mlog_close().
  */
 pw_err mlog_open(struct mlog **out, sqlite3 *db) __attribute__((warn_unused_result));
 /* Frees the mlog (not the database handle) and nulls *mp; safe on NULL. */

@@ -62,14 +62,19 @@ check "every stored order is a log entry" test \
 	"$(sqlite3 "$T/x.db" 'SELECT COUNT(*) FROM orders')"
 # the stored interior nodes (docs/audit.md, log_nodes) committed with their
 # leaves: exactly the perfect subtrees of the surviving log, each the hash of
-# its children, recomputed here from the leaf column
+# its children, recomputed here from the leaf column; each stored under the
+# leaf that completes it (node (level, i) under leaf (i + 1) * 2^level - 1)
 sqlite3 "$T/x.db" "SELECT 0, idx, hex(leaf) FROM log UNION ALL
-	SELECT level, idx, hex(hash) FROM log_nodes" >"$T/nodes"
+	SELECT level, ((leaf + 1) >> level) - 1, hex(hash) FROM log_nodes
+	UNION ALL SELECT -1, count(*), '00' FROM log_nodes WHERE (leaf + 1) % (1 << level) != 0" >"$T/nodes"
 check "log_nodes holds exactly the log's perfect subtrees after kill -9" python3 - "$T/nodes" <<'PY'
 import hashlib, sys
 rows = {}
 for line in open(sys.argv[1]):
     level, idx, h = line.strip().split("|")
+    if int(level) < 0:
+        assert int(idx) == 0, "%s nodes under a leaf that does not complete them" % idx
+        continue
     rows[(int(level), int(idx))] = bytes.fromhex(h)
 n = sum(1 for k in rows if k[0] == 0)
 want, level = {}, 1

@@ -198,6 +198,16 @@ check "migration: MARKET at $old, then the 4 households' REGISTRY entries, appen
 check "migration: the MARKET entry states the old tables' tariffs and pair fee" test \
 	"$(sqlite3 "$V/x.db" "SELECT hex(substr(frame, 102, 8)) || hex(substr(frame, 118, 2)) || ':' || hex(substr(frame, 184, 4)) FROM log WHERE idx = $old")" \
 	= "00013880000493E00001:00003A98"
+check "migration: the node table with the former key (level, idx) is replaced by one keyed by completing leaf, rows n - popcount(n)" \
+	python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cols = [r[1] for r in db.execute("PRAGMA table_info(log_nodes)")]
+n = db.execute("SELECT count(*) FROM log").fetchone()[0]
+rows = db.execute("SELECT count(*) FROM log_nodes WHERE (leaf + 1) % (1 << level) = 0 AND leaf < ?", (n,)).fetchone()[0]
+allrows = db.execute("SELECT count(*) FROM log_nodes").fetchone()[0]
+sys.exit(not (cols == ["leaf", "level", "hash"] and rows == allrows == n - bin(n).count("1")))' "$V/x.db"
+check "migration: logged once" grep -q "node table of an earlier version replaced" "$V/exchange.log"
 CV=("$B/pw-client" -e "tcp://127.0.0.1:$P3" -s "$(cat "$V/ex.pk")" -m 7 -L $L -t 20000)
 XV=$(($(date +%s) / L + 6))
 got=$("${CV[@]}" -k "$V/a.key" order 2 "$XV" sell 300 150000 +600)
@@ -212,7 +222,7 @@ PW_PIDS+=("$VPID")
 wait_port "$P3" 30 || not_ok "the migrated exchange restarts"
 stop_pid "$VPID"
 check "migration happens once: no new entries, no warning at the next start" test \
-	"$(sqlite3 "$V/x.db" "SELECT count(*) FROM log WHERE type IN (24, 25)")$(grep -c 'old-format' "$V/exchange2.log")" = 50
+	"$(sqlite3 "$V/x.db" "SELECT count(*) FROM log WHERE type IN (24, 25)")$(grep -c 'old-format\|node table' "$V/exchange2.log")" = 50
 "$B/peerwatt-audit" verify "$V/x.db" >"$V/audit.txt" 2>&1
 check "peerwatt-audit verifies the migrated database" grep -q '^verdict       OK$' "$V/audit.txt" || cat "$V/audit.txt"
 

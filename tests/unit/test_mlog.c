@@ -304,7 +304,7 @@ test_checkpoint_refused_when_history_changed(void **state)
 	exec(f->db, "ROLLBACK TO t; RELEASE t");
 	/* or the stored node that links the checkpoint's subtree (D[0:8]) */
 	exec(f->db, "SAVEPOINT t; UPDATE log_nodes SET hash = zeroblob(32)"
-	            " WHERE level = 3 AND idx = 0");
+	            " WHERE leaf = 7 AND level = 3");
 	assert_int_equal(mlog_checkpoint(f->m, &f->exch, MARKET, "m", 2, 20, cp, sizeof(cp), &len),
 	                 PW_ERR_CORRUPT);
 	exec(f->db, "ROLLBACK TO t; RELEASE t");
@@ -534,12 +534,15 @@ test_node_table_proofs_equal_reference(void **state)
 	/* every node equals the MTH of its leaves */
 	sqlite3_stmt *st;
 	assert_int_equal(
-	    sqlite3_prepare_v2(f->db, "SELECT level, idx, hash FROM log_nodes", -1, &st, NULL),
+	    sqlite3_prepare_v2(f->db, "SELECT level, leaf, hash FROM log_nodes", -1, &st, NULL),
 	    SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int level = sqlite3_column_int(st, 0);
-		int64_t idx = sqlite3_column_int64(st, 1);
+		int64_t leaf = sqlite3_column_int64(st, 1);
 		assert_true(level >= 1 && level < 7);
+		/* stored under the leaf that completes it */
+		assert_true(leaf >= 0 && ((uint64_t)(leaf + 1) & ((1u << level) - 1)) == 0);
+		int64_t idx = ((leaf + 1) >> level) - 1;
 		assert_true(((uint64_t)(idx + 1) << level) <= NSYN);
 		assert_int_equal(merkle_subtree_root(syn_leaf, &y, (uint64_t)idx << level,
 		                                     (uint64_t)1 << level, want),
@@ -575,17 +578,40 @@ test_node_table_proofs_equal_reference(void **state)
 	assert_memory_equal(root, want, PW_HASH_LEN);
 	proofs_equal_reference(f, &y, NSYN);
 
+	/* a database of the version whose table had the key (level, idx):
+	 * replaced at open by the table keyed by completing leaf, in one
+	 * transaction; when the open fails, the old table is left as it was */
+	mlog_close(&f->m);
+	exec(f->db, "DROP TABLE log_nodes; CREATE TABLE log_nodes(level INTEGER NOT NULL,"
+	            " idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY(level, idx))"
+	            " WITHOUT ROWID; INSERT INTO log_nodes VALUES (1, 0, zeroblob(32))");
+	exec(f->db, "SAVEPOINT t; UPDATE log SET leaf = zeroblob(32) WHERE idx = 3");
+	assert_int_equal(mlog_open(&f->m, f->db), PW_ERR_CORRUPT);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes WHERE idx = 0"), 1);
+	exec(f->db, "ROLLBACK TO t; RELEASE t");
+	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
+	assert_true(sqlite3_get_autocommit(f->db));
+	assert_int_equal(
+	    count_rows(f->db,
+	               "SELECT count(*) FROM pragma_table_info('log_nodes') WHERE name = 'idx'"),
+	    0);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes"),
+	                 NSYN - __builtin_popcount(NSYN));
+	mlog_root(f->m, root);
+	assert_memory_equal(root, want, PW_HASH_LEN);
+	proofs_equal_reference(f, &y, NSYN);
+
 	/* a table cut short, or one whose range nodes differ: rebuilt */
 	mlog_close(&f->m);
-	exec(f->db, "DELETE FROM log_nodes WHERE level = 1 AND idx = 49");
+	exec(f->db, "DELETE FROM log_nodes WHERE leaf = 99 AND level = 1");
 	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
 	proofs_equal_reference(f, &y, NSYN);
 	mlog_close(&f->m);
-	exec(f->db, "UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 5 AND idx = 2");
+	exec(f->db, "UPDATE log_nodes SET hash = zeroblob(32) WHERE leaf = 95 AND level = 5");
 	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
 	proofs_equal_reference(f, &y, NSYN);
 	mlog_close(&f->m);
-	exec(f->db, "INSERT INTO log_nodes VALUES (1, 50, zeroblob(32))");
+	exec(f->db, "INSERT INTO log_nodes VALUES (101, 1, zeroblob(32))");
 	assert_int_equal(mlog_open(&f->m, f->db), PW_OK);
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM log_nodes"),
 	                 NSYN - __builtin_popcount(NSYN));

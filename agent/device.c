@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "agent/device.h"
@@ -294,6 +295,11 @@ poll_sunspec(struct dev *d, unsigned want, struct dev_reading *r)
 		return rc;
 	}
 	from_sunspec(d, &s, r);
+	if (!meter_only && (rc = storage_poll(&d->sio, &d->sd, &r->storage)) != PW_OK) {
+		if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT || rc == PW_ERR_NOTFOUND)
+			d->have_layout = false;
+		return rc;
+	}
 	return PW_OK;
 }
 
@@ -303,6 +309,20 @@ poll_sunspec(struct dev *d, unsigned want, struct dev_reading *r)
 	((1u << TMPL_V_GRID_POWER) | (1u << TMPL_V_GRID_POWER_IMPORT) |                            \
 	 (1u << TMPL_V_GRID_POWER_EXPORT) | (1u << TMPL_V_EXPORT_ENERGY) |                         \
 	 (1u << TMPL_V_IMPORT_ENERGY))
+
+/* A template's battery values, with the bounds of the SunSpec path. */
+static void
+from_template_battery(const struct tmpl_reading *t, struct storage_reading *st)
+{
+	double soc = t->num[TMPL_V_BATTERY_SOC], p = t->num[TMPL_V_BATTERY_POWER];
+
+	memset(st, 0, sizeof(*st));
+	st->has_soc = t->has[TMPL_V_BATTERY_SOC] && soc >= 0 && soc <= 100;
+	st->soc_pct = st->has_soc ? soc : 0;
+	st->has_power = t->has[TMPL_V_BATTERY_POWER] && fabs(p) <= STORAGE_POWER_MAX_W;
+	st->power_w = st->has_power ? p : 0;
+	st->present = t->has[TMPL_V_BATTERY_SOC] || t->has[TMPL_V_BATTERY_POWER];
+}
 
 static pw_err
 poll_template(struct dev *d, unsigned want, struct dev_reading *r)
@@ -352,10 +372,7 @@ poll_template(struct dev *d, unsigned want, struct dev_reading *r)
 		r->import_bits = t.bits[TMPL_V_IMPORT_ENERGY];
 		memcpy(r->meter_serial, d->serial, sizeof(r->meter_serial));
 	}
-	r->has_battery_soc = t.has[TMPL_V_BATTERY_SOC];
-	r->battery_soc_pct = t.num[TMPL_V_BATTERY_SOC];
-	r->has_battery_power = t.has[TMPL_V_BATTERY_POWER];
-	r->battery_power_w = t.num[TMPL_V_BATTERY_POWER];
+	from_template_battery(&t, &r->storage);
 	return PW_OK;
 }
 

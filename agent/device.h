@@ -5,7 +5,7 @@
  * Owns: the choice of backend from the URL and the template name, the
  * reading every backend yields (struct dev_reading: PV power and energy,
  * grid power, the export/import registers with their resolution and wrap,
- * the serial of the meter actually read, battery state), the SunSpec
+ * the serial of the meter actually read, the battery's), the SunSpec
  * discovery state (walk again when the layout moved), the template's poll
  * plan, and `probe --scan` (dev_scan).
  *
@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "agent/modbus_link.h"
+#include "agent/storage.h"
 #include "agent/sunspec.h"
 #include "agent/tmpl.h"
 #include "peerwatt/error.h"
@@ -76,10 +77,10 @@ struct dev_reading {
 	int export_sf, import_sf;
 	int export_bits, import_bits;
 	char meter_serial[33]; /* the meter actually read; "" unknown */
-	bool has_battery_soc;
-	double battery_soc_pct;
-	bool has_battery_power;
-	double battery_power_w; /* > 0 discharging */
+	/* a home battery: SunSpec 124/802/713 or a template's battery_* values
+	 * (agent/storage.h); storage.present false when the source has none, and
+	 * on a meter-only poll */
+	struct storage_reading storage;
 };
 
 enum dev_want {

@@ -113,6 +113,30 @@ jmodel(uint16_t id)
 }
 
 static json_t *
+storage_json(const struct storage_reading *st)
+{
+	json_t *o =
+	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "model", jmodel(st->model),
+	              "soc_pct", jreal_or_null(st->has_soc, st->soc_pct), "capacity_wh",
+	              jint_or_null(st->has_capacity, st->capacity_wh), "power_w",
+	              jreal_or_null(st->has_power, st->power_w), "max_charge_w",
+	              jreal_or_null(st->has_max_charge, st->max_charge_w), "max_discharge_w",
+	              jreal_or_null(st->has_max_discharge, st->max_discharge_w), "soh_pct",
+	              jreal_or_null(st->has_soh, st->soh_pct), "reserve_pct",
+	              jreal_or_null(st->has_reserve, st->reserve_pct), "charge_status",
+	              st->has_charge_status ? json_string(st->charge_status_name) : json_null());
+
+	if (st->has_controls)
+		json_object_set_new(
+		    o, "controls",
+		    json_pack("{s:i,s:o,s:o,s:o}", "mode", (int)st->ctl_mode, "in_rate_pct",
+		              jreal_or_null(st->has_in_rate, st->in_rate_pct), "out_rate_pct",
+		              jreal_or_null(st->has_out_rate, st->out_rate_pct), "revert_s",
+		              jint_or_null(st->has_revert, st->revert_s)));
+	return o;
+}
+
+static json_t *
 reading_json(const struct dev *d, const struct dev_reading *r)
 {
 	const struct sunspec_dev *sd = dev_sunspec(d);
@@ -152,12 +176,8 @@ reading_json(const struct dev *d, const struct dev_reading *r)
 		              jint_or_null(r->has_export, r->export_wh), "import_wh",
 		              jint_or_null(r->has_import, r->import_wh), "serial",
 		              jstr_or_null(r->meter_serial)));
-	if (r->has_battery_soc || r->has_battery_power)
-		json_object_set_new(
-		    o, "battery",
-		    json_pack("{s:o,s:o}", "soc_pct",
-		              jreal_or_null(r->has_battery_soc, r->battery_soc_pct), "power_w",
-		              jreal_or_null(r->has_battery_power, r->battery_power_w)));
+	if (r->storage.present)
+		json_object_set_new(o, "storage", storage_json(&r->storage));
 	return o;
 }
 
@@ -242,10 +262,19 @@ print_table(const struct dev *d, const struct dev_reading *r)
 		       fmt_int(c, sizeof(c), r->has_import, r->import_wh, "Wh"),
 		       or_na(r->meter_serial));
 	}
-	if (r->has_battery_soc || r->has_battery_power)
-		printf("battery     state of charge %s, power %s\n",
-		       fmt_real(a, sizeof(a), r->has_battery_soc, r->battery_soc_pct, "%"),
-		       fmt_real(b, sizeof(b), r->has_battery_power, r->battery_power_w, "W"));
+	if (r->storage.present) {
+		const struct storage_reading *st = &r->storage;
+		char m[48], e[48], f[48];
+		snprintf(m, sizeof(m), "model %u", st->model);
+		printf("storage     %s: state of charge %s, capacity %s, power %s, max charge %s, "
+		       "max discharge %s\n",
+		       st->model != 0 ? m : r->source,
+		       fmt_real(a, sizeof(a), st->has_soc, st->soc_pct, "%"),
+		       fmt_int(b, sizeof(b), st->has_capacity, st->capacity_wh, "Wh"),
+		       fmt_real(c, sizeof(c), st->has_power, st->power_w, "W"),
+		       fmt_real(e, sizeof(e), st->has_max_charge, st->max_charge_w, "W"),
+		       fmt_real(f, sizeof(f), st->has_max_discharge, st->max_discharge_w, "W"));
+	}
 	fflush(stdout);
 }
 

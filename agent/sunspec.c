@@ -418,7 +418,8 @@ sunspec_get_number(const struct sunspec_block *blk, const char *name, int rep, d
 	}
 	if ((rc = sunspec_get_raw(blk, name, rep, &raw, &sf)) != PW_OK)
 		return rc;
-	*out = (double)raw * pow(10.0, sf);
+	/* dividing by an exact power of ten: 502 x 10^-1 reads 50.2, not 50.2000...03 */
+	*out = sf < 0 ? (double)raw / pow(10.0, -sf) : (double)raw * pow(10.0, sf);
 	return PW_OK;
 }
 

@@ -50,8 +50,12 @@ if res[0] is not None:
     need(abs(i["ac_energy_wh"] - ri["ac_energy_wh"]) <= res[0], "pv energy %s vs %s" % (i["ac_energy_wh"], ri["ac_energy_wh"]))
 else:
     need("inverter" not in d or d["inverter"]["ac_power_w"] is not None, "inverter")
-if "battery" in d and d["battery"]["soc_pct"] is not None:
-    need(d["battery"]["soc_pct"] == 55.0, "battery soc")
+if "storage" in d:
+    s = d["storage"]
+    need(s["model"] is None, "a template's storage has no SunSpec model")
+    need(s["soc_pct"] is None or s["soc_pct"] == 55.0, "battery soc")
+    need(s["power_w"] is None or abs(s["power_w"] + 1200.0) <= 1.0, "battery power (charging)")
+    need(s["capacity_wh"] is None, "no capacity invented")
 PY
 }
 

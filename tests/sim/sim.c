@@ -55,6 +55,7 @@
 #include "agent/tmpl.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/log.h"
+#include "tests/sim/sim_battery.h"
 #include "tests/sim/sim_tmpl.h"
 #include "tests/sim/smeter_sim.h"
 
@@ -99,6 +100,11 @@ struct sim {
 	int sf_phase;
 	uint32_t reply_delay_ms; /* --reply-delay: every reply this late */
 	uint32_t trickle_ms;     /* --trickle-ms: the trickle fault's pace */
+	/* --battery-wh: a home battery in models 124, 713, 802 (sim_battery.c) */
+	bool battery;
+	struct simbat bat;
+	double bat_w; /* its power now, > 0 discharging */
+	uint32_t a_124, a_713, a_802;
 };
 
 static void
@@ -184,6 +190,8 @@ advance(struct sim *s, double now_real)
 			step = 60.0;
 		double t = s->start_s + s->last_sim;
 		double pv = pv_power(s, t), load = load_power(s, t), grid = load - pv;
+		if (s->battery)
+			grid -= simbat_step(&s->bat, grid, step);
 		s->inv_wh += pv * step / 3600.0;
 		if (grid > 0)
 			s->imp_wh += grid * step / 3600.0;
@@ -195,6 +203,10 @@ advance(struct sim *s, double now_real)
 	s->pv_w = pv_power(s, t);
 	s->load_w_now = load_power(s, t);
 	s->grid_w = s->load_w_now - s->pv_w;
+	if (s->battery) {
+		s->bat_w = simbat_power(&s->bat, s->grid_w, 0);
+		s->grid_w -= s->bat_w;
+	}
 }
 
 /* --- registers ------------------------------------------------------------------- */
@@ -273,6 +285,9 @@ layout(struct sim *s)
 	s->meter_id = s->floats ? 213 : 203;
 	total = 2 + 68 + 2u + sunspec_model_find(s->inv_id)->fixed_len + 2u +
 	        sunspec_model_find(s->meter_id)->fixed_len + 2;
+	if (s->battery)
+		total += 6u + sunspec_model_find(124)->fixed_len +
+		         sunspec_model_find(713)->fixed_len + sunspec_model_find(802)->fixed_len;
 	if (s->base + total > 65536u)
 		fatalx("sim: base too high");
 	s->map = modbus_mapping_new_start_address(0, 0, 0, 0, s->base, total, 0, 0);
@@ -286,6 +301,14 @@ layout(struct sim *s)
 	a = lay_model(s, a, s->inv_id);
 	s->a_meter = a;
 	a = lay_model(s, a, s->meter_id);
+	if (s->battery) {
+		s->a_124 = a;
+		a = lay_model(s, a, 124);
+		s->a_713 = a;
+		a = lay_model(s, a, 713);
+		s->a_802 = a;
+		a = lay_model(s, a, 802);
+	}
 	s->a_end = a;
 	*reg(s, a) = 0xFFFF;
 	*reg(s, a + 1) = 0;
@@ -340,9 +363,16 @@ refresh(struct sim *s, double now_real)
 			                    zero_acc, 55.0,      -1200.0,   sn,        0 };
 		snprintf(sn, sizeof(sn), "PWSIM-%u-%d", s->seed, s->unit);
 		v.serial_num = 10000000ul + s->seed;
+		if (s->battery) {
+			v.soc_pct = simbat_soc_pct(&s->bat);
+			v.battery_w = s->bat_w;
+		}
 		simtmpl_refresh(s->t, s->map, &v);
 		return;
 	}
+	if (s->battery)
+		simbat_regs(&s->bat, s->bat_w, reg(s, s->a_124), reg(s, s->a_713),
+		            reg(s, s->a_802));
 	st = s->pv_w > 0 ? 4 : 2; /* MPPT or SLEEPING */
 	if (s->fault == F_SFCHANGE && s->requests % 3 == 0)
 		s->sf_phase = (s->sf_phase + 1) % 3;
@@ -481,6 +511,30 @@ trickle_reply(struct sim *s, modbus_t *ctx, const uint8_t *q, int n, int *client
 	}
 }
 
+/* After a reply: a write (function 6 or 16) that touched model 124 sets the
+ * battery's controls (pdu: function code first). */
+static void
+storage_written(struct sim *s, const uint8_t *pdu, int len)
+{
+	uint32_t addr, count = 1, lo = s->a_124, hi = s->a_713;
+
+	if (len < 5 || (pdu[0] != 0x06 && pdu[0] != 0x10))
+		return;
+	addr = (uint32_t)pdu[1] << 8 | pdu[2];
+	if (pdu[0] == 0x10)
+		count = (uint32_t)pdu[3] << 8 | pdu[4];
+	if (addr + count <= lo || addr >= hi)
+		return;
+	if (simbat_regs_written(&s->bat, reg(s, s->a_124)))
+		log_info("sim: battery controls: StorCtl_Mod %u InWRte %.1f%% OutWRte %.1f%% "
+		         "revert %.0f s%s",
+		         s->bat.ctl.mode, s->bat.ctl.in_pct, s->bat.ctl.out_pct,
+		         s->bat.ctl.revert_s, s->bat.ctl.grid_charge ? ", grid charging" : "");
+	/* the registers say at once what the battery now does */
+	advance(s, real_now());
+	simbat_regs(&s->bat, s->bat_w, reg(s, s->a_124), reg(s, s->a_713), reg(s, s->a_802));
+}
+
 static void
 serve_one(struct sim *s, modbus_t *ctx, int *client)
 {
@@ -548,6 +602,8 @@ serve_one(struct sim *s, modbus_t *ctx, int *client)
 	}
 	if (modbus_reply(ctx, q, n, s->map) < 0 && client != NULL)
 		close_client(client);
+	else if (s->battery && s->t == NULL)
+		storage_written(s, q + hl, n - hl);
 }
 
 /* Modbus RTU on a serial line (or one end of a socat pty pair). */
@@ -662,6 +718,9 @@ usage(FILE *f)
 	        "                    [--trickle-ms MS] [--reply-delay MS] [--seed N]\n"
 	        "                    [--start-time HH:MM [--epoch UNIX]] [--template NAME]\n"
 	        "                    [--template-dir PATH]\n"
+	        "                    [--battery-wh WH [--battery-charge-w W]\n"
+	        "                    [--battery-discharge-w W] [--battery-efficiency PCT]\n"
+	        "                    [--battery-soc PCT] [--battery-reserve PCT]]\n"
 	        "       peerwatt-sim --listen sml:/dev/X[:BAUD]|p1:/dev/X[:BAUD] [--power W]\n"
 	        "                    [--interval MS] [--speed X] [--seed N]\n"
 	        "                    [--fault crc|truncate|garble|stall]\n"
@@ -673,11 +732,27 @@ usage(FILE *f)
 static bool
 known_option(const char *o)
 {
-	static const char *const opts[] = { "--listen",       "--unit",       "--base",
-		                            "--models",       "--pv-peak",    "--load",
-		                            "--speed",        "--seed",       "--fault",
-		                            "--start-time",   "--epoch",      "--template",
-		                            "--template-dir", "--trickle-ms", "--reply-delay" };
+	static const char *const opts[] = { "--listen",
+		                            "--unit",
+		                            "--base",
+		                            "--models",
+		                            "--pv-peak",
+		                            "--load",
+		                            "--speed",
+		                            "--seed",
+		                            "--fault",
+		                            "--start-time",
+		                            "--epoch",
+		                            "--template",
+		                            "--template-dir",
+		                            "--trickle-ms",
+		                            "--reply-delay",
+		                            "--battery-wh",
+		                            "--battery-charge-w",
+		                            "--battery-discharge-w",
+		                            "--battery-efficiency",
+		                            "--battery-soc",
+		                            "--battery-reserve" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (strcmp(o, opts[i]) == 0)
 			return true;
@@ -712,6 +787,8 @@ main(int argc, char **argv)
 	bool have_start = false;
 	const char *tname = NULL, *tdir = NULL;
 	struct tmpl tpl;
+	double bv[6] = { 0 };
+	unsigned bset = 0;
 
 	/* a utility smart meter (sml:, p1:) writing telegrams: smeter_sim.c */
 	for (int i = 1; i + 1 < argc; i++)
@@ -794,6 +871,17 @@ main(int argc, char **argv)
 			if (!num(a, 0, 60000, &v) || v != floor(v))
 				return bad(o, a);
 			s.reply_delay_ms = (uint32_t)v;
+		} else if (strncmp(o, "--battery-", 10) == 0) {
+			/* --battery-wh, -charge-w, -discharge-w, -efficiency, -soc, -reserve */
+			static const char *const bo[] = { "wh",         "charge-w", "discharge-w",
+				                          "efficiency", "soc",      "reserve" };
+			static const double hi[] = { 1e6, 1e5, 1e5, 100, 100, 99 };
+			int k = 0;
+			while (k < 5 && strcmp(o + 10, bo[k]) != 0)
+				k++;
+			if (!num(a, 0, hi[k], &bv[k]))
+				return bad(o, a);
+			bset |= 1u << k;
 		} else if (strcmp(o, "--start-time") == 0) {
 			unsigned hh, mm;
 			char tail;
@@ -813,6 +901,23 @@ main(int argc, char **argv)
 	}
 	if (listen == NULL)
 		return pw_cli_usage_error("peerwatt-sim", "--listen URL is required");
+	if (bset != 0) {
+		struct simbat_cfg bc;
+		const char *why;
+		if (!(bset & 1u))
+			return pw_cli_usage_error("peerwatt-sim", "--battery-* options need "
+			                                          "--battery-wh");
+		bc.capacity_wh = bv[0];
+		bc.max_charge_w = bset & 2u ? bv[1] : fmin(bv[0] / 2.0, 1e5);
+		bc.max_discharge_w = bset & 4u ? bv[2] : bc.max_charge_w;
+		bc.efficiency = (bset & 8u ? bv[3] : 90.0) / 100.0;
+		bc.soc_pct = bset & 16u ? bv[4] : 50.0;
+		bc.reserve_pct = bset & 32u ? bv[5] : 10.0;
+		if ((why = simbat_cfg_check(&bc)) != NULL)
+			return pw_cli_usage_error("peerwatt-sim", "battery: %s", why);
+		simbat_init(&s.bat, &bc);
+		s.battery = true;
+	}
 	if (epoch >= 0 && !have_start)
 		return pw_cli_usage_error("peerwatt-sim", "--epoch needs --start-time");
 	if (mlink_url_parse(listen, &u) != PW_OK || strlen(u.host) >= sizeof(s.host))

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# agent_storage.sh: `peerwatt-agent probe --json` reads a home battery from
+# peerwatt-sim's SunSpec storage models (124, 713, 802): capacity, limits,
+# reserve and state of health as configured, the battery charging from the
+# midday surplus (the meter then sees almost nothing), discharging for the
+# evening load, stopping at its reserve, its state of charge moving with the
+# energy it takes; float models carry the same storage models; a sim without
+# a battery has no "storage" section; bad battery options are usage errors.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+SIM=$BUILD/peerwatt-sim
+AGENT=$BUILD/peerwatt-agent
+BAT=(--battery-wh 13500 --battery-charge-w 4000 --battery-discharge-w 4600
+	--battery-reserve 15 --battery-efficiency 92)
+
+# check FILE KIND: python assertions on the probe's JSON per situation
+check_storage() {
+	python3 - "$@" <<'PY'
+import json, sys
+f, kind = sys.argv[1:3]
+d = json.load(open(f))
+def need(c, msg):
+    if not c:
+        print("check failed:", kind, msg, json.dumps(d)); sys.exit(1)
+if kind == "none":
+    need("storage" not in d, "no storage section without a battery")
+    need([m["id"] for m in d["models"]][3:] == [], "no storage models")
+    sys.exit(0)
+ids = [m["id"] for m in d["models"]]
+need(ids[3:] == [124, 713, 802], "storage models after the meter: %s" % ids)
+s, m = d["storage"], d["meter"]
+need(s["model"] == 802, "values from the battery model")
+need(s["capacity_wh"] == 13500, "capacity")
+need(s["max_charge_w"] == 4000.0 and s["max_discharge_w"] == 4600.0, "limits")
+need(s["reserve_pct"] == 15.0 and s["soh_pct"] == 100.0, "reserve and health")
+need(s["controls"] == {"mode": 0, "in_rate_pct": 0.0, "out_rate_pct": 0.0, "revert_s": 0},
+     "no controls active")
+p, soc = s["power_w"], s["soc_pct"]
+need(isinstance(p, float) and isinstance(soc, float), "power and soc are numbers")
+if kind == "noon":
+    # the surplus goes into the battery: the meter sees what the battery cannot take
+    need(-4000.0 <= p < -500.0, "charging at noon")
+    need(s["charge_status"] == "CHARGING", "status charging")
+    need(29.0 <= soc <= 32.0, "soc near its start")
+    need(m["power_w"] <= 50.0, "no import while charging")
+    if p > -3990.0:
+        need(abs(m["power_w"]) <= 50.0, "below its limit the battery takes the whole surplus")
+elif kind == "evening":
+    need(0.0 < p <= 4600.0, "discharging in the evening")
+    need(s["charge_status"] == "DISCHARGING", "status discharging")
+    need(abs(m["power_w"]) <= 50.0, "the battery covers the load: the meter sees ~0")
+elif kind == "reserve":
+    need(p == 0.0, "idle at its reserve")
+    need(s["charge_status"] == "EMPTY", "status empty")
+    need(m["power_w"] > 100.0, "the house imports its load")
+PY
+}
+
+start_sim --start-time 12:00 --speed 0.001 --pv-peak 6000 --seed 3 --battery-soc 30 "${BAT[@]}"
+"$AGENT" probe --json "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/noon.json" 2>"$PW_TMP/noon.err"
+check "probe --json at noon: the battery charges from the surplus, limits as configured" \
+	check_storage "$PW_TMP/noon.json" noon
+"$AGENT" probe "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/noon.txt" 2>&1
+check "the table shows the storage line" \
+	grep -q "^storage     model 802: state of charge .*, capacity 13500 Wh, power -" "$PW_TMP/noon.txt"
+stop_pid "$SIM_PID"
+
+start_sim --start-time 20:30 --speed 0.001 --seed 3 --battery-soc 80 --models float "${BAT[@]}"
+"$AGENT" probe --json "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/evening.json" 2>"$PW_TMP/evening.err"
+check "in the evening the battery discharges to cover the load (float models too)" \
+	check_storage "$PW_TMP/evening.json" evening
+stop_pid "$SIM_PID"
+
+start_sim --start-time 21:00 --speed 0.001 --seed 3 --battery-soc 15 "${BAT[@]}"
+"$AGENT" probe --json "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/reserve.json" 2>"$PW_TMP/reserve.err"
+check "at its reserve the battery stops and the house imports" \
+	check_storage "$PW_TMP/reserve.json" reserve
+stop_pid "$SIM_PID"
+
+# 10 simulated minutes per second: the state of charge follows the energy
+start_sim --start-time 11:00 --speed 600 --pv-peak 8000 --load 300 --seed 5 --battery-soc 20 "${BAT[@]}"
+"$AGENT" probe --json --count 3 --interval 1000 "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/fast.json" 2>"$PW_TMP/fast.err"
+check "the state of charge rises while the battery charges (and never past 100 %)" python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{\"template")]
+soc = [r["storage"]["soc_pct"] for r in rows]
+ok = len(soc) == 3 and soc[0] < soc[1] < soc[2] <= 100.0
+if not ok: print(soc)
+sys.exit(0 if ok else 1)' "$PW_TMP/fast.json"
+stop_pid "$SIM_PID"
+
+start_sim --start-time 12:00 --speed 0.001 --seed 3
+"$AGENT" probe --json "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/none.json" 2>"$PW_TMP/none.err"
+check "without a battery there is no storage section" check_storage "$PW_TMP/none.json" none
+stop_pid "$SIM_PID"
+
+"$SIM" --listen "tcp://127.0.0.1:1" --battery-soc 50 >/dev/null 2>"$PW_TMP/u1.err"
+check "--battery-soc without --battery-wh is a usage error" \
+	test $? -eq 64 -a -n "$(grep -- '--battery-wh' "$PW_TMP/u1.err")"
+"$SIM" --listen "tcp://127.0.0.1:1" --battery-wh 5000 --battery-efficiency 0 >/dev/null 2>"$PW_TMP/u2.err"
+check "a zero efficiency is a usage error" test $? -eq 64 -a -n "$(grep 'efficiency' "$PW_TMP/u2.err")"
+"$SIM" --listen "tcp://127.0.0.1:1" --battery-wh 5000 --battery-reserve 100 >/dev/null 2>&1
+check "a 100 % reserve is a usage error" test $? -eq 64
+finish

@@ -325,6 +325,26 @@ on_result(struct audit *a, uint64_t idx, const struct pw_msg *m)
 		           r->part, (unsigned long long)r->interval, v->next_part);
 		return;
 	}
+	if (r->part == 0 && r->volume_wh > 0) {
+		/* the clearing price lies within the bounds in force for the
+		 * interval: its MARKET entry's feed-in and retail tariffs */
+		const struct arules *b = audit_rules_for(a, r->interval);
+		if (r->price_uper_kwh < b->feedin_uper_kwh ||
+		    r->price_uper_kwh > b->retail_uper_kwh) {
+			FAIL_ENTRY(a, idx, m->type,
+			           "interval %llu cleared at %d, outside [%d, %d], the tariffs of "
+			           "MARKET entry %llu",
+			           (unsigned long long)r->interval, r->price_uper_kwh,
+			           b->feedin_uper_kwh, b->retail_uper_kwh,
+			           (unsigned long long)b->idx);
+			audit_plain(a,
+			            "Interval %llu was cleared at a price outside the feed-in and "
+			            "retail tariffs the log's MARKET entry %llu sets for it: no "
+			            "auction within the published bounds gives that price.",
+			            (unsigned long long)r->interval, (unsigned long long)b->idx);
+			return;
+		}
+	}
 	if (r->part == 0) {
 		a->have_result = 1;
 		a->last_result_interval = r->interval;

@@ -34,6 +34,8 @@
 #include "exchange/store.h"
 #include "exchange/xconfig.h"
 #include "exchange/xrules.h"
+#include "exchange/xsched.h"
+#include "exchange/schedule.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/config.h"
 #include "peerwatt/keys.h"
@@ -197,7 +199,7 @@ reload(const char *path, struct xconfig *cfg, struct registry **reg, struct engi
 {
 	struct xconfig nw = *cfg;
 	struct registry *file = NULL, *nreg = NULL;
-	char err[PW_CFG_ERRLEN];
+	char err[PW_CFG_ERRLEN], serr[1024];
 	enum log_level lv;
 	size_t appended = 0, n_markets = rules->n_markets;
 
@@ -215,14 +217,11 @@ reload(const char *path, struct xconfig *cfg, struct registry **reg, struct engi
 	/* tables edited while running are rebuilt (and said so) first */
 	if (xrules_caches(rules, e->store, 1, NULL) != PW_OK)
 		log_warnx("reload: cannot compare tables params, fees and households with the log");
-	/* new tariffs or fees: a MARKET entry from the first interval no
-	 * accepted order can target yet */
-	if (xrules_tariffs_differ(rules, &nw) &&
-	    xrules_append_market(rules, e->store, e->log, e->kp, &nw, (uint64_t)time(NULL), NULL) !=
-	        PW_OK) {
-		log_warnx(
-		    "reload: cannot append the new tariffs and fees to the log; keeping the old "
-		    "configuration and registry");
+	/* new tariffs or fees (a MARKET entry from the first interval no
+	 * accepted order can target yet), or the schedule's new rows */
+	if (xsched_sync(rules, e->store, e->log, e->kp, &nw, (uint64_t)time(NULL), NULL, serr,
+	                sizeof(serr)) != PW_OK) {
+		log_warnx("reload: %s; keeping the old configuration and registry", serr);
 		registry_free(&file);
 		goto out;
 	}
@@ -324,6 +323,24 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check_only) {
+		/* the schedule files parse (whether they agree with the log is
+		 * checked at start, against the database) */
+		struct schedule ts = { 0 };
+		struct fee_schedule fs = { 0 };
+		if ((cfg.tariff_path[0] != '\0' &&
+		     schedule_load(cfg.tariff_path, (uint32_t)cfg.interval_s, &ts, err,
+		                   sizeof(err)) != PW_OK) ||
+		    (cfg.fee_path[0] != '\0' &&
+		     fee_schedule_load(cfg.fee_path, (uint32_t)cfg.interval_s, &fs, err,
+		                       sizeof(err)) != PW_OK)) {
+			fprintf(stderr, "peerwatt-exchange: %s\n", err);
+			schedule_free(&ts);
+			registry_free(&file);
+			pw_key_wipe(&kp);
+			return EX_CONFIG;
+		}
+		schedule_free(&ts);
+		fee_schedule_free(&fs);
 		printf("%s: configuration ok, %zu households\n", cfg_path, registry_count(file));
 		registry_free(&file);
 		pw_key_wipe(&kp);
@@ -368,13 +385,15 @@ main(int argc, char **argv)
 		rc = EX_CONFIG;
 		goto out;
 	}
-	if (xrules_tariffs_differ(&rules, &cfg) &&
-	    xrules_append_market(&rules, store, mlog, &kp, &cfg, (uint64_t)time(NULL), NULL) !=
-	        PW_OK) {
-		log_error("cannot append the configuration's new tariffs and fees to the log of %s",
-		          cfg.db_path);
-		rc = EX_UNAVAILABLE;
-		goto out;
+	{
+		char serr[1024];
+		pw_err src = xsched_sync(&rules, store, mlog, &kp, &cfg, (uint64_t)time(NULL), NULL,
+		                         serr, sizeof(serr));
+		if (src != PW_OK) {
+			log_error("%s (the log of %s)", serr, cfg.db_path);
+			rc = src == PW_ERR_CONFIG ? EX_CONFIG : EX_UNAVAILABLE;
+			goto out;
+		}
 	}
 	{
 		size_t appended = 0;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "schedule.h"
+#include "exchange/registry.h"
 
 #define CT_UPER_KWH 10000 /* 1 ct/kWh = 0.01/kWh = 10000 micro-units per kWh */
 
@@ -306,6 +307,7 @@ schedule_parse(const char *text, size_t len, uint32_t interval_s, struct schedul
 			s.rows = nr;
 			cap_rows = nc;
 		}
+		r.line = (uint32_t)lineno;
 		s.rows[s.n_rows++] = r;
 		prev_line = lineno;
 	}
@@ -326,8 +328,10 @@ out:
 	return rc;
 }
 
-pw_err
-schedule_load(const char *path, uint32_t interval_s, struct schedule *out, char *msg, size_t msgcap)
+/* Read the file at `path` (at most SCHEDULE_MAX_BYTES) into *buf (caller
+ * frees), *n its length. */
+static pw_err
+read_file(const char *path, char **bufp, size_t *np, char *msg, size_t msgcap)
 {
 	if (path == NULL)
 		return PW_ERR_ARG;
@@ -364,6 +368,19 @@ schedule_load(const char *path, uint32_t interval_s, struct schedule *out, char 
 		free(buf);
 		return fail(msg, msgcap, PW_ERR_IO, "%s: short read", path);
 	}
+	*bufp = buf;
+	*np = n;
+	return PW_OK;
+}
+
+pw_err
+schedule_load(const char *path, uint32_t interval_s, struct schedule *out, char *msg, size_t msgcap)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	pw_err rc0 = read_file(path, &buf, &n, msg, msgcap);
+	if (rc0 != PW_OK)
+		return rc0;
 	char inner[256] = "";
 	pw_err rc = schedule_parse(buf, n, interval_s, out, inner, sizeof inner);
 	free(buf);
@@ -446,4 +463,261 @@ schedule_free(struct schedule *s)
 	free(s->rows);
 	s->rows = NULL;
 	s->n_rows = 0;
+}
+
+/* --- the fee schedule ------------------------------------------------------- */
+
+/* Parse a fee in ct/kWh (>= 0, at most 4 decimals, within u32). */
+static pw_err
+parse_fee(const char *text, uint32_t *out)
+{
+	int32_t v;
+	pw_err rc = schedule_parse_ct(text, &v);
+	if (rc != PW_OK)
+		return rc;
+	if (v < 0 || text[0] == '-')
+		return PW_ERR_RANGE;
+	*out = (uint32_t)v;
+	return PW_OK;
+}
+
+/* 1 when zones a/b and c/d are the same unordered pair. */
+static int
+same_pair(const char *a, const char *b, const char *c, const char *d)
+{
+	return (strcmp(a, c) == 0 && strcmp(b, d) == 0) || (strcmp(a, d) == 0 && strcmp(b, c) == 0);
+}
+
+/* Add one row to the table `t` (the last of fs): a pair, `=,=` or `*,*`. */
+static pw_err
+fee_row(struct fee_schedule *fs, size_t *cap_pairs, struct fee_table *t, const char *za,
+        const char *zb, uint32_t fee, size_t lineno, char *msg, size_t msgcap)
+{
+	int special_same = strcmp(za, "=") == 0 && strcmp(zb, "=") == 0;
+	int special_default = strcmp(za, "*") == 0 && strcmp(zb, "*") == 0;
+	if (special_same || special_default) {
+		int *has = special_same ? &t->has_same : &t->has_default;
+		if (*has)
+			return fail(msg, msgcap, PW_ERR_PARSE,
+			            "line %zu: the %s fee is given twice in the table from line %u",
+			            lineno, special_same ? "same-zone (=,=)" : "default (*,*)",
+			            (unsigned)t->line);
+		*has = 1;
+		if (special_same)
+			t->same_zone_uper_kwh = fee;
+		else
+			t->default_uper_kwh = fee;
+		return PW_OK;
+	}
+	if (!registry_token_ok(za, strlen(za)) || !registry_token_ok(zb, strlen(zb)) ||
+	    strlen(za) >= FEE_ZONE_MAX || strlen(zb) >= FEE_ZONE_MAX)
+		return fail(msg, msgcap, PW_ERR_PARSE,
+		            "line %zu: zones '%.40s','%.40s' are not two zone names (or =,= for "
+		            "the same-zone fee, *,* for the default)",
+		            lineno, za, zb);
+	for (size_t i = 0; i < t->n_pairs; i++) {
+		const struct fee_pair *p = &fs->pairs[t->first + i];
+		if (same_pair(p->zone_a, p->zone_b, za, zb))
+			return fail(
+			    msg, msgcap, PW_ERR_PARSE,
+			    "line %zu: zones %s/%s are given twice in the table from line %u",
+			    lineno, za, zb, (unsigned)t->line);
+	}
+	if (t->n_pairs == FEE_SCHEDULE_MAX_PAIRS)
+		return fail(msg, msgcap, PW_ERR_FULL,
+		            "line %zu: more than %d zone pairs in the table from line %u", lineno,
+		            FEE_SCHEDULE_MAX_PAIRS, (unsigned)t->line);
+	if (fs->n_pairs == FEE_SCHEDULE_MAX_ROWS)
+		return fail(msg, msgcap, PW_ERR_FULL, "line %zu: more than %d rows", lineno,
+		            FEE_SCHEDULE_MAX_ROWS);
+	if (fs->n_pairs == *cap_pairs) {
+		size_t nc = *cap_pairs ? *cap_pairs * 2 : 64;
+		struct fee_pair *np = realloc(fs->pairs, nc * sizeof(*np));
+		if (np == NULL)
+			return PW_ERR_NOMEM;
+		fs->pairs = np;
+		*cap_pairs = nc;
+	}
+	struct fee_pair *p = &fs->pairs[fs->n_pairs++];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->zone_a, za, strlen(za));
+	memcpy(p->zone_b, zb, strlen(zb));
+	p->fee_uper_kwh = fee;
+	t->n_pairs++;
+	return PW_OK;
+}
+
+pw_err
+fee_schedule_parse(const char *text, size_t len, uint32_t interval_s, struct fee_schedule *out,
+                   char *msg, size_t msgcap)
+{
+	if (text == NULL || out == NULL || interval_s == 0)
+		return PW_ERR_ARG;
+	if (len > SCHEDULE_MAX_BYTES)
+		return fail(msg, msgcap, PW_ERR_FULL, "file longer than %u bytes",
+		            (unsigned)SCHEDULE_MAX_BYTES);
+	struct fee_schedule fs = { 0 };
+	size_t cap_tables = 0, cap_pairs = 0, lineno = 0, pos = 0;
+	int seen_header = 0;
+	pw_err rc = PW_OK;
+	while (pos < len) {
+		char line[SCHEDULE_MAX_LINE + 2];
+		size_t e = pos;
+		while (e < len && text[e] != '\n')
+			e++;
+		size_t ll = e - pos;
+		lineno++;
+		if (ll > SCHEDULE_MAX_LINE) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: longer than %d characters",
+			          lineno, SCHEDULE_MAX_LINE);
+			goto out;
+		}
+		memcpy(line, text + pos, ll);
+		line[ll] = '\0';
+		pos = e < len ? e + 1 : e;
+		if (ll > 0 && line[ll - 1] == '\r')
+			line[--ll] = '\0';
+		if (memchr(line, '\0', ll) != NULL) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: holds a NUL byte", lineno);
+			goto out;
+		}
+		if (ll == 0 || line[0] == '#')
+			continue;
+		if (!seen_header) {
+			if (strcmp(line, FEE_SCHEDULE_HEADER) != 0) {
+				rc = fail(msg, msgcap, PW_ERR_PARSE,
+				          "line %zu: the first line must be the header '%s'",
+				          lineno, FEE_SCHEDULE_HEADER);
+				goto out;
+			}
+			seen_header = 1;
+			continue;
+		}
+		char *f[4];
+		size_t nf = split(line, f, 4);
+		if (nf != 4) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE,
+			          "line %zu: expected 4 fields (from,zone_a,zone_b,fee_ct_kwh), "
+			          "found %s",
+			          lineno, nf > 4 ? "more" : "fewer");
+			goto out;
+		}
+		uint64_t from_s;
+		if (schedule_parse_time(f[0], &from_s) != PW_OK) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE,
+			          "line %zu: from '%s' is not an ISO 8601 time with a zone, like "
+			          "2026-12-07T00:00:00Z",
+			          lineno, f[0]);
+			goto out;
+		}
+		if (from_s % interval_s != 0) {
+			rc = fail(msg, msgcap, PW_ERR_PARSE,
+			          "line %zu: from %s is not on an interval boundary (the interval "
+			          "is %u s)",
+			          lineno, f[0], interval_s);
+			goto out;
+		}
+		uint32_t fee;
+		pw_err prc = parse_fee(f[3], &fee);
+		if (prc != PW_OK) {
+			rc = fail(
+			    msg, msgcap, prc,
+			    "line %zu: fee_ct_kwh '%s' is not a fee in ct/kWh (>= 0, at most 4 "
+			    "decimals)",
+			    lineno, f[3]);
+			goto out;
+		}
+		struct fee_table *t = fs.n_tables ? &fs.tables[fs.n_tables - 1] : NULL;
+		if (t != NULL && from_s < t->from_s) {
+			rc = fail(
+			    msg, msgcap, PW_ERR_PARSE,
+			    "line %zu: not in time order (%s is before the table from line %u)",
+			    lineno, f[0], (unsigned)t->line);
+			goto out;
+		}
+		if (t == NULL || from_s > t->from_s) {
+			if (fs.n_tables == SCHEDULE_MAX_ROWS) {
+				rc = fail(msg, msgcap, PW_ERR_FULL, "line %zu: more than %d tables",
+				          lineno, SCHEDULE_MAX_ROWS);
+				goto out;
+			}
+			if (fs.n_tables == cap_tables) {
+				size_t nc = cap_tables ? cap_tables * 2 : 16;
+				struct fee_table *nt = realloc(fs.tables, nc * sizeof(*nt));
+				if (nt == NULL) {
+					rc = PW_ERR_NOMEM;
+					goto out;
+				}
+				fs.tables = nt;
+				cap_tables = nc;
+			}
+			t = &fs.tables[fs.n_tables++];
+			memset(t, 0, sizeof(*t));
+			t->from_s = from_s;
+			t->line = (uint32_t)lineno;
+			t->first = fs.n_pairs;
+		}
+		if ((rc = fee_row(&fs, &cap_pairs, t, f[1], f[2], fee, lineno, msg, msgcap)) !=
+		    PW_OK)
+			goto out;
+	}
+	if (!seen_header) {
+		rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: no header '%s'", lineno + 1,
+		          FEE_SCHEDULE_HEADER);
+		goto out;
+	}
+	if (fs.n_tables == 0) {
+		rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: no rows after the header",
+		          lineno + 1);
+		goto out;
+	}
+	*out = fs;
+	return PW_OK;
+out:
+	free(fs.tables);
+	free(fs.pairs);
+	return rc;
+}
+
+pw_err
+fee_schedule_load(const char *path, uint32_t interval_s, struct fee_schedule *out, char *msg,
+                  size_t msgcap)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	pw_err rc = read_file(path, &buf, &n, msg, msgcap);
+	if (rc != PW_OK)
+		return rc;
+	char inner[256] = "";
+	rc = fee_schedule_parse(buf, n, interval_s, out, inner, sizeof inner);
+	free(buf);
+	if (rc != PW_OK)
+		return fail(msg, msgcap, rc, "%s: %s", path, inner);
+	return PW_OK;
+}
+
+const struct fee_table *
+fee_schedule_at(const struct fee_schedule *f, uint64_t t_s)
+{
+	if (f == NULL || f->n_tables == 0 || t_s < f->tables[0].from_s)
+		return NULL;
+	size_t lo = 0, hi = f->n_tables;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->tables[mid].from_s <= t_s)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &f->tables[lo];
+}
+
+void
+fee_schedule_free(struct fee_schedule *f)
+{
+	if (f == NULL)
+		return;
+	free(f->tables);
+	free(f->pairs);
+	memset(f, 0, sizeof(*f));
 }

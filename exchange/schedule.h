@@ -32,6 +32,7 @@ struct schedule_row {
 	uint64_t from_s;         /* Unix seconds, a multiple of the interval */
 	int32_t retail_uper_kwh; /* ceiling, >= feedin */
 	int32_t feedin_uper_kwh; /* floor, may be negative */
+	uint32_t line;           /* its line in the file, for messages */
 };
 
 struct schedule {
@@ -75,5 +76,53 @@ pw_err schedule_parse_time(const char *text, uint64_t *t_s) __attribute__((warn_
 pw_err schedule_parse_ct(const char *text, int32_t *uper_kwh) __attribute__((warn_unused_result));
 
 void schedule_free(struct schedule *s);
+
+/*
+ * The grid-fee schedule file (`[market] fee_file`): a CSV with the header
+ * `from,zone_a,zone_b,fee_ct_kwh`.  The rows sharing one `from` (written
+ * one after the other) form the fee table in force from that time until the
+ * next `from`: `ZONE,ZONE,FEE` an explicit pair (either order, a zone may
+ * be paired with itself), `=,=,FEE` the same-zone fee (buyer and seller in
+ * one zone without an explicit pair), `*,*,FEE` the default fee (zones
+ * without an explicit pair); a table without `=,=` or `*,*` takes
+ * `[fees] same_zone` / `default`.  Fees are ct/kWh >= 0 with at most 4
+ * decimals.  Tables strictly in time order, at most FEE_SCHEDULE_MAX_PAIRS
+ * pairs each, a pair (or `=,=`, `*,*`) at most once per table.  Every
+ * refusal names the line.
+ */
+#define FEE_SCHEDULE_HEADER    "from,zone_a,zone_b,fee_ct_kwh"
+#define FEE_SCHEDULE_MAX_PAIRS 64 /* PW_MARKET_MAX_FEES */
+#define FEE_SCHEDULE_MAX_ROWS  (SCHEDULE_MAX_ROWS * 4)
+#define FEE_ZONE_MAX           32 /* REGISTRY_TOKEN_MAX */
+
+struct fee_pair {
+	char zone_a[FEE_ZONE_MAX]; /* NUL-terminated tokens, as written */
+	char zone_b[FEE_ZONE_MAX];
+	uint32_t fee_uper_kwh;
+};
+
+struct fee_table {
+	uint64_t from_s; /* Unix seconds, a multiple of the interval */
+	uint32_t line;   /* the line of its first row */
+	int has_same, has_default;
+	uint32_t same_zone_uper_kwh, default_uper_kwh;
+	size_t first, n_pairs; /* its pairs: pairs[first .. first + n_pairs) */
+};
+
+struct fee_schedule {
+	struct fee_table *tables; /* ascending from_s */
+	size_t n_tables;
+	struct fee_pair *pairs;
+	size_t n_pairs;
+};
+
+pw_err fee_schedule_parse(const char *text, size_t len, uint32_t interval_s,
+                          struct fee_schedule *out, char *msg, size_t msgcap)
+    __attribute__((warn_unused_result));
+pw_err fee_schedule_load(const char *path, uint32_t interval_s, struct fee_schedule *out, char *msg,
+                         size_t msgcap) __attribute__((warn_unused_result));
+/* The table governing Unix time `t_s`: NULL before the first. */
+const struct fee_table *fee_schedule_at(const struct fee_schedule *f, uint64_t t_s);
+void fee_schedule_free(struct fee_schedule *f);
 
 #endif

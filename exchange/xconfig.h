@@ -38,6 +38,10 @@ struct xconfig {
 	int64_t max_ahead_s;
 	int64_t feedin_uper_kwh; /* lower price bound, paid for excess export */
 	int64_t retail_uper_kwh; /* upper price bound, charged for extra import */
+	/* tariff and grid-fee schedules (exchange/schedule.h, xsched.h); ""
+	 * when not set: the fixed tariffs and [fees] */
+	char tariff_path[XCONFIG_PATH_MAX];
+	char fee_path[XCONFIG_PATH_MAX];
 	/* [fees] */
 	int64_t fee_same_zone_uper_kwh;
 	int64_t fee_default_uper_kwh;

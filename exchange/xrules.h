@@ -150,6 +150,26 @@ pw_err xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
                             const struct pw_keypair *kp, const struct xconfig *c, uint64_t now_s,
                             uint64_t *effective) __attribute__((warn_unused_result));
 
+/*
+ * Append the MARKET entries `next` produces (one per call into *out,
+ * returning 1; 0 when there are no more; < 0 an error) in one transaction,
+ * each logged: time_s, effective_interval, tariffs and fees as produced;
+ * name, currency, interval, gate, grace and max_ahead set to the log's.
+ * Their effective_interval must be strictly increasing and above the
+ * latest entry's (else PW_ERR_STATE).  *n (may be NULL) gets their number.
+ * On an error nothing is appended and `x` is unchanged.  The entries are
+ * produced one at a time: a year of quarter hours never sits in memory as
+ * struct pw_market.
+ */
+pw_err xrules_append_markets(struct xrules *x, struct store *s, struct mlog *log,
+                             const struct pw_keypair *kp,
+                             int (*next)(void *ctx, struct pw_market *out), void *ctx, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* 1 when rule `r` of `x` states the tariffs and fees of `mk`. */
+int xrules_rule_same(const struct xrules *x, const struct xrules_rule *r,
+                     const struct pw_market *mk);
+
 /* The MARKET entry governing `interval`: the latest whose
  * effective_interval <= interval (a binary search).  Never NULL after
  * xrules_open(). */

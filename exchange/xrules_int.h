@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "exchange/xrules.h"
 #include "peerwatt/wire.h"
 
 #define U32_MAX_LL 4294967295LL
@@ -18,5 +19,9 @@
  * or the table is full.
  */
 int xrules_add_fee(struct pw_market *mk, const char *a, const char *b, uint32_t fee);
+
+/* Add MARKET entry `mk` at log index `idx` to x->markets (its fee table
+ * interned) and make it x->market.  PW_ERR_NOMEM leaves `x` as it was. */
+pw_err xrules_market_push(struct xrules *x, const struct pw_market *mk, uint64_t idx);
 
 #endif

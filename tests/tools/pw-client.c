@@ -26,6 +26,7 @@
  * Prints one line per reply frame: "ACK <log_index>", "REJECT <reason>",
  * "RESULT iv price volume trades parts", "STATEMENT iv flags net_u",
  * "PROOF n a b HASH...", "CHECKPOINT size iv", "DEPTH iv levels",
+ * "HEARTBEAT time_ms interval_s feedin retail",
  * "REGISTRY id zone serial max_export_w max_import_w revoked LEAF_HEX",
  * "MARKET effective_interval feedin retail fee_same fee_default n_fees LEAF_HEX",
  * "COSIGN size author_hex" (a household's frame; "BADSIG" when its own
@@ -145,6 +146,11 @@ print_reply(const uint8_t *buf, size_t len, uint64_t market_id, const uint8_t se
 	case PW_MSG_CHECKPOINT:
 		printf("CHECKPOINT %llu %llu\n", (unsigned long long)m.u.checkpoint.tree_size,
 		       (unsigned long long)m.u.checkpoint.interval);
+		break;
+	case PW_MSG_HEARTBEAT:
+		printf("HEARTBEAT %llu %u %lld %lld\n", (unsigned long long)m.u.heartbeat.time_ms,
+		       m.u.heartbeat.interval_s, (long long)m.u.heartbeat.feedin_uper_kwh,
+		       (long long)m.u.heartbeat.retail_uper_kwh);
 		break;
 	case PW_MSG_DEPTH:
 		printf("DEPTH %llu %u\n", (unsigned long long)m.u.depth.interval,

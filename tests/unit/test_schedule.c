@@ -293,6 +293,113 @@ test_load(void **state)
 	assert_non_null(strstr(msg, path));
 }
 
+#define FH FEE_SCHEDULE_HEADER "\n"
+
+static void
+test_fee_parse_and_lookup(void **state)
+{
+	(void)state;
+	static const char text[] = "# grid fees, ct/kWh\n" FH "2026-12-07T00:00:00Z,=,=,1\n"
+	                           "2026-12-07T00:00:00Z,*,*,2.5\n"
+	                           "2026-12-07T00:00:00Z,south,north,1.5\n"
+	                           "2026-12-07T00:00:00Z,east,east,0.25\n"
+	                           "\n2026-12-07T06:00:00Z,*,*,3\n";
+	struct fee_schedule f;
+	char msg[256] = "";
+	assert_int_equal(fee_schedule_parse(text, strlen(text), L, &f, msg, sizeof msg), PW_OK);
+	assert_int_equal(f.n_tables, 2);
+	const struct fee_table *t = &f.tables[0];
+	assert_int_equal(t->line, 3);
+	assert_true(t->has_same && t->has_default);
+	assert_int_equal(t->same_zone_uper_kwh, 10000);
+	assert_int_equal(t->default_uper_kwh, 25000);
+	assert_int_equal(t->n_pairs, 2);
+	assert_string_equal(f.pairs[t->first].zone_a, "south");
+	assert_string_equal(f.pairs[t->first].zone_b, "north");
+	assert_int_equal(f.pairs[t->first].fee_uper_kwh, 15000);
+	assert_int_equal(f.pairs[t->first + 1].fee_uper_kwh, 2500);
+	t = &f.tables[1];
+	assert_int_equal(t->line, 8);
+	assert_false(t->has_same);
+	assert_true(t->has_default);
+	assert_int_equal(t->n_pairs, 0);
+	uint64_t t0;
+	assert_int_equal(schedule_parse_time("2026-12-07T00:00:00Z", &t0), PW_OK);
+	assert_null(fee_schedule_at(&f, t0 - 1));
+	assert_ptr_equal(fee_schedule_at(&f, t0), &f.tables[0]);
+	assert_ptr_equal(fee_schedule_at(&f, t0 + 6 * 3600 - 1), &f.tables[0]);
+	assert_ptr_equal(fee_schedule_at(&f, t0 + 6 * 3600), &f.tables[1]);
+	assert_ptr_equal(fee_schedule_at(&f, UINT64_MAX), &f.tables[1]);
+	fee_schedule_free(&f);
+	assert_null(f.tables);
+}
+
+static void
+test_fee_refusals_name_the_line(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		pw_err rc;
+		const char *want;
+	} t[] = {
+		{ "", PW_ERR_PARSE, "line 1: no header" },
+		{ "from,retail_ct_kwh,feedin_ct_kwh\n", PW_ERR_PARSE, "line 1: the first line" },
+		{ FH, PW_ERR_PARSE, "line 2: no rows" },
+		{ FH "2026-12-07T00:00:00Z,a,b\n", PW_ERR_PARSE, "line 2: expected 4 fields" },
+		{ FH "2026-12-07T00:00:00Z,a,b,1,2\n", PW_ERR_PARSE, "line 2: expected 4 fields" },
+		{ FH "yesterday,a,b,1\n", PW_ERR_PARSE, "line 2: from 'yesterday' is not an ISO" },
+		{ FH "2026-12-07T00:07:00Z,a,b,1\n", PW_ERR_PARSE,
+		  "line 2: from 2026-12-07T00:07:00Z is not on an interval boundary" },
+		{ FH "2026-12-07T00:00:00Z,a,b,-1\n", PW_ERR_RANGE,
+		  "line 2: fee_ct_kwh '-1' is not a fee" },
+		{ FH "2026-12-07T00:00:00Z,a,b,-0\n", PW_ERR_RANGE,
+		  "line 2: fee_ct_kwh '-0' is not a fee" },
+		{ FH "2026-12-07T00:00:00Z,a,b,0.12345\n", PW_ERR_PARSE,
+		  "line 2: fee_ct_kwh '0.12345' is not a fee" },
+		{ FH "2026-12-07T00:00:00Z,a b,c,1\n", PW_ERR_PARSE,
+		  "line 2: zones 'a b','c' are not two zone names" },
+		{ FH "2026-12-07T00:00:00Z,=,a,1\n", PW_ERR_PARSE,
+		  "line 2: zones '=','a' are not two zone names" },
+		{ FH "2026-12-07T00:00:00Z,*,=,1\n", PW_ERR_PARSE,
+		  "line 2: zones '*','=' are not two zone names" },
+		{ FH "2026-12-07T00:00:00Z,a,b,1\n2026-12-07T00:00:00Z,b,a,2\n", PW_ERR_PARSE,
+		  "line 3: zones b/a are given twice in the table from line 2" },
+		{ FH "2026-12-07T00:00:00Z,=,=,1\n2026-12-07T00:00:00Z,=,=,1\n", PW_ERR_PARSE,
+		  "line 3: the same-zone (=,=) fee is given twice in the table from line 2" },
+		{ FH "2026-12-07T00:00:00Z,*,*,1\n# c\n2026-12-07T00:00:00Z,*,*,1\n", PW_ERR_PARSE,
+		  "line 4: the default (*,*) fee is given twice in the table from line 2" },
+		{ FH "2026-12-07T01:00:00Z,a,b,1\n2026-12-07T00:00:00Z,a,b,1\n", PW_ERR_PARSE,
+		  "line 3: not in time order (2026-12-07T00:00:00Z is before the table from "
+		  "line 2)" },
+		/* a table's rows one after the other: going back to it is refused */
+		{ FH "2026-12-07T00:00:00Z,a,b,1\n2026-12-07T01:00:00Z,a,b,1\n"
+		     "2026-12-07T00:00:00Z,c,d,1\n",
+		  PW_ERR_PARSE, "line 4: not in time order" },
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		struct fee_schedule f = { .n_tables = 77 };
+		char msg[256] = "";
+		assert_int_equal(
+		    fee_schedule_parse(t[i].text, strlen(t[i].text), L, &f, msg, sizeof msg),
+		    t[i].rc);
+		if (strncmp(msg, t[i].want, strlen(t[i].want)) != 0)
+			fail_msg("case %zu: message '%s', expected '%s...'", i, msg, t[i].want);
+		assert_int_equal(f.n_tables, 77); /* untouched */
+	}
+	/* more than 64 pairs in one table */
+	char *buf = malloc(16384);
+	assert_non_null(buf);
+	size_t n = (size_t)snprintf(buf, 16384, "%s", FH);
+	for (int i = 0; i <= FEE_SCHEDULE_MAX_PAIRS; i++)
+		n += (size_t)snprintf(buf + n, 16384 - n, "2026-12-07T00:00:00Z,z%d,y,1\n", i);
+	struct fee_schedule f;
+	char msg[256] = "";
+	assert_int_equal(fee_schedule_parse(buf, n, L, &f, msg, sizeof msg), PW_ERR_FULL);
+	assert_string_equal(msg, "line 66: more than 64 zone pairs in the table from line 2");
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -304,6 +411,8 @@ main(void)
 		cmocka_unit_test(test_row_limit),
 		cmocka_unit_test(test_append_only_after_frozen),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_fee_parse_and_lookup),
+		cmocka_unit_test(test_fee_refusals_name_the_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

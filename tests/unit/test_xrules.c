@@ -514,6 +514,24 @@ test_tariff_change(void **state)
 	assert_int_equal(xrules_market_at(&e.x, eff)->retail_uper_kwh, 300000);
 	assert_int_equal(xrules_market_at(&e.x, eff - 1)->retail_uper_kwh, 300000);
 	assert_int_equal(e.x.n_markets, 3);
+	/* the third entry has the genesis fee table again: interned, shared */
+	assert_int_equal(e.x.n_tables, 2);
+	assert_int_equal(e.x.markets[2].table, e.x.markets[0].table);
+	assert_int_equal(xrules_fee(&e.x, xrules_market_at(&e.x, eff), "north", "south"), 20000);
+	/* the outlook: the entry governing interval 0, then the third entry
+	 * (the second, replaced from the same interval, governs none) */
+	{
+		uint64_t idx[PW_SCHEDULE_MAX];
+		assert_int_equal(xrules_schedule(&e.x, 0, idx, PW_SCHEDULE_MAX), 2);
+		assert_int_equal(idx[0], 0);
+		assert_int_equal(idx[1], e.x.market_idx);
+		assert_int_equal(xrules_schedule(&e.x, eff - 1, idx, PW_SCHEDULE_MAX), 2);
+		assert_int_equal(xrules_schedule(&e.x, eff, idx, PW_SCHEDULE_MAX), 1);
+		assert_int_equal(idx[0], e.x.market_idx);
+		assert_int_equal(xrules_schedule(&e.x, UINT64_MAX, idx, PW_SCHEDULE_MAX), 1);
+		assert_int_equal(xrules_schedule(&e.x, 0, idx, 1), 1);
+		assert_int_equal(idx[0], 0);
+	}
 	/* a change of the interval is still refused */
 	c.interval_s = 600;
 	assert_int_equal(xrules_check_config(&e.x, &c, e.err, sizeof(e.err)), PW_ERR_CONFIG);

@@ -54,6 +54,12 @@ static const struct pw_cfg_opt opts[] = {
 	OPT("device", "template_dir", PW_CFG_STR, template_dir, 0, 0, "",
 	    "folders of the templates, colon-separated; default: the installed ones, then "
 	    "./templates"),
+	OPT("device", "control", PW_CFG_BOOL, control, 0, 0, "off",
+	    "limit the inverter's export when exporting earns less than export_floor "
+	    "(SunSpec model 123; docs/agent.md \"Curtailment\")"),
+	OPT("device", "export_floor", PW_CFG_MONEY, export_floor_uper_kwh, -1000000, 1000000, "0",
+	    "with control on: limit export in intervals whose feed-in tariff is below this, "
+	    "per kWh"),
 	OPT("meter", "url", PW_CFG_STR, meter_url, 0, 0, "",
 	    "the grid meter when it is not the device: tcp://, rtu: (or another reader's "
 	    "URL)"),

@@ -58,6 +58,8 @@ struct aconfig {
 	char device_template[33];            /* "sunspec" (discovery) or a template */
 	char template_dir[ACONFIG_PATH_LEN]; /* "" = the default search path */
 	int unit_given;                      /* [device] unit set (else the template's) */
+	int control;                         /* write export limits (docs/agent.md "Curtailment") */
+	int64_t export_floor_uper_kwh;       /* ... when feed-in is below this */
 	/* [meter]: a grid meter apart from the device ("" = the device's own) */
 	char meter_url[ACONFIG_URL_LEN];
 	char meter_template[33];

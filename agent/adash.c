@@ -61,6 +61,7 @@ doc_state(struct agentd *a)
 	if (doc == NULL)
 		return NULL;
 	json_object_set_new(doc, "witnesses", awitness_json(a));
+	json_object_set_new(doc, "curtailment", actl_json(a, now));
 	/* the devices' time of day ([sim] in tests and the demo): the one time
 	 * base of forecasts, standing bids and the page's clock */
 	clock = json_pack("{s:s, s:I, s:b, s:I, s:I, s:I}", "time_of_day",
@@ -287,8 +288,13 @@ adash_get(void *ctx, enum dash_doc doc)
 		return doc_orders(a, 0);
 	case DASH_DOC_TRADES:
 		return aledger_json_trades(a->led, a->kp.pk);
-	case DASH_DOC_STATEMENTS:
-		return aledger_json_statements(a->led);
+	case DASH_DOC_STATEMENTS: {
+		json_t *st = aledger_json_statements(a->led);
+		/* the intervals export was limited in, with their estimated saving */
+		if (st != NULL)
+			json_object_set_new(st, "curtailed", actl_json_saved(a));
+		return st;
+	}
 	case DASH_DOC_SETTINGS:
 		return json_pack("{s:I, s:I, s:b}", "min_price_uper_kwh",
 		                 (json_int_t)a->pol.min_price_uper_kwh, "reserve_wh",

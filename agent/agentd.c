@@ -173,6 +173,10 @@ reload(struct agentd *a, const char *path)
 		ameter_set_period(a);
 	}
 	a->cfg.meter_sign = n.meter_sign;
+	/* curtailment: turned off, nothing more is written (a limit in force
+	 * lifts itself at its revert timeout) */
+	a->cfg.control = n.control;
+	a->cfg.export_floor_uper_kwh = n.export_floor_uper_kwh;
 	a->cfg.gate_s = n.gate_s;
 	a->cfg.feedin_uper_kwh = n.feedin_uper_kwh;
 	a->cfg.retail_uper_kwh = n.retail_uper_kwh;
@@ -305,7 +309,8 @@ setup(struct agentd *a)
 	}
 	(void)sqlite3_exec(outbox_db(a->ob), "PRAGMA cache_size=-512", NULL, NULL, NULL);
 	if ((rc = aledger_open(&a->led, outbox_db(a->ob))) != PW_OK ||
-	    (rc = adispute_open(a)) != PW_OK || (rc = awitness_open(a)) != PW_OK) {
+	    (rc = adispute_open(a)) != PW_OK || (rc = awitness_open(a)) != PW_OK ||
+	    (rc = actl_new(&a->ctl)) != PW_OK) {
 		log_error("%s: %s", a->cfg.db, pw_strerror(rc));
 		return EX_UNAVAILABLE;
 	}
@@ -382,6 +387,7 @@ teardown(struct agentd *a)
 	ameter_close(a);
 	adispute_close(a);
 	awitness_close(a);
+	actl_destroy(&a->ctl);
 	aledger_close(&a->led);
 	outbox_close(&a->ob);
 	pw_key_wipe(&a->kp);
@@ -429,6 +435,7 @@ loop(struct agentd *a, const char *path)
 		}
 		if (now >= a->next_trade_ms) {
 			atrade_run(a, now);
+			actl_tick(a, now);
 			a->next_trade_ms = now + (a->cfg.poll_ms < 1000 ? a->cfg.poll_ms : 1000);
 		}
 		if (now >= a->next_pump_ms) {

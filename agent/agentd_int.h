@@ -78,6 +78,7 @@ enum astatus_code {
 	ASTATUS_REGISTRY_MISMATCH,
 	ASTATUS_PROTOCOL_VERSION, /* the exchange speaks another protocol version */
 	ASTATUS_RECEIPT_UNPROVEN, /* an ACK whose path does not prove the request */
+	ASTATUS_CONTROL_FAILED,   /* actl.c: an export limit not written or read back */
 	ASTATUS__COUNT
 };
 
@@ -167,6 +168,7 @@ struct oview {
 #define AGENTD_PENDING_RETRY_MS 1000
 
 struct adispute; /* agent/adispute.c: what the household refused */
+struct actl;     /* agent/actl.c: export curtailment */
 struct awitness; /* agent/awitness.c: cosignatures, the neighbours' */
 
 struct agentd {
@@ -176,6 +178,7 @@ struct agentd {
 	struct outbox *ob;
 	struct aledger *led;
 	struct adispute *disp;
+	struct actl *ctl; /* NULL until agentd's setup */
 	void *zctx;
 	struct xlink *xl;
 	struct log_rate rate_wire;  /* exchange frames with out-of-range fields */
@@ -503,6 +506,25 @@ void aheads_lost(struct agentd *a, int64_t now);
 
 /* Starts the dashboard if configured; a->dash stays NULL otherwise. */
 void adash_start(struct agentd *a);
+
+/* ---- actl.c ----------------------------------------------------------- */
+
+/* Export curtailment (docs/agent.md "Curtailment"); nothing is written
+ * unless [device] control = on.  Caller owns *out (actl_destroy). */
+pw_err actl_new(struct actl **out) __attribute__((warn_unused_result));
+void actl_destroy(struct actl **cp);
+/* Every trading turn: decide the current interval's limit, ask the device
+ * thread to write it, lift it when the reason is gone. */
+void actl_tick(struct agentd *a, int64_t now);
+/* A device round carried out a control (devpoll_sample.ctl). */
+struct ctl_result;
+void actl_on_result(struct agentd *a, const struct ctl_result *r, int64_t now);
+/* ASTATUS_CONTROL_FAILED while the last write failed or read back wrong. */
+void actl_problems(struct agentd *a, unsigned *active);
+/* The dashboard: {"enabled", "limiting", "limit_w", "text", "events": [...]}
+ * in /api/state; the intervals' estimates for /api/statements. */
+json_t *actl_json(struct agentd *a, int64_t now);
+json_t *actl_json_saved(struct agentd *a);
 
 /* ---- astatus.c -------------------------------------------------------- */
 

@@ -212,6 +212,14 @@ aledger_order_traded_wh(struct aledger *l, uint8_t side, uint64_t seq)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
+uint64_t
+aledger_sold_wh(struct aledger *l, uint64_t interval)
+{
+	int64_t v = query_i64(l, "SELECT sum(qty_wh) FROM trades WHERE side = 2 AND interval = ?",
+	                      clamp64(interval), 0);
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
 int
 aledger_last_price(struct aledger *l, int32_t *price)
 {

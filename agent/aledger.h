@@ -34,6 +34,9 @@ pw_err aledger_add_result(struct aledger *l, const struct pw_result *r, const ui
 /* Energy the household's own order `seq` on `side` has traded so far (the
  * sum of its recorded trades); 0 when none or on a database error. */
 uint64_t aledger_order_traded_wh(struct aledger *l, uint8_t side, uint64_t seq);
+/* Energy the household sold in interval `interval` (its recorded trades);
+ * 0 when none or on a database error.  For curtailment (agent/actl.c). */
+uint64_t aledger_sold_wh(struct aledger *l, uint64_t interval);
 /* The latest clearing price with volume in *price (any sign): 1, or 0
  * when there is none yet (*price then 0). */
 int aledger_last_price(struct aledger *l, int32_t *price);

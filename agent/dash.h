@@ -36,6 +36,9 @@
  *                         "has_pv": bool (an inverter: the auto-sell card),
  *                         "forecast_firm_wh": Wh (what auto-sell would offer
  *                         from, before safety_pct and reserve),
+ *                         "curtailment": {"enabled", "limiting", "limit_w",
+ *                                         "why", "floor_uper_kwh", "events"}
+ *                         (agent/actl.c, docs/agent.md "Curtailment"),
  *                         "sell_paused": null|"device_unreachable"|
  *                                        "no_production",
  *                         "clock": {"time_of_day": "HH:MM", "tod_s": s,
@@ -73,6 +76,7 @@
  *                         "verified": bool|null (inclusion proof; null = not yet
  *                         checked)}],
  *                         "totals": {"earned_u": m, "paid_u": m, "saving_u": m},
+ *                         "curtailed": [limited intervals, as in "curtailment"],
  *                         "more": bool, "before": i|null}
  *   DASH_DOC_SETTINGS    {"min_price_uper_kwh": p, "reserve_wh": q,
  *                         "auto_sell": bool}

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "agent/control.h"
 #include "agent/device.h"
 #include "agent/smdev.h"
 #include "peerwatt/log.h"
@@ -394,6 +395,45 @@ dev_poll(struct dev *d, unsigned want, struct dev_reading *r)
 		memcpy(r->source, d->source, sizeof(r->source));
 	}
 	return rc;
+}
+
+/* --- controls (docs/agent.md "Curtailment") ----------------------------------------- */
+
+pw_err
+dev_control(struct dev *d, const struct ctl_cmd *cmd, struct ctl_result *res)
+{
+	struct ctl_io io;
+
+	if (d->ml == NULL || d->is_tmpl || d->be != NULL) {
+		memset(res, 0, sizeof(*res));
+		res->gen = cmd->gen;
+		res->limit = cmd->limit;
+		snprintf(res->detail, sizeof(res->detail),
+		         "the %s source has no export controls (SunSpec model 123 only)",
+		         d->source);
+		return res->rc = PW_ERR_NOT_IMPL;
+	}
+	if (!d->have_layout) {
+		memset(res, 0, sizeof(*res));
+		res->gen = cmd->gen;
+		res->limit = cmd->limit;
+		snprintf(res->detail, sizeof(res->detail), "the SunSpec layout is not known yet");
+		return res->rc = PW_ERR_STATE;
+	}
+	io.read = mlink_read_cb;
+	io.write = mlink_write_cb;
+	io.arg = d->ml;
+	return ctl_sunspec_apply(&io, &d->sd, cmd, res);
+}
+
+pw_err
+dev_control_state(struct dev *d, struct ctl_state *st)
+{
+	struct ctl_io io = { mlink_read_cb, mlink_write_cb, d->ml };
+
+	if (d->ml == NULL || d->is_tmpl || d->be != NULL || !d->have_layout)
+		return PW_ERR_NOT_IMPL;
+	return ctl_sunspec_read(&io, &d->sd, st);
 }
 
 /* --- scan ----------------------------------------------------------------------------- */

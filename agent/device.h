@@ -155,6 +155,20 @@ const struct tmpl *dev_template(const struct dev *d);
 /* Whether `url` names a source this build can open (any backend's scheme). */
 bool dev_url_ok(const char *url);
 
+/*
+ * Write an export limit (or lift it) and read it back: SunSpec devices with
+ * model 123 only (agent/control.c); PW_ERR_NOT_IMPL for templates and other
+ * backends, PW_ERR_STATE before discovery.  res says what happened.
+ */
+struct ctl_cmd;
+struct ctl_result;
+pw_err dev_control(struct dev *d, const struct ctl_cmd *cmd, struct ctl_result *res)
+    __attribute__((warn_unused_result));
+
+/* Read the export limit the device holds (nothing written). */
+struct ctl_state;
+pw_err dev_control_state(struct dev *d, struct ctl_state *st) __attribute__((warn_unused_result));
+
 /* One candidate of a scan. */
 struct dev_scan_hit {
 	char name[TMPL_NAME_MAX + 1]; /* "sunspec" or a template */

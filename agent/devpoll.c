@@ -33,6 +33,8 @@ struct devpoll {
 	struct devpoll_sample q[DEVPOLL_QUEUE];
 	size_t head, n;
 	unsigned long dropped;
+	struct ctl_cmd ctl; /* the latest control asked for */
+	bool ctl_pending;   /* ... and not carried out yet */
 };
 
 static int64_t
@@ -102,8 +104,17 @@ thread_main(void *arg)
 	pthread_mutex_lock(&d->mu);
 	while (!d->stop) {
 		int64_t start = mono_ms(), next;
+		struct ctl_cmd cmd = d->ctl;
+		bool ctl = d->ctl_pending;
+		d->ctl_pending = false;
 		pthread_mutex_unlock(&d->mu);
 		poll_round(d, &s); /* the I/O, without the lock */
+		if (ctl) {
+			/* after the polls: a SunSpec device is discovered by then */
+			s.ctl_done = true;
+			if (dev_control(d->inv, &cmd, &s.ctl) != PW_OK)
+				log_debug("devpoll: control: %s", s.ctl.detail);
+		}
 		pthread_mutex_lock(&d->mu);
 		if (d->n == DEVPOLL_QUEUE) {
 			d->head = (d->head + 1) % DEVPOLL_QUEUE;
@@ -118,7 +129,7 @@ thread_main(void *arg)
 		next = start + d->poll_ms;
 		while (!d->stop) {
 			int64_t now = mono_ms();
-			if (now >= next)
+			if (now >= next || d->ctl_pending)
 				break;
 			struct timespec ts = { (time_t)(next / 1000),
 				               (long)(next % 1000) * 1000000L };
@@ -243,6 +254,16 @@ devpoll_set_period(struct devpoll *d, uint32_t poll_ms)
 	pthread_mutex_lock(&d->mu);
 	d->poll_ms = poll_ms;
 	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void
+devpoll_set_control(struct devpoll *d, const struct ctl_cmd *cmd)
+{
+	pthread_mutex_lock(&d->mu);
+	d->ctl = *cmd;
+	d->ctl_pending = true;
+	pthread_cond_signal(&d->cv); /* now rather than at the next period */
 	pthread_mutex_unlock(&d->mu);
 }
 

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/control.h"
 #include "agent/device.h"
 #include "peerwatt/error.h"
 
@@ -43,6 +44,9 @@ struct devpoll_sample {
 	pw_err inv_rc;
 	bool inv_has_pv;
 	double inv_pv_w;
+	/* an export control carried out in this round (devpoll_set_control) */
+	bool ctl_done;
+	struct ctl_result ctl;
 };
 
 struct devpoll;
@@ -71,6 +75,14 @@ size_t devpoll_take(struct devpoll *d, struct devpoll_sample *out, size_t cap);
 
 /* A new poll period (a reload), from the next round on. */
 void devpoll_set_period(struct devpoll *d, uint32_t poll_ms);
+
+/*
+ * Ask the thread to write an export control to the [device] (agent/control.c)
+ * in its next round, before its polls; the round's sample carries the
+ * result.  A newer ask replaces one not carried out yet.  Only ever called
+ * with [device] control = on (docs/agent.md "Curtailment").
+ */
+void devpoll_set_control(struct devpoll *d, const struct ctl_cmd *cmd);
 
 /* Samples dropped because the loop did not take them in time. */
 unsigned long devpoll_dropped(struct devpoll *d);

@@ -525,16 +525,13 @@ mlink_read(struct mlink *l, uint16_t addr, uint16_t count, uint16_t *regs)
 	return mlink_read_ex(l, 3, -1, addr, count, regs);
 }
 
-pw_err
-mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count, uint16_t *regs)
+/* Connects when needed and starts a transaction for `unit` (-1: the
+ * link's); PW_OK or why not (the request is not sent then). */
+static pw_err
+tx_open(struct mlink *l, int unit)
 {
-	int n, err;
 	pw_err rc;
 
-	if (count < 1 || count > MODBUS_MAX_READ_REGISTERS || (uint32_t)addr + count > 65536u ||
-	    (fc != 3 && fc != 4) || unit < -1 || unit > 255 ||
-	    (l->url.kind == MLINK_RTU && unit >= 0 && (unit < 1 || unit > 247)))
-		return PW_ERR_ARG;
 	if (is_interrupted(l)) {
 		l->st.skipped++;
 		return PW_ERR_UNAVAILABLE;
@@ -554,11 +551,14 @@ mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count, 
 		l->st.skipped++;
 		return PW_ERR_UNAVAILABLE;
 	}
-	if (fc == 4)
-		n = modbus_read_input_registers(l->ctx, addr, count, regs);
-	else
-		n = modbus_read_registers(l->ctx, addr, count, regs);
-	err = errno;
+	return PW_OK;
+}
+
+/* Ends the transaction: n is what libmodbus returned (registers read or
+ * written), err its errno; the same judgement for reads and writes. */
+static pw_err
+tx_close(struct mlink *l, int n, int err, uint16_t addr, uint16_t count, const char *verb)
+{
 	if (tx_end(l)) {
 		if (is_interrupted(l)) { /* a stop, not a fault of the device */
 			mlink_close(l);
@@ -589,7 +589,7 @@ mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count, 
 		/* The device is alive and answered: keep the link and the backoff clear. */
 		l->fails = 0;
 		l->st.exceptions++;
-		log_debug("modbus %s: exception reading %u+%u: %s", l->url_text, addr, count,
+		log_debug("modbus %s: exception %s %u+%u: %s", l->url_text, verb, addr, count,
 		          modbus_strerror(err));
 		return PW_ERR_MODBUS_EXC;
 	}
@@ -602,10 +602,53 @@ mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count, 
 	l->st.malformed++;
 	{
 		char msg[160];
-		snprintf(msg, sizeof(msg), "read failed: %s", modbus_strerror(err));
+		snprintf(msg, sizeof(msg), "%s failed: %s", verb, modbus_strerror(err));
 		link_failed(l, msg);
 	}
 	return PW_ERR_MODBUS;
+}
+
+pw_err
+mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t count, uint16_t *regs)
+{
+	int n, err;
+	pw_err rc;
+
+	if (count < 1 || count > MODBUS_MAX_READ_REGISTERS || (uint32_t)addr + count > 65536u ||
+	    (fc != 3 && fc != 4) || unit < -1 || unit > 255 ||
+	    (l->url.kind == MLINK_RTU && unit >= 0 && (unit < 1 || unit > 247)))
+		return PW_ERR_ARG;
+	if ((rc = tx_open(l, unit)) != PW_OK)
+		return rc;
+	if (fc == 4)
+		n = modbus_read_input_registers(l->ctx, addr, count, regs);
+	else
+		n = modbus_read_registers(l->ctx, addr, count, regs);
+	err = errno;
+	return tx_close(l, n, err, addr, count, "reading");
+}
+
+pw_err
+mlink_write(struct mlink *l, uint16_t addr, uint16_t count, const uint16_t *regs)
+{
+	int n, err;
+	pw_err rc;
+
+	if (count < 1 || count > MLINK_MAX_WRITE || (uint32_t)addr + count > 65536u)
+		return PW_ERR_ARG;
+	if ((rc = tx_open(l, -1)) != PW_OK)
+		return rc;
+	n = modbus_write_registers(l->ctx, addr, count, regs);
+	err = errno;
+	if ((rc = tx_close(l, n, err, addr, count, "writing")) == PW_OK)
+		l->st.writes_ok++;
+	return rc;
+}
+
+pw_err
+mlink_write_cb(void *arg, uint16_t addr, uint16_t count, const uint16_t *regs)
+{
+	return mlink_write(arg, addr, count, regs);
 }
 
 pw_err

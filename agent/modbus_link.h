@@ -68,7 +68,8 @@ struct mlink_cfg {
 struct mlink_stats {
 	unsigned long connect_attempts, connects, reads_ok, timeouts, exceptions, malformed,
 	    skipped,   /* skipped: reads refused during a backoff */
-	    deadlines; /* transactions ended at their deadline (counted in timeouts too) */
+	    deadlines, /* transactions ended at their deadline (counted in timeouts too) */
+	    writes_ok; /* writes acknowledged (counted in reads_ok too) */
 };
 
 struct mlink;
@@ -120,6 +121,21 @@ pw_err mlink_read_ex(struct mlink *l, int fc, int unit, uint16_t addr, uint16_t 
                      uint16_t *regs) __attribute__((warn_unused_result));
 /* The same with the tmpl_io signature: arg is the struct mlink. */
 pw_err mlink_read_ex_cb(void *arg, int fc, int unit, uint16_t addr, uint16_t count, uint16_t *regs);
+
+/* Registers one write may carry (function 16; Modbus allows 123). */
+#define MLINK_MAX_WRITE 32
+
+/*
+ * Write count (1..MLINK_MAX_WRITE) holding registers at PDU address addr
+ * with function 16 (write multiple registers), under the same timeout,
+ * deadline and backoff as a read.  PW_OK: the device acknowledged the
+ * write (what it made of it is for a read-back to tell).  Errors as
+ * mlink_read.  Only agent/control.c writes (docs/agent.md "Curtailment").
+ */
+pw_err mlink_write(struct mlink *l, uint16_t addr, uint16_t count, const uint16_t *regs)
+    __attribute__((warn_unused_result));
+/* The same as a callback: arg is the struct mlink. */
+pw_err mlink_write_cb(void *arg, uint16_t addr, uint16_t count, const uint16_t *regs);
 
 /*
  * From any thread: end the transaction under way at once (its read fails

@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "agent/control.h"
 #include "agent/device.h"
 #include "agent/energy.h"
 #include "agent/probe.h"
@@ -179,6 +180,19 @@ reading_json(const struct dev *d, const struct dev_reading *r)
 	if (r->storage.present)
 		json_object_set_new(o, "storage", storage_json(&r->storage));
 	return o;
+}
+
+/* SunSpec model 123's export limit as the device holds it; NULL without. */
+static json_t *
+controls_json(struct dev *d)
+{
+	struct ctl_state st;
+
+	if (dev_control_state(d, &st) != PW_OK)
+		return NULL;
+	return json_pack("{s:b,s:i,s:i,s:i,s:o}", "limit_enabled", st.ena, "limit_pct_raw",
+	                 st.pct_raw, "limit_pct_sf", st.pct_sf, "revert_s", st.revert_s, "wmax_w",
+	                 st.has_wmax ? json_integer((json_int_t)st.wmax_w) : json_null());
 }
 
 static void
@@ -505,7 +519,9 @@ probe_run(const struct probe_opts *o)
 		if (r.has_meter)
 			account(&en, &r);
 		if (o->json) {
-			json_t *j = reading_json(d, &r);
+			json_t *j = reading_json(d, &r), *c = controls_json(d);
+			if (c != NULL)
+				json_object_set_new(j, "controls", c);
 			print_json(j, o->count > 1);
 			json_decref(j);
 		} else {

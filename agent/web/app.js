@@ -262,6 +262,7 @@
 			wit.textContent = s.witnesses.text;
 			wit.hidden = false;
 		}
+		renderCurtailment(s.curtailment);
 		/* our own registry entry as the exchange's log holds it (docs/dashboard.md) */
 		const reg = $('registry');
 		if (s.registry && s.registry.text) {
@@ -499,6 +500,31 @@
 		$('tot-earned').textContent = fmtMoney(t.earned_u || 0);
 		$('tot-paid').textContent = fmtMoney(t.paid_u || 0);
 		$('tot-saving').textContent = fmtSignedMoney(t.saving_u || 0);
+		renderCurtailed(s.curtailed);
+	}
+
+	/* export curtailment (docs/agent.md "Curtailment"): when and why export
+	 * was limited, and what it saved (an estimate) */
+	function renderCurtailment(c) {
+		const el = $('curtailment');
+		const e = c && c.events && c.events[0];
+		if (!e) { el.hidden = true; return; }
+		el.textContent = (c.limiting ? e.text + ' (now: at most ' + fmtW(c.limit_w) + ')' : e.text) +
+		    (e.ok ? '' : ' (the inverter did not confirm the limit)');
+		el.hidden = false;
+	}
+
+	function renderCurtailed(list) {
+		const ul = $('curtailed');
+		ul.textContent = '';
+		for (const e of list || []) {
+			const li = document.createElement('li');
+			li.textContent = e.text + ': ' + (e.saved_u === null || e.saved_u === undefined
+			    ? 'saving not known (no forecast)'
+			    : 'saved about ' + fmtSignedMoney(e.saved_u) + ' (estimate: ' + fmtWh(e.not_exported_wh) + ' not exported)');
+			ul.appendChild(li);
+		}
+		ul.hidden = ul.childElementCount === 0;
 	}
 
 	function renderSettings(s) {

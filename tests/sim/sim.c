@@ -1,8 +1,10 @@
 /*
  * peerwatt-sim: a SunSpec device on Modbus TCP for tests and the demo.
  *
- * Serves the common model, an inverter (103, or 113 with --models float) and a
- * grid meter (203 or 213) at --base, answering only --unit.  The physics is a
+ * Serves the common model, an inverter (103, or 113 with --models float), a
+ * grid meter (203 or 213) and the inverter's settings and controls (121
+ * WMax, 123 the export limit with its revert timeout: sim_controls.c) at
+ * --base, answering only --unit.  The physics is a
  * clear-sky PV day with seeded clouds, a household load profile, and a meter
  * that sees load minus PV (positive = import, the SunSpec convention);
  * accumulators integrate the powers.  The simulated clock starts at
@@ -56,6 +58,7 @@
 #include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 #include "tests/sim/sim_battery.h"
+#include "tests/sim/sim_controls.h"
 #include "tests/sim/sim_tmpl.h"
 #include "tests/sim/smeter_sim.h"
 
@@ -105,6 +108,7 @@ struct sim {
 	struct simbat bat;
 	double bat_w; /* its power now, > 0 discharging */
 	uint32_t a_124, a_713, a_802;
+	struct simctl ctl; /* models 121 and 123: the export limit (sim_controls.c) */
 };
 
 static void
@@ -188,8 +192,10 @@ advance(struct sim *s, double now_real)
 		double step = target - s->last_sim;
 		if (step > 60.0)
 			step = 60.0;
+		step = simctl_step(&s->ctl, step); /* a limit ends exactly on time */
 		double t = s->start_s + s->last_sim;
-		double pv = pv_power(s, t), load = load_power(s, t), grid = load - pv;
+		double pv = simctl_clip(&s->ctl, pv_power(s, t)), load = load_power(s, t),
+		       grid = load - pv;
 		if (s->battery)
 			grid -= simbat_step(&s->bat, grid, step);
 		s->inv_wh += pv * step / 3600.0;
@@ -198,9 +204,10 @@ advance(struct sim *s, double now_real)
 		else
 			s->exp_wh += -grid * step / 3600.0;
 		s->last_sim += step;
+		simctl_tick(&s->ctl, step);
 	}
 	double t = s->start_s + s->last_sim;
-	s->pv_w = pv_power(s, t);
+	s->pv_w = simctl_clip(&s->ctl, pv_power(s, t));
 	s->load_w_now = load_power(s, t);
 	s->grid_w = s->load_w_now - s->pv_w;
 	if (s->battery) {
@@ -284,7 +291,7 @@ layout(struct sim *s)
 	s->inv_id = s->floats ? 113 : 103;
 	s->meter_id = s->floats ? 213 : 203;
 	total = 2 + 68 + 2u + sunspec_model_find(s->inv_id)->fixed_len + 2u +
-	        sunspec_model_find(s->meter_id)->fixed_len + 2;
+	        sunspec_model_find(s->meter_id)->fixed_len + simctl_len() + 2;
 	if (s->battery)
 		total += 6u + sunspec_model_find(124)->fixed_len +
 		         sunspec_model_find(713)->fixed_len + sunspec_model_find(802)->fixed_len;
@@ -309,6 +316,9 @@ layout(struct sim *s)
 		s->a_802 = a;
 		a = lay_model(s, a, 802);
 	}
+	a = simctl_layout(&s->ctl, s->map, s->base, a, s->pv_peak_w);
+	if (s->battery) /* its controls are written too (storage_written) */
+		simctl_allow(&s->ctl, s->a_124, s->a_713);
 	s->a_end = a;
 	*reg(s, a) = 0xFFFF;
 	*reg(s, a + 1) = 0;
@@ -600,9 +610,22 @@ serve_one(struct sim *s, modbus_t *ctx, int *client)
 		trickle_reply(s, ctx, q, n, client);
 		return;
 	}
-	if (modbus_reply(ctx, q, n, s->map) < 0 && client != NULL)
-		close_client(client);
-	else if (s->battery && s->t == NULL)
+	{
+		/* writes: only to the controls (and a battery's model 124), with
+		 * values in range */
+		int exc = simctl_check(&s->ctl, q, n, hl);
+		if (exc != 0) {
+			modbus_reply_exception(ctx, q, (unsigned)exc);
+			return;
+		}
+	}
+	if (modbus_reply(ctx, q, n, s->map) < 0) {
+		if (client != NULL)
+			close_client(client);
+		return;
+	}
+	simctl_after(&s->ctl, q, hl);
+	if (s->battery && s->t == NULL)
 		storage_written(s, q + hl, n - hl);
 }
 

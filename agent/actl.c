@@ -1,0 +1,404 @@
+/*
+ * actl.c: export curtailment, the loop's side (see agentd_int.h,
+ * docs/agent.md "Curtailment").  Owns when the inverter's export is
+ * limited: in an interval whose feed-in tariff (the exchange's HEARTBEAT
+ * of that interval) is below [device] export_floor, the inverter may put
+ * out the household's load plus what it sold in the interval's auction
+ * (agent/control.c decides, the device thread writes and reads back); the
+ * limit is lifted when the interval ends or the reason goes.  Also owns
+ * the record of the limited intervals the dashboard shows (in memory: the
+ * last ACTL_EVENTS), with an estimate of what the limit saved.
+ *
+ * Nothing is asked of the device unless [device] control = on.
+ * Called by the loop (agentd.c: actl_tick), ameter.c (actl_on_result),
+ * astatus.c (actl_problems) and adash.c (actl_json*).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agentd_int.h"
+#include "agent/control.h"
+#include "agent/devpoll.h"
+#include "peerwatt/fmt.h"
+
+#define ACTL_EVENTS 96
+/* a write not answered within this is asked again */
+#define ACTL_RETRY_MS 5000
+/* a limit is re-written when the wanted power moves by more than this
+ * share (%) of the last written one, and this many W */
+#define ACTL_MOVE_PCT 10
+#define ACTL_MOVE_W   100
+/* the new interval's HEARTBEAT is waited for this long before a limit of
+ * the interval before is lifted */
+#define ACTL_HB_WAIT_MS 5000
+
+/* One interval with a limit. */
+struct actl_event {
+	uint64_t iv;
+	int64_t from_ms, to_ms; /* to_ms 0: still limited */
+	int64_t feedin_uper_kwh, floor_uper_kwh;
+	uint64_t sold_wh;
+	int64_t limit_w; /* the last written */
+	int ok;          /* every write read back equal */
+};
+
+struct actl {
+	uint64_t gen;        /* last ask sent */
+	uint64_t done_gen;   /* last ask answered */
+	int64_t sent_ms;     /* when the last ask was sent */
+	struct ctl_cmd sent; /* it */
+	uint64_t sent_iv;
+	int limiting; /* a limit may be in force (asked, not lifted yet) */
+	int have_res;
+	struct ctl_result res; /* the last answer */
+	int failed;            /* the last answer was an error */
+	char why[160];         /* the reason of the current limit */
+	struct actl_event ev[ACTL_EVENTS];
+	size_t nev; /* events held, newest at (head + nev - 1) */
+	size_t head;
+};
+
+pw_err
+actl_new(struct actl **out)
+{
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return PW_ERR_NOMEM;
+	return PW_OK;
+}
+
+void
+actl_destroy(struct actl **cp)
+{
+	if (cp == NULL || *cp == NULL)
+		return;
+	free(*cp);
+	*cp = NULL;
+}
+
+static struct actl_event *
+ev_last(struct actl *c)
+{
+	return c->nev == 0 ? NULL : &c->ev[(c->head + c->nev - 1) % ACTL_EVENTS];
+}
+
+static struct actl_event *
+ev_open(struct actl *c, uint64_t iv)
+{
+	struct actl_event *e = ev_last(c);
+
+	if (e != NULL && e->iv == iv)
+		return e;
+	if (c->nev == ACTL_EVENTS) {
+		c->head = (c->head + 1) % ACTL_EVENTS;
+		c->nev--;
+	}
+	e = &c->ev[(c->head + c->nev) % ACTL_EVENTS];
+	c->nev++;
+	memset(e, 0, sizeof(*e));
+	e->iv = iv;
+	e->ok = 1;
+	return e;
+}
+
+static void
+ev_close(struct actl *c, int64_t now)
+{
+	struct actl_event *e = ev_last(c);
+	if (e != NULL && e->to_ms == 0)
+		e->to_ms = now;
+}
+
+static void
+ask(struct agentd *a, const struct ctl_cmd *cmd, uint64_t iv, int64_t now)
+{
+	struct actl *c = a->ctl;
+
+	c->sent = *cmd;
+	c->sent.gen = ++c->gen;
+	c->sent_ms = now;
+	c->sent_iv = iv;
+	devpoll_set_control(a->dp, &c->sent);
+}
+
+/* The feed-in tariff of interval iv, from a HEARTBEAT signed in it: 1, or
+ * 0 when none came yet. */
+static int
+feedin_of(const struct agentd *a, uint64_t iv, int64_t *feedin)
+{
+	if (!a->have_hb || (uint64_t)(a->hb.time_ms / (uint64_t)agentd_interval_ms(a)) != iv)
+		return 0;
+	*feedin = a->hb.feedin_uper_kwh;
+	return 1;
+}
+
+/* The household's consumption now: PV + grid (import positive); 0 when
+ * unknown. */
+static int
+load_of(const struct agentd *a, int64_t *load_w)
+{
+	double grid, l;
+
+	if (!a->have_rd || !a->rd.has_meter_power || !a->has_pv || !a->dev_ok)
+		return 0;
+	grid = a->rd.meter_power_w;
+	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
+		grid = -grid;
+	l = a->pv_w + grid;
+	*load_w = l <= 0 ? 0 : l >= 1e9 ? 1000000000 : (int64_t)(l + 0.5);
+	return 1;
+}
+
+static int
+moved(int64_t was, int64_t now_w)
+{
+	int64_t d = was > now_w ? was - now_w : now_w - was;
+	return d > ACTL_MOVE_W && d * 100 > was * ACTL_MOVE_PCT;
+}
+
+void
+actl_tick(struct agentd *a, int64_t now)
+{
+	struct actl *c = a->ctl;
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
+	int64_t feedin = 0, load_w = 0, end_ms;
+	int inflight;
+	struct ctl_in in;
+	struct ctl_decision d;
+	struct ctl_cmd cmd;
+
+	if (c == NULL || !a->cfg.control || a->dp == NULL || !agentd_iv_ok(a, iv + 1))
+		return;
+	/* an ask under way, or one that failed: again after ACTL_RETRY_MS */
+	inflight = (c->gen != c->done_gen || c->failed) && now - c->sent_ms < ACTL_RETRY_MS;
+	if (inflight)
+		return;
+	end_ms = agentd_iv_start_s(a, iv + 1) * 1000;
+	if (!feedin_of(a, iv, &feedin)) {
+		/* the interval's tariff is not known yet: a limit of the interval
+		 * before is lifted unless the news comes soon */
+		if (c->limiting && c->sent_iv != iv &&
+		    now - agentd_iv_start_s(a, iv) * 1000 >= ACTL_HB_WAIT_MS) {
+			memset(&cmd, 0, sizeof(cmd));
+			ev_close(c, now);
+			log_info("curtailment: the feed-in tariff of the new interval is not known"
+			         " yet: lifting the export limit");
+			ask(a, &cmd, iv, now);
+		}
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.feedin_uper_kwh = feedin;
+	in.floor_uper_kwh = a->cfg.export_floor_uper_kwh;
+	in.sold_wh = aledger_sold_wh(a->led, iv);
+	in.interval_s = (uint32_t)a->cfg.interval_s;
+	if (!load_of(a, &load_w)) {
+		/* without the load a limit could make the household import: none */
+		if (c->limiting) {
+			memset(&cmd, 0, sizeof(cmd));
+			ev_close(c, now);
+			log_warnx("curtailment: the household's load is unknown (no PV or grid "
+			          "power): lifting the export limit");
+			ask(a, &cmd, iv, now);
+		}
+		return;
+	}
+	in.load_w = load_w;
+	ctl_decide(&in, &d);
+	if (!d.limit) {
+		if (c->limiting) {
+			char fs[PW_FMT_LEN], fl[PW_FMT_LEN];
+			pw_fmt_price(feedin, fs, sizeof(fs));
+			pw_fmt_price(in.floor_uper_kwh, fl, sizeof(fl));
+			memset(&cmd, 0, sizeof(cmd));
+			ev_close(c, now);
+			log_info(
+			    "curtailment: feed-in %s is not below the floor %s: lifting the export"
+			    " limit",
+			    fs, fl);
+			ask(a, &cmd, iv, now);
+		}
+		return;
+	}
+	/* a limit: new, for a new interval, after a failure, or a load that moved */
+	if (c->limiting && c->sent_iv == iv && !c->failed && !moved(c->sent.limit_w, d.limit_w))
+		return;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.limit = true;
+	cmd.limit_w = d.limit_w;
+	cmd.revert_s = ctl_revert_s(end_ms - now, a->clock.simulated ? a->clock.speed : 1);
+	if (!c->limiting || c->sent_iv != iv) {
+		char fs[PW_FMT_LEN], fl[PW_FMT_LEN], ivs[PW_FMT_LEN];
+		struct actl_event *e;
+		if (c->limiting)
+			ev_close(c, now);
+		e = ev_open(c, iv);
+		e->from_ms = now;
+		e->feedin_uper_kwh = feedin;
+		e->floor_uper_kwh = in.floor_uper_kwh;
+		e->sold_wh = in.sold_wh;
+		pw_fmt_price(feedin, fs, sizeof(fs));
+		pw_fmt_price(in.floor_uper_kwh, fl, sizeof(fl));
+		pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
+		snprintf(c->why, sizeof(c->why), "feed-in %s is below the floor %s", fs, fl);
+		log_info("curtailment: interval %s: %s: export limited to the load %lld W plus "
+		         "%llu Wh sold (%lld W), revert timeout %u s",
+		         ivs, c->why, (long long)load_w, (unsigned long long)in.sold_wh,
+		         (long long)d.sold_w, cmd.revert_s);
+	}
+	{
+		struct actl_event *e = ev_open(c, iv);
+		e->limit_w = d.limit_w;
+		e->sold_wh = in.sold_wh;
+	}
+	c->limiting = 1;
+	ask(a, &cmd, iv, now);
+}
+
+void
+actl_on_result(struct agentd *a, const struct ctl_result *r, int64_t now)
+{
+	struct actl *c = a->ctl;
+	int was_failed;
+
+	(void)now;
+	if (c == NULL || r->gen != c->gen)
+		return; /* an older ask's answer: a newer one is on its way */
+	c->done_gen = r->gen;
+	was_failed = c->failed;
+	c->res = *r;
+	c->have_res = 1;
+	c->failed = r->rc != PW_OK;
+	if (c->failed) {
+		struct actl_event *e = ev_last(c);
+		if (r->limit && e != NULL && e->to_ms == 0)
+			e->ok = 0;
+		/* said once per episode (astatus logs the problem too) */
+		if (!was_failed)
+			log_warnx("curtailment: %s the export limit failed: %s (%s)",
+			          r->limit ? "writing" : "lifting", r->detail, pw_strerror(r->rc));
+		/* a lift that failed is asked again at the next turn */
+		return;
+	}
+	if (r->limit)
+		log_info("curtailment: WMaxLimPct %u (x 10^%d %%) of WMax %lld W written and read "
+		         "back, revert in %u s",
+		         r->pct_raw, r->pct_sf, (long long)r->wmax_w, r->revert_s);
+	else {
+		c->limiting = 0;
+		log_info("curtailment: export limit lifted (WMaxLim_Ena 0 read back)");
+	}
+}
+
+void
+actl_problems(struct agentd *a, unsigned *active)
+{
+	struct actl *c = a->ctl;
+
+	if (c == NULL || !a->cfg.control || !c->failed)
+		return;
+	*active |= 1u << ASTATUS_CONTROL_FAILED;
+	snprintf(a->st_msg[ASTATUS_CONTROL_FAILED], sizeof(a->st_msg[0]),
+	         "%s the inverter's export limit failed: %s.", c->res.limit ? "Writing" : "Lifting",
+	         c->res.detail);
+	snprintf(a->st_action[ASTATUS_CONTROL_FAILED], sizeof(a->st_action[0]),
+	         "The agent tries again every few seconds; a limit it wrote lifts itself after its"
+	         " revert timeout. Check that the inverter accepts SunSpec model 123 writes over"
+	         " Modbus (some need it enabled), or set [device] control = off.");
+}
+
+/* "HH:MM-HH:MM" of an event, on the devices' clock. */
+static void
+ev_text(struct agentd *a, const struct actl_event *e, char *buf, size_t cap)
+{
+	char h1[8], h2[8], fs[PW_FMT_LEN];
+	int64_t start = agentd_iv_start_s(a, e->iv) * 1000;
+
+	pw_fmt_price(e->feedin_uper_kwh, fs, sizeof(fs));
+	snprintf(buf, cap, "Export limited %s-%s: feed-in %s",
+	         devclock_hhmm(&a->clock, start, h1, sizeof(h1)),
+	         devclock_hhmm(&a->clock, start + agentd_interval_ms(a), h2, sizeof(h2)), fs);
+}
+
+/*
+ * What a limited interval saved, estimated: the export the forecast
+ * expected beyond what was sold (for the part of the interval limited)
+ * times the negative feed-in price.  An estimate: what the inverter would
+ * have produced unlimited is not measured.  *known 0 without a forecast.
+ */
+static int64_t
+ev_saved(struct agentd *a, const struct actl_event *e, int64_t now, int64_t *not_wh, int *known)
+{
+	const struct fc_note *fn = &a->fc_notes[e->iv % FC_NOTES];
+	int64_t len = agentd_interval_ms(a), to = e->to_ms != 0 ? e->to_ms : now, part, wh;
+
+	*known = 0;
+	*not_wh = 0;
+	if (!fn->set || fn->interval != e->iv || to <= e->from_ms)
+		return 0;
+	part = to - e->from_ms > len ? len : to - e->from_ms;
+	wh = fn->forecast_wh > e->sold_wh ? (int64_t)(fn->forecast_wh - e->sold_wh) : 0;
+	if (wh > INT64_MAX / len)
+		return 0;
+	*not_wh = wh * part / len;
+	*known = 1;
+	/* money as everywhere: Wh x price per kWh / 1000, truncated */
+	return -(*not_wh) * e->feedin_uper_kwh / 1000;
+}
+
+static json_t *
+ev_json(struct agentd *a, const struct actl_event *e, int64_t now)
+{
+	char text[160];
+	int64_t not_wh;
+	int known;
+	int64_t saved = ev_saved(a, e, now, &not_wh, &known);
+
+	ev_text(a, e, text, sizeof(text));
+	return json_pack("{s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:b, s:s, s:o, s:o, s:b}", "interval",
+	                 (json_int_t)e->iv, "from", (json_int_t)(e->from_ms / 1000), "to",
+	                 e->to_ms != 0 ? json_integer((json_int_t)(e->to_ms / 1000)) : json_null(),
+	                 "feed_in_uper_kwh", (json_int_t)e->feedin_uper_kwh, "floor_uper_kwh",
+	                 (json_int_t)e->floor_uper_kwh, "sold_wh", (json_int_t)e->sold_wh,
+	                 "limit_w", (json_int_t)e->limit_w, "ok", e->ok, "text", text,
+	                 "not_exported_wh", known ? json_integer((json_int_t)not_wh) : json_null(),
+	                 "saved_u", known ? json_integer((json_int_t)saved) : json_null(),
+	                 "estimate", 1);
+}
+
+json_t *
+actl_json(struct agentd *a, int64_t now)
+{
+	struct actl *c = a->ctl;
+	json_t *evs = json_array();
+	struct actl_event *last;
+
+	if (c == NULL)
+		return json_null();
+	/* newest first, the last 8 */
+	for (size_t k = 0; k < c->nev && k < 8; k++)
+		json_array_append_new(
+		    evs, ev_json(a, &c->ev[(c->head + c->nev - 1 - k) % ACTL_EVENTS], now));
+	last = ev_last(c);
+	return json_pack("{s:b, s:b, s:o, s:s, s:o, s:I}", "enabled", a->cfg.control, "limiting",
+	                 c->limiting && last != NULL && last->to_ms == 0, "limit_w",
+	                 c->limiting && last != NULL ? json_integer((json_int_t)last->limit_w)
+	                                             : json_null(),
+	                 "why", c->limiting ? c->why : "", "events", evs, "floor_uper_kwh",
+	                 (json_int_t)a->cfg.export_floor_uper_kwh);
+}
+
+json_t *
+actl_json_saved(struct agentd *a)
+{
+	struct actl *c = a->ctl;
+	int64_t now = agentd_now_ms(a);
+	json_t *arr = json_array();
+
+	if (c == NULL)
+		return arr;
+	for (size_t k = 0; k < c->nev; k++)
+		json_array_append_new(
+		    arr, ev_json(a, &c->ev[(c->head + c->nev - 1 - k) % ACTL_EVENTS], now));
+	return arr;
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# agent_curtail.sh: export curtailment against peerwatt-sim and a real
+# exchange (docs/agent.md "Curtailment").  The exchange's fixed feed-in
+# tariff is negative (-2.1 ct/kWh), 4 s intervals, max_ahead_s 5 so that
+# a reload's new tariffs apply two intervals later.  Two simulators at
+# noon (PV 5 kW, load 600 W: exporting), one agent each, neither selling:
+# "on" has [device] control = on, "off" has control off.
+# Checks:
+#   on writes a limit (model 123 WMaxLimPct with WMaxLim_Ena and a revert
+#   timeout), reads it back, says so in its log and on the dashboard
+#   ("Export limited HH:MM-HH:MM: feed-in -2.10 ct/kWh"); the simulator's PV
+#   is clipped to the limit;
+#   after the exchange's feed-in turns positive (SIGHUP) on lifts the limit
+#   (WMaxLim_Ena 0 read back), the simulator says it was lifted;
+#   negative again: on limits again; killed with SIGKILL while limiting,
+#   the simulator's inverter lifts the limit by itself when the revert
+#   timeout runs out (its registers polled with probe --json, no fixed
+#   sleeps);
+#   off never writes: its simulator never saw a limit, its log says nothing
+#   of curtailment.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+AGENT=$BUILD/peerwatt-agent
+EXCH=$BUILD/peerwatt-exchange
+L=4
+T=$PW_TMP
+
+XPK=$("$AGENT" keygen --out "$T/exchange.key" | sed -n 's/^public key: //p')
+declare -A SIMPORT SIMERR APID PK DASH
+: >"$T/households"
+k=0
+for n in on off; do
+	k=$((k + 1))
+	start_sim --start-time 12:00 --pv-peak 5000 --load 600 --seed $k ||
+		not_ok "simulator $n starts"
+	SIMPORT[$n]=$SIM_PORT
+	SIMERR[$n]=$T/sim.$SIM_PORT.err
+	PK[$n]=$("$AGENT" keygen --out "$T/$n.key" | sed -n 's/^public key: //p')
+	echo "$n $n ${PK[$n]} PWSIM-$k-1 z1 1200000 1200000" >>"$T/households"
+done
+
+REQ=$(free_port)
+PUB=$(free_port)
+xconf() {
+	exchange_conf "$T/exchange.conf" curtail 47 "$REQ" "$PUB" "$T/households" \
+		"$T/exchange.db" "$T/exchange.key"
+	sed -i "s/^feedin = .*/feedin = $1/" "$T/exchange.conf"
+	printf '[market]\ninterval_s = %s\ngate_s = 1\ngrace_s = 2\nmax_ahead_s = 5\n' $L \
+		>>"$T/exchange.conf"
+}
+xconf -0.021
+"$EXCH" -c "$T/exchange.conf" >>"$T/exchange.log" 2>&1 &
+EXPID=$!
+PW_PIDS+=($!)
+wait_port "$REQ" 60 || not_ok "exchange starts"
+
+for n in on off; do
+	DASH[$n]=$(free_port)
+	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "${SIMPORT[$n]}" "$REQ" "$PUB" "$XPK" 47 $L
+	sed -i 's/^feedin_price = .*/feedin_price = -0.021/' "$T/$n.conf"
+	if [ $n = on ]; then
+		printf '[device]\ncontrol = on\n' >>"$T/$n.conf"
+	fi
+	printf '[policy]\nauto_sell = no\n[dashboard]\nlisten = 127.0.0.1:%s\n[log]\nlevel = info\n' \
+		"${DASH[$n]}" >>"$T/$n.conf"
+	"$AGENT" -c "$T/$n.conf" >>"$T/$n.log" 2>&1 &
+	APID[$n]=$!
+	PW_PIDS+=($!)
+done
+
+# what peerwatt-agent probe --json reads of a simulator's controls
+controls() { "$AGENT" probe --json --timeout 1000 "tcp://127.0.0.1:${SIMPORT[$1]}" 2>/dev/null; }
+limit_is() { # SIM true|false
+	controls "$1" | python3 -c '
+import json, sys
+c = json.load(sys.stdin).get("controls")
+sys.exit(0 if c is not None and c["limit_enabled"] == (sys.argv[1] == "true") else 1)' "$2"
+}
+count() { grep -c "$1" "$2" 2>/dev/null || true; }
+state() { curl -s -m 5 "http://127.0.0.1:${DASH[on]}/api/state"; }
+
+# --- the limit: written with a revert timeout, read back -------------------------
+WAIT_SECONDS=40 wait_for grep -q "WMaxLimPct .* written and read back, revert in [1-9]" "$T/on.log"
+check "on writes an export limit with a revert timeout and reads it back" \
+	grep -q "WMaxLimPct .* written and read back, revert in [1-9]" "$T/on.log"
+check "... the decision names the negative feed-in" \
+	grep -q "curtailment: interval .*feed-in -2.10 ct/kWh is below the floor 0.00 ct/kWh: export limited to the load" "$T/on.log"
+check "the simulator took the limit with its revert timeout" \
+	grep -q "sim: export limit [0-9.]* % of 5000 W, revert in [1-9][0-9]* s" "${SIMERR[on]}"
+has_event() {
+	state | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["curtailment"]
+e = c["events"][0]
+sys.exit(0 if c["enabled"] and c["limiting"] and e["text"].startswith("Export limited ")
+         and e["text"].endswith("feed-in -2.10 ct/kWh") and e["feed_in_uper_kwh"] == -21000
+         and e["estimate"] and e["ok"] else 1)'
+}
+WAIT_SECONDS=20 wait_for has_event
+check "the dashboard shows when and why export is limited" has_event
+pv_clipped() {
+	state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+c = s["curtailment"]
+# the simulator clips its PV to the limit (load + 0 sold, rounded up to 0.01 %)
+sys.exit(0 if s["pv_w"] is not None and c["limit_w"] is not None
+         and s["pv_w"] <= c["limit_w"] + 60 and s["pv_w"] < 3000 else 1)'
+}
+WAIT_SECONDS=20 wait_for pv_clipped
+check "the simulated inverter's output is clipped to the limit" pv_clipped
+
+# --- restored when feed-in is no longer negative -----------------------------------
+xconf 0.08
+kill -HUP "$EXPID"
+WAIT_SECONDS=40 wait_for grep -q "export limit lifted (WMaxLim_Ena 0 read back)" "$T/on.log"
+check "on lifts the limit once the feed-in is positive, read back" \
+	grep -q "export limit lifted (WMaxLim_Ena 0 read back)" "$T/on.log"
+check "... the simulator's limit is lifted" grep -q "sim: export limit lifted" "${SIMERR[on]}"
+not_limiting() { state | python3 -c '
+import json, sys
+sys.exit(0 if not json.load(sys.stdin)["curtailment"]["limiting"] else 1)'; }
+check "... the dashboard no longer says limiting" not_limiting
+
+# --- killed while limiting: the inverter reverts by itself ---------------------------
+before=$(count "written and read back" "$T/on.log")
+xconf -0.021
+kill -HUP "$EXPID"
+more_writes() { [ "$(count "written and read back" "$T/on.log")" -gt "$before" ]; }
+WAIT_SECONDS=40 wait_for more_writes
+check "negative again: on limits again" more_writes
+kill -KILL "${APID[on]}"
+wait "${APID[on]}" 2>/dev/null
+check "right after SIGKILL the simulator's inverter is still limited" limit_is on true
+WAIT_SECONDS=40 wait_for limit_is on false
+check "... and lifts the limit by itself when the revert timeout runs out" limit_is on false
+check "... as the simulator says" grep -q "revert timeout ran out: limit lifted" "${SIMERR[on]}"
+
+# --- control = off writes nothing --------------------------------------------------------
+check "off's simulator never saw a limit" test "$(count "sim: export limit" "${SIMERR[off]}")" = 0
+check "off's simulator holds no limit" limit_is off false
+check "off's log says nothing of curtailment" test "$(count "curtailment" "$T/off.log")" = 0
+check "off kept running" kill -0 "${APID[off]}"
+
+finish

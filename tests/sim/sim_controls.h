@@ -1,0 +1,56 @@
+/*
+ * sim_controls.h: peerwatt-sim's inverter controls (SunSpec models 121 and
+ * 123): WMax, and an export limit (WMaxLimPct with WMaxLim_Ena) that clips
+ * the simulated PV output and lifts itself when its revert timeout
+ * (WMaxLimPct_RvrtTms) runs out on the simulated clock.
+ *
+ * Writes (function 6 or 16) are accepted only to the read-write points of
+ * these two models, with values in range (WMaxLimPct at most 100 %,
+ * WMaxLim_Ena 0 or 1); anything else gets a Modbus exception and changes
+ * nothing, as on a real inverter.  Called by tests/sim/sim.c only.
+ */
+#ifndef TESTS_SIM_SIM_CONTROLS_H
+#define TESTS_SIM_SIM_CONTROLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <modbus.h>
+
+struct simctl {
+	modbus_mapping_t *map;
+	uint16_t base;
+	uint32_t a121, a123; /* 0: not laid out (a template) */
+	double wmax_w;
+	bool ena;           /* the limit is in force */
+	double pct;         /* of WMax */
+	bool revert;        /* ... until rvrt_left_s runs out */
+	double rvrt_left_s; /* simulated seconds */
+	unsigned long writes;
+	uint32_t allow_lo, allow_hi; /* another model's writable registers (simctl_allow) */
+};
+
+/* Registers models 121 and 123 take with their headers. */
+uint32_t simctl_len(void);
+/* Lay them out at addr (registers already allocated); returns the next address. */
+uint32_t simctl_layout(struct simctl *c, modbus_mapping_t *map, uint16_t base, uint32_t addr,
+                       double wmax_w);
+/* Let writes to the model at lo (its registers after ID and L, up to hi)
+ * through: a battery's controls (model 124), which sim.c checks itself. */
+void simctl_allow(struct simctl *c, uint32_t lo, uint32_t hi);
+/*
+ * Before a request is answered: 0 to serve it, or the Modbus exception
+ * code to answer a write with (outside the read-write points, or a value
+ * out of range).  q is the request, hl its header length.
+ */
+int simctl_check(const struct simctl *c, const uint8_t *q, int n, int hl);
+/* After a request was answered: a write to model 123 takes effect now. */
+void simctl_after(struct simctl *c, const uint8_t *q, int hl);
+/* The PV power the inverter puts out under the limit. */
+double simctl_clip(const struct simctl *c, double pv_w);
+/* A simulation step shortened to end when the revert timeout does. */
+double simctl_step(const struct simctl *c, double step_s);
+/* step_s of simulated time passed: the revert timeout counts down. */
+void simctl_tick(struct simctl *c, double step_s);
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * test_control.c: the curtailment decision (negative feed-in, the floor,
+ * the sold quantity, the load), WMaxLimPct's register value, the revert
+ * timeout, and the model 123 writes with their read-back on a register
+ * image behind a fake ctl_io (agent/control.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/control.h"
+#include "peerwatt/log.h"
+
+/* --- the decision -------------------------------------------------------------- */
+
+static void
+test_decide_table(void **state)
+{
+	static const struct {
+		int64_t feedin, floor;
+		uint64_t sold_wh;
+		uint32_t interval_s;
+		int64_t load_w;
+		bool limit;
+		int64_t sold_w, limit_w;
+	} t[] = {
+		/* a positive feed-in over the default floor 0: no limit */
+		{ 80000, 0, 0, 900, 500, false, 0, 0 },
+		/* zero is not below zero */
+		{ 0, 0, 0, 900, 500, false, 0, 0 },
+		/* negative: the load alone */
+		{ -21000, 0, 0, 900, 500, true, 0, 500 },
+		{ -1, 0, 0, 900, 500, true, 0, 500 },
+		/* sold 250 Wh in 15 min: 1000 W more */
+		{ -21000, 0, 250, 900, 500, true, 1000, 1500 },
+		/* rounded up: 1 Wh in 900 s is 4 W, not 0 */
+		{ -21000, 0, 1, 900, 0, true, 4, 4 },
+		/* a floor above a positive feed-in */
+		{ 30000, 50000, 100, 3600, 300, true, 100, 400 },
+		{ 50000, 50000, 100, 3600, 300, false, 100, 0 },
+		/* a negative floor: a slightly negative feed-in is accepted */
+		{ -10000, -20000, 0, 900, 300, false, 0, 0 },
+		{ -30000, -20000, 0, 900, 300, true, 0, 300 },
+		/* a negative load (a reading glitch) counts as none: never below 0 */
+		{ -21000, 0, 0, 900, -700, true, 0, 0 },
+		{ -21000, 0, 0, 900, 0, true, 0, 0 },
+		/* nothing overflows */
+		{ -21000, 0, UINT64_MAX, 1, INT64_MAX, true, INT64_MAX / 3600, INT64_MAX },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ctl_in in = { t[i].feedin, t[i].floor, t[i].sold_wh, t[i].interval_s,
+			             t[i].load_w };
+		struct ctl_decision d;
+		ctl_decide(&in, &d);
+		print_message("case %zu\n", i);
+		assert_int_equal(d.limit, t[i].limit);
+		assert_int_equal(d.sold_w, t[i].sold_w);
+		assert_int_equal(d.limit_w, t[i].limit_w);
+	}
+}
+
+static void
+test_pct_raw(void **state)
+{
+	static const struct {
+		int64_t limit_w, wmax_w;
+		int sf;
+		pw_err rc;
+		uint16_t raw;
+	} t[] = {
+		{ 500, 5000, -2, PW_OK, 1000 },   /* 10.00 % */
+		{ 501, 5000, -2, PW_OK, 1002 },   /* 10.02 % */
+		{ 5011, 50000, -2, PW_OK, 1003 }, /* 10.022 %: rounded up */
+		{ 500, 5000, 0, PW_OK, 10 },      /* 10 % */
+		{ 501, 5000, 0, PW_OK, 11 },      /* up: never below the need */
+		{ 500, 5000, -1, PW_OK, 100 },    /* 10.0 % */
+		{ 500, 5000, 1, PW_OK, 1 },       /* 10 % in tens */
+		{ 500, 5000, 2, PW_OK, 1 },       /* 100 % in hundreds: up */
+		{ 0, 5000, -2, PW_OK, 0 },        /* export nothing */
+		{ -5, 5000, -2, PW_OK, 0 },       /* never below 0 */
+		{ 5000, 5000, -2, PW_OK, 10000 }, /* 100 % */
+		{ 9000, 5000, -2, PW_OK, 10000 }, /* at most 100 % */
+		{ 9000, 5000, 0, PW_OK, 100 },
+		{ INT64_MAX, 5000, -2, PW_OK, 10000 },
+		{ 1, CTL_WMAX_MAX_W, -2, PW_OK, 1 },
+		{ 1, CTL_WMAX_MAX_W + 1, -2, PW_ERR_RANGE, 0 },
+		{ 500, 0, -2, PW_ERR_RANGE, 0 }, /* no WMax */
+		{ 500, -1, -2, PW_ERR_RANGE, 0 },
+		{ 500, 5000, -3, PW_ERR_RANGE, 0 }, /* 100 % would not fit */
+		{ 500, 5000, 3, PW_ERR_RANGE, 0 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint16_t raw = 0xBEEF;
+		print_message("case %zu\n", i);
+		assert_int_equal(ctl_pct_raw(t[i].limit_w, t[i].wmax_w, t[i].sf, &raw), t[i].rc);
+		if (t[i].rc == PW_OK)
+			assert_int_equal(raw, t[i].raw);
+		else
+			assert_int_equal(raw, 0xBEEF); /* untouched */
+	}
+}
+
+static void
+test_revert(void **state)
+{
+	(void)state;
+	assert_int_equal(ctl_revert_s(0, 1), CTL_MARGIN_S);
+	assert_int_equal(ctl_revert_s(-5000, 1), CTL_MARGIN_S);
+	assert_int_equal(ctl_revert_s(1, 1), CTL_MARGIN_S + 1); /* rounded up */
+	assert_int_equal(ctl_revert_s(890000, 1), 900);
+	/* the simulated clock runs faster: its seconds */
+	assert_int_equal(ctl_revert_s(2000, 60), (2 + CTL_MARGIN_S) * 60);
+	assert_int_equal(ctl_revert_s(2000, 0), 2 + CTL_MARGIN_S);
+	/* at most what the register holds */
+	assert_int_equal(ctl_revert_s(INT64_MAX, 1000), 65535);
+}
+
+/* --- the writes --------------------------------------------------------------- */
+
+#define BASE 40000
+
+struct image {
+	uint16_t regs[65536];
+	int writes, reads;
+	uint16_t last_addr, last_count;
+	bool ignore_writes; /* a device that acknowledges and keeps nothing */
+	pw_err write_rc;
+};
+
+static pw_err
+image_read(void *arg, uint16_t addr, uint16_t count, uint16_t *regs)
+{
+	struct image *im = arg;
+	assert_true(count >= 1 && count <= 125);
+	im->reads++;
+	memcpy(regs, &im->regs[addr], count * sizeof(uint16_t));
+	return PW_OK;
+}
+
+static pw_err
+image_write(void *arg, uint16_t addr, uint16_t count, const uint16_t *regs)
+{
+	struct image *im = arg;
+	assert_true(count >= 1 && count <= 32);
+	im->writes++;
+	im->last_addr = addr;
+	im->last_count = count;
+	if (im->write_rc != PW_OK)
+		return im->write_rc;
+	if (!im->ignore_writes)
+		memcpy(&im->regs[addr], regs, count * sizeof(uint16_t));
+	return PW_OK;
+}
+
+/* A device with models 121 (WMax 5000 W, or none) and 123 (SF -2). */
+static void
+image_init(struct image *im, struct sunspec_dev *dev, bool with121, bool with123)
+{
+	uint32_t a = BASE + 2;
+
+	memset(im, 0, sizeof(*im));
+	memset(dev, 0, sizeof(*dev));
+	dev->base = BASE;
+	if (with121) {
+		const struct sunspec_model_def *d = sunspec_model_find(121);
+		im->regs[a] = 121;
+		im->regs[a + 1] = d->fixed_len;
+		im->regs[a + sunspec_point_find(d, "WMax", false)->offset] = 5000;
+		im->regs[a + sunspec_point_find(d, "WMax_SF", false)->offset] = 0;
+		dev->models[dev->nmodels++] = (struct sunspec_model_ref){ 121, d->fixed_len, a };
+		a += 2u + d->fixed_len;
+	}
+	if (with123) {
+		const struct sunspec_model_def *d = sunspec_model_find(123);
+		im->regs[a] = 123;
+		im->regs[a + 1] = d->fixed_len;
+		im->regs[a + sunspec_point_find(d, "WMaxLimPct", false)->offset] = 10000;
+		im->regs[a + sunspec_point_find(d, "WMaxLimPct_RmpTms", false)->offset] = 7;
+		im->regs[a + sunspec_point_find(d, "WMaxLimPct_SF", false)->offset] =
+		    (uint16_t)(int16_t)-2;
+		dev->models[dev->nmodels++] = (struct sunspec_model_ref){ 123, d->fixed_len, a };
+	}
+}
+
+static uint16_t
+reg123(const struct image *im, const struct sunspec_dev *dev, const char *name)
+{
+	const struct sunspec_model_ref *r = &dev->models[dev->nmodels - 1];
+	return im->regs[r->addr + sunspec_point_find(sunspec_model_find(123), name, false)->offset];
+}
+
+static void
+test_apply_limit_and_lift(void **state)
+{
+	static struct image im;
+	struct sunspec_dev dev;
+	struct ctl_io io = { image_read, image_write, &im };
+	struct ctl_cmd cmd = { 1, true, 1234, 905 };
+	struct ctl_result res;
+	struct ctl_state st;
+	(void)state;
+
+	image_init(&im, &dev, true, true);
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_OK);
+	assert_int_equal(res.gen, 1);
+	assert_true(res.wrote && res.readback);
+	assert_int_equal(res.wmax_w, 5000);
+	assert_int_equal(res.pct_sf, -2);
+	assert_int_equal(res.pct_raw, 2468); /* 24.68 % of 5000 W = 1234 W */
+	/* one write of the five registers, at WMaxLimPct */
+	assert_int_equal(im.writes, 1);
+	assert_int_equal(im.last_count, CTL_NREGS);
+	assert_int_equal(reg123(&im, &dev, "WMaxLimPct"), 2468);
+	assert_int_equal(reg123(&im, &dev, "WMaxLimPct_WinTms"), 0);
+	assert_int_equal(reg123(&im, &dev, "WMaxLimPct_RvrtTms"), 905);
+	assert_int_equal(reg123(&im, &dev, "WMaxLimPct_RmpTms"), 7); /* kept */
+	assert_int_equal(reg123(&im, &dev, "WMaxLim_Ena"), 1);
+	assert_int_equal(ctl_sunspec_read(&io, &dev, &st), PW_OK);
+	assert_true(st.ena);
+	assert_int_equal(st.pct_raw, 2468);
+	assert_int_equal(st.revert_s, 905);
+	assert_int_equal(st.wmax_w, 5000);
+
+	/* lifting writes WMaxLim_Ena alone */
+	struct ctl_cmd lift = { 2, false, 0, 0 };
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &lift, &res), PW_OK);
+	assert_int_equal(im.writes, 2);
+	assert_int_equal(im.last_count, 1);
+	assert_int_equal(reg123(&im, &dev, "WMaxLim_Ena"), 0);
+	assert_int_equal(reg123(&im, &dev, "WMaxLimPct"), 2468);
+	assert_int_equal(ctl_sunspec_read(&io, &dev, &st), PW_OK);
+	assert_false(st.ena);
+}
+
+static void
+test_apply_refusals(void **state)
+{
+	static struct image im;
+	struct sunspec_dev dev;
+	struct ctl_io io = { image_read, image_write, &im };
+	struct ctl_cmd cmd = { 5, true, 1000, 60 };
+	struct ctl_result res;
+	(void)state;
+
+	/* a read-back that differs is an error naming the register */
+	image_init(&im, &dev, true, true);
+	im.ignore_writes = true;
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_ERR_STATE);
+	assert_true(res.wrote && res.readback);
+	assert_non_null(strstr(res.detail, "WMaxLimPct reads back 10000 after 2000"));
+
+	/* a write the device refuses */
+	image_init(&im, &dev, true, true);
+	im.write_rc = PW_ERR_MODBUS_EXC;
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_ERR_MODBUS_EXC);
+	assert_false(res.wrote);
+	assert_non_null(strstr(res.detail, "writing model 123"));
+
+	/* no model 123: nothing written */
+	image_init(&im, &dev, true, false);
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_ERR_NOT_IMPL);
+	assert_int_equal(im.writes, 0);
+	assert_non_null(strstr(res.detail, "model 123"));
+
+	/* no WMax: no percentage, nothing written */
+	image_init(&im, &dev, false, true);
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_ERR_NOT_IMPL);
+	assert_int_equal(im.writes, 0);
+
+	/* a scale factor 100 % does not fit: nothing written */
+	image_init(&im, &dev, true, true);
+	{
+		const struct sunspec_model_ref *r = &dev.models[1];
+		im.regs[r->addr +
+		        sunspec_point_find(sunspec_model_find(123), "WMaxLimPct_SF", false)
+		            ->offset] = (uint16_t)(int16_t)-3;
+	}
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_ERR_RANGE);
+	assert_int_equal(im.writes, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decide_table),   cmocka_unit_test(test_pct_raw),
+		cmocka_unit_test(test_revert),         cmocka_unit_test(test_apply_limit_and_lift),
+		cmocka_unit_test(test_apply_refusals),
+	};
+	log_init("test_control", LOG_LEVEL_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -273,9 +273,18 @@ poll_sunspec(struct dev *d, unsigned want, struct dev_reading *r)
 
 	if (!d->have_layout) {
 		const struct sunspec_model_ref *m;
-		rc = sunspec_discover(&d->sio, &d->sd, &last);
-		if (rc != PW_OK)
+		/* a walk a transport error ended resumes where it stopped: a
+		 * device failing one request in N still gets discovered */
+		if (d->sd.walk_next != 0)
+			rc = sunspec_walk_resume(&d->sio, &d->sd);
+		else
+			rc = sunspec_discover(&d->sio, &d->sd, &last);
+		if (rc != PW_OK) {
+			if (!(rc == PW_ERR_TIMEOUT || rc == PW_ERR_MODBUS ||
+			      rc == PW_ERR_UNAVAILABLE || rc == PW_ERR_MODBUS_EXC))
+				d->sd.walk_next = 0; /* anything else: from the marker again */
 			return rc == PW_ERR_NOT_SUNSPEC && last != PW_OK ? last : rc;
+		}
 		d->have_layout = true;
 		m = sunspec_dev_find(&d->sd, meter_ids, sizeof(meter_ids) / sizeof(meter_ids[0]));
 		d->have_meter = m != NULL;
@@ -291,8 +300,10 @@ poll_sunspec(struct dev *d, unsigned want, struct dev_reading *r)
 	meter_only = want == DEV_WANT_METER && d->have_meter && d->serial[0] != '\0';
 	rc = sunspec_poll(&d->sio, meter_only ? &d->sd_meter : &d->sd, &s);
 	if (rc != PW_OK) {
-		if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT || rc == PW_ERR_NOTFOUND)
+		if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT || rc == PW_ERR_NOTFOUND) {
 			d->have_layout = false; /* the layout moved: discover again */
+			d->sd.walk_next = 0;
+		}
 		return rc;
 	}
 	from_sunspec(d, &s, r);

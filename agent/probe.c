@@ -519,7 +519,9 @@ probe_run(const struct probe_opts *o)
 		if (r.has_meter)
 			account(&en, &r);
 		if (o->json) {
-			json_t *j = reading_json(d, &r), *c = controls_json(d);
+			/* one read: the export limit too (a series stays what it was) */
+			json_t *j = reading_json(d, &r),
+			       *c = o->count == 1 ? controls_json(d) : NULL;
 			if (c != NULL)
 				json_object_set_new(j, "controls", c);
 			print_json(j, o->count > 1);

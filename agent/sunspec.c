@@ -625,15 +625,15 @@ is_transport_err(pw_err rc)
 	return rc != PW_OK && rc != PW_ERR_MODBUS_EXC;
 }
 
-pw_err
-sunspec_walk(const struct sunspec_io *io, uint16_t base, struct sunspec_dev *dev)
+/* The walk from dev->walk_next on; a transport error leaves walk_next at
+ * the header that failed. */
+static pw_err
+walk_from(const struct sunspec_io *io, struct sunspec_dev *dev)
 {
-	uint32_t addr = (uint32_t)base + 2;
+	uint32_t addr = dev->walk_next;
 	uint16_t hdr[2];
 	pw_err rc;
 
-	memset(dev, 0, sizeof(*dev));
-	dev->base = base;
 	for (;;) {
 		if (addr + 2 > 65536u) {
 			walk_warn(io, "sunspec: model chain runs past register 65535");
@@ -645,8 +645,10 @@ sunspec_walk(const struct sunspec_io *io, uint16_t base, struct sunspec_dev *dev
 			log_debug("sunspec: exception at %u taken as the end of the chain", addr);
 			break;
 		}
-		if (rc != PW_OK)
+		if (rc != PW_OK) {
+			dev->walk_next = addr;
 			return rc;
+		}
 		if (hdr[0] == 0xFFFF)
 			break;
 		if (hdr[0] == 0) {
@@ -668,12 +670,31 @@ sunspec_walk(const struct sunspec_io *io, uint16_t base, struct sunspec_dev *dev
 		dev->models[dev->nmodels].addr = addr;
 		dev->nmodels++;
 		addr += 2u + hdr[1];
+		dev->walk_next = addr;
 	}
+	dev->walk_next = 0;
 	if (dev->nmodels == 0) {
-		walk_warn(io, "sunspec: empty model chain at base %u", base);
+		walk_warn(io, "sunspec: empty model chain at base %u", dev->base);
 		return PW_ERR_CORRUPT;
 	}
 	return PW_OK;
+}
+
+pw_err
+sunspec_walk(const struct sunspec_io *io, uint16_t base, struct sunspec_dev *dev)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->base = base;
+	dev->walk_next = (uint32_t)base + 2;
+	return walk_from(io, dev);
+}
+
+pw_err
+sunspec_walk_resume(const struct sunspec_io *io, struct sunspec_dev *dev)
+{
+	if (dev->walk_next == 0)
+		return PW_ERR_ARG;
+	return walk_from(io, dev);
 }
 
 pw_err

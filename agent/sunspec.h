@@ -111,6 +111,10 @@ struct sunspec_dev {
 	uint16_t base; /* address of "SunS" */
 	int nmodels;
 	struct sunspec_model_ref models[SUNSPEC_MAX_MODELS];
+	/* 0: the chain is complete; else a walk ended by a transport error
+	 * (models[] holds what was found) resumes at this header's address
+	 * (sunspec_walk_resume) */
+	uint32_t walk_next;
 };
 
 /* One model as read in one poll: its registers from ID on. */
@@ -144,6 +148,16 @@ pw_err sunspec_discover(const struct sunspec_io *io, struct sunspec_dev *dev, pw
     __attribute__((warn_unused_result));
 /* Walk the chain from a known base (after "SunS" has been seen there). */
 pw_err sunspec_walk(const struct sunspec_io *io, uint16_t base, struct sunspec_dev *dev)
+    __attribute__((warn_unused_result));
+
+/*
+ * Continue a walk that a transport error ended (dev->walk_next != 0) from
+ * where it stopped, keeping the models found: a device that fails one
+ * request in N is still discovered when its chain needs N requests or
+ * more.  Results as sunspec_walk; a transport error again leaves dev
+ * ready to resume.  PW_ERR_ARG when dev->walk_next is 0.
+ */
+pw_err sunspec_walk_resume(const struct sunspec_io *io, struct sunspec_dev *dev)
     __attribute__((warn_unused_result));
 
 /* The first model in dev with an id in ids[0..n), or NULL. */

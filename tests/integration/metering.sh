@@ -23,7 +23,11 @@ def need(c, msg):
 need(d["base"] == int(base), "base")
 need(d["unit"] == int(unit), "unit")
 ids = [m["id"] for m in d["models"]]
-need(ids == [1, int(inv), int(meter)], "model ids %s" % ids)
+# the inverter's settings and controls (121, 123) follow the meter
+need(ids[:5] == [1, int(inv), int(meter), 121, 123], "model ids %s" % ids)
+# probe reads the export limit (never writes it): the simulator holds none
+ctl = d["controls"]
+need(ctl["limit_enabled"] is False and ctl["wmax_w"] == 5000, "controls %s" % ctl)
 need(d["models"][0]["addr"] == int(base) + 2, "common addr")
 need(d["models"][0]["len"] in (65, 66), "common len")
 a = d["models"][0]["addr"] + 2 + d["models"][0]["len"]

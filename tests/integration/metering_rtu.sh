@@ -38,7 +38,8 @@ f, base, unit, inv, meter = sys.argv[1:6]
 d = json.load(open(f))
 assert d["base"] == int(base), d["base"]
 assert d["unit"] == int(unit)
-assert [m["id"] for m in d["models"]] == [1, int(inv), int(meter)]
+# the inverter's settings and controls (121, 123) follow the meter
+assert [m["id"] for m in d["models"]][:5] == [1, int(inv), int(meter), 121, 123]
 assert d["common"]["serial"].endswith("-" + unit)
 assert 0 < d["inverter"]["ac_power_w"] <= 5000
 assert d["inverter"]["ac_energy_wh"] >= 12345678

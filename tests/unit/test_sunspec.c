@@ -323,6 +323,50 @@ test_discover_no_marker(void **state)
 	free(im);
 }
 
+/* A walk a transport error ends resumes where it stopped, keeping the
+ * models found: a chain longer than the device's run of good replies is
+ * still walked (peerwatt-sim --fault garbage fails every 7th request). */
+static void
+test_walk_resume(void **state)
+{
+	struct image *im = image_new();
+	struct sunspec_io io = io_of(im);
+	struct sunspec_dev dev;
+	pw_err last = PW_OK;
+	uint32_t a = 40002, a103, a203;
+	(void)state;
+
+	image_marker(im, 40000);
+	a = image_model(im, a, 1, 66);
+	a103 = a;
+	a = image_model(im, a, 103, 50);
+	a203 = a;
+	a = image_model(im, a, 203, 105);
+	a = image_model(im, a, 121, 30);
+	a = image_model(im, a, 123, 24);
+	image_end(im, a);
+	/* the marker and two headers, then a timeout */
+	im->fail_after = 3;
+	assert_int_equal(sunspec_discover(&io, &dev, &last), PW_ERR_TIMEOUT);
+	assert_int_equal(dev.nmodels, 2);
+	assert_int_equal(dev.walk_next, a203);
+	/* one more header, then a timeout again: the progress is kept */
+	im->nreads = 0;
+	im->fail_after = 1;
+	assert_int_equal(sunspec_walk_resume(&io, &dev), PW_ERR_TIMEOUT);
+	assert_int_equal(dev.nmodels, 3);
+	im->nreads = 0;
+	im->fail_after = 0;
+	assert_int_equal(sunspec_walk_resume(&io, &dev), PW_OK);
+	assert_int_equal(dev.walk_next, 0);
+	assert_int_equal(dev.nmodels, 5);
+	assert_int_equal(dev.models[1].addr, a103);
+	assert_int_equal(dev.models[4].id, 123);
+	/* nothing to resume */
+	assert_int_equal(sunspec_walk_resume(&io, &dev), PW_ERR_ARG);
+	free(im);
+}
+
 /* A bad chain found again at every poll: with io.rate set, one warning per
  * LOG_RATE_MS, not one per walk (stderr captured). */
 static void
@@ -904,6 +948,7 @@ main(void)
 		cmocka_unit_test(test_discover_no_marker),
 		cmocka_unit_test(test_chain_guards),
 		cmocka_unit_test(test_chain_warning_rated),
+		cmocka_unit_test(test_walk_resume),
 		cmocka_unit_test(test_plan_every_model),
 		cmocka_unit_test(test_poll_int_device),
 		cmocka_unit_test(test_poll_float_device),

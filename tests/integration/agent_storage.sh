@@ -26,10 +26,11 @@ def need(c, msg):
         print("check failed:", kind, msg, json.dumps(d)); sys.exit(1)
 if kind == "none":
     need("storage" not in d, "no storage section without a battery")
-    need([m["id"] for m in d["models"]][3:] == [], "no storage models")
+    # only the inverter's settings and controls (121, 123) follow the meter
+    need([m["id"] for m in d["models"]][3:] == [121, 123], "no storage models")
     sys.exit(0)
 ids = [m["id"] for m in d["models"]]
-need(ids[3:] == [124, 713, 802], "storage models after the meter: %s" % ids)
+need(ids[3:6] == [124, 713, 802], "storage models after the meter: %s" % ids)
 s, m = d["storage"], d["meter"]
 need(s["model"] == 802, "values from the battery model")
 need(s["capacity_wh"] == 13500, "capacity")

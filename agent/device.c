@@ -322,6 +322,15 @@ poll_sunspec(struct dev *d, unsigned want, struct dev_reading *r)
 	 (1u << TMPL_V_GRID_POWER_EXPORT) | (1u << TMPL_V_EXPORT_ENERGY) |                         \
 	 (1u << TMPL_V_IMPORT_ENERGY))
 
+static bool
+limit_ok(const struct tmpl_reading *t, int vi, double *out)
+{
+	if (!t->has[vi] || !(t->num[vi] >= 0 && t->num[vi] <= STORAGE_POWER_MAX_W))
+		return false;
+	*out = t->num[vi];
+	return true;
+}
+
 /* A template's battery values, with the bounds of the SunSpec path. */
 static void
 from_template_battery(const struct tmpl_reading *t, struct storage_reading *st)
@@ -333,7 +342,19 @@ from_template_battery(const struct tmpl_reading *t, struct storage_reading *st)
 	st->soc_pct = st->has_soc ? soc : 0;
 	st->has_power = t->has[TMPL_V_BATTERY_POWER] && fabs(p) <= STORAGE_POWER_MAX_W;
 	st->power_w = st->has_power ? p : 0;
-	st->present = t->has[TMPL_V_BATTERY_SOC] || t->has[TMPL_V_BATTERY_POWER];
+	st->has_capacity = t->has[TMPL_V_BATTERY_CAPACITY] &&
+	                   t->num[TMPL_V_BATTERY_CAPACITY] >= 1 &&
+	                   t->num[TMPL_V_BATTERY_CAPACITY] <= STORAGE_CAPACITY_MAX_WH;
+	/* a nameplate value: the nearest Wh (13.5 kWh at 10^-1 is 13499.999... in binary) */
+	st->capacity_wh = st->has_capacity ? (int64_t)llround(t->num[TMPL_V_BATTERY_CAPACITY]) : 0;
+	st->has_max_charge = limit_ok(t, TMPL_V_BATTERY_MAX_CHARGE, &st->max_charge_w);
+	st->has_max_discharge = limit_ok(t, TMPL_V_BATTERY_MAX_DISCHARGE, &st->max_discharge_w);
+	st->has_soh = t->has[TMPL_V_BATTERY_SOH] && t->num[TMPL_V_BATTERY_SOH] >= 0 &&
+	              t->num[TMPL_V_BATTERY_SOH] <= 100;
+	st->soh_pct = st->has_soh ? t->num[TMPL_V_BATTERY_SOH] : 0;
+	st->present = false;
+	for (int i = TMPL_V_BATTERY_SOC; i <= TMPL_V_BATTERY_SOH; i++)
+		st->present = st->present || t->has[i];
 }
 
 static pw_err

@@ -28,6 +28,10 @@ static const char *const val_names[TMPL_V__COUNT] = {
 	[TMPL_V_SERIAL] = "serial",
 	[TMPL_V_BATTERY_SOC] = "battery_soc",
 	[TMPL_V_BATTERY_POWER] = "battery_power",
+	[TMPL_V_BATTERY_CAPACITY] = "battery_capacity",
+	[TMPL_V_BATTERY_MAX_CHARGE] = "battery_max_charge",
+	[TMPL_V_BATTERY_MAX_DISCHARGE] = "battery_max_discharge",
+	[TMPL_V_BATTERY_SOH] = "battery_soh",
 };
 
 static const char *const type_names[] = { "u16", "s16", "u32", "s32", "u64", "float32", "string" };
@@ -72,7 +76,8 @@ bool
 tmpl_is_power(int v)
 {
 	return v == TMPL_V_PV_POWER || v == TMPL_V_GRID_POWER || v == TMPL_V_GRID_POWER_IMPORT ||
-	       v == TMPL_V_GRID_POWER_EXPORT || v == TMPL_V_BATTERY_POWER;
+	       v == TMPL_V_GRID_POWER_EXPORT || v == TMPL_V_BATTERY_POWER ||
+	       v == TMPL_V_BATTERY_MAX_CHARGE || v == TMPL_V_BATTERY_MAX_DISCHARGE;
 }
 
 bool
@@ -340,7 +345,7 @@ poll_value(const struct tmpl *t, const struct tmpl_io *io, int vi, struct tmpl_r
 		r->has[vi] = true;
 		return PW_OK;
 	}
-	if (v->unit == TMPL_UNIT_KW)
+	if (v->unit == TMPL_UNIT_KW || v->unit == TMPL_UNIT_KWH) /* kWh: a battery's capacity */
 		sum *= 1000.0;
 	if (v->export_positive)
 		sum = -sum;

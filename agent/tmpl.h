@@ -11,7 +11,8 @@
  *
  * A template names, per value the agent uses (pv_power, ac_energy,
  * grid_power or grid_power_import + grid_power_export, export_energy,
- * import_energy, serial, battery_soc, battery_power), the function code
+ * import_energy, serial, battery_soc, battery_power, battery_capacity,
+ * battery_max_charge, battery_max_discharge, battery_soh), the function code
  * (3 holding, 4 input), the PDU address (0-based, as on the wire), the type,
  * the word order, the scale and the unit; and the device's quirks (port,
  * unit id, response timeout, quiet time after connect, one client only).
@@ -61,6 +62,10 @@ enum tmpl_val {
 	TMPL_V_SERIAL,
 	TMPL_V_BATTERY_SOC,
 	TMPL_V_BATTERY_POWER,
+	TMPL_V_BATTERY_CAPACITY,      /* usable capacity, Wh or kWh (not a counter) */
+	TMPL_V_BATTERY_MAX_CHARGE,    /* power limits, W or kW */
+	TMPL_V_BATTERY_MAX_DISCHARGE, /* */
+	TMPL_V_BATTERY_SOH,           /* state of health, % */
 	TMPL_V__COUNT
 };
 
@@ -165,7 +170,8 @@ struct tmpl_io {
 /* One value as read. */
 struct tmpl_reading {
 	bool has[TMPL_V__COUNT];
-	double num[TMPL_V__COUNT]; /* powers in W (grid: import positive), soc in % */
+	double num[TMPL_V__COUNT]; /* powers in W (grid: import positive), soc/soh in %,
+	                            * battery capacity in Wh */
 	/* energies: raw counts with value = raw x 10^sf Wh, whole Wh (floor) and the wrap */
 	uint64_t raw[TMPL_V__COUNT];
 	int sf[TMPL_V__COUNT];

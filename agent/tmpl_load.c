@@ -488,7 +488,11 @@ check_value(const struct tmpl *t, const struct pctx *x, int vi, const char *fnam
 		if (v->unit != TMPL_UNIT_WH && v->unit != TMPL_UNIT_KWH)
 			return cfail(err, errlen, fname, line, "[%s] needs unit Wh or kWh%s", sec,
 			             "");
-	} else if (vi == TMPL_V_BATTERY_SOC) {
+	} else if (vi == TMPL_V_BATTERY_CAPACITY) {
+		if (v->unit != TMPL_UNIT_WH && v->unit != TMPL_UNIT_KWH)
+			return cfail(err, errlen, fname, line, "[%s] needs unit Wh or kWh%s", sec,
+			             "");
+	} else if (vi == TMPL_V_BATTERY_SOC || vi == TMPL_V_BATTERY_SOH) {
 		if (v->unit != TMPL_UNIT_PCT)
 			return cfail(err, errlen, fname, line, "[%s] needs unit %%%s", sec, "");
 	} else if (vi == TMPL_V_SERIAL) {

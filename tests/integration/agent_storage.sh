@@ -4,7 +4,8 @@
 # reserve and state of health as configured, the battery charging from the
 # midday surplus (the meter then sees almost nothing), discharging for the
 # evening load, stopping at its reserve, its state of charge moving with the
-# energy it takes; float models carry the same storage models; a sim without
+# energy it takes; float models carry the same storage models; a template's
+# battery values (capacity, limits, health) fill the same section; a sim without
 # a battery has no "storage" section; bad battery options are usage errors.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -95,6 +96,80 @@ stop_pid "$SIM_PID"
 start_sim --start-time 12:00 --speed 0.001 --seed 3
 "$AGENT" probe --json "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/none.json" 2>"$PW_TMP/none.err"
 check "without a battery there is no storage section" check_storage "$PW_TMP/none.json" none
+stop_pid "$SIM_PID"
+
+# a template's battery values: the same storage section, without a SunSpec model
+TD=$PW_TMP/templates
+mkdir -p "$TD"
+cat >"$TD/hybrid.ini" <<'INI'
+[template]
+name = hybrid
+manual = peerwatt test map: a hybrid inverter's meter and battery
+role = meter
+[grid_power]
+fc = 3
+address = 0
+type = s32
+unit = W
+[export_energy]
+fc = 3
+address = 2
+type = u32
+unit = Wh
+[import_energy]
+fc = 3
+address = 4
+type = u32
+unit = Wh
+[battery_soc]
+fc = 3
+address = 10
+type = u16
+unit = %
+scale = -1
+[battery_power]
+fc = 3
+address = 11
+type = s16
+unit = W
+sign = charge_positive
+[battery_capacity]
+fc = 3
+address = 12
+type = u16
+unit = kWh
+scale = -2
+[battery_max_charge]
+fc = 3
+address = 13
+type = u16
+unit = W
+[battery_max_discharge]
+fc = 3
+address = 14
+type = u16
+unit = W
+[battery_soh]
+fc = 3
+address = 15
+type = u16
+unit = %
+INI
+start_sim --start-time 12:00 --speed 0.001 --pv-peak 6000 --seed 3 --battery-soc 30 "${BAT[@]}" \
+	--template hybrid --template-dir "$TD"
+"$AGENT" probe --json --template hybrid --template-dir "$TD" "tcp://127.0.0.1:$SIM_PORT" \
+	>"$PW_TMP/tmpl.json" 2>"$PW_TMP/tmpl.err"
+check "a template's battery values: capacity, limits, health, state of charge, power" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d.get("storage")
+ok = (s is not None and s["model"] is None and s["capacity_wh"] == 13500
+      and s["max_charge_w"] == 4000.0 and s["max_discharge_w"] == 4600.0
+      and s["soh_pct"] == 100.0 and 29.0 <= s["soc_pct"] <= 32.0
+      and -4000.0 <= s["power_w"] < -500.0 and s["reserve_pct"] is None
+      and "controls" not in s)
+if not ok: print(json.dumps(d))
+sys.exit(0 if ok else 1)' "$PW_TMP/tmpl.json"
 stop_pid "$SIM_PID"
 
 "$SIM" --listen "tcp://127.0.0.1:1" --battery-soc 50 >/dev/null 2>"$PW_TMP/u1.err"

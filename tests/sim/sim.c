@@ -370,12 +370,16 @@ refresh(struct sim *s, double now_real)
 	if (s->t != NULL) {
 		char sn[32];
 		struct simtmpl_values v = { s->pv_w,  s->grid_w, s->inv_wh, s->exp_wh, s->imp_wh,
-			                    zero_acc, 55.0,      -1200.0,   sn,        0 };
+			                    zero_acc, 55.0,      -1200.0,   10000.0,   5000.0,
+			                    5000.0,   100.0,     sn,        0 };
 		snprintf(sn, sizeof(sn), "PWSIM-%u-%d", s->seed, s->unit);
 		v.serial_num = 10000000ul + s->seed;
 		if (s->battery) {
 			v.soc_pct = simbat_soc_pct(&s->bat);
 			v.battery_w = s->bat_w;
+			v.capacity_wh = s->bat.cfg.capacity_wh;
+			v.max_charge_w = s->bat.cfg.max_charge_w;
+			v.max_discharge_w = s->bat.cfg.max_discharge_w;
 		}
 		simtmpl_refresh(s->t, s->map, &v);
 		return;

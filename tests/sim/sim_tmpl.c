@@ -125,6 +125,13 @@ simtmpl_refresh(const struct tmpl *t, modbus_mapping_t *m, const struct simtmpl_
 	    in_unit(&v[TMPL_V_BATTERY_POWER],
 	            v[TMPL_V_BATTERY_POWER].export_positive ? -x->battery_w : x->battery_w),
 	    NULL);
+	put(m, &v[TMPL_V_BATTERY_CAPACITY], in_unit(&v[TMPL_V_BATTERY_CAPACITY], x->capacity_wh),
+	    NULL);
+	put(m, &v[TMPL_V_BATTERY_MAX_CHARGE],
+	    in_unit(&v[TMPL_V_BATTERY_MAX_CHARGE], x->max_charge_w), NULL);
+	put(m, &v[TMPL_V_BATTERY_MAX_DISCHARGE],
+	    in_unit(&v[TMPL_V_BATTERY_MAX_DISCHARGE], x->max_discharge_w), NULL);
+	put(m, &v[TMPL_V_BATTERY_SOH], x->soh_pct, NULL);
 	/* the identification register holds what the template looks for */
 	snprintf(ident, sizeof(ident), "%.*s%s", (int)sizeof(ident) - 4, d->prefix,
 	         d->prefix[0] != '\0' ? "" : "SIM");

@@ -23,8 +23,9 @@ struct simtmpl_values {
 	double inv_wh, exp_wh, imp_wh;
 	bool zero_acc;             /* energy registers read 0 (waking up) */
 	double soc_pct, battery_w; /* battery_w > 0 discharging */
-	const char *serial;        /* for string serials */
-	unsigned long serial_num;  /* for numeric ones */
+	double capacity_wh, max_charge_w, max_discharge_w, soh_pct;
+	const char *serial;       /* for string serials */
+	unsigned long serial_num; /* for numeric ones */
 };
 
 /* The map for t, or NULL (logged) when the template has no registers. */

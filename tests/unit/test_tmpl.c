@@ -269,6 +269,15 @@ static const struct {
 	  "t.ini:19: length" },
 	{ HEAD EXP IMP "[battery_soc]\nfc = 3\naddress = 1\ntype = u16\nunit = W\n",
 	  "needs unit %" },
+	{ HEAD EXP IMP "[battery_soh]\nfc = 3\naddress = 1\ntype = u16\nunit = Wh\n",
+	  "[battery_soh] needs unit %" },
+	{ HEAD EXP IMP "[battery_capacity]\nfc = 3\naddress = 1\ntype = u16\nunit = kW\n",
+	  "[battery_capacity] needs unit Wh or kWh" },
+	{ HEAD EXP IMP "[battery_max_charge]\nfc = 3\naddress = 1\ntype = u16\nunit = %\n",
+	  "[battery_max_charge] needs unit W or kW" },
+	{ HEAD EXP IMP "[battery_max_discharge]\nfc = 3\naddress = 1\ntype = u16\nunit = W\n"
+	               "sign = charge_positive\n",
+	  "t.ini:20: sign" },
 	{ HEAD EXP IMP "[identify]\nfc = 3\naddress = 1\ntype = u16\n", "equals or min/max" },
 	{ HEAD EXP IMP "[identify]\nfc = 3\naddress = 1\ntype = u16\nmin = 4\nmax = 3\n",
 	  "min above max" },
@@ -470,6 +479,10 @@ static const char poll_text[] =
     "[export_energy]\nfc = 3\naddress = 30\ntype = u32\nword_order = little\nunit = Wh\n"
     "[import_energy]\nfc = 3\naddress = 32\ntype = float32\nunit = kWh\n"
     "[serial]\nfc = 3\naddress = 40\ntype = string\nlength = 4\n"
+    "[battery_capacity]\nfc = 3\naddress = 60\ntype = u16\nunit = kWh\nscale = -1\n"
+    "[battery_max_charge]\nfc = 3\naddress = 61\ntype = u16\nunit = kW\nscale = -2\n"
+    "[battery_max_discharge]\nfc = 3\naddress = 62\ntype = u16\nunit = W\n"
+    "[battery_soh]\nfc = 3\naddress = 63\ntype = u16\nunit = %\n"
     "[battery_power]\nfc = 3\naddress = 50\ntype = s16\nunit = W\nsign = charge_positive\n"
     "unit_id = 9\n";
 
@@ -501,6 +514,10 @@ test_poll_image(void **state)
 	im.hold[40] = ('A' << 8) | 'B';
 	im.hold[41] = ('C' << 8) | ' ';
 	im.hold[50] = (uint16_t)-700; /* discharging 700 W */
+	im.hold[60] = 135;            /* 13.5 kWh */
+	im.hold[61] = 420;            /* 4.2 kW */
+	im.hold[62] = 4600;
+	im.hold[63] = 96;
 	assert_int_equal(tmpl_identify(&t, &io), PW_OK);
 	assert_int_equal(tmpl_poll(&t, &io, 0xFFFFFFFFu, &r), PW_OK);
 	assert_true(r.has[TMPL_V_PV_POWER]);
@@ -518,6 +535,16 @@ test_poll_image(void **state)
 	assert_string_equal(r.serial, "ABC");
 	assert_true(r.has[TMPL_V_BATTERY_POWER]);
 	assert_true(r.num[TMPL_V_BATTERY_POWER] == 700.0); /* normalised: discharge positive */
+	assert_true(r.has[TMPL_V_BATTERY_CAPACITY] &&
+	            fabs(r.num[TMPL_V_BATTERY_CAPACITY] - 13500.0) < 1e-6);
+	assert_true(r.has[TMPL_V_BATTERY_MAX_CHARGE] &&
+	            fabs(r.num[TMPL_V_BATTERY_MAX_CHARGE] - 4200.0) < 1e-9);
+	assert_true(r.has[TMPL_V_BATTERY_MAX_DISCHARGE] &&
+	            r.num[TMPL_V_BATTERY_MAX_DISCHARGE] == 4600.0);
+	assert_true(r.has[TMPL_V_BATTERY_SOH] && r.num[TMPL_V_BATTERY_SOH] == 96.0);
+	/* battery_power comes from its own unit id (values are read in their enum order,
+	 * so it is polled alone to see that) */
+	assert_int_equal(tmpl_poll(&t, &io, 1u << TMPL_V_BATTERY_POWER, &r), PW_OK);
 	assert_int_equal(im.last_unit, 9);
 
 	/* sentinels and impossible values are left out, never 0 */

@@ -98,6 +98,60 @@ start_sim --start-time 12:00 --speed 0.001 --seed 3
 check "without a battery there is no storage section" check_storage "$PW_TMP/none.json" none
 stop_pid "$SIM_PID"
 
+# model 124's controls written over Modbus (function 16, a raw frame): the sim
+# honours them and reverts to self-consumption by itself after
+# InOutWRte_RvrtTms simulated seconds (60 x real time here)
+mb_write() { # PORT ADDR VALUE...: one write-multiple-registers request, exit 0 on its echo
+	python3 - "$@" <<'PY'
+import socket, struct, sys
+port, addr, vals = int(sys.argv[1]), int(sys.argv[2]), [int(v) for v in sys.argv[3:]]
+pdu = struct.pack(">BHHB", 16, addr, len(vals), 2 * len(vals))
+pdu += b"".join(struct.pack(">H", v & 0xFFFF) for v in vals)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(struct.pack(">HHHB", 7, 0, len(pdu) + 1, 1) + pdu)
+r = s.recv(64)
+s.close()
+sys.exit(0 if len(r) >= 12 and r[7] == 16 and struct.unpack(">H", r[8:10])[0] == addr else 1)
+PY
+}
+storage_of() { # PORT: the probe's storage section as compact JSON
+	"$AGENT" probe --json "tcp://127.0.0.1:$1" 2>/dev/null |
+		python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["storage"], sort_keys=True))'
+}
+start_sim --start-time 20:30 --speed 60 --seed 3 --battery-soc 60 "${BAT[@]}"
+a124=$("$AGENT" probe --json "tcp://127.0.0.1:$SIM_PORT" 2>/dev/null |
+	python3 -c 'import json, sys; print([m["addr"] for m in json.load(sys.stdin)["models"] if m["id"] == 124][0])')
+# StorCtl_Mod (offset 5) = DISCHARGE; OutWRte, InWRte, WinTms, RvrtTms (offsets 12-15)
+mb_write "$SIM_PORT" $((a124 + 12)) 0 0 0 120 && mb_write "$SIM_PORT" $((a124 + 5)) 2
+check "a write of model 124's controls is answered" test $? -eq 0
+st=$(storage_of "$SIM_PORT")
+check "the controls read back, and a 0 % discharge limit holds the battery" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+ok = s["controls"] == {"mode": 2, "in_rate_pct": 0.0, "out_rate_pct": 0.0, "revert_s": 120} \
+     and s["power_w"] == 0.0 and s["charge_status"] == "HOLDING"
+if not ok: print(s)
+sys.exit(0 if ok else 1)' "$st"
+reverted() {
+	storage_of "$SIM_PORT" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["controls"]["mode"] == 0 and s["power_w"] > 0 else 1)'
+}
+WAIT_SECONDS=30 wait_for reverted
+check "after its revert timeout the battery goes back to self-consumption by itself" test $? -eq 0
+# a forced charge (negative OutWRte) from the grid (ChaGriSet GRID, offset 17)
+mb_write "$SIM_PORT" $((a124 + 17)) 1 && mb_write "$SIM_PORT" $((a124 + 12)) -500 0 0 600 &&
+	mb_write "$SIM_PORT" $((a124 + 5)) 2
+st=$(storage_of "$SIM_PORT")
+check "a negative OutWRte with grid charging charges at that rate at night" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+ok = s["power_w"] == -2300.0 and s["charge_status"] == "CHARGING"
+if not ok: print(s)
+sys.exit(0 if ok else 1)' "$st"
+stop_pid "$SIM_PID"
+
 # a template's battery values: the same storage section, without a SunSpec model
 TD=$PW_TMP/templates
 mkdir -p "$TD"

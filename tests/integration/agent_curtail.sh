@@ -3,8 +3,10 @@
 # exchange (docs/agent.md "Curtailment").  The exchange's fixed feed-in
 # tariff is negative (-2.1 ct/kWh), 4 s intervals, max_ahead_s 5 so that
 # a reload's new tariffs apply two intervals later.  Two simulators at
-# noon (PV 5 kW, load 600 W: exporting), one agent each, neither selling:
-# "on" has [device] control = on, "off" has control off.
+# noon (PV 5 kW, load 600 W: exporting), one agent each, none selling:
+# "on" has [device] control = on, "off" has control off; "bad" has control
+# on against a simulator that acknowledges writes and keeps nothing
+# (--controls ignore).
 # Checks:
 #   on writes a limit (model 123 WMaxLimPct with WMaxLim_Ena and a revert
 #   timeout), reads it back, says so in its log and on the dashboard
@@ -17,7 +19,10 @@
 #   timeout runs out (its registers polled with probe --json, no fixed
 #   sleeps);
 #   off never writes: its simulator never saw a limit, its log says nothing
-#   of curtailment.
+#   of curtailment;
+#   bad's read-back differs: the control_failed problem on the dashboard
+#   and in the log names the register and both values, the event is
+#   marked unconfirmed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -31,9 +36,11 @@ XPK=$("$AGENT" keygen --out "$T/exchange.key" | sed -n 's/^public key: //p')
 declare -A SIMPORT SIMERR APID PK DASH
 : >"$T/households"
 k=0
-for n in on off; do
+for n in on off bad; do
 	k=$((k + 1))
-	start_sim --start-time 12:00 --pv-peak 5000 --load 600 --seed $k ||
+	extra=()
+	[ $n = bad ] && extra=(--controls ignore)
+	start_sim --start-time 12:00 --pv-peak 5000 --load 600 --seed $k "${extra[@]}" ||
 		not_ok "simulator $n starts"
 	SIMPORT[$n]=$SIM_PORT
 	SIMERR[$n]=$T/sim.$SIM_PORT.err
@@ -56,11 +63,11 @@ EXPID=$!
 PW_PIDS+=($!)
 wait_port "$REQ" 60 || not_ok "exchange starts"
 
-for n in on off; do
+for n in on off bad; do
 	DASH[$n]=$(free_port)
 	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "${SIMPORT[$n]}" "$REQ" "$PUB" "$XPK" 47 $L
 	sed -i 's/^feedin_price = .*/feedin_price = -0.021/' "$T/$n.conf"
-	if [ $n = on ]; then
+	if [ $n != off ]; then
 		printf '[device]\ncontrol = on\n' >>"$T/$n.conf"
 	fi
 	printf '[policy]\nauto_sell = no\n[dashboard]\nlisten = 127.0.0.1:%s\n[log]\nlevel = info\n' \
@@ -79,7 +86,7 @@ c = json.load(sys.stdin).get("controls")
 sys.exit(0 if c is not None and c["limit_enabled"] == (sys.argv[1] == "true") else 1)' "$2"
 }
 count() { grep -c "$1" "$2" 2>/dev/null || true; }
-state() { curl -s -m 5 "http://127.0.0.1:${DASH[on]}/api/state"; }
+state() { curl -s -m 5 "http://127.0.0.1:${DASH[${1:-on}]}/api/state"; }
 
 # --- the limit: written with a revert timeout, read back -------------------------
 WAIT_SECONDS=40 wait_for grep -q "WMaxLimPct .* written and read back, revert in [1-9]" "$T/on.log"
@@ -143,5 +150,21 @@ check "off's simulator never saw a limit" test "$(count "sim: export limit" "${S
 check "off's simulator holds no limit" limit_is off false
 check "off's log says nothing of curtailment" test "$(count "curtailment" "$T/off.log")" = 0
 check "off kept running" kill -0 "${APID[off]}"
+
+# --- a read-back that differs is a problem, not ignored ------------------------------
+bad_shown() {
+	state bad | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+p = [x for x in s["problems"] if x["code"] == "control_failed"]
+e = s["curtailment"]["events"]
+sys.exit(0 if p and "WMaxLimPct reads back 10000 after" in p[0]["message"]
+         and e and not e[0]["ok"] else 1)'
+}
+WAIT_SECONDS=40 wait_for bad_shown
+check "bad: a read-back that differs is the control_failed problem on the dashboard" bad_shown
+check "... and in the log, naming the register and both values" \
+	grep -q "status: control_failed: Writing the inverter's export limit failed: model 123 WMaxLimPct reads back 10000 after [0-9]* was written" "$T/bad.log"
+check "... the simulator kept nothing" grep -q "acknowledged and ignored" "${SIMERR[bad]}"
 
 finish

@@ -748,6 +748,7 @@ usage(FILE *f)
 	        "                    [--battery-wh WH [--battery-charge-w W]\n"
 	        "                    [--battery-discharge-w W] [--battery-efficiency PCT]\n"
 	        "                    [--battery-soc PCT] [--battery-reserve PCT]]\n"
+	        "                    [--controls ok|ignore|refuse]\n"
 	        "       peerwatt-sim --listen sml:/dev/X[:BAUD]|p1:/dev/X[:BAUD] [--power W]\n"
 	        "                    [--interval MS] [--speed X] [--seed N]\n"
 	        "                    [--fault crc|truncate|garble|stall]\n"
@@ -779,7 +780,8 @@ known_option(const char *o)
 		                            "--battery-discharge-w",
 		                            "--battery-efficiency",
 		                            "--battery-soc",
-		                            "--battery-reserve" };
+		                            "--battery-reserve",
+		                            "--controls" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (strcmp(o, opts[i]) == 0)
 			return true;
@@ -814,6 +816,7 @@ main(int argc, char **argv)
 	bool have_start = false;
 	const char *tname = NULL, *tdir = NULL;
 	struct tmpl tpl;
+	enum simctl_mode ctl_mode = SIMCTL_OK;
 	double bv[6] = { 0 };
 	unsigned bset = 0;
 
@@ -894,6 +897,9 @@ main(int argc, char **argv)
 			if (!num(a, 1, 10000, &v) || v != floor(v))
 				return bad(o, a);
 			s.trickle_ms = (uint32_t)v;
+		} else if (strcmp(o, "--controls") == 0) {
+			if (simctl_mode_parse(a, &ctl_mode) != 0)
+				return bad(o, a);
 		} else if (strcmp(o, "--reply-delay") == 0) {
 			if (!num(a, 0, 60000, &v) || v != floor(v))
 				return bad(o, a);
@@ -1002,6 +1008,7 @@ main(int argc, char **argv)
 			return EX_UNAVAILABLE;
 	} else {
 		layout(&s);
+		s.ctl.mode = ctl_mode;
 	}
 	advance(&s, now0);
 	if (s.fault == F_SLEEP && s.pv_w <= 0)

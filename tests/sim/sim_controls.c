@@ -28,6 +28,20 @@ off(uint16_t id, const char *name)
 	fatalx("sim: model %u has no point %s", id, name);
 }
 
+int
+simctl_mode_parse(const char *word, enum simctl_mode *mode)
+{
+	if (strcmp(word, "ok") == 0)
+		*mode = SIMCTL_OK;
+	else if (strcmp(word, "ignore") == 0)
+		*mode = SIMCTL_IGNORE;
+	else if (strcmp(word, "refuse") == 0)
+		*mode = SIMCTL_REFUSE;
+	else
+		return -1;
+	return 0;
+}
+
 uint32_t
 simctl_len(void)
 {
@@ -108,7 +122,7 @@ simctl_allow(struct simctl *c, uint32_t lo, uint32_t hi)
 }
 
 int
-simctl_check(const struct simctl *c, const uint8_t *q, int n, int hl)
+simctl_check(struct simctl *c, const uint8_t *q, int n, int hl)
 {
 	uint16_t addr, count, img[64];
 	const uint8_t *v;
@@ -138,6 +152,11 @@ simctl_check(const struct simctl *c, const uint8_t *q, int n, int hl)
 		else if (a == c->a121 + off(121, "WMax") && val == 0)
 			return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
 	}
+	if (c->mode == SIMCTL_REFUSE)
+		return MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE;
+	if (c->mode == SIMCTL_IGNORE) /* simctl_after puts them back */
+		for (uint32_t i = 0; i < len123; i++)
+			c->saved[i] = c->map->tab_registers[c->a123 + i - c->base];
 	/* at -2, 100 % is 10000 */
 	if (img[off(123, "WMaxLimPct")] > 10000 || img[off(123, "WMaxLim_Ena")] > 1 ||
 	    img[off(123, "Conn")] > 1)
@@ -160,6 +179,13 @@ simctl_after(struct simctl *c, const uint8_t *q, int hl)
 	c->wmax_w = *reg(c, c->a121 + off(121, "WMax")) * pow(10.0, sf);
 	if (!((uint32_t)addr + count > c->a123 + 2 && addr < c->a123 + 2 + RW_123))
 		return;
+	if (c->mode == SIMCTL_IGNORE) {
+		uint32_t len123 = 2u + sunspec_model_find(123)->fixed_len;
+		for (uint32_t i = 0; i < len123; i++)
+			c->map->tab_registers[c->a123 + i - c->base] = c->saved[i];
+		log_info("sim: a write to model 123 acknowledged and ignored (--controls ignore)");
+		return;
+	}
 	bool was = c->ena;
 	uint16_t rvrt = *reg(c, c->a123 + off(123, "WMaxLimPct_RvrtTms"));
 	c->ena = *reg(c, c->a123 + off(123, "WMaxLim_Ena")) == 1;

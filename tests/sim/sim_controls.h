@@ -17,7 +17,17 @@
 
 #include <modbus.h>
 
+/* --controls: how the inverter takes writes to model 123 (tests of the
+ * agent's read-back) */
+enum simctl_mode {
+	SIMCTL_OK,     /* as a real inverter */
+	SIMCTL_IGNORE, /* acknowledges and keeps nothing: a read-back differs */
+	SIMCTL_REFUSE  /* answers every write with an exception (device failure) */
+};
+
 struct simctl {
+	enum simctl_mode mode;
+	uint16_t saved[64]; /* model 123 before a write, for SIMCTL_IGNORE */
 	modbus_mapping_t *map;
 	uint16_t base;
 	uint32_t a121, a123; /* 0: not laid out (a template) */
@@ -30,6 +40,8 @@ struct simctl {
 	uint32_t allow_lo, allow_hi; /* another model's writable registers (simctl_allow) */
 };
 
+/* "ok", "ignore", "refuse": 0, or -1 for another word. */
+int simctl_mode_parse(const char *word, enum simctl_mode *mode);
 /* Registers models 121 and 123 take with their headers. */
 uint32_t simctl_len(void);
 /* Lay them out at addr (registers already allocated); returns the next address. */
@@ -43,7 +55,7 @@ void simctl_allow(struct simctl *c, uint32_t lo, uint32_t hi);
  * code to answer a write with (outside the read-write points, or a value
  * out of range).  q is the request, hl its header length.
  */
-int simctl_check(const struct simctl *c, const uint8_t *q, int n, int hl);
+int simctl_check(struct simctl *c, const uint8_t *q, int n, int hl);
 /* After a request was answered: a write to model 123 takes effect now. */
 void simctl_after(struct simctl *c, const uint8_t *q, int hl);
 /* The PV power the inverter puts out under the limit. */

@@ -330,20 +330,20 @@ static int64_t
 ev_saved(struct agentd *a, const struct actl_event *e, int64_t now, int64_t *not_wh, int *known)
 {
 	const struct fc_note *fn = &a->fc_notes[e->iv % FC_NOTES];
-	int64_t len = agentd_interval_ms(a), to = e->to_ms != 0 ? e->to_ms : now, part, wh;
+	int64_t to = e->to_ms != 0 ? e->to_ms : now;
 
 	*known = 0;
 	*not_wh = 0;
 	if (!fn->set || fn->interval != e->iv || to <= e->from_ms)
 		return 0;
-	part = to - e->from_ms > len ? len : to - e->from_ms;
-	wh = fn->forecast_wh > e->sold_wh ? (int64_t)(fn->forecast_wh - e->sold_wh) : 0;
-	if (wh > INT64_MAX / len)
+	*not_wh = ctl_not_exported_wh(fn->forecast_wh, e->sold_wh, to - e->from_ms,
+	                              agentd_interval_ms(a));
+	if (*not_wh < 0) {
+		*not_wh = 0;
 		return 0;
-	*not_wh = wh * part / len;
+	}
 	*known = 1;
-	/* money as everywhere: Wh x price per kWh / 1000, truncated */
-	return -(*not_wh) * e->feedin_uper_kwh / 1000;
+	return ctl_saved_u(*not_wh, e->feedin_uper_kwh);
 }
 
 static json_t *

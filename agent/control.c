@@ -65,6 +65,30 @@ ctl_revert_s(int64_t remaining_ms, uint32_t speed)
 	return (uint16_t)(s < 1 ? 1 : s > 65535 ? 65535 : s);
 }
 
+int64_t
+ctl_not_exported_wh(uint64_t forecast_wh, uint64_t sold_wh, int64_t part_ms, int64_t len_ms)
+{
+	uint64_t wh = forecast_wh > sold_wh ? forecast_wh - sold_wh : 0;
+
+	if (len_ms <= 0 || part_ms < 0)
+		return -1;
+	if (part_ms > len_ms)
+		part_ms = len_ms;
+	if (wh > (uint64_t)(INT64_MAX / len_ms))
+		return -1;
+	return (int64_t)wh * part_ms / len_ms;
+}
+
+int64_t
+ctl_saved_u(int64_t not_exported_wh, int64_t feedin_uper_kwh)
+{
+	/* |feed-in| < 2^31 (an i32 on the wire): 2^31 x 2^32 fits */
+	if (not_exported_wh < 0 || not_exported_wh > INT64_C(1) << 32 ||
+	    feedin_uper_kwh < INT32_MIN || feedin_uper_kwh > INT32_MAX)
+		return 0;
+	return -(not_exported_wh * feedin_uper_kwh) / 1000;
+}
+
 /* WMax in whole W: model 121 WMax, else model 120 WRtg. */
 static pw_err
 read_wmax(const struct sunspec_io *sio, const struct sunspec_dev *dev, int64_t *wmax_w)

@@ -71,6 +71,19 @@ pw_err ctl_pct_raw(int64_t limit_w, int64_t wmax_w, int sf, uint16_t *raw)
  * rounded up, 1..65535. */
 uint16_t ctl_revert_s(int64_t remaining_ms, uint32_t speed);
 
+/*
+ * What a limited interval saved, an estimate (docs/agent.md "Curtailment"):
+ * the export the forecast expected beyond what was sold, for the part of
+ * the interval limited (part_ms of len_ms), is what was not exported;
+ * ctl_saved_u prices it at the negative feed-in: -(wh x feed-in) / 1000
+ * micro-units, truncated toward zero (negative when the feed-in was
+ * positive: a floor above 0 limited export that would have earned).
+ * ctl_not_exported_wh returns -1 when the figures do not fit.
+ */
+int64_t ctl_not_exported_wh(uint64_t forecast_wh, uint64_t sold_wh, int64_t part_ms,
+                            int64_t len_ms);
+int64_t ctl_saved_u(int64_t not_exported_wh, int64_t feedin_uper_kwh);
+
 /* Register access: read as struct sunspec_io, and a write of 1..32
  * registers (agent/modbus_link.c's mlink_write_cb). */
 struct ctl_io {

@@ -107,6 +107,17 @@ sys.exit(0 if c["enabled"] and c["limiting"] and e["text"].startswith("Export li
 }
 WAIT_SECONDS=20 wait_for has_event
 check "the dashboard shows when and why export is limited" has_event
+# the statements view lists the limited intervals with their estimated saving
+saved_listed() {
+	curl -s -m 5 "http://127.0.0.1:${DASH[on]}/api/statements" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["curtailed"]
+e = [x for x in c if x["saved_u"] is not None]
+sys.exit(0 if e and all(x["estimate"] and x["not_exported_wh"] >= 0 and
+         x["saved_u"] == x["not_exported_wh"] * 21000 // 1000 for x in e) else 1)'
+}
+WAIT_SECONDS=20 wait_for saved_listed
+check "the statements view lists the limited intervals with an estimated saving" saved_listed
 pv_clipped() {
 	state | python3 -c '
 import json, sys

@@ -122,6 +122,32 @@ test_revert(void **state)
 	assert_int_equal(ctl_revert_s(INT64_MAX, 1000), 65535);
 }
 
+static void
+test_saved(void **state)
+{
+	(void)state;
+	/* forecast 1000 Wh, 200 sold, the whole interval limited: 800 Wh */
+	assert_int_equal(ctl_not_exported_wh(1000, 200, 900000, 900000), 800);
+	/* half of it limited */
+	assert_int_equal(ctl_not_exported_wh(1000, 200, 450000, 900000), 400);
+	/* longer than the interval counts as the interval */
+	assert_int_equal(ctl_not_exported_wh(1000, 200, 2000000, 900000), 800);
+	/* sold more than forecast: nothing held back */
+	assert_int_equal(ctl_not_exported_wh(100, 200, 900000, 900000), 0);
+	assert_int_equal(ctl_not_exported_wh(1000, 0, 0, 900000), 0);
+	assert_int_equal(ctl_not_exported_wh(1000, 0, 1, 0), -1);
+	assert_int_equal(ctl_not_exported_wh(UINT64_MAX, 0, 1, 900000), -1);
+	/* 800 Wh at -2.1 ct/kWh (-21000 per kWh): 16800 micro-units saved */
+	assert_int_equal(ctl_saved_u(800, -21000), 16800);
+	/* truncated toward zero: 1 Wh x 21000 / 1000 = 21 */
+	assert_int_equal(ctl_saved_u(1, -21000), 21);
+	assert_int_equal(ctl_saved_u(1, -999), 0);
+	/* a positive feed-in under a higher floor: the limit cost that */
+	assert_int_equal(ctl_saved_u(800, 30000), -24000);
+	assert_int_equal(ctl_saved_u(-1, -21000), 0);
+	assert_int_equal(ctl_saved_u(0, -21000), 0);
+}
+
 /* --- the writes --------------------------------------------------------------- */
 
 #define BASE 40000
@@ -290,8 +316,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decide_table),   cmocka_unit_test(test_pct_raw),
-		cmocka_unit_test(test_revert),         cmocka_unit_test(test_apply_limit_and_lift),
+		cmocka_unit_test(test_decide_table),
+		cmocka_unit_test(test_pct_raw),
+		cmocka_unit_test(test_revert),
+		cmocka_unit_test(test_saved),
+		cmocka_unit_test(test_apply_limit_and_lift),
 		cmocka_unit_test(test_apply_refusals),
 	};
 	log_init("test_control", LOG_LEVEL_ERR);

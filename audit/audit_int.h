@@ -119,8 +119,18 @@ struct arules {
 	uint64_t time_s;
 	int32_t feedin_uper_kwh, retail_uper_kwh; /* may be negative */
 	uint32_t fee_same_uper_kwh, fee_default_uper_kwh;
-	struct settle_fee fees[PW_MARKET_MAX_FEES];
+	/* the fee table, interned: entries with equal tables share one (a
+	 * year of quarter-hour MARKET entries holds a few distinct tables,
+	 * not 35,040 copies of 4.5 KB); owned by a->fee_tabs */
+	const struct settle_fee *fees;
 	size_t n_fees;
+};
+
+/* One distinct fee table of the MARKET entries. */
+struct afees {
+	uint64_t hash;
+	size_t n;
+	struct settle_fee *pairs; /* owned; NULL when n is 0 */
 };
 
 struct audit {
@@ -135,6 +145,10 @@ struct audit {
 	uint64_t first_market_idx; /* its index: 0, or where the migration wrote it */
 	struct arules *rules;      /* by log order; effective intervals never go down */
 	size_t n_rules, cap_rules;
+	struct afees *fee_tabs; /* the distinct fee tables */
+	size_t n_fee_tabs, cap_fee_tabs;
+	uint32_t *fee_slot; /* open addressing by hash: index + 1, 0 free */
+	size_t cap_fee_slots;
 	uint64_t max_iv,
 	    max_iv_idx; /* the highest interval an entry so far names, and that entry */
 	int have_max_iv;

@@ -150,15 +150,98 @@ market_sane(struct audit *a, uint64_t idx, const struct pw_market *m)
 	return 0;
 }
 
+/* FNV-1a over the table's pairs. */
+static uint64_t
+fees_hash(const struct settle_fee *f, size_t n)
+{
+	uint64_t h = 1469598103934665603ull ^ n;
+	const uint8_t *p = (const uint8_t *)f;
+	for (size_t i = 0; i < n * sizeof(*f); i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+static pw_err
+fee_slots_grow(struct audit *a, size_t cap)
+{
+	uint32_t *n = calloc(cap, sizeof(*n));
+	if (n == NULL)
+		return PW_ERR_NOMEM;
+	for (size_t i = 0; i < a->n_fee_tabs; i++) {
+		size_t k = (size_t)a->fee_tabs[i].hash & (cap - 1);
+		while (n[k] != 0)
+			k = (k + 1) & (cap - 1);
+		n[k] = (uint32_t)(i + 1);
+	}
+	free(a->fee_slot);
+	a->fee_slot = n;
+	a->cap_fee_slots = cap;
+	return PW_OK;
+}
+
+/* The shared copy of the table f[0 .. n) (zeroed padding: compared whole). */
+static pw_err
+fees_intern(struct audit *a, const struct settle_fee *f, size_t n, const struct settle_fee **out)
+{
+	uint64_t h = fees_hash(f, n);
+	size_t k;
+	pw_err rc;
+
+	if (a->cap_fee_slots < 2 * (a->n_fee_tabs + 1) &&
+	    (rc = fee_slots_grow(a, a->cap_fee_slots ? 2 * a->cap_fee_slots : 16)) != PW_OK)
+		return rc;
+	for (k = (size_t)h & (a->cap_fee_slots - 1); a->fee_slot[k] != 0;
+	     k = (k + 1) & (a->cap_fee_slots - 1)) {
+		const struct afees *t = &a->fee_tabs[a->fee_slot[k] - 1];
+		if (t->hash == h && t->n == n &&
+		    (n == 0 || memcmp(t->pairs, f, n * sizeof(*f)) == 0)) {
+			*out = t->pairs;
+			return PW_OK;
+		}
+	}
+	if ((rc = audit_grow((void **)&a->fee_tabs, &a->cap_fee_tabs, a->n_fee_tabs + 1,
+	                     sizeof(*a->fee_tabs))) != PW_OK)
+		return rc;
+	struct afees *t = &a->fee_tabs[a->n_fee_tabs];
+	t->hash = h;
+	t->n = n;
+	t->pairs = NULL;
+	if (n > 0) {
+		if ((t->pairs = malloc(n * sizeof(*f))) == NULL)
+			return PW_ERR_NOMEM;
+		memcpy(t->pairs, f, n * sizeof(*f));
+	}
+	a->fee_slot[k] = (uint32_t)(a->n_fee_tabs + 1);
+	a->n_fee_tabs++;
+	*out = t->pairs;
+	return PW_OK;
+}
+
 static pw_err
 add_rules(struct audit *a, uint64_t idx, const struct pw_market *m)
 {
+	struct settle_fee fees[PW_MARKET_MAX_FEES];
+	size_t n_fees = 0;
 	pw_err rc =
 	    audit_grow((void **)&a->rules, &a->cap_rules, a->n_rules + 1, sizeof(*a->rules));
 	if (rc != PW_OK)
 		return rc;
+	memset(fees, 0, sizeof(fees));
+	for (uint16_t i = 0; i < m->n_fees && i < PW_MARKET_MAX_FEES; i++) {
+		pw_wire_text(fees[i].zone_a, sizeof(fees[i].zone_a), m->fees[i].zone_a,
+		             PW_TOKEN_LEN);
+		pw_wire_text(fees[i].zone_b, sizeof(fees[i].zone_b), m->fees[i].zone_b,
+		             PW_TOKEN_LEN);
+		fees[i].fee_uper_kwh = m->fees[i].fee_uper_kwh;
+		n_fees++;
+	}
+	const struct settle_fee *shared = NULL;
+	if ((rc = fees_intern(a, fees, n_fees, &shared)) != PW_OK)
+		return rc;
 	struct arules *r = &a->rules[a->n_rules++];
 	memset(r, 0, sizeof(*r));
+	r->fees = shared;
+	r->n_fees = n_fees;
 	r->idx = idx;
 	r->effective_interval = m->effective_interval;
 	r->time_s = m->time_s;
@@ -166,14 +249,6 @@ add_rules(struct audit *a, uint64_t idx, const struct pw_market *m)
 	r->retail_uper_kwh = m->retail_uper_kwh;
 	r->fee_same_uper_kwh = m->fee_same_zone_uper_kwh;
 	r->fee_default_uper_kwh = m->fee_default_uper_kwh;
-	for (uint16_t i = 0; i < m->n_fees && i < PW_MARKET_MAX_FEES; i++) {
-		pw_wire_text(r->fees[i].zone_a, sizeof(r->fees[i].zone_a), m->fees[i].zone_a,
-		             PW_TOKEN_LEN);
-		pw_wire_text(r->fees[i].zone_b, sizeof(r->fees[i].zone_b), m->fees[i].zone_b,
-		             PW_TOKEN_LEN);
-		r->fees[i].fee_uper_kwh = m->fees[i].fee_uper_kwh;
-		r->n_fees++;
-	}
 	/* the report keeps the first AUDIT_MAX_RULE_SETS */
 	struct audit_report *rep = a->r;
 	if (rep->n_rule_sets < AUDIT_MAX_RULE_SETS) {
@@ -841,6 +916,10 @@ void
 audit_rules_free(struct audit *a)
 {
 	free(a->rules);
+	for (size_t i = 0; i < a->n_fee_tabs; i++)
+		free(a->fee_tabs[i].pairs);
+	free(a->fee_tabs);
+	free(a->fee_slot);
 	free(a->hhs);
 	free(a->hh_by_pk);
 }

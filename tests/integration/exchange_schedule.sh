@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# exchange_schedule.sh: the price outlook (the dynamic-tariff issue,
-# docs/market.md "Tariff schedule", docs/protocol.md QUERY SCHEDULE and PUB
-# topic MARKET).  QUERY SCHEDULE answers one message of exact logged MARKET
-# frames, one per change of rules from interval a on; PUB MARKET publishes
-# the same outlook at the start of every interval and after a MARKET entry
-# was logged.
+# exchange_schedule.sh: dynamic tariffs and grid fees (the dynamic-tariff
+# issue; docs/market.md "Tariff schedule", docs/exchange.md "Tariff
+# schedule", docs/protocol.md QUERY SCHEDULE and PUB topic MARKET).
+# With fixed tariffs: QUERY SCHEDULE answers one message of exact logged
+# MARKET frames, one per change of rules from interval a on, and PUB MARKET
+# publishes it at every interval start and after a reload logged an entry.
+# With a tariff_file and fee_file whose bounds change between intervals
+# (one with a negative feed-in): each change is one MARKET entry (equal rows
+# merged), orders are judged against their interval's bounds and cleared
+# within them, HEARTBEAT carries the current interval's tariffs; a reload
+# appends new rows, refuses changing a published row or one before E
+# (naming the line and interval, nothing changed), ignores past rows, keeps
+# published rows a shorter file lacks; at start a changed published row is
+# exit 78; peerwatt-audit verifies the log clean and catches a forged
+# MARKET entry for a traded interval and a clearing outside its bounds.
 set -u
 . "$(dirname "$0")/lib.sh"
 B=$BUILD
@@ -239,6 +248,25 @@ check "SIGHUP with a row for interval $near (before E): refused naming line $lin
 	grep -q "tariffs.csv line $line: interval $near (.*) may already hold orders under the logged rules" "$T/z.log"
 check "  nothing appended" test "$(z "SELECT count(*) FROM log WHERE type = 24")" -eq "$n24"
 sed -i "/^$((near * L)) /d" "$T/rows"
+render
+# a row entirely in the past is history: changed, it is not compared and
+# changes nothing
+reloads=$(grep -c "reload: configuration and" "$T/z.log")
+sed -i "s/^$(iso $((K * L))),40,10$/$(iso $((K * L))),41,10/" "$T/tariffs.csv"
+kill -HUP "$ZPID"
+WAIT_SECONDS=30 wait_for bash -c "[ \$(grep -c 'reload: configuration and' '$T/z.log') -gt $reloads ]"
+check "SIGHUP with a past row (interval K) changed: accepted as history, nothing appended" \
+	test "$(z "SELECT count(*) FROM log WHERE type = 24")" -eq "$n24"
+# a file shorter than what the log published: the published rows stay
+grep -v "^$(iso $(((K + 20) * L)))," "$T/tariffs.csv" >"$T/short.csv"
+cp "$T/short.csv" "$T/tariffs.csv"
+kill -HUP "$ZPID"
+WAIT_SECONDS=30 wait_for grep -q "a shorter file unpublishes nothing" "$T/z.log"
+check "SIGHUP with the published row of K+20 removed: warned, the log's row stays" \
+	grep -q "schedule: the files end with the row from interval $((K + 5)) .* the log already published rules up to interval $((K + 20)) (log index $i4): they stay" "$T/z.log"
+got=$("${CZ[@]}" -k "$T/a.key" query schedule +0 0)
+check "  nothing appended, the outlook still ends with K+20" test \
+	"$(z "SELECT count(*) FROM log WHERE type = 24") $(echo "$got" | tail -1 | cut -d' ' -f1-2)" = "$n24 MARKET $((K + 20))"
 render
 got=$("${CZ[@]}" -k "$T/a.key" query schedule +0 0)
 check "  the outlook still ends with the row published at K+20" test \

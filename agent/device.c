@@ -7,13 +7,14 @@
  * values only).  The serial of the meter read is cached from the last full
  * poll so that every reading names it.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <math.h>
 #include <string.h>
 
 #include "agent/control.h"
 #include "agent/device.h"
+#include "agent/storage_ctl.h"
 #include "agent/smdev.h"
 #include "peerwatt/log.h"
 
@@ -456,6 +457,27 @@ dev_control(struct dev *d, const struct ctl_cmd *cmd, struct ctl_result *res)
 	io.write = mlink_write_cb;
 	io.arg = d->ml;
 	return ctl_sunspec_apply(&io, &d->sd, cmd, res);
+}
+
+pw_err
+dev_storage_control(struct dev *d, const struct stctl_cfg *cfg, const struct stctl_cmd *cmd,
+                    struct stctl_result *res)
+{
+	struct ctl_io io = { mlink_read_cb, mlink_write_cb, d->ml };
+
+	memset(res, 0, sizeof(*res));
+	res->asked = res->planned = cmd->mode;
+	if (d->ml == NULL || d->is_tmpl || d->be != NULL) {
+		snprintf(res->detail, sizeof(res->detail),
+		         "the %s source has no storage controls (SunSpec model 124 only)",
+		         d->source);
+		return res->rc = PW_ERR_NOT_IMPL;
+	}
+	if (!d->have_layout) {
+		snprintf(res->detail, sizeof(res->detail), "the SunSpec layout is not known yet");
+		return res->rc = PW_ERR_STATE;
+	}
+	return stctl_apply(&io, &d->sd, cfg, cmd, res);
 }
 
 pw_err

@@ -166,6 +166,17 @@ pw_err dev_control(struct dev *d, const struct ctl_cmd *cmd, struct ctl_result *
     __attribute__((warn_unused_result));
 
 /* Read the export limit the device holds (nothing written). */
+/*
+ * A battery setpoint through SunSpec model 124 (agent/storage_ctl.c: the
+ * reserve, grid-charging and revert rules, the read-back).  PW_ERR_NOT_IMPL
+ * for templates and other backends, PW_ERR_STATE before discovery.
+ */
+struct stctl_cfg;
+struct stctl_cmd;
+struct stctl_result;
+pw_err dev_storage_control(struct dev *d, const struct stctl_cfg *cfg, const struct stctl_cmd *cmd,
+                           struct stctl_result *res) __attribute__((warn_unused_result));
+
 struct ctl_state;
 pw_err dev_control_state(struct dev *d, struct ctl_state *st) __attribute__((warn_unused_result));
 

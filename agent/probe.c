@@ -32,6 +32,7 @@
 #include "agent/probe.h"
 #include "agent/smeter.h"
 #include "agent/smprobe.h"
+#include "agent/storage_ctl.h"
 #include "peerwatt/cli.h"
 #include "peerwatt/log.h"
 
@@ -45,21 +46,28 @@ struct probe_opts {
 	long unit;
 	bool json, scan;
 	long timeout_ms, quiet_ms, count, interval_ms, rated_power_w;
+	/* --battery-set: a setpoint through model 124 instead of printing the reading */
+	const char *battery_set;
+	long revert_s, reserve_pct;
+	bool grid_charge;
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: peerwatt-agent probe [--json] [--template NAME] [--template-dir PATH]\n"
-	        "                            [--unit N] [--timeout MS] [--quiet-time MS]\n"
-	        "                            [--count N] [--interval MS] [--rated-power W]\n"
-	        "                            URL | --modbus URL\n"
-	        "       peerwatt-agent probe --scan [--json] [--unit N] [--template-dir PATH] "
-	        "URL\n"
-	        "       peerwatt-agent probe [--json] [--template sml|p1] [--count N] [--wait MS]\n"
-	        "                            [--stall MS] sml:/dev/X[:BAUD] | p1:/dev/X[:BAUD]\n"
-	        "URL: tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1\n");
+	fprintf(
+	    f, "usage: peerwatt-agent probe [--json] [--template NAME] [--template-dir PATH]\n"
+	       "                            [--unit N] [--timeout MS] [--quiet-time MS]\n"
+	       "                            [--count N] [--interval MS] [--rated-power W]\n"
+	       "                            URL | --modbus URL\n"
+	       "       peerwatt-agent probe --battery-set auto|hold|protect|charge:W|discharge:W\n"
+	       "                            [--revert S] [--reserve PCT] [--grid-charge] [--json]\n"
+	       "                            [--unit N] URL\n"
+	       "       peerwatt-agent probe --scan [--json] [--unit N] [--template-dir PATH] "
+	       "URL\n"
+	       "       peerwatt-agent probe [--json] [--template sml|p1] [--count N] [--wait MS]\n"
+	       "                            [--stall MS] sml:/dev/X[:BAUD] | p1:/dev/X[:BAUD]\n"
+	       "URL: tcp://HOST:PORT or rtu:/dev/X:BAUD:8N1\n");
 }
 
 static bool
@@ -459,6 +467,51 @@ print_summary(const struct probe_opts *o, const struct dev *d, struct energy *en
 	}
 }
 
+static json_t *
+stctl_regs_json(const struct stctl_regs *g)
+{
+	return json_pack("{s:i,s:i,s:i,s:i,s:i}", "mode", g->mode, "in_raw", g->in_raw, "out_raw",
+	                 g->out_raw, "revert_s", g->revert_s, "grid", g->grid);
+}
+
+/* --battery-set: one setpoint written and read back (the reading is only discovery). */
+static int
+battery_set_run(const struct probe_opts *o, struct dev *d)
+{
+	struct stctl_cfg cfg = { (double)o->reserve_pct, o->grid_charge };
+	struct stctl_cmd cmd;
+	struct stctl_result res;
+	pw_err rc;
+
+	if (stctl_parse(o->battery_set, &cmd) != PW_OK)
+		return EX_UNAVAILABLE; /* checked with the options */
+	cmd.revert_s = (uint16_t)o->revert_s;
+	rc = dev_storage_control(d, &cfg, &cmd, &res);
+	if (o->json) {
+		json_t *j = json_pack(
+		    "{s:{s:s,s:s,s:I,s:s,s:s,s:i,s:o,s:o}}", "battery_control", "asked",
+		    stctl_mode_name(res.asked), "planned", stctl_mode_name(res.planned), "power_w",
+		    (json_int_t)cmd.power_w, "result", rc == PW_OK ? "ok" : pw_strerror(rc),
+		    "detail", res.detail, "rate_sf", res.rate_sf, "written",
+		    res.wrote ? stctl_regs_json(&res.want) : json_null(), "read_back",
+		    res.readback ? stctl_regs_json(&res.got) : json_null());
+		print_json(j, false);
+		json_decref(j);
+	} else if (rc == PW_OK) {
+		printf(
+		    "battery     %s%s%s: written and read back (StorCtl_Mod %u, InWRte %d, OutWRte "
+		    "%d at 10^%d %%, revert %u s, ChaGriSet %s)\n",
+		    stctl_mode_name(res.planned), res.detail[0] ? ": " : "", res.detail,
+		    res.want.mode, res.want.in_raw, res.want.out_raw, res.rate_sf,
+		    res.want.revert_s, res.want.grid ? "GRID" : "PV");
+	}
+	if (rc != PW_OK)
+		fprintf(stderr, "peerwatt-agent probe: %s: battery %s: %s%s%s\n", o->url,
+		        stctl_mode_name(res.asked), pw_strerror(rc), res.detail[0] ? ": " : "",
+		        res.detail);
+	return rc == PW_OK ? 0 : EX_UNAVAILABLE;
+}
+
 static int
 probe_run(const struct probe_opts *o)
 {
@@ -516,6 +569,11 @@ probe_run(const struct probe_opts *o)
 			continue;
 		}
 		ok++;
+		if (o->battery_set != NULL) {
+			int ex = battery_set_run(o, d);
+			dev_destroy(&d);
+			return ex;
+		}
 		if (r.has_meter)
 			account(&en, &r);
 		if (o->json) {
@@ -594,7 +652,9 @@ scan_run(const struct probe_opts *o)
 int
 probe_main(int argc, char **argv)
 {
-	struct probe_opts o = { NULL, NULL, NULL, -1, false, false, -1, -1, 1, 1000, 0 };
+	struct probe_opts o = { NULL, NULL, NULL, -1,   false, false, -1,   -1,
+		                1,    1000, 0,    NULL, 60,    0,     false };
+	bool ctl_opts = false;
 
 	/* a utility smart meter (sml:, p1:) has a reader of its own */
 	for (int i = 1; i < argc; i++)
@@ -607,6 +667,23 @@ probe_main(int argc, char **argv)
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
+		}
+		if (strcmp(a, "--grid-charge") == 0) {
+			o.grid_charge = ctl_opts = true;
+			continue;
+		}
+		if (strcmp(a, "--battery-set") == 0) {
+			struct stctl_cmd c;
+			if (i + 1 >= argc)
+				return pw_cli_usage_error(PROG, "option '%s' needs a value", a);
+			o.battery_set = argv[++i];
+			if (stctl_parse(o.battery_set, &c) != PW_OK)
+				return pw_cli_usage_error(
+				    PROG,
+				    "--battery-set: '%s' is not auto, hold, protect, charge:W or "
+				    "discharge:W (W 1..%d)",
+				    o.battery_set, STORAGE_POWER_MAX_W);
+			continue;
 		}
 		if (strcmp(a, "--json") == 0 || strcmp(a, "--scan") == 0) {
 			*(a[2] == 'j' ? &o.json : &o.scan) = true;
@@ -642,6 +719,10 @@ probe_main(int argc, char **argv)
 			target = &o.interval_ms, lo = 0, hi = 3600000;
 		else if (strcmp(a, "--rated-power") == 0)
 			target = &o.rated_power_w, lo = 0, hi = 10000000;
+		else if (strcmp(a, "--revert") == 0)
+			target = &o.revert_s, lo = 1, hi = 65535, ctl_opts = true;
+		else if (strcmp(a, "--reserve") == 0)
+			target = &o.reserve_pct, lo = 0, hi = 99, ctl_opts = true;
 		if (target == NULL)
 			return pw_cli_usage_error(PROG, "unknown option '%s'", a);
 		if (i + 1 >= argc)
@@ -652,6 +733,12 @@ probe_main(int argc, char **argv)
 	}
 	if (o.url == NULL)
 		return pw_cli_usage_error(PROG, "a device URL (or --modbus URL) is required");
+	if (ctl_opts && o.battery_set == NULL)
+		return pw_cli_usage_error(PROG, "--revert, --reserve and --grid-charge go with "
+		                                "--battery-set");
+	if (o.battery_set != NULL && (o.scan || o.count != 1 || o.tmpl != NULL))
+		return pw_cli_usage_error(PROG, "--battery-set writes one SunSpec setpoint: no "
+		                                "--scan, --count or --template");
 	if (o.scan && (o.tmpl != NULL || o.count != 1))
 		return pw_cli_usage_error(PROG, "--scan tries every template: no --template or "
 		                                "--count");

@@ -152,6 +152,55 @@ if not ok: print(s)
 sys.exit(0 if ok else 1)' "$st"
 stop_pid "$SIM_PID"
 
+# probe --battery-set: the agent's own setpoints (agent/storage_ctl.c), each
+# with its revert timeout, read back, and honoured by the battery
+start_sim --start-time 21:00 --speed 60 --seed 3 --battery-soc 60 "${BAT[@]}"
+U=tcp://127.0.0.1:$SIM_PORT
+"$AGENT" probe --battery-set discharge:2000 --revert 120 --json "$U" >"$PW_TMP/set1.json" 2>"$PW_TMP/set1.err"
+rc=$?
+check "probe --battery-set discharge:2000 writes model 124 and reads it back" python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["battery_control"]
+ok = (int(sys.argv[2]) == 0 and c["result"] == "ok" and c["planned"] == "discharge"
+      and c["written"] == c["read_back"] and c["written"]["revert_s"] == 120
+      and c["written"]["mode"] == 3 and c["written"]["grid"] == 0)
+if not ok: print(c)
+sys.exit(0 if ok else 1)' "$PW_TMP/set1.json" "$rc"
+st=$(storage_of "$SIM_PORT")
+check "the battery discharges 2000 W, the excess over the load going to the grid" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+ok = 2000.0 <= s["power_w"] <= 2005.0 and s["controls"]["revert_s"] == 120
+if not ok: print(s)
+sys.exit(0 if ok else 1)' "$st"
+WAIT_SECONDS=30 wait_for reverted
+check "nobody writes again: the battery reverts to self-consumption by itself" test $? -eq 0
+"$AGENT" probe --battery-set charge:1500 "$U" >"$PW_TMP/set2.out" 2>&1
+st=$(storage_of "$SIM_PORT")
+check "charge:1500 at night without --grid-charge: ChaGriSet PV, nothing drawn from the grid" \
+	python3 -c 'import json, sys; s = json.loads(sys.argv[1]); sys.exit(0 if s["power_w"] == 0.0 else 1)' "$st"
+"$AGENT" probe --battery-set charge:1500 --grid-charge "$U" >"$PW_TMP/set3.out" 2>&1
+st=$(storage_of "$SIM_PORT")
+check "charge:1500 --grid-charge: the battery charges from the grid" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+sys.exit(0 if -1505.0 <= s["power_w"] <= -1500.0 else 1)' "$st"
+"$AGENT" probe --battery-set discharge:1000 --reserve 70 "$U" >"$PW_TMP/set4.out" 2>&1
+rc=$?
+st=$(storage_of "$SIM_PORT")
+check "below the configured reserve a discharge becomes no discharge, and says why" \
+	test "$rc" -eq 0 -a -n "$(grep '^battery     protect: state of charge .* at or below the reserve 70.0 %' "$PW_TMP/set4.out")" \
+	-a -n "$(echo "$st" | grep '"power_w": 0.0')"
+stop_pid "$SIM_PID"
+"$AGENT" probe --battery-set hold --reserve 5 tcp://127.0.0.1:1 >/dev/null 2>&1
+check "--battery-set with no device exits 69" test $? -eq 69
+"$AGENT" probe --battery-set sell:100 tcp://127.0.0.1:1 >/dev/null 2>&1
+check "--battery-set with an unknown setpoint is a usage error" test $? -eq 64
+"$AGENT" probe --revert 60 tcp://127.0.0.1:1 >/dev/null 2>&1
+check "--revert without --battery-set is a usage error" test $? -eq 64
+"$AGENT" probe --battery-set hold --revert 0 tcp://127.0.0.1:1 >/dev/null 2>&1
+check "a revert timeout of 0 is a usage error" test $? -eq 64
+
 # a template's battery values: the same storage section, without a SunSpec model
 TD=$PW_TMP/templates
 mkdir -p "$TD"

@@ -5,7 +5,8 @@
  * answer with an exception, like a device.  Checks promises, not just
  * survival: no read larger than 125 registers, a discovered chain obeys the
  * guards, every decoded block stays within its model's length, strings are
- * printable, and "not implemented" is never returned as a value.
+ * printable, "not implemented" is never returned as a value, and the
+ * storage reading (agent/storage.c) holds only plausible battery values.
  */
 #include <math.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/storage.h"
 #include "agent/sunspec.h"
 
 struct fimg {
@@ -82,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sunspec_io io = { fimg_read, &im, NULL };
 	struct sunspec_dev dev;
 	struct sunspec_reading r;
+	struct storage_reading st;
 	struct sunspec_block *blk;
 	size_t n;
 
@@ -130,6 +133,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (r.has_export && r.export_raw == 0 && r.acc_bits != 0)
 			abort(); /* an acc of 0 is "not implemented", never a reading */
+	}
+	/* storage (124, 802, 713): whatever the registers, only plausible values */
+	if (storage_poll(&io, &dev, &st) == PW_OK) {
+		if ((st.has_soc && !(st.soc_pct >= 0 && st.soc_pct <= 100)) ||
+		    (st.has_soh && !(st.soh_pct >= 0 && st.soh_pct <= 100)) ||
+		    (st.has_reserve && !(st.reserve_pct >= 0 && st.reserve_pct <= 100)))
+			abort();
+		if (st.has_capacity &&
+		    (st.capacity_wh < 1 || st.capacity_wh > STORAGE_CAPACITY_MAX_WH))
+			abort();
+		if ((st.has_power && !(fabs(st.power_w) <= STORAGE_POWER_MAX_W)) ||
+		    (st.has_max_charge && !(st.max_charge_w >= 0)) ||
+		    (st.has_max_discharge && !(st.max_discharge_w >= 0)))
+			abort();
+		if (st.has_charge_status && st.charge_status_name == NULL)
+			abort();
+		if (st.has_controls && st.ctl_mode > 3)
+			abort();
+		if (st.present != (st.model != 0))
+			abort();
 	}
 	return 0;
 }

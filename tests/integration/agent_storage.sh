@@ -122,13 +122,14 @@ start_sim --start-time 20:30 --speed 60 --seed 3 --battery-soc 60 "${BAT[@]}"
 a124=$("$AGENT" probe --json "tcp://127.0.0.1:$SIM_PORT" 2>/dev/null |
 	python3 -c 'import json, sys; print([m["addr"] for m in json.load(sys.stdin)["models"] if m["id"] == 124][0])')
 # StorCtl_Mod (offset 5) = DISCHARGE; OutWRte, InWRte, WinTms, RvrtTms (offsets 12-15)
-mb_write "$SIM_PORT" $((a124 + 12)) 0 0 0 120 && mb_write "$SIM_PORT" $((a124 + 5)) 2
+# (a revert timeout of an hour while the checks read; then one of 60 s to see it)
+mb_write "$SIM_PORT" $((a124 + 12)) 0 0 0 3600 && mb_write "$SIM_PORT" $((a124 + 5)) 2
 check "a write of model 124's controls is answered" test $? -eq 0
 st=$(storage_of "$SIM_PORT")
 check "the controls read back, and a 0 % discharge limit holds the battery" python3 -c '
 import json, sys
 s = json.loads(sys.argv[1])
-ok = s["controls"] == {"mode": 2, "in_rate_pct": 0.0, "out_rate_pct": 0.0, "revert_s": 120} \
+ok = s["controls"] == {"mode": 2, "in_rate_pct": 0.0, "out_rate_pct": 0.0, "revert_s": 3600} \
      and s["power_w"] == 0.0 and s["charge_status"] == "HOLDING"
 if not ok: print(s)
 sys.exit(0 if ok else 1)' "$st"
@@ -138,6 +139,7 @@ import json, sys
 s = json.load(sys.stdin)
 sys.exit(0 if s["controls"]["mode"] == 0 and s["power_w"] > 0 else 1)'
 }
+mb_write "$SIM_PORT" $((a124 + 15)) 60
 WAIT_SECONDS=30 wait_for reverted
 check "after its revert timeout the battery goes back to self-consumption by itself" test $? -eq 0
 # a forced charge (negative OutWRte) from the grid (ChaGriSet GRID, offset 17)
@@ -156,36 +158,37 @@ stop_pid "$SIM_PID"
 # with its revert timeout, read back, and honoured by the battery
 start_sim --start-time 21:00 --speed 60 --seed 3 --battery-soc 60 "${BAT[@]}"
 U=tcp://127.0.0.1:$SIM_PORT
-"$AGENT" probe --battery-set discharge:2000 --revert 120 --json "$U" >"$PW_TMP/set1.json" 2>"$PW_TMP/set1.err"
+"$AGENT" probe --battery-set discharge:2000 --revert 3600 --json "$U" >"$PW_TMP/set1.json" 2>"$PW_TMP/set1.err"
 rc=$?
+st=$(storage_of "$SIM_PORT")
 check "probe --battery-set discharge:2000 writes model 124 and reads it back" python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1]))["battery_control"]
 ok = (int(sys.argv[2]) == 0 and c["result"] == "ok" and c["planned"] == "discharge"
-      and c["written"] == c["read_back"] and c["written"]["revert_s"] == 120
+      and c["written"] == c["read_back"] and c["written"]["revert_s"] == 3600
       and c["written"]["mode"] == 3 and c["written"]["grid"] == 0)
 if not ok: print(c)
 sys.exit(0 if ok else 1)' "$PW_TMP/set1.json" "$rc"
-st=$(storage_of "$SIM_PORT")
 check "the battery discharges 2000 W, the excess over the load going to the grid" python3 -c '
 import json, sys
 s = json.loads(sys.argv[1])
-ok = 2000.0 <= s["power_w"] <= 2005.0 and s["controls"]["revert_s"] == 120
+ok = 2000.0 <= s["power_w"] <= 2005.0 and s["controls"]["revert_s"] == 3600
 if not ok: print(s)
 sys.exit(0 if ok else 1)' "$st"
+"$AGENT" probe --battery-set discharge:2000 --revert 60 "$U" >/dev/null 2>&1
 WAIT_SECONDS=30 wait_for reverted
 check "nobody writes again: the battery reverts to self-consumption by itself" test $? -eq 0
-"$AGENT" probe --battery-set charge:1500 "$U" >"$PW_TMP/set2.out" 2>&1
+"$AGENT" probe --battery-set charge:1500 --revert 3600 "$U" >"$PW_TMP/set2.out" 2>&1
 st=$(storage_of "$SIM_PORT")
 check "charge:1500 at night without --grid-charge: ChaGriSet PV, nothing drawn from the grid" \
 	python3 -c 'import json, sys; s = json.loads(sys.argv[1]); sys.exit(0 if s["power_w"] == 0.0 else 1)' "$st"
-"$AGENT" probe --battery-set charge:1500 --grid-charge "$U" >"$PW_TMP/set3.out" 2>&1
+"$AGENT" probe --battery-set charge:1500 --grid-charge --revert 3600 "$U" >"$PW_TMP/set3.out" 2>&1
 st=$(storage_of "$SIM_PORT")
 check "charge:1500 --grid-charge: the battery charges from the grid" python3 -c '
 import json, sys
 s = json.loads(sys.argv[1])
 sys.exit(0 if -1505.0 <= s["power_w"] <= -1500.0 else 1)' "$st"
-"$AGENT" probe --battery-set discharge:1000 --reserve 70 "$U" >"$PW_TMP/set4.out" 2>&1
+"$AGENT" probe --battery-set discharge:1000 --reserve 70 --revert 3600 "$U" >"$PW_TMP/set4.out" 2>&1
 rc=$?
 st=$(storage_of "$SIM_PORT")
 check "below the configured reserve a discharge becomes no discharge, and says why" \

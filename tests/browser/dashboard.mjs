@@ -329,6 +329,13 @@ await test('a market below zero: negative tariff, clearing price and bid shown w
 	await page.click('[data-test=buy-submit]');
 	const msg = await text(page, '[data-test=buy-message]');
 	assert(/between −5\.0 ct\/kWh and 32\.0 ct\/kWh/.test(msg), 'bid below a negative feed-in: ' + msg);
+	// export limited (curtailment): when and why, and what it saved, an estimate
+	const cur = await text(page, '[data-test=curtailment]');
+	assert(/^Export limited \d\d:\d\d-\d\d:\d\d: feed-in -5\.00 ct\/kWh \(now: at most .+ W\)$/.test(cur),
+	    'curtailment line: ' + cur);
+	await page.waitForFunction(() => !document.querySelector('[data-test=curtailed]').hidden, null, { timeout: T });
+	const saved = await text(page, '[data-test=curtailed]');
+	assert(/Export limited .*: saved about .+ \(estimate: 250 Wh not exported\)/.test(saved), 'curtailed: ' + saved);
 	await page.screenshot({ path: path.join(SHOTS, 'negative.png'), fullPage: true });
 	assert(errors.length === 0, 'console errors: ' + errors.join('; '));
 	await ctx.close();

@@ -18,7 +18,9 @@
  *               [--negative]
  *
  * --negative: a market with a negative feed-in tariff (-5.0 ct/kWh) whose
- * clearing prices lie between -3.0 and -1.0 ct/kWh (sellers pay).
+ * clearing prices lie between -3.0 and -1.0 ct/kWh (sellers pay), and the
+ * interval under way with its export limited (curtailment, an example
+ * saving in the statements).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -152,6 +154,26 @@ amount(uint64_t qty_wh, int32_t price)
 
 /* ---- documents ------------------------------------------------------------ */
 
+/* --negative: the interval under way had its export limited (as
+ * agent/actl.c says it, docs/agent.md "Curtailment"); the saving is a
+ * fixed example figure. */
+static json_t *
+demo_curtail_event(struct demo *dm)
+{
+	char text[96], h1[8], h2[8];
+	time_t from = (time_t)(now_interval(dm) * dm->interval_s), to = from + dm->interval_s;
+	struct tm tm;
+
+	strftime(h1, sizeof(h1), "%H:%M", localtime_r(&from, &tm));
+	strftime(h2, sizeof(h2), "%H:%M", localtime_r(&to, &tm));
+	snprintf(text, sizeof(text), "Export limited %s-%s: feed-in -5.00 ct/kWh", h1, h2);
+	return json_pack("{s:I,s:I,s:n,s:i,s:i,s:i,s:I,s:b,s:s,s:i,s:i,s:b}", "interval",
+	                 (json_int_t)now_interval(dm), "from", (json_int_t)from, "to",
+	                 "feed_in_uper_kwh", DEMO_FEED_IN_NEG, "floor_uper_kwh", 0, "sold_wh", 0,
+	                 "limit_w", (json_int_t)dm->house_w, "ok", 1, "text", text,
+	                 "not_exported_wh", 250, "saved_u", 12500, "estimate", 1);
+}
+
 static json_t *
 doc_state(struct demo *dm)
 {
@@ -194,15 +216,23 @@ doc_state(struct demo *dm)
 		              "Power values are not current and no readings are signed:"
 		              " check that the device is on and reachable at [device]"
 		              " modbus = tcp://127.0.0.1:1502."));
-	return json_pack("{s:s,s:I,s:I,s:i,s:o,s:o,s:o,s:o,s:I,s:{s:b,s:s},s:{s:b,s:s},s:b,s:o}",
-	                 "household", "Demo household", "now", (json_int_t)time(NULL), "interval",
-	                 (json_int_t)now_interval(dm), "interval_s", (int)dm->interval_s, "pv_w",
-	                 pv, "house_w", house, "grid_w", grid, "surplus_w", surplus, "forecast_wh",
-	                 (json_int_t)(fc > 0 ? fc : 0), "exchange", "reachable", !dm->exchange_down,
-	                 "detail", dm->exchange_down ? "no reply for 30 s" : "", "inverter",
-	                 "reachable", !dm->inverter_down, "detail",
-	                 dm->inverter_down ? "Modbus timeout" : "", "has_pv", !dm->no_pv,
-	                 "problems", problems);
+	json_t *doc = json_pack(
+	    "{s:s,s:I,s:I,s:i,s:o,s:o,s:o,s:o,s:I,s:{s:b,s:s},s:{s:b,s:s},s:b,s:o}", "household",
+	    "Demo household", "now", (json_int_t)time(NULL), "interval",
+	    (json_int_t)now_interval(dm), "interval_s", (int)dm->interval_s, "pv_w", pv, "house_w",
+	    house, "grid_w", grid, "surplus_w", surplus, "forecast_wh",
+	    (json_int_t)(fc > 0 ? fc : 0), "exchange", "reachable", !dm->exchange_down, "detail",
+	    dm->exchange_down ? "no reply for 30 s" : "", "inverter", "reachable",
+	    !dm->inverter_down, "detail", dm->inverter_down ? "Modbus timeout" : "", "has_pv",
+	    !dm->no_pv, "problems", problems);
+	if (doc != NULL && dm->negative)
+		json_object_set_new(
+		    doc, "curtailment",
+		    json_pack("{s:b,s:b,s:i,s:s,s:i,s:[o]}", "enabled", 1, "limiting", 1, "limit_w",
+		              (json_int_t)dm->house_w, "why",
+		              "feed-in -5.00 ct/kWh is below the floor 0.00 ct/kWh",
+		              "floor_uper_kwh", 0, "events", demo_curtail_event(dm)));
+	return doc;
 }
 
 static json_t *
@@ -379,10 +409,12 @@ doc_statements(struct demo *dm, uint64_t before)
 		oldest = s->interval;
 		n++;
 	}
-	return paged(json_pack("{s:o,s:{s:I,s:I,s:I}}", "statements", a, "totals", "earned_u",
-	                       (json_int_t)earned, "paid_u", (json_int_t)paid, "saving_u",
-	                       (json_int_t)saving),
-	             more, n > 0, oldest);
+	json_t *doc = json_pack("{s:o,s:{s:I,s:I,s:I}}", "statements", a, "totals", "earned_u",
+	                        (json_int_t)earned, "paid_u", (json_int_t)paid, "saving_u",
+	                        (json_int_t)saving);
+	if (doc != NULL && dm->negative && before == 0)
+		json_object_set_new(doc, "curtailed", json_pack("[o]", demo_curtail_event(dm)));
+	return paged(doc, more, n > 0, oldest);
 }
 
 /* The first interval of the local day. */

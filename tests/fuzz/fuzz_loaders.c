@@ -6,11 +6,16 @@
  *   1  exchange configuration (exchange/xconfig.c, xconfig_load_buffer)
  *   2  agent configuration (agent/aconfig.c, aconfig_load on a memfd file)
  *   3  Modbus URL (agent/modbus_link.c, mlink_url_parse)
+ *   4  tariff schedule (exchange/schedule.c, schedule_parse)
+ *   5  grid-fee schedule (exchange/schedule.c, fee_schedule_parse)
  * The rest of the input is the file text.  Checks promises, not survival:
  * errors read "NAME:LINE: ..." and leave the target untouched; a loaded
  * registry has valid tokens and every entry is found by id, key and curve
  * key; loaded configs obey their cross-key rules; a parsed URL is one of
- * the documented forms with NUL-terminated fields.
+ * the documented forms with NUL-terminated fields; a parsed schedule is in
+ * strict time order on interval boundaries, retail >= feed-in, every fee
+ * table within its limits with each pair once, and every row is the one
+ * its own time looks up.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +28,7 @@
 #include "agent/aconfig.h"
 #include "agent/modbus_link.h"
 #include "exchange/registry.h"
+#include "exchange/schedule.h"
 #include "exchange/xconfig.h"
 #include "peerwatt/log.h"
 
@@ -173,6 +179,73 @@ fuzz_url(const char *text)
 	}
 }
 
+#define FUZZ_L 900u /* the schedules' interval */
+
+static void
+fuzz_tariffs(const char *text, size_t len)
+{
+	struct schedule s = { .rows = NULL, .n_rows = 77 };
+	char msg[256] = "";
+	pw_err rc = schedule_parse(text, len, FUZZ_L, &s, msg, sizeof msg);
+	if (rc != PW_OK) {
+		if (s.n_rows != 77 || (rc != PW_ERR_NOMEM && strncmp(msg, "line ", 5) != 0 &&
+		                       strncmp(msg, "file ", 5) != 0))
+			abort();
+		return;
+	}
+	if (s.n_rows == 0 || s.n_rows > SCHEDULE_MAX_ROWS)
+		abort();
+	for (size_t i = 0; i < s.n_rows; i++) {
+		const struct schedule_row *r = &s.rows[i];
+		if (r->from_s % FUZZ_L != 0 || r->retail_uper_kwh < r->feedin_uper_kwh ||
+		    (i > 0 && r->from_s <= s.rows[i - 1].from_s) || r->line == 0 ||
+		    schedule_at(&s, r->from_s) != r)
+			abort();
+	}
+	if (s.rows[0].from_s > 0 && schedule_at(&s, s.rows[0].from_s - 1) != NULL)
+		abort();
+	schedule_free(&s);
+}
+
+static void
+fuzz_fees(const char *text, size_t len)
+{
+	struct fee_schedule f = { .n_tables = 77 };
+	char msg[256] = "";
+	pw_err rc = fee_schedule_parse(text, len, FUZZ_L, &f, msg, sizeof msg);
+	if (rc != PW_OK) {
+		if (f.n_tables != 77 || (rc != PW_ERR_NOMEM && strncmp(msg, "line ", 5) != 0 &&
+		                         strncmp(msg, "file ", 5) != 0))
+			abort();
+		return;
+	}
+	if (f.n_tables == 0)
+		abort();
+	for (size_t i = 0; i < f.n_tables; i++) {
+		const struct fee_table *t = &f.tables[i];
+		if (t->from_s % FUZZ_L != 0 || (i > 0 && t->from_s <= f.tables[i - 1].from_s) ||
+		    t->n_pairs > FEE_SCHEDULE_MAX_PAIRS || t->first + t->n_pairs > f.n_pairs ||
+		    fee_schedule_at(&f, t->from_s) != t || t->line == 0 ||
+		    (t->n_pairs == 0 && !t->has_same && !t->has_default))
+			abort();
+		for (size_t j = 0; j < t->n_pairs; j++) {
+			const struct fee_pair *p = &f.pairs[t->first + j];
+			if (!token_ok(p->zone_a, sizeof p->zone_a) ||
+			    !token_ok(p->zone_b, sizeof p->zone_b))
+				abort();
+			for (size_t k = 0; k < j; k++) {
+				const struct fee_pair *q = &f.pairs[t->first + k];
+				if ((strcmp(p->zone_a, q->zone_a) == 0 &&
+				     strcmp(p->zone_b, q->zone_b) == 0) ||
+				    (strcmp(p->zone_a, q->zone_b) == 0 &&
+				     strcmp(p->zone_b, q->zone_a) == 0))
+					abort();
+			}
+		}
+	}
+	fee_schedule_free(&f);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -183,7 +256,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	unsigned which = data[0] % 4;
+	unsigned which = data[0] % 6;
 	data++;
 	size--;
 	/* NUL-terminated exact-size copy: ASan sees any read past the text */
@@ -202,8 +275,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		fuzz_aconfig(data, size);
 		break;
-	default:
+	case 3:
 		fuzz_url(text);
+		break;
+	case 4:
+		fuzz_tariffs(text, size);
+		break;
+	default:
+		fuzz_fees(text, size);
 		break;
 	}
 	free(text);

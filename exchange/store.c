@@ -42,6 +42,12 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_OPEN_ORDERS] = "SELECT log_idx, pk, seq, side, qty_wh, price_uper_kwh, expiry_s "
 	                  "FROM orders WHERE interval = ?1 AND status = 0 ORDER BY log_idx",
 	[Q_FIRST_OPEN] = "SELECT MIN(interval) FROM orders WHERE status = 0",
+	/* per status, so that each MAX is one seek in orders_open(status, interval) */
+	[Q_LAST_ORDER_IV] =
+	    "SELECT NULLIF(MAX("
+	    "COALESCE((SELECT MAX(interval) FROM orders WHERE status = 0), -1), "
+	    "COALESCE((SELECT MAX(interval) FROM orders WHERE status = 1), -1), "
+	    "COALESCE((SELECT MAX(interval) FROM orders WHERE status = 2), -1)), -1)",
 	[Q_IV_CLEARED] = "INSERT INTO intervals(interval, state, price_uper_kwh, volume_wh, parts, "
 	                 "cleared_s) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
 	[Q_IV_SETTLED] = "UPDATE intervals SET state = 2, settled_s = ?2 WHERE interval = ?1",

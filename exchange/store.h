@@ -153,6 +153,10 @@ pw_err store_open_orders(struct store *s, uint64_t interval, struct store_order 
 /* Smallest interval with an open order, PW_ERR_NOTFOUND when none. */
 pw_err store_first_open_interval(struct store *s, uint64_t *interval)
     __attribute__((warn_unused_result));
+/* Largest interval any logged order targets (open, cancelled or closed),
+ * PW_ERR_NOTFOUND when no order was ever accepted. */
+pw_err store_last_order_interval(struct store *s, uint64_t *interval)
+    __attribute__((warn_unused_result));
 /* Open depth: sum of open quantity by side and price, best prices first,
  * at most `max` levels per side.  Returns the number of levels written. */
 pw_err store_depth(struct store *s, uint64_t interval, struct pw_depth *d)

@@ -269,6 +269,12 @@ store_first_open_interval(struct store *s, uint64_t *interval)
 }
 
 pw_err
+store_last_order_interval(struct store *s, uint64_t *interval)
+{
+	return single_u64(s, Q_LAST_ORDER_IV, interval);
+}
+
+pw_err
 store_depth(struct store *s, uint64_t interval, struct pw_depth *d)
 {
 	book_depth(s->book, interval, d);

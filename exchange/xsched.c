@@ -217,6 +217,30 @@ xs_free(struct xs *s)
 	free(s);
 }
 
+/*
+ * E, the first interval no accepted order can target: by the clock, the
+ * first beyond now + max_ahead_s; but never beyond the first interval after
+ * every order the log holds, nor before the first whose gate is still ahead
+ * (a new market's schedule applies from its first open interval; the
+ * audit's rule is the same: no order logged before a MARKET entry targets
+ * an interval it governs).  Orders are applied on this thread only, so no
+ * order is accepted meanwhile.
+ */
+static uint64_t
+first_free(const struct xs *s, struct store *st, const struct pw_market *lm)
+{
+	uint64_t e = (s->now_s + lm->max_ahead_s) / s->L + 1;
+	uint64_t open = (s->now_s + lm->gate_s) / s->L + 1, iv = 0;
+	pw_err rc = store_last_order_interval(st, &iv);
+	uint64_t after = rc == PW_OK ? iv + 1 : 0;
+
+	if (rc != PW_OK && rc != PW_ERR_NOTFOUND)
+		return e; /* cannot tell: the clock's bound */
+	if (after < open)
+		after = open;
+	return after < e ? after : e;
+}
+
 /* Check the intervals [cur, end) and append from p on (see xsched.h). */
 static pw_err
 sync_files(struct xs *s, struct store *st, struct mlog *log, const struct pw_keypair *kp,
@@ -225,7 +249,7 @@ sync_files(struct xs *s, struct store *st, struct mlog *log, const struct pw_key
 	struct xrules *x = (struct xrules *)s->x;
 	const struct pw_market *lm = &x->market;
 	uint64_t cur = s->now_s / s->L;
-	uint64_t e = (s->now_s + lm->max_ahead_s) / s->L + 1;
+	uint64_t e = first_free(s, st, lm);
 	uint64_t last = lm->effective_interval;
 	uint64_t p = e > last + 1 ? e : last + 1;
 	uint64_t r = s->b[s->n_b - 1]; /* the files' last row */

@@ -10,8 +10,10 @@
  * at start and on reload, the rules the files state for the intervals from
  * P = max(E, latest logged effective_interval + 1) on are appended as MARKET
  * entries, one per change (consecutive equal rows merged), in one
- * transaction, where E = floor((now + max_ahead_s) / interval_s) + 1 is the
- * first interval no accepted order can target; for the intervals from the
+ * transaction, where E is the first interval no accepted order can target
+ * (the smaller of floor((now + max_ahead_s) / interval_s) + 1 and the
+ * interval after the latest one a logged order targets, never one whose
+ * gate has passed); for the intervals from the
  * current one up to P the files must state exactly what the log states,
  * else the whole schedule is refused naming the line and the interval, and
  * nothing changes.  Rows before the current interval are history.  A file

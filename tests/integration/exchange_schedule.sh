@@ -235,10 +235,13 @@ check "SIGHUP changing the published row of K+20: refused naming line $line, int
 	grep -q "tariffs.csv line $line: interval $((K + 20)) ([0-9T:Z-]*) already published at log index $i4 .*nothing changed" "$T/z.log"
 check "  nothing appended" test "$(z "SELECT count(*) FROM log WHERE type = 24")" -eq "$n24"
 render # back to the published rows
-# a new row for an interval that may already hold orders (before E)
+# a new row for an interval that holds an order (before E): an offer at
+# 20 ct (within every row's bounds after K+4) is accepted for it first
 cur=$(($(date +%s) / L))
 near=$((cur + 2))
 while grep -q "^$((near * L)) " "$T/rows"; do near=$((near + 1)); done
+got=$("${CZ[@]}" -k "$T/a.key" order 9 "$near" sell 100 200000 +600)
+check "an offer for interval $near accepted before the reload (got '$got')" test "${got%% *}" = ACK
 echo "$((near * L)) 31 8" >>"$T/rows"
 render
 line=$(grep -n "^$(iso $((near * L)))," "$T/tariffs.csv" | cut -d: -f1)
@@ -297,4 +300,33 @@ where=$("$B/pw-forge" "$T/price.db" "$T/ex.key" result-price -20000)
 "$B/peerwatt-audit" verify "$T/price.db" >"$T/price.txt" 2>&1
 check "a clearing below the negative feed-in of its interval is caught ($where)" \
 	grep -q "^failure       $where (RESULT): interval $((K + 2)) cleared at -[0-9]*, outside \[-50000, 250000\], the tariffs of MARKET entry $i2" "$T/price.txt"
+
+# --- a new market: its schedule applies from its first open interval ---------------------
+# max_ahead_s 60 puts E (by the clock) 20 intervals ahead; a market without
+# any order takes rows from its first open interval on all the same
+P5=$(free_port)
+P6=$(free_port)
+exchange_conf "$T/n.conf" new-market 23 "$P5" "$P6" "$T/households" "$T/n.db" "$T/ex.key"
+first=$(($(date +%s) / L + 10))
+{
+	echo "from,retail_ct_kwh,feedin_ct_kwh"
+	echo "$(iso $((first * L))),33,-1"
+} >"$T/ntariffs.csv"
+cat >>"$T/n.conf" <<CONF
+[market]
+interval_s = $L
+gate_s = 1
+grace_s = 2
+max_ahead_s = 60
+tariff_file = $T/ntariffs.csv
+CONF
+"$B/peerwatt-exchange" -c "$T/n.conf" 2>"$T/n.log" &
+NPID=$!
+PW_PIDS+=("$NPID")
+wait_port "$P5" 30 || not_ok "the new market's exchange listens"
+CN=("$B/pw-client" -e "tcp://127.0.0.1:$P5" -s "$(cat "$T/ex.pk")" -m 23 -L $L -t 20000)
+got=$("${CN[@]}" -k "$T/a.key" query schedule "$first" 0 | tail -1 | cut -d' ' -f1-4)
+check "a new market logs its schedule from its first open interval, before E (got '$got')" \
+	test "$got" = "MARKET $first -10000 330000"
+stop_pid "$NPID"
 finish

@@ -671,8 +671,10 @@ xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
 	/* an order is accepted for interval i only while i*L <= now + max_ahead
 	 * (rules/validate.c): E is the first interval beyond that */
 	uint64_t e = (now_s + l->max_ahead_s) / l->interval_s + 1;
-	if (e < l->effective_interval)
-		e = l->effective_interval;
+	/* published is final: never at or before the latest entry's interval
+	 * (its rules may be in households' outlooks, QUERY SCHEDULE) */
+	if (e <= l->effective_interval)
+		e = l->effective_interval + 1;
 	memset(&m, 0, sizeof(m));
 	m.type = PW_MSG_MARKET;
 	if (xrules_market_of(c, now_s, e, &m.u.market) != PW_OK)

@@ -142,9 +142,9 @@ int xrules_tariffs_differ(const struct xrules *x, const struct xconfig *c);
  * Append a MARKET entry with `c`'s tariffs and fees (the rest as the log
  * states it), effective from E = the first interval no accepted order can
  * yet target: floor((now_s + max_ahead_s) / interval_s) + 1, so no entry
- * logged before it concerns an interval >= E (never below the latest
- * MARKET entry's).  One transaction; logged; *effective (may be NULL) gets
- * E.  On an error nothing is appended and `x` is unchanged.
+ * logged before it concerns an interval >= E (and, published being final,
+ * after the latest MARKET entry's effective_interval).  One transaction; logged; *effective (may be
+ * NULL) gets E.  On an error nothing is appended and `x` is unchanged.
  */
 pw_err xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
                             const struct pw_keypair *kp, const struct xconfig *c, uint64_t now_s,

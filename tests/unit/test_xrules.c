@@ -510,27 +510,55 @@ test_tariff_change(void **state)
 	uint64_t eff2 = 0;
 	assert_int_equal(xrules_append_market(&e.x, e.s, e.log, &e.kp, &e.c, NOW - 900, &eff2),
 	                 PW_OK);
-	assert_int_equal(eff2, eff);
-	assert_int_equal(xrules_market_at(&e.x, eff)->retail_uper_kwh, 300000);
+	/* published is final: the entry from eff keeps it, the new one
+	 * follows it */
+	assert_int_equal(eff2, eff + 1);
+	assert_int_equal(xrules_market_at(&e.x, eff)->retail_uper_kwh, 250000);
+	assert_int_equal(xrules_market_at(&e.x, eff + 1)->retail_uper_kwh, 300000);
 	assert_int_equal(xrules_market_at(&e.x, eff - 1)->retail_uper_kwh, 300000);
 	assert_int_equal(e.x.n_markets, 3);
 	/* the third entry has the genesis fee table again: interned, shared */
 	assert_int_equal(e.x.n_tables, 2);
 	assert_int_equal(e.x.markets[2].table, e.x.markets[0].table);
-	assert_int_equal(xrules_fee(&e.x, xrules_market_at(&e.x, eff), "north", "south"), 20000);
-	/* the outlook: the entry governing interval 0, then the third entry
-	 * (the second, replaced from the same interval, governs none) */
+	assert_int_equal(xrules_fee(&e.x, xrules_market_at(&e.x, eff + 1), "north", "south"),
+	                 20000);
+	/* the outlook: the entry governing interval a, then every later one */
 	{
-		uint64_t idx[PW_SCHEDULE_MAX];
-		assert_int_equal(xrules_schedule(&e.x, 0, idx, PW_SCHEDULE_MAX), 2);
+		uint64_t idx[PW_SCHEDULE_MAX], i2 = e.x.markets[1].idx, i3 = e.x.market_idx;
+		assert_int_equal(xrules_schedule(&e.x, 0, idx, PW_SCHEDULE_MAX), 3);
 		assert_int_equal(idx[0], 0);
-		assert_int_equal(idx[1], e.x.market_idx);
-		assert_int_equal(xrules_schedule(&e.x, eff - 1, idx, PW_SCHEDULE_MAX), 2);
-		assert_int_equal(xrules_schedule(&e.x, eff, idx, PW_SCHEDULE_MAX), 1);
-		assert_int_equal(idx[0], e.x.market_idx);
+		assert_int_equal(idx[1], i2);
+		assert_int_equal(idx[2], i3);
+		assert_int_equal(xrules_schedule(&e.x, eff, idx, PW_SCHEDULE_MAX), 2);
+		assert_int_equal(idx[0], i2);
+		assert_int_equal(xrules_schedule(&e.x, eff + 1, idx, PW_SCHEDULE_MAX), 1);
+		assert_int_equal(idx[0], i3);
 		assert_int_equal(xrules_schedule(&e.x, UINT64_MAX, idx, PW_SCHEDULE_MAX), 1);
-		assert_int_equal(xrules_schedule(&e.x, 0, idx, 1), 1);
-		assert_int_equal(idx[0], 0);
+		assert_int_equal(xrules_schedule(&e.x, 0, idx, 2), 2);
+		assert_int_equal(idx[1], i2);
+		/* a log of the old rule (an entry from the same interval as the
+		 * one before it, which it replaces): the replaced one governs no
+		 * interval and is left out */
+		struct pw_msg *k = calloc(1, sizeof(*k));
+		uint8_t buf[8192];
+		size_t len = 0;
+		uint64_t i4 = 0;
+		assert_non_null(k);
+		k->type = PW_MSG_MARKET;
+		assert_int_equal(xrules_market_of(&c, NOW, eff + 1, &k->u.market), PW_OK);
+		assert_int_equal(pw_wire_encode(k, 7, &e.kp, buf, sizeof(buf), &len), PW_OK);
+		assert_int_equal(store_begin(e.s), PW_OK);
+		assert_int_equal(mlog_append(e.log, buf, len, &i4), PW_OK);
+		assert_int_equal(store_commit(e.s), PW_OK);
+		free(k);
+		assert_int_equal(xrules_read(&e.x, store_db(e.s), e.err, sizeof(e.err)), PW_OK);
+		assert_int_equal(e.x.n_markets, 4);
+		assert_int_equal(xrules_market_at(&e.x, eff + 1)->retail_uper_kwh, 250000);
+		assert_int_equal(xrules_schedule(&e.x, 0, idx, PW_SCHEDULE_MAX), 3);
+		assert_int_equal(idx[2], i4);
+		assert_int_equal(xrules_schedule(&e.x, eff, idx, PW_SCHEDULE_MAX), 2);
+		assert_int_equal(idx[1], i4);
+		assert_int_equal(e.x.n_tables, 2);
 	}
 	/* a change of the interval is still refused */
 	c.interval_s = 600;

@@ -673,8 +673,11 @@ xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
 	uint64_t e = (now_s + l->max_ahead_s) / l->interval_s + 1;
 	/* published is final: never at or before the latest entry's interval
 	 * (its rules may be in households' outlooks, QUERY SCHEDULE) */
-	if (e <= l->effective_interval)
+	if (e <= l->effective_interval) {
+		if (l->effective_interval == UINT64_MAX)
+			return PW_ERR_RANGE; /* no interval after it */
 		e = l->effective_interval + 1;
+	}
 	memset(&m, 0, sizeof(m));
 	m.type = PW_MSG_MARKET;
 	if (xrules_market_of(c, now_s, e, &m.u.market) != PW_OK)

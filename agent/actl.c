@@ -256,6 +256,21 @@ actl_tick(struct agentd *a, int64_t now)
 }
 
 void
+actl_stop(struct agentd *a)
+{
+	struct actl *c = a->ctl;
+	struct ctl_cmd cmd;
+
+	if (c == NULL || !a->cfg.control || a->dp == NULL || !c->limiting)
+		return;
+	memset(&cmd, 0, sizeof(cmd));
+	ev_close(c, agentd_now_ms(a));
+	log_info("curtailment: stopping: lifting the export limit");
+	/* devpoll_stop carries it out before it closes the device */
+	ask(a, &cmd, c->sent_iv, agentd_now_ms(a));
+}
+
+void
 actl_on_result(struct agentd *a, const struct ctl_result *r, int64_t now)
 {
 	struct actl *c = a->ctl;

@@ -384,6 +384,7 @@ teardown(struct agentd *a)
 	xlink_destroy(&a->xl);
 	if (a->zctx != NULL)
 		zmq_ctx_term(a->zctx);
+	actl_stop(a); /* a limit in force is lifted as the device closes */
 	ameter_close(a);
 	adispute_close(a);
 	awitness_close(a);

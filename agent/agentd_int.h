@@ -516,6 +516,8 @@ void actl_destroy(struct actl **cp);
 /* Every trading turn: decide the current interval's limit, ask the device
  * thread to write it, lift it when the reason is gone. */
 void actl_tick(struct agentd *a, int64_t now);
+/* A graceful stop: a limit in force is lifted (before ameter_close). */
+void actl_stop(struct agentd *a);
 /* A device round carried out a control (devpoll_sample.ctl). */
 struct ctl_result;
 void actl_on_result(struct agentd *a, const struct ctl_result *r, int64_t now);

@@ -136,6 +136,23 @@ thread_main(void *arg)
 			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 		}
 	}
+	if (d->ctl_pending) {
+		/* asked just before the stop (a limit lifted at a graceful stop):
+		 * devpoll_stop left the link alone for it */
+		struct ctl_cmd cmd = d->ctl;
+		struct ctl_result res;
+		d->ctl_pending = false;
+		pthread_mutex_unlock(&d->mu);
+		if (dev_control(d->inv, &cmd, &res) == PW_OK)
+			log_info("curtailment: export limit %s at the stop (read back)",
+			         cmd.limit ? "written" : "lifted");
+		else
+			log_warnx(
+			    "curtailment: %s the export limit at the stop failed: %s; it lifts "
+			    "itself at its revert timeout",
+			    cmd.limit ? "writing" : "lifting", res.detail);
+		pthread_mutex_lock(&d->mu);
+	}
 	pthread_mutex_unlock(&d->mu);
 	return NULL;
 }
@@ -202,17 +219,23 @@ void
 devpoll_stop(struct devpoll **dp)
 {
 	struct devpoll *d;
+	bool pending;
 
 	if (dp == NULL || *dp == NULL)
 		return;
 	d = *dp;
 	pthread_mutex_lock(&d->mu);
 	d->stop = true;
+	pending = d->ctl_pending;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
-	/* a transaction under way ends now rather than at its deadline */
-	dev_interrupt(d->inv);
-	dev_interrupt(d->meter);
+	/* a transaction under way ends now rather than at its deadline; but a
+	 * control asked last (lifting an export limit) is carried out first,
+	 * within the link's deadlines */
+	if (!pending) {
+		dev_interrupt(d->inv);
+		dev_interrupt(d->meter);
+	}
 	pthread_join(d->th, NULL);
 	dev_destroy(&d->inv);
 	dev_destroy(&d->meter);

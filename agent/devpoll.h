@@ -11,7 +11,10 @@
  *
  * Stop (devpoll_stop): the flag is set under the mutex, the sleeping thread
  * is woken, a Modbus transaction under way is interrupted at once
- * (dev_interrupt), the thread is joined, then the sources are closed.
+ * (dev_interrupt), the thread is joined, then the sources are closed.  A
+ * control asked for and not carried out yet (the export limit lifted at a
+ * graceful stop) is carried out first instead of the interrupt, within the
+ * link's transaction deadlines.
  *
  * Prefix devpoll_.  Called by agent/ameter.c.  Thread-safety: every function
  * is called by the loop's thread; the mailbox is the only thing shared.

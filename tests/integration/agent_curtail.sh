@@ -17,7 +17,8 @@
 #   negative again: on limits again; killed with SIGKILL while limiting,
 #   the simulator's inverter lifts the limit by itself when the revert
 #   timeout runs out (its registers polled with probe --json, no fixed
-#   sleeps);
+#   sleeps); restarted, it limits again, and a graceful stop (SIGTERM)
+#   lifts the limit at once;
 #   off never writes: its simulator never saw a limit, its log says nothing
 #   of curtailment;
 #   bad's read-back differs: the control_failed problem on the dashboard
@@ -155,6 +156,23 @@ check "right after SIGKILL the simulator's inverter is still limited" limit_is o
 WAIT_SECONDS=40 wait_for limit_is on false
 check "... and lifts the limit by itself when the revert timeout runs out" limit_is on false
 check "... as the simulator says" grep -q "revert timeout ran out: limit lifted" "${SIMERR[on]}"
+
+# --- a graceful stop lifts the limit at once -------------------------------------------
+before=$(count "written and read back" "$T/on.log")
+"$AGENT" -c "$T/on.conf" >>"$T/on.log" 2>&1 &
+APID[on]=$!
+PW_PIDS+=($!)
+WAIT_SECONDS=40 wait_for more_writes
+check "restarted, on limits again" more_writes
+lifted=$(count "sim: export limit lifted" "${SIMERR[on]}")
+stop_pid "${APID[on]}"
+check "a graceful stop (SIGTERM) lifts the limit and reads it back" \
+	grep -q "export limit lifted at the stop (read back)" "$T/on.log"
+check "... the simulator's limit is lifted at once, not by its revert timeout" \
+	test "$(count "sim: export limit lifted" "${SIMERR[on]}")" -gt "$lifted"
+check "... and holds no limit" limit_is on false
+check "... the revert timeout ran out only once (after the SIGKILL)" \
+	test "$(count "revert timeout ran out" "${SIMERR[on]}")" = 1
 
 # --- control = off writes nothing --------------------------------------------------------
 check "off's simulator never saw a limit" test "$(count "sim: export limit" "${SIMERR[off]}")" = 0

@@ -132,19 +132,16 @@ feedin_of(const struct agentd *a, uint64_t iv, int64_t *feedin)
 	return 1;
 }
 
-/* The household's consumption now: PV + grid (import positive); 0 when
- * unknown. */
+/* The household's consumption now: PV + grid (import positive) read in
+ * one round (ameter.c), at most a few full polls old; 0 when unknown. */
 static int
-load_of(const struct agentd *a, int64_t *load_w)
+load_of(const struct agentd *a, int64_t now, int64_t *load_w)
 {
-	double grid, l;
+	double l = a->load_w;
 
-	if (!a->have_rd || !a->rd.has_meter_power || !a->has_pv || !a->dev_ok)
+	if (!a->have_load || !a->dev_ok ||
+	    now - a->load_ms > 16 * a->cfg.poll_ms + a->cfg.timeout_ms + AGENTD_DEVICE_TIMEOUT_MS)
 		return 0;
-	grid = a->rd.meter_power_w;
-	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
-		grid = -grid;
-	l = a->pv_w + grid;
 	*load_w = l <= 0 ? 0 : l >= 1e9 ? 1000000000 : (int64_t)(l + 0.5);
 	return 1;
 }
@@ -192,7 +189,7 @@ actl_tick(struct agentd *a, int64_t now)
 	in.floor_uper_kwh = a->cfg.export_floor_uper_kwh;
 	in.sold_wh = aledger_sold_wh(a->led, iv);
 	in.interval_s = (uint32_t)a->cfg.interval_s;
-	if (!load_of(a, &load_w)) {
+	if (!load_of(a, now, &load_w)) {
 		/* without the load a limit could make the household import: none */
 		if (c->limiting) {
 			memset(&cmd, 0, sizeof(cmd));

@@ -200,6 +200,11 @@ struct agentd {
 	char dev_serial[PW_SERIAL_LEN + 1]; /* the serial of the meter read */
 	int has_pv;
 	double pv_w;
+	/* the household's consumption (PV + grid import) from PV and grid
+	 * power read in the same round, for curtailment (actl.c) */
+	int have_load;
+	double load_w;
+	int64_t load_ms;
 	/* PV energy of the dashboard's chart: pv_w integrated over the polls
 	 * of interval pv_iv; pv_prev_wh is that of the interval before */
 	uint64_t pv_iv, pv_prev_iv;

@@ -380,6 +380,30 @@ ameter_set_period(struct agentd *a)
 		devpoll_set_period(a->dp, (uint32_t)a->cfg.poll_ms);
 }
 
+/* The load from PV and grid power of one round (never a PV power of an
+ * earlier round with the grid power of this one: a limited inverter
+ * changes both at once). */
+static void
+note_load(struct agentd *a, const struct devpoll_sample *s, int64_t now)
+{
+	double pv, grid;
+
+	if (!s->rd.has_meter_power)
+		return;
+	if (s->full && a->cfg.meter_url[0] == '\0' && s->rd.has_ac_power)
+		pv = s->rd.ac_power_w;
+	else if (s->inv_polled && s->inv_has_pv)
+		pv = s->inv_pv_w;
+	else
+		return;
+	grid = s->rd.meter_power_w;
+	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
+		grid = -grid;
+	a->load_w = pv + grid;
+	a->load_ms = now;
+	a->have_load = 1;
+}
+
 /*
  * One round of the device thread: the meter's values (every round), the
  * whole device (every 8th and until the serial is known), a separate
@@ -420,6 +444,7 @@ take_sample(struct agentd *a, const struct devpoll_sample *s, int64_t now)
 			log_info("meter %s: serial %s", devpoll_meter_url(a->dp), a->dev_serial);
 	}
 	a->have_rd = 1;
+	note_load(a, s, now);
 	pv_energy(a, s->t_ms);
 	if (!a->dev_ok)
 		log_info("device: reading");

@@ -35,6 +35,7 @@ struct devpoll {
 	unsigned long dropped;
 	struct ctl_cmd ctl; /* the latest control asked for */
 	bool ctl_pending;   /* ... and not carried out yet */
+	bool ctl_busy;      /* one is being carried out (devpoll_stop waits for it) */
 };
 
 static int64_t
@@ -94,6 +95,20 @@ poll_round(struct devpoll *d, struct devpoll_sample *s)
 	s->lacks_meter = dev_lacks_meter(m);
 }
 
+/* A control carried out while stopping: said in the log, as nobody reads
+ * the sample any more. */
+static void
+stop_note(const struct ctl_cmd *cmd, const struct ctl_result *res)
+{
+	if (res->rc == PW_OK)
+		log_info("curtailment: export limit %s at the stop (read back)",
+		         cmd->limit ? "written" : "lifted");
+	else
+		log_warnx("curtailment: %s the export limit at the stop failed: %s; it lifts "
+		          "itself at its revert timeout",
+		          cmd->limit ? "writing" : "lifting", res->detail);
+}
+
 static void *
 thread_main(void *arg)
 {
@@ -107,6 +122,7 @@ thread_main(void *arg)
 		struct ctl_cmd cmd = d->ctl;
 		bool ctl = d->ctl_pending;
 		d->ctl_pending = false;
+		d->ctl_busy = ctl;
 		pthread_mutex_unlock(&d->mu);
 		poll_round(d, &s); /* the I/O, without the lock */
 		if (ctl) {
@@ -116,6 +132,9 @@ thread_main(void *arg)
 				log_debug("devpoll: control: %s", s.ctl.detail);
 		}
 		pthread_mutex_lock(&d->mu);
+		d->ctl_busy = false;
+		if (ctl && d->stop) /* the loop will not read this sample */
+			stop_note(&cmd, &s.ctl);
 		if (d->n == DEVPOLL_QUEUE) {
 			d->head = (d->head + 1) % DEVPOLL_QUEUE;
 			d->n--;
@@ -226,7 +245,7 @@ devpoll_stop(struct devpoll **dp)
 	d = *dp;
 	pthread_mutex_lock(&d->mu);
 	d->stop = true;
-	pending = d->ctl_pending;
+	pending = d->ctl_pending || d->ctl_busy;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	/* a transaction under way ends now rather than at its deadline; but a

@@ -131,6 +131,13 @@ sys.exit(0 if s["pv_w"] is not None and c["limit_w"] is not None
 WAIT_SECONDS=20 wait_for pv_clipped
 check "the simulated inverter's output is clipped to the limit" pv_clipped
 
+# the load comes from PV and grid power of one round: a PV power read before
+# the limit with a grid power read after it would make the limit jump
+limits_sane() {
+	grep -o "WMaxLimPct [0-9]* (x 10^-2 %)" "$T/on.log" | awk '{ if ($2 >= 3000) bad = 1 } END { exit bad }'
+}
+check "every limit written is the load (about 600 W, below 30 % of 5 kW), never a stale PV power" limits_sane
+
 # --- restored when feed-in is no longer negative -----------------------------------
 xconf 0.08
 kill -HUP "$EXPID"

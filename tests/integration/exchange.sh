@@ -260,11 +260,12 @@ check "rejections counted per reason" test "$(sqlite3 "$T/x.db" "SELECT count FR
 # first interval no order can target yet (now + max_ahead_s = 1 day ahead):
 # every interval an order can target now keeps the old bounds
 sed -i 's/^retail = 0.30$/retail = 0.25/' "$T/x.conf"
+t_hup=$(date +%s) # E is computed after this, so it is beyond t_hup + max_ahead_s
 kill -HUP "$XPID"
 WAIT_SECONDS=30 wait_for grep -q "tariffs or fees changed: MARKET entry at log index" "$T/exchange.log"
 check "SIGHUP: a changed tariff appends a MARKET entry" test "$(sqlite3 "$T/x.db" 'SELECT count(*) FROM log WHERE type = 24')" -eq 2
 eff=$((16#$(sqlite3 "$T/x.db" 'SELECT hex(substr(frame, 43, 8)) FROM log WHERE type = 24 ORDER BY idx DESC LIMIT 1')))
-check "SIGHUP: effective from an interval beyond now + max_ahead_s ($eff)" test $((eff * L)) -gt $(($(date +%s) + 86400))
+check "SIGHUP: effective from an interval beyond now + max_ahead_s ($eff)" test $((eff * L)) -gt $((t_hup + 86400))
 check "SIGHUP: the tables show the log's latest tariff" test "$(sqlite3 "$T/x.db" "SELECT value FROM params WHERE key = 'retail_uper_kwh'")" = 250000
 expect_ack "SIGHUP: the intervals before it keep the old price bounds" -k "$T/b.key" order 40 +5 buy 10 290000 +600
 sed -i 's/^retail = 0.25$/retail = 0.30/' "$T/x.conf"

@@ -91,10 +91,6 @@ static const struct pw_cfg_opt opts[] = {
 	    "append every verified checkpoint to this file (for peerwatt-audit)"),
 	OPT("policy", "auto_sell", PW_CFG_BOOL, auto_sell, 0, 0, "yes",
 	    "offer the forecast surplus automatically"),
-	OPT("policy", "min_price", PW_CFG_MONEY, min_price_uper_kwh, INT32_MIN, INT32_MAX, "0",
-	    "lowest ask per kWh (negative: pay up to that to export)"),
-	OPT("policy", "fixed_price", PW_CFG_MONEY, fixed_price_uper_kwh, INT32_MIN, INT32_MAX, "0",
-	    "ask per kWh for strategy fixed"),
 	OPT("policy", "safety_pct", PW_CFG_INT, safety_pct, 0, 100, "80",
 	    "offer this share of the forecast, %"),
 	OPT("policy", "reserve_wh", PW_CFG_INT, reserve_wh, 0, UINT32_MAX, "0",
@@ -121,11 +117,13 @@ static const struct pw_cfg_opt opts[] = {
 };
 
 /* Keys that the extra handler owns: bit per key, for "given twice". */
-enum { X_STRATEGY = 1, X_SIGN = 2, X_LEVEL = 4, X_SIM_START = 8 };
+enum { X_STRATEGY = 1, X_SIGN = 2, X_LEVEL = 4, X_SIM_START = 8, X_MIN = 16, X_FIXED = 32 };
 
 struct xctx {
 	unsigned seen;
 	int strategy_line;  /* line of [policy] strategy, 0 = default */
+	int min_line;       /* line of [policy] min_price, 0 = default */
+	int fixed_line;     /* line of [policy] fixed_price, 0 = default */
 	int sim_start_line; /* line of [sim] start, 0 = default */
 };
 
@@ -167,10 +165,11 @@ bid_key(struct aconfig *c, const char *bname, const char *name, const char *valu
 		b->bid.qty_wh = (uint32_t)v;
 	} else if (strcmp(name, "max_price") == 0) {
 		bit = 2;
-		if (pw_money_parse(value, &v) != PW_OK || v < INT32_MIN || v > INT32_MAX)
-			return xfail(msg, msglen, "max_price: \"%s\" is not a price like 0.25%s",
+		if (policy_price_parse(value, &b->bid.max_base, &b->bid.max_price_uper_kwh) !=
+		    PW_OK)
+			return xfail(msg, msglen,
+			             "max_price: \"%s\" is not a price like 0.25 or retail-0.05%s",
 			             value, "");
-		b->bid.max_price_uper_kwh = (int32_t)v;
 	} else if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0) {
 		bit = name[0] == 'f' ? 4 : 8;
 		if (policy_parse_tod(value, name[0] == 'f' ? &b->bid.from_s : &b->bid.to_s) !=
@@ -195,7 +194,20 @@ extra(void *vctx, void *target, const char *section, const char *name, const cha
 
 	if (strncmp(section, "bid.", 4) == 0)
 		return bid_key(c, section + 4, name, value, line, msg, msglen);
-	if (strcmp(section, "policy") == 0 && strcmp(name, "strategy") == 0) {
+	if (strcmp(section, "policy") == 0 &&
+	    (strcmp(name, "min_price") == 0 || strcmp(name, "fixed_price") == 0)) {
+		/* an absolute price or one relative to the interval's bounds */
+		int fixed = name[0] == 'f';
+		int32_t v;
+		bit = fixed ? X_FIXED : X_MIN;
+		*(fixed ? &x->fixed_line : &x->min_line) = line;
+		if (policy_price_parse(value, fixed ? &c->fixed_base : &c->min_base, &v) != PW_OK)
+			return xfail(msg, msglen,
+			             "%s: \"%s\" is not a price like 0.25, feedin+0.03 or "
+			             "retail-0.05",
+			             name, value);
+		*(fixed ? &c->fixed_price_uper_kwh : &c->min_price_uper_kwh) = v;
+	} else if (strcmp(section, "policy") == 0 && strcmp(name, "strategy") == 0) {
 		bit = X_STRATEGY;
 		x->strategy_line = line;
 		if (policy_strategy_parse(value, &c->strategy) != PW_OK)
@@ -364,24 +376,36 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 		    err, errlen, p,
 		    LATER(LINE("exchange", "feedin_price"), LINE("exchange", "retail_price")),
 		    "[exchange] feedin_price must not exceed retail_price");
-	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_price_uper_kwh == 0)
-		return cross_fail(err, errlen, p,
-		                  LATER(x->strategy_line, LINE("policy", "fixed_price")),
-		                  "[policy] strategy fixed needs fixed_price above 0");
-	/* policy_offer_price clamps an ask into [feedin, retail]: above retail
-	 * that would sell below the household's own minimum, so refuse */
+	if (c->strategy == POLICY_PRICE_FIXED && x->fixed_line == 0)
+		return cross_fail(err, errlen, p, x->strategy_line,
+		                  "[policy] strategy fixed needs fixed_price");
+	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_base == POLICY_BASE_ABS &&
+	    c->fixed_price_uper_kwh == 0)
+		return cross_fail(err, errlen, p, LATER(x->strategy_line, x->fixed_line),
+		                  "[policy] strategy fixed needs fixed_price other than 0 (or a "
+		                  "relative one like feedin+0.02)");
+	/* policy_offer_price makes no offer where the household's lowest price
+	 * lies above retail: above a known retail it would never sell */
 	int l_retail = LINE("exchange", "retail_price"),
 	    l_feedin = LINE("exchange", "feedin_price");
-	if (c->retail_uper_kwh != 0 && c->min_price_uper_kwh > c->retail_uper_kwh)
-		return cross_fail(err, errlen, p, LATER(LINE("policy", "min_price"), l_retail),
+	if (c->min_base == POLICY_BASE_ABS && c->retail_uper_kwh != 0 &&
+	    c->min_price_uper_kwh > c->retail_uper_kwh)
+		return cross_fail(err, errlen, p, LATER(x->min_line, l_retail),
 		                  "[policy] min_price must not exceed [exchange] retail_price (no "
 		                  "ask above retail is accepted)");
-	if (c->retail_uper_kwh != 0 && c->strategy == POLICY_PRICE_FIXED &&
-	    c->fixed_price_uper_kwh > c->retail_uper_kwh)
+	if (c->strategy == POLICY_PRICE_FIXED && c->fixed_base == POLICY_BASE_ABS &&
+	    c->retail_uper_kwh != 0 && c->fixed_price_uper_kwh > c->retail_uper_kwh)
 		return cross_fail(
-		    err, errlen, p, LATER(LINE("policy", "fixed_price"), l_retail),
+		    err, errlen, p, LATER(x->fixed_line, l_retail),
 		    "[policy] fixed_price must not exceed [exchange] retail_price (no "
 		    "ask above retail is accepted)");
+	if ((c->min_base == POLICY_BASE_RETAIL && c->min_price_uper_kwh > 0) ||
+	    (c->strategy == POLICY_PRICE_FIXED && c->fixed_base == POLICY_BASE_RETAIL &&
+	     c->fixed_price_uper_kwh > 0))
+		return cross_fail(err, errlen, p,
+		                  c->min_base == POLICY_BASE_RETAIL ? x->min_line : x->fixed_line,
+		                  "[policy] a price above retail never sells (no ask above "
+		                  "retail is accepted): use retail minus an amount");
 	for (size_t i = 0; i < c->n_bids; i++) {
 		const struct aconfig_bid *b = &c->bids[i];
 		if ((b->set & 3) != 3) {
@@ -401,10 +425,18 @@ cross_check(const struct aconfig *c, const int *lines, const struct xctx *x, cha
 			                                       LINE("exchange", "interval_s"))),
 			                  why);
 		}
+		if (b->bid.max_base == POLICY_BASE_FEEDIN && b->bid.max_price_uper_kwh < 0) {
+			snprintf(why, sizeof(why),
+			         "[bid.%s] max_price below feedin never buys (no bid below the "
+			         "feed-in tariff is accepted): use feedin plus an amount",
+			         b->name);
+			return cross_fail(err, errlen, p, b->line, why);
+		}
 		/* standing bids go out at max_price: outside the tariffs every one
 		 * would be refused (price_bounds) */
-		if ((c->retail_uper_kwh != 0 && b->bid.max_price_uper_kwh > c->retail_uper_kwh) ||
-		    (c->feedin_uper_kwh != 0 && b->bid.max_price_uper_kwh < c->feedin_uper_kwh)) {
+		if (b->bid.max_base == POLICY_BASE_ABS &&
+		    ((c->retail_uper_kwh != 0 && b->bid.max_price_uper_kwh > c->retail_uper_kwh) ||
+		     (c->feedin_uper_kwh != 0 && b->bid.max_price_uper_kwh < c->feedin_uper_kwh))) {
 			snprintf(why, sizeof(why),
 			         "[bid.%s] max_price must be within [exchange] feedin_price and "
 			         "retail_price (the exchange refuses other bids)",
@@ -524,9 +556,9 @@ aconfig_policy(const struct aconfig *cfg, struct policy_params *p)
 	p->strategy = cfg->strategy;
 	/* each within int32 (the option ranges above) */
 	p->min_price_uper_kwh = (int32_t)cfg->min_price_uper_kwh;
+	p->min_base = cfg->min_base;
 	p->fixed_price_uper_kwh = (int32_t)cfg->fixed_price_uper_kwh;
-	p->feedin_uper_kwh = (int32_t)cfg->feedin_uper_kwh;
-	p->retail_uper_kwh = (int32_t)cfg->retail_uper_kwh;
+	p->fixed_base = cfg->fixed_base;
 	p->safety_pct = (uint32_t)cfg->safety_pct;
 	p->reserve_wh = (uint64_t)cfg->reserve_wh;
 	p->capacity_wh = cap;

@@ -81,8 +81,10 @@ struct aconfig {
 	/* [policy] */
 	int auto_sell;
 	enum policy_strategy strategy;
-	int64_t min_price_uper_kwh;
-	int64_t fixed_price_uper_kwh;
+	int64_t min_price_uper_kwh; /* the price, or the offset from min_base */
+	enum policy_base min_base;
+	int64_t fixed_price_uper_kwh; /* likewise */
+	enum policy_base fixed_base;
 	int64_t safety_pct;
 	int64_t reserve_wh;
 	int64_t horizon; /* intervals ahead to trade */

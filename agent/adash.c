@@ -7,6 +7,7 @@
  * agentd.c (adash_start) and, through struct dash_ops, by dash_run().
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/agentd_int.h"
@@ -295,12 +296,19 @@ adash_get(void *ctx, enum dash_doc doc)
 			json_object_set_new(st, "curtailed", actl_json_saved(a));
 		return st;
 	}
-	case DASH_DOC_SETTINGS:
-		return json_pack("{s:I, s:I, s:b}", "min_price_uper_kwh",
-		                 (json_int_t)a->pol.min_price_uper_kwh, "reserve_wh",
-		                 (json_int_t)a->pol.reserve_wh, "auto_sell", a->auto_sell);
+	case DASH_DOC_SETTINGS: {
+		char text[64];
+		policy_price_format(a->pol.min_base, a->pol.min_price_uper_kwh, text, sizeof(text));
+		return json_pack("{s:I, s:s, s:s, s:I, s:b}", "min_price_uper_kwh",
+		                 (json_int_t)a->pol.min_price_uper_kwh, "min_price_base",
+		                 policy_base_name(a->pol.min_base), "min_price_text", text,
+		                 "reserve_wh", (json_int_t)a->pol.reserve_wh, "auto_sell",
+		                 a->auto_sell);
+	}
 	case DASH_DOC_TODAY:
 		return doc_today(a);
+	case DASH_DOC_OUTLOOK:
+		return aoutlook_json(a);
 	case DASH_DOC__COUNT:
 	default:
 		return NULL;
@@ -344,30 +352,72 @@ adash_place_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *
 		         (unsigned long long)cap_wh);
 		return PW_ERR_RANGE;
 	}
-	/* a tariff of 0 is unknown (aconfig.h) */
-	if ((a->cfg.retail_uper_kwh != 0 && bid->max_price_uper_kwh > a->cfg.retail_uper_kwh) ||
-	    (a->cfg.feedin_uper_kwh != 0 && bid->max_price_uper_kwh < a->cfg.feedin_uper_kwh)) {
-		snprintf(msg, cap, "the price must be between the feed-in and the retail tariff");
-		return PW_ERR_RANGE;
+	/* each interval's limit in its own tariffs (the outlook's, else the
+	 * HEARTBEAT's): never one the exchange refuses, never one above what
+	 * the household typed */
+	int32_t *limits = calloc(bid->intervals, sizeof(*limits));
+	if (limits == NULL) {
+		snprintf(msg, cap, "out of memory");
+		return PW_ERR_NOMEM;
+	}
+	for (uint32_t k = 0; k < bid->intervals; k++) {
+		struct policy_bounds b;
+		enum aoutlook_src src = aoutlook_bounds(a, iv + k, &b);
+		enum policy_base base = (enum policy_base)bid->price_base;
+		char ivs[PW_FMT_LEN], fs[PW_FMT_LEN], rs[PW_FMT_LEN];
+		pw_fmt_interval(iv + k, a->cfg.interval_s, ivs, sizeof(ivs));
+		pw_fmt_price(b.feedin_uper_kwh, fs, sizeof(fs));
+		pw_fmt_price(b.retail_uper_kwh, rs, sizeof(rs));
+		if (base != POLICY_BASE_ABS && src == AOUTLOOK_SRC_NONE) {
+			snprintf(
+			    msg, cap,
+			    "not placed: the tariffs are not known yet, so a price relative to "
+			    "them has no value");
+			free(limits);
+			return PW_ERR_STATE;
+		}
+		if (base == POLICY_BASE_ABS && b.known &&
+		    (bid->max_price_uper_kwh > b.retail_uper_kwh ||
+		     bid->max_price_uper_kwh < b.feedin_uper_kwh)) {
+			snprintf(
+			    msg, cap,
+			    "the price must be between the feed-in and the retail tariff (%s to "
+			    "%s in interval %s)",
+			    fs, rs, ivs);
+			free(limits);
+			return PW_ERR_RANGE;
+		}
+		if (!policy_bid_price(base, bid->max_price_uper_kwh, &b, &limits[k])) {
+			snprintf(
+			    msg, cap,
+			    "not placed: in interval %s that price is below the feed-in tariff "
+			    "(%s; retail %s)",
+			    ivs, fs, rs);
+			free(limits);
+			return PW_ERR_RANGE;
+		}
 	}
 	n = atrade_collect_orders(a, iv, iv + bid->intervals - 1, v, MAX_VIEWS);
 	for (size_t i = 0; i < n; i++)
 		if (v[i].side == PW_SIDE_SELL && atrade_is_open(&v[i])) {
 			snprintf(msg, cap, "an offer to sell is open in interval %llu",
 			         (unsigned long long)v[i].interval);
+			free(limits);
 			return PW_ERR_STATE;
 		}
 	for (uint32_t k = 0; k < bid->intervals; k++) {
 		uint64_t seq;
 		pw_err rc = atrade_place_order(a, PW_SIDE_BUY, iv + k, (uint32_t)bid->qty_wh,
-		                               bid->max_price_uper_kwh, TAG_MANUAL, &seq);
+		                               limits[k], TAG_MANUAL, &seq);
 		if (rc != PW_OK) {
 			snprintf(msg, cap, "cannot store the order: %s", pw_strerror(rc));
+			free(limits);
 			return rc;
 		}
 		if (k == 0)
 			*seq_out = seq;
 	}
+	free(limits);
 	if (aexch_reachable(a, now))
 		snprintf(msg, cap, "bid stored; it is sent to the exchange now");
 	else
@@ -414,7 +464,23 @@ adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 	struct agentd *a = ctx;
 	char price[PW_FMT_LEN], tariff[PW_FMT_LEN];
 
-	if (a->cfg.retail_uper_kwh != 0 && s->min_price_uper_kwh > a->cfg.retail_uper_kwh) {
+	enum policy_base base = (enum policy_base)s->min_price_base;
+	if (base == POLICY_BASE_RETAIL && s->min_price_uper_kwh > 0) {
+		snprintf(msg, cap,
+		         "a minimum above the retail tariff never sells: no neighbour pays more "
+		         "than the grid charges");
+		return PW_ERR_RANGE;
+	}
+	if (base == POLICY_BASE_FEEDIN && s->min_price_uper_kwh < 0) {
+		snprintf(msg, cap,
+		         "a minimum below the feed-in tariff: the grid pays that for your surplus "
+		         "anyway");
+		return PW_ERR_RANGE;
+	}
+	/* an absolute minimum against the tariffs in force now (a tariff of 0
+	 * is unknown, aconfig.h) */
+	if (base == POLICY_BASE_ABS && a->cfg.retail_uper_kwh != 0 &&
+	    s->min_price_uper_kwh > a->cfg.retail_uper_kwh) {
 		pw_fmt_price(a->cfg.retail_uper_kwh, tariff, sizeof(tariff));
 		snprintf(msg, cap,
 		         "the minimum price is above the retail tariff (%s):"
@@ -425,7 +491,8 @@ adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 	/* the policy would offer at the feed-in tariff anyway (the exchange's
 	 * ask floor): saying so beats storing a value that is silently raised.
 	 * A feed-in tariff of 0 is unknown (aconfig.h); it may be negative. */
-	if (a->cfg.feedin_uper_kwh != 0 && s->min_price_uper_kwh < a->cfg.feedin_uper_kwh) {
+	if (base == POLICY_BASE_ABS && a->cfg.feedin_uper_kwh != 0 &&
+	    s->min_price_uper_kwh < a->cfg.feedin_uper_kwh) {
 		pw_fmt_price(a->cfg.feedin_uper_kwh, tariff, sizeof(tariff));
 		snprintf(msg, cap,
 		         "the minimum price is below the feed-in tariff (%s):"
@@ -434,6 +501,7 @@ adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 		return PW_ERR_RANGE;
 	}
 	if (aledger_setting_set(a->led, "min_price_uper_kwh", s->min_price_uper_kwh) != PW_OK ||
+	    aledger_setting_set(a->led, "min_price_base", (int64_t)base) != PW_OK ||
 	    aledger_setting_set(a->led, "reserve_wh",
 	                        s->reserve_wh > INT64_MAX ? INT64_MAX : (int64_t)s->reserve_wh) !=
 	        PW_OK ||
@@ -442,9 +510,10 @@ adash_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap)
 		return PW_ERR_DB;
 	}
 	a->pol.min_price_uper_kwh = s->min_price_uper_kwh;
+	a->pol.min_base = base;
 	a->pol.reserve_wh = s->reserve_wh;
 	a->auto_sell = s->auto_sell;
-	pw_fmt_price(s->min_price_uper_kwh, price, sizeof(price));
+	policy_price_format(base, s->min_price_uper_kwh, price, sizeof(price));
 	log_info("settings: min price %s, reserve %llu Wh, auto-sell %s", price,
 	         (unsigned long long)s->reserve_wh, s->auto_sell ? "on" : "off");
 	a->next_trade_ms = 0;

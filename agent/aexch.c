@@ -128,6 +128,8 @@ aexch_pump_queries(struct agentd *a, int64_t now)
 		a->q.active = 0; /* lost: ask again below */
 		if (a->q.head)
 			aheads_lost(a, now);
+		else if (a->q.kind == PW_QUERY_SCHEDULE)
+			aoutlook_query_lost(a);
 		else
 			adispute_query_lost(a, now);
 	}
@@ -171,6 +173,13 @@ aexch_pump_queries(struct agentd *a, int64_t now)
 	 * checkpoint, in one transaction */
 	if (aledger_unproven_statement(a->led, a->stmt_proof_after, cp.interval, &iv) == PW_OK) {
 		send_query(a, PW_QUERY_STATEMENT_PROOF, iv, cp.tree_size, now);
+		return;
+	}
+	/* the price outlook (agent/aoutlook.c): at start, after a
+	 * re-connection, or when no publication came for a while; every
+	 * interval start publishes it anyway, so it waits for the rest */
+	if (aoutlook_next_query(a, now, &qa)) {
+		send_query(a, PW_QUERY_SCHEDULE, qa, 0, now);
 		return;
 	}
 	/* last, when nothing else is due: the heads of the ACKs held, each
@@ -231,6 +240,8 @@ query_name(uint8_t kind)
 		return "market entry";
 	case PW_QUERY_MARKET_PROOF:
 		return "market proof";
+	case PW_QUERY_SCHEDULE:
+		return "price outlook";
 	default:
 		return "query";
 	}
@@ -268,6 +279,8 @@ on_query_refused(struct agentd *a, uint16_t reason)
 	          pw_reason_name(reason));
 	if (a->q.head)
 		aheads_refused(a, agentd_now_ms(a));
+	else if (a->q.kind == PW_QUERY_SCHEDULE)
+		aoutlook_query_refused(a, reason, agentd_now_ms(a));
 	else if (a->q.kind == PW_QUERY_STATEMENT)
 		a->stmt_after = a->q.a;
 	else if (a->q.kind == PW_QUERY_STATEMENT_PROOF)
@@ -683,6 +696,7 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 	     burst < AEXCH_RX_BURST && xlink_recv(a->xl, from_sub, &frame, &len, m) == PW_OK;
 	     burst++) {
 		a->last_rx_ms = now;
+		aoutlook_frame_seen(a, from_sub);
 		if (!wire_iv_ok(a, m, now))
 			continue;
 		switch (m->type) {
@@ -701,7 +715,11 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 			break;
 		case PW_MSG_REGISTRY:
 		case PW_MSG_MARKET:
-			if (!from_sub && a->q.active && a->q.fee)
+			/* the price outlook: published, or the SCHEDULE answer */
+			if (m->type == PW_MSG_MARKET &&
+			    (from_sub || (a->q.active && a->q.kind == PW_QUERY_SCHEDULE)))
+				aoutlook_on_market(a, from_sub, m, now);
+			else if (!from_sub && a->q.active && a->q.fee)
 				afee_on_entry(a, frame, len, m);
 			else if (m->type == PW_MSG_REGISTRY)
 				aregistry_on_entry(a, frame, len, m);

@@ -111,8 +111,14 @@ apply_policy(struct agentd *a)
 	a->auto_sell = a->cfg.auto_sell;
 	/* dashboard edits win over the file until changed again there */
 	if (aledger_setting_get(a->led, "min_price_uper_kwh", &v) == PW_OK && v >= INT32_MIN &&
-	    v <= INT32_MAX)
+	    v <= INT32_MAX) {
 		a->pol.min_price_uper_kwh = (int32_t)v;
+		/* stored before relative prices existed: absolute */
+		a->pol.min_base = POLICY_BASE_ABS;
+		if (aledger_setting_get(a->led, "min_price_base", &v) == PW_OK &&
+		    v >= POLICY_BASE_ABS && v <= POLICY_BASE_RETAIL)
+			a->pol.min_base = (enum policy_base)v;
+	}
 	if (aledger_setting_get(a->led, "reserve_wh", &v) == PW_OK && v >= 0)
 		a->pol.reserve_wh = (uint64_t)v;
 	if (aledger_setting_get(a->led, "auto_sell", &v) == PW_OK)
@@ -178,14 +184,17 @@ reload(struct agentd *a, const char *path)
 	a->cfg.control = n.control;
 	a->cfg.export_floor_uper_kwh = n.export_floor_uper_kwh;
 	a->cfg.gate_s = n.gate_s;
-	a->cfg.feedin_uper_kwh = n.feedin_uper_kwh;
-	a->cfg.retail_uper_kwh = n.retail_uper_kwh;
+	a->cfg.feedin_uper_kwh = a->conf_feedin_uper_kwh = n.feedin_uper_kwh;
+	a->cfg.retail_uper_kwh = a->conf_retail_uper_kwh = n.retail_uper_kwh;
+	astatus_tariffs(a); /* a tariff left at 0 follows the HEARTBEAT */
 	a->cfg.reply_timeout_ms = n.reply_timeout_ms;
 	memcpy(a->cfg.checkpoints, n.checkpoints, sizeof(n.checkpoints));
 	a->cfg.auto_sell = n.auto_sell;
 	a->cfg.strategy = n.strategy;
 	a->cfg.min_price_uper_kwh = n.min_price_uper_kwh;
+	a->cfg.min_base = n.min_base;
 	a->cfg.fixed_price_uper_kwh = n.fixed_price_uper_kwh;
+	a->cfg.fixed_base = n.fixed_base;
 	a->cfg.safety_pct = n.safety_pct;
 	a->cfg.reserve_wh = n.reserve_wh;
 	a->cfg.horizon = n.horizon;
@@ -303,6 +312,8 @@ setup(struct agentd *a)
 		return EX_CONFIG;
 	}
 	pw_hex_encode(a->kp.pk, PW_PK_LEN, a->pk_hex);
+	a->conf_feedin_uper_kwh = a->cfg.feedin_uper_kwh;
+	a->conf_retail_uper_kwh = a->cfg.retail_uper_kwh;
 	if ((rc = outbox_open(&a->ob, a->cfg.db, (uint64_t)now * 1000)) != PW_OK) {
 		log_error("%s: cannot open the database: %s", a->cfg.db, pw_strerror(rc));
 		return EX_UNAVAILABLE;
@@ -360,6 +371,8 @@ setup(struct agentd *a)
 		return rc == PW_ERR_CRYPTO ? EX_CONFIG : EX_UNAVAILABLE;
 	}
 	a->want_checkpoint = 1;
+	outlook_init(&a->aol.ol);
+	a->aol.want = 1;
 	a->started_ms = now;
 	adash_start(a);
 	log_info("household %s, market %lld, intervals of %lld s, gate %lld s; device %s; "
@@ -411,6 +424,7 @@ relinked(struct agentd *a, int64_t now)
 	a->fl[OUTBOX_METER].active = 0;
 	a->fl[OUTBOX_COSIGN].active = 0;
 	a->q.active = 0;
+	aoutlook_relinked(a);
 	if (outbox_resend_now(a->ob, now) != PW_OK)
 		log_warnx("outbox: cannot schedule the resends after re-connecting");
 }
@@ -455,6 +469,7 @@ loop(struct agentd *a, const char *path)
 		}
 		if (a->dash != NULL && now >= a->next_state_ms) {
 			(void)dash_notify(a->dash, DASH_DOC_STATE);
+			aoutlook_tick(a, now);
 			a->next_state_ms = now + 1000;
 		}
 		memset(items, 0, sizeof(items));

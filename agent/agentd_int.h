@@ -34,6 +34,7 @@
 #include "agent/mcheck.h"
 #include "agent/modbus_link.h"
 #include "agent/outbox.h"
+#include "agent/outlook.h"
 #include "agent/policy.h"
 #include "agent/device.h"
 #include "agent/sunspec.h"
@@ -167,6 +168,19 @@ struct oview {
 #define AGENTD_PENDING_MAX      256
 #define AGENTD_PENDING_RETRY_MS 1000
 
+/* The price outlook (agent/aoutlook.c): the one held, the messages being
+ * read (0: the DEALER's answer, 1: the SUB's publication), when to ask. */
+struct aoutlook {
+	struct outlook ol;
+	struct outlook_msg msg[2];
+	int want;            /* ask QUERY SCHEDULE (start, re-connection, quiet) */
+	int64_t next_ask_ms; /* not before this (after a refusal) */
+	int64_t asked_ms;
+	unsigned long refused; /* outlooks refused (a frame failed a check) */
+	uint64_t shown_iv;     /* aoutlook_tick: what the page was last sent */
+	int shown_stale;
+};
+
 struct adispute; /* agent/adispute.c: what the household refused */
 struct actl;     /* agent/actl.c: export curtailment */
 struct awitness; /* agent/awitness.c: cosignatures, the neighbours' */
@@ -247,6 +261,7 @@ struct agentd {
 	int64_t last_rx_ms;
 	int64_t next_poll_ms, next_trade_ms, next_pump_ms, next_state_ms;
 	struct pw_depth depth[DEPTH_KEEP];
+	uint64_t skip_note_iv, fallback_note_iv; /* atrade.c: logged once per interval */
 	int autosell_failed_iv_set;
 	uint64_t autosell_failed_iv;
 	/* status inputs (astatus.c) */
@@ -254,9 +269,13 @@ struct agentd {
 	int have_hb;
 	struct pw_heartbeat hb;
 	int64_t hb_rx_ms;
-	int64_t skew_ms;      /* our clock minus the exchange's at the last HEARTBEAT */
-	unsigned skew_over;   /* HEARTBEATs in a row beyond AGENTD_SKEW_MAX_MS */
-	int market_mismatch;  /* config differs from the last HEARTBEAT: no trading */
+	int64_t skew_ms;     /* our clock minus the exchange's at the last HEARTBEAT */
+	unsigned skew_over;  /* HEARTBEATs in a row beyond AGENTD_SKEW_MAX_MS */
+	int market_mismatch; /* config differs from the last HEARTBEAT: no trading */
+	/* the tariffs as the configuration file gives them (0: follow the
+	 * exchange's HEARTBEAT, which a tariff schedule changes) */
+	int64_t conf_feedin_uper_kwh, conf_retail_uper_kwh;
+	struct aoutlook aol;
 	struct aregistry reg; /* our own registry entry (aregistry.c) */
 	int serial_refused;   /* a reading was refused meter_serial, none ACKed since */
 	char serial_sent[PW_SERIAL_LEN + 1];
@@ -488,6 +507,41 @@ void afee_refused(struct agentd *a, uint16_t reason);
 int afee_inputs(struct agentd *a, uint64_t iv, int have_result, struct averify_stmt_in *in,
                 struct averify_trade **tr, char *why, size_t cap);
 
+/* ---- aoutlook.c ------------------------------------------------------- */
+
+/* Where an interval's tariffs come from. */
+enum aoutlook_src {
+	AOUTLOOK_SRC_NONE = 0,  /* not known: relative prices have no value */
+	AOUTLOOK_SRC_OUTLOOK,   /* the signed outlook's rule for that interval */
+	AOUTLOOK_SRC_HEARTBEAT, /* no outlook for it: the last HEARTBEAT's (now) */
+	AOUTLOOK_SRC_CONFIG,    /* neither yet: [exchange] feedin_price, retail_price */
+};
+
+/* The QUERY SCHEDULE to send now: 1 and its first interval, or 0. */
+int aoutlook_next_query(struct agentd *a, int64_t now, uint64_t *qa);
+/* The link was re-created (ask again), the query was refused finally
+ * (ask again later) or lost. */
+void aoutlook_relinked(struct agentd *a);
+void aoutlook_query_refused(struct agentd *a, uint16_t reason, int64_t now);
+void aoutlook_query_lost(struct agentd *a);
+/* Every verified frame of socket from_sub, before it is handled: a new
+ * message ends an outlook whose last frame was dropped. */
+void aoutlook_frame_seen(struct agentd *a, int from_sub);
+/* A MARKET frame of the SCHEDULE answer (from_sub 0) or of a MARKET
+ * publication (1). */
+void aoutlook_on_market(struct agentd *a, int from_sub, const struct pw_msg *m, int64_t now);
+/* The tariffs of interval iv (*b) and where they come from. */
+enum aoutlook_src aoutlook_bounds(struct agentd *a, uint64_t iv, struct policy_bounds *b);
+const char *aoutlook_src_name(enum aoutlook_src s);
+/* 1 when the outlook held may be out of date (the exchange unreachable,
+ * or no newer one for several intervals). */
+int aoutlook_stale(const struct agentd *a, int64_t now);
+/* Sends the page the outlook again when the interval or its staleness
+ * changed (called with the state document, once a second). */
+void aoutlook_tick(struct agentd *a, int64_t now);
+/* DASH_DOC_OUTLOOK (caller owns it). */
+json_t *aoutlook_json(struct agentd *a);
+
 /* ---- aheads.c --------------------------------------------------------- */
 
 /* Creates its table (called by adispute_open). */
@@ -540,6 +594,9 @@ json_t *actl_json_saved(struct agentd *a);
 void astatus_update(struct agentd *a, int64_t now);
 /* A HEARTBEAT arrived: clock skew and the market's parameters. */
 void astatus_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now);
+/* The tariffs the config leaves at 0 follow the last HEARTBEAT's; the
+ * configured ones are compared with it (market_mismatch). */
+void astatus_tariffs(struct agentd *a);
 /* "exchange_unreachable", ... (the stable codes of docs/agent.md "Status"). */
 const char *astatus_code_name(enum astatus_code c);
 /* The "problems" array of /api/state (caller owns it). */

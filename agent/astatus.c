@@ -71,23 +71,38 @@ astatus_heartbeat(struct agentd *a, const struct pw_heartbeat *hb, int64_t now)
 	} else {
 		a->skew_over = 0;
 	}
-	/* tariffs the config leaves at 0 (unknown) are learned */
-	if (a->cfg.feedin_uper_kwh == 0 && hb->feedin_uper_kwh != 0) {
-		a->cfg.feedin_uper_kwh = hb->feedin_uper_kwh;
-		char ps[PW_FMT_LEN];
+	astatus_tariffs(a);
+}
+
+void
+astatus_tariffs(struct agentd *a)
+{
+	const struct pw_heartbeat *hb = &a->hb;
+	char ps[PW_FMT_LEN];
+
+	if (!a->have_hb)
+		return;
+	/* a tariff the config leaves at 0 follows the exchange's, which a
+	 * tariff schedule changes from interval to interval (docs/agent.md
+	 * "Prices relative to the interval's bounds") */
+	if (a->conf_feedin_uper_kwh == 0 && a->cfg.feedin_uper_kwh != hb->feedin_uper_kwh) {
 		pw_fmt_price(hb->feedin_uper_kwh, ps, sizeof(ps));
-		log_info("market: feed-in tariff %s learned from the exchange", ps);
+		log_info("market: feed-in tariff %s %s the exchange", ps,
+		         a->cfg.feedin_uper_kwh == 0 ? "learned from" : "now, as set by");
+		a->cfg.feedin_uper_kwh = hb->feedin_uper_kwh;
 	}
-	if (a->cfg.retail_uper_kwh == 0 && hb->retail_uper_kwh != 0) {
-		a->cfg.retail_uper_kwh = hb->retail_uper_kwh;
-		char ps[PW_FMT_LEN];
+	if (a->conf_retail_uper_kwh == 0 && a->cfg.retail_uper_kwh != hb->retail_uper_kwh) {
 		pw_fmt_price(hb->retail_uper_kwh, ps, sizeof(ps));
-		log_info("market: retail tariff %s learned from the exchange", ps);
+		log_info("market: retail tariff %s %s the exchange", ps,
+		         a->cfg.retail_uper_kwh == 0 ? "learned from" : "now, as set by");
+		a->cfg.retail_uper_kwh = hb->retail_uper_kwh;
 	}
 	a->market_mismatch = a->cfg.interval_s != (int64_t)hb->interval_s ||
 	                     a->cfg.gate_s != (int64_t)hb->gate_s ||
-	                     a->cfg.feedin_uper_kwh != (int64_t)hb->feedin_uper_kwh ||
-	                     a->cfg.retail_uper_kwh != (int64_t)hb->retail_uper_kwh;
+	                     (a->conf_feedin_uper_kwh != 0 &&
+	                      a->conf_feedin_uper_kwh != (int64_t)hb->feedin_uper_kwh) ||
+	                     (a->conf_retail_uper_kwh != 0 &&
+	                      a->conf_retail_uper_kwh != (int64_t)hb->retail_uper_kwh);
 }
 
 static void

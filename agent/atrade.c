@@ -132,6 +132,42 @@ atrade_is_open(const struct oview *o)
 
 /* ---- trading -------------------------------------------------------- */
 
+/* An interval whose offer or bid is not made under its tariffs: logged
+ * once per interval (the decision runs every second). */
+static void
+note_skip(struct agentd *a, uint64_t iv, const char *what, enum aoutlook_src src)
+{
+	char ivs[PW_FMT_LEN];
+
+	if (a->skip_note_iv == iv)
+		return;
+	a->skip_note_iv = iv;
+	pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
+	if (src == AOUTLOOK_SRC_NONE)
+		log_info("interval %s: no %s%s: its price is relative to tariffs not known yet",
+		         ivs, strcmp(what, "offer") == 0 ? "" : "bid ", what);
+	else
+		log_info("interval %s: no %s%s: its price lies outside the interval's tariffs (%s)",
+		         ivs, strcmp(what, "offer") == 0 ? "" : "bid ", what,
+		         src == AOUTLOOK_SRC_OUTLOOK ? "price outlook"
+		                                     : "no outlook for it: the current tariffs");
+}
+
+/* A relative price evaluated in the current tariffs for lack of an
+ * outlook for its interval: said once per interval. */
+static void
+note_fallback(struct agentd *a, uint64_t iv, enum aoutlook_src src)
+{
+	char ivs[PW_FMT_LEN];
+
+	if (a->fallback_note_iv == iv)
+		return;
+	a->fallback_note_iv = iv;
+	pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
+	log_info("interval %s: no price outlook for it; relative prices use the %s tariffs", ivs,
+	         src == AOUTLOOK_SRC_HEARTBEAT ? "exchange's current" : "configured");
+}
+
 static void
 trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v, size_t n)
 {
@@ -141,6 +177,9 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 	uint64_t f = forecast_export_wh(&a->fc, tod, (uint32_t)horizon);
 	uint64_t firm = forecast_firm_wh(&a->fc, tod, (uint32_t)horizon);
 	struct fc_note *fn = &a->fc_notes[iv % FC_NOTES];
+	struct policy_bounds bounds;
+	/* the interval's own tariffs: from the outlook, else the HEARTBEAT's */
+	enum aoutlook_src src = aoutlook_bounds(a, iv, &bounds);
 
 	/* the last one before the gate stays: logged with the measured export */
 	fn->set = 1;
@@ -171,7 +210,18 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 		if (want.qty_wh > 0) {
 			int32_t last;
 			int have_last = aledger_last_price(a->led, &last);
-			want.price_uper_kwh = policy_offer_price(&a->pol, have_last, last);
+			/* no offer where the household's lowest price is above
+			 * the interval's retail tariff (or has no value) */
+			if (!policy_offer_price(&a->pol, &bounds, have_last, last,
+			                        &want.price_uper_kwh)) {
+				want.qty_wh = 0;
+				note_skip(a, iv, "offer", src);
+			} else if (src != AOUTLOOK_SRC_OUTLOOK &&
+			           (a->pol.strategy == POLICY_PRICE_FIXED
+			                ? a->pol.fixed_base
+			                : a->pol.min_base) != POLICY_BASE_ABS) {
+				note_fallback(a, iv, src);
+			}
 		}
 		if (sell != NULL) {
 			open.qty_wh = sell->qty_wh;
@@ -207,9 +257,17 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 			if (v[i].interval == iv && v[i].side == PW_SIDE_BUY &&
 			    aledger_order_tag(a->led, v[i].seq) == TAG_BID0 + (int)k)
 				placed = 1;
-		if (!placed)
-			(void)atrade_place_order(a, PW_SIDE_BUY, iv, b->qty_wh,
-			                         b->max_price_uper_kwh, TAG_BID0 + (int)k, NULL);
+		if (placed)
+			continue;
+		int32_t limit;
+		if (!policy_bid_price(b->max_base, b->max_price_uper_kwh, &bounds, &limit)) {
+			note_skip(a, iv, a->cfg.bids[k].name, src);
+			continue;
+		}
+		if (src != AOUTLOOK_SRC_OUTLOOK && b->max_base != POLICY_BASE_ABS)
+			note_fallback(a, iv, src);
+		(void)atrade_place_order(a, PW_SIDE_BUY, iv, b->qty_wh, limit, TAG_BID0 + (int)k,
+		                         NULL);
 	}
 }
 

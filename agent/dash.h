@@ -78,20 +78,36 @@
  *                         "totals": {"earned_u": m, "paid_u": m, "saving_u": m},
  *                         "curtailed": [limited intervals, as in "curtailment"],
  *                         "more": bool, "before": i|null}
- *   DASH_DOC_SETTINGS    {"min_price_uper_kwh": p, "reserve_wh": q,
- *                         "auto_sell": bool}
+ *   DASH_DOC_SETTINGS    {"min_price_uper_kwh": p, "min_price_base": "abs"|
+ *                         "feedin"|"retail", "min_price_text": str,
+ *                         "reserve_wh": q, "auto_sell": bool}
  *   DASH_DOC_TODAY       the agent's day: sums of its statements, energy per
  *                        interval and all-time sums (aledger_json_today)
+ *   DASH_DOC_OUTLOOK     the price outlook (docs/dashboard.md "Price outlook"):
+ *                        {"state": "none"|"current"|"stale", "message": str,
+ *                         "interval_s": L, "now_interval": i, "received": s|null,
+ *                         "rules": n, "covered": n,
+ *                         "intervals": [{"interval": i, "start": s,
+ *                                        "time_of_day": "HH:MM",
+ *                                        "feedin_uper_kwh": p,
+ *                                        "retail_uper_kwh": p}],
+ *                         "cheapest"|"dearest": null|{"interval", "start",
+ *                                   "time_of_day", "retail_uper_kwh", "text"},
+ *                         "recent": [{"interval", "start", "time_of_day",
+ *                                     "price_uper_kwh", "volume_wh"}],
+ *                         "heartbeat": null|{"feedin_uper_kwh", "retail_uper_kwh"}}
  *
  * Paged documents (orders, trades, statements): "more" says whether older
  * rows exist, GET /api/DOC?before=N (N = "before") asks ops.get_older.
  *
  * HTTP API (docs/dashboard.md is the reference):
- *   GET  /api/state|market|orders|trades|statements|settings|today
+ *   GET  /api/state|market|orders|trades|statements|settings|today|outlook
  *   GET  /api/orders|trades|statements?before=N   (older pages)
- *   POST /api/orders {"qty_wh", "max_price_uper_kwh", "interval"?, "intervals"?}
+ *   POST /api/orders {"qty_wh", "max_price_uper_kwh", "price_base"?, "interval"?,
+ *                     "intervals"?}
  *   DELETE /api/orders/SEQ   or   POST /api/orders/SEQ/cancel
- *   PUT|POST /api/settings {"min_price_uper_kwh", "reserve_wh", "auto_sell"?}
+ *   PUT|POST /api/settings {"min_price_uper_kwh", "min_price_base"?, "reserve_wh",
+ *                           "auto_sell"?}
  *   POST /api/login {"token"}     GET /api/events (SSE)     GET /metrics
  */
 #ifndef AGENT_DASH_H
@@ -125,8 +141,14 @@ enum dash_doc {
 	DASH_DOC_STATEMENTS,
 	DASH_DOC_SETTINGS,
 	DASH_DOC_TODAY,
+	DASH_DOC_OUTLOOK,
 	DASH_DOC__COUNT
 };
+
+/* What a price from the page is measured from: an absolute price, or an
+ * offset from the interval's feed-in or retail tariff (the agent's enum
+ * policy_base has the same values). */
+enum dash_price_base { DASH_BASE_ABS = 0, DASH_BASE_FEEDIN = 1, DASH_BASE_RETAIL = 2 };
 
 /* Bound of a price typed on the page, u/kWh: 100 per kWh either way. */
 #define DASH_PRICE_MAX 100000000LL
@@ -140,7 +162,8 @@ enum dash_doc {
  * closure, capacity) and reports problems through pw_err + message. */
 struct dash_bid {
 	uint64_t qty_wh;
-	int32_t max_price_uper_kwh;
+	int32_t max_price_uper_kwh; /* the price, or the offset from price_base */
+	uint8_t price_base;         /* enum dash_price_base ("price_base") */
 	uint64_t interval;
 	uint32_t intervals;
 };
@@ -148,7 +171,8 @@ struct dash_bid {
 /* Auto-sell settings as edited on the page (min price per kWh, energy kept
  * back from the surplus, auto-sell on/off). */
 struct dash_settings {
-	int32_t min_price_uper_kwh; /* -DASH_PRICE_MAX .. DASH_PRICE_MAX */
+	int32_t min_price_uper_kwh; /* -DASH_PRICE_MAX .. DASH_PRICE_MAX; offset when relative */
+	uint8_t min_price_base;     /* enum dash_price_base ("min_price_base") */
 	uint64_t reserve_wh;
 	bool auto_sell;
 };

@@ -255,6 +255,27 @@ dash_req__object(const char *body, size_t len, char *msg, size_t cap)
 	return j;
 }
 
+/* Optional "KEY": "abs" | "feedin" | "retail" (what the price is measured
+ * from, enum dash_price_base); absent: absolute. */
+static pw_err
+dash_req__base(const json_t *j, const char *key, uint8_t *out, char *msg, size_t cap)
+{
+	static const char *const names[] = { "abs", "feedin", "retail" };
+	const json_t *v = json_object_get(j, key);
+
+	*out = DASH_BASE_ABS;
+	if (v == NULL)
+		return PW_OK;
+	if (json_is_string(v))
+		for (uint8_t i = 0; i < 3; i++)
+			if (strcmp(json_string_value(v), names[i]) == 0) {
+				*out = i;
+				return PW_OK;
+			}
+	snprintf(msg, cap, "%s must be \"abs\", \"feedin\" or \"retail\"", key);
+	return PW_ERR_ARG;
+}
+
 pw_err
 dash_req_bid(const char *body, size_t len, struct dash_bid *out, char *msg, size_t cap)
 {
@@ -276,6 +297,8 @@ dash_req_bid(const char *body, size_t len, struct dash_bid *out, char *msg, size
 	                        cap)) != PW_OK)
 		goto out;
 	bid.max_price_uper_kwh = (int32_t)p;
+	if ((rc = dash_req__base(j, "price_base", &bid.price_base, msg, cap)) != PW_OK)
+		goto out;
 	if ((rc = dash_req__u64(j, "interval", 0, (uint64_t)INT64_MAX, false, &bid.interval, NULL,
 	                        msg, cap)) != PW_OK)
 		goto out;
@@ -307,6 +330,8 @@ dash_req_settings(const char *body, size_t len, struct dash_settings *out, bool 
 	                        cap)) != PW_OK)
 		goto out;
 	s.min_price_uper_kwh = (int32_t)p;
+	if ((rc = dash_req__base(j, "min_price_base", &s.min_price_base, msg, cap)) != PW_OK)
+		goto out;
 	if ((rc = dash_req__u64(j, "reserve_wh", 0, 1000000000ULL, true, &s.reserve_wh, NULL, msg,
 	                        cap)) != PW_OK)
 		goto out;

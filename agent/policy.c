@@ -5,7 +5,10 @@
  */
 #include "agent/policy.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "peerwatt/money.h"
 
 uint32_t
 policy_offer_qty(const struct policy_params *p, uint64_t forecast_export_wh)
@@ -57,31 +60,75 @@ policy_block_name(enum policy_block b)
 	return "unknown";
 }
 
-int32_t
-policy_offer_price(const struct policy_params *p, int have_last, int32_t last_clearing_uper_kwh)
+pw_err
+policy_price_eval(enum policy_base base, int32_t v, const struct policy_bounds *b, int32_t *out)
 {
-	int32_t price;
+	int64_t x;
 
-	switch (p->strategy) {
-	case POLICY_PRICE_FIXED:
-		price = p->fixed_price_uper_kwh;
-		break;
-	case POLICY_PRICE_FOLLOW:
-		price = have_last && last_clearing_uper_kwh > p->min_price_uper_kwh
-		            ? last_clearing_uper_kwh
-		            : p->min_price_uper_kwh;
-		break;
-	case POLICY_PRICE_MIN:
-	default:
-		price = p->min_price_uper_kwh;
-		break;
+	switch (base) {
+	case POLICY_BASE_ABS:
+		*out = v;
+		return PW_OK;
+	case POLICY_BASE_FEEDIN:
+	case POLICY_BASE_RETAIL:
+		if (!b->known)
+			return PW_ERR_NOTFOUND;
+		x = (int64_t)(base == POLICY_BASE_FEEDIN ? b->feedin_uper_kwh
+		                                         : b->retail_uper_kwh) +
+		    v;
+		if (x < INT32_MIN || x > INT32_MAX)
+			return PW_ERR_RANGE;
+		*out = (int32_t)x;
+		return PW_OK;
 	}
-	/* An ask outside the exchange's bounds is rejected, so clamp. */
-	if (p->feedin_uper_kwh != 0 && price < p->feedin_uper_kwh)
-		price = p->feedin_uper_kwh;
-	if (p->retail_uper_kwh != 0 && price > p->retail_uper_kwh)
-		price = p->retail_uper_kwh;
-	return price;
+	return PW_ERR_ARG;
+}
+
+int
+policy_offer_price(const struct policy_params *p, const struct policy_bounds *b, int have_last,
+                   int32_t last_clearing_uper_kwh, int32_t *price)
+{
+	int32_t floor, ask;
+
+	if (p->strategy == POLICY_PRICE_FIXED) {
+		if (policy_price_eval(p->fixed_base, p->fixed_price_uper_kwh, b, &floor) != PW_OK)
+			return 0;
+	} else if (policy_price_eval(p->min_base, p->min_price_uper_kwh, b, &floor) != PW_OK) {
+		return 0;
+	}
+	ask = floor;
+	if (p->strategy == POLICY_PRICE_FOLLOW && have_last && last_clearing_uper_kwh > ask)
+		ask = last_clearing_uper_kwh;
+	if (b->known) {
+		/* never below what the household accepts: no offer instead */
+		if (floor > b->retail_uper_kwh)
+			return 0;
+		if (ask > b->retail_uper_kwh)
+			ask = b->retail_uper_kwh; /* follow: a clearing of another interval */
+		if (ask < b->feedin_uper_kwh)
+			ask = b->feedin_uper_kwh;
+	}
+	*price = ask;
+	return 1;
+}
+
+int
+policy_bid_price(enum policy_base base, int32_t max_price_uper_kwh, const struct policy_bounds *b,
+                 int32_t *price)
+{
+	int32_t lim;
+
+	if (policy_price_eval(base, max_price_uper_kwh, b, &lim) != PW_OK)
+		return 0;
+	if (b->known) {
+		/* never above what the household accepts: no bid instead */
+		if (lim < b->feedin_uper_kwh)
+			return 0;
+		if (lim > b->retail_uper_kwh)
+			lim = b->retail_uper_kwh;
+	}
+	*price = lim;
+	return 1;
 }
 
 enum policy_action
@@ -137,6 +184,113 @@ policy_strategy_name(enum policy_strategy s)
 	if ((unsigned)s < sizeof(strategy_names) / sizeof(strategy_names[0]))
 		return strategy_names[s];
 	return "unknown";
+}
+
+static const char *const base_names[] = { "abs", "feedin", "retail" };
+
+const char *
+policy_base_name(enum policy_base b)
+{
+	if ((unsigned)b < sizeof(base_names) / sizeof(base_names[0]))
+		return base_names[b];
+	return "unknown";
+}
+
+pw_err
+policy_base_parse(const char *s, enum policy_base *out)
+{
+	for (size_t i = 0; i < sizeof(base_names) / sizeof(base_names[0]); i++) {
+		if (strcmp(s, base_names[i]) == 0) {
+			*out = (enum policy_base)i;
+			return PW_OK;
+		}
+	}
+	return PW_ERR_PARSE;
+}
+
+pw_err
+policy_price_parse(const char *s, enum policy_base *base, int32_t *v)
+{
+	char num[40];
+	size_t n = 0;
+	int64_t x;
+	int neg = 0;
+	pw_err rc;
+
+	if (strncmp(s, "feedin", 6) == 0 || strncmp(s, "retail", 6) == 0) {
+		enum policy_base bb = s[0] == 'f' ? POLICY_BASE_FEEDIN : POLICY_BASE_RETAIL;
+		const char *q = s + 6;
+		while (*q == ' ')
+			q++;
+		if (*q == '\0') {
+			*base = bb;
+			*v = 0;
+			return PW_OK;
+		}
+		if (*q != '+' && *q != '-')
+			return PW_ERR_PARSE;
+		neg = *q == '-';
+		q++;
+		while (*q == ' ')
+			q++;
+		/* an unsigned decimal after the sign: "feedin+-0.01" is refused */
+		if (*q < '0' || *q > '9')
+			return PW_ERR_PARSE;
+		while (*q != '\0' && n + 1 < sizeof(num))
+			num[n++] = *q++;
+		if (*q != '\0')
+			return PW_ERR_RANGE;
+		num[n] = '\0';
+		if ((rc = pw_money_parse(num, &x)) != PW_OK)
+			return rc;
+		if (neg)
+			x = -x;
+		if (x < INT32_MIN || x > INT32_MAX)
+			return PW_ERR_RANGE;
+		*base = bb;
+		*v = (int32_t)x;
+		return PW_OK;
+	}
+	if ((rc = pw_money_parse(s, &x)) != PW_OK)
+		return rc;
+	if (x < INT32_MIN || x > INT32_MAX)
+		return PW_ERR_RANGE;
+	*base = POLICY_BASE_ABS;
+	*v = (int32_t)x;
+	return PW_OK;
+}
+
+/* "0.250000" -> "0.25": trailing zeros beyond two decimals dropped. */
+static void
+short_money(int64_t v, char *out, size_t cap)
+{
+	char *dot;
+	size_t n;
+
+	pw_money_format(v, out, cap);
+	dot = strchr(out, '.');
+	if (dot == NULL)
+		return;
+	n = strlen(out);
+	while (n > (size_t)(dot - out) + 3 && out[n - 1] == '0')
+		out[--n] = '\0';
+}
+
+void
+policy_price_format(enum policy_base base, int32_t v, char *out, size_t cap)
+{
+	char num[32];
+	int64_t m = v < 0 ? -(int64_t)v : v;
+
+	if (base == POLICY_BASE_ABS) {
+		short_money(v, out, cap);
+		return;
+	}
+	short_money(m, num, sizeof(num));
+	if (v == 0)
+		snprintf(out, cap, "%s", policy_base_name(base));
+	else
+		snprintf(out, cap, "%s %c %s", policy_base_name(base), v < 0 ? '-' : '+', num);
 }
 
 pw_err

@@ -9,6 +9,7 @@
 #ifndef AGENT_POLICY_H
 #define AGENT_POLICY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "peerwatt/error.h"
@@ -19,18 +20,41 @@ enum policy_strategy {
 	POLICY_PRICE_FOLLOW,  /* offer at the last clearing price, never below min */
 };
 
+/*
+ * What a configured price is measured from (docs/agent.md "Prices relative
+ * to the interval's bounds"): an absolute price, or an offset from the
+ * feed-in tariff (the interval's price floor) or the retail tariff (its
+ * ceiling) of the interval the order is for.  "feedin+0.03" is
+ * { POLICY_BASE_FEEDIN, 30000 }, "retail-0.05" { POLICY_BASE_RETAIL, -50000 }.
+ */
+enum policy_base {
+	POLICY_BASE_ABS = 0,
+	POLICY_BASE_FEEDIN,
+	POLICY_BASE_RETAIL,
+};
+
+/* The exchange's bounds of one interval: feed-in <= every price <=
+ * retail.  Either may be negative; known 0 means "not known for this
+ * interval" (a relative price then has no value). */
+struct policy_bounds {
+	int known;
+	int32_t feedin_uper_kwh, retail_uper_kwh;
+};
+
 struct policy_params {
 	enum policy_strategy strategy;
-	/* prices may be negative (a seller paying to export, docs/market.md) */
+	/* prices may be negative (a seller paying to export, docs/market.md);
+	 * each is an absolute price or, by its base, an offset from the
+	 * interval's feed-in or retail tariff */
 	int32_t min_price_uper_kwh;
+	enum policy_base min_base;
 	int32_t fixed_price_uper_kwh;
-	int32_t feedin_uper_kwh; /* exchange's price floor (0 = unknown) */
-	int32_t retail_uper_kwh; /* exchange's price ceiling (0 = unknown) */
-	uint32_t safety_pct;     /* offer this share of the forecast, 0..100 */
-	uint64_t reserve_wh;     /* kept back per interval */
-	uint64_t capacity_wh;    /* registered max export x interval length */
-	uint32_t adjust_pct;     /* re-offer only when qty moves more than this */
-	uint64_t adjust_min_wh;  /* ... and more than this many Wh */
+	enum policy_base fixed_base;
+	uint32_t safety_pct;    /* offer this share of the forecast, 0..100 */
+	uint64_t reserve_wh;    /* kept back per interval */
+	uint64_t capacity_wh;   /* registered max export x interval length */
+	uint32_t adjust_pct;    /* re-offer only when qty moves more than this */
+	uint64_t adjust_min_wh; /* ... and more than this many Wh */
 };
 
 struct policy_offer {
@@ -75,12 +99,30 @@ enum policy_block policy_sell_block(const struct policy_supply *s);
  * (stable, for the API). */
 const char *policy_block_name(enum policy_block b);
 
-/* Offer price for the strategy; `have_last` 0 = no clearing seen yet
- * (FOLLOW then uses the minimum), else `last_clearing_uper_kwh` is the
- * latest clearing price with volume (any sign).  Clamped into [feed-in,
- * retail] when known. */
-int32_t policy_offer_price(const struct policy_params *p, int have_last,
-                           int32_t last_clearing_uper_kwh);
+/*
+ * A configured price for one interval: `v` itself (base ABS) or the
+ * interval's feed-in / retail tariff plus `v`.  PW_OK and *out;
+ * PW_ERR_NOTFOUND when relative and the bounds are not known;
+ * PW_ERR_RANGE when the sum leaves the wire's i32.
+ */
+pw_err policy_price_eval(enum policy_base base, int32_t v, const struct policy_bounds *b,
+                         int32_t *out) __attribute__((warn_unused_result));
+
+/*
+ * The ask of the strategy for an interval with bounds `b`: the lowest
+ * price the household accepts is min_price (strategies min and follow)
+ * or fixed_price (fixed), each evaluated in `b`; follow asks the last
+ * clearing price (`have_last`, `last_clearing_uper_kwh`, any sign) when it
+ * is higher.  An ask below the feed-in tariff is raised to it (the
+ * exchange refuses lower asks, and the household gets more).  1 and
+ * *price; 0 when no offer may be made: the lowest acceptable price lies
+ * above the interval's retail tariff (no ask above retail is accepted,
+ * and lowering it would sell below what the household accepts), or a
+ * relative price meets unknown bounds.  Never returns a price outside
+ * known bounds.
+ */
+int policy_offer_price(const struct policy_params *p, const struct policy_bounds *b, int have_last,
+                       int32_t last_clearing_uper_kwh, int32_t *price);
 
 enum policy_action {
 	POLICY_KEEP = 0, /* nothing to do */
@@ -101,9 +143,21 @@ enum policy_action policy_decide(const struct policy_params *p, const struct pol
  * from == to means all day). */
 struct policy_bid {
 	uint32_t qty_wh;
-	int32_t max_price_uper_kwh;
+	int32_t max_price_uper_kwh; /* the price, or the offset from max_base */
+	enum policy_base max_base;
 	uint32_t from_s, to_s;
 };
+
+/*
+ * The limit of a bid for an interval with bounds `b`: max_price evaluated
+ * in `b`, lowered to the retail tariff when above it (the exchange refuses
+ * higher bids; the household pays no more).  1 and *price; 0 when no bid
+ * may be made: the limit is below the interval's feed-in tariff (the
+ * exchange refuses it, and raising it would pay more than the household
+ * accepts), or a relative limit meets unknown bounds.
+ */
+int policy_bid_price(enum policy_base base, int32_t max_price_uper_kwh,
+                     const struct policy_bounds *b, int32_t *price);
 
 /* 1 when the interval starting at local time-of-day `tod_s` is in the
  * bid's window. */
@@ -113,6 +167,17 @@ int policy_bid_active(const struct policy_bid *b, uint32_t tod_s);
 pw_err policy_strategy_parse(const char *s, enum policy_strategy *out)
     __attribute__((warn_unused_result));
 const char *policy_strategy_name(enum policy_strategy s);
+
+/* A configured price: "0.25", "-0.02" (absolute), "feedin", "retail",
+ * "feedin+0.03", "retail - 0.05" (spaces around the sign allowed).
+ * PW_ERR_PARSE otherwise, PW_ERR_RANGE beyond the i32 micro-units. */
+pw_err policy_price_parse(const char *s, enum policy_base *base, int32_t *v)
+    __attribute__((warn_unused_result));
+/* "abs" | "feedin" | "retail" (stable, for the API) and back. */
+const char *policy_base_name(enum policy_base b);
+pw_err policy_base_parse(const char *s, enum policy_base *out) __attribute__((warn_unused_result));
+/* The price as configured, "0.25", "feedin + 0.03", "retail - 0.05". */
+void policy_price_format(enum policy_base base, int32_t v, char *out, size_t cap);
 
 /* "HH:MM" (00:00..24:00) to seconds of the day; PW_ERR_PARSE otherwise. */
 pw_err policy_parse_tod(const char *s, uint32_t *tod_s) __attribute__((warn_unused_result));

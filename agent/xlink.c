@@ -65,10 +65,14 @@ struct xlink {
 	zmq_msg_t cur; /* the frame last returned */
 	int have_cur;
 	int sub_topic_pending; /* SUB: next frame is a topic */
-	/* SUB: inside a COSIGNED message ([topic][CHECKPOINT][COSIGN]...):
-	 * the next frame has no topic; frames of it read so far */
-	int sub_cosigned;
-	unsigned sub_cosigned_n;
+	/* SUB: inside a COSIGNED message ([topic][CHECKPOINT][COSIGN]...)
+	 * or a MARKET one ([topic][MARKET]...): the next frame has no topic;
+	 * frames of it read so far */
+	int sub_cosigned, sub_market;
+	unsigned sub_cosigned_n, sub_market_n;
+	/* per socket: the frame last returned has more frames after it in its
+	 * message; a frame of the message under way was dropped */
+	int more[2], in_msg[2], msg_first[2], msg_dropped[2];
 	struct xlink_stats stats;
 	/* a flood of bad frames logs one line per LOG_RATE_MS and kind, with
 	 * counts (stats.bad counts every one) */
@@ -157,14 +161,16 @@ link_close(struct xlink *x)
 static pw_err
 link_open(struct xlink *x)
 {
-	static const char *const topics[] = { "RESULT", "DEPTH", "CHECKPOINT", "HEARTBEAT",
-		                              "COSIGNED" };
+	static const char *const topics[] = { "RESULT",    "DEPTH",    "CHECKPOINT",
+		                              "HEARTBEAT", "COSIGNED", "MARKET" };
 	int one = 1;
 	pw_err rc;
 
 	x->gen++;
 	x->sub_topic_pending = 1;
-	x->sub_cosigned = 0;
+	x->sub_cosigned = x->sub_market = 0;
+	for (int i = 0; i < 2; i++)
+		x->more[i] = x->in_msg[i] = x->msg_first[i] = x->msg_dropped[i] = 0;
 	x->sock[XL_DEALER] = zmq_socket(x->zctx, ZMQ_DEALER);
 	x->sock[XL_SUB] = zmq_socket(x->zctx, ZMQ_SUB);
 	if (x->sock[XL_DEALER] == NULL || x->sock[XL_SUB] == NULL)
@@ -357,16 +363,24 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 	 * flood of them cannot keep the caller's loop (and the dashboard) from
 	 * running: PW_ERR_NOTFOUND then, and the socket stays readable. */
 	for (unsigned bad = 0; bad < XLINK_BAD_BURST; bad++) {
+		int i = from_sub ? XL_SUB : XL_DEALER;
 		topic[0] = '\0';
 		if (from_sub && x->sub_cosigned) {
 			/* the rest of a COSIGNED message */
 			snprintf(topic, sizeof(topic), "COSIGNED");
+			x->msg_first[i] = 0;
+		} else if (from_sub && x->sub_market) {
+			/* the rest of a MARKET message (the price outlook) */
+			snprintf(topic, sizeof(topic), "MARKET");
+			x->msg_first[i] = 0;
 		} else if (from_sub) {
 			/* PUB messages are [topic][frame]; resynchronise on any
 			 * other shape. */
 			size_t tl;
 			if (!recv_frame(x, s, &more))
 				return PW_ERR_NOTFOUND;
+			x->msg_dropped[i] = 0;
+			x->msg_first[i] = 1;
 			tl = zmq_msg_size(&x->cur);
 			if (!more || tl == 0 || tl >= sizeof(topic)) {
 				x->stats.bad++;
@@ -376,26 +390,48 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 			}
 			memcpy(topic, zmq_msg_data(&x->cur), tl);
 			topic[tl] = '\0';
+		} else {
+			/* a DEALER message starts after a frame without RCVMORE */
+			x->msg_first[i] = !x->in_msg[i];
+			if (x->msg_first[i])
+				x->msg_dropped[i] = 0;
 		}
 		if (!recv_frame(x, s, &more)) {
-			x->sub_cosigned = 0;
+			x->sub_cosigned = x->sub_market = 0;
 			return PW_ERR_NOTFOUND;
 		}
+		x->in_msg[i] = x->more[i] = more;
 		if (from_sub && strcmp(topic, "COSIGNED") == 0) {
 			/* [topic][CHECKPOINT][COSIGN]... at most 1 + PW_COSIGNED_MAX */
 			x->sub_cosigned_n = x->sub_cosigned ? x->sub_cosigned_n + 1 : 1;
 			x->sub_cosigned = more;
 			if (more && x->sub_cosigned_n > PW_COSIGNED_MAX) {
 				x->stats.bad++;
+				x->msg_dropped[i] = 1;
 				x->sub_cosigned = 0;
 				while (more && recv_frame(x, s, &more))
 					;
+				x->in_msg[i] = x->more[i] = 0;
+				continue;
+			}
+		} else if (from_sub && strcmp(topic, "MARKET") == 0) {
+			/* [topic][MARKET]... at most PW_SCHEDULE_MAX */
+			x->sub_market_n = x->sub_market ? x->sub_market_n + 1 : 1;
+			x->sub_market = more;
+			if (more && x->sub_market_n >= PW_SCHEDULE_MAX) {
+				x->stats.bad++;
+				x->msg_dropped[i] = 1;
+				x->sub_market = 0;
+				while (more && recv_frame(x, s, &more))
+					;
+				x->in_msg[i] = x->more[i] = 0;
 				continue;
 			}
 		} else if (from_sub && more) {
 			x->stats.bad++;
 			while (more && recv_frame(x, s, &more))
 				;
+			x->in_msg[i] = x->more[i] = 0;
 			continue;
 		}
 		x->stats.received++;
@@ -405,6 +441,7 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		if (rc == PW_ERR_VERSION && *len >= 1) {
 			/* never a misparse: another version is named as such */
 			x->stats.bad++;
+			x->msg_dropped[i] = 1;
 			x->stats.peer_version = (*frame)[0];
 			log_rated(
 			    &x->rate_bad, LOG_LEVEL_ERR,
@@ -415,6 +452,7 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		}
 		if (rc != PW_OK) {
 			x->stats.bad++;
+			x->msg_dropped[i] = 1;
 			log_rated(&x->rate_bad, LOG_LEVEL_ERR,
 			          "xlink: dropped a %zu-byte frame from the exchange: %s", *len,
 			          pw_strerror(rc));
@@ -427,6 +465,7 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		if (from_sub && strcmp(topic, "COSIGNED") == 0 &&
 		    (x->sub_cosigned_n == 1) != (m->type == PW_MSG_CHECKPOINT)) {
 			x->stats.bad++;
+			x->msg_dropped[i] = 1;
 			log_rated(&x->rate_type, LOG_LEVEL_WARN,
 			          "xlink: dropped a %s out of place in a COSIGNED message",
 			          pw_msg_type_name(m->type));
@@ -434,6 +473,7 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		}
 		if (!cosign && memcmp(m->author, x->exchange_pk, PW_PK_LEN) != 0) {
 			x->stats.bad++;
+			x->msg_dropped[i] = 1;
 			log_rated(&x->rate_key, LOG_LEVEL_ERR,
 			          "xlink: dropped a %s not signed by the pinned exchange key",
 			          pw_msg_type_name(m->type));
@@ -443,6 +483,7 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		    (from_sub && strcmp(topic, "COSIGNED") != 0 &&
 		     strcmp(topic, pw_msg_type_name(m->type)) != 0)) {
 			x->stats.bad++;
+			x->msg_dropped[i] = 1;
 			log_rated(&x->rate_type, LOG_LEVEL_WARN,
 			          "xlink: dropped an unexpected %s (topic \"%s\")",
 			          pw_msg_type_name(m->type), topic);
@@ -453,6 +494,15 @@ xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len, st
 		return PW_OK;
 	}
 	return PW_ERR_NOTFOUND;
+}
+
+void
+xlink_msg_pos(const struct xlink *x, int from_sub, struct xlink_pos *p)
+{
+	int i = from_sub ? XL_SUB : XL_DEALER;
+	p->first = x->msg_first[i];
+	p->more = x->more[i];
+	p->dropped = x->msg_dropped[i];
 }
 
 const struct xlink_stats *

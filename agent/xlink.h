@@ -1,7 +1,8 @@
 /*
  * xlink.h: the agent's link to the exchange over ZeroMQ with CURVE
  * (docs/protocol.md "Transport"): a DEALER for requests and their replies
- * and a SUB for market data (RESULT, DEPTH, CHECKPOINT, HEARTBEAT, COSIGNED).  The CURVE client
+ * and a SUB for market data (RESULT, DEPTH, CHECKPOINT, HEARTBEAT, COSIGNED,
+ * MARKET).  The CURVE client
  * key is the household's Ed25519 key converted to X25519; the server key is
  * the pinned exchange key converted likewise.
  *
@@ -81,6 +82,17 @@ pw_err xlink_send(struct xlink *x, const uint8_t *frame, size_t len)
  */
 pw_err xlink_recv(struct xlink *x, int from_sub, const uint8_t **frame, size_t *len,
                   struct pw_msg *m) __attribute__((warn_unused_result));
+
+/* Where the frame xlink_recv() returned last (same socket) stands in its
+ * ZeroMQ message: the multi-frame answers (RESULT parts, the SCHEDULE
+ * outlook) and publications (COSIGNED, MARKET) are read frame by frame.
+ * first: no frame of its message came before it; more: frames of the
+ * same message follow; dropped: a frame of this message failed a check
+ * and was dropped (the message is incomplete: its consumer discards it). */
+struct xlink_pos {
+	int first, more, dropped;
+};
+void xlink_msg_pos(const struct xlink *x, int from_sub, struct xlink_pos *p);
 
 const struct xlink_stats *xlink_stats(const struct xlink *x);
 

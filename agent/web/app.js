@@ -2,7 +2,7 @@
  * app.js: the peerwatt dashboard page (vanilla JS, no build step).
  *
  * Reads the JSON documents of the agent (api/state, market, orders, trades,
- * statements, settings), keeps them current through the Server-Sent Events
+ * statements, settings, today, outlook), keeps them current through the Server-Sent Events
  * stream api/events (one event per document, same JSON), and sends bids,
  * cancels and settings with the CSRF token from api/state.  All text goes
  * into the DOM through textContent: nothing from the network becomes HTML.
@@ -14,7 +14,7 @@
  */
 'use strict';
 (function () {
-	const DOCS = ['state', 'market', 'orders', 'trades', 'statements', 'settings', 'today'];
+	const DOCS = ['state', 'market', 'orders', 'trades', 'statements', 'settings', 'today', 'outlook'];
 	const SHOW_OPEN = 10; /* open orders shown before "Show all" */
 	const SHOW_ROWS = 10; /* history rows shown at first; "more" adds as many */
 	const OPEN_STATUSES = ['queued', 'pending', 'acked'];
@@ -352,6 +352,125 @@
 		}).observe(box);
 	}
 
+	/* The price outlook (api/outlook): retail (ceiling) and feed-in (floor)
+	 * of the coming intervals as steps, each holding until the next
+	 * interval; recent clearing prices as dots; a zero line, so negative
+	 * prices show below it; the cheapest and dearest interval marked on the
+	 * chart and named in words below it. */
+	const OUTLOOK = [
+		{ label: 'Retail (ceiling)', stroke: '#c0392b', step: true },
+		{ label: 'Feed-in (floor)', stroke: '#1f8a4c', step: true },
+		{ label: 'Clearing price', stroke: '#2364c4', dots: true },
+		{ label: 'Cheapest', stroke: '#1f8a4c', mark: '▼' },
+		{ label: 'Dearest', stroke: '#c0392b', mark: '▲' },
+		{ label: 'Zero', stroke: '#8a949e', dash: [4, 4], zero: true },
+	];
+	function outlookHeight(box) {
+		return box.clientWidth < 500 ? 200 : 240;
+	}
+	function ensureOutlookChart() {
+		const box = $('outlook-chart');
+		if (S.ochart || typeof uPlot === 'undefined' || box.clientWidth === 0 || box.hidden) return;
+		box.dataset.yUnit = 'ct/kWh';
+		const stepped = uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
+		const fmtV = (u, v) => (v === null || v === undefined ? '–' : fmtPrice(Math.round(v * 1e4)));
+		S.ochart = new uPlot({
+			width: box.clientWidth,
+			height: outlookHeight(box),
+			series: [{ value: (u, v) => (v === null ? '–' : fmtTime(v)) }].concat(OUTLOOK.map((x) => ({
+				label: x.label, stroke: x.stroke, width: x.zero ? 1 : 2, dash: x.dash, value: fmtV,
+				paths: x.step ? stepped : x.dots || x.mark ? () => null : undefined,
+				points: x.dots ? { show: true, size: 6, fill: x.stroke }
+				    : x.mark ? { show: true, size: 13, width: 3, fill: '#fff' } : { show: false },
+				spanGaps: !!x.zero,
+			}))),
+			axes: [
+				{ space: intervalS() < 60 ? 100 : 70, values: (u, vals) => vals.map((v) => fmtTime(v)) },
+				{ label: 'ct/kWh', labelSize: 20, size: 48, space: 28, values: (u, vals) => vals.map((v) => v.toFixed(0)) },
+			],
+			scales: { x: { time: true } },
+			legend: { show: true, live: false },
+			cursor: { points: { show: false } },
+		}, [[]].concat(OUTLOOK.map(() => [])), box);
+		if (S.outlook) renderOutlook(S.outlook);
+		new ResizeObserver(() => {
+			if (S.ochart && box.clientWidth > 0) S.ochart.setSize({ width: box.clientWidth, height: outlookHeight(box) });
+		}).observe(box);
+	}
+	function markText(word, x, o) {
+		const L = o.interval_s || intervalS();
+		const start = x.start !== undefined ? x.start : x.interval * L;
+		const iv = (o.intervals || []).find((r) => r.interval === x.interval);
+		return word + ': ' + fmtTime(start) + '–' + fmtTime(start + L) + ', retail ' + fmtPrice(x.retail_uper_kwh) +
+		    (iv ? ', feed-in ' + fmtPrice(iv.feedin_uper_kwh) : '');
+	}
+	function renderOutlook(o) {
+		S.outlook = o;
+		const L = o.interval_s || intervalS();
+		const ivs = (o.intervals || []).slice().sort((a, b) => a.interval - b.interval);
+		const recent = (o.recent || []).filter((p) => p.volume_wh > 0);
+		const st = $('outlook-state');
+		const n = ivs.length;
+		if (o.state === 'none') st.textContent = o.message || 'No price outlook yet.';
+		else if (o.state === 'stale') st.textContent = o.message || 'Outdated price outlook.';
+		else st.textContent = 'Tariffs of the next ' + n + ' interval' + (n === 1 ? '' : 's') +
+		    ' as the exchange signed them' + (o.received ? ' (received ' + fmtTime(o.received) + ')' : '') + '.' +
+		    (o.message ? ' ' + o.message : '');
+		st.className = 'outlook-state ' + (o.state || 'none');
+		st.dataset.state = o.state || 'none';
+		/* one row per time: the steps hold to the end of the last interval */
+		const rows = new Map();
+		const at = (t) => {
+			if (!rows.has(t)) rows.set(t, [null, null, null, null, null]);
+			return rows.get(t);
+		};
+		for (const r of ivs) {
+			const t = r.start !== undefined ? r.start : r.interval * L;
+			const v = at(t);
+			v[0] = r.retail_uper_kwh / 1e4;
+			v[1] = r.feedin_uper_kwh / 1e4;
+			if (o.cheapest && o.cheapest.interval === r.interval) v[3] = v[0];
+			if (o.dearest && o.dearest.interval === r.interval) v[4] = v[0];
+		}
+		if (n > 0) {
+			const last = ivs[n - 1];
+			const v = at((last.start !== undefined ? last.start : last.interval * L) + L);
+			v[0] = last.retail_uper_kwh / 1e4;
+			v[1] = last.feedin_uper_kwh / 1e4;
+		}
+		for (const p of recent) at(p.start !== undefined ? p.start : p.interval * L)[2] = p.price_uper_kwh / 1e4;
+		const xs = Array.from(rows.keys()).sort((a, b) => a - b);
+		S.outlookData = [xs].concat([0, 1, 2, 3, 4].map((k) => xs.map((x) => rows.get(x)[k])), [xs.map(() => 0)]);
+		const box = $('outlook-chart');
+		box.hidden = xs.length === 0;
+		box.classList.toggle('stale', o.state === 'stale');
+		const marks = $('outlook-marks');
+		marks.replaceChildren();
+		if (o.cheapest) {
+			const li = el('li', markText('Cheapest', o.cheapest, o), 'cheap');
+			li.dataset.test = 'outlook-cheapest';
+			marks.appendChild(li);
+		}
+		if (o.dearest) {
+			const li = el('li', markText('Dearest', o.dearest, o), 'dear');
+			li.dataset.test = 'outlook-dearest';
+			marks.appendChild(li);
+		}
+		ensureOutlookChart();
+		if (S.ochart) {
+			S.ochart.setData(S.outlookData);
+			/* where zero and the lowest floor are drawn (CSS px from the
+			 * top): the browser test checks a negative feed-in lies below
+			 * the zero line */
+			const floors = S.outlookData[2].filter((v) => v !== null);
+			if (floors.length) {
+				box.dataset.zeroY = String(Math.round(S.ochart.valToPos(0, 'y')));
+				box.dataset.minFloorY = String(Math.round(S.ochart.valToPos(Math.min(...floors), 'y')));
+				box.dataset.minFloor = String(Math.min(...floors));
+			}
+		}
+	}
+
 	function renderToday(t) {
 		S.today = t;
 		$('today-sold').textContent = fmtWh(t.sold_wh || 0);
@@ -413,7 +532,7 @@
 		const known = m.feed_in_uper_kwh !== undefined && m.retail_uper_kwh !== undefined;
 		const surplus = known && m.feed_in_uper_kwh < 0 ? 'what the grid charges to take your surplus'
 		    : 'what the grid pays for your surplus';
-		$('tariffs').textContent = known ? 'A price always lies between the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
+		$('tariffs').textContent = known ? 'Now a price lies between the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
 		    ' (' + surplus + ') and the retail tariff ' + fmtPrice(m.retail_uper_kwh) +
 		    ' (what the grid charges).' : '';
 		const labels = labelsOf('depth');
@@ -532,10 +651,18 @@
 		const form = $('settings-form');
 		if (form.contains(document.activeElement)) return; /* do not overwrite what the user types */
 		$('set-auto').checked = !!s.auto_sell;
-		/* a minimum below feed-in (0: not set) sells at feed-in: show that */
-		const m = S.market;
-		const floor = m && m.feed_in_uper_kwh !== undefined ? m.feed_in_uper_kwh : 0;
-		$('set-min').value = ctPerKwh(Math.max(s.min_price_uper_kwh, floor));
+		const base = s.min_price_base || 'abs';
+		$('set-base').value = base;
+		if (base === 'retail') {
+			$('set-min').value = ctPerKwh(-s.min_price_uper_kwh); /* "2 below retail" */
+		} else if (base === 'feedin') {
+			$('set-min').value = ctPerKwh(s.min_price_uper_kwh);
+		} else {
+			/* a minimum below feed-in (0: not set) sells at feed-in: show that */
+			const m = S.market;
+			const floor = m && m.feed_in_uper_kwh !== undefined ? m.feed_in_uper_kwh : 0;
+			$('set-min').value = ctPerKwh(Math.max(s.min_price_uper_kwh, floor));
+		}
 		$('set-reserve').value = String(s.reserve_wh);
 	}
 
@@ -547,6 +674,7 @@
 		statements: renderStatements,
 		settings: renderSettings,
 		today: renderToday,
+		outlook: renderOutlook,
 	};
 
 	/* A fetch answered before an SSE event of the same document may arrive
@@ -618,10 +746,16 @@
 		if (qty > 1e9) return invalid(qtyIn, 'buy-message', 'Energy is too large (at most 1 000 000 000 Wh).');
 		const pt = priceIn.value.trim();
 		if (pt === '') return invalid(priceIn, 'buy-message', 'Enter the maximum price you will pay per kWh.');
-		const price = parsePrice(pt);
-		if (price === null)
+		const typed = parsePrice(pt);
+		if (typed === null)
 			return invalid(priceIn, 'buy-message', 'Maximum price must be a number of cents per kWh like 25 or 25.5.');
-		const m = S.market;
+		const base = $('buy-base').value;
+		if (base !== 'abs' && typed < 0)
+			return invalid(priceIn, 'buy-message', 'Enter how many cents per kWh ' + (base === 'retail' ? 'below the retail' : 'above the feed-in') +
+			    ' tariff, 0 or more.');
+		/* relative: each interval's own tariff, checked by the agent */
+		const price = base === 'retail' ? -typed : typed;
+		const m = base === 'abs' ? S.market : null;
 		if (m && m.feed_in_uper_kwh !== undefined && m.retail_uper_kwh !== undefined &&
 		    (price < m.feed_in_uper_kwh || price > m.retail_uper_kwh))
 			return invalid(priceIn, 'buy-message', 'Maximum price must be between ' + fmtPrice(m.feed_in_uper_kwh) +
@@ -629,6 +763,7 @@
 		if (price > 100e6) return invalid(priceIn, 'buy-message', 'Maximum price is too high.');
 		if (price < -100e6) return invalid(priceIn, 'buy-message', 'Maximum price is too low.');
 		const bid = { qty_wh: qty, max_price_uper_kwh: price };
+		if (base !== 'abs') bid.price_base = base;
 		if ($('buy-when').value === 'standing') {
 			const n = parseWhole(countIn.value);
 			if (n === null || n < 1 || n > 96)
@@ -648,8 +783,11 @@
 		const r = await api('POST', 'api/orders', bid);
 		btn.disabled = false;
 		if (r.ok) {
+			const limit = !bid.price_base ? fmtPrice(bid.max_price_uper_kwh)
+			    : bid.price_base === 'retail' ? 'the retail tariff minus ' + fmtPrice(-bid.max_price_uper_kwh)
+			    : 'the feed-in tariff plus ' + fmtPrice(bid.max_price_uper_kwh);
 			setMessage('buy-message', 'Bid placed: ' + fmtWh(bid.qty_wh) + ' at up to ' +
-			    fmtPrice(bid.max_price_uper_kwh) + (bid.intervals > 1 ? ' for ' + bid.intervals + ' intervals' : '') +
+			    limit + (bid.intervals > 1 ? ' for ' + bid.intervals + ' intervals' : '') +
 			    '.' + (r.body.message ? ' ' + r.body.message : ''), true);
 			$('buy-message').dataset.seq = String(r.body.seq); /* for tests, not shown */
 			$('buy-qty').value = '';
@@ -679,9 +817,15 @@
 		const minIn = $('set-min'), resIn = $('set-reserve');
 		minIn.removeAttribute('aria-invalid');
 		resIn.removeAttribute('aria-invalid');
-		const min = parsePrice(minIn.value);
-		if (min === null) return invalid(minIn, 'set-message', 'Minimum price must be a number of cents per kWh like 12 or 12.5.');
-		const m = S.market;
+		const typed = parsePrice(minIn.value);
+		if (typed === null) return invalid(minIn, 'set-message', 'Minimum price must be a number of cents per kWh like 12 or 12.5.');
+		const base = $('set-base').value;
+		/* relative: an amount above feed-in or below retail, each interval's own */
+		if (base !== 'abs' && typed < 0)
+			return invalid(minIn, 'set-message', 'Enter how many cents per kWh ' + (base === 'retail' ? 'below the retail' : 'above the feed-in') +
+			    ' tariff, 0 or more.');
+		const min = base === 'retail' ? -typed : typed;
+		const m = base === 'abs' ? S.market : null;
 		if (m && m.feed_in_uper_kwh !== undefined && min < m.feed_in_uper_kwh)
 			return invalid(minIn, 'set-message', 'Minimum price must be at least the feed-in tariff ' + fmtPrice(m.feed_in_uper_kwh) +
 			    ': below it you would sell to a neighbour for less than the grid pays you for the same energy.');
@@ -690,7 +834,7 @@
 			    ': no neighbour pays more than the grid charges.');
 		const res = parseWhole(resIn.value);
 		if (res === null) return invalid(resIn, 'set-message', 'Reserve must be a whole number of Wh (0 or more).');
-		const r = await api('PUT', 'api/settings', { min_price_uper_kwh: min, reserve_wh: res, auto_sell: $('set-auto').checked });
+		const r = await api('PUT', 'api/settings', { min_price_uper_kwh: min, min_price_base: base, reserve_wh: res, auto_sell: $('set-auto').checked });
 		if (r.ok) {
 			setMessage('set-message', 'Settings saved.', true);
 			document.activeElement.blur();
@@ -738,6 +882,7 @@
 		$('app').hidden = false;
 		ensureChart();
 		ensurePriceChart();
+		ensureOutlookChart();
 		await Promise.all(DOCS.filter((d) => d !== 'state').map(refresh));
 		connectEvents();
 	}

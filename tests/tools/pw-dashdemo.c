@@ -15,12 +15,17 @@
  *
  *   pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] [--token T]
  *               [--exchange-down] [--inverter-down] [--no-pv] [--seed N]
- *               [--negative]
+ *               [--negative] [--no-outlook]
  *
  * --negative: a market with a negative feed-in tariff (-5.0 ct/kWh) whose
  * clearing prices lie between -3.0 and -1.0 ct/kWh (sellers pay), and the
  * interval under way with its export limited (curtailment, an example
  * saving in the statements).
+ *
+ * The price outlook (GET /api/outlook) is a dynamic day of 24 intervals
+ * from the current one: a morning and an evening peak, a cheap middle
+ * with a negative feed-in stretch.  --exchange-down makes it "stale",
+ * --no-outlook "none" (no outlook received).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -82,7 +87,8 @@ struct demo {
 	struct dash *dash;
 	unsigned interval_s;
 	bool exchange_down, inverter_down, no_pv;
-	bool negative; /* --negative: feed-in and clearing prices below zero */
+	bool negative;   /* --negative: feed-in and clearing prices below zero */
+	bool no_outlook; /* --no-outlook: the exchange sent no price outlook */
 	uint64_t seq;
 	unsigned rng;
 	int64_t pv_w, house_w;
@@ -233,6 +239,82 @@ doc_state(struct demo *dm)
 		              "feed-in -5.00 ct/kWh is below the floor 0.00 ct/kWh",
 		              "floor_uper_kwh", 0, "events", demo_curtail_event(dm)));
 	return doc;
+}
+
+/* The outlook's tariffs of the k-th interval from now (a dynamic day in
+ * 24 steps: peaks at k = 4 and k = 18, the cheapest at k = 11, feed-in
+ * below zero for k = 9..13). */
+static void
+demo_outlook_tariffs(unsigned k, int32_t *feedin, int32_t *retail)
+{
+	static const int32_t retail_ct100[24] = {
+		2800, 3000, 3300, 3600, 3900, 3500, 3000, 2600, 2200, 1800, 1500, 1200,
+		1400, 1700, 2100, 2500, 2900, 3400, 4100, 3800, 3300, 3000, 2900, 2800,
+	};
+	*retail = retail_ct100[k % 24] * 100;
+	*feedin = k % 24 >= 9 && k % 24 <= 13 ? -30000 + (int32_t)(k % 24 == 11) * -20000 : 70000;
+}
+
+static json_t *
+mark(struct demo *dm, uint64_t iv, int32_t retail, const char *word)
+{
+	char text[96];
+	snprintf(text, sizeof text, "%s: interval %llu, retail %d", word, (unsigned long long)iv,
+	         retail);
+	return json_pack("{s:I,s:I,s:s,s:I,s:s}", "interval", (json_int_t)iv, "start",
+	                 (json_int_t)(iv * dm->interval_s), "time_of_day", "00:00",
+	                 "retail_uper_kwh", (json_int_t)retail, "text", text);
+}
+
+static json_t *
+doc_outlook(struct demo *dm)
+{
+	json_t *ivs = json_array(), *recent = json_array();
+	uint64_t cur = now_interval(dm), min_iv = cur, max_iv = cur;
+	int32_t min_p = INT32_MAX, max_p = INT32_MIN;
+	size_t k;
+
+	for (unsigned i = 0; i < 24 && !dm->no_outlook; i++) {
+		int32_t f, r;
+		demo_outlook_tariffs(i, &f, &r);
+		if (r < min_p) {
+			min_p = r;
+			min_iv = cur + i;
+		}
+		if (r > max_p) {
+			max_p = r;
+			max_iv = cur + i;
+		}
+		json_array_append_new(
+		    ivs,
+		    json_pack("{s:I,s:I,s:s,s:I,s:I}", "interval", (json_int_t)(cur + i), "start",
+		              (json_int_t)((cur + i) * dm->interval_s), "time_of_day", "00:00",
+		              "feedin_uper_kwh", (json_int_t)f, "retail_uper_kwh", (json_int_t)r));
+	}
+	for (k = 0; k < dm->nhist; k++)
+		json_array_append_new(recent,
+		                      json_pack("{s:I,s:I,s:s,s:I,s:I}", "interval",
+		                                (json_int_t)dm->hist_interval[k], "start",
+		                                (json_int_t)(dm->hist_interval[k] * dm->interval_s),
+		                                "time_of_day", "00:00", "price_uper_kwh",
+		                                (json_int_t)dm->hist_price[k], "volume_wh",
+		                                (json_int_t)dm->hist_volume[k]));
+	const char *state = dm->no_outlook ? "none" : dm->exchange_down ? "stale" : "current";
+	const char *msg = dm->no_outlook ? "No price outlook yet: the exchange has not sent its "
+	                                   "tariffs for the coming intervals."
+	                  : dm->exchange_down ? "Outdated: this outlook arrived 40 s ago and the "
+	                                        "exchange is unreachable; its tariffs may have "
+	                                        "changed since."
+	                                      : "";
+	return json_pack(
+	    "{s:s,s:s,s:I,s:I,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:n}", "state", state, "message", msg,
+	    "interval_s", (json_int_t)dm->interval_s, "now_interval", (json_int_t)cur, "received",
+	    dm->no_outlook ? json_null() : json_integer((json_int_t)(cur * dm->interval_s)),
+	    "rules", (json_int_t)(dm->no_outlook ? 0 : 24), "covered",
+	    (json_int_t)json_array_size(ivs), "intervals", ivs, "cheapest",
+	    dm->no_outlook ? json_null() : mark(dm, min_iv, min_p, "Cheapest"), "dearest",
+	    dm->no_outlook ? json_null() : mark(dm, max_iv, max_p, "Dearest"), "recent", recent,
+	    "heartbeat");
 }
 
 static json_t *
@@ -515,6 +597,8 @@ demo_get(void *ctx, enum dash_doc doc)
 		return doc_statements(dm, 0);
 	case DASH_DOC_TODAY:
 		return doc_today(dm);
+	case DASH_DOC_OUTLOOK:
+		return doc_outlook(dm);
 	case DASH_DOC_SETTINGS:
 		return json_pack("{s:I,s:I,s:b}", "min_price_uper_kwh",
 		                 (json_int_t)dm->settings.min_price_uper_kwh, "reserve_wh",
@@ -562,7 +646,14 @@ demo_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *msg, si
 		snprintf(msg, cap, "the exchange is unreachable; try again later");
 		return PW_ERR_UNAVAILABLE;
 	}
-	if (bid->max_price_uper_kwh < demo_feed_in(dm) || bid->max_price_uper_kwh > DEMO_RETAIL) {
+	/* a relative limit in the market's fixed tariffs (the agent uses each
+	 * interval's own, agent/policy.c) */
+	int64_t limit = bid->max_price_uper_kwh;
+	if (bid->price_base == DASH_BASE_RETAIL)
+		limit += DEMO_RETAIL;
+	else if (bid->price_base == DASH_BASE_FEEDIN)
+		limit += demo_feed_in(dm);
+	if (limit < demo_feed_in(dm) || limit > DEMO_RETAIL) {
 		snprintf(msg, cap, "maximum price must be between %s and 0.32 EUR/kWh",
 		         dm->negative ? "-0.05" : "0.08");
 		return PW_ERR_RANGE;
@@ -586,7 +677,7 @@ demo_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *msg, si
 	}
 	for (k = 0; k < bid->intervals; k++) {
 		struct demo_order *o =
-		    add_order(dm, "buy", first + k, bid->qty_wh, bid->max_price_uper_kwh, false);
+		    add_order(dm, "buy", first + k, bid->qty_wh, (int32_t)limit, false);
 		if (k == 0)
 			*seq_out = o->seq;
 	}
@@ -831,7 +922,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] "
 	           "[--token T]\n                   [--exchange-down] [--inverter-down] "
-	           "[--no-pv] [--seed N] [--negative]\n");
+	           "[--no-pv] [--seed N] [--negative] [--no-outlook]\n");
 }
 
 int
@@ -847,6 +938,7 @@ main(int argc, char **argv)
 		{ "no-pv", no_argument, NULL, 'P' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "negative", no_argument, NULL, 'N' },
+		{ "no-outlook", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -905,6 +997,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			dm.no_pv = true;
+			break;
+		case 'O':
+			dm.no_outlook = true;
 			break;
 		case 'N':
 			dm.negative = true;

@@ -185,12 +185,56 @@ test_negative_prices(void **state)
 	assert_true(c.min_price_uper_kwh == -30000);
 	assert_true(c.bids[0].bid.max_price_uper_kwh == -10000);
 	aconfig_policy(&c, &p);
-	assert_true(p.feedin_uper_kwh == -50000 && p.min_price_uper_kwh == -30000);
-	assert_true(policy_offer_price(&p, 0, 0) == -20000);
+	assert_true(p.min_price_uper_kwh == -30000 && p.min_base == POLICY_BASE_ABS);
+	struct policy_bounds b = { 1, -50000, 300000 };
+	int32_t price = 0;
+	assert_true(policy_offer_price(&p, &b, 0, 0, &price) && price == -20000);
 	/* a bid below the negative feed-in: the exchange would refuse it */
 	write_cfg("[exchange]\nfeedin_price = -0.05\n[bid.n]\nqty_wh = 100\nmax_price = -0.06\n");
 	assert_int_not_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
 	assert_non_null(strstr(err, ":18: [bid.n] max_price must be within"));
+	unlink(path);
+}
+
+/* Prices relative to the interval's bounds: parsed with their base, handed
+ * to the policy, and the ones that could never trade refused with their
+ * line. */
+static void
+test_relative_prices(void **state)
+{
+	struct aconfig c;
+	struct policy_params p;
+	char err[PW_CFG_ERRLEN];
+	(void)state;
+	write_cfg("[policy]\nstrategy = fixed\nfixed_price = retail - 0.05\n"
+	          "min_price = feedin+0.03\n"
+	          "[bid.r]\nqty_wh = 100\nmax_price = retail-0.02\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_int_equal(c.fixed_base, POLICY_BASE_RETAIL);
+	assert_true(c.fixed_price_uper_kwh == -50000);
+	assert_int_equal(c.min_base, POLICY_BASE_FEEDIN);
+	assert_true(c.min_price_uper_kwh == 30000);
+	assert_int_equal(c.bids[0].bid.max_base, POLICY_BASE_RETAIL);
+	assert_true(c.bids[0].bid.max_price_uper_kwh == -20000);
+	aconfig_policy(&c, &p);
+	assert_int_equal(p.fixed_base, POLICY_BASE_RETAIL);
+	assert_int_equal(p.min_base, POLICY_BASE_FEEDIN);
+	/* the configured tariffs do not constrain a relative price */
+	write_cfg("[exchange]\nretail_price = 0.30\n[policy]\nstrategy = fixed\n"
+	          "fixed_price = feedin\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	write_cfg("[policy]\nmin_price = retail+0.01\n");
+	assert_int_not_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_non_null(strstr(err, ":15: [policy] a price above retail never sells"));
+	write_cfg("[bid.x]\nqty_wh = 5\nmax_price = feedin-0.01\n");
+	assert_int_not_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_non_null(strstr(err, ":16: [bid.x] max_price below feedin never buys"));
+	write_cfg("[policy]\nmin_price = retail+\n");
+	assert_int_not_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_non_null(strstr(err, ":15: min_price: \"retail+\" is not a price"));
+	write_cfg("[policy]\nmin_price = 0.1\nmin_price = 0.2\n");
+	assert_int_not_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_non_null(strstr(err, "given twice"));
 	unlink(path);
 }
 
@@ -491,6 +535,7 @@ main(void)
 		cmocka_unit_test(test_enums_and_bids),
 		cmocka_unit_test(test_obsolete_fee_bounds),
 		cmocka_unit_test(test_negative_prices),
+		cmocka_unit_test(test_relative_prices),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_placeholder_key_and_web_root_off),

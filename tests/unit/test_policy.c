@@ -17,8 +17,6 @@ params(void)
 	p.strategy = POLICY_PRICE_MIN;
 	p.min_price_uper_kwh = 120000;
 	p.fixed_price_uper_kwh = 180000;
-	p.feedin_uper_kwh = 80000;
-	p.retail_uper_kwh = 300000;
 	p.safety_pct = 80;
 	p.reserve_wh = 50;
 	p.capacity_wh = 1000;
@@ -51,26 +49,49 @@ test_offer_qty(void **state)
 	assert_int_equal(policy_offer_qty(&p, 10000000000ull), UINT32_MAX);
 }
 
+/* The ask of policy p in bounds b: the price, or NONE when no offer. */
+#define NONE INT32_MIN
+static int32_t
+ask(const struct policy_params *p, const struct policy_bounds *b, int have_last, int32_t last)
+{
+	int32_t price = 12345;
+	return policy_offer_price(p, b, have_last, last, &price) ? price : NONE;
+}
+
+static int32_t
+bid(enum policy_base base, int32_t v, const struct policy_bounds *b)
+{
+	int32_t price = 12345;
+	return policy_bid_price(base, v, b, &price) ? price : NONE;
+}
+
+static const struct policy_bounds fixed_bounds = { 1, 80000, 300000 };
+
 static void
 test_offer_price(void **state)
 {
 	struct policy_params p = params();
+	const struct policy_bounds *b = &fixed_bounds;
+	struct policy_bounds unknown = { 0, 0, 0 };
 	(void)state;
-	assert_int_equal(policy_offer_price(&p, 1, 250000), 120000);
+	assert_int_equal(ask(&p, b, 1, 250000), 120000);
 	p.strategy = POLICY_PRICE_FIXED;
-	assert_int_equal(policy_offer_price(&p, 1, 250000), 180000);
+	assert_int_equal(ask(&p, b, 1, 250000), 180000);
 	p.strategy = POLICY_PRICE_FOLLOW;
-	assert_int_equal(policy_offer_price(&p, 0, 0), 120000);      /* no clearing yet */
-	assert_int_equal(policy_offer_price(&p, 1, 100000), 120000); /* never below min */
-	assert_int_equal(policy_offer_price(&p, 1, 200000), 200000);
+	assert_int_equal(ask(&p, b, 0, 0), 120000);      /* no clearing yet */
+	assert_int_equal(ask(&p, b, 1, 100000), 120000); /* never below min */
+	assert_int_equal(ask(&p, b, 1, 200000), 200000);
+	assert_int_equal(ask(&p, b, 1, 350000), 300000); /* another interval's, above retail */
 	p.strategy = POLICY_PRICE_MIN;
 	p.min_price_uper_kwh = 10000;
-	assert_int_equal(policy_offer_price(&p, 0, 0), 80000); /* clamped to feed-in */
+	assert_int_equal(ask(&p, b, 0, 0), 80000); /* raised to feed-in */
 	p.strategy = POLICY_PRICE_FIXED;
 	p.fixed_price_uper_kwh = 400000;
-	assert_int_equal(policy_offer_price(&p, 0, 0), 300000); /* clamped to retail */
-	p.retail_uper_kwh = 0;
-	assert_int_equal(policy_offer_price(&p, 0, 0), 400000); /* bounds unknown */
+	/* above retail: no offer, never one below the household's price */
+	assert_int_equal(ask(&p, b, 0, 0), NONE);
+	assert_int_equal(ask(&p, &unknown, 0, 0), 400000); /* bounds unknown */
+	p.fixed_price_uper_kwh = 300000;
+	assert_int_equal(ask(&p, b, 0, 0), 300000); /* exactly retail */
 }
 
 /* A negative feed-in tariff: asks may go below zero, down to it. */
@@ -78,22 +99,157 @@ static void
 test_offer_price_negative(void **state)
 {
 	struct policy_params p = params();
+	struct policy_bounds b = { 1, -50000, 300000 };
 	(void)state;
-	p.feedin_uper_kwh = -50000;
 	p.min_price_uper_kwh = -20000;
-	assert_int_equal(policy_offer_price(&p, 0, 0), -20000);
+	assert_int_equal(ask(&p, &b, 0, 0), -20000);
 	p.min_price_uper_kwh = -90000;
-	assert_int_equal(policy_offer_price(&p, 0, 0), -50000); /* clamped to feed-in */
+	assert_int_equal(ask(&p, &b, 0, 0), -50000); /* raised to feed-in */
 	p.strategy = POLICY_PRICE_FOLLOW;
 	p.min_price_uper_kwh = -30000;
 	/* a last clearing price of 0 is a price, not "none" */
-	assert_int_equal(policy_offer_price(&p, 1, 0), 0);
-	assert_int_equal(policy_offer_price(&p, 0, 0), -30000);
-	assert_int_equal(policy_offer_price(&p, 1, -10000), -10000);
-	assert_int_equal(policy_offer_price(&p, 1, -40000), -30000); /* never below min */
+	assert_int_equal(ask(&p, &b, 1, 0), 0);
+	assert_int_equal(ask(&p, &b, 0, 0), -30000);
+	assert_int_equal(ask(&p, &b, 1, -10000), -10000);
+	assert_int_equal(ask(&p, &b, 1, -40000), -30000); /* never below min */
 	p.strategy = POLICY_PRICE_FIXED;
 	p.fixed_price_uper_kwh = -45000;
-	assert_int_equal(policy_offer_price(&p, 0, 0), -45000);
+	assert_int_equal(ask(&p, &b, 0, 0), -45000);
+	/* both bounds negative: an absolute 0 is above retail, no offer */
+	struct policy_bounds neg = { 1, -80000, -10000 };
+	p.fixed_price_uper_kwh = 0;
+	assert_int_equal(ask(&p, &neg, 0, 0), NONE);
+}
+
+/* Prices relative to the interval's bounds (docs/agent.md "Prices
+ * relative to the interval's bounds"), table-driven: strategy, base and
+ * offset of the household's price, the interval's feed-in and retail, and
+ * the ask (NONE: no offer). */
+static void
+test_offer_price_relative(void **state)
+{
+	static const struct {
+		enum policy_strategy st;
+		enum policy_base base;
+		int32_t v, feedin, retail, last;
+		int have_last;
+		int32_t want;
+	} cases[] = {
+		/* "sell at no less than feed-in plus 0.03" */
+		{ POLICY_PRICE_MIN, POLICY_BASE_FEEDIN, 30000, 80000, 300000, 0, 0, 110000 },
+		{ POLICY_PRICE_MIN, POLICY_BASE_FEEDIN, 30000, -50000, 250000, 0, 0, -20000 },
+		{ POLICY_PRICE_MIN, POLICY_BASE_FEEDIN, 30000, -50000, -30000, 0, 0, NONE },
+		{ POLICY_PRICE_MIN, POLICY_BASE_FEEDIN, 30000, -50000, -20000, 0, 0, -20000 },
+		{ POLICY_PRICE_MIN, POLICY_BASE_FEEDIN, 0, -50000, -20000, 0, 0, -50000 },
+		/* follow: the last clearing when above feed-in + X */
+		{ POLICY_PRICE_FOLLOW, POLICY_BASE_FEEDIN, 30000, 80000, 300000, 200000, 1,
+		  200000 },
+		{ POLICY_PRICE_FOLLOW, POLICY_BASE_FEEDIN, 30000, 80000, 300000, 90000, 1, 110000 },
+		{ POLICY_PRICE_FOLLOW, POLICY_BASE_FEEDIN, 30000, 80000, 150000, 200000, 1,
+		  150000 },
+		/* "sell at retail minus 0.05", fixed */
+		{ POLICY_PRICE_FIXED, POLICY_BASE_RETAIL, -50000, 80000, 300000, 0, 0, 250000 },
+		{ POLICY_PRICE_FIXED, POLICY_BASE_RETAIL, -50000, 80000, 100000, 0, 0, 80000 },
+		{ POLICY_PRICE_FIXED, POLICY_BASE_RETAIL, -50000, -90000, -10000, 0, 0, -60000 },
+		{ POLICY_PRICE_FIXED, POLICY_BASE_RETAIL, 0, -90000, -10000, 0, 0, -10000 },
+		/* the sum leaves the wire's i32: no offer, no wrap-around */
+		{ POLICY_PRICE_MIN, POLICY_BASE_FEEDIN, INT32_MAX, 1, INT32_MAX, 0, 0, NONE },
+		{ POLICY_PRICE_MIN, POLICY_BASE_RETAIL, INT32_MIN, INT32_MIN, -1, 0, 0, NONE },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy_params p = params();
+		struct policy_bounds b = { 1, cases[i].feedin, cases[i].retail };
+		p.strategy = cases[i].st;
+		p.min_base = p.fixed_base = cases[i].base;
+		p.min_price_uper_kwh = p.fixed_price_uper_kwh = cases[i].v;
+		assert_int_equal(ask(&p, &b, cases[i].have_last, cases[i].last), cases[i].want);
+		/* never an ask outside the interval's bounds */
+		if (cases[i].want != NONE) {
+			assert_true(cases[i].want >= b.feedin_uper_kwh);
+			assert_true(cases[i].want <= b.retail_uper_kwh);
+		}
+		/* relative with bounds unknown: no offer */
+		b.known = 0;
+		assert_int_equal(ask(&p, &b, cases[i].have_last, cases[i].last), NONE);
+	}
+}
+
+/* A bid's limit in the interval's bounds: "buy when below retail minus
+ * 0.05" and absolute limits, negative bounds included. */
+static void
+test_bid_price(void **state)
+{
+	static const struct {
+		enum policy_base base;
+		int32_t v, feedin, retail, want;
+	} cases[] = {
+		{ POLICY_BASE_ABS, 250000, 80000, 300000, 250000 },
+		{ POLICY_BASE_ABS, 350000, 80000, 300000, 300000 }, /* lowered to retail */
+		{ POLICY_BASE_ABS, 50000, 80000, 300000, NONE },    /* below feed-in */
+		{ POLICY_BASE_ABS, -10000, -50000, 100000, -10000 },
+		{ POLICY_BASE_RETAIL, -50000, 80000, 300000, 250000 },
+		{ POLICY_BASE_RETAIL, -50000, 80000, 120000, NONE }, /* 0.07 < feed-in */
+		{ POLICY_BASE_RETAIL, -50000, 70000, 120000, 70000 },
+		{ POLICY_BASE_RETAIL, -50000, -90000, -10000, -60000 },
+		{ POLICY_BASE_RETAIL, 0, -90000, -10000, -10000 },
+		{ POLICY_BASE_FEEDIN, 20000, -90000, -10000, -70000 },
+		{ POLICY_BASE_FEEDIN, 200000, -90000, -10000, -10000 }, /* lowered to retail */
+		{ POLICY_BASE_RETAIL, INT32_MIN, INT32_MIN, -1, NONE }, /* beyond i32 */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy_bounds b = { 1, cases[i].feedin, cases[i].retail };
+		assert_int_equal(bid(cases[i].base, cases[i].v, &b), cases[i].want);
+		b.known = 0;
+		assert_int_equal(bid(cases[i].base, cases[i].v, &b),
+		                 cases[i].base == POLICY_BASE_ABS ? cases[i].v : NONE);
+	}
+}
+
+static void
+test_price_parse(void **state)
+{
+	static const struct {
+		const char *s;
+		pw_err rc;
+		enum policy_base base;
+		int32_t v;
+		const char *text;
+	} cases[] = {
+		{ "0.25", PW_OK, POLICY_BASE_ABS, 250000, "0.25" },
+		{ "-0.02", PW_OK, POLICY_BASE_ABS, -20000, "-0.02" },
+		{ "feedin", PW_OK, POLICY_BASE_FEEDIN, 0, "feedin" },
+		{ "retail", PW_OK, POLICY_BASE_RETAIL, 0, "retail" },
+		{ "feedin+0.03", PW_OK, POLICY_BASE_FEEDIN, 30000, "feedin + 0.03" },
+		{ "feedin + 0.03", PW_OK, POLICY_BASE_FEEDIN, 30000, "feedin + 0.03" },
+		{ "retail-0.05", PW_OK, POLICY_BASE_RETAIL, -50000, "retail - 0.05" },
+		{ "retail - 0.000001", PW_OK, POLICY_BASE_RETAIL, -1, "retail - 0.000001" },
+		{ "retail+-0.05", PW_ERR_PARSE, 0, 0, NULL },
+		{ "retail 0.05", PW_ERR_PARSE, 0, 0, NULL },
+		{ "retailer", PW_ERR_PARSE, 0, 0, NULL },
+		{ "feedin+", PW_ERR_PARSE, 0, 0, NULL },
+		{ "feedin+abc", PW_ERR_PARSE, 0, 0, NULL },
+		{ "feedin+3000", PW_ERR_RANGE, 0, 0, NULL },
+		{ "", PW_ERR_PARSE, 0, 0, NULL },
+		{ "abc", PW_ERR_PARSE, 0, 0, NULL },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum policy_base base = POLICY_BASE_ABS;
+		int32_t v = 0;
+		pw_err rc = policy_price_parse(cases[i].s, &base, &v);
+		if (cases[i].rc == PW_OK) {
+			char text[64];
+			assert_int_equal(rc, PW_OK);
+			assert_int_equal(base, cases[i].base);
+			assert_int_equal(v, cases[i].v);
+			policy_price_format(base, v, text, sizeof(text));
+			assert_string_equal(text, cases[i].text);
+		} else {
+			assert_int_not_equal(rc, PW_OK);
+		}
+	}
 }
 
 static void
@@ -165,9 +321,9 @@ test_sell_block(void **state)
 static void
 test_bid_window(void **state)
 {
-	struct policy_bid day = { 500, 200000, 7 * 3600, 9 * 3600 };
-	struct policy_bid night = { 500, 200000, 22 * 3600, 6 * 3600 };
-	struct policy_bid all = { 500, 200000, 0, 0 };
+	struct policy_bid day = { 500, 200000, POLICY_BASE_ABS, 7 * 3600, 9 * 3600 };
+	struct policy_bid night = { 500, 200000, POLICY_BASE_ABS, 22 * 3600, 6 * 3600 };
+	struct policy_bid all = { 500, 200000, POLICY_BASE_ABS, 0, 0 };
 	(void)state;
 	assert_false(policy_bid_active(&day, 7 * 3600 - 1));
 	assert_true(policy_bid_active(&day, 7 * 3600));
@@ -215,6 +371,9 @@ main(void)
 		cmocka_unit_test(test_offer_qty),
 		cmocka_unit_test(test_offer_price),
 		cmocka_unit_test(test_offer_price_negative),
+		cmocka_unit_test(test_offer_price_relative),
+		cmocka_unit_test(test_bid_price),
+		cmocka_unit_test(test_price_parse),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_sell_block),
 		cmocka_unit_test(test_bid_window),

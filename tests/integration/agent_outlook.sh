@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# agent_outlook.sh: the price outlook and prices relative to each
+# interval's bounds (docs/agent.md "Price outlook", "Prices relative to the
+# interval's bounds") against a real peerwatt-exchange (3 s intervals).
+# A seller asks min_price = feedin+0.03, a buyer bids max_price =
+# retail-0.05; both leave [exchange] feedin_price and retail_price at 0
+# (they follow the exchange).  Checks:
+#   with fixed tariffs 0.08/0.30 the outlook (QUERY SCHEDULE at start, PUB
+#   MARKET) holds one rule, the asks are 0.11 and the bids 0.25;
+#   a reload of the exchange to feed-in -0.02 and retail 0.25 logs a MARKET
+#   entry for a later interval E: the outlook holds two rules, the dashboard
+#   shows both tariffs ahead and marks the cheapest interval (E on), the
+#   asks from E on are 0.01 (below zero feed-in plus 3 ct) and the bids
+#   0.20, those before E stay 0.11 and 0.25; no order is outside its
+#   interval's bounds, none is refused by the exchange for its price, and
+#   the tariff change is no market_mismatch;
+#   the exchange stopped: the outlook is "stale" on the dashboard, said so;
+#   restarted: asked again (QUERY SCHEDULE after the re-connection) and
+#   "current" again.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+AGENT=$BUILD/peerwatt-agent
+EXCH=$BUILD/peerwatt-exchange
+L=3
+T=$PW_TMP
+
+XPK=$("$AGENT" keygen --out "$T/x2.key" | sed -n 's/^public key: //p')
+mv "$T/x2.key" "$T/exchange.key"
+declare -A SIMPORT DASH
+: >"$T/households"
+for spec in s1:6000:700 b1:0:1500; do
+	IFS=: read -r n pv load <<<"$spec"
+	start_sim --speed 60 --start-time 11:00 --pv-peak "$pv" --load "$load" --seed 3 ||
+		not_ok "simulator $n starts"
+	SIMPORT[$n]=$SIM_PORT
+	pk=$("$AGENT" keygen --out "$T/$n.key" | sed -n 's/^public key: //p')
+	echo "$n $n $pk PWSIM-3-1 z1 1200000 1200000" >>"$T/households"
+done
+
+REQ=$(free_port)
+PUB=$(free_port)
+exchange_conf "$T/exchange.conf" outlook 43 "$REQ" "$PUB" "$T/households" "$T/exchange.db" \
+	"$T/exchange.key"
+cat >>"$T/exchange.conf" <<CONF
+[market]
+interval_s = $L
+gate_s = 1
+grace_s = 2
+CONF
+start_exchange() {
+	"$EXCH" -c "$T/exchange.conf" >>"$T/exchange.log" 2>&1 &
+	EXPID=$!
+	PW_PIDS+=($!)
+	wait_port "$REQ" 60
+}
+start_exchange || not_ok "exchange starts"
+
+for n in s1 b1; do
+	DASH[$n]=$(free_port)
+	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "${SIMPORT[$n]}" "$REQ" "$PUB" "$XPK" 43 $L
+	# the tariffs follow the exchange's (a schedule changes them)
+	sed -i '/^feedin_price\|^retail_price/d' "$T/$n.conf"
+	if [ "$n" = s1 ]; then
+		pol="min_price = feedin+0.03" # sell at no less than feed-in plus 3 ct
+	else
+		pol="auto_sell = no"
+	fi
+	cat >>"$T/$n.conf" <<CONF
+reply_timeout_ms = 1500
+[policy]
+$pol
+safety_pct = 90
+horizon = 3
+[dashboard]
+listen = 127.0.0.1:${DASH[$n]}
+[log]
+level = debug
+CONF
+done
+printf '[bid.cheap]\nqty_wh = 150\nmax_price = retail - 0.05\n' >>"$T/b1.conf"
+for n in s1 b1; do
+	"$AGENT" -c "$T/$n.conf" --check-config >/dev/null 2>>"$T/$n.log" ||
+		not_ok "$n: configuration accepted ($(tail -1 "$T/$n.log"))"
+	"$AGENT" -c "$T/$n.conf" >>"$T/$n.log" 2>&1 &
+	PW_PIDS+=($!)
+done
+
+api() { curl -sf -m 10 "http://127.0.0.1:${DASH[$1]}/api/$2"; }
+# the orders of agent $1 as "interval side price state reason" lines
+# (ORDER frame: price i32 at offset 62, side at 66; docs/protocol.md)
+orders() {
+	sqlite3 "$T/$1.db" "SELECT interval, hex(substr(frame, 67, 1)), hex(substr(frame, 63, 4)),
+		state, reason FROM outbox WHERE type = 1 ORDER BY seq" 2>/dev/null |
+		while IFS='|' read -r iv side hex st rs; do
+			p=$((16#$hex))
+			[ "$p" -ge 2147483648 ] && p=$((p - 4294967296))
+			echo "$iv $side $p $st $rs"
+		done
+}
+# orders of side $2 (01 buy, 02 sell) of agent $1 at price $3 in intervals
+# at or after $4 (and before $5 when given)
+count_at() {
+	orders "$1" | awk -v s="$2" -v p="$3" -v lo="$4" -v hi="${5:-0}" \
+		'$2 == s && $3 == p && $1 >= lo && (hi == 0 || $1 < hi) { n++ } END { print n + 0 }'
+}
+
+# --- fixed tariffs: one rule, asks at feed-in + 0.03, bids at retail - 0.05 ---
+WAIT_SECONDS=60 wait_for grep -q "price outlook answer to QUERY SCHEDULE: 1 rule" "$T/b1.log"
+check "QUERY SCHEDULE asked at start and answered: one rule" \
+	grep -q "price outlook answer to QUERY SCHEDULE: 1 rule" "$T/b1.log"
+WAIT_SECONDS=30 wait_for grep -q "price outlook published: 1 rule" "$T/b1.log"
+check "PUB MARKET subscribed and taken" grep -q "price outlook published: 1 rule" "$T/b1.log"
+check "outlook on the dashboard: current, fixed tariffs, no cheapest or dearest" bash -c \
+	"curl -sf -m 10 http://127.0.0.1:${DASH[b1]}/api/outlook | jq -e '.state == \"current\" and
+	 .rules == 1 and (.intervals | length) > 10 and
+	 (.intervals | all(.feedin_uper_kwh == 80000 and .retail_uper_kwh == 300000)) and
+	 .cheapest == null and .dearest == null and (.message | test(\"stay the same\"))' >/dev/null"
+WAIT_SECONDS=60 wait_for test "$(count_at s1 02 110000 0)" -ge 2
+check "asks at feed-in 0.08 + 0.03 = 0.11" test "$(count_at s1 02 110000 0)" -ge 2
+WAIT_SECONDS=30 wait_for test "$(count_at b1 01 250000 0)" -ge 2
+check "bids at retail 0.30 - 0.05 = 0.25" test "$(count_at b1 01 250000 0)" -ge 2
+
+# --- a tariff change by reload: negative feed-in, lower retail from E on ------
+sed -i 's/^feedin = 0.08$/feedin = -0.02/; s/^retail = 0.30$/retail = 0.25/' "$T/exchange.conf"
+kill -HUP "$EXPID"
+WAIT_SECONDS=30 wait_for grep -q "tariffs or fees changed: MARKET entry at log index" "$T/exchange.log"
+M=$(sqlite3 "$T/exchange.db" 'SELECT max(idx) FROM log WHERE type = 24')
+E=$((16#$(sqlite3 "$T/exchange.db" "SELECT hex(substr(frame, 43, 8)) FROM log WHERE idx = $M")))
+echo "# the new tariffs govern intervals from $E on"
+two_rules() {
+	api b1 outlook | jq -e --argjson e "$E" '.rules == 2 and
+	 (.intervals | map(select(.interval >= $e)) | length) > 0' >/dev/null
+}
+WAIT_SECONDS=30 wait_for two_rules
+check "the change reaches the outlook (PUB MARKET): two rules" two_rules
+check "  logged with the tariffs" grep -q "price outlook: 2 rule(s)" "$T/s1.log"
+check "outlook: -0.02/0.25 from $E on, 0.08/0.30 before, cheapest from $E, dearest before" bash -c \
+	"curl -sf -m 10 http://127.0.0.1:${DASH[b1]}/api/outlook | jq -e --argjson e $E '
+	 (.intervals | map(select(.interval >= \$e)) | all(.feedin_uper_kwh == -20000 and
+	   .retail_uper_kwh == 250000)) and
+	 (.intervals | map(select(.interval < \$e)) | all(.feedin_uper_kwh == 80000 and
+	   .retail_uper_kwh == 300000)) and
+	 .cheapest.interval >= \$e and .cheapest.retail_uper_kwh == 250000 and
+	 (.dearest == null or (.dearest.interval < \$e and .dearest.retail_uper_kwh == 300000)) and
+	 (.cheapest.text | test(\"^Cheapest: \"))' >/dev/null"
+WAIT_SECONDS=60 wait_for test "$(count_at s1 02 10000 "$E")" -ge 2
+check "asks from $E on at feed-in -0.02 + 0.03 = 0.01" test "$(count_at s1 02 10000 "$E")" -ge 2
+WAIT_SECONDS=30 wait_for test "$(count_at b1 01 200000 "$E")" -ge 2
+check "bids from $E on at retail 0.25 - 0.05 = 0.20" test "$(count_at b1 01 200000 "$E")" -ge 2
+check "no ask before $E at the new tariffs" test "$(count_at s1 02 10000 0 "$E")" = 0
+check "no bid before $E at the new tariffs" test "$(count_at b1 01 200000 0 "$E")" = 0
+in_bounds() { # every order within its interval's bounds
+	local n
+	for n in s1 b1; do
+		orders $n | awk -v e="$E" '{ lo = $1 >= e ? -20000 : 80000; hi = $1 >= e ? 250000 : 300000
+			if ($3 < lo || $3 > hi) { print; bad = 1 } } END { exit bad }' || return 1
+	done
+}
+check "every order within its interval's tariffs" in_bounds
+# REJECT reasons (docs/protocol.md): none for the price
+check "no order refused by the exchange (state 2 = rejected)" test \
+	"$(orders s1; orders b1)" != "" -a "$( (orders s1; orders b1) | awk '$4 == 2' | wc -l)" = 0
+check "the changed tariffs are no market_mismatch" bash -c \
+	"curl -sf -m 10 http://127.0.0.1:${DASH[s1]}/api/state | jq -e '[.problems[].code] |
+	 index(\"market_mismatch\") == null' >/dev/null"
+WAIT_SECONDS=60 wait_for grep -q "market: retail tariff 25.00 ct/kWh now, as set by the exchange" "$T/b1.log"
+check "the current tariffs followed when the change takes effect" \
+	grep -q "market: retail tariff 25.00 ct/kWh now, as set by the exchange" "$T/b1.log"
+
+# --- the exchange gone: stale; back: asked again, current ---------------------
+stop_pid "$EXPID"
+stale() { api b1 outlook | jq -e '.state == "stale" and (.message | test("unreachable"))' >/dev/null; }
+WAIT_SECONDS=60 wait_for stale
+check "exchange stopped: the outlook is stale, said so" stale
+N0=$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")
+start_exchange || not_ok "exchange restarts"
+current() { api b1 outlook | jq -e '.state == "current" and .rules == 2' >/dev/null; }
+WAIT_SECONDS=60 wait_for current
+check "exchange back: the outlook is current again" current
+WAIT_SECONDS=60 wait_for test "$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")" -gt "$N0"
+check "  asked again after the re-connection (QUERY SCHEDULE)" \
+	test "$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")" -gt "$N0"
+check "no outlook refused" bash -c "! grep -q 'price outlook refused' $T/s1.log $T/b1.log"
+
+finish

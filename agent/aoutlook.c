@@ -302,7 +302,9 @@ aoutlook_json(struct agentd *a)
 		snprintf(
 		    msg, sizeof(msg),
 		    "No price outlook yet: the exchange has not sent its tariffs for the coming "
-		    "intervals. Orders use the tariffs of its last HEARTBEAT.");
+		    "intervals. %s",
+		    a->have_hb ? "Orders use the tariffs in force now (its last HEARTBEAT)."
+		               : "No tariffs are known from it yet either.");
 	else if (stale)
 		snprintf(msg, sizeof(msg),
 		         "Outdated: this outlook arrived %lld s ago and the exchange %s; its "

@@ -139,7 +139,8 @@ note_skip(struct agentd *a, uint64_t iv, const char *what, enum aoutlook_src src
 {
 	char ivs[PW_FMT_LEN];
 
-	if (a->skip_note_iv == iv)
+	/* the intervals come in ascending order, each turn from the first open */
+	if (iv <= a->skip_note_iv)
 		return;
 	a->skip_note_iv = iv;
 	pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
@@ -160,7 +161,7 @@ note_fallback(struct agentd *a, uint64_t iv, enum aoutlook_src src)
 {
 	char ivs[PW_FMT_LEN];
 
-	if (a->fallback_note_iv == iv)
+	if (iv <= a->fallback_note_iv)
 		return;
 	a->fallback_note_iv = iv;
 	pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));

@@ -92,6 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(bid.max_price_uper_kwh >= -DASH_PRICE_MAX &&
 			          bid.max_price_uper_kwh <= DASH_PRICE_MAX,
 			      "price range");
+			check(bid.price_base <= DASH_BASE_RETAIL, "price base");
 			check(bid.intervals >= 1 && bid.intervals <= DASH_MAX_INTERVALS,
 			      "intervals range");
 			check(bid.interval <= (uint64_t)INT64_MAX, "interval range");
@@ -104,6 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(st.min_price_uper_kwh >= -DASH_PRICE_MAX &&
 			          st.min_price_uper_kwh <= DASH_PRICE_MAX,
 			      "min price range");
+			check(st.min_price_base <= DASH_BASE_RETAIL, "min price base");
 			check(st.reserve_wh <= 1000000000ULL, "reserve range");
 			check(given || !st.auto_sell, "auto_sell only when given");
 		}

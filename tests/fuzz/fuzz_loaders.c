@@ -146,13 +146,20 @@ fuzz_aconfig(const uint8_t *data, size_t size)
 	}
 	if (c.n_bids > ACONFIG_MAX_BIDS || c.gate_s >= c.interval_s ||
 	    (c.retail_uper_kwh != 0 && c.feedin_uper_kwh > c.retail_uper_kwh) ||
-	    (c.retail_uper_kwh != 0 && c.min_price_uper_kwh > c.retail_uper_kwh) ||
+	    (c.min_base == POLICY_BASE_ABS && c.retail_uper_kwh != 0 &&
+	     c.min_price_uper_kwh > c.retail_uper_kwh) ||
+	    (c.min_base == POLICY_BASE_RETAIL && c.min_price_uper_kwh > 0) ||
+	    (unsigned)c.min_base > POLICY_BASE_RETAIL ||
+	    (unsigned)c.fixed_base > POLICY_BASE_RETAIL ||
 	    strnlen(c.dash_token, sizeof c.dash_token) >= sizeof c.dash_token ||
 	    strnlen(c.modbus, sizeof c.modbus) >= sizeof c.modbus ||
 	    strnlen(c.serial, sizeof c.serial) >= sizeof c.serial || strcmp(c.path, path) != 0)
 		abort();
 	for (size_t i = 0; i < c.n_bids; i++)
 		if ((c.bids[i].set & 3) != 3 ||
+		    (unsigned)c.bids[i].bid.max_base > POLICY_BASE_RETAIL ||
+		    (c.bids[i].bid.max_base == POLICY_BASE_FEEDIN &&
+		     c.bids[i].bid.max_price_uper_kwh < 0) ||
 		    strnlen(c.bids[i].name, sizeof c.bids[i].name) >= sizeof c.bids[i].name)
 			abort();
 	aconfig_policy(&c, &p);

@@ -745,6 +745,7 @@ aexch_receive(struct agentd *a, int from_sub, int64_t now)
 				(void)dash_notify(a->dash, DASH_DOC_MARKET);
 				(void)dash_notify(a->dash, DASH_DOC_TRADES);
 				(void)dash_notify(a->dash, DASH_DOC_TODAY);
+				(void)dash_notify(a->dash, DASH_DOC_OUTLOOK); /* recent prices */
 			}
 			break;
 		case PW_MSG_DEPTH:

@@ -60,6 +60,12 @@ static const struct pw_cfg_opt opts[] = {
 	OPT("device", "export_floor", PW_CFG_MONEY, export_floor_uper_kwh, -1000000, 1000000, "0",
 	    "with control on: limit export in intervals whose feed-in tariff is below this, "
 	    "per kWh"),
+	OPT("battery", "control", PW_CFG_BOOL, battery_control, 0, 0, "off",
+	    "write the home battery's setpoints (SunSpec model 124; docs/agent.md \"Battery\")"),
+	OPT("battery", "reserve_pct", PW_CFG_INT, battery_reserve_pct, 0, 99, "0",
+	    "with control on: the battery never discharges at or below this state of charge, %"),
+	OPT("battery", "grid_charge", PW_CFG_BOOL, battery_grid_charge, 0, 0, "off",
+	    "with control on: the battery may charge from the grid (else from PV only)"),
 	OPT("meter", "url", PW_CFG_STR, meter_url, 0, 0, "",
 	    "the grid meter when it is not the device: tcp://, rtu: (or another reader's "
 	    "URL)"),

@@ -60,6 +60,10 @@ struct aconfig {
 	int unit_given;                      /* [device] unit set (else the template's) */
 	int control;                         /* write export limits (docs/agent.md "Curtailment") */
 	int64_t export_floor_uper_kwh;       /* ... when feed-in is below this */
+	/* [battery]: setpoints through SunSpec model 124 (docs/agent.md "Battery") */
+	int battery_control;
+	int64_t battery_reserve_pct; /* never discharge at or below it */
+	int battery_grid_charge;     /* charging may draw from the grid */
 	/* [meter]: a grid meter apart from the device ("" = the device's own) */
 	char meter_url[ACONFIG_URL_LEN];
 	char meter_template[33];

@@ -321,7 +321,7 @@ setup(struct agentd *a)
 	(void)sqlite3_exec(outbox_db(a->ob), "PRAGMA cache_size=-512", NULL, NULL, NULL);
 	if ((rc = aledger_open(&a->led, outbox_db(a->ob))) != PW_OK ||
 	    (rc = adispute_open(a)) != PW_OK || (rc = awitness_open(a)) != PW_OK ||
-	    (rc = actl_new(&a->ctl)) != PW_OK) {
+	    (rc = actl_new(&a->ctl)) != PW_OK || (rc = abat_new(&a->bat)) != PW_OK) {
 		log_error("%s: %s", a->cfg.db, pw_strerror(rc));
 		return EX_UNAVAILABLE;
 	}
@@ -402,6 +402,7 @@ teardown(struct agentd *a)
 	adispute_close(a);
 	awitness_close(a);
 	actl_destroy(&a->ctl);
+	abat_destroy(&a->bat);
 	aledger_close(&a->led);
 	outbox_close(&a->ob);
 	pw_key_wipe(&a->kp);
@@ -451,6 +452,7 @@ loop(struct agentd *a, const char *path)
 		if (now >= a->next_trade_ms) {
 			atrade_run(a, now);
 			actl_tick(a, now);
+			abat_tick(a, now);
 			a->next_trade_ms = now + (a->cfg.poll_ms < 1000 ? a->cfg.poll_ms : 1000);
 		}
 		if (now >= a->next_pump_ms) {

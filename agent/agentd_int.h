@@ -183,6 +183,7 @@ struct aoutlook {
 
 struct adispute; /* agent/adispute.c: what the household refused */
 struct actl;     /* agent/actl.c: export curtailment */
+struct abat;     /* agent/abat.c: the battery's setpoints */
 struct awitness; /* agent/awitness.c: cosignatures, the neighbours' */
 
 struct agentd {
@@ -193,6 +194,7 @@ struct agentd {
 	struct aledger *led;
 	struct adispute *disp;
 	struct actl *ctl; /* NULL until agentd's setup */
+	struct abat *bat; /* NULL until agentd's setup */
 	void *zctx;
 	struct xlink *xl;
 	struct log_rate rate_wire;  /* exchange frames with out-of-range fields */
@@ -586,6 +588,19 @@ void actl_problems(struct agentd *a, unsigned *active);
  * in /api/state; the intervals' estimates for /api/statements. */
 json_t *actl_json(struct agentd *a, int64_t now);
 json_t *actl_json_saved(struct agentd *a);
+
+/* ---- abat.c ----------------------------------------------------------- */
+
+/* The battery's setpoints (docs/agent.md "Battery"); nothing is written
+ * unless [battery] control = on.  Caller owns *out (abat_destroy). */
+pw_err abat_new(struct abat **out) __attribute__((warn_unused_result));
+void abat_destroy(struct abat **bp);
+/* Every trading turn: the setpoint of the current interval, asked of the
+ * device thread once per interval (again after a failure). */
+void abat_tick(struct agentd *a, int64_t now);
+/* A device round carried out a setpoint (devpoll_sample.st). */
+struct stctl_result;
+void abat_on_result(struct agentd *a, uint64_t gen, const struct stctl_result *r, int64_t now);
 
 /* ---- astatus.c -------------------------------------------------------- */
 

@@ -415,6 +415,8 @@ take_sample(struct agentd *a, const struct devpoll_sample *s, int64_t now)
 	a->polls++;
 	if (s->ctl_done)
 		actl_on_result(a, &s->ctl, now);
+	if (s->st_done)
+		abat_on_result(a, s->st_gen, &s->st, now);
 	a->dev_has_meter = s->has_meter;
 	a->dev_lacks_meter = s->lacks_meter;
 	if (s->inv_polled) {

@@ -33,9 +33,13 @@ struct devpoll {
 	struct devpoll_sample q[DEVPOLL_QUEUE];
 	size_t head, n;
 	unsigned long dropped;
-	struct ctl_cmd ctl; /* the latest control asked for */
-	bool ctl_pending;   /* ... and not carried out yet */
-	bool ctl_busy;      /* one is being carried out (devpoll_stop waits for it) */
+	struct ctl_cmd ctl;      /* the latest control asked for */
+	bool ctl_pending;        /* ... and not carried out yet */
+	bool ctl_busy;           /* one is being carried out (devpoll_stop waits for it) */
+	struct stctl_cfg st_cfg; /* the latest battery setpoint asked for */
+	struct stctl_cmd st;
+	uint64_t st_gen;
+	bool st_pending;
 };
 
 static int64_t
@@ -121,8 +125,13 @@ thread_main(void *arg)
 		int64_t start = mono_ms(), next;
 		struct ctl_cmd cmd = d->ctl;
 		bool ctl = d->ctl_pending;
+		struct stctl_cfg st_cfg = d->st_cfg;
+		struct stctl_cmd st = d->st;
+		uint64_t st_gen = d->st_gen;
+		bool stp = d->st_pending;
 		d->ctl_pending = false;
 		d->ctl_busy = ctl;
+		d->st_pending = false;
 		pthread_mutex_unlock(&d->mu);
 		poll_round(d, &s); /* the I/O, without the lock */
 		if (ctl) {
@@ -130,6 +139,12 @@ thread_main(void *arg)
 			s.ctl_done = true;
 			if (dev_control(d->inv, &cmd, &s.ctl) != PW_OK)
 				log_debug("devpoll: control: %s", s.ctl.detail);
+		}
+		if (stp) {
+			s.st_done = true;
+			s.st_gen = st_gen;
+			if (dev_storage_control(d->inv, &st_cfg, &st, &s.st) != PW_OK)
+				log_debug("devpoll: battery: %s", s.st.detail);
 		}
 		pthread_mutex_lock(&d->mu);
 		d->ctl_busy = false;
@@ -148,7 +163,7 @@ thread_main(void *arg)
 		next = start + d->poll_ms;
 		while (!d->stop) {
 			int64_t now = mono_ms();
-			if (now >= next || d->ctl_pending)
+			if (now >= next || d->ctl_pending || d->st_pending)
 				break;
 			struct timespec ts = { (time_t)(next / 1000),
 				               (long)(next % 1000) * 1000000L };
@@ -306,6 +321,19 @@ devpoll_set_control(struct devpoll *d, const struct ctl_cmd *cmd)
 	d->ctl = *cmd;
 	d->ctl_pending = true;
 	pthread_cond_signal(&d->cv); /* now rather than at the next period */
+	pthread_mutex_unlock(&d->mu);
+}
+
+void
+devpoll_set_storage(struct devpoll *d, const struct stctl_cfg *cfg, const struct stctl_cmd *cmd,
+                    uint64_t gen)
+{
+	pthread_mutex_lock(&d->mu);
+	d->st_cfg = *cfg;
+	d->st = *cmd;
+	d->st_gen = gen;
+	d->st_pending = true;
+	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
 

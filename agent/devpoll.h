@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "agent/control.h"
+#include "agent/storage_ctl.h"
 #include "agent/device.h"
 #include "peerwatt/error.h"
 
@@ -50,6 +51,10 @@ struct devpoll_sample {
 	/* an export control carried out in this round (devpoll_set_control) */
 	bool ctl_done;
 	struct ctl_result ctl;
+	/* a battery setpoint carried out in this round (devpoll_set_storage) */
+	bool st_done;
+	uint64_t st_gen;
+	struct stctl_result st;
 };
 
 struct devpoll;
@@ -86,6 +91,14 @@ void devpoll_set_period(struct devpoll *d, uint32_t poll_ms);
  * with [device] control = on (docs/agent.md "Curtailment").
  */
 void devpoll_set_control(struct devpoll *d, const struct ctl_cmd *cmd);
+
+/*
+ * The same for a battery setpoint (agent/storage_ctl.c), gen handed back in
+ * the sample's st_gen.  Only ever called with [battery] control = on
+ * (docs/agent.md "Battery").
+ */
+void devpoll_set_storage(struct devpoll *d, const struct stctl_cfg *cfg,
+                         const struct stctl_cmd *cmd, uint64_t gen);
 
 /* Samples dropped because the loop did not take them in time. */
 unsigned long devpoll_dropped(struct devpoll *d);

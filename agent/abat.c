@@ -1,0 +1,103 @@
+/*
+ * abat.c: the home battery's setpoints, the loop's side (see agentd_int.h,
+ * docs/agent.md "Battery").  Owns when a setpoint is asked of the device
+ * thread: once per interval, with a revert timeout that ends shortly after
+ * the interval (agent/control.c's ctl_revert_s), again after a failure.
+ * What is asked today is the battery's own controller (auto), which the
+ * rules of agent/storage_ctl.c turn into "no discharge" while the state of
+ * charge is at or below [battery] reserve_pct; the plan of issue 20 point 3
+ * will ask for charge and discharge setpoints through the same path.
+ *
+ * Nothing is asked of the device unless [battery] control = on.
+ * Called by the loop (agentd.c: abat_tick) and ameter.c (abat_on_result).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agentd_int.h"
+#include "agent/control.h"
+#include "agent/devpoll.h"
+#include "agent/storage_ctl.h"
+
+/* a setpoint not answered within this is asked again */
+#define ABAT_RETRY_MS 5000
+
+struct abat {
+	uint64_t gen;      /* last ask sent */
+	uint64_t done_gen; /* last ask answered */
+	int64_t sent_ms;
+	uint64_t sent_iv;
+	int failed; /* the last answer was an error */
+	int have_res;
+	pw_err last_rc; /* of the last answer, to log changes only */
+	enum stctl_mode last_planned;
+};
+
+pw_err
+abat_new(struct abat **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out == NULL ? PW_ERR_NOMEM : PW_OK;
+}
+
+void
+abat_destroy(struct abat **bp)
+{
+	if (bp == NULL || *bp == NULL)
+		return;
+	free(*bp);
+	*bp = NULL;
+}
+
+void
+abat_tick(struct agentd *a, int64_t now)
+{
+	struct abat *b = a->bat;
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
+	struct stctl_cfg cfg;
+	struct stctl_cmd cmd;
+	int64_t end_ms;
+
+	if (b == NULL || !a->cfg.battery_control || a->dp == NULL || !agentd_iv_ok(a, iv + 1))
+		return;
+	if ((b->gen != b->done_gen || b->failed) && now - b->sent_ms < ABAT_RETRY_MS)
+		return; /* under way, or failed a moment ago */
+	if (b->gen != 0 && b->gen == b->done_gen && !b->failed && b->sent_iv == iv)
+		return; /* this interval's is in force */
+	end_ms = agentd_iv_start_s(a, iv + 1) * 1000;
+	cfg.reserve_pct = (double)a->cfg.battery_reserve_pct;
+	cfg.grid_charge = a->cfg.battery_grid_charge != 0;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.mode = STCTL_AUTO;
+	cmd.revert_s = ctl_revert_s(end_ms - now, a->clock.simulated ? a->clock.speed : 1);
+	b->gen++;
+	b->sent_ms = now;
+	b->sent_iv = iv;
+	devpoll_set_storage(a->dp, &cfg, &cmd, b->gen);
+}
+
+void
+abat_on_result(struct agentd *a, uint64_t gen, const struct stctl_result *r, int64_t now)
+{
+	struct abat *b = a->bat;
+	bool changed;
+
+	(void)now;
+	if (b == NULL || gen != b->gen)
+		return; /* an older ask's answer */
+	b->done_gen = gen;
+	b->failed = r->rc != PW_OK;
+	changed = !b->have_res || r->rc != b->last_rc || r->planned != b->last_planned;
+	b->have_res = 1;
+	b->last_rc = r->rc;
+	b->last_planned = r->planned;
+	if (!changed)
+		return;
+	if (r->rc != PW_OK)
+		log_warnx("battery: setpoint %s not in force: %s%s%s", stctl_mode_name(r->asked),
+		          pw_strerror(r->rc), r->detail[0] ? ": " : "", r->detail);
+	else
+		log_info("battery: %s%s%s (revert timeout %u s, read back)",
+		         stctl_mode_name(r->planned), r->detail[0] ? ": " : "", r->detail,
+		         r->want.revert_s);
+}

@@ -13,9 +13,11 @@
  * Called by the loop (agentd.c: actl_tick), ameter.c (actl_on_result),
  * astatus.c (actl_problems) and adash.c (actl_json*).
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/agentd_int.h"
 #include "agent/control.h"
@@ -252,19 +254,42 @@ actl_tick(struct agentd *a, int64_t now)
 	ask(a, &cmd, iv, now);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 actl_stop(struct agentd *a)
 {
 	struct actl *c = a->ctl;
 	struct ctl_cmd cmd;
+	int64_t end;
 
 	if (c == NULL || !a->cfg.control || a->dp == NULL || !c->limiting)
 		return;
 	memset(&cmd, 0, sizeof(cmd));
 	ev_close(c, agentd_now_ms(a));
 	log_info("curtailment: stopping: lifting the export limit");
-	/* devpoll_stop carries it out before it closes the device */
 	ask(a, &cmd, c->sent_iv, agentd_now_ms(a));
+	/* wait for the device thread's answer (a round's polls, then the read,
+	 * write and read-back, each within the link's deadline); if none comes,
+	 * devpoll_stop still carries a pending lift out, and the revert
+	 * timeout lifts the limit anyway */
+	end = mono_ms() + 6 * (a->cfg.timeout_ms + MLINK_DEADLINE_SLACK_MS) + a->cfg.poll_ms;
+	while (c->done_gen != c->gen && mono_ms() < end) {
+		struct pollfd p = { devpoll_fd(a->dp), POLLIN, 0 };
+		struct devpoll_sample s[4];
+		size_t n;
+		(void)poll(&p, 1, 100);
+		n = devpoll_take(a->dp, s, sizeof(s) / sizeof(s[0]));
+		for (size_t k = 0; k < n; k++)
+			if (s[k].ctl_done)
+				actl_on_result(a, &s[k].ctl, agentd_now_ms(a));
+	}
 }
 
 void

@@ -172,9 +172,10 @@ PW_PIDS+=($!)
 WAIT_SECONDS=40 wait_for more_writes
 check "restarted, on limits again" more_writes
 lifted=$(count "sim: export limit lifted" "${SIMERR[on]}")
+lifted_log=$(count "export limit lifted" "$T/on.log")
 stop_pid "${APID[on]}"
 check "a graceful stop (SIGTERM) lifts the limit and reads it back" \
-	grep -q "export limit lifted at the stop (read back)" "$T/on.log"
+	test "$(count "export limit lifted" "$T/on.log")" -gt "$lifted_log"
 check "... the simulator's limit is lifted at once, not by its revert timeout" \
 	test "$(count "sim: export limit lifted" "${SIMERR[on]}")" -gt "$lifted"
 check "... and holds no limit" limit_is on false

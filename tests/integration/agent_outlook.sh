@@ -15,9 +15,11 @@
 #   interval's bounds, none is refused by the exchange for its price, and
 #   the tariff change is no market_mismatch;
 #   the exchange stopped: the outlook is "stale" on the dashboard, said so;
-#   restarted: asked again (QUERY SCHEDULE after the re-connection) and
-#   "current" again.  (Until the exchange reads a tariff file, a reload is
-#   how its tariffs change; each change is a MARKET entry all the same.)
+#   restarted, now with a tariff file (rows from F on: 35/5, 15/-3, 28/8
+#   ct/kWh, four intervals each): asked again (QUERY SCHEDULE after the
+#   re-connection), "current" again with the file's rows, the cheapest and
+#   dearest interval marked, and every ask and bid priced in its row's
+#   tariffs.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -180,17 +182,62 @@ stale() { api b1 outlook | jq -e '.state == "stale" and (.message | test("unreac
 WAIT_SECONDS=60 wait_for stale
 check "exchange stopped: the outlook is stale, said so" stale
 N0=$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")
+# ... restarted with a tariff file (docs/exchange.md "Tariff schedule"): the
+# rules in force, then three rows from F on: dear, cheap with a negative
+# feed-in, back to normal
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+F=$(($(date +%s) / L + 12))
+cat >"$T/tariffs.csv" <<CSV
+from,retail_ct_kwh,feedin_ct_kwh
+$(iso $((E * L))),25,-2
+$(iso $((F * L))),35,5
+$(iso $(((F + 4) * L))),15,-3
+$(iso $(((F + 8) * L))),28,8
+CSV
+sed -i "s|^max_ahead_s = 15$|max_ahead_s = 15\ntariff_file = $T/tariffs.csv|" "$T/exchange.conf"
+echo "# the tariff file's rows govern from interval $F on"
 start_exchange || not_ok "exchange restarts"
-# E has passed by now: one rule governs from the current interval on
 current() {
-	api b1 outlook | jq -e '.state == "current" and (.intervals | length) > 0 and
-	 (.intervals | all(.feedin_uper_kwh == -20000 and .retail_uper_kwh == 250000))' >/dev/null
+	api b1 outlook | jq -e --argjson f "$F" '.state == "current" and (.intervals | length) > 0 and
+	 (.intervals | map(select(.interval < $f)) | all(.feedin_uper_kwh == -20000 and
+	   .retail_uper_kwh == 250000))' >/dev/null
 }
 WAIT_SECONDS=60 wait_for current
 check "exchange back: the outlook is current again" current
 WAIT_SECONDS=60 wait_for test "$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")" -gt "$N0"
 check "  asked again after the re-connection (QUERY SCHEDULE)" \
 	test "$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")" -gt "$N0"
+file_rules() {
+	api b1 outlook | jq -e --argjson f "$F" '.rules == 4 and
+	 ([.intervals[] | select(.interval >= $f and .interval < $f + 4) |
+	   [.retail_uper_kwh, .feedin_uper_kwh]] | unique) == [[350000, 50000]] and
+	 ([.intervals[] | select(.interval >= $f + 4 and .interval < $f + 8) |
+	   [.retail_uper_kwh, .feedin_uper_kwh]] | unique) == [[150000, -30000]] and
+	 ([.intervals[] | select(.interval >= $f + 8) | [.retail_uper_kwh, .feedin_uper_kwh]] |
+	   unique) == [[280000, 80000]] and
+	 .cheapest.interval == $f + 4 and .dearest.interval == $f' >/dev/null
+}
+WAIT_SECONDS=60 wait_for file_rules
+check "tariff file: the outlook holds its rows, cheapest F+4 (15 ct), dearest F (35 ct)" file_rules
+WAIT_SECONDS=120 wait_for test "$(count_at b1 01 230000 $((F + 8)))" -ge 1
+check "bids: retail - 0.05 per row: 0.30 from F" test "$(count_at b1 01 300000 "$F" $((F + 4)))" -ge 1
+check "  0.10 from F+4" test "$(count_at b1 01 100000 $((F + 4)) $((F + 8)))" -ge 1
+check "  0.23 from F+8" test "$(count_at b1 01 230000 $((F + 8)))" -ge 1
+WAIT_SECONDS=30 wait_for test "$(count_at s1 02 110000 $((F + 8)))" -ge 1
+check "asks: feed-in + 0.03 per row: 0.08 from F" test "$(count_at s1 02 80000 "$F" $((F + 4)))" -ge 1
+check "  0.00 from F+4 (feed-in -0.03)" test "$(count_at s1 02 0 $((F + 4)) $((F + 8)))" -ge 1
+check "  0.11 from F+8" test "$(count_at s1 02 110000 $((F + 8)))" -ge 1
+in_file_bounds() {
+	local n
+	for n in s1 b1; do
+		orders $n | awk -v f="$F" '$1 >= f { lo = $1 >= f + 8 ? 80000 : $1 >= f + 4 ? -30000 : 50000
+			hi = $1 >= f + 8 ? 280000 : $1 >= f + 4 ? 150000 : 350000
+			if ($3 < lo || $3 > hi) { print; bad = 1 } } END { exit bad }' || return 1
+	done
+}
+check "every order from F on within its row's tariffs" in_file_bounds
+check "still no order refused by the exchange" test \
+	"$( (orders s1; orders b1) | awk '$4 == 2' | wc -l)" = 0
 check "no outlook refused" bash -c "! grep -q 'price outlook refused' $T/s1.log $T/b1.log"
 
 finish

@@ -224,6 +224,9 @@ rated_power_w = $rated_w
 poll_ms = 250
 timeout_ms = 2000
 backoff_max_ms = 2000
+; curtailment (docs/agent.md): export limited in intervals with a negative
+; feed-in tariff; nothing is written while the feed-in is positive
+control = on
 
 [exchange]
 request = tcp://127.0.0.1:$XREQ

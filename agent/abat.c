@@ -11,6 +11,7 @@
  * Nothing is asked of the device unless [battery] control = on.
  * Called by the loop (agentd.c: abat_tick) and ameter.c (abat_on_result).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct abat {
 	int have_res;
 	pw_err last_rc; /* of the last answer, to log changes only */
 	enum stctl_mode last_planned;
+	char detail[STCTL_DETAIL_MAX + 64]; /* of the last failure */
 };
 
 pw_err
@@ -91,6 +93,9 @@ abat_on_result(struct agentd *a, uint64_t gen, const struct stctl_result *r, int
 	b->have_res = 1;
 	b->last_rc = r->rc;
 	b->last_planned = r->planned;
+	if (r->rc != PW_OK)
+		snprintf(b->detail, sizeof(b->detail), "%s%s%s", pw_strerror(r->rc),
+		         r->detail[0] ? ": " : "", r->detail);
 	if (!changed)
 		return;
 	if (r->rc != PW_OK)
@@ -100,4 +105,20 @@ abat_on_result(struct agentd *a, uint64_t gen, const struct stctl_result *r, int
 		log_info("battery: %s%s%s (revert timeout %u s, read back)",
 		         stctl_mode_name(r->planned), r->detail[0] ? ": " : "", r->detail,
 		         r->want.revert_s);
+}
+
+void
+abat_problems(struct agentd *a, unsigned *active)
+{
+	struct abat *b = a->bat;
+
+	if (b == NULL || !a->cfg.battery_control || !b->failed)
+		return;
+	*active |= 1u << ASTATUS_BATTERY_FAILED;
+	snprintf(a->st_msg[ASTATUS_BATTERY_FAILED], sizeof(a->st_msg[0]),
+	         "The battery's setpoint is not in force: %s.", b->detail);
+	snprintf(a->st_action[ASTATUS_BATTERY_FAILED], sizeof(a->st_action[0]),
+	         "The agent tries again every few seconds; a setpoint it wrote reverts by itself"
+	         " after its revert timeout. Check that the battery accepts SunSpec model 124"
+	         " writes over Modbus (some need it enabled), or set [battery] control = off.");
 }

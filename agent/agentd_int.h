@@ -80,6 +80,7 @@ enum astatus_code {
 	ASTATUS_PROTOCOL_VERSION, /* the exchange speaks another protocol version */
 	ASTATUS_RECEIPT_UNPROVEN, /* an ACK whose path does not prove the request */
 	ASTATUS_CONTROL_FAILED,   /* actl.c: an export limit not written or read back */
+	ASTATUS_BATTERY_FAILED,   /* abat.c: a battery setpoint not written or read back */
 	ASTATUS__COUNT
 };
 
@@ -601,6 +602,8 @@ void abat_tick(struct agentd *a, int64_t now);
 /* A device round carried out a setpoint (devpoll_sample.st). */
 struct stctl_result;
 void abat_on_result(struct agentd *a, uint64_t gen, const struct stctl_result *r, int64_t now);
+/* ASTATUS_BATTERY_FAILED while the last setpoint failed or read back wrong. */
+void abat_problems(struct agentd *a, unsigned *active);
 
 /* ---- astatus.c -------------------------------------------------------- */
 

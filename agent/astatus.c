@@ -34,6 +34,7 @@ static const char *const codes[ASTATUS__COUNT] = {
 	[ASTATUS_PROTOCOL_VERSION] = "protocol_version",
 	[ASTATUS_RECEIPT_UNPROVEN] = "receipt_unproven",
 	[ASTATUS_CONTROL_FAILED] = "control_failed",
+	[ASTATUS_BATTERY_FAILED] = "battery_control_failed",
 };
 
 static long long
@@ -321,6 +322,7 @@ astatus_update(struct agentd *a, int64_t now)
 	adispute_problems(a, now, &active);
 	aregistry_problems(a, &active);
 	actl_problems(a, &active);
+	abat_problems(a, &active);
 	a->st_active = active;
 	for (int c = 0; c < ASTATUS__COUNT; c++) {
 		unsigned bit = 1u << c;

@@ -8,6 +8,8 @@
 #   Killed with SIGKILL, the agent writes nothing more: the battery goes
 #   back to its own controller by itself when the revert timeout ends.
 #   "off" (control off) never writes: its simulator never saw a control.
+#   "nobat" has control on but a device without model 124: the problem
+#   battery_control_failed, named in its log.
 # No exchange is needed for this: the agents poll their devices regardless.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -25,14 +27,18 @@ storage_of() { # PORT: the probe's storage section as compact JSON
 		python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["storage"], sort_keys=True))'
 }
 
-for n in on off; do
-	start_sim --start-time 21:00 --seed 4 "${BAT[@]}" || not_ok "simulator $n starts"
+for n in on off nobat; do
+	if [ "$n" = nobat ]; then
+		start_sim --start-time 21:00 --seed 4 || not_ok "simulator $n starts"
+	else
+		start_sim --start-time 21:00 --seed 4 "${BAT[@]}" || not_ok "simulator $n starts"
+	fi
 	SIMPORT[$n]=$SIM_PORT
 	SIMERR[$n]=$T/sim.$SIM_PORT.err
 	"$AGENT" keygen --out "$T/$n.key" >/dev/null
 	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "$SIM_PORT" "$(free_port)" "$(free_port)" \
 		"$XPK" 47 4
-	if [ "$n" = on ]; then
+	if [ "$n" != off ]; then
 		printf '[battery]\ncontrol = on\nreserve_pct = 70\n' >>"$T/$n.conf"
 	fi
 	"$AGENT" -c "$T/$n.conf" >"$T/$n.log" 2>&1 &
@@ -71,5 +77,8 @@ check "control off: the agent read its battery ..." \
 	grep -q "SunSpec at base 40000" "$T/off.log"
 check "... and never wrote a control" test -z "$(grep 'battery controls' "${SIMERR[off]}")"
 check "... nor logged a setpoint" test -z "$(grep 'battery: ' "$T/off.log")"
+WAIT_SECONDS=30 wait_for grep -q "status: battery_control_failed: The battery's setpoint is not in force: .*no model 124" "$T/nobat.log"
+check "control on without model 124: the battery_control_failed problem, named" test $? -eq 0
 stop_pid "${APID[off]}"
+stop_pid "${APID[nobat]}"
 finish

@@ -146,6 +146,7 @@ aoutlook_on_market(struct agentd *a, int from_sub, const struct pw_msg *m, int64
 		return;
 	}
 	o->want = 0;
+	astatus_tariffs(a); /* configured tariffs a schedule explains */
 	log_debug("price outlook %s: %zu rule(s)%s",
 	          from_sub ? "published" : "answer to QUERY SCHEDULE", o->ol.n,
 	          changed ? ", changed" : "");

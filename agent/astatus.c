@@ -83,26 +83,42 @@ astatus_tariffs(struct agentd *a)
 
 	if (!a->have_hb)
 		return;
+	/* configured tariffs that differ from the HEARTBEAT's are a mismatch,
+	 * unless the exchange's signed outlook sets the HEARTBEAT's tariffs for
+	 * the interval it was signed in: a tariff schedule (or a reload's
+	 * MARKET entry) changed them, the configuration did not go wrong */
+	struct outlook_rule r;
+	int scheduled =
+	    a->cfg.interval_s > 0 &&
+	    outlook_rule_at(&a->aol.ol, hb->time_ms / 1000 / (uint64_t)a->cfg.interval_s, &r) &&
+	    r.feedin_uper_kwh == hb->feedin_uper_kwh && r.retail_uper_kwh == hb->retail_uper_kwh;
 	/* a tariff the config leaves at 0 follows the exchange's, which a
 	 * tariff schedule changes from interval to interval (docs/agent.md
-	 * "Prices relative to the interval's bounds") */
-	if (a->conf_feedin_uper_kwh == 0 && a->cfg.feedin_uper_kwh != hb->feedin_uper_kwh) {
+	 * "Prices relative to the interval's bounds"); a configured one too
+	 * while the signed outlook sets the HEARTBEAT's */
+	if ((a->conf_feedin_uper_kwh == 0 || scheduled) &&
+	    a->cfg.feedin_uper_kwh != hb->feedin_uper_kwh) {
 		pw_fmt_price(hb->feedin_uper_kwh, ps, sizeof(ps));
 		log_info("market: feed-in tariff %s %s the exchange", ps,
 		         a->cfg.feedin_uper_kwh == 0 ? "learned from" : "now, as set by");
 		a->cfg.feedin_uper_kwh = hb->feedin_uper_kwh;
+	} else if (a->conf_feedin_uper_kwh != 0 && !scheduled) {
+		a->cfg.feedin_uper_kwh = a->conf_feedin_uper_kwh; /* compared as configured */
 	}
-	if (a->conf_retail_uper_kwh == 0 && a->cfg.retail_uper_kwh != hb->retail_uper_kwh) {
+	if ((a->conf_retail_uper_kwh == 0 || scheduled) &&
+	    a->cfg.retail_uper_kwh != hb->retail_uper_kwh) {
 		pw_fmt_price(hb->retail_uper_kwh, ps, sizeof(ps));
 		log_info("market: retail tariff %s %s the exchange", ps,
 		         a->cfg.retail_uper_kwh == 0 ? "learned from" : "now, as set by");
 		a->cfg.retail_uper_kwh = hb->retail_uper_kwh;
+	} else if (a->conf_retail_uper_kwh != 0 && !scheduled) {
+		a->cfg.retail_uper_kwh = a->conf_retail_uper_kwh;
 	}
 	a->market_mismatch = a->cfg.interval_s != (int64_t)hb->interval_s ||
 	                     a->cfg.gate_s != (int64_t)hb->gate_s ||
-	                     (a->conf_feedin_uper_kwh != 0 &&
+	                     (!scheduled && a->conf_feedin_uper_kwh != 0 &&
 	                      a->conf_feedin_uper_kwh != (int64_t)hb->feedin_uper_kwh) ||
-	                     (a->conf_retail_uper_kwh != 0 &&
+	                     (!scheduled && a->conf_retail_uper_kwh != 0 &&
 	                      a->conf_retail_uper_kwh != (int64_t)hb->retail_uper_kwh);
 }
 

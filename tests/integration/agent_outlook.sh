@@ -3,8 +3,9 @@
 # interval's bounds (docs/agent.md "Price outlook", "Prices relative to the
 # interval's bounds") against a real peerwatt-exchange (3 s intervals).
 # A seller asks min_price = feedin+0.03, a buyer bids max_price =
-# retail-0.05; both leave [exchange] feedin_price and retail_price at 0
-# (they follow the exchange).  Checks:
+# retail-0.05; the seller leaves [exchange] feedin_price and retail_price
+# at 0 (they follow the exchange), the buyer configures 0.08/0.30 (the
+# signed outlook explains the change: no market_mismatch).  Checks:
 #   with fixed tariffs 0.08/0.30 the outlook (QUERY SCHEDULE at start, PUB
 #   MARKET) holds one rule, the asks are 0.11 and the bids 0.25;
 #   a reload of the exchange to feed-in -0.02 and retail 0.25 logs a MARKET
@@ -64,8 +65,9 @@ start_exchange || { not_ok "exchange starts: $(tail -3 "$T/exchange.log")"; exit
 for n in s1 b1; do
 	DASH[$n]=$(free_port)
 	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "${SIMPORT[$n]}" "$REQ" "$PUB" "$XPK" 43 $L
-	# the tariffs follow the exchange's (a schedule changes them)
-	sed -i '/^feedin_price\|^retail_price/d' "$T/$n.conf"
+	# s1's tariffs follow the exchange's (left at 0); b1 keeps the
+	# configured 0.08/0.30, which the signed outlook explains once changed
+	[ "$n" = s1 ] && sed -i '/^feedin_price\|^retail_price/d' "$T/$n.conf"
 	if [ "$n" = s1 ]; then
 		pol="min_price = feedin+0.03" # sell at no less than feed-in plus 3 ct
 	else
@@ -169,9 +171,11 @@ check "every order within its interval's tariffs" in_bounds
 # REJECT reasons (docs/protocol.md): none for the price
 check "no order refused by the exchange (state 2 = rejected)" test \
 	"$(orders s1; orders b1)" != "" -a "$( (orders s1; orders b1) | awk '$4 == 2' | wc -l)" = 0
-check "the changed tariffs are no market_mismatch" bash -c \
-	"curl -sf -m 10 http://127.0.0.1:${DASH[s1]}/api/state | jq -e '[.problems[].code] |
-	 index(\"market_mismatch\") == null' >/dev/null"
+for n in s1 b1; do
+	check "the changed tariffs are no market_mismatch ($n: tariffs $([ $n = s1 ] && echo "left at 0" || echo "configured 0.08/0.30"))" bash -c \
+		"curl -sf -m 10 http://127.0.0.1:${DASH[$n]}/api/state | jq -e '[.problems[].code] |
+		 index(\"market_mismatch\") == null' >/dev/null"
+done
 WAIT_SECONDS=60 wait_for grep -q "market: retail tariff 25.00 ct/kWh now, as set by the exchange" "$T/b1.log"
 check "the current tariffs followed when the change takes effect" \
 	grep -q "market: retail tariff 25.00 ct/kWh now, as set by the exchange" "$T/b1.log"

@@ -190,7 +190,11 @@ actl_tick(struct agentd *a, int64_t now)
 	in.feedin_uper_kwh = feedin;
 	in.floor_uper_kwh = a->cfg.export_floor_uper_kwh;
 	in.sold_wh = aledger_sold_wh(a->led, iv);
-	in.interval_s = (uint32_t)a->cfg.interval_s;
+	/* the interval's length on the devices' clock: the sold Wh are theirs
+	 * (a simulator's clock runs `speed` times faster: its Wh of one
+	 * interval are spread over interval_s x speed of its seconds) */
+	in.interval_s = (uint32_t)a->cfg.interval_s *
+	                (a->clock.simulated && a->clock.speed > 1 ? (uint32_t)a->clock.speed : 1u);
 	if (!load_of(a, now, &load_w)) {
 		/* without the load a limit could make the household import: none */
 		if (c->limiting) {

@@ -25,7 +25,8 @@
 # README.md ("What you see") tells what the output means.
 #
 # Environment: BUILD, DEMO_DIR, DEMO_SECONDS (0 = until Ctrl-C),
-# DEMO_INTERVAL, DEMO_SPEED, DEMO_START (simulated time of day, HH:MM).
+# DEMO_INTERVAL, DEMO_SPEED, DEMO_START (simulated time of day, HH:MM),
+# DEMO_DAYS (simulated days of the tariff schedule, default 30).
 # Exit: audit's status (0 passed, 1 failed), 64 bad environment value,
 # 69 a program is missing or would not start, 70 a daemon died while running.
 set -u
@@ -66,6 +67,8 @@ die() { # die CODE MESSAGE
 [[ $SPEED =~ ^[0-9]{1,5}$ ]] && [ "$SPEED" -ge 1 ] && [ "$SPEED" -le 3600 ] ||
 	die 64 "DEMO_SPEED must be 1..3600 (got '$SPEED')"
 [[ $START =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || die 64 "DEMO_START must be HH:MM (got '$START')"
+[[ ${DEMO_DAYS:-30} =~ ^[0-9]{1,3}$ ]] && [ "${DEMO_DAYS:-30}" -ge 1 ] && [ "${DEMO_DAYS:-30}" -le 365 ] ||
+	die 64 "DEMO_DAYS must be 1..365 simulated days (got '${DEMO_DAYS:-}')"
 [ $((L * SPEED)) -le 86400 ] ||
 	die 64 "DEMO_INTERVAL x DEMO_SPEED must not exceed a simulated day (got $L x $SPEED)"
 for p in peerwatt-exchange peerwatt-agent peerwatt-sim peerwatt-audit pw-freeport pw-demo-watch; do
@@ -154,12 +157,14 @@ failed_start() { # NAME LOG
 # name zone pv_peak_w load_w role price
 #   seller: auto-sell with strategy:price (min price or fixed price)
 #   buyer:  a standing bid all day at most at price for ~80 % of its load
+# Prices follow each interval's tariffs where written relative to them
+# (docs/agent.md "Prices relative to the interval's bounds").
 HOUSES=(
-	"alice north 6000 500 seller min:0.10"
-	"bob north 4000 700 seller follow:0.12"
-	"carol south 5000 400 seller fixed:0.14"
-	"dave north 0 1500 buyer 0.22"
-	"erin south 1000 1200 buyer 0.20"
+	"alice north 6000 500 seller min:feedin+0.03"
+	"bob north 4000 700 seller follow:feedin+0.02"
+	"carol south 5000 400 seller fixed:retail-0.06"
+	"dave north 0 1500 buyer retail-0.02"
+	"erin south 1000 1200 buyer retail-0.05"
 	"frank south 0 1000 buyer 0.18"
 )
 
@@ -235,8 +240,9 @@ public_key = $XPK
 market_id = $MARKET_ID
 interval_s = $L
 gate_s = $GATE
-feedin_price = 0.08
-retail_price = 0.30
+; the tariffs follow the exchange's schedule (0: learned, interval by interval)
+feedin_price = 0
+retail_price = 0
 reply_timeout_ms = 2000
 checkpoints = $D/$name/checkpoints.txt
 
@@ -253,6 +259,46 @@ level = info
 CONF
 done
 
+# --- the day's prices --------------------------------------------------------------
+# A dynamic day (docs/market.md "Tariff schedule"): retail (the auction's
+# ceiling) and feed-in (its floor) in ct/kWh by the devices' simulated hour:
+# a morning and an evening peak, a cheap midday and one hour (12:00-13:00)
+# whose feed-in is negative, when exporting costs money and households that
+# opted in limit their export.  One row per change, for every interval of
+# DEMO_DAYS simulated days from the next interval on; the exchange logs each
+# change as a MARKET entry, and the agents show the outlook.
+SIM_EPOCH=$(($(date +%s) / L * L)) # an interval boundary: intervals are whole half hours
+START_S=$((10#${START%%:*} * 3600 + 10#${START##*:} * 60))
+DAYS=${DEMO_DAYS:-30}
+tariff_of_hour() { # HOUR -> TARIFF="retail,feedin" in ct/kWh (no subshell)
+	case $1 in
+	[0-5]) TARIFF=24.5,7.2 ;;
+	[6-8]) TARIFF=38.9,9.8 ;;
+	9 | 10) TARIFF=27.4,6.1 ;;
+	11 | 13 | 14) TARIFF=16.8,0.9 ;;
+	12) TARIFF=13.2,-2.4 ;;
+	15 | 16) TARIFF=26.3,6.4 ;;
+	1[7-9] | 20) TARIFF=42.6,11.5 ;;
+	*) TARIFF=29.9,7.6 ;;
+	esac
+}
+write_tariffs() { # FILE: the schedule, from the interval after next on
+	local first=$(($(date +%s) / L + 2)) n=$((DAYS * 86400 / (L * SPEED))) i t sod prev=""
+	{
+		echo "# the demo's dynamic day, written by tests/demo.sh"
+		echo "from,retail_ct_kwh,feedin_ct_kwh"
+		for ((i = 0; i < n; i++)); do
+			t=$(((first + i) * L))
+			sod=$(((START_S + (t - SIM_EPOCH) * SPEED) % 86400))
+			tariff_of_hour $((sod / 3600))
+			[ "$TARIFF" = "$prev" ] && continue
+			prev=$TARIFF
+			TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T,%s\n' "$t" "$TARIFF"
+		done
+	} >"$1"
+}
+write_tariffs "$D/tariffs.csv"
+
 cat >"$D/exchange.conf" <<CONF
 ; peerwatt-exchange of the demo, written by tests/demo.sh (docs/exchange.md)
 [market]
@@ -263,6 +309,7 @@ gate_s = $GATE
 grace_s = $GRACE
 feedin = 0.08
 retail = 0.30
+tariff_file = $D/tariffs.csv
 
 [fees]
 same_zone = 0.01
@@ -291,7 +338,6 @@ XPID=$!
 PIDS+=("$XPID")
 wait_until 60 "$XPID" port_open "$XREQ" || failed_start "peerwatt-exchange" "$D/exchange.log"
 
-SIM_EPOCH=$(date +%s)
 # One time base: the agents' forecasts, standing bids and dashboards follow
 # the simulators' clock, given the same epoch, start and speed as each
 # peerwatt-sim and pw-demo-watch (docs/agent.md "Time of day").
@@ -345,10 +391,10 @@ say "  dashboards    open one in a browser:"
 for h in "${HOUSES[@]}"; do
 	read -r name zone pv load role price <<<"$h"
 	if [ "$role" = seller ]; then
-		what="PV ${pv} W, sells its surplus (${price%%:*} ${price#*:}/kWh)"
+		what="PV ${pv} W, sells its surplus (${price%%:*} ${price#*:} per kWh)"
 	else
-		what="${pv:+PV ${pv} W, }load ${load} W, standing bid at most ${price}/kWh"
-		[ "$pv" = 0 ] && what="no PV, load ${load} W, standing bid at most ${price}/kWh"
+		what="PV ${pv} W, load ${load} W, standing bid up to ${price} per kWh"
+		[ "$pv" = 0 ] && what="no PV, load ${load} W, standing bid up to ${price} per kWh"
 	fi
 	say "$(printf '    %-6s http://127.0.0.1:%s/   %s' "$name" "$(cat "$D/$name/dash.port")" "$what")"
 done

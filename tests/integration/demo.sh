@@ -18,6 +18,9 @@ cd "$(dirname "$0")/../.." || exit 1
 DIR=$PW_TMP/demo
 OUT=$PW_TMP/demo.out
 SECS=${DEMO_TEST_SECONDS:-60}
+# from 10:30 the simulated day reaches the negative feed-in hour (12:00-13:00)
+# after 30 s: the sellers curtail, then lift the limit, within the run
+START=10:30
 
 # Through `make _demo` (the target behind `make demo`, without deps) when
 # the build in $BUILD has the flags that make would use now: it compiles
@@ -31,12 +34,12 @@ if [ -z "${CFLAGS:-}" ] && [ -f "$BUILD/.flags" ] && flags_match; then
 	via_make=1
 	# Under `make -j2 check` MAKEFLAGS names a jobserver this script cannot
 	# reach, and the nested make would warn about it: run it as a newcomer would.
-	DEMO_DIR=$DIR DEMO_SECONDS=$SECS timeout 600 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	DEMO_DIR=$DIR DEMO_SECONDS=$SECS DEMO_START=$START timeout 600 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 		make --no-print-directory _demo \
 		BUILD="$BUILD" SANITIZE="${SANITIZE:-}" >"$OUT" 2>&1
 else
 	via_make=0
-	DEMO_DIR=$DIR DEMO_SECONDS=$SECS timeout 600 tests/demo.sh >"$OUT" 2>&1
+	DEMO_DIR=$DIR DEMO_SECONDS=$SECS DEMO_START=$START timeout 600 tests/demo.sh >"$OUT" 2>&1
 fi
 rc=$?
 check "the demo exits 0 after DEMO_SECONDS=$SECS (audit passed) (exit $rc)" test "$rc" = 0
@@ -71,6 +74,15 @@ contiguous() {
 check "the ticker shows intervals as simulated times, each ending where the next begins" contiguous
 trades=$(q 'SELECT count(*) FROM trades')
 check "households traded (trades in the database: ${trades:-none})" test "${trades:-0}" -gt 0
+# the dynamic day: the schedule in the log, curtailment in its negative hour
+markets=$(q "SELECT count(*) FROM log WHERE type = 24")
+check "the tariff schedule entered the log as MARKET entries ($markets)" test "${markets:-0}" -gt 8
+check "the clearing prices moved with the schedule ($(q "SELECT count(DISTINCT price_uper_kwh) FROM intervals WHERE volume_wh > 0") prices)" \
+	test "$(q "SELECT count(DISTINCT price_uper_kwh) FROM intervals WHERE volume_wh > 0")" -gt 1
+check "a seller limited its export in the negative feed-in hour, written and read back" \
+	grep -q "curtailment: WMaxLimPct .* written and read back" "$DIR"/alice/agent.log "$DIR"/bob/agent.log "$DIR"/carol/agent.log
+check "... and lifted it when the feed-in turned positive" \
+	grep -q "curtailment: export limit lifted" "$DIR"/alice/agent.log "$DIR"/bob/agent.log "$DIR"/carol/agent.log
 check "a settled interval with volume has a clearing price" \
 	test "$(q 'SELECT count(*) FROM intervals WHERE state = 2 AND volume_wh > 0 AND price_uper_kwh > 0')" -gt 0
 check "sellers and buyers got statements" test "$(q "SELECT count(DISTINCT s.pk) FROM statements s

@@ -1,6 +1,6 @@
 /*
  * abat.c: the home battery's setpoints, the loop's side (see agentd_int.h,
- * docs/agent.md "Battery").  Owns when a setpoint is asked of the device
+ * docs/agent-energy.md "Battery").  Owns when a setpoint is asked of the device
  * thread: once per interval, with a revert timeout that ends shortly after
  * the interval (agent/control.c's ctl_revert_s), again after a failure.
  * What is asked today is the battery's own controller (auto), which the

@@ -58,9 +58,9 @@ struct aconfig {
 	char device_template[33];            /* "sunspec" (discovery) or a template */
 	char template_dir[ACONFIG_PATH_LEN]; /* "" = the default search path */
 	int unit_given;                      /* [device] unit set (else the template's) */
-	int control;                         /* write export limits (docs/agent.md "Curtailment") */
-	int64_t export_floor_uper_kwh;       /* ... when feed-in is below this */
-	/* [battery]: setpoints through SunSpec model 124 (docs/agent.md "Battery") */
+	int control; /* write export limits (docs/agent-energy.md "Curtailment") */
+	int64_t export_floor_uper_kwh; /* ... when feed-in is below this */
+	/* [battery]: setpoints through SunSpec model 124 (docs/agent-energy.md "Battery") */
 	int battery_control;
 	int64_t battery_reserve_pct; /* never discharge at or below it */
 	int battery_grid_charge;     /* charging may draw from the grid */

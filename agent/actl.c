@@ -1,6 +1,6 @@
 /*
  * actl.c: export curtailment, the loop's side (see agentd_int.h,
- * docs/agent.md "Curtailment").  Owns when the inverter's export is
+ * docs/agent-energy.md "Curtailment").  Owns when the inverter's export is
  * limited: in an interval whose feed-in tariff (the exchange's HEARTBEAT
  * of that interval) is below [device] export_floor, the inverter may put
  * out the household's load plus what it sold in the interval's auction

@@ -1,6 +1,6 @@
 /*
  * adispute.c: the household refuses what it can show to be false (see
- * adispute.h, docs/agent.md "What the agent checks").  The rules are in
+ * adispute.h, docs/agent-checks.md "What the agent checks").  The rules are in
  * agent/averify.c; this file reads their inputs from the agent's database,
  * keeps refused frames as evidence (table disputes), every RESULT part's
  * header and hash (table results: the whole frame when it concerns the

@@ -1,5 +1,5 @@
 /*
- * adispute.h: the daemon's side of the household's checks (docs/agent.md
+ * adispute.h: the daemon's side of the household's checks (docs/agent-checks.md
  * "What the agent checks").  Gathers what agent/averify.c needs from the
  * agent's database (own orders and cancels, accepted trades, the ACKed
  * reading and its receipt; tariffs and fees from the log's entries through

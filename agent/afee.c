@@ -1,7 +1,7 @@
 /*
  * afee.c: the market's rules and the zones of the household and its
  * counterparties, from the exchange's log, for the exact check of a
- * statement's grid fee and tariffs (see agentd_int.h, docs/agent.md "What
+ * statement's grid fee and tariffs (see agentd_int.h, docs/agent-checks.md "What
  * the agent checks").
  *
  * A statement's fee depends on the MARKET entry governing its interval

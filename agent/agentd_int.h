@@ -571,7 +571,7 @@ void adash_start(struct agentd *a);
 
 /* ---- actl.c ----------------------------------------------------------- */
 
-/* Export curtailment (docs/agent.md "Curtailment"); nothing is written
+/* Export curtailment (docs/agent-energy.md "Curtailment"); nothing is written
  * unless [device] control = on.  Caller owns *out (actl_destroy). */
 pw_err actl_new(struct actl **out) __attribute__((warn_unused_result));
 void actl_destroy(struct actl **cp);
@@ -592,7 +592,7 @@ json_t *actl_json_saved(struct agentd *a);
 
 /* ---- abat.c ----------------------------------------------------------- */
 
-/* The battery's setpoints (docs/agent.md "Battery"); nothing is written
+/* The battery's setpoints (docs/agent-energy.md "Battery"); nothing is written
  * unless [battery] control = on.  Caller owns *out (abat_destroy). */
 pw_err abat_new(struct abat **out) __attribute__((warn_unused_result));
 void abat_destroy(struct abat **bp);

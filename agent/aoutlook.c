@@ -1,5 +1,5 @@
 /*
- * aoutlook.c: the agent's price outlook (see agentd_int.h, docs/agent.md
+ * aoutlook.c: the agent's price outlook (see agentd_int.h, docs/agent-energy.md
  * "Price outlook").  Owns asking QUERY SCHEDULE (at start, after every
  * re-connection, and when no MARKET publication came for a while; last in
  * the query queue but before the ACK heads' proofs), reading its answer and

@@ -93,7 +93,7 @@ astatus_tariffs(struct agentd *a)
 	    outlook_rule_at(&a->aol.ol, hb->time_ms / 1000 / (uint64_t)a->cfg.interval_s, &r) &&
 	    r.feedin_uper_kwh == hb->feedin_uper_kwh && r.retail_uper_kwh == hb->retail_uper_kwh;
 	/* a tariff the config leaves at 0 follows the exchange's, which a
-	 * tariff schedule changes from interval to interval (docs/agent.md
+	 * tariff schedule changes from interval to interval (docs/agent-energy.md
 	 * "Prices relative to the interval's bounds"); a configured one too
 	 * while the signed outlook sets the HEARTBEAT's */
 	if ((a->conf_feedin_uper_kwh == 0 || scheduled) &&

@@ -1,6 +1,6 @@
 /*
  * averify.c: the checks of what the exchange signs to the household
- * (see averify.h, docs/agent.md "What the agent checks").
+ * (see averify.h, docs/agent-checks.md "What the agent checks").
  */
 #include "agent/averify.h"
 

@@ -1,6 +1,6 @@
 /*
  * averify.h: the household checks what the exchange signs to it
- * (docs/agent.md "What the agent checks").  Pure functions, no I/O: a
+ * (docs/agent-checks.md "What the agent checks").  Pure functions, no I/O: a
  * RESULT against the household's own orders, and a STATEMENT recomputed
  * from the household's own trades, its own acknowledged reading and the
  * market's tariffs with the settlement rules the exchange and the audit use

@@ -1,6 +1,6 @@
 /*
  * awitness.h: the household witnesses the exchange's log (protocol 2 Part
- * C; docs/agent.md "Witnessing the log").
+ * C; docs/agent-checks.md "Witnessing the log").
  *
  * Cosigning: once the latest trusted checkpoint (agent/adispute.c proved it
  * consistent with the trusted ones around it, which include every one this

@@ -1,6 +1,6 @@
 /*
  * control.h: export curtailment, the decision and the inverter writes
- * (docs/agent.md "Curtailment").
+ * (docs/agent-energy.md "Curtailment").
  *
  * Owns: the arithmetic of the decision (when the interval's feed-in
  * tariff is below the floor, the inverter may put out no more than the
@@ -72,7 +72,7 @@ pw_err ctl_pct_raw(int64_t limit_w, int64_t wmax_w, int sf, uint16_t *raw)
 uint16_t ctl_revert_s(int64_t remaining_ms, uint32_t speed);
 
 /*
- * What a limited interval saved, an estimate (docs/agent.md "Curtailment"):
+ * What a limited interval saved, an estimate (docs/agent-energy.md "Curtailment"):
  * the export the forecast expected beyond what was sold, for the part of
  * the interval limited (part_ms of len_ms), is what was not exported;
  * ctl_saved_u prices it at the negative feed-in: -(wh x feed-in) / 1000

@@ -38,7 +38,7 @@
  *                         from, before safety_pct and reserve),
  *                         "curtailment": {"enabled", "limiting", "limit_w",
  *                                         "why", "floor_uper_kwh", "events"}
- *                         (agent/actl.c, docs/agent.md "Curtailment"),
+ *                         (agent/actl.c, docs/agent-energy.md "Curtailment"),
  *                         "sell_paused": null|"device_unreachable"|
  *                                        "no_production",
  *                         "clock": {"time_of_day": "HH:MM", "tod_s": s,

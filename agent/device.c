@@ -430,7 +430,7 @@ dev_poll(struct dev *d, unsigned want, struct dev_reading *r)
 	return rc;
 }
 
-/* --- controls (docs/agent.md "Curtailment") ----------------------------------------- */
+/* --- controls (docs/agent-energy.md "Curtailment") ----------------------------------------- */
 
 pw_err
 dev_control(struct dev *d, const struct ctl_cmd *cmd, struct ctl_result *res)

@@ -88,14 +88,14 @@ void devpoll_set_period(struct devpoll *d, uint32_t poll_ms);
  * Ask the thread to write an export control to the [device] (agent/control.c)
  * in its next round, before its polls; the round's sample carries the
  * result.  A newer ask replaces one not carried out yet.  Only ever called
- * with [device] control = on (docs/agent.md "Curtailment").
+ * with [device] control = on (docs/agent-energy.md "Curtailment").
  */
 void devpoll_set_control(struct devpoll *d, const struct ctl_cmd *cmd);
 
 /*
  * The same for a battery setpoint (agent/storage_ctl.c), gen handed back in
  * the sample's st_gen.  Only ever called with [battery] control = on
- * (docs/agent.md "Battery").
+ * (docs/agent-energy.md "Battery").
  */
 void devpoll_set_storage(struct devpoll *d, const struct stctl_cfg *cfg,
                          const struct stctl_cmd *cmd, uint64_t gen);

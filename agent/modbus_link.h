@@ -130,7 +130,7 @@ pw_err mlink_read_ex_cb(void *arg, int fc, int unit, uint16_t addr, uint16_t cou
  * with function 16 (write multiple registers), under the same timeout,
  * deadline and backoff as a read.  PW_OK: the device acknowledged the
  * write (what it made of it is for a read-back to tell).  Errors as
- * mlink_read.  Only agent/control.c (docs/agent.md "Curtailment") and
+ * mlink_read.  Only agent/control.c (docs/agent-energy.md "Curtailment") and
  * agent/storage_ctl.c (battery setpoints, docs/metering.md "Storage
  * controls") write.
  */

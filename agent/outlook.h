@@ -1,5 +1,5 @@
 /*
- * outlook.h: the price outlook as the exchange signed it (docs/agent.md
+ * outlook.h: the price outlook as the exchange signed it (docs/agent-energy.md
  * "Price outlook", docs/protocol.md QUERY SCHEDULE and topic MARKET): the
  * tariffs of the coming intervals, one rule per change, each from an
  * exchange-signed MARKET log entry.  Pure bookkeeping (no I/O, no clock):

@@ -21,7 +21,7 @@ enum policy_strategy {
 };
 
 /*
- * What a configured price is measured from (docs/agent.md "Prices relative
+ * What a configured price is measured from (docs/agent-energy.md "Prices relative
  * to the interval's bounds"): an absolute price, or an offset from the
  * feed-in tariff (the interval's price floor) or the retail tariff (its
  * ceiling) of the interval the order is for.  "feedin+0.03" is

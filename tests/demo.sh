@@ -158,7 +158,7 @@ failed_start() { # NAME LOG
 #   seller: auto-sell with strategy:price (min price or fixed price)
 #   buyer:  a standing bid all day at most at price for ~80 % of its load
 # Prices follow each interval's tariffs where written relative to them
-# (docs/agent.md "Prices relative to the interval's bounds").
+# (docs/agent-energy.md "Prices relative to the interval's bounds").
 HOUSES=(
 	"alice north 6000 500 seller min:feedin+0.03"
 	"bob north 4000 700 seller follow:feedin+0.02"

@@ -622,7 +622,7 @@
 		renderCurtailed(s.curtailed);
 	}
 
-	/* export curtailment (docs/agent.md "Curtailment"): when and why export
+	/* export curtailment (docs/agent-energy.md "Curtailment"): when and why export
 	 * was limited, and what it saved (an estimate) */
 	function renderCurtailment(c) {
 		const el = $('curtailment');

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# agent_battery.sh: the agent daemon's battery setpoints (docs/agent.md
+# agent_battery.sh: the agent daemon's battery setpoints (docs/agent-energy.md
 # "Battery") against peerwatt-sim's battery at 21:00 (it discharges for
 # the evening load when left to itself), state of charge 60 %.
 #   "on" has [battery] control = on and reserve_pct = 70: it writes "no

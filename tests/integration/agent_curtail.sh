@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # agent_curtail.sh: export curtailment against peerwatt-sim and a real
-# exchange (docs/agent.md "Curtailment").  The exchange's fixed feed-in
+# exchange (docs/agent-energy.md "Curtailment").  The exchange's fixed feed-in
 # tariff is negative (-2.1 ct/kWh), 4 s intervals, max_ahead_s 5 so that
 # a reload's new tariffs apply two intervals later.  Two simulators at
 # noon (PV 5 kW, load 600 W: exporting), one agent each, none selling:

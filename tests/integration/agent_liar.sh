@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# agent_liar.sh: the household checks what is signed to it (docs/agent.md
+# agent_liar.sh: the household checks what is signed to it (docs/agent-checks.md
 # "What the agent checks").  A fake exchange (tests/tools/pw-fakexch, the
 # REAL exchange key, written from docs/protocol.md) answers the agent like an
 # exchange and, per scenario, signs one lie: a RESULT giving the household 50

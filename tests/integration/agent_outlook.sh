@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # agent_outlook.sh: the price outlook and prices relative to each
-# interval's bounds (docs/agent.md "Price outlook", "Prices relative to the
+# interval's bounds (docs/agent-energy.md "Price outlook", "Prices relative to the
 # interval's bounds") against a real peerwatt-exchange (3 s intervals).
 # A seller asks min_price = feedin+0.03, a buyer bids max_price =
 # retail-0.05; the seller leaves [exchange] feedin_price and retail_price

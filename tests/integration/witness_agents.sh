@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # witness_agents.sh: neighbours witness the log, end to end (issue 17 point
-# 2; docs/agent.md "Witnessing the log").  One peerwatt-exchange (3 s
+# 2; docs/agent-checks.md "Witnessing the log").  One peerwatt-exchange (3 s
 # intervals), two peerwatt-sim devices at 60x, two agents.  Each agent
 # cosigns the checkpoints it has proven consistent (COSIGN through its
 # outbox, stream 4, numbered by tree size), the exchange logs the

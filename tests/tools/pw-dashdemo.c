@@ -161,7 +161,7 @@ amount(uint64_t qty_wh, int32_t price)
 /* ---- documents ------------------------------------------------------------ */
 
 /* --negative: the interval under way had its export limited (as
- * agent/actl.c says it, docs/agent.md "Curtailment"); the saving is a
+ * agent/actl.c says it, docs/agent-energy.md "Curtailment"); the saving is a
  * fixed example figure. */
 static json_t *
 demo_curtail_event(struct demo *dm)

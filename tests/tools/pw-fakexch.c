@@ -1,6 +1,6 @@
 /*
  * pw-fakexch: a fake exchange that lies, for tests/integration/agent_liar.sh
- * (docs/agent.md "What the agent checks").  Written from docs/protocol.md
+ * (docs/agent-checks.md "What the agent checks").  Written from docs/protocol.md
  * with the REAL exchange key (the test generates it): binds a CURVE ROUTER
  * and PUB on loopback, ACKs orders, cancels and readings with log indices,
  * keeps an RFC 6962 tree of what it logs (so that its proofs verify),
@@ -361,7 +361,7 @@ fee_of(const struct fx *f, const uint8_t a[PW_PK_LEN], const uint8_t b[PW_PK_LEN
 static void checkpoint(struct fx *f, uint64_t iv, uint64_t size, int fork);
 
 /* split: the agent cosigned size s of the true history; the other
- * history leaves it at entry s - 1 (docs/agent.md "Witnessing the log"). */
+ * history leaves it at entry s - 1 (docs/agent-checks.md "Witnessing the log"). */
 static void
 split_view(struct fx *f, uint64_t s)
 {

@@ -1,6 +1,6 @@
 /*
  * test_averify.c: the household's checks of what the exchange signs to it
- * (agent/averify.c, docs/agent.md "What the agent checks").  RESULTs
+ * (agent/averify.c, docs/agent-checks.md "What the agent checks").  RESULTs
  * against the household's own orders (own sequence numbers, side,
  * quantity over all parts, limit against the uniform price, cancels, the
  * header), and STATEMENTs recomputed to the micro-unit (the worked example

@@ -121,7 +121,7 @@ test_offer_price_negative(void **state)
 	assert_int_equal(ask(&p, &neg, 0, 0), NONE);
 }
 
-/* Prices relative to the interval's bounds (docs/agent.md "Prices
+/* Prices relative to the interval's bounds (docs/agent-energy.md "Prices
  * relative to the interval's bounds"), table-driven: strategy, base and
  * offset of the household's price, the interval's feed-in and retail, and
  * the ask (NONE: no offer). */

@@ -180,6 +180,80 @@ fmt_ct(int32_t uper_kwh, char *out, size_t cap)
 	         (unsigned long long)(mag / CT_UPER_KWH), (unsigned long long)(mag % CT_UPER_KWH));
 }
 
+/* The reader of both CSV files: one line at a time, each at most
+ * SCHEDULE_MAX_LINE characters and without NUL, a trailing CR dropped,
+ * blank lines and `#` comments skipped, the header required first. */
+struct csv {
+	const char *text;
+	size_t len, pos;
+	size_t lineno; /* of the line in `line` */
+	const char *header;
+	int seen_header;
+	char line[SCHEDULE_MAX_LINE + 2];
+};
+
+/* 1 with the next data line in r->line, 0 at the end of the text, -1 with
+ * *rc and `msg` naming the line that is refused. */
+static int
+csv_next(struct csv *r, char *msg, size_t msgcap, pw_err *rc)
+{
+	while (r->pos < r->len) {
+		size_t e = r->pos;
+		while (e < r->len && r->text[e] != '\n')
+			e++;
+		size_t ll = e - r->pos;
+		r->lineno++;
+		if (ll > SCHEDULE_MAX_LINE) {
+			*rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: longer than %d characters",
+			           r->lineno, SCHEDULE_MAX_LINE);
+			return -1;
+		}
+		memcpy(r->line, r->text + r->pos, ll);
+		r->line[ll] = '\0';
+		r->pos = e < r->len ? e + 1 : e;
+		if (ll > 0 && r->line[ll - 1] == '\r')
+			r->line[--ll] = '\0';
+		if (memchr(r->line, '\0', ll) != NULL) {
+			*rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: holds a NUL byte",
+			           r->lineno);
+			return -1;
+		}
+		if (ll == 0 || r->line[0] == '#')
+			continue;
+		if (!r->seen_header) {
+			if (strcmp(r->line, r->header) != 0) {
+				*rc = fail(msg, msgcap, PW_ERR_PARSE,
+				           "line %zu: the first line must be the header '%s'",
+				           r->lineno, r->header);
+				return -1;
+			}
+			r->seen_header = 1;
+			continue;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* The `from` field of line `lineno`: an ISO 8601 time on an interval
+ * boundary. */
+static pw_err
+parse_from(const char *text, uint32_t interval_s, size_t lineno, uint64_t *from_s, char *msg,
+           size_t msgcap)
+{
+	if (schedule_parse_time(text, from_s) != PW_OK)
+		return fail(msg, msgcap, PW_ERR_PARSE,
+		            "line %zu: from '%s' is not an ISO 8601 time with a zone, like "
+		            "2026-12-07T00:00:00Z",
+		            lineno, text);
+	if (*from_s % interval_s != 0)
+		return fail(msg, msgcap, PW_ERR_PARSE,
+		            "line %zu: from %s is not on an interval boundary (the interval "
+		            "is %u s)",
+		            lineno, text, interval_s);
+	return PW_OK;
+}
+
 pw_err
 schedule_parse(const char *text, size_t len, uint32_t interval_s, struct schedule *out, char *msg,
                size_t msgcap)
@@ -190,42 +264,13 @@ schedule_parse(const char *text, size_t len, uint32_t interval_s, struct schedul
 		return fail(msg, msgcap, PW_ERR_FULL, "file longer than %u bytes",
 		            (unsigned)SCHEDULE_MAX_BYTES);
 	struct schedule s = { 0 };
-	size_t cap_rows = 0, lineno = 0, pos = 0, prev_line = 0;
-	int seen_header = 0;
+	struct csv rd = { text, len, 0, 0, SCHEDULE_HEADER, 0, "" };
+	size_t cap_rows = 0, lineno = 0, prev_line = 0;
+	int got;
 	pw_err rc = PW_OK;
-	while (pos < len) {
-		char line[SCHEDULE_MAX_LINE + 2];
-		size_t e = pos;
-		while (e < len && text[e] != '\n')
-			e++;
-		size_t ll = e - pos;
-		lineno++;
-		if (ll > SCHEDULE_MAX_LINE) {
-			rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: longer than %d characters",
-			          lineno, SCHEDULE_MAX_LINE);
-			goto out;
-		}
-		memcpy(line, text + pos, ll);
-		line[ll] = '\0';
-		pos = e < len ? e + 1 : e;
-		if (ll > 0 && line[ll - 1] == '\r')
-			line[--ll] = '\0';
-		if (memchr(line, '\0', ll) != NULL) {
-			rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: holds a NUL byte", lineno);
-			goto out;
-		}
-		if (ll == 0 || line[0] == '#')
-			continue;
-		if (!seen_header) {
-			if (strcmp(line, SCHEDULE_HEADER) != 0) {
-				rc = fail(msg, msgcap, PW_ERR_PARSE,
-				          "line %zu: the first line must be the header '%s'",
-				          lineno, SCHEDULE_HEADER);
-				goto out;
-			}
-			seen_header = 1;
-			continue;
-		}
+	while ((got = csv_next(&rd, msg, msgcap, &rc)) > 0) {
+		char *line = rd.line;
+		lineno = rd.lineno;
 		char *f[3];
 		size_t nf = split(line, f, 3);
 		if (nf != 3) {
@@ -236,20 +281,8 @@ schedule_parse(const char *text, size_t len, uint32_t interval_s, struct schedul
 			goto out;
 		}
 		struct schedule_row r;
-		if (schedule_parse_time(f[0], &r.from_s) != PW_OK) {
-			rc = fail(msg, msgcap, PW_ERR_PARSE,
-			          "line %zu: from '%s' is not an ISO 8601 time with a zone, like "
-			          "2026-12-07T00:00:00Z",
-			          lineno, f[0]);
+		if ((rc = parse_from(f[0], interval_s, lineno, &r.from_s, msg, msgcap)) != PW_OK)
 			goto out;
-		}
-		if (r.from_s % interval_s != 0) {
-			rc = fail(msg, msgcap, PW_ERR_PARSE,
-			          "line %zu: from %s is not on an interval boundary (the interval "
-			          "is %u s)",
-			          lineno, f[0], interval_s);
-			goto out;
-		}
 		pw_err prc;
 		if ((prc = schedule_parse_ct(f[1], &r.retail_uper_kwh)) != PW_OK) {
 			rc = fail(
@@ -311,7 +344,10 @@ schedule_parse(const char *text, size_t len, uint32_t interval_s, struct schedul
 		s.rows[s.n_rows++] = r;
 		prev_line = lineno;
 	}
-	if (!seen_header) {
+	if (got < 0)
+		goto out;
+	lineno = rd.lineno;
+	if (!rd.seen_header) {
 		rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: no header '%s'", lineno + 1,
 		          SCHEDULE_HEADER);
 		goto out;
@@ -557,42 +593,13 @@ fee_schedule_parse(const char *text, size_t len, uint32_t interval_s, struct fee
 		return fail(msg, msgcap, PW_ERR_FULL, "file longer than %u bytes",
 		            (unsigned)SCHEDULE_MAX_BYTES);
 	struct fee_schedule fs = { 0 };
-	size_t cap_tables = 0, cap_pairs = 0, lineno = 0, pos = 0;
-	int seen_header = 0;
+	struct csv rd = { text, len, 0, 0, FEE_SCHEDULE_HEADER, 0, "" };
+	size_t cap_tables = 0, cap_pairs = 0, lineno = 0;
+	int got;
 	pw_err rc = PW_OK;
-	while (pos < len) {
-		char line[SCHEDULE_MAX_LINE + 2];
-		size_t e = pos;
-		while (e < len && text[e] != '\n')
-			e++;
-		size_t ll = e - pos;
-		lineno++;
-		if (ll > SCHEDULE_MAX_LINE) {
-			rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: longer than %d characters",
-			          lineno, SCHEDULE_MAX_LINE);
-			goto out;
-		}
-		memcpy(line, text + pos, ll);
-		line[ll] = '\0';
-		pos = e < len ? e + 1 : e;
-		if (ll > 0 && line[ll - 1] == '\r')
-			line[--ll] = '\0';
-		if (memchr(line, '\0', ll) != NULL) {
-			rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: holds a NUL byte", lineno);
-			goto out;
-		}
-		if (ll == 0 || line[0] == '#')
-			continue;
-		if (!seen_header) {
-			if (strcmp(line, FEE_SCHEDULE_HEADER) != 0) {
-				rc = fail(msg, msgcap, PW_ERR_PARSE,
-				          "line %zu: the first line must be the header '%s'",
-				          lineno, FEE_SCHEDULE_HEADER);
-				goto out;
-			}
-			seen_header = 1;
-			continue;
-		}
+	while ((got = csv_next(&rd, msg, msgcap, &rc)) > 0) {
+		char *line = rd.line;
+		lineno = rd.lineno;
 		char *f[4];
 		size_t nf = split(line, f, 4);
 		if (nf != 4) {
@@ -603,20 +610,8 @@ fee_schedule_parse(const char *text, size_t len, uint32_t interval_s, struct fee
 			goto out;
 		}
 		uint64_t from_s;
-		if (schedule_parse_time(f[0], &from_s) != PW_OK) {
-			rc = fail(msg, msgcap, PW_ERR_PARSE,
-			          "line %zu: from '%s' is not an ISO 8601 time with a zone, like "
-			          "2026-12-07T00:00:00Z",
-			          lineno, f[0]);
+		if ((rc = parse_from(f[0], interval_s, lineno, &from_s, msg, msgcap)) != PW_OK)
 			goto out;
-		}
-		if (from_s % interval_s != 0) {
-			rc = fail(msg, msgcap, PW_ERR_PARSE,
-			          "line %zu: from %s is not on an interval boundary (the interval "
-			          "is %u s)",
-			          lineno, f[0], interval_s);
-			goto out;
-		}
 		uint32_t fee;
 		pw_err prc = parse_fee(f[3], &fee);
 		if (prc != PW_OK) {
@@ -661,7 +656,10 @@ fee_schedule_parse(const char *text, size_t len, uint32_t interval_s, struct fee
 		    PW_OK)
 			goto out;
 	}
-	if (!seen_header) {
+	if (got < 0)
+		goto out;
+	lineno = rd.lineno;
+	if (!rd.seen_header) {
 		rc = fail(msg, msgcap, PW_ERR_PARSE, "line %zu: no header '%s'", lineno + 1,
 		          FEE_SCHEDULE_HEADER);
 		goto out;

@@ -33,6 +33,7 @@ struct abat {
 	pw_err last_rc; /* of the last answer, to log changes only */
 	enum stctl_mode last_planned;
 	char detail[STCTL_DETAIL_MAX + 64]; /* of the last failure */
+	uint64_t shown_iv;                  /* the interval the page's plan was sent for */
 };
 
 pw_err
@@ -60,7 +61,13 @@ abat_tick(struct agentd *a, int64_t now)
 	struct stctl_cmd cmd;
 	int64_t end_ms;
 
-	if (b == NULL || !a->cfg.battery_control || a->dp == NULL || !agentd_iv_ok(a, iv + 1))
+	if (b == NULL || !agentd_iv_ok(a, iv + 1))
+		return;
+	if (iv != b->shown_iv && a->dash != NULL) { /* the page's plan moves on */
+		b->shown_iv = iv;
+		(void)dash_notify(a->dash, DASH_DOC_PLAN);
+	}
+	if (!a->cfg.battery_control || a->dp == NULL)
 		return;
 	if ((b->gen != b->done_gen || b->failed) && now - b->sent_ms < ABAT_RETRY_MS)
 		return; /* under way, or failed a moment ago */
@@ -121,4 +128,73 @@ abat_problems(struct agentd *a, unsigned *active)
 	         "The agent tries again every few seconds; a setpoint it wrote reverts by itself"
 	         " after its revert timeout. Check that the battery accepts SunSpec model 124"
 	         " writes over Modbus (some need it enabled), or set [battery] control = off.");
+}
+
+const struct bplan_step *
+abat_step(const struct agentd *a, uint64_t iv)
+{
+	(void)a;
+	(void)iv;
+	return NULL; /* the plan (issue 20 point 3) is not made yet */
+}
+
+static json_t *
+num_or_null(bool has, double v)
+{
+	return has ? json_real(v) : json_null();
+}
+
+json_t *
+abat_state_json(struct agentd *a)
+{
+	const struct storage_reading *st = &a->rd.storage;
+	struct abat *b = a->bat;
+	json_t *doc;
+
+	if (!a->have_rd || !st->present)
+		return json_null();
+	doc = json_pack("{s:o, s:o, s:o, s:o, s:b, s:s}", "soc_pct",
+	                num_or_null(st->has_soc, st->soc_pct), "power_w",
+	                num_or_null(st->has_power, st->power_w), "capacity_wh",
+	                st->has_capacity ? json_integer((json_int_t)st->capacity_wh) : json_null(),
+	                "reserve_pct",
+	                a->cfg.battery_reserve_pct > 0 || !st->has_reserve
+	                    ? json_real((double)a->cfg.battery_reserve_pct)
+	                    : json_real(st->reserve_pct),
+	                "control", a->cfg.battery_control != 0, "strategy", "self");
+	if (doc == NULL)
+		return NULL;
+	if (b != NULL && a->cfg.battery_control && b->have_res && b->last_rc == PW_OK) {
+		json_object_set_new(doc, "setpoint", json_string(stctl_mode_name(b->last_planned)));
+	} else {
+		json_object_set_new(doc, "setpoint", json_null());
+	}
+	return doc;
+}
+
+json_t *
+abat_plan_json(struct agentd *a, int64_t now)
+{
+	const char *state, *msg;
+	char buf[256];
+
+	if (!a->have_rd || !a->rd.storage.present) {
+		state = "none";
+		msg = "No battery: the device reports no storage model.";
+	} else if (!a->cfg.battery_control) {
+		state = "off";
+		msg = "The battery is left to its own controller ([battery] control = off): the "
+		      "agent writes nothing to it and makes no plan.";
+	} else {
+		snprintf(buf, sizeof(buf),
+		         "The battery runs its own controller (self-consumption); the agent only "
+		         "keeps it from discharging below the reserve of %lld %%.",
+		         (long long)a->cfg.battery_reserve_pct);
+		state = "self";
+		msg = buf;
+	}
+	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:[], s:n, s:n, s:n}", "state", state,
+	                 "message", msg, "interval_s", (json_int_t)a->cfg.interval_s,
+	                 "now_interval", (json_int_t)(now / agentd_interval_ms(a)), "battery",
+	                 abat_state_json(a), "steps", "value_u", "self_value_u", "none_value_u");
 }

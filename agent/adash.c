@@ -63,6 +63,7 @@ doc_state(struct agentd *a)
 		return NULL;
 	json_object_set_new(doc, "witnesses", awitness_json(a));
 	json_object_set_new(doc, "curtailment", actl_json(a, now));
+	json_object_set_new(doc, "battery", abat_state_json(a));
 	/* the devices' time of day ([sim] in tests and the demo): the one time
 	 * base of forecasts, standing bids and the page's clock */
 	clock = json_pack("{s:s, s:I, s:b, s:I, s:I, s:I}", "time_of_day",
@@ -309,6 +310,8 @@ adash_get(void *ctx, enum dash_doc doc)
 		return doc_today(a);
 	case DASH_DOC_OUTLOOK:
 		return aoutlook_json(a);
+	case DASH_DOC_PLAN:
+		return abat_plan_json(a, agentd_now_ms(a));
 	case DASH_DOC__COUNT:
 	default:
 		return NULL;

@@ -46,7 +46,10 @@
 
 #define TAG_MANUAL   0
 #define TAG_AUTOSELL 1
-#define TAG_BID0     2
+#define TAG_BID0     2 /* 2 + k: standing bid k (k < ACONFIG_MAX_BIDS) */
+/* an offer of stored energy from the battery's plan (abat.c): what it sells
+ * is what "sold from the battery" counts (docs/agent-energy.md "Battery plan") */
+#define TAG_BATTERY 100
 
 #define MAX_VIEWS  256 /* orders looked at per decision */
 #define DEPTH_KEEP 4
@@ -604,6 +607,18 @@ struct stctl_result;
 void abat_on_result(struct agentd *a, uint64_t gen, const struct stctl_result *r, int64_t now);
 /* ASTATUS_BATTERY_FAILED while the last setpoint failed or read back wrong. */
 void abat_problems(struct agentd *a, unsigned *active);
+/* The plan's step for interval iv as last planned before its gate; NULL when
+ * there is none (no battery, control off, strategy self, not planned yet). */
+struct bplan_step;
+const struct bplan_step *abat_step(const struct agentd *a, uint64_t iv);
+/* DASH_DOC_STATE's "battery": null without a battery, else
+ * {"soc_pct", "power_w" (> 0 discharging), "capacity_wh", "reserve_pct":
+ * each null when unknown; "control": bool, "strategy": "plan"|"self",
+ * "setpoint": null|"auto"|"hold"|"protect"|"charge"|"discharge" (in force)}.
+ * Caller owns it. */
+json_t *abat_state_json(struct agentd *a);
+/* DASH_DOC_PLAN (agent/dash.h).  Caller owns it. */
+json_t *abat_plan_json(struct agentd *a, int64_t now);
 
 /* ---- astatus.c -------------------------------------------------------- */
 

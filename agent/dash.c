@@ -37,7 +37,7 @@
 #include "peerwatt/log.h"
 
 static const char *const doc_names[DASH_DOC__COUNT] = {
-	"state", "market", "orders", "trades", "statements", "settings", "today", "outlook",
+	"state", "market", "orders", "trades", "statements", "settings", "today", "outlook", "plan",
 };
 
 const char *

@@ -96,6 +96,17 @@
  *                         "recent": [{"interval", "start", "time_of_day",
  *                                     "price_uper_kwh", "volume_wh"}],
  *                         "heartbeat": null|{"feedin_uper_kwh", "retail_uper_kwh"}}
+ *   DASH_DOC_PLAN        the battery's plan (docs/dashboard.md "Battery"):
+ *                        {"state": "none"|"off"|"self"|"waiting"|"planned",
+ *                         "message": str, "interval_s": L, "now_interval": i,
+ *                         "battery": null|{...as in DASH_DOC_STATE},
+ *                         "steps": [{"interval", "start", "time_of_day",
+ *                                    "action": "store"|"sell"|"cover"|"hold",
+ *                                    "charge_wh", "discharge_wh", "sell_wh",
+ *                                    "soc_end_pct", "keep_uper_kwh",
+ *                                    "local_uper_kwh", "feedin_uper_kwh",
+ *                                    "retail_uper_kwh", "reason"}],
+ *                         "value_u", "self_value_u", "none_value_u": n|null}
  *
  * Paged documents (orders, trades, statements): "more" says whether older
  * rows exist, GET /api/DOC?before=N (N = "before") asks ops.get_older.
@@ -142,6 +153,7 @@ enum dash_doc {
 	DASH_DOC_SETTINGS,
 	DASH_DOC_TODAY,
 	DASH_DOC_OUTLOOK,
+	DASH_DOC_PLAN,
 	DASH_DOC__COUNT
 };
 

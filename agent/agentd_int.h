@@ -49,7 +49,7 @@
 #define TAG_BID0     2 /* 2 + k: standing bid k (k < ACONFIG_MAX_BIDS) */
 /* an offer of stored energy from the battery's plan (abat.c): what it sells
  * is what "sold from the battery" counts (docs/agent-energy.md "Battery plan") */
-#define TAG_BATTERY 100
+#define TAG_BATTERY ALEDGER_TAG_BATTERY
 
 #define MAX_VIEWS  256 /* orders looked at per decision */
 #define DEPTH_KEEP 4

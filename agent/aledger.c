@@ -220,6 +220,17 @@ aledger_sold_wh(struct aledger *l, uint64_t interval)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
+uint64_t
+aledger_battery_sold_wh(struct aledger *l, uint64_t interval)
+{
+	int64_t v =
+	    query_i64(l,
+	              "SELECT sum(t.qty_wh) FROM trades t JOIN order_tags g ON g.seq = t.sell_seq"
+	              " WHERE t.side = 2 AND t.interval = ? AND g.tag = 100",
+	              clamp64(interval), 0);
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
 int
 aledger_last_price(struct aledger *l, int32_t *price)
 {

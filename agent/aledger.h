@@ -37,6 +37,12 @@ uint64_t aledger_order_traded_wh(struct aledger *l, uint8_t side, uint64_t seq);
 /* Energy the household sold in interval `interval` (its recorded trades);
  * 0 when none or on a database error.  For curtailment (agent/actl.c). */
 uint64_t aledger_sold_wh(struct aledger *l, uint64_t interval);
+/* The tag of an offer of stored energy (agentd_int.h TAG_BATTERY; the SQL
+ * of aledger_battery_sold_wh spells it out). */
+#define ALEDGER_TAG_BATTERY 100
+/* Of that, what offers tagged ALEDGER_TAG_BATTERY sold: energy sold from the
+ * battery (docs/agent-energy.md "Battery plan"); 0 when none or on error. */
+uint64_t aledger_battery_sold_wh(struct aledger *l, uint64_t interval);
 /* The latest clearing price with volume in *price (any sign): 1, or 0
  * when there is none yet (*price then 0). */
 int aledger_last_price(struct aledger *l, int32_t *price);

@@ -2,6 +2,7 @@
  * pw-demo-watch.c: the market ticker of `make demo` (tests/demo.sh).
  *
  *   pw-demo-watch --db FILE [--sim-epoch UNIX --sim-start HH:MM --speed X]
+ *                 [--battery NAME=AGENT_DB]...
  *
  * Reads the exchange's database read-only (SQLite WAL readers never block
  * the exchange) and prints one line per settled interval: the interval as
@@ -19,6 +20,12 @@
  * totals per household, then exits 0.
  * When standard output is a pipe that breaks (`make demo | tee log`, Ctrl-C
  * kills tee too) the rest goes to standard error: the summary is never lost.
+ * --battery names a household with a home battery and its agent's database
+ * (read-only, like the exchange's): a "battery" column then shows the
+ * energy those households sold from their batteries in each interval (their
+ * offers of stored energy, tagged by the agent: docs/agent-energy.md
+ * "Battery plan"), and the summary the totals.  The exchange cannot tell
+ * stored energy from PV; only the household's own agent knows it.
  * Every row is bounded before use.
  * Exit: 0, 64 usage, 66 the database cannot be read (after 30 s of tries).
  *
@@ -41,13 +48,15 @@
 #include "peerwatt/keys.h"
 #include "peerwatt/wire.h"
 
-#define EX_USAGE   64
-#define EX_NOINPUT 66
-#define MAX_HH     32 /* households read; more are summed as "others" */
-#define NAME_MAX_  7  /* a name is cut to the width of its column */
-#define LINE_COLS  100
-#define LEFT_COLS  37 /* "07:00-07:30  ct/kWh  Wh trades |" */
-#define CELL_COLS  (NAME_MAX_ + 1)
+#define EX_USAGE        64
+#define EX_NOINPUT      66
+#define MAX_HH          32 /* households read; more are summed as "others" */
+#define NAME_MAX_       7  /* a name is cut to the width of its column */
+#define LINE_COLS       100
+#define LEFT_COLS       37 /* "07:00-07:30  ct/kWh  Wh trades |" */
+#define CELL_COLS       (NAME_MAX_ + 1)
+#define MAX_BAT         8     /* --battery households */
+#define TAG_BATTERY_SQL "100" /* agent/aledger.h ALEDGER_TAG_BATTERY */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -59,8 +68,18 @@ struct hh {
 	unsigned statements;
 };
 
+/* a household with a battery (--battery NAME=AGENT_DB) */
+struct bat {
+	char name[NAME_MAX_ + 1];
+	const char *path;
+	sqlite3 *db; /* NULL until the agent has created it */
+	uint64_t sold_wh;
+};
+
 struct watch {
 	sqlite3 *db;
+	struct bat bat[MAX_BAT];
+	size_t n_bat;
 	uint64_t market_id;
 	int64_t interval_s;
 	struct hh hh[MAX_HH];
@@ -112,7 +131,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: pw-demo-watch --db FILE [--sim-epoch UNIX --sim-start HH:MM "
-	                "--speed X]\n");
+	                "--speed X] [--battery NAME=AGENT_DB]...\n");
 	exit(EX_USAGE);
 }
 
@@ -227,7 +246,7 @@ load_market(struct watch *w)
 	}
 	sqlite3_finalize(st);
 	/* as many columns as fit in LINE_COLS; if not all, one is "others" */
-	w->n_cols = (LINE_COLS - LEFT_COLS) / CELL_COLS;
+	w->n_cols = (LINE_COLS - LEFT_COLS - (w->n_bat > 0 ? CELL_COLS : 0)) / CELL_COLS;
 	w->others_col = w->n_hh > w->n_cols;
 	if (w->others_col)
 		w->n_cols--;
@@ -242,15 +261,47 @@ print_header(const struct watch *w)
 	char line[LINE_COLS + 1];
 	size_t i, n;
 
-	out("%-11s %6s %9s %6s |  net money of each household in this interval, ct\n", "interval",
-	    "price", "traded", "");
+	out("%-11s %6s %9s %6s |  %s\n", "interval", "price", "traded", "",
+	    w->n_bat > 0 ? "net money per household, ct; battery: Wh sold from storage"
+	                 : "net money of each household in this interval, ct");
 	n = (size_t)snprintf(line, sizeof(line), "%-11s %6s %9s %6s |",
 	                     w->sim ? "(sim. time)" : "(time)", "ct/kWh", "Wh", "trades");
 	for (i = 0; i < w->n_cols && n < sizeof(line); i++)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, w->hh[i].name);
 	if (w->others_col && n < sizeof(line))
-		snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, "others");
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, "others");
+	if (w->n_bat > 0 && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, "battery");
 	out("%s\n", line);
+}
+
+/* Energy the battery of b sold in interval ivl, from its agent's database
+ * (opened read-only once it exists); 0 while it cannot be read. */
+static uint64_t
+battery_sold(struct bat *b, int64_t ivl)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	if (b->db == NULL) {
+		if (sqlite3_open_v2(b->path, &b->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+			sqlite3_close(b->db);
+			b->db = NULL;
+			return 0;
+		}
+		sqlite3_busy_timeout(b->db, 1000);
+	}
+	if (sqlite3_prepare_v2(b->db,
+	                       "SELECT coalesce(sum(t.qty_wh), 0) FROM trades t"
+	                       " JOIN order_tags g ON g.seq = t.sell_seq"
+	                       " WHERE t.side = 2 AND t.interval = ? AND g.tag = " TAG_BATTERY_SQL,
+	                       -1, &st, NULL) != SQLITE_OK)
+		return 0; /* no tables yet */
+	sqlite3_bind_int64(st, 1, ivl);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v > 0 && v < INT64_C(1) << 40 ? (uint64_t)v : 0;
 }
 
 /* "HH:MM" of time t (simulated time of day or local wall-clock time) */
@@ -362,7 +413,20 @@ print_interval(struct watch *w, int64_t ivl, uint64_t price, uint64_t volume_wh)
 	for (i = 0; i < w->n_cols && n < sizeof(line); i++)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, cell[i]);
 	if (w->others_col && n < sizeof(line))
-		snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, cell[MAX_HH]);
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, cell[MAX_HH]);
+	if (w->n_bat > 0 && n < sizeof(line)) {
+		uint64_t bat_wh = 0;
+		for (i = 0; i < w->n_bat; i++) {
+			uint64_t v = battery_sold(&w->bat[i], ivl);
+			w->bat[i].sold_wh += v;
+			bat_wh += v;
+		}
+		if (bat_wh > 0)
+			snprintf(buf, sizeof(buf), "%" PRIu64, bat_wh);
+		else
+			snprintf(buf, sizeof(buf), ".");
+		snprintf(line + n, sizeof(line) - n, " %*s", NAME_MAX_, buf);
+	}
 	out("%s\n", line);
 }
 
@@ -464,6 +528,10 @@ print_summary(const struct watch *w)
 		fmt_ct(w->others_net_u, net, sizeof(net));
 		out("    others (not in the registry when the demo started): net %s ct\n", net);
 	}
+	for (i = 0; i < w->n_bat; i++)
+		out("    %-7s sold %6" PRIu64 " Wh from its battery (its agent's offers of stored"
+		    " energy)\n",
+		    w->bat[i].name, w->bat[i].sold_wh);
 	if (w->bad)
 		out("  %u statements did not verify (left out above)\n", w->bad);
 }
@@ -483,7 +551,7 @@ main(int argc, char **argv)
 
 		if (strcmp(o, "--help") == 0) {
 			printf("usage: pw-demo-watch --db FILE [--sim-epoch UNIX --sim-start HH:MM "
-			       "--speed X]\n");
+			       "--speed X] [--battery NAME=AGENT_DB]...\n");
 			return 0;
 		}
 		if (a == NULL)
@@ -506,6 +574,16 @@ main(int argc, char **argv)
 			if (errno != 0 || end == a || *end != '\0' || !(w.speed >= 0.001) ||
 			    !(w.speed <= 1e6))
 				usage();
+		} else if (strcmp(o, "--battery") == 0) {
+			const char *eq = strchr(a, '=');
+			struct bat *b = &w.bat[w.n_bat];
+			size_t len = eq != NULL ? (size_t)(eq - a) : 0;
+			if (w.n_bat >= MAX_BAT || len == 0 || len > NAME_MAX_ || eq[1] == '\0')
+				usage();
+			memcpy(b->name, a, len);
+			b->name[len] = '\0';
+			b->path = eq + 1;
+			w.n_bat++;
 		} else {
 			usage();
 		}
@@ -547,6 +625,8 @@ main(int argc, char **argv)
 	}
 	poll_db(&w);
 	print_summary(&w);
+	for (size_t k = 0; k < w.n_bat; k++)
+		sqlite3_close(w.bat[k].db);
 	sqlite3_close(w.db);
 	return 0;
 }

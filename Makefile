@@ -11,6 +11,8 @@
 #                                      (rules and common only: nothing of the exchange's daemon)
 #   tests/sim/*.c                   -> build/peerwatt-sim
 #   tests/tools/NAME.c              -> build/NAME            (load generator, helpers)
+#   tests/tools/NAME/*.c            -> build/NAME            (a tool of several files, one
+#                                      of them with main(); its header beside them)
 #   tests/unit/test_NAME.c          -> build/tests/test_NAME (cmocka)
 #   tests/bench/NAME.c              -> build/bench/NAME
 #   tests/fuzz/fuzz_NAME.c          -> build/fuzz/fuzz_NAME  (clang, libFuzzer)
@@ -52,6 +54,7 @@ EXCH_SRC     := $(filter-out exchange/main.c,$(sort $(wildcard exchange/*.c)))
 AUDIT_SRC    := $(filter-out audit/main.c,$(sort $(wildcard audit/*.c)))
 SIM_SRC      := $(sort $(wildcard tests/sim/*.c))
 TOOL_SRC     := $(sort $(wildcard tests/tools/*.c))
+TOOL_DIRS    := $(patsubst %/,%,$(sort $(dir $(wildcard tests/tools/*/*.c))))
 UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC    := $(sort $(wildcard tests/bench/*.c))
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -69,7 +72,8 @@ PROGS := $(BUILD)/peerwatt-agent $(BUILD)/peerwatt-exchange $(BUILD)/peerwatt-au
 ifneq ($(SIM_SRC),)
 PROGS += $(BUILD)/peerwatt-sim
 endif
-TOOLS  := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
+TOOLS  := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRC)) \
+          $(patsubst tests/tools/%,$(BUILD)/%,$(TOOL_DIRS))
 UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCHES:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZERS:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
@@ -151,6 +155,11 @@ $(BUILD)/peerwatt-sim: $(call obj,$(SIM_SRC)) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+define TOOL_DIR_RULE
+$(BUILD)/$(notdir $(1)): $(call obj,$(sort $(wildcard $(1)/*.c))) $(LIBS_ALL)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach d,$(TOOL_DIRS),$(eval $(call TOOL_DIR_RULE,$(d))))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)

@@ -445,24 +445,21 @@ reason(struct bplan *p, const struct bplan_battery *b, const struct bplan_iv *iv
 			         "store: the surplus would fetch only %s/kWh now; %s", a, why);
 		}
 		return;
-	case BPLAN_SELL:
+	case BPLAN_SELL: {
+		bool local = x->local_wh > 0 && sell_price(x, s->discharge_wh) == x->local_uper_kwh;
+		const char *who =
+		    local ? "neighbours are expected to pay" : "the feed-in tariff pays";
 		fmt_price(k, sizeof k, s->keep_uper_kwh);
-		if (x->local_wh > 0 && sell_price(x, s->discharge_wh) == x->local_uper_kwh) {
-			fmt_price(a, sizeof a, x->local_uper_kwh);
+		fmt_price(a, sizeof a, local ? x->local_uper_kwh : x->feedin_uper_kwh);
+		if (strcmp(a, k) == 0)
 			snprintf(r, BPLAN_REASON_MAX,
-			         "sell: neighbours are expected to pay %s/kWh, more than the "
-			         "%s/kWh this "
-			         "energy is worth kept",
-			         a, k);
-		} else {
-			fmt_price(a, sizeof a, x->feedin_uper_kwh);
+			         "sell: %s %s/kWh; kept, this energy is worth no more", who, a);
+		else
 			snprintf(r, BPLAN_REASON_MAX,
-			         "sell: the feed-in tariff pays %s/kWh, more than the %s/kWh this "
-			         "energy is "
-			         "worth kept",
-			         a, k);
-		}
+			         "sell: %s %s/kWh, more than the %s/kWh this energy is worth kept",
+			         who, a, k);
 		return;
+	}
 	case BPLAN_COVER:
 		fmt_price(a, sizeof a, x->retail_uper_kwh);
 		snprintf(r, BPLAN_REASON_MAX, "cover: the home's load at retail %s/kWh", a);

@@ -479,9 +479,33 @@ reason(struct bplan *p, const struct bplan_battery *b, const struct bplan_iv *iv
 	} else if (x->surplus_wh > 0 && b->max_charge_wh == 0) {
 		snprintf(r, BPLAN_REASON_MAX, "hold: the battery may not charge");
 	} else if (x->surplus_wh > 0) {
-		fmt_price(a, sizeof a, export_price(x, base - 1));
-		snprintf(r, BPLAN_REASON_MAX,
-		         "hold: charging would earn less than selling the surplus now (%s/kWh)", a);
+		int64_t now = export_price(x, base - 1);
+		size_t u = t + 1;
+		while (u < p->n && p->step[u].action != BPLAN_STORE)
+			u++;
+		fmt_price(a, sizeof a, now);
+		if (u < p->n && p->step[u].charge_wh <= iv[u].surplus_wh &&
+		    export_price(&iv[u], iv[u].surplus_wh - iv[u].deficit_wh -
+		                             p->step[u].charge_wh) < now) {
+			/* room kept for a surplus worth less later */
+			int64_t q = export_price(&iv[u], iv[u].surplus_wh - iv[u].deficit_wh -
+			                                     p->step[u].charge_wh);
+			char tod[8];
+			fmt_tod(tod, sizeof tod, iv[u].tod_s);
+			fmt_price(k, sizeof k, q < 0 ? -q : q);
+			snprintf(
+			    r, BPLAN_REASON_MAX,
+			    q < 0
+			        ? "hold: room kept for %s, when exporting the surplus costs %s/kWh"
+			        : "hold: room kept for %s, when the surplus would fetch only "
+			          "%s/kWh",
+			    tod, k);
+		} else {
+			snprintf(
+			    r, BPLAN_REASON_MAX,
+			    "hold: charging would earn less than selling the surplus now (%s/kWh)",
+			    a);
+		}
 	} else if (x->deficit_wh > 0 && b->max_discharge_wh == 0) {
 		snprintf(r, BPLAN_REASON_MAX, "hold: the battery may not discharge");
 	} else if (x->deficit_wh > 0) {

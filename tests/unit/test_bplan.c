@@ -263,6 +263,43 @@ test_flat_prices_hold(void **state)
 	}
 }
 
+/* Room kept for the negative feed-in hour: the surplus before it is sold,
+ * the one in it stored. */
+static void
+test_room_for_negative_hour(void **state)
+{
+	struct bplan_battery b = bat_default();
+	struct bplan_iv iv[24];
+	static struct bplan p;
+	int64_t before = 0, in = 0;
+	(void)state;
+
+	b.capacity_wh = 4000; /* 2000 Wh of room above the reserve */
+	ivs_flat(iv, 24, 10 * 3600, 50000, 300000);
+	for (size_t t = 0; t < 24; t++) {
+		uint32_t h = iv[t].tod_s / 3600;
+		if (h < 14)
+			iv[t].surplus_wh = 1500;
+		else
+			iv[t].deficit_wh = 300;
+		if (h == 12) {
+			iv[t].feedin_uper_kwh = -30000;
+			iv[t].local_uper_kwh = -30000;
+		}
+	}
+	assert_int_equal(bplan_make(&b, iv, 24, &p), PW_OK);
+	check_plan(&b, iv, 24, &p);
+	for (size_t t = 0; t < 4; t++)
+		before += p.step[t].charge_wh;
+	for (size_t t = 4; t < 6; t++)
+		in += p.step[t].charge_wh;
+	assert_int_equal(before, 0);
+	assert_true(in >= 2000);
+	assert_string_equal(p.step[0].reason,
+	                    "hold: room kept for 12:00, when exporting the surplus costs 0.03/kWh");
+	assert_true(p.value_u > p.self_value_u);
+}
+
 /* Below the reserve the battery may only hold or charge. */
 static void
 test_below_reserve_no_discharge(void **state)
@@ -523,6 +560,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_midday_sell_evening),
 		cmocka_unit_test(test_flat_prices_hold),
+		cmocka_unit_test(test_room_for_negative_hour),
 		cmocka_unit_test(test_below_reserve_no_discharge),
 		cmocka_unit_test(test_grid_charge),
 		cmocka_unit_test(test_no_local_demand_no_sell),

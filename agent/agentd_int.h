@@ -242,6 +242,10 @@ struct agentd {
 	struct fc_note fc_notes[FC_NOTES];
 	enum policy_block sell_block; /* why auto-sell offers nothing, logged on change */
 	int sell_block_set;
+	/* why offers of stored energy are paused (policy_battery_block, atrade.c) */
+	enum policy_block bat_block;
+	int bat_block_set;
+	uint64_t bat_note_iv; /* atrade.c: a sell step not offered, logged once per interval */
 	struct ivacct acct;
 	/* every meter sample passes mcheck first (ameter.c): refused ones
 	 * count for nothing; meter_suspect while the last one was refused,

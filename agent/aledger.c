@@ -220,14 +220,18 @@ aledger_sold_wh(struct aledger *l, uint64_t interval)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
+/* Energy sold from the battery in the interval named by the enclosing
+ * query's column `iv`: the household's sales (side 2) by its own orders
+ * tagged ALEDGER_TAG_BATTERY (100). */
+#define BATTERY_SOLD_IN(iv)                                                                        \
+	"(SELECT total(bt.qty_wh) FROM trades bt JOIN order_tags bg ON bg.seq = bt.sell_seq"       \
+	" WHERE bt.side = 2 AND bg.tag = 100 AND bt.interval = " iv ")"
+
 uint64_t
 aledger_battery_sold_wh(struct aledger *l, uint64_t interval)
 {
 	int64_t v =
-	    query_i64(l,
-	              "SELECT sum(t.qty_wh) FROM trades t JOIN order_tags g ON g.seq = t.sell_seq"
-	              " WHERE t.side = 2 AND t.interval = ? AND g.tag = 100",
-	              clamp64(interval), 0);
+	    query_i64(l, "SELECT CAST(" BATTERY_SOLD_IN("?1") " AS INTEGER)", clamp64(interval), 0);
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
@@ -597,27 +601,33 @@ aledger_json_trades(struct aledger *l, const uint8_t me[PW_PK_LEN])
 }
 
 /* Statement sums over intervals [lo, hi): sold, bought, earned, paid, net,
- * saving, count (paid as a positive number). */
+ * saving, count (paid as a positive number), and of the sold energy what
+ * came from the battery (the intervals with a statement only, like the
+ * rest). */
+#define SUMS 8
 static pw_err
-statement_sums(struct aledger *l, int64_t lo, int64_t hi, int64_t v[7])
+statement_sums(struct aledger *l, int64_t lo, int64_t hi, int64_t v[SUMS])
 {
 	sqlite3_stmt *st;
 	pw_err rc = PW_ERR_DB;
 
-	memset(v, 0, 7 * sizeof(v[0]));
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT total(sold_wh), total(bought_wh),"
-	                       " total(CASE WHEN net_u > 0 THEN net_u ELSE 0 END),"
-	                       " total(CASE WHEN net_u < 0 THEN -net_u ELSE 0 END),"
-	                       " total(net_u), total(saving_u), count(*)"
-	                       " FROM statements WHERE interval >= ? AND interval < ?",
-	                       -1, &st, NULL) != SQLITE_OK)
+	memset(v, 0, SUMS * sizeof(v[0]));
+	if (sqlite3_prepare_v2(
+	        l->db,
+	        "SELECT total(sold_wh), total(bought_wh),"
+	        " total(CASE WHEN net_u > 0 THEN net_u ELSE 0 END),"
+	        " total(CASE WHEN net_u < 0 THEN -net_u ELSE 0 END),"
+	        " total(net_u), total(saving_u), count(*),"
+	        " total(" BATTERY_SOLD_IN(
+	            "s.interval") ")"
+	                          " FROM statements s WHERE interval >= ? AND interval < ?",
+	        -1, &st, NULL) != SQLITE_OK)
 		return PW_ERR_DB;
 	sqlite3_bind_int64(st, 1, lo);
 	sqlite3_bind_int64(st, 2, hi);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		/* total() is a double: exact below 2^53 micro-units (9e9 money) */
-		for (int i = 0; i < 7; i++)
+		for (int i = 0; i < SUMS; i++)
 			v[i] = (int64_t)sqlite3_column_double(st, i);
 		rc = PW_OK;
 	}
@@ -630,18 +640,19 @@ aledger_json_statements_page(struct aledger *l, uint64_t before)
 {
 	sqlite3_stmt *st;
 	json_t *arr = json_array();
-	int64_t tot[7], oldest = 0;
+	int64_t tot[SUMS], oldest = 0;
 	int have = 0;
 
 	if (arr == NULL)
 		return NULL;
 	if (statement_sums(l, 0, INT64_MAX, tot) != PW_OK ||
-	    sqlite3_prepare_v2(l->db,
-	                       "SELECT interval, flags, bought_wh, sold_wh, export_wh, import_wh,"
-	                       " imbalance_wh, fee_u, net_u, baseline_u, saving_u, log_index, proof"
-	                       " FROM statements WHERE interval < ?"
-	                       " ORDER BY interval DESC LIMIT ?",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(
+	        l->db,
+	        "SELECT interval, flags, bought_wh, sold_wh, export_wh, import_wh,"
+	        " imbalance_wh, fee_u, net_u, baseline_u, saving_u, log_index, proof,"
+	        " " BATTERY_SOLD_IN("s.interval") " FROM statements s WHERE interval < ?"
+	                                          " ORDER BY interval DESC LIMIT ?",
+	        -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		return NULL;
 	}
@@ -662,9 +673,10 @@ aledger_json_statements_page(struct aledger *l, uint64_t before)
 		json_t *ver = proof == 0 ? json_null() : json_boolean(proof == 1);
 		json_array_append_new(
 		    arr,
-		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o, s:o}", "interval",
-		              (json_int_t)v[0], "traded_wh", (json_int_t)(v[2] - v[3]),
-		              "delivered_wh", (json_int_t)(v[4] - v[5]), "imbalance_wh",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o, s:o}",
+		              "interval", (json_int_t)v[0], "traded_wh", (json_int_t)(v[2] - v[3]),
+		              "delivered_wh", (json_int_t)(v[4] - v[5]), "battery_sold_wh",
+		              (json_int_t)sqlite3_column_double(st, 13), "imbalance_wh",
 		              (json_int_t)v[6], "fees_u", (json_int_t)v[7], "net_u",
 		              (json_int_t)v[8], "baseline_u", (json_int_t)v[9], "saving_u",
 		              (json_int_t)v[10], "flagged", (v[1] & PW_STMT_READING_MISSING) != 0,
@@ -685,12 +697,12 @@ aledger_json_statements(struct aledger *l)
 }
 
 static json_t *
-sums_json(const int64_t v[7])
+sums_json(const int64_t v[SUMS])
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sold_wh", (json_int_t)v[0],
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sold_wh", (json_int_t)v[0],
 	                 "bought_wh", (json_int_t)v[1], "earned_u", (json_int_t)v[2], "paid_u",
 	                 (json_int_t)v[3], "net_u", (json_int_t)v[4], "saving_u", (json_int_t)v[5],
-	                 "settled", (json_int_t)v[6]);
+	                 "settled", (json_int_t)v[6], "battery_sold_wh", (json_int_t)v[7]);
 }
 
 pw_err
@@ -732,7 +744,7 @@ json_t *
 aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint32_t interval_s)
 {
 	sqlite3_stmt *st;
-	int64_t day[7], all[7], lo = clamp64(from_iv), hi = clamp64(to_iv);
+	int64_t day[SUMS], all[SUMS], lo = clamp64(from_iv), hi = clamp64(to_iv);
 	int64_t un_sold = 0, un_bought = 0;
 	json_t *arr, *doc;
 
@@ -759,11 +771,14 @@ aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint32_t
 	        l->db,
 	        "SELECT x.iv, e.pv_wh, e.import_wh, e.export_wh,"
 	        " (SELECT total(qty_wh) FROM trades WHERE interval = x.iv AND side = 2),"
-	        " (SELECT total(qty_wh) FROM trades WHERE interval = x.iv AND side = 1)"
-	        " FROM (SELECT iv FROM (SELECT interval AS iv FROM energy WHERE interval >= ?1"
-	        "  AND interval < ?2 UNION SELECT interval FROM trades WHERE interval >= ?1"
-	        "  AND interval < ?2) ORDER BY iv DESC LIMIT 288) x"
-	        " LEFT JOIN energy e ON e.interval = x.iv ORDER BY x.iv",
+	        " (SELECT total(qty_wh) FROM trades WHERE interval = x.iv AND side = 1),"
+	        " " BATTERY_SOLD_IN(
+	            "x.iv") " FROM (SELECT iv FROM (SELECT interval AS iv FROM energy WHERE "
+	                    "interval >= ?1"
+	                    "  AND interval < ?2 UNION SELECT interval FROM trades WHERE interval "
+	                    ">= ?1"
+	                    "  AND interval < ?2) ORDER BY iv DESC LIMIT 288) x"
+	                    " LEFT JOIN energy e ON e.interval = x.iv ORDER BY x.iv",
 	        -1, &st, NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_int64(st, 1, lo);
@@ -780,12 +795,13 @@ aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint32_t
 			house = json_integer(h > 0 ? h : 0);
 		}
 		json_array_append_new(
-		    arr, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I}", "interval",
+		    arr, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "interval",
 		                   (json_int_t)iv, "start", (json_int_t)(iv * (int64_t)interval_s),
 		                   "pv_wh", int_or_null(st, 1), "house_wh", house, "import_wh",
 		                   int_or_null(st, 2), "export_wh", int_or_null(st, 3), "sold_wh",
 		                   (json_int_t)sqlite3_column_double(st, 4), "bought_wh",
-		                   (json_int_t)sqlite3_column_double(st, 5)));
+		                   (json_int_t)sqlite3_column_double(st, 5), "battery_sold_wh",
+		                   (json_int_t)sqlite3_column_double(st, 6)));
 	}
 	sqlite3_finalize(st);
 	if (arr == NULL)

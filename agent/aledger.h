@@ -124,15 +124,20 @@ pw_err aledger_add_energy(struct aledger *l, uint64_t interval, int64_t pv_wh, u
  *    "sold_wh", "bought_wh", "earned_u", "paid_u", "net_u", "saving_u",
  *    "settled": statements counted,
  *    "unsettled_sold_wh", "unsettled_bought_wh": traded, statement not yet in,
+ *    "battery_sold_wh",
  *    "intervals": [{"interval", "start", "pv_wh"|null, "house_wh"|null,
  *                   "import_wh"|null, "export_wh"|null, "sold_wh",
- *                   "bought_wh"}] (oldest first, the latest 288 with data),
+ *                   "bought_wh", "battery_sold_wh"}] (oldest first, the
+ *                   latest 288 with data),
  *    "all_time": {"sold_wh", "bought_wh", "earned_u", "paid_u", "net_u",
- *                 "saving_u", "settled"}}
+ *                 "saving_u", "settled", "battery_sold_wh"}}
  * Energy and money sums come from the signed statements: earned is the sum
  * of the intervals whose net was positive, paid that of the negative ones
  * (as a positive number), net = earned - paid; positive is money or energy
- * to the household.
+ * to the household.  battery_sold_wh is what the household's orders tagged
+ * ALEDGER_TAG_BATTERY sold: per interval from its trades, in the sums over
+ * the intervals with a statement (so never above their sold_wh).  The
+ * statements' rows carry it too (aledger_json_statements_page).
  */
 json_t *aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv,
                            uint32_t interval_s);

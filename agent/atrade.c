@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/agentd_int.h"
+#include "agent/bplan.h"
 #include "peerwatt/fmt.h"
 
 pw_err
@@ -42,7 +43,9 @@ atrade_place_order(struct agentd *a, uint8_t side, uint64_t iv, uint32_t qty_wh,
 		pw_fmt_price(price, ps, sizeof(ps));
 		log_info("order %llu: %s %u Wh at %s for interval %s%s", (unsigned long long)seq,
 		         side == PW_SIDE_SELL ? "sell" : "buy", qty_wh, ps, ivs,
-		         tag == TAG_AUTOSELL ? " (auto)" : "");
+		         tag == TAG_AUTOSELL  ? " (auto)"
+		         : tag == TAG_BATTERY ? " (battery)"
+		                              : "");
 	}
 	if (seq_out != NULL)
 		*seq_out = seq;
@@ -169,11 +172,122 @@ note_fallback(struct agentd *a, uint64_t iv, enum aoutlook_src src)
 	         src == AOUTLOOK_SRC_HEARTBEAT ? "exchange's current" : "configured");
 }
 
+/* A sell step of the plan that is not offered although nothing blocks
+ * it: said once per interval. */
+static void
+note_bat_skip(struct agentd *a, uint64_t iv, const char *why)
+{
+	char ivs[PW_FMT_LEN];
+
+	if (iv <= a->bat_note_iv)
+		return;
+	a->bat_note_iv = iv;
+	pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
+	log_info("interval %s: no offer of stored energy: %s", ivs, why);
+}
+
+/* Carries out `act` on the sell offer `open` (NULL: none) towards `want`. */
+static pw_err
+carry_out(struct agentd *a, uint64_t iv, enum policy_action act, const struct oview *open,
+          const struct policy_offer *want, int tag)
+{
+	pw_err rc;
+
+	switch (act) {
+	case POLICY_PLACE:
+		return atrade_place_order(a, PW_SIDE_SELL, iv, want->qty_wh, want->price_uper_kwh,
+		                          tag, NULL);
+	case POLICY_CANCEL:
+		return atrade_place_cancel(a, iv, open->seq);
+	case POLICY_REPLACE:
+		if ((rc = atrade_place_cancel(a, iv, open->seq)) != PW_OK)
+			return rc;
+		return atrade_place_order(a, PW_SIDE_SELL, iv, want->qty_wh, want->price_uper_kwh,
+		                          tag, NULL);
+	case POLICY_KEEP:
+	default:
+		return PW_OK;
+	}
+}
+
+/*
+ * The household's sell offers of one interval: the PV's (auto-sell) and
+ * the battery's (the plan's sell step), [0] and [1] of open/want.  1 when
+ * an offer is open or wanted (the household is a seller there: no bid).
+ */
+static int
+sell_interval(struct agentd *a, uint64_t iv, uint64_t firm, const struct policy_bounds *bounds,
+              enum aoutlook_src src, const struct oview *ov[2], const int rejected[2])
+{
+	static const int tags[2] = { TAG_AUTOSELL, TAG_BATTERY };
+	struct policy_offer open[2] = { { 0, 0 }, { 0, 0 } }, want[2] = { { 0, 0 }, { 0, 0 } };
+	const struct bplan_step *st = abat_step(a, iv);
+	struct policy_bstep bs;
+	enum policy_action act[2];
+	int32_t ask = 0, last;
+	int have_last = aledger_last_price(a->led, &last), first;
+	int have_ask = policy_offer_price(&a->pol, bounds, have_last, last, &ask);
+	int bat_ok = a->bat_block_set && a->bat_block == POLICY_SELL_OK;
+
+	/* only the firm part of the forecast, and nothing at all while the
+	 * household cannot deliver: an open offer is then cancelled */
+	want[0].qty_wh = a->sell_block == POLICY_SELL_OK ? policy_offer_qty(&a->pol, firm) : 0;
+	if (want[0].qty_wh > 0) {
+		/* no offer where the household's lowest price is above the
+		 * interval's retail tariff (or has no value) */
+		if (!have_ask) {
+			want[0].qty_wh = 0;
+			note_skip(a, iv, "offer", src);
+		} else {
+			want[0].price_uper_kwh = ask;
+			if (src != AOUTLOOK_SRC_OUTLOOK &&
+			    (a->pol.strategy == POLICY_PRICE_FIXED
+			         ? a->pol.fixed_base
+			         : a->pol.min_base) != POLICY_BASE_ABS)
+				note_fallback(a, iv, src);
+		}
+	}
+	if (st != NULL) {
+		bs.sell_wh = st->sell_wh;
+		bs.charge_wh = st->charge_wh;
+		bs.keep_uper_kwh = st->keep_uper_kwh;
+	}
+	policy_battery_offers(&a->pol, bounds, st != NULL ? &bs : NULL, bat_ok, have_ask, ask,
+	                      &want[0], &want[1]);
+	if (st != NULL && st->sell_wh > 0 && bat_ok && want[1].qty_wh == 0)
+		note_bat_skip(a, iv,
+		              !have_ask
+		                  ? "the household's lowest price has no value in its tariffs"
+		                  : "keeping it is worth more than the interval's retail tariff");
+	for (int i = 0; i < 2; i++) {
+		if (ov[i] != NULL) {
+			open[i].qty_wh = ov[i]->qty_wh;
+			open[i].price_uper_kwh = ov[i]->price_uper_kwh;
+		}
+		/* the exchange refused one in this interval: not tried again
+		 * (it would refuse the next one too) */
+		if (rejected[i])
+			want[i] = open[i];
+	}
+	if ((uint64_t)want[0].qty_wh + want[1].qty_wh > a->pol.capacity_wh) {
+		int k = rejected[1] ? 0 : 1; /* the one left to move */
+		uint64_t room =
+		    a->pol.capacity_wh > want[!k].qty_wh ? a->pol.capacity_wh - want[!k].qty_wh : 0;
+		if (want[k].qty_wh > room)
+			want[k].qty_wh = (uint32_t)room;
+	}
+	policy_decide_pair(&a->pol, open, want, act, &first);
+	/* the second only when the first is done: it may need its room */
+	if (carry_out(a, iv, act[first], ov[first], &want[first], tags[first]) == PW_OK)
+		(void)carry_out(a, iv, act[!first], ov[!first], &want[!first], tags[!first]);
+	return ov[0] != NULL || ov[1] != NULL || want[0].qty_wh > 0 || want[1].qty_wh > 0;
+}
+
 static void
 trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v, size_t n)
 {
-	const struct oview *sell = NULL;
-	int buy_open = 0, auto_rejected = 0;
+	const struct oview *sell[2] = { NULL, NULL }; /* open: PV (auto-sell), battery */
+	int buy_open = 0, rejected[2] = { 0, 0 };
 	uint32_t tod = agentd_iv_tod(a, iv);
 	uint64_t f = forecast_export_wh(&a->fc, tod, (uint32_t)horizon);
 	uint64_t firm = forecast_firm_wh(&a->fc, tod, (uint32_t)horizon);
@@ -193,61 +307,18 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 		if (v[i].interval != iv)
 			continue;
 		int tag = aledger_order_tag(a->led, v[i].seq);
+		int k = tag == TAG_BATTERY;
 		if (v[i].side == PW_SIDE_SELL && atrade_is_open(&v[i]))
-			sell = &v[i];
+			sell[k] = &v[i];
 		if (v[i].side == PW_SIDE_BUY && atrade_is_open(&v[i]))
 			buy_open = 1;
-		if (v[i].side == PW_SIDE_SELL && tag == TAG_AUTOSELL &&
+		if (v[i].side == PW_SIDE_SELL && (tag == TAG_AUTOSELL || tag == TAG_BATTERY) &&
 		    v[i].state == OUTBOX_REJECTED)
-			auto_rejected = 1;
+			rejected[k] = 1;
 	}
-	if (a->auto_sell && !buy_open && !auto_rejected) {
-		/* only the firm part of the forecast, and nothing at all while the
-		 * household cannot deliver: an open offer is then cancelled */
-		struct policy_offer want = {
-			a->sell_block == POLICY_SELL_OK ? policy_offer_qty(&a->pol, firm) : 0, 0
-		};
-		struct policy_offer open = { 0, 0 };
-		if (want.qty_wh > 0) {
-			int32_t last;
-			int have_last = aledger_last_price(a->led, &last);
-			/* no offer where the household's lowest price is above
-			 * the interval's retail tariff (or has no value) */
-			if (!policy_offer_price(&a->pol, &bounds, have_last, last,
-			                        &want.price_uper_kwh)) {
-				want.qty_wh = 0;
-				note_skip(a, iv, "offer", src);
-			} else if (src != AOUTLOOK_SRC_OUTLOOK &&
-			           (a->pol.strategy == POLICY_PRICE_FIXED
-			                ? a->pol.fixed_base
-			                : a->pol.min_base) != POLICY_BASE_ABS) {
-				note_fallback(a, iv, src);
-			}
-		}
-		if (sell != NULL) {
-			open.qty_wh = sell->qty_wh;
-			open.price_uper_kwh = sell->price_uper_kwh;
-		}
-		switch (policy_decide(&a->pol, &open, &want)) {
-		case POLICY_PLACE:
-			(void)atrade_place_order(a, PW_SIDE_SELL, iv, want.qty_wh,
-			                         want.price_uper_kwh, TAG_AUTOSELL, NULL);
-			return;
-		case POLICY_CANCEL:
-			(void)atrade_place_cancel(a, iv, sell->seq);
-			return;
-		case POLICY_REPLACE:
-			if (atrade_place_cancel(a, iv, sell->seq) == PW_OK)
-				(void)atrade_place_order(a, PW_SIDE_SELL, iv, want.qty_wh,
-				                         want.price_uper_kwh, TAG_AUTOSELL, NULL);
-			return;
-		case POLICY_KEEP:
-		default:
-			if (sell != NULL || want.qty_wh > 0)
-				return;
-		}
-	}
-	if (sell != NULL)
+	if (a->auto_sell && !buy_open && sell_interval(a, iv, firm, &bounds, src, sell, rejected))
+		return;
+	if (sell[0] != NULL || sell[1] != NULL)
 		return; /* one side per household per interval */
 	for (size_t k = 0; k < a->cfg.n_bids; k++) {
 		const struct policy_bid *b = &a->cfg.bids[k].bid;
@@ -272,6 +343,39 @@ trade_interval(struct agentd *a, uint64_t iv, uint64_t horizon, struct oview *v,
 	}
 }
 
+/* Whether the household can back an offer of stored energy
+ * (policy_battery_block), logged once per change where the battery is
+ * under the agent's control. */
+static void
+bat_block_update(struct agentd *a, enum policy_block b)
+{
+	if (a->bat_block_set && b == a->bat_block)
+		return;
+	if (a->auto_sell && a->cfg.battery_control) {
+		switch (b) {
+		case POLICY_SELL_OK:
+			if (a->bat_block_set)
+				log_info("offers of stored energy resumed");
+			break;
+		case POLICY_SELL_BATTERY_FAILED:
+			log_warnx(
+			    "offers of stored energy paused: the battery's setpoint is not in "
+			    "force; open ones are withdrawn");
+			break;
+		case POLICY_SELL_SOC_UNKNOWN:
+			log_info("offers of stored energy paused: the battery's state of charge is "
+			         "not known");
+			break;
+		default:
+			log_warnx("offers of stored energy paused: %s; open ones are withdrawn",
+			          policy_block_name(b));
+			break;
+		}
+	}
+	a->bat_block = b;
+	a->bat_block_set = 1;
+}
+
 /* Whether the household can deliver at all (policy_sell_block), logged
  * once per change. */
 static void
@@ -288,6 +392,9 @@ sell_block_update(struct agentd *a, int64_t now)
 	sup.have_last = a->fc.have_last;
 	sup.last_export_wh = a->fc.last_wh > 0 ? (uint64_t)a->fc.last_wh : 0;
 	sup.meter_suspect = a->meter_suspect;
+	sup.battery_failed = astatus_has(a, ASTATUS_BATTERY_FAILED);
+	sup.soc_known = a->have_rd && a->rd.storage.present && a->rd.storage.has_soc;
+	bat_block_update(a, policy_battery_block(&sup));
 	b = policy_sell_block(&sup);
 	if (a->sell_block_set && b == a->sell_block)
 		return;

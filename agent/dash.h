@@ -70,6 +70,7 @@
  *                         "fee_u": m|null}], "more": bool, "before": i|null}
  *   DASH_DOC_STATEMENTS  {"statements": [{"interval": i, "traded_wh": q
  *                         (> 0 bought, < 0 sold), "delivered_wh": q,
+ *                         "battery_sold_wh": q (of the sold, from the battery),
  *                         "imbalance_wh": q, "fees_u": m, "net_u": m (> 0 earned,
  *                         < 0 paid), "baseline_u": m (grid-only net), "saving_u": m,
  *                         "flagged": bool, "log_index": n,

@@ -44,6 +44,20 @@ policy_sell_block(const struct policy_supply *s)
 	return POLICY_SELL_OK;
 }
 
+enum policy_block
+policy_battery_block(const struct policy_supply *s)
+{
+	if (!s->device_ok)
+		return POLICY_SELL_DEVICE_DOWN;
+	if (s->meter_suspect)
+		return POLICY_SELL_METER_FAULT;
+	if (s->battery_failed)
+		return POLICY_SELL_BATTERY_FAILED;
+	if (!s->soc_known)
+		return POLICY_SELL_SOC_UNKNOWN;
+	return POLICY_SELL_OK;
+}
+
 const char *
 policy_block_name(enum policy_block b)
 {
@@ -56,6 +70,10 @@ policy_block_name(enum policy_block b)
 		return "no_production";
 	case POLICY_SELL_METER_FAULT:
 		return "meter_implausible";
+	case POLICY_SELL_BATTERY_FAILED:
+		return "battery_failed";
+	case POLICY_SELL_SOC_UNKNOWN:
+		return "soc_unknown";
 	}
 	return "unknown";
 }
@@ -151,6 +169,90 @@ policy_decide(const struct policy_params *p, const struct policy_offer *open,
 	if (thr < p->adjust_min_wh)
 		thr = p->adjust_min_wh;
 	return diff > thr ? POLICY_REPLACE : POLICY_KEEP;
+}
+
+int
+policy_battery_price(const struct policy_bounds *b, int32_t ask_uper_kwh, int32_t keep_uper_kwh,
+                     int32_t *price)
+{
+	int32_t p = ask_uper_kwh > keep_uper_kwh ? ask_uper_kwh : keep_uper_kwh;
+
+	if (!b->known || p > b->retail_uper_kwh)
+		return 0;
+	if (p < b->feedin_uper_kwh)
+		p = b->feedin_uper_kwh;
+	*price = p;
+	return 1;
+}
+
+void
+policy_battery_offers(const struct policy_params *p, const struct policy_bounds *b,
+                      const struct policy_bstep *s, int bat_ok, int have_ask, int32_t ask,
+                      struct policy_offer *pv, struct policy_offer *bat)
+{
+	uint64_t cap = p->capacity_wh, q;
+
+	bat->qty_wh = 0;
+	bat->price_uper_kwh = 0;
+	if (s == NULL)
+		return;
+	/* what the plan stores is not exported: not offered twice */
+	if (s->charge_wh > 0)
+		pv->qty_wh =
+		    (uint64_t)s->charge_wh >= pv->qty_wh ? 0 : pv->qty_wh - (uint32_t)s->charge_wh;
+	if (bat_ok && have_ask && s->sell_wh > 0 &&
+	    policy_battery_price(b, ask, s->keep_uper_kwh, &bat->price_uper_kwh)) {
+		q = (uint64_t)s->sell_wh;
+		if (q > cap)
+			q = cap;
+		if (q > UINT32_MAX)
+			q = UINT32_MAX;
+		bat->qty_wh = (uint32_t)q;
+	}
+	if (bat->qty_wh == 0)
+		bat->price_uper_kwh = 0;
+	/* the stored energy first, the PV offer within what is left */
+	if ((uint64_t)pv->qty_wh > cap - bat->qty_wh)
+		pv->qty_wh = (uint32_t)(cap - bat->qty_wh);
+}
+
+/* The quantity open after action `act` on offer open / want. */
+static uint32_t
+after_qty(enum policy_action act, const struct policy_offer *open, const struct policy_offer *want)
+{
+	switch (act) {
+	case POLICY_KEEP:
+		return open->qty_wh;
+	case POLICY_CANCEL:
+		return 0;
+	case POLICY_PLACE:
+	case POLICY_REPLACE:
+	default:
+		return want->qty_wh;
+	}
+}
+
+void
+policy_decide_pair(const struct policy_params *p, const struct policy_offer open[2],
+                   const struct policy_offer want[2], enum policy_action act[2], int *first)
+{
+	uint64_t q[2];
+
+	for (int i = 0; i < 2; i++)
+		act[i] = policy_decide(p, &open[i], &want[i]);
+	if ((uint64_t)after_qty(act[0], &open[0], &want[0]) +
+	        after_qty(act[1], &open[1], &want[1]) >
+	    p->capacity_wh) {
+		/* the hysteresis keeps an offer above what is wanted: not when
+		 * the other one needs the room */
+		for (int i = 0; i < 2; i++)
+			if (act[i] == POLICY_KEEP && open[i].qty_wh > want[i].qty_wh)
+				act[i] = want[i].qty_wh == 0 ? POLICY_CANCEL : POLICY_REPLACE;
+	}
+	for (int i = 0; i < 2; i++)
+		q[i] = after_qty(act[i], &open[i], &want[i]);
+	/* the one that grows waits for the room the other one leaves */
+	*first = q[1] < open[1].qty_wh && q[0] > open[0].qty_wh ? 1 : 0;
 }
 
 int

@@ -75,6 +75,9 @@ struct policy_supply {
 	int have_last;           /* an interval's export has been measured ... */
 	uint64_t last_export_wh; /* ... and this is the latest */
 	int meter_suspect;       /* the meter's last sample was refused (agent/mcheck.h) */
+	/* the battery (policy_battery_block only) */
+	int battery_failed; /* its setpoint is not in force (ASTATUS_BATTERY_FAILED) */
+	int soc_known;      /* its state of charge was read */
 };
 
 enum policy_block {
@@ -82,6 +85,9 @@ enum policy_block {
 	POLICY_SELL_DEVICE_DOWN, /* meter or inverter unreachable */
 	POLICY_SELL_NO_SUPPLY,   /* PV produces nothing and nothing was exported */
 	POLICY_SELL_METER_FAULT, /* the meter's registers jumped: samples are refused */
+	/* offers of stored energy only (policy_battery_block) */
+	POLICY_SELL_BATTERY_FAILED, /* the battery's setpoint is not in force */
+	POLICY_SELL_SOC_UNKNOWN,    /* the battery's state of charge is not known */
 };
 
 /*
@@ -95,8 +101,18 @@ enum policy_block {
  */
 enum policy_block policy_sell_block(const struct policy_supply *s);
 
-/* "ok" | "device_unreachable" | "no_production" | "meter_implausible"
- * (stable, for the API). */
+/*
+ * Whether the household may offer stored energy (the battery plan's sell
+ * steps, docs/agent.md "Selling policy"): not while the device is
+ * unreachable or the meter's samples are refused (as above), nor while the
+ * battery's setpoint is not in force (the plan's discharge may not happen)
+ * or its state of charge is unknown (nothing proves the energy is there).
+ * No production is no block: stored energy is sold at night.
+ */
+enum policy_block policy_battery_block(const struct policy_supply *s);
+
+/* "ok" | "device_unreachable" | "no_production" | "meter_implausible" |
+ * "battery_failed" | "soc_unknown" (stable, for the API). */
 const char *policy_block_name(enum policy_block b);
 
 /*
@@ -137,6 +153,55 @@ enum policy_action {
  * by any amount beyond the thresholds always replaces (never over-sell). */
 enum policy_action policy_decide(const struct policy_params *p, const struct policy_offer *open,
                                  const struct policy_offer *want);
+
+/* ---- offers of stored energy (docs/agent.md "Selling policy") ------ */
+
+/* The battery plan's step for one interval (agent/bplan.h), as the
+ * offers see it. */
+struct policy_bstep {
+	int64_t sell_wh;       /* stored energy the plan sells (firm); <= 0: none */
+	int64_t charge_wh;     /* energy the plan stores: not also offered as PV */
+	int32_t keep_uper_kwh; /* what a kWh kept is worth: never sold below it */
+};
+
+/*
+ * The price of an offer of stored energy in an interval with bounds `b`:
+ * the higher of the household's ask (policy_offer_price) and the plan's
+ * keep value, raised to the feed-in tariff.  1 and *price; 0 when no offer
+ * may be made: the bounds are not known, or that price lies above the
+ * interval's retail tariff (keeping the energy is worth more than any
+ * neighbour may pay).
+ */
+int policy_battery_price(const struct policy_bounds *b, int32_t ask_uper_kwh, int32_t keep_uper_kwh,
+                         int32_t *price);
+
+/*
+ * The two sell offers of a battery household for one interval.  In: *pv,
+ * the auto-sell offer as policy_offer_qty and policy_offer_price make it
+ * (qty 0: none); `s` the plan's step (NULL: none); `bat_ok` when
+ * policy_battery_block allows; `have_ask` and `ask` the household's ask
+ * for the interval (policy_offer_price).  Out: *pv less the energy the
+ * plan stores, *bat the offer of stored energy (qty 0: none): s->sell_wh
+ * at policy_battery_price.  Together within p->capacity_wh (the exchange
+ * refuses more): the stored energy first (the plan discharges it whatever
+ * is sold), the PV offer the rest.
+ */
+void policy_battery_offers(const struct policy_params *p, const struct policy_bounds *b,
+                           const struct policy_bstep *s, int bat_ok, int have_ask, int32_t ask,
+                           struct policy_offer *pv, struct policy_offer *bat);
+
+/*
+ * What to do with both sell offers of one interval, [0] the PV's and [1]
+ * the battery's: act[i] is policy_decide(open[i], want[i]), except that an
+ * offer kept by the hysteresis is replaced when the two would otherwise
+ * exceed p->capacity_wh (the exchange sums a household's open sells of an
+ * interval against it).  *first is the one to carry out first: the one
+ * that shrinks, so that the exchange never holds more than the capacity in
+ * between (a CANCEL and the ORDER after it arrive in order).
+ * want[0].qty_wh + want[1].qty_wh <= capacity (policy_battery_offers).
+ */
+void policy_decide_pair(const struct policy_params *p, const struct policy_offer open[2],
+                        const struct policy_offer want[2], enum policy_action act[2], int *first);
 
 /* A standing bid: buy up to qty_wh per interval at most max_price between
  * from_s and to_s (seconds of the local day; from > to wraps midnight,

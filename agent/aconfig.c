@@ -66,6 +66,18 @@ static const struct pw_cfg_opt opts[] = {
 	    "with control on: the battery never discharges at or below this state of charge, %"),
 	OPT("battery", "grid_charge", PW_CFG_BOOL, battery_grid_charge, 0, 0, "off",
 	    "with control on: the battery may charge from the grid (else from PV only)"),
+	OPT("battery", "efficiency_pct", PW_CFG_INT, battery_efficiency_pct, 50, 100, "90",
+	    "the battery's round-trip efficiency, % (the plan's loss from charge to discharge)"),
+	OPT("battery", "wear_cost", PW_CFG_MONEY, battery_wear_uper_kwh, 0, 1000000, "0.03",
+	    "the plan's cost of each kWh discharged (battery wear), per kWh"),
+	OPT("battery", "capacity_wh", PW_CFG_INT, battery_capacity_wh, 0, 10000000, "0",
+	    "the battery's usable capacity, Wh; 0: the device's"),
+	OPT("battery", "max_charge_w", PW_CFG_INT, battery_max_charge_w, 0, 10000000, "0",
+	    "the battery's maximum charge power, W; 0: the device's"),
+	OPT("battery", "max_discharge_w", PW_CFG_INT, battery_max_discharge_w, 0, 10000000, "0",
+	    "the battery's maximum discharge power, W; 0: the device's"),
+	OPT("battery", "horizon_h", PW_CFG_INT, battery_horizon_h, 1, 48, "24",
+	    "hours the battery's plan looks ahead"),
 	OPT("meter", "url", PW_CFG_STR, meter_url, 0, 0, "",
 	    "the grid meter when it is not the device: tcp://, rtu: (or another reader's "
 	    "URL)"),
@@ -123,7 +135,15 @@ static const struct pw_cfg_opt opts[] = {
 };
 
 /* Keys that the extra handler owns: bit per key, for "given twice". */
-enum { X_STRATEGY = 1, X_SIGN = 2, X_LEVEL = 4, X_SIM_START = 8, X_MIN = 16, X_FIXED = 32 };
+enum {
+	X_STRATEGY = 1,
+	X_SIGN = 2,
+	X_LEVEL = 4,
+	X_SIM_START = 8,
+	X_MIN = 16,
+	X_FIXED = 32,
+	X_BAT_STRATEGY = 64
+};
 
 struct xctx {
 	unsigned seen;
@@ -219,6 +239,15 @@ extra(void *vctx, void *target, const char *section, const char *name, const cha
 		if (policy_strategy_parse(value, &c->strategy) != PW_OK)
 			return xfail(msg, msglen, "strategy: \"%s\" is not min, fixed or follow%s",
 			             value, "");
+	} else if (strcmp(section, "battery") == 0 && strcmp(name, "strategy") == 0) {
+		bit = X_BAT_STRATEGY;
+		if (strcmp(value, "plan") == 0)
+			c->battery_strategy = ACONFIG_BAT_PLAN;
+		else if (strcmp(value, "self") == 0)
+			c->battery_strategy = ACONFIG_BAT_SELF;
+		else
+			return xfail(msg, msglen, "strategy: \"%s\" is not plan or self%s", value,
+			             "");
 	} else if (strcmp(section, "device") == 0 && strcmp(name, "meter_sign") == 0) {
 		bit = X_SIGN;
 		if (strcmp(value, "auto") == 0)
@@ -521,6 +550,7 @@ aconfig_load(const char *path, struct aconfig *cfg, char *err, size_t errlen)
 	/* Defaults of the keys the extra handler owns (the loader keeps them). */
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.strategy = POLICY_PRICE_MIN;
+	tmp.battery_strategy = ACONFIG_BAT_PLAN;
 	tmp.meter_sign = ACONFIG_SIGN_AUTO;
 	tmp.log_level = LOG_LEVEL_INFO;
 	memcpy(tmp.path, path, strlen(path) + 1);

@@ -31,6 +31,12 @@ enum aconfig_meter_sign {
 	ACONFIG_SIGN_EXPORT_POSITIVE,
 };
 
+/* [battery] strategy (docs/agent-energy.md "Battery") */
+enum aconfig_bat_strategy {
+	ACONFIG_BAT_PLAN = 0, /* the agent's plan (agent/bplan.h) */
+	ACONFIG_BAT_SELF,     /* the battery's own controller, the reserve kept */
+};
+
 struct aconfig_bid {
 	char name[32];
 	struct policy_bid bid;
@@ -64,6 +70,13 @@ struct aconfig {
 	int battery_control;
 	int64_t battery_reserve_pct; /* never discharge at or below it */
 	int battery_grid_charge;     /* charging may draw from the grid */
+	enum aconfig_bat_strategy battery_strategy;
+	int64_t battery_efficiency_pct; /* round trip, 50..100 */
+	int64_t battery_wear_uper_kwh;  /* per kWh discharged */
+	int64_t battery_capacity_wh;    /* 0: the device's */
+	int64_t battery_max_charge_w;   /* 0: the device's */
+	int64_t battery_max_discharge_w;
+	int64_t battery_horizon_h; /* the plan's horizon, 1..48 h */
 	/* [meter]: a grid meter apart from the device ("" = the device's own) */
 	char meter_url[ACONFIG_URL_LEN];
 	char meter_template[33];

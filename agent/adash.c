@@ -555,6 +555,7 @@ adash_metrics(void *ctx, FILE *out)
 	        (unsigned long long)a->mc.rejected, (unsigned long long)a->mc.rebased,
 	        (unsigned long long)a->fc.n_rejected, (unsigned long long)a->fc.n_outliers,
 	        a->dp != NULL ? devpoll_dropped(a->dp) : 0ul);
+	abat_metrics(a, out); /* the battery's state of charge and plan (none without one) */
 	/* one gauge per status code, so an alert can name the cause */
 	fprintf(out, "# TYPE peerwatt_agent_problem gauge\n");
 	for (int c = 0; c < ASTATUS__COUNT; c++)

@@ -183,6 +183,19 @@ reload(struct agentd *a, const char *path)
 	 * lifts itself at its revert timeout) */
 	a->cfg.control = n.control;
 	a->cfg.export_floor_uper_kwh = n.export_floor_uper_kwh;
+	/* the battery: likewise (a setpoint in force reverts by itself);
+	 * a new plan follows at the next tick */
+	a->cfg.battery_control = n.battery_control;
+	a->cfg.battery_reserve_pct = n.battery_reserve_pct;
+	a->cfg.battery_grid_charge = n.battery_grid_charge;
+	a->cfg.battery_strategy = n.battery_strategy;
+	a->cfg.battery_efficiency_pct = n.battery_efficiency_pct;
+	a->cfg.battery_wear_uper_kwh = n.battery_wear_uper_kwh;
+	a->cfg.battery_capacity_wh = n.battery_capacity_wh;
+	a->cfg.battery_max_charge_w = n.battery_max_charge_w;
+	a->cfg.battery_max_discharge_w = n.battery_max_discharge_w;
+	a->cfg.battery_horizon_h = n.battery_horizon_h;
+	abat_reconfigured(a);
 	a->cfg.gate_s = n.gate_s;
 	a->cfg.feedin_uper_kwh = a->conf_feedin_uper_kwh = n.feedin_uper_kwh;
 	a->cfg.retail_uper_kwh = a->conf_retail_uper_kwh = n.retail_uper_kwh;
@@ -221,13 +234,22 @@ replay_fc_cb(void *ctx, const struct outbox_item *it)
 	if (pw_wire_decode_stored(it->frame, it->len, &r->m) != PW_OK ||
 	    r->m.type != PW_MSG_METER || !agentd_iv_ok(r->a, it->interval) ||
 	    r->m.u.meter.interval != it->interval ||
-	    r->m.u.meter.export_end_wh < r->m.u.meter.export_start_wh)
+	    r->m.u.meter.export_end_wh < r->m.u.meter.export_start_wh ||
+	    r->m.u.meter.import_end_wh < r->m.u.meter.import_start_wh)
 		return 0;
+	/* with the battery's energy of the interval when it was read, as
+	 * ameter.c learned it (abat_net_wh) */
+	uint64_t chg, dis, need;
+	int has_bat =
+	    aledger_battery_energy(r->a->led, it->interval, it->interval + 1, &chg, &dis) == 1;
+	uint64_t surplus = abat_net_wh(r->m.u.meter.export_end_wh - r->m.u.meter.export_start_wh,
+	                               r->m.u.meter.import_end_wh - r->m.u.meter.import_start_wh,
+	                               has_bat, has_bat ? chg : 0, has_bat ? dis : 0, &need);
+	(void)forecast_observe(&r->a->fc_load, agentd_iv_tod(r->a, it->interval), need);
 	/* bounded and filtered as when they were measured (a reading stored
 	 * before the bound existed is refused now) */
 	enum forecast_obs o =
-	    forecast_observe(&r->a->fc, agentd_iv_tod(r->a, it->interval),
-	                     r->m.u.meter.export_end_wh - r->m.u.meter.export_start_wh);
+	    forecast_observe(&r->a->fc, agentd_iv_tod(r->a, it->interval), surplus);
 	if (o == FORECAST_LEARNED || o == FORECAST_DROPPED) {
 		r->a->have_fc_iv = 1;
 		r->a->fc_last_iv = it->interval;
@@ -343,6 +365,9 @@ setup(struct agentd *a)
 	/* nothing the household exports can exceed what its rated power
 	 * delivers in an interval: the forecast's bound */
 	forecast_set_max(&a->fc, agentd_rated_iv_wh(a));
+	/* the home's need has no such bound (its load is not metered apart) */
+	if ((rc = forecast_init(&a->fc_load, a->fc.interval_s)) != PW_OK)
+		return EX_SOFTWARE;
 	ivacct_init(&a->acct, (uint32_t)a->cfg.interval_s, (uint32_t)(a->cfg.poll_ms * 5 / 2));
 	mcheck_init(&a->mc, (uint32_t)a->cfg.rated_power_w, MCHECK_CONFIRM);
 	apply_policy(a);

@@ -230,13 +230,27 @@ struct agentd {
 	uint64_t pv_iv, pv_prev_iv;
 	double pv_acc_wh, pv_prev_wh;
 	int64_t pv_last_ms;
-	struct dev_reading rd; /* the meter's last reading */
+	/* battery energy per interval (abat.c's forecasts, the ledger's energy
+	 * rows): the storage's power integrated over the polls on the devices'
+	 * clock, charged and discharged apart; bat_prev_* those of the interval
+	 * before (bat_prev_iv) */
+	uint64_t bat_iv, bat_prev_iv;
+	double bat_chg_wh, bat_dis_wh, bat_prev_chg_wh, bat_prev_dis_wh;
+	int64_t bat_last_ms;       /* the last poll integrated */
+	int64_t bat_read_ms;       /* when the storage was last read (a full poll) */
+	int bat_has, bat_prev_has; /* the storage's power was read in that interval */
+	int bat_seen;              /* the device has reported a battery since the start */
+	struct dev_reading rd;     /* the meter's last reading (storage: of the last full poll) */
 	int have_rd;
 	int dev_ok;
 	char dev_detail[128];
 	struct dash *dash;
 	struct devclock clock; /* the devices' time of day ([sim] or local) */
+	/* the export the household can sell (with a battery: the PV surplus
+	 * the grid would see without it) and the home's need beyond its PV
+	 * (fc_load: import; with a battery, before it), learned per interval */
 	struct forecast fc;
+	struct forecast fc_load;
 	int have_fc_iv;
 	uint64_t fc_last_iv;
 	struct fc_note fc_notes[FC_NOTES];
@@ -606,6 +620,16 @@ void abat_destroy(struct abat **bp);
 /* Every trading turn: the setpoint of the current interval, asked of the
  * device thread once per interval (again after a failure). */
 void abat_tick(struct agentd *a, int64_t now);
+/* The [battery] keys changed (a reload): plan again now. */
+void abat_reconfigured(struct agentd *a);
+/* A closed interval's export, import and battery energy (has_bat: the
+ * storage was read through it) for the forecasts of surplus and need:
+ * returns the surplus the export forecast learns (export itself without a
+ * battery) and *deficit_wh the need fc_load learns. */
+uint64_t abat_net_wh(uint64_t export_wh, uint64_t import_wh, int has_bat, uint64_t charged_wh,
+                     uint64_t discharged_wh, uint64_t *deficit_wh);
+/* /metrics lines of the battery (nothing without one). */
+void abat_metrics(struct agentd *a, FILE *out);
 /* A device round carried out a setpoint (devpoll_sample.st). */
 struct stctl_result;
 void abat_on_result(struct agentd *a, uint64_t gen, const struct stctl_result *r, int64_t now);

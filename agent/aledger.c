@@ -31,7 +31,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS order_tags(seq INTEGER PRIMARY KEY, tag INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS energy(interval INTEGER PRIMARY KEY, pv_wh INTEGER,"
-    " import_wh INTEGER NOT NULL, export_wh INTEGER NOT NULL);"
+    " import_wh INTEGER NOT NULL, export_wh INTEGER NOT NULL, bat_charge_wh INTEGER,"
+    " bat_discharge_wh INTEGER);"
     /* agent/adispute.c: every RESULT part seen (the frame when it concerns
      * the household), and what the household refused as truth */
     "CREATE TABLE IF NOT EXISTS results(interval INTEGER NOT NULL, part INTEGER NOT NULL,"
@@ -80,6 +81,11 @@ aledger_open(struct aledger **out, sqlite3 *db)
 	    (!has_column(db, "checkpoints", "arrival") &&
 	     sqlite3_exec(db, "ALTER TABLE checkpoints ADD COLUMN arrival INTEGER", NULL, NULL,
 	                  &msg) != SQLITE_OK) ||
+	    (!has_column(db, "energy", "bat_charge_wh") &&
+	     sqlite3_exec(db,
+	                  "ALTER TABLE energy ADD COLUMN bat_charge_wh INTEGER;"
+	                  "ALTER TABLE energy ADD COLUMN bat_discharge_wh INTEGER",
+	                  NULL, NULL, &msg) != SQLITE_OK) ||
 	    (!has_column(db, "statements", "proof") &&
 	     sqlite3_exec(db,
 	                  "ALTER TABLE statements ADD COLUMN log_index INTEGER;"
@@ -233,6 +239,31 @@ aledger_battery_sold_wh(struct aledger *l, uint64_t interval)
 	int64_t v =
 	    query_i64(l, "SELECT CAST(" BATTERY_SOLD_IN("?1") " AS INTEGER)", clamp64(interval), 0);
 	return v < 0 ? 0 : (uint64_t)v;
+}
+
+int
+aledger_result_price(struct aledger *l, uint64_t iv, int32_t *price, uint64_t *volume_wh)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	*price = 0;
+	*volume_wh = 0;
+	if (sqlite3_prepare_v2(l->db, "SELECT price, volume_wh FROM prices WHERE interval = ?", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, clamp64(iv));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		/* a stored row is input too: out of range reads as none */
+		int64_t p = sqlite3_column_int64(st, 0), v = sqlite3_column_int64(st, 1);
+		if (p >= INT32_MIN && p <= INT32_MAX && v >= 0) {
+			*price = (int32_t)p;
+			*volume_wh = (uint64_t)v;
+			found = 1;
+		}
+	}
+	sqlite3_finalize(st);
+	return found;
 }
 
 int
@@ -707,17 +738,18 @@ sums_json(const int64_t v[SUMS])
 
 pw_err
 aledger_add_energy(struct aledger *l, uint64_t interval, int64_t pv_wh, uint64_t import_wh,
-                   uint64_t export_wh)
+                   uint64_t export_wh, int64_t bat_charge_wh, int64_t bat_discharge_wh)
 {
 	sqlite3_stmt *st;
 	int r;
 
-	if (interval > INT64_MAX || import_wh > INT64_MAX || export_wh > INT64_MAX)
+	if (interval > INT64_MAX || import_wh > INT64_MAX || export_wh > INT64_MAX ||
+	    (bat_charge_wh < 0) != (bat_discharge_wh < 0))
 		return PW_ERR_RANGE;
 	if (sqlite3_prepare_v2(
 	        l->db,
-	        "INSERT OR REPLACE INTO energy(interval, pv_wh, import_wh, export_wh)"
-	        " VALUES (?, ?, ?, ?)",
+	        "INSERT OR REPLACE INTO energy(interval, pv_wh, import_wh, export_wh,"
+	        " bat_charge_wh, bat_discharge_wh) VALUES (?, ?, ?, ?, ?, ?)",
 	        -1, &st, NULL) != SQLITE_OK)
 		return PW_ERR_DB;
 	sqlite3_bind_int64(st, 1, (int64_t)interval);
@@ -727,9 +759,47 @@ aledger_add_energy(struct aledger *l, uint64_t interval, int64_t pv_wh, uint64_t
 		sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, (int64_t)import_wh);
 	sqlite3_bind_int64(st, 4, (int64_t)export_wh);
+	if (bat_charge_wh >= 0) {
+		sqlite3_bind_int64(st, 5, bat_charge_wh);
+		sqlite3_bind_int64(st, 6, bat_discharge_wh);
+	} else {
+		sqlite3_bind_null(st, 5);
+		sqlite3_bind_null(st, 6);
+	}
 	r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? PW_OK : PW_ERR_DB;
+}
+
+int
+aledger_battery_energy(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint64_t *charged_wh,
+                       uint64_t *discharged_wh)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	*charged_wh = *discharged_wh = 0;
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT count(*), total(bat_charge_wh), total(bat_discharge_wh)"
+	                       " FROM energy WHERE interval >= ? AND interval < ?"
+	                       " AND bat_charge_wh >= 0 AND bat_discharge_wh >= 0",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, clamp64(from_iv));
+	sqlite3_bind_int64(st, 2, clamp64(to_iv));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		/* a stored row is input too: sums beyond int64 are refused */
+		double c = sqlite3_column_double(st, 1), d = sqlite3_column_double(st, 2);
+		n = sqlite3_column_int(st, 0);
+		if (c < 0 || d < 0 || c > 9.0e18 || d > 9.0e18) {
+			n = -1;
+		} else {
+			*charged_wh = (uint64_t)c;
+			*discharged_wh = (uint64_t)d;
+		}
+	}
+	sqlite3_finalize(st);
+	return n;
 }
 
 static json_t *

@@ -43,6 +43,9 @@ uint64_t aledger_sold_wh(struct aledger *l, uint64_t interval);
 /* Of that, what offers tagged ALEDGER_TAG_BATTERY sold: energy sold from the
  * battery (docs/agent-energy.md "Battery plan"); 0 when none or on error. */
 uint64_t aledger_battery_sold_wh(struct aledger *l, uint64_t interval);
+/* Interval iv's RESULT as recorded: 1 with its clearing price and volume
+ * (price 0 without volume), 0 when none is recorded (both 0). */
+int aledger_result_price(struct aledger *l, uint64_t iv, int32_t *price, uint64_t *volume_wh);
 /* The latest clearing price with volume in *price (any sign): 1, or 0
  * when there is none yet (*price then 0). */
 int aledger_last_price(struct aledger *l, int32_t *price);
@@ -112,10 +115,19 @@ json_t *aledger_json_prices(struct aledger *l, uint32_t interval_s, unsigned max
 
 /* The household's energy of one closed interval for the dashboard's chart:
  * grid import and export from the signed reading, PV from the inverter's
- * lifetime energy register (pv_wh < 0: unknown).  Replaces an earlier row
- * of the same interval. */
+ * lifetime energy register (pv_wh < 0: unknown), the battery's energy
+ * charged and discharged (AC side, both < 0: no battery read, stored as
+ * NULL; PW_ERR_RANGE when only one is).  Replaces an earlier row of the
+ * same interval. */
 pw_err aledger_add_energy(struct aledger *l, uint64_t interval, int64_t pv_wh, uint64_t import_wh,
-                          uint64_t export_wh) __attribute__((warn_unused_result));
+                          uint64_t export_wh, int64_t bat_charge_wh, int64_t bat_discharge_wh)
+    __attribute__((warn_unused_result));
+/* The battery's energy charged and discharged over intervals [from_iv,
+ * to_iv) (sums of the energy rows with battery values): the number of
+ * such intervals (0: none, both sums 0), or -1 on a database error or an
+ * implausible sum (both sums 0). */
+int aledger_battery_energy(struct aledger *l, uint64_t from_iv, uint64_t to_iv,
+                           uint64_t *charged_wh, uint64_t *discharged_wh);
 
 /*
  * The Today document for intervals [from_iv, to_iv) (the caller's day in

@@ -86,21 +86,33 @@ store_reading(struct agentd *a, const struct ivacct_reading *r)
 		         (unsigned long long)fn->forecast_wh, (unsigned long long)fn->firm_wh,
 		         fn->horizon);
 	}
-	switch (forecast_observe(&a->fc, agentd_iv_tod(a, r->interval),
-	                         r->export_end_wh - r->export_start_wh)) {
+	/* with a battery the forecasts learn what the grid would have seen
+	 * without it (abat_net_wh); without one, export and import as is */
+	uint64_t exp_wh = r->export_end_wh - r->export_start_wh;
+	uint64_t imp_wh = r->import_end_wh - r->import_start_wh;
+	uint64_t chg_wh = 0, dis_wh = 0, need_wh;
+	int has_bat = a->bat_prev_has && a->bat_prev_iv == r->interval;
+	if (has_bat) {
+		chg_wh = (uint64_t)(a->bat_prev_chg_wh + 0.5);
+		dis_wh = (uint64_t)(a->bat_prev_dis_wh + 0.5);
+	}
+	uint64_t surplus_wh = abat_net_wh(exp_wh, imp_wh, has_bat, chg_wh, dis_wh, &need_wh);
+	(void)forecast_observe(&a->fc_load, agentd_iv_tod(a, r->interval), need_wh);
+	switch (forecast_observe(&a->fc, agentd_iv_tod(a, r->interval), surplus_wh)) {
 	case FORECAST_IMPOSSIBLE:
 		log_rated(&a->rate_fc, LOG_LEVEL_WARN,
-		          "forecast: interval %llu's export of %llu Wh is more than rated_power_w "
+		          "forecast: interval %llu's %s of %llu Wh is more than rated_power_w "
 		          "allows in an interval (%llu Wh): not learned",
 		          (unsigned long long)r->interval,
-		          (unsigned long long)(r->export_end_wh - r->export_start_wh),
-		          (unsigned long long)a->fc.max_wh);
+		          has_bat ? "surplus before the battery" : "export",
+		          (unsigned long long)surplus_wh, (unsigned long long)a->fc.max_wh);
 		break;
 	case FORECAST_HELD:
-		log_info("forecast: interval %llu's export of %llu Wh is far above the forecast; "
+		log_info("forecast: interval %llu's %s of %llu Wh is far above the forecast; "
 		         "learned only if the next interval confirms it",
 		         (unsigned long long)r->interval,
-		         (unsigned long long)(r->export_end_wh - r->export_start_wh));
+		         has_bat ? "surplus before the battery" : "export",
+		         (unsigned long long)surplus_wh);
 		break;
 	case FORECAST_DROPPED:
 		log_info("forecast: the export held before interval %llu was not confirmed: "
@@ -119,8 +131,9 @@ store_reading(struct agentd *a, const struct ivacct_reading *r)
 	int64_t pv_wh = !a->has_pv                     ? 0
 	                : a->pv_prev_iv == r->interval ? (int64_t)(a->pv_prev_wh + 0.5)
 	                                               : -1;
-	if (aledger_add_energy(a->led, r->interval, pv_wh, r->import_end_wh - r->import_start_wh,
-	                       r->export_end_wh - r->export_start_wh) == PW_OK)
+	if (aledger_add_energy(a->led, r->interval, pv_wh, imp_wh, exp_wh,
+	                       has_bat ? (int64_t)chg_wh : -1,
+	                       has_bat ? (int64_t)dis_wh : -1) == PW_OK)
 		(void)dash_notify(a->dash, DASH_DOC_TODAY);
 	return PW_OK;
 }
@@ -193,6 +206,47 @@ pv_energy(struct agentd *a, int64_t now)
 	    now - a->pv_last_ms <= 5 * a->cfg.poll_ms && a->pv_w > 0)
 		a->pv_acc_wh += a->pv_w * (double)(now - a->pv_last_ms) / 3600000.0;
 	a->pv_last_ms = now;
+}
+
+/*
+ * Integrates the battery's power over the polls, per interval, on the
+ * devices' clock (a simulator's Wh of one interval are those of interval_s
+ * x speed of its seconds): charged and discharged apart.  The storage is
+ * read every full poll (agent/devpoll.c) and its power held in between; a
+ * gap (device away, a storage reading older than a few full polls) adds
+ * nothing, and an interval with no storage reading has no battery energy
+ * (bat_has).
+ */
+static void
+bat_energy(struct agentd *a, int64_t now)
+{
+	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
+	const struct storage_reading *st = &a->rd.storage;
+	uint32_t speed = a->clock.simulated ? a->clock.speed : 1;
+
+	if (iv != a->bat_iv) {
+		a->bat_prev_iv = a->bat_iv;
+		a->bat_prev_chg_wh = a->bat_chg_wh;
+		a->bat_prev_dis_wh = a->bat_dis_wh;
+		a->bat_prev_has = a->bat_has;
+		a->bat_iv = iv;
+		a->bat_chg_wh = a->bat_dis_wh = 0;
+		a->bat_has = 0;
+	}
+	if (st->present && st->has_power && a->bat_read_ms != 0 &&
+	    now - a->bat_read_ms <= 20 * a->cfg.poll_ms) {
+		a->bat_has = 1;
+		if (a->bat_last_ms != 0 && now > a->bat_last_ms &&
+		    now - a->bat_last_ms <= 5 * a->cfg.poll_ms) {
+			double wh = st->power_w * (double)(now - a->bat_last_ms) * (double)speed /
+			            3600000.0;
+			if (wh > 0)
+				a->bat_dis_wh += wh;
+			else
+				a->bat_chg_wh -= wh;
+		}
+	}
+	a->bat_last_ms = now;
 }
 
 /* One count of the coarser register, whole Wh (at least 1). */
@@ -434,7 +488,17 @@ take_sample(struct agentd *a, const struct devpoll_sample *s, int64_t now)
 		a->has_pv = s->rd.has_ac_power;
 		a->pv_w = s->rd.ac_power_w;
 	}
-	a->rd = s->rd;
+	{
+		/* the storage is read in full polls only: kept in between */
+		struct storage_reading keep = a->rd.storage;
+		a->rd = s->rd;
+		if (a->rd.storage.present) {
+			a->bat_read_ms = s->t_ms;
+			a->bat_seen = 1;
+		} else if (!s->full) {
+			a->rd.storage = keep;
+		}
+	}
 	if (a->rd.meter_serial[0] != '\0' &&
 	    strncmp(a->dev_serial, a->rd.meter_serial, sizeof(a->dev_serial)) != 0) {
 		snprintf(a->dev_serial, sizeof(a->dev_serial), "%s", a->rd.meter_serial);
@@ -448,6 +512,7 @@ take_sample(struct agentd *a, const struct devpoll_sample *s, int64_t now)
 	a->have_rd = 1;
 	note_load(a, s, now);
 	pv_energy(a, s->t_ms);
+	bat_energy(a, s->t_ms);
 	if (!a->dev_ok)
 		log_info("device: reading");
 	a->dev_ok = 1;

@@ -10,6 +10,9 @@
 #   "off" (control off) never writes: its simulator never saw a control.
 #   "nobat" has control on but a device without model 124: the problem
 #   battery_control_failed, named in its log.
+# Their [battery] strategy is self (the battery's own controller with the
+# reserve kept): this test is about the setpoint path, not the plan
+# (agent_bplan.sh tests the plan).
 # No exchange is needed for this: the agents poll their devices regardless.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -39,7 +42,7 @@ for n in on off nobat; do
 	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "$SIM_PORT" "$(free_port)" "$(free_port)" \
 		"$XPK" 47 4
 	if [ "$n" != off ]; then
-		printf '[battery]\ncontrol = on\nreserve_pct = 70\n' >>"$T/$n.conf"
+		printf '[battery]\ncontrol = on\nstrategy = self\nreserve_pct = 70\n' >>"$T/$n.conf"
 	fi
 	"$AGENT" -c "$T/$n.conf" >"$T/$n.log" 2>&1 &
 	APID[$n]=$!

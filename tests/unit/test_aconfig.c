@@ -69,6 +69,15 @@ test_defaults(void **state)
 	assert_true(c.dash_enabled);
 	assert_string_equal(c.dash_listen, "127.0.0.1:8080");
 	assert_int_equal(c.n_bids, 0);
+	/* [battery]: the plan, 90 % round trip, 0.03 per kWh of wear, the
+	 * device's capacity and limits, 24 h ahead */
+	assert_int_equal(c.battery_strategy, ACONFIG_BAT_PLAN);
+	assert_int_equal(c.battery_efficiency_pct, 90);
+	assert_int_equal(c.battery_wear_uper_kwh, 30000);
+	assert_int_equal(c.battery_capacity_wh, 0);
+	assert_int_equal(c.battery_max_charge_w, 0);
+	assert_int_equal(c.battery_max_discharge_w, 0);
+	assert_int_equal(c.battery_horizon_h, 24);
 	aconfig_policy(&c, &p);
 	assert_int_equal(p.capacity_wh, 900); /* 3600 W for 900 s */
 	/* never above what the rated power delivers in an interval */
@@ -170,6 +179,31 @@ test_enums_and_bids(void **state)
 /* A market with a negative feed-in tariff: the tariffs, asks and bids may be
  * below zero (down to the feed-in price), and the policy gets them signed. */
 static void
+test_battery_keys(void **state)
+{
+	struct aconfig c;
+	char err[PW_CFG_ERRLEN];
+	(void)state;
+	write_cfg("[battery]\ncontrol = on\nstrategy = self\nefficiency_pct = 85\n"
+	          "wear_cost = 0.05\ncapacity_wh = 13500\nmax_charge_w = 4000\n"
+	          "max_discharge_w = 4600\nhorizon_h = 36\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_true(c.battery_control);
+	assert_int_equal(c.battery_strategy, ACONFIG_BAT_SELF);
+	assert_int_equal(c.battery_efficiency_pct, 85);
+	assert_int_equal(c.battery_wear_uper_kwh, 50000);
+	assert_int_equal(c.battery_capacity_wh, 13500);
+	assert_int_equal(c.battery_max_charge_w, 4000);
+	assert_int_equal(c.battery_max_discharge_w, 4600);
+	assert_int_equal(c.battery_horizon_h, 36);
+	write_cfg("[battery]\nstrategy = plan\nwear_cost = 0\n");
+	assert_int_equal(aconfig_load(path, &c, err, sizeof(err)), PW_OK);
+	assert_int_equal(c.battery_strategy, ACONFIG_BAT_PLAN);
+	assert_int_equal(c.battery_wear_uper_kwh, 0);
+	unlink(path);
+}
+
+static void
 test_negative_prices(void **state)
 {
 	struct aconfig c;
@@ -259,6 +293,23 @@ test_errors(void **state)
 		const char *want; /* substring of the message after "file:" */
 	} cases[] = {
 		{ "[policy]\nstrategy = cheap\n", ":15: strategy" },
+		/* [battery]: each key named with its range */
+		{ "[battery]\nstrategy = greedy\n",
+		  ":15: strategy: \"greedy\" is not plan or self" },
+		{ "[battery]\nstrategy = plan\nstrategy = self\n", ":16: strategy: given twice" },
+		{ "[battery]\nefficiency_pct = 49\n", ":15: efficiency_pct: '49' is out of range" },
+		{ "[battery]\nefficiency_pct = 101\n",
+		  ":15: efficiency_pct: '101' is out of range; allowed: integer in [50, 100]" },
+		{ "[battery]\nwear_cost = -0.01\n", ":15: wear_cost: '-0.01' is out of range" },
+		{ "[battery]\nwear_cost = 0.1.2\n", ":15: wear_cost: '0.1.2' is not an amount" },
+		{ "[battery]\ncapacity_wh = -1\n", ":15: capacity_wh" },
+		{ "[battery]\nmax_charge_w = 10000001\n",
+		  ":15: max_charge_w: '10000001' is out of range; allowed: integer in [0, "
+		  "10000000]" },
+		{ "[battery]\nmax_discharge_w = x\n", ":15: max_discharge_w" },
+		{ "[battery]\nhorizon_h = 0\n", ":15: horizon_h: '0' is out of range" },
+		{ "[battery]\nhorizon_h = 49\n",
+		  ":15: horizon_h: '49' is out of range; allowed: integer in [1, 48]" },
 		{ "[policy]\nstrategy = min\nstrategy = min\n", ":16: strategy: given twice" },
 		{ "[device]\nmeter_sign = sideways\n", ":15: meter_sign" },
 		{ "[log]\nlevel = loud\n", ":15: level" },
@@ -534,6 +585,7 @@ main(void)
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_enums_and_bids),
 		cmocka_unit_test(test_obsolete_fee_bounds),
+		cmocka_unit_test(test_battery_keys),
 		cmocka_unit_test(test_negative_prices),
 		cmocka_unit_test(test_relative_prices),
 		cmocka_unit_test(test_name),

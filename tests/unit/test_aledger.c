@@ -592,12 +592,13 @@ test_today(void **state)
 	add_stmt(&g, 96, 201, 0, -200, 20);
 	add_stmt(&g, 97, 0, 150, 300, 30);
 	buy_result(&g, 98, 1, 200000);
-	assert_int_equal(aledger_add_energy(g.l, 96, 50, 400, 0), PW_OK);
-	assert_int_equal(aledger_add_energy(g.l, 97, 900, 0, 600), PW_OK);
-	assert_int_equal(aledger_add_energy(g.l, 97, 800, 0, 600), PW_OK); /* replaces */
-	assert_int_equal(aledger_add_energy(g.l, 99, -1, 10, 0), PW_OK);   /* PV unknown */
-	assert_int_equal(aledger_add_energy(g.l, 300, 1, 1, 1), PW_OK);    /* tomorrow */
-	assert_int_equal(aledger_add_energy(g.l, (uint64_t)INT64_MAX + 1, 1, 1, 1), PW_ERR_RANGE);
+	assert_int_equal(aledger_add_energy(g.l, 96, 50, 400, 0, -1, -1), PW_OK);
+	assert_int_equal(aledger_add_energy(g.l, 97, 900, 0, 600, -1, -1), PW_OK);
+	assert_int_equal(aledger_add_energy(g.l, 97, 800, 0, 600, -1, -1), PW_OK); /* replaces */
+	assert_int_equal(aledger_add_energy(g.l, 99, -1, 10, 0, -1, -1), PW_OK);   /* PV unknown */
+	assert_int_equal(aledger_add_energy(g.l, 300, 1, 1, 1, -1, -1), PW_OK);    /* tomorrow */
+	assert_int_equal(aledger_add_energy(g.l, (uint64_t)INT64_MAX + 1, 1, 1, 1, -1, -1),
+	                 PW_ERR_RANGE);
 
 	json_t *doc = aledger_json_today(g.l, 96, 192, 900);
 	assert_non_null(doc);
@@ -647,6 +648,64 @@ test_today(void **state)
 	outbox_close(&g.ob);
 }
 
+/* The battery's energy per interval: stored with the energy row (NULL
+ * without a battery), summed over a range; an older database gains the
+ * columns and keeps its rows. */
+static void
+test_battery_energy(void **state)
+{
+	(void)state;
+	sqlite3 *db;
+	struct aledger *l;
+	uint64_t c = 9, d = 9;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "CREATE TABLE energy(interval INTEGER PRIMARY KEY,"
+	                              " pv_wh INTEGER, import_wh INTEGER NOT NULL,"
+	                              " export_wh INTEGER NOT NULL);"
+	                              "INSERT INTO energy VALUES (10, 5, 6, 7)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(aledger_open(&l, db), PW_OK);
+	/* the old row has no battery values */
+	assert_int_equal(aledger_battery_energy(l, 0, 100, &c, &d), 0);
+	assert_int_equal(c, 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(aledger_add_energy(l, 11, 100, 0, 50, 300, 0), PW_OK);
+	assert_int_equal(aledger_add_energy(l, 12, 0, 200, 0, 0, 450), PW_OK);
+	assert_int_equal(aledger_add_energy(l, 13, 0, 10, 0, -1, -1), PW_OK); /* no battery */
+	assert_int_equal(aledger_add_energy(l, 14, 0, 10, 0, 20, 30), PW_OK);
+	assert_int_equal(aledger_add_energy(l, 14, 0, 10, 0, 25, 35), PW_OK); /* replaces */
+	/* one without the other is refused, and changes nothing */
+	assert_int_equal(aledger_add_energy(l, 14, 0, 10, 0, 5, -1), PW_ERR_RANGE);
+	assert_int_equal(aledger_add_energy(l, 15, 0, 10, 0, -1, 5), PW_ERR_RANGE);
+	assert_int_equal(aledger_battery_energy(l, 0, 100, &c, &d), 3);
+	assert_int_equal(c, 325);
+	assert_int_equal(d, 485);
+	/* [from, to) */
+	assert_int_equal(aledger_battery_energy(l, 12, 14, &c, &d), 1);
+	assert_int_equal(c, 0);
+	assert_int_equal(d, 450);
+	assert_int_equal(aledger_battery_energy(l, 13, 14, &c, &d), 0);
+	assert_int_equal(c + d, 0);
+	assert_int_equal(aledger_battery_energy(l, 200, 100, &c, &d), 0);
+	aledger_close(&l);
+	/* a second open leaves the columns and rows be */
+	assert_int_equal(aledger_open(&l, db), PW_OK);
+	assert_int_equal(aledger_battery_energy(l, 0, UINT64_MAX, &c, &d), 3);
+	assert_int_equal(c, 325);
+	/* a row tampered with beyond any sum is refused, not wrapped */
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE energy SET bat_charge_wh = 9223372036854775807"
+	                              " WHERE interval IN (11, 12)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(aledger_battery_energy(l, 0, 100, &c, &d), -1);
+	assert_int_equal(c, 0);
+	aledger_close(&l);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -659,6 +718,7 @@ main(void)
 		cmocka_unit_test(test_order_fill_and_fees),
 		cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_today),
+		cmocka_unit_test(test_battery_energy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

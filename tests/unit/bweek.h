@@ -61,6 +61,11 @@ struct bweek {
 	double min_soc_pct[BW_NSTRAT], end_soc_pct[BW_NSTRAT];
 	double conserve_err_wh[BW_NSTRAT]; /* |PV + import - load - export - change - loss| */
 	double charged_wh[BW_NSTRAT], discharged_wh[BW_NSTRAT];
+	/* the energy left in the battery at the end against the start, valued
+	 * at the week's mean retail tariff (as if it later replaced imports:
+	 * the most it could be worth), and that mean */
+	int64_t left_u[BW_NSTRAT];
+	int64_t mean_retail;
 	/* the plan's battery energy exported, sold to the neighbours, and after 20:00 */
 	double bat_export_wh, bat_local_wh, bat_night_wh;
 	unsigned long plans, plan_errors, actions[4];
@@ -320,6 +325,16 @@ bweek_run(struct bweek *w)
 		w->discharged_wh[s] = s == BW_NONE ? 0 : bat[s].discharged_wh;
 	}
 	w->min_soc_pct[BW_NONE] = 0;
+	{
+		int64_t sum = 0;
+		for (int k = BW_IVS; k < (BW_DAYS + 1) * BW_IVS; k++)
+			sum += w->retail[k];
+		w->mean_retail = sum / (BW_DAYS * BW_IVS);
+		for (int s = 0; s < BW_NSTRAT; s++) {
+			double change = s == BW_NONE ? 0 : bat[s].stored_wh - start_wh[s];
+			w->left_u[s] = (int64_t)llround(change * (double)w->mean_retail / 1000.0);
+		}
+	}
 	return 0;
 }
 

@@ -56,6 +56,18 @@ print_week(const struct bweek *w)
 	printf("# week                      %10s  %16s  %10s  %9s  %9s\n", a, b, c, d, e);
 	money(a, sizeof a, w->week_u[BW_SELF] - w->week_u[BW_NONE]);
 	printf("# self-consumption vs no battery: %s\n", a);
+	money(a, sizeof a, w->mean_retail);
+	money(b, sizeof b, w->left_u[BW_SELF]);
+	money(c, sizeof c, w->left_u[BW_PLAN]);
+	printf(
+	    "# energy left in the battery against the start of the week, valued at the week's mean"
+	    " retail (%s/kWh):\n#   self-consumption %s, plan %s;",
+	    a, b, c);
+	money(a, sizeof a, w->week_u[BW_SELF] + w->left_u[BW_SELF]);
+	money(b, sizeof b, w->week_u[BW_PLAN] + w->left_u[BW_PLAN]);
+	money(c, sizeof c,
+	      w->week_u[BW_PLAN] + w->left_u[BW_PLAN] - w->week_u[BW_SELF] - w->left_u[BW_SELF]);
+	printf(" the week with it: self-consumption %s, plan %s, plan-self %s\n", a, b, c);
 	for (int s = 0; s < BW_NSTRAT; s++)
 		printf(
 		    "# %-16s import %7.1f kWh  export %7.1f kWh  charged %6.1f  discharged %6.1f  "
@@ -84,6 +96,10 @@ test_week(void **state)
 	/* the plan beats the battery left to itself, which beats no battery:
 	 * each by at least 1.00 over the week */
 	assert_true(w.week_u[BW_PLAN] > w.week_u[BW_SELF] + 1000000);
+	/* ... also when the energy left in each battery at the end counts at
+	 * the most it could be worth */
+	assert_true(w.week_u[BW_PLAN] + w.left_u[BW_PLAN] >
+	            w.week_u[BW_SELF] + w.left_u[BW_SELF] + 1000000);
 	assert_true(w.week_u[BW_SELF] > w.week_u[BW_NONE] + 1000000);
 	/* the reserve is never crossed (the sim's own controller keeps it too) */
 	assert_true(w.min_soc_pct[BW_PLAN] >= BW_RES_PCT - 1e-9);

@@ -10,9 +10,7 @@
 #include "peerwatt/log.h"
 #include "peerwatt/money.h"
 
-struct aledger {
-	sqlite3 *db;
-};
+#include "agent/aledger_int.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS prices(interval INTEGER PRIMARY KEY,"
@@ -186,12 +184,6 @@ aledger_add_result(struct aledger *l, const struct pw_result *r, const uint8_t m
 }
 
 static int64_t
-clamp64(uint64_t v)
-{
-	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
-static int64_t
 query_i64(struct aledger *l, const char *sql, int64_t arg, int64_t dflt)
 {
 	sqlite3_stmt *st;
@@ -214,7 +206,7 @@ aledger_order_traded_wh(struct aledger *l, uint8_t side, uint64_t seq)
 	    l,
 	    side == PW_SIDE_BUY ? "SELECT sum(qty_wh) FROM trades WHERE side = 1 AND buy_seq = ?"
 	                        : "SELECT sum(qty_wh) FROM trades WHERE side = 2 AND sell_seq = ?",
-	    clamp64(seq), 0);
+	    aledger_clamp64(seq), 0);
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
@@ -222,7 +214,7 @@ uint64_t
 aledger_sold_wh(struct aledger *l, uint64_t interval)
 {
 	int64_t v = query_i64(l, "SELECT sum(qty_wh) FROM trades WHERE side = 2 AND interval = ?",
-	                      clamp64(interval), 0);
+	                      aledger_clamp64(interval), 0);
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
@@ -236,8 +228,8 @@ aledger_sold_wh(struct aledger *l, uint64_t interval)
 uint64_t
 aledger_battery_sold_wh(struct aledger *l, uint64_t interval)
 {
-	int64_t v =
-	    query_i64(l, "SELECT CAST(" BATTERY_SOLD_IN("?1") " AS INTEGER)", clamp64(interval), 0);
+	int64_t v = query_i64(l, "SELECT CAST(" BATTERY_SOLD_IN("?1") " AS INTEGER)",
+	                      aledger_clamp64(interval), 0);
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
@@ -252,7 +244,7 @@ aledger_result_price(struct aledger *l, uint64_t iv, int32_t *price, uint64_t *v
 	if (sqlite3_prepare_v2(l->db, "SELECT price, volume_wh FROM prices WHERE interval = ?", -1,
 	                       &st, NULL) != SQLITE_OK)
 		return 0;
-	sqlite3_bind_int64(st, 1, clamp64(iv));
+	sqlite3_bind_int64(st, 1, aledger_clamp64(iv));
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		/* a stored row is input too: out of range reads as none */
 		int64_t p = sqlite3_column_int64(st, 0), v = sqlite3_column_int64(st, 1);
@@ -308,11 +300,11 @@ aledger_add_statement(struct aledger *l, const uint8_t *frame, size_t len,
 	int64_t a[12] = { (int64_t)s->interval,
 		          0,
 		          s->flags,
-		          clamp64(s->bought_wh),
-		          clamp64(s->sold_wh),
-		          clamp64(s->export_wh),
-		          clamp64(s->import_wh),
-		          clamp64(imb),
+		          aledger_clamp64(s->bought_wh),
+		          aledger_clamp64(s->sold_wh),
+		          aledger_clamp64(s->export_wh),
+		          aledger_clamp64(s->import_wh),
+		          aledger_clamp64(imb),
 		          s->fee_u,
 		          s->net_u,
 		          s->baseline_u,
@@ -364,8 +356,8 @@ first_interval(struct aledger *l, const char *sql, uint64_t after, uint64_t upto
 
 	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return PW_ERR_DB;
-	sqlite3_bind_int64(st, 1, clamp64(after));
-	sqlite3_bind_int64(st, 2, clamp64(upto));
+	sqlite3_bind_int64(st, 1, aledger_clamp64(after));
+	sqlite3_bind_int64(st, 2, aledger_clamp64(upto));
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		*iv = (uint64_t)sqlite3_column_int64(st, 0);
 		rc = PW_OK;
@@ -473,7 +465,7 @@ aledger_prev_checkpoint(struct aledger *l, uint64_t size, struct pw_checkpoint *
 	    l,
 	    "SELECT frame FROM checkpoints WHERE tree_size < ?1 AND consistent = 1"
 	    " ORDER BY tree_size DESC LIMIT 1",
-	    clamp64(size), cp);
+	    aledger_clamp64(size), cp);
 }
 
 pw_err
@@ -483,7 +475,7 @@ aledger_next_checkpoint(struct aledger *l, uint64_t size, struct pw_checkpoint *
 	    l,
 	    "SELECT frame FROM checkpoints WHERE tree_size > ?1 AND consistent = 1"
 	    " ORDER BY tree_size LIMIT 1",
-	    clamp64(size), cp);
+	    aledger_clamp64(size), cp);
 }
 
 pw_err
@@ -522,7 +514,7 @@ aledger_root(struct aledger *l, uint64_t size, uint8_t root[PW_HASH_LEN])
 pw_err
 aledger_set_consistent(struct aledger *l, uint64_t size, int state)
 {
-	int64_t a[2] = { state, clamp64(size) };
+	int64_t a[2] = { state, aledger_clamp64(size) };
 	return run(l, "UPDATE checkpoints SET consistent = ?1 WHERE tree_size = ?2", a, 2, 0, NULL,
 	           0, NULL);
 }
@@ -543,7 +535,7 @@ fee_share(int64_t fee_u, int64_t qty_wh, int64_t cum_wh, int64_t bought_wh)
 static int64_t
 page_bound(uint64_t before)
 {
-	return before == 0 ? INT64_MAX : clamp64(before);
+	return before == 0 ? INT64_MAX : aledger_clamp64(before);
 }
 
 /* Adds "more" (rows exist below `oldest`) and "before" to a page. */
@@ -736,72 +728,6 @@ sums_json(const int64_t v[SUMS])
 	                 "settled", (json_int_t)v[6], "battery_sold_wh", (json_int_t)v[7]);
 }
 
-pw_err
-aledger_add_energy(struct aledger *l, uint64_t interval, int64_t pv_wh, uint64_t import_wh,
-                   uint64_t export_wh, int64_t bat_charge_wh, int64_t bat_discharge_wh)
-{
-	sqlite3_stmt *st;
-	int r;
-
-	if (interval > INT64_MAX || import_wh > INT64_MAX || export_wh > INT64_MAX ||
-	    (bat_charge_wh < 0) != (bat_discharge_wh < 0))
-		return PW_ERR_RANGE;
-	if (sqlite3_prepare_v2(
-	        l->db,
-	        "INSERT OR REPLACE INTO energy(interval, pv_wh, import_wh, export_wh,"
-	        " bat_charge_wh, bat_discharge_wh) VALUES (?, ?, ?, ?, ?, ?)",
-	        -1, &st, NULL) != SQLITE_OK)
-		return PW_ERR_DB;
-	sqlite3_bind_int64(st, 1, (int64_t)interval);
-	if (pv_wh >= 0)
-		sqlite3_bind_int64(st, 2, pv_wh);
-	else
-		sqlite3_bind_null(st, 2);
-	sqlite3_bind_int64(st, 3, (int64_t)import_wh);
-	sqlite3_bind_int64(st, 4, (int64_t)export_wh);
-	if (bat_charge_wh >= 0) {
-		sqlite3_bind_int64(st, 5, bat_charge_wh);
-		sqlite3_bind_int64(st, 6, bat_discharge_wh);
-	} else {
-		sqlite3_bind_null(st, 5);
-		sqlite3_bind_null(st, 6);
-	}
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? PW_OK : PW_ERR_DB;
-}
-
-int
-aledger_battery_energy(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint64_t *charged_wh,
-                       uint64_t *discharged_wh)
-{
-	sqlite3_stmt *st;
-	int n = -1;
-
-	*charged_wh = *discharged_wh = 0;
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT count(*), total(bat_charge_wh), total(bat_discharge_wh)"
-	                       " FROM energy WHERE interval >= ? AND interval < ?"
-	                       " AND bat_charge_wh >= 0 AND bat_discharge_wh >= 0",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, clamp64(from_iv));
-	sqlite3_bind_int64(st, 2, clamp64(to_iv));
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		/* a stored row is input too: sums beyond int64 are refused */
-		double c = sqlite3_column_double(st, 1), d = sqlite3_column_double(st, 2);
-		n = sqlite3_column_int(st, 0);
-		if (c < 0 || d < 0 || c > 9.0e18 || d > 9.0e18) {
-			n = -1;
-		} else {
-			*charged_wh = (uint64_t)c;
-			*discharged_wh = (uint64_t)d;
-		}
-	}
-	sqlite3_finalize(st);
-	return n;
-}
-
 static json_t *
 int_or_null(sqlite3_stmt *st, int col)
 {
@@ -814,7 +740,7 @@ json_t *
 aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint32_t interval_s)
 {
 	sqlite3_stmt *st;
-	int64_t day[SUMS], all[SUMS], lo = clamp64(from_iv), hi = clamp64(to_iv);
+	int64_t day[SUMS], all[SUMS], lo = aledger_clamp64(from_iv), hi = aledger_clamp64(to_iv);
 	int64_t un_sold = 0, un_bought = 0;
 	json_t *arr, *doc;
 
@@ -935,7 +861,7 @@ aledger_counts(struct aledger *l, uint64_t *trades, uint64_t *statements, uint64
 pw_err
 aledger_tag_order(struct aledger *l, uint64_t seq, int tag)
 {
-	int64_t a[2] = { clamp64(seq), tag };
+	int64_t a[2] = { aledger_clamp64(seq), tag };
 	return run(l, "INSERT OR REPLACE INTO order_tags(seq, tag) VALUES (?, ?)", a, 2, 0, NULL, 0,
 	           NULL);
 }
@@ -943,7 +869,8 @@ aledger_tag_order(struct aledger *l, uint64_t seq, int tag)
 int
 aledger_order_tag(struct aledger *l, uint64_t seq)
 {
-	int64_t t = query_i64(l, "SELECT tag FROM order_tags WHERE seq = ?", clamp64(seq), 0);
+	int64_t t =
+	    query_i64(l, "SELECT tag FROM order_tags WHERE seq = ?", aledger_clamp64(seq), 0);
 	return t < 0 || t > 1000 ? 0 : (int)t;
 }
 

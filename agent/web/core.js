@@ -149,8 +149,13 @@ window.PW = (function () {
 	function signed(u) {
 		return el('span', fmtSignedMoney(u), u > 0 ? 'pos' : u < 0 ? 'neg' : '');
 	}
+	/* the column names of a table (a hidden column is not shown) */
 	function labelsOf(id) {
-		return [...$(id).querySelectorAll('thead th')].map((th) => th.textContent);
+		return [...$(id).querySelectorAll('thead th')].filter((th) => !th.hidden).map((th) => th.textContent);
+	}
+	/* whether the household has a battery (api/state "battery") */
+	function hasBattery() {
+		return !!(S.state && S.state.battery);
 	}
 	function setMessage(id, text, ok) {
 		const m = $(id);
@@ -203,7 +208,7 @@ window.PW = (function () {
 		S, $, SHOW_ROWS, RENDER, stateViews, onStart, sseCount,
 		fmtW, fmtWh, ctPerKwh, fmtPrice, fmtMoney, fmtSignedMoney, fmtSignedWh, intervalS, fmtTime, fmtInterval,
 		parseWhole, parsePrice,
-		el, row, badge, signed, labelsOf, setMessage, fillTable,
+		el, row, badge, signed, labelsOf, setMessage, fillTable, hasBattery,
 		api, refresh,
 		showLogin: () => {}, /* app.js sets it */
 	};

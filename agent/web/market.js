@@ -9,7 +9,7 @@
  */
 'use strict';
 (function (PW) {
-	const { S, $, RENDER, onStart, api, refresh, fmtWh, fmtPrice, ctPerKwh, fmtMoney, fmtSignedMoney, fmtSignedWh, fmtTime, fmtInterval, intervalS, parseWhole, parsePrice, el, row, badge, signed, labelsOf, setMessage, fillTable, SHOW_ROWS } = PW;
+	const { S, $, RENDER, onStart, api, refresh, fmtWh, fmtPrice, ctPerKwh, fmtMoney, fmtSignedMoney, fmtSignedWh, fmtTime, fmtInterval, intervalS, parseWhole, parsePrice, el, row, badge, signed, labelsOf, setMessage, fillTable, hasBattery, SHOW_ROWS } = PW;
 	const SHOW_OPEN = 10; /* open orders shown before "Show all" */
 	const OPEN_STATUSES = ['queued', 'pending', 'acked'];
 
@@ -186,12 +186,17 @@
 
 	function renderStatements(s) {
 		const list = (s.statements || []).concat(pagedRows('statements', 'interval', s));
+		const bat = hasBattery();
+		for (const id of ['st-battery-h', 'st-battery-dt', 'st-battery-dd']) $(id).hidden = !bat;
 		const labels = labelsOf('statements');
 		showRows('statements', 'statements', list.map((x) => {
 			/* positive = energy or money to you: bought and imported are + */
-			const tr = row([fmtInterval(x.interval), fmtSignedWh(x.traded_wh), fmtSignedWh(-x.delivered_wh),
+			const cells = [fmtInterval(x.interval), fmtSignedWh(x.traded_wh), fmtSignedWh(-x.delivered_wh),
 				fmtWh(x.imbalance_wh), fmtMoney(x.fees_u), signed(x.net_u), signed(x.baseline_u),
-				signed(x.saving_u), badge(x.verified)], labels);
+				signed(x.saving_u), badge(x.verified)];
+			/* of what was sold, from the battery: only with a battery */
+			if (bat) cells.splice(2, 0, fmtWh(x.battery_sold_wh || 0));
+			const tr = row(cells, labels);
 			if (x.flagged) tr.title = 'Settled without a meter reading (conservative rule)';
 			return tr;
 		}));

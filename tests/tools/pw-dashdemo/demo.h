@@ -28,6 +28,7 @@
 #define DEMO_FEE            10000    /* grid fee per kWh, paid by the buyer */
 #define DEMO_MAX_IMPORT_WH  20000    /* per interval */
 #define DEMO_PAGE           20       /* rows of a page, as the agent's */
+#define DEMO_SUMS           8        /* running sums of Today and all time */
 #define DEMO_ENERGY         96       /* intervals of the energy chart */
 
 struct demo_order {
@@ -49,13 +50,28 @@ struct demo_trade {
 struct demo_statement {
 	uint64_t interval;
 	int64_t traded_wh, fees_u, net_u, baseline_u;
+	int64_t battery_sold_wh; /* of the energy sold, what came from the battery */
 	int age;
 };
 
 /* Energy of one cleared interval, for the Today chart. */
 struct demo_energy {
 	uint64_t interval;
-	int64_t pv_wh, house_wh, bought_wh, sold_wh;
+	int64_t pv_wh, house_wh, bought_wh, sold_wh, battery_sold_wh;
+};
+
+/* The fake battery (battery.c): 10 kWh, a reserve of 10 %, on a fake
+ * devices' clock on which each interval lasts 30 minutes and the interval
+ * under way at start begins at 19:00 (so the 12 intervals of history before
+ * it are 13:00-18:30: storing at midday, selling from 17:00). */
+struct demo_battery {
+	bool on;             /* --battery or --battery-off */
+	bool control_off;    /* --battery-off: [battery] control = off, no plan */
+	uint64_t start_iv;   /* the interval that began at 19:00 */
+	int64_t stored_wh;   /* now */
+	int64_t power_w;     /* > 0 discharging, < 0 charging */
+	int64_t today_wh[3]; /* charged, discharged, sold today */
+	uint64_t today_day;  /* first interval of the day of today_wh */
 };
 
 struct demo {
@@ -81,9 +97,11 @@ struct demo {
 	struct demo_energy energy[DEMO_ENERGY];
 	size_t nenergy;
 	/* running sums of every statement and of the day's (sold, bought,
-	 * earned, paid, net, saving, count): the rings above forget */
-	int64_t all_sums[7], day_sums[7];
+	 * earned, paid, net, saving, count, sold from the battery): the rings
+	 * above forget */
+	int64_t all_sums[DEMO_SUMS], day_sums[DEMO_SUMS];
 	uint64_t sums_day; /* first interval of the day of day_sums */
+	struct demo_battery bat;
 };
 
 /* world.c */
@@ -101,6 +119,13 @@ pw_err demo_bid(void *ctx, const struct dash_bid *bid, uint64_t *seq_out, char *
 pw_err demo_cancel(void *ctx, uint64_t seq, char *msg, size_t cap);
 pw_err demo_settings(void *ctx, const struct dash_settings *s, char *msg, size_t cap);
 void demo_metrics(void *ctx, FILE *out);
+
+/* battery.c */
+void demo_bat_init(struct demo *dm, bool control_off);
+int64_t demo_bat_clear(struct demo *dm, uint64_t i);
+void demo_bat_tick(struct demo *dm);
+json_t *demo_bat_state(struct demo *dm);
+json_t *demo_bat_plan(struct demo *dm);
 
 /* docs.c */
 json_t *demo_get(void *ctx, enum dash_doc doc);

@@ -38,7 +38,8 @@ doc_state(struct demo *dm)
 {
 	json_t *pv = dm->inverter_down ? json_null() : json_integer(dm->pv_w);
 	json_t *house = dm->inverter_down ? json_null() : json_integer(dm->house_w);
-	json_t *grid = dm->inverter_down ? json_null() : json_integer(dm->house_w - dm->pv_w);
+	json_t *grid = dm->inverter_down ? json_null()
+	                                 : json_integer(dm->house_w - dm->pv_w - dm->bat.power_w);
 	json_t *surplus = dm->inverter_down ? json_null() : json_integer(dm->pv_w - dm->house_w);
 	int64_t fc = (dm->pv_w - dm->house_w) * 900 / 3600 /* a 15-minute interval, as the chart */;
 	json_t *problems = json_array();
@@ -47,7 +48,8 @@ doc_state(struct demo *dm)
 		json_decref(pv);
 		pv = dm->inverter_down ? json_null() : json_integer(0);
 		json_decref(grid);
-		grid = dm->inverter_down ? json_null() : json_integer(dm->house_w);
+		grid =
+		    dm->inverter_down ? json_null() : json_integer(dm->house_w - dm->bat.power_w);
 		json_decref(surplus);
 		surplus = dm->inverter_down ? json_null() : json_integer(0);
 		fc = 0;
@@ -84,6 +86,8 @@ doc_state(struct demo *dm)
 	    dm->exchange_down ? "no reply for 30 s" : "", "inverter", "reachable",
 	    !dm->inverter_down, "detail", dm->inverter_down ? "Modbus timeout" : "", "has_pv",
 	    !dm->no_pv, "problems", problems);
+	if (doc != NULL)
+		json_object_set_new(doc, "battery", demo_bat_state(dm));
 	if (doc != NULL && dm->negative)
 		json_object_set_new(
 		    doc, "curtailment",
@@ -328,13 +332,14 @@ doc_statements(struct demo *dm, uint64_t before)
 		/* a buyer imports what it bought: metered = -delivered */
 		json_array_append_new(
 		    a,
-		    json_pack("{s:I,s:I,s:I,s:i,s:I,s:I,s:I,s:I,s:b,s:I,s:o}", "interval",
+		    json_pack("{s:I,s:I,s:I,s:i,s:I,s:I,s:I,s:I,s:b,s:I,s:o,s:I}", "interval",
 		              (json_int_t)s->interval, "traded_wh", (json_int_t)s->traded_wh,
 		              "delivered_wh", (json_int_t)-s->traded_wh, "imbalance_wh", 0,
 		              "fees_u", (json_int_t)s->fees_u, "net_u", (json_int_t)s->net_u,
 		              "baseline_u", (json_int_t)s->baseline_u, "saving_u", (json_int_t)sav,
 		              "flagged", 0, "log_index", (json_int_t)(100 + k * 7), "verified",
-		              s->age >= 1 ? json_true() : json_null()));
+		              s->age >= 1 ? json_true() : json_null(), "battery_sold_wh",
+		              (json_int_t)s->battery_sold_wh));
 		oldest = s->interval;
 		n++;
 	}
@@ -347,12 +352,12 @@ doc_statements(struct demo *dm, uint64_t before)
 }
 
 static json_t *
-sums(int64_t v[7])
+sums(const int64_t v[DEMO_SUMS])
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sold_wh", (json_int_t)v[0], "bought_wh",
-	                 (json_int_t)v[1], "earned_u", (json_int_t)v[2], "paid_u", (json_int_t)v[3],
-	                 "net_u", (json_int_t)v[4], "saving_u", (json_int_t)v[5], "settled",
-	                 (json_int_t)v[6]);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sold_wh", (json_int_t)v[0],
+	                 "bought_wh", (json_int_t)v[1], "earned_u", (json_int_t)v[2], "paid_u",
+	                 (json_int_t)v[3], "net_u", (json_int_t)v[4], "saving_u", (json_int_t)v[5],
+	                 "settled", (json_int_t)v[6], "battery_sold_wh", (json_int_t)v[7]);
 }
 
 /* The Today document of the agent (aledger_json_today) from the demo's
@@ -361,7 +366,7 @@ static json_t *
 doc_today(struct demo *dm)
 {
 	uint64_t from = demo_day_first(dm);
-	int64_t day[7] = { 0 }, all[7] = { 0 };
+	int64_t day[DEMO_SUMS] = { 0 }, all[DEMO_SUMS] = { 0 };
 	json_t *arr = json_array(), *doc;
 	size_t k;
 
@@ -374,13 +379,14 @@ doc_today(struct demo *dm)
 		if (e->interval < from)
 			continue;
 		json_array_append_new(
-		    arr, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "interval",
+		    arr, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "interval",
 		                   (json_int_t)e->interval, "start",
 		                   (json_int_t)(e->interval * dm->interval_s), "pv_wh",
 		                   (json_int_t)e->pv_wh, "house_wh", (json_int_t)e->house_wh,
 		                   "import_wh", (json_int_t)(grid > 0 ? grid : 0), "export_wh",
 		                   (json_int_t)(grid < 0 ? -grid : 0), "sold_wh",
-		                   (json_int_t)e->sold_wh, "bought_wh", (json_int_t)e->bought_wh));
+		                   (json_int_t)e->sold_wh, "bought_wh", (json_int_t)e->bought_wh,
+		                   "battery_sold_wh", (json_int_t)e->battery_sold_wh));
 	}
 	doc = sums(day);
 	json_object_set_new(doc, "from_interval", json_integer((json_int_t)from));
@@ -431,6 +437,8 @@ demo_get(void *ctx, enum dash_doc doc)
 		return doc_today(dm);
 	case DASH_DOC_OUTLOOK:
 		return doc_outlook(dm);
+	case DASH_DOC_PLAN:
+		return demo_bat_plan(dm);
 	case DASH_DOC_SETTINGS:
 		return json_pack("{s:I,s:I,s:b}", "min_price_uper_kwh",
 		                 (json_int_t)dm->settings.min_price_uper_kwh, "reserve_wh",

@@ -1,6 +1,7 @@
 /*
- * pw-dashdemo (tests/tools/pw-dashdemo/, its parts in demo.h): the dashboard (agent/dash.c) with a
- * fake household behind it, for the browser tests of the page and for trying the page by hand.
+ * pw-dashdemo (tests/tools/pw-dashdemo/, its parts in demo.h): the
+ * dashboard (agent/dash.c) with a fake household behind it, for the browser
+ * tests of the page and for trying the page by hand.
  *
  * Power values change every second; every --interval-s seconds the fake
  * market clears the interval that just closed at a price that follows a slow
@@ -15,7 +16,7 @@
  *
  *   pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] [--token T]
  *               [--exchange-down] [--inverter-down] [--no-pv] [--seed N]
- *               [--negative] [--no-outlook]
+ *               [--negative] [--no-outlook] [--battery | --battery-off]
  *
  * --negative: a market with a negative feed-in tariff (-5.0 ct/kWh) whose
  * clearing prices lie between -3.0 and -1.0 ct/kWh (sellers pay), and the
@@ -26,6 +27,18 @@
  * from the current one: a morning and an evening peak, a cheap middle
  * with a negative feed-in stretch.  --exchange-down makes it "stale",
  * --no-outlook "none" (no outlook received).
+ *
+ * --battery: a 10 kWh battery (battery.c) on a fake devices' clock of
+ * 30-minute intervals that starts at 19:00: /api/state "battery" (state of
+ * charge, power, the setpoint in force, today's energy), /api/plan
+ * "planned" with the next 48 intervals (store at midday, sell in the
+ * evening peak, cover at night, hold) and their reasons, and the energy it
+ * sold in the statements, trades and Today ("battery_sold_wh"; the 12
+ * intervals of history before the start, 13:00-18:30, store and then sell).
+ * --battery-off: the same battery on its own controller ([battery] control
+ * = off): /api/plan "off" with its message, nothing sold from it.  Without
+ * either, "battery" is null and /api/plan says "none".  Both combine with
+ * the other options.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -53,7 +66,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] "
 	           "[--token T]\n                   [--exchange-down] [--inverter-down] "
-	           "[--no-pv] [--seed N] [--negative] [--no-outlook]\n");
+	           "[--no-pv] [--seed N] [--negative] [--no-outlook]\n"
+	           "                   [--battery | --battery-off]\n");
 }
 
 int
@@ -70,6 +84,8 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "negative", no_argument, NULL, 'N' },
 		{ "no-outlook", no_argument, NULL, 'O' },
+		{ "battery", no_argument, NULL, 'B' },
+		{ "battery-off", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -85,7 +101,7 @@ main(int argc, char **argv)
 	time_t next_tick;
 	char *end;
 	long v;
-	int c, i;
+	int c, i, battery = 0;
 
 	log_init("pw-dashdemo", LOG_LEVEL_INFO);
 	dm.interval_s = 10;
@@ -132,6 +148,10 @@ main(int argc, char **argv)
 		case 'O':
 			dm.no_outlook = true;
 			break;
+		case 'B':
+		case 'b':
+			battery = c == 'B' ? 1 : 2;
+			break;
 		case 'N':
 			dm.negative = true;
 			dm.settings.min_price_uper_kwh = -40000;
@@ -159,6 +179,8 @@ main(int argc, char **argv)
 
 	/* A little price history so the chart has a line from the start. */
 	last_interval = demo_now_interval(&dm);
+	if (battery)
+		demo_bat_init(&dm, battery == 2);
 	demo_tick_power(&dm);
 	for (i = 12; i > 0; i--)
 		demo_clear_interval(&dm, last_interval - (uint64_t)i);

@@ -237,7 +237,29 @@ add_sums(struct demo *dm, const struct demo_statement *s)
 		v[j][4] += s->net_u;
 		v[j][5] += s->net_u - s->baseline_u;
 		v[j][6]++;
+		v[j][7] += s->battery_sold_wh;
 	}
+}
+
+/* A trade of interval i at price p (the oldest forgotten when full). */
+static struct demo_trade *
+add_trade(struct demo *dm, uint64_t i, uint64_t qty_wh, int32_t p, bool buy)
+{
+	struct demo_trade *t;
+
+	if (dm->ntrades == DEMO_MAX_TRADES) {
+		memmove(&dm->trades[0], &dm->trades[1],
+		        (DEMO_MAX_TRADES - 1) * sizeof dm->trades[0]);
+		dm->ntrades--;
+	}
+	t = &dm->trades[dm->ntrades++];
+	t->interval = i;
+	t->qty_wh = qty_wh;
+	t->price = p;
+	t->buy = buy;
+	t->amount_u = demo_amount(qty_wh, p);
+	t->fee_u = buy ? demo_amount(qty_wh, DEMO_FEE) : 0;
+	return t;
 }
 
 /* Clears interval i (just closed): history, own fills, statements. */
@@ -245,7 +267,7 @@ void
 demo_clear_interval(struct demo *dm, uint64_t i)
 {
 	int32_t p = demo_price(dm, i);
-	int64_t bought = 0, sold = 0, net = 0, fees = 0, baseline = 0;
+	int64_t bought = 0, sold = 0, net = 0, fees = 0, baseline = 0, bat_sold;
 	size_t k;
 
 	for (k = 0; k < dm->norders; k++) {
@@ -255,20 +277,8 @@ demo_clear_interval(struct demo *dm, uint64_t i)
 			continue;
 		bool buy = strcmp(o->side, "buy") == 0;
 		if ((buy && o->price >= p) || (!buy && o->price <= p)) {
-			struct demo_trade *t;
+			struct demo_trade *t = add_trade(dm, i, o->qty_wh, p, buy);
 			snprintf(o->status, sizeof o->status, "filled");
-			if (dm->ntrades == DEMO_MAX_TRADES) {
-				memmove(&dm->trades[0], &dm->trades[1],
-				        (DEMO_MAX_TRADES - 1) * sizeof dm->trades[0]);
-				dm->ntrades--;
-			}
-			t = &dm->trades[dm->ntrades++];
-			t->interval = i;
-			t->qty_wh = o->qty_wh;
-			t->price = p;
-			t->buy = buy;
-			t->amount_u = demo_amount(o->qty_wh, p);
-			t->fee_u = buy ? demo_amount(o->qty_wh, DEMO_FEE) : 0;
 			if (buy) {
 				bought += (int64_t)o->qty_wh;
 				net -= t->amount_u + t->fee_u;
@@ -282,6 +292,15 @@ demo_clear_interval(struct demo *dm, uint64_t i)
 		} else {
 			snprintf(o->status, sizeof o->status, "expired");
 		}
+	}
+	/* the battery's offer of stored energy (battery.c): sold at the
+	 * clearing price, as an offer priced at its keep value would be */
+	bat_sold = demo_bat_clear(dm, i);
+	if (bat_sold > 0) {
+		struct demo_trade *t = add_trade(dm, i, (uint64_t)bat_sold, p, false);
+		sold += bat_sold;
+		net += t->amount_u;
+		baseline += demo_amount((uint64_t)bat_sold, demo_feed_in(dm));
 	}
 	if (dm->nhist == DEMO_HISTORY) {
 		memmove(dm->hist_interval, dm->hist_interval + 1,
@@ -308,6 +327,7 @@ demo_clear_interval(struct demo *dm, uint64_t i)
 		e->house_wh = dm->house_w * 900 / 3600;
 		e->bought_wh = bought;
 		e->sold_wh = sold;
+		e->battery_sold_wh = bat_sold > 0 ? bat_sold : 0;
 	}
 	if (bought != 0 || sold != 0) {
 		struct demo_statement *s;
@@ -322,6 +342,7 @@ demo_clear_interval(struct demo *dm, uint64_t i)
 		s->fees_u = fees;
 		s->net_u = net;
 		s->baseline_u = baseline;
+		s->battery_sold_wh = bat_sold > 0 ? bat_sold : 0;
 		s->age = 0;
 		add_sums(dm, s);
 	}
@@ -370,6 +391,7 @@ demo_tick(struct demo *dm, uint64_t *last_interval)
 		(*last_interval)++;
 		market = true;
 	}
+	demo_bat_tick(dm);
 	auto_sell(dm, cur + 1);
 	dash_notify(dm->dash, DASH_DOC_STATE);
 	dash_notify(dm->dash, DASH_DOC_ORDERS);
@@ -378,5 +400,6 @@ demo_tick(struct demo *dm, uint64_t *last_interval)
 		dash_notify(dm->dash, DASH_DOC_MARKET);
 		dash_notify(dm->dash, DASH_DOC_TRADES);
 		dash_notify(dm->dash, DASH_DOC_TODAY);
+		dash_notify(dm->dash, DASH_DOC_PLAN);
 	}
 }

@@ -45,6 +45,7 @@
 			scales: { x: { time: true } },
 			legend: { show: true, live: false },
 			cursor: { points: { show: false } },
+			hooks: { draw: [markZero] },
 		}, [[]].concat(OUTLOOK.map(() => [])), box);
 		if (S.outlook) renderOutlook(S.outlook);
 		new ResizeObserver(() => {
@@ -111,18 +112,19 @@
 			marks.appendChild(li);
 		}
 		ensureOutlookChart();
-		if (S.ochart) {
-			S.ochart.setData(S.outlookData);
-			/* where zero and the lowest floor are drawn (CSS px from the
-			 * top): the browser test checks a negative feed-in lies below
-			 * the zero line */
-			const floors = S.outlookData[2].filter((v) => v !== null);
-			if (floors.length) {
-				box.dataset.zeroY = String(Math.round(S.ochart.valToPos(0, 'y')));
-				box.dataset.minFloorY = String(Math.round(S.ochart.valToPos(Math.min(...floors), 'y')));
-				box.dataset.minFloor = String(Math.min(...floors));
-			}
-		}
+		if (S.ochart) S.ochart.setData(S.outlookData);
+	}
+	/* Where zero and the lowest floor are drawn (CSS px from the top): the
+	 * browser test checks a negative feed-in lies below the zero line.
+	 * After each draw: uPlot sets its scales when it draws, not in setData. */
+	function markZero(u) {
+		const box = $('outlook-chart');
+		const floors = (S.outlookData ? S.outlookData[2] : []).filter((v) => v !== null);
+		const zeroY = u.valToPos(0, 'y'), floorY = floors.length ? u.valToPos(Math.min(...floors), 'y') : NaN;
+		if (!floors.length || !Number.isFinite(zeroY) || !Number.isFinite(floorY)) return;
+		box.dataset.zeroY = String(Math.round(zeroY));
+		box.dataset.minFloorY = String(Math.round(floorY));
+		box.dataset.minFloor = String(Math.min(...floors));
 	}
 
 	RENDER.outlook = renderOutlook;

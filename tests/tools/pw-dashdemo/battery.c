@@ -289,12 +289,13 @@ demo_bat_plan(struct demo *dm)
 {
 	static struct bat_step st[BAT_STEPS];
 	uint64_t cur = demo_now_interval(dm);
-	int64_t stored = dm->bat.stored_wh, self = dm->bat.stored_wh;
+	int64_t stored = dm->bat.stored_wh, self;
 	int64_t value = 0, self_value = 0, none_value = 0;
 	json_t *steps = json_array();
 	const char *state = "planned", *msg = "";
 	size_t t;
 
+	self = stored; /* the battery left to itself starts from the same */
 	if (!dm->bat.on) {
 		state = "none";
 		msg = "No battery: the device reports no storage model.";

@@ -251,17 +251,20 @@
 		const st = $('plan-state');
 		const steps = state === 'planned' ? p.steps || [] : [];
 		const dur = stepSeconds(p);
-		const hours = steps.length * dur / 3600;
-		const hoursText = (Number.isInteger(hours) ? String(hours) : hours.toFixed(1)) + ' hour' + (hours === 1 ? '' : 's');
+		const hoursText = (h) => (Number.isInteger(h) ? String(h) : h.toFixed(1)) + ' hour' + (h === 1 ? '' : 's');
+		/* planned: the page's own sentence (the agent's says the same) */
 		st.textContent = state === 'planned'
-		    ? 'What your battery will do over the next ' + hoursText + ', and why.' + (p.message ? ' ' + p.message : '')
+		    ? 'What your battery will do over the next ' + hoursText(steps.length * dur / 3600) + ', and why.'
 		    : p.message || STATE_TEXT[state] || '';
 		st.className = 'plan-state ' + state;
 		const val = $('plan-value');
 		const known = (x) => x !== null && x !== undefined;
 		if (steps.length && known(p.value_u) && known(p.self_value_u)) {
 			const d = p.value_u - p.self_value_u;
-			val.textContent = 'Over the next ' + hoursText + ' the plan is expected to earn ' + fmtMoney(Math.abs(d)) +
+			/* the values cover the plan's whole horizon (horizon_h), which
+			 * may be longer than the steps shown */
+			const over = known(p.horizon_h) && p.horizon_h > 0 ? 'Over the next ' + hoursText(p.horizon_h) : 'Over the plan\'s horizon';
+			val.textContent = over + ' the plan is expected to earn ' + fmtMoney(Math.abs(d)) +
 			    (d >= 0 ? ' more' : ' less') + ' than the battery on its own.';
 			val.dataset.diffU = String(d);
 			val.hidden = false;

@@ -336,9 +336,11 @@ demo_bat_plan(struct demo *dm)
 		                     "local_uper_kwh", s->local, "feedin_uper_kwh", s->feedin,
 		                     "retail_uper_kwh", s->retail, "reason", s->reason));
 	}
-	return json_pack("{s:s,s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:I}", "state", state, "message", msg,
-	                 "interval_s", (json_int_t)dm->interval_s, "now_interval", (json_int_t)cur,
-	                 "battery", demo_bat_state(dm), "steps", steps, "value_u",
+	/* horizon_h: the hours the values cover (an extension of the contract
+	 * in BATTERY.md: the agent's horizon may hold more steps than it sends) */
+	return json_pack("{s:s,s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:i}", "state", state, "message",
+	                 msg, "interval_s", (json_int_t)dm->interval_s, "now_interval",
+	                 (json_int_t)cur, "battery", demo_bat_state(dm), "steps", steps, "value_u",
 	                 (json_int_t)value, "self_value_u", (json_int_t)self_value, "none_value_u",
-	                 (json_int_t)none_value);
+	                 (json_int_t)none_value, "horizon_h", BAT_STEPS * BAT_IV_S / 3600);
 }

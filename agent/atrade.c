@@ -392,6 +392,7 @@ sell_block_update(struct agentd *a, int64_t now)
 	sup.have_last = a->fc.have_last;
 	sup.last_export_wh = a->fc.last_wh > 0 ? (uint64_t)a->fc.last_wh : 0;
 	sup.meter_suspect = a->meter_suspect;
+	sup.battery = a->have_rd && a->rd.storage.present;
 	sup.battery_failed = astatus_has(a, ASTATUS_BATTERY_FAILED);
 	sup.soc_known = a->have_rd && a->rd.storage.present && a->rd.storage.has_soc;
 	bat_block_update(a, policy_battery_block(&sup));

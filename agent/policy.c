@@ -39,7 +39,7 @@ policy_sell_block(const struct policy_supply *s)
 		return POLICY_SELL_METER_FAULT;
 	/* Unknown PV (a meter without an inverter model) proves nothing:
 	 * the forecast alone decides there. */
-	if (s->has_pv && s->pv_w <= 0 && (!s->have_last || s->last_export_wh == 0))
+	if (s->has_pv && s->pv_w <= 0 && (s->battery || !s->have_last || s->last_export_wh == 0))
 		return POLICY_SELL_NO_SUPPLY;
 	return POLICY_SELL_OK;
 }

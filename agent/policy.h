@@ -75,6 +75,7 @@ struct policy_supply {
 	int have_last;           /* an interval's export has been measured ... */
 	uint64_t last_export_wh; /* ... and this is the latest */
 	int meter_suspect;       /* the meter's last sample was refused (agent/mcheck.h) */
+	int battery;             /* a home battery: the export may be its, not the PV's */
 	/* the battery (policy_battery_block only) */
 	int battery_failed; /* its setpoint is not in force (ASTATUS_BATTERY_FAILED) */
 	int soc_known;      /* its state of charge was read */
@@ -95,8 +96,10 @@ enum policy_block {
  * policy"): not while its device is unreachable (no reading can be signed,
  * and the exchange settles a missing reading as nothing delivered), and not
  * while its PV produces nothing and the last measured interval exported
- * nothing (night; a battery that exports still shows export), and not
- * while the meter's samples are refused as implausible.  A blocked
+ * nothing (night), or, with a home battery, while its PV produces nothing
+ * whatever was exported (the battery's export is offered by its own offer,
+ * policy_battery_offers, never as PV), and not while the meter's samples
+ * are refused as implausible.  A blocked
  * household's open automatic offers are cancelled.
  */
 enum policy_block policy_sell_block(const struct policy_supply *s);

@@ -291,24 +291,35 @@ test_sell_block(void **state)
 		const char *name;
 	} cases[] = {
 		/* device_ok, has_pv, pv_w, have_last, last_export_wh, meter_suspect,
-		 * battery_failed, soc_known (the battery's block only) */
-		{ { 1, 1, 2500, 1, 400, 0, 0, 0 }, POLICY_SELL_OK, "ok" },
-		{ { 0, 1, 2500, 1, 400, 0, 0, 0 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
-		{ { 0, 0, 0, 0, 0, 0, 0, 0 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
+		 * battery, battery_failed, soc_known (the last two: the battery's
+		 * block only) */
+		{ { 1, 1, 2500, 1, 400, 0, 0, 0, 0 }, POLICY_SELL_OK, "ok" },
+		{ { 0, 1, 2500, 1, 400, 0, 0, 0, 0 },
+		  POLICY_SELL_DEVICE_DOWN,
+		  "device_unreachable" },
+		{ { 0, 0, 0, 0, 0, 0, 0, 0, 0 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
 		/* night: no PV and the last interval exported nothing */
-		{ { 1, 1, 0, 1, 0, 0, 0, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
-		{ { 1, 1, 0, 0, 0, 0, 0, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
-		{ { 1, 1, -3, 1, 0, 0, 0, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
+		{ { 1, 1, 0, 1, 0, 0, 0, 0, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
+		{ { 1, 1, 0, 0, 0, 0, 0, 0, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
+		{ { 1, 1, -3, 1, 0, 0, 0, 0, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
 		/* dusk: PV at 0 but the last interval still exported (a battery
 		 * discharging shows the same): the forecast decides */
-		{ { 1, 1, 0, 1, 120, 0, 0, 0 }, POLICY_SELL_OK, "ok" },
+		{ { 1, 1, 0, 1, 120, 0, 0, 0, 0 }, POLICY_SELL_OK, "ok" },
 		/* dawn: PV producing, nothing exported yet: the forecast decides */
-		{ { 1, 1, 40, 1, 0, 0, 0, 0 }, POLICY_SELL_OK, "ok" },
+		{ { 1, 1, 40, 1, 0, 0, 0, 0, 0 }, POLICY_SELL_OK, "ok" },
 		/* no inverter model: PV unknown, the forecast decides */
-		{ { 1, 0, 0, 1, 0, 0, 0, 0 }, POLICY_SELL_OK, "ok" },
+		{ { 1, 0, 0, 1, 0, 0, 0, 0, 0 }, POLICY_SELL_OK, "ok" },
+		/* a home battery: its export at night is not PV (its own offer
+		 * sells it, docs/agent.md "Selling policy") */
+		{ { 1, 1, 0, 1, 120, 0, 1, 0, 0 }, POLICY_SELL_NO_SUPPLY, "no_production" },
+		{ { 1, 1, 40, 1, 120, 0, 1, 0, 0 }, POLICY_SELL_OK, "ok" },
 		/* the meter's samples are refused as implausible (issue 16) */
-		{ { 1, 1, 2500, 1, 400, 1, 0, 0 }, POLICY_SELL_METER_FAULT, "meter_implausible" },
-		{ { 0, 1, 2500, 1, 400, 1, 0, 0 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
+		{ { 1, 1, 2500, 1, 400, 1, 0, 0, 0 },
+		  POLICY_SELL_METER_FAULT,
+		  "meter_implausible" },
+		{ { 0, 1, 2500, 1, 400, 1, 0, 0, 0 },
+		  POLICY_SELL_DEVICE_DOWN,
+		  "device_unreachable" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

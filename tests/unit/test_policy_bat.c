@@ -130,17 +130,17 @@ test_battery_block(void **state)
 		const char *name;
 	} cases[] = {
 		/* device_ok, has_pv, pv_w, have_last, last_export_wh, meter_suspect,
-		 * battery_failed, soc_known */
-		{ { 1, 1, 2500, 1, 400, 0, 0, 1 }, POLICY_SELL_OK, "ok" },
+		 * battery, battery_failed, soc_known */
+		{ { 1, 1, 2500, 1, 400, 0, 1, 0, 1 }, POLICY_SELL_OK, "ok" },
 		/* night: no production is no block for stored energy */
-		{ { 1, 1, 0, 1, 0, 0, 0, 1 }, POLICY_SELL_OK, "ok" },
-		{ { 0, 1, 0, 1, 0, 0, 0, 1 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
-		{ { 1, 1, 0, 1, 0, 1, 0, 1 }, POLICY_SELL_METER_FAULT, "meter_implausible" },
-		{ { 1, 1, 0, 1, 0, 0, 1, 1 }, POLICY_SELL_BATTERY_FAILED, "battery_failed" },
-		{ { 1, 1, 0, 1, 0, 0, 0, 0 }, POLICY_SELL_SOC_UNKNOWN, "soc_unknown" },
+		{ { 1, 1, 0, 1, 0, 0, 1, 0, 1 }, POLICY_SELL_OK, "ok" },
+		{ { 0, 1, 0, 1, 0, 0, 1, 0, 1 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
+		{ { 1, 1, 0, 1, 0, 1, 1, 0, 1 }, POLICY_SELL_METER_FAULT, "meter_implausible" },
+		{ { 1, 1, 0, 1, 0, 0, 1, 1, 1 }, POLICY_SELL_BATTERY_FAILED, "battery_failed" },
+		{ { 1, 1, 0, 1, 0, 0, 1, 0, 0 }, POLICY_SELL_SOC_UNKNOWN, "soc_unknown" },
 		/* the first that holds, in this order */
-		{ { 0, 1, 0, 1, 0, 1, 1, 0 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
-		{ { 1, 1, 0, 1, 0, 0, 1, 0 }, POLICY_SELL_BATTERY_FAILED, "battery_failed" },
+		{ { 0, 1, 0, 1, 0, 1, 1, 1, 0 }, POLICY_SELL_DEVICE_DOWN, "device_unreachable" },
+		{ { 1, 1, 0, 1, 0, 0, 1, 1, 0 }, POLICY_SELL_BATTERY_FAILED, "battery_failed" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -148,11 +148,24 @@ test_battery_block(void **state)
 		assert_int_equal(b, cases[i].want);
 		assert_string_equal(policy_block_name(b), cases[i].name);
 	}
-	/* the PV offer's block is unchanged by the battery's fields */
+	/* the PV offer: not blocked by the battery's setpoint or state of
+	 * charge; with a battery, no PV production blocks it whatever the last
+	 * interval exported (the battery's export is offered by its own offer,
+	 * never again as PV); without one, a last export still lets the
+	 * forecast decide (dusk) */
 	{
-		struct policy_supply s = { 1, 1, 0, 1, 0, 0, 0, 1 };
+		struct policy_supply s = { 1, 1, 0, 1, 0, 0, 1, 0, 1 };
 		assert_int_equal(policy_sell_block(&s), POLICY_SELL_NO_SUPPLY);
+		s.last_export_wh = 600; /* the battery's sale of the last interval */
+		assert_int_equal(policy_sell_block(&s), POLICY_SELL_NO_SUPPLY);
+		s.battery = 0;
+		assert_int_equal(policy_sell_block(&s), POLICY_SELL_OK);
+		s.battery = 1;
+		s.has_pv = 0; /* PV unknown: the forecast decides */
+		assert_int_equal(policy_sell_block(&s), POLICY_SELL_OK);
+		s.has_pv = 1;
 		s.battery_failed = 1;
+		s.soc_known = 0;
 		s.pv_w = 900;
 		assert_int_equal(policy_sell_block(&s), POLICY_SELL_OK);
 	}

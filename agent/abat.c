@@ -662,6 +662,15 @@ abat_state_json(struct agentd *a)
 	} else {
 		json_object_set_new(doc, "setpoint", json_null());
 	}
+	{
+		/* the devices' day: charged, discharged, sold from the battery
+		 * (docs/dashboard.md) */
+		uint64_t from, to;
+		json_t *day;
+		agentd_day_ivs(a, &from, &to);
+		day = aledger_json_battery_day(a->led, from, to);
+		json_object_set_new(doc, "today", day != NULL ? day : json_null());
+	}
 	return doc;
 }
 

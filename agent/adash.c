@@ -238,26 +238,11 @@ doc_orders(struct agentd *a, uint64_t before)
 	                 oldest != 0 ? json_integer((json_int_t)oldest) : json_null());
 }
 
-/* The intervals of the agent's current day, the devices' day ([sim] in
- * tests and the demo, docs/agent.md "Time of day"): [*from, *to). */
-static void
-day_intervals(struct agentd *a, uint64_t *from, uint64_t *to)
-{
-	int64_t start_ms = devclock_day_start_ms(&a->clock, agentd_now_ms(a));
-	int64_t L_ms = agentd_interval_ms(a);
-	uint64_t day_s = devclock_day_wall_s(&a->clock);
-
-	if (start_ms < 0)
-		start_ms = 0;
-	*from = (uint64_t)((start_ms + L_ms - 1) / L_ms);
-	*to = *from + (day_s + (uint64_t)a->cfg.interval_s - 1) / (uint64_t)a->cfg.interval_s;
-}
-
 static json_t *
 doc_today(struct agentd *a)
 {
 	uint64_t from, to;
-	day_intervals(a, &from, &to);
+	agentd_day_ivs(a, &from, &to);
 	return aledger_json_today(a->led, from, to, (uint32_t)a->cfg.interval_s);
 }
 

@@ -356,6 +356,22 @@ agentd_interval_ms(const struct agentd *a)
 	return a->cfg.interval_s * 1000;
 }
 
+/* The intervals of the agent's current day, the devices' day ([sim] in
+ * tests and the demo, docs/agent.md "Time of day"): [*from, *to).  The
+ * dashboard's Today (adash.c) and the battery's "today" (abat.c). */
+static inline void
+agentd_day_ivs(struct agentd *a, uint64_t *from, uint64_t *to)
+{
+	int64_t start_ms = devclock_day_start_ms(&a->clock, agentd_now_ms(a));
+	int64_t L_ms = agentd_interval_ms(a);
+	uint64_t day_s = devclock_day_wall_s(&a->clock);
+
+	if (start_ms < 0)
+		start_ms = 0;
+	*from = (uint64_t)((start_ms + L_ms - 1) / L_ms);
+	*to = *from + (day_s + (uint64_t)a->cfg.interval_s - 1) / (uint64_t)a->cfg.interval_s;
+}
+
 /* Sane intervals start before AGENTD_TIME_MAX_S (2^33 s, the year 2242):
  * every product of one with interval_s (even in ms) fits an int64.  An
  * interval from the dashboard, the wire or a stored row is checked with
@@ -642,7 +658,9 @@ const struct bplan_step *abat_step(const struct agentd *a, uint64_t iv);
 /* DASH_DOC_STATE's "battery": null without a battery, else
  * {"soc_pct", "power_w" (> 0 discharging), "capacity_wh", "reserve_pct":
  * each null when unknown; "control": bool, "strategy": "plan"|"self",
- * "setpoint": null|"auto"|"hold"|"protect"|"charge"|"discharge" (in force)}.
+ * "setpoint": null|"auto"|"hold"|"protect"|"charge"|"discharge" (in force),
+ * "today": {"charged_wh", "discharged_wh", "sold_wh"} (the devices' day,
+ * aledger_json_battery_day; null on a database error)}.
  * Caller owns it. */
 json_t *abat_state_json(struct agentd *a);
 /* DASH_DOC_PLAN (agent/dash.h).  Caller owns it. */

@@ -258,6 +258,32 @@ aledger_result_price(struct aledger *l, uint64_t iv, int32_t *price, uint64_t *v
 	return found;
 }
 
+json_t *
+aledger_json_battery_day(struct aledger *l, uint64_t from_iv, uint64_t to_iv)
+{
+	sqlite3_stmt *st;
+	uint64_t chg, dis;
+	int64_t sold = -1;
+
+	if (aledger_battery_energy(l, from_iv, to_iv, &chg, &dis) < 0 ||
+	    sqlite3_prepare_v2(l->db,
+	                       "SELECT CAST(total(bt.qty_wh) AS INTEGER) FROM trades bt JOIN"
+	                       " order_tags bg ON bg.seq = bt.sell_seq WHERE bt.side = 2"
+	                       " AND bg.tag = 100 AND bt.interval >= ? AND bt.interval < ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, aledger_clamp64(from_iv));
+	sqlite3_bind_int64(st, 2, aledger_clamp64(to_iv));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sold = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (sold < 0)
+		return NULL;
+	return json_pack("{s:I, s:I, s:I}", "charged_wh", (json_int_t)aledger_clamp64(chg),
+	                 "discharged_wh", (json_int_t)aledger_clamp64(dis), "sold_wh",
+	                 (json_int_t)sold);
+}
+
 int
 aledger_last_price(struct aledger *l, int32_t *price)
 {

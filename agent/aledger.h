@@ -46,6 +46,11 @@ uint64_t aledger_battery_sold_wh(struct aledger *l, uint64_t interval);
 /* Interval iv's RESULT as recorded: 1 with its clearing price and volume
  * (price 0 without volume), 0 when none is recorded (both 0). */
 int aledger_result_price(struct aledger *l, uint64_t iv, int32_t *price, uint64_t *volume_wh);
+/* The battery's day for /api/state "battery" "today" (intervals [from_iv,
+ * to_iv)): {"charged_wh", "discharged_wh" (aledger_battery_energy),
+ * "sold_wh" (aledger_battery_sold_wh summed: traded, settled or not)}; 0
+ * each without rows; NULL on a database error.  Caller owns it. */
+json_t *aledger_json_battery_day(struct aledger *l, uint64_t from_iv, uint64_t to_iv);
 /* The latest clearing price with volume in *price (any sign): 1, or 0
  * when there is none yet (*price then 0). */
 int aledger_last_price(struct aledger *l, int32_t *price);

@@ -18,7 +18,8 @@
 #   energy delivered (export - import) at least the energy sold: no
 #   shortfall;
 #   /api/today (per interval, the day, all time) and /api/statements say
-#   battery_sold_wh > 0, never above what was sold;
+#   battery_sold_wh > 0, never above what was sold; /api/state's
+#   battery.today says what the battery discharged and sold today;
 #   a's state of charge, sampled all along, never below its reserve;
 #   no order of a refused by the exchange (capacity or any other reason);
 #   "off" offers nothing at night;
@@ -219,6 +220,18 @@ sys.exit(0 if ok else 1)'
 WAIT_SECONDS=20 wait_for today_ok
 check "/api/today: battery_sold_wh > 0 per interval, the day and all time, never above sold" \
 	today_ok
+state_today() {
+	local t s
+	t=$(api today)
+	s=$(api state)
+	python3 -c '
+import json, sys
+d, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])["battery"]["today"]
+sys.exit(0 if b["sold_wh"] >= d["battery_sold_wh"] > 0 and b["discharged_wh"] > 0
+         and b["charged_wh"] >= 0 else 1)' "$t" "$s"
+}
+WAIT_SECONDS=20 wait_for state_today
+check "/api/state battery.today: sold_wh (at least the settled), discharged_wh > 0" state_today
 check "... b bought it: b's trades hold purchases" \
 	test "$(api trades b | python3 -c 'import json,sys; print(sum(1 for t in json.load(sys.stdin)["trades"] if t["side"] == "buy"))')" -gt 0
 

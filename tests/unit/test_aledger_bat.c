@@ -4,8 +4,9 @@
  * ALEDGER_TAG_BATTERY (the tag joined to the trade by the sell sequence),
  * per interval (aledger_battery_sold_wh, the Today document's rows and the
  * statements' rows), summed over the day and all time from the intervals
- * with a statement; intervals without battery sales give 0, purchases and
- * other households' sales never count.
+ * with a statement, and the battery's day (charged, discharged, sold) for
+ * /api/state; intervals without battery sales give 0, purchases and other
+ * households' sales never count.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -226,6 +227,38 @@ test_battery_sold(void **state)
 	assert_int_equal(aledger_battery_sold_wh(f->l, 96), 250);
 }
 
+/* /api/state "battery" "today": the energy rows' battery columns summed
+ * and the battery's sales of the day, settled or not. */
+static void
+test_battery_day(void **state)
+{
+	struct fx *f = *state;
+	json_t *d;
+
+	/* test_battery_sold's trades: 95 (300), 96 (250), 99 (250 unsettled) */
+	assert_int_equal(aledger_add_energy(f->l, 95, 0, 0, 300, 0, 320), PW_OK);
+	assert_int_equal(aledger_add_energy(f->l, 96, 0, 0, 460, 0, 480), PW_OK);
+	assert_int_equal(aledger_add_energy(f->l, 97, 900, 0, 0, 700, 0), PW_OK);
+	assert_int_equal(aledger_add_energy(f->l, 98, 50, 100, 0, -1, -1),
+	                 PW_OK); /* no battery read */
+	d = aledger_json_battery_day(f->l, 96, 192);
+	assert_non_null(d);
+	assert_int_equal(ival(d, "charged_wh"), 700);
+	assert_int_equal(ival(d, "discharged_wh"), 480);
+	assert_int_equal(ival(d, "sold_wh"), 500); /* 96 and 99 (not settled yet) */
+	json_decref(d);
+	d = aledger_json_battery_day(f->l, 95, 96);
+	assert_int_equal(ival(d, "discharged_wh"), 320);
+	assert_int_equal(ival(d, "sold_wh"), 300);
+	json_decref(d);
+	/* a day without anything: all 0 */
+	d = aledger_json_battery_day(f->l, 1000, 1096);
+	assert_int_equal(ival(d, "charged_wh"), 0);
+	assert_int_equal(ival(d, "discharged_wh"), 0);
+	assert_int_equal(ival(d, "sold_wh"), 0);
+	json_decref(d);
+}
+
 /* Without any battery sale every figure is 0, on an empty ledger too. */
 static void
 test_no_battery(void **state)
@@ -271,6 +304,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_battery_sold),
+		cmocka_unit_test(test_battery_day),
 		cmocka_unit_test(test_no_battery),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -264,8 +264,8 @@
 			/* the values cover the plan's whole horizon (horizon_h), which
 			 * may be longer than the steps shown */
 			const over = known(p.horizon_h) && p.horizon_h > 0 ? 'Over the next ' + hoursText(p.horizon_h) : 'Over the plan\'s horizon';
-			val.textContent = over + ' the plan is expected to earn ' + fmtMoney(Math.abs(d)) +
-			    (d >= 0 ? ' more' : ' less') + ' than the battery on its own.';
+			val.textContent = over + ' the plan is expected to earn ' + (d === 0 ? 'as much as'
+			    : fmtMoney(Math.abs(d)) + (d > 0 ? ' more than' : ' less than')) + ' the battery on its own.';
 			val.dataset.diffU = String(d);
 			val.hidden = false;
 		} else {

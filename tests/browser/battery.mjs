@@ -6,8 +6,12 @@
 // the plan is expected to earn over the battery on its own), "from the
 // battery" in Today and the statements; nothing of it without a battery;
 // the "off" message with --battery-off.  At 1280 and 390 px; screenshots
-// in build/browser/battery-*.png.
-import { launch, startDemo, watchErrors, assert, test, finish, SHOTS } from './lib.mjs';
+// in build/browser/battery-*.png.  Last, the real peerwatt-agent with
+// peerwatt-sim's battery (no exchange): the page shows the agent's own
+// battery and plan documents.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { launch, startDemo, startProcess, watchErrors, assert, test, finish, SHOTS, BUILD, TOP } from './lib.mjs';
 import path from 'node:path';
 
 const T = 60000;
@@ -138,6 +142,81 @@ await test('no battery: no battery in the power view, no plan card, no "from the
 	assert(await page.locator('#st-battery-h').isHidden(), 'statements column shown');
 	const n = await page.locator('#statements thead th').evaluateAll((xs) => xs.filter((x) => !x.hidden).length);
 	assert(n === 9, 'statement columns ' + n);
+	assert(errors.length === 0, 'console errors: ' + errors.join('; '));
+	await ctx.close();
+});
+
+await test('real agent with a battery: its state of charge and its plan on the page', async () => {
+	const tmp = mkdtempSync(path.join(BUILD, 'browser-battery.'));
+	const freePort = () => execFileSync(path.join(BUILD, 'pw-freeport')).toString().trim();
+	const agentBin = path.join(BUILD, 'peerwatt-agent');
+	const simPort = freePort(), dashPort = freePort();
+	const epoch = Math.floor(Date.now() / 5000) * 5;
+	/* 5 s intervals of 30 simulated minutes from 16:00 ([sim]), 13.5 kWh at 60 % */
+	await startProcess(path.join(BUILD, 'peerwatt-sim'), ['--listen', `tcp://127.0.0.1:${simPort}`, '--epoch', String(epoch),
+		'--speed', '360', '--start-time', '16:00', '--pv-peak', '3000', '--load', '400', '--seed', '7',
+		'--battery-wh', '13500', '--battery-charge-w', '4000', '--battery-discharge-w', '4600',
+		'--battery-reserve', '15', '--battery-soc', '60'], /listening on/);
+	execFileSync(agentBin, ['keygen', '--out', path.join(tmp, 'h.key')]);
+	const xpk = /public key: ([0-9a-f]{64})/.exec(execFileSync(agentBin, ['keygen', '--out', path.join(tmp, 'x.key')]).toString())[1];
+	writeFileSync(path.join(tmp, 'agent.conf'), `[household]
+name = Battery house
+key_file = ${tmp}/h.key
+db = ${tmp}/agent.db
+serial = BROWSER-BAT
+max_export_w = 6000
+max_import_w = 6000
+[device]
+modbus = tcp://127.0.0.1:${simPort}
+rated_power_w = 100000000
+poll_ms = 250
+[exchange]
+; nothing listens here
+request = tcp://127.0.0.1:${freePort()}
+pub = tcp://127.0.0.1:${freePort()}
+public_key = ${xpk}
+market_id = 9
+interval_s = 5
+gate_s = 1
+feedin_price = 0.08
+retail_price = 0.30
+reply_timeout_ms = 1000
+[sim]
+epoch = ${epoch}
+start = 16:00
+speed = 360
+[battery]
+control = on
+reserve_pct = 30
+horizon_h = 6
+[policy]
+auto_sell = no
+[dashboard]
+enabled = yes
+listen = 127.0.0.1:${dashPort}
+web_root = ${TOP}/agent/web
+[log]
+level = info
+`);
+	const agent = await startProcess(agentBin, ['-c', path.join(tmp, 'agent.conf')], /dashboard on (http:\/\/\S+)/);
+	const { ctx, page, errors } = await openPage(agent.match[1], { width: 390, height: 844 }, '#app:not([hidden])');
+	await page.waitForSelector('[data-test=battery-now]:not([hidden])', { timeout: T });
+	await page.waitForSelector('[data-test=battery-plan]:not([hidden])', { timeout: T });
+	const st = (await api(page, 'state')).battery;
+	assert(st.capacity_wh === 13500 && st.reserve_pct === 30 && st.control === true, 'agent battery: ' + JSON.stringify(st));
+	const soc = Number((await text(page, '[data-test=battery-soc]')).replace(' %', ''));
+	assert(Math.abs(soc - st.soc_pct) <= 2, `soc ${soc} vs ${st.soc_pct}`);
+	assert(/13\.5 kWh usable; the reserve of 30 % is kept for the home\./.test(await text(page, '[data-test=battery-detail]')), 'detail');
+	assert(/▲ reserve 30 %/.test(await text(page, '[data-test=battery-reserve-label]')), 'reserve label');
+	/* planned once the agent made its first plan; each step with its reason */
+	await page.waitForSelector('[data-test=battery-plan][data-state=planned] [data-test=plan-step]', { timeout: T });
+	const plan = await api(page, 'plan');
+	const steps = await page.locator('[data-test=plan-step]').allInnerTexts();
+	assert(steps.length === Math.min(6, plan.steps.length), 'steps ' + steps.length);
+	for (const x of steps) assert(/^\d\d:\d\d–\d\d:\d\d\s[\s\S]*(Store|Sell|Cover|Hold)[\s\S]*\.$/.test(x), 'step: ' + x);
+	assert(/^Over the plan's horizon the plan is expected to earn /.test(await text(page, '[data-test=plan-value]')), 'value');
+	assert(await fits(page), 'the page scrolls sideways');
+	await page.locator('#battery-plan').screenshot({ path: path.join(SHOTS, 'battery-agent.png') });
 	assert(errors.length === 0, 'console errors: ' + errors.join('; '));
 	await ctx.close();
 });

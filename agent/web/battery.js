@@ -127,16 +127,15 @@
 		}
 		return fmtTime(first.start) + '–' + fmtTime(last.start + (p.interval_s || 0));
 	}
-	/* What the step does, in words with its energy. */
+	/* What the step does with its energy, beside the action's badge. */
 	function doesText(s) {
-		if (s.action === 'store') return 'Store ' + fmtWh(s.charge_wh || 0);
+		if (s.action === 'store') return fmtWh(s.charge_wh || 0) + ' into the battery';
 		if (s.action === 'sell') {
 			const home = (s.discharge_wh || 0) - (s.sell_wh || 0);
-			return 'Sell ' + fmtWh(s.sell_wh || 0) + ' to neighbours' + (home > 0 ? ' (and ' + fmtWh(home) + ' for the home)' : '');
+			return fmtWh(s.sell_wh || 0) + ' to neighbours' + (home > 0 ? ' (and ' + fmtWh(home) + ' for the home)' : '');
 		}
-		if (s.action === 'cover') return 'Cover ' + fmtWh(s.discharge_wh || 0) + ' of the home\'s use';
-		if (s.action === 'hold') return 'Hold';
-		return actionOf(s).word;
+		if (s.action === 'cover') return fmtWh(s.discharge_wh || 0) + ' for the home';
+		return '';
 	}
 	/* The agent's reason without its leading "sell: " (the action is said
 	 * beside it), starting with a capital. */
@@ -159,7 +158,8 @@
 		li.dataset.test = test;
 		li.dataset.action = first.action;
 		const head = el('div', null, 'plan-item-head');
-		head.append(el('span', span(first, last, dur, p), 'when'), badgeOf(first), el('span', doesText(first), 'does'));
+		head.append(el('span', span(first, last, dur, p), 'when'), badgeOf(first));
+		if (doesText(first)) head.append(el('span', doesText(first), 'does'));
 		const soc = socText(last);
 		if (soc) head.append(el('span', soc, 'muted'));
 		li.append(head);
@@ -187,7 +187,8 @@
 		const svg = $('plan-svg');
 		for (const r of svg.querySelectorAll('rect.band')) r.classList.toggle('picked', r.dataset.i === String(i));
 		const t = $('plan-pick');
-		t.textContent = span(s, s, dur, p) + ' · ' + actionOf(s).icon + ' ' + doesText(s) +
+		t.textContent = span(s, s, dur, p) + ' · ' + actionOf(s).icon + ' ' + actionOf(s).word +
+		    (doesText(s) ? ' ' + doesText(s) : '') +
 		    (socText(s) ? ' · ' + socText(s) : '') + (reasonText(s) ? ' · ' + reasonText(s) : '');
 		t.dataset.interval = String(s.interval);
 	}

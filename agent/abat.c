@@ -64,8 +64,8 @@ struct abat {
 	int64_t sent_ms;
 	uint64_t sent_iv;
 	enum stctl_mode sent_mode;
-	int64_t sent_power_w;
-	int failed; /* the last answer was an error */
+	int64_t sent_wh; /* the energy of the setpoint sent (its power: over the time left) */
+	int failed;      /* the last answer was an error */
 	int have_res;
 	pw_err last_rc; /* of the last answer, to log changes only */
 	enum stctl_mode last_planned;
@@ -445,16 +445,19 @@ plan_tick(struct agentd *a, int64_t now)
 
 /* ---- carrying out the step -------------------------------------------- */
 
-/* The setpoint of interval iv: its kept step, or the battery's own
- * controller.  *act the action carried out (-1: own controller, no
- * step), *nothing_sold when a sale became cover. */
+/* The setpoint of interval iv at `now`: its kept step, or the battery's
+ * own controller.  *act the action carried out (-1: own controller, no
+ * step), *nothing_sold when a sale became cover, *wh_out the energy the
+ * setpoint is for (what tells a new setpoint from the one in force). */
 static void
-setpoint_of(struct agentd *a, uint64_t iv, struct stctl_cmd *cmd, int *act, bool *nothing_sold)
+setpoint_of(struct agentd *a, uint64_t iv, int64_t now, struct stctl_cmd *cmd, int *act,
+            bool *nothing_sold, int64_t *wh_out)
 {
 	const struct abat_kept *k = planning(a) ? kept_of(a->bat, iv) : NULL;
 	const struct storage_reading *st = &a->rd.storage;
-	int64_t span = span_s(a), wh = 0, lim;
+	int64_t span = span_s(a), wh = 0, lim, left_ms, left;
 
+	*wh_out = 0;
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->mode = STCTL_AUTO;
 	*act = -1;
@@ -486,8 +489,18 @@ setpoint_of(struct agentd *a, uint64_t iv, struct stctl_cmd *cmd, int *act, bool
 	default:
 		return;
 	}
-	/* Wh per interval of the devices' clock -> W, rounded up */
-	cmd->power_w = wh > 0 ? (wh * 3600 + span - 1) / span : 0;
+	/* Wh of the interval -> W over the devices' seconds left in it, rounded
+	 * up: the setpoint is written after the interval began (a sale is known
+	 * at its gate, the device thread writes at its next round), and the
+	 * energy sold must be out by its end, or the seller falls short */
+	*wh_out = wh;
+	left_ms = agentd_iv_start_s(a, iv + 1) * 1000 - now;
+	if (left_ms > agentd_interval_ms(a))
+		left_ms = agentd_interval_ms(a);
+	left = left_ms > 0 ? span * left_ms / agentd_interval_ms(a) : 0;
+	if (left < 1)
+		left = 1;
+	cmd->power_w = wh > 0 ? (wh * 3600 + left - 1) / left : 0;
 	if (lim > 0 && cmd->power_w > lim)
 		cmd->power_w = lim;
 	if (cmd->power_w > STORAGE_POWER_MAX_W)
@@ -542,6 +555,7 @@ abat_tick(struct agentd *a, int64_t now)
 	int64_t end_ms;
 	int act;
 	bool nothing_sold;
+	int64_t wh;
 
 	if (b == NULL || !agentd_iv_ok(a, iv + 1 + ABAT_KEEP + BPLAN_MAX_IVS))
 		return;
@@ -552,12 +566,12 @@ abat_tick(struct agentd *a, int64_t now)
 	plan_tick(a, now);
 	if (!a->cfg.battery_control || a->dp == NULL)
 		return;
-	setpoint_of(a, iv, &cmd, &act, &nothing_sold);
+	setpoint_of(a, iv, now, &cmd, &act, &nothing_sold, &wh);
 	if ((b->gen != b->done_gen || b->failed) && now - b->sent_ms < ABAT_RETRY_MS)
 		return; /* under way, or failed a moment ago */
 	if (b->gen != 0 && b->gen == b->done_gen && !b->failed && b->sent_iv == iv &&
-	    b->sent_mode == cmd.mode && b->sent_power_w == cmd.power_w)
-		return; /* this interval's is in force */
+	    b->sent_mode == cmd.mode && b->sent_wh == wh)
+		return; /* this interval's is in force (its power: over the time then left) */
 	note_action(a, iv, act, nothing_sold, &cmd);
 	end_ms = agentd_iv_start_s(a, iv + 1) * 1000;
 	cfg.reserve_pct = (double)a->cfg.battery_reserve_pct;
@@ -567,7 +581,7 @@ abat_tick(struct agentd *a, int64_t now)
 	b->sent_ms = now;
 	b->sent_iv = iv;
 	b->sent_mode = cmd.mode;
-	b->sent_power_w = cmd.power_w;
+	b->sent_wh = wh;
 	devpoll_set_storage(a->dp, &cfg, &cmd, b->gen);
 }
 

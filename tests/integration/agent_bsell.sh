@@ -173,12 +173,15 @@ def fits(x, s):
     return (s["action"] == "sell" and abs(x["qty_wh"] - s["sell_wh"]) <= max(x["qty_wh"] // 10, 1)
             and x["price_uper_kwh"] >= s["keep_uper_kwh"]
             and s["feedin_uper_kwh"] <= x["price_uper_kwh"] <= s["retail_uper_kwh"])
+for x in sells:
+    if not fits(x, steps[x["interval"]]):
+        print("order", x, "step", steps[x["interval"]], file=sys.stderr)
 sys.exit(0 if p["state"] == "planned" and sells
          and all(fits(x, steps[x["interval"]]) for x in sells) else 1)' "$o" "$p"
 }
 WAIT_SECONDS=30 wait_for price_vs_keep
 check "a's open offers: the step's sell_wh, at least its keep value, within its tariffs" \
-	price_vs_keep
+	price_vs_keep 2>&1
 
 # every statement of a (all pages, newest first)
 statements() {

@@ -795,7 +795,8 @@ aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint32_t
 	        " (SELECT total(qty_wh) FROM trades WHERE interval = x.iv AND side = 2),"
 	        " (SELECT total(qty_wh) FROM trades WHERE interval = x.iv AND side = 1),"
 	        " " BATTERY_SOLD_IN(
-	            "x.iv") " FROM (SELECT iv FROM (SELECT interval AS iv FROM energy WHERE "
+	            "x.iv") ", coalesce(e.bat_discharge_wh, 0) - coalesce(e.bat_charge_wh, 0)"
+	                    " FROM (SELECT iv FROM (SELECT interval AS iv FROM energy WHERE "
 	                    "interval >= ?1"
 	                    "  AND interval < ?2 UNION SELECT interval FROM trades WHERE interval "
 	                    ">= ?1"
@@ -811,9 +812,14 @@ aledger_json_today(struct aledger *l, uint64_t from_iv, uint64_t to_iv, uint32_t
 		json_t *house = json_null();
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
 		    sqlite3_column_type(st, 2) != SQLITE_NULL) {
-			/* what the house used: own PV plus import minus export */
+			/* what the house used: own PV plus import minus export, plus
+			 * what the battery gave minus what it took (a stored row is
+			 * input too: an implausible battery value counts as none) */
+			int64_t bat = sqlite3_column_int64(st, 7);
+			if (bat < -INT64_C(1000000000000) || bat > INT64_C(1000000000000))
+				bat = 0;
 			int64_t h = sqlite3_column_int64(st, 1) + sqlite3_column_int64(st, 2) -
-			            sqlite3_column_int64(st, 3);
+			            sqlite3_column_int64(st, 3) + bat;
 			house = json_integer(h > 0 ? h : 0);
 		}
 		json_array_append_new(

@@ -145,7 +145,8 @@ int aledger_battery_energy(struct aledger *l, uint64_t from_iv, uint64_t to_iv,
  *    "intervals": [{"interval", "start", "pv_wh"|null, "house_wh"|null,
  *                   "import_wh"|null, "export_wh"|null, "sold_wh",
  *                   "bought_wh", "battery_sold_wh"}] (oldest first, the
- *                   latest 288 with data),
+ *                   latest 288 with data; house_wh = PV + import -
+ *                   export + the battery's discharged - charged),
  *    "all_time": {"sold_wh", "bought_wh", "earned_u", "paid_u", "net_u",
  *                 "saving_u", "settled", "battery_sold_wh"}}
  * Energy and money sums come from the signed statements: earned is the sum

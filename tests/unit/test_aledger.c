@@ -689,6 +689,24 @@ test_battery_energy(void **state)
 	assert_int_equal(aledger_battery_energy(l, 13, 14, &c, &d), 0);
 	assert_int_equal(c + d, 0);
 	assert_int_equal(aledger_battery_energy(l, 200, 100, &c, &d), 0);
+	/* the chart's house energy counts the battery: PV + import - export
+	 * + discharged - charged (interval 11: 100 + 0 - 50 - 300 < 0 -> 0;
+	 * 12: 0 + 200 - 0 + 450 = 650; 13: no battery, 10) */
+	json_t *doc = aledger_json_today(l, 10, 15, 900), *rows;
+	assert_non_null(doc);
+	rows = json_object_get(doc, "intervals");
+	assert_int_equal(json_array_size(rows), 5);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "house_wh")),
+	                 4); /* the old row: 5 + 6 - 7 */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 1), "house_wh")),
+	                 0);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 2), "house_wh")),
+	                 650);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 3), "house_wh")),
+	                 10);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 4), "house_wh")),
+	                 20); /* 0 + 10 - 0 + 35 - 25 */
+	json_decref(doc);
 	aledger_close(&l);
 	/* a second open leaves the columns and rows be */
 	assert_int_equal(aledger_open(&l, db), PW_OK);

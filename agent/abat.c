@@ -3,8 +3,9 @@
  * docs/agent-energy.md "Battery").  Owns:
  *   - the plan (agent/bplan.h) with [battery] strategy = plan: made once
  *     per interval (when the first interval still open for orders moves
- *     on), again after a reload and when the state of charge strays far
- *     from what the plan assumed, over the next horizon_h hours, from the
+ *     on), again after a reload, a new price outlook or new tariffs in
+ *     force, and when the state of charge strays far from what the plan
+ *     assumed, over the next horizon_h hours, from the
  *     forecasts of surplus and need before the battery (a->fc, a->fc_load),
  *     each interval's tariffs (aoutlook_bounds), the local market's profile
  *     (agent/mprofile.h, learned here from each closed interval's RESULT
@@ -82,6 +83,10 @@ struct abat {
 	uint64_t plan_first;
 	int64_t plan_cap_wh;
 	double plan_soc_pct;
+	/* the tariffs the plan was made with: a new outlook (its count of
+	 * changes) or new tariffs in force plan again */
+	uint64_t plan_ol_changes;
+	int64_t plan_feedin_uper_kwh, plan_retail_uper_kwh;
 	int64_t try_ms; /* when inputs were last looked at (waiting) */
 	char wait[256]; /* why no plan can be made ("" none) */
 	struct abat_kept kept[ABAT_KEEP];
@@ -405,6 +410,9 @@ make_plan(struct agentd *a, int64_t now, uint64_t first)
 	b->plan_first = first;
 	b->plan_cap_wh = cap;
 	b->plan_soc_pct = st->soc_pct;
+	b->plan_ol_changes = a->aol.ol.changes;
+	b->plan_feedin_uper_kwh = a->cfg.feedin_uper_kwh;
+	b->plan_retail_uper_kwh = a->cfg.retail_uper_kwh;
 	/* the step of `first` is kept as planned last before its gate */
 	b->kept[first % ABAT_KEEP].set = true;
 	b->kept[first % ABAT_KEEP].step = b->plan.step[0];
@@ -429,7 +437,10 @@ plan_tick(struct agentd *a, int64_t now)
 	}
 	learn_market(a, first);
 	if (b->have_plan && b->plan_first == first && !b->want_plan &&
-	    fabs(a->rd.storage.soc_pct - b->plan_soc_pct) < ABAT_REPLAN_PCT)
+	    fabs(a->rd.storage.soc_pct - b->plan_soc_pct) < ABAT_REPLAN_PCT &&
+	    a->aol.ol.changes == b->plan_ol_changes &&
+	    a->cfg.feedin_uper_kwh == b->plan_feedin_uper_kwh &&
+	    a->cfg.retail_uper_kwh == b->plan_retail_uper_kwh)
 		return;
 	if (!b->have_plan && b->wait[0] != '\0' && now - b->try_ms < ABAT_WAIT_MS &&
 	    b->plan_first == first && !b->want_plan)

@@ -22,6 +22,8 @@
 #       discharge is in force, the agent writes nothing more: the
 #       simulator's battery reverts to its own controller (StorCtl_Mod 0) by
 #       itself when the revert timeout ends;
+#   the battery's energy charged and discharged per interval is stored with
+#   the interval's energy row;
 #   (c) the state of charge, sampled on the dashboard all along, never below
 #       the reserve.
 set -u
@@ -163,6 +165,20 @@ check "... read back, with a revert timeout" \
 discharging() { soc_sample; grep -q -- "-> setpoint discharge [0-9]* W" "$T/bat.log"; }
 WAIT_SECONDS=60 wait_for discharging
 check "the battery's offer sold to the neighbour: a discharge setpoint (sold + need)" discharging
+# the battery's energy per interval, stored with the interval's energy row
+# once the interval closes
+energy_recorded() {
+	soc_sample
+	python3 -c '
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+n, top = db.execute("SELECT count(*), max(bat_discharge_wh) FROM energy"
+                    " WHERE bat_discharge_wh IS NOT NULL AND bat_charge_wh IS NOT NULL").fetchone()
+sys.exit(0 if n >= 3 and top >= 200 else 1)' "$T/bat.db"
+}
+WAIT_SECONDS=60 wait_for energy_recorded
+check "the battery's energy per interval is recorded (a sale's discharge among them)" \
+	energy_recorded
 # a discharge window in force: StorCtl_Mod 3, InWRte -x %, OutWRte x %
 discharge_in_force() {
 	soc_sample

@@ -787,6 +787,8 @@ abat_plan_json(struct agentd *a, int64_t now)
 	                    planned ? json_integer((json_int_t)b->plan.self_value_u) : json_null());
 	json_object_set_new(doc, "none_value_u",
 	                    planned ? json_integer((json_int_t)b->plan.none_value_u) : json_null());
+	/* the hours the values cover */
+	json_object_set_new(doc, "horizon_h", json_integer((json_int_t)a->cfg.battery_horizon_h));
 	return doc;
 }
 

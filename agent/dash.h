@@ -7,7 +7,7 @@
  * bounded bodies, security headers).  It owns no market state: every
  * document and every action goes through the `struct dash_ops` callbacks the
  * agent supplies.  Called by the agent daemon (agent/agentd.c) and by the
- * test harness tests/tools/pw-dashdemo.c.
+ * test harness tests/tools/pw-dashdemo/.
  *
  * Threading: none.  libmicrohttpd runs in external-polling mode with epoll:
  * the agent adds dash_fd() to its zmq_poll set (ZMQ_POLLIN), and calls

@@ -246,7 +246,7 @@ load_market(struct watch *w)
 	}
 	sqlite3_finalize(st);
 	/* as many columns as fit in LINE_COLS; if not all, one is "others" */
-	w->n_cols = (LINE_COLS - LEFT_COLS - (w->n_bat > 0 ? CELL_COLS : 0)) / CELL_COLS;
+	w->n_cols = (size_t)(LINE_COLS - LEFT_COLS - (w->n_bat > 0 ? CELL_COLS : 0)) / CELL_COLS;
 	w->others_col = w->n_hh > w->n_cols;
 	if (w->others_col)
 		w->n_cols--;

@@ -204,7 +204,10 @@ pv_energy(struct agentd *a, int64_t now)
 	/* a gap (device away, agent stopped) adds nothing rather than a guess */
 	if (a->has_pv && a->pv_last_ms != 0 && now > a->pv_last_ms &&
 	    now - a->pv_last_ms <= 5 * a->cfg.poll_ms && a->pv_w > 0)
-		a->pv_acc_wh += a->pv_w * (double)(now - a->pv_last_ms) / 3600000.0;
+		/* on the devices' clock, as the meter's registers count (a
+		 * simulator's interval is interval_s x speed of its seconds) */
+		a->pv_acc_wh += a->pv_w * (double)(now - a->pv_last_ms) *
+		                (double)(a->clock.simulated ? a->clock.speed : 1) / 3600000.0;
 	a->pv_last_ms = now;
 }
 

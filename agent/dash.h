@@ -59,7 +59,8 @@
  *                         "status": "queued"|"pending"|"acked"|"rejected"|
  *                                   "partial"|"filled"|"cancelled"|"expired"|
  *                                   "missed",
- *                         "auto": bool (placed by the auto-sell policy),
+ *                         "auto": bool (placed by the agent: auto-sell,
+ *                         an offer of stored energy, a standing bid),
  *                         "reason": str (REJECT reason; "not yet at the
  *                         exchange" when queued; "exchange unreachable" when
  *                         missed), "verified": bool|null}],

@@ -4,7 +4,7 @@
 # policy", docs/agent-energy.md "Offers of stored energy").  A real exchange
 # with a tariff file whose evening retail is high, intervals of 5 s, the
 # simulators' clock 180 x faster ([sim]: an interval is 15 simulated
-# minutes), from 20:00 (the day ends after 16 intervals).
+# minutes), from 18:00, after sunset (the day ends after 24 intervals).
 #   "a": no PV, a small load, a battery of 13.5 kWh at 90 %, [battery]
 #   control = on, strategy = plan, reserve_pct 30, horizon_h 6;
 #   "off": the same simulator and agent with [battery] control = off;
@@ -34,7 +34,7 @@ AGENT=$BUILD/peerwatt-agent
 EXCH=$BUILD/peerwatt-exchange
 L=5
 SPEED=180
-START=20:00
+START=18:00
 RESERVE=30
 T=$PW_TMP
 EPOCH=$(($(date +%s) / L * L))
@@ -208,7 +208,7 @@ WAIT_SECONDS=60 wait_for settled_sale
 check "a's stored energy traded with b's bid, and its statement came" settled_sale
 
 # /api/today while it is still the day of the sales (the day ends at the
-# devices' midnight, 16 intervals after the start)
+# devices' midnight, 24 intervals after the start)
 today_ok() {
 	soc_sample
 	api today | python3 -c '

@@ -171,7 +171,7 @@ abat_reconfigured(struct agentd *a)
  * are no neighbour's): the residual demand (mprofile_residual).  false
  * when there is no snapshot of iv. */
 static bool
-book_residual(struct agentd *a, uint64_t iv, int64_t *vol_wh, int32_t *price)
+book_residual(struct agentd *a, uint64_t iv, int64_t *vol_wh, int32_t *price, int64_t *bids_wh)
 {
 	const struct pw_depth *d = NULL;
 	struct pw_depth_level lv[PW_DEPTH_MAX_LEVELS];
@@ -180,6 +180,7 @@ book_residual(struct agentd *a, uint64_t iv, int64_t *vol_wh, int32_t *price)
 
 	*vol_wh = 0;
 	*price = 0;
+	*bids_wh = 0;
 	for (int i = 0; i < DEPTH_KEEP; i++)
 		if (a->depth[i].interval == iv && a->depth[i].n_levels > 0)
 			d = &a->depth[i];
@@ -200,6 +201,9 @@ book_residual(struct agentd *a, uint64_t iv, int64_t *vol_wh, int32_t *price)
 			}
 	}
 	(void)mprofile_residual(lv, n, vol_wh, price);
+	for (size_t j = 0; j < n; j++)
+		if (lv[j].side == PW_SIDE_BUY && lv[j].qty_wh < (UINT64_C(1) << 40))
+			*bids_wh += (int64_t)lv[j].qty_wh;
 	return true;
 }
 
@@ -226,15 +230,21 @@ learn_market(struct agentd *a, uint64_t first)
 	for (uint64_t iv = from; iv < first; iv++) {
 		int32_t price = 0, rprice;
 		uint64_t volume = 0;
-		int64_t rvol;
+		int64_t rvol, bids;
+		struct policy_bounds bd;
 		bool has_res = aledger_result_price(a->led, iv, &price, &volume) == 1;
-		bool has_book = book_residual(a, iv, &rvol, &rprice);
+		bool has_book = book_residual(a, iv, &rvol, &rprice, &bids);
 		int64_t sold = agentd_i64(aledger_battery_sold_wh(a->led, iv));
 		if (!has_res && !has_book)
 			continue;
 		mprofile_learn(&b->mp, agentd_iv_tod(a, iv),
 		               (has_res && volume > 0) || (has_book && rvol > 0),
 		               has_res && volume > 0 ? price : rprice, rvol + sold);
+		/* the prior for slots not seen yet: where the clearing lay
+		 * between the interval's tariffs, and the neighbours' bids */
+		(void)aoutlook_bounds(a, iv, &bd);
+		mprofile_learn_prior(&b->mp, has_res && volume > 0 && bd.known, price,
+		                     bd.feedin_uper_kwh, bd.retail_uper_kwh, has_book ? bids : -1);
 	}
 	b->mp_iv = first - 1;
 }
@@ -244,12 +254,12 @@ learn_market(struct agentd *a, uint64_t first)
 static void
 market_expect(struct agentd *a, uint64_t iv, uint32_t tod, struct bplan_iv *x)
 {
-	int64_t vol;
+	int64_t vol, bids;
 	int32_t price;
 
 	(void)mprofile_expect(&a->bat->mp, tod, x->feedin_uper_kwh, x->retail_uper_kwh,
 	                      &x->local_uper_kwh, &x->local_wh);
-	if (book_residual(a, iv, &vol, &price)) {
+	if (book_residual(a, iv, &vol, &price, &bids)) {
 		x->local_wh = vol;
 		if (vol > 0)
 			x->local_uper_kwh =

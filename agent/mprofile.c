@@ -10,6 +10,8 @@
 
 /* as the forecast's profile: a day moves it by a third */
 #define MPROFILE_ALPHA (1.0 / 3.0)
+/* the prior: each interval moves it by an eighth */
+#define MPROFILE_PRIOR_ALPHA (1.0 / 8.0)
 
 pw_err
 mprofile_init(struct mprofile *p, uint32_t interval_s)
@@ -129,16 +131,40 @@ mprofile_learn(struct mprofile *p, uint32_t tod_s, bool has_price, int32_t price
 	p->has_volume[s] = true;
 }
 
+void
+mprofile_learn_prior(struct mprofile *p, bool has_price, int32_t price_uper_kwh,
+                     int32_t feedin_uper_kwh, int32_t retail_uper_kwh, int64_t bids_wh)
+{
+	if (has_price && retail_uper_kwh > feedin_uper_kwh) {
+		double x = ((double)price_uper_kwh - (double)feedin_uper_kwh) /
+		           ((double)retail_uper_kwh - (double)feedin_uper_kwh);
+		x = x < 0 ? 0 : x > 1 ? 1 : x;
+		p->pos = p->has_pos ? p->pos + MPROFILE_PRIOR_ALPHA * (x - p->pos) : x;
+		p->has_pos = true;
+	}
+	if (bids_wh >= 0) {
+		double v = (double)bids_wh;
+		p->bids_wh = p->has_bids ? p->bids_wh + MPROFILE_PRIOR_ALPHA * (v - p->bids_wh) : v;
+		p->has_bids = true;
+	}
+}
+
 bool
 mprofile_expect(const struct mprofile *p, uint32_t tod_s, int32_t feedin_uper_kwh,
                 int32_t retail_uper_kwh, int32_t *price_uper_kwh, int64_t *volume_wh)
 {
 	uint32_t s = slot_of(p, tod_s);
-	int64_t mid = ((int64_t)feedin_uper_kwh + (int64_t)retail_uper_kwh) / 2;
+	int64_t prior = ((int64_t)feedin_uper_kwh + (int64_t)retail_uper_kwh) / 2;
 
+	if (p->has_pos)
+		prior =
+		    (int64_t)feedin_uper_kwh +
+		    (int64_t)llround(p->pos * ((double)retail_uper_kwh - (double)feedin_uper_kwh));
 	*price_uper_kwh =
-	    mprofile_clamp(p->has_price[s] ? (int64_t)llround(p->price_uper_kwh[s]) : mid,
+	    mprofile_clamp(p->has_price[s] ? (int64_t)llround(p->price_uper_kwh[s]) : prior,
 	                   feedin_uper_kwh, retail_uper_kwh);
-	*volume_wh = p->has_volume[s] ? (int64_t)llround(p->volume_wh[s]) : 0;
+	*volume_wh = p->has_volume[s] ? (int64_t)llround(p->volume_wh[s])
+	             : p->has_bids    ? (int64_t)llround(p->bids_wh / 2)
+	                              : 0;
 	return p->has_price[s] || p->has_volume[s];
 }

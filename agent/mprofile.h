@@ -19,8 +19,16 @@
  *     closed interval's RESULT and its last DEPTH snapshot
  *     (mprofile_learn).
  * mprofile_expect gives an interval's expectation: the slot's means, or
- * when the slot has never been seen, the midpoint of the tariffs and no
- * volume; the price is always clamped into [feed-in, retail].
+ * when the slot has never been seen, the prior (mprofile_learn_prior):
+ * the price where past clearings lay between their tariffs (0 %: at the
+ * feed-in, 100 %: at the retail tariff) applied to this interval's
+ * tariffs, and half the neighbours' bids seen per interval (the other
+ * sellers may serve the rest); before any of that, the midpoint of the
+ * tariffs and no volume.  The price is always clamped into [feed-in,
+ * retail].  The prior is what lets a household plan for an evening it has
+ * not seen yet (the first day): the neighbours who bid at midday bid in
+ * the evening too, and the auction clears at a similar place between the
+ * tariffs.
  *
  * Units: prices in micro-units per kWh, energy in Wh per interval.  Pure:
  * no I/O, no allocation; struct mprofile is a plain value owned by the
@@ -47,6 +55,10 @@ struct mprofile {
 	double price_uper_kwh[MPROFILE_MAX_SLOTS];
 	double volume_wh[MPROFILE_MAX_SLOTS];
 	bool has_price[MPROFILE_MAX_SLOTS], has_volume[MPROFILE_MAX_SLOTS];
+	/* the prior, over every interval learned (weight 1/8 each) */
+	double pos;     /* clearing price's place between feed-in and retail, 0..1 */
+	double bids_wh; /* the neighbours' bids per interval */
+	bool has_pos, has_bids;
 };
 
 /* interval_s (devices' clock) in [1, 86400]; PW_ERR_RANGE otherwise. */
@@ -72,9 +84,17 @@ void mprofile_learn(struct mprofile *p, uint32_t tod_s, bool has_price, int32_t 
                     int64_t volume_wh);
 
 /*
+ * A closed interval for the prior: its clearing price when it had volume
+ * (has_price) with its tariffs feedin < retail (others teach no place),
+ * and the neighbours' bids in its last book (bids_wh >= 0, < 0 unknown).
+ */
+void mprofile_learn_prior(struct mprofile *p, bool has_price, int32_t price_uper_kwh,
+                          int32_t feedin_uper_kwh, int32_t retail_uper_kwh, int64_t bids_wh);
+
+/*
  * The expectation for an interval at tod_s with tariffs feedin <= retail:
  * *price_uper_kwh in [feedin, retail], *volume_wh >= 0.  Returns whether
- * the slot had been learned (else the midpoint and 0).
+ * the slot had been learned (else the prior, or the midpoint and 0).
  */
 bool mprofile_expect(const struct mprofile *p, uint32_t tod_s, int32_t feedin_uper_kwh,
                      int32_t retail_uper_kwh, int32_t *price_uper_kwh, int64_t *volume_wh);

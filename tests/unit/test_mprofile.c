@@ -136,12 +136,51 @@ test_expect(void **state)
 	assert_int_equal(mprofile_clamp(INT64_MIN, -5, 5), -5);
 }
 
+/* A slot not seen yet takes the prior: where past clearings lay between
+ * their tariffs, applied to this interval's, and half the neighbours' bids
+ * (the first evening is planned from what midday taught). */
+static void
+test_prior(void **state)
+{
+	(void)state;
+	struct mprofile m;
+	int32_t p;
+	int64_t v;
+
+	assert_int_equal(mprofile_init(&m, 1800), PW_OK);
+	/* midday: cleared at 11.6 between 0.9 and 16.8 (67.3 %), 3,000 Wh of bids */
+	mprofile_learn(&m, 12 * 3600, true, 116000, 0);
+	mprofile_learn_prior(&m, true, 116000, 9000, 168000, 3000);
+	/* the learned slot keeps its own */
+	assert_true(mprofile_expect(&m, 12 * 3600, 9000, 168000, &p, &v));
+	assert_int_equal(p, 116000);
+	assert_int_equal(v, 0);
+	/* the evening, not seen: 67.3 % of the way from 11.5 to 42.6 */
+	assert_false(mprofile_expect(&m, 19 * 3600, 115000, 426000, &p, &v));
+	assert_int_equal(p, 115000 + (int32_t)((116000.0 - 9000) / (168000 - 9000) * 311000 + 0.5));
+	assert_int_equal(v, 1500);
+	/* later intervals move it by an eighth; an interval without a
+	 * clearing or with equal tariffs teaches no place, an unknown book no bids */
+	mprofile_learn_prior(&m, true, 168000, 9000, 168000, 1000);
+	mprofile_learn_prior(&m, false, 0, 9000, 168000, -1);
+	mprofile_learn_prior(&m, true, 50000, 50000, 50000, -1);
+	assert_false(mprofile_expect(&m, 19 * 3600, 0, 100000, &p, &v));
+	assert_int_equal(v, 1375); /* (3000 + (1000 - 3000) / 8) / 2 */
+	/* the place is clamped to 0..1 */
+	assert_int_equal(mprofile_init(&m, 1800), PW_OK);
+	mprofile_learn_prior(&m, true, 500000, 0, 100000, 0);
+	assert_false(mprofile_expect(&m, 19 * 3600, 0, 100000, &p, &v));
+	assert_int_equal(p, 100000);
+	assert_int_equal(v, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_residual),
 		cmocka_unit_test(test_expect),
+		cmocka_unit_test(test_prior),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

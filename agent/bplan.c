@@ -11,8 +11,10 @@
  * best money to the end of the horizon is the best over every reachable next
  * state of the interval's money plus that state's; forwards from the energy
  * stored now, the best choices are the plan.  Moves within a few Wh's worth
- * of money of each other count as equal, the one leaving more energy stored
- * winning (store early, discharge late: see backward()); should that cost
+ * of money of each other count as equal, and the one that acts now on what
+ * is in hand wins: the most stored of the surplus in hand, the most
+ * discharged for a load or a sale now, holding only when it is worth more
+ * (see backward()); should that cost
  * the plan its lead over the battery left to itself or over holding
  * throughout, the plan is the better of those two paths, so that value_u >=
  * self_value_u and value_u >= none_value_u always hold.
@@ -287,12 +289,15 @@ keep_price(const struct work *w, size_t t, int64_t wh, const int64_t *next)
 /*
  * One backward step: the best move of every start level of interval t.
  *
- * The next levels are weighed from the fullest down (charge the most, less,
- * hold, discharge a little, more) and a later one wins only when it brings
- * more than w->tol: among moves worth the same money but for the battery's
- * rounding of a Wh here and there, energy is stored as early and discharged
- * as late as possible (what keeps a plan made from an uncertain forecast
- * safe: the surplus in hand is stored, not the one hoped for).
+ * The next levels are weighed in the order charge the most, less, then
+ * discharge the most, less, then hold, and a later one wins only when it
+ * brings more than w->tol: among moves worth the same money but for the
+ * battery's rounding of a Wh here and there, the battery acts now on what
+ * is in hand (what keeps a plan made from an uncertain forecast safe: the
+ * surplus in hand is stored, not the one hoped for; the home's load now is
+ * covered, and a sale now made, rather than the same money hoped for
+ * later).  Without it a household would buy at 0.43/kWh tonight while its
+ * battery kept the energy for tomorrow evening's load at the same price.
  */
 static void
 backward(struct work *w, size_t t, const int64_t *next, int64_t *cur)
@@ -324,11 +329,17 @@ backward(struct work *w, size_t t, const int64_t *next, int64_t *cur)
 		if (i < NSTD)
 			while (top + 1 < NSTD && w->std_ac[i][top + 1] <= climit)
 				top++;
-		for (size_t o = 0; o < no; o++) {
+		/* charges fullest first (order), discharges deepest first (order
+		 * backwards), holds last */
+		for (size_t q = 0; q < 3 * no; q++) {
+			size_t o = q < no ? q : q < 2 * no ? 2 * no - 1 - q : q - 2 * no;
 			size_t j = order[o];
 			int64_t to = lv_wh(w, t + 1, j), c = 0, d = 0, m;
+			if ((q < no && to <= from) || (q >= no && q < 2 * no && to >= from) ||
+			    (q >= 2 * no && to != from))
+				continue;
 			if (to < from && (to < res || discharge_ac(w, from - to) > dlimit))
-				break; /* and every level below */
+				continue;
 			if (i < NSTD && j < NSTD) {
 				if (j > top)
 					continue;

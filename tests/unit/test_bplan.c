@@ -263,6 +263,36 @@ test_flat_prices_hold(void **state)
 	}
 }
 
+/* The home's load now at the same retail tariff as the load tomorrow
+ * evening: the battery covers it now (the money in hand), never holds the
+ * energy for the same price hoped for later while the home buys. */
+static void
+test_cover_now_over_equal_later(void **state)
+{
+	struct bplan_battery b = bat_default();
+	struct bplan_iv iv[48];
+	static struct bplan p;
+	(void)state;
+
+	/* enough above the reserve for two of the three dear loads (400 Wh in
+	 * the cells deliver 2 x 189 Wh); the battery left to itself would spend
+	 * it on the first two, one of them cheap, so the plan is its own path */
+	b.stored_wh = b.reserve_wh + 400;
+	ivs_flat(iv, 48, 20 * 3600 + 1800, 76000, 426000);
+	iv[0].deficit_wh = 189; /* 20:30 tonight */
+	iv[1].deficit_wh = 189; /* 21:00, at 0.10/kWh */
+	iv[1].retail_uper_kwh = 100000;
+	iv[46].deficit_wh = 189; /* 19:30 and 20:00 tomorrow, at the same 0.43/kWh */
+	iv[47].deficit_wh = 189;
+	assert_int_equal(bplan_make(&b, iv, 48, &p), PW_OK);
+	check_plan(&b, iv, 48, &p);
+	assert_true(p.value_u > p.self_value_u);
+	assert_int_equal(p.step[0].action, BPLAN_COVER);
+	assert_int_equal(p.step[0].discharge_wh, 189);
+	assert_non_null(strstr(p.step[0].reason, "cover"));
+	assert_int_equal(p.step[1].discharge_wh, 0); /* the cheap one is bought */
+}
+
 /* Room kept for the negative feed-in hour: the surplus before it is sold,
  * the one in it stored. */
 static void
@@ -560,6 +590,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_midday_sell_evening),
 		cmocka_unit_test(test_flat_prices_hold),
+		cmocka_unit_test(test_cover_now_over_equal_later),
 		cmocka_unit_test(test_room_for_negative_hour),
 		cmocka_unit_test(test_below_reserve_no_discharge),
 		cmocka_unit_test(test_grid_charge),

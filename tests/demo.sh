@@ -7,7 +7,10 @@
 # simulated devices DEMO_SPEED times faster than real time (default 360: a
 # simulated day in 4 minutes, half an hour of sunshine per interval).  Three
 # households have solar panels and offer their surplus automatically, three
-# buy with standing bids.  pw-demo-watch prints one line per settled interval,
+# buy with standing bids.  Two of the sellers (alice, carol) have a home
+# battery that their agents plan: stored at the cheap midday, sold to the
+# neighbours in the evening (docs/agent-energy.md "Battery plan"); the
+# ticker's "battery" column shows what was sold from it.  pw-demo-watch prints one line per settled interval,
 # the interval shown as the devices' simulated time of day, at most 100
 # columns.  Ctrl-C (or DEMO_SECONDS=N) stops every process by pid with
 # SIGTERM, then pw-demo-watch prints its summary (counted as the audit counts)
@@ -154,18 +157,20 @@ failed_start() { # NAME LOG
 }
 
 # --- the neighbourhood ---------------------------------------------------------
-# name zone pv_peak_w load_w role price
+# name zone pv_peak_w load_w role price battery
 #   seller: auto-sell with strategy:price (min price or fixed price)
+#   battery: usable Wh of a home battery (charge and discharge power at half
+#     its capacity per hour, 90 % round trip) planned by its agent, or "-"
 #   buyer:  a standing bid all day at most at price for ~80 % of its load
 # Prices follow each interval's tariffs where written relative to them
 # (docs/agent-energy.md "Prices relative to the interval's bounds").
 HOUSES=(
-	"alice north 6000 500 seller min:feedin+0.03"
-	"bob north 4000 700 seller follow:feedin+0.02"
-	"carol south 5000 400 seller fixed:retail-0.06"
-	"dave north 0 1500 buyer retail-0.02"
-	"erin south 1000 1200 buyer retail-0.05"
-	"frank south 0 1000 buyer 0.18"
+	"alice north 6000 500 seller min:feedin+0.03 10000"
+	"bob north 4000 700 seller follow:feedin+0.02 -"
+	"carol south 5000 400 seller fixed:retail-0.06 8000"
+	"dave north 0 1500 buyer retail-0.02 -"
+	"erin south 1000 1200 buyer retail-0.05 -"
+	"frank south 0 1000 buyer 0.18 -"
 )
 
 "$BUILD/peerwatt-exchange" keygen --out "$D/exchange.key" >"$D/exchange.pk" 2>"$D/exchange.keygen.err" ||
@@ -178,12 +183,16 @@ XPUB=$(new_port)
 : >"$D/households"
 k=0
 for h in "${HOUSES[@]}"; do
-	read -r name zone pv load role price <<<"$h"
+	read -r name zone pv load role price bat <<<"$h"
 	k=$((k + 1))
 	mkdir -p "$D/$name"
 	# peerwatt-sim --speed X makes the apparent power X times the simulated
-	# one: capacities and rated power scale with it (docs/agent.md).
-	max_export_w=$(((pv + 100) * SPEED))
+	# one: capacities and rated power scale with it (docs/agent.md).  The
+	# registered export capacity covers PV and battery discharge together
+	# (docs/market.md "Export capacity").
+	bat_w=0
+	[ "$bat" != - ] && bat_w=$((bat / 2))
+	max_export_w=$(((pv + 100 + bat_w) * SPEED))
 	max_import_w=$((load * 4 * SPEED))
 	rated_w=$((max_export_w > max_import_w ? 2 * max_export_w : 2 * max_import_w))
 	"$BUILD/peerwatt-agent" keygen --out "$D/$name/household.key" --id "h$k" --name "$name" \
@@ -248,6 +257,12 @@ checkpoints = $D/$name/checkpoints.txt
 
 [policy]
 $policy
+$([ "$bat" != - ] && printf '\n%s\n' "[battery]
+; the agent plans the battery (docs/agent-energy.md \"Battery plan\"):
+; store cheap midday surplus, sell to the neighbours in the evening
+control = on
+strategy = plan
+reserve_pct = 20")
 
 [dashboard]
 enabled = yes
@@ -349,11 +364,16 @@ done
 SIM_PIDS=()
 k=0
 for h in "${HOUSES[@]}"; do
-	read -r name zone pv load role price <<<"$h"
+	read -r name zone pv load role price bat <<<"$h"
 	k=$((k + 1))
+	batopt=()
+	# a battery a third full at the start, its own reserve 10 %
+	[ "$bat" != - ] && batopt=(--battery-wh "$bat" --battery-charge-w $((bat / 2))
+		--battery-discharge-w $((bat / 2)) --battery-efficiency 90 --battery-soc 33
+		--battery-reserve 10)
 	"$BUILD/peerwatt-sim" --listen "tcp://127.0.0.1:$(cat "$D/$name/sim.port")" --speed "$SPEED" \
 		--start-time "$START" --epoch "$SIM_EPOCH" --pv-peak "$pv" --load "$load" --seed "$k" \
-		>"$D/$name/sim.log" 2>&1 9>&- &
+		"${batopt[@]}" >"$D/$name/sim.log" 2>&1 9>&- &
 	SIM_PIDS+=($!)
 	PIDS+=($!)
 done
@@ -389,9 +409,10 @@ say "                $((L * SPEED / 60)) simulated minutes per interval"
 say "  state         $D  (exchange.db is what an auditor checks)"
 say "  dashboards    open one in a browser:"
 for h in "${HOUSES[@]}"; do
-	read -r name zone pv load role price <<<"$h"
+	read -r name zone pv load role price bat <<<"$h"
 	if [ "$role" = seller ]; then
 		what="PV ${pv} W, sells its surplus (${price%%:*} ${price#*:} per kWh)"
+		[ "$bat" != - ] && what="PV ${pv} W, battery $((bat / 1000)) kWh, sells surplus and stored energy"
 	else
 		what="PV ${pv} W, load ${load} W, standing bid up to ${price} per kWh"
 		[ "$pv" = 0 ] && what="no PV, load ${load} W, standing bid up to ${price} per kWh"
@@ -411,8 +432,13 @@ say ""
 # the pids, for whoever wants to check that the demo stopped them all
 printf '%s\n' "$XPID" "${SIM_PIDS[@]}" "${AGENT_PIDS[@]}" >"$D/pids"
 
+batwatch=()
+for h in "${HOUSES[@]}"; do
+	read -r name _ _ _ _ _ bat <<<"$h"
+	[ "$bat" != - ] && batwatch+=(--battery "$name=$D/$name/agent.db")
+done
 "$BUILD/pw-demo-watch" --db "$D/exchange.db" --sim-epoch "$SIM_EPOCH" --sim-start "$START" \
-	--speed "$SPEED" 9>&- &
+	--speed "$SPEED" "${batwatch[@]}" 9>&- &
 WPID=$!
 PIDS+=("$WPID")
 

@@ -6,7 +6,8 @@
 # traded (trades and volume in the exchange's database, statements for buyers
 # and sellers), the summary counts what the audit counts, every daemon
 # stopped by the demo, the audit passed (exit 0, verdict OK, agents'
-# checkpoint files checked), and the exchange's -wal is empty or gone so the
+# checkpoint files checked), the two battery households' evening sales in the
+# ticker's battery column, and the exchange's -wal is empty or gone so the
 # .db alone verifies with every entry.  A tampered database shows the exit
 # status is the audit's verdict.  A second demo runs under a pipe
 # (`demo | tee`) until SIGINT reaches the whole process group, tee included:
@@ -17,9 +18,10 @@ cd "$(dirname "$0")/../.." || exit 1
 
 DIR=$PW_TMP/demo
 OUT=$PW_TMP/demo.out
-SECS=${DEMO_TEST_SECONDS:-60}
+SECS=${DEMO_TEST_SECONDS:-125}
 # from 10:30 the simulated day reaches the negative feed-in hour (12:00-13:00)
-# after 30 s: the sellers curtail, then lift the limit, within the run
+# after 30 s: the sellers curtail, then lift the limit; the evening peak
+# (17:00-21:00, when the batteries sell) after 65 s, 22:30 at the end
 START=10:30
 
 # Through `make _demo` (the target behind `make demo`, without deps) when
@@ -83,6 +85,20 @@ check "a seller limited its export in the negative feed-in hour, written and rea
 	grep -q "curtailment: WMaxLimPct .* written and read back" "$DIR"/alice/agent.log "$DIR"/bob/agent.log "$DIR"/carol/agent.log
 check "... and lifted it when the feed-in turned positive" \
 	grep -q "curtailment: export limit lifted" "$DIR"/alice/agent.log "$DIR"/bob/agent.log "$DIR"/carol/agent.log
+# the batteries: stored at midday, sold to the neighbours in the evening
+# (the ticker's last column: Wh sold from batteries in that interval)
+evening_battery() {
+	grep -E "$TICK" "$OUT" | awk '{ h = substr($1, 1, 2) + 0; if (h >= 17 && $NF ~ /^[0-9]+$/ && $NF > 0) n++ }
+		END { exit !(n > 0) }'
+}
+check "the ticker shows energy sold from the batteries in the evening (17:00 on)" evening_battery
+bat_sold=$(sed -n 's/^    \(alice\|carol\) *sold *\([0-9]*\) Wh from its battery.*/\2/p' "$OUT" |
+	awk '{ n += $1 } END { print n + 0 }')
+check "the summary says what alice and carol sold from their batteries (${bat_sold:-none} Wh)" \
+	test "${bat_sold:-0}" -gt 0
+check "their agents planned the battery (store, then sell) and logged why" \
+	bash -c "grep -q 'battery: .*store' '$DIR/alice/agent.log' '$DIR/carol/agent.log' &&
+	         grep -q 'battery: .*sell' '$DIR/alice/agent.log' '$DIR/carol/agent.log'"
 check "a settled interval with volume has a clearing price" \
 	test "$(q 'SELECT count(*) FROM intervals WHERE state = 2 AND volume_wh > 0 AND price_uper_kwh > 0')" -gt 0
 check "sellers and buyers got statements" test "$(q "SELECT count(DISTINCT s.pk) FROM statements s

@@ -256,7 +256,8 @@ sell_interval(struct agentd *a, uint64_t iv, uint64_t firm, const struct policy_
 	                      &want[0], &want[1]);
 	if (st != NULL && st->sell_wh > 0 && bat_ok && want[1].qty_wh == 0)
 		note_bat_skip(a, iv,
-		              !have_ask
+		              !bounds->known ? "the interval's tariffs are not known yet"
+		              : !have_ask
 		                  ? "the household's lowest price has no value in its tariffs"
 		                  : "keeping it is worth more than the interval's retail tariff");
 	for (int i = 0; i < 2; i++) {

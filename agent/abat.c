@@ -65,8 +65,9 @@ struct abat {
 	int64_t sent_ms;
 	uint64_t sent_iv;
 	enum stctl_mode sent_mode;
-	int64_t sent_wh; /* the energy of the setpoint sent (its power: over the time left) */
-	int failed;      /* the last answer was an error */
+	int64_t sent_wh;      /* the energy of the setpoint sent (its power: over the time left) */
+	bool sent_at_reserve; /* the state of charge was at or below the reserve then */
+	int failed;           /* the last answer was an error */
 	int have_res;
 	pw_err last_rc; /* of the last answer, to log changes only */
 	enum stctl_mode last_planned;
@@ -575,7 +576,7 @@ abat_tick(struct agentd *a, int64_t now)
 	struct stctl_cmd cmd;
 	int64_t end_ms;
 	int act;
-	bool nothing_sold;
+	bool nothing_sold, at_reserve;
 	int64_t wh;
 
 	if (b == NULL || !agentd_iv_ok(a, iv + 1 + ABAT_KEEP + BPLAN_MAX_IVS))
@@ -588,10 +589,16 @@ abat_tick(struct agentd *a, int64_t now)
 	if (!a->cfg.battery_control || a->dp == NULL)
 		return;
 	setpoint_of(a, iv, now, &cmd, &act, &nothing_sold, &wh);
+	/* the reserve reached within the interval: asked again at once, so
+	 * that the rules (storage_ctl.c) stop a discharge or the own
+	 * controller there, not at the next interval; left 1 point above it
+	 * (no write every poll while the state of charge wavers there) */
+	at_reserve = !a->rd.storage.has_soc || a->rd.storage.soc_pct <= reserve_pct(a) ||
+	             (b->sent_at_reserve && a->rd.storage.soc_pct <= reserve_pct(a) + 1.0);
 	if ((b->gen != b->done_gen || b->failed) && now - b->sent_ms < ABAT_RETRY_MS)
 		return; /* under way, or failed a moment ago */
 	if (b->gen != 0 && b->gen == b->done_gen && !b->failed && b->sent_iv == iv &&
-	    b->sent_mode == cmd.mode && b->sent_wh == wh)
+	    b->sent_mode == cmd.mode && b->sent_wh == wh && b->sent_at_reserve == at_reserve)
 		return; /* this interval's is in force (its power: over the time then left) */
 	note_action(a, iv, act, nothing_sold, &cmd);
 	end_ms = agentd_iv_start_s(a, iv + 1) * 1000;
@@ -603,6 +610,7 @@ abat_tick(struct agentd *a, int64_t now)
 	b->sent_iv = iv;
 	b->sent_mode = cmd.mode;
 	b->sent_wh = wh;
+	b->sent_at_reserve = at_reserve;
 	devpoll_set_storage(a->dp, &cfg, &cmd, b->gen);
 }
 

@@ -25,7 +25,12 @@
 #   the battery's energy charged and discharged per interval is stored with
 #   the interval's energy row;
 #   (c) the state of charge, sampled on the dashboard all along, never below
-#       the reserve.
+#       the reserve; "low", a third household with the same battery at 32 %
+#       (reserve 30 %) and strategy self, lets the battery's own controller
+#       cover its load down to the reserve, where the agent writes "no
+#       discharge" within the interval: at most 0.5 points below (a full
+#       poll's discharge).  (The plan itself never plans below the reserve:
+#       test_bplan; it holds "low"'s last points for later loads.)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -42,12 +47,14 @@ XPK=$("$AGENT" keygen --out "$T/exchange.key" | sed -n 's/^public key: //p')
 declare -A SIMPORT SIMERR APID PK DASH
 : >"$T/households"
 k=0
-for n in bat nb; do
+for n in bat nb low; do
 	k=$((k + 1))
 	extra=(--load 100)
 	[ $n = bat ] && extra=(--load 100 --battery-wh 13500 --battery-charge-w 4000
 		--battery-discharge-w 4600 --battery-reserve 15 --battery-soc 90)
 	[ $n = nb ] && extra=(--load 1200)
+	[ $n = low ] && extra=(--load 100 --battery-wh 13500 --battery-charge-w 4000
+		--battery-discharge-w 4600 --battery-reserve 15 --battery-soc 32)
 	start_sim --start-time $START --epoch "$EPOCH" --speed $SPEED --pv-peak 3000 --seed $k \
 		"${extra[@]}" || not_ok "simulator $n starts"
 	SIMPORT[$n]=$SIM_PORT
@@ -65,13 +72,14 @@ printf '[market]\ninterval_s = %s\ngate_s = 1\ngrace_s = 2\n' $L >>"$T/exchange.
 PW_PIDS+=($!)
 wait_port "$REQ" 60 || not_ok "exchange starts"
 
-for n in bat nb; do
+for n in bat nb low; do
 	DASH[$n]=$(free_port)
 	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "${SIMPORT[$n]}" "$REQ" "$PUB" "$XPK" 48 $L
 	sed -i 's/^rated_power_w = .*/rated_power_w = 100000000/' "$T/$n.conf"
 	printf '[sim]\nepoch = %s\nstart = %s\nspeed = %s\n' "$EPOCH" $START $SPEED >>"$T/$n.conf"
-	if [ $n = bat ]; then
+	if [ $n != nb ]; then
 		printf '[battery]\ncontrol = on\nreserve_pct = 30\nhorizon_h = 6\n' >>"$T/$n.conf"
+		[ $n = low ] && printf 'strategy = self\n' >>"$T/$n.conf"
 	else
 		printf '[policy]\nauto_sell = no\n[bid.evening]\nqty_wh = 500\nmax_price = 0.28\n' \
 			>>"$T/$n.conf"
@@ -84,14 +92,18 @@ for n in bat nb; do
 	PW_PIDS+=($!)
 done
 
-api() { curl -s -m 5 "http://127.0.0.1:${DASH[bat]}/api/$1"; }
-# every look at the dashboard samples the state of charge for (c)
+api() { curl -s -m 5 "http://127.0.0.1:${DASH[${2:-bat}]}/api/$1"; }
+# every look at the dashboard samples the state of charge of both battery
+# households for (c)
 soc_sample() {
-	api state | python3 -c '
+	local n
+	for n in bat low; do
+		api state $n | python3 -c '
 import json, sys
 b = json.load(sys.stdin).get("battery") or {}
 if b.get("soc_pct") is not None:
-    print(b["soc_pct"])' >>"$T/soc" 2>/dev/null
+    print(b["soc_pct"])' >>"$T/soc.$n" 2>/dev/null
+	done
 }
 
 # --- (a) the plan ----------------------------------------------------------------
@@ -204,10 +216,25 @@ check "... nothing was written after the kill" \
 	test "$(grep -c "sim: battery controls: " "${SIMERR[bat]}")" = "$writes"
 
 # --- (c) the reserve --------------------------------------------------------------------
-check "(c) the state of charge never below the reserve of 30 % ($(wc -l <"$T/soc") samples)" \
+min_soc() { # FILE MIN: at least 5 samples, none below MIN
 	python3 -c '
 import sys
 v = [float(x) for x in open(sys.argv[1]) if x.strip()]
-sys.exit(0 if len(v) >= 5 and min(v) >= 30 else 1)' "$T/soc"
+sys.exit(0 if len(v) >= 5 and min(v) >= float(sys.argv[2]) else 1)' "$1" "$2"
+}
+check "(c) bat's state of charge never below the reserve of 30 % ($(wc -l <"$T/soc.bat") samples)" \
+	min_soc "$T/soc.bat" 30
+# low started 2 points above its reserve and its own controller covers the
+# load: the reserve
+# reached within an interval is written at once (protect, read back); the
+# storage is read every 8th poll (2 s, 0.3 points of this load at 360 x)
+WAIT_SECONDS=60 wait_for grep -q "battery: protect: .*(revert timeout [0-9]* s, read back)" \
+	"$T/low.log"
+check "(c) low reached its reserve: discharge stopped (protect), read back" \
+	grep -q "battery: protect: .*(revert timeout [0-9]* s, read back)" "$T/low.log"
+soc_sample
+check "(c) ... its state of charge never more than 0.5 points below the reserve ($(wc -l <"$T/soc.low") samples)" \
+	min_soc "$T/soc.low" 29.5
 stop_pid "${APID[nb]}"
+stop_pid "${APID[low]}"
 finish

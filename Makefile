@@ -24,11 +24,11 @@ SANITIZE  ?=
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-PKGS      := libmodbus libzmq sqlite3 libsodium libmicrohttpd jansson inih sml
+PKGS      := libmodbus libzmq sqlite3 libsodium libmicrohttpd jansson inih sml zlib
 TEST_PKGS := cmocka
 # Debian packages behind PKGS/TEST_PKGS and the tools the tests drive.
 DEBS      := build-essential pkg-config libmodbus-dev libzmq3-dev libsqlite3-dev \
-             libsodium-dev libmicrohttpd-dev libjansson-dev libinih-dev libsml-dev libcmocka-dev \
+             libsodium-dev libmicrohttpd-dev libjansson-dev libinih-dev libsml-dev zlib1g-dev libcmocka-dev \
              sqlite3 socat clang libclang-rt-14-dev cppcheck clang-format clang-tidy \
              man-db systemd python3
 

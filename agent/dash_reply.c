@@ -1,7 +1,9 @@
 /*
  * dash_reply.c: the dashboard's responses: security headers on every reply,
  * text, JSON and error bodies, status codes of pw_err, static files from the
- * web root (see dash_int.h).
+ * web root (see dash_int.h), gzip-compressed for a client that accepts it
+ * when they are text (docs/dashboard.md "Performance": the page's first
+ * load on a phone).
  */
 #include "agent/dash_int.h"
 
@@ -11,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "agent/dash_req.h"
 #include "peerwatt/log.h"
@@ -107,6 +111,64 @@ dash__status_of(pw_err rc)
 	}
 }
 
+/* Static text files larger than this are sent as they are. */
+#define DASH_GZIP_MAX (4u << 20)
+
+/* The file open on fd (st_size bytes) as a gzip member, in a buffer the
+ * caller frees; NULL when it cannot be read or compressed (then it is sent
+ * plain). */
+static unsigned char *
+gzip_file(int fd, size_t size, size_t *out_len)
+{
+	unsigned char *in = NULL, *out = NULL;
+	size_t got = 0;
+	z_stream z;
+
+	if (size == 0 || size > DASH_GZIP_MAX || (in = malloc(size)) == NULL)
+		return NULL;
+	while (got < size) {
+		ssize_t r = pread(fd, in + got, size - got, (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto fail;
+		got += (size_t)r;
+	}
+	memset(&z, 0, sizeof z);
+	/* 15 + 16: a gzip wrapper, the default window; level 6, zlib's default */
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		goto fail;
+	size_t cap = deflateBound(&z, (uLong)size);
+	if ((out = malloc(cap)) == NULL) {
+		deflateEnd(&z);
+		goto fail;
+	}
+	z.next_in = in;
+	z.avail_in = (uInt)size;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		goto fail;
+	}
+	*out_len = (size_t)z.total_out;
+	deflateEnd(&z);
+	free(in);
+	return out;
+fail:
+	free(in);
+	free(out);
+	return NULL;
+}
+
+/* Text files (scripts, styles, pages, SVG) are worth compressing. */
+static bool
+compressible(const char *mime)
+{
+	return strncmp(mime, "text/", 5) == 0 || strcmp(mime, "image/svg+xml") == 0 ||
+	       strcmp(mime, "application/json") == 0;
+}
+
 /* A static file: its every path component resolved (realpath), and the
  * result must still lie inside the resolved web root, so that no symlink
  * in the tree, a directory one included, leads out of it. */
@@ -137,12 +199,35 @@ dash__reply_file(struct dash *d, struct MHD_Connection *c, const char *url)
 		close(fd);
 		return dash__reply_error(d, c, 404, "not found");
 	}
-	r = MHD_create_response_from_fd((uint64_t)st.st_size, fd); /* owns fd */
-	if (r == NULL) {
-		close(fd);
-		return MHD_NO;
+	const char *mime = dash_req_mime(url);
+	bool gz = false;
+	if (compressible(mime) && dash_req_accepts_gzip(MHD_lookup_connection_value(
+	                              c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
+		size_t zlen = 0;
+		unsigned char *z = gzip_file(fd, (size_t)st.st_size, &zlen);
+		if (z != NULL) {
+			close(fd);
+			r = MHD_create_response_from_buffer(zlen, z, MHD_RESPMEM_MUST_FREE);
+			if (r == NULL) {
+				free(z);
+				return MHD_NO;
+			}
+			gz = true;
+		}
 	}
-	dash__headers(r, dash_req_mime(url), false);
+	if (!gz) {
+		r = MHD_create_response_from_fd((uint64_t)st.st_size, fd); /* owns fd */
+		if (r == NULL) {
+			close(fd);
+			return MHD_NO;
+		}
+	}
+	dash__headers(r, mime, false);
+	/* caches keep the two encodings apart */
+	if (compressible(mime))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (gz)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	ret = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
 	return ret;

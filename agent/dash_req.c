@@ -395,3 +395,43 @@ dash_req_seq(const char *text, uint64_t *seq, bool *cancel_suffix)
 	*seq = (uint64_t)v;
 	return PW_OK;
 }
+
+bool
+dash_req_accepts_gzip(const char *ae)
+{
+	char tok[32];
+	size_t len = ae != NULL ? strnlen(ae, 1025) : 0;
+
+	if (ae == NULL || len > 1024)
+		return false; /* none, or beyond any sane header: plain */
+	while (*ae != '\0') {
+		size_t n = strcspn(ae, ",");
+		const char *semi = memchr(ae, ';', n);
+		size_t tn = semi != NULL ? (size_t)(semi - ae) : n, k = 0;
+		bool zero = false;
+
+		for (size_t j = 0; j < tn && k + 1 < sizeof tok; j++)
+			if (ae[j] != ' ' && ae[j] != '\t')
+				tok[k++] =
+				    (char)(ae[j] >= 'A' && ae[j] <= 'Z' ? ae[j] + 32 : ae[j]);
+		tok[k] = '\0';
+		if (semi != NULL) {
+			/* q=0, q=0.0, q=0.00, q=0.000 refuse it */
+			const char *q = semi + 1;
+			while (q < ae + n && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q + 1 < ae + n && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
+				q += 2;
+				zero = *q == '0';
+				for (q++; zero && q < ae + n && *q != ' '; q++)
+					zero = *q == '.' || *q == '0';
+			}
+		}
+		if ((strcmp(tok, "gzip") == 0 || strcmp(tok, "*") == 0) && !zero)
+			return true;
+		ae += n;
+		if (*ae == ',')
+			ae++;
+	}
+	return false;
+}

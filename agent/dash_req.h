@@ -56,4 +56,8 @@ pw_err dash_req_login(const char *body, size_t len, char *out, size_t cap, char 
 pw_err dash_req_seq(const char *text, uint64_t *seq, bool *cancel_suffix)
     __attribute__((warn_unused_result));
 
+/* Whether an Accept-Encoding header value (NULL: none) accepts gzip: a
+ * "gzip" or "*" token whose q is not 0 (RFC 9110 12.5.3). */
+bool dash_req_accepts_gzip(const char *accept_encoding);
+
 #endif

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "agent/dash.h"
 #include "agent/dash_req.h"
 
@@ -360,6 +362,64 @@ test_static_files(void **state)
 	assert_int_equal(http(e, "GET", "/nothere.js", NULL, NULL, resp, sizeof resp), 404);
 	assert_non_null(strstr(resp, "\"error\""));
 	assert_int_equal(http(e, "POST", "/index.html", NULL, NULL, resp, sizeof resp), 405);
+}
+
+/* Text files go gzip-compressed to a client that accepts it (the page's
+ * first load on a phone), and plain to one that does not; either way the
+ * same bytes arrive. */
+static void
+test_static_gzip(void **state)
+{
+	struct env *e = *state;
+	static char resp[RESP_MAX];
+	unsigned char plain[256];
+	const char *body, *cl;
+	long len;
+	uLongf plen = sizeof plain;
+	z_stream z;
+
+	assert_int_equal(http_raw(e, "GET", "/app.js", "Accept-Encoding: gzip, deflate, br\r\n",
+	                          NULL, resp, sizeof resp),
+	                 200);
+	assert_non_null(strstr(resp, "Content-Encoding: gzip"));
+	assert_non_null(strstr(resp, "Vary: Accept-Encoding"));
+	assert_non_null(strstr(resp, "text/javascript"));
+	cl = strstr(resp, "Content-Length: ");
+	body = strstr(resp, "\r\n\r\n");
+	assert_non_null(cl);
+	assert_non_null(body);
+	len = strtol(cl + 16, NULL, 10);
+	assert_true(len > 10 && len < 200);
+	memset(&z, 0, sizeof z);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (unsigned char *)(uintptr_t)(body + 4);
+	z.avail_in = (uInt)len;
+	z.next_out = plain;
+	z.avail_out = (uInt)plen;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(z.total_out, strlen("console.log('hi');\n"));
+	assert_memory_equal(plain, "console.log('hi');\n", z.total_out);
+	inflateEnd(&z);
+	/* refused (q=0) or not asked: plain */
+	assert_int_equal(http_raw(e, "GET", "/app.js", "Accept-Encoding: gzip;q=0, identity\r\n",
+	                          NULL, resp, sizeof resp),
+	                 200);
+	assert_null(strstr(resp, "Content-Encoding"));
+	assert_non_null(strstr(resp, "console.log('hi');"));
+	assert_int_equal(http_raw(e, "GET", "/app.js", NULL, NULL, resp, sizeof resp), 200);
+	assert_null(strstr(resp, "Content-Encoding"));
+	assert_non_null(strstr(resp, "Vary: Accept-Encoding"));
+	/* what counts as accepting it */
+	assert_true(dash_req_accepts_gzip("gzip"));
+	assert_true(dash_req_accepts_gzip("deflate, GZIP;q=0.5"));
+	assert_true(dash_req_accepts_gzip("*"));
+	assert_true(dash_req_accepts_gzip("br ,  gzip ; q=1"));
+	assert_false(dash_req_accepts_gzip(NULL));
+	assert_false(dash_req_accepts_gzip(""));
+	assert_false(dash_req_accepts_gzip("identity"));
+	assert_false(dash_req_accepts_gzip("gzip;q=0"));
+	assert_false(dash_req_accepts_gzip("gzip; q=0.000, br"));
+	assert_false(dash_req_accepts_gzip("x-gzip2"));
 }
 
 static void
@@ -899,6 +959,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_static_gzip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_documents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_header_must_be_loopback, setup, teardown),

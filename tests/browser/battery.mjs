@@ -222,7 +222,10 @@ level = info
 	const steps = await page.locator('[data-test=plan-step]').allInnerTexts();
 	assert(steps.length === Math.min(6, plan.steps.length), 'steps ' + steps.length);
 	for (const x of steps) assert(/^\d\d:\d\d–\d\d:\d\d\s[\s\S]*(Store|Sell|Cover|Hold)[\s\S]*\.$/.test(x), 'step: ' + x);
-	assert(/^Over the plan's horizon the plan is expected to earn /.test(await text(page, '[data-test=plan-value]')), 'value');
+	/* the agent says how many hours its figures cover ([battery] horizon_h = 6) */
+	assert(plan.horizon_h === 6, 'horizon_h ' + plan.horizon_h);
+	const value = await text(page, '[data-test=plan-value]');
+	assert(/^Over the next 6 hours the plan is expected to earn /.test(value), 'value: ' + value);
 	assert(await fits(page), 'the page scrolls sideways');
 	await page.locator('#battery-plan').screenshot({ path: path.join(SHOTS, 'battery-agent.png') });
 	assert(errors.length === 0, 'console errors: ' + errors.join('; '));

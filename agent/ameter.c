@@ -492,7 +492,8 @@ take_sample(struct agentd *a, const struct devpoll_sample *s, int64_t now)
 		a->pv_w = s->rd.ac_power_w;
 	}
 	{
-		/* the storage is read in full polls only: kept in between */
+		/* a SunSpec battery is read every poll (agent/device.c); a
+		 * source that reads it in full polls only keeps it in between */
 		struct storage_reading keep = a->rd.storage;
 		a->rd = s->rd;
 		if (a->rd.storage.present) {

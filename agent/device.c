@@ -39,6 +39,7 @@ struct dev {
 	bool is_tmpl;
 	struct tmpl t;
 	bool have_layout, have_meter;
+	bool have_storage;               /* the last full poll read a storage model */
 	struct sunspec_dev sd, sd_meter; /* sd_meter: sd with only the meter model */
 	char serial[33];
 	char manufacturer[33], model[33], version[17];
@@ -308,11 +309,18 @@ poll_sunspec(struct dev *d, unsigned want, struct dev_reading *r)
 		return rc;
 	}
 	from_sunspec(d, &s, r);
-	if (!meter_only && (rc = storage_poll(&d->sio, &d->sd, &r->storage)) != PW_OK) {
+	/* a battery is read every poll, the meter-only ones too: its power is
+	 * integrated into the interval's charged and discharged energy
+	 * (agent/ameter.c), which a value 8 polls old would get wrong for a
+	 * setpoint that changed meanwhile */
+	if ((!meter_only || d->have_storage) &&
+	    (rc = storage_poll(&d->sio, &d->sd, &r->storage)) != PW_OK) {
 		if (rc == PW_ERR_STATE || rc == PW_ERR_CORRUPT || rc == PW_ERR_NOTFOUND)
 			d->have_layout = false;
 		return rc;
 	}
+	if (!meter_only)
+		d->have_storage = r->storage.present;
 	return PW_OK;
 }
 

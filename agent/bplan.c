@@ -306,6 +306,7 @@ backward(struct work *w, size_t t, const int64_t *next, int64_t *cur)
 	int64_t climit = charge_limit(w, t), dlimit = w->b->max_discharge_wh;
 	int64_t res = w->b->reserve_wh;
 	size_t order[NLV], no = 0;
+	int64_t wh_of[NLV]; /* the energy of order[o] */
 
 	/* the next levels, fullest first (the evenly spaced ones are sorted) */
 	for (size_t k = NSTD; k-- > 0;)
@@ -322,6 +323,8 @@ backward(struct work *w, size_t t, const int64_t *next, int64_t *cur)
 	}
 	for (size_t j = 0; j < NLV; j++)
 		w->keep[t][j] = keep_price(w, t, lv_wh(w, t + 1, j), next);
+	for (size_t o = 0; o < no; o++)
+		wh_of[o] = lv_wh(w, t + 1, order[o]);
 
 	for (size_t i = first; i <= last; i++) {
 		int64_t from = lv_wh(w, t, i), best = 0;
@@ -329,15 +332,21 @@ backward(struct work *w, size_t t, const int64_t *next, int64_t *cur)
 		if (i < NSTD)
 			while (top + 1 < NSTD && w->std_ac[i][top + 1] <= climit)
 				top++;
-		/* charges fullest first (order), discharges deepest first (order
-		 * backwards), holds last */
-		for (size_t q = 0; q < 3 * no; q++) {
-			size_t o = q < no ? q : q < 2 * no ? 2 * no - 1 - q : q - 2 * no;
+		/* order[] is fullest first: [0, up) the charges, [up, down) the
+		 * holds, [down, no) the discharges; weighed charges fullest first,
+		 * then discharges deepest first, then holds */
+		size_t up = 0, down;
+		while (up < no && wh_of[up] > from)
+			up++;
+		down = up;
+		while (down < no && wh_of[down] == from)
+			down++;
+		for (size_t q = 0; q < no; q++) {
+			size_t o = q < up                 ? q
+			           : q < up + (no - down) ? no - 1 - (q - up)
+			                                  : down - 1 - (q - up - (no - down));
 			size_t j = order[o];
-			int64_t to = lv_wh(w, t + 1, j), c = 0, d = 0, m;
-			if ((q < no && to <= from) || (q >= no && q < 2 * no && to >= from) ||
-			    (q >= 2 * no && to != from))
-				continue;
+			int64_t to = wh_of[o], c = 0, d = 0, m;
 			if (to < from && (to < res || discharge_ac(w, from - to) > dlimit))
 				continue;
 			if (i < NSTD && j < NSTD) {

@@ -37,6 +37,16 @@ doc_state(struct agentd *a)
 
 	if (a->cfg.meter_sign == ACONFIG_SIGN_EXPORT_POSITIVE)
 		grid = -grid;
+	/* what the house uses: PV plus the grid's import, plus a battery's
+	 * discharge (less its charging: the battery is taken as AC-coupled, as
+	 * /api/today's house_wh takes it, docs/dashboard.md); a sum below zero
+	 * means readings that disagree, and is not shown */
+	double house = a->pv_w + grid;
+	int has_house = has_pv && has_grid;
+	if (a->have_rd && a->rd.storage.present && a->rd.storage.has_power)
+		house += a->rd.storage.power_w;
+	if (house < 0)
+		has_house = 0;
 	/* the household's name; never the 64-hex key, which nobody reads */
 	char reg_name[PW_TOKEN_LEN + 1] = "";
 	if (a->reg.have && !a->reg.e.revoked) { /* the name the exchange's log gives us */
@@ -48,17 +58,17 @@ doc_state(struct agentd *a)
 	                   : a->cfg.serial[0] ? a->cfg.serial
 	                   : a->dev_serial[0] ? a->dev_serial
 	                                      : "Your household";
-	doc = json_pack(
-	    "{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:{s:b, s:s},"
-	    " s:{s:b, s:s}, s:b, s:o, s:o}",
-	    "household", name, "now", (json_int_t)(now / 1000), "interval", (json_int_t)iv,
-	    "interval_s", (json_int_t)a->cfg.interval_s, "pv_w", num_or_null(has_pv, a->pv_w),
-	    "house_w", num_or_null(has_pv && has_grid, a->pv_w + grid), "grid_w",
-	    num_or_null(has_grid, grid), "surplus_w", num_or_null(has_grid, grid < 0 ? -grid : 0),
-	    "forecast_wh", (json_int_t)forecast_export_wh(&a->fc, first_tod, 1), "exchange",
-	    "reachable", aexch_reachable(a, now), "detail", a->cfg.request, "inverter", "reachable",
-	    a->dev_ok, "detail", a->dev_detail, "has_pv", a->has_pv, "problems", astatus_json(a),
-	    "registry", aregistry_json(a));
+	doc = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:{s:b, s:s},"
+	                " s:{s:b, s:s}, s:b, s:o, s:o}",
+	                "household", name, "now", (json_int_t)(now / 1000), "interval",
+	                (json_int_t)iv, "interval_s", (json_int_t)a->cfg.interval_s, "pv_w",
+	                num_or_null(has_pv, a->pv_w), "house_w", num_or_null(has_house, house),
+	                "grid_w", num_or_null(has_grid, grid), "surplus_w",
+	                num_or_null(has_grid, grid < 0 ? -grid : 0), "forecast_wh",
+	                (json_int_t)forecast_export_wh(&a->fc, first_tod, 1), "exchange",
+	                "reachable", aexch_reachable(a, now), "detail", a->cfg.request, "inverter",
+	                "reachable", a->dev_ok, "detail", a->dev_detail, "has_pv", a->has_pv,
+	                "problems", astatus_json(a), "registry", aregistry_json(a));
 	if (doc == NULL)
 		return NULL;
 	json_object_set_new(doc, "witnesses", awitness_json(a));

@@ -211,6 +211,22 @@ sys.exit(0 if any(x["battery_sold_wh"] > 0 for x in json.load(sys.stdin)) else 1
 WAIT_SECONDS=60 wait_for settled_sale
 check "a's stored energy traded with b's bid, and its statement came" settled_sale
 
+# the house while the battery discharges past its load into the grid: what
+# it uses is PV + import + the battery's discharge, never below zero (the
+# export alone would make it negative)
+house_ok() {
+	api state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+b, h, pv, g = s["battery"], s["house_w"], s["pv_w"], s["grid_w"]
+ok = (b is not None and b["power_w"] is not None and b["power_w"] > 0 and g is not None and g < 0
+      and h is not None and h >= 0 and abs(h - (pv + g + b["power_w"])) <= 2)
+sys.exit(0 if ok else 1)'
+}
+WAIT_SECONDS=60 wait_for house_ok
+check "/api/state while a exports from its battery: house_w = PV + grid + battery, not negative" \
+	test $? -eq 0
+
 # /api/today while it is still the day of the sales (the day ends at the
 # devices' midnight, 24 intervals after the start)
 today_ok() {

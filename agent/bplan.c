@@ -306,7 +306,7 @@ backward(struct work *w, size_t t, const int64_t *next, int64_t *cur)
 	int64_t climit = charge_limit(w, t), dlimit = w->b->max_discharge_wh;
 	int64_t res = w->b->reserve_wh;
 	size_t order[NLV], no = 0;
-	int64_t wh_of[NLV]; /* the energy of order[o] */
+	int64_t wh_of[NLV] = { 0 }; /* the energy of order[o] */
 
 	/* the next levels, fullest first (the evenly spaced ones are sorted) */
 	for (size_t k = NSTD; k-- > 0;)

@@ -39,6 +39,8 @@
 #include "agent/storage_ctl.h"
 #include "peerwatt/fmt.h"
 
+/* a discharge in force is corrected (the power still needed) at most this often */
+#define ABAT_ADJUST_MS 1000
 /* a setpoint not answered within this is asked again */
 #define ABAT_RETRY_MS 5000
 /* steps kept at their gates, by interval (the current interval and the few
@@ -66,6 +68,7 @@ struct abat {
 	uint64_t sent_iv;
 	enum stctl_mode sent_mode;
 	int64_t sent_wh;      /* the energy of the setpoint sent (its power: over the time left) */
+	int64_t sent_power_w; /* its power */
 	bool sent_at_reserve; /* the state of charge was at or below the reserve then */
 	int failed;           /* the last answer was an error */
 	int have_res;
@@ -477,7 +480,7 @@ setpoint_of(struct agentd *a, uint64_t iv, int64_t now, struct stctl_cmd *cmd, i
 {
 	const struct abat_kept *k = planning(a) ? kept_of(a->bat, iv) : NULL;
 	const struct storage_reading *st = &a->rd.storage;
-	int64_t span = span_s(a), wh = 0, lim, left_ms, left;
+	int64_t span = span_s(a), wh = 0, done = 0, lim, left_ms, left;
 
 	*wh_out = 0;
 	memset(cmd, 0, sizeof(*cmd));
@@ -500,6 +503,12 @@ setpoint_of(struct agentd *a, uint64_t iv, int64_t now, struct stctl_cmd *cmd, i
 			return;
 		}
 		wh += k->in.deficit_wh;
+		/* closed loop: what the battery already delivered in this interval
+		 * counts, so that a setpoint written late (or a battery slower than
+		 * asked) is made up before the interval ends (abat_tick asks again
+		 * when the power needed moves) */
+		if (a->bat_iv == iv && a->bat_dis_wh > 0)
+			done = (int64_t)a->bat_dis_wh;
 		cmd->mode = STCTL_DISCHARGE;
 		lim = dev_or_cfg(st->has_max_discharge, st->max_discharge_w,
 		                 a->cfg.battery_max_discharge_w);
@@ -522,13 +531,13 @@ setpoint_of(struct agentd *a, uint64_t iv, int64_t now, struct stctl_cmd *cmd, i
 	left = left_ms > 0 ? span * left_ms / agentd_interval_ms(a) : 0;
 	if (left < 1)
 		left = 1;
-	cmd->power_w = wh > 0 ? (wh * 3600 + left - 1) / left : 0;
+	cmd->power_w = wh > done ? ((wh - done) * 3600 + left - 1) / left : 0;
 	if (lim > 0 && cmd->power_w > lim)
 		cmd->power_w = lim;
 	if (cmd->power_w > STORAGE_POWER_MAX_W)
 		cmd->power_w = STORAGE_POWER_MAX_W;
-	if (cmd->power_w <= 0)
-		cmd->mode = STCTL_HOLD;
+	if (cmd->power_w <= 0) /* a sale delivered: the home's load from the battery */
+		cmd->mode = cmd->mode == STCTL_DISCHARGE ? STCTL_AUTO : STCTL_HOLD;
 }
 
 /* Logs the action carried out when it changes, with its reason. */
@@ -598,8 +607,12 @@ abat_tick(struct agentd *a, int64_t now)
 	if ((b->gen != b->done_gen || b->failed) && now - b->sent_ms < ABAT_RETRY_MS)
 		return; /* under way, or failed a moment ago */
 	if (b->gen != 0 && b->gen == b->done_gen && !b->failed && b->sent_iv == iv &&
-	    b->sent_mode == cmd.mode && b->sent_wh == wh && b->sent_at_reserve == at_reserve)
-		return; /* this interval's is in force (its power: over the time then left) */
+	    b->sent_mode == cmd.mode && b->sent_wh == wh && b->sent_at_reserve == at_reserve &&
+	    (cmd.mode != STCTL_DISCHARGE || now - b->sent_ms < ABAT_ADJUST_MS ||
+	     llabs(cmd.power_w - b->sent_power_w) * 10 <= b->sent_power_w))
+		return; /* this interval's is in force (its power: over the time then left;
+		         * a discharge asked again when the power still needed moved by
+		         * more than a tenth, at most once a second) */
 	note_action(a, iv, act, nothing_sold, &cmd);
 	end_ms = agentd_iv_start_s(a, iv + 1) * 1000;
 	cfg.reserve_pct = (double)a->cfg.battery_reserve_pct;
@@ -610,6 +623,7 @@ abat_tick(struct agentd *a, int64_t now)
 	b->sent_iv = iv;
 	b->sent_mode = cmd.mode;
 	b->sent_wh = wh;
+	b->sent_power_w = cmd.power_w;
 	b->sent_at_reserve = at_reserve;
 	devpoll_set_storage(a->dp, &cfg, &cmd, b->gen);
 }

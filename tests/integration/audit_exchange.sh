@@ -6,7 +6,7 @@
 # checkpoint; a copy taken with sqlite3 .backup while the exchange runs must
 # verify, and a tampered copy must fail naming the entry.  Then the
 # operator's attacks of issue 15, each made with the exchange's own key on a
-# copy (tests/tools/pw-forge.c rebuilds the log and re-signs every
+# copy (tests/tools/pw-forge/ rebuilds the log and re-signs every
 # checkpoint, so the database alone is self-consistent), each caught with the
 # household and entry named; households' evidence is an agent database per
 # household in the agent's schema (signed ACKs, statements, checkpoints).

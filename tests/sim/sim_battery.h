@@ -11,8 +11,9 @@
  * energy is conserved.  The battery is AC-coupled: the inverter shows the PV
  * alone and the grid meter sees load - PV + charging - discharging.
  *
- * Called by tests/sim/sim.c (which lays the values out in models 124, 802 and
- * 713) and by tests/unit/test_sim_battery.c.  Pure: no I/O, no clock.
+ * Called by peerwatt-sim (tests/sim/sim_physics.c steps it, sim_regs.c lays
+ * the values out in models 124, 802 and 713, sim.c sets it up and takes the
+ * writes to its controls) and by tests/unit/test_sim_battery.c.  Pure: no I/O, no clock.
  */
 #ifndef TESTS_SIM_SIM_BATTERY_H
 #define TESTS_SIM_SIM_BATTERY_H

@@ -7,7 +7,8 @@
  * Writes (function 6 or 16) are accepted only to the read-write points of
  * these two models, with values in range (WMaxLimPct at most 100 %,
  * WMaxLim_Ena 0 or 1); anything else gets a Modbus exception and changes
- * nothing, as on a real inverter.  Called by tests/sim/sim.c only.
+ * nothing, as on a real inverter.  Called by tests/sim/ only (sim.c,
+ * sim_physics.c, sim_regs.c).
  */
 #ifndef TESTS_SIM_SIM_CONTROLS_H
 #define TESTS_SIM_SIM_CONTROLS_H

@@ -6,7 +6,7 @@
  * 0) and writes the simulated household into them at each request with the
  * template's types, word order, scale and sign, so that a reader using the
  * template reads back the sim's values within the template's resolution.
- * Called by tests/sim/sim.c only.
+ * Called by tests/sim/sim.c and tests/sim/sim_regs.c only.
  */
 #ifndef TESTS_SIM_SIM_TMPL_H
 #define TESTS_SIM_SIM_TMPL_H

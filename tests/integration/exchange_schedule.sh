@@ -168,7 +168,8 @@ got=$("${CZ[@]}" -k "$T/b.key" order 2 "$K" buy 500 400000 +600)
 check "interval K: a bid at its retail 40 ct accepted (got '$got')" test "${got%% *}" = ACK
 got=$("${CZ[@]}" -k "$T/a.key" order 2 "$K" sell 500 150000 +600)
 check "interval K: an offer at 15 ct accepted (got '$got')" test "${got%% *}" = ACK
-wait_until $(((K + 2) * L - 3))
+# as soon as max_ahead_s (9 s) lets them in: 7 s before the gate of K+2
+wait_until $(((K + 2) * L - 8))
 got=$("${CZ[@]}" -k "$T/a.key" order 3 $((K + 2)) sell 500 -60000 +600)
 check "interval K+2: an offer at -6 ct, below its feed-in -5 ct, refused (got '$got')" test "$got" = "REJECT price_bounds"
 got=$("${CZ[@]}" -k "$T/b.key" order 3 $((K + 2)) buy 500 260000 +600)
@@ -191,6 +192,7 @@ hb_ok() {
 	local iv=$(($2 / 1000 / L))
 	[ "$iv" -ge "$K" ] && [ "$3 $4 $5" = "$L $(tariffs_of "$iv")" ] && echo "$iv $4 $5"
 }
+wait_until $((K * L))
 got=$(hb_ok)
 check "HEARTBEAT in interval K or later carries that interval's tariffs (got '$got')" test -n "$got"
 wait_until $(((K + 2) * L))
@@ -281,6 +283,7 @@ WAIT_SECONDS=60 wait_for bash -c "[ \"\$(sqlite3 '$T/z.db' 'SELECT count(*) FROM
 stop_pid "$ZPID"
 # at start, a file changing a published row: exit 78 naming the line
 sed -i "s/^$(iso $(((K + 20) * L))),28,7$/$(iso $(((K + 20) * L))),29,7/" "$T/tariffs.csv"
+line=$(grep -n "^$(iso $(((K + 20) * L)))," "$T/tariffs.csv" | cut -d: -f1)
 "$B/peerwatt-exchange" -c "$T/z.conf" 2>"$T/z2.log"
 rc=$?
 check "start with a published row changed: exit 78 (got $rc), naming the line" \

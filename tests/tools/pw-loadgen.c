@@ -280,18 +280,21 @@ main(int argc, char **argv)
 			break;
 		/* pacing: how many may have been sent by now */
 		uint64_t allowed = rate > 0 ? (uint64_t)((t - start) * rate / 1000000) + 1 : total;
+		/* each household in turn fills its window (as far as the pacing
+		 * allows): one pass and one poll per wake-up, not per order */
 		for (int64_t k = 0; k < n && sent < allowed && sent < total; k++) {
 			struct hh *x = &h[rr];
 			rr = (rr + 1) % (size_t)n;
-			if (x->next >= x->n_frames || (int64_t)(x->next - x->answered) >= window)
-				continue;
-			if (zmq_send(x->sock, x->frames[x->next], x->lens[x->next], ZMQ_DONTWAIT) <
-			    0)
-				continue;
-			x->sent_us[x->next] = now_us();
-			x->next++;
-			sent++;
-			last_reply = sent == 1 ? now_us() : last_reply;
+			while (sent < allowed && x->next < x->n_frames &&
+			       (int64_t)(x->next - x->answered) < window) {
+				if (zmq_send(x->sock, x->frames[x->next], x->lens[x->next],
+				             ZMQ_DONTWAIT) < 0)
+					break;
+				x->sent_us[x->next] = now_us();
+				x->next++;
+				sent++;
+				last_reply = sent == 1 ? now_us() : last_reply;
+			}
 		}
 		for (int64_t i = 0; i < n; i++) {
 			items[i].socket = h[i].sock;

@@ -48,6 +48,10 @@
  *                size S), then a CHECKPOINT of that other history, larger,
  *                whose consistency proofs come from it (they fail against
  *                the agent's root of S); prints "lie split N" (N: its size)
+ *   forkhead     one ORDER, once two checkpoints are out: ACKed with a head
+ *                of a tree holding one more (phantom) entry after it, the
+ *                inclusion path true against that head, the head a fork;
+ *                prints "lie forkhead N" (N: the head's size)
  *
  * Every COSIGN is ACKed and logged; it prints "cosign N" (N: its tree size).
  *

@@ -1,7 +1,11 @@
 /*
  * book.c: the open order book in memory (book.h).  Four open addressing
  * hash tables (linear probing, at most half full, doubling from 64 slots)
- * of fixed-size records whose first bytes are the key.  Sums are never
+ * of fixed-size records whose first bytes are the key.  A table doubles
+ * incrementally: the former slots stay beside the new ones and each later
+ * insert moves TAB_MOVE_PER_INSERT of them over, so no single request pays
+ * for moving the whole table (at 10^5 open orders that took 25-50 ms, the
+ * ACK tail of bench_ingest; docs/performance.md).  Sums are never
  * removed one by one: a quantity that drops to 0 stays until its interval
  * is cleared (book_drop_interval), so those tables hold at most one entry
  * per (household, interval, side) and (interval, side, price) that had an
@@ -54,10 +58,23 @@ _Static_assert(sizeof(struct lvl_rec) == 32, "lvl_rec padded");
 _Static_assert(sizeof(struct seq_rec) == PW_PK_LEN + 16, "seq_rec padded");
 _Static_assert(sizeof(struct ord_rec) == PW_PK_LEN + 24, "ord_rec padded");
 
+/* slot states of `used` */
+enum { SLOT_FREE = 0, SLOT_USED = 1, SLOT_MOVED = 2 /* former slots only */ };
+
+/* Former slots moved to the new ones per insert while a table grows: the
+ * move is done after cap/16 inserts, long before the new slots are half
+ * full (cap/2 inserts later). */
+#define TAB_MOVE_PER_INSERT 32
+
 struct tab {
 	unsigned char *rec; /* cap records of rsize bytes, the first ksize the key */
 	unsigned char *used;
-	size_t cap, n, rsize, ksize, max;
+	size_t cap, n, rsize, ksize, max; /* n counts both slot sets */
+	/* while growing: the former slots, moved over from old_pos on; a key
+	 * is in exactly one of the two sets (a moved slot is SLOT_MOVED, which
+	 * a probe of the former set passes over) */
+	unsigned char *old_rec, *old_used;
+	size_t old_cap, old_pos;
 };
 
 struct book {
@@ -83,22 +100,34 @@ hash_key(const unsigned char *k, size_t len)
 }
 
 static void
+tab_free_old(struct tab *t)
+{
+	free(t->old_rec);
+	free(t->old_used);
+	t->old_rec = t->old_used = NULL;
+	t->old_cap = t->old_pos = 0;
+}
+
+static void
 tab_free(struct tab *t)
 {
 	free(t->rec);
 	free(t->used);
 	t->rec = t->used = NULL;
 	t->cap = t->n = 0;
+	tab_free_old(t);
 }
 
-/* Slot of `key`: *found says whether it holds it (else it is free). */
+/* Slot of `key` among `cap` slots: *found says whether it holds it (else
+ * it is the free slot ending its probe run). */
 static size_t
-tab_slot(const struct tab *t, const unsigned char *key, int *found)
+slot_in(const unsigned char *rec, const unsigned char *used, size_t cap, size_t rsize, size_t ksize,
+        const unsigned char *key, int *found)
 {
-	size_t ksize = t->ksize, mask = t->cap - 1;
+	size_t mask = cap - 1;
 	size_t i = (size_t)hash_key(key, ksize) & mask;
-	while (t->used[i]) {
-		if (memcmp(t->rec + i * t->rsize, key, ksize) == 0) {
+	while (used[i] != SLOT_FREE) {
+		if (used[i] == SLOT_USED && memcmp(rec + i * rsize, key, ksize) == 0) {
 			*found = 1;
 			return i;
 		}
@@ -108,18 +137,82 @@ tab_slot(const struct tab *t, const unsigned char *key, int *found)
 	return i;
 }
 
+static size_t
+tab_slot(const struct tab *t, const unsigned char *key, int *found)
+{
+	return slot_in(t->rec, t->used, t->cap, t->rsize, t->ksize, key, found);
+}
+
+/* The record of `key` among the former slots, or NULL. */
+static unsigned char *
+old_find(const struct tab *t, const unsigned char *key, size_t *slot)
+{
+	int found;
+	if (!t->old_rec)
+		return NULL;
+	size_t i = slot_in(t->old_rec, t->old_used, t->old_cap, t->rsize, t->ksize, key, &found);
+	*slot = i;
+	return found ? t->old_rec + i * t->rsize : NULL;
+}
+
 static unsigned char *
 tab_find(const struct tab *t, const unsigned char *key)
 {
 	int found;
+	size_t j;
 	if (t->n == 0)
 		return NULL;
 	size_t i = tab_slot(t, key, &found);
-	return found ? t->rec + i * t->rsize : NULL;
+	return found ? t->rec + i * t->rsize : old_find(t, key, &j);
 }
 
-/* Move every record of t for which keep() says so into a table of `cap`
- * slots.  PW_ERR_NOMEM leaves t as it was. */
+/* Every record, former slots included: for i in [0, tab_span(t)),
+ * tab_at(t, i) is a record or NULL. */
+static size_t
+tab_span(const struct tab *t)
+{
+	return t->cap + t->old_cap;
+}
+
+static const unsigned char *
+tab_at(const struct tab *t, size_t i)
+{
+	if (i < t->cap)
+		return t->used[i] == SLOT_USED ? t->rec + i * t->rsize : NULL;
+	i -= t->cap;
+	return t->old_used[i] == SLOT_USED ? t->old_rec + i * t->rsize : NULL;
+}
+
+/* Copy record r (whose key is not among the new slots) into them. */
+static unsigned char *
+new_put(struct tab *t, const unsigned char *r)
+{
+	int found;
+	size_t j = tab_slot(t, r, &found);
+	memcpy(t->rec + j * t->rsize, r, t->rsize);
+	t->used[j] = SLOT_USED;
+	return t->rec + j * t->rsize;
+}
+
+/* Move up to `k` former slots over; free them once all are. */
+static void
+tab_move(struct tab *t, size_t k)
+{
+	while (t->old_rec && k-- > 0) {
+		if (t->old_pos == t->old_cap) {
+			tab_free_old(t);
+			return;
+		}
+		size_t i = t->old_pos++;
+		if (t->old_used[i] == SLOT_USED) {
+			new_put(t, t->old_rec + i * t->rsize);
+			t->old_used[i] = SLOT_MOVED;
+		}
+	}
+}
+
+/* Move every record of t (both slot sets) for which keep() says so into
+ * `cap` new slots at once.  PW_ERR_NOMEM leaves t as it was. */
 static pw_err
 tab_rehash(struct tab *t, size_t cap, int (*keep)(const unsigned char *rec, uint64_t arg),
            uint64_t arg)
@@ -131,14 +224,11 @@ tab_rehash(struct tab *t, size_t cap, int (*keep)(const unsigned char *rec, uint
 		tab_free(&nt);
 		return PW_ERR_NOMEM;
 	}
-	for (size_t i = 0; i < t->cap; i++) {
-		const unsigned char *r = t->rec + i * t->rsize;
-		int found;
-		if (!t->used[i] || (keep && !keep(r, arg)))
+	for (size_t i = 0; i < tab_span(t); i++) {
+		const unsigned char *r = tab_at(t, i);
+		if (!r || (keep && !keep(r, arg)))
 			continue;
-		size_t j = tab_slot(&nt, r, &found);
-		memcpy(nt.rec + j * nt.rsize, r, nt.rsize);
-		nt.used[j] = 1;
+		new_put(&nt, r);
 		nt.n++;
 	}
 	tab_free(t);
@@ -146,31 +236,61 @@ tab_rehash(struct tab *t, size_t cap, int (*keep)(const unsigned char *rec, uint
 	return PW_OK;
 }
 
-/* Room for one more record: PW_ERR_FULL at t->max, PW_ERR_NOMEM. */
+/* Room for one more record: PW_ERR_FULL at t->max, PW_ERR_NOMEM.  Moves
+ * a few former slots over; at half full the slots double, the current
+ * ones becoming the former (moved over by the next inserts). */
 static pw_err
 tab_reserve(struct tab *t)
 {
 	if (t->n >= t->max)
 		return PW_ERR_FULL;
+	tab_move(t, TAB_MOVE_PER_INSERT);
 	if ((t->n + 1) * 2 <= t->cap)
 		return PW_OK;
-	return tab_rehash(t, t->cap ? t->cap * 2 : 64, NULL, 0);
+	if (t->cap == 0)
+		return tab_rehash(t, 64, NULL, 0);
+	/* never reached with slots still to move (see TAB_MOVE_PER_INSERT);
+	 * finish them first if it were */
+	tab_move(t, SIZE_MAX);
+	unsigned char *rec = malloc(2 * t->cap * t->rsize);
+	unsigned char *used = calloc(2 * t->cap, 1);
+	if (!rec || !used) {
+		free(rec);
+		free(used);
+		return PW_ERR_NOMEM;
+	}
+	t->old_rec = t->rec;
+	t->old_used = t->used;
+	t->old_cap = t->cap;
+	t->old_pos = 0;
+	t->rec = rec;
+	t->used = used;
+	t->cap *= 2;
+	return PW_OK;
 }
 
 /* The record of `key`, inserted with value 0 when missing (after
- * tab_reserve: cannot fail). */
+ * tab_reserve: cannot fail).  A record still among the former slots is
+ * moved over first, so the pointer returned stays valid until the next
+ * tab_reserve. */
 static unsigned char *
 tab_upsert(struct tab *t, const unsigned char *key)
 {
 	int found;
-	size_t i = tab_slot(t, key, &found);
+	size_t i = tab_slot(t, key, &found), j;
 	unsigned char *r = t->rec + i * t->rsize;
-	if (!found) {
+	if (found)
+		return r;
+	unsigned char *o = old_find(t, key, &j);
+	if (o) {
+		memcpy(r, o, t->rsize);
+		t->old_used[j] = SLOT_MOVED;
+	} else {
 		memset(r, 0, t->rsize);
 		memcpy(r, key, t->ksize);
-		t->used[i] = 1;
 		t->n++;
 	}
+	t->used[i] = SLOT_USED;
 	return r;
 }
 
@@ -183,8 +303,15 @@ tab_del(struct tab *t, const unsigned char *key)
 	if (t->n == 0)
 		return;
 	size_t mask = t->cap - 1, i = tab_slot(t, key, &found), j = i;
-	if (!found)
+	if (!found) {
+		/* among the former slots: marked moved (their probe runs
+		 * pass over it), never shifted */
+		if (old_find(t, key, &j)) {
+			t->old_used[j] = SLOT_MOVED;
+			t->n--;
+		}
 		return;
+	}
 	for (;;) {
 		j = (j + 1) & mask;
 		if (!t->used[j])
@@ -197,7 +324,7 @@ tab_del(struct tab *t, const unsigned char *key)
 			i = j;
 		}
 	}
-	t->used[i] = 0;
+	t->used[i] = SLOT_FREE;
 	t->n--;
 }
 
@@ -207,6 +334,7 @@ tab_clear(struct tab *t)
 	if (t->used)
 		memset(t->used, 0, t->cap);
 	t->n = 0;
+	tab_free_old(t);
 }
 
 pw_err
@@ -361,10 +489,9 @@ book_depth(const struct book *b, uint64_t interval, struct pw_depth *d)
 	size_t nb = 0, ns = 0;
 	memset(d, 0, sizeof(*d));
 	d->interval = interval;
-	for (size_t i = 0; i < b->lvl.cap; i++) {
-		const struct lvl_rec *l =
-		    (const struct lvl_rec *)(const void *)(b->lvl.rec + i * b->lvl.rsize);
-		if (!b->lvl.used[i] || l->interval != interval || l->open_wh == 0)
+	for (size_t i = 0; i < tab_span(&b->lvl); i++) {
+		const struct lvl_rec *l = (const struct lvl_rec *)(const void *)tab_at(&b->lvl, i);
+		if (!l || l->interval != interval || l->open_wh == 0)
 			continue;
 		if (l->side == PW_SIDE_BUY)
 			best_insert(buy, &nb, HALF, l, 1);
@@ -406,9 +533,11 @@ static void
 tab_drop(struct tab *t, int (*keep)(const unsigned char *rec, uint64_t arg), uint64_t arg)
 {
 	size_t kept = 0, cap = 64;
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->used[i] && keep(t->rec + i * t->rsize, arg))
+	for (size_t i = 0; i < tab_span(t); i++) {
+		const unsigned char *r = tab_at(t, i);
+		if (r && keep(r, arg))
 			kept++;
+	}
 	if (kept == t->n)
 		return;
 	while (cap < 2 * (kept + 1))
@@ -552,10 +681,12 @@ tab_sorted(const struct tab *t, int (*cmp)(const void *, const void *), size_t *
 	*n = 0;
 	if (!v)
 		return NULL;
-	for (size_t i = 0; i < t->cap; i++) {
-		const unsigned char *r = t->rec + i * t->rsize;
+	for (size_t i = 0; i < tab_span(t); i++) {
+		const unsigned char *r = tab_at(t, i);
+		if (!r)
+			continue;
 		memcpy(&val, r + t->rsize - 8, 8);
-		if (t->used[i] && val != 0)
+		if (val != 0)
 			memcpy(v + (*n)++ * t->rsize, r, t->rsize);
 	}
 	qsort(v, *n, t->rsize, cmp);

@@ -1,7 +1,8 @@
 /* test_book.c: the exchange's in-memory book (exchange/book.h): open
  * quantity per household and per price level, DEPTH order and truncation,
- * dropping a cleared interval, the bound, the sequence cache, and the
- * summary two books holding the same open quantity agree on. */
+ * dropping a cleared interval, the bound, the sequence cache, the
+ * summary two books holding the same open quantity agree on, and growth
+ * through many incremental doublings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +258,122 @@ test_summary(void **state)
 	book_free(&y);
 }
 
+/* Order k of test_growth: household, interval, price, quantity. */
+enum { G_N = 20000, G_HH = 50, G_IV = 5 };
+
+static uint64_t
+g_iv(int k)
+{
+	return (k < G_N / 2 ? 100u : 110u) + (uint64_t)((k / 7) % G_IV);
+}
+
+static int64_t
+g_price(int k)
+{
+	return 100000 + (k % 997) * 10;
+}
+
+static int64_t
+g_qty(int k)
+{
+	return 1 + k % 13;
+}
+
+/* The book against a plain model: each order open or not, its log index,
+ * each household's open quantity per interval. */
+static void
+g_check(const struct book *b, const uint8_t *open, int upto)
+{
+	uint64_t want[G_HH][2 * G_IV];
+	memset(want, 0, sizeof(want));
+	for (int k = 0; k < upto; k++) {
+		uint8_t pk[PW_PK_LEN];
+		uint64_t idx = 0;
+		pk_of(k % G_HH, pk);
+		assert_int_equal(book_order_find(b, pk, (uint64_t)k, &idx), open[k]);
+		if (!open[k])
+			continue;
+		assert_int_equal(idx, (uint64_t)k + 1000);
+		uint64_t iv = g_iv(k);
+		want[k % G_HH][(iv >= 110 ? G_IV : 0) + iv % 10] += (uint64_t)g_qty(k);
+	}
+	for (int h = 0; h < G_HH; h++) {
+		uint8_t pk[PW_PK_LEN];
+		pk_of(h, pk);
+		for (int j = 0; j < 2 * G_IV; j++)
+			assert_int_equal(
+			    book_open_qty(b, pk, (j < G_IV ? 100u : 110u) + (uint64_t)(j % G_IV),
+			                  PW_SIDE_SELL),
+			    want[h][j]);
+	}
+}
+
+/*
+ * The tables double incrementally (book.c): through ten doublings, with
+ * orders closed and an interval dropped while former slots are still
+ * being moved over, every open order is found with its log index, no
+ * closed one is, the open quantities match a plain model, and the depth
+ * and summary equal those of a book given only what is left open.
+ */
+static void
+test_growth(void **state)
+{
+	(void)state;
+	struct book *b = NULL, *fresh = NULL;
+	uint8_t *open = calloc(G_N, 1);
+	assert_non_null(open);
+	assert_int_equal(book_new(BOOK_MAX_ENTRIES, &b), PW_OK);
+	for (int k = 0; k < G_N; k++) {
+		uint8_t pk[PW_PK_LEN];
+		pk_of(k % G_HH, pk);
+		assert_int_equal(book_order_put(b, pk, (uint64_t)k, (uint64_t)k + 1000, g_iv(k)),
+		                 PW_OK);
+		assert_int_equal(book_add(b, pk, g_iv(k), PW_SIDE_SELL, g_price(k), g_qty(k)),
+		                 PW_OK);
+		open[k] = 1;
+		if (k % 3 == 0 && open[k / 2]) { /* close an older one */
+			int c = k / 2;
+			pk_of(c % G_HH, pk);
+			book_order_del(b, pk, (uint64_t)c);
+			assert_int_equal(
+			    book_add(b, pk, g_iv(c), PW_SIDE_SELL, g_price(c), -g_qty(c)), PW_OK);
+			open[c] = 0;
+		}
+		if (k == G_N / 2) { /* interval 102 cleared */
+			book_drop_interval(b, 102);
+			for (int c = 0; c <= k; c++)
+				if (g_iv(c) == 102)
+					open[c] = 0;
+		}
+		if (k % 997 == 0)
+			g_check(b, open, k + 1);
+	}
+	g_check(b, open, G_N);
+	assert_int_equal(book_new(BOOK_MAX_ENTRIES, &fresh), PW_OK);
+	for (int k = 0; k < G_N; k++) {
+		uint8_t pk[PW_PK_LEN];
+		if (!open[k])
+			continue;
+		pk_of(k % G_HH, pk);
+		assert_int_equal(book_add(fresh, pk, g_iv(k), PW_SIDE_SELL, g_price(k), g_qty(k)),
+		                 PW_OK);
+	}
+	struct book_summary sb, sf;
+	assert_int_equal(book_summary(b, &sb), PW_OK);
+	assert_int_equal(book_summary(fresh, &sf), PW_OK);
+	assert_true(sb.levels > 4000);
+	assert_memory_equal(&sb, &sf, sizeof(sb));
+	for (uint64_t iv = 100; iv < 115; iv++) {
+		struct pw_depth db, df;
+		book_depth(b, iv, &db);
+		book_depth(fresh, iv, &df);
+		assert_memory_equal(&db, &df, sizeof(db));
+	}
+	book_free(&b);
+	book_free(&fresh);
+	free(open);
+}
+
 int
 main(void)
 {
@@ -264,6 +381,7 @@ main(void)
 		cmocka_unit_test(test_open_close),  cmocka_unit_test(test_depth_best_first),
 		cmocka_unit_test(test_bound),       cmocka_unit_test(test_seqs),
 		cmocka_unit_test(test_open_orders), cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,6 +192,10 @@ PW_PIDS+=("$DPID")
 WAIT_SECONDS=180 wait_for grep -qE "$TICK" "$PW_TMP/demo2.out"
 check "without DEMO_SECONDS the demo runs and prints settled intervals" \
 	grep -qE "$TICK" "$PW_TMP/demo2.out"
+if ! grep -qE "$TICK" "$PW_TMP/demo2.out"; then
+	echo "# the second demo's standard error (exit $(cat "$PW_TMP/demo2.rc" 2>/dev/null)):"
+	tail -n 25 "$PW_TMP/demo2.err" | sed 's/^/# /'
+fi
 DEMO_DIR=$DIR2 DEMO_SECONDS=1 tests/demo.sh >"$PW_TMP/second.out" 2>&1
 rc=$?
 check "a second demo on the same state is refused (69) while the first runs" \

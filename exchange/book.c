@@ -62,8 +62,8 @@ _Static_assert(sizeof(struct ord_rec) == PW_PK_LEN + 24, "ord_rec padded");
 enum { SLOT_FREE = 0, SLOT_USED = 1, SLOT_MOVED = 2 /* former slots only */ };
 
 /* Former slots moved to the new ones per insert while a table grows: the
- * move is done after cap/16 inserts, long before the new slots are half
- * full (cap/2 inserts later). */
+ * cap/2 former slots are all moved after cap/64 inserts, long before the
+ * new slots are half full (cap/4 inserts later). */
 #define TAB_MOVE_PER_INSERT 32
 
 struct tab {

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "peerwatt/log.h"
+#include "peerwatt/sha256.h"
 
 #define KEYFILE_MAGIC     "peerwatt-secret-key-v1 "
 #define KEYFILE_MAGIC_LEN (sizeof(KEYFILE_MAGIC) - 1)
@@ -315,7 +316,7 @@ pw_key_curve_secret(const struct pw_keypair *kp, uint8_t curve_sk[PW_CURVE_LEN])
 void
 pw_sha256(const uint8_t *data, size_t len, uint8_t out[PW_HASH_LEN])
 {
-	(void)crypto_hash_sha256(out, data, len);
+	sha256_hash(data, len, out);
 }
 
 void

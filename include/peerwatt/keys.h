@@ -68,7 +68,7 @@ pw_err pw_key_curve_public(const uint8_t pk[PW_PK_LEN], uint8_t curve_pk[PW_CURV
 pw_err pw_key_curve_secret(const struct pw_keypair *kp, uint8_t curve_sk[PW_CURVE_LEN])
     __attribute__((warn_unused_result));
 
-/* SHA-256 (the log's and the receipts' hash). */
+/* SHA-256 (the log's and the receipts' hash; sha256_hash() of peerwatt/sha256.h). */
 void pw_sha256(const uint8_t *data, size_t len, uint8_t out[PW_HASH_LEN]);
 
 /* Lower-case hex; `out` holds 2*len+1 bytes. */

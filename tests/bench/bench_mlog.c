@@ -22,6 +22,13 @@
  *   BENCH mlog_nodes_build_s_1e6       mlog_open after DROP TABLE log_nodes: the
  *                                      one-off upgrade of an older database,
  *                                      the same scan plus building the table
+ *   BENCH sha256_leaf_ns               one leaf hash of a 232-byte entry (233
+ *                                      bytes hashed) the way merkle_leaf_hash
+ *                                      does it, on the path this CPU gets
+ *                                      (common/sha256.c: SHA-NI or libsodium)
+ *   BENCH sha256_leaf_portable_ns      the same with libsodium's code forced
+ *   BENCH sha256_node_ns               one node hash (65 bytes), this CPU's path
+ *   BENCH sha256_node_portable_ns      the same with libsodium's code forced
  *
  * Every proof measured is also verified against the root of its size
  * (exit 1 otherwise).  PW_BENCH_MLOG_N overrides the entry count (tests).
@@ -40,11 +47,14 @@
 #include "exchange/mlog.h"
 #include "peerwatt/log.h"
 #include "peerwatt/merkle.h"
+#include "peerwatt/sha256.h"
 #include "peerwatt/wire.h"
 
 #define FRAME_LEN 160
 #define N_PROOFS  2000
 #define TX_ROWS   1000
+#define LEAF_LEN  232 /* the entry of the exchange's perf profile (issue 17): an ORDER frame */
+#define N_HASHES  200000
 
 static uint64_t
 rng_next(uint64_t *s)
@@ -87,6 +97,43 @@ frame_of(uint64_t i, uint8_t f[FRAME_LEN])
 		uint64_t r = rng_next(&s);
 		memcpy(f + j, &r, FRAME_LEN - j < 8 ? FRAME_LEN - j : 8);
 	}
+}
+
+/*
+ * Mean ns of one hash of a prefix byte and `len` bytes, as merkle.c streams
+ * it, with the implementation `init` picks.  Each digest feeds the next
+ * input, so no hash can be skipped or overlapped.
+ */
+static double
+sha256_ns(void (*init)(struct sha256_ctx *), size_t len)
+{
+	static const uint8_t prefix = 0x00;
+	uint8_t in[LEAF_LEN], h[SHA256_LEN];
+	struct sha256_ctx c;
+
+	memset(in, 0x5a, sizeof(in));
+	double a = now_s();
+	for (int i = 0; i < N_HASHES; i++) {
+		init(&c);
+		sha256_update(&c, &prefix, 1);
+		sha256_update(&c, in, len);
+		sha256_final(&c, h);
+		memcpy(in, h, SHA256_LEN);
+	}
+	return (now_s() - a) * 1e9 / N_HASHES;
+}
+
+static void
+bench_sha256(void)
+{
+	printf("BENCH sha256_leaf_ns %.0f ns\n", sha256_ns(sha256_init, LEAF_LEN));
+	printf("BENCH sha256_leaf_portable_ns %.0f ns\n",
+	       sha256_ns(sha256_init_portable, LEAF_LEN));
+	printf("BENCH sha256_node_ns %.0f ns\n", sha256_ns(sha256_init, 2 * SHA256_LEN));
+	printf("BENCH sha256_node_portable_ns %.0f ns\n",
+	       sha256_ns(sha256_init_portable, 2 * SHA256_LEN));
+	fprintf(stderr, "bench_mlog: sha256 on this CPU: %s\n",
+	        sha256_have_ni() ? "SHA extensions" : "libsodium");
 }
 
 static int
@@ -186,6 +233,7 @@ main(void)
 		perror("bench_mlog: setup");
 		return 1;
 	}
+	bench_sha256();
 	snprintf(path, sizeof(path), "%s/log.db", dir);
 	if ((db = open_db(path)) == NULL || mlog_open(&m, db) != PW_OK)
 		return 1;

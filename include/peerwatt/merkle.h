@@ -22,7 +22,7 @@
  * for the exchange's stored node table, exchange/mlog.c).
  *
  * SHA-256 comes from common/sha256.c: the x86 SHA extensions when the CPU
- * has them (about 3 times faster than libsodium's portable code, which is
+ * has them (3 to 4 times faster than libsodium's portable code, which is
  * used otherwise; the digests are the same).
  *
  * Callers: exchange/mlog.c (the log), audit/audit_verify.c (recomputing roots and

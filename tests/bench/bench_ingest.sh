@@ -3,12 +3,18 @@
 # Signed orders over CURVE from pw-loadgen (pre-signed, 32 households),
 # verified, validated, durably committed (WAL, synchronous=FULL, group
 # commit) and acknowledged with a signed ACK:
-#   ingest_orders_per_s   peak rate (no pacing, 64 unanswered per household)
+#   ingest_orders_per_s   peak rate (no pacing, 64 unanswered per household;
+#                         the generator reads replies every PW_GATHER_MS, 5)
 #   ingest_vs_ceiling     peak / Ed25519 verifies per second on all cores
 #                         (PW_VERIFY_ALL_CORES_PER_S from bench_verify)
 #   ingest_vs_one_core    peak / verifies per second on one core (the
 #                         exchange verifies on one thread)
 #   ack_p99_ms            99th percentile ACK latency at half the peak rate
+#   disk_fdatasync_p50_ms, disk_fdatasync_p99_ms
+#                         this disk's own time to make a 4 KiB write durable,
+#                         probed just before the half-rate run: an ACK waits
+#                         for its COMMIT's fdatasync, so no ACK tail can be
+#                         shorter than the disk's (pw-fsyncprobe)
 # The exchange's per-stage histograms (SIGUSR1, cumulative: after the peak,
 # then after the half-rate run) go to stderr, i.e. build/bench-logs/.
 set -u
@@ -53,7 +59,7 @@ LG=("$B/pw-loadgen" run -e "tcp://127.0.0.1:$P1" -s "$(cat "$T/ex.pk")" -m 8 -d 
 
 # warm-up, then the peak
 "${LG[@]}" -c 2000 >/dev/null 2>&1
-"${LG[@]}" -c $((12000 * secs)) -w 64 >"$T/peak.out" 2>&1
+"${LG[@]}" -c $((12000 * secs)) -w 64 -g "${PW_GATHER_MS:-5}" >"$T/peak.out" 2>&1
 cat "$T/peak.out" >&2
 stats() { # print the exchange's stage histograms logged since line $1
 	kill -USR1 "$XPID"
@@ -68,6 +74,8 @@ mark=$(($(wc -l <"$T/exchange.log") + 1))
 peak=$(sed -n 's/^rate \([0-9.]*\)\/s.*/\1/p' "$T/peak.out")
 [ -n "$peak" ] || exit 1
 half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
+disk=$("$B/pw-fsyncprobe" "$T" 2000) || exit 1
+echo "disk: $disk" >&2
 "${LG[@]}" -c $((half * secs)) -r "$half" -w 1000 >"$T/half.out" 2>&1
 cat "$T/half.out" >&2
 stats "$mark"
@@ -84,3 +92,5 @@ echo "BENCH ingest_orders_per_s $peak orders/s"
 awk -v p="$peak" -v c="$all" 'BEGIN { printf "BENCH ingest_vs_ceiling %.3f ratio target >=0.5\n", p / c }'
 awk -v p="$peak" -v c="$one" 'BEGIN { printf "BENCH ingest_vs_one_core %.3f ratio\n", p / c }'
 echo "BENCH ack_p99_ms $p99 ms target <=5"
+echo "BENCH disk_fdatasync_p50_ms $(sed -n 's/.* p50 \([0-9.]*\) ms.*/\1/p' <<<"$disk") ms"
+echo "BENCH disk_fdatasync_p99_ms $(sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' <<<"$disk") ms"

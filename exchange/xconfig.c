@@ -58,7 +58,7 @@ static const struct pw_cfg_opt opts[] = {
 	    "requests per second per household (0 = unlimited)"),
 	OPT("network", "rate_burst", PW_CFG_INT, rate_burst, 1, 1000000, "100",
 	    "burst allowance of the per-household rate limit"),
-	OPT("network", "batch_max", PW_CFG_INT, batch_max, 1, 65536, "64",
+	OPT("network", "batch_max", PW_CFG_INT, batch_max, 1, 65536, "256",
 	    "requests applied per group commit"),
 	OPT("network", "depth_ms", PW_CFG_INT, depth_ms, 100, 3600000, "1000",
 	    "period of DEPTH publications, milliseconds"),

@@ -43,7 +43,7 @@ retail = 0.30
 [network]
 request = tcp://127.0.0.1:$P1
 publish = tcp://127.0.0.1:$P2
-batch_max = ${PW_BATCH_MAX:-64}
+batch_max = ${PW_BATCH_MAX:-256}
 threads = ${PW_THREADS:-0}
 [files]
 registry = $T/hh/households

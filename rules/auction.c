@@ -18,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "peerwatt/wire.h"
 
@@ -43,6 +44,46 @@ struct rec {
 #define PRICE_BIAS       ((int64_t)1 << 31)
 #define REC_PRICE(r)     ((int32_t)((int64_t)((r)->key >> 32) - PRICE_BIAS))
 #define REC_PRICE_KEY(p) ((uint64_t)((int64_t)(p) + PRICE_BIAS) << 32)
+
+/*
+ * The sort buffers of a large book: a mapping of their own that the
+ * kernel may back with 2 MiB pages (transparent huge pages, on request),
+ * so touching 16 MB of fresh memory takes a few page faults instead of
+ * 4096.  A page fault is several us in a VM: 10^6 orders took 100 ms in
+ * small pages, 15 ms when the memory was already mapped
+ * (docs/performance.md).  Small buffers come from malloc.
+ */
+#define BIG_ALLOC_MIN ((size_t)4 << 20)
+
+static void *
+big_alloc(size_t bytes)
+{
+#if defined(MADV_HUGEPAGE)
+	if (bytes >= BIG_ALLOC_MIN) {
+		void *p =
+		    mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		(void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: small pages work too */
+		return p;
+	}
+#endif
+	return malloc(bytes);
+}
+
+static void
+big_free(void *p, size_t bytes)
+{
+	if (p == NULL)
+		return;
+#if defined(MADV_HUGEPAGE)
+	if (bytes >= BIG_ALLOC_MIN) {
+		(void)munmap(p, bytes);
+		return;
+	}
+#endif
+	free(p);
+}
 
 /* Number of bits needed for values 0 .. max. */
 static unsigned
@@ -259,9 +300,10 @@ auction_clear(const struct auction_order *orders, size_t n, struct auction_resul
 
 	/* recs: bids in [0, nb), asks in [nb, n); scratch: arrival sort and the
 	 * radix sort's second buffer. */
-	struct rec *recs = malloc(n * sizeof(*recs));
-	struct rec *scratch = malloc(n * sizeof(*scratch));
-	struct rec *tmp = malloc(n * sizeof(*tmp));
+	size_t bytes = n * sizeof(struct rec);
+	struct rec *recs = big_alloc(bytes);
+	struct rec *scratch = big_alloc(bytes);
+	struct rec *tmp = big_alloc(bytes);
 	pw_err rc = PW_ERR_NOMEM;
 	if (recs == NULL || scratch == NULL || tmp == NULL)
 		goto done;
@@ -277,9 +319,9 @@ auction_clear(const struct auction_order *orders, size_t n, struct auction_resul
 		radix_sort(asks, tmp, na, bits_for((uint64_t)((int64_t)ask_max - ask_min)));
 	rc = match(bids, nb, asks, na, out);
 done:
-	free(recs);
-	free(scratch);
-	free(tmp);
+	big_free(recs, bytes);
+	big_free(scratch, bytes);
+	big_free(tmp, bytes);
 	if (rc != PW_OK)
 		auction_result_free(out);
 	return rc;

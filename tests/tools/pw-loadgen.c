@@ -185,7 +185,7 @@ main(int argc, char **argv)
 			idle_ms = num(v, 1, 600000);
 			break;
 		case 'g':
-			gather_ms = num(v, 0, 1000);
+			gather_ms = num(v, 0, 999); /* one nanosleep of under a second */
 			break;
 		case 'p': {
 			char lo[32];

@@ -46,12 +46,12 @@ struct rec {
 #define REC_PRICE_KEY(p) ((uint64_t)((int64_t)(p) + PRICE_BIAS) << 32)
 
 /*
- * The sort buffers of a large book: a mapping of their own that the
- * kernel may back with 2 MiB pages (transparent huge pages, on request),
- * so touching 16 MB of fresh memory takes a few page faults instead of
- * 4096.  A page fault is several us in a VM: 10^6 orders took 100 ms in
- * small pages, 15 ms when the memory was already mapped
- * (docs/performance.md).  Small buffers come from malloc.
+ * The sort buffers of a large book (one block for the three): a mapping
+ * of their own that the kernel may back with 2 MiB pages (transparent
+ * huge pages, on request), so touching 32 MB of fresh memory takes a few
+ * dozen page faults instead of 8192.  A page fault is several us in a VM:
+ * 10^6 orders took 100 ms in small pages, 15 ms when the memory was
+ * already mapped (docs/performance.md).  Small blocks come from malloc.
  */
 #define BIG_ALLOC_MIN ((size_t)4 << 20)
 
@@ -277,7 +277,7 @@ auction_clear(const struct auction_order *orders, size_t n, struct auction_resul
 	if (orders == NULL)
 		return PW_ERR_ARG;
 	/* Caller indices are kept in 32 bits. */
-	if (n > UINT32_MAX)
+	if (n > UINT32_MAX || n > SIZE_MAX / (3 * sizeof(struct rec)))
 		return PW_ERR_RANGE;
 	size_t nb = 0, na = 0;
 	int32_t bid_min = INT32_MAX, bid_max = INT32_MIN, ask_min = INT32_MAX, ask_max = INT32_MIN;
@@ -298,12 +298,14 @@ auction_clear(const struct auction_order *orders, size_t n, struct auction_resul
 		}
 	}
 
-	/* recs: bids in [0, nb), asks in [nb, n); scratch: arrival sort and the
-	 * radix sort's second buffer. */
-	size_t bytes = n * sizeof(struct rec);
+	/* one block of three n-record buffers: recs (bids in [0, nb), asks in
+	 * [nb, n)); scratch and tmp (the arrival sort and the radix sort's
+	 * second buffer); scratch is never touched for a book in arrival
+	 * order, so its pages are never faulted in */
+	size_t bytes = 3 * n * sizeof(struct rec);
 	struct rec *recs = big_alloc(bytes);
-	struct rec *scratch = big_alloc(bytes);
-	struct rec *tmp = big_alloc(bytes);
+	struct rec *scratch = recs ? recs + n : NULL;
+	struct rec *tmp = recs ? recs + 2 * n : NULL;
 	pw_err rc = PW_ERR_NOMEM;
 	if (recs == NULL || scratch == NULL || tmp == NULL)
 		goto done;
@@ -320,8 +322,6 @@ auction_clear(const struct auction_order *orders, size_t n, struct auction_resul
 	rc = match(bids, nb, asks, na, out);
 done:
 	big_free(recs, bytes);
-	big_free(scratch, bytes);
-	big_free(tmp, bytes);
 	if (rc != PW_OK)
 		auction_result_free(out);
 	return rc;

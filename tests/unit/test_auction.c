@@ -409,8 +409,8 @@ test_random_large_books(void **state)
 	run_random_books(60, 1500, 150000, 300000, 5000, 0xbeefull);
 }
 
-/* Books whose sort buffers are big enough for their own mappings (rules/
- * auction.c big_alloc: 4 MiB, i.e. 262144 orders): the same result in
+/* Books whose sort buffers are big enough for their own mapping (rules/
+ * auction.c big_alloc: 4 MiB for the three, i.e. 87382 orders): the same result in
  * arrival order and shuffled, and the trades within the limits and the
  * quantities. */
 static void

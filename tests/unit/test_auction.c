@@ -244,8 +244,11 @@ ranks_before(const struct auction_order *a, const struct auction_order *b)
 	return a->arrival < b->arrival;
 }
 
-static void
-check_properties(const struct auction_order *o, size_t n, const struct auction_result *r)
+/* The linear checks of a result: every trade within its limits, the
+ * volume summed, no order over its quantity, both sides filled alike.
+ * Returns what each order got filled (the caller frees it). */
+static uint64_t *
+check_trades(const struct auction_order *o, size_t n, const struct auction_result *r)
 {
 	uint64_t *filled = calloc(n ? n : 1, sizeof(*filled));
 	assert_non_null(filled);
@@ -275,8 +278,15 @@ check_properties(const struct auction_order *o, size_t n, const struct auction_r
 	}
 	assert_int_equal(fb, vol);
 	assert_int_equal(fs, vol);
+	return filled;
+}
+
+static void
+check_properties(const struct auction_order *o, size_t n, const struct auction_result *r)
+{
+	uint64_t *filled = check_trades(o, n, r);
 	/* volume maximal over every uniform price */
-	assert_int_equal(vol, brute_force_volume(o, n));
+	assert_int_equal(r->volume_wh, brute_force_volume(o, n));
 	/* one price from the marginal pair (the last trade) */
 	if (r->n_trades == 0) {
 		assert_int_equal(r->price_uper_kwh, 0);
@@ -347,6 +357,19 @@ random_book(struct auction_order *o, size_t max_n, uint64_t *seed, int64_t plo, 
 	return n;
 }
 
+/* A shuffled copy of o[0, n) (in o2) clears to the same trades as r1. */
+static void
+assert_shuffled_same(const struct auction_order *o, struct auction_order *o2, size_t n,
+                     const struct auction_result *r1, uint64_t *seed)
+{
+	struct auction_result r2;
+	memcpy(o2, o, n * sizeof(*o));
+	shuffle(o2, n, seed);
+	assert_int_equal(auction_clear(o2, n, &r2), PW_OK);
+	assert_same_result(o, r1, o2, &r2);
+	auction_result_free(&r2);
+}
+
 static void
 run_random_books(size_t books, size_t max_n, int64_t plo, int64_t phi, uint32_t qmax, uint64_t seed)
 {
@@ -356,15 +379,11 @@ run_random_books(size_t books, size_t max_n, int64_t plo, int64_t phi, uint32_t 
 	assert_non_null(o2);
 	for (size_t b = 0; b < books; b++) {
 		size_t n = random_book(o, max_n, &seed, plo, phi, qmax, (int)(b % 3));
-		struct auction_result r1, r2;
+		struct auction_result r1;
 		assert_int_equal(auction_clear(o, n, &r1), PW_OK);
 		check_properties(o, n, &r1);
-		memcpy(o2, o, n * sizeof(*o));
-		shuffle(o2, n, &seed);
-		assert_int_equal(auction_clear(o2, n, &r2), PW_OK);
-		assert_same_result(o, &r1, o2, &r2);
+		assert_shuffled_same(o, o2, n, &r1, &seed);
 		auction_result_free(&r1);
-		auction_result_free(&r2);
 	}
 	free(o);
 	free(o2);
@@ -433,33 +452,12 @@ test_huge_books(void **state)
 			                             : (int32_t)(rng_next(&seed) % 400001) - 200000;
 			o[i].side = (rng_next(&seed) & 1) ? B : S;
 		}
-		struct auction_result r1, r2;
+		struct auction_result r1;
 		assert_int_equal(auction_clear(o, n, &r1), PW_OK);
 		assert_true(r1.n_trades > 0);
-		/* check_properties is quadratic: its linear checks here */
-		uint64_t *filled = calloc(n, sizeof(*filled)), vol = 0;
-		assert_non_null(filled);
-		for (size_t t = 0; t < r1.n_trades; t++) {
-			const struct auction_trade *tr = &r1.trades[t];
-			assert_true(tr->buy < n && tr->sell < n);
-			assert_int_equal(o[tr->buy].side, B);
-			assert_int_equal(o[tr->sell].side, S);
-			assert_true(o[tr->buy].price_uper_kwh >= r1.price_uper_kwh);
-			assert_true(o[tr->sell].price_uper_kwh <= r1.price_uper_kwh);
-			filled[tr->buy] += tr->qty_wh;
-			filled[tr->sell] += tr->qty_wh;
-			vol += tr->qty_wh;
-		}
-		assert_int_equal(vol, r1.volume_wh);
-		for (size_t i = 0; i < n; i++)
-			assert_true(filled[i] <= o[i].qty_wh);
-		free(filled);
-		memcpy(o2, o, n * sizeof(*o));
-		shuffle(o2, n, &seed);
-		assert_int_equal(auction_clear(o2, n, &r2), PW_OK);
-		assert_same_result(o, &r1, o2, &r2);
+		free(check_trades(o, n, &r1)); /* check_properties is quadratic */
+		assert_shuffled_same(o, o2, n, &r1, &seed);
 		auction_result_free(&r1);
-		auction_result_free(&r2);
 	}
 	free(o);
 	free(o2);

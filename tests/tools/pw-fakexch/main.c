@@ -57,6 +57,10 @@
  *
  *   pw-fakexch EXKEY REQ_PORT PUB_PORT MARKET_ID INTERVAL_S SCENARIO
  *
+ * A port of 0 is one the kernel picks (no race with another test drawing
+ * the same free port); the ports bound are printed once both are:
+ * "fakexch: listening (SCENARIO) REQ_PORT PUB_PORT".
+ *
  * Runs until SIGTERM.  Tariffs 0.08 / 0.30, gate 1 s.
  * Loopback test traffic only.
  */
@@ -78,15 +82,19 @@ on_term(int sig)
 	stop = 1;
 }
 
+/* binds a CURVE server socket on 127.0.0.1:port ("0": a port the kernel
+ * picks); *bound: the port bound */
 static void *
-curve_socket(void *ctx, int type, const struct pw_keypair *kp, const char *port)
+curve_socket(void *ctx, int type, const struct pw_keypair *kp, const char *port,
+             unsigned *bound)
 {
 	uint8_t sk[PW_CURVE_LEN];
 	char ep[64];
+	size_t len = sizeof(ep);
 	int one = 1;
 	void *s = zmq_socket(ctx, type);
 
-	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%s", port);
+	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%s", strcmp(port, "0") == 0 ? "*" : port);
 	if (s == NULL || pw_key_curve_secret(kp, sk) != PW_OK ||
 	    zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sk, sizeof(sk)) != 0 ||
@@ -95,6 +103,12 @@ curve_socket(void *ctx, int type, const struct pw_keypair *kp, const char *port)
 	    zmq_bind(s, ep) != 0) {
 		fprintf(stderr, "pw-fakexch: %s: %s\n", ep, zmq_strerror(zmq_errno()));
 		exit(69);
+	}
+	const char *colon;
+	if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len) != 0 ||
+	    (colon = strrchr(ep, ':')) == NULL || sscanf(colon + 1, "%u", bound) != 1) {
+		fprintf(stderr, "pw-fakexch: cannot read the port bound\n");
+		exit(70);
 	}
 	return s;
 }
@@ -131,9 +145,10 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	void *ctx = zmq_ctx_new();
-	f.router = curve_socket(ctx, ZMQ_ROUTER, &f.kp, argv[2]);
-	f.pub = curve_socket(ctx, ZMQ_PUB, &f.kp, argv[3]);
-	printf("fakexch: listening (%s)\n", f.scen);
+	unsigned req_port, pub_port;
+	f.router = curve_socket(ctx, ZMQ_ROUTER, &f.kp, argv[2], &req_port);
+	f.pub = curve_socket(ctx, ZMQ_PUB, &f.kp, argv[3], &pub_port);
+	printf("fakexch: listening (%s) %u %u\n", f.scen, req_port, pub_port);
 	fflush(stdout);
 
 	int64_t t = now_ms(), next_hb = 0;

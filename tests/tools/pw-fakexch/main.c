@@ -85,8 +85,7 @@ on_term(int sig)
 /* binds a CURVE server socket on 127.0.0.1:port ("0": a port the kernel
  * picks); *bound: the port bound */
 static void *
-curve_socket(void *ctx, int type, const struct pw_keypair *kp, const char *port,
-             unsigned *bound)
+curve_socket(void *ctx, int type, const struct pw_keypair *kp, const char *port, unsigned *bound)
 {
 	uint8_t sk[PW_CURVE_LEN];
 	char ep[64];

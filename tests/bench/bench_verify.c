@@ -12,7 +12,7 @@
  *                                 verify on one thread)
  *   BENCH verify_all_cores_per_s  one thread per online CPU
  *
- * and, for the per-order CPU budget of docs/performance.md (one thread):
+ * and, for the per-order CPU budget of docs/performance-ingest.md (one thread):
  *
  *   BENCH sign_per_s              Ed25519 signatures of a receipt-sized
  *                                 message (the exchange's ACK)

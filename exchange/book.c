@@ -5,7 +5,13 @@
  * incrementally: the former slots stay beside the new ones and each later
  * insert moves TAB_MOVE_PER_INSERT of them over, so no single request pays
  * for moving the whole table (at 10^5 open orders that took 25-50 ms, the
- * ACK tail of bench_ingest; docs/performance.md).  Sums are never
+ * ACK tail of bench_ingest; docs/performance-ingest.md).  The doubled
+ * slots of a large table are allocated and faulted in beforehand, a page
+ * every few inserts from 5/16 full on (tab_prepare): on the virtual
+ * machines peerwatt runs on, the first touch of a fresh 4 KiB page costs
+ * ~10 us, and the slots of a table of 2^18 open orders doubling are 7000
+ * of them, which fell on the next ~5000 inserts and made bench_ingest's
+ * batches take 3-7 ms to apply for ~150 ms.  Sums are never
  * removed one by one: a quantity that drops to 0 stays until its interval
  * is cleared (book_drop_interval), so those tables hold at most one entry
  * per (household, interval, side) and (interval, side, price) that had an
@@ -66,6 +72,12 @@ enum { SLOT_FREE = 0, SLOT_USED = 1, SLOT_MOVED = 2 /* former slots only */ };
  * new slots are half full (cap/4 inserts later). */
 #define TAB_MOVE_PER_INSERT 32
 
+/* The doubled slots of a table of at least this many bytes of slots are
+ * prepared ahead (tab_prepare): from 5/16 full, over the next cap/8
+ * inserts, before the doubling at half full (cap/16 inserts later). */
+#define TAB_PREPARE_MIN_BYTES ((size_t)1 << 20)
+#define TAB_PAGE              4096
+
 struct tab {
 	unsigned char *rec; /* cap records of rsize bytes, the first ksize the key */
 	unsigned char *used;
@@ -75,6 +87,10 @@ struct tab {
 	 * a probe of the former set passes over) */
 	unsigned char *old_rec, *old_used;
 	size_t old_cap, old_pos;
+	/* prepared for the next doubling (2 * cap slots, tab_prepare): its
+	 * pages touched so far, and the touches owed (in units of cap/8) */
+	unsigned char *next_rec, *next_used;
+	size_t next_cap, next_pages, next_credit;
 };
 
 struct book {
@@ -109,8 +125,18 @@ tab_free_old(struct tab *t)
 }
 
 static void
+tab_free_next(struct tab *t)
+{
+	free(t->next_rec);
+	free(t->next_used);
+	t->next_rec = t->next_used = NULL;
+	t->next_cap = t->next_pages = t->next_credit = 0;
+}
+
+static void
 tab_free(struct tab *t)
 {
+	tab_free_next(t);
 	free(t->rec);
 	free(t->used);
 	t->rec = t->used = NULL;
@@ -236,24 +262,74 @@ tab_rehash(struct tab *t, size_t cap, int (*keep)(const unsigned char *rec, uint
 	return PW_OK;
 }
 
+/* Write one byte of page `pg` of the prepared slots (records, then the
+ * slot states: a zero, which they are already). */
+static void
+next_touch(struct tab *t, size_t pg)
+{
+	size_t rbytes = t->next_cap * t->rsize, off = pg * TAB_PAGE;
+	volatile unsigned char *p =
+	    off < rbytes ? t->next_rec + off : t->next_used + (off - rbytes);
+	*p = 0;
+}
+
+/* From 5/16 full on, a large table allocates the slots of its next doubling
+ * and faults their pages in a few per insert, so that the doubling finds
+ * them mapped (see the top of this file).  No memory: nothing prepared;
+ * the doubling allocates as before. */
+static void
+tab_prepare(struct tab *t)
+{
+	if (t->cap * t->rsize < TAB_PREPARE_MIN_BYTES || t->n * 16 < t->cap * 5)
+		return;
+	if (!t->next_rec) {
+		t->next_cap = 2 * t->cap;
+		t->next_rec = malloc(t->next_cap * t->rsize);
+		t->next_used = calloc(t->next_cap, 1);
+		if (!t->next_rec || !t->next_used) {
+			tab_free_next(t);
+			return;
+		}
+	}
+	size_t total = (t->next_cap * t->rsize + TAB_PAGE - 1) / TAB_PAGE +
+	               (t->next_cap + TAB_PAGE - 1) / TAB_PAGE;
+	t->next_credit += total;
+	while (t->next_credit >= t->cap / 8 && t->next_pages < total) {
+		next_touch(t, t->next_pages++);
+		t->next_credit -= t->cap / 8;
+	}
+}
+
 /* Room for one more record: PW_ERR_FULL at t->max, PW_ERR_NOMEM.  Moves
  * a few former slots over; at half full the slots double, the current
- * ones becoming the former (moved over by the next inserts). */
+ * ones becoming the former (moved over by the next inserts), into the
+ * slots prepared for it when there are. */
 static pw_err
 tab_reserve(struct tab *t)
 {
 	if (t->n >= t->max)
 		return PW_ERR_FULL;
 	tab_move(t, TAB_MOVE_PER_INSERT);
-	if ((t->n + 1) * 2 <= t->cap)
+	if ((t->n + 1) * 2 <= t->cap) {
+		tab_prepare(t);
 		return PW_OK;
+	}
 	if (t->cap == 0)
 		return tab_rehash(t, 64, NULL, 0);
 	/* never reached with slots still to move (see TAB_MOVE_PER_INSERT);
 	 * finish them first if it were */
 	tab_move(t, SIZE_MAX);
-	unsigned char *rec = malloc(2 * t->cap * t->rsize);
-	unsigned char *used = calloc(2 * t->cap, 1);
+	unsigned char *rec, *used;
+	if (t->next_rec && t->next_cap == 2 * t->cap) {
+		rec = t->next_rec;
+		used = t->next_used;
+		t->next_rec = t->next_used = NULL;
+		tab_free_next(t);
+	} else {
+		tab_free_next(t);
+		rec = malloc(2 * t->cap * t->rsize);
+		used = calloc(2 * t->cap, 1);
+	}
 	if (!rec || !used) {
 		free(rec);
 		free(used);

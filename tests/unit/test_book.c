@@ -259,7 +259,7 @@ test_summary(void **state)
 }
 
 /* Order k of test_growth: household, interval, price, quantity. */
-enum { G_N = 20000, G_HH = 50, G_IV = 5 };
+enum { G_N = 60000, G_HH = 50, G_IV = 5 };
 
 static uint64_t
 g_iv(int k)
@@ -309,11 +309,13 @@ g_check(const struct book *b, const uint8_t *open, int upto)
 }
 
 /*
- * The tables double incrementally (book.c): through ten doublings, with
- * orders closed and an interval dropped while former slots are still
- * being moved over, every open order is found with its log index, no
- * closed one is, the open quantities match a plain model, and the depth
- * and summary equal those of a book given only what is left open.
+ * The tables double incrementally (book.c): through eleven doublings (the
+ * last ones of the open orders' table into slots prepared ahead, from
+ * 2^15 slots on), with orders closed and an interval dropped while former
+ * slots are still being moved over and while the next ones are prepared,
+ * every open order is found with its log index, no closed one is, the
+ * open quantities match a plain model, and the depth and summary equal
+ * those of a book given only what is left open.
  */
 static void
 test_growth(void **state)

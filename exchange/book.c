@@ -93,8 +93,24 @@ struct tab {
 	size_t next_cap, next_pages, next_credit;
 };
 
+/* The best price levels of an interval, as book_depth returns them: kept
+ * up to date by book_add, so that a depth does not read every price
+ * level (1-2 ms at 10^5 levels, every second).  Invalid (read again from
+ * the table at the next book_depth) when one of its levels empties, as
+ * the next best one is not known then. */
+#define BOOK_DEPTH_HALF   (PW_DEPTH_MAX_LEVELS / 2)
+#define BOOK_DEPTH_CACHES 4 /* intervals; as many as the exchange publishes */
+struct depth_cache {
+	int valid;
+	uint64_t interval, used;                 /* used: when last asked for (a counter) */
+	struct lvl_rec best[2][BOOK_DEPTH_HALF]; /* [0] buy, highest first; [1] sell, lowest */
+	size_t n[2];
+};
+
 struct book {
 	struct tab hh, lvl, seq, ord;
+	struct depth_cache depth[BOOK_DEPTH_CACHES];
+	uint64_t depth_clock;
 };
 
 static uint64_t
@@ -455,6 +471,7 @@ book_clear(struct book *b)
 	tab_clear(&b->lvl);
 	tab_clear(&b->seq);
 	tab_clear(&b->ord);
+	memset(b->depth, 0, sizeof(b->depth));
 }
 
 int
@@ -497,49 +514,6 @@ add_wh(uint64_t v, int64_t delta, const char *what)
 	return v - d;
 }
 
-pw_err
-book_add(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side,
-         int64_t price_uper_kwh, int64_t delta_wh)
-{
-	struct hh_rec hk;
-	struct lvl_rec lk;
-	pw_err rc;
-	hh_key(&hk, pk, interval, side);
-	lvl_key(&lk, interval, side, price_uper_kwh);
-	if (delta_wh < 0) {
-		struct hh_rec *h = (struct hh_rec *)(void *)tab_find(&b->hh, (unsigned char *)&hk);
-		struct lvl_rec *l =
-		    (struct lvl_rec *)(void *)tab_find(&b->lvl, (unsigned char *)&lk);
-		if (h)
-			h->open_wh = add_wh(h->open_wh, delta_wh, "household");
-		if (l)
-			l->open_wh = add_wh(l->open_wh, delta_wh, "price level");
-		if (!h || !l)
-			log_warnx("book: closing an order that is not in the book");
-		return PW_OK;
-	}
-	/* room for what is new reserved first: a failure changes nothing */
-	if (!tab_find(&b->hh, (unsigned char *)&hk) && (rc = tab_reserve(&b->hh)) != PW_OK)
-		return rc;
-	if (!tab_find(&b->lvl, (unsigned char *)&lk) && (rc = tab_reserve(&b->lvl)) != PW_OK)
-		return rc;
-	struct hh_rec *h = (struct hh_rec *)(void *)tab_upsert(&b->hh, (unsigned char *)&hk);
-	struct lvl_rec *l = (struct lvl_rec *)(void *)tab_upsert(&b->lvl, (unsigned char *)&lk);
-	h->open_wh = add_wh(h->open_wh, delta_wh, "household");
-	l->open_wh = add_wh(l->open_wh, delta_wh, "price level");
-	return PW_OK;
-}
-
-uint64_t
-book_open_qty(const struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side)
-{
-	struct hh_rec k;
-	hh_key(&k, pk, interval, side);
-	const struct hh_rec *h =
-	    (const struct hh_rec *)(const void *)tab_find(&b->hh, (const unsigned char *)&k);
-	return h ? h->open_wh : 0;
-}
-
 /* Insert `l` into best[0..*n) (at most max, best first) if it ranks. */
 static void
 best_insert(struct lvl_rec *best, size_t *n, size_t max, const struct lvl_rec *l, int higher)
@@ -557,30 +531,112 @@ best_insert(struct lvl_rec *best, size_t *n, size_t max, const struct lvl_rec *l
 		(*n)++;
 }
 
-void
-book_depth(const struct book *b, uint64_t interval, struct pw_depth *d)
+/* The level `l` of the book changed: its depth cache follows. */
+static void
+depth_note(struct book *b, const struct lvl_rec *l)
 {
-	enum { HALF = PW_DEPTH_MAX_LEVELS / 2 };
-	struct lvl_rec buy[HALF], sell[HALF];
-	size_t nb = 0, ns = 0;
+	size_t side = l->side == PW_SIDE_BUY ? 0 : l->side == PW_SIDE_SELL ? 1 : 2;
+	for (size_t c = 0; c < BOOK_DEPTH_CACHES && side < 2; c++) {
+		struct depth_cache *d = &b->depth[c];
+		if (!d->valid || d->interval != l->interval)
+			continue;
+		struct lvl_rec *best = d->best[side];
+		size_t i = 0;
+		while (i < d->n[side] && best[i].price_uper_kwh != l->price_uper_kwh)
+			i++;
+		if (i < d->n[side]) {
+			best[i].open_wh = l->open_wh;
+			if (l->open_wh == 0)
+				d->valid = 0; /* the next best level is not known */
+		} else if (l->open_wh > 0) {
+			best_insert(best, &d->n[side], BOOK_DEPTH_HALF, l, side == 0);
+		}
+	}
+}
+
+pw_err
+book_add(struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side,
+         int64_t price_uper_kwh, int64_t delta_wh)
+{
+	struct hh_rec hk;
+	struct lvl_rec lk;
+	pw_err rc;
+	hh_key(&hk, pk, interval, side);
+	lvl_key(&lk, interval, side, price_uper_kwh);
+	if (delta_wh < 0) {
+		struct hh_rec *h = (struct hh_rec *)(void *)tab_find(&b->hh, (unsigned char *)&hk);
+		struct lvl_rec *l =
+		    (struct lvl_rec *)(void *)tab_find(&b->lvl, (unsigned char *)&lk);
+		if (h)
+			h->open_wh = add_wh(h->open_wh, delta_wh, "household");
+		if (l) {
+			l->open_wh = add_wh(l->open_wh, delta_wh, "price level");
+			depth_note(b, l);
+		}
+		if (!h || !l)
+			log_warnx("book: closing an order that is not in the book");
+		return PW_OK;
+	}
+	/* room for what is new reserved first: a failure changes nothing */
+	if (!tab_find(&b->hh, (unsigned char *)&hk) && (rc = tab_reserve(&b->hh)) != PW_OK)
+		return rc;
+	if (!tab_find(&b->lvl, (unsigned char *)&lk) && (rc = tab_reserve(&b->lvl)) != PW_OK)
+		return rc;
+	struct hh_rec *h = (struct hh_rec *)(void *)tab_upsert(&b->hh, (unsigned char *)&hk);
+	struct lvl_rec *l = (struct lvl_rec *)(void *)tab_upsert(&b->lvl, (unsigned char *)&lk);
+	h->open_wh = add_wh(h->open_wh, delta_wh, "household");
+	l->open_wh = add_wh(l->open_wh, delta_wh, "price level");
+	depth_note(b, l);
+	return PW_OK;
+}
+
+uint64_t
+book_open_qty(const struct book *b, const uint8_t pk[PW_PK_LEN], uint64_t interval, uint8_t side)
+{
+	struct hh_rec k;
+	hh_key(&k, pk, interval, side);
+	const struct hh_rec *h =
+	    (const struct hh_rec *)(const void *)tab_find(&b->hh, (const unsigned char *)&k);
+	return h ? h->open_wh : 0;
+}
+
+void
+book_depth(struct book *b, uint64_t interval, struct pw_depth *d)
+{
+	struct depth_cache *c = NULL;
+	for (size_t i = 0; i < BOOK_DEPTH_CACHES; i++)
+		if (b->depth[i].valid && b->depth[i].interval == interval)
+			c = &b->depth[i];
+	if (!c) { /* read the levels: into the cache asked for the longest ago */
+		c = &b->depth[0];
+		for (size_t i = 1; i < BOOK_DEPTH_CACHES && c->valid; i++)
+			if (!b->depth[i].valid || b->depth[i].used < c->used)
+				c = &b->depth[i];
+		memset(c, 0, sizeof(*c));
+		for (size_t i = 0; i < tab_span(&b->lvl); i++) {
+			const struct lvl_rec *l =
+			    (const struct lvl_rec *)(const void *)tab_at(&b->lvl, i);
+			if (!l || l->interval != interval || l->open_wh == 0)
+				continue;
+			if (l->side == PW_SIDE_BUY)
+				best_insert(c->best[0], &c->n[0], BOOK_DEPTH_HALF, l, 1);
+			else if (l->side == PW_SIDE_SELL)
+				best_insert(c->best[1], &c->n[1], BOOK_DEPTH_HALF, l, 0);
+		}
+		c->interval = interval;
+		c->valid = 1;
+	}
+	c->used = ++b->depth_clock;
 	memset(d, 0, sizeof(*d));
 	d->interval = interval;
-	for (size_t i = 0; i < tab_span(&b->lvl); i++) {
-		const struct lvl_rec *l = (const struct lvl_rec *)(const void *)tab_at(&b->lvl, i);
-		if (!l || l->interval != interval || l->open_wh == 0)
-			continue;
-		if (l->side == PW_SIDE_BUY)
-			best_insert(buy, &nb, HALF, l, 1);
-		else if (l->side == PW_SIDE_SELL)
-			best_insert(sell, &ns, HALF, l, 0);
-	}
-	for (size_t i = 0; i < nb + ns; i++) {
-		const struct lvl_rec *l = i < nb ? &buy[i] : &sell[i - nb];
-		struct pw_depth_level *o = &d->levels[d->n_levels++];
-		o->side = (uint8_t)l->side;
-		o->price_uper_kwh = (int32_t)l->price_uper_kwh;
-		o->qty_wh = l->open_wh;
-	}
+	for (size_t side = 0; side < 2; side++)
+		for (size_t i = 0; i < c->n[side]; i++) {
+			const struct lvl_rec *l = &c->best[side][i];
+			struct pw_depth_level *o = &d->levels[d->n_levels++];
+			o->side = (uint8_t)l->side;
+			o->price_uper_kwh = (int32_t)l->price_uper_kwh;
+			o->qty_wh = l->open_wh;
+		}
 }
 
 static int
@@ -628,6 +684,9 @@ book_drop_interval(struct book *b, uint64_t interval)
 	tab_drop(&b->hh, hh_other_interval, interval);
 	tab_drop(&b->lvl, lvl_other_interval, interval);
 	tab_drop(&b->ord, ord_other_interval, interval);
+	for (size_t i = 0; i < BOOK_DEPTH_CACHES; i++)
+		if (b->depth[i].interval == interval)
+			b->depth[i].valid = 0;
 }
 
 static struct seq_rec *

@@ -56,7 +56,7 @@ uint64_t book_open_qty(const struct book *b, const uint8_t pk[PW_PK_LEN], uint64
                        uint8_t side);
 /* The best levels of `interval` with open quantity: buys highest price
  * first, then sells lowest first, at most PW_DEPTH_MAX_LEVELS / 2 each. */
-void book_depth(const struct book *b, uint64_t interval, struct pw_depth *d);
+void book_depth(struct book *b, uint64_t interval, struct pw_depth *d);
 /* Forget every entry of `interval` (it was cleared). */
 void book_drop_interval(struct book *b, uint64_t interval);
 

@@ -88,8 +88,10 @@ static const char *const sql_text[Q__COUNT] = {
 	                     "WHERE log_idx = ?1 AND status = 0",
 	[Q_BOOK_LOAD] = "SELECT pk, interval, side, price_uper_kwh, qty_wh, seq, log_idx "
 	                "FROM orders WHERE status = 0",
-	[Q_OPEN_IVS] = "SELECT DISTINCT interval FROM orders WHERE status = 0 AND interval >= ?1 "
-	               "ORDER BY interval LIMIT ?2",
+	/* one seek of index orders_open per interval (a DISTINCT read every
+	 * open order's entry: 1-8 ms at 10^5 open orders, every second) */
+	[Q_OPEN_IVS] = "SELECT interval FROM orders WHERE status = 0 AND interval >= ?1 "
+	               "ORDER BY interval LIMIT 1",
 };
 
 static const char schema[] =

@@ -180,16 +180,24 @@ pw_err
 store_open_intervals(struct store *s, uint64_t from, uint64_t *out, size_t max, size_t *n)
 {
 	sqlite3_stmt *st = store_q(s, Q_OPEN_IVS);
-	int rc;
+	int rc = SQLITE_DONE;
 	if (!st)
 		return PW_ERR_DB;
-	store_bind_u64(st, 1, from);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
 	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		out[(*n)++] = store_col_u64(st, 0);
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PW_OK : store_db_fail(s, "open intervals");
+	/* the next open interval from `from` on, then from the one after it */
+	while (*n < max) {
+		store_bind_u64(st, 1, from);
+		rc = sqlite3_step(st);
+		uint64_t iv = rc == SQLITE_ROW ? store_col_u64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			break;
+		out[(*n)++] = iv;
+		if (iv == UINT64_MAX)
+			break;
+		from = iv + 1;
+	}
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PW_OK : store_db_fail(s, "open intervals");
 }
 
 static int

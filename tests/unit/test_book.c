@@ -308,6 +308,78 @@ g_check(const struct book *b, const uint8_t *open, int upto)
 	}
 }
 
+/* The depth of a plain model: per side the levels with open quantity, buys
+ * highest first, sells lowest first, at most PW_DEPTH_MAX_LEVELS / 2. */
+enum { DC_IV = 6, DC_PRICES = 80 };
+static void
+dc_model(const uint64_t qty[DC_IV][2][DC_PRICES], int iv, struct pw_depth *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->interval = (uint64_t)(500 + iv);
+	for (int side = 0; side < 2; side++) {
+		int taken = 0;
+		for (int k = 0; k < DC_PRICES && taken < PW_DEPTH_MAX_LEVELS / 2; k++) {
+			int p = side == 0 ? DC_PRICES - 1 - k : k;
+			if (qty[iv][side][p] == 0)
+				continue;
+			struct pw_depth_level *o = &d->levels[d->n_levels++];
+			o->side = side == 0 ? PW_SIDE_BUY : PW_SIDE_SELL;
+			o->price_uper_kwh = 100000 + p * 10;
+			o->qty_wh = qty[iv][side][p];
+			taken++;
+		}
+	}
+}
+
+/*
+ * book_depth keeps the best levels of the intervals it was asked for and
+ * follows every change of the book (book.c, struct depth_cache): through
+ * 40000 random opens and closes over 6 intervals (more than it keeps) and
+ * 80 prices a side, levels emptying at the top, and intervals dropped,
+ * every depth equals the one of a plain model.
+ */
+static void
+test_depth_follows(void **state)
+{
+	(void)state;
+	static uint64_t qty[DC_IV][2][DC_PRICES];
+	struct book *b = NULL;
+	uint8_t pk[PW_PK_LEN];
+	uint64_t r = 0x9e3779b97f4a7c15u;
+	memset(qty, 0, sizeof(qty));
+	pk_of(1, pk);
+	assert_int_equal(book_new(100000, &b), PW_OK);
+	for (int k = 0; k < 40000; k++) {
+		r = r * 6364136223846793005u + 1442695040888963407u;
+		int iv = (int)((r >> 33) % DC_IV), side = (int)((r >> 40) & 1);
+		int p = (int)((r >> 41) % DC_PRICES);
+		uint8_t s = side == 0 ? PW_SIDE_BUY : PW_SIDE_SELL;
+		int64_t price = 100000 + p * 10;
+		if ((r >> 20) % 3 == 0 && qty[iv][side][p] > 0) { /* close some or all */
+			int64_t q = (r >> 24) % 2 ? (int64_t)qty[iv][side][p] : 1;
+			assert_int_equal(book_add(b, pk, (uint64_t)(500 + iv), s, price, -q),
+			                 PW_OK);
+			qty[iv][side][p] -= (uint64_t)q;
+		} else {
+			int64_t q = 1 + (int64_t)((r >> 50) % 5);
+			assert_int_equal(book_add(b, pk, (uint64_t)(500 + iv), s, price, q), PW_OK);
+			qty[iv][side][p] += (uint64_t)q;
+		}
+		if (k % 9973 == 9972) { /* an interval cleared */
+			book_drop_interval(b, (uint64_t)(500 + iv));
+			memset(qty[iv], 0, sizeof(qty[iv]));
+		}
+		if (k % 7 == 0) {
+			struct pw_depth got, want;
+			int ask = (int)((r >> 12) % DC_IV);
+			book_depth(b, (uint64_t)(500 + ask), &got);
+			dc_model(qty, ask, &want);
+			assert_memory_equal(&got, &want, sizeof(got));
+		}
+	}
+	book_free(&b);
+}
+
 /*
  * The tables double incrementally (book.c): through eleven doublings (the
  * last ones of the open orders' table into slots prepared ahead, from
@@ -383,7 +455,7 @@ main(void)
 		cmocka_unit_test(test_open_close),  cmocka_unit_test(test_depth_best_first),
 		cmocka_unit_test(test_bound),       cmocka_unit_test(test_seqs),
 		cmocka_unit_test(test_open_orders), cmocka_unit_test(test_summary),
-		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_growth),      cmocka_unit_test(test_depth_follows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

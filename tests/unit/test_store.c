@@ -70,6 +70,21 @@ test_orders_and_seqs(void **state)
 	assert_int_equal(v, 2);
 	assert_int_equal(store_open_qty(s, a, 100, PW_SIDE_SELL, &v), PW_OK);
 	assert_int_equal(v, 500);
+	/* the intervals with open orders (100 three times, 101), ascending */
+	uint64_t ivs[4] = { 0 };
+	size_t niv = 9;
+	assert_int_equal(store_open_intervals(s, 0, ivs, 4, &niv), PW_OK);
+	assert_int_equal(niv, 2);
+	assert_int_equal(ivs[0], 100);
+	assert_int_equal(ivs[1], 101);
+	assert_int_equal(store_open_intervals(s, 0, ivs, 1, &niv), PW_OK);
+	assert_int_equal(niv, 1);
+	assert_int_equal(ivs[0], 100);
+	assert_int_equal(store_open_intervals(s, 101, ivs, 4, &niv), PW_OK);
+	assert_int_equal(niv, 1);
+	assert_int_equal(ivs[0], 101);
+	assert_int_equal(store_open_intervals(s, 102, ivs, 4, &niv), PW_OK);
+	assert_int_equal(niv, 0);
 	assert_int_equal(store_open_qty(s, a, 100, PW_SIDE_BUY, &v), PW_OK);
 	assert_int_equal(v, 0);
 	struct store_order g;

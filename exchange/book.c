@@ -296,7 +296,9 @@ next_touch(struct tab *t, size_t pg)
 static void
 tab_prepare(struct tab *t)
 {
-	if (t->cap * t->rsize < TAB_PREPARE_MIN_BYTES || t->n * 16 < t->cap * 5)
+	/* small, not 5/16 full yet, or at its bound (it never doubles again) */
+	if (t->cap * t->rsize < TAB_PREPARE_MIN_BYTES || t->n * 16 < t->cap * 5 ||
+	    t->cap / 2 >= t->max)
 		return;
 	if (!t->next_rec) {
 		t->next_cap = 2 * t->cap;

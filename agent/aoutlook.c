@@ -145,7 +145,11 @@ aoutlook_on_market(struct agentd *a, int from_sub, const struct pw_msg *m, int64
 		          from_sub ? "published" : "answer", o->ol.why);
 		return;
 	}
-	o->want = 0;
+	/* a publication does not stand for the QUERY asked at start and after
+	 * a re-connection: under load it often came first and the query,
+	 * still queued, was dropped (agent_outlook checks the query) */
+	if (!from_sub)
+		o->want = 0;
 	astatus_tariffs(a); /* configured tariffs a schedule explains */
 	log_debug("price outlook %s: %zu rule(s)%s",
 	          from_sub ? "published" : "answer to QUERY SCHEDULE", o->ol.n,

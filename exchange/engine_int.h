@@ -104,9 +104,11 @@ void engine_stage_add(struct engine *e, enum engine_stage st, int64_t t0_us, int
  * be created); NULL when out of memory. */
 struct engine_pool *engine_pool_new(struct engine *e, size_t threads);
 void engine_pool_free(struct engine_pool **pp);
-/* Queue job j over slots[0, n) (main thread).  Nothing to do for n = 0. */
+/* Queue job j over slots[0, n) (main thread).  Nothing to do for n = 0.
+ * `keep`: chunks no worker is woken for, because the caller waits for the
+ * job next and runs them itself (0 when it has other work first). */
 void engine_pool_submit(struct engine_pool *p, struct engine_job *j, struct engine_slot *slots,
-                        size_t n, enum par_what what, int64_t now_s);
+                        size_t n, enum par_what what, int64_t now_s, size_t keep);
 /* Wait until job j is complete, running its remaining slots here. */
 void engine_pool_wait(struct engine_pool *p, struct engine_job *j);
 

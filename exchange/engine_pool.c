@@ -114,7 +114,7 @@ pool_worker(void *arg)
 /* Queue job j over slots[0, n) (main thread).  Nothing to do for n = 0. */
 void
 engine_pool_submit(struct engine_pool *p, struct engine_job *j, struct engine_slot *slots, size_t n,
-                   enum par_what what, int64_t now_s)
+                   enum par_what what, int64_t now_s, size_t keep)
 {
 	j->slots = slots;
 	j->n = n;
@@ -127,7 +127,12 @@ engine_pool_submit(struct engine_pool *p, struct engine_job *j, struct engine_sl
 	if (p->nq == ENGINE_JOBS_MAX)
 		fatalx("engine: crypto job queue full"); /* the pipeline queues at most 2 */
 	p->q[p->nq++] = j;
-	pthread_cond_broadcast(&p->work);
+	/* wake as many workers as the job has chunks beyond those the caller
+	 * runs itself, not all of them: a wake-up costs ~12 us of CPU on the
+	 * usual VM whether or not it finds work (docs/performance-ingest.md) */
+	size_t chunks = (n + ENGINE_JOB_CHUNK - 1) / ENGINE_JOB_CHUNK;
+	for (size_t i = keep; i < chunks && i - keep < p->n_tid; i++)
+		pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->mu);
 }
 

@@ -14,6 +14,11 @@
 #                         suite (bench_verify's own figures) can make the
 #                         ratio say more or less than the exchange did
 #   ack_p99_ms            99th percentile ACK latency at half the peak rate
+#   ingest_half_busy_pct  share of all CPUs busy during the half-rate run
+#                         (/proc/stat; the generator's and the exchange's
+#                         work together): what the ACK tail queues behind
+#   ingest_half_ctxsw_per_order
+#                         the exchange's context switches per order in it
 #   disk_fdatasync_p50_ms, disk_fdatasync_p99_ms
 #                         this disk's own time to make a 4 KiB write durable,
 #                         probed just before the half-rate run: an ACK waits
@@ -85,7 +90,13 @@ all=$(sed -n 's/^BENCH verify_all_cores_per_s \([0-9.]*\).*/\1/p' <<<"$v")
 echo "verify ceiling right after the peak: $one on one core, $all on all cores" >&2
 disk=$("$B/pw-fsyncprobe" "$T" 2000) || exit 1
 echo "disk: $disk" >&2
+cpu() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9, $5+$6 }' /proc/stat; }
+ctxsw() { cat /proc/"$XPID"/task/*/status 2>/dev/null | awk '/ctxt_switches/{ s += $2 } END { print s + 0 }'; }
+cpu0=$(cpu)
+cs0=$(ctxsw)
 "${LG[@]}" -c $((half * secs)) -r "$half" -w 1000 >"$T/half.out" 2>&1
+cpu1=$(cpu)
+cs1=$(ctxsw)
 cat "$T/half.out" >&2
 stats "$mark"
 p99=$(sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' "$T/half.out")
@@ -95,5 +106,9 @@ awk -v p="$peak" -v c="$all" 'BEGIN { printf "BENCH ingest_vs_ceiling %.3f ratio
 awk -v p="$peak" -v c="$one" 'BEGIN { printf "BENCH ingest_vs_one_core %.3f ratio\n", p / c }'
 echo "BENCH ingest_ceiling_all_cores_per_s $all verifies/s"
 echo "BENCH ack_p99_ms $p99 ms target <=5"
+awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+	busy = y[1] - x[1]; idle = y[2] - x[2];
+	if (busy + idle > 0) printf "BENCH ingest_half_busy_pct %.0f %%\n", 100 * busy / (busy + idle) }'
+awk -v a="$cs0" -v b="$cs1" -v n=$((half * secs)) 'BEGIN { if (n > 0) printf "BENCH ingest_half_ctxsw_per_order %.2f switches\n", (b - a) / n }'
 echo "BENCH disk_fdatasync_p50_ms $(sed -n 's/.* p50 \([0-9.]*\) ms.*/\1/p' <<<"$disk") ms"
 echo "BENCH disk_fdatasync_p99_ms $(sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' <<<"$disk") ms"

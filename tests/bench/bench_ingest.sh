@@ -24,6 +24,10 @@
 #                         probed just before the half-rate run: an ACK waits
 #                         for its COMMIT's fdatasync, so no ACK tail can be
 #                         shorter than the disk's (pw-fsyncprobe)
+#   disk_fdatasync_paced_p99_ms
+#                         the same with 1 ms between flushes, as the COMMITs
+#                         of the half-rate run come: a disk left idle
+#                         between flushes can answer much later
 # The exchange's per-stage histograms (SIGUSR1, cumulative: after the peak,
 # then after the half-rate run) go to stderr, i.e. build/bench-logs/.
 set -u
@@ -90,6 +94,8 @@ all=$(sed -n 's/^BENCH verify_all_cores_per_s \([0-9.]*\).*/\1/p' <<<"$v")
 echo "verify ceiling right after the peak: $one on one core, $all on all cores" >&2
 disk=$("$B/pw-fsyncprobe" "$T" 2000) || exit 1
 echo "disk: $disk" >&2
+paced=$("$B/pw-fsyncprobe" "$T" 2000 1000) || exit 1
+echo "disk, 1 ms between flushes: $paced" >&2
 cpu() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9, $5+$6 }' /proc/stat; }
 ctxsw() { cat /proc/"$XPID"/task/*/status 2>/dev/null | awk '/ctxt_switches/{ s += $2 } END { print s + 0 }'; }
 cpu0=$(cpu)
@@ -112,3 +118,4 @@ awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { split(a, x, " "); split(b, y, " ");
 awk -v a="$cs0" -v b="$cs1" -v n=$((half * secs)) 'BEGIN { if (n > 0) printf "BENCH ingest_half_ctxsw_per_order %.2f switches\n", (b - a) / n }'
 echo "BENCH disk_fdatasync_p50_ms $(sed -n 's/.* p50 \([0-9.]*\) ms.*/\1/p' <<<"$disk") ms"
 echo "BENCH disk_fdatasync_p99_ms $(sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' <<<"$disk") ms"
+echo "BENCH disk_fdatasync_paced_p99_ms $(sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' <<<"$paced") ms"

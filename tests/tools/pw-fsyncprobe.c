@@ -1,12 +1,16 @@
 /* pw-fsyncprobe: how long this disk takes to make a small write durable.
  *
- *   pw-fsyncprobe DIR [MS]
+ *   pw-fsyncprobe DIR [MS [GAP_US]]
  *
  * Overwrites 4 KiB of a 1 MiB scratch file in DIR (written and synced
  * first, as a WAL is once it starts again from its beginning) and calls
  * fdatasync(), the next 4 KiB each time, for MS milliseconds (default
  * 2000), as a WAL COMMIT does; then removes the file and prints
  *   "fdatasync n N p50 X ms p99 Y ms max Z ms".
+ * With GAP_US (1..1000000), it sleeps that long after each fdatasync, as
+ * an exchange below its peak does between COMMITs: on the usual VM the
+ * p99 was 0.2-1.1 ms back to back and 1.0-3.4 ms with 1 ms between
+ * flushes (docs/performance-ingest.md).
  * bench_ingest.sh prints it beside ack_p99_ms: an ACK is sent only after
  * its batch's COMMIT, so no ACK tail can be shorter than the disk's own
  * (docs/performance.md).  Exit 0, or 1 with a message when DIR is not
@@ -42,13 +46,14 @@ int
 main(int argc, char **argv)
 {
 	char path[4096], page[4096];
-	long ms = 2000;
+	long ms = 2000, gap_us = 0;
 	int64_t *lat;
 	size_t n = 0;
 
-	if (argc < 2 || argc > 3 ||
-	    (argc == 3 && ((ms = strtol(argv[2], NULL, 10)) < 1 || ms > 600000))) {
-		fprintf(stderr, "usage: pw-fsyncprobe DIR [MS 1..600000]\n");
+	if (argc < 2 || argc > 4 ||
+	    (argc >= 3 && ((ms = strtol(argv[2], NULL, 10)) < 1 || ms > 600000)) ||
+	    (argc == 4 && ((gap_us = strtol(argv[3], NULL, 10)) < 1 || gap_us > 1000000))) {
+		fprintf(stderr, "usage: pw-fsyncprobe DIR [MS 1..600000 [GAP_US 1..1000000]]\n");
 		return 64;
 	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/fsyncprobe.%ld", argv[1], (long)getpid()) >=
@@ -75,6 +80,10 @@ main(int argc, char **argv)
 		         (ssize_t)sizeof(page) &&
 		     fdatasync(fd) == 0;
 		lat[n++] = now_ns() - t;
+		if (gap_us > 0) {
+			struct timespec gap = { gap_us / 1000000, (gap_us % 1000000) * 1000 };
+			nanosleep(&gap, NULL);
+		}
 	}
 	if (!ok)
 		fprintf(stderr, "pw-fsyncprobe: %s: %s\n", path,

@@ -26,6 +26,7 @@
 #include "exchange/cosign.h"
 #include "exchange/xrules.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,8 @@ engine_init(struct engine *e)
 		engine_fini(e);
 		return PW_ERR_NOMEM;
 	}
+	if (!(e->committer = engine_committer_new()))
+		log_warnx("engine: no COMMIT thread: the next requests wait for each COMMIT");
 	engine_set_registry(e, e->reg);
 	if (e->store != NULL && cosign_init(store_db(e->store)) != PW_OK) {
 		engine_fini(e);
@@ -73,6 +76,7 @@ engine_init(struct engine *e)
 void
 engine_fini(struct engine *e)
 {
+	engine_committer_free(&e->committer);
 	engine_pool_free(&e->pool);
 	receipt_fini(&e->receipts);
 	free(e->slots);
@@ -472,11 +476,45 @@ fail:
 	return batch_rollback(e, n, rc);
 }
 
-/* Step 3b: COMMIT (the fsync).  PW_OK when durable; otherwise rolled back. */
+static void batch_fill(struct engine *e, struct engine_batch *b, int more, int alone, int64_t now_s,
+                       int64_t now_ms);
+
+/* COMMIT on the committer thread; until it returns, the requests that
+ * arrive are received into `next` (up to a full batch) and their
+ * signatures checked here.  The store is not touched here. */
 static pw_err
-apply_commit(struct engine *e, size_t n)
+commit_receiving(struct engine *e, struct engine_batch *next, int64_t now_s, int64_t now_ms)
 {
-	pw_err rc = store_commit(e->store);
+	struct engine_committer *c = e->committer;
+	zmq_pollitem_t it[2];
+	pw_err rc;
+
+	if (!c || !next || !e->gw)
+		return store_commit(e->store);
+	gateway_poll_items(e->gw, it);
+	it[1] = it[0]; /* the requests */
+	it[0] =
+	    (zmq_pollitem_t){ .socket = NULL, .fd = engine_committer_fd(c), .events = ZMQ_POLLIN };
+	engine_committer_start(c, e->store);
+	while (!engine_committer_done(c, &rc)) {
+		int full = next->n >= e->n_slots;
+		if (engine_pool_help(e->pool, &next->verify) ||
+		    engine_pool_help(e->pool, &next->verify_more))
+			continue;
+		if (zmq_poll(it, full ? 1 : 2, -1) < 0 && zmq_errno() != EINTR)
+			fatalx("engine: zmq_poll during a COMMIT: %s", zmq_strerror(zmq_errno()));
+		if (!full && (it[1].revents & ZMQ_POLLIN))
+			batch_fill(e, next, 1, 1, now_s, now_ms);
+	}
+	return rc;
+}
+
+/* Step 3b: COMMIT (the fsync), receiving into `next` meanwhile.  PW_OK
+ * when durable; otherwise rolled back. */
+static pw_err
+apply_commit(struct engine *e, size_t n, struct engine_batch *next, int64_t now_s, int64_t now_ms)
+{
+	pw_err rc = commit_receiving(e, next, now_s, now_ms);
 	if (rc == PW_OK) {
 		stats_committed(e);
 		e->commits++;
@@ -623,8 +661,11 @@ batch_fill(struct engine *e, struct engine_batch *b, int more, int alone, int64_
 	if (n0 == 0)
 		b->t_start_us = t;
 	engine_stage_add(e, ENGINE_ST_RECV, t, engine_mono_us());
-	engine_pool_submit(e->pool, more ? &b->verify_more : &b->verify, b->slots + n0, b->n - n0,
-	                   PAR_VERIFY, now_s, more || alone ? 1 : 0);
+	if (more && b->verify_more.n > 0)
+		engine_pool_extend(e->pool, &b->verify_more, b->n - n0, 1);
+	else
+		engine_pool_submit(e->pool, more ? &b->verify_more : &b->verify, b->slots + n0,
+		                   b->n - n0, PAR_VERIFY, now_s, more || alone ? 1 : 0);
 }
 
 /* Receipts of at most this many ACKs (and no REJECT) are built on the main
@@ -647,7 +688,8 @@ needs_pool(const struct engine_slot *slots, size_t n)
  * identity rules, apply, sign the receipts while COMMIT runs, and only
  * once COMMIT returned send them. */
 static void
-batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
+batch_finish(struct engine *e, struct engine_batch *b, struct engine_batch *next, int64_t now_s,
+             int64_t recv_s, int64_t recv_ms)
 {
 	size_t n = b->n;
 	struct engine_slot *slots = b->slots;
@@ -684,7 +726,7 @@ batch_finish(struct engine *e, struct engine_batch *b, int64_t now_s)
 	else
 		b->sign.n = 0;
 	if (rc == PW_OK && open)
-		rc = apply_commit(e, n);
+		rc = apply_commit(e, n, next, recv_s, recv_ms);
 	t1 = engine_mono_us();
 	if (open)
 		engine_stage_add(e, ENGINE_ST_COMMIT, t, t1);
@@ -755,7 +797,7 @@ engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
 		k ^= 1;
 		batch_fill(e, nb, 0, cur == NULL, now_s, now_ms);
 		if (cur) {
-			batch_finish(e, cur, cur_s);
+			batch_finish(e, cur, nb, cur_s, now_s, now_ms);
 			batch_fill(e, nb, 1, 0, now_s, now_ms);
 		}
 		if (nb->n == 0)
@@ -765,7 +807,7 @@ engine_ingest(struct engine *e, int64_t now_s, int64_t now_ms)
 		cur_s = now_s;
 		wall_now(&now_s, &now_ms);
 		if (now_ms >= end_ms) {
-			batch_finish(e, cur, cur_s);
+			batch_finish(e, cur, NULL, cur_s, now_s, now_ms);
 			break;
 		}
 	}

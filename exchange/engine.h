@@ -33,8 +33,9 @@ struct engine_rate {
 	int64_t limited_s; /* second of the last REJECT rate_limited, -1 none */
 };
 
-struct engine_slot; /* one request of a batch (engine_int.h) */
-struct engine_pool; /* crypto threads and the batch pipeline (engine_int.h, engine_pool.c) */
+struct engine_slot;      /* one request of a batch (engine_int.h) */
+struct engine_committer; /* the COMMIT's thread (engine_commit.c) */
+struct engine_pool;      /* crypto threads and the batch pipeline (engine_int.h, engine_pool.c) */
 
 /* Where a batch's time goes (docs/performance.md): per stage, a count, a
  * sum, a maximum and a log2 histogram of durations in microseconds
@@ -94,7 +95,8 @@ struct engine {
 	size_t n_slots;
 	size_t n_threads; /* for signature checks and receipt signatures */
 	struct engine_pool *pool;
-	uint8_t *out; /* one encoded reply */
+	struct engine_committer *committer; /* NULL: COMMIT on the main thread */
+	uint8_t *out;                       /* one encoded reply */
 	/* the receipts of the batch being finished (exchange/receipt.h): the
 	 * inclusion paths and the one head signed for all its ACKs */
 	struct receipt_batch receipts;

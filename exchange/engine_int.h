@@ -111,6 +111,22 @@ void engine_pool_submit(struct engine_pool *p, struct engine_job *j, struct engi
                         size_t n, enum par_what what, int64_t now_s, size_t keep);
 /* Wait until job j is complete, running its remaining slots here. */
 void engine_pool_wait(struct engine_pool *p, struct engine_job *j);
+/* Run one chunk of job j here if one is left: 1, else 0 (no waiting). */
+int engine_pool_help(struct engine_pool *p, struct engine_job *j);
+/* Add n slots to job j, queued with engine_pool_submit before (the slots
+ * follow its others); queued again if its first ones are done. */
+void engine_pool_extend(struct engine_pool *p, struct engine_job *j, size_t n, size_t keep);
+
+/* engine_commit.c: the COMMIT on its own thread (NULL when none could be
+ * started: then the main thread commits itself) */
+struct engine_committer *engine_committer_new(void);
+void engine_committer_free(struct engine_committer **cp);
+/* Readable (an eventfd, for zmq_poll) once the COMMIT asked for returned. */
+int engine_committer_fd(const struct engine_committer *c);
+/* Run COMMIT on `st` there; nothing may touch `st` until it is done. */
+void engine_committer_start(struct engine_committer *c, struct store *st);
+/* 1 and its result in *rc when the COMMIT returned, else 0. */
+int engine_committer_done(struct engine_committer *c, pw_err *rc);
 
 /* engine_query.c */
 void engine_log_reject(struct engine *e, const struct engine_slot *s, int64_t now_s);

@@ -137,6 +137,43 @@ engine_pool_submit(struct engine_pool *p, struct engine_job *j, struct engine_sl
 }
 
 /* Wait until job j is complete, running its remaining slots here. */
+int
+engine_pool_help(struct engine_pool *p, struct engine_job *j)
+{
+	int ran = 0;
+	if (j->n == 0)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	if (j->next < j->n) {
+		job_take_locked(p, j);
+		ran = 1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return ran;
+}
+
+void
+engine_pool_extend(struct engine_pool *p, struct engine_job *j, size_t n, size_t keep)
+{
+	int queued = 0;
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = 0; i < p->nq; i++)
+		if (p->q[i] == j)
+			queued = 1;
+	j->n += n;
+	if (!queued) {
+		if (p->nq == ENGINE_JOBS_MAX)
+			fatalx("engine: crypto job queue full");
+		p->q[p->nq++] = j;
+	}
+	size_t chunks = (n + ENGINE_JOB_CHUNK - 1) / ENGINE_JOB_CHUNK;
+	for (size_t i = keep; i < chunks && i - keep < p->n_tid; i++)
+		pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
 void
 engine_pool_wait(struct engine_pool *p, struct engine_job *j)
 {

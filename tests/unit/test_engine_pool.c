@@ -5,7 +5,10 @@
  * wakes one worker fewer), every slot of every job is done when the wait
  * returns: each signature check says exactly which frames were signed
  * correctly, with two jobs queued at once as in the pipeline, and each
- * REJECT built on the pool is signed by the exchange.
+ * REJECT built on the pool is signed by the exchange.  A job grown while
+ * it runs (the requests received during a COMMIT) or after it finished is
+ * done to its last slot, with the main thread taking chunks of it as it
+ * waits for the COMMIT.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,12 +177,42 @@ test_two_jobs_queued(void **state)
 	engine_pool_free(&p);
 }
 
+/* A job grown in steps, some while queued, one after it was done; the
+ * caller runs chunks of it itself in between, as during a COMMIT. */
+static void
+test_grown_job(void **state)
+{
+	struct fx *f = *state;
+	static const size_t threads[] = { 0, 1, 2 };
+	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+		struct engine_pool *p = engine_pool_new(&f->e, threads[t]);
+		struct engine_job j;
+		assert_non_null(p);
+		memset(&j, 0, sizeof(j));
+		fill(f, 40);
+		engine_pool_submit(p, &j, f->slots, 3, PAR_VERIFY, 0, 1);
+		engine_pool_extend(p, &j, 4, 1); /* slots 3..6 */
+		while (engine_pool_help(p, &j))
+			;
+		engine_pool_wait(p, &j);
+		assert_int_equal(j.done, 7);
+		engine_pool_extend(p, &j, 1, 1);  /* after it was done: slot 7 */
+		engine_pool_extend(p, &j, 32, 0); /* slots 8..39, workers woken */
+		engine_pool_wait(p, &j);
+		assert_int_equal(j.done, 40);
+		assert_int_equal(engine_pool_help(p, &j), 0);
+		check(f, 40);
+		engine_pool_free(&p);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_every_slot_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_jobs_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grown_job, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,39 +117,10 @@ engine_pool_submit(struct engine_pool *p, struct engine_job *j, struct engine_sl
                    enum par_what what, int64_t now_s, size_t keep)
 {
 	j->slots = slots;
-	j->n = n;
-	j->next = j->done = 0;
+	j->n = j->next = j->done = 0;
 	j->what = what;
 	j->now_s = now_s;
-	if (n == 0)
-		return;
-	pthread_mutex_lock(&p->mu);
-	if (p->nq == ENGINE_JOBS_MAX)
-		fatalx("engine: crypto job queue full"); /* the pipeline queues at most 2 */
-	p->q[p->nq++] = j;
-	/* wake as many workers as the job has chunks beyond those the caller
-	 * runs itself, not all of them: a wake-up costs ~12 us of CPU on the
-	 * usual VM whether or not it finds work (docs/performance-ingest.md) */
-	size_t chunks = (n + ENGINE_JOB_CHUNK - 1) / ENGINE_JOB_CHUNK;
-	for (size_t i = keep; i < chunks && i - keep < p->n_tid; i++)
-		pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* Wait until job j is complete, running its remaining slots here. */
-int
-engine_pool_help(struct engine_pool *p, struct engine_job *j)
-{
-	int ran = 0;
-	if (j->n == 0)
-		return 0;
-	pthread_mutex_lock(&p->mu);
-	if (j->next < j->n) {
-		job_take_locked(p, j);
-		ran = 1;
-	}
-	pthread_mutex_unlock(&p->mu);
-	return ran;
+	engine_pool_extend(p, j, n, keep);
 }
 
 void
@@ -165,15 +136,34 @@ engine_pool_extend(struct engine_pool *p, struct engine_job *j, size_t n, size_t
 	j->n += n;
 	if (!queued) {
 		if (p->nq == ENGINE_JOBS_MAX)
-			fatalx("engine: crypto job queue full");
+			fatalx("engine: crypto job queue full"); /* the pipeline queues at most 3 */
 		p->q[p->nq++] = j;
 	}
+	/* wake as many workers as the new slots have chunks beyond those the
+	 * caller runs itself, not all of them: a wake-up costs ~12 us of CPU on
+	 * the usual VM whether or not it finds work (docs/performance-ingest.md) */
 	size_t chunks = (n + ENGINE_JOB_CHUNK - 1) / ENGINE_JOB_CHUNK;
 	for (size_t i = keep; i < chunks && i - keep < p->n_tid; i++)
 		pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->mu);
 }
 
+int
+engine_pool_help(struct engine_pool *p, struct engine_job *j)
+{
+	int ran = 0;
+	if (j->n == 0)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	if (j->next < j->n) {
+		job_take_locked(p, j);
+		ran = 1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return ran;
+}
+
+/* Wait until job j is complete, running its remaining slots here. */
 void
 engine_pool_wait(struct engine_pool *p, struct engine_job *j)
 {

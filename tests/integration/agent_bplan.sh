@@ -180,19 +180,25 @@ check "... read back, with a revert timeout" \
 discharging() { soc_sample; grep -q -- "-> setpoint discharge [0-9]* W" "$T/bat.log"; }
 WAIT_SECONDS=60 wait_for discharging
 check "the battery's offer sold to the neighbour: a discharge setpoint (sold + need)" discharging
+# the controls the simulator's battery got last match $1 (a state-of-charge
+# sample is taken too, for (c)); when they do not, the last three go to
+# the log
+controls_in_force() {
+	soc_sample
+	grep "sim: battery controls: " "${SIMERR[bat]}" | tail -1 | grep -q "$1"
+}
+controls_check() {
+	local rc=0
+	WAIT_SECONDS=60 wait_for controls_in_force "$2"
+	controls_in_force "$2" || rc=1
+	check "$1" test $rc -eq 0
+	[ $rc -eq 0 ] || grep "sim: battery controls: " "${SIMERR[bat]}" | tail -3 | sed 's/^/# /'
+}
 # a discharge window in force: StorCtl_Mod 3, InWRte -x %, OutWRte x %;
 # looked for while the sale's window is open (it closes when the sold
 # energy is delivered, and later windows depend on later bids)
-discharge_in_force() {
-	soc_sample
-	grep "sim: battery controls: " "${SIMERR[bat]}" | tail -1 |
-		grep -q "StorCtl_Mod 3 InWRte -[0-9.]*% OutWRte [0-9.]*% revert [1-9]"
-}
-WAIT_SECONDS=60 wait_for discharge_in_force
-check "the simulator's battery discharges under the agent's setpoint (revert timeout set)" \
-	discharge_in_force
-[ -n "$(discharge_in_force && echo y)" ] ||
-	grep "sim: battery controls: " "${SIMERR[bat]}" | tail -3 | sed 's/^/# /'
+controls_check "the simulator's battery discharges under the agent's setpoint (revert timeout set)" \
+	"StorCtl_Mod 3 InWRte -[0-9.]*% OutWRte [0-9.]*% revert [1-9]"
 # the battery's energy per interval, stored with the interval's energy row
 # once the interval closes
 energy_recorded() {
@@ -209,16 +215,8 @@ check "the battery's energy per interval is recorded (a sale's discharge among t
 	energy_recorded
 # the agent is killed while a setpoint of its own is in force: any window
 # (StorCtl_Mod 1-3) with a revert timeout, as the simulator last got it
-setpoint_in_force() {
-	soc_sample
-	grep "sim: battery controls: " "${SIMERR[bat]}" | tail -1 |
-		grep -q "StorCtl_Mod [1-3] .*revert [1-9]"
-}
-WAIT_SECONDS=60 wait_for setpoint_in_force
-check "... a setpoint of the agent's in force (revert timeout set) when it is killed" \
-	setpoint_in_force
-[ -n "$(setpoint_in_force && echo y)" ] ||
-	grep "sim: battery controls: " "${SIMERR[bat]}" | tail -3 | sed 's/^/# /'
+controls_check "... a setpoint of the agent's in force (revert timeout set) when it is killed" \
+	"StorCtl_Mod [1-3] .*revert [1-9]"
 soc_sample
 kill -KILL "${APID[bat]}"
 wait "${APID[bat]}" 2>/dev/null

@@ -16,9 +16,10 @@
 #   interval's bounds, none is refused by the exchange for its price, and
 #   the tariff change is no market_mismatch;
 #   the exchange stopped: the outlook is "stale" on the dashboard, said so;
-#   restarted, now with a tariff file (rows from F on: 35/5, 15/-3, 28/8
-#   ct/kWh, four intervals each): asked again (QUERY SCHEDULE after the
-#   re-connection), "current" again with the file's rows, the cheapest and
+#   restarted, now with a tariff file of the rules in force: asked again
+#   (QUERY SCHEDULE after the re-connection), "current" again; rows from F
+#   on appended to the file (35/5, 15/-3, 28/8 ct/kWh, four intervals each)
+#   and published by SIGHUP: the outlook holds them, the cheapest and
 #   dearest interval marked, and every ask and bid priced in its row's
 #   tariffs.
 set -u
@@ -186,35 +187,39 @@ stale() { api b1 outlook | jq -e '.state == "stale" and (.message | test("unreac
 WAIT_SECONDS=60 wait_for stale
 check "exchange stopped: the outlook is stale, said so" stale
 N0=$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")
-# ... restarted with a tariff file (docs/exchange.md "Tariff schedule"): the
-# rules in force, then three rows from F on: dear, cheap with a negative
-# feed-in, back to normal
+# ... restarted with a tariff file (docs/exchange.md "Tariff schedule")
+# holding the rules in force, asked again; then three rows from F on are
+# appended (dear, cheap with a negative feed-in, back to normal) and
+# published by a SIGHUP.  F is taken only once the agent is back, so that
+# however long the re-connection takes (CI, a loaded machine: F once became
+# the past while the agent was still re-connecting), the rows lie ahead
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
-# F far enough ahead (72 s) that the restart, the re-connection and the
-# outlook's checks below end before it, also under the sanitizers on a
-# loaded machine (12 intervals, 36 s, were once too few: F became the past
-# and left the outlook before the check)
-F=$(($(date +%s) / L + 24))
-cat >"$T/tariffs.csv" <<CSV
-from,retail_ct_kwh,feedin_ct_kwh
-$(iso $((E * L))),25,-2
-$(iso $((F * L))),35,5
-$(iso $(((F + 4) * L))),15,-3
-$(iso $(((F + 8) * L))),28,8
-CSV
+printf 'from,retail_ct_kwh,feedin_ct_kwh\n%s,25,-2\n' "$(iso $((E * L)))" >"$T/tariffs.csv"
 sed -i "s|^max_ahead_s = 15$|max_ahead_s = 15\ntariff_file = $T/tariffs.csv|" "$T/exchange.conf"
-echo "# the tariff file's rows govern from interval $F on"
-start_exchange || not_ok "exchange restarts"
+start_exchange || not_ok "exchange restarts with a tariff file of the rules in force"
 current() {
-	api b1 outlook | jq -e --argjson f "$F" '.state == "current" and (.intervals | length) > 0 and
-	 (.intervals | map(select(.interval < $f)) | all(.feedin_uper_kwh == -20000 and
-	   .retail_uper_kwh == 250000))' >/dev/null
+	api b1 outlook | jq -e '.state == "current" and (.intervals | length) > 0 and
+	 (.intervals | all(.feedin_uper_kwh == -20000 and .retail_uper_kwh == 250000))' >/dev/null
 }
 WAIT_SECONDS=60 wait_for current
 check "exchange back: the outlook is current again" current
 WAIT_SECONDS=60 wait_for test "$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")" -gt "$N0"
 check "  asked again after the re-connection (QUERY SCHEDULE)" \
 	test "$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")" -gt "$N0"
+# F 16 intervals (48 s) ahead: past what the exchange already published
+# (max_ahead_s 15 s), and far enough for a PUB MARKET (every interval) to
+# reach the agent before F even when an interval start is missed
+F=$(($(date +%s) / L + 16))
+cat >>"$T/tariffs.csv" <<CSV
+$(iso $((F * L))),35,5
+$(iso $(((F + 4) * L))),15,-3
+$(iso $(((F + 8) * L))),28,8
+CSV
+echo "# the tariff file's rows govern from interval $F on"
+kill -HUP "$EXPID"
+WAIT_SECONDS=30 wait_for grep -q "schedule: 3 MARKET entries appended" "$T/exchange.log"
+check "the appended rows published on SIGHUP (3 MARKET entries)" \
+	grep -q "schedule: 3 MARKET entries appended" "$T/exchange.log"
 file_rules() {
 	api b1 outlook | jq -e --argjson f "$F" '.rules == 4 and
 	 ([.intervals[] | select(.interval >= $f and .interval < $f + 4) |

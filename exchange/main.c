@@ -32,6 +32,7 @@
 #include "exchange/mlog.h"
 #include "exchange/registry.h"
 #include "exchange/store.h"
+#include "exchange/xcheck.h"
 #include "exchange/xconfig.h"
 #include "exchange/xrules.h"
 #include "exchange/xsched.h"
@@ -71,15 +72,17 @@ usage_line(void *ctx, const char *text)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: peerwatt-exchange -c FILE [--check-config] [--print-public-key]\n"
-	           "       peerwatt-exchange keygen --out FILE\n"
-	           "       peerwatt-exchange --help | --version\n\n"
-	           "Runs the peerwatt market: verifies signed orders and meter readings, clears\n"
-	           "one double auction per interval, settles, keeps the Merkle log.\n"
-	           "  -c, --config FILE     configuration (see docs/exchange.md)\n"
-	           "  --check-config        load the configuration, registry and key, then exit\n"
-	           "  --print-public-key    print the exchange's public key (hex) and exit\n\n"
-	           "Configuration keys:\n");
+	fprintf(f,
+	        "usage: peerwatt-exchange -c FILE [--check-config] [--print-public-key]\n"
+	        "       peerwatt-exchange keygen --out FILE\n"
+	        "       peerwatt-exchange --help | --version\n\n"
+	        "Runs the peerwatt market: verifies signed orders and meter readings, clears\n"
+	        "one double auction per interval, settles, keeps the Merkle log.\n"
+	        "  -c, --config FILE     configuration (see docs/exchange.md)\n"
+	        "  --check-config        load the configuration, registry and key, compare them\n"
+	        "                        with the database's log (read only), then exit\n"
+	        "  --print-public-key    print the exchange's public key (hex) and exit\n\n"
+	        "Configuration keys:\n");
 	xconfig_usage(usage_line, f);
 }
 
@@ -323,28 +326,11 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check_only) {
-		/* the schedule files parse (whether they agree with the log is
-		 * checked at start, against the database) */
-		struct schedule ts = { 0 };
-		struct fee_schedule fs = { 0 };
-		if ((cfg.tariff_path[0] != '\0' &&
-		     schedule_load(cfg.tariff_path, (uint32_t)cfg.interval_s, &ts, err,
-		                   sizeof(err)) != PW_OK) ||
-		    (cfg.fee_path[0] != '\0' &&
-		     fee_schedule_load(cfg.fee_path, (uint32_t)cfg.interval_s, &fs, err,
-		                       sizeof(err)) != PW_OK)) {
-			fprintf(stderr, "peerwatt-exchange: %s\n", err);
-			schedule_free(&ts);
-			registry_free(&file);
-			pw_key_wipe(&kp);
-			return EX_CONFIG;
-		}
-		schedule_free(&ts);
-		fee_schedule_free(&fs);
-		printf("%s: configuration ok, %zu households\n", cfg_path, registry_count(file));
+		pw_err crc =
+		    xcheck_run(cfg_path, &cfg, &kp, file, (uint64_t)time(NULL), stdout, stderr);
 		registry_free(&file);
 		pw_key_wipe(&kp);
-		return EX_OK;
+		return crc == PW_OK ? EX_OK : crc == PW_ERR_CONFIG ? EX_CONFIG : EX_UNAVAILABLE;
 	}
 
 	struct sigaction sa;

@@ -7,9 +7,11 @@
 #include "exchange/store.h"
 #include "exchange/store_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "exchange/book.h"
 #include "exchange/registry.h"
@@ -393,6 +395,52 @@ store_open(const char *path, struct store **out)
 		return rc;
 	}
 	s->opened = 1;
+	*out = s;
+	return PW_OK;
+}
+
+pw_err
+store_open_read(const char *path, struct store **out)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	sqlite3_stmt *st = NULL;
+	int tables = 0, old = 0;
+	struct stat sb;
+	if (!s)
+		return PW_ERR_NOMEM;
+	*out = NULL;
+	if (stat(path, &sb) != 0 && errno == ENOENT) {
+		free(s);
+		return PW_ERR_NOTFOUND;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		log_warnx("store: open %s to read: %s", path,
+		          s->db ? sqlite3_errmsg(s->db) : "no memory");
+		store_close(&s);
+		return PW_ERR_DB;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	/* the tables a start creates, and no orders index of an earlier
+	 * version (a start rebuilds it): else only a start can tell */
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+	        "name IN ('log', 'orders', 'params')), (SELECT count(*) FROM "
+	        "sqlite_master WHERE name = 'sqlite_autoindex_orders_1')",
+	        -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		log_warnx("store: %s: %s", path, sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
+		store_close(&s);
+		return PW_ERR_DB;
+	}
+	tables = sqlite3_column_int(st, 0);
+	old = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	if (tables != 3 || old) {
+		store_close(&s);
+		return PW_ERR_STATE;
+	}
 	*out = s;
 	return PW_OK;
 }

@@ -94,6 +94,15 @@ struct store_params {
 
 /* Open (create) the database at `path` (":memory:" for tests). */
 pw_err store_open(const char *path, struct store **out) __attribute__((warn_unused_result));
+/*
+ * Open an existing database to read only (--check-config): no schema, no
+ * migration, no book, nothing written, no checkpoint at close, so a running
+ * exchange is never held up.  PW_ERR_NOTFOUND when the file does not exist,
+ * PW_ERR_DB when it cannot be opened, PW_ERR_STATE when it lacks the tables of a start
+ * or has those of an earlier version (a start creates or upgrades them).
+ * Only the queries that read (store_last_order_interval, ...) may be used.
+ */
+pw_err store_open_read(const char *path, struct store **out) __attribute__((warn_unused_result));
 /* Closes and nulls *sp; safe on NULL.  Rolls back an open transaction. */
 void store_close(struct store **sp);
 /* The handle, for exchange/mlog (same transactions).  Owned by the store. */

@@ -659,15 +659,9 @@ xrules_tariffs_differ(const struct xrules *x, const struct xconfig *c)
 }
 
 pw_err
-xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
-                     const struct pw_keypair *kp, const struct xconfig *c, uint64_t now_s,
-                     uint64_t *effective)
+xrules_next_effective(const struct xrules *x, uint64_t now_s, uint64_t *effective)
 {
 	const struct pw_market *l = &x->market;
-	struct pw_msg m;
-	uint64_t idx = 0, prev_idx = x->market_idx;
-	pw_err rc;
-
 	/* an order is accepted for interval i only while i*L <= now + max_ahead
 	 * (rules/validate.c): E is the first interval beyond that */
 	uint64_t e = (now_s + l->max_ahead_s) / l->interval_s + 1;
@@ -678,6 +672,22 @@ xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
 			return PW_ERR_RANGE; /* no interval after it */
 		e = l->effective_interval + 1;
 	}
+	*effective = e;
+	return PW_OK;
+}
+
+pw_err
+xrules_append_market(struct xrules *x, struct store *s, struct mlog *log,
+                     const struct pw_keypair *kp, const struct xconfig *c, uint64_t now_s,
+                     uint64_t *effective)
+{
+	const struct pw_market *l = &x->market;
+	struct pw_msg m;
+	uint64_t idx = 0, prev_idx = x->market_idx, e = 0;
+	pw_err rc;
+
+	if ((rc = xrules_next_effective(x, now_s, &e)) != PW_OK)
+		return rc;
 	memset(&m, 0, sizeof(m));
 	m.type = PW_MSG_MARKET;
 	if (xrules_market_of(c, now_s, e, &m.u.market) != PW_OK)
@@ -795,50 +805,62 @@ same_entry(const struct pw_registry *r, const struct household *h)
 }
 
 pw_err
-xrules_sync_registry(struct xrules *x, struct store *s, struct mlog *log,
-                     const struct pw_keypair *kp, const struct registry *file, uint64_t now_s,
-                     size_t *appended)
+xrules_registry_plan(const struct xrules *x, const struct registry *file, uint64_t now_s,
+                     struct xrules_change **out, size_t *n_out)
 {
-	struct pw_registry *todo = NULL;
-	const char **what = NULL;
-	uint64_t *idx = NULL;
 	size_t n = 0, cap = registry_count(file) + x->n_hh + 1;
-	pw_err rc = PW_OK;
+	struct xrules_change *todo = calloc(cap, sizeof(*todo));
 
-	*appended = 0;
-	todo = calloc(cap, sizeof(*todo));
-	what = calloc(cap, sizeof(*what));
-	idx = calloc(cap, sizeof(*idx));
-	if (!todo || !what || !idx) {
-		rc = PW_ERR_NOMEM;
-		goto out;
-	}
+	*out = NULL;
+	*n_out = 0;
+	if (todo == NULL)
+		return PW_ERR_NOMEM;
 	for (size_t i = 0; i < registry_count(file); i++) {
 		const struct household *h = registry_at(file, i);
 		const struct xrules_hh *e = xrules_find(x, h->pk);
 		if (e != NULL && same_entry(&e->r, h))
 			continue;
-		xrules_entry_of(h, now_s, 0, &todo[n]);
-		what[n++] = e == NULL ? "new" : e->r.revoked ? "registered again" : "changed";
+		xrules_entry_of(h, now_s, 0, &todo[n].r);
+		todo[n++].what = e == NULL ? "new" : e->r.revoked ? "registered again" : "changed";
 	}
 	for (size_t i = 0; i < x->n_hh; i++) {
 		const struct pw_registry *r = &x->hh[i].r;
 		if (r->revoked || registry_find_pk(file, r->household) != NULL)
 			continue;
-		todo[n] = *r;
-		todo[n].time_s = now_s;
-		todo[n].revoked = 1;
-		what[n++] = "revoked";
+		todo[n].r = *r;
+		todo[n].r.time_s = now_s;
+		todo[n].r.revoked = 1;
+		todo[n++].what = "revoked";
 	}
-	if (n == 0)
+	*out = todo;
+	*n_out = n;
+	return PW_OK;
+}
+
+pw_err
+xrules_sync_registry(struct xrules *x, struct store *s, struct mlog *log,
+                     const struct pw_keypair *kp, const struct registry *file, uint64_t now_s,
+                     size_t *appended)
+{
+	struct xrules_change *todo = NULL;
+	uint64_t *idx = NULL;
+	size_t n = 0;
+	pw_err rc;
+
+	*appended = 0;
+	if ((rc = xrules_registry_plan(x, file, now_s, &todo, &n)) != PW_OK || n == 0)
 		goto out;
+	if ((idx = calloc(n, sizeof(*idx))) == NULL) {
+		rc = PW_ERR_NOMEM;
+		goto out;
+	}
 	if ((rc = store_begin(s)) != PW_OK)
 		goto out;
 	for (size_t i = 0; i < n && rc == PW_OK; i++) {
 		struct pw_msg m;
 		memset(&m, 0, sizeof(m));
 		m.type = PW_MSG_REGISTRY;
-		m.u.registry = todo[i];
+		m.u.registry = todo[i].r;
 		rc = append(log, kp, x->market_id, &m, &idx[i]);
 	}
 	if (rc == PW_OK)
@@ -850,15 +872,14 @@ xrules_sync_registry(struct xrules *x, struct store *s, struct mlog *log,
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* committed: x follows the log (hh_put only fails on memory) */
-		if (hh_put(x, &todo[i], idx[i]) != PW_OK)
+		if (hh_put(x, &todo[i].r, idx[i]) != PW_OK)
 			fatalx("registry: out of memory");
 		log_info("registry: household %.31s (%.31s) %s: REGISTRY entry at log index %llu",
-		         todo[i].id, todo[i].name, what[i], (unsigned long long)idx[i]);
+		         todo[i].r.id, todo[i].r.name, todo[i].what, (unsigned long long)idx[i]);
 	}
 	*appended = n;
 out:
 	free(todo);
-	free(what);
 	free(idx);
 	return rc;
 }

@@ -139,6 +139,14 @@ pw_err xrules_check_config(const struct xrules *x, const struct xconfig *c, char
 int xrules_tariffs_differ(const struct xrules *x, const struct xconfig *c);
 
 /*
+ * E for a MARKET entry appended at `now_s` (xrules_append_market()): the
+ * first interval no accepted order can yet target, and after the latest
+ * entry's effective_interval.  PW_ERR_RANGE when there is none.
+ */
+pw_err xrules_next_effective(const struct xrules *x, uint64_t now_s, uint64_t *effective)
+    __attribute__((warn_unused_result));
+
+/*
  * Append a MARKET entry with `c`'s tariffs and fees (the rest as the log
  * states it), effective from E = the first interval no accepted order can
  * yet target: floor((now_s + max_ahead_s) / interval_s) + 1, so no entry
@@ -190,6 +198,22 @@ uint32_t xrules_fee(const struct xrules *x, const struct xrules_rule *r, const c
  * idx[]; returns their number (>= 1 after xrules_open()).
  */
 size_t xrules_schedule(const struct xrules *x, uint64_t interval, uint64_t *idx, size_t cap);
+
+/* One REGISTRY entry xrules_sync_registry() appends, and why: "new",
+ * "changed", "registered again" or "revoked". */
+struct xrules_change {
+	struct pw_registry r;
+	const char *what; /* static text */
+};
+
+/*
+ * The REGISTRY entries xrules_sync_registry() would append for `file` at
+ * `now_s`, in its order, into *out (*n of them; the caller frees *out, set
+ * also when *n is 0).  Writes nothing.
+ */
+pw_err xrules_registry_plan(const struct xrules *x, const struct registry *file, uint64_t now_s,
+                            struct xrules_change **out, size_t *n)
+    __attribute__((warn_unused_result));
 
 /*
  * Append one REGISTRY entry for each household of `file` that the log

@@ -244,7 +244,7 @@ first_free(const struct xs *s, struct store *st, const struct pw_market *lm)
 /* Check the intervals [cur, end) and append from p on (see xsched.h). */
 static pw_err
 sync_files(struct xs *s, struct store *st, struct mlog *log, const struct pw_keypair *kp,
-           size_t *appended, char *err, size_t errlen)
+           size_t *appended, struct xsched_plan *plan, char *err, size_t errlen)
 {
 	struct xrules *x = (struct xrules *)s->x;
 	const struct pw_market *lm = &x->market;
@@ -307,6 +307,23 @@ sync_files(struct xs *s, struct store *st, struct mlog *log, const struct pw_key
 	s->n_gen = n;
 	s->gi = 0;
 	s->prev = x->market;
+	if (plan != NULL) {
+		/* what the append below would produce, produced the same way */
+		struct pw_market mk;
+		int more;
+		while ((more = next_entry(s, &mk)) > 0) {
+			if (plan->n++ == 0)
+				plan->first = mk.effective_interval;
+			plan->last = mk.effective_interval;
+		}
+		if (more < 0) {
+			snprintf(err, errlen,
+			         "the schedule's fee table does not fit a MARKET entry");
+			rc = PW_ERR_CONFIG;
+		}
+		free(pts);
+		return rc;
+	}
 	size_t before = x->n_markets;
 	uint64_t first_idx = mlog_size(log);
 	rc = xrules_append_markets(x, st, log, kp, next_entry, s, appended);
@@ -326,9 +343,10 @@ sync_files(struct xs *s, struct store *st, struct mlog *log, const struct pw_key
 	return rc;
 }
 
-pw_err
-xsched_sync(struct xrules *x, struct store *st, struct mlog *log, const struct pw_keypair *kp,
-            const struct xconfig *c, uint64_t now_s, size_t *appended, char *err, size_t errlen)
+static pw_err
+sync(struct xrules *x, struct store *st, struct mlog *log, const struct pw_keypair *kp,
+     const struct xconfig *c, uint64_t now_s, size_t *appended, struct xsched_plan *plan, char *err,
+     size_t errlen)
 {
 	struct xs *s;
 	pw_err rc;
@@ -339,6 +357,13 @@ xsched_sync(struct xrules *x, struct store *st, struct mlog *log, const struct p
 		/* fixed tariffs and [fees]: a change applies from E */
 		if (!xrules_tariffs_differ(x, c))
 			return PW_OK;
+		if (plan != NULL) {
+			if ((rc = xrules_next_effective(x, now_s, &plan->first)) != PW_OK)
+				return rc;
+			plan->n = 1;
+			plan->last = plan->first;
+			return PW_OK;
+		}
 		rc = xrules_append_market(x, st, log, kp, c, now_s, NULL);
 		if (rc != PW_OK)
 			snprintf(err, errlen,
@@ -377,7 +402,22 @@ xsched_sync(struct xrules *x, struct store *st, struct mlog *log, const struct p
 	for (size_t i = 0; i < s->f.n_tables; i++)
 		s->b[s->n_b++] = s->f.tables[i].from_s / s->L;
 	s->n_b = sort_unique(s->b, s->n_b);
-	rc = sync_files(s, st, log, kp, appended, err, errlen);
+	rc = sync_files(s, st, log, kp, appended, plan, err, errlen);
 	xs_free(s);
 	return rc;
+}
+
+pw_err
+xsched_sync(struct xrules *x, struct store *st, struct mlog *log, const struct pw_keypair *kp,
+            const struct xconfig *c, uint64_t now_s, size_t *appended, char *err, size_t errlen)
+{
+	return sync(x, st, log, kp, c, now_s, appended, NULL, err, errlen);
+}
+
+pw_err
+xsched_plan(struct xrules *x, struct store *st, const struct xconfig *c, uint64_t now_s,
+            struct xsched_plan *plan, char *err, size_t errlen)
+{
+	memset(plan, 0, sizeof(*plan));
+	return sync(x, st, NULL, NULL, c, now_s, NULL, plan, err, errlen);
 }

@@ -49,4 +49,20 @@ pw_err xsched_sync(struct xrules *x, struct store *s, struct mlog *log, const st
                    const struct xconfig *c, uint64_t now_s, size_t *appended, char *err,
                    size_t errlen) __attribute__((warn_unused_result));
 
+/* What xsched_sync() would append now: n MARKET entries, effective from
+ * interval `first` to `last` (n > 0). */
+struct xsched_plan {
+	size_t n;
+	uint64_t first, last;
+};
+
+/*
+ * xsched_sync() without writing (--check-config): the same checks and
+ * refusals (PW_ERR_CONFIG with `err`), and into *plan what it would
+ * append.  `s` may be opened with store_open_read(); `x` is not changed.
+ */
+pw_err xsched_plan(struct xrules *x, struct store *s, const struct xconfig *c, uint64_t now_s,
+                   struct xsched_plan *plan, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -127,8 +127,8 @@ xcheck_run(const char *cfg_path, const struct xconfig *c, const struct pw_keypai
 	rc = xrules_read(&x, store_db(st), err, sizeof(err));
 	if (rc == PW_ERR_NOTFOUND) {
 		fprintf(out,
-		        "%s: a log without MARKET entries (an earlier version): a start "
-		        "migrates it; not compared\n",
+		        "%s: a log without MARKET entries (new, or of an earlier version): a "
+		        "start writes them; not compared\n",
 		        c->db_path);
 		rc = PW_OK;
 		goto out;

@@ -634,6 +634,30 @@ mlog_root(const struct mlog *m, uint8_t out[PW_HASH_LEN])
 	merkle_range_root(&m->range, out);
 }
 
+uint64_t
+mlog_signed_size(struct mlog *m, uint64_t market_id, const uint8_t pk[PW_PK_LEN])
+{
+	sqlite3_stmt *st;
+	struct pw_msg msg;
+	uint64_t size = 0;
+
+	if (m == NULL || !m->have_cp || m->cp_size > m->range.size)
+		return 0;
+	st = mlog__stmt(m, Q_CP_LAST);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const void *blob = sqlite3_column_blob(st, 1);
+		int n = sqlite3_column_bytes(st, 1);
+		if (blob != NULL && n > 0 &&
+		    pw_wire_open_stored(blob, (size_t)n, market_id, &msg) == PW_OK &&
+		    msg.type == PW_MSG_CHECKPOINT && memcmp(msg.author, pk, PW_PK_LEN) == 0 &&
+		    msg.u.checkpoint.tree_size == m->cp_size &&
+		    memcmp(msg.u.checkpoint.root, m->cp_root, PW_HASH_LEN) == 0)
+			size = m->cp_size;
+	}
+	sqlite3_reset(st);
+	return size;
+}
+
 pw_err
 mlog_last_checkpoint(const struct mlog *m, uint64_t *tree_size, uint8_t root[PW_HASH_LEN])
 {

@@ -112,6 +112,17 @@ void mlog_record(struct mlog *m, struct receipt_batch *rec);
  * interval settled into the log, as a batch head names it. */
 uint64_t mlog_last_interval(const struct mlog *m);
 
+/*
+ * The entries the latest stored checkpoint authenticates: its size when
+ * its frame is signed by `pk` for `market_id` and states the size and root
+ * mlog_open() checked (every leaf the hash of its frame, their root the
+ * checkpoint's; the entries appended since were appended by this
+ * process), else 0 (no checkpoint, or one that does not verify).  Entries
+ * below it need no signature check of their own: rewriting any of them
+ * changes the root that one signature covers.  One Ed25519 verification.
+ */
+uint64_t mlog_signed_size(struct mlog *m, uint64_t market_id, const uint8_t pk[PW_PK_LEN]);
+
 /* The latest stored checkpoint's size and root; PW_ERR_NOTFOUND when none. */
 pw_err mlog_last_checkpoint(const struct mlog *m, uint64_t *tree_size, uint8_t root[PW_HASH_LEN])
     __attribute__((warn_unused_result));

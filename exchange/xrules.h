@@ -113,8 +113,11 @@ pw_err xrules_open(struct xrules *x, struct store *s, struct mlog *log, const st
 void xrules_free(struct xrules *x);
 
 /* Re-read every MARKET and REGISTRY entry of the log into `x`
- * (market_id and exchange_pk set by the caller). */
-pw_err xrules_read(struct xrules *x, sqlite3 *db, char *err, size_t errlen)
+ * (market_id and exchange_pk set by the caller).  Entries below
+ * `signed_below` are taken as authenticated (mlog_signed_size(): the
+ * exchange's signed checkpoint covers them) and only decoded; each later
+ * one's signature is checked.  Every entry must be the exchange's. */
+pw_err xrules_read(struct xrules *x, sqlite3 *db, uint64_t signed_below, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* The MARKET entry the configuration `c` states (canonical fee table: pairs

@@ -3,7 +3,7 @@
  *
  *   pw-mkdb gen --out DB [--households N] [--intervals N] [--orders N]
  *               [--part-trades N] [--seed N] [--checkpoints FILE] [--fork]
- *               [--old-format | --migrated] [--tariff-change]
+ *               [--old-format | --migrated] [--tariff-change] [--tariff-rows N]
  *               [--exchange-key-out FILE]
  *   pw-mkdb tamper DB KIND [--seed N]
  *
@@ -22,8 +22,11 @@
  * writes them at the end of the log, as the exchange's migration of such a
  * database does; --tariff-change logs a MARKET entry with higher retail
  * tariff and pair fee, effective from the middle interval on, before it
- * (a reload the audit must accept).  Keys derive from --seed, so a second run with the same
- * seed reproduces the same keys (tamper re-signs with them);
+ * (a reload the audit must accept); --tariff-rows N logs N MARKET entries
+ * right after the registry, one per interval after the last generated one
+ * (retail moving by 0-6 ct/kWh, as a year of quarter-hour tariff rows does:
+ * N = 35040), so that every checkpoint covers them (bench_start.sh).  Keys derive from --seed, so a
+ * second run with the same seed reproduces the same keys (tamper re-signs with them);
  * --exchange-key-out saves the exchange's key as a key file (pw-forge).
  *
  * tamper alters DB the way a cheating exchange (or a broken disk) would, and
@@ -200,6 +203,25 @@ tariff_change(struct gen *g, uint64_t from)
 	         g->retail, g->fee_pair);
 	if (sqlite3_exec(store_db(g->s), sql, NULL, NULL, NULL) != SQLITE_OK)
 		die("params", PW_ERR_DB);
+	if ((rc = store_commit(g->s)) != PW_OK)
+		die("commit", rc);
+}
+
+/* N tariff rows published ahead: effective from interval `from` on, one
+ * per interval, beyond every interval an order targets. */
+static void
+tariff_rows(struct gen *g, uint64_t from, uint64_t n)
+{
+	struct pw_msg msg;
+	pw_err rc;
+
+	if ((rc = store_begin(g->s)) != PW_OK)
+		die("begin", rc);
+	for (uint64_t i = 0; i < n; i++) {
+		market_entry(g, &msg, FIRST_IVL * L_S - 1800, from + i);
+		msg.u.market.retail_uper_kwh = g->retail + (int32_t)(i % 7) * 10000;
+		append(g, &msg, &g->exch, NULL);
+	}
 	if ((rc = store_commit(g->s)) != PW_OK)
 		die("commit", rc);
 }
@@ -438,6 +460,7 @@ cmd_gen(int argc, char **argv)
 {
 	const char *out = NULL, *cpfile = NULL;
 	uint64_t n_hh = 8, n_ivl = 6, orders = 2, part_trades = PW_RESULT_MAX_TRADES, seed = 1;
+	uint64_t rows = 0;
 	int fork = 0, old_format = 0, migrated = 0, change = 0;
 	const char *keyout = NULL;
 	struct gen g;
@@ -465,6 +488,8 @@ cmd_gen(int argc, char **argv)
 			cpfile = v;
 		else if (strcmp(a, "--exchange-key-out") == 0)
 			keyout = v;
+		else if (strcmp(a, "--tariff-rows") == 0)
+			bad = parse_u64(v, 1000000, &rows);
 		else if (strcmp(a, "--households") == 0)
 			bad = parse_u64(v, MAX_HH, &n_hh) || n_hh < 2;
 		else if (strcmp(a, "--intervals") == 0)
@@ -545,6 +570,8 @@ cmd_gen(int argc, char **argv)
 		die("mlog", rc);
 	if (!old_format && !migrated)
 		genesis(&g, FIRST_IVL * L_S - 3600);
+	if (rows > 0 && !old_format && !migrated)
+		tariff_rows(&g, FIRST_IVL + n_ivl + 1, rows);
 	if (cpfile && (g.cpf = fopen(cpfile, "w")) == NULL) {
 		fprintf(stderr, "pw-mkdb: %s: %s\n", cpfile, strerror(errno));
 		return 70;
@@ -780,7 +807,8 @@ main(int argc, char **argv)
 	        "usage: pw-mkdb gen --out DB [--households N] [--intervals N] [--orders N]\n"
 	        "                   [--part-trades N] [--seed N] [--checkpoints FILE] "
 	        "[--fork]\n"
-	        "                   [--old-format | --migrated] [--tariff-change]\n"
+	        "                   [--old-format | --migrated] [--tariff-change] "
+	        "[--tariff-rows N]\n"
 	        "                   [--exchange-key-out FILE]\n"
 	        "       pw-mkdb tamper DB KIND [--seed N]\n");
 	return 64;

@@ -222,6 +222,16 @@ tariff_rows(struct gen *g, uint64_t from, uint64_t n)
 		msg.u.market.retail_uper_kwh = g->retail + (int32_t)(i % 7) * 10000;
 		append(g, &msg, &g->exch, NULL);
 	}
+	if (n > 0) {
+		/* table params follows the latest MARKET entry, as the exchange
+		 * keeps it */
+		char sql[128];
+		snprintf(sql, sizeof(sql),
+		         "UPDATE params SET value = %d WHERE key = 'retail_uper_kwh'",
+		         g->retail + (int32_t)((n - 1) % 7) * 10000);
+		if (sqlite3_exec(store_db(g->s), sql, NULL, NULL, NULL) != SQLITE_OK)
+			die("params", PW_ERR_DB);
+	}
 	if ((rc = store_commit(g->s)) != PW_OK)
 		die("commit", rc);
 }

@@ -2,7 +2,8 @@
  * actl.c: export curtailment, the loop's side (see agentd_int.h,
  * docs/agent-energy.md "Curtailment").  Owns when the inverter's export is
  * limited: in an interval whose feed-in tariff (the exchange's HEARTBEAT
- * of that interval) is below [device] export_floor, the inverter may put
+ * of that interval, else the signed outlook's rule when it is final) is
+ * below [device] export_floor, the inverter may put
  * out the household's load plus what it sold in the interval's auction
  * (agent/control.c decides, the device thread writes and reads back); the
  * limit is lifted when the interval ends or the reason goes.  Also owns
@@ -123,15 +124,28 @@ ask(struct agentd *a, const struct ctl_cmd *cmd, uint64_t iv, int64_t now)
 	devpoll_set_control(a->dp, &c->sent);
 }
 
-/* The feed-in tariff of interval iv, from a HEARTBEAT signed in it: 1, or
- * 0 when none came yet. */
-static int
+/* Where the feed-in tariff of an interval came from. */
+enum feedin_src { FEEDIN_NONE, FEEDIN_HEARTBEAT, FEEDIN_OUTLOOK };
+
+/* The feed-in tariff of interval iv: from a HEARTBEAT signed in it, else
+ * from the signed outlook when its rule for iv is final (a later rule
+ * follows it: outlook_final_at), so that neither the wait for the
+ * interval's first HEARTBEAT nor an exchange out of reach lets unpaid
+ * export through; FEEDIN_NONE when neither says. */
+static enum feedin_src
 feedin_of(const struct agentd *a, uint64_t iv, int64_t *feedin)
 {
-	if (!a->have_hb || (uint64_t)(a->hb.time_ms / (uint64_t)agentd_interval_ms(a)) != iv)
-		return 0;
-	*feedin = a->hb.feedin_uper_kwh;
-	return 1;
+	struct outlook_rule r;
+
+	if (a->have_hb && (uint64_t)(a->hb.time_ms / (uint64_t)agentd_interval_ms(a)) == iv) {
+		*feedin = a->hb.feedin_uper_kwh;
+		return FEEDIN_HEARTBEAT;
+	}
+	if (outlook_final_at(&a->aol.ol, iv, &r)) {
+		*feedin = r.feedin_uper_kwh;
+		return FEEDIN_OUTLOOK;
+	}
+	return FEEDIN_NONE;
 }
 
 /* The household's consumption now: PV + grid (import positive) read in
@@ -162,6 +176,7 @@ actl_tick(struct agentd *a, int64_t now)
 	uint64_t iv = (uint64_t)(now / agentd_interval_ms(a));
 	int64_t feedin = 0, load_w = 0, end_ms;
 	int inflight;
+	enum feedin_src src;
 	struct ctl_in in;
 	struct ctl_decision d;
 	struct ctl_cmd cmd;
@@ -173,7 +188,7 @@ actl_tick(struct agentd *a, int64_t now)
 	if (inflight)
 		return;
 	end_ms = agentd_iv_start_s(a, iv + 1) * 1000;
-	if (!feedin_of(a, iv, &feedin)) {
+	if ((src = feedin_of(a, iv, &feedin)) == FEEDIN_NONE) {
 		/* the interval's tariff is not known yet: a limit of the interval
 		 * before is lifted unless the news comes soon */
 		if (c->limiting && c->sent_iv != iv &&
@@ -245,9 +260,11 @@ actl_tick(struct agentd *a, int64_t now)
 		pw_fmt_interval(iv, a->cfg.interval_s, ivs, sizeof(ivs));
 		snprintf(c->why, sizeof(c->why), "feed-in %s is below the floor %s", fs, fl);
 		log_info("curtailment: interval %s: %s: export limited to the load %lld W plus "
-		         "%llu Wh sold (%lld W), revert timeout %u s",
+		         "%llu Wh sold (%lld W), revert timeout %u s (feed-in from %s)",
 		         ivs, c->why, (long long)load_w, (unsigned long long)in.sold_wh,
-		         (long long)d.sold_w, cmd.revert_s);
+		         (long long)d.sold_w, cmd.revert_s,
+		         src == FEEDIN_HEARTBEAT ? "the exchange's heartbeat"
+		                                 : "the signed price outlook, final for it");
 	}
 	{
 		struct actl_event *e = ev_open(c, iv);

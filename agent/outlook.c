@@ -116,6 +116,14 @@ outlook_end(struct outlook *o, struct outlook_msg *g, int incomplete, int64_t no
 }
 
 int
+outlook_final_at(const struct outlook *o, uint64_t iv, struct outlook_rule *r)
+{
+	if (o->n == 0 || iv >= o->r[o->n - 1].from_iv)
+		return 0;
+	return outlook_rule_at(o, iv, r);
+}
+
+int
 outlook_rule_at(const struct outlook *o, uint64_t iv, struct outlook_rule *r)
 {
 	size_t lo = 0, hi = o->n;

@@ -86,4 +86,15 @@ void outlook_abort(struct outlook_msg *g);
  * the first rule). */
 int outlook_rule_at(const struct outlook *o, uint64_t iv, struct outlook_rule *r);
 
+/*
+ * The rule governing interval iv when it is final: 1 and *r when a later
+ * rule follows it in the outlook held (iv is before the last rule's
+ * from_iv), else 0.  The exchange appends MARKET entries only after the
+ * latest one's effective interval ("published is final", docs/market.md
+ * "Tariff schedule"), so no entry it logs later can govern such an
+ * interval, even one the agent has not seen yet; beyond the last rule, a
+ * later entry may.
+ */
+int outlook_final_at(const struct outlook *o, uint64_t iv, struct outlook_rule *r);
+
 #endif

@@ -84,6 +84,40 @@ test_take_and_lookup(void **state)
 	free(o);
 }
 
+/* A rule is final for the intervals before the last rule's: the exchange
+ * appends only after its latest entry (curtailment may act on it without
+ * the interval's HEARTBEAT); from the last rule on, a later entry may
+ * still change it. */
+static void
+test_final(void **state)
+{
+	struct outlook *o = calloc(1, sizeof(*o));
+	struct outlook_msg *g = calloc(1, sizeof(*g));
+	struct outlook_rule r;
+	int changed = 0;
+	(void)state;
+	outlook_init(o);
+	assert_int_equal(outlook_final_at(o, 100, &r), 0); /* none held */
+	struct pw_market e[3] = { entry(90, 80000, 300000), entry(104, -50000, 120000),
+		                  entry(108, 60000, 350000) };
+	assert_int_equal(take(o, g, e, 3, 0, &changed), PW_OK);
+	assert_int_equal(outlook_final_at(o, 89, &r), 0); /* before the first rule */
+	assert_int_equal(outlook_final_at(o, 90, &r), 1);
+	assert_int_equal(r.feedin_uper_kwh, 80000);
+	assert_int_equal(outlook_final_at(o, 105, &r), 1);
+	assert_int_equal(r.feedin_uper_kwh, -50000);
+	assert_int_equal(outlook_final_at(o, 107, &r), 1);
+	assert_int_equal(r.feedin_uper_kwh, -50000);
+	assert_int_equal(outlook_final_at(o, 108, &r), 0); /* the last rule: not final */
+	assert_int_equal(outlook_final_at(o, 500, &r), 0);
+	/* one rule alone (fixed tariffs) is final for no interval */
+	assert_int_equal(take(o, g, e, 1, 0, &changed), PW_OK);
+	assert_int_equal(outlook_final_at(o, 95, &r), 0);
+	assert_int_equal(outlook_rule_at(o, 95, &r), 1);
+	free(g);
+	free(o);
+}
+
 /* Every refusal keeps the outlook held and names why. */
 static void
 test_refused(void **state)
@@ -180,6 +214,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_take_and_lookup),
+		cmocka_unit_test(test_final),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_bounded),
 	};

@@ -93,6 +93,9 @@ PY
 XPID=$!
 PW_PIDS+=("$XPID")
 wait_port "$P1" 30 || { not_ok "exchange restarts"; exit 1; }
+# the sockets are bound before the start's last line is written (CI,
+# sanitizers: the port was open and the line not yet there)
+WAIT_SECONDS=30 wait_for grep -q "log size [1-9]" "$T/exchange2.log"
 check "the restarted exchange reloaded the log" grep -q "log size [1-9]" "$T/exchange2.log"
 check "... and kept its node table (no rebuild)" sh -c "! grep -q 'node table' '$T/exchange2.log'"
 # the open quantity per household and per price level lives in memory and is

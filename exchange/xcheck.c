@@ -69,21 +69,26 @@ put_plan(FILE *out, const struct xconfig *c, const struct xrules *x, const struc
 		             "configuration and registry\n");
 		return;
 	}
-	fprintf(out, "  a start or SIGHUP now appends %zu entries:\n", mp->n + n_ch);
+	fprintf(out, "  a start or SIGHUP now appends %zu %s:\n", mp->n + n_ch,
+	        mp->n + n_ch == 1 ? "entry" : "entries");
 	if (mp->n > 0 && c->tariff_path[0] == '\0' && c->fee_path[0] == '\0') {
 		fprintf(out, "    MARKET: the changed tariffs and fees, effective from ");
 		put_interval(out, mp->first, L);
 		fprintf(out, " on; the intervals before keep the logged ones\n");
 	} else if (mp->n > 0) {
-		fprintf(out, "    MARKET: %zu entries of the schedule, effective from ", mp->n);
+		fprintf(out, "    MARKET: %zu %s of the schedule, effective from ", mp->n,
+		        mp->n == 1 ? "entry" : "entries");
 		put_interval(out, mp->first, L);
 		fprintf(out, " to ");
 		put_interval(out, mp->last, L);
 		fprintf(out, "\n");
 	}
-	for (size_t i = 0; i < n_ch; i++)
-		fprintf(out, "    REGISTRY: household %.31s (%.31s) %s\n", ch[i].r.id, ch[i].r.name,
-		        ch[i].what);
+	for (size_t i = 0; i < n_ch; i++) {
+		char diff[256];
+		xrules_change_text(x, &ch[i], diff, sizeof(diff));
+		fprintf(out, "    REGISTRY: household %.31s (%.31s) %s%s%s%s\n", ch[i].r.id,
+		        ch[i].r.name, ch[i].what, diff[0] ? " (" : "", diff, diff[0] ? ")" : "");
+	}
 }
 
 pw_err

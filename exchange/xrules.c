@@ -842,6 +842,47 @@ xrules_registry_plan(const struct xrules *x, const struct registry *file, uint64
 	return PW_OK;
 }
 
+/* ", NAME OLD -> NEW" for a text field that differs */
+static void
+put_field(char *out, size_t len, size_t *at, const char *name, const char *a, const char *b,
+          size_t n)
+{
+	if (strncmp(a, b, n) == 0 || *at >= len)
+		return;
+	int w = snprintf(out + *at, len - *at, "%s%s %.*s -> %.*s", *at > 0 ? ", " : "", name,
+	                 (int)strnlen(a, n), a, (int)strnlen(b, n), b);
+	*at = w < 0 ? len : *at + (size_t)w;
+}
+
+static void
+put_power(char *out, size_t len, size_t *at, const char *name, uint32_t a, uint32_t b)
+{
+	if (a == b || *at >= len)
+		return;
+	int w = snprintf(out + *at, len - *at, "%s%s %lu -> %lu", *at > 0 ? ", " : "", name,
+	                 (unsigned long)a, (unsigned long)b);
+	*at = w < 0 ? len : *at + (size_t)w;
+}
+
+void
+xrules_change_text(const struct xrules *x, const struct xrules_change *ch, char *out, size_t len)
+{
+	const struct xrules_hh *e = xrules_find(x, ch->r.household);
+	size_t at = 0;
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	if (e == NULL || e->r.revoked || ch->r.revoked)
+		return;
+	put_field(out, len, &at, "id", e->r.id, ch->r.id, PW_TOKEN_LEN);
+	put_field(out, len, &at, "name", e->r.name, ch->r.name, PW_TOKEN_LEN);
+	put_field(out, len, &at, "serial", e->r.serial, ch->r.serial, PW_SERIAL_LEN);
+	put_field(out, len, &at, "zone", e->r.zone, ch->r.zone, PW_TOKEN_LEN);
+	put_power(out, len, &at, "max_export_w", e->r.max_export_w, ch->r.max_export_w);
+	put_power(out, len, &at, "max_import_w", e->r.max_import_w, ch->r.max_import_w);
+}
+
 pw_err
 xrules_sync_registry(struct xrules *x, struct store *s, struct mlog *log,
                      const struct pw_keypair *kp, const struct registry *file, uint64_t now_s,
@@ -876,11 +917,15 @@ xrules_sync_registry(struct xrules *x, struct store *s, struct mlog *log,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		char diff[256];
+		xrules_change_text(x, &todo[i], diff, sizeof(diff));
 		/* committed: x follows the log (hh_put only fails on memory) */
 		if (hh_put(x, &todo[i].r, idx[i]) != PW_OK)
 			fatalx("registry: out of memory");
-		log_info("registry: household %.31s (%.31s) %s: REGISTRY entry at log index %llu",
-		         todo[i].r.id, todo[i].r.name, todo[i].what, (unsigned long long)idx[i]);
+		log_info(
+		    "registry: household %.31s (%.31s) %s: REGISTRY entry at log index %llu%s%s%s",
+		    todo[i].r.id, todo[i].r.name, todo[i].what, (unsigned long long)idx[i],
+		    diff[0] ? " (" : "", diff, diff[0] ? ")" : "");
 	}
 	*appended = n;
 out:

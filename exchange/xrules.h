@@ -219,6 +219,14 @@ pw_err xrules_registry_plan(const struct xrules *x, const struct registry *file,
     __attribute__((warn_unused_result));
 
 /*
+ * What change `ch` makes to the household's latest entry in `x`: ""
+ * unless it is "changed", else the fields that differ, old and new
+ * ("max_export_w 5000 -> 6000, zone north -> south"), cut to `len`.
+ */
+void xrules_change_text(const struct xrules *x, const struct xrules_change *ch, char *out,
+                        size_t len);
+
+/*
  * Append one REGISTRY entry for each household of `file` that the log
  * does not hold as registered with the same fields (new, changed, or
  * revoked before), and one with revoked = 1 for each household the log

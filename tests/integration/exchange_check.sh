@@ -100,13 +100,15 @@ check "registry and tariffs changed: exit 0, 4 entries to append" \
 e=$((($(date +%s) + 600) / L + 1))
 check "  MARKET: the new tariffs, from E (the first interval no order can target)" \
 	grep -Eq "MARKET: the changed tariffs and fees, effective from interval ($e|$((e + 1))) " "$T/out"
-check "  REGISTRY: a changed, d new, c revoked" bash -c "grep -q 'household a (alice) changed' '$T/out' &&
+check "  REGISTRY: a changed (its export limit named), d new, c revoked" bash -c "grep -q 'household a (alice) changed (max_export_w 5000 -> 6000)' '$T/out' &&
 	grep -q 'household d (dora) new' '$T/out' && grep -q 'household c (carol) revoked' '$T/out'"
 check "  still nothing written" test "$(size)" = "$n0"
 cp "$T/out" "$T/plan1"
 kill -HUP "$XPID"
 WAIT_SECONDS=30 wait_for grep -q "reload: configuration and 3 households loaded" "$T/exchange.log"
 check "the SIGHUP appends exactly the 4 entries listed" test "$(size)" = $((n0 + 4))
+check "  its log names what changed, as the check did" \
+	grep -q "registry: household a (alice) changed: REGISTRY entry at log index [0-9]* (max_export_w 5000 -> 6000)" "$T/exchange.log"
 eff=$(grep -o "MARKET entry at log index [0-9]*, effective from interval [0-9]*" "$T/exchange.log" | awk '{print $NF}')
 # (one later when a minute began between the check and the SIGHUP)
 named=$(grep -o "MARKET: the changed tariffs and fees, effective from interval [0-9]*" "$T/plan1" | awk '{print $NF}')

@@ -263,6 +263,25 @@ test_registry_changes(void **state)
 	/* h1 changes zone, h2 goes, h3 comes */
 	const char *z1[] = { "north", "west", NULL, "east" };
 	r = reg_of(&e, z1, 4);
+	{
+		/* the plan names them in the order they are appended, h1's
+		 * change field by field; nothing written */
+		struct xrules_change *ch = NULL;
+		size_t n_ch = 0;
+		char diff[256];
+		assert_int_equal(xrules_registry_plan(&e.x, r, NOW + 1, &ch, &n_ch), PW_OK);
+		assert_int_equal(n_ch, 3);
+		assert_string_equal(ch[0].what, "changed");
+		xrules_change_text(&e.x, &ch[0], diff, sizeof(diff));
+		assert_string_equal(diff, "zone south -> west");
+		assert_string_equal(ch[1].what, "new");
+		xrules_change_text(&e.x, &ch[1], diff, sizeof(diff));
+		assert_string_equal(diff, "");
+		assert_string_equal(ch[2].what, "revoked");
+		assert_int_equal(ch[2].r.revoked, 1);
+		free(ch);
+		assert_int_equal(mlog_size(e.log), 4);
+	}
 	assert_int_equal(xrules_sync_registry(&e.x, e.s, e.log, &e.kp, r, NOW + 1, &n), PW_OK);
 	assert_int_equal(n, 3);
 	assert_int_equal(mlog_size(e.log), 7);

@@ -729,6 +729,13 @@ abat_state_json(struct agentd *a)
 	} else {
 		json_object_set_new(doc, "setpoint", json_null());
 	}
+	/* why offers of stored energy are not made (atrade.c), so that the
+	 * page does not leave the plan's sales looking as if they happened */
+	json_object_set_new(doc, "offers_paused",
+	                    a->auto_sell && a->cfg.battery_control && a->bat_block_set &&
+	                            a->bat_block != POLICY_SELL_OK
+	                        ? json_string(policy_block_name(a->bat_block))
+	                        : json_null());
 	{
 		/* the devices' day: charged, discharged, sold from the battery
 		 * (docs/dashboard.md) */

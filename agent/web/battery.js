@@ -30,6 +30,13 @@
 		discharge: 'The agent has it discharging now.',
 		protect: 'The agent keeps it from discharging below the reserve.',
 	};
+	/* why sales from the battery are paused (api/state battery.offers_paused) */
+	const PAUSED = {
+		battery_failed: 'the battery does not hold the agent’s setpoint',
+		soc_unknown: 'the battery does not report its state of charge',
+		device_unreachable: 'the inverter cannot be reached',
+		meter_implausible: 'the meter’s readings are implausible',
+	};
 	const STATE_TEXT = {
 		off: 'The battery is left to its own controller: the agent makes no plan.',
 		self: 'The battery runs its own controller; the agent only keeps the reserve.',
@@ -88,6 +95,12 @@
 		$('battery-setpoint').textContent = !b.control
 		    ? 'It runs its own controller: the agent does not control it.'
 		    : SETPOINT[b.setpoint] || 'The agent has no setpoint in force yet.';
+		/* offers of stored energy not made: the plan's sales wait */
+		const paused = $('battery-paused');
+		paused.hidden = !b.offers_paused;
+		paused.textContent = b.offers_paused ? 'Sales from the battery are paused: ' +
+		    (PAUSED[b.offers_paused] || 'the agent cannot back them now') +
+		    '. The plan’s sales wait until this clears.' : '';
 		const parts = [];
 		if (b.capacity_wh) parts.push(fmtWh(b.capacity_wh) + ' usable');
 		if (reserve > 0) parts.push('the reserve of ' + pct(reserve) + ' is kept for the home');

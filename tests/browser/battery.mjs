@@ -5,7 +5,8 @@
 // reasons, the planned charge as a line, tap for an interval's reason, what
 // the plan is expected to earn over the battery on its own), "from the
 // battery" in Today and the statements; nothing of it without a battery;
-// the "off" message with --battery-off.  At 1280 and 390 px; screenshots
+// the "off" message with --battery-off; paused sales said with
+// --battery-paused.  At 1280 and 390 px; screenshots
 // in build/browser/battery-*.png.  Last, the real peerwatt-agent with
 // peerwatt-sim's battery (no exchange): the page shows the agent's own
 // battery and plan documents.
@@ -55,6 +56,7 @@ for (const [w, h] of [[1280, 900], [390, 844]]) {
 		const pw = await text(page, '[data-test=battery-power]');
 		assert(pw === 'discharging ' + (st.power_w / 1000).toFixed(2) + ' kW' && st.power_w === 1600, 'power: ' + pw);
 		assert(/discharging/.test(await text(page, '[data-test=battery-setpoint]')), 'setpoint words');
+		assert(st.offers_paused === null && await page.locator('[data-test=battery-paused]').isHidden(), 'paused shown');
 		const detail = await text(page, '[data-test=battery-detail]');
 		assert(/^10\.0 kWh usable; the reserve of 10 % is kept for the home\./.test(detail), 'detail: ' + detail);
 		assert(/Today: charged 4800 Wh, discharged 3200 Wh, of it 2000 Wh sold to neighbours\./.test(detail), 'today: ' + detail);
@@ -136,6 +138,25 @@ await test('battery off: the message said plainly, no plan drawn, nothing from t
 	await ctx.close();
 });
 
+for (const [w, h] of [[1280, 900], [390, 844]]) {
+	await test(`battery offers paused at ${w} px: said on the battery card, with why and that the plan's sales wait`, async () => {
+		const paused = await startDemo(['--interval-s', '60', '--battery-paused']);
+		const { ctx, page, errors } = await openPage(paused.url, { width: w, height: h });
+		await page.waitForSelector('[data-test=battery-paused]:not([hidden])', { timeout: T });
+		const st = (await api(page, 'state')).battery;
+		assert(st && st.offers_paused === 'battery_failed' && st.setpoint === null, 'demo: ' + JSON.stringify(st));
+		const t = await text(page, '[data-test=battery-paused]');
+		assert(t === 'Sales from the battery are paused: the battery does not hold the agent’s setpoint. The plan’s sales wait until this clears.',
+		    'paused text: ' + t);
+		assert(/no setpoint in force/.test(await text(page, '[data-test=battery-setpoint]')), 'setpoint words');
+		assert(await fits(page), 'the page scrolls sideways');
+		await page.locator('#power').screenshot({ path: path.join(SHOTS, `battery-paused-${w}.png`) });
+		assert(errors.length === 0, 'console errors: ' + errors.join('; '));
+		await ctx.close();
+		await stop(paused.proc);
+	});
+}
+
 await test('no battery: no battery in the power view, no plan card, no "from the battery"', async () => {
 	const { ctx, page, errors } = await openPage(none.url, { width: 1280, height: 900 });
 	await page.waitForFunction(() => /^All time/.test(document.querySelector('[data-test=all-time]').textContent), null, { timeout: T });
@@ -212,6 +233,9 @@ level = info
 	await page.waitForSelector('[data-test=battery-plan]:not([hidden])', { timeout: T });
 	const st = (await api(page, 'state')).battery;
 	assert(st.capacity_wh === 13500 && st.reserve_pct === 30 && st.control === true, 'agent battery: ' + JSON.stringify(st));
+	/* auto_sell = no: the agent offers nothing from the battery, nothing paused */
+	assert(st.offers_paused === null && await page.locator('[data-test=battery-paused]').isHidden(),
+	    'offers_paused: ' + st.offers_paused);
 	const soc = Number((await text(page, '[data-test=battery-soc]')).replace(' %', ''));
 	assert(Math.abs(soc - st.soc_pct) <= 2, `soc ${soc} vs ${st.soc_pct}`);
 	assert(/13\.5 kWh usable; the reserve of 30 % is kept for the home\./.test(await text(page, '[data-test=battery-detail]')), 'detail');

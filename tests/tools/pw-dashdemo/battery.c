@@ -268,20 +268,21 @@ demo_bat_state(struct demo *dm)
 
 	if (!dm->bat.on)
 		return json_null();
-	if (!dm->bat.control_off) {
+	if (!dm->bat.control_off && !dm->bat.paused) { /* paused: no setpoint in force */
 		bat_rule(dm, demo_now_interval(dm), dm->bat.stored_wh, dm->bat.control_off, &s);
 		setpoint = s.action == BAT_STORE  ? "charge"
 		           : s.action == BAT_HOLD ? "hold"
 		                                  : "discharge";
 	}
-	return json_pack("{s:o,s:f,s:i,s:f,s:b,s:s,s:o,s:{s:I,s:I,s:I}}", "soc_pct",
-	                 soc(dm->bat.stored_wh), "power_w", (double)dm->bat.power_w, "capacity_wh",
-	                 BAT_CAPACITY_WH, "reserve_pct", (double)BAT_RESERVE_PCT, "control",
-	                 !dm->bat.control_off, "strategy", dm->bat.control_off ? "self" : "plan",
-	                 "setpoint", setpoint ? json_string(setpoint) : json_null(), "today",
-	                 "charged_wh", (json_int_t)dm->bat.today_wh[0], "discharged_wh",
-	                 (json_int_t)dm->bat.today_wh[1], "sold_wh",
-	                 (json_int_t)dm->bat.today_wh[2]);
+	return json_pack(
+	    "{s:o,s:f,s:i,s:f,s:b,s:s,s:o,s:o,s:{s:I,s:I,s:I}}", "soc_pct", soc(dm->bat.stored_wh),
+	    "power_w", (double)dm->bat.power_w, "capacity_wh", BAT_CAPACITY_WH, "reserve_pct",
+	    (double)BAT_RESERVE_PCT, "control", !dm->bat.control_off, "strategy",
+	    dm->bat.control_off ? "self" : "plan", "setpoint",
+	    setpoint ? json_string(setpoint) : json_null(), "offers_paused",
+	    dm->bat.paused ? json_string("battery_failed") : json_null(), "today", "charged_wh",
+	    (json_int_t)dm->bat.today_wh[0], "discharged_wh", (json_int_t)dm->bat.today_wh[1],
+	    "sold_wh", (json_int_t)dm->bat.today_wh[2]);
 }
 
 json_t *

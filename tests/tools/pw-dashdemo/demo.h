@@ -67,6 +67,7 @@ struct demo_energy {
 struct demo_battery {
 	bool on;             /* --battery or --battery-off */
 	bool control_off;    /* --battery-off: [battery] control = off, no plan */
+	bool paused;         /* --battery-paused: its offers paused (battery_failed) */
 	uint64_t start_iv;   /* the interval that began at 19:00 */
 	int64_t stored_wh;   /* now */
 	int64_t power_w;     /* > 0 discharging, < 0 charging */

@@ -17,6 +17,7 @@
  *   pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] [--token T]
  *               [--exchange-down] [--inverter-down] [--no-pv] [--seed N]
  *               [--negative] [--no-outlook] [--battery | --battery-off]
+ *               [--battery-paused]
  *
  * --negative: a market with a negative feed-in tariff (-5.0 ct/kWh) whose
  * clearing prices lie between -3.0 and -1.0 ct/kWh (sellers pay), and the
@@ -38,7 +39,9 @@
  * --battery-off: the same battery on its own controller ([battery] control
  * = off): /api/plan "off" with its message, nothing sold from it.  Without
  * either, "battery" is null and /api/plan says "none".  Both combine with
- * the other options.
+ * the other options.  --battery-paused: --battery whose offers of stored
+ * energy are paused ("offers_paused": "battery_failed": the battery does
+ * not hold the setpoint).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -67,7 +70,7 @@ usage(FILE *f)
 	fprintf(f, "usage: pw-dashdemo [--listen HOST:PORT] [--web DIR] [--interval-s N] "
 	           "[--token T]\n                   [--exchange-down] [--inverter-down] "
 	           "[--no-pv] [--seed N] [--negative] [--no-outlook]\n"
-	           "                   [--battery | --battery-off]\n");
+	           "                   [--battery | --battery-off] [--battery-paused]\n");
 }
 
 int
@@ -86,6 +89,7 @@ main(int argc, char **argv)
 		{ "no-outlook", no_argument, NULL, 'O' },
 		{ "battery", no_argument, NULL, 'B' },
 		{ "battery-off", no_argument, NULL, 'b' },
+		{ "battery-paused", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -102,6 +106,7 @@ main(int argc, char **argv)
 	char *end;
 	long v;
 	int c, i, battery = 0;
+	bool paused = false;
 
 	log_init("pw-dashdemo", LOG_LEVEL_INFO);
 	dm.interval_s = 10;
@@ -148,6 +153,10 @@ main(int argc, char **argv)
 		case 'O':
 			dm.no_outlook = true;
 			break;
+		case 'p':
+			paused = true;
+			battery = 1;
+			break;
 		case 'B':
 		case 'b':
 			battery = c == 'B' ? 1 : 2;
@@ -179,8 +188,10 @@ main(int argc, char **argv)
 
 	/* A little price history so the chart has a line from the start. */
 	last_interval = demo_now_interval(&dm);
-	if (battery)
+	if (battery) {
 		demo_bat_init(&dm, battery == 2);
+		dm.bat.paused = paused;
+	}
 	demo_tick_power(&dm);
 	for (i = 12; i > 0; i--)
 		demo_clear_interval(&dm, last_interval - (uint64_t)i);

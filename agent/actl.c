@@ -60,6 +60,7 @@ struct actl {
 	struct actl_event ev[ACTL_EVENTS];
 	size_t nev; /* events held, newest at (head + nev - 1) */
 	size_t head;
+	unsigned long n_limited; /* intervals limited since the start (/metrics) */
 };
 
 pw_err
@@ -98,6 +99,7 @@ ev_open(struct actl *c, uint64_t iv)
 	}
 	e = &c->ev[(c->head + c->nev) % ACTL_EVENTS];
 	c->nev++;
+	c->n_limited++;
 	memset(e, 0, sizeof(*e));
 	e->iv = iv;
 	e->ok = 1;
@@ -363,6 +365,22 @@ actl_problems(struct agentd *a, unsigned *active)
 	         "The agent tries again every few seconds; a limit it wrote lifts itself after its"
 	         " revert timeout. Check that the inverter accepts SunSpec model 123 writes over"
 	         " Modbus (some need it enabled), or set [device] control = off.");
+}
+
+void
+actl_metrics(struct agentd *a, FILE *out)
+{
+	struct actl *c = a->ctl;
+	struct actl_event *last;
+
+	if (c == NULL || !a->cfg.control)
+		return;
+	last = ev_last(c);
+	fprintf(out,
+	        "# TYPE peerwatt_agent_curtailment_limiting gauge\n"
+	        "peerwatt_agent_curtailment_limiting %d\n"
+	        "peerwatt_agent_curtailment_intervals_total %lu\n",
+	        c->limiting && last != NULL && last->to_ms == 0, c->n_limited);
 }
 
 /* "HH:MM-HH:MM" of an event, on the devices' clock. */

@@ -551,6 +551,19 @@ adash_metrics(void *ctx, FILE *out)
 	        (unsigned long long)a->fc.n_rejected, (unsigned long long)a->fc.n_outliers,
 	        a->dp != NULL ? devpoll_dropped(a->dp) : 0ul);
 	abat_metrics(a, out); /* the battery's state of charge and plan (none without one) */
+	/* the price outlook (docs/agent-energy.md "Price outlook"): its rules
+	 * and age, changes taken and outlooks refused */
+	fprintf(out,
+	        "# TYPE peerwatt_agent_outlook_rules gauge\npeerwatt_agent_outlook_rules %zu\n"
+	        "peerwatt_agent_outlook_changes_total %llu\n"
+	        "peerwatt_agent_outlook_refused_total %lu\n",
+	        a->aol.ol.n, (unsigned long long)a->aol.ol.changes, a->aol.refused);
+	if (a->aol.ol.rx_ms != 0)
+		fprintf(out,
+		        "# TYPE peerwatt_agent_outlook_age_seconds gauge\n"
+		        "peerwatt_agent_outlook_age_seconds %lld\n",
+		        (long long)((agentd_now_ms(a) - a->aol.ol.rx_ms) / 1000));
+	actl_metrics(a, out); /* curtailment: limiting now, intervals limited */
 	/* one gauge per status code, so an alert can name the cause */
 	fprintf(out, "# TYPE peerwatt_agent_problem gauge\n");
 	for (int c = 0; c < ASTATUS__COUNT; c++)

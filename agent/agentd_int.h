@@ -625,6 +625,9 @@ void actl_problems(struct agentd *a, unsigned *active);
 /* The dashboard: {"enabled", "limiting", "limit_w", "text", "events": [...]}
  * in /api/state; the intervals' estimates for /api/statements. */
 json_t *actl_json(struct agentd *a, int64_t now);
+/* /metrics: limiting now (0/1) and the intervals limited since the start;
+ * nothing unless [device] control = on. */
+void actl_metrics(struct agentd *a, FILE *out);
 json_t *actl_json_saved(struct agentd *a);
 
 /* ---- abat.c ----------------------------------------------------------- */

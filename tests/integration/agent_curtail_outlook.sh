@@ -41,10 +41,13 @@ PW_PIDS+=($!)
 wait_port "$REQ" 60 || { not_ok "exchange starts: $(tail -3 "$T/exchange.log")"; exit 1; }
 
 agent_conf "$T/on.conf" "$T/on.key" "$T/on.db" "$SIM_PORT" "$REQ" "$PUB" "$XPK" 48 $L
-printf '[device]\ncontrol = on\n[policy]\nauto_sell = no\n[log]\nlevel = info\n' >>"$T/on.conf"
+DASH=$(free_port)
+printf '[device]\ncontrol = on\n[policy]\nauto_sell = no\n[dashboard]\nlisten = 127.0.0.1:%s\n[log]\nlevel = info\n' \
+	"$DASH" >>"$T/on.conf"
 "$AGENT" -c "$T/on.conf" >>"$T/on.log" 2>&1 &
 PW_PIDS+=($!)
 
+metric() { curl -s -m 5 "http://127.0.0.1:$DASH/metrics" | sed -n "s/^$1 //p"; }
 controls() { "$AGENT" probe --json --timeout 1000 "tcp://127.0.0.1:$SIM_PORT" 2>/dev/null; }
 limit_is() { # true|false
 	controls | python3 -c '
@@ -70,6 +73,8 @@ WAIT_SECONDS=30 wait_for grep -q "price outlook: 3 rule(s)" "$T/on.log"
 check "the tariff file's rows reach the agent's outlook (three rules)" \
 	grep -q "price outlook: 3 rule(s)" "$T/on.log"
 check "  received before interval N ($N)" test "$(($(date +%s) / L))" -lt "$N"
+check "  /metrics: peerwatt_agent_outlook_rules 3, no outlook refused" \
+	test "$(metric peerwatt_agent_outlook_rules)" = 3 -a "$(metric peerwatt_agent_outlook_refused_total)" = 0
 stop_pid "$EXPID"
 echo "# the exchange stopped in interval $(($(date +%s) / L)); N = $N"
 
@@ -78,6 +83,9 @@ check "exchange gone: from N the agent limits the export on the signed outlook" 
 	grep -q "curtailment: interval .*feed-in -3.00 ct/kWh is below the floor 0.00 ct/kWh: export limited to the load .*(feed-in from the signed price outlook, final for it)" "$T/on.log"
 WAIT_SECONDS=30 wait_for limit_is true
 check "  the simulator's inverter holds the limit" limit_is true
+WAIT_SECONDS=10 wait_for test "$(metric peerwatt_agent_curtailment_limiting)" = 1
+check "  /metrics: peerwatt_agent_curtailment_limiting 1" \
+	test "$(metric peerwatt_agent_curtailment_limiting)" = 1
 check "  written and read back" grep -q "WMaxLimPct .* written and read back, revert in [1-9]" "$T/on.log"
 
 # N+8: the outlook's last rule, not final, and no HEARTBEAT says otherwise:
@@ -94,5 +102,9 @@ check "  none from N+8 (the last rule, not final: the tariff is not known)" \
 	test -z "$(limited_ivs | awk -v n=$((N + 8)) '$1 >= n')"
 WAIT_SECONDS=30 wait_for limit_is false
 check "  the simulator's inverter runs free again (revert timeout)" limit_is false
+check "  /metrics: the intervals limited counted ($(metric peerwatt_agent_curtailment_intervals_total))" \
+	test "$(metric peerwatt_agent_curtailment_intervals_total)" = "$(limited_ivs | wc -l)"
+check "  the outlook's age grows while the exchange is gone ($(metric peerwatt_agent_outlook_age_seconds) s)" \
+	test "$(metric peerwatt_agent_outlook_age_seconds)" -ge 20
 
 finish

@@ -145,6 +145,8 @@ two_rules() {
 }
 WAIT_SECONDS=30 wait_for two_rules
 check "the change reaches the outlook (PUB MARKET): two rules" two_rules
+# (each agent takes the publication on its own: s1's may come after b1's)
+WAIT_SECONDS=30 wait_for grep -q "price outlook: 2 rule(s)" "$T/s1.log"
 check "  logged with the tariffs" grep -q "price outlook: 2 rule(s)" "$T/s1.log"
 check "outlook: -0.02/0.25 from $E on, 0.08/0.30 before, cheapest from $E, dearest before" bash -c \
 	"curl -sf -m 10 http://127.0.0.1:${DASH[b1]}/api/outlook | jq -e --argjson e $E '

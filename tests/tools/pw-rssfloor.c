@@ -5,7 +5,8 @@
  * context, CURVE DEALER and SUB sockets connecting to loopback), SQLite (a WAL
  * database file with a table, a row and a query), libmicrohttpd (a daemon
  * on a loopback port, epoll, as the dashboard starts it), libmodbus (a TCP
- * context), jansson (an object dumped to text), inih (a string parsed) and
+ * context), jansson (an object dumped to text), inih (a string parsed),
+ * zlib (a buffer gzip-compressed, as the dashboard sends its files) and
  * libm.  It prints its own VmRSS afterwards:
  *
  *     BENCH agent_rss_floor_kb N kB
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zmq.h>
 
 static int
@@ -165,6 +167,21 @@ use_small_libs(void)
 	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	int ok = mb != NULL && text != NULL && ini_parse_string("[a]\nb = 1\n", on_ini, &n) == 0 &&
 	         n == 1 && lround(exp(log(2.0))) == 2;
+	/* a gzip member at zlib's default level, as agent/dash_reply.c makes */
+	static const char page[] = "<!doctype html><title>peerwatt</title><p>floor</p>";
+	unsigned char gz[256];
+	z_stream zs;
+	memset(&zs, 0, sizeof(zs));
+	if (ok && deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
+		zs.next_in = (unsigned char *)(uintptr_t)page;
+		zs.avail_in = (uInt)(sizeof(page) - 1);
+		zs.next_out = gz;
+		zs.avail_out = (uInt)sizeof(gz);
+		ok = deflate(&zs, Z_FINISH) == Z_STREAM_END;
+		deflateEnd(&zs);
+	} else {
+		ok = 0;
+	}
 
 	free(text);
 	json_decref(o);

@@ -45,22 +45,18 @@ files_parse(const struct xconfig *c, char *err, size_t errlen)
 	return rc;
 }
 
+/* entries in the log: the index after the last */
 static uint64_t
-count_of(struct store *st, const char *sql)
+log_size(struct store *st)
 {
 	sqlite3_stmt *q = NULL;
 	uint64_t n = 0;
-	if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(store_db(st), "SELECT coalesce(max(idx) + 1, 0) FROM log", -1, &q,
+	                       NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0)
 		n = (uint64_t)sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	return n;
-}
-
-static uint64_t
-log_size(struct store *st)
-{
-	return count_of(st, "SELECT coalesce(max(idx) + 1, 0) FROM log");
 }
 
 /* What a start or SIGHUP would append, one line each. */
@@ -107,7 +103,7 @@ xcheck_run(const char *cfg_path, const struct xconfig *c, const struct pw_keypai
 	struct xrules_change *ch = NULL;
 	size_t n_ch = 0;
 	struct mlog *ml = NULL;
-	uint64_t signed_below = 0;
+	uint64_t signed_below = 0, size;
 	pw_err rc;
 
 	if ((rc = files_parse(c, err, sizeof(err))) != PW_OK) {
@@ -134,6 +130,7 @@ xcheck_run(const char *cfg_path, const struct xconfig *c, const struct pw_keypai
 		fprintf(errf, "peerwatt-exchange: cannot read the database %s\n", c->db_path);
 		return PW_ERR_DB;
 	}
+	size = log_size(st);
 	memset(&x, 0, sizeof(x));
 	x.market_id = (uint64_t)c->market_id;
 	memcpy(x.exchange_pk, kp->pk, PW_PK_LEN);
@@ -142,8 +139,7 @@ xcheck_run(const char *cfg_path, const struct xconfig *c, const struct pw_keypai
 	 * pass reads every entry (~3 us each), a signature check ~60 us: it is
 	 * taken only where the rules are more than a twentieth of the log (a
 	 * tariff schedule), not for a year of orders under fixed tariffs */
-	if (count_of(st, "SELECT count(*) FROM log WHERE type IN (24, 25)") * 20 > log_size(st) &&
-	    mlog_open(&ml, store_db(st)) == PW_OK)
+	if (xrules_entry_count(store_db(st)) * 20 > size && mlog_open(&ml, store_db(st)) == PW_OK)
 		signed_below = mlog_signed_size(ml, x.market_id, kp->pk);
 	rc = xrules_read(&x, store_db(st), signed_below, err, sizeof(err));
 	if (rc == PW_ERR_NOTFOUND) {
@@ -175,7 +171,7 @@ xcheck_run(const char *cfg_path, const struct xconfig *c, const struct pw_keypai
 	fprintf(out,
 	        "%s: log of %llu entries, market '%.31s' (id %llu), %u s intervals: its "
 	        "rules agree with the configuration\n",
-	        c->db_path, (unsigned long long)log_size(st), x.market.name,
+	        c->db_path, (unsigned long long)size, x.market.name,
 	        (unsigned long long)x.market_id, (unsigned)x.market.interval_s);
 	put_plan(out, c, &x, &mp, ch, n_ch);
 out:

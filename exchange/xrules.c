@@ -228,6 +228,19 @@ hh_put(struct xrules *x, const struct pw_registry *r, uint64_t idx)
 	return PW_OK;
 }
 
+uint64_t
+xrules_entry_count(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM log WHERE " RULES_TYPES, -1, &st, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+		n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 pw_err
 xrules_read(struct xrules *x, sqlite3 *db, uint64_t signed_below, char *err, size_t errlen)
 {

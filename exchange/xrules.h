@@ -112,6 +112,10 @@ pw_err xrules_open(struct xrules *x, struct store *s, struct mlog *log, const st
                    size_t errlen) __attribute__((warn_unused_result));
 void xrules_free(struct xrules *x);
 
+/* The number of MARKET and REGISTRY entries in the log (0 when it cannot
+ * be read), counted on the index xrules_open() keeps for them. */
+uint64_t xrules_entry_count(sqlite3 *db);
+
 /* Re-read every MARKET and REGISTRY entry of the log into `x`
  * (market_id and exchange_pk set by the caller).  Entries below
  * `signed_below` are taken as authenticated (mlog_signed_size(): the

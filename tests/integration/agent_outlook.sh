@@ -13,7 +13,8 @@
 #   shows both tariffs ahead and marks the cheapest interval (E on), the
 #   asks from E on are 0.01 (below zero feed-in plus 3 ct) and the bids
 #   0.20, those before E stay 0.11 and 0.25; no order is outside its
-#   interval's bounds, none is refused by the exchange for its price, and
+#   interval's bounds, none is refused by the exchange (but for a gate
+#   closed under load: none for its price), and
 #   the tariff change is no market_mismatch;
 #   the exchange stopped: the outlook is "stale" on the dashboard, said so;
 #   restarted, now with a tariff file of the rules in force: asked again
@@ -171,9 +172,19 @@ in_bounds() { # every order within its interval's bounds
 	done
 }
 check "every order within its interval's tariffs" in_bounds
-# REJECT reasons (docs/protocol.md): none for the price
-check "no order refused by the exchange (state 2 = rejected)" test \
-	"$(orders s1; orders b1)" != "" -a "$( (orders s1; orders b1) | awk '$4 == 2' | wc -l)" = 0
+# REJECT reasons (docs/protocol.md): none for the price (9 price_bounds),
+# none at all but 7 gate_closed: with 1 s between an order's last send and
+# its gate, a loaded machine (CI) may deliver one late, and the exchange
+# rightly refuses it; any other reason is a defect.  Refused orders are
+# printed to the test's log.
+refused_ok() {
+	local r
+	r=$( (orders s1; orders b1) | awk '$4 == 2')
+	[ -z "$r" ] || echo "# refused orders (interval side price state reason):" $r
+	[ -z "$(echo "$r" | awk 'NF && $5 != 7')" ]
+}
+check "orders placed" test "$(orders s1; orders b1)" != ""
+check "no order refused by the exchange but for a late delivery (none for its price)" refused_ok
 for n in s1 b1; do
 	check "the changed tariffs are no market_mismatch ($n: tariffs $([ $n = s1 ] && echo "left at 0" || echo "configured 0.08/0.30"))" bash -c \
 		"curl -sf -m 10 http://127.0.0.1:${DASH[$n]}/api/state | jq -e '[.problems[].code] |
@@ -253,8 +264,7 @@ in_file_bounds() {
 	done
 }
 check "every order from F on within its row's tariffs" in_file_bounds
-check "still no order refused by the exchange" test \
-	"$( (orders s1; orders b1) | awk '$4 == 2' | wc -l)" = 0
+check "still no order refused by the exchange (but for a late delivery)" refused_ok
 check "no outlook refused" bash -c "! grep -q 'price outlook refused' $T/s1.log $T/b1.log"
 
 finish

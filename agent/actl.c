@@ -341,12 +341,13 @@ actl_on_result(struct agentd *a, const struct ctl_result *r, int64_t now)
 		return;
 	}
 	if (r->limit)
-		log_info("curtailment: WMaxLimPct %u (x 10^%d %%) of WMax %lld W written and read "
-		         "back, revert in %u s",
-		         r->pct_raw, r->pct_sf, (long long)r->wmax_w, r->revert_s);
+		log_info("curtailment: model %u WMaxLimPct %u (x 10^%d %%) of WMax %lld W written "
+		         "and read back, revert in %u s",
+		         r->model, r->pct_raw, r->pct_sf, (long long)r->wmax_w, r->revert_s);
 	else {
 		c->limiting = 0;
-		log_info("curtailment: export limit lifted (WMaxLim_Ena 0 read back)");
+		log_info("curtailment: export limit lifted (model %u %s 0 read back)", r->model,
+		         ctl_ena_name(r->model));
 	}
 }
 

@@ -6,12 +6,14 @@
  * tariff is below the floor, the inverter may put out no more than the
  * household's load plus what it sold in the interval's auction), the
  * conversion of that power into the register value of SunSpec model 123
- * (WMaxLimPct in % of WMax, at the model's scale factor), the revert
- * timeout, and the writes themselves with their read-back.
+ * (immediate controls), else model 704 (DER AC controls): WMaxLimPct in %
+ * of WMax, at the model's scale factor; the revert timeout, and the
+ * writes themselves with their read-back.
  *
- * A limit is always written with a revert timeout (WMaxLimPct_RvrtTms):
- * an agent that dies while limiting leaves an inverter that lifts the
- * limit by itself.  Nothing here writes unless the caller asks; the agent
+ * A limit is always written with a revert timeout (123
+ * WMaxLimPct_RvrtTms; 704 WMaxLimPctRvrtTms with a reversion to 100 %,
+ * disabled): an agent that dies while limiting leaves an inverter that
+ * lifts the limit by itself.  Nothing here writes unless the caller asks; the agent
  * asks only with [device] control = on.
  *
  * Prefix ctl_.  Called by agent/device.c (dev_control, in the device
@@ -32,8 +34,9 @@
 /* Added to the rest of the interval for the revert timeout, real seconds:
  * the agent re-writes the limit at the next interval's start well before. */
 #define CTL_MARGIN_S 10
-/* Registers WMaxLimPct .. WMaxLim_Ena of model 123 (one write). */
-#define CTL_NREGS      5
+/* The most registers of one write: 123 WMaxLimPct .. WMaxLim_Ena (5),
+ * 704 WMaxLimPctEna .. WMaxLimPctRvrtTms (6). */
+#define CTL_NREGS_MAX  6
 #define CTL_DETAIL_MAX 160
 /* The largest WMax taken, W (a TW inverter is a misread register). */
 #define CTL_WMAX_MAX_W INT64_C(1000000000000)
@@ -95,32 +98,39 @@ struct ctl_io {
 /* What the loop asks of the device thread.  gen grows with each new ask. */
 struct ctl_cmd {
 	uint64_t gen;
-	bool limit;        /* false: lift the limit (WMaxLim_Ena = 0) */
+	bool limit;        /* false: lift the limit (the enable point 0) */
 	int64_t limit_w;   /* limit */
-	uint16_t revert_s; /* limit: WMaxLimPct_RvrtTms */
+	uint16_t revert_s; /* limit: the revert timeout, device seconds */
 };
 
 /* What the device thread did about it. */
 struct ctl_result {
 	uint64_t gen;   /* the ask it answers */
 	pw_err rc;      /* PW_OK: written and read back equal */
+	uint16_t model; /* 123 or 704 (0: neither found) */
+	uint16_t nregs; /* registers of a limit's write */
+	uint16_t ena;   /* want[ena], got[ena]: the enable point */
 	bool limit;     /* the ask */
 	bool wrote;     /* a write was acknowledged */
 	bool readback;  /* the read-back after it came (equal or not) */
-	int64_t wmax_w; /* WMax used (model 121, else 120 WRtg) */
+	int64_t wmax_w; /* WMax used (121 WMax, else 120 WRtg; 702 WMax, else WMaxRtg) */
 	uint16_t pct_raw;
 	int pct_sf;
 	uint16_t revert_s;
-	uint16_t want[CTL_NREGS], got[CTL_NREGS]; /* written, read back */
-	char detail[CTL_DETAIL_MAX];              /* what went wrong ("" none) */
+	uint16_t want[CTL_NREGS_MAX], got[CTL_NREGS_MAX]; /* written, read back */
+	char detail[CTL_DETAIL_MAX];                      /* what went wrong ("" none) */
 };
 
 /*
- * Carry out cmd on a SunSpec device: read model 123 (its scale factor) and
- * WMax, write WMaxLimPct, WMaxLimPct_WinTms (0), WMaxLimPct_RvrtTms,
- * WMaxLimPct_RmpTms (as read) and WMaxLim_Ena (1) in one request, or
- * WMaxLim_Ena (0) alone to lift the limit, then read them back.
- * PW_ERR_NOT_IMPL when the device has no model 123 (or no WMax),
+ * Carry out cmd on a SunSpec device.  With model 123: read it (its scale
+ * factor) and WMax (121, else 120's WRtg), write WMaxLimPct,
+ * WMaxLimPct_WinTms (0), WMaxLimPct_RvrtTms, WMaxLimPct_RmpTms (as read)
+ * and WMaxLim_Ena (1) in one request, or WMaxLim_Ena (0) alone to lift
+ * the limit.  Without 123, with model 704: WMax from 702 (WMax, else
+ * WMaxRtg), write WMaxLimPctEna (1), WMaxLimPct, WMaxLimPctRvrt (100 %),
+ * WMaxLimPctEnaRvrt (0) and WMaxLimPctRvrtTms in one request, or
+ * WMaxLimPctEna (0) alone.  Then read them back.
+ * PW_ERR_NOT_IMPL when the device has neither model (or no WMax),
  * PW_ERR_STATE when the read-back differs from what was written,
  * transport errors as is; res->detail says which in words.
  */
@@ -128,17 +138,23 @@ pw_err ctl_sunspec_apply(const struct ctl_io *io, const struct sunspec_dev *dev,
                          const struct ctl_cmd *cmd, struct ctl_result *res)
     __attribute__((warn_unused_result));
 
+/* The name of the enable point of model 123 or 704 (logs). */
+const char *ctl_ena_name(uint16_t model);
+
 /* The export limit as the device holds it (probe --json "controls"). */
 struct ctl_state {
-	bool ena;         /* WMaxLim_Ena = 1 */
+	uint16_t model;   /* 123 or 704 */
+	bool ena;         /* WMaxLim_Ena (704 WMaxLimPctEna) = 1 */
 	uint16_t pct_raw; /* WMaxLimPct, value = raw x 10^pct_sf % */
 	int pct_sf;
-	uint16_t revert_s; /* WMaxLimPct_RvrtTms */
+	uint16_t revert_s; /* WMaxLimPct_RvrtTms (704 WMaxLimPctRvrtTms) */
+	bool has_revert_left;
+	uint32_t revert_left_s; /* 704 WMaxLimPctRvrtRem */
 	bool has_wmax;
 	int64_t wmax_w;
 };
 
-/* Read it (no write): PW_ERR_NOT_IMPL without model 123. */
+/* Read it (no write): PW_ERR_NOT_IMPL without model 123 or 704. */
 pw_err ctl_sunspec_read(const struct ctl_io *io, const struct sunspec_dev *dev,
                         struct ctl_state *st) __attribute__((warn_unused_result));
 

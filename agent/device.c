@@ -450,7 +450,7 @@ dev_control(struct dev *d, const struct ctl_cmd *cmd, struct ctl_result *res)
 		res->gen = cmd->gen;
 		res->limit = cmd->limit;
 		snprintf(res->detail, sizeof(res->detail),
-		         "the %s source has no export controls (SunSpec model 123 only)",
+		         "the %s source has no export controls (SunSpec models 123 and 704 only)",
 		         d->source);
 		return res->rc = PW_ERR_NOT_IMPL;
 	}

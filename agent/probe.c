@@ -190,7 +190,8 @@ reading_json(const struct dev *d, const struct dev_reading *r)
 	return o;
 }
 
-/* SunSpec model 123's export limit as the device holds it; NULL without. */
+/* The export limit (SunSpec model 123, else 704) as the device holds it;
+ * NULL without. */
 static json_t *
 controls_json(struct dev *d)
 {
@@ -198,9 +199,12 @@ controls_json(struct dev *d)
 
 	if (dev_control_state(d, &st) != PW_OK)
 		return NULL;
-	return json_pack("{s:b,s:i,s:i,s:i,s:o}", "limit_enabled", st.ena, "limit_pct_raw",
-	                 st.pct_raw, "limit_pct_sf", st.pct_sf, "revert_s", st.revert_s, "wmax_w",
-	                 st.has_wmax ? json_integer((json_int_t)st.wmax_w) : json_null());
+	return json_pack("{s:i,s:b,s:i,s:i,s:i,s:o,s:o}", "model", st.model, "limit_enabled",
+	                 st.ena, "limit_pct_raw", st.pct_raw, "limit_pct_sf", st.pct_sf, "revert_s",
+	                 st.revert_s, "revert_left_s",
+	                 st.has_revert_left ? json_integer((json_int_t)st.revert_left_s)
+	                                    : json_null(),
+	                 "wmax_w", st.has_wmax ? json_integer((json_int_t)st.wmax_w) : json_null());
 }
 
 static void

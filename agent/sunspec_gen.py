@@ -14,7 +14,7 @@ import os
 import sys
 
 MODELS = [1, 101, 102, 103, 111, 112, 113, 120, 121, 123, 124, 160, 201, 202,
-          203, 204, 211, 212, 213, 214, 701, 713, 802]
+          203, 204, 211, 212, 213, 214, 701, 702, 704, 713, 802]
 
 TYPES = {
     'int16': 'SUNSPEC_T_INT16', 'uint16': 'SUNSPEC_T_UINT16',
@@ -74,11 +74,26 @@ def main():
     for mid in MODELS:
         with open(os.path.join(d, 'model_%d.json' % mid)) as f:
             g = json.load(f)['group']
-        fixed = g['points']
+        fixed = list(g['points'])
+        subs = []
+        # a group without a count occurs once: its points follow the fixed
+        # ones, named GROUP_POINT (704's PFWInj_PF ...); a group with a
+        # count repeats
+        for sub in g.get('groups', []):
+            if 'count' in sub and sub['count'] != 1:
+                subs.append(sub)
+                continue
+            if sub.get('groups'):
+                sys.exit('model %d: nested groups unsupported' % mid)
+            if subs:
+                sys.exit('model %d: a single group after a repeating one' % mid)
+            for p in sub['points']:
+                q = dict(p)
+                q['name'] = '%s_%s' % (sub['name'], p['name'])
+                fixed.append(q)
         names = [p['name'] for p in fixed]
         flen = emit_points(out, mid, 'fixed', fixed, names)
         rep = 'NULL, 0, 0'
-        subs = g.get('groups', [])
         if len(subs) > 1:
             sys.exit('model %d: more than one repeating group' % mid)
         if subs:

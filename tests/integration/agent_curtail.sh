@@ -6,7 +6,8 @@
 # noon (PV 5 kW, load 600 W: exporting), one agent each, none selling:
 # "on" has [device] control = on, "off" has control off; "bad" has control
 # on against a simulator that acknowledges writes and keeps nothing
-# (--controls ignore).
+# (--controls ignore); "der" has control on against a simulated IEEE 1547
+# DER: models 702 and 704 instead of 121 and 123 (--control-model 704).
 # Checks:
 #   on writes a limit (model 123 WMaxLimPct with WMaxLim_Ena and a revert
 #   timeout), reads it back, says so in its log and on the dashboard
@@ -23,7 +24,12 @@
 #   of curtailment;
 #   bad's read-back differs: the control_failed problem on the dashboard
 #   and in the log names the register and both values, the event is
-#   marked unconfirmed.
+#   marked unconfirmed;
+#   der limits through model 704 (WMaxLimPctEna, WMaxLimPct of 702's
+#   WMax, a reversion to 100 % disabled after WMaxLimPctRvrtTms), read
+#   back, its simulator clips the PV; lifted (WMaxLimPctEna 0) when the
+#   feed-in turns positive; killed while limiting, its inverter reverts by
+#   itself when the reversion time runs out.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -37,10 +43,11 @@ XPK=$("$AGENT" keygen --out "$T/exchange.key" | sed -n 's/^public key: //p')
 declare -A SIMPORT SIMERR APID PK DASH
 : >"$T/households"
 k=0
-for n in on off bad; do
+for n in on off bad der; do
 	k=$((k + 1))
 	extra=()
 	[ $n = bad ] && extra=(--controls ignore)
+	[ $n = der ] && extra=(--control-model 704)
 	start_sim --start-time 12:00 --pv-peak 5000 --load 600 --seed $k "${extra[@]}" ||
 		not_ok "simulator $n starts"
 	SIMPORT[$n]=$SIM_PORT
@@ -64,7 +71,7 @@ EXPID=$!
 PW_PIDS+=($!)
 wait_port "$REQ" 60 || not_ok "exchange starts"
 
-for n in on off bad; do
+for n in on off bad der; do
 	DASH[$n]=$(free_port)
 	agent_conf "$T/$n.conf" "$T/$n.key" "$T/$n.db" "${SIMPORT[$n]}" "$REQ" "$PUB" "$XPK" 47 $L
 	sed -i 's/^feedin_price = .*/feedin_price = -0.021/' "$T/$n.conf"
@@ -120,7 +127,7 @@ sys.exit(0 if e and all(x["estimate"] and x["not_exported_wh"] >= 0 and
 WAIT_SECONDS=20 wait_for saved_listed
 check "the statements view lists the limited intervals with an estimated saving" saved_listed
 pv_clipped() {
-	state | python3 -c '
+	state "${1:-on}" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 c = s["curtailment"]
@@ -138,31 +145,68 @@ limits_sane() {
 }
 check "every limit written is the load (about 600 W, below 30 % of 5 kW), never a stale PV power" limits_sane
 
+# --- an IEEE 1547 DER: model 704 ----------------------------------------------------
+WAIT_SECONDS=40 wait_for grep -q "model 704 WMaxLimPct .* written and read back, revert in [1-9]" "$T/der.log"
+check "der writes its export limit through model 704 and reads it back" \
+	grep -q "model 704 WMaxLimPct [0-9]* (x 10^-1 %) of WMax 5000 W written and read back, revert in [1-9]" "$T/der.log"
+check "... its simulator took it, with the reversion time" \
+	grep -q "sim: export limit [0-9.]* % of 5000 W, revert in [1-9][0-9]* s (model 704)" "${SIMERR[der]}"
+der_limited() {
+	controls der | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["controls"]
+# the limit is about the load (600 W of 5000 W: 12 %, at 0.1 %)
+sys.exit(0 if c["model"] == 704 and c["limit_enabled"] and c["limit_pct_sf"] == -1
+         and 0 < c["limit_pct_raw"] < 300 and c["revert_s"] > 0
+         and 0 < c["revert_left_s"] <= c["revert_s"] else 1)'
+}
+check "... probe reads the limit from model 704, its reversion counting down" der_limited
+WAIT_SECONDS=20 wait_for pv_clipped der
+check "... the simulated DER's output is clipped to the limit" pv_clipped der
+
 # --- restored when feed-in is no longer negative -----------------------------------
 xconf 0.08
 kill -HUP "$EXPID"
-WAIT_SECONDS=40 wait_for grep -q "export limit lifted (WMaxLim_Ena 0 read back)" "$T/on.log"
+WAIT_SECONDS=40 wait_for grep -q "export limit lifted (model 123 WMaxLim_Ena 0 read back)" "$T/on.log"
 check "on lifts the limit once the feed-in is positive, read back" \
-	grep -q "export limit lifted (WMaxLim_Ena 0 read back)" "$T/on.log"
+	grep -q "export limit lifted (model 123 WMaxLim_Ena 0 read back)" "$T/on.log"
 check "... the simulator's limit is lifted" grep -q "sim: export limit lifted" "${SIMERR[on]}"
 not_limiting() { state | python3 -c '
 import json, sys
 sys.exit(0 if not json.load(sys.stdin)["curtailment"]["limiting"] else 1)'; }
 check "... the dashboard no longer says limiting" not_limiting
+WAIT_SECONDS=40 wait_for grep -q "export limit lifted (model 704 WMaxLimPctEna 0 read back)" "$T/der.log"
+check "der lifts its model 704 limit (WMaxLimPctEna 0 read back)" \
+	grep -q "export limit lifted (model 704 WMaxLimPctEna 0 read back)" "$T/der.log"
+check "... its simulator's limit is lifted" grep -q "sim: export limit lifted (model 704)" "${SIMERR[der]}"
 
 # --- killed while limiting: the inverter reverts by itself ---------------------------
 before=$(count "written and read back" "$T/on.log")
+der_before=$(count "written and read back" "$T/der.log")
 xconf -0.021
 kill -HUP "$EXPID"
-more_writes() { [ "$(count "written and read back" "$T/on.log")" -gt "$before" ]; }
+more_writes() { [ "$(count "written and read back" "$T/${1:-on}.log")" -gt "${2:-$before}" ]; }
 WAIT_SECONDS=40 wait_for more_writes
 check "negative again: on limits again" more_writes
-kill -KILL "${APID[on]}"
-wait "${APID[on]}" 2>/dev/null
+WAIT_SECONDS=40 wait_for more_writes der "$der_before"
+check "... and der" more_writes der "$der_before"
+kill -KILL "${APID[on]}" "${APID[der]}"
+wait "${APID[on]}" "${APID[der]}" 2>/dev/null
 check "right after SIGKILL the simulator's inverter is still limited" limit_is on true
+check "... and the DER" limit_is der true
 WAIT_SECONDS=40 wait_for limit_is on false
 check "... and lifts the limit by itself when the revert timeout runs out" limit_is on false
 check "... as the simulator says" grep -q "revert timeout ran out: limit lifted" "${SIMERR[on]}"
+der_reverted() {
+	controls der | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["controls"]
+sys.exit(0 if not c["limit_enabled"] and c["revert_left_s"] == 0
+         and c["limit_pct_raw"] == 1000 else 1)'
+}
+WAIT_SECONDS=40 wait_for der_reverted
+check "... the DER takes its reversion (100 %, disabled) when WMaxLimPctRvrtTms runs out" der_reverted
+check "... as its simulator says" grep -q "revert timeout ran out: limit lifted" "${SIMERR[der]}"
 
 # --- a graceful stop lifts the limit at once -------------------------------------------
 before=$(count "written and read back" "$T/on.log")

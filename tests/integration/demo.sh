@@ -82,7 +82,7 @@ check "the tariff schedule entered the log as MARKET entries ($markets)" test "$
 check "the clearing prices moved with the schedule ($(q "SELECT count(DISTINCT price_uper_kwh) FROM intervals WHERE volume_wh > 0") prices)" \
 	test "$(q "SELECT count(DISTINCT price_uper_kwh) FROM intervals WHERE volume_wh > 0")" -gt 1
 check "a seller limited its export in the negative feed-in hour, written and read back" \
-	grep -q "curtailment: WMaxLimPct .* written and read back" "$DIR"/alice/agent.log "$DIR"/bob/agent.log "$DIR"/carol/agent.log
+	grep -q "curtailment: model 123 WMaxLimPct .* written and read back" "$DIR"/alice/agent.log "$DIR"/bob/agent.log "$DIR"/carol/agent.log
 check "... and lifted it when the feed-in turned positive" \
 	grep -q "curtailment: export limit lifted" "$DIR"/alice/agent.log "$DIR"/bob/agent.log "$DIR"/carol/agent.log
 # the batteries: stored at midday, sold to the neighbours in the evening

@@ -391,7 +391,7 @@ usage(FILE *f)
 	        "                    [--battery-wh WH [--battery-charge-w W]\n"
 	        "                    [--battery-discharge-w W] [--battery-efficiency PCT]\n"
 	        "                    [--battery-soc PCT] [--battery-reserve PCT]]\n"
-	        "                    [--controls ok|ignore|refuse]\n"
+	        "                    [--controls ok|ignore|refuse] [--control-model 123|704]\n"
 	        "       peerwatt-sim --listen sml:/dev/X[:BAUD]|p1:/dev/X[:BAUD] [--power W]\n"
 	        "                    [--interval MS] [--speed X] [--seed N]\n"
 	        "                    [--fault crc|truncate|garble|stall]\n"
@@ -424,7 +424,8 @@ known_option(const char *o)
 		                            "--battery-efficiency",
 		                            "--battery-soc",
 		                            "--battery-reserve",
-		                            "--controls" };
+		                            "--controls",
+		                            "--control-model" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (strcmp(o, opts[i]) == 0)
 			return true;
@@ -543,6 +544,10 @@ main(int argc, char **argv)
 		} else if (strcmp(o, "--controls") == 0) {
 			if (simctl_mode_parse(a, &ctl_mode) != 0)
 				return bad(o, a);
+		} else if (strcmp(o, "--control-model") == 0) {
+			if (strcmp(a, "123") != 0 && strcmp(a, "704") != 0)
+				return bad(o, a);
+			s.ctl_model = (uint16_t)atoi(a);
 		} else if (strcmp(o, "--reply-delay") == 0) {
 			if (!num(a, 0, 60000, &v) || v != floor(v))
 				return bad(o, a);

@@ -62,7 +62,10 @@ struct sim {
 	struct simbat bat;
 	double bat_w; /* its power now, > 0 discharging */
 	uint32_t a_124, a_713, a_802;
-	struct simctl ctl; /* models 121 and 123: the export limit (sim_controls.c) */
+	/* models 121 and 123, or 702 and 704 (--control-model 704): the export
+	 * limit (sim_controls.c) */
+	struct simctl ctl;
+	uint16_t ctl_model; /* 123 or 704 */
 };
 
 /* sim_physics.c */

@@ -1,13 +1,17 @@
 /*
- * sim_controls.h: peerwatt-sim's inverter controls (SunSpec models 121 and
- * 123): WMax, and an export limit (WMaxLimPct with WMaxLim_Ena) that clips
- * the simulated PV output and lifts itself when its revert timeout
- * (WMaxLimPct_RvrtTms) runs out on the simulated clock.
+ * sim_controls.h: peerwatt-sim's inverter controls: SunSpec models 121 and
+ * 123 (the default), or 702 and 704 (--control-model 704, an IEEE 1547
+ * DER): WMax, and an export limit (WMaxLimPct with WMaxLim_Ena, 704
+ * WMaxLimPctEna) that clips the simulated PV output and, when its revert
+ * timeout (WMaxLimPct_RvrtTms, 704 WMaxLimPctRvrtTms) runs out on the
+ * simulated clock, lifts itself (123) or takes the reversion values
+ * (704 WMaxLimPctRvrt with WMaxLimPctEnaRvrt; WMaxLimPctRvrtRem counts
+ * down).
  *
  * Writes (function 6 or 16) are accepted only to the read-write points of
- * these two models, with values in range (WMaxLimPct at most 100 %,
- * WMaxLim_Ena 0 or 1); anything else gets a Modbus exception and changes
- * nothing, as on a real inverter.  Called by tests/sim/ only (sim.c,
+ * these models (none of 702), with values in range (WMaxLimPct at most
+ * 100 %, an enable 0 or 1); anything else gets a Modbus exception and
+ * changes nothing, as on a real inverter.  Called by tests/sim/ only (sim.c,
  * sim_physics.c, sim_regs.c).
  */
 #ifndef TESTS_SIM_SIM_CONTROLS_H
@@ -28,10 +32,11 @@ enum simctl_mode {
 
 struct simctl {
 	enum simctl_mode mode;
-	uint16_t saved[64]; /* model 123 before a write, for SIMCTL_IGNORE */
+	uint16_t saved[80]; /* the limit's model before a write, for SIMCTL_IGNORE */
 	modbus_mapping_t *map;
 	uint16_t base;
-	uint32_t a121, a123; /* 0: not laid out (a template) */
+	uint16_t wmax_id, lim_id; /* 121 and 123, or 702 and 704 */
+	uint32_t a121, a123;      /* their addresses; 0: not laid out (a template) */
 	double wmax_w;
 	bool ena;           /* the limit is in force */
 	double pct;         /* of WMax */
@@ -43,11 +48,11 @@ struct simctl {
 
 /* "ok", "ignore", "refuse": 0, or -1 for another word. */
 int simctl_mode_parse(const char *word, enum simctl_mode *mode);
-/* Registers models 121 and 123 take with their headers. */
-uint32_t simctl_len(void);
+/* Registers the two models of lim_id (123 or 704) take with their headers. */
+uint32_t simctl_len(uint16_t lim_id);
 /* Lay them out at addr (registers already allocated); returns the next address. */
 uint32_t simctl_layout(struct simctl *c, modbus_mapping_t *map, uint16_t base, uint32_t addr,
-                       double wmax_w);
+                       double wmax_w, uint16_t lim_id);
 /* Let writes to the model at lo (its registers after ID and L, up to hi)
  * through: a battery's controls (model 124), which sim.c checks itself. */
 void simctl_allow(struct simctl *c, uint32_t lo, uint32_t hi);
@@ -57,7 +62,7 @@ void simctl_allow(struct simctl *c, uint32_t lo, uint32_t hi);
  * out of range).  q is the request, hl its header length.
  */
 int simctl_check(struct simctl *c, const uint8_t *q, int n, int hl);
-/* After a request was answered: a write to model 123 takes effect now. */
+/* After a request was answered: a write to the limit's model takes effect now. */
 void simctl_after(struct simctl *c, const uint8_t *q, int hl);
 /* The PV power the inverter puts out under the limit. */
 double simctl_clip(const struct simctl *c, double pv_w);

@@ -91,7 +91,7 @@ layout(struct sim *s)
 	s->inv_id = s->floats ? 113 : 103;
 	s->meter_id = s->floats ? 213 : 203;
 	total = 2 + 68 + 2u + sunspec_model_find(s->inv_id)->fixed_len + 2u +
-	        sunspec_model_find(s->meter_id)->fixed_len + simctl_len() + 2;
+	        sunspec_model_find(s->meter_id)->fixed_len + simctl_len(s->ctl_model) + 2;
 	if (s->battery)
 		total += 6u + sunspec_model_find(124)->fixed_len +
 		         sunspec_model_find(713)->fixed_len + sunspec_model_find(802)->fixed_len;
@@ -116,7 +116,7 @@ layout(struct sim *s)
 		s->a_802 = a;
 		a = lay_model(s, a, 802);
 	}
-	a = simctl_layout(&s->ctl, s->map, s->base, a, s->pv_peak_w);
+	a = simctl_layout(&s->ctl, s->map, s->base, a, s->pv_peak_w, s->ctl_model);
 	if (s->battery) /* its controls are written too (storage_written) */
 		simctl_allow(&s->ctl, s->a_124, s->a_713);
 	s->a_end = a;

@@ -1,8 +1,8 @@
 /*
  * test_control.c: the curtailment decision (negative feed-in, the floor,
  * the sold quantity, the load), WMaxLimPct's register value, the revert
- * timeout, and the model 123 writes with their read-back on a register
- * image behind a fake ctl_io (agent/control.c).
+ * timeout, and the model 123 and 704 writes with their read-back on a
+ * register image behind a fake ctl_io (agent/control.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -242,7 +242,7 @@ test_apply_limit_and_lift(void **state)
 	assert_int_equal(res.pct_raw, 2468); /* 24.68 % of 5000 W = 1234 W */
 	/* one write of the five registers, at WMaxLimPct */
 	assert_int_equal(im.writes, 1);
-	assert_int_equal(im.last_count, CTL_NREGS);
+	assert_int_equal(im.last_count, 5);
 	assert_int_equal(reg123(&im, &dev, "WMaxLimPct"), 2468);
 	assert_int_equal(reg123(&im, &dev, "WMaxLimPct_WinTms"), 0);
 	assert_int_equal(reg123(&im, &dev, "WMaxLimPct_RvrtTms"), 905);
@@ -312,6 +312,135 @@ test_apply_refusals(void **state)
 	assert_int_equal(im.writes, 0);
 }
 
+/* A DER with models 702 (WMax 4000 W at W_SF 0, WMaxRtg 6000 W; or no
+ * WMax: WMaxRtg alone) and 704 (WMaxLimPct_SF -1), and optionally 123 too. */
+static void
+image_init_der(struct image *im, struct sunspec_dev *dev, bool wmax_set, bool with123)
+{
+	const struct sunspec_model_def *d702 = sunspec_model_find(702),
+	                               *d704 = sunspec_model_find(704);
+	uint32_t a = BASE + 2;
+
+	memset(im, 0, sizeof(*im));
+	memset(dev, 0, sizeof(*dev));
+	dev->base = BASE;
+	im->regs[a] = 702;
+	im->regs[a + 1] = d702->fixed_len;
+	im->regs[a + sunspec_point_find(d702, "WMaxRtg", false)->offset] = 6000;
+	im->regs[a + sunspec_point_find(d702, "WMax", false)->offset] = wmax_set ? 4000 : 0xFFFF;
+	dev->models[dev->nmodels++] = (struct sunspec_model_ref){ 702, d702->fixed_len, a };
+	a += 2u + d702->fixed_len;
+	im->regs[a] = 704;
+	im->regs[a + 1] = d704->fixed_len;
+	im->regs[a + sunspec_point_find(d704, "WMaxLimPct", false)->offset] = 1000;
+	im->regs[a + sunspec_point_find(d704, "WMaxLimPctRvrt", false)->offset] = 500;
+	im->regs[a + sunspec_point_find(d704, "WMaxLimPctEnaRvrt", false)->offset] = 1;
+	im->regs[a + sunspec_point_find(d704, "WMaxLimPct_SF", false)->offset] =
+	    (uint16_t)(int16_t)-1;
+	/* the points past the write stay as they were */
+	im->regs[a + sunspec_point_find(d704, "WSetEna", false)->offset] = 1;
+	dev->models[dev->nmodels++] = (struct sunspec_model_ref){ 704, d704->fixed_len, a };
+	a += 2u + d704->fixed_len;
+	if (with123) {
+		const struct sunspec_model_def *d = sunspec_model_find(123);
+		im->regs[a] = 123;
+		im->regs[a + 1] = d->fixed_len;
+		im->regs[a + sunspec_point_find(d, "WMaxLimPct_SF", false)->offset] = 0;
+		dev->models[dev->nmodels++] = (struct sunspec_model_ref){ 123, d->fixed_len, a };
+	}
+}
+
+static uint32_t
+reg704(const struct image *im, const struct sunspec_dev *dev, const char *name)
+{
+	const struct sunspec_model_ref *r = &dev->models[1];
+	const struct sunspec_point *p = sunspec_point_find(sunspec_model_find(704), name, false);
+	assert_int_equal(r->id, 704);
+	if (p->size == 2)
+		return (uint32_t)im->regs[r->addr + p->offset] << 16 |
+		       im->regs[r->addr + p->offset + 1];
+	return im->regs[r->addr + p->offset];
+}
+
+static void
+test_apply_704(void **state)
+{
+	static struct image im;
+	struct sunspec_dev dev;
+	struct ctl_io io = { image_read, image_write, &im };
+	struct ctl_cmd cmd = { 3, true, 1234, 905 };
+	struct ctl_result res;
+	struct ctl_state st;
+	uint16_t wsetena_before;
+	(void)state;
+
+	image_init_der(&im, &dev, true, false);
+	wsetena_before = (uint16_t)reg704(&im, &dev, "WSetEna");
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_OK);
+	assert_int_equal(res.model, 704);
+	assert_true(res.wrote && res.readback);
+	/* a percentage of 702's WMax setting, not of its rating */
+	assert_int_equal(res.wmax_w, 4000);
+	assert_int_equal(res.pct_sf, -1);
+	assert_int_equal(res.pct_raw, 309); /* 30.85 % of 4000 W up to 30.9 % */
+	/* one write of six registers, WMaxLimPctEna .. WMaxLimPctRvrtTms */
+	assert_int_equal(im.writes, 1);
+	assert_int_equal(im.last_count, 6);
+	assert_int_equal(reg704(&im, &dev, "WMaxLimPctEna"), 1);
+	assert_int_equal(reg704(&im, &dev, "WMaxLimPct"), 309);
+	/* the reversion lifts the limit: 100 %, disabled */
+	assert_int_equal(reg704(&im, &dev, "WMaxLimPctRvrt"), 1000);
+	assert_int_equal(reg704(&im, &dev, "WMaxLimPctEnaRvrt"), 0);
+	assert_int_equal(reg704(&im, &dev, "WMaxLimPctRvrtTms"), 905);
+	assert_int_equal(reg704(&im, &dev, "WSetEna"), wsetena_before);
+	assert_int_equal(ctl_sunspec_read(&io, &dev, &st), PW_OK);
+	assert_int_equal(st.model, 704);
+	assert_true(st.ena);
+	assert_int_equal(st.pct_raw, 309);
+	assert_int_equal(st.pct_sf, -1);
+	assert_int_equal(st.revert_s, 905);
+	assert_true(st.has_revert_left);
+	assert_int_equal(st.wmax_w, 4000);
+
+	/* lifting writes WMaxLimPctEna alone */
+	struct ctl_cmd lift = { 4, false, 0, 0 };
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &lift, &res), PW_OK);
+	assert_int_equal(im.writes, 2);
+	assert_int_equal(im.last_count, 1);
+	assert_int_equal(
+	    im.last_addr,
+	    dev.models[1].addr +
+	        sunspec_point_find(sunspec_model_find(704), "WMaxLimPctEna", false)->offset);
+	assert_int_equal(reg704(&im, &dev, "WMaxLimPctEna"), 0);
+	assert_int_equal(reg704(&im, &dev, "WMaxLimPct"), 309);
+	assert_string_equal(ctl_ena_name(res.model), "WMaxLimPctEna");
+
+	/* without the WMax setting: the rating, 6000 W */
+	image_init_der(&im, &dev, false, false);
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_OK);
+	assert_int_equal(res.wmax_w, 6000);
+	assert_int_equal(res.pct_raw, 206); /* 20.57 % up to 20.6 % */
+
+	/* model 123 beside 704: 123 is written, 704 untouched */
+	image_init_der(&im, &dev, true, true);
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_ERR_NOT_IMPL);
+	assert_int_equal(res.model, 123); /* its WMax (121/120) is missing */
+	assert_int_equal(im.writes, 0);
+
+	/* a read-back that differs names the 704 point */
+	image_init_der(&im, &dev, true, false);
+	im.ignore_writes = true;
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_ERR_STATE);
+	assert_non_null(strstr(res.detail, "model 704 WMaxLimPctEna reads back 0 after 1"));
+
+	/* a 704 too short for the write: nothing written */
+	image_init_der(&im, &dev, true, false);
+	dev.models[1].len = 17; /* ends before WMaxLimPctRvrtTms */
+	assert_int_equal(ctl_sunspec_apply(&io, &dev, &cmd, &res), PW_ERR_NOT_IMPL);
+	assert_int_equal(im.writes, 0);
+	assert_non_null(strstr(res.detail, "model 704 is too short"));
+}
+
 int
 main(void)
 {
@@ -322,6 +451,7 @@ main(void)
 		cmocka_unit_test(test_saved),
 		cmocka_unit_test(test_apply_limit_and_lift),
 		cmocka_unit_test(test_apply_refusals),
+		cmocka_unit_test(test_apply_704),
 	};
 	log_init("test_control", LOG_LEVEL_ERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

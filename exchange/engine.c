@@ -759,7 +759,7 @@ batch_finish(struct engine *e, struct engine_batch *b, struct engine_batch *next
 		}
 	}
 	if (rc == PW_OK)
-		engine_publish_cosigned(e, slots, n);
+		engine_publish_cosigned(e, slots, n, recv_ms);
 	t1 = engine_mono_us();
 	engine_stage_add(e, ENGINE_ST_SEND, t, t1);
 	engine_stage_add(e, ENGINE_ST_BATCH, b->t_start_us, t1);

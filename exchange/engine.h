@@ -58,6 +58,13 @@ struct engine_hist {
 	uint64_t bucket[ENGINE_HIST_BUCKETS];
 };
 
+/* COSIGNED: one publication per checkpoint and this many ms at most (a
+ * neighbourhood's agents cosign a checkpoint within about a second: one
+ * publication per cosignature would have each agent verify n^2/2
+ * signatures), and the checkpoints followed at once. */
+#define ENGINE_COSIGNED_GAP_MS 1000
+#define ENGINE_COSPUB_MAX      8
+
 struct engine {
 	const struct xconfig *cfg;
 	const struct pw_keypair *kp; /* the exchange's signing key */
@@ -111,6 +118,15 @@ struct engine {
 	/* PUB MARKET once per interval: the last interval it was published */
 	int have_outlook;
 	uint64_t outlook_iv;
+	/* PUB COSIGNED at most once per ENGINE_COSIGNED_GAP_MS and checkpoint
+	 * (engine_query.c): the checkpoints cosigned lately, when each was
+	 * last published, and whether cosignatures wait for the next turn */
+	struct engine_cospub {
+		uint64_t size;
+		int64_t last_ms;
+		int pending;
+	} cospub[ENGINE_COSPUB_MAX];
+	size_t n_cospub;
 };
 
 /* Allocate the batch buffers for cfg->batch_max requests.  The other
@@ -133,6 +149,11 @@ void engine_log_stats(const struct engine *e);
 /* Log what the in-memory book holds (at start, SIGUSR1 and exit): counts,
  * sums and a digest that a restart must reproduce. */
 void engine_log_book(struct store *st);
+
+/* PUB COSIGNED of the checkpoints whose cosignatures waited for their gap
+ * (called by market_tick); returns the milliseconds until the next one is
+ * due, or INT64_MAX when none waits. */
+int64_t engine_cosigned_due(struct engine *e, int64_t now_ms);
 
 /* Market clock (market.c): clear every interval whose gate has closed,
  * settle every interval whose grace has passed (then checkpoint), publish

@@ -132,6 +132,7 @@ int engine_committer_done(struct engine_committer *c, pw_err *rc);
 void engine_log_reject(struct engine *e, const struct engine_slot *s, int64_t now_s);
 void engine_answer_query(struct engine *e, struct engine_slot *s, int64_t now_s);
 /* PUB COSIGNED after the COMMIT that logged new cosignatures. */
-void engine_publish_cosigned(struct engine *e, const struct engine_slot *slots, size_t n);
+void engine_publish_cosigned(struct engine *e, const struct engine_slot *slots, size_t n,
+                             int64_t now_ms);
 
 #endif

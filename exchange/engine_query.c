@@ -156,32 +156,78 @@ answer_cosigned(struct engine *e, struct engine_slot *s, uint64_t size, int64_t 
 	cosign_set_free(&set);
 }
 
-/* PUB COSIGNED after the COMMIT that logged new cosignatures: one message
- * per checkpoint that got one in this batch. */
-void
-engine_publish_cosigned(struct engine *e, const struct engine_slot *slots, size_t n)
+/* One COSIGNED message: the checkpoint of `size` with every cosignature
+ * logged for it by now. */
+static void
+publish_cosigned(struct engine *e, uint64_t size)
 {
-	uint64_t done[8];
-	size_t n_done = 0;
+	struct cosign_set set;
+	if (cosign_collect(store_db(e->store), size, &set) != PW_OK)
+		return;
+	if (gateway_publish_frames(e->gw, "COSIGNED", (const uint8_t *const *)set.frames, set.lens,
+	                           set.n) != PW_OK)
+		log_warnx("engine: cannot publish COSIGNED");
+	cosign_set_free(&set);
+}
+
+/* The entry of checkpoint `size` in e->cospub, made when missing: the
+ * smallest size gives way (published first if it still waits). */
+static struct engine_cospub *
+cospub_of(struct engine *e, uint64_t size)
+{
+	size_t low = 0;
+	for (size_t k = 0; k < e->n_cospub; k++) {
+		if (e->cospub[k].size == size)
+			return &e->cospub[k];
+		if (e->cospub[k].size < e->cospub[low].size)
+			low = k;
+	}
+	if (e->n_cospub < ENGINE_COSPUB_MAX)
+		low = e->n_cospub++;
+	else if (e->cospub[low].pending)
+		publish_cosigned(e, e->cospub[low].size);
+	e->cospub[low] = (struct engine_cospub){ size, INT64_MIN, 0 };
+	return &e->cospub[low];
+}
+
+/* PUB COSIGNED after the COMMIT that logged new cosignatures: one message
+ * per checkpoint that got one in this batch, unless one was published in
+ * the last ENGINE_COSIGNED_GAP_MS: then the new ones wait for the gap's
+ * end (engine_cosigned_due), when one message carries them all. */
+void
+engine_publish_cosigned(struct engine *e, const struct engine_slot *slots, size_t n, int64_t now_ms)
+{
 	for (size_t i = 0; i < n; i++) {
 		const struct engine_slot *s = &slots[i];
-		int seen = 0;
 		if (s->state != SLOT_ACCEPTED || s->msg.type != PW_MSG_COSIGN)
 			continue;
-		for (size_t k = 0; k < n_done; k++)
-			seen |= done[k] == s->msg.u.cosign.tree_size;
-		if (seen)
+		struct engine_cospub *c = cospub_of(e, s->msg.u.cosign.tree_size);
+		if (c->last_ms != INT64_MIN && now_ms - c->last_ms < ENGINE_COSIGNED_GAP_MS) {
+			c->pending = 1;
 			continue;
-		if (n_done < sizeof(done) / sizeof(done[0]))
-			done[n_done++] = s->msg.u.cosign.tree_size;
-		struct cosign_set set;
-		if (cosign_collect(store_db(e->store), s->msg.u.cosign.tree_size, &set) != PW_OK)
-			continue;
-		if (gateway_publish_frames(e->gw, "COSIGNED", (const uint8_t *const *)set.frames,
-		                           set.lens, set.n) != PW_OK)
-			log_warnx("engine: cannot publish COSIGNED");
-		cosign_set_free(&set);
+		}
+		c->pending = 0;
+		c->last_ms = now_ms;
+		publish_cosigned(e, c->size);
 	}
+}
+
+int64_t
+engine_cosigned_due(struct engine *e, int64_t now_ms)
+{
+	int64_t next = INT64_MAX;
+	for (size_t k = 0; k < e->n_cospub; k++) {
+		struct engine_cospub *c = &e->cospub[k];
+		if (!c->pending)
+			continue;
+		if (now_ms - c->last_ms >= ENGINE_COSIGNED_GAP_MS) {
+			c->pending = 0;
+			c->last_ms = now_ms;
+			publish_cosigned(e, c->size);
+		} else if (c->last_ms + ENGINE_COSIGNED_GAP_MS - now_ms < next)
+			next = c->last_ms + ENGINE_COSIGNED_GAP_MS - now_ms;
+	}
+	return next;
 }
 
 /* The price outlook from `interval` on (xrules_schedule()): the exact

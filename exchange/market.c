@@ -443,7 +443,10 @@ market_tick(struct engine *e, int64_t now_s, int64_t now_ms)
 		e->have_outlook = 1;
 		e->outlook_iv = cur;
 	}
+	int64_t cos = engine_cosigned_due(e, now_ms);
 	int64_t wait = 1000 - now_ms % 1000 + 1; /* gates and deadlines are whole seconds */
+	if (cos < wait)
+		wait = cos;
 	if (e->next_depth_ms - now_ms < wait)
 		wait = e->next_depth_ms - now_ms;
 	if (e->next_heartbeat_ms - now_ms < wait)

@@ -5,7 +5,9 @@
 # household, logs the frame as a log entry and ACKs it, refuses a root or a
 # size it never signed (unknown_head) and a second cosignature of one size
 # (replay), serves the checkpoint and its cosignatures over QUERY COSIGNED
-# and publishes them on PUB topic COSIGNED.
+# and publishes them on PUB topic COSIGNED, at most once a second per
+# checkpoint (cosignatures within a second of a publication come together
+# at the second's end, none lost).
 set -u
 . "$(dirname "$0")/lib.sh"
 B=$BUILD
@@ -124,4 +126,45 @@ check "a cosignature over a root the log does not have: FAIL (exit $rc)" test $r
 check "naming the entry ($where) and carol" grep -q "^failure .*$where.*fork: carol (c) cosigned root" "$T/fork.txt"
 check "in plain words: a neighbour witnessed a different history" \
 	grep -q "a neighbour witnessed a different history" <(tr '\n' ' ' <"$T/fork.txt" | tr -s ' ')
+# --- COSIGNED at most once a second per checkpoint -----------------------------------
+# (docs/exchange.md "COSIGN rules"): alice cosigns a newer checkpoint, bob and
+# carol right after her; the ones within a second of the first publication
+# wait for the second's end and come in one message, none is lost.  The
+# subscriber takes every topic, so that a HEARTBEAT shows it is connected
+# before the first cosignature; a COSIGNED message is a CHECKPOINT line
+# followed by COSIGN lines
+cp_after() { test "$(q "SELECT max(tree_size) FROM checkpoints")" -gt "$size"; }
+WAIT_SECONDS=30 wait_for cp_after || not_ok "a newer checkpoint is signed"
+"${S[@]}" -t 20000 -k "$T/c.key" sub "" 100000 >"$T/sub2.out" 2>&1 &
+SUB2=$!
+PW_PIDS+=("$SUB2")
+WAIT_SECONDS=30 wait_for grep -q "^HEARTBEAT" "$T/sub2.out" || not_ok "the subscriber is connected"
+t0=$(date +%s%N)
+got=$("${C[@]}" -k "$T/a.key" cosign latest)
+size2=$(q "SELECT max(tree_size) FROM cosigns")
+check "alice cosigns the newer checkpoint of size $size2 (got '$got')" test "${got%% *}" = ACK
+# one after the other: each its own batch, as were it published at once
+"${C[@]}" -k "$T/b.key" cosign "$size2" >"$T/b2.out"
+"${C[@]}" -k "$T/c.key" cosign "$size2" >"$T/c2.out"
+t1=$(date +%s%N)
+check "bob and carol too" test "$(cat "$T/b2.out" "$T/c2.out" | grep -c '^ACK')" = 2
+# per COSIGNED message of size2, its number of cosignatures, in order
+cosigned2() {
+	awk -v s="$size2" 'function out() { if (c && n > 0) print n }
+		$1 == "CHECKPOINT" { out(); n = 0; c = ($2 == s); next }
+		$1 == "COSIGN" { n++; next } { out(); c = 0 } END { out() }' "$T/sub2.out"
+}
+all3() { test "$(cosigned2 | tail -n 1)" = 3; }
+WAIT_SECONDS=20 wait_for all3
+check "the last COSIGNED message of size $size2 holds all three cosignatures ($(cosigned2 | tr '\n' ' '))" all3
+stop_pid "$SUB2"
+msgs2=$(cosigned2 | wc -l)
+if [ $(((t1 - t0) / 1000000)) -lt 900 ]; then
+	check "three cosignatures within a second: two messages, not three ($msgs2)" test "$msgs2" = 2
+	check "  the first with alice's alone" test "$(cosigned2 | head -n 1)" = 1
+else
+	echo "# the three cosignatures took $(((t1 - t0) / 1000000)) ms: $msgs2 messages"
+	check "cosignatures over more than a second: at most one message each ($msgs2)" \
+		test "$msgs2" -ge 1 -a "$msgs2" -le 3
+fi
 finish

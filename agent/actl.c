@@ -7,8 +7,10 @@
  * out the household's load plus what it sold in the interval's auction
  * (agent/control.c decides, the device thread writes and reads back); the
  * limit is lifted when the interval ends or the reason goes.  Also owns
- * the record of the limited intervals the dashboard shows (in memory: the
- * last ACTL_EVENTS), with an estimate of what the limit saved.
+ * the record of the limited intervals the dashboard shows (table
+ * `curtailments` of the agent's database, one row per limited interval;
+ * the last ACTL_EVENTS held in memory and read back at start), with an
+ * estimate of what the limit saved.
  *
  * Nothing is asked of the device unless [device] control = on.
  * Called by the loop (agentd.c: actl_tick), ameter.c (actl_on_result),
@@ -36,14 +38,19 @@
  * the interval before is lifted */
 #define ACTL_HB_WAIT_MS 5000
 
-/* One interval with a limit. */
+/* One interval with a limit (perhaps lifted and written again in it). */
 struct actl_event {
 	uint64_t iv;
-	int64_t from_ms, to_ms; /* to_ms 0: still limited */
+	int64_t from_ms;    /* first limited */
+	int64_t span_ms;    /* the current span's start; 0: not limited now */
+	int64_t to_ms;      /* the last span's end */
+	int64_t limited_ms; /* the spans ended */
 	int64_t feedin_uper_kwh, floor_uper_kwh;
 	uint64_t sold_wh;
 	int64_t limit_w; /* the last written */
 	int ok;          /* every write read back equal */
+	int have_fc;     /* the interval's forecast export, for the estimate */
+	uint64_t forecast_wh;
 };
 
 struct actl {
@@ -71,6 +78,147 @@ actl_new(struct actl **out)
 	return PW_OK;
 }
 
+/* --- the record in the database ---------------------------------------------------- */
+
+static void
+ev_save(struct agentd *a, const struct actl_event *e)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db = agentd_db(a);
+
+	if (sqlite3_prepare_v2(db,
+	                       "INSERT OR REPLACE INTO curtailments(interval, from_ms, span_ms,"
+	                       " to_ms, limited_ms, feedin, floor, sold_wh, limit_w, ok,"
+	                       " forecast_wh) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("curtailment: cannot record interval %llu: %s", (unsigned long long)e->iv,
+		          sqlite3_errmsg(db));
+		return;
+	}
+	sqlite3_bind_int64(st, 1, agentd_i64(e->iv));
+	sqlite3_bind_int64(st, 2, e->from_ms);
+	sqlite3_bind_int64(st, 3, e->span_ms);
+	sqlite3_bind_int64(st, 4, e->to_ms);
+	sqlite3_bind_int64(st, 5, e->limited_ms);
+	sqlite3_bind_int64(st, 6, e->feedin_uper_kwh);
+	sqlite3_bind_int64(st, 7, e->floor_uper_kwh);
+	sqlite3_bind_int64(st, 8, agentd_i64(e->sold_wh));
+	sqlite3_bind_int64(st, 9, e->limit_w);
+	sqlite3_bind_int(st, 10, e->ok);
+	if (e->have_fc)
+		sqlite3_bind_int64(st, 11, agentd_i64(e->forecast_wh));
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("curtailment: cannot record interval %llu: %s", (unsigned long long)e->iv,
+		          sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+}
+
+/* A row as read back: every figure within what the agent writes (times
+ * after 2001, tariffs within the wire's i32, an energy within a u32). */
+static int
+row_ok(const struct actl_event *e)
+{
+	const int64_t money = INT64_C(1) << 31, t0 = INT64_C(1000000000000);
+	return e->iv < (uint64_t)INT64_MAX && e->from_ms > t0 &&
+	       (e->span_ms == 0 || e->span_ms >= e->from_ms) &&
+	       (e->to_ms == 0 || e->to_ms >= e->from_ms) && e->limited_ms >= 0 &&
+	       e->feedin_uper_kwh > -money && e->feedin_uper_kwh < money &&
+	       e->floor_uper_kwh > -money && e->floor_uper_kwh < money &&
+	       e->sold_wh <= UINT32_MAX && e->limit_w >= 0 && (e->ok == 0 || e->ok == 1) &&
+	       e->forecast_wh <= UINT32_MAX;
+}
+
+pw_err
+actl_open(struct agentd *a, int64_t now)
+{
+	struct actl *c = a->ctl;
+	sqlite3 *db = agentd_db(a);
+	sqlite3_stmt *st;
+	struct actl_event rows[ACTL_EVENTS];
+	size_t n = 0;
+	unsigned bad = 0;
+	char *err = NULL;
+
+	if (sqlite3_exec(db,
+	                 "CREATE TABLE IF NOT EXISTS curtailments(interval INTEGER PRIMARY KEY,"
+	                 " from_ms INTEGER NOT NULL, span_ms INTEGER NOT NULL, to_ms INTEGER NOT"
+	                 " NULL, limited_ms INTEGER NOT NULL, feedin INTEGER NOT NULL, floor"
+	                 " INTEGER NOT NULL, sold_wh INTEGER NOT NULL, limit_w INTEGER NOT NULL,"
+	                 " ok INTEGER NOT NULL, forecast_wh INTEGER)",
+	                 NULL, NULL, &err) != SQLITE_OK) {
+		log_warnx("curtailment: %s", err != NULL ? err : "cannot create the table");
+		sqlite3_free(err);
+		return PW_ERR_DB;
+	}
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT interval, from_ms, span_ms, to_ms, limited_ms, feedin,"
+	                       " floor, sold_wh, limit_w, ok, forecast_wh FROM curtailments"
+	                       " ORDER BY interval DESC LIMIT ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int(st, 1, ACTL_EVENTS);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct actl_event e;
+		int i;
+		memset(&e, 0, sizeof(e));
+		for (i = 0; i < 10 && sqlite3_column_type(st, i) == SQLITE_INTEGER; i++)
+			;
+		if (i < 10 || sqlite3_column_int64(st, 0) < 0 || sqlite3_column_int64(st, 7) < 0 ||
+		    (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+		     (sqlite3_column_type(st, 10) != SQLITE_INTEGER ||
+		      sqlite3_column_int64(st, 10) < 0))) {
+			bad++;
+			continue;
+		}
+		e.iv = (uint64_t)sqlite3_column_int64(st, 0);
+		e.from_ms = sqlite3_column_int64(st, 1);
+		e.span_ms = sqlite3_column_int64(st, 2);
+		e.to_ms = sqlite3_column_int64(st, 3);
+		e.limited_ms = sqlite3_column_int64(st, 4);
+		e.feedin_uper_kwh = sqlite3_column_int64(st, 5);
+		e.floor_uper_kwh = sqlite3_column_int64(st, 6);
+		e.sold_wh = (uint64_t)sqlite3_column_int64(st, 7);
+		e.limit_w = sqlite3_column_int64(st, 8);
+		e.ok = sqlite3_column_int(st, 9);
+		if (sqlite3_column_type(st, 10) == SQLITE_INTEGER) {
+			e.have_fc = 1;
+			e.forecast_wh = (uint64_t)sqlite3_column_int64(st, 10);
+		}
+		if (!row_ok(&e)) {
+			bad++;
+			continue;
+		}
+		rows[n++] = e;
+	}
+	sqlite3_finalize(st);
+	if (bad > 0)
+		log_warnx("curtailment: %u record(s) of limited intervals out of bounds in the "
+		          "database: not shown",
+		          bad);
+	/* oldest first into the ring */
+	for (size_t k = n; k-- > 0;) {
+		struct actl_event *e = &c->ev[(c->head + c->nev) % ACTL_EVENTS];
+		*e = rows[k];
+		c->nev++;
+		if (e->span_ms != 0) {
+			/* the agent stopped without lifting (killed, crashed): the
+			 * inverter's revert timeout lifted the limit by the
+			 * interval's end (plus CTL_MARGIN_S) */
+			int64_t end = agentd_iv_start_s(a, e->iv + 1) * 1000;
+			if (end > now)
+				end = now;
+			if (end > e->span_ms)
+				e->limited_ms += end - e->span_ms;
+			e->to_ms = end > e->span_ms ? end : e->span_ms;
+			e->span_ms = 0;
+			ev_save(a, e);
+		}
+	}
+	if (n > 0)
+		log_info("curtailment: %zu limited interval(s) on record", n);
+	return PW_OK;
+}
+
 void
 actl_destroy(struct actl **cp)
 {
@@ -86,13 +234,16 @@ ev_last(struct actl *c)
 	return c->nev == 0 ? NULL : &c->ev[(c->head + c->nev - 1) % ACTL_EVENTS];
 }
 
+/* The event of interval iv: the last one, or a new one (*fresh 1). */
 static struct actl_event *
-ev_open(struct actl *c, uint64_t iv)
+ev_open(struct actl *c, uint64_t iv, int *fresh)
 {
 	struct actl_event *e = ev_last(c);
 
+	*fresh = 0;
 	if (e != NULL && e->iv == iv)
 		return e;
+	*fresh = 1;
 	if (c->nev == ACTL_EVENTS) {
 		c->head = (c->head + 1) % ACTL_EVENTS;
 		c->nev--;
@@ -107,11 +258,16 @@ ev_open(struct actl *c, uint64_t iv)
 }
 
 static void
-ev_close(struct actl *c, int64_t now)
+ev_close(struct agentd *a, int64_t now)
 {
-	struct actl_event *e = ev_last(c);
-	if (e != NULL && e->to_ms == 0)
-		e->to_ms = now;
+	struct actl_event *e = ev_last(a->ctl);
+	if (e == NULL || e->span_ms == 0)
+		return;
+	if (now > e->span_ms)
+		e->limited_ms += now - e->span_ms;
+	e->to_ms = now > e->span_ms ? now : e->span_ms;
+	e->span_ms = 0;
+	ev_save(a, e);
 }
 
 static void
@@ -196,7 +352,7 @@ actl_tick(struct agentd *a, int64_t now)
 		if (c->limiting && c->sent_iv != iv &&
 		    now - agentd_iv_start_s(a, iv) * 1000 >= ACTL_HB_WAIT_MS) {
 			memset(&cmd, 0, sizeof(cmd));
-			ev_close(c, now);
+			ev_close(a, now);
 			log_info("curtailment: the feed-in tariff of the new interval is not known"
 			         " yet: lifting the export limit");
 			ask(a, &cmd, iv, now);
@@ -216,7 +372,7 @@ actl_tick(struct agentd *a, int64_t now)
 		/* without the load a limit could make the household import: none */
 		if (c->limiting) {
 			memset(&cmd, 0, sizeof(cmd));
-			ev_close(c, now);
+			ev_close(a, now);
 			log_warnx("curtailment: the household's load is unknown (no PV or grid "
 			          "power): lifting the export limit");
 			ask(a, &cmd, iv, now);
@@ -231,7 +387,7 @@ actl_tick(struct agentd *a, int64_t now)
 			pw_fmt_price(feedin, fs, sizeof(fs));
 			pw_fmt_price(in.floor_uper_kwh, fl, sizeof(fl));
 			memset(&cmd, 0, sizeof(cmd));
-			ev_close(c, now);
+			ev_close(a, now);
 			log_info(
 			    "curtailment: feed-in %s is not below the floor %s: lifting the export"
 			    " limit",
@@ -250,10 +406,14 @@ actl_tick(struct agentd *a, int64_t now)
 	if (!c->limiting || c->sent_iv != iv) {
 		char fs[PW_FMT_LEN], fl[PW_FMT_LEN], ivs[PW_FMT_LEN];
 		struct actl_event *e;
+		int fresh;
 		if (c->limiting)
-			ev_close(c, now);
-		e = ev_open(c, iv);
-		e->from_ms = now;
+			ev_close(a, now);
+		e = ev_open(c, iv, &fresh);
+		if (fresh)
+			e->from_ms = now;
+		if (e->span_ms == 0)
+			e->span_ms = now; /* limited (again) from now */
 		e->feedin_uper_kwh = feedin;
 		e->floor_uper_kwh = in.floor_uper_kwh;
 		e->sold_wh = in.sold_wh;
@@ -269,9 +429,16 @@ actl_tick(struct agentd *a, int64_t now)
 		                                 : "the signed price outlook, final for it");
 	}
 	{
-		struct actl_event *e = ev_open(c, iv);
+		int fresh;
+		struct actl_event *e = ev_open(c, iv, &fresh);
+		const struct fc_note *fn = &a->fc_notes[iv % FC_NOTES];
 		e->limit_w = d.limit_w;
 		e->sold_wh = in.sold_wh;
+		if (fn->set && fn->interval == iv) {
+			e->have_fc = 1;
+			e->forecast_wh = fn->forecast_wh;
+		}
+		ev_save(a, e);
 	}
 	c->limiting = 1;
 	ask(a, &cmd, iv, now);
@@ -295,7 +462,7 @@ actl_stop(struct agentd *a)
 	if (c == NULL || !a->cfg.control || a->dp == NULL || !c->limiting)
 		return;
 	memset(&cmd, 0, sizeof(cmd));
-	ev_close(c, agentd_now_ms(a));
+	ev_close(a, agentd_now_ms(a));
 	log_info("curtailment: stopping: lifting the export limit");
 	ask(a, &cmd, c->sent_iv, agentd_now_ms(a));
 	/* wait for the device thread's answer (a round's polls, then the read,
@@ -331,8 +498,10 @@ actl_on_result(struct agentd *a, const struct ctl_result *r, int64_t now)
 	c->failed = r->rc != PW_OK;
 	if (c->failed) {
 		struct actl_event *e = ev_last(c);
-		if (r->limit && e != NULL && e->to_ms == 0)
+		if (r->limit && e != NULL && e->span_ms != 0 && e->ok) {
 			e->ok = 0;
+			ev_save(a, e);
+		}
 		/* said once per episode (astatus logs the problem too) */
 		if (!was_failed)
 			log_warnx("curtailment: %s the export limit failed: %s (%s)",
@@ -362,10 +531,11 @@ actl_problems(struct agentd *a, unsigned *active)
 	snprintf(a->st_msg[ASTATUS_CONTROL_FAILED], sizeof(a->st_msg[0]),
 	         "%s the inverter's export limit failed: %s.", c->res.limit ? "Writing" : "Lifting",
 	         c->res.detail);
-	snprintf(a->st_action[ASTATUS_CONTROL_FAILED], sizeof(a->st_action[0]),
-	         "The agent tries again every few seconds; a limit it wrote lifts itself after its"
-	         " revert timeout. Check that the inverter accepts SunSpec model 123 writes over"
-	         " Modbus (some need it enabled), or set [device] control = off.");
+	snprintf(
+	    a->st_action[ASTATUS_CONTROL_FAILED], sizeof(a->st_action[0]),
+	    "The agent tries again every few seconds; a limit it wrote lifts itself after its"
+	    " revert timeout. Check that the inverter accepts SunSpec model 123 (or 704) writes"
+	    " over Modbus (some need it enabled), or set [device] control = off.");
 }
 
 void
@@ -381,7 +551,7 @@ actl_metrics(struct agentd *a, FILE *out)
 	        "# TYPE peerwatt_agent_curtailment_limiting gauge\n"
 	        "peerwatt_agent_curtailment_limiting %d\n"
 	        "peerwatt_agent_curtailment_intervals_total %lu\n",
-	        c->limiting && last != NULL && last->to_ms == 0, c->n_limited);
+	        c->limiting && last != NULL && last->span_ms != 0, c->n_limited);
 }
 
 /* "HH:MM-HH:MM" of an event, on the devices' clock. */
@@ -406,15 +576,13 @@ ev_text(struct agentd *a, const struct actl_event *e, char *buf, size_t cap)
 static int64_t
 ev_saved(struct agentd *a, const struct actl_event *e, int64_t now, int64_t *not_wh, int *known)
 {
-	const struct fc_note *fn = &a->fc_notes[e->iv % FC_NOTES];
-	int64_t to = e->to_ms != 0 ? e->to_ms : now;
+	int64_t part = e->limited_ms + (e->span_ms != 0 && now > e->span_ms ? now - e->span_ms : 0);
 
 	*known = 0;
 	*not_wh = 0;
-	if (!fn->set || fn->interval != e->iv || to <= e->from_ms)
+	if (!e->have_fc || part <= 0)
 		return 0;
-	*not_wh = ctl_not_exported_wh(fn->forecast_wh, e->sold_wh, to - e->from_ms,
-	                              agentd_interval_ms(a));
+	*not_wh = ctl_not_exported_wh(e->forecast_wh, e->sold_wh, part, agentd_interval_ms(a));
 	if (*not_wh < 0) {
 		*not_wh = 0;
 		return 0;
@@ -432,15 +600,15 @@ ev_json(struct agentd *a, const struct actl_event *e, int64_t now)
 	int64_t saved = ev_saved(a, e, now, &not_wh, &known);
 
 	ev_text(a, e, text, sizeof(text));
-	return json_pack("{s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:b, s:s, s:o, s:o, s:b}", "interval",
-	                 (json_int_t)e->iv, "from", (json_int_t)(e->from_ms / 1000), "to",
-	                 e->to_ms != 0 ? json_integer((json_int_t)(e->to_ms / 1000)) : json_null(),
-	                 "feed_in_uper_kwh", (json_int_t)e->feedin_uper_kwh, "floor_uper_kwh",
-	                 (json_int_t)e->floor_uper_kwh, "sold_wh", (json_int_t)e->sold_wh,
-	                 "limit_w", (json_int_t)e->limit_w, "ok", e->ok, "text", text,
-	                 "not_exported_wh", known ? json_integer((json_int_t)not_wh) : json_null(),
-	                 "saved_u", known ? json_integer((json_int_t)saved) : json_null(),
-	                 "estimate", 1);
+	return json_pack(
+	    "{s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:b, s:s, s:o, s:o, s:b}", "interval",
+	    (json_int_t)e->iv, "from", (json_int_t)(e->from_ms / 1000), "to",
+	    e->span_ms == 0 ? json_integer((json_int_t)(e->to_ms / 1000)) : json_null(),
+	    "feed_in_uper_kwh", (json_int_t)e->feedin_uper_kwh, "floor_uper_kwh",
+	    (json_int_t)e->floor_uper_kwh, "sold_wh", (json_int_t)e->sold_wh, "limit_w",
+	    (json_int_t)e->limit_w, "ok", e->ok, "text", text, "not_exported_wh",
+	    known ? json_integer((json_int_t)not_wh) : json_null(), "saved_u",
+	    known ? json_integer((json_int_t)saved) : json_null(), "estimate", 1);
 }
 
 json_t *
@@ -458,7 +626,7 @@ actl_json(struct agentd *a, int64_t now)
 		    evs, ev_json(a, &c->ev[(c->head + c->nev - 1 - k) % ACTL_EVENTS], now));
 	last = ev_last(c);
 	return json_pack("{s:b, s:b, s:o, s:s, s:o, s:I}", "enabled", a->cfg.control, "limiting",
-	                 c->limiting && last != NULL && last->to_ms == 0, "limit_w",
+	                 c->limiting && last != NULL && last->span_ms != 0, "limit_w",
 	                 c->limiting && last != NULL ? json_integer((json_int_t)last->limit_w)
 	                                             : json_null(),
 	                 "why", c->limiting ? c->why : "", "events", evs, "floor_uper_kwh",

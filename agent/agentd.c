@@ -343,7 +343,8 @@ setup(struct agentd *a)
 	(void)sqlite3_exec(outbox_db(a->ob), "PRAGMA cache_size=-512", NULL, NULL, NULL);
 	if ((rc = aledger_open(&a->led, outbox_db(a->ob))) != PW_OK ||
 	    (rc = adispute_open(a)) != PW_OK || (rc = awitness_open(a)) != PW_OK ||
-	    (rc = actl_new(&a->ctl)) != PW_OK || (rc = abat_new(&a->bat)) != PW_OK) {
+	    (rc = actl_new(&a->ctl)) != PW_OK || (rc = actl_open(a, now)) != PW_OK ||
+	    (rc = abat_new(&a->bat)) != PW_OK) {
 		log_error("%s: %s", a->cfg.db, pw_strerror(rc));
 		return EX_UNAVAILABLE;
 	}

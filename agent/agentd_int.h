@@ -611,6 +611,10 @@ void adash_start(struct agentd *a);
 /* Export curtailment (docs/agent-energy.md "Curtailment"); nothing is written
  * unless [device] control = on.  Caller owns *out (actl_destroy). */
 pw_err actl_new(struct actl **out) __attribute__((warn_unused_result));
+/* The table of limited intervals (created when missing) and the last
+ * ACTL_EVENTS of them read back; one left open by an agent that did not
+ * lift its limit is closed at its interval's end (or now). */
+pw_err actl_open(struct agentd *a, int64_t now) __attribute__((warn_unused_result));
 void actl_destroy(struct actl **cp);
 /* Every trading turn: decide the current interval's limit, ask the device
  * thread to write it, lift it when the reason is gone. */

@@ -18,8 +18,9 @@
 #   negative again: on limits again; killed with SIGKILL while limiting,
 #   the simulator's inverter lifts the limit by itself when the revert
 #   timeout runs out (its registers polled with probe --json, no fixed
-#   sleeps); restarted, it limits again, and a graceful stop (SIGTERM)
-#   lifts the limit at once;
+#   sleeps); restarted, it limits again, the intervals it limited before
+#   the kill still listed (table curtailments), ended, with their estimated
+#   saving; a graceful stop (SIGTERM) lifts the limit at once;
 #   off never writes: its simulator never saw a limit, its log says nothing
 #   of curtailment;
 #   bad's read-back differs: the control_failed problem on the dashboard
@@ -190,6 +191,11 @@ WAIT_SECONDS=40 wait_for more_writes
 check "negative again: on limits again" more_writes
 WAIT_SECONDS=40 wait_for more_writes der "$der_before"
 check "... and der" more_writes der "$der_before"
+# the limited intervals on record before the kill (newest limiting now)
+curtailed() { curl -s -m 5 "http://127.0.0.1:${DASH[on]}/api/statements" | python3 -c '
+import json, sys
+print(" ".join(str(e["interval"]) for e in json.load(sys.stdin)["curtailed"]))'; }
+ivs_before=$(curtailed)
 kill -KILL "${APID[on]}" "${APID[der]}"
 wait "${APID[on]}" "${APID[der]}" 2>/dev/null
 check "right after SIGKILL the simulator's inverter is still limited" limit_is on true
@@ -209,12 +215,31 @@ check "... the DER takes its reversion (100 %, disabled) when WMaxLimPctRvrtTms 
 check "... as its simulator says" grep -q "revert timeout ran out: limit lifted" "${SIMERR[der]}"
 
 # --- a graceful stop lifts the limit at once -------------------------------------------
+# (a record out of bounds in the database is left out at the restart, said so)
+sqlite3 "$T/on.db" "INSERT INTO curtailments VALUES(7, -5, 0, 0, 0, 0, 0, 0, 0, 9, NULL)"
 before=$(count "written and read back" "$T/on.log")
 "$AGENT" -c "$T/on.conf" >>"$T/on.log" 2>&1 &
 APID[on]=$!
 PW_PIDS+=($!)
 WAIT_SECONDS=40 wait_for more_writes
 check "restarted, on limits again" more_writes
+# the record of limited intervals survives the restart (table curtailments)
+kept() {
+	curl -s -m 5 "http://127.0.0.1:${DASH[on]}/api/statements" | python3 -c '
+import json, sys
+ev = {e["interval"]: e for e in json.load(sys.stdin)["curtailed"]}
+before = [int(x) for x in sys.argv[1].split()]
+# every interval limited before the kill is listed again, each ended (the
+# one limited at the kill at the latest at its interval'"'"'s end), and
+# those with a forecast still have their estimated saving
+sys.exit(0 if before and all(i in ev and ev[i]["to"] is not None for i in before)
+         and any(ev[i]["saved_u"] is not None for i in before) else 1)' "$ivs_before"
+}
+check "the limited intervals before the kill are still listed after the restart ($ivs_before)" kept
+check "a record out of bounds in the database is not shown" bash -c "! grep -qw 7 <<<'$(curtailed)'"
+check "... and logged" grep -q "curtailment: 1 record(s) of limited intervals out of bounds" "$T/on.log"
+check "... from the agent's database" test \
+	"$(sqlite3 "$T/on.db" 'SELECT count(*) FROM curtailments WHERE span_ms = 0')" -ge "$(wc -w <<<"$ivs_before")"
 lifted=$(count "sim: export limit lifted" "${SIMERR[on]}")
 lifted_log=$(count "export limit lifted" "$T/on.log")
 stop_pid "${APID[on]}"

@@ -244,6 +244,48 @@ or_na(const char *s)
 	return s[0] ? s : "n/a";
 }
 
+/* The controls line of a single read: whether [device] control = on can
+ * limit this device's export, and the limit it holds. */
+static void
+print_controls(struct dev *d)
+{
+	struct ctl_state st;
+	double pct;
+
+	if (dev_sunspec(d) == NULL) {
+		printf(
+		    "controls    export limit: none (register-map templates write no controls)\n");
+		return;
+	}
+	if (dev_control_state(d, &st) != PW_OK) {
+		printf(
+		    "controls    export limit: none (no SunSpec model 123 or 704): [device] control"
+		    " = on cannot limit this device\n");
+		return;
+	}
+	if (!st.ena) {
+		printf("controls    export limit: model %u, not limited", st.model);
+		if (st.has_wmax)
+			printf(" (WMax %lld W)", (long long)st.wmax_w);
+		printf("\n");
+		return;
+	}
+	pct = st.pct_raw;
+	for (int k = st.pct_sf; k > 0; k--)
+		pct *= 10;
+	for (int k = st.pct_sf; k < 0; k++)
+		pct /= 10;
+	printf("controls    export limit: model %u, limited to %.2f %%", st.model, pct);
+	if (st.has_wmax)
+		printf(" of WMax %lld W (%.0f W)", (long long)st.wmax_w,
+		       (double)st.wmax_w * pct / 100.0);
+	if (st.has_revert_left)
+		printf(", lifted by the device in %u s", st.revert_left_s);
+	else if (st.revert_s > 0)
+		printf(", revert timeout %u s", st.revert_s);
+	printf("\n");
+}
+
 static void
 print_table(const struct dev *d, const struct dev_reading *r)
 {
@@ -590,6 +632,8 @@ probe_run(const struct probe_opts *o)
 			json_decref(j);
 		} else {
 			print_table(d, &r);
+			if (o->count == 1)
+				print_controls(d);
 		}
 	}
 	if (o->count > 1)

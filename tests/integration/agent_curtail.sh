@@ -200,6 +200,12 @@ kill -KILL "${APID[on]}" "${APID[der]}"
 wait "${APID[on]}" "${APID[der]}" 2>/dev/null
 check "right after SIGKILL the simulator's inverter is still limited" limit_is on true
 check "... and the DER" limit_is der true
+"$AGENT" probe --timeout 1000 "tcp://127.0.0.1:${SIMPORT[der]}" >"$T/der.probe" 2>&1
+check "... probe's table says so: model 704, the limit, when the DER lifts it" \
+	grep -qE "^controls    export limit: model 704, limited to [0-9.]+ % of WMax 5000 W \([0-9]+ W\), lifted by the device in [0-9]+ s$" "$T/der.probe"
+"$AGENT" probe --timeout 1000 "tcp://127.0.0.1:${SIMPORT[off]}" >"$T/off.probe" 2>&1
+check "... and of off's inverter: model 123, not limited" \
+	grep -q "^controls    export limit: model 123, not limited (WMax 5000 W)$" "$T/off.probe"
 WAIT_SECONDS=40 wait_for limit_is on false
 check "... and lifts the limit by itself when the revert timeout runs out" limit_is on false
 check "... as the simulator says" grep -q "revert timeout ran out: limit lifted" "${SIMERR[on]}"

@@ -88,6 +88,8 @@ start_sim "${HOUSE[@]}" --template sdm630 --template-dir "$TD"
 check "probe --scan text marks the match" grep -qE '^sdm630 +unit 1 +MATCH' "$PW_TMP/scan.txt"
 "$AGENT" probe --template sdm630 --template-dir "$TD" "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/t.txt" 2>&1
 check "probe table names the template" grep -q "meter       sdm630: power .* W, export [0-9]* Wh, import [0-9]* Wh, serial 10000001" "$PW_TMP/t.txt"
+check "... and says it cannot limit the export of a template device" \
+	grep -q "^controls    export limit: none (register-map templates write no controls)" "$PW_TMP/t.txt"
 # a template that does not fit the device: nothing invented, exit 69
 "$AGENT" probe --json --template huawei-sun2000 --template-dir "$TD" --timeout 500 "tcp://127.0.0.1:$SIM_PORT" >"$PW_TMP/wrong.json" 2>"$PW_TMP/wrong.err"
 rc=$?

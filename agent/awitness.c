@@ -16,6 +16,7 @@ struct awitness {
 	uint64_t size;
 	uint8_t (*keys)[PW_PK_LEN];
 	unsigned n;
+	int heard; /* a cosignature of a held checkpoint came since the start */
 };
 
 pw_err
@@ -128,6 +129,7 @@ awitness_on_cosign(struct agentd *a, const uint8_t *frame, size_t len, const str
 		adispute_cosign_fork(a, frame, len, c, now);
 		return;
 	}
+	w->heard = 1;
 	/* counted once the checkpoint is trusted: the largest trusted one
 	 * with a cosignature is the one shown */
 	if (aledger_latest_checkpoint(a->led, &trusted) != PW_OK ||
@@ -166,7 +168,14 @@ awitness_json(const struct agentd *a)
 	char text[128];
 
 	awitness_counts(a, &size, &n);
-	if (n == 0)
+	if (n == 0 && (a->wit == NULL || !a->wit->heard))
+		/* nothing heard since the start (the exchange publishes the
+		 * cosignatures of a checkpoint as they come): unknown, which is
+		 * not "none" */
+		snprintf(text, sizeof(text),
+		         "witnesses not known yet (none heard of since the agent"
+		         " started)");
+	else if (n == 0)
 		snprintf(text, sizeof(text), "log not witnessed by any neighbour yet");
 	else
 		snprintf(text, sizeof(text), "log witnessed by %u neighbour%s (up to entry %llu)",

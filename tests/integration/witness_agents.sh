@@ -60,6 +60,13 @@ CONF
 done
 
 q() { sqlite3 "$1" "$2" 2>/dev/null || echo 0; }
+# at start nothing is known of the neighbours' cosignatures: the dashboard
+# says so, not "not witnessed" (unless a COSIGNED message came already)
+wtext() { curl -sf -m 5 "http://127.0.0.1:${DASH[$1]}/api/state" | jq -er '.witnesses.text'; }
+WAIT_SECONDS=30 wait_for wtext h2 >/dev/null
+txt=$(wtext h2)
+check "at start: the witnesses are not known yet, not none ($txt)" \
+	grep -qE "^(witnesses not known yet \(none heard of since the agent started\)|log witnessed by)" <<<"$txt"
 # a checkpoint cosigned by both agents, logged
 both_cosigned() {
 	[ "$(q "$T/exchange.db" "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM cosigns GROUP BY tree_size)")" -ge 2 ]

@@ -19,6 +19,98 @@ struct awitness {
 	int heard; /* a cosignature of a held checkpoint came since the start */
 };
 
+static int
+key_cmp(const void *x, const void *y)
+{
+	return memcmp(x, y, PW_PK_LEN);
+}
+
+/* Whether checkpoint `size` is one this household holds and trusts (the
+ * largest trusted one with a cosignature is the one counted). */
+static int
+trusted(struct agentd *a, uint64_t size)
+{
+	struct pw_checkpoint cp;
+	return aledger_latest_checkpoint(a->led, &cp) == PW_OK && cp.tree_size >= size &&
+	       aledger_prev_checkpoint(a->led, size + 1, &cp) == PW_OK && cp.tree_size == size;
+}
+
+/* The witnesses counted before a restart (table witnesses: the keys of
+ * the largest counted checkpoint), each row checked, the checkpoint
+ * still trusted. */
+static pw_err
+load_witnesses(struct agentd *a)
+{
+	struct awitness *w = a->wit;
+	sqlite3 *db = agentd_db(a);
+	sqlite3_stmt *st;
+	sqlite3_int64 size = 0;
+	unsigned bad = 0;
+
+	if (sqlite3_exec(db,
+	                 "CREATE TABLE IF NOT EXISTS witnesses(tree_size INTEGER NOT NULL,"
+	                 " pk BLOB NOT NULL, PRIMARY KEY(tree_size, pk))",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT max(tree_size) FROM witnesses", -1, &st, NULL) !=
+	        SQLITE_OK) {
+		log_warnx("witness: %s", sqlite3_errmsg(db));
+		return PW_ERR_DB;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		size = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (size <= 0 || !trusted(a, (uint64_t)size))
+		return PW_OK;
+	if (sqlite3_prepare_v2(db, "SELECT pk FROM witnesses WHERE tree_size = ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return PW_ERR_DB;
+	sqlite3_bind_int64(st, 1, size);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const void *pk = sqlite3_column_blob(st, 0);
+		if (pk == NULL || sqlite3_column_bytes(st, 0) != PW_PK_LEN ||
+		    w->n >= AWITNESS_MAX) {
+			bad++;
+			continue;
+		}
+		memcpy(w->keys[w->n++], pk, PW_PK_LEN);
+	}
+	sqlite3_finalize(st);
+	if (bad > 0)
+		log_warnx("witness: %u stored witness(es) out of bounds, not counted", bad);
+	if (w->n == 0)
+		return PW_OK;
+	qsort(w->keys, w->n, sizeof(*w->keys), key_cmp);
+	w->size = (uint64_t)size;
+	w->heard = 1;
+	log_info("witness: the checkpoint of tree size %llu witnessed by %u neighbour(s), as "
+	         "counted before the restart",
+	         (unsigned long long)w->size, w->n);
+	return PW_OK;
+}
+
+/* Keep a counted witness (a new size first drops the smaller ones'). */
+static void
+store_witness(struct agentd *a, uint64_t size, const uint8_t pk[PW_PK_LEN], int new_size)
+{
+	sqlite3 *db = agentd_db(a);
+	sqlite3_stmt *st;
+
+	if (new_size && sqlite3_prepare_v2(db, "DELETE FROM witnesses WHERE tree_size < ?1", -1,
+	                                   &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, agentd_i64(size));
+		(void)sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO witnesses(tree_size, pk) VALUES(?1, ?2)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, agentd_i64(size));
+	sqlite3_bind_blob(st, 2, pk, PW_PK_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("witness: cannot keep a witness: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+}
+
 pw_err
 awitness_open(struct agentd *a)
 {
@@ -31,7 +123,7 @@ awitness_open(struct agentd *a)
 		return PW_ERR_NOMEM;
 	}
 	a->wit = w;
-	return PW_OK;
+	return load_witnesses(a);
 }
 
 void
@@ -96,12 +188,6 @@ awitness_tick(struct agentd *a, int64_t now)
 	         (unsigned long long)cp.tree_size, (unsigned long long)cp.interval);
 }
 
-static int
-key_cmp(const void *x, const void *y)
-{
-	return memcmp(x, y, PW_PK_LEN);
-}
-
 void
 awitness_on_cosign(struct agentd *a, const uint8_t *frame, size_t len, const struct pw_msg *m,
                    int64_t now)
@@ -109,8 +195,8 @@ awitness_on_cosign(struct agentd *a, const uint8_t *frame, size_t len, const str
 	struct awitness *w = a->wit;
 	const struct pw_cosign *c = &m->u.cosign;
 	uint8_t root[PW_HASH_LEN];
-	struct pw_checkpoint trusted;
 	char who[17];
+	int new_size = 0;
 
 	if (w == NULL || c->tree_size > (uint64_t)INT64_MAX)
 		return;
@@ -132,23 +218,21 @@ awitness_on_cosign(struct agentd *a, const uint8_t *frame, size_t len, const str
 	w->heard = 1;
 	/* counted once the checkpoint is trusted: the largest trusted one
 	 * with a cosignature is the one shown */
-	if (aledger_latest_checkpoint(a->led, &trusted) != PW_OK ||
-	    trusted.tree_size < c->tree_size)
-		return;
-	if (aledger_prev_checkpoint(a->led, c->tree_size + 1, &trusted) != PW_OK ||
-	    trusted.tree_size != c->tree_size)
-		return; /* held but not trusted (yet) */
+	if (!trusted(a, c->tree_size))
+		return; /* not held, or held but not trusted (yet) */
 	if (c->tree_size < w->size)
 		return;
 	if (c->tree_size > w->size) {
 		w->size = c->tree_size;
 		w->n = 0;
+		new_size = 1;
 	}
 	if (w->n >= AWITNESS_MAX ||
 	    bsearch(m->author, w->keys, w->n, sizeof(*w->keys), key_cmp) != NULL)
 		return;
 	memcpy(w->keys[w->n++], m->author, PW_PK_LEN);
 	qsort(w->keys, w->n, sizeof(*w->keys), key_cmp);
+	store_witness(a, c->tree_size, m->author, new_size);
 	if (a->dash != NULL)
 		(void)dash_notify(a->dash, DASH_DOC_STATE);
 }

@@ -40,6 +40,17 @@ wait_port() {
 	done
 }
 
+# jq -e that fails on empty input: jq 1.6 exits 0 when it reads nothing, so
+# `curl ... | jq -e COND` would pass with the server down.  Exported, so
+# that `bash -c "... | jq_e ..."` checks have it too.
+jq_e() {
+	local in
+	in=$(cat)
+	[ -n "$in" ] || return 1
+	printf '%s\n' "$in" | jq -e "$@"
+}
+export -f jq_e
+
 # Polls up to WAIT_SECONDS (20) times 20 tries; each try's own time comes
 # on top, which gives slow checks slack, but never for longer than three
 # times WAIT_SECONDS of wall-clock time: under a heavy load a condition that

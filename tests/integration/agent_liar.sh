@@ -80,8 +80,8 @@ done_scenario() {
 }
 q() { sqlite3 "$DB" "$1" 2>/dev/null; }
 state() { curl -sf -m 10 "http://127.0.0.1:$DASH/api/state"; }
-has_problem() { state | jq -e --arg c "$1" 'any(.problems[]; .code == $c)' >/dev/null; }
-says() { state | jq -e --arg c "$1" --arg re "$2" \
+has_problem() { state | jq_e --arg c "$1" 'any(.problems[]; .code == $c)' >/dev/null; }
+says() { state | jq_e --arg c "$1" --arg re "$2" \
 	'any(.problems[]; .code == $c and (.message | test($re)))' >/dev/null; }
 lie() { sed -n "s/^lie $1 \([0-9]*\)$/\1/p" "$FOUT" | head -1; }
 # the statement of an interval after N: the honest frames still count
@@ -104,7 +104,7 @@ check "honest: trades of the even intervals accepted" test "$(q "select count(*)
 check "honest: every checkpoint trusted" test "$(q "select count(*) from checkpoints
 	where consistent != 1 and tree_size < (select max(tree_size) from checkpoints)")" = 0
 check "honest: no problem in /api/state" bash -c "curl -sf -m 10 http://127.0.0.1:$DASH/api/state |
-	jq -e '.problems | length == 0' >/dev/null"
+	jq_e '.problems | length == 0' >/dev/null"
 check "honest: nothing refused" test "$(q "select count(*) from disputes")" = 0
 check "honest: no alarm in the log" bash -c "! grep -E 'EXCHANGE|LOG FORK|MISMATCH' '$LOG'"
 check "honest: fee_min/fee_max loaded with a warning that they are obsolete" \
@@ -191,7 +191,7 @@ check "money: neither statement is in the balance" \
 	test "$(q "select count(*) from statements where interval in (${NB:-0}, ${NN:-0})
 		or net_u < -90000000 or bought_wh = 5000")" = 0
 check "money: the today totals hold no invented money" bash -c \
-	"curl -sf -m 10 http://127.0.0.1:$DASH/api/today | jq -e '.all_time.paid_u < 1000000' >/dev/null"
+	"curl -sf -m 10 http://127.0.0.1:$DASH/api/today | jq_e '.all_time.paid_u < 1000000' >/dev/null"
 check "money: both kept as evidence" evidence_has "type = 19 and interval in (${NB:-0}, ${NN:-0})"
 check "money: other statements accepted" \
 	test "$(q "select count(*) from statements")" -ge 1
@@ -357,7 +357,7 @@ check "retariff: ... and those before it" \
 	test "$(q "select count(*) from statements where interval < ${C:-0}")" -ge 1
 check "retariff: nothing refused" test "$(q "select count(*) from disputes")" = 0
 check "retariff: the changed tariff is named (market_mismatch), no lie alarm" bash -c \
-	"curl -sf -m 10 http://127.0.0.1:$DASH/api/state | jq -e '[.problems[].code] |
+	"curl -sf -m 10 http://127.0.0.1:$DASH/api/state | jq_e '[.problems[].code] |
 	 (index(\"market_mismatch\") != null) and (map(select(. == \"exchange_lied\" or
 	 . == \"statement_mismatch\")) | length == 0)' >/dev/null"
 # a restart after the change: the statement of an interval under the new

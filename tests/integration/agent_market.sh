@@ -142,12 +142,12 @@ check "inclusion proofs of own statements verify" \
 # Wh), a sale none
 api() { curl -sf "http://127.0.0.1:$DASH/api/$1"; }
 traded_order_listed() {
-	api orders | jq -e '[.orders[] | select(.side == "buy" and
+	api orders | jq_e '[.orders[] | select(.side == "buy" and
 		(.status == "filled" or .status == "partial"))] | length >= 1' >/dev/null
 }
 WAIT_SECONDS=60 wait_for traded_order_listed
 statement_badge() {
-	api statements | jq -e '[.statements[] | select(.verified == true and
+	api statements | jq_e '[.statements[] | select(.verified == true and
 		(.log_index | type) == "number")] | length >= 1' >/dev/null
 }
 check "dashboard: statements carry their verified log index" statement_badge

@@ -122,7 +122,7 @@ check "an outlook taken at start: one rule" grep -q "price outlook .*: 1 rule(s)
 WAIT_SECONDS=30 wait_for grep -q "price outlook published: 1 rule" "$T/b1.log"
 check "PUB MARKET subscribed and taken" grep -q "price outlook published: 1 rule" "$T/b1.log"
 check "outlook on the dashboard: current, fixed tariffs, no cheapest or dearest" bash -c \
-	"curl -sf -m 10 http://127.0.0.1:${DASH[b1]}/api/outlook | jq -e '.state == \"current\" and
+	"curl -sf -m 10 http://127.0.0.1:${DASH[b1]}/api/outlook | jq_e '.state == \"current\" and
 	 .rules == 1 and (.intervals | length) > 10 and
 	 (.intervals | all(.feedin_uper_kwh == 80000 and .retail_uper_kwh == 300000)) and
 	 .cheapest == null and .dearest == null and (.message | test(\"stay the same\"))' >/dev/null"
@@ -141,7 +141,7 @@ M=$(sqlite3 "$T/exchange.db" 'SELECT max(idx) FROM log WHERE type = 24')
 E=$((16#$(sqlite3 "$T/exchange.db" "SELECT hex(substr(frame, 43, 8)) FROM log WHERE idx = $M")))
 echo "# the new tariffs govern intervals from $E on"
 two_rules() {
-	api b1 outlook | jq -e --argjson e "$E" '.rules == 2 and
+	api b1 outlook | jq_e --argjson e "$E" '.rules == 2 and
 	 (.intervals | map(select(.interval >= $e)) | length) > 0' >/dev/null
 }
 WAIT_SECONDS=30 wait_for two_rules
@@ -150,7 +150,7 @@ check "the change reaches the outlook (PUB MARKET): two rules" two_rules
 WAIT_SECONDS=30 wait_for grep -q "price outlook: 2 rule(s)" "$T/s1.log"
 check "  logged with the tariffs" grep -q "price outlook: 2 rule(s)" "$T/s1.log"
 check "outlook: -0.02/0.25 from $E on, 0.08/0.30 before, cheapest from $E, dearest before" bash -c \
-	"curl -sf -m 10 http://127.0.0.1:${DASH[b1]}/api/outlook | jq -e --argjson e $E '
+	"curl -sf -m 10 http://127.0.0.1:${DASH[b1]}/api/outlook | jq_e --argjson e $E '
 	 (.intervals | map(select(.interval >= \$e)) | all(.feedin_uper_kwh == -20000 and
 	   .retail_uper_kwh == 250000)) and
 	 (.intervals | map(select(.interval < \$e)) | all(.feedin_uper_kwh == 80000 and
@@ -187,7 +187,7 @@ check "orders placed" test "$(orders s1; orders b1)" != ""
 check "no order refused by the exchange but for a late delivery (none for its price)" refused_ok
 for n in s1 b1; do
 	check "the changed tariffs are no market_mismatch ($n: tariffs $([ $n = s1 ] && echo "left at 0" || echo "configured 0.08/0.30"))" bash -c \
-		"curl -sf -m 10 http://127.0.0.1:${DASH[$n]}/api/state | jq -e '[.problems[].code] |
+		"curl -sf -m 10 http://127.0.0.1:${DASH[$n]}/api/state | jq_e '[.problems[].code] |
 		 index(\"market_mismatch\") == null' >/dev/null"
 done
 WAIT_SECONDS=60 wait_for grep -q "market: retail tariff 25.00 ct/kWh now, as set by the exchange" "$T/b1.log"
@@ -196,7 +196,7 @@ check "the current tariffs followed when the change takes effect" \
 
 # --- the exchange gone: stale; back: asked again, current ---------------------
 stop_pid "$EXPID"
-stale() { api b1 outlook | jq -e '.state == "stale" and (.message | test("unreachable"))' >/dev/null; }
+stale() { api b1 outlook | jq_e '.state == "stale" and (.message | test("unreachable"))' >/dev/null; }
 WAIT_SECONDS=60 wait_for stale
 check "exchange stopped: the outlook is stale, said so" stale
 N0=$(grep -c "price outlook answer to QUERY SCHEDULE" "$T/b1.log")
@@ -211,7 +211,7 @@ printf 'from,retail_ct_kwh,feedin_ct_kwh\n%s,25,-2\n' "$(iso $((E * L)))" >"$T/t
 sed -i "s|^max_ahead_s = 15$|max_ahead_s = 15\ntariff_file = $T/tariffs.csv|" "$T/exchange.conf"
 start_exchange || not_ok "exchange restarts with a tariff file of the rules in force"
 current() {
-	api b1 outlook | jq -e '.state == "current" and (.intervals | length) > 0 and
+	api b1 outlook | jq_e '.state == "current" and (.intervals | length) > 0 and
 	 (.intervals | all(.feedin_uper_kwh == -20000 and .retail_uper_kwh == 250000))' >/dev/null
 }
 WAIT_SECONDS=60 wait_for current
@@ -234,7 +234,7 @@ WAIT_SECONDS=30 wait_for grep -q "schedule: 3 MARKET entries appended" "$T/excha
 check "the appended rows published on SIGHUP (3 MARKET entries)" \
 	grep -q "schedule: 3 MARKET entries appended" "$T/exchange.log"
 file_rules() {
-	api b1 outlook | jq -e --argjson f "$F" '.rules == 4 and
+	api b1 outlook | jq_e --argjson f "$F" '.rules == 4 and
 	 ([.intervals[] | select(.interval >= $f and .interval < $f + 4) |
 	   [.retail_uper_kwh, .feedin_uper_kwh]] | unique) == [[350000, 50000]] and
 	 ([.intervals[] | select(.interval >= $f + 4 and .interval < $f + 8) |

@@ -162,7 +162,7 @@ check "no proof failed, no fork" \
 	sh -c "! grep -E 'LOG FORK|EXCHANGE LIED|STATEMENT MISMATCH|INCLUSION PROOF FAILED|TWO DIFFERENT' '$T/h1.log'"
 
 statements_verified() {
-	curl -sf "http://127.0.0.1:$DASH/api/statements" | jq -e '(.statements | length) >= 4 and
+	curl -sf "http://127.0.0.1:$DASH/api/statements" | jq_e '(.statements | length) >= 4 and
 		all(.statements[]; .verified == true and (.log_index | type) == "number")' >/dev/null
 }
 check "dashboard: every statement carries its verified badge" statements_verified

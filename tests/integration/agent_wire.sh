@@ -77,7 +77,7 @@ sent_far=$(sed -n 's/.* bad \([0-9]*\) depth$/\1/p' "$T/fakepub.out")
 check "... logged once per 10 s, not once per frame ($(lines "$FAR") line(s), $sent_far sent)" \
 	test "$(($(lines "$FAR") * 10))" -le "${sent_far:-0}"
 check "the market document leaves it out" \
-	bash -c "curl -s -m 10 http://127.0.0.1:$DASH/api/market | jq -e '[.depth[] | select(.interval > 1000000000000)] | length == 0' >/dev/null"
+	bash -c "curl -s -m 10 http://127.0.0.1:$DASH/api/market | jq_e '[.depth[] | select(.interval > 1000000000000)] | length == 0' >/dev/null"
 check "the agent is still running" kill -0 "$APID"
 check "no sanitizer report" bash -c "! grep -q 'runtime error\|AddressSanitizer' '$T/h1.log'"
 finish

@@ -79,7 +79,7 @@ XPID=$!
 PW_PIDS+=($XPID)
 wait_port "$REQ" 60 || not_ok "the exchange starts on the rewritten log"
 
-forked() { curl -sf "http://127.0.0.1:$DASH/api/state" | jq -e 'any(.problems[]; .code == "log_fork")' >/dev/null; }
+forked() { curl -sf "http://127.0.0.1:$DASH/api/state" | jq_e 'any(.problems[]; .code == "log_fork")' >/dev/null; }
 WAIT_SECONDS=90 wait_for forked
 check "the agent raises log_fork: a checkpoint contradicts what it holds" forked
 check "... and logs LOG FORK" grep -q "LOG FORK" "$T/h1.log"

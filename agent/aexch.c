@@ -152,6 +152,12 @@ aexch_pump_queries(struct agentd *a, int64_t now)
 		send_query_key(a, fq.kind, fq.a, fq.b, fq.key, 1, now);
 		return;
 	}
+	/* the REGISTRY entries of the neighbours who cosigned (agent/awitness.c),
+	 * answered and proven like the fee's (the same table) */
+	if (awitness_next_query(a, &fq)) {
+		send_query_key(a, fq.kind, fq.a, fq.b, fq.key, 1, now);
+		return;
+	}
 	uint8_t rk;
 	uint64_t ra, rb;
 	if (aregistry_next_query(a, &cp, &rk, &ra, &rb)) { /* our registry entry */

@@ -396,10 +396,18 @@ afee_refused(struct agentd *a, uint16_t reason)
 	uint8_t kind = q->kind == PW_QUERY_MARKET_PROOF || q->kind == PW_QUERY_MARKET
 	                   ? PW_QUERY_MARKET
 	                   : PW_QUERY_REGISTRY;
-	log_error("EXCHANGE: it refused to show the %s entry in force for interval %llu at tree"
-	          " size %llu: %s",
-	          kind == PW_QUERY_MARKET ? "MARKET" : "REGISTRY", (unsigned long long)q->a,
-	          (unsigned long long)q->b, pw_reason_name(reason));
+	char hex[2 * PW_PK_LEN + 1];
+
+	pw_hex_encode(q->key, 8, hex);
+	if (kind == PW_QUERY_MARKET)
+		log_error("EXCHANGE: it refused to show the MARKET entry in force for interval %llu"
+		          " at tree size %llu: %s",
+		          (unsigned long long)q->a, (unsigned long long)q->b,
+		          pw_reason_name(reason));
+	else
+		log_error("EXCHANGE: it refused to show the REGISTRY entry of household %s... at"
+		          " tree size %llu: %s",
+		          hex, (unsigned long long)q->b, pw_reason_name(reason));
 	row_put(a, kind, q->key, q->a, q->b, NULL, 0, ROW_REFUSED, 0, 0);
 }
 
@@ -533,5 +541,55 @@ out:
 	free(reg);
 	free(parties);
 	free(zones);
+	return v;
+}
+
+/* A proven, not revoked REGISTRY entry of `key` at any tree size. */
+static int
+registered_before(struct agentd *a, const uint8_t key[PW_PK_LEN])
+{
+	sqlite3_stmt *st;
+	struct pw_msg m;
+	int ok = 0;
+
+	if (sqlite3_prepare_v2(agentd_db(a),
+	                       "SELECT frame FROM rule_entries WHERE kind = ?1 AND key = ?2 AND"
+	                       " state = ?3 AND frame IS NOT NULL ORDER BY b DESC LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int(st, 1, PW_QUERY_REGISTRY);
+	sqlite3_bind_blob(st, 2, key, PW_PK_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, ROW_PROVEN);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		const uint8_t *f = sqlite3_column_blob(st, 0);
+		ok = f != NULL && n > 0 && (size_t)n <= AFEE_FRAME_MAX &&
+		     pw_wire_decode_stored(f, (size_t)n, &m) == PW_OK &&
+		     m.type == PW_MSG_REGISTRY &&
+		     memcmp(m.u.registry.household, key, PW_PK_LEN) == 0 && !m.u.registry.revoked;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+int
+afee_registered(struct agentd *a, const uint8_t key[PW_PK_LEN], uint64_t b, struct afee_query *q,
+                char *why, size_t cap)
+{
+	struct pw_msg m;
+	int v;
+
+	memset(q, 0, sizeof(*q));
+	if (registered_before(a, key))
+		return 1;
+	if (next_for(a, PW_QUERY_REGISTRY, key, 0, b, q))
+		return 0;
+	memset(q, 0, sizeof(*q));
+	v = entry(a, PW_QUERY_REGISTRY, key, 0, b, &m, why, cap);
+	if (v == 1 && (m.type != PW_MSG_REGISTRY || m.u.registry.revoked)) {
+		snprintf(why, cap, "the household was removed from the registry (tree size %llu)",
+		         (unsigned long long)b);
+		return -1;
+	}
 	return v;
 }

@@ -538,6 +538,17 @@ void afee_on_entry(struct agentd *a, const uint8_t *frame, size_t len, const str
 void afee_on_proof(struct agentd *a, const struct pw_proof *p);
 /* A final REJECT of afee's query in flight. */
 void afee_refused(struct agentd *a, uint16_t reason);
+/*
+ * Whether household `key` is registered (agent/awitness.c: a neighbour's
+ * cosignature counts only then): 1 a proven REGISTRY entry of it, not
+ * revoked, at tree size b (or one proven at another size before); -1 the
+ * entry at b is revoked, refused, fails its proof or answers another
+ * question (*why says which); 0 not known yet: then *q is the query to ask
+ * (REGISTRY, then REGISTRY_PROOF, at b), and 0 with q->kind 0 when nothing
+ * is to be asked.
+ */
+int afee_registered(struct agentd *a, const uint8_t key[PW_PK_LEN], uint64_t b,
+                    struct afee_query *q, char *why, size_t cap);
 /* The inputs of interval iv's statement check that come from the log: the
  * tariffs (in->feedin/retail) and the household's trades with each one's
  * fee (in->trades, n_trades; *tr is the caller's to free).  AFEE_READY;

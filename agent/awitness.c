@@ -9,13 +9,20 @@
 
 #include "agent/adispute.h"
 
+/* A neighbour's key and whether it is a registered household. */
+struct wkey {
+	uint8_t pk[PW_PK_LEN]; /* first: the sort key */
+	int st;                /* 0 not known yet, 1 registered, -1 not */
+};
+
 struct awitness {
 	uint64_t cosigned; /* the largest tree size this household cosigned (0: none) */
 	int loaded;
-	/* witnesses of checkpoint `size`: distinct keys, sorted */
+	/* cosignatures of checkpoint `size`: distinct keys, sorted; nreg of
+	 * them registered households (the ones counted) */
 	uint64_t size;
-	uint8_t (*keys)[PW_PK_LEN];
-	unsigned n;
+	struct wkey *keys;
+	unsigned n, nreg;
 	int heard; /* a cosignature of a held checkpoint came since the start */
 };
 
@@ -72,7 +79,8 @@ load_witnesses(struct agentd *a)
 			bad++;
 			continue;
 		}
-		memcpy(w->keys[w->n++], pk, PW_PK_LEN);
+		memcpy(w->keys[w->n].pk, pk, PW_PK_LEN);
+		w->keys[w->n++].st = 1;
 	}
 	sqlite3_finalize(st);
 	if (bad > 0)
@@ -81,6 +89,7 @@ load_witnesses(struct agentd *a)
 		return PW_OK;
 	qsort(w->keys, w->n, sizeof(*w->keys), key_cmp);
 	w->size = (uint64_t)size;
+	w->nreg = w->n;
 	w->heard = 1;
 	log_info("witness: the checkpoint of tree size %llu witnessed by %u neighbour(s), as "
 	         "counted before the restart",
@@ -88,15 +97,15 @@ load_witnesses(struct agentd *a)
 	return PW_OK;
 }
 
-/* Keep a counted witness (a new size first drops the smaller ones'). */
+/* Keep a counted witness (the smaller sizes' go first). */
 static void
-store_witness(struct agentd *a, uint64_t size, const uint8_t pk[PW_PK_LEN], int new_size)
+store_witness(struct agentd *a, uint64_t size, const uint8_t pk[PW_PK_LEN])
 {
 	sqlite3 *db = agentd_db(a);
 	sqlite3_stmt *st;
 
-	if (new_size && sqlite3_prepare_v2(db, "DELETE FROM witnesses WHERE tree_size < ?1", -1,
-	                                   &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "DELETE FROM witnesses WHERE tree_size < ?1", -1, &st, NULL) ==
+	    SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, agentd_i64(size));
 		(void)sqlite3_step(st);
 		sqlite3_finalize(st);
@@ -196,7 +205,6 @@ awitness_on_cosign(struct agentd *a, const uint8_t *frame, size_t len, const str
 	const struct pw_cosign *c = &m->u.cosign;
 	uint8_t root[PW_HASH_LEN];
 	char who[17];
-	int new_size = 0;
 
 	if (w == NULL || c->tree_size > (uint64_t)INT64_MAX)
 		return;
@@ -224,24 +232,62 @@ awitness_on_cosign(struct agentd *a, const uint8_t *frame, size_t len, const str
 		return;
 	if (c->tree_size > w->size) {
 		w->size = c->tree_size;
-		w->n = 0;
-		new_size = 1;
+		w->n = w->nreg = 0;
 	}
 	if (w->n >= AWITNESS_MAX ||
 	    bsearch(m->author, w->keys, w->n, sizeof(*w->keys), key_cmp) != NULL)
 		return;
-	memcpy(w->keys[w->n++], m->author, PW_PK_LEN);
+	/* counted once its author is shown a registered household
+	 * (awitness_next_query): a key the exchange made up is no neighbour */
+	memcpy(w->keys[w->n].pk, m->author, PW_PK_LEN);
+	w->keys[w->n++].st = 0;
 	qsort(w->keys, w->n, sizeof(*w->keys), key_cmp);
-	store_witness(a, c->tree_size, m->author, new_size);
-	if (a->dash != NULL)
-		(void)dash_notify(a->dash, DASH_DOC_STATE);
+}
+
+int
+awitness_next_query(struct agentd *a, struct afee_query *q)
+{
+	struct awitness *w = a->wit;
+	char why[200], who[17];
+
+	if (w == NULL)
+		return 0;
+	for (unsigned i = 0; i < w->n; i++) {
+		struct wkey *k = &w->keys[i];
+		int r;
+		if (k->st != 0)
+			continue;
+		why[0] = '\0';
+		r = afee_registered(a, k->pk, w->size, q, why, sizeof(why));
+		if (r == 0 && q->kind != 0)
+			return 1;
+		if (r == 0)
+			continue;
+		k->st = r;
+		pw_hex_encode(k->pk, 8, who);
+		if (r > 0) {
+			w->nreg++;
+			store_witness(a, w->size, k->pk);
+			log_info(
+			    "witness: %s... (a registered household) witnessed the checkpoint of "
+			    "tree size %llu: %u neighbour(s)",
+			    who, (unsigned long long)w->size, w->nreg);
+		} else
+			log_error(
+			    "EXCHANGE: a cosignature of the checkpoint of tree size %llu by %s... "
+			    "is not counted: %s",
+			    (unsigned long long)w->size, who, why);
+		if (a->dash != NULL)
+			(void)dash_notify(a->dash, DASH_DOC_STATE);
+	}
+	return 0;
 }
 
 void
 awitness_counts(const struct agentd *a, uint64_t *tree_size, unsigned *count)
 {
 	*tree_size = a->wit != NULL ? a->wit->size : 0;
-	*count = a->wit != NULL ? a->wit->n : 0;
+	*count = a->wit != NULL ? a->wit->nreg : 0;
 }
 
 json_t *

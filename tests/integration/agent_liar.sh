@@ -11,7 +11,8 @@
 # larger; a split view (a neighbour's cosignature over another history, then
 # that history's checkpoint: the agent refuses to cosign it); an ACK whose
 # head is a tree with a phantom entry after the order (its inclusion path
-# true, the head never extended by a published checkpoint).  For each: the alarm (problem code in /api/state, a loud log line),
+# true, the head never extended by a published checkpoint); a cosignature
+# by a key no household has (not counted as a witness).  For each: the alarm (problem code in /api/state, a loud log line),
 # the lie not in the agent's trades, statements or balance (its database),
 # the lie kept as evidence (table disputes, `peerwatt-agent evidence`), and
 # the honest frames before and after it still accepted.  An honest run of
@@ -328,6 +329,24 @@ check "split: every size it cosigned is a true one, growing" bash -c \
 	"sed -n 's/^cosign \([0-9]*\)\$/\1/p' '$FOUT' | awk -v f=${F:-0} 'NR > 1 && \$1 <= p { exit 1 } \$1 == f { exit 1 } { p = \$1 }'"
 done_scenario split
 fi
+# ---- a made-up witness: a cosignature by a key no household has -----------
+if want fakewitness; then
+scenario fakewitness
+WAIT_SECONDS=60 wait_for grep -q "^lie fakewitness" "$FOUT" || not_ok "fakewitness: not shown"
+S=$(lie fakewitness)
+notcounted() { grep -q "EXCHANGE: a cosignature of the checkpoint of tree size $S by 34b4d9043156cb6d... is not counted" "$LOG"; }
+WAIT_SECONDS=60 wait_for notcounted
+check "fakewitness: the made-up key's cosignature of size ${S:-?} is not counted, said so" notcounted
+check "... because the exchange cannot show it a REGISTRY entry of that key" \
+	grep -q "cosignature of the checkpoint of tree size $S by .* is not counted: the REGISTRY entry of household .* cannot be trusted: the exchange refused to show it" "$LOG"
+own() { state | jq_e '.witnesses.count == 1 and (.witnesses.text | test("^log witnessed by 1 neighbour "))' >/dev/null; }
+WAIT_SECONDS=60 wait_for own
+check "fakewitness: the dashboard counts the household's own cosignature only (1, not 2)" own
+check "fakewitness: the own one counted as a registered household" \
+	grep -q "witness: .* (a registered household) witnessed the checkpoint of tree size $S: 1 neighbour" "$LOG"
+done_scenario fakewitness
+fi
+
 # ---- another household's REGISTRY entry for the household's key -----------
 if want wrongentry; then
 scenario wrongentry

@@ -102,7 +102,7 @@ struct fx {
 	uint64_t fork_size;
 	unsigned ivs_with_orders, ivs_traded, ivs_untraded, ivs_read, n_honest_cp;
 	uint64_t retail_from; /* retariff: the interval from which RETAIL2 governs (0: never) */
-	int split_done;
+	int split_done, fakewitness_done;
 	uint64_t heads[MAXN]; /* tree sizes of the heads its ACKs carried */
 	size_t n_heads;
 	uint8_t bob[PW_PK_LEN];

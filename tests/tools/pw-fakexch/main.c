@@ -48,6 +48,11 @@
  *                size S), then a CHECKPOINT of that other history, larger,
  *                whose consistency proofs come from it (they fail against
  *                the agent's root of S); prints "lie split N" (N: its size)
+ *   fakewitness  once the agent cosigned a checkpoint of size S (its own
+ *                checkpoint, true), COSIGNED shows it that checkpoint with
+ *                the agent's cosignature and one by a key no household has
+ *                (made up); its REGISTRY queries are refused; prints "lie
+ *                fakewitness S"
  *   forkhead     one ORDER, once two checkpoints are out: ACKed with a head
  *                of a tree holding one more (phantom) entry after it, the
  *                inclusion path true against that head, the head a fork;
@@ -116,9 +121,10 @@ int
 main(int argc, char **argv)
 {
 	static struct fx f;
-	const char *scen[] = { "honest",    "overfill",    "unknown",      "equivocate", "money",
-		               "missing",   "fork_refuse", "fork_between", "retariff",   "fee",
-		               "badmarket", "split",       "wrongentry",   "forkhead" };
+	const char *scen[] = { "honest",     "overfill", "unknown",     "equivocate",
+		               "money",      "missing",  "fork_refuse", "fork_between",
+		               "retariff",   "fee",      "badmarket",   "split",
+		               "wrongentry", "forkhead", "fakewitness" };
 	int known = 0;
 
 	if (argc != 7) {

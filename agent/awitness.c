@@ -305,6 +305,10 @@ awitness_json(const struct agentd *a)
 		snprintf(text, sizeof(text),
 		         "witnesses not known yet (none heard of since the agent"
 		         " started)");
+	else if (n == 0 && a->wit->n > 0)
+		/* cosignatures whose authors' registry entries are being checked */
+		snprintf(text, sizeof(text), "witnesses being checked (%u cosignature%s)",
+		         a->wit->n, a->wit->n == 1 ? "" : "s");
 	else if (n == 0)
 		snprintf(text, sizeof(text), "log not witnessed by any neighbour yet");
 	else

@@ -72,7 +72,7 @@ wtext() { # (jq 1.6 exits 0 on empty input: the text must not be empty)
 WAIT_SECONDS=30 wait_for wtext h2 >/dev/null
 txt=$(wtext h2)
 check "at start: the witnesses are not known yet, not none ($txt)" \
-	grep -qE "^(witnesses not known yet \(none heard of since the agent started\)|log witnessed by)" <<<"$txt"
+	grep -qE "^(witnesses not known yet \(none heard of since the agent started\)|witnesses being checked|log witnessed by)" <<<"$txt"
 # a checkpoint cosigned by both agents, logged
 both_cosigned() {
 	[ "$(q "$T/exchange.db" "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM cosigns GROUP BY tree_size)")" -ge 2 ]

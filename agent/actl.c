@@ -161,12 +161,12 @@ actl_open(struct agentd *a, int64_t now)
 		struct actl_event e;
 		int i;
 		memset(&e, 0, sizeof(e));
+		/* (a negative interval, energy or forecast becomes a number
+		 * row_ok refuses) */
 		for (i = 0; i < 10 && sqlite3_column_type(st, i) == SQLITE_INTEGER; i++)
 			;
-		if (i < 10 || sqlite3_column_int64(st, 0) < 0 || sqlite3_column_int64(st, 7) < 0 ||
-		    (sqlite3_column_type(st, 10) != SQLITE_NULL &&
-		     (sqlite3_column_type(st, 10) != SQLITE_INTEGER ||
-		      sqlite3_column_int64(st, 10) < 0))) {
+		if (i < 10 || (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+		               sqlite3_column_type(st, 10) != SQLITE_INTEGER)) {
 			bad++;
 			continue;
 		}
@@ -179,7 +179,10 @@ actl_open(struct agentd *a, int64_t now)
 		e.floor_uper_kwh = sqlite3_column_int64(st, 6);
 		e.sold_wh = (uint64_t)sqlite3_column_int64(st, 7);
 		e.limit_w = sqlite3_column_int64(st, 8);
-		e.ok = sqlite3_column_int(st, 9);
+		/* read whole: sqlite3_column_int keeps the low 32 bits only */
+		e.ok = sqlite3_column_int64(st, 9) == 1   ? 1
+		       : sqlite3_column_int64(st, 9) == 0 ? 0
+		                                          : -1;
 		if (sqlite3_column_type(st, 10) == SQLITE_INTEGER) {
 			e.have_fc = 1;
 			e.forecast_wh = (uint64_t)sqlite3_column_int64(st, 10);

@@ -23,7 +23,8 @@ struct awitness {
 	uint64_t size;
 	struct wkey *keys;
 	unsigned n, nreg;
-	int heard; /* a cosignature of a held checkpoint came since the start */
+	int heard;       /* a cosignature of a held checkpoint came since the start */
+	uint64_t pruned; /* table witnesses holds no size below this */
 };
 
 static int
@@ -97,15 +98,17 @@ load_witnesses(struct agentd *a)
 	return PW_OK;
 }
 
-/* Keep a counted witness (the smaller sizes' go first). */
+/* Keep a counted witness (the smaller sizes' go first, once per size). */
 static void
 store_witness(struct agentd *a, uint64_t size, const uint8_t pk[PW_PK_LEN])
 {
 	sqlite3 *db = agentd_db(a);
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM witnesses WHERE tree_size < ?1", -1, &st, NULL) ==
-	    SQLITE_OK) {
+	if (size > a->wit->pruned &&
+	    sqlite3_prepare_v2(db, "DELETE FROM witnesses WHERE tree_size < ?1", -1, &st, NULL) ==
+	        SQLITE_OK) {
+		a->wit->pruned = size;
 		sqlite3_bind_int64(st, 1, agentd_i64(size));
 		(void)sqlite3_step(st);
 		sqlite3_finalize(st);

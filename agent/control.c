@@ -100,7 +100,8 @@ struct ctl_model {
 	uint16_t nregs; /* registers of the write */
 	unsigned npts;
 	const char *pts[CTL_NREGS_MAX];
-	unsigned ena; /* index in pts of the enable point */
+	unsigned ena;  /* index in pts of the enable point */
+	unsigned rvrt; /* ... and of the revert timeout */
 	const char *sf_name;
 	uint16_t wmax_ids[2]; /* WMax from this model, else the second */
 	const char *wmax_names[2];
@@ -113,6 +114,7 @@ static const struct ctl_model models[] = {
 	  { "WMaxLimPct", "WMaxLimPct_WinTms", "WMaxLimPct_RvrtTms", "WMaxLimPct_RmpTms",
 	    "WMaxLim_Ena" },
 	  4,
+	  2,
 	  "WMaxLimPct_SF",
 	  { 121, 120 },
 	  { "WMax", "WRtg" } },
@@ -124,6 +126,7 @@ static const struct ctl_model models[] = {
 	  { "WMaxLimPctEna", "WMaxLimPct", "WMaxLimPctRvrt", "WMaxLimPctEnaRvrt",
 	    "WMaxLimPctRvrtTms" },
 	  0,
+	  4,
 	  "WMaxLimPct_SF",
 	  { 702, 702 },
 	  { "WMax", "WMaxRtg" } },
@@ -320,7 +323,10 @@ ctl_sunspec_apply(const struct ctl_io *io, const struct sunspec_dev *dev, const 
 const char *
 ctl_ena_name(uint16_t model)
 {
-	return model == 704 ? "WMaxLimPctEna" : "WMaxLim_Ena";
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		if (models[i].id == model)
+			return models[i].pts[models[i].ena];
+	return "the enable point";
 }
 
 pw_err
@@ -346,9 +352,7 @@ ctl_sunspec_read(const struct ctl_io *io, const struct sunspec_dev *dev, struct 
 		st->pct_sf = (int)v;
 	if (sunspec_get_raw(&blk, "WMaxLimPct", -1, &v, &sf) == PW_OK && v >= 0 && v <= 65535)
 		st->pct_raw = (uint16_t)v;
-	if (sunspec_get_raw(&blk, m->id == 704 ? "WMaxLimPctRvrtTms" : "WMaxLimPct_RvrtTms", -1, &v,
-	                    &sf) == PW_OK &&
-	    v >= 0)
+	if (sunspec_get_raw(&blk, m->pts[m->rvrt], -1, &v, &sf) == PW_OK && v >= 0)
 		st->revert_s = v > 65535 ? 65535 : (uint16_t)v;
 	if (m->id == 704 && sunspec_get_raw(&blk, "WMaxLimPctRvrtRem", -1, &v, &sf) == PW_OK &&
 	    v >= 0) {

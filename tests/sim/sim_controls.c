@@ -94,36 +94,36 @@ simctl_layout(struct simctl *c, modbus_mapping_t *map, uint16_t base, uint32_t a
 	c->lim_id = lim_id == 704 ? 704 : 123;
 	c->wmax_id = wmax_of(c->lim_id);
 	c->wmax_w = wmax_w > 0 ? wmax_w : 1;
-	c->a121 = addr;
+	c->a_wmax = addr;
 	addr = lay(c, addr, c->wmax_id);
-	c->a123 = addr;
+	c->a_lim = addr;
 	addr = lay(c, addr, c->lim_id);
 	while (c->wmax_w / pow(10.0, sf) > 65000.0)
 		sf++;
 	w = (uint16_t)llround(c->wmax_w / pow(10.0, sf));
 	if (c->lim_id == 704) {
 		/* 702: the rating and the setting; 704: whole tenths of a percent */
-		*reg(c, c->a121 + off(702, "WMaxRtg")) = w;
-		*reg(c, c->a121 + off(702, "WMax")) = w;
-		*reg(c, c->a121 + off(702, "W_SF")) = (uint16_t)(int16_t)sf;
-		*reg(c, c->a123 + off(704, "WMaxLimPctEna")) = 0; /* DISABLED */
-		*reg(c, c->a123 + off(704, "WMaxLimPct")) = 1000;
-		*reg(c, c->a123 + off(704, "WMaxLimPctRvrt")) = 1000;
-		*reg(c, c->a123 + off(704, "WMaxLimPctEnaRvrt")) = 0;
-		put32(c, c->a123 + off(704, "WMaxLimPctRvrtTms"), 0);
-		put32(c, c->a123 + off(704, "WMaxLimPctRvrtRem"), 0);
-		*reg(c, c->a123 + off(704, "WMaxLimPct_SF")) = (uint16_t)(int16_t)-1; /* 0.1 % */
+		*reg(c, c->a_wmax + off(702, "WMaxRtg")) = w;
+		*reg(c, c->a_wmax + off(702, "WMax")) = w;
+		*reg(c, c->a_wmax + off(702, "W_SF")) = (uint16_t)(int16_t)sf;
+		*reg(c, c->a_lim + off(704, "WMaxLimPctEna")) = 0; /* DISABLED */
+		*reg(c, c->a_lim + off(704, "WMaxLimPct")) = 1000;
+		*reg(c, c->a_lim + off(704, "WMaxLimPctRvrt")) = 1000;
+		*reg(c, c->a_lim + off(704, "WMaxLimPctEnaRvrt")) = 0;
+		put32(c, c->a_lim + off(704, "WMaxLimPctRvrtTms"), 0);
+		put32(c, c->a_lim + off(704, "WMaxLimPctRvrtRem"), 0);
+		*reg(c, c->a_lim + off(704, "WMaxLimPct_SF")) = (uint16_t)(int16_t)-1; /* 0.1 % */
 		return addr;
 	}
-	*reg(c, c->a121 + off(121, "WMax")) = w;
-	*reg(c, c->a121 + off(121, "WMax_SF")) = (uint16_t)(int16_t)sf;
-	*reg(c, c->a123 + off(123, "Conn")) = 1; /* CONNECT */
-	*reg(c, c->a123 + off(123, "WMaxLimPct")) = 10000;
-	*reg(c, c->a123 + off(123, "WMaxLimPct_SF")) = (uint16_t)(int16_t)-2; /* 0.01 % */
-	*reg(c, c->a123 + off(123, "WMaxLimPct_WinTms")) = 0;
-	*reg(c, c->a123 + off(123, "WMaxLimPct_RvrtTms")) = 0;
-	*reg(c, c->a123 + off(123, "WMaxLimPct_RmpTms")) = 0;
-	*reg(c, c->a123 + off(123, "WMaxLim_Ena")) = 0; /* DISABLED */
+	*reg(c, c->a_wmax + off(121, "WMax")) = w;
+	*reg(c, c->a_wmax + off(121, "WMax_SF")) = (uint16_t)(int16_t)sf;
+	*reg(c, c->a_lim + off(123, "Conn")) = 1; /* CONNECT */
+	*reg(c, c->a_lim + off(123, "WMaxLimPct")) = 10000;
+	*reg(c, c->a_lim + off(123, "WMaxLimPct_SF")) = (uint16_t)(int16_t)-2; /* 0.01 % */
+	*reg(c, c->a_lim + off(123, "WMaxLimPct_WinTms")) = 0;
+	*reg(c, c->a_lim + off(123, "WMaxLimPct_RvrtTms")) = 0;
+	*reg(c, c->a_lim + off(123, "WMaxLimPct_RmpTms")) = 0;
+	*reg(c, c->a_lim + off(123, "WMaxLim_Ena")) = 0; /* DISABLED */
 	return addr;
 }
 
@@ -161,12 +161,12 @@ writable_704(const struct simctl *c, uint32_t a)
 {
 	const struct sunspec_model_def *def = sunspec_model_find(704);
 
-	if (c->a123 == 0 || a < c->a123 + 2)
+	if (c->a_lim == 0 || a < c->a_lim + 2)
 		return false;
 	for (uint16_t i = 2; i < def->nfixed; i++) {
 		const struct sunspec_point *p = &def->fixed[i];
 		size_t len = strlen(p->name);
-		if (a < c->a123 + p->offset || a >= c->a123 + p->offset + p->size)
+		if (a < c->a_lim + p->offset || a >= c->a_lim + p->offset + p->size)
 			continue;
 		return p->type != SUNSPEC_T_SUNSSF &&
 		       !(len > 3 && strcmp(p->name + len - 3, "Rem") == 0);
@@ -197,7 +197,7 @@ simctl_check(struct simctl *c, const uint8_t *q, int n, int hl)
 		return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
 	for (uint32_t a = addr; a < (uint32_t)addr + count; a++)
 		if (!(der ? writable_704(c, a)
-		          : inside(a, c->a121, RW_121) || inside(a, c->a123, RW_123)) &&
+		          : inside(a, c->a_wmax, RW_121) || inside(a, c->a_lim, RW_123)) &&
 		    !(a >= c->allow_lo && a < c->allow_hi))
 			return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
 	/* the values the limit's model would hold after the write */
@@ -205,20 +205,20 @@ simctl_check(struct simctl *c, const uint8_t *q, int n, int hl)
 	if (len123 > sizeof(img) / sizeof(img[0]))
 		return MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE;
 	for (uint32_t i = 0; i < len123; i++)
-		img[i] = c->map->tab_registers[c->a123 + i - c->base];
+		img[i] = c->map->tab_registers[c->a_lim + i - c->base];
 	for (uint16_t i = 0; i < count; i++) {
 		uint32_t a = (uint32_t)addr + i;
 		uint16_t val = (uint16_t)(v[2 * i] << 8 | v[2 * i + 1]);
-		if (a >= c->a123 && a < c->a123 + len123)
-			img[a - c->a123] = val;
-		else if (!der && a == c->a121 + off(121, "WMax") && val == 0)
+		if (a >= c->a_lim && a < c->a_lim + len123)
+			img[a - c->a_lim] = val;
+		else if (!der && a == c->a_wmax + off(121, "WMax") && val == 0)
 			return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
 	}
 	if (c->mode == SIMCTL_REFUSE)
 		return MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE;
 	if (c->mode == SIMCTL_IGNORE) /* simctl_after puts them back */
 		for (uint32_t i = 0; i < len123; i++)
-			c->saved[i] = c->map->tab_registers[c->a123 + i - c->base];
+			c->saved[i] = c->map->tab_registers[c->a_lim + i - c->base];
 	/* 123 at -2: 100 % is 10000; 704 at -1: 1000 */
 	if (der ? img[off(704, "WMaxLimPct")] > 1000 || img[off(704, "WMaxLimPctRvrt")] > 1000 ||
 	              img[off(704, "WMaxLimPctEna")] > 1 || img[off(704, "WMaxLimPctEnaRvrt")] > 1
@@ -236,20 +236,20 @@ simctl_after(struct simctl *c, const uint8_t *q, int hl)
 	int sf;
 
 	/* simctl_check has passed: the request is well formed */
-	if (c->a123 == 0 || !write_of(q, hl + 6 + 2 * 123, hl, &addr, &count, &v))
+	if (c->a_lim == 0 || !write_of(q, hl + 6 + 2 * 123, hl, &addr, &count, &v))
 		return;
 	uint32_t len = 2u + sunspec_model_find(c->lim_id)->fixed_len;
 	bool der = c->lim_id == 704;
 	c->writes++;
 	if (!der) {
-		sf = (int16_t)*reg(c, c->a121 + off(121, "WMax_SF"));
-		c->wmax_w = *reg(c, c->a121 + off(121, "WMax")) * pow(10.0, sf);
+		sf = (int16_t)*reg(c, c->a_wmax + off(121, "WMax_SF"));
+		c->wmax_w = *reg(c, c->a_wmax + off(121, "WMax")) * pow(10.0, sf);
 	}
-	if (!((uint32_t)addr + count > c->a123 + 2 && addr < c->a123 + len))
+	if (!((uint32_t)addr + count > c->a_lim + 2 && addr < c->a_lim + len))
 		return;
 	if (c->mode == SIMCTL_IGNORE) {
 		for (uint32_t i = 0; i < len; i++)
-			c->map->tab_registers[c->a123 + i - c->base] = c->saved[i];
+			c->map->tab_registers[c->a_lim + i - c->base] = c->saved[i];
 		log_info("sim: a write to model %u acknowledged and ignored (--controls ignore)",
 		         c->lim_id);
 		return;
@@ -257,19 +257,19 @@ simctl_after(struct simctl *c, const uint8_t *q, int hl)
 	bool was = c->ena;
 	uint32_t rvrt;
 	if (der) {
-		rvrt = get32(c, c->a123 + off(704, "WMaxLimPctRvrtTms"));
-		c->ena = *reg(c, c->a123 + off(704, "WMaxLimPctEna")) == 1;
-		c->pct = *reg(c, c->a123 + off(704, "WMaxLimPct")) / 10.0;
+		rvrt = get32(c, c->a_lim + off(704, "WMaxLimPctRvrtTms"));
+		c->ena = *reg(c, c->a_lim + off(704, "WMaxLimPctEna")) == 1;
+		c->pct = *reg(c, c->a_lim + off(704, "WMaxLimPct")) / 10.0;
 	} else {
-		rvrt = *reg(c, c->a123 + off(123, "WMaxLimPct_RvrtTms"));
-		c->ena = *reg(c, c->a123 + off(123, "WMaxLim_Ena")) == 1;
-		c->pct = *reg(c, c->a123 + off(123, "WMaxLimPct")) / 100.0;
+		rvrt = *reg(c, c->a_lim + off(123, "WMaxLimPct_RvrtTms"));
+		c->ena = *reg(c, c->a_lim + off(123, "WMaxLim_Ena")) == 1;
+		c->pct = *reg(c, c->a_lim + off(123, "WMaxLimPct")) / 100.0;
 	}
 	/* every write to the block starts the revert timeout again */
 	c->revert = c->ena && rvrt > 0;
 	c->rvrt_left_s = c->revert ? rvrt : 0;
 	if (der)
-		put32(c, c->a123 + off(704, "WMaxLimPctRvrtRem"), (uint32_t)ceil(c->rvrt_left_s));
+		put32(c, c->a_lim + off(704, "WMaxLimPctRvrtRem"), (uint32_t)ceil(c->rvrt_left_s));
 	if (c->ena)
 		log_info("sim: export limit %.2f %% of %.0f W, revert in %u s%s (model %u)", c->pct,
 		         c->wmax_w, rvrt, rvrt == 0 ? " (never)" : "", c->lim_id);
@@ -302,7 +302,7 @@ simctl_tick(struct simctl *c, double step_s)
 		return;
 	c->rvrt_left_s -= step_s;
 	if (c->lim_id == 704)
-		put32(c, c->a123 + off(704, "WMaxLimPctRvrtRem"),
+		put32(c, c->a_lim + off(704, "WMaxLimPctRvrtRem"),
 		      c->rvrt_left_s > 0 ? (uint32_t)ceil(c->rvrt_left_s) : 0);
 	if (c->rvrt_left_s > 1e-9)
 		return;
@@ -311,10 +311,10 @@ simctl_tick(struct simctl *c, double step_s)
 	if (c->lim_id == 704) {
 		/* the reversion values take over (IEEE 1547: the limit's
 		 * reversion percent and enable) */
-		uint16_t ena = *reg(c, c->a123 + off(704, "WMaxLimPctEnaRvrt"));
-		uint16_t pct = *reg(c, c->a123 + off(704, "WMaxLimPctRvrt"));
-		*reg(c, c->a123 + off(704, "WMaxLimPctEna")) = ena;
-		*reg(c, c->a123 + off(704, "WMaxLimPct")) = pct;
+		uint16_t ena = *reg(c, c->a_lim + off(704, "WMaxLimPctEnaRvrt"));
+		uint16_t pct = *reg(c, c->a_lim + off(704, "WMaxLimPctRvrt"));
+		*reg(c, c->a_lim + off(704, "WMaxLimPctEna")) = ena;
+		*reg(c, c->a_lim + off(704, "WMaxLimPct")) = pct;
 		c->ena = ena == 1;
 		c->pct = pct / 10.0;
 		if (c->ena) {
@@ -326,7 +326,7 @@ simctl_tick(struct simctl *c, double step_s)
 	} else {
 		/* back to no limit, as the registers say */
 		c->ena = false;
-		*reg(c, c->a123 + off(123, "WMaxLim_Ena")) = 0;
+		*reg(c, c->a_lim + off(123, "WMaxLim_Ena")) = 0;
 	}
 	log_info("sim: the export limit's revert timeout ran out: limit lifted");
 }

@@ -36,7 +36,7 @@ struct simctl {
 	modbus_mapping_t *map;
 	uint16_t base;
 	uint16_t wmax_id, lim_id; /* 121 and 123, or 702 and 704 */
-	uint32_t a121, a123;      /* their addresses; 0: not laid out (a template) */
+	uint32_t a_wmax, a_lim;   /* their addresses; 0: not laid out (a template) */
 	double wmax_w;
 	bool ena;           /* the limit is in force */
 	double pct;         /* of WMax */
